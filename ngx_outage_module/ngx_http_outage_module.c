@@ -1,0 +1,906 @@
+
+/*
+ * ngx_outage_module: module definition and configuration.
+ *
+ * Owns the directive table, creation and merging of the main and location
+ * configurations, the registration of the shared zone, filters, phase
+ * handler and variables, and the per-process start and stop of the
+ * background work (Redis poller, health prober).
+ */
+
+
+#include "ngx_http_outage_module.h"
+
+
+static ngx_int_t ngx_http_outage_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_outage_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_outage_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_outage_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_outage_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_outage_scopes_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_outage_status_list_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_outage_declare_scopes(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_outage_off_time_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_outage_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_outage_init_process(ngx_cycle_t *cycle);
+static void ngx_http_outage_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_outage_page_formats[] = {
+    { ngx_string("auto"), NGX_HTTP_OUTAGE_FORMAT_AUTO },
+    { ngx_string("html"), NGX_HTTP_OUTAGE_FORMAT_HTML },
+    { ngx_string("json"), NGX_HTTP_OUTAGE_FORMAT_JSON },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_outage_page_status_bounds = {
+    ngx_conf_check_num_bounds, 200, 599
+};
+
+
+static ngx_str_t  ngx_http_outage_default_types[] = {
+    ngx_string("text/html"),
+    ngx_null_string
+};
+
+
+static ngx_command_t  ngx_http_outage_commands[] = {
+
+    { ngx_string("outage_zone_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_outage_main_conf_t, zone_size),
+      NULL },
+
+    { ngx_string("outage_scopes"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_outage_declare_scopes,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_outage_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_check"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_outage_check_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_check_guard"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_outage_main_conf_t, all_fail_guard),
+      NULL },
+
+    { ngx_string("outage_bypass_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_bypass_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_bypass_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_outage_main_conf_t, bypass_cookie),
+      NULL },
+
+    { ngx_string("outage_bypass_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_outage_main_conf_t, bypass_ttl),
+      NULL },
+
+    { ngx_string("outage_banner"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner),
+      NULL },
+
+    { ngx_string("outage_banner_scopes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_outage_scopes_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_scopes),
+      NULL },
+
+    { ngx_string("outage_banner_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_types_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_types_keys),
+      &ngx_http_outage_default_types[0] },
+
+    { ngx_string("outage_banner_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_outage_status_list_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_status),
+      NULL },
+
+    { ngx_string("outage_banner_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_file_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_template),
+      NULL },
+
+    { ngx_string("outage_banner_html"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_html),
+      NULL },
+
+    { ngx_string("outage_banner_nonce"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_nonce),
+      NULL },
+
+    { ngx_string("outage_banner_css_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_css_uri),
+      NULL },
+
+    { ngx_string("outage_banner_nocache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_nocache),
+      NULL },
+
+    { ngx_string("outage_banner_last_modified"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_last_modified),
+      NULL },
+
+    { ngx_string("outage_page"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_outage_scopes_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_scopes),
+      NULL },
+
+    { ngx_string("outage_page_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_status),
+      &ngx_http_outage_page_status_bounds },
+
+    { ngx_string("outage_page_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_retry_after),
+      NULL },
+
+    { ngx_string("outage_page_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_file_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_template),
+      NULL },
+
+    { ngx_string("outage_page_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_format),
+      &ngx_http_outage_page_formats },
+
+    { ngx_string("outage_page_refresh"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_off_time_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_refresh),
+      NULL },
+
+    { ngx_string("outage_page_intercept"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, page_intercept),
+      NULL },
+
+    { ngx_string("outage_bypass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_set_predicate_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, bypass),
+      NULL },
+
+    { ngx_string("outage_passive"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, passive),
+      NULL },
+
+    { ngx_string("outage_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_outage_status_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_bypass_login"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_outage_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, bypass_login),
+      NULL },
+
+    { ngx_string("outage_banner_css"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_outage_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_outage_loc_conf_t, banner_css),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_outage_module_ctx = {
+    ngx_http_outage_preconfiguration,      /* preconfiguration */
+    ngx_http_outage_postconfiguration,     /* postconfiguration */
+
+    ngx_http_outage_create_main_conf,      /* create main configuration */
+    ngx_http_outage_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_outage_create_loc_conf,       /* create location configuration */
+    ngx_http_outage_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_outage_module = {
+    NGX_MODULE_V1,
+    &ngx_http_outage_module_ctx,           /* module context */
+    ngx_http_outage_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_outage_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_outage_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_outage_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_outage_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_outage_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    if (ngx_http_outage_shm_add(cf, omcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /*
+     * PREACCESS: after allow/deny and limits of the server, before the
+     * content handler would contact the backend.
+     */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_outage_access_handler;
+
+    return ngx_http_outage_filter_init(cf);
+}
+
+
+static void *
+ngx_http_outage_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_str_t                    *site;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_main_conf_t));
+    if (omcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     omcf->redis_addrs = NULL;
+     *     omcf->redis_user = { 0, NULL };
+     *     omcf->redis_password = { 0, NULL };
+     *     omcf->bypass_secret = { 0, NULL };
+     */
+
+    omcf->zone_size = NGX_CONF_UNSET_SIZE;
+    omcf->redis_db = NGX_CONF_UNSET;
+    omcf->redis_interval = NGX_CONF_UNSET_MSEC;
+    omcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    omcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    omcf->redis_max_stale = NGX_CONF_UNSET;
+    omcf->all_fail_guard = NGX_CONF_UNSET;
+    omcf->bypass_ttl = NGX_CONF_UNSET;
+
+    if (ngx_array_init(&omcf->scopes, cf->pool, 8, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&omcf->checks, cf->pool, 4,
+                       sizeof(ngx_http_outage_check_conf_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /* "site" always exists: scope 0, the one every banner shows by default */
+    site = ngx_array_push(&omcf->scopes);
+    if (site == NULL) {
+        return NULL;
+    }
+
+    ngx_str_set(site, "site");
+
+    return omcf;
+}
+
+
+static char *
+ngx_http_outage_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+    ngx_conf_init_size_value(omcf->zone_size, 1024 * 1024);
+    ngx_conf_init_value(omcf->redis_db, 0);
+    ngx_conf_init_msec_value(omcf->redis_interval, 1000);
+    ngx_conf_init_msec_value(omcf->redis_connect_timeout, 1000);
+    ngx_conf_init_msec_value(omcf->redis_timeout, 1000);
+    ngx_conf_init_value(omcf->redis_max_stale, 0);
+    ngx_conf_init_value(omcf->all_fail_guard, 1);
+    ngx_conf_init_value(omcf->bypass_ttl, 8 * 3600);
+
+    if (omcf->redis_prefix.data == NULL) {
+        ngx_str_set(&omcf->redis_prefix, "outage:");
+    }
+
+    if (omcf->bypass_cookie.data == NULL) {
+        ngx_str_set(&omcf->bypass_cookie, "outage_bypass");
+    }
+
+    if (omcf->zone_size < sizeof(ngx_http_outage_shm_t) + 8 * ngx_pagesize) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_zone_size\" must be at least %uz",
+                           sizeof(ngx_http_outage_shm_t) + 8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_outage_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    olcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_loc_conf_t));
+    if (olcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     olcf->banner_types = { NULL };
+     *     olcf->banner_types_keys = NULL;
+     *     olcf->banner_template = { 0, NULL };
+     *     olcf->banner_css_uri = { 0, NULL };
+     *     olcf->page_template = { 0, NULL };
+     *     olcf->status_format = 0;
+     */
+
+    olcf->banner = NGX_CONF_UNSET;
+    olcf->banner_scopes = NGX_CONF_UNSET_PTR;
+    olcf->banner_status = NGX_CONF_UNSET_PTR;
+    olcf->banner_html = NGX_CONF_UNSET_PTR;
+    olcf->banner_nonce = NGX_CONF_UNSET_PTR;
+    olcf->banner_nocache = NGX_CONF_UNSET;
+    olcf->banner_last_modified = NGX_CONF_UNSET;
+    olcf->page_scopes = NGX_CONF_UNSET_PTR;
+    olcf->page_status = NGX_CONF_UNSET_UINT;
+    olcf->page_retry_after = NGX_CONF_UNSET;
+    olcf->page_format = NGX_CONF_UNSET_UINT;
+    olcf->page_refresh = NGX_CONF_UNSET;
+    olcf->page_intercept = NGX_CONF_UNSET;
+    olcf->bypass = NGX_CONF_UNSET_PTR;
+    olcf->passive = NGX_CONF_UNSET;
+    olcf->bypass_login = NGX_CONF_UNSET;
+    olcf->banner_css = NGX_CONF_UNSET;
+
+    return olcf;
+}
+
+
+static char *
+ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_outage_loc_conf_t *prev = parent;
+    ngx_http_outage_loc_conf_t *conf = child;
+
+    ngx_uint_t  *code;
+
+    ngx_conf_merge_value(conf->banner, prev->banner, 0);
+    ngx_conf_merge_ptr_value(conf->banner_scopes, prev->banner_scopes, NULL);
+
+    if (ngx_http_merge_types(cf, &conf->banner_types_keys,
+                             &conf->banner_types,
+                             &prev->banner_types_keys, &prev->banner_types,
+                             ngx_http_outage_default_types)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_ptr_value(conf->banner_status, prev->banner_status, NULL);
+
+    if (conf->banner_status == NULL) {
+        conf->banner_status = ngx_array_create(cf->pool, 1,
+                                               sizeof(ngx_uint_t));
+        if (conf->banner_status == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        code = ngx_array_push(conf->banner_status);
+        if (code == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *code = NGX_HTTP_OK;
+    }
+
+    ngx_conf_merge_str_value(conf->banner_template, prev->banner_template, "");
+    ngx_conf_merge_ptr_value(conf->banner_html, prev->banner_html, NULL);
+    ngx_conf_merge_ptr_value(conf->banner_nonce, prev->banner_nonce, NULL);
+    ngx_conf_merge_str_value(conf->banner_css_uri, prev->banner_css_uri, "");
+    ngx_conf_merge_value(conf->banner_nocache, prev->banner_nocache, 1);
+    ngx_conf_merge_value(conf->banner_last_modified,
+                         prev->banner_last_modified, 0);
+
+    ngx_conf_merge_ptr_value(conf->page_scopes, prev->page_scopes, NULL);
+    ngx_conf_merge_uint_value(conf->page_status, prev->page_status,
+                              NGX_HTTP_SERVICE_UNAVAILABLE);
+    ngx_conf_merge_sec_value(conf->page_retry_after, prev->page_retry_after,
+                             120);
+    ngx_conf_merge_str_value(conf->page_template, prev->page_template, "");
+    ngx_conf_merge_uint_value(conf->page_format, prev->page_format,
+                              NGX_HTTP_OUTAGE_FORMAT_AUTO);
+    ngx_conf_merge_value(conf->page_refresh, prev->page_refresh, 30);
+    ngx_conf_merge_value(conf->page_intercept, prev->page_intercept, 1);
+    ngx_conf_merge_ptr_value(conf->bypass, prev->bypass, NULL);
+    ngx_conf_merge_value(conf->passive, prev->passive, 1);
+
+    /* handlers are not inherited: they are set where they are written */
+    ngx_conf_init_value(conf->bypass_login, 0);
+    ngx_conf_init_value(conf->banner_css, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "all", "off" (outage_page only) or a list of scope names; names become
+ * scope indexes, registering the scope so that Redis is polled for it.
+ */
+
+static char *
+ngx_http_outage_scopes_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t     id;
+    ngx_str_t    *value;
+    ngx_uint_t    i, *slot;
+    ngx_array_t **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2
+        && (ngx_strcmp(value[1].data, "off") == 0
+            || ngx_strcmp(value[1].data, "all") == 0))
+    {
+        if (value[1].data[0] == 'a'
+            && cmd->offset == offsetof(ngx_http_outage_loc_conf_t, page_scopes))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" needs scope names, \"all\" is only "
+                               "valid for outage_banner_scopes", &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (value[1].data[0] == 'o'
+            && cmd->offset != offsetof(ngx_http_outage_loc_conf_t, page_scopes))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" takes \"all\" or scope names; use "
+                               "\"outage_banner off\" to disable", &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        *a = NULL;
+        return NGX_CONF_OK;
+    }
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_uint_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        id = ngx_http_outage_scope_add(cf, &value[i]);
+        if (id == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        slot = ngx_array_push(*a);
+        if (slot == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *slot = (ngx_uint_t) id;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_outage_declare_scopes(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_http_outage_scope_add(cf, &value[i]) == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_outage_status_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t     n;
+    ngx_str_t    *value;
+    ngx_uint_t    i, *code;
+    ngx_array_t **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_uint_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        n = ngx_atoi(value[i].data, value[i].len);
+
+        if (n < 200 || n > 599 || n == NGX_HTTP_NO_CONTENT
+            || n == NGX_HTTP_PARTIAL_CONTENT || n == NGX_HTTP_NOT_MODIFIED)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid status \"%V\" in \"%V\": a status "
+                               "from 200 to 599 that has a body, not 204, "
+                               "206 or 304", &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        code = ngx_array_push(*a);
+        if (code == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *code = (ngx_uint_t) n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* templates are read once, at configuration time, never per request */
+
+static char *
+ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    size_t            offset;
+    ssize_t           n;
+    ngx_str_t        *field, *value, name;
+    ngx_file_t        file;
+    const char       *err;
+    ngx_file_info_t   fi;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot open template \"%s\"",
+                           &cmd->name, name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 1024 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" template \"%s\" is unreadable or larger "
+                           "than 1m", &cmd->name, name.data);
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    field->len = (size_t) ngx_file_size(&fi);
+    field->data = ngx_pnalloc(cf->pool, field->len + 1);
+    if (field->data == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, field->data, field->len, 0);
+    ngx_close_file(file.fd);
+
+    if (n != (ssize_t) field->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" short read of template \"%s\"",
+                           &cmd->name, name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    field->data[field->len] = '\0';
+
+    err = ngx_http_outage_tpl_check(field->data, field->len, &offset);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" template \"%s\" at byte %uz: %s",
+                           &cmd->name, name.data, offset, err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_outage_off_time_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    time_t     *sp;
+    ngx_str_t  *value;
+
+    sp = (time_t *) (p + cmd->offset);
+
+    if (*sp != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *sp = 0;
+        return NGX_CONF_OK;
+    }
+
+    *sp = ngx_parse_time(&value[1], 1);
+    if (*sp == (time_t) NGX_ERROR || *sp == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" takes \"off\" or a positive time, not "
+                           "\"%V\"", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the secret lives in a file so that it never appears in nginx.conf */
+
+static char *
+ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+    u_char      *p, *last;
+    char        *rv;
+    ngx_command_t  fake;
+
+    if (omcf->bypass_secret.data) {
+        return "is duplicate";
+    }
+
+    fake = *cmd;
+    fake.offset = offsetof(ngx_http_outage_main_conf_t, bypass_secret);
+
+    /* same reading rules as templates */
+    rv = ngx_http_outage_file_slot(cf, &fake, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    p = omcf->bypass_secret.data;
+    last = p + omcf->bypass_secret.len;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' '))
+    {
+        last--;
+    }
+
+    omcf->bypass_secret.len = last - p;
+
+    if (omcf->bypass_secret.len < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\" file must hold at "
+                           "least 16 bytes of secret");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_outage_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_flag_t                *fp;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    fp = (ngx_flag_t *) (p + cmd->offset);
+
+    if (*fp != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    *fp = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_outage_content_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_outage_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_outage_main_conf_t  *omcf;
+
+    /* cache manager and loader processes have no business polling */
+    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
+    if (omcf == NULL || omcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_outage_init_worker_view(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_outage_redis_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_outage_health_init_process(cycle);
+}
+
+
+static void
+ngx_http_outage_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_outage_main_conf_t  *omcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
+    if (omcf == NULL || omcf->shm_zone == NULL) {
+        return;
+    }
+
+    ngx_http_outage_health_exit_process(cycle);
+    ngx_http_outage_redis_exit_process(cycle);
+}

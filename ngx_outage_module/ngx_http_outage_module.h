@@ -1,0 +1,319 @@
+
+/*
+ * ngx_outage_module: shared declarations.
+ *
+ * Owns the types every part of the module agrees on: configuration
+ * (main/location), the layout of the shared memory zone, the per-worker view
+ * of the incident state, and the entry points each concern exports.
+ *
+ * State flow: the Redis poller and the health prober (one owner each, across
+ * all workers, by lease in shared memory) write raw facts into the zone and
+ * bump its generation; every worker copies the zone into a local snapshot
+ * when the generation (or the wall-clock second) changes and derives the
+ * effective per-scope view from it.  The request path only reads that view.
+ */
+
+
+#ifndef _NGX_HTTP_OUTAGE_MODULE_H_INCLUDED_
+#define _NGX_HTTP_OUTAGE_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_outage_text.h"
+#include "ngx_http_outage_payload.h"
+
+
+#define NGX_HTTP_OUTAGE_MAX_SCOPES      64
+#define NGX_HTTP_OUTAGE_MAX_CHECKS      64
+#define NGX_HTTP_OUTAGE_NAME_MAX        32
+#define NGX_HTTP_OUTAGE_ERR_MAX         200
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550001   /* bump on layout change */
+
+/* who decided the effective state of a scope */
+#define NGX_HTTP_OUTAGE_SOURCE_NONE     0
+#define NGX_HTTP_OUTAGE_SOURCE_REDIS    1
+#define NGX_HTTP_OUTAGE_SOURCE_HEALTH   2
+
+/* health of one check */
+#define NGX_HTTP_OUTAGE_HEALTH_UNKNOWN  0
+#define NGX_HTTP_OUTAGE_HEALTH_UP       1
+#define NGX_HTTP_OUTAGE_HEALTH_DOWN     2
+
+/* why a probe failed */
+#define NGX_HTTP_OUTAGE_CHECK_OK        0
+#define NGX_HTTP_OUTAGE_CHECK_REFUSED   1
+#define NGX_HTTP_OUTAGE_CHECK_TIMEOUT   2
+#define NGX_HTTP_OUTAGE_CHECK_DNS       3
+#define NGX_HTTP_OUTAGE_CHECK_TLS       4
+#define NGX_HTTP_OUTAGE_CHECK_STATUS    5
+#define NGX_HTTP_OUTAGE_CHECK_BODY      6
+#define NGX_HTTP_OUTAGE_CHECK_RESET     7
+#define NGX_HTTP_OUTAGE_CHECK_OTHER     8
+#define NGX_HTTP_OUTAGE_CHECK_PASSIVE   9
+
+/* maintenance page body format */
+#define NGX_HTTP_OUTAGE_FORMAT_AUTO     0
+#define NGX_HTTP_OUTAGE_FORMAT_HTML     1
+#define NGX_HTTP_OUTAGE_FORMAT_JSON     2
+
+/* status handler output */
+#define NGX_HTTP_OUTAGE_STATUS_JSON        1
+#define NGX_HTTP_OUTAGE_STATUS_PROMETHEUS  2
+
+
+/* ---- configuration ---------------------------------------------------- */
+
+typedef struct {
+    ngx_str_t                    name;       /* as written, for logs */
+    ngx_addr_t                   addr;       /* resolved at config time */
+    ngx_str_t                    unix_path;  /* for unix: addresses, NUL-terminated */
+    ngx_str_t                    host;       /* literal IP text, NUL-terminated */
+    in_port_t                    port;
+} ngx_http_outage_redis_addr_t;
+
+
+typedef struct {
+    ngx_uint_t                   scope;       /* scope index */
+    ngx_str_t                    url;         /* NUL-terminated */
+    ngx_str_t                    resolve;     /* "host:port:addr" for CURLOPT_RESOLVE */
+    ngx_msec_t                   interval;
+    ngx_msec_t                   timeout;
+    ngx_uint_t                   fall;
+    ngx_uint_t                   rise;
+    ngx_array_t                 *status;      /* of ngx_http_outage_range_t */
+    ngx_str_t                    match;       /* body substring, or empty */
+#if (NGX_PCRE)
+    ngx_regex_t                 *match_regex;
+#endif
+    ngx_str_t                    match_regex_text;
+    ngx_str_t                    method;      /* NUL-terminated */
+    ngx_array_t                 *headers;     /* of ngx_str_t, "Name: value" */
+    ngx_uint_t                   slot;        /* index in the zone */
+    uint32_t                     key;         /* crc32 of scope + url */
+} ngx_http_outage_check_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                   low;
+    ngx_uint_t                   high;
+} ngx_http_outage_range_t;
+
+
+typedef struct {
+    ngx_shm_zone_t              *shm_zone;
+    size_t                       zone_size;
+
+    ngx_array_t                  scopes;      /* of ngx_str_t; index = id */
+    ngx_uint_t                  *scope_slots; /* id -> zone slot */
+
+    ngx_array_t                 *redis_addrs; /* of ngx_http_outage_redis_addr_t */
+    ngx_str_t                    redis_user;
+    ngx_str_t                    redis_password;
+    ngx_str_t                    redis_prefix;
+    ngx_int_t                    redis_db;
+    ngx_msec_t                   redis_interval;
+    ngx_msec_t                   redis_connect_timeout;
+    ngx_msec_t                   redis_timeout;
+    time_t                       redis_max_stale;   /* 0: keep forever */
+
+    ngx_array_t                  checks;      /* of ngx_http_outage_check_conf_t */
+    ngx_flag_t                   all_fail_guard;
+
+    ngx_str_t                    bypass_secret;
+    ngx_str_t                    bypass_cookie;
+    time_t                       bypass_ttl;
+
+    unsigned                     filter_needed:1;
+    unsigned                     handler_needed:1;
+} ngx_http_outage_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   banner;
+    ngx_array_t                 *banner_scopes;   /* of ngx_uint_t; NULL: all */
+    ngx_hash_t                   banner_types;
+    ngx_array_t                 *banner_types_keys;
+    ngx_array_t                 *banner_status;   /* of ngx_uint_t */
+    ngx_str_t                    banner_template; /* file contents */
+    ngx_http_complex_value_t    *banner_html;     /* inline, with variables */
+    ngx_http_complex_value_t    *banner_nonce;
+    ngx_str_t                    banner_css_uri;  /* link instead of inline */
+    ngx_flag_t                   banner_nocache;
+    ngx_flag_t                   banner_last_modified;
+
+    ngx_array_t                 *page_scopes;     /* of ngx_uint_t; NULL: off */
+    ngx_uint_t                   page_status;
+    time_t                       page_retry_after;
+    ngx_str_t                    page_template;   /* file contents */
+    ngx_uint_t                   page_format;
+    time_t                       page_refresh;    /* 0: off */
+    ngx_flag_t                   page_intercept;
+
+    ngx_array_t                 *bypass;          /* of ngx_http_complex_value_t */
+    ngx_flag_t                   passive;
+
+    ngx_uint_t                   status_format;   /* set: status handler */
+    ngx_flag_t                   bypass_login;    /* issues the staff cookie */
+    ngx_flag_t                   banner_css;      /* serves the banner CSS */
+} ngx_http_outage_loc_conf_t;
+
+
+/* ---- shared memory zone ------------------------------------------------ */
+
+typedef struct {
+    ngx_pid_t                    pid;
+    ngx_msec_t                   expires;   /* CLOCK_MONOTONIC ms, like
+                                               ngx_current_msec in every
+                                               process */
+} ngx_http_outage_lease_t;
+
+
+typedef struct {
+    u_char                       name[NGX_HTTP_OUTAGE_NAME_MAX];
+    size_t                       name_len;
+    ngx_http_outage_incident_t   redis;        /* last good value */
+    time_t                       redis_since;  /* first seen in this state */
+    ngx_uint_t                   transitions;
+} ngx_http_outage_shm_scope_t;
+
+
+typedef struct {
+    uint32_t                     key;          /* 0: free slot */
+    ngx_uint_t                   scope_slot;
+    ngx_uint_t                   health;
+    time_t                       since;
+    ngx_uint_t                   fails;        /* consecutive */
+    ngx_uint_t                   passes;       /* consecutive */
+    ngx_uint_t                   last_status;
+    ngx_uint_t                   last_error;
+    u_char                       last_error_text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       last_error_len;
+    ngx_msec_t                   last_latency;
+    time_t                       last_checked;
+    ngx_uint_t                   probes;
+    ngx_uint_t                   failures;
+    ngx_uint_t                   transitions;
+    ngx_uint_t                   passive_failures;
+    ngx_msec_t                   latency_sum;
+} ngx_http_outage_shm_check_t;
+
+
+typedef struct {
+    ngx_atomic_t                 generation;
+    ngx_uint_t                   layout;
+
+    ngx_http_outage_lease_t      redis_lease;
+    ngx_http_outage_lease_t      health_lease;
+
+    ngx_uint_t                   redis_up;
+    ngx_uint_t                   redis_ever_ok;
+    time_t                       redis_last_ok;
+    time_t                       redis_last_error_time;
+    u_char                       redis_last_error[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       redis_last_error_len;
+    ngx_uint_t                   redis_polls;
+    ngx_uint_t                   redis_errors;
+    ngx_uint_t                   redis_connects;
+
+    ngx_uint_t                   guard_active;  /* all checks failing */
+
+    ngx_atomic_t                 banners;
+    ngx_atomic_t                 pages;
+    ngx_atomic_t                 bypasses;
+    ngx_atomic_t                 intercepts;
+
+    ngx_http_outage_shm_scope_t  scopes[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_http_outage_shm_check_t  checks[NGX_HTTP_OUTAGE_MAX_CHECKS];
+} ngx_http_outage_shm_t;
+
+
+/* ---- the worker's view of one scope ------------------------------------ */
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_uint_t                   state;     /* NGX_HTTP_OUTAGE_STATE_* */
+    ngx_uint_t                   source;
+    unsigned                     announced:1;  /* maintenance ahead */
+    unsigned                     stale:1;      /* Redis not current */
+    time_t                       since;
+    time_t                       eta;
+    time_t                       starts;
+    time_t                       ends;
+    ngx_str_t                    message;
+    ngx_str_t                    eta_text;
+    ngx_str_t                    link;
+    ngx_str_t                    reason;    /* health failure reason */
+    time_t                       checked;   /* last evidence */
+} ngx_http_outage_view_t;
+
+
+typedef struct {
+    ngx_uint_t                   nscopes;
+    ngx_http_outage_view_t      *scopes;    /* [nscopes] */
+    ngx_uint_t                   generation;
+    time_t                       built;
+} ngx_http_outage_snapshot_t;
+
+
+extern ngx_module_t  ngx_http_outage_module;
+
+
+/* shm.c */
+ngx_int_t ngx_http_outage_shm_add(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf);
+ngx_http_outage_shm_t *ngx_http_outage_shm(void);
+void ngx_http_outage_shm_lock(void);
+void ngx_http_outage_shm_unlock(void);
+void ngx_http_outage_shm_bump(ngx_http_outage_shm_t *shm);
+ngx_uint_t ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease,
+    ngx_msec_t ttl);
+void ngx_http_outage_lease_release(ngx_http_outage_lease_t *lease);
+ngx_uint_t ngx_http_outage_scope_slot(ngx_uint_t scope);
+
+/* decision.c */
+ngx_int_t ngx_http_outage_init_worker_view(ngx_cycle_t *cycle);
+ngx_http_outage_snapshot_t *ngx_http_outage_snapshot(ngx_log_t *log);
+ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
+    ngx_array_t *scopes, ngx_uint_t min_state);
+ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);
+ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
+
+/* redis.c */
+ngx_int_t ngx_http_outage_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle);
+char *ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* health.c */
+ngx_int_t ngx_http_outage_health_init_process(ngx_cycle_t *cycle);
+void ngx_http_outage_health_exit_process(ngx_cycle_t *cycle);
+char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
+    ngx_array_t *scopes, ngx_uint_t status);
+
+/* filter.c */
+ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);
+
+/* page.c */
+ngx_int_t ngx_http_outage_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
+ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
+
+/* filter.c */
+ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);
+
+/* status.c */
+ngx_int_t ngx_http_outage_content_handler(ngx_http_request_t *r);
+char *ngx_http_outage_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* variables.c */
+ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);
+
+
+#endif /* _NGX_HTTP_OUTAGE_MODULE_H_INCLUDED_ */

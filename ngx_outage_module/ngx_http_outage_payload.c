@@ -1,0 +1,526 @@
+
+/*
+ * ngx_outage_module: Redis incident payloads (pure C, no nginx headers).
+ *
+ * Owns turning the GET + HGETALL replies for one scope key into a validated
+ * ngx_http_outage_incident_t.  Nothing from Redis is trusted: every string
+ * is sanitised into a fixed buffer (so a 1 MB value costs a bounded copy),
+ * times and states are parsed strictly, and links are validated.  Reply
+ * shapes that Redis cannot produce for these commands are reported as
+ * malformed so that the caller keeps its last good state.
+ */
+
+
+#include <string.h>
+
+#include "ngx_http_outage_payload.h"
+
+
+/* how a reply was classified */
+#define NGX_HTTP_OUTAGE_R_BAD        -1    /* malformed */
+#define NGX_HTTP_OUTAGE_R_NONE        0    /* not fetched (NULL) */
+#define NGX_HTTP_OUTAGE_R_NIL         1    /* nil, or an empty array */
+#define NGX_HTTP_OUTAGE_R_VALUE       2    /* a string / a non-empty hash */
+#define NGX_HTTP_OUTAGE_R_WRONGTYPE   3    /* WRONGTYPE error */
+
+/* hash fields */
+#define NGX_HTTP_OUTAGE_F_STATE       0
+#define NGX_HTTP_OUTAGE_F_MESSAGE     1
+#define NGX_HTTP_OUTAGE_F_ETA         2
+#define NGX_HTTP_OUTAGE_F_LINK        3
+#define NGX_HTTP_OUTAGE_F_SINCE       4
+#define NGX_HTTP_OUTAGE_F_STARTS      5
+#define NGX_HTTP_OUTAGE_F_ENDS        6
+
+
+typedef struct {
+    const char  *name;
+    size_t       len;
+    int          id;
+} ngx_http_outage_field_t;
+
+
+static int ngx_http_outage_reply_string(const redisReply *r);
+static int ngx_http_outage_reply_wrongtype(const redisReply *r);
+static int ngx_http_outage_classify_get(const redisReply *r,
+    const char **err);
+static int ngx_http_outage_classify_hash(const redisReply *r,
+    const char **err);
+static int ngx_http_outage_field_id(const unsigned char *p, size_t len);
+static void ngx_http_outage_trim(const unsigned char **p, size_t *len);
+static void ngx_http_outage_payload_string(const redisReply *r,
+    ngx_http_outage_incident_t *out);
+static void ngx_http_outage_payload_hash(const redisReply *r,
+    ngx_http_outage_incident_t *out);
+static void ngx_http_outage_payload_time(const unsigned char *p, size_t len,
+    time_t *t, ngx_http_outage_incident_t *out);
+
+
+static const ngx_http_outage_field_t  ngx_http_outage_fields[] = {
+    { "state",   5, NGX_HTTP_OUTAGE_F_STATE },
+    { "message", 7, NGX_HTTP_OUTAGE_F_MESSAGE },
+    { "eta",     3, NGX_HTTP_OUTAGE_F_ETA },
+    { "link",    4, NGX_HTTP_OUTAGE_F_LINK },
+    { "since",   5, NGX_HTTP_OUTAGE_F_SINCE },
+    { "starts",  6, NGX_HTTP_OUTAGE_F_STARTS },
+    { "ends",    4, NGX_HTTP_OUTAGE_F_ENDS },
+    { NULL, 0, 0 }
+};
+
+
+/* a string reply whose pointer and length agree */
+
+static int
+ngx_http_outage_reply_string(const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_STRING
+#ifdef REDIS_REPLY_VERB
+        && r->type != REDIS_REPLY_VERB
+#endif
+       )
+    {
+        return 0;
+    }
+
+    /* hand-built replies may carry str == NULL for "" */
+    return r->str != NULL || r->len == 0;
+}
+
+
+static int
+ngx_http_outage_reply_wrongtype(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->str != NULL && r->len >= 9
+           && memcmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
+
+static int
+ngx_http_outage_classify_get(const redisReply *r, const char **err)
+{
+    if (r == NULL) {
+        return NGX_HTTP_OUTAGE_R_NONE;
+    }
+
+    if (r->type == REDIS_REPLY_NIL) {
+        return NGX_HTTP_OUTAGE_R_NIL;
+    }
+
+    if (ngx_http_outage_reply_string(r)) {
+        return NGX_HTTP_OUTAGE_R_VALUE;
+    }
+
+    if (ngx_http_outage_reply_wrongtype(r)) {
+        return NGX_HTTP_OUTAGE_R_WRONGTYPE;
+    }
+
+    *err = (r->type == REDIS_REPLY_ERROR) ? "GET failed with a Redis error"
+                                          : "unexpected GET reply type";
+
+    return NGX_HTTP_OUTAGE_R_BAD;
+}
+
+
+static int
+ngx_http_outage_classify_hash(const redisReply *r, const char **err)
+{
+    size_t  i;
+
+    if (r == NULL) {
+        return NGX_HTTP_OUTAGE_R_NONE;
+    }
+
+    if (r->type == REDIS_REPLY_NIL) {
+        return NGX_HTTP_OUTAGE_R_NIL;
+    }
+
+    if (ngx_http_outage_reply_wrongtype(r)) {
+        return NGX_HTTP_OUTAGE_R_WRONGTYPE;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        *err = "HGETALL failed with a Redis error";
+        return NGX_HTTP_OUTAGE_R_BAD;
+    }
+
+    /* RESP3 (hiredis >= 1.0) returns a map, stored as 2n elements */
+    if (r->type != REDIS_REPLY_ARRAY
+#ifdef REDIS_REPLY_MAP
+        && r->type != REDIS_REPLY_MAP
+#endif
+       )
+    {
+        *err = "unexpected HGETALL reply type";
+        return NGX_HTTP_OUTAGE_R_BAD;
+    }
+
+    if (r->elements == 0) {
+        return NGX_HTTP_OUTAGE_R_NIL;
+    }
+
+    if (r->elements % 2 != 0) {
+        *err = "HGETALL reply has an odd number of elements";
+        return NGX_HTTP_OUTAGE_R_BAD;
+    }
+
+    if (r->element == NULL) {
+        *err = "HGETALL reply has no elements vector";
+        return NGX_HTTP_OUTAGE_R_BAD;
+    }
+
+    for (i = 0; i < r->elements; i++) {
+        if (r->element[i] == NULL
+            || !ngx_http_outage_reply_string(r->element[i]))
+        {
+            *err = "HGETALL reply element is not a string";
+            return NGX_HTTP_OUTAGE_R_BAD;
+        }
+    }
+
+    return NGX_HTTP_OUTAGE_R_VALUE;
+}
+
+
+static int
+ngx_http_outage_field_id(const unsigned char *p, size_t len)
+{
+    size_t                          i;
+    unsigned char                   c;
+    const ngx_http_outage_field_t  *f;
+
+    for (f = ngx_http_outage_fields; f->name; f++) {
+        if (f->len != len) {
+            continue;
+        }
+
+        for (i = 0; i < len; i++) {
+            c = p[i];
+
+            if (c >= 'A' && c <= 'Z') {
+                c = (unsigned char) (c - 'A' + 'a');
+            }
+
+            if (c != (unsigned char) f->name[i]) {
+                break;
+            }
+        }
+
+        if (i == len) {
+            return f->id;
+        }
+    }
+
+    return -1;
+}
+
+
+static void
+ngx_http_outage_trim(const unsigned char **p, size_t *len)
+{
+    while (*len > 0 && ((*p)[0] == ' ' || (*p)[0] == '\t')) {
+        (*p)++;
+        (*len)--;
+    }
+
+    while (*len > 0 && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t')) {
+        (*len)--;
+    }
+}
+
+
+/*
+ * A plain string key is a one-line incident: DEGRADED with the string as
+ * the message.  Empty (after sanitising) means absent, so "SET key ''"
+ * clears; "ok" or "up" alone is an explicit all-clear, so that the obvious
+ * "SET key ok" does not show a banner saying "ok".
+ */
+
+static void
+ngx_http_outage_payload_string(const redisReply *r,
+    ngx_http_outage_incident_t *out)
+{
+    int  truncated;
+
+    out->message_len = ngx_http_outage_sanitize(out->message,
+                                                NGX_HTTP_OUTAGE_MESSAGE_MAX,
+                                                (const unsigned char *) r->str,
+                                                r->len, &truncated);
+
+    if (out->message_len == 0) {
+        return;
+    }
+
+    if (truncated) {
+        out->truncated = 1;
+        out->warnings |= NGX_HTTP_OUTAGE_PW_OVERSIZE;
+    }
+
+    if (ngx_http_outage_parse_state(out->message, out->message_len)
+        == NGX_HTTP_OUTAGE_STATE_OK)
+    {
+        out->state = NGX_HTTP_OUTAGE_STATE_OK;
+        out->message_len = 0;
+        return;
+    }
+
+    out->state = NGX_HTTP_OUTAGE_STATE_DEGRADED;
+}
+
+
+static void
+ngx_http_outage_payload_time(const unsigned char *p, size_t len, time_t *t,
+    ngx_http_outage_incident_t *out)
+{
+    time_t  v;
+
+    ngx_http_outage_trim(&p, &len);
+
+    if (len == 0) {
+        /* an empty field is the same as no field */
+        return;
+    }
+
+    v = ngx_http_outage_parse_time(p, len);
+
+    if (v == (time_t) -1) {
+        out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_TIME;
+        return;
+    }
+
+    *t = v;
+}
+
+
+static void
+ngx_http_outage_payload_hash(const redisReply *r,
+    ngx_http_outage_incident_t *out)
+{
+    int                   id, state, truncated;
+    size_t                i, vlen;
+    unsigned              seen;
+    time_t                t;
+    const redisReply     *k, *v;
+    const unsigned char  *vp;
+
+    state = -1;
+    seen = 0;
+
+    for (i = 0; i + 1 < r->elements; i += 2) {
+        k = r->element[i];
+        v = r->element[i + 1];
+
+        id = ngx_http_outage_field_id((const unsigned char *) k->str, k->len);
+
+        if (id < 0) {
+            out->warnings |= NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD;
+            continue;
+        }
+
+        /*
+         * Redis hashes cannot repeat a field, but names differing in case
+         * can ("state" and "State"): the first one wins, predictably.
+         */
+        if (seen & (1u << id)) {
+            out->warnings |= NGX_HTTP_OUTAGE_PW_DUPLICATE;
+            continue;
+        }
+
+        seen |= 1u << id;
+
+        vp = (const unsigned char *) v->str;
+        vlen = v->len;
+
+        switch (id) {
+
+        case NGX_HTTP_OUTAGE_F_STATE:
+            state = ngx_http_outage_parse_state(vp, vlen);
+
+            if (state < 0) {
+                out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_STATE;
+            }
+
+            break;
+
+        case NGX_HTTP_OUTAGE_F_MESSAGE:
+            out->message_len =
+                ngx_http_outage_sanitize(out->message,
+                                         NGX_HTTP_OUTAGE_MESSAGE_MAX,
+                                         vp, vlen, &truncated);
+
+            if (truncated) {
+                out->truncated = 1;
+                out->warnings |= NGX_HTTP_OUTAGE_PW_OVERSIZE;
+            }
+
+            break;
+
+        case NGX_HTTP_OUTAGE_F_ETA:
+            /* free text ("about an hour") is fine: shown, just not parsed */
+            out->eta_text_len =
+                ngx_http_outage_sanitize(out->eta_text,
+                                         NGX_HTTP_OUTAGE_ETA_MAX,
+                                         vp, vlen, &truncated);
+
+            if (truncated) {
+                out->warnings |= NGX_HTTP_OUTAGE_PW_OVERSIZE;
+            }
+
+            t = ngx_http_outage_parse_time(vp, vlen);
+            out->eta = (t == (time_t) -1) ? 0 : t;
+
+            break;
+
+        case NGX_HTTP_OUTAGE_F_LINK:
+            ngx_http_outage_trim(&vp, &vlen);
+
+            if (vlen == 0) {
+                break;
+            }
+
+            /* link_valid() caps the length below the buffer size */
+            if (!ngx_http_outage_link_valid(vp, vlen)
+                || vlen > NGX_HTTP_OUTAGE_LINK_MAX)
+            {
+                out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_LINK;
+                break;
+            }
+
+            memcpy(out->link, vp, vlen);
+            out->link_len = vlen;
+
+            break;
+
+        case NGX_HTTP_OUTAGE_F_SINCE:
+            ngx_http_outage_payload_time(vp, vlen, &out->since, out);
+            break;
+
+        case NGX_HTTP_OUTAGE_F_STARTS:
+            ngx_http_outage_payload_time(vp, vlen, &out->starts, out);
+            break;
+
+        case NGX_HTTP_OUTAGE_F_ENDS:
+            ngx_http_outage_payload_time(vp, vlen, &out->ends, out);
+            break;
+        }
+    }
+
+    if (out->starts && out->ends && out->ends <= out->starts) {
+        out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_WINDOW;
+        out->starts = 0;
+        out->ends = 0;
+    }
+
+    if (state >= 0) {
+        out->state = state;
+        return;
+    }
+
+    if (!(seen & (1u << NGX_HTTP_OUTAGE_F_STATE))) {
+        out->warnings |= NGX_HTTP_OUTAGE_PW_NO_STATE;
+    }
+
+    /*
+     * Without a usable state, a message still deserves a banner, but
+     * nothing stronger: guessing "down" or "maintenance" could turn a typo
+     * into 503s for everyone.
+     */
+    out->state = out->message_len ? NGX_HTTP_OUTAGE_STATE_DEGRADED
+                                  : NGX_HTTP_OUTAGE_STATE_NONE;
+}
+
+
+int
+ngx_http_outage_payload_parse(const redisReply *get_reply,
+    const redisReply *hgetall_reply, ngx_http_outage_incident_t *out,
+    const char **err)
+{
+    int          g, h;
+    const char  *reason;
+
+    memset(out, 0, sizeof(ngx_http_outage_incident_t));
+    out->state = NGX_HTTP_OUTAGE_STATE_NONE;
+
+    reason = NULL;
+
+    if (err) {
+        *err = NULL;
+    }
+
+    g = ngx_http_outage_classify_get(get_reply, &reason);
+    h = ngx_http_outage_classify_hash(hgetall_reply, &reason);
+
+    if (g == NGX_HTTP_OUTAGE_R_BAD || h == NGX_HTTP_OUTAGE_R_BAD) {
+        goto malformed;
+    }
+
+    if (g == NGX_HTTP_OUTAGE_R_NONE && h == NGX_HTTP_OUTAGE_R_NONE) {
+        reason = "no replies";
+        goto malformed;
+    }
+
+    if (g == NGX_HTTP_OUTAGE_R_VALUE && h == NGX_HTTP_OUTAGE_R_VALUE) {
+        /* one key cannot be both: the replies are not from one key */
+        reason = "both a string and a hash reply";
+        goto malformed;
+    }
+
+    if (g == NGX_HTTP_OUTAGE_R_VALUE) {
+        ngx_http_outage_payload_string(get_reply, out);
+        return 0;
+    }
+
+    if (h == NGX_HTTP_OUTAGE_R_VALUE) {
+        ngx_http_outage_payload_hash(hgetall_reply, out);
+        return 0;
+    }
+
+    if (g == NGX_HTTP_OUTAGE_R_WRONGTYPE || h == NGX_HTTP_OUTAGE_R_WRONGTYPE) {
+        /*
+         * The key exists but is a list, set, ...: well-formed replies, so
+         * not "malformed" (that keeps a stale state forever); the scope is
+         * treated as absent and the warning tells the caller to log it.
+         */
+        out->warnings |= NGX_HTTP_OUTAGE_PW_WRONG_TYPE;
+    }
+
+    return 0;
+
+malformed:
+
+    memset(out, 0, sizeof(ngx_http_outage_incident_t));
+    out->state = NGX_HTTP_OUTAGE_STATE_NONE;
+
+    if (err) {
+        *err = reason ? reason : "malformed replies";
+    }
+
+    return -1;
+}
+
+
+const char *
+ngx_http_outage_payload_warning_text(unsigned bit)
+{
+    switch (bit) {
+    case NGX_HTTP_OUTAGE_PW_NO_STATE:
+        return "no \"state\" field";
+    case NGX_HTTP_OUTAGE_PW_BAD_STATE:
+        return "unknown \"state\" value";
+    case NGX_HTTP_OUTAGE_PW_BAD_LINK:
+        return "\"link\" is not a valid http(s) URL, ignored";
+    case NGX_HTTP_OUTAGE_PW_BAD_TIME:
+        return "unparseable \"since\", \"starts\" or \"ends\" time, ignored";
+    case NGX_HTTP_OUTAGE_PW_BAD_WINDOW:
+        return "maintenance window \"ends\" is not after \"starts\", ignored";
+    case NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD:
+        return "unknown field, ignored";
+    case NGX_HTTP_OUTAGE_PW_WRONG_TYPE:
+        return "key is neither a string nor a hash, ignored";
+    case NGX_HTTP_OUTAGE_PW_OVERSIZE:
+        return "\"message\" or \"eta\" too long, cut";
+    case NGX_HTTP_OUTAGE_PW_DUPLICATE:
+        return "field given twice (names differ only in case), first used";
+    }
+
+    return "unknown warning";
+}

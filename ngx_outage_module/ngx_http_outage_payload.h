@@ -1,0 +1,80 @@
+
+/*
+ * ngx_outage_module: Redis incident payloads (pure C, no nginx headers).
+ *
+ * Owns the translation of the two Redis replies fetched for one scope key
+ * (GET and HGETALL, in one MULTI/EXEC) into a validated, fixed-size
+ * incident record that can be copied into shared memory as is.  Everything
+ * taken from Redis is sanitised and bounded here; see docs/notes/payload.md
+ * for the key schema and the validation rules.
+ */
+
+
+#ifndef _NGX_HTTP_OUTAGE_PAYLOAD_H_INCLUDED_
+#define _NGX_HTTP_OUTAGE_PAYLOAD_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+
+#include "ngx_http_outage_text.h"
+
+
+#define NGX_HTTP_OUTAGE_MESSAGE_MAX  512   /* bytes, after sanitising */
+#define NGX_HTTP_OUTAGE_ETA_MAX       64
+#define NGX_HTTP_OUTAGE_LINK_MAX     256   /* > NGX_HTTP_OUTAGE_URL_MAX */
+
+
+/* warning bits: the payload was used, but something in it was ignored */
+#define NGX_HTTP_OUTAGE_PW_NO_STATE       0x0001  /* hash without "state" */
+#define NGX_HTTP_OUTAGE_PW_BAD_STATE      0x0002  /* unknown state value */
+#define NGX_HTTP_OUTAGE_PW_BAD_LINK       0x0004  /* link not http(s) */
+#define NGX_HTTP_OUTAGE_PW_BAD_TIME       0x0008  /* since/starts/ends */
+#define NGX_HTTP_OUTAGE_PW_BAD_WINDOW     0x0010  /* ends <= starts */
+#define NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD  0x0020
+#define NGX_HTTP_OUTAGE_PW_WRONG_TYPE     0x0040  /* neither string nor hash */
+#define NGX_HTTP_OUTAGE_PW_OVERSIZE       0x0080  /* message/eta cut */
+#define NGX_HTTP_OUTAGE_PW_DUPLICATE      0x0100  /* field given twice */
+
+#define NGX_HTTP_OUTAGE_PW_ALL            0x01ff
+
+
+typedef struct {
+    int            state;          /* NGX_HTTP_OUTAGE_STATE_*; NONE if the
+                                      key is absent */
+    unsigned char  message[NGX_HTTP_OUTAGE_MESSAGE_MAX];
+    size_t         message_len;
+    unsigned char  eta_text[NGX_HTTP_OUTAGE_ETA_MAX];
+    size_t         eta_text_len;   /* sanitised raw eta as given */
+    time_t         eta;            /* parsed, or 0 if absent/unparseable
+                                      (eta_text is still shown) */
+    unsigned char  link[NGX_HTTP_OUTAGE_LINK_MAX];
+    size_t         link_len;       /* 0 if absent or invalid */
+    time_t         since;          /* from "since" if given and valid, or 0 */
+    time_t         starts;         /* maintenance window, 0 if absent */
+    time_t         ends;
+    unsigned       truncated:1;    /* message was cut */
+    unsigned       warnings;       /* NGX_HTTP_OUTAGE_PW_* bits */
+} ngx_http_outage_incident_t;
+
+
+/*
+ * Parses the replies to "GET key" and "HGETALL key" for one scope (either
+ * may be NULL if it was not fetched, not both).  Returns 0 on success,
+ * including "absent" (state NONE), and sets *err (may be NULL) to NULL.
+ * Returns -1 if the replies are malformed (a Redis error other than
+ * WRONGTYPE, an unexpected reply type, an odd or nested HGETALL array, a
+ * string and a hash at once); then *out is reset to state NONE, *err is a
+ * short static reason, and the caller should keep its previous state.
+ * *out is always fully initialised.
+ */
+int ngx_http_outage_payload_parse(const redisReply *get_reply,
+    const redisReply *hgetall_reply, ngx_http_outage_incident_t *out,
+    const char **err);
+
+/* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
+const char *ngx_http_outage_payload_warning_text(unsigned bit);
+
+
+#endif /* _NGX_HTTP_OUTAGE_PAYLOAD_H_INCLUDED_ */

@@ -1,0 +1,564 @@
+
+/*
+ * ngx_outage_module: the status handler.
+ *
+ * Owns "outage_status" (JSON of the snapshot: every scope with its state,
+ * source and age, every check's health, the Redis link, counters) and its
+ * Prometheus text exposition ("outage_status prometheus;" or "?format=
+ * prometheus"), and the content-handler dispatch for the module's other
+ * small handlers.  Backend addresses are never shown: checks are named by
+ * scope and index.  Protect the location with allow/deny.
+ */
+
+
+#include "ngx_http_outage_module.h"
+
+
+static ngx_int_t ngx_http_outage_status_handler(ngx_http_request_t *r);
+static u_char *ngx_http_outage_status_json(u_char *p, u_char *last,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap);
+static u_char *ngx_http_outage_status_prometheus(u_char *p, u_char *last,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap);
+static u_char *ngx_http_outage_json_str(u_char *p, u_char *last,
+    u_char *s, size_t len);
+static u_char *ngx_http_outage_json_time(u_char *p, u_char *last, time_t t);
+
+
+static const char *ngx_http_outage_health_names[] = {
+    "unknown", "up", "down"
+};
+
+static const char *ngx_http_outage_source_names[] = {
+    "none", "redis", "health"
+};
+
+
+char *
+ngx_http_outage_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_outage_loc_conf_t *olcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (olcf->status_format) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    olcf->status_format = NGX_HTTP_OUTAGE_STATUS_JSON;
+
+    if (cf->args->nelts == 2) {
+        if (ngx_strcmp(value[1].data, "prometheus") == 0) {
+            olcf->status_format = NGX_HTTP_OUTAGE_STATUS_PROMETHEUS;
+
+        } else if (ngx_strcmp(value[1].data, "json") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_status\": unknown format \"%V\", "
+                               "expected \"json\" or \"prometheus\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_outage_content_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_outage_content_handler(ngx_http_request_t *r)
+{
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->status_format) {
+        return ngx_http_outage_status_handler(r);
+    }
+
+    if (olcf->bypass_login == 1) {
+        return ngx_http_outage_bypass_login_handler(r);
+    }
+
+    if (olcf->banner_css == 1) {
+        return ngx_http_outage_banner_css_handler(r);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_outage_status_handler(ngx_http_request_t *r)
+{
+    size_t                        size;
+    ngx_int_t                     rc;
+    ngx_str_t                     fmt;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    prometheus;
+    ngx_chain_t                   out;
+    ngx_http_outage_shm_t        *shm, *copy;
+    ngx_http_outage_loc_conf_t   *olcf;
+    ngx_http_outage_snapshot_t   *snap;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    prometheus = (olcf->status_format == NGX_HTTP_OUTAGE_STATUS_PROMETHEUS);
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &fmt) == NGX_OK) {
+        if (fmt.len == 10 && ngx_strncmp(fmt.data, "prometheus", 10) == 0) {
+            prometheus = 1;
+
+        } else if (fmt.len == 4 && ngx_strncmp(fmt.data, "json", 4) == 0) {
+            prometheus = 0;
+        }
+    }
+
+    shm = ngx_http_outage_shm();
+    snap = ngx_http_outage_snapshot(r->connection->log);
+
+    if (shm == NULL || snap == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    /* a consistent copy; the lock is held only for the memcpy */
+    copy = ngx_palloc(r->pool, sizeof(ngx_http_outage_shm_t));
+    if (copy == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_outage_shm_lock();
+    ngx_memcpy(copy, shm, sizeof(ngx_http_outage_shm_t));
+    ngx_http_outage_shm_unlock();
+
+    /* worst case: every byte of every text escaped as \u00XX */
+    size = 4096
+           + snap->nscopes * (1024 + 6 * (NGX_HTTP_OUTAGE_MESSAGE_MAX
+                                          + NGX_HTTP_OUTAGE_ETA_MAX
+                                          + NGX_HTTP_OUTAGE_LINK_MAX
+                                          + NGX_HTTP_OUTAGE_ERR_MAX))
+           + NGX_HTTP_OUTAGE_MAX_CHECKS * (1024 + 6 * NGX_HTTP_OUTAGE_ERR_MAX);
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (prometheus) {
+        b->last = ngx_http_outage_status_prometheus(b->pos, b->end, copy,
+                                                    snap);
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4; charset=utf-8");
+
+    } else {
+        b->last = ngx_http_outage_status_json(b->pos, b->end, copy, snap);
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static u_char *
+ngx_http_outage_status_json(u_char *p, u_char *last,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap)
+{
+    time_t                         now;
+    ngx_uint_t                     i, j, slot, first;
+    ngx_http_outage_view_t        *v;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
+    ngx_http_outage_main_conf_t   *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+    now = ngx_time();
+
+    p = ngx_slprintf(p, last, "{\"time\":");
+    p = ngx_http_outage_json_time(p, last, now);
+    p = ngx_slprintf(p, last, ",\"generation\":%ui,\"pid\":%P,",
+                     snap->generation, ngx_pid);
+
+    /* the Redis link */
+
+    if (omcf->redis_addrs == NULL) {
+        p = ngx_slprintf(p, last, "\"redis\":{\"configured\":false},");
+
+    } else {
+        p = ngx_slprintf(p, last,
+                         "\"redis\":{\"configured\":true,\"up\":%s,"
+                         "\"last_success\":",
+                         shm->redis_up ? "true" : "false");
+        p = ngx_http_outage_json_time(p, last,
+                                      shm->redis_ever_ok
+                                      ? shm->redis_last_ok : 0);
+
+        if (shm->redis_ever_ok) {
+            p = ngx_slprintf(p, last, ",\"age_seconds\":%T",
+                             now - shm->redis_last_ok);
+        } else {
+            p = ngx_slprintf(p, last, ",\"age_seconds\":null");
+        }
+
+        p = ngx_slprintf(p, last, ",\"stale\":%s,\"max_stale_seconds\":%T,"
+                         "\"last_error\":",
+                         (snap->nscopes && snap->scopes[0].stale)
+                         ? "true" : "false",
+                         omcf->redis_max_stale);
+        p = ngx_http_outage_json_str(p, last, shm->redis_last_error,
+                                     shm->redis_last_error_len);
+        p = ngx_slprintf(p, last, ",\"last_error_time\":");
+        p = ngx_http_outage_json_time(p, last, shm->redis_last_error_time);
+        p = ngx_slprintf(p, last, ",\"polls\":%ui,\"errors\":%ui,"
+                         "\"connects\":%ui,\"interval_ms\":%M},",
+                         shm->redis_polls, shm->redis_errors,
+                         shm->redis_connects, omcf->redis_interval);
+    }
+
+    /* scopes */
+
+    p = ngx_slprintf(p, last, "\"scopes\":[");
+
+    for (i = 0; i < snap->nscopes; i++) {
+        v = &snap->scopes[i];
+        slot = ngx_http_outage_scope_slot(i);
+
+        p = ngx_slprintf(p, last, "%s{\"name\":", i ? "," : "");
+        p = ngx_http_outage_json_str(p, last, v->name.data, v->name.len);
+        p = ngx_slprintf(p, last, ",\"state\":\"%s\",\"source\":\"%s\","
+                         "\"scheduled\":%s,\"since\":",
+                         ngx_http_outage_state_name(
+                             v->state ? v->state : NGX_HTTP_OUTAGE_STATE_OK),
+                         ngx_http_outage_source_names[v->source],
+                         v->announced ? "true" : "false");
+        p = ngx_http_outage_json_time(p, last, v->since);
+        p = ngx_slprintf(p, last, ",\"message\":");
+        p = ngx_http_outage_json_str(p, last, v->message.data,
+                                     v->message.len);
+        p = ngx_slprintf(p, last, ",\"eta\":");
+
+        if (v->eta) {
+            p = ngx_http_outage_json_time(p, last, v->eta);
+        } else {
+            p = ngx_http_outage_json_str(p, last, v->eta_text.data,
+                                         v->eta_text.len);
+        }
+
+        p = ngx_slprintf(p, last, ",\"starts\":");
+        p = ngx_http_outage_json_time(p, last, v->starts);
+        p = ngx_slprintf(p, last, ",\"ends\":");
+        p = ngx_http_outage_json_time(p, last, v->ends);
+        p = ngx_slprintf(p, last, ",\"link\":");
+        p = ngx_http_outage_json_str(p, last, v->link.data, v->link.len);
+        p = ngx_slprintf(p, last, ",\"reason\":");
+        p = ngx_http_outage_json_str(p, last, v->reason.data, v->reason.len);
+        p = ngx_slprintf(p, last, ",\"last_checked\":");
+        p = ngx_http_outage_json_time(p, last, v->checked);
+        p = ngx_slprintf(p, last, ",\"transitions\":%ui}",
+                         shm->scopes[slot].transitions);
+    }
+
+    /* checks: by scope and index, never by address */
+
+    p = ngx_slprintf(p, last, "],\"guard_active\":%s,\"checks\":[",
+                     shm->guard_active ? "true" : "false");
+
+    checks = omcf->checks.elts;
+    first = 1;
+
+    for (j = 0; j < omcf->checks.nelts; j++) {
+        sc = &shm->checks[checks[j].slot];
+
+        p = ngx_slprintf(p, last, "%s{\"id\":%ui,\"scope\":",
+                         first ? "" : ",", j);
+        first = 0;
+        p = ngx_http_outage_json_str(p, last, snap->scopes[checks[j].scope]
+                                                  .name.data,
+                                     snap->scopes[checks[j].scope].name.len);
+        p = ngx_slprintf(p, last, ",\"health\":\"%s\",\"since\":",
+                         ngx_http_outage_health_names[sc->health % 3]);
+        p = ngx_http_outage_json_time(p, last, sc->since);
+        p = ngx_slprintf(p, last, ",\"consecutive_failures\":%ui,"
+                         "\"consecutive_successes\":%ui,"
+                         "\"last_status\":%ui,\"last_error\":",
+                         sc->fails, sc->passes, sc->last_status);
+        p = ngx_http_outage_json_str(p, last, sc->last_error_text,
+                                     sc->last_error_len);
+        p = ngx_slprintf(p, last, ",\"latency_ms\":%M,\"last_checked\":",
+                         sc->last_latency);
+        p = ngx_http_outage_json_time(p, last, sc->last_checked);
+        p = ngx_slprintf(p, last, ",\"probes\":%ui,\"failures\":%ui,"
+                         "\"passive_failures\":%ui,\"transitions\":%ui}",
+                         sc->probes, sc->failures, sc->passive_failures,
+                         sc->transitions);
+    }
+
+    p = ngx_slprintf(p, last, "],\"counters\":{\"banners\":%uA,"
+                     "\"pages\":%uA,\"bypasses\":%uA,\"intercepts\":%uA}}\n",
+                     shm->banners, shm->pages, shm->bypasses,
+                     shm->intercepts);
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_outage_prom_label(u_char *p, u_char *last, ngx_str_t *s)
+{
+    u_char  *c;
+
+    /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+    for (c = s->data; c < s->data + s->len && p < last; c++) {
+        *p++ = *c;
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_outage_status_prometheus(u_char *p, u_char *last,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap)
+{
+    time_t                         now;
+    ngx_uint_t                     i, j, s, state;
+    ngx_http_outage_view_t        *v;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
+    ngx_http_outage_main_conf_t   *omcf;
+
+    static const int  states[] = {
+        NGX_HTTP_OUTAGE_STATE_OK, NGX_HTTP_OUTAGE_STATE_DEGRADED,
+        NGX_HTTP_OUTAGE_STATE_DOWN, NGX_HTTP_OUTAGE_STATE_MAINTENANCE
+    };
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+    now = ngx_time();
+
+    p = ngx_slprintf(p, last,
+            "# HELP outage_scope_state Effective state of a scope "
+            "(1 for the current state).\n"
+            "# TYPE outage_scope_state gauge\n");
+
+    for (i = 0; i < snap->nscopes; i++) {
+        v = &snap->scopes[i];
+        state = v->state ? v->state : NGX_HTTP_OUTAGE_STATE_OK;
+
+        for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+            p = ngx_slprintf(p, last, "outage_scope_state{scope=\"");
+            p = ngx_http_outage_prom_label(p, last, &v->name);
+            p = ngx_slprintf(p, last, "\",state=\"%s\"} %d\n",
+                             ngx_http_outage_state_name(states[s]),
+                             (int) (state == (ngx_uint_t) states[s]));
+        }
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP outage_scope_source Which source decided the state "
+            "(1 for the deciding source).\n"
+            "# TYPE outage_scope_source gauge\n");
+
+    for (i = 0; i < snap->nscopes; i++) {
+        v = &snap->scopes[i];
+
+        for (s = 0; s < 3; s++) {
+            p = ngx_slprintf(p, last, "outage_scope_source{scope=\"");
+            p = ngx_http_outage_prom_label(p, last, &v->name);
+            p = ngx_slprintf(p, last, "\",source=\"%s\"} %d\n",
+                             ngx_http_outage_source_names[s],
+                             (int) (v->source == s));
+        }
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP outage_scope_scheduled A maintenance window is "
+            "announced but not yet open.\n"
+            "# TYPE outage_scope_scheduled gauge\n");
+
+    for (i = 0; i < snap->nscopes; i++) {
+        v = &snap->scopes[i];
+        p = ngx_slprintf(p, last, "outage_scope_scheduled{scope=\"");
+        p = ngx_http_outage_prom_label(p, last, &v->name);
+        p = ngx_slprintf(p, last, "\"} %d\n", (int) v->announced);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP outage_scope_transitions_total State changes declared "
+            "in Redis.\n"
+            "# TYPE outage_scope_transitions_total counter\n");
+
+    for (i = 0; i < snap->nscopes; i++) {
+        v = &snap->scopes[i];
+        p = ngx_slprintf(p, last, "outage_scope_transitions_total{scope=\"");
+        p = ngx_http_outage_prom_label(p, last, &v->name);
+        p = ngx_slprintf(p, last, "\"} %ui\n",
+                         shm->scopes[ngx_http_outage_scope_slot(i)]
+                             .transitions);
+    }
+
+    checks = omcf->checks.elts;
+
+    if (omcf->checks.nelts) {
+        p = ngx_slprintf(p, last,
+                "# HELP outage_check_up Health check result (1 up, 0 down "
+                "or unknown).\n"
+                "# TYPE outage_check_up gauge\n");
+
+        for (j = 0; j < omcf->checks.nelts; j++) {
+            sc = &shm->checks[checks[j].slot];
+            p = ngx_slprintf(p, last, "outage_check_up{scope=\"");
+            p = ngx_http_outage_prom_label(p, last,
+                                           &snap->scopes[checks[j].scope].name);
+            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %d\n", j,
+                             (int) (sc->health == NGX_HTTP_OUTAGE_HEALTH_UP));
+        }
+
+        p = ngx_slprintf(p, last,
+                "# HELP outage_check_latency_seconds Latency of the last "
+                "probe.\n"
+                "# TYPE outage_check_latency_seconds gauge\n");
+
+        for (j = 0; j < omcf->checks.nelts; j++) {
+            sc = &shm->checks[checks[j].slot];
+            p = ngx_slprintf(p, last, "outage_check_latency_seconds{scope=\"");
+            p = ngx_http_outage_prom_label(p, last,
+                                           &snap->scopes[checks[j].scope].name);
+            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %ui.%03ui\n", j,
+                             (ngx_uint_t) (sc->last_latency / 1000),
+                             (ngx_uint_t) (sc->last_latency % 1000));
+        }
+
+        p = ngx_slprintf(p, last,
+                "# HELP outage_check_probes_total Probes sent.\n"
+                "# TYPE outage_check_probes_total counter\n");
+
+        for (j = 0; j < omcf->checks.nelts; j++) {
+            sc = &shm->checks[checks[j].slot];
+            p = ngx_slprintf(p, last, "outage_check_probes_total{scope=\"");
+            p = ngx_http_outage_prom_label(p, last,
+                                           &snap->scopes[checks[j].scope].name);
+            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %ui\n", j,
+                             sc->probes);
+        }
+
+        p = ngx_slprintf(p, last,
+                "# HELP outage_check_failures_total Failed probes.\n"
+                "# TYPE outage_check_failures_total counter\n");
+
+        for (j = 0; j < omcf->checks.nelts; j++) {
+            sc = &shm->checks[checks[j].slot];
+            p = ngx_slprintf(p, last, "outage_check_failures_total{scope=\"");
+            p = ngx_http_outage_prom_label(p, last,
+                                           &snap->scopes[checks[j].scope].name);
+            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %ui\n", j,
+                             sc->failures);
+        }
+    }
+
+    if (omcf->redis_addrs) {
+        p = ngx_slprintf(p, last,
+                "# HELP outage_redis_up The last Redis poll succeeded.\n"
+                "# TYPE outage_redis_up gauge\n"
+                "outage_redis_up %d\n"
+                "# HELP outage_redis_last_success_age_seconds Seconds since "
+                "the last successful poll (-1 if never).\n"
+                "# TYPE outage_redis_last_success_age_seconds gauge\n"
+                "outage_redis_last_success_age_seconds %T\n"
+                "# HELP outage_redis_polls_total Successful polls.\n"
+                "# TYPE outage_redis_polls_total counter\n"
+                "outage_redis_polls_total %ui\n"
+                "# HELP outage_redis_errors_total Failed polls and lost "
+                "connections.\n"
+                "# TYPE outage_redis_errors_total counter\n"
+                "outage_redis_errors_total %ui\n",
+                (int) shm->redis_up,
+                shm->redis_ever_ok ? now - shm->redis_last_ok : (time_t) -1,
+                shm->redis_polls, shm->redis_errors);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP outage_banners_injected_total Responses that got a "
+            "banner.\n"
+            "# TYPE outage_banners_injected_total counter\n"
+            "outage_banners_injected_total %uA\n"
+            "# HELP outage_pages_served_total Maintenance pages served.\n"
+            "# TYPE outage_pages_served_total counter\n"
+            "outage_pages_served_total %uA\n"
+            "# HELP outage_bypasses_total Requests let through by a staff "
+            "bypass.\n"
+            "# TYPE outage_bypasses_total counter\n"
+            "outage_bypasses_total %uA\n"
+            "# HELP outage_intercepts_total Upstream errors replaced by the "
+            "maintenance page.\n"
+            "# TYPE outage_intercepts_total counter\n"
+            "outage_intercepts_total %uA\n",
+            shm->banners, shm->pages, shm->bypasses, shm->intercepts);
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_outage_json_str(u_char *p, u_char *last, u_char *s, size_t len)
+{
+    size_t  n;
+
+    if (last - p < 2) {
+        return p;
+    }
+
+    *p++ = '"';
+
+    n = ngx_http_outage_json_escape(p, last - p - 1, s, len);
+    p += ngx_min(n, (size_t) (last - p - 1));
+
+    *p++ = '"';
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_outage_json_time(u_char *p, u_char *last, time_t t)
+{
+    u_char  buf[32];
+    size_t  n;
+
+    if (t == 0) {
+        return ngx_slprintf(p, last, "null");
+    }
+
+    n = ngx_http_outage_format_time(buf, t);
+
+    return ngx_slprintf(p, last, "\"%*s\"", n, buf);
+}

@@ -1,0 +1,186 @@
+
+/*
+ * ngx_outage_module: text helpers (pure C, no nginx headers).
+ *
+ * Owns everything that turns untrusted incident text (it comes from Redis)
+ * into something safe to put in an HTML page, a JSON body or the error log:
+ * escapers, the storage sanitiser, link validation, time and state parsing
+ * and formatting, and the small {{placeholder}} template renderer.
+ *
+ * Output contract shared by the escapers, format_ago and tpl_render: the
+ * return value is the number of bytes the complete output needs; if dst is
+ * not NULL, at most dst_size bytes are written.  Output is produced in
+ * indivisible units (an entity, an escape sequence, one UTF-8 character);
+ * the first unit that does not fit stops all writing, so a short buffer
+ * holds a clean prefix and never a partial unit.  Measuring (dst == NULL)
+ * and writing run the same code, so a buffer of the measured size is always
+ * exactly enough.
+ */
+
+
+#ifndef _NGX_HTTP_OUTAGE_TEXT_H_INCLUDED_
+#define _NGX_HTTP_OUTAGE_TEXT_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <time.h>
+
+
+/* longest link accepted by ngx_http_outage_link_valid() */
+#define NGX_HTTP_OUTAGE_URL_MAX       255
+
+/* buffer sizes for the fixed-format writers (include room for a NUL) */
+#define NGX_HTTP_OUTAGE_TIME_LEN      32
+#define NGX_HTTP_OUTAGE_AGO_LEN       32
+
+/* template limits */
+#define NGX_HTTP_OUTAGE_TPL_NAME_MAX  64
+#define NGX_HTTP_OUTAGE_TPL_DEPTH     16
+
+/* template escaping modes */
+#define NGX_HTTP_OUTAGE_TPL_HTML      0
+#define NGX_HTTP_OUTAGE_TPL_JSON      1
+
+
+enum {
+    NGX_HTTP_OUTAGE_STATE_NONE = 0,         /* no explicit state */
+    NGX_HTTP_OUTAGE_STATE_OK,
+    NGX_HTTP_OUTAGE_STATE_DEGRADED,
+    NGX_HTTP_OUTAGE_STATE_DOWN,
+    NGX_HTTP_OUTAGE_STATE_MAINTENANCE
+};
+
+
+/*
+ * & < > " ' become &amp; &lt; &gt; &quot; &#39;.  Valid UTF-8 is copied,
+ * invalid UTF-8 and NUL become U+FFFD, other bytes are copied.
+ */
+size_t ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
+ * JSON string contents (no surrounding quotes): \" \\ \n \r \t; \u00XX for
+ * other C0 controls and DEL; \u003c \u003e \u0026 \u0027 for < > & ' so the
+ * result is also inert inside HTML; \u2028 \u2029 for the JavaScript line
+ * separators; \ufffd for invalid UTF-8.  The output is always valid UTF-8.
+ */
+size_t ngx_http_outage_json_escape(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
+ * Error log: printable ASCII as is, except \ and " which (like every other
+ * byte) become \xHH, so the log line is unambiguous and cannot be split.
+ */
+size_t ngx_http_outage_log_escape(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
+ * Log escape into a fixed buffer for a bounded preview; returns the number
+ * of bytes written (<= dst_size).  When the escaped text does not fit, it
+ * is cut on an escape boundary and "..." is appended (within dst_size).
+ */
+size_t ngx_http_outage_log_preview(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
+ * Sanitise untrusted text for storage.  Invalid UTF-8 becomes U+FFFD; runs
+ * of whitespace and controls (C0, DEL, C1, U+2028, U+2029) collapse into a
+ * single space; NUL and the bidi embedding/override/isolate controls are
+ * removed; leading and trailing spaces are trimmed.  The result is cut to
+ * at most max bytes on a character boundary, with "..." (U+2026, 3 bytes)
+ * appended within max when cut (not when max < 3).  dst must have room for
+ * max bytes.  Returns the length written; *truncated (may be NULL) is set
+ * to 1 if the text was cut, else 0.
+ */
+size_t ngx_http_outage_sanitize(unsigned char *dst, size_t max,
+    const unsigned char *src, size_t len, int *truncated);
+
+/*
+ * 1 if p is an absolute http:// or https:// URL (scheme case-insensitive)
+ * with a non-empty host of letters, digits, - . _ (or a [bracketed] IPv6
+ * address), no userinfo, an optional numeric port, and a path/query/
+ * fragment of printable ASCII without space " ' < > \ ` { } | ^ ;
+ * at most NGX_HTTP_OUTAGE_URL_MAX bytes.  0 otherwise.
+ */
+int ngx_http_outage_link_valid(const unsigned char *p, size_t len);
+
+/*
+ * Accepts, after trimming spaces and tabs:
+ *   unix seconds          "1795000000" (at most 12 digits)
+ *   date                  "2026-11-22" (midnight UTC)
+ *   date and time         "2026-11-22T15:30", "2026-11-22 15:30:00",
+ *                         optionally with ".fraction" after the seconds
+ *                         (ignored), then nothing (UTC), "Z", or an offset
+ *                         "+01:00", "+0100", "+01"
+ * Fields are range-checked (month length and leap years included; seconds
+ * 0-59; offsets up to 23:59); years 1970-9999.  Returns (time_t) -1 on
+ * anything invalid, including a result before the epoch or outside time_t.
+ */
+time_t ngx_http_outage_parse_time(const unsigned char *p, size_t len);
+
+/*
+ * Writes "2026-11-22T15:30Z" (UTC, seconds dropped) and a NUL into dst,
+ * which must hold NGX_HTTP_OUTAGE_TIME_LEN bytes; returns the length
+ * without the NUL.  Times before the epoch or after year 9999 write an
+ * empty string and return 0.
+ */
+size_t ngx_http_outage_format_time(unsigned char *dst, time_t t);
+
+/*
+ * "just now" (less than a minute ago), "N min ago", "N h ago" (under 48 h),
+ * "N days ago"; for the future "in under a minute", "in N min", "in N h",
+ * "in N days".  Past durations round down, future ones round up (an ETA is
+ * never shown earlier than it is).  Output contract as above; it fits in
+ * NGX_HTTP_OUTAGE_AGO_LEN bytes.
+ */
+size_t ngx_http_outage_format_ago(unsigned char *dst, size_t dst_size,
+    time_t then, time_t now);
+
+/*
+ * Case-insensitive, surrounding spaces ignored: "ok", "up" -> OK;
+ * "degraded"; "down", "outage" -> DOWN; "maintenance".  -1 if unknown.
+ */
+int ngx_http_outage_parse_state(const unsigned char *p, size_t len);
+
+/* "none", "ok", "degraded", "down", "maintenance"; "unknown" otherwise */
+const char *ngx_http_outage_state_name(int state);
+
+
+/*
+ * Gives the raw value of a template name.  Returns non-zero and sets
+ * *value / *value_len if the name is known, 0 if not (renders empty).  It
+ * is called once per use in the measuring pass and again in the writing
+ * pass, so it must return the same value both times.
+ */
+typedef int (*ngx_http_outage_tpl_lookup_pt)(void *ctx,
+    const unsigned char *name, size_t name_len,
+    const unsigned char **value, size_t *value_len);
+
+/*
+ * Renders tpl.  Tags (spaces allowed inside the braces; names are 1-64 of
+ * A-Z a-z 0-9 _ . -):
+ *   {{name}}                 value, HTML- or JSON-escaped by mode
+ *   {{name|raw}}             value as is (the caller vouches for it)
+ *   {{#name}}...{{/name}}    the inside only if the value is non-empty
+ *   {{^name}}...{{/name}}    the inside only if the value is empty/unknown
+ * Sections nest (up to NGX_HTTP_OUTAGE_TPL_DEPTH shown at once).  Template
+ * text outside tags is copied as is (in JSON mode the template supplies the
+ * quotes).  Anything malformed (bad tag, section without its close, a close
+ * without its open) renders literally.  Unknown modes escape as HTML.
+ * Output contract as above.
+ */
+size_t ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
+    const unsigned char *tpl, size_t tpl_len, int mode,
+    ngx_http_outage_tpl_lookup_pt lookup, void *ctx);
+
+/*
+ * Checks a template once at configuration time.  Returns NULL if it is
+ * well-formed, otherwise a static description of the first error (unclosed
+ * "{{", invalid tag, unbalanced or crossed sections, nesting too deep) and
+ * sets *offset (may be NULL) to its byte offset.
+ */
+const char *ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
+    size_t *offset);
+
+
+#endif /* _NGX_HTTP_OUTAGE_TEXT_H_INCLUDED_ */

@@ -1,0 +1,275 @@
+"""Incident state from Redis (issue 3): every worker current within one
+interval, no Redis command per request, last good state kept on faults."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from harness import PY, SUPPORT, free_port, stop_pid, wait_for
+
+INTERVAL = 0.3
+
+CONF = """
+    outage_redis {redis} interval=300ms timeout=200ms connect_timeout=200ms;
+    outage_scopes checkout;
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        location / {{
+            add_header X-State $outage_state always;
+            add_header X-Message $outage_message always;
+            add_header X-Scope $outage_scope always;
+            add_header X-Eta $outage_eta always;
+            add_header X-Pid $pid always;
+            return 200 "ok\\n";
+        }}
+        location /checkout/ {{
+            outage_banner_scopes checkout;
+            add_header X-State $outage_state always;
+            add_header X-Pid $pid always;
+            return 200 "ok\\n";
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def start(nginx_factory, redis_addr, workers=2, **kw):
+    return nginx_factory(CONF.format(redis=redis_addr), workers=workers, **kw)
+
+
+def states_by_worker(n, path="/", want=None, rounds=60):
+    """Fresh connections until every worker answered; {pid: state}."""
+    seen = {}
+    workers = set(n.worker_pids())
+    for _ in range(rounds):
+        _, h, _ = n.get(path)
+        seen[int(h["x-pid"])] = h["x-state"]
+        if set(seen) >= workers:
+            break
+    assert set(seen) >= workers, "not every worker answered: %r" % seen
+    return seen
+
+
+def all_workers_see(n, state, path="/"):
+    return all(v == state for v in states_by_worker(n, path).values())
+
+
+def test_set_hset_del_expire_reach_every_worker(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port, workers=3)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="first poll")
+    assert all_workers_see(n, "ok")
+
+    for cmd, path, want in [
+        (("SET", "outage:site", "Checkout is slow"), "/", "degraded"),
+        (("HSET", "outage:checkout", "state", "down", "message", "Pay <b>",
+          "eta", "2026-11-22T15:30Z"), "/checkout/", "down"),
+        (("DEL", "outage:checkout"), "/checkout/", "ok"),
+        (("DEL", "outage:site"), "/", "ok"),
+        (("SET", "outage:site", "brief", "PX", "1200"), "/", "degraded"),
+    ]:
+        redis.cli(*cmd)
+        t0 = time.monotonic()
+        wait_for(lambda: all_workers_see(n, want, path), timeout=5,
+                 interval=0.01, what="%s -> %s" % (cmd, want))
+        assert time.monotonic() - t0 <= INTERVAL + 0.5, cmd
+
+    # the expiring key disappears by itself
+    wait_for(lambda: all_workers_see(n, "ok"), timeout=3,
+             what="expired key clears")
+
+    redis.cli("HSET", "outage:checkout", "state", "down", "message",
+              "Payments failing", "eta", "2026-11-22T15:30Z")
+    wait_for(lambda: n.get("/checkout/")[1]["x-state"] == "down")
+    _, h, _ = n.get("/")
+    # "/" shows every scope: the worst one is checkout
+    assert h["x-state"] == "down" and h["x-scope"] == "checkout"
+    assert h["x-message"] == "Payments failing"
+    assert h["x-eta"] == "2026-11-22T15:30Z"
+
+
+def test_redis_load_follows_time_not_requests(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    wait_for(lambda: n.status_json()["redis"]["up"])
+    before = redis.command_count("exec")
+    t0 = time.monotonic()
+    for _ in range(3000):
+        n.get("/")
+    elapsed = time.monotonic() - t0
+    after = redis.command_count("exec")
+    polls = after - before
+    expected = elapsed / INTERVAL
+    # one EXEC per interval (plus slack), however many requests
+    assert polls <= expected + 3, (polls, expected)
+    assert polls >= expected * 0.5 - 2, (polls, expected)
+    gets = redis.command_count("get")
+    assert gets <= (after + 2) * 2, gets   # 2 scopes per poll, nothing more
+
+
+def sequential_latency(n, count):
+    worst = 0.0
+    for _ in range(count):
+        t0 = time.monotonic()
+        st, _, _ = n.get("/", timeout=5)
+        worst = max(worst, time.monotonic() - t0)
+        assert st == 200
+    return worst
+
+
+@pytest.mark.parametrize("fault", ["stop", "kill"])
+def test_redis_fault_keeps_state_and_latency(nginx_factory, tmp_path, fault):
+    from harness import Redis
+    r = Redis(str(tmp_path))
+    try:
+        n = start(nginx_factory, "127.0.0.1:%d" % r.port)
+        r.cli("SET", "outage:site", "Keep me")
+        wait_for(lambda: all_workers_see(n, "degraded"))
+
+        fds_before = {p: n.fd_count(p) for p in n.worker_pids()}
+        if fault == "stop":
+            r.pause()
+        else:
+            r.kill()
+
+        wait_for(lambda: not n.status_json()["redis"]["up"], timeout=5,
+                 what="module notices the fault")
+        worst = sequential_latency(n, 1000)
+        assert worst < 0.1, worst
+        assert all_workers_see(n, "degraded")       # last good state kept
+
+        # a few more intervals of failure: no fd growth
+        time.sleep(0)  # no fixed sleep: poll a number of failed polls
+        errs = n.status_json()["redis"]["errors"]
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= errs + 5,
+                 timeout=10, what="more failed polls")
+        fds_after = {p: n.fd_count(p) for p in n.worker_pids()}
+        for p in fds_before:
+            assert fds_after[p] <= fds_before[p] + 1, (fds_before, fds_after)
+
+        if fault == "stop":
+            r.resume()
+        else:
+            r.start()
+            r.cli("SET", "outage:site", "Back again")
+        r.cli("SET", "outage:site", "Fresh")
+        t0 = time.monotonic()
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Fresh"
+                 and all_workers_see(n, "degraded"), timeout=5,
+                 interval=0.01, what="fresh state after recovery")
+        assert time.monotonic() - t0 <= 2 * INTERVAL + 0.5 + 0.3
+
+        log = n.log_text()
+        # one line per condition, not one per poll
+        assert log.count("keeping the last good state") <= 4, log
+    finally:
+        r.stop()
+
+
+class FakeRedis:
+    def __init__(self, tmp_path, mode):
+        self.port = free_port()
+        self.err = open(os.path.join(str(tmp_path), "fake-%s.log" % mode), "w")
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(SUPPORT, "fake_redis.py"), "--port",
+             str(self.port), "--mode", mode],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        assert self.proc.stdout.readline().startswith("READY")
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.err.close()
+
+
+@pytest.mark.parametrize("mode,expect", [
+    ("garbage", "Protocol error"),
+    ("half", "no reply within timeout"),
+    ("close", "connection lost"),
+    ("stall", "no reply within timeout"),
+    ("wrongtypes", "unusable value"),
+    ("huge", "outage"),
+    ("authfail", "NOAUTH"),
+])
+def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
+    fake = FakeRedis(tmp_path, mode)
+    try:
+        n = start(nginx_factory, "127.0.0.1:%d" % fake.port)
+        wait_for(lambda: expect in n.log_text(), timeout=5,
+                 what="log line %r" % expect)
+        worst = sequential_latency(n, 200)
+        assert worst < 0.1, worst
+        if mode == "huge":
+            # a 1 MB message with CR/LF/NUL/<script>: capped, no header split
+            _, h, _ = n.get("/")
+            assert h["x-state"] == "degraded"
+            assert len(h["x-message"]) <= 512
+            assert "\r" not in h["x-message"] and "\n" not in h["x-message"]
+        else:
+            assert n.get("/")[1]["x-state"] == "ok"
+        assert n.proc.poll() is None
+    finally:
+        fake.stop()
+
+
+def test_failover_to_second_address(nginx_factory, redis):
+    dead = free_port()
+    n = start(nginx_factory, "127.0.0.1:%d 127.0.0.1:%d" % (dead, redis.port))
+    redis.cli("SET", "outage:site", "via second")
+    wait_for(lambda: n.get("/")[1]["x-state"] == "degraded", timeout=5)
+
+
+def test_reloads_under_load_keep_state(nginx_factory, redis):
+    import threading
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "during reloads")
+    wait_for(lambda: all_workers_see(n, "degraded"))
+
+    stop = threading.Event()
+    failures = []
+    count = [0]
+
+    def load():
+        while not stop.is_set():
+            try:
+                st, h, _ = n.get("/", timeout=5)
+                if st != 200 or h["x-state"] != "degraded":
+                    failures.append((st, h.get("x-state")))
+                count[0] += 1
+            except Exception as exc:  # noqa: BLE001
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        fds0 = None
+        for i in range(50):
+            n.reload()
+            if i == 5:
+                fds0 = sum(n.fd_count(p) for p in n.worker_pids())
+        fds1 = sum(n.fd_count(p) for p in n.worker_pids())
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not failures, failures[:5]
+    assert count[0] > 50
+    assert fds1 <= fds0 + 2, (fds0, fds1)
+    assert n.bad_log_lines() == []
+
+
+@pytest.mark.parametrize("args,reason", [
+    ("127.0.0.1:notaport", "invalid address"),
+    ("127.0.0.1:6379 interval=-1s", "invalid time"),
+    ("127.0.0.1:6379 interval=10ms", "at least 100ms"),
+    ("127.0.0.1:6379 colour=blue", "unknown parameter"),
+    ("127.0.0.1:6379 db=x", "invalid database"),
+    ("127.0.0.1:6379 user=bob", "needs \"password=\""),
+    ("127.0.0.1:6379 max_stale=never", "invalid max_stale"),
+])
+def test_config_errors(nginx_factory, args, reason):
+    n = nginx_factory(CONF.format(redis=args), start=False)
+    ok, out = n.test_config()
+    assert not ok
+    assert "outage_redis" in out and reason in out, out

@@ -1,0 +1,543 @@
+#!/usr/bin/python3
+"""A Redis-protocol (RESP2) server that misbehaves on purpose, for the ngx_outage_module tests.
+
+Usage::
+
+    /usr/bin/python3 tests/support/fake_redis.py --port N --mode MODE [--quiet]
+
+Once listening (127.0.0.1 only; ``--port 0`` picks a free port), it prints
+``READY <port>`` on stdout (flushed).  SIGTERM or SIGINT makes it exit cleanly
+with status 0.  Each connection is served by its own daemon thread.
+Pipelined commands (several in one packet, or one split over several
+packets) work, and so do both request syntaxes: multibulk
+(``*2\\r\\n$3\\r\\nGET\\r\\n$1\\r\\nk\\r\\n``) and inline (``GET k\\r\\n``).
+
+Logging (stderr, one line each, flushed; ``--quiet`` turns it off)::
+
+    fake_redis: accept conn=<id> peer=127.0.0.1:<port> mode=<mode>
+    fake_redis: cmd conn=<id> <NAME> <arg> ...   (long args are cut short)
+    fake_redis: control conn=<id>                (first command was FAKE*)
+    fake_redis: close conn=<id>
+
+Test-control commands (inline or multibulk, answered in every mode except
+``close``, which never reads)::
+
+    FAKECOUNT        -> :N  accepted connections, not counting control
+                            connections (those whose first command is a FAKE*
+                            command, such as the one asking)
+    FAKERESET        -> +OK zero the connection count and empty the data store
+    FAKEMODE <mode>  -> +OK switch the mode of the whole server, for every
+                            connection, from the next command on
+
+The protocol part that every mode except garbage, stall and authfail shares:
+    AUTH, SELECT, CLIENT ...  -> +OK
+    PING [msg]                -> +PONG (or the message as a bulk string)
+    ECHO msg                  -> bulk msg
+    QUIT                      -> +OK, then the connection is closed
+    HELLO                     -> -ERR unknown command 'HELLO' (forces RESP2)
+    MULTI                     -> +OK; later commands -> +QUEUED (a command
+                                 that is unknown or has the wrong number of
+                                 arguments gets -ERR and makes EXEC answer
+                                 -EXECABORT)
+    DISCARD                   -> +OK
+    EXEC                      -> depends on the mode (below)
+    GET/HGETALL outside MULTI -> depends on the mode, like one EXEC element
+    any other known command   -> what the "ok" mode would answer
+
+Modes (``--mode``):
+    ok          A small correct implementation on an in-memory store shared by
+                all connections: GET, SET [NX|XX|EX s|PX ms (ignored)], HGETALL,
+                HSET/HMSET, HGET, DEL, EXISTS, EXPIRE/PEXPIRE (no-op, :1 if the
+                key exists), TTL, DBSIZE, FLUSHDB/FLUSHALL, INFO [section] (a
+                small bulk string), COMMAND (*0).  Asking for a key of the
+                other type gives -WRONGTYPE Operation against a key holding the
+                wrong kind of value.  EXEC answers the array of the queued
+                commands' replies.
+    garbage     Every command (AUTH and PING too) gets
+                ``@@!!garbage <16 random hex digits>\\r\\n``, which is not RESP.
+                The connection stays open.
+    half        GET, HGETALL and EXEC work out a valid reply (GET -> a 79-byte
+                bulk string, HGETALL -> two field/value pairs), send its first
+                half (len // 2 bytes) and then never answer on that connection
+                again.  The connection stays open.
+    close       Every connection is closed (FIN) right after accept.
+    huge        GET -> a 1 MiB (1048576 bytes) bulk string full of
+                ``<script>alert('huge')</script>\\r\\n\\x00``, HGETALL -> *0.
+                EXEC -> an array of those, one per queued command.  Valid RESP.
+    wrongtypes  GET -> :12345 (an integer where a string is expected); HGETALL
+                -> *3 [*2 [$1 f, $1 v], :7, *0] (an array holding a nested
+                array, an integer and an empty array where flat strings are
+                expected).  EXEC -> an array of those.
+    stall       Reads everything and never answers (except FAKE* commands).
+    authfail    AUTH -> -WRONGPASS invalid username-password pair or user is
+                disabled; every other command -> -NOAUTH Authentication
+                required.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail")
+
+MAX_INLINE = 64 * 1024              # longest inline or header line accepted
+HUGE_VALUE = (b"<script>alert('huge')</script>\r\n\x00" * 40000)[:1024 * 1024]
+HALF_VALUE = b"<p>value served in half mode; only the first half of the reply is ever sent</p>"
+WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled\r\n"
+NOAUTH = b"-NOAUTH Authentication required.\r\n"
+WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+OK = b"+OK\r\n"
+QUEUED = b"+QUEUED\r\n"
+PONG = b"+PONG\r\n"
+NIL = b"$-1\r\n"
+
+
+# ---- RESP encoding helpers -------------------------------------------------
+
+def bulk(data):
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+def array(items):
+    return b"*%d\r\n" % len(items) + b"".join(items)
+
+
+def integer(n):
+    return b":%d\r\n" % n
+
+
+def error(msg):
+    return b"-" + msg.encode() + b"\r\n"
+
+
+WRONGTYPES_GET = integer(12345)
+WRONGTYPES_HGETALL = array([array([bulk(b"f"), bulk(b"v")]), integer(7), array([])])
+
+
+# ---- RESP request parsing --------------------------------------------------
+
+class ProtocolError(Exception):
+    pass
+
+
+def parse_command(buf):
+    """Parse one request from the front of `buf` (a bytearray).
+
+    Returns (args, consumed): args is a list of bytes (possibly empty for a
+    blank inline line) or None if `buf` does not yet hold a whole request.
+    Raises ProtocolError on malformed input.
+    """
+    if not buf:
+        return None, 0
+    if buf[0:1] == b"*":                               # multibulk
+        nl = buf.find(b"\r\n")
+        if nl < 0:
+            if len(buf) > MAX_INLINE:
+                raise ProtocolError("too big mbulk count string")
+            return None, 0
+        try:
+            count = int(buf[1:nl])
+        except ValueError:
+            raise ProtocolError("invalid multibulk length")
+        pos = nl + 2
+        args = []
+        for _ in range(max(count, 0)):
+            if pos >= len(buf):
+                return None, 0
+            if buf[pos:pos + 1] != b"$":
+                raise ProtocolError("expected '$', got '%s'" % chr(buf[pos]))
+            nl = buf.find(b"\r\n", pos)
+            if nl < 0:
+                if len(buf) - pos > MAX_INLINE:
+                    raise ProtocolError("too big bulk count string")
+                return None, 0
+            try:
+                length = int(buf[pos + 1:nl])
+            except ValueError:
+                raise ProtocolError("invalid bulk length")
+            if length < 0:
+                raise ProtocolError("invalid bulk length")
+            start = nl + 2
+            end = start + length
+            if len(buf) < end + 2:
+                return None, 0
+            if buf[end:end + 2] != b"\r\n":
+                raise ProtocolError("bulk string not followed by CRLF")
+            args.append(bytes(buf[start:end]))
+            pos = end + 2
+        return args, pos
+    nl = buf.find(b"\n")                               # inline
+    if nl < 0:
+        if len(buf) > MAX_INLINE:
+            raise ProtocolError("too big inline request")
+        return None, 0
+    line = bytes(buf[:nl]).rstrip(b"\r")
+    return line.split(), nl + 1
+
+
+# ---- the "ok" mode's command table ----------------------------------------
+
+# name -> (min argc, max argc or None), argc counting the command name.
+ARITY = {
+    b"GET": (2, 2), b"SET": (3, None), b"HGETALL": (2, 2), b"HSET": (4, None),
+    b"HMSET": (4, None), b"HGET": (3, 3), b"DEL": (2, None), b"EXISTS": (2, None),
+    b"EXPIRE": (3, 4), b"PEXPIRE": (3, 4), b"TTL": (2, 2), b"DBSIZE": (1, 1),
+    b"FLUSHDB": (1, 2), b"FLUSHALL": (1, 2), b"INFO": (1, 2), b"COMMAND": (1, None),
+    b"PING": (1, 2), b"ECHO": (2, 2), b"AUTH": (2, 3), b"SELECT": (2, 2),
+    b"CLIENT": (2, None), b"QUIT": (1, None),
+}
+
+INFO_TEXT = (b"# Server\r\nredis_version:7.2.0\r\nredis_mode:standalone\r\n"
+             b"fake_redis:1\r\n\r\n# Keyspace\r\n")
+
+
+def check_arity(args):
+    """None if the command is known and has a valid argument count, else an error reply."""
+    name = args[0].upper()
+    if name not in ARITY:
+        return error("ERR unknown command '%s', with args beginning with: %s" % (
+            args[0].decode("latin-1"),
+            " ".join("'%s'" % a.decode("latin-1") for a in args[1:4])))
+    lo, hi = ARITY[name]
+    if len(args) < lo or (hi is not None and len(args) > hi) or \
+            (name in (b"HSET", b"HMSET") and len(args) % 2):
+        return error("ERR wrong number of arguments for '%s' command"
+                     % name.decode().lower())
+    return None
+
+
+class FakeRedis:
+    """Shared server state: mode, connection counters, data store, logging."""
+
+    def __init__(self, mode, quiet):
+        self.mode = mode
+        self.quiet = quiet
+        self.lock = threading.Lock()         # counters and store
+        self.log_lock = threading.Lock()
+        self.next_id = 0
+        self.accepted = 0
+        self.control = 0
+        self.store = {}                      # key -> bytes | dict
+
+    def log(self, line):
+        if self.quiet:
+            return
+        with self.log_lock:
+            try:
+                sys.stderr.write("fake_redis: %s\n" % line)
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+    def on_accept(self):
+        with self.lock:
+            self.next_id += 1
+            self.accepted += 1
+            return self.next_id
+
+    def mark_control(self):
+        with self.lock:
+            self.control += 1
+
+    def count(self):
+        with self.lock:
+            return self.accepted - self.control
+
+    def reset(self):
+        with self.lock:
+            self.accepted = 0
+            self.control = 0
+            self.store.clear()
+
+    # -- the ok-mode data commands
+
+    def execute(self, args):
+        """Run one command the way a (tiny) real Redis would; return the reply bytes."""
+        bad = check_arity(args)
+        if bad:
+            return bad
+        name = args[0].upper()
+        if name in (b"AUTH", b"SELECT", b"CLIENT", b"QUIT"):
+            return OK
+        if name == b"PING":
+            return bulk(args[1]) if len(args) > 1 else PONG
+        if name == b"ECHO":
+            return bulk(args[1])
+        if name == b"INFO":
+            return bulk(INFO_TEXT + b"db0:keys=%d,expires=0\r\n" % len(self.store))
+        if name == b"COMMAND":
+            return array([])
+        with self.lock:
+            store = self.store
+            key = args[1] if len(args) > 1 else None
+            value = store.get(key)
+            if name == b"GET":
+                if isinstance(value, dict):
+                    return WRONGTYPE
+                return NIL if value is None else bulk(value)
+            if name == b"SET":
+                opts = [a.upper() for a in args[3:]]
+                if (b"NX" in opts and value is not None) or (b"XX" in opts and value is None):
+                    return NIL
+                store[key] = args[2]
+                return OK
+            if name == b"HGETALL":
+                if value is None:
+                    return array([])
+                if not isinstance(value, dict):
+                    return WRONGTYPE
+                return array([bulk(x) for kv in value.items() for x in kv])
+            if name == b"HGET":
+                if value is None:
+                    return NIL
+                if not isinstance(value, dict):
+                    return WRONGTYPE
+                return bulk(value[args[2]]) if args[2] in value else NIL
+            if name in (b"HSET", b"HMSET"):
+                if value is None:
+                    value = store[key] = {}
+                elif not isinstance(value, dict):
+                    return WRONGTYPE
+                added = 0
+                for i in range(2, len(args), 2):
+                    added += args[i] not in value
+                    value[args[i]] = args[i + 1]
+                return OK if name == b"HMSET" else integer(added)
+            if name in (b"DEL", b"EXISTS"):
+                n = 0
+                for k in args[1:]:
+                    if k in store:
+                        n += 1
+                        if name == b"DEL":
+                            del store[k]
+                return integer(n)
+            if name in (b"EXPIRE", b"PEXPIRE"):
+                return integer(1 if value is not None else 0)
+            if name == b"TTL":
+                return integer(-1 if value is not None else -2)
+            if name == b"DBSIZE":
+                return integer(len(store))
+            if name in (b"FLUSHDB", b"FLUSHALL"):
+                store.clear()
+                return OK
+        return error("ERR command not implemented")   # not reached
+
+
+def describe(args):
+    """A short, printable rendering of a command for the log."""
+    out = []
+    for i, arg in enumerate(args[:16]):
+        text = arg.decode("latin-1")
+        if len(text) > 64:
+            text = text[:64] + "...(%d bytes)" % len(arg)
+        text = text.encode("unicode_escape").decode("ascii")
+        out.append(text.upper() if i == 0 else text)
+    if len(args) > 16:
+        out.append("...(%d args)" % len(args))
+    return " ".join(out)
+
+
+class Connection:
+    """Serves one client connection (run in its own daemon thread)."""
+
+    def __init__(self, server, sock, cid):
+        self.server = server
+        self.sock = sock
+        self.cid = cid
+        self.first = True          # no command seen yet
+        self.in_multi = False
+        self.queue = []
+        self.multi_error = False   # a queued command was rejected -> EXECABORT
+        self.dead = False          # half mode: never answer again
+        self.closing = False       # QUIT: close after sending the reply
+
+    def run(self):
+        try:
+            self.loop()
+        except OSError:
+            pass                   # client went away; only this thread ends
+        finally:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.server.log("close conn=%d" % self.cid)
+
+    def loop(self):
+        buf = bytearray()
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                return
+            buf += data
+            replies = []
+            while buf and not self.closing:
+                try:
+                    args, used = parse_command(buf)
+                except ProtocolError as exc:
+                    replies.append(error("ERR Protocol error: %s" % exc))
+                    self.closing = True
+                    break
+                if args is None:
+                    break
+                del buf[:used]
+                if not args:
+                    continue       # blank inline line
+                reply = self.handle(args)
+                if reply:
+                    replies.append(reply)
+            if replies:
+                self.sock.sendall(b"".join(replies))
+            if self.closing:
+                return
+
+    def handle(self, args):
+        """Answer one command; returns the reply bytes or None for no reply."""
+        srv = self.server
+        name = args[0].upper()
+        srv.log("cmd conn=%d %s" % (self.cid, describe(args)))
+
+        # Test-control commands, answered in every mode.
+        if self.first:
+            self.first = False
+            if name.startswith(b"FAKE"):
+                srv.mark_control()
+                srv.log("control conn=%d" % self.cid)
+        if name == b"FAKECOUNT":
+            return integer(srv.count())
+        if name == b"FAKERESET":
+            srv.reset()
+            return OK
+        if name == b"FAKEMODE":
+            if len(args) != 2 or args[1].decode("latin-1") not in MODES:
+                return error("ERR FAKEMODE needs one of: %s" % " ".join(MODES))
+            srv.mode = args[1].decode()
+            return OK
+
+        mode = srv.mode
+        if self.dead or mode == "stall":
+            return None
+        if mode == "garbage":
+            return b"@@!!garbage " + os.urandom(8).hex().encode() + b"\r\n"
+        if mode == "authfail":
+            return WRONGPASS if name == b"AUTH" else NOAUTH
+
+        if name == b"QUIT":
+            self.closing = True
+            return OK
+        if name == b"HELLO":
+            return error("ERR unknown command 'HELLO'")
+        if name == b"MULTI":
+            if self.in_multi:
+                return error("ERR MULTI calls can not be nested")
+            self.in_multi, self.queue, self.multi_error = True, [], False
+            return OK
+        if name == b"DISCARD":
+            if not self.in_multi:
+                return error("ERR DISCARD without MULTI")
+            self.in_multi, self.queue = False, []
+            return OK
+        if name == b"EXEC":
+            if not self.in_multi:
+                return error("ERR EXEC without MULTI")
+            queue, failed = self.queue, self.multi_error
+            self.in_multi, self.queue, self.multi_error = False, [], False
+            if failed:
+                return error("EXECABORT Transaction discarded because of previous errors.")
+            reply = array([self.reply_for(mode, cmd) for cmd in queue])
+            return self.maybe_half(mode, reply)
+        if self.in_multi:
+            bad = check_arity(args)
+            if bad:
+                self.multi_error = True
+                return bad
+            self.queue.append(args)
+            return QUEUED
+        reply = self.reply_for(mode, args)
+        if name in (b"GET", b"HGETALL"):
+            reply = self.maybe_half(mode, reply)
+        return reply
+
+    def reply_for(self, mode, args):
+        """The complete reply of one data command in `mode` (also used for EXEC elements)."""
+        name = args[0].upper()
+        if check_arity(args) is None and name in (b"GET", b"HGETALL"):
+            if mode == "huge":
+                return bulk(HUGE_VALUE) if name == b"GET" else array([])
+            if mode == "wrongtypes":
+                return WRONGTYPES_GET if name == b"GET" else WRONGTYPES_HGETALL
+            if mode == "half":
+                if name == b"GET":
+                    return bulk(HALF_VALUE)
+                return array([bulk(b"field1"), bulk(HALF_VALUE),
+                              bulk(b"field2"), bulk(HALF_VALUE)])
+        return self.server.execute(args)
+
+    def maybe_half(self, mode, reply):
+        """In half mode, cut `reply` in half and go silent for good."""
+        if mode != "half":
+            return reply
+        self.dead = True
+        return reply[:len(reply) // 2]
+
+
+class _Stop(Exception):
+    """Raised from the signal handler to leave the accept loop."""
+
+
+def _on_signal(signo, frame):
+    raise _Stop()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Misbehaving Redis-protocol server.")
+    ap.add_argument("--port", type=int, required=True,
+                    help="port to listen on (127.0.0.1); 0 picks a free one")
+    ap.add_argument("--mode", choices=MODES, default="ok")
+    ap.add_argument("--quiet", action="store_true", help="no logging on stderr")
+    args = ap.parse_args(argv)
+
+    server = FakeRedis(args.mode, args.quiet)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((HOST, args.port))
+            listener.listen(1024)
+        except OSError as exc:
+            sys.stderr.write("fake_redis: cannot listen on %s:%d: %s\n" % (HOST, args.port, exc))
+            return 1
+        sys.stdout.write("READY %d\n" % listener.getsockname()[1])
+        sys.stdout.flush()
+        while True:
+            try:
+                sock, peer = listener.accept()
+            except OSError:
+                time.sleep(0.01)    # e.g. ECONNABORTED, EMFILE: keep serving
+                continue
+            cid = server.on_accept()
+            server.log("accept conn=%d peer=%s:%d mode=%s" % (cid, peer[0], peer[1], server.mode))
+            if server.mode == "close":
+                sock.close()
+                server.log("close conn=%d" % cid)
+                continue
+            threading.Thread(target=Connection(server, sock, cid).run,
+                             name="conn-%d" % cid, daemon=True).start()
+    except _Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        listener.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

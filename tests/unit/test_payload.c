@@ -1,0 +1,1068 @@
+
+/*
+ * Unit tests for ngx_http_outage_payload.c.  Replies are built the way the
+ * module gets them: RESP text fed to a hiredis reader, an EXEC array of the
+ * GET and HGETALL replies; a few odd shapes are built by hand.
+ * Self-contained runner: one line per failed check, then
+ * "payload: N passed, M failed"; exit status 1 if anything failed.
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+
+#include "ngx_http_outage_text.h"
+#include "ngx_http_outage_payload.h"
+
+
+typedef struct {
+    const char  *name;
+    void       (*fn)(void);
+} test_case_t;
+
+typedef struct {
+    char    *data;
+    size_t   len;
+    size_t   cap;
+} resp_t;
+
+
+static const char  *current;
+static int          current_failed;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
+            current_failed = 1;                                              \
+        }                                                                    \
+    } while (0)
+
+#define WRONGTYPE  "WRONGTYPE Operation against a key holding the wrong " \
+                   "kind of value"
+
+#define MSG_IS(inc, s)                                                       \
+    ((inc).message_len == strlen(s)                                          \
+     && memcmp((inc).message, (s), strlen(s)) == 0)
+
+
+/* ---- RESP builder ----------------------------------------------------- */
+
+static void
+resp_add(resp_t *r, const void *p, size_t n)
+{
+    if (r->len + n > r->cap) {
+        r->cap = (r->len + n) * 2 + 64;
+        r->data = realloc(r->data, r->cap);
+
+        if (r->data == NULL) {
+            printf("out of memory\n");
+            exit(2);
+        }
+    }
+
+    memcpy(r->data + r->len, p, n);
+    r->len += n;
+}
+
+
+static void
+resp_header(resp_t *r, char type, long long n)
+{
+    char  buf[32];
+    int   k;
+
+    k = snprintf(buf, sizeof(buf), "%c%lld\r\n", type, n);
+    resp_add(r, buf, (size_t) k);
+}
+
+
+static void
+resp_bulk(resp_t *r, const void *p, size_t n)
+{
+    resp_header(r, '$', (long long) n);
+    resp_add(r, p, n);
+    resp_add(r, "\r\n", 2);
+}
+
+
+static void
+resp_str(resp_t *r, const char *s)
+{
+    resp_bulk(r, s, strlen(s));
+}
+
+
+static void
+resp_line(resp_t *r, char type, const char *s)
+{
+    resp_add(r, &type, 1);
+    resp_add(r, s, strlen(s));
+    resp_add(r, "\r\n", 2);
+}
+
+
+/* parses one complete reply; the caller frees it */
+
+static redisReply *
+resp_parse(resp_t *r)
+{
+    redisReader  *reader;
+    void         *reply;
+
+    reader = redisReaderCreate();
+    reply = NULL;
+
+    if (reader == NULL) {
+        return NULL;
+    }
+
+    if (redisReaderFeed(reader, r->data, r->len) != REDIS_OK
+        || redisReaderGetReply(reader, &reply) != REDIS_OK)
+    {
+        reply = NULL;
+    }
+
+    redisReaderFree(reader);
+
+    return reply;
+}
+
+
+/*
+ * r holds an EXEC reply: "*2" then the GET and HGETALL replies.  Parses it
+ * and runs payload_parse on the two elements.
+ */
+
+static int
+parse_exec(resp_t *r, ngx_http_outage_incident_t *inc, const char **err)
+{
+    redisReply  *reply;
+    int          rc;
+
+    reply = resp_parse(r);
+    free(r->data);
+    memset(r, 0, sizeof(resp_t));
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2)
+    {
+        printf("  test setup: bad RESP\n");
+        current_failed = 1;
+
+        if (reply) {
+            freeReplyObject(reply);
+        }
+
+        return -2;
+    }
+
+    rc = ngx_http_outage_payload_parse(reply->element[0], reply->element[1],
+                                       inc, err);
+    freeReplyObject(reply);
+
+    return rc;
+}
+
+
+/* EXEC reply for a string key */
+
+static int
+parse_string(const void *p, size_t n, ngx_http_outage_incident_t *inc)
+{
+    resp_t       r = { NULL, 0, 0 };
+    const char  *err;
+
+    resp_header(&r, '*', 2);
+    resp_bulk(&r, p, n);
+    resp_line(&r, '-', WRONGTYPE);
+
+    return parse_exec(&r, inc, &err);
+}
+
+
+/* EXEC reply for a hash key given as NULL-terminated name, value pairs */
+
+static int
+parse_hash(ngx_http_outage_incident_t *inc, const char **err, ...)
+{
+    resp_t       r = { NULL, 0, 0 };
+    va_list      ap;
+    const char  *s;
+    size_t       n;
+
+    n = 0;
+    va_start(ap, err);
+    while (va_arg(ap, const char *) != NULL) {
+        n++;
+    }
+    va_end(ap);
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', (long long) n);
+
+    va_start(ap, err);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        resp_str(&r, s);
+    }
+    va_end(ap);
+
+    return parse_exec(&r, inc, err);
+}
+
+
+static int
+utf8_clean(const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    /* only what the tests need: no controls, no invalid lead bytes */
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7F || p[i] == 0xFF || p[i] == 0xC0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+incident_empty(const ngx_http_outage_incident_t *inc)
+{
+    return inc->state == NGX_HTTP_OUTAGE_STATE_NONE && inc->message_len == 0
+           && inc->eta_text_len == 0 && inc->eta == 0 && inc->link_len == 0
+           && inc->since == 0 && inc->starts == 0 && inc->ends == 0
+           && inc->truncated == 0;
+}
+
+
+/* ---- string keys ------------------------------------------------------ */
+
+static void
+t_string_key(void)
+{
+    ngx_http_outage_incident_t  inc;
+
+    CHECK(parse_string("Checkout is slow", 16, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(MSG_IS(inc, "Checkout is slow"));
+    CHECK(inc.warnings == 0);
+    CHECK(inc.link_len == 0 && inc.eta == 0 && inc.since == 0);
+}
+
+
+static void
+t_string_empty(void)
+{
+    ngx_http_outage_incident_t  inc;
+
+    CHECK(parse_string("", 0, &inc) == 0);
+    CHECK(incident_empty(&inc));
+    CHECK(inc.warnings == 0);
+
+    CHECK(parse_string(" \r\n\t\0 ", 6, &inc) == 0);
+    CHECK(incident_empty(&inc));
+}
+
+
+static void
+t_string_ok(void)
+{
+    ngx_http_outage_incident_t  inc;
+
+    CHECK(parse_string("ok", 2, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_OK && inc.message_len == 0);
+
+    CHECK(parse_string(" UP\r\n", 5, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_OK && inc.message_len == 0);
+
+    /* only the all-clear words are special */
+    CHECK(parse_string("down", 4, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED && MSG_IS(inc, "down"));
+
+    CHECK(parse_string("all ok", 6, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+}
+
+
+static void
+t_string_controls(void)
+{
+    ngx_http_outage_incident_t  inc;
+
+    CHECK(parse_string("Line1\r\nLine2\0end \xff<b>", 21, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(MSG_IS(inc, "Line1 Line2end \xef\xbf\xbd<b>"));
+}
+
+
+static void
+t_string_1mb(void)
+{
+    ngx_http_outage_incident_t  inc;
+    char                       *big;
+    size_t                      n;
+
+    n = 1 << 20;
+    big = malloc(n);
+    CHECK(big != NULL);
+    if (big == NULL) {
+        return;
+    }
+
+    memset(big, 'x', n);
+
+    CHECK(parse_string(big, n, &inc) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(inc.message_len <= NGX_HTTP_OUTAGE_MESSAGE_MAX);
+    CHECK(inc.message_len == NGX_HTTP_OUTAGE_MESSAGE_MAX);
+    CHECK(inc.truncated == 1);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_OVERSIZE);
+    CHECK(memcmp(inc.message + inc.message_len - 3, "\xe2\x80\xa6", 3) == 0);
+
+    free(big);
+}
+
+
+/* ---- hash keys -------------------------------------------------------- */
+
+static void
+t_hash_full(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err,
+                     "state", "down",
+                     "message", "Checkout is down",
+                     "eta", "2026-11-22T15:30Z",
+                     "link", "https://status.example.com",
+                     "since", "2026-11-22T14:00Z",
+                     "starts", "1795300000",
+                     "ends", "2026-11-22 16:00",
+                     NULL) == 0);
+    CHECK(err == NULL);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(MSG_IS(inc, "Checkout is down"));
+    CHECK(inc.eta == 1795361400);
+    CHECK(inc.eta_text_len == 17
+          && memcmp(inc.eta_text, "2026-11-22T15:30Z", 17) == 0);
+    CHECK(inc.link_len == 26
+          && memcmp(inc.link, "https://status.example.com", 26) == 0);
+    CHECK(inc.since == 1795356000);
+    CHECK(inc.starts == 1795300000);
+    CHECK(inc.ends == 1795363200);
+    CHECK(inc.warnings == 0);
+    CHECK(inc.truncated == 0);
+}
+
+
+static void
+t_hash_case_insensitive(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "STATE", "Maintenance", "Message", "Tonight",
+                     "ETA", "soon", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
+    CHECK(MSG_IS(inc, "Tonight"));
+    CHECK(inc.eta_text_len == 4 && inc.eta == 0);
+    CHECK(inc.warnings == 0);
+}
+
+
+static void
+t_hash_state_ok(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "ok", "message", "Resolved",
+                     NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_OK);
+    CHECK(MSG_IS(inc, "Resolved"));
+    CHECK(inc.warnings == 0);
+
+    CHECK(parse_hash(&inc, &err, "state", "ok", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_OK && inc.warnings == 0);
+}
+
+
+static void
+t_hash_invalid_state(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "donw", "message", "x", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_STATE);
+
+    CHECK(parse_hash(&inc, &err, "state", "donw", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_STATE);
+
+    CHECK(parse_hash(&inc, &err, "state", "", "message", "x", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_STATE);
+}
+
+
+static void
+t_hash_missing_state(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "message", "Slow search", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(MSG_IS(inc, "Slow search"));
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_NO_STATE);
+
+    /* no message either: nothing to show */
+    CHECK(parse_hash(&inc, &err, "link", "https://a.example", "starts",
+                     "2026-11-22T15:30Z", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_NO_STATE);
+
+    /* a message that sanitises to nothing is no message */
+    CHECK(parse_hash(&inc, &err, "message", " \t ", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE);
+}
+
+
+static void
+t_hash_message_controls(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 4);
+    resp_str(&r, "state");
+    resp_str(&r, "degraded");
+    resp_str(&r, "message");
+    resp_bulk(&r, "line1\r\nline2\0end<script>\x1b[31m", 29);
+
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(MSG_IS(inc, "line1 line2end<script> [31m"));
+    CHECK(utf8_clean(inc.message, inc.message_len));
+}
+
+
+static void
+t_hash_message_1mb(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+    char                       *big;
+    size_t                      n, i;
+
+    n = 1 << 20;
+    big = malloc(n);
+    CHECK(big != NULL);
+    if (big == NULL) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        big[i] = "ab\xc3\xa9\n\0\xff"[i % 7];
+    }
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 6);
+    resp_str(&r, "state");
+    resp_str(&r, "down");
+    resp_str(&r, "message");
+    resp_bulk(&r, big, n);
+    resp_str(&r, "eta");
+    resp_bulk(&r, big, n);
+
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(inc.message_len <= NGX_HTTP_OUTAGE_MESSAGE_MAX);
+    CHECK(inc.eta_text_len <= NGX_HTTP_OUTAGE_ETA_MAX);
+    CHECK(inc.truncated == 1);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_OVERSIZE);
+    CHECK(utf8_clean(inc.message, inc.message_len));
+    CHECK(inc.eta == 0);
+
+    free(big);
+}
+
+
+static void
+t_hash_bad_link(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "link",
+                     "javascript:alert(document.cookie)", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(inc.link_len == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_LINK);
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "link",
+                     "https://x.example/\"><script>", NULL) == 0);
+    CHECK(inc.link_len == 0 && inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_LINK);
+
+    /* surrounding spaces are forgiven, an empty link is just absent */
+    CHECK(parse_hash(&inc, &err, "state", "down", "link",
+                     "  https://status.example.com/  ", NULL) == 0);
+    CHECK(inc.link_len == 27 && inc.warnings == 0);
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "link", "", NULL) == 0);
+    CHECK(inc.link_len == 0 && inc.warnings == 0);
+}
+
+
+static void
+t_hash_link_length(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+    char                        url[NGX_HTTP_OUTAGE_URL_MAX + 2];
+
+    memset(url, 'a', sizeof(url));
+    memcpy(url, "https://a/", 10);
+    url[NGX_HTTP_OUTAGE_URL_MAX] = '\0';
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "link", url, NULL) == 0);
+    CHECK(inc.link_len == NGX_HTTP_OUTAGE_URL_MAX && inc.warnings == 0);
+    CHECK(inc.link_len < NGX_HTTP_OUTAGE_LINK_MAX);
+
+    url[NGX_HTTP_OUTAGE_URL_MAX] = 'a';
+    url[NGX_HTTP_OUTAGE_URL_MAX + 1] = '\0';
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "link", url, NULL) == 0);
+    CHECK(inc.link_len == 0 && inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_LINK);
+}
+
+
+static void
+t_hash_window(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                     "starts", "2026-11-22T15:30Z",
+                     "ends", "2026-11-22T16:30Z", NULL) == 0);
+    CHECK(inc.starts == 1795361400 && inc.ends == 1795365000);
+    CHECK(inc.warnings == 0);
+
+    CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                     "starts", "2026-11-22T16:30Z",
+                     "ends", "2026-11-22T15:30Z", NULL) == 0);
+    CHECK(inc.starts == 0 && inc.ends == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
+
+    CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                     "starts", "1795361400", "ends", "1795361400",
+                     NULL) == 0);
+    CHECK(inc.starts == 0 && inc.ends == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW);
+
+    /* open-ended windows are kept */
+    CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                     "ends", "2026-11-22T16:30Z", NULL) == 0);
+    CHECK(inc.starts == 0 && inc.ends == 1795365000 && inc.warnings == 0);
+}
+
+
+static void
+t_hash_bad_time(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "since", "yesterday",
+                     "starts", "2026-02-30T10:00Z", NULL) == 0);
+    CHECK(inc.since == 0 && inc.starts == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_TIME);
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "since", " ", NULL) == 0);
+    CHECK(inc.since == 0 && inc.warnings == 0);
+
+    /* an unparseable window end keeps the valid start */
+    CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                     "starts", "2026-11-22T15:30Z", "ends", "later",
+                     NULL) == 0);
+    CHECK(inc.starts == 1795361400 && inc.ends == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_TIME);
+}
+
+
+static void
+t_hash_eta(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down",
+                     "eta", "about an hour\n", NULL) == 0);
+    CHECK(inc.eta == 0);
+    CHECK(inc.eta_text_len == 13
+          && memcmp(inc.eta_text, "about an hour", 13) == 0);
+    CHECK(inc.warnings == 0);
+
+    CHECK(parse_hash(&inc, &err, "state", "down",
+                     "eta", "2026-11-22T15:30:00+01:00", NULL) == 0);
+    CHECK(inc.eta == 1795357800);
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "eta",
+                     "a very long estimate that goes on and on and on and on "
+                     "and on for a while", NULL) == 0);
+    CHECK(inc.eta_text_len <= NGX_HTTP_OUTAGE_ETA_MAX);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_OVERSIZE);
+    CHECK(inc.truncated == 0);
+}
+
+
+static void
+t_hash_unknown_field(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "colour", "red",
+                     "message", "m", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN && MSG_IS(inc, "m"));
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD);
+
+    /* a NUL inside a field name does not alias a known field */
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 2);
+    resp_bulk(&r, "state\0x", 7);
+    resp_str(&r, "down");
+
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE);
+    CHECK(inc.warnings == (NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD
+                           | NGX_HTTP_OUTAGE_PW_NO_STATE));
+}
+
+
+static void
+t_hash_duplicate(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "State", "ok", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE);
+}
+
+
+static void
+t_hash_many_fields(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+    char                        name[32];
+    int                         i;
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 2 * 10001);
+
+    for (i = 0; i < 10000; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        resp_str(&r, name);
+        resp_str(&r, "v");
+    }
+
+    resp_str(&r, "state");
+    resp_str(&r, "degraded");
+
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD);
+}
+
+
+/* ---- absent and wrong types ------------------------------------------- */
+
+static void
+t_absent(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    resp_header(&r, '*', 2);
+    resp_header(&r, '$', -1);
+    resp_header(&r, '*', 0);
+
+    err = "unchanged";
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(err == NULL);
+    CHECK(incident_empty(&inc));
+    CHECK(inc.warnings == 0);
+
+    /* nil for both (a proxy may answer HGETALL with nil) */
+    resp_header(&r, '*', 2);
+    resp_header(&r, '$', -1);
+    resp_header(&r, '*', -1);
+
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(incident_empty(&inc) && inc.warnings == 0);
+}
+
+
+static void
+t_wrongtype_both(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    /* the key is a list */
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_line(&r, '-', WRONGTYPE);
+
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(incident_empty(&inc));
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_WRONG_TYPE);
+}
+
+
+static void
+t_wrongtype_hash(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    /* parse_hash() sends GET -> WRONGTYPE, as Redis does for a hash */
+    CHECK(parse_hash(&inc, &err, "state", "degraded", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(inc.warnings == 0);
+}
+
+
+/* ---- malformed replies ------------------------------------------------ */
+
+static void
+t_malformed_integer(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    resp_header(&r, '*', 2);
+    resp_header(&r, ':', 1);
+    resp_header(&r, '*', 0);
+
+    CHECK(parse_exec(&r, &inc, &err) == -1);
+    CHECK(err != NULL);
+    CHECK(incident_empty(&inc) && inc.warnings == 0);
+
+    resp_header(&r, '*', 2);
+    resp_header(&r, '$', -1);
+    resp_header(&r, ':', 42);
+
+    err = NULL;
+    CHECK(parse_exec(&r, &inc, &err) == -1);
+    CHECK(err != NULL);
+}
+
+
+static void
+t_malformed_status_error(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    /* "+QUEUED" means the caller passed the wrong replies */
+    resp_header(&r, '*', 2);
+    resp_line(&r, '+', "QUEUED");
+    resp_line(&r, '+', "QUEUED");
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+
+    /* a Redis error other than WRONGTYPE: keep the previous state */
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', "LOADING Redis is loading the dataset in memory");
+    resp_line(&r, '-', "LOADING Redis is loading the dataset in memory");
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+
+    resp_header(&r, '*', 2);
+    resp_str(&r, "message");
+    resp_line(&r, '-', "ERR something");
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE && inc.message_len == 0);
+}
+
+
+static void
+t_malformed_odd_hash(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 3);
+    resp_str(&r, "state");
+    resp_str(&r, "down");
+    resp_str(&r, "message");
+
+    CHECK(parse_exec(&r, &inc, &err) == -1);
+    CHECK(err != NULL && strstr(err, "odd") != NULL);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE);
+}
+
+
+static void
+t_malformed_nested(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 2);
+    resp_header(&r, '*', 1);
+    resp_str(&r, "state");
+    resp_str(&r, "down");
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+
+    /* nil and integer values inside the hash */
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 2);
+    resp_str(&r, "state");
+    resp_header(&r, '$', -1);
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+
+    resp_header(&r, '*', 2);
+    resp_line(&r, '-', WRONGTYPE);
+    resp_header(&r, '*', 2);
+    resp_header(&r, ':', 5);
+    resp_str(&r, "down");
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+
+    /* GET answered with an array */
+    resp_header(&r, '*', 2);
+    resp_header(&r, '*', 0);
+    resp_header(&r, '*', 0);
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+}
+
+
+static void
+t_malformed_string_and_hash(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    resp_header(&r, '*', 2);
+    resp_str(&r, "hello");
+    resp_header(&r, '*', 2);
+    resp_str(&r, "state");
+    resp_str(&r, "down");
+    CHECK(parse_exec(&r, &inc, &err) == -1 && err != NULL);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE && inc.message_len == 0);
+}
+
+
+static void
+t_hand_built(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+    redisReply                  nil, str, empty, arr, *elts[2];
+
+    memset(&nil, 0, sizeof(nil));
+    nil.type = REDIS_REPLY_NIL;
+
+    /* str == NULL with len 0 is just an empty string */
+    memset(&str, 0, sizeof(str));
+    str.type = REDIS_REPLY_STRING;
+    CHECK(ngx_http_outage_payload_parse(&str, NULL, &inc, &err) == 0);
+    CHECK(incident_empty(&inc));
+
+    /* str == NULL with a length is broken */
+    str.len = 5;
+    CHECK(ngx_http_outage_payload_parse(&str, NULL, &inc, &err) == -1);
+
+    /* no replies at all */
+    CHECK(ngx_http_outage_payload_parse(NULL, NULL, &inc, &err) == -1);
+    CHECK(err != NULL);
+
+    /* only one of the two fetched */
+    str.str = (char *) "Search is slow";
+    str.len = 14;
+    CHECK(ngx_http_outage_payload_parse(&str, NULL, &inc, &err) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+
+    memset(&empty, 0, sizeof(empty));
+    empty.type = REDIS_REPLY_STRING;
+    empty.str = (char *) "state";
+    empty.len = 5;
+
+    memset(&arr, 0, sizeof(arr));
+    arr.type = REDIS_REPLY_ARRAY;
+    arr.elements = 2;
+    arr.element = elts;
+    elts[0] = &empty;
+    elts[1] = NULL;
+
+    /* a NULL element pointer */
+    CHECK(ngx_http_outage_payload_parse(&nil, &arr, &inc, &err) == -1);
+
+    /* a NULL element vector */
+    arr.element = NULL;
+    CHECK(ngx_http_outage_payload_parse(&nil, &arr, &inc, &err) == -1);
+
+    /* hash only, GET not fetched */
+    str.str = (char *) "down";
+    str.len = 4;
+    elts[1] = &str;
+    arr.element = elts;
+    CHECK(ngx_http_outage_payload_parse(NULL, &arr, &inc, &err) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+
+    /* err may be NULL */
+    CHECK(ngx_http_outage_payload_parse(NULL, NULL, &inc, NULL) == -1);
+}
+
+
+static void
+t_reset_between_calls(void)
+{
+    ngx_http_outage_incident_t  inc;
+    resp_t                      r = { NULL, 0, 0 };
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "message", "m", "link",
+                     "https://a.example", "eta", "soon", "since",
+                     "1795000000", NULL) == 0);
+
+    resp_header(&r, '*', 2);
+    resp_header(&r, '$', -1);
+    resp_header(&r, '*', 0);
+    CHECK(parse_exec(&r, &inc, &err) == 0);
+    CHECK(incident_empty(&inc) && inc.warnings == 0);
+
+    memset(&inc, 0x5A, sizeof(inc));
+    resp_header(&r, '*', 2);
+    resp_header(&r, ':', 1);
+    resp_header(&r, ':', 1);
+    CHECK(parse_exec(&r, &inc, &err) == -1);
+    CHECK(incident_empty(&inc) && inc.warnings == 0);
+}
+
+
+static void
+t_warning_text(void)
+{
+    unsigned     bit;
+    const char  *s, *seen[16];
+    int          n, i;
+
+    n = 0;
+
+    for (bit = 1; bit & NGX_HTTP_OUTAGE_PW_ALL; bit <<= 1) {
+        s = ngx_http_outage_payload_warning_text(bit);
+        CHECK(s != NULL && s[0] != '\0');
+        CHECK(strcmp(s, "unknown warning") != 0);
+
+        for (i = 0; i < n; i++) {
+            CHECK(strcmp(seen[i], s) != 0);
+        }
+
+        seen[n++] = s;
+    }
+
+    CHECK(n == 9);
+    CHECK(strcmp(ngx_http_outage_payload_warning_text(0), "unknown warning")
+          == 0);
+    CHECK(strcmp(ngx_http_outage_payload_warning_text(0x8000),
+                 "unknown warning") == 0);
+    CHECK(strcmp(ngx_http_outage_payload_warning_text(3),
+                 "unknown warning") == 0);
+}
+
+
+static const test_case_t  tests[] = {
+    { "string_key", t_string_key },
+    { "string_empty", t_string_empty },
+    { "string_ok", t_string_ok },
+    { "string_controls", t_string_controls },
+    { "string_1mb", t_string_1mb },
+    { "hash_full", t_hash_full },
+    { "hash_case_insensitive", t_hash_case_insensitive },
+    { "hash_state_ok", t_hash_state_ok },
+    { "hash_invalid_state", t_hash_invalid_state },
+    { "hash_missing_state", t_hash_missing_state },
+    { "hash_message_controls", t_hash_message_controls },
+    { "hash_message_1mb", t_hash_message_1mb },
+    { "hash_bad_link", t_hash_bad_link },
+    { "hash_link_length", t_hash_link_length },
+    { "hash_window", t_hash_window },
+    { "hash_bad_time", t_hash_bad_time },
+    { "hash_eta", t_hash_eta },
+    { "hash_unknown_field", t_hash_unknown_field },
+    { "hash_duplicate", t_hash_duplicate },
+    { "hash_many_fields", t_hash_many_fields },
+    { "absent", t_absent },
+    { "wrongtype_both", t_wrongtype_both },
+    { "wrongtype_hash", t_wrongtype_hash },
+    { "malformed_integer", t_malformed_integer },
+    { "malformed_status_error", t_malformed_status_error },
+    { "malformed_odd_hash", t_malformed_odd_hash },
+    { "malformed_nested", t_malformed_nested },
+    { "malformed_string_and_hash", t_malformed_string_and_hash },
+    { "hand_built", t_hand_built },
+    { "reset_between_calls", t_reset_between_calls },
+    { "warning_text", t_warning_text },
+    { NULL, NULL }
+};
+
+
+int
+main(void)
+{
+    const test_case_t  *t;
+    int                 passed, failed;
+
+    passed = 0;
+    failed = 0;
+
+    for (t = tests; t->name; t++) {
+        current = t->name;
+        current_failed = 0;
+        t->fn();
+
+        if (current_failed) {
+            failed++;
+        } else {
+            passed++;
+        }
+    }
+
+    printf("payload: %d passed, %d failed\n", passed, failed);
+
+    return failed ? 1 : 0;
+}
