@@ -46,6 +46,8 @@ static void ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
+    ngx_str_t *scope, unsigned warnings);
 static void ngx_http_outage_redis_on_connect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_outage_redis_on_disconnect(const redisAsyncContext *ac,
@@ -808,12 +810,9 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         }
 
         if (rd->bad[i] || inc.warnings) {
+            /* warnings are logged when they change, not at every poll */
             if (inc.warnings && rd->bad[i] != (inc.warnings | 0x80000000u)) {
-                ngx_log_error(NGX_LOG_WARN, rd->log, 0,
-                              "outage: redis key \"%V%V\": %s",
-                              &omcf->redis_prefix, &names[i],
-                              ngx_http_outage_payload_warning_text(
-                                                             inc.warnings));
+                ngx_http_outage_redis_warn(rd, &names[i], inc.warnings);
             }
 
             rd->bad[i] = inc.warnings ? (inc.warnings | 0x80000000u) : 0;
@@ -892,6 +891,29 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
                       "outage: polling redis at %V, state is current",
                       &a[rd->addr % rd->omcf->redis_addrs->nelts].name);
     }
+}
+
+
+static void
+ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
+    unsigned warnings)
+{
+    u_char    buf[512], *p, *last;
+    unsigned  bit;
+
+    p = buf;
+    last = buf + sizeof(buf);
+
+    for (bit = 1; bit <= NGX_HTTP_OUTAGE_PW_ALL; bit <<= 1) {
+        if (warnings & bit) {
+            p = ngx_slprintf(p, last, "%s%s", p == buf ? "" : "; ",
+                             ngx_http_outage_payload_warning_text(bit));
+        }
+    }
+
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "outage: redis key \"%V%V\": %*s",
+                  &rd->omcf->redis_prefix, scope, p - buf, buf);
 }
 
 

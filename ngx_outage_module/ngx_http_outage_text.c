@@ -1522,7 +1522,7 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
     size_t *offset)
 {
     size_t                 p, q, depth, pos[NGX_HTTP_OUTAGE_TPL_DEPTH];
-    ngx_http_outage_tag_t  tag, open[NGX_HTTP_OUTAGE_TPL_DEPTH];
+    ngx_http_outage_tag_t  tag, opens[NGX_HTTP_OUTAGE_TPL_DEPTH];
 
     depth = 0;
     p = 0;
@@ -1565,7 +1565,7 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
             }
 
             pos[depth] = p;
-            open[depth++] = tag;
+            opens[depth++] = tag;
             break;
 
         case NGX_HTTP_OUTAGE_TAG_CLOSE:
@@ -1579,8 +1579,8 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
 
             depth--;
 
-            if (open[depth].name_len != tag.name_len
-                || memcmp(tpl + open[depth].name, tpl + tag.name,
+            if (opens[depth].name_len != tag.name_len
+                || memcmp(tpl + opens[depth].name, tpl + tag.name,
                           tag.name_len) != 0)
             {
                 if (offset) {

@@ -273,3 +273,43 @@ def test_config_errors(nginx_factory, args, reason):
     ok, out = n.test_config()
     assert not ok
     assert "outage_redis" in out and reason in out, out
+
+
+def test_acl_user_password_db_and_unix_socket(nginx_factory, tmp_path):
+    """The documented read-only ACL user is enough; db= and unix: work."""
+    from harness import Redis
+    sock = os.path.join(str(tmp_path), "redis.sock")
+    r = Redis(str(tmp_path), extra_args=["--unixsocket", sock,
+                                         "--unixsocketperm", "700"])
+    try:
+        r.cli("ACL", "SETUSER", "outage", "on", ">s3cret-pass", "~outage:*",
+              "+get", "+hgetall", "+multi", "+exec", "+select")
+        r.cli("-n", "3", "SET", "outage:site", "from db 3")
+        n = start(nginx_factory,
+                  "unix:%s user=outage password=s3cret-pass db=3" % sock)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "from db 3",
+                 timeout=5, what="state via ACL user, db 3, unix socket")
+
+        # a wrong password: one clear log line, state kept
+        n2 = nginx_factory(CONF.format(
+            redis="127.0.0.1:%d user=outage password=wrong" % r.port))
+        wait_for(lambda: "WRONGPASS" in n2.log_text(), timeout=5)
+        assert n2.get("/")[1]["x-state"] == "ok"
+    finally:
+        r.stop()
+
+
+def test_bad_values_logged_once_and_never_escalate(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("HSET", "outage:site", "state", "dwon", "message", "typo",
+              "link", "javascript:alert(1)")
+    wait_for(lambda: n.get("/")[1]["x-state"] == "degraded", timeout=5)
+    polls = n.status_json()["redis"]["polls"]
+    wait_for(lambda: n.status_json()["redis"]["polls"] >= polls + 3)
+    log = n.log_text()
+    assert log.count('unknown "state" value') == 1, log
+    assert "not a valid http(s) URL" in log
+    st = n.status_json()["scopes"][0]
+    assert st["state"] == "degraded" and st["link"] == ""   # typo != down
+    redis.cli("RPUSH", "outage:checkout", "a")                # wrong type
+    wait_for(lambda: "neither a string nor a hash" in n.log_text())

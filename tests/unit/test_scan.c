@@ -232,6 +232,8 @@ static const test_case_t  test_cases[] = {
       "<noscript><body>" },
     { "only a lone <",
       "<" },
+    { "binary without < (from fuzzing: a harness bug, kept as a case)",
+      "\xea\xea\xea\xea\xea(\xff\xff\xf5\xf5=\xf5~\xf5\xdf\xff" },
 };
 
 
