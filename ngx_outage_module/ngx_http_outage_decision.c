@@ -170,13 +170,18 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
     ngx_http_outage_shm_check_t  *sc, *worst;
     ngx_uint_t                    redis_stale;
 
-    shm = ngx_http_outage_local_shm;
     names = omcf->scopes.elts;
 
-    /* the documented staleness rule: see docs/directives.md, max_stale */
+    /*
+     * The documented staleness rule (docs/directives.md, max_stale), read
+     * from the zone itself: a successful poll does not bump the generation.
+     */
+    shm = ngx_http_outage_shm();
     redis_stale = omcf->redis_max_stale > 0
                   && shm->redis_ever_ok
                   && now - shm->redis_last_ok > omcf->redis_max_stale;
+
+    shm = ngx_http_outage_local_shm;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
         v = &ngx_http_outage_snap.scopes[i];
@@ -209,7 +214,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
             v->eta_text.len = inc->eta_text_len;
             v->link.data = inc->link;
             v->link.len = inc->link_len;
-            v->checked = shm->redis_last_ok;
+            v->checked = ngx_http_outage_shm()->redis_last_ok;
 
             if (inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                 && inc->starts && now < inc->starts)

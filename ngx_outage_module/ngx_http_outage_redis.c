@@ -880,8 +880,11 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
     shm->redis_last_ok = ngx_time();
     shm->redis_polls++;
 
-    /* staleness is judged by readers against redis_last_ok */
-    ngx_http_outage_shm_bump(shm);
+    /*
+     * No generation bump for a poll that changed nothing: readers judge
+     * staleness from redis_last_ok in the zone itself, so workers copy the
+     * zone only when an incident really changed.
+     */
 
     ngx_http_outage_shm_unlock();
 
@@ -955,8 +958,6 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     shm->redis_last_error_time = ngx_time();
     ngx_memcpy(shm->redis_last_error, buf, n);
     shm->redis_last_error_len = n;
-
-    ngx_http_outage_shm_bump(shm);
 
     ngx_http_outage_shm_unlock();
 

@@ -313,3 +313,20 @@ def test_bad_values_logged_once_and_never_escalate(nginx_factory, redis):
     assert st["state"] == "degraded" and st["link"] == ""   # typo != down
     redis.cli("RPUSH", "outage:checkout", "a")                # wrong type
     wait_for(lambda: "neither a string nor a hash" in n.log_text())
+
+
+def test_max_stale_drops_redis_incidents(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d max_stale=1s" % redis.port)
+    redis.cli("SET", "outage:site", "old news")
+    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5)
+    redis.pause()
+    try:
+        # kept while fresh enough, then dropped by the documented rule
+        wait_for(lambda: all_workers_see(n, "ok"), timeout=6,
+                 what="stale incident dropped")
+        st = n.status_json()
+        assert st["redis"]["stale"] is True and st["redis"]["up"] is False
+    finally:
+        redis.resume()
+    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5,
+             what="incident back once Redis answers")
