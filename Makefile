@@ -17,8 +17,9 @@ FUZZ_RUNS  ?= 20000
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS)
 
-.PHONY: all deps build build-clang unit fuzz fuzz-build integration test run \
-        stop check-deep bench screenshots clean
+.PHONY: all deps build build-clang build-asan unit fuzz fuzz-build integration \
+        integration-asan integration-valgrind test run stop check-deep bench \
+        screenshots clean
 
 all: build
 
@@ -72,10 +73,31 @@ run: build
 stop:
 	@bash scripts/demo.sh stop
 
-check-deep: test
+ASAN_RT := $(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)
+
+# the module under AddressSanitizer + UBSan, runtime preloaded into stock nginx
+build-asan: deps
+	@BUILD_DIR=$(BUILD)/asan \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" bash scripts/build.sh
+
+integration-asan: build-asan
+	@OUTAGE_PRELOAD="$(ASAN_RT)" \
+	    OUTAGE_MODULE_SO=$(BUILD)/asan/modules/ngx_http_outage_module.so \
+	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+integration-valgrind: build
+	@OUTAGE_VALGRIND=1 $(PY) -m pytest -q -p no:cacheprovider \
+	    tests/integration $(PYTEST_ARGS)
+
+# everything: the fast suite, the suite under ASan/UBSan and valgrind, each
+# fuzzer for FUZZ_SECONDS, and the long soak tests (tests/deep)
+check-deep: test integration-asan
+	@$(MAKE) --no-print-directory integration-valgrind \
+	    PYTEST_ARGS="-k 'not bench and not browser and not reloads'"
 	@$(MAKE) --no-print-directory fuzz \
 	    FUZZ_ARGS="-max_total_time=$(FUZZ_SECONDS)"
-	@OUTAGE_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider tests/integration tests/deep
+	@OUTAGE_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider tests/deep
 
 bench: build
 	@bash scripts/deps.sh bench

@@ -23,6 +23,12 @@
 #define NGX_HTTP_OUTAGE_R_VALUE       2    /* a string / a non-empty hash */
 #define NGX_HTTP_OUTAGE_R_WRONGTYPE   3    /* WRONGTYPE error */
 
+/*
+ * Times before 2000-01-01 are treated as unparseable: they are always a
+ * mistake, typically "eta 30" meaning minutes, read as unix seconds.
+ */
+#define NGX_HTTP_OUTAGE_TIME_MIN      946684800
+
 /* hash fields */
 #define NGX_HTTP_OUTAGE_F_STATE       0
 #define NGX_HTTP_OUTAGE_F_MESSAGE     1
@@ -282,7 +288,7 @@ ngx_http_outage_payload_time(const unsigned char *p, size_t len, time_t *t,
 
     v = ngx_http_outage_parse_time(p, len);
 
-    if (v == (time_t) -1) {
+    if (v < NGX_HTTP_OUTAGE_TIME_MIN) {
         out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_TIME;
         return;
     }
@@ -366,7 +372,7 @@ ngx_http_outage_payload_hash(const redisReply *r,
             }
 
             t = ngx_http_outage_parse_time(vp, vlen);
-            out->eta = (t == (time_t) -1) ? 0 : t;
+            out->eta = (t < NGX_HTTP_OUTAGE_TIME_MIN) ? 0 : t;
 
             break;
 

@@ -139,6 +139,10 @@ fuzz_check(const ngx_http_outage_incident_t *inc, int rc, const char *err)
     }
 
     if (inc->eta < 0 || inc->since < 0 || inc->starts < 0 || inc->ends < 0
+        || (inc->eta && inc->eta < 946684800)
+        || (inc->since && inc->since < 946684800)
+        || (inc->starts && inc->starts < 946684800)
+        || (inc->ends && inc->ends < 946684800)
         || (inc->starts && inc->ends && inc->ends <= inc->starts))
     {
         __builtin_trap();

@@ -61,6 +61,10 @@ def nginx_factory(tmp_path, request):
         if failed:
             sys.stderr.write("\n--- nginx error log (%s) ---\n%s\n"
                              % (n.dir, n.log_text()[-20000:]))
+        reports = n.sanitizer_reports()
+        if reports:
+            pytest.fail("sanitizer/valgrind reports involving the module:\n"
+                        + "\n".join(reports[:5]))
         if bad and not request.node.get_closest_marker("allow_log_errors"):
             pytest.fail("nginx error log has alert/crit/emerg lines:\n"
                         + "\n".join(bad[:20]))

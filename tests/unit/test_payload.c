@@ -632,6 +632,29 @@ t_hash_eta(void)
 
 
 static void
+t_hash_ancient_times(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    /* "eta 30" meant as minutes must not become 1970-01-01T00:00:30Z */
+    CHECK(parse_hash(&inc, &err, "state", "down", "eta", "30", NULL) == 0);
+    CHECK(inc.eta == 0);
+    CHECK(inc.eta_text_len == 2 && memcmp(inc.eta_text, "30", 2) == 0);
+    CHECK(inc.warnings == 0);
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "since", "0", "starts",
+                     "1999-12-31T23:59Z", NULL) == 0);
+    CHECK(inc.since == 0 && inc.starts == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_TIME);
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "since", "2000-01-01",
+                     NULL) == 0);
+    CHECK(inc.since == 946684800 && inc.warnings == 0);
+}
+
+
+static void
 t_hash_unknown_field(void)
 {
     ngx_http_outage_incident_t  inc;
@@ -1023,6 +1046,7 @@ static const test_case_t  tests[] = {
     { "hash_window", t_hash_window },
     { "hash_bad_time", t_hash_bad_time },
     { "hash_eta", t_hash_eta },
+    { "hash_ancient_times", t_hash_ancient_times },
     { "hash_unknown_field", t_hash_unknown_field },
     { "hash_duplicate", t_hash_duplicate },
     { "hash_many_fields", t_hash_many_fields },

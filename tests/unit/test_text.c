@@ -761,10 +761,6 @@ t_time_valid(void)
 {
     CHECK(pt("2026-11-22T15:30Z") == 1795361400);
     CHECK(pt("2026-11-22T15:30:00Z") == 1795361400);
-    CHECK(pt("2026-11-22T15:30:00+01:00") == 1795357800);
-    CHECK(pt("2026-11-22T15:30+0100") == 1795357800);
-    CHECK(pt("2026-11-22T15:30+01") == 1795357800);
-    CHECK(pt("2026-11-22T15:30-05:30") == 1795381200);
     CHECK(pt("2026-11-22 15:30") == 1795361400);
     CHECK(pt("2026-11-22t15:30z") == 1795361400);
     CHECK(pt(" 2026-11-22T15:30Z\t") == 1795361400);
@@ -773,9 +769,38 @@ t_time_valid(void)
     CHECK(pt("1795000000") == 1795000000);
     CHECK(pt("0") == 0);
     CHECK(pt("1970-01-01T00:00Z") == 0);
+}
+
+
+static void
+t_time_offsets(void)
+{
+    CHECK(pt("2026-11-22T15:30:00+01:00") == 1795357800);
+    CHECK(pt("2026-11-22T15:30+0100") == 1795357800);
+    CHECK(pt("2026-11-22T15:30+01") == 1795357800);
+    CHECK(pt("2026-11-22T15:30-05:30") == 1795381200);
+    CHECK(pt("2026-11-22T15:30+00:00") == 1795361400);
+    CHECK(pt("2026-11-22T15:30-00:00") == 1795361400);
+    CHECK(pt("2026-11-22T15:30+23:59") == 1795361400 - 23 * 3600 - 59 * 60);
+    /* crossing midnight and the year boundary */
+    CHECK(pt("2026-01-01T01:30+01:00") == 1767227400);
+    CHECK(pt("2026-01-01T00:30+01:00") == 1767227400 - 3600);
+    CHECK(pt("2025-12-31T23:30-01:00") == 1767227400);
+}
+
+
+static void
+t_time_leap_years(void)
+{
     CHECK(pt("2024-02-29T12:00Z") == 1709208000);
     CHECK(pt("2000-02-29") == 951782400);
-    CHECK(pt("2026-01-01T01:30+01:00") == 1767227400);
+    CHECK(pt("2000-03-01") == 951782400 + 86400);
+    CHECK(pt("2024-03-01") - pt("2024-02-28") == 2 * 86400);
+    CHECK(pt("2023-03-01") - pt("2023-02-28") == 86400);
+    CHECK(pt("2023-02-29") == -1);
+    CHECK(pt("2100-02-29") == -1);
+    CHECK(pt("2400-02-29") != -1);
+    CHECK(pt("2026-12-31T23:59:59Z") + 1 == pt("2027-01-01"));
 }
 
 
@@ -937,7 +962,12 @@ t_states(void)
     CHECK(state("maintenanc3") == -1);
     CHECK(ngx_http_outage_parse_state(U("ok\0"), 3) == -1);
     CHECK(ngx_http_outage_parse_state(NULL, 0) == -1);
+}
 
+
+static void
+t_state_names(void)
+{
     CHECK(strcmp(ngx_http_outage_state_name(NGX_HTTP_OUTAGE_STATE_NONE),
                  "none") == 0);
     CHECK(strcmp(ngx_http_outage_state_name(NGX_HTTP_OUTAGE_STATE_OK),
@@ -1212,6 +1242,112 @@ t_tpl_check(void)
 }
 
 
+static void
+t_measure_null(void)
+{
+    /* dst NULL: dst_size is ignored, nothing is touched */
+    CHECK(ngx_http_outage_html_escape(NULL, 100, U("<>"), 2) == 8);
+    CHECK(ngx_http_outage_json_escape(NULL, 100, U("\n"), 1) == 2);
+    CHECK(ngx_http_outage_log_escape(NULL, 100, U("\n"), 1) == 4);
+    CHECK(ngx_http_outage_format_ago(NULL, 100, 0, 0) == 8);
+    CHECK(ngx_http_outage_tpl_render(NULL, 100, U("x"), 1, 0, NULL, NULL)
+          == 1);
+    CHECK(ngx_http_outage_tpl_render(NULL, 0, NULL, 0, 0, NULL, NULL) == 0);
+}
+
+
+static void
+t_json_cut_separator(void)
+{
+    unsigned char  buf[32];
+    size_t         n;
+
+    /* "\u2028" is one 6-byte unit */
+    memset(buf, CANARY, sizeof(buf));
+    n = ngx_http_outage_json_escape(buf, 8, U("ab\xe2\x80\xa8"), 5);
+    CHECK(n == 8);
+    CHECK(memcmp(buf, "ab\\u2028", 8) == 0);
+    CHECK(buf[8] == CANARY);
+
+    memset(buf, CANARY, sizeof(buf));
+    n = ngx_http_outage_json_escape(buf, 7, U("ab\xe2\x80\xa8"), 5);
+    CHECK(n == 8);
+    CHECK(buf[0] == 'a' && buf[1] == 'b' && buf[2] == CANARY);
+}
+
+
+static void
+t_sanitize_null_flag(void)
+{
+    unsigned char  out[8];
+    size_t         n;
+
+    /* truncated may be NULL */
+    n = ngx_http_outage_sanitize(out, 4, U("abcdefgh"), 8, NULL);
+    CHECK(n == 4 && memcmp(out, "a\xe2\x80\xa6", 4) == 0);
+
+    n = ngx_http_outage_sanitize(out, 4, U("abc"), 3, NULL);
+    CHECK(n == 3 && memcmp(out, "abc", 3) == 0);
+}
+
+
+static void
+t_link_ipv6(void)
+{
+    CHECK(link_ok("https://[2001:db8::1]/"));
+    CHECK(link_ok("http://[::ffff:10.0.0.1]:8080"));
+    CHECK(!link_ok("https://[2001:db8::1/"));
+    CHECK(!link_ok("https://[zz]/"));
+    CHECK(!link_ok("https://[::1]x/"));
+}
+
+
+static void
+t_tpl_json_sections(void)
+{
+    tpl_var_t  vars[] = {
+        { "eta", "in 5 min", 0 },
+        { "link", "https://s.example/?a=1&b=<2>", 0 },
+        { NULL, NULL, 0 }
+    };
+
+    CHECK(render_is("{\"eta\":{{#eta}}\"{{eta}}\"{{/eta}}{{^eta}}null{{/eta}}"
+                    ",\"link\":\"{{link}}\"}", NGX_HTTP_OUTAGE_TPL_JSON, vars,
+                    "{\"eta\":\"in 5 min\",\"link\":"
+                    "\"https://s.example/?a=1\\u0026b=\\u003c2\\u003e\"}"));
+}
+
+
+static int
+lookup_null_value(void *ctx, const unsigned char *name, size_t name_len,
+    const unsigned char **value, size_t *value_len)
+{
+    (void) ctx;
+    (void) name;
+    (void) name_len;
+
+    /* "found", but with no bytes behind it */
+    *value = NULL;
+    *value_len = 5;
+
+    return 1;
+}
+
+
+static void
+t_tpl_null_value(void)
+{
+    unsigned char  out[32];
+    size_t         n;
+
+    n = ngx_http_outage_tpl_render(out, sizeof(out),
+                                   U("[{{a}}{{#a}}x{{/a}}{{^a}}y{{/a}}]"), 33,
+                                   NGX_HTTP_OUTAGE_TPL_HTML,
+                                   lookup_null_value, NULL);
+    CHECK(n == 3 && memcmp(out, "[y]", 3) == 0);
+}
+
+
 /* ---- randomised properties -------------------------------------------- */
 
 static void
@@ -1470,7 +1606,16 @@ static const test_case_t  tests[] = {
     { "time_roundtrip", t_time_roundtrip },
     { "time_ago", t_time_ago },
     { "time_ago_cut", t_time_ago_cut },
-    { "states", t_states },
+    { "parse_state", t_states },
+    { "state_names", t_state_names },
+    { "measure_null", t_measure_null },
+    { "json_cut_separator", t_json_cut_separator },
+    { "sanitize_null_flag", t_sanitize_null_flag },
+    { "link_ipv6", t_link_ipv6 },
+    { "time_offsets", t_time_offsets },
+    { "time_leap_years", t_time_leap_years },
+    { "tpl_json_sections", t_tpl_json_sections },
+    { "tpl_null_value", t_tpl_null_value },
     { "tpl_html", t_tpl_html },
     { "tpl_raw", t_tpl_raw },
     { "tpl_json", t_tpl_json },
