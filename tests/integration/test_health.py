@@ -7,6 +7,8 @@ import os
 import re
 import signal
 import socket
+import ssl
+import subprocess
 import threading
 import time
 
@@ -641,3 +643,47 @@ def test_host_name_resolved_at_config_time(nginx_factory, backend):
     wait_health(n, "down")
     assert check(n)["last_error"] == "HTTP 500"
 
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """HTTPS on loopback with a self-signed certificate (answers 200 OK)."""
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    stop = []
+
+    def serve():
+        while not stop:
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                return
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as c:
+                    c.recv(4096)
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                              b"Connection: close\r\n\r\nOK")
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield lsock.getsockname()[1]
+    stop.append(1)
+    lsock.close()
+
+
+def test_untrusted_certificate_is_a_tls_failure(nginx_factory, tls_server):
+    n = nginx_factory(make_conf(
+        "outage_check checkout https://127.0.0.1:%d/ interval=300ms "
+        "timeout=250ms fall=2 rise=2;" % tls_server), workers=2)
+    wait_health(n, "down")
+    err = check(n)["last_error"]
+    assert err.startswith("TLS: ") and "certificate" in err, err
