@@ -1,24 +1,905 @@
 
 /*
- * ngx_outage_module: dependency health checks (libcurl multi_socket).
- * Placeholder until the prober lands: checks are parsed but not run.
+ * ngx_outage_module: dependency health checks.
+ *
+ * Owns the "outage_check" directive, the prober and passive detection.  The
+ * prober drives libcurl's multi_socket API from nginx's event loop: curl's
+ * sockets get borrowed nginx connections for their events (curl owns and
+ * closes the sockets), curl's one timer is one nginx timer, and new probes
+ * start only from our own tick.  One worker at a time probes, by lease; the
+ * results, the up/down decision (fall/rise) and the all-checks-failing guard
+ * live in the shared zone, so every worker and every reload sees them.
+ * A LOG-phase handler counts failed upstream responses against the checks of
+ * the scopes a location serves ("passive" detection, down only).
  */
 
 
 #include "ngx_http_outage_module.h"
 
+#include <curl/curl.h>
+
+
+/* body bytes read per probe at most; the rest is not downloaded */
+#define NGX_HTTP_OUTAGE_BODY_CAP        65536
+#define NGX_HTTP_OUTAGE_MATCH_MAX       256
+#define NGX_HTTP_OUTAGE_HEADER_MAX      1024
+#define NGX_HTTP_OUTAGE_MIN_INTERVAL    100
+#define NGX_HTTP_OUTAGE_MAX_FALL        1000
+
+
+typedef struct {
+    ngx_http_outage_check_conf_t  *conf;
+    ngx_uint_t                     id;          /* "#N" in logs and status */
+    CURL                          *easy;
+    struct curl_slist             *headers;
+    struct curl_slist             *resolve;
+
+    ngx_msec_t                     next;        /* when the next probe is due */
+    ngx_msec_t                     started;
+
+    size_t                         received;
+    u_char                        *body;        /* match_regex: first bytes */
+    size_t                         body_len;
+    u_char                         tail[NGX_HTTP_OUTAGE_MATCH_MAX];
+    size_t                         tail_len;
+
+    unsigned                       in_flight:1;
+    unsigned                       found:1;
+    unsigned                       capped:1;
+    unsigned                       start_failed:1;
+
+    char                           errbuf[CURL_ERROR_SIZE];
+} ngx_http_outage_probe_t;
+
+
+typedef struct {
+    ngx_http_outage_main_conf_t   *omcf;
+    ngx_log_t                     *log;
+    CURLM                         *multi;
+    ngx_http_outage_probe_t       *probes;
+    ngx_uint_t                     nprobes;
+
+    ngx_event_t                    tick;        /* lease and schedule */
+    ngx_event_t                    timer;       /* curl's timer */
+    ngx_connection_t               dummy;       /* the timers' ev->data */
+
+    ngx_connection_t             **conns;       /* lent to curl's sockets */
+    ngx_uint_t                     nconns;
+    ngx_uint_t                     max_conns;
+
+    ngx_msec_t                     period;
+    ngx_msec_t                     ttl;
+
+    unsigned                       owner:1;
+    unsigned                       global:1;
+    unsigned                       init_failed:1;
+} ngx_http_outage_health_t;
+
+
+typedef struct {
+    ngx_uint_t                     kind;        /* NGX_HTTP_OUTAGE_CHECK_* */
+    ngx_uint_t                     status;
+    ngx_msec_t                     latency;
+    u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         len;
+} ngx_http_outage_result_t;
+
+
+static char *ngx_http_outage_check_url(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static char *ngx_http_outage_check_status(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
+static char *ngx_http_outage_check_header(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
+static ngx_int_t ngx_http_outage_check_time(ngx_conf_t *cf, ngx_str_t *v,
+    size_t skip, ngx_msec_t *ms);
+static ngx_int_t ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v,
+    size_t skip, ngx_uint_t *n);
+
+static void ngx_http_outage_health_tick(ngx_event_t *ev);
+static void ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h);
+static ngx_int_t ngx_http_outage_health_start(ngx_http_outage_health_t *h);
+static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
+static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
+static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
+    CURLcode code, ngx_http_outage_result_t *res);
+static void ngx_http_outage_health_store(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res);
+static ngx_uint_t ngx_http_outage_health_guard(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+static void ngx_http_outage_health_guard_log(ngx_log_t *log,
+    ngx_uint_t change, ngx_uint_t nchecks);
+static void ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h);
+
+static size_t ngx_http_outage_health_write(char *ptr, size_t size,
+    size_t nmemb, void *userdata);
+static int ngx_http_outage_health_socket(CURL *easy, curl_socket_t s,
+    int what, void *userp, void *socketp);
+static int ngx_http_outage_health_timer_set(CURLM *multi, long timeout_ms,
+    void *userp);
+static void ngx_http_outage_health_timer(ngx_event_t *ev);
+static void ngx_http_outage_health_event(ngx_event_t *ev);
+static void ngx_http_outage_health_forget(ngx_http_outage_health_t *h,
+    ngx_connection_t *c, ngx_uint_t flags);
+
+static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
+
+
+static ngx_http_outage_health_t  ngx_http_outage_health;
+
+
+static const char  *ngx_http_outage_check_error_names[] = {
+    "ok", "refused", "timeout", "dns", "tls", "status", "body", "reset",
+    "other", "passive"
+};
+
+
+/* ---- configuration ---------------------------------------------------- */
 
 char *
 ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    return "is not implemented yet";
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+    u_char                        *p;
+    size_t                         len;
+    uint32_t                       key;
+    ngx_int_t                      scope;
+    ngx_str_t                     *value, s, name;
+    ngx_uint_t                     i, j, collides;
+    ngx_http_outage_range_t       *range;
+    ngx_http_outage_check_conf_t  *ck, *checks;
+#if (NGX_PCRE)
+    u_char                         errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_regex_compile_t            rc;
+#endif
+
+    value = cf->args->elts;
+
+    if (omcf->checks.nelts >= NGX_HTTP_OUTAGE_MAX_CHECKS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many \"outage_check\" directives, at most %d",
+                           NGX_HTTP_OUTAGE_MAX_CHECKS);
+        return NGX_CONF_ERROR;
+    }
+
+    scope = ngx_http_outage_scope_add(cf, &value[1]);
+    if (scope == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    ck = ngx_array_push(&omcf->checks);
+    if (ck == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(ck, sizeof(ngx_http_outage_check_conf_t));
+
+    ck->scope = (ngx_uint_t) scope;
+    ck->interval = 2000;
+    ck->timeout = 1000;
+    ck->fall = 3;
+    ck->rise = 2;
+    ngx_str_set(&ck->method, "GET");
+
+    if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
+            if (ngx_http_outage_check_time(cf, &value[i], 9, &ck->interval)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ck->interval < NGX_HTTP_OUTAGE_MIN_INTERVAL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": interval must be at "
+                                   "least %dms in \"%V\"",
+                                   NGX_HTTP_OUTAGE_MIN_INTERVAL, &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            if (ngx_http_outage_check_time(cf, &value[i], 8, &ck->timeout)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fall=", 5) == 0) {
+            if (ngx_http_outage_check_count(cf, &value[i], 5, &ck->fall)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rise=", 5) == 0) {
+            if (ngx_http_outage_check_count(cf, &value[i], 5, &ck->rise)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "status=", 7) == 0) {
+            if (ngx_http_outage_check_status(cf, ck, &value[i])
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "match=", 6) == 0) {
+            ck->match.data = value[i].data + 6;
+            ck->match.len = value[i].len - 6;
+
+            if (ck->match.len == 0
+                || ck->match.len > NGX_HTTP_OUTAGE_MATCH_MAX)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": match needs 1 to %d "
+                                   "bytes in \"%V\"",
+                                   NGX_HTTP_OUTAGE_MATCH_MAX, &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "match_regex=", 12) == 0) {
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": empty regular "
+                                   "expression in \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+#if (NGX_PCRE)
+            ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+            rc.pattern = s;
+            rc.pool = cf->pool;
+            rc.err.len = NGX_MAX_CONF_ERRSTR;
+            rc.err.data = errstr;
+
+            if (ngx_regex_compile(&rc) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": invalid regular "
+                                   "expression in \"%V\": %V",
+                                   &value[i], &rc.err);
+                return NGX_CONF_ERROR;
+            }
+
+            ck->match_regex = rc.regex;
+            ck->match_regex_text = s;
+            continue;
+#else
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": match_regex needs nginx "
+                               "built with PCRE");
+            return NGX_CONF_ERROR;
+#endif
+        }
+
+        if (ngx_strncmp(value[i].data, "method=", 7) == 0) {
+            ck->method.data = value[i].data + 7;
+            ck->method.len = value[i].len - 7;
+
+            for (p = ck->method.data; p < ck->method.data + ck->method.len;
+                 p++)
+            {
+                if (*p < 'A' || *p > 'Z') {
+                    break;
+                }
+            }
+
+            if (ck->method.len == 0 || ck->method.len > 16
+                || p != ck->method.data + ck->method.len)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": invalid method in "
+                                   "\"%V\", expected an upper-case token "
+                                   "such as GET, HEAD or POST", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "header=", 7) == 0) {
+            if (ngx_http_outage_check_header(cf, ck, &value[i])
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": unknown parameter \"%V\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ck->timeout >= ck->interval) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": timeout (%Mms) must be shorter "
+                           "than interval (%Mms)", ck->timeout, ck->interval);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ck->method.len == 4 && ngx_strncmp(ck->method.data, "HEAD", 4) == 0
+        && (ck->match.len || ck->match_regex_text.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": match and match_regex need a "
+                           "body, which method=HEAD does not get");
+        return NGX_CONF_ERROR;
+    }
+
+    /* NUL-terminated copies for curl */
+
+    p = ngx_pnalloc(cf->pool, ck->method.len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(p, ck->method.data, ck->method.len);
+    p[ck->method.len] = '\0';
+    ck->method.data = p;
+
+    if (ck->status == NULL) {
+        ck->status = ngx_array_create(cf->pool, 1,
+                                      sizeof(ngx_http_outage_range_t));
+        if (ck->status == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        range = ngx_array_push(ck->status);
+        if (range == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        range->low = 200;
+        range->high = 399;
+    }
+
+    /*
+     * The key names the check's slot in the zone across reloads: the same
+     * scope and URL keep their state.  Computed here, before the zone is
+     * initialised; a collision moves on deterministically.
+     */
+
+    name = value[1];
+    len = name.len + 1 + ck->url.len;
+
+    p = ngx_pnalloc(cf->temp_pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(ngx_cpymem(p, name.data, name.len), " ", 1),
+               ck->url.data, ck->url.len);
+
+    key = ngx_crc32_short(p, len);
+    checks = omcf->checks.elts;
+
+    do {
+        if (key == 0) {
+            key = 1;
+        }
+
+        collides = 0;
+
+        for (j = 0; j + 1 < omcf->checks.nelts; j++) {
+            if (checks[j].key == key) {
+                collides = 1;
+                key++;
+                break;
+            }
+        }
+
+    } while (collides || key == 0);
+
+    ck->key = key;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Only http and https.  A host name is resolved here, once, and handed to
+ * curl as a CURLOPT_RESOLVE entry: a worker never does a DNS lookup.
+ */
+
+static char *
+ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
+    ngx_str_t *url)
+{
+    u_char      *p, *last, buf[NGX_SOCKADDR_STRLEN];
+    size_t       skip, len, n;
+    in_port_t    port;
+    ngx_url_t    u;
+    ngx_uint_t   i, literal;
+
+    if (url->len > 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
+                        == 0)
+    {
+        skip = 7;
+        port = 80;
+
+    } else if (url->len > 8
+               && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+    {
+        skip = 8;
+        port = 443;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": invalid url \"%V\", only "
+                           "http:// and https:// are supported", url);
+        return NGX_CONF_ERROR;
+    }
+
+    for (p = url->data; p < url->data + url->len; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": invalid url \"%V\": "
+                               "spaces and control characters must be "
+                               "percent-encoded", url);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    last = url->data + url->len;
+
+    for (p = url->data + skip; p < last && *p != '/' && *p != '?'; p++) {
+        if (*p == '@') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": invalid url \"%V\": "
+                               "credentials in the url are not supported, "
+                               "use header=Authorization:...", url);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = url->data + skip;
+    u.url.len = url->len - skip;
+    u.default_port = port;
+    u.uri_part = 1;
+    u.no_resolve = 0;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": invalid url \"%V\": %s", url,
+                           u.err ? u.err : "cannot parse");
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.host.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": invalid url \"%V\": no host",
+                           url);
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": host \"%V\" of \"%V\" was not "
+                           "found", &u.host, url);
+        return NGX_CONF_ERROR;
+    }
+
+    ck->url.len = url->len;
+    ck->url.data = ngx_pnalloc(cf->pool, url->len + 1);
+    if (ck->url.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(ck->url.data, url->data, url->len);
+    ck->url.data[url->len] = '\0';
+
+    literal = (u.host.data[0] == '['
+               || ngx_inet_addr(u.host.data, u.host.len) != INADDR_NONE);
+
+    if (literal) {
+        return NGX_CONF_OK;
+    }
+
+    port = u.no_port ? port : u.port;
+
+    /* "host:port:addr[,addr...]", IPv6 addresses in brackets */
+
+    len = u.host.len + sizeof(":65535:") - 1
+          + u.naddrs * (NGX_SOCKADDR_STRLEN + 3) + 1;
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ck->resolve.data = p;
+    last = p + len;
+
+    p = ngx_slprintf(p, last, "%V:%d:", &u.host, (int) port);
+
+    for (i = 0; i < u.naddrs; i++) {
+        n = ngx_sock_ntop(u.addrs[i].sockaddr, u.addrs[i].socklen, buf,
+                          sizeof(buf), 0);
+
+        if (u.addrs[i].sockaddr->sa_family == AF_INET6) {
+            p = ngx_slprintf(p, last, "%s[%*s]", i ? "," : "", n, buf);
+
+        } else {
+            p = ngx_slprintf(p, last, "%s%*s", i ? "," : "", n, buf);
+        }
+    }
+
+    *p = '\0';
+    ck->resolve.len = p - ck->resolve.data;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "status=200-399,404": ranges or single codes, 100 to 599 */
+
+static char *
+ngx_http_outage_check_status(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
+    ngx_str_t *v)
+{
+    u_char                   *p, *last, *item, *dash;
+    ngx_int_t                 low, high;
+    ngx_http_outage_range_t  *range;
+
+    if (ck->status) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": duplicate \"status=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ck->status = ngx_array_create(cf->pool, 2,
+                                  sizeof(ngx_http_outage_range_t));
+    if (ck->status == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = v->data + 7;
+    last = v->data + v->len;
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    while (p < last) {
+        item = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        dash = ngx_strlchr(item, p, '-');
+
+        if (dash) {
+            low = ngx_atoi(item, dash - item);
+            high = ngx_atoi(dash + 1, p - dash - 1);
+
+        } else {
+            low = ngx_atoi(item, p - item);
+            high = low;
+        }
+
+        if (low < 100 || high > 599 || low > high) {
+            goto invalid;
+        }
+
+        range = ngx_array_push(ck->status);
+        if (range == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        range->low = (ngx_uint_t) low;
+        range->high = (ngx_uint_t) high;
+
+        if (p < last) {
+            p++;                                    /* the comma */
+
+            if (p == last) {
+                goto invalid;
+            }
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_check\": invalid status range in \"%V\", "
+                       "expected codes or ranges from 100 to 599 such as "
+                       "\"status=200-299,404\"", v);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_outage_check_header(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
+    ngx_str_t *v)
+{
+    u_char     *p, *last, *colon, *val;
+    ngx_str_t  *h;
+
+    p = v->data + 7;
+    last = v->data + v->len;
+
+    for (colon = p; colon < last; colon++) {
+        if (*colon == CR || *colon == LF || *colon == '\0') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": CR, LF or NUL in \"%V\"",
+                               v);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    colon = ngx_strlchr(p, last, ':');
+
+    if (colon == NULL || colon == p
+        || (size_t) (last - p) > NGX_HTTP_OUTAGE_HEADER_MAX)
+    {
+        goto invalid;
+    }
+
+    for ( /* void */ ; p < colon; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+        {
+            goto invalid;
+        }
+    }
+
+    val = colon + 1;
+
+    while (val < last && (*val == ' ' || *val == '\t')) {
+        val++;
+    }
+
+    if (ck->headers == NULL) {
+        ck->headers = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+        if (ck->headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    h = ngx_array_push(ck->headers);
+    if (h == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* "Name: value"; "Name:" alone removes a header curl would send */
+
+    h->len = (colon - (v->data + 7)) + 1 + (val < last ? 1 : 0)
+             + (last - val);
+    h->data = ngx_pnalloc(cf->pool, h->len + 1);
+    if (h->data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_cpymem(h->data, v->data + 7, colon - (v->data + 7) + 1);
+
+    if (val < last) {
+        *p++ = ' ';
+        p = ngx_cpymem(p, val, last - val);
+    }
+
+    *p = '\0';
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_check\": invalid header in \"%V\", "
+                       "expected \"header=Name:value\" with a token as name",
+                       v);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_outage_check_time(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
+    ngx_msec_t *ms)
+{
+    ngx_str_t  s;
+    ngx_int_t  n;
+
+    s.data = v->data + skip;
+    s.len = v->len - skip;
+
+    n = ngx_parse_time(&s, 0);
+    if (n == NGX_ERROR || n <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": invalid time in \"%V\", "
+                           "expected a positive time such as 500ms or 2s",
+                           v);
+        return NGX_ERROR;
+    }
+
+    *ms = (ngx_msec_t) n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
+    ngx_uint_t *n)
+{
+    ngx_int_t  k;
+
+    k = ngx_atoi(v->data + skip, v->len - skip);
+    if (k < 1 || k > NGX_HTTP_OUTAGE_MAX_FALL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": invalid count in \"%V\", "
+                           "expected 1 to %d", v, NGX_HTTP_OUTAGE_MAX_FALL);
+        return NGX_ERROR;
+    }
+
+    *n = (ngx_uint_t) k;
+
+    return NGX_OK;
+}
+
+
+const char *
+ngx_http_outage_health_error_name(ngx_uint_t kind)
+{
+    if (kind >= sizeof(ngx_http_outage_check_error_names)
+                / sizeof(ngx_http_outage_check_error_names[0]))
+    {
+        return "other";
+    }
+
+    return ngx_http_outage_check_error_names[kind];
 }
 
 
 ngx_int_t
+ngx_http_outage_health_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    /* without checks there is nothing to count failures against */
+    if (omcf->checks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_outage_health_log_handler;
+
+    return NGX_OK;
+}
+
+
+/* ---- per process -------------------------------------------------------- */
+
+ngx_int_t
 ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                     i;
+    ngx_msec_t                     min;
+    ngx_http_outage_health_t      *h;
+    ngx_http_outage_check_conf_t  *checks;
+    ngx_http_outage_main_conf_t   *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
+
+    if (omcf->checks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    h = &ngx_http_outage_health;
+    ngx_memzero(h, sizeof(ngx_http_outage_health_t));
+
+    h->omcf = omcf;
+    h->log = cycle->log;
+    h->nprobes = omcf->checks.nelts;
+
+    /* the debug log reads ((ngx_connection_t *) ev->data)->fd */
+    h->dummy.fd = (ngx_socket_t) -1;
+
+    h->tick.handler = ngx_http_outage_health_tick;
+    h->tick.data = &h->dummy;
+    h->tick.log = cycle->log;
+    h->tick.cancelable = 1;
+
+    h->timer.handler = ngx_http_outage_health_timer;
+    h->timer.data = &h->dummy;
+    h->timer.log = cycle->log;
+    h->timer.cancelable = 1;
+
+    h->probes = ngx_pcalloc(cycle->pool,
+                            h->nprobes * sizeof(ngx_http_outage_probe_t));
+    if (h->probes == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* a transfer may try two addresses at once (happy eyeballs) */
+    h->max_conns = 2 * h->nprobes + 4;
+    h->conns = ngx_pcalloc(cycle->pool,
+                           h->max_conns * sizeof(ngx_connection_t *));
+    if (h->conns == NULL) {
+        return NGX_ERROR;
+    }
+
+    checks = omcf->checks.elts;
+    min = checks[0].interval;
+
+    for (i = 0; i < h->nprobes; i++) {
+        h->probes[i].conf = &checks[i];
+        h->probes[i].id = i;
+
+        if (checks[i].interval < min) {
+            min = checks[i].interval;
+        }
+    }
+
+    /*
+     * Every worker ticks: the owner to renew its lease and start probes,
+     * the others to take over when the owner exits or stalls.
+     */
+    h->period = ngx_min(min, 1000);
+    h->ttl = 3 * h->period + 500;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "outage: curl_global_init() failed, health checks "
+                      "do not run in this worker");
+        return NGX_OK;
+    }
+
+    h->global = 1;
+
+    /* spread the workers' first attempts at the lease */
+    ngx_add_timer(&h->tick, 1 + ngx_random() % 100);
+
     return NGX_OK;
 }
 
@@ -26,11 +907,1239 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                 i;
+    ngx_http_outage_probe_t   *p;
+    ngx_http_outage_health_t  *h;
+
+    h = &ngx_http_outage_health;
+
+    if (h->omcf == NULL) {
+        return;
+    }
+
+    if (h->tick.timer_set) {
+        ngx_del_timer(&h->tick);
+    }
+
+    ngx_http_outage_health_abort(h);
+
+    if (h->multi) {
+        for (i = 0; i < h->nprobes; i++) {
+            p = &h->probes[i];
+
+            if (p->easy) {
+                curl_easy_cleanup(p->easy);
+                p->easy = NULL;
+            }
+
+            curl_slist_free_all(p->headers);
+            curl_slist_free_all(p->resolve);
+            p->headers = NULL;
+            p->resolve = NULL;
+        }
+
+        /* closes the kept-alive sockets; curl reports those it watched */
+        curl_multi_cleanup(h->multi);
+        h->multi = NULL;
+    }
+
+    /*
+     * Nothing may be left with curl's descriptor in it.  curl reports every
+     * socket it closes, so this finds none; if it did, the socket may be
+     * closed already: no epoll_ctl() on it.
+     */
+    while (h->nconns) {
+        ngx_http_outage_health_forget(h, h->conns[h->nconns - 1],
+                                      NGX_CLOSE_EVENT);
+    }
+
+    if (h->timer.timer_set) {
+        ngx_del_timer(&h->timer);
+    }
+
+    if (h->owner) {
+        ngx_http_outage_lease_release(&ngx_http_outage_shm()->health_lease);
+        h->owner = 0;
+    }
+
+    if (h->global) {
+        curl_global_cleanup();
+        h->global = 0;
+    }
+
+    h->omcf = NULL;
 }
 
+
+/* ---- the schedule ------------------------------------------------------- */
+
+static void
+ngx_http_outage_health_tick(ngx_event_t *ev)
+{
+    ngx_msec_t                 now, delay;
+    ngx_uint_t                 i;
+    ngx_msec_int_t             d;
+    ngx_http_outage_probe_t   *p;
+    ngx_http_outage_health_t  *h;
+
+    h = &ngx_http_outage_health;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_outage_health_abort(h);
+
+        if (h->owner) {
+            ngx_http_outage_lease_release(
+                                      &ngx_http_outage_shm()->health_lease);
+            h->owner = 0;
+        }
+
+        return;
+    }
+
+    if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->health_lease,
+                                    h->ttl))
+    {
+        if (h->owner) {
+            ngx_log_error(NGX_LOG_INFO, h->log, 0,
+                          "outage: another worker runs the health checks "
+                          "now");
+            ngx_http_outage_health_abort(h);
+            h->owner = 0;
+        }
+
+        ngx_add_timer(&h->tick, h->period);
+        return;
+    }
+
+    now = ngx_current_msec;
+
+    if (!h->owner) {
+        if (h->multi == NULL && ngx_http_outage_health_start(h) != NGX_OK) {
+            ngx_http_outage_lease_release(
+                                      &ngx_http_outage_shm()->health_lease);
+            ngx_add_timer(&h->tick, 10 * h->period);
+            return;
+        }
+
+        h->owner = 1;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->log, 0,
+                       "outage: worker runs %ui health checks", h->nprobes);
+
+        /* a random offset per check, so that checks do not march in step */
+        for (i = 0; i < h->nprobes; i++) {
+            p = &h->probes[i];
+            p->next = now + ngx_random() % p->conf->interval;
+        }
+
+        /* the guard setting may have changed with a reload */
+        ngx_http_outage_health_guard_check(h);
+    }
+
+    delay = h->period;
+
+    for (i = 0; i < h->nprobes; i++) {
+        p = &h->probes[i];
+
+        if (!p->in_flight && (ngx_msec_int_t) (now - p->next) >= 0) {
+            ngx_http_outage_health_probe(h, p);
+
+            p->next += p->conf->interval;
+
+            if ((ngx_msec_int_t) (now - p->next) >= 0) {
+                p->next = now + p->conf->interval;   /* fell behind */
+            }
+        }
+
+        if (!p->in_flight) {
+            d = (ngx_msec_int_t) (p->next - now);
+            if (d < (ngx_msec_int_t) delay) {
+                delay = d > 0 ? (ngx_msec_t) d : 1;
+            }
+        }
+    }
+
+    ngx_add_timer(&h->tick, delay);
+}
+
+
+/* a probe finished when its next one was already due */
+
+static void
+ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h)
+{
+    if (h->tick.timer_set) {
+        if ((ngx_msec_int_t) (h->tick.timer.key - ngx_current_msec) <= 1) {
+            return;
+        }
+
+        ngx_del_timer(&h->tick);
+    }
+
+    ngx_add_timer(&h->tick, 1);
+}
+
+
+static ngx_int_t
+ngx_http_outage_health_start(ngx_http_outage_health_t *h)
+{
+    ngx_uint_t  i;
+
+    h->multi = curl_multi_init();
+    if (h->multi == NULL) {
+        goto failed;
+    }
+
+    if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION,
+                          ngx_http_outage_health_socket) != CURLM_OK
+        || curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK
+        || curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
+                             ngx_http_outage_health_timer_set) != CURLM_OK
+        || curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < h->nprobes; i++) {
+        if (ngx_http_outage_health_easy(h, &h->probes[i]) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    return NGX_OK;
+
+failed:
+
+    if (!h->init_failed) {
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: cannot set up libcurl for the health checks "
+                      "(out of memory?), retrying later");
+        h->init_failed = 1;
+    }
+
+    for (i = 0; i < h->nprobes; i++) {
+        if (h->probes[i].easy) {
+            curl_easy_cleanup(h->probes[i].easy);
+            h->probes[i].easy = NULL;
+        }
+
+        curl_slist_free_all(h->probes[i].headers);
+        curl_slist_free_all(h->probes[i].resolve);
+        h->probes[i].headers = NULL;
+        h->probes[i].resolve = NULL;
+    }
+
+    if (h->multi) {
+        curl_multi_cleanup(h->multi);
+        h->multi = NULL;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* one easy handle per check, reused so that connections are kept alive */
+
+static ngx_int_t
+ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    CURL                          *e;
+    ngx_str_t                     *hdr;
+    ngx_uint_t                     i, bad;
+    struct curl_slist             *l;
+    ngx_http_outage_check_conf_t  *ck;
+
+    ck = p->conf;
+
+    if (ck->match_regex_text.len && p->body == NULL) {
+        p->body = ngx_palloc(ngx_cycle->pool, NGX_HTTP_OUTAGE_BODY_CAP);
+        if (p->body == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ck->headers) {
+        hdr = ck->headers->elts;
+
+        for (i = 0; i < ck->headers->nelts; i++) {
+            l = curl_slist_append(p->headers, (char *) hdr[i].data);
+            if (l == NULL) {
+                return NGX_ERROR;
+            }
+
+            p->headers = l;
+        }
+    }
+
+    if (ck->resolve.len) {
+        p->resolve = curl_slist_append(NULL, (char *) ck->resolve.data);
+        if (p->resolve == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    e = curl_easy_init();
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->easy = e;
+
+    bad = 0;
+
+    bad |= curl_easy_setopt(e, CURLOPT_URL, (char *) ck->url.data);
+    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) ck->timeout);
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) ck->timeout);
+    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
+                            ngx_http_outage_health_write);
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT,
+                            "ngx_outage_module health check");
+
+    /* the environment's http_proxy must not redirect the probes */
+    bad |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+
+#if (LIBCURL_VERSION_NUM >= 0x075500)
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+                            (long) (CURLPROTO_HTTP|CURLPROTO_HTTPS));
+#endif
+
+    if (p->headers) {
+        bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+    }
+
+    if (p->resolve) {
+        bad |= curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
+    }
+
+    if (ngx_strcmp(ck->method.data, "HEAD") == 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+
+    } else if (ngx_strcmp(ck->method.data, "POST") == 0) {
+        /* an empty body with "Content-Length: 0" */
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+
+    } else if (ngx_strcmp(ck->method.data, "GET") != 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                                (char *) ck->method.data);
+    }
+
+    return bad ? NGX_ERROR : NGX_OK;
+}
+
+
+static void
+ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    CURLMcode                 rc;
+    ngx_http_outage_result_t  res;
+
+    p->received = 0;
+    p->body_len = 0;
+    p->tail_len = 0;
+    p->found = 0;
+    p->capped = 0;
+    p->errbuf[0] = '\0';
+    p->started = ngx_current_msec;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->log, 0,
+                   "outage: check #%ui probe of \"%V\"", p->id, &p->conf->url);
+
+    rc = curl_multi_add_handle(h->multi, p->easy);
+
+    if (rc == CURLM_OK) {
+        p->in_flight = 1;
+        p->start_failed = 0;
+        return;
+    }
+
+    /* counts as a failed probe; logged once until a probe starts again */
+
+    if (!p->start_failed) {
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui): cannot start a probe: %s",
+                      &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope],
+                      p->id, curl_multi_strerror(rc));
+        p->start_failed = 1;
+    }
+
+    ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
+    res.kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
+    res.len = ngx_snprintf(res.text, sizeof(res.text),
+                           "cannot start a probe: %s",
+                           curl_multi_strerror(rc))
+              - res.text;
+
+    ngx_http_outage_health_store(h, p, &res);
+}
+
+
+/* removing the transfers makes curl release their sockets */
+
+static void
+ngx_http_outage_health_abort(ngx_http_outage_health_t *h)
+{
+    ngx_uint_t                i;
+    ngx_http_outage_probe_t  *p;
+
+    for (i = 0; i < h->nprobes; i++) {
+        p = &h->probes[i];
+
+        if (p->in_flight) {
+            curl_multi_remove_handle(h->multi, p->easy);
+            p->in_flight = 0;
+        }
+    }
+
+    if (h->timer.timer_set) {
+        ngx_del_timer(&h->timer);
+    }
+}
+
+
+/* ---- results ------------------------------------------------------------ */
+
+static void
+ngx_http_outage_health_done(ngx_http_outage_health_t *h)
+{
+    int                        left;
+    CURL                      *e;
+    CURLMsg                   *msg;
+    CURLcode                   code;
+    ngx_http_outage_probe_t   *p;
+    ngx_http_outage_result_t   res;
+
+    while (h->multi && (msg = curl_multi_info_read(h->multi, &left))) {
+
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+
+        e = msg->easy_handle;
+        code = msg->data.result;
+        p = NULL;
+
+        (void) curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **) &p);
+
+        if (p == NULL || !p->in_flight) {
+            curl_multi_remove_handle(h->multi, e);
+            continue;
+        }
+
+        ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
+        ngx_http_outage_health_judge(p, code, &res);
+
+        /* msg is invalid from here on */
+        curl_multi_remove_handle(h->multi, e);
+        p->in_flight = 0;
+
+        ngx_http_outage_health_store(h, p, &res);
+
+        if ((ngx_msec_int_t) (ngx_current_msec - p->next) >= 0) {
+            ngx_http_outage_health_tick_soon(h);
+        }
+    }
+}
+
+
+static void
+ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
+    ngx_http_outage_result_t *res)
+{
+    int                            rc;
+    long                           status, oserr;
+    u_char                        *t, *last;
+    ngx_str_t                      body;
+    ngx_uint_t                     i;
+    curl_off_t                     us;
+    ngx_http_outage_range_t       *range;
+    ngx_http_outage_check_conf_t  *ck;
+
+    ck = p->conf;
+    t = res->text;
+    last = res->text + sizeof(res->text);
+
+    status = 0;
+    (void) curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+    res->status = status > 0 ? (ngx_uint_t) status : 0;
+
+    if (curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK
+        && us > 0)
+    {
+        res->latency = (ngx_msec_t) (us / 1000);
+
+    } else {
+        res->latency = ngx_current_msec - p->started;
+    }
+
+    /* our write callback stopped the body at the cap: that is no error */
+    if (code == CURLE_WRITE_ERROR && p->capped) {
+        code = CURLE_OK;
+    }
+
+    switch (code) {
+
+    case CURLE_OK:
+        break;
+
+    case CURLE_OPERATION_TIMEDOUT:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_TIMEOUT;
+        t = ngx_slprintf(t, last, "timed out after %M ms", ck->timeout);
+        goto done;
+
+    case CURLE_COULDNT_CONNECT:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_REFUSED;
+        oserr = 0;
+        (void) curl_easy_getinfo(p->easy, CURLINFO_OS_ERRNO, &oserr);
+
+        if (oserr == ECONNREFUSED || oserr == 0) {
+            t = ngx_slprintf(t, last, "connection refused");
+
+        } else {
+            t = ngx_slprintf(t, last, "cannot connect: %s", p->errbuf);
+        }
+
+        goto done;
+
+    case CURLE_COULDNT_RESOLVE_HOST:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_DNS;
+        t = ngx_slprintf(t, last, "cannot resolve host: %s", p->errbuf);
+        goto done;
+
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_TLS;
+        t = ngx_slprintf(t, last, "TLS: %s",
+                         p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+        goto done;
+
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_RESET;
+        t = ngx_slprintf(t, last, "connection reset: %s",
+                         p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+        goto done;
+
+    case CURLE_GOT_NOTHING:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_RESET;
+        t = ngx_slprintf(t, last, "connection closed without a response");
+        goto done;
+
+    case CURLE_PARTIAL_FILE:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_RESET;
+        t = ngx_slprintf(t, last, "response cut short after %uz body bytes",
+                         p->received);
+        goto done;
+
+    default:
+        res->kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
+        t = ngx_slprintf(t, last, "%s%s%s", curl_easy_strerror(code),
+                         p->errbuf[0] ? ": " : "", p->errbuf);
+        goto done;
+    }
+
+    range = ck->status->elts;
+
+    for (i = 0; i < ck->status->nelts; i++) {
+        if (res->status >= range[i].low && res->status <= range[i].high) {
+            break;
+        }
+    }
+
+    if (i == ck->status->nelts) {
+        res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
+        t = ngx_slprintf(t, last, "HTTP %ui", res->status);
+        goto done;
+    }
+
+    if (ck->match.len && !p->found) {
+        res->kind = NGX_HTTP_OUTAGE_CHECK_BODY;
+        t = ngx_slprintf(t, last, "body does not contain \"%V\"%s",
+                         &ck->match,
+                         p->capped ? " in its first 64 KB" : "");
+        goto done;
+    }
+
+#if (NGX_PCRE)
+    if (ck->match_regex) {
+        body.data = p->body;
+        body.len = p->body_len;
+
+        rc = ngx_regex_exec(ck->match_regex, &body, NULL, 0);
+
+        if (rc < 0) {
+            res->kind = NGX_HTTP_OUTAGE_CHECK_BODY;
+
+            if (rc == NGX_REGEX_NO_MATCHED) {
+                t = ngx_slprintf(t, last, "body does not match \"%V\"%s",
+                                 &ck->match_regex_text,
+                                 p->capped ? " in its first 64 KB" : "");
+
+            } else {
+                t = ngx_slprintf(t, last, "regex error %d on the body", rc);
+            }
+
+            goto done;
+        }
+    }
+#else
+    (void) rc;
+    (void) body;
+#endif
+
+    res->kind = NGX_HTTP_OUTAGE_CHECK_OK;
+
+done:
+
+    res->len = t - res->text;
+
+    /* curl's and the configuration's text: one printable line */
+    for (t = res->text; t < res->text + res->len; t++) {
+        if (*t < 0x20 || *t >= 0x7f) {
+            *t = '?';
+        }
+    }
+}
+
+
+/*
+ * Under the lock: counters, fall/rise, the guard.  Logging happens after
+ * the lock is released, one line per transition.
+ */
+
+static void
+ngx_http_outage_health_store(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res)
+{
+    time_t                         now, was_since;
+    ngx_str_t                     *scope;
+    ngx_uint_t                     became, fails, guard;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *ck;
+
+    ck = p->conf;
+    shm = ngx_http_outage_shm();
+    sc = &shm->checks[ck->slot];
+    now = ngx_time();
+    became = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+
+    ngx_http_outage_shm_lock();
+
+    was_since = sc->since;
+
+    sc->probes++;
+    sc->last_checked = now;
+    sc->last_latency = res->latency;
+    sc->latency_sum += res->latency;
+    sc->last_status = res->status;
+    sc->last_error = res->kind;
+
+    if (res->kind == NGX_HTTP_OUTAGE_CHECK_OK) {
+        sc->passes++;
+        sc->fails = 0;
+        sc->last_error_len = 0;
+
+        /* a new check is up on its first success; a down one needs rise */
+        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+            || (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && sc->passes >= ck->rise))
+        {
+            became = NGX_HTTP_OUTAGE_HEALTH_UP;
+        }
+
+    } else {
+        sc->fails++;
+        sc->passes = 0;
+        sc->failures++;
+
+        ngx_memcpy(sc->last_error_text, res->text, res->len);
+        sc->last_error_len = res->len;
+
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+            && sc->fails >= ck->fall)
+        {
+            became = NGX_HTTP_OUTAGE_HEALTH_DOWN;
+        }
+    }
+
+    if (became != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+            sc->transitions++;
+        }
+
+        sc->health = became;
+        sc->since = now;
+    }
+
+    fails = sc->fails;
+
+    guard = ngx_http_outage_health_guard(h->omcf, shm);
+
+    ngx_http_outage_shm_bump(shm);
+
+    ngx_http_outage_shm_unlock();
+
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[ck->scope];
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, h->log, 0,
+                   "outage: check #%ui probe: %s \"%*s\" in %M ms",
+                   p->id, ngx_http_outage_health_error_name(res->kind),
+                   res->len, res->text, res->latency);
+
+    if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui) is down: %*s "
+                      "(%ui failures)",
+                      scope, p->id, res->len, res->text, fails);
+
+    } else if (became == NGX_HTTP_OUTAGE_HEALTH_UP) {
+        if (was_since) {
+            ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
+                          "outage: check \"%V\" (#%ui) is up again after "
+                          "%T s", scope, p->id, now - was_since);
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, h->log, 0,
+                          "outage: check \"%V\" (#%ui) is up", scope, p->id);
+        }
+    }
+
+    ngx_http_outage_health_guard_log(h->log, guard, h->nprobes);
+}
+
+
+/*
+ * The over-reaction guard, with the lock held.  When every check fails at
+ * once the likely fault is the prober's own network, not every dependency:
+ * health then stops taking scopes down (Redis still does).
+ * Returns 0 (no change), 1 (set) or 2 (cleared).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm)
+{
+    ngx_uint_t                     i, ndown, active;
+    ngx_http_outage_check_conf_t  *checks;
+
+    checks = omcf->checks.elts;
+    ndown = 0;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        if (shm->checks[checks[i].slot].health == NGX_HTTP_OUTAGE_HEALTH_DOWN)
+        {
+            ndown++;
+        }
+    }
+
+    active = omcf->all_fail_guard
+             && omcf->checks.nelts >= 2
+             && ndown == omcf->checks.nelts;
+
+    if (active == (shm->guard_active != 0)) {
+        return 0;
+    }
+
+    shm->guard_active = active;
+
+    return active ? 1 : 2;
+}
+
+
+static void
+ngx_http_outage_health_guard_log(ngx_log_t *log, ngx_uint_t change,
+    ngx_uint_t nchecks)
+{
+    if (change == 1) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "outage: every health check fails (%ui of %ui), which "
+                      "usually means the prober's own network is broken, "
+                      "not every dependency: health checks do not take "
+                      "scopes down until one passes again, so that the "
+                      "whole site is not taken down (outage_check_guard)",
+                      nchecks, nchecks);
+
+    } else if (change == 2) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "outage: not every health check fails any more, "
+                      "health checks decide again (outage_check_guard "
+                      "cleared)");
+    }
+}
+
+
+static void
+ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h)
+{
+    ngx_uint_t              change;
+    ngx_http_outage_shm_t  *shm;
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+
+    change = ngx_http_outage_health_guard(h->omcf, shm);
+
+    if (change) {
+        ngx_http_outage_shm_bump(shm);
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    ngx_http_outage_health_guard_log(h->log, change, h->nprobes);
+}
+
+
+/* ---- curl callbacks ----------------------------------------------------- */
+
+/*
+ * Keeps only what the match needs: the last bytes for a substring that may
+ * straddle two pieces, or the first 64 KB for a regex.  Past the cap the
+ * transfer is stopped, so a huge body is never downloaded.
+ */
+
+static size_t
+ngx_http_outage_health_write(char *ptr, size_t size, size_t nmemb,
+    void *userdata)
+{
+    ngx_http_outage_probe_t *p = userdata;
+
+    u_char    *d, *s, *end, win[2 * NGX_HTTP_OUTAGE_MATCH_MAX];
+    size_t     n, m, k, take;
+    ngx_str_t *match;
+
+    n = size * nmemb;
+    d = (u_char *) ptr;
+    match = &p->conf->match;
+    m = match->len;
+
+    if (m && !p->found) {
+
+        /* a match across the previous piece and this one */
+        if (p->tail_len) {
+            take = ngx_min(n, m - 1);
+            ngx_memcpy(win, p->tail, p->tail_len);
+            ngx_memcpy(win + p->tail_len, d, take);
+            k = p->tail_len + take;
+
+            for (s = win; s + m <= win + k; s++) {
+                if (ngx_memcmp(s, match->data, m) == 0) {
+                    p->found = 1;
+                    break;
+                }
+            }
+        }
+
+        for (s = d, end = d + n; !p->found && s + m <= end; s++) {
+            s = ngx_strlchr(s, end - m + 1, match->data[0]);
+            if (s == NULL) {
+                break;
+            }
+
+            if (ngx_memcmp(s, match->data, m) == 0) {
+                p->found = 1;
+            }
+        }
+
+        /* keep the last m - 1 bytes seen */
+        if (!p->found && m > 1) {
+            if (n >= m - 1) {
+                ngx_memcpy(p->tail, d + n - (m - 1), m - 1);
+                p->tail_len = m - 1;
+
+            } else {
+                k = p->tail_len + n;
+
+                if (k > m - 1) {
+                    ngx_memmove(p->tail, p->tail + (k - (m - 1)),
+                                p->tail_len - (k - (m - 1)));
+                    p->tail_len -= k - (m - 1);
+                }
+
+                ngx_memcpy(p->tail + p->tail_len, d, n);
+                p->tail_len += n;
+            }
+        }
+    }
+
+    if (p->body && p->body_len < NGX_HTTP_OUTAGE_BODY_CAP) {
+        take = ngx_min(n, NGX_HTTP_OUTAGE_BODY_CAP - p->body_len);
+        ngx_memcpy(p->body + p->body_len, d, take);
+        p->body_len += take;
+    }
+
+    p->received += n;
+
+    if (p->received > NGX_HTTP_OUTAGE_BODY_CAP) {
+        p->capped = 1;
+        return 0;           /* stops the transfer: CURLE_WRITE_ERROR */
+    }
+
+    return n;
+}
+
+
+/*
+ * curl's interest in a socket: an nginx connection carries the events,
+ * level-triggered (curl reads what it wants, not necessarily everything).
+ * Never called into curl from here (CURLM_RECURSIVE_API_CALL).
+ */
+
+static int
+ngx_http_outage_health_socket(CURL *easy, curl_socket_t s, int what,
+    void *userp, void *socketp)
+{
+    ngx_http_outage_health_t *h = userp;
+
+    ngx_connection_t  *c;
+
+    c = socketp;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, h->log, 0,
+                   "outage: curl socket %d what %d conn %p", (int) s, what, c);
+
+    if (what == CURL_POLL_REMOVE) {
+        if (c) {
+            ngx_http_outage_health_forget(h, c, 0);
+        }
+
+        return 0;
+    }
+
+    if (c == NULL) {
+        if (h->nconns == h->max_conns) {
+            ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                          "outage: health checks use more sockets than "
+                          "expected (%ui), the probe will time out",
+                          h->max_conns);
+            return 0;
+        }
+
+        /* ngx_get_connection() logs when worker_connections run out */
+        c = ngx_get_connection(s, h->log);
+        if (c == NULL) {
+            return 0;
+        }
+
+        c->data = h;
+        c->log = h->log;
+        c->read->log = h->log;
+        c->write->log = h->log;
+        c->read->handler = ngx_http_outage_health_event;
+        c->write->handler = ngx_http_outage_health_event;
+
+        h->conns[h->nconns++] = c;
+
+        (void) curl_multi_assign(h->multi, s, c);
+    }
+
+    if ((what & CURL_POLL_IN) && !c->read->active) {
+        if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
+            return 0;
+        }
+
+    } else if (!(what & CURL_POLL_IN) && c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    }
+
+    if ((what & CURL_POLL_OUT) && !c->write->active) {
+        if (ngx_add_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK) {
+            return 0;
+        }
+
+    } else if (!(what & CURL_POLL_OUT) && c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    return 0;
+}
+
+
+/*
+ * curl owns the socket and closes it itself: only the events go, and the
+ * connection is freed with fd = -1 so that nginx never closes it (nor
+ * reports it as left open at exit).
+ */
+
+static void
+ngx_http_outage_health_forget(ngx_http_outage_health_t *h,
+    ngx_connection_t *c, ngx_uint_t flags)
+{
+    ngx_uint_t  i;
+
+    if (c->read->active || c->write->active) {
+        if (ngx_del_conn) {
+            (void) ngx_del_conn(c, flags);
+
+        } else {
+            if (c->read->active) {
+                (void) ngx_del_event(c->read, NGX_READ_EVENT, flags);
+            }
+
+            if (c->write->active) {
+                (void) ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
+            }
+        }
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    for (i = 0; i < h->nconns; i++) {
+        if (h->conns[i] == c) {
+            h->conns[i] = h->conns[--h->nconns];
+            break;
+        }
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+}
+
+
+/* -1: no timeout; 0: as soon as possible, but not from inside curl */
+
+static int
+ngx_http_outage_health_timer_set(CURLM *multi, long timeout_ms, void *userp)
+{
+    ngx_http_outage_health_t *h = userp;
+
+    if (h->timer.timer_set) {
+        ngx_del_timer(&h->timer);
+    }
+
+    if (timeout_ms >= 0) {
+        ngx_add_timer(&h->timer, (ngx_msec_t) timeout_ms);
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_outage_health_timer(ngx_event_t *ev)
+{
+    int                        running;
+    ngx_http_outage_health_t  *h;
+
+    h = &ngx_http_outage_health;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || h->multi == NULL) {
+        ngx_http_outage_health_abort(h);
+        return;
+    }
+
+    (void) curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+                                    &running);
+
+    ngx_http_outage_health_done(h);
+}
+
+
+static void
+ngx_http_outage_health_event(ngx_event_t *ev)
+{
+    int                        running;
+    ngx_socket_t               fd;
+    ngx_connection_t          *c;
+    ngx_http_outage_health_t  *h;
+
+    c = ev->data;
+    h = c->data;
+    fd = c->fd;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_outage_health_abort(h);
+        return;
+    }
+
+    /* c may be freed by curl's socket callback from here on */
+    (void) curl_multi_socket_action(h->multi, fd,
+                                    ev->write ? CURL_CSELECT_OUT
+                                              : CURL_CSELECT_IN,
+                                    &running);
+
+    ngx_http_outage_health_done(h);
+}
+
+
+/* ---- passive detection -------------------------------------------------- */
+
+/*
+ * A failed upstream response in a location that serves bound scopes: the
+ * final status is 502/503/504 after an upstream was used, or nginx gave up
+ * on the last peer itself (connect error or timeout, no response header)
+ * even if an error_page then answered the client.
+ */
+
+static ngx_int_t
+ngx_http_outage_health_log_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                   status;
+    ngx_http_upstream_state_t   *state;
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL || !olcf->passive) {
+        return NGX_OK;
+    }
+
+    state = NULL;
+
+    if (r->upstream_states && r->upstream_states->nelts) {
+        state = r->upstream_states->elts;
+        state = &state[r->upstream_states->nelts - 1];
+    }
+
+    if (r->upstream == NULL && state == NULL) {
+        return NGX_OK;
+    }
+
+    status = r->headers_out.status;
+
+    if (status == NGX_HTTP_BAD_GATEWAY
+        || status == NGX_HTTP_SERVICE_UNAVAILABLE
+        || status == NGX_HTTP_GATEWAY_TIME_OUT)
+    {
+        ngx_http_outage_health_passive_failure(r, olcf->page_scopes, status);
+        return NGX_OK;
+    }
+
+    if (state
+        && state->peer
+        && (state->status == NGX_HTTP_BAD_GATEWAY
+            || state->status == NGX_HTTP_GATEWAY_TIME_OUT)
+        && state->header_time == (ngx_msec_t) -1)
+    {
+        ngx_http_outage_health_passive_failure(r, olcf->page_scopes,
+                                               state->status);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * One failure against every check of each bound scope.  Passive evidence
+ * only takes a check down; only active probes bring it back up.
+ */
 
 void
 ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status)
 {
+    u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         len;
+    time_t                         now;
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, guard, *ids, n;
+    ngx_uint_t                     down[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     fails[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
+    ngx_http_outage_main_conf_t   *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+    shm = ngx_http_outage_shm();
+
+    if (shm == NULL || scopes == NULL || omcf->checks.nelts == 0) {
+        return;
+    }
+
+    len = ngx_snprintf(text, sizeof(text), "passive: upstream %ui", status)
+          - text;
+
+    checks = omcf->checks.elts;
+    ids = scopes->elts;
+    names = omcf->scopes.elts;
+    now = ngx_time();
+    n = 0;
+
+    ngx_http_outage_shm_lock();
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+
+        for (j = 0; j < scopes->nelts; j++) {
+            if (ids[j] == checks[i].scope) {
+                break;
+            }
+        }
+
+        if (j == scopes->nelts) {
+            continue;
+        }
+
+        sc = &shm->checks[checks[i].slot];
+
+        sc->fails++;
+        sc->passes = 0;
+        sc->failures++;
+        sc->passive_failures++;
+
+        /* a check already down keeps the reason that took it down */
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+            sc->last_error = NGX_HTTP_OUTAGE_CHECK_PASSIVE;
+            ngx_memcpy(sc->last_error_text, text, len);
+            sc->last_error_len = len;
+
+            if (sc->fails >= checks[i].fall) {
+                if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+                    sc->transitions++;
+                }
+
+                sc->health = NGX_HTTP_OUTAGE_HEALTH_DOWN;
+                sc->since = now;
+                down[n] = i;
+                fails[n] = sc->fails;
+                n++;
+            }
+        }
+    }
+
+    guard = ngx_http_outage_health_guard(omcf, shm);
+
+    ngx_http_outage_shm_bump(shm);
+
+    ngx_http_outage_shm_unlock();
+
+    for (i = 0; i < n; i++) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "outage: check \"%V\" (#%ui) is down: %*s "
+                      "(%ui failures)",
+                      &names[checks[down[i]].scope], down[i], len, text,
+                      fails[i]);
+    }
+
+    ngx_http_outage_health_guard_log(r->connection->log, guard,
+                                     omcf->checks.nelts);
 }

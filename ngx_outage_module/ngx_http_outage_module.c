@@ -336,6 +336,10 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_outage_access_handler;
 
+    if (ngx_http_outage_health_postconfiguration(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_outage_filter_init(cf);
 }
 

@@ -294,6 +294,8 @@ char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 void ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status);
+ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
+const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);
