@@ -313,6 +313,8 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
                          sc->fails, sc->passes, sc->last_status);
         p = ngx_http_outage_json_str(p, last, sc->last_error_text,
                                      sc->last_error_len);
+        p = ngx_slprintf(p, last, ",\"error_kind\":\"%s\"",
+                         ngx_http_outage_health_error_name(sc->last_error));
         p = ngx_slprintf(p, last, ",\"latency_ms\":%M,\"last_checked\":",
                          sc->last_latency);
         p = ngx_http_outage_json_time(p, last, sc->last_checked);

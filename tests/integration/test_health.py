@@ -93,6 +93,11 @@ MODES = [
 ]
 
 
+KINDS = {"500": "status", "hang": "timeout", "refuse": "refused",
+         "body_mismatch": "body", "redirect": "status", "reset": "reset",
+         "slow": "timeout"}
+
+
 @pytest.mark.parametrize("mode,error", MODES, ids=[m for m, _ in MODES])
 def test_failure_marks_down_then_up(nginx_factory, backend, mode, error):
     n = start(nginx_factory, backend, "status=200-299 match=OK")
@@ -109,6 +114,7 @@ def test_failure_marks_down_then_up(nginx_factory, backend, mode, error):
     c = check(n)
     assert c["health"] == "down"
     assert re.match(error, c["last_error"]), c["last_error"]
+    assert c["error_kind"] == KINDS[mode], c
     assert c["consecutive_failures"] >= FALL
     s = scope(n)
     assert s["state"] == "down" and s["source"] == "health"
