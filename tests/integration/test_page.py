@@ -428,6 +428,29 @@ def test_intercept_uses_current_details(page, redis, backend):
     assert st == 502
 
 
+def test_keepalive_mix_leaks_nothing(page, redis, backend):
+    import http.client
+    n = page(workers=1)
+    incident(redis, scope="search", state="down", message="x")
+    wait_for(lambda: paged(n, "/both/page"), what="page shown")
+    pid = n.worker_pids()[0]
+    fds = n.fd_count(pid)
+    conn = http.client.HTTPConnection("127.0.0.1", n.port, timeout=10)
+    want = {"/both/page": 503, "/status/502": 503, "/closed/": 503,
+            "/page": 200, "/raw/status/502": 502}
+    for i in range(300):
+        path = list(want)[i % len(want)]
+        method = "HEAD" if i % 7 == 0 else "GET"
+        conn.request(method, path, headers={"Accept": "application/json"}
+                     if i % 2 else {})
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == want[path], (i, path, resp.status)
+        assert method == "GET" or body == b""
+    conn.close()
+    wait_for(lambda: n.fd_count(pid) <= fds, what="fds back to idle")
+
+
 # ---- untrusted text ---------------------------------------------------------
 
 def test_hostile_message_is_escaped_and_truncated(page, redis):
