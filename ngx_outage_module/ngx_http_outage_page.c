@@ -28,7 +28,8 @@
  * Per-request state.  The module's r->ctx slot belongs to the banner
  * filter, so this lives in a request pool cleanup entry, found by its
  * handler; unlike r->ctx it also survives internal redirects, so a bypass
- * is counted once per request.
+ * is counted once per request and an upstream inherited from the previous
+ * location is recognised.
  */
 typedef struct {
     ngx_uint_t      bypass;        /* NGX_HTTP_OUTAGE_BYPASS_* or 0 */
@@ -38,6 +39,7 @@ typedef struct {
     unsigned        page:1;        /* this response is our page */
     unsigned        intercept:1;   /* replacing a failed backend answer */
     unsigned        sent:1;        /* the replacement body went out */
+    unsigned        counted:1;     /* the bypass counter was bumped */
 } ngx_http_outage_page_ctx_t;
 
 
@@ -134,13 +136,16 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
      * response served here (an error_page file) is not taken for an
      * upstream failure of this location.
      */
-    if (r->upstream) {
-        ctx = ngx_http_outage_page_ctx(r, 1);
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    ctx = ngx_http_outage_page_ctx(r, r->upstream != NULL);
 
+    if (ctx) {
         ctx->inherited = r->upstream;
+
+        /* a bypass decided by the previous location does not carry over */
+        ctx->bypass = 0;
+
+    } else if (r->upstream) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
@@ -174,10 +179,11 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (ctx->bypass == 0 && shm) {
+        if (!ctx->counted && shm) {
             (void) ngx_atomic_fetch_add(&shm->bypasses, 1);
         }
 
+        ctx->counted = 1;
         ctx->bypass = bypass;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -1005,11 +1011,12 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     }
 
     if (bypass) {
-        ctx->bypass = bypass;
-
-        if (shm) {
+        if (!ctx->counted && shm) {
             (void) ngx_atomic_fetch_add(&shm->bypasses, 1);
         }
+
+        ctx->counted = 1;
+        ctx->bypass = bypass;
 
         if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
                 ngx_http_outage_bypass_names[bypass].data,
