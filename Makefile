@@ -37,7 +37,8 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/unit
 	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    $< $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_text.c \
-	    $(SRC)/ngx_http_outage_payload.c -lhiredis -o $@
+	    $(SRC)/ngx_http_outage_payload.c $(SRC)/ngx_http_outage_pagebody.c \
+	    -lhiredis -o $@
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
@@ -50,7 +51,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC) \
 	    $< $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_text.c \
-	    $(SRC)/ngx_http_outage_payload.c -lhiredis -o $@
+	    $(SRC)/ngx_http_outage_payload.c $(SRC)/ngx_http_outage_pagebody.c \
+	    -lhiredis -o $@
 
 fuzz-build: deps $(FUZZERS)
 

@@ -340,7 +340,12 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return ngx_http_outage_filter_init(cf);
+    if (ngx_http_outage_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* registered last, so it runs first: it replaces failed answers */
+    return ngx_http_outage_page_filter_init(cf);
 }
 
 
@@ -536,7 +541,7 @@ ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_init_value(conf->bypass_login, 0);
     ngx_conf_init_value(conf->banner_css, 0);
 
-    return NGX_CONF_OK;
+    return ngx_http_outage_page_merge(cf, conf);
 }
 
 

@@ -305,6 +305,9 @@ ngx_int_t ngx_http_outage_access_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
+char *ngx_http_outage_page_merge(ngx_conf_t *cf,
+    ngx_http_outage_loc_conf_t *conf);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);

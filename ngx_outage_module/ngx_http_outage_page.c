@@ -1,22 +1,1095 @@
 
 /*
  * ngx_outage_module: the maintenance page.
- * Placeholder until the page lands: requests pass through unchanged.
+ *
+ * Owns the PREACCESS handler that answers requests for a scope that is down
+ * or in maintenance with the maintenance page (never contacting the
+ * backend), the staff bypass (outage_bypass predicates and the signed
+ * cookie issued by outage_bypass_login), and the header/body filter pair
+ * that replaces a failing backend's 502/503/504 with the same page.  What
+ * the page says is rendered by ngx_http_outage_pagebody.c.
  */
 
 
 #include "ngx_http_outage_module.h"
+#include "ngx_http_outage_pagebody.h"
 
+#if (NGX_OPENSSL)
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#endif
+
+
+#define NGX_HTTP_OUTAGE_BYPASS_PREDICATE  1
+#define NGX_HTTP_OUTAGE_BYPASS_COOKIE     2
+
+
+/*
+ * Per-request state.  The module's r->ctx slot belongs to the banner
+ * filter, so this lives in a request pool cleanup entry, found by its
+ * handler; unlike r->ctx it also survives internal redirects, so a bypass
+ * is counted once per request and an upstream inherited from the previous
+ * location is recognised.
+ */
+typedef struct {
+    ngx_uint_t      bypass;        /* NGX_HTTP_OUTAGE_BYPASS_* or 0 */
+    ngx_chain_t    *out;           /* the page that replaces a body */
+    void           *inherited;     /* r->upstream on entering this
+                                      location: an earlier location's */
+    unsigned        page:1;        /* this response is our page */
+    unsigned        intercept:1;   /* replacing a failed backend answer */
+    unsigned        sent:1;        /* the replacement body went out */
+    unsigned        counted:1;     /* the bypass counter was bumped */
+} ngx_http_outage_page_ctx_t;
+
+
+static ngx_http_outage_page_ctx_t *ngx_http_outage_page_ctx(
+    ngx_http_request_t *r, ngx_uint_t create);
+static void ngx_http_outage_page_ctx_tag(void *data);
+static ngx_uint_t ngx_http_outage_bypass(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf);
+static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
+    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header);
+static ngx_int_t ngx_http_outage_page_prepare(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t min_rank, ngx_chain_t **out);
+static ngx_uint_t ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf);
+static ngx_int_t ngx_http_outage_add_header(ngx_http_request_t *r,
+    char *key, size_t key_len, u_char *value, size_t value_len);
+static ngx_int_t ngx_http_outage_page_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_page_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+#if (NGX_OPENSSL)
+static ngx_int_t ngx_http_outage_mac(ngx_str_t *secret, u_char *msg,
+    size_t len, u_char *mac);
+#endif
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+static ngx_str_t  ngx_http_outage_bypass_names[] = {
+    ngx_null_string,
+    ngx_string("predicate"),
+    ngx_string("cookie")
+};
+
+
+/* ---- per-request state --------------------------------------------------- */
+
+static void
+ngx_http_outage_page_ctx_tag(void *data)
+{
+    /* nothing to free: the handler only marks the entry as ours */
+}
+
+
+static ngx_http_outage_page_ctx_t *
+ngx_http_outage_page_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_outage_page_ctx_tag) {
+            return cln->data;
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_outage_page_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(cln->data, sizeof(ngx_http_outage_page_ctx_t));
+    cln->handler = ngx_http_outage_page_ctx_tag;
+
+    return cln->data;
+}
+
+
+/* ---- the access handler ------------------------------------------------ */
 
 ngx_int_t
 ngx_http_outage_access_handler(ngx_http_request_t *r)
 {
-    return NGX_DECLINED;
+    ngx_int_t                    rc;
+    ngx_uint_t                   bypass;
+    ngx_http_outage_shm_t       *shm;
+    ngx_http_outage_view_t      *worst;
+    ngx_http_outage_snapshot_t  *snap;
+    ngx_http_outage_loc_conf_t  *olcf;
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * After an internal redirect (error_page, named location) r->upstream
+     * still points at the previous location's upstream: remember it, so a
+     * response served here (an error_page file) is not taken for an
+     * upstream failure of this location.
+     */
+    ctx = ngx_http_outage_page_ctx(r, r->upstream != NULL);
+
+    if (ctx) {
+        ctx->inherited = r->upstream;
+
+        /* a bypass decided by the previous location does not carry over */
+        ctx->bypass = 0;
+
+    } else if (r->upstream) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    /* staff must reach the login and the status even during an outage */
+    if (olcf->page_scopes == NULL || olcf->bypass_login == 1
+        || olcf->status_format)
+    {
+        return NGX_DECLINED;
+    }
+
+    snap = ngx_http_outage_snapshot(r->connection->log);
+
+    /* rank 3: maintenance and down; never degraded nor announced */
+    worst = ngx_http_outage_worst(snap, olcf->page_scopes, 3);
+    if (worst == NULL) {
+        return NGX_DECLINED;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    bypass = ngx_http_outage_bypass(r, olcf);
+
+    if (bypass == (ngx_uint_t) NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (bypass) {
+        ctx = ngx_http_outage_page_ctx(r, 1);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (!ctx->counted && shm) {
+            (void) ngx_atomic_fetch_add(&shm->bypasses, 1);
+        }
+
+        ctx->counted = 1;
+        ctx->bypass = bypass;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: scope \"%V\" is paged, bypass by %V",
+                       &worst->name, &ngx_http_outage_bypass_names[bypass]);
+
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: scope \"%V\" is %s, serving the page",
+                   &worst->name,
+                   ngx_http_outage_state_name(worst->state));
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    if (shm) {
+        (void) ngx_atomic_fetch_add(&shm->pages, 1);
+    }
+
+    rc = ngx_http_outage_page_send(r, olcf, snap);
+
+    /* a phase handler that answered must finalize and return NGX_DONE */
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
 ngx_int_t
+ngx_http_outage_page_send(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap)
+{
+    ngx_int_t                    rc;
+    ngx_chain_t                 *out;
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    ctx = ngx_http_outage_page_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->page = 1;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    if (ngx_http_outage_page_prepare(r, olcf, snap, 3, &out) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, out);
+}
+
+
+/*
+ * Sets the page's status and headers and renders its body into *out (NULL
+ * for a header-only response).  The page talks about the most severe of
+ * the location's scopes at min_rank or above, or is generic if none is.
+ */
+
+static ngx_int_t
+ngx_http_outage_page_prepare(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t min_rank, ngx_chain_t **out)
+{
+    u_char                        *p, *comp;
+    size_t                         len, clen, n;
+    time_t                         now;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     i, j, k, id, *ids, json, rank;
+    ngx_chain_t                   *cl;
+    ngx_http_outage_view_t        *v, *worst;
+    ngx_http_outage_page_t         page;
+    ngx_http_outage_page_scope_t  *ps, tmp;
+
+    now = ngx_time();
+    worst = ngx_http_outage_worst(snap, olcf->page_scopes, min_rank);
+
+    ngx_memzero(&page, sizeof(ngx_http_outage_page_t));
+
+    page.status = (int) olcf->page_status;
+    page.now = now;
+    page.refresh = (long) olcf->page_refresh;
+    page.retry_after = (long) olcf->page_retry_after;
+
+    ps = ngx_pcalloc(r->pool, olcf->page_scopes->nelts
+                              * sizeof(ngx_http_outage_page_scope_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ids = olcf->page_scopes->elts;
+    n = 0;
+
+    /* every affected scope of the location, most severe first */
+    for (i = 0; snap && i < olcf->page_scopes->nelts; i++) {
+        id = ids[i];
+
+        for (j = 0; j < i; j++) {
+            if (ids[j] == id) {
+                break;
+            }
+        }
+
+        v = &snap->scopes[id];
+        rank = ngx_http_outage_state_rank(v->state);
+
+        if (j < i || v->announced || rank < 2) {
+            continue;
+        }
+
+        tmp.name = v->name.data;
+        tmp.name_len = v->name.len;
+        tmp.state = (int) v->state;
+        tmp.source = (int) v->source;
+        tmp.since = v->since;
+        tmp.eta = v->eta;
+        tmp.checked = v->checked;
+        tmp.message = v->message.data;
+        tmp.message_len = v->message.len;
+        tmp.eta_text = v->eta_text.data;
+        tmp.eta_text_len = v->eta_text.len;
+        tmp.link = v->link.data;
+        tmp.link_len = v->link.len;
+
+        for (k = n; k > 0; k--) {
+            if (ngx_http_outage_state_rank(ps[k - 1].state) >= rank) {
+                break;
+            }
+
+            ps[k] = ps[k - 1];
+        }
+
+        ps[k] = tmp;
+        n++;
+    }
+
+    page.scopes = ps;
+    page.nscopes = n;
+
+    for (i = 0; worst && i < n; i++) {
+        if (ps[i].name == worst->name.data) {
+            page.main = &ps[i];
+            page.retry_after = ngx_http_outage_page_retry_after(
+                                   worst->eta, now, page.retry_after);
+            break;
+        }
+    }
+
+    json = ngx_http_outage_page_json_wanted(r, olcf);
+
+    /* measure, allocate, write: the same code path, so the sizes agree */
+    comp = NULL;
+    clen = 0;
+
+    if (json) {
+        len = ngx_http_outage_page_json(NULL, 0, &page);
+
+    } else if (olcf->page_template.len) {
+        clen = ngx_http_outage_page_components(NULL, 0, &page);
+
+        comp = ngx_pnalloc(r->pool, clen ? clen : 1);
+        if (comp == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_outage_page_components(comp, clen, &page) != clen) {
+            goto mismatch;
+        }
+
+        len = ngx_http_outage_page_template(NULL, 0,
+                                            olcf->page_template.data,
+                                            olcf->page_template.len,
+                                            &page, comp, clen);
+
+    } else {
+        len = ngx_http_outage_page_html(NULL, 0, &page);
+    }
+
+    *out = NULL;
+
+    if (!r->header_only && len) {
+        b = ngx_create_temp_buf(r->pool, len);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (json) {
+            n = ngx_http_outage_page_json(b->pos, len, &page);
+
+        } else if (olcf->page_template.len) {
+            n = ngx_http_outage_page_template(b->pos, len,
+                                              olcf->page_template.data,
+                                              olcf->page_template.len,
+                                              &page, comp, clen);
+
+        } else {
+            n = ngx_http_outage_page_html(b->pos, len, &page);
+        }
+
+        if (n != len) {
+            goto mismatch;
+        }
+
+        b->last = b->pos + len;
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *out = cl;
+    }
+
+    r->headers_out.status = olcf->page_status;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_length_n = len;
+
+    if (json) {
+        ngx_str_set(&r->headers_out.content_type, "application/problem+json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    } else {
+        /* the type proper is the first 9 bytes, for type matching */
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+    }
+
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (page.retry_after > 0) {
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_sprintf(p, "%l", page.retry_after) - p;
+
+        if (ngx_http_outage_add_header(r, "Retry-After", 11, p, n) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_outage_add_header(r, "Cache-Control", 13,
+                                   (u_char *) "no-store", 8)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_AUTO
+        && ngx_http_outage_add_header(r, "Vary", 4, (u_char *) "Accept", 6)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+mismatch:
+
+    ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                  "outage: maintenance page size changed between measuring "
+                  "and writing");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_uint_t
+ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (olcf->page_format != NGX_HTTP_OUTAGE_FORMAT_AUTO) {
+        return olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_JSON;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) == 0
+            && ngx_http_outage_page_wants_json(h[i].value.data,
+                                               h[i].value.len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+    u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = key_len;
+    h->key.data = (u_char *) key;
+    h->value.len = value_len;
+    h->value.data = value;
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/* ---- bypass -------------------------------------------------------------- */
+
+static ngx_uint_t
+ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
+{
+    ngx_http_outage_main_conf_t  *omcf;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t              *h;
+#else
+    ngx_uint_t                    i;
+    ngx_table_elt_t             **h;
+#endif
+
+    if (olcf->bypass) {
+        switch (ngx_http_test_predicates(r, olcf->bypass)) {
+
+        case NGX_ERROR:
+            return (ngx_uint_t) NGX_ERROR;
+
+        case NGX_DECLINED:
+            return NGX_HTTP_OUTAGE_BYPASS_PREDICATE;
+
+        default: /* NGX_OK */
+            break;
+        }
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+
+    if (omcf->bypass_secret.len == 0) {
+        return 0;
+    }
+
+#if (nginx_version >= 1023000)
+
+    for (h = r->headers_in.cookie; h; h = h->next) {
+        if (ngx_http_outage_cookie_valid(r, omcf, &h->value)) {
+            return NGX_HTTP_OUTAGE_BYPASS_COOKIE;
+        }
+    }
+
+#else
+
+    h = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (ngx_http_outage_cookie_valid(r, omcf, &h[i]->value)) {
+            return NGX_HTTP_OUTAGE_BYPASS_COOKIE;
+        }
+    }
+
+#endif
+
+    return 0;
+}
+
+
+/*
+ * Any cookie of the configured name that is well-formed, not expired, not
+ * further ahead than outage_bypass_ttl allows (a shortened TTL takes effect
+ * at once), and carries the right HMAC.
+ */
+
+static ngx_uint_t
+ngx_http_outage_cookie_valid(ngx_http_request_t *r,
+    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header)
+{
+#if (NGX_OPENSSL)
+    u_char      mac[NGX_HTTP_OUTAGE_MAC_LEN], want[NGX_HTTP_OUTAGE_MAC_LEN];
+    size_t      pos, vlen, dlen;
+    time_t      expiry, now;
+    const char *reason;
+    const u_char  *v;
+
+    pos = 0;
+    now = ngx_time();
+
+    while (ngx_http_outage_cookie_next(header->data, header->len, &pos,
+                                       omcf->bypass_cookie.data,
+                                       omcf->bypass_cookie.len, &v, &vlen))
+    {
+        if (ngx_http_outage_cookie_parse(v, vlen, &expiry, &dlen, mac) != 0) {
+            reason = "malformed";
+
+        } else if (expiry <= now) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: bypass cookie \"%V\" expired",
+                           &omcf->bypass_cookie);
+            continue;
+
+        } else if (expiry - now > omcf->bypass_ttl + 60) {
+            reason = "expiry beyond outage_bypass_ttl";
+
+        } else if (ngx_http_outage_mac(&omcf->bypass_secret, (u_char *) v,
+                                       dlen, want)
+                   != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: HMAC-SHA256 failed while checking bypass "
+                          "cookie \"%V\"", &omcf->bypass_cookie);
+            return 0;
+
+        } else if (!ngx_http_outage_ct_equal(mac, want,
+                                             NGX_HTTP_OUTAGE_MAC_LEN))
+        {
+            reason = "bad signature";
+
+        } else {
+            return 1;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "outage: bypass cookie \"%V\" rejected: %s",
+                      &omcf->bypass_cookie, reason);
+    }
+
+#endif
+
+    return 0;
+}
+
+
+#if (NGX_OPENSSL)
+
+static ngx_int_t
+ngx_http_outage_mac(ngx_str_t *secret, u_char *msg, size_t len, u_char *mac)
+{
+    unsigned int  n;
+
+    n = NGX_HTTP_OUTAGE_MAC_LEN;
+
+    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, msg, len, mac, &n)
+        == NULL
+        || n != NGX_HTTP_OUTAGE_MAC_LEN)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+#endif
+
+
+/* ---- staff login --------------------------------------------------------- */
+
+ngx_int_t
 ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 {
+#if (NGX_OPENSSL)
+    u_char                       *p, *last, *cookie, *html;
+    u_char                        mac[NGX_HTTP_OUTAGE_MAC_LEN];
+    u_char                        digits[NGX_INT64_LEN];
+    u_char                        iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t                        len, dlen;
+    time_t                        expiry;
+    ngx_int_t                     rc;
+    ngx_str_t                     arg;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    off, secure;
+    ngx_chain_t                   out;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+
+    if (omcf->bypass_secret.len == 0) {
+        /* nginx -t refuses this; kept for safety */
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    off = (ngx_http_arg(r, (u_char *) "off", 3, &arg) == NGX_OK);
+
+    secure = 0;
+#if (NGX_HTTP_SSL)
+    secure = (r->connection->ssl != NULL);
+#endif
+
+    expiry = ngx_time() + omcf->bypass_ttl;
+
+    cookie = ngx_pnalloc(r->pool, omcf->bypass_cookie.len
+                                  + NGX_HTTP_OUTAGE_COOKIE_LEN
+                                  + sizeof("=; Path=/; Max-Age=; HttpOnly; "
+                                           "SameSite=Lax; Secure") - 1
+                                  + NGX_TIME_T_LEN);
+    if (cookie == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(cookie, omcf->bypass_cookie.data, omcf->bypass_cookie.len);
+    *p++ = '=';
+
+    if (off) {
+        p = ngx_sprintf(p, "; Path=/; Max-Age=0");
+
+    } else {
+        dlen = ngx_http_outage_cookie_expiry(digits, expiry);
+
+        if (ngx_http_outage_mac(&omcf->bypass_secret, digits, dlen, mac)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: HMAC-SHA256 failed while issuing bypass "
+                          "cookie \"%V\"", &omcf->bypass_cookie);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p += ngx_http_outage_cookie_format(p, expiry, mac);
+        p = ngx_sprintf(p, "; Path=/; Max-Age=%T", omcf->bypass_ttl);
+    }
+
+    p = ngx_cpymem(p, "; HttpOnly; SameSite=Lax", 24);
+
+    if (secure) {
+        p = ngx_cpymem(p, "; Secure", 8);
+    }
+
+    if (ngx_http_outage_add_header(r, "Set-Cookie", 10, cookie, p - cookie)
+        != NGX_OK
+        || ngx_http_outage_add_header(r, "Cache-Control", 13,
+                                      (u_char *) "no-store", 8)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_outage_format_time(iso, expiry);
+
+    if (off) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "outage: bypass cookie \"%V\" cleared for %V",
+                      &omcf->bypass_cookie, &r->connection->addr_text);
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "outage: bypass cookie \"%V\" issued to %V, valid "
+                      "until %s", &omcf->bypass_cookie,
+                      &r->connection->addr_text, iso);
+    }
+
+    html = ngx_pnalloc(r->pool, 2048);
+    if (html == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    last = html + 2048;
+
+    p = ngx_slprintf(html, last,
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+            "<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" "
+            "content=\"width=device-width, initial-scale=1\">\n"
+            "<meta name=\"robots\" content=\"noindex\">\n"
+            "<title>Outage bypass</title>\n"
+            "<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;"
+            "padding:48px 16px;background:#f3f4f6;color:#111827}"
+            "main{max-width:520px;margin:0 auto;background:#fff;"
+            "border-radius:12px;padding:28px 32px;"
+            "box-shadow:0 8px 24px rgba(0,0,0,.08)}h1{margin-top:0;"
+            "font-size:1.375rem}</style>\n</head>\n<body><main>\n");
+
+    if (off) {
+        p = ngx_slprintf(p, last, "<h1>Outage bypass turned off</h1>\n"
+                         "<p>This browser sees the maintenance page "
+                         "again whenever it is shown.</p>\n");
+
+    } else {
+        p = ngx_slprintf(p, last, "<h1>Outage bypass is on</h1>\n"
+                         "<p>This browser now skips the maintenance page "
+                         "and reaches the site, until <strong>%s</strong> "
+                         "(UTC) or until the cookie is removed.</p>\n"
+                         "<p><a href=\"?off=1\">Turn the bypass off"
+                         "</a></p>\n", iso);
+    }
+
+    p = ngx_slprintf(p, last, "</main></body>\n</html>\n");
+    len = p - html;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = html;
+    b->last = p;
+    b->memory = 1;
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+
+#else
+
     return NGX_HTTP_NOT_FOUND;
+
+#endif
+}
+
+
+/* ---- configuration checks ------------------------------------------------ */
+
+char *
+ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
+{
+    ngx_http_outage_main_conf_t  *omcf;
+
+    if (conf->bypass_login != 1) {
+        return NGX_CONF_OK;
+    }
+
+#if !(NGX_OPENSSL)
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_bypass_login\" needs nginx built with "
+                       "OpenSSL to sign the bypass cookie");
+    return NGX_CONF_ERROR;
+
+#else
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    if (omcf->bypass_secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_login\" needs "
+                           "\"outage_bypass_secret <file>\" in the http "
+                           "block to sign the bypass cookie");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#endif
+}
+
+
+/* ---- error interception filters ------------------------------------------ */
+
+ngx_int_t
+ngx_http_outage_page_filter_init(ngx_conf_t *cf)
+{
+    u_char                       *p, *last;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+#if !(NGX_OPENSSL)
+    if (omcf->bypass_secret.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\" needs nginx built with "
+                           "OpenSSL to check the bypass cookie");
+        return NGX_ERROR;
+    }
+#endif
+
+    /* a cookie name is an RFC 6265 token; it goes into Set-Cookie as is */
+    p = omcf->bypass_cookie.data;
+    last = p + omcf->bypass_cookie.len;
+
+    if (p == last) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_cookie\" must not be empty");
+        return NGX_ERROR;
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p <= 0x20 || *p >= 0x7f
+            || ngx_strchr("()<>@,;:\\\"/[]?={}", *p) != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_bypass_cookie\" name \"%V\" has "
+                               "characters not allowed in a cookie name",
+                               &omcf->bypass_cookie);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_outage_page_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_outage_page_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_outage_page_header_filter(ngx_http_request_t *r)
+{
+    ngx_uint_t                   status, bypass;
+    ngx_chain_t                 *out;
+    ngx_http_outage_shm_t       *shm;
+    ngx_http_outage_view_t      *worst;
+    ngx_http_outage_snapshot_t  *snap;
+    ngx_http_outage_page_ctx_t  *ctx;
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 0);
+
+    if (ctx && ctx->bypass) {
+        if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
+                ngx_http_outage_bypass_names[ctx->bypass].data,
+                ngx_http_outage_bypass_names[ctx->bypass].len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ctx && ctx->page) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL || !olcf->page_intercept
+        || r->upstream == NULL
+        || (ctx && (void *) r->upstream == ctx->inherited))
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    status = r->headers_out.status;
+
+    if (status != NGX_HTTP_BAD_GATEWAY
+        && status != NGX_HTTP_SERVICE_UNAVAILABLE
+        && status != NGX_HTTP_GATEWAY_TIME_OUT)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    /* staff who bypass see what the backend really answers */
+    bypass = ngx_http_outage_bypass(r, olcf);
+
+    if (bypass == (ngx_uint_t) NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (bypass) {
+        if (!ctx->counted && shm) {
+            (void) ngx_atomic_fetch_add(&shm->bypasses, 1);
+        }
+
+        ctx->counted = 1;
+        ctx->bypass = bypass;
+
+        if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
+                ngx_http_outage_bypass_names[bypass].data,
+                ngx_http_outage_bypass_names[bypass].len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_next_header_filter(r);
+    }
+
+    snap = ngx_http_outage_snapshot(r->connection->log);
+    worst = ngx_http_outage_worst(snap, olcf->page_scopes, 2);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "outage: backend answered %ui, serving the maintenance "
+                  "page (scope \"%V\") instead", status,
+                  worst ? &worst->name : &ngx_http_outage_bypass_names[0]);
+
+    /* nothing of the failed answer survives: status, headers, body */
+    ngx_http_clean_header(r);
+    r->err_status = 0;
+
+    ctx->intercept = 1;
+    ctx->page = 1;
+
+    if (ngx_http_outage_page_prepare(r, olcf, snap, 2, &out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->out = out;
+
+    if (shm) {
+        (void) ngx_atomic_fetch_add(&shm->intercepts, 1);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_outage_page_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 0);
+
+    if (ctx == NULL || !ctx->intercept) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* the failed answer's body is dropped: mark every buffer consumed */
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+    }
+
+    if (ctx->sent || ctx->out == NULL) {
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    ctx->sent = 1;
+
+    return ngx_http_next_body_filter(r, ctx->out);
 }

@@ -1,0 +1,1428 @@
+
+/*
+ * ngx_outage_module: maintenance page bodies and the staff bypass cookie
+ * (pure C, no nginx headers).  See ngx_http_outage_pagebody.h and
+ * docs/notes/page.md.
+ */
+
+
+#include <stdint.h>
+#include <string.h>
+
+#include "ngx_http_outage_pagebody.h"
+
+
+/* output sink: the text.h contract (measure and write with one code path) */
+typedef struct {
+    unsigned char  *dst;
+    size_t          size;
+    size_t          need;     /* == bytes written while !full */
+    int             full;
+} ngx_http_outage_pw_t;
+
+
+typedef struct {
+    const char  *cls;         /* CSS accent class */
+    const char  *eyebrow;
+    const char  *title;       /* <h1> and <title> */
+    const char  *lead;        /* shown when there is no incident message */
+} ngx_http_outage_page_text_t;
+
+
+/* values of the template placeholders, formatted once per render */
+typedef struct {
+    const ngx_http_outage_page_t  *page;
+    const unsigned char           *components;
+    size_t                         components_len;
+    unsigned char                  status[8];
+    size_t                         status_len;
+    unsigned char                  retry[24];
+    size_t                         retry_len;
+    unsigned char                  refresh[24];
+    size_t                         refresh_len;
+    unsigned char                  since[32];
+    size_t                         since_len;
+    unsigned char                  since_iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t                         since_iso_len;
+    unsigned char                  since_ago[NGX_HTTP_OUTAGE_AGO_LEN];
+    size_t                         since_ago_len;
+    const unsigned char           *eta;       /* eta_buf or the free text */
+    size_t                         eta_len;
+    unsigned char                  eta_buf[32];
+    unsigned char                  eta_iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t                         eta_iso_len;
+    unsigned char                  eta_in[NGX_HTTP_OUTAGE_AGO_LEN];
+    size_t                         eta_in_len;
+    unsigned char                  checked[32];
+    size_t                         checked_len;
+    unsigned char                  checked_iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t                         checked_iso_len;
+} ngx_http_outage_page_vars_t;
+
+
+static void ngx_http_outage_pw_init(ngx_http_outage_pw_t *w,
+    unsigned char *dst, size_t size);
+static void ngx_http_outage_pw_add(ngx_http_outage_pw_t *w, size_t n);
+static void ngx_http_outage_pw_raw(ngx_http_outage_pw_t *w,
+    const unsigned char *p, size_t n);
+static void ngx_http_outage_pw_str(ngx_http_outage_pw_t *w, const char *s);
+static void ngx_http_outage_pw_html(ngx_http_outage_pw_t *w,
+    const unsigned char *p, size_t n);
+static void ngx_http_outage_pw_json(ngx_http_outage_pw_t *w,
+    const unsigned char *p, size_t n);
+static void ngx_http_outage_pw_jstr(ngx_http_outage_pw_t *w,
+    const unsigned char *p, size_t n);
+static void ngx_http_outage_pw_jtime(ngx_http_outage_pw_t *w, time_t t);
+static void ngx_http_outage_pw_num(ngx_http_outage_pw_t *w, long v);
+static size_t ngx_http_outage_ltoa(unsigned char *dst, long v);
+static size_t ngx_http_outage_human_time(unsigned char *dst, time_t t,
+    time_t now);
+static void ngx_http_outage_pw_when(ngx_http_outage_pw_t *w, time_t t,
+    time_t now);
+static const ngx_http_outage_page_text_t *ngx_http_outage_page_text(
+    const ngx_http_outage_page_t *page);
+static const char *ngx_http_outage_state_label(int state);
+static const char *ngx_http_outage_state_class(int state);
+static const char *ngx_http_outage_source_name(int source);
+static const ngx_http_outage_page_scope_t *ngx_http_outage_page_link(
+    const ngx_http_outage_page_t *page);
+static void ngx_http_outage_page_components_out(ngx_http_outage_pw_t *w,
+    const ngx_http_outage_page_t *page);
+static int ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
+    size_t name_len, const unsigned char **value, size_t *value_len);
+static int ngx_http_outage_lc_eq(const unsigned char *p, size_t len,
+    const char *s);
+static int ngx_http_outage_hexval(unsigned char c);
+
+
+static const ngx_http_outage_page_text_t  ngx_http_outage_text_maint = {
+    "maint",
+    "Scheduled maintenance",
+    "We'll be back soon",
+    "We're making some planned improvements. Thank you for your patience."
+};
+
+static const ngx_http_outage_page_text_t  ngx_http_outage_text_down = {
+    "down",
+    "Service disruption",
+    "Something isn't working right now",
+    "Part of our service is unavailable. Our team is working on a fix."
+};
+
+static const ngx_http_outage_page_text_t  ngx_http_outage_text_generic = {
+    "generic",
+    "Service interruption",
+    "This page is temporarily unavailable",
+    "We couldn't load this page right now. Please try again in a moment."
+};
+
+static const char  *ngx_http_outage_months[12] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+static const unsigned char  ngx_http_outage_hexdigits[] = "0123456789abcdef";
+
+
+/*
+ * Self-contained: no external resources, no script.  Colours keep at
+ * least 4.5:1 contrast for text in both schemes; the layout is one fluid
+ * column, so it needs no breakpoints for phones.
+ */
+
+static const char  ngx_http_outage_page_css[] =
+":root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--text:#111827;"
+"--muted:#4b5563;--line:#e5e7eb;--accent:#475569;--soft:#f1f5f9;"
+"--link:#1d4ed8}"
+"@media (prefers-color-scheme:dark){:root{--bg:#0f172a;--card:#1e293b;"
+"--text:#f1f5f9;--muted:#cbd5e1;--line:#334155;--soft:#0f172a;"
+"--link:#93c5fd}}"
+"*{box-sizing:border-box}"
+"html{-webkit-text-size-adjust:100%}"
+"body{margin:0;min-height:100vh;display:flex;align-items:center;"
+"justify-content:center;padding:24px 16px;background:var(--bg);"
+"color:var(--text);font:16px/1.55 system-ui,-apple-system,\"Segoe UI\","
+"Roboto,\"Helvetica Neue\",Arial,sans-serif}"
+"main{width:100%;max-width:600px;background:var(--card);"
+"border-radius:16px;box-shadow:inset 0 6px 0 var(--accent),"
+"0 1px 3px rgba(0,0,0,.08),0 12px 32px rgba(0,0,0,.08);"
+"padding:36px 32px 28px}"
+".maint{--accent:#2563eb;--soft:#eff6ff}"
+".down{--accent:#dc2626;--soft:#fef2f2}"
+".degraded{--accent:#b45309;--soft:#fffbeb}"
+"@media (prefers-color-scheme:dark){.maint,.down,.degraded{"
+"--soft:#0f172a}}"
+".icon{display:block;width:48px;height:48px;color:var(--accent);"
+"margin:0 0 18px}"
+".eyebrow{margin:0 0 6px;color:var(--accent);font-size:.8125rem;"
+"font-weight:700;letter-spacing:.06em;text-transform:uppercase}"
+"h1{margin:0 0 12px;font-size:1.75rem;line-height:1.25;"
+"letter-spacing:-.01em}"
+".lead{margin:0 0 24px;font-size:1.0625rem;color:var(--muted);"
+"overflow-wrap:anywhere}"
+".facts{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 24px;padding:0}"
+".facts div{flex:1 1 200px;background:var(--soft);border-radius:10px;"
+"padding:12px 16px}"
+".facts dt{font-size:.8125rem;color:var(--muted);margin:0}"
+".facts dd{margin:2px 0 0;font-weight:600}"
+"h2{font-size:.8125rem;color:var(--muted);font-weight:700;"
+"letter-spacing:.06em;text-transform:uppercase;margin:0 0 8px}"
+"ul{list-style:none;margin:0 0 24px;padding:0;"
+"border-top:1px solid var(--line)}"
+"li{padding:12px 0;border-bottom:1px solid var(--line)}"
+".row{display:flex;align-items:center;justify-content:space-between;"
+"gap:12px}"
+".name{font-weight:600;overflow-wrap:anywhere;"
+"text-transform:capitalize}"
+".badge{flex:none;font-size:.75rem;font-weight:700;padding:3px 10px;"
+"border-radius:999px;color:#fff;background:#475569}"
+".badge.down{background:#b91c1c}.badge.maint{background:#1d4ed8}"
+".badge.degraded{background:#92400e}"
+"li p{margin:4px 0 0;color:var(--muted);font-size:.9375rem;"
+"overflow-wrap:anywhere}"
+"a{color:var(--link)}"
+"a:focus-visible{outline:3px solid var(--link);outline-offset:2px;"
+"border-radius:4px}"
+".button{display:inline-block;margin:0 0 24px;padding:10px 18px;"
+"border-radius:8px;background:var(--accent);color:#fff;"
+"font-weight:600;text-decoration:none}"
+".button:hover{filter:brightness(1.1)}"
+"footer{border-top:1px solid var(--line);padding-top:16px;"
+"color:var(--muted);font-size:.8125rem}"
+"footer p{margin:0}"
+"@media (max-width:480px){main{padding:28px 20px 22px}"
+"h1{font-size:1.5rem}}";
+
+/* 48x48 stroke icons; aria-hidden, the heading says the same in words */
+
+static const char  ngx_http_outage_icon_maint[] =
+"<svg class=\"icon\" viewBox=\"0 0 24 24\" fill=\"none\" "
+"stroke=\"currentColor\" stroke-width=\"1.8\" stroke-linecap=\"round\" "
+"stroke-linejoin=\"round\" aria-hidden=\"true\" focusable=\"false\">"
+"<circle cx=\"12\" cy=\"12\" r=\"9\"/><path d=\"M12 7v5l3 2\"/></svg>";
+
+static const char  ngx_http_outage_icon_alert[] =
+"<svg class=\"icon\" viewBox=\"0 0 24 24\" fill=\"none\" "
+"stroke=\"currentColor\" stroke-width=\"1.8\" stroke-linecap=\"round\" "
+"stroke-linejoin=\"round\" aria-hidden=\"true\" focusable=\"false\">"
+"<path d=\"M10.3 3.9 2.4 17.5A2 2 0 0 0 4.1 20.5h15.8a2 2 0 0 0 1.7-3"
+"L13.7 3.9a2 2 0 0 0-3.4 0z\"/><path d=\"M12 9v4\"/>"
+"<path d=\"M12 17h.01\"/></svg>";
+
+
+/* ---- output sink ------------------------------------------------------ */
+
+static void
+ngx_http_outage_pw_init(ngx_http_outage_pw_t *w, unsigned char *dst,
+    size_t size)
+{
+    w->dst = dst;
+    w->size = dst ? size : 0;
+    w->need = 0;
+    w->full = (dst == NULL);
+}
+
+
+static void
+ngx_http_outage_pw_add(ngx_http_outage_pw_t *w, size_t n)
+{
+    w->need = (n > SIZE_MAX - w->need) ? SIZE_MAX : w->need + n;
+}
+
+
+static void
+ngx_http_outage_pw_raw(ngx_http_outage_pw_t *w, const unsigned char *p,
+    size_t n)
+{
+    if (!w->full && n <= w->size - w->need) {
+        memcpy(w->dst + w->need, p, n);
+        w->need += n;
+        return;
+    }
+
+    w->full = 1;
+    ngx_http_outage_pw_add(w, n);
+}
+
+
+static void
+ngx_http_outage_pw_str(ngx_http_outage_pw_t *w, const char *s)
+{
+    ngx_http_outage_pw_raw(w, (const unsigned char *) s, strlen(s));
+}
+
+
+/*
+ * The escapers write whole units and report the complete size; a piece
+ * that does not fit stops all further writing, leaving a clean prefix.
+ */
+
+static void
+ngx_http_outage_pw_html(ngx_http_outage_pw_t *w, const unsigned char *p,
+    size_t n)
+{
+    size_t  r, room;
+
+    if (w->full) {
+        ngx_http_outage_pw_add(w, ngx_http_outage_html_escape(NULL, 0, p, n));
+        return;
+    }
+
+    room = w->size - w->need;
+    r = ngx_http_outage_html_escape(w->dst + w->need, room, p, n);
+
+    if (r > room) {
+        w->full = 1;
+        ngx_http_outage_pw_add(w, r);
+        return;
+    }
+
+    w->need += r;
+}
+
+
+static void
+ngx_http_outage_pw_json(ngx_http_outage_pw_t *w, const unsigned char *p,
+    size_t n)
+{
+    size_t  r, room;
+
+    if (w->full) {
+        ngx_http_outage_pw_add(w, ngx_http_outage_json_escape(NULL, 0, p, n));
+        return;
+    }
+
+    room = w->size - w->need;
+    r = ngx_http_outage_json_escape(w->dst + w->need, room, p, n);
+
+    if (r > room) {
+        w->full = 1;
+        ngx_http_outage_pw_add(w, r);
+        return;
+    }
+
+    w->need += r;
+}
+
+
+/* a JSON string, or null when empty */
+
+static void
+ngx_http_outage_pw_jstr(ngx_http_outage_pw_t *w, const unsigned char *p,
+    size_t n)
+{
+    if (n == 0) {
+        ngx_http_outage_pw_str(w, "null");
+        return;
+    }
+
+    ngx_http_outage_pw_str(w, "\"");
+    ngx_http_outage_pw_json(w, p, n);
+    ngx_http_outage_pw_str(w, "\"");
+}
+
+
+static void
+ngx_http_outage_pw_jtime(ngx_http_outage_pw_t *w, time_t t)
+{
+    unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t         n;
+
+    n = (t > 0) ? ngx_http_outage_format_time(buf, t) : 0;
+
+    ngx_http_outage_pw_jstr(w, buf, n);
+}
+
+
+static void
+ngx_http_outage_pw_num(ngx_http_outage_pw_t *w, long v)
+{
+    unsigned char  buf[24];
+
+    ngx_http_outage_pw_raw(w, buf, ngx_http_outage_ltoa(buf, v));
+}
+
+
+static size_t
+ngx_http_outage_ltoa(unsigned char *dst, long v)
+{
+    unsigned char  tmp[24];
+    unsigned long  u;
+    size_t         n, i, len;
+
+    len = 0;
+    u = (unsigned long) v;
+
+    if (v < 0) {
+        dst[len++] = '-';
+        u = 0UL - u;
+    }
+
+    n = 0;
+
+    do {
+        tmp[n++] = (unsigned char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    for (i = 0; i < n; i++) {
+        dst[len++] = tmp[n - 1 - i];
+    }
+
+    return len;
+}
+
+
+/* "15:30 UTC" on the same UTC day as now, else "Nov 22, 15:30 UTC" */
+
+static size_t
+ngx_http_outage_human_time(unsigned char *dst, time_t t, time_t now)
+{
+    size_t      n;
+    struct tm   tm, tn;
+    const char *mon;
+
+    if (t <= 0 || gmtime_r(&t, &tm) == NULL || gmtime_r(&now, &tn) == NULL
+        || tm.tm_year > 9999 - 1900)
+    {
+        return 0;
+    }
+
+    n = 0;
+
+    if (tm.tm_year != tn.tm_year || tm.tm_yday != tn.tm_yday) {
+        mon = ngx_http_outage_months[tm.tm_mon];
+        memcpy(dst, mon, 3);
+        dst[3] = ' ';
+        n = 4 + ngx_http_outage_ltoa(dst + 4, tm.tm_mday);
+
+        if (tm.tm_year != tn.tm_year) {
+            dst[n++] = ' ';
+            n += ngx_http_outage_ltoa(dst + n, tm.tm_year + 1900L);
+        }
+
+        dst[n++] = ',';
+        dst[n++] = ' ';
+    }
+
+    dst[n++] = (unsigned char) ('0' + tm.tm_hour / 10);
+    dst[n++] = (unsigned char) ('0' + tm.tm_hour % 10);
+    dst[n++] = ':';
+    dst[n++] = (unsigned char) ('0' + tm.tm_min / 10);
+    dst[n++] = (unsigned char) ('0' + tm.tm_min % 10);
+    memcpy(dst + n, " UTC", 4);
+
+    return n + 4;
+}
+
+
+/* <time datetime="...">15:30 UTC</time> */
+
+static void
+ngx_http_outage_pw_when(ngx_http_outage_pw_t *w, time_t t, time_t now)
+{
+    unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN], human[32];
+    size_t         n;
+
+    n = ngx_http_outage_format_time(iso, t);
+
+    ngx_http_outage_pw_str(w, "<time datetime=\"");
+    ngx_http_outage_pw_raw(w, iso, n);
+    ngx_http_outage_pw_str(w, "\">");
+    ngx_http_outage_pw_raw(w, human,
+                           ngx_http_outage_human_time(human, t, now));
+    ngx_http_outage_pw_str(w, "</time>");
+}
+
+
+/* ---- page pieces ------------------------------------------------------ */
+
+static const ngx_http_outage_page_text_t *
+ngx_http_outage_page_text(const ngx_http_outage_page_t *page)
+{
+    if (page->main == NULL) {
+        return &ngx_http_outage_text_generic;
+    }
+
+    switch (page->main->state) {
+    case NGX_HTTP_OUTAGE_STATE_MAINTENANCE:
+        return &ngx_http_outage_text_maint;
+    case NGX_HTTP_OUTAGE_STATE_DOWN:
+        return &ngx_http_outage_text_down;
+    }
+
+    /* degraded is only ever paged when the backend itself failed */
+    return &ngx_http_outage_text_generic;
+}
+
+
+static const char *
+ngx_http_outage_state_label(int state)
+{
+    switch (state) {
+    case NGX_HTTP_OUTAGE_STATE_DOWN:
+        return "Down";
+    case NGX_HTTP_OUTAGE_STATE_MAINTENANCE:
+        return "Maintenance";
+    case NGX_HTTP_OUTAGE_STATE_DEGRADED:
+        return "Degraded";
+    }
+
+    return "Unavailable";
+}
+
+
+static const char *
+ngx_http_outage_state_class(int state)
+{
+    switch (state) {
+    case NGX_HTTP_OUTAGE_STATE_DOWN:
+        return "down";
+    case NGX_HTTP_OUTAGE_STATE_MAINTENANCE:
+        return "maint";
+    case NGX_HTTP_OUTAGE_STATE_DEGRADED:
+        return "degraded";
+    }
+
+    return "generic";
+}
+
+
+static const char *
+ngx_http_outage_source_name(int source)
+{
+    switch (source) {
+    case NGX_HTTP_OUTAGE_PAGE_SRC_REDIS:
+        return "redis";
+    case NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH:
+        return "health";
+    }
+
+    return "none";
+}
+
+
+/* the status page: the main scope's link, else the first one given */
+
+static const ngx_http_outage_page_scope_t *
+ngx_http_outage_page_link(const ngx_http_outage_page_t *page)
+{
+    size_t  i;
+
+    if (page->main && page->main->link_len) {
+        return page->main;
+    }
+
+    for (i = 0; i < page->nscopes; i++) {
+        if (page->scopes[i].link_len) {
+            return &page->scopes[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+long
+ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt)
+{
+    time_t  d;
+
+    if (eta <= now) {
+        return dflt;
+    }
+
+    d = eta - now;
+
+    if (d < NGX_HTTP_OUTAGE_RETRY_MIN) {
+        return NGX_HTTP_OUTAGE_RETRY_MIN;
+    }
+
+    if (d > NGX_HTTP_OUTAGE_RETRY_MAX) {
+        return NGX_HTTP_OUTAGE_RETRY_MAX;
+    }
+
+    return (long) d;
+}
+
+
+const char *
+ngx_http_outage_page_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 410:
+        return "Gone";
+    case 423:
+        return "Locked";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    }
+
+    return "Service Unavailable";
+}
+
+
+static void
+ngx_http_outage_page_components_out(ngx_http_outage_pw_t *w,
+    const ngx_http_outage_page_t *page)
+{
+    size_t                               i;
+    unsigned char                        ago[NGX_HTTP_OUTAGE_AGO_LEN];
+    const char                          *sep;
+    const ngx_http_outage_page_scope_t  *s;
+
+    if (page->nscopes == 0) {
+        return;
+    }
+
+    ngx_http_outage_pw_str(w, "<ul>");
+
+    for (i = 0; i < page->nscopes; i++) {
+        s = &page->scopes[i];
+
+        ngx_http_outage_pw_str(w, "<li><div class=\"row\">"
+                                  "<span class=\"name\">");
+        ngx_http_outage_pw_html(w, s->name, s->name_len);
+        ngx_http_outage_pw_str(w, "</span><span class=\"badge ");
+        ngx_http_outage_pw_str(w, ngx_http_outage_state_class(s->state));
+        ngx_http_outage_pw_str(w, "\">");
+        ngx_http_outage_pw_str(w, ngx_http_outage_state_label(s->state));
+        ngx_http_outage_pw_str(w, "</span></div>");
+
+        if (s == page->main) {
+            /* its message, times and link are shown above the list */
+            ngx_http_outage_pw_str(w, "</li>");
+            continue;
+        }
+
+        if (s->message_len) {
+            ngx_http_outage_pw_str(w, "<p>");
+            ngx_http_outage_pw_html(w, s->message, s->message_len);
+            ngx_http_outage_pw_str(w, "</p>");
+        }
+
+        sep = "<p>";
+
+        if (s->message_len == 0
+            && s->source == NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH)
+        {
+            /* never the check's error: it may name internal addresses */
+            ngx_http_outage_pw_str(w, "<p>Not responding");
+            sep = " &middot; ";
+        }
+
+        if (s->since > 0) {
+            ngx_http_outage_pw_str(w, sep);
+            ngx_http_outage_pw_str(w, "Since ");
+            ngx_http_outage_pw_when(w, s->since, page->now);
+            sep = " &middot; ";
+        }
+
+        if (s->eta > page->now) {
+            ngx_http_outage_pw_str(w, sep);
+            ngx_http_outage_pw_str(w, "Expected back ");
+            ngx_http_outage_pw_raw(w, ago,
+                ngx_http_outage_format_ago(ago, sizeof(ago), s->eta,
+                                           page->now));
+            sep = " &middot; ";
+
+        } else if (s->eta == 0 && s->eta_text_len) {
+            ngx_http_outage_pw_str(w, sep);
+            ngx_http_outage_pw_str(w, "Expected back: ");
+            ngx_http_outage_pw_html(w, s->eta_text, s->eta_text_len);
+            sep = " &middot; ";
+        }
+
+        if (s->link_len && s != ngx_http_outage_page_link(page)) {
+            ngx_http_outage_pw_str(w, sep);
+            ngx_http_outage_pw_str(w, "<a href=\"");
+            ngx_http_outage_pw_html(w, s->link, s->link_len);
+            ngx_http_outage_pw_str(w, "\">Details</a>");
+            sep = " &middot; ";
+        }
+
+        if (sep[0] != '<') {
+            ngx_http_outage_pw_str(w, "</p>");
+        }
+
+        ngx_http_outage_pw_str(w, "</li>");
+    }
+
+    ngx_http_outage_pw_str(w, "</ul>");
+}
+
+
+size_t
+ngx_http_outage_page_components(unsigned char *dst, size_t dst_size,
+    const ngx_http_outage_page_t *page)
+{
+    ngx_http_outage_pw_t  w;
+
+    ngx_http_outage_pw_init(&w, dst, dst_size);
+    ngx_http_outage_page_components_out(&w, page);
+
+    return w.need;
+}
+
+
+size_t
+ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
+    const ngx_http_outage_page_t *page)
+{
+    unsigned char                        ago[NGX_HTTP_OUTAGE_AGO_LEN];
+    const ngx_http_outage_page_scope_t  *m, *l;
+    const ngx_http_outage_page_text_t   *t;
+    ngx_http_outage_pw_t                 w;
+    int                                  facts;
+
+    ngx_http_outage_pw_init(&w, dst, dst_size);
+
+    t = ngx_http_outage_page_text(page);
+    m = page->main;
+
+    ngx_http_outage_pw_str(&w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" "
+        "content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"robots\" content=\"noindex\">\n");
+
+    if (page->refresh > 0) {
+        ngx_http_outage_pw_str(&w, "<meta http-equiv=\"refresh\" content=\"");
+        ngx_http_outage_pw_num(&w, page->refresh);
+        ngx_http_outage_pw_str(&w, "\">\n");
+    }
+
+    ngx_http_outage_pw_str(&w, "<title>");
+    ngx_http_outage_pw_str(&w, t->title);
+    ngx_http_outage_pw_str(&w, "</title>\n<style>");
+    ngx_http_outage_pw_str(&w, ngx_http_outage_page_css);
+    ngx_http_outage_pw_str(&w, "</style>\n</head>\n<body>\n<main class=\"");
+    ngx_http_outage_pw_str(&w, t->cls);
+    ngx_http_outage_pw_str(&w, "\">\n");
+
+    ngx_http_outage_pw_str(&w, (t == &ngx_http_outage_text_maint)
+                               ? ngx_http_outage_icon_maint
+                               : ngx_http_outage_icon_alert);
+
+    ngx_http_outage_pw_str(&w, "\n<p class=\"eyebrow\">");
+    ngx_http_outage_pw_str(&w, t->eyebrow);
+    ngx_http_outage_pw_str(&w, "</p>\n<h1>");
+    ngx_http_outage_pw_str(&w, t->title);
+    ngx_http_outage_pw_str(&w, "</h1>\n<p class=\"lead\">");
+
+    if (m && m->message_len) {
+        ngx_http_outage_pw_html(&w, m->message, m->message_len);
+
+    } else {
+        ngx_http_outage_pw_str(&w, t->lead);
+    }
+
+    ngx_http_outage_pw_str(&w, "</p>\n");
+
+    facts = 0;
+
+    if (m && (m->eta > page->now || (m->eta == 0 && m->eta_text_len))) {
+        ngx_http_outage_pw_str(&w, "<dl class=\"facts\">\n<div><dt>"
+                                   "Expected back</dt><dd>");
+        facts = 1;
+
+        if (m->eta) {
+            ngx_http_outage_pw_when(&w, m->eta, page->now);
+            ngx_http_outage_pw_str(&w, " (");
+            ngx_http_outage_pw_raw(&w, ago,
+                ngx_http_outage_format_ago(ago, sizeof(ago), m->eta,
+                                           page->now));
+            ngx_http_outage_pw_str(&w, ")");
+
+        } else {
+            ngx_http_outage_pw_html(&w, m->eta_text, m->eta_text_len);
+        }
+
+        ngx_http_outage_pw_str(&w, "</dd></div>\n");
+    }
+
+    if (m && m->since > 0) {
+        if (!facts) {
+            ngx_http_outage_pw_str(&w, "<dl class=\"facts\">\n");
+            facts = 1;
+        }
+
+        ngx_http_outage_pw_str(&w, "<div><dt>Started</dt><dd>");
+        ngx_http_outage_pw_when(&w, m->since, page->now);
+        ngx_http_outage_pw_str(&w, " (");
+        ngx_http_outage_pw_raw(&w, ago,
+            ngx_http_outage_format_ago(ago, sizeof(ago), m->since,
+                                       page->now));
+        ngx_http_outage_pw_str(&w, ")</dd></div>\n");
+    }
+
+    if (facts) {
+        ngx_http_outage_pw_str(&w, "</dl>\n");
+    }
+
+    if (page->nscopes) {
+        ngx_http_outage_pw_str(&w, "<section aria-labelledby=\"affected\">"
+                                   "<h2 id=\"affected\">Affected services"
+                                   "</h2>\n");
+        ngx_http_outage_page_components_out(&w, page);
+        ngx_http_outage_pw_str(&w, "\n</section>\n");
+    }
+
+    l = ngx_http_outage_page_link(page);
+
+    if (l) {
+        ngx_http_outage_pw_str(&w, "<a class=\"button\" href=\"");
+        ngx_http_outage_pw_html(&w, l->link, l->link_len);
+        ngx_http_outage_pw_str(&w, "\">View status updates</a>\n");
+    }
+
+    ngx_http_outage_pw_str(&w, "<footer><p>");
+
+    if (page->refresh > 0) {
+        ngx_http_outage_pw_str(&w, "This page reloads by itself every ");
+        ngx_http_outage_pw_num(&w, page->refresh);
+        ngx_http_outage_pw_str(&w, page->refresh == 1 ? " second. "
+                                                      : " seconds. ");
+
+    } else {
+        ngx_http_outage_pw_str(&w, "Please try again later. ");
+    }
+
+    if (m && m->checked > 0) {
+        ngx_http_outage_pw_str(&w, "Last checked ");
+        ngx_http_outage_pw_when(&w, m->checked, page->now);
+        ngx_http_outage_pw_str(&w, ". ");
+    }
+
+    ngx_http_outage_pw_str(&w, "Error ");
+    ngx_http_outage_pw_num(&w, page->status);
+    ngx_http_outage_pw_str(&w, ".</p></footer>\n</main>\n</body>\n</html>\n");
+
+    return w.need;
+}
+
+
+/* ---- problem+json ------------------------------------------------------ */
+
+size_t
+ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
+    const ngx_http_outage_page_t *page)
+{
+    size_t                               i;
+    const char                          *state;
+    ngx_http_outage_pw_t                 w;
+    const ngx_http_outage_page_scope_t  *m, *s, *l;
+    const ngx_http_outage_page_text_t   *t;
+
+    ngx_http_outage_pw_init(&w, dst, dst_size);
+
+    m = page->main;
+    t = ngx_http_outage_page_text(page);
+    state = m ? ngx_http_outage_state_name(m->state) : "unavailable";
+
+    /* about:blank: the title is the status phrase (RFC 9457, 4.2.1) */
+    ngx_http_outage_pw_str(&w, "{\"type\":\"about:blank\",\"title\":\"");
+    ngx_http_outage_pw_str(&w, ngx_http_outage_page_reason(page->status));
+    ngx_http_outage_pw_str(&w, "\",\"status\":");
+    ngx_http_outage_pw_num(&w, page->status);
+    ngx_http_outage_pw_str(&w, ",\"detail\":\"");
+
+    if (m && m->message_len) {
+        ngx_http_outage_pw_json(&w, m->message, m->message_len);
+
+    } else {
+        ngx_http_outage_pw_json(&w, (const unsigned char *) t->lead,
+                                strlen(t->lead));
+    }
+
+    ngx_http_outage_pw_str(&w, "\",\"state\":\"");
+    ngx_http_outage_pw_str(&w, state);
+    ngx_http_outage_pw_str(&w, "\",\"scope\":");
+
+    if (m) {
+        ngx_http_outage_pw_jstr(&w, m->name, m->name_len);
+
+    } else {
+        ngx_http_outage_pw_str(&w, "null");
+    }
+
+    ngx_http_outage_pw_str(&w, ",\"retry_after\":");
+
+    if (page->retry_after > 0) {
+        ngx_http_outage_pw_num(&w, page->retry_after);
+
+    } else {
+        ngx_http_outage_pw_str(&w, "null");
+    }
+
+    ngx_http_outage_pw_str(&w, ",\"eta\":");
+
+    if (m && m->eta > 0) {
+        ngx_http_outage_pw_jtime(&w, m->eta);
+
+    } else if (m) {
+        ngx_http_outage_pw_jstr(&w, m->eta_text, m->eta_text_len);
+
+    } else {
+        ngx_http_outage_pw_str(&w, "null");
+    }
+
+    ngx_http_outage_pw_str(&w, ",\"since\":");
+    ngx_http_outage_pw_jtime(&w, m ? m->since : 0);
+
+    l = ngx_http_outage_page_link(page);
+
+    ngx_http_outage_pw_str(&w, ",\"link\":");
+
+    if (l) {
+        ngx_http_outage_pw_jstr(&w, l->link, l->link_len);
+
+    } else {
+        ngx_http_outage_pw_str(&w, "null");
+    }
+
+    ngx_http_outage_pw_str(&w, ",\"components\":[");
+
+    for (i = 0; i < page->nscopes; i++) {
+        s = &page->scopes[i];
+
+        ngx_http_outage_pw_str(&w, i ? ",{\"scope\":" : "{\"scope\":");
+        ngx_http_outage_pw_jstr(&w, s->name, s->name_len);
+        ngx_http_outage_pw_str(&w, ",\"state\":\"");
+        ngx_http_outage_pw_str(&w, ngx_http_outage_state_name(s->state));
+        ngx_http_outage_pw_str(&w, "\",\"message\":");
+        ngx_http_outage_pw_jstr(&w, s->message, s->message_len);
+        ngx_http_outage_pw_str(&w, ",\"since\":");
+        ngx_http_outage_pw_jtime(&w, s->since);
+        ngx_http_outage_pw_str(&w, ",\"eta\":");
+
+        if (s->eta > 0) {
+            ngx_http_outage_pw_jtime(&w, s->eta);
+
+        } else {
+            ngx_http_outage_pw_jstr(&w, s->eta_text, s->eta_text_len);
+        }
+
+        ngx_http_outage_pw_str(&w, ",\"link\":");
+        ngx_http_outage_pw_jstr(&w, s->link, s->link_len);
+        ngx_http_outage_pw_str(&w, ",\"source\":\"");
+        ngx_http_outage_pw_str(&w, ngx_http_outage_source_name(s->source));
+        ngx_http_outage_pw_str(&w, "\"}");
+    }
+
+    ngx_http_outage_pw_str(&w, "]}\n");
+
+    return w.need;
+}
+
+
+/* ---- custom templates -------------------------------------------------- */
+
+static int
+ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
+    size_t name_len, const unsigned char **value, size_t *value_len)
+{
+    ngx_http_outage_page_vars_t *v = ctx;
+
+    const char                          *s;
+    const ngx_http_outage_page_t        *page;
+    const ngx_http_outage_page_scope_t  *m, *l;
+    const ngx_http_outage_page_text_t   *t;
+
+    page = v->page;
+    m = page->main;
+    t = ngx_http_outage_page_text(page);
+    s = NULL;
+
+#define ngx_http_outage_var_is(lit)                                          \
+    (name_len == sizeof(lit) - 1 && memcmp(name, lit, name_len) == 0)
+
+#define ngx_http_outage_var_set(p, n)                                        \
+    do {                                                                     \
+        *value_len = (n);                                                    \
+        *value = *value_len ? (p) : (const unsigned char *) "";              \
+        return 1;                                                            \
+    } while (0)
+
+    if (ngx_http_outage_var_is("status")) {
+        ngx_http_outage_var_set(v->status, v->status_len);
+    }
+
+    if (ngx_http_outage_var_is("state")) {
+        s = m ? ngx_http_outage_state_name(m->state) : "unavailable";
+
+    } else if (ngx_http_outage_var_is("title")) {
+        s = t->title;
+
+    } else if (ngx_http_outage_var_is("eyebrow")) {
+        s = t->eyebrow;
+
+    } else if (ngx_http_outage_var_is("scope")) {
+        if (m) {
+            ngx_http_outage_var_set(m->name, m->name_len);
+        }
+
+        s = "";
+
+    } else if (ngx_http_outage_var_is("message")) {
+        if (m && m->message_len) {
+            ngx_http_outage_var_set(m->message, m->message_len);
+        }
+
+        s = t->lead;
+
+    } else if (ngx_http_outage_var_is("since")) {
+        ngx_http_outage_var_set(v->since, v->since_len);
+
+    } else if (ngx_http_outage_var_is("since_iso")) {
+        ngx_http_outage_var_set(v->since_iso, v->since_iso_len);
+
+    } else if (ngx_http_outage_var_is("since_ago")) {
+        ngx_http_outage_var_set(v->since_ago, v->since_ago_len);
+
+    } else if (ngx_http_outage_var_is("eta")) {
+        ngx_http_outage_var_set(v->eta, v->eta_len);
+
+    } else if (ngx_http_outage_var_is("eta_iso")) {
+        ngx_http_outage_var_set(v->eta_iso, v->eta_iso_len);
+
+    } else if (ngx_http_outage_var_is("eta_in")) {
+        ngx_http_outage_var_set(v->eta_in, v->eta_in_len);
+
+    } else if (ngx_http_outage_var_is("link")) {
+        l = ngx_http_outage_page_link(page);
+
+        if (l) {
+            ngx_http_outage_var_set(l->link, l->link_len);
+        }
+
+        s = "";
+
+    } else if (ngx_http_outage_var_is("retry_after")) {
+        ngx_http_outage_var_set(v->retry, v->retry_len);
+
+    } else if (ngx_http_outage_var_is("refresh")) {
+        ngx_http_outage_var_set(v->refresh, v->refresh_len);
+
+    } else if (ngx_http_outage_var_is("checked")) {
+        ngx_http_outage_var_set(v->checked, v->checked_len);
+
+    } else if (ngx_http_outage_var_is("checked_iso")) {
+        ngx_http_outage_var_set(v->checked_iso, v->checked_iso_len);
+
+    } else if (ngx_http_outage_var_is("source")) {
+        s = m ? ngx_http_outage_source_name(m->source) : "";
+
+    } else if (ngx_http_outage_var_is("components")) {
+        ngx_http_outage_var_set(v->components, v->components_len);
+    }
+
+#undef ngx_http_outage_var_is
+#undef ngx_http_outage_var_set
+
+    if (s == NULL) {
+        return 0;
+    }
+
+    *value = (const unsigned char *) s;
+    *value_len = strlen(s);
+
+    return 1;
+}
+
+
+size_t
+ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
+    const unsigned char *tpl, size_t tpl_len,
+    const ngx_http_outage_page_t *page,
+    const unsigned char *components, size_t components_len)
+{
+    const ngx_http_outage_page_scope_t  *m;
+    ngx_http_outage_page_vars_t          v;
+
+    memset(&v, 0, sizeof(v));
+
+    m = page->main;
+    v.page = page;
+    v.components = components;
+    v.components_len = components_len;
+
+    v.status_len = ngx_http_outage_ltoa(v.status, page->status);
+
+    if (page->retry_after > 0) {
+        v.retry_len = ngx_http_outage_ltoa(v.retry, page->retry_after);
+    }
+
+    if (page->refresh > 0) {
+        v.refresh_len = ngx_http_outage_ltoa(v.refresh, page->refresh);
+    }
+
+    if (m && m->since > 0) {
+        v.since_len = ngx_http_outage_human_time(v.since, m->since,
+                                                 page->now);
+        v.since_iso_len = ngx_http_outage_format_time(v.since_iso, m->since);
+        v.since_ago_len = ngx_http_outage_format_ago(v.since_ago,
+                                                     sizeof(v.since_ago),
+                                                     m->since, page->now);
+    }
+
+    if (m && m->eta > 0) {
+        v.eta = v.eta_buf;
+        v.eta_len = ngx_http_outage_human_time(v.eta_buf, m->eta,
+                                               page->now);
+        v.eta_iso_len = ngx_http_outage_format_time(v.eta_iso, m->eta);
+
+        if (m->eta > page->now) {
+            v.eta_in_len = ngx_http_outage_format_ago(v.eta_in,
+                                                      sizeof(v.eta_in),
+                                                      m->eta, page->now);
+        }
+
+    } else if (m && m->eta_text_len) {
+        /* the free-form ETA as given ("about an hour") */
+        v.eta = m->eta_text;
+        v.eta_len = m->eta_text_len;
+    }
+
+    if (m && m->checked > 0) {
+        v.checked_len = ngx_http_outage_human_time(v.checked, m->checked,
+                                                   page->now);
+        v.checked_iso_len = ngx_http_outage_format_time(v.checked_iso,
+                                                        m->checked);
+    }
+
+    return ngx_http_outage_tpl_render(dst, dst_size, tpl, tpl_len,
+                                      NGX_HTTP_OUTAGE_TPL_HTML,
+                                      ngx_http_outage_tpl_lookup, &v);
+}
+
+
+/* ---- Accept ------------------------------------------------------------ */
+
+static int
+ngx_http_outage_lc_eq(const unsigned char *p, size_t len, const char *s)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (len != strlen(s)) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (unsigned char) (c | 0x20);
+        }
+
+        if (c != (unsigned char) s[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
+{
+    size_t               i, start, end, tend, k;
+    int                  q, json_q, html_q, json_pos, html_pos, pos, d;
+    const unsigned char *t;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    json_q = -1;
+    html_q = -1;
+    json_pos = 0;
+    html_pos = 0;
+    pos = 0;
+
+    for (start = 0; start < len; start = end + 1) {
+        for (end = start; end < len && p[end] != ','; end++) { /* void */ }
+
+        pos++;
+
+        /* media type: up to ';', trimmed */
+        i = start;
+
+        while (i < end && (p[i] == ' ' || p[i] == '\t')) {
+            i++;
+        }
+
+        t = p + i;
+
+        for (tend = i; tend < end && p[tend] != ';'; tend++) { /* void */ }
+
+        k = tend;
+
+        while (k > i && (p[k - 1] == ' ' || p[k - 1] == '\t')) {
+            k--;
+        }
+
+        /* q in thousandths; malformed q counts as 1 */
+        q = 1000;
+
+        for (i = tend; i < end; i++) {
+            if (p[i] != ';') {
+                continue;
+            }
+
+            i++;
+
+            while (i < end && (p[i] == ' ' || p[i] == '\t')) {
+                i++;
+            }
+
+            if (i + 2 > end || (p[i] != 'q' && p[i] != 'Q') || p[i + 1] != '=')
+            {
+                continue;
+            }
+
+            i += 2;
+
+            if (i < end && p[i] == '0') {
+                q = 0;
+                i++;
+
+                if (i < end && p[i] == '.') {
+                    for (i++, d = 100; i < end && d && p[i] >= '0'
+                         && p[i] <= '9'; i++, d /= 10)
+                    {
+                        q += (p[i] - '0') * d;
+                    }
+                }
+
+            } else {
+                q = 1000;
+            }
+
+            i--;
+        }
+
+        if (ngx_http_outage_lc_eq(t, k - (size_t) (t - p), "application/json")
+            || ngx_http_outage_lc_eq(t, k - (size_t) (t - p),
+                                     "application/problem+json"))
+        {
+            if (q > json_q) {
+                json_q = q;
+                json_pos = pos;
+            }
+
+        } else if (ngx_http_outage_lc_eq(t, k - (size_t) (t - p), "text/html")
+                   || ngx_http_outage_lc_eq(t, k - (size_t) (t - p),
+                                            "application/xhtml+xml"))
+        {
+            if (q > html_q) {
+                html_q = q;
+                html_pos = pos;
+            }
+        }
+    }
+
+    if (json_q <= 0) {
+        return 0;
+    }
+
+    if (json_q != html_q) {
+        return json_q > html_q;
+    }
+
+    return json_pos < html_pos;
+}
+
+
+/* ---- bypass cookie ----------------------------------------------------- */
+
+int
+ngx_http_outage_cookie_next(const unsigned char *p, size_t len, size_t *pos,
+    const unsigned char *name, size_t name_len,
+    const unsigned char **value, size_t *value_len)
+{
+    size_t  i, end, eq, vs, ve;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    for (i = *pos; i < len; i = end + 1) {
+        for (end = i; end < len && p[end] != ';'; end++) { /* void */ }
+
+        while (i < end && (p[i] == ' ' || p[i] == '\t')) {
+            i++;
+        }
+
+        for (eq = i; eq < end && p[eq] != '='; eq++) { /* void */ }
+
+        if (eq == end) {
+            continue;
+        }
+
+        ve = eq;
+
+        while (ve > i && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) {
+            ve--;
+        }
+
+        if (ve - i != name_len || memcmp(p + i, name, name_len) != 0) {
+            continue;
+        }
+
+        vs = eq + 1;
+        ve = end;
+
+        while (vs < ve && (p[vs] == ' ' || p[vs] == '\t')) {
+            vs++;
+        }
+
+        while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) {
+            ve--;
+        }
+
+        if (ve - vs >= 2 && p[vs] == '"' && p[ve - 1] == '"') {
+            vs++;
+            ve--;
+        }
+
+        *value = p + vs;
+        *value_len = ve - vs;
+        *pos = end < len ? end + 1 : len;
+
+        return 1;
+    }
+
+    *pos = len;
+
+    return 0;
+}
+
+
+static int
+ngx_http_outage_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c = (unsigned char) (c | 0x20);
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+int
+ngx_http_outage_cookie_parse(const unsigned char *p, size_t len,
+    time_t *expiry, size_t *digits_len,
+    unsigned char mac[NGX_HTTP_OUTAGE_MAC_LEN])
+{
+    size_t      i, n;
+    int         hi, lo;
+    long long   v;
+
+    if (p == NULL) {
+        return -1;
+    }
+
+    v = 0;
+
+    for (n = 0; n < len && p[n] >= '0' && p[n] <= '9'; n++) {
+        if (n == 12) {
+            return -1;
+        }
+
+        v = v * 10 + (p[n] - '0');
+    }
+
+    if (n == 0 || (p[0] == '0') || n >= len || p[n] != '.'
+        || len - n - 1 != 2 * NGX_HTTP_OUTAGE_MAC_LEN)
+    {
+        return -1;
+    }
+
+    if ((long long) (time_t) v != v) {
+        return -1;
+    }
+
+    for (i = 0; i < NGX_HTTP_OUTAGE_MAC_LEN; i++) {
+        hi = ngx_http_outage_hexval(p[n + 1 + 2 * i]);
+        lo = ngx_http_outage_hexval(p[n + 2 + 2 * i]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        mac[i] = (unsigned char) (hi << 4 | lo);
+    }
+
+    *expiry = (time_t) v;
+    *digits_len = n;
+
+    return 0;
+}
+
+
+size_t
+ngx_http_outage_cookie_expiry(unsigned char *dst, time_t expiry)
+{
+    return ngx_http_outage_ltoa(dst, (long) expiry);
+}
+
+
+size_t
+ngx_http_outage_cookie_format(unsigned char *dst, time_t expiry,
+    const unsigned char mac[NGX_HTTP_OUTAGE_MAC_LEN])
+{
+    size_t  n, i;
+
+    n = ngx_http_outage_ltoa(dst, (long) expiry);
+    dst[n++] = '.';
+
+    for (i = 0; i < NGX_HTTP_OUTAGE_MAC_LEN; i++) {
+        dst[n++] = ngx_http_outage_hexdigits[mac[i] >> 4];
+        dst[n++] = ngx_http_outage_hexdigits[mac[i] & 0x0f];
+    }
+
+    return n;
+}
+
+
+int
+ngx_http_outage_ct_equal(const unsigned char *a, const unsigned char *b,
+    size_t n)
+{
+    size_t                  i;
+    volatile unsigned char  d;
+
+    d = 0;
+
+    for (i = 0; i < n; i++) {
+        d |= a[i] ^ b[i];
+    }
+
+    return d == 0;
+}
