@@ -36,7 +36,8 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/unit
 	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    $< $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_text.c \
-	    $(SRC)/ngx_http_outage_payload.c -lhiredis -o $@
+	    $(SRC)/ngx_http_outage_payload.c $(SRC)/ngx_http_outage_banner.c \
+	    -lhiredis -o $@
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
@@ -49,7 +50,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC) \
 	    $< $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_text.c \
-	    $(SRC)/ngx_http_outage_payload.c -lhiredis -o $@
+	    $(SRC)/ngx_http_outage_payload.c $(SRC)/ngx_http_outage_banner.c \
+	    -lhiredis -o $@
 
 fuzz-build: deps $(FUZZERS)
 
