@@ -572,6 +572,45 @@ def test_file_scan_paths(nginx_factory, redis, www):
         assert body[len(notag):].startswith(b"<style>")
 
 
+def test_proxy_cache_hits_get_the_banner(nginx_factory, redis, backend,
+                                         tmp_path):
+    """A cache HIT is sent from the cache file at an unaligned offset; the
+    cache keeps the upstream's page, the banner is added on the way out."""
+    conf = """
+    outage_redis 127.0.0.1:{redis} interval=200ms;
+    proxy_cache_path {cache} keys_zone=pages:1m;
+    server {{
+        listen 127.0.0.1:{{port}};
+        outage_banner on;
+        sendfile on;
+        tcp_nopush on;
+        location / {{
+            proxy_pass http://127.0.0.1:{backend};
+            proxy_cache pages;
+            proxy_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+    """.format(redis=redis.port, backend=backend.port,
+               cache=tmp_path / "cache")
+    n = nginx_factory(conf, workers=1)
+    declare(redis, n, "SET", "outage:site", "Slow", want="degraded")
+    _, big = backend.get("/big?kb=300")
+
+    for path, original, marker in [("/page", SHOP, b'<body class="shop">'),
+                                   ("/big?kb=300", big, b'<body class="big">')]:
+        for want in ("MISS", "HIT", "HIT"):
+            st, h, body = n.get(path)
+            assert st == 200 and h["x-cache"] == want, (path, h)
+            split_banner(body, original, marker)
+
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: n.get("/page")[2] == SHOP, what="banner gone")
+    st, h, body = n.get("/big?kb=300")
+    assert h["x-cache"] == "HIT" and body == big
+
+
 # -- slow clients: buffers are handed back only once sent --------------------
 
 SLOW_CONF = """
