@@ -8,11 +8,11 @@
  * serves the banner stylesheet ("outage_banner_css").
  *
  * Nothing is buffered: every buffer goes on as soon as it is scanned; at
- * the insertion point the buffer is replaced by two shadow buffers around
- * the banner, and everything after it passes untouched, unscanned.  File
- * buffers stay file buffers, so sendfile keeps working: only the bytes up
- * to the insertion point are read, to find it, and are then still sent
- * from the file.  What the banner says is in ngx_http_outage_banner.c.
+ * the insertion point the buffer is replaced by shadow buffers around the
+ * banner (no page bytes are copied), and everything after it passes
+ * untouched, unscanned.  File buffers stay file buffers, so sendfile keeps
+ * working: only the bytes up to the insertion point are read, to find it.
+ * What the banner says is in ngx_http_outage_banner.c.
  */
 
 
@@ -28,12 +28,12 @@
 typedef struct {
     ngx_http_outage_scan_t   scan;
     ngx_str_t                banner;
-    ngx_chain_t             *busy;      /* our buffers the next filters hold */
-    ngx_buf_t               *orig;      /* the buffer the shadows stand for */
-    u_char                  *scratch;   /* file bytes being scanned */
-    off_t                    chunk_start;   /* file offset of scratch */
+    ngx_chain_t             *busy;         /* ours, held by next filters */
+    ngx_buf_t               *orig;         /* what the shadows stand for */
+    u_char                  *scratch;      /* file bytes being scanned */
+    off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
-    unsigned                 done:1;    /* inserted: the rest passes as is */
+    unsigned                 done:1;       /* inserted: the rest as is */
 } ngx_http_outage_filter_ctx_t;
 
 
@@ -115,6 +115,8 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_outage_identity_handler(ngx_http_request_t *r)
 {
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+
     ngx_uint_t                   i;
     ngx_list_part_t             *part;
     ngx_table_elt_t             *h, *copy;
@@ -181,6 +183,8 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
 
         h[i].value = ngx_http_outage_identity;
     }
+
+#endif
 
     return NGX_DECLINED;
 }

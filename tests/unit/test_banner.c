@@ -67,7 +67,8 @@ render(const char *tpl, ngx_http_outage_banner_t *b)
         abort();
     }
 
-    m = ngx_http_outage_banner_render((unsigned char *) out, n, tpl ? U(tpl) : NULL,
+    m = ngx_http_outage_banner_render((unsigned char *) out, n,
+                                      tpl ? U(tpl) : NULL,
                                       tpl ? strlen(tpl) : 0, b);
     CHECK(m == n);
     out[m] = '\0';
