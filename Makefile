@@ -14,6 +14,9 @@ PY         := /usr/bin/python3
 SRC        := ngx_outage_module
 UNIT_CFLAGS := -std=gnu99 -g -O1 -Wall -Wextra -Werror -I$(SRC)
 FUZZ_RUNS  ?= 20000
+# nginx-free sources: unit tests and fuzzers link them directly
+PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c \
+                pagebody.c banner.c)
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS)
 
@@ -36,9 +39,7 @@ build-clang: deps
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/unit
 	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    $< $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_text.c \
-	    $(SRC)/ngx_http_outage_payload.c $(SRC)/ngx_http_outage_pagebody.c \
-	    -lhiredis -o $@
+	    $< $(PURE_SRCS) -lhiredis -o $@
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
@@ -50,9 +51,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC) \
-	    $< $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_text.c \
-	    $(SRC)/ngx_http_outage_payload.c $(SRC)/ngx_http_outage_pagebody.c \
-	    -lhiredis -o $@
+	    $< $(PURE_SRCS) -lhiredis -o $@
 
 fuzz-build: deps $(FUZZERS)
 

@@ -1,0 +1,424 @@
+
+/*
+ * Unit tests for ngx_http_outage_banner.c: wording per state, times,
+ * placeholders, escaping of everything taken from Redis, and the default
+ * markup's structure.  Self-contained runner like test_text.c.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_outage_banner.h"
+
+
+typedef struct {
+    const char  *name;
+    void       (*fn)(void);
+} test_case_t;
+
+
+static const char  *current;
+static int          current_failed;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
+            current_failed = 1;                                              \
+        }                                                                    \
+    } while (0)
+
+#define U(s)  ((const unsigned char *) (s))
+
+/* 2026-11-22T15:30:00Z */
+#define T0    ((time_t) 1795361400)
+
+
+static void
+set(ngx_http_outage_banner_str_t *s, const char *v)
+{
+    s->data = U(v);
+    s->len = strlen(v);
+}
+
+
+static void
+input(ngx_http_outage_banner_input_t *in, int state)
+{
+    memset(in, 0, sizeof(*in));
+    in->state = state;
+    set(&in->scope, "site");
+}
+
+
+/* renders into a fresh heap buffer (ASan sees overflows); caller frees */
+static char *
+render(const char *tpl, ngx_http_outage_banner_t *b)
+{
+    size_t   n, m;
+    char    *out;
+
+    n = ngx_http_outage_banner_render(NULL, 0, tpl ? U(tpl) : NULL,
+                                      tpl ? strlen(tpl) : 0, b);
+    out = malloc(n + 1);
+    if (out == NULL) {
+        abort();
+    }
+
+    m = ngx_http_outage_banner_render((unsigned char *) out, n,
+                                      tpl ? U(tpl) : NULL,
+                                      tpl ? strlen(tpl) : 0, b);
+    CHECK(m == n);
+    out[m] = '\0';
+
+    return out;
+}
+
+
+static int
+count(const char *hay, const char *needle)
+{
+    int          n;
+    const char  *p;
+
+    n = 0;
+
+    for (p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
+        n++;
+    }
+
+    return n;
+}
+
+
+static void
+t_when(void)
+{
+    unsigned char  buf[NGX_HTTP_OUTAGE_WHEN_LEN];
+
+    CHECK(ngx_http_outage_banner_when(buf, T0, T0) == 17);
+    CHECK(strcmp((char *) buf, "Nov 22, 15:30 UTC") == 0);
+
+    /* another year than now: the year is shown */
+    CHECK(ngx_http_outage_banner_when(buf, T0 + 45 * 86400, T0) > 17);
+    CHECK(strcmp((char *) buf, "Jan 6 2027, 15:30 UTC") == 0);
+
+    CHECK(ngx_http_outage_banner_when(buf, 60, T0) > 0);
+    CHECK(strcmp((char *) buf, "Jan 1 1970, 00:01 UTC") == 0);
+
+    CHECK(ngx_http_outage_banner_when(buf, 0, T0) == 0 && buf[0] == '\0');
+    CHECK(ngx_http_outage_banner_when(buf, -5, T0) == 0);
+}
+
+
+static void
+t_states(void)
+{
+    static const struct {
+        int          state;
+        int          announced;
+        const char  *name;
+        const char  *label;
+    } cases[] = {
+        { NGX_HTTP_OUTAGE_STATE_DEGRADED, 0, "degraded",
+          "Degraded performance" },
+        { NGX_HTTP_OUTAGE_STATE_DOWN, 0, "down", "Service disruption" },
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, 0, "maintenance",
+          "Maintenance in progress" },
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, 1, "scheduled",
+          "Scheduled maintenance" },
+    };
+
+    char                            *out, cls[128];
+    size_t                           i;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        input(&in, cases[i].state);
+        in.announced = cases[i].announced;
+
+        ngx_http_outage_banner_init(&b, &in, T0);
+        out = render("{{state}}|{{label}}|{{class}}|{{scope}}", &b);
+
+        snprintf(cls, sizeof(cls), "%s|%s|outage-banner outage-banner--%s"
+                 "|site", cases[i].name, cases[i].label, cases[i].name);
+        CHECK(strcmp(out, cls) == 0);
+        free(out);
+    }
+}
+
+
+static void
+t_times(void)
+{
+    char                            *out;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_DOWN);
+    in.since = T0 - 25 * 60;
+    in.checked = T0 - 3 * 60;
+    in.eta = T0 + 45 * 60;
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render("{{since}}|{{since_iso}}|{{updated}}|{{eta}}|{{eta_iso}}|"
+                 "{{eta_label}}|{{starts}}", &b);
+    CHECK(strcmp(out, "Nov 22, 15:05 UTC|2026-11-22T15:05Z|3 min ago|"
+                 "Nov 22, 16:15 UTC (in 45 min)|2026-11-22T16:15Z|"
+                 "Expected resolution|") == 0);
+    free(out);
+
+    /* without evidence time, "updated" falls back to since */
+    in.checked = 0;
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render("{{updated}}", &b);
+    CHECK(strcmp(out, "25 min ago") == 0);
+    free(out);
+
+    /* a clock ahead of ours is "just now", never "in ..." */
+    in.checked = T0 + 30;
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render("{{updated}}", &b);
+    CHECK(strcmp(out, "just now") == 0);
+    free(out);
+
+    /* an ETA that is not a time is shown as given, escaped */
+    in.eta = 0;
+    set(&in.eta_text, "after <lunch>");
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render("{{eta}}|{{eta_iso}}", &b);
+    CHECK(strcmp(out, "after &lt;lunch&gt;|") == 0);
+    free(out);
+
+    /* nothing known: sections disappear */
+    input(&in, NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render(NULL, &b);
+    CHECK(strstr(out, "outage-banner__eta") == NULL);
+    CHECK(strstr(out, "outage-banner__updated") == NULL);
+    CHECK(strstr(out, "outage-banner__link") == NULL);
+    CHECK(strstr(out, "outage-banner__message") == NULL);
+    free(out);
+}
+
+
+static void
+t_scheduled(void)
+{
+    char                            *out;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
+    in.announced = 1;
+    in.starts = T0 + 3 * 3600;
+    in.eta = T0 + 5 * 3600;
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render(NULL, &b);
+    CHECK(strstr(out, "outage-banner--scheduled") != NULL);
+    CHECK(strstr(out, "Starts: Nov 22, 18:30 UTC (in 3 h)") != NULL);
+    CHECK(strstr(out, "Ends: Nov 22, 20:30 UTC (in 5 h)") != NULL);
+    free(out);
+
+    /* once the window is open, there is no start to announce */
+    in.announced = 0;
+    ngx_http_outage_banner_init(&b, &in, T0 + 4 * 3600);
+    out = render("{{starts}}|{{state}}|{{eta_label}}", &b);
+    CHECK(strcmp(out, "|maintenance|Expected end") == 0);
+    free(out);
+}
+
+
+static void
+t_escaping(void)
+{
+    char                            *out;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_DOWN);
+    set(&in.message, "<script>alert(1)</script>\"'&");
+    set(&in.link, "https://status.example.com/?a=1&b=\"2\"");
+    set(&in.nonce, "n\"once");
+    set(&in.scope, "checkout");
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render(NULL, &b);
+
+    CHECK(strstr(out, "<script") == NULL);
+    CHECK(strstr(out, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;")
+          != NULL);
+    CHECK(strstr(out, "href=\"https://status.example.com/?a=1&amp;b=&quot;2"
+                 "&quot;\" rel=\"noopener\"") != NULL);
+    free(out);
+
+    out = render("{{nonce}}|{{message|raw}}", &b);
+    CHECK(strcmp(out, "n&quot;once|<script>alert(1)</script>\"'&") == 0);
+    free(out);
+}
+
+
+static void
+t_default_markup(void)
+{
+    char                            *out;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_DOWN);
+    set(&in.message, "Payments failing");
+    set(&in.link, "https://status.example.com/");
+    in.eta = T0 + 600;
+    in.checked = T0;
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render(NULL, &b);
+
+    CHECK(strncmp(out, "<div class=\"outage-banner outage-banner--down\" "
+                  "role=\"status\" aria-live=\"polite\">",
+                  sizeof("<div class=\"outage-banner outage-banner--down\" "
+                         "role=\"status\" aria-live=\"polite\">") - 1)
+          == 0);
+    CHECK(strstr(out, "<strong class=\"outage-banner__state\">Service "
+                  "disruption</strong>") != NULL);
+    CHECK(strstr(out, "<span class=\"outage-banner__message\">Payments "
+                  "failing</span>") != NULL);
+    CHECK(strstr(out, "<span class=\"outage-banner__eta\">Expected "
+                  "resolution: Nov 22, 15:40 UTC (in 10 min)</span>") != NULL);
+    CHECK(strstr(out, "<a class=\"outage-banner__link\" href=\"https://"
+                  "status.example.com/\" rel=\"noopener\">") != NULL);
+    CHECK(strstr(out, "<span class=\"outage-banner__updated\">Updated just "
+                  "now</span>") != NULL);
+
+    /* balanced, no script, no external reference but the link */
+    CHECK(count(out, "<div") == count(out, "</div>"));
+    CHECK(count(out, "<p") == count(out, "</p>"));
+    CHECK(count(out, "<span") == count(out, "</span>"));
+    CHECK(strstr(out, "<script") == NULL);
+    CHECK(count(out, "http") == 1);
+    CHECK(strlen(out) < 1024);
+    free(out);
+
+    /* the stylesheet: every documented class and state has a rule */
+    CHECK(ngx_http_outage_banner_css_len
+          == strlen((const char *) ngx_http_outage_banner_css));
+    CHECK(strstr((const char *) ngx_http_outage_banner_css, "</") == NULL);
+    CHECK(strstr((const char *) ngx_http_outage_banner_css, "url(") == NULL);
+    CHECK(strstr((const char *) ngx_http_outage_banner_css, "@import")
+          == NULL);
+
+    {
+        static const char  *classes[] = {
+            ".outage-banner{", ".outage-banner__inner{",
+            ".outage-banner__text{", ".outage-banner__state{",
+            ".outage-banner__meta{", ".outage-banner__link{",
+            ".outage-banner--degraded{",
+            ".outage-banner--down{", ".outage-banner--maintenance{",
+            ".outage-banner--scheduled{", NULL
+        };
+
+        const char  **c;
+
+        for (c = classes; *c; c++) {
+            CHECK(strstr((const char *) ngx_http_outage_banner_css, *c)
+                  != NULL);
+        }
+    }
+}
+
+
+static void
+t_lookup(void)
+{
+    size_t                           len;
+    const unsigned char             *v;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    ngx_http_outage_banner_init(&b, &in, T0);
+
+    CHECK(ngx_http_outage_banner_lookup(&b, U("scope"), 5, &v, &len) == 1);
+    CHECK(len == 4 && memcmp(v, "site", 4) == 0);
+
+    /* known but empty */
+    CHECK(ngx_http_outage_banner_lookup(&b, U("link"), 4, &v, &len) == 1);
+    CHECK(len == 0);
+
+    /* unknown, and prefixes of known names */
+    CHECK(ngx_http_outage_banner_lookup(&b, U("nope"), 4, &v, &len) == 0);
+    CHECK(ngx_http_outage_banner_lookup(&b, U("eta_"), 4, &v, &len) == 0);
+    CHECK(ngx_http_outage_banner_lookup(&b, U("stat"), 4, &v, &len) == 0);
+}
+
+
+static void
+t_short_buffer(void)
+{
+    char                            *full;
+    size_t                           n, i, m;
+    unsigned char                    buf[2048];
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_DOWN);
+    set(&in.message, "a & b < c");
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    full = render(NULL, &b);
+    n = strlen(full);
+
+    /* every short buffer holds a clean prefix and nothing past its end */
+    for (i = 0; i < n; i += 7) {
+        memset(buf, 0xA5, sizeof(buf));
+        m = ngx_http_outage_banner_render(buf, i, NULL, 0, &b);
+        CHECK(m == n);
+        CHECK(buf[i] == 0xA5);
+    }
+
+    free(full);
+}
+
+
+static const test_case_t  tests[] = {
+    { "when", t_when },
+    { "states", t_states },
+    { "times", t_times },
+    { "scheduled", t_scheduled },
+    { "escaping", t_escaping },
+    { "default_markup", t_default_markup },
+    { "lookup", t_lookup },
+    { "short_buffer", t_short_buffer },
+    { NULL, NULL }
+};
+
+
+int
+main(void)
+{
+    const test_case_t  *t;
+    int                 passed, failed;
+
+    passed = 0;
+    failed = 0;
+
+    for (t = tests; t->name; t++) {
+        current = t->name;
+        current_failed = 0;
+        t->fn();
+
+        if (current_failed) {
+            failed++;
+        } else {
+            passed++;
+        }
+    }
+
+    printf("banner: %d passed, %d failed\n", passed, failed);
+
+    return failed ? 1 : 0;
+}
