@@ -270,7 +270,6 @@ start() {
     Logs              $run/nginx/error.log, access.log
 
   Try, from another terminal (then reload the shop in the browser):
-
 MSG
     try_lines | while IFS= read -r line; do
         case $line in
