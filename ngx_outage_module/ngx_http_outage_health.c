@@ -2024,24 +2024,29 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    status = r->headers_out.status;
-
-    if (status == NGX_HTTP_BAD_GATEWAY
-        || status == NGX_HTTP_SERVICE_UNAVAILABLE
-        || status == NGX_HTTP_GATEWAY_TIME_OUT)
-    {
-        ngx_http_outage_health_passive_failure(r, olcf->page_scopes, status);
-        return NGX_OK;
-    }
-
+    /*
+     * The upstream's own result first: the client may have been answered
+     * by the maintenance page (interception) or an error_page instead.
+     */
     if (state
         && state->peer
         && (state->status == NGX_HTTP_BAD_GATEWAY
-            || state->status == NGX_HTTP_GATEWAY_TIME_OUT)
-        && state->header_time == (ngx_msec_t) -1)
+            || state->status == NGX_HTTP_SERVICE_UNAVAILABLE
+            || state->status == NGX_HTTP_GATEWAY_TIME_OUT))
     {
         ngx_http_outage_health_passive_failure(r, olcf->page_scopes,
                                                state->status);
+        return NGX_OK;
+    }
+
+    status = r->headers_out.status;
+
+    if (r->upstream
+        && (status == NGX_HTTP_BAD_GATEWAY
+            || status == NGX_HTTP_SERVICE_UNAVAILABLE
+            || status == NGX_HTTP_GATEWAY_TIME_OUT))
+    {
+        ngx_http_outage_health_passive_failure(r, olcf->page_scopes, status);
     }
 
     return NGX_OK;

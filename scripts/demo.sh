@@ -236,15 +236,6 @@ start() {
         || fail "see $run/checkout.log"
 
     render_conf
-    # A module built before the health checks were merged rejects
-    # outage_check: run the rest of the demo without it.
-    if ! test_conf && grep -q '"outage_check" directive is not implemented' \
-                          "$run/nginx/test.log"; then
-        say "this module build has no health checks yet:" \
-            "running without outage_check"
-        sed -i 's|^\( *\)outage_check |\1# (not in this build) outage_check |' \
-            "$run/nginx/nginx.conf"
-    fi
     if ! test_conf; then
         cat "$run/nginx/test.log" >&2
         fail "nginx rejected $run/nginx/nginx.conf"

@@ -351,13 +351,15 @@ def test_passive_detects_before_active(nginx_factory, backend):
     # bound change nothing
     for path in ["/fine/"] * 5 + ["/quiet/"] * 5 + ["/nocheck/"] * 5:
         st, _, _ = n.get(path)
-        assert st == (200 if path == "/fine/" else 502), path
+        # failed upstream answers are replaced by the maintenance page
+        # (outage_page_intercept is on by default): 503, not nginx's 502
+        assert st == (200 if path == "/fine/" else 503), path
     c = check(n)
     assert c["passive_failures"] == 0 and c["consecutive_failures"] == 0, c
     assert state(n) == "ok"
 
     for i in range(3):
-        assert n.get("/shop/")[0] == 502
+        assert n.get("/shop/")[0] == 503
         if i < 2:
             assert check(n)["health"] != "down"
     # the active check (every 30 s, healthy target) cannot have done this
@@ -378,7 +380,7 @@ def test_passive_never_marks_up(nginx_factory, backend):
     wait_health(n, "up", timeout=5)
     probes = check(n)["probes"]
     for _ in range(2):
-        assert n.get("/shop/")[0] == 502
+        assert n.get("/shop/")[0] == 503
     wait_health(n, "down", timeout=2)
     down_at = check(n)["probes"]
     # recovery only through rise (2) active successes
