@@ -79,7 +79,7 @@ check-deep: test
 
 bench: build
 	@bash scripts/deps.sh bench
-	@$(PY) tests/bench/bench.py
+	@$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 screenshots: build
 	@$(PY) scripts/screenshots.py
