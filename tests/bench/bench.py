@@ -183,6 +183,18 @@ def maintenance_body(size):
     return (head + filler + tail).encode()
 
 
+def static_503_subst(body, chunk=3000):
+    """plain.conf.in's placeholders for a return-503 text of any size."""
+    if len(body) <= chunk:
+        return {"STATIC_503_SET": "", "STATIC_503": nginx_str(body)}
+    parts = [body[i:i + chunk] for i in range(0, len(body), chunk)]
+    return {"STATIC_503_SET": "\n".join(
+                "        set $maint_%d '%s';" % (i, nginx_str(p))
+                for i, p in enumerate(parts)),
+            "STATIC_503": "".join("$maint_%d" % i
+                                  for i in range(len(parts)))}
+
+
 def lua_str(data):
     """bytes -> a Lua string literal, byte exact."""
     out = []
@@ -266,6 +278,22 @@ class Server:
             raise Wrong("%s exited at start:\n%s" % (self.name, self.logs()))
         return self
 
+    def worker_pid(self):
+        """The one worker process of this (master/worker) nginx."""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.proc.pid and b"worker process" in cmd:
+                return int(pid)
+        raise Wrong("%s: no worker process" % self.name)
+
     def logs(self):
         out = []
         for p in (self.error_log, os.path.join(self.dir, "stderr.log")):
@@ -302,6 +330,19 @@ class Server:
             return []
         return [ln for ln in text.splitlines()
                 if "[alert]" in ln or "[emerg]" in ln or "[crit]" in ln]
+
+
+def cpu_ns(pid):
+    """CPU time a process has run so far, in ns (scheduler accounting:
+    unlike req/s it does not move when other work takes the CPU away)."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 10 ** 9 // \
+            os.sysconf("SC_CLK_TCK")
 
 
 def redis_totals(r):
@@ -504,7 +545,7 @@ class Bench:
             r.cli("SET", "outage:site", BANNER_MSG)
 
         self.s_plain = self.server("plain", "plain.conf.in", dict(
-            base, STATIC_503=nginx_str(self.static_503)))
+            base, **static_503_subst(self.static_503)))
         self.s_sub = self.server("sub-filter", "sub_filter.conf.in", dict(
             base, BODY_TAG=nginx_str(BODY_TAG),
             BANNER=nginx_str(self.peer_banner)))
@@ -655,6 +696,8 @@ class Bench:
             size = len(body)
         self.static_503 = maintenance_body(size)
         self.results["page_503_bytes"] = size
+        log("module maintenance page: %s; the return-503 peer sends %d "
+            "bytes" % ("%d bytes" % size if st == 503 else "missing", size))
 
     # -- timing ------------------------------------------------------------
 
@@ -679,7 +722,10 @@ class Bench:
         before = after = None
         if case.redis:
             before = redis_totals(case.redis)
+        worker = case.server.worker_pid()
+        cpu0 = cpu_ns(worker)
         res = self.wrk(case, self.p["duration"])
+        res["cpu_ns"] = cpu_ns(worker) - cpu0
         if case.redis:
             after = redis_totals(case.redis)
             res["redis_cmds"] = after[0] - before[0]
@@ -808,7 +854,7 @@ class Bench:
             return {"missing": "valgrind not installed"}
         n = self.p["cg_requests"]
         base = dict(ROOT=self.root, INTERVAL="%dms" % int(INTERVAL * 1000),
-                    STATIC_503=nginx_str(self.static_503))
+                    **static_503_subst(self.static_503))
         runs = [
             ("plain", "plain.conf.in", {}, [], self.case("1")),
             ("module, no incident", "module.conf.in",
@@ -889,6 +935,12 @@ class Bench:
                 c.p99 = statistics.median(x["p99"] for x in c.runs)
                 c.p50_spread = (max(p50) - min(p50)) / c.p50
             reqs = sum(x["requests"] for x in c.runs)
+            cpu = [x["cpu_ns"] / x["requests"] for x in c.runs]
+            c.cpu_us = statistics.median(cpu) / 1000
+            cpu_ratios = [(y["cpu_ns"] / y["requests"]) / z
+                          for y, z in zip(c1.runs, cpu)]
+            c.cpu_ratio = statistics.median(cpu_ratios)
+            c.cpu_ratio_spread = max(cpu_ratios) - min(cpu_ratios)
             if c.redis:
                 cmds = sum(x["redis_cmds"] for x in c.runs)
                 c.cmds_per_1000 = cmds / reqs * 1000
@@ -917,6 +969,10 @@ class Bench:
             val = "%.3f vs %.3f" % (got, rhs)
             if v == "MISSED" and rhs - got <= noise:
                 val += " (within this run's noise ±%.1f%%)" % (noise * 100)
+            # the same comparison by nginx CPU per request, which other
+            # work on the machine disturbs much less
+            val += "; by cpu/request %.3f vs %.3f" % (
+                ca.cpu_ratio, factor * (cb.cpu_ratio if cb else 1.0))
             t.append((v, text, val))
 
         ratio_target("no incident >= 0.99 x plain", "2", None, 0.99)
@@ -965,9 +1021,11 @@ class Bench:
     def report(self):
         self.summarize()
         c1 = self.case("1")
-        self.noise = max((c.ratio_spread for c in self.cases
-                          if not c.missing and not c.latency
-                          and c.key != "1"), default=0.0) / 2
+        timed = [c for c in self.cases
+                 if not c.missing and not c.latency and c.key != "1"]
+        self.noise = max((c.ratio_spread for c in timed), default=0.0) / 2
+        cpu_noise = max((c.cpu_ratio_spread for c in timed),
+                        default=0.0) / 2
         rows = []
         for c in self.cases:
             if c.missing:
@@ -990,7 +1048,13 @@ class Bench:
                 note = "redis %.1f cmd/1000 req" % c.cmds_per_1000
                 if c.module and c.beyond is not None:
                     note += " (%+d beyond %d polls)" % (c.beyond, c.polls)
-            rows.append((c.key, c.label, val, ratio, spread, note))
+            cpu_ratio = "%.3f" % c.cpu_ratio
+            if c.latency:             # the 96 KB page: only 7b vs 7a
+                cpu_ratio = ("x%.2f of 7a" % (c.cpu_us
+                                              / self.case("7a").cpu_us)
+                             if c.key == "7b" else "")
+            rows.append((c.key, c.label, val, ratio, spread,
+                         "%.1f" % c.cpu_us, cpu_ratio, note))
 
         sb = self.results["set_to_banner"]
         if "missing" in sb:
@@ -1032,7 +1096,11 @@ class Bench:
                                  "%.3f" % (v["per_request"] / plain), "",
                                  ""))
 
-        head = ("#", "case", "value", "ratio to 1", "spread", "note")
+        head = ("#", "case", "value", "ratio to 1", "spread", "cpu us/req",
+                "cpu ratio", "note")
+        # the extra rows have no cpu columns
+        rows = [r if len(r) == len(head) else r[:5] + ("", "") + r[5:]
+                for r in rows]
         widths = [max(len(str(r[i])) for r in rows + [head])
                   for i in range(len(head))]
         line = "  ".join("%%-%ds" % w for w in widths)
@@ -1045,9 +1113,10 @@ class Bench:
                  ", nginx on CPU %d, wrk+redis on CPU %d"
                  % (self.nginx_cpu, self.client_cpu)
                  if self.nginx_cpu is not None else ", not pinned"))
-        print("page %d bytes; %s; noise: case 1 req/s spread ±%.1f%%, "
-              "ratios ±%.1f%%" % (len(self.page), self.banner_probe,
-                                  c1.rps_spread * 50, self.noise * 100))
+        print("page %d bytes; %s" % (len(self.page), self.banner_probe))
+        print("noise (half the range over rounds, worst case): case 1 "
+              "req/s ±%.1f%%, ratios ±%.1f%%, cpu ratios ±%.1f%%"
+              % (c1.rps_spread * 50, self.noise * 100, cpu_noise * 100))
         print()
         print("\n".join(ln.rstrip() for ln in out))
         print()
