@@ -855,20 +855,26 @@ class Bench:
         n = self.p["cg_requests"]
         base = dict(ROOT=self.root, INTERVAL="%dms" % int(INTERVAL * 1000),
                     **static_503_subst(self.static_503))
+        # (name, template, placeholders, modules, case, compared with)
         runs = [
-            ("plain", "plain.conf.in", {}, [], self.case("1")),
+            ("plain", "plain.conf.in", {}, [], self.case("1"), None),
             ("module, no incident", "module.conf.in",
              {"REDIS_PORT": str(self.redises["idle"].port)}, [MODULE],
-             self.case("2")),
+             self.case("2"), "plain"),
             ("module, banner", "module.conf.in",
              {"REDIS_PORT": str(self.redises["banner"].port)}, [MODULE],
-             self.case("3")),
+             self.case("3"), "plain"),
             ("sub_filter", "sub_filter.conf.in",
              {"BODY_TAG": nginx_str(BODY_TAG),
-              "BANNER": nginx_str(self.peer_banner)}, [], self.case("4")),
+              "BANNER": nginx_str(self.peer_banner)}, [], self.case("4"),
+             "plain"),
+            ("return 503", "plain.conf.in", {}, [], self.case("6b"), None),
+            ("module page", "module_page.conf.in",
+             {"REDIS_PORT": str(self.redises["page"].port)}, [MODULE],
+             self.case("6a"), "return 503"),
         ]
         out = {"requests": n, "ir": {}}
-        for name, tpl, subst, mods, case in runs:
+        for name, tpl, subst, mods, case, vs in runs:
             if case.missing:
                 out["ir"][name] = {"missing": case.missing}
                 continue
@@ -908,7 +914,8 @@ class Bench:
             if not m:
                 raise Wrong("no totals in %s" % cg_out)
             reqs = n if zeroed else n + warm
-            out["ir"][name] = {"per_request": int(m.group(1)) / reqs}
+            out["ir"][name] = {"per_request": int(m.group(1)) / reqs,
+                               "vs": vs, "file": cg_out}
             log("callgrind %-20s %8.0f Ir/request" % (
                 name, out["ir"][name]["per_request"]))
         return out
@@ -1080,21 +1087,22 @@ class Bench:
             rows.append(("", "instructions/request (callgrind)", "-",
                          "", "", cg["missing"]))
         else:
-            plain = cg["ir"]["plain"]["per_request"]
             for name, v in cg["ir"].items():
                 if "missing" in v:
                     rows.append(("", "Ir/request: " + name, "-", "", "",
                                  "feature missing: %s" % v["missing"]))
-                elif name == "plain":
-                    rows.append(("", "Ir/request: plain", "%.0f" % plain,
-                                 "", "", "ngx_http_process_request, %d req"
+                elif v["vs"] is None:
+                    rows.append(("", "Ir/request: " + name,
+                                 "%.0f" % v["per_request"], "", "",
+                                 "in ngx_http_process_request, %d requests"
                                  % cg["requests"]))
                 else:
+                    ref = cg["ir"][v["vs"]]["per_request"]
                     rows.append(("", "Ir/request: " + name,
-                                 "%+.0f vs plain" % (v["per_request"]
-                                                     - plain),
-                                 "%.3f" % (v["per_request"] / plain), "",
-                                 ""))
+                                 "%+.0f vs %s" % (v["per_request"] - ref,
+                                                  v["vs"]), "", "",
+                                 "x%.3f of %s" % (v["per_request"] / ref,
+                                                  v["vs"])))
 
         head = ("#", "case", "value", "ratio to 1", "spread", "cpu us/req",
                 "cpu ratio", "note")
