@@ -31,6 +31,7 @@ about a minute, the default about eight.
 """
 
 import argparse
+import glob
 import http.client
 import json
 import os
@@ -44,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -805,10 +807,30 @@ class Bench:
         return {"samples_ms": [round(s * 1000, 1) for s in samples],
                 "median_ms": statistics.median(samples) * 1000}
 
+    def backend(self, attempts=3):
+        """tests/support/backend.py; a port picked free can be taken by the
+        time the backend binds it (wrk leaves thousands of sockets behind),
+        so try again with new ports."""
+        for i in range(attempts):
+            try:
+                b = Backend(self.ws, health_port=True)
+            except AssertionError as e:
+                logs = sorted(glob.glob(os.path.join(self.ws, "backend-*")),
+                              key=os.path.getmtime)
+                tail = ""
+                if logs:
+                    with open(logs[-1], errors="replace") as f:
+                        tail = f.read()[-1500:]
+                log("backend did not start (%s): %s" % (e, tail))
+                if i == attempts - 1:
+                    raise Wrong("backend did not start: %s" % tail)
+                continue
+            self.backends.append(b)
+            return b
+
     def health_to_page(self):
         """backend health failure -> first maintenance page."""
-        b = Backend(self.ws, health_port=True)
-        self.backends.append(b)
+        b = self.backend()
         s = Server(self.ws, "module-health", "health.conf.in", dict(
             ROOT=self.root, INTERVAL="%dms" % int(INTERVAL * 1000),
             REDIS_PORT=str(self.redises["idle"].port),
@@ -1236,6 +1258,9 @@ def main():
         status = 1
     except KeyboardInterrupt:
         status = 130
+    except Exception:                   # noqa: BLE001 - report, then clean
+        traceback.print_exc()
+        status = 1
     finally:
         bench.cleanup()
     if args.json:
