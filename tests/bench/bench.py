@@ -11,9 +11,11 @@ the other CPU; every module or Lua case polls its own redis-server (also on
 the client's CPU), so INFO commandstats deltas belong to one case.
 
 The throughput cases run in interleaved rounds (round-robin, the order
-rotated each round); a case's ratio is the median over rounds of its req/s
-divided by case 1's req/s in the same round, and its spread is the range of
-those per-round ratios, i.e. the noise of this run.
+rotated each round); a case's value is its median over rounds, its ratio
+that median divided by case 1's, and its spread half the range over rounds:
+the noise of this run.  Beside req/s the table gives the CPU time the nginx
+worker spent per request (from /proc/PID/schedstat), which other work on a
+shared machine disturbs much less, and its ratio to case 1.
 
 Before timing, and before and after every timed run, each case's answer is
 checked against the exact bytes it must send: the plain page, the page with
@@ -952,24 +954,25 @@ class Bench:
         for c in self.cases:
             if c.missing or not c.runs:
                 continue
+            # ratio of medians: the runs' noise is mostly run to run, not a
+            # slow drift, so pairing a run with the same round's case 1
+            # would add case 1's noise to every ratio
             rps = [x["rps"] for x in c.runs]
             c.rps = statistics.median(rps)
-            c.rps_spread = (max(rps) - min(rps)) / c.rps
-            ratios = [x["rps"] / y["rps"] for x, y in zip(c.runs, c1.runs)]
-            c.ratio = statistics.median(ratios)
-            c.ratio_spread = max(ratios) - min(ratios)
+            c.rps_spread = (max(rps) - min(rps)) / 2 / c.rps
+            c.ratio = c.rps / statistics.median(x["rps"] for x in c1.runs)
             if c.latency:
                 p50 = [x["p50"] for x in c.runs]
                 c.p50 = statistics.median(p50)
                 c.p99 = statistics.median(x["p99"] for x in c.runs)
-                c.p50_spread = (max(p50) - min(p50)) / c.p50
+                c.p50_spread = (max(p50) - min(p50)) / 2 / c.p50
             reqs = sum(x["requests"] for x in c.runs)
             cpu = [x["cpu_ns"] / x["requests"] for x in c.runs]
             c.cpu_us = statistics.median(cpu) / 1000
-            cpu_ratios = [(y["cpu_ns"] / y["requests"]) / z
-                          for y, z in zip(c1.runs, cpu)]
-            c.cpu_ratio = statistics.median(cpu_ratios)
-            c.cpu_ratio_spread = max(cpu_ratios) - min(cpu_ratios)
+            c.cpu_spread = (max(cpu) - min(cpu)) / 2 / 1000 / c.cpu_us
+            c.cpu_ratio = statistics.median(
+                x["cpu_ns"] / x["requests"] for x in c1.runs) / 1000 \
+                / c.cpu_us
             if c.redis:
                 cmds = sum(x["redis_cmds"] for x in c.runs)
                 c.cmds_per_1000 = cmds / reqs * 1000
@@ -983,7 +986,6 @@ class Bench:
     def fmt_targets(self):
         """[(verdict, text, value)]; verdict MET / MISSED / n/a."""
         t = []
-        noise = self.noise
 
         def ratio_target(text, a, b, factor):
             ca, cb = self.case(a), self.case(b) if b else None
@@ -996,7 +998,9 @@ class Bench:
             got = ca.ratio
             v = "MET" if got >= rhs else "MISSED"
             val = "%.3f vs %.3f" % (got, rhs)
-            if v == "MISSED" and rhs - got <= noise:
+            # the spreads of the cases compared, as a fraction of the ratio
+            noise = ca.rps_spread + (cb or self.case("1")).rps_spread
+            if v == "MISSED" and (rhs - got) / rhs <= noise:
                 val += " (within this run's noise ±%.1f%%)" % (noise * 100)
             # the same comparison by nginx CPU per request, which other
             # work on the machine disturbs much less
@@ -1049,12 +1053,9 @@ class Bench:
 
     def report(self):
         self.summarize()
-        c1 = self.case("1")
-        timed = [c for c in self.cases
-                 if not c.missing and not c.latency and c.key != "1"]
-        self.noise = max((c.ratio_spread for c in timed), default=0.0) / 2
-        cpu_noise = max((c.cpu_ratio_spread for c in timed),
-                        default=0.0) / 2
+        timed = [c for c in self.cases if not c.missing and not c.latency]
+        rps_noise = statistics.median(c.rps_spread for c in timed)
+        cpu_noise = statistics.median(c.cpu_spread for c in timed)
         rows = []
         for c in self.cases:
             if c.missing:
@@ -1069,9 +1070,8 @@ class Bench:
             else:
                 val = "%.0f req/s" % c.rps
                 ratio = "%.3f" % c.ratio
-            spread = "±%.1f%%" % (50 * (
-                c.rps_spread if c.key == "1" else
-                c.p50_spread if c.latency else c.ratio_spread))
+            spread = "±%.1f%%" % (100 * (
+                c.p50_spread if c.latency else c.rps_spread))
             note = ""
             if c.redis:
                 note = "redis %.1f cmd/1000 req" % c.cmds_per_1000
@@ -1144,9 +1144,10 @@ class Bench:
                  % (self.nginx_cpu, self.client_cpu)
                  if self.nginx_cpu is not None else ", not pinned"))
         print("page %d bytes; %s" % (len(self.page), self.banner_probe))
-        print("noise (half the range over rounds, worst case): case 1 "
-              "req/s ±%.1f%%, ratios ±%.1f%%, cpu ratios ±%.1f%%"
-              % (c1.rps_spread * 50, self.noise * 100, cpu_noise * 100))
+        print("value = median over rounds, ratio = median / case 1's "
+              "median; spread = half the range over rounds (median over "
+              "cases: req/s ±%.1f%%, cpu/request ±%.1f%%)"
+              % (rps_noise * 100, cpu_noise * 100))
         print()
         print("\n".join(ln.rstrip() for ln in out))
         print()
