@@ -12,8 +12,8 @@ the client's CPU), so INFO commandstats deltas belong to one case.
 
 The throughput cases run in interleaved rounds (round-robin, the order
 rotated each round); a case's value is its median over rounds, its ratio
-that median divided by case 1's, and its spread half the range over rounds:
-the noise of this run.  Beside req/s the table gives the CPU time the nginx
+that median divided by case 1's, and its spread half the interquartile
+range over rounds: the noise of this run.  Beside req/s the table gives the CPU time the nginx
 worker spent per request (from /proc/PID/schedstat), which other work on a
 shared machine disturbs much less, and its ratio to case 1.
 
@@ -334,6 +334,19 @@ class Server:
             return []
         return [ln for ln in text.splitlines()
                 if "[alert]" in ln or "[emerg]" in ln or "[crit]" in ln]
+
+
+def spread(values):
+    """Half the interquartile range relative to the median (half the range
+    for fewer than four values): a burst of other work in one run does not
+    make the whole case look noisy."""
+    med = statistics.median(values)
+    if len(values) >= 4:
+        q = statistics.quantiles(values, n=4, method="inclusive")
+        lo, hi = q[0], q[2]
+    else:
+        lo, hi = min(values), max(values)
+    return (hi - lo) / 2 / med if med else 0.0
 
 
 def cpu_ns(pid):
@@ -959,17 +972,17 @@ class Bench:
             # would add case 1's noise to every ratio
             rps = [x["rps"] for x in c.runs]
             c.rps = statistics.median(rps)
-            c.rps_spread = (max(rps) - min(rps)) / 2 / c.rps
+            c.rps_spread = spread(rps)
             c.ratio = c.rps / statistics.median(x["rps"] for x in c1.runs)
             if c.latency:
                 p50 = [x["p50"] for x in c.runs]
                 c.p50 = statistics.median(p50)
                 c.p99 = statistics.median(x["p99"] for x in c.runs)
-                c.p50_spread = (max(p50) - min(p50)) / 2 / c.p50
+                c.p50_spread = spread(p50)
             reqs = sum(x["requests"] for x in c.runs)
             cpu = [x["cpu_ns"] / x["requests"] for x in c.runs]
             c.cpu_us = statistics.median(cpu) / 1000
-            c.cpu_spread = (max(cpu) - min(cpu)) / 2 / 1000 / c.cpu_us
+            c.cpu_spread = spread(cpu)
             c.cpu_ratio = statistics.median(
                 x["cpu_ns"] / x["requests"] for x in c1.runs) / 1000 \
                 / c.cpu_us
@@ -998,8 +1011,9 @@ class Bench:
             got = ca.ratio
             v = "MET" if got >= rhs else "MISSED"
             val = "%.3f vs %.3f" % (got, rhs)
-            # the spreads of the cases compared, as a fraction of the ratio
-            noise = ca.rps_spread + (cb or self.case("1")).rps_spread
+            # the spreads of the two cases compared, combined
+            noise = (ca.rps_spread ** 2
+                     + (cb or self.case("1")).rps_spread ** 2) ** 0.5
             if v == "MISSED" and (rhs - got) / rhs <= noise:
                 val += " (within this run's noise ±%.1f%%)" % (noise * 100)
             # the same comparison by nginx CPU per request, which other
@@ -1145,8 +1159,8 @@ class Bench:
                  if self.nginx_cpu is not None else ", not pinned"))
         print("page %d bytes; %s" % (len(self.page), self.banner_probe))
         print("value = median over rounds, ratio = median / case 1's "
-              "median; spread = half the range over rounds (median over "
-              "cases: req/s ±%.1f%%, cpu/request ±%.1f%%)"
+              "median; spread = half the interquartile range over rounds "
+              "(median over cases: req/s ±%.1f%%, cpu/request ±%.1f%%)"
               % (rps_noise * 100, cpu_noise * 100))
         print()
         print("\n".join(ln.rstrip() for ln in out))
