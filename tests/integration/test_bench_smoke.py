@@ -3,7 +3,9 @@ checks each answer byte for byte (the peers' banners, the 503s, the plain
 pages), times each once and prints the table.  No timing is asserted here.
 
 A module feature that is not built yet is reported by the bench as
-"feature missing"; every peer and plain case must always have numbers.
+"feature missing"; every peer and plain case must always have numbers, and
+a feature may only be missing while its source file is still the
+placeholder the foundation shipped.
 """
 
 import json
@@ -25,6 +27,17 @@ import bench  # noqa: E402
 CASES = ["1", "2", "3", "4", "5a", "5b", "6a", "6b", "7a", "7b"]
 # cases that need nothing from the module beyond loading and polling
 ALWAYS = ["1", "2", "4", "5a", "5b", "6b", "7a"]
+# what implements the module side of the other cases
+FEATURE_SOURCE = {"3": "ngx_http_outage_filter.c",
+                  "7b": "ngx_http_outage_filter.c",
+                  "set_to_banner": "ngx_http_outage_filter.c",
+                  "6a": "ngx_http_outage_page.c",
+                  "health_to_page": "ngx_http_outage_health.c"}
+
+
+def placeholder(source):
+    with open(os.path.join(REPO, "ngx_outage_module", source)) as f:
+        return "Placeholder until" in f.read()
 
 
 def bench_deps():
@@ -110,6 +123,16 @@ def test_bench_smoke(tmp_path):
         assert c["missing"] or len(c["runs"]) == 1, (key, c)
         for r in c["runs"]:
             assert r["requests"] > 0, (key, r)
+    missing = {k: c["missing"] for k, c in res["cases"].items()
+               if c["missing"]}
+    for k in ("set_to_banner", "health_to_page"):
+        if "missing" in res[k]:
+            missing[k] = res[k]["missing"]
+        else:
+            assert res[k]["median_ms"] > 0, res[k]
+    for k, why in missing.items():
+        assert placeholder(FEATURE_SOURCE[k]), \
+            "%s: %s, but %s is implemented" % (k, why, FEATURE_SOURCE[k])
     # the per-request Lua peer asks Redis once per request (plus requests
     # wrk had in flight when it stopped); the module and the cached peer
     # only poll
