@@ -77,6 +77,7 @@ check-deep: test
 	    FUZZ_ARGS="-max_total_time=$(FUZZ_SECONDS)"
 	@OUTAGE_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider tests/integration tests/deep
 
+# peers side by side (docs/performance.md); BENCH_ARGS=--quick for ~1 min
 bench: build
 	@bash scripts/deps.sh bench
 	@$(PY) tests/bench/bench.py $(BENCH_ARGS)
