@@ -100,9 +100,10 @@ check-deep: test integration-asan
 	    FUZZ_ARGS="-max_total_time=$(FUZZ_SECONDS)"
 	@OUTAGE_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider tests/deep
 
+# peers side by side (docs/performance.md); BENCH_ARGS=--quick for ~1 min
 bench: build
 	@bash scripts/deps.sh bench
-	@$(PY) tests/bench/bench.py
+	@$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 screenshots: build
 	@$(PY) scripts/screenshots.py
