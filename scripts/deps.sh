@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, only the Debian packages this project needs that
 # are missing. Idempotent: a second run installs nothing.
-#   scripts/deps.sh            build + test + demo dependencies
-#   scripts/deps.sh bench      also the benchmark peers (wrk, Lua module)
+#   scripts/deps.sh            build, test (including the bench smoke test)
+#                              and demo dependencies
+#   scripts/deps.sh bench      the same (kept for the bench target)
 set -euo pipefail
 
 pkgs=(gcc make clang nginx nginx-dev libhiredis-dev libcurl4-openssl-dev
       redis-server redis-tools python3-pytest curl chromium
-      libclang-rt-14-dev valgrind)
-
-if [ "${1:-}" = bench ]; then
-    pkgs+=(wrk libnginx-mod-http-lua lua-nginx-redis)
-fi
+      libclang-rt-14-dev valgrind wrk libnginx-mod-http-lua lua-nginx-redis)
 
 missing=()
 for p in "${pkgs[@]}"; do
