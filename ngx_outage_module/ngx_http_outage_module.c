@@ -326,10 +326,12 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     /*
-     * PREACCESS: after allow/deny and limits of the server, before the
-     * content handler would contact the backend.
+     * PRECONTENT: after the access phase (allow/deny, auth_basic,
+     * auth_request still answer 403/401 while a scope is down) and the
+     * preaccess limits, before the content handler would contact the
+     * backend.
      */
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }

@@ -2,7 +2,7 @@
 /*
  * ngx_outage_module: the maintenance page.
  *
- * Owns the PREACCESS handler that answers requests for a scope that is down
+ * Owns the PRECONTENT handler that answers requests for a scope that is down
  * or in maintenance with the maintenance page (never contacting the
  * backend), the staff bypass (outage_bypass predicates and the signed
  * cookie issued by outage_bypass_login), and the header/body filter pair

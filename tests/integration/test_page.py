@@ -659,3 +659,26 @@ def test_screenshots(page, redis):
         if os.path.exists(out):
             os.unlink(out)
         assert chromium_shot("http://127.0.0.1:%d/both/" % n.port, out, size)
+
+
+def test_access_checks_run_before_the_page(nginx_factory, redis, backend):
+    """allow/deny still answer 403 while the scope is down: the page is
+    decided in PRECONTENT, after the access phase."""
+    n = nginx_factory("""
+        outage_redis 127.0.0.1:%d interval=200ms;
+        server {
+            listen 127.0.0.1:{port};
+            location /private/ {
+                deny all;
+                outage_page checkout;
+                proxy_pass http://127.0.0.1:%d/;
+            }
+            location /checkout/ {
+                outage_page checkout;
+                proxy_pass http://127.0.0.1:%d/;
+            }
+        }
+    """ % (redis.port, backend.port, backend.port))
+    redis.cli("HSET", "outage:checkout", "state", "down", "message", "x")
+    wait_for(lambda: n.get("/checkout/page")[0] == 503, timeout=5)
+    assert n.get("/private/page")[0] == 403
