@@ -259,6 +259,16 @@ class Nginx:
                          and len(self.worker_pids()) == self.workers),
                      timeout=60 if VALGRIND else 10,
                      what="nginx ready")
+        except AssertionError:
+            # never leave a half-started nginx behind: stop it by its PID
+            kids = self.worker_pids()
+            stop_pid(self.proc, signal.SIGKILL)
+            for pid in kids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise
         finally:
             if self.proc.poll() is not None:
                 raise AssertionError("nginx exited: %s\n%s" % (
