@@ -662,9 +662,10 @@ ngx_http_outage_check_header(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
 
     for (colon = p; colon < last; colon++) {
         if (*colon == CR || *colon == LF || *colon == '\0') {
+            /* not echoed: the raw bytes would split the log line */
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_check\": CR, LF or NUL in \"%V\"",
-                               v);
+                               "\"outage_check\": CR, LF or NUL in a "
+                               "\"header=\" value");
             return NGX_CONF_ERROR;
         }
     }
