@@ -25,18 +25,31 @@ static ngx_http_outage_shm_t         *ngx_http_outage_local_shm;
 static ngx_http_outage_main_conf_t   *ngx_http_outage_omcf;
 
 
+/*
+ * Called from the directives that name scopes; cf->args[0] is the one being
+ * parsed.  Names are echoed as a bounded, escaped preview: the reason must
+ * not be cut off by nginx's 1 KB limit on a configuration message.
+ */
+
 ngx_int_t
 ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
 {
     u_char                       *p;
-    ngx_str_t                    *names, *scope;
+    u_char                        preview[64];
+    size_t                        n;
+    ngx_str_t                    *names, *scope, *directive;
     ngx_uint_t                    i;
     ngx_http_outage_main_conf_t  *omcf;
 
+    directive = cf->args->elts;
+
     if (name->len == 0 || name->len >= NGX_HTTP_OUTAGE_NAME_MAX) {
+        n = ngx_http_outage_log_preview(preview, sizeof(preview), name->data,
+                                        name->len);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid scope name \"%V\": 1 to %d characters",
-                           name, NGX_HTTP_OUTAGE_NAME_MAX - 1);
+                           "\"%V\": invalid scope name \"%*s\": 1 to %d "
+                           "characters", &directive[0], n, preview,
+                           NGX_HTTP_OUTAGE_NAME_MAX - 1);
         return NGX_ERROR;
     }
 
@@ -45,10 +58,12 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
               || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'
               || *p == '.'))
         {
+            n = ngx_http_outage_log_preview(preview, sizeof(preview),
+                                            name->data, name->len);
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid scope name \"%V\": only letters, "
-                               "digits, \"_\", \"-\" and \".\" are allowed",
-                               name);
+                               "\"%V\": invalid scope name \"%*s\": only "
+                               "letters, digits, \"_\", \"-\" and \".\" are "
+                               "allowed", &directive[0], n, preview);
             return NGX_ERROR;
         }
     }
@@ -66,8 +81,8 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
 
     if (omcf->scopes.nelts >= NGX_HTTP_OUTAGE_MAX_SCOPES) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "too many outage scopes, at most %d",
-                           NGX_HTTP_OUTAGE_MAX_SCOPES);
+                           "\"%V\": too many outage scopes, at most %d",
+                           &directive[0], NGX_HTTP_OUTAGE_MAX_SCOPES);
         return NGX_ERROR;
     }
 

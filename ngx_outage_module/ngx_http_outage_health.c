@@ -64,6 +64,7 @@ typedef struct {
     ngx_connection_t               dummy;       /* the timers' ev->data */
 
     ngx_connection_t             **conns;       /* lent to curl's sockets */
+    ino_t                         *inos;        /* the socket of each */
     ngx_uint_t                     nconns;
     ngx_uint_t                     max_conns;
 
@@ -125,6 +126,8 @@ static void ngx_http_outage_health_timer(ngx_event_t *ev);
 static void ngx_http_outage_health_event(ngx_event_t *ev);
 static void ngx_http_outage_health_forget(ngx_http_outage_health_t *h,
     ngx_connection_t *c, ngx_uint_t flags);
+static void ngx_http_outage_health_revalidate(ngx_http_outage_health_t *h,
+    ngx_connection_t *c);
 
 static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
 
@@ -662,9 +665,10 @@ ngx_http_outage_check_header(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
 
     for (colon = p; colon < last; colon++) {
         if (*colon == CR || *colon == LF || *colon == '\0') {
+            /* not echoed: the raw bytes would split the log line */
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_check\": CR, LF or NUL in \"%V\"",
-                               v);
+                               "\"outage_check\": CR, LF or NUL in a "
+                               "\"header=\" value");
             return NGX_CONF_ERROR;
         }
     }
@@ -866,6 +870,11 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
     h->conns = ngx_pcalloc(cycle->pool,
                            h->max_conns * sizeof(ngx_connection_t *));
     if (h->conns == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->inos = ngx_pcalloc(cycle->pool, h->max_conns * sizeof(ino_t));
+    if (h->inos == NULL) {
         return NGX_ERROR;
     }
 
@@ -1814,12 +1823,17 @@ ngx_http_outage_health_socket(CURL *easy, curl_socket_t s, int what,
 {
     ngx_http_outage_health_t *h = userp;
 
+    ngx_file_info_t    fi;
     ngx_connection_t  *c;
 
     c = socketp;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: curl socket %d what %d conn %p", (int) s, what, c);
+
+    if (c) {
+        ngx_http_outage_health_revalidate(h, c);
+    }
 
     if (what == CURL_POLL_REMOVE) {
         if (c) {
@@ -1851,6 +1865,8 @@ ngx_http_outage_health_socket(CURL *easy, curl_socket_t s, int what,
         c->read->handler = ngx_http_outage_health_event;
         c->write->handler = ngx_http_outage_health_event;
 
+        h->inos[h->nconns] = ngx_fd_info(s, &fi) == NGX_FILE_ERROR
+                             ? 0 : fi.st_ino;
         h->conns[h->nconns++] = c;
 
         (void) curl_multi_assign(h->multi, s, c);
@@ -1915,13 +1931,64 @@ ngx_http_outage_health_forget(ngx_http_outage_health_t *h,
 
     for (i = 0; i < h->nconns; i++) {
         if (h->conns[i] == c) {
-            h->conns[i] = h->conns[--h->nconns];
+            h->nconns--;
+            h->conns[i] = h->conns[h->nconns];
+            h->inos[i] = h->inos[h->nconns];
             break;
         }
     }
 
     ngx_free_connection(c);
     c->fd = (ngx_socket_t) -1;
+}
+
+
+/*
+ * libcurl 7.88 closes the socket of a connect attempt it gives up (a
+ * transfer removed or timed out while connecting) without reporting
+ * CURL_POLL_REMOVE first; the REMOVE comes later, when the descriptor is
+ * closed or its number already reused.  epoll and kqueue forget a closed
+ * socket by themselves, and a late epoll_ctl() fails with EBADF ("[alert]
+ * epoll_ctl(2, N) failed") or, on a reused number, removes another
+ * connection's events.  So before touching the events, check that the
+ * descriptor still is the socket they were added for.
+ */
+
+static void
+ngx_http_outage_health_revalidate(ngx_http_outage_health_t *h,
+    ngx_connection_t *c)
+{
+    ngx_uint_t       i;
+    ngx_file_info_t  fi;
+
+    for (i = 0; i < h->nconns; i++) {
+        if (h->conns[i] == c) {
+            break;
+        }
+    }
+
+    if (i == h->nconns) {
+        return;
+    }
+
+    if (ngx_fd_info(c->fd, &fi) != NGX_FILE_ERROR && fi.st_ino == h->inos[i]) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->log, 0,
+                   "outage: curl socket %d was closed before its removal",
+                   (int) c->fd);
+
+    if (ngx_event_flags
+        & (NGX_USE_EPOLL_EVENT|NGX_USE_KQUEUE_EVENT|NGX_USE_EVENTPORT_EVENT))
+    {
+        /* the kernel dropped the registration with the socket */
+        c->read->active = 0;
+        c->write->active = 0;
+    }
+
+    /* a number reused by curl for a new socket under the same entry */
+    h->inos[i] = ngx_fd_info(c->fd, &fi) == NGX_FILE_ERROR ? 0 : fi.st_ino;
 }
 
 

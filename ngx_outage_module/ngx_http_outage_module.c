@@ -33,6 +33,16 @@ static char *ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_outage_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_outage_page_status_check(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_outage_format_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_outage_complex_value_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_outage_predicate_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_outage_name_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, char *rv);
 static ngx_int_t ngx_http_outage_init_process(ngx_cycle_t *cycle);
 static void ngx_http_outage_exit_process(ngx_cycle_t *cycle);
 
@@ -45,8 +55,8 @@ static ngx_conf_enum_t  ngx_http_outage_page_formats[] = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_http_outage_page_status_bounds = {
-    ngx_conf_check_num_bounds, 200, 599
+static ngx_conf_post_t  ngx_http_outage_page_status_post = {
+    ngx_http_outage_page_status_check
 };
 
 
@@ -151,14 +161,14 @@ static ngx_command_t  ngx_http_outage_commands[] = {
 
     { ngx_string("outage_banner_html"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_outage_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, banner_html),
       NULL },
 
     { ngx_string("outage_banner_nonce"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_outage_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, banner_nonce),
       NULL },
@@ -196,7 +206,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, page_status),
-      &ngx_http_outage_page_status_bounds },
+      &ngx_http_outage_page_status_post },
 
     { ngx_string("outage_page_retry_after"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -214,7 +224,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
 
     { ngx_string("outage_page_format"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_outage_format_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, page_format),
       &ngx_http_outage_page_formats },
@@ -235,7 +245,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
 
     { ngx_string("outage_bypass"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_set_predicate_slot,
+      ngx_http_outage_predicate_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, bypass),
       NULL },
@@ -866,6 +876,95 @@ ngx_http_outage_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_outage_content_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The stock bounds check and enum slot print "value must be between ..."
+ * and "invalid value ..." without saying which directive they mean.
+ */
+
+static char *
+ngx_http_outage_page_status_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np >= 200 && *np <= 599) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_page_status\": %i is not a status, it "
+                       "must be between 200 and 599", *np);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_outage_format_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t        *value;
+    ngx_uint_t       *np;
+    ngx_conf_enum_t  *e;
+
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = cmd->post; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcasecmp(e->name.data, value[1].data) == 0)
+        {
+            *np = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\": invalid value \"%V\", expected \"auto\", "
+                       "\"html\" or \"json\"", &cmd->name, &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * Variable syntax errors come from nginx's script compiler, which does not
+ * know the directive: a second line names it.
+ */
+
+static char *
+ngx_http_outage_complex_value_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    return ngx_http_outage_name_directive(cf, cmd,
+               ngx_http_set_complex_value_slot(cf, cmd, conf));
+}
+
+
+static char *
+ngx_http_outage_predicate_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    return ngx_http_outage_name_directive(cf, cmd,
+               ngx_http_set_predicate_slot(cf, cmd, conf));
+}
+
+
+static char *
+ngx_http_outage_name_directive(ngx_conf_t *cf, ngx_command_t *cmd, char *rv)
+{
+    if (rv == NGX_CONF_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value in \"%V\" directive", &cmd->name);
+    }
+
+    return rv;
 }
 
 

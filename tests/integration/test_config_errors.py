@@ -1,0 +1,430 @@
+"""nginx -t on bad configurations (issue 8): every directive of the module
+has at least one bad-argument case, and the output names the directive and
+the reason; plus over-long values, unknown parameters, duplicates and wrong
+contexts.  Only `nginx -t` runs: no Redis, no workers, a few seconds in all.
+
+The directive list is read from the command table in the C source, so a new
+directive without a case here fails test_every_directive_has_a_case.
+"""
+
+import os
+import re
+
+import pytest
+
+from harness import REPO
+
+SRC = os.path.join(REPO, "ngx_outage_module", "ngx_http_outage_module.c")
+
+GOOD_SECRET = b"0123456789abcdef0123456789abcdef\n"
+
+
+def loc(snippet):
+    return "server { listen 127.0.0.1:{port}; location / { %s } }" % snippet
+
+
+def srv(snippet):
+    return "server { listen 127.0.0.1:{port}; %s }" % snippet
+
+
+def lines(directive, values):
+    return "\n".join("%s %s;" % (directive, v) for v in values)
+
+
+# (directive, id, http-block snippet, words that must all be in the output).
+# {dir} is the test's directory (files named below are written there).
+CASES = [
+    # -- http level ------------------------------------------------------
+    ("outage_zone_size", "junk", "outage_zone_size 10q;",
+     ['"outage_zone_size" directive invalid value']),
+    ("outage_zone_size", "too-small", "outage_zone_size 4k;",
+     ['"outage_zone_size" must be at least']),
+    ("outage_zone_size", "duplicate",
+     "outage_zone_size 1m; outage_zone_size 2m;",
+     ['"outage_zone_size" directive is duplicate']),
+    ("outage_zone_size", "in-server", srv("outage_zone_size 1m;"),
+     ['"outage_zone_size" directive is not allowed here']),
+
+    ("outage_scopes", "no-args", "outage_scopes;",
+     ['invalid number of arguments in "outage_scopes" directive']),
+    ("outage_scopes", "bad-char", "outage_scopes pay/ments;",
+     ['"outage_scopes": invalid scope name "pay/ments"', "only letters"]),
+    ("outage_scopes", "control-char", 'outage_scopes "a\\nb";',
+     ['"outage_scopes": invalid scope name "a\\x0ab"']),
+    ("outage_scopes", "too-many",
+     "outage_scopes %s;" % " ".join("s%d" % i for i in range(70)),
+     ['"outage_scopes": too many outage scopes, at most 64']),
+    ("outage_scopes", "in-location", loc("outage_scopes a;"),
+     ['"outage_scopes" directive is not allowed here']),
+
+    ("outage_redis", "no-args", "outage_redis;",
+     ['invalid number of arguments in "outage_redis" directive']),
+    ("outage_redis", "no-address", "outage_redis interval=1s;",
+     ['"outage_redis" needs at least one address']),
+    ("outage_redis", "bad-port", "outage_redis 127.0.0.1:99999;",
+     ['"outage_redis": invalid address "127.0.0.1:99999": invalid port']),
+    ("outage_redis", "uri", "outage_redis 127.0.0.1:6379/0;",
+     ['"outage_redis": invalid address "127.0.0.1:6379/0"']),
+    ("outage_redis", "unknown-param", "outage_redis 127.0.0.1 intreval=1s;",
+     ['"outage_redis": unknown parameter "intreval=1s"']),
+    ("outage_redis", "interval-short", "outage_redis 127.0.0.1 interval=50ms;",
+     ['"outage_redis": interval must be at least 100ms']),
+    ("outage_redis", "interval-junk", "outage_redis 127.0.0.1 interval=soon;",
+     ['"outage_redis": invalid time in "interval=soon"']),
+    ("outage_redis", "timeout-zero", "outage_redis 127.0.0.1 timeout=0;",
+     ['"outage_redis": invalid time in "timeout=0"']),
+    ("outage_redis", "connect-timeout-neg",
+     "outage_redis 127.0.0.1 connect_timeout=-1s;",
+     ['"outage_redis": invalid time in "connect_timeout=-1s"']),
+    ("outage_redis", "db", "outage_redis 127.0.0.1 db=x;",
+     ['"outage_redis": invalid database number in "db=x"']),
+    ("outage_redis", "db-range", "outage_redis 127.0.0.1 db=70000;",
+     ['"outage_redis": invalid database number in "db=70000"']),
+    ("outage_redis", "max-stale", "outage_redis 127.0.0.1 max_stale=never;",
+     ['"outage_redis": invalid max_stale in "max_stale=never"']),
+    ("outage_redis", "user-no-password", "outage_redis 127.0.0.1 user=u;",
+     ['"outage_redis": "user=" needs "password="']),
+    ("outage_redis", "long-prefix",
+     "outage_redis 127.0.0.1 prefix=%s;" % ("p" * 65),
+     ['"outage_redis": prefix longer than 64 bytes']),
+    ("outage_redis", "duplicate",
+     "outage_redis 127.0.0.1; outage_redis 127.0.0.2;",
+     ['"outage_redis" directive is duplicate']),
+    ("outage_redis", "in-server", srv("outage_redis 127.0.0.1;"),
+     ['"outage_redis" directive is not allowed here']),
+
+    ("outage_check", "one-arg", "outage_check s;",
+     ['invalid number of arguments in "outage_check" directive']),
+    ("outage_check", "bad-scope", "outage_check a:b http://127.0.0.1:1/;",
+     ['"outage_check": invalid scope name "a:b"']),
+    ("outage_check", "bad-scheme", "outage_check s ftp://127.0.0.1/;",
+     ['"outage_check": invalid url "ftp://127.0.0.1/"', "only http://"]),
+    ("outage_check", "unknown-param",
+     "outage_check s http://127.0.0.1:1/ fal=2;",
+     ['"outage_check": unknown parameter "fal=2"']),
+    ("outage_check", "timeout-ge-interval",
+     "outage_check s http://127.0.0.1:1/ interval=1s timeout=2s;",
+     ['"outage_check": timeout (2000ms) must be shorter than interval']),
+    ("outage_check", "header-crlf",
+     'outage_check s http://127.0.0.1:1/ "header=X-A: 1\\r\\nX-B: 2";',
+     ['"outage_check": CR, LF or NUL in']),
+    ("outage_check", "in-location", loc("outage_check s http://127.0.0.1/;"),
+     ['"outage_check" directive is not allowed here']),
+
+    ("outage_check_guard", "not-flag", "outage_check_guard sometimes;",
+     ['invalid value "sometimes" in "outage_check_guard" directive']),
+
+    ("outage_bypass_secret", "missing-file",
+     "outage_bypass_secret {dir}/no-such-secret;",
+     ['"outage_bypass_secret" cannot open', "no-such-secret"]),
+    ("outage_bypass_secret", "too-short",
+     "outage_bypass_secret {dir}/short.secret;",
+     ['"outage_bypass_secret" file must hold at least 16 bytes']),
+    ("outage_bypass_secret", "too-big",
+     "outage_bypass_secret {dir}/huge.secret;",
+     ['"outage_bypass_secret"', "larger than 1m"]),
+    ("outage_bypass_secret", "duplicate",
+     "outage_bypass_secret {dir}/good.secret; "
+     "outage_bypass_secret {dir}/good.secret;",
+     ['"outage_bypass_secret" directive is duplicate']),
+
+    ("outage_bypass_cookie", "bad-char", 'outage_bypass_cookie "a;b";',
+     ['"outage_bypass_cookie" name "a;b" has characters not allowed']),
+    ("outage_bypass_cookie", "empty", 'outage_bypass_cookie "";',
+     ['"outage_bypass_cookie" must not be empty']),
+    ("outage_bypass_cookie", "duplicate",
+     "outage_bypass_cookie a; outage_bypass_cookie b;",
+     ['"outage_bypass_cookie" directive is duplicate']),
+
+    ("outage_bypass_ttl", "junk", "outage_bypass_ttl forever;",
+     ['"outage_bypass_ttl" directive invalid value']),
+
+    # -- location level --------------------------------------------------
+    ("outage_banner", "not-flag", loc("outage_banner yes;"),
+     ['invalid value "yes" in "outage_banner" directive']),
+    ("outage_banner", "duplicate", loc("outage_banner on; outage_banner off;"),
+     ['"outage_banner" directive is duplicate']),
+
+    ("outage_banner_scopes", "off", loc("outage_banner_scopes off;"),
+     ['"outage_banner_scopes" takes "all" or scope names']),
+    ("outage_banner_scopes", "bad-name", loc("outage_banner_scopes a,b;"),
+     ['"outage_banner_scopes": invalid scope name "a,b"']),
+    ("outage_banner_scopes", "duplicate",
+     loc("outage_banner_scopes a; outage_banner_scopes b;"),
+     ['"outage_banner_scopes" directive is duplicate']),
+
+    ("outage_banner_types", "no-args", loc("outage_banner_types;"),
+     ['invalid number of arguments in "outage_banner_types" directive']),
+
+    ("outage_banner_status", "not-number", loc("outage_banner_status ok;"),
+     ['invalid status "ok" in "outage_banner_status"']),
+    ("outage_banner_status", "no-body", loc("outage_banner_status 200 204;"),
+     ['invalid status "204" in "outage_banner_status"', "not 204"]),
+    ("outage_banner_status", "range", loc("outage_banner_status 600;"),
+     ['invalid status "600" in "outage_banner_status"']),
+
+    ("outage_banner_template", "missing-file",
+     loc("outage_banner_template {dir}/nope.html;"),
+     ['"outage_banner_template" cannot open template', "nope.html"]),
+    ("outage_banner_template", "unclosed-section",
+     loc("outage_banner_template {dir}/unclosed.html;"),
+     ['"outage_banner_template" template', "unclosed.html", "at byte"]),
+    ("outage_banner_template", "too-big",
+     loc("outage_banner_template {dir}/huge.secret;"),
+     ['"outage_banner_template" template', "larger than 1m"]),
+    ("outage_banner_template", "duplicate",
+     loc("outage_banner_template {dir}/ok.html; "
+         "outage_banner_template {dir}/ok.html;"),
+     ['"outage_banner_template" directive is duplicate']),
+
+    ("outage_banner_html", "bad-variable",
+     loc('outage_banner_html "<b>${msg</b>";'),
+     ['"outage_banner_html"', "closing bracket"]),
+    ("outage_banner_html", "duplicate",
+     loc('outage_banner_html a; outage_banner_html b;'),
+     ['"outage_banner_html" directive is duplicate']),
+
+    ("outage_banner_nonce", "bad-variable", loc('outage_banner_nonce "${";'),
+     ['"outage_banner_nonce"', "variable"]),
+
+    ("outage_banner_css_uri", "two-args",
+     loc("outage_banner_css_uri /a.css /b.css;"),
+     ['invalid number of arguments in "outage_banner_css_uri" directive']),
+    ("outage_banner_css_uri", "duplicate",
+     loc("outage_banner_css_uri /a.css; outage_banner_css_uri /b.css;"),
+     ['"outage_banner_css_uri" directive is duplicate']),
+
+    ("outage_banner_nocache", "not-flag", loc("outage_banner_nocache 1;"),
+     ['invalid value "1" in "outage_banner_nocache" directive']),
+
+    ("outage_banner_last_modified", "not-flag",
+     loc("outage_banner_last_modified keep;"),
+     ['invalid value "keep" in "outage_banner_last_modified" directive']),
+
+    ("outage_page", "all", loc("outage_page all;"),
+     ['"outage_page" needs scope names, "all" is only valid']),
+    ("outage_page", "bad-name", loc('outage_page "check out";'),
+     ['"outage_page": invalid scope name "check out"']),
+    ("outage_page", "no-args", loc("outage_page;"),
+     ['invalid number of arguments in "outage_page" directive']),
+    ("outage_page", "duplicate", loc("outage_page a; outage_page b;"),
+     ['"outage_page" directive is duplicate']),
+
+    ("outage_page_status", "range", loc("outage_page_status 99;"),
+     ['"outage_page_status"', "99", "between 200 and 599"]),
+    ("outage_page_status", "not-number", loc("outage_page_status 5xx;"),
+     ['"outage_page_status" directive invalid number']),
+
+    ("outage_page_retry_after", "junk", loc("outage_page_retry_after soon;"),
+     ['"outage_page_retry_after" directive invalid value']),
+
+    ("outage_page_template", "missing-file",
+     loc("outage_page_template {dir}/nope.html;"),
+     ['"outage_page_template" cannot open template']),
+    ("outage_page_template", "unclosed-section",
+     loc("outage_page_template {dir}/unclosed.html;"),
+     ['"outage_page_template" template', "at byte"]),
+
+    ("outage_page_format", "unknown", loc("outage_page_format xml;"),
+     ['"outage_page_format"', 'invalid value "xml"', '"auto"', '"json"']),
+
+    ("outage_page_refresh", "zero", loc("outage_page_refresh 0;"),
+     ['"outage_page_refresh" takes "off" or a positive time, not "0"']),
+    ("outage_page_refresh", "junk", loc("outage_page_refresh often;"),
+     ['"outage_page_refresh" takes "off" or a positive time']),
+
+    ("outage_page_intercept", "not-flag", loc("outage_page_intercept 502;"),
+     ['invalid value "502" in "outage_page_intercept" directive']),
+
+    ("outage_bypass", "bad-variable", loc('outage_bypass "${http_x";'),
+     ['"outage_bypass"', "closing bracket"]),
+    ("outage_bypass", "no-args", loc("outage_bypass;"),
+     ['invalid number of arguments in "outage_bypass" directive']),
+
+    ("outage_passive", "not-flag", loc("outage_passive auto;"),
+     ['invalid value "auto" in "outage_passive" directive']),
+
+    ("outage_status", "format", loc("outage_status xml;"),
+     ['"outage_status": unknown format "xml"']),
+    ("outage_status", "two-args", loc("outage_status json prometheus;"),
+     ['invalid number of arguments in "outage_status" directive']),
+    ("outage_status", "in-server", srv("outage_status;"),
+     ['"outage_status" directive is not allowed here']),
+    ("outage_status", "duplicate", loc("outage_status; outage_status;"),
+     ['"outage_status" directive is duplicate']),
+
+    ("outage_bypass_login", "arg", loc("outage_bypass_login now;"),
+     ['invalid number of arguments in "outage_bypass_login" directive']),
+    ("outage_bypass_login", "no-secret", loc("outage_bypass_login;"),
+     ['"outage_bypass_login" needs "outage_bypass_secret <file>"']),
+    ("outage_bypass_login", "duplicate",
+     "outage_bypass_secret {dir}/good.secret; "
+     + loc("outage_bypass_login; outage_bypass_login;"),
+     ['"outage_bypass_login" directive is duplicate']),
+    ("outage_bypass_login", "in-http", "outage_bypass_login;",
+     ['"outage_bypass_login" directive is not allowed here']),
+
+    ("outage_banner_css", "arg", loc("outage_banner_css on;"),
+     ['invalid number of arguments in "outage_banner_css" directive']),
+    ("outage_banner_css", "duplicate",
+     loc("outage_banner_css; outage_banner_css;"),
+     ['"outage_banner_css" directive is duplicate']),
+]
+
+
+def command_table():
+    """Directive names declared in ngx_http_outage_commands[]."""
+    with open(SRC) as f:
+        text = f.read()
+    table = text.split("ngx_http_outage_commands[] = {", 1)[1]
+    table = table.split("ngx_null_command", 1)[0]
+    return re.findall(r'ngx_string\("([a-z_]+)"\)', table)
+
+
+@pytest.fixture
+def files(tmp_path):
+    d = tmp_path / "files"
+    d.mkdir()
+    (d / "short.secret").write_bytes(b"short\n")
+    (d / "good.secret").write_bytes(GOOD_SECRET)
+    (d / "huge.secret").write_bytes(b"x" * (1024 * 1024 + 1))
+    (d / "unclosed.html").write_bytes(b"<p>{{#eta}}until {{eta}}</p>")
+    (d / "ok.html").write_bytes(b"<p>{{message}}</p>")
+    return str(d)
+
+
+def nginx_t(nginx_factory, snippet, files):
+    n = nginx_factory(snippet.replace("{dir}", files), start=False)
+    return n.test_config()
+
+
+def test_every_directive_has_a_case():
+    names = command_table()
+    assert len(names) >= 30, names
+    covered = {c[0] for c in CASES}
+    assert set(names) - covered == set(), "no bad-argument case"
+    assert covered - set(names) == set(), "case for an unknown directive"
+
+
+@pytest.mark.allow_log_errors
+@pytest.mark.parametrize("directive, snippet, words",
+                         [(c[0], c[2], c[3]) for c in CASES],
+                         ids=["%s-%s" % (c[0], c[1]) for c in CASES])
+def test_bad_configuration(nginx_factory, files, directive, snippet, words):
+    ok, out = nginx_t(nginx_factory, snippet, files)
+    assert not ok, out
+    assert "test failed" in out, out
+    emerg = [ln for ln in out.splitlines() if "[emerg]" in ln]
+    assert emerg, out
+    # every message points at the file and line
+    assert re.search(r"nginx\.conf:\d+", "\n".join(emerg)), out
+    for w in words:
+        assert w in out, (w, out)
+    assert directive in out
+
+
+def test_good_configuration_uses_every_directive(nginx_factory, files):
+    """The cases above fail for their bad value, not for something else:
+    the same directives with good values pass."""
+    conf = """
+        outage_zone_size 2m;
+        outage_scopes checkout search;
+        outage_redis 127.0.0.1:1 interval=1s db=1 prefix=x: max_stale=1m
+                     user=u password=p timeout=500ms connect_timeout=500ms;
+        outage_check checkout http://127.0.0.1:1/ interval=2s timeout=1s;
+        outage_check_guard off;
+        outage_bypass_secret {dir}/good.secret;
+        outage_bypass_cookie staff_bypass;
+        outage_bypass_ttl 1h;
+        server {
+            listen 127.0.0.1:{port};
+            outage_banner on;
+            outage_banner_scopes all;
+            outage_banner_types text/html application/xhtml+xml;
+            outage_banner_status 200 404;
+            outage_banner_template {dir}/ok.html;
+            outage_banner_nonce $request_id;
+            outage_banner_css_uri /outage.css;
+            outage_banner_nocache off;
+            outage_banner_last_modified on;
+            outage_page checkout;
+            outage_page_status 503;
+            outage_page_retry_after 5m;
+            outage_page_template {dir}/ok.html;
+            outage_page_format auto;
+            outage_page_refresh off;
+            outage_page_intercept on;
+            outage_bypass $http_x_staff;
+            outage_passive off;
+            location /h { outage_banner_html "<b>$request_id</b>"; }
+            location = /outage/status { outage_status prometheus; }
+            location = /staff { outage_bypass_login; }
+            location = /outage.css { outage_banner_css; }
+        }
+    """
+    ok, out = nginx_t(nginx_factory, conf, files)
+    assert ok, out
+    used = set(re.findall(r"\b(outage_[a-z_]+)\b", conf))
+    assert set(command_table()) <= used, set(command_table()) - used
+
+
+# ---- over-long values ---------------------------------------------------------
+
+@pytest.mark.allow_log_errors
+@pytest.mark.parametrize("snippet", [
+    "outage_scopes %s;" % ("s" * 10240),
+    "outage_check s http://127.0.0.1:1/ header=X-A:%s;" % ("v" * 102400),
+    loc('outage_banner_html "%s";' % ("<b>" * 40000)),
+], ids=["scope-10k", "header-100k", "banner-html-120k"])
+def test_values_over_4k_stop_at_the_tokenizer(nginx_factory, files, snippet):
+    """nginx's own tokenizer refuses a parameter longer than its 4 KB read
+    buffer before any module sees it; it names the line, not the
+    directive (stock behaviour, the same for every nginx directive)."""
+    ok, out = nginx_t(nginx_factory, snippet, files)
+    assert not ok, out
+    assert re.search(r'\[emerg\] too long parameter'
+                     r'( ".*" started|, probably missing terminating .*) '
+                     r'in \S+nginx\.conf:\d+', out), out[:2000]
+    assert len(out) < 4096, len(out)       # nothing echoed in full
+
+
+@pytest.mark.allow_log_errors
+@pytest.mark.parametrize("snippet, words", [
+    ("outage_scopes %s;" % ("s" * 4000),
+     ['"outage_scopes": invalid scope name "sss', "1 to 31 characters"]),
+    (loc("outage_page %s;" % ("p" * 4000)),
+     ['"outage_page": invalid scope name "ppp', "1 to 31 characters"]),
+    ("outage_check s http://127.0.0.1:1/ header=X-A:%s;" % ("v" * 4000),
+     ['"outage_check": invalid header in "header=X-A:vvv']),
+    ("outage_check s http://127.0.0.1:1/ match=%s;" % ("m" * 4000),
+     ['"outage_check": match needs 1 to 256 bytes']),
+    ("outage_redis 127.0.0.1 prefix=%s;" % ("p" * 4000),
+     ['"outage_redis": prefix longer than 64 bytes']),
+    ("outage_redis 127.0.0.1 %s=1;" % ("k" * 4000),
+     ['"outage_redis": unknown parameter "kkk']),
+    (loc("outage_page_refresh %s;" % ("9" * 4000)),
+     ['"outage_page_refresh" takes "off" or a positive time']),
+    (loc("outage_banner_status %s;" % ("2" * 4000)),
+     ['invalid status "222']),
+    (loc("outage_status %s;" % ("j" * 4000)),
+     ['"outage_status": unknown format "jjj']),
+], ids=["scopes", "page", "check-header", "check-match",
+        "redis-prefix", "redis-param", "page-refresh", "banner-status",
+        "status-format"])
+def test_values_just_under_4k(nginx_factory, files, snippet, words):
+    """Under the tokenizer's limit the module's own checks answer, and the
+    reason comes before any echo of the value, so the 1 KB cap nginx puts
+    on a configuration message never cuts it off."""
+    ok, out = nginx_t(nginx_factory, snippet, files)
+    assert not ok, out
+    first = [ln for ln in out.splitlines() if "[emerg]" in ln][0]
+    for w in words:
+        assert w in first, (w, first[:300])
+    assert len(first) <= 1200, len(first)
+
+
+def test_long_url_is_accepted(nginx_factory, files):
+    """A long but valid check URL is not an error (the timeout is)."""
+    ok, out = nginx_t(nginx_factory, "outage_check s http://127.0.0.1:1/%s "
+                      "interval=2s;" % ("u" * 4000), files)
+    assert ok, out[:500]
