@@ -128,20 +128,28 @@ class Backend:
     """tests/support/backend.py on a free port."""
 
     def __init__(self, tmpdir, docroot=None, health_port=False):
-        self.port = free_port()
-        self.health_port = free_port() if health_port else None
-        args = [PY, os.path.join(SUPPORT, "backend.py"), "--port",
-                str(self.port)]
-        if docroot:
-            args += ["--docroot", docroot]
-        if self.health_port:
-            args += ["--health-port", str(self.health_port)]
-        self.log = open(os.path.join(tmpdir, "backend-%d.log" % self.port),
-                        "w")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY"), "backend did not start: %r" % line
+        # a port found free may be taken by another process before the
+        # backend binds it: try again with fresh ports
+        for attempt in range(3):
+            self.port = free_port()
+            self.health_port = free_port() if health_port else None
+            args = [PY, os.path.join(SUPPORT, "backend.py"), "--port",
+                    str(self.port)]
+            if docroot:
+                args += ["--docroot", docroot]
+            if self.health_port:
+                args += ["--health-port", str(self.health_port)]
+            self.log = open(os.path.join(tmpdir, "backend-%d.log"
+                                         % self.port), "w")
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                         stderr=self.log, text=True)
+            line = self.proc.stdout.readline()
+            if line.startswith("READY"):
+                return
+            stop_pid(self.proc)
+            self.log.close()
+        raise AssertionError("backend did not start: %r (see %s)"
+                             % (line, self.log.name))
 
     def get(self, path):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
