@@ -92,8 +92,6 @@ static char *ngx_http_outage_check_status(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
 static char *ngx_http_outage_check_header(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
-static ngx_int_t ngx_http_outage_check_time(ngx_conf_t *cf, ngx_str_t *v,
-    size_t skip, ngx_msec_t *ms);
 static ngx_int_t ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v,
     size_t skip, ngx_uint_t *n);
 
@@ -197,7 +195,7 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     for (i = 3; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            if (ngx_http_outage_check_time(cf, &value[i], 9, &ck->interval)
+            if (ngx_http_outage_conf_msec(cf, &value[i], 9, &ck->interval)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
@@ -215,7 +213,7 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            if (ngx_http_outage_check_time(cf, &value[i], 8, &ck->timeout)
+            if (ngx_http_outage_conf_msec(cf, &value[i], 8, &ck->timeout)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
@@ -734,31 +732,6 @@ invalid:
                        "expected \"header=Name:value\" with a token as name",
                        v);
     return NGX_CONF_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_outage_check_time(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
-    ngx_msec_t *ms)
-{
-    ngx_str_t  s;
-    ngx_int_t  n;
-
-    s.data = v->data + skip;
-    s.len = v->len - skip;
-
-    n = ngx_parse_time(&s, 0);
-    if (n == NGX_ERROR || n <= 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_check\": invalid time in \"%V\", "
-                           "expected a positive time such as 500ms or 2s",
-                           v);
-        return NGX_ERROR;
-    }
-
-    *ms = (ngx_msec_t) n;
-
-    return NGX_OK;
 }
 
 

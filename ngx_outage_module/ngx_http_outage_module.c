@@ -1014,3 +1014,33 @@ ngx_http_outage_exit_process(ngx_cycle_t *cycle)
     ngx_http_outage_health_exit_process(cycle);
     ngx_http_outage_redis_exit_process(cycle);
 }
+
+
+/*
+ * "name=time" parameters of outage_redis and outage_check: a positive time
+ * in milliseconds, errors naming the directive being parsed.
+ */
+
+ngx_int_t
+ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
+    ngx_msec_t *ms)
+{
+    ngx_str_t  s, *name;
+    ngx_int_t  n;
+
+    s.data = v->data + skip;
+    s.len = v->len - skip;
+
+    n = ngx_parse_time(&s, 0);
+    if (n == NGX_ERROR || n <= 0) {
+        name = cf->args->elts;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": invalid time in \"%V\", expected a "
+                           "positive time such as 500ms or 2s", &name[0], v);
+        return NGX_ERROR;
+    }
+
+    *ms = (ngx_msec_t) n;
+
+    return NGX_OK;
+}

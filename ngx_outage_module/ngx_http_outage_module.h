@@ -261,6 +261,10 @@ typedef struct {
 extern ngx_module_t  ngx_http_outage_module;
 
 
+/* module.c */
+ngx_int_t ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v,
+    size_t skip, ngx_msec_t *ms);
+
 /* shm.c */
 ngx_int_t ngx_http_outage_shm_add(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);

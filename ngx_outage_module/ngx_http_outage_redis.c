@@ -75,31 +75,6 @@ static ngx_http_outage_redis_t  ngx_http_outage_redis;
 
 /* ---- configuration ---------------------------------------------------- */
 
-static char *
-ngx_http_outage_redis_param_time(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
-    ngx_msec_t *ms)
-{
-    ngx_str_t  s;
-    ngx_int_t  n;
-
-    s.data = v->data + skip;
-    s.len = v->len - skip;
-
-    n = ngx_parse_time(&s, 0);
-    if (n == NGX_ERROR || n <= 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_redis\": invalid time in \"%V\", "
-                           "expected a positive time such as 500ms or 2s",
-                           v);
-        return NGX_CONF_ERROR;
-    }
-
-    *ms = (ngx_msec_t) n;
-
-    return NGX_CONF_OK;
-}
-
-
 char *
 ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -168,8 +143,8 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            if (ngx_http_outage_redis_param_time(cf, &value[i], 9, &ms)
-                != NGX_CONF_OK)
+            if (ngx_http_outage_conf_msec(cf, &value[i], 9, &ms)
+                != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
@@ -186,9 +161,9 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
-            if (ngx_http_outage_redis_param_time(cf, &value[i], 16,
-                                                 &omcf->redis_connect_timeout)
-                != NGX_CONF_OK)
+            if (ngx_http_outage_conf_msec(cf, &value[i], 16,
+                                          &omcf->redis_connect_timeout)
+                != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
@@ -197,9 +172,9 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            if (ngx_http_outage_redis_param_time(cf, &value[i], 8,
-                                                 &omcf->redis_timeout)
-                != NGX_CONF_OK)
+            if (ngx_http_outage_conf_msec(cf, &value[i], 8,
+                                          &omcf->redis_timeout)
+                != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
