@@ -338,7 +338,7 @@ int
 ngx_http_outage_banner_lookup(void *ctx, const unsigned char *name,
     size_t name_len, const unsigned char **value, size_t *value_len)
 {
-    const ngx_http_outage_banner_t        *b = ctx;
+    ngx_http_outage_banner_t              *b = ctx;
     const ngx_http_outage_banner_str_t    *s;
     const ngx_http_outage_banner_field_t  *f;
 
@@ -346,6 +346,11 @@ ngx_http_outage_banner_lookup(void *ctx, const unsigned char *name,
         if (f->len == name_len && memcmp(f->name, name, name_len) == 0) {
             s = (const ngx_http_outage_banner_str_t *)
                     ((const char *) b + f->offset);
+
+            if (s == &b->nonce) {
+                b->nonce_used = 1;
+            }
+
             *value = s->data;
             *value_len = s->data ? s->len : 0;
             return 1;

@@ -68,6 +68,9 @@ typedef struct {
     ngx_http_outage_banner_str_t  starts_iso;
     ngx_http_outage_banner_str_t  nonce;
 
+    /* set by the lookup when the template asked for the nonce */
+    int                           nonce_used;
+
     unsigned char                 eta_buf[NGX_HTTP_OUTAGE_WHEN_LEN
                                           + NGX_HTTP_OUTAGE_AGO_LEN + 4];
     unsigned char                 eta_iso_buf[NGX_HTTP_OUTAGE_TIME_LEN];
@@ -109,7 +112,11 @@ extern const size_t         ngx_http_outage_banner_css_len;
 void ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     const ngx_http_outage_banner_input_t *in, time_t now);
 
-/* template lookup over an initialised ngx_http_outage_banner_t */
+/*
+ * Template lookup over an initialised ngx_http_outage_banner_t; it notes
+ * in b->nonce_used whether the template asked for the nonce, so that a
+ * rendering made without one is known to be valid for every request.
+ */
 int ngx_http_outage_banner_lookup(void *ctx, const unsigned char *name,
     size_t name_len, const unsigned char **value, size_t *value_len);
 

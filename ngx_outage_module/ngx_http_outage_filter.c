@@ -13,6 +13,10 @@
  * untouched, unscanned.  File buffers stay file buffers, so sendfile keeps
  * working: only the bytes up to the insertion point are read, to find it.
  * What the banner says is in ngx_http_outage_banner.c.
+ *
+ * Also owns the per-worker renderings (ngx_http_outage_cache_t) that the
+ * banner and the maintenance page are sent from: rendered once per
+ * snapshot second, held by the requests that send them.
  */
 
 
@@ -21,16 +25,28 @@
 #include "ngx_http_outage_banner.h"
 
 
-/* how much of a file buffer is read at a time to find the insertion point */
-#define NGX_HTTP_OUTAGE_READ_SIZE  16384
+/*
+ * How much of a file buffer is read at a time to find the insertion point:
+ * one page first (most pages open <body> within it), then larger chunks.
+ */
+#define NGX_HTTP_OUTAGE_READ_FIRST  4096
+#define NGX_HTTP_OUTAGE_READ_SIZE   16384
+
+/* ngx_http_outage_cache_t flags of a cached banner */
+#define NGX_HTTP_OUTAGE_BANNER_STYLE   0x01   /* starts with "<style>" */
+#define NGX_HTTP_OUTAGE_BANNER_NONCE   0x02   /* the template shows it */
 
 
 typedef struct {
     ngx_http_outage_scan_t   scan;
-    ngx_str_t                banner;
-    ngx_chain_t             *busy;         /* ours, held by next filters */
+    ngx_str_t                banner[2];    /* per-request head, the rest */
+    ngx_buf_t               *busy[6];      /* ours, held by next filters
+                                              (one insertion: 6 at most) */
+    ngx_uint_t               nbusy;        /* busy[first_busy..nbusy) */
+    ngx_uint_t               first_busy;
     ngx_buf_t               *orig;         /* what the shadows stand for */
     u_char                  *scratch;      /* file bytes being scanned */
+    size_t                   scratch_size;
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* inserted: the rest as is */
@@ -44,8 +60,20 @@ static ngx_int_t ngx_http_outage_identity_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *view, ngx_str_t *out);
+static ngx_http_outage_blob_t *ngx_http_outage_banner_cached(
+    ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf,
+    ngx_http_outage_snapshot_t *snap, ngx_http_outage_view_t *view);
+static ngx_int_t ngx_http_outage_banner_once(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view,
-    ngx_str_t *out);
+    ngx_str_t *nonce, ngx_str_t *out);
+static void ngx_http_outage_banner_input(ngx_http_outage_banner_input_t *in,
+    ngx_http_outage_view_t *view, ngx_str_t *nonce);
+static size_t ngx_http_outage_banner_write(u_char *dst,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_banner_t *b,
+    ngx_str_t *html, ngx_str_t *nonce);
+static void ngx_http_outage_blob_release(void *data);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
@@ -154,9 +182,14 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
             i = 0;
         }
 
+        /* parsed headers come with their lower-case name */
         if (h[i].key.len != sizeof("Accept-Encoding") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
-                               sizeof("Accept-Encoding") - 1)
+            || (h[i].lowcase_key
+                ? ngx_strncmp(h[i].lowcase_key, "accept-encoding",
+                              sizeof("Accept-Encoding") - 1)
+                : ngx_strncasecmp(h[i].key.data,
+                                  (u_char *) "Accept-Encoding",
+                                  sizeof("Accept-Encoding") - 1))
                != 0
             || (h[i].value.len == ngx_http_outage_identity.len
                 && ngx_strncasecmp(h[i].value.data,
@@ -193,9 +226,10 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t                      banner;
+    ngx_str_t                      banner[2];
     ngx_table_elt_t               *ce;
     ngx_http_outage_view_t        *view;
+    ngx_http_outage_snapshot_t    *snap;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_filter_ctx_t  *ctx;
 
@@ -206,15 +240,18 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         || r->header_only
         || r->method == NGX_HTTP_HEAD
         || r->headers_out.content_length_n == 0
-        || ngx_http_outage_status_wanted(r, olcf) != NGX_OK
-        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL)
+        || ngx_http_outage_status_wanted(r, olcf) != NGX_OK)
     {
         return ngx_http_next_header_filter(r);
     }
 
-    view = ngx_http_outage_worst(ngx_http_outage_snapshot(r->connection->log),
-                                 olcf->banner_scopes, 1);
-    if (view == NULL) {
+    /* the incident first: without one the type lookup is not needed */
+    snap = ngx_http_outage_snapshot(r->connection->log);
+    view = ngx_http_outage_worst(snap, olcf->banner_scopes, 1);
+
+    if (view == NULL
+        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL)
+    {
         return ngx_http_next_header_filter(r);
     }
 
@@ -232,11 +269,11 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_outage_banner_build(r, olcf, view, &banner) != NGX_OK) {
+    if (ngx_http_outage_banner_build(r, olcf, snap, view, banner) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (banner.len == 0) {
+    if (banner[1].len == 0) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -246,7 +283,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     }
 
     ngx_http_outage_scan_init(&ctx->scan);
-    ctx->banner = banner;
+    ctx->banner[0] = banner[0];
+    ctx->banner[1] = banner[1];
 
     ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
 
@@ -264,7 +302,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: banner for scope \"%V\", %uz bytes",
-                   &view->name, banner.len);
+                   &view->name, banner[0].len + banner[1].len);
 
     return ngx_http_next_header_filter(r);
 }
@@ -299,28 +337,28 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
 
 
 /*
- * One allocation from the request pool per response: building it costs a
- * few microseconds, less than any cache of it would need to stay correct
- * (the nonce and outage_banner_html vary per request, "N min ago" by time).
+ * The banner as out[0] (a per-request head, usually empty) and out[1];
+ * out[1] is empty when there is no banner.  Everything that does not vary
+ * per request is rendered once per snapshot second into the location's
+ * cache and sent from there: only outage_banner_html, and a template that
+ * shows the nonce, are rendered for each request.  With the built-in
+ * markup, the nonce goes into a per-request "<style nonce>" head in front
+ * of the cached bytes, which start right after their own "<style>".
  */
 
 static ngx_int_t
 ngx_http_outage_banner_build(ngx_http_request_t *r,
-    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view,
-    ngx_str_t *out)
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *view, ngx_str_t *out)
 {
-    size_t                          len, body, nonce_len, uri_len;
-    u_char                         *p;
-    ngx_str_t                       html, nonce;
-    ngx_uint_t                      style;
-    const u_char                   *tpl;
-    ngx_http_outage_banner_t        b;
-    ngx_http_outage_banner_input_t  in;
+    u_char                  *p;
+    size_t                   n;
+    ngx_str_t                nonce;
+    ngx_http_outage_blob_t  *blob;
 
-    ngx_str_null(out);
+    ngx_str_null(&out[0]);
+    ngx_str_null(&out[1]);
     ngx_str_null(&nonce);
-    ngx_str_null(&html);
-    tpl = NULL;
 
     if (olcf->banner_nonce
         && ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK)
@@ -328,7 +366,135 @@ ngx_http_outage_banner_build(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    style = 0;
+    if (olcf->banner_html || olcf->banner_cache == NULL) {
+        return ngx_http_outage_banner_once(r, olcf, view, &nonce, &out[1]);
+    }
+
+    blob = ngx_http_outage_cache_find(olcf->banner_cache, snap);
+
+    if (blob == NULL) {
+        blob = ngx_http_outage_banner_cached(r, olcf, snap, view);
+        if (blob == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (nonce.len && (olcf->banner_cache->flags & NGX_HTTP_OUTAGE_BANNER_NONCE))
+    {
+        return ngx_http_outage_banner_once(r, olcf, view, &nonce, &out[1]);
+    }
+
+    if (blob->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_outage_cache_hold(r, blob) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out[1].data = blob->data;
+    out[1].len = blob->len;
+
+    if (nonce.len == 0
+        || !(olcf->banner_cache->flags & NGX_HTTP_OUTAGE_BANNER_STYLE))
+    {
+        return NGX_OK;
+    }
+
+    n = ngx_http_outage_html_escape(NULL, 0, nonce.data, nonce.len);
+
+    p = ngx_pnalloc(r->pool, sizeof("<style nonce=\"\">") - 1 + n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out[0].data = p;
+    p = ngx_cpymem(p, "<style nonce=\"", sizeof("<style nonce=\"") - 1);
+    p += ngx_http_outage_html_escape(p, n, nonce.data, nonce.len);
+    *p++ = '"';
+    *p++ = '>';
+    out[0].len = p - out[0].data;
+
+    out[1].data += sizeof("<style>") - 1;
+    out[1].len -= sizeof("<style>") - 1;
+
+    return NGX_OK;
+}
+
+
+/* renders the banner without a nonce into the location's cache */
+
+static ngx_http_outage_blob_t *
+ngx_http_outage_banner_cached(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *view)
+{
+    size_t                           len;
+    ngx_http_outage_blob_t          *blob;
+    ngx_http_outage_cache_t         *cache;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    cache = olcf->banner_cache;
+
+    ngx_http_outage_banner_input(&in, view, NULL);
+
+    /* the snapshot's second: the key of the rendering is its "now" */
+    ngx_http_outage_banner_init(&b, &in, snap->built);
+
+    len = ngx_http_outage_banner_write(NULL, olcf, &b, NULL, NULL);
+
+    blob = ngx_http_outage_cache_reserve(cache, len, r->connection->log);
+    if (blob == NULL) {
+        return NULL;
+    }
+
+    blob->len = ngx_http_outage_banner_write(blob->data, olcf, &b, NULL,
+                                             NULL);
+
+    if (blob->len != len) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "outage: banner size changed between measuring and "
+                      "writing");
+        return NULL;
+    }
+
+    cache->flags = 0;
+
+    if (b.nonce_used) {
+        cache->flags |= NGX_HTTP_OUTAGE_BANNER_NONCE;
+    }
+
+    if (len && olcf->banner_template.len == 0
+        && olcf->banner_css_uri.len == 0)
+    {
+        cache->flags |= NGX_HTTP_OUTAGE_BANNER_STYLE;
+    }
+
+    ngx_http_outage_cache_store(cache, blob, snap);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: banner for scope \"%V\" rendered, %uz bytes",
+                   &view->name, len);
+
+    return blob;
+}
+
+
+/* the banner of this request alone, in its pool */
+
+static ngx_int_t
+ngx_http_outage_banner_once(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view,
+    ngx_str_t *nonce, ngx_str_t *out)
+{
+    size_t                           len;
+    u_char                          *p;
+    ngx_str_t                        html;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    ngx_str_null(&html);
 
     if (olcf->banner_html) {
         /* the administrator's markup, as is: variables escape themselves */
@@ -336,63 +502,14 @@ ngx_http_outage_banner_build(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        body = html.len;
-
     } else {
-        ngx_memzero(&in, sizeof(ngx_http_outage_banner_input_t));
-
-        in.state = (int) view->state;
-        in.announced = view->announced;
-        in.since = view->since;
-        in.eta = view->eta;
-        in.starts = view->starts;
-        in.checked = view->checked;
-        in.scope.data = view->name.data;
-        in.scope.len = view->name.len;
-        in.message.data = view->message.data;
-        in.message.len = view->message.len;
-        in.eta_text.data = view->eta_text.data;
-        in.eta_text.len = view->eta_text.len;
-        in.link.data = view->link.data;
-        in.link.len = view->link.len;
-        in.nonce.data = nonce.data;
-        in.nonce.len = nonce.len;
-
+        ngx_http_outage_banner_input(&in, view, nonce);
         ngx_http_outage_banner_init(&b, &in, ngx_time());
-
-        if (olcf->banner_template.len) {
-            tpl = olcf->banner_template.data;
-
-        } else {
-            style = 1;
-        }
-
-        body = ngx_http_outage_banner_render(NULL, 0, tpl,
-                                             olcf->banner_template.len, &b);
     }
 
-    if (body == 0) {
+    len = ngx_http_outage_banner_write(NULL, olcf, &b, &html, nonce);
+    if (len == 0) {
         return NGX_OK;
-    }
-
-    len = body;
-    nonce_len = 0;
-    uri_len = 0;
-
-    if (olcf->banner_css_uri.len) {
-        uri_len = ngx_http_outage_html_escape(NULL, 0,
-                                              olcf->banner_css_uri.data,
-                                              olcf->banner_css_uri.len);
-        len += sizeof("<link rel=\"stylesheet\" href=\"\">") - 1 + uri_len;
-
-    } else if (style) {
-        if (nonce.len) {
-            nonce_len = ngx_http_outage_html_escape(NULL, 0, nonce.data,
-                                                    nonce.len);
-            len += sizeof(" nonce=\"\"") - 1 + nonce_len;
-        }
-
-        len += sizeof("<style></style>") - 1 + ngx_http_outage_banner_css_len;
     }
 
     p = ngx_pnalloc(r->pool, len);
@@ -401,23 +518,121 @@ ngx_http_outage_banner_build(ngx_http_request_t *r,
     }
 
     out->data = p;
+    out->len = ngx_http_outage_banner_write(p, olcf, &b, &html, nonce);
+
+    if (out->len != len) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "outage: banner size changed between measuring and "
+                      "writing");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_banner_input(ngx_http_outage_banner_input_t *in,
+    ngx_http_outage_view_t *view, ngx_str_t *nonce)
+{
+    ngx_memzero(in, sizeof(ngx_http_outage_banner_input_t));
+
+    in->state = (int) view->state;
+    in->announced = view->announced;
+    in->since = view->since;
+    in->eta = view->eta;
+    in->starts = view->starts;
+    in->checked = view->checked;
+    in->scope.data = view->name.data;
+    in->scope.len = view->name.len;
+    in->message.data = view->message.data;
+    in->message.len = view->message.len;
+    in->eta_text.data = view->eta_text.data;
+    in->eta_text.len = view->eta_text.len;
+    in->link.data = view->link.data;
+    in->link.len = view->link.len;
+
+    if (nonce) {
+        in->nonce.data = nonce->data;
+        in->nonce.len = nonce->len;
+    }
+}
+
+
+/*
+ * Measures (dst NULL) or writes the whole banner: the stylesheet link or
+ * inline style, then outage_banner_html (html not NULL and set) or the
+ * template rendered from *b.  Nothing (0) when the markup is empty.
+ */
+
+static size_t
+ngx_http_outage_banner_write(u_char *dst, ngx_http_outage_loc_conf_t *olcf,
+    ngx_http_outage_banner_t *b, ngx_str_t *html, ngx_str_t *nonce)
+{
+    u_char        *p;
+    size_t         body, len, n;
+    const u_char  *tpl;
+    ngx_uint_t     style;
+
+    style = 0;
+    tpl = NULL;
+
+    if (olcf->banner_html) {
+        body = html->len;
+
+    } else {
+        if (olcf->banner_template.len) {
+            tpl = olcf->banner_template.data;
+
+        } else {
+            style = 1;
+        }
+
+        body = ngx_http_outage_banner_render(NULL, 0, tpl,
+                                             olcf->banner_template.len, b);
+    }
+
+    if (body == 0) {
+        return 0;
+    }
 
     if (olcf->banner_css_uri.len) {
-        p = ngx_cpymem(p, "<link rel=\"stylesheet\" href=\"",
+        n = ngx_http_outage_html_escape(NULL, 0, olcf->banner_css_uri.data,
+                                        olcf->banner_css_uri.len);
+        len = sizeof("<link rel=\"stylesheet\" href=\"\">") - 1 + n + body;
+
+        if (dst == NULL) {
+            return len;
+        }
+
+        p = ngx_cpymem(dst, "<link rel=\"stylesheet\" href=\"",
                        sizeof("<link rel=\"stylesheet\" href=\"") - 1);
-        p += ngx_http_outage_html_escape(p, uri_len,
-                                         olcf->banner_css_uri.data,
+        p += ngx_http_outage_html_escape(p, n, olcf->banner_css_uri.data,
                                          olcf->banner_css_uri.len);
         *p++ = '"';
         *p++ = '>';
 
     } else if (style) {
-        p = ngx_cpymem(p, "<style", sizeof("<style") - 1);
+        n = (nonce && nonce->len)
+            ? ngx_http_outage_html_escape(NULL, 0, nonce->data, nonce->len)
+            : 0;
 
-        if (nonce.len) {
+        len = sizeof("<style></style>") - 1 + ngx_http_outage_banner_css_len
+              + body;
+
+        if (nonce && nonce->len) {
+            len += sizeof(" nonce=\"\"") - 1 + n;
+        }
+
+        if (dst == NULL) {
+            return len;
+        }
+
+        p = ngx_cpymem(dst, "<style", sizeof("<style") - 1);
+
+        if (nonce && nonce->len) {
             p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
-            p += ngx_http_outage_html_escape(p, nonce_len, nonce.data,
-                                             nonce.len);
+            p += ngx_http_outage_html_escape(p, n, nonce->data, nonce->len);
             *p++ = '"';
         }
 
@@ -425,19 +640,145 @@ ngx_http_outage_banner_build(ngx_http_request_t *r,
         p = ngx_cpymem(p, ngx_http_outage_banner_css,
                        ngx_http_outage_banner_css_len);
         p = ngx_cpymem(p, "</style>", sizeof("</style>") - 1);
+
+    } else {
+        if (dst == NULL) {
+            return body;
+        }
+
+        p = dst;
     }
 
     if (olcf->banner_html) {
-        p = ngx_cpymem(p, html.data, html.len);
+        p = ngx_cpymem(p, html->data, html->len);
 
     } else {
         p += ngx_http_outage_banner_render(p, body, tpl,
-                                           olcf->banner_template.len, &b);
+                                           olcf->banner_template.len, b);
     }
 
-    out->len = p - out->data;
+    return p - dst;
+}
+
+
+/*
+ * Per-worker renderings.  One made from a snapshot stays valid for as long
+ * as the snapshot's generation and second do: the views are derived from
+ * exactly these, and every time the text shows ("in 45 min", "just now")
+ * from the second, so nothing else can change it and it is never stale
+ * (a banner is rendered at most once a second, a few microseconds).
+ * Requests do not copy it: each holds the blob (a count, dropped by a
+ * request pool cleanup) and sends it in place; a new rendering only goes
+ * into a blob no request holds, so a slow client still reads the bytes it
+ * was given.  Blobs live in the cycle pool; idle ones beyond the one being
+ * reused are freed, so the count follows the number held.
+ */
+
+ngx_http_outage_blob_t *
+ngx_http_outage_cache_find(ngx_http_outage_cache_t *cache,
+    ngx_http_outage_snapshot_t *snap)
+{
+    if (cache->current
+        && cache->generation == snap->generation
+        && cache->built == snap->built)
+    {
+        return cache->current;
+    }
+
+    return NULL;
+}
+
+
+ngx_http_outage_blob_t *
+ngx_http_outage_cache_reserve(ngx_http_outage_cache_t *cache, size_t size,
+    ngx_log_t *log)
+{
+    size_t                   alloc;
+    ngx_http_outage_blob_t  *b, *found, **bp;
+
+    /* the caller replaces it: it is free to reuse unless held */
+    cache->current = NULL;
+
+    found = NULL;
+    bp = &cache->blobs;
+
+    while (*bp) {
+        b = *bp;
+
+        if (b->refs || (found == NULL && b->size >= size)) {
+            if (b->refs == 0) {
+                found = b;
+            }
+
+            bp = &b->next;
+            continue;
+        }
+
+        *bp = b->next;
+        ngx_pfree(ngx_cycle->pool, b);
+    }
+
+    if (found) {
+        found->len = 0;
+        return found;
+    }
+
+    /* a page at least: a large allocation, which ngx_pfree() can free */
+    alloc = ngx_max(sizeof(ngx_http_outage_blob_t) + size, ngx_pagesize);
+
+    b = ngx_palloc(ngx_cycle->pool, alloc);
+    if (b == NULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "outage: no memory for a rendering of %uz bytes",
+                      size);
+        return NULL;
+    }
+
+    b->data = (u_char *) (b + 1);
+    b->len = 0;
+    b->size = alloc - sizeof(ngx_http_outage_blob_t);
+    b->refs = 0;
+    b->next = cache->blobs;
+    cache->blobs = b;
+
+    return b;
+}
+
+
+void
+ngx_http_outage_cache_store(ngx_http_outage_cache_t *cache,
+    ngx_http_outage_blob_t *blob, ngx_http_outage_snapshot_t *snap)
+{
+    cache->current = blob;
+    cache->generation = snap->generation;
+    cache->built = snap->built;
+}
+
+
+ngx_int_t
+ngx_http_outage_cache_hold(ngx_http_request_t *r, ngx_http_outage_blob_t *blob)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_outage_blob_release;
+    cln->data = blob;
+    blob->refs++;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_blob_release(void *data)
+{
+    ngx_http_outage_blob_t  *blob = data;
+
+    blob->refs--;
 }
 
 
@@ -517,7 +858,7 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
 
-    if (ctx == NULL || (ctx->done && ctx->busy == NULL)) {
+    if (ctx == NULL || (ctx->done && ctx->first_busy == ctx->nbusy)) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -631,23 +972,32 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, off_t *hit)
 {
     off_t    pos;
-    size_t   size;
+    size_t   size, step;
     ssize_t  n, off;
 
     *hit = NGX_HTTP_OUTAGE_SCAN_MORE;
 
-    if (ctx->scratch == NULL) {
-        ctx->scratch = ngx_palloc(r->pool, NGX_HTTP_OUTAGE_READ_SIZE);
-        if (ctx->scratch == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
     for (pos = b->file_pos; pos < b->file_last; pos += n) {
-        size = NGX_HTTP_OUTAGE_READ_SIZE - pos % NGX_HTTP_OUTAGE_READ_SIZE;
+        step = (pos < NGX_HTTP_OUTAGE_READ_FIRST) ? NGX_HTTP_OUTAGE_READ_FIRST
+                                                  : NGX_HTTP_OUTAGE_READ_SIZE;
+        size = step - pos % step;
 
         if ((off_t) size > b->file_last - pos) {
             size = (size_t) (b->file_last - pos);
+        }
+
+        /* the bytes scanned before are not needed any more */
+        if (size > ctx->scratch_size) {
+            if (ctx->scratch) {
+                ngx_pfree(r->pool, ctx->scratch);
+            }
+
+            ctx->scratch = ngx_palloc(r->pool, size);
+            if (ctx->scratch == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->scratch_size = size;
         }
 
         n = ngx_read_file(b->file, ctx->scratch, size, pos);
@@ -692,23 +1042,37 @@ ngx_http_outage_insert(ngx_http_request_t *r,
 {
     off_t         size, hit, start, end, aligned;
     u_char       *base;
-    ngx_buf_t    *b, *part[5], *banner;
-    ngx_uint_t    i, n;
-    ngx_chain_t  *ln, **busy;
+    ngx_buf_t    *b, *part[6], *banner[2];
+    ngx_uint_t    i, n, nb;
+    ngx_chain_t  *ln;
 
     b = cl->buf;
     size = ngx_buf_size(b);
 
-    banner = ngx_http_outage_mem(r, ctx->banner.data,
-                                 ctx->banner.data + ctx->banner.len);
-    if (banner == NULL) {
-        return NGX_ERROR;
+    nb = 0;
+
+    for (i = 0; i < 2; i++) {
+        if (ctx->banner[i].len == 0) {
+            continue;
+        }
+
+        banner[nb] = ngx_http_outage_mem(r, ctx->banner[i].data,
+                                         ctx->banner[i].data
+                                         + ctx->banner[i].len);
+        if (banner[nb] == NULL) {
+            return NGX_ERROR;
+        }
+
+        nb++;
     }
 
     n = 0;
 
     if (size == 0) {
-        part[n++] = banner;
+        for (i = 0; i < nb; i++) {
+            part[n++] = banner[i];
+        }
+
         part[n++] = b;
         goto link;
     }
@@ -718,7 +1082,9 @@ ngx_http_outage_insert(ngx_http_request_t *r,
             part[n++] = ngx_http_outage_shadow(r, b, 0, off);
         }
 
-        part[n++] = banner;
+        for (i = 0; i < nb; i++) {
+            part[n++] = banner[i];
+        }
 
         if (off < size) {
             part[n++] = ngx_http_outage_shadow(r, b, off, size);
@@ -762,7 +1128,9 @@ ngx_http_outage_insert(ngx_http_request_t *r,
         part[n++] = ngx_http_outage_mem(r, base, base + (hit - start));
     }
 
-    part[n++] = banner;
+    for (i = 0; i < nb; i++) {
+        part[n++] = banner[i];
+    }
 
     if (aligned > hit) {
         part[n++] = ngx_http_outage_mem(r, base + (hit - start),
@@ -792,8 +1160,6 @@ flags:
 
 link:
 
-    busy = &ctx->busy;
-
     for (i = 0; i < n; i++) {
         ln = ngx_alloc_chain_link(r->pool);
         if (ln == NULL) {
@@ -804,20 +1170,10 @@ link:
         **ll = ln;
         *ll = &ln->next;
 
-        if (part[i] == b) {
-            continue;
+        /* not the links: those passed on belong to the next filter */
+        if (part[i] != b) {
+            ctx->busy[ctx->nbusy++] = part[i];
         }
-
-        /* a separate list: the links passed on belong to the next filter */
-        ln = ngx_alloc_chain_link(r->pool);
-        if (ln == NULL) {
-            return NGX_ERROR;
-        }
-
-        ln->buf = part[i];
-        ln->next = NULL;
-        *busy = ln;
-        busy = &ln->next;
     }
 
     return NGX_OK;
@@ -891,12 +1247,12 @@ ngx_http_outage_release(ngx_http_request_t *r,
 {
     ngx_buf_t  *b;
 
-    while (ctx->busy) {
-        if (ngx_buf_size(ctx->busy->buf) != 0) {
+    while (ctx->first_busy < ctx->nbusy) {
+        if (ngx_buf_size(ctx->busy[ctx->first_busy]) != 0) {
             return;
         }
 
-        ctx->busy = ctx->busy->next;
+        ctx->first_busy++;
     }
 
     b = ctx->orig;
@@ -914,6 +1270,7 @@ ngx_http_outage_release(ngx_http_request_t *r,
     if (ctx->done && ctx->scratch) {
         ngx_pfree(r->pool, ctx->scratch);
         ctx->scratch = NULL;
+        ctx->scratch_size = 0;
     }
 }
 

@@ -64,6 +64,32 @@
 #define NGX_HTTP_OUTAGE_STATUS_PROMETHEUS  2
 
 
+/* ---- per-worker renderings (filter.c) ---------------------------------- */
+
+typedef struct ngx_http_outage_blob_s  ngx_http_outage_blob_t;
+
+/* rendered bytes; never written while a request still sends them */
+struct ngx_http_outage_blob_s {
+    u_char                      *data;
+    size_t                       len;
+    size_t                       size;
+    ngx_uint_t                   refs;       /* requests sending it */
+    ngx_http_outage_blob_t      *next;
+};
+
+/*
+ * One banner or page body of one location, rendered in the worker and
+ * reused while the snapshot's generation and second stay the same.
+ */
+typedef struct {
+    ngx_uint_t                   generation;
+    time_t                       built;
+    ngx_http_outage_blob_t      *current;    /* NULL: nothing valid */
+    ngx_http_outage_blob_t      *blobs;      /* all, current included */
+    ngx_uint_t                   flags;      /* the renderer's own */
+} ngx_http_outage_cache_t;
+
+
 /* ---- configuration ---------------------------------------------------- */
 
 typedef struct {
@@ -158,6 +184,9 @@ typedef struct {
     ngx_uint_t                   status_format;   /* set: status handler */
     ngx_flag_t                   bypass_login;    /* issues the staff cookie */
     ngx_flag_t                   banner_css;      /* serves the banner CSS */
+
+    ngx_http_outage_cache_t     *banner_cache;    /* NULL: banner off */
+    ngx_http_outage_cache_t     *page_cache;      /* [4]; NULL: page off */
 } ngx_http_outage_loc_conf_t;
 
 
@@ -315,6 +344,14 @@ char *ngx_http_outage_page_merge(ngx_conf_t *cf,
 
 /* filter.c */
 ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);
+ngx_http_outage_blob_t *ngx_http_outage_cache_find(
+    ngx_http_outage_cache_t *cache, ngx_http_outage_snapshot_t *snap);
+ngx_http_outage_blob_t *ngx_http_outage_cache_reserve(
+    ngx_http_outage_cache_t *cache, size_t size, ngx_log_t *log);
+void ngx_http_outage_cache_store(ngx_http_outage_cache_t *cache,
+    ngx_http_outage_blob_t *blob, ngx_http_outage_snapshot_t *snap);
+ngx_int_t ngx_http_outage_cache_hold(ngx_http_request_t *r,
+    ngx_http_outage_blob_t *blob);
 
 /* status.c */
 ngx_int_t ngx_http_outage_content_handler(ngx_http_request_t *r);

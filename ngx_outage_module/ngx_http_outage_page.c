@@ -53,6 +53,10 @@ static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
 static ngx_int_t ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out);
+static ngx_int_t ngx_http_outage_page_render(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *worst, time_t now, ngx_uint_t json,
+    ngx_http_outage_cache_t *cache, ngx_str_t *body);
 static ngx_uint_t ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_add_header(ngx_http_request_t *r,
@@ -252,9 +256,13 @@ ngx_http_outage_page_send(ngx_http_request_t *r,
 
 
 /*
- * Sets the page's status and headers and renders its body into *out (NULL
+ * Sets the page's status and headers and puts its body into *out (NULL
  * for a header-only response).  The page talks about the most severe of
  * the location's scopes at min_rank or above, or is generic if none is.
+ * The body comes from the location's cache, one per kind of page (access
+ * or intercept, HTML or JSON), rendered at most once per snapshot second
+ * (see ngx_http_outage_cache_find() in filter.c); only Retry-After is
+ * computed per request.
  */
 
 static ngx_int_t
@@ -262,18 +270,144 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out)
 {
-    u_char                        *p, *comp;
+    u_char                   *p;
+    long                      retry;
+    size_t                    n;
+    time_t                    now;
+    ngx_buf_t                *b;
+    ngx_str_t                 body;
+    ngx_uint_t                json;
+    ngx_chain_t              *cl;
+    ngx_http_outage_blob_t   *blob;
+    ngx_http_outage_view_t   *worst;
+    ngx_http_outage_cache_t  *cache;
+
+    /* a snapshot's second is the time its views, and the cache, are for */
+    now = snap ? snap->built : ngx_time();
+    worst = ngx_http_outage_worst(snap, olcf->page_scopes, min_rank);
+    json = ngx_http_outage_page_json_wanted(r, olcf);
+
+    cache = NULL;
+    blob = NULL;
+
+    if (snap && olcf->page_cache) {
+        cache = &olcf->page_cache[(min_rank < 3 ? 2 : 0) + json];
+        blob = ngx_http_outage_cache_find(cache, snap);
+    }
+
+    if (blob) {
+        body.data = blob->data;
+        body.len = blob->len;
+
+    } else if (ngx_http_outage_page_render(r, olcf, snap, worst, now, json,
+                                           cache, &body)
+               != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *out = NULL;
+
+    if (!r->header_only && body.len) {
+        if (cache && ngx_http_outage_cache_hold(r, cache->current) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = body.data;
+        b->last = body.data + body.len;
+        b->memory = 1;
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *out = cl;
+    }
+
+    r->headers_out.status = olcf->page_status;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_length_n = body.len;
+
+    if (json) {
+        ngx_str_set(&r->headers_out.content_type, "application/problem+json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    } else {
+        /* the type proper is the first 9 bytes, for type matching */
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+    }
+
+    r->headers_out.content_type_lowcase = NULL;
+
+    /* as the body says: the default, or the time to the ETA */
+    retry = (long) olcf->page_retry_after;
+
+    if (worst) {
+        retry = ngx_http_outage_page_retry_after(worst->eta, now, retry);
+    }
+
+    if (retry > 0) {
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_http_outage_page_ltoa(p, retry);
+
+        if (ngx_http_outage_add_header(r, "Retry-After", 11, p, n) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_outage_add_header(r, "Cache-Control", 13,
+                                   (u_char *) "no-store", 8)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_AUTO
+        && ngx_http_outage_add_header(r, "Vary", 4, (u_char *) "Accept", 6)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Renders the body into the cache (cache->current, *body pointing there)
+ * or, without a cache, into the request pool.
+ */
+
+static ngx_int_t
+ngx_http_outage_page_render(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *worst, time_t now, ngx_uint_t json,
+    ngx_http_outage_cache_t *cache, ngx_str_t *body)
+{
+    u_char                        *comp, *dst;
     size_t                         len, clen, n;
-    time_t                         now;
-    ngx_buf_t                     *b;
-    ngx_uint_t                     i, j, k, id, *ids, json, rank;
-    ngx_chain_t                   *cl;
-    ngx_http_outage_view_t        *v, *worst;
+    ngx_uint_t                     i, j, k, id, *ids, rank;
+    ngx_http_outage_blob_t        *blob;
+    ngx_http_outage_view_t        *v;
     ngx_http_outage_page_t         page;
     ngx_http_outage_page_scope_t  *ps, tmp;
-
-    now = ngx_time();
-    worst = ngx_http_outage_worst(snap, olcf->page_scopes, min_rank);
 
     ngx_memzero(&page, sizeof(ngx_http_outage_page_t));
 
@@ -346,8 +480,6 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
         }
     }
 
-    json = ngx_http_outage_page_json_wanted(r, olcf);
-
     /* measure, allocate, write: the same code path, so the sizes agree */
     comp = NULL;
     clen = 0;
@@ -376,87 +508,50 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
         len = ngx_http_outage_page_html(NULL, 0, &page);
     }
 
-    *out = NULL;
+    blob = NULL;
 
-    if (!r->header_only && len) {
-        b = ngx_create_temp_buf(r->pool, len);
-        if (b == NULL) {
+    if (cache) {
+        blob = ngx_http_outage_cache_reserve(cache, len, r->connection->log);
+        if (blob == NULL) {
             return NGX_ERROR;
         }
 
-        if (json) {
-            n = ngx_http_outage_page_json(b->pos, len, &page);
-
-        } else if (olcf->page_template.len) {
-            n = ngx_http_outage_page_template(b->pos, len,
-                                              olcf->page_template.data,
-                                              olcf->page_template.len,
-                                              &page, comp, clen);
-
-        } else {
-            n = ngx_http_outage_page_html(b->pos, len, &page);
-        }
-
-        if (n != len) {
-            goto mismatch;
-        }
-
-        b->last = b->pos + len;
-        b->last_buf = 1;
-        b->last_in_chain = 1;
-
-        cl = ngx_alloc_chain_link(r->pool);
-        if (cl == NULL) {
-            return NGX_ERROR;
-        }
-
-        cl->buf = b;
-        cl->next = NULL;
-        *out = cl;
-    }
-
-    r->headers_out.status = olcf->page_status;
-    r->headers_out.status_line.len = 0;
-    r->headers_out.content_length_n = len;
-
-    if (json) {
-        ngx_str_set(&r->headers_out.content_type, "application/problem+json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        dst = blob->data;
 
     } else {
-        /* the type proper is the first 9 bytes, for type matching */
-        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-    }
-
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (page.retry_after > 0) {
-        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        n = ngx_sprintf(p, "%l", page.retry_after) - p;
-
-        if (ngx_http_outage_add_header(r, "Retry-After", 11, p, n) != NGX_OK)
-        {
+        dst = ngx_pnalloc(r->pool, len ? len : 1);
+        if (dst == NULL) {
             return NGX_ERROR;
         }
     }
 
-    if (ngx_http_outage_add_header(r, "Cache-Control", 13,
-                                   (u_char *) "no-store", 8)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (json) {
+        n = ngx_http_outage_page_json(dst, len, &page);
+
+    } else if (olcf->page_template.len) {
+        n = ngx_http_outage_page_template(dst, len,
+                                          olcf->page_template.data,
+                                          olcf->page_template.len,
+                                          &page, comp, clen);
+
+    } else {
+        n = ngx_http_outage_page_html(dst, len, &page);
     }
 
-    if (olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_AUTO
-        && ngx_http_outage_add_header(r, "Vary", 4, (u_char *) "Accept", 6)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (n != len) {
+        goto mismatch;
+    }
+
+    body->data = dst;
+    body->len = len;
+
+    if (blob) {
+        blob->len = len;
+        ngx_http_outage_cache_store(cache, blob, snap);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: maintenance page rendered, %uz bytes, "
+                       "json: %ui", len, json);
     }
 
     return NGX_OK;
@@ -864,6 +959,27 @@ char *
 ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
 {
     ngx_http_outage_main_conf_t  *omcf;
+
+    /*
+     * The per-worker renderings of this location (filled in the worker):
+     * the banner's, and the page's four kinds (access or intercept, HTML
+     * or JSON).  The only merge hook of the banner and page code is here.
+     */
+    if (conf->banner && conf->banner_cache == NULL) {
+        conf->banner_cache = ngx_pcalloc(cf->pool,
+                                         sizeof(ngx_http_outage_cache_t));
+        if (conf->banner_cache == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->page_scopes && conf->page_cache == NULL) {
+        conf->page_cache = ngx_pcalloc(cf->pool,
+                                       4 * sizeof(ngx_http_outage_cache_t));
+        if (conf->page_cache == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (conf->bypass_login != 1) {
         return NGX_CONF_OK;

@@ -74,7 +74,6 @@ static void ngx_http_outage_pw_jstr(ngx_http_outage_pw_t *w,
     const unsigned char *p, size_t n);
 static void ngx_http_outage_pw_jtime(ngx_http_outage_pw_t *w, time_t t);
 static void ngx_http_outage_pw_num(ngx_http_outage_pw_t *w, long v);
-static size_t ngx_http_outage_ltoa(unsigned char *dst, long v);
 static size_t ngx_http_outage_human_time(unsigned char *dst, time_t t,
     time_t now);
 static void ngx_http_outage_pw_when(ngx_http_outage_pw_t *w, time_t t,
@@ -339,12 +338,12 @@ ngx_http_outage_pw_num(ngx_http_outage_pw_t *w, long v)
 {
     unsigned char  buf[24];
 
-    ngx_http_outage_pw_raw(w, buf, ngx_http_outage_ltoa(buf, v));
+    ngx_http_outage_pw_raw(w, buf, ngx_http_outage_page_ltoa(buf, v));
 }
 
 
-static size_t
-ngx_http_outage_ltoa(unsigned char *dst, long v)
+size_t
+ngx_http_outage_page_ltoa(unsigned char *dst, long v)
 {
     unsigned char  tmp[24];
     unsigned long  u;
@@ -394,11 +393,11 @@ ngx_http_outage_human_time(unsigned char *dst, time_t t, time_t now)
         mon = ngx_http_outage_months[tm.tm_mon];
         memcpy(dst, mon, 3);
         dst[3] = ' ';
-        n = 4 + ngx_http_outage_ltoa(dst + 4, tm.tm_mday);
+        n = 4 + ngx_http_outage_page_ltoa(dst + 4, tm.tm_mday);
 
         if (tm.tm_year != tn.tm_year) {
             dst[n++] = ' ';
-            n += ngx_http_outage_ltoa(dst + n, tm.tm_year + 1900L);
+            n += ngx_http_outage_page_ltoa(dst + n, tm.tm_year + 1900L);
         }
 
         dst[n++] = ',';
@@ -1064,14 +1063,14 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     v.components = components;
     v.components_len = components_len;
 
-    v.status_len = ngx_http_outage_ltoa(v.status, page->status);
+    v.status_len = ngx_http_outage_page_ltoa(v.status, page->status);
 
     if (page->retry_after > 0) {
-        v.retry_len = ngx_http_outage_ltoa(v.retry, page->retry_after);
+        v.retry_len = ngx_http_outage_page_ltoa(v.retry, page->retry_after);
     }
 
     if (page->refresh > 0) {
-        v.refresh_len = ngx_http_outage_ltoa(v.refresh, page->refresh);
+        v.refresh_len = ngx_http_outage_page_ltoa(v.refresh, page->refresh);
     }
 
     if (m && m->since > 0) {
@@ -1389,7 +1388,7 @@ ngx_http_outage_cookie_parse(const unsigned char *p, size_t len,
 size_t
 ngx_http_outage_cookie_expiry(unsigned char *dst, time_t expiry)
 {
-    return ngx_http_outage_ltoa(dst, (long) expiry);
+    return ngx_http_outage_page_ltoa(dst, (long) expiry);
 }
 
 
@@ -1399,7 +1398,7 @@ ngx_http_outage_cookie_format(unsigned char *dst, time_t expiry,
 {
     size_t  n, i;
 
-    n = ngx_http_outage_ltoa(dst, (long) expiry);
+    n = ngx_http_outage_page_ltoa(dst, (long) expiry);
     dst[n++] = '.';
 
     for (i = 0; i < NGX_HTTP_OUTAGE_MAC_LEN; i++) {

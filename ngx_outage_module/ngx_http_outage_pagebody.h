@@ -108,6 +108,9 @@ int ngx_http_outage_page_wants_json(const unsigned char *p, size_t len);
  */
 long ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt);
 
+/* v in decimal into dst (24 bytes suffice), no NUL; returns the length */
+size_t ngx_http_outage_page_ltoa(unsigned char *dst, long v);
+
 /* reason phrase of a status, for the problem title; never NULL */
 const char *ngx_http_outage_page_reason(int status);
 

@@ -242,6 +242,30 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             break;
 
         case ngx_http_outage_scan_sw_tag_name:
+
+            /* the name in one go, without a round through the switch */
+            while (!ngx_http_outage_scan_name_end(c)) {
+
+                /* names longer than the buffer only need to be "not ours" */
+                if (s->name_len < NGX_HTTP_OUTAGE_SCAN_NAME_LEN) {
+                    s->name[s->name_len] = ngx_http_outage_scan_lower(c);
+                }
+
+                if (s->name_len <= NGX_HTTP_OUTAGE_SCAN_NAME_LEN) {
+                    s->name_len++;
+                }
+
+                if (++i == len) {
+                    break;
+                }
+
+                c = p[i];
+            }
+
+            if (i == len) {
+                break;
+            }
+
             if (ngx_http_outage_scan_space(c)) {
                 state = ngx_http_outage_scan_sw_before_attr_name;
                 i++;
@@ -254,21 +278,7 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
                 break;
             }
 
-            if (c == '>') {
-                goto emit;
-            }
-
-            /* names longer than the buffer only need to be "not ours" */
-            if (s->name_len < NGX_HTTP_OUTAGE_SCAN_NAME_LEN) {
-                s->name[s->name_len] = ngx_http_outage_scan_lower(c);
-            }
-
-            if (s->name_len <= NGX_HTTP_OUTAGE_SCAN_NAME_LEN) {
-                s->name_len++;
-            }
-
-            i++;
-            break;
+            goto emit;
 
         case ngx_http_outage_scan_sw_before_attr_name:
         case ngx_http_outage_scan_sw_after_attr_name:
@@ -299,6 +309,18 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             break;
 
         case ngx_http_outage_scan_sw_attr_name:
+            while (!ngx_http_outage_scan_name_end(c) && c != '=') {
+                if (++i == len) {
+                    break;
+                }
+
+                c = p[i];
+            }
+
+            if (i == len) {
+                break;
+            }
+
             if (ngx_http_outage_scan_space(c)) {
                 state = ngx_http_outage_scan_sw_after_attr_name;
                 i++;
@@ -364,6 +386,18 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             break;
 
         case ngx_http_outage_scan_sw_value_unq:
+            while (!ngx_http_outage_scan_space(c) && c != '>') {
+                if (++i == len) {
+                    break;
+                }
+
+                c = p[i];
+            }
+
+            if (i == len) {
+                break;
+            }
+
             if (ngx_http_outage_scan_space(c)) {
                 state = ngx_http_outage_scan_sw_before_attr_name;
                 i++;
@@ -862,7 +896,10 @@ ngx_http_outage_scan_lookup(ngx_http_outage_scan_t *s)
     for (n = 1; n < NGX_HTTP_OUTAGE_SCAN_NELTS; n++) {
         e = &ngx_http_outage_scan_elts[n];
 
-        if (e->len == s->name_len && memcmp(e->name, s->name, e->len) == 0) {
+        /* the first letter rules out most names without a memcmp() call */
+        if (e->len == s->name_len && e->name[0] == (char) s->name[0]
+            && memcmp(e->name, s->name, e->len) == 0)
+        {
             return (unsigned int) n;
         }
     }

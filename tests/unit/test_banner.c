@@ -356,6 +356,57 @@ t_lookup(void)
 }
 
 
+/*
+ * The filter caches a banner rendered without a nonce and serves it to
+ * every request unless the template asked for the nonce: the lookup must
+ * notice every way a template can depend on it.
+ */
+static void
+t_nonce_used(void)
+{
+    char                            *out;
+    ngx_http_outage_banner_t         b;
+    ngx_http_outage_banner_input_t   in;
+
+    input(&in, NGX_HTTP_OUTAGE_STATE_DOWN);
+    set(&in.message, "m");
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    CHECK(b.nonce_used == 0);
+
+    /* the built-in markup never shows it */
+    out = render(NULL, &b);
+    CHECK(b.nonce_used == 0);
+    free(out);
+
+    out = render("{{message}}{{^link}}-{{/link}}", &b);
+    CHECK(strcmp(out, "m-") == 0 && b.nonce_used == 0);
+    free(out);
+
+    /* as a value, raw, and as an (empty) section condition */
+    out = render("<x n=\"{{nonce}}\">", &b);
+    CHECK(strcmp(out, "<x n=\"\">") == 0 && b.nonce_used == 1);
+    free(out);
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    CHECK(b.nonce_used == 0);
+    out = render("{{ nonce|raw }}", &b);
+    CHECK(b.nonce_used == 1);
+    free(out);
+
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render("{{#nonce}}has{{/nonce}}{{^nonce}}none{{/nonce}}", &b);
+    CHECK(strcmp(out, "none") == 0 && b.nonce_used == 1);
+    free(out);
+
+    /* shown only inside a hidden section: this text does not depend on it */
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render("{{#link}}{{nonce}}{{/link}}ok", &b);
+    CHECK(strcmp(out, "ok") == 0);
+    free(out);
+}
+
+
 static void
 t_short_buffer(void)
 {
@@ -392,6 +443,7 @@ static const test_case_t  tests[] = {
     { "escaping", t_escaping },
     { "default_markup", t_default_markup },
     { "lookup", t_lookup },
+    { "nonce_used", t_nonce_used },
     { "short_buffer", t_short_buffer },
     { NULL, NULL }
 };
