@@ -31,7 +31,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harness import REPO, free_port, port_open, wait_for
+from harness import PRELOAD, REPO, VALGRIND, free_port, port_open, wait_for
+
+# the demo runs the regular build through scripts/demo.sh, without the
+# sanitizer runtime or valgrind: it belongs to the plain runs only
+pytestmark = pytest.mark.skipif(bool(PRELOAD) or VALGRIND,
+                                reason="demo runs the plain build only")
 
 DEMO_SH = os.path.join(REPO, "scripts", "demo.sh")
 COMPONENTS = ("nginx", "redis", "shop", "checkout")
