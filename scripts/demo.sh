@@ -214,6 +214,9 @@ start() {
     check_ports
     mkdir -p "$run"/{nginx,redis}
     rm -f "$run/try.txt" "$run/cookies.txt"
+    # Ctrl-C at any point from here on (even before try.txt is written, or
+    # half-way through start-up) takes down whatever already started
+    trap 'echo; say "stopping"; stop; exit 0' INT TERM
 
     # staff bypass cookies are signed with this key; a new one every start
     (umask 077 && head -c 32 /dev/urandom | base64 >"$run/bypass.key")
@@ -224,10 +227,12 @@ start() {
         || fail "redis-server did not start (see $run/redis/redis.log)"
     wait_port "$redis_port" redis-server || fail "see $run/redis/redis.log"
 
-    "$py" "$repo/tests/support/backend.py" --port "$shop_port" \
+    # own sessions, like the daemonized redis-server and nginx: Ctrl-C in
+    # the terminal reaches only this script, which stops the parts in order
+    setsid "$py" "$repo/tests/support/backend.py" --port "$shop_port" \
         --docroot "$repo/demo/site" >"$run/shop.log" 2>&1 &
     echo $! >"$run/shop.pid"
-    "$py" "$repo/tests/support/backend.py" --port "$checkout_port" \
+    setsid "$py" "$repo/tests/support/backend.py" --port "$checkout_port" \
         --docroot "$repo/demo/site" >"$run/checkout.log" 2>&1 &
     echo $! >"$run/checkout.pid"
     wait_port "$shop_port" "shop backend" "$(cat "$run/shop.pid")" \
@@ -276,10 +281,10 @@ MSG
 MSG
 
     if [ "${DEMO_DETACH:-0}" = 1 ]; then
+        trap - INT TERM
         return 0
     fi
 
-    trap 'echo; say "stopping"; stop; exit 0' INT TERM
     # stay up while every part is up; if one dies, take the rest down
     while :; do
         for name in $components; do
