@@ -4,8 +4,8 @@
 #   make test    install what is missing, build, run every fast test
 #   make stop    stop the demo
 #
-# Other targets: deps build build-clang unit fuzz integration check-deep
-#                bench screenshots clean
+# Other targets: deps build build-clang static-check unit fuzz integration
+#                check-deep bench screenshots clean
 
 SHELL      := /bin/bash
 REPO       := $(abspath .)
@@ -20,7 +20,7 @@ PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c \
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS)
 
-.PHONY: all deps build build-clang build-asan unit fuzz fuzz-build integration \
+.PHONY: all deps build build-clang static-check build-asan unit fuzz fuzz-build integration \
         integration-asan integration-valgrind test run stop check-deep bench \
         screenshots clean
 
@@ -35,6 +35,10 @@ build: deps
 # the same sources under clang, warnings as errors (CI proves both compile)
 build-clang: deps
 	@CC=clang bash scripts/build.sh
+
+# config in static mode: configure --add-module, module order, compile
+static-check: deps
+	@bash scripts/static_check.sh
 
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
 	@mkdir -p $(BUILD)/unit
@@ -65,7 +69,7 @@ fuzz: fuzz-build
 integration: build
 	@$(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
-test: deps build build-clang unit fuzz integration
+test: deps build build-clang static-check unit fuzz integration
 	@echo "make test: all green"
 
 run: build

@@ -1141,16 +1141,18 @@ ngx_http_outage_lc_eq(const unsigned char *p, size_t len, const char *s)
 }
 
 
-int
-ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
+/*
+ * The best q-values (thousandths; -1 if not listed) and the list positions
+ * of JSON and of HTML in an Accept header value.
+ */
+
+static void
+ngx_http_outage_accept_scan(const unsigned char *p, size_t len,
+    int *json_qp, int *json_posp, int *html_qp, int *html_posp)
 {
     size_t               i, start, end, tend, k;
     int                  q, json_q, html_q, json_pos, html_pos, pos, d;
     const unsigned char *t;
-
-    if (p == NULL) {
-        return 0;
-    }
 
     json_q = -1;
     html_q = -1;
@@ -1240,6 +1242,25 @@ ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
         }
     }
 
+    *json_qp = json_q;
+    *json_posp = json_pos;
+    *html_qp = html_q;
+    *html_posp = html_pos;
+}
+
+
+int
+ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
+{
+    int  json_q, json_pos, html_q, html_pos;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    ngx_http_outage_accept_scan(p, len, &json_q, &json_pos,
+                                &html_q, &html_pos);
+
     if (json_q <= 0) {
         return 0;
     }
@@ -1249,6 +1270,22 @@ ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
     }
 
     return json_pos < html_pos;
+}
+
+
+int
+ngx_http_outage_accepts_html(const unsigned char *p, size_t len)
+{
+    int  json_q, json_pos, html_q, html_pos;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    ngx_http_outage_accept_scan(p, len, &json_q, &json_pos,
+                                &html_q, &html_pos);
+
+    return html_q > 0;
 }
 
 

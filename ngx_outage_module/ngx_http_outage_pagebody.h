@@ -103,6 +103,13 @@ size_t ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
 int ngx_http_outage_page_wants_json(const unsigned char *p, size_t len);
 
 /*
+ * 1 if an Accept header value lists text/html or application/xhtml+xml with
+ * a q-value above 0, as browsers do when they load a page (not for images,
+ * stylesheets, scripts or fetch() with the default Accept).
+ */
+int ngx_http_outage_accepts_html(const unsigned char *p, size_t len);
+
+/*
  * Retry-After in seconds: the time to eta clamped to
  * NGX_HTTP_OUTAGE_RETRY_MIN..MAX when eta is in the future, else dflt.
  */

@@ -129,6 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_outage_page_scope_t   s[2];
 
     (void) ngx_http_outage_page_wants_json(data, size);
+    (void) ngx_http_outage_accepts_html(data, size);
 
     pos = 0;
     while (ngx_http_outage_cookie_next(data, size, &pos, (const unsigned char *)

@@ -611,6 +611,89 @@ def test_proxy_cache_hits_get_the_banner(nginx_factory, redis, backend,
     assert h["x-cache"] == "HIT" and body == big
 
 
+PAGE_LOAD = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_page_load_revalidating_a_cached_copy_gets_the_banner(
+        nginx_factory, redis, backend, www, tmp_path):
+    """A browser that cached a page before the incident revalidates it on
+    reload; nginx's own 304 (static file, proxy_cache HIT) would hide the
+    outage, so a page load gets the bannered 200. Images, scripts and API
+    calls keep their 304s, and the 304s come back after the incident."""
+    conf = """
+    outage_redis 127.0.0.1:{redis} interval=200ms;
+    proxy_cache_path {cache} keys_zone=pages:1m;
+    server {{
+        listen 127.0.0.1:{{port}};
+        outage_banner on;
+        location /static/ {{ alias {www}/; }}
+        location /cached/ {{
+            proxy_pass http://127.0.0.1:{backend}/;
+            proxy_cache pages;
+            proxy_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+    """.format(redis=redis.port, backend=backend.port, www=www,
+               cache=tmp_path / "cache")
+    n = nginx_factory(conf)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+
+    st, h, _ = n.get("/static/index.html")
+    etag, lm = h["etag"], h["last-modified"]
+    st, h, _ = n.get("/cached/page")
+    assert st == 200 and h["x-cache"] == "MISS"
+    cached_etag = h["etag"]
+
+    page = {"Accept": PAGE_LOAD}
+    image = {"Accept": "image/avif,image/webp,image/*,*/*;q=0.8"}
+    revalidations = [
+        ("/static/index.html", {"If-None-Match": etag}),
+        ("/static/index.html", {"If-Modified-Since": lm}),
+        ("/static/index.html", {"If-None-Match": etag, "If-Modified-Since": lm}),
+        ("/cached/page", {"If-None-Match": cached_etag}),
+    ]
+
+    def answers(accept):
+        out = []
+        for path, cond in revalidations:
+            st, h, body = n.get(path, headers=dict(cond, **accept))
+            out.append((st, body.count(MARK)))
+        return out
+
+    # before the incident: every revalidation is a 304
+    assert answers(page) == [(304, 0)] * 4
+    assert answers(image) == [(304, 0)] * 4
+
+    declare(redis, n, "SET", "outage:site", "Payments are slow", want="degraded")
+    assert answers(page) == [(200, 1)] * 4
+    st, h, body = n.get("/static/index.html",
+                        headers=dict(page, **{"If-None-Match": etag}))
+    split_banner(body, STATIC, b'<body class="s">')
+    assert h["etag"] == "W/" + etag and h["cache-control"] == "no-store"
+    st, h, body = n.get("/cached/page",
+                        headers=dict(page, **{"If-None-Match": cached_etag}))
+    assert h["x-cache"] == "HIT"
+    split_banner(body, SHOP, b'<body class="shop">')
+    # a resource of the page, or a client without Accept: still 304
+    assert answers(image) == [(304, 0)] * 4
+    assert answers({}) == [(304, 0)] * 4
+    # validators that do not match: the 200 with the banner, as always
+    stale = {"If-None-Match": '"old"'}
+    for accept in (page, image):
+        st, h, body = n.get("/static/index.html", headers=dict(accept, **stale))
+        assert st == 200 and body.count(MARK) == 1
+    # HEAD is never bannered, so it keeps its 304 too
+    st, h, body = n.request("HEAD", "/static/index.html",
+                            headers=dict(page, **{"If-None-Match": etag}))
+    assert st == 304
+
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: state_of(n, "site") == "ok", what="incident cleared")
+    assert answers(page) == [(304, 0)] * 4
+
+
 # -- slow clients: buffers are handed back only once sent --------------------
 
 SLOW_CONF = """

@@ -565,29 +565,38 @@ t_accept(void)
     static const struct {
         const char  *accept;
         int          json;
+        int          html;
     } cases[] = {
-        { "", 0 },
-        { "application/json", 1 },
-        { "Application/JSON", 1 },
-        { "application/problem+json", 1 },
-        { "  application/json ; charset=utf-8", 1 },
-        { "text/html", 0 },
-        { "*/*", 0 },
-        { "application/*", 0 },
+        { "", 0, 0 },
+        { "application/json", 1, 0 },
+        { "Application/JSON", 1, 0 },
+        { "application/problem+json", 1, 0 },
+        { "  application/json ; charset=utf-8", 1, 0 },
+        { "text/html", 0, 1 },
+        { "*/*", 0, 0 },
+        { "application/*", 0, 0 },
         { "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-          0 },
-        { "application/json, text/html", 1 },
-        { "text/html, application/json", 0 },
-        { "text/html;q=0.5, application/json", 1 },
-        { "application/json;q=0.5, text/html;q=0.6", 0 },
-        { "application/json;q=0", 0 },
-        { "application/json;q=0.000", 0 },
-        { "application/json;q=0.001", 1 },
-        { "application/jsonx", 0 },
-        { "application/json;q=1.0,text/html;q=1", 1 },
-        { "text/html;level=1;q=0.2,application/json;q=0.3", 1 },
-        { ",,,application/json,,", 1 },
-        { NULL, 0 }
+          0, 1 },
+        /* what browsers send for images, stylesheets, scripts, fetch() */
+        { "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+          0, 0 },
+        { "text/css,*/*;q=0.1", 0, 0 },
+        { "text/html;q=0, */*", 0, 0 },
+        { "TEXT/HTML", 0, 1 },
+        { "application/xhtml+xml", 0, 1 },
+        { "text/htmlx", 0, 0 },
+        { "application/json, text/html", 1, 1 },
+        { "text/html, application/json", 0, 1 },
+        { "text/html;q=0.5, application/json", 1, 1 },
+        { "application/json;q=0.5, text/html;q=0.6", 0, 1 },
+        { "application/json;q=0", 0, 0 },
+        { "application/json;q=0.000", 0, 0 },
+        { "application/json;q=0.001", 1, 0 },
+        { "application/jsonx", 0, 0 },
+        { "application/json;q=1.0,text/html;q=1", 1, 1 },
+        { "text/html;level=1;q=0.2,application/json;q=0.3", 1, 1 },
+        { ",,,application/json,,", 1, 0 },
+        { NULL, 0, 0 }
     };
 
     int  i;
@@ -597,12 +606,23 @@ t_accept(void)
                                             strlen(cases[i].accept))
             != cases[i].json)
         {
-            printf("FAIL %s: Accept \"%s\"\n", current, cases[i].accept);
+            printf("FAIL %s: Accept \"%s\" (json)\n", current,
+                   cases[i].accept);
+            current_failed = 1;
+        }
+
+        if (ngx_http_outage_accepts_html(U(cases[i].accept),
+                                         strlen(cases[i].accept))
+            != cases[i].html)
+        {
+            printf("FAIL %s: Accept \"%s\" (html)\n", current,
+                   cases[i].accept);
             current_failed = 1;
         }
     }
 
     CHECK(ngx_http_outage_page_wants_json(NULL, 0) == 0);
+    CHECK(ngx_http_outage_accepts_html(NULL, 0) == 0);
 }
 
 
