@@ -288,6 +288,18 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
         }
     }
 
+    /* lets every request without an incident skip the scan of the views */
+    ngx_http_outage_snap.max_rank = 0;
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        v = &ngx_http_outage_snap.scopes[i];
+        j = v->announced ? 1 : ngx_http_outage_state_rank(v->state);
+
+        if (j > ngx_http_outage_snap.max_rank) {
+            ngx_http_outage_snap.max_rank = j;
+        }
+    }
+
     ngx_http_outage_snap.built = now;
 }
 
@@ -325,7 +337,7 @@ ngx_http_outage_worst(ngx_http_outage_snapshot_t *s, ngx_array_t *scopes,
     best = NULL;
     best_rank = 0;
 
-    if (s == NULL) {
+    if (s == NULL || s->max_rank < min_rank || s->max_rank == 0) {
         return NULL;
     }
 

@@ -284,6 +284,7 @@ typedef struct {
     ngx_http_outage_view_t      *scopes;    /* [nscopes] */
     ngx_uint_t                   generation;
     time_t                       built;
+    ngx_uint_t                   max_rank;  /* of all views: 0 = all well */
 } ngx_http_outage_snapshot_t;
 
 

@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tests/bench/bench.py [--quick | --smoke] [--json FILE]
         [--rounds N] [--duration S] [--connections N] [--require-features]
+        [--cases 1,2]
 
 Every process runs on 127.0.0.1 on free ports in a temporary directory and is
 stopped by its own PID.  Each case is its own stock /usr/sbin/nginx with
@@ -1181,6 +1182,12 @@ class Bench:
         t0 = time.monotonic()
         self.results["loadavg_start"] = os.getloadavg()
         self.setup()
+        if self.args.cases:
+            # a closer look at a few ratios: more rounds in the same time
+            only = set(self.args.cases.split(","))
+            for c in self.cases:
+                if c.key not in only and not c.missing:
+                    c.missing = "not selected (--cases)"
         self.rounds()
         log("SET -> banner")
         self.results["set_to_banner"] = self.set_to_banner()
@@ -1250,6 +1257,8 @@ def main():
                     help="keep the temporary directory")
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin nginx and wrk to different CPUs")
+    ap.add_argument("--cases", help="time only these cases (e.g. 1,2); "
+                    "the others are reported as not selected")
     ap.add_argument("--require-features", action="store_true",
                     help="exit 1 when a module feature is missing")
     args = ap.parse_args()
