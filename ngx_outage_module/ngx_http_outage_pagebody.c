@@ -1143,7 +1143,7 @@ ngx_http_outage_lc_eq(const unsigned char *p, size_t len, const char *s)
 
 /*
  * The best q-values (thousandths; -1 if not listed) and the list positions
- * of JSON and of HTML in an Accept header value.
+ * of JSON and of HTML in an Accept header value (NULL: no header).
  */
 
 static void
@@ -1159,6 +1159,10 @@ ngx_http_outage_accept_scan(const unsigned char *p, size_t len,
     json_pos = 0;
     html_pos = 0;
     pos = 0;
+
+    if (p == NULL) {
+        len = 0;
+    }
 
     for (start = 0; start < len; start = end + 1) {
         for (end = start; end < len && p[end] != ','; end++) { /* void */ }
@@ -1254,10 +1258,6 @@ ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
 {
     int  json_q, json_pos, html_q, html_pos;
 
-    if (p == NULL) {
-        return 0;
-    }
-
     ngx_http_outage_accept_scan(p, len, &json_q, &json_pos,
                                 &html_q, &html_pos);
 
@@ -1265,11 +1265,7 @@ ngx_http_outage_page_wants_json(const unsigned char *p, size_t len)
         return 0;
     }
 
-    if (json_q != html_q) {
-        return json_q > html_q;
-    }
-
-    return json_pos < html_pos;
+    return json_q != html_q ? json_q > html_q : json_pos < html_pos;
 }
 
 
@@ -1277,10 +1273,6 @@ int
 ngx_http_outage_accepts_html(const unsigned char *p, size_t len)
 {
     int  json_q, json_pos, html_q, html_pos;
-
-    if (p == NULL) {
-        return 0;
-    }
 
     ngx_http_outage_accept_scan(p, len, &json_q, &json_pos,
                                 &html_q, &html_pos);
