@@ -40,7 +40,7 @@ build-clang: deps
 static-check: deps
 	@bash scripts/static_check.sh
 
-$(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*.h)
 	@mkdir -p $(BUILD)/unit
 	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    $< $(PURE_SRCS) -lhiredis -o $@
@@ -52,7 +52,7 @@ unit: deps $(UNIT_TESTS)
 
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*.h)
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC) \
 	    $< $(PURE_SRCS) -lhiredis -o $@

@@ -10,7 +10,8 @@
 #
 # Environment: DEMO_PORT (nginx, 8088), DEMO_REDIS_PORT (6380),
 # DEMO_SHOP_PORT (8089), DEMO_CHECKOUT_PORT (8090), DEMO_DIR (build/demo:
-# rendered config, PID files, logs, the bypass key and try.txt).
+# rendered config, the built pages, PID files, logs, the bypass key and
+# try.txt).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -227,13 +228,17 @@ start() {
         || fail "redis-server did not start (see $run/redis/redis.log)"
     wait_port "$redis_port" redis-server || fail "see $run/redis/redis.log"
 
+    # the shop's pages: one layout, products from demo/catalog.json
+    "$py" "$repo/demo/build_site.py" "$run/site" \
+        || fail "could not build the shop's pages into $run/site"
+
     # own sessions, like the daemonized redis-server and nginx: Ctrl-C in
     # the terminal reaches only this script, which stops the parts in order
     setsid "$py" "$repo/tests/support/backend.py" --port "$shop_port" \
-        --docroot "$repo/demo/site" >"$run/shop.log" 2>&1 &
+        --docroot "$run/site" >"$run/shop.log" 2>&1 &
     echo $! >"$run/shop.pid"
     setsid "$py" "$repo/tests/support/backend.py" --port "$checkout_port" \
-        --docroot "$repo/demo/site" >"$run/checkout.log" 2>&1 &
+        --docroot "$run/site" >"$run/checkout.log" 2>&1 &
     echo $! >"$run/checkout.pid"
     wait_port "$shop_port" "shop backend" "$(cat "$run/shop.pid")" \
         || fail "see $run/shop.log"

@@ -19,51 +19,10 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_payload.h"
+#include "../support/utf8_oracle.h"
 
 
 #define REPLIES_MAX  4
-
-
-static int
-fuzz_utf8_ok(const unsigned char *p, size_t len)
-{
-    size_t    i, n, k;
-    uint32_t  cp, min;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if ((p[i] & 0xE0) == 0xC0) {
-            n = 2; cp = p[i] & 0x1F; min = 0x80;
-        } else if ((p[i] & 0xF0) == 0xE0) {
-            n = 3; cp = p[i] & 0x0F; min = 0x800;
-        } else if ((p[i] & 0xF8) == 0xF0) {
-            n = 4; cp = p[i] & 0x07; min = 0x10000;
-        } else {
-            return 0;
-        }
-
-        if (i + n > len) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 /* sanitised text: valid UTF-8, no controls (C0, DEL, C1), trimmed */
@@ -73,7 +32,7 @@ fuzz_check_text(const unsigned char *p, size_t len, size_t max)
 {
     size_t  i;
 
-    if (len > max || !fuzz_utf8_ok(p, len)) {
+    if (len > max || !oracle_utf8_ok(p, len)) {
         __builtin_trap();
     }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ngx_http_outage_text.h"
+#include "../support/utf8_oracle.h"
 
 
 typedef struct {
@@ -31,48 +32,6 @@ typedef struct {
 
 typedef size_t (*fuzz_escape_pt)(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);
-
-
-static int
-fuzz_utf8_ok(const unsigned char *p, size_t len)
-{
-    size_t    i, n, k;
-    uint32_t  cp, min;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if ((p[i] & 0xE0) == 0xC0) {
-            n = 2; cp = p[i] & 0x1F; min = 0x80;
-        } else if ((p[i] & 0xF0) == 0xE0) {
-            n = 3; cp = p[i] & 0x0F; min = 0x800;
-        } else if ((p[i] & 0xF8) == 0xF0) {
-            n = 4; cp = p[i] & 0x07; min = 0x10000;
-        } else {
-            return 0;
-        }
-
-        if (i + n > len) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 /* "a": the value, "b": its first half, "c": empty, anything else unknown */
@@ -153,7 +112,7 @@ fuzz_render(const unsigned char *tpl, size_t tpl_len, int mode,
             }
         }
 
-        if (fuzz_utf8_ok(tpl, tpl_len) && !fuzz_utf8_ok(buf, need)) {
+        if (oracle_utf8_ok(tpl, tpl_len) && !oracle_utf8_ok(buf, need)) {
             __builtin_trap();
         }
     }
@@ -221,7 +180,7 @@ fuzz_escape(fuzz_escape_pt fn, int kind, const unsigned char *src, size_t len)
         }
     }
 
-    if (kind != 2 && !fuzz_utf8_ok(buf, need)) {
+    if (kind != 2 && !oracle_utf8_ok(buf, need)) {
         __builtin_trap();
     }
 
@@ -248,7 +207,7 @@ fuzz_text(const unsigned char *v, size_t len, unsigned flags)
     if (buf != NULL) {
         n = ngx_http_outage_sanitize(buf, max, v, len, &trunc);
 
-        if (n > max || !fuzz_utf8_ok(buf, n)) {
+        if (n > max || !oracle_utf8_ok(buf, n)) {
             __builtin_trap();
         }
 

@@ -317,6 +317,17 @@ def test_storefront_pages_and_assets(demo):
                 todo.append(urllib.parse.urlsplit(ref).path)
     pages = [p for p, t in types.items() if t.startswith("text/html")]
     assert len(pages) >= 10, pages
+    # every product of the catalog has its page, reachable from the shop
+    with open(os.path.join(os.path.dirname(DEMO_SH), "..", "demo",
+                           "catalog.json"), encoding="utf-8") as f:
+        products = json.load(f)["products"]
+    assert len(products) >= 6
+    for p in products:
+        path = "/products/%s/" % p["slug"]
+        assert path in pages, path
+        text = demo.get(path)[2].decode("utf-8")
+        assert "<h1>%s</h1>" % p["name"] in text, path
+        assert 'class="price">%s<' % p["price"] in text, path
     assert "/assets/shop.css" in types
     assert len([p for p in types if p.endswith(".svg")]) >= 6
     # the API behind the same page binding as checkout

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ngx_http_outage_text.h"
+#include "../support/utf8_oracle.h"
 
 
 typedef size_t (*escape_pt)(unsigned char *dst, size_t dst_size,
@@ -58,50 +59,6 @@ rng(void)
     rng_state ^= rng_state >> 17;
     rng_state ^= rng_state << 5;
     return rng_state;
-}
-
-
-/* an independent UTF-8 validator (decodes code points, then range-checks) */
-
-static int
-utf8_ok(const unsigned char *p, size_t len)
-{
-    size_t    i, n, k;
-    uint32_t  cp, min;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if ((p[i] & 0xE0) == 0xC0) {
-            n = 2; cp = p[i] & 0x1F; min = 0x80;
-        } else if ((p[i] & 0xF0) == 0xE0) {
-            n = 3; cp = p[i] & 0x0F; min = 0x800;
-        } else if ((p[i] & 0xF8) == 0xF0) {
-            n = 4; cp = p[i] & 0x07; min = 0x10000;
-        } else {
-            return 0;
-        }
-
-        if (i + n > len) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
@@ -693,7 +650,7 @@ t_sanitize_huge(void)
     n = ngx_http_outage_sanitize(out, 512, big, 1 << 20, &trunc);
     CHECK(n <= 512);
     CHECK(trunc == 1);
-    CHECK(utf8_ok(out, n));
+    CHECK(oracle_utf8_ok(out, n));
     CHECK(out[512] == CANARY);
     CHECK(n >= 3 && memcmp(out + n - 3, "\xe2\x80\xa6", 3) == 0);
 
@@ -1366,8 +1323,8 @@ random_escaper(escape_pt fn, int kind)
         }
 
         /* escaped output is always valid UTF-8 */
-        if (kind != 2 && !utf8_ok(full, need)) {
-            CHECK(utf8_ok(full, need));
+        if (kind != 2 && !oracle_utf8_ok(full, need)) {
+            CHECK(oracle_utf8_ok(full, need));
             return;
         }
 
@@ -1461,7 +1418,7 @@ t_random_sanitize(void)
         n = ngx_http_outage_sanitize(out, max, in, len, &trunc);
 
         CHECK(n <= max);
-        CHECK(utf8_ok(out, n));
+        CHECK(oracle_utf8_ok(out, n));
         CHECK(n == 0 || (out[0] != ' ' && out[n - 1] != ' '));
 
         for (i = 0; i < n; i++) {
@@ -1529,8 +1486,8 @@ t_random_template(void)
 
         need = render(tpl, mode, vars, full, sizeof(full));
 
-        if (!utf8_ok(full, need)) {
-            CHECK(utf8_ok(full, need));
+        if (!oracle_utf8_ok(full, need)) {
+            CHECK(oracle_utf8_ok(full, need));
             return;
         }
 
@@ -1560,7 +1517,7 @@ t_random_template(void)
                 /* void */
             }
 
-            if (memcmp(a, full, w) != 0 || !utf8_ok(a, w)) {
+            if (memcmp(a, full, w) != 0 || !oracle_utf8_ok(a, w)) {
                 CHECK(!"cut output is not a clean prefix");
                 return;
             }
