@@ -256,8 +256,6 @@ start() {
     wait_port "$http_port" nginx "$pid" \
         || fail "see $run/nginx/error.log"
 
-    try_lines | grep -v '^#' >"$run/try.txt"
-
     cat <<MSG
 
   Northwind Outfitters is open (every port on 127.0.0.1 only):
@@ -286,18 +284,32 @@ MSG
 MSG
 
     if [ "${DEMO_DETACH:-0}" = 1 ]; then
+        try_lines | grep -v '^#' >"$run/try.txt"
         trap - INT TERM
         return 0
     fi
 
-    # stay up while every part is up; if one dies, take the rest down
+    # Stay up while every part is up; if one dies, take the rest down.  The
+    # PIDs are looked up once, here: the loop runs no command substitution,
+    # because a Ctrl-C that lands while bash 5.2 parses one breaks the trap
+    # ("interrupt trap: unexpected EOF while looking for matching `)'") and
+    # the script dies without stopping anything.  try.txt, which tells
+    # scripts and tests that the demo is up, is written right before it.
+    local watch="" entry
+    for name in $components; do
+        pid=$(pid_of "$name") || fail "$name exited during start-up"
+        watch="$watch $name:$pid"
+    done
+    try_lines | grep -v '^#' >"$run/try.txt"
+
     while :; do
-        for name in $components; do
+        for entry in $watch; do
+            name=${entry%%:*}
             if [ ! -f "$run/$name.pid" ]; then
                 stop                # "make stop" got there first
                 exit 0
             fi
-            if ! pid_of "$name" >/dev/null; then
+            if ! kill -0 "${entry#*:}" 2>/dev/null; then
                 say "$name exited unexpectedly; stopping the demo"
                 stop
                 exit 1
