@@ -195,6 +195,12 @@ curl -s $web/outage/metrics
 EOF
 }
 
+# try.txt appears whole (renamed into place): its existence means "up"
+write_try_txt() {
+    try_lines | grep -v '^#' >"$run/try.txt.new"
+    mv -f "$run/try.txt.new" "$run/try.txt"
+}
+
 start() {
     local pid
     [ -f "$module" ] || { say "no module at $module: build first (make run does)"; exit 1; }
@@ -214,7 +220,7 @@ start() {
     stop                        # PID files a crashed demo left behind
     check_ports
     mkdir -p "$run"/{nginx,redis}
-    rm -f "$run/try.txt" "$run/cookies.txt"
+    rm -f "$run/try.txt" "$run/try.txt.new" "$run/cookies.txt"
     # Ctrl-C at any point from here on (even before try.txt is written, or
     # half-way through start-up) takes down whatever already started
     trap 'echo; say "stopping"; stop; exit 0' INT TERM
@@ -284,7 +290,7 @@ MSG
 MSG
 
     if [ "${DEMO_DETACH:-0}" = 1 ]; then
-        try_lines | grep -v '^#' >"$run/try.txt"
+        write_try_txt
         trap - INT TERM
         return 0
     fi
@@ -300,7 +306,7 @@ MSG
         pid=$(pid_of "$name") || fail "$name exited during start-up"
         watch="$watch $name:$pid"
     done
-    try_lines | grep -v '^#' >"$run/try.txt"
+    write_try_txt
 
     while :; do
         for entry in $watch; do
