@@ -16,13 +16,18 @@ import sys
 
 import pytest
 
-from harness import PY, REPO
+from harness import PRELOAD, PY, REPO, VALGRIND
 
 BENCH_DIR = os.path.join(REPO, "tests", "bench")
 BENCH = os.path.join(BENCH_DIR, "bench.py")
 sys.path.insert(0, BENCH_DIR)
 
 import bench  # noqa: E402
+
+# the bench starts its own nginx processes, without the sanitizer runtime or
+# valgrind: it belongs to the plain runs only
+pytestmark = pytest.mark.skipif(bool(PRELOAD) or VALGRIND,
+                                reason="the bench runs the plain build only")
 
 CASES = ["1", "2", "3", "4", "5a", "5b", "6a", "6b", "7a", "7b"]
 # cases that need nothing from the module beyond loading and polling
