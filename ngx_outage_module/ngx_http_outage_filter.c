@@ -63,7 +63,6 @@ static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_identity_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_upstream_identity(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_outage_page_load(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
@@ -146,10 +145,10 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
  *   back as a 304 from nginx's not_modified filter (static files,
  *   proxy_cache hits), which runs before this filter (dynamic and static
  *   builds alike) and cannot be given a banner: the visitor would not hear
- *   of the outage.  For
- *   a page load (Accept lists text/html) the conditional headers are dropped
- *   for nginx's own checks and a 200 with the banner goes out; images,
- *   stylesheets, scripts and API calls keep their 304s.  A bannered copy is
+ *   of the outage.  For a page load (Accept lists text/html) the
+ *   conditional headers are dropped for nginx's own checks and a 200 with
+ *   the banner goes out; images, stylesheets, scripts and API calls keep
+ *   their 304s.  A bannered copy is
  *   not revalidated into the time after the incident: it is sent with
  *   no-store (outage_banner_nocache on) and a weak ETag.
  * - An upstream that compresses would hide the page from the filter (it runs
@@ -184,7 +183,7 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
     }
 
     if ((r->headers_in.if_none_match || r->headers_in.if_modified_since)
-        && ngx_http_outage_page_load(r))
+        && ngx_http_outage_accept(r, ngx_http_outage_accepts_html))
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: banner due, conditional headers ignored");
@@ -198,42 +197,6 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
     }
 
     return NGX_DECLINED;
-}
-
-
-/* a browser loading a page, not a resource of it: Accept lists HTML */
-
-static ngx_uint_t
-ngx_http_outage_page_load(ngx_http_request_t *r)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1)
-               == 0
-            && ngx_http_outage_accepts_html(h[i].value.data, h[i].value.len))
-        {
-            return 1;
-        }
-    }
 }
 
 

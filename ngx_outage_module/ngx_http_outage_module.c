@@ -5,7 +5,8 @@
  * Owns the directive table, creation and merging of the main and location
  * configurations, the registration of the shared zone, filters, phase
  * handler and variables, and the per-process start and stop of the
- * background work (Redis poller, health prober).
+ * background work (Redis poller, health prober); also the Accept header
+ * lookup the banner and the page share.
  */
 
 
@@ -1043,4 +1044,39 @@ ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
     *ms = (ngx_msec_t) n;
 
     return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_outage_accept(ngx_http_request_t *r,
+    int (*test)(const unsigned char *p, size_t len))
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Accept") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1)
+               == 0
+            && test(h[i].value.data, h[i].value.len))
+        {
+            return 1;
+        }
+    }
 }

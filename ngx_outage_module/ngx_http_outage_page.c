@@ -570,39 +570,11 @@ static ngx_uint_t
 ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
     if (olcf->page_format != NGX_HTTP_OUTAGE_FORMAT_AUTO) {
         return olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_JSON;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == 6
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) == 0
-            && ngx_http_outage_page_wants_json(h[i].value.data,
-                                               h[i].value.len))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return ngx_http_outage_accept(r, ngx_http_outage_page_wants_json);
 }
 
 
