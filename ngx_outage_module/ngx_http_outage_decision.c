@@ -3,26 +3,31 @@
  * ngx_outage_module: the decision.
  *
  * Owns the scope registry (names used anywhere in the configuration) and the
- * worker's snapshot: a private copy of the zone, refreshed when the zone's
+ * snapshots: private copies of what requests decide from (this
+ * configuration's scopes and checks in the zone), taken when the zone's
  * generation changes, from which the effective state of every scope is
  * derived (Redis overrides health; stale Redis data ages out by the
- * documented rule; maintenance windows open and close by the clock).
- * Everything here runs on the request path, so it only reads memory.
+ * documented rule; maintenance windows open and close by the clock).  A
+ * request pins one snapshot for its whole life.  Everything here runs on
+ * the request path, so it only reads memory and takes the zone lock only
+ * when the state changed.
  */
 
 
 #include "ngx_http_outage_module.h"
 
 
+static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_alloc(
+    ngx_log_t *log);
+static void ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s);
+static void ngx_http_outage_snapshot_unpin(void *data);
+static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_current(
+    ngx_log_t *log);
+static void ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *n);
 static void ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap,
     time_t now);
-
-
-static ngx_http_outage_snapshot_t     ngx_http_outage_snap;
-static ngx_http_outage_shm_scope_t   *ngx_http_outage_local_scopes;
-static ngx_http_outage_shm_check_t   *ngx_http_outage_local_checks;
-static ngx_http_outage_shm_t         *ngx_http_outage_local_shm;
-static ngx_http_outage_main_conf_t   *ngx_http_outage_omcf;
 
 
 /*
@@ -97,6 +102,15 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
+/*
+ * The worker's newest snapshot (it holds one reference) and one freed
+ * snapshot kept for reuse: per-process state, set up at process start.
+ */
+static ngx_http_outage_snapshot_t  *ngx_http_outage_current;
+static ngx_http_outage_snapshot_t  *ngx_http_outage_spare;
+static size_t                       ngx_http_outage_snap_size;
+
+
 ngx_int_t
 ngx_http_outage_init_worker_view(ngx_cycle_t *cycle)
 {
@@ -104,108 +118,304 @@ ngx_http_outage_init_worker_view(ngx_cycle_t *cycle)
 
     omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
 
-    ngx_http_outage_omcf = omcf;
+    ngx_http_outage_snap_size = sizeof(ngx_http_outage_snapshot_t)
+                      + omcf->scopes.nelts
+                        * (sizeof(ngx_http_outage_view_t)
+                           + sizeof(ngx_http_outage_snap_scope_t))
+                      + omcf->checks.nelts
+                        * sizeof(ngx_http_outage_snap_check_t);
 
-    ngx_http_outage_local_shm = ngx_pcalloc(cycle->pool,
-                                            sizeof(ngx_http_outage_shm_t));
-    ngx_http_outage_snap.scopes = ngx_pcalloc(cycle->pool,
-                                    omcf->scopes.nelts
-                                    * sizeof(ngx_http_outage_view_t));
+    ngx_http_outage_spare = NULL;
+    ngx_http_outage_current = ngx_http_outage_snapshot_alloc(cycle->log);
 
-    if (ngx_http_outage_local_shm == NULL
-        || ngx_http_outage_snap.scopes == NULL)
-    {
+    if (ngx_http_outage_current == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_http_outage_local_scopes = ngx_http_outage_local_shm->scopes;
-    ngx_http_outage_local_checks = ngx_http_outage_local_shm->checks;
-    ngx_http_outage_snap.nscopes = omcf->scopes.nelts;
-    ngx_http_outage_snap.generation = 0;
-    ngx_http_outage_snap.built = 0;
+    ngx_http_outage_current->refs = 1;
 
     return NGX_OK;
 }
 
 
+static ngx_http_outage_snapshot_t *
+ngx_http_outage_snapshot_alloc(ngx_log_t *log)
+{
+    u_char                       *p;
+    ngx_http_outage_snapshot_t   *s;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+
+    if (ngx_http_outage_spare) {
+        s = ngx_http_outage_spare;
+        ngx_http_outage_spare = NULL;
+
+    } else {
+        /*
+         * Not from a pool: snapshots pinned by long requests are freed in
+         * any order, and a pool would keep them all until the worker exits.
+         */
+        s = ngx_alloc(ngx_http_outage_snap_size, log);
+        if (s == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(s, sizeof(ngx_http_outage_snapshot_t));
+
+    p = (u_char *) s + sizeof(ngx_http_outage_snapshot_t);
+
+    s->nscopes = omcf->scopes.nelts;
+    s->scopes = (ngx_http_outage_view_t *) p;
+    p += s->nscopes * sizeof(ngx_http_outage_view_t);
+    s->data_scopes = (ngx_http_outage_snap_scope_t *) p;
+    p += s->nscopes * sizeof(ngx_http_outage_snap_scope_t);
+    s->data_checks = (ngx_http_outage_snap_check_t *) p;
+
+    return s;
+}
+
+
+static void
+ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s)
+{
+    if (--s->refs) {
+        return;
+    }
+
+    if (ngx_http_outage_spare == NULL) {
+        ngx_http_outage_spare = s;
+
+    } else {
+        ngx_free(s);
+    }
+}
+
+
+static void
+ngx_http_outage_snapshot_unpin(void *data)
+{
+    ngx_http_outage_snapshot_unref(data);
+}
+
+
 /*
- * The request path's only access to the state: one atomic read of the
- * generation, a copy of the zone under the lock when it changed, and a
- * cheap rebuild of the views once a second (windows open by the clock).
+ * The request path's only access to the state.  A request gets one
+ * snapshot, pinned for its whole life (subrequests share it): its
+ * variables, banner and page all describe the same state, and a value
+ * read twice (nginx's script engine reads a variable once for the length,
+ * once for the copy) cannot change in between.
  */
 
 ngx_http_outage_snapshot_t *
-ngx_http_outage_snapshot(ngx_log_t *log)
+ngx_http_outage_snapshot(ngx_http_request_t *r)
 {
-    time_t                  now;
-    ngx_uint_t              gen;
-    ngx_http_outage_shm_t  *shm;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_outage_snapshot_t  *s;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_outage_snapshot_unpin) {
+            return cln->data;
+        }
+    }
+
+    s = ngx_http_outage_snapshot_current(r->connection->log);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_outage_snapshot_unpin;
+    cln->data = s;
+    s->refs++;
+
+    return s;
+}
+
+
+/*
+ * The worker's newest snapshot: one atomic read of the zone's generation;
+ * only when it moved, a copy of this configuration's (decision) fields
+ * under the lock; when it or the wall-clock second moved, new views
+ * (windows open by the clock).  A snapshot that requests still use is
+ * never changed: a new one replaces it.
+ */
+
+static ngx_http_outage_snapshot_t *
+ngx_http_outage_snapshot_current(ngx_log_t *log)
+{
+    time_t                        now;
+    ngx_uint_t                    gen;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_snapshot_t   *s, *n;
+    ngx_http_outage_main_conf_t  *omcf;
 
     shm = ngx_http_outage_shm();
+    s = ngx_http_outage_current;
 
-    if (shm == NULL || ngx_http_outage_snap.scopes == NULL) {
+    if (shm == NULL || s == NULL) {
         return NULL;
     }
 
     now = ngx_time();
     gen = shm->generation;
 
-    if (gen != ngx_http_outage_snap.generation) {
-        ngx_http_outage_shm_lock();
-
-        gen = shm->generation;
-        ngx_memcpy(ngx_http_outage_local_shm, shm,
-                   sizeof(ngx_http_outage_shm_t));
-
-        ngx_http_outage_shm_unlock();
-
-        ngx_http_outage_snap.generation = gen;
-        ngx_http_outage_build_views(ngx_http_outage_omcf, now);
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                       "outage: snapshot generation %ui", gen);
-
-    } else if (now != ngx_http_outage_snap.built) {
-        ngx_http_outage_build_views(ngx_http_outage_omcf, now);
+    if (gen == s->generation && now == s->built) {
+        return s;
     }
 
-    return &ngx_http_outage_snap;
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+
+    if (s->refs == 1) {
+        n = s;
+
+    } else {
+        n = ngx_http_outage_snapshot_alloc(log);
+        if (n == NULL) {
+            return s;   /* the last state, rather than none */
+        }
+    }
+
+    if (gen != s->generation) {
+        ngx_http_outage_shm_lock();
+        n->generation = shm->generation;
+        ngx_http_outage_snapshot_copy(omcf, shm, n);
+        ngx_http_outage_shm_unlock();
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "outage: snapshot generation %ui", n->generation);
+
+    } else if (n != s) {
+        n->generation = s->generation;
+        n->guard_active = s->guard_active;
+        ngx_memcpy(n->data_scopes, s->data_scopes,
+                   s->nscopes * sizeof(ngx_http_outage_snap_scope_t));
+        ngx_memcpy(n->data_checks, s->data_checks,
+                   omcf->checks.nelts * sizeof(ngx_http_outage_snap_check_t));
+    }
+
+    ngx_http_outage_build_views(omcf, shm, n, now);
+
+    if (n != s) {
+        n->refs = 1;
+        ngx_http_outage_current = n;
+        ngx_http_outage_snapshot_unref(s);
+    }
+
+    return n;
+}
+
+
+/*
+ * With the lock held: this configuration's scopes and checks, and only
+ * what a decision needs.  A slot that holds another name or key (taken by
+ * a newer configuration while this worker finishes) reads as "nothing
+ * known".
+ */
+
+static void
+ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *n)
+{
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, slot;
+    ngx_http_outage_shm_scope_t   *ss;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_snap_scope_t  *ds;
+    ngx_http_outage_snap_check_t  *dc;
+    ngx_http_outage_check_conf_t  *checks;
+
+    names = omcf->scopes.elts;
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        ds = &n->data_scopes[i];
+        slot = omcf->scope_slots[i];
+        ss = &shm->scopes[slot];
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+            || ss->name_len != names[i].len
+            || ngx_strncmp(ss->name, names[i].data, names[i].len) != 0)
+        {
+            ngx_memzero(ds, sizeof(ngx_http_outage_snap_scope_t));
+            continue;
+        }
+
+        ds->redis = ss->redis;
+        ds->redis_since = ss->redis_since;
+    }
+
+    checks = omcf->checks.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        dc = &n->data_checks[i];
+        slot = checks[i].slot;
+        sc = &shm->checks[slot];
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK || sc->key != checks[i].key)
+        {
+            dc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+            dc->since = 0;
+            dc->reason_len = 0;
+            continue;
+        }
+
+        dc->health = sc->health;
+        dc->since = sc->since;
+
+        /* passive detection may take a check down with last_error only */
+        if (sc->reason_len) {
+            ngx_memcpy(dc->reason, sc->reason, sc->reason_len);
+            dc->reason_len = sc->reason_len;
+
+        } else {
+            ngx_memcpy(dc->reason, sc->last_error_text, sc->last_error_len);
+            dc->reason_len = sc->last_error_len;
+        }
+    }
+
+    n->guard_active = shm->guard_active;
 }
 
 
 static void
-ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
+ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap, time_t now)
 {
-    ngx_str_t                    *names;
-    ngx_uint_t                    i, j, slot, ndown, nchecks;
-    ngx_http_outage_view_t       *v;
-    ngx_http_outage_shm_t        *shm;
-    ngx_http_outage_incident_t   *inc;
-    ngx_http_outage_shm_scope_t  *ss;
-    ngx_http_outage_shm_check_t  *sc, *worst;
-    ngx_uint_t                    redis_stale;
+    time_t                         checked;
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, ndown, nchecks, redis_stale;
+    ngx_http_outage_view_t        *v;
+    ngx_http_outage_incident_t    *inc;
+    ngx_http_outage_snap_scope_t  *ds;
+    ngx_http_outage_snap_check_t  *dc, *worst;
+    ngx_http_outage_check_conf_t  *checks;
 
     names = omcf->scopes.elts;
+    checks = omcf->checks.elts;
 
     /*
-     * The documented staleness rule (docs/directives.md, max_stale), read
-     * from the zone itself: a successful poll does not bump the generation.
+     * The documented staleness rule (docs/directives.md, max_stale), and
+     * the time of the last evidence, read from the zone itself: polls and
+     * probes that change no decision do not bump the generation.
      */
-    shm = ngx_http_outage_shm();
     redis_stale = omcf->redis_max_stale > 0
                   && shm->redis_ever_ok
                   && now - shm->redis_last_ok > omcf->redis_max_stale;
 
-    shm = ngx_http_outage_local_shm;
-
     for (i = 0; i < omcf->scopes.nelts; i++) {
-        v = &ngx_http_outage_snap.scopes[i];
+        v = &snap->scopes[i];
         ngx_memzero(v, sizeof(ngx_http_outage_view_t));
 
         v->name = names[i];
-        slot = ngx_http_outage_scope_slot(i);
-        ss = &ngx_http_outage_local_scopes[slot];
-        inc = &ss->redis;
+        ds = &snap->data_scopes[i];
+        inc = &ds->redis;
 
         v->stale = redis_stale;
 
@@ -219,7 +429,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
 
             v->state = inc->state;
             v->source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
-            v->since = inc->since ? inc->since : ss->redis_since;
+            v->since = inc->since ? inc->since : ds->redis_since;
             v->eta = inc->eta;
             v->starts = inc->starts;
             v->ends = inc->ends;
@@ -229,7 +439,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
             v->eta_text.len = inc->eta_text_len;
             v->link.data = inc->link;
             v->link.len = inc->link_len;
-            v->checked = ngx_http_outage_shm()->redis_last_ok;
+            v->checked = shm->redis_last_ok;
 
             if (inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                 && inc->starts && now < inc->starts)
@@ -250,23 +460,24 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
         nchecks = 0;
         worst = NULL;
 
-        for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
-            sc = &ngx_http_outage_local_checks[j];
-
-            if (sc->key == 0 || sc->scope_slot != slot) {
+        for (j = 0; j < omcf->checks.nelts; j++) {
+            if (checks[j].scope != i) {
                 continue;
             }
 
+            dc = &snap->data_checks[j];
             nchecks++;
 
-            if (v->checked < sc->last_checked) {
-                v->checked = sc->last_checked;
+            checked = shm->checks[checks[j].slot].last_checked;
+
+            if (v->checked < checked) {
+                v->checked = checked;
             }
 
-            if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+            if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
                 ndown++;
-                if (worst == NULL || sc->since < worst->since) {
-                    worst = sc;
+                if (worst == NULL || dc->since < worst->since) {
+                    worst = dc;
                 }
             }
         }
@@ -275,12 +486,12 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
             continue;
         }
 
-        if (ndown && !shm->guard_active) {
+        if (ndown && !snap->guard_active) {
             v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
             v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
             v->since = worst->since;
-            v->reason.data = worst->last_error_text;
-            v->reason.len = worst->last_error_len;
+            v->reason.data = worst->reason;
+            v->reason.len = worst->reason_len;
 
         } else {
             v->state = NGX_HTTP_OUTAGE_STATE_OK;
@@ -289,18 +500,18 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
     }
 
     /* lets every request without an incident skip the scan of the views */
-    ngx_http_outage_snap.max_rank = 0;
+    snap->max_rank = 0;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
-        v = &ngx_http_outage_snap.scopes[i];
+        v = &snap->scopes[i];
         j = v->announced ? 1 : ngx_http_outage_state_rank(v->state);
 
-        if (j > ngx_http_outage_snap.max_rank) {
-            ngx_http_outage_snap.max_rank = j;
+        if (j > snap->max_rank) {
+            snap->max_rank = j;
         }
     }
 
-    ngx_http_outage_snap.built = now;
+    snap->built = now;
 }
 
 

@@ -175,7 +175,7 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
     if (!olcf->banner
-        || ngx_http_outage_worst(ngx_http_outage_snapshot(r->connection->log),
+        || ngx_http_outage_worst(ngx_http_outage_snapshot(r),
                                  olcf->banner_scopes, 1)
            == NULL)
     {
@@ -288,7 +288,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     }
 
     /* the incident first: without one the type lookup is not needed */
-    snap = ngx_http_outage_snapshot(r->connection->log);
+    snap = ngx_http_outage_snapshot(r);
     view = ngx_http_outage_worst(snap, olcf->banner_scopes, 1);
 
     if (view == NULL

@@ -979,7 +979,7 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
     }
 
     if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->health_lease,
-                                    h->ttl))
+                                    h->ttl, h->log, "runs the health checks"))
     {
         if (h->owner) {
             ngx_log_error(NGX_LOG_INFO, h->log, 0,
@@ -1507,8 +1507,11 @@ done:
 
 
 /*
- * Under the lock: counters, fall/rise, the guard.  Logging happens after
- * the lock is released, one line per transition.
+ * Under the lock: counters, fall/rise, the guard; only while this worker
+ * still holds the lease (it may have stalled past it while another worker
+ * probed).  The generation moves only when a decision can change: a check
+ * goes down or comes back from down, or the guard flips.  Logging happens
+ * after the lock is released, one line per transition.
  */
 
 static void
@@ -1517,7 +1520,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 {
     time_t                         now, was_since;
     ngx_str_t                     *scope;
-    ngx_uint_t                     became, fails, guard;
+    ngx_uint_t                     became, fails, guard, was_down;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *ck;
@@ -1527,10 +1530,25 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     sc = &shm->checks[ck->slot];
     now = ngx_time();
     became = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[ck->scope];
 
     ngx_http_outage_shm_lock();
 
+    if (!ngx_http_outage_lease_holds(&shm->health_lease)
+        || ck->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK)
+    {
+        shm->health_dropped++;
+        ngx_http_outage_shm_unlock();
+
+        ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
+                      "outage: dropped a late probe result of check \"%V\" "
+                      "(#%ui): this worker lost the health lease while it "
+                      "waited", scope, p->id);
+        return;
+    }
+
     was_since = sc->since;
+    was_down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
 
     sc->probes++;
     sc->last_checked = now;
@@ -1574,17 +1592,28 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
         sc->health = became;
         sc->since = now;
+
+        /* the reason requests show: the failure that took it down */
+        if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+            ngx_memcpy(sc->reason, res->text, res->len);
+            sc->reason_len = res->len;
+
+        } else {
+            sc->reason_len = 0;
+        }
     }
 
     fails = sc->fails;
 
     guard = ngx_http_outage_health_guard(h->omcf, shm);
 
-    ngx_http_outage_shm_bump(shm);
+    if (guard
+        || was_down != (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN))
+    {
+        ngx_http_outage_shm_bump(shm);
+    }
 
     ngx_http_outage_shm_unlock();
-
-    scope = &((ngx_str_t *) h->omcf->scopes.elts)[ck->scope];
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: check #%ui probe: %s \"%*s\" in %M ms",
@@ -1683,10 +1712,15 @@ ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h)
 
     ngx_http_outage_shm_lock();
 
-    change = ngx_http_outage_health_guard(h->omcf, shm);
+    change = 0;
 
-    if (change) {
-        ngx_http_outage_shm_bump(shm);
+    /* only the newest configuration's prober decides about the guard */
+    if (ngx_http_outage_lease_holds(&shm->health_lease)) {
+        change = ngx_http_outage_health_guard(h->omcf, shm);
+
+        if (change) {
+            ngx_http_outage_shm_bump(shm);
+        }
     }
 
     ngx_http_outage_shm_unlock();

@@ -985,6 +985,11 @@ ngx_http_outage_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* this configuration's slots in the zone, before anything reads them */
+    if (ngx_http_outage_shm_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_outage_init_worker_view(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -30,7 +30,16 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550001   /* bump on layout change */
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550002   /* bump on layout change */
+
+/*
+ * A configuration's scope or check that has no slot in the zone (only a
+ * worker of a configuration older than the zone's newest can miss one) is
+ * mapped to this extra slot: never read by a decision, so writes by code
+ * that does not check are harmless.
+ */
+#define NGX_HTTP_OUTAGE_NO_SLOT_SCOPE   NGX_HTTP_OUTAGE_MAX_SCOPES
+#define NGX_HTTP_OUTAGE_NO_SLOT_CHECK   NGX_HTTP_OUTAGE_MAX_CHECKS
 
 /* who decided the effective state of a scope */
 #define NGX_HTTP_OUTAGE_SOURCE_NONE     0
@@ -117,7 +126,8 @@ typedef struct {
     ngx_str_t                    match_regex_text;
     ngx_str_t                    method;      /* NUL-terminated */
     ngx_array_t                 *headers;     /* of ngx_str_t, "Name: value" */
-    ngx_uint_t                   slot;        /* index in the zone */
+    ngx_uint_t                   slot;        /* index in the zone, claimed
+                                                 by the worker at start */
     uint32_t                     key;         /* crc32 of scope + url */
 } ngx_http_outage_check_conf_t;
 
@@ -131,9 +141,12 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t              *shm_zone;
     size_t                       zone_size;
+    ngx_uint_t                   conf_generation;  /* this configuration's
+                                                      number in the zone */
 
     ngx_array_t                  scopes;      /* of ngx_str_t; index = id */
-    ngx_uint_t                  *scope_slots; /* id -> zone slot */
+    ngx_uint_t                  *scope_slots; /* id -> zone slot, claimed by
+                                                 the worker at start */
 
     ngx_array_t                 *redis_addrs; /* of ngx_http_outage_redis_addr_t */
     ngx_str_t                    redis_user;
@@ -193,27 +206,43 @@ typedef struct {
 /* ---- shared memory zone ------------------------------------------------ */
 
 typedef struct {
-    ngx_pid_t                    pid;
+    ngx_pid_t                    pid;       /* 0: free */
     ngx_msec_t                   expires;   /* CLOCK_MONOTONIC ms, like
                                                ngx_current_msec in every
                                                process */
+    ngx_uint_t                   conf;      /* configuration generation of
+                                               the holder */
 } ngx_http_outage_lease_t;
 
 
+/*
+ * Slots are claimed by name (scopes) and key (checks) by the workers of each
+ * configuration at start; "claimed" is the newest configuration generation
+ * that uses the slot, so that a new scope or check reuses the slot unused the
+ * longest.  Fields marked (decision) are what requests decide from: a change
+ * of them bumps the generation.  The others are for the status endpoint.
+ */
+
 typedef struct {
     u_char                       name[NGX_HTTP_OUTAGE_NAME_MAX];
-    size_t                       name_len;
-    ngx_http_outage_incident_t   redis;        /* last good value */
-    time_t                       redis_since;  /* first seen in this state */
+    size_t                       name_len;     /* 0: never used */
+    ngx_uint_t                   claimed;
+    ngx_http_outage_incident_t   redis;        /* (decision) last good */
+    time_t                       redis_since;  /* (decision) first seen in
+                                                  this state */
     ngx_uint_t                   transitions;
 } ngx_http_outage_shm_scope_t;
 
 
 typedef struct {
-    uint32_t                     key;          /* 0: free slot */
+    uint32_t                     key;          /* 0: never used */
+    ngx_uint_t                   claimed;
     ngx_uint_t                   scope_slot;
-    ngx_uint_t                   health;
-    time_t                       since;
+    ngx_uint_t                   health;       /* (decision) */
+    time_t                       since;        /* (decision) */
+    u_char                       reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       reason_len;   /* (decision) the failure
+                                                  that took it down */
     ngx_uint_t                   fails;        /* consecutive */
     ngx_uint_t                   passes;       /* consecutive */
     ngx_uint_t                   last_status;
@@ -231,11 +260,18 @@ typedef struct {
 
 
 typedef struct {
-    ngx_atomic_t                 generation;
+    ngx_atomic_t                 generation;    /* of the (decision) fields */
     ngx_uint_t                   layout;
+
+    ngx_atomic_t                 conf_ticket;   /* last number given to a
+                                                   configuration read */
+    ngx_uint_t                   conf_generation;  /* newest configuration
+                                                      whose workers run */
 
     ngx_http_outage_lease_t      redis_lease;
     ngx_http_outage_lease_t      health_lease;
+    ngx_uint_t                   redis_dropped;   /* late results from a */
+    ngx_uint_t                   health_dropped;  /* lost lease */
 
     ngx_uint_t                   redis_up;
     ngx_uint_t                   redis_ever_ok;
@@ -247,15 +283,17 @@ typedef struct {
     ngx_uint_t                   redis_errors;
     ngx_uint_t                   redis_connects;
 
-    ngx_uint_t                   guard_active;  /* all checks failing */
+    ngx_uint_t                   guard_active;  /* (decision) all checks
+                                                   failing */
 
     ngx_atomic_t                 banners;
     ngx_atomic_t                 pages;
     ngx_atomic_t                 bypasses;
     ngx_atomic_t                 intercepts;
 
-    ngx_http_outage_shm_scope_t  scopes[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_http_outage_shm_check_t  checks[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    /* one more of each: the NO_SLOT slots */
+    ngx_http_outage_shm_scope_t  scopes[NGX_HTTP_OUTAGE_MAX_SCOPES + 1];
+    ngx_http_outage_shm_check_t  checks[NGX_HTTP_OUTAGE_MAX_CHECKS + 1];
 } ngx_http_outage_shm_t;
 
 
@@ -279,12 +317,39 @@ typedef struct {
 } ngx_http_outage_view_t;
 
 
+/* what a snapshot copies of the zone: the (decision) fields, nothing else */
+
+typedef struct {
+    ngx_http_outage_incident_t   redis;
+    time_t                       redis_since;
+} ngx_http_outage_snap_scope_t;
+
+
+typedef struct {
+    ngx_uint_t                   health;
+    time_t                       since;
+    u_char                       reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       reason_len;
+} ngx_http_outage_snap_check_t;
+
+
+/*
+ * An immutable state for requests: a request pins the one it first sees
+ * (ngx_http_outage_snapshot()) and uses it to its end; the worker builds a
+ * new one when the zone's generation or the second changes.
+ */
+
 typedef struct {
     ngx_uint_t                   nscopes;
     ngx_http_outage_view_t      *scopes;    /* [nscopes] */
     ngx_uint_t                   generation;
     time_t                       built;
     ngx_uint_t                   max_rank;  /* of all views: 0 = all well */
+
+    ngx_uint_t                   refs;      /* the worker's + requests' */
+    ngx_uint_t                   guard_active;
+    ngx_http_outage_snap_scope_t *data_scopes;  /* [nscopes] */
+    ngx_http_outage_snap_check_t *data_checks;  /* [configured checks] */
 } ngx_http_outage_snapshot_t;
 
 
@@ -304,18 +369,21 @@ ngx_int_t ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v,
 /* shm.c */
 ngx_int_t ngx_http_outage_shm_add(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
+ngx_int_t ngx_http_outage_shm_init_process(ngx_cycle_t *cycle);
 ngx_http_outage_shm_t *ngx_http_outage_shm(void);
 void ngx_http_outage_shm_lock(void);
 void ngx_http_outage_shm_unlock(void);
 void ngx_http_outage_shm_bump(ngx_http_outage_shm_t *shm);
+ngx_uint_t ngx_http_outage_shm_current(void);
 ngx_uint_t ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease,
-    ngx_msec_t ttl);
+    ngx_msec_t ttl, ngx_log_t *log, const char *what);
+ngx_uint_t ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease);
 void ngx_http_outage_lease_release(ngx_http_outage_lease_t *lease);
 ngx_uint_t ngx_http_outage_scope_slot(ngx_uint_t scope);
 
 /* decision.c */
 ngx_int_t ngx_http_outage_init_worker_view(ngx_cycle_t *cycle);
-ngx_http_outage_snapshot_t *ngx_http_outage_snapshot(ngx_log_t *log);
+ngx_http_outage_snapshot_t *ngx_http_outage_snapshot(ngx_http_request_t *r);
 ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);

@@ -161,7 +161,7 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    snap = ngx_http_outage_snapshot(r->connection->log);
+    snap = ngx_http_outage_snapshot(r);
 
     /* rank 3: maintenance and down; never degraded nor announced */
     worst = ngx_http_outage_worst(snap, olcf->page_scopes, 3);
@@ -1117,7 +1117,7 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    snap = ngx_http_outage_snapshot(r->connection->log);
+    snap = ngx_http_outage_snapshot(r);
     worst = ngx_http_outage_worst(snap, olcf->page_scopes, 2);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

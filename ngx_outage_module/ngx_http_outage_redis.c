@@ -379,10 +379,9 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_outage_redis_close(rd);
 
-    if (rd->owner) {
-        ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
-        rd->owner = 0;
-    }
+    /* at once: the next poller need not wait for the lease to expire */
+    ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
+    rd->owner = 0;
 
     rd->omcf = NULL;
 }
@@ -402,6 +401,8 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     if (ngx_exiting || ngx_quit || ngx_terminate || omcf == NULL) {
         ngx_http_outage_redis_close(rd);
+        ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
+        rd->owner = 0;
         return;
     }
 
@@ -411,7 +412,8 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
           + omcf->redis_timeout;
 
-    if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->redis_lease, ttl))
+    if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->redis_lease, ttl,
+                                    ev->log, "polls Redis"))
     {
         if (rd->owner) {
             ngx_log_error(NGX_LOG_INFO, ev->log, 0,
@@ -749,15 +751,19 @@ static void
 ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
     u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
+    u_char                        ok[NGX_HTTP_OUTAGE_MAX_SCOPES];
     size_t                        n;
     time_t                        now;
     ngx_str_t                    *names;
-    ngx_uint_t                    i, slot, changed;
+    ngx_uint_t                    i, slot, changed, was_up, held;
+    ngx_uint_t                    from[NGX_HTTP_OUTAGE_MAX_SCOPES];
     const char                   *err;
     ngx_http_outage_shm_t        *shm;
-    ngx_http_outage_incident_t    inc;
     ngx_http_outage_shm_scope_t  *ss;
     ngx_http_outage_main_conf_t  *omcf;
+
+    /* the whole result, parsed before the lock is taken */
+    static ngx_http_outage_incident_t  inc[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     omcf = rd->omcf;
     shm = ngx_http_outage_shm();
@@ -767,9 +773,11 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
 
+        ok[i] = 0;
+
         if (ngx_http_outage_payload_parse(reply->element[2 * i],
                                           reply->element[2 * i + 1],
-                                          &inc, &err)
+                                          &inc[i], &err)
             != 0)
         {
             if (!rd->bad[i]) {
@@ -784,91 +792,119 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
             continue;
         }
 
-        if (rd->bad[i] || inc.warnings) {
+        if (rd->bad[i] || inc[i].warnings) {
             /* warnings are logged when they change, not at every poll */
-            if (inc.warnings && rd->bad[i] != (inc.warnings | 0x80000000u)) {
-                ngx_http_outage_redis_warn(rd, &names[i], inc.warnings);
+            if (inc[i].warnings
+                && rd->bad[i] != (inc[i].warnings | 0x80000000u))
+            {
+                ngx_http_outage_redis_warn(rd, &names[i], inc[i].warnings);
             }
 
-            rd->bad[i] = inc.warnings ? (inc.warnings | 0x80000000u) : 0;
+            rd->bad[i] = inc[i].warnings ? (inc[i].warnings | 0x80000000u)
+                                         : 0;
         }
 
-        slot = ngx_http_outage_scope_slot(i);
-        ss = &shm->scopes[slot];
+        ok[i] = 1;
+    }
 
-        /* compared outside the lock: only the lease holder writes it */
-        if (ngx_memcmp(&ss->redis, &inc, sizeof(inc)) == 0) {
+    /*
+     * One MULTI/EXEC, one publication: every scope under one lock and at
+     * most one generation bump, so that no reader sees half of a result;
+     * and only while this worker still holds the lease (it may have
+     * stalled past it, and another worker polled meanwhile).
+     */
+
+    ngx_http_outage_shm_lock();
+
+    held = ngx_http_outage_lease_holds(&shm->redis_lease);
+
+    if (!held) {
+        shm->redis_dropped++;
+        ngx_http_outage_shm_unlock();
+
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: dropped a late Redis poll result: this "
+                      "worker lost the polling lease while it waited");
+        return;
+    }
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        from[i] = NGX_HTTP_OUTAGE_STATE_NONE;
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (!ok[i] || slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            ok[i] = 0;
             continue;
         }
 
-        if (ss->redis.state != inc.state) {
-            n = ngx_http_outage_log_escape(logbuf, sizeof(logbuf),
-                                           inc.message, inc.message_len);
-            if (n > sizeof(logbuf)) {
-                n = sizeof(logbuf);
-            }
+        ss = &shm->scopes[slot];
 
-            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                          "outage: scope \"%V\" %s -> %s by redis: \"%*s\"",
-                          &names[i],
-                          ngx_http_outage_state_name(ss->redis.state),
-                          ngx_http_outage_state_name(inc.state), n, logbuf);
+        if (ngx_memcmp(&ss->redis, &inc[i], sizeof(inc[i])) == 0) {
+            ok[i] = 0;
+            continue;
         }
 
-        ngx_http_outage_shm_lock();
+        from[i] = ss->redis.state;
 
-        if (ss->redis.state != inc.state) {
+        if (ss->redis.state != inc[i].state) {
             ss->redis_since = now;
             ss->transitions++;
         }
 
-        ss->redis = inc;
+        ss->redis = inc[i];
         changed = 1;
-
-        ngx_http_outage_shm_unlock();
     }
-
-    ngx_http_outage_redis_ok(rd);
-
-    if (changed) {
-        ngx_http_outage_shm_lock();
-        ngx_http_outage_shm_bump(shm);
-        ngx_http_outage_shm_unlock();
-    }
-}
-
-
-static void
-ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
-{
-    ngx_uint_t                     was_up;
-    ngx_http_outage_shm_t         *shm;
-    ngx_http_outage_redis_addr_t  *a;
-
-    shm = ngx_http_outage_shm();
-
-    ngx_http_outage_shm_lock();
 
     was_up = shm->redis_up;
     shm->redis_up = 1;
     shm->redis_ever_ok = 1;
-    shm->redis_last_ok = ngx_time();
+    shm->redis_last_ok = now;
     shm->redis_polls++;
 
     /*
-     * No generation bump for a poll that changed nothing: readers judge
-     * staleness from redis_last_ok in the zone itself, so workers copy the
-     * zone only when an incident really changed.
+     * No bump for a poll that changed nothing: readers judge staleness
+     * from redis_last_ok in the zone itself.
      */
+    if (changed) {
+        ngx_http_outage_shm_bump(shm);
+    }
 
     ngx_http_outage_shm_unlock();
 
-    if (!was_up) {
-        a = rd->omcf->redis_addrs->elts;
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        if (!ok[i] || (ngx_uint_t) inc[i].state == from[i]) {
+            continue;
+        }
+
+        n = ngx_http_outage_log_escape(logbuf, sizeof(logbuf),
+                                       inc[i].message, inc[i].message_len);
+        if (n > sizeof(logbuf)) {
+            n = sizeof(logbuf);
+        }
+
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "outage: polling redis at %V, state is current",
-                      &a[rd->addr % rd->omcf->redis_addrs->nelts].name);
+                      "outage: scope \"%V\" %s -> %s by redis: \"%*s\"",
+                      &names[i], ngx_http_outage_state_name(from[i]),
+                      ngx_http_outage_state_name(inc[i].state), n, logbuf);
     }
+
+    if (!was_up) {
+        ngx_http_outage_redis_ok(rd);
+    }
+}
+
+
+/* Redis answers again: said once (the poll itself was recorded by store) */
+
+static void
+ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
+{
+    ngx_http_outage_redis_addr_t  *a;
+
+    a = rd->omcf->redis_addrs->elts;
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "outage: polling redis at %V, state is current",
+                  &a[rd->addr % rd->omcf->redis_addrs->nelts].name);
 }
 
 
@@ -924,6 +960,15 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     n = p - buf;
 
     ngx_http_outage_shm_lock();
+
+    /*
+     * A worker that lost the lease while it waited (or is closing its
+     * connection after losing it) does not speak for Redis any more.
+     */
+    if (!ngx_http_outage_lease_holds(&shm->redis_lease)) {
+        ngx_http_outage_shm_unlock();
+        return;
+    }
 
     same = !shm->redis_up && shm->redis_last_error_len == n
            && ngx_memcmp(shm->redis_last_error, buf, n) == 0;

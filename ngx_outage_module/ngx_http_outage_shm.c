@@ -2,11 +2,21 @@
 /*
  * ngx_outage_module: the shared memory zone.
  *
- * Owns the zone's creation and its reuse across reloads (slots are matched
- * by scope name and check key, so state survives "nginx -s reload" and a
- * renamed scope does not inherit another's incident), the zone lock, the
- * generation counter and the leases that let exactly one worker poll Redis
- * and one worker run health checks at a time.
+ * Owns the zone's lifecycle, the zone lock, the generation counter and the
+ * leases that let exactly one worker poll Redis and one run health checks.
+ *
+ * Lifecycle, as nginx's own zones (limit_req, upstream zone) do it:
+ * init_zone runs in the master while a configuration is read, before nginx
+ * knows whether that configuration will be used (a reload can still fail,
+ * e.g. on a busy "listen"; the old workers then keep running on the same
+ * zone).  So init_zone only attaches to the zone (or creates it) and gives
+ * the configuration a number; it rewrites nothing the running workers use.
+ * The workers of a configuration claim their slots (by scope name and check
+ * key) under the lock at process start, once nginx has committed to that
+ * configuration; the first one of a newer configuration also makes it the
+ * zone's newest, which retires the writers of older ones.  Everything a
+ * worker needs is found from its own cycle, never in statics set while a
+ * configuration is read.
  */
 
 
@@ -15,20 +25,22 @@
 
 static ngx_int_t ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_outage_assign_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_log_t *log);
+static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
+    ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool);
+static void ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t newest);
+static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 
 
 static ngx_str_t  ngx_http_outage_zone_name = ngx_string("ngx_http_outage");
-
-static ngx_http_outage_shm_t   *ngx_http_outage_shm_data;
-static ngx_slab_pool_t         *ngx_http_outage_shpool;
-static ngx_uint_t              *ngx_http_outage_scope_slots;
 
 
 ngx_int_t
 ngx_http_outage_shm_add(ngx_conf_t *cf, ngx_http_outage_main_conf_t *omcf)
 {
+    ngx_uint_t                     i;
+    ngx_http_outage_check_conf_t  *checks;
+
     omcf->shm_zone = ngx_shared_memory_add(cf, &ngx_http_outage_zone_name,
                                            omcf->zone_size,
                                            &ngx_http_outage_module);
@@ -43,10 +55,22 @@ ngx_http_outage_shm_add(ngx_conf_t *cf, ngx_http_outage_main_conf_t *omcf)
         return NGX_ERROR;
     }
 
-    omcf->scope_slots = ngx_pcalloc(cf->pool,
-                                    omcf->scopes.nelts * sizeof(ngx_uint_t));
+    omcf->scope_slots = ngx_palloc(cf->pool,
+                                   omcf->scopes.nelts * sizeof(ngx_uint_t));
     if (omcf->scope_slots == NULL) {
         return NGX_ERROR;
+    }
+
+    /* until a worker claims them: the slots no decision reads */
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        omcf->scope_slots[i] = NGX_HTTP_OUTAGE_NO_SLOT_SCOPE;
+    }
+
+    checks = omcf->checks.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        checks[i].slot = NGX_HTTP_OUTAGE_NO_SLOT_CHECK;
     }
 
     omcf->shm_zone->init = ngx_http_outage_init_zone;
@@ -56,43 +80,36 @@ ngx_http_outage_shm_add(ngx_conf_t *cf, ngx_http_outage_main_conf_t *omcf)
 }
 
 
+/*
+ * In the master, while a configuration is read: attach or create, and give
+ * the configuration its number.  Taking a number changes nothing that
+ * running workers read, so a reload that fails later leaves them intact.
+ */
+
 static ngx_int_t
 ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_outage_main_conf_t  *omcf = shm_zone->data;
 
-    ngx_slab_pool_t              *shpool;
-    ngx_http_outage_shm_t        *shm;
-    ngx_http_outage_main_conf_t  *old = data;
+    ngx_slab_pool_t              *shpool, *opool;
+    ngx_http_outage_shm_t        *shm, *old;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    if (old && old->shm_zone && old->shm_zone->shm.addr == shm_zone->shm.addr) {
+    if (data || shm_zone->shm.exists) {
         shm = shpool->data;
 
-        if (shm && shm->layout == NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
-            ngx_shmtx_lock(&shpool->mutex);
-
-            /*
-             * The old workers may still be finishing requests: their
-             * leases must not block the new workers, who take over now.
-             */
-            shm->redis_lease.pid = 0;
-            shm->health_lease.pid = 0;
-            ngx_http_outage_assign_slots(omcf, shm, shm_zone->shm.log);
-            shm->generation++;
-
-            ngx_shmtx_unlock(&shpool->mutex);
-            goto done;
+        if (shm == NULL || shm->layout != NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "outage: the running shared zone has another "
+                          "layout (the module was upgraded): restart nginx "
+                          "instead of reloading it");
+            return NGX_ERROR;
         }
-    }
 
-    if (shm_zone->shm.exists) {
-        shm = shpool->data;
-        if (shm && shm->layout == NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
-            ngx_http_outage_assign_slots(omcf, shm, shm_zone->shm.log);
-            goto done;
-        }
+        omcf->conf_generation = ngx_atomic_fetch_add(&shm->conf_ticket, 1)
+                                + 1;
+        return NGX_OK;
     }
 
     shm = ngx_slab_calloc(shpool, sizeof(ngx_http_outage_shm_t));
@@ -104,163 +121,331 @@ ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    shm->layout = NGX_HTTP_OUTAGE_ZONE_LAYOUT;
-    shm->generation = 1;
+    /*
+     * A new segment while nginx runs (outage_zone_size changed): start from
+     * a copy of the running zone, read under its lock and left untouched,
+     * so that incidents and checks that are down stay so.  The old workers
+     * keep the old zone until they exit; no lease is copied.
+     */
+    old = ngx_http_outage_running_zone(shm_zone, &opool);
+
+    if (old) {
+        ngx_shmtx_lock(&opool->mutex);
+        ngx_memcpy(shm, old, sizeof(ngx_http_outage_shm_t));
+        ngx_shmtx_unlock(&opool->mutex);
+
+        ngx_memzero(&shm->redis_lease, sizeof(ngx_http_outage_lease_t));
+        ngx_memzero(&shm->health_lease, sizeof(ngx_http_outage_lease_t));
+        shm->generation++;
+
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "outage: new shared zone of %uz bytes, the state of "
+                      "the running one is carried over", shm_zone->shm.size);
+
+    } else {
+        shm->layout = NGX_HTTP_OUTAGE_ZONE_LAYOUT;
+        shm->generation = 1;
+    }
+
+    shm->conf_ticket++;
+    omcf->conf_generation = shm->conf_ticket;
+
     shpool->data = shm;
-
-    ngx_http_outage_assign_slots(omcf, shm, shm_zone->shm.log);
-
     shpool->log_ctx = (u_char *) " in outage zone";
-
-done:
-
-    ngx_http_outage_shm_data = shm;
-    ngx_http_outage_shpool = shpool;
-    ngx_http_outage_scope_slots = omcf->scope_slots;
 
     return NGX_OK;
 }
 
 
+/* the zone of the configuration nginx runs now, if it is another segment */
+
+static ngx_http_outage_shm_t *
+ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
+{
+    ngx_uint_t              i;
+    ngx_shm_zone_t         *oz;
+    ngx_list_part_t        *part;
+    ngx_slab_pool_t        *sp;
+    ngx_http_outage_shm_t  *old;
+
+    /* while a configuration is read, ngx_cycle is still the running one */
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    oz = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            oz = part->elts;
+            i = 0;
+        }
+
+        if (oz[i].tag != &ngx_http_outage_module
+            || oz[i].shm.addr == NULL
+            || oz[i].shm.addr == shm_zone->shm.addr
+            || oz[i].shm.name.len != ngx_http_outage_zone_name.len
+            || ngx_strncmp(oz[i].shm.name.data, ngx_http_outage_zone_name.data,
+                           ngx_http_outage_zone_name.len)
+               != 0)
+        {
+            continue;
+        }
+
+        sp = (ngx_slab_pool_t *) oz[i].shm.addr;
+        old = sp->data;
+
+        if (old == NULL || old->layout != NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
+            return NULL;
+        }
+
+        *pool = sp;
+        return old;
+    }
+}
+
+
 /*
- * Configured scopes and checks keep the slot that holds their name/key; the
- * rest take slots no longer named by the configuration, cleared first.
+ * In each worker (and respawned worker) at start: find this configuration's
+ * slots.  The first worker of a configuration newer than the zone's newest
+ * makes it the newest; only the newest may take slots for names the zone
+ * does not have yet.  Every worker of a configuration runs the same steps
+ * on the same names, so all of them, respawned ones too, find one mapping.
  */
 
+ngx_int_t
+ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                    gen, newest, was;
+    ngx_slab_pool_t              *shpool;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
+    shpool = (ngx_slab_pool_t *) omcf->shm_zone->shm.addr;
+    shm = shpool->data;
+    gen = omcf->conf_generation;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    was = shm->conf_generation;
+
+    if (was < gen) {
+        shm->conf_generation = gen;
+    }
+
+    newest = (shm->conf_generation == gen);
+
+    ngx_http_outage_claim_slots(omcf, shm, newest);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (was < gen) {
+        ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                      "outage: configuration %ui takes over the shared "
+                      "state from configuration %ui", gen, was);
+
+    } else if (!newest) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "outage: worker of configuration %ui started after "
+                      "configuration %ui took over: it does not poll or "
+                      "probe", gen, shm->conf_generation);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_outage_pick_slot(ngx_uint_t *claimed, ngx_uint_t *used,
+    ngx_uint_t n, ngx_uint_t gen)
+{
+    ngx_uint_t  j, best;
+
+    best = n;
+
+    /* a never used slot, else the one unused the longest */
+
+    for (j = 0; j < n; j++) {
+        if (claimed[j] == gen) {
+            continue;
+        }
+
+        if (!used[j]) {
+            return j;
+        }
+
+        if (best == n || claimed[j] < claimed[best]) {
+            best = j;
+        }
+    }
+
+    return best;
+}
+
+
 static void
-ngx_http_outage_assign_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_log_t *log)
+ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t newest)
 {
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, used[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                     cused[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     i, j, gen, slot;
+    ngx_uint_t                     claimed[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     used[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     mine[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_http_outage_shm_scope_t   *ss;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
-    ngx_memzero(used, sizeof(used));
-    ngx_memzero(cused, sizeof(cused));
+#if (NGX_HTTP_OUTAGE_MAX_SCOPES > NGX_HTTP_OUTAGE_MAX_CHECKS)
+#error "the slot arrays below are sized for the larger table"
+#endif
 
+    gen = omcf->conf_generation;
     names = omcf->scopes.elts;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
-        omcf->scope_slots[i] = NGX_HTTP_OUTAGE_MAX_SCOPES;
+        slot = NGX_HTTP_OUTAGE_NO_SLOT_SCOPE;
 
         for (j = 0; j < NGX_HTTP_OUTAGE_MAX_SCOPES; j++) {
             ss = &shm->scopes[j];
+
             if (ss->name_len == names[i].len
                 && ngx_strncmp(ss->name, names[i].data, names[i].len) == 0)
             {
-                omcf->scope_slots[i] = j;
-                used[j] = 1;
-                break;
-            }
-        }
-    }
-
-    for (i = 0; i < omcf->scopes.nelts; i++) {
-        if (omcf->scope_slots[i] != NGX_HTTP_OUTAGE_MAX_SCOPES) {
-            continue;
-        }
-
-        for (j = 0; j < NGX_HTTP_OUTAGE_MAX_SCOPES; j++) {
-            if (!used[j]) {
+                slot = j;
                 break;
             }
         }
 
-        /* the scope count is checked at config time, so a slot is free */
-        ss = &shm->scopes[j];
-        ngx_memzero(ss, sizeof(ngx_http_outage_shm_scope_t));
-        ngx_memcpy(ss->name, names[i].data, names[i].len);
-        ss->name_len = names[i].len;
-        omcf->scope_slots[i] = j;
-        used[j] = 1;
-    }
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE && newest) {
+            for (j = 0; j < NGX_HTTP_OUTAGE_MAX_SCOPES; j++) {
+                claimed[j] = shm->scopes[j].claimed;
+                used[j] = (shm->scopes[j].name_len != 0);
+            }
 
-    for (j = 0; j < NGX_HTTP_OUTAGE_MAX_SCOPES; j++) {
-        if (!used[j]) {
-            ngx_memzero(&shm->scopes[j], sizeof(ngx_http_outage_shm_scope_t));
+            /* at most MAX_SCOPES names are configured: one is free */
+            slot = ngx_http_outage_pick_slot(claimed, used,
+                                             NGX_HTTP_OUTAGE_MAX_SCOPES, gen);
+
+            ss = &shm->scopes[slot];
+            ngx_memzero(ss, sizeof(ngx_http_outage_shm_scope_t));
+            ngx_memcpy(ss->name, names[i].data, names[i].len);
+            ss->name_len = names[i].len;
         }
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE && newest) {
+            shm->scopes[slot].claimed = gen;
+        }
+
+        omcf->scope_slots[i] = slot;
     }
 
     checks = omcf->checks.elts;
+    ngx_memzero(mine, sizeof(mine));
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        checks[i].slot = NGX_HTTP_OUTAGE_MAX_CHECKS;
+        slot = NGX_HTTP_OUTAGE_NO_SLOT_CHECK;
 
+        /* two checks of one scope and URL have one key: one slot each */
         for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
-            if (!cused[j] && shm->checks[j].key == checks[i].key) {
-                checks[i].slot = j;
-                cused[j] = 1;
+            if (!mine[j] && shm->checks[j].key == checks[i].key) {
+                slot = j;
                 break;
             }
         }
-    }
 
-    for (i = 0; i < omcf->checks.nelts; i++) {
-        if (checks[i].slot != NGX_HTTP_OUTAGE_MAX_CHECKS) {
-            shm->checks[checks[i].slot].scope_slot =
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK && newest) {
+            for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
+                claimed[j] = mine[j] ? gen : shm->checks[j].claimed;
+                used[j] = (shm->checks[j].key != 0);
+            }
+
+            slot = ngx_http_outage_pick_slot(claimed, used,
+                                             NGX_HTTP_OUTAGE_MAX_CHECKS, gen);
+
+            sc = &shm->checks[slot];
+            ngx_memzero(sc, sizeof(ngx_http_outage_shm_check_t));
+            sc->key = checks[i].key;
+            sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+        }
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+            mine[slot] = 1;
+
+            if (newest) {
+                shm->checks[slot].claimed = gen;
+                shm->checks[slot].scope_slot =
                                           omcf->scope_slots[checks[i].scope];
-            continue;
-        }
-
-        for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
-            if (!cused[j]) {
-                break;
             }
         }
 
-        sc = &shm->checks[j];
-        ngx_memzero(sc, sizeof(ngx_http_outage_shm_check_t));
-        sc->key = checks[i].key;
-        sc->scope_slot = omcf->scope_slots[checks[i].scope];
-        sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
-        checks[i].slot = j;
-        cused[j] = 1;
+        checks[i].slot = slot;
     }
-
-    for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
-        if (!cused[j]) {
-            ngx_memzero(&shm->checks[j], sizeof(ngx_http_outage_shm_check_t));
-        }
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "outage: zone has %ui scopes, %ui checks",
-                   omcf->scopes.nelts, omcf->checks.nelts);
 }
 
+
+static ngx_slab_pool_t *
+ngx_http_outage_shpool(void)
+{
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+
+    if (omcf == NULL || omcf->shm_zone == NULL
+        || omcf->shm_zone->shm.addr == NULL)
+    {
+        return NULL;
+    }
+
+    return (ngx_slab_pool_t *) omcf->shm_zone->shm.addr;
+}
+
+
+/* the zone of this worker's cycle */
 
 ngx_http_outage_shm_t *
 ngx_http_outage_shm(void)
 {
-    return ngx_http_outage_shm_data;
+    ngx_slab_pool_t  *shpool;
+
+    shpool = ngx_http_outage_shpool();
+
+    return shpool ? shpool->data : NULL;
 }
 
 
 ngx_uint_t
 ngx_http_outage_scope_slot(ngx_uint_t scope)
 {
-    return ngx_http_outage_scope_slots[scope];
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+
+    return omcf->scope_slots[scope];
 }
 
 
 void
 ngx_http_outage_shm_lock(void)
 {
-    ngx_shmtx_lock(&ngx_http_outage_shpool->mutex);
+    ngx_shmtx_lock(&ngx_http_outage_shpool()->mutex);
 }
 
 
 void
 ngx_http_outage_shm_unlock(void)
 {
-    ngx_shmtx_unlock(&ngx_http_outage_shpool->mutex);
+    ngx_shmtx_unlock(&ngx_http_outage_shpool()->mutex);
 }
 
 
-/* called with the lock held, after a change readers must see */
+/* called with the lock held, after a change of a (decision) field */
 
 void
 ngx_http_outage_shm_bump(ngx_http_outage_shm_t *shm)
@@ -271,32 +456,113 @@ ngx_http_outage_shm_bump(ngx_http_outage_shm_t *shm)
 
 
 /*
- * Take or renew a lease: free, expired (its holder exited or stalls), or
- * already ours.  Returns 1 if this process holds it for the next ttl ms.
+ * With the lock held: 1 if this worker's configuration is the newest whose
+ * workers run.  Workers of an older one (still finishing requests after a
+ * reload) must not write: their slots may belong to others now.
  */
 
 ngx_uint_t
-ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease, ngx_msec_t ttl)
+ngx_http_outage_shm_current(void)
 {
-    ngx_uint_t  ours;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+    shm = ngx_http_outage_shm();
+
+    return shm->conf_generation == omcf->conf_generation;
+}
+
+
+/*
+ * Take or renew a lease: free, expired (its holder exited or stalls), held
+ * by an older configuration's worker, or already ours; and only while this
+ * worker's configuration is the newest.  Returns 1 if this process holds it
+ * for the next ttl ms.  A holder that stopped renewing is named in one log
+ * line when its lease is taken over.
+ */
+
+ngx_uint_t
+ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease, ngx_msec_t ttl,
+    ngx_log_t *log, const char *what)
+{
+    ngx_pid_t                     stalled;
+    ngx_uint_t                    ours, gen;
+    ngx_msec_int_t                overdue;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+    shm = ngx_http_outage_shm();
+    gen = omcf->conf_generation;
+    stalled = 0;
+    overdue = 0;
+    ours = 0;
 
     ngx_http_outage_shm_lock();
 
-    if (lease->pid == ngx_pid
-        || lease->pid == 0
-        || (ngx_msec_int_t) (ngx_current_msec - lease->expires) >= 0)
-    {
-        lease->pid = ngx_pid;
-        lease->expires = ngx_current_msec + ttl;
+    if (shm->conf_generation != gen) {
+        if (lease->pid == ngx_pid && lease->conf == gen) {
+            lease->pid = 0;
+            lease->expires = 0;
+        }
+
+    } else if (lease->pid == ngx_pid && lease->conf == gen) {
+        ours = 1;
+
+    } else if (lease->pid == 0 || lease->conf != gen) {
         ours = 1;
 
     } else {
-        ours = 0;
+        overdue = (ngx_msec_int_t) (ngx_current_msec - lease->expires);
+
+        if (overdue >= 0) {
+            stalled = lease->pid;
+            ours = 1;
+        }
+    }
+
+    if (ours) {
+        lease->pid = ngx_pid;
+        lease->conf = gen;
+        lease->expires = ngx_current_msec + ttl;
     }
 
     ngx_http_outage_shm_unlock();
 
+    if (stalled) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "outage: worker %P stopped renewing its lease (%M ms "
+                      "overdue), this worker %s from now on",
+                      stalled, (ngx_msec_t) overdue, what);
+    }
+
     return ours;
+}
+
+
+/*
+ * With the lock held, right before a write: the lease is still this
+ * worker's (nobody took it over while it stalled) and its configuration is
+ * the newest.  A lease that expired but was not taken still holds: no one
+ * else has written since.
+ */
+
+ngx_uint_t
+ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease)
+{
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+    shm = ngx_http_outage_shm();
+
+    return lease->pid == ngx_pid
+           && lease->conf == omcf->conf_generation
+           && shm->conf_generation == omcf->conf_generation;
 }
 
 

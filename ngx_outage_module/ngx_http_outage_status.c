@@ -22,6 +22,8 @@ static u_char *ngx_http_outage_status_prometheus(u_char *p, u_char *last,
 static u_char *ngx_http_outage_json_str(u_char *p, u_char *last,
     u_char *s, size_t len);
 static u_char *ngx_http_outage_json_time(u_char *p, u_char *last, time_t t);
+static u_char *ngx_http_outage_json_pid(u_char *p, u_char *last,
+    ngx_http_outage_lease_t *lease);
 
 
 static const char *ngx_http_outage_health_names[] = {
@@ -128,7 +130,7 @@ ngx_http_outage_status_handler(ngx_http_request_t *r)
     }
 
     shm = ngx_http_outage_shm();
-    snap = ngx_http_outage_snapshot(r->connection->log);
+    snap = ngx_http_outage_snapshot(r);
 
     if (shm == NULL || snap == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -205,8 +207,12 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
 
     p = ngx_slprintf(p, last, "{\"time\":");
     p = ngx_http_outage_json_time(p, last, now);
-    p = ngx_slprintf(p, last, ",\"generation\":%ui,\"pid\":%P,",
-                     snap->generation, ngx_pid);
+    p = ngx_slprintf(p, last, ",\"generation\":%ui,\"pid\":%P,"
+                     "\"configuration\":{\"generation\":%ui,"
+                     "\"newest\":%s},",
+                     snap->generation, ngx_pid, omcf->conf_generation,
+                     shm->conf_generation == omcf->conf_generation
+                     ? "true" : "false");
 
     /* the Redis link */
 
@@ -239,9 +245,13 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
         p = ngx_slprintf(p, last, ",\"last_error_time\":");
         p = ngx_http_outage_json_time(p, last, shm->redis_last_error_time);
         p = ngx_slprintf(p, last, ",\"polls\":%ui,\"errors\":%ui,"
-                         "\"connects\":%ui,\"interval_ms\":%M},",
+                         "\"connects\":%ui,\"interval_ms\":%M,"
+                         "\"poller_pid\":",
                          shm->redis_polls, shm->redis_errors,
                          shm->redis_connects, omcf->redis_interval);
+        p = ngx_http_outage_json_pid(p, last, &shm->redis_lease);
+        p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui},",
+                         shm->redis_dropped);
     }
 
     /* scopes */
@@ -289,8 +299,12 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
 
     /* checks: by scope and index, never by address */
 
-    p = ngx_slprintf(p, last, "],\"guard_active\":%s,\"checks\":[",
+    p = ngx_slprintf(p, last, "],\"guard_active\":%s,"
+                     "\"health\":{\"prober_pid\":",
                      shm->guard_active ? "true" : "false");
+    p = ngx_http_outage_json_pid(p, last, &shm->health_lease);
+    p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui},\"checks\":[",
+                     shm->health_dropped);
 
     checks = omcf->checks.elts;
     first = 1;
@@ -509,6 +523,14 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
     }
 
     p = ngx_slprintf(p, last,
+            "# HELP outage_late_results_dropped_total Poll and probe "
+            "results dropped because their worker had lost the lease.\n"
+            "# TYPE outage_late_results_dropped_total counter\n"
+            "outage_late_results_dropped_total{writer=\"redis\"} %ui\n"
+            "outage_late_results_dropped_total{writer=\"health\"} %ui\n",
+            shm->redis_dropped, shm->health_dropped);
+
+    p = ngx_slprintf(p, last,
             "# HELP outage_banners_injected_total Responses that got a "
             "banner.\n"
             "# TYPE outage_banners_injected_total counter\n"
@@ -527,6 +549,20 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
             shm->banners, shm->pages, shm->bypasses, shm->intercepts);
 
     return p;
+}
+
+
+/* the worker that holds a lease, or null */
+
+static u_char *
+ngx_http_outage_json_pid(u_char *p, u_char *last,
+    ngx_http_outage_lease_t *lease)
+{
+    if (lease->pid == 0) {
+        return ngx_slprintf(p, last, "null");
+    }
+
+    return ngx_slprintf(p, last, "%P", lease->pid);
 }
 
 

@@ -92,7 +92,7 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
-    snap = ngx_http_outage_snapshot(r->connection->log);
+    snap = ngx_http_outage_snapshot(r);
 
     scopes = olcf->page_scopes ? olcf->page_scopes : olcf->banner_scopes;
     view = ngx_http_outage_worst(snap, scopes, 1);

@@ -1,0 +1,307 @@
+"""Shared state across reloads, crashes and stalls (issue 12).
+
+A reload that fails after nginx has read the new configuration (a `listen`
+on a busy port) must leave the running workers deciding exactly as before,
+respawned ones included; workers of older configurations and a lease holder
+that stalled past its lease never write; the generation that makes every
+worker copy the state moves only when a decision can change.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from harness import wait_for
+
+CHECK = ("outage_check {scope} http://127.0.0.1:{hp}/health "
+         "interval={interval} timeout={timeout} fall={fall} rise=1;")
+
+SERVER = """
+    {http}
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        {listen}
+        location / {{
+            add_header X-Pid $pid always;
+            return 200 "ok\\n";
+        }}
+        location /checkout/ {{
+            outage_page checkout;
+            add_header X-Pid $pid always;
+            proxy_pass http://127.0.0.1:{bp}/;
+        }}
+        location /payments/ {{
+            outage_page payments;
+            add_header X-Pid $pid always;
+            proxy_pass http://127.0.0.1:{bp}/;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def conf(backend, checks, listen="", http=""):
+    return SERVER.format(http=http + "\n" + "\n".join(checks), listen=listen,
+                         bp=backend.port)
+
+
+def check_line(backend, scope, interval="300ms", timeout="200ms", fall=2):
+    return CHECK.format(scope=scope, hp=backend.health_port,
+                        interval=interval, timeout=timeout, fall=fall)
+
+
+def answers_by_worker(n, path, rounds=200):
+    """Fresh connections until every worker answered: {pid: status}."""
+    seen = {}
+    workers = set(n.worker_pids())
+    for _ in range(rounds):
+        st, h, _ = n.get(path)
+        seen[int(h["x-pid"])] = st
+        if set(seen) >= workers:
+            break
+    assert set(seen) >= workers, "not every worker answered: %r" % seen
+    return seen
+
+
+def every_worker_answers(n, path, status):
+    return all(st == status for st in answers_by_worker(n, path).values())
+
+
+def status(n):
+    # short: under SIGSTOP a connection can queue at the stopped worker
+    st, _, body = n.get("/outage/status", timeout=2)
+    assert st == 200, body
+    return json.loads(body)
+
+
+def check_health(n, i=0):
+    return status(n)["checks"][i]["health"]
+
+
+@pytest.fixture
+def busy_port():
+    """A loopback port held by the test: nginx cannot bind() it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def failed_reload(n, new_conf):
+    """Write a configuration nginx reads but cannot apply; SIGHUP; wait
+    for the failure.  The old workers must still be the ones running."""
+    old = n.worker_pids()
+    n.write_conf(new_conf)
+    os.kill(n.proc.pid, signal.SIGHUP)
+    wait_for(lambda: "still could not bind()" in n.log_text(), timeout=30,
+             what="the reload fails on bind()")
+    assert n.worker_pids() == old
+
+
+VARIANTS = {
+    # the check now belongs to another scope
+    "moved": lambda b: conf(b, [check_line(b, "payments")]),
+    # the check is gone
+    "removed": lambda b: conf(b, []),
+    # the same scopes and checks, named in another order
+    "reordered": lambda b: conf(b, [check_line(b, "payments", fall=3),
+                                    check_line(b, "checkout")],
+                                http="outage_scopes payments search;"),
+    # another zone size: a new segment is made, then thrown away
+    "zone_size": lambda b: conf(b, [check_line(b, "payments")],
+                                http="outage_zone_size 2m;"),
+}
+
+
+@pytest.mark.allow_log_errors
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_failed_reload_keeps_detection(nginx_factory, backend, busy_port,
+                                       variant):
+    n = nginx_factory(conf(backend, [check_line(backend, "checkout")]),
+                      workers=2)
+    wait_for(lambda: check_health(n) == "up", what="check up")
+    assert every_worker_answers(n, "/checkout/", 200)
+
+    new = VARIANTS[variant](backend)
+    failed_reload(n, new.replace(
+        "reuseport;\n", "reuseport;\n        listen 127.0.0.1:%d;\n"
+        % busy_port, 1))
+
+    # the running workers still probe, decide and show the page
+    backend.set_health("500")
+    wait_for(lambda: check_health(n) == "down", what="check down")
+    wait_for(lambda: every_worker_answers(n, "/checkout/", 503),
+             what="every worker shows the page")
+    assert every_worker_answers(n, "/payments/", 200)
+
+    # a worker that crashes comes back with the running configuration
+    victim = n.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: victim not in n.worker_pids()
+             and len(n.worker_pids()) == 2, what="worker respawned")
+    assert every_worker_answers(n, "/checkout/", 503)
+    assert every_worker_answers(n, "/payments/", 200)
+
+    # and the check still comes back up
+    backend.set_health("ok")
+    wait_for(lambda: every_worker_answers(n, "/checkout/", 200),
+             what="every worker lets checkout through again")
+
+    bad = [ln for ln in n.bad_log_lines()
+           if "bind()" not in ln and "exited on signal 9" not in ln]
+    assert not bad, bad
+
+
+def test_reloads_that_move_checks_keep_answers_right(nginx_factory,
+                                                      backend):
+    a = conf(backend, [check_line(backend, "checkout")])
+    b = conf(backend, [check_line(backend, "payments")])
+    n = nginx_factory(a, workers=2)
+    backend.set_health("500")
+    wait_for(lambda: every_worker_answers(n, "/checkout/", 503),
+             what="checkout down")
+
+    for i in range(4):
+        n.write_conf(b)
+        n.reload()
+        # the check belongs to payments now: checkout has nothing against it
+        assert every_worker_answers(n, "/checkout/", 200), i
+        wait_for(lambda: every_worker_answers(n, "/payments/", 503),
+                 what="payments down (%d)" % i)
+        st = n.status_json()
+        assert [c["scope"] for c in st["checks"]] == ["payments"]
+        assert st["configuration"]["newest"] is True
+
+        n.write_conf(a)
+        n.reload()
+        # the checkout check kept its state: no window where it looks up
+        assert every_worker_answers(n, "/checkout/", 503), i
+        assert every_worker_answers(n, "/payments/", 200), i
+
+    assert not n.bad_log_lines()
+
+
+def test_generation_still_while_probes_change_nothing(nginx_factory,
+                                                      backend):
+    backend.set_health("ok", path="/ok")
+    checks = [check_line(backend, "checkout"),
+              check_line(backend, "payments").replace("/health", "/ok")]
+    n = nginx_factory(conf(backend, checks), workers=2)
+    wait_for(lambda: all(c["health"] == "up"
+                         for c in n.status_json()["checks"]),
+             what="both checks up")
+
+    def window():
+        s0 = n.status_json()
+        time.sleep(2.0)     # the measurement window itself, not a wait
+        s1 = n.status_json()
+        probes = [c1["probes"] - c0["probes"]
+                  for c0, c1 in zip(s0["checks"], s1["checks"])]
+        assert min(probes) >= 3, probes
+        return s0["generation"], s1["generation"]
+
+    g0, g1 = window()
+    assert g0 == g1, "probes that change nothing moved the generation"
+
+    # a check that is down and keeps failing changes nothing either
+    backend.set_health("500")
+    wait_for(lambda: n.status_json()["checks"][0]["health"] == "down",
+             what="check down")
+    g2, g3 = window()
+    assert g2 > g1, "the transition to down must move the generation"
+    assert g2 == g3, "failures of a check already down moved it"
+
+
+# ---- a lease holder that stalls --------------------------------------------
+
+def tcp_inodes_to(port):
+    """Inodes of established loopback TCP sockets whose peer is `port`."""
+    found = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            rem_port = int(parts[2].split(":")[1], 16)
+            if rem_port == port and parts[3] == "01":
+                found.add(parts[9])
+    return found
+
+
+def pids_connected_to(pids, port):
+    inodes = tcp_inodes_to(port)
+    out = []
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            m = re.match(r"socket:\[(\d+)\]", link)
+            if m and m.group(1) in inodes:
+                out.append(pid)
+                break
+    return out
+
+
+def test_stalled_prober_never_writes_after_takeover(nginx_factory, backend):
+    # long timeouts: a probe is in flight most of the time
+    # one shared listening socket: a stopped worker takes no connections
+    n = nginx_factory(conf(backend, [check_line(backend, "checkout",
+                                                interval="1s",
+                                                timeout="900ms",
+                                                fall=50)])
+                      .replace(" reuseport;", ";"), workers=2)
+    wait_for(lambda: check_health(n) == "up", what="check up")
+
+    # "hang": each probe waits for an answer until it times out (900 ms)
+    backend.set_health("hang")
+    for attempt in range(10):
+        backend.reset()
+        # a probe just arrived: it is in flight for the next ~900 ms
+        wait_for(lambda: backend.count("/health") >= 1, interval=0.005,
+                 what="a probe arrives")
+        t0 = time.monotonic()
+        holders = pids_connected_to(n.worker_pids(), backend.health_port)
+        if len(holders) != 1:
+            continue
+        holder = holders[0]
+        os.kill(holder, signal.SIGSTOP)
+        if time.monotonic() - t0 < 0.4:
+            break
+        os.kill(holder, signal.SIGCONT)
+    else:
+        raise AssertionError("never caught a probe in flight")
+
+    try:
+        # the stalled probe is answered while its worker cannot run
+        backend.set_health("500")
+        backend.set_health("ok")
+        # the other worker takes the lease over and probes "ok"
+        wait_for(lambda: status(n)["checks"][0]
+                 ["consecutive_successes"] >= 2,
+                 timeout=15, what="another worker probes")
+    finally:
+        os.kill(holder, signal.SIGCONT)
+
+    # the holder, back, handles its late answer and steps aside
+    wait_for(lambda: not pids_connected_to([holder], backend.health_port)
+             or status(n)["health"]["late_results_dropped"] >= 1,
+             timeout=10, what="the late answer is handled")
+    c = n.status_json()["checks"][0]
+    assert c["consecutive_failures"] == 0 and c["last_error"] == "", c
+    st = n.status_json()
+    assert st["health"]["late_results_dropped"] >= 1, st["health"]
+    assert st["health"]["prober_pid"] != holder
+    assert re.search(r"outage: worker %d stopped renewing its lease .* "
+                     r"runs the health checks" % holder, n.log_text())
+    assert re.search(r"dropped a late probe result of check \"checkout\"",
+                     n.log_text())
