@@ -1543,7 +1543,8 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
                       "outage: dropped a late probe result of check \"%V\" "
                       "(#%ui): this worker lost the health lease while it "
-                      "waited", scope, p->id);
+                      "waited (it stalled, or a reload retired it)",
+                      scope, p->id);
         return;
     }
 

@@ -824,7 +824,8 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "outage: dropped a late Redis poll result: this "
-                      "worker lost the polling lease while it waited");
+                      "worker lost the polling lease while it waited (it "
+                      "stalled, or a reload retired it)");
         return;
     }
 

@@ -305,3 +305,128 @@ def test_stalled_prober_never_writes_after_takeover(nginx_factory, backend):
                      r"runs the health checks" % holder, n.log_text())
     assert re.search(r"dropped a late probe result of check \"checkout\"",
                      n.log_text())
+
+
+REDIS_CONF = """
+    outage_redis 127.0.0.1:{rp} interval=1s timeout=900ms
+                 connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}};
+        location / {{
+            add_header X-Pid $pid always;
+            add_header X-Message $outage_message always;
+            return 200 "ok\\n";
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def unread_by(port):
+    """Bytes queued, unread, at the listening side of `port`'s sockets."""
+    total = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if int(parts[1].split(":")[1], 16) == port and parts[3] == "01":
+                total += int(parts[4].split(":")[1], 16)
+    return total
+
+
+def test_stalled_poller_never_writes_after_takeover(nginx_factory, redis):
+    n = nginx_factory(REDIS_CONF.format(rp=redis.port), workers=2)
+    redis.cli("SET", "outage:site", "first")
+    wait_for(lambda: status(n)["redis"]["up"]
+             and n.get("/")[1]["x-message"] == "first", what="polled")
+
+    for attempt in range(10):
+        # Redis paused: the next poll is sent and waits for its answer
+        redis.pause()
+        try:
+            wait_for(lambda: unread_by(redis.port) > 0, interval=0.005,
+                     what="a poll in flight")
+            pollers = pids_connected_to(n.worker_pids(), redis.port)
+            holder = pollers[0] if len(pollers) == 1 else None
+            if holder:
+                os.kill(holder, signal.SIGSTOP)
+        finally:
+            redis.resume()
+        if holder:
+            break
+    else:
+        raise AssertionError("never caught a poll in flight")
+
+    try:
+        redis.cli("SET", "outage:site", "second")
+        # the other worker takes the lease over and polls
+        wait_for(lambda: n.get("/", timeout=2)[1]["x-message"] == "second",
+                 timeout=15, what="another worker polls")
+        before = status(n)["redis"]
+    finally:
+        os.kill(holder, signal.SIGCONT)
+
+    # the holder, back, gives up its stale poll and its connection
+    wait_for(lambda: not pids_connected_to([holder], redis.port),
+             what="the stalled poller lets go")
+    after = status(n)["redis"]
+    assert after["errors"] == before["errors"], (before, after)
+    assert after["up"] and after["last_error"] == "", after
+    assert after["poller_pid"] != holder
+    for _ in range(20):
+        assert n.get("/")[1]["x-message"] == "second"
+    assert re.search(r"outage: worker %d stopped renewing its lease .* "
+                     r"polls Redis" % holder, n.log_text())
+
+
+# ---- one view per request ----------------------------------------------------
+
+PIN_CONF = """
+    outage_redis 127.0.0.1:{rp} interval=200ms timeout=150ms
+                 connect_timeout=150ms;
+    server {{
+        listen 127.0.0.1:{{port}};
+        location / {{
+            add_header X-Message $outage_message always;
+            return 200 "ok\\n";
+        }}
+        location = /sleep {{
+            # read in the rewrite phase, and again when the answer comes
+            set $early "$outage_message";
+            add_header X-Early $early always;
+            add_header X-Late "$outage_message|$outage_state" always;
+            proxy_pass http://127.0.0.1:{bp};
+        }}
+    }}
+"""
+
+
+def test_one_request_sees_one_state(nginx_factory, redis, backend):
+    import threading
+    n = nginx_factory(PIN_CONF.format(rp=redis.port, bp=backend.port),
+                      workers=1)
+    redis.cli("SET", "outage:site", "first")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "first", what="polled")
+
+    backend.reset()
+    result = {}
+
+    def slow():
+        result["r"] = n.get("/sleep?ms=3000", timeout=15)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    try:
+        # the request is past its rewrite phase, waiting for the backend
+        wait_for(lambda: backend.count("/sleep") >= 1, what="request sent")
+        redis.cli("DEL", "outage:site")
+        redis.cli("HSET", "outage:site", "state", "down", "message",
+                  "a second, much longer message than the first one")
+        wait_for(lambda: n.get("/")[1]["x-message"].startswith("a second"),
+                 what="the new state is polled")
+    finally:
+        t.join()
+
+    st, h, _ = result["r"]
+    assert st == 200
+    assert h["x-early"] == "first", h
+    assert h["x-late"] == "first|degraded", h
