@@ -282,6 +282,8 @@ typedef struct {
     ngx_uint_t                   redis_polls;
     ngx_uint_t                   redis_errors;
     ngx_uint_t                   redis_connects;
+    ngx_uint_t                   redis_stale_told;  /* max_stale passed,
+                                                       said once */
 
     ngx_uint_t                   guard_active;  /* (decision) all checks
                                                    failing */

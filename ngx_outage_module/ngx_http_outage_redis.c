@@ -858,6 +858,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     was_up = shm->redis_up;
     shm->redis_up = 1;
+    shm->redis_stale_told = 0;
     shm->redis_ever_ok = 1;
     shm->redis_last_ok = now;
     shm->redis_polls++;
@@ -940,11 +941,15 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 {
     u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *last;
     size_t                         n;
-    ngx_uint_t                     same;
+    time_t                         now, age;
+    ngx_uint_t                     same, i, slot, stale, incidents;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_main_conf_t   *omcf;
 
     shm = ngx_http_outage_shm();
+    omcf = rd->omcf;
+    now = ngx_time();
     a = rd->omcf->redis_addrs->elts;
     a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
 
@@ -976,9 +981,30 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     shm->redis_up = 0;
     shm->redis_errors++;
-    shm->redis_last_error_time = ngx_time();
+    shm->redis_last_error_time = now;
     ngx_memcpy(shm->redis_last_error, buf, n);
     shm->redis_last_error_len = n;
+
+    /*
+     * Requests stop trusting the Redis state once max_stale has passed
+     * (the views judge it each second); the poller says so once.
+     */
+    age = now - shm->redis_last_ok;
+    stale = omcf->redis_max_stale > 0 && shm->redis_ever_ok
+            && age > omcf->redis_max_stale && !shm->redis_stale_told;
+    incidents = 0;
+
+    if (stale) {
+        shm->redis_stale_told = 1;
+
+        for (i = 0; i < omcf->scopes.nelts; i++) {
+            slot = ngx_http_outage_scope_slot(i);
+
+            if (shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE) {
+                incidents++;
+            }
+        }
+    }
 
     ngx_http_outage_shm_unlock();
 
@@ -987,6 +1013,14 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
                       "outage: redis %*s; keeping the last good state%s",
                       n, buf,
                       shm->redis_ever_ok ? "" : " (none yet: no incidents)");
+    }
+
+    if (stale) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: no successful Redis poll for %T s, more than "
+                      "max_stale: the %ui states declared in Redis are "
+                      "ignored (health checks decide) until it answers again",
+                      age, incidents);
     }
 }
 

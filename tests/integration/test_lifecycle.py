@@ -430,3 +430,27 @@ def test_one_request_sees_one_state(nginx_factory, redis, backend):
     assert st == 200
     assert h["x-early"] == "first", h
     assert h["x-late"] == "first|degraded", h
+
+
+def test_max_stale_dropping_incidents_is_said_once(nginx_factory, redis):
+    conf = REDIS_CONF.replace("connect_timeout=200ms;",
+                              "connect_timeout=200ms max_stale=1s;") \
+        .replace("interval=1s timeout=900ms", "interval=300ms timeout=200ms")
+    n = nginx_factory(conf.format(rp=redis.port), workers=2)
+    redis.cli("SET", "outage:site", "old news")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "old news", what="polled")
+    redis.pause()
+    try:
+        wait_for(lambda: "more than max_stale" in n.log_text(), timeout=10,
+                 what="the drop is logged")
+        wait_for(lambda: n.get("/", timeout=2)[1].get("x-message", "") == "",
+                 what="the stale incident is dropped")
+        lines = [ln for ln in n.log_text().splitlines()
+                 if "more than max_stale" in ln]
+        assert len(lines) == 1, lines
+        assert re.search(r"the 1 states declared in Redis are ignored",
+                         lines[0]), lines
+    finally:
+        redis.resume()
+    wait_for(lambda: n.get("/")[1]["x-message"] == "old news",
+             what="back once Redis answers")
