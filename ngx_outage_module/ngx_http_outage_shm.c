@@ -330,6 +330,10 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
             /* at most MAX_SCOPES names are configured: one is free */
             slot = ngx_http_outage_pick_slot(claimed, used,
                                              NGX_HTTP_OUTAGE_MAX_SCOPES, gen);
+            if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+                omcf->scope_slots[i] = slot;
+                continue;
+            }
 
             ss = &shm->scopes[slot];
             ngx_memzero(ss, sizeof(ngx_http_outage_shm_scope_t));
@@ -366,6 +370,10 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
             slot = ngx_http_outage_pick_slot(claimed, used,
                                              NGX_HTTP_OUTAGE_MAX_CHECKS, gen);
+            if (slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+                checks[i].slot = slot;
+                continue;
+            }
 
             sc = &shm->checks[slot];
             ngx_memzero(sc, sizeof(ngx_http_outage_shm_check_t));

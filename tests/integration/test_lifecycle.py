@@ -454,3 +454,57 @@ def test_max_stale_dropping_incidents_is_said_once(nginx_factory, redis):
         redis.resume()
     wait_for(lambda: n.get("/")[1]["x-message"] == "old news",
              what="back once Redis answers")
+
+
+def test_reloads_under_load_answer_per_configuration(nginx_factory,
+                                                      backend):
+    import threading
+    a = conf(backend, [check_line(backend, "checkout")]) \
+        .replace('add_header X-Pid $pid always;',
+                 'add_header X-Pid $pid always; add_header X-Conf a always;')
+    b = conf(backend, [check_line(backend, "payments")]) \
+        .replace('add_header X-Pid $pid always;',
+                 'add_header X-Pid $pid always; add_header X-Conf b always;')
+    # what each configuration must answer while /health fails
+    expect = {("a", "/checkout/"): 503, ("a", "/payments/"): 200,
+              ("b", "/checkout/"): 200, ("b", "/payments/"): 503}
+
+    backend.set_health("500")
+    n = nginx_factory(a, workers=2)
+    wait_for(lambda: every_worker_answers(n, "/checkout/", 503),
+             what="checkout down")
+    # warm up: the payments check gets its first failures once
+    n.write_conf(b)
+    n.reload()
+    wait_for(lambda: every_worker_answers(n, "/payments/", 503),
+             what="payments down")
+
+    stop = threading.Event()
+    wrong, count = [], [0]
+
+    def load():
+        while not stop.is_set():
+            for path in ("/checkout/", "/payments/"):
+                try:
+                    st, h, _ = n.get(path, timeout=5)
+                except Exception as exc:  # noqa: BLE001
+                    wrong.append(repr(exc))
+                    continue
+                count[0] += 1
+                if st != expect[(h.get("x-conf"), path)]:
+                    wrong.append((h.get("x-conf"), path, st))
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(30):
+            n.write_conf(a if i % 2 == 0 else b)
+            n.reload()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not wrong, wrong[:10]
+    assert count[0] > 60
+    assert not n.bad_log_lines()
