@@ -109,6 +109,7 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
 static ngx_http_outage_snapshot_t  *ngx_http_outage_current;
 static ngx_http_outage_snapshot_t  *ngx_http_outage_spare;
 static size_t                       ngx_http_outage_snap_size;
+static ngx_http_outage_main_conf_t *ngx_http_outage_snap_conf;
 
 
 ngx_int_t
@@ -126,6 +127,7 @@ ngx_http_outage_init_worker_view(ngx_cycle_t *cycle)
                         * sizeof(ngx_http_outage_snap_check_t);
 
     ngx_http_outage_spare = NULL;
+    ngx_http_outage_snap_conf = omcf;
     ngx_http_outage_current = ngx_http_outage_snapshot_alloc(cycle->log);
 
     if (ngx_http_outage_current == NULL) {
@@ -266,12 +268,21 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
     now = ngx_time();
     gen = shm->generation;
 
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_outage_module);
+
+    /*
+     * Snapshots are sized for the configuration of the process start; a
+     * single-process nginx ("master_process off") reloads without starting
+     * a process, and then has no state rather than a wrong one.
+     */
+    if (omcf != ngx_http_outage_snap_conf) {
+        return NULL;
+    }
+
     if (gen == s->generation && now == s->built) {
         return s;
     }
-
-    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_outage_module);
 
     if (s->refs == 1) {
         n = s;
