@@ -355,7 +355,43 @@ typedef struct {
 } ngx_http_outage_snapshot_t;
 
 
+/*
+ * The fields of a scope's view, in one table (variables.c): the status
+ * JSON's "scopes", the Prometheus families outage_scope_* and the $outage_*
+ * variables are all derived from it, so a new field is one table entry.
+ */
+
+#define NGX_HTTP_OUTAGE_FIELD_STR   0   /* text */
+#define NGX_HTTP_OUTAGE_FIELD_TIME  1   /* ISO 8601 UTC; 0: null / empty */
+#define NGX_HTTP_OUTAGE_FIELD_BOOL  2
+#define NGX_HTTP_OUTAGE_FIELD_ENUM  3   /* one of names[] */
+
+typedef struct {
+    ngx_uint_t                   type;
+    ngx_str_t                    str;
+    time_t                       time;
+    ngx_uint_t                   n;         /* BOOL, ENUM */
+} ngx_http_outage_value_t;
+
+
+typedef struct {
+    ngx_str_t                    variable;  /* "outage_...", or empty */
+    const char                  *json;      /* key in "scopes", or NULL */
+    const char                  *metric;    /* outage_scope_<metric> gauge
+                                               (ENUM: one-hot), or NULL */
+    const char                  *help;      /* of the metric */
+    const char *const           *names;     /* ENUM: the values */
+    ngx_uint_t                   nnames;
+    ngx_uint_t                   html;      /* the variable is escaped */
+    /* v is NULL for a variable when no scope has an incident */
+    void                       (*get)(ngx_http_outage_view_t *v,
+                                      ngx_http_outage_value_t *val);
+} ngx_http_outage_field_t;
+
+
 extern ngx_module_t  ngx_http_outage_module;
+
+extern ngx_http_outage_field_t  ngx_http_outage_vars[];
 
 
 /* module.c */

@@ -244,9 +244,9 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (was < gen) {
-        ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                      "outage: configuration %ui takes over the shared "
-                      "state from configuration %ui", gen, was);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                       "outage: configuration %ui takes over the shared "
+                       "state from configuration %ui", gen, was);
 
     } else if (!newest) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,

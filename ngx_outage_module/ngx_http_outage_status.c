@@ -24,14 +24,12 @@ static u_char *ngx_http_outage_json_str(u_char *p, u_char *last,
 static u_char *ngx_http_outage_json_time(u_char *p, u_char *last, time_t t);
 static u_char *ngx_http_outage_json_pid(u_char *p, u_char *last,
     ngx_http_outage_lease_t *lease);
+static u_char *ngx_http_outage_json_value(u_char *p, u_char *last,
+    ngx_http_outage_field_t *f, ngx_http_outage_view_t *v);
 
 
 static const char *ngx_http_outage_health_names[] = {
     "unknown", "up", "down"
-};
-
-static const char *ngx_http_outage_source_names[] = {
-    "none", "redis", "health"
 };
 
 
@@ -197,6 +195,7 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
     time_t                         now;
     ngx_uint_t                     i, j, slot, first;
     ngx_http_outage_view_t        *v;
+    ngx_http_outage_field_t       *f;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
     ngx_http_outage_main_conf_t   *omcf;
@@ -262,37 +261,20 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
         v = &snap->scopes[i];
         slot = ngx_http_outage_scope_slot(i);
 
-        p = ngx_slprintf(p, last, "%s{\"name\":", i ? "," : "");
-        p = ngx_http_outage_json_str(p, last, v->name.data, v->name.len);
-        p = ngx_slprintf(p, last, ",\"state\":\"%s\",\"source\":\"%s\","
-                         "\"scheduled\":%s,\"since\":",
-                         ngx_http_outage_state_name(
-                             v->state ? v->state : NGX_HTTP_OUTAGE_STATE_OK),
-                         ngx_http_outage_source_names[v->source],
-                         v->announced ? "true" : "false");
-        p = ngx_http_outage_json_time(p, last, v->since);
-        p = ngx_slprintf(p, last, ",\"message\":");
-        p = ngx_http_outage_json_str(p, last, v->message.data,
-                                     v->message.len);
-        p = ngx_slprintf(p, last, ",\"eta\":");
+        p = ngx_slprintf(p, last, "%s{", i ? "," : "");
+        first = 1;
 
-        if (v->eta) {
-            p = ngx_http_outage_json_time(p, last, v->eta);
-        } else {
-            p = ngx_http_outage_json_str(p, last, v->eta_text.data,
-                                         v->eta_text.len);
+        for (f = ngx_http_outage_vars; f->get; f++) {
+            if (f->json == NULL) {
+                continue;
+            }
+
+            p = ngx_slprintf(p, last, "%s\"%s\":", first ? "" : ",",
+                             f->json);
+            first = 0;
+            p = ngx_http_outage_json_value(p, last, f, v);
         }
 
-        p = ngx_slprintf(p, last, ",\"starts\":");
-        p = ngx_http_outage_json_time(p, last, v->starts);
-        p = ngx_slprintf(p, last, ",\"ends\":");
-        p = ngx_http_outage_json_time(p, last, v->ends);
-        p = ngx_slprintf(p, last, ",\"link\":");
-        p = ngx_http_outage_json_str(p, last, v->link.data, v->link.len);
-        p = ngx_slprintf(p, last, ",\"reason\":");
-        p = ngx_http_outage_json_str(p, last, v->reason.data, v->reason.len);
-        p = ngx_slprintf(p, last, ",\"last_checked\":");
-        p = ngx_http_outage_json_time(p, last, v->checked);
         p = ngx_slprintf(p, last, ",\"transitions\":%ui}",
                          shm->scopes[slot].transitions);
     }
@@ -366,66 +348,50 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
     ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap)
 {
     time_t                         now;
-    ngx_uint_t                     i, j, s, state;
+    ngx_uint_t                     i, j, s;
     ngx_http_outage_view_t        *v;
+    ngx_http_outage_field_t       *f;
+    ngx_http_outage_value_t        val;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
     ngx_http_outage_main_conf_t   *omcf;
-
-    static const int  states[] = {
-        NGX_HTTP_OUTAGE_STATE_OK, NGX_HTTP_OUTAGE_STATE_DEGRADED,
-        NGX_HTTP_OUTAGE_STATE_DOWN, NGX_HTTP_OUTAGE_STATE_MAINTENANCE
-    };
 
     omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_outage_module);
     now = ngx_time();
 
-    p = ngx_slprintf(p, last,
-            "# HELP outage_scope_state Effective state of a scope "
-            "(1 for the current state).\n"
-            "# TYPE outage_scope_state gauge\n");
-
-    for (i = 0; i < snap->nscopes; i++) {
-        v = &snap->scopes[i];
-        state = v->state ? v->state : NGX_HTTP_OUTAGE_STATE_OK;
-
-        for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
-            p = ngx_slprintf(p, last, "outage_scope_state{scope=\"");
-            p = ngx_http_outage_prom_label(p, last, &v->name);
-            p = ngx_slprintf(p, last, "\",state=\"%s\"} %d\n",
-                             ngx_http_outage_state_name(states[s]),
-                             (int) (state == (ngx_uint_t) states[s]));
+    for (f = ngx_http_outage_vars; f->get; f++) {
+        if (f->metric == NULL) {
+            continue;
         }
-    }
 
-    p = ngx_slprintf(p, last,
-            "# HELP outage_scope_source Which source decided the state "
-            "(1 for the deciding source).\n"
-            "# TYPE outage_scope_source gauge\n");
+        p = ngx_slprintf(p, last, "# HELP outage_scope_%s %s\n"
+                         "# TYPE outage_scope_%s gauge\n",
+                         f->metric, f->help, f->metric);
 
-    for (i = 0; i < snap->nscopes; i++) {
-        v = &snap->scopes[i];
+        for (i = 0; i < snap->nscopes; i++) {
+            v = &snap->scopes[i];
 
-        for (s = 0; s < 3; s++) {
-            p = ngx_slprintf(p, last, "outage_scope_source{scope=\"");
-            p = ngx_http_outage_prom_label(p, last, &v->name);
-            p = ngx_slprintf(p, last, "\",source=\"%s\"} %d\n",
-                             ngx_http_outage_source_names[s],
-                             (int) (v->source == s));
+            ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
+            f->get(v, &val);
+
+            if (val.type != NGX_HTTP_OUTAGE_FIELD_ENUM) {
+                p = ngx_slprintf(p, last, "outage_scope_%s{scope=\"",
+                                 f->metric);
+                p = ngx_http_outage_prom_label(p, last, &v->name);
+                p = ngx_slprintf(p, last, "\"} %d\n", (int) val.n);
+                continue;
+            }
+
+            /* one series per value, 1 for the current one */
+            for (s = 0; s < f->nnames; s++) {
+                p = ngx_slprintf(p, last, "outage_scope_%s{scope=\"",
+                                 f->metric);
+                p = ngx_http_outage_prom_label(p, last, &v->name);
+                p = ngx_slprintf(p, last, "\",%s=\"%s\"} %d\n", f->metric,
+                                 f->names[s], (int) (val.n == s));
+            }
         }
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP outage_scope_scheduled A maintenance window is "
-            "announced but not yet open.\n"
-            "# TYPE outage_scope_scheduled gauge\n");
-
-    for (i = 0; i < snap->nscopes; i++) {
-        v = &snap->scopes[i];
-        p = ngx_slprintf(p, last, "outage_scope_scheduled{scope=\"");
-        p = ngx_http_outage_prom_label(p, last, &v->name);
-        p = ngx_slprintf(p, last, "\"} %d\n", (int) v->announced);
     }
 
     p = ngx_slprintf(p, last,
@@ -549,6 +515,34 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
             shm->banners, shm->pages, shm->bypasses, shm->intercepts);
 
     return p;
+}
+
+
+/* one field of the table, as JSON */
+
+static u_char *
+ngx_http_outage_json_value(u_char *p, u_char *last,
+    ngx_http_outage_field_t *f, ngx_http_outage_view_t *v)
+{
+    ngx_http_outage_value_t  val;
+
+    ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
+    f->get(v, &val);
+
+    switch (val.type) {
+
+    case NGX_HTTP_OUTAGE_FIELD_TIME:
+        return ngx_http_outage_json_time(p, last, val.time);
+
+    case NGX_HTTP_OUTAGE_FIELD_BOOL:
+        return ngx_slprintf(p, last, "%s", val.n ? "true" : "false");
+
+    case NGX_HTTP_OUTAGE_FIELD_ENUM:
+        return ngx_slprintf(p, last, "\"%s\"", f->names[val.n]);
+
+    default: /* NGX_HTTP_OUTAGE_FIELD_STR */
+        return ngx_http_outage_json_str(p, last, val.str.data, val.str.len);
+    }
 }
 
 

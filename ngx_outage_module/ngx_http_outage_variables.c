@@ -2,11 +2,14 @@
 /*
  * ngx_outage_module: nginx variables.
  *
- * Owns $outage_state, $outage_message, $outage_message_html, $outage_scope,
- * $outage_eta, $outage_link, $outage_since and $outage_source.  They describe
- * the most severe active scope the current location cares about (its
- * outage_page scopes, else its outage_banner_scopes, else all), so they fit
- * log_format, add_header, map and if.  Values come from the snapshot:
+ * Owns the table of a scope's view fields, from which the status JSON and
+ * Prometheus output (status.c) and the variables are derived, and the
+ * variables: $outage_state, $outage_message, $outage_message_html,
+ * $outage_scope, $outage_eta, $outage_link, $outage_since and
+ * $outage_source.  They describe the most severe active scope the current
+ * location cares about (its outage_page scopes, else its
+ * outage_banner_scopes, else all), so they fit log_format, add_header, map
+ * and if.  Values come from the snapshot:
  * already sanitised (no control characters, bounded length).
  */
 
@@ -14,79 +17,148 @@
 #include "ngx_http_outage_module.h"
 
 
-#define NGX_HTTP_OUTAGE_VAR_STATE         0
-#define NGX_HTTP_OUTAGE_VAR_MESSAGE       1
-#define NGX_HTTP_OUTAGE_VAR_MESSAGE_HTML  2
-#define NGX_HTTP_OUTAGE_VAR_SCOPE         3
-#define NGX_HTTP_OUTAGE_VAR_ETA           4
-#define NGX_HTTP_OUTAGE_VAR_LINK          5
-#define NGX_HTTP_OUTAGE_VAR_SINCE         6
-#define NGX_HTTP_OUTAGE_VAR_SOURCE        7
-
+static void ngx_http_outage_get_scope(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_state(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_state_word(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_source(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_scheduled(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_since(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_message(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_eta(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_starts(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_ends(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_link(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_reason(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_checked(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val);
 
 static ngx_int_t ngx_http_outage_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
-static ngx_http_variable_t  ngx_http_outage_vars[] = {
+/* in the order of NGX_HTTP_OUTAGE_STATE_OK .. _MAINTENANCE */
+static const char *const  ngx_http_outage_state_names[] = {
+    "ok", "degraded", "down", "maintenance"
+};
 
-    { ngx_string("outage_state"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_STATE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+/* in the order of NGX_HTTP_OUTAGE_SOURCE_* */
+static const char *const  ngx_http_outage_source_names[] = {
+    "none", "redis", "health"
+};
 
-    { ngx_string("outage_message"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_MESSAGE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("outage_message_html"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_MESSAGE_HTML, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+/*
+ * Every field of a scope's view: the variable (of the most severe scope
+ * the location cares about), the key in the status JSON (in this order)
+ * and the Prometheus family.
+ */
 
-    { ngx_string("outage_scope"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_SCOPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+ngx_http_outage_field_t  ngx_http_outage_vars[] = {
 
-    { ngx_string("outage_eta"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_ETA, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_string("outage_scope"), "name", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_scope },
 
-    { ngx_string("outage_link"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_LINK, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_null_string, "state", "state",
+      "Effective state of a scope (1 for the current state).",
+      ngx_http_outage_state_names, 4, 0, ngx_http_outage_get_state },
 
-    { ngx_string("outage_since"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_SINCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    /* the banner's word: "scheduled" for an announced window, "ok" */
+    { ngx_string("outage_state"), NULL, NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_state_word },
 
-    { ngx_string("outage_source"), NULL, ngx_http_outage_variable,
-      NGX_HTTP_OUTAGE_VAR_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_string("outage_source"), "source", "source",
+      "Which source decided the state (1 for the deciding source).",
+      ngx_http_outage_source_names, 3, 0, ngx_http_outage_get_source },
 
-      ngx_http_null_variable
+    { ngx_null_string, "scheduled", "scheduled",
+      "A maintenance window is announced but not yet open.",
+      NULL, 0, 0, ngx_http_outage_get_scheduled },
+
+    { ngx_string("outage_since"), "since", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_since },
+
+    { ngx_string("outage_message"), "message", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_message },
+
+    { ngx_string("outage_message_html"), NULL, NULL, NULL, NULL, 0, 1,
+      ngx_http_outage_get_message },
+
+    { ngx_string("outage_eta"), "eta", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_eta },
+
+    { ngx_null_string, "starts", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_starts },
+
+    { ngx_null_string, "ends", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_ends },
+
+    { ngx_string("outage_link"), "link", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_link },
+
+    { ngx_null_string, "reason", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_reason },
+
+    { ngx_null_string, "last_checked", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_checked },
+
+    { ngx_null_string, NULL, NULL, NULL, NULL, 0, 0, NULL }
 };
 
 
 ngx_int_t
 ngx_http_outage_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
+    ngx_http_variable_t      *var;
+    ngx_http_outage_field_t  *f;
 
-    for (v = ngx_http_outage_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
+    for (f = ngx_http_outage_vars; f->get; f++) {
+        if (f->variable.len == 0) {
+            continue;
+        }
+
+        var = ngx_http_add_variable(cf, &f->variable,
+                                    NGX_HTTP_VAR_NOCACHEABLE);
         if (var == NULL) {
             return NGX_ERROR;
         }
 
-        var->get_handler = v->get_handler;
-        var->data = v->data;
+        var->get_handler = ngx_http_outage_variable;
+        var->data = (uintptr_t) f;
     }
 
     return NGX_OK;
 }
 
 
+/*
+ * Values come from the request's pinned snapshot, so a variable read twice
+ * in one request (length, then copy) has one value.
+ */
+
 static ngx_int_t
 ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
+    ngx_http_outage_field_t *f = (ngx_http_outage_field_t *) data;
+
     u_char                      *p;
     size_t                       len;
     ngx_str_t                    s;
-    const char                  *name;
     ngx_array_t                 *scopes;
     ngx_http_outage_view_t      *view;
+    ngx_http_outage_value_t      val;
     ngx_http_outage_loc_conf_t  *olcf;
     ngx_http_outage_snapshot_t  *snap;
 
@@ -97,91 +169,53 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     scopes = olcf->page_scopes ? olcf->page_scopes : olcf->banner_scopes;
     view = ngx_http_outage_worst(snap, scopes, 1);
 
+    ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
+    f->get(view, &val);
+
     ngx_str_null(&s);
 
-    switch (data) {
+    switch (val.type) {
 
-    case NGX_HTTP_OUTAGE_VAR_STATE:
-        if (view == NULL) {
-            ngx_str_set(&s, "ok");
-        } else if (view->announced) {
-            ngx_str_set(&s, "scheduled");
+    case NGX_HTTP_OUTAGE_FIELD_TIME:
+        if (val.time) {
+            p = ngx_pnalloc(r->pool, 32);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            s.len = ngx_http_outage_format_time(p, val.time);
+            s.data = p;
+        }
+        break;
+
+    case NGX_HTTP_OUTAGE_FIELD_ENUM:
+        s.data = (u_char *) f->names[val.n];
+        s.len = ngx_strlen(s.data);
+        break;
+
+    case NGX_HTTP_OUTAGE_FIELD_BOOL:
+        if (val.n) {
+            ngx_str_set(&s, "1");
+
         } else {
-            name = ngx_http_outage_state_name(view->state);
-            s.data = (u_char *) name;
-            s.len = ngx_strlen(name);
+            ngx_str_set(&s, "0");
         }
         break;
 
-    case NGX_HTTP_OUTAGE_VAR_MESSAGE:
-        if (view) {
-            s = view->message;
-        }
+    default: /* NGX_HTTP_OUTAGE_FIELD_STR */
+        s = val.str;
         break;
+    }
 
-    case NGX_HTTP_OUTAGE_VAR_MESSAGE_HTML:
-        if (view && view->message.len) {
-            len = ngx_http_outage_html_escape(NULL, 0, view->message.data,
-                                              view->message.len);
-            p = ngx_pnalloc(r->pool, len);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            s.len = ngx_http_outage_html_escape(p, len, view->message.data,
-                                                view->message.len);
-            s.data = p;
+    if (f->html && s.len) {
+        len = ngx_http_outage_html_escape(NULL, 0, s.data, s.len);
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
         }
-        break;
 
-    case NGX_HTTP_OUTAGE_VAR_SCOPE:
-        if (view) {
-            s = view->name;
-        }
-        break;
-
-    case NGX_HTTP_OUTAGE_VAR_ETA:
-        if (view && view->eta) {
-            p = ngx_pnalloc(r->pool, 32);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            s.len = ngx_http_outage_format_time(p, view->eta);
-            s.data = p;
-
-        } else if (view) {
-            s = view->eta_text;
-        }
-        break;
-
-    case NGX_HTTP_OUTAGE_VAR_LINK:
-        if (view) {
-            s = view->link;
-        }
-        break;
-
-    case NGX_HTTP_OUTAGE_VAR_SINCE:
-        if (view && view->since) {
-            p = ngx_pnalloc(r->pool, 32);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            s.len = ngx_http_outage_format_time(p, view->since);
-            s.data = p;
-        }
-        break;
-
-    default: /* NGX_HTTP_OUTAGE_VAR_SOURCE */
-        if (view) {
-            if (view->source == NGX_HTTP_OUTAGE_SOURCE_REDIS) {
-                ngx_str_set(&s, "redis");
-            } else if (view->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH) {
-                ngx_str_set(&s, "health");
-            }
-        }
-        break;
+        s.len = ngx_http_outage_html_escape(p, len, s.data, s.len);
+        s.data = p;
     }
 
     v->data = s.data;
@@ -191,4 +225,148 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+/* ---- the getters: v may be NULL (no incident) for variables ------------- */
+
+static void
+ngx_http_outage_get_scope(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    if (v) {
+        val->str = v->name;
+    }
+}
+
+
+static void
+ngx_http_outage_get_state(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    val->type = NGX_HTTP_OUTAGE_FIELD_ENUM;
+    val->n = (v && v->state) ? v->state - NGX_HTTP_OUTAGE_STATE_OK : 0;
+}
+
+
+static void
+ngx_http_outage_get_state_word(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    const char  *name;
+
+    if (v == NULL) {
+        ngx_str_set(&val->str, "ok");
+
+    } else if (v->announced) {
+        ngx_str_set(&val->str, "scheduled");
+
+    } else {
+        name = ngx_http_outage_state_name(v->state);
+        val->str.data = (u_char *) name;
+        val->str.len = ngx_strlen(name);
+    }
+}
+
+
+static void
+ngx_http_outage_get_source(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    /* a variable without an incident is empty, not "none" */
+    if (v) {
+        val->type = NGX_HTTP_OUTAGE_FIELD_ENUM;
+        val->n = v->source;
+    }
+}
+
+
+static void
+ngx_http_outage_get_scheduled(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    val->type = NGX_HTTP_OUTAGE_FIELD_BOOL;
+    val->n = v && v->announced;
+}
+
+
+static void
+ngx_http_outage_get_since(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
+    val->time = v ? v->since : 0;
+}
+
+
+static void
+ngx_http_outage_get_message(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    if (v) {
+        val->str = v->message;
+    }
+}
+
+
+/* a parsed time, else the text as given */
+
+static void
+ngx_http_outage_get_eta(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    if (v && v->eta) {
+        val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
+        val->time = v->eta;
+
+    } else if (v) {
+        val->str = v->eta_text;
+    }
+}
+
+
+static void
+ngx_http_outage_get_starts(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
+    val->time = v ? v->starts : 0;
+}
+
+
+static void
+ngx_http_outage_get_ends(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
+    val->time = v ? v->ends : 0;
+}
+
+
+static void
+ngx_http_outage_get_link(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    if (v) {
+        val->str = v->link;
+    }
+}
+
+
+static void
+ngx_http_outage_get_reason(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    if (v) {
+        val->str = v->reason;
+    }
+}
+
+
+static void
+ngx_http_outage_get_checked(ngx_http_outage_view_t *v,
+    ngx_http_outage_value_t *val)
+{
+    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
+    val->time = v ? v->checked : 0;
 }
