@@ -279,8 +279,8 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf, time_t now)
             v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
             v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
             v->since = worst->since;
-            v->reason.data = worst->last_error_text;
-            v->reason.len = worst->last_error_len;
+            v->reason.data = worst->reason;
+            v->reason.len = worst->reason_len;
 
         } else {
             v->state = NGX_HTTP_OUTAGE_STATE_OK;

@@ -30,7 +30,8 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550001   /* bump on layout change */
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550002   /* bump on layout change */
+#define NGX_HTTP_OUTAGE_PASSIVE_SLOTS   32           /* 1 s buckets: window <= 30 s */
 
 /* who decided the effective state of a scope */
 #define NGX_HTTP_OUTAGE_SOURCE_NONE     0
@@ -117,6 +118,10 @@ typedef struct {
     ngx_str_t                    match_regex_text;
     ngx_str_t                    method;      /* NUL-terminated */
     ngx_array_t                 *headers;     /* of ngx_str_t, "Name: value" */
+    ngx_uint_t                   passive_min;     /* failures in a row */
+    ngx_uint_t                   passive_ratio;   /* percent of the window */
+    time_t                       passive_window;  /* seconds */
+    ngx_array_t                 *passive_status;  /* app statuses that count */
     ngx_uint_t                   slot;        /* index in the zone */
     uint32_t                     key;         /* crc32 of scope + url */
 } ngx_http_outage_check_conf_t;
@@ -209,6 +214,26 @@ typedef struct {
 } ngx_http_outage_shm_scope_t;
 
 
+/*
+ * Passive evidence of one check (health.c), updated by every worker with
+ * atomic operations only: the request path never takes the zone lock for
+ * it, and the generation moves only when a check changes state.
+ */
+typedef struct {
+    ngx_atomic_t                 sec;          /* the second counted */
+    ngx_atomic_t                 total;        /* judged responses */
+    ngx_atomic_t                 failed;       /* of them failures */
+} ngx_http_outage_shm_bucket_t;
+
+
+typedef struct {
+    ngx_atomic_t                 streak;       /* failures in a row */
+    ngx_atomic_t                 streak_start; /* time of its first */
+    ngx_atomic_t                 alive;        /* responses, total */
+    ngx_http_outage_shm_bucket_t buckets[NGX_HTTP_OUTAGE_PASSIVE_SLOTS];
+} ngx_http_outage_shm_passive_t;
+
+
 typedef struct {
     uint32_t                     key;          /* 0: free slot */
     ngx_uint_t                   scope_slot;
@@ -227,6 +252,10 @@ typedef struct {
     ngx_uint_t                   transitions;
     ngx_uint_t                   passive_failures;
     ngx_msec_t                   latency_sum;
+    /* why the check is down: written at the transition, kept while down */
+    u_char                       reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       reason_len;
+    ngx_http_outage_shm_passive_t  passive;
 } ngx_http_outage_shm_check_t;
 
 
@@ -332,8 +361,6 @@ ngx_int_t ngx_http_outage_health_init_process(ngx_cycle_t *cycle);
 void ngx_http_outage_health_exit_process(ngx_cycle_t *cycle);
 char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-void ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
-    ngx_array_t *scopes, ngx_uint_t status);
 ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 
