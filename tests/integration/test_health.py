@@ -745,3 +745,31 @@ def test_untrusted_certificate_is_a_tls_failure(nginx_factory, tls_server):
     wait_health(n, "down")
     err = check(n)["last_error"]
     assert err.startswith("TLS: ") and "certificate" in err, err
+
+
+# ---- no address in the status output ----------------------------------------
+
+def test_status_shows_no_redis_or_check_address(nginx_factory, backend):
+    closed = free_port()
+    dead = free_port()
+    conf = make_conf("outage_redis 127.0.0.1:%d interval=200ms;\n"
+                     "outage_check checkout http://127.0.0.1:%d/health "
+                     "interval=300ms timeout=200ms fall=1;" % (closed, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: n.status_json()["redis"]["last_error"]
+             and check(n)["health"] == "down", timeout=10)
+    st, _, body = n.get("/outage/status")
+    text = body.decode()
+    assert "127.0.0.1" not in text and str(closed) not in text \
+        and str(dead) not in text, text
+    j = n.status_json()
+    assert j["redis"]["last_error"].startswith("#0: connect failed"), j
+    assert check(n)["last_error"] == "connection refused"
+    st, _, body = n.get("/outage/status?format=prometheus")
+    assert "127.0.0.1" not in body.decode()
+    # the log keeps the detail for the operator
+    log = n.log_text()
+    assert re.search(r"outage: redis 127\.0\.0\.1:%d: connect failed" % closed,
+                     log), log
+    assert re.search(r'is down: check: connection refused \(1 failures\); '
+                     r'curl: .*127\.0\.0\.1.*%d' % dead, log), log
