@@ -23,6 +23,13 @@
 #define NGX_HTTP_OUTAGE_BYPASS_PREDICATE  1
 #define NGX_HTTP_OUTAGE_BYPASS_COOKIE     2
 
+/*
+ * Bypass cookies examined per request at most: each costs an HMAC, and a
+ * browser sends one (two while a path-scoped copy lingers); forged ones
+ * beyond this are ignored, not verified.
+ */
+#define NGX_HTTP_OUTAGE_BYPASS_COOKIES    4
+
 
 /*
  * Per-request state.  The module's r->ctx slot belongs to the banner
@@ -49,7 +56,9 @@ static void ngx_http_outage_page_ctx_tag(void *data);
 static ngx_uint_t ngx_http_outage_bypass(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
-    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header);
+    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header,
+    ngx_uint_t *budget);
+static ngx_int_t ngx_http_outage_subrequest_gate(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out);
@@ -131,7 +140,7 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
     ngx_http_outage_page_ctx_t  *ctx;
 
     if (r != r->main) {
-        return NGX_DECLINED;
+        return ngx_http_outage_subrequest_gate(r);
     }
 
     /*
@@ -216,6 +225,66 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
     rc = ngx_http_outage_page_send(r, olcf, snap);
 
     /* a phase handler that answered must finalize and return NGX_DONE */
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A subrequest (an SSI include, auth_request, add_before_body) into a paged
+ * location must not reach the backend that is down either.  It gets the
+ * page's status with an empty body: the main request decides what the
+ * visitor sees (its own location may be paged, bannered or neither), and a
+ * whole maintenance page in the middle of another document would be worse
+ * than the missing fragment.  Subrequests share the main request's pool,
+ * so the per-request state (ngx_http_outage_page_ctx) is not used here.
+ */
+
+static ngx_int_t
+ngx_http_outage_subrequest_gate(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   bypass;
+    ngx_http_outage_view_t      *worst;
+    ngx_http_outage_snapshot_t  *snap;
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL || olcf->bypass_login == 1
+        || olcf->status_format)
+    {
+        return NGX_DECLINED;
+    }
+
+    snap = ngx_http_outage_snapshot(r->connection->log);
+
+    worst = ngx_http_outage_worst(snap, olcf->page_scopes, 3);
+    if (worst == NULL) {
+        return NGX_DECLINED;
+    }
+
+    bypass = ngx_http_outage_bypass(r, olcf);
+
+    if (bypass == (ngx_uint_t) NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (bypass) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: scope \"%V\" is %s, subrequest gets no body",
+                   &worst->name, ngx_http_outage_state_name(worst->state));
+
+    r->headers_out.status = olcf->page_status;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
@@ -608,6 +677,7 @@ ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
 static ngx_uint_t
 ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 {
+    ngx_uint_t                    budget;
     ngx_http_outage_main_conf_t  *omcf;
 #if (nginx_version >= 1023000)
     ngx_table_elt_t              *h;
@@ -636,10 +706,12 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
         return 0;
     }
 
+    budget = NGX_HTTP_OUTAGE_BYPASS_COOKIES;
+
 #if (nginx_version >= 1023000)
 
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_outage_cookie_valid(r, omcf, &h->value)) {
+    for (h = r->headers_in.cookie; h && budget; h = h->next) {
+        if (ngx_http_outage_cookie_valid(r, omcf, &h->value, &budget)) {
             return NGX_HTTP_OUTAGE_BYPASS_COOKIE;
         }
     }
@@ -648,8 +720,8 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 
     h = r->headers_in.cookies.elts;
 
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ngx_http_outage_cookie_valid(r, omcf, &h[i]->value)) {
+    for (i = 0; i < r->headers_in.cookies.nelts && budget; i++) {
+        if (ngx_http_outage_cookie_valid(r, omcf, &h[i]->value, &budget)) {
             return NGX_HTTP_OUTAGE_BYPASS_COOKIE;
         }
     }
@@ -663,12 +735,13 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 /*
  * Any cookie of the configured name that is well-formed, not expired, not
  * further ahead than outage_bypass_ttl allows (a shortened TTL takes effect
- * at once), and carries the right HMAC.
+ * at once), and carries the right HMAC.  At most *budget cookies of the
+ * name are examined in all.
  */
 
 static ngx_uint_t
 ngx_http_outage_cookie_valid(ngx_http_request_t *r,
-    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header)
+    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header, ngx_uint_t *budget)
 {
 #if (NGX_OPENSSL)
     u_char      mac[NGX_HTTP_OUTAGE_MAC_LEN], want[NGX_HTTP_OUTAGE_MAC_LEN];
@@ -680,10 +753,13 @@ ngx_http_outage_cookie_valid(ngx_http_request_t *r,
     pos = 0;
     now = ngx_time();
 
-    while (ngx_http_outage_cookie_next(header->data, header->len, &pos,
-                                       omcf->bypass_cookie.data,
-                                       omcf->bypass_cookie.len, &v, &vlen))
+    while (*budget
+           && ngx_http_outage_cookie_next(header->data, header->len, &pos,
+                                          omcf->bypass_cookie.data,
+                                          omcf->bypass_cookie.len, &v, &vlen))
     {
+        (*budget)--;
+
         if (ngx_http_outage_cookie_parse(v, vlen, &expiry, &dlen, mac) != 0) {
             reason = "malformed";
 
@@ -749,6 +825,20 @@ ngx_http_outage_mac(ngx_str_t *secret, u_char *msg, size_t len, u_char *mac)
 
 /* ---- staff login --------------------------------------------------------- */
 
+#if (NGX_OPENSSL)
+
+static ngx_uint_t
+ngx_http_outage_cookie_always_secure(ngx_str_t *name)
+{
+    return (name->len > 7
+            && ngx_strncmp(name->data, "__Host-", 7) == 0)
+           || (name->len > 9
+               && ngx_strncmp(name->data, "__Secure-", 9) == 0);
+}
+
+#endif
+
+
 ngx_int_t
 ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 {
@@ -784,9 +874,14 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 
     off = (ngx_http_arg(r, (u_char *) "off", 3, &arg) == NGX_OK);
 
-    secure = 0;
+    /*
+     * The "__Host-" and "__Secure-" name prefixes (RFC 6265bis) are the
+     * always-Secure choice: behind a TLS load balancer nginx cannot tell,
+     * and a browser refuses such a cookie without Secure.
+     */
+    secure = ngx_http_outage_cookie_always_secure(&omcf->bypass_cookie);
 #if (NGX_HTTP_SSL)
-    secure = (r->connection->ssl != NULL);
+    secure |= (r->connection->ssl != NULL);
 #endif
 
     expiry = ngx_time() + omcf->bypass_ttl;
