@@ -768,3 +768,25 @@ def test_access_checks_run_before_the_page(nginx_factory, redis, backend):
     redis.cli("HSET", "outage:checkout", "state", "down", "message", "x")
     wait_for(lambda: n.get("/checkout/page")[0] == 503, timeout=5)
     assert n.get("/private/page")[0] == 403
+
+
+@pytest.mark.parametrize("directive", ["outage_page_template",
+                                       "outage_banner_template"])
+@pytest.mark.parametrize("tag", ["{{message|raw}}", "{{ eta | raw }}",
+                                 "{{link|raw}}"])
+def test_raw_on_redis_fields_is_refused(nginx_factory, tmp_path, directive,
+                                        tag):
+    tpl = tmp_path / "t.html"
+    tpl.write_text("<p>ok {{components|raw}}</p>" + tag)
+    n = nginx_factory("""
+        server {
+            listen 127.0.0.1:{port};
+            location / { outage_page x; %s %s; }
+        }
+    """ % (directive, tpl), start=False)
+    ok, out = n.test_config()
+    assert not ok, out
+    assert re.search(r'\[emerg\] "%s" template ".*t\.html" at byte 28: '
+                     r'"\|raw" is refused on message, eta and link: they '
+                     r'come from Redis and are always escaped' % directive,
+                     out), out
