@@ -154,6 +154,8 @@ typedef struct {
     ngx_flag_t                   all_fail_guard;
 
     ngx_str_t                    bypass_secret;
+    ngx_str_t                    bypass_previous;   /* rotation, or empty */
+    time_t                       bypass_previous_until;
     ngx_str_t                    bypass_cookie;
     time_t                       bypass_ttl;
 
@@ -375,6 +377,8 @@ ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
+char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);

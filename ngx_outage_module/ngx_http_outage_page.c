@@ -781,13 +781,24 @@ ngx_http_outage_cookie_valid(ngx_http_request_t *r,
                           "cookie \"%V\"", &omcf->bypass_cookie);
             return 0;
 
-        } else if (!ngx_http_outage_ct_equal(mac, want,
-                                             NGX_HTTP_OUTAGE_MAC_LEN))
+        } else if (ngx_http_outage_ct_equal(mac, want,
+                                            NGX_HTTP_OUTAGE_MAC_LEN))
         {
-            reason = "bad signature";
+            return 1;
+
+        } else if (omcf->bypass_previous.len
+                   && now < omcf->bypass_previous_until
+                   && ngx_http_outage_mac(&omcf->bypass_previous,
+                                          (u_char *) v, dlen, want)
+                      == NGX_OK
+                   && ngx_http_outage_ct_equal(mac, want,
+                                               NGX_HTTP_OUTAGE_MAC_LEN))
+        {
+            /* signed before the rotation, within its grace period */
+            return 1;
 
         } else {
-            return 1;
+            reason = "bad signature";
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1074,6 +1085,165 @@ ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
     return NGX_CONF_OK;
 
 #endif
+}
+
+
+/*
+ * "outage_bypass_secret file previous=file [grace=time]": after writing a
+ * new secret, cookies signed with the previous one stay valid for "grace"
+ * (default 1h) from the new file's modification time, which does not move
+ * with reloads; then they are refused as if never issued.
+ */
+
+char *
+ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf)
+{
+    u_char           *p, *last, iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    time_t            grace;
+    ssize_t           n;
+    ngx_str_t        *value, name, previous, s;
+    ngx_uint_t        i;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    value = cf->args->elts;
+    grace = NGX_CONF_UNSET;
+    ngx_str_null(&previous);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "previous=", 9) == 0
+            && value[i].len > 9)
+        {
+            previous.data = value[i].data + 9;
+            previous.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "grace=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            grace = ngx_parse_time(&s, 1);
+
+            if (grace == (time_t) NGX_ERROR || grace <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_bypass_secret\": invalid time "
+                                   "in \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\": unknown parameter "
+                           "\"%V\", expected previous=file or grace=time",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (previous.len == 0) {
+        if (grace != NGX_CONF_UNSET) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_bypass_secret\": \"grace=\" needs "
+                               "\"previous=file\"");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (grace == NGX_CONF_UNSET) {
+        grace = 3600;
+    }
+
+    /* the rotation time: when the new secret was written */
+
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(name.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"outage_bypass_secret\": cannot stat \"%s\"",
+                           name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->bypass_previous_until = ngx_file_mtime(&fi) + grace;
+
+    if (ngx_conf_full_name(cf->cycle, &previous, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = previous;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(previous.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"outage_bypass_secret\": cannot open previous "
+                           "secret \"%s\"", previous.data);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, p, 4096, 0);
+    ngx_close_file(file.fd);
+
+    if (n == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    last = p + n;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' '))
+    {
+        last--;
+    }
+
+    if (n == 4096 || last - p < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\": previous secret "
+                           "\"%s\" must hold 16 bytes to 4k of secret",
+                           previous.data);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->bypass_previous.data = p;
+    omcf->bypass_previous.len = last - p;
+
+    if (omcf->bypass_previous.len == omcf->bypass_secret.len
+        && ngx_memcmp(p, omcf->bypass_secret.data, omcf->bypass_secret.len)
+           == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\": the previous secret is "
+                           "the current one");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_outage_format_time(iso, omcf->bypass_previous_until);
+
+    if (ngx_time() >= omcf->bypass_previous_until) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"outage_bypass_secret\": the grace period of "
+                           "the previous secret ended at %s, cookies signed "
+                           "with it are refused; remove \"previous=\"", iso);
+    }
+
+    return NGX_CONF_OK;
 }
 
 

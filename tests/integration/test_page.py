@@ -450,6 +450,51 @@ def test_subrequests_into_a_paged_location_get_the_gate(page, redis, backend,
     assert backend.count("/") == 0
 
 
+def test_secret_rotation_accepts_the_previous_secret_for_the_grace(
+        nginx_factory, redis, backend, tmp_path):
+    old_secret = b"the old secret, long enough 0123"
+    new_secret = b"the new secret, long enough 4567"
+    (tmp_path / "old.secret").write_bytes(old_secret + b"\n")
+    cur = tmp_path / "new.secret"
+    cur.write_bytes(new_secret + b"\n")
+    conf = """
+        outage_redis 127.0.0.1:%d interval=200ms;
+        outage_bypass_secret %s previous=%s grace=%s;
+        server {
+            listen 127.0.0.1:{port};
+            outage_page checkout;
+            location / { proxy_pass http://127.0.0.1:%d; }
+            location = /staff/bypass { outage_bypass_login; }
+            location = /outage/status { outage_status; }
+        }
+    """
+    expiry = int(time.time()) + 3600
+    n = nginx_factory(conf % (redis.port, cur, tmp_path / "old.secret",
+                              "1h", backend.port))
+    incident(redis, state="down", message="x")
+    wait_for(lambda: paged(n), what="page shown")
+
+    def status(secret):
+        return n.get("/page", headers={
+            "Cookie": "outage_bypass=" + sign(expiry, secret=secret)})[0]
+
+    # within the grace both work; issued cookies use the new secret
+    assert status(new_secret) == 200
+    assert status(old_secret) == 200
+    assert status(b"never was a secret 0123456789") == 503
+    m = re.match(r"outage_bypass=(\d+)\.([0-9a-f]{64});",
+                 n.get("/staff/bypass")[1]["set-cookie"])
+    assert "%s.%s" % m.groups() == sign(int(m.group(1)), secret=new_secret)
+
+    # the grace counts from the new secret file's mtime: two hours ago
+    past = time.time() - 7200
+    os.utime(cur, (past, past))
+    n.reload()
+    assert status(new_secret) == 200
+    assert status(old_secret) == 503
+    assert "grace period of the previous secret ended at" in n.log_text()
+
+
 # ---- interception of failed backend answers --------------------------------
 
 def test_failed_backend_answers_become_the_page(page, redis, backend):
