@@ -2305,7 +2305,7 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
      * A streak is broken by an answer of the upstream (above), by a gap of
      * "window" or more since its last failure, and by a change of state.
      */
-    sec = (time_t) ps->streak_start;
+    sec = (time_t) ps->last_failure;
 
     if (ps->streak == 0 || now - sec >= window || sec < since) {
         ps->streak = 1;
@@ -2315,7 +2315,7 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
         n = ngx_atomic_fetch_add(&ps->streak, 1) + 1;
     }
 
-    ps->streak_start = (ngx_atomic_uint_t) now;   /* the last failure */
+    ps->last_failure = (ngx_atomic_uint_t) now;
 
     if (n < min) {
         return 0;

@@ -230,7 +230,7 @@ typedef struct {
 
 typedef struct {
     ngx_atomic_t                 streak;       /* failures in a row */
-    ngx_atomic_t                 streak_start; /* time of its first */
+    ngx_atomic_t                 last_failure; /* time of the streak's last */
     ngx_atomic_t                 alive;        /* responses, total */
     ngx_http_outage_shm_bucket_t buckets[NGX_HTTP_OUTAGE_PASSIVE_SLOTS];
 } ngx_http_outage_shm_passive_t;
