@@ -2336,7 +2336,8 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
         fails += b->failed;
     }
 
-    return fails * 100 >= ratio * total;
+    /* a bucket restarted by another worker may have lost our own count */
+    return fails && fails * 100 >= ratio * total;
 }
 
 
