@@ -4,8 +4,9 @@
  *
  * Owns the PRECONTENT handler that answers requests for a scope that is down
  * or in maintenance with the maintenance page (never contacting the
- * backend), the staff bypass (outage_bypass predicates and the signed
- * cookie issued by outage_bypass_login), and the header/body filter pair
+ * backend; subrequests get its status without a body), the staff bypass
+ * (outage_bypass predicates and the signed cookie issued by
+ * outage_bypass_login, with a rotation grace), and the header/body filter pair
  * that replaces a failing backend's 502/503/504 with the same page.  What
  * the page says is rendered by ngx_http_outage_pagebody.c.
  */
