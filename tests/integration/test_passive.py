@@ -204,8 +204,9 @@ def outage_then_recovery(n, app, probe_also_fails, backend):
     t1 = time.monotonic()
     wait_for(lambda: get(n) == 200, timeout=10, interval=0.02,
              what="page gone")
-    # rise (2) passing probes at interval 300 ms, + timeout and slack
-    assert time.monotonic() - t1 <= 2 * 0.3 + 0.2 + 1.5
+    # rise (2) passing probes at interval 300 ms, + timeout and slack for a
+    # loaded machine
+    assert time.monotonic() - t1 <= 2 * 0.3 + 0.2 + 3.0
     for _ in range(20):
         assert get(n) == 200
     assert len(down_lines(n)) == 1
@@ -238,13 +239,17 @@ def test_ratio_delays_the_page_after_recent_successes(nginx_factory, backend,
     app.start()
     n = nginx_factory(conf(tmp_path, backend.health_port, app.port,
                            "interval=30s"), workers=1)
+    t_answers = time.monotonic()
     for _ in range(40):
         assert get(n) == 200
     t0 = time.monotonic()
     app.stop()
     for _ in range(PASSIVE_MIN + 5):
         assert get(n) == 503
-    assert scope(n)["state"] == "ok"
+    # 15 failures against 40 answers is 27 %, far from 80 %, as long as the
+    # answers are still in the window (a loaded machine may be slower)
+    if time.monotonic() - t_answers < PASSIVE_WINDOW - 2:
+        assert scope(n)["state"] == "ok"
     while get(n) and scope(n)["state"] != "down":
         assert time.monotonic() - t0 < PASSIVE_WINDOW + 2.5
         time.sleep(0.05)
@@ -284,7 +289,7 @@ def test_staff_bypass_does_not_keep_the_scope_down(nginx_factory, backend,
         # may take it down again: the log says it came up
         wait_for(lambda: re.search(r'check "checkout" \(#0\) is up again',
                                    n.log_text()),
-                 timeout=2 * 1.0 + 2.5, interval=0.05,
+                 timeout=2 * 1.0 + 4.0, interval=0.05,
                  what="scope up while staff traffic fails")
     finally:
         stop.set()
