@@ -9,8 +9,12 @@
  * start only from our own tick.  One worker at a time probes, by lease; the
  * results, the up/down decision (fall/rise) and the all-checks-failing guard
  * live in the shared zone, so every worker and every reload sees them.
- * A LOG-phase handler counts failed upstream responses against the checks of
- * the scopes a location serves ("passive" detection, down only).
+ * A LOG-phase handler judges each proxied request by nginx's own record of
+ * its last upstream attempt and counts it against the checks of the scopes
+ * the location pages ("passive" detection: down only, by a streak and a
+ * ratio over a window, atomics in the zone, the lock only at transitions).
+ * Texts shown by the status endpoint never carry curl's message or an
+ * address; those go to error.log.
  */
 
 
@@ -77,19 +81,25 @@ typedef struct {
 } ngx_http_outage_health_t;
 
 
+/*
+ * "text" is shown by the status endpoint and never names a host, an
+ * address or a URL; curl's own message, which does, goes to error.log only
+ * ("detail").
+ */
 typedef struct {
     ngx_uint_t                     kind;        /* NGX_HTTP_OUTAGE_CHECK_* */
     ngx_uint_t                     status;
     ngx_msec_t                     latency;
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                         len;
+    const char                    *detail;      /* NUL-terminated, or NULL */
 } ngx_http_outage_result_t;
 
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
 static char *ngx_http_outage_check_status(ngx_conf_t *cf,
-    ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
+    ngx_array_t **ranges, ngx_str_t *v, size_t skip);
 static char *ngx_http_outage_check_header(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
 static ngx_int_t ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v,
@@ -108,6 +118,8 @@ static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
 static void ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res);
+static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
+    u_char *text, size_t len);
 static ngx_uint_t ngx_http_outage_health_guard(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
@@ -128,6 +140,13 @@ static void ngx_http_outage_health_revalidate(ngx_http_outage_health_t *h,
     ngx_connection_t *c);
 
 static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_passive_classify(ngx_http_request_t *r,
+    ngx_uint_t *status, const char **cause);
+static void ngx_http_outage_health_passive(ngx_http_request_t *r,
+    ngx_array_t *scopes, ngx_uint_t status, const char *cause);
+static ngx_uint_t ngx_http_outage_passive_count(
+    ngx_http_outage_shm_passive_t *ps, ngx_uint_t min, ngx_uint_t ratio,
+    time_t window, time_t since, time_t now, ngx_uint_t failed);
 
 
 static ngx_http_outage_health_t  ngx_http_outage_health;
@@ -150,7 +169,8 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     u_char                        *p;
     size_t                         len;
     uint32_t                       key;
-    ngx_int_t                      scope;
+    time_t                         w;
+    ngx_int_t                      scope, n;
     ngx_str_t                     *value, s, name;
     ngx_uint_t                     i, j, collides;
     ngx_http_outage_range_t       *range;
@@ -186,6 +206,9 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ck->timeout = 1000;
     ck->fall = 3;
     ck->rise = 2;
+    ck->passive_min = 10;
+    ck->passive_ratio = 80;
+    ck->passive_window = 5;
     ngx_str_set(&ck->method, "GET");
 
     if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK) {
@@ -243,12 +266,77 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "status=", 7) == 0) {
-            if (ngx_http_outage_check_status(cf, ck, &value[i])
+            if (ngx_http_outage_check_status(cf, &ck->status, &value[i], 7)
                 != NGX_CONF_OK)
             {
                 return NGX_CONF_ERROR;
             }
 
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "passive_status=", 15) == 0) {
+            if (ngx_http_outage_check_status(cf, &ck->passive_status,
+                                             &value[i], 15)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "passive_min=", 12) == 0) {
+            if (ngx_http_outage_check_count(cf, &value[i], 12,
+                                            &ck->passive_min)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "passive_ratio=", 14) == 0) {
+            s.data = value[i].data + 14;
+            s.len = value[i].len - 14;
+
+            if (s.len && s.data[s.len - 1] == '%') {
+                s.len--;
+            }
+
+            n = ngx_atoi(s.data, s.len);
+
+            if (n < 1 || n > 100) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": invalid ratio in "
+                                   "\"%V\", expected 1 to 100 (percent)",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            ck->passive_ratio = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "passive_window=", 15) == 0) {
+            s.data = value[i].data + 15;
+            s.len = value[i].len - 15;
+
+            w = ngx_parse_time(&s, 1);
+
+            if (w == (time_t) NGX_ERROR || w < 1
+                || w > NGX_HTTP_OUTAGE_PASSIVE_SLOTS - 2)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_check\": invalid window in "
+                                   "\"%V\", expected 1s to %ds",
+                                   &value[i],
+                                   NGX_HTTP_OUTAGE_PASSIVE_SLOTS - 2);
+                return NGX_CONF_ERROR;
+            }
+
+            ck->passive_window = w;
             continue;
         }
 
@@ -571,29 +659,32 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
 }
 
 
-/* "status=200-399,404": ranges or single codes, 100 to 599 */
+/*
+ * "status=200-399,404", "passive_status=503": ranges or single codes, 100
+ * to 599
+ */
 
 static char *
-ngx_http_outage_check_status(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
-    ngx_str_t *v)
+ngx_http_outage_check_status(ngx_conf_t *cf, ngx_array_t **ranges,
+    ngx_str_t *v, size_t skip)
 {
     u_char                   *p, *last, *item, *dash;
     ngx_int_t                 low, high;
     ngx_http_outage_range_t  *range;
 
-    if (ck->status) {
+    if (*ranges) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_check\": duplicate \"status=\"");
+                           "\"outage_check\": duplicate \"%*s\"",
+                           skip, v->data);
         return NGX_CONF_ERROR;
     }
 
-    ck->status = ngx_array_create(cf->pool, 2,
-                                  sizeof(ngx_http_outage_range_t));
-    if (ck->status == NULL) {
+    *ranges = ngx_array_create(cf->pool, 2, sizeof(ngx_http_outage_range_t));
+    if (*ranges == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    p = v->data + 7;
+    p = v->data + skip;
     last = v->data + v->len;
 
     if (p == last) {
@@ -622,7 +713,7 @@ ngx_http_outage_check_status(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
             goto invalid;
         }
 
-        range = ngx_array_push(ck->status);
+        range = ngx_array_push(*ranges);
         if (range == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -646,7 +737,7 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"outage_check\": invalid status range in \"%V\", "
                        "expected codes or ranges from 100 to 599 such as "
-                       "\"status=200-299,404\"", v);
+                       "\"%*s200-299,404\"", v, skip, v->data);
     return NGX_CONF_ERROR;
 }
 
@@ -1338,8 +1429,9 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     ngx_http_outage_result_t *res)
 {
     int                            rc;
+    char                          *here, *there;
     long                           status, oserr;
-    u_char                        *t, *last;
+    u_char                        *t, *last, err[64];
     ngx_str_t                      body;
     ngx_uint_t                     i;
     curl_off_t                     us;
@@ -1368,6 +1460,9 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         code = CURLE_OK;
     }
 
+    /* curl's message names the host and port: for error.log only */
+    res->detail = (code != CURLE_OK && p->errbuf[0]) ? p->errbuf : NULL;
+
     switch (code) {
 
     case CURLE_OK:
@@ -1387,14 +1482,15 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
             t = ngx_slprintf(t, last, "connection refused");
 
         } else {
-            t = ngx_slprintf(t, last, "cannot connect: %s", p->errbuf);
+            *ngx_strerror((ngx_err_t) oserr, err, sizeof(err) - 1) = '\0';
+            t = ngx_slprintf(t, last, "cannot connect: %s", err);
         }
 
         goto done;
 
     case CURLE_COULDNT_RESOLVE_HOST:
         res->kind = NGX_HTTP_OUTAGE_CHECK_DNS;
-        t = ngx_slprintf(t, last, "cannot resolve host: %s", p->errbuf);
+        t = ngx_slprintf(t, last, "cannot resolve the host");
         goto done;
 
     case CURLE_SSL_CONNECT_ERROR:
@@ -1413,15 +1509,14 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     case CURLE_SSL_CLIENTCERT:
     case CURLE_USE_SSL_FAILED:
         res->kind = NGX_HTTP_OUTAGE_CHECK_TLS;
-        t = ngx_slprintf(t, last, "TLS: %s",
-                         p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+        t = ngx_slprintf(t, last, "TLS: %s", curl_easy_strerror(code));
         goto done;
 
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
         res->kind = NGX_HTTP_OUTAGE_CHECK_RESET;
         t = ngx_slprintf(t, last, "connection reset: %s",
-                         p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+                         curl_easy_strerror(code));
         goto done;
 
     case CURLE_GOT_NOTHING:
@@ -1436,10 +1531,30 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         goto done;
 
     default:
+        /* curl's static description of the code, never its message */
         res->kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
-        t = ngx_slprintf(t, last, "%s%s%s", curl_easy_strerror(code),
-                         p->errbuf[0] ? ": " : "", p->errbuf);
+        t = ngx_slprintf(t, last, "%s", curl_easy_strerror(code));
         goto done;
+    }
+
+    /*
+     * Redirects are not followed, so a 3xx is judged by "status=", except a
+     * redirect to the probed URL itself: that target can never answer, so
+     * it fails as "status" whatever the list says.
+     */
+    if (res->status >= 300 && res->status <= 399) {
+        here = NULL;
+        there = NULL;
+
+        (void) curl_easy_getinfo(p->easy, CURLINFO_EFFECTIVE_URL, &here);
+        (void) curl_easy_getinfo(p->easy, CURLINFO_REDIRECT_URL, &there);
+
+        if (here && there && ngx_strcmp(here, there) == 0) {
+            res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
+            t = ngx_slprintf(t, last, "HTTP %ui redirects to itself",
+                             res->status);
+            goto done;
+        }
     }
 
     range = ck->status->elts;
@@ -1497,7 +1612,7 @@ done:
 
     res->len = t - res->text;
 
-    /* curl's and the configuration's text: one printable line */
+    /* the configuration's text (match=): one printable line */
     for (t = res->text; t < res->text + res->len; t++) {
         if (*t < 0x20 || *t >= 0x7f) {
             *t = '?';
@@ -1518,6 +1633,8 @@ static void
 ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res)
 {
+    u_char                         buf[CURL_ERROR_SIZE];
+    size_t                         detail;
     time_t                         now, was_since;
     ngx_str_t                     *scope;
     ngx_uint_t                     became, fails, guard, was_down;
@@ -1594,14 +1711,14 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         sc->health = became;
         sc->since = now;
 
-        /* the reason requests show: the failure that took it down */
-        if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
-            ngx_memcpy(sc->reason, res->text, res->len);
-            sc->reason_len = res->len;
-
-        } else {
+        if (became != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
             sc->reason_len = 0;
         }
+    }
+
+    if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        sc->reason_len = ngx_http_outage_health_reason(sc->reason, "check",
+                                                       res->text, res->len);
     }
 
     fails = sc->fails;
@@ -1622,10 +1739,20 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
                    res->len, res->text, res->latency);
 
     if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        detail = 0;
+
+        if (res->detail) {
+            detail = ngx_http_outage_log_escape(buf, sizeof(buf),
+                                                (u_char *) res->detail,
+                                                ngx_strlen(res->detail));
+            detail = ngx_min(detail, sizeof(buf));
+        }
+
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
-                      "outage: check \"%V\" (#%ui) is down: %*s "
-                      "(%ui failures)",
-                      scope, p->id, res->len, res->text, fails);
+                      "outage: check \"%V\" (#%ui) is down: check: %*s "
+                      "(%ui failures)%s%*s",
+                      scope, p->id, res->len, res->text, fails,
+                      detail ? "; curl: " : "", detail, buf);
 
     } else if (became == NGX_HTTP_OUTAGE_HEALTH_UP) {
         if (was_since) {
@@ -1640,6 +1767,22 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     }
 
     ngx_http_outage_health_guard_log(h->log, guard, h->nprobes);
+}
+
+
+/*
+ * The scope's "reason": who took the check down ("check" or "passive") and
+ * the sanitised text of the evidence.  Written once, at the transition, so
+ * that the probes passing while a check waits for "rise" do not erase it.
+ */
+
+static size_t
+ngx_http_outage_health_reason(u_char *dst, const char *source, u_char *text,
+    size_t len)
+{
+    return ngx_snprintf(dst, NGX_HTTP_OUTAGE_ERR_MAX, "%s: %*s", source, len,
+                        text)
+           - dst;
 }
 
 
@@ -2069,17 +2212,66 @@ ngx_http_outage_health_event(ngx_event_t *ev)
 /* ---- passive detection -------------------------------------------------- */
 
 /*
- * A failed upstream response in a location that serves bound scopes: the
- * final status is 502/503/504 after an upstream was used, or nginx gave up
- * on the last peer itself (connect error or timeout, no response header)
- * even if an error_page then answered the client.
+ * What a finished request proves about its upstream, from nginx's record of
+ * the last attempt (r->upstream_states, one entry per peer tried).
+ * header_time is set only once the peer's response header was parsed, so a
+ * status with header_time set is the application's own answer; without it,
+ * a 502 or 504 is nginx's: ngx_http_upstream_next() turned a connect error,
+ * a reset, a timeout, an invalid header or "no live upstreams" into it.
+ *
+ * Returns NGX_OK with *cause set for nginx's own failure, NGX_OK with
+ * *cause NULL for an answer of the upstream (its status in *status), and
+ * NGX_DECLINED when the request proves nothing (no upstream, the client
+ * went away first, an internal error).
  */
+
+static ngx_int_t
+ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t *status,
+    const char **cause)
+{
+    ngx_http_upstream_state_t  *state;
+
+    if (r->upstream_states == NULL || r->upstream_states->nelts == 0) {
+        return NGX_DECLINED;
+    }
+
+    state = r->upstream_states->elts;
+    state = &state[r->upstream_states->nelts - 1];
+
+    if (state->peer == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *status = state->status;
+    *cause = NULL;
+
+    if (state->header_time != (ngx_msec_t) -1) {
+        return state->status ? NGX_OK : NGX_DECLINED;
+    }
+
+    switch (state->status) {
+
+    case NGX_HTTP_BAD_GATEWAY:
+        *cause = (state->connect_time == (ngx_msec_t) -1)
+                 ? "cannot connect" : "no valid response";
+        return NGX_OK;
+
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        *cause = (state->connect_time == (ngx_msec_t) -1)
+                 ? "connect timed out" : "timed out";
+        return NGX_OK;
+
+    default:
+        return NGX_DECLINED;
+    }
+}
+
 
 static ngx_int_t
 ngx_http_outage_health_log_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                   status;
-    ngx_http_upstream_state_t   *state;
+    const char                  *cause;
     ngx_http_outage_loc_conf_t  *olcf;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
@@ -2088,65 +2280,118 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    state = NULL;
-
-    if (r->upstream_states && r->upstream_states->nelts) {
-        state = r->upstream_states->elts;
-        state = &state[r->upstream_states->nelts - 1];
-    }
-
-    if (r->upstream == NULL && state == NULL) {
+    if (ngx_http_outage_passive_classify(r, &status, &cause) != NGX_OK) {
         return NGX_OK;
     }
 
-    /*
-     * The upstream's own result first: the client may have been answered
-     * by the maintenance page (interception) or an error_page instead.
-     */
-    if (state
-        && state->peer
-        && (state->status == NGX_HTTP_BAD_GATEWAY
-            || state->status == NGX_HTTP_SERVICE_UNAVAILABLE
-            || state->status == NGX_HTTP_GATEWAY_TIME_OUT))
-    {
-        ngx_http_outage_health_passive_failure(r, olcf->page_scopes,
-                                               state->status);
-        return NGX_OK;
-    }
-
-    status = r->headers_out.status;
-
-    if (r->upstream
-        && (status == NGX_HTTP_BAD_GATEWAY
-            || status == NGX_HTTP_SERVICE_UNAVAILABLE
-            || status == NGX_HTTP_GATEWAY_TIME_OUT))
-    {
-        ngx_http_outage_health_passive_failure(r, olcf->page_scopes, status);
-    }
+    ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause);
 
     return NGX_OK;
 }
 
 
 /*
- * One failure against every check of each bound scope.  Passive evidence
- * only takes a check down; only active probes bring it back up.
+ * Counts one judged response against a check's window; returns 1 when the
+ * documented rule (docs/directives.md, outage_check, "Passive detection")
+ * says the check is down.  Atomic operations only: two workers that start
+ * the same second's bucket at once may lose a count or two of that second,
+ * which the rule tolerates.  "since" is the check's last change of state:
+ * evidence from before it is not used.
  */
 
-void
-ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
-    ngx_array_t *scopes, ngx_uint_t status)
+static ngx_uint_t
+ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
+    ngx_uint_t min, ngx_uint_t ratio, time_t window, time_t since,
+    time_t now, ngx_uint_t failed)
+{
+    time_t                         sec;
+    ngx_uint_t                     i, n, total, fails;
+    ngx_atomic_uint_t              old;
+    ngx_http_outage_shm_bucket_t  *b;
+
+    b = &ps->buckets[now % NGX_HTTP_OUTAGE_PASSIVE_SLOTS];
+    old = b->sec;
+
+    if ((time_t) old != now && ngx_atomic_cmp_set(&b->sec, old, now)) {
+        b->total = 0;
+        b->failed = 0;
+    }
+
+    (void) ngx_atomic_fetch_add(&b->total, 1);
+
+    if (!failed) {
+        (void) ngx_atomic_fetch_add(&ps->alive, 1);
+
+        if (ps->streak) {
+            ps->streak = 0;
+        }
+
+        return 0;
+    }
+
+    (void) ngx_atomic_fetch_add(&b->failed, 1);
+
+    /*
+     * A streak is broken by an answer of the upstream (above), by a gap of
+     * "window" or more since its last failure, and by a change of state.
+     */
+    sec = (time_t) ps->last_failure;
+
+    if (ps->streak == 0 || now - sec >= window || sec < since) {
+        ps->streak = 1;
+        n = 1;
+
+    } else {
+        n = ngx_atomic_fetch_add(&ps->streak, 1) + 1;
+    }
+
+    ps->last_failure = (ngx_atomic_uint_t) now;
+
+    if (n < min) {
+        return 0;
+    }
+
+    total = 0;
+    fails = 0;
+
+    for (i = 0; i < NGX_HTTP_OUTAGE_PASSIVE_SLOTS; i++) {
+        b = &ps->buckets[i];
+        sec = (time_t) b->sec;
+
+        if (sec > now || now - sec >= window || sec < since) {
+            continue;
+        }
+
+        total += b->total;
+        fails += b->failed;
+    }
+
+    /* a bucket restarted by another worker may have lost our own count */
+    return fails && fails * 100 >= ratio * total;
+}
+
+
+/*
+ * One judged response against every check of each bound scope.  Passive
+ * evidence only takes a check down, and only counts while the check is not
+ * down: requests that bypass the maintenance page (staff) then neither keep
+ * it down nor delay the probes that bring it up ("rise").  The zone lock
+ * and the generation are touched only at the transition.
+ */
+
+static void
+ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
+    ngx_uint_t status, const char *cause)
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                         len;
     time_t                         now;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, guard, *ids, n;
-    ngx_uint_t                     down[NGX_HTTP_OUTAGE_MAX_CHECKS];
-    ngx_uint_t                     fails[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     i, j, k, guard, *ids, failed, down;
     ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
-    ngx_http_outage_check_conf_t  *checks;
+    ngx_http_outage_check_conf_t  *checks, *ck;
     ngx_http_outage_main_conf_t   *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
@@ -2156,21 +2401,16 @@ ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
         return;
     }
 
-    len = ngx_snprintf(text, sizeof(text), "passive: upstream %ui", status)
-          - text;
-
     checks = omcf->checks.elts;
     ids = scopes->elts;
     names = omcf->scopes.elts;
     now = ngx_time();
-    n = 0;
-
-    ngx_http_outage_shm_lock();
 
     for (i = 0; i < omcf->checks.nelts; i++) {
+        ck = &checks[i];
 
         for (j = 0; j < scopes->nelts; j++) {
-            if (ids[j] == checks[i].scope) {
+            if (ids[j] == ck->scope) {
                 break;
             }
         }
@@ -2179,47 +2419,98 @@ ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
             continue;
         }
 
-        sc = &shm->checks[checks[i].slot];
+        failed = (cause != NULL);
 
-        sc->fails++;
-        sc->passes = 0;
-        sc->failures++;
-        sc->passive_failures++;
+        if (!failed && ck->passive_status) {
+            range = ck->passive_status->elts;
 
-        /* a check already down keeps the reason that took it down */
-        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
-            sc->last_error = NGX_HTTP_OUTAGE_CHECK_PASSIVE;
-            ngx_memcpy(sc->last_error_text, text, len);
-            sc->last_error_len = len;
-
-            if (sc->fails >= checks[i].fall) {
-                if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
-                    sc->transitions++;
+            for (k = 0; k < ck->passive_status->nelts; k++) {
+                if (status >= range[k].low && status <= range[k].high) {
+                    failed = 1;
+                    break;
                 }
-
-                sc->health = NGX_HTTP_OUTAGE_HEALTH_DOWN;
-                sc->since = now;
-                down[n] = i;
-                fails[n] = sc->fails;
-                n++;
             }
         }
+
+        sc = &shm->checks[ck->slot];
+
+        if (failed) {
+            (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sc->passive_failures,
+                                        1);
+        }
+
+        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN || sc->key != ck->key) {
+            continue;
+        }
+
+        if (!ngx_http_outage_passive_count(&sc->passive, ck->passive_min,
+                                           ck->passive_ratio,
+                                           ck->passive_window, sc->since,
+                                           now, failed))
+        {
+            continue;
+        }
+
+        if (cause) {
+            len = ngx_snprintf(text, sizeof(text), "upstream %ui (%s)",
+                               status, cause)
+                  - text;
+
+        } else {
+            len = ngx_snprintf(text, sizeof(text), "upstream answered %ui",
+                               status)
+                  - text;
+        }
+
+        ngx_http_outage_shm_lock();
+
+        /*
+         * Only a worker of the newest configuration writes: after a reload
+         * an old worker's slot may already belong to another check.
+         */
+        down = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && sc->key == ck->key
+                && ngx_http_outage_shm_current());
+
+        if (down) {
+            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+                sc->transitions++;
+            }
+
+            sc->health = NGX_HTTP_OUTAGE_HEALTH_DOWN;
+            sc->since = now;
+
+            /* "rise" passing probes from now on bring it up */
+            sc->passes = 0;
+
+            sc->last_error = NGX_HTTP_OUTAGE_CHECK_PASSIVE;
+            sc->last_error_len = ngx_http_outage_health_reason(
+                                   sc->last_error_text, "passive", text, len);
+            ngx_memcpy(sc->reason, sc->last_error_text, sc->last_error_len);
+            sc->reason_len = sc->last_error_len;
+
+            sc->passive.streak = 0;
+
+            guard = ngx_http_outage_health_guard(omcf, shm);
+
+            ngx_http_outage_shm_bump(shm);
+
+        } else {
+            guard = 0;
+        }
+
+        ngx_http_outage_shm_unlock();
+
+        if (down) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: passive: %*s "
+                          "(%ui failures in a row, at least %ui percent of "
+                          "the last %T s)",
+                          &names[ck->scope], i, len, text, ck->passive_min,
+                          ck->passive_ratio, ck->passive_window);
+
+            ngx_http_outage_health_guard_log(r->connection->log, guard,
+                                             omcf->checks.nelts);
+        }
     }
-
-    guard = ngx_http_outage_health_guard(omcf, shm);
-
-    ngx_http_outage_shm_bump(shm);
-
-    ngx_http_outage_shm_unlock();
-
-    for (i = 0; i < n; i++) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "outage: check \"%V\" (#%ui) is down: %*s "
-                      "(%ui failures)",
-                      &names[checks[down[i]].scope], down[i], len, text,
-                      fails[i]);
-    }
-
-    ngx_http_outage_health_guard_log(r->connection->log, guard,
-                                     omcf->checks.nelts);
 }

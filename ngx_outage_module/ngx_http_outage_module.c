@@ -105,7 +105,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
       NULL },
 
     { ngx_string("outage_bypass_secret"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_outage_bypass_secret,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -853,7 +853,8 @@ ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    /* previous= and grace= (page.c) */
+    return ngx_http_outage_bypass_rotation(cf, omcf);
 }
 
 

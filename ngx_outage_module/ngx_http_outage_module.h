@@ -40,6 +40,7 @@
  */
 #define NGX_HTTP_OUTAGE_NO_SLOT_SCOPE   NGX_HTTP_OUTAGE_MAX_SCOPES
 #define NGX_HTTP_OUTAGE_NO_SLOT_CHECK   NGX_HTTP_OUTAGE_MAX_CHECKS
+#define NGX_HTTP_OUTAGE_PASSIVE_SLOTS   32           /* 1 s buckets: window <= 30 s */
 
 /* who decided the effective state of a scope */
 #define NGX_HTTP_OUTAGE_SOURCE_NONE     0
@@ -126,6 +127,10 @@ typedef struct {
     ngx_str_t                    match_regex_text;
     ngx_str_t                    method;      /* NUL-terminated */
     ngx_array_t                 *headers;     /* of ngx_str_t, "Name: value" */
+    ngx_uint_t                   passive_min;     /* failures in a row */
+    ngx_uint_t                   passive_ratio;   /* percent of the window */
+    time_t                       passive_window;  /* seconds */
+    ngx_array_t                 *passive_status;  /* app statuses that count */
     ngx_uint_t                   slot;        /* index in the zone, claimed
                                                  by the worker at start */
     uint32_t                     key;         /* crc32 of scope + url */
@@ -162,6 +167,8 @@ typedef struct {
     ngx_flag_t                   all_fail_guard;
 
     ngx_str_t                    bypass_secret;
+    ngx_str_t                    bypass_previous;   /* rotation, or empty */
+    time_t                       bypass_previous_until;
     ngx_str_t                    bypass_cookie;
     time_t                       bypass_ttl;
 
@@ -234,6 +241,26 @@ typedef struct {
 } ngx_http_outage_shm_scope_t;
 
 
+/*
+ * Passive evidence of one check (health.c), updated by every worker with
+ * atomic operations only: the request path never takes the zone lock for
+ * it, and the generation moves only when a check changes state.
+ */
+typedef struct {
+    ngx_atomic_t                 sec;          /* the second counted */
+    ngx_atomic_t                 total;        /* judged responses */
+    ngx_atomic_t                 failed;       /* of them failures */
+} ngx_http_outage_shm_bucket_t;
+
+
+typedef struct {
+    ngx_atomic_t                 streak;       /* failures in a row */
+    ngx_atomic_t                 last_failure; /* time of the streak's last */
+    ngx_atomic_t                 alive;        /* responses, total */
+    ngx_http_outage_shm_bucket_t buckets[NGX_HTTP_OUTAGE_PASSIVE_SLOTS];
+} ngx_http_outage_shm_passive_t;
+
+
 typedef struct {
     uint32_t                     key;          /* 0: never used */
     ngx_uint_t                   claimed;
@@ -242,7 +269,9 @@ typedef struct {
     time_t                       since;        /* (decision) */
     u_char                       reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       reason_len;   /* (decision) the failure
-                                                  that took it down */
+                                                  that took it down: written
+                                                  at the transition, kept
+                                                  while down */
     ngx_uint_t                   fails;        /* consecutive */
     ngx_uint_t                   passes;       /* consecutive */
     ngx_uint_t                   last_status;
@@ -256,6 +285,7 @@ typedef struct {
     ngx_uint_t                   transitions;
     ngx_uint_t                   passive_failures;
     ngx_msec_t                   latency_sum;
+    ngx_http_outage_shm_passive_t  passive;
 } ngx_http_outage_shm_check_t;
 
 
@@ -438,8 +468,6 @@ ngx_int_t ngx_http_outage_health_init_process(ngx_cycle_t *cycle);
 void ngx_http_outage_health_exit_process(ngx_cycle_t *cycle);
 char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-void ngx_http_outage_health_passive_failure(ngx_http_request_t *r,
-    ngx_array_t *scopes, ngx_uint_t status);
 ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 
@@ -454,6 +482,8 @@ ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
+char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);

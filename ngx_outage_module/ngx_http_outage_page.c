@@ -4,8 +4,9 @@
  *
  * Owns the PRECONTENT handler that answers requests for a scope that is down
  * or in maintenance with the maintenance page (never contacting the
- * backend), the staff bypass (outage_bypass predicates and the signed
- * cookie issued by outage_bypass_login), and the header/body filter pair
+ * backend; subrequests get its status without a body), the staff bypass
+ * (outage_bypass predicates and the signed cookie issued by
+ * outage_bypass_login, with a rotation grace), and the header/body filter pair
  * that replaces a failing backend's 502/503/504 with the same page.  What
  * the page says is rendered by ngx_http_outage_pagebody.c.
  */
@@ -22,6 +23,13 @@
 
 #define NGX_HTTP_OUTAGE_BYPASS_PREDICATE  1
 #define NGX_HTTP_OUTAGE_BYPASS_COOKIE     2
+
+/*
+ * Bypass cookies examined per request at most: each costs an HMAC, and a
+ * browser sends one (two while a path-scoped copy lingers); forged ones
+ * beyond this are ignored, not verified.
+ */
+#define NGX_HTTP_OUTAGE_BYPASS_COOKIES    4
 
 
 /*
@@ -49,7 +57,9 @@ static void ngx_http_outage_page_ctx_tag(void *data);
 static ngx_uint_t ngx_http_outage_bypass(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
-    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header);
+    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header,
+    ngx_uint_t *budget);
+static ngx_int_t ngx_http_outage_subrequest_gate(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out);
@@ -131,7 +141,7 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
     ngx_http_outage_page_ctx_t  *ctx;
 
     if (r != r->main) {
-        return NGX_DECLINED;
+        return ngx_http_outage_subrequest_gate(r);
     }
 
     /*
@@ -216,6 +226,66 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
     rc = ngx_http_outage_page_send(r, olcf, snap);
 
     /* a phase handler that answered must finalize and return NGX_DONE */
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A subrequest (an SSI include, auth_request, add_before_body) into a paged
+ * location must not reach the backend that is down either.  It gets the
+ * page's status with an empty body: the main request decides what the
+ * visitor sees (its own location may be paged, bannered or neither), and a
+ * whole maintenance page in the middle of another document would be worse
+ * than the missing fragment.  Subrequests share the main request's pool,
+ * so the per-request state (ngx_http_outage_page_ctx) is not used here.
+ */
+
+static ngx_int_t
+ngx_http_outage_subrequest_gate(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   bypass;
+    ngx_http_outage_view_t      *worst;
+    ngx_http_outage_snapshot_t  *snap;
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL || olcf->bypass_login == 1
+        || olcf->status_format)
+    {
+        return NGX_DECLINED;
+    }
+
+    snap = ngx_http_outage_snapshot(r);
+
+    worst = ngx_http_outage_worst(snap, olcf->page_scopes, 3);
+    if (worst == NULL) {
+        return NGX_DECLINED;
+    }
+
+    bypass = ngx_http_outage_bypass(r, olcf);
+
+    if (bypass == (ngx_uint_t) NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (bypass) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: scope \"%V\" is %s, subrequest gets no body",
+                   &worst->name, ngx_http_outage_state_name(worst->state));
+
+    r->headers_out.status = olcf->page_status;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
@@ -608,6 +678,7 @@ ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
 static ngx_uint_t
 ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 {
+    ngx_uint_t                    budget;
     ngx_http_outage_main_conf_t  *omcf;
 #if (nginx_version >= 1023000)
     ngx_table_elt_t              *h;
@@ -636,10 +707,12 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
         return 0;
     }
 
+    budget = NGX_HTTP_OUTAGE_BYPASS_COOKIES;
+
 #if (nginx_version >= 1023000)
 
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_outage_cookie_valid(r, omcf, &h->value)) {
+    for (h = r->headers_in.cookie; h && budget; h = h->next) {
+        if (ngx_http_outage_cookie_valid(r, omcf, &h->value, &budget)) {
             return NGX_HTTP_OUTAGE_BYPASS_COOKIE;
         }
     }
@@ -648,8 +721,8 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 
     h = r->headers_in.cookies.elts;
 
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ngx_http_outage_cookie_valid(r, omcf, &h[i]->value)) {
+    for (i = 0; i < r->headers_in.cookies.nelts && budget; i++) {
+        if (ngx_http_outage_cookie_valid(r, omcf, &h[i]->value, &budget)) {
             return NGX_HTTP_OUTAGE_BYPASS_COOKIE;
         }
     }
@@ -663,12 +736,13 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 /*
  * Any cookie of the configured name that is well-formed, not expired, not
  * further ahead than outage_bypass_ttl allows (a shortened TTL takes effect
- * at once), and carries the right HMAC.
+ * at once), and carries the right HMAC.  At most *budget cookies of the
+ * name are examined in all.
  */
 
 static ngx_uint_t
 ngx_http_outage_cookie_valid(ngx_http_request_t *r,
-    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header)
+    ngx_http_outage_main_conf_t *omcf, ngx_str_t *header, ngx_uint_t *budget)
 {
 #if (NGX_OPENSSL)
     u_char      mac[NGX_HTTP_OUTAGE_MAC_LEN], want[NGX_HTTP_OUTAGE_MAC_LEN];
@@ -680,10 +754,13 @@ ngx_http_outage_cookie_valid(ngx_http_request_t *r,
     pos = 0;
     now = ngx_time();
 
-    while (ngx_http_outage_cookie_next(header->data, header->len, &pos,
-                                       omcf->bypass_cookie.data,
-                                       omcf->bypass_cookie.len, &v, &vlen))
+    while (*budget
+           && ngx_http_outage_cookie_next(header->data, header->len, &pos,
+                                          omcf->bypass_cookie.data,
+                                          omcf->bypass_cookie.len, &v, &vlen))
     {
+        (*budget)--;
+
         if (ngx_http_outage_cookie_parse(v, vlen, &expiry, &dlen, mac) != 0) {
             reason = "malformed";
 
@@ -705,13 +782,24 @@ ngx_http_outage_cookie_valid(ngx_http_request_t *r,
                           "cookie \"%V\"", &omcf->bypass_cookie);
             return 0;
 
-        } else if (!ngx_http_outage_ct_equal(mac, want,
-                                             NGX_HTTP_OUTAGE_MAC_LEN))
+        } else if (ngx_http_outage_ct_equal(mac, want,
+                                            NGX_HTTP_OUTAGE_MAC_LEN))
         {
-            reason = "bad signature";
+            return 1;
+
+        } else if (omcf->bypass_previous.len
+                   && now < omcf->bypass_previous_until
+                   && ngx_http_outage_mac(&omcf->bypass_previous,
+                                          (u_char *) v, dlen, want)
+                      == NGX_OK
+                   && ngx_http_outage_ct_equal(mac, want,
+                                               NGX_HTTP_OUTAGE_MAC_LEN))
+        {
+            /* signed before the rotation, within its grace period */
+            return 1;
 
         } else {
-            return 1;
+            reason = "bad signature";
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -749,6 +837,20 @@ ngx_http_outage_mac(ngx_str_t *secret, u_char *msg, size_t len, u_char *mac)
 
 /* ---- staff login --------------------------------------------------------- */
 
+#if (NGX_OPENSSL)
+
+static ngx_uint_t
+ngx_http_outage_cookie_always_secure(ngx_str_t *name)
+{
+    return (name->len > 7
+            && ngx_strncmp(name->data, "__Host-", 7) == 0)
+           || (name->len > 9
+               && ngx_strncmp(name->data, "__Secure-", 9) == 0);
+}
+
+#endif
+
+
 ngx_int_t
 ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 {
@@ -784,9 +886,14 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 
     off = (ngx_http_arg(r, (u_char *) "off", 3, &arg) == NGX_OK);
 
-    secure = 0;
+    /*
+     * The "__Host-" and "__Secure-" name prefixes (RFC 6265bis) are the
+     * always-Secure choice: behind a TLS load balancer nginx cannot tell,
+     * and a browser refuses such a cookie without Secure.
+     */
+    secure = ngx_http_outage_cookie_always_secure(&omcf->bypass_cookie);
 #if (NGX_HTTP_SSL)
-    secure = (r->connection->ssl != NULL);
+    secure |= (r->connection->ssl != NULL);
 #endif
 
     expiry = ngx_time() + omcf->bypass_ttl;
@@ -979,6 +1086,165 @@ ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
     return NGX_CONF_OK;
 
 #endif
+}
+
+
+/*
+ * "outage_bypass_secret file previous=file [grace=time]": after writing a
+ * new secret, cookies signed with the previous one stay valid for "grace"
+ * (default 1h) from the new file's modification time, which does not move
+ * with reloads; then they are refused as if never issued.
+ */
+
+char *
+ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf)
+{
+    u_char           *p, *last, iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    time_t            grace;
+    ssize_t           n;
+    ngx_str_t        *value, name, previous, s;
+    ngx_uint_t        i;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    value = cf->args->elts;
+    grace = NGX_CONF_UNSET;
+    ngx_str_null(&previous);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "previous=", 9) == 0
+            && value[i].len > 9)
+        {
+            previous.data = value[i].data + 9;
+            previous.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "grace=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            grace = ngx_parse_time(&s, 1);
+
+            if (grace == (time_t) NGX_ERROR || grace <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_bypass_secret\": invalid time "
+                                   "in \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\": unknown parameter "
+                           "\"%V\", expected previous=file or grace=time",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (previous.len == 0) {
+        if (grace != NGX_CONF_UNSET) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_bypass_secret\": \"grace=\" needs "
+                               "\"previous=file\"");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (grace == NGX_CONF_UNSET) {
+        grace = 3600;
+    }
+
+    /* the rotation time: when the new secret was written */
+
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(name.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"outage_bypass_secret\": cannot stat \"%s\"",
+                           name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->bypass_previous_until = ngx_file_mtime(&fi) + grace;
+
+    if (ngx_conf_full_name(cf->cycle, &previous, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = previous;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(previous.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"outage_bypass_secret\": cannot open previous "
+                           "secret \"%s\"", previous.data);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, p, 4096, 0);
+    ngx_close_file(file.fd);
+
+    if (n == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    last = p + n;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' '))
+    {
+        last--;
+    }
+
+    if (n == 4096 || last - p < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\": previous secret "
+                           "\"%s\" must hold 16 bytes to 4k of secret",
+                           previous.data);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->bypass_previous.data = p;
+    omcf->bypass_previous.len = last - p;
+
+    if (omcf->bypass_previous.len == omcf->bypass_secret.len
+        && ngx_memcmp(p, omcf->bypass_secret.data, omcf->bypass_secret.len)
+           == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_bypass_secret\": the previous secret is "
+                           "the current one");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_outage_format_time(iso, omcf->bypass_previous_until);
+
+    if (ngx_time() >= omcf->bypass_previous_until) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"outage_bypass_secret\": the grace period of "
+                           "the previous secret ended at %s, cookies signed "
+                           "with it are refused; remove \"previous=\"", iso);
+    }
+
+    return NGX_CONF_OK;
 }
 
 

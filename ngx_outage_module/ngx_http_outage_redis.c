@@ -939,7 +939,7 @@ static void
 ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     const char *detail, size_t len)
 {
-    u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *last;
+    u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *w, *last;
     size_t                         n;
     time_t                         now, age;
     ngx_uint_t                     same, i, slot, stale, incidents;
@@ -953,8 +953,14 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     a = rd->omcf->redis_addrs->elts;
     a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
 
+    /*
+     * The zone's copy is shown by the status endpoint: the position of the
+     * address, never the address itself (the log line names it).
+     */
     last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "%V: %s", &a->name, what);
+    w = ngx_slprintf(buf, last, "#%ui",
+                     rd->addr % rd->omcf->redis_addrs->nelts);
+    p = ngx_slprintf(w, last, ": %s", what);
 
     if (detail && len) {
         p = ngx_slprintf(p, last, ": ");
@@ -1010,8 +1016,8 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     if (!same) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "outage: redis %*s; keeping the last good state%s",
-                      n, buf,
+                      "outage: redis %V%*s; keeping the last good state%s",
+                      &a->name, n - (w - buf), w,
                       shm->redis_ever_ok ? "" : " (none yet: no incidents)");
     }
 

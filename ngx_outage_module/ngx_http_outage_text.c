@@ -1517,6 +1517,17 @@ ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
 }
 
 
+/* template names whose values come from Redis (banner and page alike) */
+
+static int
+ngx_http_outage_tpl_untrusted(const unsigned char *name, size_t len)
+{
+    return (len == 7 && memcmp(name, "message", 7) == 0)
+           || (len == 3 && memcmp(name, "eta", 3) == 0)
+           || (len == 4 && memcmp(name, "link", 4) == 0);
+}
+
+
 const char *
 ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
     size_t *offset)
@@ -1553,6 +1564,26 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
         }
 
         switch (tag.kind) {
+
+        case NGX_HTTP_OUTAGE_TAG_VAR:
+            /*
+             * Whoever can write to Redis must not be able to write markup
+             * into every page: the fields that come from Redis are always
+             * escaped, so "|raw" on them is a configuration error.
+             */
+            if (tag.raw
+                && ngx_http_outage_tpl_untrusted(tpl + tag.name,
+                                                 tag.name_len))
+            {
+                if (offset) {
+                    *offset = p;
+                }
+
+                return "\"|raw\" is refused on message, eta and link: "
+                       "they come from Redis and are always escaped";
+            }
+
+            break;
 
         case NGX_HTTP_OUTAGE_TAG_OPEN:
         case NGX_HTTP_OUTAGE_TAG_INVERT:

@@ -86,7 +86,7 @@ MODES = [
     ("hang", r"^timed out after 200 ms$"),
     ("refuse", r"^connection refused$"),
     ("body_mismatch", r'^body does not contain "OK"$'),
-    ("redirect", r"^HTTP 302$"),
+    ("redirect", r"^HTTP 302 redirects to itself$"),
     ("reset", r"^(connection reset: .*|response cut short after \d+ body "
               r"bytes|connection closed without a response)$"),
     ("slow", r"^timed out after 200 ms$"),
@@ -118,7 +118,11 @@ def test_failure_marks_down_then_up(nginx_factory, backend, mode, error):
     assert c["consecutive_failures"] >= FALL
     s = scope(n)
     assert s["state"] == "down" and s["source"] == "health"
-    assert re.match(error, s["reason"]), s["reason"]
+    assert s["reason"].startswith("check: "), s["reason"]
+    assert re.match(error, s["reason"][len("check: "):]), s["reason"]
+    # no address, port or URL of the target in what the status shows
+    assert "127.0.0.1" not in s["reason"] + c["last_error"]
+    assert str(backend.health_port) not in s["reason"] + c["last_error"]
 
     backend.set_health("ok")
     t0 = time.monotonic()
@@ -132,7 +136,8 @@ def test_failure_marks_down_then_up(nginx_factory, backend, mode, error):
     down = log_lines(n, r'check "checkout" \(#0\) is down: ')
     up = log_lines(n, r'check "checkout" \(#0\) is up again after \d+ s')
     assert len(down) == 1 and len(up) == 1, (down, up)
-    assert re.search(r"is down: .* \(2 failures\)$", down[0]), down[0]
+    assert re.search(r"is down: check: .* \(2 failures\)(; curl: .*)?$",
+                     down[0]), down[0]
     assert "[error]" in down[0]
 
 
@@ -349,7 +354,7 @@ def test_passive_detects_before_active(nginx_factory, backend):
 
     # healthy answers and failures where passive is off or no check is
     # bound change nothing
-    for path in ["/fine/"] * 5 + ["/quiet/"] * 5 + ["/nocheck/"] * 5:
+    for path in ["/fine/"] * 5 + ["/quiet/"] * 15 + ["/nocheck/"] * 15:
         st, _, _ = n.get(path)
         # failed upstream answers are replaced by the maintenance page
         # (outage_page_intercept is on by default): 503, not nginx's 502
@@ -358,36 +363,69 @@ def test_passive_detects_before_active(nginx_factory, backend):
     assert c["passive_failures"] == 0 and c["consecutive_failures"] == 0, c
     assert state(n) == "ok"
 
-    for i in range(3):
+    # passive_min (10) failures in a row, and 80 % of the window: with the
+    # 5 answers of /fine/ still in it, 20 failures (unless they aged out)
+    sent = 0
+    while check(n)["health"] != "down":
         assert n.get("/shop/")[0] == 503
-        if i < 2:
-            assert check(n)["health"] != "down"
+        sent += 1
+        assert sent <= 20
     # the active check (every 30 s, healthy target) cannot have done this
-    c = wait_for(lambda: (lambda c: c if c["health"] == "down" else None)(
-        check(n)), timeout=2)
-    assert c["passive_failures"] == 3
-    assert c["last_error"] == "passive: upstream 502"
+    assert sent >= 10
+    c = check(n)
+    assert c["passive_failures"] == sent
+    assert c["last_error"] == "passive: upstream 502 (cannot connect)"
+    assert c["error_kind"] == "passive"
     assert state(n) == "down"
-    assert scope(n)["reason"] == "passive: upstream 502"
+    assert scope(n)["reason"] == "passive: upstream 502 (cannot connect)"
     lines = log_lines(n, r'check "checkout" \(#0\) is down: passive: '
-                         r'upstream 502 \(3 failures\)')
+                         r'upstream 502 \(cannot connect\) \(10 failures '
+                         r'in a row, at least 80 percent of the last 5 s\)')
     assert len(lines) == 1, lines
+    assert len(log_lines(n, r"is down: ")) == 1
 
 
 def test_passive_never_marks_up(nginx_factory, backend):
     closed = free_port()
-    n = nginx_factory(passive_conf(backend, closed, "1s", fall=2), workers=2)
+    n = nginx_factory(passive_conf(backend, closed, "1s"), workers=2)
     wait_health(n, "up", timeout=5)
     probes = check(n)["probes"]
-    for _ in range(2):
+    for _ in range(10):
         assert n.get("/shop/")[0] == 503
     wait_health(n, "down", timeout=2)
     down_at = check(n)["probes"]
+    # the reason survives the passing probes that wait for "rise"
+    wait_for(lambda: check(n)["probes"] >= down_at + 1, timeout=3)
+    if check(n)["health"] == "down":
+        assert scope(n)["reason"] == "passive: upstream 502 (cannot connect)"
     # recovery only through rise (2) active successes
     wait_health(n, "up", timeout=6)
     c = check(n)
     assert c["probes"] >= down_at + 2, (c, down_at, probes)
     assert len(log_lines(n, r"is up again after")) == 1
+
+
+def test_redirect_to_itself_fails_with_default_status(nginx_factory, backend):
+    # the default status=200-399 accepts a 3xx, but not one to the probed URL
+    n = start(nginx_factory, backend)
+    wait_health(n, "up")
+    backend.set_health("redirect")
+    wait_for(lambda: state(n) == "down", timeout=5, interval=0.02)
+    c = check(n)
+    assert c["error_kind"] == "status"
+    assert c["last_error"] == "HTTP 302 redirects to itself"
+    assert scope(n)["reason"] == "check: HTTP 302 redirects to itself"
+
+
+def test_reason_kept_while_waiting_for_rise(nginx_factory, backend):
+    n = start(nginx_factory, backend, "rise=1000")
+    wait_health(n, "up")
+    backend.set_health("500")
+    wait_health(n, "down")
+    backend.set_health("ok")
+    wait_for(lambda: check(n)["consecutive_successes"] >= 2, timeout=5)
+    assert check(n)["health"] == "down"
+    assert scope(n)["reason"] == "check: HTTP 500"
 
 
 # ---- what a probe costs ----------------------------------------------------
@@ -572,6 +610,17 @@ BAD = [
     ('"header=X-A: b\\r\\nX-Evil: 1"', r"CR, LF or NUL in"),
     ("header=NoColon", r'invalid header in "header=NoColon"'),
     ('"header=Bad Name: x"', r'invalid header in "header=Bad Name: x"'),
+    ("passive_min=0", r'invalid count in "passive_min=0", expected 1 to 1000'),
+    ("passive_ratio=0%", r'invalid ratio in "passive_ratio=0%", expected 1 '
+                         r'to 100 \(percent\)'),
+    ("passive_ratio=101", r'invalid ratio in "passive_ratio=101"'),
+    ("passive_window=0s", r'invalid window in "passive_window=0s", expected '
+                          r'1s to 30s'),
+    ("passive_window=1m", r'invalid window in "passive_window=1m"'),
+    ("passive_status=5xx", r'invalid status range in "passive_status=5xx", '
+                           r'expected codes or ranges from 100 to 599 such '
+                           r'as "passive_status=200-299,404"'),
+    ("passive_status=503 passive_status=500", r'duplicate "passive_status="'),
 ]
 
 BAD_URLS = [
@@ -618,7 +667,8 @@ def test_config_accepts_every_parameter(nginx_factory):
         'outage_check checkout http://localhost:1/health?x=1 interval=5s '
         'timeout=2s fall=4 rise=3 status=200-299,404 match=OK '
         'match_regex=^O method=GET "header=Authorization: Bearer x" '
-        'header=X-Empty:;\n'
+        'header=X-Empty: passive_min=5 passive_ratio=60% passive_window=30s '
+        'passive_status=500,503-504;\n'
         'outage_check checkout https://127.0.0.1/h method=HEAD;\n'
         'outage_check other http://[::1]:8080/ method=POST;\n'
         'outage_check_guard off;'), start=False)
@@ -695,3 +745,31 @@ def test_untrusted_certificate_is_a_tls_failure(nginx_factory, tls_server):
     wait_health(n, "down")
     err = check(n)["last_error"]
     assert err.startswith("TLS: ") and "certificate" in err, err
+
+
+# ---- no address in the status output ----------------------------------------
+
+def test_status_shows_no_redis_or_check_address(nginx_factory, backend):
+    closed = free_port()
+    dead = free_port()
+    conf = make_conf("outage_redis 127.0.0.1:%d interval=200ms;\n"
+                     "outage_check checkout http://127.0.0.1:%d/health "
+                     "interval=300ms timeout=200ms fall=1;" % (closed, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: n.status_json()["redis"]["last_error"]
+             and check(n)["health"] == "down", timeout=10)
+    st, _, body = n.get("/outage/status")
+    text = body.decode()
+    assert "127.0.0.1" not in text and str(closed) not in text \
+        and str(dead) not in text, text
+    j = n.status_json()
+    assert j["redis"]["last_error"].startswith("#0: connect failed"), j
+    assert check(n)["last_error"] == "connection refused"
+    st, _, body = n.get("/outage/status?format=prometheus")
+    assert "127.0.0.1" not in body.decode()
+    # the log keeps the detail for the operator
+    log = n.log_text()
+    assert re.search(r"outage: redis 127\.0\.0\.1:%d: connect failed" % closed,
+                     log), log
+    assert re.search(r'is down: check: connection refused \(1 failures\); '
+                     r'curl: .*127\.0\.0\.1.*%d' % dead, log), log

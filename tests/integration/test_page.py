@@ -364,6 +364,137 @@ def test_bypass_cookie_login_expired_and_tampered(page, redis, backend):
     assert n.request("POST", "/staff/bypass", body=b"x")[0] == 405
 
 
+def test_bypass_cookies_examined_are_bounded(page, redis, backend):
+    n = page()
+    incident(redis, state="down", message="x")
+    wait_for(lambda: paged(n), what="page shown")
+    good = sign(int(time.time()) + 3600)
+    forged = [sign(int(time.time()) + 3600, secret=b"forged secret number %d"
+                   % i) for i in range(50)]
+    before = n.log_text().count("rejected: bad signature")
+    # 50 forged cookies cost at most 4 HMACs: a good one after them is not
+    # even looked at
+    st, h, _ = n.get("/page", headers={"Cookie": "; ".join(
+        "outage_bypass=" + f for f in forged + [good])})
+    assert st == 503 and "x-outage-bypass" not in h
+    wait_for(lambda: n.log_text().count("rejected: bad signature") > before)
+    assert n.log_text().count("rejected: bad signature") - before == 4
+    # a browser's real cookie comes first or alone: it works
+    st, h, _ = n.get("/page", headers={"Cookie": "outage_bypass=%s; %s" % (
+        good, "; ".join("outage_bypass=" + f for f in forged))})
+    assert st == 200 and h["x-outage-bypass"] == "cookie"
+
+
+def test_host_prefixed_cookie_is_always_secure(page, redis, backend):
+    # behind a TLS load balancer nginx sees plain http: the __Host- name
+    # makes the cookie Secure all the same
+    n = page(extra_http="outage_bypass_cookie __Host-outage_staff;")
+    st, h, _ = n.get("/staff/bypass")
+    assert st == 200
+    m = re.match(r"__Host-outage_staff=(\d+\.[0-9a-f]{64}); Path=/; "
+                 r"Max-Age=28800; HttpOnly; SameSite=Lax; Secure$",
+                 h["set-cookie"])
+    assert m, h["set-cookie"]
+    assert "Domain" not in h["set-cookie"]
+    st, h, _ = n.get("/staff/bypass?off=1")
+    assert h["set-cookie"].endswith("; Secure"), h["set-cookie"]
+    incident(redis, state="down", message="x")
+    wait_for(lambda: paged(n), what="page shown")
+    st, h, _ = n.get("/page", headers={
+        "Cookie": "__Host-outage_staff=" + m.group(1)})
+    assert st == 200 and h["x-outage-bypass"] == "cookie"
+
+
+def test_subrequests_into_a_paged_location_get_the_gate(page, redis, backend,
+                                                        tmp_path):
+    doc = tmp_path / "ssi"
+    doc.mkdir()
+    (doc / "index.html").write_text(
+        '<html><body>A<!--# include virtual="/frag/piece" -->B</body></html>')
+    n = page(extra_server="""
+        location /ssi/ {
+            outage_page off;
+            ssi on;
+            alias %s/;
+        }
+        location /frag/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location /authed/ {
+            outage_page off;
+            auth_request /frag/auth;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+    """ % (doc, backend.port, backend.port))
+
+    # no incident: the include and the auth subrequest reach the backend
+    backend.reset()
+    st, _, body = n.get("/ssi/")
+    assert st == 200 and body.startswith(b"<html><body>A"), body
+    assert backend.count("/frag/piece") == 1
+    n.get("/authed/")
+    assert backend.count("/frag/auth") == 1
+
+    incident(redis, state="down", message="checkout is down")
+    wait_for(lambda: paged(n, "/frag/piece"), what="page shown")
+    backend.reset()
+    st, _, body = n.get("/ssi/")
+    # the fragment is left out, the document is not replaced by the page
+    assert st == 200 and body == b"<html><body>AB</body></html>", body
+    st, _, _ = n.get("/authed/")
+    # auth_request treats the page's 503 as an error: 500, no backend
+    assert st == 500
+    assert backend.count("/frag/piece") == 0, backend.stats()
+    assert backend.count("/frag/auth") == 0, backend.stats()
+    assert backend.count("/") == 0
+
+
+def test_secret_rotation_accepts_the_previous_secret_for_the_grace(
+        nginx_factory, redis, backend, tmp_path):
+    old_secret = b"the old secret, long enough 0123"
+    new_secret = b"the new secret, long enough 4567"
+    (tmp_path / "old.secret").write_bytes(old_secret + b"\n")
+    cur = tmp_path / "new.secret"
+    cur.write_bytes(new_secret + b"\n")
+    conf = """
+        outage_redis 127.0.0.1:%d interval=200ms;
+        outage_bypass_secret %s previous=%s grace=%s;
+        server {
+            listen 127.0.0.1:{port};
+            outage_page checkout;
+            location / { proxy_pass http://127.0.0.1:%d; }
+            location = /staff/bypass { outage_bypass_login; }
+            location = /outage/status { outage_status; }
+        }
+    """
+    expiry = int(time.time()) + 3600
+    n = nginx_factory(conf % (redis.port, cur, tmp_path / "old.secret",
+                              "1h", backend.port))
+    incident(redis, state="down", message="x")
+    wait_for(lambda: paged(n), what="page shown")
+
+    def status(secret):
+        return n.get("/page", headers={
+            "Cookie": "outage_bypass=" + sign(expiry, secret=secret)})[0]
+
+    # within the grace both work; issued cookies use the new secret
+    assert status(new_secret) == 200
+    assert status(old_secret) == 200
+    assert status(b"never was a secret 0123456789") == 503
+    m = re.match(r"outage_bypass=(\d+)\.([0-9a-f]{64});",
+                 n.get("/staff/bypass")[1]["set-cookie"])
+    assert "%s.%s" % m.groups() == sign(int(m.group(1)), secret=new_secret)
+
+    # the grace counts from the new secret file's mtime: two hours ago
+    past = time.time() - 7200
+    os.utime(cur, (past, past))
+    n.reload()
+    assert status(new_secret) == 200
+    assert status(old_secret) == 503
+    assert "grace period of the previous secret ended at" in n.log_text()
+
+
 # ---- interception of failed backend answers --------------------------------
 
 def test_failed_backend_answers_become_the_page(page, redis, backend):
@@ -682,3 +813,25 @@ def test_access_checks_run_before_the_page(nginx_factory, redis, backend):
     redis.cli("HSET", "outage:checkout", "state", "down", "message", "x")
     wait_for(lambda: n.get("/checkout/page")[0] == 503, timeout=5)
     assert n.get("/private/page")[0] == 403
+
+
+@pytest.mark.parametrize("directive", ["outage_page_template",
+                                       "outage_banner_template"])
+@pytest.mark.parametrize("tag", ["{{message|raw}}", "{{ eta | raw }}",
+                                 "{{link|raw}}"])
+def test_raw_on_redis_fields_is_refused(nginx_factory, tmp_path, directive,
+                                        tag):
+    tpl = tmp_path / "t.html"
+    tpl.write_text("<p>ok {{components|raw}}</p>" + tag)
+    n = nginx_factory("""
+        server {
+            listen 127.0.0.1:{port};
+            location / { outage_page x; %s %s; }
+        }
+    """ % (directive, tpl), start=False)
+    ok, out = n.test_config()
+    assert not ok, out
+    assert re.search(r'\[emerg\] "%s" template ".*t\.html" at byte 28: '
+                     r'"\|raw" is refused on message, eta and link: they '
+                     r'come from Redis and are always escaped' % directive,
+                     out), out

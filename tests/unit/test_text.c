@@ -1194,6 +1194,15 @@ t_tpl_check(void)
     e = check("{{{a}}}", &off);
     CHECK(e != NULL && off == 0);
 
+    /* Redis-provided fields are always escaped: "|raw" on them is refused */
+    e = check("<p>{{ message | raw }}</p>", &off);
+    CHECK(e != NULL && strstr(e, "|raw") != NULL && off == 3);
+    e = check("{{#eta}}{{eta|raw}}{{/eta}}", &off);
+    CHECK(e != NULL && strstr(e, "Redis") != NULL && off == 8);
+    CHECK(check("{{link|raw}}", &off) != NULL && off == 0);
+    CHECK(check("{{components|raw}}{{message}}{{eta_iso|raw}}{{links|raw}}",
+                &off) == NULL);
+
     /* offset may be NULL */
     CHECK(ngx_http_outage_tpl_check(U("{{"), 2, NULL) != NULL);
 }

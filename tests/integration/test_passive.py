@@ -1,0 +1,297 @@
+"""Passive detection with real traffic through a real nginx: what counts
+(nginx's own 502/504 when a peer fails, never an application's answer unless
+listed in passive_status=), the rule (passive_min failures in a row and
+passive_ratio of the last passive_window seconds), the bounds documented in
+docs/directives.md, recovery through the probes, staff bypass traffic, and
+the reason in the status endpoint and in exactly one log line."""
+
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness import free_port, wait_for
+
+# the documented defaults (docs/directives.md, outage_check)
+PASSIVE_MIN = 10
+PASSIVE_WINDOW = 5.0
+
+SERVER = """
+    outage_bypass_secret %(dir)s/bypass.secret;
+    server {
+        listen 127.0.0.1:{port} reuseport;
+        location /checkout/ {
+            outage_page checkout;
+            outage_bypass $http_x_staff;
+            proxy_pass http://127.0.0.1:%(app)d/;
+        }
+        location = /outage/status { outage_status; }
+    }
+"""
+
+
+def conf(tmp_path, health_port, app_port, extra="", interval="300ms"):
+    (tmp_path / "bypass.secret").write_text("0123456789abcdef0123\n")
+    checks = ("outage_check checkout http://127.0.0.1:%d/health "
+              "interval=%s timeout=200ms fall=2 rise=2 %s;"
+              % (health_port, interval, extra))
+    return checks + SERVER % {"dir": tmp_path, "app": app_port}
+
+
+def scope(n):
+    return [s for s in n.status_json()["scopes"] if s["name"] == "checkout"][0]
+
+
+def check(n):
+    return n.status_json()["checks"][0]
+
+
+def down_lines(n):
+    return [ln for ln in n.log_text().splitlines()
+            if re.search(r'check "checkout" \(#0\) is down: ', ln)]
+
+
+def get(n, path="/checkout/", headers=None):
+    return n.get(path, headers=headers)[0]
+
+
+class App:
+    """An application server on a fixed port that can be switched off
+    (connections refused) and on again: the upstream of /checkout/."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.srv = None
+
+    def start(self):
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                body = b"app ok"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        self.srv.daemon_threads = True
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        if self.srv:
+            self.srv.shutdown()
+            self.srv.server_close()
+            self.srv = None
+
+
+@pytest.fixture
+def app():
+    a = App()
+    yield a
+    a.stop()
+
+
+# ---- what never pages ------------------------------------------------------
+
+def test_application_503s_never_page(nginx_factory, backend, tmp_path):
+    # /checkout/ proxies to the backend: /checkout/status/503 is the
+    # application's own answer (a status line), not a failed peer
+    n = nginx_factory(conf(tmp_path, backend.health_port, backend.port),
+                      workers=2)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    for _ in range(20):
+        assert get(n, "/checkout/status/503") == 503
+    for _ in range(10):
+        assert get(n, "/checkout/status/500") == 500
+        assert get(n, "/checkout/status/404") == 404
+    assert get(n, "/checkout/") == 200
+    c = check(n)
+    assert c["health"] == "up" and c["passive_failures"] == 0, c
+    assert scope(n)["state"] == "ok"
+    assert down_lines(n) == []
+
+
+def test_listed_application_status_counts(nginx_factory, backend, tmp_path):
+    # passive_status=503: the operator says the application's 503 means down
+    n = nginx_factory(conf(tmp_path, backend.health_port, backend.port,
+                           "passive_status=503 interval=30s"), workers=2)
+    for i in range(PASSIVE_MIN):
+        assert get(n, "/checkout/status/503") == 503
+    wait_for(lambda: scope(n)["state"] == "down", timeout=3)
+    assert scope(n)["reason"] == "passive: upstream answered 503"
+    assert get(n, "/checkout/") == 503
+
+
+def test_ten_percent_upstream_failures_never_page(nginx_factory, backend,
+                                                   tmp_path):
+    n = nginx_factory(conf(tmp_path, backend.health_port, backend.port),
+                      workers=2)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    failed = 0
+    for i in range(100):
+        if i % 10 == 3:
+            # the peer closes the connection without an answer: nginx's own
+            # 502, which counts (intercepted: the page's 503)
+            st = get(n, "/checkout/close")
+            assert st in (502, 503), st
+            failed += 1
+        else:
+            assert get(n, "/checkout/") == 200, i
+    assert failed == 10
+    c = check(n)
+    assert c["passive_failures"] == 10, c
+    assert c["health"] == "up" and scope(n)["state"] == "ok"
+    assert get(n, "/checkout/") == 200
+    assert down_lines(n) == []
+
+
+def test_one_answer_resets_the_streak(nginx_factory, backend, tmp_path):
+    # PASSIVE_MIN - 1 failures, one answer, PASSIVE_MIN - 1 failures: no page
+    n = nginx_factory(conf(tmp_path, backend.health_port, backend.port,
+                           "passive_ratio=10%"), workers=1)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    for _ in range(2):
+        for _ in range(PASSIVE_MIN - 1):
+            get(n, "/checkout/close")
+        assert get(n, "/checkout/status/404") == 404
+    assert check(n)["health"] == "up"
+    assert down_lines(n) == []
+
+
+# ---- a real outage pages within the bound and goes away --------------------
+
+def outage_then_recovery(n, app, probe_also_fails, backend):
+    assert get(n) == 200
+    t0 = time.monotonic()
+    app.stop()                         # every connection refused
+    if probe_also_fails:
+        backend.set_health("refuse")
+    sent = 0
+    while scope(n)["state"] != "down":
+        # failed answers are replaced by the maintenance page (intercept)
+        assert get(n) == 503
+        sent += 1
+        assert time.monotonic() - t0 < PASSIVE_WINDOW + 3, \
+            "no page after %d failed requests" % sent
+    took = time.monotonic() - t0
+    # bound: the passive_min-th failure once the window holds at least
+    # passive_ratio failures, at the latest passive_window (+1 s buckets)
+    assert took <= PASSIVE_WINDOW + 1.0 + 1.0, took
+    s = scope(n)
+    assert s["state"] == "down" and s["source"] == "health"
+    if not probe_also_fails:
+        assert sent == PASSIVE_MIN, sent
+        assert s["reason"] == "passive: upstream 502 (cannot connect)", s
+    else:
+        assert re.match(r"^(passive: upstream 502 \(cannot connect\)"
+                        r"|check: connection refused)$", s["reason"]), s
+    lines = down_lines(n)
+    assert len(lines) == 1, lines
+    assert s["reason"] in lines[0]
+    assert "127.0.0.1" not in s["reason"]
+
+    app.start()
+    if probe_also_fails:
+        backend.set_health("ok")
+    t1 = time.monotonic()
+    wait_for(lambda: get(n) == 200, timeout=10, interval=0.02,
+             what="page gone")
+    # rise (2) passing probes at interval 300 ms, + timeout and slack for a
+    # loaded machine
+    assert time.monotonic() - t1 <= 2 * 0.3 + 0.2 + 3.0
+    for _ in range(20):
+        assert get(n) == 200
+    assert len(down_lines(n)) == 1
+    return s
+
+
+def test_refused_upstream_pages_with_probe_passing(nginx_factory, backend,
+                                                   tmp_path, app):
+    app.start()
+    n = nginx_factory(conf(tmp_path, backend.health_port, app.port),
+                      workers=2)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    outage_then_recovery(n, app, False, backend)
+
+
+def test_refused_upstream_pages_with_probe_failing(nginx_factory, backend,
+                                                   tmp_path, app):
+    app.start()
+    n = nginx_factory(conf(tmp_path, backend.health_port, app.port),
+                      workers=2)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    outage_then_recovery(n, app, True, backend)
+
+
+def test_ratio_delays_the_page_after_recent_successes(nginx_factory, backend,
+                                                      tmp_path, app):
+    # 40 answers in the window, then a dead upstream: PASSIVE_MIN failures
+    # are not enough while the window still holds more answers than 80 %
+    # allows; the page comes once the answers age out, within the window
+    app.start()
+    n = nginx_factory(conf(tmp_path, backend.health_port, app.port,
+                           "interval=30s"), workers=1)
+    t_answers = time.monotonic()
+    for _ in range(40):
+        assert get(n) == 200
+    t0 = time.monotonic()
+    app.stop()
+    for _ in range(PASSIVE_MIN + 5):
+        assert get(n) == 503
+    # 15 failures against 40 answers is 27 %, far from 80 %, as long as the
+    # answers are still in the window (a loaded machine may be slower)
+    if time.monotonic() - t_answers < PASSIVE_WINDOW - 2:
+        assert scope(n)["state"] == "ok"
+    while get(n) and scope(n)["state"] != "down":
+        assert time.monotonic() - t0 < PASSIVE_WINDOW + 2.5
+        time.sleep(0.05)
+    assert len(down_lines(n)) == 1
+
+
+# ---- staff bypass ----------------------------------------------------------
+
+def test_staff_bypass_does_not_keep_the_scope_down(nginx_factory, backend,
+                                                   tmp_path, app):
+    app.start()
+    n = nginx_factory(conf(tmp_path, backend.health_port, app.port,
+                           "interval=1s"), workers=2)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    app.stop()
+    for _ in range(PASSIVE_MIN):
+        get(n)
+    wait_for(lambda: scope(n)["state"] == "down", timeout=3)
+    assert get(n) == 503
+
+    # staff bypass the page and keep testing against the upstream, which
+    # still refuses them; the probe passes: rise (2) probes at 1 s bring
+    # the scope back however much staff traffic fails meanwhile
+    stop = threading.Event()
+    staff = {"n": 0, "failed": 0}
+
+    def hammer():
+        while not stop.is_set():
+            st = get(n, headers={"X-Staff": "1"})
+            staff["n"] += 1
+            staff["failed"] += st == 502
+
+    t = threading.Thread(target=hammer, daemon=True)
+    t.start()
+    try:
+        # once up, the same failing traffic (no longer bypassing anything)
+        # may take it down again: the log says it came up
+        wait_for(lambda: re.search(r'check "checkout" \(#0\) is up again',
+                                   n.log_text()),
+                 timeout=2 * 1.0 + 4.0, interval=0.05,
+                 what="scope up while staff traffic fails")
+    finally:
+        stop.set()
+        t.join(5)
+    assert staff["failed"] > 5, staff
