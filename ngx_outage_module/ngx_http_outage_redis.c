@@ -271,6 +271,15 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
         /* an address: resolved now, at configuration time, never later */
 
+        if (ngx_strnstr(value[i].data, "://", value[i].len) != NULL) {
+            /* ngx_parse_url would take the scheme for a host name */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": invalid address \"%V\": "
+                               "expected host:port, [ipv6]:port or "
+                               "unix:/path", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
         ngx_memzero(&u, sizeof(ngx_url_t));
         u.url = value[i];
         u.default_port = 6379;
