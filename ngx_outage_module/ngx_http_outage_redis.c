@@ -38,6 +38,23 @@
 #define NGX_HTTP_OUTAGE_REDIS_EXEC        3
 
 
+#if (NGX_SSL)
+
+/* outage_redis tls parameters, in the style of proxy_ssl_* */
+typedef struct {
+    ngx_ssl_t                    *ssl;
+    ngx_str_t                     name;       /* tls_name=; SNI, verify */
+    ngx_str_t                     trusted;    /* tls_trusted_certificate= */
+    ngx_str_t                     certificate;
+    ngx_str_t                     certificate_key;
+    ngx_uint_t                    protocols;
+    ngx_flag_t                    verify;
+    ngx_str_t                     first;      /* first tls_ parameter seen */
+} ngx_http_outage_redis_tls_t;
+
+#endif
+
+
 typedef struct {
     ngx_http_outage_main_conf_t  *omcf;
     ngx_peer_connection_t         pc;         /* pc.connection: the link */
@@ -53,6 +70,11 @@ typedef struct {
     ngx_connection_t              dummy;      /* timers' ev->data */
     ngx_log_t                    *log;
     ngx_log_t                     quiet;      /* nginx's per-attempt lines */
+    u_char                        said[120];  /* the last of those lines */
+    size_t                        said_len;
+    u_char                        tls_said[120];  /* OpenSSL's last reason */
+    size_t                        tls_said_len;
+    ngx_uint_t                    ready;      /* connected (and TLS done) */
 
     /* the commands, formatted once per process: setup, then the poll */
     u_char                       *cmds;
@@ -88,6 +110,17 @@ static void ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_outage_redis_write_handler(ngx_event_t *wev);
 static ngx_int_t ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_log_writer(ngx_log_t *log, ngx_uint_t level,
+    u_char *buf, size_t len);
+#if (NGX_SSL)
+static ngx_int_t ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
+    ngx_http_outage_redis_tls_t **tlsp, ngx_str_t *v);
+static ngx_int_t ngx_http_outage_redis_tls_init(ngx_conf_t *cf,
+    ngx_http_outage_redis_tls_t *tls);
+static void ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_tls_done(ngx_connection_t *c);
+static void ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd);
+#endif
 static ngx_int_t ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
@@ -143,6 +176,14 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_uint_t                     i;
     ngx_msec_t                     ms;
     ngx_http_outage_redis_addr_t  *a;
+#if (NGX_SSL)
+    ngx_int_t                      rc;
+    ngx_uint_t                     tls_on;
+    ngx_http_outage_redis_tls_t   *tls;
+
+    tls_on = 0;
+    tls = NULL;
+#endif
 
     if (omcf->redis_addrs) {
         return "is duplicate";
@@ -260,6 +301,34 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (value[i].len == 3 && ngx_strncmp(value[i].data, "tls", 3) == 0) {
+#if (NGX_SSL)
+            tls_on = 1;
+            continue;
+#else
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": \"tls\" needs nginx built "
+                               "with the SSL module");
+            return NGX_CONF_ERROR;
+#endif
+        }
+
+#if (NGX_SSL)
+        if (ngx_strncmp(value[i].data, "tls_", 4) == 0) {
+            rc = ngx_http_outage_redis_tls_param(cf, &tls, &value[i]);
+
+            if (rc == NGX_ERROR) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (rc == NGX_OK) {
+                continue;
+            }
+
+            /* NGX_DECLINED: an unknown parameter, below */
+        }
+#endif
+
         if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
             && ngx_strncmp(value[i].data, "unix:", 5) != 0)
         {
@@ -344,6 +413,34 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+#if (NGX_SSL)
+
+    if (tls && !tls_on) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": \"%V\" needs \"tls\"",
+                           &tls->first);
+        return NGX_CONF_ERROR;
+    }
+
+    if (tls_on) {
+        if (tls == NULL) {
+            tls = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_redis_tls_t));
+            if (tls == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            tls->verify = NGX_CONF_UNSET;
+        }
+
+        if (ngx_http_outage_redis_tls_init(cf, tls) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        omcf->redis_tls = tls;
+    }
+
+#endif
+
     return NGX_CONF_OK;
 }
 
@@ -371,10 +468,14 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     /*
      * nginx logs every failed connect() or recv() on the connection's log;
      * the poller reports each condition once itself (failed()), so the
-     * connection gets a copy of the log that only lets alerts through.
+     * connection gets a copy of the log that keeps the last such line
+     * instead of writing it, and only lets alerts through.
      */
     rd->quiet = *cycle->log;
-    rd->quiet.log_level = NGX_LOG_ALERT;
+    rd->quiet.log_level = NGX_LOG_INFO;
+    rd->quiet.writer = ngx_http_outage_redis_log_writer;
+    rd->quiet.wdata = rd;
+    rd->quiet.next = NULL;
 
     rd->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
     if (rd->pool == NULL) {
@@ -677,6 +778,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
         return NGX_ERROR;
     }
 
+    rd->said_len = 0;
     rd->reader->privdata = rd;
     rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
 #if (HIREDIS_MAJOR >= 1)
@@ -725,6 +827,18 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     c->write->handler = ngx_http_outage_redis_write_handler;
 
     rd->connected = 0;
+    rd->ready = 0;
+
+#if (NGX_SSL)
+    if (omcf->redis_tls) {
+        /* the TLS state of the connection lives in its pool */
+        c->pool = ngx_create_pool(1024, rd->log);
+        if (c->pool == NULL) {
+            ngx_http_outage_redis_drop(rd, "cannot start TLS", NULL, 0);
+            return NGX_ERROR;
+        }
+    }
+#endif
 
     /* the first poll goes out behind AUTH and SELECT, once connected */
     rd->send_pos = rd->cmds;
@@ -768,9 +882,9 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
 
     rd = &ngx_http_outage_redis;
 
-    ngx_http_outage_redis_drop(rd, rd->connected ? "no reply within timeout"
-                                                 : "connect timed out",
-                               NULL, 0);
+    ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
+                                   : rd->connected ? "TLS handshake timed out"
+                                   : "connect timed out", NULL, 0);
 }
 
 
@@ -806,13 +920,33 @@ ngx_http_outage_redis_lost(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
 {
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
     }
 
-    if (rd->pc.connection) {
-        ngx_close_connection(rd->pc.connection);
+    c = rd->pc.connection;
+
+    if (c) {
         rd->pc.connection = NULL;
+        pool = c->pool;
+
+#if (NGX_SSL)
+        if (c->ssl) {
+            /* no close_notify round trip with a peer we are leaving */
+            c->ssl->no_wait_shutdown = 1;
+            c->ssl->no_send_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
+        }
+#endif
+
+        ngx_close_connection(c);
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
     }
 
     if (rd->reader) {
@@ -827,6 +961,7 @@ ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
     rd->used = 0;
     rd->in_flight = 0;
     rd->connected = 0;
+    rd->ready = 0;
 }
 
 
@@ -839,8 +974,12 @@ ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
     socklen_t   len;
     const char *text;
 
-    if (rd->connected) {
+    if (rd->ready) {
         return NGX_OK;
+    }
+
+    if (rd->connected) {
+        return NGX_AGAIN;   /* the TLS handshake owns the events */
     }
 
     err = 0;
@@ -868,6 +1007,15 @@ ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
 
     rd->connected = 1;
 
+#if (NGX_SSL)
+    if (rd->omcf->redis_tls) {
+        ngx_http_outage_redis_tls_start(rd);
+        return NGX_AGAIN;
+    }
+#endif
+
+    rd->ready = 1;
+
     return NGX_OK;
 }
 
@@ -875,6 +1023,9 @@ ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_write_handler(ngx_event_t *wev)
 {
+#if (NGX_SSL)
+    u_char                    alert[64];
+#endif
     ssize_t                   n;
     ngx_connection_t         *c;
     ngx_http_outage_redis_t  *rd;
@@ -888,11 +1039,33 @@ ngx_http_outage_redis_write_handler(ngx_event_t *wev)
 
     while (rd->send_pos < rd->send_last) {
 
+        rd->said_len = 0;
+
         n = c->send(c, rd->send_pos, rd->send_last - rd->send_pos);
 
         if (n == NGX_AGAIN) {
             break;
         }
+
+#if (NGX_SSL)
+        if (n == NGX_ERROR && c->ssl) {
+            /*
+             * A write refused after the handshake is usually the reset that
+             * follows the server's alert (say, "certificate required"): the
+             * alert may still be waiting to be read, and it says why.
+             */
+            if (ngx_strlcasestrn(rd->said, rd->said + rd->said_len,
+                                 (u_char *) "(SSL:", 5 - 1)
+                == NULL)
+            {
+                rd->said_len = 0;
+                (void) c->recv(c, alert, sizeof(alert));
+            }
+
+            ngx_http_outage_redis_tls_error(rd);
+            return;
+        }
+#endif
 
         if (n == NGX_ERROR || n == 0) {
             ngx_http_outage_redis_lost(rd);
@@ -931,11 +1104,20 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
 
     for ( ;; ) {
 
+        rd->said_len = 0;
+
         n = c->recv(c, buf, sizeof(buf));
 
         if (n == NGX_AGAIN) {
             break;
         }
+
+#if (NGX_SSL)
+        if (n == NGX_ERROR && c->ssl) {
+            ngx_http_outage_redis_tls_error(rd);
+            return;
+        }
+#endif
 
         if (n == NGX_ERROR || n == 0) {
             ngx_http_outage_redis_lost(rd);
@@ -1085,6 +1267,8 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
     }
 
     ngx_http_outage_redis_store(rd, reply);
+
+    rd->tls_said_len = 0;
 
     return NGX_OK;
 }
@@ -1529,4 +1713,466 @@ static void
 ngx_http_outage_redis_free_object(void *obj)
 {
     /* objects live in the poller's pool, reset after every reply */
+}
+
+
+/* ---- TLS through nginx's OpenSSL ---------------------------------------- */
+
+#if (NGX_SSL)
+
+static ngx_conf_bitmask_t  ngx_http_outage_redis_protocols[] = {
+    { ngx_string("TLSv1"), NGX_SSL_TLSv1 },
+    { ngx_string("TLSv1.1"), NGX_SSL_TLSv1_1 },
+    { ngx_string("TLSv1.2"), NGX_SSL_TLSv1_2 },
+    { ngx_string("TLSv1.3"), NGX_SSL_TLSv1_3 },
+    { ngx_null_string, 0 }
+};
+
+
+/* one tls_* parameter; NGX_DECLINED: not one of ours */
+
+static ngx_int_t
+ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
+    ngx_http_outage_redis_tls_t **tlsp, ngx_str_t *v)
+{
+    u_char                       *p, *last, *q;
+    ngx_str_t                     s, *dst;
+    ngx_uint_t                    i, found;
+    ngx_http_outage_redis_tls_t  *tls;
+
+    p = ngx_strlchr(v->data, v->data + v->len, '=');
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    s.data = p + 1;
+    s.len = v->data + v->len - s.data;
+
+    tls = *tlsp;
+
+    if (tls == NULL) {
+        tls = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_redis_tls_t));
+        if (tls == NULL) {
+            return NGX_ERROR;
+        }
+
+        tls->verify = NGX_CONF_UNSET;
+        tls->first.data = v->data;
+        tls->first.len = p - v->data;
+        *tlsp = tls;
+    }
+
+#define ngx_http_outage_is(name)                                              \
+    ((size_t) (p - v->data) == sizeof(name) - 1                               \
+     && ngx_strncmp(v->data, name, sizeof(name) - 1) == 0)
+
+    dst = NULL;
+
+    if (ngx_http_outage_is("tls_name")) {
+        dst = &tls->name;
+
+    } else if (ngx_http_outage_is("tls_trusted_certificate")) {
+        dst = &tls->trusted;
+
+    } else if (ngx_http_outage_is("tls_certificate")) {
+        dst = &tls->certificate;
+
+    } else if (ngx_http_outage_is("tls_certificate_key")) {
+        dst = &tls->certificate_key;
+
+    } else if (ngx_http_outage_is("tls_verify")) {
+
+        if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+            tls->verify = 1;
+            return NGX_OK;
+        }
+
+        if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+            tls->verify = 0;
+            return NGX_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": invalid value in \"%V\", "
+                           "expected \"on\" or \"off\"", v);
+        return NGX_ERROR;
+
+    } else if (ngx_http_outage_is("tls_protocols")) {
+
+        last = s.data + s.len;
+
+        for (p = s.data; p < last; p = q + 1) {
+            q = ngx_strlchr(p, last, ',');
+            if (q == NULL) {
+                q = last;
+            }
+
+            found = 0;
+
+            for (i = 0; ngx_http_outage_redis_protocols[i].name.len; i++) {
+                if ((size_t) (q - p)
+                        == ngx_http_outage_redis_protocols[i].name.len
+                    && ngx_strncmp(p, ngx_http_outage_redis_protocols[i]
+                                      .name.data, q - p) == 0)
+                {
+                    tls->protocols |= ngx_http_outage_redis_protocols[i].mask;
+                    found = 1;
+                }
+            }
+
+            if (!found) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_redis\": invalid protocol "
+                                   "\"%*s\" in \"%V\", expected TLSv1, "
+                                   "TLSv1.1, TLSv1.2 or TLSv1.3 separated by "
+                                   "\",\"", q - p, p, v);
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+#undef ngx_http_outage_is
+
+    if (s.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": empty value in \"%V\"", v);
+        return NGX_ERROR;
+    }
+
+    *dst = s;
+
+    return NGX_OK;
+}
+
+
+/* the client context, made once at configuration time like proxy_ssl */
+
+static ngx_int_t
+ngx_http_outage_redis_tls_init(ngx_conf_t *cf, ngx_http_outage_redis_tls_t *tls)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (tls->verify == NGX_CONF_UNSET) {
+        tls->verify = 1;    /* unlike proxy_ssl_verify: a secret crosses */
+    }
+
+    if (tls->protocols == 0) {
+        tls->protocols = NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3;
+    }
+
+    if (tls->certificate.len != tls->certificate_key.len
+        && (tls->certificate.len == 0 || tls->certificate_key.len == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": \"tls_certificate=\" and "
+                           "\"tls_certificate_key=\" go together");
+        return NGX_ERROR;
+    }
+
+    tls->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (tls->ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    tls->ssl->log = cf->log;
+
+    if (ngx_ssl_create(tls->ssl, tls->protocols, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(tls->ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = tls->ssl;
+
+    if (tls->certificate.len
+        && ngx_ssl_certificate(cf, tls->ssl, &tls->certificate,
+                               &tls->certificate_key, NULL)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (tls->verify) {
+        if (ngx_ssl_trusted_certificate(cf, tls->ssl, &tls->trusted, 4)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (tls->trusted.len == 0
+            && SSL_CTX_set_default_verify_paths(tls->ssl->ctx) != 1)
+        {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0, "\"outage_redis\": "
+                          "cannot load the system's trusted certificates, "
+                          "give \"tls_trusted_certificate=\"");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The name the server's certificate must carry (and SNI, unless an IP):
+ * tls_name=, or the host of the address as written.
+ */
+
+static void
+ngx_http_outage_redis_tls_name(ngx_http_outage_redis_t *rd, ngx_str_t *name)
+{
+    u_char                        *p, *last;
+    ngx_http_outage_redis_tls_t   *tls;
+    ngx_http_outage_redis_addr_t  *a;
+
+    tls = rd->omcf->redis_tls;
+
+    if (tls->name.len) {
+        *name = tls->name;
+        return;
+    }
+
+    a = rd->omcf->redis_addrs->elts;
+    a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
+
+    if (a->unix_path.len) {
+        ngx_str_null(name);
+        return;
+    }
+
+    p = a->name.data;
+    last = p + a->name.len;
+
+    if (p < last && *p == '[') {
+        name->data = p + 1;
+        p = ngx_strlchr(p, last, ']');
+        name->len = p ? (size_t) (p - name->data) : 0;
+        return;
+    }
+
+    name->data = p;
+    p = ngx_strlchr(p, last, ':');
+    name->len = (p ? p : last) - name->data;
+}
+
+
+static ngx_uint_t
+ngx_http_outage_redis_is_ip(ngx_str_t *name)
+{
+    return ngx_strlchr(name->data, name->data + name->len, ':') != NULL
+           || ngx_inet_addr(name->data, name->len) != INADDR_NONE;
+}
+
+
+static void
+ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd)
+{
+    u_char                       *host;
+    ngx_int_t                     rc;
+    ngx_str_t                     name;
+    ngx_connection_t             *c;
+    ngx_http_outage_redis_tls_t  *tls;
+
+    c = rd->pc.connection;
+    tls = rd->omcf->redis_tls;
+
+    if (ngx_ssl_create_connection(tls->ssl, c, NGX_SSL_CLIENT) != NGX_OK) {
+        ngx_http_outage_redis_drop(rd, "cannot start TLS", NULL, 0);
+        return;
+    }
+
+    ngx_http_outage_redis_tls_name(rd, &name);
+
+    if (name.len && !ngx_http_outage_redis_is_ip(&name)) {
+        host = ngx_pnalloc(c->pool, name.len + 1);
+        if (host == NULL) {
+            ngx_http_outage_redis_drop(rd, "cannot start TLS", NULL, 0);
+            return;
+        }
+
+        (void) ngx_cpystrn(host, name.data, name.len + 1);
+
+        if (SSL_set_tlsext_host_name(c->ssl->connection, (char *) host)
+            != 1)
+        {
+            ngx_http_outage_redis_drop(rd, "cannot set the TLS server name",
+                                       NULL, 0);
+            return;
+        }
+    }
+
+    rd->said_len = 0;
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_outage_redis_tls_done;
+        return;
+    }
+
+    ngx_http_outage_redis_tls_done(c);
+}
+
+
+static void
+ngx_http_outage_redis_tls_done(ngx_connection_t *c)
+{
+    long                          rc;
+    X509                         *cert;
+    u_char                        buf[NGX_HTTP_OUTAGE_ERR_MAX], *p;
+    ngx_int_t                     ok;
+    ngx_str_t                     name;
+    ngx_http_outage_redis_t      *rd;
+    ngx_http_outage_redis_tls_t  *tls;
+
+    rd = c->data;
+    tls = rd->omcf->redis_tls;
+
+    if (!c->ssl->handshaked) {
+        /* nginx's own line (SSL_do_handshake() failed ...) says why */
+        ngx_http_outage_redis_drop(rd, "TLS handshake failed",
+                                   (const char *) rd->said, rd->said_len);
+        return;
+    }
+
+    if (tls->verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            p = ngx_snprintf(buf, sizeof(buf), "(%l: %s)", rc,
+                             X509_verify_cert_error_string(rc));
+            ngx_http_outage_redis_drop(rd, "TLS certificate verify error",
+                                       (const char *) buf, p - buf);
+            return;
+        }
+
+        ngx_http_outage_redis_tls_name(rd, &name);
+
+        if (name.len && ngx_http_outage_redis_is_ip(&name)) {
+            ok = 0;
+            cert = SSL_get_peer_certificate(c->ssl->connection);
+
+            if (cert) {
+                p = ngx_pnalloc(c->pool, name.len + 1);
+                if (p) {
+                    (void) ngx_cpystrn(p, name.data, name.len + 1);
+                    ok = X509_check_ip_asc(cert, (char *) p, 0) == 1;
+                }
+
+                X509_free(cert);
+            }
+
+        } else {
+            ok = name.len && ngx_ssl_check_host(c, &name) == NGX_OK;
+        }
+
+        if (!ok) {
+            p = ngx_snprintf(buf, sizeof(buf), "\"%V\"", &name);
+            ngx_http_outage_redis_drop(rd, "TLS certificate does not match",
+                                       (const char *) buf, p - buf);
+            return;
+        }
+    }
+
+    c->read->handler = ngx_http_outage_redis_read_handler;
+    c->write->handler = ngx_http_outage_redis_write_handler;
+
+    rd->ready = 1;
+
+    ngx_http_outage_redis_write_handler(c->write);
+}
+
+
+
+/*
+ * A TLS failure after the handshake, e.g. the server's alert "certificate
+ * required": OpenSSL's reason, without nginx's "SSL_read() failed" or
+ * "SSL_write() failed", which depends on what noticed it first.
+ */
+
+static void
+ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd)
+{
+    u_char  *p, *last;
+
+    p = rd->said;
+    last = rd->said + rd->said_len;
+
+    p = ngx_strlcasestrn(p, last, (u_char *) "(SSL:", 5 - 1);
+
+    if (p) {
+        rd->tls_said_len = last - p;
+        ngx_memcpy(rd->tls_said, p, rd->tls_said_len);
+
+    } else if (rd->tls_said_len == 0) {
+        /* a reset without OpenSSL's reason: the plain wording */
+        ngx_http_outage_redis_lost(rd);
+        return;
+    }
+
+    /*
+     * The server's alert (say, "certificate required") is read on one
+     * attempt, a reset found by the write on the next: both are the same
+     * condition, so the alert stays the reason until a poll succeeds.
+     */
+
+    ngx_http_outage_redis_drop(rd, "TLS error", (const char *) rd->tls_said,
+                               rd->tls_said_len);
+}
+
+#endif
+
+
+/*
+ * The writer of the connection's quiet log: nginx's own lines for this
+ * connection (connect() failed, SSL_do_handshake() failed...) are kept, not
+ * written, so that the poller's one line per condition can quote the last
+ * one.  Alerts still reach the error log.
+ */
+
+static void
+ngx_http_outage_redis_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
+    size_t len)
+{
+    u_char                   *p, *last;
+    ngx_http_outage_redis_t  *rd;
+
+    rd = log->wdata;
+    last = buf + len;
+
+    while (last > buf && (last[-1] == LF || last[-1] == CR)) {
+        last--;
+    }
+
+    /* "2026/01/01 00:00:00 [crit] 1#1: *5 text": keep "text" */
+
+    p = ngx_strlchr(buf, last, ']');
+    p = p ? ngx_strlchr(p, last, ':') : NULL;
+    p = p ? p + 2 : buf;
+
+    if (p < last && *p == '*') {
+        p = ngx_strlchr(p, last, ' ');
+        p = p ? p + 1 : last;
+    }
+
+    if (p > last) {
+        p = last;
+    }
+
+    rd->said_len = ngx_min((size_t) (last - p), sizeof(rd->said));
+    ngx_memcpy(rd->said, p, rd->said_len);
+
+    if (level <= NGX_LOG_ALERT) {
+        ngx_log_error(level, rd->log, 0, "%*s", last - p, p);
+    }
 }
