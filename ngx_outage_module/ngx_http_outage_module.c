@@ -84,7 +84,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
       NULL },
 
     { ngx_string("outage_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_ANY,
       ngx_http_outage_redis_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,

@@ -2,37 +2,98 @@
 /*
  * ngx_outage_module: incident state from Redis.
  *
- * Owns the "outage_redis" directive, a small hiredis async adapter on
- * nginx's event loop (hiredis owns and closes the socket; nginx only lends
- * a connection structure for the events), and the poller: the worker that
- * holds the Redis lease sends one pipelined MULTI / GET+HGETALL per scope /
- * EXEC every interval and writes the validated result into the zone.
- * Failures keep the last good state and are logged once per condition.
+ * Owns the "outage_redis" directive and the poller: the worker that holds
+ * the Redis lease sends one pipelined MULTI / GET+HGETALL per scope / EXEC
+ * every interval and writes the validated result into the zone.  Failures
+ * keep the last good state and are logged once per condition.
+ *
+ * The connection is nginx's own (ngx_event_connect_peer, nginx events and
+ * timers; the descriptor belongs to nginx).  hiredis only formats the
+ * commands (once per process) and parses replies, through a reader whose
+ * object functions refuse, before allocating anything proportional to an
+ * announced length, what the poll cannot legitimately produce: see
+ * "bounded replies" below and docs/redis.md#limits.
  */
 
 
 #include "ngx_http_outage_module.h"
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
+
+
+/*
+ * Limits of one reply (docs/redis.md#limits).  The message is cut to 512
+ * bytes anyway; 64 KB for one value leaves room for any honest key.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_VALUE_MAX   65536    /* one string, error... */
+#define NGX_HTTP_OUTAGE_REDIS_NESTED_MAX  128      /* elements of a hash */
+#define NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX   2
+#define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
+#define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
+
+/* what the next reply answers, in the order the commands were sent */
+#define NGX_HTTP_OUTAGE_REDIS_AUTH        0
+#define NGX_HTTP_OUTAGE_REDIS_SELECT      1
+#define NGX_HTTP_OUTAGE_REDIS_QUEUED      2        /* MULTI, GET, HGETALL */
+#define NGX_HTTP_OUTAGE_REDIS_EXEC        3
+
+
+#if (NGX_SSL)
+
+/* outage_redis tls parameters, in the style of proxy_ssl_* */
+typedef struct {
+    ngx_ssl_t                    *ssl;
+    ngx_str_t                     name;       /* tls_name=; SNI, verify */
+    ngx_str_t                     trusted;    /* tls_trusted_certificate= */
+    ngx_str_t                     certificate;
+    ngx_str_t                     certificate_key;
+    ngx_uint_t                    protocols;
+    ngx_flag_t                    verify;
+    ngx_str_t                     first;      /* first tls_ parameter seen */
+} ngx_http_outage_redis_tls_t;
+
+#endif
 
 
 typedef struct {
     ngx_http_outage_main_conf_t  *omcf;
-    redisAsyncContext            *ac;
-    ngx_connection_t             *conn;       /* events of ac's socket */
+    ngx_peer_connection_t         pc;         /* pc.connection: the link */
+    redisReader                  *reader;     /* one per connection */
+    ngx_pool_t                   *pool;       /* reply objects, reset after
+                                                 each reply */
     ngx_uint_t                    addr;       /* current address index */
     ngx_uint_t                    in_flight;
     ngx_uint_t                    connected;
     ngx_uint_t                    owner;
     ngx_event_t                   tick;
-    ngx_event_t                   deadline;   /* reply timeout */
+    ngx_event_t                   deadline;   /* connect + reply timeout */
     ngx_connection_t              dummy;      /* timers' ev->data */
     ngx_log_t                    *log;
+    ngx_log_t                     quiet;      /* nginx's per-attempt lines */
+    u_char                        said[120];  /* the last of those lines */
+    size_t                        said_len;
+    u_char                        tls_said[120];  /* OpenSSL's last reason */
+    size_t                        tls_said_len;
+    ngx_uint_t                    ready;      /* connected (and TLS done) */
 
-    int                           argc;       /* the poll pipeline */
-    const char                  **argv;
-    size_t                       *argvlen;
+    /* the commands, formatted once per process: setup, then the poll */
+    u_char                       *cmds;
+    size_t                        setup_len;
+    size_t                        cmds_len;
+    u_char                       *send_pos;
+    u_char                       *send_last;
+
+    /* the replies expected for cmds, in order; [nsetup] starts the poll */
+    u_char                       *kinds;
+    ngx_uint_t                    nkinds;
+    ngx_uint_t                    nsetup;
+    ngx_uint_t                    next_kind;
+
+    /* bounded replies */
+    size_t                        used;       /* memory of the current reply */
+    ngx_uint_t                    max_top;    /* elements of a top array */
+    u_char                        refused[96];
+    size_t                        refused_len;
 
     unsigned                      bad[NGX_HTTP_OUTAGE_MAX_SCOPES];
 } ngx_http_outage_redis_t;
@@ -42,35 +103,62 @@ static void ngx_http_outage_redis_tick(ngx_event_t *ev);
 static void ngx_http_outage_redis_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_drop(ngx_http_outage_redis_t *rd,
+    const char *what, const char *detail, size_t len);
+static void ngx_http_outage_redis_lost(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_outage_redis_write_handler(ngx_event_t *wev);
+static ngx_int_t ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_log_writer(ngx_log_t *log, ngx_uint_t level,
+    u_char *buf, size_t len);
+#if (NGX_SSL)
+static ngx_int_t ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
+    ngx_http_outage_redis_tls_t **tlsp, ngx_str_t *v);
+static ngx_int_t ngx_http_outage_redis_tls_init(ngx_conf_t *cf,
+    ngx_http_outage_redis_tls_t *tls);
+static void ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_tls_done(ngx_connection_t *c);
+static void ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd);
+#endif
+static ngx_int_t ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd,
+    redisReply *reply);
+static ngx_int_t ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle);
 static void ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
     ngx_str_t *scope, unsigned warnings);
-static void ngx_http_outage_redis_on_connect(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_outage_redis_on_disconnect(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_outage_redis_on_setup(redisAsyncContext *ac, void *r,
-    void *privdata);
-static void ngx_http_outage_redis_on_exec(redisAsyncContext *ac, void *r,
-    void *privdata);
 static void ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 
-static ngx_int_t ngx_http_outage_redis_attach(ngx_http_outage_redis_t *rd,
-    redisAsyncContext *ac);
-static void ngx_http_outage_redis_add_read(void *data);
-static void ngx_http_outage_redis_del_read(void *data);
-static void ngx_http_outage_redis_add_write(void *data);
-static void ngx_http_outage_redis_del_write(void *data);
-static void ngx_http_outage_redis_cleanup(void *data);
-static void ngx_http_outage_redis_read_handler(ngx_event_t *ev);
-static void ngx_http_outage_redis_write_handler(ngx_event_t *ev);
+static void *ngx_http_outage_redis_new(const redisReadTask *task, int type,
+    size_t size);
+static void *ngx_http_outage_redis_create_string(const redisReadTask *task,
+    char *str, size_t len);
+#if (HIREDIS_MAJOR >= 1)
+static void *ngx_http_outage_redis_create_array(const redisReadTask *task,
+    size_t elements);
+static void *ngx_http_outage_redis_create_double(const redisReadTask *task,
+    double value, char *str, size_t len);
+static void *ngx_http_outage_redis_create_bool(const redisReadTask *task,
+    int value);
+#else
+static void *ngx_http_outage_redis_create_array(const redisReadTask *task,
+    int elements);
+#endif
+static void *ngx_http_outage_redis_create_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_outage_redis_create_nil(const redisReadTask *task);
+static void ngx_http_outage_redis_free_object(void *obj);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+
+
+static redisReplyObjectFunctions  ngx_http_outage_redis_functions;
 
 
 /* ---- configuration ---------------------------------------------------- */
@@ -88,6 +176,14 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_uint_t                     i;
     ngx_msec_t                     ms;
     ngx_http_outage_redis_addr_t  *a;
+#if (NGX_SSL)
+    ngx_int_t                      rc;
+    ngx_uint_t                     tls_on;
+    ngx_http_outage_redis_tls_t   *tls;
+
+    tls_on = 0;
+    tls = NULL;
+#endif
 
     if (omcf->redis_addrs) {
         return "is duplicate";
@@ -205,6 +301,34 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (value[i].len == 3 && ngx_strncmp(value[i].data, "tls", 3) == 0) {
+#if (NGX_SSL)
+            tls_on = 1;
+            continue;
+#else
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": \"tls\" needs nginx built "
+                               "with the SSL module");
+            return NGX_CONF_ERROR;
+#endif
+        }
+
+#if (NGX_SSL)
+        if (ngx_strncmp(value[i].data, "tls_", 4) == 0) {
+            rc = ngx_http_outage_redis_tls_param(cf, &tls, &value[i]);
+
+            if (rc == NGX_ERROR) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (rc == NGX_OK) {
+                continue;
+            }
+
+            /* NGX_DECLINED: an unknown parameter, below */
+        }
+#endif
+
         if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
             && ngx_strncmp(value[i].data, "unix:", 5) != 0)
         {
@@ -215,6 +339,15 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         /* an address: resolved now, at configuration time, never later */
+
+        if (ngx_strnstr(value[i].data, "://", value[i].len) != NULL) {
+            /* ngx_parse_url would take the scheme for a host name */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": invalid address \"%V\": "
+                               "expected host:port, [ipv6]:port or "
+                               "unix:/path", &value[i]);
+            return NGX_CONF_ERROR;
+        }
 
         ngx_memzero(&u, sizeof(ngx_url_t));
         u.url = value[i];
@@ -280,6 +413,34 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+#if (NGX_SSL)
+
+    if (tls && !tls_on) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": \"%V\" needs \"tls\"",
+                           &tls->first);
+        return NGX_CONF_ERROR;
+    }
+
+    if (tls_on) {
+        if (tls == NULL) {
+            tls = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_redis_tls_t));
+            if (tls == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            tls->verify = NGX_CONF_UNSET;
+        }
+
+        if (ngx_http_outage_redis_tls_init(cf, tls) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        omcf->redis_tls = tls;
+    }
+
+#endif
+
     return NGX_CONF_OK;
 }
 
@@ -289,9 +450,6 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t
 ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 {
-    u_char                       *p;
-    ngx_str_t                    *names;
-    ngx_uint_t                    i, k;
     ngx_http_outage_redis_t      *rd;
     ngx_http_outage_main_conf_t  *omcf;
 
@@ -307,36 +465,45 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd->omcf = omcf;
     rd->log = cycle->log;
 
-    /* MULTI, GET+HGETALL per scope, EXEC: argv built once per process */
+    /*
+     * nginx logs every failed connect() or recv() on the connection's log;
+     * the poller reports each condition once itself (failed()), so the
+     * connection gets a copy of the log that keeps the last such line
+     * instead of writing it, and only lets alerts through.
+     */
+    rd->quiet = *cycle->log;
+    rd->quiet.log_level = NGX_LOG_INFO;
+    rd->quiet.writer = ngx_http_outage_redis_log_writer;
+    rd->quiet.wdata = rd;
+    rd->quiet.next = NULL;
 
-    rd->argc = 2 + 2 * omcf->scopes.nelts;
-    rd->argv = ngx_palloc(cycle->pool, rd->argc * 2 * sizeof(char *));
-    rd->argvlen = ngx_palloc(cycle->pool, rd->argc * 2 * sizeof(size_t));
-    if (rd->argv == NULL || rd->argvlen == NULL) {
+    rd->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
+    if (rd->pool == NULL) {
         return NGX_ERROR;
     }
 
-    names = omcf->scopes.elts;
+    /* EXEC answers 2 replies per scope; nothing else sends an array */
+    rd->max_top = 2 * omcf->scopes.nelts;
 
-    for (i = 0; i < omcf->scopes.nelts; i++) {
-        p = ngx_pnalloc(cycle->pool, omcf->redis_prefix.len + names[i].len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
+    ngx_http_outage_redis_functions.createString =
+                                       ngx_http_outage_redis_create_string;
+    ngx_http_outage_redis_functions.createArray =
+                                       ngx_http_outage_redis_create_array;
+    ngx_http_outage_redis_functions.createInteger =
+                                       ngx_http_outage_redis_create_integer;
+    ngx_http_outage_redis_functions.createNil =
+                                       ngx_http_outage_redis_create_nil;
+#if (HIREDIS_MAJOR >= 1)
+    ngx_http_outage_redis_functions.createDouble =
+                                       ngx_http_outage_redis_create_double;
+    ngx_http_outage_redis_functions.createBool =
+                                       ngx_http_outage_redis_create_bool;
+#endif
+    ngx_http_outage_redis_functions.freeObject =
+                                       ngx_http_outage_redis_free_object;
 
-        ngx_memcpy(p, omcf->redis_prefix.data, omcf->redis_prefix.len);
-        ngx_memcpy(p + omcf->redis_prefix.len, names[i].data, names[i].len);
-
-        /* pairs: command, key */
-        k = 4 * i;
-        rd->argv[k] = "GET";
-        rd->argvlen[k] = 3;
-        rd->argv[k + 1] = (const char *) p;
-        rd->argvlen[k + 1] = omcf->redis_prefix.len + names[i].len;
-        rd->argv[k + 2] = "HGETALL";
-        rd->argvlen[k + 2] = 7;
-        rd->argv[k + 3] = (const char *) p;
-        rd->argvlen[k + 3] = rd->argvlen[k + 1];
+    if (ngx_http_outage_redis_format(rd, cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     rd->dummy.fd = (ngx_socket_t) -1;
@@ -358,6 +525,155 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * The bytes sent on a new connection: [AUTH] [SELECT] MULTI, GET and
+ * HGETALL per scope, EXEC; later polls send from MULTI on.  hiredis formats
+ * them once; the replies expected for them are listed in kinds[].
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
+{
+    int                           n;
+    char                         *cmd[4 + 2 * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    size_t                        len[4 + 2 * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    u_char                       *p, *key;
+    size_t                        lens[3];
+    ngx_str_t                    *names;
+    ngx_uint_t                    i, k, ncmd;
+    const char                   *args[3];
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+    names = omcf->scopes.elts;
+    ncmd = 0;
+
+    rd->kinds = ngx_palloc(cycle->pool, 4 + 2 * omcf->scopes.nelts);
+    if (rd->kinds == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (omcf->redis_password.len) {
+        k = 0;
+        args[k] = "AUTH";
+        lens[k++] = 4;
+
+        if (omcf->redis_user.len) {
+            args[k] = (const char *) omcf->redis_user.data;
+            lens[k++] = omcf->redis_user.len;
+        }
+
+        args[k] = (const char *) omcf->redis_password.data;
+        lens[k++] = omcf->redis_password.len;
+
+        n = redisFormatCommandArgv(&cmd[ncmd], (int) k, args, lens);
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_AUTH;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+    }
+
+    if (omcf->redis_db) {
+        n = redisFormatCommand(&cmd[ncmd], "SELECT %d", (int) omcf->redis_db);
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_SELECT;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+    }
+
+    rd->nsetup = ncmd;
+
+    n = redisFormatCommand(&cmd[ncmd], "MULTI");
+    rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED;
+    len[ncmd++] = n;
+
+    if (n < 0) {
+        goto failed;
+    }
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        key = ngx_pnalloc(cycle->pool, omcf->redis_prefix.len + names[i].len);
+        if (key == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(key, omcf->redis_prefix.data, omcf->redis_prefix.len);
+        ngx_memcpy(key + omcf->redis_prefix.len, names[i].data, names[i].len);
+
+        args[0] = "GET";
+        lens[0] = 3;
+        args[1] = (const char *) key;
+        lens[1] = omcf->redis_prefix.len + names[i].len;
+
+        n = redisFormatCommandArgv(&cmd[ncmd], 2, args, lens);
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+
+        args[0] = "HGETALL";
+        lens[0] = 7;
+
+        n = redisFormatCommandArgv(&cmd[ncmd], 2, args, lens);
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+    }
+
+    n = redisFormatCommand(&cmd[ncmd], "EXEC");
+    rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_EXEC;
+    len[ncmd++] = n;
+
+    if (n < 0) {
+        goto failed;
+    }
+
+    rd->nkinds = ncmd;
+
+    rd->cmds_len = 0;
+    for (i = 0; i < ncmd; i++) {
+        rd->cmds_len += len[i];
+        if (i + 1 == rd->nsetup) {
+            rd->setup_len = rd->cmds_len;
+        }
+    }
+
+    rd->cmds = ngx_pnalloc(cycle->pool, rd->cmds_len);
+    if (rd->cmds == NULL) {
+        goto failed;
+    }
+
+    p = rd->cmds;
+    for (i = 0; i < ncmd; i++) {
+        p = ngx_cpymem(p, cmd[i], len[i]);
+        redisFreeCommand(cmd[i]);
+    }
+
+    return NGX_OK;
+
+failed:
+
+    for (i = 0; i < ncmd; i++) {
+        if ((int) len[i] >= 0) {
+            redisFreeCommand(cmd[i]);
+        }
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                  "outage: cannot format the redis commands");
+    return NGX_ERROR;
+}
+
+
 void
 ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 {
@@ -373,15 +689,16 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->tick);
     }
 
-    if (rd->deadline.timer_set) {
-        ngx_del_timer(&rd->deadline);
-    }
-
     ngx_http_outage_redis_close(rd);
 
     /* at once: the next poller need not wait for the lease to expire */
     ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
     rd->owner = 0;
+
+    if (rd->pool) {
+        ngx_destroy_pool(rd->pool);
+        rd->pool = NULL;
+    }
 
     rd->omcf = NULL;
 }
@@ -431,8 +748,12 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
         return;     /* the deadline timer ends a stuck poll */
     }
 
-    if (rd->ac == NULL && ngx_http_outage_redis_connect(rd) != NGX_OK) {
-        return;
+    if (rd->pc.connection == NULL) {
+        if (ngx_http_outage_redis_connect(rd) != NGX_OK) {
+            return;
+        }
+
+        return;     /* connect() sent the first poll, or will */
     }
 
     ngx_http_outage_redis_poll(rd);
@@ -442,9 +763,9 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 static ngx_int_t
 ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 {
-    const char                    *args[3];
-    size_t                         lens[3];
-    redisAsyncContext             *ac;
+    ngx_int_t                      rc;
+    ngx_err_t                      err;
+    ngx_connection_t              *c;
     ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_main_conf_t   *omcf;
 
@@ -452,71 +773,86 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     a = omcf->redis_addrs->elts;
     a = &a[rd->addr % omcf->redis_addrs->nelts];
 
-    /* literal addresses only: hiredis does no name lookup here */
-    if (a->unix_path.len) {
-        ac = redisAsyncConnectUnix((const char *) a->unix_path.data);
-
-    } else {
-        ac = redisAsyncConnect((const char *) a->host.data, a->port);
-    }
-
-    if (ac == NULL) {
-        ngx_http_outage_redis_failed(rd, "cannot allocate a context", NULL, 0);
+    rd->reader = redisReaderCreateWithFunctions(
+                                            &ngx_http_outage_redis_functions);
+    if (rd->reader == NULL) {
+        ngx_http_outage_redis_failed(rd, "cannot allocate a reader", NULL, 0);
         return NGX_ERROR;
     }
 
-    if (ac->err) {
-        ngx_http_outage_redis_failed(rd, "connect failed", ac->errstr,
-                                     ngx_strlen(ac->errstr));
-        redisAsyncFree(ac);
+    rd->said_len = 0;
+    rd->reader->privdata = rd;
+    rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
+#if (HIREDIS_MAJOR >= 1)
+    rd->reader->maxelements = ngx_max(rd->max_top,
+                                      NGX_HTTP_OUTAGE_REDIS_NESTED_MAX);
+#endif
+    rd->used = 0;
+    rd->refused_len = 0;
+
+    ngx_memzero(&rd->pc, sizeof(ngx_peer_connection_t));
+    rd->pc.sockaddr = a->addr.sockaddr;
+    rd->pc.socklen = a->addr.socklen;
+    rd->pc.name = &a->name;
+    rd->pc.get = ngx_event_get_peer;
+    rd->pc.log = &rd->quiet;
+    rd->pc.log_error = NGX_ERROR_INFO;
+    rd->pc.tries = 1;
+
+    ngx_http_outage_shm()->redis_connects++;
+
+    rc = ngx_event_connect_peer(&rd->pc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        err = ngx_socket_errno;
+
+        rd->pc.connection = NULL;
+        ngx_http_outage_redis_close(rd);
+
+        if (rc == NGX_DECLINED && err) {
+            ngx_http_outage_redis_failed(rd, "connect failed",
+                                         (const char *) strerror(err),
+                                         ngx_strlen(strerror(err)));
+        } else {
+            ngx_http_outage_redis_failed(rd, "cannot open a connection "
+                                         "(worker_connections, file "
+                                         "descriptors)", NULL, 0);
+        }
+
         rd->addr++;
         return NGX_ERROR;
     }
 
-    if (ngx_http_outage_redis_attach(rd, ac) != NGX_OK) {
-        ngx_http_outage_redis_failed(rd, "no free nginx connection "
-                                     "(worker_connections)", NULL, 0);
-        redisAsyncFree(ac);
-        return NGX_ERROR;
-    }
+    c = rd->pc.connection;
+    c->data = rd;
+    c->read->handler = ngx_http_outage_redis_read_handler;
+    c->write->handler = ngx_http_outage_redis_write_handler;
 
-    rd->ac = ac;
     rd->connected = 0;
-    ac->data = rd;
+    rd->ready = 0;
 
-    redisAsyncSetConnectCallback(ac, ngx_http_outage_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ngx_http_outage_redis_on_disconnect);
-
-    ngx_http_outage_shm()->redis_connects++;
-
-    /* hiredis queues these until the connection is up */
-
-    if (omcf->redis_password.len) {
-        args[0] = "AUTH";
-        lens[0] = 4;
-
-        if (omcf->redis_user.len) {
-            args[1] = (const char *) omcf->redis_user.data;
-            lens[1] = omcf->redis_user.len;
-            args[2] = (const char *) omcf->redis_password.data;
-            lens[2] = omcf->redis_password.len;
-
-            redisAsyncCommandArgv(ac, ngx_http_outage_redis_on_setup,
-                                  (void *) "AUTH", 3, args, lens);
-
-        } else {
-            args[1] = (const char *) omcf->redis_password.data;
-            lens[1] = omcf->redis_password.len;
-
-            redisAsyncCommandArgv(ac, ngx_http_outage_redis_on_setup,
-                                  (void *) "AUTH", 2, args, lens);
+#if (NGX_SSL)
+    if (omcf->redis_tls) {
+        /* the TLS state of the connection lives in its pool */
+        c->pool = ngx_create_pool(1024, rd->log);
+        if (c->pool == NULL) {
+            ngx_http_outage_redis_drop(rd, "cannot start TLS", NULL, 0);
+            return NGX_ERROR;
         }
     }
+#endif
 
-    if (omcf->redis_db) {
-        redisAsyncCommand(ac, ngx_http_outage_redis_on_setup,
-                          (void *) "SELECT", "SELECT %d",
-                          (int) omcf->redis_db);
+    /* the first poll goes out behind AUTH and SELECT, once connected */
+    rd->send_pos = rd->cmds;
+    rd->send_last = rd->cmds + rd->cmds_len;
+    rd->next_kind = 0;
+    rd->in_flight = 1;
+
+    ngx_add_timer(&rd->deadline, omcf->redis_connect_timeout
+                                 + omcf->redis_timeout);
+
+    if (rc == NGX_OK) {
+        ngx_http_outage_redis_write_handler(c->write);
     }
 
     return NGX_OK;
@@ -526,44 +862,18 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
 {
-    int                           rc;
-    ngx_uint_t                    i;
-    ngx_http_outage_main_conf_t  *omcf;
+    ngx_connection_t  *c;
 
-    omcf = rd->omcf;
+    c = rd->pc.connection;
 
-    rc = redisAsyncCommand(rd->ac, NULL, NULL, "MULTI");
-
-    for (i = 0; rc == REDIS_OK && i < omcf->scopes.nelts; i++) {
-        rc = redisAsyncCommandArgv(rd->ac, NULL, NULL, 2, &rd->argv[4 * i],
-                                   &rd->argvlen[4 * i]);
-        if (rc == REDIS_OK) {
-            rc = redisAsyncCommandArgv(rd->ac, NULL, NULL, 2,
-                                       &rd->argv[4 * i + 2],
-                                       &rd->argvlen[4 * i + 2]);
-        }
-    }
-
-    if (rc == REDIS_OK) {
-        rc = redisAsyncCommand(rd->ac, ngx_http_outage_redis_on_exec, rd,
-                               "EXEC");
-    }
-
-    if (rc != REDIS_OK) {
-        ngx_http_outage_redis_failed(rd, "cannot queue the poll",
-                                     rd->ac->errstr,
-                                     rd->ac->errstr
-                                     ? ngx_strlen(rd->ac->errstr) : 0);
-        ngx_http_outage_redis_close(rd);
-        return;
-    }
-
+    rd->send_pos = rd->cmds + rd->setup_len;
+    rd->send_last = rd->cmds + rd->cmds_len;
+    rd->next_kind = rd->nsetup;
     rd->in_flight = 1;
 
-    /* hiredis 0.14 has no timeouts: ours covers connect and reply */
-    ngx_add_timer(&rd->deadline, omcf->redis_timeout
-                                 + (rd->connected
-                                    ? 0 : omcf->redis_connect_timeout));
+    ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
+
+    ngx_http_outage_redis_write_handler(c->write);
 }
 
 
@@ -574,138 +884,365 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
 
     rd = &ngx_http_outage_redis;
 
-    ngx_http_outage_redis_failed(rd, rd->connected
-                                     ? "no reply within timeout"
-                                     : "connect timed out", NULL, 0);
+    ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
+                                   : rd->connected ? "TLS handshake timed out"
+                                   : "connect timed out", NULL, 0);
+}
 
-    /* forced: redisAsyncDisconnect would wait for the stalled reply */
+
+/* a failure of the link: logged once per condition, next address next */
+
+static void
+ngx_http_outage_redis_drop(ngx_http_outage_redis_t *rd, const char *what,
+    const char *detail, size_t len)
+{
+    ngx_http_outage_redis_failed(rd, what, detail, len);
     ngx_http_outage_redis_close(rd);
     rd->addr++;
 }
 
 
-/* closes whatever is open; safe to call at any time outside callbacks */
+/*
+ * The peer closed or reset the link, before or after the commands went out:
+ * one wording for all of these, so that a server that accepts and drops
+ * every connection gives one log line, not one per way of noticing.
+ */
+
+static void
+ngx_http_outage_redis_lost(ngx_http_outage_redis_t *rd)
+{
+    static const char  text[] = "closed or reset by the server";
+
+    ngx_http_outage_redis_drop(rd, "connection lost", text, sizeof(text) - 1);
+}
+
+
+/* closes whatever is open; safe to call at any time */
 
 static void
 ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
 {
-    redisAsyncContext  *ac;
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
 
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
     }
 
-    ac = rd->ac;
-    rd->ac = NULL;
+    c = rd->pc.connection;
+
+    if (c) {
+        rd->pc.connection = NULL;
+        pool = c->pool;
+
+#if (NGX_SSL)
+        if (c->ssl) {
+            /* no close_notify round trip with a peer we are leaving */
+            c->ssl->no_wait_shutdown = 1;
+            c->ssl->no_send_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
+        }
+#endif
+
+        ngx_close_connection(c);
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    if (rd->pool) {
+        ngx_reset_pool(rd->pool);
+    }
+
+    rd->used = 0;
     rd->in_flight = 0;
     rd->connected = 0;
-
-    if (ac) {
-        ac->data = NULL;
-        redisAsyncFree(ac);
-    }
+    rd->ready = 0;
 }
 
 
-/* ---- hiredis callbacks -------------------------------------------------- */
+/* ---- the connection's events ------------------------------------------ */
 
-static void
-ngx_http_outage_redis_on_connect(const redisAsyncContext *ac, int status)
+static ngx_int_t
+ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
 {
-    ngx_http_outage_redis_t  *rd = ac->data;
+    int         err;
+    socklen_t   len;
+    const char *text;
 
-    if (rd == NULL) {
-        return;
+    if (rd->ready) {
+        return NGX_OK;
     }
 
-    if (status != REDIS_OK) {
-        ngx_http_outage_redis_failed(rd, "connect failed", ac->errstr,
-                                     ac->errstr ? ngx_strlen(ac->errstr) : 0);
+    if (rd->connected) {
+        return NGX_AGAIN;   /* the TLS handshake owns the events */
+    }
 
-        /* hiredis frees the context after this returns */
-        rd->ac = NULL;
-        rd->in_flight = 0;
-        rd->connected = 0;
-        rd->addr++;
+    err = 0;
+    len = sizeof(int);
 
-        if (rd->deadline.timer_set) {
-            ngx_del_timer(&rd->deadline);
-        }
+    if (getsockopt(rd->pc.connection->fd, SOL_SOCKET, SO_ERROR, (void *) &err,
+                   &len)
+        == -1)
+    {
+        err = ngx_socket_errno;
+    }
 
-        return;
+    if (err == NGX_ECONNRESET || err == NGX_EPIPE) {
+        /* accepted, then reset: the same condition as a close later on */
+        ngx_http_outage_redis_lost(rd);
+        return NGX_ERROR;
+    }
+
+    if (err) {
+        text = strerror(err);
+        ngx_http_outage_redis_drop(rd, "connect failed", text,
+                                   ngx_strlen(text));
+        return NGX_ERROR;
     }
 
     rd->connected = 1;
+
+#if (NGX_SSL)
+    if (rd->omcf->redis_tls) {
+        ngx_http_outage_redis_tls_start(rd);
+        return NGX_AGAIN;
+    }
+#endif
+
+    rd->ready = 1;
+
+    return NGX_OK;
 }
 
 
 static void
-ngx_http_outage_redis_on_disconnect(const redisAsyncContext *ac, int status)
+ngx_http_outage_redis_write_handler(ngx_event_t *wev)
 {
-    ngx_http_outage_redis_t  *rd = ac->data;
+#if (NGX_SSL)
+    u_char                    alert[64];
+#endif
+    ssize_t                   n;
+    ngx_connection_t         *c;
+    ngx_http_outage_redis_t  *rd;
 
-    if (rd == NULL) {
-        return;     /* our own close */
-    }
+    c = wev->data;
+    rd = c->data;
 
-    if (status != REDIS_OK) {
-        ngx_http_outage_redis_failed(rd, "connection lost", ac->errstr,
-                                     ac->errstr ? ngx_strlen(ac->errstr) : 0);
-        rd->addr++;
-    }
-
-    /* the context is freed after this returns; reconnect from the tick */
-    rd->ac = NULL;
-    rd->in_flight = 0;
-    rd->connected = 0;
-
-    if (rd->deadline.timer_set) {
-        ngx_del_timer(&rd->deadline);
-    }
-}
-
-
-static void
-ngx_http_outage_redis_on_setup(redisAsyncContext *ac, void *r, void *privdata)
-{
-    redisReply               *reply = r;
-    ngx_http_outage_redis_t  *rd = ac->data;
-
-    if (rd == NULL || reply == NULL) {
+    if (ngx_http_outage_redis_connected(rd) != NGX_OK) {
         return;
     }
 
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_outage_redis_failed(rd, privdata, reply->str,
-                                     (size_t) reply->len);
+    while (rd->send_pos < rd->send_last) {
 
-        /*
-         * Drop the connection now, so that the EXEC queued behind does not
-         * report a second, different error for the same condition; hiredis
-         * defers the free until this callback returns.
-         */
-        ac->data = NULL;
-        rd->ac = NULL;
-        rd->in_flight = 0;
-        rd->connected = 0;
+        rd->said_len = 0;
 
-        if (rd->deadline.timer_set) {
-            ngx_del_timer(&rd->deadline);
+        n = c->send(c, rd->send_pos, rd->send_last - rd->send_pos);
+
+        if (n == NGX_AGAIN) {
+            break;
         }
 
-        redisAsyncFree(ac);
+#if (NGX_SSL)
+        if (n == NGX_ERROR && c->ssl) {
+            /*
+             * A write refused after the handshake is usually the reset that
+             * follows the server's alert (say, "certificate required"): the
+             * alert may still be waiting to be read, and it says why.
+             */
+            if (ngx_strlcasestrn(rd->said, rd->said + rd->said_len,
+                                 (u_char *) "(SSL:", 5 - 1)
+                == NULL)
+            {
+                rd->said_len = 0;
+                (void) c->recv(c, alert, sizeof(alert));
+            }
+
+            ngx_http_outage_redis_tls_error(rd);
+            return;
+        }
+#endif
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_outage_redis_lost(rd);
+            return;
+        }
+
+        rd->send_pos += n;
+    }
+
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_outage_redis_drop(rd, "cannot add a write event", NULL, 0);
     }
 }
 
 
 static void
-ngx_http_outage_redis_on_exec(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_outage_redis_read_handler(ngx_event_t *rev)
 {
-    redisReply               *reply = r;
-    ngx_http_outage_redis_t  *rd = privdata;
+    u_char                    buf[NGX_HTTP_OUTAGE_REDIS_READ_CHUNK];
+    ssize_t                   n;
+    ngx_connection_t         *c;
+    ngx_http_outage_redis_t  *rd;
 
-    if (ac->data == NULL) {
-        return;     /* being freed by us */
+    c = rev->data;
+    rd = c->data;
+
+    if (ngx_http_outage_redis_connected(rd) != NGX_OK) {
+        return;
+    }
+
+    /*
+     * Read until EAGAIN (the connection is edge-triggered under epoll), but
+     * feed the reader one chunk at a time and let it consume what it can:
+     * what stays unconsumed is one incomplete value, which is bounded.
+     */
+
+    for ( ;; ) {
+
+        rd->said_len = 0;
+
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+#if (NGX_SSL)
+        if (n == NGX_ERROR && c->ssl) {
+            ngx_http_outage_redis_tls_error(rd);
+            return;
+        }
+#endif
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_outage_redis_lost(rd);
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (const char *) buf, n) != REDIS_OK) {
+            ngx_http_outage_redis_drop(rd, "unreadable reply",
+                                       rd->reader->errstr,
+                                       ngx_strlen(rd->reader->errstr));
+            return;
+        }
+
+        if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+            return;     /* closed */
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_outage_redis_drop(rd, "cannot add a read event", NULL, 0);
+    }
+}
+
+
+/* every complete reply in the reader, in order; NGX_ERROR: link closed */
+
+static ngx_int_t
+ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
+{
+    u_char      *p;
+    void        *reply;
+    ngx_int_t    rc;
+    redisReader *r;
+
+    r = rd->reader;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(r, &reply) != REDIS_OK) {
+
+            if (rd->refused_len) {
+                ngx_http_outage_redis_drop(rd, "reply refused",
+                                           (const char *) rd->refused,
+                                           rd->refused_len);
+            } else {
+                ngx_http_outage_redis_drop(rd, "unreadable reply", r->errstr,
+                                           ngx_strlen(r->errstr));
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            break;
+        }
+
+        rc = ngx_http_outage_redis_reply(rd, reply);
+
+        /* the reply was the pool's only content */
+        rd->used = 0;
+        ngx_reset_pool(rd->pool);
+
+        if (rc != NGX_OK || rd->reader == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    /*
+     * What the reader holds now is the start of one value (a bulk string
+     * or a line waiting for its CRLF): refuse it as soon as it is longer
+     * than any value the module accepts, before it is read to its end.
+     */
+
+    if (r->len - r->pos > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX + 32) {
+        p = ngx_snprintf(rd->refused, sizeof(rd->refused),
+                         "more than %uz bytes without a complete value",
+                         (size_t) NGX_HTTP_OUTAGE_REDIS_VALUE_MAX);
+        ngx_http_outage_redis_drop(rd, "reply refused",
+                                   (const char *) rd->refused,
+                                   p - rd->refused);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* one complete reply, matched to the command it answers */
+
+static ngx_int_t
+ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
+{
+    ngx_uint_t  kind;
+
+    if (!rd->in_flight || rd->next_kind >= rd->nkinds) {
+        ngx_http_outage_redis_drop(rd, "unexpected reply (no command was "
+                                   "sent)", NULL, 0);
+        return NGX_ERROR;
+    }
+
+    kind = rd->kinds[rd->next_kind++];
+
+    switch (kind) {
+
+    case NGX_HTTP_OUTAGE_REDIS_AUTH:
+    case NGX_HTTP_OUTAGE_REDIS_SELECT:
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* e.g. WRONGPASS: the queued poll cannot succeed either */
+            ngx_http_outage_redis_failed(rd, kind == NGX_HTTP_OUTAGE_REDIS_AUTH
+                                             ? "AUTH" : "SELECT",
+                                         reply->str, reply->len);
+            ngx_http_outage_redis_close(rd);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_OUTAGE_REDIS_QUEUED:
+        /* a refused command makes EXEC fail: reported there, once */
+        return NGX_OK;
+
+    default: /* NGX_HTTP_OUTAGE_REDIS_EXEC */
+        break;
     }
 
     rd->in_flight = 0;
@@ -714,19 +1251,12 @@ ngx_http_outage_redis_on_exec(redisAsyncContext *ac, void *r, void *privdata)
         ngx_del_timer(&rd->deadline);
     }
 
-    if (reply == NULL) {
-        return;     /* the disconnect callback reports why */
-    }
-
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_outage_redis_failed(rd, "poll failed", reply->str,
-                                     (size_t) reply->len);
         /* e.g. NOAUTH or a read-only replica's refusal: drop, retry later */
-        ac->data = NULL;
-        redisAsyncFree(ac);
-        rd->ac = NULL;
-        rd->connected = 0;
-        return;
+        ngx_http_outage_redis_failed(rd, "poll failed", reply->str,
+                                     reply->len);
+        ngx_http_outage_redis_close(rd);
+        return NGX_ERROR;
     }
 
     if (reply->type != REDIS_REPLY_ARRAY
@@ -734,14 +1264,15 @@ ngx_http_outage_redis_on_exec(redisAsyncContext *ac, void *r, void *privdata)
     {
         ngx_http_outage_redis_failed(rd, "unexpected reply to EXEC (not an "
                                      "array of GET/HGETALL results)", NULL, 0);
-        ac->data = NULL;
-        redisAsyncFree(ac);
-        rd->ac = NULL;
-        rd->connected = 0;
-        return;
+        ngx_http_outage_redis_close(rd);
+        return NGX_ERROR;
     }
 
     ngx_http_outage_redis_store(rd, reply);
+
+    rd->tls_said_len = 0;
+
+    return NGX_OK;
 }
 
 
@@ -1031,137 +1562,703 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 }
 
 
-/* ---- the adapter: hiredis's five hooks on nginx events ------------------ */
+
+/* ---- bounded replies: hiredis's reader with our object functions ------- */
+
+/*
+ * hiredis's own functions allocate what a reply announces (*100000000 is
+ * an 800 MB element vector).  These refuse, before any allocation, arrays
+ * longer than the poll can produce, nesting deeper than a hash inside EXEC,
+ * values longer than NGX_HTTP_OUTAGE_REDIS_VALUE_MAX and replies needing
+ * more than NGX_HTTP_OUTAGE_REDIS_REPLY_MAX bytes in all; the reader then
+ * fails and the poller drops the connection.  Objects live in rd->pool,
+ * which is reset after every reply: freeObject has nothing to do.
+ */
+
+static void
+ngx_http_outage_redis_refuse(ngx_http_outage_redis_t *rd, const char *what,
+    size_t n, size_t max)
+{
+    u_char  *p;
+
+    if (rd->refused_len) {
+        return;     /* the first reason is the one to report */
+    }
+
+    p = ngx_snprintf(rd->refused, sizeof(rd->refused), what, n, max);
+    rd->refused_len = p - rd->refused;
+}
+
+
+static void *
+ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
+{
+    redisReply               *r, *parent;
+    ngx_http_outage_redis_t  *rd;
+
+    rd = task->privdata;
+
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    size += sizeof(redisReply);
+
+    if (size > NGX_HTTP_OUTAGE_REDIS_REPLY_MAX - rd->used) {
+        ngx_http_outage_redis_refuse(rd, "a reply needing more than %uz "
+                                     "bytes (at most %uz)", rd->used + size,
+                                     NGX_HTTP_OUTAGE_REDIS_REPLY_MAX);
+        return NULL;
+    }
+
+    rd->used += size;
+
+    r = ngx_pcalloc(rd->pool, sizeof(redisReply));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->type = type;
+
+    if (task->parent) {
+        parent = task->parent->obj;
+
+        if (parent == NULL || task->idx < 0
+            || (size_t) task->idx >= parent->elements)
+        {
+            return NULL;
+        }
+
+        parent->element[task->idx] = r;
+    }
+
+    return r;
+}
+
+
+static void *
+ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    redisReply               *r;
+    ngx_http_outage_redis_t  *rd;
+
+    rd = task->privdata;
+
+    /* 0.14 can announce a length that wraps its own end-of-buffer test */
+    if (len > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX) {
+        if (rd) {
+            ngx_http_outage_redis_refuse(rd, "a value of %uz bytes "
+                                         "(at most %uz)", len,
+                                         NGX_HTTP_OUTAGE_REDIS_VALUE_MAX);
+        }
+
+        return NULL;
+    }
+
+    r = ngx_http_outage_redis_new(task, task->type, len + 1);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->str = ngx_pnalloc(rd->pool, len + 1);
+    if (r->str == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(r->str, str, len);
+    r->str[len] = '\0';
+    r->len = len;
+
+    return r;
+}
+
+
+#if (HIREDIS_MAJOR >= 1)
+
+static void *
+ngx_http_outage_redis_create_array(const redisReadTask *task, size_t elements)
+
+#else
+
+static void *
+ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
+
+#endif
+{
+    size_t                    n, max;
+    ngx_uint_t                depth;
+    redisReply               *r;
+    redisReadTask            *t;
+    ngx_http_outage_redis_t  *rd;
+
+    rd = task->privdata;
+
+    if (rd == NULL || elements < 0) {
+        return NULL;
+    }
+
+    n = (size_t) elements;
+
+    depth = 0;
+    for (t = task->parent; t; t = t->parent) {
+        depth++;
+    }
+
+    if (depth > NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX) {
+        ngx_http_outage_redis_refuse(rd, "arrays nested %uz deep "
+                                     "(at most %uz)", depth,
+                                     NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX);
+        return NULL;
+    }
+
+    /* EXEC: 2 replies per scope; inside it: a hash of 64 fields at most */
+    max = depth ? NGX_HTTP_OUTAGE_REDIS_NESTED_MAX : rd->max_top;
+
+    if (n > max) {
+        ngx_http_outage_redis_refuse(rd, "an array of %uz elements "
+                                     "(at most %uz)", n, max);
+        return NULL;
+    }
+
+    r = ngx_http_outage_redis_new(task, REDIS_REPLY_ARRAY,
+                                  n * sizeof(redisReply *));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    if (n) {
+        r->element = ngx_pcalloc(rd->pool, n * sizeof(redisReply *));
+        if (r->element == NULL) {
+            return NULL;
+        }
+    }
+
+    r->elements = n;
+
+    return r;
+}
+
+
+static void *
+ngx_http_outage_redis_create_integer(const redisReadTask *task,
+    long long value)
+{
+    redisReply  *r;
+
+    r = ngx_http_outage_redis_new(task, REDIS_REPLY_INTEGER, 0);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->integer = value;
+
+    return r;
+}
+
+
+static void *
+ngx_http_outage_redis_create_nil(const redisReadTask *task)
+{
+    return ngx_http_outage_redis_new(task, REDIS_REPLY_NIL, 0);
+}
+
+
+#if (HIREDIS_MAJOR >= 1)
+
+/* RESP3 only: the module never sends HELLO 3, so these are not Redis */
+
+static void *
+ngx_http_outage_redis_create_double(const redisReadTask *task, double value,
+    char *str, size_t len)
+{
+    if (task->privdata) {
+        ngx_http_outage_redis_refuse(task->privdata, "a RESP3 double",
+                                     0, 0);
+    }
+
+    return NULL;
+}
+
+
+static void *
+ngx_http_outage_redis_create_bool(const redisReadTask *task, int value)
+{
+    if (task->privdata) {
+        ngx_http_outage_redis_refuse(task->privdata, "a RESP3 boolean",
+                                     0, 0);
+    }
+
+    return NULL;
+}
+
+#endif
+
+
+static void
+ngx_http_outage_redis_free_object(void *obj)
+{
+    /* objects live in the poller's pool, reset after every reply */
+}
+
+
+/* ---- TLS through nginx's OpenSSL ---------------------------------------- */
+
+#if (NGX_SSL)
+
+static ngx_conf_bitmask_t  ngx_http_outage_redis_protocols[] = {
+    { ngx_string("TLSv1"), NGX_SSL_TLSv1 },
+    { ngx_string("TLSv1.1"), NGX_SSL_TLSv1_1 },
+    { ngx_string("TLSv1.2"), NGX_SSL_TLSv1_2 },
+    { ngx_string("TLSv1.3"), NGX_SSL_TLSv1_3 },
+    { ngx_null_string, 0 }
+};
+
+
+/* one tls_* parameter; NGX_DECLINED: not one of ours */
 
 static ngx_int_t
-ngx_http_outage_redis_attach(ngx_http_outage_redis_t *rd,
-    redisAsyncContext *ac)
+ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
+    ngx_http_outage_redis_tls_t **tlsp, ngx_str_t *v)
 {
-    ngx_connection_t  *c;
+    u_char                       *p, *last, *q;
+    ngx_str_t                     s, *dst;
+    ngx_uint_t                    i, found;
+    ngx_http_outage_redis_tls_t  *tls;
 
-    c = ngx_get_connection(ac->c.fd, rd->log);
-    if (c == NULL) {
+    p = ngx_strlchr(v->data, v->data + v->len, '=');
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    s.data = p + 1;
+    s.len = v->data + v->len - s.data;
+
+    tls = *tlsp;
+
+    if (tls == NULL) {
+        tls = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_redis_tls_t));
+        if (tls == NULL) {
+            return NGX_ERROR;
+        }
+
+        tls->verify = NGX_CONF_UNSET;
+        tls->first.data = v->data;
+        tls->first.len = p - v->data;
+        *tlsp = tls;
+    }
+
+#define ngx_http_outage_is(name)                                              \
+    ((size_t) (p - v->data) == sizeof(name) - 1                               \
+     && ngx_strncmp(v->data, name, sizeof(name) - 1) == 0)
+
+    dst = NULL;
+
+    if (ngx_http_outage_is("tls_name")) {
+        dst = &tls->name;
+
+    } else if (ngx_http_outage_is("tls_trusted_certificate")) {
+        dst = &tls->trusted;
+
+    } else if (ngx_http_outage_is("tls_certificate")) {
+        dst = &tls->certificate;
+
+    } else if (ngx_http_outage_is("tls_certificate_key")) {
+        dst = &tls->certificate_key;
+
+    } else if (ngx_http_outage_is("tls_verify")) {
+
+        if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+            tls->verify = 1;
+            return NGX_OK;
+        }
+
+        if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+            tls->verify = 0;
+            return NGX_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": invalid value in \"%V\", "
+                           "expected \"on\" or \"off\"", v);
+        return NGX_ERROR;
+
+    } else if (ngx_http_outage_is("tls_protocols")) {
+
+        last = s.data + s.len;
+
+        for (p = s.data; p < last; p = q + 1) {
+            q = ngx_strlchr(p, last, ',');
+            if (q == NULL) {
+                q = last;
+            }
+
+            found = 0;
+
+            for (i = 0; ngx_http_outage_redis_protocols[i].name.len; i++) {
+                if ((size_t) (q - p)
+                        == ngx_http_outage_redis_protocols[i].name.len
+                    && ngx_strncmp(p, ngx_http_outage_redis_protocols[i]
+                                      .name.data, q - p) == 0)
+                {
+                    tls->protocols |= ngx_http_outage_redis_protocols[i].mask;
+                    found = 1;
+                }
+            }
+
+            if (!found) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_redis\": invalid protocol "
+                                   "\"%*s\" in \"%V\", expected TLSv1, "
+                                   "TLSv1.1, TLSv1.2 or TLSv1.3 separated by "
+                                   "\",\"", q - p, p, v);
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+#undef ngx_http_outage_is
+
+    if (s.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": empty value in \"%V\"", v);
         return NGX_ERROR;
     }
 
-    c->data = ac;
-    c->log = rd->log;
-    c->read->log = rd->log;
-    c->write->log = rd->log;
-    c->read->handler = ngx_http_outage_redis_read_handler;
-    c->write->handler = ngx_http_outage_redis_write_handler;
+    *dst = s;
 
-    rd->conn = c;
+    return NGX_OK;
+}
 
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_outage_redis_add_read;
-    ac->ev.delRead = ngx_http_outage_redis_del_read;
-    ac->ev.addWrite = ngx_http_outage_redis_add_write;
-    ac->ev.delWrite = ngx_http_outage_redis_del_write;
-    ac->ev.cleanup = ngx_http_outage_redis_cleanup;
+
+/* the client context, made once at configuration time like proxy_ssl */
+
+static ngx_int_t
+ngx_http_outage_redis_tls_init(ngx_conf_t *cf, ngx_http_outage_redis_tls_t *tls)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (tls->verify == NGX_CONF_UNSET) {
+        tls->verify = 1;    /* unlike proxy_ssl_verify: a secret crosses */
+    }
+
+    if (tls->protocols == 0) {
+        tls->protocols = NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3;
+    }
+
+    if (tls->certificate.len != tls->certificate_key.len
+        && (tls->certificate.len == 0 || tls->certificate_key.len == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": \"tls_certificate=\" and "
+                           "\"tls_certificate_key=\" go together");
+        return NGX_ERROR;
+    }
+
+    tls->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (tls->ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    tls->ssl->log = cf->log;
+
+    if (ngx_ssl_create(tls->ssl, tls->protocols, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(tls->ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = tls->ssl;
+
+    if (tls->certificate.len
+        && ngx_ssl_certificate(cf, tls->ssl, &tls->certificate,
+                               &tls->certificate_key, NULL)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (tls->verify) {
+        if (ngx_ssl_trusted_certificate(cf, tls->ssl, &tls->trusted, 4)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (tls->trusted.len == 0
+            && SSL_CTX_set_default_verify_paths(tls->ssl->ctx) != 1)
+        {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0, "\"outage_redis\": "
+                          "cannot load the system's trusted certificates, "
+                          "give \"tls_trusted_certificate=\"");
+            return NGX_ERROR;
+        }
+    }
 
     return NGX_OK;
 }
 
 
 /*
- * Level-triggered (no NGX_CLEAR_EVENT): hiredis reads at most 16 KiB per
- * call, so an edge-triggered event could leave a large reply unread.
+ * The name the server's certificate must carry (and SNI, unless an IP):
+ * tls_name=, or the host of the address as written.
  */
 
 static void
-ngx_http_outage_redis_add_read(void *data)
+ngx_http_outage_redis_tls_name(ngx_http_outage_redis_t *rd, ngx_str_t *name)
 {
-    ngx_connection_t  *c = data;
+    u_char                        *p, *last;
+    ngx_http_outage_redis_tls_t   *tls;
+    ngx_http_outage_redis_addr_t  *a;
 
-    if (!c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "outage: cannot add redis read event");
+    tls = rd->omcf->redis_tls;
+
+    if (tls->name.len) {
+        *name = tls->name;
+        return;
+    }
+
+    a = rd->omcf->redis_addrs->elts;
+    a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
+
+    if (a->unix_path.len) {
+        ngx_str_null(name);
+        return;
+    }
+
+    p = a->name.data;
+    last = p + a->name.len;
+
+    if (p < last && *p == '[') {
+        name->data = p + 1;
+        p = ngx_strlchr(p, last, ']');
+        name->len = p ? (size_t) (p - name->data) : 0;
+        return;
+    }
+
+    name->data = p;
+    p = ngx_strlchr(p, last, ':');
+    name->len = (p ? p : last) - name->data;
+}
+
+
+static ngx_uint_t
+ngx_http_outage_redis_is_ip(ngx_str_t *name)
+{
+    return ngx_strlchr(name->data, name->data + name->len, ':') != NULL
+           || ngx_inet_addr(name->data, name->len) != INADDR_NONE;
+}
+
+
+static void
+ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd)
+{
+    u_char                       *host;
+    ngx_int_t                     rc;
+    ngx_str_t                     name;
+    ngx_connection_t             *c;
+    ngx_http_outage_redis_tls_t  *tls;
+
+    c = rd->pc.connection;
+    tls = rd->omcf->redis_tls;
+
+    if (ngx_ssl_create_connection(tls->ssl, c, NGX_SSL_CLIENT) != NGX_OK) {
+        ngx_http_outage_redis_drop(rd, "cannot start TLS", NULL, 0);
+        return;
+    }
+
+    ngx_http_outage_redis_tls_name(rd, &name);
+
+    if (name.len && !ngx_http_outage_redis_is_ip(&name)) {
+        host = ngx_pnalloc(c->pool, name.len + 1);
+        if (host == NULL) {
+            ngx_http_outage_redis_drop(rd, "cannot start TLS", NULL, 0);
+            return;
+        }
+
+        (void) ngx_cpystrn(host, name.data, name.len + 1);
+
+        if (SSL_set_tlsext_host_name(c->ssl->connection, (char *) host)
+            != 1)
+        {
+            ngx_http_outage_redis_drop(rd, "cannot set the TLS server name",
+                                       NULL, 0);
+            return;
         }
     }
-}
 
+    rd->said_len = 0;
 
-static void
-ngx_http_outage_redis_del_read(void *data)
-{
-    ngx_connection_t  *c = data;
+    rc = ngx_ssl_handshake(c);
 
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_outage_redis_tls_done;
+        return;
     }
+
+    ngx_http_outage_redis_tls_done(c);
 }
 
 
 static void
-ngx_http_outage_redis_add_write(void *data)
+ngx_http_outage_redis_tls_done(ngx_connection_t *c)
 {
-    ngx_connection_t  *c = data;
+    long                          rc;
+    X509                         *cert;
+    u_char                        buf[NGX_HTTP_OUTAGE_ERR_MAX], *p;
+    ngx_int_t                     ok;
+    ngx_str_t                     name;
+    ngx_http_outage_redis_t      *rd;
+    ngx_http_outage_redis_tls_t  *tls;
 
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "outage: cannot add redis write event");
+    rd = c->data;
+    tls = rd->omcf->redis_tls;
+
+    if (!c->ssl->handshaked) {
+        /* nginx's own line (SSL_do_handshake() failed ...) says why */
+        ngx_http_outage_redis_drop(rd, "TLS handshake failed",
+                                   (const char *) rd->said, rd->said_len);
+        return;
+    }
+
+    if (tls->verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            p = ngx_snprintf(buf, sizeof(buf), "(%l: %s)", rc,
+                             X509_verify_cert_error_string(rc));
+            ngx_http_outage_redis_drop(rd, "TLS certificate verify error",
+                                       (const char *) buf, p - buf);
+            return;
+        }
+
+        ngx_http_outage_redis_tls_name(rd, &name);
+
+        if (name.len && ngx_http_outage_redis_is_ip(&name)) {
+            ok = 0;
+            cert = SSL_get_peer_certificate(c->ssl->connection);
+
+            if (cert) {
+                p = ngx_pnalloc(c->pool, name.len + 1);
+                if (p) {
+                    (void) ngx_cpystrn(p, name.data, name.len + 1);
+                    ok = X509_check_ip_asc(cert, (char *) p, 0) == 1;
+                }
+
+                X509_free(cert);
+            }
+
+        } else {
+            ok = name.len && ngx_ssl_check_host(c, &name) == NGX_OK;
+        }
+
+        if (!ok) {
+            p = ngx_snprintf(buf, sizeof(buf), "\"%V\"", &name);
+            ngx_http_outage_redis_drop(rd, "TLS certificate does not match",
+                                       (const char *) buf, p - buf);
+            return;
         }
     }
+
+    c->read->handler = ngx_http_outage_redis_read_handler;
+    c->write->handler = ngx_http_outage_redis_write_handler;
+
+    rd->ready = 1;
+
+    ngx_http_outage_redis_write_handler(c->write);
 }
 
-
-static void
-ngx_http_outage_redis_del_write(void *data)
-{
-    ngx_connection_t  *c = data;
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-    }
-}
 
 
 /*
- * hiredis closes the socket itself right after this: only forget it here.
- * Closing it too would close whatever reuses the descriptor number.
+ * A TLS failure after the handshake, e.g. the server's alert "certificate
+ * required": OpenSSL's reason, without nginx's "SSL_read() failed" or
+ * "SSL_write() failed", which depends on what noticed it first.
  */
 
 static void
-ngx_http_outage_redis_cleanup(void *data)
+ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd)
 {
-    ngx_connection_t  *c = data;
+    u_char  *p, *last;
 
-    ngx_http_outage_redis_del_read(c);
-    ngx_http_outage_redis_del_write(c);
+    p = rd->said;
+    last = rd->said + rd->said_len;
 
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
+    p = ngx_strlcasestrn(p, last, (u_char *) "(SSL:", 5 - 1);
+
+    if (p) {
+        rd->tls_said_len = last - p;
+        ngx_memcpy(rd->tls_said, p, rd->tls_said_len);
+
+    } else if (rd->tls_said_len == 0) {
+        /* a reset without OpenSSL's reason: the plain wording */
+        ngx_http_outage_redis_lost(rd);
+        return;
     }
 
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
+    /*
+     * The server's alert (say, "certificate required") is read on one
+     * attempt, a reset found by the write on the next: both are the same
+     * condition, so the alert stays the reason until a poll succeeds.
+     */
 
-    if (ngx_http_outage_redis.conn == c) {
-        ngx_http_outage_redis.conn = NULL;
-    }
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_outage_redis_drop(rd, "TLS error", (const char *) rd->tls_said,
+                               rd->tls_said_len);
 }
 
+#endif
+
+
+/*
+ * The writer of the connection's quiet log: nginx's own lines for this
+ * connection (connect() failed, SSL_do_handshake() failed...) are kept, not
+ * written, so that the poller's one line per condition can quote the last
+ * one.  Alerts still reach the error log.
+ */
 
 static void
-ngx_http_outage_redis_read_handler(ngx_event_t *ev)
+ngx_http_outage_redis_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
+    size_t len)
 {
-    ngx_connection_t  *c = ev->data;
+    u_char                   *p, *last;
+    ngx_http_outage_redis_t  *rd;
 
-    redisAsyncHandleRead(c->data);
-}
+    rd = log->wdata;
+    last = buf + len;
 
+    while (last > buf && (last[-1] == LF || last[-1] == CR)) {
+        last--;
+    }
 
-static void
-ngx_http_outage_redis_write_handler(ngx_event_t *ev)
-{
-    ngx_connection_t  *c = ev->data;
+    /* "2026/01/01 00:00:00 [crit] 1#1: *5 text": keep "text" */
 
-    redisAsyncHandleWrite(c->data);
+    p = ngx_strlchr(buf, last, ']');
+    p = p ? ngx_strlchr(p, last, ':') : NULL;
+    p = p ? p + 2 : buf;
+
+    if (p < last && *p == '*') {
+        p = ngx_strlchr(p, last, ' ');
+        p = p ? p + 1 : last;
+    }
+
+    if (p > last) {
+        p = last;
+    }
+
+    rd->said_len = ngx_min((size_t) (last - p), sizeof(rd->said));
+    ngx_memcpy(rd->said, p, rd->said_len);
+
+    if (level <= NGX_LOG_ALERT) {
+        ngx_log_error(level, rd->log, 0, "%*s", last - p, p);
+    }
 }

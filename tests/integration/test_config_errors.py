@@ -58,7 +58,10 @@ CASES = [
      ['"outage_scopes" directive is not allowed here']),
 
     ("outage_redis", "no-args", "outage_redis;",
-     ['invalid number of arguments in "outage_redis" directive']),
+     ['"outage_redis" needs at least one address']),
+    ("outage_redis", "scheme", "outage_redis redis://10.0.0.5;",
+     ['"outage_redis": invalid address "redis://10.0.0.5": expected '
+      'host:port, [ipv6]:port or unix:/path']),
     ("outage_redis", "no-address", "outage_redis interval=1s;",
      ['"outage_redis" needs at least one address']),
     ("outage_redis", "bad-port", "outage_redis 127.0.0.1:99999;",
@@ -447,3 +450,73 @@ def test_long_url_is_accepted(nginx_factory, files):
     ok, out = nginx_t(nginx_factory, "outage_check s http://127.0.0.1:1/%s "
                       "interval=2s;" % ("u" * 4000), files)
     assert ok, out[:500]
+
+
+# the configuration that produces each row of the runbook's outage_redis
+# table (docs/runbook.md, "### outage_redis"); "..." in a row stands for the
+# rest of the value
+RUNBOOK_REDIS = {
+    '"outage_redis" needs at least one address': "outage_redis;",
+    '"outage_redis": invalid address "redis.invalid:6379": host not found':
+        "outage_redis redis.invalid:6379;",
+    '"outage_redis": invalid address "redis://10.0.0.5": expected host:port, '
+    '[ipv6]:port or unix:/path': "outage_redis redis://10.0.0.5;",
+    '"outage_redis": unknown parameter "pasword=x"':
+        "outage_redis 127.0.0.1 pasword=x;",
+    '"outage_redis": "user=" needs "password="':
+        "outage_redis 127.0.0.1 user=u;",
+    '"outage_redis": prefix longer than 64 bytes in "prefix=..."':
+        "outage_redis 127.0.0.1 prefix=%s;" % ("p" * 65),
+    '"outage_redis": invalid database number in "db=x"':
+        "outage_redis 127.0.0.1 db=x;",
+    '"outage_redis": invalid time in "timeout=fast", expected a positive '
+    'time such as 500ms or 2s': "outage_redis 127.0.0.1 timeout=fast;",
+    '"outage_redis": interval must be at least 100ms in "interval=50ms"':
+        "outage_redis 127.0.0.1 interval=50ms;",
+    '"outage_redis": invalid max_stale in "max_stale=0", expected "off" or '
+    'a positive time': "outage_redis 127.0.0.1 max_stale=0;",
+    '"outage_redis": "tls_name" needs "tls"':
+        "outage_redis 127.0.0.1 tls_name=x;",
+    '"outage_redis": invalid value in "tls_verify=maybe", expected "on" or '
+    '"off"': "outage_redis 127.0.0.1 tls tls_verify=maybe;",
+    '"outage_redis": invalid protocol "SSLv3" in "tls_protocols=SSLv3", '
+    'expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3 separated by ","':
+        "outage_redis 127.0.0.1 tls tls_protocols=SSLv3;",
+    '"outage_redis": "tls_certificate=" and "tls_certificate_key=" go '
+    'together': "outage_redis 127.0.0.1 tls tls_certificate=/x.crt;",
+    '"outage_redis": empty value in "tls_name="':
+        "outage_redis 127.0.0.1 tls tls_name=;",
+    'SSL_CTX_load_verify_locations("/etc/nginx/redis-ca.pem") failed (SSL: '
+    '...)': "outage_redis 127.0.0.1 tls "
+            "tls_trusted_certificate=/etc/nginx/redis-ca.pem;",
+}
+
+# rows this nginx cannot produce (it has the SSL module)
+RUNBOOK_REDIS_ELSEWHERE = {
+    '"outage_redis": "tls" needs nginx built with the SSL module',
+}
+
+
+def runbook_redis_rows():
+    with open(os.path.join(REPO, "docs", "runbook.md")) as f:
+        text = f.read()
+    section = text.split("### outage_redis", 1)[1].split("\n#", 1)[0]
+    return re.findall(r"^\| `(.+?)` \|", section, re.M)
+
+
+def test_runbook_redis_table_is_covered():
+    rows = runbook_redis_rows()
+    assert len(rows) >= 10, rows
+    assert set(rows) == set(RUNBOOK_REDIS) | RUNBOOK_REDIS_ELSEWHERE, \
+        set(rows) ^ (set(RUNBOOK_REDIS) | RUNBOOK_REDIS_ELSEWHERE)
+
+
+@pytest.mark.allow_log_errors
+@pytest.mark.parametrize("row", sorted(RUNBOOK_REDIS))
+def test_redis_errors_read_as_the_runbook_says(nginx_factory, files, row):
+    ok, out = nginx_t(nginx_factory, RUNBOOK_REDIS[row], files)
+    assert not ok, out
+    pattern = r"\[emerg\] " + re.escape(row).replace(r"\.\.\.", ".*")
+    if row.startswith('"outage_redis'):
+        pattern += r" in \S+nginx\.conf:\d+$"
+    assert re.search(pattern, out, re.M), (row, out)

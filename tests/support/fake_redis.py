@@ -72,18 +72,35 @@ Modes (``--mode``):
     authfail    AUTH -> -WRONGPASS invalid username-password pair or user is
                 disabled; every other command -> -NOAUTH Authentication
                 required.
+    reset       Every connection is reset (RST, SO_LINGER 0) right after
+                accept.
+
+Hostile replies to EXEC (and to GET/HGETALL outside MULTI); everything else
+as in "ok".  Each is sent as fast as the client reads it, in 1 MiB chunks, and
+the connection then stays open and silent:
+    bigarray    ``*100000000\r\n`` and nothing more (an announced array of
+                10^8 elements).
+    bigbulk     ``*1\r\n$52428800\r\n`` then 50 MiB of "x" and CRLF.
+    longline    ``+`` then 50 MiB of "x" with no CRLF ever.
+    bighash     a complete, valid EXEC array whose HGETALL replies are a hash
+                of 100000 fields (200000 bulk strings, ~2.5 MB each).
 """
 
 import argparse
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 
 HOST = "127.0.0.1"
-MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail")
+MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
+         "reset", "bigarray", "bigbulk", "longline", "bighash")
+HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
+BIG = 50 * 1024 * 1024
+CHUNK = b"x" * (1024 * 1024)
 
 MAX_INLINE = 64 * 1024              # longest inline or header line accepted
 HUGE_VALUE = (b"<script>alert('huge')</script>\r\n\x00" * 40000)[:1024 * 1024]
@@ -117,6 +134,50 @@ def error(msg):
 
 WRONGTYPES_GET = integer(12345)
 WRONGTYPES_HGETALL = array([array([bulk(b"f"), bulk(b"v")]), integer(7), array([])])
+
+
+_BIGHASH = None       # built once, on first use
+
+
+class Stream:
+    """A reply too big to build in memory: an iterable of byte chunks."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+
+def hostile_reply(mode, queue):
+    """The hostile EXEC reply of `mode` for the queued commands."""
+    if mode == "bigarray":
+        return Stream(iter([b"*100000000\r\n"]))
+    if mode == "bigbulk":
+        return Stream(_chain([b"*1\r\n$%d\r\n" % BIG], _repeat(CHUNK, BIG // len(CHUNK)),
+                             [b"\r\n"]))
+    if mode == "longline":
+        return Stream(_chain([b"+"], _repeat(CHUNK, BIG // len(CHUNK))))
+    # bighash: valid, but each HGETALL is a hash of 100000 fields
+    global _BIGHASH
+    if _BIGHASH is None:
+        _BIGHASH = b"".join(bulk(b"f%d" % i) + bulk(b"v") for i in range(100000))
+    fields = _BIGHASH
+    parts = []
+    for cmd in queue or [[b"HGETALL", b"k"]]:
+        if cmd[0].upper() == b"HGETALL":
+            parts.append(b"*200000\r\n" + fields)
+        else:
+            parts.append(NIL)
+    return Stream(iter([b"*%d\r\n" % len(parts)] + parts))
+
+
+def _repeat(chunk, n):
+    for _ in range(n):
+        yield chunk
+
+
+def _chain(*iterables):
+    for it in iterables:
+        for x in it:
+            yield x
 
 
 # ---- RESP request parsing --------------------------------------------------
@@ -376,6 +437,7 @@ class Connection:
                 return
             buf += data
             replies = []
+            streams = []
             while buf and not self.closing:
                 try:
                     args, used = parse_command(buf)
@@ -389,9 +451,18 @@ class Connection:
                 if not args:
                     continue       # blank inline line
                 reply = self.handle(args)
-                if reply:
+                if isinstance(reply, Stream):
+                    streams.append((len(replies), reply))
+                elif reply:
                     replies.append(reply)
-            if replies:
+            if streams:
+                # in order: the replies before the stream, then the stream
+                at, stream = streams[0]
+                self.sock.sendall(b"".join(replies[:at]))
+                for chunk in stream.chunks:
+                    self.sock.sendall(chunk)
+                self.dead = True               # silent from now on
+            elif replies:
                 self.sock.sendall(b"".join(replies))
             if self.closing:
                 return
@@ -449,6 +520,8 @@ class Connection:
             self.in_multi, self.queue, self.multi_error = False, [], False
             if failed:
                 return error("EXECABORT Transaction discarded because of previous errors.")
+            if mode in HOSTILE:
+                return hostile_reply(mode, queue)
             reply = array([self.reply_for(mode, cmd) for cmd in queue])
             return self.maybe_half(mode, reply)
         if self.in_multi:
@@ -458,6 +531,8 @@ class Connection:
                 return bad
             self.queue.append(args)
             return QUEUED
+        if mode in HOSTILE and name in (b"GET", b"HGETALL"):
+            return hostile_reply(mode, [args])
         reply = self.reply_for(mode, args)
         if name in (b"GET", b"HGETALL"):
             reply = self.maybe_half(mode, reply)
@@ -524,6 +599,12 @@ def main(argv=None):
                 continue
             cid = server.on_accept()
             server.log("accept conn=%d peer=%s:%d mode=%s" % (cid, peer[0], peer[1], server.mode))
+            if server.mode == "reset":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                struct.pack("ii", 1, 0))
+                sock.close()
+                server.log("reset conn=%d" % cid)
+                continue
             if server.mode == "close":
                 sock.close()
                 server.log("close conn=%d" % cid)

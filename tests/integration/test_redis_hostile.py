@@ -1,0 +1,166 @@
+"""Bounded Redis replies and a quiet log against hostile peers (issue 14).
+
+Whatever answers on the Redis port can announce huge replies; the module must
+refuse them before allocating anything proportional to the announced size,
+keep serving requests at full speed, keep the last good state, log the
+condition once, and recover within one interval once a sane Redis answers.
+"""
+
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
+
+INTERVAL = 0.3
+
+CONF = """
+    outage_redis 127.0.0.1:{port} interval=300ms timeout=1s connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        location / {{
+            add_header X-State $outage_state always;
+            add_header X-Message $outage_message always;
+            return 200 "ok\\n";
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+class Fake:
+    """tests/support/fake_redis.py, driven through its control commands."""
+
+    def __init__(self, tmp_path, mode="ok"):
+        self.port = free_port()
+        self.err = open(os.path.join(str(tmp_path), "fake.log"), "w")
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(SUPPORT, "fake_redis.py"), "--port",
+             str(self.port), "--mode", mode, "--quiet"],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        assert self.proc.stdout.readline().startswith("READY")
+
+    def control(self, *lines):
+        """One control connection (first command FAKE*), one reply per line."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"".join(ln.encode() + b"\r\n" for ln in lines))
+            data = b""
+            while data.count(b"\r\n") < len(lines):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.err.close()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def redis_lines(n):
+    return [ln for ln in n.log_text().splitlines()
+            if "outage: redis" in ln and "[error]" in ln]
+
+
+@pytest.mark.parametrize("mode,reason", [
+    ("bigarray", "reply refused: an array of 100000000 elements (at most 2)"),
+    ("bigbulk", "reply refused: more than 65536 bytes without a complete value"),
+    ("longline", "reply refused: more than 65536 bytes without a complete value"),
+    ("bighash", "reply refused: an array of 200000 elements (at most 128)"),
+])
+def test_hostile_reply_is_refused_and_bounded(nginx_factory, tmp_path, mode,
+                                              reason):
+    fake = Fake(tmp_path)
+    try:
+        fake.control("FAKERESET", "SET outage:site Before")
+        n = nginx_factory(CONF.format(port=fake.port), workers=2)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
+                 what="first good poll")
+        pids = n.worker_pids()
+        # warm up: the workers' RSS settles after the first requests
+        for _ in range(200):
+            n.get("/")
+        rss0 = {p: rss_kb(p) for p in pids}
+        errors0 = n.status_json()["redis"]["errors"]
+
+        fake.control("FAKEMODE %s" % mode, "SET outage:site After")
+
+        # several refused polls while requests keep flowing at full speed
+        worst = 0.0
+        peak = dict(rss0)
+        deadline = time.monotonic() + 20 * LATENCY_FACTOR
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            st, h, _ = n.get("/", timeout=5)
+            worst = max(worst, time.monotonic() - t0)
+            assert st == 200
+            assert h["x-message"] == "Before"        # last good state kept
+            for p in pids:
+                peak[p] = max(peak[p], rss_kb(p))
+            if n.status_json()["redis"]["errors"] >= errors0 + 4:
+                break
+        else:
+            raise AssertionError("fewer than 4 refused polls: %s"
+                                 % n.log_text()[-3000:])
+
+        assert worst < 0.1 * LATENCY_FACTOR, worst
+        for p in pids:
+            assert peak[p] - rss0[p] < 10 * 1024, (mode, rss0, peak)
+
+        lines = redis_lines(n)
+        assert len(lines) == 1, lines                # once per condition
+        assert reason in lines[0], lines
+        assert n.status_json()["redis"]["up"] is False
+
+        # a sane Redis again: the new state within one interval (+ slack)
+        fake.control("FAKEMODE ok")
+        t0 = time.monotonic()
+        wait_for(lambda: n.get("/")[1]["x-message"] == "After",
+                 timeout=5, interval=0.01, what="recovery")
+        assert time.monotonic() - t0 <= (INTERVAL + 1.0 + 0.3) * LATENCY_FACTOR
+        assert n.proc.poll() is None
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize("mode", ["close", "reset"])
+def test_accept_then_close_logs_once(nginx_factory, tmp_path, mode):
+    """A peer that accepts and closes (or resets) every connection: one line
+    for the condition, not one per reconnect, and no nginx line per attempt."""
+    fake = Fake(tmp_path, mode)
+    try:
+        n = nginx_factory(CONF.format(port=fake.port), workers=2)
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 8,
+                 timeout=10 * LATENCY_FACTOR, what="8 failed polls")
+        lines = redis_lines(n)
+        assert len(lines) == 1, lines
+        assert "connection lost: closed or reset by the server" in lines[0]
+        errors = [ln for ln in n.log_text().splitlines() if "[error]" in ln
+                  or "[crit]" in ln or "[alert]" in ln]
+        assert errors == lines, errors
+        assert n.get("/")[1]["x-state"] == "ok"
+    finally:
+        fake.stop()
+
+
+def test_refused_connections_log_once(nginx_factory):
+    """Nothing listens: nginx's own connect() errors stay out of the log."""
+    port = free_port()
+    n = nginx_factory(CONF.format(port=port), workers=2)
+    wait_for(lambda: n.status_json()["redis"]["errors"] >= 5,
+             timeout=10 * LATENCY_FACTOR, what="5 failed connects")
+    errors = [ln for ln in n.log_text().splitlines() if "[error]" in ln]
+    assert len(errors) == 1, errors
+    assert "connect failed: Connection refused" in errors[0], errors
