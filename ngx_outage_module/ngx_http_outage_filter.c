@@ -37,24 +37,41 @@
 #define NGX_HTTP_OUTAGE_READ_FIRST  4096
 #define NGX_HTTP_OUTAGE_READ_SIZE   16384
 
+/* a file is scanned this far at most (the reads block) */
+#define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
+
 /* ngx_http_outage_cache_t flags of a cached banner */
 #define NGX_HTTP_OUTAGE_BANNER_STYLE   0x01   /* starts with "<style>" */
 #define NGX_HTTP_OUTAGE_BANNER_NONCE   0x02   /* the template shows it */
 
 
+typedef struct ngx_http_outage_part_s  ngx_http_outage_part_t;
+
+/* the last of our buffers standing for a buffer of the response */
+struct ngx_http_outage_part_s {
+    ngx_buf_t               *buf;
+    ngx_buf_t               *orig;
+    ngx_http_outage_part_t  *next;
+};
+
+
 typedef struct {
     ngx_http_outage_scan_t   scan;
     ngx_str_t                banner[2];    /* per-request head, the rest */
-    ngx_buf_t               *busy[6];      /* ours, held by next filters
-                                              (one insertion: 6 at most) */
-    ngx_uint_t               nbusy;        /* busy[first_busy..nbusy) */
-    ngx_uint_t               first_busy;
-    ngx_buf_t               *orig;         /* what the shadows stand for */
+    ngx_http_outage_part_t  *busy;         /* held by next filters, oldest
+                                              first */
+    ngx_http_outage_part_t  *last_busy;
+    ngx_http_outage_part_t  *free;
+    off_t                    offset;       /* of the next buffer's bytes */
+    u_char                   held[NGX_HTTP_OUTAGE_SCAN_HOLD];
+    size_t                   nheld;        /* held back from buffers */
+    u_char                   fheld[NGX_HTTP_OUTAGE_SCAN_HOLD];
+                                           /* ... from the chunk read before */
     u_char                  *scratch;      /* file bytes being scanned */
     size_t                   scratch_size;
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
-    unsigned                 done:1;       /* inserted: the rest as is */
+    unsigned                 done:1;       /* decided: the rest as is */
 } ngx_http_outage_filter_ctx_t;
 
 
@@ -84,7 +101,19 @@ static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, off_t *hit);
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b,
+    ngx_chain_t ***ll);
+static ngx_int_t ngx_http_outage_held(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, size_t from, size_t to,
+    ngx_chain_t ***ll);
+static ngx_buf_t *ngx_http_outage_banner_buf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_banner_link(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_outage_track(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *last, ngx_buf_t *orig);
+static void ngx_http_outage_consume(ngx_buf_t *b);
 static ngx_int_t ngx_http_outage_insert(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *cl, off_t off,
     ngx_chain_t ***ll);
@@ -900,7 +929,7 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
 
-    if (ctx == NULL || (ctx->done && ctx->first_busy == ctx->nbusy)) {
+    if (ctx == NULL || (ctx->done && ctx->busy == NULL)) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -921,83 +950,350 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 
 /*
- * Feeds the buffers of "in" to the scanner until the insertion point; *out
- * is "in" itself if the point is not in this chain, else a chain with the
- * banner spliced in.  The caller's links are never modified.
+ * Feeds the buffers of "in" to the scanner until it decides; *out is a
+ * new chain standing for "in" with the bytes the scanner holds back taken
+ * out (they follow in a later call, from a copy) and, at the decision,
+ * the banner spliced in.  The caller's links are never modified.
  */
 
 static ngx_int_t
 ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out)
 {
-    off_t                   off;
-    ngx_buf_t              *b;
-    ngx_chain_t            *cl, *ln, *head, **ll;
+    int                     rc;
+    off_t                   size, start, keep, hit;
+    size_t                  nheld;
+    ngx_buf_t              *b, *sh;
+    ngx_chain_t            *cl, *head, **ll;
     ngx_http_outage_shm_t  *shm;
 
-    off = NGX_HTTP_OUTAGE_SCAN_MORE;
+    ll = &head;
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (ngx_buf_in_memory(b)) {
-            off = ngx_http_outage_scan_feed(&ctx->scan, b->pos,
-                                            b->last - b->pos);
+        if (ctx->done) {
+            if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                return NGX_ERROR;
+            }
 
-        } else if (b->in_file) {
-            if (ngx_http_outage_scan_file(r, ctx, b, &off) != NGX_OK) {
+            continue;
+        }
+
+        size = ngx_buf_size(b);
+        start = ctx->offset;
+        nheld = ctx->nheld;
+
+        if (size == 0) {
+            rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+
+        } else if (ngx_buf_in_memory(b)) {
+            rc = ngx_http_outage_scan_feed(&ctx->scan, b->pos, (size_t) size);
+
+        } else {
+            rc = ngx_http_outage_scan_file(r, ctx, b);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+        }
+
+        ctx->offset += size;
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && b->last_buf) {
+            rc = ngx_http_outage_scan_finish(&ctx->scan);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+
+            /* of the held bytes and b, the last scan.nhold wait */
+
+            keep = ctx->scan.nhold;
+
+            if (size == 0) {
+                if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                continue;
+            }
+
+            if (keep > size) {
+                if (ngx_http_outage_held(r, ctx, 0,
+                                         nheld - (size_t) (keep - size), &ll)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+            } else if (nheld
+                       && ngx_http_outage_held(r, ctx, 0, nheld, &ll)
+                          != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (keep == 0) {
+                if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+            } else if (keep < size) {
+                sh = ngx_http_outage_shadow(r, b, 0, size - keep);
+                if (sh == NULL) {
+                    return NGX_ERROR;
+                }
+
+                sh->recycled = b->recycled;
+                sh->flush = b->flush;
+
+                if (ngx_http_outage_link(r, sh, &ll) != NGX_OK
+                    || ngx_http_outage_track(r, ctx, sh, b) != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+            } else {
+                /* all of b is held: copied, so it is done with */
+
+                ngx_http_outage_consume(b);
+
+                if (b->flush) {
+                    sh = ngx_calloc_buf(r->pool);
+                    if (sh == NULL
+                        || ngx_http_outage_link(r, sh, &ll) != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+
+                    sh->flush = 1;
+                    sh->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
+                }
+            }
+
+            ngx_memcpy(ctx->held, ctx->scan.hold, ctx->scan.nhold);
+            ctx->nheld = ctx->scan.nhold;
+
+            continue;
+        }
+
+        ctx->done = 1;
+        ctx->nheld = 0;
+
+        shm = ngx_http_outage_shm();
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_NONE) {
+            if ((nheld && ngx_http_outage_held(r, ctx, 0, nheld, &ll) != NGX_OK)
+                || ngx_http_outage_link(r, b, &ll) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (shm) {
+                (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+            }
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no place for a banner in this body");
+            continue;
+        }
+
+        hit = ctx->scan.hit;
+
+        if (hit < start) {
+
+            /* the point is among the held bytes */
+
+            if (ngx_http_outage_held(r, ctx, 0,
+                                     nheld - (size_t) (start - hit), &ll)
+                   != NGX_OK
+                || ngx_http_outage_banner_link(r, ctx, &ll) != NGX_OK
+                || ngx_http_outage_held(r, ctx,
+                                        nheld - (size_t) (start - hit),
+                                        nheld, &ll)
+                   != NGX_OK
+                || ngx_http_outage_link(r, b, &ll) != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
         } else {
-            off = NGX_HTTP_OUTAGE_SCAN_MORE;
+            if ((nheld && ngx_http_outage_held(r, ctx, 0, nheld, &ll) != NGX_OK)
+                || ngx_http_outage_insert(r, ctx, cl, hit - start, &ll)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
 
-        if (off != NGX_HTTP_OUTAGE_SCAN_MORE) {
-            break;
+        if (shm) {
+            (void) ngx_atomic_fetch_add(&shm->banners, 1);
         }
 
-        if (b->last_buf && ngx_http_outage_scan_finish(&ctx->scan)) {
-            off = ngx_buf_size(b);      /* no insertion point: append */
-            break;
-        }
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: banner inserted at offset %O%s", hit,
+                       ctx->scan.implied ? " with <body>" : "");
     }
 
-    if (cl == NULL) {
-        *out = in;
-        return NGX_OK;
-    }
+    *ll = NULL;
+    *out = head;
 
-    ll = &head;
+    return NGX_OK;
+}
 
-    for (ln = in; ln != cl; ln = ln->next) {
-        *ll = ngx_alloc_chain_link(r->pool);
-        if (*ll == NULL) {
-            return NGX_ERROR;
-        }
 
-        (*ll)->buf = ln->buf;
-        ll = &(*ll)->next;
-    }
+static ngx_int_t
+ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    ngx_chain_t  *ln;
 
-    if (ngx_http_outage_insert(r, ctx, cl, off, &ll) != NGX_OK) {
+    ln = ngx_alloc_chain_link(r->pool);
+    if (ln == NULL) {
         return NGX_ERROR;
     }
 
-    *ll = cl->next;
-    *out = head;
-
-    ctx->done = 1;
-
-    shm = ngx_http_outage_shm();
-    if (shm) {
-        (void) ngx_atomic_fetch_add(&shm->banners, 1);
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "outage: banner inserted at offset %O of a buffer", off);
+    ln->buf = b;
+    **ll = ln;
+    *ll = &ln->next;
 
     return NGX_OK;
+}
+
+
+/* held bytes [from, to) go out from a copy of their own */
+
+static ngx_int_t
+ngx_http_outage_held(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    size_t from, size_t to, ngx_chain_t ***ll)
+{
+    u_char     *p;
+    ngx_buf_t  *b;
+
+    if (to <= from) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, to - from);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, ctx->held + from, to - from);
+
+    b = ngx_http_outage_mem(r, p, p + (to - from));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->temporary = 1;
+
+    return ngx_http_outage_link(r, b, ll);
+}
+
+
+/*
+ * The banner goes out from a copy of its own, "<body>" first when the
+ * scanner found no <body> tag: later filters may change bytes in place
+ * (charset's single-byte recoding does), and the rendering is shared by
+ * every response of the worker.
+ */
+
+static ngx_buf_t *
+ngx_http_outage_banner_buf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    u_char     *p;
+    size_t      n;
+    ngx_buf_t  *b;
+
+    n = ctx->banner[0].len + ctx->banner[1].len;
+
+    if (ctx->scan.implied) {
+        n += sizeof("<body>") - 1;
+    }
+
+    p = ngx_pnalloc(r->pool, n);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    b = ngx_http_outage_mem(r, p, p + n);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->temporary = 1;
+
+    if (ctx->scan.implied) {
+        p = ngx_cpymem(p, "<body>", sizeof("<body>") - 1);
+    }
+
+    p = ngx_cpymem(p, ctx->banner[0].data, ctx->banner[0].len);
+    ngx_memcpy(p, ctx->banner[1].data, ctx->banner[1].len);
+
+    return b;
+}
+
+
+static ngx_int_t
+ngx_http_outage_banner_link(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_http_outage_banner_buf(r, ctx);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_outage_link(r, b, ll);
+}
+
+
+/* orig is done with once "last", the last of its stand-ins, is sent */
+
+static ngx_int_t
+ngx_http_outage_track(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    ngx_buf_t *last, ngx_buf_t *orig)
+{
+    ngx_http_outage_part_t  *pt;
+
+    pt = ctx->free;
+
+    if (pt) {
+        ctx->free = pt->next;
+
+    } else {
+        pt = ngx_palloc(r->pool, sizeof(ngx_http_outage_part_t));
+        if (pt == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    pt->buf = last;
+    pt->orig = orig;
+    pt->next = NULL;
+
+    if (ctx->busy == NULL) {
+        ctx->busy = pt;
+
+    } else {
+        ctx->last_busy->next = pt;
+    }
+
+    ctx->last_busy = pt;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_consume(ngx_buf_t *b)
+{
+    b->pos = b->last;
+
+    if (b->in_file) {
+        b->file_pos = b->file_last;
+    }
 }
 
 
@@ -1007,19 +1303,37 @@ ngx_http_outage_splice(ngx_http_request_t *r,
  * in the first kilobytes, so this costs one small read of what the page
  * cache holds anyway.  Reads end on absolute multiples of the read size,
  * so the chunk that holds the point also holds the page boundary after it.
+ * The reads block (like the sub filter's), so a file is scanned for at
+ * most NGX_HTTP_OUTAGE_SCAN_FILE_MAX bytes: a page without a place by
+ * then gets no banner.
  */
 
 static ngx_int_t
 ngx_http_outage_scan_file(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, off_t *hit)
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b)
 {
+    int      rc;
     off_t    pos;
     size_t   size, step;
-    ssize_t  n, off;
+    ssize_t  n;
 
-    *hit = NGX_HTTP_OUTAGE_SCAN_MORE;
+    rc = NGX_HTTP_OUTAGE_SCAN_MORE;
 
     for (pos = b->file_pos; pos < b->file_last; pos += n) {
+
+        if (ctx->offset + (pos - b->file_pos) >= NGX_HTTP_OUTAGE_SCAN_FILE_MAX)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: no banner: no place for it in the first "
+                          "%uz bytes of \"%V\"",
+                          (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX,
+                          &b->file->name);
+
+            ctx->scan.done = 1;
+            ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
+
+            return NGX_HTTP_OUTAGE_SCAN_NONE;
+        }
 
         if (b->file_last - pos <= NGX_HTTP_OUTAGE_READ_SIZE) {
             size = (size_t) (b->file_last - pos);
@@ -1061,15 +1375,17 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
         ctx->chunk_start = pos;
         ctx->chunk_len = size;
 
-        off = ngx_http_outage_scan_feed(&ctx->scan, ctx->scratch, n);
+        /* a hit may fall in what the scanner holds from the chunk before */
+        ngx_memcpy(ctx->fheld, ctx->scan.hold, ctx->scan.nhold);
 
-        if (off != NGX_HTTP_OUTAGE_SCAN_MORE) {
-            *hit = pos - b->file_pos + off;
-            return NGX_OK;
+        rc = ngx_http_outage_scan_feed(&ctx->scan, ctx->scratch, n);
+
+        if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
+            return rc;
         }
     }
 
-    return NGX_OK;
+    return rc;
 }
 
 
@@ -1086,49 +1402,31 @@ ngx_http_outage_insert(ngx_http_request_t *r,
 {
     off_t         size, hit, start, end, aligned;
     u_char       *base;
-    ngx_buf_t    *b, *part[6], *banner[2];
-    ngx_uint_t    i, n, nb;
-    ngx_chain_t  *ln;
+    ngx_buf_t    *b, *part[7], *banner;
+    ngx_uint_t    i, n;
 
     b = cl->buf;
     size = ngx_buf_size(b);
 
-    nb = 0;
-
-    for (i = 0; i < 2; i++) {
-        if (ctx->banner[i].len == 0) {
-            continue;
-        }
-
-        banner[nb] = ngx_http_outage_mem(r, ctx->banner[i].data,
-                                         ctx->banner[i].data
-                                         + ctx->banner[i].len);
-        if (banner[nb] == NULL) {
-            return NGX_ERROR;
-        }
-
-        nb++;
+    banner = ngx_http_outage_banner_buf(r, ctx);
+    if (banner == NULL) {
+        return NGX_ERROR;
     }
 
     n = 0;
 
     if (size == 0) {
-        for (i = 0; i < nb; i++) {
-            part[n++] = banner[i];
-        }
-
-        part[n++] = b;
-        goto link;
+        return (ngx_http_outage_link(r, banner, ll) == NGX_OK
+                && ngx_http_outage_link(r, b, ll) == NGX_OK)
+               ? NGX_OK : NGX_ERROR;
     }
 
-    if (!b->in_file) {
+    if (ngx_buf_in_memory(b) && !b->in_file) {
         if (off > 0) {
             part[n++] = ngx_http_outage_shadow(r, b, 0, off);
         }
 
-        for (i = 0; i < nb; i++) {
-            part[n++] = banner[i];
-        }
+        part[n++] = banner;
 
         if (off < size) {
             part[n++] = ngx_http_outage_shadow(r, b, off, size);
@@ -1160,6 +1458,26 @@ ngx_http_outage_insert(ngx_http_request_t *r,
         base = ctx->scratch;
     }
 
+    if (hit < start) {
+
+        /*
+         * The point is in bytes held back from the chunk read before
+         * (a tag cut by the read): they go from their copy, and sendfile
+         * resumes at this chunk, which starts on a page.
+         */
+
+        if (hit > b->file_pos) {
+            part[n++] = ngx_http_outage_shadow(r, b, 0, hit - b->file_pos);
+        }
+
+        part[n++] = banner;
+        part[n++] = ngx_http_outage_mem(r, ctx->fheld,
+                                        ctx->fheld + (start - hit));
+        part[n++] = ngx_http_outage_shadow(r, b, start - b->file_pos, size);
+
+        goto flags;
+    }
+
     aligned = (hit + ngx_pagesize - 1) / ngx_pagesize * ngx_pagesize;
 
     if (aligned > end || end == b->file_last) {
@@ -1174,9 +1492,7 @@ ngx_http_outage_insert(ngx_http_request_t *r,
         part[n++] = ngx_http_outage_mem(r, base, base + (hit - start));
     }
 
-    for (i = 0; i < nb; i++) {
-        part[n++] = banner[i];
-    }
+    part[n++] = banner;
 
     if (aligned > hit) {
         part[n++] = ngx_http_outage_mem(r, base + (hit - start),
@@ -1196,33 +1512,19 @@ flags:
 
         /* the producer wants b back soon: have the parts flushed likewise */
         part[i]->recycled = b->recycled;
+
+        if (ngx_http_outage_link(r, part[i], ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     part[n - 1]->last_buf = b->last_buf;
     part[n - 1]->last_in_chain = b->last_in_chain;
     part[n - 1]->flush = b->flush;
 
-    ctx->orig = b;
+    /* sent in order: when the last part is sent, b is done with */
 
-link:
-
-    for (i = 0; i < n; i++) {
-        ln = ngx_alloc_chain_link(r->pool);
-        if (ln == NULL) {
-            return NGX_ERROR;
-        }
-
-        ln->buf = part[i];
-        **ll = ln;
-        *ll = &ln->next;
-
-        /* not the links: those passed on belong to the next filter */
-        if (part[i] != b) {
-            ctx->busy[ctx->nbusy++] = part[i];
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_outage_track(r, ctx, part[n - 1], b);
 }
 
 
@@ -1282,8 +1584,8 @@ ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos, u_char *last)
 
 
 /*
- * Once the next filters have sent all of the shadows and the banner, the
- * original buffer is marked consumed, so that its producer (the upstream,
+ * Once the next filters have sent the last stand-in of an original buffer,
+ * the original is marked consumed, so that its producer (the upstream,
  * the copy filter) can reuse it; until then it must stay untouched.
  */
 
@@ -1291,26 +1593,20 @@ static void
 ngx_http_outage_release(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx)
 {
-    ngx_buf_t  *b;
+    ngx_http_outage_part_t  *pt;
 
-    while (ctx->first_busy < ctx->nbusy) {
-        if (ngx_buf_size(ctx->busy[ctx->first_busy]) != 0) {
+    while (ctx->busy) {
+        pt = ctx->busy;
+
+        if (ngx_buf_size(pt->buf) != 0) {
             return;
         }
 
-        ctx->first_busy++;
-    }
+        ngx_http_outage_consume(pt->orig);
 
-    b = ctx->orig;
-
-    if (b) {
-        b->pos = b->last;
-
-        if (b->in_file) {
-            b->file_pos = b->file_last;
-        }
-
-        ctx->orig = NULL;
+        ctx->busy = pt->next;
+        pt->next = ctx->free;
+        ctx->free = pt;
     }
 
     if (ctx->done && ctx->scratch) {

@@ -256,6 +256,8 @@ typedef struct {
 
     ngx_http_outage_shm_scope_t  scopes[NGX_HTTP_OUTAGE_MAX_SCOPES];
     ngx_http_outage_shm_check_t  checks[NGX_HTTP_OUTAGE_MAX_CHECKS];
+
+    ngx_atomic_t                 banner_skips;  /* due, but no place */
 } ngx_http_outage_shm_t;
 
 

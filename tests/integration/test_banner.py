@@ -279,13 +279,15 @@ def test_split_and_drip_are_byte_exact(nginx_factory, redis, backend, www):
     assert split_banner(body, drip, b'<body class="drip">') == banner
 
 
-def test_no_insertion_point_appends_once(nginx_factory, redis, backend, www):
+def test_text_without_tags_gets_body_and_banner_first(nginx_factory, redis,
+                                                      backend, www):
     n = start(nginx_factory, redis, backend, www)
     declare(redis, n, "SET", "outage:site", "Slow", want="degraded")
 
+    # text implies <body>: the banner goes before it, after a "<body>"
     st, h, body = n.get("/text")
-    assert st == 200 and body.startswith(b"no tags")
-    assert body.count(MARK) == 1 and body.endswith(b"</div></div>")
+    assert st == 200 and body.startswith(b"<body><style")
+    assert body.count(MARK) == 1 and body.endswith(b"</div></div>no tags")
 
     # an empty body has nothing to decorate
     st, h, body = n.get("/empty")
@@ -553,10 +555,12 @@ def test_file_scan_paths(nginx_factory, redis, www):
     the same files through the in-memory (sendfile off) path."""
     far = big_page(300 * 1024, head_pad=40000)
     notag = b"plain text without any tag " * 4000
-    with open(os.path.join(www, "far.html"), "wb") as f:
-        f.write(far)
-    with open(os.path.join(www, "notag.html"), "wb") as f:
-        f.write(notag)
+    # the scan of a file stops after 256 KB: no banner, counted
+    toofar = big_page(600 * 1024, head_pad=300 * 1024)
+    for name, data in (("far.html", far), ("notag.html", notag),
+                       ("toofar.html", toofar)):
+        with open(os.path.join(www, name), "wb") as f:
+            f.write(data)
     conf = BIG_CONF.replace("location / {{ root {www}; }}",
                             "location / {{ root {www}; }}\n"
                             "        location /mem/ {{ alias {www}/; "
@@ -568,8 +572,16 @@ def test_file_scan_paths(nginx_factory, redis, www):
         st, h, body = n.get(prefix + "far.html")
         split_banner(body, far, b'<body class="big">')
         st, h, body = n.get(prefix + "notag.html")
-        assert body.startswith(notag) and body.count(MARK) == 1
-        assert body[len(notag):].startswith(b"<style>")
+        assert body.endswith(notag) and body.count(MARK) == 1
+        assert body.startswith(b"<body><style>")
+        skips = n.status_json()["counters"]["banner_skips"]
+        st, h, body = n.get(prefix + "toofar.html")
+        if prefix == "/":
+            assert st == 200 and body == toofar
+            assert n.status_json()["counters"]["banner_skips"] == skips + 1
+        else:
+            # read by the copy filter anyway: scanned in memory, no limit
+            split_banner(body, toofar, b'<body class="big">')
 
 
 def test_proxy_cache_hits_get_the_banner(nginx_factory, redis, backend,
