@@ -37,6 +37,9 @@
 #define NGX_HTTP_OUTAGE_READ_FIRST  4096
 #define NGX_HTTP_OUTAGE_READ_SIZE   16384
 
+/* response header of a bannered response (two tiers) */
+#define NGX_HTTP_OUTAGE_MARKER  "X-Outage-Banner"
+
 /* a file is scanned this far at most (the reads block) */
 #define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
 
@@ -98,6 +101,9 @@ static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_str_t *html, ngx_str_t *nonce);
 static void ngx_http_outage_blob_release(void *data);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
@@ -193,7 +199,6 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
     ngx_http_outage_loc_conf_t  *olcf;
 
     if (r != r->main
-        || r->method == NGX_HTTP_HEAD
         || (r->headers_in.accept_encoding == NULL
             && r->headers_in.if_none_match == NULL
             && r->headers_in.if_modified_since == NULL))
@@ -306,10 +311,11 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
+    /* HEAD gets the headers GET would get, without the body work */
+
     if (!olcf->banner
         || r != r->main
-        || r->header_only
-        || r->method == NGX_HTTP_HEAD
+        || (r->header_only && r->method != NGX_HTTP_HEAD)
         || r->headers_out.content_length_n == 0
         || ngx_http_outage_status_wanted(r, olcf) != NGX_OK)
     {
@@ -340,6 +346,14 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* two tiers: the tier behind this one has put its banner in already */
+
+    if (ngx_http_outage_marked(r)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: the response has a banner already");
+        return ngx_http_next_header_filter(r);
+    }
+
     if (ngx_http_outage_banner_build(r, olcf, snap, view, banner) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -348,23 +362,24 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_outage_filter_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
+    if (!r->header_only) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_outage_filter_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_outage_scan_init(&ctx->scan);
+        ctx->banner[0] = banner[0];
+        ctx->banner[1] = banner[1];
+
+        ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
     }
-
-    ngx_http_outage_scan_init(&ctx->scan);
-    ctx->banner[0] = banner[0];
-    ctx->banner[1] = banner[1];
-
-    ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
 
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
-    ngx_http_weak_etag(r);
 
-    if (!olcf->banner_last_modified) {
-        ngx_http_clear_last_modified(r);
+    if (ngx_http_outage_validators(r, olcf, view) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (olcf->banner_nocache && ngx_http_outage_nocache(r) != NGX_OK) {
@@ -860,6 +875,117 @@ ngx_http_outage_blob_release(void *data)
  * run in a later header filter and would overwrite that one; this way they
  * only add their header next to it, and no-store still wins in any cache.
  */
+
+/*
+ * The marker a bannered response carries, so that a front tier running the
+ * module too does not add a second banner into the page of an app tier.
+ */
+
+static ngx_int_t
+ngx_http_outage_marked(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash
+            && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+                               sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
+               == 0)
+        {
+            return 1;
+        }
+    }
+}
+
+
+/*
+ * Validators of a bannered copy must never match the page after the
+ * incident (or in a later one): the ETag becomes weak and names the
+ * incident (its scope's start time and state), and a kept Last-Modified
+ * is one second older than the page's, which a server comparing
+ * If-Modified-Since exactly or with ">=" (nginx, most frameworks) answers
+ * with the full page.  The response is also marked for a front tier.
+ */
+
+static ngx_int_t
+ngx_http_outage_validators(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_table_elt_t  *h, *etag;
+
+    ngx_http_weak_etag(r);
+
+    etag = r->headers_out.etag;
+
+    if (etag && etag->hash && etag->value.len > 3
+        && etag->value.data[etag->value.len - 1] == '"')
+    {
+        len = etag->value.len + sizeof("-outage-") - 1 + NGX_TIME_T_LEN
+              + NGX_INT_T_LEN;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_sprintf(p, "%*s-outage-%xT%ui\"",
+                          etag->value.len - 1, etag->value.data,
+                          view->since, view->state)
+              - p;
+
+        etag->value.data = p;
+        etag->value.len = len;
+    }
+
+    if (!olcf->banner_last_modified
+        || r->headers_out.last_modified_time <= 0)
+    {
+        ngx_http_clear_last_modified(r);
+
+    } else {
+        r->headers_out.last_modified_time--;
+
+        if (r->headers_out.last_modified) {
+            /* the header filter formats it again from the time */
+            r->headers_out.last_modified->hash = 0;
+            r->headers_out.last_modified = NULL;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, NGX_HTTP_OUTAGE_MARKER);
+    h->value = view->name;
+
+    return NGX_OK;
+}
+
 
 static ngx_int_t
 ngx_http_outage_nocache(ngx_http_request_t *r)
