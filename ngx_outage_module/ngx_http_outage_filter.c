@@ -25,6 +25,10 @@
 #include "ngx_http_outage_banner.h"
 #include "ngx_http_outage_pagebody.h"
 
+#if (NGX_ZLIB)
+#include <zlib.h>
+#endif
+
 
 /*
  * How much of a file buffer is read at a time to find the insertion point:
@@ -39,6 +43,9 @@
 
 /* response header of a bannered response (two tiers) */
 #define NGX_HTTP_OUTAGE_MARKER  "X-Outage-Banner"
+
+/* buffers a gzip-encoded body is inflated into */
+#define NGX_HTTP_OUTAGE_ZBUF_SIZE  8192
 
 /* a file is scanned this far at most (the reads block) */
 #define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
@@ -75,14 +82,20 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
+#if (NGX_ZLIB)
+    unsigned                 inflate:1;    /* gzip body: inflated here */
+    unsigned                 zend:1;       /* end of the gzip stream */
+    z_stream                 zs;
+    ngx_chain_t             *zfree;        /* inflate buffers, reused once */
+    ngx_chain_t             *zbusy;        /* ... the next filters sent them */
+#endif
 } ngx_http_outage_filter_ctx_t;
 
 
 static ngx_int_t ngx_http_outage_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_outage_identity_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_outage_upstream_identity(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
@@ -129,6 +142,14 @@ static ngx_buf_t *ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos,
     u_char *last);
 static void ngx_http_outage_release(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
+#if (NGX_ZLIB)
+static ngx_int_t ngx_http_outage_inflate_init(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_inflate(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy);
+static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+#endif
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -154,7 +175,7 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_outage_identity_handler;
+    *h = ngx_http_outage_conditional_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_outage_header_filter;
@@ -194,13 +215,12 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
  */
 
 static ngx_int_t
-ngx_http_outage_identity_handler(ngx_http_request_t *r)
+ngx_http_outage_conditional_handler(ngx_http_request_t *r)
 {
     ngx_http_outage_loc_conf_t  *olcf;
 
     if (r != r->main
-        || (r->headers_in.accept_encoding == NULL
-            && r->headers_in.if_none_match == NULL
+        || (r->headers_in.if_none_match == NULL
             && r->headers_in.if_modified_since == NULL))
     {
         return NGX_DECLINED;
@@ -226,75 +246,6 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
         r->headers_in.if_modified_since = NULL;
     }
 
-    if (r->headers_in.accept_encoding) {
-        return ngx_http_outage_upstream_identity(r);
-    }
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_outage_upstream_identity(ngx_http_request_t *r)
-{
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
-
-    ngx_uint_t                   i;
-    ngx_list_part_t             *part;
-    ngx_table_elt_t             *h, *copy;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        /* parsed headers come with their lower-case name */
-        if (h[i].key.len != sizeof("Accept-Encoding") - 1
-            || (h[i].lowcase_key
-                ? ngx_strncmp(h[i].lowcase_key, "accept-encoding",
-                              sizeof("Accept-Encoding") - 1)
-                : ngx_strncasecmp(h[i].key.data,
-                                  (u_char *) "Accept-Encoding",
-                                  sizeof("Accept-Encoding") - 1))
-               != 0
-            || (h[i].value.len == ngx_http_outage_identity.len
-                && ngx_strncasecmp(h[i].value.data,
-                                   ngx_http_outage_identity.data,
-                                   h[i].value.len)
-                   == 0))
-        {
-            continue;
-        }
-
-        if (&h[i] == r->headers_in.accept_encoding) {
-            copy = ngx_palloc(r->pool, sizeof(ngx_table_elt_t));
-            if (copy == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            *copy = h[i];
-            r->headers_in.accept_encoding = copy;
-        }
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: banner due, upstream Accept-Encoding "
-                       "\"%V\" -> identity", &h[i].value);
-
-        h[i].value = ngx_http_outage_identity;
-    }
-
-#endif
-
     return NGX_DECLINED;
 }
 
@@ -303,7 +254,9 @@ static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                      banner[2];
+    ngx_uint_t                     gzipped;
     ngx_table_elt_t               *ce;
+    ngx_http_outage_shm_t         *shm;
     ngx_http_outage_view_t        *view;
     ngx_http_outage_snapshot_t    *snap;
     ngx_http_outage_loc_conf_t    *olcf;
@@ -332,6 +285,21 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* two tiers: the tier behind this one has put its banner in already */
+
+    if (ngx_http_outage_marked(r)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: the response has a banner already");
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * A gzip body is inflated here (nginx's gzip, after this filter,
+     * compresses again where the client and "gzip" allow); other
+     * encodings (br, zstd...) pass untouched, counted.
+     */
+
+    gzipped = 0;
     ce = r->headers_out.content_encoding;
 
     if (ce && ce->hash && ce->value.len
@@ -340,18 +308,29 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
                                 ce->value.len)
                 == 0))
     {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: no banner in a \"%V\" encoded body",
-                       &ce->value);
-        return ngx_http_next_header_filter(r);
-    }
+#if (NGX_ZLIB)
+        if ((ce->value.len == 4
+             && ngx_strncasecmp(ce->value.data, (u_char *) "gzip", 4) == 0)
+            || (ce->value.len == 6
+                && ngx_strncasecmp(ce->value.data, (u_char *) "x-gzip", 6)
+                   == 0))
+        {
+            gzipped = 1;
 
-    /* two tiers: the tier behind this one has put its banner in already */
+        } else
+#endif
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner in a \"%V\" encoded body",
+                           &ce->value);
 
-    if (ngx_http_outage_marked(r)) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: the response has a banner already");
-        return ngx_http_next_header_filter(r);
+            shm = ngx_http_outage_shm();
+            if (shm && !r->header_only) {
+                (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+            }
+
+            return ngx_http_next_header_filter(r);
+        }
     }
 
     if (ngx_http_outage_banner_build(r, olcf, snap, view, banner) != NGX_OK) {
@@ -372,7 +351,18 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
+#if (NGX_ZLIB)
+        if (gzipped && ngx_http_outage_inflate_init(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+#endif
+
         ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
+    }
+
+    if (gzipped) {
+        ce->hash = 0;
+        r->headers_out.content_encoding = NULL;
     }
 
     ngx_http_clear_content_length(r);
@@ -1052,10 +1042,30 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_int_t                      rc;
     ngx_chain_t                   *out;
     ngx_http_outage_filter_ctx_t  *ctx;
+#if (NGX_ZLIB)
+    ngx_chain_t                   *zout;
+#endif
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
 
-    if (ctx == NULL || (ctx->done && ctx->busy == NULL)) {
+    if (ctx == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+#if (NGX_ZLIB)
+    zout = NULL;
+
+    if (ctx->inflate && in) {
+        if (ngx_http_outage_inflate(r, ctx, &in, &zout) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->done && ctx->busy == NULL && zout == NULL && ctx->zbusy == NULL)
+#else
+    if (ctx->done && ctx->busy == NULL)
+#endif
+    {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -1070,6 +1080,14 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     rc = ngx_http_next_body_filter(r, out);
 
     ngx_http_outage_release(r, ctx);
+
+#if (NGX_ZLIB)
+    if (zout) {
+        /* after release(): our inflate buffers may stand behind shadows */
+        ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
+                                (ngx_buf_tag_t) &ngx_http_outage_module);
+    }
+#endif
 
     return rc;
 }
@@ -1707,6 +1725,220 @@ ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos, u_char *last)
 
     return b;
 }
+
+
+#if (NGX_ZLIB)
+
+static void
+ngx_http_outage_inflate_cleanup(void *data)
+{
+    ngx_http_outage_filter_ctx_t  *ctx = data;
+
+    (void) inflateEnd(&ctx->zs);
+}
+
+
+static ngx_int_t
+ngx_http_outage_inflate_init(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* 16: a gzip wrapper, not zlib's */
+    if (inflateInit2(&ctx->zs, 16 + MAX_WBITS) != Z_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "outage: inflateInit2() failed");
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_outage_inflate_cleanup;
+    cln->data = ctx;
+
+    ctx->inflate = 1;
+
+    /* gzip_static files and cached entries come in memory, not sendfile */
+    r->filter_need_in_memory = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Replaces *in by the inflated bytes, in buffers of our own that are
+ * reused once the next filters have sent them.  The input is copied, so
+ * its buffers are done with at once.
+ */
+
+static ngx_int_t
+ngx_http_outage_inflate(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy)
+{
+    int           rc;
+    ngx_buf_t    *b, *ob;
+    ngx_chain_t  *cl, *out, **ll;
+
+    out = NULL;
+    ll = &out;
+    ob = NULL;
+
+    for (cl = *in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->pos < b->last && !ctx->zend) {
+            ctx->zs.next_in = b->pos;
+            ctx->zs.avail_in = (uInt) (b->last - b->pos);
+
+            while (ctx->zs.avail_in) {
+
+                if (ob == NULL || ob->last == ob->end) {
+                    ob = ngx_http_outage_zbuf(r, ctx);
+                    if (ob == NULL
+                        || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+                }
+
+                ctx->zs.next_out = ob->last;
+                ctx->zs.avail_out = (uInt) (ob->end - ob->last);
+
+                rc = inflate(&ctx->zs, Z_NO_FLUSH);
+
+                ob->last = ctx->zs.next_out;
+
+                if (rc == Z_STREAM_END) {
+                    if (ctx->zs.avail_in == 0) {
+                        ctx->zend = 1;
+                        break;
+                    }
+
+                    /* another gzip member follows */
+                    if (inflateReset(&ctx->zs) != Z_OK) {
+                        return NGX_ERROR;
+                    }
+
+                    continue;
+                }
+
+                if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                                  "outage: banner: the upstream's gzip body "
+                                  "is corrupt (inflate() returned %d: %s)",
+                                  rc, ctx->zs.msg ? ctx->zs.msg : "");
+                    return NGX_ERROR;
+                }
+            }
+        }
+
+        if (b->in_file && !ngx_buf_in_memory(b) && ngx_buf_size(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "outage: banner: a gzip body in a file buffer");
+            return NGX_ERROR;
+        }
+
+        ngx_http_outage_consume(b);
+
+        if (b->last_buf || b->flush || b->sync) {
+
+            /* an empty buffer in memory would not count as special */
+
+            if (ob == NULL || ob->pos == ob->last) {
+                /* no tag: never taken for an inflate buffer */
+                ob = ngx_calloc_buf(r->pool);
+                if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
+
+            ob->last_buf = b->last_buf;
+            ob->flush = b->flush;
+            ob->sync = b->sync;
+            ob->last_in_chain = b->last_in_chain;
+            ob = NULL;
+
+        } else if (b->last_in_chain && ob) {
+            ob->last_in_chain = 1;
+        }
+    }
+
+    *ll = NULL;
+
+    /* empty buffers that are not special must not go on */
+
+    for (ll = &out; *ll; ) {
+        b = (*ll)->buf;
+
+        if (b->pos == b->last && b->start
+            && !(b->last_buf || b->flush || b->sync))
+        {
+            /* back to the free ones, link and all */
+            cl = *ll;
+            *ll = cl->next;
+            cl->next = ctx->zfree;
+            ctx->zfree = cl;
+            continue;
+        }
+
+        ll = &(*ll)->next;
+    }
+
+    *in = out;
+
+    /* links of our own to find the buffers again: "out" goes on */
+
+    ll = copy;
+
+    for (cl = out; cl; cl = cl->next) {
+        if (ngx_http_outage_link(r, cl->buf, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    *ll = NULL;
+
+    return NGX_OK;
+}
+
+
+/* a free inflate buffer: one the next filters are done with, or a new one */
+
+static ngx_buf_t *
+ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (ctx->zfree) {
+        cl = ctx->zfree;
+        ctx->zfree = cl->next;
+        b = cl->buf;
+        ngx_free_chain(r->pool, cl);
+
+    } else {
+        b = ngx_create_temp_buf(r->pool, NGX_HTTP_OUTAGE_ZBUF_SIZE);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    b->pos = b->start;
+    b->last = b->start;
+    b->last_buf = 0;
+    b->flush = 0;
+    b->sync = 0;
+    b->last_in_chain = 0;
+    b->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
+
+    return b;
+}
+
+#endif
 
 
 /*
