@@ -42,6 +42,9 @@
 #define NGX_HTTP_OUTAGE_SCAN_MATH      11
 #define NGX_HTTP_OUTAGE_SCAN_P         12
 
+/* s->id of a tag whose name was not looked up yet */
+#define NGX_HTTP_OUTAGE_SCAN_UNKNOWN   ((unsigned int) -1)
+
 /* bytes looked at before deciding whether the body is HTML at all */
 #define NGX_HTTP_OUTAGE_SCAN_SNIFF     4
 
@@ -351,6 +354,13 @@ ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s)
     n = s->nhold;
     memcpy(b, s->hold, n);
 
+    /* the usual start of a page: none of the magic numbers begins so */
+    if (n && (b[0] == '<' || ngx_http_outage_scan_space(b[0]))
+        && memchr(b, '\0', n) == NULL)
+    {
+        goto html;
+    }
+
     if (memchr(b, '\0', n) != NULL) {
         return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
     }
@@ -362,6 +372,8 @@ ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s)
                                                0, 0);
         }
     }
+
+html:
 
     skip = (n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0;
 
@@ -479,6 +491,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                 s->name_len = 0;
                 s->self_closing = 0;
                 s->body_tag = 0;
+                s->id = NGX_HTTP_OUTAGE_SCAN_UNKNOWN;
                 state = ngx_http_outage_scan_sw_tag_name;
                 break;
             }
@@ -519,6 +532,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                 s->name_len = 0;
                 s->self_closing = 0;
                 s->body_tag = 0;
+                s->id = NGX_HTTP_OUTAGE_SCAN_UNKNOWN;
                 state = ngx_http_outage_scan_sw_tag_name;
                 break;
             }
@@ -969,6 +983,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                 s->end_tag = 1;
                 s->self_closing = 0;
                 s->body_tag = 0;
+                s->id = s->raw;
                 s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
                 state = ngx_http_outage_scan_sw_tag_name;
                 break;
@@ -1334,6 +1349,7 @@ ngx_http_outage_scan_resolve(ngx_http_outage_scan_t *s)
 
     id = ngx_http_outage_scan_lookup(s);
 
+    s->id = id;
     s->pending = 0;
 
     if (s->end_tag) {
@@ -1384,7 +1400,11 @@ ngx_http_outage_scan_tag(ngx_http_outage_scan_t *s)
     size_t        n;
     unsigned int  id;
 
-    id = ngx_http_outage_scan_lookup(s);
+    id = s->id;
+
+    if (id == NGX_HTTP_OUTAGE_SCAN_UNKNOWN) {
+        id = ngx_http_outage_scan_lookup(s);
+    }
 
     if (s->template_depth == 0) {
 

@@ -52,6 +52,7 @@ typedef struct {
     unsigned int   foreign;     /* svg/math depth inside a template */
     unsigned int   cref;        /* numeric character reference value */
     unsigned int   cref_len;
+    unsigned int   id;          /* of the tag being read, once looked up */
     unsigned int   end_tag:1;
     unsigned int   self_closing:1;
     unsigned int   after_head:1;
