@@ -971,7 +971,14 @@ ngx_http_outage_validators(ngx_http_request_t *r,
     h->next = NULL;
 #endif
     ngx_str_set(&h->key, NGX_HTTP_OUTAGE_MARKER);
-    h->value = view->name;
+
+    /* the snapshot may be gone when the access log reads it */
+    h->value.data = ngx_pstrdup(r->pool, &view->name);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.len = view->name.len;
 
     return NGX_OK;
 }
@@ -1842,6 +1849,15 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
         }
 
         ngx_http_outage_consume(b);
+
+        /* an empty body is left empty, a cut one is an error */
+        if (b->last_buf && !ctx->zend && ctx->zs.total_in) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: banner: the upstream's gzip body "
+                          "is corrupt (inflate() returned %d: %s)",
+                          Z_BUF_ERROR, "the stream ends early");
+            return NGX_ERROR;
+        }
 
         if (b->last_buf || b->flush || b->sync) {
 

@@ -6,7 +6,10 @@ HTML get none whatever outage_banner_types says; a recoding charset filter
 does not corrupt the banner of later responses.
 """
 
+import gzip
 import os
+import socket
+import threading
 
 from harness import wait_for
 
@@ -43,18 +46,54 @@ CONF = """
             source_charset koi8-r;
             charset $arg_cs;
         }}
+        location /enc/ {{ proxy_pass http://127.0.0.1:{enc}/; }}
         location = /outage/status {{ outage_status; }}
     }}
     include /etc/nginx/koi-win;
 """
 
 
-def start(nginx_factory, redis, tmp_path, files):
+class EncodedBackend(threading.Thread):
+    """Answers /NAME with bodies[NAME] = (content-encoding, bytes)."""
+
+    def __init__(self, bodies):
+        super().__init__(daemon=True)
+        self.bodies = bodies
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    data += d
+                if not data:
+                    continue
+                name = data.split(b" ", 2)[1].decode().lstrip("/")
+                enc, body = self.bodies[name]
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                          b"Content-Encoding: %s\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n%s"
+                          % (enc, len(body), body))
+
+
+def start(nginx_factory, redis, tmp_path, files, enc=9):
     www = tmp_path / "www"
     www.mkdir()
     for name, data in files.items():
         (www / name).write_bytes(data)
-    n = nginx_factory(CONF.format(redis=redis.port, www=www), workers=1)
+    n = nginx_factory(CONF.format(redis=redis.port, www=www, enc=enc),
+                      workers=1)
     wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
     return n
 
@@ -138,3 +177,37 @@ def test_charset_recoding_leaves_the_shared_banner_alone(nginx_factory, redis,
     for _ in range(3):
         assert n.get("/koi/p.html?cs=koi8-r")[2] == ref
         assert n.get("/app/p.html")[2].count("Caf\u00e9".encode()) == 1
+
+
+def test_encodings(nginx_factory, redis, tmp_path):
+    """gzip is inflated (several members too), br passes untouched and is
+    counted, a corrupt gzip body is cut with one error line."""
+    br = b"\x1b\x0e\x00\xf8\xa5@\x02\xad<html><body>x"   # not ours to read
+    good = gzip.compress(PAGE[:30]) + gzip.compress(PAGE[30:])
+    bad = gzip.compress(PAGE)[:20] + b"\xff" * 40
+    be = EncodedBackend({"br": (b"br", br), "gz": (b"gzip", good),
+                         "bad": (b"gzip", bad)})
+    be.start()
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: state(n) == "degraded", what="incident")
+
+    st, h, body = n.get("/enc/gz")
+    assert st == 200 and "content-encoding" not in h
+    assert body.count(MARK) == 1 and body.replace(
+        body[body.index(b"<style"):body.index(b"</div></div>") + 12],
+        b"") == PAGE
+
+    skips = n.status_json()["counters"]["banner_skips"]
+    st, h, body = n.get("/enc/br")
+    assert st == 200 and h["content-encoding"] == "br" and body == br
+    assert n.status_json()["counters"]["banner_skips"] == skips + 1
+
+    try:
+        st, h, body = n.get("/enc/bad")
+        assert MARK not in body or len(body) < len(PAGE)
+    except Exception:
+        pass                                  # cut: the connection closes
+    wait_for(lambda: "gzip body is corrupt" in open(n.error_log).read(),
+             timeout=5, what="the error line")
+    be.sock.close()
