@@ -3,15 +3,18 @@
  * ngx_outage_module: the banner filter.
  *
  * Owns the header and body filters that put the outage banner into HTML
- * responses while an incident is active, the request-phase handler that
- * asks upstreams for an uncompressed body meanwhile, and the handler that
- * serves the banner stylesheet ("outage_banner_css").
+ * responses while an incident is active (HEAD gets the same headers), the
+ * request-phase handler that drops the validators of page loads meanwhile,
+ * the inflating of gzip bodies, and the handler that serves the banner
+ * stylesheet ("outage_banner_css").
  *
- * Nothing is buffered: every buffer goes on as soon as it is scanned; at
- * the insertion point the buffer is replaced by shadow buffers around the
- * banner (no page bytes are copied), and everything after it passes
- * untouched, unscanned.  File buffers stay file buffers, so sendfile keeps
- * working: only the bytes up to the insertion point are read, to find it.
+ * Nothing is buffered: every buffer goes on as soon as it is scanned, but
+ * for the few bytes of a token the scanner has not understood yet (copied,
+ * sent with the next buffer); at the insertion point the buffer is
+ * replaced by shadow buffers around the banner, and everything after it
+ * passes untouched, unscanned.  File buffers stay file buffers, so
+ * sendfile keeps working: only the bytes up to the insertion point are
+ * read, to find it (256 KB at most).
  * What the banner says is in ngx_http_outage_banner.c.
  *
  * Also owns the per-worker renderings (ngx_http_outage_cache_t) that the
