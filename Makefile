@@ -4,8 +4,8 @@
 #   make test    install what is missing, build, run every fast test
 #   make stop    stop the demo
 #
-# Other targets: deps build build-clang static-check unit fuzz integration
-#                check-deep bench screenshots clean
+# Other targets: deps build build-clang static-check unit oracle fuzz
+#                integration check-deep bench screenshots clean
 
 SHELL      := /bin/bash
 REPO       := $(abspath .)
@@ -18,9 +18,12 @@ FUZZ_RUNS  ?= 20000
 PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c \
                 pagebody.c banner.c)
 FUZZ_SECONDS ?= 60
+# documents the HTML5 oracle checks in "make test" (check-deep: many more)
+ORACLE_COUNT ?= 5000
+ORACLE_SEED  ?= 15
 FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS)
 
-.PHONY: all deps build build-clang static-check build-asan unit fuzz fuzz-build integration \
+.PHONY: all deps build build-clang static-check build-asan unit oracle fuzz fuzz-build integration \
         integration-asan integration-valgrind test run stop check-deep bench \
         screenshots clean
 
@@ -50,6 +53,16 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 unit: deps $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 
+# the banner's place against an HTML5 parser (tests/oracle/oracle.py)
+$(BUILD)/oracle/scan_driver: tests/oracle/scan_driver.c $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_scan.h
+	@mkdir -p $(BUILD)/oracle
+	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    $< $(SRC)/ngx_http_outage_scan.c -o $@
+
+oracle: deps $(BUILD)/oracle/scan_driver
+	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver \
+	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
+
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*.h)
@@ -69,7 +82,7 @@ fuzz: fuzz-build
 integration: build
 	@$(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
-test: deps build build-clang static-check unit fuzz integration
+test: deps build build-clang static-check unit oracle fuzz integration
 	@echo "make test: all green"
 
 run: build
@@ -102,6 +115,10 @@ check-deep: test integration-asan
 	    PYTEST_ARGS="-k 'not bench and not browser and not reloads'"
 	@$(MAKE) --no-print-directory fuzz \
 	    FUZZ_ARGS="-max_total_time=$(FUZZ_SECONDS)"
+	@set -e; for seed in 1 2 3 4; do $(MAKE) --no-print-directory oracle \
+	    ORACLE_COUNT=50000 ORACLE_SEED=$$seed; done
+	@OUTAGE_ORACLE_NGINX_DOCS=2000 $(PY) -m pytest -q -p no:cacheprovider \
+	    tests/integration/test_banner_oracle.py
 	@OUTAGE_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider tests/deep
 
 # peers side by side (docs/performance.md); BENCH_ARGS=--quick for ~1 min

@@ -3,15 +3,18 @@
  * ngx_outage_module: the banner filter.
  *
  * Owns the header and body filters that put the outage banner into HTML
- * responses while an incident is active, the request-phase handler that
- * asks upstreams for an uncompressed body meanwhile, and the handler that
- * serves the banner stylesheet ("outage_banner_css").
+ * responses while an incident is active (HEAD gets the same headers), the
+ * request-phase handler that drops the validators of page loads meanwhile,
+ * the inflating of gzip bodies, and the handler that serves the banner
+ * stylesheet ("outage_banner_css").
  *
- * Nothing is buffered: every buffer goes on as soon as it is scanned; at
- * the insertion point the buffer is replaced by shadow buffers around the
- * banner (no page bytes are copied), and everything after it passes
- * untouched, unscanned.  File buffers stay file buffers, so sendfile keeps
- * working: only the bytes up to the insertion point are read, to find it.
+ * Nothing is buffered: every buffer goes on as soon as it is scanned, but
+ * for the few bytes of a token the scanner has not understood yet (copied,
+ * sent with the next buffer); at the insertion point the buffer is
+ * replaced by shadow buffers around the banner, and everything after it
+ * passes untouched, unscanned.  File buffers stay file buffers, so
+ * sendfile keeps working: only the bytes up to the insertion point are
+ * read, to find it (256 KB at most).
  * What the banner says is in ngx_http_outage_banner.c.
  *
  * Also owns the per-worker renderings (ngx_http_outage_cache_t) that the
@@ -25,6 +28,10 @@
 #include "ngx_http_outage_banner.h"
 #include "ngx_http_outage_pagebody.h"
 
+#if (NGX_ZLIB)
+#include <zlib.h>
+#endif
+
 
 /*
  * How much of a file buffer is read at a time to find the insertion point:
@@ -37,32 +44,61 @@
 #define NGX_HTTP_OUTAGE_READ_FIRST  4096
 #define NGX_HTTP_OUTAGE_READ_SIZE   16384
 
+/* response header of a bannered response (two tiers) */
+#define NGX_HTTP_OUTAGE_MARKER  "X-Outage-Banner"
+
+/* buffers a gzip-encoded body is inflated into */
+#define NGX_HTTP_OUTAGE_ZBUF_SIZE  8192
+
+/* a file is scanned this far at most (the reads block) */
+#define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
+
 /* ngx_http_outage_cache_t flags of a cached banner */
 #define NGX_HTTP_OUTAGE_BANNER_STYLE   0x01   /* starts with "<style>" */
 #define NGX_HTTP_OUTAGE_BANNER_NONCE   0x02   /* the template shows it */
 
 
+typedef struct ngx_http_outage_part_s  ngx_http_outage_part_t;
+
+/* the last of our buffers standing for a buffer of the response */
+struct ngx_http_outage_part_s {
+    ngx_buf_t               *buf;
+    ngx_buf_t               *orig;
+    ngx_http_outage_part_t  *next;
+};
+
+
 typedef struct {
     ngx_http_outage_scan_t   scan;
     ngx_str_t                banner[2];    /* per-request head, the rest */
-    ngx_buf_t               *busy[6];      /* ours, held by next filters
-                                              (one insertion: 6 at most) */
-    ngx_uint_t               nbusy;        /* busy[first_busy..nbusy) */
-    ngx_uint_t               first_busy;
-    ngx_buf_t               *orig;         /* what the shadows stand for */
+    ngx_http_outage_part_t  *busy;         /* held by next filters, oldest
+                                              first */
+    ngx_http_outage_part_t  *last_busy;
+    ngx_http_outage_part_t  *free;
+    off_t                    offset;       /* of the next buffer's bytes */
+    u_char                   held[NGX_HTTP_OUTAGE_SCAN_HOLD];
+    size_t                   nheld;        /* held back from buffers */
+    u_char                   fheld[NGX_HTTP_OUTAGE_SCAN_HOLD];
+                                           /* ... from the chunk read before */
     u_char                  *scratch;      /* file bytes being scanned */
     size_t                   scratch_size;
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
-    unsigned                 done:1;       /* inserted: the rest as is */
+    unsigned                 done:1;       /* decided: the rest as is */
+#if (NGX_ZLIB)
+    unsigned                 inflate:1;    /* gzip body: inflated here */
+    unsigned                 zend:1;       /* end of the gzip stream */
+    z_stream                 zs;
+    ngx_chain_t             *zfree;        /* inflate buffers, reused once */
+    ngx_chain_t             *zbusy;        /* ... the next filters sent them */
+#endif
 } ngx_http_outage_filter_ctx_t;
 
 
 static ngx_int_t ngx_http_outage_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_outage_identity_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_outage_upstream_identity(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
@@ -81,10 +117,25 @@ static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_str_t *html, ngx_str_t *nonce);
 static void ngx_http_outage_blob_release(void *data);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, off_t *hit);
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b,
+    ngx_chain_t ***ll);
+static ngx_int_t ngx_http_outage_held(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, size_t from, size_t to,
+    ngx_chain_t ***ll);
+static ngx_buf_t *ngx_http_outage_banner_buf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_banner_link(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_outage_track(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *last, ngx_buf_t *orig);
+static void ngx_http_outage_consume(ngx_buf_t *b);
 static ngx_int_t ngx_http_outage_insert(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *cl, off_t off,
     ngx_chain_t ***ll);
@@ -94,6 +145,14 @@ static ngx_buf_t *ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos,
     u_char *last);
 static void ngx_http_outage_release(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
+#if (NGX_ZLIB)
+static ngx_int_t ngx_http_outage_inflate_init(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_inflate(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy);
+static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+#endif
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -119,7 +178,7 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_outage_identity_handler;
+    *h = ngx_http_outage_conditional_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_outage_header_filter;
@@ -159,14 +218,12 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
  */
 
 static ngx_int_t
-ngx_http_outage_identity_handler(ngx_http_request_t *r)
+ngx_http_outage_conditional_handler(ngx_http_request_t *r)
 {
     ngx_http_outage_loc_conf_t  *olcf;
 
     if (r != r->main
-        || r->method == NGX_HTTP_HEAD
-        || (r->headers_in.accept_encoding == NULL
-            && r->headers_in.if_none_match == NULL
+        || (r->headers_in.if_none_match == NULL
             && r->headers_in.if_modified_since == NULL))
     {
         return NGX_DECLINED;
@@ -192,75 +249,6 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
         r->headers_in.if_modified_since = NULL;
     }
 
-    if (r->headers_in.accept_encoding) {
-        return ngx_http_outage_upstream_identity(r);
-    }
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_outage_upstream_identity(ngx_http_request_t *r)
-{
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
-
-    ngx_uint_t                   i;
-    ngx_list_part_t             *part;
-    ngx_table_elt_t             *h, *copy;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        /* parsed headers come with their lower-case name */
-        if (h[i].key.len != sizeof("Accept-Encoding") - 1
-            || (h[i].lowcase_key
-                ? ngx_strncmp(h[i].lowcase_key, "accept-encoding",
-                              sizeof("Accept-Encoding") - 1)
-                : ngx_strncasecmp(h[i].key.data,
-                                  (u_char *) "Accept-Encoding",
-                                  sizeof("Accept-Encoding") - 1))
-               != 0
-            || (h[i].value.len == ngx_http_outage_identity.len
-                && ngx_strncasecmp(h[i].value.data,
-                                   ngx_http_outage_identity.data,
-                                   h[i].value.len)
-                   == 0))
-        {
-            continue;
-        }
-
-        if (&h[i] == r->headers_in.accept_encoding) {
-            copy = ngx_palloc(r->pool, sizeof(ngx_table_elt_t));
-            if (copy == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            *copy = h[i];
-            r->headers_in.accept_encoding = copy;
-        }
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: banner due, upstream Accept-Encoding "
-                       "\"%V\" -> identity", &h[i].value);
-
-        h[i].value = ngx_http_outage_identity;
-    }
-
-#endif
-
     return NGX_DECLINED;
 }
 
@@ -269,7 +257,9 @@ static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                      banner[2];
+    ngx_uint_t                     gzipped;
     ngx_table_elt_t               *ce;
+    ngx_http_outage_shm_t         *shm;
     ngx_http_outage_view_t        *view;
     ngx_http_outage_snapshot_t    *snap;
     ngx_http_outage_loc_conf_t    *olcf;
@@ -277,10 +267,11 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
+    /* HEAD gets the headers GET would get, without the body work */
+
     if (!olcf->banner
         || r != r->main
-        || r->header_only
-        || r->method == NGX_HTTP_HEAD
+        || (r->header_only && r->method != NGX_HTTP_HEAD)
         || r->headers_out.content_length_n == 0
         || ngx_http_outage_status_wanted(r, olcf) != NGX_OK)
     {
@@ -297,6 +288,21 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* two tiers: the tier behind this one has put its banner in already */
+
+    if (ngx_http_outage_marked(r)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: the response has a banner already");
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * A gzip body is inflated here (nginx's gzip, after this filter,
+     * compresses again where the client and "gzip" allow); other
+     * encodings (br, zstd...) pass untouched, counted.
+     */
+
+    gzipped = 0;
     ce = r->headers_out.content_encoding;
 
     if (ce && ce->hash && ce->value.len
@@ -305,10 +311,29 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
                                 ce->value.len)
                 == 0))
     {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: no banner in a \"%V\" encoded body",
-                       &ce->value);
-        return ngx_http_next_header_filter(r);
+#if (NGX_ZLIB)
+        if ((ce->value.len == 4
+             && ngx_strncasecmp(ce->value.data, (u_char *) "gzip", 4) == 0)
+            || (ce->value.len == 6
+                && ngx_strncasecmp(ce->value.data, (u_char *) "x-gzip", 6)
+                   == 0))
+        {
+            gzipped = 1;
+
+        } else
+#endif
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner in a \"%V\" encoded body",
+                           &ce->value);
+
+            shm = ngx_http_outage_shm();
+            if (shm && !r->header_only) {
+                (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+            }
+
+            return ngx_http_next_header_filter(r);
+        }
     }
 
     if (ngx_http_outage_banner_build(r, olcf, snap, view, banner) != NGX_OK) {
@@ -319,23 +344,35 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_outage_filter_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
+    if (!r->header_only) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_outage_filter_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_outage_scan_init(&ctx->scan);
+        ctx->banner[0] = banner[0];
+        ctx->banner[1] = banner[1];
+
+#if (NGX_ZLIB)
+        if (gzipped && ngx_http_outage_inflate_init(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+#endif
+
+        ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
     }
 
-    ngx_http_outage_scan_init(&ctx->scan);
-    ctx->banner[0] = banner[0];
-    ctx->banner[1] = banner[1];
-
-    ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
+    if (gzipped) {
+        ce->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
 
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
-    ngx_http_weak_etag(r);
 
-    if (!olcf->banner_last_modified) {
-        ngx_http_clear_last_modified(r);
+    if (ngx_http_outage_validators(r, olcf, view) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (olcf->banner_nocache && ngx_http_outage_nocache(r) != NGX_OK) {
@@ -832,6 +869,124 @@ ngx_http_outage_blob_release(void *data)
  * only add their header next to it, and no-store still wins in any cache.
  */
 
+/*
+ * The marker a bannered response carries, so that a front tier running the
+ * module too does not add a second banner into the page of an app tier.
+ */
+
+static ngx_int_t
+ngx_http_outage_marked(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash
+            && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+                               sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
+               == 0)
+        {
+            return 1;
+        }
+    }
+}
+
+
+/*
+ * Validators of a bannered copy must never match the page after the
+ * incident (or in a later one): the ETag becomes weak and names the
+ * incident (its scope's start time and state), and a kept Last-Modified
+ * is one second older than the page's, which a server comparing
+ * If-Modified-Since exactly or with ">=" (nginx, most frameworks) answers
+ * with the full page.  The response is also marked for a front tier.
+ */
+
+static ngx_int_t
+ngx_http_outage_validators(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_table_elt_t  *h, *etag;
+
+    ngx_http_weak_etag(r);
+
+    etag = r->headers_out.etag;
+
+    if (etag && etag->hash && etag->value.len > 3
+        && etag->value.data[etag->value.len - 1] == '"')
+    {
+        len = etag->value.len + sizeof("-outage-") - 1 + NGX_TIME_T_LEN
+              + NGX_INT_T_LEN;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_sprintf(p, "%*s-outage-%xT%ui\"",
+                          etag->value.len - 1, etag->value.data,
+                          view->since, view->state)
+              - p;
+
+        etag->value.data = p;
+        etag->value.len = len;
+    }
+
+    if (!olcf->banner_last_modified
+        || r->headers_out.last_modified_time <= 0)
+    {
+        ngx_http_clear_last_modified(r);
+
+    } else {
+        r->headers_out.last_modified_time--;
+
+        if (r->headers_out.last_modified) {
+            /* the header filter formats it again from the time */
+            r->headers_out.last_modified->hash = 0;
+            r->headers_out.last_modified = NULL;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, NGX_HTTP_OUTAGE_MARKER);
+
+    /* the snapshot may be gone when the access log reads it */
+    h->value.data = ngx_pstrdup(r->pool, &view->name);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.len = view->name.len;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_outage_nocache(ngx_http_request_t *r)
 {
@@ -897,10 +1052,30 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_int_t                      rc;
     ngx_chain_t                   *out;
     ngx_http_outage_filter_ctx_t  *ctx;
+#if (NGX_ZLIB)
+    ngx_chain_t                   *zout;
+#endif
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
 
-    if (ctx == NULL || (ctx->done && ctx->first_busy == ctx->nbusy)) {
+    if (ctx == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+#if (NGX_ZLIB)
+    zout = NULL;
+
+    if (ctx->inflate && in) {
+        if (ngx_http_outage_inflate(r, ctx, &in, &zout) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->done && ctx->busy == NULL && zout == NULL && ctx->zbusy == NULL)
+#else
+    if (ctx->done && ctx->busy == NULL)
+#endif
+    {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -916,88 +1091,363 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ngx_http_outage_release(r, ctx);
 
+#if (NGX_ZLIB)
+    if (zout) {
+        /* after release(): our inflate buffers may stand behind shadows */
+        ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
+                                (ngx_buf_tag_t) &ngx_http_outage_module);
+    }
+#endif
+
     return rc;
 }
 
 
 /*
- * Feeds the buffers of "in" to the scanner until the insertion point; *out
- * is "in" itself if the point is not in this chain, else a chain with the
- * banner spliced in.  The caller's links are never modified.
+ * Feeds the buffers of "in" to the scanner until it decides; *out is a
+ * new chain standing for "in" with the bytes the scanner holds back taken
+ * out (they follow in a later call, from a copy) and, at the decision,
+ * the banner spliced in.  The caller's links are never modified.
  */
 
 static ngx_int_t
 ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out)
 {
-    off_t                   off;
-    ngx_buf_t              *b;
-    ngx_chain_t            *cl, *ln, *head, **ll;
+    int                     rc;
+    off_t                   size, start, keep, hit;
+    size_t                  nheld;
+    ngx_buf_t              *b, *sh;
+    ngx_chain_t            *cl, *head, **ll;
     ngx_http_outage_shm_t  *shm;
 
-    off = NGX_HTTP_OUTAGE_SCAN_MORE;
+    ll = &head;
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (ngx_buf_in_memory(b)) {
-            off = ngx_http_outage_scan_feed(&ctx->scan, b->pos,
-                                            b->last - b->pos);
+        if (ctx->done) {
+            if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                return NGX_ERROR;
+            }
 
-        } else if (b->in_file) {
-            if (ngx_http_outage_scan_file(r, ctx, b, &off) != NGX_OK) {
+            continue;
+        }
+
+        size = ngx_buf_size(b);
+        start = ctx->offset;
+        nheld = ctx->nheld;
+
+        if (size == 0) {
+            rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+
+        } else if (ngx_buf_in_memory(b)) {
+            rc = ngx_http_outage_scan_feed(&ctx->scan, b->pos, (size_t) size);
+
+        } else {
+            rc = ngx_http_outage_scan_file(r, ctx, b);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+        }
+
+        ctx->offset += size;
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && b->last_buf) {
+            rc = ngx_http_outage_scan_finish(&ctx->scan);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+
+            /* of the held bytes and b, the last scan.nhold wait */
+
+            keep = ctx->scan.nhold;
+
+            if (size == 0) {
+                if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                continue;
+            }
+
+            if (keep > size) {
+                if (ngx_http_outage_held(r, ctx, 0,
+                                         nheld - (size_t) (keep - size), &ll)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+            } else if (nheld
+                       && ngx_http_outage_held(r, ctx, 0, nheld, &ll)
+                          != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (keep == 0) {
+                if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+            } else if (keep < size) {
+                sh = ngx_http_outage_shadow(r, b, 0, size - keep);
+                if (sh == NULL) {
+                    return NGX_ERROR;
+                }
+
+                sh->recycled = b->recycled;
+                sh->flush = b->flush;
+
+                if (ngx_http_outage_link(r, sh, &ll) != NGX_OK
+                    || ngx_http_outage_track(r, ctx, sh, b) != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+            } else {
+                /* all of b is held: copied, so it is done with */
+
+                ngx_http_outage_consume(b);
+
+                if (b->flush) {
+                    sh = ngx_calloc_buf(r->pool);
+                    if (sh == NULL
+                        || ngx_http_outage_link(r, sh, &ll) != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+
+                    sh->flush = 1;
+                    sh->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
+                }
+            }
+
+            ngx_memcpy(ctx->held, ctx->scan.hold, ctx->scan.nhold);
+            ctx->nheld = ctx->scan.nhold;
+
+            continue;
+        }
+
+        ctx->done = 1;
+        ctx->nheld = 0;
+
+        shm = ngx_http_outage_shm();
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_NONE) {
+            if ((nheld && ngx_http_outage_held(r, ctx, 0, nheld, &ll) != NGX_OK)
+                || ngx_http_outage_link(r, b, &ll) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (shm) {
+                (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+            }
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no place for a banner in this body");
+            continue;
+        }
+
+        hit = ctx->scan.hit;
+
+        if (hit < start) {
+
+            /* the point is among the held bytes */
+
+            if (ngx_http_outage_held(r, ctx, 0,
+                                     nheld - (size_t) (start - hit), &ll)
+                   != NGX_OK
+                || ngx_http_outage_banner_link(r, ctx, &ll) != NGX_OK
+                || ngx_http_outage_held(r, ctx,
+                                        nheld - (size_t) (start - hit),
+                                        nheld, &ll)
+                   != NGX_OK
+                || ngx_http_outage_link(r, b, &ll) != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
         } else {
-            off = NGX_HTTP_OUTAGE_SCAN_MORE;
+            if ((nheld && ngx_http_outage_held(r, ctx, 0, nheld, &ll) != NGX_OK)
+                || ngx_http_outage_insert(r, ctx, cl, hit - start, &ll)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
 
-        if (off != NGX_HTTP_OUTAGE_SCAN_MORE) {
-            break;
+        if (shm) {
+            (void) ngx_atomic_fetch_add(&shm->banners, 1);
         }
 
-        if (b->last_buf && ngx_http_outage_scan_finish(&ctx->scan)) {
-            off = ngx_buf_size(b);      /* no insertion point: append */
-            break;
-        }
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: banner inserted at offset %O%s", hit,
+                       ctx->scan.implied ? " with <body>" : "");
     }
 
-    if (cl == NULL) {
-        *out = in;
-        return NGX_OK;
-    }
+    *ll = NULL;
+    *out = head;
 
-    ll = &head;
+    return NGX_OK;
+}
 
-    for (ln = in; ln != cl; ln = ln->next) {
-        *ll = ngx_alloc_chain_link(r->pool);
-        if (*ll == NULL) {
-            return NGX_ERROR;
-        }
 
-        (*ll)->buf = ln->buf;
-        ll = &(*ll)->next;
-    }
+static ngx_int_t
+ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    ngx_chain_t  *ln;
 
-    if (ngx_http_outage_insert(r, ctx, cl, off, &ll) != NGX_OK) {
+    ln = ngx_alloc_chain_link(r->pool);
+    if (ln == NULL) {
         return NGX_ERROR;
     }
 
-    *ll = cl->next;
-    *out = head;
-
-    ctx->done = 1;
-
-    shm = ngx_http_outage_shm();
-    if (shm) {
-        (void) ngx_atomic_fetch_add(&shm->banners, 1);
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "outage: banner inserted at offset %O of a buffer", off);
+    ln->buf = b;
+    **ll = ln;
+    *ll = &ln->next;
 
     return NGX_OK;
+}
+
+
+/* held bytes [from, to) go out from a copy of their own */
+
+static ngx_int_t
+ngx_http_outage_held(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    size_t from, size_t to, ngx_chain_t ***ll)
+{
+    u_char     *p;
+    ngx_buf_t  *b;
+
+    if (to <= from) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, to - from);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, ctx->held + from, to - from);
+
+    b = ngx_http_outage_mem(r, p, p + (to - from));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->temporary = 1;
+
+    return ngx_http_outage_link(r, b, ll);
+}
+
+
+/*
+ * The banner goes out from a copy of its own, "<body>" first when the
+ * scanner found no <body> tag: later filters may change bytes in place
+ * (charset's single-byte recoding does), and the rendering is shared by
+ * every response of the worker.
+ */
+
+static ngx_buf_t *
+ngx_http_outage_banner_buf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    u_char     *p;
+    size_t      n;
+    ngx_buf_t  *b;
+
+    n = ctx->banner[0].len + ctx->banner[1].len;
+
+    if (ctx->scan.implied) {
+        n += sizeof("<body>") - 1;
+    }
+
+    p = ngx_pnalloc(r->pool, n);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    b = ngx_http_outage_mem(r, p, p + n);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->temporary = 1;
+
+    if (ctx->scan.implied) {
+        p = ngx_cpymem(p, "<body>", sizeof("<body>") - 1);
+    }
+
+    p = ngx_cpymem(p, ctx->banner[0].data, ctx->banner[0].len);
+    ngx_memcpy(p, ctx->banner[1].data, ctx->banner[1].len);
+
+    return b;
+}
+
+
+static ngx_int_t
+ngx_http_outage_banner_link(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_http_outage_banner_buf(r, ctx);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_outage_link(r, b, ll);
+}
+
+
+/* orig is done with once "last", the last of its stand-ins, is sent */
+
+static ngx_int_t
+ngx_http_outage_track(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    ngx_buf_t *last, ngx_buf_t *orig)
+{
+    ngx_http_outage_part_t  *pt;
+
+    pt = ctx->free;
+
+    if (pt) {
+        ctx->free = pt->next;
+
+    } else {
+        pt = ngx_palloc(r->pool, sizeof(ngx_http_outage_part_t));
+        if (pt == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    pt->buf = last;
+    pt->orig = orig;
+    pt->next = NULL;
+
+    if (ctx->busy == NULL) {
+        ctx->busy = pt;
+
+    } else {
+        ctx->last_busy->next = pt;
+    }
+
+    ctx->last_busy = pt;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_consume(ngx_buf_t *b)
+{
+    b->pos = b->last;
+
+    if (b->in_file) {
+        b->file_pos = b->file_last;
+    }
 }
 
 
@@ -1007,19 +1457,37 @@ ngx_http_outage_splice(ngx_http_request_t *r,
  * in the first kilobytes, so this costs one small read of what the page
  * cache holds anyway.  Reads end on absolute multiples of the read size,
  * so the chunk that holds the point also holds the page boundary after it.
+ * The reads block (like the sub filter's), so a file is scanned for at
+ * most NGX_HTTP_OUTAGE_SCAN_FILE_MAX bytes: a page without a place by
+ * then gets no banner.
  */
 
 static ngx_int_t
 ngx_http_outage_scan_file(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, off_t *hit)
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b)
 {
+    int      rc;
     off_t    pos;
     size_t   size, step;
-    ssize_t  n, off;
+    ssize_t  n;
 
-    *hit = NGX_HTTP_OUTAGE_SCAN_MORE;
+    rc = NGX_HTTP_OUTAGE_SCAN_MORE;
 
     for (pos = b->file_pos; pos < b->file_last; pos += n) {
+
+        if (ctx->offset + (pos - b->file_pos) >= NGX_HTTP_OUTAGE_SCAN_FILE_MAX)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: no banner: no place for it in the first "
+                          "%uz bytes of \"%V\"",
+                          (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX,
+                          &b->file->name);
+
+            ctx->scan.done = 1;
+            ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
+
+            return NGX_HTTP_OUTAGE_SCAN_NONE;
+        }
 
         if (b->file_last - pos <= NGX_HTTP_OUTAGE_READ_SIZE) {
             size = (size_t) (b->file_last - pos);
@@ -1061,15 +1529,17 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
         ctx->chunk_start = pos;
         ctx->chunk_len = size;
 
-        off = ngx_http_outage_scan_feed(&ctx->scan, ctx->scratch, n);
+        /* a hit may fall in what the scanner holds from the chunk before */
+        ngx_memcpy(ctx->fheld, ctx->scan.hold, ctx->scan.nhold);
 
-        if (off != NGX_HTTP_OUTAGE_SCAN_MORE) {
-            *hit = pos - b->file_pos + off;
-            return NGX_OK;
+        rc = ngx_http_outage_scan_feed(&ctx->scan, ctx->scratch, n);
+
+        if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
+            return rc;
         }
     }
 
-    return NGX_OK;
+    return rc;
 }
 
 
@@ -1086,49 +1556,31 @@ ngx_http_outage_insert(ngx_http_request_t *r,
 {
     off_t         size, hit, start, end, aligned;
     u_char       *base;
-    ngx_buf_t    *b, *part[6], *banner[2];
-    ngx_uint_t    i, n, nb;
-    ngx_chain_t  *ln;
+    ngx_buf_t    *b, *part[7], *banner;
+    ngx_uint_t    i, n;
 
     b = cl->buf;
     size = ngx_buf_size(b);
 
-    nb = 0;
-
-    for (i = 0; i < 2; i++) {
-        if (ctx->banner[i].len == 0) {
-            continue;
-        }
-
-        banner[nb] = ngx_http_outage_mem(r, ctx->banner[i].data,
-                                         ctx->banner[i].data
-                                         + ctx->banner[i].len);
-        if (banner[nb] == NULL) {
-            return NGX_ERROR;
-        }
-
-        nb++;
+    banner = ngx_http_outage_banner_buf(r, ctx);
+    if (banner == NULL) {
+        return NGX_ERROR;
     }
 
     n = 0;
 
     if (size == 0) {
-        for (i = 0; i < nb; i++) {
-            part[n++] = banner[i];
-        }
-
-        part[n++] = b;
-        goto link;
+        return (ngx_http_outage_link(r, banner, ll) == NGX_OK
+                && ngx_http_outage_link(r, b, ll) == NGX_OK)
+               ? NGX_OK : NGX_ERROR;
     }
 
-    if (!b->in_file) {
+    if (ngx_buf_in_memory(b) && !b->in_file) {
         if (off > 0) {
             part[n++] = ngx_http_outage_shadow(r, b, 0, off);
         }
 
-        for (i = 0; i < nb; i++) {
-            part[n++] = banner[i];
-        }
+        part[n++] = banner;
 
         if (off < size) {
             part[n++] = ngx_http_outage_shadow(r, b, off, size);
@@ -1160,6 +1612,26 @@ ngx_http_outage_insert(ngx_http_request_t *r,
         base = ctx->scratch;
     }
 
+    if (hit < start) {
+
+        /*
+         * The point is in bytes held back from the chunk read before
+         * (a tag cut by the read): they go from their copy, and sendfile
+         * resumes at this chunk, which starts on a page.
+         */
+
+        if (hit > b->file_pos) {
+            part[n++] = ngx_http_outage_shadow(r, b, 0, hit - b->file_pos);
+        }
+
+        part[n++] = banner;
+        part[n++] = ngx_http_outage_mem(r, ctx->fheld,
+                                        ctx->fheld + (start - hit));
+        part[n++] = ngx_http_outage_shadow(r, b, start - b->file_pos, size);
+
+        goto flags;
+    }
+
     aligned = (hit + ngx_pagesize - 1) / ngx_pagesize * ngx_pagesize;
 
     if (aligned > end || end == b->file_last) {
@@ -1174,9 +1646,7 @@ ngx_http_outage_insert(ngx_http_request_t *r,
         part[n++] = ngx_http_outage_mem(r, base, base + (hit - start));
     }
 
-    for (i = 0; i < nb; i++) {
-        part[n++] = banner[i];
-    }
+    part[n++] = banner;
 
     if (aligned > hit) {
         part[n++] = ngx_http_outage_mem(r, base + (hit - start),
@@ -1196,33 +1666,19 @@ flags:
 
         /* the producer wants b back soon: have the parts flushed likewise */
         part[i]->recycled = b->recycled;
+
+        if (ngx_http_outage_link(r, part[i], ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     part[n - 1]->last_buf = b->last_buf;
     part[n - 1]->last_in_chain = b->last_in_chain;
     part[n - 1]->flush = b->flush;
 
-    ctx->orig = b;
+    /* sent in order: when the last part is sent, b is done with */
 
-link:
-
-    for (i = 0; i < n; i++) {
-        ln = ngx_alloc_chain_link(r->pool);
-        if (ln == NULL) {
-            return NGX_ERROR;
-        }
-
-        ln->buf = part[i];
-        **ll = ln;
-        *ll = &ln->next;
-
-        /* not the links: those passed on belong to the next filter */
-        if (part[i] != b) {
-            ctx->busy[ctx->nbusy++] = part[i];
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_outage_track(r, ctx, part[n - 1], b);
 }
 
 
@@ -1281,9 +1737,232 @@ ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos, u_char *last)
 }
 
 
+#if (NGX_ZLIB)
+
+static void
+ngx_http_outage_inflate_cleanup(void *data)
+{
+    ngx_http_outage_filter_ctx_t  *ctx = data;
+
+    (void) inflateEnd(&ctx->zs);
+}
+
+
+static ngx_int_t
+ngx_http_outage_inflate_init(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* 16: a gzip wrapper, not zlib's */
+    if (inflateInit2(&ctx->zs, 16 + MAX_WBITS) != Z_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "outage: inflateInit2() failed");
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_outage_inflate_cleanup;
+    cln->data = ctx;
+
+    ctx->inflate = 1;
+
+    /* gzip_static files and cached entries come in memory, not sendfile */
+    r->filter_need_in_memory = 1;
+
+    return NGX_OK;
+}
+
+
 /*
- * Once the next filters have sent all of the shadows and the banner, the
- * original buffer is marked consumed, so that its producer (the upstream,
+ * Replaces *in by the inflated bytes, in buffers of our own that are
+ * reused once the next filters have sent them.  The input is copied, so
+ * its buffers are done with at once.
+ */
+
+static ngx_int_t
+ngx_http_outage_inflate(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy)
+{
+    int           rc;
+    ngx_buf_t    *b, *ob;
+    ngx_chain_t  *cl, *out, **ll;
+
+    out = NULL;
+    ll = &out;
+    ob = NULL;
+
+    for (cl = *in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->pos < b->last && !ctx->zend) {
+            ctx->zs.next_in = b->pos;
+            ctx->zs.avail_in = (uInt) (b->last - b->pos);
+
+            while (ctx->zs.avail_in) {
+
+                if (ob == NULL || ob->last == ob->end) {
+                    ob = ngx_http_outage_zbuf(r, ctx);
+                    if (ob == NULL
+                        || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
+                    {
+                        return NGX_ERROR;
+                    }
+                }
+
+                ctx->zs.next_out = ob->last;
+                ctx->zs.avail_out = (uInt) (ob->end - ob->last);
+
+                rc = inflate(&ctx->zs, Z_NO_FLUSH);
+
+                ob->last = ctx->zs.next_out;
+
+                if (rc == Z_STREAM_END) {
+                    if (ctx->zs.avail_in == 0) {
+                        ctx->zend = 1;
+                        break;
+                    }
+
+                    /* another gzip member follows */
+                    if (inflateReset(&ctx->zs) != Z_OK) {
+                        return NGX_ERROR;
+                    }
+
+                    continue;
+                }
+
+                if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                                  "outage: banner: the upstream's gzip body "
+                                  "is corrupt (inflate() returned %d: %s)",
+                                  rc, ctx->zs.msg ? ctx->zs.msg : "");
+                    return NGX_ERROR;
+                }
+            }
+        }
+
+        if (b->in_file && !ngx_buf_in_memory(b) && ngx_buf_size(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "outage: banner: a gzip body in a file buffer");
+            return NGX_ERROR;
+        }
+
+        ngx_http_outage_consume(b);
+
+        /* an empty body is left empty, a cut one is an error */
+        if (b->last_buf && !ctx->zend && ctx->zs.total_in) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: banner: the upstream's gzip body "
+                          "is corrupt (inflate() returned %d: %s)",
+                          Z_BUF_ERROR, "the stream ends early");
+            return NGX_ERROR;
+        }
+
+        if (b->last_buf || b->flush || b->sync) {
+
+            /* an empty buffer in memory would not count as special */
+
+            if (ob == NULL || ob->pos == ob->last) {
+                /* no tag: never taken for an inflate buffer */
+                ob = ngx_calloc_buf(r->pool);
+                if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
+
+            ob->last_buf = b->last_buf;
+            ob->flush = b->flush;
+            ob->sync = b->sync;
+            ob->last_in_chain = b->last_in_chain;
+            ob = NULL;
+
+        } else if (b->last_in_chain && ob) {
+            ob->last_in_chain = 1;
+        }
+    }
+
+    *ll = NULL;
+
+    /* empty buffers that are not special must not go on */
+
+    for (ll = &out; *ll; ) {
+        b = (*ll)->buf;
+
+        if (b->pos == b->last && b->start
+            && !(b->last_buf || b->flush || b->sync))
+        {
+            /* back to the free ones, link and all */
+            cl = *ll;
+            *ll = cl->next;
+            cl->next = ctx->zfree;
+            ctx->zfree = cl;
+            continue;
+        }
+
+        ll = &(*ll)->next;
+    }
+
+    *in = out;
+
+    /* links of our own to find the buffers again: "out" goes on */
+
+    ll = copy;
+
+    for (cl = out; cl; cl = cl->next) {
+        if (ngx_http_outage_link(r, cl->buf, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    *ll = NULL;
+
+    return NGX_OK;
+}
+
+
+/* a free inflate buffer: one the next filters are done with, or a new one */
+
+static ngx_buf_t *
+ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (ctx->zfree) {
+        cl = ctx->zfree;
+        ctx->zfree = cl->next;
+        b = cl->buf;
+        ngx_free_chain(r->pool, cl);
+
+    } else {
+        b = ngx_create_temp_buf(r->pool, NGX_HTTP_OUTAGE_ZBUF_SIZE);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    b->pos = b->start;
+    b->last = b->start;
+    b->last_buf = 0;
+    b->flush = 0;
+    b->sync = 0;
+    b->last_in_chain = 0;
+    b->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
+
+    return b;
+}
+
+#endif
+
+
+/*
+ * Once the next filters have sent the last stand-in of an original buffer,
+ * the original is marked consumed, so that its producer (the upstream,
  * the copy filter) can reuse it; until then it must stay untouched.
  */
 
@@ -1291,26 +1970,20 @@ static void
 ngx_http_outage_release(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx)
 {
-    ngx_buf_t  *b;
+    ngx_http_outage_part_t  *pt;
 
-    while (ctx->first_busy < ctx->nbusy) {
-        if (ngx_buf_size(ctx->busy[ctx->first_busy]) != 0) {
+    while (ctx->busy) {
+        pt = ctx->busy;
+
+        if (ngx_buf_size(pt->buf) != 0) {
             return;
         }
 
-        ctx->first_busy++;
-    }
+        ngx_http_outage_consume(pt->orig);
 
-    b = ctx->orig;
-
-    if (b) {
-        b->pos = b->last;
-
-        if (b->in_file) {
-            b->file_pos = b->file_last;
-        }
-
-        ctx->orig = NULL;
+        ctx->busy = pt->next;
+        pt->next = ctx->free;
+        ctx->free = pt;
     }
 
     if (ctx->done && ctx->scratch) {

@@ -327,6 +327,8 @@ typedef struct {
     /* one more of each: the NO_SLOT slots */
     ngx_http_outage_shm_scope_t  scopes[NGX_HTTP_OUTAGE_MAX_SCOPES + 1];
     ngx_http_outage_shm_check_t  checks[NGX_HTTP_OUTAGE_MAX_CHECKS + 1];
+
+    ngx_atomic_t                 banner_skips;  /* due, but no place */
 } ngx_http_outage_shm_t;
 
 

@@ -1,14 +1,18 @@
 
 /*
  * ngx_http_outage_scan.c: streaming scanner that finds where the outage
- * banner goes in an HTML response: right after the opening <body> tag, or
- * after the first start tag that implies the body (docs/notes/scanner.md).
+ * banner goes in an HTML response so that, in the tree an HTML5 parser
+ * builds, it is the first child of <body> and nothing else changes
+ * (docs/notes/scanner.md).
  *
- * It owns only the tokenizer: a byte-driven state machine modelled on the
- * HTML5 tokenizer, restricted to what decides where tags start and end.
- * Every state survives a chunk boundary, so the result does not depend on
- * how the response is split into buffers.  Buffer and chain handling belong
- * to the body filter.
+ * It owns a byte-driven state machine modelled on the HTML5 tokenizer and
+ * the few tree-construction facts that matter before <body> exists: which
+ * tokens imply the body (the banner goes right before them, after a
+ * "<body>" of its own), which stay in <head>, templates, and where no
+ * place exists (a frameset, a stream that ends inside a construct, a body
+ * that is not HTML).  Every state survives a chunk boundary; bytes of a
+ * token not yet understood are held back (at most NGX_HTTP_OUTAGE_SCAN_HOLD),
+ * so the result does not depend on how the body is split into buffers.
  */
 
 
@@ -20,7 +24,7 @@
 
 
 /* element flags */
-#define NGX_HTTP_OUTAGE_SCAN_HEAD      0x01  /* allowed in <head> */
+#define NGX_HTTP_OUTAGE_SCAN_HEAD      0x01  /* stays in <head> */
 #define NGX_HTTP_OUTAGE_SCAN_RAW       0x02  /* text content up to end tag */
 
 /* element ids: indexes into ngx_http_outage_scan_elts[] */
@@ -31,6 +35,18 @@
 #define NGX_HTTP_OUTAGE_SCAN_NOSCRIPT  4
 #define NGX_HTTP_OUTAGE_SCAN_TEMPLATE  5
 #define NGX_HTTP_OUTAGE_SCAN_PLAIN     6
+#define NGX_HTTP_OUTAGE_SCAN_HTML      7
+#define NGX_HTTP_OUTAGE_SCAN_FRAMESET  8
+#define NGX_HTTP_OUTAGE_SCAN_BR        9
+#define NGX_HTTP_OUTAGE_SCAN_SVG       10
+#define NGX_HTTP_OUTAGE_SCAN_MATH      11
+#define NGX_HTTP_OUTAGE_SCAN_P         12
+
+/* s->id of a tag whose name was not looked up yet */
+#define NGX_HTTP_OUTAGE_SCAN_UNKNOWN   ((unsigned int) -1)
+
+/* bytes looked at before deciding whether the body is HTML at all */
+#define NGX_HTTP_OUTAGE_SCAN_SNIFF     4
 
 
 typedef struct {
@@ -41,19 +57,27 @@ typedef struct {
 
 
 /*
- * The first entries must match the ids above.  "head" elements follow the
- * HTML "in head" insertion mode, which also accepts the obsolete basefont,
- * bgsound and noframes; anything not marked HEAD starts the body implicitly.
+ * The first entries must match the ids above.  HEAD elements are those the
+ * "in head" and "after head" insertion modes keep in <head> (noscript only
+ * before </head>, see start_tag()); any other start tag implies <body>.
+ * RAW elements switch the tokenizer to text until their end tag; those
+ * that are not HEAD matter only inside <template>, since anywhere else
+ * they imply the body and the scan ends before them.
  */
 static const ngx_http_outage_scan_elt_t  ngx_http_outage_scan_elts[] = {
     { "", 0, 0 },
     { "body", 4, 0 },
     { "head", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
     { "script", 6, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
-    { "noscript", 8, NGX_HTTP_OUTAGE_SCAN_HEAD },
+    { "noscript", 8, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
     { "template", 8, NGX_HTTP_OUTAGE_SCAN_HEAD },
     { "plaintext", 9, NGX_HTTP_OUTAGE_SCAN_RAW },
     { "html", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
+    { "frameset", 8, 0 },
+    { "br", 2, 0 },
+    { "svg", 3, 0 },
+    { "math", 4, 0 },
+    { "p", 1, 0 },
     { "title", 5, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
     { "base", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
     { "link", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
@@ -70,6 +94,19 @@ static const ngx_http_outage_scan_elt_t  ngx_http_outage_scan_elts[] = {
 
 #define NGX_HTTP_OUTAGE_SCAN_NELTS                                            \
     (sizeof(ngx_http_outage_scan_elts) / sizeof(ngx_http_outage_scan_elts[0]))
+
+
+/*
+ * HTML start tags that end foreign (svg/math) content; only looked up
+ * inside a <template>, where svg and math do not imply the body.
+ */
+static const char  *ngx_http_outage_scan_breakout[] = {
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div",
+    "dl", "dt", "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head",
+    "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p",
+    "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup",
+    "table", "tt", "u", "ul", "var", NULL
+};
 
 
 /* tokenizer states, kept in s->state between calls */
@@ -119,7 +156,11 @@ enum {
     ngx_http_outage_scan_sw_script_dbl_dash,
     ngx_http_outage_scan_sw_script_dbl_dash_dash,
     ngx_http_outage_scan_sw_script_dbl_lt,
-    ngx_http_outage_scan_sw_script_dbl_end
+    ngx_http_outage_scan_sw_script_dbl_end,
+    ngx_http_outage_scan_sw_cref,
+    ngx_http_outage_scan_sw_cref_named,
+    ngx_http_outage_scan_sw_cref_num,
+    ngx_http_outage_scan_sw_cref_digits
 };
 
 
@@ -137,12 +178,19 @@ enum {
 #define ngx_http_outage_scan_name_end(c)                                      \
     (ngx_http_outage_scan_space(c) || (c) == '/' || (c) == '>')
 
+/* the only named character references that are whitespace */
+static const char  *ngx_http_outage_scan_cref_names[] = { "Tab;", "NewLine;" };
 
+
+static int ngx_http_outage_scan_run(ngx_http_outage_scan_t *s,
+    const unsigned char *p, size_t len);
+static int ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s);
+static int ngx_http_outage_scan_decide(ngx_http_outage_scan_t *s, int result,
+    off_t hit, unsigned int implied);
 static unsigned int ngx_http_outage_scan_lookup(ngx_http_outage_scan_t *s);
-static int ngx_http_outage_scan_start_tag(ngx_http_outage_scan_t *s,
-    unsigned int id);
-static int ngx_http_outage_scan_end_tag(ngx_http_outage_scan_t *s,
-    unsigned int id);
+static int ngx_http_outage_scan_resolve(ngx_http_outage_scan_t *s);
+static void ngx_http_outage_scan_tag(ngx_http_outage_scan_t *s);
+static int ngx_http_outage_scan_cref_space(ngx_http_outage_scan_t *s);
 static unsigned int ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s);
 
 
@@ -154,20 +202,224 @@ ngx_http_outage_scan_init(ngx_http_outage_scan_t *s)
 }
 
 
-ssize_t
+int
 ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
     size_t len)
 {
-    size_t                             i;
-    unsigned int                       state, id;
+    size_t  n;
+    int     rc;
+
+    if (s->done) {
+        return (int) s->result;
+    }
+
+    if (!s->sniffed) {
+
+        /* the first bytes are held until it is known whether this is HTML */
+
+        n = NGX_HTTP_OUTAGE_SCAN_SNIFF - s->nhold;
+        if (n > len) {
+            n = len;
+        }
+
+        memcpy(s->hold + s->nhold, p, n);
+        s->nhold += (unsigned int) n;
+        s->offset += (off_t) n;
+        p += n;
+        len -= n;
+
+        if (s->nhold < NGX_HTTP_OUTAGE_SCAN_SNIFF) {
+            s->pending = 1;
+            s->mark = 0;
+            return NGX_HTTP_OUTAGE_SCAN_MORE;
+        }
+
+        rc = ngx_http_outage_scan_sniff(s);
+        if (rc != NGX_HTTP_OUTAGE_SCAN_MORE || len == 0) {
+            return rc;
+        }
+    }
+
+    return ngx_http_outage_scan_run(s, p, len);
+}
+
+
+int
+ngx_http_outage_scan_finish(ngx_http_outage_scan_t *s)
+{
+    int  rc;
+
+    if (s->done) {
+        return (int) s->result;
+    }
+
+    if (s->offset == 0) {
+        /* an empty body stays empty */
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+    }
+
+    if (!s->sniffed) {
+        rc = ngx_http_outage_scan_sniff(s);
+        if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
+            return rc;
+        }
+    }
+
+    /*
+     * An open <template> would take the banner in; anything else open at
+     * the end (a comment, a script, a tag, an attribute value) would show
+     * it as text or swallow it.
+     */
+
+    if (s->template_depth) {
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+    }
+
+    switch (s->state) {
+
+    case ngx_http_outage_scan_sw_data:
+        /* the parser creates an empty <body> at the end: append */
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                           s->offset, 1);
+
+    case ngx_http_outage_scan_sw_tag_open:
+    case ngx_http_outage_scan_sw_end_tag_open:
+    case ngx_http_outage_scan_sw_cref:
+    case ngx_http_outage_scan_sw_cref_named:
+    case ngx_http_outage_scan_sw_cref_num:
+        /* "<", "</", "&..." at the end are text: they imply the body */
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                           s->mark, 1);
+
+    case ngx_http_outage_scan_sw_tag_name:
+        if (s->pending) {
+            /* a tag cut off by the end is dropped: before it is the end */
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               s->mark, 1);
+        }
+
+        break;
+
+    case ngx_http_outage_scan_sw_cref_digits:
+        if (s->cref_len && ngx_http_outage_scan_cref_space(s)) {
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               s->offset, 1);
+        }
+
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                           s->mark, 1);
+
+    default:
+        break;
+    }
+
+    return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+}
+
+
+/*
+ * Bodies served as HTML that are not: binary formats by their magic bytes,
+ * UTF-16 (a BOM, or NUL bytes that ASCII text in UTF-16 has).  A UTF-8 BOM
+ * is skipped: the decoder drops it only at the very start, so the banner
+ * must not come before it.
+ */
+
+static int
+ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s)
+{
+    size_t          i, n, skip;
+    unsigned char   b[NGX_HTTP_OUTAGE_SCAN_SNIFF];
+
+    static const struct {
+        size_t       len;
+        const char  *magic;
+    } binary[] = {
+        { 2, "\xFE\xFF" },              /* UTF-16BE BOM */
+        { 2, "\xFF\xFE" },              /* UTF-16LE BOM */
+        { 4, "\x89PNG" },
+        { 4, "GIF8" },
+        { 3, "\xFF\xD8\xFF" },          /* JPEG */
+        { 2, "\x1F\x8B" },              /* gzip */
+        { 4, "\x28\xB5\x2F\xFD" },      /* zstd */
+        { 4, "%PDF" },
+        { 4, "PK\x03\x04" },            /* zip */
+        { 4, "RIFF" },                  /* webp, wav, avi */
+        { 4, "\x7F" "ELF" },
+        { 4, "wOFF" },
+        { 4, "wOF2" },
+        { 4, "OggS" },
+        { 4, "\x1A\x45\xDF\xA3" }       /* webm, mkv */
+    };
+
+    n = s->nhold;
+    memcpy(b, s->hold, n);
+
+    /* the usual start of a page: none of the magic numbers begins so */
+    if (n && (b[0] == '<' || ngx_http_outage_scan_space(b[0]))
+        && memchr(b, '\0', n) == NULL)
+    {
+        goto html;
+    }
+
+    if (memchr(b, '\0', n) != NULL) {
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+    }
+
+    for (i = 0; i < sizeof(binary) / sizeof(binary[0]); i++) {
+        if (n >= binary[i].len && memcmp(b, binary[i].magic, binary[i].len) == 0)
+        {
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE,
+                                               0, 0);
+        }
+    }
+
+html:
+
+    skip = (n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0;
+
+    s->sniffed = 1;
+    s->pending = 0;
+    s->nhold = 0;
+    s->offset = (off_t) skip;
+
+    return ngx_http_outage_scan_run(s, b + skip, n - skip);
+}
+
+
+static int
+ngx_http_outage_scan_decide(ngx_http_outage_scan_t *s, int result, off_t hit,
+    unsigned int implied)
+{
+    s->done = 1;
+    s->result = (unsigned int) result;
+    s->hit = hit;
+    s->implied = implied;
+    s->nhold = 0;
+
+    return result;
+}
+
+
+/*
+ * The body of the state machine.  Before <body> exists (s->template_depth
+ * is 0), a token that may imply the body sets s->pending and s->mark at
+ * its first byte until it is understood; a token known to imply it ends
+ * the scan with a hit at its start.
+ */
+
+static int
+ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
+    size_t len)
+{
+    int                                rc;
+    off_t                              base;
+    size_t                             i, n;
+    unsigned int                       state;
     unsigned char                      c;
     const unsigned char               *q;
     const ngx_http_outage_scan_elt_t  *e;
 
-    if (s->done) {
-        return NGX_HTTP_OUTAGE_SCAN_MORE;
-    }
-
+    base = s->offset;
     state = s->state;
     i = 0;
 
@@ -184,25 +436,68 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
         switch (state) {
 
         case ngx_http_outage_scan_sw_data:
-            q = memchr(p + i, '<', len - i);
-            if (q == NULL) {
-                i = len;
+
+            if (s->template_depth) {
+                q = memchr(p + i, '<', len - i);
+                if (q == NULL) {
+                    i = len;
+                    break;
+                }
+
+                i = (size_t) (q - p) + 1;
+                state = ngx_http_outage_scan_sw_tag_open;
                 break;
             }
 
-            i = (size_t) (q - p) + 1;
-            state = ngx_http_outage_scan_sw_tag_open;
-            break;
+            /*
+             * Before the body, whitespace stays where it is (ignored or in
+             * <head>); any other character implies the body.
+             */
+
+            while (ngx_http_outage_scan_space(c)) {
+                if (++i == len) {
+                    break;
+                }
+
+                c = p[i];
+            }
+
+            if (i == len) {
+                break;
+            }
+
+            s->mark = base + (off_t) i;
+
+            if (c == '<') {
+                s->pending = 1;
+                state = ngx_http_outage_scan_sw_tag_open;
+                i++;
+                break;
+            }
+
+            if (c == '&') {
+                s->pending = 1;
+                state = ngx_http_outage_scan_sw_cref;
+                i++;
+                break;
+            }
+
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               s->mark, 1);
 
         case ngx_http_outage_scan_sw_tag_open:
             if (ngx_http_outage_scan_alpha(c)) {
                 s->end_tag = 0;
                 s->name_len = 0;
+                s->self_closing = 0;
+                s->body_tag = 0;
+                s->id = NGX_HTTP_OUTAGE_SCAN_UNKNOWN;
                 state = ngx_http_outage_scan_sw_tag_name;
                 break;
             }
 
             if (c == '!') {
+                s->pending = 0;
                 state = ngx_http_outage_scan_sw_markup;
                 i++;
                 break;
@@ -215,12 +510,19 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             }
 
             if (c == '?') {
+                s->pending = 0;
                 state = ngx_http_outage_scan_sw_bogus;
                 i++;
                 break;
             }
 
-            /* a lone "<" is text; the byte may itself be the next "<" */
+            /* a lone "<" is text, which implies the body */
+
+            if (s->pending) {
+                return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                                   s->mark, 1);
+            }
+
             state = ngx_http_outage_scan_sw_data;
             break;
 
@@ -228,9 +530,16 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             if (ngx_http_outage_scan_alpha(c)) {
                 s->end_tag = 1;
                 s->name_len = 0;
+                s->self_closing = 0;
+                s->body_tag = 0;
+                s->id = NGX_HTTP_OUTAGE_SCAN_UNKNOWN;
                 state = ngx_http_outage_scan_sw_tag_name;
                 break;
             }
+
+            /* "</>" is dropped, "</3" is a bogus comment */
+
+            s->pending = 0;
 
             if (c == '>') {
                 state = ngx_http_outage_scan_sw_data;
@@ -255,7 +564,18 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
                     s->name_len++;
                 }
 
-                if (++i == len) {
+                i++;
+
+                if (s->pending && s->name_len > NGX_HTTP_OUTAGE_SCAN_NAME_LEN)
+                {
+                    /* an unknown name: decided now, so the hold stays small */
+                    rc = ngx_http_outage_scan_resolve(s);
+                    if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
+                        return rc;
+                    }
+                }
+
+                if (i == len) {
                     break;
                 }
 
@@ -264,6 +584,13 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
 
             if (i == len) {
                 break;
+            }
+
+            if (s->pending) {
+                rc = ngx_http_outage_scan_resolve(s);
+                if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
+                    return rc;
+                }
             }
 
             if (ngx_http_outage_scan_space(c)) {
@@ -435,6 +762,7 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
 
         case ngx_http_outage_scan_sw_self_closing:
             if (c == '>') {
+                s->self_closing = 1;
                 goto emit;
             }
 
@@ -448,7 +776,8 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
                 break;
             }
 
-            if (c == '[') {
+            /* CDATA sections exist in svg and math only */
+            if (c == '[' && s->foreign) {
                 s->match = 1;
                 state = ngx_http_outage_scan_sw_markup_cdata;
                 i++;
@@ -604,7 +933,7 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             i++;
             break;
 
-        /* style, textarea, title, xmp, iframe, noembed, noframes */
+        /* style, title, noframes, noscript; in templates textarea & co. */
 
         case ngx_http_outage_scan_sw_raw:
             q = memchr(p + i, '<', len - i);
@@ -652,6 +981,9 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
                 memcpy(s->name, e->name, e->len);
                 s->name_len = (unsigned int) e->len;
                 s->end_tag = 1;
+                s->self_closing = 0;
+                s->body_tag = 0;
+                s->id = s->raw;
                 s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
                 state = ngx_http_outage_scan_sw_tag_name;
                 break;
@@ -835,6 +1167,104 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
             state = ngx_http_outage_scan_sw_script_dbl;
             break;
 
+        /*
+         * A character reference before the body: only those that stand for
+         * whitespace ("&#32;", "&#x0A", "&Tab;"...) leave the body unborn.
+         */
+
+        case ngx_http_outage_scan_sw_cref:
+            if (c == '#') {
+                state = ngx_http_outage_scan_sw_cref_num;
+                i++;
+                break;
+            }
+
+            if (c == 'T' || c == 'N') {
+                s->cref = (c == 'T') ? 0 : 1;
+                s->match = 1;
+                state = ngx_http_outage_scan_sw_cref_named;
+                i++;
+                break;
+            }
+
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               s->mark, 1);
+
+        case ngx_http_outage_scan_sw_cref_named:
+            if (c != (unsigned char)
+                     ngx_http_outage_scan_cref_names[s->cref][s->match])
+            {
+                return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                                   s->mark, 1);
+            }
+
+            i++;
+
+            if (c == ';') {
+                s->pending = 0;
+                state = ngx_http_outage_scan_sw_data;
+                break;
+            }
+
+            s->match++;
+            break;
+
+        case ngx_http_outage_scan_sw_cref_num:
+            s->cref = 0;
+            s->cref_len = 0;
+            s->hex = 0;
+            state = ngx_http_outage_scan_sw_cref_digits;
+
+            if (c == 'x' || c == 'X') {
+                s->hex = 1;
+                i++;
+            }
+
+            break;
+
+        case ngx_http_outage_scan_sw_cref_digits:
+            if (c >= '0' && c <= '9') {
+                n = c - '0';
+
+            } else if (s->hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+                n = (c | 0x20) - 'a' + 10;
+
+            } else {
+                n = 16;
+            }
+
+            if (n < 16) {
+                if (++s->cref_len > NGX_HTTP_OUTAGE_SCAN_HOLD - 4) {
+                    /* "&#0000...": too long to hold, too odd to guess */
+                    return ngx_http_outage_scan_decide(s,
+                                               NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+                }
+
+                s->cref = s->cref * (s->hex ? 16 : 10) + (unsigned int) n;
+
+                if (s->cref > 0x10FFFF) {
+                    s->cref = 0x110000;
+                }
+
+                i++;
+                break;
+            }
+
+            /* "&#" and "&#x" without digits are text */
+
+            if (s->cref_len == 0 || !ngx_http_outage_scan_cref_space(s)) {
+                return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                                   s->mark, 1);
+            }
+
+            if (c == ';') {
+                i++;
+            }
+
+            s->pending = 0;
+            state = ngx_http_outage_scan_sw_data;
+            break;
+
         default:
             /* unreachable; resynchronise on text rather than loop */
             state = ngx_http_outage_scan_sw_data;
@@ -849,41 +1279,38 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
 
         i++;
 
-        id = ngx_http_outage_scan_lookup(s);
-
-        if (s->end_tag ? ngx_http_outage_scan_end_tag(s, id)
-                       : ngx_http_outage_scan_start_tag(s, id))
-        {
-            s->state = ngx_http_outage_scan_sw_data;
-            s->done = 1;
-            return (ssize_t) i;
+        if (s->body_tag && s->template_depth == 0) {
+            /* right after the page's own <body ...> */
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               base + (off_t) i, 0);
         }
+
+        ngx_http_outage_scan_tag(s);
 
         state = ngx_http_outage_scan_after_tag(s);
     }
 
     s->state = state;
+    s->offset = base + (off_t) len;
 
-    return NGX_HTTP_OUTAGE_SCAN_MORE;
-}
-
-
-int
-ngx_http_outage_scan_finish(ngx_http_outage_scan_t *s)
-{
-    if (s->done) {
-        return 0;
+    if (!s->pending) {
+        s->nhold = 0;
+        return NGX_HTTP_OUTAGE_SCAN_MORE;
     }
 
-    /*
-     * No insertion point was found (no tags, only head elements, or the
-     * stream ended inside a construct): append, so that every response
-     * still gets exactly one banner.
-     */
+    /* keep a copy of the held bytes: the caller may not keep the chunk */
 
-    s->done = 1;
+    if (s->mark >= base) {
+        n = (size_t) (s->mark - base);
+        s->nhold = (unsigned int) (len - n);
+        memcpy(s->hold, p + n, len - n);
 
-    return 1;
+    } else {
+        memcpy(s->hold + s->nhold, p, len);
+        s->nhold += (unsigned int) len;
+    }
+
+    return NGX_HTTP_OUTAGE_SCAN_MORE;
 }
 
 
@@ -909,91 +1336,178 @@ ngx_http_outage_scan_lookup(ngx_http_outage_scan_t *s)
 
 
 /*
- * Template contents and noscript (which browsers with scripting render as
- * text) are tokenized but can never hold the insertion point: a banner
- * there would be invisible.
+ * The name of a held tag is known: does it imply <body>?  Start tags other
+ * than those kept in <head> do (the banner goes before them), <frameset>
+ * means there is no body at all, end tags do only for body, html and br
+ * (all others are ignored before the body).
  */
-#define ngx_http_outage_scan_suppressed(s)                                    \
-    ((s)->template_depth != 0 || (s)->noscript)
-
-
-/* returns 1 if the insertion point is right after this start tag */
 
 static int
-ngx_http_outage_scan_start_tag(ngx_http_outage_scan_t *s, unsigned int id)
+ngx_http_outage_scan_resolve(ngx_http_outage_scan_t *s)
 {
-    int           trigger;
-    unsigned int  flags;
+    unsigned int  id;
 
-    flags = ngx_http_outage_scan_elts[id].flags;
-    trigger = 0;
+    id = ngx_http_outage_scan_lookup(s);
 
-    if (!ngx_http_outage_scan_suppressed(s)) {
+    s->id = id;
+    s->pending = 0;
 
-        if (id == NGX_HTTP_OUTAGE_SCAN_BODY) {
-            return 1;
+    if (s->end_tag) {
+        if (id == NGX_HTTP_OUTAGE_SCAN_BODY || id == NGX_HTTP_OUTAGE_SCAN_HTML
+            || id == NGX_HTTP_OUTAGE_SCAN_BR)
+        {
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               s->mark, 1);
         }
 
-        /* the fallback: this tag starts the body implicitly */
-        trigger = s->after_head || !(flags & NGX_HTTP_OUTAGE_SCAN_HEAD);
+        return NGX_HTTP_OUTAGE_SCAN_MORE;
     }
 
-    /* self-closing syntax does not make these elements empty in HTML */
+    switch (id) {
 
-    if (flags & NGX_HTTP_OUTAGE_SCAN_RAW) {
-        s->raw = id;
+    case NGX_HTTP_OUTAGE_SCAN_BODY:
+        s->body_tag = 1;
+        return NGX_HTTP_OUTAGE_SCAN_MORE;
 
-    } else if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
+    case NGX_HTTP_OUTAGE_SCAN_FRAMESET:
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+
+    case NGX_HTTP_OUTAGE_SCAN_NOSCRIPT:
+        /* in <head> it is raw text (scripting on); after </head> body */
+        if (!s->after_head) {
+            return NGX_HTTP_OUTAGE_SCAN_MORE;
+        }
+
+        break;
+
+    default:
+        if (ngx_http_outage_scan_elts[id].flags & NGX_HTTP_OUTAGE_SCAN_HEAD) {
+            return NGX_HTTP_OUTAGE_SCAN_MORE;
+        }
+
+        break;
+    }
+
+    return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT, s->mark, 1);
+}
+
+
+/* what a complete tag that did not end the scan changes */
+
+static void
+ngx_http_outage_scan_tag(ngx_http_outage_scan_t *s)
+{
+    size_t        n;
+    unsigned int  id;
+
+    id = s->id;
+
+    if (id == NGX_HTTP_OUTAGE_SCAN_UNKNOWN) {
+        id = ngx_http_outage_scan_lookup(s);
+    }
+
+    if (s->template_depth == 0) {
+
+        if (s->end_tag) {
+            if (id == NGX_HTTP_OUTAGE_SCAN_HEAD_EL) {
+                s->after_head = 1;
+            }
+
+            return;
+        }
+
+        if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
+            s->template_depth = 1;
+            s->foreign = 0;
+
+        } else if (ngx_http_outage_scan_elts[id].flags
+                   & NGX_HTTP_OUTAGE_SCAN_RAW)
+        {
+            /* self-closing syntax does not make these elements empty */
+            s->raw = id;
+        }
+
+        return;
+    }
+
+    /*
+     * Inside a template nothing implies the body; only the tokenizer's
+     * view matters: raw text elements, nested templates, and svg/math,
+     * where elements are not raw text and CDATA sections exist.
+     */
+
+    if (s->end_tag) {
+        if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
+            s->template_depth--;
+            s->foreign = 0;
+
+        } else if (s->foreign) {
+            if (id == NGX_HTTP_OUTAGE_SCAN_SVG
+                || id == NGX_HTTP_OUTAGE_SCAN_MATH)
+            {
+                s->foreign--;
+
+            } else if (id == NGX_HTTP_OUTAGE_SCAN_BR
+                       || id == NGX_HTTP_OUTAGE_SCAN_P)
+            {
+                s->foreign = 0;
+            }
+        }
+
+        return;
+    }
+
+    if (s->foreign) {
+        if (id == NGX_HTTP_OUTAGE_SCAN_SVG || id == NGX_HTTP_OUTAGE_SCAN_MATH) {
+            if (!s->self_closing) {
+                s->foreign++;
+            }
+
+            return;
+        }
+
+        for (n = 0; ngx_http_outage_scan_breakout[n]; n++) {
+            if (s->name_len == strlen(ngx_http_outage_scan_breakout[n])
+                && memcmp(s->name, ngx_http_outage_scan_breakout[n],
+                          s->name_len)
+                   == 0)
+            {
+                s->foreign = 0;
+                break;
+            }
+        }
+
+        if (s->foreign) {
+            return;
+        }
+    }
+
+    if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
         if (s->template_depth != (unsigned int) -1) {
             s->template_depth++;
         }
 
-    } else if (id == NGX_HTTP_OUTAGE_SCAN_NOSCRIPT) {
-        s->noscript = 1;
+    } else if (id == NGX_HTTP_OUTAGE_SCAN_SVG
+               || id == NGX_HTTP_OUTAGE_SCAN_MATH)
+    {
+        if (!s->self_closing) {
+            s->foreign = 1;
+        }
 
-    } else {
-        return trigger;
+    } else if (ngx_http_outage_scan_elts[id].flags & NGX_HTTP_OUTAGE_SCAN_RAW)
+    {
+        s->raw = id;
     }
-
-    /*
-     * Inserting right after <script>, <textarea>, <template>... would put
-     * the banner inside text or an invisible subtree, so the insertion is
-     * deferred to just after the element's end tag.
-     */
-
-    if (trigger) {
-        s->pending = 1;
-    }
-
-    return 0;
 }
 
 
-/* returns 1 if the insertion point is right after this end tag */
+/* the value of a numeric reference is one of the HTML whitespace */
 
 static int
-ngx_http_outage_scan_end_tag(ngx_http_outage_scan_t *s, unsigned int id)
+ngx_http_outage_scan_cref_space(ngx_http_outage_scan_t *s)
 {
-    if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
-        if (s->template_depth) {
-            s->template_depth--;
-        }
-
-    } else if (id == NGX_HTTP_OUTAGE_SCAN_NOSCRIPT) {
-        s->noscript = 0;
-
-    } else if (id == NGX_HTTP_OUTAGE_SCAN_HEAD_EL
-               && !ngx_http_outage_scan_suppressed(s))
-    {
-        s->after_head = 1;
-    }
-
-    /*
-     * While a deferred insertion is pending we are either in raw text (and
-     * this is its end tag) or suppressed until the end tag that lifts it.
-     */
-
-    return s->pending && !ngx_http_outage_scan_suppressed(s);
+    return s->cref == 0x09 || s->cref == 0x0A || s->cref == 0x0C
+           || s->cref == 0x0D || s->cref == 0x20;
 }
 
 

@@ -321,9 +321,10 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
     }
 
     p = ngx_slprintf(p, last, "],\"counters\":{\"banners\":%uA,"
-                     "\"pages\":%uA,\"bypasses\":%uA,\"intercepts\":%uA}}\n",
+                     "\"pages\":%uA,\"bypasses\":%uA,\"intercepts\":%uA,"
+                     "\"banner_skips\":%uA}}\n",
                      shm->banners, shm->pages, shm->bypasses,
-                     shm->intercepts);
+                     shm->intercepts, shm->banner_skips);
 
     return p;
 }

@@ -8,7 +8,8 @@ set -euo pipefail
 
 pkgs=(gcc make clang nginx nginx-dev libhiredis-dev libcurl4-openssl-dev
       redis-server redis-tools python3-pytest curl chromium
-      libclang-rt-14-dev valgrind wrk libnginx-mod-http-lua lua-nginx-redis)
+      libclang-rt-14-dev valgrind wrk libnginx-mod-http-lua lua-nginx-redis
+      python3-html5lib)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -536,7 +536,12 @@ class Bench:
             raise Wrong("wrk is not installed: run `make bench`")
         self.write_docroot()
         interval = "%dms" % int(INTERVAL * 1000)
-        base = dict(ROOT=self.root, INTERVAL=interval)
+        # the upstream of the proxied cases runs on the client's CPU
+        self.s_origin = self.server("origin", "origin.conf.in",
+                                    dict(ROOT=self.root), start=False)
+        self.s_origin.start(self.client_cpu)
+        base = dict(ROOT=self.root, INTERVAL=interval,
+                    ORIGIN_PORT=str(self.s_origin.port))
 
         # the module: idle (no incident), banner, maintenance page
         r_idle = self.redis("idle")
@@ -575,6 +580,10 @@ class Bench:
 
         page_banner = Expect(200, insert_after_body(self.page,
                                                     self.peer_banner))
+        # the limit of any inserter: a page that has the banner already
+        self.pre = insert_after_body(self.page, self.peer_banner)
+        with open(os.path.join(self.root, "pre.html"), "wb") as f:
+            f.write(self.pre)
         mod_banner = Expect(200, None, "banner", untouched=self.page,
                             message=BANNER_MSG, frame=self.frame(self.page))
         mod_big = Expect(200, None, "banner", untouched=self.big,
@@ -606,6 +615,17 @@ class Bench:
                  "/big.html", Expect(200, self.big), latency=True),
             Case("7b", "96 KB sendfile page, banner, 1 conn",
                  self.s_banner, "/big.html", mod_big, latency=True),
+            # the pages shops serve: proxied from a keepalive upstream
+            Case("P1", "proxied 10 KB page, plain proxy", self.s_plain,
+                 "/p/index.html", Expect(200, self.page)),
+            Case("P2", "proxied, module, no incident", self.s_idle,
+                 "/p/index.html", Expect(200, self.page)),
+            Case("P3", "proxied, module, banner", self.s_banner,
+                 "/p/index.html", mod_banner),
+            Case("P4", "proxied, sub_filter, same bytes", self.s_sub,
+                 "/p/index.html", page_banner),
+            Case("P5", "proxied page with the banner in it (limit)",
+                 self.s_plain, "/p/pre.html", Expect(200, self.pre)),
         ]
         for c in self.cases:
             # the probes already gave the module one poll or more; the Lua
@@ -892,6 +912,7 @@ class Bench:
             return {"missing": "valgrind not installed"}
         n = self.p["cg_requests"]
         base = dict(ROOT=self.root, INTERVAL="%dms" % int(INTERVAL * 1000),
+                    ORIGIN_PORT=str(self.s_origin.port),
                     **static_503_subst(self.static_503))
         # (name, template, placeholders, modules, case, compared with)
         runs = [

@@ -8,11 +8,13 @@
  * own exactly sized heap block, so ASan catches any read past a chunk.
  *
  * Checked on every input (abort on failure):
- *  - one-shot, randomly chunked and byte-by-byte feeding agree;
- *  - exactly one insertion: a hit, or finish() == 1, never both or neither;
- *  - the position lies in [0, len] and a hit comes right after a '>' byte;
- *  - an input without any '<' never hits;
- *  - a feed after the hit returns MORE and finish() then returns 0.
+ *  - one-shot, randomly chunked and byte-by-byte feeding agree on the
+ *    decision (hit or none), the position and whether it is implied;
+ *  - held bytes are never more than NGX_HTTP_OUTAGE_SCAN_HOLD and are the
+ *    last bytes fed; a hit lies within the held bytes and the chunk;
+ *  - a hit after the page's <body> comes right after a '>' byte, an
+ *    implied hit right before a byte that is not whitespace (or at the end);
+ *  - the decision sticks: later feeds and finish() return it again.
  *
  * Build (from the repository root):
  *  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_outage_module \
@@ -80,14 +82,14 @@ fuzz_next_chunk(int mode, fuzz_chunker_t *ck, size_t left)
 }
 
 
-/* returns the absolute insertion position; *hit says how it was decided */
+/* returns the decision; *pos and *implied say where */
 
-static size_t
+static int
 fuzz_run(const unsigned char *p, size_t len, int mode, uint32_t seed,
-    int *hit)
+    size_t *pos, int *implied)
 {
-    size_t                   from, n, pos, empty;
-    ssize_t                  rc;
+    int                      rc;
+    size_t                   from, n, empty, held;
     unsigned char           *chunk;
     fuzz_chunker_t           ck;
     ngx_http_outage_scan_t   s;
@@ -98,11 +100,11 @@ fuzz_run(const unsigned char *p, size_t len, int mode, uint32_t seed,
     ngx_http_outage_scan_init(&s);
 
     from = 0;
-    pos = 0;
     empty = 0;
-    *hit = 0;
+    held = 0;
+    rc = NGX_HTTP_OUTAGE_SCAN_MORE;
 
-    for ( ;; ) {
+    while (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
         n = fuzz_next_chunk(mode, &ck, len - from);
 
         if (n == 0 && from < len && ++empty > 64) {
@@ -110,24 +112,12 @@ fuzz_run(const unsigned char *p, size_t len, int mode, uint32_t seed,
             n = 1;
         }
 
-        if (n == 0) {
-            if (from == len) {
-                break;
-            }
-
-            rc = ngx_http_outage_scan_feed(&s, p + from, 0);
-            FUZZ_CHECK(rc == NGX_HTTP_OUTAGE_SCAN_MORE || *hit == 0);
-            FUZZ_CHECK(rc == NGX_HTTP_OUTAGE_SCAN_MORE || rc == 0);
-
-            if (rc == 0) {
-                *hit = 1;
-                pos = from;
-            }
-
-            continue;
+        if (n == 0 && from == len) {
+            break;
         }
 
-        chunk = malloc(n);
+        /* an exactly sized copy, so that ASan sees reads past the chunk */
+        chunk = malloc(n ? n : 1);
         FUZZ_CHECK(chunk != NULL);
         memcpy(chunk, p + from, n);
 
@@ -135,43 +125,60 @@ fuzz_run(const unsigned char *p, size_t len, int mode, uint32_t seed,
 
         free(chunk);
 
-        if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
-            FUZZ_CHECK(*hit == 0);
-            FUZZ_CHECK(rc >= 0 && (size_t) rc <= n);
-            FUZZ_CHECK(s.done == 1);
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+            FUZZ_CHECK(s.nhold <= NGX_HTTP_OUTAGE_SCAN_HOLD);
+            FUZZ_CHECK(s.nhold <= from + n);
+            FUZZ_CHECK(memcmp(s.hold, p + from + n - s.nhold, s.nhold) == 0);
+            held = s.nhold;
 
-            *hit = 1;
-            pos = from + (size_t) rc;
+        } else if (rc == NGX_HTTP_OUTAGE_SCAN_HIT) {
+            FUZZ_CHECK(s.hit >= (off_t) (from - held));
+            FUZZ_CHECK(s.hit <= (off_t) (from + n));
         }
 
         from += n;
     }
 
-    if (*hit) {
-        FUZZ_CHECK(ngx_http_outage_scan_feed(&s, p, len)
-                   == NGX_HTTP_OUTAGE_SCAN_MORE);
-        FUZZ_CHECK(ngx_http_outage_scan_finish(&s) == 0);
+    if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+        rc = ngx_http_outage_scan_finish(&s);
+        FUZZ_CHECK(rc != NGX_HTTP_OUTAGE_SCAN_MORE);
 
-    } else {
-        FUZZ_CHECK(ngx_http_outage_scan_finish(&s) == 1);
-        FUZZ_CHECK(ngx_http_outage_scan_finish(&s) == 0);
-        pos = len;
+        if (rc == NGX_HTTP_OUTAGE_SCAN_HIT) {
+            FUZZ_CHECK(s.hit >= (off_t) (len - held));
+        }
     }
 
-    FUZZ_CHECK(pos <= len);
+    FUZZ_CHECK(s.done == 1);
+    FUZZ_CHECK(ngx_http_outage_scan_feed(&s, p, len) == rc);
+    FUZZ_CHECK(ngx_http_outage_scan_finish(&s) == rc);
 
-    if (*hit) {
-        FUZZ_CHECK(pos > 0 && p[pos - 1] == '>');
+    *pos = 0;
+    *implied = 0;
+
+    if (rc == NGX_HTTP_OUTAGE_SCAN_HIT) {
+        FUZZ_CHECK(s.hit >= 0 && (size_t) s.hit <= len);
+        *pos = (size_t) s.hit;
+        *implied = s.implied;
+
+        if (s.implied) {
+            FUZZ_CHECK(*pos == len
+                       || !(p[*pos] == ' ' || p[*pos] == '\n'
+                            || p[*pos] == '\t' || p[*pos] == '\r'
+                            || p[*pos] == '\f'));
+
+        } else {
+            FUZZ_CHECK(*pos > 0 && p[*pos - 1] == '>');
+        }
     }
 
-    return pos;
+    return rc;
 }
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                   hit0, hit1, hit2;
+    int                   rc0, rc1, rc2, imp0, imp1, imp2;
     size_t                len, pos0, pos1, pos2;
     uint32_t              seed;
     const unsigned char  *p;
@@ -184,19 +191,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p = data + 2;
     len = size - 2;
 
-    pos0 = fuzz_run(p, len, 0, seed, &hit0);
+    rc0 = fuzz_run(p, len, 0, seed, &pos0, &imp0);
 
-    /* without a "<" there is no tag, so nothing but an append is possible */
-    FUZZ_CHECK(hit0 || pos0 == len);
-    FUZZ_CHECK(!hit0 || memchr(p, '<', len) != NULL);
-
-    pos2 = fuzz_run(p, len, 2, seed, &hit2);
-    FUZZ_CHECK(hit2 == hit0 && pos2 == pos0);
+    rc2 = fuzz_run(p, len, 2, seed, &pos2, &imp2);
+    FUZZ_CHECK(rc2 == rc0 && pos2 == pos0 && imp2 == imp0);
 
     /* byte by byte is the slowest; bound it so large inputs stay fast */
     if (len <= 16384) {
-        pos1 = fuzz_run(p, len, 1, seed, &hit1);
-        FUZZ_CHECK(hit1 == hit0 && pos1 == pos0);
+        rc1 = fuzz_run(p, len, 1, seed, &pos1, &imp1);
+        FUZZ_CHECK(rc1 == rc0 && pos1 == pos0 && imp1 == imp0);
     }
 
     return 0;

@@ -105,3 +105,48 @@ def test_small_files_do_not_wait_for_acks(nginx_factory, redis, tmp_path):
         times.sort()
         # a delayed ACK would cost ~40 ms on most of them
         assert times[len(times) // 2] < 0.020, (size, times)
+
+
+IMPLIED = b'<div class="f">'
+
+
+def implied_page(size, tag_at):
+    """No <body>: the div implies it; the banner goes before the div."""
+    return page(size, tag_at).replace(TAG, IMPLIED + b" " * (len(TAG)
+                                                              - len(IMPLIED)))
+
+
+def test_implied_body_tag_cut_by_every_read_boundary(nginx_factory, redis,
+                                                     tmp_path):
+    """The tag that implies <body> starts a few bytes before a read
+    boundary: the scanner holds those bytes back across the read and the
+    banner ("<body>" + banner) goes before them, byte exact."""
+    www = tmp_path / "www"
+    www.mkdir()
+    pages = {}
+    for size in (40000, 70000):
+        for boundary in (4096, 16384, 32768):
+            for back in (1, 2, 5, 14):
+                at = boundary - back
+                if at + 100 > size:
+                    continue
+                name = "i%d_%d.html" % (size, at)
+                pages[name] = implied_page(size, at)
+                (www / name).write_bytes(pages[name])
+    n = nginx_factory(CONF.format(redis=redis.port, www=www), workers=1)
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: MARK in n.get("/" + name)[2], what="banner")
+
+    banners = set()
+    for name, original in pages.items():
+        k = original.index(IMPLIED)
+        for prefix in ("/", "/mem/"):
+            st, h, body = n.get(prefix + name)
+            assert st == 200 and body.count(MARK) == 1, (prefix, name)
+            extra = len(body) - len(original)
+            assert body[:k] == original[:k], (prefix, name)
+            assert body[k + extra:] == original[k:], (prefix, name)
+            ins = body[k:k + extra]
+            assert ins.startswith(b"<body><style>"), (prefix, name)
+            banners.add(ins)
+    assert len(banners) == 1

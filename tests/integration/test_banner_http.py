@@ -1,0 +1,213 @@
+"""HTTP semantics of bannered responses (issue 15).
+
+Validators of a bannered copy never revalidate into the time after the
+incident; two tiers running the module add one banner; bodies that are not
+HTML get none whatever outage_banner_types says; a recoding charset filter
+does not corrupt the banner of later responses.
+"""
+
+import gzip
+import os
+import socket
+import threading
+
+from harness import wait_for
+
+MARK = b'class="outage-banner '
+PAGE_LOAD = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+PAGE = (b'<!doctype html><html><head><title>t</title></head>'
+        b'<body class="s"><p>page</p></body></html>\n')
+
+CONF = """
+    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        outage_banner on;
+        default_type text/html;
+
+        location /keep/ {{
+            alias {www}/;
+            outage_banner_nocache off;
+            outage_banner_last_modified on;
+        }}
+        location /app/ {{ alias {www}/; }}
+        location /front/ {{
+            rewrite ^/front/(.*)$ /app/$1 break;
+            proxy_pass http://127.0.0.1:$server_port;
+        }}
+        location /any/ {{
+            alias {www}/;
+            outage_banner_types *;
+        }}
+        location /koi/ {{
+            alias {www}/;
+            source_charset koi8-r;
+            charset $arg_cs;
+        }}
+        location /enc/ {{ proxy_pass http://127.0.0.1:{enc}/; }}
+        location = /outage/status {{ outage_status; }}
+    }}
+    include /etc/nginx/koi-win;
+"""
+
+
+class EncodedBackend(threading.Thread):
+    """Answers /NAME with bodies[NAME] = (content-encoding, bytes)."""
+
+    def __init__(self, bodies):
+        super().__init__(daemon=True)
+        self.bodies = bodies
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    data += d
+                if not data:
+                    continue
+                name = data.split(b" ", 2)[1].decode().lstrip("/")
+                enc, body = self.bodies[name]
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                          b"Content-Encoding: %s\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n%s"
+                          % (enc, len(body), body))
+
+
+def start(nginx_factory, redis, tmp_path, files, enc=9):
+    www = tmp_path / "www"
+    www.mkdir()
+    for name, data in files.items():
+        (www / name).write_bytes(data)
+    n = nginx_factory(CONF.format(redis=redis.port, www=www, enc=enc),
+                      workers=1)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+    return n
+
+
+def state(n):
+    return [s["state"] for s in n.status_json()["scopes"]
+            if s["name"] == "site"][0]
+
+
+def test_bannered_copy_does_not_revalidate_after_the_incident(
+        nginx_factory, redis, tmp_path):
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE})
+    st, h, _ = n.get("/keep/p.html")
+    plain_etag, plain_lm = h["etag"], h["last-modified"]
+
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: state(n) == "degraded", what="incident")
+    st, h, body = n.get("/keep/p.html")
+    assert body.count(MARK) == 1
+    etag, lm = h["etag"], h["last-modified"]
+    assert etag.startswith("W/") and etag != "W/" + plain_etag
+    assert lm != plain_lm
+
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: state(n) == "ok", what="incident over")
+
+    # the browser revalidates its bannered copy: it must get the page
+    for cond in ({"If-None-Match": etag}, {"If-Modified-Since": lm},
+                 {"If-None-Match": etag, "If-Modified-Since": lm}):
+        st, h, body = n.get("/keep/p.html",
+                            headers=dict(cond, Accept=PAGE_LOAD))
+        assert st == 200 and body == PAGE, cond
+    # the page's own validators still work
+    st, _, _ = n.get("/keep/p.html", headers={"If-None-Match": plain_etag})
+    assert st == 304
+
+
+def test_two_tiers_one_banner(nginx_factory, redis, tmp_path):
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE})
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: state(n) == "degraded", what="incident")
+
+    st, h, body = n.get("/front/p.html")
+    assert st == 200 and body.count(MARK) == 1
+    assert h["x-outage-banner"] == "site"
+    # HEAD through both tiers: the same headers as GET
+    st, hh, _ = n.request("HEAD", "/front/p.html")
+    assert hh["x-outage-banner"] == "site" and "content-length" not in hh
+
+
+def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00"
+           b"\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9c"
+           b"c\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00"
+           b"\x00IEND\xaeB`\x82")
+    utf16 = "<p>hi</p>".encode("utf-16")
+    n = start(nginx_factory, redis, tmp_path,
+              {"i.png": png, "u.html": utf16, "p.html": PAGE})
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: state(n) == "degraded", what="incident")
+
+    skips = n.status_json()["counters"]["banner_skips"]
+    for name, data in (("i.png", png), ("u.html", utf16)):
+        st, h, body = n.get("/any/" + name)
+        assert st == 200 and body == data, name
+    assert n.status_json()["counters"]["banner_skips"] == skips + 2
+    assert n.get("/any/p.html")[2].count(MARK) == 1
+
+
+def test_charset_recoding_leaves_the_shared_banner_alone(nginx_factory, redis,
+                                                         tmp_path):
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE})
+    # non-ASCII in the banner: bytes a koi8-r -> windows-1251 table changes
+    redis.cli("SET", "outage:site", "Caf\u00e9 \u00e0 la carte")
+    wait_for(lambda: state(n) == "degraded", what="incident")
+
+    ref = n.get("/koi/p.html?cs=koi8-r")[2]          # no recoding
+    assert "Caf\u00e9".encode() in ref
+    recoded = n.get("/koi/p.html?cs=windows-1251")[2]
+    assert recoded != ref                             # this one is recoded
+    for _ in range(3):
+        assert n.get("/koi/p.html?cs=koi8-r")[2] == ref
+        assert n.get("/app/p.html")[2].count("Caf\u00e9".encode()) == 1
+
+
+def test_encodings(nginx_factory, redis, tmp_path):
+    """gzip is inflated (several members too), br passes untouched and is
+    counted, a corrupt gzip body is cut with one error line."""
+    br = b"\x1b\x0e\x00\xf8\xa5@\x02\xad<html><body>x"   # not ours to read
+    good = gzip.compress(PAGE[:30]) + gzip.compress(PAGE[30:])
+    bad = gzip.compress(PAGE)[:20] + b"\xff" * 40
+    be = EncodedBackend({"br": (b"br", br), "gz": (b"gzip", good),
+                         "bad": (b"gzip", bad)})
+    be.start()
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: state(n) == "degraded", what="incident")
+
+    st, h, body = n.get("/enc/gz")
+    assert st == 200 and "content-encoding" not in h
+    assert body.count(MARK) == 1 and body.replace(
+        body[body.index(b"<style"):body.index(b"</div></div>") + 12],
+        b"") == PAGE
+
+    skips = n.status_json()["counters"]["banner_skips"]
+    st, h, body = n.get("/enc/br")
+    assert st == 200 and h["content-encoding"] == "br" and body == br
+    assert n.status_json()["counters"]["banner_skips"] == skips + 1
+
+    try:
+        st, h, body = n.get("/enc/bad")
+        assert MARK not in body or len(body) < len(PAGE)
+    except Exception:
+        pass                                  # cut: the connection closes
+    wait_for(lambda: "gzip body is corrupt" in open(n.error_log).read(),
+             timeout=5, what="the error line")
+    be.sock.close()
