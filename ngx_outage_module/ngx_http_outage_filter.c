@@ -62,7 +62,9 @@ static ngx_int_t ngx_http_outage_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_identity_handler(ngx_http_request_t *r);
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
 static ngx_int_t ngx_http_outage_upstream_identity(ngx_http_request_t *r);
+#endif
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
@@ -165,8 +167,11 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
 
     if (r != r->main
         || r->method == NGX_HTTP_HEAD
-        || (r->headers_in.accept_encoding == NULL
-            && r->headers_in.if_none_match == NULL
+        || (
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+            r->headers_in.accept_encoding == NULL &&
+#endif
+            r->headers_in.if_none_match == NULL
             && r->headers_in.if_modified_since == NULL))
     {
         return NGX_DECLINED;
@@ -192,18 +197,22 @@ ngx_http_outage_identity_handler(ngx_http_request_t *r)
         r->headers_in.if_modified_since = NULL;
     }
 
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+    /* the field exists only in builds with a gzip-family module */
     if (r->headers_in.accept_encoding) {
         return ngx_http_outage_upstream_identity(r);
     }
+#endif
 
     return NGX_DECLINED;
 }
 
 
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+
 static ngx_int_t
 ngx_http_outage_upstream_identity(ngx_http_request_t *r)
 {
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
 
     ngx_uint_t                   i;
     ngx_list_part_t             *part;
@@ -259,10 +268,10 @@ ngx_http_outage_upstream_identity(ngx_http_request_t *r)
         h[i].value = ngx_http_outage_identity;
     }
 
-#endif
-
     return NGX_DECLINED;
 }
+
+#endif
 
 
 static ngx_int_t
