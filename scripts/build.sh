@@ -22,7 +22,8 @@
 #   NGINX_TREE            the build tree (default build/nginx-<ver>-<mode>-<cc>-<hash
 #                         of the arguments>); scripts print it as "tree: ..."
 #   NGINX_TARGETS         make targets (default: binary for static, modules for
-#                         dynamic); "none" stops after configure
+#                         dynamic); "none" stops after configure, "objects"
+#                         compiles only the module's sources
 #
 # CC=clang selects the compiler; EXTRA_CFLAGS/EXTRA_LDFLAGS add flags (e.g.
 # sanitizers); HIREDIS_INC/HIREDIS_LIB point at a hiredis outside the
@@ -100,11 +101,17 @@ if [ -n "${NGINX_SRC:-}" ]; then
     fi
     echo "tree: $tree"
     [ "$targets" = none ] && exit 0
+    if [ "$targets" = objects ]; then
+        # only the module's sources, with this nginx's flags and -Werror
+        targets=$(grep -o 'objs/addon/[^ :]*\.o' "$tree/objs/Makefile" | sort -u)
+    fi
     # shellcheck disable=SC2086
     make -s -C "$tree" -f objs/Makefile -j2 $targets >"$tree/make.log" 2>&1 \
         || { grep -B2 -A8 -m5 'error' "$tree/make.log" >&2 || tail -30 "$tree/make.log" >&2
              fail "nginx $ver ($mode, $cc): make failed (log: $tree/make.log)"; }
-    if [ "$mode" = static ]; then
+    if [ "${NGINX_TARGETS:-}" = objects ]; then
+        echo "built: $tree/objs/addon (nginx $ver, the module's objects only, $cc)"
+    elif [ "$mode" = static ]; then
         echo "built: $tree/objs/nginx (nginx $ver, module compiled in, $cc)"
     else
         echo "built: $tree/objs/ngx_http_outage_module.so (nginx $ver, $cc)"

@@ -8,7 +8,8 @@
 #   mainline  nginx 1.31.4, static, no --with-compat, linked against
 #             hiredis 1.2.0 built from the vendored tarball into build/
 #   minimal   nginx 1.31.4 with nginx's defaults minus gzip and rewrite (so
-#             no gzip family, no PCRE, no OpenSSL): compiled and linked only
+#             no gzip family, no PCRE, no OpenSSL): the module's sources
+#             compiled with its flags (nginx itself is not built)
 #   compat    nginx 1.31.4 --with-compat, the module as a dynamic module
 #             (--add-dynamic-module): compiled and linked only
 #
@@ -103,7 +104,7 @@ build_one() {
                   bash "$repo/scripts/build.sh") ;;
         minimal)
             out=$(NGINX_SRC=$vendor/nginx-1.31.4.tar.gz NGINX_MODULE=static \
-                  NGINX_TREE=$build/nginx-1.31.4-minimal \
+                  NGINX_TREE=$build/nginx-1.31.4-minimal NGINX_TARGETS=objects \
                   NGINX_CONFIGURE="--without-http_gzip_module --without-http_rewrite_module" \
                   bash "$repo/scripts/build.sh") ;;
         compat)
