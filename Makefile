@@ -1,11 +1,12 @@
 # ngx_outage_module — see README.md.
 #
-#   make run     install what is missing, build, start the demo on loopback
-#   make test    install what is missing, build, run every fast test
+#   make run     install what running needs, build, start the demo on loopback
+#   make test    install what testing needs, build, run every fast test
 #   make stop    stop the demo
 #
 # Other targets: deps build build-clang static-check unit oracle fuzz
-#                integration check-deep bench screenshots clean
+#                integration matrix matrix-deep deb deb-check
+#                deb-install-check check-deep bench screenshots clean
 
 SHELL      := /bin/bash
 REPO       := $(abspath .)
@@ -25,22 +26,28 @@ FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS)
 
 .PHONY: all deps build build-clang static-check build-asan unit oracle fuzz fuzz-build integration \
         integration-asan integration-valgrind test run stop check-deep bench \
-        screenshots clean
+        screenshots clean matrix matrix-deep deb deb-check deb-install-check
+
+# scripts/deps.sh installs only what a purpose needs (build, run, unit,
+# fuzz, deb, test, bench, deep): `make run` never pulls in the test toolchain
+DEPS_PURPOSES := build run unit fuzz deb test bench deep
+.PHONY: $(addprefix deps-,$(DEPS_PURPOSES))
+$(addprefix deps-,$(DEPS_PURPOSES)):
+	@bash scripts/deps.sh $(@:deps-%=%)
 
 all: build
 
-deps:
-	@bash scripts/deps.sh
+deps: deps-test
 
-build: deps
+build: deps-build
 	@bash scripts/build.sh
 
 # the same sources under clang, warnings as errors (CI proves both compile)
-build-clang: deps
+build-clang: deps-fuzz
 	@CC=clang bash scripts/build.sh
 
 # config in static mode: configure --add-module, module order, compile
-static-check: deps
+static-check: deps-build
 	@bash scripts/static_check.sh
 
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*.h)
@@ -50,7 +57,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-unit: deps $(UNIT_TESTS)
+unit: deps-unit $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 
 # the banner's place against an HTML5 parser (tests/oracle/oracle.py)
@@ -70,7 +77,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC) \
 	    $< $(PURE_SRCS) -lhiredis -o $@
 
-fuzz-build: deps $(FUZZERS)
+fuzz-build: deps-fuzz $(FUZZERS)
 
 # bounded run inside "make test"; check-deep runs each for FUZZ_SECONDS
 fuzz: fuzz-build
@@ -79,13 +86,38 @@ fuzz: fuzz-build
 	    $$f $(FUZZ_ARGS) $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -1; \
 	done
 
-integration: build
+integration: deps-test build
 	@$(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
-test: deps build build-clang static-check unit oracle fuzz integration
+# the module compiled into nginx.org's stable and mainline releases from
+# ../shared/vendor (one linked against hiredis 1.2.0), a minimal nginx
+# (no gzip family, rewrite, OpenSSL) and a --with-compat dynamic build, all
+# cached under build/; a representative part of the integration suite runs
+# against each static binary (matrix-deep: the whole suite)
+matrix: deps-test
+	@bash scripts/nginx_matrix.sh
+
+matrix-deep: deps-test
+	@MATRIX_TESTS=all bash scripts/nginx_matrix.sh
+
+# libnginx-mod-http-outage_*.deb in build/deb (docs/install.md)
+deb: deps-deb build
+	@bash scripts/deb.sh
+
+# the package read without installing it (make test)
+deb-check: deps-test deb
+	@$(PY) -m pytest -q -p no:cacheprovider tests/package/test_deb.py
+
+# dpkg -i / nginx -t / banner / dpkg -r / --purge on this machine's nginx:
+# changes the system, so only in check-deep (tests/package/test_deb.py)
+deb-install-check: deps-test deb
+	@OUTAGE_DEB_INSTALL=1 $(PY) -m pytest -q -p no:cacheprovider \
+	    tests/package/test_deb.py
+
+test: deps build build-clang static-check unit oracle fuzz integration matrix deb-check
 	@echo "make test: all green"
 
-run: build
+run: deps-run build
 	@bash scripts/demo.sh start
 
 stop:
@@ -94,7 +126,7 @@ stop:
 ASAN_RT := $(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)
 
 # the module under AddressSanitizer + UBSan, runtime preloaded into stock nginx
-build-asan: deps
+build-asan: deps-build
 	@BUILD_DIR=$(BUILD)/asan \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" bash scripts/build.sh
@@ -104,13 +136,13 @@ integration-asan: build-asan
 	    OUTAGE_MODULE_SO=$(BUILD)/asan/modules/ngx_http_outage_module.so \
 	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
-integration-valgrind: build
+integration-valgrind: deps-deep build
 	@OUTAGE_VALGRIND=1 $(PY) -m pytest -q -p no:cacheprovider \
 	    tests/integration $(PYTEST_ARGS)
 
 # everything: the fast suite, the suite under ASan/UBSan and valgrind, each
 # fuzzer for FUZZ_SECONDS, and the long soak tests (tests/deep)
-check-deep: test integration-asan
+check-deep: deps-deep test integration-asan matrix-deep deb-install-check
 	@$(MAKE) --no-print-directory integration-valgrind \
 	    PYTEST_ARGS="-k 'not bench and not browser and not reloads'"
 	@$(MAKE) --no-print-directory fuzz \
@@ -122,11 +154,10 @@ check-deep: test integration-asan
 	@OUTAGE_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider tests/deep
 
 # peers side by side (docs/performance.md); BENCH_ARGS=--quick for ~1 min
-bench: build
-	@bash scripts/deps.sh bench
+bench: deps-bench build
 	@$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
-screenshots: build
+screenshots: deps-test build
 	@$(PY) scripts/screenshots.py
 
 clean:

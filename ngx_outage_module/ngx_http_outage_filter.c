@@ -210,11 +210,6 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
  *   their 304s.  A bannered copy is
  *   not revalidated into the time after the incident: it is sent with
  *   no-store (outage_banner_nocache on) and a weak ETag.
- * - An upstream that compresses would hide the page from the filter (it runs
- *   before gunzip), so the upstream is asked for "identity".  The client's
- *   own header stays what nginx's gzip decides on: r->headers_in.
- *   accept_encoding is pointed at an unchanged copy, while the entry in the
- *   header list, which proxy/fastcgi/uwsgi/scgi/grpc forward, is rewritten.
  */
 
 static ngx_int_t

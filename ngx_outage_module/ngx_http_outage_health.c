@@ -1506,7 +1506,9 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
+    case CURLE_SSL_CLIENTCERT:      /* curl 7.77 */
+#endif
     case CURLE_USE_SSL_FAILED:
         res->kind = NGX_HTTP_OUTAGE_CHECK_TLS;
         t = ngx_slprintf(t, last, "TLS: %s", curl_easy_strerror(code));

@@ -1037,7 +1037,9 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 char *
 ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
 {
+#if (NGX_OPENSSL)
     ngx_http_outage_main_conf_t  *omcf;
+#endif
 
     /*
      * The per-worker renderings of this location (filled in the worker):

@@ -20,9 +20,12 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SUPPORT = os.path.join(REPO, "tests", "support")
 PY = "/usr/bin/python3"
 NGINX = os.environ.get("OUTAGE_NGINX", "/usr/sbin/nginx")
+# OUTAGE_MODULE_SO= (set, empty) means OUTAGE_NGINX has the module compiled
+# in (a static build): no load_module line
 MODULE = os.environ.get(
     "OUTAGE_MODULE_SO",
     os.path.join(REPO, "build", "modules", "ngx_http_outage_module.so"))
+LOAD_MODULE = "load_module %s;" % MODULE if MODULE else ""
 
 # check-deep runs the suite with the module built under ASan/UBSan (runtime
 # preloaded into the stock nginx) or under valgrind; latency bounds scale.
@@ -180,7 +183,7 @@ class Backend:
 
 
 NGINX_MAIN = """
-load_module {module};
+{load_module}
 {user}
 worker_processes {workers};
 error_log {dir}/error.log {log_level};
@@ -221,7 +224,7 @@ class Nginx:
 
     def write_conf(self, http_conf):
         text = NGINX_MAIN.format(
-            module=MODULE, dir=self.dir, workers=self.workers,
+            load_module=LOAD_MODULE, dir=self.dir, workers=self.workers,
             log_level=self.log_level,
             user="user root;" if os.geteuid() == 0 else "",
             http=http_conf.replace("{port}", str(self.port))
