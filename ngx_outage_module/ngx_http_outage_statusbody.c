@@ -121,7 +121,6 @@ static const char  ngx_http_outage_sp_css[] =
 "overflow-wrap:anywhere}"
 ".ok{--c:var(--ok)}.degraded{--c:var(--degraded)}.down{--c:var(--down)}"
 ".maint{--c:var(--maint)}.sched{--c:var(--sched)}"
-".stale-line{--c:var(--degraded)}"
 ".overall{margin:0 0 16px;padding:16px 20px;border-radius:12px;"
 "background:var(--card);border-left:6px solid var(--c);"
 "font-size:1.1875rem;font-weight:700;box-shadow:0 1px 3px rgba(0,0,0,.08)}"

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(gcc make clang nginx nginx-dev libhiredis-dev libcurl4-openssl-dev
-      redis-server redis-tools python3-pytest curl chromium
+      redis-server redis-tools python3-pytest python3-html5lib curl chromium
       libclang-rt-14-dev valgrind wrk libnginx-mod-http-lua lua-nginx-redis)
 
 missing=()
