@@ -67,6 +67,22 @@ SHOTS = [
      [["HSET", "outage:checkout", "state", "down", "message",
        CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
      ("checkout", {"state": "down"}), "page"),
+    ("status-operational", "/status", DESKTOP, [], None, "status"),
+    ("status-outage", "/status", DESKTOP,
+     [["SET", "outage:site", SITE_MESSAGE],
+      ["HSET", "outage:checkout", "state", "down", "message",
+       CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
+     ("checkout", {"state": "down"}), "status"),
+    ("status-maintenance", "/status", DESKTOP,
+     [["HSET", "outage:payments", "state", "maintenance", "message",
+       MAINTENANCE_MESSAGE, "starts", lambda: utc_in(3600),
+       "ends", lambda: utc_in(7200)]],
+     ("payments", {"state": "maintenance", "scheduled": True}), "status"),
+    ("mobile-status-outage", "/status", MOBILE,
+     [["SET", "outage:site", SITE_MESSAGE],
+      ["HSET", "outage:checkout", "state", "down", "message",
+       CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
+     ("checkout", {"state": "down"}), "status"),
 ]
 
 CLEAR = [["DEL", "outage:site", "outage:checkout", "outage:payments"]]
@@ -190,6 +206,11 @@ def proof_problem(demo, path, proof):
         if status != 200 or not has_banner(body):
             return ("no element with class outage-banner after <body> "
                     "(status %d): the banner is not in this build" % status)
+    elif proof == "status":
+        if status != 200 or b'id="components"' not in body:
+            return ("%s answered %d without the status page's component "
+                    "list: the status page is not in this build"
+                    % (path, status))
     elif proof == "page":
         if status != 503:
             return ("%s answered %d, not the 503 page: the maintenance page "
