@@ -286,6 +286,13 @@ static ngx_command_t  ngx_http_outage_commands[] = {
       0,
       NULL },
 
+    { ngx_string("outage_time_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_time_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("outage_scope_label"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_outage_scope_label_directive,

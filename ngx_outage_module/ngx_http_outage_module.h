@@ -24,6 +24,7 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_payload.h"
+#include "ngx_http_outage_tz.h"
 
 
 #define NGX_HTTP_OUTAGE_MAX_SCOPES      64
@@ -154,6 +155,8 @@ typedef struct {
     time_t                       bypass_ttl;
 
     ngx_array_t                 *scope_labels;    /* statuspage.c */
+    ngx_http_outage_tz_t        *tz;              /* NULL: UTC */
+    ngx_str_t                    tz_name;
 
     unsigned                     filter_needed:1;
     unsigned                     handler_needed:1;
@@ -376,6 +379,8 @@ char *ngx_http_outage_scope_label_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 char *ngx_http_outage_status_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
+char *ngx_http_outage_time_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);

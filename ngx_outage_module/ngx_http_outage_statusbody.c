@@ -45,9 +45,9 @@ static void ngx_http_outage_sw_jtime(ngx_http_outage_sw_t *w, time_t t);
 static void ngx_http_outage_sw_num(ngx_http_outage_sw_t *w, long v);
 static size_t ngx_http_outage_sp_iso(unsigned char *dst, time_t t);
 static size_t ngx_http_outage_sp_human(unsigned char *dst, time_t t,
-    time_t now);
-static void ngx_http_outage_sw_time(ngx_http_outage_sw_t *w, time_t t,
-    time_t now, int ago);
+    time_t now, const ngx_http_outage_tz_t *tz);
+static void ngx_http_outage_sw_time(ngx_http_outage_sw_t *w,
+    const ngx_http_outage_sp_t *sp, time_t t, int ago);
 static const ngx_http_outage_sp_kind_t *ngx_http_outage_sp_kind(
     const ngx_http_outage_sp_row_t *row);
 static void ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
@@ -328,17 +328,30 @@ ngx_http_outage_sp_iso(unsigned char *dst, time_t t)
 }
 
 
-/* "15:30 UTC" today, "22 Nov, 15:30 UTC" this year, else with the year */
+/*
+ * "15:30 CET" today, "22 Nov, 15:30 CET" this year, else with the year:
+ * wall time and abbreviation of the page's zone (UTC without one).
+ */
 
 static size_t
-ngx_http_outage_sp_human(unsigned char *dst, time_t t, time_t now)
+ngx_http_outage_sp_human(unsigned char *dst, time_t t, time_t now,
+    const ngx_http_outage_tz_t *tz)
 {
-    size_t      n;
-    struct tm   tm, tn;
-    long        v;
+    size_t       n, alen;
+    long         v;
+    time_t       lt, ln;
+    struct tm    tm, tn;
+    const char  *abbr;
 
-    if (t <= 0 || gmtime_r(&t, &tm) == NULL || gmtime_r(&now, &tn) == NULL
-        || tm.tm_year > 9999 - 1900)
+    if (t <= 0) {
+        return 0;
+    }
+
+    lt = t + ngx_http_outage_tz_offset(tz, t, &abbr);
+    ln = now + ngx_http_outage_tz_offset(tz, now, NULL);
+
+    if (gmtime_r(&lt, &tm) == NULL || gmtime_r(&ln, &tn) == NULL
+        || tm.tm_year > 9999 - 1900 || tm.tm_year < 0)
     {
         return 0;
     }
@@ -373,17 +386,21 @@ ngx_http_outage_sp_human(unsigned char *dst, time_t t, time_t now)
     dst[n++] = ':';
     dst[n++] = (unsigned char) ('0' + tm.tm_min / 10);
     dst[n++] = (unsigned char) ('0' + tm.tm_min % 10);
-    memcpy(dst + n, " UTC", 4);
+    dst[n++] = ' ';
 
-    return n + 4;
+    /* the abbreviation is letters, digits, + and - (checked when read) */
+    alen = strlen(abbr);
+    memcpy(dst + n, abbr, alen);
+
+    return n + alen;
 }
 
 
 /* <time datetime="...">15:30 UTC</time> (5 min ago) */
 
 static void
-ngx_http_outage_sw_time(ngx_http_outage_sw_t *w, time_t t, time_t now,
-    int ago)
+ngx_http_outage_sw_time(ngx_http_outage_sw_t *w,
+    const ngx_http_outage_sp_t *sp, time_t t, int ago)
 {
     unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN], human[48];
     unsigned char  rel[NGX_HTTP_OUTAGE_AGO_LEN];
@@ -399,11 +416,12 @@ ngx_http_outage_sw_time(ngx_http_outage_sw_t *w, time_t t, time_t now,
     ngx_http_outage_sw_str(w, "<time datetime=\"");
     ngx_http_outage_sw_raw(w, iso, n);
     ngx_http_outage_sw_str(w, "\">");
-    ngx_http_outage_sw_raw(w, human, ngx_http_outage_sp_human(human, t, now));
+    ngx_http_outage_sw_raw(w, human,
+                           ngx_http_outage_sp_human(human, t, sp->now, sp->tz));
     ngx_http_outage_sw_str(w, "</time>");
 
     if (ago) {
-        n = ngx_http_outage_format_ago(rel, sizeof(rel), t, now);
+        n = ngx_http_outage_format_ago(rel, sizeof(rel), t, sp->now);
 
         if (n <= sizeof(rel)) {
             ngx_http_outage_sw_str(w, " (");
@@ -537,7 +555,7 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
 
         if (sp->confirmed > 0) {
             ngx_http_outage_sw_str(&w, "was last confirmed ");
-            ngx_http_outage_sw_time(&w, sp->confirmed, sp->now, 1);
+            ngx_http_outage_sw_time(&w, sp, sp->confirmed, 1);
             ngx_http_outage_sw_str(&w, ".");
 
         } else {
@@ -557,8 +575,15 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
 
     ngx_http_outage_sw_str(&w, "</ul>\n</section>\n<footer>\n<p>Page "
                                "generated ");
-    ngx_http_outage_sw_time(&w, sp->now, sp->now, 0);
-    ngx_http_outage_sw_str(&w, ". Times are in UTC.");
+    ngx_http_outage_sw_time(&w, sp, sp->now, 0);
+    if (sp->tz_name_len) {
+        ngx_http_outage_sw_str(&w, ". Times are in the ");
+        ngx_http_outage_sw_html(&w, sp->tz_name, sp->tz_name_len);
+        ngx_http_outage_sw_str(&w, " time zone.");
+
+    } else {
+        ngx_http_outage_sw_str(&w, ". Times are in UTC.");
+    }
 
     if (sp->refresh > 0) {
         ngx_http_outage_sw_str(&w, " This page reloads itself every ");
@@ -612,7 +637,7 @@ ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
         && row->since > 0)
     {
         ngx_http_outage_sw_str(w, "<div><dt>Since</dt><dd>");
-        ngx_http_outage_sw_time(w, row->since, sp->now, 1);
+        ngx_http_outage_sw_time(w, sp, row->since, 1);
         ngx_http_outage_sw_str(w, "</dd></div>\n");
     }
 
@@ -623,14 +648,14 @@ ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
 
         if (row->starts > 0) {
             ngx_http_outage_sw_str(w, "from ");
-            ngx_http_outage_sw_time(w, row->starts, sp->now,
+            ngx_http_outage_sw_time(w, sp, row->starts,
                                     row->starts > sp->now);
             ngx_http_outage_sw_str(w, row->ends > 0 ? " to " : "");
         }
 
         if (row->ends > 0) {
             ngx_http_outage_sw_str(w, row->starts > 0 ? "" : "until ");
-            ngx_http_outage_sw_time(w, row->ends, sp->now, 0);
+            ngx_http_outage_sw_time(w, sp, row->ends, 0);
         }
 
         ngx_http_outage_sw_str(w, "</dd></div>\n");
@@ -641,7 +666,7 @@ ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
     {
         if (row->eta > sp->now) {
             ngx_http_outage_sw_str(w, "<div><dt>Expected back</dt><dd>");
-            ngx_http_outage_sw_time(w, row->eta, sp->now, 1);
+            ngx_http_outage_sw_time(w, sp, row->eta, 1);
             ngx_http_outage_sw_str(w, "</dd></div>\n");
 
         } else if (row->eta == 0 && row->eta_text_len) {
@@ -654,7 +679,7 @@ ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
     ngx_http_outage_sw_str(w, "<div><dt>Last confirmed</dt><dd>");
 
     if (row->confirmed > 0) {
-        ngx_http_outage_sw_time(w, row->confirmed, sp->now, 1);
+        ngx_http_outage_sw_time(w, sp, row->confirmed, 1);
 
     } else {
         ngx_http_outage_sw_str(w, "not yet");
@@ -723,7 +748,16 @@ ngx_http_outage_sp_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_sw_jstr(&w, sp->name, sp->name_len);
     ngx_http_outage_sw_str(&w, ",\"url\":\"");
     ngx_http_outage_sw_json(&w, sp->url, sp->url_len);
-    ngx_http_outage_sw_str(&w, "\",\"time_zone\":\"Etc/UTC\",\"updated_at\":");
+    ngx_http_outage_sw_str(&w, "\",\"time_zone\":\"");
+
+    if (sp->tz_name_len) {
+        ngx_http_outage_sw_json(&w, sp->tz_name, sp->tz_name_len);
+
+    } else {
+        ngx_http_outage_sw_str(&w, "Etc/UTC");
+    }
+
+    ngx_http_outage_sw_str(&w, "\",\"updated_at\":");
     ngx_http_outage_sw_jtime(&w, sp->now);
     ngx_http_outage_sw_str(&w, "},\n\"status\":{\"indicator\":\"");
     ngx_http_outage_sw_str(&w, indicator);

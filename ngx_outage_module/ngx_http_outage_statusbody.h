@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "ngx_http_outage_text.h"
+#include "ngx_http_outage_tz.h"
 
 
 /* the overall line, most severe first (index of ngx_http_outage_sp_overall) */
@@ -69,6 +70,9 @@ typedef struct {
     size_t                           name_len;
     const unsigned char             *url;         /* page URL, may be "" */
     size_t                           url_len;
+    const ngx_http_outage_tz_t      *tz;          /* NULL: UTC */
+    const unsigned char             *tz_name;     /* IANA name, or "" */
+    size_t                           tz_name_len;
     const unsigned char             *json_href;   /* link to the JSON */
     size_t                           json_href_len;
     const ngx_http_outage_sp_row_t  *rows;

@@ -19,6 +19,7 @@
 
 
 #define NGX_HTTP_OUTAGE_SP_LABEL_MAX   128
+#define NGX_HTTP_OUTAGE_SP_ZONEINFO    "/usr/share/zoneinfo/"
 #define NGX_HTTP_OUTAGE_SP_MAX_AGE     "max-age=10"
 
 #define NGX_HTTP_OUTAGE_SP_AUTO        0
@@ -136,6 +137,99 @@ ngx_http_outage_scope_label_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     l->scope = (ngx_uint_t) id;
     l->label = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * outage_time_zone Europe/Berlin;  (http level)
+ *
+ * The zone file is read and checked here, once; requests only look the
+ * offset up in the table.  The status page uses it; the banner's and the
+ * page's renderers can take omcf->tz the same way.
+ */
+
+char *
+ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+    u_char           *path, *data;
+    ssize_t           n;
+    ngx_str_t        *value;
+    ngx_file_t        file;
+    const char       *err;
+    ngx_file_info_t   fi;
+
+    if (omcf->tz) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (!ngx_http_outage_tz_name_valid(value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_time_zone\": \"%V\" is not a time zone "
+                           "name such as \"Europe/Berlin\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    path = ngx_pnalloc(cf->temp_pool, sizeof(NGX_HTTP_OUTAGE_SP_ZONEINFO)
+                                      + value[1].len);
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(path, NGX_HTTP_OUTAGE_SP_ZONEINFO "%V%Z", &value[1]);
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name.data = path;
+    file.name.len = ngx_strlen(path);
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"outage_time_zone\": cannot open \"%s\" (is "
+                           "tzdata installed?)", path);
+        return NGX_CONF_ERROR;
+    }
+
+    data = NULL;
+    n = -1;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) <= 1024 * 1024)
+    {
+        data = ngx_pnalloc(cf->temp_pool, (size_t) ngx_file_size(&fi) + 1);
+        if (data) {
+            n = ngx_read_file(&file, data, (size_t) ngx_file_size(&fi), 0);
+        }
+    }
+
+    ngx_close_file(file.fd);
+
+    if (data == NULL || n != (ssize_t) ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_time_zone\": cannot read \"%s\"", path);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->tz = ngx_palloc(cf->pool, sizeof(ngx_http_outage_tz_t));
+    if (omcf->tz == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    err = ngx_http_outage_tz_parse(omcf->tz, data, (size_t) n);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_time_zone\": \"%s\": %s", path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->tz_name = value[1];
 
     return NGX_CONF_OK;
 }
@@ -655,6 +749,9 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
     page.id_len = sp->id.len;
     page.name = sp->name.data;
     page.name_len = sp->name.len;
+    page.tz = omcf->tz;
+    page.tz_name = omcf->tz_name.data;
+    page.tz_name_len = omcf->tz_name.len;
     page.url = sp->url.data;
     page.url_len = sp->url.len;
     page.json_href = (u_char *) "?format=json";

@@ -470,3 +470,41 @@ def test_config_errors(nginx_factory):
                       "server { listen 127.0.0.1:{port}; }", start=False)
     ok, out = n.test_config()
     assert not ok and 'scope "a" already has a label' in out, out
+
+
+def test_time_zone(sp, redis):
+    n = sp(extra_http="outage_time_zone America/New_York;")
+    since = 1795361400  # 2026-11-22T15:30:00Z, 10:30 EST
+    incident(redis, state="degraded", since=str(since))
+    until_state(n, "checkout", "degraded")
+    doc = dom(page(n)[1])
+    li = rows(doc)["checkout"][2]
+    t = [x for x in li.iter(NS + "time")
+         if x.get("datetime") == "2026-11-22T15:30:00Z"][0]
+    # the oracle: Python's own tz database reading, not the module's
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+    local = datetime.fromtimestamp(since, timezone.utc).astimezone(
+        ZoneInfo("America/New_York"))
+    assert text(t).endswith(local.strftime("%H:%M %Z")), text(t)
+    assert "America/New_York time zone" in text(doc.find(".//" + NS +
+                                                          "footer"))
+    js = summary(n)
+    assert js["page"]["time_zone"] == "America/New_York"
+    # machine-readable times stay UTC
+    assert js["incidents"][0]["created_at"] == "2026-11-22T15:30:00Z"
+
+
+def test_time_zone_errors(nginx_factory):
+    for value, msg in (("../../etc/passwd", "is not a time zone name"),
+                       ("Mars/Olympus_Mons", "cannot open"),
+                       ("zone.tab", "is not a time zone name")):
+        n = nginx_factory("outage_time_zone %s; server { listen "
+                          "127.0.0.1:{port}; }" % value, start=False)
+        ok, out = n.test_config()
+        assert not ok and msg in out, out
+    # a file there that is not a zone file
+    n = nginx_factory("outage_time_zone leapseconds; server { "
+                      "listen 127.0.0.1:{port}; }", start=False)
+    ok, out = n.test_config()
+    assert not ok and "not a compiled time zone (TZif) file" in out, out
