@@ -540,8 +540,13 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
                                "<header>\n<h1>");
     ngx_http_outage_sw_html(&w, sp->name, sp->name_len);
     ngx_http_outage_sw_str(&w, "</h1>\n<p class=\"overall ");
-    ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_cls[overall]);
+
+    /* unconfirmed, the overall line is history, not a green light */
+    ngx_http_outage_sw_str(&w, sp->stale ? "degraded"
+                                         : ngx_http_outage_sp_overall_cls
+                                               [overall]);
     ngx_http_outage_sw_str(&w, "\" id=\"overall\">");
+    ngx_http_outage_sw_str(&w, sp->stale ? "Last known: " : "");
     ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
     ngx_http_outage_sw_str(&w, "</p>\n");
 
@@ -565,9 +570,10 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
         ngx_http_outage_sw_str(&w, "</p>\n");
     }
 
+    /* role="list": Safari drops the list role of an unstyled list */
     ngx_http_outage_sw_str(&w, "</header>\n<section aria-labelledby=\"h-comp\">"
                                "\n<h2 id=\"h-comp\">Current status</h2>\n"
-                               "<ul id=\"components\">\n");
+                               "<ul id=\"components\" role=\"list\">\n");
 
     for (i = 0; i < sp->nrows; i++) {
         ngx_http_outage_sp_row_html(&w, sp, &sp->rows[i]);

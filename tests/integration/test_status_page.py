@@ -237,6 +237,8 @@ def test_stale_when_redis_is_stopped(sp, redis):
     assert badge == "Degraded performance"
     assert "may be out of date" in text(li)
     assert "may be out of date" in text(doc.find(".//" + NS + "title"))
+    # not a green "all is well" line on top
+    assert overall(doc) == "Last known: Some systems are degraded"
 
     js = summary(n)
     assert js["status"]["stale"] is True

@@ -181,6 +181,8 @@ test_html_stale(void)
           != NULL);
     CHECK(strstr(h, "<title>Shop: status may be out of date</title>")
           != NULL);
+    CHECK(strstr(h, "<p class=\"overall degraded\" id=\"overall\">Last "
+                    "known: All systems operational</p>") != NULL);
     CHECK(strstr(h, "(may be out of date)") != NULL);
     free(h);
 
