@@ -29,7 +29,7 @@ import bench  # noqa: E402
 pytestmark = pytest.mark.skipif(bool(PRELOAD) or VALGRIND,
                                 reason="the bench runs the plain build only")
 
-CASES = ["1", "2", "3", "4", "5a", "5b", "6a", "6b", "7a", "7b"]
+CASES = ["1", "2", "3", "4", "5a", "5b", "6a", "6b", "6c", "7a", "7b"]
 # cases that need nothing from the module beyond loading and polling
 ALWAYS = ["1", "2", "4", "5a", "5b", "6b", "7a"]
 # what implements the module side of the other cases
@@ -37,6 +37,7 @@ FEATURE_SOURCE = {"3": "ngx_http_outage_filter.c",
                   "7b": "ngx_http_outage_filter.c",
                   "set_to_banner": "ngx_http_outage_filter.c",
                   "6a": "ngx_http_outage_page.c",
+                  "6c": "ngx_http_outage_statuspage.c",
                   "health_to_page": "ngx_http_outage_health.c"}
 
 
