@@ -68,7 +68,8 @@ static const ngx_http_outage_sp_kind_t  ngx_http_outage_sp_kinds[] = {
     { "Under maintenance", "maint", "under_maintenance",
       NGX_HTTP_OUTAGE_SP_MAINTENANCE },
     { "Scheduled maintenance", "sched", "operational",
-      NGX_HTTP_OUTAGE_SP_OK }
+      NGX_HTTP_OUTAGE_SP_OK },
+    { "Unknown", "sched", "operational", NGX_HTTP_OUTAGE_SP_OK }
 };
 
 #define NGX_HTTP_OUTAGE_SP_KIND_OK     0
@@ -76,6 +77,7 @@ static const ngx_http_outage_sp_kind_t  ngx_http_outage_sp_kinds[] = {
 #define NGX_HTTP_OUTAGE_SP_KIND_DOWN   2
 #define NGX_HTTP_OUTAGE_SP_KIND_MAINT  3
 #define NGX_HTTP_OUTAGE_SP_KIND_SCHED  4
+#define NGX_HTTP_OUTAGE_SP_KIND_UNKN   5
 
 
 static const char  *ngx_http_outage_sp_overall_texts[] = {
@@ -451,7 +453,10 @@ ngx_http_outage_sp_kind(const ngx_http_outage_sp_row_t *row)
                                          : NGX_HTTP_OUTAGE_SP_KIND_MAINT];
 
     default:
-        return &ngx_http_outage_sp_kinds[NGX_HTTP_OUTAGE_SP_KIND_OK];
+        /* no incident, but nothing ever confirmed that either */
+        return &ngx_http_outage_sp_kinds[row->confirmed > 0
+                                         ? NGX_HTTP_OUTAGE_SP_KIND_OK
+                                         : NGX_HTTP_OUTAGE_SP_KIND_UNKN];
     }
 }
 
@@ -546,8 +551,13 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
                                          : ngx_http_outage_sp_overall_cls
                                                [overall]);
     ngx_http_outage_sw_str(&w, "\" id=\"overall\">");
-    ngx_http_outage_sw_str(&w, sp->stale ? "Last known: " : "");
-    ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+    if (sp->stale && sp->confirmed == 0) {
+        ngx_http_outage_sw_str(&w, "Status not confirmed yet");
+
+    } else {
+        ngx_http_outage_sw_str(&w, sp->stale ? "Last known: " : "");
+        ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+    }
     ngx_http_outage_sw_str(&w, "</p>\n");
 
     if (sp->stale) {
@@ -638,9 +648,7 @@ ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
 
     ngx_http_outage_sw_str(w, "<dl>\n");
 
-    if (k != &ngx_http_outage_sp_kinds[NGX_HTTP_OUTAGE_SP_KIND_OK]
-        && k != &ngx_http_outage_sp_kinds[NGX_HTTP_OUTAGE_SP_KIND_SCHED]
-        && row->since > 0)
+    if (k->overall != NGX_HTTP_OUTAGE_SP_OK && row->since > 0)
     {
         ngx_http_outage_sw_str(w, "<div><dt>Since</dt><dd>");
         ngx_http_outage_sw_time(w, sp, row->since, 1);
@@ -667,9 +675,7 @@ ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
         ngx_http_outage_sw_str(w, "</dd></div>\n");
     }
 
-    if (k != &ngx_http_outage_sp_kinds[NGX_HTTP_OUTAGE_SP_KIND_OK]
-        && k != &ngx_http_outage_sp_kinds[NGX_HTTP_OUTAGE_SP_KIND_SCHED])
-    {
+    if (k->overall != NGX_HTTP_OUTAGE_SP_OK) {
         if (row->eta > sp->now) {
             ngx_http_outage_sw_str(w, "<div><dt>Expected back</dt><dd>");
             ngx_http_outage_sw_time(w, sp, row->eta, 1);
@@ -768,10 +774,16 @@ ngx_http_outage_sp_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_sw_str(&w, "},\n\"status\":{\"indicator\":\"");
     ngx_http_outage_sw_str(&w, indicator);
     ngx_http_outage_sw_str(&w, "\",\"description\":\"");
-    ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
 
-    if (sp->stale) {
-        ngx_http_outage_sw_str(&w, " (status may be out of date)");
+    if (sp->stale && sp->confirmed == 0) {
+        ngx_http_outage_sw_str(&w, "Status not confirmed yet");
+
+    } else {
+        ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+
+        if (sp->stale) {
+            ngx_http_outage_sw_str(&w, " (status may be out of date)");
+        }
     }
 
     ngx_http_outage_sw_str(&w, "\",\"stale\":");

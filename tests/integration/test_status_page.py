@@ -254,7 +254,11 @@ def test_never_confirmed_is_not_all_well(nginx_factory):
     doc = dom(page(n)[1])
     alert = [p for p in doc.iter(NS + "p") if p.get("id") == "stale"][0]
     assert "not been confirmed yet" in text(alert)
-    assert summary(n)["status"]["stale"] is True
+    assert overall(doc) == "Status not confirmed yet"
+    assert [r[1] for r in rows(doc).values()] == ["Unknown", "Unknown"]
+    js = summary(n)
+    assert js["status"]["stale"] is True
+    assert js["status"]["description"] == "Status not confirmed yet"
 
 
 # -- what must not be shown ---------------------------------------------------

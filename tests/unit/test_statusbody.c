@@ -187,8 +187,14 @@ test_html_stale(void)
     free(h);
 
     sp.confirmed = 0;
+    rows[1].confirmed = 0;
     h = render(0);
     CHECK(strstr(h, "has not been confirmed yet.") != NULL);
+    /* nothing known is not "all systems operational" */
+    CHECK(strstr(h, "id=\"overall\">Status not confirmed yet</p>") != NULL);
+    CHECK(strstr(h, "<h3>Search</h3><span class=\"badge\">Unknown</span>")
+          != NULL);
+    CHECK(strstr(h, "operational") == NULL);
     free(h);
 }
 
