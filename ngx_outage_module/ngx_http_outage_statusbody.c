@@ -50,6 +50,8 @@ static void ngx_http_outage_sw_time(ngx_http_outage_sw_t *w,
     const ngx_http_outage_sp_t *sp, time_t t, int ago);
 static const ngx_http_outage_sp_kind_t *ngx_http_outage_sp_kind(
     const ngx_http_outage_sp_row_t *row);
+static void ngx_http_outage_sp_list(ngx_http_outage_sw_t *w,
+    const ngx_http_outage_sp_t *sp);
 static void ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row);
 static void ngx_http_outage_sp_component(ngx_http_outage_sw_t *w,
@@ -499,7 +501,6 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_sp_t *sp, size_t *nonce_at)
 {
     int                   overall;
-    size_t                i;
     ngx_http_outage_sw_t  w;
 
     ngx_http_outage_sw_init(&w, dst, dst_size);
@@ -580,16 +581,10 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
         ngx_http_outage_sw_str(&w, "</p>\n");
     }
 
-    /* role="list": Safari drops the list role of an unstyled list */
     ngx_http_outage_sw_str(&w, "</header>\n<section aria-labelledby=\"h-comp\">"
-                               "\n<h2 id=\"h-comp\">Current status</h2>\n"
-                               "<ul id=\"components\" role=\"list\">\n");
-
-    for (i = 0; i < sp->nrows; i++) {
-        ngx_http_outage_sp_row_html(&w, sp, &sp->rows[i]);
-    }
-
-    ngx_http_outage_sw_str(&w, "</ul>\n</section>\n<footer>\n<p>Page "
+                               "\n<h2 id=\"h-comp\">Current status</h2>\n");
+    ngx_http_outage_sp_list(&w, sp);
+    ngx_http_outage_sw_str(&w, "</section>\n<footer>\n<p>Page "
                                "generated ");
     ngx_http_outage_sw_time(&w, sp, sp->now, 0);
     if (sp->tz_name_len) {
@@ -619,6 +614,191 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
     ngx_http_outage_sw_str(&w, "</footer>\n</main>\n</body>\n</html>\n");
 
     return w.need;
+}
+
+
+static void
+ngx_http_outage_sp_list(ngx_http_outage_sw_t *w,
+    const ngx_http_outage_sp_t *sp)
+{
+    size_t  i;
+
+    /* role="list": Safari drops the list role of an unstyled list */
+    ngx_http_outage_sw_str(w, "<ul id=\"components\" role=\"list\">\n");
+
+    for (i = 0; i < sp->nrows; i++) {
+        ngx_http_outage_sp_row_html(w, sp, &sp->rows[i]);
+    }
+
+    ngx_http_outage_sw_str(w, "</ul>\n");
+}
+
+
+size_t
+ngx_http_outage_sp_components(unsigned char *dst, size_t dst_size,
+    const ngx_http_outage_sp_t *sp)
+{
+    ngx_http_outage_sw_t  w;
+
+    ngx_http_outage_sw_init(&w, dst, dst_size);
+    ngx_http_outage_sp_list(&w, sp);
+
+    return w.need;
+}
+
+
+/* the template's values, formatted once: both passes see the same bytes */
+typedef struct {
+    const ngx_http_outage_sp_t  *sp;
+    const unsigned char         *components;
+    size_t                       components_len;
+    unsigned char                overall[64];
+    size_t                       overall_len;
+    const char                  *overall_cls;
+    unsigned char                confirmed[96];
+    size_t                       confirmed_len;
+    unsigned char                confirmed_iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t                       confirmed_iso_len;
+    unsigned char                generated_iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    size_t                       generated_iso_len;
+    unsigned char                refresh[24];
+    size_t                       refresh_len;
+} ngx_http_outage_sp_vars_t;
+
+
+static int
+ngx_http_outage_sp_lookup(void *ctx, const unsigned char *name,
+    size_t name_len, const unsigned char **value, size_t *value_len)
+{
+    ngx_http_outage_sp_vars_t *v = ctx;
+
+    const char  *s;
+
+#define ngx_http_outage_sp_is(lit)                                           \
+    (name_len == sizeof(lit) - 1 && memcmp(name, lit, name_len) == 0)
+
+#define ngx_http_outage_sp_set(p, n)                                         \
+    do {                                                                     \
+        *value_len = (n);                                                    \
+        *value = *value_len ? (const unsigned char *) (p)                    \
+                            : (const unsigned char *) "";                    \
+        return 1;                                                            \
+    } while (0)
+
+    s = NULL;
+
+    if (ngx_http_outage_sp_is("name")) {
+        ngx_http_outage_sp_set(v->sp->name, v->sp->name_len);
+    }
+
+    if (ngx_http_outage_sp_is("overall")) {
+        ngx_http_outage_sp_set(v->overall, v->overall_len);
+    }
+
+    if (ngx_http_outage_sp_is("overall_class")) {
+        s = v->overall_cls;
+
+    } else if (ngx_http_outage_sp_is("stale")) {
+        s = v->sp->stale ? "stale" : "";
+
+    } else if (ngx_http_outage_sp_is("confirmed")) {
+        ngx_http_outage_sp_set(v->confirmed, v->confirmed_len);
+
+    } else if (ngx_http_outage_sp_is("confirmed_iso")) {
+        ngx_http_outage_sp_set(v->confirmed_iso, v->confirmed_iso_len);
+
+    } else if (ngx_http_outage_sp_is("generated_iso")) {
+        ngx_http_outage_sp_set(v->generated_iso, v->generated_iso_len);
+
+    } else if (ngx_http_outage_sp_is("refresh")) {
+        ngx_http_outage_sp_set(v->refresh, v->refresh_len);
+
+    } else if (ngx_http_outage_sp_is("json_href")) {
+        ngx_http_outage_sp_set(v->sp->json_href, v->sp->json_href_len);
+
+    } else if (ngx_http_outage_sp_is("time_zone")) {
+        if (v->sp->tz_name_len) {
+            ngx_http_outage_sp_set(v->sp->tz_name, v->sp->tz_name_len);
+        }
+
+        s = "UTC";
+
+    } else if (ngx_http_outage_sp_is("components")) {
+        ngx_http_outage_sp_set(v->components, v->components_len);
+    }
+
+    if (s == NULL) {
+        return 0;
+    }
+
+    ngx_http_outage_sp_set(s, strlen(s));
+
+#undef ngx_http_outage_sp_is
+#undef ngx_http_outage_sp_set
+}
+
+
+size_t
+ngx_http_outage_sp_template(unsigned char *dst, size_t dst_size,
+    const unsigned char *tpl, size_t tpl_len, const ngx_http_outage_sp_t *sp,
+    const unsigned char *components, size_t components_len)
+{
+    int                        overall;
+    size_t                     n;
+    unsigned char              human[48], rel[NGX_HTTP_OUTAGE_AGO_LEN];
+    ngx_http_outage_sw_t       w;
+    ngx_http_outage_sp_vars_t  v;
+
+    memset(&v, 0, sizeof(v));
+    v.sp = sp;
+    v.components = components;
+    v.components_len = components_len;
+
+    overall = ngx_http_outage_sp_overall(sp);
+    v.overall_cls = sp->stale ? "degraded"
+                              : ngx_http_outage_sp_overall_cls[overall];
+
+    ngx_http_outage_sw_init(&w, v.overall, sizeof(v.overall));
+
+    if (sp->stale && sp->confirmed == 0) {
+        ngx_http_outage_sw_str(&w, "Status not confirmed yet");
+
+    } else {
+        ngx_http_outage_sw_str(&w, sp->stale ? "Last known: " : "");
+        ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+    }
+
+    v.overall_len = w.need;
+
+    if (sp->confirmed > 0) {
+        ngx_http_outage_sw_init(&w, v.confirmed, sizeof(v.confirmed));
+        ngx_http_outage_sw_raw(&w, human,
+            ngx_http_outage_sp_human(human, sp->confirmed, sp->now, sp->tz));
+        n = ngx_http_outage_format_ago(rel, sizeof(rel), sp->confirmed,
+                                       sp->now);
+
+        if (n <= sizeof(rel)) {
+            ngx_http_outage_sw_str(&w, " (");
+            ngx_http_outage_sw_raw(&w, rel, n);
+            ngx_http_outage_sw_str(&w, ")");
+        }
+
+        v.confirmed_len = w.full ? 0 : w.need;
+    }
+
+    v.confirmed_iso_len = ngx_http_outage_sp_iso(v.confirmed_iso,
+                                                 sp->confirmed);
+    v.generated_iso_len = ngx_http_outage_sp_iso(v.generated_iso, sp->now);
+
+    if (sp->refresh > 0) {
+        ngx_http_outage_sw_init(&w, v.refresh, sizeof(v.refresh));
+        ngx_http_outage_sw_num(&w, sp->refresh);
+        v.refresh_len = w.need;
+    }
+
+    return ngx_http_outage_tpl_render(dst, dst_size, tpl, tpl_len,
+                                      NGX_HTTP_OUTAGE_TPL_HTML,
+                                      ngx_http_outage_sp_lookup, &v);
 }
 
 

@@ -93,6 +93,21 @@ const char *ngx_http_outage_sp_overall_text(int overall);
 size_t ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_sp_t *sp, size_t *nonce_at);
 
+/* the component list of the HTML page ("<ul ...>...</ul>") */
+size_t ngx_http_outage_sp_components(unsigned char *dst, size_t dst_size,
+    const ngx_http_outage_sp_t *sp);
+
+/*
+ * A custom HTML template (ngx_http_outage_tpl_render() syntax) with the
+ * placeholders name, overall, overall_class, stale ("stale" or empty),
+ * confirmed, confirmed_iso, generated_iso, refresh, json_href, time_zone
+ * and components (the output of ngx_http_outage_sp_components() for the
+ * same sp, to be written {{components|raw}}).
+ */
+size_t ngx_http_outage_sp_template(unsigned char *dst, size_t dst_size,
+    const unsigned char *tpl, size_t tpl_len, const ngx_http_outage_sp_t *sp,
+    const unsigned char *components, size_t components_len);
+
 /* the summary.json body */
 size_t ngx_http_outage_sp_json(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_sp_t *sp);

@@ -41,6 +41,7 @@ struct ngx_http_outage_statuspage_s {
     ngx_str_t                    name;
     ngx_str_t                    url;
     ngx_str_t                    id;
+    ngx_str_t                    tpl;        /* template, or empty */
     time_t                       refresh;
     ngx_uint_t                   format;
 
@@ -60,6 +61,8 @@ static ngx_int_t ngx_http_outage_sp_render(ngx_http_request_t *r,
     ngx_http_outage_statuspage_t *sp, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t json, ngx_http_outage_blob_t **out);
 static ngx_uint_t ngx_http_outage_sp_redis_stale(ngx_http_request_t *r);
+static char *ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive,
+    u_char *path, ngx_pool_t *pool, ngx_str_t *out);
 static ngx_int_t ngx_http_outage_sp_header(ngx_http_request_t *r,
     char *key, size_t key_len, u_char *value, size_t value_len,
     ngx_table_elt_t **hp);
@@ -156,12 +159,9 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_outage_main_conf_t *omcf = conf;
 
-    u_char           *path, *data;
-    ssize_t           n;
-    ngx_str_t        *value;
-    ngx_file_t        file;
-    const char       *err;
-    ngx_file_info_t   fi;
+    u_char      *path;
+    ngx_str_t   *value, text;
+    const char  *err;
 
     if (omcf->tz) {
         return "is duplicate";
@@ -184,36 +184,10 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_sprintf(path, NGX_HTTP_OUTAGE_SP_ZONEINFO "%V%Z", &value[1]);
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name.data = path;
-    file.name.len = ngx_strlen(path);
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"outage_time_zone\": cannot open \"%s\" (is "
-                           "tzdata installed?)", path);
-        return NGX_CONF_ERROR;
-    }
-
-    data = NULL;
-    n = -1;
-
-    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
-        && ngx_file_size(&fi) <= 1024 * 1024)
+    if (ngx_http_outage_sp_read(cf, "outage_time_zone", path,
+                                cf->temp_pool, &text)
+        != NGX_CONF_OK)
     {
-        data = ngx_pnalloc(cf->temp_pool, (size_t) ngx_file_size(&fi) + 1);
-        if (data) {
-            n = ngx_read_file(&file, data, (size_t) ngx_file_size(&fi), 0);
-        }
-    }
-
-    ngx_close_file(file.fd);
-
-    if (data == NULL || n != (ssize_t) ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_time_zone\": cannot read \"%s\"", path);
         return NGX_CONF_ERROR;
     }
 
@@ -222,7 +196,7 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    err = ngx_http_outage_tz_parse(omcf->tz, data, (size_t) n);
+    err = ngx_http_outage_tz_parse(omcf->tz, text.data, text.len);
     if (err) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_time_zone\": \"%s\": %s", path, err);
@@ -235,9 +209,60 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* a file read once at configuration time (at most 1m), NUL-terminated */
+
+static char *
+ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive, u_char *path,
+    ngx_pool_t *pool, ngx_str_t *out)
+{
+    ssize_t          n;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name.data = path;
+    file.name.len = ngx_strlen(path);
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%s\": cannot open \"%s\"", directive, path);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data = NULL;
+    n = -1;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) <= 1024 * 1024)
+    {
+        out->len = (size_t) ngx_file_size(&fi);
+        out->data = ngx_pnalloc(pool, out->len + 1);
+
+        if (out->data) {
+            n = ngx_read_file(&file, out->data, out->len, 0);
+        }
+    }
+
+    ngx_close_file(file.fd);
+
+    if (out->data == NULL || n != (ssize_t) out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": cannot read \"%s\" (larger than 1m, "
+                           "or changed while read)", directive, path);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data[out->len] = '\0';
+
+    return NGX_CONF_OK;
+}
+
+
 /*
  * outage_status_page [scope ...] [name=text] [url=URL] [refresh=time|off]
- *                    [format=auto|html|json];
+ *                    [format=auto|html|json] [template=file];
  */
 
 char *
@@ -246,9 +271,11 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_outage_loc_conf_t *olcf = conf;
 
+    size_t                         off;
     ngx_int_t                      id;
     ngx_str_t                     *value, v;
     ngx_uint_t                     i, *slot;
+    const char                    *err;
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_outage_statuspage_t  *sp;
 
@@ -315,6 +342,29 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                                    "\"outage_status_page\": invalid \"%V\", "
                                    "expected \"refresh=off\" or a positive "
                                    "time", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "template=", 9) == 0) {
+            v.data = value[i].data + 9;
+            v.len = value[i].len - 9;
+
+            if (v.len == 0 || ngx_conf_full_name(cf->cycle, &v, 1) != NGX_OK
+                || ngx_http_outage_sp_read(cf, "outage_status_page", v.data,
+                                           cf->pool, &sp->tpl)
+                   != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            err = ngx_http_outage_tpl_check(sp->tpl.data, sp->tpl.len, &off);
+            if (err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\" template \"%s\" "
+                                   "at byte %uz: %s", v.data, off, err);
                 return NGX_CONF_ERROR;
             }
 
@@ -521,7 +571,8 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     /* the nonce, when configured, is per response: no ETag, no caching */
     ngx_str_null(&nonce);
 
-    if (!json && olcf->banner_nonce
+    /* a template carries its own styles (a stylesheet, or none) */
+    if (!json && sp->tpl.len == 0 && olcf->banner_nonce
         && ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -721,7 +772,8 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
     ngx_http_outage_statuspage_t *sp, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t json, ngx_http_outage_blob_t **out)
 {
-    size_t                         len;
+    u_char                        *comp;
+    size_t                         len, clen;
     uint32_t                       crc;
     ngx_uint_t                     i, redis;
     ngx_http_outage_sp_t           page;
@@ -815,8 +867,25 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
         rows[i].stale = page.stale && !rows[i].health;
     }
 
+    comp = NULL;
+    clen = 0;
+
+    if (!json && sp->tpl.len) {
+        /* the template's {{components}}: rendered once, copied in */
+        clen = ngx_http_outage_sp_components(NULL, 0, &page);
+        comp = ngx_pnalloc(r->pool, clen ? clen : 1);
+        if (comp == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_outage_sp_components(comp, clen, &page);
+    }
+
     len = json ? ngx_http_outage_sp_json(NULL, 0, &page)
-               : ngx_http_outage_sp_html(NULL, 0, &page, NULL);
+               : sp->tpl.len
+                 ? ngx_http_outage_sp_template(NULL, 0, sp->tpl.data,
+                                               sp->tpl.len, &page, comp, clen)
+                 : ngx_http_outage_sp_html(NULL, 0, &page, NULL);
 
     blob = ngx_http_outage_cache_reserve(&sp->cache[json], len,
                                          r->connection->log);
@@ -824,9 +893,18 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    blob->len = json ? ngx_http_outage_sp_json(blob->data, blob->size, &page)
-                     : ngx_http_outage_sp_html(blob->data, blob->size, &page,
-                                               &sp->nonce_at);
+    if (json) {
+        blob->len = ngx_http_outage_sp_json(blob->data, blob->size, &page);
+
+    } else if (sp->tpl.len) {
+        blob->len = ngx_http_outage_sp_template(blob->data, blob->size,
+                                                sp->tpl.data, sp->tpl.len,
+                                                &page, comp, clen);
+
+    } else {
+        blob->len = ngx_http_outage_sp_html(blob->data, blob->size, &page,
+                                            &sp->nonce_at);
+    }
 
     if (blob->len != len) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

@@ -37,6 +37,27 @@ fuzz_html(unsigned char *dst, size_t size, const ngx_http_outage_sp_t *sp)
 }
 
 
+/* every placeholder, escaped and raw, around the component list */
+static const char  fuzz_tpl[] =
+    "<h1 class=\"{{overall_class}}\">{{name}}: {{overall}}</h1>"
+    "{{#stale}}<p>{{confirmed}} {{confirmed_iso}}</p>{{/stale}}"
+    "{{components|raw}}<a href=\"{{json_href}}\">{{time_zone}}</a>"
+    "{{generated_iso}}{{refresh}}";
+
+static unsigned char  *fuzz_comp;
+static size_t          fuzz_comp_len;
+
+
+static size_t
+fuzz_template(unsigned char *dst, size_t size, const ngx_http_outage_sp_t *sp)
+{
+    return ngx_http_outage_sp_template(dst, size,
+                                       (const unsigned char *) fuzz_tpl,
+                                       sizeof(fuzz_tpl) - 1, sp, fuzz_comp,
+                                       fuzz_comp_len);
+}
+
+
 static const uint8_t *
 fuzz_field(const uint8_t **p, const uint8_t *end, size_t *len)
 {
@@ -224,6 +245,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_count(html, hlen, '<') != fuzz_count(x, xlen, '<')
         || fuzz_count(html, hlen, '>') != fuzz_count(x, xlen, '>'))
     {
+        abort();
+    }
+
+    free(x);
+
+    /* the template: the same rule, with each page's own component list */
+    fuzz_comp = fuzz_render(ngx_http_outage_sp_components, &sp,
+                            &fuzz_comp_len);
+    free(html);
+    html = fuzz_render(fuzz_template, &sp, &hlen);
+    free(fuzz_comp);
+
+    fuzz_comp = fuzz_render(ngx_http_outage_sp_components, &harmless,
+                            &fuzz_comp_len);
+    x = fuzz_render(fuzz_template, &harmless, &xlen);
+    free(fuzz_comp);
+
+    if (fuzz_count(html, hlen, '<') != fuzz_count(x, xlen, '<')) {
         abort();
     }
 

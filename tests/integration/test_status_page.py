@@ -514,3 +514,43 @@ def test_time_zone_errors(nginx_factory):
                       "listen 127.0.0.1:{port}; }", start=False)
     ok, out = n.test_config()
     assert not ok and "not a compiled time zone (TZif) file" in out, out
+
+
+def test_template(sp, redis, tmp_path):
+    tpl = tmp_path / "status.html"
+    tpl.write_text(
+        "<!DOCTYPE html><html><head><title>{{name}}</title>"
+        '<link rel="stylesheet" href="/shop.css"></head><body>'
+        '<h1 id="o" class="{{overall_class}}">{{overall}}</h1>'
+        '{{#stale}}<p id="s">Unconfirmed since {{confirmed}}</p>{{/stale}}'
+        "{{components|raw}}</body></html>")
+    n = sp(extra_server="location /custom { outage_status_page "
+                        '"name=A & B" template=%s; }' % tpl)
+    incident(redis, state="down", message="<script>alert(1)</script>")
+    until_state(n, "checkout", "down")
+    h, body = page(n, "/custom")
+    doc = dom(body)
+    assert text(doc.find(".//" + NS + "title")) == "A & B"
+    assert text([e for e in doc.iter(NS + "h1")][0]) == "Major outage"
+    assert doc.find(".//" + NS + "script") is None
+    r = rows(doc)
+    assert r["checkout"][1] == "Down"
+    assert "<script>alert(1)</script>" in text(r["checkout"][2])
+    assert "etag" in h
+    # JSON is the same summary.json with a template
+    assert summary(n, "/custom.json")["status"]["indicator"] == "major"
+
+    redis.stop()
+    wait_for(lambda: b'id="s"' in page(n, "/custom")[1], what="stale")
+    assert b"Last known: Major outage" in page(n, "/custom")[1]
+
+
+def test_template_errors(nginx_factory, tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text("<p>{{#stale}}x</p>")
+    for param, msg in (("template=%s" % bad, "at byte"),
+                       ("template=%s/none.html" % tmp_path, "cannot open")):
+        n = nginx_factory("server { listen 127.0.0.1:{port}; location / { "
+                          "outage_status_page a %s; } }" % param, start=False)
+        ok, out = n.test_config()
+        assert not ok and msg in out, out

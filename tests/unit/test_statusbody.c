@@ -263,6 +263,64 @@ test_json(void)
 }
 
 
+static void
+test_template(void)
+{
+    char            *out;
+    size_t           n, m, clen;
+    unsigned char   *comp;
+
+    static const char  tpl[] =
+        "<title>{{name}}</title><h1 class=\"{{overall_class}}\">"
+        "{{overall}}</h1>{{#stale}}<p>stale since {{confirmed}}</p>"
+        "{{/stale}}{{components|raw}}{{components}}<i>{{time_zone}}"
+        "{{refresh}}{{nope}}</i>";
+
+    setup();
+    sp.name = U("A&B");
+    sp.name_len = 3;
+    sp.refresh = 30;
+    rows[0].state = NGX_HTTP_OUTAGE_STATE_DOWN;
+    rows[0].message = U("<script>x</script>");
+    rows[0].message_len = strlen("<script>x</script>");
+
+    clen = ngx_http_outage_sp_components(NULL, 0, &sp);
+    comp = malloc(clen);
+    CHECK(ngx_http_outage_sp_components(comp, clen, &sp) == clen);
+
+    n = ngx_http_outage_sp_template(NULL, 0, U(tpl), strlen(tpl), &sp, comp,
+                                    clen);
+    out = malloc(n + 1);
+    m = ngx_http_outage_sp_template((unsigned char *) out, n, U(tpl),
+                                    strlen(tpl), &sp, comp, clen);
+    CHECK(m == n);
+    out[n] = '\0';
+
+    CHECK(strstr(out, "<title>A&amp;B</title><h1 class=\"down\">Major "
+                      "outage</h1><ul id=\"components\"") != NULL);
+    CHECK(strstr(out, "&lt;script&gt;x&lt;/script&gt;") != NULL);
+    CHECK(strstr(out, "<script>") == NULL);
+    /* without |raw the list is text */
+    CHECK(strstr(out, "&lt;ul id=") != NULL);
+    CHECK(strstr(out, "<i>UTC30</i>") != NULL);
+    CHECK(strstr(out, "stale since") == NULL);
+    free(out);
+
+    sp.stale = 1;
+    n = ngx_http_outage_sp_template(NULL, 0, U(tpl), strlen(tpl), &sp, comp,
+                                    clen);
+    out = malloc(n + 1);
+    CHECK(ngx_http_outage_sp_template((unsigned char *) out, n, U(tpl),
+                                      strlen(tpl), &sp, comp, clen) == n);
+    out[n] = '\0';
+    CHECK(strstr(out, "<h1 class=\"degraded\">Last known: Major outage"
+                      "</h1><p>stale since 15:29 UTC (just now)</p>")
+          != NULL);
+    free(out);
+    free(comp);
+}
+
+
 /* every prefix length: never past the buffer, never a partial unit */
 static void
 test_short_buffers(void)
@@ -329,6 +387,7 @@ main(void)
         { "html_stale", test_html_stale },
         { "html_window", test_html_window },
         { "json", test_json },
+        { "template", test_template },
         { "short_buffers", test_short_buffers },
     };
 
