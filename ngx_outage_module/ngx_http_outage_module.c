@@ -279,6 +279,27 @@ static ngx_command_t  ngx_http_outage_commands[] = {
       offsetof(ngx_http_outage_loc_conf_t, banner_css),
       NULL },
 
+    { ngx_string("outage_status_page"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
+      ngx_http_outage_status_page_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_time_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_time_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_scope_label"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_outage_scope_label_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -499,6 +520,12 @@ ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_outage_loc_conf_t *conf = child;
 
     ngx_uint_t  *code;
+
+    if (conf->status_page
+        && ngx_http_outage_status_page_merge(cf, conf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_value(conf->banner, prev->banner, 0);
     ngx_conf_merge_ptr_value(conf->banner_scopes, prev->banner_scopes, NULL);

@@ -24,6 +24,7 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_payload.h"
+#include "ngx_http_outage_tz.h"
 
 
 #define NGX_HTTP_OUTAGE_MAX_SCOPES      64
@@ -77,6 +78,7 @@
 /* ---- per-worker renderings (filter.c) ---------------------------------- */
 
 typedef struct ngx_http_outage_blob_s  ngx_http_outage_blob_t;
+typedef struct ngx_http_outage_statuspage_s  ngx_http_outage_statuspage_t;
 
 /* rendered bytes; never written while a request still sends them */
 struct ngx_http_outage_blob_s {
@@ -173,6 +175,10 @@ typedef struct {
     ngx_str_t                    bypass_cookie;
     time_t                       bypass_ttl;
 
+    ngx_array_t                 *scope_labels;    /* statuspage.c */
+    ngx_http_outage_tz_t        *tz;              /* NULL: UTC */
+    ngx_str_t                    tz_name;
+
     unsigned                     filter_needed:1;
     unsigned                     handler_needed:1;
 } ngx_http_outage_main_conf_t;
@@ -205,6 +211,7 @@ typedef struct {
     ngx_uint_t                   status_format;   /* set: status handler */
     ngx_flag_t                   bypass_login;    /* issues the staff cookie */
     ngx_flag_t                   banner_css;      /* serves the banner CSS */
+    ngx_http_outage_statuspage_t *status_page;    /* NULL: not here */
 
     ngx_http_outage_cache_t     *banner_cache;    /* NULL: banner off */
     ngx_http_outage_cache_t     *page_cache;      /* [4]; NULL: page off */
@@ -503,6 +510,16 @@ ngx_int_t ngx_http_outage_cache_hold(ngx_http_request_t *r,
 ngx_int_t ngx_http_outage_content_handler(ngx_http_request_t *r);
 char *ngx_http_outage_status_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* statuspage.c */
+char *ngx_http_outage_status_page_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_outage_scope_label_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_outage_status_page_merge(ngx_conf_t *cf,
+    ngx_http_outage_loc_conf_t *conf);
+char *ngx_http_outage_time_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);

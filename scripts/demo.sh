@@ -268,6 +268,7 @@ start() {
 
     Shop              http://127.0.0.1:$http_port/
     Checkout          http://127.0.0.1:$http_port/checkout/
+    Status page       http://127.0.0.1:$http_port/status
     Status (JSON)     http://127.0.0.1:$http_port/outage/status
     Metrics           http://127.0.0.1:$http_port/outage/metrics
     Checkout health   http://127.0.0.1:$checkout_port/health

@@ -67,6 +67,33 @@ SHOTS = [
      [["HSET", "outage:checkout", "state", "down", "message",
        CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
      ("checkout", {"state": "down"}), "page"),
+    ("status-operational", "/status", DESKTOP, [], None, "status"),
+    ("status-outage", "/status", DESKTOP,
+     [["SET", "outage:site", SITE_MESSAGE],
+      ["HSET", "outage:checkout", "state", "down", "message",
+       CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
+     ("checkout", {"state": "down"}), "status"),
+    ("status-maintenance", "/status", DESKTOP,
+     [["HSET", "outage:payments", "state", "maintenance", "message",
+       MAINTENANCE_MESSAGE, "starts", lambda: utc_in(3600),
+       "ends", lambda: utc_in(7200)]],
+     ("payments", {"state": "maintenance", "scheduled": True}), "status"),
+    # then Redis is paused: the module's polls time out, the page says so
+    ("status-stale", "/status", DESKTOP,
+     [["HSET", "outage:payments", "state", "degraded", "message",
+       "Card payments are slower than usual"]],
+     ("payments", {"state": "degraded"}), "stale"),
+    # "dark-": the browser prefers a dark colour scheme
+    ("dark-mobile-status-outage", "/status", MOBILE,
+     [["SET", "outage:site", SITE_MESSAGE],
+      ["HSET", "outage:checkout", "state", "down", "message",
+       CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
+     ("checkout", {"state": "down"}), "status"),
+    ("mobile-status-outage", "/status", MOBILE,
+     [["SET", "outage:site", SITE_MESSAGE],
+      ["HSET", "outage:checkout", "state", "down", "message",
+       CHECKOUT_MESSAGE, "eta", lambda: utc_in(30 * 60)]],
+     ("checkout", {"state": "down"}), "status"),
 ]
 
 CLEAR = [["DEL", "outage:site", "outage:checkout", "outage:payments"]]
@@ -190,6 +217,14 @@ def proof_problem(demo, path, proof):
         if status != 200 or not has_banner(body):
             return ("no element with class outage-banner after <body> "
                     "(status %d): the banner is not in this build" % status)
+    elif proof == "status":
+        if status != 200 or b'id="components"' not in body:
+            return ("%s answered %d without the status page's component "
+                    "list: the status page is not in this build"
+                    % (path, status))
+    elif proof == "stale":
+        if status != 200 or b'id="stale"' not in body:
+            return "%s answered %d without the stale notice" % (path, status)
     elif proof == "page":
         if status != 503:
             return ("%s answered %d, not the 503 page: the maintenance page "
@@ -197,7 +232,7 @@ def proof_problem(demo, path, proof):
     return None
 
 
-def screenshot(chromium, url, size, dest):
+def screenshot(chromium, url, size, dest, dark=False):
     profile = tempfile.mkdtemp(prefix="outage-chromium-")
     tmp = dest + ".tmp.png"
     try:
@@ -206,7 +241,10 @@ def screenshot(chromium, url, size, dest):
                "--disable-background-networking",
                "--disable-component-update", "--disable-sync",
                "--hide-scrollbars", "--user-data-dir=" + profile,
-               "--screenshot=" + tmp, "--window-size=%d,%d" % size, url]
+               "--screenshot=" + tmp, "--window-size=%d,%d" % size]
+        if dark:
+            cmd.append("--force-dark-mode")
+        cmd.append(url)
         out = subprocess.run(cmd, capture_output=True, text=True,
                              timeout=120, stdin=subprocess.DEVNULL)
         ok = False
@@ -259,14 +297,26 @@ def main():
                 skipped.append((name, "scope %s never reached %r"
                                 % (want[0], want[1])))
                 continue
+            if proof == "stale":
+                demo.redis("CLIENT", "PAUSE", "15000", "ALL")
             problem = proof_problem(demo, path, proof)
+            deadline = time.monotonic() + 15
+            while problem and proof == "stale" \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+                problem = proof_problem(demo, path, proof)
+            if problem and proof == "stale":
+                demo.redis("CLIENT", "UNPAUSE")
             if problem:
                 skipped.append((name, problem))
                 continue
             dest = os.path.join(args.out, name + ".png")
             screenshot(chromium, "http://127.0.0.1:%d%s"
-                       % (demo.http_port, path), size, dest)
+                       % (demo.http_port, path), size, dest,
+                       dark=name.startswith("dark-"))
             saved.append(dest)
+            if proof == "stale":
+                demo.redis("CLIENT", "UNPAUSE")
             log("saved " + (os.path.relpath(dest, REPO)
                             if dest.startswith(REPO + os.sep) else dest))
     finally:

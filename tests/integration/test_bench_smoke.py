@@ -37,7 +37,7 @@ stock_nginx_only = pytest.mark.skipif(
     os.path.realpath(NGINX) != STOCK_NGINX or not MODULE,
     reason="the bench's Lua peers load into Debian's stock nginx only")
 
-CASES = ["1", "2", "3", "4", "5a", "5b", "6a", "6b", "7a", "7b"]
+CASES = ["1", "2", "3", "4", "5a", "5b", "6a", "6b", "6c", "7a", "7b"]
 # cases that need nothing from the module beyond loading and polling
 ALWAYS = ["1", "2", "4", "5a", "5b", "6b", "7a"]
 # what implements the module side of the other cases
@@ -45,6 +45,7 @@ FEATURE_SOURCE = {"3": "ngx_http_outage_filter.c",
                   "7b": "ngx_http_outage_filter.c",
                   "set_to_banner": "ngx_http_outage_filter.c",
                   "6a": "ngx_http_outage_page.c",
+                  "6c": "ngx_http_outage_statuspage.c",
                   "health_to_page": "ngx_http_outage_health.c"}
 
 

@@ -291,6 +291,24 @@ CASES = [
     ("outage_banner_css", "duplicate",
      loc("outage_banner_css; outage_banner_css;"),
      ['"outage_banner_css" directive is duplicate']),
+
+    # -- status page (more in test_status_page.py) -------------------------
+    ("outage_status_page", "no-scope", loc("outage_status_page;"),
+     ['"outage_status_page" shows no scope']),
+    ("outage_status_page", "duplicate",
+     loc("outage_status_page a; outage_status_page a;"),
+     ['"outage_status_page" directive is duplicate']),
+    ("outage_status_page", "in-server", srv("outage_status_page a;"),
+     ['"outage_status_page" directive is not allowed here']),
+    ("outage_scope_label", "one-arg", "outage_scope_label a;",
+     ['invalid number of arguments in "outage_scope_label" directive']),
+    ("outage_scope_label", "empty", 'outage_scope_label a "";',
+     ['"outage_scope_label": the label of "a" must be 1 to 128 bytes']),
+    ("outage_time_zone", "bad-name", "outage_time_zone ../x;",
+     ['"outage_time_zone": "../x" is not a time zone name']),
+    ("outage_time_zone", "duplicate",
+     "outage_time_zone UTC; outage_time_zone UTC;",
+     ['"outage_time_zone" directive is duplicate']),
 ]
 
 
@@ -358,6 +376,8 @@ def test_good_configuration_uses_every_directive(nginx_factory, files):
         outage_bypass_secret {dir}/good.secret;
         outage_bypass_cookie staff_bypass;
         outage_bypass_ttl 1h;
+        outage_scope_label checkout "Checkout & payments";
+        outage_time_zone Europe/Berlin;
         server {
             listen 127.0.0.1:{port};
             outage_banner on;
@@ -382,6 +402,7 @@ def test_good_configuration_uses_every_directive(nginx_factory, files):
             location = /outage/status { outage_status prometheus; }
             location = /staff { outage_bypass_login; }
             location = /outage.css { outage_banner_css; }
+            location /status { outage_status_page "name=Shop" refresh=1m; }
         }
     """
     ok, out = nginx_t(nginx_factory, conf, files)

@@ -1,0 +1,989 @@
+
+/*
+ * ngx_outage_module: the public status page.
+ *
+ * Owns "outage_status_page" (a content handler) and "outage_scope_label":
+ * which scopes the public sees and under what names, the choice between
+ * HTML and summary.json, and the HTTP side (validators, caching, HEAD,
+ * CSP nonce).  What the page says is rendered by the pure functions of
+ * ngx_http_outage_statusbody.c from the worker's snapshot, at most once
+ * per snapshot second per format (the render cache of filter.c); the
+ * request path reads memory only.  Health-check internals (URLs,
+ * addresses, failure texts) are never handed to the renderer.
+ */
+
+
+#include "ngx_http_outage_module.h"
+#include "ngx_http_outage_pagebody.h"
+#include "ngx_http_outage_statusbody.h"
+
+
+#define NGX_HTTP_OUTAGE_SP_LABEL_MAX   128
+#define NGX_HTTP_OUTAGE_SP_ZONEINFO    "/usr/share/zoneinfo/"
+#define NGX_HTTP_OUTAGE_SP_MAX_AGE     "max-age=10"
+
+#define NGX_HTTP_OUTAGE_SP_AUTO        0
+#define NGX_HTTP_OUTAGE_SP_HTML        1
+#define NGX_HTTP_OUTAGE_SP_JSON        2
+
+
+typedef struct {
+    ngx_uint_t                   scope;
+    ngx_str_t                    label;
+} ngx_http_outage_scope_label_t;
+
+
+struct ngx_http_outage_statuspage_s {
+    ngx_array_t                 *scopes;     /* as written; NULL: labelled */
+    ngx_uint_t                  *ids;        /* resolved at merge */
+    ngx_str_t                   *labels;
+    ngx_uint_t                   nrows;
+    ngx_str_t                    name;
+    ngx_str_t                    url;
+    ngx_str_t                    id;
+    ngx_str_t                    tpl;        /* template, or empty */
+    time_t                       refresh;
+    ngx_uint_t                   format;
+
+    /* [0] HTML, [1] JSON; the ETag and nonce offset of each current blob */
+    ngx_http_outage_cache_t      cache[2];
+    u_char                       etag[2][40];
+    size_t                       etag_len[2];
+    ngx_uint_t                   stale[2];
+    size_t                       nonce_at;
+};
+
+
+static ngx_int_t ngx_http_outage_status_page_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_sp_wants_json(ngx_http_request_t *r,
+    ngx_http_outage_statuspage_t *sp);
+static ngx_int_t ngx_http_outage_sp_render(ngx_http_request_t *r,
+    ngx_http_outage_statuspage_t *sp, ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t json, ngx_http_outage_blob_t **out);
+static ngx_uint_t ngx_http_outage_sp_redis_stale(ngx_http_request_t *r);
+static char *ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive,
+    u_char *path, ngx_pool_t *pool, ngx_str_t *out);
+static ngx_int_t ngx_http_outage_sp_header(ngx_http_request_t *r,
+    char *key, size_t key_len, u_char *value, size_t value_len,
+    ngx_table_elt_t **hp);
+
+
+static ngx_str_t  ngx_http_outage_sp_default_name =
+    ngx_string("Service status");
+
+
+/*
+ * outage_scope_label scope "Label";  (http level)
+ *
+ * The label is configuration text; it is still escaped wherever it goes.
+ */
+
+char *
+ngx_http_outage_scope_label_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+    u_char                         *p;
+    ngx_int_t                       id;
+    ngx_str_t                      *value;
+    ngx_uint_t                      i;
+    ngx_http_outage_scope_label_t  *l;
+
+    value = cf->args->elts;
+
+    id = ngx_http_outage_scope_add(cf, &value[1]);
+    if (id == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[2].len == 0 || value[2].len > NGX_HTTP_OUTAGE_SP_LABEL_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_scope_label\": the label of \"%V\" must "
+                           "be 1 to %d bytes", &value[1],
+                           NGX_HTTP_OUTAGE_SP_LABEL_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    for (p = value[2].data; p < value[2].data + value[2].len; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_scope_label\": the label of \"%V\" "
+                               "contains a control character", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (omcf->scope_labels == NULL) {
+        omcf->scope_labels = ngx_array_create(cf->pool, 4,
+                                        sizeof(ngx_http_outage_scope_label_t));
+        if (omcf->scope_labels == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    l = omcf->scope_labels->elts;
+
+    for (i = 0; i < omcf->scope_labels->nelts; i++) {
+        if (l[i].scope == (ngx_uint_t) id) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_scope_label\": scope \"%V\" already "
+                               "has a label", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    l = ngx_array_push(omcf->scope_labels);
+    if (l == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    l->scope = (ngx_uint_t) id;
+    l->label = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * outage_time_zone Europe/Berlin;  (http level)
+ *
+ * The zone file is read and checked here, once; requests only look the
+ * offset up in the table.  The status page uses it; the banner's and the
+ * page's renderers can take omcf->tz the same way.
+ */
+
+char *
+ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+    u_char      *path;
+    ngx_str_t   *value, text;
+    const char  *err;
+
+    if (omcf->tz) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (!ngx_http_outage_tz_name_valid(value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_time_zone\": \"%V\" is not a time zone "
+                           "name such as \"Europe/Berlin\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    path = ngx_pnalloc(cf->temp_pool, sizeof(NGX_HTTP_OUTAGE_SP_ZONEINFO)
+                                      + value[1].len);
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(path, NGX_HTTP_OUTAGE_SP_ZONEINFO "%V%Z", &value[1]);
+
+    if (ngx_http_outage_sp_read(cf, "outage_time_zone", path,
+                                cf->temp_pool, &text)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->tz = ngx_palloc(cf->pool, sizeof(ngx_http_outage_tz_t));
+    if (omcf->tz == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    err = ngx_http_outage_tz_parse(omcf->tz, text.data, text.len);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_time_zone\": \"%s\": %s", path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->tz_name = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* a file read once at configuration time (at most 1m), NUL-terminated */
+
+static char *
+ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive, u_char *path,
+    ngx_pool_t *pool, ngx_str_t *out)
+{
+    ssize_t          n;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name.data = path;
+    file.name.len = ngx_strlen(path);
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%s\": cannot open \"%s\"", directive, path);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data = NULL;
+    n = -1;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) <= 1024 * 1024)
+    {
+        out->len = (size_t) ngx_file_size(&fi);
+        out->data = ngx_pnalloc(pool, out->len + 1);
+
+        if (out->data) {
+            n = ngx_read_file(&file, out->data, out->len, 0);
+        }
+    }
+
+    ngx_close_file(file.fd);
+
+    if (out->data == NULL || n != (ssize_t) out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": cannot read \"%s\" (larger than 1m, "
+                           "or changed while read)", directive, path);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data[out->len] = '\0';
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * outage_status_page [scope ...] [name=text] [url=URL] [refresh=time|off]
+ *                    [format=auto|html|json] [template=file];
+ */
+
+char *
+ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_outage_loc_conf_t *olcf = conf;
+
+    size_t                         off;
+    ngx_int_t                      id;
+    ngx_str_t                     *value, v;
+    ngx_uint_t                     i, *slot;
+    const char                    *err;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_outage_statuspage_t  *sp;
+
+    if (olcf->status_page) {
+        return "is duplicate";
+    }
+
+    sp = ngx_pcalloc(cf->pool, sizeof(ngx_http_outage_statuspage_t));
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sp->refresh = NGX_CONF_UNSET;
+    sp->format = NGX_HTTP_OUTAGE_SP_AUTO;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
+            sp->name.data = value[i].data + 5;
+            sp->name.len = value[i].len - 5;
+
+            if (sp->name.len == 0
+                || sp->name.len > NGX_HTTP_OUTAGE_SP_LABEL_MAX)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\": \"name=\" takes "
+                                   "1 to %d bytes",
+                                   NGX_HTTP_OUTAGE_SP_LABEL_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
+            sp->url.data = value[i].data + 4;
+            sp->url.len = value[i].len - 4;
+
+            if (!ngx_http_outage_link_valid(sp->url.data, sp->url.len)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\": \"%V\" is not an "
+                                   "absolute http or https URL", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "refresh=", 8) == 0) {
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+
+            if (v.len == 3 && ngx_strncmp(v.data, "off", 3) == 0) {
+                sp->refresh = 0;
+                continue;
+            }
+
+            sp->refresh = ngx_parse_time(&v, 1);
+
+            if (sp->refresh == (time_t) NGX_ERROR || sp->refresh == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\": invalid \"%V\", "
+                                   "expected \"refresh=off\" or a positive "
+                                   "time", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "template=", 9) == 0) {
+            v.data = value[i].data + 9;
+            v.len = value[i].len - 9;
+
+            if (v.len == 0 || ngx_conf_full_name(cf->cycle, &v, 1) != NGX_OK
+                || ngx_http_outage_sp_read(cf, "outage_status_page", v.data,
+                                           cf->pool, &sp->tpl)
+                   != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            err = ngx_http_outage_tpl_check(sp->tpl.data, sp->tpl.len, &off);
+            if (err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\" template \"%s\" "
+                                   "at byte %uz: %s", v.data, off, err);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "format=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            if (v.len == 4 && ngx_strncmp(v.data, "auto", 4) == 0) {
+                sp->format = NGX_HTTP_OUTAGE_SP_AUTO;
+
+            } else if (v.len == 4 && ngx_strncmp(v.data, "html", 4) == 0) {
+                sp->format = NGX_HTTP_OUTAGE_SP_HTML;
+
+            } else if (v.len == 4 && ngx_strncmp(v.data, "json", 4) == 0) {
+                sp->format = NGX_HTTP_OUTAGE_SP_JSON;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\": invalid \"%V\", "
+                                   "expected \"auto\", \"html\" or \"json\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        /* scope names cannot contain "=": anything else is a scope */
+
+        if (sp->scopes == NULL) {
+            sp->scopes = ngx_array_create(cf->pool, 4, sizeof(ngx_uint_t));
+            if (sp->scopes == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        id = ngx_http_outage_scope_add(cf, &value[i]);
+        if (id == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        slot = ngx_array_push(sp->scopes);
+        if (slot == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *slot = (ngx_uint_t) id;
+    }
+
+    if (sp->name.data == NULL) {
+        sp->name = ngx_http_outage_sp_default_name;
+    }
+
+    if (sp->refresh == NGX_CONF_UNSET) {
+        sp->refresh = 0;
+    }
+
+    /* a stable page id for summary.json: the same name, the same id */
+    sp->id.data = ngx_pnalloc(cf->pool, sizeof("nginx-") - 1 + 8);
+    if (sp->id.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sp->id.len = ngx_sprintf(sp->id.data, "nginx-%08xD",
+                             ngx_crc32_short(sp->name.data, sp->name.len))
+                 - sp->id.data;
+
+    olcf->status_page = sp;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_outage_status_page_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Runs first in the location's merge, while its own settings are still
+ * told apart from inherited ones.  The status page must answer during an
+ * outage: a server-wide "outage_page" would replace it with the 503 page
+ * and a banner would repeat what it says, so neither is inherited here
+ * (writing them in this very location still works).  Then the rows are
+ * resolved: the listed scopes, or every labelled one.
+ */
+
+char *
+ngx_http_outage_status_page_merge(ngx_conf_t *cf,
+    ngx_http_outage_loc_conf_t *conf)
+{
+    ngx_str_t                      *names;
+    ngx_uint_t                      i, j, n, *ids;
+    ngx_http_outage_main_conf_t    *omcf;
+    ngx_http_outage_statuspage_t   *sp;
+    ngx_http_outage_scope_label_t  *l;
+
+    sp = conf->status_page;
+
+    if (conf->page_scopes == NGX_CONF_UNSET_PTR) {
+        conf->page_scopes = NULL;
+    }
+
+    if (conf->banner == NGX_CONF_UNSET) {
+        conf->banner = 0;
+    }
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+    names = omcf->scopes.elts;
+    l = omcf->scope_labels ? omcf->scope_labels->elts : NULL;
+
+    if (sp->scopes) {
+        n = sp->scopes->nelts;
+        ids = sp->scopes->elts;
+
+    } else {
+        n = omcf->scope_labels ? omcf->scope_labels->nelts : 0;
+        ids = NULL;
+    }
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_status_page\" shows no scope: list the "
+                           "public scopes in it or label them with "
+                           "\"outage_scope_label\"");
+        return NGX_CONF_ERROR;
+    }
+
+    sp->ids = ngx_palloc(cf->pool, n * sizeof(ngx_uint_t));
+    sp->labels = ngx_palloc(cf->pool, n * sizeof(ngx_str_t));
+    if (sp->ids == NULL || sp->labels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        sp->ids[i] = ids ? ids[i] : l[i].scope;
+        sp->labels[i] = names[sp->ids[i]];
+
+        for (j = 0; l && j < omcf->scope_labels->nelts; j++) {
+            if (l[j].scope == sp->ids[i]) {
+                sp->labels[i] = l[j].label;
+                break;
+            }
+        }
+    }
+
+    sp->nrows = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_outage_status_page_handler(ngx_http_request_t *r)
+{
+    u_char                        *p;
+    size_t                         n;
+    ngx_int_t                      rc;
+    ngx_str_t                      nonce;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     json, i;
+    ngx_chain_t                   *out, **ll;
+    ngx_table_elt_t               *h;
+    ngx_http_outage_blob_t        *blob;
+    ngx_http_outage_loc_conf_t    *olcf;
+    ngx_http_outage_snapshot_t    *snap;
+    ngx_http_outage_statuspage_t  *sp;
+    u_char                        *part[3];
+    size_t                         part_len[3];
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+    sp = olcf->status_page;
+
+    if (sp == NULL) {
+        return NGX_DECLINED;
+    }
+
+    json = ngx_http_outage_sp_wants_json(r, sp);
+    snap = ngx_http_outage_snapshot(r);
+
+    blob = snap ? ngx_http_outage_cache_find(&sp->cache[json], snap) : NULL;
+
+    /* Redis going away does not bump the generation: say so at once */
+    if (blob && sp->stale[json] != ngx_http_outage_sp_redis_stale(r)) {
+        blob = NULL;
+    }
+
+    if (blob == NULL
+        && ngx_http_outage_sp_render(r, sp, snap, json, &blob) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the nonce, when configured, is per response: no ETag, no caching */
+    ngx_str_null(&nonce);
+
+    /* a template carries its own styles (a stylesheet, or none) */
+    if (!json && sp->tpl.len == 0 && olcf->banner_nonce
+        && ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    part[0] = blob->data;
+    part_len[0] = blob->len;
+    part_len[1] = 0;
+    part_len[2] = 0;
+
+    if (nonce.len) {
+        n = ngx_http_outage_html_escape(NULL, 0, nonce.data, nonce.len);
+
+        p = ngx_pnalloc(r->pool, sizeof(" nonce=\"\"") - 1 + n);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        part[1] = p;
+        p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
+        p += ngx_http_outage_html_escape(p, n, nonce.data, nonce.len);
+        *p++ = '"';
+        part_len[1] = p - part[1];
+
+        part_len[0] = sp->nonce_at;
+        part[2] = blob->data + sp->nonce_at;
+        part_len[2] = blob->len - sp->nonce_at;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = part_len[0] + part_len[1] + part_len[2];
+
+    if (json) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+    }
+
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (nonce.len) {
+        if (ngx_http_outage_sp_header(r, "Cache-Control", 13,
+                                      (u_char *) "no-store", 8, NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else {
+        if (ngx_http_outage_sp_header(r, "Cache-Control", 13,
+                                      (u_char *) NGX_HTTP_OUTAGE_SP_MAX_AGE,
+                                      sizeof(NGX_HTTP_OUTAGE_SP_MAX_AGE) - 1,
+                                      NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* copied: the next rendering reuses the location's buffer */
+        p = ngx_pnalloc(r->pool, sp->etag_len[json]);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(p, sp->etag[json], sp->etag_len[json]);
+
+        if (ngx_http_outage_sp_header(r, "ETag", 4, p, sp->etag_len[json],
+                                      &h)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* nginx's not_modified filter answers If-None-Match with a 304 */
+        r->headers_out.etag = h;
+    }
+
+    if (sp->format == NGX_HTTP_OUTAGE_SP_AUTO
+        && ngx_http_outage_sp_header(r, "Vary", 4, (u_char *) "Accept", 6,
+                                     NULL)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* public data, read by status widgets on other origins */
+    if (json
+        && ngx_http_outage_sp_header(r, "Access-Control-Allow-Origin", 27,
+                                     (u_char *) "*", 1, NULL)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    /* sent in place: the request holds the blob until it is finished */
+    if (ngx_http_outage_cache_hold(r, blob) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out = NULL;
+    ll = &out;
+
+    for (i = 0; i < 3; i++) {
+        if (part_len[i] == 0) {
+            continue;
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = (i == 0) ? blob->data : part[i];
+        b->last = b->pos + part_len[i];
+        b->memory = 1;
+
+        *ll = ngx_alloc_chain_link(r->pool);
+        if (*ll == NULL) {
+            return NGX_ERROR;
+        }
+
+        (*ll)->buf = b;
+        (*ll)->next = NULL;
+        ll = &(*ll)->next;
+    }
+
+    if (out == NULL) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    for (ll = &out; (*ll)->next; ll = &(*ll)->next) { /* void */ }
+
+    (*ll)->buf->last_buf = (r == r->main) ? 1 : 0;
+    (*ll)->buf->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, out);
+}
+
+
+/*
+ * "format=" of the directive, then "?format=json|html", a URI ending in
+ * ".json", then the Accept header (JSON preferred over HTML).
+ */
+
+static ngx_uint_t
+ngx_http_outage_sp_wants_json(ngx_http_request_t *r,
+    ngx_http_outage_statuspage_t *sp)
+{
+    ngx_str_t  v;
+
+    if (sp->format != NGX_HTTP_OUTAGE_SP_AUTO) {
+        return sp->format == NGX_HTTP_OUTAGE_SP_JSON;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &v) == NGX_OK) {
+        if (v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "json", 4) == 0) {
+            return 1;
+        }
+
+        if (v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "html", 4) == 0) {
+            return 0;
+        }
+    }
+
+    if (r->uri.len >= 5
+        && ngx_strncasecmp(r->uri.data + r->uri.len - 5, (u_char *) ".json", 5)
+           == 0)
+    {
+        return 1;
+    }
+
+    return ngx_http_outage_accept(r, ngx_http_outage_page_wants_json);
+}
+
+
+/*
+ * Renders one format into the location's cache from the snapshot (or, if
+ * the worker has none, as "not confirmed yet": never as all well).  Only
+ * what shoppers may see is copied into the rows: never a view's "reason".
+ */
+
+static ngx_int_t
+ngx_http_outage_sp_render(ngx_http_request_t *r,
+    ngx_http_outage_statuspage_t *sp, ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t json, ngx_http_outage_blob_t **out)
+{
+    u_char                        *comp;
+    size_t                         len, clen;
+    uint32_t                       crc;
+    ngx_uint_t                     i, redis;
+    ngx_http_outage_sp_t           page;
+    ngx_http_outage_blob_t        *blob;
+    ngx_http_outage_view_t        *v;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_sp_row_t      *rows, *row;
+    ngx_http_outage_main_conf_t   *omcf;
+
+    static ngx_http_outage_view_t  none;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+    shm = ngx_http_outage_shm();
+
+    rows = ngx_pcalloc(r->pool, sp->nrows * sizeof(ngx_http_outage_sp_row_t));
+    if (rows == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&page, sizeof(ngx_http_outage_sp_t));
+
+    page.now = snap ? snap->built : ngx_time();
+    page.refresh = (long) sp->refresh;
+    page.id = sp->id.data;
+    page.id_len = sp->id.len;
+    page.name = sp->name.data;
+    page.name_len = sp->name.len;
+    page.tz = omcf->tz;
+    page.tz_name = omcf->tz_name.data;
+    page.tz_name_len = omcf->tz_name.len;
+    page.url = sp->url.data;
+    page.url_len = sp->url.len;
+    page.json_href = (u_char *) "?format=json";
+    page.json_href_len = sizeof("?format=json") - 1;
+    page.rows = rows;
+    page.nrows = sp->nrows;
+
+    /*
+     * Read live from the zone (one word each, no lock): a successful poll
+     * does not bump the generation, and a failing one must show at once.
+     */
+    redis = omcf->redis_addrs && omcf->redis_addrs->nelts;
+
+    sp->stale[json] = ngx_http_outage_sp_redis_stale(r);
+    page.stale = (snap == NULL || sp->stale[json]);
+
+    if (redis && shm && shm->redis_ever_ok) {
+        page.confirmed = shm->redis_last_ok;
+    }
+
+    for (i = 0; i < sp->nrows; i++) {
+        row = &rows[i];
+        v = (snap && sp->ids[i] < snap->nscopes) ? &snap->scopes[sp->ids[i]]
+                                                 : &none;
+
+        if (v->stale) {
+            page.stale = 1;
+        }
+
+        row->id = omcf->scopes.nelts > sp->ids[i]
+                  ? ((ngx_str_t *) omcf->scopes.elts)[sp->ids[i]].data
+                  : (u_char *) "";
+        row->id_len = omcf->scopes.nelts > sp->ids[i]
+                      ? ((ngx_str_t *) omcf->scopes.elts)[sp->ids[i]].len
+                      : 0;
+        row->label = sp->labels[i].data;
+        row->label_len = sp->labels[i].len;
+        row->state = (int) v->state;
+        row->announced = v->announced;
+        row->health = (v->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH);
+        row->since = v->since;
+        row->eta = v->eta;
+        row->starts = v->starts;
+        row->ends = v->ends;
+        row->confirmed = v->checked;
+
+        if (page.confirmed > row->confirmed) {
+            row->confirmed = page.confirmed;
+        }
+
+        row->message = v->message.data;
+        row->message_len = v->message.len;
+        row->eta_text = v->eta_text.data;
+        row->eta_text_len = v->eta_text.len;
+        row->link = v->link.data;
+        row->link_len = v->link.len;
+    }
+
+    for (i = 0; i < sp->nrows; i++) {
+        /* health-decided rows are current even without Redis */
+        rows[i].stale = page.stale && !rows[i].health;
+    }
+
+    comp = NULL;
+    clen = 0;
+
+    if (!json && sp->tpl.len) {
+        /* the template's {{components}}: rendered once, copied in */
+        clen = ngx_http_outage_sp_components(NULL, 0, &page);
+        comp = ngx_pnalloc(r->pool, clen ? clen : 1);
+        if (comp == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_outage_sp_components(comp, clen, &page);
+    }
+
+    len = json ? ngx_http_outage_sp_json(NULL, 0, &page)
+               : sp->tpl.len
+                 ? ngx_http_outage_sp_template(NULL, 0, sp->tpl.data,
+                                               sp->tpl.len, &page, comp, clen)
+                 : ngx_http_outage_sp_html(NULL, 0, &page, NULL);
+
+    blob = ngx_http_outage_cache_reserve(&sp->cache[json], len,
+                                         r->connection->log);
+    if (blob == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (json) {
+        blob->len = ngx_http_outage_sp_json(blob->data, blob->size, &page);
+
+    } else if (sp->tpl.len) {
+        blob->len = ngx_http_outage_sp_template(blob->data, blob->size,
+                                                sp->tpl.data, sp->tpl.len,
+                                                &page, comp, clen);
+
+    } else {
+        blob->len = ngx_http_outage_sp_html(blob->data, blob->size, &page,
+                                            &sp->nonce_at);
+    }
+
+    if (blob->len != len) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "outage: status page rendering changed size "
+                      "(%uz, then %uz)", len, blob->len);
+        return NGX_ERROR;
+    }
+
+    /*
+     * From the bytes themselves: equal bodies get equal tags, across
+     * workers and servers behind one CDN, and a generation bump that
+     * changes nothing shown keeps the clients' copies valid.
+     */
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, blob->data, blob->len);
+    ngx_crc32_final(crc);
+
+    sp->etag_len[json] = ngx_sprintf(sp->etag[json], "\"%08xD%xz\"", crc,
+                                     blob->len)
+                         - sp->etag[json];
+
+    if (snap) {
+        ngx_http_outage_cache_store(&sp->cache[json], blob, snap);
+
+    } else {
+        sp->cache[json].current = blob;
+        sp->cache[json].built = 0;
+    }
+
+    *out = blob;
+
+    return NGX_OK;
+}
+
+
+/* 1 if Redis is configured but has not answered the last poll (or any) */
+
+static ngx_uint_t
+ngx_http_outage_sp_redis_stale(ngx_http_request_t *r)
+{
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+
+    if (omcf->redis_addrs == NULL || omcf->redis_addrs->nelts == 0) {
+        return 0;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    return shm == NULL || !shm->redis_up || !shm->redis_ever_ok;
+}
+
+
+static ngx_int_t
+ngx_http_outage_sp_header(ngx_http_request_t *r, char *key, size_t key_len,
+    u_char *value, size_t value_len, ngx_table_elt_t **hp)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = key_len;
+    h->key.data = (u_char *) key;
+    h->value.len = value_len;
+    h->value.data = value;
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    if (hp) {
+        *hp = h;
+    }
+
+    return NGX_OK;
+}
