@@ -2248,7 +2248,31 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t *status,
     *cause = NULL;
 
     if (state->header_time != (ngx_msec_t) -1) {
+
+        /*
+         * Bytes that are not HTTP pass as an HTTP/0.9 "200" with no status
+         * line: whatever answers there is not the application.
+         */
+        if (r->upstream && r->upstream->headers_in.status_n == 0
+            && r->http_version == NGX_HTTP_VERSION_9)
+        {
+            *status = NGX_HTTP_BAD_GATEWAY;
+            *cause = "no valid response";
+            return NGX_OK;
+        }
+
         return state->status ? NGX_OK : NGX_DECLINED;
+    }
+
+    /*
+     * A status line arrived before nginx gave up on the response (headers
+     * too big for proxy_buffer_size, a connection closed mid-header): the
+     * application answered, and a visitor can provoke this at will with a
+     * long URL echoed into a header.
+     */
+    if (r->upstream && r->upstream->headers_in.status_n != 0) {
+        *status = r->upstream->headers_in.status_n;
+        return NGX_OK;
     }
 
     switch (state->status) {
@@ -2279,7 +2303,15 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
     if (olcf->page_scopes == NULL || !olcf->passive) {
-        return NGX_OK;
+        /*
+         * An error_page or named location served the answer: judge the
+         * upstream of the paged location the request went through.
+         */
+        olcf = ngx_http_outage_page_passive_conf(r);
+
+        if (olcf == NULL || olcf->page_scopes == NULL || !olcf->passive) {
+            return NGX_OK;
+        }
     }
 
     if (ngx_http_outage_passive_classify(r, &status, &cause) != NGX_OK) {
@@ -2447,7 +2479,9 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
         if (!ngx_http_outage_passive_count(&sc->passive, ck->passive_min,
                                            ck->passive_ratio,
-                                           ck->passive_window, sc->since,
+                                           ck->passive_window,
+                                           /* a clock stepped back */
+                                           ngx_min(sc->since, now),
                                            now, failed))
         {
             continue;

@@ -38,6 +38,8 @@ static char *ngx_http_outage_page_status_check(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_outage_format_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_outage_banner_html_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_outage_complex_value_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_outage_predicate_slot(ngx_conf_t *cf,
@@ -162,7 +164,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
 
     { ngx_string("outage_banner_html"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_outage_complex_value_slot,
+      ngx_http_outage_banner_html_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, banner_html),
       NULL },
@@ -973,6 +975,71 @@ ngx_http_outage_complex_value_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     return ngx_http_outage_name_directive(cf, cmd,
                ngx_http_set_complex_value_slot(cf, cmd, conf));
+}
+
+
+/*
+ * Inline banner markup is inserted as written: the variables that carry
+ * Redis-provided text unescaped would let whoever writes to Redis write
+ * markup into every page, so they are refused here as "|raw" is refused
+ * in templates ($outage_message_html is the escaped form).
+ */
+
+static char *
+ngx_http_outage_banner_html_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char      *p, *end, *name;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    static ngx_str_t  raw[] = {
+        ngx_string("outage_message"),
+        ngx_string("outage_eta"),
+        ngx_string("outage_link")
+    };
+
+    value = cf->args->elts;
+    p = value[1].data;
+    end = p + value[1].len;
+
+    while (p < end) {
+        if (*p++ != '$') {
+            continue;
+        }
+
+        if (p < end && *p == '{') {
+            p++;
+        }
+
+        name = p;
+
+        while (p < end
+               && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                   || (*p >= '0' && *p <= '9') || *p == '_'))
+        {
+            p++;
+        }
+
+        len = p - name;
+
+        for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+            if (len == raw[i].len
+                && ngx_strncasecmp(name, raw[i].data, len) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" cannot insert \"$%V\": it is "
+                                   "Redis-provided text, unescaped; use "
+                                   "$outage_message_html or "
+                                   "outage_banner_template, which escapes",
+                                   &cmd->name, &raw[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    return ngx_http_outage_complex_value_slot(cf, cmd, conf);
 }
 
 

@@ -486,6 +486,8 @@ ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);
 
 /* page.c */
 ngx_int_t ngx_http_outage_access_handler(ngx_http_request_t *r);
+ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
+    ngx_http_request_t *r);
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);

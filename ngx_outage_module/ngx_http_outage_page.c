@@ -44,6 +44,9 @@ typedef struct {
     ngx_chain_t    *out;           /* the page that replaces a body */
     void           *inherited;     /* r->upstream on entering this
                                       location: an earlier location's */
+    void           *passive_conf;  /* loc conf of the paged location
+                                      whose upstream passive detection
+                                      judges after an error_page */
     unsigned        page:1;        /* this response is our page */
     unsigned        intercept:1;   /* replacing a failed backend answer */
     unsigned        sent:1;        /* the replacement body went out */
@@ -127,6 +130,17 @@ ngx_http_outage_page_ctx(ngx_http_request_t *r, ngx_uint_t create)
 }
 
 
+ngx_http_outage_loc_conf_t *
+ngx_http_outage_page_passive_conf(ngx_http_request_t *r)
+{
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    ctx = ngx_http_outage_page_ctx(r, 0);
+
+    return ctx ? ctx->passive_conf : NULL;
+}
+
+
 /* ---- the access handler ------------------------------------------------ */
 
 ngx_int_t
@@ -169,6 +183,17 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
         || olcf->status_format)
     {
         return NGX_DECLINED;
+    }
+
+    if (olcf->passive) {
+        if (ctx == NULL) {
+            ctx = ngx_http_outage_page_ctx(r, 1);
+            if (ctx == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        ctx->passive_conf = olcf;
     }
 
     snap = ngx_http_outage_snapshot(r);
@@ -1177,7 +1202,12 @@ ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    omcf->bypass_previous_until = ngx_file_mtime(&fi) + grace;
+    /*
+     * A modification time in the future (clock skew, a copied file) would
+     * stretch the old secret's grace without bound: count from now then.
+     */
+    omcf->bypass_previous_until = ngx_min(ngx_file_mtime(&fi), ngx_time())
+                                  + grace;
 
     if (ngx_conf_full_name(cf->cycle, &previous, 1) != NGX_OK) {
         return NGX_CONF_ERROR;

@@ -5,6 +5,7 @@ passive_ratio of the last passive_window seconds), the bounds documented in
 docs/directives.md, recovery through the probes, staff bypass traffic, and
 the reason in the status endpoint and in exactly one log line."""
 
+import http.client
 import re
 import socket
 import threading
@@ -295,3 +296,115 @@ def test_staff_bypass_does_not_keep_the_scope_down(nginx_factory, backend,
         stop.set()
         t.join(5)
     assert staff["failed"] > 5, staff
+
+
+# ---- what the peer really sent (found in review) ---------------------------
+
+class RawPeer:
+    """A TCP peer that answers every connection with fixed bytes, then
+    closes: what a wrong service on the port, or an application's oversized
+    headers, look like to nginx."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.done = False
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while not self.done:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(2)
+                c.recv(65536)
+                c.sendall(self.reply)
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def close(self):
+        self.done = True
+        self.sock.close()
+
+
+def get_or_garbage(n):
+    # nginx relays the peer's bytes as an HTTP/0.9 body: no status line
+    try:
+        return get(n)
+    except http.client.HTTPException:
+        return 0
+
+
+def raw_conf(tmp_path, health_port, peer_port, location_extra=""):
+    return ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "server {\n"
+            "    listen 127.0.0.1:{port} reuseport;\n"
+            "    location /checkout/ {\n"
+            "        outage_page checkout;\n"
+            "        proxy_pass http://127.0.0.1:%d/;\n"
+            "        %s\n"
+            "    }\n"
+            "    location = /50x.html { return 200 'sorry'; }\n"
+            "    location = /outage/status { outage_status; }\n"
+            "}\n" % (health_port, peer_port, location_extra))
+
+
+def test_headers_too_big_for_nginx_never_page(nginx_factory, backend,
+                                              tmp_path):
+    # the application answered (a status line), nginx refused its headers:
+    # a visitor can provoke this with a long URL echoed into Location
+    peer = RawPeer(b"HTTP/1.1 302 Found\r\nLocation: /" + b"A" * 6000
+                   + b"\r\nContent-Length: 0\r\n\r\n")
+    try:
+        n = nginx_factory(raw_conf(tmp_path, backend.health_port, peer.port,
+                                   "proxy_buffer_size 4k;"), workers=1)
+        wait_for(lambda: check(n)["health"] == "up", timeout=10)
+        for _ in range(3 * PASSIVE_MIN):
+            get(n)          # nginx's 502 (or the intercepting page)
+        c = check(n)
+        assert c["health"] == "up" and c["passive_failures"] == 0, c
+        assert scope(n)["state"] == "ok"
+        assert down_lines(n) == []
+    finally:
+        peer.close()
+
+
+def test_a_peer_that_does_not_speak_http_pages(nginx_factory, backend,
+                                               tmp_path):
+    # nginx passes non-HTTP bytes on as HTTP/0.9: not the application
+    peer = RawPeer(b"SSH-2.0-OpenSSH_9.2\r\n")
+    try:
+        n = nginx_factory(raw_conf(tmp_path, backend.health_port, peer.port),
+                          workers=1)
+        wait_for(lambda: check(n)["health"] == "up", timeout=10)
+        deadline = time.monotonic() + 3 * PASSIVE_WINDOW
+        while get_or_garbage(n) != 503:
+            assert time.monotonic() < deadline, check(n)
+        s = scope(n)
+        assert s["state"] == "down", s
+        assert s["reason"].startswith("passive: upstream 502 (no valid"), s
+    finally:
+        peer.close()
+
+
+def test_error_page_does_not_hide_a_refused_upstream(nginx_factory, backend,
+                                                     tmp_path):
+    # error_page answers from another location: the paged location's
+    # upstream failures still count
+    dead = free_port()
+    n = nginx_factory(raw_conf(tmp_path, backend.health_port, dead,
+                               "error_page 502 504 /50x.html;"), workers=1)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    deadline = time.monotonic() + 3 * PASSIVE_WINDOW
+    while get(n) != 503:
+        assert time.monotonic() < deadline, check(n)
+    assert scope(n)["reason"].startswith("passive: upstream 502"), scope(n)
