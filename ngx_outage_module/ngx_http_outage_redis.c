@@ -129,6 +129,7 @@ static ngx_int_t ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd);
+static size_t ngx_http_outage_redis_error_len(redisReply *reply);
 static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
     ngx_str_t *scope, unsigned warnings);
 static void ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd,
@@ -1230,7 +1231,8 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
             /* e.g. WRONGPASS: the queued poll cannot succeed either */
             ngx_http_outage_redis_failed(rd, kind == NGX_HTTP_OUTAGE_REDIS_AUTH
                                              ? "AUTH" : "SELECT",
-                                         reply->str, reply->len);
+                                         reply->str,
+                                         ngx_http_outage_redis_error_len(reply));
             ngx_http_outage_redis_close(rd);
             return NGX_ERROR;
         }
@@ -1254,7 +1256,7 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
     if (reply->type == REDIS_REPLY_ERROR) {
         /* e.g. NOAUTH or a read-only replica's refusal: drop, retry later */
         ngx_http_outage_redis_failed(rd, "poll failed", reply->str,
-                                     reply->len);
+                                     ngx_http_outage_redis_error_len(reply));
         ngx_http_outage_redis_close(rd);
         return NGX_ERROR;
     }
@@ -1273,6 +1275,31 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
     rd->tls_said_len = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * A cluster's redirections ("MOVED 3999 10.0.0.5:6379", "ASK ...") name an
+ * address, which the status output must not show: keep their first word.
+ */
+
+static size_t
+ngx_http_outage_redis_error_len(redisReply *reply)
+{
+    size_t   len;
+    u_char  *p;
+
+    len = reply->len;
+
+    if ((len > 6 && ngx_strncmp(reply->str, "MOVED ", 6) == 0)
+        || (len > 4 && ngx_strncmp(reply->str, "ASK ", 4) == 0))
+    {
+        p = ngx_strlchr((u_char *) reply->str, (u_char *) reply->str + len,
+                        ' ');
+        len = p - (u_char *) reply->str;
+    }
+
+    return len;
 }
 
 

@@ -19,14 +19,23 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$repo/build}
 src=/usr/share/nginx/src
-so=$build/modules/ngx_http_outage_module.so
+# the packaged .so is built with Debian's hardening flags, as Debian's own
+# libnginx-mod-* are (bindnow, fortify, stack protector), in its own tree
+sobuild=$build/deb-so
+so=$sobuild/modules/ngx_http_outage_module.so
 pkg=libnginx-mod-http-outage
 conf=mod-http-outage.conf
 link=50-$conf
 
 fail() { echo "deb: $*" >&2; exit 1; }
 
-[ -f "$so" ] || fail "$so missing: run 'make build' first"
+command -v dpkg-buildflags >/dev/null || fail "dpkg-buildflags missing: install dpkg-dev"
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all     # as debian/rules of nginx
+BUILD_DIR=$sobuild \
+    EXTRA_CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
+    EXTRA_LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
+    bash "$repo/scripts/build.sh" >&2 || fail "building the hardened .so failed"
+[ -f "$so" ] || fail "$so missing after the build"
 abifile=$src/debian/libnginx-mod.abisubstvars
 [ -f "$abifile" ] || fail "$abifile missing (package nginx-dev)"
 abi=$(sed -n 's/^nginx:abi=//p' "$abifile")

@@ -15,6 +15,13 @@
 # Several purposes may be given; no argument means test.
 set -euo pipefail
 
+# off Debian (make build NGINX_SRC=... on RHEL, Alpine) there is no apt:
+# docs/install.md lists each platform's packages
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps: not a Debian system: install the packages docs/install.md lists for yours"
+    exit 0
+fi
+
 build=(gcc make pkg-config nginx-dev libhiredis-dev libcurl4-openssl-dev)
 run=("${build[@]}" nginx redis-server redis-tools curl)
 unit=("${build[@]}")                 # gcc ships libasan/libubsan

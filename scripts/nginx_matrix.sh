@@ -94,24 +94,24 @@ build_one() {
             out=$(NGINX_SRC=$vendor/nginx-1.30.4.tar.gz NGINX_MODULE=static \
                   NGINX_TREE=$build/nginx-1.30.4-stable \
                   NGINX_CONFIGURE="$SUITE --with-http_v3_module" \
-                  bash "$repo/scripts/build.sh") ;;
+                  bash "$repo/scripts/build.sh") || fail "build $name failed" ;;
         mainline)
             hiredis
             out=$(NGINX_SRC=$vendor/nginx-1.31.4.tar.gz NGINX_MODULE=static \
                   NGINX_TREE=$build/nginx-1.31.4-mainline \
                   NGINX_CONFIGURE="$SUITE" \
                   HIREDIS_INC=$hiredis_prefix/include HIREDIS_LIB=$hiredis_prefix/lib \
-                  bash "$repo/scripts/build.sh") ;;
+                  bash "$repo/scripts/build.sh") || fail "build $name failed" ;;
         minimal)
             out=$(NGINX_SRC=$vendor/nginx-1.31.4.tar.gz NGINX_MODULE=static \
                   NGINX_TREE=$build/nginx-1.31.4-minimal NGINX_TARGETS=objects \
                   NGINX_CONFIGURE="--without-http_gzip_module --without-http_rewrite_module" \
-                  bash "$repo/scripts/build.sh") ;;
+                  bash "$repo/scripts/build.sh") || fail "build $name failed" ;;
         compat)
             out=$(NGINX_SRC=$vendor/nginx-1.31.4.tar.gz NGINX_MODULE=dynamic \
                   NGINX_TREE=$build/nginx-1.31.4-compat \
                   NGINX_CONFIGURE="--with-compat --with-http_ssl_module" \
-                  bash "$repo/scripts/build.sh") ;;
+                  bash "$repo/scripts/build.sh") || fail "build $name failed" ;;
         *) fail "unknown build $name (stable, mainline, minimal, compat)" ;;
     esac
     echo "$out" | sed 's/^/  /' >&2
@@ -125,7 +125,11 @@ declare -A bins
 for n in "${names[@]}"; do
     t0=$SECONDS
     echo "nginx-matrix: $n" >&2
-    bins[$n]=$(build_one "$n")
+    # a failed build must fail the matrix ($(...) does not inherit set -e)
+    bins[$n]=$(build_one "$n") || exit 1
+    case $n in
+        stable|mainline) [ -n "${bins[$n]}" ] || fail "build $n printed no binary" ;;
+    esac
     echo "nginx-matrix: $n built in $((SECONDS - t0))s" >&2
 done
 

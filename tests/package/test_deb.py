@@ -121,6 +121,12 @@ def test_contents(nginx_factory, redis, tmp_path, monkeypatch):
     root = tmp_path / "root"
     run("dpkg-deb", "-x", deb, str(root))
     libs = linked_libs(str(root / SO))
+
+    # built with Debian's hardening flags (hardening=+all), as Debian's own
+    # libnginx-mod-* are: immediate binding and fortified libc calls
+    dyn = run("readelf", "-d", str(root / SO)).stdout
+    assert "BIND_NOW" in dyn or "Flags: NOW" in dyn, dyn
+    assert "_chk" in run("nm", "-D", str(root / SO)).stdout
     for want in ("libhiredis", "libcurl"):
         so = [p for n, p in libs.items() if n.startswith(want)]
         assert len(so) == 1, (want, libs)
