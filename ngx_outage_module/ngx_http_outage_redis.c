@@ -1721,9 +1721,16 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
 
     rd = task->privdata;
 
-    if (rd == NULL || elements < 0) {
+    if (rd == NULL) {
         return NULL;
     }
+
+#if !(HIREDIS_MAJOR >= 1)
+    /* 0.14 passes an int; 1.x a size_t, which cannot be negative */
+    if (elements < 0) {
+        return NULL;
+    }
+#endif
 
     n = (size_t) elements;
 
