@@ -84,7 +84,7 @@ hiredis() {
     touch "$hiredis_prefix/.outage-built"
 }
 
-SUITE="--with-debug --with-threads --with-http_ssl_module --with-http_v2_module --with-http_gunzip_module --with-http_sub_module --with-http_addition_module"
+SUITE="--with-debug --with-threads --with-http_ssl_module --with-http_v2_module --with-http_gunzip_module --with-http_sub_module --with-http_addition_module --with-http_auth_request_module"
 
 # name -> prints the binary (static) after building it
 build_one() {

@@ -545,6 +545,10 @@ def test_redis_errors_read_as_the_runbook_says(nginx_factory, files, row):
     ok, out = nginx_t(nginx_factory, RUNBOOK_REDIS[row], files)
     assert not ok, out
     pattern = r"\[emerg\] " + re.escape(row).replace(r"\.\.\.", ".*")
+    if row.startswith("SSL_CTX_load_verify_locations"):
+        # nginx's own text; newer nginx words it as the runbook row adds
+        pattern = (r"\[emerg\] (%s|cannot load certificate \S+: "
+                   r"BIO_new_file\(\) failed)" % pattern[len(r"\[emerg\] "):])
     if row.startswith('"outage_redis'):
         pattern += r" in \S+nginx\.conf:\d+$"
     assert re.search(pattern, out, re.M), (row, out)
