@@ -128,11 +128,11 @@ ASAN_RT := $(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name
 # the module under AddressSanitizer + UBSan, runtime preloaded into stock nginx
 build-asan: deps-build
 	@BUILD_DIR=$(BUILD)/asan \
-	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -DNGX_HTTP_OUTAGE_RACE_HOOK=1" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" bash scripts/build.sh
 
 integration-asan: build-asan
-	@OUTAGE_PRELOAD="$(ASAN_RT)" \
+	@OUTAGE_PRELOAD="$(ASAN_RT)" OUTAGE_RACE_HOOK=1 \
 	    OUTAGE_MODULE_SO=$(BUILD)/asan/modules/ngx_http_outage_module.so \
 	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 

@@ -458,6 +458,9 @@ ngx_uint_t ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease,
 ngx_uint_t ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease);
 void ngx_http_outage_lease_release(ngx_http_outage_lease_t *lease);
 ngx_uint_t ngx_http_outage_scope_slot(ngx_uint_t scope);
+#if (NGX_HTTP_OUTAGE_RACE_HOOK)
+void ngx_http_outage_race_hook(ngx_http_request_t *r);
+#endif
 
 /* decision.c */
 ngx_int_t ngx_http_outage_init_worker_view(ngx_cycle_t *cycle);

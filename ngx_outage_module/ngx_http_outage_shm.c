@@ -586,3 +586,86 @@ ngx_http_outage_lease_release(ngx_http_outage_lease_t *lease)
 
     ngx_http_outage_shm_unlock();
 }
+
+
+#if (NGX_HTTP_OUTAGE_RACE_HOOK)
+
+/*
+ * Test builds only (make build-asan defines NGX_HTTP_OUTAGE_RACE_HOOK; no
+ * other build has this code): a request carrying "X-Outage-Race: text"
+ * plays a Redis poller of another worker that publishes "text" as the
+ * message of every scope with a Redis state, right after a variable was
+ * read.  nginx's script engine reads a variable once for the length and
+ * once for the copy ("set $x $outage_message"), so the write lands exactly
+ * between the two passes: the test of the pinned snapshot
+ * (test_lifecycle.py) needs no luck to hit the window.
+ */
+
+void
+ngx_http_outage_race_hook(ngx_http_request_t *r)
+{
+    size_t                        len;
+    ngx_uint_t                    i, slot;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h, *race;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_incident_t   *inc;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    race = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Outage-Race") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Outage-Race",
+                               sizeof("X-Outage-Race") - 1) == 0)
+        {
+            race = &h[i];
+            break;
+        }
+    }
+
+    shm = ngx_http_outage_shm();
+
+    if (race == NULL || shm == NULL) {
+        return;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+    len = ngx_min(race->value.len, NGX_HTTP_OUTAGE_MESSAGE_MAX);
+
+    ngx_http_outage_shm_lock();
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        slot = omcf->scope_slots[i];
+        inc = &shm->scopes[slot].redis;
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+            && inc->state != NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            ngx_memcpy(inc->message, race->value.data, len);
+            inc->message_len = len;
+        }
+    }
+
+    ngx_http_outage_shm_bump(shm);
+
+    ngx_http_outage_shm_unlock();
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "outage: race hook: the message is now %uz bytes", len);
+}
+
+#endif

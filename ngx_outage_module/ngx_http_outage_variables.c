@@ -224,6 +224,10 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->no_cacheable = 1;
     v->not_found = 0;
 
+#if (NGX_HTTP_OUTAGE_RACE_HOOK)
+    ngx_http_outage_race_hook(r);
+#endif
+
     return NGX_OK;
 }
 

@@ -535,3 +535,49 @@ def test_reloads_under_load_answer_per_configuration(nginx_factory,
     assert len(conf_of_pid) >= RELOADS, len(conf_of_pid)
     assert count[0] > 2 * RELOADS
     assert not n.bad_log_lines()
+
+
+# ---- a variable read twice while the state changes ----------------------------
+
+RACE_CONF = """
+    outage_redis 127.0.0.1:{rp} interval=200ms timeout=150ms
+                 connect_timeout=150ms;
+    server {{
+        listen 127.0.0.1:{{port}};
+        location = /race {{
+            # nginx reads the variable for the length, then for the copy
+            set $x "[$outage_message]";
+            return 200 "$x\\n";
+        }}
+    }}
+"""
+
+
+@pytest.mark.skipif(os.environ.get("OUTAGE_RACE_HOOK") != "1",
+                    reason="needs the race hook of make build-asan "
+                           "(make integration-asan)")
+def test_state_change_between_length_and_copy(nginx_factory, redis):
+    """The race hook (ASan test build only) publishes the request's
+    X-Outage-Race text as the message right after each read of the variable:
+    between the length and the copy pass of `set`.  The copy must still be
+    the length pass's message: a longer one would be written past the
+    buffer (ASan fails the test), a shorter one would leave bytes unset."""
+    n = nginx_factory(RACE_CONF.format(rp=redis.port), workers=1)
+    redis.cli("SET", "outage:site", "short")
+    wait_for(lambda: n.get("/race")[2] == b"[short]\n", what="polled")
+
+    long_text = "L" * 500
+    seen = set()
+    for i in range(40):
+        race = long_text if i % 2 == 0 else "x"
+        st, _, body = n.get("/race", headers={"X-Outage-Race": race})
+        assert st == 200
+        # before this request's hook, the zone held "short" (polled back
+        # from Redis), or the previous request's text
+        assert body in (b"[short]\n", b"[x]\n",
+                        b"[" + long_text.encode() + b"]\n"), body[:80]
+        seen.add(body)
+    # the hook really ran: some request started from a text it published
+    assert len(seen) >= 2, seen
+    assert "race hook" in n.log_text()
+    assert not n.sanitizer_reports()
