@@ -15,6 +15,11 @@
 
 static ngx_int_t ngx_http_outage_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_outage_postconfiguration(ngx_conf_t *cf);
+static ngx_uint_t ngx_http_outage_main_conf_used(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf);
+static void ngx_http_outage_loc_conf_unset(ngx_http_outage_loc_conf_t *olcf);
+static ngx_uint_t ngx_http_outage_loc_conf_used(
+    ngx_http_outage_loc_conf_t *olcf);
 static void *ngx_http_outage_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_outage_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_outage_create_loc_conf(ngx_conf_t *cf);
@@ -353,6 +358,16 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
 
+    /*
+     * No outage directive anywhere: no zone, no phase handlers, no
+     * filters, so that loading the module changes nothing.  The $outage_*
+     * variables stay defined (they are needed while the configuration is
+     * read) and are empty.
+     */
+    if (!omcf->used) {
+        return NGX_OK;
+    }
+
     if (ngx_http_outage_shm_add(cf, omcf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -444,6 +459,15 @@ ngx_http_outage_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_outage_main_conf_t *omcf = conf;
 
+    /*
+     * Before any merge: merging changes a parent (the types hash), and the
+     * http{} level's location configuration is never merged as a child.
+     */
+    omcf->used = ngx_http_outage_main_conf_used(cf, omcf)
+                 || ngx_http_outage_loc_conf_used(
+                        ngx_http_conf_get_module_loc_conf(cf,
+                                                    ngx_http_outage_module));
+
     ngx_conf_init_size_value(omcf->zone_size, 1024 * 1024);
     ngx_conf_init_value(omcf->redis_db, 0);
     ngx_conf_init_msec_value(omcf->redis_interval, 1000);
@@ -482,6 +506,17 @@ ngx_http_outage_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    ngx_http_outage_loc_conf_unset(olcf);
+
+    return olcf;
+}
+
+
+/* olcf is zeroed: what a location no directive touched holds */
+
+static void
+ngx_http_outage_loc_conf_unset(ngx_http_outage_loc_conf_t *olcf)
+{
     /*
      * set by ngx_pcalloc():
      *
@@ -510,8 +545,58 @@ ngx_http_outage_create_loc_conf(ngx_conf_t *cf)
     olcf->passive = NGX_CONF_UNSET;
     olcf->bypass_login = NGX_CONF_UNSET;
     olcf->banner_css = NGX_CONF_UNSET;
+}
 
-    return olcf;
+
+/*
+ * A location configuration no outage directive was applied to is byte for
+ * byte a fresh one (both start zeroed, padding included), so this needs no
+ * list of fields to keep up to date.  Called before merging.
+ */
+
+static ngx_uint_t
+ngx_http_outage_loc_conf_used(ngx_http_outage_loc_conf_t *olcf)
+{
+    ngx_http_outage_loc_conf_t  fresh;
+
+    ngx_memzero(&fresh, sizeof(ngx_http_outage_loc_conf_t));
+    ngx_http_outage_loc_conf_unset(&fresh);
+
+    return ngx_memcmp(olcf, &fresh, sizeof(ngx_http_outage_loc_conf_t)) != 0;
+}
+
+
+/*
+ * The same for the main configuration, before its defaults are set; its
+ * two arrays hold pool pointers, so only their counts are compared ("site"
+ * is always scope 0).
+ */
+
+static ngx_uint_t
+ngx_http_outage_main_conf_used(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf)
+{
+    ngx_http_outage_main_conf_t  *fresh, a, b;
+
+    fresh = ngx_http_outage_create_main_conf(cf);
+    if (fresh == NULL) {
+        return 1;   /* no memory: behave as configured */
+    }
+
+    if (omcf->scopes.nelts != fresh->scopes.nelts
+        || omcf->checks.nelts != fresh->checks.nelts)
+    {
+        return 1;
+    }
+
+    a = *omcf;
+    b = *fresh;
+    ngx_memzero(&a.scopes, sizeof(ngx_array_t));
+    ngx_memzero(&b.scopes, sizeof(ngx_array_t));
+    ngx_memzero(&a.checks, sizeof(ngx_array_t));
+    ngx_memzero(&b.checks, sizeof(ngx_array_t));
+
+    return ngx_memcmp(&a, &b, sizeof(ngx_http_outage_main_conf_t)) != 0;
 }
 
 
@@ -521,7 +606,14 @@ ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_outage_loc_conf_t *prev = parent;
     ngx_http_outage_loc_conf_t *conf = child;
 
-    ngx_uint_t  *code;
+    ngx_uint_t                   *code;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    if (!omcf->used && ngx_http_outage_loc_conf_used(conf)) {
+        omcf->used = 1;
+    }
 
     if (conf->status_page
         && ngx_http_outage_status_page_merge(cf, conf) != NGX_CONF_OK)

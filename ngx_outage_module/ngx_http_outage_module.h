@@ -181,6 +181,8 @@ typedef struct {
 
     unsigned                     filter_needed:1;
     unsigned                     handler_needed:1;
+    unsigned                     used:1;      /* any outage directive: else
+                                                 no zone, handlers, filters */
 } ngx_http_outage_main_conf_t;
 
 

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from harness import wait_for
+import harness
+from harness import free_port, wait_for
 
 CHECK = ("outage_check {scope} http://127.0.0.1:{hp}/health "
          "interval={interval} timeout={timeout} fall={fall} rise=1;")
@@ -581,3 +582,110 @@ def test_state_change_between_length_and_copy(nginx_factory, redis):
     assert len(seen) >= 2, seen
     assert "race hook" in n.log_text()
     assert not n.sanitizer_reports()
+
+
+# ---- loaded but unused ---------------------------------------------------------
+
+UNUSED_CONF = """
+    gzip on;
+    gzip_min_length 1;
+    gzip_types text/plain;
+    etag on;
+    server {{
+        listen 127.0.0.1:{{port}};
+        root {root};
+        location / {{ }}
+        location /proxied/ {{ proxy_pass http://127.0.0.1:{bp}/; }}
+        location = /vars {{ return 200 "$uri|$args\\n"; }}
+    }}
+"""
+
+UNUSED_REQUESTS = [
+    b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"HEAD /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /index.html HTTP/1.1\r\nHost: x\r\nRange: bytes=3-40\r\n"
+    b"Connection: close\r\n\r\n",
+    b"GET /index.html HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n"
+    b"Connection: close\r\n\r\n",
+    b"GET /notes.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+    b"Connection: close\r\n\r\n",
+    b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /vars?a=1 HTTP/1.0\r\n\r\n",
+    b"GET /proxied/page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+]
+
+
+def shared_mappings(pid):
+    """Shared anonymous mappings of a process: nginx's zones."""
+    with open("/proc/%d/maps" % pid) as f:
+        return sum(1 for ln in f if "/dev/zero" in ln or "SYSV" in ln)
+
+
+@pytest.mark.skipif(not harness.MODULE,
+                    reason="the module is compiled into OUTAGE_NGINX")
+def test_loaded_but_unused_changes_nothing(nginx_factory, backend,
+                                           tmp_path):
+    """No outage directive: no zone, no phase handler, no filter; every
+    answer byte for byte the one of the same nginx without the module."""
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "index.html").write_bytes(
+        b"<!doctype html><html><head><title>t</title></head>"
+        b"<body><p>hello</p></body></html>\n")
+    (root / "notes.txt").write_bytes(b"plain text, compressed by gzip\n" * 20)
+    http = UNUSED_CONF.format(root=root, bp=backend.port)
+
+    with_module = nginx_factory(http, workers=1)
+    without = nginx_factory(http, workers=1, start=False)
+    with open(without.conf_path) as f:
+        text = f.read()
+    assert harness.LOAD_MODULE in text
+    with open(without.conf_path, "w") as f:
+        f.write(text.replace(harness.LOAD_MODULE, ""))
+    without.start()
+
+    def answers(n):
+        etag = n.get("/index.html")[1]["etag"].encode()
+        out = []
+        for req in UNUSED_REQUESTS:
+            raw = harness.raw_request(n.port, req.replace(b"{etag}", etag))
+            out.append(re.sub(rb"\r\nDate: [^\r]*", b"\r\nDate: -", raw))
+        return out
+
+    got, want = answers(with_module), answers(without)
+    for req, g, w in zip(UNUSED_REQUESTS, got, want):
+        assert g == w, (req, g[:400], w[:400])
+    # the requests did what they say (a sanity check of the oracle)
+    assert want[2].startswith(b"HTTP/1.1 206 ")
+    assert want[3].startswith(b"HTTP/1.1 304 ")
+    assert b"Content-Encoding: gzip" in want[4]
+
+    # no zone was made: as many shared mappings as nginx has on its own
+    assert shared_mappings(with_module.worker_pids()[0]) \
+        == shared_mappings(without.worker_pids()[0])
+    assert shared_mappings(with_module.proc.pid) \
+        == shared_mappings(without.proc.pid)
+
+
+@pytest.mark.parametrize("directive", [
+    "outage_banner off;",                       # the default, said aloud
+    "server { listen 127.0.0.1:{port}; location /a { location /a/b { "
+    "outage_status; } } }",                     # only in a nested location
+    "outage_zone_size 2m;",
+    "outage_check_guard on;",
+])
+def test_any_directive_makes_the_zone(nginx_factory, directive):
+    base = """
+        server {{
+            listen 127.0.0.1:{{port}};
+            location = /v {{ return 200 "[$outage_message|$outage_state]"; }}
+        }}
+    """
+    unused = nginx_factory(base.format(), workers=1)
+    # variables alone use nothing: empty, "ok", no zone
+    assert unused.get("/v")[2] == b"[|ok]"
+    n = nginx_factory(base.format() + directive.replace(
+        "{port}", str(free_port())), workers=1)
+    assert shared_mappings(n.worker_pids()[0]) \
+        == shared_mappings(unused.worker_pids()[0]) + 1
+    assert n.get("/v")[2] == b"[|ok]"
