@@ -15,11 +15,8 @@
  * passes untouched, unscanned.  File buffers stay file buffers, so
  * sendfile keeps working: only the bytes up to the insertion point are
  * read, to find it (256 KB at most).
- * What the banner says is in ngx_http_outage_banner.c.
- *
- * Also owns the per-worker renderings (ngx_http_outage_cache_t) that the
- * banner and the maintenance page are sent from: rendered once per
- * snapshot second, held by the requests that send them.
+ * What the banner says is in ngx_http_outage_banner.c; the per-worker
+ * renderings it is sent from in ngx_http_outage_render.c.
  */
 
 
@@ -115,7 +112,6 @@ static void ngx_http_outage_banner_input(ngx_http_outage_banner_input_t *in,
 static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_banner_t *b,
     ngx_str_t *html, ngx_str_t *nonce);
-static void ngx_http_outage_blob_release(void *data);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
@@ -732,127 +728,6 @@ ngx_http_outage_banner_write(u_char *dst, ngx_http_outage_loc_conf_t *olcf,
     }
 
     return p - dst;
-}
-
-
-/*
- * Per-worker renderings.  One made from a snapshot stays valid for as long
- * as the snapshot's generation and second do: the views are derived from
- * exactly these, and every time the text shows ("in 45 min", "just now")
- * from the second, so nothing else can change it and it is never stale
- * (a banner is rendered at most once a second, a few microseconds).
- * Requests do not copy it: each holds the blob (a count, dropped by a
- * request pool cleanup) and sends it in place; a new rendering only goes
- * into a blob no request holds, so a slow client still reads the bytes it
- * was given.  Blobs live in the cycle pool; idle ones beyond the one being
- * reused are freed, so the count follows the number held.
- */
-
-ngx_http_outage_blob_t *
-ngx_http_outage_cache_find(ngx_http_outage_cache_t *cache,
-    ngx_http_outage_snapshot_t *snap)
-{
-    if (cache->current
-        && cache->generation == snap->generation
-        && cache->built == snap->built)
-    {
-        return cache->current;
-    }
-
-    return NULL;
-}
-
-
-ngx_http_outage_blob_t *
-ngx_http_outage_cache_reserve(ngx_http_outage_cache_t *cache, size_t size,
-    ngx_log_t *log)
-{
-    size_t                   alloc;
-    ngx_http_outage_blob_t  *b, *found, **bp;
-
-    /* the caller replaces it: it is free to reuse unless held */
-    cache->current = NULL;
-
-    found = NULL;
-    bp = &cache->blobs;
-
-    while (*bp) {
-        b = *bp;
-
-        if (b->refs || (found == NULL && b->size >= size)) {
-            if (b->refs == 0) {
-                found = b;
-            }
-
-            bp = &b->next;
-            continue;
-        }
-
-        *bp = b->next;
-        ngx_pfree(ngx_cycle->pool, b);
-    }
-
-    if (found) {
-        found->len = 0;
-        return found;
-    }
-
-    /* a page at least: a large allocation, which ngx_pfree() can free */
-    alloc = ngx_max(sizeof(ngx_http_outage_blob_t) + size, ngx_pagesize);
-
-    b = ngx_palloc(ngx_cycle->pool, alloc);
-    if (b == NULL) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "outage: no memory for a rendering of %uz bytes",
-                      size);
-        return NULL;
-    }
-
-    b->data = (u_char *) (b + 1);
-    b->len = 0;
-    b->size = alloc - sizeof(ngx_http_outage_blob_t);
-    b->refs = 0;
-    b->next = cache->blobs;
-    cache->blobs = b;
-
-    return b;
-}
-
-
-void
-ngx_http_outage_cache_store(ngx_http_outage_cache_t *cache,
-    ngx_http_outage_blob_t *blob, ngx_http_outage_snapshot_t *snap)
-{
-    cache->current = blob;
-    cache->generation = snap->generation;
-    cache->built = snap->built;
-}
-
-
-ngx_int_t
-ngx_http_outage_cache_hold(ngx_http_request_t *r, ngx_http_outage_blob_t *blob)
-{
-    ngx_pool_cleanup_t  *cln;
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_http_outage_blob_release;
-    cln->data = blob;
-    blob->refs++;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_outage_blob_release(void *data)
-{
-    ngx_http_outage_blob_t  *blob = data;
-
-    blob->refs--;
 }
 
 

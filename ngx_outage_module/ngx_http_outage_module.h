@@ -75,7 +75,7 @@
 #define NGX_HTTP_OUTAGE_STATUS_PROMETHEUS  2
 
 
-/* ---- per-worker renderings (filter.c) ---------------------------------- */
+/* ---- per-worker renderings (render.c) ---------------------------------- */
 
 typedef struct ngx_http_outage_blob_s  ngx_http_outage_blob_t;
 typedef struct ngx_http_outage_statuspage_s  ngx_http_outage_statuspage_t;
@@ -99,6 +99,7 @@ typedef struct {
     ngx_http_outage_blob_t      *current;    /* NULL: nothing valid */
     ngx_http_outage_blob_t      *blobs;      /* all, current included */
     ngx_uint_t                   flags;      /* the renderer's own */
+    ngx_uint_t                   cleanup;    /* blobs freed with the cycle */
 } ngx_http_outage_cache_t;
 
 
@@ -504,6 +505,8 @@ char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
 
 /* filter.c */
 ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);
+
+/* render.c */
 ngx_http_outage_blob_t *ngx_http_outage_cache_find(
     ngx_http_outage_cache_t *cache, ngx_http_outage_snapshot_t *snap);
 ngx_http_outage_blob_t *ngx_http_outage_cache_reserve(

@@ -356,7 +356,7 @@ ngx_http_outage_page_send(ngx_http_request_t *r,
  * the location's scopes at min_rank or above, or is generic if none is.
  * The body comes from the location's cache, one per kind of page (access
  * or intercept, HTML or JSON), rendered at most once per snapshot second
- * (see ngx_http_outage_cache_find() in filter.c); only Retry-After is
+ * (see ngx_http_outage_cache_find() in render.c); only Retry-After is
  * computed per request.
  */
 
