@@ -983,6 +983,105 @@ class Bench:
                 name, out["ir"][name]["per_request"]))
         return out
 
+    def callgrind_failing(self):
+        """Ir/request of requests that fail at their upstream while their
+        scope is already down (passive evidence against a down check: no
+        lock, no generation bump, so no snapshot copy), against the steady
+        case of the same requests with passive detection off; and the
+        status endpoint's generation before and after, which must not
+        move.  As callgrind(), with the request's later events counted too."""
+        if not shutil.which("valgrind"):
+            return {"missing": "valgrind not installed"}
+        n = self.p["cg_requests"]
+        dead = free_port()
+        out = {"requests": n, "ir": {}}
+        for name, passive in (("steady, passive off", "off"),
+                              ("failing, scope down", "on")):
+            s = Server(self.ws, "cg-fail-" + passive, "failing.conf.in",
+                       dict(ROOT=self.root, DEAD_PORT=str(dead),
+                            PASSIVE=passive,
+                            INTERVAL="%dms" % int(INTERVAL * 1000)),
+                       [MODULE], single=True)
+            cg_out = os.path.join(s.dir, "callgrind.out")
+            s.start(self.nginx_cpu, wrapper=[
+                "valgrind", "--tool=callgrind", "--callgrind-out-file="
+                + cg_out, "--collect-atstart=no",
+                # the upstream's answer (and the log phase that judges it)
+                # comes in later events, outside ngx_http_process_request
+                "--toggle-collect=ngx_http_process_request",
+                "--toggle-collect=ngx_http_upstream_handler",
+                "--toggle-collect=ngx_http_request_handler"], timeout=60)
+            self.servers.append(s)
+
+            def status():
+                st, _, body = fetch(s.port, "/outage/status")
+                if st != 200:
+                    raise Wrong("%s: status endpoint answered %d" % (name, st))
+                return json.loads(body)
+            try:
+                wait_for(lambda: status()["checks"][0]["health"] == "down",
+                         timeout=3 * INTERVAL + 20, interval=0.2,
+                         what="%s: the check is down" % name)
+                conn = http.client.HTTPConnection("127.0.0.1", s.port,
+                                                  timeout=30)
+
+                def one():
+                    st, h, _ = fetch(0, "/fail/x", conn)
+                    if st != 502 or "x-outage-bypass" not in h:
+                        raise Wrong("%s: /fail/ answered %d %r, expected a "
+                                    "bypassed 502" % (name, st, h))
+                for _ in range(20):
+                    one()
+                gen0 = status()["generation"]
+                zeroed = subprocess.run(
+                    ["callgrind_control", "--zero", str(s.proc.pid)],
+                    capture_output=True, timeout=30).returncode == 0
+                for _ in range(n):
+                    one()
+                conn.close()
+                st = status()
+                gen1 = st["generation"]
+                counted = st["checks"][0]["passive_failures"]
+            finally:
+                s.stop(signal.SIGTERM, timeout=60)
+            with open(cg_out) as f:
+                m = re.search(r"^(?:totals|summary): (\d+)", f.read(), re.M)
+            if not m:
+                raise Wrong("no totals in %s" % cg_out)
+            # not zeroed: the 20 warm-up requests and the status reads count
+            reqs = n if zeroed else n + 22
+            out["ir"][name] = {"per_request": int(m.group(1)) / reqs,
+                               "generation": [gen0, gen1],
+                               "passive_failures": counted}
+            log("callgrind %-20s %8.0f Ir/request, generation %d -> %d, "
+                "passive failures %d" % (name, out["ir"][name]["per_request"],
+                                         gen0, gen1, counted))
+            if gen1 != gen0:
+                raise Wrong("%s: the generation moved (%d -> %d) while the "
+                            "scope stayed down" % (name, gen0, gen1))
+            if (counted >= n) != (passive == "on"):
+                raise Wrong("%s: %d passive failures counted over %d "
+                            "requests" % (name, counted, n))
+        steady = out["ir"]["steady, passive off"]["per_request"]
+        failing = out["ir"]["failing, scope down"]["per_request"]
+        out["ratio"] = failing / steady
+        log("callgrind failing/steady x%.3f (target: within 5%%)"
+            % out["ratio"])
+        return out
+
+    def failing_rows(self):
+        cg = self.results.get("callgrind_failing", {})
+        if "missing" in cg or "ratio" not in cg:
+            return []
+        ir = cg["ir"]
+        return [("", "Ir/request: " + name,
+                 "%.0f" % v["per_request"], "", "",
+                 "generation %d -> %d over %d requests" % (
+                     v["generation"][0], v["generation"][1], cg["requests"]))
+                for name, v in ir.items()] + [
+            ("", "Ir/request: failing vs steady", "x%.3f" % cg["ratio"], "",
+             "", "target: within 5% (no lock, no copy per failed request)")]
+
     def case(self, key):
         return [c for c in self.cases if c.key == key][0]
 
@@ -1166,6 +1265,7 @@ class Bench:
                                  "x%.3f of %s" % (v["per_request"] / ref,
                                                   v["vs"])))
 
+        rows += self.failing_rows()
         head = ("#", "case", "value", "ratio to 1", "spread", "cpu us/req",
                 "cpu ratio", "note")
         # the extra rows have no cpu columns
@@ -1220,6 +1320,8 @@ class Bench:
         self.results["health_to_page"] = self.health_to_page()
         log("callgrind")
         self.results["callgrind"] = self.callgrind()
+        log("callgrind: upstream failing, scope already down")
+        self.results["callgrind_failing"] = self.callgrind_failing()
         bad = [(s.name, ln) for s in self.servers for ln in s.bad_log_lines()]
         if bad:
             raise Wrong("nginx error logs have alert/crit/emerg lines:\n"
