@@ -569,14 +569,17 @@ ngx_http_outage_loc_conf_used(ngx_http_outage_loc_conf_t *olcf)
 /*
  * The same for the main configuration, before its defaults are set; its
  * two arrays hold pool pointers, so only their counts are compared ("site"
- * is always scope 0).
+ * is always scope 0) and the bytes around them.  "scopes" comes before
+ * "checks" in the structure.
  */
 
 static ngx_uint_t
 ngx_http_outage_main_conf_used(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf)
 {
-    ngx_http_outage_main_conf_t  *fresh, a, b;
+    size_t                        s, c, a;
+    u_char                       *p, *q;
+    ngx_http_outage_main_conf_t  *fresh;
 
     fresh = ngx_http_outage_create_main_conf(cf);
     if (fresh == NULL) {
@@ -589,14 +592,16 @@ ngx_http_outage_main_conf_used(ngx_conf_t *cf,
         return 1;
     }
 
-    a = *omcf;
-    b = *fresh;
-    ngx_memzero(&a.scopes, sizeof(ngx_array_t));
-    ngx_memzero(&b.scopes, sizeof(ngx_array_t));
-    ngx_memzero(&a.checks, sizeof(ngx_array_t));
-    ngx_memzero(&b.checks, sizeof(ngx_array_t));
+    p = (u_char *) omcf;
+    q = (u_char *) fresh;
+    a = sizeof(ngx_array_t);
+    s = offsetof(ngx_http_outage_main_conf_t, scopes);
+    c = offsetof(ngx_http_outage_main_conf_t, checks);
 
-    return ngx_memcmp(&a, &b, sizeof(ngx_http_outage_main_conf_t)) != 0;
+    return ngx_memcmp(p, q, s) != 0
+           || ngx_memcmp(p + s + a, q + s + a, c - s - a) != 0
+           || ngx_memcmp(p + c + a, q + c + a,
+                         sizeof(ngx_http_outage_main_conf_t) - c - a) != 0;
 }
 
 

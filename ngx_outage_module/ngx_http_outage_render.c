@@ -33,8 +33,11 @@ static void ngx_http_outage_cache_cleanup(void *data);
  * ngx_free as soon as they are idle, and any left when the cycle's pool is
  * destroyed.  Not the cycle pool: ngx_pfree() gives a large block back but
  * keeps its list entry, and the pool looks for a free entry among the
- * first few only, so a rendering a second for a day's incident grew the
- * worker by a list entry each.
+ * first few only, so every block allocated anew (no idle one fits: a
+ * longer text, slow clients holding the others) left an entry behind for
+ * the worker's lifetime.  The cycle a cache is registered with is the
+ * worker's; a single-process nginx renders nothing after a reload (its
+ * snapshots refuse the new configuration, see decision.c).
  */
 
 ngx_http_outage_blob_t *
