@@ -463,35 +463,57 @@ RELOADS = int(os.environ.get("OUTAGE_RELOADS", "100"))
 
 
 def test_reloads_under_load_answer_per_configuration(nginx_factory,
-                                                      backend):
+                                                      backend, redis):
     """Reloads cycling through three configurations that move the check
-    between scopes and reorder the scopes in the zone, while two clients
-    keep asking: every answer must be the one the answering worker's
+    between scopes and name the scopes in other orders (so each takes
+    another position in each configuration), while two clients keep
+    asking: every answer must be the one the answering worker's
     configuration gives (its marker header, and a pid that answers for one
-    configuration only), and nothing worse than a notice is logged."""
+    configuration only), and nothing worse than a notice is logged.  The
+    "search" scope is down in Redis throughout: its state must follow its
+    name through the zone, never a position."""
     import threading
 
+    redis_line = ("outage_redis 127.0.0.1:%d interval=200ms timeout=150ms "
+                  "connect_timeout=150ms;" % redis.port)
+
     def marked(text, mark):
-        return text.replace('add_header X-Pid $pid always;',
+        text = text.replace('add_header X-Pid $pid always;',
                             'add_header X-Pid $pid always; '
                             'add_header X-Conf %s always;' % mark)
+        return text.replace(
+            "location = /outage/status",
+            "location /search/ { outage_page search; "
+            "add_header X-Pid $pid always; add_header X-Conf %s always; "
+            "proxy_pass http://127.0.0.1:%d/; }\n"
+            "        location = /outage/status" % (mark, backend.port))
 
     confs = {
-        "a": marked(conf(backend, [check_line(backend, "checkout")]), "a"),
-        "b": marked(conf(backend, [check_line(backend, "payments")]), "b"),
-        # the payments check again, the scopes named in another order and a
-        # third scope: slots are claimed by name, never by position
+        # scopes: site, checkout, payments, search
+        "a": marked(conf(backend, [check_line(backend, "checkout")],
+                         http=redis_line), "a"),
+        # site, payments, checkout, search
+        "b": marked(conf(backend, [check_line(backend, "payments")],
+                         http=redis_line), "b"),
+        # site, search, payments, checkout
         "c": marked(conf(backend, [check_line(backend, "payments")],
-                         http="outage_scopes search payments checkout;"),
+                         http=redis_line
+                         + " outage_scopes search payments checkout;"),
                     "c"),
     }
     # what each configuration must answer while /health fails
     expect = {("a", "/checkout/"): 503, ("a", "/payments/"): 200,
               ("b", "/checkout/"): 200, ("b", "/payments/"): 503,
               ("c", "/checkout/"): 200, ("c", "/payments/"): 503}
+    for mark in "abc":
+        expect[(mark, "/search/")] = 503
 
     backend.set_health("500")
+    redis.cli("HSET", "outage:search", "state", "down", "message",
+              "search is down")
     n = nginx_factory(confs["a"], workers=2)
+    wait_for(lambda: every_worker_answers(n, "/search/", 503),
+             what="search down")
     wait_for(lambda: every_worker_answers(n, "/checkout/", 503),
              what="checkout down")
     # warm up: the payments check gets its first failures once
@@ -505,7 +527,7 @@ def test_reloads_under_load_answer_per_configuration(nginx_factory,
 
     def load():
         while not stop.is_set():
-            for path in ("/checkout/", "/payments/"):
+            for path in ("/checkout/", "/payments/", "/search/"):
                 try:
                     st, h, _ = n.get(path, timeout=5)
                 except Exception as exc:  # noqa: BLE001
