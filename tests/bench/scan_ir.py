@@ -12,10 +12,14 @@ and the <body> tag) for realistic shop heads: many <meta> and <link>,
 <script> with inline JS, <style> with CSS, JSON-LD, comments.
 
     /usr/bin/python3 tests/bench/scan_ir.py [--iterations N] [--json FILE]
+        [--max IR_PER_BYTE] [--scanner OTHER/ngx_http_outage_scan.c]
 
 Each document is fed whole and in 4 KB pieces (proxy_buffer_size).  The
-exit status is 0 whatever the figures are; 1 if a document gets no banner
-(the scanner would be broken) or valgrind fails.
+exit status is 1 if a document gets no banner (the scanner would be
+broken), if valgrind fails, or if --max is given and a figure is above it
+(tests/integration/test_scan_cost.py guards against regressions so);
+otherwise 0 whatever the figures are.  --scanner measures another version
+of the scanner source (e.g. from `git show`) for a before/after.
 """
 
 import argparse
@@ -185,11 +189,10 @@ def documents():
             ("SPA with inline state", spa.encode())]
 
 
-def build(opt, out):
+def build(opt, out, scanner):
     subprocess.run(["cc", "-std=gnu99", opt, "-g", "-Wall", "-Wextra",
                     "-Werror", "-I" + SRC,
-                    os.path.join(HERE, "scan_ir.c"),
-                    os.path.join(SRC, "ngx_http_outage_scan.c"), "-o", out],
+                    os.path.join(HERE, "scan_ir.c"), scanner, "-o", out],
                    check=True)
 
 
@@ -215,6 +218,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--json")
+    ap.add_argument("--max", type=float,
+                    help="exit 1 if any Ir/byte is above this")
+    ap.add_argument("--scanner",
+                    default=os.path.join(SRC, "ngx_http_outage_scan.c"))
     args = ap.parse_args()
 
     results = []
@@ -223,7 +230,7 @@ def main():
         drivers = []
         for opt in ("-O", "-O2"):
             d = os.path.join(tmp, "scan_ir" + opt)
-            build(opt, d)
+            build(opt, d, os.path.abspath(args.scanner))
             drivers.append((opt, d))
         print("scanner instructions per byte of <head> (callgrind, "
               "ngx_http_outage_scan_feed + _finish, %d scans each; "
@@ -255,6 +262,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    if args.max is not None and worst > args.max:
+        print("worst %.3f Ir/byte is above --max %.3f" % (worst, args.max))
+        bad = True
     return 1 if bad else 0
 
 
