@@ -5,7 +5,7 @@ ngx_http_outage_scan_feed()/_finish() spend per byte up to the insertion
 point on realistic shop heads (many <meta>/<link>, inline JS, CSS,
 JSON-LD).  Instruction counts are deterministic, so the bound holds on a
 loaded machine.  Before the fast paths the scanner took 5.8 to 7.0 per
-byte; it takes 2.4 to 3.2 now.  The issue's target is 1 (not met:
+byte; it takes 2.3 to 3.2 now.  The issue's target is 1 (not met:
 docs/notes/scanner.md says why), so the bound guards the gain.
 """
 
