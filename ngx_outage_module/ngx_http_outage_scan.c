@@ -1499,7 +1499,8 @@ ngx_http_outage_scan_find(const unsigned char *name, size_t len)
         break;
 
     case 3:
-        id = ((name[0] | 0x20) == 's') ? NGX_HTTP_OUTAGE_SCAN_SVG : NGX_HTTP_OUTAGE_SCAN_XMP;
+        id = ((name[0] | 0x20) == 's') ? NGX_HTTP_OUTAGE_SCAN_SVG
+                                         : NGX_HTTP_OUTAGE_SCAN_XMP;
         break;
 
     case 4:
