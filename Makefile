@@ -6,7 +6,7 @@
 #
 # Other targets: deps build build-clang static-check unit oracle fuzz
 #                integration matrix matrix-deep deb deb-check
-#                deb-install-check check-deep bench screenshots clean
+#                deb-install-check check-deep bench bench-scan screenshots clean
 
 SHELL      := /bin/bash
 REPO       := $(abspath .)
@@ -25,7 +25,7 @@ ORACLE_SEED  ?= 15
 FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS)
 
 .PHONY: all deps build build-clang static-check build-asan unit oracle fuzz fuzz-build integration \
-        integration-asan integration-valgrind test run stop check-deep bench \
+        integration-asan integration-valgrind test run stop check-deep bench bench-scan \
         screenshots clean matrix matrix-deep deb deb-check deb-install-check
 
 # scripts/deps.sh installs only what a purpose needs (build, run, unit,
@@ -156,6 +156,10 @@ check-deep: deps-deep test integration-asan matrix-deep deb-install-check
 # peers side by side (docs/performance.md); BENCH_ARGS=--quick for ~1 min
 bench: deps-bench build
 	@$(PY) tests/bench/bench.py $(BENCH_ARGS)
+
+# the scanner's instructions per byte of <head> (callgrind, issue 15)
+bench-scan: deps-bench
+	@$(PY) tests/bench/scan_ir.py
 
 screenshots: deps-test build
 	@$(PY) scripts/screenshots.py

@@ -17,6 +17,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -41,6 +42,18 @@
 #define NGX_HTTP_OUTAGE_SCAN_SVG       10
 #define NGX_HTTP_OUTAGE_SCAN_MATH      11
 #define NGX_HTTP_OUTAGE_SCAN_P         12
+#define NGX_HTTP_OUTAGE_SCAN_TITLE     13
+#define NGX_HTTP_OUTAGE_SCAN_BASE      14
+#define NGX_HTTP_OUTAGE_SCAN_LINK      15
+#define NGX_HTTP_OUTAGE_SCAN_META      16
+#define NGX_HTTP_OUTAGE_SCAN_STYLE     17
+#define NGX_HTTP_OUTAGE_SCAN_BASEFONT  18
+#define NGX_HTTP_OUTAGE_SCAN_BGSOUND   19
+#define NGX_HTTP_OUTAGE_SCAN_NOFRAMES  20
+#define NGX_HTTP_OUTAGE_SCAN_TEXTAREA  21
+#define NGX_HTTP_OUTAGE_SCAN_XMP       22
+#define NGX_HTTP_OUTAGE_SCAN_IFRAME    23
+#define NGX_HTTP_OUTAGE_SCAN_NOEMBED   24
 
 /* s->id of a tag whose name was not looked up yet */
 #define NGX_HTTP_OUTAGE_SCAN_UNKNOWN   ((unsigned int) -1)
@@ -182,6 +195,49 @@ enum {
 static const char  *ngx_http_outage_scan_cref_names[] = { "Tab;", "NewLine;" };
 
 
+/*
+ * Byte classes of the tag fast path (ngx_http_outage_scan_fast_tag()):
+ * one table load per byte instead of a chain of compares.
+ */
+#define NGX_HTTP_OUTAGE_SCAN_C_SP   0x01    /* HTML whitespace, CR */
+#define NGX_HTTP_OUTAGE_SCAN_C_SL   0x02    /* "/" */
+#define NGX_HTTP_OUTAGE_SCAN_C_GT   0x04    /* ">" */
+#define NGX_HTTP_OUTAGE_SCAN_C_EQ   0x08    /* "=" */
+
+/* what ends a tag name or an attribute name ("=" only the latter) */
+#define NGX_HTTP_OUTAGE_SCAN_C_NAME                                           \
+    (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_SL                      \
+     |NGX_HTTP_OUTAGE_SCAN_C_GT)
+
+static const unsigned char  ngx_http_outage_scan_cls[256] = {
+    ['\t'] = NGX_HTTP_OUTAGE_SCAN_C_SP, ['\n'] = NGX_HTTP_OUTAGE_SCAN_C_SP,
+    ['\f'] = NGX_HTTP_OUTAGE_SCAN_C_SP, ['\r'] = NGX_HTTP_OUTAGE_SCAN_C_SP,
+    [' '] = NGX_HTTP_OUTAGE_SCAN_C_SP, ['/'] = NGX_HTTP_OUTAGE_SCAN_C_SL,
+    ['>'] = NGX_HTTP_OUTAGE_SCAN_C_GT, ['='] = NGX_HTTP_OUTAGE_SCAN_C_EQ
+};
+
+/* the fast path cannot finish this token here: the state machine does */
+#define NGX_HTTP_OUTAGE_SCAN_SLOW   (-1)
+
+/*
+ * Eight bytes at a time where it is known which byte comes first (little
+ * endian) and how to find it (__builtin_ctzll): every class above is a
+ * byte below 0x3F, names are letters mostly, so a word without any byte
+ * below 0x3F is skipped whole.  Elsewhere a byte at a time, same result.
+ */
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define NGX_HTTP_OUTAGE_SCAN_SWAR   1
+#endif
+
+/* the helpers of the fast paths: inlined even at -O1 */
+#if (defined __GNUC__)
+#define ngx_http_outage_scan_inline  inline __attribute__((always_inline))
+#else
+#define ngx_http_outage_scan_inline  inline
+#endif
+
+
 static int ngx_http_outage_scan_run(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len);
 static int ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s);
@@ -192,6 +248,16 @@ static int ngx_http_outage_scan_resolve(ngx_http_outage_scan_t *s);
 static void ngx_http_outage_scan_tag(ngx_http_outage_scan_t *s);
 static int ngx_http_outage_scan_cref_space(ngx_http_outage_scan_t *s);
 static unsigned int ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s);
+static int ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
+    const unsigned char *p, size_t len, off_t base, size_t *pi,
+    unsigned int *pstate);
+static ngx_http_outage_scan_inline unsigned int ngx_http_outage_scan_find(
+    const unsigned char *name, size_t len);
+static ngx_http_outage_scan_inline int ngx_http_outage_scan_eq(
+    const unsigned char *p, const char *lc, size_t len);
+static ngx_http_outage_scan_inline const unsigned char *
+    ngx_http_outage_scan_skip(
+    const unsigned char *u, const unsigned char *end, unsigned int stop);
 
 
 void
@@ -214,6 +280,16 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
     }
 
     if (!s->sniffed) {
+
+        if (s->nhold == 0 && len >= NGX_HTTP_OUTAGE_SCAN_SNIFF
+            && (p[0] == '<' || ngx_http_outage_scan_space(p[0]))
+            && p[1] && p[2] && p[3])
+        {
+            /* what sniff() decides for the usual start of a page */
+            s->sniffed = 1;
+            s->pending = 0;
+            return ngx_http_outage_scan_run(s, p, len);
+        }
 
         /* the first bytes are held until it is known whether this is HTML */
 
@@ -469,6 +545,16 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
             s->mark = base + (off_t) i;
 
             if (c == '<') {
+                rc = ngx_http_outage_scan_fast_tag(s, p, len, base, &i,
+                                                   &state);
+                if (rc != NGX_HTTP_OUTAGE_SCAN_SLOW) {
+                    if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
+                        return rc;
+                    }
+
+                    break;
+                }
+
                 s->pending = 1;
                 state = ngx_http_outage_scan_sw_tag_open;
                 i++;
@@ -936,14 +1022,49 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
         /* style, title, noframes, noscript; in templates textarea & co. */
 
         case ngx_http_outage_scan_sw_raw:
-            q = memchr(p + i, '<', len - i);
-            if (q == NULL) {
-                i = len;
-                break;
+            e = &ngx_http_outage_scan_elts[s->raw];
+
+            /*
+             * "</name>" whole in this buffer ends the element here; any
+             * other "<" is text; the rest ("</name " with attributes,
+             * a "<" near the end of the buffer) goes through raw_lt.
+             */
+
+            for ( ;; ) {
+                q = memchr(p + i, '<', len - i);
+                if (q == NULL) {
+                    i = len;
+                    break;
+                }
+
+                i = (size_t) (q - p) + 1;
+
+                if (len - i < e->len + 2) {
+                    state = ngx_http_outage_scan_sw_raw_lt;
+                    break;
+                }
+
+                if (p[i] != '/' || !ngx_http_outage_scan_eq(p + i + 1, e->name,
+                                                             e->len))
+                {
+                    continue;
+                }
+
+                c = p[i + 1 + e->len];
+
+                if (c == '>') {
+                    s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
+                    state = ngx_http_outage_scan_sw_data;
+                    i += e->len + 2;
+                    break;
+                }
+
+                if (ngx_http_outage_scan_name_end(c)) {
+                    state = ngx_http_outage_scan_sw_raw_lt;
+                    break;
+                }
             }
 
-            i = (size_t) (q - p) + 1;
-            state = ngx_http_outage_scan_sw_raw_lt;
             break;
 
         case ngx_http_outage_scan_sw_raw_lt:
@@ -1015,14 +1136,45 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
          */
 
         case ngx_http_outage_scan_sw_script:
-            q = memchr(p + i, '<', len - i);
-            if (q == NULL) {
-                i = len;
-                break;
+
+            /* as in raw text; "<!" (escapes) goes through script_lt */
+
+            for ( ;; ) {
+                q = memchr(p + i, '<', len - i);
+                if (q == NULL) {
+                    i = len;
+                    break;
+                }
+
+                i = (size_t) (q - p) + 1;
+
+                if (len - i < sizeof("/script>") - 1 || p[i] == '!') {
+                    state = ngx_http_outage_scan_sw_script_lt;
+                    break;
+                }
+
+                if (p[i] != '/'
+                    || !ngx_http_outage_scan_eq(p + i + 1, "script",
+                                                sizeof("script") - 1))
+                {
+                    continue;
+                }
+
+                c = p[i + sizeof("/script") - 1];
+
+                if (c == '>') {
+                    s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
+                    state = ngx_http_outage_scan_sw_data;
+                    i += sizeof("/script>") - 1;
+                    break;
+                }
+
+                if (ngx_http_outage_scan_name_end(c)) {
+                    state = ngx_http_outage_scan_sw_script_lt;
+                    break;
+                }
             }
 
-            i = (size_t) (q - p) + 1;
-            state = ngx_http_outage_scan_sw_script_lt;
             break;
 
         case ngx_http_outage_scan_sw_script_lt:
@@ -1317,21 +1469,131 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
 static unsigned int
 ngx_http_outage_scan_lookup(ngx_http_outage_scan_t *s)
 {
-    size_t                             n;
-    const ngx_http_outage_scan_elt_t  *e;
-
-    for (n = 1; n < NGX_HTTP_OUTAGE_SCAN_NELTS; n++) {
-        e = &ngx_http_outage_scan_elts[n];
-
-        /* the first letter rules out most names without a memcmp() call */
-        if (e->len == s->name_len && e->name[0] == (char) s->name[0]
-            && memcmp(e->name, s->name, e->len) == 0)
-        {
-            return (unsigned int) n;
-        }
+    if (s->name_len > NGX_HTTP_OUTAGE_SCAN_NAME_LEN) {
+        return NGX_HTTP_OUTAGE_SCAN_OTHER;
     }
 
-    return NGX_HTTP_OUTAGE_SCAN_OTHER;
+    return ngx_http_outage_scan_find(s->name, s->name_len);
+}
+
+
+/*
+ * The element id of a tag name as it is in the document (any case): by
+ * length and first letter, then one word compare; a linear search with
+ * memcmp() cost about 160 instructions per tag.
+ */
+
+static ngx_http_outage_scan_inline unsigned int
+ngx_http_outage_scan_find(const unsigned char *name, size_t len)
+{
+    unsigned int  id;
+
+    switch (len) {
+
+    case 1:
+        return ((name[0] | 0x20) == 'p') ? NGX_HTTP_OUTAGE_SCAN_P
+                                         : NGX_HTTP_OUTAGE_SCAN_OTHER;
+
+    case 2:
+        id = NGX_HTTP_OUTAGE_SCAN_BR;
+        break;
+
+    case 3:
+        id = ((name[0] | 0x20) == 's') ? NGX_HTTP_OUTAGE_SCAN_SVG
+                                         : NGX_HTTP_OUTAGE_SCAN_XMP;
+        break;
+
+    case 4:
+        switch (name[0] | 0x20) {
+        case 'b': id = (name[1] | 0x20) == 'o' ? NGX_HTTP_OUTAGE_SCAN_BODY
+                                               : NGX_HTTP_OUTAGE_SCAN_BASE;
+                  break;
+        case 'h': id = (name[1] | 0x20) == 'e' ? NGX_HTTP_OUTAGE_SCAN_HEAD_EL
+                                               : NGX_HTTP_OUTAGE_SCAN_HTML;
+                  break;
+        case 'l': id = NGX_HTTP_OUTAGE_SCAN_LINK; break;
+        case 'm': id = (name[1] | 0x20) == 'e' ? NGX_HTTP_OUTAGE_SCAN_META
+                                               : NGX_HTTP_OUTAGE_SCAN_MATH;
+                  break;
+        default:  return NGX_HTTP_OUTAGE_SCAN_OTHER;
+        }
+
+        break;
+
+    case 5:
+        id = ((name[0] | 0x20) == 't') ? NGX_HTTP_OUTAGE_SCAN_TITLE
+                                         : NGX_HTTP_OUTAGE_SCAN_STYLE;
+        break;
+
+    case 6:
+        id = ((name[0] | 0x20) == 's') ? NGX_HTTP_OUTAGE_SCAN_SCRIPT
+                                         : NGX_HTTP_OUTAGE_SCAN_IFRAME;
+        break;
+
+    case 7:
+        id = ((name[0] | 0x20) == 'b') ? NGX_HTTP_OUTAGE_SCAN_BGSOUND
+                                         : NGX_HTTP_OUTAGE_SCAN_NOEMBED;
+        break;
+
+    case 8:
+        switch (name[0] | 0x20) {
+        case 'n': id = (name[2] | 0x20) == 's' ? NGX_HTTP_OUTAGE_SCAN_NOSCRIPT
+                                               : NGX_HTTP_OUTAGE_SCAN_NOFRAMES;
+                  break;
+        case 't': id = (name[2] | 0x20) == 'm' ? NGX_HTTP_OUTAGE_SCAN_TEMPLATE
+                                               : NGX_HTTP_OUTAGE_SCAN_TEXTAREA;
+                  break;
+        case 'f': id = NGX_HTTP_OUTAGE_SCAN_FRAMESET; break;
+        case 'b': id = NGX_HTTP_OUTAGE_SCAN_BASEFONT; break;
+        default:  return NGX_HTTP_OUTAGE_SCAN_OTHER;
+        }
+
+        break;
+
+    case 9:
+        id = NGX_HTTP_OUTAGE_SCAN_PLAIN;
+        break;
+
+    default:
+        return NGX_HTTP_OUTAGE_SCAN_OTHER;
+    }
+
+    return ngx_http_outage_scan_eq(name, ngx_http_outage_scan_elts[id].name,
+                                   len)
+           ? id : NGX_HTTP_OUTAGE_SCAN_OTHER;
+}
+
+
+/*
+ * Whether p[0..len) is the lowercase name lc in any case.  Names are
+ * letters only, and "| 0x20" makes a lowercase letter only of a letter, so
+ * comparing words with 0x20 set in every byte is exact.  len <= 9.
+ */
+
+static ngx_http_outage_scan_inline int
+ngx_http_outage_scan_eq(const unsigned char *p, const char *lc, size_t len)
+{
+    uint32_t  a, b, c, d;
+
+    if (len < 4) {
+        while (len--) {
+            if ((p[len] | 0x20) != (unsigned char) lc[len]) {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    /* two words, overlapping for 5..7 letters; a ninth letter alone */
+
+    memcpy(&a, p, 4);
+    memcpy(&b, lc, 4);
+    memcpy(&c, p + (len > 8 ? 4 : len - 4), 4);
+    memcpy(&d, lc + (len > 8 ? 4 : len - 4), 4);
+
+    return ((a | 0x20202020) == b) & ((c | 0x20202020) == d)
+           & (len < 9 || (p[8] | 0x20) == (unsigned char) lc[8]);
 }
 
 
@@ -1528,4 +1790,332 @@ ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s)
     default:
         return ngx_http_outage_scan_sw_raw;
     }
+}
+
+
+/*
+ * A tag before <body> (template_depth 0) read in one go, for the tags
+ * <head> is made of: name, element lookup, the decision resolve() would
+ * take, then the attributes walked by byte class with quoted values
+ * skipped by memchr(), and what tag() would do at the ">".  The states
+ * and their transitions are those of the state machine (HTML5 "before
+ * attribute name" ... "after attribute value (quoted)", "self-closing
+ * start tag"); the fast path only leaves out the per-byte round through
+ * the switch and the per-byte writes of the name into s.
+ *
+ * p[*pi] is the "<" and s->mark its offset.  Nothing in s changes unless
+ * the tag ends in this buffer or decides the scan; otherwise SLOW is
+ * returned and the state machine reads the tag again from the "<" (a tag
+ * cut by the end of a buffer, an unquoted value: rare).
+ */
+
+static int
+ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
+    const unsigned char *p, size_t len, off_t base, size_t *pi,
+    unsigned int *pstate)
+{
+    unsigned int          id, end_tag, body;
+    unsigned char         c;
+    const unsigned char  *u, *n, *q, *end;
+
+    static const unsigned char  *cls = ngx_http_outage_scan_cls;
+
+    end = p + len;
+    u = p + *pi + 1;
+
+again:
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    end_tag = 0;
+
+    if (*u == '/') {
+        end_tag = 1;
+
+        if (++u == end) {
+            return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        }
+    }
+
+    if (!ngx_http_outage_scan_alpha(*u)) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    n = u++;
+
+    u = ngx_http_outage_scan_skip(u, end, NGX_HTTP_OUTAGE_SCAN_C_NAME);
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    id = ngx_http_outage_scan_find(n, (size_t) (u - n));
+
+    /* the decisions of resolve() */
+
+    body = 0;
+
+    if (end_tag) {
+        if (id == NGX_HTTP_OUTAGE_SCAN_BODY || id == NGX_HTTP_OUTAGE_SCAN_HTML
+            || id == NGX_HTTP_OUTAGE_SCAN_BR)
+        {
+            return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                               s->mark, 1);
+        }
+
+    } else if (id == NGX_HTTP_OUTAGE_SCAN_BODY) {
+        body = 1;
+
+    } else if (id == NGX_HTTP_OUTAGE_SCAN_FRAMESET) {
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+
+    } else if (id == NGX_HTTP_OUTAGE_SCAN_NOSCRIPT ? s->after_head
+               : !(ngx_http_outage_scan_elts[id].flags
+                   & NGX_HTTP_OUTAGE_SCAN_HEAD))
+    {
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                           s->mark, 1);
+    }
+
+    /* the attributes, up to the ">"; u is at the name's end */
+
+    c = *u;
+
+    if (c == '>') {
+        goto emit;
+    }
+
+    u++;
+
+    if (c == '/') {
+        goto self_closing;
+    }
+
+before_name:
+
+    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+        u++;
+    }
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    c = *u++;
+
+    if (c == '>') {
+        u--;
+        goto emit;
+    }
+
+    if (c == '/') {
+        goto self_closing;
+    }
+
+    /* c starts a name, even if it is "=" or a quote */
+
+name:
+
+    u = ngx_http_outage_scan_skip(u, end, NGX_HTTP_OUTAGE_SCAN_C_NAME
+                                          |NGX_HTTP_OUTAGE_SCAN_C_EQ);
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    c = *u++;
+
+    if (c == '=') {
+        goto before_value;
+    }
+
+    if (c == '>') {
+        u--;
+        goto emit;
+    }
+
+    if (c == '/') {
+        goto self_closing;
+    }
+
+    /* after the attribute name */
+
+    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+        u++;
+    }
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    c = *u++;
+
+    if (c == '=') {
+        goto before_value;
+    }
+
+    if (c == '>') {
+        u--;
+        goto emit;
+    }
+
+    if (c == '/') {
+        goto self_closing;
+    }
+
+    goto name;
+
+before_value:
+
+    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+        u++;
+    }
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    c = *u;
+
+    if (c == '>') {
+        goto emit;
+    }
+
+    if (c != '"' && c != '\'') {
+        /* an unquoted value */
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    q = memchr(u + 1, c, (size_t) (end - u - 1));
+    if (q == NULL) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    /* after the value */
+
+    u = q + 1;
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    c = *u;
+
+    if (c == '>') {
+        goto emit;
+    }
+
+    if (c == '/') {
+        u++;
+        goto self_closing;
+    }
+
+    /* whitespace, or a name right after the quote: reconsumed */
+    goto before_name;
+
+self_closing:
+
+    if (u == end) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    if (*u == '>') {
+        /* self-closing changes nothing outside templates */
+        goto emit;
+    }
+
+    goto before_name;
+
+emit:
+
+    /* u is at the ">" */
+
+    u++;
+
+    if (body) {
+        /* right after the page's own <body ...> */
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
+                                           base + (off_t) (u - p), 0);
+    }
+
+    /* what tag() does outside templates */
+
+    if (end_tag) {
+        if (id == NGX_HTTP_OUTAGE_SCAN_HEAD_EL) {
+            s->after_head = 1;
+        }
+
+    } else if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
+        s->template_depth = 1;
+        s->foreign = 0;
+
+    } else if (ngx_http_outage_scan_elts[id].flags & NGX_HTTP_OUTAGE_SCAN_RAW) {
+        s->raw = id;
+    }
+
+    *pi = (size_t) (u - p);
+    *pstate = ngx_http_outage_scan_after_tag(s);
+
+    if (*pstate != ngx_http_outage_scan_sw_data || s->template_depth) {
+        return NGX_HTTP_OUTAGE_SCAN_MORE;
+    }
+
+    /* whitespace and the next tag without a round through the switch */
+
+    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+        u++;
+    }
+
+    if (u == end || *u != '<') {
+        *pi = (size_t) (u - p);
+        return NGX_HTTP_OUTAGE_SCAN_MORE;
+    }
+
+    /* the next tag starts here: what the data state does at a "<" */
+
+    *pi = (size_t) (u - p);
+    s->mark = base + (off_t) (u - p);
+    u++;
+
+    goto again;
+}
+
+
+/* the first byte from u of a class in "stop", or end */
+
+static ngx_http_outage_scan_inline const unsigned char *
+ngx_http_outage_scan_skip(const unsigned char *u, const unsigned char *end,
+    unsigned int stop)
+{
+#if (NGX_HTTP_OUTAGE_SCAN_SWAR)
+    uint64_t  w, t;
+
+    while (end - u >= 8) {
+        memcpy(&w, u, 8);
+
+        /* the high bit of each byte below 0x3F, the lowest one exact */
+        t = (w - 0x3F3F3F3F3F3F3F3FULL) & ~w & 0x8080808080808080ULL;
+
+        if (t == 0) {
+            u += 8;
+            continue;
+        }
+
+        u += __builtin_ctzll(t) >> 3;
+
+        if (ngx_http_outage_scan_cls[*u] & stop) {
+            return u;
+        }
+
+        u++;
+    }
+#endif
+
+    while (u < end && !(ngx_http_outage_scan_cls[*u] & stop)) {
+        u++;
+    }
+
+    return u;
 }

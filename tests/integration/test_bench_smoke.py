@@ -128,8 +128,9 @@ def test_bench_smoke(tmp_path):
     assert "targets:" in run.stdout, log
     targets = run.stdout.split("targets:", 1)[1]
     assert len([t for t in targets.splitlines()
-                if t.strip().startswith(("MET", "MISSED", "n/a"))]) == 8, \
+                if t.strip().startswith(("MET", "MISSED", "n/a"))]) == 10, \
         targets
+    assert "proxied: banner >= 1.1 x sub_filter per CPU" in targets, targets
 
     with open(out_json) as f:
         res = json.load(f)
@@ -163,3 +164,4 @@ def test_bench_smoke(tmp_path):
             <= per_poll, r
     ir = res["callgrind"]["ir"]
     assert ir["plain"]["per_request"] > 1000, ir
+    assert ir["proxied plain"]["per_request"] > 1000, ir

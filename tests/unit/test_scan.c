@@ -324,6 +324,57 @@ static const test_case_t  test_cases[] = {
       "<head><title>t</title>\n##" },
     { "binary without < (from fuzzing)",
       "##\xea\xea\xea\xea\xea(\xff\xff\xf5\xf5=\xf5~\xf5\xdf\xff" },
+
+    /*
+     * The fast paths (tags before <body>, raw text and script ends): one
+     * shot takes them, splits and byte by byte take the state machine;
+     * test_case() requires the same answer from all.
+     */
+
+    { "fast: > inside quoted values of head tags",
+      "<head><meta content=\"a>b\"><link href='x>y' rel=\"s\"></head>##text" },
+    { "fast: an attribute name starting with = and a quote",
+      "<head><meta =\"x>##y\">" },
+    { "fast: a name right after a quoted value",
+      "<head><meta a=\"b\"c='>'>\n##<p>" },
+    { "fast: unquoted value with a quote in it",
+      "<head><meta a=b\"c>##text\">" },
+    { "fast: slash then space then = starts a name",
+      "<head><meta a/ =\">##\">" },
+    { "fast: self-closing and slashes between attributes",
+      "<head><meta/ name=\"a\"/><link rel=\"x\" / href=\"y\"/>##<p>" },
+    { "fast: names with - : and digits, long words",
+      "<head><meta http-equiv=\"x\" xml:lang=\"en\" "
+      "data-a-b-c-d-e-f-g-h=\"1\" aria-describedby2345678=\"2\">##text" },
+    { "fast: every whitespace between attributes",
+      "<head><meta\ta\n=\r\"1\"\fb = '2'\n\n>\n\t##x" },
+    { "fast: style ends only at its own end tag",
+      "<head><style>a</styles>p</stylex >q</style >\n<style>r{}</STYLE>"
+      "<title>t</TITLE foo></head>##<p>" },
+    { "fast: script ends only at its own end tag",
+      "<head><script>if (a<b) x = \"</scriptx>\";</script >"
+      "<script>a</SCRIPT\t><script></script></head>##<p>" },
+    { "fast: script escape after a fast skip",
+      "<head><script>x<y;<!--<script>a</script>b--></script>"
+      "</head>##<p>" },
+    { "fast: end tags before the body",
+      "<head></head >\n<meta>##</body>x" },
+    { "fast: names close to head elements imply the body",
+      "<head><basefont><bgsound><noframes></noframes>##<nofram>" },
+    { "fast: template after tags",
+      "<head><meta a=\"1\"><template><p></template><link>##text" },
+    { "fast: a name longer than any element",
+      "<head><link>##<metadataextensionelement a=\"1\">" },
+    { "fast: a mixed-case name that is not an element",
+      "<head><META><mEtA>##<meTb>" },
+    { "fast: body with attributes after head tags",
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>t</title>"
+      "<link rel=\"icon\" href=\"/f.ico\"></head>\n"
+      "<body class=\"a b\" data-x='>'>@@<p>" },
+    { "fast: frameset after head tags",
+      "<head><meta a=\"1\"></head><frameset>" },
+    { "fast: noscript after head",
+      "<head></head><link>##<noscript>x</noscript>" },
 };
 
 
