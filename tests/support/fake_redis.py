@@ -84,6 +84,18 @@ the connection then stays open and silent:
     longline    ``+`` then 50 MiB of "x" with no CRLF ever.
     bighash     a complete, valid EXEC array whose HGETALL replies are a hash
                 of 100000 fields (200000 bulk strings, ~2.5 MB each).
+
+Key tracking (the module's push connection).  In every mode that answers
+like "ok": ``CLIENT ID`` -> :<connection id>, ``CLIENT TRACKING ...`` -> +OK,
+``SUBSCRIBE ch...`` -> one ``subscribe`` confirmation per channel; the fake
+never sends invalidations itself.  Modes that change only this part:
+    notracking  CLIENT TRACKING -> the error Redis 5 gives for an unknown
+                subcommand (the push connection is refused; polling works).
+    pushbigarray, pushbigbulk, pushgarbage
+                SUBSCRIBE is confirmed, then the connection gets
+                ``*100000000\r\n`` / a "message" whose payload announces
+                50 MiB and sends it / a line that is not RESP, and stays
+                silent after that.
 """
 
 import argparse
@@ -97,8 +109,12 @@ import time
 
 HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
-         "reset", "bigarray", "bigbulk", "longline", "bighash")
+         "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
+         "pushbigarray", "pushbigbulk", "pushgarbage")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
+PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage")
+NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
+               b"'TRACKING'. Try CLIENT HELP\r\n")
 BIG = 50 * 1024 * 1024
 CHUNK = b"x" * (1024 * 1024)
 
@@ -167,6 +183,19 @@ def hostile_reply(mode, queue):
         else:
             parts.append(NIL)
     return Stream(iter([b"*%d\r\n" % len(parts)] + parts))
+
+
+def push_hostile(mode):
+    if mode == "pushbigarray":
+        return b"*100000000\r\n"
+    return b"@@!!garbage on the push connection\r\n"
+
+
+def push_bigbulk():
+    yield b"*3\r\n" + bulk(b"message") + bulk(b"__redis__:invalidate") + b"$%d\r\n" % BIG
+    for chunk in _repeat(CHUNK, BIG // len(CHUNK)):
+        yield chunk
+    yield b"\r\n"
 
 
 def _repeat(chunk, n):
@@ -250,7 +279,7 @@ ARITY = {
     b"EXPIRE": (3, 4), b"PEXPIRE": (3, 4), b"TTL": (2, 2), b"DBSIZE": (1, 1),
     b"FLUSHDB": (1, 2), b"FLUSHALL": (1, 2), b"INFO": (1, 2), b"COMMAND": (1, None),
     b"PING": (1, 2), b"ECHO": (2, 2), b"AUTH": (2, 3), b"SELECT": (2, 2),
-    b"CLIENT": (2, None), b"QUIT": (1, None),
+    b"CLIENT": (2, None), b"QUIT": (1, None), b"SUBSCRIBE": (2, None),
 }
 
 INFO_TEXT = (b"# Server\r\nredis_version:7.2.0\r\nredis_mode:standalone\r\n"
@@ -503,6 +532,20 @@ class Connection:
             return OK
         if name == b"HELLO":
             return error("ERR unknown command 'HELLO'")
+        if name == b"CLIENT" and len(args) > 1 and not self.in_multi:
+            sub = args[1].upper()
+            if sub == b"ID":
+                return integer(self.cid)
+            if sub == b"TRACKING" and mode == "notracking":
+                return NO_TRACKING
+            return OK
+        if name == b"SUBSCRIBE" and len(args) > 1 and not self.in_multi:
+            confirm = b"".join(array([bulk(b"subscribe"), bulk(ch), integer(i + 1)])
+                               for i, ch in enumerate(args[1:]))
+            if mode in PUSH_HOSTILE:
+                return Stream(iter([confirm, push_hostile(mode)]) if mode != "pushbigbulk"
+                              else _chain([confirm], push_bigbulk()))
+            return confirm
         if name == b"MULTI":
             if self.in_multi:
                 return error("ERR MULTI calls can not be nested")
