@@ -80,6 +80,26 @@ typedef struct {
 #endif
 
 
+/*
+ * Where an address of outage_redis points now.  A host name is resolved
+ * when the configuration is read; with nginx's "resolver" (http level) it
+ * is resolved again before reconnecting after a failure of that address,
+ * so that a managed Redis's failover to a new IP is followed.
+ */
+
+typedef struct {
+    ngx_str_t                     host;       /* a name; empty: IP or unix */
+    in_port_t                     port;
+    ngx_uint_t                    stale;      /* resolve before connecting */
+    ngx_uint_t                    pick;       /* rotates among A records */
+    ngx_resolver_ctx_t           *ctx;        /* a resolution in flight */
+    ngx_sockaddr_t                sockaddr;   /* the address to connect to */
+    socklen_t                     socklen;
+    ngx_str_t                     text;       /* sockaddr, for the log */
+    u_char                        text_buf[NGX_SOCKADDR_STRLEN];
+} ngx_http_outage_redis_name_t;
+
+
 typedef struct {
     ngx_http_outage_main_conf_t  *omcf;
     ngx_peer_connection_t         pc;         /* pc.connection: the link */
@@ -124,9 +144,15 @@ typedef struct {
 
     ngx_uint_t                    max_nested; /* elements of inner arrays */
 
+    /* the poll link: addresses as resolved now (the push link uses them) */
+    ngx_http_outage_redis_name_t *names;
+    ngx_resolver_t               *resolver;   /* NULL: names resolved once */
+    ngx_msec_t                    resolver_timeout;
+
     /* the poll link: polls asked for by push messages */
     ngx_event_t                   soon;
-    ngx_msec_t                    last_poll;  /* when the last poll started */
+    ngx_msec_t                    last_kick;  /* when the last poll asked
+                                                 for by push started */
     ngx_uint_t                    again;      /* poll again after this one */
 
     /* the push link (tick is its reconnect timer) */
@@ -175,6 +201,11 @@ static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
     ngx_str_t *scope, unsigned warnings);
 static void ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd,
     redisReply *reply);
+static ngx_int_t ngx_http_outage_redis_init_names(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
+    ngx_http_outage_redis_name_t *nm);
+static void ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
     ngx_http_outage_main_conf_t *omcf, ngx_cycle_t *cycle, ngx_uint_t push);
 static void ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd);
@@ -567,6 +598,10 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd->max_top = 2 * omcf->scopes.nelts;
     rd->max_nested = NGX_HTTP_OUTAGE_REDIS_NESTED_MAX;
 
+    if (ngx_http_outage_redis_init_names(rd, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_outage_redis_format(rd, cycle) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -604,6 +639,161 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
                   (ngx_msec_t) (ngx_random() % 50));
 
     return NGX_OK;
+}
+
+
+/*
+ * The addresses as resolved at configuration time, and which of them are
+ * host names that nginx's resolver (if "resolver" is set at the http level)
+ * may resolve again.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_init_names(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle)
+{
+    u_char                        *p, *last;
+    ngx_uint_t                     i;
+    ngx_http_conf_ctx_t           *ctx;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_redis_name_t  *nm;
+
+    a = rd->omcf->redis_addrs->elts;
+
+    rd->names = ngx_pcalloc(cycle->pool, rd->omcf->redis_addrs->nelts
+                                         * sizeof(ngx_http_outage_redis_name_t));
+    if (rd->names == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < rd->omcf->redis_addrs->nelts; i++) {
+        nm = &rd->names[i];
+
+        ngx_memcpy(&nm->sockaddr, a[i].addr.sockaddr, a[i].addr.socklen);
+        nm->socklen = a[i].addr.socklen;
+
+        if (a[i].unix_path.len) {
+            continue;
+        }
+
+        p = a[i].name.data;
+        last = p + a[i].name.len;
+
+        if (p == last || *p == '[') {
+            continue;       /* an IPv6 literal */
+        }
+
+        nm->host.data = p;
+        p = ngx_strlchr(p, last, ':');
+        nm->host.len = (p ? p : last) - nm->host.data;
+        nm->port = a[i].port;
+
+        if (ngx_inet_addr(nm->host.data, nm->host.len) != INADDR_NONE) {
+            ngx_str_null(&nm->host);    /* an IPv4 literal */
+        }
+    }
+
+    /* the http{} level "resolver"; nginx makes a dummy one without it */
+    ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    if (clcf->resolver && clcf->resolver->connections.nelts) {
+        rd->resolver = clcf->resolver;
+        rd->resolver_timeout = clcf->resolver_timeout;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Before reconnecting to a host name that failed: ask the resolver.
+ * NGX_OK: a resolution is in flight (its handler connects); NGX_DECLINED:
+ * connect to the address known now.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
+    ngx_http_outage_redis_name_t *nm)
+{
+    ngx_resolver_ctx_t  *ctx, temp;
+
+    if (nm->ctx) {
+        return NGX_OK;
+    }
+
+    temp.name = nm->host;
+
+    ctx = ngx_resolve_start(rd->resolver, &temp);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_outage_redis_failed(rd, "cannot start resolving", NULL, 0);
+        return NGX_DECLINED;
+    }
+
+    ctx->name = nm->host;
+    ctx->handler = ngx_http_outage_redis_resolved;
+    ctx->data = nm;
+    ctx->timeout = rd->resolver_timeout;
+    ctx->cancelable = 1;
+
+    nm->ctx = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        nm->ctx = NULL;
+        ngx_http_outage_redis_failed(rd, "cannot start resolving", NULL, 0);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    u_char                        *err;
+    ngx_uint_t                     k;
+    ngx_http_outage_redis_t       *rd;
+    ngx_http_outage_redis_name_t  *nm;
+
+    nm = ctx->data;
+    rd = &ngx_http_outage_redis;
+
+    nm->ctx = NULL;
+    nm->stale = 0;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        /* keep the address known now; the next failure asks again */
+        err = (u_char *) ngx_resolver_strerror(ctx->state ? ctx->state
+                                                           : NGX_RESOLVE_NXDOMAIN);
+        ngx_http_outage_redis_failed(rd, "cannot resolve the name",
+                                     (const char *) err, ngx_strlen(err));
+
+    } else {
+        /* another of the names' addresses each time one failed */
+        k = nm->pick++ % ctx->naddrs;
+
+        ngx_memcpy(&nm->sockaddr, ctx->addrs[k].sockaddr,
+                   ctx->addrs[k].socklen);
+        nm->socklen = ctx->addrs[k].socklen;
+        ngx_inet_set_port(&nm->sockaddr.sockaddr, nm->port);
+
+        nm->text.data = nm->text_buf;
+        nm->text.len = ngx_sock_ntop(&nm->sockaddr.sockaddr, nm->socklen,
+                                     nm->text_buf, NGX_SOCKADDR_STRLEN, 1);
+    }
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL
+        || !rd->owner || rd->in_flight || rd->pc.connection)
+    {
+        return;
+    }
+
+    ngx_http_outage_redis_poll_now(rd);
 }
 
 
@@ -866,6 +1056,7 @@ failed:
 void
 ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                i;
     ngx_http_outage_redis_t  *rd;
 
     rd = &ngx_http_outage_redis;
@@ -884,6 +1075,13 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_outage_redis_close(rd);
     ngx_http_outage_redis_push_stop();
+
+    for (i = 0; rd->names && i < rd->omcf->redis_addrs->nelts; i++) {
+        if (rd->names[i].ctx) {
+            ngx_resolve_name_done(rd->names[i].ctx);
+            rd->names[i].ctx = NULL;
+        }
+    }
 
     if (ngx_http_outage_redis_push_link.pool) {
         ngx_destroy_pool(ngx_http_outage_redis_push_link.pool);
@@ -964,8 +1162,6 @@ ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
         return;     /* the deadline timer ends a stuck poll */
     }
 
-    rd->last_poll = ngx_current_msec;
-
     if (rd->pc.connection == NULL) {
         /* connect() sends the first poll, or fails and says so */
         (void) ngx_http_outage_redis_connect(rd);
@@ -1003,7 +1199,11 @@ ngx_http_outage_redis_kick(void)
         return;
     }
 
-    elapsed = ngx_current_msec - rd->last_poll;
+    /*
+     * Only polls asked for by push count: a tick that has just polled
+     * must not delay a change that came after it.
+     */
+    elapsed = ngx_current_msec - rd->last_kick;
 
     ngx_add_timer(&rd->soon, elapsed >= NGX_HTTP_OUTAGE_REDIS_KICK_MIN
                              ? 0 : NGX_HTTP_OUTAGE_REDIS_KICK_MIN - elapsed);
@@ -1024,6 +1224,8 @@ ngx_http_outage_redis_soon(ngx_event_t *ev)
         return;     /* the tick decides what happens next */
     }
 
+    rd->last_kick = ngx_current_msec;
+
     ngx_http_outage_redis_poll_now(rd);
 }
 
@@ -1035,6 +1237,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     ngx_err_t                      err;
     ngx_connection_t              *c;
     ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_redis_name_t  *nm;
     ngx_http_outage_main_conf_t   *omcf;
 
     omcf = rd->omcf;
@@ -1048,6 +1251,15 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
     a = omcf->redis_addrs->elts;
     a = &a[rd->addr % omcf->redis_addrs->nelts];
+    nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
+
+    if (!rd->push && nm->stale && rd->resolver) {
+        if (ngx_http_outage_redis_resolve(rd, nm) == NGX_OK) {
+            return NGX_OK;  /* its handler connects, or already did */
+        }
+
+        nm->stale = 0;
+    }
 
     rd->reader = redisReaderCreateWithFunctions(
                                             &ngx_http_outage_redis_functions);
@@ -1066,8 +1278,8 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     rd->refused_len = 0;
 
     ngx_memzero(&rd->pc, sizeof(ngx_peer_connection_t));
-    rd->pc.sockaddr = a->addr.sockaddr;
-    rd->pc.socklen = a->addr.socklen;
+    rd->pc.sockaddr = &nm->sockaddr.sockaddr;
+    rd->pc.socklen = nm->socklen;
     rd->pc.name = &a->name;
     rd->pc.get = ngx_event_get_peer;
     rd->pc.log = &rd->quiet;
@@ -1177,6 +1389,12 @@ ngx_http_outage_redis_drop(ngx_http_outage_redis_t *rd, const char *what,
 {
     ngx_http_outage_redis_failed(rd, what, detail, len);
     ngx_http_outage_redis_close(rd);
+
+    if (!rd->push) {
+        /* a name that failed is resolved again before its next connect */
+        rd->names[rd->addr % rd->omcf->redis_addrs->nelts].stale = 1;
+    }
+
     rd->addr++;
 }
 
@@ -2087,12 +2305,23 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 static void
 ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 {
+    ngx_uint_t                     k;
     ngx_http_outage_redis_addr_t  *a;
 
     a = rd->omcf->redis_addrs->elts;
+    k = rd->addr % rd->omcf->redis_addrs->nelts;
+
+    if (rd->names[k].text.len) {
+        /* the name was resolved again since the configuration was read */
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: polling redis at %V (now %V), state is "
+                      "current", &a[k].name, &rd->names[k].text);
+        return;
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                   "outage: polling redis at %V, state is current",
-                  &a[rd->addr % rd->omcf->redis_addrs->nelts].name);
+                  &a[k].name);
 }
 
 
