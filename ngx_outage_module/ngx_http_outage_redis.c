@@ -764,6 +764,12 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
     nm->ctx = NULL;
     nm->stale = 0;
 
+    if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL) {
+        /* cancelled on the way out (a timed out ctx): nothing to report */
+        ngx_resolve_name_done(ctx);
+        return;
+    }
+
     if (ctx->state || ctx->naddrs == 0) {
         /* keep the address known now; the next failure asks again */
         err = (u_char *) ngx_resolver_strerror(ctx->state ? ctx->state
@@ -1374,6 +1380,12 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
 
     dummy = ev->data;
     rd = dummy->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* nginx cancels timers on the way out: no condition to report */
+        ngx_http_outage_redis_close(rd);
+        return;
+    }
 
     ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
                                    : rd->connected ? "TLS handshake timed out"
