@@ -92,6 +92,7 @@ typedef struct {
     in_port_t                     port;
     ngx_uint_t                    stale;      /* resolve before connecting */
     ngx_uint_t                    pick;       /* rotates among A records */
+    ngx_int_t                     told;       /* resolver error logged */
     ngx_resolver_ctx_t           *ctx;        /* a resolution in flight */
     ngx_sockaddr_t                sockaddr;   /* the address to connect to */
     socklen_t                     socklen;
@@ -753,9 +754,10 @@ ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
 static void
 ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
 {
-    u_char                        *err;
+    ngx_int_t                      state;
     ngx_uint_t                     k;
     ngx_http_outage_redis_t       *rd;
+    ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_redis_name_t  *nm;
 
     nm = ctx->data;
@@ -771,13 +773,26 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
     }
 
     if (ctx->state || ctx->naddrs == 0) {
-        /* keep the address known now; the next failure asks again */
-        err = (u_char *) ngx_resolver_strerror(ctx->state ? ctx->state
-                                                           : NGX_RESOLVE_NXDOMAIN);
-        ngx_http_outage_redis_failed(rd, "cannot resolve the name",
-                                     (const char *) err, ngx_strlen(err));
+        /*
+         * Keep the address known now; the next failure asks again.  Said
+         * once per resolver error, beside the connection's own line (and
+         * not in its place, or the two would alternate at every retry).
+         */
+        state = ctx->state ? ctx->state : NGX_RESOLVE_NXDOMAIN;
+
+        if (nm->told != state) {
+            nm->told = state;
+            a = rd->omcf->redis_addrs->elts;
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "outage: redis %V: cannot resolve the name: %s; "
+                          "trying the address known before",
+                          &a[nm - rd->names].name,
+                          ngx_resolver_strerror(state));
+        }
 
     } else {
+        nm->told = 0;
+
         /* another of the names' addresses each time one failed */
         k = nm->pick++ % ctx->naddrs;
 

@@ -53,9 +53,9 @@ class RedisAt:
 
 
 class Dns:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, ip):
         self.zone = os.path.join(str(tmp_path), "zone")
-        self.set("127.0.0.2")
+        self.set(ip)
         self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
         self.proc = subprocess.Popen(
             [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
@@ -66,9 +66,10 @@ class Dns:
         self.port = int(line.split()[1])
 
     def set(self, ip):
+        """localhost -> ip; None: localhost unknown (NXDOMAIN)."""
         tmp = self.zone + ".tmp"
         with open(tmp, "w") as f:
-            f.write("localhost %s\n" % ip)
+            f.write("localhost %s\n" % ip if ip else "other.test 127.0.0.2\n")
         os.replace(tmp, self.zone)
 
     def stop(self):
@@ -76,9 +77,9 @@ class Dns:
         self.err.close()
 
 
-def start(tmp_path, nginx_factory, with_resolver):
+def start(tmp_path, nginx_factory, with_resolver, ip="127.0.0.2"):
     port = free_port()
-    dns = Dns(tmp_path)
+    dns = Dns(tmp_path, ip)
     a = RedisAt(tmp_path, "127.0.0.2", port)
     b = RedisAt(tmp_path, "127.0.0.3", port)
     a.cli("SET", "outage:site", "from A")
@@ -130,6 +131,28 @@ def test_without_resolver_the_name_is_resolved_once(nginx_factory, tmp_path):
         # the fake DNS was never asked
         with open(os.path.join(str(tmp_path), "dns.log")) as f:
             assert "localhost" not in f.read()
+    finally:
+        for x in (a, b, dns):
+            x.stop()
+
+
+def test_resolver_failure_is_logged_once(nginx_factory, tmp_path):
+    """The name is unknown to the resolver: one line for that, one for the
+    connection, however many retries; the known address is still tried."""
+    n, dns, a, b, port = start(tmp_path, nginx_factory, True, ip=None)
+    try:
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 8,
+                 timeout=10 * LATENCY_FACTOR, what="failed polls")
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            assert f.read().count("localhost 1 -> NXDOMAIN") >= 3
+        log = n.log_text()
+        errors = [ln for ln in log.splitlines() if "[error]" in ln]
+        assert len(errors) == 2, errors
+        assert sum("cannot resolve the name: Host not found" in ln
+                   for ln in errors) == 1, errors
+        assert sum("connect failed: Connection refused" in ln
+                   for ln in errors) == 1, errors
+        assert "(now " not in log
     finally:
         for x in (a, b, dns):
             x.stop()
