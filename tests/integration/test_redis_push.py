@@ -190,9 +190,13 @@ def test_acl_recipe_of_the_docs(nginx_factory, redis):
         doc = f.read()
     m = re.search(r"^redis-cli (ACL SETUSER outage .*)$", doc, re.M)
     assert m, "recipe not found in docs/redis.md"
-    import shlex
-    args = shlex.split(m.group(1).replace("long-random-password", "pw"))
-    assert redis.cli(*args) == "OK"
+    # through a shell, as an operator pastes it (quoting included)
+    import subprocess
+    out = subprocess.run(
+        ["/bin/sh", "-c", "redis-cli -h 127.0.0.1 -p %d %s" % (
+            redis.port, m.group(1).replace("long-random-password", "pw"))],
+        capture_output=True, text=True, timeout=10)
+    assert out.stdout.strip() == "OK", (out.stdout, out.stderr)
 
     n = nginx_factory(conf(redis.port, extra="user=outage password=pw"))
     wait_for(lambda: pushed(n), timeout=5, what="push with the ACL user")
