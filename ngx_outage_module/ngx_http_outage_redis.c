@@ -1274,7 +1274,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     a = &a[rd->addr % omcf->redis_addrs->nelts];
     nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
 
-    if (!rd->push && nm->stale && rd->resolver) {
+    if (!rd->push && nm->stale && nm->host.len && rd->resolver) {
         if (ngx_http_outage_redis_resolve(rd, nm) == NGX_OK) {
             return NGX_OK;  /* its handler connects, or already did */
         }

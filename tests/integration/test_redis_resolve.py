@@ -156,3 +156,22 @@ def test_resolver_failure_is_logged_once(nginx_factory, tmp_path):
     finally:
         for x in (a, b, dns):
             x.stop()
+
+
+def test_ip_addresses_are_not_resolved(nginx_factory, tmp_path):
+    """With a resolver, an address given as an IP is never sent to it."""
+    port = free_port()
+    dns = Dns(tmp_path, "127.0.0.2")
+    try:
+        n = nginx_factory(CONF.format(
+            resolver="resolver 127.0.0.1:%d ipv6=off;" % dns.port,
+            port=port).replace("localhost:", "127.0.0.1:"))
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 5,
+                 timeout=10 * LATENCY_FACTOR, what="failed polls")
+        errors = [ln for ln in n.log_text().splitlines() if "[error]" in ln]
+        assert len(errors) == 1, errors
+        assert "connect failed: Connection refused" in errors[0]
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            assert f.read() == ""
+    finally:
+        dns.stop()
