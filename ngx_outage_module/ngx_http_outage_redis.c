@@ -804,6 +804,11 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
         nm->text.data = nm->text_buf;
         nm->text.len = ngx_sock_ntop(&nm->sockaddr.sockaddr, nm->socklen,
                                      nm->text_buf, NGX_SOCKADDR_STRLEN, 1);
+
+        /* a push link to the old address: the next tick opens a new one */
+        if (ngx_http_outage_redis_push_link.pc.connection) {
+            ngx_http_outage_redis_push_stop();
+        }
     }
 
     ngx_resolve_name_done(ctx);
@@ -2337,6 +2342,18 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 
     a = rd->omcf->redis_addrs->elts;
     k = rd->addr % rd->omcf->redis_addrs->nelts;
+
+    /*
+     * The poll moved to another address (a replica after a failure): a
+     * push link left on the old one would hear of changes from the wrong
+     * server, if at all; the next tick opens it where the poll is.
+     */
+    if (ngx_http_outage_redis_push_link.pc.connection
+        && ngx_http_outage_redis_push_link.addr
+           % rd->omcf->redis_addrs->nelts != k)
+    {
+        ngx_http_outage_redis_push_stop();
+    }
 
     if (rd->names[k].text.len) {
         /* the name was resolved again since the configuration was read */
