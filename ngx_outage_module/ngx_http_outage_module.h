@@ -166,6 +166,7 @@ typedef struct {
     ngx_msec_t                   redis_timeout;
     time_t                       redis_max_stale;   /* 0: keep forever */
     void                        *redis_tls;   /* redis.c's; NULL: plain */
+    ngx_flag_t                   redis_push;  /* CLIENT TRACKING link */
 
     ngx_array_t                  checks;      /* of ngx_http_outage_check_conf_t */
     ngx_flag_t                   all_fail_guard;

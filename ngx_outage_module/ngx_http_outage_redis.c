@@ -13,6 +13,14 @@
  * object functions refuse, before allocating anything proportional to an
  * announced length, what the poll cannot legitimately produce: see
  * "bounded replies" below and docs/redis.md#limits.
+ *
+ * Push: the same worker keeps a second connection (same code, its own
+ * instance) that asks Redis 6+ to track the prefix for it
+ * (CLIENT TRACKING ON REDIRECT <own id> BCAST PREFIX <prefix>) and then
+ * SUBSCRIBEs to __redis__:invalidate, which is how RESP2 delivers the
+ * invalidations.  A message only makes the poller poll now (at most every
+ * NGX_HTTP_OUTAGE_REDIS_KICK_MIN ms): what is shown always comes from a
+ * poll, and polling stays the safety net when push is refused or lost.
  */
 
 
@@ -37,6 +45,23 @@
 #define NGX_HTTP_OUTAGE_REDIS_QUEUED      2        /* MULTI, GET, HGETALL */
 #define NGX_HTTP_OUTAGE_REDIS_EXEC        3
 
+/* the push link's replies, in order */
+#define NGX_HTTP_OUTAGE_REDIS_CLIENT_ID   4
+#define NGX_HTTP_OUTAGE_REDIS_TRACKING    5
+#define NGX_HTTP_OUTAGE_REDIS_SUBSCRIBE   6
+#define NGX_HTTP_OUTAGE_REDIS_MESSAGE     7
+
+/* a storm of invalidations polls at most this often */
+#define NGX_HTTP_OUTAGE_REDIS_KICK_MIN    50
+/* elements of one invalidation message's key list (BCAST batches keys) */
+#define NGX_HTTP_OUTAGE_REDIS_KEYS_MAX    1024
+/* reconnect backoff of the push link; a refusal is asked again rarely */
+#define NGX_HTTP_OUTAGE_REDIS_PUSH_MIN    200
+#define NGX_HTTP_OUTAGE_REDIS_PUSH_MAX    30000
+#define NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED  60000
+
+#define NGX_HTTP_OUTAGE_REDIS_CHANNEL     "__redis__:invalidate"
+
 
 #if (NGX_SSL)
 
@@ -53,6 +78,27 @@ typedef struct {
 } ngx_http_outage_redis_tls_t;
 
 #endif
+
+
+/*
+ * Where an address of outage_redis points now.  A host name is resolved
+ * when the configuration is read; with nginx's "resolver" (http level) it
+ * is resolved again before reconnecting after a failure of that address,
+ * so that a managed Redis's failover to a new IP is followed.
+ */
+
+typedef struct {
+    ngx_str_t                     host;       /* a name; empty: IP or unix */
+    in_port_t                     port;
+    ngx_uint_t                    stale;      /* resolve before connecting */
+    ngx_uint_t                    pick;       /* rotates among A records */
+    ngx_int_t                     told;       /* resolver error logged */
+    ngx_resolver_ctx_t           *ctx;        /* a resolution in flight */
+    ngx_sockaddr_t                sockaddr;   /* the address to connect to */
+    socklen_t                     socklen;
+    ngx_str_t                     text;       /* sockaddr, for the log */
+    u_char                        text_buf[NGX_SOCKADDR_STRLEN];
+} ngx_http_outage_redis_name_t;
 
 
 typedef struct {
@@ -96,6 +142,28 @@ typedef struct {
     size_t                        refused_len;
 
     unsigned                      bad[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    ngx_uint_t                    max_nested; /* elements of inner arrays */
+
+    /* the poll link: addresses as resolved now (the push link uses them) */
+    ngx_http_outage_redis_name_t *names;
+    ngx_resolver_t               *resolver;   /* NULL: names resolved once */
+    ngx_msec_t                    resolver_timeout;
+
+    /* the poll link: polls asked for by push messages */
+    ngx_event_t                   soon;
+    ngx_msec_t                    last_kick;  /* when the last poll asked
+                                                 for by push started */
+    ngx_uint_t                    again;      /* poll again after this one */
+
+    /* the push link (tick is its reconnect timer) */
+    ngx_uint_t                    push;
+    ngx_uint_t                    pstate;     /* the reply expected next */
+    ngx_msec_t                    backoff;
+    ngx_uint_t                    told_on;
+    u_char                        track[256]; /* TRACKING and SUBSCRIBE */
+    u_char                        push_said[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                        push_said_len;
 } ngx_http_outage_redis_t;
 
 
@@ -134,6 +202,25 @@ static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
     ngx_str_t *scope, unsigned warnings);
 static void ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd,
     redisReply *reply);
+static ngx_int_t ngx_http_outage_redis_init_names(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
+    ngx_http_outage_redis_name_t *nm);
+static void ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
+    ngx_http_outage_main_conf_t *omcf, ngx_cycle_t *cycle, ngx_uint_t push);
+static void ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_kick(void);
+static void ngx_http_outage_redis_soon(ngx_event_t *ev);
+static ngx_int_t ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle);
+static void ngx_http_outage_redis_push_start(void);
+static void ngx_http_outage_redis_push_stop(void);
+static void ngx_http_outage_redis_push_retry(ngx_event_t *ev);
+static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
+    const char *what, const char *detail, size_t len);
 
 static void *ngx_http_outage_redis_new(const redisReadTask *task, int type,
     size_t size);
@@ -157,6 +244,7 @@ static void ngx_http_outage_redis_free_object(void *obj);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 
 static redisReplyObjectFunctions  ngx_http_outage_redis_functions;
@@ -189,6 +277,8 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     if (omcf->redis_addrs) {
         return "is duplicate";
     }
+
+    omcf->redis_push = 1;
 
     omcf->redis_addrs = ngx_array_create(cf->pool, 2,
                                          sizeof(ngx_http_outage_redis_addr_t));
@@ -277,6 +367,28 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             }
 
             continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "push=", 5) == 0) {
+            if (value[i].len == 7
+                && ngx_strncmp(value[i].data + 5, "on", 2) == 0)
+            {
+                omcf->redis_push = 1;
+                continue;
+            }
+
+            if (value[i].len == 8
+                && ngx_strncmp(value[i].data + 5, "off", 3) == 0)
+            {
+                omcf->redis_push = 0;
+                continue;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": invalid value in \"%V\", "
+                               "expected \"push=on\" or \"push=off\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
         }
 
         if (ngx_strncmp(value[i].data, "max_stale=", 10) == 0) {
@@ -460,11 +572,268 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_outage_redis_functions.createString =
+                                       ngx_http_outage_redis_create_string;
+    ngx_http_outage_redis_functions.createArray =
+                                       ngx_http_outage_redis_create_array;
+    ngx_http_outage_redis_functions.createInteger =
+                                       ngx_http_outage_redis_create_integer;
+    ngx_http_outage_redis_functions.createNil =
+                                       ngx_http_outage_redis_create_nil;
+#if (HIREDIS_MAJOR >= 1)
+    ngx_http_outage_redis_functions.createDouble =
+                                       ngx_http_outage_redis_create_double;
+    ngx_http_outage_redis_functions.createBool =
+                                       ngx_http_outage_redis_create_bool;
+#endif
+    ngx_http_outage_redis_functions.freeObject =
+                                       ngx_http_outage_redis_free_object;
+
     rd = &ngx_http_outage_redis;
+
+    if (ngx_http_outage_redis_init_link(rd, omcf, cycle, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* EXEC answers 2 replies per scope; nothing else sends an array */
+    rd->max_top = 2 * omcf->scopes.nelts;
+    rd->max_nested = NGX_HTTP_OUTAGE_REDIS_NESTED_MAX;
+
+    if (ngx_http_outage_redis_init_names(rd, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_outage_redis_format(rd, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rd->tick.handler = ngx_http_outage_redis_tick;
+
+    rd->soon.handler = ngx_http_outage_redis_soon;
+    rd->soon.data = &rd->dummy;
+    rd->soon.log = cycle->log;
+    rd->soon.cancelable = 1;
+
+    ngx_memzero(&ngx_http_outage_redis_push_link,
+                sizeof(ngx_http_outage_redis_t));
+
+    if (omcf->redis_push) {
+        rd = &ngx_http_outage_redis_push_link;
+
+        if (ngx_http_outage_redis_init_link(rd, omcf, cycle, 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* ["message", channel, [key...]] or the subscription's answer */
+        rd->max_top = 3;
+        rd->max_nested = NGX_HTTP_OUTAGE_REDIS_KEYS_MAX;
+
+        if (ngx_http_outage_redis_push_format(rd, cycle) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rd->tick.handler = ngx_http_outage_redis_push_retry;
+    }
+
+    /* a small per-worker offset so that workers do not race for the lease */
+    ngx_add_timer(&ngx_http_outage_redis.tick,
+                  (ngx_msec_t) (ngx_random() % 50));
+
+    return NGX_OK;
+}
+
+
+/*
+ * The addresses as resolved at configuration time, and which of them are
+ * host names that nginx's resolver (if "resolver" is set at the http level)
+ * may resolve again.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_init_names(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle)
+{
+    u_char                        *p, *last;
+    ngx_uint_t                     i;
+    ngx_http_conf_ctx_t           *ctx;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_redis_name_t  *nm;
+
+    a = rd->omcf->redis_addrs->elts;
+
+    rd->names = ngx_pcalloc(cycle->pool, rd->omcf->redis_addrs->nelts
+                                         * sizeof(ngx_http_outage_redis_name_t));
+    if (rd->names == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < rd->omcf->redis_addrs->nelts; i++) {
+        nm = &rd->names[i];
+
+        ngx_memcpy(&nm->sockaddr, a[i].addr.sockaddr, a[i].addr.socklen);
+        nm->socklen = a[i].addr.socklen;
+
+        if (a[i].unix_path.len) {
+            continue;
+        }
+
+        p = a[i].name.data;
+        last = p + a[i].name.len;
+
+        if (p == last || *p == '[') {
+            continue;       /* an IPv6 literal */
+        }
+
+        nm->host.data = p;
+        p = ngx_strlchr(p, last, ':');
+        nm->host.len = (p ? p : last) - nm->host.data;
+        nm->port = a[i].port;
+
+        if (ngx_inet_addr(nm->host.data, nm->host.len) != INADDR_NONE) {
+            ngx_str_null(&nm->host);    /* an IPv4 literal */
+        }
+    }
+
+    /* the http{} level "resolver"; nginx makes a dummy one without it */
+    ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    if (clcf->resolver && clcf->resolver->connections.nelts) {
+        rd->resolver = clcf->resolver;
+        rd->resolver_timeout = clcf->resolver_timeout;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Before reconnecting to a host name that failed: ask the resolver.
+ * NGX_OK: a resolution is in flight (its handler connects); NGX_DECLINED:
+ * connect to the address known now.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
+    ngx_http_outage_redis_name_t *nm)
+{
+    ngx_resolver_ctx_t  *ctx, temp;
+
+    if (nm->ctx) {
+        return NGX_OK;
+    }
+
+    temp.name = nm->host;
+
+    ctx = ngx_resolve_start(rd->resolver, &temp);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_outage_redis_failed(rd, "cannot start resolving", NULL, 0);
+        return NGX_DECLINED;
+    }
+
+    ctx->name = nm->host;
+    ctx->handler = ngx_http_outage_redis_resolved;
+    ctx->data = nm;
+    ctx->timeout = rd->resolver_timeout;
+    ctx->cancelable = 1;
+
+    nm->ctx = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        nm->ctx = NULL;
+        ngx_http_outage_redis_failed(rd, "cannot start resolving", NULL, 0);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_int_t                      state;
+    ngx_uint_t                     k;
+    ngx_http_outage_redis_t       *rd;
+    ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_redis_name_t  *nm;
+
+    nm = ctx->data;
+    rd = &ngx_http_outage_redis;
+
+    nm->ctx = NULL;
+    nm->stale = 0;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL) {
+        /* cancelled on the way out (a timed out ctx): nothing to report */
+        ngx_resolve_name_done(ctx);
+        return;
+    }
+
+    if (ctx->state || ctx->naddrs == 0) {
+        /*
+         * Keep the address known now; the next failure asks again.  Said
+         * once per resolver error, beside the connection's own line (and
+         * not in its place, or the two would alternate at every retry).
+         */
+        state = ctx->state ? ctx->state : NGX_RESOLVE_NXDOMAIN;
+
+        if (nm->told != state) {
+            nm->told = state;
+            a = rd->omcf->redis_addrs->elts;
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "outage: redis %V: cannot resolve the name: %s; "
+                          "trying the address known before",
+                          &a[nm - rd->names].name,
+                          ngx_resolver_strerror(state));
+        }
+
+    } else {
+        nm->told = 0;
+
+        /* another of the names' addresses each time one failed */
+        k = nm->pick++ % ctx->naddrs;
+
+        ngx_memcpy(&nm->sockaddr, ctx->addrs[k].sockaddr,
+                   ctx->addrs[k].socklen);
+        nm->socklen = ctx->addrs[k].socklen;
+        ngx_inet_set_port(&nm->sockaddr.sockaddr, nm->port);
+
+        nm->text.data = nm->text_buf;
+        nm->text.len = ngx_sock_ntop(&nm->sockaddr.sockaddr, nm->socklen,
+                                     nm->text_buf, NGX_SOCKADDR_STRLEN, 1);
+
+        /* a push link to the old address: the next tick opens a new one */
+        if (ngx_http_outage_redis_push_link.pc.connection) {
+            ngx_http_outage_redis_push_stop();
+        }
+    }
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL
+        || !rd->owner || rd->in_flight || rd->pc.connection)
+    {
+        return;
+    }
+
+    ngx_http_outage_redis_poll_now(rd);
+}
+
+
+/* what both links need: logs, the reply pool, timers */
+
+static ngx_int_t
+ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
+    ngx_http_outage_main_conf_t *omcf, ngx_cycle_t *cycle, ngx_uint_t push)
+{
     ngx_memzero(rd, sizeof(ngx_http_outage_redis_t));
 
     rd->omcf = omcf;
     rd->log = cycle->log;
+    rd->push = push;
 
     /*
      * nginx logs every failed connect() or recv() on the connection's log;
@@ -483,33 +852,10 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /* EXEC answers 2 replies per scope; nothing else sends an array */
-    rd->max_top = 2 * omcf->scopes.nelts;
-
-    ngx_http_outage_redis_functions.createString =
-                                       ngx_http_outage_redis_create_string;
-    ngx_http_outage_redis_functions.createArray =
-                                       ngx_http_outage_redis_create_array;
-    ngx_http_outage_redis_functions.createInteger =
-                                       ngx_http_outage_redis_create_integer;
-    ngx_http_outage_redis_functions.createNil =
-                                       ngx_http_outage_redis_create_nil;
-#if (HIREDIS_MAJOR >= 1)
-    ngx_http_outage_redis_functions.createDouble =
-                                       ngx_http_outage_redis_create_double;
-    ngx_http_outage_redis_functions.createBool =
-                                       ngx_http_outage_redis_create_bool;
-#endif
-    ngx_http_outage_redis_functions.freeObject =
-                                       ngx_http_outage_redis_free_object;
-
-    if (ngx_http_outage_redis_format(rd, cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
+    /* timers find their link through the dummy connection */
     rd->dummy.fd = (ngx_socket_t) -1;
+    rd->dummy.data = rd;
 
-    rd->tick.handler = ngx_http_outage_redis_tick;
     rd->tick.data = &rd->dummy;
     rd->tick.log = cycle->log;
     rd->tick.cancelable = 1;
@@ -519,10 +865,68 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd->deadline.log = cycle->log;
     rd->deadline.cancelable = 1;
 
-    /* a small per-worker offset so that workers do not race for the lease */
-    ngx_add_timer(&rd->tick, (ngx_msec_t) (ngx_random() % 50));
+    return NGX_OK;
+}
+
+
+/* the push link's first bytes: [AUTH] CLIENT ID; the rest needs the id */
+
+static ngx_int_t
+ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
+    ngx_cycle_t *cycle)
+{
+    int                           n;
+    char                         *cmd;
+    u_char                       *p;
+    size_t                        lens[3];
+    ngx_uint_t                    k;
+    const char                   *args[3];
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+
+    rd->cmds = ngx_pnalloc(cycle->pool, 512 + omcf->redis_user.len
+                                        + omcf->redis_password.len);
+    if (rd->cmds == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = rd->cmds;
+
+    if (omcf->redis_password.len) {
+        k = 0;
+        args[k] = "AUTH";
+        lens[k++] = 4;
+
+        if (omcf->redis_user.len) {
+            args[k] = (const char *) omcf->redis_user.data;
+            lens[k++] = omcf->redis_user.len;
+        }
+
+        args[k] = (const char *) omcf->redis_password.data;
+        lens[k++] = omcf->redis_password.len;
+
+        n = redisFormatCommandArgv(&cmd, (int) k, args, lens);
+        if (n < 0) {
+            goto failed;
+        }
+
+        p = ngx_cpymem(p, cmd, n);
+        redisFreeCommand(cmd);
+    }
+
+    p = ngx_cpymem(p, "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n",
+                   sizeof("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n") - 1);
+
+    rd->cmds_len = p - rd->cmds;
 
     return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                  "outage: cannot format the redis commands");
+    return NGX_ERROR;
 }
 
 
@@ -678,6 +1082,7 @@ failed:
 void
 ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                i;
     ngx_http_outage_redis_t  *rd;
 
     rd = &ngx_http_outage_redis;
@@ -690,7 +1095,24 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->tick);
     }
 
+    if (rd->soon.timer_set) {
+        ngx_del_timer(&rd->soon);
+    }
+
     ngx_http_outage_redis_close(rd);
+    ngx_http_outage_redis_push_stop();
+
+    for (i = 0; rd->names && i < rd->omcf->redis_addrs->nelts; i++) {
+        if (rd->names[i].ctx) {
+            ngx_resolve_name_done(rd->names[i].ctx);
+            rd->names[i].ctx = NULL;
+        }
+    }
+
+    if (ngx_http_outage_redis_push_link.pool) {
+        ngx_destroy_pool(ngx_http_outage_redis_push_link.pool);
+        ngx_http_outage_redis_push_link.pool = NULL;
+    }
 
     /* at once: the next poller need not wait for the lease to expire */
     ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
@@ -719,6 +1141,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     if (ngx_exiting || ngx_quit || ngx_terminate || omcf == NULL) {
         ngx_http_outage_redis_close(rd);
+        ngx_http_outage_redis_push_stop();
         ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
         rd->owner = 0;
         return;
@@ -740,24 +1163,96 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
         }
 
         ngx_http_outage_redis_close(rd);
+        ngx_http_outage_redis_push_stop();
         return;
     }
 
     rd->owner = 1;
+
+    ngx_http_outage_redis_push_start();
+
+    ngx_http_outage_redis_poll_now(rd);
+}
+
+
+/* a poll, on the open link or on a new one, unless one is in flight */
+
+static void
+ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
+{
+    if (rd->soon.timer_set) {
+        ngx_del_timer(&rd->soon);
+    }
 
     if (rd->in_flight) {
         return;     /* the deadline timer ends a stuck poll */
     }
 
     if (rd->pc.connection == NULL) {
-        if (ngx_http_outage_redis_connect(rd) != NGX_OK) {
-            return;
-        }
-
-        return;     /* connect() sent the first poll, or will */
+        /* connect() sends the first poll, or fails and says so */
+        (void) ngx_http_outage_redis_connect(rd);
+        return;
     }
 
     ngx_http_outage_redis_poll(rd);
+}
+
+
+/*
+ * A push message says a key under the prefix changed: poll now, but not
+ * more often than every NGX_HTTP_OUTAGE_REDIS_KICK_MIN ms, and once more
+ * after a poll in flight (it may have read the key before the change).
+ */
+
+static void
+ngx_http_outage_redis_kick(void)
+{
+    ngx_msec_t                elapsed;
+    ngx_http_outage_redis_t  *rd;
+
+    rd = &ngx_http_outage_redis;
+
+    if (!rd->owner || rd->omcf == NULL) {
+        return;
+    }
+
+    if (rd->in_flight) {
+        rd->again = 1;
+        return;
+    }
+
+    if (rd->soon.timer_set) {
+        return;
+    }
+
+    /*
+     * Only polls asked for by push count: a tick that has just polled
+     * must not delay a change that came after it.
+     */
+    elapsed = ngx_current_msec - rd->last_kick;
+
+    ngx_add_timer(&rd->soon, elapsed >= NGX_HTTP_OUTAGE_REDIS_KICK_MIN
+                             ? 0 : NGX_HTTP_OUTAGE_REDIS_KICK_MIN - elapsed);
+}
+
+
+static void
+ngx_http_outage_redis_soon(ngx_event_t *ev)
+{
+    ngx_http_outage_redis_t  *rd;
+
+    rd = &ngx_http_outage_redis;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL
+        || !rd->owner
+        || !ngx_http_outage_lease_holds(&ngx_http_outage_shm()->redis_lease))
+    {
+        return;     /* the tick decides what happens next */
+    }
+
+    rd->last_kick = ngx_current_msec;
+
+    ngx_http_outage_redis_poll_now(rd);
 }
 
 
@@ -768,11 +1263,29 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     ngx_err_t                      err;
     ngx_connection_t              *c;
     ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_redis_name_t  *nm;
     ngx_http_outage_main_conf_t   *omcf;
 
     omcf = rd->omcf;
+
+    if (rd->push) {
+        /* where the poller has just succeeded, or will try next */
+        rd->addr = ngx_http_outage_redis.addr;
+        rd->pstate = omcf->redis_password.len ? NGX_HTTP_OUTAGE_REDIS_AUTH
+                                               : NGX_HTTP_OUTAGE_REDIS_CLIENT_ID;
+    }
+
     a = omcf->redis_addrs->elts;
     a = &a[rd->addr % omcf->redis_addrs->nelts];
+    nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
+
+    if (!rd->push && nm->stale && nm->host.len && rd->resolver) {
+        if (ngx_http_outage_redis_resolve(rd, nm) == NGX_OK) {
+            return NGX_OK;  /* its handler connects, or already did */
+        }
+
+        nm->stale = 0;
+    }
 
     rd->reader = redisReaderCreateWithFunctions(
                                             &ngx_http_outage_redis_functions);
@@ -785,22 +1298,23 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     rd->reader->privdata = rd;
     rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
 #if (HIREDIS_MAJOR >= 1)
-    rd->reader->maxelements = ngx_max(rd->max_top,
-                                      NGX_HTTP_OUTAGE_REDIS_NESTED_MAX);
+    rd->reader->maxelements = ngx_max(rd->max_top, rd->max_nested);
 #endif
     rd->used = 0;
     rd->refused_len = 0;
 
     ngx_memzero(&rd->pc, sizeof(ngx_peer_connection_t));
-    rd->pc.sockaddr = a->addr.sockaddr;
-    rd->pc.socklen = a->addr.socklen;
+    rd->pc.sockaddr = &nm->sockaddr.sockaddr;
+    rd->pc.socklen = nm->socklen;
     rd->pc.name = &a->name;
     rd->pc.get = ngx_event_get_peer;
     rd->pc.log = &rd->quiet;
     rd->pc.log_error = NGX_ERROR_INFO;
     rd->pc.tries = 1;
 
-    ngx_http_outage_shm()->redis_connects++;
+    if (!rd->push) {
+        ngx_http_outage_shm()->redis_connects++;
+    }
 
     rc = ngx_event_connect_peer(&rd->pc);
 
@@ -881,9 +1395,17 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
+    ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
 
-    rd = &ngx_http_outage_redis;
+    dummy = ev->data;
+    rd = dummy->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* nginx cancels timers on the way out: no condition to report */
+        ngx_http_outage_redis_close(rd);
+        return;
+    }
 
     ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
                                    : rd->connected ? "TLS handshake timed out"
@@ -899,6 +1421,12 @@ ngx_http_outage_redis_drop(ngx_http_outage_redis_t *rd, const char *what,
 {
     ngx_http_outage_redis_failed(rd, what, detail, len);
     ngx_http_outage_redis_close(rd);
+
+    if (!rd->push) {
+        /* a name that failed is resolved again before its next connect */
+        rd->names[rd->addr % rd->omcf->redis_addrs->nelts].stale = 1;
+    }
+
     rd->addr++;
 }
 
@@ -963,6 +1491,7 @@ ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
 
     rd->used = 0;
     rd->in_flight = 0;
+    rd->again = 0;
     rd->connected = 0;
     rd->ready = 0;
 }
@@ -1214,6 +1743,10 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
     ngx_uint_t  kind;
 
+    if (rd->push) {
+        return ngx_http_outage_redis_push_reply(rd, reply);
+    }
+
     if (!rd->in_flight || rd->next_kind >= rd->nkinds) {
         ngx_http_outage_redis_drop(rd, "unexpected reply (no command was "
                                    "sent)", NULL, 0);
@@ -1274,6 +1807,11 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     rd->tls_said_len = 0;
 
+    if (rd->again) {
+        rd->again = 0;
+        ngx_http_outage_redis_kick();
+    }
+
     return NGX_OK;
 }
 
@@ -1300,6 +1838,346 @@ ngx_http_outage_redis_error_len(redisReply *reply)
     }
 
     return len;
+}
+
+
+/* ---- push: key invalidations as "poll now" -------------------------------- */
+
+/* the lease holder keeps the push link open; others have none */
+
+static void
+ngx_http_outage_redis_push_start(void)
+{
+    ngx_http_outage_redis_t  *rd;
+
+    rd = &ngx_http_outage_redis_push_link;
+
+    if (rd->omcf == NULL || rd->pc.connection || rd->tick.timer_set) {
+        return;     /* push=off, open, or waiting for its retry */
+    }
+
+    (void) ngx_http_outage_redis_connect(rd);
+}
+
+
+static void
+ngx_http_outage_redis_push_stop(void)
+{
+    ngx_http_outage_redis_t  *rd;
+
+    rd = &ngx_http_outage_redis_push_link;
+
+    if (rd->omcf == NULL) {
+        return;
+    }
+
+    if (rd->tick.timer_set) {
+        ngx_del_timer(&rd->tick);
+    }
+
+    ngx_http_outage_redis_close(rd);
+    rd->backoff = 0;
+}
+
+
+static void
+ngx_http_outage_redis_push_retry(ngx_event_t *ev)
+{
+    if (ngx_exiting || ngx_quit || ngx_terminate
+        || !ngx_http_outage_redis.owner)
+    {
+        return;     /* the poller's tick starts it again when it owns */
+    }
+
+    ngx_http_outage_redis_push_start();
+}
+
+
+/*
+ * The push link failed or was refused: said once per condition, at most
+ * a notice (polling goes on, and the poll link reports Redis itself), a
+ * refusal as a warning; then a retry with backoff.
+ */
+
+static void
+ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
+    const char *what, const char *detail, size_t len, ngx_msec_t retry)
+{
+    u_char                        buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *last;
+    size_t                        n;
+    ngx_http_outage_redis_addr_t  *a;
+
+    a = rd->omcf->redis_addrs->elts;
+    a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
+
+    last = buf + sizeof(buf);
+    p = ngx_slprintf(buf, last, "%s", what);
+
+    if (detail && len) {
+        p = ngx_slprintf(p, last, ": ");
+        n = ngx_http_outage_log_escape(p, last - p, (const u_char *) detail,
+                                       len > 120 ? 120 : len);
+        p += ngx_min(n, (size_t) (last - p));
+    }
+
+    n = p - buf;
+
+    if (n != rd->push_said_len || ngx_memcmp(buf, rd->push_said, n) != 0) {
+        ngx_memcpy(rd->push_said, buf, n);
+        rd->push_said_len = n;
+
+        if (level == NGX_LOG_WARN) {
+            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                          "outage: redis %V refuses key tracking (%*s): "
+                          "changes are seen by polling every %M ms",
+                          &a->name, n, buf, rd->omcf->redis_interval);
+        } else {
+            ngx_log_error(level, rd->log, 0,
+                          "outage: redis %V push connection: %*s; changes "
+                          "are seen by polling every %M ms until it is back",
+                          &a->name, n, buf, rd->omcf->redis_interval);
+        }
+    }
+
+    if (retry == 0) {
+        rd->backoff = rd->backoff ? ngx_min(2 * rd->backoff,
+                                            NGX_HTTP_OUTAGE_REDIS_PUSH_MAX)
+                                  : NGX_HTTP_OUTAGE_REDIS_PUSH_MIN;
+        retry = rd->backoff;
+    }
+
+    if (rd->tick.timer_set) {
+        ngx_del_timer(&rd->tick);
+    }
+
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate
+        && ngx_http_outage_redis.owner)
+    {
+        ngx_add_timer(&rd->tick, retry);
+    }
+}
+
+
+static void
+ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
+    const char *what, const char *detail, size_t len)
+{
+    ngx_http_outage_redis_push_log(rd, NGX_LOG_NOTICE, what, detail, len, 0);
+}
+
+
+/* Redis < 6, an ACL without CLIENT|TRACKING or the channel, a proxy */
+
+static ngx_int_t
+ngx_http_outage_redis_push_refused(ngx_http_outage_redis_t *rd,
+    const char *what, redisReply *reply)
+{
+    static const char  text[] = "unexpected reply";
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_outage_redis_push_log(rd, NGX_LOG_WARN, what, reply->str,
+                                       ngx_http_outage_redis_error_len(reply),
+                                       NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED);
+    } else {
+        ngx_http_outage_redis_push_log(rd, NGX_LOG_WARN, what, text,
+                                       sizeof(text) - 1,
+                                       NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED);
+    }
+
+    ngx_http_outage_redis_close(rd);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_uint_t
+ngx_http_outage_redis_is(redisReply *r, const char *s)
+{
+    size_t  len;
+
+    len = ngx_strlen(s);
+
+    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+           && r->len == len && ngx_strncasecmp((u_char *) r->str, (u_char *) s,
+                                               len) == 0;
+}
+
+
+/* ["subscribe"|"message", "__redis__:invalidate", ...] */
+
+static ngx_uint_t
+ngx_http_outage_redis_is_push(redisReply *reply, const char *kind)
+{
+    return reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+           && ngx_http_outage_redis_is(reply->element[0], kind)
+           && ngx_http_outage_redis_is(reply->element[1],
+                                       NGX_HTTP_OUTAGE_REDIS_CHANNEL);
+}
+
+
+/* after CLIENT ID: track the prefix for this very connection, subscribe */
+
+static ngx_int_t
+ngx_http_outage_redis_push_subscribe(ngx_http_outage_redis_t *rd,
+    long long id)
+{
+    int                           n, m;
+    char                         *cmd, *sub;
+    u_char                        num[NGX_INT64_LEN];
+    size_t                        lens[8];
+    ngx_uint_t                    k;
+    const char                   *args[8];
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+
+    k = 0;
+    args[k] = "CLIENT";    lens[k++] = 6;
+    args[k] = "TRACKING";  lens[k++] = 8;
+    args[k] = "ON";        lens[k++] = 2;
+    args[k] = "REDIRECT";  lens[k++] = 8;
+    args[k] = (const char *) num;
+    lens[k++] = ngx_sprintf(num, "%L", id) - num;
+    args[k] = "BCAST";     lens[k++] = 5;
+
+    if (omcf->redis_prefix.len) {
+        args[k] = "PREFIX";    lens[k++] = 6;
+        args[k] = (const char *) omcf->redis_prefix.data;
+        lens[k++] = omcf->redis_prefix.len;
+    }
+
+    n = redisFormatCommandArgv(&cmd, (int) k, args, lens);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    args[0] = "SUBSCRIBE";
+    lens[0] = 9;
+    args[1] = NGX_HTTP_OUTAGE_REDIS_CHANNEL;
+    lens[1] = sizeof(NGX_HTTP_OUTAGE_REDIS_CHANNEL) - 1;
+
+    m = redisFormatCommandArgv(&sub, 2, args, lens);
+    if (m < 0) {
+        redisFreeCommand(cmd);
+        return NGX_ERROR;
+    }
+
+    if ((size_t) (n + m) > sizeof(rd->track)) {
+        redisFreeCommand(cmd);
+        redisFreeCommand(sub);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(rd->track, cmd, n);
+    ngx_memcpy(rd->track + n, sub, m);
+    redisFreeCommand(cmd);
+    redisFreeCommand(sub);
+
+    rd->send_pos = rd->track;
+    rd->send_last = rd->track + n + m;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
+    redisReply *reply)
+{
+    ngx_http_outage_redis_addr_t  *a;
+
+    switch (rd->pstate) {
+
+    case NGX_HTTP_OUTAGE_REDIS_AUTH:
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* the poll link says the same, as an error */
+            ngx_http_outage_redis_drop(rd, "AUTH", reply->str,
+                                       ngx_http_outage_redis_error_len(reply));
+            return NGX_ERROR;
+        }
+
+        rd->pstate = NGX_HTTP_OUTAGE_REDIS_CLIENT_ID;
+        return NGX_OK;
+
+    case NGX_HTTP_OUTAGE_REDIS_CLIENT_ID:
+
+        if (reply->type != REDIS_REPLY_INTEGER) {
+            return ngx_http_outage_redis_push_refused(rd, "CLIENT ID", reply);
+        }
+
+        if (ngx_http_outage_redis_push_subscribe(rd, reply->integer)
+            != NGX_OK)
+        {
+            ngx_http_outage_redis_drop(rd, "cannot format CLIENT TRACKING",
+                                       NULL, 0);
+            return NGX_ERROR;
+        }
+
+        rd->pstate = NGX_HTTP_OUTAGE_REDIS_TRACKING;
+
+        ngx_http_outage_redis_write_handler(rd->pc.connection->write);
+
+        return NGX_OK;
+
+    case NGX_HTTP_OUTAGE_REDIS_TRACKING:
+
+        if (reply->type != REDIS_REPLY_STATUS) {
+            return ngx_http_outage_redis_push_refused(rd, "CLIENT TRACKING",
+                                                      reply);
+        }
+
+        rd->pstate = NGX_HTTP_OUTAGE_REDIS_SUBSCRIBE;
+        return NGX_OK;
+
+    case NGX_HTTP_OUTAGE_REDIS_SUBSCRIBE:
+
+        if (!ngx_http_outage_redis_is_push(reply, "subscribe")) {
+            return ngx_http_outage_redis_push_refused(rd, "SUBSCRIBE", reply);
+        }
+
+        rd->pstate = NGX_HTTP_OUTAGE_REDIS_MESSAGE;
+        rd->in_flight = 0;
+        rd->backoff = 0;
+
+        if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+
+        if (!rd->told_on) {
+            rd->told_on = 1;
+            a = rd->omcf->redis_addrs->elts;
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: redis %V pushes changes of \"%V*\" "
+                          "(CLIENT TRACKING); polling every %M ms stays the "
+                          "safety net",
+                          &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
+                          &rd->omcf->redis_prefix, rd->omcf->redis_interval);
+        }
+
+        /* whatever changed while there was no push link */
+        ngx_http_outage_redis_kick();
+        return NGX_OK;
+
+    default: /* NGX_HTTP_OUTAGE_REDIS_MESSAGE */
+        break;
+    }
+
+    if (!ngx_http_outage_redis_is_push(reply, "message")) {
+        ngx_http_outage_redis_drop(rd, "unexpected message (not an "
+                                   "invalidation)", NULL, 0);
+        return NGX_ERROR;
+    }
+
+    if (rd->push_said_len) {
+        rd->push_said_len = 0;
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: redis push connection works again");
+    }
+
+    ngx_http_outage_redis_kick();
+
+    return NGX_OK;
 }
 
 
@@ -1459,12 +2337,35 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 static void
 ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 {
+    ngx_uint_t                     k;
     ngx_http_outage_redis_addr_t  *a;
 
     a = rd->omcf->redis_addrs->elts;
+    k = rd->addr % rd->omcf->redis_addrs->nelts;
+
+    /*
+     * The poll moved to another address (a replica after a failure): a
+     * push link left on the old one would hear of changes from the wrong
+     * server, if at all; the next tick opens it where the poll is.
+     */
+    if (ngx_http_outage_redis_push_link.pc.connection
+        && ngx_http_outage_redis_push_link.addr
+           % rd->omcf->redis_addrs->nelts != k)
+    {
+        ngx_http_outage_redis_push_stop();
+    }
+
+    if (rd->names[k].text.len) {
+        /* the name was resolved again since the configuration was read */
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: polling redis at %V (now %V), state is "
+                      "current", &a[k].name, &rd->names[k].text);
+        return;
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                   "outage: polling redis at %V, state is current",
-                  &a[rd->addr % rd->omcf->redis_addrs->nelts].name);
+                  &a[k].name);
 }
 
 
@@ -1504,6 +2405,11 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_main_conf_t   *omcf;
+
+    if (rd->push) {
+        ngx_http_outage_redis_push_failed(rd, what, detail, len);
+        return;
+    }
 
     shm = ngx_http_outage_shm();
     omcf = rd->omcf;
@@ -1746,8 +2652,11 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
         return NULL;
     }
 
-    /* EXEC: 2 replies per scope; inside it: a hash of 64 fields at most */
-    max = depth ? NGX_HTTP_OUTAGE_REDIS_NESTED_MAX : rd->max_top;
+    /*
+     * EXEC: 2 replies per scope, inside it a hash of 64 fields at most;
+     * push: a message of 3, inside it the list of changed keys
+     */
+    max = depth ? rd->max_nested : rd->max_top;
 
     if (n > max) {
         ngx_http_outage_redis_refuse(rd, "an array of %uz elements "

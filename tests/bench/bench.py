@@ -56,6 +56,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 from harness import (MODULE, NGINX, Backend, Redis, free_port,  # noqa: E402
                      port_open, stop_pid, wait_for)
+import push_fanout  # noqa: E402  (issue 14: 3 nginx, one Redis, push)
 
 CONF_DIR = os.path.join(HERE, "conf")
 LUA_DIR = os.path.join(HERE, "lua")
@@ -1371,6 +1372,9 @@ class Bench:
         self.results["set_to_banner"] = self.set_to_banner()
         log("health failure -> maintenance page")
         self.results["health_to_page"] = self.health_to_page()
+        log("Redis change -> banner on 3 nginx (push_fanout.py)")
+        self.results["push_fanout"] = push_fanout.run(
+            *((3, 3) if self.args.smoke else (50, 20)), log=log)
         log("callgrind")
         self.results["callgrind"] = self.callgrind()
         log("callgrind: upstream failing, scope already down")
@@ -1382,6 +1386,7 @@ class Bench:
         self.results["loadavg_end"] = os.getloadavg()
         self.results["seconds"] = round(time.monotonic() - t0)
         self.report()
+        push_fanout.report(self.results["push_fanout"])
         print("\n%d s; load average at start %.2f, at end %.2f (other work "
               "on this machine shows up as spread)" % (
                   self.results["seconds"], self.results["loadavg_start"][0],

@@ -503,6 +503,8 @@ RUNBOOK_REDIS = {
         "outage_redis 127.0.0.1 interval=50ms;",
     '"outage_redis": invalid max_stale in "max_stale=0", expected "off" or '
     'a positive time': "outage_redis 127.0.0.1 max_stale=0;",
+    '"outage_redis": invalid value in "push=no", expected "push=on" or '
+    '"push=off"': "outage_redis 127.0.0.1 push=no;",
     '"outage_redis": "tls_name" needs "tls"':
         "outage_redis 127.0.0.1 tls_name=x;",
     '"outage_redis": invalid value in "tls_verify=maybe", expected "on" or '

@@ -84,6 +84,18 @@ the connection then stays open and silent:
     longline    ``+`` then 50 MiB of "x" with no CRLF ever.
     bighash     a complete, valid EXEC array whose HGETALL replies are a hash
                 of 100000 fields (200000 bulk strings, ~2.5 MB each).
+
+Key tracking (the module's push connection).  In every mode that answers
+like "ok": ``CLIENT ID`` -> :<connection id>, ``CLIENT TRACKING ...`` -> +OK,
+``SUBSCRIBE ch...`` -> one ``subscribe`` confirmation per channel; the fake
+never sends invalidations itself.  Modes that change only this part:
+    notracking  CLIENT TRACKING -> the error Redis 5 gives for an unknown
+                subcommand (the push connection is refused; polling works).
+    pushbigarray, pushbigbulk, pushgarbage
+                SUBSCRIBE is confirmed, then the connection gets
+                ``*100000000\r\n`` / a "message" whose payload announces
+                50 MiB and sends it / a line that is not RESP, and stays
+                silent after that.
 """
 
 import argparse
@@ -97,8 +109,12 @@ import time
 
 HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
-         "reset", "bigarray", "bigbulk", "longline", "bighash")
+         "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
+         "pushbigarray", "pushbigbulk", "pushgarbage")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
+PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage")
+NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
+               b"'TRACKING'. Try CLIENT HELP\r\n")
 BIG = 50 * 1024 * 1024
 CHUNK = b"x" * (1024 * 1024)
 
@@ -156,10 +172,7 @@ def hostile_reply(mode, queue):
     if mode == "longline":
         return Stream(_chain([b"+"], _repeat(CHUNK, BIG // len(CHUNK))))
     # bighash: valid, but each HGETALL is a hash of 100000 fields
-    global _BIGHASH
-    if _BIGHASH is None:
-        _BIGHASH = b"".join(bulk(b"f%d" % i) + bulk(b"v") for i in range(100000))
-    fields = _BIGHASH
+    fields = bighash_fields()
     parts = []
     for cmd in queue or [[b"HGETALL", b"k"]]:
         if cmd[0].upper() == b"HGETALL":
@@ -167,6 +180,31 @@ def hostile_reply(mode, queue):
         else:
             parts.append(NIL)
     return Stream(iter([b"*%d\r\n" % len(parts)] + parts))
+
+
+def push_hostile(mode):
+    if mode == "pushbigarray":
+        return b"*100000000\r\n"
+    return b"@@!!garbage on the push connection\r\n"
+
+
+def push_bigbulk():
+    yield b"*3\r\n" + bulk(b"message") + bulk(b"__redis__:invalidate") + b"$%d\r\n" % BIG
+    for chunk in _repeat(CHUNK, BIG // len(CHUNK)):
+        yield chunk
+    yield b"\r\n"
+
+
+def bighash_fields():
+    """The 100000 fields, built once.  FAKEMODE bighash (and --mode bighash)
+    builds them before answering, so that the first hostile reply is not
+    delayed by building them: under load that took longer than the module's
+    reply timeout, and the test saw "no reply within timeout" instead of the
+    refusal it waits for."""
+    global _BIGHASH
+    if _BIGHASH is None:
+        _BIGHASH = b"".join(bulk(b"f%d" % i) + bulk(b"v") for i in range(100000))
+    return _BIGHASH
 
 
 def _repeat(chunk, n):
@@ -250,7 +288,7 @@ ARITY = {
     b"EXPIRE": (3, 4), b"PEXPIRE": (3, 4), b"TTL": (2, 2), b"DBSIZE": (1, 1),
     b"FLUSHDB": (1, 2), b"FLUSHALL": (1, 2), b"INFO": (1, 2), b"COMMAND": (1, None),
     b"PING": (1, 2), b"ECHO": (2, 2), b"AUTH": (2, 3), b"SELECT": (2, 2),
-    b"CLIENT": (2, None), b"QUIT": (1, None),
+    b"CLIENT": (2, None), b"QUIT": (1, None), b"SUBSCRIBE": (2, None),
 }
 
 INFO_TEXT = (b"# Server\r\nredis_version:7.2.0\r\nredis_mode:standalone\r\n"
@@ -488,6 +526,8 @@ class Connection:
             if len(args) != 2 or args[1].decode("latin-1") not in MODES:
                 return error("ERR FAKEMODE needs one of: %s" % " ".join(MODES))
             srv.mode = args[1].decode()
+            if srv.mode == "bighash":
+                bighash_fields()
             return OK
 
         mode = srv.mode
@@ -503,6 +543,20 @@ class Connection:
             return OK
         if name == b"HELLO":
             return error("ERR unknown command 'HELLO'")
+        if name == b"CLIENT" and len(args) > 1 and not self.in_multi:
+            sub = args[1].upper()
+            if sub == b"ID":
+                return integer(self.cid)
+            if sub == b"TRACKING" and mode == "notracking":
+                return NO_TRACKING
+            return OK
+        if name == b"SUBSCRIBE" and len(args) > 1 and not self.in_multi:
+            confirm = b"".join(array([bulk(b"subscribe"), bulk(ch), integer(i + 1)])
+                               for i, ch in enumerate(args[1:]))
+            if mode in PUSH_HOSTILE:
+                return Stream(iter([confirm, push_hostile(mode)]) if mode != "pushbigbulk"
+                              else _chain([confirm], push_bigbulk()))
+            return confirm
         if name == b"MULTI":
             if self.in_multi:
                 return error("ERR MULTI calls can not be nested")
@@ -578,6 +632,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     server = FakeRedis(args.mode, args.quiet)
+    if args.mode == "bighash":
+        bighash_fields()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         signal.signal(signal.SIGTERM, _on_signal)

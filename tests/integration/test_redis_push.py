@@ -1,0 +1,304 @@
+"""Changes pushed by Redis (issue 14): CLIENT TRACKING ... BCAST on a second
+connection makes a redis-cli SET/HSET/DEL reach every worker long before the
+next poll; a server that refuses tracking, or answers the push connection
+with garbage, leaves polling in charge with one log line.
+
+The poll interval here is 10 s: a change seen within 2 s can only have come
+through push.
+"""
+
+import os
+import re
+import time
+
+import pytest
+
+from harness import LATENCY_FACTOR, free_port, wait_for
+from test_redis_hostile import Fake, rss_kb
+
+PUSH_BOUND = 2.0 * LATENCY_FACTOR
+
+CONF = """
+    outage_redis 127.0.0.1:{port} interval={interval} timeout=1s
+                 connect_timeout=500ms {extra};
+    outage_scopes checkout;
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        location / {{
+            add_header X-State $outage_state always;
+            add_header X-Message $outage_message always;
+            add_header X-Pid $pid always;
+            return 200 "ok\\n";
+        }}
+        location /checkout/ {{
+            outage_banner_scopes checkout;
+            add_header X-State $outage_state always;
+            add_header X-Pid $pid always;
+            return 200 "ok\\n";
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def conf(port, interval="10s", extra=""):
+    return CONF.format(port=port, interval=interval, extra=extra)
+
+
+def by_worker(n, path="/", header="x-state"):
+    """Fresh connections until every worker answered: {pid: header}."""
+    seen = {}
+    workers = set(n.worker_pids())
+    for _ in range(80):
+        _, h, _ = n.get(path)
+        seen[int(h["x-pid"])] = h[header]
+        if set(seen) >= workers:
+            break
+    assert set(seen) >= workers, seen
+    return seen
+
+
+def every_worker(n, want, path="/", header="x-state"):
+    return all(v == want for v in by_worker(n, path, header).values())
+
+
+def pushed(n):
+    return "pushes changes of" in n.log_text()
+
+
+def commands(redis, name):
+    """Calls of one command (or "container|sub") from INFO commandstats."""
+    info = redis.cli("INFO", "commandstats")
+    m = re.search(r"cmdstat_%s:calls=(\d+)" % re.escape(name), info)
+    return int(m.group(1)) if m else 0
+
+
+def nginx_clients(redis):
+    """Client connections other than redis-cli's own."""
+    out = redis.cli("CLIENT", "LIST")
+    return [ln for ln in out.splitlines() if "cmd=client|list" not in ln]
+
+
+def test_set_hset_del_reach_every_worker_through_push(nginx_factory, redis):
+    n = nginx_factory(conf(redis.port), workers=3)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="first poll")
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    assert every_worker(n, "ok")
+
+    for cmd, path, want in [
+        (("SET", "outage:site", "Pushed"), "/", "degraded"),
+        (("HSET", "outage:checkout", "state", "down", "message", "x"),
+         "/checkout/", "down"),
+        (("DEL", "outage:checkout"), "/checkout/", "ok"),
+        (("DEL", "outage:site"), "/", "ok"),
+    ]:
+        t0 = time.monotonic()
+        redis.cli(*cmd)
+        wait_for(lambda: every_worker(n, want, path), timeout=PUSH_BOUND + 1,
+                 interval=0.01, what="%s -> %s" % (cmd, want))
+        took = time.monotonic() - t0
+        assert took < PUSH_BOUND, (cmd, took)
+
+    # a key of another prefix is not tracked; no command per request
+    polls = commands(redis, "exec")
+    for _ in range(300):
+        n.get("/")
+    assert commands(redis, "exec") - polls <= 3
+    assert commands(redis, "client|tracking") == 1
+    assert commands(redis, "subscribe") == 1
+    assert n.bad_log_lines() == []
+
+
+def test_storm_of_changes_is_rate_limited(nginx_factory, redis):
+    """1000 changes in a burst: a bounded number of polls (one per 50 ms at
+    most), and the last value wins."""
+    n = nginx_factory(conf(redis.port), workers=2)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    polls0 = commands(redis, "exec")
+    t0 = time.monotonic()
+    script = "for i=1,1000 do redis.call('SET', KEYS[1], 'storm ' .. i) end"
+    # one EVAL per change: 1000 separate invalidation messages
+    for i in range(0, 1000, 100):
+        redis.cli("EVAL", "for i=%d,%d do redis.call('SET', KEYS[1], "
+                  "'storm ' .. i) end" % (i + 1, i + 100), 1, "outage:site")
+    redis.cli("SET", "outage:site", "storm done")
+    wait_for(lambda: every_worker(n, "storm done", header="x-message"),
+             timeout=PUSH_BOUND + 1, interval=0.01, what="last value")
+    elapsed = time.monotonic() - t0
+    polls = commands(redis, "exec") - polls0
+    # at most one poll per 50 ms (+ the one after a poll in flight, + ticks)
+    assert polls <= elapsed / 0.05 + 3, (polls, elapsed)
+    assert script
+
+
+def test_push_off_polls_only(nginx_factory, redis):
+    n = nginx_factory(conf(redis.port, interval="300ms", extra="push=off"))
+    wait_for(lambda: n.status_json()["redis"]["up"], what="first poll")
+    redis.cli("SET", "outage:site", "Polled")
+    wait_for(lambda: every_worker(n, "degraded"), timeout=3, what="poll")
+    assert commands(redis, "client|tracking") == 0
+    assert commands(redis, "subscribe") == 0
+    assert len(nginx_clients(redis)) == 1
+    assert not pushed(n)
+
+
+def test_reload_and_exit_close_both_connections(nginx_factory, redis):
+    n = nginx_factory(conf(redis.port), workers=2)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    wait_for(lambda: len(nginx_clients(redis)) == 2, timeout=5,
+             what="one poll and one push connection")
+    for _ in range(2):
+        n.reload()
+        # the new owner subscribes again; the old worker's links are gone
+        wait_for(lambda: len(nginx_clients(redis)) == 2
+                 and commands(redis, "subscribe") >= 2, timeout=5,
+                 what="two connections after reload")
+        redis.cli("SET", "outage:site", "after reload %d" % _)
+        t0 = time.monotonic()
+        wait_for(lambda: every_worker(n, "after reload %d" % _,
+                                      header="x-message"),
+                 timeout=PUSH_BOUND + 1, interval=0.01, what="pushed")
+        assert time.monotonic() - t0 < PUSH_BOUND
+    n.stop()
+    wait_for(lambda: nginx_clients(redis) == [], timeout=5,
+             what="no connection left after exit")
+
+
+def test_push_link_lost_reconnects(nginx_factory, redis):
+    """CLIENT KILL of the push connection: polling goes on, the link comes
+    back with backoff, and pushes work again."""
+    n = nginx_factory(conf(redis.port), workers=2)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
+    wait_for(lambda: commands(redis, "subscribe") >= 2, timeout=5,
+             what="resubscribed")
+    redis.cli("SET", "outage:site", "after kill")
+    t0 = time.monotonic()
+    wait_for(lambda: every_worker(n, "after kill", header="x-message"),
+             timeout=PUSH_BOUND + 1, interval=0.01, what="pushed")
+    assert time.monotonic() - t0 < PUSH_BOUND
+    lines = [ln for ln in n.log_text().splitlines() if "push connection" in ln]
+    assert len(lines) <= 2, lines          # lost, then works again
+    assert all("[error]" not in ln for ln in lines), lines
+
+
+def test_acl_recipe_of_the_docs(nginx_factory, redis):
+    """The read-only user of docs/redis.md, on a real Redis 7: polls and
+    pushes work; without the tracking rights, one warning and polling."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                           "redis.md")) as f:
+        doc = f.read()
+    m = re.search(r"^redis-cli (ACL SETUSER outage .*)$", doc, re.M)
+    assert m, "recipe not found in docs/redis.md"
+    # through a shell, as an operator pastes it (quoting included)
+    import subprocess
+    out = subprocess.run(
+        ["/bin/sh", "-c", "redis-cli -h 127.0.0.1 -p %d %s" % (
+            redis.port, m.group(1).replace("long-random-password", "pw"))],
+        capture_output=True, text=True, timeout=10)
+    assert out.stdout.strip() == "OK", (out.stdout, out.stderr)
+
+    n = nginx_factory(conf(redis.port, extra="user=outage password=pw"))
+    wait_for(lambda: pushed(n), timeout=5, what="push with the ACL user")
+    redis.cli("SET", "outage:site", "acl")
+    t0 = time.monotonic()
+    wait_for(lambda: every_worker(n, "acl", header="x-message"),
+             timeout=PUSH_BOUND + 1, interval=0.01, what="pushed")
+    assert time.monotonic() - t0 < PUSH_BOUND
+    assert "refuses key tracking" not in n.log_text()
+    n.stop()
+
+    # the older recipe (no CLIENT, no channel): refused once, polling works
+    assert redis.cli("ACL", "SETUSER", "old", "on", ">pw", "~outage:*",
+                     "+get", "+hgetall", "+multi", "+exec") == "OK"
+    m2 = nginx_factory(conf(redis.port, interval="300ms",
+                            extra="user=old password=pw"))
+    redis.cli("SET", "outage:site", "old acl")
+    wait_for(lambda: every_worker(m2, "old acl", header="x-message"),
+             timeout=3, what="polled")
+    wait_for(lambda: "refuses key tracking" in m2.log_text(), timeout=5,
+             what="the refusal")
+    lines = [ln for ln in m2.log_text().splitlines() if "refuses" in ln]
+    assert len(lines) == 1 and "[warn]" in lines[0], lines
+    assert "NOPERM" in lines[0], lines
+
+
+def test_tracking_refused_logs_once_and_polls(nginx_factory, tmp_path):
+    fake = Fake(tmp_path, "notracking")
+    try:
+        fake.control("FAKERESET", "SET outage:site Before")
+        n = nginx_factory(conf(fake.port, interval="300ms"), workers=2)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
+                 what="first poll")
+        wait_for(lambda: "refuses key tracking" in n.log_text(), timeout=5,
+                 what="the refusal")
+        fake.control("FAKERESET", "SET outage:site After")
+        t0 = time.monotonic()
+        wait_for(lambda: every_worker(n, "After", header="x-message"),
+                 timeout=5, interval=0.01, what="polled")
+        assert time.monotonic() - t0 < (0.3 + 1.0) * LATENCY_FACTOR
+        # many polls later: still one line
+        polls = n.status_json()["redis"]["polls"]
+        wait_for(lambda: n.status_json()["redis"]["polls"] >= polls + 5,
+                 timeout=10, what="more polls")
+        lines = [ln for ln in n.log_text().splitlines() if "outage: redis" in ln
+                 and ("push" in ln or "track" in ln)]
+        assert len(lines) == 1, lines
+        assert "[warn]" in lines[0]
+        assert "CLIENT TRACKING: ERR Unknown subcommand" in lines[0], lines
+        assert "polling every 300 ms" in lines[0], lines
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize("mode,reason", [
+    ("pushbigarray", "reply refused: an array of 100000000 elements (at most 3)"),
+    ("pushbigbulk", "reply refused: more than 65536 bytes without a complete value"),
+    ("pushgarbage", "unreadable reply: Protocol error"),
+])
+def test_hostile_push_connection_is_dropped_bounded_logged_once(
+        nginx_factory, tmp_path, mode, reason):
+    fake = Fake(tmp_path, mode)
+    try:
+        fake.control("FAKERESET", "SET outage:site Before")
+        n = nginx_factory(conf(fake.port, interval="300ms"), workers=2)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
+                 what="first poll")
+        pids = n.worker_pids()
+        for _ in range(200):
+            n.get("/")
+        rss0 = {p: rss_kb(p) for p in pids}
+        peak = dict(rss0)
+        worst = 0.0
+
+        def count():
+            return int(fake.control("FAKECOUNT").strip()[1:])
+
+        # the push link is refused and retried (200, 400, 800 ms...)
+        deadline = time.monotonic() + 20 * LATENCY_FACTOR
+        while count() < 5:
+            assert time.monotonic() < deadline, n.log_text()[-3000:]
+            t0 = time.monotonic()
+            st, h, _ = n.get("/", timeout=5)
+            worst = max(worst, time.monotonic() - t0)
+            assert st == 200
+            for p in pids:
+                peak[p] = max(peak[p], rss_kb(p))
+        assert worst < 0.1 * LATENCY_FACTOR, worst
+        for p in pids:
+            assert peak[p] - rss0[p] < 10 * 1024, (rss0, peak)
+
+        lines = [ln for ln in n.log_text().splitlines()
+                 if "push connection" in ln]
+        assert len(lines) == 1, lines
+        assert reason in lines[0], lines
+        assert "[error]" not in n.log_text()     # polling is fine
+
+        # and polling still works
+        fake.control("FAKERESET", "SET outage:site After")
+        wait_for(lambda: every_worker(n, "After", header="x-message"),
+                 timeout=5, interval=0.01, what="polled")
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()

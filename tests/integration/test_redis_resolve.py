@@ -1,0 +1,177 @@
+"""Host names re-resolved through nginx's `resolver` (issue 14): after the
+address of a name fails, the module asks the resolver again and follows the
+name to its new address, as a managed Redis's endpoint does on failover.
+
+A fake DNS server (tests/support/fake_dns.py) answers for "localhost", whose
+address nginx's configuration-time lookup takes from /etc/hosts (127.0.0.1,
+where nothing listens on the port used here); two redis-servers listen on
+127.0.0.2 and 127.0.0.3 with that port.
+"""
+
+import os
+import subprocess
+
+from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
+
+CONF = """
+    {resolver}
+    outage_redis localhost:{port} interval=300ms timeout=300ms
+                 connect_timeout=300ms;
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        location / {{
+            add_header X-Message $outage_message always;
+            return 200 "ok\\n";
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+class RedisAt:
+    """A redis-server on ip:port, stopped by PID."""
+
+    def __init__(self, tmp_path, ip, port):
+        self.ip, self.port = ip, port
+        d = os.path.join(str(tmp_path), "redis-" + ip)
+        os.makedirs(d, exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", ip, "--save", "",
+             "--appendonly", "no", "--dir", d, "--logfile",
+             os.path.join(d, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self.cli("PING") == "PONG", what="redis on " + ip)
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-h", self.ip, "-p", str(self.port)]
+                             + list(args), capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip()
+
+    def stop(self):
+        stop_pid(self.proc)
+
+
+class Dns:
+    def __init__(self, tmp_path, ip):
+        self.zone = os.path.join(str(tmp_path), "zone")
+        self.set(ip)
+        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
+             "--zone", self.zone],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("READY"), line
+        self.port = int(line.split()[1])
+
+    def set(self, ip):
+        """localhost -> ip; None: localhost unknown (NXDOMAIN)."""
+        tmp = self.zone + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("localhost %s\n" % ip if ip else "other.test 127.0.0.2\n")
+        os.replace(tmp, self.zone)
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.err.close()
+
+
+def start(tmp_path, nginx_factory, with_resolver, ip="127.0.0.2"):
+    port = free_port()
+    dns = Dns(tmp_path, ip)
+    a = RedisAt(tmp_path, "127.0.0.2", port)
+    b = RedisAt(tmp_path, "127.0.0.3", port)
+    a.cli("SET", "outage:site", "from A")
+    b.cli("SET", "outage:site", "from B")
+    resolver = ("resolver 127.0.0.1:%d ipv6=off valid=1s; resolver_timeout 1s;"
+                % dns.port) if with_resolver else ""
+    n = nginx_factory(CONF.format(resolver=resolver, port=port))
+    return n, dns, a, b, port
+
+
+def message(n):
+    return n.get("/")[1].get("x-message", "")
+
+
+def test_failover_follows_the_name(nginx_factory, tmp_path):
+    n, dns, a, b, port = start(tmp_path, nginx_factory, True)
+    try:
+        # the configuration-time address (127.0.0.1) fails: resolved again
+        wait_for(lambda: message(n) == "from A", timeout=10 * LATENCY_FACTOR,
+                 what="the name's address from the resolver")
+        assert "(now 127.0.0.2:%d)" % port in n.log_text()
+
+        # failover: the name moves, then the old primary goes away
+        dns.set("127.0.0.3")
+        a.stop()
+        wait_for(lambda: message(n) == "from B", timeout=10 * LATENCY_FACTOR,
+                 what="the poller follows the name to 127.0.0.3")
+        assert "(now 127.0.0.3:%d)" % port in n.log_text()
+
+        # and pushes come from the new address too
+        wait_for(lambda: n.log_text().count("pushes changes of") >= 1,
+                 timeout=5, what="push")
+        b.cli("SET", "outage:site", "B again")
+        wait_for(lambda: message(n) == "B again", timeout=5, what="B again")
+        assert n.bad_log_lines() == []
+    finally:
+        for x in (a, b, dns):
+            x.stop()
+
+
+def test_without_resolver_the_name_is_resolved_once(nginx_factory, tmp_path):
+    n, dns, a, b, port = start(tmp_path, nginx_factory, False)
+    try:
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 5,
+                 timeout=10 * LATENCY_FACTOR, what="failed polls")
+        assert message(n) == ""                # never reached A or B
+        assert "connect failed: Connection refused" in n.log_text()
+        assert "(now " not in n.log_text()
+        # the fake DNS was never asked
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            assert "localhost" not in f.read()
+    finally:
+        for x in (a, b, dns):
+            x.stop()
+
+
+def test_resolver_failure_is_logged_once(nginx_factory, tmp_path):
+    """The name is unknown to the resolver: one line for that, one for the
+    connection, however many retries; the known address is still tried."""
+    n, dns, a, b, port = start(tmp_path, nginx_factory, True, ip=None)
+    try:
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 8,
+                 timeout=10 * LATENCY_FACTOR, what="failed polls")
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            assert f.read().count("localhost 1 -> NXDOMAIN") >= 3
+        log = n.log_text()
+        errors = [ln for ln in log.splitlines() if "[error]" in ln]
+        assert len(errors) == 2, errors
+        assert sum("cannot resolve the name: Host not found" in ln
+                   for ln in errors) == 1, errors
+        assert sum("connect failed: Connection refused" in ln
+                   for ln in errors) == 1, errors
+        assert "(now " not in log
+    finally:
+        for x in (a, b, dns):
+            x.stop()
+
+
+def test_ip_addresses_are_not_resolved(nginx_factory, tmp_path):
+    """With a resolver, an address given as an IP is never sent to it."""
+    port = free_port()
+    dns = Dns(tmp_path, "127.0.0.2")
+    try:
+        n = nginx_factory(CONF.format(
+            resolver="resolver 127.0.0.1:%d ipv6=off;" % dns.port,
+            port=port).replace("localhost:", "127.0.0.1:"))
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 5,
+                 timeout=10 * LATENCY_FACTOR, what="failed polls")
+        errors = [ln for ln in n.log_text().splitlines() if "[error]" in ln]
+        assert len(errors) == 1, errors
+        assert "connect failed: Connection refused" in errors[0]
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            assert f.read() == ""
+    finally:
+        dns.stop()
