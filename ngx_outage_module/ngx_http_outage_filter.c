@@ -14,7 +14,8 @@
  * replaced by shadow buffers around the banner, and everything after it
  * passes untouched, unscanned.  File buffers stay file buffers, so
  * sendfile keeps working: only the bytes up to the insertion point are
- * read, to find it (256 KB at most).
+ * read, to find it (256 KB at most).  A gzip body is inflated here into
+ * a few buffers of our own, no faster than the client takes them.
  * What the banner says is in ngx_http_outage_banner.c.
  *
  * Also owns the per-worker renderings (ngx_http_outage_cache_t) that the
@@ -47,8 +48,9 @@
 /* response header of a bannered response (two tiers) */
 #define NGX_HTTP_OUTAGE_MARKER  "X-Outage-Banner"
 
-/* buffers a gzip-encoded body is inflated into */
+/* buffers a gzip-encoded body is inflated into, at most this many */
 #define NGX_HTTP_OUTAGE_ZBUF_SIZE  8192
+#define NGX_HTTP_OUTAGE_ZBUFS      4
 
 /* a file is scanned this far at most (the reads block) */
 #define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
@@ -87,8 +89,16 @@ typedef struct {
     unsigned                 done:1;       /* decided: the rest as is */
 #if (NGX_ZLIB)
     unsigned                 inflate:1;    /* gzip body: inflated here */
-    unsigned                 zend:1;       /* end of the gzip stream */
+    unsigned                 zgap:1;       /* before a member: 1f 8b due */
+    unsigned                 zmagic:1;     /* ... the 1f came */
+    unsigned                 zmember:1;    /* a member has started */
+    unsigned                 zredo:1;      /* zlib has more to write */
+    unsigned                 zskip:1;      /* the rest is not gzip: ignored */
+    unsigned                 zlast:1;      /* the last buffer went on */
+    ngx_uint_t               nzbufs;
     z_stream                 zs;
+    ngx_chain_t             *zin;          /* input not inflated yet */
+    ngx_buf_t               *zcur;         /* being filled */
     ngx_chain_t             *zfree;        /* inflate buffers, reused once */
     ngx_chain_t             *zbusy;        /* ... the next filters sent them */
 #endif
@@ -148,8 +158,14 @@ static void ngx_http_outage_release(ngx_http_request_t *r,
 #if (NGX_ZLIB)
 static ngx_int_t ngx_http_outage_inflate_init(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_inflate_filter(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_outage_inflated(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_inflate(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy);
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **out);
+static ngx_int_t ngx_http_outage_zflags(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 #endif
@@ -1047,9 +1063,6 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_int_t                      rc;
     ngx_chain_t                   *out;
     ngx_http_outage_filter_ctx_t  *ctx;
-#if (NGX_ZLIB)
-    ngx_chain_t                   *zout;
-#endif
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
 
@@ -1058,19 +1071,12 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
 #if (NGX_ZLIB)
-    zout = NULL;
-
-    if (ctx->inflate && in) {
-        if (ngx_http_outage_inflate(r, ctx, &in, &zout) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    if (ctx->inflate) {
+        return ngx_http_outage_inflate_filter(r, ctx, in);
     }
-
-    if (ctx->done && ctx->busy == NULL && zout == NULL && ctx->zbusy == NULL)
-#else
-    if (ctx->done && ctx->busy == NULL)
 #endif
-    {
+
+    if (ctx->done && ctx->busy == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -1085,14 +1091,6 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     rc = ngx_http_next_body_filter(r, out);
 
     ngx_http_outage_release(r, ctx);
-
-#if (NGX_ZLIB)
-    if (zout) {
-        /* after release(): our inflate buffers may stand behind shadows */
-        ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
-                                (ngx_buf_tag_t) &ngx_http_outage_module);
-    }
-#endif
 
     return rc;
 }
@@ -1765,6 +1763,7 @@ ngx_http_outage_inflate_init(ngx_http_request_t *r,
     cln->data = ctx;
 
     ctx->inflate = 1;
+    ctx->zgap = 1;
 
     /* gzip_static files and cached entries come in memory, not sendfile */
     r->filter_need_in_memory = 1;
@@ -1774,141 +1773,74 @@ ngx_http_outage_inflate_init(ngx_http_request_t *r,
 
 
 /*
- * Replaces *in by the inflated bytes, in buffers of our own that are
- * reused once the next filters have sent them.  The input is copied, so
- * its buffers are done with at once.
+ * A gzip body is inflated as ngx_http_gunzip_filter does it: into at most
+ * NGX_HTTP_OUTAGE_ZBUFS buffers of our own; when all of them wait in the
+ * next filters (a client that does not read), inflating stops and the rest
+ * of the input stays unconsumed, so that its producer stops reading too.
+ * Whoever holds our buffers is buffered (the write filter sets
+ * c->buffered), so this filter is called again once they are sent.  A
+ * 64 KB gzip body that inflates to 64 MB costs 32 KB here, not 64 MB.
  */
 
 static ngx_int_t
-ngx_http_outage_inflate(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy)
+ngx_http_outage_inflate_filter(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
 {
-    int           rc;
-    ngx_buf_t    *b, *ob;
-    ngx_chain_t  *cl, *out, **ll;
+    ngx_int_t     rc;
+    ngx_uint_t    flush;
+    ngx_chain_t  *out;
 
-    out = NULL;
-    ll = &out;
-    ob = NULL;
+    if (in && ngx_chain_add_copy(r->pool, &ctx->zin, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    for (cl = *in; cl; cl = cl->next) {
-        b = cl->buf;
+    /* data may wait in the next filters: have them write it first */
+    flush = ctx->zbusy || ctx->busy;
 
-        if (ngx_buf_in_memory(b) && b->pos < b->last && !ctx->zend) {
-            ctx->zs.next_in = b->pos;
-            ctx->zs.avail_in = (uInt) (b->last - b->pos);
+    for ( ;; ) {
+        out = NULL;
 
-            while (ctx->zs.avail_in) {
+        rc = ngx_http_outage_inflate(r, ctx, &out);
 
-                if (ob == NULL || ob->last == ob->end) {
-                    ob = ngx_http_outage_zbuf(r, ctx);
-                    if (ob == NULL
-                        || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
-                    {
-                        return NGX_ERROR;
-                    }
-                }
-
-                ctx->zs.next_out = ob->last;
-                ctx->zs.avail_out = (uInt) (ob->end - ob->last);
-
-                rc = inflate(&ctx->zs, Z_NO_FLUSH);
-
-                ob->last = ctx->zs.next_out;
-
-                if (rc == Z_STREAM_END) {
-                    if (ctx->zs.avail_in == 0) {
-                        ctx->zend = 1;
-                        break;
-                    }
-
-                    /* another gzip member follows */
-                    if (inflateReset(&ctx->zs) != Z_OK) {
-                        return NGX_ERROR;
-                    }
-
-                    continue;
-                }
-
-                if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                                  "outage: banner: the upstream's gzip body "
-                                  "is corrupt (inflate() returned %d: %s)",
-                                  rc, ctx->zs.msg ? ctx->zs.msg : "");
-                    return NGX_ERROR;
-                }
-            }
-        }
-
-        if (b->in_file && !ngx_buf_in_memory(b) && ngx_buf_size(b)) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "outage: banner: a gzip body in a file buffer");
+        if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        ngx_http_outage_consume(b);
-
-        /* an empty body is left empty, a cut one is an error */
-        if (b->last_buf && !ctx->zend && ctx->zs.total_in) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "outage: banner: the upstream's gzip body "
-                          "is corrupt (inflate() returned %d: %s)",
-                          Z_BUF_ERROR, "the stream ends early");
-            return NGX_ERROR;
+        if (rc == NGX_DECLINED) {
+            /* not gzip after all: the body goes on as it is */
+            return ngx_http_outage_body_filter(r, out);
         }
 
-        if (b->last_buf || b->flush || b->sync) {
-
-            /* an empty buffer in memory would not count as special */
-
-            if (ob == NULL || ob->pos == ob->last) {
-                /* no tag: never taken for an inflate buffer */
-                ob = ngx_calloc_buf(r->pool);
-                if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-            }
-
-            ob->last_buf = b->last_buf;
-            ob->flush = b->flush;
-            ob->sync = b->sync;
-            ob->last_in_chain = b->last_in_chain;
-            ob = NULL;
-
-        } else if (b->last_in_chain && ob) {
-            ob->last_in_chain = 1;
+        if (out == NULL && !flush) {
+            return (ctx->zin || ctx->zbusy) ? NGX_AGAIN : NGX_OK;
         }
+
+        flush = 0;
+
+        rc = ngx_http_outage_inflated(r, ctx, out);
+
+        if (rc == NGX_ERROR || ctx->zlast) {
+            return rc;
+        }
+
     }
+}
 
-    *ll = NULL;
 
-    /* empty buffers that are not special must not go on */
+/* inflated buffers through the scanner and on */
 
-    for (ll = &out; *ll; ) {
-        b = (*ll)->buf;
+static ngx_int_t
+ngx_http_outage_inflated(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl, *out, *zout, **ll;
 
-        if (b->pos == b->last && b->start
-            && !(b->last_buf || b->flush || b->sync))
-        {
-            /* back to the free ones, link and all */
-            cl = *ll;
-            *ll = cl->next;
-            cl->next = ctx->zfree;
-            ctx->zfree = cl;
-            continue;
-        }
+    /* links of our own to find our buffers again: "in" goes on */
 
-        ll = &(*ll)->next;
-    }
+    ll = &zout;
 
-    *in = out;
-
-    /* links of our own to find the buffers again: "out" goes on */
-
-    ll = copy;
-
-    for (cl = out; cl; cl = cl->next) {
+    for (cl = in; cl; cl = cl->next) {
         if (ngx_http_outage_link(r, cl->buf, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -1916,11 +1848,295 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
 
     *ll = NULL;
 
+    out = in;
+
+    if (!ctx->done && in) {
+        if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    ngx_http_outage_release(r, ctx);
+
+    /* after release(): our inflate buffers may stand behind shadows */
+    ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
+                            (ngx_buf_tag_t) &ngx_http_outage_module);
+
+    return rc;
+}
+
+
+/*
+ * Inflates what ctx->zin holds into *out until the input is used up or no
+ * buffer is free.  The gzip members of a body may start in any buffer;
+ * after a member, the body goes on only with another one (1f 8b), and
+ * anything else is ignored to the end, as gzip -d and browsers do.  A body
+ * that does not start with 1f 8b is not gzip whatever Content-Encoding
+ * says: NGX_DECLINED, with the body as it came in *out (the client gets it
+ * without the wrong label, and without a banner).
+ */
+
+static ngx_int_t
+ngx_http_outage_inflate(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **out)
+{
+    int                     rc;
+    u_char                  dummy;
+    ngx_buf_t              *b, *ob;
+    ngx_chain_t            *cl, **ll;
+    ngx_http_outage_shm_t  *shm;
+
+    static u_char           magic = 0x1f;
+
+    ll = out;
+
+    for ( ;; ) {
+        cl = ctx->zin;
+        b = cl ? cl->buf : NULL;
+
+        if (b && ngx_buf_size(b) && !ngx_buf_in_memory(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "outage: banner: a gzip body in a file buffer");
+            return NGX_ERROR;
+        }
+
+        if (!ctx->zredo) {
+
+            if (b == NULL) {
+                break;
+            }
+
+            if (b->pos == b->last || ctx->zskip) {
+
+                if (b->last_buf && ctx->zmagic && !ctx->zmember) {
+                    goto identity;               /* the body is "\x1f" */
+                }
+
+                ngx_http_outage_consume(b);
+
+                if (ngx_http_outage_zflags(r, ctx, b, &ll) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                ctx->zin = cl->next;
+                ngx_free_chain(r->pool, cl);
+                continue;
+            }
+
+            if (ctx->zgap) {
+
+                /* the bytes after a member, or the first ones */
+
+                if (*b->pos == 0x1f && !ctx->zmagic) {
+                    ctx->zmagic = 1;
+                    b->pos++;
+                    continue;
+                }
+
+                if (!ctx->zmagic || *b->pos != 0x8b) {
+
+                    if (!ctx->zmember) {
+                        goto identity;
+                    }
+
+                    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                                  "outage: banner: bytes after the end of "
+                                  "the upstream's gzip body ignored");
+                    ctx->zskip = 1;
+                    continue;
+                }
+
+                /* 1f 8b: a member starts */
+
+                if (ctx->zmember && inflateReset(&ctx->zs) != Z_OK) {
+                    return NGX_ERROR;
+                }
+
+                ctx->zs.next_in = &magic;
+                ctx->zs.avail_in = 1;
+                ctx->zs.next_out = &dummy;
+                ctx->zs.avail_out = 0;
+
+                (void) inflate(&ctx->zs, Z_NO_FLUSH);
+
+                ctx->zgap = 0;
+                ctx->zmagic = 0;
+                ctx->zmember = 1;
+            }
+        }
+
+        ob = ctx->zcur;
+
+        if (ob == NULL) {
+            ob = ngx_http_outage_zbuf(r, ctx);
+            if (ob == NULL) {
+                /* all buffers wait in the next filters */
+                break;
+            }
+
+            if (ob == (ngx_buf_t *) NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            ctx->zcur = ob;
+        }
+
+        if (b) {
+            ctx->zs.next_in = b->pos;
+            ctx->zs.avail_in = (uInt) (b->last - b->pos);
+
+        } else {
+            ctx->zs.next_in = NULL;
+            ctx->zs.avail_in = 0;
+        }
+
+        ctx->zs.next_out = ob->last;
+        ctx->zs.avail_out = (uInt) (ob->end - ob->last);
+
+        rc = inflate(&ctx->zs, Z_NO_FLUSH);
+
+        if (b) {
+            b->pos = ctx->zs.next_in;
+        }
+
+        ob->last = ctx->zs.next_out;
+
+        /* zlib may have more to write without more input */
+        ctx->zredo = (ctx->zs.avail_out == 0);
+
+        if (ctx->zs.avail_out == 0) {
+            if (ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ctx->zcur = NULL;
+        }
+
+        if (rc == Z_STREAM_END) {
+            ctx->zgap = 1;
+            ctx->zredo = 0;
+            continue;
+        }
+
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: banner: the upstream's gzip body "
+                          "is corrupt (inflate() returned %d: %s)",
+                          rc, ctx->zs.msg ? ctx->zs.msg : "");
+            return NGX_ERROR;
+        }
+    }
+
+    /*
+     * The input is used up (or we wait for buffers): what is inflated goes
+     * now, flushed, so that the write filter never holds it back waiting
+     * for more ("postpone_output") while this filter waits for buffers.
+     */
+
+    ob = ctx->zcur;
+
+    if (ob && ob->last > ob->pos) {
+        ob->flush = 1;
+
+        if (ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ctx->zcur = NULL;
+    }
+
+    *ll = NULL;
+
+    return NGX_OK;
+
+identity:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "outage: banner: the upstream's body is labelled gzip "
+                  "but is not, sent as it is without a banner");
+
+    shm = ngx_http_outage_shm();
+    if (shm) {
+        (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+    }
+
+    ctx->inflate = 0;
+    ctx->done = 1;
+
+    if (ctx->zmagic) {
+        /* the 1f taken from a buffer before */
+        ob = ngx_http_outage_mem(r, &magic, &magic + 1);
+        if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    *ll = ctx->zin;
+    ctx->zin = NULL;
+
+    return NGX_DECLINED;
+}
+
+
+/* the end-of-response and flush flags of input buffer b, on the output */
+
+static ngx_int_t
+ngx_http_outage_zflags(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *ob;
+
+    if (!(b->last_buf || b->last_in_chain || b->flush || b->sync)) {
+        return NGX_OK;
+    }
+
+    /* an empty body is left empty, a cut one is an error */
+
+    if (b->last_buf && ctx->zmember && !ctx->zgap && !ctx->zskip) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "outage: banner: the upstream's gzip body "
+                      "is corrupt (inflate() returned %d: %s)",
+                      Z_BUF_ERROR, "the stream ends early");
+        return NGX_ERROR;
+    }
+
+    ob = ctx->zcur;
+
+    if (ob == NULL || ob->pos == ob->last) {
+        /* no tag: never taken for an inflate buffer */
+        ob = ngx_calloc_buf(r->pool);
+        if (ob == NULL) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        ctx->zcur = NULL;
+    }
+
+    if (ngx_http_outage_link(r, ob, ll) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ob->last_buf = b->last_buf;
+    ob->last_in_chain = b->last_in_chain;
+    ob->flush = b->flush;
+    ob->sync = b->sync;
+
+    if (b->last_buf) {
+        ctx->zlast = 1;
+    }
+
     return NGX_OK;
 }
 
 
-/* a free inflate buffer: one the next filters are done with, or a new one */
+/*
+ * A free inflate buffer: one the next filters are done with, or a new one
+ * while there are fewer than NGX_HTTP_OUTAGE_ZBUFS; NULL when all of them
+ * are busy.
+ */
 
 static ngx_buf_t *
 ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
@@ -1934,11 +2150,16 @@ ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
         b = cl->buf;
         ngx_free_chain(r->pool, cl);
 
-    } else {
+    } else if (ctx->nzbufs < NGX_HTTP_OUTAGE_ZBUFS) {
         b = ngx_create_temp_buf(r->pool, NGX_HTTP_OUTAGE_ZBUF_SIZE);
         if (b == NULL) {
-            return NULL;
+            return (ngx_buf_t *) NGX_ERROR;
         }
+
+        ctx->nzbufs++;
+
+    } else {
+        return NULL;
     }
 
     b->pos = b->start;
@@ -1947,6 +2168,7 @@ ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
     b->flush = 0;
     b->sync = 0;
     b->last_in_chain = 0;
+    b->recycled = 1;
     b->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
 
     return b;
