@@ -28,6 +28,7 @@
 #include "ngx_http_outage_scan.h"
 #include "ngx_http_outage_banner.h"
 #include "ngx_http_outage_pagebody.h"
+#include "ngx_http_outage_sniff.h"
 
 #if (NGX_ZLIB)
 #include <zlib.h>
@@ -87,6 +88,9 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
+    unsigned                 sniff:1;      /* not text/html: the body must
+                                              start like HTML */
+    ngx_http_outage_sniff_t  sn;
 #if (NGX_ZLIB)
     unsigned                 inflate:1;    /* gzip body: inflated here */
     unsigned                 zgap:1;       /* before a member: 1f 8b due */
@@ -111,6 +115,10 @@ static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
 static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
+static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
+    ngx_uint_t *sniff);
+static void ngx_http_outage_sniff_body(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *view, ngx_str_t *out);
@@ -268,8 +276,8 @@ static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                      banner[2];
-    ngx_uint_t                     gzipped;
-    ngx_table_elt_t               *ce;
+    ngx_uint_t                     gzipped, sniff;
+    ngx_table_elt_t               *ce, *h;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_view_t        *view;
     ngx_http_outage_snapshot_t    *snap;
@@ -294,7 +302,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     view = ngx_http_outage_worst(snap, olcf->banner_scopes, 1);
 
     if (view == NULL
-        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL)
+        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL
+        || ngx_http_outage_html_wanted(r, &sniff) != NGX_OK)
     {
         return ngx_http_next_header_filter(r);
     }
@@ -365,6 +374,12 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
+        if (sniff) {
+            ctx->sniff = 1;
+            ngx_http_outage_sniff_init(&ctx->sn);
+            r->filter_need_in_memory = 1;
+        }
+
 #if (NGX_ZLIB)
         if (gzipped && ngx_http_outage_inflate_init(r, ctx) != NGX_OK) {
             return NGX_ERROR;
@@ -389,6 +404,19 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     if (olcf->banner_nocache && ngx_http_outage_nocache(r) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    /* a cache must not give this copy to a fetch() or an <iframe> */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Vary");
+    ngx_str_set(&h->value, "Sec-Fetch-Dest");
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: banner for scope \"%V\", %uz bytes",
@@ -423,6 +451,169 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Whatever outage_banner_types says, a banner goes only into what a
+ * browser renders as a page, and only when it loads it as one:
+ *
+ * - Sec-Fetch-Dest (sent by current browsers) other than "document":
+ *   fetch()/XHR (an API that left the default text/html, an htmx or Turbo
+ *   fragment), an <iframe> (the page around it has the banner), an
+ *   <embed>...  Without the header (older browsers, other clients) the
+ *   response decides alone.
+ * - Types that are never an HTML page (CSS, scripts, JSON, XML, SVG, XHTML,
+ *   text/plain, images...); any type but text/html must also start like
+ *   HTML (WHATWG MIME Sniffing), *sniff is then set.
+ * - Charsets an ASCII banner cannot go into (UTF-16, UTF-32, ISO-2022...).
+ */
+
+static ngx_int_t
+ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
+{
+    u_char                 *type, lc[64];
+    size_t                  len;
+    ngx_int_t               cls;
+    ngx_str_t               cs;
+    ngx_uint_t              i;
+    ngx_list_part_t        *part;
+    ngx_table_elt_t        *h;
+    ngx_http_outage_shm_t  *shm;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Sec-Fetch-Dest") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Dest",
+                               sizeof("Sec-Fetch-Dest") - 1)
+               == 0
+            && !(h[i].value.len == sizeof("document") - 1
+                 && ngx_strncasecmp(h[i].value.data, (u_char *) "document",
+                                    sizeof("document") - 1)
+                    == 0))
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner for Sec-Fetch-Dest: \"%V\"",
+                           &h[i].value);
+            return NGX_DECLINED;
+        }
+    }
+
+    /* the type without parameters, in lower case */
+
+    type = r->headers_out.content_type_lowcase;
+    len = r->headers_out.content_type_len;
+
+    if (len > r->headers_out.content_type.len) {
+        len = r->headers_out.content_type.len;
+    }
+
+    if (type == NULL) {
+        len = ngx_min(len, sizeof(lc));
+        ngx_strlow(lc, r->headers_out.content_type.data, len);
+        type = lc;
+    }
+
+    cls = ngx_http_outage_type_class(type, len);
+
+    cs = r->headers_out.charset;
+
+    if (cs.len == 0) {
+        cs.data = (u_char *) ngx_http_outage_charset_param(
+                      r->headers_out.content_type.data,
+                      r->headers_out.content_type.len, &cs.len);
+        if (cs.data == NULL) {
+            cs.len = 0;
+        }
+    }
+
+    if (cls == NGX_HTTP_OUTAGE_TYPE_NEVER
+        || !ngx_http_outage_charset_ascii(cs.data, cs.len))
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner in \"%*s\"",
+                       r->headers_out.content_type.len,
+                       r->headers_out.content_type.data);
+
+        shm = ngx_http_outage_shm();
+        if (shm && !r->header_only) {
+            (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    *sniff = (cls == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body of a type other than text/html gets a banner only if it starts
+ * like HTML; decided on the first bytes of the body that come, and, when
+ * they are too few to tell, "no": no banner is the safe side.
+ */
+
+static void
+ngx_http_outage_sniff_body(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    int                     rc;
+    ngx_buf_t              *b;
+    ngx_uint_t              fed;
+    ngx_chain_t            *cl;
+    ngx_http_outage_shm_t  *shm;
+
+    rc = NGX_HTTP_OUTAGE_SNIFF_MORE;
+    fed = 0;
+
+    for (cl = in; cl && rc == NGX_HTTP_OUTAGE_SNIFF_MORE; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->last > b->pos) {
+            fed = 1;
+            rc = ngx_http_outage_sniff_feed(&ctx->sn, b->pos,
+                                            b->last - b->pos);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SNIFF_MORE && b->last_buf) {
+            rc = ngx_http_outage_sniff_finish(&ctx->sn);
+        }
+    }
+
+    if (rc == NGX_HTTP_OUTAGE_SNIFF_MORE && !fed) {
+        return;
+    }
+
+    ctx->sniff = 0;
+
+    if (rc == NGX_HTTP_OUTAGE_SNIFF_HTML) {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: no banner: the body does not start like HTML");
+
+    ctx->done = 1;
+
+    shm = ngx_http_outage_shm();
+    if (shm) {
+        (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+    }
 }
 
 
@@ -1081,6 +1272,10 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     out = in;
+
+    if (ctx->sniff && in) {
+        ngx_http_outage_sniff_body(r, ctx, in);
+    }
 
     if (!ctx->done && in) {
         if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
@@ -1849,6 +2044,10 @@ ngx_http_outage_inflated(ngx_http_request_t *r,
     *ll = NULL;
 
     out = in;
+
+    if (ctx->sniff && in) {
+        ngx_http_outage_sniff_body(r, ctx, in);
+    }
 
     if (!ctx->done && in) {
         if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
