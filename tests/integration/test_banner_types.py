@@ -5,6 +5,8 @@ HTML (WHATWG MIME Sniffing); never a fetch() or an iframe (Sec-Fetch-Dest);
 never a charset an ASCII banner cannot go into (UTF-16...).
 """
 
+import html
+import re
 import socket
 import threading
 
@@ -38,8 +40,15 @@ CONF = """
             proxy_pass http://127.0.0.1:{be}/;
             outage_banner_types *;
         }}
+        location /koi/ {{
+            alias {www}/;
+            source_charset koi8-r;
+            charset $arg_cs;
+        }}
         location = /outage/status {{ outage_status; }}
     }}
+    include /etc/nginx/koi-win;
+    include /etc/nginx/koi-utf;
 """
 
 
@@ -167,4 +176,30 @@ def test_charsets_that_are_not_ascii_compatible(nginx_factory, redis,
             assert body.count(MARK) == 1, name
         else:
             assert body == data, name
+    be.sock.close()
+
+
+def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
+    """nginx's charset filter recodes the page, banner and all, from
+    source_charset: the banner is ASCII (non-ASCII as character
+    references), so every recoding leaves it as it was rendered."""
+    page = ("<!doctype html><html><head></head><body><p>\u0446\u0435\u043d"
+            "\u0430</p></body></html>").encode("koi8-r")
+    n, be = start(nginx_factory, redis, tmp_path, {"p.html": page}, {})
+    message = "Caf\u00e9 \u00e0 la carte \u2014 \U0001f6a7"
+    redis.cli("SET", "outage:site", message)
+    wait_for(lambda: b"la carte" in n.get("/koi/p.html?cs=koi8-r")[2],
+             what="the new message")
+    for cs, codec in (("koi8-r", "koi8-r"), ("utf-8", "utf-8"),
+                      ("windows-1251", "cp1251")):
+        st, h, body = n.get("/koi/p.html?cs=" + cs)
+        assert st == 200 and body.count(MARK) == 1, cs
+        banner = body[body.index(b"<style"):body.index(b"</div></div>")]
+        assert max(banner) < 0x80, cs               # pure ASCII
+        text = html.unescape(re.search(
+            r'outage-banner__message">(.*?)</span>',
+            banner.decode("ascii")).group(1))
+        assert text == message, cs
+        # the page itself is recoded as before
+        assert "\u0446\u0435\u043d\u0430" in body.decode(codec), cs
     be.sock.close()
