@@ -117,6 +117,7 @@ static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
     ngx_uint_t *sniff);
+static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static void ngx_http_outage_sniff_body(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
@@ -230,10 +231,10 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
  *   builds alike) and cannot be given a banner: the visitor would not hear
  *   of the outage.  For a page load (Accept lists text/html) the
  *   conditional headers are dropped for nginx's own checks and a 200 with
- *   the banner goes out; images, stylesheets, scripts and API calls keep
- *   their 304s.  A bannered copy is
- *   not revalidated into the time after the incident: it is sent with
- *   no-store (outage_banner_nocache on) and a weak ETag.
+ *   the banner goes out; images, stylesheets, scripts, API calls and
+ *   frames (Sec-Fetch-Dest other than "document") keep their 304s.  A
+ *   bannered copy is not revalidated into the time after the incident: it
+ *   is sent with no-store (outage_banner_nocache on) and a weak ETag.
  */
 
 static ngx_int_t
@@ -259,7 +260,8 @@ ngx_http_outage_conditional_handler(ngx_http_request_t *r)
     }
 
     if ((r->headers_in.if_none_match || r->headers_in.if_modified_since)
-        && ngx_http_outage_accept(r, ngx_http_outage_accepts_html))
+        && ngx_http_outage_accept(r, ngx_http_outage_accepts_html)
+        && !ngx_http_outage_not_document(r))
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: banner due, conditional headers ignored");
@@ -476,40 +478,10 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
     size_t                  len;
     ngx_int_t               cls;
     ngx_str_t               cs;
-    ngx_uint_t              i;
-    ngx_list_part_t        *part;
-    ngx_table_elt_t        *h;
     ngx_http_outage_shm_t  *shm;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Sec-Fetch-Dest") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Dest",
-                               sizeof("Sec-Fetch-Dest") - 1)
-               == 0
-            && !(h[i].value.len == sizeof("document") - 1
-                 && ngx_strncasecmp(h[i].value.data, (u_char *) "document",
-                                    sizeof("document") - 1)
-                    == 0))
-        {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "outage: no banner for Sec-Fetch-Dest: \"%V\"",
-                           &h[i].value);
-            return NGX_DECLINED;
-        }
+    if (ngx_http_outage_not_document(r)) {
+        return NGX_DECLINED;
     }
 
     /* the type without parameters, in lower case */
@@ -559,6 +531,48 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
     *sniff = (cls == NGX_HTTP_OUTAGE_TYPE_SNIFF);
 
     return NGX_OK;
+}
+
+
+/* Sec-Fetch-Dest is there and says the response is not loaded as a page */
+
+static ngx_uint_t
+ngx_http_outage_not_document(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Sec-Fetch-Dest") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Dest",
+                               sizeof("Sec-Fetch-Dest") - 1)
+               == 0
+            && !(h[i].value.len == sizeof("document") - 1
+                 && ngx_strncasecmp(h[i].value.data, (u_char *) "document",
+                                    sizeof("document") - 1)
+                    == 0))
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner for Sec-Fetch-Dest: \"%V\"",
+                           &h[i].value);
+            return 1;
+        }
+    }
 }
 
 

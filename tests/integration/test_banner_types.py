@@ -147,6 +147,14 @@ def test_only_page_loads(nginx_factory, redis, tmp_path):
     for headers in ({"Sec-Fetch-Dest": "document"}, {}):
         st, h, body = n.get("/any/p.html", headers=headers)
         assert body.count(MARK) == 1, headers
+    # an iframe revalidating its copy keeps its 304: it gets no banner
+    st, h, _ = n.get("/any/p.html", headers={"Sec-Fetch-Dest": "iframe"})
+    etag = h["etag"]                                # the page's own
+    frame = {"Sec-Fetch-Dest": "iframe", "If-None-Match": etag,
+             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    assert n.get("/any/p.html", headers=frame)[0] == 304
+    page = dict(frame, **{"Sec-Fetch-Dest": "document"})
+    assert n.get("/any/p.html", headers=page)[0] == 200
     # HEAD: the headers GET would get
     st, h, _ = n.request("HEAD", "/any/p.html",
                          headers={"Sec-Fetch-Dest": "empty"})
