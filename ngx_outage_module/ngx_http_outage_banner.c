@@ -371,6 +371,6 @@ ngx_http_outage_banner_render(unsigned char *dst, size_t dst_size,
     }
 
     return ngx_http_outage_tpl_render(dst, dst_size, tpl, tpl_len,
-                                      NGX_HTTP_OUTAGE_TPL_HTML,
+                                      NGX_HTTP_OUTAGE_TPL_HTML_ASCII,
                                       ngx_http_outage_banner_lookup, b);
 }

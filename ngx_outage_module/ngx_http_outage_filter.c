@@ -14,7 +14,8 @@
  * replaced by shadow buffers around the banner, and everything after it
  * passes untouched, unscanned.  File buffers stay file buffers, so
  * sendfile keeps working: only the bytes up to the insertion point are
- * read, to find it (256 KB at most).
+ * read, to find it (256 KB at most).  A gzip body is inflated here into
+ * a few buffers of our own, no faster than the client takes them.
  * What the banner says is in ngx_http_outage_banner.c; the per-worker
  * renderings it is sent from in ngx_http_outage_render.c.
  */
@@ -24,6 +25,7 @@
 #include "ngx_http_outage_scan.h"
 #include "ngx_http_outage_banner.h"
 #include "ngx_http_outage_pagebody.h"
+#include "ngx_http_outage_sniff.h"
 
 #if (NGX_ZLIB)
 #include <zlib.h>
@@ -44,8 +46,9 @@
 /* response header of a bannered response (two tiers) */
 #define NGX_HTTP_OUTAGE_MARKER  "X-Outage-Banner"
 
-/* buffers a gzip-encoded body is inflated into */
+/* buffers a gzip-encoded body is inflated into, at most this many */
 #define NGX_HTTP_OUTAGE_ZBUF_SIZE  8192
+#define NGX_HTTP_OUTAGE_ZBUFS      4
 
 /* a file is scanned this far at most (the reads block) */
 #define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
@@ -82,10 +85,21 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
+    unsigned                 sniff:1;      /* not text/html: the body must
+                                              start like HTML */
+    ngx_http_outage_sniff_t  sn;
 #if (NGX_ZLIB)
     unsigned                 inflate:1;    /* gzip body: inflated here */
-    unsigned                 zend:1;       /* end of the gzip stream */
+    unsigned                 zgap:1;       /* before a member: 1f 8b due */
+    unsigned                 zmagic:1;     /* ... the 1f came */
+    unsigned                 zmember:1;    /* a member has started */
+    unsigned                 zredo:1;      /* zlib has more to write */
+    unsigned                 zskip:1;      /* the rest is not gzip: ignored */
+    unsigned                 zlast:1;      /* the last buffer went on */
+    ngx_uint_t               nzbufs;
     z_stream                 zs;
+    ngx_chain_t             *zin;          /* input not inflated yet */
+    ngx_buf_t               *zcur;         /* being filled */
     ngx_chain_t             *zfree;        /* inflate buffers, reused once */
     ngx_chain_t             *zbusy;        /* ... the next filters sent them */
 #endif
@@ -98,6 +112,11 @@ static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
 static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
+static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
+    ngx_uint_t *sniff);
+static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
+static void ngx_http_outage_sniff_body(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *view, ngx_str_t *out);
@@ -144,8 +163,14 @@ static void ngx_http_outage_release(ngx_http_request_t *r,
 #if (NGX_ZLIB)
 static ngx_int_t ngx_http_outage_inflate_init(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_outage_inflate_filter(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_outage_inflated(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_inflate(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy);
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **out);
+static ngx_int_t ngx_http_outage_zflags(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 #endif
@@ -202,10 +227,10 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
  *   builds alike) and cannot be given a banner: the visitor would not hear
  *   of the outage.  For a page load (Accept lists text/html) the
  *   conditional headers are dropped for nginx's own checks and a 200 with
- *   the banner goes out; images, stylesheets, scripts and API calls keep
- *   their 304s.  A bannered copy is
- *   not revalidated into the time after the incident: it is sent with
- *   no-store (outage_banner_nocache on) and a weak ETag.
+ *   the banner goes out; images, stylesheets, scripts, API calls and
+ *   frames (Sec-Fetch-Dest other than "document") keep their 304s.  A
+ *   bannered copy is not revalidated into the time after the incident: it
+ *   is sent with no-store (outage_banner_nocache on) and a weak ETag.
  */
 
 static ngx_int_t
@@ -231,7 +256,8 @@ ngx_http_outage_conditional_handler(ngx_http_request_t *r)
     }
 
     if ((r->headers_in.if_none_match || r->headers_in.if_modified_since)
-        && ngx_http_outage_accept(r, ngx_http_outage_accepts_html))
+        && ngx_http_outage_accept(r, ngx_http_outage_accepts_html)
+        && !ngx_http_outage_not_document(r))
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: banner due, conditional headers ignored");
@@ -248,8 +274,8 @@ static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                      banner[2];
-    ngx_uint_t                     gzipped;
-    ngx_table_elt_t               *ce;
+    ngx_uint_t                     gzipped, sniff;
+    ngx_table_elt_t               *ce, *h;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_view_t        *view;
     ngx_http_outage_snapshot_t    *snap;
@@ -274,7 +300,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     view = ngx_http_outage_worst(snap, olcf->banner_scopes, 1);
 
     if (view == NULL
-        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL)
+        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL
+        || ngx_http_outage_html_wanted(r, &sniff) != NGX_OK)
     {
         return ngx_http_next_header_filter(r);
     }
@@ -345,6 +372,12 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
+        if (sniff) {
+            ctx->sniff = 1;
+            ngx_http_outage_sniff_init(&ctx->sn);
+            r->filter_need_in_memory = 1;
+        }
+
 #if (NGX_ZLIB)
         if (gzipped && ngx_http_outage_inflate_init(r, ctx) != NGX_OK) {
             return NGX_ERROR;
@@ -369,6 +402,19 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     if (olcf->banner_nocache && ngx_http_outage_nocache(r) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    /* a cache must not give this copy to a fetch() or an <iframe> */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Vary");
+    ngx_str_set(&h->value, "Sec-Fetch-Dest");
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: banner for scope \"%V\", %uz bytes",
@@ -403,6 +449,181 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Whatever outage_banner_types says, a banner goes only into what a
+ * browser renders as a page, and only when it loads it as one:
+ *
+ * - Sec-Fetch-Dest (sent by current browsers) other than "document":
+ *   fetch()/XHR (an API that left the default text/html, an htmx or Turbo
+ *   fragment), an <iframe> (the page around it has the banner), an
+ *   <embed>...  Without the header (older browsers, other clients) the
+ *   response decides alone.
+ * - Types that are never an HTML page (CSS, scripts, JSON, XML, SVG, XHTML,
+ *   text/plain, images...); any type but text/html must also start like
+ *   HTML (WHATWG MIME Sniffing), *sniff is then set.
+ * - Charsets an ASCII banner cannot go into (UTF-16, UTF-32, ISO-2022...).
+ */
+
+static ngx_int_t
+ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
+{
+    u_char                 *type, lc[64];
+    size_t                  len;
+    ngx_int_t               cls;
+    ngx_str_t               cs;
+    ngx_http_outage_shm_t  *shm;
+
+    if (ngx_http_outage_not_document(r)) {
+        return NGX_DECLINED;
+    }
+
+    /* the type without parameters, in lower case */
+
+    type = r->headers_out.content_type_lowcase;
+    len = r->headers_out.content_type_len;
+
+    if (len > r->headers_out.content_type.len) {
+        len = r->headers_out.content_type.len;
+    }
+
+    if (type == NULL) {
+        len = ngx_min(len, sizeof(lc));
+        ngx_strlow(lc, r->headers_out.content_type.data, len);
+        type = lc;
+    }
+
+    cls = ngx_http_outage_type_class(type, len);
+
+    cs = r->headers_out.charset;
+
+    if (cs.len == 0) {
+        cs.data = (u_char *) ngx_http_outage_charset_param(
+                      r->headers_out.content_type.data,
+                      r->headers_out.content_type.len, &cs.len);
+        if (cs.data == NULL) {
+            cs.len = 0;
+        }
+    }
+
+    if (cls == NGX_HTTP_OUTAGE_TYPE_NEVER
+        || !ngx_http_outage_charset_ascii(cs.data, cs.len))
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner in \"%*s\"",
+                       r->headers_out.content_type.len,
+                       r->headers_out.content_type.data);
+
+        shm = ngx_http_outage_shm();
+        if (shm && !r->header_only) {
+            (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    *sniff = (cls == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+
+    return NGX_OK;
+}
+
+
+/* Sec-Fetch-Dest is there and says the response is not loaded as a page */
+
+static ngx_uint_t
+ngx_http_outage_not_document(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Sec-Fetch-Dest") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Dest",
+                               sizeof("Sec-Fetch-Dest") - 1)
+               == 0
+            && !(h[i].value.len == sizeof("document") - 1
+                 && ngx_strncasecmp(h[i].value.data, (u_char *) "document",
+                                    sizeof("document") - 1)
+                    == 0))
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner for Sec-Fetch-Dest: \"%V\"",
+                           &h[i].value);
+            return 1;
+        }
+    }
+}
+
+
+/*
+ * A body of a type other than text/html gets a banner only if it starts
+ * like HTML; decided on the first bytes of the body that come, and, when
+ * they are too few to tell, "no": no banner is the safe side.
+ */
+
+static void
+ngx_http_outage_sniff_body(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    int                     rc;
+    ngx_buf_t              *b;
+    ngx_uint_t              fed;
+    ngx_chain_t            *cl;
+    ngx_http_outage_shm_t  *shm;
+
+    rc = NGX_HTTP_OUTAGE_SNIFF_MORE;
+    fed = 0;
+
+    for (cl = in; cl && rc == NGX_HTTP_OUTAGE_SNIFF_MORE; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->last > b->pos) {
+            fed = 1;
+            rc = ngx_http_outage_sniff_feed(&ctx->sn, b->pos,
+                                            b->last - b->pos);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SNIFF_MORE && b->last_buf) {
+            rc = ngx_http_outage_sniff_finish(&ctx->sn);
+        }
+    }
+
+    if (rc == NGX_HTTP_OUTAGE_SNIFF_MORE && !fed) {
+        return;
+    }
+
+    ctx->sniff = 0;
+
+    if (rc == NGX_HTTP_OUTAGE_SNIFF_HTML) {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: no banner: the body does not start like HTML");
+
+    ctx->done = 1;
+
+    shm = ngx_http_outage_shm();
+    if (shm) {
+        (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+    }
 }
 
 
@@ -922,9 +1143,6 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_int_t                      rc;
     ngx_chain_t                   *out;
     ngx_http_outage_filter_ctx_t  *ctx;
-#if (NGX_ZLIB)
-    ngx_chain_t                   *zout;
-#endif
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
 
@@ -933,23 +1151,20 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
 #if (NGX_ZLIB)
-    zout = NULL;
-
-    if (ctx->inflate && in) {
-        if (ngx_http_outage_inflate(r, ctx, &in, &zout) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    if (ctx->inflate) {
+        return ngx_http_outage_inflate_filter(r, ctx, in);
     }
-
-    if (ctx->done && ctx->busy == NULL && zout == NULL && ctx->zbusy == NULL)
-#else
-    if (ctx->done && ctx->busy == NULL)
 #endif
-    {
+
+    if (ctx->done && ctx->busy == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
     out = in;
+
+    if (ctx->sniff && in) {
+        ngx_http_outage_sniff_body(r, ctx, in);
+    }
 
     if (!ctx->done && in) {
         if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
@@ -960,14 +1175,6 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     rc = ngx_http_next_body_filter(r, out);
 
     ngx_http_outage_release(r, ctx);
-
-#if (NGX_ZLIB)
-    if (zout) {
-        /* after release(): our inflate buffers may stand behind shadows */
-        ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
-                                (ngx_buf_tag_t) &ngx_http_outage_module);
-    }
-#endif
 
     return rc;
 }
@@ -1640,6 +1847,7 @@ ngx_http_outage_inflate_init(ngx_http_request_t *r,
     cln->data = ctx;
 
     ctx->inflate = 1;
+    ctx->zgap = 1;
 
     /* gzip_static files and cached entries come in memory, not sendfile */
     r->filter_need_in_memory = 1;
@@ -1649,141 +1857,74 @@ ngx_http_outage_inflate_init(ngx_http_request_t *r,
 
 
 /*
- * Replaces *in by the inflated bytes, in buffers of our own that are
- * reused once the next filters have sent them.  The input is copied, so
- * its buffers are done with at once.
+ * A gzip body is inflated as ngx_http_gunzip_filter does it: into at most
+ * NGX_HTTP_OUTAGE_ZBUFS buffers of our own; when all of them wait in the
+ * next filters (a client that does not read), inflating stops and the rest
+ * of the input stays unconsumed, so that its producer stops reading too.
+ * Whoever holds our buffers is buffered (the write filter sets
+ * c->buffered), so this filter is called again once they are sent.  A
+ * 64 KB gzip body that inflates to 64 MB costs 32 KB here, not 64 MB.
  */
 
 static ngx_int_t
-ngx_http_outage_inflate(ngx_http_request_t *r,
-    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **in, ngx_chain_t **copy)
+ngx_http_outage_inflate_filter(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
 {
-    int           rc;
-    ngx_buf_t    *b, *ob;
-    ngx_chain_t  *cl, *out, **ll;
+    ngx_int_t     rc;
+    ngx_uint_t    flush;
+    ngx_chain_t  *out;
 
-    out = NULL;
-    ll = &out;
-    ob = NULL;
+    if (in && ngx_chain_add_copy(r->pool, &ctx->zin, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    for (cl = *in; cl; cl = cl->next) {
-        b = cl->buf;
+    /* data may wait in the next filters: have them write it first */
+    flush = ctx->zbusy || ctx->busy;
 
-        if (ngx_buf_in_memory(b) && b->pos < b->last && !ctx->zend) {
-            ctx->zs.next_in = b->pos;
-            ctx->zs.avail_in = (uInt) (b->last - b->pos);
+    for ( ;; ) {
+        out = NULL;
 
-            while (ctx->zs.avail_in) {
+        rc = ngx_http_outage_inflate(r, ctx, &out);
 
-                if (ob == NULL || ob->last == ob->end) {
-                    ob = ngx_http_outage_zbuf(r, ctx);
-                    if (ob == NULL
-                        || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
-                    {
-                        return NGX_ERROR;
-                    }
-                }
-
-                ctx->zs.next_out = ob->last;
-                ctx->zs.avail_out = (uInt) (ob->end - ob->last);
-
-                rc = inflate(&ctx->zs, Z_NO_FLUSH);
-
-                ob->last = ctx->zs.next_out;
-
-                if (rc == Z_STREAM_END) {
-                    if (ctx->zs.avail_in == 0) {
-                        ctx->zend = 1;
-                        break;
-                    }
-
-                    /* another gzip member follows */
-                    if (inflateReset(&ctx->zs) != Z_OK) {
-                        return NGX_ERROR;
-                    }
-
-                    continue;
-                }
-
-                if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                                  "outage: banner: the upstream's gzip body "
-                                  "is corrupt (inflate() returned %d: %s)",
-                                  rc, ctx->zs.msg ? ctx->zs.msg : "");
-                    return NGX_ERROR;
-                }
-            }
-        }
-
-        if (b->in_file && !ngx_buf_in_memory(b) && ngx_buf_size(b)) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "outage: banner: a gzip body in a file buffer");
+        if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        ngx_http_outage_consume(b);
-
-        /* an empty body is left empty, a cut one is an error */
-        if (b->last_buf && !ctx->zend && ctx->zs.total_in) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "outage: banner: the upstream's gzip body "
-                          "is corrupt (inflate() returned %d: %s)",
-                          Z_BUF_ERROR, "the stream ends early");
-            return NGX_ERROR;
+        if (rc == NGX_DECLINED) {
+            /* not gzip after all: the body goes on as it is */
+            return ngx_http_outage_body_filter(r, out);
         }
 
-        if (b->last_buf || b->flush || b->sync) {
-
-            /* an empty buffer in memory would not count as special */
-
-            if (ob == NULL || ob->pos == ob->last) {
-                /* no tag: never taken for an inflate buffer */
-                ob = ngx_calloc_buf(r->pool);
-                if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-            }
-
-            ob->last_buf = b->last_buf;
-            ob->flush = b->flush;
-            ob->sync = b->sync;
-            ob->last_in_chain = b->last_in_chain;
-            ob = NULL;
-
-        } else if (b->last_in_chain && ob) {
-            ob->last_in_chain = 1;
+        if (out == NULL && !flush) {
+            return (ctx->zin || ctx->zbusy) ? NGX_AGAIN : NGX_OK;
         }
+
+        flush = 0;
+
+        rc = ngx_http_outage_inflated(r, ctx, out);
+
+        if (rc == NGX_ERROR || ctx->zlast) {
+            return rc;
+        }
+
     }
+}
 
-    *ll = NULL;
 
-    /* empty buffers that are not special must not go on */
+/* inflated buffers through the scanner and on */
 
-    for (ll = &out; *ll; ) {
-        b = (*ll)->buf;
+static ngx_int_t
+ngx_http_outage_inflated(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl, *out, *zout, **ll;
 
-        if (b->pos == b->last && b->start
-            && !(b->last_buf || b->flush || b->sync))
-        {
-            /* back to the free ones, link and all */
-            cl = *ll;
-            *ll = cl->next;
-            cl->next = ctx->zfree;
-            ctx->zfree = cl;
-            continue;
-        }
+    /* links of our own to find our buffers again: "in" goes on */
 
-        ll = &(*ll)->next;
-    }
+    ll = &zout;
 
-    *in = out;
-
-    /* links of our own to find the buffers again: "out" goes on */
-
-    ll = copy;
-
-    for (cl = out; cl; cl = cl->next) {
+    for (cl = in; cl; cl = cl->next) {
         if (ngx_http_outage_link(r, cl->buf, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -1791,11 +1932,299 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
 
     *ll = NULL;
 
+    out = in;
+
+    if (ctx->sniff && in) {
+        ngx_http_outage_sniff_body(r, ctx, in);
+    }
+
+    if (!ctx->done && in) {
+        if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    ngx_http_outage_release(r, ctx);
+
+    /* after release(): our inflate buffers may stand behind shadows */
+    ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
+                            (ngx_buf_tag_t) &ngx_http_outage_module);
+
+    return rc;
+}
+
+
+/*
+ * Inflates what ctx->zin holds into *out until the input is used up or no
+ * buffer is free.  The gzip members of a body may start in any buffer;
+ * after a member, the body goes on only with another one (1f 8b), and
+ * anything else is ignored to the end, as gzip -d and browsers do.  A body
+ * that does not start with 1f 8b is not gzip whatever Content-Encoding
+ * says: NGX_DECLINED, with the body as it came in *out (the client gets it
+ * without the wrong label, and without a banner).
+ */
+
+static ngx_int_t
+ngx_http_outage_inflate(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t **out)
+{
+    int                     rc;
+    u_char                  dummy;
+    ngx_buf_t              *b, *ob;
+    ngx_chain_t            *cl, **ll;
+    ngx_http_outage_shm_t  *shm;
+
+    static u_char           magic = 0x1f;
+
+    ll = out;
+
+    for ( ;; ) {
+        cl = ctx->zin;
+        b = cl ? cl->buf : NULL;
+
+        if (b && ngx_buf_size(b) && !ngx_buf_in_memory(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "outage: banner: a gzip body in a file buffer");
+            return NGX_ERROR;
+        }
+
+        if (!ctx->zredo) {
+
+            if (b == NULL) {
+                break;
+            }
+
+            if (b->pos == b->last || ctx->zskip) {
+
+                if (b->last_buf && ctx->zmagic && !ctx->zmember) {
+                    goto identity;               /* the body is "\x1f" */
+                }
+
+                ngx_http_outage_consume(b);
+
+                if (ngx_http_outage_zflags(r, ctx, b, &ll) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                ctx->zin = cl->next;
+                ngx_free_chain(r->pool, cl);
+                continue;
+            }
+
+            if (ctx->zgap) {
+
+                /* the bytes after a member, or the first ones */
+
+                if (*b->pos == 0x1f && !ctx->zmagic) {
+                    ctx->zmagic = 1;
+                    b->pos++;
+                    continue;
+                }
+
+                if (!ctx->zmagic || *b->pos != 0x8b) {
+
+                    if (!ctx->zmember) {
+                        goto identity;
+                    }
+
+                    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                                  "outage: banner: bytes after the end of "
+                                  "the upstream's gzip body ignored");
+                    ctx->zskip = 1;
+                    continue;
+                }
+
+                /* 1f 8b: a member starts */
+
+                if (ctx->zmember && inflateReset(&ctx->zs) != Z_OK) {
+                    return NGX_ERROR;
+                }
+
+                ctx->zs.next_in = &magic;
+                ctx->zs.avail_in = 1;
+                ctx->zs.next_out = &dummy;
+                ctx->zs.avail_out = 0;
+
+                (void) inflate(&ctx->zs, Z_NO_FLUSH);
+
+                ctx->zgap = 0;
+                ctx->zmagic = 0;
+                ctx->zmember = 1;
+            }
+        }
+
+        ob = ctx->zcur;
+
+        if (ob == NULL) {
+            ob = ngx_http_outage_zbuf(r, ctx);
+            if (ob == NULL) {
+                /* all buffers wait in the next filters */
+                break;
+            }
+
+            if (ob == (ngx_buf_t *) NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            ctx->zcur = ob;
+        }
+
+        if (b) {
+            ctx->zs.next_in = b->pos;
+            ctx->zs.avail_in = (uInt) (b->last - b->pos);
+
+        } else {
+            ctx->zs.next_in = NULL;
+            ctx->zs.avail_in = 0;
+        }
+
+        ctx->zs.next_out = ob->last;
+        ctx->zs.avail_out = (uInt) (ob->end - ob->last);
+
+        rc = inflate(&ctx->zs, Z_NO_FLUSH);
+
+        if (b) {
+            b->pos = ctx->zs.next_in;
+        }
+
+        ob->last = ctx->zs.next_out;
+
+        /* zlib may have more to write without more input */
+        ctx->zredo = (ctx->zs.avail_out == 0);
+
+        if (ctx->zs.avail_out == 0) {
+            if (ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ctx->zcur = NULL;
+        }
+
+        if (rc == Z_STREAM_END) {
+            ctx->zgap = 1;
+            ctx->zredo = 0;
+            continue;
+        }
+
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: banner: the upstream's gzip body "
+                          "is corrupt (inflate() returned %d: %s)",
+                          rc, ctx->zs.msg ? ctx->zs.msg : "");
+            return NGX_ERROR;
+        }
+    }
+
+    /*
+     * The input is used up (or we wait for buffers): what is inflated goes
+     * now, flushed, so that the write filter never holds it back waiting
+     * for more ("postpone_output") while this filter waits for buffers.
+     */
+
+    ob = ctx->zcur;
+
+    if (ob && ob->last > ob->pos) {
+        ob->flush = 1;
+
+        if (ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ctx->zcur = NULL;
+    }
+
+    *ll = NULL;
+
+    return NGX_OK;
+
+identity:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "outage: banner: the upstream's body is labelled gzip "
+                  "but is not, sent as it is without a banner");
+
+    shm = ngx_http_outage_shm();
+    if (shm) {
+        (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
+    }
+
+    ctx->inflate = 0;
+    ctx->done = 1;
+
+    if (ctx->zmagic) {
+        /* the 1f taken from a buffer before */
+        ob = ngx_http_outage_mem(r, &magic, &magic + 1);
+        if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    *ll = ctx->zin;
+    ctx->zin = NULL;
+
+    return NGX_DECLINED;
+}
+
+
+/* the end-of-response and flush flags of input buffer b, on the output */
+
+static ngx_int_t
+ngx_http_outage_zflags(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *ob;
+
+    if (!(b->last_buf || b->last_in_chain || b->flush || b->sync)) {
+        return NGX_OK;
+    }
+
+    /* an empty body is left empty, a cut one is an error */
+
+    if (b->last_buf && ctx->zmember && !ctx->zgap && !ctx->zskip) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "outage: banner: the upstream's gzip body "
+                      "is corrupt (inflate() returned %d: %s)",
+                      Z_BUF_ERROR, "the stream ends early");
+        return NGX_ERROR;
+    }
+
+    ob = ctx->zcur;
+
+    if (ob == NULL || ob->pos == ob->last) {
+        /* no tag: never taken for an inflate buffer */
+        ob = ngx_calloc_buf(r->pool);
+        if (ob == NULL) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        ctx->zcur = NULL;
+    }
+
+    if (ngx_http_outage_link(r, ob, ll) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ob->last_buf = b->last_buf;
+    ob->last_in_chain = b->last_in_chain;
+    ob->flush = b->flush;
+    ob->sync = b->sync;
+
+    if (b->last_buf) {
+        ctx->zlast = 1;
+    }
+
     return NGX_OK;
 }
 
 
-/* a free inflate buffer: one the next filters are done with, or a new one */
+/*
+ * A free inflate buffer: one the next filters are done with, or a new one
+ * while there are fewer than NGX_HTTP_OUTAGE_ZBUFS; NULL when all of them
+ * are busy.
+ */
 
 static ngx_buf_t *
 ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
@@ -1809,11 +2238,16 @@ ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
         b = cl->buf;
         ngx_free_chain(r->pool, cl);
 
-    } else {
+    } else if (ctx->nzbufs < NGX_HTTP_OUTAGE_ZBUFS) {
         b = ngx_create_temp_buf(r->pool, NGX_HTTP_OUTAGE_ZBUF_SIZE);
         if (b == NULL) {
-            return NULL;
+            return (ngx_buf_t *) NGX_ERROR;
         }
+
+        ctx->nzbufs++;
+
+    } else {
+        return NULL;
     }
 
     b->pos = b->start;
@@ -1822,6 +2256,7 @@ ngx_http_outage_zbuf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
     b->flush = 0;
     b->sync = 0;
     b->last_in_chain = 0;
+    b->recycled = 1;
     b->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
 
     return b;

@@ -62,7 +62,9 @@ static void ngx_http_outage_out_text(ngx_http_outage_out_t *out,
 static size_t ngx_http_outage_utf8_next(const unsigned char *p, size_t len,
     int *valid);
 static void ngx_http_outage_html_out(ngx_http_outage_out_t *out,
-    const unsigned char *src, size_t len);
+    const unsigned char *src, size_t len, int ascii);
+static void ngx_http_outage_ncr_out(ngx_http_outage_out_t *out,
+    const unsigned char *p, size_t n);
 static void ngx_http_outage_json_out(ngx_http_outage_out_t *out,
     const unsigned char *src, size_t len);
 static void ngx_http_outage_log_out(ngx_http_outage_out_t *out,
@@ -245,9 +247,15 @@ ngx_http_outage_utf8_next(const unsigned char *p, size_t len, int *valid)
 
 /* ---- escapers --------------------------------------------------------- */
 
+/*
+ * "ascii": characters beyond ASCII become numeric character references, so
+ * that the bytes survive any ASCII-compatible recoding (nginx's charset
+ * filter recodes a page, banner and all, into the charset it is sent in).
+ */
+
 static void
 ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
-    size_t len)
+    size_t len, int ascii)
 {
     size_t  i, run, n;
     int     valid;
@@ -301,15 +309,23 @@ ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
 
         case '\0':
             /* NUL is a parse error in HTML and may truncate C consumers */
-            ngx_http_outage_out_unit(out, ngx_http_outage_fffd, 3);
-            i++;
-            continue;
+            n = 1;
+            valid = 0;
+            break;
+
+        default:
+            n = ngx_http_outage_utf8_next(src + i, len - i, &valid);
         }
 
-        n = ngx_http_outage_utf8_next(src + i, len - i, &valid);
-
-        if (valid) {
+        if (valid && !ascii) {
             ngx_http_outage_out_unit(out, src + i, n);
+
+        } else if (valid) {
+            ngx_http_outage_ncr_out(out, src + i, n);
+
+        } else if (ascii) {
+            ngx_http_outage_out_unit(out, (const unsigned char *) "&#xFFFD;",
+                                     8);
 
         } else {
             ngx_http_outage_out_unit(out, ngx_http_outage_fffd, 3);
@@ -327,9 +343,44 @@ ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
     ngx_http_outage_out_t  out;
 
     ngx_http_outage_out_init(&out, dst, dst_size);
-    ngx_http_outage_html_out(&out, src, len);
+    ngx_http_outage_html_out(&out, src, len, 0);
 
     return out.need;
+}
+
+
+/* one valid UTF-8 character of n bytes as "&#xHHHH;" */
+
+static void
+ngx_http_outage_ncr_out(ngx_http_outage_out_t *out, const unsigned char *p,
+    size_t n)
+{
+    size_t         i, k;
+    unsigned long  cp;
+    unsigned char  ref[sizeof("&#x10FFFF;")];
+
+    cp = (n == 2) ? (p[0] & 0x1Fu) : (n == 3) ? (p[0] & 0x0Fu) : (p[0] & 0x07u);
+
+    for (i = 1; i < n; i++) {
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+
+    k = 0;
+    ref[k++] = '&';
+    ref[k++] = '#';
+    ref[k++] = 'x';
+
+    for (i = (cp > 0xFFFF) ? 20 : 12; ; i -= 4) {
+        ref[k++] = ngx_http_outage_hex[(cp >> i) & 0x0F];
+
+        if (i == 0) {
+            break;
+        }
+    }
+
+    ref[k++] = ';';
+
+    ngx_http_outage_out_unit(out, ref, k);
 }
 
 
@@ -1459,7 +1510,8 @@ ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
                     ngx_http_outage_json_out(&out, v, vlen);
 
                 } else {
-                    ngx_http_outage_html_out(&out, v, vlen);
+                    ngx_http_outage_html_out(&out, v, vlen,
+                                         mode == NGX_HTTP_OUTAGE_TPL_HTML_ASCII);
                 }
             }
 

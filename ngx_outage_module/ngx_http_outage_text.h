@@ -40,6 +40,7 @@
 /* template escaping modes */
 #define NGX_HTTP_OUTAGE_TPL_HTML      0
 #define NGX_HTTP_OUTAGE_TPL_JSON      1
+#define NGX_HTTP_OUTAGE_TPL_HTML_ASCII  2   /* non-ASCII as &#xHHHH; */
 
 
 enum {

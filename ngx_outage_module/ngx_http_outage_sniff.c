@@ -1,0 +1,300 @@
+
+/*
+ * ngx_outage_module: is a response HTML a browser renders as a page.
+ * See ngx_http_outage_sniff.h.
+ */
+
+
+#include <string.h>
+
+#include "ngx_http_outage_sniff.h"
+
+
+static int ngx_http_outage_sniff_lc(int c);
+static int ngx_http_outage_sniff_has_prefix(const unsigned char *p,
+    size_t len, const char *prefix);
+static int ngx_http_outage_sniff_decide(ngx_http_outage_sniff_t *s);
+
+
+/*
+ * Types a browser never renders as an HTML page: a banner in them breaks a
+ * stylesheet, a script, an API's JSON, an image...  application/xhtml+xml
+ * is among them: an XML parser refuses the whole page over one byte of
+ * the banner that is not well-formed XML.
+ */
+
+static const char  *ngx_http_outage_never_prefix[] = {
+    "text/", "image/", "audio/", "video/", "font/", "model/", "multipart/",
+    "application/json", "application/javascript", "application/ecmascript",
+    "application/x-javascript", "application/xml", "application/pdf",
+    "application/wasm", "application/octet-stream", "application/zip",
+    "application/gzip", "application/x-gzip", "application/font",
+    "application/x-font", "application/vnd.", "application/x-ndjson",
+    "application/manifest", NULL
+};
+
+static const char  *ngx_http_outage_never_suffix[] = {
+    "+xml", "+json", "/xml", "/json", NULL
+};
+
+
+int
+ngx_http_outage_type_class(const unsigned char *type, size_t len)
+{
+    size_t        n;
+    const char  **s;
+
+    if (len == sizeof("text/html") - 1
+        && memcmp(type, "text/html", len) == 0)
+    {
+        return NGX_HTTP_OUTAGE_TYPE_HTML;
+    }
+
+    for (s = ngx_http_outage_never_prefix; *s; s++) {
+        if (ngx_http_outage_sniff_has_prefix(type, len, *s)) {
+            return NGX_HTTP_OUTAGE_TYPE_NEVER;
+        }
+    }
+
+    for (s = ngx_http_outage_never_suffix; *s; s++) {
+        n = strlen(*s);
+
+        if (len >= n && memcmp(type + len - n, *s, n) == 0) {
+            return NGX_HTTP_OUTAGE_TYPE_NEVER;
+        }
+    }
+
+    return NGX_HTTP_OUTAGE_TYPE_SNIFF;
+}
+
+
+/*
+ * Encodings that are not ASCII-compatible (WHATWG Encoding: UTF-16BE/LE,
+ * ISO-2022-JP and the "replacement" labels; also UTF-32, UCS-2/4, UTF-7
+ * and EBCDIC code pages, which browsers do not decode as ASCII either):
+ * the banner's ASCII bytes would misalign or garble the document.
+ */
+
+static const char  *ngx_http_outage_not_ascii[] = {
+    "utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4", "ucs4",
+    "unicode", "csunicode", "iso-10646-ucs", "iso-2022", "csiso2022",
+    "hz-gb-2312", "replacement", "utf-7", "utf7", "ebcdic", "cp037",
+    "ibm037", "cp500", "ibm500", "cp875", "cp1026", "ibm1026", "cp1047",
+    "ibm1047", NULL
+};
+
+
+int
+ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len)
+{
+    size_t        i, n;
+    const char  **s;
+
+    for (s = ngx_http_outage_not_ascii; *s; s++) {
+        n = strlen(*s);
+
+        if (len < n) {
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (ngx_http_outage_sniff_lc(charset[i]) != (*s)[i]) {
+                break;
+            }
+        }
+
+        if (i == n) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+const unsigned char *
+ngx_http_outage_charset_param(const unsigned char *p, size_t len,
+    size_t *out_len)
+{
+    size_t  i, k, start;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] != ';') {
+            continue;
+        }
+
+        for (i++; i < len && (p[i] == ' ' || p[i] == '\t'); i++) {
+            /* void */
+        }
+
+        if (len - i < sizeof("charset=") - 1) {
+            return NULL;
+        }
+
+        for (k = 0; k < sizeof("charset=") - 1; k++) {
+            if (ngx_http_outage_sniff_lc(p[i + k]) != "charset="[k]) {
+                break;
+            }
+        }
+
+        if (k < sizeof("charset=") - 1) {
+            i--;
+            continue;
+        }
+
+        i += k;
+
+        if (i < len && p[i] == '"') {
+            i++;
+        }
+
+        start = i;
+
+        while (i < len && p[i] != ';' && p[i] != '"' && p[i] != ' '
+               && p[i] != '\t')
+        {
+            i++;
+        }
+
+        *out_len = i - start;
+
+        return p + start;
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_http_outage_sniff_init(ngx_http_outage_sniff_t *s)
+{
+    memset(s, 0, sizeof(ngx_http_outage_sniff_t));
+}
+
+
+/*
+ * WHATWG MIME Sniffing, "identifying a resource with an unknown MIME
+ * type": after whitespace (here also after a UTF-8 BOM), one of these,
+ * case-insensitively, followed by a space or ">".
+ */
+
+static const char  *ngx_http_outage_html_sig[] = {
+    "<!doctype html", "<html", "<head", "<script", "<iframe", "<h1", "<div",
+    "<font", "<table", "<a", "<style", "<title", "<b", "<body", "<br", "<p",
+    "<!--", NULL
+};
+
+
+int
+ngx_http_outage_sniff_feed(ngx_http_outage_sniff_t *s,
+    const unsigned char *p, size_t len)
+{
+    int     rc;
+    size_t  i;
+
+    static const unsigned char  bom[] = { 0xef, 0xbb, 0xbf };
+
+    for (i = 0; i < len; i++) {
+
+        if (!s->started) {
+            if (p[i] == bom[s->bom]) {
+                if (++s->bom == 3) {
+                    s->started = 1;
+                }
+
+                continue;
+            }
+
+            if (s->bom) {
+                return NGX_HTTP_OUTAGE_SNIFF_NO;
+            }
+
+            s->started = 1;
+        }
+
+        if (s->n == 0
+            && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'
+                || p[i] == '\f'))
+        {
+            continue;
+        }
+
+        s->bytes[s->n++] = p[i];
+
+        rc = ngx_http_outage_sniff_decide(s);
+
+        if (rc != NGX_HTTP_OUTAGE_SNIFF_MORE) {
+            return rc;
+        }
+    }
+
+    return NGX_HTTP_OUTAGE_SNIFF_MORE;
+}
+
+
+int
+ngx_http_outage_sniff_finish(ngx_http_outage_sniff_t *s)
+{
+    (void) s;
+
+    return NGX_HTTP_OUTAGE_SNIFF_NO;
+}
+
+
+static int
+ngx_http_outage_sniff_decide(ngx_http_outage_sniff_t *s)
+{
+    int           open;
+    size_t        i, n;
+    const char  **sig;
+
+    open = 0;
+
+    for (sig = ngx_http_outage_html_sig; *sig; sig++) {
+        n = strlen(*sig);
+
+        for (i = 0; i < s->n && i < n; i++) {
+            if (ngx_http_outage_sniff_lc(s->bytes[i]) != (*sig)[i]) {
+                break;
+            }
+        }
+
+        if (i < s->n && i < n) {
+            continue;                              /* not this one */
+        }
+
+        if (s->n <= n) {
+            open = 1;                              /* may still be */
+            continue;
+        }
+
+        if (s->bytes[n] == ' ' || s->bytes[n] == '>') {
+            return NGX_HTTP_OUTAGE_SNIFF_HTML;
+        }
+    }
+
+    if (open && s->n < NGX_HTTP_OUTAGE_SNIFF_LEN) {
+        return NGX_HTTP_OUTAGE_SNIFF_MORE;
+    }
+
+    return NGX_HTTP_OUTAGE_SNIFF_NO;
+}
+
+
+static int
+ngx_http_outage_sniff_lc(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+
+static int
+ngx_http_outage_sniff_has_prefix(const unsigned char *p, size_t len,
+    const char *prefix)
+{
+    size_t  n;
+
+    n = strlen(prefix);
+
+    return len >= n && memcmp(p, prefix, n) == 0;
+}

@@ -1,0 +1,59 @@
+
+/*
+ * ngx_outage_module: is a response HTML a browser renders as a page (pure
+ * C, no nginx headers).
+ *
+ * Owns the decisions the banner filter takes from the response alone: the
+ * content types that are never HTML whatever outage_banner_types says, the
+ * charsets a pure-ASCII banner cannot be put into (UTF-16/32 and other
+ * encodings that are not ASCII-compatible), and the WHATWG MIME Sniffing
+ * HTML signature that a body of any other type must start with.
+ */
+
+
+#ifndef _NGX_HTTP_OUTAGE_SNIFF_H_INCLUDED_
+#define _NGX_HTTP_OUTAGE_SNIFF_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+/* ngx_http_outage_type_class() */
+#define NGX_HTTP_OUTAGE_TYPE_HTML    0     /* text/html */
+#define NGX_HTTP_OUTAGE_TYPE_NEVER   1     /* never HTML */
+#define NGX_HTTP_OUTAGE_TYPE_SNIFF   2     /* HTML if the body says so */
+
+/* ngx_http_outage_sniff_feed() */
+#define NGX_HTTP_OUTAGE_SNIFF_NO     0
+#define NGX_HTTP_OUTAGE_SNIFF_HTML   1
+#define NGX_HTTP_OUTAGE_SNIFF_MORE   2
+
+#define NGX_HTTP_OUTAGE_SNIFF_LEN    16    /* "<!DOCTYPE HTML" + 1, rounded */
+
+
+typedef struct {
+    unsigned char   bytes[NGX_HTTP_OUTAGE_SNIFF_LEN];
+    size_t          n;
+    unsigned        bom;          /* bytes of a UTF-8 BOM seen */
+    unsigned        started:1;    /* past the BOM */
+} ngx_http_outage_sniff_t;
+
+
+/* "type": lower case, without parameters (nginx's content_type_lowcase) */
+int ngx_http_outage_type_class(const unsigned char *type, size_t len);
+
+/* 1 unless "charset" names an encoding an ASCII banner cannot go into */
+int ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len);
+
+/* the value of the charset parameter of a Content-Type value, or NULL */
+const unsigned char *ngx_http_outage_charset_param(const unsigned char *p,
+    size_t len, size_t *out_len);
+
+void ngx_http_outage_sniff_init(ngx_http_outage_sniff_t *s);
+int ngx_http_outage_sniff_feed(ngx_http_outage_sniff_t *s,
+    const unsigned char *p, size_t len);
+/* the body ended: whatever is still undecided is not HTML */
+int ngx_http_outage_sniff_finish(ngx_http_outage_sniff_t *s);
+
+
+#endif /* _NGX_HTTP_OUTAGE_SNIFF_H_INCLUDED_ */

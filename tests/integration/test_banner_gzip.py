@@ -1,0 +1,259 @@
+"""The banner in gzip-encoded bodies (issue 15): inflated here, with bounded
+memory, whatever the buffers the members and trailing bytes arrive in.
+
+The upstreams are raw sockets written here, so the bytes and the points
+where nginx's reads end are the test's: a pause between two writes of a
+proxy_buffering-off upstream, or the copy filter reading a gzip_static file
+in output_buffers-sized pieces.  The oracle for the bodies is Python's own
+zlib/gzip and the page as the upstream meant it.
+"""
+
+import gzip
+import os
+import re
+import socket
+import threading
+import time
+
+from harness import wait_for
+
+MARK = b'class="outage-banner '
+
+PAGE = (b'<!doctype html><html><head><title>t</title></head>'
+        b'<body class="s"><p>page</p>' + b'<p>more content here</p>' * 20
+        + b'</body></html>\n')
+
+CONF = """
+    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}};
+        outage_banner on;
+        default_type text/html;
+
+        location /b/ {{ proxy_pass http://127.0.0.1:{be}/; }}
+        location /u/ {{
+            proxy_pass http://127.0.0.1:{be}/;
+            proxy_buffering off;
+        }}
+        location /g/ {{
+            proxy_pass http://127.0.0.1:{be}/;
+            gzip on;
+            gzip_types text/html;
+        }}
+        {static}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+class RawBackend(threading.Thread):
+    """Answers /NAME with routes[NAME] = [bytes, ...]: the status line and
+    headers, then each piece of the body in a write of its own, 0.2 s
+    apart (nginx reads them separately: proxy_buffering off passes each
+    read on at once)."""
+
+    def __init__(self, routes, pause=0.2):
+        super().__init__(daemon=True)
+        self.routes = routes
+        self.pause = pause
+        self.sent = {}
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def serve(self, c):
+        try:
+            with c:
+                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    data += d
+                name = data.split(b" ", 2)[1].decode().lstrip("/")
+                pieces = self.routes[name]
+                body = b"".join(pieces)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                          b"Content-Encoding: gzip\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n" % len(body))
+                for i, p in enumerate(pieces):
+                    if i:
+                        time.sleep(self.pause)
+                    c.sendall(p)
+                self.sent[name] = self.sent.get(name, 0) + 1
+        except OSError:
+            pass
+
+
+def start(nginx_factory, redis, be, static="", workers=1):
+    n = nginx_factory(CONF.format(redis=redis.port, be=be.port,
+                                  static=static), workers=workers)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: [s["state"] for s in n.status_json()["scopes"]
+                      if s["name"] == "site"][0] == "degraded",
+             what="incident")
+    return n
+
+
+def unbanner(body):
+    """The body without the banner (checked to be there once)."""
+    assert body.count(MARK) == 1, body[:300]
+    a = body.index(b"<style")
+    b = body.index(b"</div></div>", a) + len(b"</div></div>")
+    return body[:a] + body[b:]
+
+
+def test_members_and_trailing_bytes_in_any_buffer(nginx_factory, redis):
+    m1, m2 = gzip.compress(PAGE[:100]), gzip.compress(PAGE[100:])
+    routes = {
+        # a member ends exactly where a read ends: the next read starts one
+        "split": [m1, m2],
+        "one": [m1 + m2],
+        # the magic of the second member cut between two reads
+        "magic": [m1 + m2[:1], m2[1:]],
+        "three": [m1, m2[:10], m2[10:] + gzip.compress(b"")],
+        # what follows the last member is not gzip: ignored, like gzip -d
+        "zeros": [m1 + m2 + b"\0\0\0\0"],
+        "zeros_later": [m1 + m2, b"\0\0\0\0"],
+        "junk_later": [m1, m2 + b"\x1f", b"junk after the stream"],
+    }
+    be = RawBackend(routes)
+    be.start()
+    n = start(nginx_factory, redis, be)
+    for loc in ("/u/", "/b/"):
+        for name in routes:
+            # http.client raises on a body cut before its terminating chunk
+            st, h, body = n.get(loc + name)
+            assert st == 200 and "content-encoding" not in h, (loc, name)
+            assert unbanner(body) == PAGE, (loc, name)
+    text = open(n.error_log).read()
+    assert text.count("bytes after the end of the upstream's gzip body "
+                      "ignored") == 2 * 3
+    assert "[error]" not in text
+    be.sock.close()
+
+
+def test_identity_body_labelled_gzip(nginx_factory, redis):
+    """Not gzip at all: the body goes on as it came, without a banner (and
+    without the wrong label a browser would fail to decode it by)."""
+    odd = b"\x1f<html><body>not gzip</body></html>"
+    routes = {"plain": [PAGE], "plain_split": [PAGE[:1], PAGE[1:]],
+              "odd": [odd[:1], odd[1:]], "one": [b"\x1f"]}
+    be = RawBackend(routes)
+    be.start()
+    n = start(nginx_factory, redis, be)
+    skips = n.status_json()["counters"]["banner_skips"]
+    for loc in ("/u/", "/b/"):
+        for name, pieces in routes.items():
+            st, h, body = n.get(loc + name)
+            assert st == 200 and body == b"".join(pieces), (loc, name)
+            assert "content-encoding" not in h
+    assert n.status_json()["counters"]["banner_skips"] == skips + 8
+    assert "labelled gzip but is not" in open(n.error_log).read()
+    be.sock.close()
+
+
+def test_gzip_static_any_buffer_boundary(nginx_factory, redis, tmp_path):
+    """The copy filter reads a gzip_static file in output_buffers pieces:
+    members ending on, and one byte around, every boundary."""
+    m1, m2 = gzip.compress(PAGE[:100]), gzip.compress(PAGE[100:])
+    www = tmp_path / "www"
+    www.mkdir()
+    static = []
+    sizes = sorted({len(m1) - 1, len(m1), len(m1) + 1, 7, 64})
+    for size in sizes:
+        (www / ("m%d.html" % size)).write_bytes(b"stale, not sent")
+        (www / ("m%d.html.gz" % size)).write_bytes(m1 + m2 + b"\0" * 3)
+        static.append("location = /s/m%d.html { alias %s/m%d.html; "
+                      "gzip_static on; output_buffers 1 %d; }"
+                      % (size, www, size, size))
+    be = RawBackend({})
+    be.start()
+    n = start(nginx_factory, redis, be, static="\n".join(static))
+    for size in sizes:
+        st, h, body = n.get("/s/m%d.html" % size,
+                            headers={"Accept-Encoding": "gzip"})
+        assert st == 200 and "content-encoding" not in h, size
+        assert unbanner(body) == PAGE, size
+    be.sock.close()
+
+
+def proc_status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def quiet(pid):
+    """Polls until the worker has used no CPU for 0.3 s: it has done all it
+    will do for now."""
+    last = [cpu_ticks(pid), time.monotonic()]
+
+    def settled():
+        t = cpu_ticks(pid)
+        if t != last[0]:
+            last[:] = [t, time.monotonic()]
+            return False
+        return time.monotonic() - last[1] >= 0.3
+
+    wait_for(settled, timeout=30, interval=0.05, what="worker idle")
+
+
+def test_gzip_bomb_with_a_stalled_client_is_bounded(nginx_factory, redis):
+    """32 KB of gzip that inflates to 32 MB, to a client that does not read:
+    the worker must not inflate what it cannot send (before: +32 MB of RSS
+    per connection)."""
+    big = (b"<html><head></head><body><p>x</p><!--"
+           + b"a" * (32 << 20) + b"--></body></html>")
+    z = gzip.compress(big, 9)
+    be = RawBackend({"bomb": [z]})
+    be.start()
+    n = start(nginx_factory, redis, be)
+    pid = n.worker_pids()[0]
+
+    for loc in ("/b/", "/u/", "/g/"):
+        sent = be.sent.get("bomb", 0)
+        quiet(pid)
+        before = proc_status(pid, "VmRSS")
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", n.port))
+        s.sendall(("GET %sbomb HTTP/1.1\r\nHost: t\r\n"
+                   "Accept-Encoding: gzip\r\n\r\n" % loc).encode())
+        wait_for(lambda: be.sent.get("bomb", 0) > sent, timeout=10,
+                 what="the upstream sent it all")
+        quiet(pid)
+        grown = proc_status(pid, "VmRSS") - before
+        s.close()
+        assert grown < 6 * 1024, (loc, grown)     # kB
+
+    # a client that reads gets all of it, banner and all
+    for loc in ("/b/", "/u/"):
+        st, h, body = n.get(loc + "bomb", timeout=60)
+        assert st == 200 and unbanner(body) == big, loc
+    st, h, body = n.get("/g/bomb", headers={"Accept-Encoding": "gzip"},
+                        timeout=60)
+    assert h["content-encoding"] == "gzip"
+    assert unbanner(gzip.decompress(body)) == big
+    be.sock.close()

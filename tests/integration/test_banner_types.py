@@ -1,0 +1,213 @@
+"""Which responses are HTML pages a banner may go into (issue 15), whatever
+outage_banner_types says: never CSS, scripts, JSON, XML, SVG, XHTML or
+text/plain; a type other than text/html only when the body starts like
+HTML (WHATWG MIME Sniffing); never a fetch() or an iframe (Sec-Fetch-Dest);
+never a charset an ASCII banner cannot go into (UTF-16...).
+"""
+
+import html
+import re
+import socket
+import threading
+
+from harness import wait_for
+
+MARK = b'class="outage-banner '
+
+PAGE = (b'<!doctype html><html><head><title>t</title></head>'
+        b'<body class="s"><p>page</p></body></html>\n')
+
+CONF = """
+    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}};
+        outage_banner on;
+
+        location /any/ {{
+            alias {www}/;
+            outage_banner_types *;
+            types {{
+                text/html html; text/css css; application/javascript js;
+                application/json json; image/svg+xml svg;
+                application/xml xml; text/plain txt;
+                application/xhtml+xml xhtml; application/x-foo foo;
+                application/problem+json pjson;
+            }}
+            default_type text/html;
+        }}
+        location /up/ {{
+            proxy_pass http://127.0.0.1:{be}/;
+            outage_banner_types *;
+        }}
+        location /koi/ {{
+            alias {www}/;
+            source_charset koi8-r;
+            charset $arg_cs;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+    include /etc/nginx/koi-win;
+    include /etc/nginx/koi-utf;
+"""
+
+
+class TypedBackend(threading.Thread):
+    """Answers /NAME with routes[NAME] = (content-type, body)."""
+
+    def __init__(self, routes):
+        super().__init__(daemon=True)
+        self.routes = routes
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    data += d
+                if not data:
+                    continue
+                name = data.split(b" ", 2)[1].decode().lstrip("/")
+                ctype, body = self.routes[name]
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+                          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                          % (ctype, len(body), body))
+
+
+def start(nginx_factory, redis, tmp_path, files, routes):
+    www = tmp_path / "www"
+    www.mkdir()
+    for name, data in files.items():
+        (www / name).write_bytes(data)
+    be = TypedBackend(routes)
+    be.start()
+    n = nginx_factory(CONF.format(redis=redis.port, www=www, be=be.port),
+                      workers=1)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: [s["state"] for s in n.status_json()["scopes"]
+                      if s["name"] == "site"][0] == "degraded",
+             what="incident")
+    return n, be
+
+
+def test_never_into_what_is_not_an_html_page(nginx_factory, redis, tmp_path):
+    files = {
+        "s.css": b"body { color: red }\n",
+        "s.js": b"document.title = '<body>';\n",
+        "d.json": b'{"ok": true, "html": "<body>"}',
+        "p.pjson": b'{"type": "about:blank"}',
+        "i.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><text>x</text>'
+                 b'</svg>',
+        "h.svg": b"<html><body><svg/></body></html>",      # still SVG
+        "f.xml": b'<?xml version="1.0"?><feed><body>x</body></feed>',
+        "t.txt": b"<html><body>shown as text</body></html>",
+        "x.xhtml": b'<html xmlns="http://www.w3.org/1999/xhtml"><body>'
+                   b'<p>x</p></body></html>',
+        "n.foo": b"plain words, not a page <body>",
+        "h.foo": b"\n  <!DOCTYPE html><html><body><p>x</p></body></html>",
+        "p.html": PAGE,
+    }
+    n, be = start(nginx_factory, redis, tmp_path, files, {})
+    skips = n.status_json()["counters"]["banner_skips"]
+    for name, data in files.items():
+        st, h, body = n.get("/any/" + name)
+        assert st == 200, name
+        if name in ("h.foo", "p.html"):
+            assert body.count(MARK) == 1, name
+            assert h["vary"] == "Sec-Fetch-Dest"
+        elif name == "n.foo":
+            # sniffed: the headers went out before the body was seen
+            assert body == data, name
+        else:
+            assert body == data, name
+            assert "x-outage-banner" not in h, name
+    assert n.status_json()["counters"]["banner_skips"] == skips + 10
+    be.sock.close()
+
+
+def test_only_page_loads(nginx_factory, redis, tmp_path):
+    n, be = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, {})
+    for dest in ("empty", "iframe", "frame", "embed", "object", "script",
+                 "style"):
+        st, h, body = n.get("/any/p.html", headers={"Sec-Fetch-Dest": dest})
+        assert st == 200 and body == PAGE, dest
+        assert "x-outage-banner" not in h
+    for headers in ({"Sec-Fetch-Dest": "document"}, {}):
+        st, h, body = n.get("/any/p.html", headers=headers)
+        assert body.count(MARK) == 1, headers
+    # an iframe revalidating its copy keeps its 304: it gets no banner
+    st, h, _ = n.get("/any/p.html", headers={"Sec-Fetch-Dest": "iframe"})
+    etag = h["etag"]                                # the page's own
+    frame = {"Sec-Fetch-Dest": "iframe", "If-None-Match": etag,
+             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    assert n.get("/any/p.html", headers=frame)[0] == 304
+    page = dict(frame, **{"Sec-Fetch-Dest": "document"})
+    assert n.get("/any/p.html", headers=page)[0] == 200
+    # HEAD: the headers GET would get
+    st, h, _ = n.request("HEAD", "/any/p.html",
+                         headers={"Sec-Fetch-Dest": "empty"})
+    assert "x-outage-banner" not in h and "content-length" in h
+    be.sock.close()
+
+
+def test_charsets_that_are_not_ascii_compatible(nginx_factory, redis,
+                                                tmp_path):
+    # CJK first: no NUL in the first bytes, the body's own sniff sees no
+    # UTF-16; only the charset parameter says so
+    cjk = "\u4e2d\u6587<body><p>\u4e2d</p></body>".encode("utf-16-le")
+    routes = {
+        "u16": (b"text/html; charset=utf-16le", cjk),
+        "u16q": (b'text/html;charset="UTF-16"', cjk),
+        "u32": (b"text/html; charset=utf-32", "<p>x</p>".encode("utf-32")),
+        "jis": (b"text/html; charset=ISO-2022-JP",
+                "<body>\u65e5\u672c".encode("iso2022_jp")),
+        "u8": (b"text/html; charset=utf-8", PAGE),
+        "koi": (b"text/html; charset=koi8-r", PAGE),
+    }
+    n, be = start(nginx_factory, redis, tmp_path, {}, routes)
+    for name, (ctype, data) in routes.items():
+        st, h, body = n.get("/up/" + name)
+        assert st == 200, name
+        if name in ("u8", "koi"):
+            assert body.count(MARK) == 1, name
+        else:
+            assert body == data, name
+    be.sock.close()
+
+
+def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
+    """nginx's charset filter recodes the page, banner and all, from
+    source_charset: the banner is ASCII (non-ASCII as character
+    references), so every recoding leaves it as it was rendered."""
+    page = ("<!doctype html><html><head></head><body><p>\u0446\u0435\u043d"
+            "\u0430</p></body></html>").encode("koi8-r")
+    n, be = start(nginx_factory, redis, tmp_path, {"p.html": page}, {})
+    message = "Caf\u00e9 \u00e0 la carte \u2014 \U0001f6a7"
+    redis.cli("SET", "outage:site", message)
+    wait_for(lambda: b"la carte" in n.get("/koi/p.html?cs=koi8-r")[2],
+             what="the new message")
+    for cs, codec in (("koi8-r", "koi8-r"), ("utf-8", "utf-8"),
+                      ("windows-1251", "cp1251")):
+        st, h, body = n.get("/koi/p.html?cs=" + cs)
+        assert st == 200 and body.count(MARK) == 1, cs
+        banner = body[body.index(b"<style"):body.index(b"</div></div>")]
+        assert max(banner) < 0x80, cs               # pure ASCII
+        text = html.unescape(re.search(
+            r'outage-banner__message">(.*?)</span>',
+            banner.decode("ascii")).group(1))
+        assert text == message, cs
+        # the page itself is recoded as before
+        assert "\u0446\u0435\u043d\u0430" in body.decode(codec), cs
+    be.sock.close()

@@ -1,0 +1,160 @@
+
+/*
+ * Unit tests for ngx_http_outage_sniff.c: the types that never get a
+ * banner, the charsets an ASCII banner cannot go into, and the WHATWG MIME
+ * Sniffing HTML signature, fed whole and split at every byte.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ngx_http_outage_sniff.h"
+
+
+static int  failed;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            printf("FAIL line %d: %s\n", __LINE__, #cond);                   \
+            failed = 1;                                                      \
+        }                                                                    \
+    } while (0)
+
+
+static int
+type(const char *t)
+{
+    return ngx_http_outage_type_class((const unsigned char *) t, strlen(t));
+}
+
+
+static int
+ascii(const char *cs)
+{
+    return ngx_http_outage_charset_ascii((const unsigned char *) cs,
+                                         strlen(cs));
+}
+
+
+/* the answer for body "b" fed in two pieces split at "at" (then finished) */
+
+static int
+sniff_split(const char *b, size_t len, size_t at)
+{
+    int                      rc;
+    ngx_http_outage_sniff_t  s;
+
+    ngx_http_outage_sniff_init(&s);
+
+    rc = ngx_http_outage_sniff_feed(&s, (const unsigned char *) b, at);
+    if (rc == NGX_HTTP_OUTAGE_SNIFF_MORE) {
+        rc = ngx_http_outage_sniff_feed(&s, (const unsigned char *) b + at,
+                                        len - at);
+    }
+
+    if (rc == NGX_HTTP_OUTAGE_SNIFF_MORE) {
+        rc = ngx_http_outage_sniff_finish(&s);
+    }
+
+    return rc;
+}
+
+
+static int
+sniff(const char *b, size_t len)
+{
+    size_t  at;
+    int     rc, r2;
+
+    rc = sniff_split(b, len, len);
+
+    for (at = 0; at < len; at++) {
+        r2 = sniff_split(b, len, at);
+        if (r2 != rc) {
+            printf("FAIL split of \"%s\" at %zu\n", b, at);
+            failed = 1;
+        }
+    }
+
+    return rc;
+}
+
+#define S(lit)  sniff(lit, sizeof(lit) - 1)
+
+
+int
+main(void)
+{
+    size_t                cslen;
+    const unsigned char  *cs;
+    const char           *ct;
+
+    CHECK(type("text/html") == NGX_HTTP_OUTAGE_TYPE_HTML);
+    CHECK(type("text/plain") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("text/css") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("text/javascript") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/javascript") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/json") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/problem+json") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("image/svg+xml") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/xhtml+xml") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/rss+xml") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("text/xml") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("image/png") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/octet-stream") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/x-php") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+    CHECK(type("") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+
+    CHECK(!ascii("utf-16le"));
+    CHECK(!ascii("UTF-16"));
+    CHECK(!ascii("utf-32BE"));
+    CHECK(!ascii("ISO-2022-JP"));
+    CHECK(!ascii("unicodeFFFE"));
+    CHECK(ascii("utf-8"));
+    CHECK(ascii("koi8-r"));
+    CHECK(ascii("windows-1251"));
+    CHECK(ascii("shift_jis"));
+    CHECK(ascii(""));
+
+    ct = "text/html; charset=\"UTF-16LE\"; x=y";
+    cs = ngx_http_outage_charset_param((const unsigned char *) ct,
+                                       strlen(ct), &cslen);
+    CHECK(cs && cslen == 8 && memcmp(cs, "UTF-16LE", 8) == 0);
+    ct = "text/html;foo=bar;Charset=koi8-r";
+    cs = ngx_http_outage_charset_param((const unsigned char *) ct,
+                                       strlen(ct), &cslen);
+    CHECK(cs && cslen == 6 && memcmp(cs, "koi8-r", 6) == 0);
+    ct = "text/html";
+    CHECK(ngx_http_outage_charset_param((const unsigned char *) ct,
+                                        strlen(ct), &cslen) == NULL);
+
+    CHECK(S("<!DOCTYPE html><html>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("  \r\n\t<html lang=en>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("\xef\xbb\xbf<HTML>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("<p>text") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("<!-- c --><p>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("<a href=x>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("<b>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("<br>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    CHECK(S("<body>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
+
+    CHECK(S("{\"ok\":true}") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("body { color: red }") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("<?xml version=\"1.0\"?><svg>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("<svg xmlns=x>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("<pre>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("<abbr>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("<html") == NGX_HTTP_OUTAGE_SNIFF_NO);       /* ends: no */
+    CHECK(S("<htmlx>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("hello <html>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("   ") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("\xef\xbb<html>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("\x89PNG\r\n") == NGX_HTTP_OUTAGE_SNIFF_NO);
+
+    printf("%s test_sniff\n", failed ? "FAIL" : "ok");
+
+    return failed;
+}
