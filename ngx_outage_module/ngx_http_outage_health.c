@@ -1672,6 +1672,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     sc->probes++;
     sc->last_checked = now;
+    sc->probed = ngx_current_msec;
     sc->last_latency = res->latency;
     sc->latency_sum += res->latency;
     sc->last_status = res->status;

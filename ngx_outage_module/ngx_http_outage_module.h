@@ -31,7 +31,7 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550002   /* bump on layout change */
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550003   /* bump on layout change */
 
 /*
  * A configuration's scope or check that has no slot in the zone (only a
@@ -288,6 +288,10 @@ typedef struct {
     size_t                       last_error_len;
     ngx_msec_t                   last_latency;
     time_t                       last_checked;
+    ngx_msec_t                   probed;       /* ngx_current_msec of the
+                                                  last probe: how recent
+                                                  the evidence is, across
+                                                  a reload */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   transitions;

@@ -27,8 +27,9 @@ static ngx_int_t ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
     ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool);
-static void ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t newest);
+static ngx_uint_t ngx_http_outage_claim_slots(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_uint_t newest, ngx_uint_t was);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 
 
@@ -219,7 +220,7 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
 ngx_int_t
 ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                    gen, newest, was;
+    ngx_uint_t                    gen, newest, was, dropped;
     ngx_slab_pool_t              *shpool;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_main_conf_t  *omcf;
@@ -239,9 +240,17 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 
     newest = (shm->conf_generation == gen);
 
-    ngx_http_outage_claim_slots(omcf, shm, newest);
+    dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was);
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "outage: configuration %ui does not take over the "
+                      "state of %ui scope(s) or check(s) that the running "
+                      "configuration did not poll or probe (docs/"
+                      "reliability.md#stale-state)", gen, dropped);
+    }
 
     if (was < gen) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
@@ -287,12 +296,24 @@ ngx_http_outage_pick_slot(ngx_uint_t *claimed, ngx_uint_t *used,
 }
 
 
-static void
+/*
+ * With the lock held.  The newest configuration takes over a slot's state
+ * only if it is evidence still (docs/reliability.md#stale-state): a scope's
+ * Redis incident only if the running configuration polled that scope, a
+ * check's state only if the running configuration probed it or its last
+ * probe is recent.  Anything else is as old as the configuration that last
+ * had the name and may have ended since.  Returns how many states were
+ * dropped (the generation is bumped for them).
+ */
+
+static ngx_uint_t
 ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t newest)
+    ngx_http_outage_shm_t *shm, ngx_uint_t newest, ngx_uint_t was)
 {
+    ngx_msec_t                     recent;
+    ngx_msec_int_t                 age;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, gen, slot;
+    ngx_uint_t                     i, j, gen, slot, redis, dropped, bump;
     ngx_uint_t                     claimed[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     used[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     mine[NGX_HTTP_OUTAGE_MAX_CHECKS];
@@ -306,6 +327,9 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
     gen = omcf->conf_generation;
     names = omcf->scopes.elts;
+    redis = (omcf->redis_addrs && omcf->redis_addrs->nelts);
+    dropped = 0;
+    bump = 0;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
         slot = NGX_HTTP_OUTAGE_NO_SLOT_SCOPE;
@@ -342,7 +366,25 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
         }
 
         if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE && newest) {
-            shm->scopes[slot].claimed = gen;
+            ss = &shm->scopes[slot];
+
+            /*
+             * Without outage_redis no scope has a Redis state; a scope the
+             * running configuration did not have was not polled since.
+             * (The first worker of this configuration claims with was <
+             * gen; its siblings find claimed == gen and keep what the
+             * poller has written since.)
+             */
+            if ((!redis || ss->claimed < was)
+                && ss->redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+            {
+                ngx_memzero(&ss->redis, sizeof(ngx_http_outage_incident_t));
+                ss->redis_since = 0;
+                dropped++;
+                bump = 1;
+            }
+
+            ss->claimed = gen;
         }
 
         omcf->scope_slots[i] = slot;
@@ -383,6 +425,36 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
         if (slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
             mine[slot] = 1;
+            sc = &shm->checks[slot];
+
+            /*
+             * A check the running configuration did not probe carries its
+             * state only while its last probe is within what would have
+             * taken it down (fall probes, the last one timing out, plus a
+             * prober tick): older, the backend may have recovered meanwhile
+             * and the check starts as a fresh one does.
+             */
+            recent = checks[i].fall * checks[i].interval + checks[i].timeout
+                     + 1000;
+            age = (ngx_msec_int_t) (ngx_current_msec - sc->probed);
+
+            if (newest && sc->claimed < was && age > (ngx_msec_int_t) recent
+                && (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+                    || sc->fails || sc->passes))
+            {
+                if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+                    bump = 1;
+                }
+
+                sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+                sc->since = 0;
+                sc->reason_len = 0;
+                sc->fails = 0;
+                sc->passes = 0;
+                sc->passive.streak = 0;
+                sc->passive.last_failure = 0;
+                dropped++;
+            }
 
             if (newest) {
                 shm->checks[slot].claimed = gen;
@@ -393,6 +465,12 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
         checks[i].slot = slot;
     }
+
+    if (bump) {
+        ngx_http_outage_shm_bump(shm);
+    }
+
+    return dropped;
 }
 
 
