@@ -31,7 +31,14 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550003   /* bump on layout change */
+
+/*
+ * The zone's layout version: bump it when a field changes meaning.  The
+ * value stored in the zone also folds in the sizes of the zone's structs
+ * (ngx_http_outage_zone_layout()), so a changed struct is never taken for
+ * the same layout by a reload that loads another build of the module.
+ */
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550003
 
 /*
  * A configuration's scope or check that has no slot in the zone (only a

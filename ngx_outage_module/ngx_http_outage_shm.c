@@ -31,6 +31,7 @@ static ngx_uint_t ngx_http_outage_claim_slots(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t newest, ngx_uint_t was);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
+static ngx_uint_t ngx_http_outage_zone_layout(void);
 
 
 static ngx_str_t  ngx_http_outage_zone_name = ngx_string("ngx_http_outage");
@@ -82,6 +83,37 @@ ngx_http_outage_shm_add(ngx_conf_t *cf, ngx_http_outage_main_conf_t *omcf)
 
 
 /*
+ * The version and the shape of the zone in one word: a build whose structs
+ * differ in any size or in where the slot tables start (another limit, a
+ * new field, another word size) reads as another layout, whatever the
+ * version says.  A zone of an older build holds its bare version, an
+ * even number, never this odd one.
+ */
+
+static ngx_uint_t
+ngx_http_outage_zone_layout(void)
+{
+    size_t  shape[] = {
+        NGX_HTTP_OUTAGE_ZONE_LAYOUT,
+        sizeof(ngx_http_outage_shm_t),
+        sizeof(ngx_http_outage_shm_scope_t),
+        sizeof(ngx_http_outage_shm_check_t),
+        sizeof(ngx_http_outage_shm_passive_t),
+        sizeof(ngx_http_outage_lease_t),
+        sizeof(ngx_http_outage_incident_t),
+        offsetof(ngx_http_outage_shm_t, redis_lease),
+        offsetof(ngx_http_outage_shm_t, scopes),
+        offsetof(ngx_http_outage_shm_t, checks),
+        NGX_HTTP_OUTAGE_MAX_SCOPES,
+        NGX_HTTP_OUTAGE_MAX_CHECKS
+    };
+
+    /* 0 would read as a zone nobody initialised */
+    return ngx_crc32_short((u_char *) shape, sizeof(shape)) | 1;
+}
+
+
+/*
  * In the master, while a configuration is read: attach or create, and give
  * the configuration its number.  Taking a number changes nothing that
  * running workers read, so a reload that fails later leaves them intact.
@@ -100,7 +132,7 @@ ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (data || shm_zone->shm.exists) {
         shm = shpool->data;
 
-        if (shm == NULL || shm->layout != NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
+        if (shm == NULL || shm->layout != ngx_http_outage_zone_layout()) {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                           "outage: the running shared zone has another "
                           "layout (the module was upgraded): restart nginx "
@@ -144,7 +176,7 @@ ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                       "the running one is carried over", shm_zone->shm.size);
 
     } else {
-        shm->layout = NGX_HTTP_OUTAGE_ZONE_LAYOUT;
+        shm->layout = ngx_http_outage_zone_layout();
         shm->generation = 1;
     }
 
@@ -199,7 +231,7 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
         sp = (ngx_slab_pool_t *) oz[i].shm.addr;
         old = sp->data;
 
-        if (old == NULL || old->layout != NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
+        if (old == NULL || old->layout != ngx_http_outage_zone_layout()) {
             return NULL;
         }
 
