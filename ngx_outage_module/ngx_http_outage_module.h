@@ -234,6 +234,9 @@ typedef struct {
                                                process */
     ngx_uint_t                   conf;      /* configuration generation of
                                                the holder */
+    ngx_uint_t                   epoch;     /* changes of holder: a result
+                                               is written only in the epoch
+                                               it was asked for in */
 } ngx_http_outage_lease_t;
 
 
@@ -467,6 +470,9 @@ ngx_uint_t ngx_http_outage_shm_current(void);
 ngx_uint_t ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease,
     ngx_msec_t ttl, ngx_log_t *log, const char *what);
 ngx_uint_t ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease);
+ngx_uint_t ngx_http_outage_lease_epoch(ngx_http_outage_lease_t *lease);
+ngx_uint_t ngx_http_outage_lease_holds_since(ngx_http_outage_lease_t *lease,
+    ngx_uint_t epoch);
 void ngx_http_outage_lease_release(ngx_http_outage_lease_t *lease);
 ngx_uint_t ngx_http_outage_scope_slot(ngx_uint_t scope);
 

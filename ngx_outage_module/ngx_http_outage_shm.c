@@ -643,6 +643,10 @@ ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease, ngx_msec_t ttl,
     }
 
     if (ours) {
+        if (lease->pid != ngx_pid || lease->conf != gen) {
+            lease->epoch++;     /* fences results asked for before */
+        }
+
         lease->pid = ngx_pid;
         lease->conf = gen;
         lease->expires = ngx_current_msec + ttl;
@@ -681,6 +685,37 @@ ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease)
     return lease->pid == ngx_pid
            && lease->conf == omcf->conf_generation
            && shm->conf_generation == omcf->conf_generation;
+}
+
+
+/*
+ * When a holder sends a request (a poll, a probe): the lease's epoch, to be
+ * given to ngx_http_outage_lease_holds_since() with the result.  Read
+ * without the lock: the holder just took or renewed the lease; if another
+ * worker took it over meanwhile, the value is newer and the result of this
+ * request is dropped, as it should be.
+ */
+
+ngx_uint_t
+ngx_http_outage_lease_epoch(ngx_http_outage_lease_t *lease)
+{
+    return lease->epoch;
+}
+
+
+/*
+ * With the lock held, before writing the result of a request sent in
+ * "epoch": the lease holds, and has not changed hands since the request
+ * was sent.  A holder that stalled with a request in flight, lost the
+ * lease and took it back (its tick can run before its read handler) would
+ * otherwise write a result older than what the other holder wrote.
+ */
+
+ngx_uint_t
+ngx_http_outage_lease_holds_since(ngx_http_outage_lease_t *lease,
+    ngx_uint_t epoch)
+{
+    return ngx_http_outage_lease_holds(lease) && lease->epoch == epoch;
 }
 
 

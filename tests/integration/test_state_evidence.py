@@ -1,4 +1,5 @@
 """State carried across reloads is evidence, or nothing (issue 12, review).
+A lease holder writes only in the lease epoch it asked in.
 
 The zone outlives configurations, so it can hold state that no current
 configuration produced: a Redis incident of a scope that was removed, or of
@@ -12,10 +13,14 @@ looks up).
 """
 
 import json
+import os
+import re
+import signal
 import time
 
 from harness import wait_for
-from test_lifecycle import check_line, conf, every_worker_answers
+from test_lifecycle import (check_line, conf, every_worker_answers,
+                            pids_connected_to)
 
 REDIS = ("outage_redis 127.0.0.1:{rp} interval=300ms timeout=300ms "
          "connect_timeout=200ms;")
@@ -185,3 +190,56 @@ def test_readded_check_with_recent_evidence_keeps_it(nginx_factory, backend):
     n.reload()
     assert every_worker_answers(n, "/checkout/", 503)
     assert "does not take over the state" not in n.log_text()
+
+
+def test_retaken_lease_fences_a_result_asked_for_before(nginx_factory,
+                                                        backend):
+    """A prober stalls with a probe in flight, another worker takes the
+    lease over and stalls too, the first one comes back and takes the lease
+    again on its tick before its old probe is answered: that answer was
+    asked for under another holder's watch (another lease epoch) and is
+    dropped, not written."""
+    # a probe timeout longer than both stalls together (so the late answer
+    # comes from the backend, when the test says); the first probe starts
+    # within one interval and hangs ("hang" answers when the mode changes);
+    # one shared listening socket: a stopped worker takes no connections
+    line = check_line(backend, "checkout", interval="16s", timeout="15s",
+                      fall=1)
+    backend.set_health("hang")
+    n = nginx_factory(conf(backend, [line]).replace(" reuseport;", ";"),
+                      workers=2)
+
+    def took_over_from(pid):
+        return re.search(r"outage: worker %d stopped renewing its lease .* "
+                         r"runs the health checks" % pid, n.log_text())
+
+    wait_for(lambda: len(pids_connected_to(n.worker_pids(),
+                                           backend.health_port)) == 1,
+             timeout=25, what="the first probe in flight")
+    a = pids_connected_to(n.worker_pids(), backend.health_port)[0]
+    b = [p for p in n.worker_pids() if p != a][0]
+
+    os.kill(a, signal.SIGSTOP)
+    try:
+        wait_for(lambda: took_over_from(a), timeout=15,
+                 what="the other worker takes the lease over")
+        os.kill(b, signal.SIGSTOP)
+        try:
+            # its lease (3 ticks + 0.5 s) runs out while both are stopped
+            t = time.monotonic()
+            wait_for(lambda: time.monotonic() - t > 5, timeout=10,
+                     interval=0.2, what="the lease expires")
+            os.kill(a, signal.SIGCONT)
+            wait_for(lambda: took_over_from(b), timeout=10,
+                     what="the first worker takes the lease back")
+            # now its probe of before is answered
+            backend.set_health("500")
+            wait_for(lambda: re.search(r"\[notice\] %d#\d+: outage: dropped "
+                                       r"a late probe result of check "
+                                       r"\"checkout\"" % a, n.log_text()),
+                     timeout=10, what="the old answer is dropped")
+            assert n.status_json()["health"]["late_results_dropped"] >= 1
+        finally:
+            os.kill(b, signal.SIGCONT)
+    finally:
+        os.kill(a, signal.SIGCONT)
