@@ -34,6 +34,10 @@ static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 static ngx_uint_t ngx_http_outage_zone_layout(void);
 
 
+/* a check's state is carried across reloads at least this long (ms) */
+#define NGX_HTTP_OUTAGE_CARRY_MIN  10000
+
+
 static ngx_str_t  ngx_http_outage_zone_name = ngx_string("ngx_http_outage");
 
 
@@ -463,11 +467,14 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
              * A check the running configuration did not probe carries its
              * state only while its last probe is within what would have
              * taken it down (fall probes, the last one timing out, plus a
-             * prober tick): older, the backend may have recovered meanwhile
-             * and the check starts as a fresh one does.
+             * prober tick), and at least the time reloads take on a busy
+             * host (a check moved away and back by two reloads is the same
+             * check): older, the backend may have recovered meanwhile and
+             * the check starts as a fresh one does.
              */
             recent = checks[i].fall * checks[i].interval + checks[i].timeout
                      + 1000;
+            recent = ngx_max(recent, NGX_HTTP_OUTAGE_CARRY_MIN);
             age = (ngx_msec_int_t) (ngx_current_msec - sc->probed);
 
             if (newest && sc->claimed < was && age > (ngx_msec_int_t) recent
