@@ -401,7 +401,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
 {
     time_t                         checked;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, ndown, nchecks, redis_stale;
+    ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_incident_t    *inc;
     ngx_http_outage_snap_scope_t  *ds;
@@ -416,6 +416,13 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
      * the time of the last evidence, read from the zone itself: polls and
      * probes that change no decision do not bump the generation.
      */
+    /*
+     * Without outage_redis no scope has a Redis state, whatever the zone
+     * still holds from a configuration that had it (its workers clear it
+     * when they take over; a worker of an older configuration may not).
+     */
+    redis = (omcf->redis_addrs && omcf->redis_addrs->nelts);
+
     redis_stale = omcf->redis_max_stale > 0
                   && shm->redis_ever_ok
                   && now - shm->redis_last_ok > omcf->redis_max_stale;
@@ -430,7 +437,9 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
 
         v->stale = redis_stale;
 
-        if (inc->state != NGX_HTTP_OUTAGE_STATE_NONE && !redis_stale) {
+        if (redis && !redis_stale
+            && inc->state != NGX_HTTP_OUTAGE_STATE_NONE)
+        {
 
             if (inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                 && inc->ends && now >= inc->ends)

@@ -47,6 +47,8 @@ typedef struct {
     u_char                         tail[NGX_HTTP_OUTAGE_MATCH_MAX];
     size_t                         tail_len;
 
+    ngx_uint_t                     epoch;       /* of the lease, at start */
+
     unsigned                       in_flight:1;
     unsigned                       found:1;
     unsigned                       capped:1;
@@ -1323,6 +1325,8 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     p->capped = 0;
     p->errbuf[0] = '\0';
     p->started = ngx_current_msec;
+    p->epoch = ngx_http_outage_lease_epoch(
+                                      &ngx_http_outage_shm()->health_lease);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: check #%ui probe of \"%V\"", p->id, &p->conf->url);
@@ -1653,7 +1657,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     ngx_http_outage_shm_lock();
 
-    if (!ngx_http_outage_lease_holds(&shm->health_lease)
+    if (!ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch)
         || ck->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK)
     {
         shm->health_dropped++;
@@ -1672,6 +1676,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     sc->probes++;
     sc->last_checked = now;
+    sc->probed = ngx_current_msec;
     sc->last_latency = res->latency;
     sc->latency_sum += res->latency;
     sc->last_status = res->status;

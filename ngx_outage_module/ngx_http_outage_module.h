@@ -31,7 +31,14 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550002   /* bump on layout change */
+
+/*
+ * The zone's layout version: bump it when a field changes meaning.  The
+ * value stored in the zone also folds in the sizes of the zone's structs
+ * (ngx_http_outage_zone_layout()), so a changed struct is never taken for
+ * the same layout by a reload that loads another build of the module.
+ */
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550003
 
 /*
  * A configuration's scope or check that has no slot in the zone (only a
@@ -231,6 +238,9 @@ typedef struct {
                                                process */
     ngx_uint_t                   conf;      /* configuration generation of
                                                the holder */
+    ngx_uint_t                   epoch;     /* changes of holder: a result
+                                               is written only in the epoch
+                                               it was asked for in */
 } ngx_http_outage_lease_t;
 
 
@@ -292,6 +302,10 @@ typedef struct {
     size_t                       last_error_len;
     ngx_msec_t                   last_latency;
     time_t                       last_checked;
+    ngx_msec_t                   probed;       /* ngx_current_msec of the
+                                                  last probe: how recent
+                                                  the evidence is, across
+                                                  a reload */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   transitions;
@@ -460,6 +474,9 @@ ngx_uint_t ngx_http_outage_shm_current(void);
 ngx_uint_t ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease,
     ngx_msec_t ttl, ngx_log_t *log, const char *what);
 ngx_uint_t ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease);
+ngx_uint_t ngx_http_outage_lease_epoch(ngx_http_outage_lease_t *lease);
+ngx_uint_t ngx_http_outage_lease_holds_since(ngx_http_outage_lease_t *lease,
+    ngx_uint_t epoch);
 void ngx_http_outage_lease_release(ngx_http_outage_lease_t *lease);
 ngx_uint_t ngx_http_outage_scope_slot(ngx_uint_t scope);
 #if (NGX_HTTP_OUTAGE_RACE_HOOK)

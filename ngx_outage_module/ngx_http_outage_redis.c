@@ -109,6 +109,7 @@ typedef struct {
                                                  each reply */
     ngx_uint_t                    addr;       /* current address index */
     ngx_uint_t                    in_flight;
+    ngx_uint_t                    epoch;      /* of the lease, at send */
     ngx_uint_t                    connected;
     ngx_uint_t                    owner;
     ngx_event_t                   tick;
@@ -1277,6 +1278,8 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
     a = omcf->redis_addrs->elts;
     a = &a[rd->addr % omcf->redis_addrs->nelts];
+    rd->epoch = ngx_http_outage_lease_epoch(
+                                      &ngx_http_outage_shm()->redis_lease);
     nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
 
     if (!rd->push && nm->stale && nm->host.len && rd->resolver) {
@@ -1385,6 +1388,8 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
     rd->send_last = rd->cmds + rd->cmds_len;
     rd->next_kind = rd->nsetup;
     rd->in_flight = 1;
+    rd->epoch = ngx_http_outage_lease_epoch(
+                                      &ngx_http_outage_shm()->redis_lease);
 
     ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
 
@@ -2252,7 +2257,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     ngx_http_outage_shm_lock();
 
-    held = ngx_http_outage_lease_holds(&shm->redis_lease);
+    held = ngx_http_outage_lease_holds_since(&shm->redis_lease, rd->epoch);
 
     if (!held) {
         shm->redis_dropped++;
@@ -2441,7 +2446,7 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
      * A worker that lost the lease while it waited (or is closing its
      * connection after losing it) does not speak for Redis any more.
      */
-    if (!ngx_http_outage_lease_holds(&shm->redis_lease)) {
+    if (!ngx_http_outage_lease_holds_since(&shm->redis_lease, rd->epoch)) {
         ngx_http_outage_shm_unlock();
         return;
     }

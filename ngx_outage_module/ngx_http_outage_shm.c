@@ -27,9 +27,15 @@ static ngx_int_t ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
     ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool);
-static void ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t newest);
+static ngx_uint_t ngx_http_outage_claim_slots(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_uint_t newest, ngx_uint_t was);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
+static ngx_uint_t ngx_http_outage_zone_layout(void);
+
+
+/* a check's state is carried across reloads at least this long (ms) */
+#define NGX_HTTP_OUTAGE_CARRY_MIN  10000
 
 
 static ngx_str_t  ngx_http_outage_zone_name = ngx_string("ngx_http_outage");
@@ -81,6 +87,37 @@ ngx_http_outage_shm_add(ngx_conf_t *cf, ngx_http_outage_main_conf_t *omcf)
 
 
 /*
+ * The version and the shape of the zone in one word: a build whose structs
+ * differ in any size or in where the slot tables start (another limit, a
+ * new field, another word size) reads as another layout, whatever the
+ * version says.  A zone of an older build holds its bare version, an
+ * even number, never this odd one.
+ */
+
+static ngx_uint_t
+ngx_http_outage_zone_layout(void)
+{
+    size_t  shape[] = {
+        NGX_HTTP_OUTAGE_ZONE_LAYOUT,
+        sizeof(ngx_http_outage_shm_t),
+        sizeof(ngx_http_outage_shm_scope_t),
+        sizeof(ngx_http_outage_shm_check_t),
+        sizeof(ngx_http_outage_shm_passive_t),
+        sizeof(ngx_http_outage_lease_t),
+        sizeof(ngx_http_outage_incident_t),
+        offsetof(ngx_http_outage_shm_t, redis_lease),
+        offsetof(ngx_http_outage_shm_t, scopes),
+        offsetof(ngx_http_outage_shm_t, checks),
+        NGX_HTTP_OUTAGE_MAX_SCOPES,
+        NGX_HTTP_OUTAGE_MAX_CHECKS
+    };
+
+    /* 0 would read as a zone nobody initialised */
+    return ngx_crc32_short((u_char *) shape, sizeof(shape)) | 1;
+}
+
+
+/*
  * In the master, while a configuration is read: attach or create, and give
  * the configuration its number.  Taking a number changes nothing that
  * running workers read, so a reload that fails later leaves them intact.
@@ -99,7 +136,7 @@ ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (data || shm_zone->shm.exists) {
         shm = shpool->data;
 
-        if (shm == NULL || shm->layout != NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
+        if (shm == NULL || shm->layout != ngx_http_outage_zone_layout()) {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                           "outage: the running shared zone has another "
                           "layout (the module was upgraded): restart nginx "
@@ -143,7 +180,7 @@ ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                       "the running one is carried over", shm_zone->shm.size);
 
     } else {
-        shm->layout = NGX_HTTP_OUTAGE_ZONE_LAYOUT;
+        shm->layout = ngx_http_outage_zone_layout();
         shm->generation = 1;
     }
 
@@ -198,7 +235,7 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
         sp = (ngx_slab_pool_t *) oz[i].shm.addr;
         old = sp->data;
 
-        if (old == NULL || old->layout != NGX_HTTP_OUTAGE_ZONE_LAYOUT) {
+        if (old == NULL || old->layout != ngx_http_outage_zone_layout()) {
             return NULL;
         }
 
@@ -219,7 +256,7 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
 ngx_int_t
 ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                    gen, newest, was;
+    ngx_uint_t                    gen, newest, was, dropped;
     ngx_slab_pool_t              *shpool;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_main_conf_t  *omcf;
@@ -239,9 +276,17 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 
     newest = (shm->conf_generation == gen);
 
-    ngx_http_outage_claim_slots(omcf, shm, newest);
+    dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was);
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "outage: configuration %ui does not take over the "
+                      "state of %ui scope(s) or check(s) that the running "
+                      "configuration did not poll or probe (docs/"
+                      "reliability.md#stale-state)", gen, dropped);
+    }
 
     if (was < gen) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
@@ -287,12 +332,24 @@ ngx_http_outage_pick_slot(ngx_uint_t *claimed, ngx_uint_t *used,
 }
 
 
-static void
+/*
+ * With the lock held.  The newest configuration takes over a slot's state
+ * only if it is evidence still (docs/reliability.md#stale-state): a scope's
+ * Redis incident only if the running configuration polled that scope, a
+ * check's state only if the running configuration probed it or its last
+ * probe is recent.  Anything else is as old as the configuration that last
+ * had the name and may have ended since.  Returns how many states were
+ * dropped (the generation is bumped for them).
+ */
+
+static ngx_uint_t
 ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t newest)
+    ngx_http_outage_shm_t *shm, ngx_uint_t newest, ngx_uint_t was)
 {
+    ngx_msec_t                     recent;
+    ngx_msec_int_t                 age;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, gen, slot;
+    ngx_uint_t                     i, j, gen, slot, redis, dropped, bump;
     ngx_uint_t                     claimed[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     used[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     mine[NGX_HTTP_OUTAGE_MAX_CHECKS];
@@ -306,6 +363,9 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
     gen = omcf->conf_generation;
     names = omcf->scopes.elts;
+    redis = (omcf->redis_addrs && omcf->redis_addrs->nelts);
+    dropped = 0;
+    bump = 0;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
         slot = NGX_HTTP_OUTAGE_NO_SLOT_SCOPE;
@@ -342,7 +402,25 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
         }
 
         if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE && newest) {
-            shm->scopes[slot].claimed = gen;
+            ss = &shm->scopes[slot];
+
+            /*
+             * Without outage_redis no scope has a Redis state; a scope the
+             * running configuration did not have was not polled since.
+             * (The first worker of this configuration claims with was <
+             * gen; its siblings find claimed == gen and keep what the
+             * poller has written since.)
+             */
+            if ((!redis || ss->claimed < was)
+                && ss->redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+            {
+                ngx_memzero(&ss->redis, sizeof(ngx_http_outage_incident_t));
+                ss->redis_since = 0;
+                dropped++;
+                bump = 1;
+            }
+
+            ss->claimed = gen;
         }
 
         omcf->scope_slots[i] = slot;
@@ -383,6 +461,39 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
         if (slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
             mine[slot] = 1;
+            sc = &shm->checks[slot];
+
+            /*
+             * A check the running configuration did not probe carries its
+             * state only while its last probe is within what would have
+             * taken it down (fall probes, the last one timing out, plus a
+             * prober tick), and at least the time reloads take on a busy
+             * host (a check moved away and back by two reloads is the same
+             * check): older, the backend may have recovered meanwhile and
+             * the check starts as a fresh one does.
+             */
+            recent = checks[i].fall * checks[i].interval + checks[i].timeout
+                     + 1000;
+            recent = ngx_max(recent, NGX_HTTP_OUTAGE_CARRY_MIN);
+            age = (ngx_msec_int_t) (ngx_current_msec - sc->probed);
+
+            if (newest && sc->claimed < was && age > (ngx_msec_int_t) recent
+                && (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+                    || sc->fails || sc->passes))
+            {
+                if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+                    bump = 1;
+                }
+
+                sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+                sc->since = 0;
+                sc->reason_len = 0;
+                sc->fails = 0;
+                sc->passes = 0;
+                sc->passive.streak = 0;
+                sc->passive.last_failure = 0;
+                dropped++;
+            }
 
             if (newest) {
                 shm->checks[slot].claimed = gen;
@@ -393,6 +504,12 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
         checks[i].slot = slot;
     }
+
+    if (bump) {
+        ngx_http_outage_shm_bump(shm);
+    }
+
+    return dropped;
 }
 
 
@@ -533,6 +650,10 @@ ngx_http_outage_lease_take(ngx_http_outage_lease_t *lease, ngx_msec_t ttl,
     }
 
     if (ours) {
+        if (lease->pid != ngx_pid || lease->conf != gen) {
+            lease->epoch++;     /* fences results asked for before */
+        }
+
         lease->pid = ngx_pid;
         lease->conf = gen;
         lease->expires = ngx_current_msec + ttl;
@@ -571,6 +692,37 @@ ngx_http_outage_lease_holds(ngx_http_outage_lease_t *lease)
     return lease->pid == ngx_pid
            && lease->conf == omcf->conf_generation
            && shm->conf_generation == omcf->conf_generation;
+}
+
+
+/*
+ * When a holder sends a request (a poll, a probe): the lease's epoch, to be
+ * given to ngx_http_outage_lease_holds_since() with the result.  Read
+ * without the lock: the holder just took or renewed the lease; if another
+ * worker took it over meanwhile, the value is newer and the result of this
+ * request is dropped, as it should be.
+ */
+
+ngx_uint_t
+ngx_http_outage_lease_epoch(ngx_http_outage_lease_t *lease)
+{
+    return lease->epoch;
+}
+
+
+/*
+ * With the lock held, before writing the result of a request sent in
+ * "epoch": the lease holds, and has not changed hands since the request
+ * was sent.  A holder that stalled with a request in flight, lost the
+ * lease and took it back (its tick can run before its read handler) would
+ * otherwise write a result older than what the other holder wrote.
+ */
+
+ngx_uint_t
+ngx_http_outage_lease_holds_since(ngx_http_outage_lease_t *lease,
+    ngx_uint_t epoch)
+{
+    return ngx_http_outage_lease_holds(lease) && lease->epoch == epoch;
 }
 
 
