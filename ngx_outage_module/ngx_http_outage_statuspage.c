@@ -488,8 +488,10 @@ ngx_http_outage_sp_add_link(ngx_conf_t *cf, ngx_http_outage_statuspage_t *sp)
         }
 
         for (p = path.data; p < path.data + path.len; p++) {
-            if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\''
-                || *p == '<' || *p == '>' || *p == '\\')
+            /* what ngx_http_outage_link_valid() refuses in a path,
+             * and "?" "#": the location's name is a path only */
+            if (*p <= 0x20 || *p >= 0x7f
+                || ngx_strchr("\"'<>\\`{}|^;?#", *p) != NULL)
             {
                 return NGX_CONF_OK;
             }

@@ -675,7 +675,10 @@ ngx_http_outage_tz_format(unsigned char *dst, time_t t, time_t now,
 
     dst[0] = '\0';
 
-    if (t <= 0) {
+    /* up to 9999-12-31: adding an offset can then never overflow */
+    if (t <= 0 || (int64_t) t > 253402300799LL
+        || (int64_t) now < 0 || (int64_t) now > 253402300799LL)
+    {
         return 0;
     }
 
