@@ -177,6 +177,8 @@ ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     b->link.len = in->link.len;
     b->nonce.data = in->nonce.data;
     b->nonce.len = in->nonce.len;
+    b->time_zone.data = in->tz_name.data;
+    b->time_zone.len = in->tz_name.len;
 
     if (in->eta > 0) {
         b->eta.len = ngx_http_outage_banner_when_rel(b->eta_buf,
@@ -254,6 +256,7 @@ static const ngx_http_outage_banner_field_t  ngx_http_outage_banner_fields[] =
     ngx_http_outage_banner_field("starts", starts),
     ngx_http_outage_banner_field("starts_iso", starts_iso),
     ngx_http_outage_banner_field("nonce", nonce),
+    ngx_http_outage_banner_field("time_zone", time_zone),
     { NULL, 0, 0 }
 };
 

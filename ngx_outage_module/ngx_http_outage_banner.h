@@ -45,6 +45,7 @@ typedef struct {
     ngx_http_outage_banner_str_t  link;       /* already validated */
     ngx_http_outage_banner_str_t  nonce;      /* raw, may be empty */
     const ngx_http_outage_tz_t   *tz;         /* outage_time_zone, NULL: UTC */
+    ngx_http_outage_banner_str_t  tz_name;    /* its IANA name, or empty */
 } ngx_http_outage_banner_input_t;
 
 
@@ -69,6 +70,7 @@ typedef struct {
     ngx_http_outage_banner_str_t  starts;
     ngx_http_outage_banner_str_t  starts_iso;
     ngx_http_outage_banner_str_t  nonce;
+    ngx_http_outage_banner_str_t  time_zone;
 
     /* set by the lookup when the template asked for the nonce */
     int                           nonce_used;
@@ -111,6 +113,7 @@ extern const size_t         ngx_http_outage_banner_css_len;
  *   starts     start of an announced window: "Nov 22, 15:30 UTC (in 3 h)",
  *              empty once the window is open; starts_iso as for eta_iso
  *   nonce      the CSP nonce, empty without outage_banner_nonce
+ *   time_zone  the IANA name of in->tz ("Europe/Berlin"), empty for UTC
  */
 void ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     const ngx_http_outage_banner_input_t *in, time_t now);

@@ -619,6 +619,8 @@ ngx_http_outage_banner_input(ngx_http_request_t *r,
     /* outage_time_zone; a Redis link wins over the status page's */
     omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
     in->tz = omcf->tz;
+    in->tz_name.data = omcf->tz_name.data;
+    in->tz_name.len = omcf->tz_name.len;
     ngx_http_outage_status_link(r, &link);
 
     in->state = (int) view->state;

@@ -496,6 +496,24 @@ test_banner_and_page(void)
     CHECK(b.eta_iso.len == 17
           && memcmp(b.eta_iso.data, "2026-03-29T01:30Z", 17) == 0);
 
+    /* the banner template sees the same names as the page's */
+    {
+        static const unsigned char  btpl[] =
+            "{{since}}|{{eta}}|{{time_zone}}";
+        unsigned char               out[128];
+
+        in.tz_name.data = (const unsigned char *) "Europe/Berlin";
+        in.tz_name.len = 13;
+        ngx_http_outage_banner_init(&b, &in, 1774745400);
+        n = ngx_http_outage_banner_render(out, sizeof(out), btpl,
+                                          sizeof(btpl) - 1, &b);
+        CHECK(n < sizeof(out));
+        out[n < sizeof(out) ? n : 0] = '\0';
+        CHECK(strcmp((char *) out, "Mar 29, 01:30 CET|Mar 29, 03:30 CEST "
+                                   "(in 40 min)|Europe/Berlin") == 0);
+        in.tz_name.len = 0;
+    }
+
     /* without a zone: UTC as before */
     in.tz = NULL;
     ngx_http_outage_banner_init(&b, &in, 1774745400);
