@@ -690,7 +690,10 @@ def test_status_page_url_is_the_link_of_every_server(page, redis, backend):
     assert st == 503
     assert json.loads(body)["link"] == "https://status.example.com/"
 
-    m = page()
+    # a status page whose path cannot be linked to (a regex location) and
+    # no url=: no link rather than a dead one
+    m = page(extra_server="location ~ ^/st(a)tus$ "
+                          "{ outage_status_page checkout; }")
     wait_for(lambda: paged(m), what="page shown")
     st, _, body = m.get("/", headers={"Accept": "application/json"})
     assert json.loads(body)["link"] is None
