@@ -51,8 +51,8 @@ typedef struct {
 } ngx_http_outage_page_vars_t;
 
 
-static void ngx_http_outage_pw_jtime(ngx_http_outage_wr_t *w, time_t t);
-static void ngx_http_outage_pw_when(ngx_http_outage_wr_t *w,
+static void ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t);
+static void ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page, time_t t);
 static const ngx_http_outage_page_text_t *ngx_http_outage_page_text(
     const ngx_http_outage_page_t *page);
@@ -181,7 +181,7 @@ static const char  ngx_http_outage_icon_alert[] =
 
 
 static void
-ngx_http_outage_pw_jtime(ngx_http_outage_wr_t *w, time_t t)
+ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t)
 {
     unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
     size_t         n;
@@ -198,7 +198,7 @@ ngx_http_outage_pw_jtime(ngx_http_outage_wr_t *w, time_t t)
  */
 
 static void
-ngx_http_outage_pw_when(ngx_http_outage_wr_t *w,
+ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page, time_t t)
 {
     unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN];
@@ -440,7 +440,7 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
         if (s->since > 0) {
             ngx_http_outage_wr_str(w, sep);
             ngx_http_outage_wr_str(w, "Since ");
-            ngx_http_outage_pw_when(w, page, s->since);
+            ngx_http_outage_page_when(w, page, s->since);
             sep = " &middot; ";
         }
 
@@ -556,7 +556,7 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
         facts = 1;
 
         if (m->eta) {
-            ngx_http_outage_pw_when(&w, page, m->eta);
+            ngx_http_outage_page_when(&w, page, m->eta);
             ngx_http_outage_wr_str(&w, " (");
             ngx_http_outage_wr_raw(&w, ago,
                 ngx_http_outage_format_ago(ago, sizeof(ago), m->eta,
@@ -577,7 +577,7 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
         }
 
         ngx_http_outage_wr_str(&w, "<div><dt>Started</dt><dd>");
-        ngx_http_outage_pw_when(&w, page, m->since);
+        ngx_http_outage_page_when(&w, page, m->since);
         ngx_http_outage_wr_str(&w, " (");
         ngx_http_outage_wr_raw(&w, ago,
             ngx_http_outage_format_ago(ago, sizeof(ago), m->since,
@@ -619,7 +619,7 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
 
     if (m && m->checked > 0) {
         ngx_http_outage_wr_str(&w, "Last checked ");
-        ngx_http_outage_pw_when(&w, page, m->checked);
+        ngx_http_outage_page_when(&w, page, m->checked);
         ngx_http_outage_wr_str(&w, ". ");
     }
 
@@ -689,7 +689,7 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_str(&w, ",\"eta\":");
 
     if (m && m->eta > 0) {
-        ngx_http_outage_pw_jtime(&w, m->eta);
+        ngx_http_outage_page_jtime(&w, m->eta);
 
     } else if (m) {
         ngx_http_outage_wr_jstr(&w, m->eta_text, m->eta_text_len);
@@ -699,7 +699,7 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     }
 
     ngx_http_outage_wr_str(&w, ",\"since\":");
-    ngx_http_outage_pw_jtime(&w, m ? m->since : 0);
+    ngx_http_outage_page_jtime(&w, m ? m->since : 0);
 
     link_len = ngx_http_outage_page_link(page, &link, NULL);
 
@@ -718,11 +718,11 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
         ngx_http_outage_wr_str(&w, "\",\"message\":");
         ngx_http_outage_wr_jstr(&w, s->message, s->message_len);
         ngx_http_outage_wr_str(&w, ",\"since\":");
-        ngx_http_outage_pw_jtime(&w, s->since);
+        ngx_http_outage_page_jtime(&w, s->since);
         ngx_http_outage_wr_str(&w, ",\"eta\":");
 
         if (s->eta > 0) {
-            ngx_http_outage_pw_jtime(&w, s->eta);
+            ngx_http_outage_page_jtime(&w, s->eta);
 
         } else {
             ngx_http_outage_wr_jstr(&w, s->eta_text, s->eta_text_len);
