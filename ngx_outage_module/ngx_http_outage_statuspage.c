@@ -449,16 +449,21 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_outage_status_page_handler;
 
-    return ngx_http_outage_sp_add_link(cf, sp);
+    return NGX_CONF_OK;
 }
 
 
 /*
  * Remembers the page as the default link of banners and maintenance pages
  * (those without a link from Redis): for its own server, url= or else the
- * location's path; with url=, for every other server too.  A path that
- * could not be followed (a regex or named location, odd bytes) gives no
- * server link: better no link than a dead one.
+ * location's path; with url=, for every other server too.  Called from the
+ * location's merge: the whole location has been read by then ("internal"
+ * may follow the directive) and the core module has merged it.  Only a
+ * page shoppers can open in a browser qualifies: not a JSON-only one, not
+ * an internal location, not a path that is no plain same-site URL (regex
+ * or named locations, "//host", "%", odd bytes).  Better no link than a
+ * dead one, a foreign host or raw JSON.  Access rules (deny, auth_basic,
+ * auth_request) cannot be seen from here: docs say to give url= then.
  */
 
 static char *
@@ -466,35 +471,71 @@ ngx_http_outage_sp_add_link(ngx_conf_t *cf, ngx_http_outage_statuspage_t *sp)
 {
     u_char                         *p;
     ngx_str_t                       path;
+    const char                     *why;
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_outage_main_conf_t    *omcf;
     ngx_http_outage_status_link_t  *l;
+
+    if (sp->format == NGX_HTTP_OUTAGE_SP_JSON) {
+        return NGX_CONF_OK;
+    }
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     path = sp->url;
+    why = NULL;
 
     if (path.len == 0) {
         path = clcf->name;
 
-        if (path.len == 0 || path.data[0] != '/' || clcf->named
+        if (clcf->internal == 1) {
+            why = "the location is internal";
+
+        } else if (path.len == 0 || path.data[0] != '/' || clcf->named
 #if (NGX_PCRE)
-            || clcf->regex
+                   || clcf->regex
 #endif
-            || clcf->noname)
+                   || clcf->noname)
         {
-            return NGX_CONF_OK;
+            why = "the location is no plain path";
+
+        } else if (path.len > 1 && (path.data[1] == '/'
+                                    || path.data[1] == '\\'))
+        {
+            /* "//host/" is another host to a browser, and so is "/\host/" */
+            why = "the path starts with \"//\"";
+
+        } else if (sp->format == NGX_HTTP_OUTAGE_SP_AUTO
+                   && path.len >= 5
+                   && ngx_strncasecmp(path.data + path.len - 5,
+                                      (u_char *) ".json", 5) == 0)
+        {
+            why = "the path answers JSON";
+
+        } else {
+            for (p = path.data; p < path.data + path.len; p++) {
+                /*
+                 * what ngx_http_outage_link_valid() refuses in a path,
+                 * "?" "#" (the location's name is a path only) and "%":
+                 * nginx matches the decoded URI, so "/st%61tus" would
+                 * be linked as a page it does not answer
+                 */
+                if (*p <= 0x20 || *p >= 0x7f
+                    || ngx_strchr("\"'<>\\`{}|^;?#%", *p) != NULL)
+                {
+                    why = "the path has bytes that are no plain URL path";
+                    break;
+                }
+            }
         }
 
-        for (p = path.data; p < path.data + path.len; p++) {
-            /* what ngx_http_outage_link_valid() refuses in a path,
-             * and "?" "#": the location's name is a path only */
-            if (*p <= 0x20 || *p >= 0x7f
-                || ngx_strchr("\"'<>\\`{}|^;?#", *p) != NULL)
-            {
-                return NGX_CONF_OK;
-            }
+        if (why) {
+            ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
+                               "\"outage_status_page\" in \"%V\" is no "
+                               "default link for banners and pages: %s; "
+                               "give \"url=\" for one", &clcf->name, why);
+            return NGX_CONF_OK;
         }
     }
 
@@ -640,7 +681,7 @@ ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 
     sp->nrows = n;
 
-    return NGX_CONF_OK;
+    return ngx_http_outage_sp_add_link(cf, sp);
 }
 
 

@@ -700,6 +700,79 @@ def test_status_page_url_is_the_link_of_every_server(page, redis, backend):
     assert b"View status updates" not in m.get("/")[2]
 
 
+def test_default_link_only_to_a_page_shoppers_can_open(page, redis,
+                                                       backend):
+    """The default link goes only to an HTML status page a browser can
+    open on the same site: never a JSON-only page (format=json, or a .json
+    path under format=auto), an internal location, a protocol-relative
+    "//host" path or a path with "%" (nginx matches the decoded URI).
+    $outage_link is the same link as the banner's and the page's."""
+    def server(port, locations):
+        return """
+        server {
+            listen 127.0.0.1:%d;
+            outage_page checkout;
+            add_header X-Link "[$outage_link]" always;
+            %s
+            location / { proxy_pass http://127.0.0.1:%d; }
+        }""" % (port, locations, backend.port)
+
+    ports = {k: free_port() for k in ("json", "internal", "evil", "pct")}
+    n = page(extra_server='add_header X-Link "[$outage_link]" always;',
+             extra_http="".join([
+        server(ports["json"], """
+            location = /status.json {
+                outage_status_page checkout format=json
+                                   url=https://status.example.com/s.json;
+            }
+            location = /summary.json { outage_status_page checkout; }
+            location = /status { outage_status_page checkout; }"""),
+        server(ports["internal"], """
+            location = /status { outage_status_page checkout; internal; }"""),
+        server(ports["evil"], """
+            location //evil.example/ { outage_status_page checkout; }"""),
+        server(ports["pct"], """
+            location = /st%61tus { outage_status_page checkout; }""")]))
+
+    def link(port=None):
+        st, h, body = n.get("/", headers={"Accept": "application/json"},
+                            port=port)
+        assert st == 503, (port, st, body)
+        return json.loads(body)["link"], h["x-link"]
+
+    assert n.get("/", port=ports["json"])[1]["x-link"] == "[]"
+    incident(redis, state="down")
+    wait_for(lambda: paged(n), what="page shown")
+
+    assert link(ports["json"]) == ("/status", "[/status]")
+    st, h, body = n.get("/", port=ports["json"],
+                        headers={"Accept": "text/html"})
+    assert b'href="/status"' in body and b".json" not in body
+    # the JSON-only page's url= is no link for the other servers either
+    for k in ("internal", "evil", "pct"):
+        assert link(ports[k]) == (None, "[]"), k
+        assert b"View status updates" not in n.get("/", port=ports[k])[2]
+    assert n.get("/status", port=ports["internal"])[0] == 404
+    log = n.log_text()
+    for loc, why in (("/status", "the location is internal"),
+                     ("//evil.example/", 'the path starts with "//"'),
+                     ("/st%61tus", "the path has bytes that are no plain "
+                                   "URL path"),
+                     ("/summary.json", "the path answers JSON")):
+        assert ('"outage_status_page" in "%s" is no default link for '
+                'banners and pages: %s; give "url=" for one' % (loc, why)) \
+            in log, (loc, log[-3000:])
+    # the main server has no status page: no link, on the variable too
+    assert link() == (None, "[]")
+
+    # a Redis link wins, on the variable as on the page
+    redis.cli("HSET", "outage:checkout", "link", "https://status.example.com/")
+    wait_for(lambda: link(ports["json"])[0] == "https://status.example.com/",
+             what="Redis link")
+    assert link(ports["json"])[1] == "[https://status.example.com/]"
+    assert link(ports["pct"])[1] == "[https://status.example.com/]"
+
+
 def test_keepalive_mix_leaks_nothing(page, redis, backend):
     import http.client
     n = page(workers=1)
