@@ -1472,6 +1472,11 @@ ngx_http_outage_intercept_log(ngx_http_request_t *r,
     ngx_uint_t                    i, j, n, *ids;
     ngx_http_outage_main_conf_t  *omcf;
 
+    /* ngx_log_error() checks the level too, but only after the names */
+    if (r->connection->log->log_level < NGX_LOG_INFO) {
+        return;
+    }
+
     if (worst) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "outage: backend answered %ui, serving the "
