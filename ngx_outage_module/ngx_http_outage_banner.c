@@ -83,105 +83,28 @@ const size_t  ngx_http_outage_banner_css_len =
     sizeof(ngx_http_outage_banner_css) - 1;
 
 
-static const char  *ngx_http_outage_banner_months[] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
-
 #define ngx_http_outage_banner_set(s, text)                                   \
     (s)->data = (const unsigned char *) (text);                               \
     (s)->len = sizeof(text) - 1
 
 
-static size_t
-ngx_http_outage_banner_num(unsigned char *p, unsigned n, size_t width)
-{
-    size_t         len, i;
-    unsigned char  tmp[12];
-
-    len = 0;
-
-    do {
-        tmp[len++] = (unsigned char) ('0' + n % 10);
-        n /= 10;
-    } while (n && len < sizeof(tmp));
-
-    while (len < width) {
-        tmp[len++] = '0';
-    }
-
-    for (i = 0; i < len; i++) {
-        p[i] = tmp[len - 1 - i];
-    }
-
-    return len;
-}
-
-
 size_t
 ngx_http_outage_banner_when(unsigned char *dst, time_t t, time_t now)
 {
-    int            year_now;
-    size_t         n;
-    struct tm      tm;
-    const char    *mon;
-
-    dst[0] = '\0';
-
-    if (t <= 0 || gmtime_r(&t, &tm) == NULL
-        || tm.tm_year + 1900 > 9999 || tm.tm_mon < 0 || tm.tm_mon > 11)
-    {
-        return 0;
-    }
-
-    year_now = tm.tm_year;
-
-    if (now > 0) {
-        struct tm  tn;
-
-        if (gmtime_r(&now, &tn) != NULL) {
-            year_now = tn.tm_year;
-        }
-    }
-
-    mon = ngx_http_outage_banner_months[tm.tm_mon];
-
-    /* "Nov 22 2027, 15:30 UTC" is the longest: 22 bytes */
-    n = 0;
-    memcpy(dst, mon, 3);
-    n += 3;
-    dst[n++] = ' ';
-    n += ngx_http_outage_banner_num(dst + n, (unsigned) tm.tm_mday, 1);
-
-    if (tm.tm_year != year_now) {
-        dst[n++] = ' ';
-        n += ngx_http_outage_banner_num(dst + n,
-                                        (unsigned) tm.tm_year + 1900, 4);
-    }
-
-    dst[n++] = ',';
-    dst[n++] = ' ';
-    n += ngx_http_outage_banner_num(dst + n, (unsigned) tm.tm_hour, 2);
-    dst[n++] = ':';
-    n += ngx_http_outage_banner_num(dst + n, (unsigned) tm.tm_min, 2);
-    memcpy(dst + n, " UTC", 4);
-    n += 4;
-    dst[n] = '\0';
-
-    return n;
+    /* without a "now" the year is never shown */
+    return ngx_http_outage_tz_format(dst, t, now > 0 ? now : t, NULL, 0);
 }
 
 
-/* "Nov 22, 15:30 UTC (in 45 min)" into buf; returns the length */
+/* "Nov 22, 16:30 CET (in 45 min)" into buf; returns the length */
 
 static size_t
 ngx_http_outage_banner_when_rel(unsigned char *buf, size_t size, time_t t,
-    time_t now)
+    time_t now, const ngx_http_outage_tz_t *tz)
 {
     size_t  n, ago;
 
-    n = ngx_http_outage_banner_when(buf, t, now);
+    n = ngx_http_outage_tz_format(buf, t, now, tz, 0);
     if (n == 0) {
         return 0;
     }
@@ -254,11 +177,13 @@ ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     b->link.len = in->link.len;
     b->nonce.data = in->nonce.data;
     b->nonce.len = in->nonce.len;
+    b->time_zone.data = in->tz_name.data;
+    b->time_zone.len = in->tz_name.len;
 
     if (in->eta > 0) {
         b->eta.len = ngx_http_outage_banner_when_rel(b->eta_buf,
                                                      sizeof(b->eta_buf),
-                                                     in->eta, now);
+                                                     in->eta, now, in->tz);
         b->eta.data = b->eta_buf;
         b->eta_iso.len = ngx_http_outage_format_time(b->eta_iso_buf, in->eta);
         b->eta_iso.data = b->eta_iso_buf;
@@ -270,8 +195,8 @@ ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     }
 
     if (in->since > 0) {
-        b->since.len = ngx_http_outage_banner_when(b->since_buf, in->since,
-                                                   now);
+        b->since.len = ngx_http_outage_tz_format(b->since_buf, in->since,
+                                                 now, in->tz, 0);
         b->since.data = b->since_buf;
         b->since_iso.len = ngx_http_outage_format_time(b->since_iso_buf,
                                                        in->since);
@@ -281,7 +206,8 @@ ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     if (in->announced && in->starts > now) {
         b->starts.len = ngx_http_outage_banner_when_rel(b->starts_buf,
                                                         sizeof(b->starts_buf),
-                                                        in->starts, now);
+                                                        in->starts, now,
+                                                        in->tz);
         b->starts.data = b->starts_buf;
         b->starts_iso.len = ngx_http_outage_format_time(b->starts_iso_buf,
                                                         in->starts);
@@ -330,6 +256,7 @@ static const ngx_http_outage_banner_field_t  ngx_http_outage_banner_fields[] =
     ngx_http_outage_banner_field("starts", starts),
     ngx_http_outage_banner_field("starts_iso", starts_iso),
     ngx_http_outage_banner_field("nonce", nonce),
+    ngx_http_outage_banner_field("time_zone", time_zone),
     { NULL, 0, 0 }
 };
 

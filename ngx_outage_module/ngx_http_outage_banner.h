@@ -18,10 +18,11 @@
 #include <time.h>
 
 #include "ngx_http_outage_text.h"
+#include "ngx_http_outage_tz.h"
 
 
-/* "Nov 22, 15:30 UTC", or "Nov 22 2027, 15:30 UTC" in another year */
-#define NGX_HTTP_OUTAGE_WHEN_LEN  32
+/* "Nov 22, 16:30 CET", or "Nov 22 2027, 16:30 CET" in another year */
+#define NGX_HTTP_OUTAGE_WHEN_LEN  NGX_HTTP_OUTAGE_TZ_WHEN_LEN
 
 
 typedef struct {
@@ -43,6 +44,8 @@ typedef struct {
     ngx_http_outage_banner_str_t  eta_text;   /* shown when eta is 0 */
     ngx_http_outage_banner_str_t  link;       /* already validated */
     ngx_http_outage_banner_str_t  nonce;      /* raw, may be empty */
+    const ngx_http_outage_tz_t   *tz;         /* outage_time_zone, NULL: UTC */
+    ngx_http_outage_banner_str_t  tz_name;    /* its IANA name, or empty */
 } ngx_http_outage_banner_input_t;
 
 
@@ -67,6 +70,7 @@ typedef struct {
     ngx_http_outage_banner_str_t  starts;
     ngx_http_outage_banner_str_t  starts_iso;
     ngx_http_outage_banner_str_t  nonce;
+    ngx_http_outage_banner_str_t  time_zone;
 
     /* set by the lookup when the template asked for the nonce */
     int                           nonce_used;
@@ -99,15 +103,17 @@ extern const size_t         ngx_http_outage_banner_css_len;
  *   class      "outage-banner outage-banner--<state>"
  *   scope      scope name
  *   message    incident message
- *   eta        "Nov 22, 15:30 UTC (in 45 min)", else the raw ETA text
+ *   eta        "Nov 22, 16:30 CET (in 45 min)" in the zone of in->tz
+ *              (UTC without one), else the raw ETA text
  *   eta_iso    "2026-11-22T15:30Z" when the ETA is a time, else empty
  *   eta_label  "Expected resolution" or, for maintenance, "Expected end"
  *   link       status page URL
- *   since      "Nov 22, 14:05 UTC"; since_iso as for eta_iso
+ *   since      "Nov 22, 15:05 CET"; since_iso as for eta_iso (always UTC)
  *   updated    "just now", "3 min ago" (last evidence, else since)
  *   starts     start of an announced window: "Nov 22, 15:30 UTC (in 3 h)",
  *              empty once the window is open; starts_iso as for eta_iso
  *   nonce      the CSP nonce, empty without outage_banner_nonce
+ *   time_zone  the IANA name of in->tz ("Europe/Berlin"), empty for UTC
  */
 void ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     const ngx_http_outage_banner_input_t *in, time_t now);
@@ -128,7 +134,8 @@ size_t ngx_http_outage_banner_render(unsigned char *dst, size_t dst_size,
     const unsigned char *tpl, size_t tpl_len, ngx_http_outage_banner_t *b);
 
 /*
- * Writes "Nov 22, 15:30 UTC" (the year is added when it differs from the
+ * In UTC, ngx_http_outage_tz_format() without a zone: writes
+ * "Nov 22, 15:30 UTC" (the year is added when it differs from the
  * year of "now") and a NUL into dst, which must hold
  * NGX_HTTP_OUTAGE_WHEN_LEN bytes; returns the length without the NUL, 0
  * (empty string) for times the calendar cannot show.

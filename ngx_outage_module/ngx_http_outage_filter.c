@@ -126,8 +126,9 @@ static ngx_http_outage_blob_t *ngx_http_outage_banner_cached(
 static ngx_int_t ngx_http_outage_banner_once(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view,
     ngx_str_t *nonce, ngx_str_t *out);
-static void ngx_http_outage_banner_input(ngx_http_outage_banner_input_t *in,
-    ngx_http_outage_view_t *view, ngx_str_t *nonce);
+static void ngx_http_outage_banner_input(ngx_http_request_t *r,
+    ngx_http_outage_banner_input_t *in, ngx_http_outage_view_t *view,
+    ngx_str_t *nonce);
 static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_banner_t *b,
     ngx_str_t *html, ngx_str_t *nonce);
@@ -728,7 +729,7 @@ ngx_http_outage_banner_cached(ngx_http_request_t *r,
 
     cache = olcf->banner_cache;
 
-    ngx_http_outage_banner_input(&in, view, NULL);
+    ngx_http_outage_banner_input(r, &in, view, NULL);
 
     /* the snapshot's second: the key of the rendering is its "now" */
     ngx_http_outage_banner_init(&b, &in, snap->built);
@@ -794,7 +795,7 @@ ngx_http_outage_banner_once(ngx_http_request_t *r,
         }
 
     } else {
-        ngx_http_outage_banner_input(&in, view, nonce);
+        ngx_http_outage_banner_input(r, &in, view, nonce);
         ngx_http_outage_banner_init(&b, &in, ngx_time());
     }
 
@@ -823,10 +824,21 @@ ngx_http_outage_banner_once(ngx_http_request_t *r,
 
 
 static void
-ngx_http_outage_banner_input(ngx_http_outage_banner_input_t *in,
-    ngx_http_outage_view_t *view, ngx_str_t *nonce)
+ngx_http_outage_banner_input(ngx_http_request_t *r,
+    ngx_http_outage_banner_input_t *in, ngx_http_outage_view_t *view,
+    ngx_str_t *nonce)
 {
+    ngx_str_t                     link;
+    ngx_http_outage_main_conf_t  *omcf;
+
     ngx_memzero(in, sizeof(ngx_http_outage_banner_input_t));
+
+    /* outage_time_zone; a Redis link wins over the status page's */
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+    in->tz = omcf->tz;
+    in->tz_name.data = omcf->tz_name.data;
+    in->tz_name.len = omcf->tz_name.len;
+    ngx_http_outage_status_link(r, &link);
 
     in->state = (int) view->state;
     in->announced = view->announced;
@@ -840,8 +852,8 @@ ngx_http_outage_banner_input(ngx_http_outage_banner_input_t *in,
     in->message.len = view->message.len;
     in->eta_text.data = view->eta_text.data;
     in->eta_text.len = view->eta_text.len;
-    in->link.data = view->link.data;
-    in->link.len = view->link.len;
+    in->link.data = view->link.len ? view->link.data : link.data;
+    in->link.len = view->link.len ? view->link.len : link.len;
 
     if (nonce) {
         in->nonce.data = nonce->data;

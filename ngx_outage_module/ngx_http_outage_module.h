@@ -185,6 +185,7 @@ typedef struct {
     time_t                       bypass_ttl;
 
     ngx_array_t                 *scope_labels;    /* statuspage.c */
+    ngx_array_t                 *status_links;    /* statuspage.c */
     ngx_http_outage_tz_t        *tz;              /* NULL: UTC */
     ngx_str_t                    tz_name;
 
@@ -548,6 +549,7 @@ char *ngx_http_outage_status_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
 char *ngx_http_outage_time_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+void ngx_http_outage_status_link(ngx_http_request_t *r, ngx_str_t *link);
 
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);

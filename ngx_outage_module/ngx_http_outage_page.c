@@ -74,6 +74,9 @@ static ngx_uint_t ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_add_header(ngx_http_request_t *r,
     char *key, size_t key_len, u_char *value, size_t value_len);
+static void ngx_http_outage_intercept_log(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *worst, ngx_uint_t status);
 static ngx_int_t ngx_http_outage_page_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -459,7 +462,7 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        n = ngx_http_outage_page_ltoa(p, retry);
+        n = ngx_http_outage_ltoa(p, retry);
 
         if (ngx_http_outage_add_header(r, "Retry-After", 11, p, n) != NGX_OK)
         {
@@ -502,10 +505,20 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
     ngx_http_outage_blob_t        *blob;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_page_t         page;
+    ngx_str_t                      link;
     ngx_http_outage_page_scope_t  *ps, tmp;
+    ngx_http_outage_main_conf_t   *omcf;
 
     ngx_memzero(&page, sizeof(ngx_http_outage_page_t));
 
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+    ngx_http_outage_status_link(r, &link);
+
+    page.status_link = link.data;
+    page.status_link_len = link.len;
+    page.tz = omcf->tz;
+    page.tz_name = omcf->tz_name.data;
+    page.tz_name_len = omcf->tz_name.len;
     page.status = (int) olcf->page_status;
     page.now = now;
     page.refresh = (long) olcf->page_refresh;
@@ -1418,10 +1431,7 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     snap = ngx_http_outage_snapshot(r);
     worst = ngx_http_outage_worst(snap, olcf->page_scopes, 2);
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "outage: backend answered %ui, serving the maintenance "
-                  "page (scope \"%V\") instead", status,
-                  worst ? &worst->name : &ngx_http_outage_bypass_names[0]);
+    ngx_http_outage_intercept_log(r, olcf, snap, worst, status);
 
     /* nothing of the failed answer survives: status, headers, body */
     ngx_http_clean_header(r);
@@ -1441,6 +1451,71 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * The one line that says why a backend's answer was replaced: by the
+ * location's scope that is degraded or worse, or, with every scope of the
+ * location up, by the backend's own failure (the page then says nothing
+ * of an incident).  Scope names are configuration text.
+ */
+
+static void
+ngx_http_outage_intercept_log(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *worst, ngx_uint_t status)
+{
+    u_char                       *p, *last;
+    u_char                        names[256];
+    ngx_str_t                    *scopes;
+    ngx_uint_t                    i, j, n, *ids;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    /* ngx_log_error() checks the level too, but only after the names */
+    if (r->connection->log->log_level < NGX_LOG_INFO) {
+        return;
+    }
+
+    if (worst) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "outage: backend answered %ui, serving the "
+                      "maintenance page instead: scope \"%V\" is %s",
+                      status, &worst->name,
+                      ngx_http_outage_state_name(worst->state));
+        return;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+    scopes = omcf->scopes.elts;
+    ids = olcf->page_scopes->elts;
+
+    p = names;
+    last = names + sizeof(names);
+    n = 0;
+
+    for (i = 0; i < olcf->page_scopes->nelts; i++) {
+        for (j = 0; j < i; j++) {
+            if (ids[j] == ids[i]) {
+                break;
+            }
+        }
+
+        if (j < i || ids[i] >= omcf->scopes.nelts) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, last, "%s\"%V\"", n ? ", " : "",
+                         &scopes[ids[i]]);
+        n++;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "outage: backend answered %ui, serving the maintenance "
+                  "page instead: scope%s %*s %s, the backend itself "
+                  "failed", status, n == 1 ? "" : "s", p - names, names,
+                  snap == NULL ? "not known yet"
+                               : (n == 1 ? "is up" : "are up"));
 }
 
 

@@ -12,15 +12,6 @@
 #include "ngx_http_outage_pagebody.h"
 
 
-/* output sink: the text.h contract (measure and write with one code path) */
-typedef struct {
-    unsigned char  *dst;
-    size_t          size;
-    size_t          need;     /* == bytes written while !full */
-    int             full;
-} ngx_http_outage_pw_t;
-
-
 typedef struct {
     const char  *cls;         /* CSS accent class */
     const char  *eyebrow;
@@ -40,7 +31,7 @@ typedef struct {
     size_t                         retry_len;
     unsigned char                  refresh[24];
     size_t                         refresh_len;
-    unsigned char                  since[32];
+    unsigned char                  since[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
     size_t                         since_len;
     unsigned char                  since_iso[NGX_HTTP_OUTAGE_TIME_LEN];
     size_t                         since_iso_len;
@@ -48,44 +39,29 @@ typedef struct {
     size_t                         since_ago_len;
     const unsigned char           *eta;       /* eta_buf or the free text */
     size_t                         eta_len;
-    unsigned char                  eta_buf[32];
+    unsigned char                  eta_buf[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
     unsigned char                  eta_iso[NGX_HTTP_OUTAGE_TIME_LEN];
     size_t                         eta_iso_len;
     unsigned char                  eta_in[NGX_HTTP_OUTAGE_AGO_LEN];
     size_t                         eta_in_len;
-    unsigned char                  checked[32];
+    unsigned char                  checked[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
     size_t                         checked_len;
     unsigned char                  checked_iso[NGX_HTTP_OUTAGE_TIME_LEN];
     size_t                         checked_iso_len;
 } ngx_http_outage_page_vars_t;
 
 
-static void ngx_http_outage_pw_init(ngx_http_outage_pw_t *w,
-    unsigned char *dst, size_t size);
-static void ngx_http_outage_pw_add(ngx_http_outage_pw_t *w, size_t n);
-static void ngx_http_outage_pw_raw(ngx_http_outage_pw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_pw_str(ngx_http_outage_pw_t *w, const char *s);
-static void ngx_http_outage_pw_html(ngx_http_outage_pw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_pw_json(ngx_http_outage_pw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_pw_jstr(ngx_http_outage_pw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_pw_jtime(ngx_http_outage_pw_t *w, time_t t);
-static void ngx_http_outage_pw_num(ngx_http_outage_pw_t *w, long v);
-static size_t ngx_http_outage_human_time(unsigned char *dst, time_t t,
-    time_t now);
-static void ngx_http_outage_pw_when(ngx_http_outage_pw_t *w, time_t t,
-    time_t now);
+static void ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t);
+static void ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
+    const ngx_http_outage_page_t *page, time_t t);
 static const ngx_http_outage_page_text_t *ngx_http_outage_page_text(
     const ngx_http_outage_page_t *page);
 static const char *ngx_http_outage_state_label(int state);
 static const char *ngx_http_outage_state_class(int state);
 static const char *ngx_http_outage_source_name(int source);
-static const ngx_http_outage_page_scope_t *ngx_http_outage_page_link(
-    const ngx_http_outage_page_t *page);
-static void ngx_http_outage_page_components_out(ngx_http_outage_pw_t *w,
+static size_t ngx_http_outage_page_link(const ngx_http_outage_page_t *page,
+    const unsigned char **link, const ngx_http_outage_page_scope_t **from);
+static void ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page);
 static int ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
     size_t name_len, const unsigned char **value, size_t *value_len);
@@ -113,11 +89,6 @@ static const ngx_http_outage_page_text_t  ngx_http_outage_text_generic = {
     "Service interruption",
     "This page is temporarily unavailable",
     "We couldn't load this page right now. Please try again in a moment."
-};
-
-static const char  *ngx_http_outage_months[12] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 };
 
 static const unsigned char  ngx_http_outage_hexdigits[] = "0123456789abcdef";
@@ -209,228 +180,41 @@ static const char  ngx_http_outage_icon_alert[] =
 "<path d=\"M12 17h.01\"/></svg>";
 
 
-/* ---- output sink ------------------------------------------------------ */
-
 static void
-ngx_http_outage_pw_init(ngx_http_outage_pw_t *w, unsigned char *dst,
-    size_t size)
-{
-    w->dst = dst;
-    w->size = dst ? size : 0;
-    w->need = 0;
-    w->full = (dst == NULL);
-}
-
-
-static void
-ngx_http_outage_pw_add(ngx_http_outage_pw_t *w, size_t n)
-{
-    w->need = (n > SIZE_MAX - w->need) ? SIZE_MAX : w->need + n;
-}
-
-
-static void
-ngx_http_outage_pw_raw(ngx_http_outage_pw_t *w, const unsigned char *p,
-    size_t n)
-{
-    if (!w->full && n <= w->size - w->need) {
-        memcpy(w->dst + w->need, p, n);
-        w->need += n;
-        return;
-    }
-
-    w->full = 1;
-    ngx_http_outage_pw_add(w, n);
-}
-
-
-static void
-ngx_http_outage_pw_str(ngx_http_outage_pw_t *w, const char *s)
-{
-    ngx_http_outage_pw_raw(w, (const unsigned char *) s, strlen(s));
-}
-
-
-/*
- * The escapers write whole units and report the complete size; a piece
- * that does not fit stops all further writing, leaving a clean prefix.
- */
-
-static void
-ngx_http_outage_pw_html(ngx_http_outage_pw_t *w, const unsigned char *p,
-    size_t n)
-{
-    size_t  r, room;
-
-    if (w->full) {
-        ngx_http_outage_pw_add(w, ngx_http_outage_html_escape(NULL, 0, p, n));
-        return;
-    }
-
-    room = w->size - w->need;
-    r = ngx_http_outage_html_escape(w->dst + w->need, room, p, n);
-
-    if (r > room) {
-        w->full = 1;
-        ngx_http_outage_pw_add(w, r);
-        return;
-    }
-
-    w->need += r;
-}
-
-
-static void
-ngx_http_outage_pw_json(ngx_http_outage_pw_t *w, const unsigned char *p,
-    size_t n)
-{
-    size_t  r, room;
-
-    if (w->full) {
-        ngx_http_outage_pw_add(w, ngx_http_outage_json_escape(NULL, 0, p, n));
-        return;
-    }
-
-    room = w->size - w->need;
-    r = ngx_http_outage_json_escape(w->dst + w->need, room, p, n);
-
-    if (r > room) {
-        w->full = 1;
-        ngx_http_outage_pw_add(w, r);
-        return;
-    }
-
-    w->need += r;
-}
-
-
-/* a JSON string, or null when empty */
-
-static void
-ngx_http_outage_pw_jstr(ngx_http_outage_pw_t *w, const unsigned char *p,
-    size_t n)
-{
-    if (n == 0) {
-        ngx_http_outage_pw_str(w, "null");
-        return;
-    }
-
-    ngx_http_outage_pw_str(w, "\"");
-    ngx_http_outage_pw_json(w, p, n);
-    ngx_http_outage_pw_str(w, "\"");
-}
-
-
-static void
-ngx_http_outage_pw_jtime(ngx_http_outage_pw_t *w, time_t t)
+ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t)
 {
     unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
     size_t         n;
 
     n = (t > 0) ? ngx_http_outage_format_time(buf, t) : 0;
 
-    ngx_http_outage_pw_jstr(w, buf, n);
+    ngx_http_outage_wr_jstr(w, buf, n);
 }
 
+
+/*
+ * <time datetime="...Z">16:30 CET</time>: the machine-readable time stays
+ * UTC, people read the shop's zone ("Nov 22, 16:30 CET" on another day)
+ */
 
 static void
-ngx_http_outage_pw_num(ngx_http_outage_pw_t *w, long v)
+ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
+    const ngx_http_outage_page_t *page, time_t t)
 {
-    unsigned char  buf[24];
-
-    ngx_http_outage_pw_raw(w, buf, ngx_http_outage_page_ltoa(buf, v));
-}
-
-
-size_t
-ngx_http_outage_page_ltoa(unsigned char *dst, long v)
-{
-    unsigned char  tmp[24];
-    unsigned long  u;
-    size_t         n, i, len;
-
-    len = 0;
-    u = (unsigned long) v;
-
-    if (v < 0) {
-        dst[len++] = '-';
-        u = 0UL - u;
-    }
-
-    n = 0;
-
-    do {
-        tmp[n++] = (unsigned char) ('0' + u % 10);
-        u /= 10;
-    } while (u);
-
-    for (i = 0; i < n; i++) {
-        dst[len++] = tmp[n - 1 - i];
-    }
-
-    return len;
-}
-
-
-/* "15:30 UTC" on the same UTC day as now, else "Nov 22, 15:30 UTC" */
-
-static size_t
-ngx_http_outage_human_time(unsigned char *dst, time_t t, time_t now)
-{
-    size_t      n;
-    struct tm   tm, tn;
-    const char *mon;
-
-    if (t <= 0 || gmtime_r(&t, &tm) == NULL || gmtime_r(&now, &tn) == NULL
-        || tm.tm_year > 9999 - 1900)
-    {
-        return 0;
-    }
-
-    n = 0;
-
-    if (tm.tm_year != tn.tm_year || tm.tm_yday != tn.tm_yday) {
-        mon = ngx_http_outage_months[tm.tm_mon];
-        memcpy(dst, mon, 3);
-        dst[3] = ' ';
-        n = 4 + ngx_http_outage_page_ltoa(dst + 4, tm.tm_mday);
-
-        if (tm.tm_year != tn.tm_year) {
-            dst[n++] = ' ';
-            n += ngx_http_outage_page_ltoa(dst + n, tm.tm_year + 1900L);
-        }
-
-        dst[n++] = ',';
-        dst[n++] = ' ';
-    }
-
-    dst[n++] = (unsigned char) ('0' + tm.tm_hour / 10);
-    dst[n++] = (unsigned char) ('0' + tm.tm_hour % 10);
-    dst[n++] = ':';
-    dst[n++] = (unsigned char) ('0' + tm.tm_min / 10);
-    dst[n++] = (unsigned char) ('0' + tm.tm_min % 10);
-    memcpy(dst + n, " UTC", 4);
-
-    return n + 4;
-}
-
-
-/* <time datetime="...">15:30 UTC</time> */
-
-static void
-ngx_http_outage_pw_when(ngx_http_outage_pw_t *w, time_t t, time_t now)
-{
-    unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN], human[32];
+    unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    unsigned char  human[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
     size_t         n;
 
     n = ngx_http_outage_format_time(iso, t);
 
-    ngx_http_outage_pw_str(w, "<time datetime=\"");
-    ngx_http_outage_pw_raw(w, iso, n);
-    ngx_http_outage_pw_str(w, "\">");
-    ngx_http_outage_pw_raw(w, human,
-                           ngx_http_outage_human_time(human, t, now));
-    ngx_http_outage_pw_str(w, "</time>");
+    ngx_http_outage_wr_str(w, "<time datetime=\"");
+    ngx_http_outage_wr_raw(w, iso, n);
+    ngx_http_outage_wr_str(w, "\">");
+    ngx_http_outage_wr_raw(w, human,
+                           ngx_http_outage_tz_format(human, t, page->now,
+                                                     page->tz,
+                                                     NGX_HTTP_OUTAGE_TZ_TODAY));
+    ngx_http_outage_wr_str(w, "</time>");
 }
 
 
@@ -501,24 +285,47 @@ ngx_http_outage_source_name(int source)
 }
 
 
-/* the status page: the main scope's link, else the first one given */
+/*
+ * Where "status updates" are: the main scope's link from Redis, else the
+ * first one given, else the public status page (page->status_link): an
+ * incident's own link is the most specific.  Returns its length (0: none)
+ * and sets *link, and *from (may be NULL) to the scope it came from (NULL
+ * for the status page).
+ */
 
-static const ngx_http_outage_page_scope_t *
-ngx_http_outage_page_link(const ngx_http_outage_page_t *page)
+static size_t
+ngx_http_outage_page_link(const ngx_http_outage_page_t *page,
+    const unsigned char **link, const ngx_http_outage_page_scope_t **from)
 {
-    size_t  i;
+    size_t                               i;
+    const ngx_http_outage_page_scope_t  *s;
+
+    s = NULL;
 
     if (page->main && page->main->link_len) {
-        return page->main;
-    }
+        s = page->main;
 
-    for (i = 0; i < page->nscopes; i++) {
-        if (page->scopes[i].link_len) {
-            return &page->scopes[i];
+    } else {
+        for (i = 0; i < page->nscopes; i++) {
+            if (page->scopes[i].link_len) {
+                s = &page->scopes[i];
+                break;
+            }
         }
     }
 
-    return NULL;
+    if (from) {
+        *from = s;
+    }
+
+    if (s) {
+        *link = s->link;
+        return s->link_len;
+    }
+
+    *link = page->status_link;
+
+    return page->status_link ? page->status_link_len : 0;
 }
 
 
@@ -578,42 +385,46 @@ ngx_http_outage_page_reason(int status)
 
 
 static void
-ngx_http_outage_page_components_out(ngx_http_outage_pw_t *w,
+ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page)
 {
     size_t                               i;
     unsigned char                        ago[NGX_HTTP_OUTAGE_AGO_LEN];
     const char                          *sep;
-    const ngx_http_outage_page_scope_t  *s;
+    const unsigned char                 *link;
+    const ngx_http_outage_page_scope_t  *s, *from;
 
     if (page->nscopes == 0) {
         return;
     }
 
-    ngx_http_outage_pw_str(w, "<ul>");
+    /* the link shown as the page's button is not repeated in its row */
+    (void) ngx_http_outage_page_link(page, &link, &from);
+
+    ngx_http_outage_wr_str(w, "<ul>");
 
     for (i = 0; i < page->nscopes; i++) {
         s = &page->scopes[i];
 
-        ngx_http_outage_pw_str(w, "<li><div class=\"row\">"
+        ngx_http_outage_wr_str(w, "<li><div class=\"row\">"
                                   "<span class=\"name\">");
-        ngx_http_outage_pw_html(w, s->name, s->name_len);
-        ngx_http_outage_pw_str(w, "</span><span class=\"badge ");
-        ngx_http_outage_pw_str(w, ngx_http_outage_state_class(s->state));
-        ngx_http_outage_pw_str(w, "\">");
-        ngx_http_outage_pw_str(w, ngx_http_outage_state_label(s->state));
-        ngx_http_outage_pw_str(w, "</span></div>");
+        ngx_http_outage_wr_html(w, s->name, s->name_len);
+        ngx_http_outage_wr_str(w, "</span><span class=\"badge ");
+        ngx_http_outage_wr_str(w, ngx_http_outage_state_class(s->state));
+        ngx_http_outage_wr_str(w, "\">");
+        ngx_http_outage_wr_str(w, ngx_http_outage_state_label(s->state));
+        ngx_http_outage_wr_str(w, "</span></div>");
 
         if (s == page->main) {
             /* its message, times and link are shown above the list */
-            ngx_http_outage_pw_str(w, "</li>");
+            ngx_http_outage_wr_str(w, "</li>");
             continue;
         }
 
         if (s->message_len) {
-            ngx_http_outage_pw_str(w, "<p>");
-            ngx_http_outage_pw_html(w, s->message, s->message_len);
-            ngx_http_outage_pw_str(w, "</p>");
+            ngx_http_outage_wr_str(w, "<p>");
+            ngx_http_outage_wr_html(w, s->message, s->message_len);
+            ngx_http_outage_wr_str(w, "</p>");
         }
 
         sep = "<p>";
@@ -622,48 +433,48 @@ ngx_http_outage_page_components_out(ngx_http_outage_pw_t *w,
             && s->source == NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH)
         {
             /* never the check's error: it may name internal addresses */
-            ngx_http_outage_pw_str(w, "<p>Not responding");
+            ngx_http_outage_wr_str(w, "<p>Not responding");
             sep = " &middot; ";
         }
 
         if (s->since > 0) {
-            ngx_http_outage_pw_str(w, sep);
-            ngx_http_outage_pw_str(w, "Since ");
-            ngx_http_outage_pw_when(w, s->since, page->now);
+            ngx_http_outage_wr_str(w, sep);
+            ngx_http_outage_wr_str(w, "Since ");
+            ngx_http_outage_page_when(w, page, s->since);
             sep = " &middot; ";
         }
 
         if (s->eta > page->now) {
-            ngx_http_outage_pw_str(w, sep);
-            ngx_http_outage_pw_str(w, "Expected back ");
-            ngx_http_outage_pw_raw(w, ago,
+            ngx_http_outage_wr_str(w, sep);
+            ngx_http_outage_wr_str(w, "Expected back ");
+            ngx_http_outage_wr_raw(w, ago,
                 ngx_http_outage_format_ago(ago, sizeof(ago), s->eta,
                                            page->now));
             sep = " &middot; ";
 
         } else if (s->eta == 0 && s->eta_text_len) {
-            ngx_http_outage_pw_str(w, sep);
-            ngx_http_outage_pw_str(w, "Expected back: ");
-            ngx_http_outage_pw_html(w, s->eta_text, s->eta_text_len);
+            ngx_http_outage_wr_str(w, sep);
+            ngx_http_outage_wr_str(w, "Expected back: ");
+            ngx_http_outage_wr_html(w, s->eta_text, s->eta_text_len);
             sep = " &middot; ";
         }
 
-        if (s->link_len && s != ngx_http_outage_page_link(page)) {
-            ngx_http_outage_pw_str(w, sep);
-            ngx_http_outage_pw_str(w, "<a href=\"");
-            ngx_http_outage_pw_html(w, s->link, s->link_len);
-            ngx_http_outage_pw_str(w, "\">Details</a>");
+        if (s->link_len && s != from) {
+            ngx_http_outage_wr_str(w, sep);
+            ngx_http_outage_wr_str(w, "<a href=\"");
+            ngx_http_outage_wr_html(w, s->link, s->link_len);
+            ngx_http_outage_wr_str(w, "\">Details</a>");
             sep = " &middot; ";
         }
 
         if (sep[0] != '<') {
-            ngx_http_outage_pw_str(w, "</p>");
+            ngx_http_outage_wr_str(w, "</p>");
         }
 
-        ngx_http_outage_pw_str(w, "</li>");
+        ngx_http_outage_wr_str(w, "</li>");
     }
 
-    ngx_http_outage_pw_str(w, "</ul>");
+    ngx_http_outage_wr_str(w, "</ul>");
 }
 
 
@@ -671,9 +482,9 @@ size_t
 ngx_http_outage_page_components(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page)
 {
-    ngx_http_outage_pw_t  w;
+    ngx_http_outage_wr_t  w;
 
-    ngx_http_outage_pw_init(&w, dst, dst_size);
+    ngx_http_outage_wr_init(&w, dst, dst_size);
     ngx_http_outage_page_components_out(&w, page);
 
     return w.need;
@@ -685,17 +496,19 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page)
 {
     unsigned char                        ago[NGX_HTTP_OUTAGE_AGO_LEN];
-    const ngx_http_outage_page_scope_t  *m, *l;
+    size_t                               link_len;
+    const unsigned char                 *link;
+    const ngx_http_outage_page_scope_t  *m;
     const ngx_http_outage_page_text_t   *t;
-    ngx_http_outage_pw_t                 w;
+    ngx_http_outage_wr_t                 w;
     int                                  facts;
 
-    ngx_http_outage_pw_init(&w, dst, dst_size);
+    ngx_http_outage_wr_init(&w, dst, dst_size);
 
     t = ngx_http_outage_page_text(page);
     m = page->main;
 
-    ngx_http_outage_pw_str(&w,
+    ngx_http_outage_wr_str(&w,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
         "<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" "
@@ -703,116 +516,116 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
         "<meta name=\"robots\" content=\"noindex\">\n");
 
     if (page->refresh > 0) {
-        ngx_http_outage_pw_str(&w, "<meta http-equiv=\"refresh\" content=\"");
-        ngx_http_outage_pw_num(&w, page->refresh);
-        ngx_http_outage_pw_str(&w, "\">\n");
+        ngx_http_outage_wr_str(&w, "<meta http-equiv=\"refresh\" content=\"");
+        ngx_http_outage_wr_num(&w, page->refresh);
+        ngx_http_outage_wr_str(&w, "\">\n");
     }
 
-    ngx_http_outage_pw_str(&w, "<title>");
-    ngx_http_outage_pw_str(&w, t->title);
-    ngx_http_outage_pw_str(&w, "</title>\n<style>");
-    ngx_http_outage_pw_str(&w, ngx_http_outage_page_css);
-    ngx_http_outage_pw_str(&w, "</style>\n</head>\n<body>\n<main class=\"");
-    ngx_http_outage_pw_str(&w, t->cls);
-    ngx_http_outage_pw_str(&w, "\">\n");
+    ngx_http_outage_wr_str(&w, "<title>");
+    ngx_http_outage_wr_str(&w, t->title);
+    ngx_http_outage_wr_str(&w, "</title>\n<style>");
+    ngx_http_outage_wr_str(&w, ngx_http_outage_page_css);
+    ngx_http_outage_wr_str(&w, "</style>\n</head>\n<body>\n<main class=\"");
+    ngx_http_outage_wr_str(&w, t->cls);
+    ngx_http_outage_wr_str(&w, "\">\n");
 
-    ngx_http_outage_pw_str(&w, (t == &ngx_http_outage_text_maint)
+    ngx_http_outage_wr_str(&w, (t == &ngx_http_outage_text_maint)
                                ? ngx_http_outage_icon_maint
                                : ngx_http_outage_icon_alert);
 
-    ngx_http_outage_pw_str(&w, "\n<p class=\"eyebrow\">");
-    ngx_http_outage_pw_str(&w, t->eyebrow);
-    ngx_http_outage_pw_str(&w, "</p>\n<h1>");
-    ngx_http_outage_pw_str(&w, t->title);
-    ngx_http_outage_pw_str(&w, "</h1>\n<p class=\"lead\">");
+    ngx_http_outage_wr_str(&w, "\n<p class=\"eyebrow\">");
+    ngx_http_outage_wr_str(&w, t->eyebrow);
+    ngx_http_outage_wr_str(&w, "</p>\n<h1>");
+    ngx_http_outage_wr_str(&w, t->title);
+    ngx_http_outage_wr_str(&w, "</h1>\n<p class=\"lead\">");
 
     if (m && m->message_len) {
-        ngx_http_outage_pw_html(&w, m->message, m->message_len);
+        ngx_http_outage_wr_html(&w, m->message, m->message_len);
 
     } else {
-        ngx_http_outage_pw_str(&w, t->lead);
+        ngx_http_outage_wr_str(&w, t->lead);
     }
 
-    ngx_http_outage_pw_str(&w, "</p>\n");
+    ngx_http_outage_wr_str(&w, "</p>\n");
 
     facts = 0;
 
     if (m && (m->eta > page->now || (m->eta == 0 && m->eta_text_len))) {
-        ngx_http_outage_pw_str(&w, "<dl class=\"facts\">\n<div><dt>"
+        ngx_http_outage_wr_str(&w, "<dl class=\"facts\">\n<div><dt>"
                                    "Expected back</dt><dd>");
         facts = 1;
 
         if (m->eta) {
-            ngx_http_outage_pw_when(&w, m->eta, page->now);
-            ngx_http_outage_pw_str(&w, " (");
-            ngx_http_outage_pw_raw(&w, ago,
+            ngx_http_outage_page_when(&w, page, m->eta);
+            ngx_http_outage_wr_str(&w, " (");
+            ngx_http_outage_wr_raw(&w, ago,
                 ngx_http_outage_format_ago(ago, sizeof(ago), m->eta,
                                            page->now));
-            ngx_http_outage_pw_str(&w, ")");
+            ngx_http_outage_wr_str(&w, ")");
 
         } else {
-            ngx_http_outage_pw_html(&w, m->eta_text, m->eta_text_len);
+            ngx_http_outage_wr_html(&w, m->eta_text, m->eta_text_len);
         }
 
-        ngx_http_outage_pw_str(&w, "</dd></div>\n");
+        ngx_http_outage_wr_str(&w, "</dd></div>\n");
     }
 
     if (m && m->since > 0) {
         if (!facts) {
-            ngx_http_outage_pw_str(&w, "<dl class=\"facts\">\n");
+            ngx_http_outage_wr_str(&w, "<dl class=\"facts\">\n");
             facts = 1;
         }
 
-        ngx_http_outage_pw_str(&w, "<div><dt>Started</dt><dd>");
-        ngx_http_outage_pw_when(&w, m->since, page->now);
-        ngx_http_outage_pw_str(&w, " (");
-        ngx_http_outage_pw_raw(&w, ago,
+        ngx_http_outage_wr_str(&w, "<div><dt>Started</dt><dd>");
+        ngx_http_outage_page_when(&w, page, m->since);
+        ngx_http_outage_wr_str(&w, " (");
+        ngx_http_outage_wr_raw(&w, ago,
             ngx_http_outage_format_ago(ago, sizeof(ago), m->since,
                                        page->now));
-        ngx_http_outage_pw_str(&w, ")</dd></div>\n");
+        ngx_http_outage_wr_str(&w, ")</dd></div>\n");
     }
 
     if (facts) {
-        ngx_http_outage_pw_str(&w, "</dl>\n");
+        ngx_http_outage_wr_str(&w, "</dl>\n");
     }
 
     if (page->nscopes) {
-        ngx_http_outage_pw_str(&w, "<section aria-labelledby=\"affected\">"
+        ngx_http_outage_wr_str(&w, "<section aria-labelledby=\"affected\">"
                                    "<h2 id=\"affected\">Affected services"
                                    "</h2>\n");
         ngx_http_outage_page_components_out(&w, page);
-        ngx_http_outage_pw_str(&w, "\n</section>\n");
+        ngx_http_outage_wr_str(&w, "\n</section>\n");
     }
 
-    l = ngx_http_outage_page_link(page);
+    link_len = ngx_http_outage_page_link(page, &link, NULL);
 
-    if (l) {
-        ngx_http_outage_pw_str(&w, "<a class=\"button\" href=\"");
-        ngx_http_outage_pw_html(&w, l->link, l->link_len);
-        ngx_http_outage_pw_str(&w, "\">View status updates</a>\n");
+    if (link_len) {
+        ngx_http_outage_wr_str(&w, "<a class=\"button\" href=\"");
+        ngx_http_outage_wr_html(&w, link, link_len);
+        ngx_http_outage_wr_str(&w, "\">View status updates</a>\n");
     }
 
-    ngx_http_outage_pw_str(&w, "<footer><p>");
+    ngx_http_outage_wr_str(&w, "<footer><p>");
 
     if (page->refresh > 0) {
-        ngx_http_outage_pw_str(&w, "This page reloads by itself every ");
-        ngx_http_outage_pw_num(&w, page->refresh);
-        ngx_http_outage_pw_str(&w, page->refresh == 1 ? " second. "
+        ngx_http_outage_wr_str(&w, "This page reloads by itself every ");
+        ngx_http_outage_wr_num(&w, page->refresh);
+        ngx_http_outage_wr_str(&w, page->refresh == 1 ? " second. "
                                                       : " seconds. ");
 
     } else {
-        ngx_http_outage_pw_str(&w, "Please try again later. ");
+        ngx_http_outage_wr_str(&w, "Please try again later. ");
     }
 
     if (m && m->checked > 0) {
-        ngx_http_outage_pw_str(&w, "Last checked ");
-        ngx_http_outage_pw_when(&w, m->checked, page->now);
-        ngx_http_outage_pw_str(&w, ". ");
+        ngx_http_outage_wr_str(&w, "Last checked ");
+        ngx_http_outage_page_when(&w, page, m->checked);
+        ngx_http_outage_wr_str(&w, ". ");
     }
 
-    ngx_http_outage_pw_str(&w, "Error ");
-    ngx_http_outage_pw_num(&w, page->status);
-    ngx_http_outage_pw_str(&w, ".</p></footer>\n</main>\n</body>\n</html>\n");
+    ngx_http_outage_wr_str(&w, "Error ");
+    ngx_http_outage_wr_num(&w, page->status);
+    ngx_http_outage_wr_str(&w, ".</p></footer>\n</main>\n</body>\n</html>\n");
 
     return w.need;
 }
@@ -826,107 +639,103 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
 {
     size_t                               i;
     const char                          *state;
-    ngx_http_outage_pw_t                 w;
-    const ngx_http_outage_page_scope_t  *m, *s, *l;
+    ngx_http_outage_wr_t                 w;
+    size_t                               link_len;
+    const unsigned char                 *link;
+    const ngx_http_outage_page_scope_t  *m, *s;
     const ngx_http_outage_page_text_t   *t;
 
-    ngx_http_outage_pw_init(&w, dst, dst_size);
+    ngx_http_outage_wr_init(&w, dst, dst_size);
 
     m = page->main;
     t = ngx_http_outage_page_text(page);
     state = m ? ngx_http_outage_state_name(m->state) : "unavailable";
 
     /* about:blank: the title is the status phrase (RFC 9457, 4.2.1) */
-    ngx_http_outage_pw_str(&w, "{\"type\":\"about:blank\",\"title\":\"");
-    ngx_http_outage_pw_str(&w, ngx_http_outage_page_reason(page->status));
-    ngx_http_outage_pw_str(&w, "\",\"status\":");
-    ngx_http_outage_pw_num(&w, page->status);
-    ngx_http_outage_pw_str(&w, ",\"detail\":\"");
+    ngx_http_outage_wr_str(&w, "{\"type\":\"about:blank\",\"title\":\"");
+    ngx_http_outage_wr_str(&w, ngx_http_outage_page_reason(page->status));
+    ngx_http_outage_wr_str(&w, "\",\"status\":");
+    ngx_http_outage_wr_num(&w, page->status);
+    ngx_http_outage_wr_str(&w, ",\"detail\":\"");
 
     if (m && m->message_len) {
-        ngx_http_outage_pw_json(&w, m->message, m->message_len);
+        ngx_http_outage_wr_json(&w, m->message, m->message_len);
 
     } else {
-        ngx_http_outage_pw_json(&w, (const unsigned char *) t->lead,
+        ngx_http_outage_wr_json(&w, (const unsigned char *) t->lead,
                                 strlen(t->lead));
     }
 
-    ngx_http_outage_pw_str(&w, "\",\"state\":\"");
-    ngx_http_outage_pw_str(&w, state);
-    ngx_http_outage_pw_str(&w, "\",\"scope\":");
+    ngx_http_outage_wr_str(&w, "\",\"state\":\"");
+    ngx_http_outage_wr_str(&w, state);
+    ngx_http_outage_wr_str(&w, "\",\"scope\":");
 
     if (m) {
-        ngx_http_outage_pw_jstr(&w, m->name, m->name_len);
+        ngx_http_outage_wr_jstr(&w, m->name, m->name_len);
 
     } else {
-        ngx_http_outage_pw_str(&w, "null");
+        ngx_http_outage_wr_str(&w, "null");
     }
 
-    ngx_http_outage_pw_str(&w, ",\"retry_after\":");
+    ngx_http_outage_wr_str(&w, ",\"retry_after\":");
 
     if (page->retry_after > 0) {
-        ngx_http_outage_pw_num(&w, page->retry_after);
+        ngx_http_outage_wr_num(&w, page->retry_after);
 
     } else {
-        ngx_http_outage_pw_str(&w, "null");
+        ngx_http_outage_wr_str(&w, "null");
     }
 
-    ngx_http_outage_pw_str(&w, ",\"eta\":");
+    ngx_http_outage_wr_str(&w, ",\"eta\":");
 
     if (m && m->eta > 0) {
-        ngx_http_outage_pw_jtime(&w, m->eta);
+        ngx_http_outage_page_jtime(&w, m->eta);
 
     } else if (m) {
-        ngx_http_outage_pw_jstr(&w, m->eta_text, m->eta_text_len);
+        ngx_http_outage_wr_jstr(&w, m->eta_text, m->eta_text_len);
 
     } else {
-        ngx_http_outage_pw_str(&w, "null");
+        ngx_http_outage_wr_str(&w, "null");
     }
 
-    ngx_http_outage_pw_str(&w, ",\"since\":");
-    ngx_http_outage_pw_jtime(&w, m ? m->since : 0);
+    ngx_http_outage_wr_str(&w, ",\"since\":");
+    ngx_http_outage_page_jtime(&w, m ? m->since : 0);
 
-    l = ngx_http_outage_page_link(page);
+    link_len = ngx_http_outage_page_link(page, &link, NULL);
 
-    ngx_http_outage_pw_str(&w, ",\"link\":");
+    ngx_http_outage_wr_str(&w, ",\"link\":");
+    ngx_http_outage_wr_jstr(&w, link, link_len);
 
-    if (l) {
-        ngx_http_outage_pw_jstr(&w, l->link, l->link_len);
-
-    } else {
-        ngx_http_outage_pw_str(&w, "null");
-    }
-
-    ngx_http_outage_pw_str(&w, ",\"components\":[");
+    ngx_http_outage_wr_str(&w, ",\"components\":[");
 
     for (i = 0; i < page->nscopes; i++) {
         s = &page->scopes[i];
 
-        ngx_http_outage_pw_str(&w, i ? ",{\"scope\":" : "{\"scope\":");
-        ngx_http_outage_pw_jstr(&w, s->name, s->name_len);
-        ngx_http_outage_pw_str(&w, ",\"state\":\"");
-        ngx_http_outage_pw_str(&w, ngx_http_outage_state_name(s->state));
-        ngx_http_outage_pw_str(&w, "\",\"message\":");
-        ngx_http_outage_pw_jstr(&w, s->message, s->message_len);
-        ngx_http_outage_pw_str(&w, ",\"since\":");
-        ngx_http_outage_pw_jtime(&w, s->since);
-        ngx_http_outage_pw_str(&w, ",\"eta\":");
+        ngx_http_outage_wr_str(&w, i ? ",{\"scope\":" : "{\"scope\":");
+        ngx_http_outage_wr_jstr(&w, s->name, s->name_len);
+        ngx_http_outage_wr_str(&w, ",\"state\":\"");
+        ngx_http_outage_wr_str(&w, ngx_http_outage_state_name(s->state));
+        ngx_http_outage_wr_str(&w, "\",\"message\":");
+        ngx_http_outage_wr_jstr(&w, s->message, s->message_len);
+        ngx_http_outage_wr_str(&w, ",\"since\":");
+        ngx_http_outage_page_jtime(&w, s->since);
+        ngx_http_outage_wr_str(&w, ",\"eta\":");
 
         if (s->eta > 0) {
-            ngx_http_outage_pw_jtime(&w, s->eta);
+            ngx_http_outage_page_jtime(&w, s->eta);
 
         } else {
-            ngx_http_outage_pw_jstr(&w, s->eta_text, s->eta_text_len);
+            ngx_http_outage_wr_jstr(&w, s->eta_text, s->eta_text_len);
         }
 
-        ngx_http_outage_pw_str(&w, ",\"link\":");
-        ngx_http_outage_pw_jstr(&w, s->link, s->link_len);
-        ngx_http_outage_pw_str(&w, ",\"source\":\"");
-        ngx_http_outage_pw_str(&w, ngx_http_outage_source_name(s->source));
-        ngx_http_outage_pw_str(&w, "\"}");
+        ngx_http_outage_wr_str(&w, ",\"link\":");
+        ngx_http_outage_wr_jstr(&w, s->link, s->link_len);
+        ngx_http_outage_wr_str(&w, ",\"source\":\"");
+        ngx_http_outage_wr_str(&w, ngx_http_outage_source_name(s->source));
+        ngx_http_outage_wr_str(&w, "\"}");
     }
 
-    ngx_http_outage_pw_str(&w, "]}\n");
+    ngx_http_outage_wr_str(&w, "]}\n");
 
     return w.need;
 }
@@ -942,7 +751,9 @@ ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
 
     const char                          *s;
     const ngx_http_outage_page_t        *page;
-    const ngx_http_outage_page_scope_t  *m, *l;
+    size_t                               link_len;
+    const unsigned char                 *link;
+    const ngx_http_outage_page_scope_t  *m;
     const ngx_http_outage_page_text_t   *t;
 
     page = v->page;
@@ -1006,10 +817,10 @@ ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
         ngx_http_outage_var_set(v->eta_in, v->eta_in_len);
 
     } else if (ngx_http_outage_var_is("link")) {
-        l = ngx_http_outage_page_link(page);
+        link_len = ngx_http_outage_page_link(page, &link, NULL);
 
-        if (l) {
-            ngx_http_outage_var_set(l->link, l->link_len);
+        if (link_len) {
+            ngx_http_outage_var_set(link, link_len);
         }
 
         s = "";
@@ -1031,6 +842,9 @@ ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
 
     } else if (ngx_http_outage_var_is("components")) {
         ngx_http_outage_var_set(v->components, v->components_len);
+
+    } else if (ngx_http_outage_var_is("time_zone")) {
+        ngx_http_outage_var_set(v->page->tz_name, v->page->tz_name_len);
     }
 
 #undef ngx_http_outage_var_is
@@ -1063,19 +877,20 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     v.components = components;
     v.components_len = components_len;
 
-    v.status_len = ngx_http_outage_page_ltoa(v.status, page->status);
+    v.status_len = ngx_http_outage_ltoa(v.status, page->status);
 
     if (page->retry_after > 0) {
-        v.retry_len = ngx_http_outage_page_ltoa(v.retry, page->retry_after);
+        v.retry_len = ngx_http_outage_ltoa(v.retry, page->retry_after);
     }
 
     if (page->refresh > 0) {
-        v.refresh_len = ngx_http_outage_page_ltoa(v.refresh, page->refresh);
+        v.refresh_len = ngx_http_outage_ltoa(v.refresh, page->refresh);
     }
 
     if (m && m->since > 0) {
-        v.since_len = ngx_http_outage_human_time(v.since, m->since,
-                                                 page->now);
+        v.since_len = ngx_http_outage_tz_format(v.since, m->since,
+                                                page->now, page->tz,
+                                                NGX_HTTP_OUTAGE_TZ_TODAY);
         v.since_iso_len = ngx_http_outage_format_time(v.since_iso, m->since);
         v.since_ago_len = ngx_http_outage_format_ago(v.since_ago,
                                                      sizeof(v.since_ago),
@@ -1084,8 +899,9 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
 
     if (m && m->eta > 0) {
         v.eta = v.eta_buf;
-        v.eta_len = ngx_http_outage_human_time(v.eta_buf, m->eta,
-                                               page->now);
+        v.eta_len = ngx_http_outage_tz_format(v.eta_buf, m->eta,
+                                              page->now, page->tz,
+                                              NGX_HTTP_OUTAGE_TZ_TODAY);
         v.eta_iso_len = ngx_http_outage_format_time(v.eta_iso, m->eta);
 
         if (m->eta > page->now) {
@@ -1101,8 +917,9 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     }
 
     if (m && m->checked > 0) {
-        v.checked_len = ngx_http_outage_human_time(v.checked, m->checked,
-                                                   page->now);
+        v.checked_len = ngx_http_outage_tz_format(v.checked, m->checked,
+                                                  page->now, page->tz,
+                                                  NGX_HTTP_OUTAGE_TZ_TODAY);
         v.checked_iso_len = ngx_http_outage_format_time(v.checked_iso,
                                                         m->checked);
     }
@@ -1417,7 +1234,7 @@ ngx_http_outage_cookie_parse(const unsigned char *p, size_t len,
 size_t
 ngx_http_outage_cookie_expiry(unsigned char *dst, time_t expiry)
 {
-    return ngx_http_outage_page_ltoa(dst, (long) expiry);
+    return ngx_http_outage_ltoa(dst, (long) expiry);
 }
 
 
@@ -1427,7 +1244,7 @@ ngx_http_outage_cookie_format(unsigned char *dst, time_t expiry,
 {
     size_t  n, i;
 
-    n = ngx_http_outage_page_ltoa(dst, (long) expiry);
+    n = ngx_http_outage_ltoa(dst, (long) expiry);
     dst[n++] = '.';
 
     for (i = 0; i < NGX_HTTP_OUTAGE_MAC_LEN; i++) {

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "ngx_http_outage_text.h"
+#include "ngx_http_outage_tz.h"
 
 
 /* "<expiry>.<64 hex digits>": expiry has at most 12 digits */
@@ -68,6 +69,11 @@ typedef struct {
     const ngx_http_outage_page_scope_t  *main;         /* NULL: generic */
     const ngx_http_outage_page_scope_t  *scopes;       /* affected scopes */
     size_t                               nscopes;
+    const unsigned char                 *status_link;  /* when no scope */
+    size_t                               status_link_len; /* has a link */
+    const ngx_http_outage_tz_t          *tz;           /* NULL: UTC */
+    const unsigned char                 *tz_name;      /* IANA name, or "" */
+    size_t                               tz_name_len;
 } ngx_http_outage_page_t;
 
 
@@ -114,9 +120,6 @@ int ngx_http_outage_accepts_html(const unsigned char *p, size_t len);
  * NGX_HTTP_OUTAGE_RETRY_MIN..MAX when eta is in the future, else dflt.
  */
 long ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt);
-
-/* v in decimal into dst (24 bytes suffice), no NUL; returns the length */
-size_t ngx_http_outage_page_ltoa(unsigned char *dst, long v);
 
 /* reason phrase of a status, for the problem title; never NULL */
 const char *ngx_http_outage_page_reason(int status);

@@ -12,15 +12,6 @@
 #include "ngx_http_outage_statusbody.h"
 
 
-/* output sink: the text.h contract (measure and write with one code path) */
-typedef struct {
-    unsigned char  *dst;
-    size_t          size;
-    size_t          need;     /* == bytes written while !full */
-    int             full;
-} ngx_http_outage_sw_t;
-
-
 /* how one row is shown */
 typedef struct {
     const char  *badge;       /* the state in words */
@@ -30,34 +21,20 @@ typedef struct {
 } ngx_http_outage_sp_kind_t;
 
 
-static void ngx_http_outage_sw_init(ngx_http_outage_sw_t *w,
-    unsigned char *dst, size_t size);
-static void ngx_http_outage_sw_raw(ngx_http_outage_sw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_sw_str(ngx_http_outage_sw_t *w, const char *s);
-static void ngx_http_outage_sw_html(ngx_http_outage_sw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_sw_json(ngx_http_outage_sw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_sw_jstr(ngx_http_outage_sw_t *w,
-    const unsigned char *p, size_t n);
-static void ngx_http_outage_sw_jtime(ngx_http_outage_sw_t *w, time_t t);
-static void ngx_http_outage_sw_num(ngx_http_outage_sw_t *w, long v);
+static void ngx_http_outage_sp_jtime(ngx_http_outage_wr_t *w, time_t t);
 static size_t ngx_http_outage_sp_iso(unsigned char *dst, time_t t);
-static size_t ngx_http_outage_sp_human(unsigned char *dst, time_t t,
-    time_t now, const ngx_http_outage_tz_t *tz);
-static void ngx_http_outage_sw_time(ngx_http_outage_sw_t *w,
+static void ngx_http_outage_sp_time(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, time_t t, int ago);
 static const ngx_http_outage_sp_kind_t *ngx_http_outage_sp_kind(
     const ngx_http_outage_sp_row_t *row);
-static void ngx_http_outage_sp_list(ngx_http_outage_sw_t *w,
+static void ngx_http_outage_sp_list(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp);
-static void ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
+static void ngx_http_outage_sp_row_html(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row);
-static void ngx_http_outage_sp_component(ngx_http_outage_sw_t *w,
+static void ngx_http_outage_sp_component(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row,
     size_t position);
-static void ngx_http_outage_sp_event(ngx_http_outage_sw_t *w,
+static void ngx_http_outage_sp_event(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row,
     size_t position);
 
@@ -92,12 +69,6 @@ static const char  *ngx_http_outage_sp_overall_texts[] = {
 static const char  *ngx_http_outage_sp_overall_cls[] = {
     "ok", "degraded", "maint", "down"
 };
-
-static const char  *ngx_http_outage_sp_months[12] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
 
 /*
  * Self-contained: no external resources, no script.  Every state is said
@@ -157,152 +128,12 @@ static const char  ngx_http_outage_sp_css[] =
 "li{padding:14px 16px}}";
 
 
-/* ---- output sink ------------------------------------------------------ */
-
 static void
-ngx_http_outage_sw_init(ngx_http_outage_sw_t *w, unsigned char *dst,
-    size_t size)
-{
-    w->dst = dst;
-    w->size = dst ? size : 0;
-    w->need = 0;
-    w->full = (dst == NULL);
-}
-
-
-static void
-ngx_http_outage_sw_add(ngx_http_outage_sw_t *w, size_t n)
-{
-    w->need = (n > SIZE_MAX - w->need) ? SIZE_MAX : w->need + n;
-}
-
-
-static void
-ngx_http_outage_sw_raw(ngx_http_outage_sw_t *w, const unsigned char *p,
-    size_t n)
-{
-    if (!w->full && n <= w->size - w->need) {
-        memcpy(w->dst + w->need, p, n);
-        w->need += n;
-        return;
-    }
-
-    w->full = 1;
-    ngx_http_outage_sw_add(w, n);
-}
-
-
-static void
-ngx_http_outage_sw_str(ngx_http_outage_sw_t *w, const char *s)
-{
-    ngx_http_outage_sw_raw(w, (const unsigned char *) s, strlen(s));
-}
-
-
-/* the escapers report the complete size; a piece that does not fit stops
- * all further writing, leaving a clean prefix */
-
-static void
-ngx_http_outage_sw_html(ngx_http_outage_sw_t *w, const unsigned char *p,
-    size_t n)
-{
-    size_t  r, room;
-
-    if (w->full) {
-        ngx_http_outage_sw_add(w, ngx_http_outage_html_escape(NULL, 0, p, n));
-        return;
-    }
-
-    room = w->size - w->need;
-    r = ngx_http_outage_html_escape(w->dst + w->need, room, p, n);
-
-    if (r > room) {
-        w->full = 1;
-        ngx_http_outage_sw_add(w, r);
-        return;
-    }
-
-    w->need += r;
-}
-
-
-static void
-ngx_http_outage_sw_json(ngx_http_outage_sw_t *w, const unsigned char *p,
-    size_t n)
-{
-    size_t  r, room;
-
-    if (w->full) {
-        ngx_http_outage_sw_add(w, ngx_http_outage_json_escape(NULL, 0, p, n));
-        return;
-    }
-
-    room = w->size - w->need;
-    r = ngx_http_outage_json_escape(w->dst + w->need, room, p, n);
-
-    if (r > room) {
-        w->full = 1;
-        ngx_http_outage_sw_add(w, r);
-        return;
-    }
-
-    w->need += r;
-}
-
-
-/* a JSON string, or null when empty */
-
-static void
-ngx_http_outage_sw_jstr(ngx_http_outage_sw_t *w, const unsigned char *p,
-    size_t n)
-{
-    if (n == 0) {
-        ngx_http_outage_sw_str(w, "null");
-        return;
-    }
-
-    ngx_http_outage_sw_str(w, "\"");
-    ngx_http_outage_sw_json(w, p, n);
-    ngx_http_outage_sw_str(w, "\"");
-}
-
-
-static void
-ngx_http_outage_sw_jtime(ngx_http_outage_sw_t *w, time_t t)
+ngx_http_outage_sp_jtime(ngx_http_outage_wr_t *w, time_t t)
 {
     unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
 
-    ngx_http_outage_sw_jstr(w, buf, ngx_http_outage_sp_iso(buf, t));
-}
-
-
-static void
-ngx_http_outage_sw_num(ngx_http_outage_sw_t *w, long v)
-{
-    unsigned char  buf[24], tmp[24];
-    unsigned long  u;
-    size_t         n, len;
-
-    len = 0;
-    u = (unsigned long) v;
-
-    if (v < 0) {
-        buf[len++] = '-';
-        u = 0UL - u;
-    }
-
-    n = 0;
-
-    do {
-        tmp[n++] = (unsigned char) ('0' + u % 10);
-        u /= 10;
-    } while (u);
-
-    while (n) {
-        buf[len++] = tmp[--n];
-    }
-
-    ngx_http_outage_sw_raw(w, buf, len);
+    ngx_http_outage_wr_jstr(w, buf, ngx_http_outage_sp_iso(buf, t));
 }
 
 
@@ -332,105 +163,39 @@ ngx_http_outage_sp_iso(unsigned char *dst, time_t t)
 }
 
 
-/*
- * "15:30 CET" today, "22 Nov, 15:30 CET" this year, else with the year:
- * wall time and abbreviation of the page's zone (UTC without one).
- */
-
-static size_t
-ngx_http_outage_sp_human(unsigned char *dst, time_t t, time_t now,
-    const ngx_http_outage_tz_t *tz)
-{
-    size_t       n, alen;
-    long         v;
-    time_t       lt, ln;
-    struct tm    tm, tn;
-    const char  *abbr;
-
-    if (t <= 0) {
-        return 0;
-    }
-
-    lt = t + ngx_http_outage_tz_offset(tz, t, &abbr);
-    ln = now + ngx_http_outage_tz_offset(tz, now, NULL);
-
-    if (gmtime_r(&lt, &tm) == NULL || gmtime_r(&ln, &tn) == NULL
-        || tm.tm_year > 9999 - 1900 || tm.tm_year < 0)
-    {
-        return 0;
-    }
-
-    n = 0;
-
-    if (tm.tm_year != tn.tm_year || tm.tm_yday != tn.tm_yday) {
-        if (tm.tm_mday >= 10) {
-            dst[n++] = (unsigned char) ('0' + tm.tm_mday / 10);
-        }
-
-        dst[n++] = (unsigned char) ('0' + tm.tm_mday % 10);
-        dst[n++] = ' ';
-        memcpy(dst + n, ngx_http_outage_sp_months[tm.tm_mon], 3);
-        n += 3;
-
-        if (tm.tm_year != tn.tm_year) {
-            v = tm.tm_year + 1900L;
-            dst[n++] = ' ';
-            dst[n++] = (unsigned char) ('0' + v / 1000 % 10);
-            dst[n++] = (unsigned char) ('0' + v / 100 % 10);
-            dst[n++] = (unsigned char) ('0' + v / 10 % 10);
-            dst[n++] = (unsigned char) ('0' + v % 10);
-        }
-
-        dst[n++] = ',';
-        dst[n++] = ' ';
-    }
-
-    dst[n++] = (unsigned char) ('0' + tm.tm_hour / 10);
-    dst[n++] = (unsigned char) ('0' + tm.tm_hour % 10);
-    dst[n++] = ':';
-    dst[n++] = (unsigned char) ('0' + tm.tm_min / 10);
-    dst[n++] = (unsigned char) ('0' + tm.tm_min % 10);
-    dst[n++] = ' ';
-
-    /* the abbreviation is letters, digits, + and - (checked when read) */
-    alen = strlen(abbr);
-    memcpy(dst + n, abbr, alen);
-
-    return n + alen;
-}
-
-
 /* <time datetime="...">15:30 UTC</time> (5 min ago) */
 
 static void
-ngx_http_outage_sw_time(ngx_http_outage_sw_t *w,
+ngx_http_outage_sp_time(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, time_t t, int ago)
 {
-    unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN], human[48];
+    unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN];
+    unsigned char  human[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
     unsigned char  rel[NGX_HTTP_OUTAGE_AGO_LEN];
     size_t         n;
 
     n = ngx_http_outage_sp_iso(iso, t);
 
     if (n == 0) {
-        ngx_http_outage_sw_str(w, "unknown");
+        ngx_http_outage_wr_str(w, "unknown");
         return;
     }
 
-    ngx_http_outage_sw_str(w, "<time datetime=\"");
-    ngx_http_outage_sw_raw(w, iso, n);
-    ngx_http_outage_sw_str(w, "\">");
-    ngx_http_outage_sw_raw(w, human,
-                           ngx_http_outage_sp_human(human, t, sp->now, sp->tz));
-    ngx_http_outage_sw_str(w, "</time>");
+    ngx_http_outage_wr_str(w, "<time datetime=\"");
+    ngx_http_outage_wr_raw(w, iso, n);
+    ngx_http_outage_wr_str(w, "\">");
+    ngx_http_outage_wr_raw(w, human,
+                           ngx_http_outage_tz_format(human, t, sp->now, sp->tz,
+                                                     NGX_HTTP_OUTAGE_TZ_TODAY));
+    ngx_http_outage_wr_str(w, "</time>");
 
     if (ago) {
         n = ngx_http_outage_format_ago(rel, sizeof(rel), t, sp->now);
 
         if (n <= sizeof(rel)) {
-            ngx_http_outage_sw_str(w, " (");
-            ngx_http_outage_sw_raw(w, rel, n);
-            ngx_http_outage_sw_str(w, ")");
+            ngx_http_outage_wr_str(w, " (");
+            ngx_http_outage_wr_raw(w, rel, n);
+            ngx_http_outage_wr_str(w, ")");
         }
     }
 }
@@ -501,136 +266,136 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_sp_t *sp, size_t *nonce_at)
 {
     int                   overall;
-    ngx_http_outage_sw_t  w;
+    ngx_http_outage_wr_t  w;
 
-    ngx_http_outage_sw_init(&w, dst, dst_size);
+    ngx_http_outage_wr_init(&w, dst, dst_size);
 
     overall = ngx_http_outage_sp_overall(sp);
 
-    ngx_http_outage_sw_str(&w,
+    ngx_http_outage_wr_str(&w,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
         "<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" "
         "content=\"width=device-width, initial-scale=1\">\n");
 
     if (sp->refresh > 0) {
-        ngx_http_outage_sw_str(&w, "<meta http-equiv=\"refresh\" content=\"");
-        ngx_http_outage_sw_num(&w, sp->refresh);
-        ngx_http_outage_sw_str(&w, "\">\n");
+        ngx_http_outage_wr_str(&w, "<meta http-equiv=\"refresh\" content=\"");
+        ngx_http_outage_wr_num(&w, sp->refresh);
+        ngx_http_outage_wr_str(&w, "\">\n");
     }
 
-    ngx_http_outage_sw_str(&w, "<title>");
-    ngx_http_outage_sw_html(&w, sp->name, sp->name_len);
-    ngx_http_outage_sw_str(&w, ": ");
-    ngx_http_outage_sw_str(&w, sp->stale ? "status may be out of date"
+    ngx_http_outage_wr_str(&w, "<title>");
+    ngx_http_outage_wr_html(&w, sp->name, sp->name_len);
+    ngx_http_outage_wr_str(&w, ": ");
+    ngx_http_outage_wr_str(&w, sp->stale ? "status may be out of date"
                                          : ngx_http_outage_sp_overall_texts
                                                [overall]);
-    ngx_http_outage_sw_str(&w, "</title>\n");
+    ngx_http_outage_wr_str(&w, "</title>\n");
 
     if (sp->json_href_len) {
-        ngx_http_outage_sw_str(&w, "<link rel=\"alternate\" "
+        ngx_http_outage_wr_str(&w, "<link rel=\"alternate\" "
                                    "type=\"application/json\" href=\"");
-        ngx_http_outage_sw_html(&w, sp->json_href, sp->json_href_len);
-        ngx_http_outage_sw_str(&w, "\">\n");
+        ngx_http_outage_wr_html(&w, sp->json_href, sp->json_href_len);
+        ngx_http_outage_wr_str(&w, "\">\n");
     }
 
-    ngx_http_outage_sw_str(&w, "<style");
+    ngx_http_outage_wr_str(&w, "<style");
 
     if (nonce_at) {
         *nonce_at = w.need;
     }
 
-    ngx_http_outage_sw_str(&w, ">");
-    ngx_http_outage_sw_str(&w, ngx_http_outage_sp_css);
-    ngx_http_outage_sw_str(&w, "</style>\n</head>\n<body>\n<main>\n"
+    ngx_http_outage_wr_str(&w, ">");
+    ngx_http_outage_wr_str(&w, ngx_http_outage_sp_css);
+    ngx_http_outage_wr_str(&w, "</style>\n</head>\n<body>\n<main>\n"
                                "<header>\n<h1>");
-    ngx_http_outage_sw_html(&w, sp->name, sp->name_len);
-    ngx_http_outage_sw_str(&w, "</h1>\n<p class=\"overall ");
+    ngx_http_outage_wr_html(&w, sp->name, sp->name_len);
+    ngx_http_outage_wr_str(&w, "</h1>\n<p class=\"overall ");
 
     /* unconfirmed, the overall line is history, not a green light */
-    ngx_http_outage_sw_str(&w, sp->stale ? "degraded"
+    ngx_http_outage_wr_str(&w, sp->stale ? "degraded"
                                          : ngx_http_outage_sp_overall_cls
                                                [overall]);
-    ngx_http_outage_sw_str(&w, "\" id=\"overall\">");
+    ngx_http_outage_wr_str(&w, "\" id=\"overall\">");
     if (sp->stale && sp->confirmed == 0) {
-        ngx_http_outage_sw_str(&w, "Status not confirmed yet");
+        ngx_http_outage_wr_str(&w, "Status not confirmed yet");
 
     } else {
-        ngx_http_outage_sw_str(&w, sp->stale ? "Last known: " : "");
-        ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+        ngx_http_outage_wr_str(&w, sp->stale ? "Last known: " : "");
+        ngx_http_outage_wr_str(&w, ngx_http_outage_sp_overall_texts[overall]);
     }
-    ngx_http_outage_sw_str(&w, "</p>\n");
+    ngx_http_outage_wr_str(&w, "</p>\n");
 
     if (sp->stale) {
         /* the rows may be right, but nobody can vouch for them now */
-        ngx_http_outage_sw_str(&w, "<p class=\"stale\" id=\"stale\" "
+        ngx_http_outage_wr_str(&w, "<p class=\"stale\" id=\"stale\" "
                                    "role=\"alert\"><strong>Status may be out "
                                    "of date.</strong> We cannot reach our "
                                    "status source right now, so what you "
                                    "see here ");
 
         if (sp->confirmed > 0) {
-            ngx_http_outage_sw_str(&w, "was last confirmed ");
-            ngx_http_outage_sw_time(&w, sp, sp->confirmed, 1);
-            ngx_http_outage_sw_str(&w, ".");
+            ngx_http_outage_wr_str(&w, "was last confirmed ");
+            ngx_http_outage_sp_time(&w, sp, sp->confirmed, 1);
+            ngx_http_outage_wr_str(&w, ".");
 
         } else {
-            ngx_http_outage_sw_str(&w, "has not been confirmed yet.");
+            ngx_http_outage_wr_str(&w, "has not been confirmed yet.");
         }
 
-        ngx_http_outage_sw_str(&w, "</p>\n");
+        ngx_http_outage_wr_str(&w, "</p>\n");
     }
 
-    ngx_http_outage_sw_str(&w, "</header>\n<section aria-labelledby=\"h-comp\">"
+    ngx_http_outage_wr_str(&w, "</header>\n<section aria-labelledby=\"h-comp\">"
                                "\n<h2 id=\"h-comp\">Current status</h2>\n");
     ngx_http_outage_sp_list(&w, sp);
-    ngx_http_outage_sw_str(&w, "</section>\n<footer>\n<p>Page "
+    ngx_http_outage_wr_str(&w, "</section>\n<footer>\n<p>Page "
                                "generated ");
-    ngx_http_outage_sw_time(&w, sp, sp->now, 0);
+    ngx_http_outage_sp_time(&w, sp, sp->now, 0);
     if (sp->tz_name_len) {
-        ngx_http_outage_sw_str(&w, ". Times are in the ");
-        ngx_http_outage_sw_html(&w, sp->tz_name, sp->tz_name_len);
-        ngx_http_outage_sw_str(&w, " time zone.");
+        ngx_http_outage_wr_str(&w, ". Times are in the ");
+        ngx_http_outage_wr_html(&w, sp->tz_name, sp->tz_name_len);
+        ngx_http_outage_wr_str(&w, " time zone.");
 
     } else {
-        ngx_http_outage_sw_str(&w, ". Times are in UTC.");
+        ngx_http_outage_wr_str(&w, ". Times are in UTC.");
     }
 
     if (sp->refresh > 0) {
-        ngx_http_outage_sw_str(&w, " This page reloads itself every ");
-        ngx_http_outage_sw_num(&w, sp->refresh);
-        ngx_http_outage_sw_str(&w, " seconds.");
+        ngx_http_outage_wr_str(&w, " This page reloads itself every ");
+        ngx_http_outage_wr_num(&w, sp->refresh);
+        ngx_http_outage_wr_str(&w, " seconds.");
     }
 
-    ngx_http_outage_sw_str(&w, "</p>\n");
+    ngx_http_outage_wr_str(&w, "</p>\n");
 
     if (sp->json_href_len) {
-        ngx_http_outage_sw_str(&w, "<p><a href=\"");
-        ngx_http_outage_sw_html(&w, sp->json_href, sp->json_href_len);
-        ngx_http_outage_sw_str(&w, "\">This status as JSON</a> (Statuspage "
+        ngx_http_outage_wr_str(&w, "<p><a href=\"");
+        ngx_http_outage_wr_html(&w, sp->json_href, sp->json_href_len);
+        ngx_http_outage_wr_str(&w, "\">This status as JSON</a> (Statuspage "
                                    "summary.json format)</p>\n");
     }
 
-    ngx_http_outage_sw_str(&w, "</footer>\n</main>\n</body>\n</html>\n");
+    ngx_http_outage_wr_str(&w, "</footer>\n</main>\n</body>\n</html>\n");
 
     return w.need;
 }
 
 
 static void
-ngx_http_outage_sp_list(ngx_http_outage_sw_t *w,
+ngx_http_outage_sp_list(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp)
 {
     size_t  i;
 
     /* role="list": Safari drops the list role of an unstyled list */
-    ngx_http_outage_sw_str(w, "<ul id=\"components\" role=\"list\">\n");
+    ngx_http_outage_wr_str(w, "<ul id=\"components\" role=\"list\">\n");
 
     for (i = 0; i < sp->nrows; i++) {
         ngx_http_outage_sp_row_html(w, sp, &sp->rows[i]);
     }
 
-    ngx_http_outage_sw_str(w, "</ul>\n");
+    ngx_http_outage_wr_str(w, "</ul>\n");
 }
 
 
@@ -638,9 +403,9 @@ size_t
 ngx_http_outage_sp_components(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_sp_t *sp)
 {
-    ngx_http_outage_sw_t  w;
+    ngx_http_outage_wr_t  w;
 
-    ngx_http_outage_sw_init(&w, dst, dst_size);
+    ngx_http_outage_wr_init(&w, dst, dst_size);
     ngx_http_outage_sp_list(&w, sp);
 
     return w.need;
@@ -745,8 +510,9 @@ ngx_http_outage_sp_template(unsigned char *dst, size_t dst_size,
 {
     int                        overall;
     size_t                     n;
-    unsigned char              human[48], rel[NGX_HTTP_OUTAGE_AGO_LEN];
-    ngx_http_outage_sw_t       w;
+    unsigned char              human[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
+    unsigned char              rel[NGX_HTTP_OUTAGE_AGO_LEN];
+    ngx_http_outage_wr_t       w;
     ngx_http_outage_sp_vars_t  v;
 
     memset(&v, 0, sizeof(v));
@@ -758,29 +524,30 @@ ngx_http_outage_sp_template(unsigned char *dst, size_t dst_size,
     v.overall_cls = sp->stale ? "degraded"
                               : ngx_http_outage_sp_overall_cls[overall];
 
-    ngx_http_outage_sw_init(&w, v.overall, sizeof(v.overall));
+    ngx_http_outage_wr_init(&w, v.overall, sizeof(v.overall));
 
     if (sp->stale && sp->confirmed == 0) {
-        ngx_http_outage_sw_str(&w, "Status not confirmed yet");
+        ngx_http_outage_wr_str(&w, "Status not confirmed yet");
 
     } else {
-        ngx_http_outage_sw_str(&w, sp->stale ? "Last known: " : "");
-        ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+        ngx_http_outage_wr_str(&w, sp->stale ? "Last known: " : "");
+        ngx_http_outage_wr_str(&w, ngx_http_outage_sp_overall_texts[overall]);
     }
 
     v.overall_len = w.need;
 
     if (sp->confirmed > 0) {
-        ngx_http_outage_sw_init(&w, v.confirmed, sizeof(v.confirmed));
-        ngx_http_outage_sw_raw(&w, human,
-            ngx_http_outage_sp_human(human, sp->confirmed, sp->now, sp->tz));
+        ngx_http_outage_wr_init(&w, v.confirmed, sizeof(v.confirmed));
+        ngx_http_outage_wr_raw(&w, human,
+            ngx_http_outage_tz_format(human, sp->confirmed, sp->now, sp->tz,
+                                      NGX_HTTP_OUTAGE_TZ_TODAY));
         n = ngx_http_outage_format_ago(rel, sizeof(rel), sp->confirmed,
                                        sp->now);
 
         if (n <= sizeof(rel)) {
-            ngx_http_outage_sw_str(&w, " (");
-            ngx_http_outage_sw_raw(&w, rel, n);
-            ngx_http_outage_sw_str(&w, ")");
+            ngx_http_outage_wr_str(&w, " (");
+            ngx_http_outage_wr_raw(&w, rel, n);
+            ngx_http_outage_wr_str(&w, ")");
         }
 
         v.confirmed_len = w.full ? 0 : w.need;
@@ -791,8 +558,8 @@ ngx_http_outage_sp_template(unsigned char *dst, size_t dst_size,
     v.generated_iso_len = ngx_http_outage_sp_iso(v.generated_iso, sp->now);
 
     if (sp->refresh > 0) {
-        ngx_http_outage_sw_init(&w, v.refresh, sizeof(v.refresh));
-        ngx_http_outage_sw_num(&w, sp->refresh);
+        ngx_http_outage_wr_init(&w, v.refresh, sizeof(v.refresh));
+        ngx_http_outage_wr_num(&w, sp->refresh);
         v.refresh_len = w.need;
     }
 
@@ -803,96 +570,96 @@ ngx_http_outage_sp_template(unsigned char *dst, size_t dst_size,
 
 
 static void
-ngx_http_outage_sp_row_html(ngx_http_outage_sw_t *w,
+ngx_http_outage_sp_row_html(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row)
 {
     const ngx_http_outage_sp_kind_t  *k;
 
     k = ngx_http_outage_sp_kind(row);
 
-    ngx_http_outage_sw_str(w, "<li class=\"");
-    ngx_http_outage_sw_str(w, k->cls);
-    ngx_http_outage_sw_str(w, "\" data-scope=\"");
-    ngx_http_outage_sw_html(w, row->id, row->id_len);
-    ngx_http_outage_sw_str(w, "\">\n<div class=\"row\"><h3>");
-    ngx_http_outage_sw_html(w, row->label, row->label_len);
-    ngx_http_outage_sw_str(w, "</h3><span class=\"badge\">");
-    ngx_http_outage_sw_str(w, k->badge);
-    ngx_http_outage_sw_str(w, "</span></div>\n");
+    ngx_http_outage_wr_str(w, "<li class=\"");
+    ngx_http_outage_wr_str(w, k->cls);
+    ngx_http_outage_wr_str(w, "\" data-scope=\"");
+    ngx_http_outage_wr_html(w, row->id, row->id_len);
+    ngx_http_outage_wr_str(w, "\">\n<div class=\"row\"><h3>");
+    ngx_http_outage_wr_html(w, row->label, row->label_len);
+    ngx_http_outage_wr_str(w, "</h3><span class=\"badge\">");
+    ngx_http_outage_wr_str(w, k->badge);
+    ngx_http_outage_wr_str(w, "</span></div>\n");
 
     if (row->message_len) {
-        ngx_http_outage_sw_str(w, "<p class=\"msg\">");
-        ngx_http_outage_sw_html(w, row->message, row->message_len);
-        ngx_http_outage_sw_str(w, "</p>\n");
+        ngx_http_outage_wr_str(w, "<p class=\"msg\">");
+        ngx_http_outage_wr_html(w, row->message, row->message_len);
+        ngx_http_outage_wr_str(w, "</p>\n");
     }
 
-    ngx_http_outage_sw_str(w, "<dl>\n");
+    ngx_http_outage_wr_str(w, "<dl>\n");
 
     if (k->overall != NGX_HTTP_OUTAGE_SP_OK && row->since > 0)
     {
-        ngx_http_outage_sw_str(w, "<div><dt>Since</dt><dd>");
-        ngx_http_outage_sw_time(w, sp, row->since, 1);
-        ngx_http_outage_sw_str(w, "</dd></div>\n");
+        ngx_http_outage_wr_str(w, "<div><dt>Since</dt><dd>");
+        ngx_http_outage_sp_time(w, sp, row->since, 1);
+        ngx_http_outage_wr_str(w, "</dd></div>\n");
     }
 
     if (row->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
         && (row->starts > 0 || row->ends > 0))
     {
-        ngx_http_outage_sw_str(w, "<div><dt>Window</dt><dd>");
+        ngx_http_outage_wr_str(w, "<div><dt>Window</dt><dd>");
 
         if (row->starts > 0) {
-            ngx_http_outage_sw_str(w, "from ");
-            ngx_http_outage_sw_time(w, sp, row->starts,
+            ngx_http_outage_wr_str(w, "from ");
+            ngx_http_outage_sp_time(w, sp, row->starts,
                                     row->starts > sp->now);
-            ngx_http_outage_sw_str(w, row->ends > 0 ? " to " : "");
+            ngx_http_outage_wr_str(w, row->ends > 0 ? " to " : "");
         }
 
         if (row->ends > 0) {
-            ngx_http_outage_sw_str(w, row->starts > 0 ? "" : "until ");
-            ngx_http_outage_sw_time(w, sp, row->ends, 0);
+            ngx_http_outage_wr_str(w, row->starts > 0 ? "" : "until ");
+            ngx_http_outage_sp_time(w, sp, row->ends, 0);
         }
 
-        ngx_http_outage_sw_str(w, "</dd></div>\n");
+        ngx_http_outage_wr_str(w, "</dd></div>\n");
     }
 
     if (k->overall != NGX_HTTP_OUTAGE_SP_OK) {
         if (row->eta > sp->now) {
-            ngx_http_outage_sw_str(w, "<div><dt>Expected back</dt><dd>");
-            ngx_http_outage_sw_time(w, sp, row->eta, 1);
-            ngx_http_outage_sw_str(w, "</dd></div>\n");
+            ngx_http_outage_wr_str(w, "<div><dt>Expected back</dt><dd>");
+            ngx_http_outage_sp_time(w, sp, row->eta, 1);
+            ngx_http_outage_wr_str(w, "</dd></div>\n");
 
         } else if (row->eta == 0 && row->eta_text_len) {
-            ngx_http_outage_sw_str(w, "<div><dt>Expected back</dt><dd>");
-            ngx_http_outage_sw_html(w, row->eta_text, row->eta_text_len);
-            ngx_http_outage_sw_str(w, "</dd></div>\n");
+            ngx_http_outage_wr_str(w, "<div><dt>Expected back</dt><dd>");
+            ngx_http_outage_wr_html(w, row->eta_text, row->eta_text_len);
+            ngx_http_outage_wr_str(w, "</dd></div>\n");
         }
     }
 
-    ngx_http_outage_sw_str(w, "<div><dt>Last confirmed</dt><dd>");
+    ngx_http_outage_wr_str(w, "<div><dt>Last confirmed</dt><dd>");
 
     if (row->confirmed > 0) {
-        ngx_http_outage_sw_time(w, sp, row->confirmed, 1);
+        ngx_http_outage_sp_time(w, sp, row->confirmed, 1);
 
     } else {
-        ngx_http_outage_sw_str(w, "not yet");
+        ngx_http_outage_wr_str(w, "not yet");
     }
 
     if (row->stale) {
-        ngx_http_outage_sw_str(w, " (may be out of date)");
+        ngx_http_outage_wr_str(w, " (may be out of date)");
     }
 
-    ngx_http_outage_sw_str(w, "</dd></div>\n</dl>\n");
+    ngx_http_outage_wr_str(w, "</dd></div>\n</dl>\n");
 
     if (row->link_len) {
-        ngx_http_outage_sw_str(w, "<p class=\"msg\"><a href=\"");
-        ngx_http_outage_sw_html(w, row->link, row->link_len);
-        ngx_http_outage_sw_str(w, "\" rel=\"noopener noreferrer nofollow\">"
+        ngx_http_outage_wr_str(w, "<p class=\"msg\"><a href=\"");
+        ngx_http_outage_wr_html(w, row->link, row->link_len);
+        ngx_http_outage_wr_str(w, "\" rel=\"noopener noreferrer nofollow\">"
                                   "More about ");
-        ngx_http_outage_sw_html(w, row->label, row->label_len);
-        ngx_http_outage_sw_str(w, "</a></p>\n");
+        ngx_http_outage_wr_html(w, row->label, row->label_len);
+        ngx_http_outage_wr_str(w, "</a></p>\n");
     }
 
-    ngx_http_outage_sw_str(w, "</li>\n");
+    ngx_http_outage_wr_str(w, "</li>\n");
 }
 
 
@@ -905,10 +672,10 @@ ngx_http_outage_sp_json(unsigned char *dst, size_t dst_size,
     int                               overall, all_down, first;
     size_t                            i;
     const char                       *indicator;
-    ngx_http_outage_sw_t              w;
+    ngx_http_outage_wr_t              w;
     const ngx_http_outage_sp_kind_t  *k;
 
-    ngx_http_outage_sw_init(&w, dst, dst_size);
+    ngx_http_outage_wr_init(&w, dst, dst_size);
 
     overall = ngx_http_outage_sp_overall(sp);
 
@@ -934,50 +701,50 @@ ngx_http_outage_sp_json(unsigned char *dst, size_t dst_size,
         indicator = "none";
     }
 
-    ngx_http_outage_sw_str(&w, "{\"page\":{\"id\":");
-    ngx_http_outage_sw_jstr(&w, sp->id, sp->id_len);
-    ngx_http_outage_sw_str(&w, ",\"name\":");
-    ngx_http_outage_sw_jstr(&w, sp->name, sp->name_len);
-    ngx_http_outage_sw_str(&w, ",\"url\":\"");
-    ngx_http_outage_sw_json(&w, sp->url, sp->url_len);
-    ngx_http_outage_sw_str(&w, "\",\"time_zone\":\"");
+    ngx_http_outage_wr_str(&w, "{\"page\":{\"id\":");
+    ngx_http_outage_wr_jstr(&w, sp->id, sp->id_len);
+    ngx_http_outage_wr_str(&w, ",\"name\":");
+    ngx_http_outage_wr_jstr(&w, sp->name, sp->name_len);
+    ngx_http_outage_wr_str(&w, ",\"url\":\"");
+    ngx_http_outage_wr_json(&w, sp->url, sp->url_len);
+    ngx_http_outage_wr_str(&w, "\",\"time_zone\":\"");
 
     if (sp->tz_name_len) {
-        ngx_http_outage_sw_json(&w, sp->tz_name, sp->tz_name_len);
+        ngx_http_outage_wr_json(&w, sp->tz_name, sp->tz_name_len);
 
     } else {
-        ngx_http_outage_sw_str(&w, "Etc/UTC");
+        ngx_http_outage_wr_str(&w, "Etc/UTC");
     }
 
-    ngx_http_outage_sw_str(&w, "\",\"updated_at\":");
-    ngx_http_outage_sw_jtime(&w, sp->now);
-    ngx_http_outage_sw_str(&w, "},\n\"status\":{\"indicator\":\"");
-    ngx_http_outage_sw_str(&w, indicator);
-    ngx_http_outage_sw_str(&w, "\",\"description\":\"");
+    ngx_http_outage_wr_str(&w, "\",\"updated_at\":");
+    ngx_http_outage_sp_jtime(&w, sp->now);
+    ngx_http_outage_wr_str(&w, "},\n\"status\":{\"indicator\":\"");
+    ngx_http_outage_wr_str(&w, indicator);
+    ngx_http_outage_wr_str(&w, "\",\"description\":\"");
 
     if (sp->stale && sp->confirmed == 0) {
-        ngx_http_outage_sw_str(&w, "Status not confirmed yet");
+        ngx_http_outage_wr_str(&w, "Status not confirmed yet");
 
     } else {
-        ngx_http_outage_sw_str(&w, ngx_http_outage_sp_overall_texts[overall]);
+        ngx_http_outage_wr_str(&w, ngx_http_outage_sp_overall_texts[overall]);
 
         if (sp->stale) {
-            ngx_http_outage_sw_str(&w, " (status may be out of date)");
+            ngx_http_outage_wr_str(&w, " (status may be out of date)");
         }
     }
 
-    ngx_http_outage_sw_str(&w, "\",\"stale\":");
-    ngx_http_outage_sw_str(&w, sp->stale ? "true" : "false");
-    ngx_http_outage_sw_str(&w, ",\"confirmed_at\":");
-    ngx_http_outage_sw_jtime(&w, sp->confirmed);
-    ngx_http_outage_sw_str(&w, "},\n\"components\":[");
+    ngx_http_outage_wr_str(&w, "\",\"stale\":");
+    ngx_http_outage_wr_str(&w, sp->stale ? "true" : "false");
+    ngx_http_outage_wr_str(&w, ",\"confirmed_at\":");
+    ngx_http_outage_sp_jtime(&w, sp->confirmed);
+    ngx_http_outage_wr_str(&w, "},\n\"components\":[");
 
     for (i = 0; i < sp->nrows; i++) {
-        ngx_http_outage_sw_str(&w, i ? ",\n" : "\n");
+        ngx_http_outage_wr_str(&w, i ? ",\n" : "\n");
         ngx_http_outage_sp_component(&w, sp, &sp->rows[i], i + 1);
     }
 
-    ngx_http_outage_sw_str(&w, "],\n\"incidents\":[");
+    ngx_http_outage_wr_str(&w, "],\n\"incidents\":[");
 
     first = 1;
 
@@ -987,54 +754,54 @@ ngx_http_outage_sp_json(unsigned char *dst, size_t dst_size,
         if (k->overall == NGX_HTTP_OUTAGE_SP_DEGRADED
             || k->overall == NGX_HTTP_OUTAGE_SP_DOWN)
         {
-            ngx_http_outage_sw_str(&w, first ? "\n" : ",\n");
+            ngx_http_outage_wr_str(&w, first ? "\n" : ",\n");
             ngx_http_outage_sp_event(&w, sp, &sp->rows[i], i + 1);
             first = 0;
         }
     }
 
-    ngx_http_outage_sw_str(&w, "],\n\"scheduled_maintenances\":[");
+    ngx_http_outage_wr_str(&w, "],\n\"scheduled_maintenances\":[");
 
     first = 1;
 
     for (i = 0; i < sp->nrows; i++) {
         if (sp->rows[i].state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE) {
-            ngx_http_outage_sw_str(&w, first ? "\n" : ",\n");
+            ngx_http_outage_wr_str(&w, first ? "\n" : ",\n");
             ngx_http_outage_sp_event(&w, sp, &sp->rows[i], i + 1);
             first = 0;
         }
     }
 
-    ngx_http_outage_sw_str(&w, "]}\n");
+    ngx_http_outage_wr_str(&w, "]}\n");
 
     return w.need;
 }
 
 
 static void
-ngx_http_outage_sp_component(ngx_http_outage_sw_t *w,
+ngx_http_outage_sp_component(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row,
     size_t position)
 {
-    ngx_http_outage_sw_str(w, "{\"id\":");
-    ngx_http_outage_sw_jstr(w, row->id, row->id_len);
-    ngx_http_outage_sw_str(w, ",\"name\":");
-    ngx_http_outage_sw_jstr(w, row->label, row->label_len);
-    ngx_http_outage_sw_str(w, ",\"status\":\"");
-    ngx_http_outage_sw_str(w, ngx_http_outage_sp_kind(row)->component);
-    ngx_http_outage_sw_str(w, "\",\"created_at\":null,\"updated_at\":");
-    ngx_http_outage_sw_jtime(w, row->confirmed);
-    ngx_http_outage_sw_str(w, ",\"position\":");
-    ngx_http_outage_sw_num(w, (long) position);
-    ngx_http_outage_sw_str(w, ",\"description\":");
-    ngx_http_outage_sw_jstr(w, row->message, row->message_len);
-    ngx_http_outage_sw_str(w, ",\"showcase\":true,\"start_date\":null,"
+    ngx_http_outage_wr_str(w, "{\"id\":");
+    ngx_http_outage_wr_jstr(w, row->id, row->id_len);
+    ngx_http_outage_wr_str(w, ",\"name\":");
+    ngx_http_outage_wr_jstr(w, row->label, row->label_len);
+    ngx_http_outage_wr_str(w, ",\"status\":\"");
+    ngx_http_outage_wr_str(w, ngx_http_outage_sp_kind(row)->component);
+    ngx_http_outage_wr_str(w, "\",\"created_at\":null,\"updated_at\":");
+    ngx_http_outage_sp_jtime(w, row->confirmed);
+    ngx_http_outage_wr_str(w, ",\"position\":");
+    ngx_http_outage_wr_num(w, (long) position);
+    ngx_http_outage_wr_str(w, ",\"description\":");
+    ngx_http_outage_wr_jstr(w, row->message, row->message_len);
+    ngx_http_outage_wr_str(w, ",\"showcase\":true,\"start_date\":null,"
                               "\"group_id\":null,\"page_id\":");
-    ngx_http_outage_sw_jstr(w, sp->id, sp->id_len);
-    ngx_http_outage_sw_str(w, ",\"group\":false,\"only_show_if_degraded\":"
+    ngx_http_outage_wr_jstr(w, sp->id, sp->id_len);
+    ngx_http_outage_wr_str(w, ",\"group\":false,\"only_show_if_degraded\":"
                               "false,\"stale\":");
-    ngx_http_outage_sw_str(w, row->stale ? "true" : "false");
-    ngx_http_outage_sw_str(w, "}");
+    ngx_http_outage_wr_str(w, row->stale ? "true" : "false");
+    ngx_http_outage_wr_str(w, "}");
 }
 
 
@@ -1045,7 +812,7 @@ ngx_http_outage_sp_component(ngx_http_outage_sw_t *w,
  */
 
 static void
-ngx_http_outage_sp_event(ngx_http_outage_sw_t *w,
+ngx_http_outage_sp_event(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, const ngx_http_outage_sp_row_t *row,
     size_t position)
 {
@@ -1073,63 +840,63 @@ ngx_http_outage_sp_event(ngx_http_outage_sw_t *w,
         start = row->starts;
     }
 
-    ngx_http_outage_sw_str(w, "{\"id\":\"");
-    ngx_http_outage_sw_json(w, row->id, row->id_len);
-    ngx_http_outage_sw_str(w, "-");
-    ngx_http_outage_sw_num(w, (long) (start > 0 ? start : 0));
-    ngx_http_outage_sw_str(w, "\",\"name\":\"");
-    ngx_http_outage_sw_json(w, row->label, row->label_len);
-    ngx_http_outage_sw_str(w, ": ");
-    ngx_http_outage_sw_str(w, maint ? (row->announced
+    ngx_http_outage_wr_str(w, "{\"id\":\"");
+    ngx_http_outage_wr_json(w, row->id, row->id_len);
+    ngx_http_outage_wr_str(w, "-");
+    ngx_http_outage_wr_num(w, (long) (start > 0 ? start : 0));
+    ngx_http_outage_wr_str(w, "\",\"name\":\"");
+    ngx_http_outage_wr_json(w, row->label, row->label_len);
+    ngx_http_outage_wr_str(w, ": ");
+    ngx_http_outage_wr_str(w, maint ? (row->announced
                                        ? "scheduled maintenance"
                                        : "maintenance in progress")
                                     : (k->overall == NGX_HTTP_OUTAGE_SP_DOWN
                                        ? "outage" : "degraded performance"));
-    ngx_http_outage_sw_str(w, "\",\"status\":\"");
-    ngx_http_outage_sw_str(w, status);
-    ngx_http_outage_sw_str(w, "\",\"created_at\":");
-    ngx_http_outage_sw_jtime(w, row->since);
-    ngx_http_outage_sw_str(w, ",\"updated_at\":");
-    ngx_http_outage_sw_jtime(w, row->confirmed);
-    ngx_http_outage_sw_str(w, ",\"monitoring_at\":null,\"resolved_at\":null,"
+    ngx_http_outage_wr_str(w, "\",\"status\":\"");
+    ngx_http_outage_wr_str(w, status);
+    ngx_http_outage_wr_str(w, "\",\"created_at\":");
+    ngx_http_outage_sp_jtime(w, row->since);
+    ngx_http_outage_wr_str(w, ",\"updated_at\":");
+    ngx_http_outage_sp_jtime(w, row->confirmed);
+    ngx_http_outage_wr_str(w, ",\"monitoring_at\":null,\"resolved_at\":null,"
                               "\"impact\":\"");
-    ngx_http_outage_sw_str(w, impact);
-    ngx_http_outage_sw_str(w, "\",\"shortlink\":");
-    ngx_http_outage_sw_jstr(w, row->link, row->link_len);
-    ngx_http_outage_sw_str(w, ",\"started_at\":");
-    ngx_http_outage_sw_jtime(w, start);
-    ngx_http_outage_sw_str(w, ",\"page_id\":");
-    ngx_http_outage_sw_jstr(w, sp->id, sp->id_len);
+    ngx_http_outage_wr_str(w, impact);
+    ngx_http_outage_wr_str(w, "\",\"shortlink\":");
+    ngx_http_outage_wr_jstr(w, row->link, row->link_len);
+    ngx_http_outage_wr_str(w, ",\"started_at\":");
+    ngx_http_outage_sp_jtime(w, start);
+    ngx_http_outage_wr_str(w, ",\"page_id\":");
+    ngx_http_outage_wr_jstr(w, sp->id, sp->id_len);
 
     if (maint) {
-        ngx_http_outage_sw_str(w, ",\"scheduled_for\":");
-        ngx_http_outage_sw_jtime(w, row->starts);
-        ngx_http_outage_sw_str(w, ",\"scheduled_until\":");
-        ngx_http_outage_sw_jtime(w, row->ends);
+        ngx_http_outage_wr_str(w, ",\"scheduled_for\":");
+        ngx_http_outage_sp_jtime(w, row->starts);
+        ngx_http_outage_wr_str(w, ",\"scheduled_until\":");
+        ngx_http_outage_sp_jtime(w, row->ends);
     }
 
-    ngx_http_outage_sw_str(w, ",\"incident_updates\":[{\"id\":\"");
-    ngx_http_outage_sw_json(w, row->id, row->id_len);
-    ngx_http_outage_sw_str(w, "-");
-    ngx_http_outage_sw_num(w, (long) (start > 0 ? start : 0));
-    ngx_http_outage_sw_str(w, "-1\",\"status\":\"");
-    ngx_http_outage_sw_str(w, status);
-    ngx_http_outage_sw_str(w, "\",\"body\":\"");
-    ngx_http_outage_sw_json(w, row->message, row->message_len);
-    ngx_http_outage_sw_str(w, "\",\"incident_id\":\"");
-    ngx_http_outage_sw_json(w, row->id, row->id_len);
-    ngx_http_outage_sw_str(w, "-");
-    ngx_http_outage_sw_num(w, (long) (start > 0 ? start : 0));
-    ngx_http_outage_sw_str(w, "\",\"created_at\":");
-    ngx_http_outage_sw_jtime(w, row->since);
-    ngx_http_outage_sw_str(w, ",\"updated_at\":");
-    ngx_http_outage_sw_jtime(w, row->since);
-    ngx_http_outage_sw_str(w, ",\"display_at\":");
-    ngx_http_outage_sw_jtime(w, row->since);
-    ngx_http_outage_sw_str(w, ",\"affected_components\":null,"
+    ngx_http_outage_wr_str(w, ",\"incident_updates\":[{\"id\":\"");
+    ngx_http_outage_wr_json(w, row->id, row->id_len);
+    ngx_http_outage_wr_str(w, "-");
+    ngx_http_outage_wr_num(w, (long) (start > 0 ? start : 0));
+    ngx_http_outage_wr_str(w, "-1\",\"status\":\"");
+    ngx_http_outage_wr_str(w, status);
+    ngx_http_outage_wr_str(w, "\",\"body\":\"");
+    ngx_http_outage_wr_json(w, row->message, row->message_len);
+    ngx_http_outage_wr_str(w, "\",\"incident_id\":\"");
+    ngx_http_outage_wr_json(w, row->id, row->id_len);
+    ngx_http_outage_wr_str(w, "-");
+    ngx_http_outage_wr_num(w, (long) (start > 0 ? start : 0));
+    ngx_http_outage_wr_str(w, "\",\"created_at\":");
+    ngx_http_outage_sp_jtime(w, row->since);
+    ngx_http_outage_wr_str(w, ",\"updated_at\":");
+    ngx_http_outage_sp_jtime(w, row->since);
+    ngx_http_outage_wr_str(w, ",\"display_at\":");
+    ngx_http_outage_sp_jtime(w, row->since);
+    ngx_http_outage_wr_str(w, ",\"affected_components\":null,"
                               "\"deliver_notifications\":false,"
                               "\"custom_tweet\":null,\"tweet_id\":null}],"
                               "\"components\":[");
     ngx_http_outage_sp_component(w, sp, row, position);
-    ngx_http_outage_sw_str(w, "]}");
+    ngx_http_outage_wr_str(w, "]}");
 }

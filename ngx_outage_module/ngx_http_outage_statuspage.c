@@ -33,6 +33,13 @@ typedef struct {
 } ngx_http_outage_scope_label_t;
 
 
+/* where a server's banners and pages send people by default */
+typedef struct {
+    void                        *server;     /* core srv conf; NULL: any */
+    ngx_str_t                    link;
+} ngx_http_outage_status_link_t;
+
+
 struct ngx_http_outage_statuspage_s {
     ngx_array_t                 *scopes;     /* as written; NULL: labelled */
     ngx_uint_t                  *ids;        /* resolved at merge */
@@ -63,6 +70,8 @@ static ngx_int_t ngx_http_outage_sp_render(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_outage_sp_redis_stale(ngx_http_request_t *r);
 static char *ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive,
     u_char *path, ngx_pool_t *pool, ngx_str_t *out);
+static char *ngx_http_outage_sp_add_link(ngx_conf_t *cf,
+    ngx_http_outage_statuspage_t *sp);
 static ngx_int_t ngx_http_outage_sp_header(ngx_http_request_t *r,
     char *key, size_t key_len, u_char *value, size_t value_len,
     ngx_table_elt_t **hp);
@@ -445,6 +454,164 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
+ * Remembers the page as the default link of banners and maintenance pages
+ * (those without a link from Redis): for its own server, url= or else the
+ * location's path; with url=, for every other server too.  Called from the
+ * location's merge: the whole location has been read by then ("internal"
+ * may follow the directive) and the core module has merged it.  Only a
+ * page shoppers can open in a browser qualifies: not a JSON-only one, not
+ * an internal location, not a path that is no plain same-site URL (regex
+ * or named locations, "//host", "%", odd bytes).  Better no link than a
+ * dead one, a foreign host or raw JSON.  Access rules (deny, auth_basic,
+ * auth_request) cannot be seen from here: docs say to give url= then.
+ */
+
+static char *
+ngx_http_outage_sp_add_link(ngx_conf_t *cf, ngx_http_outage_statuspage_t *sp)
+{
+    u_char                         *p;
+    ngx_str_t                       path;
+    const char                     *why;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_outage_main_conf_t    *omcf;
+    ngx_http_outage_status_link_t  *l;
+
+    if (sp->format == NGX_HTTP_OUTAGE_SP_JSON) {
+        return NGX_CONF_OK;
+    }
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    path = sp->url;
+    why = NULL;
+
+    if (path.len == 0) {
+        path = clcf->name;
+
+        if (clcf->internal == 1) {
+            why = "the location is internal";
+
+        } else if (path.len == 0 || path.data[0] != '/' || clcf->named
+#if (NGX_PCRE)
+                   || clcf->regex
+#endif
+                   || clcf->noname)
+        {
+            why = "the location is no plain path";
+
+        } else if (path.len > 1 && (path.data[1] == '/'
+                                    || path.data[1] == '\\'))
+        {
+            /* "//host/" is another host to a browser, and so is "/\host/" */
+            why = "the path starts with \"//\"";
+
+        } else if (sp->format == NGX_HTTP_OUTAGE_SP_AUTO
+                   && path.len >= 5
+                   && ngx_strncasecmp(path.data + path.len - 5,
+                                      (u_char *) ".json", 5) == 0)
+        {
+            why = "the path answers JSON";
+
+        } else {
+            for (p = path.data; p < path.data + path.len; p++) {
+                /*
+                 * what ngx_http_outage_link_valid() refuses in a path,
+                 * "?" "#" (the location's name is a path only) and "%":
+                 * nginx matches the decoded URI, so "/st%61tus" would
+                 * be linked as a page it does not answer
+                 */
+                if (*p <= 0x20 || *p >= 0x7f
+                    || ngx_strchr("\"'<>\\`{}|^;?#%", *p) != NULL)
+                {
+                    why = "the path has bytes that are no plain URL path";
+                    break;
+                }
+            }
+        }
+
+        if (why) {
+            ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
+                               "\"outage_status_page\" in \"%V\" is no "
+                               "default link for banners and pages: %s; "
+                               "give \"url=\" for one", &clcf->name, why);
+            return NGX_CONF_OK;
+        }
+    }
+
+    if (omcf->status_links == NULL) {
+        omcf->status_links = ngx_array_create(cf->pool, 2,
+                                       sizeof(ngx_http_outage_status_link_t));
+        if (omcf->status_links == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    l = ngx_array_push(omcf->status_links);
+    if (l == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    l->server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    l->link = path;
+
+    if (sp->url.len) {
+        l = ngx_array_push(omcf->status_links);
+        if (l == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        l->server = NULL;
+        l->link = sp->url;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The default link for r's banner and page: its server's status page
+ * first, else the first status page with a public url=; empty if none.
+ */
+
+void
+ngx_http_outage_status_link(ngx_http_request_t *r, ngx_str_t *link)
+{
+    void                           *server;
+    ngx_uint_t                      i;
+    ngx_http_outage_main_conf_t    *omcf;
+    ngx_http_outage_status_link_t  *l, *any;
+
+    ngx_str_null(link);
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+
+    if (omcf->status_links == NULL) {
+        return;
+    }
+
+    server = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+    l = omcf->status_links->elts;
+    any = NULL;
+
+    for (i = 0; i < omcf->status_links->nelts; i++) {
+        if (l[i].server == server) {
+            *link = l[i].link;
+            return;
+        }
+
+        if (l[i].server == NULL && any == NULL) {
+            any = &l[i];
+        }
+    }
+
+    if (any) {
+        *link = any->link;
+    }
+}
+
+
+/*
  * Runs first in the location's merge, while its own settings are still
  * told apart from inherited ones.  The status page must answer during an
  * outage: a server-wide "outage_page" would replace it with the 503 page
@@ -514,7 +681,7 @@ ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 
     sp->nrows = n;
 
-    return NGX_CONF_OK;
+    return ngx_http_outage_sp_add_link(cf, sp);
 }
 
 

@@ -1690,3 +1690,130 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
 
     return NULL;
 }
+
+
+/* ---- the page bodies' sink (see text.h) -------------------------------- */
+
+void
+ngx_http_outage_wr_init(ngx_http_outage_wr_t *w, unsigned char *dst,
+    size_t size)
+{
+    w->dst = dst;
+    w->size = dst ? size : 0;
+    w->need = 0;
+    w->full = (dst == NULL);
+}
+
+
+static void
+ngx_http_outage_wr_add(ngx_http_outage_wr_t *w, size_t n)
+{
+    w->need = (n > SIZE_MAX - w->need) ? SIZE_MAX : w->need + n;
+}
+
+
+void
+ngx_http_outage_wr_raw(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n)
+{
+    if (!w->full && n <= w->size - w->need) {
+        memcpy(w->dst + w->need, p, n);
+        w->need += n;
+        return;
+    }
+
+    w->full = 1;
+    ngx_http_outage_wr_add(w, n);
+}
+
+
+void
+ngx_http_outage_wr_str(ngx_http_outage_wr_t *w, const char *s)
+{
+    ngx_http_outage_wr_raw(w, (const unsigned char *) s, strlen(s));
+}
+
+
+/* the escapers report their complete size: a piece that does not fit is
+ * counted, not written, and stops all further writing */
+
+static void
+ngx_http_outage_wr_escaped(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n, size_t (*escape)(unsigned char *, size_t, const unsigned char *,
+    size_t))
+{
+    size_t  r, room;
+
+    if (w->full) {
+        ngx_http_outage_wr_add(w, escape(NULL, 0, p, n));
+        return;
+    }
+
+    room = w->size - w->need;
+    r = escape(w->dst + w->need, room, p, n);
+
+    if (r > room) {
+        w->full = 1;
+        ngx_http_outage_wr_add(w, r);
+        return;
+    }
+
+    w->need += r;
+}
+
+
+void
+ngx_http_outage_wr_html(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n)
+{
+    ngx_http_outage_wr_escaped(w, p, n, ngx_http_outage_html_escape);
+}
+
+
+void
+ngx_http_outage_wr_json(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n)
+{
+    ngx_http_outage_wr_escaped(w, p, n, ngx_http_outage_json_escape);
+}
+
+
+void
+ngx_http_outage_wr_jstr(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n)
+{
+    if (n == 0) {
+        ngx_http_outage_wr_str(w, "null");
+        return;
+    }
+
+    ngx_http_outage_wr_str(w, "\"");
+    ngx_http_outage_wr_json(w, p, n);
+    ngx_http_outage_wr_str(w, "\"");
+}
+
+
+void
+ngx_http_outage_wr_num(ngx_http_outage_wr_t *w, long v)
+{
+    unsigned char  buf[24];
+
+    ngx_http_outage_wr_raw(w, buf, ngx_http_outage_ltoa(buf, v));
+}
+
+
+size_t
+ngx_http_outage_ltoa(unsigned char *dst, long v)
+{
+    unsigned long  u;
+
+    u = (unsigned long) v;
+
+    if (v < 0) {
+        /* negate as unsigned: LONG_MIN has no positive long */
+        dst[0] = '-';
+        return 1 + ngx_http_outage_utoa(dst + 1, 0ULL + (0UL - u));
+    }
+
+    return ngx_http_outage_utoa(dst, u);
+}

@@ -148,6 +148,40 @@ const char *ngx_http_outage_state_name(int state);
 
 
 /*
+ * An output sink with the contract above, shared by the page bodies
+ * (pagebody.c, statusbody.c): one writing path measures (dst NULL) and
+ * writes.  Pieces are written whole; the first that does not fit stops
+ * all further writing (a clean prefix), while need keeps counting the
+ * complete size, saturating at SIZE_MAX.
+ */
+typedef struct {
+    unsigned char  *dst;
+    size_t          size;
+    size_t          need;     /* == bytes written while !full */
+    int             full;
+} ngx_http_outage_wr_t;
+
+void ngx_http_outage_wr_init(ngx_http_outage_wr_t *w, unsigned char *dst,
+    size_t size);
+void ngx_http_outage_wr_raw(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n);
+void ngx_http_outage_wr_str(ngx_http_outage_wr_t *w, const char *s);
+/* HTML-escaped / JSON-string-escaped (no quotes) untrusted text */
+void ngx_http_outage_wr_html(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n);
+void ngx_http_outage_wr_json(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n);
+/* a quoted JSON string, or null when n is 0 */
+void ngx_http_outage_wr_jstr(ngx_http_outage_wr_t *w, const unsigned char *p,
+    size_t n);
+/* v in decimal */
+void ngx_http_outage_wr_num(ngx_http_outage_wr_t *w, long v);
+
+/* v in decimal into dst (24 bytes suffice), no NUL; returns the length */
+size_t ngx_http_outage_ltoa(unsigned char *dst, long v);
+
+
+/*
  * Gives the raw value of a template name.  Returns non-zero and sets
  * *value / *value_len if the name is known, 0 if not (renders empty).  It
  * is called once per use in the measuring pass and again in the writing

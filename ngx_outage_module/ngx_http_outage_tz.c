@@ -6,6 +6,7 @@
 
 
 #include <string.h>
+#include <time.h>
 
 #include "ngx_http_outage_tz.h"
 
@@ -633,4 +634,97 @@ ngx_http_outage_tz_name_valid(const unsigned char *name, size_t len)
     }
 
     return comp > 0;
+}
+
+
+static const char  *ngx_http_outage_tz_months[12] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+
+static size_t
+ngx_http_outage_tz_digits(unsigned char *dst, unsigned v, size_t width)
+{
+    size_t  n, i;
+
+    /* v has at most 4 digits here; width pads with leading zeros */
+    n = (v >= 1000) ? 4 : (v >= 100) ? 3 : (v >= 10) ? 2 : 1;
+
+    if (n < width) {
+        n = width;
+    }
+
+    for (i = n; i > 0; i--) {
+        dst[i - 1] = (unsigned char) ('0' + v % 10);
+        v /= 10;
+    }
+
+    return n;
+}
+
+
+size_t
+ngx_http_outage_tz_format(unsigned char *dst, time_t t, time_t now,
+    const ngx_http_outage_tz_t *tz, int flags)
+{
+    size_t       n, alen;
+    time_t       lt, ln;
+    struct tm    tm, tn;
+    const char  *abbr;
+
+    dst[0] = '\0';
+
+    /* up to 9999-12-31: adding an offset can then never overflow */
+    if (t <= 0 || (int64_t) t > 253402300799LL
+        || (int64_t) now < 0 || (int64_t) now > 253402300799LL)
+    {
+        return 0;
+    }
+
+    /* wall time = UTC + the offset in effect at that instant */
+    lt = t + ngx_http_outage_tz_offset(tz, t, &abbr);
+    ln = now + ngx_http_outage_tz_offset(tz, now, NULL);
+
+    if (gmtime_r(&lt, &tm) == NULL || tm.tm_year > 9999 - 1900
+        || tm.tm_year < -1900)
+    {
+        return 0;
+    }
+
+    if (gmtime_r(&ln, &tn) == NULL) {
+        tn = tm;
+    }
+
+    n = 0;
+
+    if (!(flags & NGX_HTTP_OUTAGE_TZ_TODAY)
+        || tm.tm_year != tn.tm_year || tm.tm_yday != tn.tm_yday)
+    {
+        memcpy(dst, ngx_http_outage_tz_months[tm.tm_mon], 3);
+        dst[3] = ' ';
+        n = 4 + ngx_http_outage_tz_digits(dst + 4, (unsigned) tm.tm_mday, 1);
+
+        if (tm.tm_year != tn.tm_year) {
+            dst[n++] = ' ';
+            n += ngx_http_outage_tz_digits(dst + n,
+                                           (unsigned) (tm.tm_year + 1900), 4);
+        }
+
+        dst[n++] = ',';
+        dst[n++] = ' ';
+    }
+
+    n += ngx_http_outage_tz_digits(dst + n, (unsigned) tm.tm_hour, 2);
+    dst[n++] = ':';
+    n += ngx_http_outage_tz_digits(dst + n, (unsigned) tm.tm_min, 2);
+    dst[n++] = ' ';
+
+    /* letters, digits, + and -, checked when the file was read */
+    alen = strnlen(abbr, NGX_HTTP_OUTAGE_TZ_ABBR_MAX - 1);
+    memcpy(dst + n, abbr, alen);
+    n += alen;
+    dst[n] = '\0';
+
+    return n;
 }

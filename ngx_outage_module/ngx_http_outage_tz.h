@@ -7,6 +7,8 @@
  * 4, the 64-bit data and the POSIX TZ footer for times after the last
  * transition) into a fixed-size table, read once at configuration time,
  * and the lookup of the UTC offset and abbreviation in effect at a time.
+ * Also owns the one human form of a time that visitors see (banner,
+ * maintenance page, status page): "Nov 22, 16:30 CET" in the shop's zone.
  * The process's TZ and localtime() are never touched: nginx's own log
  * times must not change with the module's setting.
  */
@@ -24,6 +26,12 @@
 #define NGX_HTTP_OUTAGE_TZ_MAX_TRANS   2400
 #define NGX_HTTP_OUTAGE_TZ_MAX_TYPES   64
 #define NGX_HTTP_OUTAGE_TZ_ABBR_MAX    16
+
+/* "Nov 22 2027, 15:30 " and the longest abbreviation, and a NUL */
+#define NGX_HTTP_OUTAGE_TZ_WHEN_LEN    (20 + NGX_HTTP_OUTAGE_TZ_ABBR_MAX)
+
+/* ngx_http_outage_tz_format() flags */
+#define NGX_HTTP_OUTAGE_TZ_TODAY       1   /* no date on now's local day */
 
 
 typedef struct {
@@ -73,6 +81,17 @@ const char *ngx_http_outage_tz_parse(ngx_http_outage_tz_t *tz,
  */
 long ngx_http_outage_tz_offset(const ngx_http_outage_tz_t *tz, time_t t,
     const char **abbr);
+
+/*
+ * Writes t as people read it in zone tz (NULL: UTC) and a NUL into dst,
+ * which must hold NGX_HTTP_OUTAGE_TZ_WHEN_LEN bytes: "Nov 22, 16:30 CET",
+ * "Nov 22 2027, 16:30 CET" when the local year differs from now's, and
+ * with NGX_HTTP_OUTAGE_TZ_TODAY just "16:30 CET" on now's local day.
+ * Returns the length without the NUL; 0 (empty) for t <= 0 or a time
+ * the calendar cannot show (before year 0, after 9999).
+ */
+size_t ngx_http_outage_tz_format(unsigned char *dst, time_t t, time_t now,
+    const ngx_http_outage_tz_t *tz, int flags);
 
 /*
  * 1 if name is a plausible IANA zone name to look up under a zone

@@ -172,6 +172,12 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
     f->get(view, &val);
 
+    /* $outage_link: the banner's and the page's link (Redis, else the
+     * status page); the status JSON keeps the scope's own */
+    if (f->get == ngx_http_outage_get_link && view && val.str.len == 0) {
+        ngx_http_outage_status_link(r, &val.str);
+    }
+
     ngx_str_null(&s);
 
     switch (val.type) {

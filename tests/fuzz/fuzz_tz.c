@@ -3,7 +3,8 @@
  * libFuzzer target for ngx_http_outage_tz.c: any bytes as a zone file
  * (the seeds are real TZif files).  Parsing must never read outside the
  * input, and a table it accepts must answer lookups at any time with an
- * offset within a day and a short abbreviation of letters, digits, + -.
+ * offset within a day and a short abbreviation of letters, digits, + -,
+ * and format any time into its fixed-size buffer.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_outage_module \
  *       tests/fuzz/fuzz_tz.c ngx_outage_module/ngx_http_outage_tz.c \
@@ -27,9 +28,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int            i;
     long           off;
     size_t         n;
-    time_t         t;
+    time_t         t, now;
     const char    *abbr;
-    unsigned char *copy;
+    unsigned char *copy, *when;
 
     /* an exact-size copy, so ASan sees any read past the end */
     copy = malloc(size ? size : 1);
@@ -62,6 +63,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
                 }
             }
+
+            /* the visitor-facing form fits its documented buffer, which
+             * is allocated exactly so ASan sees any write past it */
+            when = malloc(NGX_HTTP_OUTAGE_TZ_WHEN_LEN);
+            if (when == NULL) {
+                abort();
+            }
+
+            now = t + 86400 * (i - 32);
+            n = ngx_http_outage_tz_format(when, t, now, &tz, i & 1);
+
+            if (n >= NGX_HTTP_OUTAGE_TZ_WHEN_LEN || when[n] != '\0'
+                || (t > 0 && now >= 0 && n == 0))
+            {
+                abort();
+            }
+
+            free(when);
         }
     }
 

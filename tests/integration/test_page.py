@@ -559,6 +559,220 @@ def test_intercept_uses_current_details(page, redis, backend):
     assert st == 502
 
 
+def test_intercept_log_says_which_scope_and_why(page, redis, backend):
+    """The line for a replaced backend error names the location's scope(s)
+    and the reason: a scope that is down/degraded, or none (the backend
+    itself failed) -- never an empty scope."""
+    n = page()
+    assert n.get("/closed/")[0] == 503
+    assert n.get("/both/status/502")[0] == 503
+    log = n.log_text()
+    assert 'scope ""' not in log
+    assert ('backend answered 502, serving the maintenance page instead: '
+            'scope "checkout" is up, the backend itself failed') in log, log
+    assert ('backend answered 502, serving the maintenance page instead: '
+            'scopes "checkout", "search" are up, the backend itself '
+            'failed') in log, log
+
+    incident(redis, scope="search", state="degraded")
+    wait_for(lambda: scope(n, "search")["state"] == "degraded",
+             what="degraded seen")
+    assert n.get("/both/status/504")[0] == 503
+    assert ('backend answered 504, serving the maintenance page instead: '
+            'scope "search" is degraded') in n.log_text()
+
+
+def berlin(t, now):
+    """The oracle for a visitor-facing time: Python's own tz database, in
+    the module's documented form ("Mar 29, 03:30 CEST"; no date on today's
+    date when today is True; the year when it is not this year)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    z = ZoneInfo("Europe/Berlin")
+    lt, ln = datetime.fromtimestamp(t, z), datetime.fromtimestamp(now, z)
+    hm = lt.strftime("%H:%M ") + lt.tzname()
+    if lt.date() == ln.date():
+        return hm, "%s %d, %s" % (lt.strftime("%b"), lt.day, hm)
+    year = "" if lt.year == ln.year else " %d" % lt.year
+    day = "%s %d%s, %s" % (lt.strftime("%b"), lt.day, year, hm)
+    return day, day
+
+
+def test_shop_time_zone_and_status_link_on_banner_and_page(page, redis,
+                                                           backend):
+    """outage_time_zone set once: the banner and the page show times in it
+    (Europe/Berlin either side of its 2026-03-29 change to summer time),
+    relative forms kept, <time datetime> in UTC.  Their default link is
+    the status page of the server; a link from Redis still wins."""
+    import html5lib
+    ns = "{http://www.w3.org/1999/xhtml}"
+    n = page(extra_http="outage_time_zone Europe/Berlin;",
+             extra_server="""
+        location = /shop-status { outage_status_page checkout search; }
+        location /banner/ {
+            outage_page off;
+            outage_banner on;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % backend.port)
+    before, after = 1774744200, 1774747800   # 00:30Z CET, 01:30Z CEST
+    now = int(time.time())
+    eta = now + 1800
+    incident(redis, state="down", since=str(before), eta=str(eta))
+    incident(redis, scope="search", state="down", since=str(after))
+    wait_for(lambda: scope(n, "search")["state"] == "down",
+             what="both down")
+
+    def times(doc):
+        return {t.get("datetime"): "".join(t.itertext())
+                for t in doc.iter(ns + "time")}
+
+    st, _, body = n.get("/both/", headers={"Accept": "text/html"})
+    assert st == 503
+    doc = html5lib.parse(body)
+    got = times(doc)
+    assert got["2026-03-29T00:30Z"] == berlin(before, now)[0] \
+        == "Mar 29, 01:30 CET", got
+    assert got["2026-03-29T01:30Z"] == berlin(after, now)[0] \
+        == "Mar 29, 03:30 CEST", got
+    eta_iso = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(eta))
+    assert got[eta_iso] in berlin(eta, now), (got, berlin(eta, now))
+    facts = "".join(doc.find(".//%sdl" % ns).itertext())
+    assert "(in 30 min)" in facts, facts
+    buttons = [a for a in doc.iter(ns + "a") if a.get("class") == "button"]
+    assert [a.get("href") for a in buttons] == ["/shop-status"]
+    assert " UTC" not in body.decode()
+
+    def banner():
+        st, _, body = n.get("/banner/page")
+        assert st == 200
+        doc = html5lib.parse(body)
+        # the banner's own <style> may come first, then its element
+        kids = [e for e in doc.find(".//%sbody" % ns)
+                if e.tag != ns + "style"]
+        assert "outage-banner" in (kids[0].get("class") or ""), body[:600]
+        return kids[0]
+
+    div = banner()
+    text = "".join(div.itertext())
+    assert "Expected resolution: " in text and "(in 30 min)" in text, text
+    assert berlin(eta, now)[1] + " (in 30 min)" in text, text
+    links = [a.get("href") for a in div.iter(ns + "a")]
+    assert links == ["/shop-status"], links
+
+    # an incident's own link wins over the status page, on both
+    redis.cli("HSET", "outage:checkout", "link",
+              "https://status.example.com/checkout?a=1&b=2")
+    wait_for(lambda: [a.get("href") for a in banner().iter(ns + "a")]
+             == ["https://status.example.com/checkout?a=1&b=2"],
+             what="Redis link on the banner")
+    st, _, body = n.get("/both/", headers={"Accept": "text/html"})
+    assert b'href="https://status.example.com/checkout?a=1&amp;b=2"' in body
+    assert b'href="/shop-status"' not in body
+    st, _, body = n.get("/both/", headers={"Accept": "application/json"})
+    assert json.loads(body)["link"] == \
+        "https://status.example.com/checkout?a=1&b=2"
+
+
+def test_status_page_url_is_the_link_of_every_server(page, redis, backend):
+    """url= makes the status page the default link on servers without one
+    of their own; no status page, no link."""
+    n = page(extra_http="""
+        server {
+            listen 127.0.0.1:%d;
+            location /status {
+                outage_status_page checkout
+                                   url=https://status.example.com/;
+            }
+        }""" % free_port())
+    incident(redis, state="down")
+    wait_for(lambda: paged(n), what="page shown")
+    st, _, body = n.get("/", headers={"Accept": "application/json"})
+    assert st == 503
+    assert json.loads(body)["link"] == "https://status.example.com/"
+
+    # a status page whose path cannot be linked to (a regex location) and
+    # no url=: no link rather than a dead one
+    m = page(extra_server="location ~ ^/st(a)tus$ "
+                          "{ outage_status_page checkout; }")
+    wait_for(lambda: paged(m), what="page shown")
+    st, _, body = m.get("/", headers={"Accept": "application/json"})
+    assert json.loads(body)["link"] is None
+    assert b"View status updates" not in m.get("/")[2]
+
+
+def test_default_link_only_to_a_page_shoppers_can_open(page, redis,
+                                                       backend):
+    """The default link goes only to an HTML status page a browser can
+    open on the same site: never a JSON-only page (format=json, or a .json
+    path under format=auto), an internal location, a protocol-relative
+    "//host" path or a path with "%" (nginx matches the decoded URI).
+    $outage_link is the same link as the banner's and the page's."""
+    def server(port, locations):
+        return """
+        server {
+            listen 127.0.0.1:%d;
+            outage_page checkout;
+            add_header X-Link "[$outage_link]" always;
+            %s
+            location / { proxy_pass http://127.0.0.1:%d; }
+        }""" % (port, locations, backend.port)
+
+    ports = {k: free_port() for k in ("json", "internal", "evil", "pct")}
+    n = page(extra_server='add_header X-Link "[$outage_link]" always;',
+             extra_http="".join([
+        server(ports["json"], """
+            location = /status.json {
+                outage_status_page checkout format=json
+                                   url=https://status.example.com/s.json;
+            }
+            location = /summary.json { outage_status_page checkout; }
+            location = /status { outage_status_page checkout; }"""),
+        server(ports["internal"], """
+            location = /status { outage_status_page checkout; internal; }"""),
+        server(ports["evil"], """
+            location //evil.example/ { outage_status_page checkout; }"""),
+        server(ports["pct"], """
+            location = /st%61tus { outage_status_page checkout; }""")]))
+
+    def link(port=None):
+        st, h, body = n.get("/", headers={"Accept": "application/json"},
+                            port=port)
+        assert st == 503, (port, st, body)
+        return json.loads(body)["link"], h["x-link"]
+
+    assert n.get("/", port=ports["json"])[1]["x-link"] == "[]"
+    incident(redis, state="down")
+    wait_for(lambda: paged(n), what="page shown")
+
+    assert link(ports["json"]) == ("/status", "[/status]")
+    st, h, body = n.get("/", port=ports["json"],
+                        headers={"Accept": "text/html"})
+    assert b'href="/status"' in body and b".json" not in body
+    # the JSON-only page's url= is no link for the other servers either
+    for k in ("internal", "evil", "pct"):
+        assert link(ports[k]) == (None, "[]"), k
+        assert b"View status updates" not in n.get("/", port=ports[k])[2]
+    assert n.get("/status", port=ports["internal"])[0] == 404
+    log = n.log_text()
+    for loc, why in (("/status", "the location is internal"),
+                     ("//evil.example/", 'the path starts with "//"'),
+                     ("/st%61tus", "the path has bytes that are no plain "
+                                   "URL path"),
+                     ("/summary.json", "the path answers JSON")):
+        assert ('"outage_status_page" in "%s" is no default link for '
+                'banners and pages: %s; give "url=" for one' % (loc, why)) \
+            in log, (loc, log[-3000:])
+    # the main server has no status page: no link, on the variable too
+    assert link() == (None, "[]")
+
+    # a Redis link wins, on the variable as on the page
+    redis.cli("HSET", "outage:checkout", "link", "https://status.example.com/")
+    wait_for(lambda: link(ports["json"])[0] == "https://status.example.com/",
+             what="Redis link")
+    assert link(ports["json"])[1] == "[https://status.example.com/]"
+    assert link(ports["pct"])[1] == "[https://status.example.com/]"
+
+
 def test_keepalive_mix_leaks_nothing(page, redis, backend):
     import http.client
     n = page(workers=1)

@@ -214,9 +214,9 @@ test_html_window(void)
     CHECK(strstr(h, "All systems operational") != NULL);
     CHECK(strstr(h, "Scheduled maintenance</span>") != NULL);
     CHECK(strstr(h, "<dt>Window</dt><dd>from <time datetime=\""
-                    "2026-11-23T15:30:00Z\">23 Nov, 15:30 UTC</time> "
+                    "2026-11-23T15:30:00Z\">Nov 23, 15:30 UTC</time> "
                     "(in 24 h) to <time datetime=\"2026-11-23T17:30:00Z\">"
-                    "23 Nov, 17:30 UTC</time></dd>") != NULL);
+                    "Nov 23, 17:30 UTC</time></dd>") != NULL);
     free(h);
 }
 

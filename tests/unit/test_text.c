@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <limits.h>
 
 #include "ngx_http_outage_text.h"
 #include "../support/utf8_oracle.h"
@@ -1547,6 +1548,68 @@ t_random_template(void)
 }
 
 
+/* the page bodies' sink: one sequence of pieces, every buffer size */
+static size_t
+wr_sample(unsigned char *dst, size_t size)
+{
+    ngx_http_outage_wr_t  w;
+
+    ngx_http_outage_wr_init(&w, dst, size);
+    ngx_http_outage_wr_str(&w, "<p>");
+    ngx_http_outage_wr_html(&w, U("a<b & \"c\""), 9);
+    ngx_http_outage_wr_str(&w, "</p>{\"m\":");
+    ngx_http_outage_wr_jstr(&w, U("x\n\"<"), 4);
+    ngx_http_outage_wr_str(&w, ",\"e\":");
+    ngx_http_outage_wr_jstr(&w, U(""), 0);
+    ngx_http_outage_wr_str(&w, ",\"n\":");
+    ngx_http_outage_wr_num(&w, -42);
+    ngx_http_outage_wr_raw(&w, U("}"), 1);
+    ngx_http_outage_wr_json(&w, U("\xff"), 1);
+
+    return w.need;
+}
+
+
+static void
+t_writer(void)
+{
+    static const char  want[] =
+        "<p>a&lt;b &amp; &quot;c&quot;</p>{\"m\":\"x\\n\\\"\\u003c\","
+        "\"e\":null,\"n\":-42}\\ufffd";
+    unsigned char      buf[128], b24[24];
+    size_t             n, size, len;
+
+    len = sizeof(want) - 1;
+
+    CHECK(wr_sample(NULL, 0) == len);
+    memset(buf, CANARY, sizeof(buf));
+    CHECK(wr_sample(buf, sizeof(buf)) == len);
+    CHECK(memcmp(buf, want, len) == 0 && buf[len] == CANARY);
+
+    /* short buffers: the full size is still reported, what is written is
+     * a prefix made of whole pieces, and nothing past the size is touched */
+    for (size = 0; size < len; size++) {
+        memset(buf, CANARY, sizeof(buf));
+        n = wr_sample(buf, size);
+        CHECK(n == len);
+        CHECK(buf[size] == CANARY);
+
+        for (n = 0; n < size && buf[n] != CANARY; n++) { /* void */ }
+        CHECK(memcmp(buf, want, n) == 0);
+    }
+
+    CHECK(ngx_http_outage_ltoa(b24, 0) == 1 && b24[0] == '0');
+    CHECK(ngx_http_outage_ltoa(b24, 86400) == 5
+          && memcmp(b24, "86400", 5) == 0);
+    n = ngx_http_outage_ltoa(b24, LONG_MIN);
+    len = (size_t) snprintf((char *) buf, sizeof(buf), "%ld", LONG_MIN);
+    CHECK(n == len && memcmp(b24, buf, n) == 0);
+    n = ngx_http_outage_ltoa(b24, LONG_MAX);
+    len = (size_t) snprintf((char *) buf, sizeof(buf), "%ld", LONG_MAX);
+    CHECK(n == len && memcmp(b24, buf, n) == 0);
+}
+
+
 static const test_case_t  tests[] = {
     { "html_specials", t_html_specials },
     { "html_utf8", t_html_utf8 },
@@ -1597,6 +1660,7 @@ static const test_case_t  tests[] = {
     { "random_log", t_random_log },
     { "random_sanitize", t_random_sanitize },
     { "random_template", t_random_template },
+    { "writer", t_writer },
     { NULL, NULL }
 };
 

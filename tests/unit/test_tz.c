@@ -7,7 +7,10 @@
  * many times from 1901 to 2100 must equal what localtime_r() says with TZ
  * set to the same zone.  A "slim" file (no transitions, only the footer)
  * built here must give the same answers, so the POSIX rule is checked on
- * its own.  Runner output as in the other unit tests.
+ * its own.  The visitor-facing form of a time (tz_format, and through it
+ * the banner and the maintenance page) is checked against glibc's
+ * strftime() in the same zone, across Berlin's daylight saving changes.
+ * Runner output as in the other unit tests.
  */
 
 
@@ -19,6 +22,8 @@
 #include <time.h>
 
 #include "ngx_http_outage_tz.h"
+#include "ngx_http_outage_banner.h"
+#include "ngx_http_outage_pagebody.h"
 
 
 static const char  *current;
@@ -306,6 +311,258 @@ test_rejects(void)
 }
 
 
+static ngx_http_outage_tz_t *
+load_zone(const char *zone)
+{
+    char                   path[256];
+    size_t                 len;
+    unsigned char         *data;
+    ngx_http_outage_tz_t  *tz;
+
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+    data = slurp(path, &len);
+    if (data == NULL) {
+        return NULL;
+    }
+
+    tz = malloc(sizeof(ngx_http_outage_tz_t));
+    if (ngx_http_outage_tz_parse(tz, data, len) != NULL) {
+        free(tz);
+        tz = NULL;
+    }
+
+    free(data);
+    return tz;
+}
+
+
+/* what glibc says, in the module's format; TZ is already set */
+static void
+glibc_when(char *out, size_t size, time_t t, time_t now, int flags)
+{
+    char       day[32], hm[64];
+    struct tm  tm, tn;
+
+    localtime_r(&t, &tm);
+    localtime_r(&now, &tn);
+
+    strftime(hm, sizeof(hm), "%H:%M %Z", &tm);
+
+    if ((flags & NGX_HTTP_OUTAGE_TZ_TODAY) && tm.tm_year == tn.tm_year
+        && tm.tm_yday == tn.tm_yday)
+    {
+        snprintf(out, size, "%s", hm);
+        return;
+    }
+
+    if (tm.tm_year == tn.tm_year) {
+        strftime(day, sizeof(day), "%b %-d", &tm);
+
+    } else {
+        strftime(day, sizeof(day), "%b %-d %Y", &tm);
+    }
+
+    snprintf(out, size, "%s, %s", day, hm);
+}
+
+
+static void
+test_format(void)
+{
+    int                    k, flags;
+    char                   want[128];
+    size_t                 n;
+    time_t                 t, now;
+    unsigned char          got[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
+    ngx_http_outage_tz_t  *tz;
+
+    static const char  *fmt_zones[] = {
+        "Europe/Berlin", "America/New_York", "Australia/Sydney",
+        "Asia/Kolkata", "Pacific/Chatham", NULL
+    };
+
+    /* 2026-03-29 01:00 UTC: Berlin goes from 01:59:59 CET to 03:00 CEST */
+    tz = load_zone("Europe/Berlin");
+    CHECK(tz != NULL);
+
+    if (tz) {
+        n = ngx_http_outage_tz_format(got, 1774745999, 1774745999, tz,
+                                      NGX_HTTP_OUTAGE_TZ_TODAY);
+        CHECK(n == 9 && strcmp((char *) got, "01:59 CET") == 0);
+        n = ngx_http_outage_tz_format(got, 1774746000, 1774745999, tz,
+                                      NGX_HTTP_OUTAGE_TZ_TODAY);
+        CHECK(n == 10 && strcmp((char *) got, "03:00 CEST") == 0);
+        n = ngx_http_outage_tz_format(got, 1774746000, 1774745999, tz, 0);
+        CHECK(strcmp((char *) got, "Mar 29, 03:00 CEST") == 0);
+
+        /* 23:30 UTC is already tomorrow in Berlin: the date is shown */
+        n = ngx_http_outage_tz_format(got, 1774740600,
+                                      1774699200, tz,
+                                      NGX_HTTP_OUTAGE_TZ_TODAY);
+        CHECK(strcmp((char *) got, "Mar 29, 00:30 CET") == 0);
+
+        /* 2026-10-25 01:00 UTC: back from 02:59 CEST to 02:00 CET */
+        ngx_http_outage_tz_format(got, 1792889999, 1792889999, tz, 0);
+        CHECK(strcmp((char *) got, "Oct 25, 02:59 CEST") == 0);
+        ngx_http_outage_tz_format(got, 1792890000, 1792889999, tz, 0);
+        CHECK(strcmp((char *) got, "Oct 25, 02:00 CET") == 0);
+
+        /* another local year than now's */
+        ngx_http_outage_tz_format(got, 1798757999, 1792890000, tz, 0);
+        CHECK(strcmp((char *) got, "Dec 31, 23:59 CET") == 0);
+        ngx_http_outage_tz_format(got, 1798758000, 1792890000, tz, 0);
+        CHECK(strcmp((char *) got, "Jan 1 2027, 00:00 CET") == 0);
+
+        free(tz);
+    }
+
+    /* no zone is UTC; nothing for unknown times */
+    ngx_http_outage_tz_format(got, 1795361400, 1795361400, NULL, 0);
+    CHECK(strcmp((char *) got, "Nov 22, 15:30 UTC") == 0);
+    CHECK(ngx_http_outage_tz_format(got, 0, 1795361400, NULL, 0) == 0
+          && got[0] == '\0');
+    CHECK(ngx_http_outage_tz_format(got, -5, 1795361400, NULL, 0) == 0);
+    CHECK(ngx_http_outage_tz_format(got, (time_t) 400000000000LL,
+                                    1795361400, NULL, 0) == 0);
+
+    /* random times and "nows" within two days of each other, every zone */
+    for (int z = 0; fmt_zones[z]; z++) {
+        tz = load_zone(fmt_zones[z]);
+        CHECK(tz != NULL);
+        if (tz == NULL) {
+            continue;
+        }
+
+        setenv("TZ", fmt_zones[z], 1);
+        tzset();
+
+        for (k = 0; k < 20000; k++) {
+            t = 946684800L + (time_t) (rng() % 2000000000UL);
+            now = t + (time_t) (rng() % 345600) - 172800;
+            flags = (k & 1) ? NGX_HTTP_OUTAGE_TZ_TODAY : 0;
+
+            ngx_http_outage_tz_format(got, t, now, tz, flags);
+            glibc_when(want, sizeof(want), t, now, flags);
+
+            if (strcmp((char *) got, want) != 0) {
+                if (reported++ < 20) {
+                    printf("FAIL format: %s at %lld (now %lld): \"%s\", "
+                           "glibc \"%s\"\n", fmt_zones[z], (long long) t,
+                           (long long) now, got, want);
+                }
+
+                current_failed = 1;
+            }
+        }
+
+        free(tz);
+    }
+}
+
+
+/* the banner and the maintenance page say the same times, in the zone */
+static void
+test_banner_and_page(void)
+{
+    size_t                          n;
+    unsigned char                  *html;
+    ngx_http_outage_tz_t           *tz;
+    ngx_http_outage_banner_t        b;
+    ngx_http_outage_page_t          page;
+    ngx_http_outage_page_scope_t    s;
+    ngx_http_outage_banner_input_t  in;
+
+    static const unsigned char  tpl[] =
+        "{{since}}|{{eta}}|{{checked}}|{{time_zone}}";
+
+    tz = load_zone("Europe/Berlin");
+    CHECK(tz != NULL);
+    if (tz == NULL) {
+        return;
+    }
+
+    /* since 00:30 UTC, ETA 01:30 UTC: the clocks jump at 01:00 UTC */
+    memset(&in, 0, sizeof(in));
+    in.state = NGX_HTTP_OUTAGE_STATE_DOWN;
+    in.since = 1774744200;
+    in.eta = 1774747800;
+    in.tz = tz;
+    ngx_http_outage_banner_init(&b, &in, 1774745400);
+
+    CHECK(b.since.len == 17
+          && memcmp(b.since.data, "Mar 29, 01:30 CET", 17) == 0);
+    CHECK(b.eta.len == 30
+          && memcmp(b.eta.data, "Mar 29, 03:30 CEST (in 40 min)", 30) == 0);
+    CHECK(b.eta_iso.len == 17
+          && memcmp(b.eta_iso.data, "2026-03-29T01:30Z", 17) == 0);
+
+    /* the banner template sees the same names as the page's */
+    {
+        static const unsigned char  btpl[] =
+            "{{since}}|{{eta}}|{{time_zone}}";
+        unsigned char               out[128];
+
+        in.tz_name.data = (const unsigned char *) "Europe/Berlin";
+        in.tz_name.len = 13;
+        ngx_http_outage_banner_init(&b, &in, 1774745400);
+        n = ngx_http_outage_banner_render(out, sizeof(out), btpl,
+                                          sizeof(btpl) - 1, &b);
+        CHECK(n < sizeof(out));
+        out[n < sizeof(out) ? n : 0] = '\0';
+        CHECK(strcmp((char *) out, "Mar 29, 01:30 CET|Mar 29, 03:30 CEST "
+                                   "(in 40 min)|Europe/Berlin") == 0);
+        in.tz_name.len = 0;
+    }
+
+    /* without a zone: UTC as before */
+    in.tz = NULL;
+    ngx_http_outage_banner_init(&b, &in, 1774745400);
+    CHECK(b.eta.len == 29
+          && memcmp(b.eta.data, "Mar 29, 01:30 UTC (in 40 min)", 29) == 0);
+
+    memset(&s, 0, sizeof(s));
+    s.name = (const unsigned char *) "checkout";
+    s.name_len = 8;
+    s.state = NGX_HTTP_OUTAGE_STATE_DOWN;
+    s.since = in.since;
+    s.eta = in.eta;
+    s.checked = 1774745400;
+
+    memset(&page, 0, sizeof(page));
+    page.status = 503;
+    page.now = 1774745400;
+    page.main = &s;
+    page.scopes = &s;
+    page.nscopes = 1;
+    page.tz = tz;
+    page.tz_name = (const unsigned char *) "Europe/Berlin";
+    page.tz_name_len = 13;
+
+    n = ngx_http_outage_page_html(NULL, 0, &page);
+    html = malloc(n + 1);
+    CHECK(ngx_http_outage_page_html(html, n, &page) == n);
+    html[n] = '\0';
+    CHECK(strstr((char *) html, "<time datetime=\"2026-03-29T01:30Z\">"
+                                "03:30 CEST</time> (in 40 min)") != NULL);
+    CHECK(strstr((char *) html, "<time datetime=\"2026-03-29T00:30Z\">"
+                                "01:30 CET</time>") != NULL);
+    CHECK(strstr((char *) html, "UTC") == NULL);
+    free(html);
+
+    n = ngx_http_outage_page_template(NULL, 0, tpl, sizeof(tpl) - 1, &page,
+                                      NULL, 0);
+    html = malloc(n + 1);
+    CHECK(ngx_http_outage_page_template(html, n, tpl, sizeof(tpl) - 1,
+                                        &page, NULL, 0) == n);
+    html[n] = '\0';
+    CHECK(strcmp((char *) html,
+                 "01:30 CET|03:30 CEST|01:50 CET|Europe/Berlin") == 0);
+    free(html);
+
+    free(tz);
+}
+
+
 int
 main(void)
 {
@@ -319,6 +576,8 @@ main(void)
         { "against_glibc", test_against_glibc },
         { "footer_only", test_footer_only },
         { "rejects", test_rejects },
+        { "format", test_format },
+        { "banner_and_page", test_banner_and_page },
     };
 
     passed = 0;
