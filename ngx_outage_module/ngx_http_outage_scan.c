@@ -220,6 +220,13 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
 #define NGX_HTTP_OUTAGE_SCAN_SLOW   (-1)
 
 /*
+ * A tag the fast path has not finished within this many bytes goes to
+ * the state machine: a tag left open at the end of a buffer is read again
+ * from its "<", and this bounds how much of it is read twice.
+ */
+#define NGX_HTTP_OUTAGE_SCAN_FAST_MAX  512
+
+/*
  * Eight bytes at a time where it is known which byte comes first (little
  * endian) and how to find it (__builtin_ctzll): every class above is a
  * byte below 0x3F, names are letters mostly, so a word without any byte
@@ -1816,14 +1823,19 @@ ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
 {
     unsigned int          id, end_tag, body;
     unsigned char         c;
-    const unsigned char  *u, *n, *q, *end;
+    const unsigned char  *u, *n, *q, *t, *end, *lim;
 
     static const unsigned char  *cls = ngx_http_outage_scan_cls;
 
     end = p + len;
-    u = p + *pi + 1;
+    t = p + *pi;
+    u = t + 1;
 
 again:
+
+    /* where this tag goes to the state machine if it has not ended */
+    lim = (size_t) (end - t) > NGX_HTTP_OUTAGE_SCAN_FAST_MAX
+          ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX : end;
 
     if (u == end) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
@@ -1845,9 +1857,9 @@ again:
 
     n = u++;
 
-    u = ngx_http_outage_scan_skip(u, end, NGX_HTTP_OUTAGE_SCAN_C_NAME);
+    u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_NAME);
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -1895,11 +1907,11 @@ again:
 
 before_name:
 
-    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+    while (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
         u++;
     }
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -1918,10 +1930,10 @@ before_name:
 
 name:
 
-    u = ngx_http_outage_scan_skip(u, end, NGX_HTTP_OUTAGE_SCAN_C_NAME
+    u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_NAME
                                           |NGX_HTTP_OUTAGE_SCAN_C_EQ);
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -1942,11 +1954,11 @@ name:
 
     /* after the attribute name */
 
-    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+    while (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
         u++;
     }
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -1969,11 +1981,11 @@ name:
 
 before_value:
 
-    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+    while (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
         u++;
     }
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -1988,7 +2000,7 @@ before_value:
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
-    q = memchr(u + 1, c, (size_t) (end - u - 1));
+    q = memchr(u + 1, c, (size_t) (lim - u - 1));
     if (q == NULL) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
@@ -1997,7 +2009,7 @@ before_value:
 
     u = q + 1;
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -2017,7 +2029,7 @@ before_value:
 
 self_closing:
 
-    if (u == end) {
+    if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
@@ -2077,7 +2089,7 @@ emit:
 
     *pi = (size_t) (u - p);
     s->mark = base + (off_t) (u - p);
-    u++;
+    t = u++;
 
     goto again;
 }
