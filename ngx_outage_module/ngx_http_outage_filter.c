@@ -14,7 +14,8 @@
  * replaced by shadow buffers around the banner, and everything after it
  * passes untouched, unscanned.  File buffers stay file buffers, so
  * sendfile keeps working: only the bytes up to the insertion point are
- * read, to find it (256 KB at most).
+ * read, to find it (256 KB at most): here with "aio" off, by nginx's copy
+ * filter in the thread pool with "aio threads".
  * What the banner says is in ngx_http_outage_banner.c.
  *
  * Also owns the per-worker renderings (ngx_http_outage_cache_t) that the
@@ -85,6 +86,10 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
+    unsigned                 copy_reads:1; /* the copy filter reads files
+                                              for us (aio) */
+    unsigned                 copy_others:1;/* ... other filters want that
+                                              too */
 #if (NGX_ZLIB)
     unsigned                 inflate:1;    /* gzip body: inflated here */
     unsigned                 zend:1;       /* end of the gzip stream */
@@ -124,6 +129,12 @@ static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_outage_scan_copied(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static void ngx_http_outage_copy_reads(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+static void ngx_http_outage_copy_reads_done(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b,
     ngx_chain_t ***ll);
 static ngx_int_t ngx_http_outage_held(ngx_http_request_t *r,
@@ -154,6 +165,9 @@ static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 #endif
 
+
+/* its context is the ngx_output_chain_ctx_t that reads files (aio) */
+extern ngx_module_t  ngx_http_copy_filter_module;
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
@@ -251,6 +265,7 @@ ngx_http_outage_conditional_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                      rc;
     ngx_str_t                      banner[2];
     ngx_uint_t                     gzipped;
     ngx_table_elt_t               *ce;
@@ -260,6 +275,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_filter_ctx_t  *ctx;
 
+    ctx = NULL;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
     /* HEAD gets the headers GET would get, without the body work */
@@ -378,7 +394,15 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
                    "outage: banner for scope \"%V\", %uz bytes",
                    &view->name, banner[0].len + banner[1].len);
 
-    return ngx_http_next_header_filter(r);
+    if (r->header_only) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    ngx_http_outage_copy_reads(r, ctx);
+
+    return rc;
 }
 
 
@@ -1136,6 +1160,9 @@ ngx_http_outage_splice(ngx_http_request_t *r,
         if (size == 0) {
             rc = NGX_HTTP_OUTAGE_SCAN_MORE;
 
+        } else if (ctx->copy_reads && b->in_file && ngx_buf_in_memory(b)) {
+            rc = ngx_http_outage_scan_copied(r, ctx, b);
+
         } else if (ngx_buf_in_memory(b)) {
             rc = ngx_http_outage_scan_feed(&ctx->scan, b->pos, (size_t) size);
 
@@ -1227,6 +1254,8 @@ ngx_http_outage_splice(ngx_http_request_t *r,
 
         ctx->done = 1;
         ctx->nheld = 0;
+
+        ngx_http_outage_copy_reads_done(r, ctx);
 
         shm = ngx_http_outage_shm();
 
@@ -1532,6 +1561,108 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
         if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
             return rc;
         }
+    }
+
+    return rc;
+}
+
+
+/*
+ * With "aio" (threads, or file AIO where nginx has it) the file bytes are
+ * not read here: pread() would block the event loop.  The copy filter,
+ * which runs before this one, reads file buffers into memory for filters
+ * that ask (r->filter_need_in_memory, as the sub filter does), and it does
+ * so the way the location says: in the thread pool, with AIO, aligned for
+ * directio.  Its buffers stay sendfile buffers too (in memory and in the
+ * file).  Once the banner's place is known, it is told to stop: the rest
+ * of the file goes by sendfile, unread, unless a filter after this one
+ * wants it in memory itself.  "sendfile off" and directio need no asking:
+ * the copy filter reads those files into memory anyway.
+ *
+ * Asked for after the next header filters ran, so that what they want is
+ * known; the copy filter takes its settings at the first body buffer.
+ */
+
+static void
+ngx_http_outage_copy_reads(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+#if (NGX_HAVE_FILE_AIO || NGX_THREADS)
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->aio == NGX_HTTP_AIO_OFF || ctx->done) {
+        return;
+    }
+
+    ctx->copy_others = r->filter_need_in_memory
+                       || r->main_filter_need_in_memory;
+    ctx->copy_reads = 1;
+
+    r->filter_need_in_memory = 1;
+#endif
+}
+
+
+static void
+ngx_http_outage_copy_reads_done(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_output_chain_ctx_t  *cctx;
+
+    if (!ctx->copy_reads || ctx->copy_others) {
+        return;
+    }
+
+    ctx->copy_reads = 0;
+
+    cctx = ngx_http_get_module_ctx(r, ngx_http_copy_filter_module);
+
+    if (cctx) {
+        cctx->need_in_memory = 0;
+    }
+}
+
+
+/*
+ * A file buffer the copy filter read for us: scanned in memory, with the
+ * cap a file read here has (the rest of a large file would be read only
+ * to be scanned).
+ */
+
+static ngx_int_t
+ngx_http_outage_scan_copied(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b)
+{
+    int    rc;
+    off_t  size, n;
+
+    size = ngx_buf_size(b);
+    n = size;
+
+    if (ctx->offset + n > NGX_HTTP_OUTAGE_SCAN_FILE_MAX) {
+        n = ctx->offset < NGX_HTTP_OUTAGE_SCAN_FILE_MAX
+            ? NGX_HTTP_OUTAGE_SCAN_FILE_MAX - ctx->offset : 0;
+    }
+
+    rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+
+    if (n) {
+        rc = ngx_http_outage_scan_feed(&ctx->scan, b->pos, (size_t) n);
+    }
+
+    if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && n < size) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "outage: no banner: no place for it in the first "
+                      "%uz bytes of \"%V\"",
+                      (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX,
+                      &b->file->name);
+
+        ctx->scan.done = 1;
+        ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
+
+        return NGX_HTTP_OUTAGE_SCAN_NONE;
     }
 
     return rc;
