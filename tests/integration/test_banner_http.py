@@ -162,6 +162,16 @@ def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
     assert n.status_json()["counters"]["banner_skips"] == skips + 2
     assert n.get("/any/p.html")[2].count(MARK) == 1
 
+    # the same counters in the Prometheus output
+    st, _, prom = n.get("/outage/status?format=prometheus")
+    metrics = dict(line.split(" ", 1) for line in prom.decode().splitlines()
+                   if line and not line.startswith("#"))
+    counters = n.status_json()["counters"]
+    assert int(metrics["outage_banner_skips_total"]) == skips + 2
+    assert int(metrics["outage_banners_injected_total"]) \
+        == counters["banners"]
+    assert "# TYPE outage_banner_skips_total counter" in prom.decode()
+
 
 def test_charset_recoding_leaves_the_shared_banner_alone(nginx_factory, redis,
                                                          tmp_path):
