@@ -27,6 +27,7 @@ CONF = """
         location /pread/ {{ alias {www}/; }}
         location /thr/ {{ alias {www}/; aio threads; }}
         location /thrmem/ {{ alias {www}/; aio threads; sendfile off; }}
+        location /thr1k/ {{ alias {www}/; aio threads; output_buffers 3 1k; }}
         location /dio/ {{ alias {www}/; directio 8k; }}
         location /thrdio/ {{ alias {www}/; aio threads; directio 8k; }}
         location /thrsub/ {{
@@ -66,11 +67,13 @@ FILES = {
     "big_late.html": (600000, CAP - 100, TAG, True),
     "big_capped.html": (600000, CAP + 4000, TAG, "sendfile"),
     "implied.html": (50000, 32760, IMPLIED, True),
+    "implied_1k.html": (5000, 1020, IMPLIED, True),
+    "body_1k.html": (5000, 1017, TAG, True),
     "implied_big.html": (400000, 100, IMPLIED, True),
 }
 
 
-SENDFILE = ("pread", "thr", "thrsub")
+SENDFILE = ("pread", "thr", "thr1k", "thrsub")
 
 
 def expected(name, original, body, loc="thr"):
@@ -117,7 +120,7 @@ def test_banner_bytes_under_every_read_setting(nginx_factory, redis,
         st, h, body = n.get("/none/" + name)
         assert st == 200 and body == original, name
         banners = set()
-        for loc in ("pread", "thr", "thrmem", "dio", "thrdio"):
+        for loc in ("pread", "thr", "thr1k", "thrmem", "dio", "thrdio"):
             st, h, body = n.get("/%s/%s" % (loc, name))
             assert st == 200, (loc, name)
             banners.add(expected(name, original, body, loc))
@@ -128,7 +131,7 @@ def test_banner_bytes_under_every_read_setting(nginx_factory, redis,
         expected(name, original.replace(b"filler text", b"FILLER TEXT"),
                  body, "thrsub")
     # the capped file, once per location with sendfile
-    assert n.status_json()["counters"]["banner_skips"] - skips0 == 3
+    assert n.status_json()["counters"]["banner_skips"] - skips0 == 4
 
 
 READ = re.compile(r"\[debug\] (\d+)#(\d+): \*\d+ read: (\d+), \S+, (\d+), (\d+)")
