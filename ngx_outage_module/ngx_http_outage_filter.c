@@ -1592,7 +1592,7 @@ ngx_http_outage_copy_reads(ngx_http_request_t *r,
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (clcf->aio == NGX_HTTP_AIO_OFF || ctx->done) {
+    if (clcf->aio == NGX_HTTP_AIO_OFF) {
         return;
     }
 
