@@ -196,7 +196,8 @@ def test_encodings(nginx_factory, redis, tmp_path):
     good = gzip.compress(PAGE[:30]) + gzip.compress(PAGE[30:])
     bad = gzip.compress(PAGE)[:20] + b"\xff" * 40
     be = EncodedBackend({"br": (b"br", br), "gz": (b"gzip", good),
-                         "bad": (b"gzip", bad)})
+                         "bad": (b"gzip", bad),
+                         "empty": (b"gzip", gzip.compress(b""))})
     be.start()
     n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
     redis.cli("SET", "outage:site", "Slow")
@@ -212,6 +213,11 @@ def test_encodings(nginx_factory, redis, tmp_path):
     st, h, body = n.get("/enc/br")
     assert st == 200 and h["content-encoding"] == "br" and body == br
     assert n.status_json()["counters"]["banner_skips"] == skips + 1
+
+    # a gzip body that inflates to nothing: no banner-only page
+    st, h, body = n.get("/enc/empty")
+    assert st == 200 and body == b"" and "content-encoding" not in h
+    assert n.status_json()["counters"]["banner_skips"] == skips + 2
 
     try:
         st, h, body = n.get("/enc/bad")
