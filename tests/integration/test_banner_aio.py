@@ -10,8 +10,9 @@ which thread issued each read, and how many reads there were.
 
 import os
 import re
+import subprocess
 
-from harness import wait_for
+from harness import free_port, wait_for
 
 MARK = b'class="outage-banner '
 TAG = b'<body class="f">'
@@ -23,6 +24,7 @@ CONF = """
     tcp_nopush on;
     server {{
         listen 127.0.0.1:{{port}};
+        listen 127.0.0.1:{h2} http2;
         outage_banner on;
         location /pread/ {{ alias {www}/; }}
         location /thr/ {{ alias {www}/; aio threads; }}
@@ -100,7 +102,10 @@ def start(nginx_factory, redis, tmp_path, **kw):
     for name, (size, at, tag, _) in FILES.items():
         files[name] = page(size, at, tag)
         (www / name).write_bytes(files[name])
-    n = nginx_factory(CONF.format(redis=redis.port, www=www), workers=1, **kw)
+    h2 = free_port()
+    n = nginx_factory(CONF.format(redis=redis.port, www=www, h2=h2),
+                      workers=1, **kw)
+    n.h2 = h2
     redis.cli("SET", "outage:site", "Slow")
     wait_for(lambda: MARK in n.get("/pread/small.html")[2], what="banner")
     return n, files
@@ -130,6 +135,14 @@ def test_banner_bytes_under_every_read_setting(nginx_factory, redis,
         assert st == 200
         expected(name, original.replace(b"filler text", b"FILLER TEXT"),
                  body, "thrsub")
+    # HTTP/2 streams read by the thread pool too
+    for name in ("small.html", "big_early.html", "implied_big.html"):
+        out = subprocess.run(
+            ["curl", "-s", "--http2-prior-knowledge", "--max-time", "10",
+             "http://127.0.0.1:%d/thr/%s" % (n.h2, name)],
+            capture_output=True, timeout=20)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == n.get("/thr/" + name)[2], name
     # the capped file, once per location with sendfile
     assert n.status_json()["counters"]["banner_skips"] - skips0 == 4
 
