@@ -22,6 +22,7 @@ CONF = """
     outage_redis 127.0.0.1:{redis} interval=200ms;
     sendfile on;
     tcp_nopush on;
+    proxy_cache_path {{dir}}/cache keys_zone=aio:1m;
     server {{
         listen 127.0.0.1:{{port}};
         listen 127.0.0.1:{h2} http2;
@@ -40,6 +41,15 @@ CONF = """
             sub_filter_once off;
         }}
         location /none/ {{ alias {www}/; aio threads; outage_banner off; }}
+        location /up/ {{ alias {www}/; outage_banner off; }}
+        location /cthr/ {{
+            rewrite ^/cthr/(.*)$ /up/$1 break;
+            proxy_pass http://127.0.0.1:$server_port;
+            proxy_cache aio;
+            proxy_cache_valid 200 1h;
+            aio threads;
+            add_header X-Cache $upstream_cache_status always;
+        }}
         location = /outage/status {{ outage_status; }}
     }}
 """
@@ -193,6 +203,21 @@ def test_aio_threads_reads_are_in_threads_and_few(nginx_factory, redis,
             # the rest by sendfile (in the pool too, with aio threads)
             assert re.search(r"linux sendfile thread: \d+|sendfile: @",
                              text), name
+
+    # proxy_cache: the MISS goes out of the temporary file the response is
+    # buffered to, the HIT out of the cache file; both read in the pool
+    for xc in ("MISS", "HIT"):
+        off = os.path.getsize(n.error_log)
+        st, h, body = n.get("/cthr/big_early.html")
+        assert st == 200 and h["x-cache"] == xc
+        expected("big_early.html", files["big_early.html"], body)
+        wait_for(lambda: log_since(n, off).count("http close request") >= 2
+                 if xc == "MISS" else "http close request" in
+                 log_since(n, off), what="request logged")
+        text = log_since(n, off)
+        assert not READ.search(text), (xc, READ.findall(text)[:3])
+        if xc == "HIT":
+            assert THREAD_READ.search(text)
 
     # the old way, for contrast: the filter's own reads, in the worker
     off = os.path.getsize(n.error_log)
