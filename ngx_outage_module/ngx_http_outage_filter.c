@@ -90,6 +90,7 @@ typedef struct {
                                               for us (aio) */
     unsigned                 copy_others:1;/* ... other filters want that
                                               too */
+    unsigned                 copy_main:1;  /* ... for subrequests too */
 #if (NGX_ZLIB)
     unsigned                 inflate:1;    /* gzip body: inflated here */
     unsigned                 zend:1;       /* end of the gzip stream */
@@ -1598,9 +1599,15 @@ ngx_http_outage_copy_reads(ngx_http_request_t *r,
 
     ctx->copy_others = r->filter_need_in_memory
                        || r->main_filter_need_in_memory;
+    ctx->copy_main = r->main_filter_need_in_memory;
     ctx->copy_reads = 1;
 
-    r->filter_need_in_memory = 1;
+    /*
+     * "main": the filter runs below postpone, on the bytes of subrequests
+     * too (SSI includes, add_before_body), whose copy filters read for it
+     * when they inherit the flag (as they do for gzip)
+     */
+    r->main_filter_need_in_memory = 1;
 #endif
 }
 
@@ -1611,11 +1618,20 @@ ngx_http_outage_copy_reads_done(ngx_http_request_t *r,
 {
     ngx_output_chain_ctx_t  *cctx;
 
-    if (!ctx->copy_reads || ctx->copy_others) {
+    if (!ctx->copy_reads) {
         return;
     }
 
     ctx->copy_reads = 0;
+
+    /* subrequests started from now on send their files unread */
+    if (!ctx->copy_main) {
+        r->main_filter_need_in_memory = 0;
+    }
+
+    if (ctx->copy_others) {
+        return;
+    }
 
     cctx = ngx_http_get_module_ctx(r, ngx_http_copy_filter_module);
 
