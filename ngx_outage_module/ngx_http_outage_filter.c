@@ -279,12 +279,21 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ctx = NULL;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
-    /* HEAD gets the headers GET would get, without the body work */
+    /*
+     * HEAD gets the headers GET would get, without the body work.
+     *
+     * With "slice" (r->subrequest_ranges) each slice subrequest answers
+     * the client's Range itself, after this filter has decided for the
+     * main request: a range request passes as without the module, no
+     * whole page can be made of it.  Without Range the slices reach this
+     * filter in order, as the main request (it runs below postpone).
+     */
 
     if (!olcf->banner
         || r != r->main
         || (r->header_only && r->method != NGX_HTTP_HEAD)
         || r->headers_out.content_length_n == 0
+        || (r->subrequest_ranges && r->headers_in.range)
         || ngx_http_outage_status_wanted(r, olcf) != NGX_OK)
     {
         return ngx_http_next_header_filter(r);
