@@ -123,7 +123,9 @@ static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_str_t *html, ngx_str_t *nonce);
 static void ngx_http_outage_blob_release(void *data);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
-static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r,
+    ngx_http_outage_view_t *view, ngx_uint_t clear);
+static ngx_uint_t ngx_http_outage_view_rank(ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
@@ -309,9 +311,12 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    /* two tiers: the tier behind this one has put its banner in already */
+    /*
+     * two tiers: the tier behind this one has put its banner in already,
+     * for this scope and an incident at least as severe as ours
+     */
 
-    if (ngx_http_outage_marked(r)) {
+    if (ngx_http_outage_marked(r, view, 0)) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: the response has a banner already");
         return ngx_http_next_header_filter(r);
@@ -900,15 +905,24 @@ ngx_http_outage_blob_release(void *data)
 
 /*
  * The marker a bannered response carries, so that a front tier running the
- * module too does not add a second banner into the page of an app tier.
+ * module too does not add a second banner into the page of an app tier:
+ * "X-Outage-Banner: <scope>; state=<state>" (ngx_http_outage_banner.h).
+ * It counts only when it names the scope this tier would show and a state
+ * at least as severe: an app tier's banner about a minor scope does not
+ * hide the front's about a site-wide outage, and an upstream's header of
+ * any other shape (a value of older versions too) is not taken for one.
+ * With "clear", every marker is removed instead (this tier adds its own).
  */
 
 static ngx_int_t
-ngx_http_outage_marked(ngx_http_request_t *r)
+ngx_http_outage_marked(ngx_http_request_t *r, ngx_http_outage_view_t *view,
+    ngx_uint_t clear)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, rank;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    rank = ngx_http_outage_view_rank(view);
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -925,15 +939,40 @@ ngx_http_outage_marked(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].hash
-            && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
                                sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
-               == 0)
+               != 0)
+        {
+            continue;
+        }
+
+        if (clear) {
+            h[i].hash = 0;
+            continue;
+        }
+
+        if (ngx_http_outage_marker_rank(h[i].value.data, h[i].value.len,
+                                        view->name.data, view->name.len)
+            >= rank)
         {
             return 1;
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: \"%V: %V\" does not cover this tier's "
+                       "banner", &h[i].key, &h[i].value);
     }
+}
+
+
+/* as ngx_http_outage_worst() ranks it */
+
+static ngx_uint_t
+ngx_http_outage_view_rank(ngx_http_outage_view_t *view)
+{
+    return view->announced ? 1 : ngx_http_outage_state_rank(view->state);
 }
 
 
@@ -952,6 +991,7 @@ ngx_http_outage_validators(ngx_http_request_t *r,
 {
     u_char           *p;
     size_t            len;
+    const char       *state;
     ngx_table_elt_t  *h, *etag;
 
     ngx_http_weak_etag(r);
@@ -993,6 +1033,15 @@ ngx_http_outage_validators(ngx_http_request_t *r,
         }
     }
 
+    /* an upstream's marker that did not cover this banner: ours instead */
+    (void) ngx_http_outage_marked(r, view, 1);
+
+    state = ngx_http_outage_marker_state(ngx_http_outage_view_rank(view));
+    if (state == NULL) {
+        /* worst() returns ranked scopes only */
+        state = "down";
+    }
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_ERROR;
@@ -1005,12 +1054,18 @@ ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_str_set(&h->key, NGX_HTTP_OUTAGE_MARKER);
 
     /* the snapshot may be gone when the access log reads it */
-    h->value.data = ngx_pstrdup(r->pool, &view->name);
-    if (h->value.data == NULL) {
+    len = view->name.len + sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1
+          + ngx_strlen(state);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    h->value.len = view->name.len;
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%V" NGX_HTTP_OUTAGE_MARKER_STATE "%s",
+                               &view->name, state)
+                   - p;
 
     return NGX_OK;
 }

@@ -185,7 +185,7 @@ def documented_headers(idle, inc):
     keep = lambda h: {k: v for k, v in h.items()
                       if k not in DROPPED | VOLATILE | {"x-outage-banner"}}
     assert keep(idle) == keep(inc)
-    assert inc["x-outage-banner"] == "site"
+    assert inc["x-outage-banner"] == "site; state=degraded"
     assert inc["cache-control"] == "no-store"
     for h in ("content-length", "accept-ranges", "last-modified", "expires",
               "content-encoding"):
