@@ -1171,7 +1171,17 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
-    rc = ngx_http_next_body_filter(r, out);
+    /*
+     * all of "in" held back: below postpone an empty call would reach the
+     * write filter ("the http output chain is empty"); only a connection
+     * with buffered output is asked to go on, as postpone does
+     */
+    if (out == NULL && !r->connection->buffered) {
+        rc = NGX_OK;
+
+    } else {
+        rc = ngx_http_next_body_filter(r, out);
+    }
 
     ngx_http_outage_release(r, ctx);
 

@@ -204,7 +204,9 @@ def test_two_tiers_marker_must_cover_this_tier(nginx_factory, redis,
     redis.cli("HSET", "outage:site", "state", "down", "message", "Down")
     redis.cli("HSET", "outage:checkout", "state", "degraded",
               "message", "Checkout slow")
-    wait_for(lambda: state(n) == "down", what="incident")
+    wait_for(lambda: state(n) == "down" and {
+        s["name"]: s["state"] for s in n.status_json()["scopes"]
+    }.get("checkout") == "degraded", what="incidents")
 
     for name in ("nope", "old", "weak", "other"):
         marks, body = markers_of(n, "/enc/" + name)
