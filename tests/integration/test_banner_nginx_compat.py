@@ -2,13 +2,14 @@
 
 For each of nginx's features the banner meets (Range and If-Range,
 proxy_cache with Vary: Accept-Encoding, SSI, sub_filter, the addition
-filter, gzip, HTTP/2, keepalive), three runs of the same requests:
+filter, slice, gzip, HTTP/2, keepalive), three runs of the same requests:
 
 - module absent: a location with "outage_banner off";
 - module idle: the same location with "outage_banner on", no incident:
   byte for byte the same as absent, headers too (but Date);
 - incident: the idle response with the banner inserted right after the
-  page's <body> tag (and nothing else of the body changed), and only the
+  <body> tag of the page as assembled (SSI, addition: the DOM html5lib
+  builds is the idle one with the banner first in <body>) (and nothing else of the body changed), and only the
   documented header changes (docs/directives.md, "What changes in the
   response"): Content-Length, Accept-Ranges, Last-Modified, Expires and
   Cache-Control dropped, "Cache-Control: no-store" and X-Outage-Banner
