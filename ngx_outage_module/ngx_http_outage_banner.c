@@ -301,3 +301,58 @@ ngx_http_outage_banner_render(unsigned char *dst, size_t dst_size,
                                       NGX_HTTP_OUTAGE_TPL_HTML_ASCII,
                                       ngx_http_outage_banner_lookup, b);
 }
+
+
+/*
+ * Ranks as ngx_http_outage_state_rank() gives them: a front tier leaves a
+ * page to the app tier's banner only when that one names the same scope
+ * in a state at least as severe as the front's own.
+ */
+static const char  *ngx_http_outage_marker_states[] = {
+    NULL, "announced", "degraded", "maintenance", "down"
+};
+
+
+const char *
+ngx_http_outage_marker_state(unsigned rank)
+{
+    if (rank == 0 || rank > 4) {
+        return NULL;
+    }
+
+    return ngx_http_outage_marker_states[rank];
+}
+
+
+unsigned
+ngx_http_outage_marker_rank(const unsigned char *value, size_t len,
+    const unsigned char *scope, size_t scope_len)
+{
+    size_t       n, k;
+    unsigned     rank;
+    const char  *name;
+
+    k = sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1;
+
+    if (scope_len == 0
+        || len <= scope_len + k
+        || memcmp(value, scope, scope_len) != 0
+        || memcmp(value + scope_len, NGX_HTTP_OUTAGE_MARKER_STATE, k) != 0)
+    {
+        return 0;
+    }
+
+    value += scope_len + k;
+    len -= scope_len + k;
+
+    for (rank = 1; rank <= 4; rank++) {
+        name = ngx_http_outage_marker_states[rank];
+        n = strlen(name);
+
+        if (n == len && memcmp(value, name, n) == 0) {
+            return rank;
+        }
+    }
+
+    return 0;
+}

@@ -143,4 +143,21 @@ size_t ngx_http_outage_banner_render(unsigned char *dst, size_t dst_size,
 size_t ngx_http_outage_banner_when(unsigned char *dst, time_t t, time_t now);
 
 
+/*
+ * The two-tier marker, the value of "X-Outage-Banner" on a bannered
+ * response: "<scope>; state=<state>", state one of "announced",
+ * "degraded", "maintenance", "down".  ngx_http_outage_marker_state()
+ * names the state of a scope of the given rank
+ * (ngx_http_outage_state_rank(), 1 for an announced maintenance);
+ * ngx_http_outage_marker_rank() returns the rank a marker value names for
+ * "scope", 0 if it is not such a value exactly (another scope, another
+ * format, a value of older versions: the scope alone).
+ */
+#define NGX_HTTP_OUTAGE_MARKER_STATE  "; state="
+
+const char *ngx_http_outage_marker_state(unsigned rank);
+unsigned ngx_http_outage_marker_rank(const unsigned char *value, size_t len,
+    const unsigned char *scope, size_t scope_len);
+
+
 #endif /* _NGX_HTTP_OUTAGE_BANNER_H_INCLUDED_ */

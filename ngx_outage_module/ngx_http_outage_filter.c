@@ -14,8 +14,9 @@
  * replaced by shadow buffers around the banner, and everything after it
  * passes untouched, unscanned.  File buffers stay file buffers, so
  * sendfile keeps working: only the bytes up to the insertion point are
- * read, to find it (256 KB at most).  A gzip body is inflated here into
- * a few buffers of our own, no faster than the client takes them.
+ * read, to find it (256 KB at most): here with "aio" off, by nginx's copy
+ * filter in the thread pool with "aio threads".  A gzip body is inflated
+ * here into a few buffers of our own, no faster than the client takes them.
  * What the banner says is in ngx_http_outage_banner.c; the per-worker
  * renderings it is sent from in ngx_http_outage_render.c.
  */
@@ -88,6 +89,11 @@ typedef struct {
     unsigned                 sniff:1;      /* not text/html: the body must
                                               start like HTML */
     ngx_http_outage_sniff_t  sn;
+    unsigned                 copy_reads:1; /* the copy filter reads files
+                                              for us (aio) */
+    unsigned                 copy_others:1;/* ... other filters want that
+                                              too */
+    unsigned                 copy_main:1;  /* ... for subrequests too */
 #if (NGX_ZLIB)
     unsigned                 inflate:1;    /* gzip body: inflated here */
     unsigned                 zgap:1;       /* before a member: 1f 8b due */
@@ -133,13 +139,21 @@ static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_banner_t *b,
     ngx_str_t *html, ngx_str_t *nonce);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
-static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r,
+    ngx_http_outage_view_t *view, ngx_uint_t clear);
+static ngx_uint_t ngx_http_outage_view_rank(ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_outage_scan_copied(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static void ngx_http_outage_copy_reads(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
+static void ngx_http_outage_copy_reads_done(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b,
     ngx_chain_t ***ll);
 static ngx_int_t ngx_http_outage_held(ngx_http_request_t *r,
@@ -176,6 +190,9 @@ static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 #endif
 
+
+/* its context is the ngx_output_chain_ctx_t that reads files (aio) */
+extern ngx_module_t  ngx_http_copy_filter_module;
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
@@ -274,6 +291,7 @@ ngx_http_outage_conditional_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                      rc;
     ngx_str_t                      banner[2];
     ngx_uint_t                     gzipped, sniff;
     ngx_table_elt_t               *ce, *h;
@@ -283,14 +301,24 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_filter_ctx_t  *ctx;
 
+    ctx = NULL;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
 
-    /* HEAD gets the headers GET would get, without the body work */
+    /*
+     * HEAD gets the headers GET would get, without the body work.
+     *
+     * With "slice" (r->subrequest_ranges) each slice subrequest answers
+     * the client's Range itself, after this filter has decided for the
+     * main request: a range request passes as without the module, no
+     * whole page can be made of it.  Without Range the slices reach this
+     * filter in order, as the main request (it runs below postpone).
+     */
 
     if (!olcf->banner
         || r != r->main
         || (r->header_only && r->method != NGX_HTTP_HEAD)
         || r->headers_out.content_length_n == 0
+        || (r->subrequest_ranges && r->headers_in.range)
         || ngx_http_outage_status_wanted(r, olcf) != NGX_OK)
     {
         return ngx_http_next_header_filter(r);
@@ -307,9 +335,12 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    /* two tiers: the tier behind this one has put its banner in already */
+    /*
+     * two tiers: the tier behind this one has put its banner in already,
+     * for this scope and an incident at least as severe as ours
+     */
 
-    if (ngx_http_outage_marked(r)) {
+    if (ngx_http_outage_marked(r, view, 0)) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: the response has a banner already");
         return ngx_http_next_header_filter(r);
@@ -421,7 +452,15 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
                    "outage: banner for scope \"%V\", %uz bytes",
                    &view->name, banner[0].len + banner[1].len);
 
-    return ngx_http_next_header_filter(r);
+    if (r->header_only) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    ngx_http_outage_copy_reads(r, ctx);
+
+    return rc;
 }
 
 
@@ -974,15 +1013,24 @@ ngx_http_outage_banner_write(u_char *dst, ngx_http_outage_loc_conf_t *olcf,
 
 /*
  * The marker a bannered response carries, so that a front tier running the
- * module too does not add a second banner into the page of an app tier.
+ * module too does not add a second banner into the page of an app tier:
+ * "X-Outage-Banner: <scope>; state=<state>" (ngx_http_outage_banner.h).
+ * It counts only when it names the scope this tier would show and a state
+ * at least as severe: an app tier's banner about a minor scope does not
+ * hide the front's about a site-wide outage, and an upstream's header of
+ * any other shape (a value of older versions too) is not taken for one.
+ * With "clear", every marker is removed instead (this tier adds its own).
  */
 
 static ngx_int_t
-ngx_http_outage_marked(ngx_http_request_t *r)
+ngx_http_outage_marked(ngx_http_request_t *r, ngx_http_outage_view_t *view,
+    ngx_uint_t clear)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, rank;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    rank = ngx_http_outage_view_rank(view);
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -999,15 +1047,40 @@ ngx_http_outage_marked(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].hash
-            && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
                                sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
-               == 0)
+               != 0)
+        {
+            continue;
+        }
+
+        if (clear) {
+            h[i].hash = 0;
+            continue;
+        }
+
+        if (ngx_http_outage_marker_rank(h[i].value.data, h[i].value.len,
+                                        view->name.data, view->name.len)
+            >= rank)
         {
             return 1;
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: \"%V: %V\" does not cover this tier's "
+                       "banner", &h[i].key, &h[i].value);
     }
+}
+
+
+/* as ngx_http_outage_worst() ranks it */
+
+static ngx_uint_t
+ngx_http_outage_view_rank(ngx_http_outage_view_t *view)
+{
+    return view->announced ? 1 : ngx_http_outage_state_rank(view->state);
 }
 
 
@@ -1026,6 +1099,7 @@ ngx_http_outage_validators(ngx_http_request_t *r,
 {
     u_char           *p;
     size_t            len;
+    const char       *state;
     ngx_table_elt_t  *h, *etag;
 
     ngx_http_weak_etag(r);
@@ -1067,6 +1141,15 @@ ngx_http_outage_validators(ngx_http_request_t *r,
         }
     }
 
+    /* an upstream's marker that did not cover this banner: ours instead */
+    (void) ngx_http_outage_marked(r, view, 1);
+
+    state = ngx_http_outage_marker_state(ngx_http_outage_view_rank(view));
+    if (state == NULL) {
+        /* worst() returns ranked scopes only */
+        state = "down";
+    }
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_ERROR;
@@ -1079,12 +1162,18 @@ ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_str_set(&h->key, NGX_HTTP_OUTAGE_MARKER);
 
     /* the snapshot may be gone when the access log reads it */
-    h->value.data = ngx_pstrdup(r->pool, &view->name);
-    if (h->value.data == NULL) {
+    len = view->name.len + sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1
+          + ngx_strlen(state);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    h->value.len = view->name.len;
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%V" NGX_HTTP_OUTAGE_MARKER_STATE "%s",
+                               &view->name, state)
+                   - p;
 
     return NGX_OK;
 }
@@ -1184,7 +1273,17 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
-    rc = ngx_http_next_body_filter(r, out);
+    /*
+     * all of "in" held back: below postpone an empty call would reach the
+     * write filter ("the http output chain is empty"); only a connection
+     * with buffered output is asked to go on, as postpone does
+     */
+    if (out == NULL && !r->connection->buffered) {
+        rc = NGX_OK;
+
+    } else {
+        rc = ngx_http_next_body_filter(r, out);
+    }
 
     ngx_http_outage_release(r, ctx);
 
@@ -1229,6 +1328,9 @@ ngx_http_outage_splice(ngx_http_request_t *r,
 
         if (size == 0) {
             rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+
+        } else if (ctx->copy_reads && b->in_file && ngx_buf_in_memory(b)) {
+            rc = ngx_http_outage_scan_copied(r, ctx, b);
 
         } else if (ngx_buf_in_memory(b)) {
             rc = ngx_http_outage_scan_feed(&ctx->scan, b->pos, (size_t) size);
@@ -1321,6 +1423,8 @@ ngx_http_outage_splice(ngx_http_request_t *r,
 
         ctx->done = 1;
         ctx->nheld = 0;
+
+        ngx_http_outage_copy_reads_done(r, ctx);
 
         shm = ngx_http_outage_shm();
 
@@ -1626,6 +1730,123 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
         if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
             return rc;
         }
+    }
+
+    return rc;
+}
+
+
+/*
+ * With "aio" (threads, or file AIO where nginx has it) the file bytes are
+ * not read here: pread() would block the event loop.  The copy filter,
+ * which runs before this one, reads file buffers into memory for filters
+ * that ask (r->filter_need_in_memory, as the sub filter does), and it does
+ * so the way the location says: in the thread pool, with AIO, aligned for
+ * directio.  Its buffers stay sendfile buffers too (in memory and in the
+ * file).  Once the banner's place is known, it is told to stop: the rest
+ * of the file goes by sendfile, unread, unless a filter after this one
+ * wants it in memory itself.  "sendfile off" and directio need no asking:
+ * the copy filter reads those files into memory anyway.
+ *
+ * Asked for after the next header filters ran, so that what they want is
+ * known; the copy filter takes its settings at the first body buffer.
+ */
+
+static void
+ngx_http_outage_copy_reads(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+#if (NGX_HAVE_FILE_AIO || NGX_THREADS)
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->aio == NGX_HTTP_AIO_OFF) {
+        return;
+    }
+
+    ctx->copy_others = r->filter_need_in_memory
+                       || r->main_filter_need_in_memory;
+    ctx->copy_main = r->main_filter_need_in_memory;
+    ctx->copy_reads = 1;
+
+    /*
+     * "main": the filter runs below postpone, on the bytes of subrequests
+     * too (SSI includes, add_before_body), whose copy filters read for it
+     * when they inherit the flag (as they do for gzip)
+     */
+    r->main_filter_need_in_memory = 1;
+#endif
+}
+
+
+static void
+ngx_http_outage_copy_reads_done(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_output_chain_ctx_t  *cctx;
+
+    if (!ctx->copy_reads) {
+        return;
+    }
+
+    ctx->copy_reads = 0;
+
+    /* subrequests started from now on send their files unread */
+    if (!ctx->copy_main) {
+        r->main_filter_need_in_memory = 0;
+    }
+
+    if (ctx->copy_others) {
+        return;
+    }
+
+    cctx = ngx_http_get_module_ctx(r, ngx_http_copy_filter_module);
+
+    if (cctx) {
+        cctx->need_in_memory = 0;
+    }
+}
+
+
+/*
+ * A file buffer the copy filter read for us: scanned in memory, with the
+ * cap a file read here has (the rest of a large file would be read only
+ * to be scanned).
+ */
+
+static ngx_int_t
+ngx_http_outage_scan_copied(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b)
+{
+    int    rc;
+    off_t  size, n;
+
+    size = ngx_buf_size(b);
+    n = size;
+
+    if (ctx->offset + n > NGX_HTTP_OUTAGE_SCAN_FILE_MAX) {
+        n = ctx->offset < NGX_HTTP_OUTAGE_SCAN_FILE_MAX
+            ? NGX_HTTP_OUTAGE_SCAN_FILE_MAX - ctx->offset : 0;
+    }
+
+    rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+
+    if (n) {
+        rc = ngx_http_outage_scan_feed(&ctx->scan, b->pos, (size_t) n);
+    }
+
+    if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && n < size) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "outage: no banner: no place for it in the first "
+                      "%uz bytes of \"%V\"",
+                      (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX,
+                      &b->file->name);
+
+        ctx->scan.done = 1;
+        ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
+
+        return NGX_HTTP_OUTAGE_SCAN_NONE;
     }
 
     return rc;

@@ -1547,7 +1547,16 @@ ngx_http_outage_page_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->sent || ctx->out == NULL) {
-        return ngx_http_next_body_filter(r, NULL);
+        /*
+         * nothing to send: below postpone an empty call reaches the write
+         * filter ("the http output chain is empty"), so only a connection
+         * with buffered output is asked to go on (as postpone does)
+         */
+        if (r->connection->buffered) {
+            return ngx_http_next_body_filter(r, NULL);
+        }
+
+        return NGX_OK;
     }
 
     ctx->sent = 1;

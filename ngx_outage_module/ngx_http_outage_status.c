@@ -512,8 +512,13 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
             "# HELP outage_intercepts_total Upstream errors replaced by the "
             "maintenance page.\n"
             "# TYPE outage_intercepts_total counter\n"
-            "outage_intercepts_total %uA\n",
-            shm->banners, shm->pages, shm->bypasses, shm->intercepts);
+            "outage_intercepts_total %uA\n"
+            "# HELP outage_banner_skips_total Responses due a banner that "
+            "had no place for one.\n"
+            "# TYPE outage_banner_skips_total counter\n"
+            "outage_banner_skips_total %uA\n",
+            shm->banners, shm->pages, shm->bypasses, shm->intercepts,
+            shm->banner_skips);
 
     return p;
 }

@@ -6,10 +6,11 @@
 # (NGINX_SRC=/path/to/nginx-x.y.z does that: see build.sh).  What can be
 # proved without them, and is what breaks when `config` is wrong:
 #   - configure accepts the repo with --add-module (static mode of auto/module);
-#   - objs/ngx_modules.c lists ngx_http_outage_module between gzip and the
-#     copy filter, the place a dynamic build gives it too (before the copy,
-#     range body, not_modified and slice filters, which nginx adds after the
-#     HTTP_AUX_FILTER addons), so the filter chain is the same in both builds;
+#   - objs/ngx_modules.c lists ngx_http_outage_module right after gzip and
+#     before postpone (config moves it there: ngx_module_order only places
+#     dynamic modules), the place a dynamic build gives it too, so the
+#     filter chain is the same in both builds: below postpone, ssi,
+#     charset, sub and addition, above gzip;
 #   - the link line carries -lhiredis and -lcurl;
 #   - every module source compiles with nginx's static-build flags, -Werror.
 #
@@ -54,9 +55,9 @@ grep -q '&ngx_http_outage_module,' "$modules" \
 # (an nginx without the gzip module has no gzip filter to come after)
 order=$(grep -n -e '&ngx_http_gzip_filter_module,' \
                 -e '&ngx_http_outage_module,' \
-                -e '&ngx_http_copy_filter_module,' "$modules" \
+                -e '&ngx_http_postpone_filter_module,' "$modules" \
         | sed 's/^\([0-9]*\):.*&\(ngx_[a-z_]*\),$/\2/' | tr '\n' ' ')
-want="ngx_http_outage_module ngx_http_copy_filter_module "
+want="ngx_http_outage_module ngx_http_postpone_filter_module "
 grep -q '&ngx_http_gzip_filter_module,' "$modules" && want="ngx_http_gzip_filter_module $want"
 [ "$order" = "$want" ] \
     || fail "unexpected filter order in $modules: $order"
@@ -73,4 +74,4 @@ expected=$(sed -n 's/.*\/\(ngx_http_outage_[a-z]*\)\.c.*/\1/p' "$repo/config" | 
 make -s -C "$tree" -f objs/Makefile -j2 $objs >/dev/null \
     || fail "the module does not compile in a static build"
 
-echo "static-check: config works with --add-module ($expected sources compiled, between gzip and copy in ngx_modules[] as in a dynamic build, -lhiredis -lcurl)"
+echo "static-check: config works with --add-module ($expected sources compiled, between gzip and postpone in ngx_modules[] as in a dynamic build, -lhiredis -lcurl)"

@@ -209,7 +209,7 @@ def test_static_and_proxied_pages(nginx_factory, redis, backend, www):
     assert h["etag"].startswith("W/" + plain_etag[:-1] + "-outage-")
     assert h["cache-control"] == "no-store"
     assert "last-modified" not in h and "expires" not in h
-    assert h["x-outage-banner"] == "site"
+    assert h["x-outage-banner"] == "site; state=down"
 
     st, h, body = n.get("/page")
     assert st == 200

@@ -8,10 +8,11 @@ does not corrupt the banner of later responses.
 
 import gzip
 import os
+import re
 import socket
 import threading
 
-from harness import wait_for
+from harness import raw_request, wait_for
 
 MARK = b'class="outage-banner '
 PAGE_LOAD = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -47,6 +48,11 @@ CONF = """
             charset $arg_cs;
         }}
         location /enc/ {{ proxy_pass http://127.0.0.1:{enc}/; }}
+        location /appco/ {{ alias {www}/; outage_banner_scopes checkout; }}
+        location /frontco/ {{
+            rewrite ^/frontco/(.*)$ /appco/$1 break;
+            proxy_pass http://127.0.0.1:$server_port;
+        }}
         location = /outage/status {{ outage_status; }}
     }}
     include /etc/nginx/koi-win;
@@ -138,10 +144,90 @@ def test_two_tiers_one_banner(nginx_factory, redis, tmp_path):
 
     st, h, body = n.get("/front/p.html")
     assert st == 200 and body.count(MARK) == 1
-    assert h["x-outage-banner"] == "site"
+    assert h["x-outage-banner"] == "site; state=degraded"
     # HEAD through both tiers: the same headers as GET
     st, hh, _ = n.request("HEAD", "/front/p.html")
-    assert hh["x-outage-banner"] == "site" and "content-length" not in hh
+    assert hh["x-outage-banner"] == "site; state=degraded"
+    assert "content-length" not in hh
+
+
+class MarkerBackend(threading.Thread):
+    """Answers /NAME with PAGE and "X-Outage-Banner: markers[NAME]"."""
+
+    def __init__(self, markers):
+        super().__init__(daemon=True)
+        self.markers = markers
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    data += d
+                name = data.split(b" ", 2)[1].decode().lstrip("/")
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                          b"X-Outage-Banner: %s\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n"
+                          % (self.markers[name], len(PAGE)) + PAGE)
+
+
+def markers_of(n, path):
+    raw = raw_request(n.port, b"GET %s HTTP/1.0\r\nHost: t\r\n\r\n"
+                      % path.encode(), 10)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return re.findall(rb"(?im)^x-outage-banner:\s*(.*?)\r?$", head), body
+
+
+def test_two_tiers_marker_must_cover_this_tier(nginx_factory, redis,
+                                                tmp_path):
+    """Review of issue 15, finding 9: an upstream's X-Outage-Banner keeps
+    this tier's banner out only when it names the scope this tier shows in
+    a state at least as severe; otherwise this tier adds its banner and
+    its own marker, in place of the upstream's."""
+    be = MarkerBackend({"nope": b"nope", "old": b"site",
+                        "weak": b"site; state=degraded",
+                        "other": b"checkout; state=down",
+                        "covers": b"site; state=down"})
+    be.start()
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
+    redis.cli("HSET", "outage:site", "state", "down", "message", "Down")
+    redis.cli("HSET", "outage:checkout", "state", "degraded",
+              "message", "Checkout slow")
+    wait_for(lambda: state(n) == "down" and {
+        s["name"]: s["state"] for s in n.status_json()["scopes"]
+    }.get("checkout") == "degraded", what="incidents")
+
+    for name in ("nope", "old", "weak", "other"):
+        marks, body = markers_of(n, "/enc/" + name)
+        assert body.count(MARK) == 1, name
+        assert marks == [b"site; state=down"], (name, marks)
+    # the one shape a front takes for a covering banner: passed as is
+    marks, body = markers_of(n, "/enc/covers")
+    assert body == PAGE and marks == [b"site; state=down"]
+
+    # an app tier showing only checkout (degraded): the front shows site
+    # (down) too, first in <body>
+    marks, body = markers_of(n, "/appco/p.html")
+    assert body.count(MARK) == 1 and marks == [b"checkout; state=degraded"]
+    marks, body = markers_of(n, "/frontco/p.html")
+    assert body.count(MARK) == 2 and marks == [b"site; state=down"]
+    first = body.index(MARK)
+    assert body.index(b"Down", first) < body.index(b"Checkout slow", first)
+    # an app tier showing the same worst scope: one banner
+    marks, body = markers_of(n, "/front/p.html")
+    assert body.count(MARK) == 1 and marks == [b"site; state=down"]
+    be.sock.close()
 
 
 def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
@@ -162,18 +248,32 @@ def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
     assert n.status_json()["counters"]["banner_skips"] == skips + 2
     assert n.get("/any/p.html")[2].count(MARK) == 1
 
+    # the same counters in the Prometheus output
+    st, _, prom = n.get("/outage/status?format=prometheus")
+    metrics = dict(line.split(" ", 1) for line in prom.decode().splitlines()
+                   if line and not line.startswith("#"))
+    counters = n.status_json()["counters"]
+    assert int(metrics["outage_banner_skips_total"]) == skips + 2
+    assert int(metrics["outage_banners_injected_total"]) \
+        == counters["banners"]
+    assert "# TYPE outage_banner_skips_total counter" in prom.decode()
+
 
 def test_charset_recoding_leaves_the_shared_banner_alone(nginx_factory, redis,
                                                          tmp_path):
-    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE})
-    # non-ASCII in the banner: bytes a koi8-r -> windows-1251 table changes
+    # a koi8-r letter in the page: the koi8-r -> windows-1251 table changes it
+    page = PAGE.replace(b"<p>page</p>", b"<p>\xc1 page</p>")
+    n = start(nginx_factory, redis, tmp_path, {"p.html": page})
+    # non-ASCII in the banner: bytes the same table would change
     redis.cli("SET", "outage:site", "Caf\u00e9 \u00e0 la carte")
     wait_for(lambda: state(n) == "degraded", what="incident")
 
     ref = n.get("/koi/p.html?cs=koi8-r")[2]          # no recoding
     assert b"Caf&#x00e9;" in ref                     # the banner is ASCII
     recoded = n.get("/koi/p.html?cs=windows-1251")[2]
-    assert recoded == ref                             # nothing to recode
+    # the page is recoded, the banner is not: the charset filter runs
+    # before the banner filter (docs/directives.md)
+    assert recoded == ref.replace(b"\xc1 page", b"\xe0 page") != ref
     for _ in range(3):
         assert n.get("/koi/p.html?cs=koi8-r")[2] == ref
         assert n.get("/app/p.html")[2].count(b"Caf&#x00e9;") == 1
@@ -186,7 +286,8 @@ def test_encodings(nginx_factory, redis, tmp_path):
     good = gzip.compress(PAGE[:30]) + gzip.compress(PAGE[30:])
     bad = gzip.compress(PAGE)[:20] + b"\xff" * 40
     be = EncodedBackend({"br": (b"br", br), "gz": (b"gzip", good),
-                         "bad": (b"gzip", bad)})
+                         "bad": (b"gzip", bad),
+                         "empty": (b"gzip", gzip.compress(b""))})
     be.start()
     n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
     redis.cli("SET", "outage:site", "Slow")
@@ -202,6 +303,11 @@ def test_encodings(nginx_factory, redis, tmp_path):
     st, h, body = n.get("/enc/br")
     assert st == 200 and h["content-encoding"] == "br" and body == br
     assert n.status_json()["counters"]["banner_skips"] == skips + 1
+
+    # a gzip body that inflates to nothing: no banner-only page
+    st, h, body = n.get("/enc/empty")
+    assert st == 200 and body == b"" and "content-encoding" not in h
+    assert n.status_json()["counters"]["banner_skips"] == skips + 2
 
     try:
         st, h, body = n.get("/enc/bad")

@@ -435,6 +435,46 @@ t_short_buffer(void)
 }
 
 
+static void
+t_marker(void)
+{
+    unsigned     r;
+    const char  *v;
+
+#define RANK(v, s)  ngx_http_outage_marker_rank(U(v), strlen(v), U(s),      \
+                                                strlen(s))
+
+    for (r = 1; r <= 4; r++) {
+        char  buf[64];
+
+        snprintf(buf, sizeof(buf), "site; state=%s",
+                 ngx_http_outage_marker_state(r));
+        CHECK(RANK(buf, "site") == r);
+        CHECK(RANK(buf, "sit") == 0);
+        CHECK(RANK(buf, "site2") == 0);
+    }
+
+    CHECK(ngx_http_outage_marker_state(0) == NULL);
+    CHECK(ngx_http_outage_marker_state(5) == NULL);
+
+    v = "site; state=down";
+    CHECK(RANK(v, "checkout") == 0);
+    CHECK(RANK(v, "") == 0);
+
+    /* older versions' value, spoofs of other shapes */
+    CHECK(RANK("site", "site") == 0);
+    CHECK(RANK("nope", "site") == 0);
+    CHECK(RANK("site; state=", "site") == 0);
+    CHECK(RANK("site; state=downx", "site") == 0);
+    CHECK(RANK("site; state=Down", "site") == 0);
+    CHECK(RANK("site;state=down", "site") == 0);
+    CHECK(RANK("site; state=down ", "site") == 0);
+    CHECK(RANK("site; state=ok", "site") == 0);
+
+#undef RANK
+}
+
+
 static const test_case_t  tests[] = {
     { "when", t_when },
     { "states", t_states },
@@ -445,6 +485,7 @@ static const test_case_t  tests[] = {
     { "lookup", t_lookup },
     { "nonce_used", t_nonce_used },
     { "short_buffer", t_short_buffer },
+    { "marker", t_marker },
     { NULL, NULL }
 };
 
