@@ -53,6 +53,8 @@
 
 /* a storm of invalidations polls at most this often */
 #define NGX_HTTP_OUTAGE_REDIS_KICK_MIN    50
+/* with no poll link open, push messages reconnect at most this often */
+#define NGX_HTTP_OUTAGE_REDIS_KICK_CONNECT  1000
 /* elements of one invalidation message's key list (BCAST batches keys) */
 #define NGX_HTTP_OUTAGE_REDIS_KEYS_MAX    1024
 /* reconnect backoff of the push link; a refusal is asked again rarely */
@@ -155,6 +157,8 @@ typedef struct {
     ngx_msec_t                    last_kick;  /* when the last poll asked
                                                  for by push started */
     ngx_uint_t                    again;      /* poll again after this one */
+    ngx_msec_t                    last_connect; /* when the poll link was
+                                                   last opened */
 
     /* the push link (tick is its reconnect timer) */
     ngx_uint_t                    push;
@@ -1250,6 +1254,18 @@ ngx_http_outage_redis_soon(ngx_event_t *ev)
         return;     /* the tick decides what happens next */
     }
 
+    /*
+     * No poll link: the last one failed (or is being resolved again).  A
+     * push message must not reconnect (and AUTH) for each change while
+     * polls fail; the tick, or at most one message a second, does.
+     */
+    if (rd->pc.connection == NULL
+        && ngx_current_msec - rd->last_connect
+           < NGX_HTTP_OUTAGE_REDIS_KICK_CONNECT)
+    {
+        return;
+    }
+
     rd->last_kick = ngx_current_msec;
 
     ngx_http_outage_redis_poll_now(rd);
@@ -1314,6 +1330,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
     if (!rd->push) {
         ngx_http_outage_shm()->redis_connects++;
+        rd->last_connect = ngx_current_msec;
     }
 
     rc = ngx_event_connect_peer(&rd->pc);

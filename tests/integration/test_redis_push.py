@@ -302,3 +302,23 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         assert n.bad_log_lines() == []
     finally:
         fake.stop()
+
+
+@pytest.mark.allow_log_errors
+def test_failing_poll_no_reconnect_storm(nginx_factory, redis):
+    """Polls fail (the ACL lacks HGETALL) while push works: each change
+    pushed must not open a new poll connection (and AUTH) of its own."""
+    redis.cli("ACL", "SETUSER", "outage", "on", ">pw", "~outage:*",
+              "&__redis__:invalidate", "+get", "+multi", "+exec", "+select",
+              "+client|id", "+client|tracking", "+subscribe")
+    n = nginx_factory(conf(redis.port, interval="10s",
+                           extra="user=outage password=pw"), workers=1)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    a0 = commands(redis, "auth")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3:
+        redis.cli("SET", "outage:junk", "x")
+        time.sleep(0.02)
+    auths = commands(redis, "auth") - a0
+    # at most one reconnect a second (plus slack for a loaded machine)
+    assert auths <= 6, auths
