@@ -759,8 +759,9 @@ static void
 ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
 {
     ngx_int_t                      state;
-    ngx_uint_t                     k;
-    ngx_http_outage_redis_t       *rd;
+    ngx_uint_t                     k, moved;
+    ngx_sockaddr_t                 sa;
+    ngx_http_outage_redis_t       *rd, *push;
     ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_redis_name_t  *nm;
 
@@ -800,18 +801,35 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
         /* another of the names' addresses each time one failed */
         k = nm->pick++ % ctx->naddrs;
 
-        ngx_memcpy(&nm->sockaddr, ctx->addrs[k].sockaddr,
-                   ctx->addrs[k].socklen);
+        ngx_memzero(&sa, sizeof(ngx_sockaddr_t));
+        ngx_memcpy(&sa, ctx->addrs[k].sockaddr, ctx->addrs[k].socklen);
+        ngx_inet_set_port(&sa.sockaddr, nm->port);
+
+        moved = ctx->addrs[k].socklen != nm->socklen
+                || ngx_cmp_sockaddr(&sa.sockaddr, ctx->addrs[k].socklen,
+                                    &nm->sockaddr.sockaddr, nm->socklen, 1)
+                   != NGX_OK;
+
+        ngx_memcpy(&nm->sockaddr, &sa, ctx->addrs[k].socklen);
         nm->socklen = ctx->addrs[k].socklen;
-        ngx_inet_set_port(&nm->sockaddr.sockaddr, nm->port);
 
         nm->text.data = nm->text_buf;
         nm->text.len = ngx_sock_ntop(&nm->sockaddr.sockaddr, nm->socklen,
                                      nm->text_buf, NGX_SOCKADDR_STRLEN, 1);
 
-        /* a push link to the old address: the next tick opens a new one */
-        if (ngx_http_outage_redis_push_link.pc.connection) {
+        /*
+         * A push link on this name's old address hears from the wrong
+         * server, if at all: reopened at once on the new one.  The same
+         * address again leaves a working push link alone.
+         */
+        push = &ngx_http_outage_redis_push_link;
+
+        if (moved && push->omcf && rd->owner
+            && push->addr % rd->omcf->redis_addrs->nelts
+               == (ngx_uint_t) (nm - rd->names))
+        {
             ngx_http_outage_redis_push_stop();
+            ngx_http_outage_redis_push_start();
         }
     }
 
@@ -1173,9 +1191,10 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     rd->owner = 1;
 
-    ngx_http_outage_redis_push_start();
-
+    /* the poll first: after a failure it may resolve the name again */
     ngx_http_outage_redis_poll_now(rd);
+
+    ngx_http_outage_redis_push_start();
 }
 
 
@@ -1340,6 +1359,11 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
         rd->pc.connection = NULL;
         ngx_http_outage_redis_close(rd);
+
+        if (!rd->push) {
+            /* no route, address unavailable...: resolved again as well */
+            nm->stale = 1;
+        }
 
         if (rc == NGX_DECLINED && err) {
             ngx_http_outage_redis_failed(rd, "connect failed",
@@ -1991,7 +2015,32 @@ ngx_http_outage_redis_push_refused(ngx_http_outage_redis_t *rd,
 {
     static const char  text[] = "unexpected reply";
 
+    size_t   len;
+    u_char  *e;
+
     if (reply->type == REDIS_REPLY_ERROR) {
+        len = ngx_http_outage_redis_error_len(reply);
+        e = (u_char *) reply->str;
+
+        /*
+         * Only a lack of rights or of the command is a refusal; a
+         * temporary error (max clients, BUSY, LOADING...) is a failure,
+         * retried with the usual backoff.
+         */
+        if (!(len >= 6 && ngx_strncmp(e, "NOPERM", 6) == 0)
+            && ngx_strlcasestrn(e, e + len, (u_char *) "unknown", 7 - 1)
+               == NULL
+            && ngx_strlcasestrn(e, e + len, (u_char *) "not supported",
+                                13 - 1) == NULL
+            && ngx_strlcasestrn(e, e + len, (u_char *) "unsupported", 11 - 1)
+               == NULL)
+        {
+            ngx_http_outage_redis_push_failed(rd, what, reply->str, len);
+            ngx_http_outage_redis_close(rd);
+            return NGX_ERROR;
+        }
+
+
         ngx_http_outage_redis_push_log(rd, NGX_LOG_WARN, what, reply->str,
                                        ngx_http_outage_redis_error_len(reply),
                                        NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED);
@@ -2361,15 +2410,17 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
     k = rd->addr % rd->omcf->redis_addrs->nelts;
 
     /*
-     * The poll moved to another address (a replica after a failure): a
-     * push link left on the old one would hear of changes from the wrong
-     * server, if at all; the next tick opens it where the poll is.
+     * Redis answers again.  A push link left on another address (the poll
+     * moved to a replica) would hear of changes from the wrong server; a
+     * push link down (Redis restarted) would wait for its own backoff, up
+     * to 30 s.  Either is reopened at once, where the poll is.
      */
-    if (ngx_http_outage_redis_push_link.pc.connection
-        && ngx_http_outage_redis_push_link.addr
+    if (ngx_http_outage_redis_push_link.pc.connection == NULL
+        || ngx_http_outage_redis_push_link.addr
            % rd->omcf->redis_addrs->nelts != k)
     {
         ngx_http_outage_redis_push_stop();
+        ngx_http_outage_redis_push_start();
     }
 
     if (rd->names[k].text.len) {
