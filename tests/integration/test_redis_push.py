@@ -382,3 +382,20 @@ def test_push_back_with_the_poll_after_restart(nginx_factory, redis):
              timeout=40, interval=0.05, what="resubscribed")
     took = time.monotonic() - t0
     assert took < 3.0 * LATENCY_FACTOR, took
+
+
+@pytest.mark.allow_log_errors
+def test_temporary_tracking_error_is_not_a_refusal(nginx_factory, tmp_path):
+    """-ERR max number of clients reached is retried with the backoff
+    (seconds), not taken as a refusal asked again only every 60 s."""
+    fake = Fake(tmp_path, "trackbusy")
+    try:
+        n = nginx_factory(conf(fake.port, interval="10s"), workers=1)
+        wait_for(lambda: "max number of clients" in n.log_text(),
+                 timeout=5, what="tracking error logged")
+        assert "refuses key tracking" not in n.log_text()
+        fake.control("FAKEMODE ok")
+        wait_for(lambda: pushed(n), timeout=5 * LATENCY_FACTOR,
+                 what="push subscribed once Redis accepts again")
+    finally:
+        fake.stop()
