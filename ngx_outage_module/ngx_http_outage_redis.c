@@ -62,6 +62,10 @@
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MAX    30000
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED  60000
 
+/* a name is asked again at most this often (doubling while DNS fails) */
+#define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN  2000
+#define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MAX  30000
+
 #define NGX_HTTP_OUTAGE_REDIS_CHANNEL     "__redis__:invalidate"
 
 
@@ -96,6 +100,9 @@ typedef struct {
     ngx_uint_t                    pick;       /* rotates among A records */
     ngx_int_t                     told;       /* resolver error logged */
     ngx_resolver_ctx_t           *ctx;        /* a resolution in flight */
+    ngx_msec_t                    asked;      /* when last asked */
+    ngx_msec_t                    every;      /* 0: ask at the next failure */
+    ngx_uint_t                    gen;        /* bumped when it moves */
     ngx_sockaddr_t                sockaddr;   /* the address to connect to */
     socklen_t                     socklen;
     ngx_str_t                     text;       /* sockaddr, for the log */
@@ -157,6 +164,8 @@ typedef struct {
     ngx_msec_t                    last_kick;  /* when the last poll asked
                                                  for by push started */
     ngx_uint_t                    again;      /* poll again after this one */
+    ngx_uint_t                    gen;        /* the name's gen connected to */
+    ngx_uint_t                    resolving;  /* inside connect()'s lookup */
     ngx_msec_t                    last_connect; /* when the poll link was
                                                    last opened */
 
@@ -797,6 +806,7 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
 
     } else {
         nm->told = 0;
+        nm->every = NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN / 2; /* doubled next */
 
         /* another of the names' addresses each time one failed */
         k = nm->pick++ % ctx->naddrs;
@@ -812,6 +822,10 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
 
         ngx_memcpy(&nm->sockaddr, &sa, ctx->addrs[k].socklen);
         nm->socklen = ctx->addrs[k].socklen;
+
+        if (moved) {
+            nm->gen++;      /* a poll link on the old address is replaced */
+        }
 
         nm->text.data = nm->text_buf;
         nm->text.len = ngx_sock_ntop(&nm->sockaddr.sockaddr, nm->socklen,
@@ -836,12 +850,22 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
     ngx_resolve_name_done(ctx);
 
     if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL
-        || !rd->owner || rd->in_flight || rd->pc.connection)
+        || !rd->owner || rd->resolving)
     {
+        return;     /* connect() goes on with the address now known */
+    }
+
+    if (rd->in_flight) {
+        if (rd->gen != nm->gen) {
+            rd->again = 1;  /* the next poll goes to the new address */
+        }
+
         return;
     }
 
-    ngx_http_outage_redis_poll_now(rd);
+    if (rd->pc.connection == NULL || rd->gen != nm->gen) {
+        ngx_http_outage_redis_poll_now(rd);
+    }
 }
 
 
@@ -1211,6 +1235,13 @@ ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
         return;     /* the deadline timer ends a stuck poll */
     }
 
+    if (rd->pc.connection
+        && rd->gen != rd->names[rd->addr % rd->omcf->redis_addrs->nelts].gen)
+    {
+        /* the name was resolved to a new address meanwhile: go there */
+        ngx_http_outage_redis_close(rd);
+    }
+
     if (rd->pc.connection == NULL) {
         /* connect() sends the first poll, or fails and says so */
         (void) ngx_http_outage_redis_connect(rd);
@@ -1314,12 +1345,31 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     a = &a[rd->addr % omcf->redis_addrs->nelts];
     nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
 
-    if (!rd->push && nm->stale && nm->host.len && rd->resolver) {
-        if (ngx_http_outage_redis_resolve(rd, nm) == NGX_OK) {
-            return NGX_OK;  /* its handler connects, or already did */
-        }
-
+    /*
+     * A name that failed is asked again, at most every few seconds (a DNS
+     * that refuses would log an error per attempt), and without waiting
+     * for the answer: the address known now may well work, and a resolver
+     * that never answers would stop polling for resolver_timeout.  The
+     * answer, if it moves the name, moves the link (see resolved()).
+     */
+    if (!rd->push && nm->stale && nm->host.len && rd->resolver
+        && nm->ctx == NULL
+        && (nm->every == 0 || ngx_current_msec - nm->asked >= nm->every))
+    {
         nm->stale = 0;
+        nm->asked = ngx_current_msec;
+        nm->every = nm->every ? ngx_min(2 * nm->every,
+                                        NGX_HTTP_OUTAGE_REDIS_RESOLVE_MAX)
+                              : NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN;
+
+        /* a cached answer calls resolved() at once: it must not connect */
+        rd->resolving = 1;
+        (void) ngx_http_outage_redis_resolve(rd, nm);
+        rd->resolving = 0;
+    }
+
+    if (!rd->push) {
+        rd->gen = nm->gen;
     }
 
     rd->reader = redisReaderCreateWithFunctions(
