@@ -533,6 +533,20 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * CLIENT TRACKING BCAST with an empty prefix reports every key written
+     * in the whole server (all databases): a poll per write of anything.
+     */
+    if (omcf->redis_push && omcf->redis_prefix.data
+        && omcf->redis_prefix.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": \"push=on\" with an empty "
+                           "\"prefix=\" would poll at every write of any key "
+                           "in Redis; give a prefix or \"push=off\"");
+        return NGX_CONF_ERROR;
+    }
+
     if (omcf->redis_user.len && omcf->redis_password.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_redis\": \"user=\" needs \"password=\"");
