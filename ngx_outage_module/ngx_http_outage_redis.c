@@ -61,6 +61,8 @@
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MIN    200
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MAX    30000
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED  60000
+/* a push link up this long has recovered: backoff and log start afresh */
+#define NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE   10000
 
 /* a name is asked again at most this often (doubling while DNS fails) */
 #define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN  2000
@@ -173,6 +175,7 @@ typedef struct {
     ngx_uint_t                    push;
     ngx_uint_t                    pstate;     /* the reply expected next */
     ngx_msec_t                    backoff;
+    ngx_msec_t                    up_since;   /* subscribed at; 0: not */
     ngx_uint_t                    told_on;
     u_char                        track[256]; /* TRACKING and SUBSCRIBE */
     u_char                        push_said[NGX_HTTP_OUTAGE_ERR_MAX];
@@ -1982,6 +1985,7 @@ ngx_http_outage_redis_push_stop(void)
 
     ngx_http_outage_redis_close(rd);
     rd->backoff = 0;
+    rd->up_since = 0;
 }
 
 
@@ -2043,6 +2047,19 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
                           &a->name, n, buf, rd->omcf->redis_interval);
         }
     }
+
+    /*
+     * A link that keeps failing soon after subscribing (a message it
+     * cannot take, published again and again) backs off like one that
+     * cannot connect; only one that stayed up a while starts afresh.
+     */
+    if (rd->up_since
+        && ngx_current_msec - rd->up_since >= NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE)
+    {
+        rd->backoff = 0;
+    }
+
+    rd->up_since = 0;
 
     if (retry == 0) {
         rd->backoff = rd->backoff ? ngx_min(2 * rd->backoff,
@@ -2268,7 +2285,7 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
 
         rd->pstate = NGX_HTTP_OUTAGE_REDIS_MESSAGE;
         rd->in_flight = 0;
-        rd->backoff = 0;
+        rd->up_since = ngx_current_msec ? ngx_current_msec : 1;
 
         if (rd->deadline.timer_set) {
             ngx_del_timer(&rd->deadline);
@@ -2299,7 +2316,10 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
         return NGX_ERROR;
     }
 
-    if (rd->push_said_len) {
+    /* said once it has held a while, not at each of a flapping link's ups */
+    if (rd->push_said_len
+        && ngx_current_msec - rd->up_since >= NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE)
+    {
         rd->push_said_len = 0;
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "outage: redis push connection works again");

@@ -399,3 +399,24 @@ def test_temporary_tracking_error_is_not_a_refusal(nginx_factory, tmp_path):
                  what="push subscribed once Redis accepts again")
     finally:
         fake.stop()
+
+
+@pytest.mark.allow_log_errors
+def test_oversized_message_published_again_does_not_flap(nginx_factory,
+                                                          redis):
+    """Someone PUBLISHes a 70 KB "invalidation" again and again: the push
+    link backs off (it reconnected every 200 ms) and the log says it once
+    (it gave a "reply refused" / "works again" pair per cycle)."""
+    n = nginx_factory(conf(redis.port), workers=1)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    subs0 = commands(redis, "subscribe")
+    big = "x" * 70000
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 4:
+        redis.cli("PUBLISH", "__redis__:invalidate", "outage:k")
+        redis.cli("PUBLISH", "__redis__:invalidate", big)
+        time.sleep(0.05)
+    subs = commands(redis, "subscribe") - subs0
+    lines = [ln for ln in n.log_text().splitlines() if "push connection" in ln]
+    assert subs <= 6, subs          # 0.2 + 0.4 + 0.8 + 1.6 s: ~4 in 4 s
+    assert len(lines) <= 1, lines
