@@ -53,12 +53,20 @@
 
 /* a storm of invalidations polls at most this often */
 #define NGX_HTTP_OUTAGE_REDIS_KICK_MIN    50
+/* with no poll link open, push messages reconnect at most this often */
+#define NGX_HTTP_OUTAGE_REDIS_KICK_CONNECT  1000
 /* elements of one invalidation message's key list (BCAST batches keys) */
 #define NGX_HTTP_OUTAGE_REDIS_KEYS_MAX    1024
 /* reconnect backoff of the push link; a refusal is asked again rarely */
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MIN    200
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MAX    30000
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED  60000
+/* a push link up this long has recovered: backoff and log start afresh */
+#define NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE   10000
+
+/* a name is asked again at most this often (doubling while DNS fails) */
+#define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN  2000
+#define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MAX  30000
 
 #define NGX_HTTP_OUTAGE_REDIS_CHANNEL     "__redis__:invalidate"
 
@@ -94,6 +102,9 @@ typedef struct {
     ngx_uint_t                    pick;       /* rotates among A records */
     ngx_int_t                     told;       /* resolver error logged */
     ngx_resolver_ctx_t           *ctx;        /* a resolution in flight */
+    ngx_msec_t                    asked;      /* when last asked */
+    ngx_msec_t                    every;      /* 0: ask at the next failure */
+    ngx_uint_t                    gen;        /* bumped when it moves */
     ngx_sockaddr_t                sockaddr;   /* the address to connect to */
     socklen_t                     socklen;
     ngx_str_t                     text;       /* sockaddr, for the log */
@@ -156,11 +167,16 @@ typedef struct {
     ngx_msec_t                    last_kick;  /* when the last poll asked
                                                  for by push started */
     ngx_uint_t                    again;      /* poll again after this one */
+    ngx_uint_t                    gen;        /* the name's gen connected to */
+    ngx_uint_t                    resolving;  /* inside connect()'s lookup */
+    ngx_msec_t                    last_connect; /* when the poll link was
+                                                   last opened */
 
     /* the push link (tick is its reconnect timer) */
     ngx_uint_t                    push;
     ngx_uint_t                    pstate;     /* the reply expected next */
     ngx_msec_t                    backoff;
+    ngx_msec_t                    up_since;   /* subscribed at; 0: not */
     ngx_uint_t                    told_on;
     u_char                        track[256]; /* TRACKING and SUBSCRIBE */
     u_char                        push_said[NGX_HTTP_OUTAGE_ERR_MAX];
@@ -521,6 +537,20 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * CLIENT TRACKING BCAST with an empty prefix reports every key written
+     * in the whole server (all databases): a poll per write of anything.
+     */
+    if (omcf->redis_push && omcf->redis_prefix.data
+        && omcf->redis_prefix.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_redis\": \"push=on\" with an empty "
+                           "\"prefix=\" would poll at every write of any key "
+                           "in Redis; give a prefix or \"push=off\"");
+        return NGX_CONF_ERROR;
+    }
+
     if (omcf->redis_user.len && omcf->redis_password.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_redis\": \"user=\" needs \"password=\"");
@@ -756,8 +786,9 @@ static void
 ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
 {
     ngx_int_t                      state;
-    ngx_uint_t                     k;
-    ngx_http_outage_redis_t       *rd;
+    ngx_uint_t                     k, moved;
+    ngx_sockaddr_t                 sa;
+    ngx_http_outage_redis_t       *rd, *push;
     ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_redis_name_t  *nm;
 
@@ -793,34 +824,66 @@ ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx)
 
     } else {
         nm->told = 0;
+        nm->every = NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN / 2; /* doubled next */
 
         /* another of the names' addresses each time one failed */
         k = nm->pick++ % ctx->naddrs;
 
-        ngx_memcpy(&nm->sockaddr, ctx->addrs[k].sockaddr,
-                   ctx->addrs[k].socklen);
+        ngx_memzero(&sa, sizeof(ngx_sockaddr_t));
+        ngx_memcpy(&sa, ctx->addrs[k].sockaddr, ctx->addrs[k].socklen);
+        ngx_inet_set_port(&sa.sockaddr, nm->port);
+
+        moved = ctx->addrs[k].socklen != nm->socklen
+                || ngx_cmp_sockaddr(&sa.sockaddr, ctx->addrs[k].socklen,
+                                    &nm->sockaddr.sockaddr, nm->socklen, 1)
+                   != NGX_OK;
+
+        ngx_memcpy(&nm->sockaddr, &sa, ctx->addrs[k].socklen);
         nm->socklen = ctx->addrs[k].socklen;
-        ngx_inet_set_port(&nm->sockaddr.sockaddr, nm->port);
+
+        if (moved) {
+            nm->gen++;      /* a poll link on the old address is replaced */
+        }
 
         nm->text.data = nm->text_buf;
         nm->text.len = ngx_sock_ntop(&nm->sockaddr.sockaddr, nm->socklen,
                                      nm->text_buf, NGX_SOCKADDR_STRLEN, 1);
 
-        /* a push link to the old address: the next tick opens a new one */
-        if (ngx_http_outage_redis_push_link.pc.connection) {
+        /*
+         * A push link on this name's old address hears from the wrong
+         * server, if at all: reopened at once on the new one.  The same
+         * address again leaves a working push link alone.
+         */
+        push = &ngx_http_outage_redis_push_link;
+
+        if (moved && push->omcf && rd->owner
+            && push->addr % rd->omcf->redis_addrs->nelts
+               == (ngx_uint_t) (nm - rd->names))
+        {
             ngx_http_outage_redis_push_stop();
+            ngx_http_outage_redis_push_start();
         }
     }
 
     ngx_resolve_name_done(ctx);
 
     if (ngx_exiting || ngx_quit || ngx_terminate || rd->omcf == NULL
-        || !rd->owner || rd->in_flight || rd->pc.connection)
+        || !rd->owner || rd->resolving)
     {
+        return;     /* connect() goes on with the address now known */
+    }
+
+    if (rd->in_flight) {
+        if (rd->gen != nm->gen) {
+            rd->again = 1;  /* the next poll goes to the new address */
+        }
+
         return;
     }
 
-    ngx_http_outage_redis_poll_now(rd);
+    if (rd->pc.connection == NULL || rd->gen != nm->gen) {
+        ngx_http_outage_redis_poll_now(rd);
+    }
 }
 
 
@@ -1170,9 +1233,10 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     rd->owner = 1;
 
-    ngx_http_outage_redis_push_start();
-
+    /* the poll first: after a failure it may resolve the name again */
     ngx_http_outage_redis_poll_now(rd);
+
+    ngx_http_outage_redis_push_start();
 }
 
 
@@ -1187,6 +1251,13 @@ ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
 
     if (rd->in_flight) {
         return;     /* the deadline timer ends a stuck poll */
+    }
+
+    if (rd->pc.connection
+        && rd->gen != rd->names[rd->addr % rd->omcf->redis_addrs->nelts].gen)
+    {
+        /* the name was resolved to a new address meanwhile: go there */
+        ngx_http_outage_redis_close(rd);
     }
 
     if (rd->pc.connection == NULL) {
@@ -1251,6 +1322,18 @@ ngx_http_outage_redis_soon(ngx_event_t *ev)
         return;     /* the tick decides what happens next */
     }
 
+    /*
+     * No poll link: the last one failed (or is being resolved again).  A
+     * push message must not reconnect (and AUTH) for each change while
+     * polls fail; the tick, or at most one message a second, does.
+     */
+    if (rd->pc.connection == NULL
+        && ngx_current_msec - rd->last_connect
+           < NGX_HTTP_OUTAGE_REDIS_KICK_CONNECT)
+    {
+        return;
+    }
+
     rd->last_kick = ngx_current_msec;
 
     ngx_http_outage_redis_poll_now(rd);
@@ -1282,12 +1365,31 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
                                       &ngx_http_outage_shm()->redis_lease);
     nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
 
-    if (!rd->push && nm->stale && nm->host.len && rd->resolver) {
-        if (ngx_http_outage_redis_resolve(rd, nm) == NGX_OK) {
-            return NGX_OK;  /* its handler connects, or already did */
-        }
-
+    /*
+     * A name that failed is asked again, at most every few seconds (a DNS
+     * that refuses would log an error per attempt), and without waiting
+     * for the answer: the address known now may well work, and a resolver
+     * that never answers would stop polling for resolver_timeout.  The
+     * answer, if it moves the name, moves the link (see resolved()).
+     */
+    if (!rd->push && nm->stale && nm->host.len && rd->resolver
+        && nm->ctx == NULL
+        && (nm->every == 0 || ngx_current_msec - nm->asked >= nm->every))
+    {
         nm->stale = 0;
+        nm->asked = ngx_current_msec;
+        nm->every = nm->every ? ngx_min(2 * nm->every,
+                                        NGX_HTTP_OUTAGE_REDIS_RESOLVE_MAX)
+                              : NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN;
+
+        /* a cached answer calls resolved() at once: it must not connect */
+        rd->resolving = 1;
+        (void) ngx_http_outage_redis_resolve(rd, nm);
+        rd->resolving = 0;
+    }
+
+    if (!rd->push) {
+        rd->gen = nm->gen;
     }
 
     rd->reader = redisReaderCreateWithFunctions(
@@ -1317,6 +1419,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
     if (!rd->push) {
         ngx_http_outage_shm()->redis_connects++;
+        rd->last_connect = ngx_current_msec;
     }
 
     rc = ngx_event_connect_peer(&rd->pc);
@@ -1326,6 +1429,11 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
         rd->pc.connection = NULL;
         ngx_http_outage_redis_close(rd);
+
+        if (!rd->push) {
+            /* no route, address unavailable...: resolved again as well */
+            nm->stale = 1;
+        }
 
         if (rc == NGX_DECLINED && err) {
             ngx_http_outage_redis_failed(rd, "connect failed",
@@ -1882,6 +1990,7 @@ ngx_http_outage_redis_push_stop(void)
 
     ngx_http_outage_redis_close(rd);
     rd->backoff = 0;
+    rd->up_since = 0;
 }
 
 
@@ -1944,6 +2053,19 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
         }
     }
 
+    /*
+     * A link that keeps failing soon after subscribing (a message it
+     * cannot take, published again and again) backs off like one that
+     * cannot connect; only one that stayed up a while starts afresh.
+     */
+    if (rd->up_since
+        && ngx_current_msec - rd->up_since >= NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE)
+    {
+        rd->backoff = 0;
+    }
+
+    rd->up_since = 0;
+
     if (retry == 0) {
         rd->backoff = rd->backoff ? ngx_min(2 * rd->backoff,
                                             NGX_HTTP_OUTAGE_REDIS_PUSH_MAX)
@@ -1979,7 +2101,32 @@ ngx_http_outage_redis_push_refused(ngx_http_outage_redis_t *rd,
 {
     static const char  text[] = "unexpected reply";
 
+    size_t   len;
+    u_char  *e;
+
     if (reply->type == REDIS_REPLY_ERROR) {
+        len = ngx_http_outage_redis_error_len(reply);
+        e = (u_char *) reply->str;
+
+        /*
+         * Only a lack of rights or of the command is a refusal; a
+         * temporary error (max clients, BUSY, LOADING...) is a failure,
+         * retried with the usual backoff.
+         */
+        if (!(len >= 6 && ngx_strncmp(e, "NOPERM", 6) == 0)
+            && ngx_strlcasestrn(e, e + len, (u_char *) "unknown", 7 - 1)
+               == NULL
+            && ngx_strlcasestrn(e, e + len, (u_char *) "not supported",
+                                13 - 1) == NULL
+            && ngx_strlcasestrn(e, e + len, (u_char *) "unsupported", 11 - 1)
+               == NULL)
+        {
+            ngx_http_outage_redis_push_failed(rd, what, reply->str, len);
+            ngx_http_outage_redis_close(rd);
+            return NGX_ERROR;
+        }
+
+
         ngx_http_outage_redis_push_log(rd, NGX_LOG_WARN, what, reply->str,
                                        ngx_http_outage_redis_error_len(reply),
                                        NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED);
@@ -2143,7 +2290,7 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
 
         rd->pstate = NGX_HTTP_OUTAGE_REDIS_MESSAGE;
         rd->in_flight = 0;
-        rd->backoff = 0;
+        rd->up_since = ngx_current_msec ? ngx_current_msec : 1;
 
         if (rd->deadline.timer_set) {
             ngx_del_timer(&rd->deadline);
@@ -2174,7 +2321,10 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
         return NGX_ERROR;
     }
 
-    if (rd->push_said_len) {
+    /* said once it has held a while, not at each of a flapping link's ups */
+    if (rd->push_said_len
+        && ngx_current_msec - rd->up_since >= NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE)
+    {
         rd->push_said_len = 0;
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "outage: redis push connection works again");
@@ -2349,15 +2499,17 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
     k = rd->addr % rd->omcf->redis_addrs->nelts;
 
     /*
-     * The poll moved to another address (a replica after a failure): a
-     * push link left on the old one would hear of changes from the wrong
-     * server, if at all; the next tick opens it where the poll is.
+     * Redis answers again.  A push link left on another address (the poll
+     * moved to a replica) would hear of changes from the wrong server; a
+     * push link down (Redis restarted) would wait for its own backoff, up
+     * to 30 s.  Either is reopened at once, where the poll is.
      */
-    if (ngx_http_outage_redis_push_link.pc.connection
-        && ngx_http_outage_redis_push_link.addr
+    if (ngx_http_outage_redis_push_link.pc.connection == NULL
+        || ngx_http_outage_redis_push_link.addr
            % rd->omcf->redis_addrs->nelts != k)
     {
         ngx_http_outage_redis_push_stop();
+        ngx_http_outage_redis_push_start();
     }
 
     if (rd->names[k].text.len) {

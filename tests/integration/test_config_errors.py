@@ -495,6 +495,9 @@ RUNBOOK_REDIS = {
         "outage_redis 127.0.0.1 user=u;",
     '"outage_redis": prefix longer than 64 bytes in "prefix=..."':
         "outage_redis 127.0.0.1 prefix=%s;" % ("p" * 65),
+    '"outage_redis": "push=on" with an empty "prefix=" would poll at every '
+    'write of any key in Redis; give a prefix or "push=off"':
+        "outage_redis 127.0.0.1 prefix= push=on;",
     '"outage_redis": invalid database number in "db=x"':
         "outage_redis 127.0.0.1 db=x;",
     '"outage_redis": invalid time in "timeout=fast", expected a positive '

@@ -302,3 +302,121 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         assert n.bad_log_lines() == []
     finally:
         fake.stop()
+
+
+@pytest.mark.allow_log_errors
+def test_failing_poll_no_reconnect_storm(nginx_factory, redis):
+    """Polls fail (the ACL lacks HGETALL) while push works: each change
+    pushed must not open a new poll connection (and AUTH) of its own."""
+    redis.cli("ACL", "SETUSER", "outage", "on", ">pw", "~outage:*",
+              "&__redis__:invalidate", "+get", "+multi", "+exec", "+select",
+              "+client|id", "+client|tracking", "+subscribe")
+    n = nginx_factory(conf(redis.port, interval="10s",
+                           extra="user=outage password=pw"), workers=1)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    a0 = commands(redis, "auth")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3:
+        redis.cli("SET", "outage:junk", "x")
+        time.sleep(0.02)
+    auths = commands(redis, "auth") - a0
+    # at most one reconnect a second (plus slack for a loaded machine)
+    assert auths <= 6, auths
+
+
+SAME_IP_CONF = """
+    resolver 127.0.0.1:%d ipv6=off valid=1s; resolver_timeout 2s;
+    outage_redis localhost:%d interval=10s timeout=1s connect_timeout=500ms;
+    server {
+        listen 127.0.0.1:{port} reuseport;
+        location / {
+            add_header X-Message $outage_message always;
+            return 200 "ok\\n";
+        }
+        location = /outage/status { outage_status; }
+    }
+"""
+
+
+@pytest.mark.allow_log_errors
+def test_reresolved_same_address_keeps_push(nginx_factory, redis, tmp_path):
+    """The poll link drops, the name is resolved again to the same
+    address: the working push link stays (it was closed until the next
+    tick, 10 s away, so the second change waited for it)."""
+    from test_redis_resolve import Dns
+    dns = Dns(tmp_path, "127.0.0.1")
+    try:
+        n = nginx_factory(SAME_IP_CONF % (dns.port, redis.port), workers=1)
+        wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+        redis.cli("CLIENT", "KILL", "TYPE", "normal")   # the poll link only
+        redis.cli("SET", "outage:site", "after kill")
+        wait_for(lambda: n.get("/")[1].get("x-message") == "after kill",
+                 timeout=15, interval=0.05, what="first change seen")
+        # let the resolution finish, then a change only push can bring soon
+        wait_for(lambda: dns_asked(tmp_path), timeout=5, what="resolved")
+        time.sleep(0.3)
+        redis.cli("SET", "outage:site", "second")
+        wait_for(lambda: n.get("/")[1].get("x-message") == "second",
+                 timeout=3 * LATENCY_FACTOR, interval=0.05,
+                 what="second change seen by push (interval is 10 s)")
+    finally:
+        dns.stop()
+
+
+def dns_asked(tmp_path):
+    # the fake DNS logs each query to stderr
+    return os.path.getsize(os.path.join(str(tmp_path), "dns.log")) > 0
+
+
+@pytest.mark.allow_log_errors
+def test_push_back_with_the_poll_after_restart(nginx_factory, redis):
+    """Redis restarts after 7 s down: the push link comes back when the
+    poll does, not at its own backoff (6.4 s steps by then)."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    redis.kill()
+    time.sleep(7)
+    redis.start()
+    t0 = time.monotonic()
+    wait_for(lambda: "sub=1" in redis.cli("CLIENT", "LIST"),
+             timeout=40, interval=0.05, what="resubscribed")
+    took = time.monotonic() - t0
+    assert took < 3.0 * LATENCY_FACTOR, took
+
+
+@pytest.mark.allow_log_errors
+def test_temporary_tracking_error_is_not_a_refusal(nginx_factory, tmp_path):
+    """-ERR max number of clients reached is retried with the backoff
+    (seconds), not taken as a refusal asked again only every 60 s."""
+    fake = Fake(tmp_path, "trackbusy")
+    try:
+        n = nginx_factory(conf(fake.port, interval="10s"), workers=1)
+        wait_for(lambda: "max number of clients" in n.log_text(),
+                 timeout=5, what="tracking error logged")
+        assert "refuses key tracking" not in n.log_text()
+        fake.control("FAKEMODE ok")
+        wait_for(lambda: pushed(n), timeout=5 * LATENCY_FACTOR,
+                 what="push subscribed once Redis accepts again")
+    finally:
+        fake.stop()
+
+
+@pytest.mark.allow_log_errors
+def test_oversized_message_published_again_does_not_flap(nginx_factory,
+                                                          redis):
+    """Someone PUBLISHes a 70 KB "invalidation" again and again: the push
+    link backs off (it reconnected every 200 ms) and the log says it once
+    (it gave a "reply refused" / "works again" pair per cycle)."""
+    n = nginx_factory(conf(redis.port), workers=1)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+    subs0 = commands(redis, "subscribe")
+    big = "x" * 70000
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 4:
+        redis.cli("PUBLISH", "__redis__:invalidate", "outage:k")
+        redis.cli("PUBLISH", "__redis__:invalidate", big)
+        time.sleep(0.05)
+    subs = commands(redis, "subscribe") - subs0
+    lines = [ln for ln in n.log_text().splitlines() if "push connection" in ln]
+    assert subs <= 6, subs          # 0.2 + 0.4 + 0.8 + 1.6 s: ~4 in 4 s
+    assert len(lines) <= 1, lines

@@ -9,7 +9,9 @@ where nothing listens on the port used here); two redis-servers listen on
 """
 
 import os
+import socket
 import subprocess
+import time
 
 from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
 
@@ -138,13 +140,21 @@ def test_without_resolver_the_name_is_resolved_once(nginx_factory, tmp_path):
 
 def test_resolver_failure_is_logged_once(nginx_factory, tmp_path):
     """The name is unknown to the resolver: one line for that, one for the
-    connection, however many retries; the known address is still tried."""
+    connection, however many retries; the known address is still tried;
+    the name is asked again with a backoff (2 s, 4 s...), not at every
+    failed poll (nginx's resolver logs an error per refused query)."""
     n, dns, a, b, port = start(tmp_path, nginx_factory, True, ip=None)
-    try:
-        wait_for(lambda: n.status_json()["redis"]["errors"] >= 8,
-                 timeout=10 * LATENCY_FACTOR, what="failed polls")
+
+    def asked():
         with open(os.path.join(str(tmp_path), "dns.log")) as f:
-            assert f.read().count("localhost 1 -> NXDOMAIN") >= 3
+            return f.read().count("localhost 1 -> NXDOMAIN")
+
+    try:
+        wait_for(lambda: asked() >= 2, timeout=10 * LATENCY_FACTOR,
+                 what="the name asked again")
+        errors = n.status_json()["redis"]["errors"]
+        assert errors >= 8, errors      # a poll every 200 ms meanwhile
+        assert asked() <= 3, asked()
         log = n.log_text()
         errors = [ln for ln in log.splitlines() if "[error]" in ln]
         assert len(errors) == 2, errors
@@ -175,3 +185,39 @@ def test_ip_addresses_are_not_resolved(nginx_factory, tmp_path):
             assert f.read() == ""
     finally:
         dns.stop()
+
+
+HOLE_CONF = """
+    resolver 127.0.0.1:%d ipv6=off valid=1s; resolver_timeout 8s;
+    outage_redis localhost:%d interval=300ms timeout=300ms
+                 connect_timeout=300ms push=off;
+    server {
+        listen 127.0.0.1:{port} reuseport;
+        location / {
+            add_header X-Message $outage_message always;
+            return 200 "ok\\n";
+        }
+        location = /outage/status { outage_status; }
+    }
+"""
+
+
+def test_a_silent_resolver_does_not_stop_polling(nginx_factory, redis):
+    """The resolver never answers (8 s resolver_timeout): after the poll
+    link drops, polling goes on at the address known meanwhile (it stopped
+    until the lookup timed out)."""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    try:
+        n = nginx_factory(HOLE_CONF % (hole.getsockname()[1], redis.port),
+                          workers=1)
+        wait_for(lambda: n.status_json()["redis"]["up"], what="first poll")
+        redis.cli("CLIENT", "KILL", "TYPE", "normal")
+        redis.cli("SET", "outage:site", "during the lookup")
+        t0 = time.monotonic()
+        wait_for(lambda: n.get("/")[1].get("x-message") == "during the lookup",
+                 timeout=20, interval=0.05, what="change seen")
+        took = time.monotonic() - t0
+        assert took < 3 * LATENCY_FACTOR, took
+    finally:
+        hole.close()

@@ -91,6 +91,8 @@ like "ok": ``CLIENT ID`` -> :<connection id>, ``CLIENT TRACKING ...`` -> +OK,
 never sends invalidations itself.  Modes that change only this part:
     notracking  CLIENT TRACKING -> the error Redis 5 gives for an unknown
                 subcommand (the push connection is refused; polling works).
+    trackbusy   CLIENT TRACKING -> "-ERR max number of clients reached", a
+                temporary error (retried with backoff, not a refusal).
     pushbigarray, pushbigbulk, pushgarbage
                 SUBSCRIBE is confirmed, then the connection gets
                 ``*100000000\r\n`` / a "message" whose payload announces
@@ -110,7 +112,7 @@ import time
 HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
-         "pushbigarray", "pushbigbulk", "pushgarbage")
+         "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage")
 NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
@@ -549,6 +551,8 @@ class Connection:
                 return integer(self.cid)
             if sub == b"TRACKING" and mode == "notracking":
                 return NO_TRACKING
+            if sub == b"TRACKING" and mode == "trackbusy":
+                return b"-ERR max number of clients reached\r\n"
             return OK
         if name == b"SUBSCRIBE" and len(args) > 1 and not self.in_multi:
             confirm = b"".join(array([bulk(b"subscribe"), bulk(ch), integer(i + 1)])
