@@ -760,8 +760,16 @@ static char *
 ngx_http_outage_declare_scopes(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
+    ngx_http_outage_main_conf_t *omcf = conf;
+
     ngx_str_t   *value;
     ngx_uint_t   i;
+
+    /*
+     * "outage_scopes site;" adds no name (site always exists): the flag
+     * makes this configuration differ from a fresh one all the same
+     */
+    omcf->used = 1;
 
     value = cf->args->elts;
 

@@ -29,7 +29,7 @@ static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
     ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool);
 static ngx_uint_t ngx_http_outage_claim_slots(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t newest, ngx_uint_t was);
+    ngx_uint_t newest, ngx_uint_t was, ngx_uint_t *evicted);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 static ngx_uint_t ngx_http_outage_zone_layout(void);
 
@@ -90,8 +90,9 @@ ngx_http_outage_shm_add(ngx_conf_t *cf, ngx_http_outage_main_conf_t *omcf)
  * The version and the shape of the zone in one word: a build whose structs
  * differ in any size or in where the slot tables start (another limit, a
  * new field, another word size) reads as another layout, whatever the
- * version says.  A zone of an older build holds its bare version, an
- * even number, never this odd one.
+ * version says.  A zone of an older build holds its bare version, which
+ * may be odd (0x4f550003 at 0ac453c): a match with it is as unlikely as
+ * with any other word, 1 in 2^31.
  */
 
 static ngx_uint_t
@@ -256,7 +257,7 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
 ngx_int_t
 ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                    gen, newest, was, dropped;
+    ngx_uint_t                    gen, newest, was, dropped, evicted;
     ngx_slab_pool_t              *shpool;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_main_conf_t  *omcf;
@@ -276,9 +277,20 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 
     newest = (shm->conf_generation == gen);
 
-    dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was);
+    evicted = 0;
+    dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was, &evicted);
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (evicted) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "outage: configuration %ui reuses the slots of %ui "
+                      "scope(s) or check(s) that only the running "
+                      "configuration has: the zone holds %d scopes and %d "
+                      "checks, and every other slot is in use (docs/"
+                      "reliability.md#stale-state)", gen, evicted,
+                      NGX_HTTP_OUTAGE_MAX_SCOPES, NGX_HTTP_OUTAGE_MAX_CHECKS);
+    }
 
     if (dropped) {
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
@@ -339,12 +351,16 @@ ngx_http_outage_pick_slot(ngx_uint_t *claimed, ngx_uint_t *used,
  * check's state only if the running configuration probed it or its last
  * probe is recent.  Anything else is as old as the configuration that last
  * had the name and may have ended since.  Returns how many states were
- * dropped (the generation is bumped for them).
+ * dropped (the generation is bumped for them); *evicted counts the slots of
+ * names only the running configuration has that a new name took, with
+ * whatever state they held (logged apart: no state of this configuration
+ * is lost with them).
  */
 
 static ngx_uint_t
 ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t newest, ngx_uint_t was)
+    ngx_http_outage_shm_t *shm, ngx_uint_t newest, ngx_uint_t was,
+    ngx_uint_t *evicted)
 {
     ngx_msec_t                     recent;
     ngx_msec_int_t                 age;
@@ -367,6 +383,15 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
     dropped = 0;
     bump = 0;
 
+    /*
+     * First every name the zone has, then the missing ones, each in a slot
+     * no name of this configuration holds: taking slots in declaration
+     * order would let a new name take the slot of a name listed after it,
+     * and wipe its state.
+     */
+
+    ngx_memzero(mine, sizeof(mine));
+
     for (i = 0; i < omcf->scopes.nelts; i++) {
         slot = NGX_HTTP_OUTAGE_NO_SLOT_SCOPE;
 
@@ -377,13 +402,20 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
                 && ngx_strncmp(ss->name, names[i].data, names[i].len) == 0)
             {
                 slot = j;
+                mine[j] = 1;
                 break;
             }
         }
 
+        omcf->scope_slots[i] = slot;
+    }
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        slot = omcf->scope_slots[i];
+
         if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE && newest) {
             for (j = 0; j < NGX_HTTP_OUTAGE_MAX_SCOPES; j++) {
-                claimed[j] = shm->scopes[j].claimed;
+                claimed[j] = mine[j] ? gen : shm->scopes[j].claimed;
                 used[j] = (shm->scopes[j].name_len != 0);
             }
 
@@ -391,11 +423,21 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
             slot = ngx_http_outage_pick_slot(claimed, used,
                                              NGX_HTTP_OUTAGE_MAX_SCOPES, gen);
             if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
-                omcf->scope_slots[i] = slot;
                 continue;
             }
 
             ss = &shm->scopes[slot];
+
+            if (ss->name_len && ss->claimed >= was && was) {
+                /* a name only the running configuration polls */
+                (*evicted)++;
+
+                if (ss->redis.state != NGX_HTTP_OUTAGE_STATE_NONE) {
+                    bump = 1;
+                }
+            }
+
+            mine[slot] = 1;
             ngx_memzero(ss, sizeof(ngx_http_outage_shm_scope_t));
             ngx_memcpy(ss->name, names[i].data, names[i].len);
             ss->name_len = names[i].len;
@@ -429,6 +471,8 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
     checks = omcf->checks.elts;
     ngx_memzero(mine, sizeof(mine));
 
+    /* as for scopes: the keys the zone has first */
+
     for (i = 0; i < omcf->checks.nelts; i++) {
         slot = NGX_HTTP_OUTAGE_NO_SLOT_CHECK;
 
@@ -436,9 +480,16 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
         for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
             if (!mine[j] && shm->checks[j].key == checks[i].key) {
                 slot = j;
+                mine[j] = 1;
                 break;
             }
         }
+
+        checks[i].slot = slot;
+    }
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        slot = checks[i].slot;
 
         if (slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK && newest) {
             for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
@@ -449,11 +500,20 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
             slot = ngx_http_outage_pick_slot(claimed, used,
                                              NGX_HTTP_OUTAGE_MAX_CHECKS, gen);
             if (slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
-                checks[i].slot = slot;
                 continue;
             }
 
             sc = &shm->checks[slot];
+
+            if (sc->key && sc->claimed >= was && was) {
+                /* a check only the running configuration probes */
+                (*evicted)++;
+
+                if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+                    bump = 1;
+                }
+            }
+
             ngx_memzero(sc, sizeof(ngx_http_outage_shm_check_t));
             sc->key = checks[i].key;
             sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;

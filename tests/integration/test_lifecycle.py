@@ -695,6 +695,7 @@ def test_loaded_but_unused_changes_nothing(nginx_factory, backend,
     "outage_status; } } }",                     # only in a nested location
     "outage_zone_size 2m;",
     "outage_check_guard on;",
+    "outage_scopes site;",                      # a name that always exists
 ])
 def test_any_directive_makes_the_zone(nginx_factory, directive):
     base = """

@@ -243,3 +243,87 @@ def test_retaken_lease_fences_a_result_asked_for_before(nginx_factory,
             os.kill(b, signal.SIGCONT)
     finally:
         os.kill(a, signal.SIGCONT)
+
+
+def full_table_scopes(redis_line, names):
+    return """
+    %s
+    outage_scopes %s;
+    server {
+        listen 127.0.0.1:{port};
+        location /s1/ { outage_page s1; root {dir}; }
+        location = /outage/status { outage_status; }
+    }
+    """ % (redis_line, " ".join(names))
+
+
+def test_new_scope_in_a_full_zone_keeps_the_live_ones(nginx_factory, redis):
+    """The zone has 64 scope slots, all named (site + s1..s63).  A reload
+    that adds n1, listed first, and drops s63 must give n1 the slot of s63,
+    not the slot of s1 (still configured, listed later), which would wipe
+    s1's current incident with nothing in the log (review)."""
+    rd = REDIS.format(rp=redis.port)
+    n = nginx_factory(full_table_scopes(
+        rd, ["s%d" % i for i in range(1, 64)]), workers=1)
+    redis.cli("HSET", "outage:s1", "state", "down", "message", "s1 down")
+    wait_for(lambda: n.get("/s1/")[0] == 503, what="s1 down")
+
+    # no poll can bring it back: what s1 shows is what the zone kept
+    redis.pause()
+    try:
+        n.write_conf(full_table_scopes(
+            rd, ["n1"] + ["s%d" % i for i in range(1, 63)]))
+        n.reload()
+        assert n.get("/s1/")[0] == 503
+        s = scope(n, "s1")
+        assert s["state"] == "down" and s["source"] == "redis", s
+        assert scope(n, "n1")["state"] == "ok"
+    finally:
+        redis.resume()
+
+    log = n.log_text()
+    # s63 had to give its slot up: said once, and not as lost state
+    assert "reuses the slots of 1 scope(s) or check(s)" in log
+    assert "does not take over the state" not in log
+
+
+def full_table_checks(backend, urls):
+    lines = "\n".join(
+        "outage_check c http://127.0.0.1:%d/h%s interval=10s timeout=1s "
+        "fall=1 rise=1;" % (backend.health_port, u) for u in urls)
+    return """
+    outage_check_guard off;
+    %s
+    server {
+        listen 127.0.0.1:{port};
+        location /c/ { outage_page c; root {dir}; }
+        location = /outage/status { outage_status; }
+    }
+    """ % lines
+
+
+def test_new_check_in_a_full_zone_keeps_the_live_ones(nginx_factory,
+                                                      backend):
+    """64 checks fill the zone's check slots, all down.  A reload that adds
+    a new URL first and drops the last one keeps the 63 verdicts: the new
+    check takes the dropped one's slot, not the slot of a check listed
+    after it (review: every verdict was lost, 64 unknown)."""
+    backend.set_health("500")
+    urls = ["%d" % i for i in range(64)]
+    n = nginx_factory(full_table_checks(backend, urls), workers=1)
+    wait_for(lambda: all(c["health"] == "down"
+                         for c in n.status_json()["checks"]),
+             timeout=60, what="all 64 checks down")
+
+    n.write_conf(full_table_checks(backend, ["new"] + urls[:63]))
+    n.reload()
+    # at once: the next probes are 10 s away
+    assert n.get("/c/")[0] == 503
+    checks = n.status_json()["checks"]
+    assert len(checks) == 64
+    kept = [c for c in checks if c["id"] != 0]
+    assert all(c["health"] == "down" for c in kept), \
+        [c["health"] for c in kept]
+    log = n.log_text()
+    assert "reuses the slots of 1 scope(s) or check(s)" in log
+    assert "does not take over the state" not in log
