@@ -2107,12 +2107,20 @@ ngx_http_outage_inflate_filter(ngx_http_request_t *r,
     ngx_uint_t    flush;
     ngx_chain_t  *out;
 
+    if (ctx->zlast) {
+        rc = ngx_http_next_body_filter(r, in);
+        out = NULL;
+        ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &out,
+                                (ngx_buf_tag_t) &ngx_http_outage_module);
+        return rc;
+    }
+
     if (in && ngx_chain_add_copy(r->pool, &ctx->zin, in) != NGX_OK) {
         return NGX_ERROR;
     }
 
     /* data may wait in the next filters: have them write it first */
-    flush = ctx->zbusy || ctx->busy;
+    flush = ctx->zbusy || ctx->busy || in == NULL;
 
     for ( ;; ) {
         out = NULL;
