@@ -2173,7 +2173,7 @@ ngx_http_outage_inflate_filter(ngx_http_request_t *r,
 {
     ngx_int_t     rc;
     ngx_uint_t    flush;
-    ngx_chain_t  *out;
+    ngx_chain_t  *cl, *out;
 
     if (ctx->zlast) {
         rc = ngx_http_next_body_filter(r, in);
@@ -2211,6 +2211,18 @@ ngx_http_outage_inflate_filter(ngx_http_request_t *r,
         flush = 0;
 
         rc = ngx_http_outage_inflated(r, ctx, out);
+
+        /*
+         * the next filters copied the links they keep: ours go back to
+         * the pool's list (one per inflated buffer, the body's length
+         * over 8 KB of them otherwise)
+         */
+
+        while (out) {
+            cl = out->next;
+            ngx_free_chain(r->pool, out);
+            out = cl;
+        }
 
         if (rc == NGX_ERROR || ctx->zlast) {
             return rc;

@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 
 from harness import wait_for
 
@@ -344,4 +345,43 @@ def test_slow_client_gets_the_whole_regzipped_page(nginx_factory, redis,
         assert body.endswith(b"\r\n0\r\n\r\n"), (path, len(raw))
         assert b"content-encoding: gzip" in head.lower(), path
         assert unbanner(gzip.decompress(dechunk(body))) == page, path
+    be.sock.close()
+
+
+def test_memory_does_not_grow_with_the_inflated_length(nginx_factory, redis):
+    """512 MB inflated from 0.5 MB of gzip, to a client that reads: the
+    worker's memory stays flat (before: a chain link per 8 KB inflated, and
+    its pool grew by about 1 MB for the response)."""
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    z = co.compress(b"<html><body><p>x</p><!--")
+    chunk = b"a" * (1 << 20)
+    for _ in range(512):
+        z += co.compress(chunk)
+    z += co.compress(b"--></body></html>") + co.flush()
+    be = RawBackend({"big": [z]})
+    be.start()
+    n = start(nginx_factory, redis, be)
+    pid = n.worker_pids()[0]
+
+    def peak_growth():
+        before = proc_status(pid, "VmRSS")
+        s = socket.create_connection(("127.0.0.1", n.port))
+        s.sendall(b"GET /b/big HTTP/1.1\r\nHost: t\r\n"
+                  b"Connection: close\r\n\r\n")
+        s.settimeout(60)
+        total, peak = 0, before
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            total += len(d)
+            if total % (8 << 20) < len(d):
+                peak = max(peak, proc_status(pid, "VmRSS"))
+        s.close()
+        assert total > 512 << 20
+        return peak - before
+
+    peak_growth()          # the worker's own first-use growth
+    grown = peak_growth()
+    assert grown < 400, grown     # kB
     be.sock.close()
