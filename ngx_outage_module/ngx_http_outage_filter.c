@@ -121,6 +121,9 @@ static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
     ngx_uint_t *sniff);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_type_304(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf);
 static void ngx_http_outage_sniff_body(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
@@ -294,7 +297,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_int_t                      rc;
     ngx_str_t                      banner[2];
     ngx_uint_t                     gzipped, sniff;
-    ngx_table_elt_t               *ce, *h;
+    ngx_table_elt_t               *ce;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_view_t        *view;
     ngx_http_outage_snapshot_t    *snap;
@@ -314,6 +317,20 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
      * filter in order, as the main request (it runs below postpone).
      */
 
+    if (olcf->banner
+        && r == r->main
+        && r->headers_out.status == NGX_HTTP_NOT_MODIFIED
+        && r->method != NGX_HTTP_HEAD
+        && ngx_http_outage_worst(ngx_http_outage_snapshot(r),
+                                 olcf->banner_scopes, 1)
+        && ngx_http_outage_type_304(r, olcf))
+    {
+        /* a kept 304 (not a page load) validates a copy that varies */
+        if (ngx_http_outage_vary(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     if (!olcf->banner
         || r != r->main
         || (r->header_only && r->method != NGX_HTTP_HEAD)
@@ -329,9 +346,22 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     view = ngx_http_outage_worst(snap, olcf->banner_scopes, 1);
 
     if (view == NULL
-        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL
-        || ngx_http_outage_html_wanted(r, &sniff) != NGX_OK)
+        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL)
     {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * Sec-Fetch-Dest decides from here on: a cache must neither give the
+     * copy without a banner an <iframe> or a fetch() got to a page load,
+     * nor the bannered copy to them
+     */
+
+    if (ngx_http_outage_vary(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_outage_html_wanted(r, &sniff) != NGX_OK) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -435,19 +465,6 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    /* a cache must not give this copy to a fetch() or an <iframe> */
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Vary");
-    ngx_str_set(&h->value, "Sec-Fetch-Dest");
-
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: banner for scope \"%V\", %uz bytes",
                    &view->name, banner[0].len + banner[1].len);
@@ -461,6 +478,57 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_http_outage_copy_reads(r, ctx);
 
     return rc;
+}
+
+
+/*
+ * nginx's not_modified filter, before this one, zeroed the length of the
+ * type of a 304 but left its data and content_type_len (the type without
+ * parameters): the type the 200 would have had
+ */
+
+static ngx_uint_t
+ngx_http_outage_type_304(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf)
+{
+    void       *found;
+    ngx_str_t   type;
+
+    if (r->headers_out.content_type.data == NULL
+        || r->headers_out.content_type_len == 0)
+    {
+        return 0;
+    }
+
+    type = r->headers_out.content_type;
+    r->headers_out.content_type.len = r->headers_out.content_type_len;
+
+    found = ngx_http_test_content_type(r, &olcf->banner_types);
+
+    r->headers_out.content_type = type;
+
+    return found != NULL;
+}
+
+
+static ngx_int_t
+ngx_http_outage_vary(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Vary");
+    ngx_str_set(&h->value, "Sec-Fetch-Dest");
+
+    return NGX_OK;
 }
 
 
@@ -2105,14 +2173,22 @@ ngx_http_outage_inflate_filter(ngx_http_request_t *r,
 {
     ngx_int_t     rc;
     ngx_uint_t    flush;
-    ngx_chain_t  *out;
+    ngx_chain_t  *cl, *out;
+
+    if (ctx->zlast) {
+        rc = ngx_http_next_body_filter(r, in);
+        out = NULL;
+        ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &out,
+                                (ngx_buf_tag_t) &ngx_http_outage_module);
+        return rc;
+    }
 
     if (in && ngx_chain_add_copy(r->pool, &ctx->zin, in) != NGX_OK) {
         return NGX_ERROR;
     }
 
     /* data may wait in the next filters: have them write it first */
-    flush = ctx->zbusy || ctx->busy;
+    flush = ctx->zbusy || ctx->busy || in == NULL;
 
     for ( ;; ) {
         out = NULL;
@@ -2135,6 +2211,18 @@ ngx_http_outage_inflate_filter(ngx_http_request_t *r,
         flush = 0;
 
         rc = ngx_http_outage_inflated(r, ctx, out);
+
+        /*
+         * the next filters copied the links they keep: ours go back to
+         * the pool's list (one per inflated buffer, the body's length
+         * over 8 KB of them otherwise)
+         */
+
+        while (out) {
+            cl = out->next;
+            ngx_free_chain(r->pool, out);
+            out = cl;
+        }
 
         if (rc == NGX_ERROR || ctx->zlast) {
             return rc;

@@ -112,14 +112,47 @@ ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len)
 }
 
 
+/*
+ * The charset parameter of a Content-Type value: parameters are walked
+ * one by one (RFC 9110 5.6.6), so "charset=" inside another parameter's
+ * quoted value is not taken for it, and the value is the label a browser
+ * reads: unquoted, without the white space around it (WHATWG Encoding,
+ * "get an encoding").
+ */
+
 const unsigned char *
 ngx_http_outage_charset_param(const unsigned char *p, size_t len,
     size_t *out_len)
 {
-    size_t  i, k, start;
+    size_t  i, k, name, name_end, start, end;
 
-    for (i = 0; i < len; i++) {
-        if (p[i] != ';') {
+    for (i = 0; i < len && p[i] != ';'; i++) {
+        /* void */
+    }
+
+    while (i < len) {
+
+        /* p[i] is ';' */
+
+        for (i++; i < len && (p[i] == ' ' || p[i] == '\t'); i++) {
+            /* void */
+        }
+
+        name = i;
+
+        while (i < len && p[i] != '=' && p[i] != ';') {
+            i++;
+        }
+
+        name_end = i;
+
+        while (name_end > name
+               && (p[name_end - 1] == ' ' || p[name_end - 1] == '\t'))
+        {
+            name_end--;
+        }
+
+        if (i == len || p[i] == ';') {
             continue;
         }
 
@@ -127,36 +160,52 @@ ngx_http_outage_charset_param(const unsigned char *p, size_t len,
             /* void */
         }
 
-        if (len - i < sizeof("charset=") - 1) {
-            return NULL;
+        if (i < len && p[i] == '"') {
+            start = ++i;
+
+            while (i < len && p[i] != '"') {
+                i += (p[i] == '\\' && i + 1 < len) ? 2 : 1;
+            }
+
+            end = (i < len) ? i : len;
+
+        } else {
+            start = i;
+
+            while (i < len && p[i] != ';') {
+                i++;
+            }
+
+            end = i;
         }
 
-        for (k = 0; k < sizeof("charset=") - 1; k++) {
-            if (ngx_http_outage_sniff_lc(p[i + k]) != "charset="[k]) {
+        while (i < len && p[i] != ';') {
+            i++;
+        }
+
+        if (name_end - name != sizeof("charset") - 1) {
+            continue;
+        }
+
+        for (k = 0; k < sizeof("charset") - 1; k++) {
+            if (ngx_http_outage_sniff_lc(p[name + k]) != "charset"[k]) {
                 break;
             }
         }
 
-        if (k < sizeof("charset=") - 1) {
-            i--;
+        if (k < sizeof("charset") - 1) {
             continue;
         }
 
-        i += k;
-
-        if (i < len && p[i] == '"') {
-            i++;
+        while (start < end && (p[start] == ' ' || p[start] == '\t')) {
+            start++;
         }
 
-        start = i;
-
-        while (i < len && p[i] != ';' && p[i] != '"' && p[i] != ' '
-               && p[i] != '\t')
-        {
-            i++;
+        while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+            end--;
         }
 
-        *out_len = i - start;
+        *out_len = end - start;
 
         return p + start;
     }

@@ -365,6 +365,15 @@ ngx_http_outage_ncr_out(ngx_http_outage_out_t *out, const unsigned char *p,
         cp = (cp << 6) | (p[i] & 0x3Fu);
     }
 
+    if (cp >= 0x80 && cp <= 0x9F) {
+        /*
+         * HTML parsers read &#x80;..&#x9F; as the Windows-1252 characters
+         * (&#x80; is a euro sign), not as the C1 controls Redis sent
+         */
+        ngx_http_outage_out_unit(out, (const unsigned char *) "&#xFFFD;", 8);
+        return;
+    }
+
     k = 0;
     ref[k++] = '&';
     ref[k++] = '#';

@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 
 from harness import wait_for
 
@@ -256,4 +257,131 @@ def test_gzip_bomb_with_a_stalled_client_is_bounded(nginx_factory, redis):
                         timeout=60)
     assert h["content-encoding"] == "gzip"
     assert unbanner(gzip.decompress(body)) == big
+    be.sock.close()
+
+
+def dechunk(body):
+    out, pos = [], 0
+    while True:
+        eol = body.index(b"\r\n", pos)
+        size = int(body[pos:eol].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[eol + 2:eol + 2 + size])
+        pos = eol + 2 + size + 2
+
+
+STALL_CONF = """
+    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}} sndbuf=8k;
+        outage_banner on;
+        send_timeout 8s;
+        gzip on;
+        gzip_min_length 0;
+        location /b/ {{ proxy_pass http://127.0.0.1:{be}/; }}
+        location /u/ {{
+            proxy_pass http://127.0.0.1:{be}/;
+            proxy_buffering off;
+        }}
+        location /s/ {{ alias {www}/; gzip_static on; }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def test_slow_client_gets_the_whole_regzipped_page(nginx_factory, redis,
+                                                   tmp_path):
+    """A bannered gzip body re-compressed by nginx's gzip filter, to a
+    client that reads only after the worker has stopped writing: the empty
+    calls nginx's writer makes once the socket drains must reach the gzip
+    filter, which holds the tail (before: the response stalled and was cut
+    off at send_timeout, without the terminating chunk)."""
+    import random
+    rnd = random.Random(1)
+    words = ["%x" % rnd.getrandbits(40) for _ in range(4000)]
+    page = (b"<!doctype html><html><head><title>t</title></head><body><p>"
+            + " ".join(rnd.choice(words) for _ in range(120000)).encode()
+            + b"</p></body></html>\n")
+    z = gzip.compress(page, 6)
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "p.html").write_bytes(page)
+    (www / "p.html.gz").write_bytes(z)
+    be = RawBackend({"big": [z]})
+    be.start()
+    n = nginx_factory(STALL_CONF.format(redis=redis.port, be=be.port,
+                                        www=www))
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: [s["state"] for s in n.status_json()["scopes"]
+                      if s["name"] == "site"][0] == "degraded",
+             what="incident")
+    pid = n.worker_pids()[0]
+
+    for path in ("/b/big", "/u/big", "/s/p.html"):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", n.port))
+        s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                   "Accept-Encoding: gzip\r\n\r\n" % path).encode())
+        # the socket buffers are full and the worker waits for the client
+        quiet(pid)
+        deadline = time.monotonic() + 6      # less than send_timeout
+        s.settimeout(0.5)
+        data = []
+        while time.monotonic() < deadline:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not d:
+                break
+            data.append(d)
+        s.close()
+        raw = b"".join(data)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert body.endswith(b"\r\n0\r\n\r\n"), (path, len(raw))
+        assert b"content-encoding: gzip" in head.lower(), path
+        assert unbanner(gzip.decompress(dechunk(body))) == page, path
+    be.sock.close()
+
+
+def test_memory_does_not_grow_with_the_inflated_length(nginx_factory, redis):
+    """512 MB inflated from 0.5 MB of gzip, to a client that reads: the
+    worker's memory stays flat (before: a chain link per 8 KB inflated, and
+    its pool grew by about 1 MB for the response)."""
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    z = co.compress(b"<html><body><p>x</p><!--")
+    chunk = b"a" * (1 << 20)
+    for _ in range(512):
+        z += co.compress(chunk)
+    z += co.compress(b"--></body></html>") + co.flush()
+    be = RawBackend({"big": [z]})
+    be.start()
+    n = start(nginx_factory, redis, be)
+    pid = n.worker_pids()[0]
+
+    def peak_growth():
+        before = proc_status(pid, "VmRSS")
+        s = socket.create_connection(("127.0.0.1", n.port))
+        s.sendall(b"GET /b/big HTTP/1.1\r\nHost: t\r\n"
+                  b"Connection: close\r\n\r\n")
+        s.settimeout(60)
+        total, peak = 0, before
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            total += len(d)
+            if total % (8 << 20) < len(d):
+                peak = max(peak, proc_status(pid, "VmRSS"))
+        s.close()
+        assert total > 512 << 20
+        return peak - before
+
+    peak_growth()          # the worker's own first-use growth
+    grown = peak_growth()
+    assert grown < 400, grown     # kB
     be.sock.close()

@@ -64,6 +64,10 @@ main(void)
     check("bad \xc3 byte", "bad &#xFFFD; byte", a);
     check("\xed\xa0\x80", "&#xFFFD;&#xFFFD;&#xFFFD;", a);  /* surrogate */
     check("plain", "plain", a);
+    /* C1 controls: a parser maps &#x80;..&#x9F; to Windows-1252 (euro...) */
+    check("\xc2\x80 \xc2\x9f", "&#xFFFD; &#xFFFD;", a);
+    check("\xc2\x7f", "&#xFFFD;\x7f", a);
+    check("\xc2\xa0", "&#x00a0;", a);
     /* the other mode keeps UTF-8 */
     check("Caf\xc3\xa9", "Caf\xc3\xa9", NGX_HTTP_OUTAGE_TPL_HTML);
 

@@ -126,6 +126,24 @@ main(void)
     cs = ngx_http_outage_charset_param((const unsigned char *) ct,
                                        strlen(ct), &cslen);
     CHECK(cs && cslen == 6 && memcmp(cs, "koi8-r", 6) == 0);
+    /* the label as a browser reads it: unquoted, without spaces */
+    ct = "text/html; charset=\" utf-16\"";
+    cs = ngx_http_outage_charset_param((const unsigned char *) ct,
+                                       strlen(ct), &cslen);
+    CHECK(cs && cslen == 6 && memcmp(cs, "utf-16", 6) == 0);
+    CHECK(!ngx_http_outage_charset_ascii(cs, cslen));
+    /* charset= inside another parameter's quoted value is not the charset */
+    ct = "text/html; x=\"a;charset=utf-8\"; charset=utf-16";
+    cs = ngx_http_outage_charset_param((const unsigned char *) ct,
+                                       strlen(ct), &cslen);
+    CHECK(cs && cslen == 6 && memcmp(cs, "utf-16", 6) == 0);
+    ct = "text/html; x=\"a\\\";charset=utf-16\"";
+    CHECK(ngx_http_outage_charset_param((const unsigned char *) ct,
+                                        strlen(ct), &cslen) == NULL);
+    ct = "text/html; mycharset=utf-16;charset = koi8-r ";
+    cs = ngx_http_outage_charset_param((const unsigned char *) ct,
+                                       strlen(ct), &cslen);
+    CHECK(cs && cslen == 6 && memcmp(cs, "koi8-r", 6) == 0);
     ct = "text/html";
     CHECK(ngx_http_outage_charset_param((const unsigned char *) ct,
                                         strlen(ct), &cslen) == NULL);
