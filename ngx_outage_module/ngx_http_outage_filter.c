@@ -640,43 +640,31 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
 
 /* Sec-Fetch-Dest is there and says the response is not loaded as a page */
 
+static int
+ngx_http_outage_dest_not_document(const unsigned char *p, size_t len)
+{
+    return !(len == sizeof("document") - 1
+             && ngx_strncasecmp((u_char *) p, (u_char *) "document",
+                                sizeof("document") - 1)
+                == 0);
+}
+
+
 static ngx_uint_t
 ngx_http_outage_not_document(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    static ngx_str_t  dest = ngx_string("Sec-Fetch-Dest");
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Sec-Fetch-Dest") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-Fetch-Dest",
-                               sizeof("Sec-Fetch-Dest") - 1)
-               == 0
-            && !(h[i].value.len == sizeof("document") - 1
-                 && ngx_strncasecmp(h[i].value.data, (u_char *) "document",
-                                    sizeof("document") - 1)
-                    == 0))
-        {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "outage: no banner for Sec-Fetch-Dest: \"%V\"",
-                           &h[i].value);
-            return 1;
-        }
+    if (ngx_http_outage_header_in(r, &dest,
+                                  ngx_http_outage_dest_not_document))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner: not a page load "
+                       "(Sec-Fetch-Dest)");
+        return 1;
     }
+
+    return 0;
 }
 
 

@@ -1252,8 +1252,10 @@ ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
 }
 
 
+/* a request header "name" whose value passes test() is there */
+
 ngx_uint_t
-ngx_http_outage_accept(ngx_http_request_t *r,
+ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
     ngx_uint_t        i;
@@ -1275,13 +1277,21 @@ ngx_http_outage_accept(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1)
-               == 0
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
             && test(h[i].value.data, h[i].value.len))
         {
             return 1;
         }
     }
+}
+
+
+ngx_uint_t
+ngx_http_outage_accept(ngx_http_request_t *r,
+    int (*test)(const unsigned char *p, size_t len))
+{
+    static ngx_str_t  accept = ngx_string("Accept");
+
+    return ngx_http_outage_header_in(r, &accept, test);
 }
