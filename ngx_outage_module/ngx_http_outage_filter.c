@@ -2253,7 +2253,14 @@ ngx_http_outage_inflated(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_next_body_filter(r, out);
+    if (out == NULL && !r->connection->buffered) {
+        /* all held (as in the body filter): nothing below postpone would
+           absorb an empty call, and the write filter fails on one */
+        rc = NGX_OK;
+
+    } else {
+        rc = ngx_http_next_body_filter(r, out);
+    }
 
     ngx_http_outage_release(r, ctx);
 
