@@ -173,8 +173,10 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     uint32_t                       key;
     time_t                         w;
     ngx_int_t                      scope, n;
-    ngx_str_t                     *value, s, name;
-    ngx_uint_t                     i, j, collides;
+    ngx_str_t                     *value, *names, s, name;
+    size_t                         k, m;
+    u_char                         preview[2][64];
+    ngx_uint_t                     i, j;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_check_conf_t  *ck, *checks;
 #if (NGX_PCRE)
@@ -483,8 +485,13 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     /*
      * The key names the check's slot in the zone across reloads: the same
-     * scope and URL keep their state.  Computed here, before the zone is
-     * initialised; a collision moves on deterministically.
+     * scope and URL keep their state.  It must be unique in a
+     * configuration, and a function of the check alone: a key that depended
+     * on the order of the directives (the next free number) would name
+     * another check's slot in a configuration that orders them differently,
+     * and the workers of the two would apply their fall/rise and intervals
+     * to each other's state.  So a second check of one scope and URL, and
+     * (about once in 2^32) two whose keys collide, are refused.
      */
 
     name = value[1];
@@ -499,26 +506,63 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                ck->url.data, ck->url.len);
 
     key = ngx_crc32_short(p, len);
-    checks = omcf->checks.elts;
 
-    do {
-        if (key == 0) {
-            key = 1;
-        }
-
-        collides = 0;
-
-        for (j = 0; j + 1 < omcf->checks.nelts; j++) {
-            if (checks[j].key == key) {
-                collides = 1;
-                key++;
-                break;
-            }
-        }
-
-    } while (collides || key == 0);
+    if (key == 0) {
+        key = 1;        /* 0 marks a free slot */
+    }
 
     ck->key = key;
+    ck->line = cf->conf_file->line;
+    ck->file.len = cf->conf_file->file.name.len;
+    ck->file.data = ngx_pstrdup(cf->pool, &cf->conf_file->file.name);
+    if (ck->file.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    for (j = 0; j + 1 < omcf->checks.nelts; j++) {
+        if (checks[j].key != key) {
+            continue;
+        }
+
+        /* URLs may be long: previews, so that the reason is not cut off */
+        k = ngx_http_outage_log_preview(preview[0], sizeof(preview[0]),
+                                        ck->url.data, ck->url.len);
+
+        if (checks[j].scope == ck->scope
+            && checks[j].url.len == ck->url.len
+            && ngx_strncmp(checks[j].url.data, ck->url.data, ck->url.len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": duplicate check of scope "
+                               "\"%V\" and url \"%*s\", first defined in "
+                               "%V:%ui: a check's state in the shared zone "
+                               "is named by its scope and url, so the two "
+                               "would take each other's; merge them into one",
+                               &name, k, preview[0],
+                               &checks[j].file, checks[j].line);
+            return NGX_CONF_ERROR;
+        }
+
+        m = ngx_http_outage_log_preview(preview[1], sizeof(preview[1]),
+                                        checks[j].url.data,
+                                        checks[j].url.len);
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": the check of scope \"%V\" "
+                           "and url \"%*s\" has the same slot key (crc32 "
+                           "%08xD) as the check of scope \"%V\" and url "
+                           "\"%*s\" in %V:%ui, so they would share one "
+                           "state in the shared zone; change either url (a "
+                           "query string such as \"?2\" is enough)", &name,
+                           k, preview[0], key,
+                           &names[checks[j].scope], m, preview[1],
+                           &checks[j].file, checks[j].line);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -476,7 +476,8 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
     for (i = 0; i < omcf->checks.nelts; i++) {
         slot = NGX_HTTP_OUTAGE_NO_SLOT_CHECK;
 
-        /* two checks of one scope and URL have one key: one slot each */
+        /* keys are unique in a configuration (outage_check refuses
+         * duplicates); "mine" is a guard, not a feature */
         for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
             if (!mine[j] && shm->checks[j].key == checks[i].key) {
                 slot = j;
