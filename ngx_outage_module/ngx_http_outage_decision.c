@@ -17,19 +17,6 @@
 #include "ngx_http_outage_module.h"
 
 
-static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_alloc(
-    ngx_log_t *log);
-static void ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s);
-static void ngx_http_outage_snapshot_unpin(void *data);
-static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_current(
-    ngx_log_t *log);
-static void ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *n);
-static void ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap,
-    time_t now);
-
-
 /*
  * Called from the directives that name scopes; cf->args[0] is the one being
  * parsed.  Names are echoed as a bounded, escaped preview: the reason must
@@ -103,80 +90,242 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
 
 
 /*
- * The worker's newest snapshot (it holds one reference) and one freed
- * snapshot kept for reuse: per-process state, set up at process start.
+ * Three layers, each shared as long as it stays the same, so that what
+ * requests pin grows with what they use, not with how long they live:
+ *
+ *   state    the copy of this configuration's (decision) fields of the
+ *            zone, texts included (about 1 KB per scope): one per zone
+ *            generation, taken under the lock;
+ *   viewset  the effective view of every scope, derived from a state and
+ *            the clock (windows open and close, Redis goes stale): one
+ *            while no view changes, across seconds;
+ *   snapshot what a request pins: a viewset, the second it was made in and
+ *            the time of the last evidence per scope (which moves with
+ *            every poll and probe): a struct and one time per scope.
+ *
+ * Each holds a reference to the layer below; the worker holds one to its
+ * newest snapshot.  One freed object of each layer is kept for reuse, so
+ * a worker whose requests are short allocates nothing while it runs.
  */
+
+typedef struct {
+    ngx_uint_t                     refs;    /* viewsets' */
+    ngx_uint_t                     generation;
+    ngx_uint_t                     guard_active;
+    ngx_http_outage_snap_scope_t  *data_scopes;     /* [scopes] */
+    ngx_http_outage_snap_check_t  *data_checks;     /* [checks] */
+} ngx_http_outage_state_t;
+
+
+struct ngx_http_outage_viewset_s {
+    ngx_uint_t                     refs;    /* snapshots' */
+    ngx_http_outage_state_t       *state;   /* the views' texts */
+    ngx_uint_t                     max_rank;
+    ngx_http_outage_view_t        *views;   /* [scopes] */
+};
+
+
+typedef struct {
+    void                          *spare;   /* one freed object */
+    size_t                         size;
+    ngx_uint_t                     live;    /* allocated, spare included */
+} ngx_http_outage_layer_t;
+
+
+/* per-process state, set up at process start */
 static ngx_http_outage_snapshot_t  *ngx_http_outage_current;
-static ngx_http_outage_snapshot_t  *ngx_http_outage_spare;
-static size_t                       ngx_http_outage_snap_size;
+static ngx_http_outage_layer_t      ngx_http_outage_states;
+static ngx_http_outage_layer_t      ngx_http_outage_viewsets;
+static ngx_http_outage_layer_t      ngx_http_outage_snapshots;
 static ngx_http_outage_main_conf_t *ngx_http_outage_snap_conf;
+
+
+static void *ngx_http_outage_layer_alloc(ngx_http_outage_layer_t *layer,
+    ngx_log_t *log);
+static void ngx_http_outage_layer_free(ngx_http_outage_layer_t *layer,
+    void *p);
+static ngx_http_outage_state_t *ngx_http_outage_state_alloc(ngx_log_t *log);
+static void ngx_http_outage_state_unref(ngx_http_outage_state_t *st);
+static ngx_http_outage_viewset_t *ngx_http_outage_viewset_alloc(
+    ngx_http_outage_state_t *st, ngx_log_t *log);
+static void ngx_http_outage_viewset_unref(ngx_http_outage_viewset_t *vs);
+static void ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s);
+static void ngx_http_outage_snapshot_unpin(void *data);
+static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_current(
+    ngx_log_t *log);
+static void ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_state_t *n);
+static void ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
+    time_t *checked, time_t now);
 
 
 ngx_int_t
 ngx_http_outage_init_worker_view(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    nscopes, nchecks;
+    ngx_http_outage_state_t      *st;
+    ngx_http_outage_viewset_t    *vs;
+    ngx_http_outage_snapshot_t   *s;
     ngx_http_outage_main_conf_t  *omcf;
 
     omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
 
-    ngx_http_outage_snap_size = sizeof(ngx_http_outage_snapshot_t)
-                      + omcf->scopes.nelts
-                        * (sizeof(ngx_http_outage_view_t)
-                           + sizeof(ngx_http_outage_snap_scope_t))
-                      + omcf->checks.nelts
-                        * sizeof(ngx_http_outage_snap_check_t);
+    nscopes = omcf->scopes.nelts;
+    nchecks = omcf->checks.nelts;
 
-    ngx_http_outage_spare = NULL;
+    ngx_memzero(&ngx_http_outage_states, sizeof(ngx_http_outage_layer_t));
+    ngx_memzero(&ngx_http_outage_viewsets, sizeof(ngx_http_outage_layer_t));
+    ngx_memzero(&ngx_http_outage_snapshots, sizeof(ngx_http_outage_layer_t));
+
+    ngx_http_outage_states.size = sizeof(ngx_http_outage_state_t)
+                      + nscopes * sizeof(ngx_http_outage_snap_scope_t)
+                      + nchecks * sizeof(ngx_http_outage_snap_check_t);
+    ngx_http_outage_viewsets.size = sizeof(ngx_http_outage_viewset_t)
+                      + nscopes * sizeof(ngx_http_outage_view_t);
+    ngx_http_outage_snapshots.size = sizeof(ngx_http_outage_snapshot_t)
+                      + nscopes * sizeof(time_t);
+
     ngx_http_outage_snap_conf = omcf;
-    ngx_http_outage_current = ngx_http_outage_snapshot_alloc(cycle->log);
+    ngx_http_outage_current = NULL;
 
-    if (ngx_http_outage_current == NULL) {
+    /* an empty state, "built" at 0: the first request makes a real one */
+
+    st = ngx_http_outage_state_alloc(cycle->log);
+    if (st == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_http_outage_current->refs = 1;
+    vs = ngx_http_outage_viewset_alloc(st, cycle->log);
+    if (vs == NULL) {
+        ngx_http_outage_state_unref(st);
+        return NGX_ERROR;
+    }
+
+    s = ngx_http_outage_layer_alloc(&ngx_http_outage_snapshots, cycle->log);
+    if (s == NULL) {
+        ngx_http_outage_viewset_unref(vs);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(s, ngx_http_outage_snapshots.size);
+
+    s->nscopes = nscopes;
+    s->scopes = vs->views;
+    s->viewset = vs;
+    s->checked = (time_t *) ((u_char *) s
+                             + sizeof(ngx_http_outage_snapshot_t));
+    s->refs = 1;
+
+    ngx_http_outage_current = s;
 
     return NGX_OK;
 }
 
 
-static ngx_http_outage_snapshot_t *
-ngx_http_outage_snapshot_alloc(ngx_log_t *log)
+static void *
+ngx_http_outage_layer_alloc(ngx_http_outage_layer_t *layer, ngx_log_t *log)
 {
-    u_char                       *p;
-    ngx_http_outage_snapshot_t   *s;
-    ngx_http_outage_main_conf_t  *omcf;
+    void  *p;
 
-    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_outage_module);
-
-    if (ngx_http_outage_spare) {
-        s = ngx_http_outage_spare;
-        ngx_http_outage_spare = NULL;
-
-    } else {
-        /*
-         * Not from a pool: snapshots pinned by long requests are freed in
-         * any order, and a pool would keep them all until the worker exits.
-         */
-        s = ngx_alloc(ngx_http_outage_snap_size, log);
-        if (s == NULL) {
-            return NULL;
-        }
+    if (layer->spare) {
+        p = layer->spare;
+        layer->spare = NULL;
+        return p;
     }
 
-    ngx_memzero(s, sizeof(ngx_http_outage_snapshot_t));
+    /*
+     * Not from a pool: objects pinned by long requests are freed in any
+     * order, and a pool would keep them all until the worker exits.
+     */
+    p = ngx_alloc(layer->size, log);
 
-    p = (u_char *) s + sizeof(ngx_http_outage_snapshot_t);
+    if (p) {
+        layer->live++;
+    }
 
-    s->nscopes = omcf->scopes.nelts;
-    s->scopes = (ngx_http_outage_view_t *) p;
-    p += s->nscopes * sizeof(ngx_http_outage_view_t);
-    s->data_scopes = (ngx_http_outage_snap_scope_t *) p;
-    p += s->nscopes * sizeof(ngx_http_outage_snap_scope_t);
-    s->data_checks = (ngx_http_outage_snap_check_t *) p;
+    return p;
+}
 
-    return s;
+
+static void
+ngx_http_outage_layer_free(ngx_http_outage_layer_t *layer, void *p)
+{
+    if (layer->spare == NULL) {
+        layer->spare = p;
+        return;
+    }
+
+    ngx_free(p);
+    layer->live--;
+}
+
+
+static ngx_http_outage_state_t *
+ngx_http_outage_state_alloc(ngx_log_t *log)
+{
+    u_char                   *p;
+    ngx_http_outage_state_t  *st;
+
+    st = ngx_http_outage_layer_alloc(&ngx_http_outage_states, log);
+    if (st == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(st, ngx_http_outage_states.size);
+
+    p = (u_char *) st + sizeof(ngx_http_outage_state_t);
+    st->data_scopes = (ngx_http_outage_snap_scope_t *) p;
+    p += ngx_http_outage_snap_conf->scopes.nelts
+         * sizeof(ngx_http_outage_snap_scope_t);
+    st->data_checks = (ngx_http_outage_snap_check_t *) p;
+    st->refs = 1;
+
+    return st;
+}
+
+
+static void
+ngx_http_outage_state_unref(ngx_http_outage_state_t *st)
+{
+    if (--st->refs == 0) {
+        ngx_http_outage_layer_free(&ngx_http_outage_states, st);
+    }
+}
+
+
+/* takes over the caller's reference to st */
+
+static ngx_http_outage_viewset_t *
+ngx_http_outage_viewset_alloc(ngx_http_outage_state_t *st, ngx_log_t *log)
+{
+    ngx_http_outage_viewset_t  *vs;
+
+    vs = ngx_http_outage_layer_alloc(&ngx_http_outage_viewsets, log);
+    if (vs == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(vs, ngx_http_outage_viewsets.size);
+
+    vs->views = (ngx_http_outage_view_t *) ((u_char *) vs
+                                      + sizeof(ngx_http_outage_viewset_t));
+    vs->state = st;
+    vs->refs = 1;
+
+    return vs;
+}
+
+
+static void
+ngx_http_outage_viewset_unref(ngx_http_outage_viewset_t *vs)
+{
+    if (--vs->refs) {
+        return;
+    }
+
+    ngx_http_outage_state_unref(vs->state);
+    ngx_http_outage_layer_free(&ngx_http_outage_viewsets, vs);
 }
 
 
@@ -187,12 +336,8 @@ ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s)
         return;
     }
 
-    if (ngx_http_outage_spare == NULL) {
-        ngx_http_outage_spare = s;
-
-    } else {
-        ngx_free(s);
-    }
+    ngx_http_outage_viewset_unref(s->viewset);
+    ngx_http_outage_layer_free(&ngx_http_outage_snapshots, s);
 }
 
 
@@ -243,10 +388,10 @@ ngx_http_outage_snapshot(ngx_http_request_t *r)
 
 /*
  * The worker's newest snapshot: one atomic read of the zone's generation;
- * only when it moved, a copy of this configuration's (decision) fields
- * under the lock; when it or the wall-clock second moved, new views
- * (windows open by the clock).  A snapshot that requests still use is
- * never changed: a new one replaces it.
+ * only when it moved, a new state copied under the lock; when it or the
+ * wall-clock second moved, the views again (windows open by the clock),
+ * kept only if they differ from the last ones, and a new snapshot.  An
+ * object that requests still use is never changed: a new one replaces it.
  */
 
 static ngx_http_outage_snapshot_t *
@@ -255,6 +400,8 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
     time_t                        now;
     ngx_uint_t                    gen;
     ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_state_t      *st;
+    ngx_http_outage_viewset_t    *vs, *old;
     ngx_http_outage_snapshot_t   *s, *n;
     ngx_http_outage_main_conf_t  *omcf;
 
@@ -284,41 +431,86 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
         return s;
     }
 
-    if (s->refs == 1) {
-        n = s;
+    old = s->viewset;
 
-    } else {
-        n = ngx_http_outage_snapshot_alloc(log);
-        if (n == NULL) {
-            return s;   /* the last state, rather than none */
-        }
+    n = ngx_http_outage_layer_alloc(&ngx_http_outage_snapshots, log);
+    if (n == NULL) {
+        return s;   /* the last state, rather than none */
     }
 
-    if (gen != s->generation) {
+    if (gen != old->state->generation) {
+        st = ngx_http_outage_state_alloc(log);
+        if (st == NULL) {
+            ngx_http_outage_layer_free(&ngx_http_outage_snapshots, n);
+            return s;
+        }
+
         ngx_http_outage_shm_lock();
-        n->generation = shm->generation;
-        ngx_http_outage_snapshot_copy(omcf, shm, n);
+        st->generation = shm->generation;
+        ngx_http_outage_snapshot_copy(omcf, shm, st);
         ngx_http_outage_shm_unlock();
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                       "outage: snapshot generation %ui", n->generation);
+                       "outage: snapshot generation %ui", st->generation);
 
-    } else if (n != s) {
-        n->generation = s->generation;
-        n->guard_active = s->guard_active;
-        ngx_memcpy(n->data_scopes, s->data_scopes,
-                   s->nscopes * sizeof(ngx_http_outage_snap_scope_t));
-        ngx_memcpy(n->data_checks, s->data_checks,
-                   omcf->checks.nelts * sizeof(ngx_http_outage_snap_check_t));
+    } else {
+        st = old->state;
+        st->refs++;
     }
 
-    ngx_http_outage_build_views(omcf, shm, n, now);
-
-    if (n != s) {
-        n->refs = 1;
-        ngx_http_outage_current = n;
-        ngx_http_outage_snapshot_unref(s);
+    vs = ngx_http_outage_viewset_alloc(st, log);
+    if (vs == NULL) {
+        ngx_http_outage_state_unref(st);
+        ngx_http_outage_layer_free(&ngx_http_outage_snapshots, n);
+        return s;
     }
+
+    ngx_memzero(n, ngx_http_outage_snapshots.size);
+    n->checked = (time_t *) ((u_char *) n
+                             + sizeof(ngx_http_outage_snapshot_t));
+
+    ngx_http_outage_build_views(omcf, shm, vs, n->checked, now);
+
+    /*
+     * Views are zeroed before they are filled (padding included) and
+     * point into the state: equal bytes and the same state are the same
+     * views.
+     */
+    if (vs->state == old->state
+        && vs->max_rank == old->max_rank
+        && ngx_memcmp(vs->views, old->views,
+                      omcf->scopes.nelts * sizeof(ngx_http_outage_view_t))
+           == 0)
+    {
+        ngx_http_outage_viewset_unref(vs);
+        vs = old;
+        vs->refs++;
+    }
+
+    n->nscopes = omcf->scopes.nelts;
+    n->scopes = vs->views;
+    n->viewset = vs;
+    n->generation = vs->state->generation;
+    n->built = now;
+    n->max_rank = vs->max_rank;
+    n->refs = 1;
+
+    ngx_http_outage_current = n;
+    ngx_http_outage_snapshot_unref(s);
+
+    /* what requests pin, for tests and for "memory grows" reports */
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "outage: snapshot at %T: %ui snapshots, %ui viewsets, "
+                   "%ui states live, %uz bytes", now,
+                   ngx_http_outage_snapshots.live,
+                   ngx_http_outage_viewsets.live,
+                   ngx_http_outage_states.live,
+                   ngx_http_outage_snapshots.live
+                   * ngx_http_outage_snapshots.size
+                   + ngx_http_outage_viewsets.live
+                     * ngx_http_outage_viewsets.size
+                   + ngx_http_outage_states.live
+                     * ngx_http_outage_states.size);
 
     return n;
 }
@@ -333,7 +525,7 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
 
 static void
 ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *n)
+    ngx_http_outage_shm_t *shm, ngx_http_outage_state_t *n)
 {
     ngx_str_t                     *names;
     ngx_uint_t                     i, slot;
@@ -397,9 +589,10 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
 
 static void
 ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap, time_t now)
+    ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
+    time_t *checked, time_t now)
 {
-    time_t                         checked;
+    time_t                         last;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale;
     ngx_http_outage_view_t        *v;
@@ -428,11 +621,12 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
                   && now - shm->redis_last_ok > omcf->redis_max_stale;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
-        v = &snap->scopes[i];
+        v = &vs->views[i];
         ngx_memzero(v, sizeof(ngx_http_outage_view_t));
+        checked[i] = 0;
 
         v->name = names[i];
-        ds = &snap->data_scopes[i];
+        ds = &vs->state->data_scopes[i];
         inc = &ds->redis;
 
         v->stale = redis_stale;
@@ -459,7 +653,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             v->eta_text.len = inc->eta_text_len;
             v->link.data = inc->link;
             v->link.len = inc->link_len;
-            v->checked = shm->redis_last_ok;
+            checked[i] = shm->redis_last_ok;
 
             if (inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                 && inc->starts && now < inc->starts)
@@ -485,13 +679,13 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
                 continue;
             }
 
-            dc = &snap->data_checks[j];
+            dc = &vs->state->data_checks[j];
             nchecks++;
 
-            checked = shm->checks[checks[j].slot].last_checked;
+            last = shm->checks[checks[j].slot].last_checked;
 
-            if (v->checked < checked) {
-                v->checked = checked;
+            if (checked[i] < last) {
+                checked[i] = last;
             }
 
             if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
@@ -506,7 +700,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (ndown && !snap->guard_active) {
+        if (ndown && !vs->state->guard_active) {
             v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
             v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
             v->since = worst->since;
@@ -520,18 +714,30 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     }
 
     /* lets every request without an incident skip the scan of the views */
-    snap->max_rank = 0;
+    vs->max_rank = 0;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
-        v = &snap->scopes[i];
+        v = &vs->views[i];
         j = v->announced ? 1 : ngx_http_outage_state_rank(v->state);
 
-        if (j > snap->max_rank) {
-            snap->max_rank = j;
+        if (j > vs->max_rank) {
+            vs->max_rank = j;
         }
     }
+}
 
-    snap->built = now;
+
+/* the time of the last evidence of one of the snapshot's views; 0: none */
+
+time_t
+ngx_http_outage_view_checked(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v)
+{
+    if (s == NULL || v < s->scopes || v >= s->scopes + s->nscopes) {
+        return 0;
+    }
+
+    return s->checked[v - s->scopes];
 }
 
 

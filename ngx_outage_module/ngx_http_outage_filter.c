@@ -940,7 +940,8 @@ ngx_http_outage_banner_input(ngx_http_request_t *r,
     in->since = view->since;
     in->eta = view->eta;
     in->starts = view->starts;
-    in->checked = view->checked;
+    in->checked = ngx_http_outage_view_checked(ngx_http_outage_snapshot(r),
+                                               view);
     in->scope.data = view->name.data;
     in->scope.len = view->name.len;
     in->message.data = view->message.data;

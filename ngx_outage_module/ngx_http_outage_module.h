@@ -377,7 +377,9 @@ typedef struct {
     ngx_str_t                    eta_text;
     ngx_str_t                    link;
     ngx_str_t                    reason;    /* health failure reason */
-    time_t                       checked;   /* last evidence */
+    /* the time of the last evidence moves with every poll and probe: it is
+     * in the snapshot (ngx_http_outage_view_checked()), so that views stay
+     * the same, and are shared, while only it moves */
 } ngx_http_outage_view_t;
 
 
@@ -399,21 +401,27 @@ typedef struct {
 
 /*
  * An immutable state for requests: a request pins the one it first sees
- * (ngx_http_outage_snapshot()) and uses it to its end; the worker builds a
- * new one when the zone's generation or the second changes.
+ * (ngx_http_outage_snapshot()) and uses it to its end; the worker makes a
+ * new one when the zone's generation or the second changes.  It is small
+ * (this struct and one time per scope) because what is large is shared:
+ * the views (decision.c's viewsets: one while no view changes, across
+ * seconds) and, behind them, the copy of the zone's texts (decision.c's
+ * states: one per generation).  So requests pinned across many seconds
+ * cost a few hundred bytes each, not a copy of the state each.
  */
+
+typedef struct ngx_http_outage_viewset_s  ngx_http_outage_viewset_t;
 
 typedef struct {
     ngx_uint_t                   nscopes;
-    ngx_http_outage_view_t      *scopes;    /* [nscopes] */
+    ngx_http_outage_view_t      *scopes;    /* [nscopes], the viewset's */
     ngx_uint_t                   generation;
-    time_t                       built;
+    time_t                       built;     /* "now" of this snapshot */
     ngx_uint_t                   max_rank;  /* of all views: 0 = all well */
 
     ngx_uint_t                   refs;      /* the worker's + requests' */
-    ngx_uint_t                   guard_active;
-    ngx_http_outage_snap_scope_t *data_scopes;  /* [nscopes] */
-    ngx_http_outage_snap_check_t *data_checks;  /* [configured checks] */
+    ngx_http_outage_viewset_t   *viewset;
+    time_t                      *checked;   /* [nscopes] last evidence */
 } ngx_http_outage_snapshot_t;
 
 
@@ -445,8 +453,10 @@ typedef struct {
     const char *const           *names;     /* ENUM: the values */
     ngx_uint_t                   nnames;
     ngx_uint_t                   html;      /* the variable is escaped */
-    /* v is NULL for a variable when no scope has an incident */
-    void                       (*get)(ngx_http_outage_view_t *v,
+    /* v is NULL for a variable when no scope has an incident; s is the
+     * snapshot v is in (NULL with v) */
+    void                       (*get)(ngx_http_outage_snapshot_t *s,
+                                      ngx_http_outage_view_t *v,
                                       ngx_http_outage_value_t *val);
 } ngx_http_outage_field_t;
 
@@ -496,6 +506,8 @@ ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);
 ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
+time_t ngx_http_outage_view_checked(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v);
 
 /* redis.c */
 ngx_int_t ngx_http_outage_redis_init_process(ngx_cycle_t *cycle);

@@ -556,7 +556,7 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
         tmp.source = (int) v->source;
         tmp.since = v->since;
         tmp.eta = v->eta;
-        tmp.checked = v->checked;
+        tmp.checked = ngx_http_outage_view_checked(snap, v);
         tmp.message = v->message.data;
         tmp.message_len = v->message.len;
         tmp.eta_text = v->eta_text.data;

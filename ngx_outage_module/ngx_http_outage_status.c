@@ -25,7 +25,8 @@ static u_char *ngx_http_outage_json_time(u_char *p, u_char *last, time_t t);
 static u_char *ngx_http_outage_json_pid(u_char *p, u_char *last,
     ngx_http_outage_lease_t *lease);
 static u_char *ngx_http_outage_json_value(u_char *p, u_char *last,
-    ngx_http_outage_field_t *f, ngx_http_outage_view_t *v);
+    ngx_http_outage_field_t *f, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *v);
 
 
 static const char *ngx_http_outage_health_names[] = {
@@ -272,7 +273,7 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
             p = ngx_slprintf(p, last, "%s\"%s\":", first ? "" : ",",
                              f->json);
             first = 0;
-            p = ngx_http_outage_json_value(p, last, f, v);
+            p = ngx_http_outage_json_value(p, last, f, snap, v);
         }
 
         p = ngx_slprintf(p, last, ",\"transitions\":%ui}",
@@ -374,7 +375,7 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
             v = &snap->scopes[i];
 
             ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
-            f->get(v, &val);
+            f->get(snap, v, &val);
 
             if (val.type != NGX_HTTP_OUTAGE_FIELD_ENUM) {
                 p = ngx_slprintf(p, last, "outage_scope_%s{scope=\"",
@@ -528,12 +529,13 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
 
 static u_char *
 ngx_http_outage_json_value(u_char *p, u_char *last,
-    ngx_http_outage_field_t *f, ngx_http_outage_view_t *v)
+    ngx_http_outage_field_t *f, ngx_http_outage_snapshot_t *snap,
+    ngx_http_outage_view_t *v)
 {
     ngx_http_outage_value_t  val;
 
     ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
-    f->get(v, &val);
+    f->get(snap, v, &val);
 
     switch (val.type) {
 

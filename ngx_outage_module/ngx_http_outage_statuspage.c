@@ -1015,7 +1015,7 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
         row->eta = v->eta;
         row->starts = v->starts;
         row->ends = v->ends;
-        row->confirmed = v->checked;
+        row->confirmed = ngx_http_outage_view_checked(snap, v);
 
         if (page.confirmed > row->confirmed) {
             row->confirmed = page.confirmed;

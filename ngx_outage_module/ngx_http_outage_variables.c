@@ -17,32 +17,32 @@
 #include "ngx_http_outage_module.h"
 
 
-static void ngx_http_outage_get_scope(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_state(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_state_word(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_source(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_scheduled(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_since(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_message(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_eta(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_starts(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_ends(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_link(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_reason(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_checked(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_scope(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_state(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_state_word(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_source(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_scheduled(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_since(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_message(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_eta(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_starts(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_ends(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_link(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_reason(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 
 static ngx_int_t ngx_http_outage_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -170,7 +170,7 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     view = ngx_http_outage_worst(snap, scopes, 1);
 
     ngx_memzero(&val, sizeof(ngx_http_outage_value_t));
-    f->get(view, &val);
+    f->get(view ? snap : NULL, view, &val);
 
     /* $outage_link: the banner's and the page's link (Redis, else the
      * status page); the status JSON keeps the scope's own */
@@ -241,8 +241,8 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 /* ---- the getters: v may be NULL (no incident) for variables ------------- */
 
 static void
-ngx_http_outage_get_scope(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_scope(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     if (v) {
         val->str = v->name;
@@ -251,8 +251,8 @@ ngx_http_outage_get_scope(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_state(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_state(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_ENUM;
     val->n = (v && v->state) ? v->state - NGX_HTTP_OUTAGE_STATE_OK : 0;
@@ -260,8 +260,8 @@ ngx_http_outage_get_state(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_state_word(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_state_word(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     const char  *name;
 
@@ -280,8 +280,8 @@ ngx_http_outage_get_state_word(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_source(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_source(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     /* a variable without an incident is empty, not "none" */
     if (v) {
@@ -292,8 +292,8 @@ ngx_http_outage_get_source(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_scheduled(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_scheduled(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_BOOL;
     val->n = v && v->announced;
@@ -301,8 +301,8 @@ ngx_http_outage_get_scheduled(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_since(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_since(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
     val->time = v ? v->since : 0;
@@ -310,8 +310,8 @@ ngx_http_outage_get_since(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_message(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_message(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     if (v) {
         val->str = v->message;
@@ -322,8 +322,8 @@ ngx_http_outage_get_message(ngx_http_outage_view_t *v,
 /* a parsed time, else the text as given */
 
 static void
-ngx_http_outage_get_eta(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_eta(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     if (v && v->eta) {
         val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
@@ -336,8 +336,8 @@ ngx_http_outage_get_eta(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_starts(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_starts(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
     val->time = v ? v->starts : 0;
@@ -345,8 +345,8 @@ ngx_http_outage_get_starts(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_ends(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_ends(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
     val->time = v ? v->ends : 0;
@@ -354,8 +354,8 @@ ngx_http_outage_get_ends(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_link(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_link(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     if (v) {
         val->str = v->link;
@@ -364,8 +364,8 @@ ngx_http_outage_get_link(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_reason(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_reason(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     if (v) {
         val->str = v->reason;
@@ -374,9 +374,9 @@ ngx_http_outage_get_reason(ngx_http_outage_view_t *v,
 
 
 static void
-ngx_http_outage_get_checked(ngx_http_outage_view_t *v,
-    ngx_http_outage_value_t *val)
+ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
-    val->time = v ? v->checked : 0;
+    val->time = ngx_http_outage_view_checked(s, v);
 }
