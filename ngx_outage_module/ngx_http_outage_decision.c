@@ -150,7 +150,6 @@ static ngx_http_outage_viewset_t *ngx_http_outage_viewset_alloc(
     ngx_http_outage_state_t *st, ngx_log_t *log);
 static void ngx_http_outage_viewset_unref(ngx_http_outage_viewset_t *vs);
 static void ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s);
-static void ngx_http_outage_snapshot_unpin(void *data);
 static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_current(
     ngx_log_t *log);
 static void ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
@@ -341,10 +340,76 @@ ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s)
 }
 
 
+/*
+ * r->ctx of a main request that has no context yet (it was looked for):
+ * never written, read as "none"; a redirect zeroes r->ctx, and the next
+ * look walks the cleanup list once more.
+ */
+static ngx_http_outage_ctx_t  ngx_http_outage_no_ctx;
+
+
 static void
-ngx_http_outage_snapshot_unpin(void *data)
+ngx_http_outage_ctx_cleanup(void *data)
 {
-    ngx_http_outage_snapshot_unref(data);
+    ngx_http_outage_ctx_t  *ctx = data;
+
+    if (ctx->snap) {
+        ngx_http_outage_snapshot_unref(ctx->snap);
+        ctx->snap = NULL;
+    }
+}
+
+
+ngx_http_outage_ctx_t *
+ngx_http_outage_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_request_t     *m;
+    ngx_http_outage_ctx_t  *ctx;
+
+    m = r->main;
+    ctx = ngx_http_get_module_ctx(m, ngx_http_outage_module);
+
+    if (ctx == &ngx_http_outage_no_ctx) {
+        if (!create) {
+            return NULL;
+        }
+
+    } else if (ctx) {
+        return ctx;
+
+    } else {
+        for (cln = m->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_outage_ctx_cleanup) {
+                ctx = cln->data;
+
+                /* r->ctx was zeroed: the filter starts over, as nginx's */
+                ctx->banner = NULL;
+
+                ngx_http_set_ctx(m, ctx, ngx_http_outage_module);
+                return ctx;
+            }
+        }
+
+        if (!create) {
+            ngx_http_set_ctx(m, &ngx_http_outage_no_ctx,
+                             ngx_http_outage_module);
+            return NULL;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(m->pool, sizeof(ngx_http_outage_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_outage_ctx_t));
+    cln->handler = ngx_http_outage_ctx_cleanup;
+
+    ngx_http_set_ctx(m, ctx, ngx_http_outage_module);
+
+    return ctx;
 }
 
 
@@ -359,13 +424,16 @@ ngx_http_outage_snapshot_unpin(void *data)
 ngx_http_outage_snapshot_t *
 ngx_http_outage_snapshot(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t          *cln;
+    ngx_http_outage_ctx_t       *ctx;
     ngx_http_outage_snapshot_t  *s;
 
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_outage_snapshot_unpin) {
-            return cln->data;
-        }
+    ctx = ngx_http_outage_ctx(r, 1);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (ctx->snap) {
+        return ctx->snap;
     }
 
     s = ngx_http_outage_snapshot_current(r->connection->log);
@@ -373,13 +441,7 @@ ngx_http_outage_snapshot(ngx_http_request_t *r)
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_outage_snapshot_unpin;
-    cln->data = s;
+    ctx->snap = s;
     s->refs++;
 
     return s;

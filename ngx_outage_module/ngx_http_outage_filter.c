@@ -303,6 +303,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_http_outage_snapshot_t    *snap;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_filter_ctx_t  *ctx;
+    ngx_http_outage_ctx_t         *octx;
 
     ctx = NULL;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
@@ -446,7 +447,12 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         }
 #endif
 
-        ngx_http_set_ctx(r, ctx, ngx_http_outage_module);
+        octx = ngx_http_outage_ctx(r, 1);
+        if (octx == NULL) {
+            return NGX_ERROR;
+        }
+
+        octx->banner = ctx;
     }
 
     if (gzipped) {
@@ -1302,7 +1308,7 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_chain_t                   *out;
     ngx_http_outage_filter_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
+    ctx = ngx_http_outage_banner_ctx(r);
 
     if (ctx == NULL) {
         return ngx_http_next_body_filter(r, in);

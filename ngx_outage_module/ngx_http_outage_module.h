@@ -426,6 +426,53 @@ typedef struct {
 
 
 /*
+ * The page's per-request state (page.c): whether this response is the
+ * maintenance page, a bypass, an interception.  It must survive internal
+ * redirects (error_page, named locations), which zero r->ctx.
+ */
+
+typedef struct {
+    ngx_uint_t                   bypass;        /* NGX_HTTP_OUTAGE_BYPASS_*
+                                                   or 0 */
+    ngx_chain_t                 *out;           /* the page that replaces a
+                                                   body */
+    void                        *inherited;     /* r->upstream on entering
+                                                   this location: an earlier
+                                                   location's */
+    void                        *passive_conf;  /* loc conf of the paged
+                                                   location whose upstream
+                                                   passive detection judges
+                                                   after an error_page */
+    unsigned                     page:1;        /* this response is our
+                                                   page */
+    unsigned                     intercept:1;   /* replacing a failed
+                                                   backend answer */
+    unsigned                     sent:1;        /* the replacement body
+                                                   went out */
+    unsigned                     counted:1;     /* the bypass counter was
+                                                   bumped */
+} ngx_http_outage_page_ctx_t;
+
+
+/*
+ * The module's one per-request context (ngx_http_outage_ctx()), of the
+ * main request: r->ctx points to it for O(1) access.  It lives in an entry
+ * of the pool's cleanup list, which unpins the snapshot: the pool is the
+ * main request's, shared by its subrequests, and outlives internal
+ * redirects, which zero r->ctx; then one walk of the list finds it again.
+ * The banner filter's state is for the main request's response in its
+ * current location only: dropped when a redirect zeroes r->ctx, as nginx's
+ * own filters' contexts are.
+ */
+
+typedef struct {
+    ngx_http_outage_snapshot_t  *snap;      /* pinned, or NULL */
+    ngx_http_outage_page_ctx_t   page;
+    void                        *banner;    /* filter.c's, or NULL */
+} ngx_http_outage_ctx_t;
+
+
+/*
  * The fields of a scope's view, in one table (variables.c): the status
  * JSON's "scopes", the Prometheus families outage_scope_* and the $outage_*
  * variables are all derived from it, so a new field is one table entry.
@@ -501,11 +548,20 @@ void ngx_http_outage_race_hook(ngx_http_request_t *r);
 
 /* decision.c */
 ngx_int_t ngx_http_outage_init_worker_view(ngx_cycle_t *cycle);
+ngx_http_outage_ctx_t *ngx_http_outage_ctx(ngx_http_request_t *r,
+    ngx_uint_t create);
 ngx_http_outage_snapshot_t *ngx_http_outage_snapshot(ngx_http_request_t *r);
 ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);
 ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
+
+/* the banner filter's state of r, or NULL: r->ctx only, never a walk */
+#define ngx_http_outage_banner_ctx(r)                                         \
+    (ngx_http_get_module_ctx(r, ngx_http_outage_module)                      \
+     ? ((ngx_http_outage_ctx_t *)                                            \
+        ngx_http_get_module_ctx(r, ngx_http_outage_module))->banner          \
+     : NULL)
 time_t ngx_http_outage_view_checked(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v);
 

@@ -32,31 +32,8 @@
 #define NGX_HTTP_OUTAGE_BYPASS_COOKIES    4
 
 
-/*
- * Per-request state.  The module's r->ctx slot belongs to the banner
- * filter, so this lives in a request pool cleanup entry, found by its
- * handler; unlike r->ctx it also survives internal redirects, so a bypass
- * is counted once per request and an upstream inherited from the previous
- * location is recognised.
- */
-typedef struct {
-    ngx_uint_t      bypass;        /* NGX_HTTP_OUTAGE_BYPASS_* or 0 */
-    ngx_chain_t    *out;           /* the page that replaces a body */
-    void           *inherited;     /* r->upstream on entering this
-                                      location: an earlier location's */
-    void           *passive_conf;  /* loc conf of the paged location
-                                      whose upstream passive detection
-                                      judges after an error_page */
-    unsigned        page:1;        /* this response is our page */
-    unsigned        intercept:1;   /* replacing a failed backend answer */
-    unsigned        sent:1;        /* the replacement body went out */
-    unsigned        counted:1;     /* the bypass counter was bumped */
-} ngx_http_outage_page_ctx_t;
-
-
 static ngx_http_outage_page_ctx_t *ngx_http_outage_page_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
-static void ngx_http_outage_page_ctx_tag(void *data);
 static ngx_uint_t ngx_http_outage_bypass(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
@@ -99,37 +76,19 @@ static ngx_str_t  ngx_http_outage_bypass_names[] = {
 
 /* ---- per-request state --------------------------------------------------- */
 
-static void
-ngx_http_outage_page_ctx_tag(void *data)
-{
-    /* nothing to free: the handler only marks the entry as ours */
-}
-
+/*
+ * The page's state is part of the module's one request context (module.h),
+ * which survives internal redirects and is shared with subrequests.
+ */
 
 static ngx_http_outage_page_ctx_t *
 ngx_http_outage_page_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
-    ngx_pool_cleanup_t  *cln;
+    ngx_http_outage_ctx_t  *ctx;
 
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_outage_page_ctx_tag) {
-            return cln->data;
-        }
-    }
+    ctx = ngx_http_outage_ctx(r, create);
 
-    if (!create) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_outage_page_ctx_t));
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(cln->data, sizeof(ngx_http_outage_page_ctx_t));
-    cln->handler = ngx_http_outage_page_ctx_tag;
-
-    return cln->data;
+    return ctx ? &ctx->page : NULL;
 }
 
 
