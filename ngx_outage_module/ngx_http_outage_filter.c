@@ -616,8 +616,13 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
         }
     }
 
+    /* no charset and utf-8, the usual cases, without the table's walk */
+
     if (cls == NGX_HTTP_OUTAGE_TYPE_NEVER
-        || !ngx_http_outage_charset_ascii(cs.data, cs.len))
+        || (cs.len != 0
+            && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
+                                == 0)
+            && !ngx_http_outage_charset_ascii(cs.data, cs.len)))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
