@@ -622,8 +622,13 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
         }
     }
 
+    /* no charset and utf-8, the usual cases, without the table's walk */
+
     if (cls == NGX_HTTP_OUTAGE_TYPE_NEVER
-        || !ngx_http_outage_charset_ascii(cs.data, cs.len))
+        || (cs.len != 0
+            && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
+                                == 0)
+            && !ngx_http_outage_charset_ascii(cs.data, cs.len)))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
@@ -1147,6 +1152,44 @@ ngx_http_outage_view_rank(ngx_http_outage_view_t *view)
 }
 
 
+/* lowercase hex without leading zeros, as ngx_sprintf("%xT") writes it */
+
+static u_char *
+ngx_http_outage_hex(u_char *p, uint64_t v)
+{
+    u_char   buf[16], *q;
+
+    static const u_char  hex[] = "0123456789abcdef";
+
+    q = buf + sizeof(buf);
+
+    do {
+        *--q = hex[v & 0xf];
+        v >>= 4;
+    } while (v);
+
+    return ngx_cpymem(p, q, buf + sizeof(buf) - q);
+}
+
+
+/* decimal, as ngx_sprintf("%ui") writes it */
+
+static u_char *
+ngx_http_outage_dec(u_char *p, ngx_uint_t v)
+{
+    u_char   buf[NGX_INT_T_LEN], *q;
+
+    q = buf + sizeof(buf);
+
+    do {
+        *--q = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    return ngx_cpymem(p, q, buf + sizeof(buf) - q);
+}
+
+
 /*
  * Validators of a bannered copy must never match the page after the
  * incident (or in a later one): the ETag becomes weak and names the
@@ -1180,13 +1223,20 @@ ngx_http_outage_validators(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        len = ngx_sprintf(p, "%*s-outage-%xT%ui\"",
-                          etag->value.len - 1, etag->value.data,
-                          view->since, view->state)
-              - p;
+        /* "%*s-outage-%xT%ui\"" without ngx_sprintf(): every response */
 
+        etag->value.data = ngx_cpymem(p, etag->value.data,
+                                      etag->value.len - 1);
+        etag->value.data = ngx_cpymem(etag->value.data, "-outage-",
+                                      sizeof("-outage-") - 1);
+        etag->value.data = ngx_http_outage_hex(etag->value.data,
+                                               (uint64_t) view->since);
+        etag->value.data = ngx_http_outage_dec(etag->value.data,
+                                               view->state);
+        *etag->value.data++ = '"';
+
+        etag->value.len = etag->value.data - p;
         etag->value.data = p;
-        etag->value.len = len;
     }
 
     if (!olcf->banner_last_modified
@@ -1234,9 +1284,13 @@ ngx_http_outage_validators(ngx_http_request_t *r,
     }
 
     h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%V" NGX_HTTP_OUTAGE_MARKER_STATE "%s",
-                               &view->name, state)
-                   - p;
+
+    p = ngx_cpymem(p, view->name.data, view->name.len);
+    p = ngx_cpymem(p, NGX_HTTP_OUTAGE_MARKER_STATE,
+                   sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1);
+    p = ngx_cpymem(p, state, len - (p - h->value.data));
+
+    h->value.len = len;
 
     return NGX_OK;
 }

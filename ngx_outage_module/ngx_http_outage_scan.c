@@ -237,6 +237,18 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
 #define NGX_HTTP_OUTAGE_SCAN_SWAR   1
 #endif
 
+/*
+ * Sixteen bytes at a time where SSE2 is there for sure (every x86-64):
+ * the searches of the tag fast path; the same results as the loops
+ * beside them (tests/unit/test_scan.c, the oracle and the fuzzer run on
+ * the build at hand; -DNGX_HTTP_OUTAGE_SCAN_NO_SSE2 builds the other way)
+ */
+#if (defined __SSE2__ && (defined __GNUC__ || defined __clang__)            \
+     && !defined NGX_HTTP_OUTAGE_SCAN_NO_SSE2)
+#define NGX_HTTP_OUTAGE_SCAN_SSE2   1
+#include <emmintrin.h>
+#endif
+
 /* the helpers of the fast paths: inlined even at -O1 */
 #if (defined __GNUC__)
 #define ngx_http_outage_scan_inline  inline __attribute__((always_inline))
@@ -265,6 +277,15 @@ static ngx_http_outage_scan_inline int ngx_http_outage_scan_eq(
 static ngx_http_outage_scan_inline const unsigned char *
     ngx_http_outage_scan_skip(
     const unsigned char *u, const unsigned char *end, unsigned int stop);
+static ngx_http_outage_scan_inline const unsigned char *
+    ngx_http_outage_scan_spaces(const unsigned char *u,
+    const unsigned char *end);
+static ngx_http_outage_scan_inline const unsigned char *
+    ngx_http_outage_scan_eq_gt(const unsigned char *u,
+    const unsigned char *end);
+static ngx_http_outage_scan_inline const unsigned char *
+    ngx_http_outage_scan_quote(const unsigned char *u,
+    const unsigned char *end, unsigned char quote);
 
 
 void
@@ -1821,9 +1842,9 @@ ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len, off_t base, size_t *pi,
     unsigned int *pstate)
 {
-    unsigned int          id, end_tag, body;
+    unsigned int          id, end_tag, body, after;
     unsigned char         c;
-    const unsigned char  *u, *n, *q, *t, *end, *lim;
+    const unsigned char  *u, *n, *q, *e, *t, *end, *lim;
 
     static const unsigned char  *cls = ngx_http_outage_scan_cls;
 
@@ -1899,17 +1920,94 @@ again:
         goto emit;
     }
 
+    /*
+     * After the name's whitespace or "/" the tokenizer is in "before
+     * attribute name" or "self-closing start tag"; after a quoted value in
+     * "after attribute value (quoted)".  For the rest of the tag these
+     * three act alike (whitespace skipped, "/" to self-closing, ">" ends
+     * the tag, anything else starts a name; the self-closing flag changes
+     * nothing outside templates), so one loop serves them all.
+     */
+
     u++;
 
-    if (c == '/') {
-        goto self_closing;
+attrs:
+
+    /*
+     * In the name states only "=" and ">" matter: quotes, "<" and the rest
+     * are name bytes, "/" and whitespace keep the tokenizer in the name
+     * states.  So the next "=" or ">" is found in one search.  ">" ends
+     * the tag from any of these states.  "=" introduces a value when the
+     * byte before it is a name byte read in this stretch: the tokenizer is
+     * then in "attribute name".  Anything else ("a =", "/=", "=" first: a
+     * name starting with "=") is walked state by state below.
+     */
+
+    e = ngx_http_outage_scan_eq_gt(u, lim);
+
+    if (e == lim) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
+
+    if (*e == '>') {
+        u = e;
+        goto emit;
+    }
+
+    if (e == u || (cls[e[-1]] & (NGX_HTTP_OUTAGE_SCAN_C_SP
+                                 |NGX_HTTP_OUTAGE_SCAN_C_SL)))
+    {
+        goto before_name;
+    }
+
+    u = e + 1;
+
+before_value:
+
+    /* "before attribute value": mostly the quote right after the "=" */
+
+    if (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+        u = ngx_http_outage_scan_spaces(u, lim);
+    }
+
+    if (u == lim) {
+        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    }
+
+    c = *u;
+
+    if (c == '>') {
+        goto emit;
+    }
+
+    if (c == '"' || c == '\'') {
+        q = ngx_http_outage_scan_quote(u + 1, lim, c);
+        if (q == lim) {
+            return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        }
+
+        u = q + 1;
+        goto attrs;
+    }
+
+    /* an unquoted value ends at whitespace or ">" */
+
+    u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_SP
+                                          |NGX_HTTP_OUTAGE_SCAN_C_GT);
+    goto attrs;
 
 before_name:
 
-    while (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
-        u++;
-    }
+    /*
+     * "before attribute name" and, with "after" set, "after attribute
+     * name", state by state: the rare shapes the search above leaves
+     */
+
+    after = 0;
+
+walk:
+
+    u = ngx_http_outage_scan_spaces(u, lim);
 
     if (u == lim) {
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
@@ -1923,12 +2021,18 @@ before_name:
     }
 
     if (c == '/') {
-        goto self_closing;
+        /*
+         * "self-closing start tag": ">" ends the tag (as it does from
+         * "before attribute name"), anything else is reconsumed there
+         */
+        goto before_name;
+    }
+
+    if (c == '=' && after) {
+        goto before_value;
     }
 
     /* c starts a name, even if it is "=" or a quote */
-
-name:
 
     u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_NAME
                                           |NGX_HTTP_OUTAGE_SCAN_C_EQ);
@@ -1937,108 +2041,15 @@ name:
         return NGX_HTTP_OUTAGE_SCAN_SLOW;
     }
 
-    c = *u++;
-
-    if (c == '=') {
+    if (*u == '=') {
+        u++;
         goto before_value;
     }
 
-    if (c == '>') {
-        u--;
-        goto emit;
-    }
+    /* whitespace, "/" or ">" after the name: handled at "walk" */
 
-    if (c == '/') {
-        goto self_closing;
-    }
-
-    /* after the attribute name */
-
-    while (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
-        u++;
-    }
-
-    if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
-    }
-
-    c = *u++;
-
-    if (c == '=') {
-        goto before_value;
-    }
-
-    if (c == '>') {
-        u--;
-        goto emit;
-    }
-
-    if (c == '/') {
-        goto self_closing;
-    }
-
-    goto name;
-
-before_value:
-
-    while (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
-        u++;
-    }
-
-    if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
-    }
-
-    c = *u;
-
-    if (c == '>') {
-        goto emit;
-    }
-
-    if (c != '"' && c != '\'') {
-        /* an unquoted value */
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
-    }
-
-    q = memchr(u + 1, c, (size_t) (lim - u - 1));
-    if (q == NULL) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
-    }
-
-    /* after the value */
-
-    u = q + 1;
-
-    if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
-    }
-
-    c = *u;
-
-    if (c == '>') {
-        goto emit;
-    }
-
-    if (c == '/') {
-        u++;
-        goto self_closing;
-    }
-
-    /* whitespace, or a name right after the quote: reconsumed */
-    goto before_name;
-
-self_closing:
-
-    if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
-    }
-
-    if (*u == '>') {
-        /* self-closing changes nothing outside templates */
-        goto emit;
-    }
-
-    goto before_name;
+    after = 1;
+    goto walk;
 
 emit:
 
@@ -2130,4 +2141,115 @@ ngx_http_outage_scan_skip(const unsigned char *u, const unsigned char *end,
     }
 
     return u;
+}
+
+
+/* the first byte from u that is not HTML whitespace, or end */
+
+static ngx_http_outage_scan_inline const unsigned char *
+ngx_http_outage_scan_spaces(const unsigned char *u, const unsigned char *end)
+{
+    while (u < end && (ngx_http_outage_scan_cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP))
+    {
+        u++;
+    }
+
+    return u;
+}
+
+
+/*
+ * The first "=" or ">" from u, or end.  Sixteen bytes at a time with SSE2
+ * (part of every x86-64), otherwise a word at a time: "<", "=", ">" and
+ * "?" are the only bytes 0x3C..0x3F, so a word of other bytes (letters,
+ * digits, quotes, whitespace: all of a typical attribute name and the
+ * space before it) is skipped whole; "<" and "?" are stepped over.
+ */
+
+static ngx_http_outage_scan_inline const unsigned char *
+ngx_http_outage_scan_eq_gt(const unsigned char *u, const unsigned char *end)
+{
+#if (NGX_HTTP_OUTAGE_SCAN_SSE2)
+    int       m;
+    __m128i   v, eq, gt;
+
+    eq = _mm_set1_epi8('=');
+    gt = _mm_set1_epi8('>');
+
+    while (end - u >= 16) {
+        v = _mm_loadu_si128((const __m128i *) u);
+        m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq),
+                                           _mm_cmpeq_epi8(v, gt)));
+        if (m) {
+            return u + __builtin_ctz((unsigned int) m);
+        }
+
+        u += 16;
+    }
+
+#elif (NGX_HTTP_OUTAGE_SCAN_SWAR)
+    uint64_t  w, t;
+
+    while (end - u >= 8) {
+        memcpy(&w, u, 8);
+
+        w ^= 0x3C3C3C3C3C3C3C3CULL;
+
+        /* the high bit of each byte now below 4, the lowest one exact */
+        t = (w - 0x0404040404040404ULL) & ~w & 0x8080808080808080ULL;
+
+        if (t == 0) {
+            u += 8;
+            continue;
+        }
+
+        u += __builtin_ctzll(t) >> 3;
+
+        if (*u == '=' || *u == '>') {
+            return u;
+        }
+
+        u++;
+    }
+#endif
+
+    while (u < end && *u != '=' && *u != '>') {
+        u++;
+    }
+
+    return u;
+}
+
+
+/*
+ * The closing quote of a value from u, or end: values are mostly short,
+ * so they are looked at inline (SSE2) before a call to memchr()
+ */
+
+static ngx_http_outage_scan_inline const unsigned char *
+ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *end,
+    unsigned char quote)
+{
+    const unsigned char  *q;
+#if (NGX_HTTP_OUTAGE_SCAN_SSE2)
+    int                   m, k;
+    __m128i               v, c;
+
+    c = _mm_set1_epi8((char) quote);
+
+    for (k = 0; k < 4 && end - u >= 16; k++) {
+        v = _mm_loadu_si128((const __m128i *) u);
+        m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+
+        if (m) {
+            return u + __builtin_ctz((unsigned int) m);
+        }
+
+        u += 16;
+    }
+#endif
+
+    q = memchr(u, quote, (size_t) (end - u));
+
+    return q ? q : end;
 }

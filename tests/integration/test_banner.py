@@ -207,6 +207,8 @@ def test_static_and_proxied_pages(nginx_factory, redis, backend, www):
     assert "content-length" not in h and "accept-ranges" not in h
     # weak, and naming the incident: never matches the page after it
     assert h["etag"].startswith("W/" + plain_etag[:-1] + "-outage-")
+    # the incident's start in hex, its state in decimal, the closing quote
+    assert re.fullmatch(r'W/"[^"]+-outage-[0-9a-f]+[0-9]"', h["etag"])
     assert h["cache-control"] == "no-store"
     assert "last-modified" not in h and "expires" not in h
     assert h["x-outage-banner"] == "site; state=down"

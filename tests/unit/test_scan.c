@@ -375,6 +375,27 @@ static const test_case_t  test_cases[] = {
       "<head><meta a=\"1\"></head><frameset>" },
     { "fast: noscript after head",
       "<head></head><link>##<noscript>x</noscript>" },
+
+    /* the search for the next "=" or ">" in the name states */
+
+    { "fast: = right after a quoted value starts a name",
+      "<head><meta a=\"b\"=\"c>##\">" },
+    { "fast: / then = starts a name",
+      "<head><meta a/=\"x>##\">" },
+    { "fast: = and a quote inside an unquoted value",
+      "<head><meta a=b=\"c>##d\">" },
+    { "fast: an unquoted value, then a quoted one",
+      "<head><meta a=b c=\">\" d=e>\n<link x=y>##z" },
+    { "fast: < and ? in attribute names",
+      "<head><meta a<b?c=\">\" d?=\"1\" <=\">\">##x" },
+    { "fast: values across 16-byte steps and longer than 64 bytes",
+      "<head><meta content=\"0123456789abcde>\" b=\"0123456789abcdef\" "
+      "c='0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+      "0123456789>abcdef'><link href=\"0123456789abcdef0123456789abcdef"
+      "0123456789abcdef0123456789abcdef0123456789abcdef\">##x" },
+    { "fast: a name of 15 bytes then = at a 16-byte step",
+      "<head><meta abcdefghijklmno=\"x\" abcdefghijklmnopqrstuvwxyzabcde=1>"
+      "##x" },
 };
 
 
