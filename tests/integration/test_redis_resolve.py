@@ -122,6 +122,36 @@ def test_failover_follows_the_name(nginx_factory, tmp_path):
             x.stop()
 
 
+def test_immediate_connect_failure_asks_the_name_again(nginx_factory,
+                                                       tmp_path):
+    """The name first resolves to 127.255.255.255, the loopback network's
+    broadcast address: connect() fails at once there (ENETUNREACH, no
+    packet sent), not later through the event loop.  That failure too must
+    make the name be asked again (it was not: the poller stayed on the dead
+    address until the next reload)."""
+    n, dns, a, b, port = start(tmp_path, nginx_factory, True,
+                               ip="127.255.255.255")
+
+    def asked():
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            return f.read().count("localhost 1 -> ")
+
+    try:
+        wait_for(lambda: "connect failed: Network is unreachable"
+                 in n.log_text(), timeout=10 * LATENCY_FACTOR,
+                 what="an immediate failure at the name's first answer")
+        before = asked()
+        dns.set("127.0.0.2")
+        wait_for(lambda: message(n) == "from A", timeout=10 * LATENCY_FACTOR,
+                 what="the name asked again after the immediate failure")
+        assert asked() > before
+        assert "(now 127.0.0.2:%d)" % port in n.log_text()
+        assert n.bad_log_lines() == []
+    finally:
+        for x in (a, b, dns):
+            x.stop()
+
+
 def test_without_resolver_the_name_is_resolved_once(nginx_factory, tmp_path):
     n, dns, a, b, port = start(tmp_path, nginx_factory, False)
     try:
