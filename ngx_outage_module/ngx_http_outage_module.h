@@ -497,6 +497,7 @@ ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
 /* redis.c */
 ngx_int_t ngx_http_outage_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_outage_redis_postconfiguration(ngx_conf_t *cf);
 char *ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

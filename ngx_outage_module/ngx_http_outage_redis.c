@@ -254,6 +254,12 @@ static ngx_int_t ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_push_start(void);
 static void ngx_http_outage_redis_push_stop(void);
 static void ngx_http_outage_redis_push_retry(ngx_event_t *ev);
+static ngx_uint_t ngx_http_outage_redis_is_name(
+    ngx_http_outage_redis_addr_t *a);
+static ngx_http_core_loc_conf_t *ngx_http_outage_redis_resolver_in(
+    ngx_http_core_loc_conf_t *clcf, ngx_resolver_t *http);
+static ngx_http_core_loc_conf_t *ngx_http_outage_redis_resolver_tree(
+    ngx_http_location_tree_node_t *node, ngx_resolver_t *http);
 static ngx_int_t ngx_http_outage_redis_new_reader(
     ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd,
@@ -286,6 +292,9 @@ static void ngx_http_outage_redis_free_object(void *obj);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+
+/* where outage_redis was written: its nginx -t warnings point there */
+static ngx_conf_file_t          ngx_http_outage_redis_conf_file;
 static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 
@@ -331,6 +340,9 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     omcf->redis_push = 1;
+
+    /* the file's name lives as long as the cycle's pool */
+    ngx_http_outage_redis_conf_file = *cf->conf_file;
 
     omcf->redis_addrs = ngx_array_create(cf->pool, 2,
                                          sizeof(ngx_http_outage_redis_addr_t));
@@ -706,6 +718,182 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
                   (ngx_msec_t) (ngx_random() % 50));
 
     return NGX_OK;
+}
+
+
+/*
+ * nginx -t: "resolver" is an http-level setting for outage_redis, which
+ * polls outside any request, so a resolver written only in a server or a
+ * location leaves a host name resolved once, at configuration time; which
+ * server's would it be, with several?  Said as a warning, not guessed.
+ */
+
+ngx_int_t
+ngx_http_outage_redis_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                      i;
+    ngx_resolver_t                 *http;
+    ngx_conf_file_t                *current;
+    ngx_http_core_srv_conf_t      **cscfp;
+    ngx_http_core_loc_conf_t       *clcf, *found, **loc;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_outage_main_conf_t    *omcf;
+    ngx_http_outage_redis_addr_t   *a, *named;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    if (omcf->redis_addrs == NULL) {
+        return NGX_OK;
+    }
+
+    a = omcf->redis_addrs->elts;
+    named = NULL;
+
+    for (i = 0; i < omcf->redis_addrs->nelts; i++) {
+        if (ngx_http_outage_redis_is_name(&a[i])) {
+            named = &a[i];
+            break;
+        }
+    }
+
+    if (named == NULL) {
+        return NGX_OK;
+    }
+
+    /* a dummy resolver (no address) stands in for a missing one */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    http = clcf->resolver;
+
+    if (http && http->connections.nelts) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    cscfp = cmcf->servers.elts;
+    found = NULL;
+
+    for (i = 0; found == NULL && i < cmcf->servers.nelts; i++) {
+        clcf = cscfp[i]->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        found = ngx_http_outage_redis_resolver_in(clcf, http);
+
+        for (loc = cscfp[i]->named_locations; found == NULL && loc && *loc;
+             loc++)
+        {
+            found = ngx_http_outage_redis_resolver_in(*loc, http);
+        }
+    }
+
+    if (found) {
+        current = cf->conf_file;
+        cf->conf_file = &ngx_http_outage_redis_conf_file;
+
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"outage_redis\" %V: a \"resolver\" in a server "
+                           "or location is not used for it, the name is "
+                           "resolved only when the configuration is read; "
+                           "set \"resolver\" at the http level to follow "
+                           "its address", &named->name);
+
+        cf->conf_file = current;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a host name, not an IP literal or a unix socket */
+
+static ngx_uint_t
+ngx_http_outage_redis_is_name(ngx_http_outage_redis_addr_t *a)
+{
+    u_char  *p, *last;
+
+    if (a->unix_path.len) {
+        return 0;
+    }
+
+    p = a->name.data;
+    last = p + a->name.len;
+
+    if (p == last || *p == '[') {
+        return 0;       /* an IPv6 literal */
+    }
+
+    p = ngx_strlchr(p, last, ':');
+
+    return ngx_inet_addr(a->name.data, (p ? p : last) - a->name.data)
+           == INADDR_NONE;
+}
+
+
+/* the location (or server) with a resolver of its own, here or nested */
+
+static ngx_http_core_loc_conf_t *
+ngx_http_outage_redis_resolver_in(ngx_http_core_loc_conf_t *clcf,
+    ngx_resolver_t *http)
+{
+    ngx_http_core_loc_conf_t   *found;
+#if (NGX_PCRE)
+    ngx_http_core_loc_conf_t  **re;
+#endif
+
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    if (clcf->resolver && clcf->resolver != http
+        && clcf->resolver->connections.nelts)
+    {
+        return clcf;
+    }
+
+    found = ngx_http_outage_redis_resolver_tree(clcf->static_locations, http);
+    if (found) {
+        return found;
+    }
+
+#if (NGX_PCRE)
+    for (re = clcf->regex_locations; re && *re; re++) {
+        found = ngx_http_outage_redis_resolver_in(*re, http);
+        if (found) {
+            return found;
+        }
+    }
+#endif
+
+    return NULL;
+}
+
+
+static ngx_http_core_loc_conf_t *
+ngx_http_outage_redis_resolver_tree(ngx_http_location_tree_node_t *node,
+    ngx_resolver_t *http)
+{
+    ngx_http_core_loc_conf_t  *found;
+
+    if (node == NULL) {
+        return NULL;
+    }
+
+    found = ngx_http_outage_redis_resolver_in(node->exact, http);
+
+    if (found == NULL && node->inclusive != node->exact) {
+        found = ngx_http_outage_redis_resolver_in(node->inclusive, http);
+    }
+
+    if (found == NULL) {
+        found = ngx_http_outage_redis_resolver_tree(node->tree, http);
+    }
+
+    if (found == NULL) {
+        found = ngx_http_outage_redis_resolver_tree(node->left, http);
+    }
+
+    if (found == NULL) {
+        found = ngx_http_outage_redis_resolver_tree(node->right, http);
+    }
+
+    return found;
 }
 
 
