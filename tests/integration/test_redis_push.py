@@ -66,6 +66,10 @@ def pushed(n):
     return "pushes changes of" in n.log_text()
 
 
+def pushed_and_polled(n):
+    return lambda: pushed(n) and n.status_json()["redis"]["up"]
+
+
 def commands(redis, name):
     """Calls of one command (or "container|sub") from INFO commandstats."""
     info = redis.cli("INFO", "commandstats")
@@ -107,6 +111,40 @@ def test_set_hset_del_reach_every_worker_through_push(nginx_factory, redis):
     assert commands(redis, "client|tracking") == 1
     assert commands(redis, "subscribe") == 1
     assert n.bad_log_lines() == []
+
+
+def command_stats(redis):
+    """{command: calls} from INFO commandstats."""
+    info = redis.cli("INFO", "commandstats")
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"cmdstat_([^:]+):calls=(\d+)", info)}
+
+
+def test_requests_send_no_redis_command(nginx_factory, redis):
+    """1000 requests (banner scope and site, 2 workers, push on): every
+    command Redis counts meanwhile is a poll's (MULTI, GET and HGETALL per
+    scope, EXEC), as many as the interval makes; the subscription is not
+    repeated; nothing per request."""
+    n = nginx_factory(conf(redis.port, interval="300ms"), workers=2)
+    wait_for(pushed_and_polled(n), timeout=5, what="push subscribed")
+    redis.cli("CONFIG", "RESETSTAT")
+    t0 = time.monotonic()
+    for i in range(1000):
+        st, _, _ = n.get("/checkout/" if i % 2 else "/")
+        assert st == 200
+    elapsed = time.monotonic() - t0
+    stats = command_stats(redis)
+    stats.pop("info", None)             # this test's own
+    stats.pop("config|resetstat", None)
+    polls = stats.get("exec", 0)
+    assert set(stats) <= {"multi", "get", "hgetall", "exec"}, stats
+    assert stats.get("multi", 0) == polls, stats
+    # two scopes (site, checkout): one GET and one HGETALL each per poll
+    assert stats.get("get", 0) == 2 * polls, stats
+    assert stats.get("hgetall", 0) == 2 * polls, stats
+    # by the clock, not by the requests
+    assert polls <= elapsed / 0.3 + 3, (polls, elapsed)
+    assert polls >= 1, (polls, elapsed)
 
 
 def test_storm_of_changes_is_rate_limited(nginx_factory, redis):
