@@ -261,6 +261,51 @@ def test_acl_recipe_of_the_docs(nginx_factory, redis):
     assert "NOPERM" in lines[0], lines
 
 
+def test_three_instances_every_worker(nginx_factory, redis):
+    """Three nginx (2 workers each) on one Redis: SET and DEL reach every
+    worker of all three at push speed (the 10 s interval cannot); with
+    tracking refused to their user, within one interval.  The p99 is
+    measured by tests/bench/push_fanout.py (docs/performance.md)."""
+    ns = [nginx_factory(conf(redis.port), workers=2) for _ in range(3)]
+    for n in ns:
+        wait_for(pushed_and_polled(n), timeout=5, what="push subscribed")
+
+    def everywhere(want, header):
+        return all(every_worker(n, want, header=header) for n in ns)
+
+    for cmd, want, header in [
+            (("SET", "outage:site", "Fan out"), "Fan out", "x-message"),
+            (("DEL", "outage:site"), "ok", "x-state")]:
+        t0 = time.monotonic()
+        redis.cli(*cmd)
+        wait_for(lambda: everywhere(want, header), timeout=PUSH_BOUND + 1,
+                 interval=0.01, what="%s on all three" % (cmd,))
+        assert time.monotonic() - t0 < PUSH_BOUND, cmd
+    assert commands(redis, "subscribe") == 3
+    for n in ns:
+        n.stop()
+
+    # tracking refused (a user without CLIENT): polling, within an interval
+    assert redis.cli("ACL", "SETUSER", "poll", "on", ">pw", "~outage:*",
+                     "+get", "+hgetall", "+multi", "+exec") == "OK"
+    ns = [nginx_factory(conf(redis.port, interval="500ms",
+                             extra="user=poll password=pw"), workers=2)
+          for _ in range(3)]
+    for n in ns:
+        wait_for(lambda: "refuses key tracking" in n.log_text(), timeout=5,
+                 what="the refusal")
+    for cmd, want, header in [
+            (("SET", "outage:site", "Polled"), "Polled", "x-message"),
+            (("DEL", "outage:site"), "ok", "x-state")]:
+        t0 = time.monotonic()
+        redis.cli(*cmd)
+        wait_for(lambda: everywhere(want, header), timeout=5, interval=0.01,
+                 what="%s on all three" % (cmd,))
+        assert time.monotonic() - t0 < (0.5 + 1.0) * LATENCY_FACTOR, cmd
+    for n in ns:
+        assert n.bad_log_lines() == []
+
+
 def test_tracking_refused_logs_once_and_polls(nginx_factory, tmp_path):
     fake = Fake(tmp_path, "notracking")
     try:
