@@ -568,6 +568,7 @@ time_t ngx_http_outage_view_checked(ngx_http_outage_snapshot_t *s,
 /* redis.c */
 ngx_int_t ngx_http_outage_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_outage_redis_postconfiguration(ngx_conf_t *cf);
 char *ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

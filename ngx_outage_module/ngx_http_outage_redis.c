@@ -25,6 +25,7 @@
 
 
 #include "ngx_http_outage_module.h"
+#include "ngx_http_outage_resp.h"
 
 #include <hiredis/hiredis.h>
 
@@ -57,6 +58,18 @@
 #define NGX_HTTP_OUTAGE_REDIS_KICK_CONNECT  1000
 /* elements of one invalidation message's key list (BCAST batches keys) */
 #define NGX_HTTP_OUTAGE_REDIS_KEYS_MAX    1024
+/*
+ * An invalidation beyond what the reader takes (a key name over 64 KB,
+ * more than 1024 keys, more than 512 KB in all, which with the objects of
+ * 1027 elements stays under NGX_HTTP_OUTAGE_REDIS_REPLY_MAX) is walked to
+ * its end without being kept and read as "something changed".  Beyond 32 MB (the
+ * hard limit of Redis's default client-output-buffer-limit for pubsub) it
+ * is not an invalidation any more: the link is dropped.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_MESSAGE_MAX  (512 * 1024)
+#define NGX_HTTP_OUTAGE_REDIS_SKIP_MAX    (32 * 1024 * 1024)
+/* skipped invalidations are logged at most this often */
+#define NGX_HTTP_OUTAGE_REDIS_SKIP_LOG    60000
 /* reconnect backoff of the push link; a refusal is asked again rarely */
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MIN    200
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_MAX    30000
@@ -181,6 +194,13 @@ typedef struct {
     u_char                        track[256]; /* TRACKING and SUBSCRIBE */
     u_char                        push_said[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                        push_said_len;
+
+    /* the push link: where its replies end, and those skipped */
+    ngx_http_outage_resp_t        walk;
+    ngx_uint_t                    skipping;   /* the reply being walked */
+    ngx_uint_t                    skipped;    /* since the last log line */
+    ngx_msec_t                    skip_told;  /* when that line was */
+    ngx_uint_t                    skip_ever;
 } ngx_http_outage_redis_t;
 
 
@@ -234,6 +254,17 @@ static ngx_int_t ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_push_start(void);
 static void ngx_http_outage_redis_push_stop(void);
 static void ngx_http_outage_redis_push_retry(ngx_event_t *ev);
+static ngx_uint_t ngx_http_outage_redis_is_name(
+    ngx_http_outage_redis_addr_t *a);
+static ngx_http_core_loc_conf_t *ngx_http_outage_redis_resolver_in(
+    ngx_http_core_loc_conf_t *clcf, ngx_resolver_t *http);
+static ngx_http_core_loc_conf_t *ngx_http_outage_redis_resolver_tree(
+    ngx_http_location_tree_node_t *node, ngx_resolver_t *http);
+static ngx_int_t ngx_http_outage_redis_new_reader(
+    ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd,
+    u_char *p, size_t n);
+static void ngx_http_outage_redis_push_skipped(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
@@ -261,10 +292,23 @@ static void ngx_http_outage_redis_free_object(void *obj);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+
+/* where outage_redis was written: its nginx -t warnings point there */
+static ngx_conf_file_t          ngx_http_outage_redis_conf_file;
 static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 
 static redisReplyObjectFunctions  ngx_http_outage_redis_functions;
+
+/* what the push link's replies may be, and what is skipped, not read */
+static const ngx_http_outage_resp_limits_t  ngx_http_outage_redis_push_limits
+    = {
+    3,                                        /* ["message", channel, keys] */
+    NGX_HTTP_OUTAGE_REDIS_VALUE_MAX,
+    NGX_HTTP_OUTAGE_REDIS_KEYS_MAX,
+    NGX_HTTP_OUTAGE_REDIS_MESSAGE_MAX,
+    NGX_HTTP_OUTAGE_REDIS_SKIP_MAX
+};
 
 
 /* ---- configuration ---------------------------------------------------- */
@@ -296,6 +340,9 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     omcf->redis_push = 1;
+
+    /* the file's name lives as long as the cycle's pool */
+    ngx_http_outage_redis_conf_file = *cf->conf_file;
 
     omcf->redis_addrs = ngx_array_create(cf->pool, 2,
                                          sizeof(ngx_http_outage_redis_addr_t));
@@ -671,6 +718,182 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
                   (ngx_msec_t) (ngx_random() % 50));
 
     return NGX_OK;
+}
+
+
+/*
+ * nginx -t: "resolver" is an http-level setting for outage_redis, which
+ * polls outside any request, so a resolver written only in a server or a
+ * location leaves a host name resolved once, at configuration time; which
+ * server's would it be, with several?  Said as a warning, not guessed.
+ */
+
+ngx_int_t
+ngx_http_outage_redis_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                      i;
+    ngx_resolver_t                 *http;
+    ngx_conf_file_t                *current;
+    ngx_http_core_srv_conf_t      **cscfp;
+    ngx_http_core_loc_conf_t       *clcf, *found, **loc;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_outage_main_conf_t    *omcf;
+    ngx_http_outage_redis_addr_t   *a, *named;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    if (omcf->redis_addrs == NULL) {
+        return NGX_OK;
+    }
+
+    a = omcf->redis_addrs->elts;
+    named = NULL;
+
+    for (i = 0; i < omcf->redis_addrs->nelts; i++) {
+        if (ngx_http_outage_redis_is_name(&a[i])) {
+            named = &a[i];
+            break;
+        }
+    }
+
+    if (named == NULL) {
+        return NGX_OK;
+    }
+
+    /* a dummy resolver (no address) stands in for a missing one */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    http = clcf->resolver;
+
+    if (http && http->connections.nelts) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    cscfp = cmcf->servers.elts;
+    found = NULL;
+
+    for (i = 0; found == NULL && i < cmcf->servers.nelts; i++) {
+        clcf = cscfp[i]->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        found = ngx_http_outage_redis_resolver_in(clcf, http);
+
+        for (loc = cscfp[i]->named_locations; found == NULL && loc && *loc;
+             loc++)
+        {
+            found = ngx_http_outage_redis_resolver_in(*loc, http);
+        }
+    }
+
+    if (found) {
+        current = cf->conf_file;
+        cf->conf_file = &ngx_http_outage_redis_conf_file;
+
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"outage_redis\" %V: a \"resolver\" in a server "
+                           "or location is not used for it, the name is "
+                           "resolved only when the configuration is read; "
+                           "set \"resolver\" at the http level to follow "
+                           "its address", &named->name);
+
+        cf->conf_file = current;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a host name, not an IP literal or a unix socket */
+
+static ngx_uint_t
+ngx_http_outage_redis_is_name(ngx_http_outage_redis_addr_t *a)
+{
+    u_char  *p, *last;
+
+    if (a->unix_path.len) {
+        return 0;
+    }
+
+    p = a->name.data;
+    last = p + a->name.len;
+
+    if (p == last || *p == '[') {
+        return 0;       /* an IPv6 literal */
+    }
+
+    p = ngx_strlchr(p, last, ':');
+
+    return ngx_inet_addr(a->name.data, (p ? p : last) - a->name.data)
+           == INADDR_NONE;
+}
+
+
+/* the location (or server) with a resolver of its own, here or nested */
+
+static ngx_http_core_loc_conf_t *
+ngx_http_outage_redis_resolver_in(ngx_http_core_loc_conf_t *clcf,
+    ngx_resolver_t *http)
+{
+    ngx_http_core_loc_conf_t   *found;
+#if (NGX_PCRE)
+    ngx_http_core_loc_conf_t  **re;
+#endif
+
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    if (clcf->resolver && clcf->resolver != http
+        && clcf->resolver->connections.nelts)
+    {
+        return clcf;
+    }
+
+    found = ngx_http_outage_redis_resolver_tree(clcf->static_locations, http);
+    if (found) {
+        return found;
+    }
+
+#if (NGX_PCRE)
+    for (re = clcf->regex_locations; re && *re; re++) {
+        found = ngx_http_outage_redis_resolver_in(*re, http);
+        if (found) {
+            return found;
+        }
+    }
+#endif
+
+    return NULL;
+}
+
+
+static ngx_http_core_loc_conf_t *
+ngx_http_outage_redis_resolver_tree(ngx_http_location_tree_node_t *node,
+    ngx_resolver_t *http)
+{
+    ngx_http_core_loc_conf_t  *found;
+
+    if (node == NULL) {
+        return NULL;
+    }
+
+    found = ngx_http_outage_redis_resolver_in(node->exact, http);
+
+    if (found == NULL && node->inclusive != node->exact) {
+        found = ngx_http_outage_redis_resolver_in(node->inclusive, http);
+    }
+
+    if (found == NULL) {
+        found = ngx_http_outage_redis_resolver_tree(node->tree, http);
+    }
+
+    if (found == NULL) {
+        found = ngx_http_outage_redis_resolver_tree(node->left, http);
+    }
+
+    if (found == NULL) {
+        found = ngx_http_outage_redis_resolver_tree(node->right, http);
+    }
+
+    return found;
 }
 
 
@@ -1392,21 +1615,16 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
         rd->gen = nm->gen;
     }
 
-    rd->reader = redisReaderCreateWithFunctions(
-                                            &ngx_http_outage_redis_functions);
-    if (rd->reader == NULL) {
+    if (ngx_http_outage_redis_new_reader(rd) != NGX_OK) {
         ngx_http_outage_redis_failed(rd, "cannot allocate a reader", NULL, 0);
         return NGX_ERROR;
     }
 
     rd->said_len = 0;
-    rd->reader->privdata = rd;
-    rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
-#if (HIREDIS_MAJOR >= 1)
-    rd->reader->maxelements = ngx_max(rd->max_top, rd->max_nested);
-#endif
-    rd->used = 0;
-    rd->refused_len = 0;
+
+    /* the push link's replies are walked from the first byte */
+    ngx_http_outage_resp_init(&rd->walk, &ngx_http_outage_redis_push_limits);
+    rd->skipping = 0;
 
     ngx_memzero(&rd->pc, sizeof(ngx_peer_connection_t));
     rd->pc.sockaddr = &nm->sockaddr.sockaddr;
@@ -1480,6 +1698,35 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     if (rc == NGX_OK) {
         ngx_http_outage_redis_write_handler(c->write);
     }
+
+    return NGX_OK;
+}
+
+
+/* a reader for a new link, or in place of one that holds a skipped reply */
+
+static ngx_int_t
+ngx_http_outage_redis_new_reader(ngx_http_outage_redis_t *rd)
+{
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+    }
+
+    rd->reader = redisReaderCreateWithFunctions(
+                                            &ngx_http_outage_redis_functions);
+    if (rd->reader == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd->reader->privdata = rd;
+    rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
+#if (HIREDIS_MAJOR >= 1)
+    rd->reader->maxelements = ngx_max(rd->max_top, rd->max_nested);
+#endif
+
+    rd->used = 0;
+    rd->refused_len = 0;
+    ngx_reset_pool(rd->pool);
 
     return NGX_OK;
 }
@@ -1767,6 +2014,14 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
         if (n == NGX_ERROR || n == 0) {
             ngx_http_outage_redis_lost(rd);
             return;
+        }
+
+        if (rd->push) {
+            if (ngx_http_outage_redis_push_feed(rd, buf, n) != NGX_OK) {
+                return;     /* closed */
+            }
+
+            continue;
         }
 
         if (redisReaderFeed(rd->reader, (const char *) buf, n) != REDIS_OK) {
@@ -2333,6 +2588,106 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     ngx_http_outage_redis_kick();
 
     return NGX_OK;
+}
+
+
+/*
+ * The push link's bytes, reply by reply: each goes to the reader, except
+ * an invalidation too big for it, which is walked to its end without being
+ * kept (the reader's part of it thrown away) and read as "something under
+ * the prefix changed": the link stays, and the poll says what.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
+    size_t n)
+{
+    int                      rc;
+    size_t                   used;
+    ngx_http_outage_resp_t  *w;
+
+    w = &rd->walk;
+
+    while (n) {
+        rc = ngx_http_outage_resp_walk(w, p, n, &used);
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_BAD) {
+            ngx_http_outage_redis_drop(rd,
+                                       ngx_strncmp(w->reason, "Protocol", 8)
+                                       == 0 ? "unreadable reply"
+                                            : "reply refused",
+                                       w->reason, ngx_strlen(w->reason));
+            return NGX_ERROR;
+        }
+
+        if (w->over && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+
+            if (!rd->skipping) {
+                if (ngx_http_outage_redis_new_reader(rd) != NGX_OK) {
+                    ngx_http_outage_redis_drop(rd, "cannot allocate a reader",
+                                               NULL, 0);
+                    return NGX_ERROR;
+                }
+
+                rd->skipping = 1;
+            }
+
+        } else {
+            /* before the subscription, what the reader refuses drops it */
+
+            if (redisReaderFeed(rd->reader, (const char *) p, used)
+                != REDIS_OK)
+            {
+                ngx_http_outage_redis_drop(rd, "unreadable reply",
+                                           rd->reader->errstr,
+                                           ngx_strlen(rd->reader->errstr));
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+                return NGX_ERROR;   /* closed */
+            }
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_END && rd->skipping) {
+            rd->skipping = 0;
+            ngx_http_outage_redis_push_skipped(rd);
+        }
+
+        p += used;
+        n -= used;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_outage_redis_push_skipped(ngx_http_outage_redis_t *rd)
+{
+    ngx_http_outage_redis_addr_t  *a;
+
+    rd->skipped++;
+
+    /* a stream of them (PUBLISHed in a loop) says so once a minute */
+    if (!rd->skip_ever
+        || ngx_current_msec - rd->skip_told >= NGX_HTTP_OUTAGE_REDIS_SKIP_LOG)
+    {
+        a = rd->omcf->redis_addrs->elts;
+
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: redis %V push connection: skipped %ui "
+                      "invalidation message(s) too big to read (%s), "
+                      "polling at once instead",
+                      &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
+                      rd->skipped, rd->walk.reason);
+
+        rd->skip_ever = 1;
+        rd->skip_told = ngx_current_msec;
+        rd->skipped = 0;
+    }
+
+    ngx_http_outage_redis_kick();
 }
 
 

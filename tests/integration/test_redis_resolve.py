@@ -9,9 +9,12 @@ where nothing listens on the port used here); two redis-servers listen on
 """
 
 import os
+import re
 import socket
 import subprocess
 import time
+
+import pytest
 
 from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
 
@@ -122,6 +125,36 @@ def test_failover_follows_the_name(nginx_factory, tmp_path):
             x.stop()
 
 
+def test_immediate_connect_failure_asks_the_name_again(nginx_factory,
+                                                       tmp_path):
+    """The name first resolves to 127.255.255.255, the loopback network's
+    broadcast address: connect() fails at once there (ENETUNREACH, no
+    packet sent), not later through the event loop.  That failure too must
+    make the name be asked again (it was not: the poller stayed on the dead
+    address until the next reload)."""
+    n, dns, a, b, port = start(tmp_path, nginx_factory, True,
+                               ip="127.255.255.255")
+
+    def asked():
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            return f.read().count("localhost 1 -> ")
+
+    try:
+        wait_for(lambda: "connect failed: Network is unreachable"
+                 in n.log_text(), timeout=10 * LATENCY_FACTOR,
+                 what="an immediate failure at the name's first answer")
+        before = asked()
+        dns.set("127.0.0.2")
+        wait_for(lambda: message(n) == "from A", timeout=10 * LATENCY_FACTOR,
+                 what="the name asked again after the immediate failure")
+        assert asked() > before
+        assert "(now 127.0.0.2:%d)" % port in n.log_text()
+        assert n.bad_log_lines() == []
+    finally:
+        for x in (a, b, dns):
+            x.stop()
+
+
 def test_without_resolver_the_name_is_resolved_once(nginx_factory, tmp_path):
     n, dns, a, b, port = start(tmp_path, nginx_factory, False)
     try:
@@ -221,3 +254,64 @@ def test_a_silent_resolver_does_not_stop_polling(nginx_factory, redis):
         assert took < 3 * LATENCY_FACTOR, took
     finally:
         hole.close()
+
+
+# nginx -t: a resolver that outage_redis does not use is said, not guessed
+WARNING = ('[warn]', '"outage_redis" localhost:6379: a "resolver" in a server '
+           'or location is not used for it, the name is resolved only when '
+           'the configuration is read; set "resolver" at the http level to '
+           'follow its address')
+
+RESOLVER_CONF = """
+    {http}
+    outage_redis {addr};
+    server {{
+        listen 127.0.0.1:{{port}};
+        {server}
+        location / {{
+            {location}
+            location /inner/ {{ {inner} return 200; }}
+        }}
+        location ~ ^/re/ {{ {regex} return 200; }}
+        location @named {{ {named} return 200; }}
+    }}
+    server {{
+        listen 127.0.0.1:{{port}};
+        server_name other;
+    }}
+"""
+
+RES = "resolver 127.0.0.1:53 ipv6=off;"
+
+
+@pytest.mark.parametrize("where,addr,warned", [
+    ("server", "localhost:6379", True),
+    ("location", "localhost:6379", True),
+    ("inner", "localhost:6379", True),
+    ("regex", "localhost:6379", True),
+    ("named", "localhost:6379", True),
+    ("http", "localhost:6379", False),          # used: nothing to say
+    ("server http", "localhost:6379", False),
+    ("server", "127.0.0.1:6379", False),        # no name to resolve
+    ("server", "unix:/tmp/redis.sock", False),
+    ("none", "localhost:6379", False),          # resolved once, by choice
+])
+def test_resolver_only_in_a_server_is_a_warning(nginx_factory, where, addr,
+                                                warned):
+    parts = {k: (RES if k in where.split() else "")
+             for k in ("http", "server", "location", "inner", "regex",
+                       "named")}
+    n = nginx_factory(RESOLVER_CONF.format(addr=addr, **parts), start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    lines = [ln for ln in out.splitlines() if "outage_redis" in ln]
+    if warned:
+        assert len(lines) == 1, out
+        assert WARNING[0] in lines[0] and WARNING[1] in lines[0], out
+        # at the line of outage_redis, not at the end of http{}
+        line = int(re.search(r" in \S+nginx\.conf:(\d+)$", lines[0]).group(1))
+        with open(os.path.join(n.dir, "nginx.conf")) as f:
+            conf_lines = f.read().splitlines()
+        assert "outage_redis " in conf_lines[line - 1], (line, out)
+    else:
+        assert lines == [], out

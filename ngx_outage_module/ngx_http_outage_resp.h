@@ -1,0 +1,80 @@
+
+/*
+ * ngx_outage_module: where one RESP2 reply ends, without keeping it (pure C,
+ * no nginx headers).
+ *
+ * Owns the walk of the push connection's byte stream frame by frame in
+ * constant memory: a reply too big for the bounded reader (a key name
+ * beyond the value limit, more keys than the key list takes, more bytes
+ * than a reply may hold) is marked "over" so that the caller can skip it
+ * to its last byte and keep the connection, while a length beyond the hard
+ * cap, or bytes that are not RESP2, end the walk with a reason.
+ */
+
+
+#ifndef _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_
+#define _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* ngx_http_outage_resp_walk() */
+#define NGX_HTTP_OUTAGE_RESP_END     0     /* a reply ended at *used */
+#define NGX_HTTP_OUTAGE_RESP_MORE    1     /* all bytes taken, not ended */
+#define NGX_HTTP_OUTAGE_RESP_BAD     2     /* not RESP2, or beyond the cap */
+
+/* open arrays: a message (1), its key list (2), one more for the reader */
+#define NGX_HTTP_OUTAGE_RESP_DEPTH   3
+#define NGX_HTTP_OUTAGE_RESP_LINE    24    /* "*" or "$" and 20 digits */
+
+
+typedef struct {
+    /* the top array has the shape of an expected reply, or the walk fails */
+    uint64_t        top_max;
+    /* what the reader takes; beyond: "over" */
+    uint64_t        value_max;    /* bytes of one string */
+    uint64_t        elements_max; /* elements of an inner array, and of
+                                     the whole reply (+ top_max) */
+    uint64_t        bytes_max;    /* bytes of the whole reply */
+    /* beyond this a reply is not skipped either: BAD */
+    uint64_t        cap;
+} ngx_http_outage_resp_limits_t;
+
+
+typedef struct {
+    const ngx_http_outage_resp_limits_t  *limits;
+
+    unsigned        state;
+    unsigned char   type;         /* of the line being read */
+    unsigned char   line[NGX_HTTP_OUTAGE_RESP_LINE];
+    size_t          line_len;
+    uint64_t        bulk;         /* bytes of the string still to come */
+    uint64_t        left[NGX_HTTP_OUTAGE_RESP_DEPTH];
+    unsigned        depth;        /* arrays open */
+    uint64_t        bytes;        /* of this reply so far */
+    uint64_t        elements;     /* of this reply so far */
+
+    unsigned        over:1;       /* too big for the reader: skip it */
+    unsigned        started:1;    /* a reply has begun */
+
+    char            reason[96];   /* BAD: why; "over": the first excess */
+} ngx_http_outage_resp_t;
+
+
+void ngx_http_outage_resp_init(ngx_http_outage_resp_t *w,
+    const ngx_http_outage_resp_limits_t *limits);
+
+/*
+ * Walks p[0..len): NGX_HTTP_OUTAGE_RESP_END when a reply ended, *used bytes
+ * later (the walker is then ready for the next one, its "over" and
+ * "reason" still telling about the one that ended until the next call);
+ * NGX_HTTP_OUTAGE_RESP_MORE when all len bytes belong to an unfinished
+ * reply; NGX_HTTP_OUTAGE_RESP_BAD with w->reason.
+ */
+int ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w,
+    const unsigned char *p, size_t len, size_t *used);
+
+
+#endif /* _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_ */
