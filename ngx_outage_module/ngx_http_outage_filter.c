@@ -86,8 +86,10 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
-    unsigned                 sniff:1;      /* not text/html: the body must
-                                              start like HTML */
+    unsigned                 sniff:1;      /* first body bytes: the checks
+                                              the headers left */
+    unsigned                 sig:1;        /* no type: the body must start
+                                              like HTML */
     ngx_http_outage_sniff_t  sn;
     unsigned                 copy_reads:1; /* the copy filter reads files
                                               for us (aio) */
@@ -121,6 +123,8 @@ static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
     ngx_uint_t *sniff);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
+    ngx_uint_t sniff);
 static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_type_304(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
@@ -235,6 +239,51 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
         - ngx_http_outage_css_etag;
 
     return NGX_OK;
+}
+
+
+/*
+ * outage_banner_types: nginx's types list, and a warning for each type
+ * the filter never puts a banner into whatever the list says (see
+ * ngx_http_outage_type_class()): listing it has no effect.
+ */
+
+char *
+ngx_http_outage_types_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char      lc[64];
+    size_t      len;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 1 && value[i].data[0] == '*') {
+            continue;
+        }
+
+        len = value[i].len;
+
+        if (len <= sizeof(lc)) {
+            ngx_strlow(lc, value[i].data, len);
+        }
+
+        if (len > sizeof(lc)
+            || ngx_http_outage_type_class(lc, len)
+               == NGX_HTTP_OUTAGE_TYPE_NEVER)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"%V\" in \"outage_banner_types\" never gets "
+                               "a banner: browsers do not render it as an "
+                               "HTML page (only text/html, and a body of no "
+                               "type that starts like HTML, get one)",
+                               &value[i]);
+        }
+    }
+
+    return ngx_http_types_slot(cf, cmd, conf);
 }
 
 
@@ -434,8 +483,11 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
+        /* headers added after this filter (add_header) are checked then */
+        ctx->sniff = 1;
+
         if (sniff) {
-            ctx->sniff = 1;
+            ctx->sig = 1;
             ngx_http_outage_sniff_init(&ctx->sn);
             r->filter_need_in_memory = 1;
         }
@@ -569,9 +621,12 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
  *   fragment), an <iframe> (the page around it has the banner), an
  *   <embed>...  Without the header (older browsers, other clients) the
  *   response decides alone.
- * - Types that are never an HTML page (CSS, scripts, JSON, XML, SVG, XHTML,
- *   text/plain, images...); any type but text/html must also start like
- *   HTML (WHATWG MIME Sniffing), *sniff is then set.
+ * - The type: only text/html is a page; a response of no type (or
+ *   "application/unknown"...) is one if its body starts like HTML (WHATWG
+ *   MIME Sniffing), *sniff is then set, unless nosniff forbids that; any
+ *   other type is never sniffed by a browser (see ngx_http_outage_sniff.c).
+ * - Content-Disposition other than "inline": the response is saved as a
+ *   file, which must stay as the server has it.
  * - Charsets an ASCII banner cannot go into (UTF-16, UTF-32, ISO-2022...).
  */
 
@@ -617,7 +672,8 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
     }
 
     if (cls == NGX_HTTP_OUTAGE_TYPE_NEVER
-        || !ngx_http_outage_charset_ascii(cs.data, cs.len))
+        || !ngx_http_outage_charset_ascii(cs.data, cs.len)
+        || ngx_http_outage_not_rendered(r, cls == NGX_HTTP_OUTAGE_TYPE_SNIFF))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
@@ -635,6 +691,71 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
     *sniff = (cls == NGX_HTTP_OUTAGE_TYPE_SNIFF);
 
     return NGX_OK;
+}
+
+
+/*
+ * The response headers say a browser does not render it as a page: a
+ * download (Content-Disposition), or, for a body that needs sniffing,
+ * "X-Content-Type-Options: nosniff".  Called from the header filter for
+ * the headers there, and again with the first body bytes for those that
+ * filters after this one (add_header) added since.
+ */
+
+static ngx_uint_t
+ngx_http_outage_not_rendered(ngx_http_request_t *r, ngx_uint_t sniff)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Content-Disposition") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Disposition",
+                               sizeof("Content-Disposition") - 1)
+               == 0
+            && !ngx_http_outage_disposition_inline(h[i].value.data,
+                                                   h[i].value.len))
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner in a download "
+                           "(Content-Disposition: \"%V\")", &h[i].value);
+            return 1;
+        }
+
+        if (sniff
+            && h[i].key.len == sizeof("X-Content-Type-Options") - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "X-Content-Type-Options",
+                               sizeof("X-Content-Type-Options") - 1)
+               == 0
+            && ngx_http_outage_nosniff(h[i].value.data, h[i].value.len))
+        {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner: no type and nosniff");
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -669,9 +790,11 @@ ngx_http_outage_not_document(ngx_http_request_t *r)
 
 
 /*
- * A body of a type other than text/html gets a banner only if it starts
- * like HTML; decided on the first bytes of the body that come, and, when
- * they are too few to tell, "no": no banner is the safe side.
+ * The first bytes of the body: the headers filters after this one added
+ * (add_header Content-Disposition, X-Content-Type-Options) are known now.
+ * A body of no type gets a banner only if it starts like HTML; decided on
+ * the first bytes of the body that come, and, when they are too few to
+ * tell, "no": no banner is the safe side.
  */
 
 static void
@@ -683,6 +806,21 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
     ngx_uint_t              fed;
     ngx_chain_t            *cl;
     ngx_http_outage_shm_t  *shm;
+
+    if (!ctx->sig) {
+        ctx->sniff = 0;
+
+        if (!ngx_http_outage_not_rendered(r, 0)) {
+            return;
+        }
+
+        goto skip;
+    }
+
+    if (ngx_http_outage_not_rendered(r, 1)) {
+        ctx->sniff = 0;
+        goto skip;
+    }
 
     rc = NGX_HTTP_OUTAGE_SNIFF_MORE;
     fed = 0;
@@ -713,6 +851,8 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: no banner: the body does not start like HTML");
+
+skip:
 
     ctx->done = 1;
 

@@ -148,7 +148,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
 
     { ngx_string("outage_banner_types"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_types_slot,
+      ngx_http_outage_types_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, banner_types_keys),
       &ngx_http_outage_default_types[0] },

@@ -510,6 +510,8 @@ const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);
+char *ngx_http_outage_types_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* page.c */
 ngx_int_t ngx_http_outage_access_handler(ngx_http_request_t *r);

@@ -1,8 +1,11 @@
 """Which responses are HTML pages a banner may go into (issue 15), whatever
-outage_banner_types says: never CSS, scripts, JSON, XML, SVG, XHTML or
-text/plain; a type other than text/html only when the body starts like
-HTML (WHATWG MIME Sniffing); never a fetch() or an iframe (Sec-Fetch-Dest);
-never a charset an ASCII banner cannot go into (UTF-16...).
+outage_banner_types says: text/html only, and a body of no type (or
+application/unknown...) when it starts like HTML and nosniff does not
+forbid sniffing (WHATWG MIME Sniffing); never another type, even one whose
+body starts like HTML (application/x-foo, octet-stream, text/plain: the
+browser downloads or shows text), never a download (Content-Disposition),
+never a fetch() or an iframe (Sec-Fetch-Dest), never a charset an ASCII
+banner cannot go into (UTF-16...).
 """
 
 import html
@@ -39,6 +42,17 @@ CONF = """
         location /up/ {{
             proxy_pass http://127.0.0.1:{be}/;
             outage_banner_types *;
+        }}
+        location /dl/ {{
+            alias {www}/;
+            add_header Content-Disposition $arg_cd;
+        }}
+        location /nt/ {{
+            alias {www}/;
+            outage_banner_types *;
+            types {{ }}
+            default_type "";
+            add_header X-Content-Type-Options $arg_xcto;
         }}
         location /koi/ {{
             alias {www}/;
@@ -79,10 +93,13 @@ class TypedBackend(threading.Thread):
                 if not data:
                     continue
                 name = data.split(b" ", 2)[1].decode().lstrip("/")
-                ctype, body = self.routes[name]
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
-                          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
-                          % (ctype, len(body), body))
+                ctype, body, *extra = self.routes[name]
+                head = b"".join(b"%s\r\n" % h for h in extra)
+                if ctype is not None:
+                    head += b"Content-Type: %s\r\n" % ctype
+                c.sendall(b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n%s"
+                          % (head, len(body), body))
 
 
 def start(nginx_factory, redis, tmp_path, files, routes):
@@ -124,16 +141,15 @@ def test_never_into_what_is_not_an_html_page(nginx_factory, redis, tmp_path):
     for name, data in files.items():
         st, h, body = n.get("/any/" + name)
         assert st == 200, name
-        if name in ("h.foo", "p.html"):
+        if name == "p.html":
             assert body.count(MARK) == 1, name
             assert h["vary"] == "Sec-Fetch-Dest"
-        elif name == "n.foo":
-            # sniffed: the headers went out before the body was seen
-            assert body == data, name
         else:
+            # h.foo starts like HTML, but a browser never sniffs a named
+            # type into HTML: it downloads application/x-foo as it is
             assert body == data, name
             assert "x-outage-banner" not in h, name
-    assert n.status_json()["counters"]["banner_skips"] == skips + 10
+    assert n.status_json()["counters"]["banner_skips"] == skips + 11
     be.sock.close()
 
 
@@ -211,3 +227,81 @@ def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
         # the page itself is recoded as before
         assert "\u0446\u0435\u043d\u0430" in body.decode(codec), cs
     be.sock.close()
+
+
+def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
+                                                      tmp_path):
+    """A file saved to disk (Content-Disposition other than inline) or of a
+    named type other than text/html stays the server's bytes, even when it
+    starts like HTML; a body of no type is a page when it starts like HTML,
+    unless X-Content-Type-Options: nosniff forbids sniffing."""
+    routes = {
+        "att": (b"text/html", PAGE,
+                b'Content-Disposition: attachment; filename="p.html"'),
+        "unk": (b"text/html", PAGE, b"Content-Disposition: x-unknown"),
+        "inl": (b"text/html", PAGE, b"Content-Disposition: inline"),
+        "oct": (b"application/octet-stream", PAGE),
+        "plain": (b"text/plain", PAGE),
+        "foo": (b"application/x-foo", PAGE),
+        "none": (None, PAGE),
+        "none-ns": (None, PAGE, b"X-Content-Type-Options: nosniff"),
+        "unknown": (b"application/unknown", PAGE),
+        "unknown-ns": (b"application/unknown", PAGE,
+                       b"X-Content-Type-Options: NoSniff"),
+        "none-text": (None, b"just words <body>"),
+    }
+    banner = {"inl", "none", "unknown"}
+    n, be = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, routes)
+    skips = n.status_json()["counters"]["banner_skips"]
+    for name in routes:
+        st, h, body = n.get("/up/" + name)
+        assert st == 200, name
+        if name in banner:
+            assert body.count(MARK) == 1, name
+        else:
+            assert body == PAGE or body == routes[name][1], name
+            if name != "none-text":         # decided on the body
+                assert "x-outage-banner" not in h, name
+    assert (n.status_json()["counters"]["banner_skips"]
+            == skips + len(routes) - len(banner))
+
+    # headers that filters after the module add (add_header) are seen with
+    # the first body bytes: the body stays as it is
+    skips = n.status_json()["counters"]["banner_skips"]
+    for cd, bannered in (("attachment", False), ("inline", True),
+                         ("attachment;filename=inline", False)):
+        st, h, body = n.get("/dl/p.html?cd=" + cd)
+        assert st == 200 and h["content-disposition"] == cd
+        assert body.count(MARK) == (1 if bannered else 0), cd
+        if not bannered:
+            assert body == PAGE, cd
+    for xcto, bannered in (("nosniff", False), ("", True)):
+        st, h, body = n.get("/nt/p.html?xcto=" + xcto)
+        assert st == 200 and "content-type" not in h
+        assert body.count(MARK) == (1 if bannered else 0), xcto
+    assert n.status_json()["counters"]["banner_skips"] == skips + 3
+    be.sock.close()
+
+
+def test_nginx_t_warns_about_types_that_never_get_a_banner(nginx_factory,
+                                                            tmp_path):
+    conf = """
+        server {
+            listen 127.0.0.1:{port};
+            location / {
+                outage_banner on;
+                outage_banner_types application/xhtml+xml Text/Plain
+                                    application/unknown */* text/html;
+            }
+        }
+    """
+    n = nginx_factory(conf, start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    warned = [ln for ln in out.splitlines() if "[warn]" in ln
+              and "outage_banner_types" in ln]
+    assert len(warned) == 2, out
+    assert '"application/xhtml+xml"' in warned[0], out
+    assert '"Text/Plain"' in warned[1], out
+    assert "never gets a banner" in warned[0], out
+    assert re.search(r"nginx\.conf:\d+", warned[0]), out
