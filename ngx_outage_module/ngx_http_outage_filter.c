@@ -110,6 +110,8 @@ typedef struct {
     ngx_buf_t               *zcur;         /* being filled */
     ngx_chain_t             *zfree;        /* inflate buffers, reused once */
     ngx_chain_t             *zbusy;        /* ... the next filters sent them */
+    ngx_buf_t               *zflag[8];     /* empty flush/sync/last_in_chain
+                                              buffers, by those flags */
 #endif
 } ngx_http_outage_filter_ctx_t;
 
@@ -2630,7 +2632,8 @@ static ngx_int_t
 ngx_http_outage_zflags(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll)
 {
-    ngx_buf_t  *ob;
+    ngx_buf_t   *ob;
+    ngx_uint_t   i;
 
     if (!(b->last_buf || b->last_in_chain || b->flush || b->sync)) {
         return NGX_OK;
@@ -2648,15 +2651,42 @@ ngx_http_outage_zflags(ngx_http_request_t *r,
 
     ob = ctx->zcur;
 
-    if (ob == NULL || ob->pos == ob->last) {
-        /* no tag: never taken for an inflate buffer */
+    if (ob && ob->pos != ob->last) {
+        ctx->zcur = NULL;
+
+    } else if (b->last_buf) {
+        /* once per response */
         ob = ngx_calloc_buf(r->pool);
         if (ob == NULL) {
             return NGX_ERROR;
         }
 
     } else {
-        ctx->zcur = NULL;
+
+        /*
+         * An upstream read (proxy_buffering off: each one is a flush) or
+         * a chunk that inflates to nothing: one empty buffer per set of
+         * flags is reused for the request, not one per input buffer (a
+         * stream of them grew the pool without bound).  Filters never
+         * change an empty buffer they are passed, so the same one may
+         * stand in a queue twice: it means the same thing both times.
+         * No tag: never taken for an inflate buffer.
+         */
+
+        i = b->flush | (b->sync << 1) | (b->last_in_chain << 2);
+        ob = ctx->zflag[i];
+
+        if (ob == NULL) {
+            ob = ngx_calloc_buf(r->pool);
+            if (ob == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->zflag[i] = ob;
+
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: inflate: flags buffer %ui", i);
+        }
     }
 
     if (ngx_http_outage_link(r, ob, ll) != NGX_OK) {
