@@ -689,3 +689,99 @@ def test_slice(site):
         st, h, body = get(n, "/slice/sliced.html", asks[what])
         assert (st, body) == idle[what][:1] + idle[what][2:], what
         same_headers(h, idle[what][1])
+
+
+# -- xslt, image_filter (dynamic modules of Debian's nginx) ------------------
+
+XSLT_SO = "/usr/lib/nginx/modules/ngx_http_xslt_filter_module.so"
+IMAGE_SO = "/usr/lib/nginx/modules/ngx_http_image_filter_module.so"
+
+XML = b'<?xml version="1.0"?><doc><p>hello &amp; welcome</p></doc>\n'
+XSL = b"""<?xml version="1.0"?>
+<xsl:stylesheet version="1.0"
+    xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+<xsl:output method="html"/>
+<xsl:template match="/"><html><head><title>x</title></head><body
+class="xslt"><p><xsl:value-of select="doc/p"/></p></body></html>
+</xsl:template>
+</xsl:stylesheet>
+"""
+
+
+def png_1x1():
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.skipif(not (os.path.exists(XSLT_SO) and os.path.exists(IMAGE_SO)),
+                    reason="needs Debian's xslt and image_filter modules")
+def test_xslt_and_image_filter(nginx_factory, redis, tmp_path):
+    """xslt makes an HTML page of an XML document: the banner goes into the
+    page the transformation outputs (text/html), first in its <body>;
+    image_filter's images and its JSON "size" answer (in a location with
+    outage_banner_types *) stay untouched."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "doc.xml").write_bytes(XML)
+    (www / "t.xsl").write_bytes(XSL)
+    (www / "dot.png").write_bytes(png_1x1())
+    locs = []
+    for suffix, banner in (("", "on"), ("off", "off")):
+        locs.append("location /x%s/ { alias %s/; outage_banner %s; "
+                    "types { text/xml xml; } xslt_stylesheet %s/t.xsl; }"
+                    % (suffix, www, banner, www))
+        for name, mode in (("is", "size"), ("it", "test"),
+                           ("ir", "rotate 90")):
+            locs.append("location /%s%s/ { alias %s/; outage_banner %s; "
+                        "outage_banner_types *; types { image/png png; } "
+                        "image_filter %s; }"
+                        % (name, suffix, www, banner, mode))
+    n = nginx_factory("""
+    outage_redis 127.0.0.1:%d interval=200ms;
+    server {
+        listen 127.0.0.1:{port};
+        %s
+        location = /outage/status { outage_status; }
+    }""" % (redis.port, "\n        ".join(locs)), workers=1,
+        main_conf="load_module %s;\nload_module %s;\n" % (XSLT_SO, IMAGE_SO))
+    paths = ["x/doc.xml", "is/dot.png", "it/dot.png", "ir/dot.png"]
+    idle = {}
+    for p in paths:
+        st, h, body = get(n, "/" + p)
+        off = p.replace("/", "off/", 1)
+        st2, h2, body2 = get(n, "/" + off)
+        assert st == st2 == 200 and body == body2, p
+        same_headers(h, h2)
+        idle[p] = (h, body)
+    assert idle["x/doc.xml"][0]["content-type"] == "text/html"
+    assert b"<p>hello &amp; welcome</p>" in idle["x/doc.xml"][1]
+    assert idle["is/dot.png"][0]["content-type"] == "application/json"
+    assert b'"width": 1' in idle["is/dot.png"][1]
+    assert idle["ir/dot.png"][1].startswith(b"\x89PNG")
+
+    redis.cli("SET", "outage:site", "Payments are slow")
+    wait_for(lambda: MARK in get(n, "/x/doc.xml")[2], what="incident")
+    for p in paths:
+        st, h, body = get(n, "/" + p)
+        ih, ibody = idle[p]
+        assert st == 200
+        if p == "x/doc.xml":
+            assert body.count(MARK) == 1
+            k = ibody.index(b">", ibody.index(b"<body")) + 1
+            assert body[:k] == ibody[:k]
+            end = body.index(b"</div></div>", k) + len(b"</div></div>")
+            assert body[k:].startswith(b"<style>")
+            assert body[end:] == ibody[k:]
+            documented_headers(ih, h)
+        else:
+            assert body == ibody, p
+            assert "x-outage-banner" not in h, p
+        assert get(n, "/" + p.replace("/", "off/", 1))[2] == ibody
