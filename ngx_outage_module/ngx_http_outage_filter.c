@@ -707,54 +707,25 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
 static ngx_uint_t
 ngx_http_outage_not_rendered(ngx_http_request_t *r, ngx_uint_t sniff)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    static ngx_str_t  cd = ngx_string("Content-Disposition");
+    static ngx_str_t  xcto = ngx_string("X-Content-Type-Options");
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    if (ngx_http_outage_header_list(&r->headers_out.headers, &cd,
+                                    ngx_http_outage_disposition_download))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner in a download "
+                       "(Content-Disposition)");
+        return 1;
+    }
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if (h[i].key.len == sizeof("Content-Disposition") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Disposition",
-                               sizeof("Content-Disposition") - 1)
-               == 0
-            && !ngx_http_outage_disposition_inline(h[i].value.data,
-                                                   h[i].value.len))
-        {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "outage: no banner in a download "
-                           "(Content-Disposition: \"%V\")", &h[i].value);
-            return 1;
-        }
-
-        if (sniff
-            && h[i].key.len == sizeof("X-Content-Type-Options") - 1
-            && ngx_strncasecmp(h[i].key.data,
-                               (u_char *) "X-Content-Type-Options",
-                               sizeof("X-Content-Type-Options") - 1)
-               == 0
-            && ngx_http_outage_nosniff(h[i].value.data, h[i].value.len))
-        {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "outage: no banner: no type and nosniff");
-            return 1;
-        }
+    if (sniff
+        && ngx_http_outage_header_list(&r->headers_out.headers, &xcto,
+                                       ngx_http_outage_nosniff))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner: no type and nosniff");
+        return 1;
     }
 
     return 0;

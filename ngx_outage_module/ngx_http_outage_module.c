@@ -1258,11 +1258,21 @@ ngx_uint_t
 ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
+    return ngx_http_outage_header_list(&r->headers_in.headers, name, test);
+}
+
+
+/* ... in a list of headers; those a filter cleared (hash 0) are not */
+
+ngx_uint_t
+ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
+    int (*test)(const unsigned char *p, size_t len))
+{
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -1277,7 +1287,8 @@ ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
             i = 0;
         }
 
-        if (h[i].key.len == name->len
+        if (h[i].hash != 0
+            && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
             && test(h[i].value.data, h[i].value.len))
         {

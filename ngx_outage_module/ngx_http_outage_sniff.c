@@ -11,6 +11,8 @@
 
 
 static int ngx_http_outage_sniff_lc(int c);
+static int ngx_http_outage_first_is(const unsigned char *p, size_t len,
+    int sep, const char *word);
 static int ngx_http_outage_sniff_decide(ngx_http_outage_sniff_t *s);
 
 
@@ -74,40 +76,9 @@ ngx_http_outage_type_class(const unsigned char *type, size_t len)
  */
 
 int
-ngx_http_outage_disposition_inline(const unsigned char *p, size_t len)
+ngx_http_outage_disposition_download(const unsigned char *p, size_t len)
 {
-    size_t  i, start, end;
-
-    for (i = 0; i < len && p[i] != ';'; i++) {
-        /* void */
-    }
-
-    start = 0;
-    end = i;
-
-    while (start < end && (p[start] == ' ' || p[start] == '\t')) {
-        start++;
-    }
-
-    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
-        end--;
-    }
-
-    if (end == start) {
-        return 1;
-    }
-
-    if (end - start != sizeof("inline") - 1) {
-        return 0;
-    }
-
-    for (i = 0; i < sizeof("inline") - 1; i++) {
-        if (ngx_http_outage_sniff_lc(p[start + i]) != "inline"[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
+    return ngx_http_outage_first_is(p, len, ';', "inline") == 0;
 }
 
 
@@ -120,29 +91,48 @@ ngx_http_outage_disposition_inline(const unsigned char *p, size_t len)
 int
 ngx_http_outage_nosniff(const unsigned char *p, size_t len)
 {
-    size_t  i, start, end;
+    return ngx_http_outage_first_is(p, len, ',', "nosniff") == 1;
+}
 
-    for (i = 0; i < len && p[i] != ','; i++) {
+
+/*
+ * The first item of a header value up to "sep", without white space
+ * around it: -1 if it is empty, 1 if it is "word" (lower case) in any
+ * case, 0 otherwise
+ */
+
+static int
+ngx_http_outage_first_is(const unsigned char *p, size_t len, int sep,
+    const char *word)
+{
+    size_t  i, n, start, end;
+
+    for (end = 0; end < len && p[end] != sep; end++) {
         /* void */
     }
 
-    start = 0;
-    end = i;
-
-    while (start < end && (p[start] == ' ' || p[start] == '\t')) {
-        start++;
+    for (start = 0; start < end && (p[start] == ' ' || p[start] == '\t');
+         start++)
+    {
+        /* void */
     }
 
     while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
         end--;
     }
 
-    if (end - start != sizeof("nosniff") - 1) {
+    if (end == start) {
+        return -1;
+    }
+
+    n = strlen(word);
+
+    if (end - start != n) {
         return 0;
     }
 
-    for (i = 0; i < sizeof("nosniff") - 1; i++) {
-        if (ngx_http_outage_sniff_lc(p[start + i]) != "nosniff"[i]) {
+    for (i = 0; i < n; i++) {
+        if (ngx_http_outage_sniff_lc(p[start + i]) != word[i]) {
             return 0;
         }
     }

@@ -45,8 +45,8 @@ typedef struct {
 /* "type": lower case, without parameters (nginx's content_type_lowcase) */
 int ngx_http_outage_type_class(const unsigned char *type, size_t len);
 
-/* 1 if a Content-Disposition value leaves the response to be rendered */
-int ngx_http_outage_disposition_inline(const unsigned char *p, size_t len);
+/* 1 if a Content-Disposition value has the response saved as a file */
+int ngx_http_outage_disposition_download(const unsigned char *p, size_t len);
 
 /* 1 if an X-Content-Type-Options value turns sniffing off */
 int ngx_http_outage_nosniff(const unsigned char *p, size_t len);

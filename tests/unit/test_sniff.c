@@ -117,8 +117,8 @@ main(void)
     CHECK(type("*/*x") == NGX_HTTP_OUTAGE_TYPE_NEVER);
 
 #define DISP(lit)                                                            \
-    ngx_http_outage_disposition_inline((const unsigned char *) lit,          \
-                                       sizeof(lit) - 1)
+    !ngx_http_outage_disposition_download((const unsigned char *) lit,       \
+                                          sizeof(lit) - 1)
     CHECK(DISP("inline"));
     CHECK(DISP(" InLine ; filename=a.html"));
     CHECK(DISP(""));
