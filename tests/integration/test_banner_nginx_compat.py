@@ -222,6 +222,16 @@ def documented_headers(idle, inc):
         assert inc["etag"].startswith("W/" + strong[:-1] + "-outage-")
 
 
+def bannered(answer, idle_h, banner, idle_body=PAGE):
+    """answer (status, headers, body) is the idle page, 200, with the
+    banner and the documented header changes."""
+    st, h, body = answer
+    assert st == 200
+    same_but_banner(idle_body, body, banner)
+    documented_headers(idle_h, h)
+    return body
+
+
 def get(n, path, headers=None, method="GET"):
     return n.request(method, path, headers=headers)
 
@@ -420,12 +430,9 @@ def test_filters(site):
     # gzip_static + gunzip, gzip client: the banner filter inflates the
     # file and nothing compresses it again (no "gzip on"): the page with the
     # banner, without Content-Encoding (documented)
-    st, h, body = get(n, "/gunzip/page.html", GZ)
-    assert st == 200
-    same_but_banner(PAGE, body, banner)
     ih = dict(gz_idle[0])
     ih.pop("content-encoding")
-    documented_headers(ih, h)
+    bannered(get(n, "/gunzip/page.html", GZ), ih, banner)
     assert get(n, "/gunzipoff/page.html", GZ)[2] == gz_idle[1]
 
 
@@ -458,10 +465,7 @@ def test_http2(site):
 
     incident(n, True)
     banner = banner_bytes(n)
-    st, ih, ibody = h2_get(n, "/plain/page.html")
-    assert st == 200
-    same_but_banner(PAGE, ibody, banner)
-    documented_headers(h, ih)
+    ibody = bannered(h2_get(n, "/plain/page.html"), h, banner)
     assert ibody == get(n, "/plain/page.html")[2]
     assert h2_get(n, "/plainoff/page.html")[2] == PAGE
     st, hh, hbody = h2_get(n, "/ssi/ssi.html")
@@ -490,10 +494,7 @@ def test_http2_ranges(site):
     incident(n, True)
     banner = banner_bytes(n)
     for hdrs, (ist, ibody) in zip(asks, idle):
-        st, h, body = h2_get(n, "/plain/page.html", hdrs)
-        assert st == 200, hdrs
-        same_but_banner(PAGE, body, banner)
-        documented_headers(full_h, h)
+        bannered(h2_get(n, "/plain/page.html", hdrs), full_h, banner)
         assert h2_get(n, "/plainoff/page.html", hdrs)[::2] == (ist, ibody)
 
 
@@ -518,10 +519,7 @@ def test_proxy_store_keeps_the_upstreams_bytes(site):
 
     incident(n, True)
     banner = banner_bytes(n)
-    st, h, body = get(n, "/store/page.html?incident")
-    assert st == 200
-    same_but_banner(PAGE, body, banner)
-    documented_headers(ih, h)
+    bannered(get(n, "/store/page.html?incident"), ih, banner)
     # stored from the upstream's response, before any filter: no banner
     assert stored(os.path.join(store, "page.html?incident")) == PAGE
 

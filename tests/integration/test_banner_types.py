@@ -10,23 +10,17 @@ banner cannot go into (UTF-16...).
 
 import html
 import re
-import socket
-import threading
 
 from harness import wait_for
+from outage_fixtures import (ScriptedBackend, banner_nginx, response,
+                             www_dir)
 
 MARK = b'class="outage-banner '
 
 PAGE = (b'<!doctype html><html><head><title>t</title></head>'
         b'<body class="s"><p>page</p></body></html>\n')
 
-CONF = """
-    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
-                 connect_timeout=200ms;
-    server {{
-        listen 127.0.0.1:{{port}};
-        outage_banner on;
-
+LOCATIONS = """
         location /any/ {{
             alias {www}/;
             outage_banner_types *;
@@ -59,63 +53,26 @@ CONF = """
             source_charset koi8-r;
             charset $arg_cs;
         }}
-        location = /outage/status {{ outage_status; }}
-    }}
-    include /etc/nginx/koi-win;
-    include /etc/nginx/koi-utf;
 """
 
 
-class TypedBackend(threading.Thread):
-    """Answers /NAME with routes[NAME] = (content-type, body)."""
-
-    def __init__(self, routes):
-        super().__init__(daemon=True)
-        self.routes = routes
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    d = c.recv(4096)
-                    if not d:
-                        break
-                    data += d
-                if not data:
-                    continue
-                name = data.split(b" ", 2)[1].decode().lstrip("/")
-                ctype, body, *extra = self.routes[name]
-                head = b"".join(b"%s\r\n" % h for h in extra)
-                if ctype is not None:
-                    head += b"Content-Type: %s\r\n" % ctype
-                c.sendall(b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n"
-                          b"Connection: close\r\n\r\n%s"
-                          % (head, len(body), body))
-
-
 def start(nginx_factory, redis, tmp_path, files, routes):
-    www = tmp_path / "www"
-    www.mkdir()
-    for name, data in files.items():
-        (www / name).write_bytes(data)
-    be = TypedBackend(routes)
-    be.start()
-    n = nginx_factory(CONF.format(redis=redis.port, www=www, be=be.port),
-                      workers=1)
-    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
-    redis.cli("SET", "outage:site", "Slow")
-    wait_for(lambda: [s["state"] for s in n.status_json()["scopes"]
-                      if s["name"] == "site"][0] == "degraded",
-             what="incident")
+    """The site with an incident; the upstream answers /NAME with
+    routes[NAME] = (content-type or None, body, header...)."""
+
+    def answer(c, name):
+        ctype, body, *extra = routes[name]
+        if ctype is not None:
+            extra.append(b"Content-Type: " + ctype)
+        c.sendall(response(body, *extra))
+
+    www = www_dir(tmp_path, files)
+    be = ScriptedBackend(answer)
+    n = banner_nginx(nginx_factory, redis,
+                     LOCATIONS.format(www=www, be=be.port),
+                     http="include /etc/nginx/koi-win;\n"
+                          "    include /etc/nginx/koi-utf;",
+                     incident="Slow")
     return n, be
 
 
@@ -150,7 +107,7 @@ def test_never_into_what_is_not_an_html_page(nginx_factory, redis, tmp_path):
             assert body == data, name
             assert "x-outage-banner" not in h, name
     assert n.status_json()["counters"]["banner_skips"] == skips + 11
-    be.sock.close()
+    be.stop()
 
 
 def test_only_page_loads(nginx_factory, redis, tmp_path):
@@ -175,7 +132,7 @@ def test_only_page_loads(nginx_factory, redis, tmp_path):
     st, h, _ = n.request("HEAD", "/any/p.html",
                          headers={"Sec-Fetch-Dest": "empty"})
     assert "x-outage-banner" not in h and "content-length" in h
-    be.sock.close()
+    be.stop()
 
 
 def test_charsets_that_are_not_ascii_compatible(nginx_factory, redis,
@@ -200,7 +157,7 @@ def test_charsets_that_are_not_ascii_compatible(nginx_factory, redis,
             assert body.count(MARK) == 1, name
         else:
             assert body == data, name
-    be.sock.close()
+    be.stop()
 
 
 def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
@@ -226,7 +183,7 @@ def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
         assert text == message, cs
         # the page itself is recoded as before
         assert "\u0446\u0435\u043d\u0430" in body.decode(codec), cs
-    be.sock.close()
+    be.stop()
 
 
 def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
@@ -280,7 +237,7 @@ def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
         assert st == 200 and "content-type" not in h
         assert body.count(MARK) == (1 if bannered else 0), xcto
     assert n.status_json()["counters"]["banner_skips"] == skips + 3
-    be.sock.close()
+    be.stop()
 
 
 def test_nginx_t_warns_about_types_that_never_get_a_banner(nginx_factory,
