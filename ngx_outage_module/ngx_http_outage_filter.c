@@ -86,8 +86,10 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
-    unsigned                 sniff:1;      /* not text/html: the body must
-                                              start like HTML */
+    unsigned                 sniff:1;      /* first body bytes: the checks
+                                              the headers left */
+    unsigned                 sig:1;        /* no type: the body must start
+                                              like HTML */
     ngx_http_outage_sniff_t  sn;
     unsigned                 copy_reads:1; /* the copy filter reads files
                                               for us (aio) */
@@ -108,6 +110,8 @@ typedef struct {
     ngx_buf_t               *zcur;         /* being filled */
     ngx_chain_t             *zfree;        /* inflate buffers, reused once */
     ngx_chain_t             *zbusy;        /* ... the next filters sent them */
+    ngx_buf_t               *zflag[8];     /* empty flush/sync/last_in_chain
+                                              buffers, by those flags */
 #endif
 } ngx_http_outage_filter_ctx_t;
 
@@ -121,6 +125,8 @@ static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
     ngx_uint_t *sniff);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
+    ngx_uint_t sniff);
 static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_type_304(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
@@ -235,6 +241,51 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
         - ngx_http_outage_css_etag;
 
     return NGX_OK;
+}
+
+
+/*
+ * outage_banner_types: nginx's types list, and a warning for each type
+ * the filter never puts a banner into whatever the list says (see
+ * ngx_http_outage_type_class()): listing it has no effect.
+ */
+
+char *
+ngx_http_outage_types_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char      lc[64];
+    size_t      len;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 1 && value[i].data[0] == '*') {
+            continue;
+        }
+
+        len = value[i].len;
+
+        if (len <= sizeof(lc)) {
+            ngx_strlow(lc, value[i].data, len);
+        }
+
+        if (len > sizeof(lc)
+            || ngx_http_outage_type_class(lc, len)
+               == NGX_HTTP_OUTAGE_TYPE_NEVER)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"%V\" in \"outage_banner_types\" never gets "
+                               "a banner: browsers do not render it as an "
+                               "HTML page (only text/html, and a body of no "
+                               "type that starts like HTML, get one)",
+                               &value[i]);
+        }
+    }
+
+    return ngx_http_types_slot(cf, cmd, conf);
 }
 
 
@@ -435,8 +486,11 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
+        /* headers added after this filter (add_header) are checked then */
+        ctx->sniff = 1;
+
         if (sniff) {
-            ctx->sniff = 1;
+            ctx->sig = 1;
             ngx_http_outage_sniff_init(&ctx->sn);
             r->filter_need_in_memory = 1;
         }
@@ -575,9 +629,12 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
  *   fragment), an <iframe> (the page around it has the banner), an
  *   <embed>...  Without the header (older browsers, other clients) the
  *   response decides alone.
- * - Types that are never an HTML page (CSS, scripts, JSON, XML, SVG, XHTML,
- *   text/plain, images...); any type but text/html must also start like
- *   HTML (WHATWG MIME Sniffing), *sniff is then set.
+ * - The type: only text/html is a page; a response of no type (or
+ *   "application/unknown"...) is one if its body starts like HTML (WHATWG
+ *   MIME Sniffing), *sniff is then set, unless nosniff forbids that; any
+ *   other type is never sniffed by a browser (see ngx_http_outage_sniff.c).
+ * - Content-Disposition other than "inline": the response is saved as a
+ *   file, which must stay as the server has it.
  * - Charsets an ASCII banner cannot go into (UTF-16, UTF-32, ISO-2022...).
  */
 
@@ -628,7 +685,8 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
         || (cs.len != 0
             && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
                                 == 0)
-            && !ngx_http_outage_charset_ascii(cs.data, cs.len)))
+            && !ngx_http_outage_charset_ascii(cs.data, cs.len))
+        || ngx_http_outage_not_rendered(r, cls == NGX_HTTP_OUTAGE_TYPE_SNIFF))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
@@ -646,6 +704,42 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
     *sniff = (cls == NGX_HTTP_OUTAGE_TYPE_SNIFF);
 
     return NGX_OK;
+}
+
+
+/*
+ * The response headers say a browser does not render it as a page: a
+ * download (Content-Disposition), or, for a body that needs sniffing,
+ * "X-Content-Type-Options: nosniff".  Called from the header filter for
+ * the headers there, and again with the first body bytes for those that
+ * filters after this one (add_header) added since.
+ */
+
+static ngx_uint_t
+ngx_http_outage_not_rendered(ngx_http_request_t *r, ngx_uint_t sniff)
+{
+    static ngx_str_t  cd = ngx_string("Content-Disposition");
+    static ngx_str_t  xcto = ngx_string("X-Content-Type-Options");
+
+    if (ngx_http_outage_header_list(&r->headers_out.headers, &cd,
+                                    ngx_http_outage_disposition_download))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner in a download "
+                       "(Content-Disposition)");
+        return 1;
+    }
+
+    if (sniff
+        && ngx_http_outage_header_list(&r->headers_out.headers, &xcto,
+                                       ngx_http_outage_nosniff))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner: no type and nosniff");
+        return 1;
+    }
+
+    return 0;
 }
 
 
@@ -680,9 +774,11 @@ ngx_http_outage_not_document(ngx_http_request_t *r)
 
 
 /*
- * A body of a type other than text/html gets a banner only if it starts
- * like HTML; decided on the first bytes of the body that come, and, when
- * they are too few to tell, "no": no banner is the safe side.
+ * The first bytes of the body: the headers filters after this one added
+ * (add_header Content-Disposition, X-Content-Type-Options) are known now.
+ * A body of no type gets a banner only if it starts like HTML; decided on
+ * the first bytes of the body that come, and, when they are too few to
+ * tell, "no": no banner is the safe side.
  */
 
 static void
@@ -694,6 +790,21 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
     ngx_uint_t              fed;
     ngx_chain_t            *cl;
     ngx_http_outage_shm_t  *shm;
+
+    if (!ctx->sig) {
+        ctx->sniff = 0;
+
+        if (!ngx_http_outage_not_rendered(r, 0)) {
+            return;
+        }
+
+        goto skip;
+    }
+
+    if (ngx_http_outage_not_rendered(r, 1)) {
+        ctx->sniff = 0;
+        goto skip;
+    }
 
     rc = NGX_HTTP_OUTAGE_SNIFF_MORE;
     fed = 0;
@@ -724,6 +835,8 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: no banner: the body does not start like HTML");
+
+skip:
 
     ctx->done = 1;
 
@@ -2551,7 +2664,8 @@ static ngx_int_t
 ngx_http_outage_zflags(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll)
 {
-    ngx_buf_t  *ob;
+    ngx_buf_t   *ob;
+    ngx_uint_t   i;
 
     if (!(b->last_buf || b->last_in_chain || b->flush || b->sync)) {
         return NGX_OK;
@@ -2569,15 +2683,42 @@ ngx_http_outage_zflags(ngx_http_request_t *r,
 
     ob = ctx->zcur;
 
-    if (ob == NULL || ob->pos == ob->last) {
-        /* no tag: never taken for an inflate buffer */
+    if (ob && ob->pos != ob->last) {
+        ctx->zcur = NULL;
+
+    } else if (b->last_buf) {
+        /* once per response */
         ob = ngx_calloc_buf(r->pool);
         if (ob == NULL) {
             return NGX_ERROR;
         }
 
     } else {
-        ctx->zcur = NULL;
+
+        /*
+         * An upstream read (proxy_buffering off: each one is a flush) or
+         * a chunk that inflates to nothing: one empty buffer per set of
+         * flags is reused for the request, not one per input buffer (a
+         * stream of them grew the pool without bound).  Filters never
+         * change an empty buffer they are passed, so the same one may
+         * stand in a queue twice: it means the same thing both times.
+         * No tag: never taken for an inflate buffer.
+         */
+
+        i = b->flush | (b->sync << 1) | (b->last_in_chain << 2);
+        ob = ctx->zflag[i];
+
+        if (ob == NULL) {
+            ob = ngx_calloc_buf(r->pool);
+            if (ob == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->zflag[i] = ob;
+
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: inflate: flags buffer %ui", i);
+        }
     }
 
     if (ngx_http_outage_link(r, ob, ll) != NGX_OK) {

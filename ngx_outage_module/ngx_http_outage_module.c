@@ -148,7 +148,7 @@ static ngx_command_t  ngx_http_outage_commands[] = {
 
     { ngx_string("outage_banner_types"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_types_slot,
+      ngx_http_outage_types_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_outage_loc_conf_t, banner_types_keys),
       &ngx_http_outage_default_types[0] },
@@ -1262,11 +1262,21 @@ ngx_uint_t
 ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
+    return ngx_http_outage_header_list(&r->headers_in.headers, name, test);
+}
+
+
+/* ... in a list of headers; those a filter cleared (hash 0) are not */
+
+ngx_uint_t
+ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
+    int (*test)(const unsigned char *p, size_t len))
+{
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -1281,7 +1291,8 @@ ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
             i = 0;
         }
 
-        if (h[i].key.len == name->len
+        if (h[i].hash != 0
+            && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
             && test(h[i].value.data, h[i].value.len))
         {

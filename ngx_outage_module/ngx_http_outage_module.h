@@ -520,6 +520,8 @@ extern ngx_http_outage_field_t  ngx_http_outage_vars[];
  */
 ngx_uint_t ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len));
+ngx_uint_t ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
+    int (*test)(const unsigned char *p, size_t len));
 ngx_uint_t ngx_http_outage_accept(ngx_http_request_t *r,
     int (*test)(const unsigned char *p, size_t len));
 ngx_int_t ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v,
@@ -582,6 +584,8 @@ const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);
+char *ngx_http_outage_types_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* page.c */
 ngx_int_t ngx_http_outage_access_handler(ngx_http_request_t *r);

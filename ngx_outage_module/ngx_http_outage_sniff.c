@@ -11,37 +11,41 @@
 
 
 static int ngx_http_outage_sniff_lc(int c);
-static int ngx_http_outage_sniff_has_prefix(const unsigned char *p,
-    size_t len, const char *prefix);
+static int ngx_http_outage_first_is(const unsigned char *p, size_t len,
+    int sep, const char *word);
 static int ngx_http_outage_sniff_decide(ngx_http_outage_sniff_t *s);
 
 
 /*
- * Types a browser never renders as an HTML page: a banner in them breaks a
- * stylesheet, a script, an API's JSON, an image...  application/xhtml+xml
- * is among them: an XML parser refuses the whole page over one byte of
- * the banner that is not well-formed XML.
+ * What a browser renders as an HTML page, by WHATWG MIME Sniffing
+ * ("determining the computed MIME type of a resource", navigation):
+ *
+ * - text/html: an HTML document;
+ * - no type, "unknown/unknown", "application/unknown" or the wildcard
+ *   type (star, slash, star): sniffed,
+ *   a page only if the body starts like HTML, and only without
+ *   "X-Content-Type-Options: nosniff" (scriptable types are then never
+ *   sniffed);
+ * - any other type is taken as it is named and never sniffed to HTML:
+ *   text/plain shows as text, application/x-foo or octet-stream download,
+ *   CSS, scripts, JSON, images... are not pages.
+ *
+ * application/xhtml+xml renders as a document, but through an XML parser
+ * that refuses the whole page over one construct that is not well-formed
+ * XML: the banner (its <style>, a template's markup, an incident text in
+ * a charset the page does not declare) is not known to be, so it is left
+ * out.  An allow-list, not a deny-list: a type a browser may download must
+ * never be changed, and nobody can list them all.
  */
 
-static const char  *ngx_http_outage_never_prefix[] = {
-    "text/", "image/", "audio/", "video/", "font/", "model/", "multipart/",
-    "application/json", "application/javascript", "application/ecmascript",
-    "application/x-javascript", "application/xml", "application/pdf",
-    "application/wasm", "application/octet-stream", "application/zip",
-    "application/gzip", "application/x-gzip", "application/font",
-    "application/x-font", "application/vnd.", "application/x-ndjson",
-    "application/manifest", NULL
-};
-
-static const char  *ngx_http_outage_never_suffix[] = {
-    "+xml", "+json", "/xml", "/json", NULL
+static const char  *ngx_http_outage_unknown_type[] = {
+    "unknown/unknown", "application/unknown", "*/*", NULL
 };
 
 
 int
 ngx_http_outage_type_class(const unsigned char *type, size_t len)
 {
-    size_t        n;
     const char  **s;
 
     if (len == sizeof("text/html") - 1
@@ -50,21 +54,90 @@ ngx_http_outage_type_class(const unsigned char *type, size_t len)
         return NGX_HTTP_OUTAGE_TYPE_HTML;
     }
 
-    for (s = ngx_http_outage_never_prefix; *s; s++) {
-        if (ngx_http_outage_sniff_has_prefix(type, len, *s)) {
-            return NGX_HTTP_OUTAGE_TYPE_NEVER;
+    if (len == 0) {
+        return NGX_HTTP_OUTAGE_TYPE_SNIFF;
+    }
+
+    for (s = ngx_http_outage_unknown_type; *s; s++) {
+        if (len == strlen(*s) && memcmp(type, *s, len) == 0) {
+            return NGX_HTTP_OUTAGE_TYPE_SNIFF;
         }
     }
 
-    for (s = ngx_http_outage_never_suffix; *s; s++) {
-        n = strlen(*s);
+    return NGX_HTTP_OUTAGE_TYPE_NEVER;
+}
 
-        if (len >= n && memcmp(type + len - n, *s, n) == 0) {
-            return NGX_HTTP_OUTAGE_TYPE_NEVER;
+
+/*
+ * Content-Disposition (RFC 6266 4.2): a disposition type other than
+ * "inline" is handled as "attachment", so only "inline" (or a header with
+ * no type at all) leaves the response to be rendered; anything else is
+ * saved to a file, which must stay the bytes the server has.
+ */
+
+int
+ngx_http_outage_disposition_download(const unsigned char *p, size_t len)
+{
+    return ngx_http_outage_first_is(p, len, ';', "inline") == 0;
+}
+
+
+/*
+ * X-Content-Type-Options (Fetch, "determine nosniff"): the first value of
+ * the comma-separated list, without white space around it, is "nosniff"
+ * case-insensitively
+ */
+
+int
+ngx_http_outage_nosniff(const unsigned char *p, size_t len)
+{
+    return ngx_http_outage_first_is(p, len, ',', "nosniff") == 1;
+}
+
+
+/*
+ * The first item of a header value up to "sep", without white space
+ * around it: -1 if it is empty, 1 if it is "word" (lower case) in any
+ * case, 0 otherwise
+ */
+
+static int
+ngx_http_outage_first_is(const unsigned char *p, size_t len, int sep,
+    const char *word)
+{
+    size_t  i, n, start, end;
+
+    for (end = 0; end < len && p[end] != sep; end++) {
+        /* void */
+    }
+
+    for (start = 0; start < end && (p[start] == ' ' || p[start] == '\t');
+         start++)
+    {
+        /* void */
+    }
+
+    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+        end--;
+    }
+
+    if (end == start) {
+        return -1;
+    }
+
+    n = strlen(word);
+
+    if (end - start != n) {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_outage_sniff_lc(p[start + i]) != word[i]) {
+            return 0;
         }
     }
 
-    return NGX_HTTP_OUTAGE_TYPE_SNIFF;
+    return 1;
 }
 
 
@@ -336,14 +409,3 @@ ngx_http_outage_sniff_lc(int c)
     return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-
-static int
-ngx_http_outage_sniff_has_prefix(const unsigned char *p, size_t len,
-    const char *prefix)
-{
-    size_t  n;
-
-    n = strlen(prefix);
-
-    return len >= n && memcmp(p, prefix, n) == 0;
-}

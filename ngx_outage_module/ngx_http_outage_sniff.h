@@ -4,10 +4,12 @@
  * C, no nginx headers).
  *
  * Owns the decisions the banner filter takes from the response alone: the
- * content types that are never HTML whatever outage_banner_types says, the
- * charsets a pure-ASCII banner cannot be put into (UTF-16/32 and other
- * encodings that are not ASCII-compatible), and the WHATWG MIME Sniffing
- * HTML signature that a body of any other type must start with.
+ * content types a browser renders as an HTML page whatever
+ * outage_banner_types says, Content-Disposition and X-Content-Type-Options
+ * as a browser reads them, the charsets a pure-ASCII banner cannot be put
+ * into (UTF-16/32 and other encodings that are not ASCII-compatible), and
+ * the WHATWG MIME Sniffing HTML signature that a body of no type must start
+ * with.
  */
 
 
@@ -20,8 +22,9 @@
 
 /* ngx_http_outage_type_class() */
 #define NGX_HTTP_OUTAGE_TYPE_HTML    0     /* text/html */
-#define NGX_HTTP_OUTAGE_TYPE_NEVER   1     /* never HTML */
-#define NGX_HTTP_OUTAGE_TYPE_SNIFF   2     /* HTML if the body says so */
+#define NGX_HTTP_OUTAGE_TYPE_NEVER   1     /* never an HTML page */
+#define NGX_HTTP_OUTAGE_TYPE_SNIFF   2     /* no type: HTML if the body
+                                              says so (and no nosniff) */
 
 /* ngx_http_outage_sniff_feed() */
 #define NGX_HTTP_OUTAGE_SNIFF_NO     0
@@ -41,6 +44,12 @@ typedef struct {
 
 /* "type": lower case, without parameters (nginx's content_type_lowcase) */
 int ngx_http_outage_type_class(const unsigned char *type, size_t len);
+
+/* 1 if a Content-Disposition value has the response saved as a file */
+int ngx_http_outage_disposition_download(const unsigned char *p, size_t len);
+
+/* 1 if an X-Content-Type-Options value turns sniffing off */
+int ngx_http_outage_nosniff(const unsigned char *p, size_t len);
 
 /* 1 unless "charset" names an encoding an ASCII banner cannot go into */
 int ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len);

@@ -21,99 +21,13 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_pagebody.h"
+#include "../support/fuzz_render.h"
 
 
 #define NOW  1795361400
 
 
-typedef size_t (*fuzz_render_pt)(unsigned char *dst, size_t size,
-    const ngx_http_outage_page_t *page);
-
-
-static const uint8_t *
-fuzz_field(const uint8_t **p, const uint8_t *end, size_t *len)
-{
-    const uint8_t  *start, *sep;
-
-    start = *p;
-    sep = memchr(start, 0x1f, end - start);
-
-    if (sep == NULL) {
-        *len = end - start;
-        *p = end;
-
-    } else {
-        *len = sep - start;
-        *p = sep + 1;
-    }
-
-    return start;
-}
-
-
-static unsigned char *
-fuzz_render(fuzz_render_pt fn, const ngx_http_outage_page_t *page,
-    size_t *len)
-{
-    size_t          need, cut;
-    unsigned char  *buf;
-
-    need = fn(NULL, 0, page);
-    buf = malloc(need + 1);
-
-    if (fn(buf, need, page) != need) {
-        abort();
-    }
-
-    /* a short buffer is never overrun (ASan watches the allocation) */
-    cut = need / 3;
-
-    if (fn(buf, cut, page) != need) {
-        abort();
-    }
-
-    fn(buf, need, page);
-    buf[need] = '\0';
-    *len = need;
-
-    return buf;
-}
-
-
-/* no raw control byte and no unescaped quote inside any JSON string */
-
-static void
-fuzz_json_check(const unsigned char *p, size_t len)
-{
-    size_t  i;
-    int     in;
-
-    in = 0;
-
-    for (i = 0; i < len; i++) {
-        if (in) {
-            if (p[i] < 0x20 || p[i] == '<' || p[i] == '>') {
-                abort();
-            }
-
-            if (p[i] == '\\') {
-                i++;
-                continue;
-            }
-
-            if (p[i] == '"') {
-                in = 0;
-            }
-
-        } else if (p[i] == '"') {
-            in = 1;
-        }
-    }
-
-    if (in || len == 0 || p[0] != '{' || p[len - 2] != '}') {
-        abort();
-    }
-}
+FUZZ_RENDERER(ngx_http_outage_page_t)
 
 
 int

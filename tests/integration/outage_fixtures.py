@@ -4,14 +4,20 @@ tests/deep): real redis-server, backends and nginx per test, stopped by PID.
 A test fails if its nginx error log has [alert], [crit] or [emerg] lines
 (unless it marks itself with @pytest.mark.allow_log_errors), and the error
 log is printed when a test fails.
+
+Also the builder the banner tests share (banner_nginx: the module polling
+a test's Redis, one server with the banner on and the test's locations),
+the incident helpers, and ScriptedBackend, a loopback upstream whose
+answers are the test's own bytes.
 """
 
-import os
+import socket
 import sys
+import threading
 
 import pytest
 
-from harness import Backend, Nginx, Redis
+from harness import Backend, Nginx, Redis, wait_for
 
 __all__ = ["pytest_configure", "pytest_runtest_makereport", "redis",
            "backend", "nginx_factory"]
@@ -70,3 +76,110 @@ def nginx_factory(tmp_path, request):
         if bad and not request.node.get_closest_marker("allow_log_errors"):
             pytest.fail("nginx error log has alert/crit/emerg lines:\n"
                         + "\n".join(bad[:20]))
+
+
+# -- the banner tests' nginx, incidents and upstreams -----------------------
+
+BANNER_CONF = """
+    outage_redis 127.0.0.1:%(redis)d interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    server {
+        listen 127.0.0.1:{port}%(listen)s;
+        outage_banner on;
+        default_type text/html;
+%(locations)s
+        location = /outage/status { outage_status; }
+    }
+%(http)s
+"""
+
+
+def banner_nginx(nginx_factory, redis, locations, listen="", http="",
+                 workers=1, incident=None):
+    """nginx with the module polling "redis" every 200 ms and one server
+    on {port} ("listen": its parameters) with "outage_banner on", the
+    nginx text "locations" (server-level directives too) and the status
+    at /outage/status; "http": more http-level text.  Returns once Redis
+    has been polled; with "incident" (a message), once the site scope is
+    degraded with it."""
+    n = nginx_factory(BANNER_CONF % {"redis": redis.port, "listen": listen,
+                                     "locations": locations, "http": http},
+                      workers=workers)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+    if incident is not None:
+        declare(n, redis, incident)
+    return n
+
+
+def scope_state(n, name="site"):
+    return [s["state"] for s in n.status_json()["scopes"]
+            if s["name"] == name][0]
+
+
+def declare(n, redis, message="Slow"):
+    """SET outage:site "message", and wait until nginx shows it."""
+    redis.cli("SET", "outage:site", message)
+    wait_for(lambda: scope_state(n) == "degraded", what="incident")
+
+
+def www_dir(tmp_path, files):
+    """tmp_path/www with files {name: bytes}."""
+    www = tmp_path / "www"
+    www.mkdir()
+    for name, data in files.items():
+        (www / name).write_bytes(data)
+    return www
+
+
+class ScriptedBackend(threading.Thread):
+    """A loopback upstream whose answers are the test's bytes: for each
+    connection, the request head is read and answer(conn, name) writes
+    the response, name being the path without its leading "/" (a thread
+    per connection with threaded=True).  Stopped by stop()."""
+
+    def __init__(self, answer=None, threaded=False):
+        super().__init__(daemon=True)
+        if answer is not None:
+            self.answer = answer
+        self.threaded = threaded      # subclasses: set yours before this
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.threaded:
+                threading.Thread(target=self.serve, args=(c,),
+                                 daemon=True).start()
+            else:
+                self.serve(c)
+
+    def serve(self, c):
+        try:
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    data += d
+                self.answer(c, data.split(b" ", 2)[1].decode().lstrip("/"))
+        except OSError:
+            pass
+
+    def stop(self):
+        self.sock.close()
+
+
+def response(body, *headers):
+    """A whole HTTP/1.1 200 with "headers" (bytes, without CRLF), its
+    Content-Length, and Connection: close."""
+    return (b"HTTP/1.1 200 OK\r\n" + b"".join(h + b"\r\n" for h in headers)
+            + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+            % len(body) + body)

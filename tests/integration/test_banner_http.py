@@ -7,12 +7,11 @@ does not corrupt the banner of later responses.
 """
 
 import gzip
-import os
 import re
-import socket
-import threading
 
 from harness import raw_request, wait_for
+from outage_fixtures import (ScriptedBackend, banner_nginx, declare,
+                             response, scope_state, www_dir)
 
 MARK = b'class="outage-banner '
 PAGE_LOAD = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -20,14 +19,7 @@ PAGE_LOAD = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PAGE = (b'<!doctype html><html><head><title>t</title></head>'
         b'<body class="s"><p>page</p></body></html>\n')
 
-CONF = """
-    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
-                 connect_timeout=200ms;
-    server {{
-        listen 127.0.0.1:{{port}} reuseport;
-        outage_banner on;
-        default_type text/html;
-
+LOCATIONS = """
         location /keep/ {{
             alias {www}/;
             outage_banner_nocache off;
@@ -53,60 +45,25 @@ CONF = """
             rewrite ^/frontco/(.*)$ /appco/$1 break;
             proxy_pass http://127.0.0.1:$server_port;
         }}
-        location = /outage/status {{ outage_status; }}
-    }}
-    include /etc/nginx/koi-win;
 """
 
 
-class EncodedBackend(threading.Thread):
-    """Answers /NAME with bodies[NAME] = (content-encoding, bytes)."""
-
-    def __init__(self, bodies):
-        super().__init__(daemon=True)
-        self.bodies = bodies
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    d = c.recv(4096)
-                    if not d:
-                        break
-                    data += d
-                if not data:
-                    continue
-                name = data.split(b" ", 2)[1].decode().lstrip("/")
-                enc, body = self.bodies[name]
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-                          b"Content-Encoding: %s\r\nContent-Length: %d\r\n"
-                          b"Connection: close\r\n\r\n%s"
-                          % (enc, len(body), body))
-
-
 def start(nginx_factory, redis, tmp_path, files, enc=9):
-    www = tmp_path / "www"
-    www.mkdir()
-    for name, data in files.items():
-        (www / name).write_bytes(data)
-    n = nginx_factory(CONF.format(redis=redis.port, www=www, enc=enc),
-                      workers=1)
-    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
-    return n
+    """The site, no incident yet; /enc/ proxies to port "enc"."""
+    return banner_nginx(nginx_factory, redis,
+                        LOCATIONS.format(www=www_dir(tmp_path, files),
+                                         enc=enc),
+                        listen=" reuseport",
+                        http="include /etc/nginx/koi-win;")
 
 
-def state(n):
-    return [s["state"] for s in n.status_json()["scopes"]
-            if s["name"] == "site"][0]
+def upstream(headers_of):
+    """An upstream answering /NAME with headers_of(NAME) = (body,
+    header...), as text/html."""
+    def answer(c, name):
+        body, *headers = headers_of(name)
+        c.sendall(response(body, b"Content-Type: text/html", *headers))
+    return ScriptedBackend(answer)
 
 
 def test_bannered_copy_does_not_revalidate_after_the_incident(
@@ -115,8 +72,7 @@ def test_bannered_copy_does_not_revalidate_after_the_incident(
     st, h, _ = n.get("/keep/p.html")
     plain_etag, plain_lm = h["etag"], h["last-modified"]
 
-    redis.cli("SET", "outage:site", "Slow")
-    wait_for(lambda: state(n) == "degraded", what="incident")
+    declare(n, redis, "Slow")
     st, h, body = n.get("/keep/p.html")
     assert body.count(MARK) == 1
     etag, lm = h["etag"], h["last-modified"]
@@ -124,7 +80,7 @@ def test_bannered_copy_does_not_revalidate_after_the_incident(
     assert lm != plain_lm
 
     redis.cli("DEL", "outage:site")
-    wait_for(lambda: state(n) == "ok", what="incident over")
+    wait_for(lambda: scope_state(n) == "ok", what="incident over")
 
     # the browser revalidates its bannered copy: it must get the page
     for cond in ({"If-None-Match": etag}, {"If-Modified-Since": lm},
@@ -139,8 +95,7 @@ def test_bannered_copy_does_not_revalidate_after_the_incident(
 
 def test_two_tiers_one_banner(nginx_factory, redis, tmp_path):
     n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE})
-    redis.cli("SET", "outage:site", "Slow")
-    wait_for(lambda: state(n) == "degraded", what="incident")
+    declare(n, redis, "Slow")
 
     st, h, body = n.get("/front/p.html")
     assert st == 200 and body.count(MARK) == 1
@@ -149,37 +104,6 @@ def test_two_tiers_one_banner(nginx_factory, redis, tmp_path):
     st, hh, _ = n.request("HEAD", "/front/p.html")
     assert hh["x-outage-banner"] == "site; state=degraded"
     assert "content-length" not in hh
-
-
-class MarkerBackend(threading.Thread):
-    """Answers /NAME with PAGE and "X-Outage-Banner: markers[NAME]"."""
-
-    def __init__(self, markers):
-        super().__init__(daemon=True)
-        self.markers = markers
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    d = c.recv(4096)
-                    if not d:
-                        break
-                    data += d
-                name = data.split(b" ", 2)[1].decode().lstrip("/")
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-                          b"X-Outage-Banner: %s\r\nContent-Length: %d\r\n"
-                          b"Connection: close\r\n\r\n"
-                          % (self.markers[name], len(PAGE)) + PAGE)
 
 
 def markers_of(n, path):
@@ -195,16 +119,16 @@ def test_two_tiers_marker_must_cover_this_tier(nginx_factory, redis,
     this tier's banner out only when it names the scope this tier shows in
     a state at least as severe; otherwise this tier adds its banner and
     its own marker, in place of the upstream's."""
-    be = MarkerBackend({"nope": b"nope", "old": b"site",
-                        "weak": b"site; state=degraded",
-                        "other": b"checkout; state=down",
-                        "covers": b"site; state=down"})
-    be.start()
+    markers = {"nope": b"nope", "old": b"site",
+               "weak": b"site; state=degraded",
+               "other": b"checkout; state=down",
+               "covers": b"site; state=down"}
+    be = upstream(lambda name: (PAGE, b"X-Outage-Banner: " + markers[name]))
     n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
     redis.cli("HSET", "outage:site", "state", "down", "message", "Down")
     redis.cli("HSET", "outage:checkout", "state", "degraded",
               "message", "Checkout slow")
-    wait_for(lambda: state(n) == "down" and {
+    wait_for(lambda: scope_state(n) == "down" and {
         s["name"]: s["state"] for s in n.status_json()["scopes"]
     }.get("checkout") == "degraded", what="incidents")
 
@@ -227,7 +151,7 @@ def test_two_tiers_marker_must_cover_this_tier(nginx_factory, redis,
     # an app tier showing the same worst scope: one banner
     marks, body = markers_of(n, "/front/p.html")
     assert body.count(MARK) == 1 and marks == [b"site; state=down"]
-    be.sock.close()
+    be.stop()
 
 
 def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
@@ -238,8 +162,7 @@ def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
     utf16 = "<p>hi</p>".encode("utf-16")
     n = start(nginx_factory, redis, tmp_path,
               {"i.png": png, "u.html": utf16, "p.html": PAGE})
-    redis.cli("SET", "outage:site", "Slow")
-    wait_for(lambda: state(n) == "degraded", what="incident")
+    declare(n, redis, "Slow")
 
     skips = n.status_json()["counters"]["banner_skips"]
     for name, data in (("i.png", png), ("u.html", utf16)):
@@ -265,8 +188,7 @@ def test_charset_recoding_leaves_the_shared_banner_alone(nginx_factory, redis,
     page = PAGE.replace(b"<p>page</p>", b"<p>\xc1 page</p>")
     n = start(nginx_factory, redis, tmp_path, {"p.html": page})
     # non-ASCII in the banner: bytes the same table would change
-    redis.cli("SET", "outage:site", "Caf\u00e9 \u00e0 la carte")
-    wait_for(lambda: state(n) == "degraded", what="incident")
+    declare(n, redis, "Caf\u00e9 \u00e0 la carte")
 
     ref = n.get("/koi/p.html?cs=koi8-r")[2]          # no recoding
     assert b"Caf&#x00e9;" in ref                     # the banner is ASCII
@@ -285,13 +207,12 @@ def test_encodings(nginx_factory, redis, tmp_path):
     br = b"\x1b\x0e\x00\xf8\xa5@\x02\xad<html><body>x"   # not ours to read
     good = gzip.compress(PAGE[:30]) + gzip.compress(PAGE[30:])
     bad = gzip.compress(PAGE)[:20] + b"\xff" * 40
-    be = EncodedBackend({"br": (b"br", br), "gz": (b"gzip", good),
-                         "bad": (b"gzip", bad),
-                         "empty": (b"gzip", gzip.compress(b""))})
-    be.start()
+    bodies = {"br": (b"br", br), "gz": (b"gzip", good),
+              "bad": (b"gzip", bad), "empty": (b"gzip", gzip.compress(b""))}
+    be = upstream(lambda name: (bodies[name][1],
+                                b"Content-Encoding: " + bodies[name][0]))
     n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
-    redis.cli("SET", "outage:site", "Slow")
-    wait_for(lambda: state(n) == "degraded", what="incident")
+    declare(n, redis, "Slow")
 
     st, h, body = n.get("/enc/gz")
     assert st == 200 and "content-encoding" not in h
@@ -316,4 +237,4 @@ def test_encodings(nginx_factory, redis, tmp_path):
         pass                                  # cut: the connection closes
     wait_for(lambda: "gzip body is corrupt" in open(n.error_log).read(),
              timeout=5, what="the error line")
-    be.sock.close()
+    be.stop()

@@ -2,7 +2,8 @@
 
 For each of nginx's features the banner meets (Range and If-Range,
 proxy_cache with Vary: Accept-Encoding, SSI, sub_filter, the addition
-filter, slice, gzip, HTTP/2, keepalive), three runs of the same requests:
+filter, slice, gzip, gunzip, proxy_store, mp4, HTTP/2 with and without
+Range, keepalive), three runs of the same requests:
 
 - module absent: a location with "outage_banner off";
 - module idle: the same location with "outage_banner on", no incident:
@@ -74,6 +75,10 @@ SL_HEAD = (b"<!doctype html><html><head><title>sliced</title>"
 SL_PAGE = SL_HEAD + b'</head><body class="s"><p>content</p></body></html>\n'
 SL_SIZE = SL_PAGE.find(b"<meta", 300) + 2
 
+# an "ftyp" box, then bytes that look like a page: served as video/mp4
+MP4 = (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+       + b"<html><body><p>not a page</p></body></html>" + bytes(range(256)))
+
 FEATURES = {
     "plain": "",
     "ssi": "ssi on;",
@@ -87,6 +92,18 @@ FEATURES = {
     "layout": "add_before_body /parts/top.html; "
               "add_after_body /parts/bottom.html;",
     "ssigz": "ssi on; gzip on; gzip_types text/html; gzip_min_length 0;",
+    # SSI, the addition filter and gzip together on one page
+    "ssiaddgz": "ssi on; add_before_body /parts/before.html; "
+                "add_after_body /parts/after.html; gzip on; "
+                "gzip_types text/html; gzip_min_length 0;",
+    # a precompressed file; gunzip inflates it for clients without gzip
+    "gunzip": "gzip_static always; gunzip on;",
+    # the file proxy_store keeps is the upstream's, never the bannered copy
+    "store": "rewrite ^/store(off)?/(.*)$ /origin/$2 break; "
+             "proxy_pass http://127.0.0.1:$server_port; "
+             "proxy_store {dir}/store$request_uri;",
+    # not HTML whatever outage_banner_types says: byte for byte untouched
+    "mp4": "mp4; types { video/mp4 mp4; } outage_banner_types *;",
     "slice": "rewrite ^/slice(off)?/(.*)$ /origin/$2 break; "
              "slice %d; proxy_set_header Range $slice_range; "
              "proxy_pass http://127.0.0.1:$server_port; "
@@ -103,7 +120,8 @@ def conf(redis, www, h2):
     locs = []
     for name, extra in FEATURES.items():
         for suffix, banner in (("", "on"), ("off", "off")):
-            root = "" if name in ("cache", "slice") else "alias %s/;" % www
+            root = ("" if name in ("cache", "slice", "store")
+                    else "alias %s/;" % www)
             locs.append("location /%s%s/ { %s outage_banner %s; %s }"
                         % (name, suffix, root, banner, extra))
     return """
@@ -136,6 +154,8 @@ def site(nginx_factory, redis, tmp_path):
     (www / "ssi.html").write_bytes(SSI)
     (www / "sliced.html").write_bytes(SL_PAGE)
     (www / "img.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (www / "page.html.gz").write_bytes(gzip.compress(PAGE))
+    (www / "clip.mp4").write_bytes(MP4)
     for name, data in PARTS.items():
         (www / "parts" / name).write_bytes(data)
     for name, data in ASSEMBLED.items():
@@ -143,6 +163,7 @@ def site(nginx_factory, redis, tmp_path):
     h2 = free_port()
     n = nginx_factory(conf(redis.port, www, h2), workers=1)
     n.h2 = h2
+    n.www = www
     n.redis = redis
     return n
 
@@ -199,6 +220,16 @@ def documented_headers(idle, inc):
         strong = idle["etag"][2:] if idle["etag"].startswith("W/") \
             else idle["etag"]
         assert inc["etag"].startswith("W/" + strong[:-1] + "-outage-")
+
+
+def bannered(answer, idle_h, banner, idle_body=PAGE):
+    """answer (status, headers, body) is the idle page, 200, with the
+    banner and the documented header changes."""
+    st, h, body = answer
+    assert st == 200
+    same_but_banner(idle_body, body, banner)
+    documented_headers(idle_h, h)
+    return body
 
 
 def get(n, path, headers=None, method="GET"):
@@ -348,6 +379,11 @@ FILTER_CASES = [
     ("add", "page.html", None, None),
     ("gz", "page.html", GZ, gunzip),
     ("gz", "page.html", ID, None),
+    ("ssiaddgz", "ssi.html", GZ, gunzip),
+    ("ssiaddgz", "ssi.html", ID, None),
+    # the banner filter inflates the .gz file (gunzip, after it, has
+    # nothing left to do); idle, gunzip inflates it for identity clients
+    ("gunzip", "page.html", ID, None),
 ]
 
 
@@ -363,6 +399,14 @@ def test_filters(site):
     add = idle["add", "page.html", "None"][1]
     assert add.startswith(PARTS["before.html"]) \
         and add.endswith(PARTS["after.html"])
+    for hdrs in (GZ, ID):
+        both = idle["ssiaddgz", "ssi.html", str(hdrs)][1]
+        assert both == PARTS["before.html"] + ssi + PARTS["after.html"]
+    assert idle["gunzip", "page.html", str(ID)][1] == PAGE
+    # a gzip client gets the precompressed file as it is
+    gz_idle = compare(n, "gunzip", "page.html", GZ)
+    assert gz_idle[1] == (n.www / "page.html.gz").read_bytes()
+    assert gz_idle[0]["content-encoding"] == "gzip"
 
     incident(n, True)
     banner = banner_bytes(n)
@@ -383,13 +427,22 @@ def test_filters(site):
         st2, h2, body2 = get(n, "/%soff/%s" % (loc, path), hdrs)
         assert st2 == 200 and (dec(h2, body2) if dec else body2) == ibody
 
+    # gzip_static + gunzip, gzip client: the banner filter inflates the
+    # file and nothing compresses it again (no "gzip on"): the page with the
+    # banner, without Content-Encoding (documented)
+    ih = dict(gz_idle[0])
+    ih.pop("content-encoding")
+    bannered(get(n, "/gunzip/page.html", GZ), ih, banner)
+    assert get(n, "/gunzipoff/page.html", GZ)[2] == gz_idle[1]
+
 
 # -- HTTP/2 -----------------------------------------------------------------
 
-def h2_get(n, path):
+def h2_get(n, path, headers=()):
     out = subprocess.run(
         ["curl", "-s", "--http2-prior-knowledge", "-D", "-",
-         "--max-time", "10", "http://127.0.0.1:%d%s" % (n.h2, path)],
+         "--max-time", "10", "http://127.0.0.1:%d%s" % (n.h2, path)]
+        + [a for h in headers for a in ("-H", h)],
         capture_output=True, timeout=20)
     assert out.returncode == 0, out.stderr
     head, _, body = out.stdout.partition(b"\r\n\r\n")
@@ -412,14 +465,93 @@ def test_http2(site):
 
     incident(n, True)
     banner = banner_bytes(n)
-    st, ih, ibody = h2_get(n, "/plain/page.html")
-    assert st == 200
-    same_but_banner(PAGE, ibody, banner)
-    documented_headers(h, ih)
+    ibody = bannered(h2_get(n, "/plain/page.html"), h, banner)
     assert ibody == get(n, "/plain/page.html")[2]
     assert h2_get(n, "/plainoff/page.html")[2] == PAGE
     st, hh, hbody = h2_get(n, "/ssi/ssi.html")
     assert hbody.count(MARK) == 1 and hbody == get(n, "/ssi/ssi.html")[2]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_http2_ranges(site):
+    """HTTP/2 Range requests: idle as without the module (206, the bytes
+    asked for); during an incident the whole page with the banner (200),
+    as over HTTP/1.1 (documented), and still 206 without the module."""
+    n = site
+    full_h = h2_get(n, "/plain/page.html")[1]
+    asks = [["Range: bytes=100-199"], ["Range: bytes=-50"],
+            ["Range: bytes=5-14", "If-Range: " + full_h["etag"]]]
+    idle = []
+    for hdrs in asks:
+        st, h, body = h2_get(n, "/plain/page.html", hdrs)
+        st2, h2, body2 = h2_get(n, "/plainoff/page.html", hdrs)
+        assert st == st2 == 206 and body == body2, hdrs
+        same_headers(h, h2)
+        idle.append((st, body))
+    assert idle[0][1] == PAGE[100:200] and idle[1][1] == PAGE[-50:]
+    assert idle[2][1] == PAGE[5:15]
+
+    incident(n, True)
+    banner = banner_bytes(n)
+    for hdrs, (ist, ibody) in zip(asks, idle):
+        bannered(h2_get(n, "/plain/page.html", hdrs), full_h, banner)
+        assert h2_get(n, "/plainoff/page.html", hdrs)[::2] == (ist, ibody)
+
+
+# -- proxy_store, mp4 --------------------------------------------------------
+
+def stored(path):
+    """The file proxy_store renames into place once the upstream is done
+    (maybe after the client had the last byte)."""
+    wait_for(lambda: os.path.exists(path), what="%s stored" % path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_proxy_store_keeps_the_upstreams_bytes(site):
+    n = site
+    store = os.path.join(n.dir, "store", "store")
+    st, h, body = get(n, "/storeoff/page.html")
+    assert st == 200 and body == PAGE
+    st, ih, ibody = get(n, "/store/page.html?idle")
+    assert st == 200 and ibody == PAGE
+    assert stored(os.path.join(store, "page.html?idle")) == PAGE
+
+    incident(n, True)
+    banner = banner_bytes(n)
+    bannered(get(n, "/store/page.html?incident"), ih, banner)
+    # stored from the upstream's response, before any filter: no banner
+    assert stored(os.path.join(store, "page.html?incident")) == PAGE
+
+
+def test_mp4_is_untouched(site):
+    """video/mp4 starting like a page, in a location whose
+    outage_banner_types is "*": served by nginx's mp4 module, whole or a
+    range, the same bytes with or without an incident; only the documented
+    Vary: Sec-Fetch-Dest is added while a banner is due."""
+    n = site
+    asks = [{}, {"Range": "bytes=10-40"}]
+    idle = []
+    for hdrs in asks:
+        st, h, body = get(n, "/mp4/clip.mp4", hdrs)
+        st2, h2, body2 = get(n, "/mp4off/clip.mp4", hdrs)
+        assert (st, body) == (st2, body2)
+        same_headers(h, h2)
+        idle.append((st, h, body))
+    assert idle[0][0] == 200 and idle[0][2] == MP4
+    assert idle[1][0] == 206 and idle[1][2] == MP4[10:41]
+    assert idle[0][1]["content-type"] == "video/mp4"
+
+    incident(n, True)
+    skips = n.status_json()["counters"]["banner_skips"]
+    for hdrs, (ist, ih, ibody) in zip(asks, idle):
+        st, h, body = get(n, "/mp4/clip.mp4", hdrs)
+        assert (st, body) == (ist, ibody), hdrs
+        assert h.pop("vary") == "Sec-Fetch-Dest"
+        same_headers(h, ih)
+    # each counts as a skip: the range filter cuts the 206 out of the
+    # whole file after the banner filter has seen (and refused) its type
+    assert n.status_json()["counters"]["banner_skips"] == skips + 2
 
 
 # -- keepalive --------------------------------------------------------------
@@ -555,3 +687,99 @@ def test_slice(site):
         st, h, body = get(n, "/slice/sliced.html", asks[what])
         assert (st, body) == idle[what][:1] + idle[what][2:], what
         same_headers(h, idle[what][1])
+
+
+# -- xslt, image_filter (dynamic modules of Debian's nginx) ------------------
+
+XSLT_SO = "/usr/lib/nginx/modules/ngx_http_xslt_filter_module.so"
+IMAGE_SO = "/usr/lib/nginx/modules/ngx_http_image_filter_module.so"
+
+XML = b'<?xml version="1.0"?><doc><p>hello &amp; welcome</p></doc>\n'
+XSL = b"""<?xml version="1.0"?>
+<xsl:stylesheet version="1.0"
+    xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+<xsl:output method="html"/>
+<xsl:template match="/"><html><head><title>x</title></head><body
+class="xslt"><p><xsl:value-of select="doc/p"/></p></body></html>
+</xsl:template>
+</xsl:stylesheet>
+"""
+
+
+def png_1x1():
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.skipif(not (os.path.exists(XSLT_SO) and os.path.exists(IMAGE_SO)),
+                    reason="needs Debian's xslt and image_filter modules")
+def test_xslt_and_image_filter(nginx_factory, redis, tmp_path):
+    """xslt makes an HTML page of an XML document: the banner goes into the
+    page the transformation outputs (text/html), first in its <body>;
+    image_filter's images and its JSON "size" answer (in a location with
+    outage_banner_types *) stay untouched."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "doc.xml").write_bytes(XML)
+    (www / "t.xsl").write_bytes(XSL)
+    (www / "dot.png").write_bytes(png_1x1())
+    locs = []
+    for suffix, banner in (("", "on"), ("off", "off")):
+        locs.append("location /x%s/ { alias %s/; outage_banner %s; "
+                    "types { text/xml xml; } xslt_stylesheet %s/t.xsl; }"
+                    % (suffix, www, banner, www))
+        for name, mode in (("is", "size"), ("it", "test"),
+                           ("ir", "rotate 90")):
+            locs.append("location /%s%s/ { alias %s/; outage_banner %s; "
+                        "outage_banner_types *; types { image/png png; } "
+                        "image_filter %s; }"
+                        % (name, suffix, www, banner, mode))
+    n = nginx_factory("""
+    outage_redis 127.0.0.1:%d interval=200ms;
+    server {
+        listen 127.0.0.1:{port};
+        %s
+        location = /outage/status { outage_status; }
+    }""" % (redis.port, "\n        ".join(locs)), workers=1,
+        main_conf="load_module %s;\nload_module %s;\n" % (XSLT_SO, IMAGE_SO))
+    paths = ["x/doc.xml", "is/dot.png", "it/dot.png", "ir/dot.png"]
+    idle = {}
+    for p in paths:
+        st, h, body = get(n, "/" + p)
+        off = p.replace("/", "off/", 1)
+        st2, h2, body2 = get(n, "/" + off)
+        assert st == st2 == 200 and body == body2, p
+        same_headers(h, h2)
+        idle[p] = (h, body)
+    assert idle["x/doc.xml"][0]["content-type"] == "text/html"
+    assert b"<p>hello &amp; welcome</p>" in idle["x/doc.xml"][1]
+    assert idle["is/dot.png"][0]["content-type"] == "application/json"
+    assert b'"width": 1' in idle["is/dot.png"][1]
+    assert idle["ir/dot.png"][1].startswith(b"\x89PNG")
+
+    redis.cli("SET", "outage:site", "Payments are slow")
+    wait_for(lambda: MARK in get(n, "/x/doc.xml")[2], what="incident")
+    for p in paths:
+        st, h, body = get(n, "/" + p)
+        ih, ibody = idle[p]
+        assert st == 200
+        if p == "x/doc.xml":
+            assert body.count(MARK) == 1
+            k = ibody.index(b">", ibody.index(b"<body")) + 1
+            assert body[:k] == ibody[:k]
+            end = body.index(b"</div></div>", k) + len(b"</div></div>")
+            assert body[k:].startswith(b"<style>")
+            assert body[end:] == ibody[k:]
+            documented_headers(ih, h)
+        else:
+            assert body == ibody, p
+            assert "x-outage-banner" not in h, p
+        assert get(n, "/" + p.replace("/", "off/", 1))[2] == ibody

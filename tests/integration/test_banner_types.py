@@ -1,29 +1,26 @@
 """Which responses are HTML pages a banner may go into (issue 15), whatever
-outage_banner_types says: never CSS, scripts, JSON, XML, SVG, XHTML or
-text/plain; a type other than text/html only when the body starts like
-HTML (WHATWG MIME Sniffing); never a fetch() or an iframe (Sec-Fetch-Dest);
-never a charset an ASCII banner cannot go into (UTF-16...).
+outage_banner_types says: text/html only, and a body of no type (or
+application/unknown...) when it starts like HTML and nosniff does not
+forbid sniffing (WHATWG MIME Sniffing); never another type, even one whose
+body starts like HTML (application/x-foo, octet-stream, text/plain: the
+browser downloads or shows text), never a download (Content-Disposition),
+never a fetch() or an iframe (Sec-Fetch-Dest), never a charset an ASCII
+banner cannot go into (UTF-16...).
 """
 
 import html
 import re
-import socket
-import threading
 
 from harness import wait_for
+from outage_fixtures import (ScriptedBackend, banner_nginx, response,
+                             www_dir)
 
 MARK = b'class="outage-banner '
 
 PAGE = (b'<!doctype html><html><head><title>t</title></head>'
         b'<body class="s"><p>page</p></body></html>\n')
 
-CONF = """
-    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
-                 connect_timeout=200ms;
-    server {{
-        listen 127.0.0.1:{{port}};
-        outage_banner on;
-
+LOCATIONS = """
         location /any/ {{
             alias {www}/;
             outage_banner_types *;
@@ -40,65 +37,42 @@ CONF = """
             proxy_pass http://127.0.0.1:{be}/;
             outage_banner_types *;
         }}
+        location /dl/ {{
+            alias {www}/;
+            add_header Content-Disposition $arg_cd;
+        }}
+        location /nt/ {{
+            alias {www}/;
+            outage_banner_types *;
+            types {{ }}
+            default_type "";
+            add_header X-Content-Type-Options $arg_xcto;
+        }}
         location /koi/ {{
             alias {www}/;
             source_charset koi8-r;
             charset $arg_cs;
         }}
-        location = /outage/status {{ outage_status; }}
-    }}
-    include /etc/nginx/koi-win;
-    include /etc/nginx/koi-utf;
 """
 
 
-class TypedBackend(threading.Thread):
-    """Answers /NAME with routes[NAME] = (content-type, body)."""
-
-    def __init__(self, routes):
-        super().__init__(daemon=True)
-        self.routes = routes
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    d = c.recv(4096)
-                    if not d:
-                        break
-                    data += d
-                if not data:
-                    continue
-                name = data.split(b" ", 2)[1].decode().lstrip("/")
-                ctype, body = self.routes[name]
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
-                          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
-                          % (ctype, len(body), body))
-
-
 def start(nginx_factory, redis, tmp_path, files, routes):
-    www = tmp_path / "www"
-    www.mkdir()
-    for name, data in files.items():
-        (www / name).write_bytes(data)
-    be = TypedBackend(routes)
-    be.start()
-    n = nginx_factory(CONF.format(redis=redis.port, www=www, be=be.port),
-                      workers=1)
-    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
-    redis.cli("SET", "outage:site", "Slow")
-    wait_for(lambda: [s["state"] for s in n.status_json()["scopes"]
-                      if s["name"] == "site"][0] == "degraded",
-             what="incident")
+    """The site with an incident; the upstream answers /NAME with
+    routes[NAME] = (content-type or None, body, header...)."""
+
+    def answer(c, name):
+        ctype, body, *extra = routes[name]
+        if ctype is not None:
+            extra.append(b"Content-Type: " + ctype)
+        c.sendall(response(body, *extra))
+
+    www = www_dir(tmp_path, files)
+    be = ScriptedBackend(answer)
+    n = banner_nginx(nginx_factory, redis,
+                     LOCATIONS.format(www=www, be=be.port),
+                     http="include /etc/nginx/koi-win;\n"
+                          "    include /etc/nginx/koi-utf;",
+                     incident="Slow")
     return n, be
 
 
@@ -124,17 +98,16 @@ def test_never_into_what_is_not_an_html_page(nginx_factory, redis, tmp_path):
     for name, data in files.items():
         st, h, body = n.get("/any/" + name)
         assert st == 200, name
-        if name in ("h.foo", "p.html"):
+        if name == "p.html":
             assert body.count(MARK) == 1, name
             assert h["vary"] == "Sec-Fetch-Dest"
-        elif name == "n.foo":
-            # sniffed: the headers went out before the body was seen
-            assert body == data, name
         else:
+            # h.foo starts like HTML, but a browser never sniffs a named
+            # type into HTML: it downloads application/x-foo as it is
             assert body == data, name
             assert "x-outage-banner" not in h, name
-    assert n.status_json()["counters"]["banner_skips"] == skips + 10
-    be.sock.close()
+    assert n.status_json()["counters"]["banner_skips"] == skips + 11
+    be.stop()
 
 
 def test_only_page_loads(nginx_factory, redis, tmp_path):
@@ -159,7 +132,7 @@ def test_only_page_loads(nginx_factory, redis, tmp_path):
     st, h, _ = n.request("HEAD", "/any/p.html",
                          headers={"Sec-Fetch-Dest": "empty"})
     assert "x-outage-banner" not in h and "content-length" in h
-    be.sock.close()
+    be.stop()
 
 
 def test_charsets_that_are_not_ascii_compatible(nginx_factory, redis,
@@ -184,7 +157,7 @@ def test_charsets_that_are_not_ascii_compatible(nginx_factory, redis,
             assert body.count(MARK) == 1, name
         else:
             assert body == data, name
-    be.sock.close()
+    be.stop()
 
 
 def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
@@ -210,4 +183,82 @@ def test_banner_survives_charset_recoding(nginx_factory, redis, tmp_path):
         assert text == message, cs
         # the page itself is recoded as before
         assert "\u0446\u0435\u043d\u0430" in body.decode(codec), cs
-    be.sock.close()
+    be.stop()
+
+
+def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
+                                                      tmp_path):
+    """A file saved to disk (Content-Disposition other than inline) or of a
+    named type other than text/html stays the server's bytes, even when it
+    starts like HTML; a body of no type is a page when it starts like HTML,
+    unless X-Content-Type-Options: nosniff forbids sniffing."""
+    routes = {
+        "att": (b"text/html", PAGE,
+                b'Content-Disposition: attachment; filename="p.html"'),
+        "unk": (b"text/html", PAGE, b"Content-Disposition: x-unknown"),
+        "inl": (b"text/html", PAGE, b"Content-Disposition: inline"),
+        "oct": (b"application/octet-stream", PAGE),
+        "plain": (b"text/plain", PAGE),
+        "foo": (b"application/x-foo", PAGE),
+        "none": (None, PAGE),
+        "none-ns": (None, PAGE, b"X-Content-Type-Options: nosniff"),
+        "unknown": (b"application/unknown", PAGE),
+        "unknown-ns": (b"application/unknown", PAGE,
+                       b"X-Content-Type-Options: NoSniff"),
+        "none-text": (None, b"just words <body>"),
+    }
+    banner = {"inl", "none", "unknown"}
+    n, be = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, routes)
+    skips = n.status_json()["counters"]["banner_skips"]
+    for name in routes:
+        st, h, body = n.get("/up/" + name)
+        assert st == 200, name
+        if name in banner:
+            assert body.count(MARK) == 1, name
+        else:
+            assert body == PAGE or body == routes[name][1], name
+            if name != "none-text":         # decided on the body
+                assert "x-outage-banner" not in h, name
+    assert (n.status_json()["counters"]["banner_skips"]
+            == skips + len(routes) - len(banner))
+
+    # headers that filters after the module add (add_header) are seen with
+    # the first body bytes: the body stays as it is
+    skips = n.status_json()["counters"]["banner_skips"]
+    for cd, bannered in (("attachment", False), ("inline", True),
+                         ("attachment;filename=inline", False)):
+        st, h, body = n.get("/dl/p.html?cd=" + cd)
+        assert st == 200 and h["content-disposition"] == cd
+        assert body.count(MARK) == (1 if bannered else 0), cd
+        if not bannered:
+            assert body == PAGE, cd
+    for xcto, bannered in (("nosniff", False), ("", True)):
+        st, h, body = n.get("/nt/p.html?xcto=" + xcto)
+        assert st == 200 and "content-type" not in h
+        assert body.count(MARK) == (1 if bannered else 0), xcto
+    assert n.status_json()["counters"]["banner_skips"] == skips + 3
+    be.stop()
+
+
+def test_nginx_t_warns_about_types_that_never_get_a_banner(nginx_factory,
+                                                            tmp_path):
+    conf = """
+        server {
+            listen 127.0.0.1:{port};
+            location / {
+                outage_banner on;
+                outage_banner_types application/xhtml+xml Text/Plain
+                                    application/unknown */* text/html;
+            }
+        }
+    """
+    n = nginx_factory(conf, start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    warned = [ln for ln in out.splitlines() if "[warn]" in ln
+              and "outage_banner_types" in ln]
+    assert len(warned) == 2, out
+    assert '"application/xhtml+xml"' in warned[0], out
+    assert '"Text/Plain"' in warned[1], out
+    assert "never gets a banner" in warned[0], out
+    assert re.search(r"nginx\.conf:\d+", warned[0]), out

@@ -104,8 +104,39 @@ main(void)
     CHECK(type("text/xml") == NGX_HTTP_OUTAGE_TYPE_NEVER);
     CHECK(type("image/png") == NGX_HTTP_OUTAGE_TYPE_NEVER);
     CHECK(type("application/octet-stream") == NGX_HTTP_OUTAGE_TYPE_NEVER);
-    CHECK(type("application/x-php") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+    /* named types are never sniffed to HTML by a browser: downloads */
+    CHECK(type("application/x-php") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/x-foo") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("application/x-msdownload") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("text/html-sandboxed") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("text/htm") == NGX_HTTP_OUTAGE_TYPE_NEVER);
     CHECK(type("") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+    CHECK(type("unknown/unknown") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+    CHECK(type("application/unknown") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+    CHECK(type("*/*") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
+    CHECK(type("*/*x") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+
+#define DISP(lit)                                                            \
+    !ngx_http_outage_disposition_download((const unsigned char *) lit,       \
+                                          sizeof(lit) - 1)
+    CHECK(DISP("inline"));
+    CHECK(DISP(" InLine ; filename=a.html"));
+    CHECK(DISP(""));
+    CHECK(DISP("  ; filename=a.html"));
+    CHECK(!DISP("attachment"));
+    CHECK(!DISP("attachment; filename=\"inline\""));
+    CHECK(!DISP("ATTACHMENT;filename=a.html"));
+    CHECK(!DISP("form-data; name=x"));            /* unknown: attachment */
+    CHECK(!DISP("inlinex"));
+    CHECK(!DISP("inline x"));
+
+#define NOSNIFF(lit)                                                         \
+    ngx_http_outage_nosniff((const unsigned char *) lit, sizeof(lit) - 1)
+    CHECK(NOSNIFF("nosniff"));
+    CHECK(NOSNIFF(" NoSniff , other"));
+    CHECK(!NOSNIFF("other, nosniff"));            /* the first value only */
+    CHECK(!NOSNIFF("nosniffx"));
+    CHECK(!NOSNIFF(""));
 
     CHECK(!ascii("utf-16le"));
     CHECK(!ascii("UTF-16"));

@@ -14,21 +14,11 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_statusbody.h"
+#include "../support/unit_runner.h"
 
-
-static const char  *current;
-static int          current_failed;
 
 /* 2026-11-22T15:30:00Z */
 #define NOW  1795361400
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
 
 #define U(s)  ((const unsigned char *) (s))
 
@@ -375,13 +365,7 @@ test_short_buffers(void)
 int
 main(void)
 {
-    size_t  i;
-    int     passed, failed;
-
-    static const struct {
-        const char  *name;
-        void       (*fn)(void);
-    } tests[] = {
+    static const unit_test_t  tests[] = {
         { "overall", test_overall },
         { "html_rows", test_html_rows },
         { "html_stale", test_html_stale },
@@ -391,23 +375,5 @@ main(void)
         { "short_buffers", test_short_buffers },
     };
 
-    passed = 0;
-    failed = 0;
-
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        current = tests[i].name;
-        current_failed = 0;
-        tests[i].fn();
-
-        if (current_failed) {
-            failed++;
-
-        } else {
-            passed++;
-        }
-    }
-
-    printf("statusbody: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("statusbody", tests, sizeof(tests) / sizeof(tests[0]));
 }

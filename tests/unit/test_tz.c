@@ -25,20 +25,9 @@
 #include "ngx_http_outage_banner.h"
 #include "ngx_http_outage_pagebody.h"
 
-
-static const char  *current;
-static int          current_failed;
-static int          reported;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            if (reported++ < 20) {                                           \
-                printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond); \
-            }                                                                \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
+/* a zone that disagrees with glibc would fail at thousands of times */
+#define UNIT_MAX_REPORTS  20
+#include "../support/unit_runner.h"
 
 
 static const char  *zones[] = {
@@ -105,7 +94,7 @@ compare(const ngx_http_outage_tz_t *tz, time_t t, const char *zone)
     }
 
     if (off != tm.tm_gmtoff || strcmp(abbr, tm.tm_zone) != 0) {
-        if (reported++ < 20) {
+        if (reported++ < UNIT_MAX_REPORTS) {
             printf("FAIL %s: %s at %lld: %ld %s, glibc %ld %s\n", current,
                    zone, (long long) t, off, abbr, (long) tm.tm_gmtoff,
                    tm.tm_zone);
@@ -445,7 +434,7 @@ test_format(void)
             glibc_when(want, sizeof(want), t, now, flags);
 
             if (strcmp((char *) got, want) != 0) {
-                if (reported++ < 20) {
+                if (reported++ < UNIT_MAX_REPORTS) {
                     printf("FAIL format: %s at %lld (now %lld): \"%s\", "
                            "glibc \"%s\"\n", fmt_zones[z], (long long) t,
                            (long long) now, got, want);
@@ -566,13 +555,7 @@ test_banner_and_page(void)
 int
 main(void)
 {
-    size_t  i;
-    int     passed, failed;
-
-    static const struct {
-        const char  *name;
-        void       (*fn)(void);
-    } tests[] = {
+    static const unit_test_t  tests[] = {
         { "against_glibc", test_against_glibc },
         { "footer_only", test_footer_only },
         { "rejects", test_rejects },
@@ -580,23 +563,5 @@ main(void)
         { "banner_and_page", test_banner_and_page },
     };
 
-    passed = 0;
-    failed = 0;
-
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        current = tests[i].name;
-        current_failed = 0;
-        tests[i].fn();
-
-        if (current_failed) {
-            failed++;
-
-        } else {
-            passed++;
-        }
-    }
-
-    printf("tz: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("tz", tests, sizeof(tests) / sizeof(tests[0]));
 }
