@@ -386,10 +386,16 @@ ngx_http_outage_ctx(ngx_http_request_t *r, ngx_uint_t create)
                 /* r->ctx was zeroed: the filter starts over, as nginx's */
                 ctx->banner = NULL;
 
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "outage: request context found again");
+
                 ngx_http_set_ctx(m, ctx, ngx_http_outage_module);
                 return ctx;
             }
         }
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no request context yet");
 
         if (!create) {
             ngx_http_set_ctx(m, &ngx_http_outage_no_ctx,
@@ -443,6 +449,9 @@ ngx_http_outage_snapshot(ngx_http_request_t *r)
 
     ctx->snap = s;
     s->refs++;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: request pins snapshot %p at %T", s, s->built);
 
     return s;
 }
