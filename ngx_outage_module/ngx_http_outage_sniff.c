@@ -48,6 +48,11 @@ ngx_http_outage_type_class(const unsigned char *type, size_t len)
 {
     const char  **s;
 
+    /* nginx keeps the white space before ";" that browsers strip */
+    while (len && (type[len - 1] == ' ' || type[len - 1] == '\t')) {
+        len--;
+    }
+
     if (len == sizeof("text/html") - 1
         && memcmp(type, "text/html", len) == 0)
     {
