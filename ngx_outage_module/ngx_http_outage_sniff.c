@@ -31,10 +31,10 @@ static int ngx_http_outage_sniff_decide(ngx_http_outage_sniff_t *s);
  *   CSS, scripts, JSON, images... are not pages.
  *
  * application/xhtml+xml renders as a document, but through an XML parser
- * that refuses the whole page over one construct that is not well-formed
- * XML: the banner (its <style>, a template's markup, an incident text in
- * a charset the page does not declare) is not known to be, so it is left
- * out.  An allow-list, not a deny-list: a type a browser may download must
+ * that shows an error instead of the page over one construct that is not
+ * well-formed XML: the built-in banner is, but its place is found by HTML's
+ * rules (before whatever implies <body>: outside any element in XML), and
+ * templates may hold HTML-only markup, so it is left out.  An allow-list, not a deny-list: a type a browser may download must
  * never be changed, and nobody can list them all.
  */
 
@@ -47,6 +47,11 @@ int
 ngx_http_outage_type_class(const unsigned char *type, size_t len)
 {
     const char  **s;
+
+    /* nginx keeps the white space before ";" that browsers strip */
+    while (len && (type[len - 1] == ' ' || type[len - 1] == '\t')) {
+        len--;
+    }
 
     if (len == sizeof("text/html") - 1
         && memcmp(type, "text/html", len) == 0)

@@ -206,8 +206,10 @@ def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
         "unknown-ns": (b"application/unknown", PAGE,
                        b"X-Content-Type-Options: NoSniff"),
         "none-text": (None, b"just words <body>"),
+        # nginx keeps the space before ";" in the type: still text/html
+        "space": (b"text/html ; charset=utf-8", PAGE),
     }
-    banner = {"inl", "none", "unknown"}
+    banner = {"inl", "none", "unknown", "space"}
     n, be = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, routes)
     skips = n.status_json()["counters"]["banner_skips"]
     for name in routes:

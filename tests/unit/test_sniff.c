@@ -93,6 +93,8 @@ main(void)
 
     CHECK(type("text/html") == NGX_HTTP_OUTAGE_TYPE_HTML);
     CHECK(type("text/plain") == NGX_HTTP_OUTAGE_TYPE_NEVER);
+    CHECK(type("text/html \t") == NGX_HTTP_OUTAGE_TYPE_HTML);  /* "; cs" */
+    CHECK(type(" ") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
     CHECK(type("text/css") == NGX_HTTP_OUTAGE_TYPE_NEVER);
     CHECK(type("text/javascript") == NGX_HTTP_OUTAGE_TYPE_NEVER);
     CHECK(type("application/javascript") == NGX_HTTP_OUTAGE_TYPE_NEVER);
