@@ -39,6 +39,8 @@
 #define NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX   2
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
+/* bytes read per event before the worker turns to its other events */
+#define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
 
 /* what the next reply answers, in the order the commands were sent */
 #define NGX_HTTP_OUTAGE_REDIS_AUTH        0
@@ -1977,6 +1979,7 @@ static void
 ngx_http_outage_redis_read_handler(ngx_event_t *rev)
 {
     u_char                    buf[NGX_HTTP_OUTAGE_REDIS_READ_CHUNK];
+    size_t                    total;
     ssize_t                   n;
     ngx_connection_t         *c;
     ngx_http_outage_redis_t  *rd;
@@ -1988,6 +1991,8 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
+    total = 0;
+
     /*
      * Read until EAGAIN (the connection is edge-triggered under epoll), but
      * feed the reader one chunk at a time and let it consume what it can:
@@ -1995,6 +2000,16 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
      */
 
     for ( ;; ) {
+
+        if (total >= NGX_HTTP_OUTAGE_REDIS_READ_BUDGET) {
+            /*
+             * A peer that never pauses (skipped invalidations back to
+             * back) must not keep the worker from its requests: the rest
+             * is read after the events waiting now.
+             */
+            ngx_post_event(rev, &ngx_posted_next_events);
+            return;
+        }
 
         rd->said_len = 0;
 
@@ -2015,6 +2030,8 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
             ngx_http_outage_redis_lost(rd);
             return;
         }
+
+        total += n;
 
         if (rd->push) {
             if (ngx_http_outage_redis_push_feed(rd, buf, n) != NGX_OK) {

@@ -388,6 +388,52 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         fake.stop()
 
 
+def test_flood_of_oversized_invalidations_keeps_requests_fast(
+        nginx_factory, tmp_path):
+    """The push connection receives 1 MiB "invalidations" back to back, as
+    fast as it reads them: each is skipped in constant memory, the worker
+    that reads them (the only one) still answers every request at once,
+    the link is kept, and the log says it once."""
+    fake = Fake(tmp_path, "pushflood")
+    try:
+        fake.control("FAKERESET", "SET outage:site Before")
+        n = nginx_factory(conf(fake.port, interval="300ms"), workers=1)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
+                 what="first poll")
+        wait_for(lambda: "skipped 1 invalidation" in n.log_text(),
+                 timeout=5, what="the flood skipped")
+        pid = n.worker_pids()[0]
+        for _ in range(200):
+            n.get("/")
+        rss0 = peak = rss_kb(pid)
+        conns = int(fake.control("FAKECOUNT").strip()[1:])
+
+        worst = 0.0
+        t_end = time.monotonic() + 3
+        count = 0
+        while time.monotonic() < t_end:
+            t0 = time.monotonic()
+            st, h, _ = n.get("/", timeout=5)
+            worst = max(worst, time.monotonic() - t0)
+            assert st == 200 and h["x-message"] == "Before"
+            peak = max(peak, rss_kb(pid))
+            count += 1
+        assert worst < 0.1 * LATENCY_FACTOR, (worst, count)
+        assert peak - rss0 < 10 * 1024, (rss0, peak)
+        # neither the push link nor the poll link was reopened
+        assert int(fake.control("FAKECOUNT").strip()[1:]) == conns
+        lines = skip_lines(n)
+        assert len(lines) == 1, lines
+        assert "a value of 1048576 bytes (at most 65536)" in lines[0]
+
+        fake.control("FAKEMODE ok", "SET outage:site After")
+        wait_for(lambda: n.get("/")[1]["x-message"] == "After", timeout=5,
+                 what="polled after the flood")
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()
+
+
 @pytest.mark.allow_log_errors
 def test_failing_poll_no_reconnect_storm(nginx_factory, redis):
     """Polls fail (the ACL lacks HGETALL) while push works: each change
