@@ -138,8 +138,10 @@ def test_requests_send_no_redis_command(nginx_factory, redis):
     stats.pop("config|resetstat", None)
     polls = stats.get("exec", 0)
     assert set(stats) <= {"multi", "get", "hgetall", "exec"}, stats
-    assert stats.get("multi", 0) == polls, stats
-    # two scopes (site, checkout): one GET and one HGETALL each per poll
+    # RESETSTAT or INFO may fall between a poll's MULTI and its EXEC
+    assert abs(stats.get("multi", 0) - polls) <= 1, stats
+    # two scopes (site, checkout): one GET and one HGETALL each per poll,
+    # counted when EXEC runs them
     assert stats.get("get", 0) == 2 * polls, stats
     assert stats.get("hgetall", 0) == 2 * polls, stats
     # by the clock, not by the requests
