@@ -39,6 +39,8 @@
 #define NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX   2
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
+/* bytes read per event before the worker turns to its other events */
+#define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
 
 /* what the next reply answers, in the order the commands were sent */
 #define NGX_HTTP_OUTAGE_REDIS_AUTH        0
@@ -62,9 +64,9 @@
  * An invalidation beyond what the reader takes (a key name over 64 KB,
  * more than 1024 keys, more than 512 KB in all, which with the objects of
  * 1027 elements stays under NGX_HTTP_OUTAGE_REDIS_REPLY_MAX) is walked to
- * its end without being kept and read as "something changed".  Beyond 32 MB (the
- * hard limit of Redis's default client-output-buffer-limit for pubsub) it
- * is not an invalidation any more: the link is dropped.
+ * its end without being kept and read as "something changed".  Beyond
+ * 32 MB (the hard limit of Redis's default client-output-buffer-limit for
+ * pubsub) it is not an invalidation any more: the link is dropped.
  */
 #define NGX_HTTP_OUTAGE_REDIS_MESSAGE_MAX  (512 * 1024)
 #define NGX_HTTP_OUTAGE_REDIS_SKIP_MAX    (32 * 1024 * 1024)
@@ -292,10 +294,10 @@ static void ngx_http_outage_redis_free_object(void *obj);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 /* where outage_redis was written: its nginx -t warnings point there */
 static ngx_conf_file_t          ngx_http_outage_redis_conf_file;
-static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 
 static redisReplyObjectFunctions  ngx_http_outage_redis_functions;
@@ -1977,6 +1979,7 @@ static void
 ngx_http_outage_redis_read_handler(ngx_event_t *rev)
 {
     u_char                    buf[NGX_HTTP_OUTAGE_REDIS_READ_CHUNK];
+    size_t                    total;
     ssize_t                   n;
     ngx_connection_t         *c;
     ngx_http_outage_redis_t  *rd;
@@ -1988,13 +1991,27 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
+    total = 0;
+
     /*
-     * Read until EAGAIN (the connection is edge-triggered under epoll), but
-     * feed the reader one chunk at a time and let it consume what it can:
-     * what stays unconsumed is one incomplete value, which is bounded.
+     * Read until EAGAIN (the connection is edge-triggered under epoll), or
+     * until the budget is spent and the event is posted for the next
+     * cycle; feed the reader one chunk at a time and let it consume what it
+     * can: what stays unconsumed is one incomplete value, which is bounded.
      */
 
     for ( ;; ) {
+
+        if (total >= NGX_HTTP_OUTAGE_REDIS_READ_BUDGET) {
+            /*
+             * A peer that never pauses (skipped invalidations back to
+             * back) must not keep the worker from its requests: the rest
+             * is read after the events waiting now (posted_next: the
+             * posted queue itself is run until it is empty).
+             */
+            ngx_post_event(rev, &ngx_posted_next_events);
+            return;
+        }
 
         rd->said_len = 0;
 
@@ -2015,6 +2032,8 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
             ngx_http_outage_redis_lost(rd);
             return;
         }
+
+        total += n;
 
         if (rd->push) {
             if (ngx_http_outage_redis_push_feed(rd, buf, n) != NGX_OK) {

@@ -487,6 +487,10 @@ RUNBOOK_REDIS = {
     '"outage_redis" needs at least one address': "outage_redis;",
     '"outage_redis": invalid address "redis.invalid:6379": host not found':
         "outage_redis redis.invalid:6379;",
+    '"outage_redis": invalid address "127.0.0.1:99999": invalid port':
+        "outage_redis 127.0.0.1:99999;",
+    '"outage_redis" directive is duplicate':
+        "outage_redis 127.0.0.1; outage_redis 127.0.0.2;",
     '"outage_redis": invalid address "redis://10.0.0.5": expected host:port, '
     '[ipv6]:port or unix:/path': "outage_redis redis://10.0.0.5;",
     '"outage_redis": unknown parameter "pasword=x"':

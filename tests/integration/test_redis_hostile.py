@@ -118,8 +118,11 @@ def test_hostile_reply_is_refused_and_bounded(nginx_factory, tmp_path, mode,
         for p in pids:
             assert peak[p] - rss0[p] < 10 * 1024, (mode, rss0, peak)
 
-        lines = redis_lines(n)
-        assert len(lines) == 1, lines                # once per condition
+        # once per condition; a fake starved of CPU on a loaded machine may
+        # miss the reply timeout first (a condition of its own)
+        lines = [ln for ln in redis_lines(n)
+                 if "no reply within timeout" not in ln]
+        assert len(lines) == 1, lines
         assert reason in lines[0], lines
         assert n.status_json()["redis"]["up"] is False
 

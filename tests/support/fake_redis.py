@@ -98,6 +98,9 @@ never sends invalidations itself.  Modes that change only this part:
                 ``*100000000\r\n`` / a "message" whose payload announces
                 50 MiB and sends it / a line that is not RESP, and stays
                 silent after that.
+    pushflood   SUBSCRIBE is confirmed, then "message"s of a 1 MiB payload
+                follow one another as fast as the connection takes them,
+                until the server's mode changes (FAKEMODE ok).
 """
 
 import argparse
@@ -112,9 +115,9 @@ import time
 HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
-         "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage")
+         "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
-PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage")
+PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood")
 NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
                b"'TRACKING'. Try CLIENT HELP\r\n")
 BIG = 50 * 1024 * 1024
@@ -195,6 +198,13 @@ def push_bigbulk():
     for chunk in _repeat(CHUNK, BIG // len(CHUNK)):
         yield chunk
     yield b"\r\n"
+
+
+def push_flood(srv):
+    message = (b"*3\r\n" + bulk(b"message") + bulk(b"__redis__:invalidate")
+               + bulk(CHUNK))
+    while srv.mode == "pushflood":
+        yield message
 
 
 def bighash_fields():
@@ -557,6 +567,8 @@ class Connection:
         if name == b"SUBSCRIBE" and len(args) > 1 and not self.in_multi:
             confirm = b"".join(array([bulk(b"subscribe"), bulk(ch), integer(i + 1)])
                                for i, ch in enumerate(args[1:]))
+            if mode == "pushflood":
+                return Stream(_chain([confirm], push_flood(srv)))
             if mode in PUSH_HOSTILE:
                 return Stream(iter([confirm, push_hostile(mode)]) if mode != "pushbigbulk"
                               else _chain([confirm], push_bigbulk()))

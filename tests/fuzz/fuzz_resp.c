@@ -1,0 +1,130 @@
+
+/*
+ * libFuzzer target for ngx_http_outage_resp.c, differential against
+ * hiredis's reader: any bytes, cut into pieces whose sizes the first byte
+ * chooses.  Wherever the walker says a reply ended, hiredis (fed the same
+ * bytes) has exactly one new reply there and not one byte before; where
+ * the walker says "more", hiredis has none.  Once either side refuses the
+ * bytes, the run stops (hiredis 0.14 accepts some that are not RESP2).
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_outage_module \
+ *       tests/fuzz/fuzz_resp.c ngx_outage_module/ngx_http_outage_resp.c \
+ *       -lhiredis -o /tmp/fuzz_resp
+ */
+
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "ngx_http_outage_resp.h"
+
+
+/* wide: replies are never "over", only the boundaries are compared */
+static const ngx_http_outage_resp_limits_t  limits = {
+    1000, 1 << 16, 1 << 16, 1 << 16, 1 << 16
+};
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                      rc;
+    void                    *reply;
+    size_t                   pos, piece, used, step;
+    redisReader             *r;
+    unsigned char           *copy;
+    ngx_http_outage_resp_t   w;
+
+    if (size < 1) {
+        return 0;
+    }
+
+    step = 1 + data[0] % 16;
+    data++;
+    size--;
+
+    /* an exact-size copy, so ASan sees any read past the end */
+    copy = malloc(size ? size : 1);
+    if (copy == NULL) {
+        return 0;
+    }
+
+    memcpy(copy, data, size);
+
+    r = redisReaderCreate();
+    ngx_http_outage_resp_init(&w, &limits);
+
+    for (pos = 0; pos < size; pos += used) {
+        piece = size - pos < step ? size - pos : step;
+
+        rc = ngx_http_outage_resp_walk(&w, copy + pos, piece, &used);
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_BAD) {
+            break;
+        }
+
+        if (used == 0 || used > piece || (rc == NGX_HTTP_OUTAGE_RESP_MORE
+                                          && used != piece))
+        {
+            abort();
+        }
+
+        if (w.over) {
+            abort();        /* nothing is over these limits */
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_END && used > 1) {
+            /* one byte short of the end: hiredis has no reply yet */
+            if (redisReaderFeed(r, (const char *) copy + pos, used - 1)
+                != REDIS_OK
+                || redisReaderGetReply(r, &reply) != REDIS_OK)
+            {
+                break;
+            }
+
+            if (reply != NULL) {
+                abort();
+            }
+
+            if (redisReaderFeed(r, (const char *) copy + pos + used - 1, 1)
+                != REDIS_OK)
+            {
+                break;
+            }
+
+        } else if (redisReaderFeed(r, (const char *) copy + pos, used)
+                   != REDIS_OK)
+        {
+            break;
+        }
+
+        if (redisReaderGetReply(r, &reply) != REDIS_OK) {
+            break;
+        }
+
+        if ((reply != NULL) != (rc == NGX_HTTP_OUTAGE_RESP_END)) {
+            abort();
+        }
+
+        if (reply) {
+            freeReplyObject(reply);
+
+            /* exactly one */
+            if (redisReaderGetReply(r, &reply) != REDIS_OK) {
+                break;
+            }
+
+            if (reply != NULL) {
+                abort();
+            }
+        }
+    }
+
+    redisReaderFree(r);
+    free(copy);
+
+    return 0;
+}
