@@ -151,6 +151,8 @@ static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r,
     ngx_http_outage_view_t *view, ngx_uint_t clear);
 static ngx_uint_t ngx_http_outage_view_rank(ngx_http_outage_view_t *view);
+static u_char *ngx_http_outage_hex(u_char *p, uint64_t v);
+static u_char *ngx_http_outage_dec(u_char *p, ngx_uint_t v);
 static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,

@@ -27,6 +27,8 @@
 /* element flags */
 #define NGX_HTTP_OUTAGE_SCAN_HEAD      0x01  /* stays in <head> */
 #define NGX_HTTP_OUTAGE_SCAN_RAW       0x02  /* text content up to end tag */
+/* a start tag kept in <head> that changes nothing in the scanner's state */
+#define NGX_HTTP_OUTAGE_SCAN_KEPT      0x04
 
 /* element ids: indexes into ngx_http_outage_scan_elts[] */
 #define NGX_HTTP_OUTAGE_SCAN_OTHER     0
@@ -80,24 +82,24 @@ typedef struct {
 static const ngx_http_outage_scan_elt_t  ngx_http_outage_scan_elts[] = {
     { "", 0, 0 },
     { "body", 4, 0 },
-    { "head", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
+    { "head", 4, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
     { "script", 6, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
     { "noscript", 8, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
     { "template", 8, NGX_HTTP_OUTAGE_SCAN_HEAD },
     { "plaintext", 9, NGX_HTTP_OUTAGE_SCAN_RAW },
-    { "html", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
+    { "html", 4, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
     { "frameset", 8, 0 },
     { "br", 2, 0 },
     { "svg", 3, 0 },
     { "math", 4, 0 },
     { "p", 1, 0 },
     { "title", 5, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
-    { "base", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
-    { "link", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
-    { "meta", 4, NGX_HTTP_OUTAGE_SCAN_HEAD },
+    { "base", 4, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
+    { "link", 4, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
+    { "meta", 4, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
     { "style", 5, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
-    { "basefont", 8, NGX_HTTP_OUTAGE_SCAN_HEAD },
-    { "bgsound", 7, NGX_HTTP_OUTAGE_SCAN_HEAD },
+    { "basefont", 8, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
+    { "bgsound", 7, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_KEPT },
     { "noframes", 8, NGX_HTTP_OUTAGE_SCAN_HEAD|NGX_HTTP_OUTAGE_SCAN_RAW },
     { "textarea", 8, NGX_HTTP_OUTAGE_SCAN_RAW },
     { "xmp", 3, NGX_HTTP_OUTAGE_SCAN_RAW },
@@ -1842,7 +1844,7 @@ ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len, off_t base, size_t *pi,
     unsigned int *pstate)
 {
-    unsigned int          id, end_tag, body, after;
+    unsigned int          id, end_tag, body, after, kept;
     unsigned char         c;
     const unsigned char  *u, *n, *q, *e, *t, *end, *lim;
 
@@ -1889,8 +1891,13 @@ again:
     /* the decisions of resolve() */
 
     body = 0;
+    kept = !end_tag
+           && (ngx_http_outage_scan_elts[id].flags & NGX_HTTP_OUTAGE_SCAN_KEPT);
 
-    if (end_tag) {
+    if (kept) {
+        /* <meta>, <link>...: the attributes, then the next tag */
+
+    } else if (end_tag) {
         if (id == NGX_HTTP_OUTAGE_SCAN_BODY || id == NGX_HTTP_OUTAGE_SCAN_HTML
             || id == NGX_HTTP_OUTAGE_SCAN_BR)
         {
@@ -2057,6 +2064,10 @@ emit:
 
     u++;
 
+    if (kept) {
+        goto next;
+    }
+
     if (body) {
         /* right after the page's own <body ...> */
         return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
@@ -2085,7 +2096,13 @@ emit:
         return NGX_HTTP_OUTAGE_SCAN_MORE;
     }
 
-    /* whitespace and the next tag without a round through the switch */
+next:
+
+    /*
+     * whitespace and the next tag without a round through the switch; the
+     * state is "data" (s->raw is none there, template_depth 0), which a
+     * kept tag does not change
+     */
 
     while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
         u++;

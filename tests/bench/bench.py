@@ -1363,7 +1363,8 @@ class Bench:
         self.setup()
         if self.args.cases:
             # a closer look at a few ratios: more rounds in the same time
-            only = set(self.args.cases.split(","))
+            # case 1 always: every ratio is taken against it
+            only = set(self.args.cases.split(",")) | {"1"}
             for c in self.cases:
                 if c.key not in only and not c.missing:
                     c.missing = "not selected (--cases)"
