@@ -141,5 +141,9 @@ fi
 
 make -s -C "$tree" -f objs/Makefile modules >/dev/null
 mkdir -p "$build/modules"
-cp "$tree/objs/ngx_http_outage_module.so" "$build/modules/ngx_http_outage_module$( [ "$(basename "$cc")" = cc ] || echo "-$(basename "$cc")").so"
+# A new file renamed into place: an nginx that has the old .so mapped keeps
+# its inode (cp over it would change the code under a running worker).
+so="$build/modules/ngx_http_outage_module$( [ "$(basename "$cc")" = cc ] || echo "-$(basename "$cc")").so"
+cp "$tree/objs/ngx_http_outage_module.so" "$so.tmp.$$"
+mv -f "$so.tmp.$$" "$so"
 echo "built: $build/modules/ngx_http_outage_module.so ($cc)"
