@@ -364,7 +364,8 @@ typedef struct {
     ngx_str_t                    name;
     ngx_uint_t                   state;     /* NGX_HTTP_OUTAGE_STATE_* */
     ngx_uint_t                   source;
-    unsigned                     announced:1;  /* maintenance ahead */
+    unsigned                     announced:1;  /* an incident ahead: shown
+                                                  as scheduled maintenance */
     unsigned                     stale:1;      /* Redis not current */
     time_t                       since;
     time_t                       eta;
@@ -374,6 +375,9 @@ typedef struct {
     ngx_str_t                    eta_text;
     ngx_str_t                    link;
     ngx_str_t                    reason;    /* health failure reason */
+    ngx_str_t                    warning;   /* unusable Redis times */
+    ngx_str_t                    overrides; /* the failing check's reason
+                                               a Redis "ok" silences */
     time_t                       checked;   /* last evidence */
 } ngx_http_outage_view_t;
 
