@@ -493,6 +493,9 @@ def test_long_url_is_accepted(nginx_factory, files):
 # rest of the value
 RUNBOOK_REDIS = {
     '"outage_redis" needs at least one address': "outage_redis;",
+    '"outage_redis": max_stale=2s is shorter than interval=5000ms + '
+    'timeout=1000ms + 1s: every incident would be dropped between two '
+    'successful polls': "outage_redis 127.0.0.1 interval=5s max_stale=2s;",
     '"outage_redis": invalid address "redis.invalid:6379": host not found':
         "outage_redis redis.invalid:6379;",
     '"outage_redis": invalid address "redis://10.0.0.5": expected host:port, '
