@@ -7,7 +7,7 @@
  * configuration's scopes and checks in the zone), taken when the zone's
  * generation changes, from which the effective state of every scope is
  * derived (Redis overrides health; stale Redis data ages out by the
- * documented rule; maintenance windows open and close by the clock).  A
+ * documented rule; incident windows open and close by the clock).  A
  * request pins one snapshot for its whole life.  Everything here runs on
  * the request path, so it only reads memory and takes the zone lock only
  * when the state changed.
@@ -665,7 +665,8 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
 {
     time_t                         last;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale;
+    ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale,
+                                   announced;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_incident_t    *inc;
     ngx_http_outage_snap_scope_t  *ds;
@@ -702,44 +703,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
 
         v->stale = redis_stale;
 
-        if (redis && !redis_stale
-            && inc->state != NGX_HTTP_OUTAGE_STATE_NONE)
-        {
-
-            if (inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
-                && inc->ends && now >= inc->ends)
-            {
-                goto health;    /* the window is over */
-            }
-
-            v->state = inc->state;
-            v->source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
-            v->since = inc->since ? inc->since : ds->redis_since;
-            v->eta = inc->eta;
-            v->starts = inc->starts;
-            v->ends = inc->ends;
-            v->message.data = inc->message;
-            v->message.len = inc->message_len;
-            v->eta_text.data = inc->eta_text;
-            v->eta_text.len = inc->eta_text_len;
-            v->link.data = inc->link;
-            v->link.len = inc->link_len;
-            checked[i] = shm->redis_last_ok;
-
-            if (inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
-                && inc->starts && now < inc->starts)
-            {
-                v->announced = 1;
-            }
-
-            if (v->eta == 0 && inc->ends) {
-                v->eta = inc->ends;
-            }
-
-            continue;
-        }
-
-    health:
+        /* health first: a Redis incident not in effect leaves its verdict */
 
         ndown = 0;
         nchecks = 0;
@@ -767,20 +731,76 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             }
         }
 
-        if (nchecks == 0) {
+        if (nchecks) {
+            v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
+
+            if (ndown && !vs->state->guard_active) {
+                v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
+                v->since = worst->since;
+                v->reason.data = worst->reason;
+                v->reason.len = worst->reason_len;
+
+            } else {
+                v->state = NGX_HTTP_OUTAGE_STATE_OK;
+            }
+        }
+
+        if (!redis || redis_stale
+            || inc->state == NGX_HTTP_OUTAGE_STATE_NONE)
+        {
             continue;
         }
 
-        if (ndown && !vs->state->guard_active) {
-            v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
-            v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
-            v->since = worst->since;
-            v->reason.data = worst->reason;
-            v->reason.len = worst->reason_len;
+        /* the person who wrote the incident sees what was not understood */
+        v->warning.data = inc->warning;
+        v->warning.len = inc->warning_len;
 
-        } else {
-            v->state = NGX_HTTP_OUTAGE_STATE_OK;
-            v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
+        /*
+         * The window applies to every state (docs/redis.md, "Times"):
+         * after "ends" the incident is over; before "starts", or when
+         * "starts" could not be read, it is not in effect and is only
+         * announced, as scheduled maintenance.  An announcement never
+         * hides a failing check, and "ok" has nothing to announce.
+         */
+        if (inc->ends && now >= inc->ends) {
+            continue;
+        }
+
+        announced = inc->pending || (inc->starts && now < inc->starts);
+
+        if (announced
+            && (inc->state == NGX_HTTP_OUTAGE_STATE_OK
+                || v->state == NGX_HTTP_OUTAGE_STATE_DOWN))
+        {
+            continue;
+        }
+
+        if (inc->state == NGX_HTTP_OUTAGE_STATE_OK
+            && v->state == NGX_HTTP_OUTAGE_STATE_DOWN)
+        {
+            /* the operator's word stands, but not silently */
+            v->overrides = v->reason;
+        }
+
+        v->state = announced ? NGX_HTTP_OUTAGE_STATE_MAINTENANCE
+                             : inc->state;
+        v->announced = announced;
+        v->source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
+        v->since = inc->since ? inc->since : ds->redis_since;
+        v->eta = inc->eta;
+        v->starts = inc->starts;
+        v->ends = inc->ends;
+        v->message.data = inc->message;
+        v->message.len = inc->message_len;
+        v->eta_text.data = inc->eta_text;
+        v->eta_text.len = inc->eta_text_len;
+        v->link.data = inc->link;
+        v->link.len = inc->link_len;
+        v->reason.len = 0;
+        checked[i] = shm->redis_last_ok;
+
+        if (v->eta == 0 && inc->ends) {
+            v->eta = inc->ends;
         }
     }
 

@@ -118,6 +118,10 @@ static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
+static ngx_uint_t ngx_http_outage_health_silenced(ngx_http_outage_shm_t *shm,
+    ngx_uint_t scope, time_t now);
+static u_char *ngx_http_outage_health_location(u_char *t, u_char *last,
+    char *here, char *there);
 static void ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res);
 static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
@@ -479,8 +483,9 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
+        /* a health endpoint that redirects is almost never healthy */
         range->low = 200;
-        range->high = 399;
+        range->high = 299;
     }
 
     /*
@@ -1429,6 +1434,56 @@ ngx_http_outage_health_abort(ngx_http_outage_health_t *h)
 
 /* ---- results ------------------------------------------------------------ */
 
+/*
+ * " to /login" for a failed redirect: where it leads is the best hint of
+ * what broke (a login wall, an error page), but status and logs show no
+ * addresses or credentials, so only the path is named, without query or
+ * fragment (tokens travel there), and another origin only as such.
+ */
+
+static u_char *
+ngx_http_outage_health_location(u_char *t, u_char *last, char *here,
+    char *there)
+{
+    size_t   n, m;
+    u_char  *path, *end, *c;
+
+    c = (u_char *) ngx_strstr(there, "://");
+    if (c == NULL) {
+        return t;
+    }
+
+    path = (u_char *) ngx_strchr(c + 3, '/');
+    n = path ? (size_t) (path - (u_char *) there) : ngx_strlen(there);
+
+    /* scheme and authority compared as bytes: "same origin" or not */
+    m = here ? ngx_strlen(here) : 0;
+    c = here ? (u_char *) ngx_strstr(here, "://") : NULL;
+    c = c ? (u_char *) ngx_strchr(c + 3, '/') : NULL;
+    m = c ? (size_t) (c - (u_char *) here) : m;
+
+    t = ngx_slprintf(t, last, " to %s",
+                     (m == n && ngx_strncasecmp((u_char *) here,
+                                                (u_char *) there, n) == 0)
+                     ? "" : "another origin, ");
+
+    if (path == NULL) {
+        return ngx_slprintf(t, last, "/");
+    }
+
+    for (end = path; *end && *end != '?' && *end != '#'
+                     && end - path < 64; end++)
+    {
+        if (*end <= 0x20 || *end >= 0x7f || *end == '"' || *end == '\\') {
+            break;
+        }
+    }
+
+    return ngx_slprintf(t, last, "%*s%s", (size_t) (end - path), path,
+                        (*end && *end != '?' && *end != '#') ? "..." : "");
+}
+
+
 static void
 ngx_http_outage_health_done(ngx_http_outage_health_t *h)
 {
@@ -1592,10 +1647,10 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
      * redirect to the probed URL itself: that target can never answer, so
      * it fails as "status" whatever the list says.
      */
-    if (res->status >= 300 && res->status <= 399) {
-        here = NULL;
-        there = NULL;
+    here = NULL;
+    there = NULL;
 
+    if (res->status >= 300 && res->status <= 399) {
         (void) curl_easy_getinfo(p->easy, CURLINFO_EFFECTIVE_URL, &here);
         (void) curl_easy_getinfo(p->easy, CURLINFO_REDIRECT_URL, &there);
 
@@ -1618,6 +1673,11 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     if (i == ck->status->nelts) {
         res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
         t = ngx_slprintf(t, last, "HTTP %ui", res->status);
+
+        if (res->status >= 300 && res->status <= 399 && there) {
+            t = ngx_http_outage_health_location(t, last, here, there);
+        }
+
         goto done;
     }
 
@@ -1672,6 +1732,33 @@ done:
 
 
 /*
+ * A scope's "ok" in Redis silences its checks (the operator's word wins):
+ * their transitions are still said, at warn, with what silences them, so
+ * that a forgotten override does not hide a real failure without a trace.
+ */
+
+#define NGX_HTTP_OUTAGE_SILENCED                                            \
+    "; silenced: Redis says \"ok\" for this scope, no banner or page "      \
+    "until that key is deleted or expires"
+
+
+/* under the lock */
+
+static ngx_uint_t
+ngx_http_outage_health_silenced(ngx_http_outage_shm_t *shm, ngx_uint_t scope,
+    time_t now)
+{
+    ngx_http_outage_incident_t  *inc;
+
+    inc = &shm->scopes[ngx_http_outage_scope_slot(scope)].redis;
+
+    return inc->state == NGX_HTTP_OUTAGE_STATE_OK && !inc->pending
+           && (inc->starts == 0 || now >= inc->starts)
+           && (inc->ends == 0 || now < inc->ends);
+}
+
+
+/*
  * Under the lock: counters, fall/rise, the guard; only while this worker
  * still holds the lease (it may have stalled past it while another worker
  * probed).  The generation moves only when a decision can change: a check
@@ -1687,7 +1774,8 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     size_t                         detail;
     time_t                         now, was_since;
     ngx_str_t                     *scope;
-    ngx_uint_t                     became, fails, guard, was_down;
+    ngx_uint_t                     became, fails, guard, was_down, silenced,
+                                   level;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *ck;
@@ -1774,6 +1862,8 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     fails = sc->fails;
 
+    silenced = ngx_http_outage_health_silenced(shm, ck->scope, now);
+
     guard = ngx_http_outage_health_guard(h->omcf, shm);
 
     if (guard
@@ -1799,17 +1889,23 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
             detail = ngx_min(detail, sizeof(buf));
         }
 
-        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+        level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+        ngx_log_error(level, h->log, 0,
                       "outage: check \"%V\" (#%ui) is down: check: %*s "
-                      "(%ui failures)%s%*s",
+                      "(%ui failures)%s%*s%s",
                       scope, p->id, res->len, res->text, fails,
-                      detail ? "; curl: " : "", detail, buf);
+                      detail ? "; curl: " : "", detail, buf,
+                      silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
 
     } else if (became == NGX_HTTP_OUTAGE_HEALTH_UP) {
         if (was_since) {
-            ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
+            level = silenced ? NGX_LOG_WARN : NGX_LOG_NOTICE;
+
+            ngx_log_error(level, h->log, 0,
                           "outage: check \"%V\" (#%ui) is up again after "
-                          "%T s", scope, p->id, now - was_since);
+                          "%T s%s", scope, p->id, now - was_since,
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
 
         } else {
             ngx_log_error(NGX_LOG_INFO, h->log, 0,

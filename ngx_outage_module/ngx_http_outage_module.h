@@ -367,7 +367,8 @@ typedef struct {
     ngx_str_t                    name;
     ngx_uint_t                   state;     /* NGX_HTTP_OUTAGE_STATE_* */
     ngx_uint_t                   source;
-    unsigned                     announced:1;  /* maintenance ahead */
+    unsigned                     announced:1;  /* an incident ahead: shown
+                                                  as scheduled maintenance */
     unsigned                     stale:1;      /* Redis not current */
     time_t                       since;
     time_t                       eta;
@@ -380,6 +381,9 @@ typedef struct {
     /* the time of the last evidence moves with every poll and probe: it is
      * in the snapshot (ngx_http_outage_view_checked()), so that views stay
      * the same, and are shared, while only it moves */
+    ngx_str_t                    warning;   /* unusable Redis times */
+    ngx_str_t                    overrides; /* the failing check's reason
+                                               a Redis "ok" silences */
 } ngx_http_outage_view_t;
 
 

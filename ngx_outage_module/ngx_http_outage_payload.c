@@ -11,6 +11,7 @@
  */
 
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ngx_http_outage_payload.h"
@@ -58,8 +59,18 @@ static void ngx_http_outage_payload_string(const redisReply *r,
     ngx_http_outage_incident_t *out);
 static void ngx_http_outage_payload_hash(const redisReply *r,
     ngx_http_outage_incident_t *out);
-static void ngx_http_outage_payload_time(const unsigned char *p, size_t len,
-    time_t *t, ngx_http_outage_incident_t *out);
+static int ngx_http_outage_payload_field_time(const unsigned char *p,
+    size_t len, time_t *t);
+static void ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
+    const char *what, const unsigned char *p, size_t len);
+static int ngx_http_outage_ci_eq(const unsigned char *p, const char *s,
+    size_t n);
+static int ngx_http_outage_month(const unsigned char *p);
+static int ngx_http_outage_num(const unsigned char *p, size_t len,
+    size_t *i, size_t min, size_t max, int *v);
+static time_t ngx_http_outage_http_time(const unsigned char *p, size_t len);
+static time_t ngx_http_outage_civil_time(int y, int mo, int d, int h,
+    int mi, int s, int zone);
 
 
 static const ngx_http_outage_field_t  ngx_http_outage_fields[] = {
@@ -273,27 +284,409 @@ ngx_http_outage_payload_string(const redisReply *r,
 }
 
 
-static void
-ngx_http_outage_payload_time(const unsigned char *p, size_t len, time_t *t,
-    ngx_http_outage_incident_t *out)
+/*
+ * A time field: 1 if it holds a usable time (in *t), 0 if it is empty
+ * (the same as no field), -1 if it is present but unusable.
+ */
+
+static int
+ngx_http_outage_payload_field_time(const unsigned char *p, size_t len,
+    time_t *t)
 {
     time_t  v;
 
     ngx_http_outage_trim(&p, &len);
 
     if (len == 0) {
-        /* an empty field is the same as no field */
-        return;
+        return 0;
     }
 
-    v = ngx_http_outage_parse_time(p, len);
+    v = ngx_http_outage_payload_time(p, len);
 
-    if (v < NGX_HTTP_OUTAGE_TIME_MIN) {
-        out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_TIME;
-        return;
+    if (v == (time_t) -1) {
+        return -1;
     }
 
     *t = v;
+
+    return 1;
+}
+
+
+/*
+ * Appends 'what: "value"' (or just 'what' for p == NULL) to the incident's
+ * warning: the value is what a person typed, shown sanitised and cut so
+ * that they see their mistake without reading Redis.
+ */
+
+static void
+ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
+    const char *what, const unsigned char *p, size_t len)
+{
+    int             truncated;
+    size_t          n, wlen, need;
+    unsigned char   value[NGX_HTTP_OUTAGE_PWARN_VALUE];
+    unsigned char  *w;
+
+    n = 0;
+    truncated = 0;
+
+    if (p) {
+        ngx_http_outage_trim(&p, &len);
+        n = ngx_http_outage_sanitize(value, sizeof(value), p, len,
+                                     &truncated);
+    }
+
+    wlen = strlen(what);
+
+    /* "; " what [': "' value ["..."] '"'] */
+    need = 2 + wlen + (p ? 3 + n + 3 + 1 : 0);
+
+    if (out->warning_len + need > NGX_HTTP_OUTAGE_PWARN_MAX) {
+        return;
+    }
+
+    w = out->warning + out->warning_len;
+
+    if (out->warning_len) {
+        memcpy(w, "; ", 2);
+        w += 2;
+    }
+
+    memcpy(w, what, wlen);
+    w += wlen;
+
+    if (p) {
+        memcpy(w, ": \"", 3);
+        w += 3;
+        memcpy(w, value, n);
+        w += n;
+
+        if (truncated) {
+            memcpy(w, "...", 3);
+            w += 3;
+        }
+
+        *w++ = '"';
+    }
+
+    out->warning_len = w - out->warning;
+}
+
+
+static int
+ngx_http_outage_ci_eq(const unsigned char *p, const char *s, size_t n)
+{
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (unsigned char) (c - 'A' + 'a');
+        }
+
+        if (c != (unsigned char) s[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* 1-12 for a three-letter English month name (any case), else 0 */
+
+static int
+ngx_http_outage_month(const unsigned char *p)
+{
+    int                 m;
+    static const char  *months = "janfebmaraprmayjunjulaugsepoctnovdec";
+
+    for (m = 0; m < 12; m++) {
+        if (ngx_http_outage_ci_eq(p, months + 3 * m, 3)) {
+            return m + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* min to max decimal digits at p[*i], advancing *i */
+
+static int
+ngx_http_outage_num(const unsigned char *p, size_t len, size_t *i,
+    size_t min, size_t max, int *v)
+{
+    size_t  n;
+
+    *v = 0;
+
+    for (n = 0; *i < len && n < max && p[*i] >= '0' && p[*i] <= '9'; n++) {
+        *v = *v * 10 + (p[*i] - '0');
+        (*i)++;
+    }
+
+    return n >= min && (*i == len || p[*i] < '0' || p[*i] > '9');
+}
+
+
+/*
+ * Fields to a time through the strict ISO parser, so that the range
+ * checks (month lengths, leap years, 23:59) exist once.  zone is the
+ * offset east of UTC in minutes.
+ */
+
+static time_t
+ngx_http_outage_civil_time(int y, int mo, int d, int h, int mi, int s,
+    int zone)
+{
+    int   n, az;
+    char  buf[40];
+
+    az = zone < 0 ? -zone : zone;
+
+    if (y < 0 || y > 9999 || mo < 0 || mo > 99 || d < 0 || d > 99
+        || h < 0 || h > 99 || mi < 0 || mi > 99 || s < 0 || s > 99
+        || az > 23 * 60 + 59)
+    {
+        return (time_t) -1;
+    }
+
+    n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+                 y, mo, d, h, mi, s, zone < 0 ? '-' : '+', az / 60, az % 60);
+
+    if (n <= 0 || (size_t) n >= sizeof(buf)) {
+        return (time_t) -1;
+    }
+
+    return ngx_http_outage_parse_time((const unsigned char *) buf, n);
+}
+
+
+/*
+ * RFC 7231 section 7.1.1.1, as ngx_parse_http_time() reads it (that one
+ * needs nginx; this file must not):
+ *   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT" (also "+0100", "UTC")
+ *   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
+ *   asctime      "Sun Nov  6 08:49:37 1994"
+ * The day name is skipped, not checked: a wrong weekday is a typo in a
+ * field that carries no information.
+ */
+
+static time_t
+ngx_http_outage_http_time(const unsigned char *p, size_t len)
+{
+    int     y, mo, d, h, mi, s, zh, zm, zone, sign;
+    size_t  i;
+
+    i = 0;
+
+    while (i < len && ((p[i] >= 'a' && p[i] <= 'z')
+                       || (p[i] >= 'A' && p[i] <= 'Z')))
+    {
+        i++;
+    }
+
+    if (i < 3 || i >= len) {
+        return (time_t) -1;
+    }
+
+    zone = 0;
+
+    if (p[i] == ',') {
+        /* IMF-fixdate or RFC 850 */
+        i++;
+
+        if (i >= len || p[i] != ' ') {
+            return (time_t) -1;
+        }
+
+        i++;
+
+        if (!ngx_http_outage_num(p, len, &i, 1, 2, &d) || i + 5 > len) {
+            return (time_t) -1;
+        }
+
+        if (p[i] == ' ') {
+            i++;
+
+            if ((mo = ngx_http_outage_month(p + i)) == 0
+                || i + 4 > len || p[i + 3] != ' ')
+            {
+                return (time_t) -1;
+            }
+
+            i += 4;
+
+            if (!ngx_http_outage_num(p, len, &i, 4, 4, &y)) {
+                return (time_t) -1;
+            }
+
+        } else if (p[i] == '-') {
+            i++;
+
+            if ((mo = ngx_http_outage_month(p + i)) == 0
+                || i + 4 > len || p[i + 3] != '-')
+            {
+                return (time_t) -1;
+            }
+
+            i += 4;
+
+            if (!ngx_http_outage_num(p, len, &i, 2, 2, &y)) {
+                return (time_t) -1;
+            }
+
+            /* RFC 7231: a two-digit year more than 50 years ahead is past */
+            y += (y < 70) ? 2000 : 1900;
+
+        } else {
+            return (time_t) -1;
+        }
+
+        if (i >= len || p[i] != ' ') {
+            return (time_t) -1;
+        }
+
+        i++;
+
+        if (!ngx_http_outage_num(p, len, &i, 2, 2, &h)
+            || i >= len || p[i++] != ':'
+            || !ngx_http_outage_num(p, len, &i, 2, 2, &mi)
+            || i >= len || p[i++] != ':'
+            || !ngx_http_outage_num(p, len, &i, 2, 2, &s)
+            || i >= len || p[i++] != ' ')
+        {
+            return (time_t) -1;
+        }
+
+        if (len - i == 3 && (ngx_http_outage_ci_eq(p + i, "gmt", 3)
+                             || ngx_http_outage_ci_eq(p + i, "utc", 3)))
+        {
+            zone = 0;
+
+        } else if (len - i == 5 && (p[i] == '+' || p[i] == '-')) {
+            sign = (p[i] == '+') ? 1 : -1;
+            i++;
+
+            if (!ngx_http_outage_num(p, len, &i, 4, 4, &zh)) {
+                return (time_t) -1;
+            }
+
+            zm = zh % 100;
+            zh /= 100;
+
+            if (zm > 59) {
+                return (time_t) -1;
+            }
+
+            zone = sign * (zh * 60 + zm);
+
+        } else {
+            return (time_t) -1;
+        }
+
+        return ngx_http_outage_civil_time(y, mo, d, h, mi, s, zone);
+    }
+
+    if (p[i] != ' ' || i != 3) {
+        return (time_t) -1;
+    }
+
+    /* asctime: "Sun Nov  6 08:49:37 1994" */
+    i++;
+
+    if (i + 4 > len || (mo = ngx_http_outage_month(p + i)) == 0
+        || p[i + 3] != ' ')
+    {
+        return (time_t) -1;
+    }
+
+    i += 4;
+
+    if (i < len && p[i] == ' ') {
+        i++;
+    }
+
+    if (!ngx_http_outage_num(p, len, &i, 1, 2, &d)
+        || i >= len || p[i++] != ' '
+        || !ngx_http_outage_num(p, len, &i, 2, 2, &h)
+        || i >= len || p[i++] != ':'
+        || !ngx_http_outage_num(p, len, &i, 2, 2, &mi)
+        || i >= len || p[i++] != ':'
+        || !ngx_http_outage_num(p, len, &i, 2, 2, &s)
+        || i >= len || p[i++] != ' '
+        || !ngx_http_outage_num(p, len, &i, 4, 4, &y)
+        || i != len)
+    {
+        return (time_t) -1;
+    }
+
+    return ngx_http_outage_civil_time(y, mo, d, h, mi, s, 0);
+}
+
+
+time_t
+ngx_http_outage_payload_time(const unsigned char *p, size_t len)
+{
+    size_t     i;
+    time_t     t;
+    long long  ms;
+
+    if (p == NULL) {
+        return (time_t) -1;
+    }
+
+    ngx_http_outage_trim(&p, &len);
+
+    if (len == 0) {
+        return (time_t) -1;
+    }
+
+    for (i = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        /* void */
+    }
+
+    if (i == len && len == 13) {
+        /*
+         * Milliseconds, by magnitude: 13 digits of seconds would be after
+         * year 5000, 13 digits of milliseconds are 2001 to 2286.
+         */
+        for (ms = 0, i = 0; i < len; i++) {
+            ms = ms * 10 + (p[i] - '0');
+        }
+
+        t = (time_t) (ms / 1000);
+
+        if ((long long) t != ms / 1000) {
+            return (time_t) -1;
+        }
+
+    } else {
+        t = ngx_http_outage_parse_time(p, len);
+
+        /* "2026-12-07 02:18 UTC": the zone word people add */
+        if (t == (time_t) -1 && len > 4 && p[len - 4] == ' '
+            && (ngx_http_outage_ci_eq(p + len - 3, "utc", 3)
+                || ngx_http_outage_ci_eq(p + len - 3, "gmt", 3))
+            && len > 5 && p[len - 5] >= '0' && p[len - 5] <= '9')
+        {
+            t = ngx_http_outage_parse_time(p, len - 4);
+        }
+
+        if (t == (time_t) -1) {
+            t = ngx_http_outage_http_time(p, len);
+        }
+    }
+
+    if (t == (time_t) -1 || t < NGX_HTTP_OUTAGE_TIME_MIN) {
+        return (time_t) -1;
+    }
+
+    return t;
 }
 
 
@@ -371,8 +764,8 @@ ngx_http_outage_payload_hash(const redisReply *r,
                 out->warnings |= NGX_HTTP_OUTAGE_PW_OVERSIZE;
             }
 
-            t = ngx_http_outage_parse_time(vp, vlen);
-            out->eta = (t < NGX_HTTP_OUTAGE_TIME_MIN) ? 0 : t;
+            t = ngx_http_outage_payload_time(vp, vlen);
+            out->eta = (t == (time_t) -1) ? 0 : t;
 
             break;
 
@@ -397,23 +790,55 @@ ngx_http_outage_payload_hash(const redisReply *r,
             break;
 
         case NGX_HTTP_OUTAGE_F_SINCE:
-            ngx_http_outage_payload_time(vp, vlen, &out->since, out);
+            if (ngx_http_outage_payload_field_time(vp, vlen, &out->since)
+                < 0)
+            {
+                out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_TIME;
+                ngx_http_outage_payload_warn(out, "since unparseable", vp,
+                                             vlen);
+            }
+
             break;
 
         case NGX_HTTP_OUTAGE_F_STARTS:
-            ngx_http_outage_payload_time(vp, vlen, &out->starts, out);
+            /*
+             * A start nobody can read must not mean "now": that would turn
+             * a typo in tonight's schedule into a 503 page at once.
+             */
+            if (ngx_http_outage_payload_field_time(vp, vlen, &out->starts)
+                < 0)
+            {
+                out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_STARTS;
+                out->pending = 1;
+                ngx_http_outage_payload_warn(out, "starts unparseable, the "
+                                             "incident is only announced",
+                                             vp, vlen);
+            }
+
             break;
 
         case NGX_HTTP_OUTAGE_F_ENDS:
-            ngx_http_outage_payload_time(vp, vlen, &out->ends, out);
+            if (ngx_http_outage_payload_field_time(vp, vlen, &out->ends)
+                < 0)
+            {
+                out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_ENDS;
+                ngx_http_outage_payload_warn(out, "ends unparseable, no end "
+                                             "applied", vp, vlen);
+            }
+
             break;
         }
     }
 
+    /*
+     * An end before the start is a typo in one of them; the start is kept
+     * (dropping it would open the window now), the end is not applied.
+     */
     if (out->starts && out->ends && out->ends <= out->starts) {
         out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_WINDOW;
-        out->starts = 0;
         out->ends = 0;
+        ngx_http_outage_payload_warn(out, "ends not after starts, no end "
+                                     "applied", NULL, 0);
     }
 
     if (state >= 0) {
@@ -515,9 +940,14 @@ ngx_http_outage_payload_warning_text(unsigned bit)
     case NGX_HTTP_OUTAGE_PW_BAD_LINK:
         return "\"link\" is not a valid http(s) URL, ignored";
     case NGX_HTTP_OUTAGE_PW_BAD_TIME:
-        return "unparseable \"since\", \"starts\" or \"ends\" time, ignored";
+        return "unparseable \"since\" time, ignored";
     case NGX_HTTP_OUTAGE_PW_BAD_WINDOW:
-        return "maintenance window \"ends\" is not after \"starts\", ignored";
+        return "\"ends\" is not after \"starts\": the incident has no end";
+    case NGX_HTTP_OUTAGE_PW_BAD_STARTS:
+        return "unparseable \"starts\" time: the incident is only announced, "
+               "never in effect, until \"starts\" is fixed";
+    case NGX_HTTP_OUTAGE_PW_BAD_ENDS:
+        return "unparseable \"ends\" time: the incident has no end";
     case NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD:
         return "unknown field, ignored";
     case NGX_HTTP_OUTAGE_PW_WRONG_TYPE:

@@ -24,20 +24,24 @@
 #define NGX_HTTP_OUTAGE_MESSAGE_MAX  512   /* bytes, after sanitising */
 #define NGX_HTTP_OUTAGE_ETA_MAX       64
 #define NGX_HTTP_OUTAGE_LINK_MAX     256   /* > NGX_HTTP_OUTAGE_URL_MAX */
+#define NGX_HTTP_OUTAGE_PWARN_MAX    288   /* the time warning, bytes */
+#define NGX_HTTP_OUTAGE_PWARN_VALUE   48   /* of a value quoted in it */
 
 
 /* warning bits: the payload was used, but something in it was ignored */
 #define NGX_HTTP_OUTAGE_PW_NO_STATE       0x0001  /* hash without "state" */
 #define NGX_HTTP_OUTAGE_PW_BAD_STATE      0x0002  /* unknown state value */
 #define NGX_HTTP_OUTAGE_PW_BAD_LINK       0x0004  /* link not http(s) */
-#define NGX_HTTP_OUTAGE_PW_BAD_TIME       0x0008  /* since/starts/ends */
+#define NGX_HTTP_OUTAGE_PW_BAD_TIME       0x0008  /* since */
 #define NGX_HTTP_OUTAGE_PW_BAD_WINDOW     0x0010  /* ends <= starts */
 #define NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD  0x0020
 #define NGX_HTTP_OUTAGE_PW_WRONG_TYPE     0x0040  /* neither string nor hash */
 #define NGX_HTTP_OUTAGE_PW_OVERSIZE       0x0080  /* message/eta cut */
 #define NGX_HTTP_OUTAGE_PW_DUPLICATE      0x0100  /* field given twice */
+#define NGX_HTTP_OUTAGE_PW_BAD_STARTS     0x0200  /* kept pending */
+#define NGX_HTTP_OUTAGE_PW_BAD_ENDS       0x0400  /* no end applied */
 
-#define NGX_HTTP_OUTAGE_PW_ALL            0x01ff
+#define NGX_HTTP_OUTAGE_PW_ALL            0x07ff
 
 
 typedef struct {
@@ -52,10 +56,19 @@ typedef struct {
     unsigned char  link[NGX_HTTP_OUTAGE_LINK_MAX];
     size_t         link_len;       /* 0 if absent or invalid */
     time_t         since;          /* from "since" if given and valid, or 0 */
-    time_t         starts;         /* maintenance window, 0 if absent */
-    time_t         ends;
+    time_t         starts;         /* the incident's window (any state), */
+    time_t         ends;           /* 0 if absent or unusable */
     unsigned       truncated:1;    /* message was cut */
+    unsigned       pending:1;      /* "starts" given but unparseable: the
+                                      incident never takes effect, it is
+                                      only announced */
     unsigned       warnings;       /* NGX_HTTP_OUTAGE_PW_* bits */
+    /*
+     * For people (the status JSON): which time field was unusable and its
+     * value, sanitised and cut, e.g. 'starts unparseable: "tomorrow"'.
+     */
+    unsigned char  warning[NGX_HTTP_OUTAGE_PWARN_MAX];
+    size_t         warning_len;
 } ngx_http_outage_incident_t;
 
 
@@ -72,6 +85,18 @@ typedef struct {
 int ngx_http_outage_payload_parse(const redisReply *get_reply,
     const redisReply *hgetall_reply, ngx_http_outage_incident_t *out,
     const char **err);
+
+/*
+ * A time as on-call people and tools write it, after trimming spaces and
+ * tabs: everything ngx_http_outage_parse_time() accepts (RFC 3339 with
+ * "Z", an offset or a fraction; "YYYY-MM-DD[ HH:MM[:SS]]"; unix seconds),
+ * the same followed by " UTC" or " GMT", the three HTTP date formats of
+ * RFC 7231 (IMF-fixdate, RFC 850, asctime; IMF-fixdate also with a
+ * "+HHMM" zone as RFC 5322 writes it), and unix milliseconds (13 digits,
+ * as JavaScript's Date.now() gives).  Returns (time_t) -1 otherwise, and
+ * for anything before 2000-01-01 (always a mistake: "30" meant minutes).
+ */
+time_t ngx_http_outage_payload_time(const unsigned char *p, size_t len);
 
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);

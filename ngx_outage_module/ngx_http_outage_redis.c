@@ -326,7 +326,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t                     *value, s;
     ngx_url_t                      u;
     ngx_uint_t                     i;
-    ngx_msec_t                     ms;
+    ngx_msec_t                     ms, iv;
     ngx_http_outage_redis_addr_t  *a;
 #if (NGX_SSL)
     ngx_int_t                      rc;
@@ -584,6 +584,28 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_redis\" needs at least one address");
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * A healthy Redis is read once per interval, each poll taking up to
+     * timeout: a shorter max_stale would withdraw declared incidents
+     * between two successful polls.  The defaults are init_main_conf's.
+     */
+    if (omcf->redis_max_stale != NGX_CONF_UNSET && omcf->redis_max_stale) {
+        iv = (omcf->redis_interval == NGX_CONF_UNSET_MSEC)
+             ? 1000 : omcf->redis_interval;
+        ms = (omcf->redis_timeout == NGX_CONF_UNSET_MSEC)
+             ? 1000 : omcf->redis_timeout;
+
+        if ((ngx_msec_t) omcf->redis_max_stale * 1000 < iv + ms + 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": max_stale=%Ts is shorter "
+                               "than interval=%Mms + timeout=%Mms + 1s: "
+                               "every incident would be dropped between two "
+                               "successful polls", omcf->redis_max_stale,
+                               iv, ms);
+            return NGX_CONF_ERROR;
+        }
     }
 
     /*

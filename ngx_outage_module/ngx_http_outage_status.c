@@ -150,7 +150,8 @@ ngx_http_outage_status_handler(ngx_http_request_t *r)
            + snap->nscopes * (1024 + 6 * (NGX_HTTP_OUTAGE_MESSAGE_MAX
                                           + NGX_HTTP_OUTAGE_ETA_MAX
                                           + NGX_HTTP_OUTAGE_LINK_MAX
-                                          + NGX_HTTP_OUTAGE_ERR_MAX))
+                                          + NGX_HTTP_OUTAGE_PWARN_MAX
+                                          + 2 * NGX_HTTP_OUTAGE_ERR_MAX))
            + NGX_HTTP_OUTAGE_MAX_CHECKS * (1024 + 6 * NGX_HTTP_OUTAGE_ERR_MAX);
 
     b = ngx_create_temp_buf(r->pool, size);

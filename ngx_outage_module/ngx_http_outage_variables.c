@@ -43,6 +43,10 @@ static void ngx_http_outage_get_reason(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 static void ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_overrides(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
+static void ngx_http_outage_get_warning(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 
 static ngx_int_t ngx_http_outage_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -112,6 +116,12 @@ ngx_http_outage_field_t  ngx_http_outage_vars[] = {
 
     { ngx_null_string, "last_checked", NULL, NULL, NULL, 0, 0,
       ngx_http_outage_get_checked },
+
+    { ngx_null_string, "overrides", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_overrides },
+
+    { ngx_null_string, "warning", NULL, NULL, NULL, 0, 0,
+      ngx_http_outage_get_warning },
 
     { ngx_null_string, NULL, NULL, NULL, NULL, 0, 0, NULL }
 };
@@ -379,4 +389,24 @@ ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
     val->time = ngx_http_outage_view_checked(s, v);
+}
+
+
+static void
+ngx_http_outage_get_overrides(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
+{
+    if (v) {
+        val->str = v->overrides;
+    }
+}
+
+
+static void
+ngx_http_outage_get_warning(ngx_http_outage_snapshot_t *s,
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
+{
+    if (v) {
+        val->str = v->warning;
+    }
 }

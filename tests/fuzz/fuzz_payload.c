@@ -113,6 +113,31 @@ fuzz_check(const ngx_http_outage_incident_t *inc, int rc, const char *err)
         __builtin_trap();
     }
 
+    /* an unreadable start is pending, never "now"; and it is said */
+    if (inc->pending != !!(inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_STARTS)
+        || (inc->pending && inc->starts)
+        || (inc->warning_len == 0
+            && (inc->warnings & (NGX_HTTP_OUTAGE_PW_BAD_TIME
+                                 | NGX_HTTP_OUTAGE_PW_BAD_STARTS
+                                 | NGX_HTTP_OUTAGE_PW_BAD_ENDS
+                                 | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))))
+    {
+        __builtin_trap();
+    }
+
+    /* the warning quotes Redis text: sanitised like the message */
+    if (inc->warning_len > NGX_HTTP_OUTAGE_PWARN_MAX
+        || !oracle_utf8_ok(inc->warning, inc->warning_len))
+    {
+        __builtin_trap();
+    }
+
+    for (need = 0; need < inc->warning_len; need++) {
+        if (inc->warning[need] < 0x20 || inc->warning[need] == 0x7F) {
+            __builtin_trap();
+        }
+    }
+
     /* what the module does next: escape for a page, exactly sized */
     need = ngx_http_outage_html_escape(NULL, 0, inc->message,
                                        inc->message_len);
@@ -184,6 +209,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redisReply   *r[REPLIES_MAX], *first;
     void         *reply;
     int           n, i;
+    time_t        t;
+
+    /* the whole input as a time field: a time from 2000 on, or nothing */
+    t = ngx_http_outage_payload_time(data, size);
+
+    if (t != (time_t) -1 && (t < 946684800 || t > 253402300799LL)) {
+        __builtin_trap();
+    }
 
     if (fuzz_too_big(data, size)) {
         return 0;

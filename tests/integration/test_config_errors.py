@@ -85,6 +85,14 @@ CASES = [
      ['"outage_redis": invalid database number in "db=70000"']),
     ("outage_redis", "max-stale", "outage_redis 127.0.0.1 max_stale=never;",
      ['"outage_redis": invalid max_stale in "max_stale=never"']),
+    ("outage_redis", "max-stale-below-interval",
+     "outage_redis 127.0.0.1 max_stale=2s interval=5s;",
+     ['"outage_redis": max_stale=2s is shorter than interval=5000ms + '
+      'timeout=1000ms + 1s']),
+    ("outage_redis", "max-stale-below-defaults",
+     "outage_redis 127.0.0.1 max_stale=2s;",
+     ['"outage_redis": max_stale=2s is shorter than interval=1000ms + '
+      'timeout=1000ms + 1s']),
     ("outage_redis", "user-no-password", "outage_redis 127.0.0.1 user=u;",
      ['"outage_redis": "user=" needs "password="']),
     ("outage_redis", "long-prefix",
@@ -485,6 +493,9 @@ def test_long_url_is_accepted(nginx_factory, files):
 # rest of the value
 RUNBOOK_REDIS = {
     '"outage_redis" needs at least one address': "outage_redis;",
+    '"outage_redis": max_stale=2s is shorter than interval=5000ms + '
+    'timeout=1000ms + 1s: every incident would be dropped between two '
+    'successful polls': "outage_redis 127.0.0.1 interval=5s max_stale=2s;",
     '"outage_redis": invalid address "redis.invalid:6379": host not found':
         "outage_redis redis.invalid:6379;",
     '"outage_redis": invalid address "127.0.0.1:99999": invalid port':

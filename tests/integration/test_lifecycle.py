@@ -435,7 +435,7 @@ def test_one_request_sees_one_state(nginx_factory, redis, backend):
 
 def test_max_stale_dropping_incidents_is_said_once(nginx_factory, redis):
     conf = REDIS_CONF.replace("connect_timeout=200ms;",
-                              "connect_timeout=200ms max_stale=1s;") \
+                              "connect_timeout=200ms max_stale=2s;") \
         .replace("interval=1s timeout=900ms", "interval=300ms timeout=200ms")
     n = nginx_factory(conf.format(rp=redis.port), workers=2)
     redis.cli("SET", "outage:site", "old news")

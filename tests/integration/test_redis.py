@@ -315,7 +315,7 @@ def test_bad_values_logged_once_and_never_escalate(nginx_factory, redis):
 
 
 def test_max_stale_drops_redis_incidents(nginx_factory, redis):
-    n = start(nginx_factory, "127.0.0.1:%d max_stale=1s" % redis.port)
+    n = start(nginx_factory, "127.0.0.1:%d max_stale=2s" % redis.port)
     redis.cli("SET", "outage:site", "old news")
     wait_for(lambda: all_workers_see(n, "degraded"), timeout=5)
     redis.pause()

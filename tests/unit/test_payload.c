@@ -44,9 +44,30 @@ static int          current_failed;
 #define WRONGTYPE  "WRONGTYPE Operation against a key holding the wrong " \
                    "kind of value"
 
+#define WARN_IS(inc, s)                                                      \
+    ((inc).warning_len == strlen(s)                                          \
+     && memcmp((inc).warning, (s), strlen(s)) == 0)
+
 #define MSG_IS(inc, s)                                                       \
     ((inc).message_len == strlen(s)                                          \
      && memcmp((inc).message, (s), strlen(s)) == 0)
+
+
+static int
+has(const unsigned char *p, size_t len, const char *s)
+{
+    size_t  i, n;
+
+    n = strlen(s);
+
+    for (i = 0; i + n <= len; i++) {
+        if (memcmp(p + i, s, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
 
 
 /* ---- RESP builder ----------------------------------------------------- */
@@ -562,17 +583,20 @@ t_hash_window(void)
     CHECK(inc.starts == 1795361400 && inc.ends == 1795365000);
     CHECK(inc.warnings == 0);
 
+    /* an end before the start: the start is kept (not "open now") */
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
                      "starts", "2026-11-22T16:30Z",
                      "ends", "2026-11-22T15:30Z", NULL) == 0);
-    CHECK(inc.starts == 0 && inc.ends == 0);
+    CHECK(inc.starts == 1795365000 && inc.ends == 0);
     CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW);
     CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
+    CHECK(inc.pending == 0);
+    CHECK(WARN_IS(inc, "ends not after starts, no end applied"));
 
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
                      "starts", "1795361400", "ends", "1795361400",
                      NULL) == 0);
-    CHECK(inc.starts == 0 && inc.ends == 0);
+    CHECK(inc.starts == 1795361400 && inc.ends == 0);
     CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW);
 
     /* open-ended windows are kept */
@@ -591,17 +615,171 @@ t_hash_bad_time(void)
     CHECK(parse_hash(&inc, &err, "state", "down", "since", "yesterday",
                      "starts", "2026-02-30T10:00Z", NULL) == 0);
     CHECK(inc.since == 0 && inc.starts == 0);
-    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_TIME);
+    CHECK(inc.warnings == (NGX_HTTP_OUTAGE_PW_BAD_TIME
+                           | NGX_HTTP_OUTAGE_PW_BAD_STARTS));
+    /* a start nobody can read never means "now" */
+    CHECK(inc.pending == 1);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(WARN_IS(inc, "since unparseable: \"yesterday\"; starts "
+                       "unparseable, the incident is only announced: "
+                       "\"2026-02-30T10:00Z\""));
 
     CHECK(parse_hash(&inc, &err, "state", "down", "since", " ", NULL) == 0);
-    CHECK(inc.since == 0 && inc.warnings == 0);
+    CHECK(inc.since == 0 && inc.warnings == 0 && inc.warning_len == 0);
 
-    /* an unparseable window end keeps the valid start */
+    /* empty starts is no starts: in effect now, not pending */
+    CHECK(parse_hash(&inc, &err, "state", "down", "starts", "", NULL) == 0);
+    CHECK(inc.pending == 0 && inc.warnings == 0);
+
+    /* an unparseable window end keeps the valid start, and says so */
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
-                     "starts", "2026-11-22T15:30Z", "ends", "later",
+                     "starts", "2026-11-22T15:30Z", "ends", " later ",
                      NULL) == 0);
     CHECK(inc.starts == 1795361400 && inc.ends == 0);
-    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_TIME);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_ENDS);
+    CHECK(inc.pending == 0);
+    CHECK(WARN_IS(inc, "ends unparseable, no end applied: \"later\""));
+
+    /* the quoted value is sanitised (no controls) and cut */
+    CHECK(parse_hash(&inc, &err, "state", "maintenance", "starts",
+                     "\x01<b>\"x\"</b>\n0123456789012345678901234567890123456"
+                     "789012345678901234567890123456789", NULL) == 0);
+    CHECK(inc.pending == 1 && inc.starts == 0);
+    CHECK(inc.warning_len <= NGX_HTTP_OUTAGE_PWARN_MAX);
+    CHECK(memchr(inc.warning, '\n', inc.warning_len) == NULL);
+    CHECK(memchr(inc.warning, '\x01', inc.warning_len) == NULL);
+    CHECK(inc.warning_len > 4
+          && memcmp(inc.warning + inc.warning_len - 4, "...\"", 4) == 0);
+
+    /* all three bad at once: the warning stays within its buffer */
+    CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                     "since", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                     "starts", "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+                     "ends", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+                     NULL) == 0);
+    CHECK(inc.warnings == (NGX_HTTP_OUTAGE_PW_BAD_TIME
+                           | NGX_HTTP_OUTAGE_PW_BAD_STARTS
+                           | NGX_HTTP_OUTAGE_PW_BAD_ENDS));
+    CHECK(inc.warning_len <= NGX_HTTP_OUTAGE_PWARN_MAX);
+    /* the last one, ends, still fits */
+    CHECK(inc.warning_len > 4
+          && memcmp(inc.warning + inc.warning_len - 4, "...\"", 4) == 0);
+    CHECK(has(inc.warning, inc.warning_len, "\"; ends unparseable, no end "
+                                            "applied: \"zzz"));
+}
+
+
+/* the forms on-call people and tools write, all for 2026-12-07T02:18Z */
+
+static void
+t_time_forms(void)
+{
+    size_t       i;
+    time_t       want;
+    const char  *s;
+
+    static const char  *good[] = {
+        "2026-12-07T02:18Z",
+        "2026-12-07T02:18:00Z",
+        "2026-12-07t02:18:00.000Z",
+        "2026-12-07T02:18:00.000000000Z",
+        "2026-12-07T03:18:00+01:00",
+        "2026-12-06T21:18:00-0500",
+        "2026-12-07 02:18",
+        "2026-12-07 02:18 UTC",
+        "2026-12-07 02:18:00 UTC",
+        "2026-12-07 02:18:00 utc",
+        "2026-12-07 02:18 GMT",
+        "  2026-12-07 02:18 UTC\t",
+        "Mon, 07 Dec 2026 02:18:00 GMT",
+        "Mon, 07 Dec 2026 02:18:00 UTC",
+        "Mon, 7 Dec 2026 02:18:00 GMT",
+        "mon, 07 dec 2026 02:18:00 gmt",
+        "Mon, 07 Dec 2026 03:18:00 +0100",
+        "Sun, 06 Dec 2026 21:18:00 -0500",
+        "Monday, 07-Dec-26 02:18:00 GMT",
+        "Mon Dec  7 02:18:00 2026",
+        "Mon Dec 7 02:18:00 2026",
+        "1796609880",
+        "1796609880000",
+        "1796609880999",
+        NULL
+    };
+
+    static const char  *bad[] = {
+        "", "   ", "tomorrow", "2026-12-07 02:18 CET", "2026-12-07 02:18UTC",
+        "2026-12-07 UTC UTC", "Mon, 07 Dec 2026 02:18:00", "Mon, 07 Dec 2026 "
+        "02:18:00 PST", "Mon, 32 Dec 2026 02:18:00 GMT",
+        "Mon, 07 Foo 2026 02:18:00 GMT", "Mon, 07 Dec 2026 24:18:00 GMT",
+        "Mon, 07 Dec 2026 02:18:00 +2400", "Mon, 07 Dec 2026 02:18:00 +0160",
+        "Mon, 07 Dec 20266 02:18:00 GMT", "Monday, 07-Dec-2026 02:18:00 GMT",
+        "Mon Dec  7 02:18:00 2026 GMT", "Mon Dec  7 2:18:00 2026",
+        "Mon, 29 Feb 2027 00:00:00 GMT", "Mon,07 Dec 2026 02:18:00 GMT",
+        "M, 07 Dec 2026 02:18:00 GMT",
+        /* milliseconds by magnitude only: 14 digits, 11 digits are not */
+        "17966098800000", "00000000000001", "0001796609880",
+        /* before 2000: always a mistake */
+        "30", "946684799", "Fri, 31 Dec 1999 23:59:59 GMT",
+        "Friday, 31-Dec-99 23:59:59 GMT", "0000000000001",
+        NULL
+    };
+
+    want = 1796609880;
+
+    for (i = 0; good[i]; i++) {
+        s = good[i];
+
+        if (ngx_http_outage_payload_time((const unsigned char *) s,
+                                         strlen(s))
+            != want)
+        {
+            printf("FAIL %s: \"%s\" -> %lld\n", current, s,
+                   (long long) ngx_http_outage_payload_time(
+                       (const unsigned char *) s, strlen(s)));
+            current_failed = 1;
+        }
+    }
+
+    for (i = 0; bad[i]; i++) {
+        s = bad[i];
+
+        if (ngx_http_outage_payload_time((const unsigned char *) s,
+                                         strlen(s))
+            != (time_t) -1)
+        {
+            printf("FAIL %s: \"%s\" accepted\n", current, s);
+            current_failed = 1;
+        }
+    }
+
+    /* RFC 7231: two-digit years 70-99 are 19xx, 00-69 are 20xx */
+    s = "Sunday, 06-Nov-94 08:49:37 GMT";
+    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+          == (time_t) -1);                  /* 1994: before 2000 */
+    s = "Thursday, 01-Jan-70 00:00:00 GMT";
+    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+          == (time_t) -1);
+    s = "Friday, 01-Jan-49 00:00:00 GMT";
+    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+          == (time_t) 2493072000LL);
+    s = "Sat, 29 Feb 2028 12:00:00 GMT";
+    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+          == (time_t) 1835438400LL);
+    CHECK(ngx_http_outage_payload_time(NULL, 0) == (time_t) -1);
+
+    /* every form reaches the incident's fields, eta included */
+    {
+        ngx_http_outage_incident_t  inc;
+        const char                 *err;
+
+        CHECK(parse_hash(&inc, &err, "state", "maintenance",
+                         "starts", "2026-12-07 02:18 UTC",
+                         "ends", "Mon, 07 Dec 2026 04:18:00 GMT",
+                         "eta", "1796617080000", NULL) == 0);
+        CHECK(inc.starts == 1796609880 && inc.ends == 1796617080);
+        CHECK(inc.eta == 1796617080);
+        CHECK(inc.warnings == 0 && inc.pending == 0 && inc.warning_len == 0);
+    }
 }
 
 
@@ -645,8 +823,9 @@ t_hash_ancient_times(void)
 
     CHECK(parse_hash(&inc, &err, "state", "down", "since", "0", "starts",
                      "1999-12-31T23:59Z", NULL) == 0);
-    CHECK(inc.since == 0 && inc.starts == 0);
-    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_TIME);
+    CHECK(inc.since == 0 && inc.starts == 0 && inc.pending == 1);
+    CHECK(inc.warnings == (NGX_HTTP_OUTAGE_PW_BAD_TIME
+                           | NGX_HTTP_OUTAGE_PW_BAD_STARTS));
 
     CHECK(parse_hash(&inc, &err, "state", "down", "since", "2000-01-01",
                      NULL) == 0);
@@ -1018,7 +1197,7 @@ t_warning_text(void)
         seen[n++] = s;
     }
 
-    CHECK(n == 9);
+    CHECK(n == 11);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0), "unknown warning")
           == 0);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0x8000),
@@ -1045,6 +1224,7 @@ static const test_case_t  tests[] = {
     { "hash_link_length", t_hash_link_length },
     { "hash_window", t_hash_window },
     { "hash_bad_time", t_hash_bad_time },
+    { "time_forms", t_time_forms },
     { "hash_eta", t_hash_eta },
     { "hash_ancient_times", t_hash_ancient_times },
     { "hash_unknown_field", t_hash_unknown_field },
