@@ -494,7 +494,12 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
                 v->checked = checked;
             }
 
-            if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+            /* the guard holds back probe verdicts, never passive ones */
+            if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && (!snap->guard_active
+                    || !ngx_http_outage_check_down_by_probe(dc->reason,
+                                                            dc->reason_len)))
+            {
                 ndown++;
                 if (worst == NULL || dc->since < worst->since) {
                     worst = dc;
@@ -506,7 +511,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (ndown && !snap->guard_active) {
+        if (ndown) {
             v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
             v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
             v->since = worst->since;

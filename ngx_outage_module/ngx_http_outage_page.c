@@ -47,6 +47,9 @@ typedef struct {
     void           *passive_conf;  /* loc conf of the paged location
                                       whose upstream passive detection
                                       judges after an error_page */
+    ngx_uint_t      passive_first; /* its upstream's first attempt in
+                                      r->upstream_states */
+    void           *passive_inherited;  /* r->upstream on entering it */
     unsigned        page:1;        /* this response is our page */
     unsigned        intercept:1;   /* replacing a failed backend answer */
     unsigned        sent:1;        /* the replacement body went out */
@@ -134,13 +137,21 @@ ngx_http_outage_page_ctx(ngx_http_request_t *r, ngx_uint_t create)
 
 
 ngx_http_outage_loc_conf_t *
-ngx_http_outage_page_passive_conf(ngx_http_request_t *r)
+ngx_http_outage_page_passive_conf(ngx_http_request_t *r, ngx_uint_t *first,
+    void **inherited)
 {
     ngx_http_outage_page_ctx_t  *ctx;
 
     ctx = ngx_http_outage_page_ctx(r, 0);
 
-    return ctx ? ctx->passive_conf : NULL;
+    if (ctx == NULL || ctx->passive_conf == NULL) {
+        return NULL;
+    }
+
+    *first = ctx->passive_first;
+    *inherited = ctx->passive_inherited;
+
+    return ctx->passive_conf;
 }
 
 
@@ -197,6 +208,15 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
         }
 
         ctx->passive_conf = olcf;
+
+        /*
+         * nginx starts this location's upstream with a separator state
+         * (peer NULL) when an earlier one left states: its own attempts
+         * are the ones from here to the next separator.
+         */
+        ctx->passive_first = r->upstream_states
+                             ? r->upstream_states->nelts + 1 : 0;
+        ctx->passive_inherited = r->upstream;
     }
 
     snap = ngx_http_outage_snapshot(r);
