@@ -207,16 +207,22 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
             }
         }
 
-        ctx->passive_conf = olcf;
-
         /*
-         * nginx starts this location's upstream with a separator state
-         * (peer NULL) when an earlier one left states: its own attempts
-         * are the ones from here to the next separator.
+         * The first paged location whose upstream tried a peer keeps the
+         * verdict: an error_page, X-Accel-Redirect or named location that
+         * inherits outage_page (from the server level) does not replace
+         * it.  nginx starts this location's upstream with a separator
+         * state (peer NULL) when an earlier one left states: its own
+         * attempts are the ones from there to the next separator.
          */
-        ctx->passive_first = r->upstream_states
-                             ? r->upstream_states->nelts + 1 : 0;
-        ctx->passive_inherited = r->upstream;
+        if (ctx->passive_conf == NULL || r->upstream_states == NULL
+            || r->upstream_states->nelts <= ctx->passive_first)
+        {
+            ctx->passive_conf = olcf;
+            ctx->passive_first = r->upstream_states
+                                 ? r->upstream_states->nelts + 1 : 0;
+            ctx->passive_inherited = r->upstream;
+        }
     }
 
     snap = ngx_http_outage_snapshot(r);

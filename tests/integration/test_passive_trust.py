@@ -336,23 +336,27 @@ def test_x_accel_redirect_storage_is_not_judged(nginx_factory, backend,
     assert n.get("/checkout/")[0] == 200
 
 
+@pytest.mark.parametrize("level", ["location", "server"])
 def test_error_page_sorry_keeps_the_paged_failures(nginx_factory, backend,
-                                                   tmp_path, app):
+                                                   tmp_path, app, level):
     # review item 3b: the paged upstream refuses, @sorry (healthy upstream)
     # answers: the refusals count, and the probe of the same dead address
-    # confirms them
+    # confirms them.  With outage_page at the server level @sorry inherits
+    # it: the first paged location whose upstream ran keeps the verdict.
     dead = free_port()
+    page = "outage_page checkout; outage_page_intercept off;"
     conf = ("outage_check checkout http://127.0.0.1:%d/health "
             "interval=30s timeout=200ms fall=1000 rise=2;\n"
             % dead) + server("""
+        %s
         location /checkout/ {
-            outage_page checkout;
-            outage_page_intercept off;
+            %s
             error_page 502 504 = @sorry;
             proxy_pass http://127.0.0.1:%d/;
         }
         location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
-        dead, app.port))
+        page if level == "server" else "",
+        page if level == "location" else "", dead, app.port))
     n = nginx_factory(conf, workers=1)
     sent = hammer_until(n, "/checkout/",
                         lambda: scope(n, "checkout")["state"] == "down",
@@ -364,6 +368,28 @@ def test_error_page_sorry_keeps_the_paged_failures(nginx_factory, backend,
         "passive: upstream 502 (cannot connect); check: connection refused")
     assert n.get("/checkout/")[0] == 503
     assert len(down_lines(n)) == 1
+
+
+def test_x_accel_redirect_with_server_level_page(nginx_factory, backend,
+                                                 tmp_path, app):
+    # outage_page at the server level: the storage location inherits it,
+    # but the app's answer (the first paged upstream that ran) decides
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % backend.health_port) + server("""
+        outage_page checkout;
+        location /checkout/ { proxy_pass http://127.0.0.1:%d/; }
+        location /_storage/ {
+            internal;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (app.port, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    for i in range(2 * PASSIVE_MIN):
+        assert n.get("/checkout/invoice/%d.pdf" % i)[0] in (502, 503)
+    c = checks_of(n)[0]
+    assert c["passive_failures"] == 0 and c["health"] == "up", c
 
 
 # ---- 6: an upstream name that stops resolving -----------------------------
