@@ -1408,6 +1408,9 @@ ngx_http_outage_health_abort(ngx_http_outage_health_t *h)
             curl_multi_remove_handle(h->multi, p->easy);
             p->in_flight = 0;
         }
+
+        /* the zone's request stays: the next lease holder probes for it */
+        p->confirming = 0;
     }
 
     if (h->timer.timer_set) {
