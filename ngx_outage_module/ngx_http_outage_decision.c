@@ -723,7 +723,12 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
                 checked[i] = last;
             }
 
-            if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+            /* the guard holds back probe verdicts, never passive ones */
+            if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && (!vs->state->guard_active
+                    || !ngx_http_outage_check_down_by_probe(dc->reason,
+                                                            dc->reason_len)))
+            {
                 ndown++;
                 if (worst == NULL || dc->since < worst->since) {
                     worst = dc;
@@ -734,7 +739,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         if (nchecks) {
             v->source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
 
-            if (ndown && !vs->state->guard_active) {
+            if (ndown) {
                 v->state = NGX_HTTP_OUTAGE_STATE_DOWN;
                 v->since = worst->since;
                 v->reason.data = worst->reason;

@@ -10,9 +10,12 @@
  * results, the up/down decision (fall/rise) and the all-checks-failing guard
  * live in the shared zone, so every worker and every reload sees them.
  * A LOG-phase handler judges each proxied request by nginx's own record of
- * its last upstream attempt and counts it against the checks of the scopes
- * the location pages ("passive" detection: down only, by a streak and a
- * ratio over a window, atomics in the zone, the lock only at transitions).
+ * the paged location's upstream attempts and counts it against the checks
+ * of the scopes the location pages ("passive" detection: down only, by a
+ * streak and a ratio over a window, atomics in the zone, the lock only when
+ * the rule fires); the rule only asks the prober for an immediate probe,
+ * and the check goes down when that probe fails too.  The guard counts
+ * probe verdicts of distinct targets, never passive ones.
  * Texts shown by the status endpoint never carry curl's message or an
  * address; those go to error.log.
  */
@@ -53,6 +56,7 @@ typedef struct {
     unsigned                       found:1;
     unsigned                       capped:1;
     unsigned                       start_failed:1;
+    unsigned                       confirming:1;  /* asked by passive */
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -109,6 +113,8 @@ static ngx_int_t ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v,
 
 static void ngx_http_outage_health_tick(ngx_event_t *ev);
 static void ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_confirm_asked(
+    ngx_http_outage_probe_t *p);
 static ngx_int_t ngx_http_outage_health_start(ngx_http_outage_health_t *h);
 static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
@@ -129,7 +135,7 @@ static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
 static ngx_uint_t ngx_http_outage_health_guard(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
-    ngx_uint_t change, ngx_uint_t nchecks);
+    ngx_http_outage_main_conf_t *omcf, ngx_uint_t change);
 static void ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h);
 
 static size_t ngx_http_outage_health_write(char *ptr, size_t size,
@@ -147,9 +153,11 @@ static void ngx_http_outage_health_revalidate(ngx_http_outage_health_t *h,
 
 static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_passive_classify(ngx_http_request_t *r,
-    ngx_uint_t *status, const char **cause);
+    ngx_uint_t first, void *inherited, ngx_uint_t *status,
+    const char **cause, ngx_str_t **peer);
 static void ngx_http_outage_health_passive(ngx_http_request_t *r,
-    ngx_array_t *scopes, ngx_uint_t status, const char *cause);
+    ngx_array_t *scopes, ngx_uint_t status, const char *cause,
+    ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_count(
     ngx_http_outage_shm_passive_t *ps, ngx_uint_t min, ngx_uint_t ratio,
     time_t window, time_t since, time_t now, ngx_uint_t failed);
@@ -1165,6 +1173,15 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
     for (i = 0; i < h->nprobes; i++) {
         p = &h->probes[i];
 
+        /*
+         * Passive detection asks for a probe now: the check goes down only
+         * if it fails too.  Off the schedule, which stays as it is.
+         */
+        if (!p->in_flight && ngx_http_outage_health_confirm_asked(p)) {
+            ngx_http_outage_health_probe(h, p);
+            p->confirming = p->in_flight;
+        }
+
         if (!p->in_flight && (ngx_msec_int_t) (now - p->next) >= 0) {
             ngx_http_outage_health_probe(h, p);
 
@@ -1184,6 +1201,22 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(&h->tick, delay);
+}
+
+
+static ngx_uint_t
+ngx_http_outage_health_confirm_asked(ngx_http_outage_probe_t *p)
+{
+    ngx_http_outage_shm_check_t  *sc;
+
+    if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+        return 0;
+    }
+
+    sc = &ngx_http_outage_shm()->checks[p->conf->slot];
+
+    /* read without the lock: a stale value costs one tick */
+    return sc->confirm && sc->key == p->conf->key;
 }
 
 
@@ -1424,6 +1457,9 @@ ngx_http_outage_health_abort(ngx_http_outage_health_t *h)
             curl_multi_remove_handle(h->multi, p->easy);
             p->in_flight = 0;
         }
+
+        /* the zone's request stays: the next lease holder probes for it */
+        p->confirming = 0;
     }
 
     if (h->timer.timer_set) {
@@ -1771,11 +1807,12 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res)
 {
     u_char                         buf[CURL_ERROR_SIZE];
-    size_t                         detail;
+    u_char                         passive[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         detail, plen;
     time_t                         now, was_since;
     ngx_str_t                     *scope;
     ngx_uint_t                     became, fails, guard, was_down, silenced,
-                                   level;
+                                   level, confirming, confirmed, told;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *ck;
@@ -1786,6 +1823,11 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     now = ngx_time();
     became = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[ck->scope];
+    confirming = p->confirming;
+    p->confirming = 0;
+    confirmed = 0;
+    told = 0;
+    plen = 0;
 
     ngx_http_outage_shm_lock();
 
@@ -1842,6 +1884,29 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         }
     }
 
+    /*
+     * The probe passive detection asked for: passive evidence and a failed
+     * probe together take the check down at once; a passing probe outweighs
+     * the traffic (one slow URL, an error_page chain, an attacker), and the
+     * passive streak has already started again.
+     */
+    if (confirming && sc->confirm) {
+        sc->confirm = 0;
+        plen = ngx_min(sc->confirm_len, sizeof(passive));
+        ngx_memcpy(passive, sc->confirm_text, plen);
+
+        if (res->kind != NGX_HTTP_OUTAGE_CHECK_OK) {
+            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+                became = NGX_HTTP_OUTAGE_HEALTH_DOWN;
+                confirmed = 1;
+            }
+
+        } else if (now - sc->confirm_told >= 60) {
+            sc->confirm_told = now;
+            told = 1;
+        }
+    }
+
     if (became != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
             sc->transitions++;
@@ -1855,7 +1920,14 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         }
     }
 
-    if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+    if (confirmed) {
+        sc->reason_len = ngx_snprintf(sc->reason, NGX_HTTP_OUTAGE_ERR_MAX,
+                                      "passive: %*s; check: %*s", plen,
+                                      passive, res->len, res->text)
+                         - sc->reason;
+        sc->passive.streak = 0;
+
+    } else if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
         sc->reason_len = ngx_http_outage_health_reason(sc->reason, "check",
                                                        res->text, res->len);
     }
@@ -1891,12 +1963,23 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
         level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;
 
-        ngx_log_error(level, h->log, 0,
-                      "outage: check \"%V\" (#%ui) is down: check: %*s "
-                      "(%ui failures)%s%*s%s",
-                      scope, p->id, res->len, res->text, fails,
-                      detail ? "; curl: " : "", detail, buf,
-                      silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+        if (confirmed) {
+            ngx_log_error(level, h->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: passive: "
+                          "%*s; check: %*s (passive failures confirmed by "
+                          "a probe)%s%*s%s",
+                          scope, p->id, plen, passive, res->len, res->text,
+                          detail ? "; curl: " : "", detail, buf,
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+
+        } else {
+            ngx_log_error(level, h->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: check: %*s "
+                          "(%ui failures)%s%*s%s",
+                          scope, p->id, res->len, res->text, fails,
+                          detail ? "; curl: " : "", detail, buf,
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+        }
 
     } else if (became == NGX_HTTP_OUTAGE_HEALTH_UP) {
         if (was_since) {
@@ -1913,7 +1996,16 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         }
     }
 
-    ngx_http_outage_health_guard_log(h->log, guard, h->nprobes);
+    if (told) {
+        ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                      "outage: check \"%V\" (#%ui): passive failures were "
+                      "seen (%*s) but the probe passes: not taken down, "
+                      "passive detection starts a new streak (said at most "
+                      "once a minute)",
+                      scope, p->id, plen, passive);
+    }
+
+    ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
 }
 
 
@@ -1934,9 +2026,14 @@ ngx_http_outage_health_reason(u_char *dst, const char *source, u_char *text,
 
 
 /*
- * The over-reaction guard, with the lock held.  When every check fails at
- * once the likely fault is the prober's own network, not every dependency:
- * health then stops taking scopes down (Redis still does).
+ * The over-reaction guard, with the lock held.  When the probe of every
+ * distinct target (host:port) fails at once, the likely fault is the
+ * prober's own network, not every dependency: health then stops taking
+ * scopes down by probe (Redis still does).  Built from probe verdicts only:
+ * a check taken down by passive detection was failed by real traffic,
+ * which proves nothing about the prober's network, and the decision never
+ * suppresses it.  Two checks of one dependency (the same host:port) are one
+ * target, so that one dependency failing is never "everything".
  * Returns 0 (no change), 1 (set) or 2 (cleared).
  */
 
@@ -1944,22 +2041,59 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t                     i, ndown, active;
+    in_port_t                      port, port2;
+    ngx_str_t                      host, host2;
+    ngx_uint_t                     i, j, ntargets, nfailing, active, down;
+    ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
     checks = omcf->checks.elts;
-    ndown = 0;
+    ntargets = 0;
+    nfailing = 0;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        if (shm->checks[checks[i].slot].health == NGX_HTTP_OUTAGE_HEALTH_DOWN)
-        {
-            ndown++;
+        ngx_http_outage_url_target(&checks[i].url, &host, &port);
+
+        /* the first check of each target speaks for all of its checks */
+        for (j = 0; j < i; j++) {
+            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
+
+            if (port == port2 && host.len == host2.len
+                && ngx_strncasecmp(host.data, host2.data, host.len) == 0)
+            {
+                break;
+            }
         }
+
+        if (j < i) {
+            continue;
+        }
+
+        ntargets++;
+        down = 0;
+
+        for (j = i; j < omcf->checks.nelts && !down; j++) {
+            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
+
+            if (port != port2 || host.len != host2.len
+                || ngx_strncasecmp(host.data, host2.data, host.len) != 0)
+            {
+                continue;
+            }
+
+            sc = &shm->checks[checks[j].slot];
+
+            down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                    && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                           sc->reason_len));
+        }
+
+        nfailing += down;
     }
 
     active = omcf->all_fail_guard
-             && omcf->checks.nelts >= 2
-             && ndown == omcf->checks.nelts;
+             && ntargets >= 2
+             && nfailing == ntargets;
 
     if (active == (shm->guard_active != 0)) {
         return 0;
@@ -1971,18 +2105,112 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
 }
 
 
-static void
-ngx_http_outage_health_guard_log(ngx_log_t *log, ngx_uint_t change,
-    ngx_uint_t nchecks)
+/*
+ * A check's reason names who took it down: "check: ..." (its probes) or
+ * "passive: ..." (real traffic, confirmed by a probe).  Pure.
+ */
+
+ngx_uint_t
+ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 {
+    return !(len >= sizeof("passive:") - 1
+             && ngx_strncmp(reason, "passive:", sizeof("passive:") - 1) == 0);
+}
+
+
+/* distinct probe targets (host:port) of the configuration */
+
+static ngx_uint_t
+ngx_http_outage_health_targets(ngx_http_outage_main_conf_t *omcf)
+{
+    in_port_t                      port, port2;
+    ngx_str_t                      host, host2;
+    ngx_uint_t                     i, j, n;
+    ngx_http_outage_check_conf_t  *checks;
+
+    checks = omcf->checks.elts;
+    n = 0;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        ngx_http_outage_url_target(&checks[i].url, &host, &port);
+
+        for (j = 0; j < i; j++) {
+            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
+
+            if (port == port2 && host.len == host2.len
+                && ngx_strncasecmp(host.data, host2.data, host.len) == 0)
+            {
+                break;
+            }
+        }
+
+        n += (j == i);
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_outage_health_guard_log(ngx_log_t *log,
+    ngx_http_outage_main_conf_t *omcf, ngx_uint_t change)
+{
+    u_char                        *p, *last, buf[512];
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, n;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
+
     if (change == 1) {
+        /* the scopes whose page the guard holds back, for the on-call */
+        shm = ngx_http_outage_shm();
+        checks = omcf->checks.elts;
+        names = omcf->scopes.elts;
+        p = buf;
+        last = buf + sizeof(buf);
+
+        for (i = 0; i < omcf->checks.nelts; i++) {
+            sc = &shm->checks[checks[i].slot];
+
+            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+                || !ngx_http_outage_check_down_by_probe(sc->reason,
+                                                        sc->reason_len))
+            {
+                continue;
+            }
+
+            /* each scope once */
+            for (j = 0; j < i; j++) {
+                sc = &shm->checks[checks[j].slot];
+
+                if (checks[j].scope == checks[i].scope
+                    && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                    && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                           sc->reason_len))
+                {
+                    break;
+                }
+            }
+
+            if (j < i) {
+                continue;
+            }
+
+            p = ngx_slprintf(p, last, "%s\"%V\"", p == buf ? "" : ", ",
+                             &names[checks[i].scope]);
+        }
+
+        n = ngx_http_outage_health_targets(omcf);
+
         ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "outage: every health check fails (%ui of %ui), which "
-                      "usually means the prober's own network is broken, "
-                      "not every dependency: health checks do not take "
-                      "scopes down until one passes again, so that the "
-                      "whole site is not taken down (outage_check_guard)",
-                      nchecks, nchecks);
+                      "outage: every health check fails (%ui of %ui "
+                      "targets), which usually means the prober's own "
+                      "network is broken, not every dependency: health "
+                      "checks do not take scopes down until one passes "
+                      "again, so that the whole site is not taken down "
+                      "(outage_check_guard); scopes kept up: %*s",
+                      n, n, p - buf, buf);
 
     } else if (change == 2) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
@@ -2016,7 +2244,7 @@ ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h)
 
     ngx_http_outage_shm_unlock();
 
-    ngx_http_outage_health_guard_log(h->log, change, h->nprobes);
+    ngx_http_outage_health_guard_log(h->log, h->omcf, change);
 }
 
 
@@ -2359,36 +2587,76 @@ ngx_http_outage_health_event(ngx_event_t *ev)
 /* ---- passive detection -------------------------------------------------- */
 
 /*
- * What a finished request proves about its upstream, from nginx's record of
- * the last attempt (r->upstream_states, one entry per peer tried).
+ * What a finished request proves about the upstream of the paged location
+ * it went through, from nginx's record of the attempts (r->upstream_states,
+ * one entry per peer tried, a separator with peer NULL before the states of
+ * each further upstream a request reaches by error_page, a named location
+ * or X-Accel-Redirect).  Only the paged location's own attempts count,
+ * from "first" to the next separator: an error_page's @fallback upstream,
+ * the storage an X-Accel-Redirect fetches from or a @sorry location's
+ * answer prove nothing about it.
+ *
  * header_time is set only once the peer's response header was parsed, so a
  * status with header_time set is the application's own answer; without it,
  * a 502 or 504 is nginx's: ngx_http_upstream_next() turned a connect error,
  * a reset, a timeout, an invalid header or "no live upstreams" into it.
+ * A paged upstream that tried no peer at all and ended in nginx's own 502
+ * (or in the maintenance page that replaced it) while its host name was
+ * still unresolved failed to resolve it (resolver error or timeout, a
+ * deleted record, no resolver): "cannot resolve".  A client that left
+ * during the resolution ends in 499 and proves nothing.
  *
  * Returns NGX_OK with *cause set for nginx's own failure, NGX_OK with
  * *cause NULL for an answer of the upstream (its status in *status), and
  * NGX_DECLINED when the request proves nothing (no upstream, the client
- * went away first, an internal error).
+ * went away first, an internal error).  *peer is the address nginx tried
+ * last, or NULL.
  */
 
 static ngx_int_t
-ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t *status,
-    const char **cause)
+ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
+    void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer)
 {
+    ngx_uint_t                  n, last, own;
+    ngx_http_upstream_t        *u;
     ngx_http_upstream_state_t  *state;
 
-    if (r->upstream_states == NULL || r->upstream_states->nelts == 0) {
+    n = r->upstream_states ? r->upstream_states->nelts : 0;
+    state = n ? r->upstream_states->elts : NULL;
+
+    for (last = first; last < n && state[last].peer != NULL; last++) {
+        /* void */
+    }
+
+    /*
+     * r->upstream is the paged location's own only when no other upstream
+     * started after it (its states are the last ones) and it is not one
+     * the request brought along from before the paged location.
+     */
+    u = r->upstream;
+    own = (u != NULL && u != inherited && last == n && first <= n);
+
+    *peer = NULL;
+
+    if (last == first) {
+        if (own && u->resolved && u->resolved->host.len
+            && u->resolved->sockaddr == NULL && u->resolved->naddrs == 0
+            && (r->err_status == NGX_HTTP_BAD_GATEWAY
+                || r->headers_out.status == NGX_HTTP_BAD_GATEWAY
+                /* the 502 replaced by the maintenance page (intercept) */
+                || r->headers_out.status == NGX_HTTP_SERVICE_UNAVAILABLE))
+        {
+            *status = NGX_HTTP_BAD_GATEWAY;
+            *cause = "cannot resolve";
+            return NGX_OK;
+        }
+
         return NGX_DECLINED;
     }
 
-    state = r->upstream_states->elts;
-    state = &state[r->upstream_states->nelts - 1];
+    state = &state[last - 1];
 
-    if (state->peer == NULL) {
-        return NGX_DECLINED;
-    }
-
+    *peer = state->peer;
     *status = state->status;
     *cause = NULL;
 
@@ -2398,7 +2666,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t *status,
          * Bytes that are not HTTP pass as an HTTP/0.9 "200" with no status
          * line: whatever answers there is not the application.
          */
-        if (r->upstream && r->upstream->headers_in.status_n == 0
+        if (own && u->headers_in.status_n == 0
             && r->http_version == NGX_HTTP_VERSION_9)
         {
             *status = NGX_HTTP_BAD_GATEWAY;
@@ -2415,8 +2683,8 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t *status,
      * application answered, and a visitor can provoke this at will with a
      * long URL echoed into a header.
      */
-    if (r->upstream && r->upstream->headers_in.status_n != 0) {
-        *status = r->upstream->headers_in.status_n;
+    if (own && u->headers_in.status_n != 0) {
+        *status = u->headers_in.status_n;
         return NGX_OK;
     }
 
@@ -2441,29 +2709,36 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t *status,
 static ngx_int_t
 ngx_http_outage_health_log_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                   status;
+    void                        *inherited;
+    ngx_str_t                   *peer;
+    ngx_uint_t                   status, first;
     const char                  *cause;
     ngx_http_outage_loc_conf_t  *olcf;
 
-    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+    /*
+     * The paged location the request went through, wherever the answer
+     * came from in the end (an error_page, a named location).
+     */
+    olcf = ngx_http_outage_page_passive_conf(r, &first, &inherited);
 
-    if (olcf->page_scopes == NULL || !olcf->passive) {
-        /*
-         * An error_page or named location served the answer: judge the
-         * upstream of the paged location the request went through.
-         */
-        olcf = ngx_http_outage_page_passive_conf(r);
-
-        if (olcf == NULL || olcf->page_scopes == NULL || !olcf->passive) {
-            return NGX_OK;
-        }
+    if (olcf == NULL) {
+        olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+        first = 0;
+        inherited = NULL;
     }
 
-    if (ngx_http_outage_passive_classify(r, &status, &cause) != NGX_OK) {
+    if (olcf->page_scopes == NULL || !olcf->passive) {
         return NGX_OK;
     }
 
-    ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause);
+    if (ngx_http_outage_passive_classify(r, first, inherited, &status,
+                                         &cause, &peer)
+        != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer);
 
     return NGX_OK;
 }
@@ -2551,22 +2826,31 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 
 
 /*
- * One judged response against every check of each bound scope.  Passive
- * evidence only takes a check down, and only counts while the check is not
- * down: requests that bypass the maintenance page (staff) then neither keep
- * it down nor delay the probes that bring it up ("rise").  The zone lock
- * and the generation are touched only at the transition.
+ * One judged response against the checks of each bound scope.  When some
+ * of those checks probe the very host:port nginx tried, only they are
+ * charged: the sidecar or the other dependency a scope also checks did not
+ * fail.  Otherwise (the probe targets a health port or a name nginx does not
+ * use) every check of the scope is.
+ *
+ * Passive evidence never takes a check down on its own: when the rule
+ * fires, the check asks the prober for an immediate probe and the prober
+ * takes it down only if that probe fails too (see the store below).  One
+ * slow URL, a flood of requests made to time out or an error_page chain
+ * cannot page a service whose probe passes.  Passive evidence only counts
+ * while the check is not down: requests that bypass the maintenance page
+ * (staff) then neither keep it down nor delay the probes that bring it up
+ * ("rise").  The zone lock is taken only when the rule fires.
  */
 
 static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
-    ngx_uint_t status, const char *cause)
+    ngx_uint_t status, const char *cause, ngx_str_t *peer)
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                         len;
     time_t                         now;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, k, guard, *ids, failed, down;
+    ngx_uint_t                     i, j, k, *ids, failed, ask, matching;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -2584,6 +2868,19 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     ids = scopes->elts;
     names = omcf->scopes.elts;
     now = ngx_time();
+    matching = 0;
+
+    for (i = 0; peer && i < omcf->checks.nelts; i++) {
+        for (j = 0; j < scopes->nelts; j++) {
+            if (ids[j] == checks[i].scope
+                && ngx_http_outage_check_probes_peer(&checks[i].url,
+                                                     &checks[i].resolve, peer))
+            {
+                matching = 1;
+                break;
+            }
+        }
+    }
 
     for (i = 0; i < omcf->checks.nelts; i++) {
         ck = &checks[i];
@@ -2595,6 +2892,13 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         if (j == scopes->nelts) {
+            continue;
+        }
+
+        if (matching
+            && !ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
+                                                  peer))
+        {
             continue;
         }
 
@@ -2646,52 +2950,167 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         ngx_http_outage_shm_lock();
 
         /*
-         * Only a worker of the newest configuration writes: after a reload
-         * an old worker's slot may already belong to another check.
+         * Only a worker of the newest configuration asks: after a reload
+         * an old worker's slot may already belong to another check.  The
+         * streak starts again, so that a probe that passes is followed by
+         * a new streak, not by a request per failure.
          */
-        down = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
-                && sc->key == ck->key
-                && ngx_http_outage_shm_current());
+        ask = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+               && sc->key == ck->key
+               && ngx_http_outage_shm_current());
 
-        if (down) {
-            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
-                sc->transitions++;
-            }
-
-            sc->health = NGX_HTTP_OUTAGE_HEALTH_DOWN;
-            sc->since = now;
-
-            /* "rise" passing probes from now on bring it up */
-            sc->passes = 0;
-
-            sc->last_error = NGX_HTTP_OUTAGE_CHECK_PASSIVE;
-            sc->last_error_len = ngx_http_outage_health_reason(
-                                   sc->last_error_text, "passive", text, len);
-            ngx_memcpy(sc->reason, sc->last_error_text, sc->last_error_len);
-            sc->reason_len = sc->last_error_len;
-
+        if (ask) {
+            sc->confirm = 1;
+            ngx_memcpy(sc->confirm_text, text, len);
+            sc->confirm_len = len;
             sc->passive.streak = 0;
-
-            guard = ngx_http_outage_health_guard(omcf, shm);
-
-            ngx_http_outage_shm_bump(shm);
-
-        } else {
-            guard = 0;
         }
 
         ngx_http_outage_shm_unlock();
 
-        if (down) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "outage: check \"%V\" (#%ui) is down: passive: %*s "
+        if (ask) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: check \"%V\" (#%ui): passive: %*s "
                           "(%ui failures in a row, at least %ui percent of "
-                          "the last %T s)",
+                          "the last %T s), probing now to confirm",
                           &names[ck->scope], i, len, text, ck->passive_min,
                           ck->passive_ratio, ck->passive_window);
-
-            ngx_http_outage_health_guard_log(r->connection->log, guard,
-                                             omcf->checks.nelts);
         }
     }
+}
+
+
+/*
+ * "scheme://host[:port]/..." of a check: the host as written (brackets of
+ * an IPv6 literal kept) and the port, the scheme's by default.  Pure: the
+ * guard and the passive charge compare probe targets with it.
+ */
+
+void
+ngx_http_outage_url_target(ngx_str_t *url, ngx_str_t *host, in_port_t *port)
+{
+    u_char     *p, *last, *h;
+    ngx_int_t   n;
+
+    p = url->data;
+    last = url->data + url->len;
+    *port = 80;
+
+    if (url->len >= 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+        *port = 443;
+        p += 8;
+
+    } else if (url->len >= 7
+               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+    {
+        p += 7;
+    }
+
+    h = p;
+
+    if (p < last && *p == '[') {
+        while (p < last && *p != ']') {
+            p++;
+        }
+
+        if (p < last) {
+            p++;
+        }
+
+    } else {
+        while (p < last && *p != ':' && *p != '/' && *p != '?' && *p != '#')
+        {
+            p++;
+        }
+    }
+
+    host->data = h;
+    host->len = p - h;
+
+    if (p < last && *p == ':') {
+        h = ++p;
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+        n = ngx_atoi(h, p - h);
+
+        if (n > 0 && n <= 65535) {
+            *port = (in_port_t) n;
+        }
+    }
+}
+
+
+/*
+ * Whether a check probes the address nginx tried ("addr:port" as in
+ * $upstream_addr, IPv6 in brackets): its URL's literal host, or one of the
+ * addresses its host name resolved to ("host:port:addr,addr", the
+ * CURLOPT_RESOLVE entry), with the same port.
+ */
+
+ngx_uint_t
+ngx_http_outage_check_probes_peer(ngx_str_t *url, ngx_str_t *resolve,
+    ngx_str_t *peer)
+{
+    u_char     *p, *last, *a;
+    in_port_t   port;
+    ngx_int_t   n;
+    ngx_str_t   host, addr;
+
+    if (peer == NULL || peer->len == 0) {
+        return 0;
+    }
+
+    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p == peer->data) {
+        return 0;
+    }
+
+    n = ngx_atoi(p, peer->data + peer->len - p);
+    addr.data = peer->data;
+    addr.len = p - 1 - peer->data;
+
+    ngx_http_outage_url_target(url, &host, &port);
+
+    if (n != (ngx_int_t) port || addr.len == 0) {
+        return 0;
+    }
+
+    if (host.len == addr.len
+        && ngx_strncasecmp(host.data, addr.data, addr.len) == 0)
+    {
+        return 1;
+    }
+
+    if (resolve == NULL || resolve->len == 0) {
+        return 0;
+    }
+
+    /* past "host:port:" */
+    last = resolve->data + resolve->len;
+    p = ngx_strlchr(resolve->data, last, ':');
+    p = p ? ngx_strlchr(p + 1, last, ':') : NULL;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    for (a = ++p; p <= last; p++) {
+        if (p == last || *p == ',') {
+            if ((size_t) (p - a) == addr.len
+                && ngx_strncasecmp(a, addr.data, addr.len) == 0)
+            {
+                return 1;
+            }
+
+            a = p + 1;
+        }
+    }
+
+    return 0;
 }

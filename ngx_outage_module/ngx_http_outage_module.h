@@ -316,6 +316,12 @@ typedef struct {
     ngx_uint_t                   passive_failures;
     ngx_msec_t                   latency_sum;
     ngx_http_outage_shm_passive_t  passive;
+    ngx_uint_t                   confirm;      /* passive evidence waits for
+                                                  a probe (lock held) */
+    u_char                       confirm_text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       confirm_len;
+    time_t                       confirm_told; /* last "the probe passes"
+                                                  notice */
 } ngx_http_outage_shm_check_t;
 
 
@@ -447,6 +453,11 @@ typedef struct {
                                                    location whose upstream
                                                    passive detection judges
                                                    after an error_page */
+    ngx_uint_t                   passive_first; /* its upstream's first
+                                                   attempt in
+                                                   r->upstream_states */
+    void                        *passive_inherited;  /* r->upstream on
+                                                   entering it */
     unsigned                     page:1;        /* this response is our
                                                    page */
     unsigned                     intercept:1;   /* replacing a failed
@@ -593,8 +604,13 @@ char *ngx_http_outage_types_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /* page.c */
 ngx_int_t ngx_http_outage_access_handler(ngx_http_request_t *r);
+void ngx_http_outage_url_target(ngx_str_t *url, ngx_str_t *host,
+    in_port_t *port);
+ngx_uint_t ngx_http_outage_check_probes_peer(ngx_str_t *url,
+    ngx_str_t *resolve, ngx_str_t *peer);
+ngx_uint_t ngx_http_outage_check_down_by_probe(u_char *reason, size_t len);
 ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
-    ngx_http_request_t *r);
+    ngx_http_request_t *r, ngx_uint_t *first, void **inherited);
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);

@@ -93,13 +93,21 @@ ngx_http_outage_page_ctx(ngx_http_request_t *r, ngx_uint_t create)
 
 
 ngx_http_outage_loc_conf_t *
-ngx_http_outage_page_passive_conf(ngx_http_request_t *r)
+ngx_http_outage_page_passive_conf(ngx_http_request_t *r, ngx_uint_t *first,
+    void **inherited)
 {
     ngx_http_outage_page_ctx_t  *ctx;
 
     ctx = ngx_http_outage_page_ctx(r, 0);
 
-    return ctx ? ctx->passive_conf : NULL;
+    if (ctx == NULL || ctx->passive_conf == NULL) {
+        return NULL;
+    }
+
+    *first = ctx->passive_first;
+    *inherited = ctx->passive_inherited;
+
+    return ctx->passive_conf;
 }
 
 
@@ -155,7 +163,22 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
             }
         }
 
-        ctx->passive_conf = olcf;
+        /*
+         * The first paged location whose upstream tried a peer keeps the
+         * verdict: an error_page, X-Accel-Redirect or named location that
+         * inherits outage_page (from the server level) does not replace
+         * it.  nginx starts this location's upstream with a separator
+         * state (peer NULL) when an earlier one left states: its own
+         * attempts are the ones from there to the next separator.
+         */
+        if (ctx->passive_conf == NULL || r->upstream_states == NULL
+            || r->upstream_states->nelts <= ctx->passive_first)
+        {
+            ctx->passive_conf = olcf;
+            ctx->passive_first = r->upstream_states
+                                 ? r->upstream_states->nelts + 1 : 0;
+            ctx->passive_inherited = r->upstream;
+        }
     }
 
     snap = ngx_http_outage_snapshot(r);

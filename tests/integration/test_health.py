@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import free_port, wait_for
+from harness import Backend, free_port, wait_for
 
 INTERVAL = 0.3
 TIMEOUT = 0.2
@@ -186,7 +186,7 @@ def test_hang_does_not_slow_requests(nginx_factory, backend):
 TWO_CHECKS = """
     outage_check checkout http://127.0.0.1:{hp}/health interval=300ms
                  timeout=200ms fall=2 rise=2;
-    outage_check payments http://127.0.0.1:{hp}/ok interval=300ms
+    outage_check payments http://127.0.0.1:{hp2}/ok interval=300ms
                  timeout=200ms fall=2 rise=2;
     {extra}
 """
@@ -200,9 +200,13 @@ PAYMENTS = """
 """
 
 
-def start_two(nginx_factory, backend, extra="", workers=4, http=""):
-    backend.set_health("ok", path="/ok")
-    conf = make_conf(TWO_CHECKS.format(hp=backend.health_port, extra=extra),
+def start_two(nginx_factory, backend, extra="", workers=4, http="",
+              second=None):
+    # second: another backend for payments (a distinct probe target)
+    second = second or backend
+    second.set_health("ok", path="/ok")
+    conf = make_conf(TWO_CHECKS.format(hp=backend.health_port,
+                                       hp2=second.health_port, extra=extra),
                      locations=PAYMENTS, http=http)
     return nginx_factory(conf, workers=workers)
 
@@ -248,12 +252,23 @@ def test_reloads_keep_state(nginx_factory, backend):
 
 # ---- the over-reaction guard -------------------------------------------------
 
-def test_guard_when_every_check_fails(nginx_factory, backend):
-    n = start_two(nginx_factory, backend)
+@pytest.fixture
+def backend2(tmp_path):
+    b = Backend(str(tmp_path), health_port=True)
+    yield b
+    b.stop()
+
+
+def test_guard_when_every_check_fails(nginx_factory, backend, backend2):
+    # two dependencies on two addresses (the guard counts probe targets,
+    # host:port: two checks of one dependency are one target)
+    n = start_two(nginx_factory, backend, second=backend2)
     wait_health(n, "up", 0)
     wait_health(n, "up", 1)
 
     backend.set_health("refuse")        # closes the whole health listener
+    backend2.set_health("refuse")
+    backend2.set_health("refuse", path="/ok")   # and its open connection
     wait_for(lambda: n.status_json()["guard_active"], timeout=5,
              what="guard active")
     c = n.status_json()["checks"]
@@ -262,11 +277,16 @@ def test_guard_when_every_check_fails(nginx_factory, backend):
     wait_for(lambda: state(n) == "ok" and state(n, "/payments/") == "ok",
              timeout=2)
     assert scope(n)["state"] == "ok"
-    lines = log_lines(n, r"\[error\].*every health check fails \(2 of 2\)")
+    lines = log_lines(n, r"\[error\].*every health check fails \(2 of 2 "
+                         r"targets\)")
     assert len(lines) == 1, lines
     assert "prober's own network" in lines[0]
+    assert re.search(r'scopes kept up: "(checkout", "payments|payments", '
+                     r'"checkout)"', lines[0]), lines[0]
 
     backend.set_health("ok")
+    backend2.set_health("ok")
+    backend2.set_health("ok", path="/ok")
     wait_for(lambda: not n.status_json()["guard_active"], timeout=5,
              what="guard cleared")
     assert len(log_lines(n, r"health checks decide again")) == 1
@@ -276,11 +296,14 @@ def test_guard_when_every_check_fails(nginx_factory, backend):
     assert len(log_lines(n, r"outage: every health check fails")) == 1
 
 
-def test_guard_off_lets_health_decide(nginx_factory, backend):
-    n = start_two(nginx_factory, backend, extra="outage_check_guard off;")
+def test_guard_off_lets_health_decide(nginx_factory, backend, backend2):
+    n = start_two(nginx_factory, backend, extra="outage_check_guard off;",
+                  second=backend2)
     wait_health(n, "up", 0)
     wait_health(n, "up", 1)
     backend.set_health("refuse")
+    backend2.set_health("refuse")
+    backend2.set_health("refuse", path="/ok")
     wait_for(lambda: state(n) == "down" and state(n, "/payments/") == "down",
              timeout=5)
     assert n.status_json()["guard_active"] is False
@@ -363,24 +386,33 @@ def test_passive_detects_before_active(nginx_factory, backend):
     assert c["passive_failures"] == 0 and c["consecutive_failures"] == 0, c
     assert state(n) == "ok"
 
+    # the service is down: its probe fails too (refused), but only every
+    # 30 s and fall=3: passive detection finds it, its probe confirms
+    backend.set_health("refuse")
     # passive_min (10) failures in a row, and 80 % of the window: with the
     # 5 answers of /fine/ still in it, 20 failures (unless they aged out)
     sent = 0
-    while check(n)["health"] != "down":
+    while not log_lines(n, r"probing now to confirm"):
         assert n.get("/shop/")[0] == 503
         sent += 1
         assert sent <= 20
-    # the active check (every 30 s, healthy target) cannot have done this
     assert sent >= 10
+    # the prober's next tick (<= 1 s) starts the confirming probe
+    wait_health(n, "down", timeout=3)
     c = check(n)
-    assert c["passive_failures"] == sent
-    assert c["last_error"] == "passive: upstream 502 (cannot connect)"
-    assert c["error_kind"] == "passive"
+    assert c["passive_failures"] >= sent
+    assert c["last_error"] == "connection refused"
     assert state(n) == "down"
-    assert scope(n)["reason"] == "passive: upstream 502 (cannot connect)"
+    assert scope(n)["reason"] == ("passive: upstream 502 (cannot connect); "
+                                  "check: connection refused")
+    lines = log_lines(n, r'check "checkout" \(#0\): passive: upstream 502 '
+                         r'\(cannot connect\) \(10 failures in a row, at '
+                         r'least 80 percent of the last 5 s\), probing now')
+    assert len(lines) == 1, lines
     lines = log_lines(n, r'check "checkout" \(#0\) is down: passive: '
-                         r'upstream 502 \(cannot connect\) \(10 failures '
-                         r'in a row, at least 80 percent of the last 5 s\)')
+                         r'upstream 502 \(cannot connect\); check: '
+                         r'connection refused \(passive failures confirmed '
+                         r'by a probe\)')
     assert len(lines) == 1, lines
     assert len(log_lines(n, r"is down: ")) == 1
 
@@ -390,14 +422,18 @@ def test_passive_never_marks_up(nginx_factory, backend):
     n = nginx_factory(passive_conf(backend, closed, "1s"), workers=2)
     wait_health(n, "up", timeout=5)
     probes = check(n)["probes"]
+    backend.set_health("refuse")
     for _ in range(10):
         assert n.get("/shop/")[0] == 503
     wait_health(n, "down", timeout=2)
     down_at = check(n)["probes"]
+    backend.set_health("ok")
+    reason = ("passive: upstream 502 (cannot connect); "
+              "check: connection refused")
     # the reason survives the passing probes that wait for "rise"
     wait_for(lambda: check(n)["probes"] >= down_at + 1, timeout=3)
     if check(n)["health"] == "down":
-        assert scope(n)["reason"] == "passive: upstream 502 (cannot connect)"
+        assert scope(n)["reason"] == reason
     # recovery only through rise (2) active successes
     wait_health(n, "up", timeout=6)
     c = check(n)

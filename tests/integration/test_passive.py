@@ -121,14 +121,25 @@ def test_application_503s_never_page(nginx_factory, backend, tmp_path):
 
 
 def test_listed_application_status_counts(nginx_factory, backend, tmp_path):
-    # passive_status=503: the operator says the application's 503 means down
+    # passive_status=503: the operator says the application's 503 means
+    # down.  While the probe passes, the 503s alone do not page (the probe
+    # the rule asks for passes); once the probe fails too, they do.
     n = nginx_factory(conf(tmp_path, backend.health_port, backend.port,
                            "passive_status=503 interval=30s"), workers=2)
     for i in range(PASSIVE_MIN):
         assert get(n, "/checkout/status/503") == 503
-    wait_for(lambda: scope(n)["state"] == "down", timeout=3)
-    assert scope(n)["reason"] == "passive: upstream answered 503"
+    wait_for(lambda: re.search(r"passive failures were seen \(upstream "
+                               r"answered 503\) but the probe passes",
+                               n.log_text()), timeout=5)
+    assert scope(n)["state"] == "ok" and check(n)["health"] == "up"
+    backend.set_health("500")
+    for i in range(PASSIVE_MIN):
+        assert get(n, "/checkout/status/503") == 503
+    wait_for(lambda: scope(n)["state"] == "down", timeout=5)
+    assert scope(n)["reason"] == ("passive: upstream answered 503; "
+                                  "check: HTTP 500"), scope(n)
     assert get(n, "/checkout/") == 503
+    assert len(down_lines(n)) == 1
 
 
 def test_ten_percent_upstream_failures_never_page(nginx_factory, backend,
@@ -169,39 +180,35 @@ def test_one_answer_resets_the_streak(nginx_factory, backend, tmp_path):
 
 # ---- a real outage pages within the bound and goes away --------------------
 
-def outage_then_recovery(n, app, probe_also_fails, backend):
+def outage_then_recovery(n, app, backend):
     assert get(n) == 200
     t0 = time.monotonic()
     app.stop()                         # every connection refused
-    if probe_also_fails:
-        backend.set_health("refuse")
+    backend.set_health("refuse")
     sent = 0
     while scope(n)["state"] != "down":
         # failed answers are replaced by the maintenance page (intercept)
         assert get(n) == 503
         sent += 1
-        assert time.monotonic() - t0 < PASSIVE_WINDOW + 3, \
+        assert time.monotonic() - t0 < PASSIVE_WINDOW + 4, \
             "no page after %d failed requests" % sent
     took = time.monotonic() - t0
     # bound: the passive_min-th failure once the window holds at least
-    # passive_ratio failures, at the latest passive_window (+1 s buckets)
-    assert took <= PASSIVE_WINDOW + 1.0 + 1.0, took
+    # passive_ratio failures, at the latest passive_window (+1 s buckets),
+    # then the confirming probe: the prober's next tick (<= 1 s) + timeout
+    assert took <= PASSIVE_WINDOW + 1.0 + 1.0 + 1.5, took
     s = scope(n)
     assert s["state"] == "down" and s["source"] == "health"
-    if not probe_also_fails:
-        assert sent == PASSIVE_MIN, sent
-        assert s["reason"] == "passive: upstream 502 (cannot connect)", s
-    else:
-        assert re.match(r"^(passive: upstream 502 \(cannot connect\)"
-                        r"|check: connection refused)$", s["reason"]), s
+    assert re.match(r"^(passive: upstream 502 \(cannot connect\); "
+                    r"check: connection refused"
+                    r"|check: connection refused)$", s["reason"]), s
     lines = down_lines(n)
     assert len(lines) == 1, lines
     assert s["reason"] in lines[0]
     assert "127.0.0.1" not in s["reason"]
 
     app.start()
-    if probe_also_fails:
-        backend.set_health("ok")
+    backend.set_health("ok")
     t1 = time.monotonic()
     wait_for(lambda: get(n) == 200, timeout=10, interval=0.02,
              what="page gone")
@@ -214,13 +221,28 @@ def outage_then_recovery(n, app, probe_also_fails, backend):
     return s
 
 
-def test_refused_upstream_pages_with_probe_passing(nginx_factory, backend,
-                                                   tmp_path, app):
+def test_refused_upstream_with_probe_passing_never_pages(nginx_factory,
+                                                         backend, tmp_path,
+                                                         app):
+    # passive evidence alone (the probe of another address passes) never
+    # pages: the rule asks for a probe, which passes; said once
     app.start()
     n = nginx_factory(conf(tmp_path, backend.health_port, app.port),
                       workers=2)
     wait_for(lambda: check(n)["health"] == "up", timeout=10)
-    outage_then_recovery(n, app, False, backend)
+    assert get(n) == 200
+    app.stop()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < PASSIVE_WINDOW + 2:
+        assert get(n) == 503             # the intercepted 502
+        assert scope(n)["state"] == "ok"
+    c = check(n)
+    assert c["health"] == "up" and c["passive_failures"] >= PASSIVE_MIN, c
+    notices = [ln for ln in n.log_text().splitlines()
+               if "passive failures were seen (upstream 502 (cannot "
+                  "connect)) but the probe passes" in ln]
+    assert len(notices) == 1, notices
+    assert down_lines(n) == []
 
 
 def test_refused_upstream_pages_with_probe_failing(nginx_factory, backend,
@@ -229,7 +251,7 @@ def test_refused_upstream_pages_with_probe_failing(nginx_factory, backend,
     n = nginx_factory(conf(tmp_path, backend.health_port, app.port),
                       workers=2)
     wait_for(lambda: check(n)["health"] == "up", timeout=10)
-    outage_then_recovery(n, app, True, backend)
+    outage_then_recovery(n, app, backend)
 
 
 def test_ratio_delays_the_page_after_recent_successes(nginx_factory, backend,
@@ -237,8 +259,9 @@ def test_ratio_delays_the_page_after_recent_successes(nginx_factory, backend,
     # 40 answers in the window, then a dead upstream: PASSIVE_MIN failures
     # are not enough while the window still holds more answers than 80 %
     # allows; the page comes once the answers age out, within the window
+    # the check probes the application itself: its probe fails with it
     app.start()
-    n = nginx_factory(conf(tmp_path, backend.health_port, app.port,
+    n = nginx_factory(conf(tmp_path, app.port, app.port,
                            "interval=30s"), workers=1)
     t_answers = time.monotonic()
     for _ in range(40):
@@ -252,7 +275,8 @@ def test_ratio_delays_the_page_after_recent_successes(nginx_factory, backend,
     if time.monotonic() - t_answers < PASSIVE_WINDOW - 2:
         assert scope(n)["state"] == "ok"
     while get(n) and scope(n)["state"] != "down":
-        assert time.monotonic() - t0 < PASSIVE_WINDOW + 2.5
+        # + the confirming probe: the prober's next tick (<= 1 s) + timeout
+        assert time.monotonic() - t0 < PASSIVE_WINDOW + 2.5 + 1.5
         time.sleep(0.05)
     assert len(down_lines(n)) == 1
 
@@ -260,34 +284,34 @@ def test_ratio_delays_the_page_after_recent_successes(nginx_factory, backend,
 # ---- staff bypass ----------------------------------------------------------
 
 def test_staff_bypass_does_not_keep_the_scope_down(nginx_factory, backend,
-                                                   tmp_path, app):
-    app.start()
-    n = nginx_factory(conf(tmp_path, backend.health_port, app.port,
+                                                   tmp_path):
+    # the application closes connections on /close (nginx's own 502) and
+    # its probe fails: passive detection, confirmed, takes checkout down
+    n = nginx_factory(conf(tmp_path, backend.health_port, backend.port,
                            "interval=1s"), workers=2)
     wait_for(lambda: check(n)["health"] == "up", timeout=10)
-    app.stop()
+    backend.set_health("refuse")
     for _ in range(PASSIVE_MIN):
-        get(n)
+        get(n, "/checkout/close")
     wait_for(lambda: scope(n)["state"] == "down", timeout=3)
     assert get(n) == 503
 
-    # staff bypass the page and keep testing against the upstream, which
-    # still refuses them; the probe passes: rise (2) probes at 1 s bring
-    # the scope back however much staff traffic fails meanwhile
+    # staff bypass the page and keep testing a URL that still fails; the
+    # probe passes again: rise (2) probes at 1 s bring the scope back
+    # however much staff traffic fails meanwhile
+    backend.set_health("ok")
     stop = threading.Event()
     staff = {"n": 0, "failed": 0}
 
     def hammer():
         while not stop.is_set():
-            st = get(n, headers={"X-Staff": "1"})
+            st = get(n, "/checkout/close", headers={"X-Staff": "1"})
             staff["n"] += 1
             staff["failed"] += st == 502
 
     t = threading.Thread(target=hammer, daemon=True)
     t.start()
     try:
-        # once up, the same failing traffic (no longer bypassing anything)
-        # may take it down again: the log says it came up
         wait_for(lambda: re.search(r'check "checkout" \(#0\) is up again',
                                    n.log_text()),
                  timeout=2 * 1.0 + 4.0, interval=0.05,
@@ -296,6 +320,8 @@ def test_staff_bypass_does_not_keep_the_scope_down(nginx_factory, backend,
         stop.set()
         t.join(5)
     assert staff["failed"] > 5, staff
+    # and the same failing traffic, the probe passing, does not page again
+    assert len(down_lines(n)) == 1
 
 
 # ---- what the peer really sent (found in review) ---------------------------
@@ -343,10 +369,11 @@ def get_or_garbage(n):
         return 0
 
 
-def raw_conf(tmp_path, health_port, peer_port, location_extra=""):
+def raw_conf(tmp_path, health_port, peer_port, location_extra="",
+             check="interval=300ms timeout=200ms fall=2 rise=2"):
     return ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "server {\n"
+            + check + ";\n"
+            + "server {\n"
             "    listen 127.0.0.1:{port} reuseport;\n"
             "    location /checkout/ {\n"
             "        outage_page checkout;\n"
@@ -355,7 +382,12 @@ def raw_conf(tmp_path, health_port, peer_port, location_extra=""):
             "    }\n"
             "    location = /50x.html { return 200 'sorry'; }\n"
             "    location = /outage/status { outage_status; }\n"
-            "}\n" % (health_port, peer_port, location_extra))
+            "}\n") % (health_port, peer_port, location_extra)
+
+
+# the check probes the peer itself, rarely: passive detection is what finds
+# the failure, the probe it asks for confirms it
+SLOW_CHECK = "interval=30s timeout=200ms fall=1000 rise=2"
 
 
 def test_headers_too_big_for_nginx_never_page(nginx_factory, backend,
@@ -383,9 +415,8 @@ def test_a_peer_that_does_not_speak_http_pages(nginx_factory, backend,
     # nginx passes non-HTTP bytes on as HTTP/0.9: not the application
     peer = RawPeer(b"SSH-2.0-OpenSSH_9.2\r\n")
     try:
-        n = nginx_factory(raw_conf(tmp_path, backend.health_port, peer.port),
-                          workers=1)
-        wait_for(lambda: check(n)["health"] == "up", timeout=10)
+        n = nginx_factory(raw_conf(tmp_path, peer.port, peer.port,
+                                   check=SLOW_CHECK), workers=1)
         deadline = time.monotonic() + 3 * PASSIVE_WINDOW
         while get_or_garbage(n) != 503:
             assert time.monotonic() < deadline, check(n)
@@ -401,9 +432,9 @@ def test_error_page_does_not_hide_a_refused_upstream(nginx_factory, backend,
     # error_page answers from another location: the paged location's
     # upstream failures still count
     dead = free_port()
-    n = nginx_factory(raw_conf(tmp_path, backend.health_port, dead,
-                               "error_page 502 504 /50x.html;"), workers=1)
-    wait_for(lambda: check(n)["health"] == "up", timeout=10)
+    n = nginx_factory(raw_conf(tmp_path, dead, dead,
+                               "error_page 502 504 /50x.html;",
+                               check=SLOW_CHECK), workers=1)
     deadline = time.monotonic() + 3 * PASSIVE_WINDOW
     while get(n) != 503:
         assert time.monotonic() < deadline, check(n)

@@ -1,0 +1,451 @@
+"""Trust in passive detection and the all-checks-failing guard (review s5,
+items 1, 2, 3 and 6), with real nginx, real backends and real traffic:
+
+- passive evidence never pages on its own: the rule asks for an immediate
+  probe, and the check goes down only when that probe fails too (reason
+  "passive: ...; check: ...");
+- the guard is built from probe verdicts of distinct targets (host:port)
+  and never holds back a passive verdict;
+- passive failures are charged to the check that probes the peer nginx
+  tried, when one does;
+- only the paged location's own upstream is judged (error_page to another
+  upstream, X-Accel-Redirect, error_page 502 = @sorry);
+- an upstream name that stops resolving counts ("cannot resolve").
+"""
+
+import os
+import re
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness import PY, SUPPORT, Backend, free_port, stop_pid, wait_for
+
+PASSIVE_MIN = 10            # the documented defaults
+PASSIVE_WINDOW = 5.0
+
+
+class App:
+    """An application: /slow answers after 3 s, /invoice/* hands the
+    download to nginx (X-Accel-Redirect), /missing is a 404, anything else
+    200."""
+
+    def __init__(self):
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                status, extra = 200, {}
+                if self.path.startswith("/slow"):
+                    time.sleep(3)
+                elif self.path.startswith("/invoice/"):
+                    extra["X-Accel-Redirect"] = "/_storage" + self.path
+                elif self.path.startswith("/missing"):
+                    status = 404
+                body = b"app ok"
+                self.send_response(status)
+                for k, v in extra.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass        # nginx gave up on /slow first: broken pipe
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = Server(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.fixture
+def app():
+    a = App()
+    yield a
+    a.stop()
+
+
+def server(locations):
+    return """
+    server {
+        listen 127.0.0.1:{port} reuseport;
+        %s
+        location = /outage/status { outage_status; }
+    }
+""" % locations
+
+
+def checks_of(n):
+    return n.status_json()["checks"]
+
+
+def scope(n, name):
+    return [s for s in n.status_json()["scopes"] if s["name"] == name][0]
+
+
+def lines(n, pattern):
+    return [ln for ln in n.log_text().splitlines() if re.search(pattern, ln)]
+
+
+def down_lines(n):
+    return lines(n, r'outage: check "[a-z]+" \(#\d+\) is down: ')
+
+
+def hammer_until(n, path, done, deadline, what):
+    end = time.monotonic() + deadline
+    sent = 0
+    while not done():
+        n.get(path)
+        sent += 1
+        assert time.monotonic() < end, "%s after %d requests: %r" % (
+            what, sent, checks_of(n))
+    return sent
+
+
+# ---- 1 and 2: passive evidence with a passing probe, the guard -------------
+
+def test_slow_url_neither_pages_nor_hides_another_outage(nginx_factory,
+                                                         backend, tmp_path,
+                                                         app):
+    # review item 1/2: checkout is healthy (its probe passes) but has a URL
+    # slower than proxy_read_timeout; payments is really down.  Twelve
+    # requests timing out together used to take checkout down, which made
+    # "every check" fail and the guard then hid the payments outage.
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check payments http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (backend.health_port, dead)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /payments/ {
+            outage_page payments;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (app.port, dead))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "down"],
+             timeout=10, what="checkout up, payments down")
+    assert n.get("/payments/")[0] == 503
+
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda i: n.get("/checkout/slow?%d" % i)[0],
+                            range(12)))
+    assert set(got) <= {503, 504}, got
+    # the rule fired, the probe it asked for passed: said once, not paged
+    wait_for(lambda: lines(n, r'check "checkout" \(#0\): passive failures '
+                              r'were seen \(upstream 504 \(timed out\)\) but '
+                              r'the probe passes'),
+             timeout=5, what="the probe-passes notice")
+    c = checks_of(n)
+    assert c[0]["health"] == "up" and c[0]["passive_failures"] >= 10, c
+    assert n.status_json()["guard_active"] is False
+    assert scope(n, "checkout")["state"] == "ok"
+    assert scope(n, "payments")["state"] == "down"
+    assert n.get("/checkout/")[0] == 200
+    assert n.get("/payments/")[0] == 503
+    assert [ln for ln in down_lines(n) if "checkout" in ln] == []
+
+    # a second wave: a new streak, a new probe, still up; the notice is
+    # rate-limited (once a minute)
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(lambda i: n.get("/checkout/slow?b%d" % i)[0],
+                      range(12)))
+    wait_for(lambda: lines(n, r'check "checkout" \(#0\): passive: upstream '
+                              r'504 \(timed out\).*probing now to confirm'),
+             timeout=5)
+    assert checks_of(n)[0]["health"] == "up"
+    assert len(lines(n, r"passive failures were seen")) == 1
+    assert scope(n, "payments")["state"] == "down"
+
+
+def test_two_checks_of_one_target_never_trip_the_guard(nginx_factory,
+                                                       tmp_path, app):
+    # review item 1 (r1d): one dependency, two checks of it, nothing else
+    # checked: its outage is one target failing, not "every check"
+    dead = free_port()
+    conf = ("outage_check payments http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check payments http://127.0.0.1:%d/ready "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (dead, dead)) + server("""
+        location /pay/ {
+            outage_page payments;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % app.port)
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["down", "down"],
+             timeout=10)
+    assert n.status_json()["guard_active"] is False
+    assert scope(n, "payments")["state"] == "down"
+    assert n.get("/pay/")[0] == 503
+    assert lines(n, r"every health check fails") == []
+
+
+def test_guard_never_holds_back_a_passive_verdict(nginx_factory, tmp_path,
+                                                  app):
+    # review item 1: two targets, both probes fail; checkout's traffic
+    # failed first (passive, confirmed by its probe), so not every target
+    # is down by probe alone: no guard, both scopes down
+    dead_a = free_port()
+    dead_b = free_port()
+    conf = ("outage_check payments http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check checkout http://127.0.0.1:%d/health "
+            "interval=30s timeout=200ms fall=1000 rise=2;\n"
+            % (dead_a, dead_b)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /payments/ {
+            outage_page payments;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (dead_b, app.port))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10)
+    hammer_until(n, "/checkout/",
+                 lambda: scope(n, "checkout")["state"] == "down",
+                 PASSIVE_WINDOW + 5, "no page")
+    s = scope(n, "checkout")
+    assert s["reason"] == ("passive: upstream 502 (cannot connect); "
+                           "check: connection refused"), s
+    assert n.status_json()["guard_active"] is False
+    assert scope(n, "payments")["state"] == "down"
+    assert n.get("/payments/")[0] == 503
+    assert n.get("/checkout/")[0] == 503
+    assert len([ln for ln in down_lines(n) if '"checkout"' in ln]) == 1
+    assert lines(n, r"every health check fails") == []
+
+
+def test_guard_names_the_scopes_it_keeps_up(nginx_factory, tmp_path):
+    # both targets' probes fail (the prober's network, say): the guard holds
+    # them back and its one log line names the scopes it keeps up
+    dead_a = free_port()
+    dead_b = free_port()
+    conf = ("outage_check payments http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (dead_a, dead_b)) + server("""
+        location /checkout/ { outage_page checkout; return 200 "ok\\n"; }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: n.status_json()["guard_active"], timeout=10)
+    assert scope(n, "checkout")["state"] == "ok"
+    got = lines(n, r"every health check fails \(2 of 2 targets\)")
+    assert len(got) == 1, got
+    assert re.search(r'scopes kept up: "(payments", "checkout|checkout", '
+                     r'"payments)"$', got[0]), got[0]
+
+
+def test_passive_charges_the_check_of_the_failed_peer(nginx_factory,
+                                                      backend, tmp_path):
+    # review item 1 (r1c): one scope, the app's check and a healthy
+    # sidecar's; the app dies: only the app's check is charged and taken
+    # down, the sidecar's stays up and no guard hides the outage
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=30s timeout=200ms fall=1000 rise=2;\n"
+            "outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (dead, backend.health_port)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % dead)
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[1]["health"] == "up", timeout=10)
+    hammer_until(n, "/checkout/",
+                 lambda: scope(n, "checkout")["state"] == "down",
+                 PASSIVE_WINDOW + 5, "no page")
+    c = checks_of(n)
+    assert c[0]["health"] == "down" and c[0]["passive_failures"] >= 10, c
+    assert c[1]["health"] == "up" and c[1]["passive_failures"] == 0, c
+    assert n.status_json()["guard_active"] is False
+    assert scope(n, "checkout")["reason"].startswith(
+        "passive: upstream 502 (cannot connect); check: ")
+    assert len(down_lines(n)) == 1
+
+
+# ---- 3: only the paged location's own upstream ----------------------------
+
+def test_error_page_fallback_upstream_is_not_judged(nginx_factory, backend,
+                                                    tmp_path, app):
+    # review item 3a: a 404 of the healthy app goes to @fallback, whose
+    # upstream is dead: the app answered, nothing counts against checkout
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_intercept_errors on;
+            error_page 404 = @fallback;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location @fallback { proxy_pass http://127.0.0.1:%d; }""" % (
+        app.port, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    for i in range(2 * PASSIVE_MIN):
+        assert n.get("/checkout/missing/%d" % i)[0] in (502, 503)
+    c = checks_of(n)[0]
+    assert c["passive_failures"] == 0 and c["health"] == "up", c
+    assert lines(n, r"probing now to confirm") == []
+    assert n.get("/checkout/")[0] == 200
+
+
+def test_x_accel_redirect_storage_is_not_judged(nginx_factory, backend,
+                                                tmp_path, app):
+    # review item 3 (r3b): the app hands the download to a dead storage
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /_storage/ {
+            internal;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (app.port, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    for i in range(2 * PASSIVE_MIN):
+        assert n.get("/checkout/invoice/%d.pdf" % i)[0] in (502, 503)
+    c = checks_of(n)[0]
+    assert c["passive_failures"] == 0 and c["health"] == "up", c
+    assert n.get("/checkout/")[0] == 200
+
+
+@pytest.mark.parametrize("level", ["location", "server"])
+def test_error_page_sorry_keeps_the_paged_failures(nginx_factory, backend,
+                                                   tmp_path, app, level):
+    # review item 3b: the paged upstream refuses, @sorry (healthy upstream)
+    # answers: the refusals count, and the probe of the same dead address
+    # confirms them.  With outage_page at the server level @sorry inherits
+    # it: the first paged location whose upstream ran keeps the verdict.
+    dead = free_port()
+    page = "outage_page checkout; outage_page_intercept off;"
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=30s timeout=200ms fall=1000 rise=2;\n"
+            % dead) + server("""
+        %s
+        location /checkout/ {
+            %s
+            error_page 502 504 = @sorry;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
+        page if level == "server" else "",
+        page if level == "location" else "", dead, app.port))
+    n = nginx_factory(conf, workers=1)
+    sent = hammer_until(n, "/checkout/",
+                        lambda: scope(n, "checkout")["state"] == "down",
+                        PASSIVE_WINDOW + 5, "no page")
+    assert sent >= PASSIVE_MIN
+    c = checks_of(n)[0]
+    assert c["passive_failures"] >= PASSIVE_MIN, c
+    assert scope(n, "checkout")["reason"] == (
+        "passive: upstream 502 (cannot connect); check: connection refused")
+    assert n.get("/checkout/")[0] == 503
+    assert len(down_lines(n)) == 1
+
+
+def test_x_accel_redirect_with_server_level_page(nginx_factory, backend,
+                                                 tmp_path, app):
+    # outage_page at the server level: the storage location inherits it,
+    # but the app's answer (the first paged upstream that ran) decides
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % backend.health_port) + server("""
+        outage_page checkout;
+        location /checkout/ { proxy_pass http://127.0.0.1:%d/; }
+        location /_storage/ {
+            internal;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (app.port, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    for i in range(2 * PASSIVE_MIN):
+        assert n.get("/checkout/invoice/%d.pdf" % i)[0] in (502, 503)
+    c = checks_of(n)[0]
+    assert c["passive_failures"] == 0 and c["health"] == "up", c
+
+
+# ---- 6: an upstream name that stops resolving -----------------------------
+
+class Dns:
+    def __init__(self, tmp_path):
+        self.zone = os.path.join(str(tmp_path), "zone")
+        self.set("checkout.test 127.0.0.1")
+        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
+             "--zone", self.zone],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("READY"), line
+        self.port = int(line.split()[1])
+
+    def set(self, text):
+        tmp = self.zone + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, self.zone)
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.err.close()
+
+
+def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
+                                                   tmp_path, app):
+    dns = Dns(tmp_path)
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check checkout http://127.0.0.1:%d/health "
+                "interval=1s timeout=200ms fall=1000 rise=2;\n"
+                % (dns.port, backend.health_port)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            set $up checkout.test;
+            proxy_pass http://$up:%d;
+        }""" % app.port)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/checkout/")[0] == 200
+
+        dns.set("other.test 127.0.0.2")        # the record is deleted
+        backend.set_health("refuse")           # and the service is down
+        hammer_until(n, "/checkout/",
+                     lambda: scope(n, "checkout")["state"] == "down",
+                     PASSIVE_WINDOW + 8, "no page")
+        c = checks_of(n)[0]
+        assert c["passive_failures"] >= PASSIVE_MIN, c
+        assert scope(n, "checkout")["reason"] == (
+            "passive: upstream 502 (cannot resolve); "
+            "check: connection refused")
+        assert len(down_lines(n)) == 1
+    finally:
+        dns.stop()
