@@ -485,7 +485,9 @@ def test_long_url_is_accepted(nginx_factory, files):
 # rest of the value
 RUNBOOK_REDIS = {
     '"outage_redis" needs at least one address': "outage_redis;",
-    '"outage_redis": invalid address "redis.invalid:6379": host not found':
+    '"outage_redis": host "redis.invalid:6379" not found, and without an '
+    'http-level "resolver" it is never resolved again: add "resolver" to '
+    'start now and resolve the name at run time, or use an IP address':
         "outage_redis redis.invalid:6379;",
     '"outage_redis": invalid address "redis://10.0.0.5": expected host:port, '
     '[ipv6]:port or unix:/path': "outage_redis redis://10.0.0.5;",
