@@ -29,6 +29,8 @@
 #define NGX_HTTP_OUTAGE_HEADER_MAX      1024
 #define NGX_HTTP_OUTAGE_MIN_INTERVAL    100
 #define NGX_HTTP_OUTAGE_MAX_FALL        1000
+/* addresses of a name handed to curl at most */
+#define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
 
 
 typedef struct {
@@ -129,6 +131,8 @@ static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx);
+static int ngx_libc_cdecl ngx_http_outage_health_addr_cmp(const void *one,
+    const void *two);
 static void ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_dns_failed(ngx_http_outage_health_t *h,
@@ -1538,9 +1542,11 @@ failed:
 static void
 ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
 {
-    u_char                     buf[1024];
+    u_char                     buf[1536];
     size_t                     len;
     ngx_int_t                  state;
+    ngx_uint_t                 n;
+    ngx_resolver_addr_t        addrs[NGX_HTTP_OUTAGE_CHECK_ADDRS];
     ngx_str_t                 *scope;
     struct curl_slist         *l;
     ngx_http_outage_probe_t   *p;
@@ -1561,12 +1567,23 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     len = 0;
 
     if (state == NGX_OK) {
+        /*
+         * nginx's resolver rotates a name's addresses at each answer: in
+         * one order, the same addresses are the same entry (no new list,
+         * no log line per probe).  A copy is sorted: nginx frees the
+         * answer by the position of its first address.
+         */
+        n = ngx_min(ctx->naddrs, NGX_HTTP_OUTAGE_CHECK_ADDRS);
+        ngx_memcpy(addrs, ctx->addrs, n * sizeof(ngx_resolver_addr_t));
+        ngx_qsort(addrs, n, sizeof(ngx_resolver_addr_t),
+                  ngx_http_outage_health_addr_cmp);
+
         len = ngx_http_outage_check_resolve_entry(buf, sizeof(buf),
                                                   &p->conf->host,
                                                   p->conf->port,
-                                                  (u_char *) ctx->addrs,
+                                                  (u_char *) addrs,
                                                   sizeof(ngx_resolver_addr_t),
-                                                  ctx->naddrs);
+                                                  n);
     }
 
     ngx_resolve_name_done(ctx);
@@ -1639,6 +1656,19 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     p->dns_told = state;
 
     ngx_http_outage_health_dns_failed(h, p, ngx_resolver_strerror(state));
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_outage_health_addr_cmp(const void *one, const void *two)
+{
+    const ngx_resolver_addr_t  *a = one, *b = two;
+
+    if (a->socklen != b->socklen) {
+        return a->socklen < b->socklen ? -1 : 1;
+    }
+
+    return ngx_memcmp(a->sockaddr, b->sockaddr, a->socklen);
 }
 
 

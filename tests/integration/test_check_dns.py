@@ -188,6 +188,25 @@ def test_resolver_follows_an_address_that_moves(nginx_factory, backend,
         dns.stop()
 
 
+def test_several_addresses_in_any_order_are_one_answer(nginx_factory,
+                                                       backend, tmp_path):
+    """nginx's resolver rotates a name's addresses at each answer: the same
+    set is not a move (no log line per probe)."""
+    dns = Dns(tmp_path, {"localhost": "127.0.0.2 127.0.0.1 127.0.0.3"})
+    try:
+        n = nginx_factory(conf(backend, "localhost", dns.resolver()))
+        wait_for(lambda: check(n)["health"] == "up", timeout=T, what="up")
+        probes = check(n)["probes"]
+        wait_for(lambda: check(n)["probes"] >= probes + 8, timeout=T,
+                 what="more probes")
+        entry = "localhost:%d:127.0.0.1,127.0.0.2,127.0.0.3" \
+            % backend.health_port
+        assert n.log_text().count(entry) == 1, n.log_text()[-3000:]
+        assert check(n)["health"] == "up"
+    finally:
+        dns.stop()
+
+
 def test_a_failing_resolver_keeps_the_known_address(nginx_factory, backend,
                                                     tmp_path):
     """A resolver that stops answering says nothing about the dependency:
