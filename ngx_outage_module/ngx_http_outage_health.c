@@ -1513,8 +1513,18 @@ ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
     ctx->name = p->conf->host;
     ctx->handler = ngx_http_outage_health_resolved;
     ctx->data = p;
-    ctx->timeout = h->resolver_timeout;
     ctx->cancelable = 1;
+
+    /*
+     * With addresses known, a slow resolver must not hold the probes up:
+     * after the probe's timeout the known addresses are probed (nginx goes
+     * on asking, and a later probe finds the answer in its cache).
+     */
+    ctx->timeout = h->resolver_timeout;
+
+    if (p->resolve && p->conf->timeout < ctx->timeout) {
+        ctx->timeout = p->conf->timeout;
+    }
 
     p->rctx = ctx;
     p->resolving = 1;

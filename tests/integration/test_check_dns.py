@@ -14,6 +14,7 @@ backend listens on 127.0.0.1 only: 127.0.0.2 on its port refuses.
 """
 
 import os
+import socket
 import subprocess
 
 from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid,
@@ -226,6 +227,27 @@ def test_a_failing_resolver_keeps_the_known_address(nginx_factory, backend,
         assert n.log_text().count("probing the addresses known before") == 1
     finally:
         dns.stop()
+
+
+def test_a_silent_resolver_does_not_hold_probes_up(nginx_factory, backend):
+    """A resolver that never answers (resolver_timeout 30s): with addresses
+    known, each probe waits at most its own timeout for the answer, then
+    probes them; probes keep their pace."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        resolver = ("resolver 127.0.0.1:%d ipv6=off; resolver_timeout 30s;"
+                    % silent.getsockname()[1])
+        n = nginx_factory(conf(backend, "localhost", resolver))
+        wait_for(lambda: check(n)["probes"] >= 1, timeout=T, what="probe")
+        probes = check(n)["probes"]
+        # at 200 ms + 150 ms of waiting: about 15 in 5 s; 1 if each waited
+        wait_for(lambda: check(n)["probes"] >= probes + 5, timeout=5,
+                 what="probes at their pace")
+        assert check(n)["health"] == "up"
+        assert n.log_text().count("probing the addresses known before") == 1
+    finally:
+        silent.close()
 
 
 def test_ip_urls_never_ask_the_resolver(nginx_factory, backend, tmp_path):
