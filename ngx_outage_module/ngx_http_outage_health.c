@@ -31,6 +31,9 @@
 #define NGX_HTTP_OUTAGE_MAX_FALL        1000
 /* addresses of a name handed to curl at most */
 #define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
+/* after a resolver failure, asked again after 2 s, doubling up to 30 s */
+#define NGX_HTTP_OUTAGE_DNS_RETRY_MIN   2000
+#define NGX_HTTP_OUTAGE_DNS_RETRY_MAX   30000
 
 
 typedef struct {
@@ -41,6 +44,8 @@ typedef struct {
     struct curl_slist             *resolve;     /* NULL: no address yet */
     ngx_resolver_ctx_t            *rctx;        /* a resolution in flight */
     ngx_int_t                      dns_told;    /* resolver error logged */
+    ngx_msec_t                     dns_asked;   /* when it failed last */
+    ngx_msec_t                     dns_every;   /* 0: ask before each probe */
 
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     started;
@@ -1474,9 +1479,22 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
         return;
     }
 
-    if (h->resolver) {
+    if (h->resolver
+        && (p->dns_every == 0
+            || ngx_current_msec - p->dns_asked >= p->dns_every))
+    {
         /* nginx's resolver answers from its cache while the TTL lasts */
         ngx_http_outage_health_resolve(h, p);
+        return;
+    }
+
+    /*
+     * A resolver that failed is not asked at every probe (nginx logs each
+     * of its failures): the addresses known meanwhile, if any
+     */
+    if (h->resolver && p->resolve == NULL) {
+        ngx_http_outage_health_dns_failed(h, p,
+                                          ngx_resolver_strerror(p->dns_told));
         return;
     }
 
@@ -1627,6 +1645,8 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
             }
         }
 
+        p->dns_every = 0;
+
         if (p->dns_told) {
             ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
                           "outage: check \"%V\" (#%ui): \"%V\" resolves "
@@ -1648,6 +1668,17 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
      * resolver that fails (times out, SERVFAIL, refuses) says nothing about
      * the dependency: the addresses known before are probed meanwhile.
      */
+
+    if (state != NGX_RESOLVE_NXDOMAIN) {
+        p->dns_asked = ngx_current_msec;
+        p->dns_every = p->dns_every
+                       ? ngx_min(2 * p->dns_every,
+                                 NGX_HTTP_OUTAGE_DNS_RETRY_MAX)
+                       : NGX_HTTP_OUTAGE_DNS_RETRY_MIN;
+
+    } else {
+        p->dns_every = 0;   /* nginx keeps "no such name" for valid= */
+    }
 
     if (state != NGX_RESOLVE_NXDOMAIN && p->resolve) {
         if (p->dns_told != state) {
