@@ -32,6 +32,11 @@
 #define NGX_HTTP_OUTAGE_HEADER_MAX      1024
 #define NGX_HTTP_OUTAGE_MIN_INTERVAL    100
 #define NGX_HTTP_OUTAGE_MAX_FALL        1000
+/* addresses of a name handed to curl at most */
+#define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
+/* after a resolver failure, asked again after 2 s, doubling up to 30 s */
+#define NGX_HTTP_OUTAGE_DNS_RETRY_MIN   2000
+#define NGX_HTTP_OUTAGE_DNS_RETRY_MAX   30000
 
 
 typedef struct {
@@ -39,7 +44,11 @@ typedef struct {
     ngx_uint_t                     id;          /* "#N" in logs and status */
     CURL                          *easy;
     struct curl_slist             *headers;
-    struct curl_slist             *resolve;
+    struct curl_slist             *resolve;     /* NULL: no address yet */
+    ngx_resolver_ctx_t            *rctx;        /* a resolution in flight */
+    ngx_int_t                      dns_told;    /* resolver error logged */
+    ngx_msec_t                     dns_asked;   /* when it failed last */
+    ngx_msec_t                     dns_every;   /* 0: ask before each probe */
 
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     started;
@@ -57,6 +66,7 @@ typedef struct {
     unsigned                       capped:1;
     unsigned                       start_failed:1;
     unsigned                       confirming:1;  /* asked by passive */
+    unsigned                       resolving:1;
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -81,6 +91,10 @@ typedef struct {
     ngx_msec_t                     period;
     ngx_msec_t                     ttl;
 
+    ngx_resolver_t                *resolver;    /* NULL: names resolved
+                                                   with the configuration */
+    ngx_msec_t                     resolver_timeout;
+
     unsigned                       owner:1;
     unsigned                       global:1;
     unsigned                       init_failed:1;
@@ -104,6 +118,9 @@ typedef struct {
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
+    size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
+    size_t stride, ngx_uint_t naddrs);
 static char *ngx_http_outage_check_status(ngx_conf_t *cf,
     ngx_array_t **ranges, ngx_str_t *v, size_t skip);
 static char *ngx_http_outage_check_header(ngx_conf_t *cf,
@@ -111,6 +128,8 @@ static char *ngx_http_outage_check_header(ngx_conf_t *cf,
 static ngx_int_t ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v,
     size_t skip, ngx_uint_t *n);
 
+static void ngx_http_outage_check_unresolved(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf);
 static void ngx_http_outage_health_tick(ngx_event_t *ev);
 static void ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_confirm_asked(
@@ -120,6 +139,15 @@ static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx);
+static int ngx_libc_cdecl ngx_http_outage_health_addr_cmp(const void *one,
+    const void *two);
+static void ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_dns_failed(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, const char *why);
 static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
@@ -582,19 +610,23 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
- * Only http and https.  A host name is resolved here, once, and handed to
- * curl as a CURLOPT_RESOLVE entry: a worker never does a DNS lookup.
+ * Only http and https.  A host name is looked up here; its addresses go to
+ * curl as a CURLOPT_RESOLVE entry, so that curl never resolves a name by
+ * itself (its resolver blocks or runs threads).  A name that does not
+ * resolve now is not an error: a dependency's DNS outage must not stop
+ * nginx from starting or reloading.  The check then fails its probes with
+ * kind "dns" until the name resolves (with "resolver", at run time; without
+ * it, at a reload); postconfiguration() warns.
  */
 
 static char *
 ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
     ngx_str_t *url)
 {
-    u_char      *p, *last, buf[NGX_SOCKADDR_STRLEN];
-    size_t       skip, len, n;
+    u_char      *p, *last;
+    size_t       skip, len;
     in_port_t    port;
     ngx_url_t    u;
-    ngx_uint_t   i, literal;
 
     if (url->len > 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
                         == 0)
@@ -643,7 +675,7 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
     u.url.len = url->len - skip;
     u.default_port = port;
     u.uri_part = 1;
-    u.no_resolve = 0;
+    u.no_resolve = 1;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -659,13 +691,6 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
         return NGX_CONF_ERROR;
     }
 
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_check\": host \"%V\" of \"%V\" was not "
-                           "found", &u.host, url);
-        return NGX_CONF_ERROR;
-    }
-
     ck->url.len = url->len;
     ck->url.data = ngx_pnalloc(cf->pool, url->len + 1);
     if (ck->url.data == NULL) {
@@ -675,35 +700,76 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
     ngx_memcpy(ck->url.data, url->data, url->len);
     ck->url.data[url->len] = '\0';
 
-    literal = (u.host.data[0] == '['
-               || ngx_inet_addr(u.host.data, u.host.len) != INADDR_NONE);
-
-    if (literal) {
-        return NGX_CONF_OK;
+    if (u.host.data[0] == '['
+        || ngx_inet_addr(u.host.data, u.host.len) != INADDR_NONE)
+    {
+        return NGX_CONF_OK;     /* an IP: curl needs no name resolved */
     }
 
-    port = u.no_port ? port : u.port;
+    ck->host = u.host;
+    ck->port = u.no_port ? port : u.port;
+    ck->conf_file = cf->conf_file->file.name;
+    ck->conf_line = cf->conf_file->line;
 
-    /* "host:port:addr[,addr...]", IPv6 addresses in brackets */
+    if (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        return NGX_CONF_OK;     /* ck->resolve empty: warned and probed */
+    }
 
-    len = u.host.len + sizeof(":65535:") - 1
-          + u.naddrs * (NGX_SOCKADDR_STRLEN + 3) + 1;
+    len = ck->host.len + sizeof(":65535:")
+          + u.naddrs * (NGX_SOCKADDR_STRLEN + 3);
 
-    p = ngx_pnalloc(cf->pool, len);
-    if (p == NULL) {
+    ck->resolve.data = ngx_pnalloc(cf->pool, len);
+    if (ck->resolve.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ck->resolve.data = p;
-    last = p + len;
+    ck->resolve.len = ngx_http_outage_check_resolve_entry(ck->resolve.data,
+                                              len, &ck->host, ck->port,
+                                              (u_char *) u.addrs,
+                                              sizeof(ngx_addr_t), u.naddrs);
 
-    p = ngx_slprintf(p, last, "%V:%d:", &u.host, (int) port);
+    return NGX_CONF_OK;
+}
 
-    for (i = 0; i < u.naddrs; i++) {
-        n = ngx_sock_ntop(u.addrs[i].sockaddr, u.addrs[i].socklen, buf,
-                          sizeof(buf), 0);
 
-        if (u.addrs[i].sockaddr->sa_family == AF_INET6) {
+/*
+ * "host:port:addr[,addr...]" for CURLOPT_RESOLVE into dst, NUL-terminated,
+ * IPv6 addresses in brackets; the addresses that do not fit are left out
+ * (curl tries them in order anyway).  "addrs" are ngx_addr_t (from
+ * configuration time) or ngx_resolver_addr_t (from nginx's resolver), both
+ * of which begin with sockaddr and socklen; "stride" is the size of one.
+ * Returns the length, 0 if not even one address fits.
+ */
+
+static size_t
+ngx_http_outage_check_resolve_entry(u_char *dst, size_t size,
+    ngx_str_t *host, in_port_t port, u_char *addrs, size_t stride,
+    ngx_uint_t naddrs)
+{
+    u_char      *p, *last, buf[NGX_SOCKADDR_STRLEN];
+    size_t       n;
+    ngx_uint_t   i;
+    ngx_addr_t  *a;
+
+    if (size < host->len + sizeof(":65535:") + NGX_SOCKADDR_STRLEN + 3) {
+        return 0;
+    }
+
+    p = dst;
+    last = dst + size - 1;      /* room for the NUL */
+
+    p = ngx_slprintf(p, last, "%V:%d:", host, (int) port);
+
+    for (i = 0; i < naddrs; i++) {
+        if ((size_t) (last - p) < NGX_SOCKADDR_STRLEN + 3) {
+            break;
+        }
+
+        a = (ngx_addr_t *) (addrs + i * stride);
+
+        n = ngx_sock_ntop(a->sockaddr, a->socklen, buf, sizeof(buf), 0);
+
+        if (a->sockaddr->sa_family == AF_INET6) {
             p = ngx_slprintf(p, last, "%s[%*s]", i ? "," : "", n, buf);
 
         } else {
@@ -712,9 +778,8 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
     }
 
     *p = '\0';
-    ck->resolve.len = p - ck->resolve.data;
 
-    return NGX_CONF_OK;
+    return p - dst;
 }
 
 
@@ -918,6 +983,62 @@ ngx_http_outage_health_error_name(ngx_uint_t kind)
 }
 
 
+/*
+ * Said here, not by the directive: whether the http{} block has a
+ * "resolver" is known only once all of it is read.
+ */
+
+static void
+ngx_http_outage_check_unresolved(ngx_conf_t *cf,
+    ngx_http_outage_main_conf_t *omcf)
+{
+    ngx_uint_t                     i, resolver;
+    ngx_conf_file_t                file, *saved;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_outage_check_conf_t  *ck;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    resolver = (clcf->resolver && clcf->resolver->connections.nelts);
+
+    ck = omcf->checks.elts;
+
+    saved = cf->conf_file;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        if (ck[i].host.len == 0 || ck[i].resolve.len || saved == NULL) {
+            continue;
+        }
+
+        /* the file:line of the directive, not of the end of http{} */
+        file = *saved;
+        file.file.name = ck[i].conf_file;
+        file.line = ck[i].conf_line;
+        cf->conf_file = &file;
+
+        if (resolver) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"outage_check\": host \"%V\" of \"%V\" does "
+                               "not resolve now; the check reports \"cannot "
+                               "resolve %V\" (kind dns) until the resolver "
+                               "finds it",
+                               &ck[i].host, &ck[i].url, &ck[i].host);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"outage_check\": host \"%V\" of \"%V\" does "
+                               "not resolve now; the check reports \"cannot "
+                               "resolve %V\" (kind dns) until a reload finds "
+                               "it: without an http-level \"resolver\" a "
+                               "check's host name is resolved only when the "
+                               "configuration is read",
+                               &ck[i].host, &ck[i].url, &ck[i].host);
+        }
+
+        cf->conf_file = saved;
+    }
+}
+
+
 ngx_int_t
 ngx_http_outage_health_postconfiguration(ngx_conf_t *cf)
 {
@@ -931,6 +1052,8 @@ ngx_http_outage_health_postconfiguration(ngx_conf_t *cf)
     if (omcf->checks.nelts == 0) {
         return NGX_OK;
     }
+
+    ngx_http_outage_check_unresolved(cf, omcf);
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -952,7 +1075,9 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                     i;
     ngx_msec_t                     min;
+    ngx_http_conf_ctx_t           *ctx;
     ngx_http_outage_health_t      *h;
+    ngx_http_core_loc_conf_t      *clcf;
     ngx_http_outage_check_conf_t  *checks;
     ngx_http_outage_main_conf_t   *omcf;
 
@@ -999,6 +1124,15 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
     h->inos = ngx_pcalloc(cycle->pool, h->max_conns * sizeof(ino_t));
     if (h->inos == NULL) {
         return NGX_ERROR;
+    }
+
+    /* the http{} level "resolver"; nginx makes a dummy one without it */
+    ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    if (clcf->resolver && clcf->resolver->connections.nelts) {
+        h->resolver = clcf->resolver;
+        h->resolver_timeout = clcf->resolver_timeout;
     }
 
     checks = omcf->checks.elts;
@@ -1177,12 +1311,16 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
          * Passive detection asks for a probe now: the check goes down only
          * if it fails too.  Off the schedule, which stays as it is.
          */
-        if (!p->in_flight && ngx_http_outage_health_confirm_asked(p)) {
+        if (!p->in_flight && !p->resolving
+            && ngx_http_outage_health_confirm_asked(p))
+        {
             ngx_http_outage_health_probe(h, p);
-            p->confirming = p->in_flight;
+            p->confirming = (p->in_flight || p->resolving);
         }
 
-        if (!p->in_flight && (ngx_msec_int_t) (now - p->next) >= 0) {
+        if (!p->in_flight && !p->resolving
+            && (ngx_msec_int_t) (now - p->next) >= 0)
+        {
             ngx_http_outage_health_probe(h, p);
 
             p->next += p->conf->interval;
@@ -1192,7 +1330,7 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
             }
         }
 
-        if (!p->in_flight) {
+        if (!p->in_flight && !p->resolving) {
             d = (ngx_msec_int_t) (p->next - now);
             if (d < (ngx_msec_int_t) delay) {
                 delay = d > 0 ? (ngx_msec_t) d : 1;
@@ -1376,6 +1514,16 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
         bad |= curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
     }
 
+    /*
+     * curl reuses a kept-alive connection by the host's name, whatever
+     * address it was opened to: a name that nginx's resolver may move to
+     * new addresses gets a new connection for every probe, so that a moved
+     * name is never judged by its old address.
+     */
+    if (ck->host.len && h->resolver) {
+        bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
+
     if (ngx_strcmp(ck->method.data, "HEAD") == 0) {
         bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 
@@ -1397,9 +1545,6 @@ static void
 ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
-    CURLMcode                 rc;
-    ngx_http_outage_result_t  res;
-
     p->received = 0;
     p->body_len = 0;
     p->tail_len = 0;
@@ -1412,6 +1557,273 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: check #%ui probe of \"%V\"", p->id, &p->conf->url);
+
+    if (p->conf->host.len == 0) {
+        ngx_http_outage_health_transfer(h, p);
+        return;
+    }
+
+    if (h->resolver
+        && (p->dns_every == 0
+            || ngx_current_msec - p->dns_asked >= p->dns_every))
+    {
+        /* nginx's resolver answers from its cache while the TTL lasts */
+        ngx_http_outage_health_resolve(h, p);
+        return;
+    }
+
+    /*
+     * A resolver that failed is not asked at every probe (nginx logs each
+     * of its failures): the addresses known meanwhile, if any
+     */
+    if (h->resolver && p->resolve == NULL) {
+        ngx_http_outage_health_dns_failed(h, p,
+                                          ngx_resolver_strerror(p->dns_told));
+        return;
+    }
+
+    if (p->resolve == NULL) {
+        ngx_http_outage_health_dns_failed(h, p,
+                                  "not found when the configuration was read");
+        return;
+    }
+
+    ngx_http_outage_health_transfer(h, p);
+}
+
+
+/*
+ * A host name is resolved through nginx's resolver before every probe (its
+ * cache keeps an answer for its TTL, or "valid="), never by curl: curl's
+ * own resolver blocks or runs threads.
+ */
+
+static void
+ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    ngx_resolver_ctx_t  *ctx, temp;
+
+    temp.name = p->conf->host;
+
+    ctx = ngx_resolve_start(h->resolver, &temp);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        goto failed;
+    }
+
+    ctx->name = p->conf->host;
+    ctx->handler = ngx_http_outage_health_resolved;
+    ctx->data = p;
+    ctx->cancelable = 1;
+
+    /*
+     * With addresses known, a slow resolver must not hold the probes up:
+     * after the probe's timeout the known addresses are probed (nginx goes
+     * on asking, and a later probe finds the answer in its cache).
+     */
+    ctx->timeout = h->resolver_timeout;
+
+    if (p->resolve && p->conf->timeout < ctx->timeout) {
+        ctx->timeout = p->conf->timeout;
+    }
+
+    p->rctx = ctx;
+    p->resolving = 1;
+
+    /* a cached answer calls resolved() before this returns */
+    if (ngx_resolve_name(ctx) == NGX_OK) {
+        return;
+    }
+
+    /* nginx freed ctx */
+    p->rctx = NULL;
+    p->resolving = 0;
+
+failed:
+
+    if (p->resolve) {
+        ngx_http_outage_health_transfer(h, p);     /* the address known */
+        return;
+    }
+
+    ngx_http_outage_health_dns_failed(h, p, "cannot start resolving");
+}
+
+
+static void
+ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
+{
+    u_char                     buf[1536];
+    size_t                     len;
+    ngx_int_t                  state;
+    ngx_uint_t                 n;
+    ngx_resolver_addr_t        addrs[NGX_HTTP_OUTAGE_CHECK_ADDRS];
+    ngx_str_t                 *scope;
+    struct curl_slist         *l;
+    ngx_http_outage_probe_t   *p;
+    ngx_http_outage_health_t  *h;
+
+    p = ctx->data;
+    h = &ngx_http_outage_health;
+
+    p->rctx = NULL;
+    p->resolving = 0;
+
+    state = ctx->state;
+
+    if (state == NGX_OK && ctx->naddrs == 0) {
+        state = NGX_RESOLVE_NXDOMAIN;       /* a name without an address */
+    }
+
+    len = 0;
+
+    if (state == NGX_OK) {
+        /*
+         * nginx's resolver rotates a name's addresses at each answer: in
+         * one order, the same addresses are the same entry (no new list,
+         * no log line per probe).  A copy is sorted: nginx frees the
+         * answer by the position of its first address.
+         */
+        n = ngx_min(ctx->naddrs, NGX_HTTP_OUTAGE_CHECK_ADDRS);
+        ngx_memcpy(addrs, ctx->addrs, n * sizeof(ngx_resolver_addr_t));
+        ngx_qsort(addrs, n, sizeof(ngx_resolver_addr_t),
+                  ngx_http_outage_health_addr_cmp);
+
+        len = ngx_http_outage_check_resolve_entry(buf, sizeof(buf),
+                                                  &p->conf->host,
+                                                  p->conf->port,
+                                                  (u_char *) addrs,
+                                                  sizeof(ngx_resolver_addr_t),
+                                                  n);
+    }
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || h->omcf == NULL
+        || h->multi == NULL || !h->owner)
+    {
+        return;
+    }
+
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+
+    if (len) {
+        if (p->resolve == NULL || ngx_strcmp(p->resolve->data, buf) != 0) {
+            l = curl_slist_append(NULL, (char *) buf);
+
+            if (l && curl_easy_setopt(p->easy, CURLOPT_RESOLVE, l)
+                     == CURLE_OK)
+            {
+                /* curl took the old list's entries at its last transfer */
+                curl_slist_free_all(p->resolve);
+                p->resolve = l;
+
+                ngx_log_error(NGX_LOG_INFO, h->log, 0,
+                              "outage: check \"%V\" (#%ui): %s",
+                              scope, p->id, buf);
+
+            } else {
+                curl_slist_free_all(l);
+                (void) curl_easy_setopt(p->easy, CURLOPT_RESOLVE, p->resolve);
+            }
+        }
+
+        p->dns_every = 0;
+
+        if (p->dns_told) {
+            ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
+                          "outage: check \"%V\" (#%ui): \"%V\" resolves "
+                          "again", scope, p->id, &p->conf->host);
+            p->dns_told = 0;
+        }
+
+        if (p->resolve) {
+            ngx_http_outage_health_transfer(h, p);
+            return;
+        }
+
+        ngx_http_outage_health_dns_failed(h, p, "out of memory");
+        return;
+    }
+
+    /*
+     * "no such name" is the dependency's own answer: the probe fails.  A
+     * resolver that fails (times out, SERVFAIL, refuses) says nothing about
+     * the dependency: the addresses known before are probed meanwhile.
+     */
+
+    if (state != NGX_RESOLVE_NXDOMAIN) {
+        p->dns_asked = ngx_current_msec;
+        p->dns_every = p->dns_every
+                       ? ngx_min(2 * p->dns_every,
+                                 NGX_HTTP_OUTAGE_DNS_RETRY_MAX)
+                       : NGX_HTTP_OUTAGE_DNS_RETRY_MIN;
+
+    } else {
+        p->dns_every = 0;   /* nginx keeps "no such name" for valid= */
+    }
+
+    if (state != NGX_RESOLVE_NXDOMAIN && p->resolve) {
+        if (p->dns_told != state) {
+            ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                          "outage: check \"%V\" (#%ui): cannot resolve "
+                          "\"%V\": %s; probing the addresses known before",
+                          scope, p->id, &p->conf->host,
+                          ngx_resolver_strerror(state));
+            p->dns_told = state;
+        }
+
+        ngx_http_outage_health_transfer(h, p);
+        return;
+    }
+
+    p->dns_told = state;
+
+    ngx_http_outage_health_dns_failed(h, p, ngx_resolver_strerror(state));
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_outage_health_addr_cmp(const void *one, const void *two)
+{
+    const ngx_resolver_addr_t  *a = one, *b = two;
+
+    if (a->socklen != b->socklen) {
+        return a->socklen < b->socklen ? -1 : 1;
+    }
+
+    return ngx_memcmp(a->sockaddr, b->sockaddr, a->socklen);
+}
+
+
+/* a probe that cannot even start for lack of an address: kind "dns" */
+
+static void
+ngx_http_outage_health_dns_failed(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, const char *why)
+{
+    ngx_http_outage_result_t  res;
+
+    ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
+
+    res.kind = NGX_HTTP_OUTAGE_CHECK_DNS;
+    res.latency = ngx_current_msec - p->started;
+    res.len = ngx_snprintf(res.text, sizeof(res.text),
+                           "cannot resolve %V: %s", &p->conf->host, why)
+              - res.text;
+    res.detail = NULL;
+
+    ngx_http_outage_health_store(h, p, &res);
+}
+
+
+static void
+ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    CURLMcode                 rc;
+    ngx_http_outage_result_t  res;
 
     rc = curl_multi_add_handle(h->multi, p->easy);
 
@@ -1460,6 +1872,13 @@ ngx_http_outage_health_abort(ngx_http_outage_health_t *h)
 
         /* the zone's request stays: the next lease holder probes for it */
         p->confirming = 0;
+
+        if (p->rctx) {
+            ngx_resolve_name_done(p->rctx);
+            p->rctx = NULL;
+        }
+
+        p->resolving = 0;
     }
 
     if (h->timer.timer_set) {

@@ -118,6 +118,8 @@ typedef struct {
     ngx_str_t                    unix_path;  /* for unix: addresses, NUL-terminated */
     ngx_str_t                    host;       /* literal IP text, NUL-terminated */
     in_port_t                    port;
+    ngx_str_t                    conf_file;  /* where, if addr.socklen == 0 */
+    ngx_uint_t                   conf_line;  /* (a name not resolved yet) */
 } ngx_http_outage_redis_addr_t;
 
 
@@ -125,6 +127,11 @@ typedef struct {
     ngx_uint_t                   scope;       /* scope index */
     ngx_str_t                    url;         /* NUL-terminated */
     ngx_str_t                    resolve;     /* "host:port:addr" for CURLOPT_RESOLVE */
+    ngx_str_t                    host;        /* a name (health.c resolves
+                                                 it), empty for an IP */
+    in_port_t                    port;
+    ngx_str_t                    conf_file;   /* where, for the warning of */
+    ngx_uint_t                   conf_line;   /* an unresolved host */
     ngx_msec_t                   interval;
     ngx_msec_t                   timeout;
     ngx_uint_t                   fall;

@@ -256,6 +256,7 @@ static ngx_int_t ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_push_start(void);
 static void ngx_http_outage_redis_push_stop(void);
 static void ngx_http_outage_redis_push_retry(ngx_event_t *ev);
+static ngx_int_t ngx_http_outage_redis_resolver_scope(ngx_conf_t *cf);
 static ngx_uint_t ngx_http_outage_redis_is_name(
     ngx_http_outage_redis_addr_t *a);
 static ngx_http_core_loc_conf_t *ngx_http_outage_redis_resolver_in(
@@ -517,7 +518,12 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        /* an address: resolved now, at configuration time, never later */
+        /*
+         * An address: resolved now, at configuration time.  A name that
+         * does not resolve now (the incident store's DNS is failing) does
+         * not stop nginx if "resolver" can resolve it later: see
+         * ngx_http_outage_redis_postconfiguration().
+         */
 
         if (ngx_strnstr(value[i].data, "://", value[i].len) != NULL) {
             /* ngx_parse_url would take the scheme for a host name */
@@ -532,11 +538,39 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         u.url = value[i];
         u.default_port = 6379;
 
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"outage_redis\": invalid address \"%V\": %s",
                                &value[i], u.err ? u.err : "no address found");
             return NGX_CONF_ERROR;
+        }
+
+        if (u.family != AF_UNIX && u.naddrs == 0
+            && (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK
+                || u.naddrs == 0))
+        {
+            if (u.uri.len || u.host.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_redis\": invalid address \"%V\": "
+                                   "expected host:port, [ipv6]:port or "
+                                   "unix:/path", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            /* no address yet: the poller resolves it (or postconf fails) */
+            a = ngx_array_push(omcf->redis_addrs);
+            if (a == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(a, sizeof(ngx_http_outage_redis_addr_t));
+            a->name = value[i];
+            a->port = u.no_port ? u.default_port : u.port;
+            a->conf_file = cf->conf_file->file.name;
+            a->conf_line = cf->conf_file->line;
+            continue;
         }
 
         if (u.uri.len) {
@@ -662,6 +696,75 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /* ---- process start and stop -------------------------------------------- */
 
+/*
+ * A name of outage_redis that did not resolve when the configuration was
+ * read: with an http{} level "resolver" the poller resolves it at run time
+ * (it has no address until then, so the state comes from nowhere and ages
+ * as after a failed poll); without one it could never be resolved, which is
+ * an error that says what to do.  Here because the resolver may be set
+ * after outage_redis.
+ */
+
+ngx_int_t
+ngx_http_outage_redis_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                     i, resolver;
+    ngx_conf_file_t                file, *saved;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_outage_redis_addr_t  *a;
+    ngx_http_outage_main_conf_t   *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
+
+    if (omcf->redis_addrs == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_outage_redis_resolver_scope(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    resolver = (clcf->resolver && clcf->resolver->connections.nelts);
+
+    a = omcf->redis_addrs->elts;
+
+    saved = cf->conf_file;
+
+    for (i = 0; i < omcf->redis_addrs->nelts; i++) {
+        if (a[i].addr.socklen || a[i].unix_path.len || saved == NULL) {
+            continue;
+        }
+
+        /* the file:line of the directive, not of the end of http{} */
+        file = *saved;
+        file.file.name = a[i].conf_file;
+        file.line = a[i].conf_line;
+        cf->conf_file = &file;
+
+        if (!resolver) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_redis\": host \"%V\" not found, and "
+                               "without an http-level \"resolver\" it is "
+                               "never resolved again: add \"resolver\" to "
+                               "start now and resolve the name at run time, "
+                               "or use an IP address", &a[i].name);
+            cf->conf_file = saved;
+            return NGX_ERROR;
+        }
+
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"outage_redis\": host \"%V\" does not resolve "
+                           "now; the poller asks the resolver until it does, "
+                           "and polls fail meanwhile", &a[i].name);
+
+        cf->conf_file = saved;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 {
@@ -752,8 +855,8 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
  * server's would it be, with several?  Said as a warning, not guessed.
  */
 
-ngx_int_t
-ngx_http_outage_redis_postconfiguration(ngx_conf_t *cf)
+static ngx_int_t
+ngx_http_outage_redis_resolver_scope(ngx_conf_t *cf)
 {
     ngx_uint_t                      i;
     ngx_resolver_t                 *http;
@@ -949,7 +1052,14 @@ ngx_http_outage_redis_init_names(ngx_http_outage_redis_t *rd,
     for (i = 0; i < rd->omcf->redis_addrs->nelts; i++) {
         nm = &rd->names[i];
 
-        ngx_memcpy(&nm->sockaddr, a[i].addr.sockaddr, a[i].addr.socklen);
+        if (a[i].addr.socklen) {
+            ngx_memcpy(&nm->sockaddr, a[i].addr.sockaddr,
+                       a[i].addr.socklen);
+
+        } else {
+            nm->stale = 1;      /* no address yet: resolved before connect */
+        }
+
         nm->socklen = a[i].addr.socklen;
 
         if (a[i].unix_path.len) {
@@ -1637,6 +1747,18 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
 
     if (!rd->push) {
         rd->gen = nm->gen;
+    }
+
+    if (nm->socklen == 0) {
+        /* the name has never resolved: the answer, if any, connects */
+        if (!rd->push) {
+            nm->stale = 1;
+        }
+
+        ngx_http_outage_redis_failed(rd, "the name does not resolve (yet)",
+                                     NULL, 0);
+        rd->addr++;
+        return NGX_ERROR;
     }
 
     if (ngx_http_outage_redis_new_reader(rd) != NGX_OK) {

@@ -496,7 +496,9 @@ RUNBOOK_REDIS = {
     '"outage_redis": max_stale=2s is shorter than interval=5000ms + '
     'timeout=1000ms + 1s: every incident would be dropped between two '
     'successful polls': "outage_redis 127.0.0.1 interval=5s max_stale=2s;",
-    '"outage_redis": invalid address "redis.invalid:6379": host not found':
+    '"outage_redis": host "redis.invalid:6379" not found, and without an '
+    'http-level "resolver" it is never resolved again: add "resolver" to '
+    'start now and resolve the name at run time, or use an IP address':
         "outage_redis redis.invalid:6379;",
     '"outage_redis": invalid address "127.0.0.1:99999": invalid port':
         "outage_redis 127.0.0.1:99999;",

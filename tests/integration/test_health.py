@@ -664,8 +664,6 @@ BAD_URLS = [
     ("127.0.0.1/health", r"only http:// and https:// are supported"),
     ("http://user:pw@127.0.0.1/", r"credentials in the url are not "
                                   r"supported"),
-    ("http://no-such-host.invalid/health", r'host "no-such-host.invalid" '
-                                           r'of .* was not found|invalid url'),
     ("http://127.0.0.1:99999/", r'invalid url "http://127.0.0.1:99999/": '
                                 r'invalid port'),
 ]
