@@ -94,8 +94,10 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
  * requests pin grows with what they use, not with how long they live:
  *
  *   state    the copy of this configuration's (decision) fields of the
- *            zone, texts included (about 1 KB per scope): one per zone
- *            generation, taken under the lock;
+ *            zone: one per zone generation, taken under the lock; each
+ *            scope's texts (about 1 KB) are a block shared with the
+ *            previous state while they are the same bytes, so an edit of
+ *            one scope costs one block and the state's pointers;
  *   viewset  the effective view of every scope, derived from a state and
  *            the clock (windows open and close, Redis goes stale): one
  *            while no view changes, across seconds;
