@@ -94,8 +94,10 @@ ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name)
  * requests pin grows with what they use, not with how long they live:
  *
  *   state    the copy of this configuration's (decision) fields of the
- *            zone, texts included (about 1 KB per scope): one per zone
- *            generation, taken under the lock;
+ *            zone: one per zone generation, taken under the lock; each
+ *            scope's texts (about 1 KB) are a block shared with the
+ *            previous state while they are the same bytes, so an edit of
+ *            one scope costs one block and the state's pointers;
  *   viewset  the effective view of every scope, derived from a state and
  *            the clock (windows open and close, Redis goes stale): one
  *            while no view changes, across seconds;
@@ -112,9 +114,21 @@ typedef struct {
     ngx_uint_t                     refs;    /* viewsets' */
     ngx_uint_t                     generation;
     ngx_uint_t                     guard_active;
-    ngx_http_outage_snap_scope_t  *data_scopes;     /* [scopes] */
+    ngx_http_outage_snap_scope_t **data_scopes;     /* [scopes], shared */
     ngx_http_outage_snap_check_t  *data_checks;     /* [checks] */
 } ngx_http_outage_state_t;
+
+
+/*
+ * One scope's copied texts, shared by the states of successive
+ * generations while they do not change: a new generation made by an edit
+ * of one scope's message costs one of these, not one per scope.
+ */
+
+typedef struct {
+    ngx_uint_t                     refs;    /* states' */
+    ngx_http_outage_snap_scope_t   data;
+} ngx_http_outage_scope_block_t;
 
 
 struct ngx_http_outage_viewset_s {
@@ -137,7 +151,9 @@ static ngx_http_outage_snapshot_t  *ngx_http_outage_current;
 static ngx_http_outage_layer_t      ngx_http_outage_states;
 static ngx_http_outage_layer_t      ngx_http_outage_viewsets;
 static ngx_http_outage_layer_t      ngx_http_outage_snapshots;
+static ngx_http_outage_layer_t      ngx_http_outage_blocks;
 static ngx_http_outage_main_conf_t *ngx_http_outage_snap_conf;
+static ngx_http_outage_snap_scope_t ngx_http_outage_snap_none;
 
 
 static void *ngx_http_outage_layer_alloc(ngx_http_outage_layer_t *layer,
@@ -152,8 +168,10 @@ static void ngx_http_outage_viewset_unref(ngx_http_outage_viewset_t *vs);
 static void ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s);
 static ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_current(
     ngx_log_t *log);
-static void ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_http_outage_state_t *n);
+static ngx_int_t ngx_http_outage_snapshot_copy(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_state_t *n, ngx_http_outage_state_t *prev,
+    ngx_log_t *log);
 static void ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
     time_t *checked, time_t now);
@@ -176,10 +194,12 @@ ngx_http_outage_init_worker_view(ngx_cycle_t *cycle)
     ngx_memzero(&ngx_http_outage_states, sizeof(ngx_http_outage_layer_t));
     ngx_memzero(&ngx_http_outage_viewsets, sizeof(ngx_http_outage_layer_t));
     ngx_memzero(&ngx_http_outage_snapshots, sizeof(ngx_http_outage_layer_t));
+    ngx_memzero(&ngx_http_outage_blocks, sizeof(ngx_http_outage_layer_t));
 
     ngx_http_outage_states.size = sizeof(ngx_http_outage_state_t)
-                      + nscopes * sizeof(ngx_http_outage_snap_scope_t)
+                      + nscopes * sizeof(ngx_http_outage_snap_scope_t *)
                       + nchecks * sizeof(ngx_http_outage_snap_check_t);
+    ngx_http_outage_blocks.size = sizeof(ngx_http_outage_scope_block_t);
     ngx_http_outage_viewsets.size = sizeof(ngx_http_outage_viewset_t)
                       + nscopes * sizeof(ngx_http_outage_view_t);
     ngx_http_outage_snapshots.size = sizeof(ngx_http_outage_snapshot_t)
@@ -274,9 +294,9 @@ ngx_http_outage_state_alloc(ngx_log_t *log)
     ngx_memzero(st, ngx_http_outage_states.size);
 
     p = (u_char *) st + sizeof(ngx_http_outage_state_t);
-    st->data_scopes = (ngx_http_outage_snap_scope_t *) p;
+    st->data_scopes = (ngx_http_outage_snap_scope_t **) p;
     p += ngx_http_outage_snap_conf->scopes.nelts
-         * sizeof(ngx_http_outage_snap_scope_t);
+         * sizeof(ngx_http_outage_snap_scope_t *);
     st->data_checks = (ngx_http_outage_snap_check_t *) p;
     st->refs = 1;
 
@@ -287,9 +307,29 @@ ngx_http_outage_state_alloc(ngx_log_t *log)
 static void
 ngx_http_outage_state_unref(ngx_http_outage_state_t *st)
 {
-    if (--st->refs == 0) {
-        ngx_http_outage_layer_free(&ngx_http_outage_states, st);
+    ngx_uint_t                      i;
+    ngx_http_outage_scope_block_t  *b;
+
+    if (--st->refs) {
+        return;
     }
+
+    /* a state that failed to fill has NULL past its last block */
+
+    for (i = 0; i < ngx_http_outage_snap_conf->scopes.nelts; i++) {
+        if (st->data_scopes[i] == NULL) {
+            continue;
+        }
+
+        b = (ngx_http_outage_scope_block_t *) ((u_char *) st->data_scopes[i]
+                             - offsetof(ngx_http_outage_scope_block_t, data));
+
+        if (--b->refs == 0) {
+            ngx_http_outage_layer_free(&ngx_http_outage_blocks, b);
+        }
+    }
+
+    ngx_http_outage_layer_free(&ngx_http_outage_states, st);
 }
 
 
@@ -470,6 +510,7 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
 {
     time_t                        now;
     ngx_uint_t                    gen;
+    ngx_int_t                     rc;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_state_t      *st;
     ngx_http_outage_viewset_t    *vs, *old;
@@ -518,8 +559,14 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
 
         ngx_http_outage_shm_lock();
         st->generation = shm->generation;
-        ngx_http_outage_snapshot_copy(omcf, shm, st);
+        rc = ngx_http_outage_snapshot_copy(omcf, shm, st, old->state, log);
         ngx_http_outage_shm_unlock();
+
+        if (rc != NGX_OK) {
+            ngx_http_outage_state_unref(st);
+            ngx_http_outage_layer_free(&ngx_http_outage_snapshots, n);
+            return s;
+        }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                        "outage: snapshot generation %ui", st->generation);
@@ -570,9 +617,9 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
     ngx_http_outage_snapshot_unref(s);
 
     /* what requests pin, for tests and for "memory grows" reports */
-    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+    ngx_log_debug6(NGX_LOG_DEBUG_HTTP, log, 0,
                    "outage: snapshot at %T: %ui snapshots, %ui viewsets, "
-                   "%ui states live, %uz bytes", now,
+                   "%ui states live, %uz bytes, %ui scope texts", now,
                    ngx_http_outage_snapshots.live,
                    ngx_http_outage_viewsets.live,
                    ngx_http_outage_states.live,
@@ -581,7 +628,10 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
                    + ngx_http_outage_viewsets.live
                      * ngx_http_outage_viewsets.size
                    + ngx_http_outage_states.live
-                     * ngx_http_outage_states.size);
+                     * ngx_http_outage_states.size
+                   + ngx_http_outage_blocks.live
+                     * ngx_http_outage_blocks.size,
+                   ngx_http_outage_blocks.live);
 
     return n;
 }
@@ -594,35 +644,62 @@ ngx_http_outage_snapshot_current(ngx_log_t *log)
  * known".
  */
 
-static void
+static ngx_int_t
 ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_http_outage_state_t *n)
+    ngx_http_outage_shm_t *shm, ngx_http_outage_state_t *n,
+    ngx_http_outage_state_t *prev, ngx_log_t *log)
 {
-    ngx_str_t                     *names;
-    ngx_uint_t                     i, slot;
-    ngx_http_outage_shm_scope_t   *ss;
-    ngx_http_outage_shm_check_t   *sc;
-    ngx_http_outage_snap_scope_t  *ds;
-    ngx_http_outage_snap_check_t  *dc;
-    ngx_http_outage_check_conf_t  *checks;
+    ngx_str_t                      *names;
+    ngx_uint_t                      i, slot;
+    ngx_http_outage_shm_scope_t    *ss;
+    ngx_http_outage_shm_check_t    *sc;
+    ngx_http_outage_snap_scope_t    ds, *old;
+    ngx_http_outage_snap_check_t   *dc;
+    ngx_http_outage_check_conf_t   *checks;
+    ngx_http_outage_scope_block_t  *b;
 
     names = omcf->scopes.elts;
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
-        ds = &n->data_scopes[i];
         slot = omcf->scope_slots[i];
         ss = &shm->scopes[slot];
 
-        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
-            || ss->name_len != names[i].len
-            || ngx_strncmp(ss->name, names[i].data, names[i].len) != 0)
+        /* zeroed first: equal scopes are equal bytes, padding included */
+        ngx_memzero(&ds, sizeof(ngx_http_outage_snap_scope_t));
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+            && ss->name_len == names[i].len
+            && ngx_strncmp(ss->name, names[i].data, names[i].len) == 0)
         {
-            ngx_memzero(ds, sizeof(ngx_http_outage_snap_scope_t));
+            ds.redis = ss->redis;
+            ds.redis_since = ss->redis_since;
+        }
+
+        /*
+         * The zone's text buffers past their lengths may hold old bytes:
+         * they only make an unchanged scope look changed, a new copy.
+         */
+        old = prev->data_scopes[i];
+
+        if (old != NULL
+            && ngx_memcmp(old, &ds, sizeof(ngx_http_outage_snap_scope_t))
+               == 0)
+        {
+            b = (ngx_http_outage_scope_block_t *) ((u_char *) old
+                             - offsetof(ngx_http_outage_scope_block_t, data));
+            b->refs++;
+            n->data_scopes[i] = old;
             continue;
         }
 
-        ds->redis = ss->redis;
-        ds->redis_since = ss->redis_since;
+        b = ngx_http_outage_layer_alloc(&ngx_http_outage_blocks, log);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->refs = 1;
+        b->data = ds;
+        n->data_scopes[i] = &b->data;
     }
 
     checks = omcf->checks.elts;
@@ -655,6 +732,8 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
     }
 
     n->guard_active = shm->guard_active;
+
+    return NGX_OK;
 }
 
 
@@ -698,7 +777,12 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         checked[i] = 0;
 
         v->name = names[i];
-        ds = &vs->state->data_scopes[i];
+        ds = vs->state->data_scopes[i];
+
+        if (ds == NULL) {
+            ds = &ngx_http_outage_snap_none;    /* the start's empty state */
+        }
+
         inc = &ds->redis;
 
         v->stale = redis_stale;

@@ -127,6 +127,10 @@ static char *ngx_http_outage_check_header(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
 static ngx_int_t ngx_http_outage_check_count(ngx_conf_t *cf, ngx_str_t *v,
     size_t skip, ngx_uint_t *n);
+static ngx_int_t ngx_http_outage_check_identity(ngx_pool_t *pool,
+    ngx_str_t *scope, ngx_http_outage_check_conf_t *ck, ngx_str_t *id);
+static ngx_int_t ngx_http_outage_check_header_cmp(const void *one,
+    const void *two);
 
 static void ngx_http_outage_check_unresolved(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
@@ -209,11 +213,10 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_outage_main_conf_t *omcf = conf;
 
     u_char                        *p;
-    size_t                         len;
     uint32_t                       key;
     time_t                         w;
     ngx_int_t                      scope, n;
-    ngx_str_t                     *value, *names, s, name;
+    ngx_str_t                     *value, *names, s, name, id, other;
     size_t                         k, m;
     u_char                         preview[2][64];
     ngx_uint_t                     i, j;
@@ -526,27 +529,28 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     /*
      * The key names the check's slot in the zone across reloads: the same
-     * scope and URL keep their state.  It must be unique in a
-     * configuration, and a function of the check alone: a key that depended
-     * on the order of the directives (the next free number) would name
-     * another check's slot in a configuration that orders them differently,
-     * and the workers of the two would apply their fall/rise and intervals
-     * to each other's state.  So a second check of one scope and URL, and
-     * (about once in 2^32) two whose keys collide, are refused.
+     * check keeps its state.  A check is the request it sends (scope, url,
+     * method, header= list): two that send different requests, such as two
+     * virtual hosts behind one address, measure different things; two that
+     * send the same one and only judge the answer differently would fight
+     * over one state.  The key must be unique in a configuration, and a
+     * function of the check alone: a key that depended on the order of the
+     * directives (the next free number) would name another check's slot in
+     * a configuration that orders them differently, and the workers of the
+     * two would apply their fall/rise and intervals to each other's state.
+     * So a second check sending the same request, and (about once in 2^32)
+     * two whose keys collide, are refused.
      */
 
     name = value[1];
-    len = name.len + 1 + ck->url.len;
 
-    p = ngx_pnalloc(cf->temp_pool, len);
-    if (p == NULL) {
+    if (ngx_http_outage_check_identity(cf->temp_pool, &name, ck, &id)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memcpy(ngx_cpymem(ngx_cpymem(p, name.data, name.len), " ", 1),
-               ck->url.data, ck->url.len);
-
-    key = ngx_crc32_short(p, len);
+    key = ngx_crc32_short(id.data, id.len);
 
     if (key == 0) {
         key = 1;        /* 0 marks a free slot */
@@ -568,22 +572,29 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_http_outage_check_identity(cf->temp_pool,
+                                           &names[checks[j].scope],
+                                           &checks[j], &other)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         /* URLs may be long: previews, so that the reason is not cut off */
         k = ngx_http_outage_log_preview(preview[0], sizeof(preview[0]),
                                         ck->url.data, ck->url.len);
 
-        if (checks[j].scope == ck->scope
-            && checks[j].url.len == ck->url.len
-            && ngx_strncmp(checks[j].url.data, ck->url.data, ck->url.len)
-               == 0)
+        if (other.len == id.len
+            && ngx_memcmp(other.data, id.data, id.len) == 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"outage_check\": duplicate check of scope "
-                               "\"%V\" and url \"%*s\", first defined in "
-                               "%V:%ui: a check's state in the shared zone "
-                               "is named by its scope and url, so the two "
-                               "would take each other's; merge them into one",
-                               &name, k, preview[0],
+                               "\"%V\" and url \"%*s\" with the same method "
+                               "and headers, first defined in %V:%ui: a "
+                               "check's state in the shared zone is named by "
+                               "the request it sends (scope, url, method, "
+                               "header=), so the two would take each other's;"
+                               " merge them into one", &name, k, preview[0],
                                &checks[j].file, checks[j].line);
             return NGX_CONF_ERROR;
         }
@@ -606,6 +617,109 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The check's identity, hashed into its slot key: "scope url" as before
+ * (so a GET without header= keeps its slot across an upgrade), then
+ * "\nmethod M" unless GET, then "\nheader name:value" per header= in a
+ * canonical order: names lower-cased, sorted, so that reordering the
+ * parameters or a name's case (which HTTP ignores) names the same slot.
+ * Neither the url nor a header may hold LF, so the parts cannot run into
+ * each other.
+ */
+
+static ngx_int_t
+ngx_http_outage_check_identity(ngx_pool_t *pool, ngx_str_t *scope,
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *id)
+{
+    u_char      *p, *colon;
+    size_t       len;
+    ngx_str_t   *h, *sorted;
+    ngx_uint_t   i, n;
+
+    n = ck->headers ? ck->headers->nelts : 0;
+    h = n ? ck->headers->elts : NULL;
+
+    len = scope->len + 1 + ck->url.len;
+
+    if (ck->method.len != 3 || ngx_strncmp(ck->method.data, "GET", 3) != 0) {
+        len += sizeof("\nmethod ") - 1 + ck->method.len;
+    }
+
+    sorted = NULL;
+
+    if (n) {
+        sorted = ngx_palloc(pool, n * sizeof(ngx_str_t));
+        if (sorted == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        sorted[i].len = h[i].len;
+        sorted[i].data = ngx_pnalloc(pool, h[i].len);
+        if (sorted[i].data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(sorted[i].data, h[i].data, h[i].len);
+
+        colon = ngx_strlchr(sorted[i].data, sorted[i].data + h[i].len, ':');
+        if (colon != NULL) {
+            ngx_strlow(sorted[i].data, sorted[i].data,
+                       colon - sorted[i].data);
+        }
+
+        len += sizeof("\nheader ") - 1 + h[i].len;
+    }
+
+    if (n > 1) {
+        ngx_sort(sorted, n, sizeof(ngx_str_t),
+                 ngx_http_outage_check_header_cmp);
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    id->data = p;
+
+    p = ngx_cpymem(p, scope->data, scope->len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, ck->url.data, ck->url.len);
+
+    if (ck->method.len != 3 || ngx_strncmp(ck->method.data, "GET", 3) != 0) {
+        p = ngx_cpymem(p, "\nmethod ", sizeof("\nmethod ") - 1);
+        p = ngx_cpymem(p, ck->method.data, ck->method.len);
+    }
+
+    for (i = 0; i < n; i++) {
+        p = ngx_cpymem(p, "\nheader ", sizeof("\nheader ") - 1);
+        p = ngx_cpymem(p, sorted[i].data, sorted[i].len);
+    }
+
+    id->len = p - id->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_outage_check_header_cmp(const void *one, const void *two)
+{
+    ngx_int_t         rc;
+    const ngx_str_t  *a = one, *b = two;
+
+    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (ngx_int_t) a->len - (ngx_int_t) b->len;
 }
 
 

@@ -150,7 +150,8 @@ typedef struct {
     ngx_array_t                 *passive_status;  /* app statuses that count */
     ngx_uint_t                   slot;        /* index in the zone, claimed
                                                  by the worker at start */
-    uint32_t                     key;         /* crc32 of scope + url,
+    uint32_t                     key;         /* crc32 of scope, url,
+                                                 method, header= list,
                                                  unique (nginx -t) */
     ngx_str_t                    file;        /* where it is defined, */
     ngx_uint_t                   line;        /* for nginx -t messages */
