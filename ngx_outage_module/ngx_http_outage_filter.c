@@ -86,9 +86,7 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
-    unsigned                 sniff:1;      /* first body bytes: the checks
-                                              the headers left */
-    unsigned                 sig:1;        /* no type: the body must start
+    unsigned                 sniff:1;      /* no type: the body must start
                                               like HTML */
     ngx_http_outage_sniff_t  sn;
     unsigned                 copy_reads:1; /* the copy filter reads files
@@ -123,7 +121,9 @@ static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
-    ngx_uint_t *sniff);
+    u_char *type, size_t len, ngx_uint_t *sniff);
+static ngx_uint_t ngx_http_outage_type_listed(
+    ngx_http_outage_loc_conf_t *olcf, u_char *type, size_t len);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
     ngx_uint_t sniff);
@@ -347,6 +347,8 @@ ngx_http_outage_conditional_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
+    u_char                         type[64];
+    size_t                         tlen;
     ngx_int_t                      rc;
     ngx_str_t                      banner[2];
     ngx_uint_t                     gzipped, sniff;
@@ -399,9 +401,15 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     snap = ngx_http_outage_snapshot(r);
     view = ngx_http_outage_worst(snap, olcf->banner_scopes, 1);
 
-    if (view == NULL
-        || ngx_http_test_content_type(r, &olcf->banner_types) == NULL)
-    {
+    if (view == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    tlen = ngx_http_outage_type_essence(r->headers_out.content_type.data,
+                                        r->headers_out.content_type.len,
+                                        type, sizeof(type));
+
+    if (!ngx_http_outage_type_listed(olcf, type, tlen)) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -415,7 +423,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ngx_http_outage_html_wanted(r, &sniff) != NGX_OK) {
+    if (ngx_http_outage_html_wanted(r, type, tlen, &sniff) != NGX_OK) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -462,7 +470,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
                            &ce->value);
 
             shm = ngx_http_outage_shm();
-            if (shm && !r->header_only) {
+            if (shm && !r->header_only && r->method != NGX_HTTP_HEAD) {
                 (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
             }
 
@@ -488,11 +496,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
-        /* headers added after this filter (add_header) are checked then */
-        ctx->sniff = 1;
-
         if (sniff) {
-            ctx->sig = 1;
+            ctx->sniff = 1;
             ngx_http_outage_sniff_init(&ctx->sn);
             r->filter_need_in_memory = 1;
         }
@@ -553,23 +558,50 @@ static ngx_uint_t
 ngx_http_outage_type_304(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf)
 {
-    void       *found;
-    ngx_str_t   type;
+    u_char  type[64];
+    size_t  len;
 
-    if (r->headers_out.content_type.data == NULL
-        || r->headers_out.content_type_len == 0)
-    {
+    /* the not_modified filter has set content_type.len to 0 */
+
+    if (r->headers_out.content_type.data == NULL) {
         return 0;
     }
 
-    type = r->headers_out.content_type;
-    r->headers_out.content_type.len = r->headers_out.content_type_len;
+    len = ngx_http_outage_type_essence(r->headers_out.content_type.data,
+                                       r->headers_out.content_type_len,
+                                       type, sizeof(type));
 
-    found = ngx_http_test_content_type(r, &olcf->banner_types);
+    if (len == 0) {
+        return 0;
+    }
 
-    r->headers_out.content_type = type;
+    return ngx_http_outage_type_listed(olcf, type, len);
+}
 
-    return found != NULL;
+
+/*
+ * outage_banner_types is looked up with the type a browser reads ("type"
+ * from ngx_http_outage_type_essence()): nginx's own lookup
+ * (ngx_http_test_content_type) takes "text/html;level=1" or "text/html ;
+ * charset=utf-8" whole and misses them.  As there, no type ("len" 0) is
+ * listed only by "*".
+ */
+
+static ngx_uint_t
+ngx_http_outage_type_listed(ngx_http_outage_loc_conf_t *olcf, u_char *type,
+    size_t len)
+{
+    if (olcf->banner_types.size == 0) {
+        return 1;
+    }
+
+    if (len == 0 || len == (size_t) -1) {
+        return 0;
+    }
+
+    return ngx_hash_find(&olcf->banner_types, ngx_hash_key(type, len), type,
+                         len)
+           != NULL;
 }
 
 
@@ -641,10 +673,9 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
+ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
+    ngx_uint_t *sniff)
 {
-    u_char                 *type, lc[64];
-    size_t                  len;
     ngx_int_t               cls;
     ngx_str_t               cs;
     ngx_http_outage_shm_t  *shm;
@@ -653,22 +684,10 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
         return NGX_DECLINED;
     }
 
-    /* the type without parameters, in lower case */
+    /* a type too long for a page type (see the header filter) is none */
 
-    type = r->headers_out.content_type_lowcase;
-    len = r->headers_out.content_type_len;
-
-    if (len > r->headers_out.content_type.len) {
-        len = r->headers_out.content_type.len;
-    }
-
-    if (type == NULL) {
-        len = ngx_min(len, sizeof(lc));
-        ngx_strlow(lc, r->headers_out.content_type.data, len);
-        type = lc;
-    }
-
-    cls = ngx_http_outage_type_class(type, len);
+    cls = (len == (size_t) -1) ? NGX_HTTP_OUTAGE_TYPE_NEVER
+                               : ngx_http_outage_type_class(type, len);
 
     cs = r->headers_out.charset;
 
@@ -696,7 +715,7 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
                        r->headers_out.content_type.data);
 
         shm = ngx_http_outage_shm();
-        if (shm && !r->header_only) {
+        if (shm && !r->header_only && r->method != NGX_HTTP_HEAD) {
             (void) ngx_atomic_fetch_add(&shm->banner_skips, 1);
         }
 
@@ -711,17 +730,29 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, ngx_uint_t *sniff)
 
 /*
  * The response headers say a browser does not render it as a page: a
- * download (Content-Disposition), or, for a body that needs sniffing,
- * "X-Content-Type-Options: nosniff".  Called from the header filter for
- * the headers there, and again with the first body bytes for those that
- * filters after this one (add_header) added since.
+ * download (Content-Disposition), another Content-Type header that is not
+ * text/html (add_header Content-Type text/plain over default_type
+ * text/html: browsers take the last one), or, for a body that needs
+ * sniffing, "X-Content-Type-Options: nosniff".  This filter runs below
+ * ngx_http_headers_filter_module (add_header, expires): their headers are
+ * in headers_out already; the filters below it add none of these.
  */
 
 static ngx_uint_t
 ngx_http_outage_not_rendered(ngx_http_request_t *r, ngx_uint_t sniff)
 {
+    static ngx_str_t  ct = ngx_string("Content-Type");
     static ngx_str_t  cd = ngx_string("Content-Disposition");
     static ngx_str_t  xcto = ngx_string("X-Content-Type-Options");
+
+    if (ngx_http_outage_header_list(&r->headers_out.headers, &ct,
+                                    ngx_http_outage_not_html))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner: another Content-Type header "
+                       "is not text/html");
+        return 1;
+    }
 
     if (ngx_http_outage_header_list(&r->headers_out.headers, &cd,
                                     ngx_http_outage_disposition_download))
@@ -776,8 +807,6 @@ ngx_http_outage_not_document(ngx_http_request_t *r)
 
 
 /*
- * The first bytes of the body: the headers filters after this one added
- * (add_header Content-Disposition, X-Content-Type-Options) are known now.
  * A body of no type gets a banner only if it starts like HTML; decided on
  * the first bytes of the body that come, and, when they are too few to
  * tell, "no": no banner is the safe side.
@@ -792,21 +821,6 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
     ngx_uint_t              fed;
     ngx_chain_t            *cl;
     ngx_http_outage_shm_t  *shm;
-
-    if (!ctx->sig) {
-        ctx->sniff = 0;
-
-        if (!ngx_http_outage_not_rendered(r, 0)) {
-            return;
-        }
-
-        goto skip;
-    }
-
-    if (ngx_http_outage_not_rendered(r, 1)) {
-        ctx->sniff = 0;
-        goto skip;
-    }
 
     rc = NGX_HTTP_OUTAGE_SNIFF_MORE;
     fed = 0;
@@ -837,8 +851,6 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "outage: no banner: the body does not start like HTML");
-
-skip:
 
     ctx->done = 1;
 

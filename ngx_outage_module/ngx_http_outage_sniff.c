@@ -74,6 +74,70 @@ ngx_http_outage_type_class(const unsigned char *type, size_t len)
 
 
 /*
+ * nginx cuts its copy of the type before ";" only for a "charset="
+ * parameter right after spaces ("text/html;level=1", "text/html;<TAB>
+ * charset=..." keep the parameters), and keeps the white space before
+ * ";": browsers (WHATWG MIME Sniffing, "parse a MIME type") take the type
+ * up to ";", without white space, in any case.
+ */
+
+size_t
+ngx_http_outage_type_essence(const unsigned char *p, size_t len,
+    unsigned char *out, size_t size)
+{
+    size_t  i, start, end;
+
+    for (end = 0; end < len && p[end] != ';'; end++) {
+        /* void */
+    }
+
+    for (start = 0; start < end && (p[start] == ' ' || p[start] == '\t');
+         start++)
+    {
+        /* void */
+    }
+
+    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+        end--;
+    }
+
+    if (end - start > size) {
+        return (size_t) -1;
+    }
+
+    for (i = start; i < end; i++) {
+        out[i - start] = (unsigned char) ngx_http_outage_sniff_lc(p[i]);
+    }
+
+    return end - start;
+}
+
+
+/*
+ * Another Content-Type header (add_header Content-Type over the type
+ * nginx has): browsers take the last one, so each must be a page
+ */
+
+int
+ngx_http_outage_not_html(const unsigned char *p, size_t len)
+{
+    size_t                n, cslen;
+    unsigned char         type[sizeof("text/html") - 1];
+    const unsigned char  *cs;
+
+    n = ngx_http_outage_type_essence(p, len, type, sizeof(type));
+
+    if (n != sizeof(type) || memcmp(type, "text/html", n) != 0) {
+        return 1;
+    }
+
+    cs = ngx_http_outage_charset_param(p, len, &cslen);
+
+    return cs && !ngx_http_outage_charset_ascii(cs, cslen);
+}
+
+
+/*
  * Content-Disposition (RFC 6266 4.2): a disposition type other than
  * "inline" is handled as "attachment", so only "inline" (or a header with
  * no type at all) leaves the response to be rendered; anything else is
@@ -301,8 +365,11 @@ ngx_http_outage_sniff_init(ngx_http_outage_sniff_t *s)
 
 /*
  * WHATWG MIME Sniffing, "identifying a resource with an unknown MIME
- * type": after whitespace (here also after a UTF-8 BOM), one of these,
- * case-insensitively, followed by a space or ">".
+ * type": after whitespace, one of these, case-insensitively, followed by
+ * a space or ">", all in the first NGX_HTTP_OUTAGE_SNIFF_MAX bytes.  A
+ * byte order mark is not whitespace: a body that starts with one is
+ * text/plain to a browser (its BOM pattern comes after the HTML ones),
+ * shown as source, so it is not HTML here either.
  */
 
 static const char  *ngx_http_outage_html_sig[] = {
@@ -319,24 +386,10 @@ ngx_http_outage_sniff_feed(ngx_http_outage_sniff_t *s,
     int     rc;
     size_t  i;
 
-    static const unsigned char  bom[] = { 0xef, 0xbb, 0xbf };
-
     for (i = 0; i < len; i++) {
 
-        if (!s->started) {
-            if (p[i] == bom[s->bom]) {
-                if (++s->bom == 3) {
-                    s->started = 1;
-                }
-
-                continue;
-            }
-
-            if (s->bom) {
-                return NGX_HTTP_OUTAGE_SNIFF_NO;
-            }
-
-            s->started = 1;
+        if (s->seen++ == NGX_HTTP_OUTAGE_SNIFF_MAX) {
+            return NGX_HTTP_OUTAGE_SNIFF_NO;
         }
 
         if (s->n == 0

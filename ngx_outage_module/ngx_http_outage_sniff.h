@@ -34,16 +34,33 @@
 #define NGX_HTTP_OUTAGE_SNIFF_LEN    16    /* "<!DOCTYPE HTML" + 1, rounded */
 
 
+/*
+ * Chromium looks for an HTML tag in the first 512 bytes only (WHATWG allows
+ * 1445): a tag that ends later is not sniffed as HTML by every browser
+ */
+#define NGX_HTTP_OUTAGE_SNIFF_MAX   512
+
+
 typedef struct {
     unsigned char   bytes[NGX_HTTP_OUTAGE_SNIFF_LEN];
     size_t          n;
-    unsigned        bom;          /* bytes of a UTF-8 BOM seen */
-    unsigned        started:1;    /* past the BOM */
+    size_t          seen;         /* body bytes looked at */
 } ngx_http_outage_sniff_t;
 
 
 /* "type": lower case, without parameters (nginx's content_type_lowcase) */
 int ngx_http_outage_type_class(const unsigned char *type, size_t len);
+
+/*
+ * The type of a Content-Type value without its parameters, white space
+ * and case (MIME type essence) into "out" of "size" bytes: its length, or
+ * (size_t) -1 if it does not fit
+ */
+size_t ngx_http_outage_type_essence(const unsigned char *p, size_t len,
+    unsigned char *out, size_t size);
+
+/* 1 unless a Content-Type value is text/html in a charset ASCII can go in */
+int ngx_http_outage_not_html(const unsigned char *p, size_t len);
 
 /* 1 if a Content-Disposition value has the response saved as a file */
 int ngx_http_outage_disposition_download(const unsigned char *p, size_t len);

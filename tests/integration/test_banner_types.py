@@ -48,6 +48,14 @@ LOCATIONS = """
             default_type "";
             add_header X-Content-Type-Options $arg_xcto;
         }}
+        location /upd/ {{
+            proxy_pass http://127.0.0.1:{be}/;
+        }}
+        location /ct/ {{
+            alias {www}/;
+            default_type text/html;
+            add_header Content-Type $arg_ct;
+        }}
         location /koi/ {{
             alias {www}/;
             source_charset koi8-r;
@@ -224,8 +232,8 @@ def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
     assert (n.status_json()["counters"]["banner_skips"]
             == skips + len(routes) - len(banner))
 
-    # headers that filters after the module add (add_header) are seen with
-    # the first body bytes: the body stays as it is
+    # add_header runs before the module decides: a download keeps its
+    # validators and length, as without an incident
     skips = n.status_json()["counters"]["banner_skips"]
     for cd, bannered in (("attachment", False), ("inline", True),
                          ("attachment;filename=inline", False)):
@@ -234,11 +242,75 @@ def test_downloads_and_types_a_browser_does_not_sniff(nginx_factory, redis,
         assert body.count(MARK) == (1 if bannered else 0), cd
         if not bannered:
             assert body == PAGE, cd
+            assert h["content-length"] == str(len(PAGE)), cd
+            assert not h["etag"].startswith("W/"), cd
+            assert "x-outage-banner" not in h, cd
     for xcto, bannered in (("nosniff", False), ("", True)):
         st, h, body = n.get("/nt/p.html?xcto=" + xcto)
         assert st == 200 and "content-type" not in h
         assert body.count(MARK) == (1 if bannered else 0), xcto
     assert n.status_json()["counters"]["banner_skips"] == skips + 3
+    be.stop()
+
+
+def test_types_with_parameters_and_more_than_one_content_type(
+        nginx_factory, redis, tmp_path):
+    """text/html with any parameters is a page, with the default
+    outage_banner_types too (nginx keeps "text/html;level=1" whole);
+    with two Content-Type headers (add_header Content-Type over
+    default_type) browsers take the last one: no banner unless each is
+    text/html; a body of no type that starts with a byte order mark, or
+    with its first tag past the bytes Chromium sniffs, shows as text; HEAD
+    requests are not counted as skips."""
+    pages = {
+        "spsemi": b"text/html ; charset=utf-8",
+        "tab": b"text/html;\tcharset=utf-8",
+        "param": b"text/html; foo=bar",
+        "level": b"text/html;level=1",
+        "param-cs": b"text/html; foo=bar; charset=utf-8",
+        "upper": b"TEXT/HTML ;Level=1",
+    }
+    routes = {k: (v, PAGE) for k, v in pages.items()}
+    routes.update({
+        "param-u16": (b"text/html; foo=bar; charset=utf-16", PAGE),
+        "bom": (None, b"\xef\xbb\xbf" + PAGE),
+        "ws100": (None, b" " * 100 + PAGE),
+        "ws600": (None, b"\n" * 600 + PAGE),
+    })
+    n, be = start(nginx_factory, redis, tmp_path,
+                  {"p.html": PAGE, "robots.txt": b"User-agent: *\n"}, routes)
+    for name in routes:
+        for loc in ("/up/", "/upd/"):
+            if loc == "/upd/" and name not in pages:
+                continue              # no type: only with "*"
+            st, h, body = n.get(loc + name)
+            assert st == 200, (loc, name)
+            want = 1 if name in pages or name == "ws100" else 0
+            assert body.count(MARK) == want, (loc, name)
+            if not want:
+                assert body == routes[name][1], (loc, name)
+
+    # the robots.txt snippet: default_type text/html, add_header text/plain
+    skips = n.status_json()["counters"]["banner_skips"]
+    for ct, bannered in (("text/plain", False), ("text/html", True),
+                         ("text/html;charset=utf-16", False),
+                         ("TEXT/HTML;level=1", True)):
+        st, h, body = n.get("/ct/robots.txt?ct=" + ct)
+        assert st == 200, ct
+        assert body.count(MARK) == (1 if bannered else 0), ct
+        if not bannered:
+            assert body == b"User-agent: *\n", ct
+            assert h["content-length"] == str(len(body)), ct
+            assert "x-outage-banner" not in h, ct
+    assert n.status_json()["counters"]["banner_skips"] == skips + 2
+
+    # HEAD is not a skipped banner
+    skips = n.status_json()["counters"]["banner_skips"]
+    st, h, _ = n.request("HEAD", "/ct/robots.txt?ct=text/plain")
+    assert st == 200 and "x-outage-banner" not in h
+    st, h, _ = n.request("HEAD", "/dl/p.html?cd=attachment")
+    assert st == 200 and "x-outage-banner" not in h
+    assert n.status_json()["counters"]["banner_skips"] == skips
     be.stop()
 
 

@@ -30,6 +30,28 @@ type(const char *t)
 }
 
 
+/* 1 if the essence of Content-Type "ct" is "want" */
+
+static int
+essence(const char *ct, const char *want)
+{
+    size_t         n;
+    unsigned char  out[64];
+
+    n = ngx_http_outage_type_essence((const unsigned char *) ct, strlen(ct),
+                                     out, sizeof(out));
+
+    return n == strlen(want) && memcmp(out, want, n) == 0;
+}
+
+
+static int
+not_html(const char *ct)
+{
+    return ngx_http_outage_not_html((const unsigned char *) ct, strlen(ct));
+}
+
+
 static int
 ascii(const char *cs)
 {
@@ -87,11 +109,36 @@ sniff(const char *b, size_t len)
 int
 main(void)
 {
+    char                  ws[1506];
+    unsigned char         lc[64];
     size_t                cslen;
     const unsigned char  *cs;
     const char           *ct;
 
     CHECK(type("text/html") == NGX_HTTP_OUTAGE_TYPE_HTML);
+
+    /* the type browsers read, whatever parameters nginx left on it */
+    CHECK(essence("text/html", "text/html"));
+    CHECK(essence("TEXT/Html ; charset=utf-8", "text/html"));
+    CHECK(essence("text/html;\tcharset=utf-8", "text/html"));
+    CHECK(essence("text/html; foo=bar", "text/html"));
+    CHECK(essence("text/html;level=1", "text/html"));
+    CHECK(essence(" \ttext/html\t", "text/html"));
+    CHECK(essence("; charset=utf-8", ""));
+    CHECK(essence("", ""));
+    CHECK(ngx_http_outage_type_essence((const unsigned char *) "text/html",
+                                       9, lc, 8)
+          == (size_t) -1);
+
+    /* another Content-Type header: a page only if it is text/html */
+    CHECK(!not_html("text/html"));
+    CHECK(!not_html("Text/HTML ;level=1"));
+    CHECK(!not_html("text/html; charset=utf-8"));
+    CHECK(not_html("text/html; charset=utf-16"));
+    CHECK(not_html("text/plain"));
+    CHECK(not_html("text/htmlx"));
+    CHECK(not_html(""));
+    CHECK(not_html("application/unknown"));
     CHECK(type("text/plain") == NGX_HTTP_OUTAGE_TYPE_NEVER);
     CHECK(type("text/html \t") == NGX_HTTP_OUTAGE_TYPE_HTML);  /* "; cs" */
     CHECK(type(" ") == NGX_HTTP_OUTAGE_TYPE_SNIFF);
@@ -183,7 +230,6 @@ main(void)
 
     CHECK(S("<!DOCTYPE html><html>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
     CHECK(S("  \r\n\t<html lang=en>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
-    CHECK(S("\xef\xbb\xbf<HTML>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
     CHECK(S("<p>text") == NGX_HTTP_OUTAGE_SNIFF_HTML);
     CHECK(S("<!-- c --><p>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
     CHECK(S("<a href=x>") == NGX_HTTP_OUTAGE_SNIFF_HTML);
@@ -203,6 +249,23 @@ main(void)
     CHECK(S("") == NGX_HTTP_OUTAGE_SNIFF_NO);
     CHECK(S("   ") == NGX_HTTP_OUTAGE_SNIFF_NO);
     CHECK(S("\xef\xbb<html>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    /* a BOM is not whitespace: browsers show such a body as text */
+    CHECK(S("\xef\xbb\xbf<HTML>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("\xef\xbb\xbf <!doctype html>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("\xfe\xff<html>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(S("\xff\xfe<html>") == NGX_HTTP_OUTAGE_SNIFF_NO);
+
+    /* the tag with its ">" in the first 512 bytes, as Chromium reads */
+    memset(ws, ' ', sizeof(ws));
+    memcpy(ws + 506, "<html>", 6);
+    CHECK(sniff(ws, 512) == NGX_HTTP_OUTAGE_SNIFF_HTML);
+    memset(ws, '\n', sizeof(ws));
+    memcpy(ws + 507, "<html>", 6);
+    CHECK(sniff(ws, 513) == NGX_HTTP_OUTAGE_SNIFF_NO);
+    memset(ws, ' ', sizeof(ws));
+    memcpy(ws + 1500, "<html>", 6);
+    CHECK(sniff(ws, 1506) == NGX_HTTP_OUTAGE_SNIFF_NO);
+    CHECK(sniff(ws, 1500) == NGX_HTTP_OUTAGE_SNIFF_NO);
     CHECK(S("\x89PNG\r\n") == NGX_HTTP_OUTAGE_SNIFF_NO);
 
     printf("%s test_sniff\n", failed ? "FAIL" : "ok");
