@@ -2622,7 +2622,8 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
     size_t n)
 {
     int                      rc;
-    size_t                   used;
+    u_char                   buf[160];
+    size_t                   used, len;
     ngx_http_outage_resp_t  *w;
 
     w = &rd->walk;
@@ -2640,6 +2641,19 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         }
 
         if (w->over && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+
+            if (w->top != '*') {
+                /*
+                 * Only a message (an array) may be an invalidation; a huge
+                 * error, status or string here is a broken peer, not a
+                 * bulk writer: refused as before the walker, said so.
+                 */
+                len = ngx_snprintf(buf, sizeof(buf), "%s, and not an "
+                                   "invalidation", w->reason) - buf;
+                ngx_http_outage_redis_drop(rd, "reply refused",
+                                           (const char *) buf, len);
+                return NGX_ERROR;
+            }
 
             if (!rd->skipping) {
                 if (ngx_http_outage_redis_new_reader(rd) != NGX_OK) {

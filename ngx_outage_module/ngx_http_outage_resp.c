@@ -93,6 +93,10 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
                 return NGX_HTTP_OUTAGE_RESP_BAD;
             }
 
+            if (w->depth == 0) {
+                w->top = c;
+            }
+
             w->type = c;
             w->line_len = 0;
             w->state = NGX_HTTP_OUTAGE_RESP_TEXT;

@@ -342,6 +342,9 @@ def test_tracking_refused_logs_once_and_polls(nginx_factory, tmp_path):
     # beyond 32 MB an invalidation is not skipped but refused at its header
     ("pushbigbulk", "reply refused: a value of 52428800 bytes (at most 33554432)"),
     ("pushgarbage", "unreadable reply: Protocol error"),
+    # only a message may be skipped as an invalidation too big to read
+    ("pushbigerror", "reply refused: a line of more than 65536 bytes, and "
+                     "not an invalidation"),
 ])
 def test_hostile_push_connection_is_dropped_bounded_logged_once(
         nginx_factory, tmp_path, mode, reason):
