@@ -146,7 +146,8 @@ def test_requests_send_no_redis_command(nginx_factory, redis):
     assert stats.get("hgetall", 0) == 2 * polls, stats
     # by the clock, not by the requests
     assert polls <= elapsed / 0.3 + 3, (polls, elapsed)
-    assert polls >= 1, (polls, elapsed)
+    # 1000 requests may take less than one interval on a fast machine
+    assert polls >= 1 or elapsed < 0.6, (polls, elapsed)
 
 
 def test_storm_of_changes_is_rate_limited(nginx_factory, redis):
