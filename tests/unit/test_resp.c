@@ -367,6 +367,8 @@ test_lone_cr_at_the_line_limit(void)
                   "lone CR after %zu of %zu (%s): over %d, want %d",
                   before, total, bytewise ? "bytewise" : "whole", w.over,
                   cases[k].over);
+            /* a line, not a message: the caller refuses it, not skips */
+            CHECK(w.top == p[0], "top %c, want %c", w.top, p[0]);
             if (cases[k].over) {
                 CHECK(strstr(w.reason, "a line of more than 65536") != NULL,
                       "lone CR after %zu: reason \"%s\"", before, w.reason);
@@ -394,6 +396,7 @@ test_next_reply_after_over(void)
 
     rc = ngx_http_outage_resp_walk(&w, (unsigned char *) buf, n, &used);
     CHECK(rc == NGX_HTTP_OUTAGE_RESP_END && w.over, "first: %d", rc);
+    CHECK(w.top == '*', "first: top %c", w.top);
     CHECK(used == n - 8, "first ends at %zu", used);
 
     rc = ngx_http_outage_resp_walk(&w, (unsigned char *) buf + used,
