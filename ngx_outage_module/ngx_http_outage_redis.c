@@ -203,6 +203,8 @@ typedef struct {
     ngx_uint_t                    skipped;    /* since the last log line */
     ngx_msec_t                    skip_told;  /* when that line was */
     ngx_uint_t                    skip_ever;
+    ngx_event_t                   skip_later; /* tells those not told */
+    u_char                        skip_reason[96]; /* of the last one */
 } ngx_http_outage_redis_t;
 
 
@@ -268,6 +270,9 @@ static ngx_int_t ngx_http_outage_redis_new_reader(
 static ngx_int_t ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd,
     u_char *p, size_t n);
 static void ngx_http_outage_redis_push_skipped(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_push_skipped_later(ngx_event_t *ev);
+static void ngx_http_outage_redis_push_skipped_log(
+    ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
@@ -838,6 +843,11 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
         }
 
         rd->tick.handler = ngx_http_outage_redis_push_retry;
+
+        rd->skip_later.handler = ngx_http_outage_redis_push_skipped_later;
+        rd->skip_later.data = &rd->dummy;
+        rd->skip_later.log = cycle->log;
+        rd->skip_later.cancelable = 1;
     }
 
     /* a small per-worker offset so that workers do not race for the lease */
@@ -1522,6 +1532,16 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_outage_redis_close(rd);
     ngx_http_outage_redis_push_stop();
+
+    /* skips not told yet are told now: nginx does not wait for the timer */
+    if (ngx_http_outage_redis_push_link.omcf) {
+        if (ngx_http_outage_redis_push_link.skip_later.timer_set) {
+            ngx_del_timer(&ngx_http_outage_redis_push_link.skip_later);
+        }
+
+        ngx_http_outage_redis_push_skipped_log(
+                                           &ngx_http_outage_redis_push_link);
+    }
 
     for (i = 0; rd->names && i < rd->omcf->redis_addrs->nelts; i++) {
         if (rd->names[i].ctx) {
@@ -2766,7 +2786,8 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
     size_t n)
 {
     int                      rc;
-    size_t                   used;
+    u_char                   buf[160];
+    size_t                   used, len;
     ngx_http_outage_resp_t  *w;
 
     w = &rd->walk;
@@ -2784,6 +2805,19 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         }
 
         if (w->over && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+
+            if (w->top != '*') {
+                /*
+                 * Only a message (an array) may be an invalidation; a huge
+                 * error, status or string here is a broken peer, not a
+                 * bulk writer: refused as before the walker, said so.
+                 */
+                len = ngx_snprintf(buf, sizeof(buf), "%s, and not an "
+                                   "invalidation", w->reason) - buf;
+                ngx_http_outage_redis_drop(rd, "reply refused",
+                                           (const char *) buf, len);
+                return NGX_ERROR;
+            }
 
             if (!rd->skipping) {
                 if (ngx_http_outage_redis_new_reader(rd) != NGX_OK) {
@@ -2831,6 +2865,8 @@ ngx_http_outage_redis_push_skipped(ngx_http_outage_redis_t *rd)
     ngx_http_outage_redis_addr_t  *a;
 
     rd->skipped++;
+    (void) ngx_cpystrn(rd->skip_reason, (u_char *) rd->walk.reason,
+                       sizeof(rd->skip_reason));
 
     /* a stream of them (PUBLISHed in a loop) says so once a minute */
     if (!rd->skip_ever
@@ -2843,14 +2879,58 @@ ngx_http_outage_redis_push_skipped(ngx_http_outage_redis_t *rd)
                       "invalidation message(s) too big to read (%s), "
                       "polling at once instead",
                       &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
-                      rd->skipped, rd->walk.reason);
+                      rd->skipped, rd->skip_reason);
 
         rd->skip_ever = 1;
         rd->skip_told = ngx_current_msec;
         rd->skipped = 0;
+
+    } else if (!rd->skip_later.timer_set) {
+        /*
+         * Those within the minute are counted, and told when it is over
+         * even if no other comes: a burst must not read as one skip.
+         */
+        ngx_add_timer(&rd->skip_later, NGX_HTTP_OUTAGE_REDIS_SKIP_LOG
+                                       - (ngx_current_msec - rd->skip_told));
     }
 
     ngx_http_outage_redis_kick();
+}
+
+
+static void
+ngx_http_outage_redis_push_skipped_later(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    ngx_http_outage_redis_push_skipped_log(c->data);
+}
+
+
+/* the skips counted since the last line, if any (a timer, or the exit) */
+
+static void
+ngx_http_outage_redis_push_skipped_log(ngx_http_outage_redis_t *rd)
+{
+    ngx_http_outage_redis_addr_t  *a;
+
+    if (rd->skipped == 0) {
+        return;
+    }
+
+    a = rd->omcf->redis_addrs->elts;
+
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "outage: redis %V push connection: skipped %ui more "
+                  "invalidation message(s) too big to read since the line "
+                  "before (the last: %s), each polled at once",
+                  &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
+                  rd->skipped, rd->skip_reason);
+
+    rd->skip_told = ngx_current_msec;
+    rd->skipped = 0;
 }
 
 

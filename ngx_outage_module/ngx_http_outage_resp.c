@@ -93,6 +93,10 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
                 return NGX_HTTP_OUTAGE_RESP_BAD;
             }
 
+            if (w->depth == 0) {
+                w->top = c;
+            }
+
             w->type = c;
             w->line_len = 0;
             w->state = NGX_HTTP_OUTAGE_RESP_TEXT;
@@ -116,8 +120,15 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
                                                 "without LF in a header", 0, 0);
             }
 
-            /* a lone CR inside a status or error text is text */
-            w->line_len++;
+            /*
+             * A lone CR inside a status or error text is text, and counts
+             * as one (the next byte may be a CR again, not counted below)
+             */
+            if (++w->line_len > lim->value_max) {
+                ngx_http_outage_resp_over(w, "a line of more than %llu "
+                                          "bytes", lim->value_max, 0);
+            }
+
             w->state = NGX_HTTP_OUTAGE_RESP_TEXT;
 
             /* fall through */
@@ -130,8 +141,8 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
             }
 
             if (w->type == '+' || w->type == '-') {
-                /* a text line: only its length matters */
-                if (++w->line_len == w->limits->value_max + 1) {
+                /* a text line: only its length matters (first excess kept) */
+                if (++w->line_len > lim->value_max) {
                     ngx_http_outage_resp_over(w, "a line of more than %llu "
                                               "bytes", lim->value_max, 0);
                 }

@@ -48,6 +48,7 @@ typedef struct {
 
     unsigned        state;
     unsigned char   type;         /* of the line being read */
+    unsigned char   top;          /* of the reply: '*' for a message */
     unsigned char   line[NGX_HTTP_OUTAGE_RESP_LINE];
     size_t          line_len;
     uint64_t        bulk;         /* bytes of the string still to come */

@@ -146,7 +146,8 @@ def test_requests_send_no_redis_command(nginx_factory, redis):
     assert stats.get("hgetall", 0) == 2 * polls, stats
     # by the clock, not by the requests
     assert polls <= elapsed / 0.3 + 3, (polls, elapsed)
-    assert polls >= 1, (polls, elapsed)
+    # 1000 requests may take less than one interval on a fast machine
+    assert polls >= 1 or elapsed < 0.6, (polls, elapsed)
 
 
 def test_storm_of_changes_is_rate_limited(nginx_factory, redis):
@@ -342,6 +343,9 @@ def test_tracking_refused_logs_once_and_polls(nginx_factory, tmp_path):
     # beyond 32 MB an invalidation is not skipped but refused at its header
     ("pushbigbulk", "reply refused: a value of 52428800 bytes (at most 33554432)"),
     ("pushgarbage", "unreadable reply: Protocol error"),
+    # only a message may be skipped as an invalidation too big to read
+    ("pushbigerror", "reply refused: a line of more than 65536 bytes, and "
+                     "not an invalidation"),
 ])
 def test_hostile_push_connection_is_dropped_bounded_logged_once(
         nginx_factory, tmp_path, mode, reason):
@@ -620,4 +624,33 @@ def test_oversized_message_published_again_does_not_flap(nginx_factory,
              timeout=PUSH_BOUND + 1, interval=0.01, what="pushed")
     assert time.monotonic() - t0 < PUSH_BOUND
     assert commands(redis, "subscribe") == subs0
+    assert n.bad_log_lines() == []
+
+
+def test_skips_within_the_minute_are_told_later(nginx_factory, redis):
+    """A burst of oversized invalidations, then none: the first is told at
+    once, the others are counted and told later (a minute after that line,
+    or when the worker exits, here by a reload), not merged into the line
+    of a skip hours later nor lost."""
+    n = nginx_factory(conf(redis.port), workers=1)
+    wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+
+    big = ("return redis.call('PUBLISH', '__redis__:invalidate', "
+           "string.rep('k', 70000))")
+    for _ in range(5):
+        redis.cli("EVAL", big, 0)
+    # the link reads in order: the change after them means all were read
+    redis.cli("SET", "outage:site", "After the burst")
+    wait_for(lambda: every_worker(n, "After the burst", header="x-message"),
+             timeout=PUSH_BOUND + 1, interval=0.01, what="pushed")
+    lines = skip_lines(n)
+    assert len(lines) == 1 and "skipped 1 invalidation" in lines[0], lines
+
+    n.reload()
+    wait_for(lambda: len(skip_lines(n)) == 2, timeout=10,
+             what="the other skips told at exit")
+    later = skip_lines(n)[1]
+    assert "[warn]" in later, later
+    assert "skipped 4 more invalidation message(s) too big to read" in later
+    assert "a value of 70000 bytes (at most 65536)" in later, later
     assert n.bad_log_lines() == []

@@ -98,6 +98,9 @@ never sends invalidations itself.  Modes that change only this part:
                 ``*100000000\r\n`` / a "message" whose payload announces
                 50 MiB and sends it / a line that is not RESP, and stays
                 silent after that.
+    pushbigerror
+                SUBSCRIBE is confirmed, then a 70 KB error line (not a
+                message), then silence.
     pushflood   SUBSCRIBE is confirmed, then "message"s of a 1 MiB payload
                 follow one another as fast as the connection takes them,
                 until the server's mode changes (FAKEMODE ok).
@@ -115,9 +118,11 @@ import time
 HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
-         "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood")
+         "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
+         "pushbigerror")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
-PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood")
+PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
+                "pushbigerror")
 NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
                b"'TRACKING'. Try CLIENT HELP\r\n")
 BIG = 50 * 1024 * 1024
@@ -190,6 +195,8 @@ def hostile_reply(mode, queue):
 def push_hostile(mode):
     if mode == "pushbigarray":
         return b"*100000000\r\n"
+    if mode == "pushbigerror":
+        return b"-ERR " + b"x" * 70000 + b"\r\n"
     return b"@@!!garbage on the push connection\r\n"
 
 

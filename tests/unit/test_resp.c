@@ -299,6 +299,87 @@ test_limits(void)
 }
 
 
+/*
+ * A lone CR is one character of a status or error line: wherever it falls
+ * (also right after the limit), the line is "over" exactly when it has
+ * more characters than value_max, with the push link's own limits.
+ */
+
+static void
+test_lone_cr_at_the_line_limit(void)
+{
+    int                     rc;
+    size_t                  len, used, before, total;
+    unsigned char          *p;
+    ngx_http_outage_resp_t  w;
+
+    static const ngx_http_outage_resp_limits_t  push = {
+        3, 65536, 1024, 512 * 1024, 32 * 1024 * 1024
+    };
+
+    static const struct {
+        size_t  before;     /* characters before the lone CR */
+        size_t  total;      /* characters of the line, CR included */
+        int     over;
+    } cases[] = {
+        { 65534, 65535, 0 },
+        { 65535, 65536, 0 },        /* exactly value_max */
+        { 65535, 65537, 1 },
+        { 65536, 65537, 1 },        /* the CR is the excess */
+        { 65536, 100000, 1 },       /* stepped over "== max + 1" */
+        { 65537, 100000, 1 },
+    };
+
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        before = cases[k].before;
+        total = cases[k].total;
+        len = 1 + total + 2;
+
+        p = malloc(len);
+        if (p == NULL) {
+            abort();
+        }
+
+        p[0] = (k & 1) ? '-' : '+';
+        memset(p + 1, 'a', total);
+        p[1 + before] = '\r';
+        p[len - 2] = '\r';
+        p[len - 1] = '\n';
+
+        /* in one piece, and byte by byte */
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            ngx_http_outage_resp_init(&w, &push);
+            rc = NGX_HTTP_OUTAGE_RESP_MORE;
+
+            for (size_t pos = 0; pos < len; pos += used) {
+                rc = ngx_http_outage_resp_walk(&w, p + pos,
+                                               bytewise ? 1 : len - pos,
+                                               &used);
+                if (rc != NGX_HTTP_OUTAGE_RESP_MORE) {
+                    used += pos;
+                    break;
+                }
+            }
+
+            CHECK(rc == NGX_HTTP_OUTAGE_RESP_END && used == len,
+                  "lone CR after %zu of %zu: rc %d", before, total, rc);
+            CHECK(w.over == (unsigned) cases[k].over,
+                  "lone CR after %zu of %zu (%s): over %d, want %d",
+                  before, total, bytewise ? "bytewise" : "whole", w.over,
+                  cases[k].over);
+            /* a line, not a message: the caller refuses it, not skips */
+            CHECK(w.top == p[0], "top %c, want %c", w.top, p[0]);
+            if (cases[k].over) {
+                CHECK(strstr(w.reason, "a line of more than 65536") != NULL,
+                      "lone CR after %zu: reason \"%s\"", before, w.reason);
+            }
+        }
+
+        free(p);
+    }
+}
+
+
 /* after a skipped reply, the next is walked afresh */
 
 static void
@@ -315,6 +396,7 @@ test_next_reply_after_over(void)
 
     rc = ngx_http_outage_resp_walk(&w, (unsigned char *) buf, n, &used);
     CHECK(rc == NGX_HTTP_OUTAGE_RESP_END && w.over, "first: %d", rc);
+    CHECK(w.top == '*', "first: top %c", w.top);
     CHECK(used == n - 8, "first ends at %zu", used);
 
     rc = ngx_http_outage_resp_walk(&w, (unsigned char *) buf + used,
@@ -332,6 +414,7 @@ main(void)
     test_boundaries_match_hiredis();
     test_limits();
     test_next_reply_after_over();
+    test_lone_cr_at_the_line_limit();
 
     if (failed) {
         fprintf(stderr, "test_resp: %d failed\n", failed);
