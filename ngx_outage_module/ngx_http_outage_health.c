@@ -118,7 +118,8 @@ static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
-static ngx_uint_t ngx_http_outage_health_silenced(ngx_http_outage_shm_t *shm,
+static ngx_uint_t ngx_http_outage_health_silenced(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t scope, time_t now);
 static u_char *ngx_http_outage_health_location(u_char *t, u_char *last,
     char *here, char *there);
@@ -1691,6 +1692,9 @@ done:
  * A scope's "ok" in Redis silences its checks (the operator's word wins):
  * their transitions are still said, at warn, with what silences them, so
  * that a forgotten override does not hide a real failure without a trace.
+ * An "ok" the decision ignores (Redis stale, or not configured, or its
+ * window not open) silences nothing: the log is at error as for any
+ * take-down.
  */
 
 #define NGX_HTTP_OUTAGE_SILENCED                                            \
@@ -1698,19 +1702,14 @@ done:
     "until that key is deleted or expires"
 
 
-/* under the lock */
+/* under the lock; the decision's own rule (decision.c) */
 
 static ngx_uint_t
-ngx_http_outage_health_silenced(ngx_http_outage_shm_t *shm, ngx_uint_t scope,
-    time_t now)
+ngx_http_outage_health_silenced(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t scope, time_t now)
 {
-    ngx_http_outage_incident_t  *inc;
-
-    inc = &shm->scopes[ngx_http_outage_scope_slot(scope)].redis;
-
-    return inc->state == NGX_HTTP_OUTAGE_STATE_OK && !inc->pending
-           && (inc->starts == 0 || now >= inc->starts)
-           && (inc->ends == 0 || now < inc->ends);
+    return ngx_http_outage_redis_silences(omcf, shm,
+               &shm->scopes[ngx_http_outage_scope_slot(scope)].redis, now);
 }
 
 
@@ -1818,7 +1817,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     fails = sc->fails;
 
-    silenced = ngx_http_outage_health_silenced(shm, ck->scope, now);
+    silenced = ngx_http_outage_health_silenced(h->omcf, shm, ck->scope, now);
 
     guard = ngx_http_outage_health_guard(h->omcf, shm);
 

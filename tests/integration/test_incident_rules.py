@@ -255,3 +255,29 @@ def test_ok_override_shows_what_it_silences(nginx_factory, redis, backend):
     assert all("[warn]" in ln and 'Redis says "ok"' in ln for ln in lines)
     assert "is up again" in lines[0] and "is down" in lines[1], lines
     assert n.get("/checkout/")[0] == 200
+
+
+def test_ok_ignored_while_redis_stale_silences_nothing(nginx_factory, redis,
+                                                       backend):
+    """An "ok" the decision ignores (Redis stale past max_stale) must not
+    make the log say "no banner or page" while the page is served."""
+    n = nginx_factory(CONF.replace(
+        "timeout=500ms;", "timeout=500ms max_stale=2s;").format(
+            rp=redis.port, app=backend.port,
+            check="outage_check checkout http://127.0.0.1:%d/health "
+                  "interval=300ms timeout=200ms fall=1 rise=1;"
+                  % backend.health_port), workers=1)
+    wait_for(lambda: scope(n)["state"] == "ok", timeout=10)
+    redis.cli("SET", "outage:checkout", "ok", "EX", "3600")
+    wait_for(lambda: scope(n)["source"] == "redis", timeout=10)
+    redis.kill()
+    wait_for(lambda: scope(n)["source"] == "health", timeout=15,
+             what="Redis stale, health decides")
+
+    backend.set_health("refuse")
+    wait_for(lambda: scope(n)["state"] == "down", timeout=10)
+    assert n.get("/checkout/")[0] == 503
+    lines = [ln for ln in n.log_text().splitlines()
+             if 'check "checkout"' in ln and "is down" in ln]
+    assert len(lines) == 1, lines
+    assert "[error]" in lines[0] and "silenced" not in lines[0], lines
