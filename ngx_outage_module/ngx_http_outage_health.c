@@ -1410,14 +1410,28 @@ ngx_http_outage_health_location(u_char *t, u_char *last, char *here,
         return t;
     }
 
-    path = (u_char *) ngx_strchr(c + 3, '/');
-    n = path ? (size_t) (path - (u_char *) there) : ngx_strlen(there);
+    /*
+     * The authority ends at the first '/', '?' or '#' (RFC 3986, 3.2), but
+     * curl passes on a Location with a '/' in its userinfo as it came
+     * ("user:se/cret@host/p"): so whatever is before the last '@' ahead of
+     * the query is never named, and the path starts after the host.
+     */
+    c += 3;
+    end = c + strcspn((char *) c, "?#");
+
+    for (path = end; path > c && path[-1] != '@'; path--) { /* void */ }
+
+    end = path + strcspn((char *) path, "/?#");
+    path = (*end == '/') ? end : NULL;
+    n = end - (u_char *) there;
 
     /* scheme and authority compared as bytes: "same origin" or not */
-    m = here ? ngx_strlen(here) : 0;
+    m = 0;
     c = here ? (u_char *) ngx_strstr(here, "://") : NULL;
-    c = c ? (u_char *) ngx_strchr(c + 3, '/') : NULL;
-    m = c ? (size_t) (c - (u_char *) here) : m;
+
+    if (c) {
+        m = (c + 3 + strcspn((char *) c + 3, "/?#")) - (u_char *) here;
+    }
 
     t = ngx_slprintf(t, last, " to %s",
                      (m == n && ngx_strncasecmp((u_char *) here,
@@ -1428,10 +1442,13 @@ ngx_http_outage_health_location(u_char *t, u_char *last, char *here,
         return ngx_slprintf(t, last, "/");
     }
 
+    /* an '@' in a path may be a credential pasted there: not named */
     for (end = path; *end && *end != '?' && *end != '#'
                      && end - path < 64; end++)
     {
-        if (*end <= 0x20 || *end >= 0x7f || *end == '"' || *end == '\\') {
+        if (*end <= 0x20 || *end >= 0x7f || *end == '"' || *end == '\\'
+            || *end == '@')
+        {
             break;
         }
     }
