@@ -737,6 +737,61 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
 }
 
 
+/*
+ * The rules below are shared with the health checks' log (an "ok" that
+ * silences them), so that the log never says "no page" while one is shown.
+ */
+
+/* outage_redis is configured and its data is not stale (max_stale) */
+
+ngx_uint_t
+ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, time_t now)
+{
+    if (omcf->redis_addrs == NULL || omcf->redis_addrs->nelts == 0) {
+        return 0;
+    }
+
+    return !(omcf->redis_max_stale > 0
+             && shm->redis_ever_ok
+             && now - shm->redis_last_ok > omcf->redis_max_stale);
+}
+
+
+/*
+ * The window applies to every state (docs/redis.md, "Times"): after
+ * "ends" the incident is over; before "starts", or when its times cannot
+ * be used, it is not in effect and is only announced.
+ */
+
+ngx_uint_t
+ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc, time_t now)
+{
+    if (inc->ends && now >= inc->ends) {
+        return NGX_HTTP_OUTAGE_WINDOW_OVER;
+    }
+
+    if (inc->pending || (inc->starts && now < inc->starts)) {
+        return NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED;
+    }
+
+    return NGX_HTTP_OUTAGE_WINDOW_OPEN;
+}
+
+
+/* the scope's "ok" in Redis is what decides now: its checks are silenced */
+
+ngx_uint_t
+ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now)
+{
+    return ngx_http_outage_redis_usable(omcf, shm, now)
+           && inc->state == NGX_HTTP_OUTAGE_STATE_OK
+           && ngx_http_outage_incident_window(inc, now)
+              == NGX_HTTP_OUTAGE_WINDOW_OPEN;
+}
+
+
 static void
 ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
@@ -745,7 +800,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     time_t                         last;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale,
-                                   announced;
+                                   announced, window;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_incident_t    *inc;
     ngx_http_outage_snap_scope_t  *ds;
@@ -767,9 +822,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
      */
     redis = (omcf->redis_addrs && omcf->redis_addrs->nelts);
 
-    redis_stale = omcf->redis_max_stale > 0
-                  && shm->redis_ever_ok
-                  && now - shm->redis_last_ok > omcf->redis_max_stale;
+    redis_stale = redis && !ngx_http_outage_redis_usable(omcf, shm, now);
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
         v = &vs->views[i];
@@ -851,11 +904,13 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
          * announced, as scheduled maintenance.  An announcement never
          * hides a failing check, and "ok" has nothing to announce.
          */
-        if (inc->ends && now >= inc->ends) {
+        window = ngx_http_outage_incident_window(inc, now);
+
+        if (window == NGX_HTTP_OUTAGE_WINDOW_OVER) {
             continue;
         }
 
-        announced = inc->pending || (inc->starts && now < inc->starts);
+        announced = (window == NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED);
 
         if (announced
             && (inc->state == NGX_HTTP_OUTAGE_STATE_OK

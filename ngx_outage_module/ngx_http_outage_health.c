@@ -156,7 +156,8 @@ static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
-static ngx_uint_t ngx_http_outage_health_silenced(ngx_http_outage_shm_t *shm,
+static ngx_uint_t ngx_http_outage_health_silenced(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t scope, time_t now);
 static u_char *ngx_http_outage_health_location(u_char *t, u_char *last,
     char *here, char *there);
@@ -2022,14 +2023,28 @@ ngx_http_outage_health_location(u_char *t, u_char *last, char *here,
         return t;
     }
 
-    path = (u_char *) ngx_strchr(c + 3, '/');
-    n = path ? (size_t) (path - (u_char *) there) : ngx_strlen(there);
+    /*
+     * The authority ends at the first '/', '?' or '#' (RFC 3986, 3.2), but
+     * curl passes on a Location with a '/' in its userinfo as it came
+     * ("user:se/cret@host/p"): so whatever is before the last '@' ahead of
+     * the query is never named, and the path starts after the host.
+     */
+    c += 3;
+    end = c + strcspn((char *) c, "?#");
+
+    for (path = end; path > c && path[-1] != '@'; path--) { /* void */ }
+
+    end = path + strcspn((char *) path, "/?#");
+    path = (*end == '/') ? end : NULL;
+    n = end - (u_char *) there;
 
     /* scheme and authority compared as bytes: "same origin" or not */
-    m = here ? ngx_strlen(here) : 0;
+    m = 0;
     c = here ? (u_char *) ngx_strstr(here, "://") : NULL;
-    c = c ? (u_char *) ngx_strchr(c + 3, '/') : NULL;
-    m = c ? (size_t) (c - (u_char *) here) : m;
+
+    if (c) {
+        m = (c + 3 + strcspn((char *) c + 3, "/?#")) - (u_char *) here;
+    }
 
     t = ngx_slprintf(t, last, " to %s",
                      (m == n && ngx_strncasecmp((u_char *) here,
@@ -2040,10 +2055,13 @@ ngx_http_outage_health_location(u_char *t, u_char *last, char *here,
         return ngx_slprintf(t, last, "/");
     }
 
+    /* an '@' in a path may be a credential pasted there: not named */
     for (end = path; *end && *end != '?' && *end != '#'
                      && end - path < 64; end++)
     {
-        if (*end <= 0x20 || *end >= 0x7f || *end == '"' || *end == '\\') {
+        if (*end <= 0x20 || *end >= 0x7f || *end == '"' || *end == '\\'
+            || *end == '@')
+        {
             break;
         }
     }
@@ -2304,6 +2322,9 @@ done:
  * A scope's "ok" in Redis silences its checks (the operator's word wins):
  * their transitions are still said, at warn, with what silences them, so
  * that a forgotten override does not hide a real failure without a trace.
+ * An "ok" the decision ignores (Redis stale, or not configured, or its
+ * window not open) silences nothing: the log is at error as for any
+ * take-down.
  */
 
 #define NGX_HTTP_OUTAGE_SILENCED                                            \
@@ -2311,19 +2332,14 @@ done:
     "until that key is deleted or expires"
 
 
-/* under the lock */
+/* under the lock; the decision's own rule (decision.c) */
 
 static ngx_uint_t
-ngx_http_outage_health_silenced(ngx_http_outage_shm_t *shm, ngx_uint_t scope,
-    time_t now)
+ngx_http_outage_health_silenced(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t scope, time_t now)
 {
-    ngx_http_outage_incident_t  *inc;
-
-    inc = &shm->scopes[ngx_http_outage_scope_slot(scope)].redis;
-
-    return inc->state == NGX_HTTP_OUTAGE_STATE_OK && !inc->pending
-           && (inc->starts == 0 || now >= inc->starts)
-           && (inc->ends == 0 || now < inc->ends);
+    return ngx_http_outage_redis_silences(omcf, shm,
+               &shm->scopes[ngx_http_outage_scope_slot(scope)].redis, now);
 }
 
 
@@ -2467,7 +2483,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     fails = sc->fails;
 
-    silenced = ngx_http_outage_health_silenced(shm, ck->scope, now);
+    silenced = ngx_http_outage_health_silenced(h->omcf, shm, ck->scope, now);
 
     guard = ngx_http_outage_health_guard(h->omcf, shm);
 

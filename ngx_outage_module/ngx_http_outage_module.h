@@ -580,6 +580,17 @@ ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);
 ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
+ngx_uint_t ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, time_t now);
+ngx_uint_t ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc,
+    time_t now);
+ngx_uint_t ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now);
+
+/* ngx_http_outage_incident_window() */
+#define NGX_HTTP_OUTAGE_WINDOW_OPEN       0   /* in effect now */
+#define NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED  1   /* ahead, or unusable times */
+#define NGX_HTTP_OUTAGE_WINDOW_OVER       2   /* "ends" has passed */
 
 /* the banner filter's state of r, or NULL: r->ctx only, never a walk */
 #define ngx_http_outage_banner_ctx(r)                                         \

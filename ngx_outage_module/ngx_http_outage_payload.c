@@ -323,26 +323,41 @@ static void
 ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
     const char *what, const unsigned char *p, size_t len)
 {
-    int             truncated;
     size_t          n, wlen, need;
     unsigned char   value[NGX_HTTP_OUTAGE_PWARN_VALUE];
     unsigned char  *w;
 
     n = 0;
-    truncated = 0;
 
     if (p) {
         ngx_http_outage_trim(&p, &len);
-        n = ngx_http_outage_sanitize(value, sizeof(value), p, len,
-                                     &truncated);
+        n = ngx_http_outage_sanitize(value, sizeof(value), p, len, NULL);
     }
 
     wlen = strlen(what);
 
-    /* "; " what [': "' value ["..."] '"'] */
-    need = 2 + wlen + (p ? 3 + n + 3 + 1 : 0);
+    /*
+     * "; " what [': "' value '"'] (a cut value already ends with
+     * sanitize()'s ellipsis).  Room for a last "; " U+2026 is always kept:
+     * a full buffer says that something was left out rather than hiding it.
+     */
+    need = 2 + wlen + (p ? 3 + n + 1 : 0);
 
-    if (out->warning_len + need > NGX_HTTP_OUTAGE_PWARN_MAX) {
+    if (out->warning_len + need > NGX_HTTP_OUTAGE_PWARN_MAX
+                                  - (sizeof(NGX_HTTP_OUTAGE_PWARN_MORE) - 1))
+    {
+        w = out->warning + out->warning_len;
+
+        if (out->warning_len < sizeof(NGX_HTTP_OUTAGE_PWARN_MORE) - 1
+            || memcmp(w - (sizeof(NGX_HTTP_OUTAGE_PWARN_MORE) - 1),
+                      NGX_HTTP_OUTAGE_PWARN_MORE,
+                      sizeof(NGX_HTTP_OUTAGE_PWARN_MORE) - 1) != 0)
+        {
+            memcpy(w, NGX_HTTP_OUTAGE_PWARN_MORE,
+                   sizeof(NGX_HTTP_OUTAGE_PWARN_MORE) - 1);
+            out->warning_len += sizeof(NGX_HTTP_OUTAGE_PWARN_MORE) - 1;
+        }
+
         return;
     }
 
@@ -361,12 +376,6 @@ ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
         w += 3;
         memcpy(w, value, n);
         w += n;
-
-        if (truncated) {
-            memcpy(w, "...", 3);
-            w += 3;
-        }
-
         *w++ = '"';
     }
 
@@ -821,9 +830,16 @@ ngx_http_outage_payload_hash(const redisReply *r,
             if (ngx_http_outage_payload_field_time(vp, vlen, &out->ends)
                 < 0)
             {
+                /*
+                 * No end must not mean "forever": a typo in the end of
+                 * tonight's window would keep a working service behind
+                 * a 503 page.  Only announced; health decides.
+                 */
                 out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_ENDS;
-                ngx_http_outage_payload_warn(out, "ends unparseable, no end "
-                                             "applied", vp, vlen);
+                out->pending = 1;
+                ngx_http_outage_payload_warn(out, "ends unparseable, the "
+                                             "incident is only announced",
+                                             vp, vlen);
             }
 
             break;
@@ -831,14 +847,16 @@ ngx_http_outage_payload_hash(const redisReply *r,
     }
 
     /*
-     * An end before the start is a typo in one of them; the start is kept
-     * (dropping it would open the window now), the end is not applied.
+     * An end before the start is a typo in one of them.  Neither may open
+     * a window that never closes: the incident is only announced (health
+     * decides), and the end is kept so that once it has passed, whatever
+     * the start says, the incident is over.
      */
     if (out->starts && out->ends && out->ends <= out->starts) {
         out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_WINDOW;
-        out->ends = 0;
-        ngx_http_outage_payload_warn(out, "ends not after starts, no end "
-                                     "applied", NULL, 0);
+        out->pending = 1;
+        ngx_http_outage_payload_warn(out, "ends not after starts, the "
+                                     "incident is only announced", NULL, 0);
     }
 
     if (state >= 0) {
@@ -942,12 +960,14 @@ ngx_http_outage_payload_warning_text(unsigned bit)
     case NGX_HTTP_OUTAGE_PW_BAD_TIME:
         return "unparseable \"since\" time, ignored";
     case NGX_HTTP_OUTAGE_PW_BAD_WINDOW:
-        return "\"ends\" is not after \"starts\": the incident has no end";
+        return "\"ends\" is not after \"starts\": the incident is only "
+               "announced, never in effect, and over once \"ends\" has passed";
     case NGX_HTTP_OUTAGE_PW_BAD_STARTS:
         return "unparseable \"starts\" time: the incident is only announced, "
                "never in effect, until \"starts\" is fixed";
     case NGX_HTTP_OUTAGE_PW_BAD_ENDS:
-        return "unparseable \"ends\" time: the incident has no end";
+        return "unparseable \"ends\" time: the incident is only announced, "
+               "never in effect, until \"ends\" is fixed";
     case NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD:
         return "unknown field, ignored";
     case NGX_HTTP_OUTAGE_PW_WRONG_TYPE:

@@ -26,6 +26,8 @@
 #define NGX_HTTP_OUTAGE_LINK_MAX     256   /* > NGX_HTTP_OUTAGE_URL_MAX */
 #define NGX_HTTP_OUTAGE_PWARN_MAX    288   /* the time warning, bytes */
 #define NGX_HTTP_OUTAGE_PWARN_VALUE   48   /* of a value quoted in it */
+/* ends a warning that had no room for everything: "; " U+2026 */
+#define NGX_HTTP_OUTAGE_PWARN_MORE    "; \xe2\x80\xa6"
 
 
 /* warning bits: the payload was used, but something in it was ignored */
@@ -59,7 +61,8 @@ typedef struct {
     time_t         starts;         /* the incident's window (any state), */
     time_t         ends;           /* 0 if absent or unusable */
     unsigned       truncated:1;    /* message was cut */
-    unsigned       pending:1;      /* "starts" given but unparseable: the
+    unsigned       pending:1;      /* "starts" or "ends" unparseable, or
+                                      "ends" not after "starts": the
                                       incident never takes effect, it is
                                       only announced */
     unsigned       warnings;       /* NGX_HTTP_OUTAGE_PW_* bits */

@@ -3128,8 +3128,9 @@ static void
 ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
     unsigned warnings)
 {
-    u_char    buf[512], *p, *last;
-    unsigned  bit;
+    u_char      buf[512], *p, *last;
+    unsigned    bit;
+    ngx_uint_t  level;
 
     p = buf;
     last = buf + sizeof(buf);
@@ -3141,7 +3142,16 @@ ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
         }
     }
 
-    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+    /*
+     * A window that cannot be read means the incident is not applied as
+     * declared (only announced): someone must hear about it.
+     */
+    level = (warnings & (NGX_HTTP_OUTAGE_PW_BAD_STARTS
+                         | NGX_HTTP_OUTAGE_PW_BAD_ENDS
+                         | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))
+            ? NGX_LOG_ERR : NGX_LOG_WARN;
+
+    ngx_log_error(level, rd->log, 0,
                   "outage: redis key \"%V%V\": %*s",
                   &rd->omcf->redis_prefix, scope, p - buf, buf);
 }

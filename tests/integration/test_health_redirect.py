@@ -14,6 +14,9 @@ CONF = """
         location = /hc/elsewhere {{
             return 301 https://user:pw@other.example:8443/health?k=v;
         }}
+        location = /hc/slash {{
+            return 302 "https://user:secret/tok3n@idp.example/login?x=1";
+        }}
         location = /hc/listed {{ return 302 /ok; }}
         location = /ok {{ return 200 "ok"; }}
         location = /outage/status {{ outage_status; }}
@@ -23,6 +26,8 @@ CONF = """
     outage_check error http://127.0.0.1:{{port}}/hc/error
         interval=300ms timeout=200ms fall=1 rise=1;
     outage_check elsewhere http://127.0.0.1:{{port}}/hc/elsewhere
+        interval=300ms timeout=200ms fall=1 rise=1;
+    outage_check slash http://127.0.0.1:{{port}}/hc/slash
         interval=300ms timeout=200ms fall=1 rise=1;
     outage_check listed http://127.0.0.1:{{port}}/hc/listed
         interval=300ms timeout=200ms fall=1 rise=1 status=200-399;
@@ -44,12 +49,20 @@ def test_redirect_fails_by_default_and_names_its_path(nginx_factory):
     assert c["error"]["last_error"] == "HTTP 302 to /error/500", c["error"]
     assert c["elsewhere"]["last_error"] == \
         "HTTP 301 to another origin, /health", c["elsewhere"]
+    # a '/' in the userinfo does not end the authority there
+    assert c["slash"]["last_error"] == \
+        "HTTP 302 to another origin, /login", c["slash"]
     # a 3xx listed in status= is accepted, as before
     assert c["listed"]["health"] == "up", c["listed"]
 
     text = n.status_json()
-    for secret in ("s3cret", "token", "user:pw", "other.example", "k=v"):
+    for secret in ("s3cret", "token", "user:pw", "other.example", "k=v",
+                   "tok3n", "idp.example", "secret"):
         assert secret not in str(text), secret
+    lines = [ln for ln in n.log_text().splitlines()
+             if 'check "slash"' in ln and "is down" in ln]
+    assert lines and all("/login" in ln and "tok3n" not in ln.split("; curl:")[0]
+                         for ln in lines), lines
     scopes = {s["name"]: s for s in text["scopes"]}
     assert scopes["login"]["state"] == "down"
     assert scopes["login"]["reason"] == "check: HTTP 302 to /login"

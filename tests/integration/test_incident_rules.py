@@ -89,7 +89,9 @@ def test_warning_value_is_escaped_and_cut(nginx_factory, redis, backend):
     w = s["warning"]
     assert w.startswith('starts unparseable, the incident is only '
                         'announced: ""},"state":"ok" <script>'), w
-    assert "\x07" not in w and w.endswith('..."') and len(w) < 150, w
+    # one ellipsis (the cut's), not "\u2026..."
+    assert "\x07" not in w and w.endswith('\u2026"') and len(w) < 150, w
+    assert "..." not in w, w
     assert s["state"] == "maintenance" and s["scheduled"] is True
 
 
@@ -122,27 +124,49 @@ def test_common_time_forms_are_read(nginx_factory, redis, backend, fmt):
     assert scope(n)["scheduled"] is False
 
 
-def test_unreadable_ends_keeps_the_incident_and_says_so(nginx_factory, redis,
-                                                       backend):
+def test_unusable_ends_is_announced_never_in_effect(nginx_factory, redis,
+                                                    backend):
+    """An end nobody can read, or not after the start, never keeps a
+    working service behind a 503 page (docs/redis.md, "Times")."""
     n = start(nginx_factory, redis, backend)
     declare(n, redis, "state", "maintenance", "message", "upgrade",
             "starts", iso(time.time() - 60), "ends", "in two hours")
-    assert n.get("/checkout/")[0] == 503
+    st, _, body = n.get("/checkout/")
+    assert st == 200 and SCHEDULED in body, body[:300]
     s = scope(n)
-    assert s["ends"] is None
-    assert s["warning"] == ('ends unparseable, no end applied: '
-                            '"in two hours"'), s
+    assert s["ends"] is None and s["scheduled"] is True, s
+    assert s["warning"] == ('ends unparseable, the incident is only '
+                            'announced: "in two hours"'), s
     lines = [ln for ln in n.log_text().splitlines()
              if 'redis key "outage:checkout"' in ln]
     assert len(lines) == 1 and 'unparseable "ends" time' in lines[0], lines
+    assert "[error]" in lines[0], lines
 
-    # an end before the start keeps the start: a schedule, not "now"
-    declare(n, redis, "state", "maintenance", "starts",
-            iso(time.time() + 7200), "ends", iso(time.time() + 3600))
+    # ends typed a day early: both in the past, so it is over, whatever
+    # starts says
+    now = time.time()
+    declare(n, redis, "state", "maintenance", "message", "upgrade",
+            "starts", iso(now - 7200), "ends", iso(now - 86400 - 3600))
+    st, _, body = n.get("/checkout/")
+    assert st == 200 and b"upgrade" not in body, body[:300]
+    assert scope(n)["source"] != "redis"
+
+    # an end before a future start: announced, never in effect
+    declare(n, redis, "state", "down", "starts",
+            iso(now + 7200), "ends", iso(now + 3600))
     assert n.get("/checkout/")[0] == 200
     s = scope(n)
-    assert s["scheduled"] is True and s["ends"] is None, s
+    assert s["scheduled"] is True, s
     assert "ends not after starts" in s["warning"], s
+
+    # a start already passed and an end before it still to come: the
+    # window is unusable, so no page
+    declare(n, redis, "state", "maintenance", "starts",
+            iso(now - 60), "ends", iso(now - 60))
+    assert n.get("/checkout/")[0] == 200
+    lines = [ln for ln in n.log_text().splitlines()
+             if '"ends" is not after "starts"' in ln]
+    assert lines and "[error]" in lines[-1], lines
 
 
 @pytest.mark.parametrize("state", ["down", "degraded", "maintenance"])
@@ -231,3 +255,29 @@ def test_ok_override_shows_what_it_silences(nginx_factory, redis, backend):
     assert all("[warn]" in ln and 'Redis says "ok"' in ln for ln in lines)
     assert "is up again" in lines[0] and "is down" in lines[1], lines
     assert n.get("/checkout/")[0] == 200
+
+
+def test_ok_ignored_while_redis_stale_silences_nothing(nginx_factory, redis,
+                                                       backend):
+    """An "ok" the decision ignores (Redis stale past max_stale) must not
+    make the log say "no banner or page" while the page is served."""
+    n = nginx_factory(CONF.replace(
+        "timeout=500ms;", "timeout=500ms max_stale=2s;").format(
+            rp=redis.port, app=backend.port,
+            check="outage_check checkout http://127.0.0.1:%d/health "
+                  "interval=300ms timeout=200ms fall=1 rise=1;"
+                  % backend.health_port), workers=1)
+    wait_for(lambda: scope(n)["state"] == "ok", timeout=10)
+    redis.cli("SET", "outage:checkout", "ok", "EX", "3600")
+    wait_for(lambda: scope(n)["source"] == "redis", timeout=10)
+    redis.kill()
+    wait_for(lambda: scope(n)["source"] == "health", timeout=15,
+             what="Redis stale, health decides")
+
+    backend.set_health("refuse")
+    wait_for(lambda: scope(n)["state"] == "down", timeout=10)
+    assert n.get("/checkout/")[0] == 503
+    lines = [ln for ln in n.log_text().splitlines()
+             if 'check "checkout"' in ln and "is down" in ln]
+    assert len(lines) == 1, lines
+    assert "[error]" in lines[0] and "silenced" not in lines[0], lines

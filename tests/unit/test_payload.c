@@ -583,21 +583,25 @@ t_hash_window(void)
     CHECK(inc.starts == 1795361400 && inc.ends == 1795365000);
     CHECK(inc.warnings == 0);
 
-    /* an end before the start: the start is kept (not "open now") */
+    /*
+     * an end before the start: neither "open now" nor "never ends": only
+     * announced, and the end is kept so that it is over once it has passed
+     */
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
                      "starts", "2026-11-22T16:30Z",
                      "ends", "2026-11-22T15:30Z", NULL) == 0);
-    CHECK(inc.starts == 1795365000 && inc.ends == 0);
+    CHECK(inc.starts == 1795365000 && inc.ends == 1795361400);
     CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW);
     CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
-    CHECK(inc.pending == 0);
-    CHECK(WARN_IS(inc, "ends not after starts, no end applied"));
+    CHECK(inc.pending == 1);
+    CHECK(WARN_IS(inc, "ends not after starts, the incident is only "
+                       "announced"));
 
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
                      "starts", "1795361400", "ends", "1795361400",
                      NULL) == 0);
-    CHECK(inc.starts == 1795361400 && inc.ends == 0);
-    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW);
+    CHECK(inc.starts == 1795361400 && inc.ends == 1795361400);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_WINDOW && inc.pending == 1);
 
     /* open-ended windows are kept */
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
@@ -631,14 +635,15 @@ t_hash_bad_time(void)
     CHECK(parse_hash(&inc, &err, "state", "down", "starts", "", NULL) == 0);
     CHECK(inc.pending == 0 && inc.warnings == 0);
 
-    /* an unparseable window end keeps the valid start, and says so */
+    /* an unparseable window end never means "forever": only announced */
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
                      "starts", "2026-11-22T15:30Z", "ends", " later ",
                      NULL) == 0);
     CHECK(inc.starts == 1795361400 && inc.ends == 0);
     CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_ENDS);
-    CHECK(inc.pending == 0);
-    CHECK(WARN_IS(inc, "ends unparseable, no end applied: \"later\""));
+    CHECK(inc.pending == 1);
+    CHECK(WARN_IS(inc, "ends unparseable, the incident is only announced: "
+                       "\"later\""));
 
     /* the quoted value is sanitised (no controls) and cut */
     CHECK(parse_hash(&inc, &err, "state", "maintenance", "starts",
@@ -648,8 +653,11 @@ t_hash_bad_time(void)
     CHECK(inc.warning_len <= NGX_HTTP_OUTAGE_PWARN_MAX);
     CHECK(memchr(inc.warning, '\n', inc.warning_len) == NULL);
     CHECK(memchr(inc.warning, '\x01', inc.warning_len) == NULL);
+    /* one ellipsis (sanitize's), not two */
     CHECK(inc.warning_len > 4
-          && memcmp(inc.warning + inc.warning_len - 4, "...\"", 4) == 0);
+          && memcmp(inc.warning + inc.warning_len - 4, "\xe2\x80\xa6\"", 4)
+             == 0);
+    CHECK(!has(inc.warning, inc.warning_len, "..."));
 
     /* all three bad at once: the warning stays within its buffer */
     CHECK(parse_hash(&inc, &err, "state", "maintenance",
@@ -661,11 +669,15 @@ t_hash_bad_time(void)
                            | NGX_HTTP_OUTAGE_PW_BAD_STARTS
                            | NGX_HTTP_OUTAGE_PW_BAD_ENDS));
     CHECK(inc.warning_len <= NGX_HTTP_OUTAGE_PWARN_MAX);
-    /* the last one, ends, still fits */
+    CHECK(has(inc.warning, inc.warning_len, "starts unparseable"));
+    /* the last one, ends, still fits, with a single ellipsis */
+    CHECK(has(inc.warning, inc.warning_len, "\"; ends unparseable, the "
+                                            "incident is only announced: "
+                                            "\"zzz"));
     CHECK(inc.warning_len > 4
-          && memcmp(inc.warning + inc.warning_len - 4, "...\"", 4) == 0);
-    CHECK(has(inc.warning, inc.warning_len, "\"; ends unparseable, no end "
-                                            "applied: \"zzz"));
+          && memcmp(inc.warning + inc.warning_len - 4, "\xe2\x80\xa6\"", 4)
+             == 0);
+    CHECK(!has(inc.warning, inc.warning_len, "..."));
 }
 
 
