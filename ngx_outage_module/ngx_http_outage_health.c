@@ -2686,14 +2686,37 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 
 
 /*
+ * Failures that prove the peer unreachable from nginx itself: it could not
+ * connect (refused, unreachable, no answer to the SYN) or could not resolve
+ * the upstream's name.  A visitor cannot provoke them on a healthy peer, and
+ * a probe may not exercise them at all (a sidecar or management port passes
+ * while the application's port is dead; a probe by address passes while the
+ * name is gone), so they take the check down without asking for a probe.
+ * A read timeout or a garbage answer needs a connection that worked: a slow
+ * URL or an attacker can cause them, so they ask for a confirming probe.
+ * Pure.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_direct(const char *cause)
+{
+    return cause != NULL
+           && (ngx_strcmp(cause, "cannot connect") == 0
+               || ngx_strcmp(cause, "connect timed out") == 0
+               || ngx_strcmp(cause, "cannot resolve") == 0);
+}
+
+
+/*
  * One judged response against the checks of each bound scope.  When some
  * of those checks probe the very host:port nginx tried, only they are
  * charged: the sidecar or the other dependency a scope also checks did not
  * fail.  Otherwise (the probe targets a health port or a name nginx does not
  * use) every check of the scope is.
  *
- * Passive evidence never takes a check down on its own: when the rule
- * fires, the check asks the prober for an immediate probe and the prober
+ * Connection-level evidence (see ngx_http_outage_passive_direct()) takes
+ * the check down when the rule fires.  Other evidence never does on its
+ * own: the check asks the prober for an immediate probe and the prober
  * takes it down only if that probe fails too (see the store below).  One
  * slow URL, a flood of requests made to time out or an error_page chain
  * cannot page a service whose probe passes.  Passive evidence only counts
@@ -2710,7 +2733,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     size_t                         len;
     time_t                         now;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, k, *ids, failed, ask, matching;
+    ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
+                                   direct, down, guard;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -2729,6 +2753,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     names = omcf->scopes.elts;
     now = ngx_time();
     matching = 0;
+    direct = ngx_http_outage_passive_direct(cause);
 
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
         for (j = 0; j < scopes->nelts; j++) {
@@ -2810,12 +2835,44 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         ngx_http_outage_shm_lock();
 
         /*
-         * Only a worker of the newest configuration asks: after a reload
-         * an old worker's slot may already belong to another check.  The
-         * streak starts again, so that a probe that passes is followed by
-         * a new streak, not by a request per failure.
+         * Only a worker of the newest configuration writes: after a reload
+         * an old worker's slot may already belong to another check.
          */
-        ask = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+        down = (direct
+                && sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && sc->key == ck->key
+                && ngx_http_outage_shm_current());
+
+        if (down) {
+            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+                sc->transitions++;
+            }
+
+            sc->health = NGX_HTTP_OUTAGE_HEALTH_DOWN;
+            sc->since = now;
+
+            /* "rise" passing probes from now on bring it up */
+            sc->passes = 0;
+            sc->confirm = 0;
+            sc->reason_len = ngx_http_outage_health_reason(sc->reason,
+                                                           "passive", text,
+                                                           len);
+            sc->passive.streak = 0;
+
+            guard = ngx_http_outage_health_guard(omcf, shm);
+
+            ngx_http_outage_shm_bump(shm);
+
+        } else {
+            guard = 0;
+        }
+
+        /*
+         * Otherwise the streak starts again, so that a probe that passes
+         * is followed by a new streak, not by a request per failure.
+         */
+        ask = (!direct
+               && sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
                && sc->key == ck->key
                && ngx_http_outage_shm_current());
 
@@ -2827,6 +2884,18 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         ngx_http_outage_shm_unlock();
+
+        if (down) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: passive: %*s "
+                          "(%ui failures in a row, at least %ui percent of "
+                          "the last %T s; nginx never reached the peer, no "
+                          "probe needed)",
+                          &names[ck->scope], i, len, text, ck->passive_min,
+                          ck->passive_ratio, ck->passive_window);
+
+            ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
+        }
 
         if (ask) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
