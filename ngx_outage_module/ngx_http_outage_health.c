@@ -2720,7 +2720,7 @@ ngx_http_outage_passive_direct(const char *cause)
  * takes it down only if that probe fails too (see the store below).  One
  * slow URL, a flood of requests made to time out or an error_page chain
  * cannot page a service whose probe passes.  Passive evidence only counts
- * while the check is not down: requests that bypass the maintenance page
+ * while the check is not down (but for a check the guard holds back): requests that bypass the maintenance page
  * (staff) then neither keep it down nor delay the probes that bring it up
  * ("rise").  The zone lock is taken only when the rule fires.
  */
@@ -2729,12 +2729,13 @@ static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     ngx_uint_t status, const char *cause, ngx_str_t *peer)
 {
-    u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
-    size_t                         len;
+    u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
+                                   probe[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         len, plen;
     time_t                         now;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
-                                   direct, down, guard;
+                                   direct, down, guard, held;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -2807,7 +2808,20 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                                         1);
         }
 
-        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN || sc->key != ck->key) {
+        /*
+         * A check the guard holds back (down by its probes, "the prober's
+         * network is broken") still listens to traffic that cannot connect
+         * either: the traffic leaves from the same nginx, so it disproves
+         * the guard's premise.
+         */
+        held = (direct && shm->guard_active
+                && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                       sc->reason_len));
+
+        if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
+            || sc->key != ck->key)
+        {
             continue;
         }
 
@@ -2843,7 +2857,40 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 && sc->key == ck->key
                 && ngx_http_outage_shm_current());
 
-        if (down) {
+        held = (held && shm->guard_active
+                && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && sc->key == ck->key
+                && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                       sc->reason_len)
+                && ngx_http_outage_shm_current());
+
+        if (held) {
+            /* "passive: <traffic>; check: <the probes' text>" */
+            plen = sc->reason_len;
+
+            if (plen >= sizeof("check: ") - 1
+                && ngx_strncmp(sc->reason, "check: ", sizeof("check: ") - 1)
+                   == 0)
+            {
+                plen -= sizeof("check: ") - 1;
+                ngx_memcpy(probe, sc->reason + sizeof("check: ") - 1, plen);
+
+            } else {
+                ngx_memcpy(probe, sc->reason, plen);
+            }
+
+            sc->reason_len = ngx_snprintf(sc->reason,
+                                          NGX_HTTP_OUTAGE_ERR_MAX,
+                                          "passive: %*s; check: %*s",
+                                          len, text, plen, probe)
+                             - sc->reason;
+            sc->passive.streak = 0;
+
+            guard = ngx_http_outage_health_guard(omcf, shm);
+
+            ngx_http_outage_shm_bump(shm);
+
+        } else if (down) {
             if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
                 sc->transitions++;
             }
@@ -2884,6 +2931,16 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         ngx_http_outage_shm_unlock();
+
+        if (held) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: passive: %*s; "
+                          "check: %*s (real traffic fails like the probes: "
+                          "not held back by the all-checks-failing guard)",
+                          &names[ck->scope], i, len, text, plen, probe);
+
+            ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
+        }
 
         if (down) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

@@ -254,6 +254,47 @@ def test_guard_names_the_scopes_it_keeps_up(nginx_factory, tmp_path):
                      r'"payments)"$', got[0]), got[0]
 
 
+def test_traffic_failing_like_the_probes_clears_the_guard(nginx_factory,
+                                                          tmp_path):
+    # review passive2 item 1: the box behind both targets dies; both probes
+    # fail, so the guard holds both scopes back ("the prober's network is
+    # broken").  Real traffic from the same nginx cannot connect either:
+    # that disproves the guard, and both scopes are paged
+    dead_a = free_port()
+    dead_b = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check payments http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (dead_a, dead_b)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /payments/ {
+            outage_page payments;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (dead_a, dead_b))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: n.status_json()["guard_active"], timeout=10,
+             what="the guard")
+    assert scope(n, "checkout")["state"] == "ok"
+    hammer_until(n, "/checkout/",
+                 lambda: scope(n, "checkout")["state"] == "down",
+                 PASSIVE_WINDOW + 5, "the guard still hides the outage")
+    assert scope(n, "checkout")["reason"] == (
+        "passive: upstream 502 (cannot connect); check: connection refused")
+    assert n.status_json()["guard_active"] is False
+    # the guard's premise is gone for every check, not only the one the
+    # traffic went to
+    assert scope(n, "payments")["state"] == "down"
+    assert scope(n, "payments")["reason"] == "check: connection refused"
+    got = lines(n, r'check "checkout" \(#0\) is down: passive: upstream 502 '
+                   r'\(cannot connect\); check: connection refused \(real '
+                   r'traffic fails like the probes')
+    assert len(got) == 1, got
+
+
 def test_passive_charges_the_check_of_the_failed_peer(nginx_factory,
                                                       backend, tmp_path):
     # review item 1 (r1c): one scope, the app's check and a healthy
