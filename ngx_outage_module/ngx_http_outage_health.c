@@ -1754,25 +1754,33 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     }
 
     /*
-     * The probe passive detection asked for: passive evidence and a failed
-     * probe together take the check down at once; a passing probe outweighs
-     * the traffic (one slow URL, an error_page chain, an attacker), and the
-     * passive streak has already started again.
+     * The probe passive detection asked for.  A failure does not bypass
+     * "fall" (a mildly flaky /health plus a slow URL anyone can hit would
+     * page on demand): the request stays, so the prober probes again at
+     * each tick until "fall" failures in a row take the check down with the
+     * passive evidence in its reason, or a probe passes.  A passing probe
+     * outweighs the traffic (one slow URL, an error_page chain, an
+     * attacker), and the passive streak has already started again.
      */
     if (confirming && sc->confirm) {
-        sc->confirm = 0;
         plen = ngx_min(sc->confirm_len, sizeof(passive));
         ngx_memcpy(passive, sc->confirm_text, plen);
 
         if (res->kind != NGX_HTTP_OUTAGE_CHECK_OK) {
-            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
-                became = NGX_HTTP_OUTAGE_HEALTH_DOWN;
-                confirmed = 1;
+            if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                || became == NGX_HTTP_OUTAGE_HEALTH_DOWN)
+            {
+                sc->confirm = 0;
+                confirmed = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN);
             }
 
-        } else if (now - sc->confirm_told >= 60) {
-            sc->confirm_told = now;
-            told = 1;
+        } else {
+            sc->confirm = 0;
+
+            if (now - sc->confirm_told >= 60) {
+                sc->confirm_told = now;
+                told = 1;
+            }
         }
     }
 

@@ -413,8 +413,11 @@ def test_a_peer_that_does_not_speak_http_pages(nginx_factory, backend,
     # nginx passes non-HTTP bytes on as HTTP/0.9: not the application
     peer = RawPeer(b"SSH-2.0-OpenSSH_9.2\r\n")
     try:
+        # garbage needs a confirming probe, and confirming probes count
+        # toward fall (3 here; the regular schedule is too slow to matter)
         n = nginx_factory(raw_conf(tmp_path, peer.port, peer.port,
-                                   check=SLOW_CHECK), workers=1)
+                                   check="interval=30s timeout=200ms "
+                                         "fall=3 rise=2"), workers=1)
         deadline = time.monotonic() + 3 * PASSIVE_WINDOW
         while get_or_garbage(n) != 503:
             assert time.monotonic() < deadline, check(n)

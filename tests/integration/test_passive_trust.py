@@ -176,6 +176,36 @@ def test_slow_url_neither_pages_nor_hides_another_outage(nginx_factory,
     assert scope(n, "payments")["state"] == "down"
 
 
+def test_failed_confirming_probe_does_not_bypass_fall(nginx_factory,
+                                                      backend, tmp_path, app):
+    # review passive2 item 3: fall=3 because /health fails now and then.
+    # A slow URL anyone can hit makes passive detection ask for a probe; one
+    # failure of it used to page at once (fall bypassed).  Now the prober
+    # probes again each tick until fall failures in a row (or a pass)
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=30s timeout=200ms fall=3 rise=2;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % app.port)
+    backend.set_health("refuse")
+    n = nginx_factory(conf, workers=2)
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda i: n.get("/checkout/slow?%d" % i)[0],
+                            range(12)))
+    assert set(got) <= {503, 504}, got
+    wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10,
+             what="down after fall confirming probes")
+    c = checks_of(n)[0]
+    assert c["consecutive_failures"] >= 3, c
+    assert scope(n, "checkout")["reason"] == (
+        "passive: upstream 504 (timed out); check: connection refused")
+    got = down_lines(n)
+    assert len(got) == 1 and "confirmed by a probe" in got[0], got
+
+
 def test_two_checks_of_one_target_never_trip_the_guard(nginx_factory,
                                                        tmp_path, app):
     # review item 1 (r1d): one dependency, two checks of it, nothing else
