@@ -1894,6 +1894,71 @@ ngx_http_outage_health_reason(u_char *dst, const char *source, u_char *text,
 
 
 /*
+ * Whether two checks probe one target: the same port and a common address,
+ * the host as written or one of the addresses it resolved to ("resolve"),
+ * so that "localhost" and "127.0.0.1", or a name and one of its addresses,
+ * are one target for the guard.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_same_target(ngx_http_outage_check_conf_t *a,
+    ngx_http_outage_check_conf_t *b)
+{
+    u_char     *p, *last, *s, buf[NGX_SOCKADDR_STRLEN + 8];
+    in_port_t   port;
+    ngx_str_t   host, peer;
+
+    ngx_http_outage_url_target(&b->url, &host, &port);
+
+    if (host.len <= NGX_SOCKADDR_STRLEN) {
+        peer.data = buf;
+        peer.len = ngx_snprintf(buf, sizeof(buf), "%V:%d", &host, (int) port)
+                   - buf;
+
+        if (ngx_http_outage_check_probes_peer(&a->url, &a->resolve, &peer)) {
+            return 1;
+        }
+    }
+
+    if (b->resolve.len == 0) {
+        return 0;
+    }
+
+    /* b's addresses, past "host:port:" */
+    last = b->resolve.data + b->resolve.len;
+    p = ngx_strlchr(b->resolve.data, last, ':');
+    p = p ? ngx_strlchr(p + 1, last, ':') : NULL;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    for (s = ++p; p <= last; p++) {
+        if (p < last && *p != ',') {
+            continue;
+        }
+
+        if ((size_t) (p - s) <= NGX_SOCKADDR_STRLEN) {
+            peer.data = buf;
+            peer.len = ngx_snprintf(buf, sizeof(buf), "%*s:%d", p - s, s,
+                                    (int) port)
+                       - buf;
+
+            if (ngx_http_outage_check_probes_peer(&a->url, &a->resolve,
+                                                  &peer))
+            {
+                return 1;
+            }
+        }
+
+        s = p + 1;
+    }
+
+    return 0;
+}
+
+
+/*
  * The over-reaction guard, with the lock held.  When the probe of every
  * distinct target (host:port) fails at once, the likely fault is the
  * prober's own network, not every dependency: health then stops taking
@@ -1909,8 +1974,6 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    in_port_t                      port, port2;
-    ngx_str_t                      host, host2;
     ngx_uint_t                     i, j, ntargets, nfailing, active, down;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
@@ -1920,15 +1983,10 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     nfailing = 0;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        ngx_http_outage_url_target(&checks[i].url, &host, &port);
 
         /* the first check of each target speaks for all of its checks */
         for (j = 0; j < i; j++) {
-            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
-
-            if (port == port2 && host.len == host2.len
-                && ngx_strncasecmp(host.data, host2.data, host.len) == 0)
-            {
+            if (ngx_http_outage_health_same_target(&checks[j], &checks[i])) {
                 break;
             }
         }
@@ -1941,11 +1999,7 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
         down = 0;
 
         for (j = i; j < omcf->checks.nelts && !down; j++) {
-            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
-
-            if (port != port2 || host.len != host2.len
-                || ngx_strncasecmp(host.data, host2.data, host.len) != 0)
-            {
+            if (!ngx_http_outage_health_same_target(&checks[i], &checks[j])) {
                 continue;
             }
 
@@ -1991,8 +2045,6 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 static ngx_uint_t
 ngx_http_outage_health_targets(ngx_http_outage_main_conf_t *omcf)
 {
-    in_port_t                      port, port2;
-    ngx_str_t                      host, host2;
     ngx_uint_t                     i, j, n;
     ngx_http_outage_check_conf_t  *checks;
 
@@ -2000,14 +2052,8 @@ ngx_http_outage_health_targets(ngx_http_outage_main_conf_t *omcf)
     n = 0;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        ngx_http_outage_url_target(&checks[i].url, &host, &port);
-
         for (j = 0; j < i; j++) {
-            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
-
-            if (port == port2 && host.len == host2.len
-                && ngx_strncasecmp(host.data, host2.data, host.len) == 0)
-            {
+            if (ngx_http_outage_health_same_target(&checks[j], &checks[i])) {
                 break;
             }
         }
