@@ -2434,25 +2434,33 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     }
 
     /*
-     * The probe passive detection asked for: passive evidence and a failed
-     * probe together take the check down at once; a passing probe outweighs
-     * the traffic (one slow URL, an error_page chain, an attacker), and the
-     * passive streak has already started again.
+     * The probe passive detection asked for.  A failure does not bypass
+     * "fall" (a mildly flaky /health plus a slow URL anyone can hit would
+     * page on demand): the request stays, so the prober probes again at
+     * each tick until "fall" failures in a row take the check down with the
+     * passive evidence in its reason, or a probe passes.  A passing probe
+     * outweighs the traffic (one slow URL, an error_page chain, an
+     * attacker), and the passive streak has already started again.
      */
     if (confirming && sc->confirm) {
-        sc->confirm = 0;
         plen = ngx_min(sc->confirm_len, sizeof(passive));
         ngx_memcpy(passive, sc->confirm_text, plen);
 
         if (res->kind != NGX_HTTP_OUTAGE_CHECK_OK) {
-            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
-                became = NGX_HTTP_OUTAGE_HEALTH_DOWN;
-                confirmed = 1;
+            if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                || became == NGX_HTTP_OUTAGE_HEALTH_DOWN)
+            {
+                sc->confirm = 0;
+                confirmed = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN);
             }
 
-        } else if (now - sc->confirm_told >= 60) {
-            sc->confirm_told = now;
-            told = 1;
+        } else {
+            sc->confirm = 0;
+
+            if (now - sc->confirm_told >= 60) {
+                sc->confirm_told = now;
+                told = 1;
+            }
         }
     }
 
@@ -2575,6 +2583,71 @@ ngx_http_outage_health_reason(u_char *dst, const char *source, u_char *text,
 
 
 /*
+ * Whether two checks probe one target: the same port and a common address,
+ * the host as written or one of the addresses it resolved to ("resolve"),
+ * so that "localhost" and "127.0.0.1", or a name and one of its addresses,
+ * are one target for the guard.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_same_target(ngx_http_outage_check_conf_t *a,
+    ngx_http_outage_check_conf_t *b)
+{
+    u_char     *p, *last, *s, buf[NGX_SOCKADDR_STRLEN + 8];
+    in_port_t   port;
+    ngx_str_t   host, peer;
+
+    ngx_http_outage_url_target(&b->url, &host, &port);
+
+    if (host.len <= NGX_SOCKADDR_STRLEN) {
+        peer.data = buf;
+        peer.len = ngx_snprintf(buf, sizeof(buf), "%V:%d", &host, (int) port)
+                   - buf;
+
+        if (ngx_http_outage_check_probes_peer(&a->url, &a->resolve, &peer)) {
+            return 1;
+        }
+    }
+
+    if (b->resolve.len == 0) {
+        return 0;
+    }
+
+    /* b's addresses, past "host:port:" */
+    last = b->resolve.data + b->resolve.len;
+    p = ngx_strlchr(b->resolve.data, last, ':');
+    p = p ? ngx_strlchr(p + 1, last, ':') : NULL;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    for (s = ++p; p <= last; p++) {
+        if (p < last && *p != ',') {
+            continue;
+        }
+
+        if ((size_t) (p - s) <= NGX_SOCKADDR_STRLEN) {
+            peer.data = buf;
+            peer.len = ngx_snprintf(buf, sizeof(buf), "%*s:%d", p - s, s,
+                                    (int) port)
+                       - buf;
+
+            if (ngx_http_outage_check_probes_peer(&a->url, &a->resolve,
+                                                  &peer))
+            {
+                return 1;
+            }
+        }
+
+        s = p + 1;
+    }
+
+    return 0;
+}
+
+
+/*
  * The over-reaction guard, with the lock held.  When the probe of every
  * distinct target (host:port) fails at once, the likely fault is the
  * prober's own network, not every dependency: health then stops taking
@@ -2590,8 +2663,6 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    in_port_t                      port, port2;
-    ngx_str_t                      host, host2;
     ngx_uint_t                     i, j, ntargets, nfailing, active, down;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
@@ -2601,15 +2672,10 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     nfailing = 0;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        ngx_http_outage_url_target(&checks[i].url, &host, &port);
 
         /* the first check of each target speaks for all of its checks */
         for (j = 0; j < i; j++) {
-            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
-
-            if (port == port2 && host.len == host2.len
-                && ngx_strncasecmp(host.data, host2.data, host.len) == 0)
-            {
+            if (ngx_http_outage_health_same_target(&checks[j], &checks[i])) {
                 break;
             }
         }
@@ -2622,11 +2688,7 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
         down = 0;
 
         for (j = i; j < omcf->checks.nelts && !down; j++) {
-            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
-
-            if (port != port2 || host.len != host2.len
-                || ngx_strncasecmp(host.data, host2.data, host.len) != 0)
-            {
+            if (!ngx_http_outage_health_same_target(&checks[i], &checks[j])) {
                 continue;
             }
 
@@ -2672,8 +2734,6 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 static ngx_uint_t
 ngx_http_outage_health_targets(ngx_http_outage_main_conf_t *omcf)
 {
-    in_port_t                      port, port2;
-    ngx_str_t                      host, host2;
     ngx_uint_t                     i, j, n;
     ngx_http_outage_check_conf_t  *checks;
 
@@ -2681,14 +2741,8 @@ ngx_http_outage_health_targets(ngx_http_outage_main_conf_t *omcf)
     n = 0;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        ngx_http_outage_url_target(&checks[i].url, &host, &port);
-
         for (j = 0; j < i; j++) {
-            ngx_http_outage_url_target(&checks[j].url, &host2, &port2);
-
-            if (port == port2 && host.len == host2.len
-                && ngx_strncasecmp(host.data, host2.data, host.len) == 0)
-            {
+            if (ngx_http_outage_health_same_target(&checks[j], &checks[i])) {
                 break;
             }
         }
@@ -3375,18 +3429,41 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 
 
 /*
+ * Failures that prove the peer unreachable from nginx itself: it could not
+ * connect (refused, unreachable, no answer to the SYN) or could not resolve
+ * the upstream's name.  A visitor cannot provoke them on a healthy peer, and
+ * a probe may not exercise them at all (a sidecar or management port passes
+ * while the application's port is dead; a probe by address passes while the
+ * name is gone), so they take the check down without asking for a probe.
+ * A read timeout or a garbage answer needs a connection that worked: a slow
+ * URL or an attacker can cause them, so they ask for a confirming probe.
+ * Pure.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_direct(const char *cause)
+{
+    return cause != NULL
+           && (ngx_strcmp(cause, "cannot connect") == 0
+               || ngx_strcmp(cause, "connect timed out") == 0
+               || ngx_strcmp(cause, "cannot resolve") == 0);
+}
+
+
+/*
  * One judged response against the checks of each bound scope.  When some
  * of those checks probe the very host:port nginx tried, only they are
  * charged: the sidecar or the other dependency a scope also checks did not
  * fail.  Otherwise (the probe targets a health port or a name nginx does not
  * use) every check of the scope is.
  *
- * Passive evidence never takes a check down on its own: when the rule
- * fires, the check asks the prober for an immediate probe and the prober
+ * Connection-level evidence (see ngx_http_outage_passive_direct()) takes
+ * the check down when the rule fires.  Other evidence never does on its
+ * own: the check asks the prober for an immediate probe and the prober
  * takes it down only if that probe fails too (see the store below).  One
  * slow URL, a flood of requests made to time out or an error_page chain
  * cannot page a service whose probe passes.  Passive evidence only counts
- * while the check is not down: requests that bypass the maintenance page
+ * while the check is not down (but for a check the guard holds back): requests that bypass the maintenance page
  * (staff) then neither keep it down nor delay the probes that bring it up
  * ("rise").  The zone lock is taken only when the rule fires.
  */
@@ -3395,11 +3472,13 @@ static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     ngx_uint_t status, const char *cause, ngx_str_t *peer)
 {
-    u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
-    size_t                         len;
+    u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
+                                   probe[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         len, plen;
     time_t                         now;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, k, *ids, failed, ask, matching;
+    ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
+                                   direct, down, guard, held;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -3418,6 +3497,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     names = omcf->scopes.elts;
     now = ngx_time();
     matching = 0;
+    direct = ngx_http_outage_passive_direct(cause);
 
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
         for (j = 0; j < scopes->nelts; j++) {
@@ -3471,7 +3551,20 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                                         1);
         }
 
-        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN || sc->key != ck->key) {
+        /*
+         * A check the guard holds back (down by its probes, "the prober's
+         * network is broken") still listens to traffic that cannot connect
+         * either: the traffic leaves from the same nginx, so it disproves
+         * the guard's premise.
+         */
+        held = (direct && shm->guard_active
+                && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                       sc->reason_len));
+
+        if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
+            || sc->key != ck->key)
+        {
             continue;
         }
 
@@ -3499,12 +3592,77 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         ngx_http_outage_shm_lock();
 
         /*
-         * Only a worker of the newest configuration asks: after a reload
-         * an old worker's slot may already belong to another check.  The
-         * streak starts again, so that a probe that passes is followed by
-         * a new streak, not by a request per failure.
+         * Only a worker of the newest configuration writes: after a reload
+         * an old worker's slot may already belong to another check.
          */
-        ask = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+        down = (direct
+                && sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && sc->key == ck->key
+                && ngx_http_outage_shm_current());
+
+        held = (held && shm->guard_active
+                && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+                && sc->key == ck->key
+                && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                       sc->reason_len)
+                && ngx_http_outage_shm_current());
+
+        if (held) {
+            /* "passive: <traffic>; check: <the probes' text>" */
+            plen = sc->reason_len;
+
+            if (plen >= sizeof("check: ") - 1
+                && ngx_strncmp(sc->reason, "check: ", sizeof("check: ") - 1)
+                   == 0)
+            {
+                plen -= sizeof("check: ") - 1;
+                ngx_memcpy(probe, sc->reason + sizeof("check: ") - 1, plen);
+
+            } else {
+                ngx_memcpy(probe, sc->reason, plen);
+            }
+
+            sc->reason_len = ngx_snprintf(sc->reason,
+                                          NGX_HTTP_OUTAGE_ERR_MAX,
+                                          "passive: %*s; check: %*s",
+                                          len, text, plen, probe)
+                             - sc->reason;
+            sc->passive.streak = 0;
+
+            guard = ngx_http_outage_health_guard(omcf, shm);
+
+            ngx_http_outage_shm_bump(shm);
+
+        } else if (down) {
+            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+                sc->transitions++;
+            }
+
+            sc->health = NGX_HTTP_OUTAGE_HEALTH_DOWN;
+            sc->since = now;
+
+            /* "rise" passing probes from now on bring it up */
+            sc->passes = 0;
+            sc->confirm = 0;
+            sc->reason_len = ngx_http_outage_health_reason(sc->reason,
+                                                           "passive", text,
+                                                           len);
+            sc->passive.streak = 0;
+
+            guard = ngx_http_outage_health_guard(omcf, shm);
+
+            ngx_http_outage_shm_bump(shm);
+
+        } else {
+            guard = 0;
+        }
+
+        /*
+         * Otherwise the streak starts again, so that a probe that passes
+         * is followed by a new streak, not by a request per failure.
+         */
+        ask = (!direct
+               && sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
                && sc->key == ck->key
                && ngx_http_outage_shm_current());
 
@@ -3516,6 +3674,28 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         ngx_http_outage_shm_unlock();
+
+        if (held) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: passive: %*s; "
+                          "check: %*s (real traffic fails like the probes: "
+                          "not held back by the all-checks-failing guard)",
+                          &names[ck->scope], i, len, text, plen, probe);
+
+            ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
+        }
+
+        if (down) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "outage: check \"%V\" (#%ui) is down: passive: %*s "
+                          "(%ui failures in a row, at least %ui percent of "
+                          "the last %T s; nginx never reached the peer, no "
+                          "probe needed)",
+                          &names[ck->scope], i, len, text, ck->passive_min,
+                          ck->passive_ratio, ck->passive_window);
+
+            ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
+        }
 
         if (ask) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
