@@ -114,6 +114,7 @@ typedef struct {
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static ngx_uint_t ngx_http_outage_check_numeric(ngx_str_t *host);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -643,9 +644,7 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
     ngx_memcpy(ck->url.data, url->data, url->len);
     ck->url.data[url->len] = '\0';
 
-    if (u.host.data[0] == '['
-        || ngx_inet_addr(u.host.data, u.host.len) != INADDR_NONE)
-    {
+    if (ngx_http_outage_check_numeric(&u.host)) {
         return NGX_CONF_OK;     /* an IP: curl needs no name resolved */
     }
 
@@ -672,6 +671,35 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
                                               sizeof(ngx_addr_t), u.naddrs);
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * An address in any form the C library takes ("127.1", "2130706433",
+ * "[::1]") is never a name: nginx's resolver, asked for it, would say
+ * "no such name" although curl connects to it.
+ */
+
+static ngx_uint_t
+ngx_http_outage_check_numeric(ngx_str_t *host)
+{
+    u_char          buf[NGX_SOCKADDR_STRLEN + 1];
+    struct in_addr  in;
+
+    if (host->len == 0 || host->data[0] == '['
+        || ngx_inet_addr(host->data, host->len) != INADDR_NONE)
+    {
+        return host->len != 0;
+    }
+
+    if (host->len >= sizeof(buf)) {
+        return 0;
+    }
+
+    ngx_memcpy(buf, host->data, host->len);
+    buf[host->len] = '\0';
+
+    return inet_aton((char *) buf, &in) != 0;
 }
 
 
@@ -1664,12 +1692,15 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     }
 
     /*
-     * "no such name" is the dependency's own answer: the probe fails.  A
-     * resolver that fails (times out, SERVFAIL, refuses) says nothing about
-     * the dependency: the addresses known before are probed meanwhile.
+     * With addresses known (found when the configuration was read, or by
+     * an earlier answer), no resolver failure fails the probe, not even
+     * "no such name": nginx's resolver reads neither /etc/hosts nor search
+     * domains, so it denies names such as "localhost" that the system
+     * found.  The known addresses are probed, and the resolver is asked
+     * again after 2 s, 4 s...  A name that never resolved fails the probe.
      */
 
-    if (state != NGX_RESOLVE_NXDOMAIN) {
+    if (state != NGX_RESOLVE_NXDOMAIN || p->resolve) {
         p->dns_asked = ngx_current_msec;
         p->dns_every = p->dns_every
                        ? ngx_min(2 * p->dns_every,
@@ -1680,7 +1711,7 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
         p->dns_every = 0;   /* nginx keeps "no such name" for valid= */
     }
 
-    if (state != NGX_RESOLVE_NXDOMAIN && p->resolve) {
+    if (p->resolve) {
         if (p->dns_told != state) {
             ngx_log_error(NGX_LOG_WARN, h->log, 0,
                           "outage: check \"%V\" (#%ui): cannot resolve "

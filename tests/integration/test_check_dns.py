@@ -266,6 +266,45 @@ def test_ip_urls_never_ask_the_resolver(nginx_factory, backend, tmp_path):
         dns.stop()
 
 
+def test_a_name_found_at_start_survives_no_such_name(nginx_factory,
+                                                     backend, tmp_path):
+    """ "localhost" comes from /etc/hosts when the configuration is read;
+    nginx's resolver (which reads no /etc/hosts) says "no such name": the
+    address known is probed, the check stays up, one log line (review
+    item 1)."""
+    dns = Dns(tmp_path)             # localhost: NXDOMAIN
+    try:
+        n = nginx_factory(conf(backend, "localhost", dns.resolver()))
+        wait_for(lambda: check(n)["probes"] >= 3, timeout=T, what="probes")
+        probes = check(n)["probes"]
+        wait_for(lambda: check(n)["probes"] >= probes + 8, timeout=T,
+                 what="more probes")
+        c = check(n)
+        assert c["health"] == "up" and c["failures"] == 0, c
+        assert scope(n)["state"] != "down", scope(n)
+        assert n.get("/payments/")[0] == 404
+        assert n.log_text().count("probing the addresses known before") \
+            == 1, n.log_text()[-3000:]
+    finally:
+        dns.stop()
+
+
+def test_numeric_forms_are_addresses_not_names(nginx_factory, backend,
+                                               tmp_path):
+    """ "127.1" is 127.0.0.1 to the C library and curl, though not to
+    nginx's ngx_inet_addr(): never sent to the resolver (review item 1)."""
+    dns = Dns(tmp_path)
+    try:
+        n = nginx_factory(conf(backend, "127.1", dns.resolver()))
+        wait_for(lambda: check(n)["probes"] >= 4, timeout=T, what="probes")
+        c = check(n)
+        assert c["health"] == "up" and c["failures"] == 0, c
+        with open(os.path.join(str(tmp_path), "dns.log")) as f:
+            assert f.read() == ""
+    finally:
+        dns.stop()
+
+
 REDIS_CONF = """
     {resolver}
     outage_redis redis.invalid:{port} interval=200ms timeout=300ms
