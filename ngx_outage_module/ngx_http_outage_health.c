@@ -32,8 +32,8 @@
 #define NGX_HTTP_OUTAGE_HEADER_MAX      1024
 #define NGX_HTTP_OUTAGE_MIN_INTERVAL    100
 #define NGX_HTTP_OUTAGE_MAX_FALL        1000
-/* addresses of a name handed to curl at most */
-#define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
+/* a probe still in flight this long after its timeout= is aborted */
+#define NGX_HTTP_OUTAGE_WATCHDOG        1000
 /* after a resolver failure, asked again after 2 s, doubling up to 30 s */
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MIN   2000
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MAX   30000
@@ -52,6 +52,7 @@ typedef struct {
 
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     started;
+    ngx_msec_t                     sent;        /* handed to curl */
 
     size_t                         received;
     u_char                        *body;        /* match_regex: first bytes */
@@ -67,6 +68,7 @@ typedef struct {
     unsigned                       start_failed:1;
     unsigned                       confirming:1;  /* asked by passive */
     unsigned                       resolving:1;
+    unsigned                       stuck_told:1;
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -118,6 +120,9 @@ typedef struct {
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static ngx_uint_t ngx_http_outage_check_numeric(ngx_str_t *host);
+static ngx_int_t ngx_http_outage_check_addr_cmp(struct sockaddr *a,
+    struct sockaddr *b);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -146,13 +151,13 @@ static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx);
-static int ngx_libc_cdecl ngx_http_outage_health_addr_cmp(const void *one,
-    const void *two);
 static void ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_dns_failed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, const char *why);
 static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
+static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
@@ -815,9 +820,7 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
     ngx_memcpy(ck->url.data, url->data, url->len);
     ck->url.data[url->len] = '\0';
 
-    if (u.host.data[0] == '['
-        || ngx_inet_addr(u.host.data, u.host.len) != INADDR_NONE)
-    {
+    if (ngx_http_outage_check_numeric(&u.host)) {
         return NGX_CONF_OK;     /* an IP: curl needs no name resolved */
     }
 
@@ -848,12 +851,44 @@ ngx_http_outage_check_url(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck,
 
 
 /*
- * "host:port:addr[,addr...]" for CURLOPT_RESOLVE into dst, NUL-terminated,
- * IPv6 addresses in brackets; the addresses that do not fit are left out
- * (curl tries them in order anyway).  "addrs" are ngx_addr_t (from
- * configuration time) or ngx_resolver_addr_t (from nginx's resolver), both
- * of which begin with sockaddr and socklen; "stride" is the size of one.
- * Returns the length, 0 if not even one address fits.
+ * An address in any form the C library takes ("127.1", "2130706433",
+ * "[::1]") is never a name: nginx's resolver, asked for it, would say
+ * "no such name" although curl connects to it.
+ */
+
+static ngx_uint_t
+ngx_http_outage_check_numeric(ngx_str_t *host)
+{
+    u_char          buf[NGX_SOCKADDR_STRLEN + 1];
+    struct in_addr  in;
+
+    if (host->len == 0 || host->data[0] == '['
+        || ngx_inet_addr(host->data, host->len) != INADDR_NONE)
+    {
+        return host->len != 0;
+    }
+
+    if (host->len >= sizeof(buf)) {
+        return 0;
+    }
+
+    ngx_memcpy(buf, host->data, host->len);
+    buf[host->len] = '\0';
+
+    return inet_aton((char *) buf, &in) != 0;
+}
+
+
+/*
+ * "host:port:addr" for CURLOPT_RESOLVE into dst, NUL-terminated, an IPv6
+ * address in brackets.  ONE address, the lowest of all (IPv4 before IPv6):
+ * curl walking through several within one probe's timeout left probes in
+ * flight for good (review dns item 2), and the lowest is the same for any
+ * order and any number of addresses, so that the entry changes only when
+ * the set does (nginx's resolver rotates its answers).  "addrs" are
+ * ngx_addr_t (from configuration time) or ngx_resolver_addr_t (from nginx's
+ * resolver), both of which begin with sockaddr and socklen; "stride" is the
+ * size of one.  Returns the length, 0 if none fits.
  */
 
 static size_t
@@ -864,10 +899,24 @@ ngx_http_outage_check_resolve_entry(u_char *dst, size_t size,
     u_char      *p, *last, buf[NGX_SOCKADDR_STRLEN];
     size_t       n;
     ngx_uint_t   i;
-    ngx_addr_t  *a;
+    ngx_addr_t  *a, *min;
 
-    if (size < host->len + sizeof(":65535:") + NGX_SOCKADDR_STRLEN + 3) {
+    if (naddrs == 0
+        || size < host->len + sizeof(":65535:") + NGX_SOCKADDR_STRLEN + 3)
+    {
         return 0;
+    }
+
+    min = (ngx_addr_t *) addrs;
+
+    for (i = 1; i < naddrs; i++) {
+        a = (ngx_addr_t *) (addrs + i * stride);
+
+        if (ngx_http_outage_check_addr_cmp(a->sockaddr, min->sockaddr)
+            < 0)
+        {
+            min = a;
+        }
     }
 
     p = dst;
@@ -875,26 +924,43 @@ ngx_http_outage_check_resolve_entry(u_char *dst, size_t size,
 
     p = ngx_slprintf(p, last, "%V:%d:", host, (int) port);
 
-    for (i = 0; i < naddrs; i++) {
-        if ((size_t) (last - p) < NGX_SOCKADDR_STRLEN + 3) {
-            break;
-        }
+    n = ngx_sock_ntop(min->sockaddr, min->socklen, buf, sizeof(buf), 0);
 
-        a = (ngx_addr_t *) (addrs + i * stride);
+    if (min->sockaddr->sa_family == AF_INET6) {
+        p = ngx_slprintf(p, last, "[%*s]", n, buf);
 
-        n = ngx_sock_ntop(a->sockaddr, a->socklen, buf, sizeof(buf), 0);
-
-        if (a->sockaddr->sa_family == AF_INET6) {
-            p = ngx_slprintf(p, last, "%s[%*s]", i ? "," : "", n, buf);
-
-        } else {
-            p = ngx_slprintf(p, last, "%s%*s", i ? "," : "", n, buf);
-        }
+    } else {
+        p = ngx_slprintf(p, last, "%*s", n, buf);
     }
 
     *p = '\0';
 
     return p - dst;
+}
+
+
+/* by family (IPv4 first), then address; ports are ignored */
+
+static ngx_int_t
+ngx_http_outage_check_addr_cmp(struct sockaddr *a, struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family) {
+        return a->sa_family == AF_INET ? -1 : 1;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (a->sa_family == AF_INET6) {
+        return ngx_memcmp(&((struct sockaddr_in6 *) a)->sin6_addr,
+                          &((struct sockaddr_in6 *) b)->sin6_addr, 16);
+    }
+#endif
+
+    if (a->sa_family == AF_INET) {
+        return ngx_memcmp(&((struct sockaddr_in *) a)->sin_addr,
+                          &((struct sockaddr_in *) b)->sin_addr, 4);
+    }
+
+    return 0;
 }
 
 
@@ -1445,6 +1511,18 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
             }
         }
 
+        if (p->in_flight) {
+            d = (ngx_msec_int_t) (p->sent + p->conf->timeout
+                                  + NGX_HTTP_OUTAGE_WATCHDOG - now);
+
+            if (d <= 0) {
+                ngx_http_outage_health_watchdog(h, p);
+
+            } else if (d < (ngx_msec_int_t) delay) {
+                delay = (ngx_msec_t) d;
+            }
+        }
+
         if (!p->in_flight && !p->resolving) {
             d = (ngx_msec_int_t) (p->next - now);
             if (d < (ngx_msec_int_t) delay) {
@@ -1772,8 +1850,6 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     u_char                     buf[1536];
     size_t                     len;
     ngx_int_t                  state;
-    ngx_uint_t                 n;
-    ngx_resolver_addr_t        addrs[NGX_HTTP_OUTAGE_CHECK_ADDRS];
     ngx_str_t                 *scope;
     struct curl_slist         *l;
     ngx_http_outage_probe_t   *p;
@@ -1794,23 +1870,12 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     len = 0;
 
     if (state == NGX_OK) {
-        /*
-         * nginx's resolver rotates a name's addresses at each answer: in
-         * one order, the same addresses are the same entry (no new list,
-         * no log line per probe).  A copy is sorted: nginx frees the
-         * answer by the position of its first address.
-         */
-        n = ngx_min(ctx->naddrs, NGX_HTTP_OUTAGE_CHECK_ADDRS);
-        ngx_memcpy(addrs, ctx->addrs, n * sizeof(ngx_resolver_addr_t));
-        ngx_qsort(addrs, n, sizeof(ngx_resolver_addr_t),
-                  ngx_http_outage_health_addr_cmp);
-
         len = ngx_http_outage_check_resolve_entry(buf, sizeof(buf),
                                                   &p->conf->host,
                                                   p->conf->port,
-                                                  (u_char *) addrs,
+                                                  (u_char *) ctx->addrs,
                                                   sizeof(ngx_resolver_addr_t),
-                                                  n);
+                                                  ctx->naddrs);
     }
 
     ngx_resolve_name_done(ctx);
@@ -1863,12 +1928,15 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     }
 
     /*
-     * "no such name" is the dependency's own answer: the probe fails.  A
-     * resolver that fails (times out, SERVFAIL, refuses) says nothing about
-     * the dependency: the addresses known before are probed meanwhile.
+     * With addresses known (found when the configuration was read, or by
+     * an earlier answer), no resolver failure fails the probe, not even
+     * "no such name": nginx's resolver reads neither /etc/hosts nor search
+     * domains, so it denies names such as "localhost" that the system
+     * found.  The known addresses are probed, and the resolver is asked
+     * again after 2 s, 4 s...  A name that never resolved fails the probe.
      */
 
-    if (state != NGX_RESOLVE_NXDOMAIN) {
+    if (state != NGX_RESOLVE_NXDOMAIN || p->resolve) {
         p->dns_asked = ngx_current_msec;
         p->dns_every = p->dns_every
                        ? ngx_min(2 * p->dns_every,
@@ -1879,7 +1947,7 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
         p->dns_every = 0;   /* nginx keeps "no such name" for valid= */
     }
 
-    if (state != NGX_RESOLVE_NXDOMAIN && p->resolve) {
+    if (p->resolve) {
         if (p->dns_told != state) {
             ngx_log_error(NGX_LOG_WARN, h->log, 0,
                           "outage: check \"%V\" (#%ui): cannot resolve "
@@ -1896,19 +1964,6 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
     p->dns_told = state;
 
     ngx_http_outage_health_dns_failed(h, p, ngx_resolver_strerror(state));
-}
-
-
-static int ngx_libc_cdecl
-ngx_http_outage_health_addr_cmp(const void *one, const void *two)
-{
-    const ngx_resolver_addr_t  *a = one, *b = two;
-
-    if (a->socklen != b->socklen) {
-        return a->socklen < b->socklen ? -1 : 1;
-    }
-
-    return ngx_memcmp(a->sockaddr, b->sockaddr, a->socklen);
 }
 
 
@@ -1944,6 +1999,7 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
 
     if (rc == CURLM_OK) {
         p->in_flight = 1;
+        p->sent = ngx_current_msec;
         p->start_failed = 0;
         return;
     }
@@ -1963,6 +2019,44 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     res.len = ngx_snprintf(res.text, sizeof(res.text),
                            "cannot start a probe: %s",
                            curl_multi_strerror(rc))
+              - res.text;
+
+    ngx_http_outage_health_store(h, p, &res);
+}
+
+
+/*
+ * curl's own timeout ends every transfer; should curl or the socket glue
+ * ever lose track of one (no socket, no timer left), the check would be
+ * frozen at its last health for good.  Removing the transfer makes curl
+ * release its sockets, as in abort().
+ */
+
+static void
+ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    ngx_http_outage_result_t  res;
+
+    if (!p->stuck_told) {
+        ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                      "outage: check \"%V\" (#%ui): the probe of \"%V\" "
+                      "was still running %M ms after its timeout; aborted "
+                      "and counted as timed out",
+                      &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope],
+                      p->id, &p->conf->url, (ngx_msec_t)
+                      NGX_HTTP_OUTAGE_WATCHDOG);
+        p->stuck_told = 1;
+    }
+
+    curl_multi_remove_handle(h->multi, p->easy);
+    p->in_flight = 0;
+
+    ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
+    res.kind = NGX_HTTP_OUTAGE_CHECK_TIMEOUT;
+    res.latency = ngx_current_msec - p->started;
+    res.len = ngx_snprintf(res.text, sizeof(res.text),
+                           "timed out after %M ms", p->conf->timeout)
               - res.text;
 
     ngx_http_outage_health_store(h, p, &res);
