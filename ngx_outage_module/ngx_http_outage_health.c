@@ -3689,6 +3689,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * Only a worker of the newest configuration writes: after a reload
          * an old worker's slot may already belong to another check.
          */
+        plen = 0;
+
         down = (direct
                 && sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && sc->key == ck->key
