@@ -102,7 +102,8 @@ fuzz_check(const ngx_http_outage_incident_t *inc, int rc, const char *err)
         || (inc->since && inc->since < 946684800)
         || (inc->starts && inc->starts < 946684800)
         || (inc->ends && inc->ends < 946684800)
-        || (inc->starts && inc->ends && inc->ends <= inc->starts))
+        || (inc->starts && inc->ends && inc->ends <= inc->starts
+            && !(inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_WINDOW)))
     {
         __builtin_trap();
     }
@@ -113,9 +114,15 @@ fuzz_check(const ngx_http_outage_incident_t *inc, int rc, const char *err)
         __builtin_trap();
     }
 
-    /* an unreadable start is pending, never "now"; and it is said */
-    if (inc->pending != !!(inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_STARTS)
-        || (inc->pending && inc->starts)
+    /*
+     * An unusable window (a start or an end nobody can read, an end not
+     * after the start) is only announced, never "now"; an unreadable start
+     * is no start; and it is said.
+     */
+    if (inc->pending != !!(inc->warnings & (NGX_HTTP_OUTAGE_PW_BAD_STARTS
+                                            | NGX_HTTP_OUTAGE_PW_BAD_ENDS
+                                            | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))
+        || ((inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_STARTS) && inc->starts)
         || (inc->warning_len == 0
             && (inc->warnings & (NGX_HTTP_OUTAGE_PW_BAD_TIME
                                  | NGX_HTTP_OUTAGE_PW_BAD_STARTS
