@@ -86,6 +86,9 @@ typedef struct {
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
     unsigned                 done:1;       /* decided: the rest as is */
+    unsigned                 hold:1;       /* the response header waits for
+                                              the first body buffers */
+    size_t                   added;        /* banner bytes put in */
     unsigned                 sniff:1;      /* no type: the body must start
                                               like HTML */
     ngx_http_outage_sniff_t  sn;
@@ -155,6 +158,8 @@ static u_char *ngx_http_outage_hex(u_char *p, uint64_t v);
 static u_char *ngx_http_outage_dec(u_char *p, ngx_uint_t v);
 static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
+static ngx_int_t ngx_http_outage_send_held(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
@@ -496,6 +501,14 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 
+        /*
+         * An identity body of known length keeps one: the header waits
+         * for the first body buffers to decide the banner's place (see
+         * ngx_http_outage_send_held()).  A gzip body changes length anyway.
+         */
+        ctx->hold = (!gzipped && r->headers_out.content_length_n > 0
+                     && r->method != NGX_HTTP_HEAD);
+
         if (sniff) {
             ctx->sniff = 1;
             ngx_http_outage_sniff_init(&ctx->sn);
@@ -521,7 +534,14 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         r->headers_out.content_encoding = NULL;
     }
 
-    ngx_http_clear_content_length(r);
+    if (ctx == NULL || !ctx->hold) {
+        /*
+         * HEAD: no body tells whether a place exists; RFC 9110 9.3.2
+         * lets a HEAD response omit Content-Length, so it does
+         */
+        ngx_http_clear_content_length(r);
+    }
+
     ngx_http_clear_accept_ranges(r);
 
     if (ngx_http_outage_validators(r, olcf, view) != NGX_OK) {
@@ -538,6 +558,18 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     if (r->header_only) {
         return ngx_http_next_header_filter(r);
+    }
+
+    if (ctx->hold) {
+        /*
+         * held: "sent" for nginx, so that a second header (an error page
+         * after the upstream failed) is refused as it would be without
+         * the module
+         */
+        r->header_sent = 1;
+        ngx_http_outage_copy_reads(r, ctx);
+
+        return NGX_OK;
     }
 
     rc = ngx_http_next_header_filter(r);
@@ -1342,7 +1374,7 @@ ngx_http_outage_validators(ngx_http_request_t *r,
     if (etag && etag->hash && etag->value.len > 3
         && etag->value.data[etag->value.len - 1] == '"')
     {
-        len = etag->value.len + sizeof("-outage-") - 1 + NGX_TIME_T_LEN
+        len = etag->value.len + sizeof("-outage--") - 1 + NGX_TIME_T_LEN
               + NGX_INT_T_LEN;
 
         p = ngx_pnalloc(r->pool, len);
@@ -1350,7 +1382,10 @@ ngx_http_outage_validators(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        /* "%*s-outage-%xT%ui\"" without ngx_sprintf(): every response */
+        /*
+         * "%*s-outage-%xT-%ui\"" without ngx_sprintf(): every response;
+         * the "-" keeps two incidents apart ("abc" + "12", "abc1" + "2")
+         */
 
         etag->value.data = ngx_cpymem(p, etag->value.data,
                                       etag->value.len - 1);
@@ -1358,6 +1393,7 @@ ngx_http_outage_validators(ngx_http_request_t *r,
                                       sizeof("-outage-") - 1);
         etag->value.data = ngx_http_outage_hex(etag->value.data,
                                                (uint64_t) view->since);
+        *etag->value.data++ = '-';
         etag->value.data = ngx_http_outage_dec(etag->value.data,
                                                view->state);
         *etag->value.data++ = '"';
@@ -1501,7 +1537,7 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 #endif
 
-    if (ctx->done && ctx->busy == NULL) {
+    if (ctx->done && ctx->busy == NULL && !ctx->hold) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -1515,6 +1551,10 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
             return NGX_ERROR;
         }
+    }
+
+    if (ctx->hold && ngx_http_outage_send_held(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     /*
@@ -1532,6 +1572,65 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_outage_release(r, ctx);
 
     return rc;
+}
+
+
+/*
+ * The header held by the header filter goes out in the first body call,
+ * whatever it brings, before its buffers: with the length the body has
+ * now when the scanner (or the sniffer) decided on these bytes (the
+ * banner's added, or unchanged without a banner), and without one
+ * (chunked, as a body that changes length) when it could not.  It never
+ * waits for more input: a slow upstream, "proxy_buffering off" (every
+ * read is a call), or one that fails before its first byte (nginx's flush
+ * before closing is a call) see the header when they would without the
+ * module, give or take the wait for the first body bytes.  Nothing is
+ * buffered for it.
+ */
+
+static ngx_int_t
+ngx_http_outage_send_held(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->hold = 0;
+    r->header_sent = 0;
+
+    if (!ctx->done) {
+        ngx_http_clear_content_length(r);
+
+    } else if (ctx->added) {
+        r->headers_out.content_length_n += ctx->added;
+
+        /* the header filter writes it from content_length_n */
+        if (r->headers_out.content_length) {
+            r->headers_out.content_length->hash = 0;
+            r->headers_out.content_length = NULL;
+        }
+    }
+
+    if (ctx->copy_reads) {
+        /* as it was before we asked: what the next filters want counts */
+        r->main_filter_need_in_memory = ctx->copy_main;
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (ctx->copy_reads) {
+        ngx_http_outage_copy_reads(r, ctx);
+
+        if (ctx->done) {
+            ngx_http_outage_copy_reads_done(r, ctx);
+        }
+    }
+
+    /* as nginx's image filter does after holding the header */
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1668,7 +1767,10 @@ ngx_http_outage_splice(ngx_http_request_t *r,
         ctx->done = 1;
         ctx->nheld = 0;
 
-        ngx_http_outage_copy_reads_done(r, ctx);
+        if (!ctx->hold) {
+            /* else once the next header filters said what they want */
+            ngx_http_outage_copy_reads_done(r, ctx);
+        }
 
         shm = ngx_http_outage_shm();
 
@@ -1801,6 +1903,8 @@ ngx_http_outage_banner_buf(ngx_http_request_t *r,
     if (ctx->scan.implied) {
         n += sizeof("<body>") - 1;
     }
+
+    ctx->added = n;
 
     p = ngx_pnalloc(r->pool, n);
     if (p == NULL) {

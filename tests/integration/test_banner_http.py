@@ -238,3 +238,28 @@ def test_encodings(nginx_factory, redis, tmp_path):
     wait_for(lambda: "gzip body is corrupt" in open(n.error_log).read(),
              timeout=5, what="the error line")
     be.stop()
+
+
+def test_etag_names_the_incident_unambiguously(nginx_factory, redis,
+                                               tmp_path):
+    """W/"<etag>-outage-<since, hex>-<state, decimal>": without the "-"
+    a start of 0x...abc with a state "12" and one of 0x...abc1 with "2"
+    wrote the same tag; the two parts must read back as they were."""
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE})
+    plain = n.get("/app/p.html")[1]["etag"]
+    tags = {}
+    for since, state in ((1796609880, "degraded"), (1796609881, "down"),
+                         (1796609880, "down")):
+        redis.cli("HSET", "outage:site", "state", state, "since", str(since))
+        wait_for(lambda: scope_state(n) == state
+                 and ("%x-" % since) in n.get("/app/p.html")[1]["etag"],
+                 what=state)
+        etag = n.get("/app/p.html")[1]["etag"]
+        m = re.fullmatch(r'W/(".*)-outage-([0-9a-f]+)-([0-9]+)"', etag)
+        assert m and m.group(1) == plain[:-1], etag
+        assert int(m.group(2), 16) == since, etag
+        tags[(since, state)] = (etag, int(m.group(3)))
+    assert len({t for t, _ in tags.values()}) == 3
+    # one state number per state
+    assert tags[(1796609881, "down")][1] == tags[(1796609880, "down")][1] \
+        != tags[(1796609880, "degraded")][1]

@@ -213,7 +213,8 @@ def documented_headers(idle, inc):
     assert "Sec-Fetch-Dest" in inc["vary"]
     assert inc["x-outage-banner"] == "site; state=degraded"
     assert inc["cache-control"] == "no-store"
-    for h in ("content-length", "accept-ranges", "last-modified", "expires",
+    # Content-Length: kept, exact (bannered() checks it), or dropped
+    for h in ("accept-ranges", "last-modified", "expires",
               "content-encoding"):
         assert h not in inc, h
     if "etag" in idle:
@@ -229,6 +230,7 @@ def bannered(answer, idle_h, banner, idle_body=PAGE):
     assert st == 200
     same_but_banner(idle_body, body, banner)
     documented_headers(idle_h, h)
+    assert h.get("content-length", str(len(body))) == str(len(body))
     return body
 
 
