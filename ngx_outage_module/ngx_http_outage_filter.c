@@ -89,6 +89,7 @@ typedef struct {
     unsigned                 hold:1;       /* the response header waits for
                                               the first body buffers */
     size_t                   added;        /* banner bytes put in */
+    unsigned                 copy_banner:1;/* a filter recodes in place */
     unsigned                 sniff:1;      /* no type: the body must start
                                               like HTML */
     ngx_http_outage_sniff_t  sn;
@@ -508,6 +509,9 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
          */
         ctx->hold = (!gzipped && r->headers_out.content_length_n > 0
                      && r->method != NGX_HTTP_HEAD);
+
+        /* charset's single-byte recoding (see ngx_http_outage_banner_buf) */
+        ctx->copy_banner = r->filter_need_temporary;
 
         if (sniff) {
             ctx->sniff = 1;
@@ -1884,10 +1888,14 @@ ngx_http_outage_held(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
 
 
 /*
- * The banner goes out from a copy of its own, "<body>" first when the
- * scanner found no <body> tag: later filters may change bytes in place
- * (charset's single-byte recoding does), and the rendering is shared by
- * every response of the worker.
+ * The banner goes out as the rendering shared by every response of the
+ * worker, read-only (b->memory).  A filter that changes bytes in place
+ * asks for temporary buffers (r->filter_need_temporary: nginx's charset
+ * filter does so when it recodes a single-byte charset, and writes into
+ * any buffer it gets, read-only or not); this filter runs below charset,
+ * so it never sees the banner, but where one asked anyway the banner goes
+ * from a copy of its own, as it does when "<body>" (the scanner found no
+ * <body> tag) or a per-request head must come first.
  */
 
 static ngx_buf_t *
@@ -1905,6 +1913,11 @@ ngx_http_outage_banner_buf(ngx_http_request_t *r,
     }
 
     ctx->added = n;
+
+    if (n == ctx->banner[1].len && !ctx->copy_banner) {
+        return ngx_http_outage_mem(r, ctx->banner[1].data,
+                                   ctx->banner[1].data + n);
+    }
 
     p = ngx_pnalloc(r->pool, n);
     if (p == NULL) {
