@@ -132,6 +132,8 @@ static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
     ngx_uint_t sniff);
 static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
+static ngx_table_elt_t *ngx_http_outage_push_header(ngx_http_request_t *r,
+    char *key, size_t len);
 static ngx_uint_t ngx_http_outage_type_304(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static void ngx_http_outage_sniff_body(ngx_http_request_t *r,
@@ -159,11 +161,15 @@ static u_char *ngx_http_outage_hex(u_char *p, uint64_t v);
 static u_char *ngx_http_outage_dec(u_char *p, ngx_uint_t v);
 static ngx_int_t ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view);
+static ngx_int_t ngx_http_outage_scan_out(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_send_held(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_splice(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 static ngx_int_t ngx_http_outage_scan_file(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_outage_scan_capped(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
 static ngx_int_t ngx_http_outage_scan_copied(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b);
@@ -641,21 +647,38 @@ ngx_http_outage_type_listed(ngx_http_outage_loc_conf_t *olcf, u_char *type,
 }
 
 
-static ngx_int_t
-ngx_http_outage_vary(ngx_http_request_t *r)
+/* a response header of ours named "key"; the caller sets its value */
+
+static ngx_table_elt_t *
+ngx_http_outage_push_header(ngx_http_request_t *r, char *key, size_t len)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
-    ngx_str_set(&h->key, "Vary");
+    h->key.data = (u_char *) key;
+    h->key.len = len;
+
+    return h;
+}
+
+
+static ngx_int_t
+ngx_http_outage_vary(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_outage_push_header(r, "Vary", sizeof("Vary") - 1);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
     ngx_str_set(&h->value, "Sec-Fetch-Dest");
 
     return NGX_OK;
@@ -1430,16 +1453,11 @@ ngx_http_outage_validators(ngx_http_request_t *r,
         state = "down";
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_outage_push_header(r, NGX_HTTP_OUTAGE_MARKER,
+                                    sizeof(NGX_HTTP_OUTAGE_MARKER) - 1);
     if (h == NULL) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, NGX_HTTP_OUTAGE_MARKER);
 
     /* the snapshot may be gone when the access log reads it */
     len = view->name.len + sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1
@@ -1506,16 +1524,11 @@ ngx_http_outage_nocache(ngx_http_request_t *r)
     ngx_memzero(&r->headers_out.cache_control, sizeof(ngx_array_t));
 #endif
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_outage_push_header(r, "Cache-Control",
+                                    sizeof("Cache-Control") - 1);
     if (h == NULL) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
 
     return NGX_OK;
@@ -1525,8 +1538,6 @@ ngx_http_outage_nocache(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_int_t                      rc;
-    ngx_chain_t                   *out;
     ngx_http_outage_filter_ctx_t  *ctx;
 
     ctx = ngx_http_outage_banner_ctx(r);
@@ -1544,6 +1555,19 @@ ngx_http_outage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (ctx->done && ctx->busy == NULL && !ctx->hold) {
         return ngx_http_next_body_filter(r, in);
     }
+
+    return ngx_http_outage_scan_out(r, ctx, in);
+}
+
+
+/* "in" (the body, or what was inflated of it) through the scanner and on */
+
+static ngx_int_t
+ngx_http_outage_scan_out(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *out;
 
     out = in;
 
@@ -2031,16 +2055,7 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
 
         if (ctx->offset + (pos - b->file_pos) >= NGX_HTTP_OUTAGE_SCAN_FILE_MAX)
         {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "outage: no banner: no place for it in the first "
-                          "%uz bytes of \"%V\"",
-                          (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX,
-                          &b->file->name);
-
-            ctx->scan.done = 1;
-            ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
-
-            return NGX_HTTP_OUTAGE_SCAN_NONE;
+            return ngx_http_outage_scan_capped(r, ctx, b);
         }
 
         if (b->file_last - pos <= NGX_HTTP_OUTAGE_READ_SIZE) {
@@ -2094,6 +2109,24 @@ ngx_http_outage_scan_file(ngx_http_request_t *r,
     }
 
     return rc;
+}
+
+
+/* a file scanned as far as it may be without a place: no banner */
+
+static ngx_int_t
+ngx_http_outage_scan_capped(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "outage: no banner: no place for it in the first "
+                  "%uz bytes of \"%V\"",
+                  (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX, &b->file->name);
+
+    ctx->scan.done = 1;
+    ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
+
+    return NGX_HTTP_OUTAGE_SCAN_NONE;
 }
 
 
@@ -2198,16 +2231,7 @@ ngx_http_outage_scan_copied(ngx_http_request_t *r,
     }
 
     if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && n < size) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "outage: no banner: no place for it in the first "
-                      "%uz bytes of \"%V\"",
-                      (size_t) NGX_HTTP_OUTAGE_SCAN_FILE_MAX,
-                      &b->file->name);
-
-        ctx->scan.done = 1;
-        ctx->scan.result = NGX_HTTP_OUTAGE_SCAN_NONE;
-
-        return NGX_HTTP_OUTAGE_SCAN_NONE;
+        return ngx_http_outage_scan_capped(r, ctx, b);
     }
 
     return rc;
@@ -2532,7 +2556,7 @@ ngx_http_outage_inflated(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in)
 {
     ngx_int_t     rc;
-    ngx_chain_t  *cl, *out, *zout, **ll;
+    ngx_chain_t  *cl, *zout, **ll;
 
     /* links of our own to find our buffers again: "in" goes on */
 
@@ -2546,28 +2570,7 @@ ngx_http_outage_inflated(ngx_http_request_t *r,
 
     *ll = NULL;
 
-    out = in;
-
-    if (ctx->sniff && in) {
-        ngx_http_outage_sniff_body(r, ctx, in);
-    }
-
-    if (!ctx->done && in) {
-        if (ngx_http_outage_splice(r, ctx, in, &out) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (out == NULL && !r->connection->buffered) {
-        /* all held (as in the body filter): nothing below postpone would
-           absorb an empty call, and the write filter fails on one */
-        rc = NGX_OK;
-
-    } else {
-        rc = ngx_http_next_body_filter(r, out);
-    }
-
-    ngx_http_outage_release(r, ctx);
+    rc = ngx_http_outage_scan_out(r, ctx, in);
 
     /* after release(): our inflate buffers may stand behind shadows */
     ngx_chain_update_chains(r->pool, &ctx->zfree, &ctx->zbusy, &zout,
@@ -2972,42 +2975,26 @@ ngx_http_outage_banner_css_handler(ngx_http_request_t *r)
     r->headers_out.content_type_lowcase = NULL;
 
     /* the stylesheet changes only with the module: cache it, revalidate */
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_outage_push_header(r, "Cache-Control",
+                                    sizeof("Cache-Control") - 1);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "public, max-age=3600");
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_outage_push_header(r, "ETag", sizeof("ETag") - 1);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "ETag");
     h->value.data = ngx_http_outage_css_etag;
     h->value.len = ngx_http_outage_css_etag_len;
     r->headers_out.etag = h;
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_outage_push_header(r, "X-Content-Type-Options",
+                                    sizeof("X-Content-Type-Options") - 1);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "X-Content-Type-Options");
     ngx_str_set(&h->value, "nosniff");
 
     rc = ngx_http_send_header(r);
