@@ -10,7 +10,9 @@
  *
  * Nothing is buffered: every buffer goes on as soon as it is scanned, but
  * for the few bytes of a token the scanner has not understood yet (copied,
- * sent with the next buffer); at the insertion point the buffer is
+ * sent with the next buffer); the response header of an identity body of
+ * known length waits for the first body call, to go out with the length
+ * the banner gives the body; at the insertion point the buffer is
  * replaced by shadow buffers around the banner, and everything after it
  * passes untouched, unscanned.  File buffers stay file buffers, so
  * sendfile keeps working: only the bytes up to the insertion point are
@@ -85,10 +87,10 @@ typedef struct {
     size_t                   scratch_size;
     off_t                    chunk_start;  /* their file offset */
     size_t                   chunk_len;
+    size_t                   added;        /* banner bytes put in */
     unsigned                 done:1;       /* decided: the rest as is */
     unsigned                 hold:1;       /* the response header waits for
                                               the first body buffers */
-    size_t                   added;        /* banner bytes put in */
     unsigned                 copy_banner:1;/* a filter recodes in place */
     unsigned                 sniff:1;      /* no type: the body must start
                                               like HTML */
@@ -546,8 +548,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     if (ctx == NULL || !ctx->hold) {
         /*
-         * HEAD: no body tells whether a place exists; RFC 9110 9.3.2
-         * lets a HEAD response omit Content-Length, so it does
+         * gzip, no length to keep, or HEAD: no body tells whether the
+         * page has a place, and RFC 9110 9.3.2 lets HEAD omit the length
          */
         ngx_http_clear_content_length(r);
     }
@@ -679,6 +681,7 @@ ngx_http_outage_vary(ngx_http_request_t *r)
     if (h == NULL) {
         return NGX_ERROR;
     }
+
     ngx_str_set(&h->value, "Sec-Fetch-Dest");
 
     return NGX_OK;
@@ -1529,6 +1532,7 @@ ngx_http_outage_nocache(ngx_http_request_t *r)
     if (h == NULL) {
         return NGX_ERROR;
     }
+
     ngx_str_set(&h->value, "no-store");
 
     return NGX_OK;
@@ -2980,12 +2984,14 @@ ngx_http_outage_banner_css_handler(ngx_http_request_t *r)
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
     ngx_str_set(&h->value, "public, max-age=3600");
 
     h = ngx_http_outage_push_header(r, "ETag", sizeof("ETag") - 1);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
     h->value.data = ngx_http_outage_css_etag;
     h->value.len = ngx_http_outage_css_etag_len;
     r->headers_out.etag = h;
@@ -2995,6 +3001,7 @@ ngx_http_outage_banner_css_handler(ngx_http_request_t *r)
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
     ngx_str_set(&h->value, "nosniff");
 
     rc = ngx_http_send_header(r);
