@@ -68,9 +68,28 @@ LOCATIONS = """
             proxy_cache_valid 200 10m;
         }}
         location /plain/ {{ proxy_pass http://127.0.0.1:{up}/; }}
+        location /cd/ {{
+            alias {www}/;
+            add_header Content-Disposition $cd;
+        }}
 """ % {"types": TYPES}
 
-HTTP = "proxy_cache_path {dir}/cache keys_zone=c:1m;"
+# Content-Disposition values, the first bannered, the others downloads
+INLINE = ['filename="p.html"', "filename*=UTF-8''p.html", "; filename=p.html",
+          "inline; filename=p.html", "INLINE"]
+DOWNLOAD = ['"inline"', 'name="p.html"', "filenamex", "attachment",
+            "x-unknown"]
+
+
+def nginx_string(v):
+    return "'%s'" % v if "'" not in v else '"%s"' % v
+
+
+HTTP = ("proxy_cache_path {dir}/cache keys_zone=c:1m;\n"
+        "    map $arg_cd $cd {\n"
+        + "".join("        %d %s;\n" % (i, nginx_string(v))
+                  for i, v in enumerate(INLINE + DOWNLOAD))
+        + "    }\n")
 
 UP_ETAG = b'"up-1"'
 UP_LM = b"Mon, 02 Mar 2026 10:00:00 GMT"
@@ -284,5 +303,26 @@ def test_page_still_gets_the_banner(nginx_factory, redis, tmp_path):
         st, _, _ = fetch(n, "GET", "/s/p.html",
                          dict(load, **{"If-None-Match": etag}))
         assert st == 304
+    finally:
+        up.stop()
+
+
+def test_content_disposition_as_browsers_read_it(nginx_factory, redis,
+                                                 tmp_path):
+    """A banner only where Firefox, Chromium and Safari all render the
+    response in the tab: a header that is only a filename parameter (no
+    type) is rendered; a quoted "inline" or name=... is a download in
+    Firefox, a token starting with "filename" one in Chromium."""
+    n, up = start(nginx_factory, redis, tmp_path)
+    try:
+        declare(n, redis, "Slow")
+        for i, cd in enumerate(INLINE + DOWNLOAD):
+            bannered = cd in INLINE
+            st, hs, body = fetch(n, "GET", "/cd/p.html?cd=%d" % i,
+                                 {"Accept": PAGE_LOAD})
+            assert st == 200 and hdr(hs, "content-disposition") == [cd], cd
+            assert body.count(MARK) == (1 if bannered else 0), cd
+            if not bannered:
+                assert body == PAGE, cd
     finally:
         up.stop()
