@@ -149,10 +149,12 @@ ngx_http_outage_not_html(const unsigned char *p, size_t len)
  *   case, or starts with "filename" (sites that send only the parameter);
  *   anything else is an attachment, a quoted "\"inline\"" and "name=..."
  *   too.
- * - Chromium (HttpContentDisposition) and WebKit: the type is the text up
- *   to ";" without white space; empty or not an RFC 9110 token (a quote,
- *   "=", a space inside) means no type: inline, as "inline" is; any other
- *   token is an attachment.
+ * - Chromium (HttpContentDisposition): the type is the text up to ";"
+ *   without white space; empty or not an RFC 9110 token (a quote, "=", a
+ *   space inside) means no type: inline, as "inline" is; any other token
+ *   is an attachment.
+ * - Safari (WebKit's ResourceResponse::isAttachment()) downloads only
+ *   "attachment": it renders everything the two others render.
  *
  * So: "", "; filename=a", "inline", "filename=\"a.html\"", "filename*=..."
  * and "inline anything" are rendered by all; "attachment", unknown types,
