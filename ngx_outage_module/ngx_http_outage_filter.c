@@ -401,12 +401,13 @@ ngx_http_outage_not_modified(ngx_http_request_t *r)
 
     if (octx == NULL) {
         /*
-         * zeroed by an internal redirect ("index", error_page, try_files),
-         * or never made: one walk of the pool's cleanups, for a response
-         * that could become a 304 only
+         * never made, or zeroed by an internal redirect ("index",
+         * error_page, try_files): then one walk of the pool's cleanups,
+         * for a response that could become a 304 only
          */
 
-        if (r->headers_out.status != NGX_HTTP_OK
+        if (!r->internal
+            || r->headers_out.status != NGX_HTTP_OK
             || r->disable_not_modified
             || r->headers_in.if_none_match
             || r->headers_in.if_modified_since)
