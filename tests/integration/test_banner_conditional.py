@@ -13,6 +13,7 @@ incident; a response without a banner must come back with the same status
 and headers (but Date, and the documented "Vary: Sec-Fetch-Dest").
 """
 
+import gzip
 import http.client
 from email.utils import formatdate, parsedate_to_datetime
 
@@ -31,6 +32,7 @@ FILES = {
     "f.pdf": b"%PDF-1.4\n" + b"x" * 2000,
     "d.json": b'{"a": 1}\n',
     "s.css": b"body { color: red }\n",
+    "s.css.gz": gzip.compress(b"body { color: red }\n"),
 }
 
 TYPES = """
@@ -68,6 +70,7 @@ LOCATIONS = """
             proxy_cache_valid 200 10m;
         }}
         location /plain/ {{ proxy_pass http://127.0.0.1:{up}/; }}
+        location /gz/ {{ alias {www}/; gzip_static on; %(types)s }}
         location /cd/ {{
             alias {www}/;
             add_header Content-Disposition $cd;
@@ -183,6 +186,9 @@ def cases(n):
     css_etag, css_lm = validators(n, "/s/s.css")
     html_etag, html_lm = validators(n, "/s/p.html")
     validators(n, "/px/att")            # fills the cache
+    st, hs, _ = fetch(n, "GET", "/gz/s.css", {"Accept-Encoding": "gzip"})
+    assert hdr(hs, "content-encoding") == ["gzip"]
+    gz_etag = hdr(hs, "etag")[0]
     load = {"Accept": PAGE_LOAD}
 
     def c(**kw):
@@ -240,6 +246,8 @@ def cases(n):
          c(**{"If-None-Match": UP_ETAG.decode()})),
         ("upstream's own 304", "GET", "/plain/own304",
          c(**{"If-None-Match": UP_ETAG.decode()})),
+        ("gzip_static inm", "GET", "/gz/s.css",
+         c(**{"If-None-Match": gz_etag, "Accept-Encoding": "gzip"})),
         ("image fetch", "GET", "/s/f.pdf",
          {"Accept": "image/avif,image/webp,*/*", "Sec-Fetch-Dest": "image",
           "If-None-Match": pdf_etag}),
