@@ -6,7 +6,7 @@
  * 1.22's ngx_http_not_modified_filter_module.c, the oracle: the module
  * must answer as nginx does without an incident) on generated lists; the
  * If-Modified-Since rule against nginx's ngx_http_test_if_modified() for
- * every mode and ordering of the dates.
+ * every mode and ordering of the dates (tests/support/nginx_cond.h).
  */
 
 
@@ -16,6 +16,7 @@
 
 #include "ngx_http_outage_cond.h"
 #include "../support/unit_runner.h"
+#include "../support/nginx_cond.h"
 
 
 static int
@@ -25,111 +26,6 @@ inm(const char *list, const char *etag)
                                      strlen(list),
                                      (const unsigned char *) etag,
                                      etag ? strlen(etag) : 0);
-}
-
-
-/* nginx's ngx_http_test_if_match(r, header, 1), with its inputs as C strings */
-
-static int
-nginx_if_none_match(const char *value, const char *etag_value)
-{
-    const unsigned char  *start, *end, *etag;
-    unsigned char         ch;
-    size_t                len, elen;
-
-    len = strlen(value);
-
-    if (len == 1 && value[0] == '*') {
-        return 1;
-    }
-
-    if (etag_value == NULL) {
-        return 0;
-    }
-
-    etag = (const unsigned char *) etag_value;
-    elen = strlen(etag_value);
-
-    if (elen > 2 && etag[0] == 'W' && etag[1] == '/') {
-        elen -= 2;
-        etag += 2;
-    }
-
-    start = (const unsigned char *) value;
-    end = start + len;
-
-    while (start < end) {
-
-        if (end - start > 2 && start[0] == 'W' && start[1] == '/') {
-            start += 2;
-        }
-
-        if (elen > (size_t) (end - start)) {
-            return 0;
-        }
-
-        if (strncmp((const char *) start, (const char *) etag, elen) != 0) {
-            goto skip;
-        }
-
-        start += elen;
-
-        while (start < end) {
-            ch = *start;
-
-            if (ch == ' ' || ch == '\t') {
-                start++;
-                continue;
-            }
-
-            break;
-        }
-
-        if (start == end || *start == ',') {
-            return 1;
-        }
-
-    skip:
-
-        while (start < end && *start != ',') { start++; }
-        while (start < end) {
-            ch = *start;
-
-            if (ch == ' ' || ch == '\t' || ch == ',') {
-                start++;
-                continue;
-            }
-
-            break;
-        }
-    }
-
-    return 0;
-}
-
-
-/* nginx's ngx_http_test_if_modified() */
-
-static int
-nginx_modified(time_t ims, time_t lm, int mode)
-{
-    if (lm == (time_t) -1) {
-        return 1;
-    }
-
-    if (mode == NGX_HTTP_OUTAGE_IMS_OFF) {
-        return 1;
-    }
-
-    if (ims == lm) {
-        return 0;
-    }
-
-    if (mode == NGX_HTTP_OUTAGE_IMS_EXACT || ims < lm) {
-        return 1;
-    }
-
-    return 0;
 }
 
 
@@ -223,7 +119,8 @@ test_against_nginx(void)
         e = (size_t) rand() % (NTAGS + 1);
 
         mine = inm(list, e == NTAGS ? NULL : tags[e]);
-        theirs = nginx_if_none_match(list, e == NTAGS ? NULL : tags[e]);
+        theirs = nginx_if_none_match(list, strlen(list),
+                                     e == NTAGS ? NULL : tags[e]);
 
         CHECK(mine == theirs);
 
