@@ -16,7 +16,7 @@ SRC        := ngx_outage_module
 UNIT_CFLAGS := -std=gnu99 -g -O1 -Wall -Wextra -Werror -I$(SRC)
 FUZZ_RUNS  ?= 20000
 # nginx-free sources: unit tests and fuzzers link them directly
-PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c sniff.c \
+PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c sniff.c cond.c \
                 pagebody.c banner.c statusbody.c tz.c resp.c)
 FUZZ_SECONDS ?= 60
 # documents the HTML5 oracle checks in "make test" (check-deep: many more)

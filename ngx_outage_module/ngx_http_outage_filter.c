@@ -29,6 +29,7 @@
 #include "ngx_http_outage_banner.h"
 #include "ngx_http_outage_pagebody.h"
 #include "ngx_http_outage_sniff.h"
+#include "ngx_http_outage_cond.h"
 
 #if (NGX_ZLIB)
 #include <zlib.h>
@@ -124,6 +125,8 @@ static ngx_int_t ngx_http_outage_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_not_modified(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_has_marker(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
@@ -220,6 +223,7 @@ static ngx_buf_t *ngx_http_outage_zbuf(ngx_http_request_t *r,
 extern ngx_module_t  ngx_http_copy_filter_module;
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_header_filter_pt  ngx_http_outage_304_next;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_str_t  ngx_http_outage_identity = ngx_string("identity");
@@ -244,7 +248,9 @@ ngx_http_outage_filter_init(ngx_conf_t *cf)
 
     *h = ngx_http_outage_conditional_handler;
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    /* every response the header filter passes on, bannered or not */
+    ngx_http_outage_304_next = ngx_http_top_header_filter;
+    ngx_http_next_header_filter = ngx_http_outage_not_modified;
     ngx_http_top_header_filter = ngx_http_outage_header_filter;
 
     ngx_http_next_body_filter = ngx_http_top_body_filter;
@@ -314,16 +320,21 @@ ngx_http_outage_types_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  *   proxy_cache hits), which runs before this filter (dynamic and static
  *   builds alike) and cannot be given a banner: the visitor would not hear
  *   of the outage.  For a page load (Accept lists text/html) the
- *   conditional headers are dropped for nginx's own checks and a 200 with
- *   the banner goes out; images, stylesheets, scripts, API calls and
- *   frames (Sec-Fetch-Dest other than "document") keep their 304s.  A
- *   bannered copy is not revalidated into the time after the incident: it
- *   is sent with no-store (outage_banner_nocache on) and a weak ETag.
+ *   conditional headers are hidden from nginx's own checks, kept in the
+ *   request's context; a response that gets the banner goes out as a 200,
+ *   one that gets none (a download, an image, "outage_banner off" after a
+ *   redirect...) is revalidated here after all, as nginx would have
+ *   (ngx_http_outage_not_modified()).  Images, stylesheets, scripts, API
+ *   calls and frames (Sec-Fetch-Dest other than "document") keep nginx's
+ *   own 304s.  A bannered copy is not revalidated into the time after the
+ *   incident: it is sent with no-store (outage_banner_nocache on) and a
+ *   weak ETag.
  */
 
 static ngx_int_t
 ngx_http_outage_conditional_handler(ngx_http_request_t *r)
 {
+    ngx_http_outage_ctx_t       *octx;
     ngx_http_outage_loc_conf_t  *olcf;
 
     if (r != r->main
@@ -343,18 +354,205 @@ ngx_http_outage_conditional_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if ((r->headers_in.if_none_match || r->headers_in.if_modified_since)
-        && ngx_http_outage_accept(r, ngx_http_outage_accepts_html)
+    if (ngx_http_outage_accept(r, ngx_http_outage_accepts_html)
         && !ngx_http_outage_not_document(r))
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: banner due, conditional headers ignored");
+                       "outage: banner due, conditional headers hidden");
+
+        /* snapshot() made it: NULL only if its allocation failed */
+        octx = ngx_http_outage_ctx(r, 1);
+        if (octx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        octx->if_none_match = r->headers_in.if_none_match;
+        octx->if_modified_since = r->headers_in.if_modified_since;
 
         r->headers_in.if_none_match = NULL;
         r->headers_in.if_modified_since = NULL;
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Every response the banner header filter passes on comes here.  If the
+ * request's validators were hidden from nginx's not_modified filter and
+ * the response got no banner (no X-Outage-Banner: this tier's, or an app
+ * tier's whose banner is in the body), the request is revalidated as that
+ * filter would have (same conditions, same rules: ngx_http_outage_cond.c)
+ * and a 304 made the same way: nginx's header filter then sends the
+ * header only, the static module sends no body, and the upstream module
+ * discards the upstream's.  The same request without an incident gets
+ * the same answer.  If-Match and If-Unmodified-Since were never hidden:
+ * nginx has checked them.
+ *
+ * Differences that remain, all on the safe side (a 200 where nginx would
+ * send a 304): a filter between nginx's check and this one that cleared
+ * Last-Modified (sub_filter, ssi, addition) or replaced the ETag
+ * (add_header ETag; W/ added by gzip, gunzip, charset is ignored by the
+ * weak comparison); a body of no type, which is decided on its first
+ * bytes, after the header has gone.
+ */
+
+static ngx_int_t
+ngx_http_outage_not_modified(ngx_http_request_t *r)
+{
+    time_t                     ims;
+    ngx_int_t                  mode;
+    ngx_uint_t                 modified;
+    ngx_table_elt_t           *inm, *ims_h, *etag;
+    ngx_http_outage_ctx_t     *octx;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (r != r->main) {
+        return ngx_http_outage_304_next(r);
+    }
+
+    octx = ngx_http_get_module_ctx(r, ngx_http_outage_module);
+
+    if (octx == NULL) {
+        /*
+         * never made, or zeroed by an internal redirect ("index",
+         * error_page, try_files): then one walk of the pool's cleanups,
+         * for a response that could become a 304 only
+         */
+
+        if (!r->internal
+            || r->headers_out.status != NGX_HTTP_OK
+            || r->disable_not_modified
+            || r->headers_in.if_none_match
+            || r->headers_in.if_modified_since)
+        {
+            return ngx_http_outage_304_next(r);
+        }
+
+        octx = ngx_http_outage_ctx(r, 0);
+    }
+
+    if (octx == NULL
+        || (octx->if_none_match == NULL && octx->if_modified_since == NULL))
+    {
+        return ngx_http_outage_304_next(r);
+    }
+
+    inm = octx->if_none_match;
+    ims_h = octx->if_modified_since;
+
+    /* given back, once: any later reader sees the request as it came */
+    octx->if_none_match = NULL;
+    octx->if_modified_since = NULL;
+    r->headers_in.if_none_match = inm;
+    r->headers_in.if_modified_since = ims_h;
+
+    if (r->headers_out.status != NGX_HTTP_OK
+        || r->disable_not_modified
+        || ngx_http_outage_has_marker(r))
+    {
+        return ngx_http_outage_304_next(r);
+    }
+
+    /* nginx's order: If-Modified-Since, then If-None-Match, both must pass */
+
+    if (ims_h) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        switch (clcf->if_modified_since) {
+        case NGX_HTTP_IMS_OFF:
+            mode = NGX_HTTP_OUTAGE_IMS_OFF;
+            break;
+        case NGX_HTTP_IMS_EXACT:
+            mode = NGX_HTTP_OUTAGE_IMS_EXACT;
+            break;
+        default: /* NGX_HTTP_IMS_BEFORE */
+            mode = NGX_HTTP_OUTAGE_IMS_BEFORE;
+        }
+
+        ims = ngx_parse_http_time(ims_h->value.data, ims_h->value.len);
+
+        modified = ngx_http_outage_cond_modified(
+                       ims, r->headers_out.last_modified_time, (int) mode);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: no banner, ims:%T lm:%T modified:%ui",
+                       ims, r->headers_out.last_modified_time, modified);
+
+        if (modified) {
+            return ngx_http_outage_304_next(r);
+        }
+    }
+
+    if (inm) {
+        etag = r->headers_out.etag;
+
+        if (etag && etag->hash == 0) {
+            etag = NULL;
+        }
+
+        if (!ngx_http_outage_cond_etag(inm->value.data, inm->value.len,
+                                       etag ? etag->value.data : NULL,
+                                       etag ? etag->value.len : 0))
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: no banner, \"%V\" does not match",
+                           &inm->value);
+            return ngx_http_outage_304_next(r);
+        }
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: no banner, not modified");
+
+    r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_type.len = 0;
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+
+    if (r->headers_out.content_encoding) {
+        r->headers_out.content_encoding->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
+
+    return ngx_http_outage_304_next(r);
+}
+
+
+/* an X-Outage-Banner of any value: the body carries a banner */
+
+static ngx_uint_t
+ngx_http_outage_has_marker(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash
+            && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+                               sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
+               == 0)
+        {
+            return 1;
+        }
+    }
 }
 
 

@@ -492,6 +492,10 @@ typedef struct {
     ngx_http_outage_snapshot_t  *snap;      /* pinned, or NULL */
     ngx_http_outage_page_ctx_t   page;
     void                        *banner;    /* filter.c's, or NULL */
+    ngx_table_elt_t             *if_none_match;      /* a page load's, */
+    ngx_table_elt_t             *if_modified_since;  /* hidden from nginx's
+                                                   not_modified filter while
+                                                   a banner is due */
 } ngx_http_outage_ctx_t;
 
 

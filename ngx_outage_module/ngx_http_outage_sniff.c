@@ -14,6 +14,7 @@ static int ngx_http_outage_sniff_lc(int c);
 static int ngx_http_outage_first_is(const unsigned char *p, size_t len,
     int sep, const char *word);
 static int ngx_http_outage_sniff_decide(ngx_http_outage_sniff_t *s);
+static int ngx_http_outage_tchar(int c);
 
 
 /*
@@ -138,16 +139,95 @@ ngx_http_outage_not_html(const unsigned char *p, size_t len)
 
 
 /*
- * Content-Disposition (RFC 6266 4.2): a disposition type other than
- * "inline" is handled as "attachment", so only "inline" (or a header with
- * no type at all) leaves the response to be rendered; anything else is
- * saved to a file, which must stay the bytes the server has.
+ * Content-Disposition (RFC 6266 4.2: a type other than "inline" is
+ * handled as "attachment") as browsers read it.  A download must stay the
+ * bytes the server has, so a response is rendered (may get a banner) only
+ * if every engine renders it in the tab:
+ *
+ * - Firefox (NS_GetContentDispositionFromHeader): the type is the first
+ *   word, up to ";" or white space; inline if it is empty, "inline" in any
+ *   case, or starts with "filename" (sites that send only the parameter);
+ *   anything else is an attachment, a quoted "\"inline\"" and "name=..."
+ *   too.
+ * - Chromium (HttpContentDisposition): the type is the text up to ";"
+ *   without white space; empty or not an RFC 9110 token (a quote, "=", a
+ *   space inside) means no type: inline, as "inline" is; any other token
+ *   is an attachment.
+ * - Safari (WebKit's ResourceResponse::isAttachment()) downloads only
+ *   "attachment": it renders everything the two others render.
+ *
+ * So: "", "; filename=a", "inline", "filename=\"a.html\"", "filename*=..."
+ * and "inline anything" are rendered by all; "attachment", unknown types,
+ * "\"inline\"" (Firefox downloads it), "name=\"a\"" (Firefox) and
+ * "filenamex" (a token: Chromium downloads it) are downloads.
  */
 
 int
 ngx_http_outage_disposition_download(const unsigned char *p, size_t len)
 {
-    return ngx_http_outage_first_is(p, len, ';', "inline") == 0;
+    size_t  i, start, end;
+
+    /* Firefox: the first word */
+
+    for (start = 0;
+         start < len && (p[start] == ' ' || p[start] == '\t');
+         start++)
+    {
+        /* void */
+    }
+
+    for (end = start;
+         end < len && p[end] != ';' && p[end] != ' ' && p[end] != '\t';
+         end++)
+    {
+        /* void */
+    }
+
+    if (!(end == start
+          || ngx_http_outage_first_is(p + start, end - start, ';', "inline")
+             == 1
+          || (end - start >= 8
+              && ngx_http_outage_first_is(p + start, 8, ';', "filename")
+                 == 1)))
+    {
+        return 1;
+    }
+
+    /* Chromium, WebKit: the text up to ";", a token or no type */
+
+    for (end = 0; end < len && p[end] != ';'; end++) {
+        /* void */
+    }
+
+    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+        end--;
+    }
+
+    if (end == start
+        || ngx_http_outage_first_is(p + start, end - start, ';', "inline")
+           == 1)
+    {
+        return 0;
+    }
+
+    for (i = start; i < end; i++) {
+        if (!ngx_http_outage_tchar(p[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* RFC 9110 5.6.2 tchar */
+
+static int
+ngx_http_outage_tchar(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9')
+           || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 

@@ -177,7 +177,21 @@ main(void)
     CHECK(!DISP("ATTACHMENT;filename=a.html"));
     CHECK(!DISP("form-data; name=x"));            /* unknown: attachment */
     CHECK(!DISP("inlinex"));
-    CHECK(!DISP("inline x"));
+    /* as browsers read it (see ngx_http_outage_disposition_download()) */
+    CHECK(DISP("inline x"));                      /* Firefox: "inline";
+                                                     Chromium: no token */
+    CHECK(DISP("filename=\"p.html\""));           /* no type: all inline */
+    CHECK(DISP("FileName=p.html"));
+    CHECK(DISP(" filename*=UTF-8''p.html"));
+    CHECK(DISP("filename = \"p.html\"; x=y"));
+    CHECK(!DISP("filenamex"));                    /* a token: Chromium */
+    CHECK(!DISP("filename"));
+    CHECK(!DISP("\"inline\""));                   /* Firefox downloads */
+    CHECK(!DISP("\"inline\"; filename=a.html"));
+    CHECK(!DISP("name=\"p.html\""));              /* Firefox downloads */
+    CHECK(!DISP("attachment x"));                 /* Firefox: attachment */
+    CHECK(!DISP("x-unknown"));
+    CHECK(!DISP("Attachment ; filename=a.html"));
 
 #define NOSNIFF(lit)                                                         \
     ngx_http_outage_nosniff((const unsigned char *) lit, sizeof(lit) - 1)
