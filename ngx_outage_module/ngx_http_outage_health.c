@@ -2823,6 +2823,44 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 }
 
 
+/*
+ * The settings passive evidence of a check is counted and judged under
+ * (failures in a row, ratio, window, the statuses that count), as one
+ * word: a reload that changes them must not let a streak or a pending
+ * confirmation counted under the old ones act under the new ones
+ * (shm.c, claim_slots).  Never 0, the key of a zeroed slot.  Pure.
+ */
+
+uint32_t
+ngx_http_outage_check_passive_key(ngx_http_outage_check_conf_t *ck)
+{
+    uint32_t                  crc;
+    ngx_uint_t                i, v[3];
+    ngx_http_outage_range_t  *range;
+
+    v[0] = ck->passive_min;
+    v[1] = ck->passive_ratio;
+    v[2] = (ngx_uint_t) ck->passive_window;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) v, sizeof(v));
+
+    if (ck->passive_status) {
+        range = ck->passive_status->elts;
+
+        for (i = 0; i < ck->passive_status->nelts; i++) {
+            v[0] = range[i].low;
+            v[1] = range[i].high;
+            ngx_crc32_update(&crc, (u_char *) v, 2 * sizeof(ngx_uint_t));
+        }
+    }
+
+    ngx_crc32_final(crc);
+
+    return crc | 1;
+}
+
+
 /* distinct probe targets (host:port) of the configuration */
 
 static ngx_uint_t
