@@ -1511,8 +1511,10 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
             }
         }
 
-        if (p->in_flight) {
-            d = (ngx_msec_int_t) (p->sent + p->conf->timeout
+        if (p->in_flight || p->resolving) {
+            /* curl's share of timeout= starts when it is handed over */
+            d = (ngx_msec_int_t) ((p->in_flight ? p->sent : p->started)
+                                  + p->conf->timeout
                                   + NGX_HTTP_OUTAGE_WATCHDOG - now);
 
             if (d <= 0) {
@@ -1811,15 +1813,16 @@ ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
     ctx->cancelable = 1;
 
     /*
-     * With addresses known, a slow resolver must not hold the probes up:
-     * after the probe's timeout the known addresses are probed (nginx goes
-     * on asking, and a later probe finds the answer in its cache).
+     * A probe lasts at most its timeout=, the resolution included: the
+     * resolver gets half of it (or resolver_timeout, if shorter) and the
+     * transfer the rest, at least the other half.  A slow resolver never
+     * holds the probes up for resolver_timeout (30 s by default): with
+     * addresses known they are probed after that wait, else the probe
+     * fails with kind "dns" (nginx goes on asking, and a later probe finds
+     * the answer in its cache).
      */
-    ctx->timeout = h->resolver_timeout;
-
-    if (p->resolve && p->conf->timeout < ctx->timeout) {
-        ctx->timeout = p->conf->timeout;
-    }
+    ctx->timeout = ngx_min(h->resolver_timeout,
+                           ngx_max(p->conf->timeout / 2, 1));
 
     p->rctx = ctx;
     p->resolving = 1;
@@ -1992,8 +1995,20 @@ static void
 ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
+    long                      left;
     CURLMcode                 rc;
     ngx_http_outage_result_t  res;
+
+    /*
+     * What the resolution left of timeout=, at least half of it (the
+     * resolver's share is half: only a stalled worker spends more).
+     */
+    left = (long) p->conf->timeout
+           - (long) (ngx_msec_int_t) (ngx_current_msec - p->started);
+    left = ngx_max(left, (long) ngx_max(p->conf->timeout / 2, 1));
+
+    (void) curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, left);
+    (void) curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, left);
 
     rc = curl_multi_add_handle(h->multi, p->easy);
 
@@ -2037,6 +2052,40 @@ ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
     ngx_http_outage_result_t  res;
+
+    if (p->resolving) {
+        /*
+         * nginx's resolver times its request out after the probe's share
+         * (resolve() above); should it not, the check is not frozen
+         * either: the known addresses are probed, or the probe fails.
+         */
+        if (!p->stuck_told) {
+            ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                          "outage: check \"%V\" (#%ui): the resolution of "
+                          "\"%V\" was still running %M ms after the probe's "
+                          "timeout; aborted",
+                          &((ngx_str_t *) h->omcf->scopes.elts)
+                                                            [p->conf->scope],
+                          p->id, &p->conf->host, (ngx_msec_t)
+                          NGX_HTTP_OUTAGE_WATCHDOG);
+            p->stuck_told = 1;
+        }
+
+        if (p->rctx) {
+            ngx_resolve_name_done(p->rctx);
+            p->rctx = NULL;
+        }
+
+        p->resolving = 0;
+
+        if (p->resolve) {
+            ngx_http_outage_health_transfer(h, p);
+            return;
+        }
+
+        ngx_http_outage_health_dns_failed(h, p, "Operation timed out");
+        return;
+    }
 
     if (!p->stuck_told) {
         ngx_log_error(NGX_LOG_WARN, h->log, 0,
@@ -2233,7 +2282,8 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     if (curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK
         && us > 0)
     {
-        res->latency = (ngx_msec_t) (us / 1000);
+        /* and the wait for the resolver, which curl does not see */
+        res->latency = (ngx_msec_t) (us / 1000) + (p->sent - p->started);
 
     } else {
         res->latency = ngx_current_msec - p->started;

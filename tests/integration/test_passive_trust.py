@@ -13,14 +13,13 @@ items 1, 2, 3 and 6), with real nginx, real backends and real traffic:
 - an upstream name that stops resolving counts ("cannot resolve").
 """
 
-import os
 import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness import PY, SUPPORT, Backend, free_port, stop_pid, wait_for
+from harness import free_port, wait_for
+from outage_fixtures import FakeDns
 from passive_helpers import (PASSIVE_MIN, PASSIVE_WINDOW, app, checks_of,  # noqa: F401
                              down_lines, hammer_until, lines, scope, server)
 
@@ -425,33 +424,9 @@ def test_x_accel_redirect_with_server_level_page(nginx_factory, backend,
 
 # ---- 6: an upstream name that stops resolving -----------------------------
 
-class Dns:
-    def __init__(self, tmp_path):
-        self.zone = os.path.join(str(tmp_path), "zone")
-        self.set("checkout.test 127.0.0.1")
-        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
-             "--zone", self.zone],
-            stdout=subprocess.PIPE, stderr=self.err, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY"), line
-        self.port = int(line.split()[1])
-
-    def set(self, text):
-        tmp = self.zone + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, self.zone)
-
-    def stop(self):
-        stop_pid(self.proc)
-        self.err.close()
-
-
 def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
                                                    tmp_path, app):
-    dns = Dns(tmp_path)
+    dns = FakeDns(tmp_path, {"checkout.test": "127.0.0.1"})
     try:
         conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
                 "resolver_timeout 1s;\n"
@@ -469,7 +444,7 @@ def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
 
         # the record is deleted; the application is alive at its old
         # address, so the probe (by address) still passes (review item 2)
-        dns.set("other.test 127.0.0.2")
+        dns.set({"other.test": "127.0.0.2"})
         hammer_until(n, "/checkout/",
                      lambda: scope(n, "checkout")["state"] == "down",
                      PASSIVE_WINDOW + 8, "no page")
