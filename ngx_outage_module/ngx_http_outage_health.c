@@ -3402,8 +3402,9 @@ static ngx_int_t
 ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer)
 {
-    ngx_uint_t                  n, last, own;
-    ngx_http_upstream_t        *u;
+    ngx_uint_t                  i, n, last, own;
+    ngx_http_upstream_t        *u, *prev;
+    ngx_http_outage_ctx_t      *ctx;
     ngx_http_upstream_state_t  *state;
 
     n = r->upstream_states ? r->upstream_states->nelts : 0;
@@ -3424,8 +3425,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     *peer = NULL;
 
     if (last == first) {
-        if (own && u->resolved && u->resolved->host.len
-            && u->resolved->sockaddr == NULL && u->resolved->naddrs == 0
+        if (own && ngx_http_outage_passive_unresolved(u, inherited)
             && (r->err_status == NGX_HTTP_BAD_GATEWAY
                 || r->headers_out.status == NGX_HTTP_BAD_GATEWAY
                 /* the 502 replaced by the maintenance page (intercept) */
@@ -3434,6 +3434,33 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
             *status = NGX_HTTP_BAD_GATEWAY;
             *cause = "cannot resolve";
             return NGX_OK;
+        }
+
+        /*
+         * "error_page 502 = @sorry" after the paged upstream failed to
+         * resolve: @sorry's upstream is r->upstream now, and the paged one
+         * is the upstream the request brought into the location it ended
+         * in.  It is the paged one when exactly one upstream ran after it
+         * (the separator at "first", the last location's): an upstream of
+         * a location in between would have left a separator of its own.
+         * Only nginx's own 502 sends a request on from an upstream that
+         * has no address: the redirect is the status.
+         */
+        ctx = ngx_http_outage_ctx(r, 0);
+        prev = ctx ? ctx->page.inherited : NULL;
+
+        if (prev != NULL && prev != u && last < n
+            && ngx_http_outage_passive_unresolved(prev, inherited))
+        {
+            for (i = first + 1; i < n && state[i].peer != NULL; i++) {
+                /* void */
+            }
+
+            if (i == n) {
+                *status = NGX_HTTP_BAD_GATEWAY;
+                *cause = "cannot resolve";
+                return NGX_OK;
+            }
         }
 
         return NGX_DECLINED;
@@ -3488,6 +3515,25 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     default:
         return NGX_DECLINED;
     }
+}
+
+
+/*
+ * An upstream of the paged location (not one it inherited) whose host
+ * name is still without an address once nginx is done with it: the
+ * resolution failed.  Also page.c's: such an upstream keeps the passive
+ * verdict over the error_page location the request goes on to.
+ */
+
+ngx_uint_t
+ngx_http_outage_passive_unresolved(void *upstream, void *inherited)
+{
+    ngx_http_upstream_t  *u = upstream;
+
+    return u != NULL && u != inherited
+           && u->resolved && u->resolved->host.len
+           && u->resolved->sockaddr == NULL && u->resolved->naddrs == 0
+           && u->resolved->ctx == NULL;
 }
 
 

@@ -456,3 +456,84 @@ def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
         assert lines(n, r"passive failures were seen") == []
     finally:
         dns.stop()
+
+
+@pytest.mark.parametrize("level", ["location", "server"])
+def test_error_page_sorry_keeps_a_failed_resolution(nginx_factory, backend,
+                                                    tmp_path, app, level):
+    # review passive item 6 (brief s6 item 2): the paged upstream's name
+    # stops resolving and "error_page 502 = @sorry" (a healthy upstream)
+    # answers instead: the failed resolutions still count.  The paged
+    # upstream tried no peer, so its evidence is in the upstream itself,
+    # not in $upstream_addr
+    dns = FakeDns(tmp_path, {"checkout.test": "127.0.0.1"})
+    page = "outage_page checkout; outage_page_intercept off;"
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check checkout http://127.0.0.1:%d/health "
+                "interval=1s timeout=200ms fall=1000 rise=2;\n"
+                % (dns.port, backend.health_port)) + server("""
+        %s
+        location /checkout/ {
+            %s
+            error_page 502 = @sorry;
+            set $up checkout.test;
+            proxy_pass http://$up:%d;
+        }
+        location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
+            page if level == "server" else "",
+            page if level == "location" else "", app.port, app.port))
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/checkout/")[0] == 200
+
+        dns.set({"other.test": "127.0.0.2"})
+        hammer_until(n, "/checkout/",
+                     lambda: scope(n, "checkout")["state"] == "down",
+                     PASSIVE_WINDOW + 8, "no page")
+        c = checks_of(n)[0]
+        assert c["passive_failures"] >= PASSIVE_MIN, c
+        assert scope(n, "checkout")["reason"] == (
+            "passive: upstream 502 (cannot resolve)")
+        assert len(down_lines(n)) == 1
+    finally:
+        dns.stop()
+
+
+def test_error_page_chain_through_another_upstream_is_not_judged(
+        nginx_factory, backend, tmp_path, app):
+    # the resolution failed in /checkout/, but an upstream of a location in
+    # between (@a) ran before @sorry's: which upstream the request brought
+    # into @sorry is not the paged one, nothing is judged
+    dns = FakeDns(tmp_path, {"other.test": "127.0.0.2"})
+    dead = free_port()
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check checkout http://127.0.0.1:%d/health "
+                "interval=1s timeout=200ms fall=1000 rise=2;\n"
+                % (dns.port, backend.health_port)) + server("""
+        recursive_error_pages on;
+        location /checkout/ {
+            outage_page checkout;
+            outage_page_intercept off;
+            error_page 502 = @a;
+            set $up checkout.test;
+            proxy_pass http://$up:%d;
+        }
+        location @a {
+            proxy_intercept_errors on;
+            error_page 502 = @sorry;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
+            app.port, dead, app.port))
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        for i in range(2 * PASSIVE_MIN):
+            assert n.get("/checkout/%d" % i)[0] == 200
+        c = checks_of(n)[0]
+        assert c["passive_failures"] == 0 and c["health"] == "up", c
+    finally:
+        dns.stop()
