@@ -3503,6 +3503,15 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     switch (state->status) {
 
     case NGX_HTTP_BAD_GATEWAY:
+        /*
+         * Connected, then no usable header: garbage, a close or a reset.
+         * The state tells a close or reset before any byte apart
+         * (bytes_received 0), but it stays "no valid response", which
+         * asks for a confirming probe: a visitor can provoke it on a
+         * healthy service with a request that makes the application drop
+         * its connection (a worker that crashes or is killed on it, a
+         * size limit or a WAF that resets instead of answering).
+         */
         *cause = (state->connect_time == (ngx_msec_t) -1)
                  ? "cannot connect" : "no valid response";
         return NGX_OK;
@@ -3663,9 +3672,10 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
  * a probe may not exercise them at all (a sidecar or management port passes
  * while the application's port is dead; a probe by address passes while the
  * name is gone), so they take the check down without asking for a probe.
- * A read timeout or a garbage answer needs a connection that worked: a slow
- * URL or an attacker can cause them, so they ask for a confirming probe.
- * Pure.
+ * A read timeout, a garbage answer, or a close or reset before any byte
+ * of the answer need a connection that worked: a slow URL, a request that
+ * makes the application drop its connection, or an attacker can cause
+ * them, so they ask for a confirming probe.  Pure.
  */
 
 static ngx_uint_t

@@ -537,3 +537,31 @@ def test_error_page_chain_through_another_upstream_is_not_judged(
         assert c["passive_failures"] == 0 and c["health"] == "up", c
     finally:
         dns.stop()
+
+
+def test_close_before_any_byte_on_one_url_does_not_page(nginx_factory,
+                                                        backend, tmp_path):
+    # brief s6 item 3: the upstream accepts, then closes without a byte
+    # (nginx's 502, "no valid response").  A visitor can cause that on a
+    # healthy service (a request that kills the application's worker), so
+    # it asks for a probe, which passes: not paged, said once
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % backend.port)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    for i in range(2 * PASSIVE_MIN):
+        assert n.get("/checkout/close?%d" % i)[0] in (502, 503)
+    wait_for(lambda: lines(n, r'check "checkout" \(#0\): passive failures '
+                              r'were seen \(upstream 502 \(no valid '
+                              r'response\)\) but the probe passes'),
+             timeout=5, what="the probe-passes notice")
+    c = checks_of(n)[0]
+    assert c["health"] == "up" and c["passive_failures"] >= PASSIVE_MIN, c
+    assert scope(n, "checkout")["state"] == "ok"
+    assert n.get("/checkout/")[0] == 200
+    assert down_lines(n) == []
