@@ -2586,16 +2586,26 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
      * outweighs the traffic (one slow URL, an error_page chain, an
      * attacker), and the passive streak has already started again.
      */
-    if (confirming && sc->confirm) {
+    /*
+     * A regular probe in flight when the request came (not the confirming
+     * one: it started before) whose failure makes "fall" answers the
+     * request too: the reason carries the passive evidence, whichever
+     * probe made "fall", and no request is left pending on a down check
+     * (its next "confirming" probe would come a tick after the take-down).
+     */
+    if (sc->confirm && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        sc->confirm = 0;        /* a down check confirms nothing */
+
+    } else if (sc->confirm
+               && (confirming || became == NGX_HTTP_OUTAGE_HEALTH_DOWN))
+    {
         plen = ngx_min(sc->confirm_len, sizeof(passive));
         ngx_memcpy(passive, sc->confirm_text, plen);
 
         if (res->kind != NGX_HTTP_OUTAGE_CHECK_OK) {
-            if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-                || became == NGX_HTTP_OUTAGE_HEALTH_DOWN)
-            {
+            if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
                 sc->confirm = 0;
-                confirmed = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN);
+                confirmed = 1;
             }
 
         } else {

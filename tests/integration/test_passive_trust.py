@@ -14,11 +14,12 @@ items 1, 2, 3 and 6), with real nginx, real backends and real traffic:
 """
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness import free_port, wait_for
+from harness import LATENCY_FACTOR, free_port, wait_for
 from outage_fixtures import FakeDns
 from passive_helpers import (PASSIVE_MIN, PASSIVE_WINDOW, app, checks_of,  # noqa: F401
                              down_lines, hammer_until, lines, scope, server)
@@ -103,9 +104,13 @@ def test_failed_confirming_probe_does_not_bypass_fall(nginx_factory,
     with ThreadPoolExecutor(12) as pool:
         got = list(pool.map(lambda i: n.get("/checkout/slow?%d" % i)[0],
                             range(12)))
+    fired = time.monotonic()
     assert set(got) <= {503, 504}, got
     wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10,
-             what="down after fall confirming probes")
+             interval=0.01, what="down after fall confirming probes")
+    # the documented bound: timeout + fall x (1 s + timeout) = 3.8 s
+    took = time.monotonic() - fired
+    assert took < 3.8 * LATENCY_FACTOR + 0.5, took
     c = checks_of(n)[0]
     assert c["consecutive_failures"] >= 3, c
     assert scope(n, "checkout")["reason"] == (
@@ -565,3 +570,40 @@ def test_close_before_any_byte_on_one_url_does_not_page(nginx_factory,
     assert scope(n, "checkout")["state"] == "ok"
     assert n.get("/checkout/")[0] == 200
     assert down_lines(n) == []
+
+
+def test_regular_probe_in_flight_answers_the_confirmation(nginx_factory,
+                                                          backend, tmp_path,
+                                                          app):
+    # brief s6 item 5: the rule fires while a regular probe of a hanging
+    # /health is in flight; that probe's failure makes fall=1.  It answers
+    # the request (reason "passive: ...; check: ..."), within one timeout=
+    # of the rule, and no confirmation is left pending on the down check
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=3s timeout=2s fall=1 rise=1;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % app.port)
+    backend.set_health("hang")
+    n = nginx_factory(conf, workers=1)
+    seen = backend.count("/health")
+    wait_for(lambda: backend.count("/health") > seen, timeout=10,
+             interval=0.005, what="a regular probe in flight")
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda i: n.get("/checkout/slow?%d" % i)[0],
+                            range(12)))
+    fired = time.monotonic()
+    assert set(got) <= {503, 504}, got
+    wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10,
+             interval=0.01, what="down")
+    took = time.monotonic() - fired
+    assert scope(n, "checkout")["reason"] == (
+        "passive: upstream 504 (timed out); check: timed out after 2000 ms")
+    # the probe was 1 s old when the requests timed out: 1 s more at most
+    assert took < 1.0 + 0.5 * LATENCY_FACTOR, took
+    assert checks_of(n)[0]["probes"] == 1
+    got = down_lines(n)
+    assert len(got) == 1 and "confirmed by a probe" in got[0], got
