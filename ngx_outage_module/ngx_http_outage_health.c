@@ -2585,8 +2585,6 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
      * passive evidence in its reason, or a probe passes.  A passing probe
      * outweighs the traffic (one slow URL, an error_page chain, an
      * attacker), and the passive streak has already started again.
-     */
-    /*
      * A regular probe in flight when the request came (not the confirming
      * one: it started before) whose failure makes "fall" answers the
      * request too: the reason carries the passive evidence, whichever

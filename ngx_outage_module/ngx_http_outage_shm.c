@@ -530,11 +530,12 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
             /*
              * A check the running configuration did not probe carries its
              * state only while its last probe (or passive failure) is
-             * within what would have taken it down (fall probes, the last one timing out, plus a
-             * prober tick), and at least the time reloads take on a busy
-             * host (a check moved away and back by two reloads is the same
-             * check): older, the backend may have recovered meanwhile and
-             * the check starts as a fresh one does.
+             * within what would have taken it down (fall probes, the last
+             * one timing out, plus a prober tick), and at least the time
+             * reloads take on a busy host (a check moved away and back by
+             * two reloads is the same check): older, the backend may have
+             * recovered meanwhile and the check starts as a fresh one
+             * does.
              */
             recent = checks[i].fall * checks[i].interval + checks[i].timeout
                      + 1000;
