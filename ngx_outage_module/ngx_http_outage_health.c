@@ -1511,8 +1511,10 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
             }
         }
 
-        if (p->in_flight) {
-            d = (ngx_msec_int_t) (p->sent + p->conf->timeout
+        if (p->in_flight || p->resolving) {
+            /* curl's share of timeout= starts when it is handed over */
+            d = (ngx_msec_int_t) ((p->in_flight ? p->sent : p->started)
+                                  + p->conf->timeout
                                   + NGX_HTTP_OUTAGE_WATCHDOG - now);
 
             if (d <= 0) {
@@ -1811,15 +1813,16 @@ ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
     ctx->cancelable = 1;
 
     /*
-     * With addresses known, a slow resolver must not hold the probes up:
-     * after the probe's timeout the known addresses are probed (nginx goes
-     * on asking, and a later probe finds the answer in its cache).
+     * A probe lasts at most its timeout=, the resolution included: the
+     * resolver gets half of it (or resolver_timeout, if shorter) and the
+     * transfer the rest, at least the other half.  A slow resolver never
+     * holds the probes up for resolver_timeout (30 s by default): with
+     * addresses known they are probed after that wait, else the probe
+     * fails with kind "dns" (nginx goes on asking, and a later probe finds
+     * the answer in its cache).
      */
-    ctx->timeout = h->resolver_timeout;
-
-    if (p->resolve && p->conf->timeout < ctx->timeout) {
-        ctx->timeout = p->conf->timeout;
-    }
+    ctx->timeout = ngx_min(h->resolver_timeout,
+                           ngx_max(p->conf->timeout / 2, 1));
 
     p->rctx = ctx;
     p->resolving = 1;
@@ -1992,8 +1995,20 @@ static void
 ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
+    long                      left;
     CURLMcode                 rc;
     ngx_http_outage_result_t  res;
+
+    /*
+     * What the resolution left of timeout=, at least half of it (the
+     * resolver's share is half: only a stalled worker spends more).
+     */
+    left = (long) p->conf->timeout
+           - (long) (ngx_msec_int_t) (ngx_current_msec - p->started);
+    left = ngx_max(left, (long) ngx_max(p->conf->timeout / 2, 1));
+
+    (void) curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, left);
+    (void) curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, left);
 
     rc = curl_multi_add_handle(h->multi, p->easy);
 
@@ -2037,6 +2052,40 @@ ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
     ngx_http_outage_result_t  res;
+
+    if (p->resolving) {
+        /*
+         * nginx's resolver times its request out after the probe's share
+         * (resolve() above); should it not, the check is not frozen
+         * either: the known addresses are probed, or the probe fails.
+         */
+        if (!p->stuck_told) {
+            ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                          "outage: check \"%V\" (#%ui): the resolution of "
+                          "\"%V\" was still running %M ms after the probe's "
+                          "timeout; aborted",
+                          &((ngx_str_t *) h->omcf->scopes.elts)
+                                                            [p->conf->scope],
+                          p->id, &p->conf->host, (ngx_msec_t)
+                          NGX_HTTP_OUTAGE_WATCHDOG);
+            p->stuck_told = 1;
+        }
+
+        if (p->rctx) {
+            ngx_resolve_name_done(p->rctx);
+            p->rctx = NULL;
+        }
+
+        p->resolving = 0;
+
+        if (p->resolve) {
+            ngx_http_outage_health_transfer(h, p);
+            return;
+        }
+
+        ngx_http_outage_health_dns_failed(h, p, "Operation timed out");
+        return;
+    }
 
     if (!p->stuck_told) {
         ngx_log_error(NGX_LOG_WARN, h->log, 0,
@@ -2233,7 +2282,8 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     if (curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK
         && us > 0)
     {
-        res->latency = (ngx_msec_t) (us / 1000);
+        /* and the wait for the resolver, which curl does not see */
+        res->latency = (ngx_msec_t) (us / 1000) + (p->sent - p->started);
 
     } else {
         res->latency = ngx_current_msec - p->started;
@@ -2535,17 +2585,25 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
      * passive evidence in its reason, or a probe passes.  A passing probe
      * outweighs the traffic (one slow URL, an error_page chain, an
      * attacker), and the passive streak has already started again.
+     * A regular probe in flight when the request came (not the confirming
+     * one: it started before) whose failure makes "fall" answers the
+     * request too: the reason carries the passive evidence, whichever
+     * probe made "fall", and no request is left pending on a down check
+     * (its next "confirming" probe would come a tick after the take-down).
      */
-    if (confirming && sc->confirm) {
+    if (sc->confirm && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        sc->confirm = 0;        /* a down check confirms nothing */
+
+    } else if (sc->confirm
+               && (confirming || became == NGX_HTTP_OUTAGE_HEALTH_DOWN))
+    {
         plen = ngx_min(sc->confirm_len, sizeof(passive));
         ngx_memcpy(passive, sc->confirm_text, plen);
 
         if (res->kind != NGX_HTTP_OUTAGE_CHECK_OK) {
-            if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-                || became == NGX_HTTP_OUTAGE_HEALTH_DOWN)
-            {
+            if (became == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
                 sc->confirm = 0;
-                confirmed = (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN);
+                confirmed = 1;
             }
 
         } else {
@@ -2820,6 +2878,44 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 {
     return !(len >= sizeof("passive:") - 1
              && ngx_strncmp(reason, "passive:", sizeof("passive:") - 1) == 0);
+}
+
+
+/*
+ * The settings passive evidence of a check is counted and judged under
+ * (failures in a row, ratio, window, the statuses that count), as one
+ * word: a reload that changes them must not let a streak or a pending
+ * confirmation counted under the old ones act under the new ones
+ * (shm.c, claim_slots).  Never 0, the key of a zeroed slot.  Pure.
+ */
+
+uint32_t
+ngx_http_outage_check_passive_key(ngx_http_outage_check_conf_t *ck)
+{
+    uint32_t                  crc;
+    ngx_uint_t                i, v[3];
+    ngx_http_outage_range_t  *range;
+
+    v[0] = ck->passive_min;
+    v[1] = ck->passive_ratio;
+    v[2] = (ngx_uint_t) ck->passive_window;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) v, sizeof(v));
+
+    if (ck->passive_status) {
+        range = ck->passive_status->elts;
+
+        for (i = 0; i < ck->passive_status->nelts; i++) {
+            v[0] = range[i].low;
+            v[1] = range[i].high;
+            ngx_crc32_update(&crc, (u_char *) v, 2 * sizeof(ngx_uint_t));
+        }
+    }
+
+    ngx_crc32_final(crc);
+
+    return crc | 1;
 }
 
 
@@ -3314,8 +3410,9 @@ static ngx_int_t
 ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer)
 {
-    ngx_uint_t                  n, last, own;
-    ngx_http_upstream_t        *u;
+    ngx_uint_t                  i, n, last, own;
+    ngx_http_upstream_t        *u, *prev;
+    ngx_http_outage_ctx_t      *ctx;
     ngx_http_upstream_state_t  *state;
 
     n = r->upstream_states ? r->upstream_states->nelts : 0;
@@ -3336,8 +3433,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     *peer = NULL;
 
     if (last == first) {
-        if (own && u->resolved && u->resolved->host.len
-            && u->resolved->sockaddr == NULL && u->resolved->naddrs == 0
+        if (own && ngx_http_outage_passive_unresolved(u, inherited)
             && (r->err_status == NGX_HTTP_BAD_GATEWAY
                 || r->headers_out.status == NGX_HTTP_BAD_GATEWAY
                 /* the 502 replaced by the maintenance page (intercept) */
@@ -3346,6 +3442,33 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
             *status = NGX_HTTP_BAD_GATEWAY;
             *cause = "cannot resolve";
             return NGX_OK;
+        }
+
+        /*
+         * "error_page 502 = @sorry" after the paged upstream failed to
+         * resolve: @sorry's upstream is r->upstream now, and the paged one
+         * is the upstream the request brought into the location it ended
+         * in.  It is the paged one when exactly one upstream ran after it
+         * (the separator at "first", the last location's): an upstream of
+         * a location in between would have left a separator of its own.
+         * Only nginx's own 502 sends a request on from an upstream that
+         * has no address: the redirect is the status.
+         */
+        ctx = ngx_http_outage_ctx(r, 0);
+        prev = ctx ? ctx->page.inherited : NULL;
+
+        if (prev != NULL && prev != u && last < n
+            && ngx_http_outage_passive_unresolved(prev, inherited))
+        {
+            for (i = first + 1; i < n && state[i].peer != NULL; i++) {
+                /* void */
+            }
+
+            if (i == n) {
+                *status = NGX_HTTP_BAD_GATEWAY;
+                *cause = "cannot resolve";
+                return NGX_OK;
+            }
         }
 
         return NGX_DECLINED;
@@ -3388,6 +3511,15 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     switch (state->status) {
 
     case NGX_HTTP_BAD_GATEWAY:
+        /*
+         * Connected, then no usable header: garbage, a close or a reset.
+         * The state tells a close or reset before any byte apart
+         * (bytes_received 0), but it stays "no valid response", which
+         * asks for a confirming probe: a visitor can provoke it on a
+         * healthy service with a request that makes the application drop
+         * its connection (a worker that crashes or is killed on it, a
+         * size limit or a WAF that resets instead of answering).
+         */
         *cause = (state->connect_time == (ngx_msec_t) -1)
                  ? "cannot connect" : "no valid response";
         return NGX_OK;
@@ -3400,6 +3532,25 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     default:
         return NGX_DECLINED;
     }
+}
+
+
+/*
+ * An upstream of the paged location (not one it inherited) whose host
+ * name is still without an address once nginx is done with it: the
+ * resolution failed.  Also page.c's: such an upstream keeps the passive
+ * verdict over the error_page location the request goes on to.
+ */
+
+ngx_uint_t
+ngx_http_outage_passive_unresolved(void *upstream, void *inherited)
+{
+    ngx_http_upstream_t  *u = upstream;
+
+    return u != NULL && u != inherited
+           && u->resolved && u->resolved->host.len
+           && u->resolved->sockaddr == NULL && u->resolved->naddrs == 0
+           && u->resolved->ctx == NULL;
 }
 
 
@@ -3529,9 +3680,10 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
  * a probe may not exercise them at all (a sidecar or management port passes
  * while the application's port is dead; a probe by address passes while the
  * name is gone), so they take the check down without asking for a probe.
- * A read timeout or a garbage answer needs a connection that worked: a slow
- * URL or an attacker can cause them, so they ask for a confirming probe.
- * Pure.
+ * A read timeout, a garbage answer, or a close or reset before any byte
+ * of the answer need a connection that worked: a slow URL, a request that
+ * makes the application drop its connection, or an attacker can cause
+ * them, so they ask for a confirming probe.  Pure.
  */
 
 static ngx_uint_t

@@ -330,6 +330,9 @@ typedef struct {
     size_t                       confirm_len;
     time_t                       confirm_told; /* last "the probe passes"
                                                   notice */
+    uint32_t                     passive_key;  /* the passive settings the
+                                                  evidence above was
+                                                  counted under (shm.c) */
 } ngx_http_outage_shm_check_t;
 
 
@@ -632,6 +635,10 @@ void ngx_http_outage_url_target(ngx_str_t *url, ngx_str_t *host,
 ngx_uint_t ngx_http_outage_check_probes_peer(ngx_str_t *url,
     ngx_str_t *resolve, ngx_str_t *peer);
 ngx_uint_t ngx_http_outage_check_down_by_probe(u_char *reason, size_t len);
+ngx_uint_t ngx_http_outage_passive_unresolved(void *upstream,
+    void *inherited);
+uint32_t ngx_http_outage_check_passive_key(
+    ngx_http_outage_check_conf_t *ck);
 ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
     ngx_http_request_t *r, ngx_uint_t *first, void **inherited);
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,

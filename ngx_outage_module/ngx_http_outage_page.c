@@ -172,7 +172,10 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
          * attempts are the ones from there to the next separator.
          */
         if (ctx->passive_conf == NULL || r->upstream_states == NULL
-            || r->upstream_states->nelts <= ctx->passive_first)
+            || (r->upstream_states->nelts <= ctx->passive_first
+                /* it tried none: it could not resolve (health.c) */
+                && !ngx_http_outage_passive_unresolved(r->upstream,
+                                                ctx->passive_inherited)))
         {
             ctx->passive_conf = olcf;
             ctx->passive_first = r->upstream_states

@@ -30,6 +30,7 @@ static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
 static ngx_uint_t ngx_http_outage_claim_slots(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t newest, ngx_uint_t was, ngx_uint_t *evicted);
+static void ngx_http_outage_passive_forget(ngx_http_outage_shm_check_t *sc);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 static ngx_uint_t ngx_http_outage_zone_layout(void);
 
@@ -363,8 +364,9 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
     ngx_uint_t *evicted)
 {
     ngx_msec_t                     recent;
-    ngx_msec_int_t                 age;
+    ngx_msec_int_t                 age, seen;
     ngx_str_t                     *names;
+    uint32_t                       key;
     ngx_uint_t                     i, j, gen, slot, redis, dropped, bump;
     ngx_uint_t                     claimed[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     used[NGX_HTTP_OUTAGE_MAX_CHECKS];
@@ -518,6 +520,7 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
             ngx_memzero(sc, sizeof(ngx_http_outage_shm_check_t));
             sc->key = checks[i].key;
             sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+            sc->passive_key = ngx_http_outage_check_passive_key(&checks[i]);
         }
 
         if (slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
@@ -526,21 +529,30 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
             /*
              * A check the running configuration did not probe carries its
-             * state only while its last probe is within what would have
-             * taken it down (fall probes, the last one timing out, plus a
-             * prober tick), and at least the time reloads take on a busy
-             * host (a check moved away and back by two reloads is the same
-             * check): older, the backend may have recovered meanwhile and
-             * the check starts as a fresh one does.
+             * state only while its last probe (or passive failure) is
+             * within what would have taken it down (fall probes, the last
+             * one timing out, plus a prober tick), and at least the time
+             * reloads take on a busy host (a check moved away and back by
+             * two reloads is the same check): older, the backend may have
+             * recovered meanwhile and the check starts as a fresh one
+             * does.
              */
             recent = checks[i].fall * checks[i].interval + checks[i].timeout
                      + 1000;
             recent = ngx_max(recent, NGX_HTTP_OUTAGE_CARRY_MIN);
             age = (ngx_msec_int_t) (ngx_current_msec - sc->probed);
 
+            /* a confirmation may be pending before any probe was stored */
+            if (sc->passive.last_failure) {
+                seen = 1000 * (ngx_msec_int_t)
+                              (ngx_time() - (time_t) sc->passive.last_failure);
+                age = ngx_min(age, seen);
+            }
+
             if (newest && sc->claimed < was && age > (ngx_msec_int_t) recent
                 && (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
-                    || sc->fails || sc->passes))
+                    || sc->fails || sc->passes || sc->confirm
+                    || sc->passive.streak))
             {
                 if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
                     bump = 1;
@@ -551,9 +563,24 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
                 sc->reason_len = 0;
                 sc->fails = 0;
                 sc->passes = 0;
-                sc->passive.streak = 0;
-                sc->passive.last_failure = 0;
+                ngx_http_outage_passive_forget(sc);
                 dropped++;
+            }
+
+            /*
+             * Passive evidence is counted and judged under the check's
+             * passive settings: a streak or a pending "probe now to
+             * confirm" counted under other ones must not act under these
+             * (a confirming probe that fails "fall" times labels the
+             * check "passive", which the guard never holds back).  With
+             * the settings unchanged it is kept, so that a reload neither
+             * loses a pending confirmation nor restarts the streak.
+             */
+            key = ngx_http_outage_check_passive_key(&checks[i]);
+
+            if (newest && sc->passive_key != key) {
+                ngx_http_outage_passive_forget(sc);
+                sc->passive_key = key;
             }
 
             if (newest) {
@@ -571,6 +598,22 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
     }
 
     return dropped;
+}
+
+
+/*
+ * Passive evidence and the confirmation it asked for (health.c); the
+ * probes' own state (health, fails, passes) is the caller's business.
+ */
+
+static void
+ngx_http_outage_passive_forget(ngx_http_outage_shm_check_t *sc)
+{
+    sc->passive.streak = 0;
+    sc->passive.last_failure = 0;
+    ngx_memzero(sc->passive.buckets, sizeof(sc->passive.buckets));
+    sc->confirm = 0;
+    sc->confirm_len = 0;
 }
 
 

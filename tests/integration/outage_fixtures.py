@@ -5,22 +5,27 @@ A test fails if its nginx error log has [alert], [crit] or [emerg] lines
 (unless it marks itself with @pytest.mark.allow_log_errors), and the error
 log is printed when a test fails.
 
+FakeDns (fixture fake_dns): tests/support/fake_dns.py as nginx's
+"resolver", with a zone the test rewrites.
+
 Also the builder the banner tests share (banner_nginx: the module polling
 a test's Redis, one server with the banner on and the test's locations),
 the incident helpers, and ScriptedBackend, a loopback upstream whose
 answers are the test's own bytes.
 """
 
+import os
 import socket
+import subprocess
 import sys
 import threading
 
 import pytest
 
-from harness import Backend, Nginx, Redis, wait_for
+from harness import PY, SUPPORT, Backend, Nginx, Redis, stop_pid, wait_for
 
 __all__ = ["pytest_configure", "pytest_runtest_makereport", "redis",
-           "backend", "nginx_factory"]
+           "backend", "nginx_factory", "fake_dns"]
 
 
 def pytest_configure(config):
@@ -183,3 +188,51 @@ def response(body, *headers):
     return (b"HTTP/1.1 200 OK\r\n" + b"".join(h + b"\r\n" for h in headers)
             + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
             % len(body) + body)
+
+
+# -- a DNS server for "resolver" --------------------------------------------
+
+class FakeDns:
+    """tests/support/fake_dns.py on a free loopback port.  records:
+    {name: "ip [ip...]"} answered (TTL 0), {name: "silent"} never answered;
+    any other name is NXDOMAIN.  set() rewrites the zone (read again for
+    every query); log() is what it was asked, also in tmp_path/dns.log."""
+
+    def __init__(self, tmp_path, records=None):
+        self.zone = os.path.join(str(tmp_path), "zone")
+        self.path = os.path.join(str(tmp_path), "dns.log")
+        self.set(records or {})
+        self.err = open(self.path, "w")
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
+             "--zone", self.zone],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("READY"), line
+        self.port = int(line.split()[1])
+
+    def set(self, records):
+        tmp = self.zone + ".tmp"
+        with open(tmp, "w") as f:
+            for name, ip in records.items():
+                f.write("%s %s\n" % (name, ip))
+        os.replace(tmp, self.zone)
+
+    def resolver(self, timeout="1s"):
+        return ("resolver 127.0.0.1:%d ipv6=off valid=1s; "
+                "resolver_timeout %s;" % (self.port, timeout))
+
+    def log(self):
+        with open(self.path) as f:
+            return f.read()
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.err.close()
+
+
+@pytest.fixture
+def fake_dns(tmp_path):
+    d = FakeDns(tmp_path)
+    yield d
+    d.stop()

@@ -15,10 +15,10 @@ backend listens on 127.0.0.1 only: 127.0.0.2 on its port refuses.
 
 import os
 import socket
-import subprocess
+import time
 
-from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid,
-                     wait_for)
+from harness import LATENCY_FACTOR, wait_for
+from outage_fixtures import FakeDns as Dns
 
 T = 10 * LATENCY_FACTOR
 
@@ -48,38 +48,6 @@ CHECKS = """
     outage_check checkout http://127.0.0.1:{hp}/health interval=200ms
                  timeout=150ms;
 """
-
-
-class Dns:
-    """tests/support/fake_dns.py with a zone the test rewrites."""
-
-    def __init__(self, tmp_path, records=None):
-        self.zone = os.path.join(str(tmp_path), "zone")
-        self.set(records or {})
-        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
-             "--zone", self.zone],
-            stdout=subprocess.PIPE, stderr=self.err, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY"), line
-        self.port = int(line.split()[1])
-
-    def set(self, records):
-        tmp = self.zone + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("unrelated.test 127.0.0.9\n")
-            for name, ip in records.items():
-                f.write("%s %s\n" % (name, ip))
-        os.replace(tmp, self.zone)
-
-    def resolver(self):
-        return ("resolver 127.0.0.1:%d ipv6=off valid=1s; "
-                "resolver_timeout 1s;" % self.port)
-
-    def stop(self):
-        stop_pid(self.proc)
-        self.err.close()
 
 
 def conf(backend, host, resolver=""):
@@ -365,5 +333,67 @@ def test_redis_name_unresolvable_at_start(nginx_factory, redis, tmp_path):
         dns.set({"redis.invalid": "127.0.0.1"})
         wait_for(lambda: n.get("/")[1].get("x-message") == "from redis",
                  timeout=4 * T, what="polls once the name resolves")
+    finally:
+        dns.stop()
+
+
+# ---- a probe lasts at most its timeout=, the resolution included ----------
+
+def test_a_silent_resolver_fails_an_unknown_name_within_the_timeout(
+        nginx_factory, backend, tmp_path):
+    """A resolver that never answers (resolver_timeout 30s) and a name with
+    no address known: each probe fails with kind dns within its own
+    timeout= (the resolver gets half of it), not after resolver_timeout,
+    and the worker serves requests meanwhile (brief s6 items 4 and 5; on
+    d061b66 the first probe waited 30 s)."""
+    dns = Dns(tmp_path, {"payments.invalid": "silent"})
+    slowest = [0.0]
+
+    def down():
+        t = time.monotonic()
+        assert n.get("/")[0] == 200
+        slowest[0] = max(slowest[0], time.monotonic() - t)
+        return check(n)["health"] == "down"
+
+    try:
+        n = nginx_factory(conf(backend, "payments.invalid",
+                               dns.resolver(timeout="30s")), workers=1)
+        start = time.monotonic()
+        # fall=2 probes every 200 ms, each failing within 150 ms
+        wait_for(down, timeout=5 * LATENCY_FACTOR, what="down by dns")
+        took = time.monotonic() - start
+        c = check(n)
+        assert c["error_kind"] == "dns", c
+        assert scope(n)["reason"] == (
+            "check: cannot resolve payments.invalid: Operation timed out")
+        assert took < 3 * LATENCY_FACTOR, took
+        assert slowest[0] < 1.0 * LATENCY_FACTOR, slowest
+        assert "payments.invalid 1 -> (silent)" in dns.log()
+    finally:
+        dns.stop()
+
+
+def test_a_probe_lasts_at_most_its_timeout_with_a_silent_resolver(
+        nginx_factory, backend, tmp_path):
+    """A name known from the configuration ("localhost"), a resolver that
+    never answers, a target that hangs: the probe (resolver wait + curl)
+    ends within timeout=1s, not 1 s of resolver wait plus 1 s of curl
+    (2 s on d061b66), and its latency counts the resolver wait."""
+    dns = Dns(tmp_path, {"localhost": "silent"})
+    backend.set_health("hang")
+    try:
+        n = nginx_factory(dns.resolver(timeout="30s") + """
+    outage_check payments http://localhost:%d/health interval=4s
+                 timeout=1s fall=1 rise=1;
+""" % backend.health_port + SERVER.format(), workers=1)
+        asked = wait_for(lambda: "localhost 1 -> (silent)" in dns.log()
+                         and time.monotonic(), timeout=T, interval=0.005,
+                         what="the first probe asks the resolver")
+        done = wait_for(lambda: check(n)["probes"] >= 1 and time.monotonic(),
+                        timeout=T, interval=0.005, what="the first probe")
+        c = check(n)
+        assert c["last_error"] == "timed out after 1000 ms", c
+        assert done - asked < 1.0 + 0.4 * LATENCY_FACTOR, done - asked
+        assert 900 <= c["latency_ms"] <= 1000 + 400 * LATENCY_FACTOR, c
     finally:
         dns.stop()

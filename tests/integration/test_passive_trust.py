@@ -13,107 +13,16 @@ items 1, 2, 3 and 6), with real nginx, real backends and real traffic:
 - an upstream name that stops resolving counts ("cannot resolve").
 """
 
-import os
 import re
-import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import PY, SUPPORT, Backend, free_port, stop_pid, wait_for
-
-PASSIVE_MIN = 10            # the documented defaults
-PASSIVE_WINDOW = 5.0
-
-
-class App:
-    """An application: /slow answers after 3 s, /invoice/* hands the
-    download to nginx (X-Accel-Redirect), /missing is a 404, anything else
-    200."""
-
-    def __init__(self):
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                status, extra = 200, {}
-                if self.path.startswith("/slow"):
-                    time.sleep(3)
-                elif self.path.startswith("/invoice/"):
-                    extra["X-Accel-Redirect"] = "/_storage" + self.path
-                elif self.path.startswith("/missing"):
-                    status = 404
-                body = b"app ok"
-                self.send_response(status)
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass        # nginx gave up on /slow first: broken pipe
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.srv = Server(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
-        self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-
-@pytest.fixture
-def app():
-    a = App()
-    yield a
-    a.stop()
-
-
-def server(locations):
-    return """
-    server {
-        listen 127.0.0.1:{port} reuseport;
-        %s
-        location = /outage/status { outage_status; }
-    }
-""" % locations
-
-
-def checks_of(n):
-    return n.status_json()["checks"]
-
-
-def scope(n, name):
-    return [s for s in n.status_json()["scopes"] if s["name"] == name][0]
-
-
-def lines(n, pattern):
-    return [ln for ln in n.log_text().splitlines() if re.search(pattern, ln)]
-
-
-def down_lines(n):
-    return lines(n, r'outage: check "[a-z]+" \(#\d+\) is down: ')
-
-
-def hammer_until(n, path, done, deadline, what):
-    end = time.monotonic() + deadline
-    sent = 0
-    while not done():
-        n.get(path)
-        sent += 1
-        assert time.monotonic() < end, "%s after %d requests: %r" % (
-            what, sent, checks_of(n))
-    return sent
+from harness import LATENCY_FACTOR, free_port, wait_for
+from outage_fixtures import FakeDns
+from passive_helpers import (PASSIVE_MIN, PASSIVE_WINDOW, app, checks_of,  # noqa: F401
+                             down_lines, hammer_until, lines, scope, server)
 
 
 # ---- 1 and 2: passive evidence with a passing probe, the guard -------------
@@ -195,9 +104,13 @@ def test_failed_confirming_probe_does_not_bypass_fall(nginx_factory,
     with ThreadPoolExecutor(12) as pool:
         got = list(pool.map(lambda i: n.get("/checkout/slow?%d" % i)[0],
                             range(12)))
+    fired = time.monotonic()
     assert set(got) <= {503, 504}, got
     wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10,
-             what="down after fall confirming probes")
+             interval=0.01, what="down after fall confirming probes")
+    # the documented bound: timeout + fall x (1 s + timeout) = 3.8 s
+    took = time.monotonic() - fired
+    assert took < 3.8 * LATENCY_FACTOR + 0.5, took
     c = checks_of(n)[0]
     assert c["consecutive_failures"] >= 3, c
     assert scope(n, "checkout")["reason"] == (
@@ -206,39 +119,21 @@ def test_failed_confirming_probe_does_not_bypass_fall(nginx_factory,
     assert len(got) == 1 and "confirmed by a probe" in got[0], got
 
 
-def test_two_checks_of_one_target_never_trip_the_guard(nginx_factory,
-                                                       tmp_path, app):
+@pytest.mark.parametrize("hosts", [("127.0.0.1", "127.0.0.1"),
+                                   ("localhost", "127.0.0.1")],
+                         ids=["same-spelling", "two-spellings"])
+def test_one_target_checked_twice_never_trips_the_guard(nginx_factory,
+                                                        tmp_path, app, hosts):
     # review item 1 (r1d): one dependency, two checks of it, nothing else
-    # checked: its outage is one target failing, not "every check"
+    # checked: its outage is one target failing, not "every check".
+    # Review passive2 item 4: "localhost" and "127.0.0.1" are one target
+    # too (compared by address, not by spelling)
     dead = free_port()
-    conf = ("outage_check payments http://127.0.0.1:%d/health "
+    conf = ("outage_check payments http://%s:%d/health "
             "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check payments http://127.0.0.1:%d/ready "
+            "outage_check payments http://%s:%d/ready "
             "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (dead, dead)) + server("""
-        location /pay/ {
-            outage_page payments;
-            proxy_pass http://127.0.0.1:%d/;
-        }""" % app.port)
-    n = nginx_factory(conf, workers=1)
-    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["down", "down"],
-             timeout=10)
-    assert n.status_json()["guard_active"] is False
-    assert scope(n, "payments")["state"] == "down"
-    assert n.get("/pay/")[0] == 503
-    assert lines(n, r"every health check fails") == []
-
-
-def test_one_target_spelled_two_ways_never_trips_the_guard(nginx_factory,
-                                                            tmp_path, app):
-    # review passive2 item 4: "localhost" and "127.0.0.1" are one target
-    # (compared by address, not by spelling): its death is not "everything"
-    dead = free_port()
-    conf = ("outage_check payments http://localhost:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check payments http://127.0.0.1:%d/ready "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (dead, dead)) + server("""
+            % (hosts[0], dead, hosts[1], dead)) + server("""
         location /pay/ {
             outage_page payments;
             proxy_pass http://127.0.0.1:%d/;
@@ -516,33 +411,9 @@ def test_x_accel_redirect_with_server_level_page(nginx_factory, backend,
 
 # ---- 6: an upstream name that stops resolving -----------------------------
 
-class Dns:
-    def __init__(self, tmp_path):
-        self.zone = os.path.join(str(tmp_path), "zone")
-        self.set("checkout.test 127.0.0.1")
-        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
-             "--zone", self.zone],
-            stdout=subprocess.PIPE, stderr=self.err, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY"), line
-        self.port = int(line.split()[1])
-
-    def set(self, text):
-        tmp = self.zone + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, self.zone)
-
-    def stop(self):
-        stop_pid(self.proc)
-        self.err.close()
-
-
 def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
                                                    tmp_path, app):
-    dns = Dns(tmp_path)
+    dns = FakeDns(tmp_path, {"checkout.test": "127.0.0.1"})
     try:
         conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
                 "resolver_timeout 1s;\n"
@@ -560,7 +431,7 @@ def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
 
         # the record is deleted; the application is alive at its old
         # address, so the probe (by address) still passes (review item 2)
-        dns.set("other.test 127.0.0.2")
+        dns.set({"other.test": "127.0.0.2"})
         hammer_until(n, "/checkout/",
                      lambda: scope(n, "checkout")["state"] == "down",
                      PASSIVE_WINDOW + 8, "no page")
@@ -572,3 +443,149 @@ def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
         assert lines(n, r"passive failures were seen") == []
     finally:
         dns.stop()
+
+
+@pytest.mark.parametrize("level", ["location", "server"])
+def test_error_page_sorry_keeps_a_failed_resolution(nginx_factory, backend,
+                                                    tmp_path, app, level):
+    # review passive item 6 (brief s6 item 2): the paged upstream's name
+    # stops resolving and "error_page 502 = @sorry" (a healthy upstream)
+    # answers instead: the failed resolutions still count.  The paged
+    # upstream tried no peer, so its evidence is in the upstream itself,
+    # not in $upstream_addr
+    dns = FakeDns(tmp_path, {"checkout.test": "127.0.0.1"})
+    page = "outage_page checkout; outage_page_intercept off;"
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check checkout http://127.0.0.1:%d/health "
+                "interval=1s timeout=200ms fall=1000 rise=2;\n"
+                % (dns.port, backend.health_port)) + server("""
+        %s
+        location /checkout/ {
+            %s
+            error_page 502 = @sorry;
+            set $up checkout.test;
+            proxy_pass http://$up:%d;
+        }
+        location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
+            page if level == "server" else "",
+            page if level == "location" else "", app.port, app.port))
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/checkout/")[0] == 200
+
+        dns.set({"other.test": "127.0.0.2"})
+        hammer_until(n, "/checkout/",
+                     lambda: scope(n, "checkout")["state"] == "down",
+                     PASSIVE_WINDOW + 8, "no page")
+        c = checks_of(n)[0]
+        assert c["passive_failures"] >= PASSIVE_MIN, c
+        assert scope(n, "checkout")["reason"] == (
+            "passive: upstream 502 (cannot resolve)")
+        assert len(down_lines(n)) == 1
+    finally:
+        dns.stop()
+
+
+def test_error_page_chain_through_another_upstream_is_not_judged(
+        nginx_factory, backend, tmp_path, app):
+    # the resolution failed in /checkout/, but an upstream of a location in
+    # between (@a) ran before @sorry's: which upstream the request brought
+    # into @sorry is not the paged one, nothing is judged
+    dns = FakeDns(tmp_path, {"other.test": "127.0.0.2"})
+    dead = free_port()
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check checkout http://127.0.0.1:%d/health "
+                "interval=1s timeout=200ms fall=1000 rise=2;\n"
+                % (dns.port, backend.health_port)) + server("""
+        recursive_error_pages on;
+        location /checkout/ {
+            outage_page checkout;
+            outage_page_intercept off;
+            error_page 502 = @a;
+            set $up checkout.test;
+            proxy_pass http://$up:%d;
+        }
+        location @a {
+            proxy_intercept_errors on;
+            error_page 502 = @sorry;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
+            app.port, dead, app.port))
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        for i in range(2 * PASSIVE_MIN):
+            assert n.get("/checkout/%d" % i)[0] == 200
+        c = checks_of(n)[0]
+        assert c["passive_failures"] == 0 and c["health"] == "up", c
+    finally:
+        dns.stop()
+
+
+def test_close_before_any_byte_on_one_url_does_not_page(nginx_factory,
+                                                        backend, tmp_path):
+    # brief s6 item 3: the upstream accepts, then closes without a byte
+    # (nginx's 502, "no valid response").  A visitor can cause that on a
+    # healthy service (a request that kills the application's worker), so
+    # it asks for a probe, which passes: not paged, said once
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % backend.port)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    for i in range(2 * PASSIVE_MIN):
+        assert n.get("/checkout/close?%d" % i)[0] in (502, 503)
+    wait_for(lambda: lines(n, r'check "checkout" \(#0\): passive failures '
+                              r'were seen \(upstream 502 \(no valid '
+                              r'response\)\) but the probe passes'),
+             timeout=5, what="the probe-passes notice")
+    c = checks_of(n)[0]
+    assert c["health"] == "up" and c["passive_failures"] >= PASSIVE_MIN, c
+    assert scope(n, "checkout")["state"] == "ok"
+    assert n.get("/checkout/")[0] == 200
+    assert down_lines(n) == []
+
+
+def test_regular_probe_in_flight_answers_the_confirmation(nginx_factory,
+                                                          backend, tmp_path,
+                                                          app):
+    # brief s6 item 5: the rule fires while a regular probe of a hanging
+    # /health is in flight; that probe's failure makes fall=1.  It answers
+    # the request (reason "passive: ...; check: ..."), within one timeout=
+    # of the rule, and no confirmation is left pending on the down check
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=3s timeout=2s fall=1 rise=1;\n"
+            % backend.health_port) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % app.port)
+    backend.set_health("hang")
+    n = nginx_factory(conf, workers=1)
+    seen = backend.count("/health")
+    wait_for(lambda: backend.count("/health") > seen, timeout=10,
+             interval=0.005, what="a regular probe in flight")
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda i: n.get("/checkout/slow?%d" % i)[0],
+                            range(12)))
+    fired = time.monotonic()
+    assert set(got) <= {503, 504}, got
+    wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10,
+             interval=0.01, what="down")
+    took = time.monotonic() - fired
+    assert scope(n, "checkout")["reason"] == (
+        "passive: upstream 504 (timed out); check: timed out after 2000 ms")
+    # the probe was 1 s old when the requests timed out: 1 s more at most
+    assert took < 1.0 + 0.5 * LATENCY_FACTOR, took
+    assert checks_of(n)[0]["probes"] == 1
+    got = down_lines(n)
+    assert len(got) == 1 and "confirmed by a probe" in got[0], got

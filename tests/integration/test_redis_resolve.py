@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
+from harness import LATENCY_FACTOR, free_port, stop_pid, wait_for
+from outage_fixtures import FakeDns
 
 CONF = """
     {resolver}
@@ -57,29 +58,14 @@ class RedisAt:
         stop_pid(self.proc)
 
 
-class Dns:
+class Dns(FakeDns):
+    """The fake DNS: localhost -> ip; None: localhost unknown (NXDOMAIN)."""
+
     def __init__(self, tmp_path, ip):
-        self.zone = os.path.join(str(tmp_path), "zone")
-        self.set(ip)
-        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
-             "--zone", self.zone],
-            stdout=subprocess.PIPE, stderr=self.err, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY"), line
-        self.port = int(line.split()[1])
+        super().__init__(tmp_path, {"localhost": ip} if ip else {})
 
-    def set(self, ip):
-        """localhost -> ip; None: localhost unknown (NXDOMAIN)."""
-        tmp = self.zone + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("localhost %s\n" % ip if ip else "other.test 127.0.0.2\n")
-        os.replace(tmp, self.zone)
-
-    def stop(self):
-        stop_pid(self.proc)
-        self.err.close()
+    def set_ip(self, ip):
+        self.set({"localhost": ip} if ip else {})
 
 
 def start(tmp_path, nginx_factory, with_resolver, ip="127.0.0.2"):
@@ -108,7 +94,7 @@ def test_failover_follows_the_name(nginx_factory, tmp_path):
         assert "(now 127.0.0.2:%d)" % port in n.log_text()
 
         # failover: the name moves, then the old primary goes away
-        dns.set("127.0.0.3")
+        dns.set_ip("127.0.0.3")
         a.stop()
         wait_for(lambda: message(n) == "from B", timeout=10 * LATENCY_FACTOR,
                  what="the poller follows the name to 127.0.0.3")
@@ -144,7 +130,7 @@ def test_immediate_connect_failure_asks_the_name_again(nginx_factory,
                  in n.log_text(), timeout=10 * LATENCY_FACTOR,
                  what="an immediate failure at the name's first answer")
         before = asked()
-        dns.set("127.0.0.2")
+        dns.set_ip("127.0.0.2")
         wait_for(lambda: message(n) == "from A", timeout=10 * LATENCY_FACTOR,
                  what="the name asked again after the immediate failure")
         assert asked() > before

@@ -15,7 +15,9 @@ a line, ``name ip [ip...]``; ``#`` starts a comment.  Answers (RFC 1035):
 
 - an A query for a listed name: its addresses, TTL 0 (nothing to cache);
 - any other type (AAAA...) for a listed name: no answers, NOERROR;
-- a name not listed: NXDOMAIN.
+- a name not listed: NXDOMAIN;
+- a name listed as ``name silent``: no answer at all (a resolver that
+  never answers, to test timeouts).
 
 Each query is logged on stderr: ``fake_dns: <name> <type> -> <answer>``.
 """
@@ -100,14 +102,19 @@ def main(argv=None):
         while True:
             msg, peer = sock.recvfrom(512)
             try:
-                reply, text = answer(msg, read_zone(args.zone))
+                zone = read_zone(args.zone)
                 _, _, name, qtype, _ = parse_question(msg)
+                if zone.get(name) == ["silent"]:
+                    reply, text = None, "(silent)"
+                else:
+                    reply, text = answer(msg, zone)
             except (ValueError, IndexError, struct.error) as exc:
                 sys.stderr.write("fake_dns: bad query: %s\n" % exc)
                 continue
             sys.stderr.write("fake_dns: %s %d -> %s\n" % (name, qtype, text))
             sys.stderr.flush()
-            sock.sendto(reply, peer)
+            if reply is not None:
+                sock.sendto(reply, peer)
     except _Stop:
         pass
     finally:
