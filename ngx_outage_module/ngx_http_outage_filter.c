@@ -122,6 +122,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_outage_header_filter(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_may_gzip(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
@@ -556,6 +557,24 @@ ngx_http_outage_has_marker(ngx_http_request_t *r)
 }
 
 
+/*
+ * Whether nginx's gzip filter may compress this response: the client's
+ * side of it (Accept-Encoding, gzip_http_version, gzip_proxied,
+ * gzip_disable), as that filter asks; its own "gzip" switch is not visible
+ * to other modules, so "on" is assumed.
+ */
+
+static ngx_uint_t
+ngx_http_outage_may_gzip(ngx_http_request_t *r)
+{
+#if (NGX_HTTP_GZIP)
+    return ngx_http_gzip_ok(r) == NGX_OK;
+#else
+    return 0;
+#endif
+}
+
+
 static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
@@ -711,10 +730,21 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         /*
          * An identity body of known length keeps one: the header waits
          * for the first body buffers to decide the banner's place (see
-         * ngx_http_outage_send_held()).  A gzip body changes length anyway.
+         * ngx_http_outage_send_held()).  Not held:
+         *
+         * - a gzip body, or one nginx's gzip filter may compress (it drops
+         *   the length anyway): that filter's header filter, below this
+         *   one, asks the copy filter for bytes in memory, which the copy
+         *   filter reads only if asked before its first body call, so a
+         *   held header would leave gzip with file buffers it skips (a
+         *   truncated page with sendfile);
+         * - HTTP/2 and HTTP/3, whose HEADERS frame nginx sends at once:
+         *   holding it would delay a slow page's first byte.
          */
         ctx->hold = (!gzipped && r->headers_out.content_length_n > 0
-                     && r->method != NGX_HTTP_HEAD);
+                     && r->method != NGX_HTTP_HEAD
+                     && r->http_version < NGX_HTTP_VERSION_20
+                     && !ngx_http_outage_may_gzip(r));
 
         /* charset's single-byte recoding (see ngx_http_outage_banner_buf) */
         ctx->copy_banner = r->filter_need_temporary;
@@ -2161,8 +2191,13 @@ ngx_http_outage_banner_buf(ngx_http_request_t *r,
         p = ngx_cpymem(p, "<body>", sizeof("<body>") - 1);
     }
 
-    p = ngx_cpymem(p, ctx->banner[0].data, ctx->banner[0].len);
-    ngx_memcpy(p, ctx->banner[1].data, ctx->banner[1].len);
+    if (ctx->banner[0].len) {
+        p = ngx_cpymem(p, ctx->banner[0].data, ctx->banner[0].len);
+    }
+
+    if (ctx->banner[1].len) {
+        ngx_memcpy(p, ctx->banner[1].data, ctx->banner[1].len);
+    }
 
     return b;
 }
