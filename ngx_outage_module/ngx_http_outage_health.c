@@ -49,6 +49,8 @@ typedef struct {
     ngx_int_t                      dns_told;    /* resolver error logged */
     ngx_msec_t                     dns_asked;   /* when it failed last */
     ngx_msec_t                     dns_every;   /* 0: ask before each probe */
+    uint64_t                       keys[NGX_HTTP_OUTAGE_CHECK_ADDRS];
+    ngx_uint_t                     nkeys;       /* the addresses probed */
 
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     started;
@@ -123,6 +125,14 @@ static char *ngx_http_outage_check_url(ngx_conf_t *cf,
 static ngx_uint_t ngx_http_outage_check_numeric(ngx_str_t *host);
 static ngx_int_t ngx_http_outage_check_addr_cmp(struct sockaddr *a,
     struct sockaddr *b);
+static uint64_t ngx_http_outage_check_key(u_char *addr, size_t len,
+    in_port_t port);
+static void ngx_http_outage_health_keys(ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_regroup(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+static ngx_uint_t ngx_http_outage_health_count(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_uint_t *nfailing);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -880,15 +890,18 @@ ngx_http_outage_check_numeric(ngx_str_t *host)
 
 
 /*
- * "host:port:addr" for CURLOPT_RESOLVE into dst, NUL-terminated, an IPv6
- * address in brackets.  ONE address, the lowest of all (IPv4 before IPv6):
- * curl walking through several within one probe's timeout left probes in
- * flight for good (review dns item 2), and the lowest is the same for any
- * order and any number of addresses, so that the entry changes only when
- * the set does (nginx's resolver rotates its answers).  "addrs" are
- * ngx_addr_t (from configuration time) or ngx_resolver_addr_t (from nginx's
- * resolver), both of which begin with sockaddr and socklen; "stride" is the
- * size of one.  Returns the length, 0 if none fits.
+ * "host:port:addr,addr,..." for CURLOPT_RESOLVE into dst, NUL-terminated,
+ * IPv6 addresses in brackets: the NGX_HTTP_OUTAGE_CHECK_ADDRS lowest of
+ * all, sorted (IPv4 first), each once.  curl tries them in turn within the
+ * probe's timeout (it splits the connect timeout between the addresses
+ * left), so the probe passes when any of them answers, as nginx's own
+ * traffic to the name does with proxy_next_upstream; the watchdog bounds
+ * the probe whatever curl does.  Sorted and bounded, the entry is the same
+ * for any order of the same set (nginx's resolver rotates its answers) and
+ * changes only when the set does.  "addrs" are ngx_addr_t (configuration
+ * time) or ngx_resolver_addr_t (nginx's resolver), both of which begin
+ * with sockaddr and socklen; "stride" is the size of one.  Returns the
+ * length, 0 if none fits.
  */
 
 static size_t
@@ -898,8 +911,8 @@ ngx_http_outage_check_resolve_entry(u_char *dst, size_t size,
 {
     u_char      *p, *last, buf[NGX_SOCKADDR_STRLEN];
     size_t       n;
-    ngx_uint_t   i;
-    ngx_addr_t  *a, *min;
+    ngx_uint_t   i, k;
+    ngx_addr_t  *a, *min, *prev;
 
     if (naddrs == 0
         || size < host->len + sizeof(":65535:") + NGX_SOCKADDR_STRLEN + 3)
@@ -907,35 +920,120 @@ ngx_http_outage_check_resolve_entry(u_char *dst, size_t size,
         return 0;
     }
 
-    min = (ngx_addr_t *) addrs;
-
-    for (i = 1; i < naddrs; i++) {
-        a = (ngx_addr_t *) (addrs + i * stride);
-
-        if (ngx_http_outage_check_addr_cmp(a->sockaddr, min->sockaddr)
-            < 0)
-        {
-            min = a;
-        }
-    }
-
     p = dst;
     last = dst + size - 1;      /* room for the NUL */
 
     p = ngx_slprintf(p, last, "%V:%d:", host, (int) port);
 
-    n = ngx_sock_ntop(min->sockaddr, min->socklen, buf, sizeof(buf), 0);
+    prev = NULL;
 
-    if (min->sockaddr->sa_family == AF_INET6) {
-        p = ngx_slprintf(p, last, "[%*s]", n, buf);
+    for (k = 0; k < NGX_HTTP_OUTAGE_CHECK_ADDRS; k++) {
 
-    } else {
-        p = ngx_slprintf(p, last, "%*s", n, buf);
+        /* the next lowest after prev: O(8 n), no copy of the answer */
+        min = NULL;
+
+        for (i = 0; i < naddrs; i++) {
+            a = (ngx_addr_t *) (addrs + i * stride);
+
+            if (prev
+                && ngx_http_outage_check_addr_cmp(a->sockaddr, prev->sockaddr)
+                   <= 0)
+            {
+                continue;
+            }
+
+            if (min == NULL
+                || ngx_http_outage_check_addr_cmp(a->sockaddr, min->sockaddr)
+                   < 0)
+            {
+                min = a;
+            }
+        }
+
+        if (min == NULL || (size_t) (last - p) < NGX_SOCKADDR_STRLEN + 3) {
+            break;
+        }
+
+        n = ngx_sock_ntop(min->sockaddr, min->socklen, buf, sizeof(buf), 0);
+
+        if (min->sockaddr->sa_family == AF_INET6) {
+            p = ngx_slprintf(p, last, "%s[%*s]", k ? "," : "", n, buf);
+
+        } else {
+            p = ngx_slprintf(p, last, "%s%*s", k ? "," : "", n, buf);
+        }
+
+        prev = min;
     }
 
     *p = '\0';
 
     return p - dst;
+}
+
+
+/*
+ * The guard's identity of one address probed: family, address and port
+ * (any spelling of one address gives one key), or a name that has no
+ * address.  Pure.
+ */
+
+static uint64_t
+ngx_http_outage_check_key(u_char *addr, size_t len, in_port_t port)
+{
+    u_char           buf[NGX_SOCKADDR_STRLEN + 1], *b;
+    size_t           n, i;
+    uint64_t         key;
+    struct in_addr   in4;
+#if (NGX_HAVE_INET6)
+    struct in6_addr  in6;
+#endif
+
+    if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+        addr++;
+        len -= 2;
+    }
+
+    key = 14695981039346656037ULL;      /* FNV-1a */
+    b = NULL;
+    n = 0;
+
+    if (len < sizeof(buf)) {
+        ngx_memcpy(buf, addr, len);
+        buf[len] = '\0';
+
+#if (NGX_HAVE_INET6)
+        if (inet_pton(AF_INET6, (char *) buf, &in6) == 1) {
+            key = (key ^ 6) * 1099511628211ULL;
+            b = (u_char *) &in6;
+            n = 16;
+
+        } else
+#endif
+        if (inet_aton((char *) buf, &in4) != 0) {
+            key = (key ^ 4) * 1099511628211ULL;
+            b = (u_char *) &in4;
+            n = 4;
+        }
+    }
+
+    if (b == NULL) {
+        key = (key ^ 'n') * 1099511628211ULL;
+
+        for (i = 0; i < len; i++) {
+            key = (key ^ ngx_tolower(addr[i])) * 1099511628211ULL;
+        }
+
+    } else {
+        for (i = 0; i < n; i++) {
+            key = (key ^ b[i]) * 1099511628211ULL;
+        }
+    }
+
+    key = (key ^ (port >> 8)) * 1099511628211ULL;
+    key = (key ^ (port & 0xff)) * 1099511628211ULL;
+
+    return key;
 }
 
 
@@ -1628,7 +1726,64 @@ failed:
 }
 
 
-/* one easy handle per check, reused so that connections are kept alive */
+/*
+ * The keys of the addresses the next probe is handed (the CURLOPT_RESOLVE
+ * entry now in use, or the URL's literal address), recorded with each
+ * result for the guard: two checks are one target when they probe a
+ * common address and port, however each is spelled and wherever its
+ * addresses came from (configuration or nginx's resolver at run time).
+ * A name with no address yet is its own key.
+ */
+
+static void
+ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
+{
+    u_char     *a, *q, *last;
+    in_port_t   port;
+    ngx_str_t   host;
+
+    p->nkeys = 0;
+
+    ngx_http_outage_url_target(&p->conf->url, &host, &port);
+
+    if (p->conf->host.len == 0 || p->resolve == NULL) {
+        p->keys[p->nkeys++] = ngx_http_outage_check_key(host.data, host.len,
+                                                        port);
+        return;
+    }
+
+    /* past "host:port:" */
+    q = (u_char *) p->resolve->data;
+    last = q + ngx_strlen(q);
+    q = ngx_strlchr(q, last, ':');
+    q = q ? ngx_strlchr(q + 1, last, ':') : NULL;
+
+    if (q == NULL) {
+        p->keys[p->nkeys++] = ngx_http_outage_check_key(host.data, host.len,
+                                                        port);
+        return;
+    }
+
+    for (a = ++q; q <= last && p->nkeys < NGX_HTTP_OUTAGE_CHECK_ADDRS; q++) {
+        if (q == last || *q == ',') {
+            if (q > a) {
+                p->keys[p->nkeys++] = ngx_http_outage_check_key(a, q - a,
+                                                                port);
+            }
+
+            a = q + 1;
+        }
+    }
+}
+
+
+/*
+ * One easy handle per check.  Every probe opens a new connection
+ * (FRESH_CONNECT, FORBID_REUSE): it must judge what new traffic
+ * experiences; an application whose accept loop died, or that ran out of
+ * descriptors, still answers on a connection kept alive since before, and
+ * a name moved by nginx's resolver is never judged by its old address.
+ */
 
 static ngx_int_t
 ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
@@ -1682,7 +1837,14 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, p);
     bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) ck->timeout);
+    /*
+     * curl 7.88 gives each address of a name its slice of the connect
+     * timeout and moves on only when the slice ends, refused or not: ending
+     * the connect phase before the whole timeout lets it say "refused"
+     * when every address refused, rather than "timed out"
+     */
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                            (long) (ck->timeout - ck->timeout / 10));
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) ck->timeout);
     bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
@@ -1709,15 +1871,10 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
         bad |= curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
     }
 
-    /*
-     * curl reuses a kept-alive connection by the host's name, whatever
-     * address it was opened to: a name that nginx's resolver may move to
-     * new addresses gets a new connection for every probe, so that a moved
-     * name is never judged by its old address.
-     */
-    if (ck->host.len && h->resolver) {
-        bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    }
+    bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+
+    ngx_http_outage_health_keys(p);
 
     if (ngx_strcmp(ck->method.data, "HEAD") == 0) {
         bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -1901,6 +2058,7 @@ ngx_http_outage_health_resolved(ngx_resolver_ctx_t *ctx)
                 /* curl took the old list's entries at its last transfer */
                 curl_slist_free_all(p->resolve);
                 p->resolve = l;
+                ngx_http_outage_health_keys(p);
 
                 ngx_log_error(NGX_LOG_INFO, h->log, 0,
                               "outage: check \"%V\" (#%ui): %s",
@@ -2007,7 +2165,9 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
            - (long) (ngx_msec_int_t) (ngx_current_msec - p->started);
     left = ngx_max(left, (long) ngx_max(p->conf->timeout / 2, 1));
 
-    (void) curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, left);
+    /* a tenth kept for the request, as in health_easy() */
+    (void) curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                            ngx_max(left - left / 10, 1));
     (void) curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, left);
 
     rc = curl_multi_add_handle(h->multi, p->easy);
@@ -2541,6 +2701,15 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     was_since = sc->since;
     was_down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
 
+    /* the addresses this probe was handed: the guard's target */
+    if (sc->ntargets != p->nkeys
+        || ngx_memcmp(sc->targets, p->keys, p->nkeys * sizeof(uint64_t)) != 0)
+    {
+        ngx_memcpy(sc->targets, p->keys, p->nkeys * sizeof(uint64_t));
+        sc->ntargets = p->nkeys;
+        ngx_http_outage_health_regroup(h->omcf, shm);
+    }
+
     sc->probes++;
     sc->last_checked = now;
     sc->probed = ngx_current_msec;
@@ -2735,79 +2904,125 @@ ngx_http_outage_health_reason(u_char *dst, const char *source, u_char *text,
 
 
 /*
- * Whether two checks probe one target: the same port and a common address,
- * the host as written or one of the addresses it resolved to ("resolve"),
- * so that "localhost" and "127.0.0.1", or a name and one of its addresses,
- * are one target for the guard.
+ * The guard's targets, with the lock held, whenever the addresses of a
+ * check change (and when a prober takes the lease): two checks are one
+ * target when they probe a common address and port (keys recorded with
+ * their last probe), transitively, so that "localhost" and "127.0.0.1",
+ * or a name and one of its addresses, are one target.  Each check's
+ * "target" is the index of the first check of its group.  O(n^2) key
+ * comparisons, only on a change; the guard itself is then O(n).
+ */
+
+static void
+ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm)
+{
+    ngx_uint_t                     i, j, a, b, ri, rj, n,
+                                   root[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_http_outage_shm_check_t   *si, *sj;
+    ngx_http_outage_check_conf_t  *checks;
+
+    checks = omcf->checks.elts;
+    n = ngx_min(omcf->checks.nelts, NGX_HTTP_OUTAGE_MAX_CHECKS);
+
+    for (i = 0; i < n; i++) {
+        root[i] = i;
+        si = &shm->checks[checks[i].slot];
+
+        for (j = 0; j < i; j++) {
+            sj = &shm->checks[checks[j].slot];
+
+            for (a = 0; a < si->ntargets; a++) {
+                for (b = 0; b < sj->ntargets; b++) {
+                    if (si->targets[a] == sj->targets[b]) {
+                        goto same;
+                    }
+                }
+            }
+
+            continue;
+
+        same:
+
+            for (ri = i; root[ri] != ri; ri = root[ri]) { /* void */ }
+            for (rj = j; root[rj] != rj; rj = root[rj]) { /* void */ }
+
+            /* the lower index is the root: the first check of the group */
+            if (ri < rj) {
+                root[rj] = ri;
+
+            } else {
+                root[ri] = rj;
+            }
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        for (ri = i; root[ri] != ri; ri = root[ri]) { /* void */ }
+        shm->checks[checks[i].slot].target = ri;
+    }
+}
+
+
+/*
+ * Distinct targets, and in *nfailing those whose checks are down by probe
+ * (one such check is enough), in one pass over the groups regroup() made.
+ * A "target" index out of range (a slot not regrouped since a reload) is
+ * taken as a target of its own.
  */
 
 static ngx_uint_t
-ngx_http_outage_health_same_target(ngx_http_outage_check_conf_t *a,
-    ngx_http_outage_check_conf_t *b)
+ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing)
 {
-    u_char     *p, *last, *s, buf[NGX_SOCKADDR_STRLEN + 8];
-    in_port_t   port;
-    ngx_str_t   host, peer;
+    u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     i, t, n, ntargets;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
 
-    ngx_http_outage_url_target(&b->url, &host, &port);
+    checks = omcf->checks.elts;
+    n = ngx_min(omcf->checks.nelts, NGX_HTTP_OUTAGE_MAX_CHECKS);
+    ntargets = 0;
+    *nfailing = 0;
 
-    if (host.len <= NGX_SOCKADDR_STRLEN) {
-        peer.data = buf;
-        peer.len = ngx_snprintf(buf, sizeof(buf), "%V:%d", &host, (int) port)
-                   - buf;
+    ngx_memzero(seen, n);
+    ngx_memzero(failing, n);
 
-        if (ngx_http_outage_check_probes_peer(&a->url, &a->resolve, &peer)) {
-            return 1;
+    for (i = 0; i < n; i++) {
+        sc = &shm->checks[checks[i].slot];
+        t = sc->target < n ? sc->target : i;
+
+        if (!seen[t]) {
+            seen[t] = 1;
+            ntargets++;
+        }
+
+        if (!failing[t]
+            && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+            && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len))
+        {
+            failing[t] = 1;
+            (*nfailing)++;
         }
     }
 
-    if (b->resolve.len == 0) {
-        return 0;
-    }
-
-    /* b's addresses, past "host:port:" */
-    last = b->resolve.data + b->resolve.len;
-    p = ngx_strlchr(b->resolve.data, last, ':');
-    p = p ? ngx_strlchr(p + 1, last, ':') : NULL;
-
-    if (p == NULL) {
-        return 0;
-    }
-
-    for (s = ++p; p <= last; p++) {
-        if (p < last && *p != ',') {
-            continue;
-        }
-
-        if ((size_t) (p - s) <= NGX_SOCKADDR_STRLEN) {
-            peer.data = buf;
-            peer.len = ngx_snprintf(buf, sizeof(buf), "%*s:%d", p - s, s,
-                                    (int) port)
-                       - buf;
-
-            if (ngx_http_outage_check_probes_peer(&a->url, &a->resolve,
-                                                  &peer))
-            {
-                return 1;
-            }
-        }
-
-        s = p + 1;
-    }
-
-    return 0;
+    return ntargets;
 }
 
 
 /*
  * The over-reaction guard, with the lock held.  When the probe of every
- * distinct target (host:port) fails at once, the likely fault is the
- * prober's own network, not every dependency: health then stops taking
- * scopes down by probe (Redis still does).  Built from probe verdicts only:
- * a check taken down by passive detection was failed by real traffic,
- * which proves nothing about the prober's network, and the decision never
- * suppresses it.  Two checks of one dependency (the same host:port) are one
- * target, so that one dependency failing is never "everything".
+ * distinct target fails at once, the likely fault is the prober's own
+ * network, not every dependency: health then stops taking scopes down by
+ * probe (Redis still does).  Built from probe verdicts only: a check taken
+ * down by real traffic alone (connection-level evidence) proves nothing
+ * about the prober's network, and the decision never suppresses it; one
+ * whose traffic was confirmed by a failing probe counts as probe evidence.
+ * Real traffic failing like the probes disproves the premise
+ * ("guard_disproved", set by passive detection): the guard stays off
+ * until some target stops failing.
  * Returns 0 (no change), 1 (set) or 2 (cleared).
  */
 
@@ -2815,48 +3030,18 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t                     i, j, ntargets, nfailing, active, down;
-    ngx_http_outage_shm_check_t   *sc;
-    ngx_http_outage_check_conf_t  *checks;
+    ngx_uint_t  ntargets, nfailing, active;
 
-    checks = omcf->checks.elts;
-    ntargets = 0;
-    nfailing = 0;
+    ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing);
 
-    for (i = 0; i < omcf->checks.nelts; i++) {
-
-        /* the first check of each target speaks for all of its checks */
-        for (j = 0; j < i; j++) {
-            if (ngx_http_outage_health_same_target(&checks[j], &checks[i])) {
-                break;
-            }
-        }
-
-        if (j < i) {
-            continue;
-        }
-
-        ntargets++;
-        down = 0;
-
-        for (j = i; j < omcf->checks.nelts && !down; j++) {
-            if (!ngx_http_outage_health_same_target(&checks[i], &checks[j])) {
-                continue;
-            }
-
-            sc = &shm->checks[checks[j].slot];
-
-            down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-                    && ngx_http_outage_check_down_by_probe(sc->reason,
-                                                           sc->reason_len));
-        }
-
-        nfailing += down;
+    if (ntargets < 2 || nfailing < ntargets) {
+        shm->guard_disproved = 0;
     }
 
     active = omcf->all_fail_guard
              && ntargets >= 2
-             && nfailing == ntargets;
+             && nfailing == ntargets
+             && !shm->guard_disproved;
 
     if (active == (shm->guard_active != 0)) {
         return 0;
@@ -2869,15 +3054,32 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
 
 
 /*
- * A check's reason names who took it down: "check: ..." (its probes) or
- * "passive: ..." (real traffic, confirmed by a probe).  Pure.
+ * A check's reason names who took it down: "check: ..." (its probes),
+ * "passive: ...; check: ..." (real traffic and a failing probe: the probe
+ * failed too, so it is probe evidence for the guard) or "passive: ..."
+ * alone (real traffic that never reached the peer, no probe).  Pure.
  */
 
 ngx_uint_t
 ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 {
-    return !(len >= sizeof("passive:") - 1
-             && ngx_strncmp(reason, "passive:", sizeof("passive:") - 1) == 0);
+    size_t  i;
+
+    if (len < sizeof("passive:") - 1
+        || ngx_strncmp(reason, "passive:", sizeof("passive:") - 1) != 0)
+    {
+        return 1;
+    }
+
+    for (i = 0; i + sizeof("; check: ") - 1 <= len; i++) {
+        if (ngx_strncmp(reason + i, "; check: ", sizeof("; check: ") - 1)
+            == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -2916,31 +3118,6 @@ ngx_http_outage_check_passive_key(ngx_http_outage_check_conf_t *ck)
     ngx_crc32_final(crc);
 
     return crc | 1;
-}
-
-
-/* distinct probe targets (host:port) of the configuration */
-
-static ngx_uint_t
-ngx_http_outage_health_targets(ngx_http_outage_main_conf_t *omcf)
-{
-    ngx_uint_t                     i, j, n;
-    ngx_http_outage_check_conf_t  *checks;
-
-    checks = omcf->checks.elts;
-    n = 0;
-
-    for (i = 0; i < omcf->checks.nelts; i++) {
-        for (j = 0; j < i; j++) {
-            if (ngx_http_outage_health_same_target(&checks[j], &checks[i])) {
-                break;
-            }
-        }
-
-        n += (j == i);
-    }
-
-    return n;
 }
 
 
@@ -2994,7 +3171,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_targets(omcf);
+        n = ngx_http_outage_health_count(omcf, shm, &j);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
@@ -3004,6 +3181,14 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                       "again, so that the whole site is not taken down "
                       "(outage_check_guard); scopes kept up: %*s",
                       n, n, p - buf, buf);
+
+    } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "outage: real traffic fails like the probes, so the "
+                      "prober's network is not what is broken: the "
+                      "all-checks-failing guard is off until a check stops "
+                      "failing, every scope whose checks fail is down "
+                      "(outage_check_guard cleared)");
 
     } else if (change == 2) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
@@ -3028,6 +3213,8 @@ ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h)
 
     /* only the newest configuration's prober decides about the guard */
     if (ngx_http_outage_lease_holds(&shm->health_lease)) {
+        /* this configuration's checks, maybe in other slots and order */
+        ngx_http_outage_health_regroup(h->omcf, shm);
         change = ngx_http_outage_health_guard(h->omcf, shm);
 
         if (change) {
@@ -3697,6 +3884,37 @@ ngx_http_outage_passive_direct(const char *cause)
 
 
 /*
+ * Whether a check's own failing probes (the kind of the last one) already
+ * confirm traffic evidence that needs a confirming probe: a read timeout
+ * like a probe that timed out, nginx's "no valid response" (reset,
+ * garbage, invalid header) like a probe reset, garbled or answered with an
+ * error status, an error status of the application like a probe's.  Then a
+ * slow URL or an attacker cannot be the cause: the service fails its
+ * probes the same way.  Pure.
+ */
+
+ngx_uint_t
+ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind)
+{
+    if (cause == NULL) {
+        return kind == NGX_HTTP_OUTAGE_CHECK_STATUS;
+    }
+
+    if (ngx_strcmp(cause, "timed out") == 0) {
+        return kind == NGX_HTTP_OUTAGE_CHECK_TIMEOUT;
+    }
+
+    if (ngx_strcmp(cause, "no valid response") == 0) {
+        return kind == NGX_HTTP_OUTAGE_CHECK_RESET
+               || kind == NGX_HTTP_OUTAGE_CHECK_OTHER
+               || kind == NGX_HTTP_OUTAGE_CHECK_STATUS;
+    }
+
+    return 0;
+}
+
+
+/*
  * One judged response against the checks of each bound scope.  When some
  * of those checks probe the very host:port nginx tried, only they are
  * charged: the sidecar or the other dependency a scope also checks did not
@@ -3800,13 +4018,17 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         /*
          * A check the guard holds back (down by its probes, "the prober's
          * network is broken") still listens to traffic that cannot connect
-         * either: the traffic leaves from the same nginx, so it disproves
-         * the guard's premise.
+         * either, or that fails the way its probes fail (a total outage by
+         * hang times out both): the traffic leaves from the same nginx, so
+         * it disproves the guard's premise.
          */
-        held = (direct && shm->guard_active
+        held = (shm->guard_active
                 && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && ngx_http_outage_check_down_by_probe(sc->reason,
-                                                       sc->reason_len));
+                                                       sc->reason_len)
+                && (direct
+                    || ngx_http_outage_passive_confirms(cause,
+                                                        sc->last_error)));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)
@@ -3858,17 +4080,22 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         if (held) {
             /* "passive: <traffic>; check: <the probes' text>" */
             plen = sc->reason_len;
+            k = (plen >= sizeof("check: ") - 1
+                 && ngx_strncmp(sc->reason, "check: ",
+                                sizeof("check: ") - 1) == 0)
+                ? sizeof("check: ") - 1 : 0;
 
-            if (plen >= sizeof("check: ") - 1
-                && ngx_strncmp(sc->reason, "check: ", sizeof("check: ") - 1)
-                   == 0)
-            {
-                plen -= sizeof("check: ") - 1;
-                ngx_memcpy(probe, sc->reason + sizeof("check: ") - 1, plen);
-
-            } else {
-                ngx_memcpy(probe, sc->reason, plen);
+            /* or after the "; check: " of an earlier confirmed take-down */
+            for (j = 0; k == 0 && j + sizeof("; check: ") - 1 <= plen; j++) {
+                if (ngx_strncmp(sc->reason + j, "; check: ",
+                                sizeof("; check: ") - 1) == 0)
+                {
+                    k = j + sizeof("; check: ") - 1;
+                }
             }
+
+            plen -= k;
+            ngx_memcpy(probe, sc->reason + k, plen);
 
             sc->reason_len = ngx_snprintf(sc->reason,
                                           NGX_HTTP_OUTAGE_ERR_MAX,
@@ -3877,6 +4104,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                              - sc->reason;
             sc->passive.streak = 0;
 
+            /* the guard is off until a target stops failing */
+            shm->guard_disproved = 1;
             guard = ngx_http_outage_health_guard(omcf, shm);
 
             ngx_http_outage_shm_bump(shm);

@@ -31,6 +31,8 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
+/* addresses of one check's name handed to curl, and compared by the guard */
+#define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
 
 /*
  * The zone's layout version: bump it when a field changes meaning.  The
@@ -333,6 +335,13 @@ typedef struct {
     uint32_t                     passive_key;  /* the passive settings the
                                                   evidence above was
                                                   counted under (shm.c) */
+    uint64_t                     targets[NGX_HTTP_OUTAGE_CHECK_ADDRS];
+    ngx_uint_t                   ntargets;     /* the addresses (keys) the
+                                                  last probe was handed:
+                                                  the guard's "target" */
+    ngx_uint_t                   target;       /* (lock) the guard's group:
+                                                  index of the first check
+                                                  sharing an address */
 } ngx_http_outage_shm_check_t;
 
 
@@ -364,6 +373,10 @@ typedef struct {
 
     ngx_uint_t                   guard_active;  /* (decision) all checks
                                                    failing */
+    ngx_uint_t                   guard_disproved;  /* real traffic fails
+                                                      like the probes: no
+                                                      guard until a target
+                                                      stops failing */
 
     ngx_atomic_t                 banners;
     ngx_atomic_t                 pages;
@@ -639,6 +652,8 @@ ngx_uint_t ngx_http_outage_passive_unresolved(void *upstream,
     void *inherited);
 uint32_t ngx_http_outage_check_passive_key(
     ngx_http_outage_check_conf_t *ck);
+ngx_uint_t ngx_http_outage_passive_confirms(const char *cause,
+    ngx_uint_t kind);
 ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
     ngx_http_request_t *r, ngx_uint_t *first, void **inherited);
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,

@@ -1,0 +1,459 @@
+"""The all-checks-failing guard and the probe's connection and addresses
+(review s6/A items 2, 4, 5, 6, 7 and 9), with real nginx, real backends,
+fake DNS and real traffic:
+
+- a total outage by hang (every app blocks) is not hidden: traffic that
+  times out like the probes disproves the guard (item 2);
+- a probe opens a new connection, so an app whose accept loop died is
+  down although it still answers a connection kept alive (item 5);
+- "passive: ...; check: ..." is probe evidence for the guard (item 7);
+- traffic that disproves the guard clears the guard itself: every
+  probe-down scope is paged, not only the one the traffic went to (item 9);
+- the guard compares the addresses actually probed, run-time ones from
+  nginx's resolver included (item 6);
+- a check on a name with several addresses passes when any of them answers,
+  and never freezes with 8 that fail (item 4).
+"""
+
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
+
+PASSIVE_WINDOW = 5.0
+T = 10 * LATENCY_FACTOR
+
+
+class App:
+    """An application on host:port.  hang: every request blocks (a hung
+    shared database); health500: /health answers 500 while pages are fine
+    (the prober's side breaking every probe); /slow answers after 3 s.
+    HTTP/1.1, so a client's connection is kept alive."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.hang = False
+        self.health500 = False
+        self.release = threading.Event()
+        me = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                if me.hang:
+                    me.release.wait(30)
+                if self.path.startswith("/slow"):
+                    time.sleep(3)
+                status = 200
+                if me.health500 and self.path.startswith("/health"):
+                    status = 500
+                body = b"app ok"
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, *a):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 1024       # like gunicorn/uvicorn
+
+            def handle_error(self, request, client_address):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = Server((host, 0), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def stop_accepting(self):
+        """The accept loop dies; the listening socket (its backlog) and the
+        connections already accepted stay."""
+        self.srv.shutdown()
+
+    def stop(self):
+        self.release.set()
+        try:
+            self.srv.shutdown()
+        except Exception:
+            pass
+        self.srv.server_close()
+
+
+@pytest.fixture
+def apps():
+    made = []
+
+    def make(host="127.0.0.1"):
+        a = App(host)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.stop()
+
+
+class Dns:
+    def __init__(self, tmp_path, records):
+        self.zone = os.path.join(str(tmp_path), "zone")
+        with open(self.zone, "w") as f:
+            for name, ip in records.items():
+                f.write("%s %s\n" % (name, ip))
+        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
+             "--zone", self.zone],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("READY"), line
+        self.port = int(line.split()[1])
+
+    def resolver(self):
+        return ("resolver 127.0.0.1:%d ipv6=off valid=1s; "
+                "resolver_timeout 1s;\n" % self.port)
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.err.close()
+
+
+def server(locations):
+    return """
+    server {
+        listen 127.0.0.1:{port} reuseport;
+        %s
+        location = /outage/status { outage_status; }
+    }
+""" % locations
+
+
+def checks_of(n):
+    return n.status_json()["checks"]
+
+
+def scope(n, name):
+    return [s for s in n.status_json()["scopes"] if s["name"] == name][0]
+
+
+def states(n):
+    return {s["name"]: s["state"] for s in n.status_json()["scopes"]
+            if s["name"] != "site"}
+
+
+def lines(n, pattern):
+    return [ln for ln in n.log_text().splitlines() if re.search(pattern, ln)]
+
+
+# ---- item 2 and 9: traffic that fails like the probes ---------------------
+
+def test_total_outage_by_hang_is_not_hidden_by_the_guard(nginx_factory,
+                                                         apps):
+    # both apps block on a hung shared dependency: every probe times out
+    # ("2 of 2 targets": the guard) and every visitor request times out in
+    # nginx too.  The probes' own timeouts confirm the traffic's: the guard
+    # is disproved and both scopes are paged
+    a, b = apps(), apps()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            "outage_check payments http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            % (a.port, b.port)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d;
+            proxy_read_timeout 500ms;
+        }
+        location /pay/ {
+            outage_page payments;
+            proxy_pass http://127.0.0.1:%d;
+            proxy_read_timeout 500ms;
+        }""" % (a.port, b.port))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "up"],
+             timeout=T)
+    a.hang = b.hang = True
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
+    assert states(n)["checkout"] == "ok"
+
+    end = time.monotonic() + PASSIVE_WINDOW + 15 * LATENCY_FACTOR
+    with ThreadPoolExecutor(12) as ex:
+        while states(n)["checkout"] != "down":
+            assert time.monotonic() < end, (
+                "the guard hides the hang", n.status_json())
+            list(ex.map(lambda i: n.get("/checkout/", timeout=10),
+                        range(12)))
+
+    st = n.status_json()
+    assert st["guard_active"] is False, st
+    assert scope(n, "checkout")["reason"] == (
+        "passive: upstream 504 (timed out); check: timed out after 300 ms")
+    # item 9: the guard itself is off, so payments, whose traffic nobody
+    # sent, is paged on its probes
+    assert scope(n, "payments")["state"] == "down", st
+    got = lines(n, r'check "checkout" \(#0\) is down: passive: upstream 504 '
+                   r'\(timed out\); check: timed out after 300 ms \(real '
+                   r'traffic fails like the probes')
+    assert len(got) == 1, got
+    assert len(lines(n, r"all-checks-failing guard is off until")) == 1
+
+
+def test_traffic_disproving_the_guard_pages_every_probe_down_scope(
+        nginx_factory):
+    # review item 9: box 1 serves checkout and api (one target, two
+    # scopes), box 2 serves search.  Both boxes die: the guard holds all
+    # three back.  Traffic to /checkout/ cannot connect: that disproves the
+    # guard, so api (same dead box) and search are paged too
+    box1 = free_port()
+    box2 = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check api http://127.0.0.1:%d/ "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check search http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (box1, box1, box2)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /api/ { outage_page api; }
+        location /search/ { outage_page search; }
+        """ % box1)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
+    assert states(n) == {"checkout": "ok", "api": "ok", "search": "ok"}
+
+    end = time.monotonic() + PASSIVE_WINDOW + 10 * LATENCY_FACTOR
+    while states(n)["checkout"] != "down":
+        assert time.monotonic() < end, n.status_json()
+        n.get("/checkout/")
+
+    wait_for(lambda: states(n) == {"checkout": "down", "api": "down",
+                                   "search": "down"},
+             timeout=T, what="every probe-down scope paged")
+    assert n.status_json()["guard_active"] is False
+    assert n.get("/search/")[0] == 503
+    assert scope(n, "api")["reason"] == "check: connection refused"
+
+
+# ---- item 7: a confirmed passive take-down is probe evidence --------------
+
+def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
+    # every /health answers 500 (the prober's side is what breaks) while
+    # the sites serve: the guard holds both scopes back.  Someone requests
+    # a slow URL: its timeouts ask for a confirming probe, which fails like
+    # every probe; the take-down "passive: ...; check: HTTP 500" counts for
+    # the guard as probe evidence, so the guard stays and nothing is paged
+    a, b = apps(), apps()
+    conf = ("outage_check shopa http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=3 rise=2;\n"
+            "outage_check shopb http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=3 rise=2;\n"
+            % (a.port, b.port)) + server("""
+        location /a/ {
+            outage_page shopa;
+            proxy_pass http://127.0.0.1:%d/;
+            proxy_read_timeout 300ms;
+        }
+        location /b/ {
+            outage_page shopb;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (a.port, b.port))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "up"],
+             timeout=T)
+    # the probes start failing; the slow requests come before "fall"
+    a.health500 = b.health500 = True
+    with ThreadPoolExecutor(12) as ex:
+        codes = list(ex.map(lambda i: n.get("/a/slow", timeout=10)[0],
+                            range(12)))
+    assert 200 not in codes, codes       # 504, or the page for it
+    wait_for(lambda: all(c["health"] == "down" for c in checks_of(n)),
+             timeout=T, what="both checks down")
+    got = lines(n, r'check "shopa" \(#0\) is down: passive: upstream 504 '
+                   r'\(timed out\); check: HTTP 500 \(passive failures '
+                   r'confirmed by a probe\)')
+    if not got:
+        pytest.skip("the probes reached fall before the passive rule "
+                    "fired (a loaded machine): the scenario did not occur")
+    st = n.status_json()
+    assert st["guard_active"] is True, st
+    assert states(n) == {"shopa": "ok", "shopb": "ok"}, st
+    assert n.get("/a/")[0] == 200
+    assert n.get("/b/")[0] == 200
+
+
+# ---- item 5: a probe opens a new connection --------------------------------
+
+def test_probe_judges_a_new_connection(nginx_factory, apps):
+    # the app's accept loop dies (fd exhaustion, a dead acceptor thread):
+    # the kernel still completes handshakes into the backlog, and the
+    # prober's old connection would still be answered.  A probe on a new
+    # connection times out: the check goes down with no traffic at all
+    a, other = apps(), apps()
+    conf = ("outage_check shop http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check other http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms;\n"
+            % (a.port, other.port)) + server("""
+        location / { outage_page shop; return 200 "ok\\n"; }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["probes"] >= 3, timeout=T)
+    assert checks_of(n)[0]["health"] == "up"
+    a.stop_accepting()
+    wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=T,
+             what="the probe rides a kept-alive connection")
+    assert scope(n, "shop")["state"] == "down"
+    assert scope(n, "shop")["reason"] == "check: timed out after 200 ms"
+    assert n.status_json()["guard_active"] is False
+
+
+# ---- item 6: run-time addresses --------------------------------------------
+
+def test_guard_compares_the_addresses_probed_at_run_time(nginx_factory,
+                                                         tmp_path):
+    # pay.test is known to nginx's resolver only (not to the system's at
+    # nginx -t): the check by name and the check by address probe one
+    # dependency, which dies.  One target failing is not "everything"
+    dead = free_port()
+    dns = Dns(tmp_path, {"pay.test": "127.0.0.1"})
+    try:
+        conf = (dns.resolver() +
+                "outage_check payments http://pay.test:%d/health "
+                "interval=300ms timeout=200ms fall=2 rise=2;\n"
+                "outage_check checkout http://127.0.0.1:%d/ready "
+                "interval=300ms timeout=200ms fall=2 rise=2;\n"
+                % (dead, dead)) + server("""
+        location /pay/ { outage_page payments; outage_passive off;
+                         return 200 "pay\\n"; }
+        location /checkout/ { outage_page checkout; outage_passive off;
+                               return 200 "checkout\\n"; }""")
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: [(c["health"], c["error_kind"])
+                          for c in checks_of(n)]
+                 == [("down", "refused"), ("down", "refused")],
+                 timeout=T, what="both down by refused probes")
+        st = n.status_json()
+        assert st["guard_active"] is False, st
+        assert states(n) == {"payments": "down", "checkout": "down"}, st
+        assert lines(n, r"every health check fails") == []
+    finally:
+        dns.stop()
+
+
+# ---- item 4: several addresses ---------------------------------------------
+
+def test_name_with_several_addresses_passes_when_any_answers(
+        nginx_factory, tmp_path, apps):
+    # lb.test has 8 addresses; only one answers, not the lowest (a dead
+    # node of an LB, a rolling restart): nginx's traffic to the name is
+    # served (proxy_next_upstream), and so is the probe.  curl 7.88 tries
+    # the next address when the last one's slice of the connect timeout
+    # ends, so the live one is the second lowest
+    port = free_port()
+    live = _app_on("127.0.0.3", port)
+    addrs = " ".join("127.0.0.%d" % i for i in range(2, 10))
+    dns = Dns(tmp_path, {"lb.test": addrs})
+    try:
+        conf = (dns.resolver() +
+                "outage_check shop http://lb.test:%d/health "
+                "interval=1500ms timeout=1s fall=2 rise=2;\n"
+                "outage_check other http://127.0.0.1:%d/health "
+                "interval=1500ms timeout=1s fall=2 rise=2;\n"
+                % (port, free_port())) + server("""
+        location / { outage_page shop; return 200 "ok\\n"; }""")
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="up on the 8th address")
+        probes = checks_of(n)[0]["probes"]
+        wait_for(lambda: checks_of(n)[0]["probes"] >= probes + 3,
+                 timeout=T, what="more probes")
+        c = checks_of(n)[0]
+        assert c["health"] == "up", c
+        assert scope(n, "shop")["state"] == "ok"
+        assert ("lb.test:%d:%s" % (port, addrs.replace(" ", ","))
+                in n.log_text())
+    finally:
+        dns.stop()
+        live.shutdown()
+        live.server_close()
+
+
+def test_eight_failing_addresses_never_freeze_the_check(nginx_factory,
+                                                        tmp_path):
+    # review dns item 2: 6 to 8 addresses that fail froze the check with a
+    # probe in flight.  7 refuse, the lowest accepts and never answers: each
+    # probe ends within its timeout, probes go on, no watchdog abort
+    port = free_port()
+    hole = socket.socket()
+    hole.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    hole.bind(("127.0.0.2", port))
+    hole.listen(1024)           # never accepted: handshakes complete
+    addrs = " ".join("127.0.0.%d" % i for i in range(9, 1, -1))
+    dns = Dns(tmp_path, {"lb.test": addrs})
+    try:
+        conf = (dns.resolver() +
+                "outage_check shop http://lb.test:%d/health "
+                "interval=300ms timeout=250ms fall=2 rise=2;\n"
+                "outage_check refused http://lb.test:%d/health "
+                "interval=300ms timeout=250ms fall=2 rise=2;\n"
+                % (port, free_port())) + server("""
+        location / { outage_page shop; return 200 "ok\\n"; }""")
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: all(c["health"] == "down" for c in checks_of(n)),
+                 timeout=T, what="down")
+        before = [c["probes"] for c in checks_of(n)]
+        t0 = time.monotonic()
+        wait_for(lambda: all(c["probes"] >= p + 10 for c, p in
+                             zip(checks_of(n), before)),
+                 timeout=3 * T, what="the probes go on")
+        kinds = [c["error_kind"] for c in checks_of(n)]
+        # every address refusing may read "timed out": curl 7.88 moves to
+        # the next address when a slice of the connect timeout ends
+        assert kinds[0] == "timeout" and kinds[1] in ("refused", "timeout"), \
+            kinds
+        assert lines(n, r"was still running") == []
+        # 10 probes at interval=300ms, each bounded by timeout=250ms
+        assert time.monotonic() - t0 < 10 * 0.6 * LATENCY_FACTOR + 5
+    finally:
+        dns.stop()
+        hole.close()
+
+
+def _app_on(host, port):
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            body = b"ok"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    ThreadingHTTPServer.allow_reuse_address = True
+    srv = ThreadingHTTPServer((host, port), H)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
