@@ -3643,7 +3643,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
                                    direct, down, guard, held, conn, resolve,
-                                   silenced, level;
+                                   silenced, level, nolive;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -3664,6 +3664,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     matching = 0;
     conn = ngx_http_outage_passive_direct(cause);
     resolve = (conn && ngx_strcmp(cause, "cannot resolve") == 0);
+    nolive = (cause != NULL && ngx_strcmp(cause, "no live upstreams") == 0);
     wlen = 0;
 
     /*
@@ -3731,6 +3732,32 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                       ? ngx_http_outage_passive_name_seen(sc, name)
                       : (matching
                          || ngx_http_outage_check_probes_host(ck, peer))));
+
+        /*
+         * "no live upstreams" after nginx could not connect to the check's
+         * own dependency, with no answer since, continues that evidence:
+         * the servers were marked failed by those refusals, not by read
+         * timeouts of a slow URL (an answer resets it; a minute at most,
+         * while nginx retries each server after its fail_timeout).
+         * Unlocked: a lost update only asks for a probe.
+         */
+        if (sc->key != ck->key) {
+            /* a slot another check took over: nothing to remember */
+
+        } else if (cause == NULL) {
+            if (sc->conn_failed) {
+                sc->conn_failed = 0;
+            }
+
+        } else if (direct && !resolve) {
+            sc->conn_failed = now;
+
+        } else if (nolive && sc->conn_failed
+                   && now - sc->conn_failed <= 60
+                   && now >= sc->conn_failed)
+        {
+            direct = 1;
+        }
 
         if (failed) {
             (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sc->passive_failures,

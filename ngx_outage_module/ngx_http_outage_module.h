@@ -331,6 +331,10 @@ typedef struct {
     size_t                       confirm_len;
     time_t                       confirm_told; /* last "the probe passes"
                                                   notice */
+    time_t                       conn_failed;  /* the last connection
+                                                  failure to the check's
+                                                  own dependency; 0 once an
+                                                  answer came through */
     uint32_t                     names_key;    /* keys the fingerprints */
     ngx_uint_t                   names_next;   /* the next one replaced */
     time_t                       names_replaced;

@@ -10,7 +10,8 @@
   dead secondary upstream on another host (127.0.0.3) asks for a probe;
   the log lines name the peer (the status endpoint shows no addresses);
 - nginx's "no live upstreams" (peers marked failed by read timeouts) is its
-  own class and asks for a probe;
+  own class and asks for a probe, unless it follows refusals of the
+  check's own dependency with no answer since;
 - a passive take-down that Redis' "ok" keeps silent logs at warn with the
   probe path's "; silenced: ..." suffix.
 """
@@ -26,6 +27,19 @@ from test_passive_trust import (App, Dns, PASSIVE_MIN, PASSIVE_WINDOW,
                                 scope, server)
 
 PASSES = r"passive failures were seen \(upstream %s\) but the probe passes"
+
+
+class Ok(BaseHTTPRequestHandler):
+    """A management port: 200 to everything."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a):
+        pass
 
 
 @pytest.fixture
@@ -126,17 +140,7 @@ def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
         nginx_factory, tmp_path, app):
     # the same host (127.0.0.2) with a probed management port that passes
     # and a dead application port: paged without a probe, the peer named
-    class H(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *a):
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.2", 0), H)
+    srv = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
@@ -199,6 +203,41 @@ def test_no_live_upstreams_after_read_timeouts_never_pages(nginx_factory,
         lambda: lines(n, PASSES % r"502 \(no live upstreams\)"),
         PASSIVE_WINDOW + 15, "the confirming probe's verdict")
     assert lines(n, r"\[error\].*no live upstreams")
+
+
+def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
+                                                           tmp_path):
+    # the sidecar case with two servers: both application ports on the
+    # probed host (127.0.0.2) refuse; after the first request nginx marks
+    # both failed and answers "no live upstreams": that continues the
+    # refusals (no answer came through since), so it pages without a probe
+    mgmt = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
+    mgmt.daemon_threads = True
+    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    try:
+        conf = ("upstream app { server 127.0.0.2:%d; server 127.0.0.2:%d; }\n"
+                "outage_check shop http://127.0.0.2:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % (free_port(), free_port(), mgmt.server_address[1])) + server(
+            """
+        location / {
+            outage_page shop;
+            proxy_pass http://app;
+        }""")
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        hammer_until(n, "/", lambda: scope(n, "shop")["state"] == "down",
+                     PASSIVE_WINDOW + 5, "no page")
+        assert checks_of(n)[0]["health"] == "down"
+        assert scope(n, "shop")["reason"] in (
+            "passive: upstream 502 (no live upstreams)",
+            "passive: upstream 502 (cannot connect)"), scope(n, "shop")
+        assert lines(n, r"\[error\].*no live upstreams")
+        assert lines(n, r"passive failures were seen") == []
+        assert len(down_lines(n)) == 1, down_lines(n)
+    finally:
+        mgmt.shutdown()
+        mgmt.server_close()
 
 
 # ---- item 11: Redis says "ok" ----------------------------------------------
