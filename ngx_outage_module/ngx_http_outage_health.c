@@ -3727,11 +3727,17 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             ngx_http_outage_passive_name_record(sc, ck->key, name, now);
         }
 
+        /*
+         * A variable upstream ("name" set) is the check's own only under a
+         * name seen answering: a Host header chosen by a visitor may also
+         * be the address of the probed host with a closed port.
+         */
         direct = (conn
+                  && (name == NULL
+                      || ngx_http_outage_passive_name_seen(sc, name))
                   && (resolve
-                      ? ngx_http_outage_passive_name_seen(sc, name)
-                      : (matching
-                         || ngx_http_outage_check_probes_host(ck, peer))));
+                      || matching
+                      || ngx_http_outage_check_probes_host(ck, peer)));
 
         /*
          * "no live upstreams" after nginx could not connect to the check's

@@ -167,6 +167,35 @@ def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
         srv.server_close()
 
 
+def test_visitor_chosen_address_of_the_probed_host_never_pages(
+        nginx_factory, tmp_path, app):
+    # proxy_pass http://$host:P: a visitor names the probed host's address
+    # (127.0.0.2, where the management port passes and P is closed): a
+    # refusal under a name never seen answering asks for a probe
+    mgmt = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
+    mgmt.daemon_threads = True
+    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    try:
+        conf = ("outage_check shop http://127.0.0.2:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % mgmt.server_address[1]) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://$host:%d;
+        }""" % app.port)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/", headers={"Host": "127.0.0.1"})[0] == 200
+        never_down_while(
+            n, "shop", lambda: n.get("/", headers={"Host": "127.0.0.2"}),
+            lambda: lines(n, PASSES % r"502 \(cannot connect\)"),
+            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+        assert n.get("/", headers={"Host": "127.0.0.1"})[0] == 200
+    finally:
+        mgmt.shutdown()
+        mgmt.server_close()
+
+
 # ---- item 8: "no live upstreams" -------------------------------------------
 
 def test_no_live_upstreams_after_read_timeouts_never_pages(nginx_factory,
