@@ -3733,8 +3733,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * be the address of the probed host with a closed port.
          */
         direct = (conn
-                  && (name == NULL
-                      || ngx_http_outage_passive_name_seen(sc, name))
+                  && (name ? ngx_http_outage_passive_name_seen(sc, name)
+                           : !resolve)
                   && (resolve
                       || matching
                       || ngx_http_outage_check_probes_host(ck, peer)));
