@@ -200,12 +200,22 @@ static void ngx_http_outage_health_revalidate(ngx_http_outage_health_t *h,
     ngx_connection_t *c);
 
 static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_passive_is_address(ngx_str_t *peer);
 static ngx_int_t ngx_http_outage_passive_classify(ngx_http_request_t *r,
     ngx_uint_t first, void *inherited, ngx_uint_t *status,
     const char **cause, ngx_str_t **peer);
 static void ngx_http_outage_health_passive(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status, const char *cause,
-    ngx_str_t *peer);
+    ngx_str_t *peer, ngx_str_t *name);
+static uint64_t ngx_http_outage_passive_fingerprint(uint32_t key,
+    ngx_str_t *name);
+static void ngx_http_outage_passive_name_record(
+    ngx_http_outage_shm_check_t *sc, uint32_t key, ngx_str_t *name,
+    time_t now);
+static ngx_uint_t ngx_http_outage_passive_name_seen(
+    ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
+static ngx_uint_t ngx_http_outage_check_probes_host(
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_count(
     ngx_http_outage_shm_passive_t *ps, ngx_uint_t min, ngx_uint_t ratio,
     time_t window, time_t since, time_t now, ngx_uint_t failed);
@@ -3566,6 +3576,27 @@ ngx_http_outage_health_event(ngx_event_t *ev)
 
 /* ---- passive detection -------------------------------------------------- */
 
+static ngx_uint_t
+ngx_http_outage_passive_is_address(ngx_str_t *peer)
+{
+    u_char  *p;
+
+    /* "addr:port", "[v6]:port" or "unix:path" as nginx prints a peer */
+    if (peer->len > 5 && ngx_strncmp(peer->data, "unix:", 5) == 0) {
+        return 1;
+    }
+
+    for (p = peer->data + peer->len;
+         p > peer->data && p[-1] >= '0' && p[-1] <= '9';
+         p--)
+    {
+        /* void */
+    }
+
+    return p > peer->data && p[-1] == ':' && p < peer->data + peer->len;
+}
+
+
 /*
  * What a finished request proves about the upstream of the paged location
  * it went through, from nginx's record of the attempts (r->upstream_states,
@@ -3709,6 +3740,19 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
          */
         *cause = (state->connect_time == (ngx_msec_t) -1)
                  ? "cannot connect" : "no valid response";
+
+        /*
+         * "no live upstreams": the balancer had no peer left to try (each
+         * marked failed by max_fails, which read timeouts of a slow URL do
+         * too) and nginx recorded the upstream's name, not an address with
+         * a port, as the peer.  Nothing was tried: it needs a probe.
+         */
+        if (state->connect_time == (ngx_msec_t) -1
+            && !ngx_http_outage_passive_is_address(state->peer))
+        {
+            *cause = "no live upstreams";
+        }
+
         return NGX_OK;
 
     case NGX_HTTP_GATEWAY_TIME_OUT:
@@ -3745,9 +3789,11 @@ static ngx_int_t
 ngx_http_outage_health_log_handler(ngx_http_request_t *r)
 {
     void                        *inherited;
-    ngx_str_t                   *peer;
+    ngx_str_t                   *peer, *name;
     ngx_uint_t                   status, first;
     const char                  *cause;
+    ngx_http_upstream_t         *u;
+    ngx_http_outage_ctx_t       *octx;
     ngx_http_outage_loc_conf_t  *olcf;
 
     /*
@@ -3773,7 +3819,35 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer);
+    /*
+     * The host name of a variable "*_pass" (nginx resolves it per
+     * request): one that answered is recorded, one that does not resolve
+     * is judged against those (see ngx_http_outage_health_passive()).
+     */
+    u = r->upstream;
+    name = NULL;
+
+    if (cause != NULL && ngx_strcmp(cause, "cannot resolve") == 0
+        && !ngx_http_outage_passive_unresolved(u, inherited))
+    {
+        /*
+         * judged on the upstream the paged location brought into an
+         * "error_page 502 = @sorry" (see classify): its name is the one,
+         * not @sorry's
+         */
+        octx = ngx_http_outage_ctx(r, 0);
+        u = octx ? octx->page.inherited : NULL;
+        inherited = NULL;
+    }
+
+    if (u != NULL && u != inherited && u->resolved != NULL
+        && u->resolved->host.len)
+    {
+        name = &u->resolved->host;
+    }
+
+    ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer,
+                                   name);
 
     return NGX_OK;
 }
@@ -3863,13 +3937,15 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 /*
  * Failures that prove the peer unreachable from nginx itself: it could not
  * connect (refused, unreachable, no answer to the SYN) or could not resolve
- * the upstream's name.  A visitor cannot provoke them on a healthy peer, and
- * a probe may not exercise them at all (a sidecar or management port passes
- * while the application's port is dead; a probe by address passes while the
- * name is gone), so they take the check down without asking for a probe.
- * A read timeout, a garbage answer, or a close or reset before any byte
- * of the answer need a connection that worked: a slow URL, a request that
- * makes the application drop its connection, or an attacker can cause
+ * the upstream's name.  A probe may not exercise them at all (a sidecar or
+ * management port passes while the application's port is dead; a probe by
+ * address passes while the name is gone), so they may take the check down
+ * without asking for a probe, but only when they are about the check's own
+ * dependency (see ngx_http_outage_health_passive()).  A read timeout, a
+ * garbage answer, a close or reset before any byte of the answer, or "no
+ * live upstreams" (peers marked failed, often by read timeouts) need no
+ * broken peer: a slow URL, a request that makes the application drop its
+ * connection, or an attacker can cause
  * them, so they ask for a confirming probe.  Pure.
  */
 
@@ -3922,27 +3998,37 @@ ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind)
  * use) every check of the scope is.
  *
  * Connection-level evidence (see ngx_http_outage_passive_direct()) takes
- * the check down when the rule fires.  Other evidence never does on its
- * own: the check asks the prober for an immediate probe and the prober
- * takes it down only if that probe fails too (see the store below).  One
- * slow URL, a flood of requests made to time out or an error_page chain
- * cannot page a service whose probe passes.  Passive evidence only counts
+ * the check down when the rule fires if it is about the check's own
+ * dependency: the peer nginx could not connect to is the one the check
+ * probes or shares its address (the application's port next to a probed
+ * management port), or the name that does not resolve is one seen
+ * answering through this check (a deleted record).  A dead secondary
+ * upstream on another host or a name built from request data (a bogus
+ * Host, a tenant that does not exist) proves nothing about the check.
+ * Other evidence never does on its own: the check asks the prober for an
+ * immediate probe and the prober takes it down only if that probe fails
+ * too (see the store below).  One slow URL, a flood of requests made to
+ * time out or an error_page chain cannot page a service whose probe
+ * passes.  Passive evidence only counts
  * while the check is not down (but for a check the guard holds back): requests that bypass the maintenance page
  * (staff) then neither keep it down nor delay the probes that bring it up
- * ("rise").  The zone lock is taken only when the rule fires.
+ * ("rise").  The zone lock is taken only when the rule fires, and to add
+ * a name seen answering to the check's set.
  */
 
 static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
-    ngx_uint_t status, const char *cause, ngx_str_t *peer)
+    ngx_uint_t status, const char *cause, ngx_str_t *peer, ngx_str_t *name)
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
-                                   probe[NGX_HTTP_OUTAGE_ERR_MAX];
-    size_t                         len, plen;
+                                   probe[NGX_HTTP_OUTAGE_ERR_MAX],
+                                   where[64];
+    size_t                         len, plen, wlen;
     time_t                         now;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
-                                   direct, down, guard, held;
+                                   direct, down, guard, held, conn, resolve,
+                                   silenced, level, nolive;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -3961,7 +4047,19 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     names = omcf->scopes.elts;
     now = ngx_time();
     matching = 0;
-    direct = ngx_http_outage_passive_direct(cause);
+    conn = ngx_http_outage_passive_direct(cause);
+    resolve = (conn && ngx_strcmp(cause, "cannot resolve") == 0);
+    nolive = (cause != NULL && ngx_strcmp(cause, "no live upstreams") == 0);
+    wlen = 0;
+
+    /*
+     * The peer nginx could not reach, named in the log lines only: the
+     * status endpoint shows no addresses (docs/security.md).
+     */
+    if (conn && !resolve && peer != NULL) {
+        wlen = ngx_http_outage_log_preview(where, sizeof(where), peer->data,
+                                           peer->len);
+    }
 
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
         for (j = 0; j < scopes->nelts; j++) {
@@ -4009,6 +4107,48 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         sc = &shm->checks[ck->slot];
+
+        if (cause == NULL && name != NULL && sc->key == ck->key) {
+            ngx_http_outage_passive_name_record(sc, ck->key, name, now);
+        }
+
+        /*
+         * A variable upstream ("name" set) is the check's own only under a
+         * name seen answering: a Host header chosen by a visitor may also
+         * be the address of the probed host with a closed port.
+         */
+        direct = (conn
+                  && (name ? ngx_http_outage_passive_name_seen(sc, name)
+                           : !resolve)
+                  && (resolve
+                      || matching
+                      || ngx_http_outage_check_probes_host(ck, peer)));
+
+        /*
+         * "no live upstreams" after nginx could not connect to the check's
+         * own dependency, with no answer since, continues that evidence:
+         * the servers were marked failed by those refusals, not by read
+         * timeouts of a slow URL (an answer resets it; a minute at most,
+         * while nginx retries each server after its fail_timeout).
+         * Unlocked: a lost update only asks for a probe.
+         */
+        if (sc->key != ck->key) {
+            /* a slot another check took over: nothing to remember */
+
+        } else if (cause == NULL) {
+            if (sc->conn_failed) {
+                sc->conn_failed = 0;
+            }
+
+        } else if (direct && !resolve) {
+            sc->conn_failed = now;
+
+        } else if (nolive && sc->conn_failed
+                   && now - sc->conn_failed <= 60
+                   && now >= sc->conn_failed)
+        {
+            direct = 1;
+        }
 
         if (failed) {
             (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sc->passive_failures,
@@ -4134,6 +4274,11 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             guard = 0;
         }
 
+        /* the probe path's rule: a take-down Redis' "ok" keeps silent */
+        silenced = ((held || down)
+                    && ngx_http_outage_health_silenced(omcf, shm, ck->scope,
+                                                       now));
+
         /*
          * Otherwise the streak starts again, so that a probe that passes
          * is followed by a new streak, not by a request per failure.
@@ -4152,24 +4297,31 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
         ngx_http_outage_shm_unlock();
 
+        level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;
+
         if (held) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+            ngx_log_error(level, r->connection->log, 0,
                           "outage: check \"%V\" (#%ui) is down: passive: %*s; "
                           "check: %*s (real traffic fails like the probes: "
-                          "not held back by the all-checks-failing guard)",
-                          &names[ck->scope], i, len, text, plen, probe);
+                          "not held back by the all-checks-failing guard)"
+                          "%s%*s%s",
+                          &names[ck->scope], i, len, text, plen, probe,
+                          wlen ? "; peer: " : "", wlen, where,
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
 
             ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
         }
 
         if (down) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+            ngx_log_error(level, r->connection->log, 0,
                           "outage: check \"%V\" (#%ui) is down: passive: %*s "
                           "(%ui failures in a row, at least %ui percent of "
                           "the last %T s; nginx never reached the peer, no "
-                          "probe needed)",
+                          "probe needed)%s%*s%s",
                           &names[ck->scope], i, len, text, ck->passive_min,
-                          ck->passive_ratio, ck->passive_window);
+                          ck->passive_ratio, ck->passive_window,
+                          wlen ? "; peer: " : "", wlen, where,
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
 
             ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
         }
@@ -4178,11 +4330,165 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "outage: check \"%V\" (#%ui): passive: %*s "
                           "(%ui failures in a row, at least %ui percent of "
-                          "the last %T s), probing now to confirm",
+                          "the last %T s), probing now to confirm%s%*s",
                           &names[ck->scope], i, len, text, ck->passive_min,
-                          ck->passive_ratio, ck->passive_window);
+                          ck->passive_ratio, ck->passive_window,
+                          wlen ? "; peer: " : "", wlen, where);
         }
     }
+}
+
+
+/*
+ * A keyed fingerprint of an upstream host name, case-insensitive; 0 for
+ * none.  The key is a random word of the check's slot: a visitor who knows
+ * a name that works cannot compute another name with its fingerprint.
+ */
+
+static uint64_t
+ngx_http_outage_passive_fingerprint(uint32_t key, ngx_str_t *name)
+{
+    u_char    buf[sizeof(uint32_t) + 256];
+    size_t    n;
+    uint64_t  fp;
+
+    if (key == 0 || name == NULL || name->len == 0 || name->len > 256) {
+        return 0;
+    }
+
+    n = sizeof(uint32_t) + name->len;
+    ngx_memcpy(buf, &key, sizeof(uint32_t));
+    ngx_strlow(buf + sizeof(uint32_t), name->data, name->len);
+
+    fp = ((uint64_t) ngx_crc32_short(buf, n) << 32) | ngx_murmur_hash2(buf, n);
+
+    return fp ? fp : 1;
+}
+
+
+/*
+ * A name through which a request charged to the check got an answer from a
+ * peer.  The set is read without the lock (a torn read only makes a name
+ * look new); the lock is taken only to add a name.  Once the set is full,
+ * one name is replaced per second at most: a site with many tenants' names
+ * would otherwise take the lock at every request.
+ */
+
+static void
+ngx_http_outage_passive_name_record(ngx_http_outage_shm_check_t *sc,
+    uint32_t key, ngx_str_t *name, time_t now)
+{
+    uint64_t    fp;
+    ngx_uint_t  i, empty;
+
+    fp = ngx_http_outage_passive_fingerprint(sc->names_key, name);
+
+    if (fp) {
+        empty = 0;
+
+        for (i = 0; i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
+            if (sc->names[i] == fp) {
+                return;
+            }
+
+            empty |= (sc->names[i] == 0);
+        }
+
+        if (!empty && sc->names_replaced == now) {
+            return;
+        }
+
+    } else if (sc->names_key != 0) {
+        return;
+    }
+
+    ngx_http_outage_shm_lock();
+
+    if (sc->key == key && ngx_http_outage_shm_current()) {
+        if (sc->names_key == 0) {
+            sc->names_key = (uint32_t) ngx_random() | 1;
+        }
+
+        fp = ngx_http_outage_passive_fingerprint(sc->names_key, name);
+
+        for (i = 0; fp && i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
+            if (sc->names[i] == fp) {
+                fp = 0;
+            }
+        }
+
+        for (i = 0; fp && i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
+            if (sc->names[i] == 0) {
+                sc->names[i] = fp;
+                fp = 0;
+            }
+        }
+
+        if (fp && sc->names_replaced != now) {
+            i = sc->names_next % NGX_HTTP_OUTAGE_PASSIVE_NAMES;
+            sc->names[i] = fp;
+            sc->names_next = i + 1;
+            sc->names_replaced = now;
+        }
+    }
+
+    ngx_http_outage_shm_unlock();
+}
+
+
+static ngx_uint_t
+ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
+    ngx_str_t *name)
+{
+    uint64_t    fp;
+    ngx_uint_t  i;
+
+    fp = ngx_http_outage_passive_fingerprint(sc->names_key, name);
+
+    for (i = 0; fp && i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
+        if (sc->names[i] == fp) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether the check probes the address of the peer nginx tried, on any
+ * port: the application's port next to a probed management port.
+ */
+
+static ngx_uint_t
+ngx_http_outage_check_probes_host(ngx_http_outage_check_conf_t *ck,
+    ngx_str_t *peer)
+{
+    u_char     *p, buf[NGX_SOCKADDR_STRLEN + sizeof("65535")];
+    in_port_t   port;
+    ngx_str_t   host, addr;
+
+    if (peer == NULL) {
+        return 0;
+    }
+
+    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p == peer->data || (size_t) (p - peer->data) > NGX_SOCKADDR_STRLEN) {
+        return 0;
+    }
+
+    /* the peer's address with the check's own port */
+    ngx_http_outage_url_target(&ck->url, &host, &port);
+
+    addr.data = buf;
+    addr.len = ngx_sprintf(buf, "%*s%ui", (size_t) (p - peer->data),
+                           peer->data, (ngx_uint_t) port)
+               - buf;
+
+    return ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve, &addr);
 }
 
 

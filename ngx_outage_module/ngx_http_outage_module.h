@@ -51,6 +51,7 @@
 #define NGX_HTTP_OUTAGE_NO_SLOT_SCOPE   NGX_HTTP_OUTAGE_MAX_SCOPES
 #define NGX_HTTP_OUTAGE_NO_SLOT_CHECK   NGX_HTTP_OUTAGE_MAX_CHECKS
 #define NGX_HTTP_OUTAGE_PASSIVE_SLOTS   32           /* 1 s buckets: window <= 30 s */
+#define NGX_HTTP_OUTAGE_PASSIVE_NAMES   4            /* names seen answering */
 
 /* who decided the effective state of a scope */
 #define NGX_HTTP_OUTAGE_SOURCE_NONE     0
@@ -342,6 +343,19 @@ typedef struct {
     ngx_uint_t                   target;       /* (lock) the guard's group:
                                                   index of the first check
                                                   sharing an address */
+    time_t                       conn_failed;  /* the last connection
+                                                  failure to the check's
+                                                  own dependency; 0 once an
+                                                  answer came through */
+    uint32_t                     names_key;    /* keys the fingerprints */
+    ngx_uint_t                   names_next;   /* the next one replaced */
+    time_t                       names_replaced;
+    uint64_t                     names[NGX_HTTP_OUTAGE_PASSIVE_NAMES];
+                                               /* keyed fingerprints of
+                                                  upstream host names seen
+                                                  answering: "cannot
+                                                  resolve" of another name
+                                                  needs a probe */
 } ngx_http_outage_shm_check_t;
 
 

@@ -1,0 +1,301 @@
+"""What traffic evidence may take a check down WITHOUT a confirming probe
+(review s6/A items 1, 3, 8 and 11), with real nginx, a real resolver
+(tests/support/fake_dns.py), real backends and real traffic:
+
+- "cannot resolve" pages directly only for a name this nginx saw answering
+  through the check; a name built from request data (a bogus Host, a map
+  that passes a header through) asks for a probe, which passes;
+- a refused peer that no check probes pages directly only when a check of
+  the scope probes the same address (another port of the same host); a
+  dead secondary upstream on another host (127.0.0.3) asks for a probe;
+  the log lines name the peer (the status endpoint shows no addresses);
+- nginx's "no live upstreams" (peers marked failed by read timeouts) is its
+  own class and asks for a probe, unless it follows refusals of the
+  check's own dependency with no answer since;
+- a passive take-down that Redis' "ok" keeps silent logs at warn with the
+  probe path's "; silenced: ..." suffix.
+"""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness import Redis, free_port, wait_for
+from test_passive_trust import (App, Dns, PASSIVE_MIN, PASSIVE_WINDOW,
+                                checks_of, down_lines, hammer_until, lines,
+                                scope, server)
+
+PASSES = r"passive failures were seen \(upstream %s\) but the probe passes"
+
+
+class Ok(BaseHTTPRequestHandler):
+    """A management port: 200 to everything."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def app():
+    a = App()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def app2():
+    a = App()
+    yield a
+    a.stop()
+
+
+def never_down_while(n, name, send, done, deadline, what):
+    """Sends requests until done(); the scope must never be down."""
+    wait_for(lambda: (send(), scope(n, name)["state"] == "down" or done())[1],
+             timeout=deadline, what=what)
+    assert scope(n, name)["state"] != "down", (scope(n, name), checks_of(n))
+    assert down_lines(n) == [], down_lines(n)
+
+
+# ---- item 1: a name that comes from the request ---------------------------
+
+@pytest.mark.parametrize("how", ["host", "map"])
+def test_visitor_chosen_upstream_name_never_pages(nginx_factory, tmp_path,
+                                                  app, how):
+    dns = Dns(tmp_path)
+    dns.set("acme.shop.test 127.0.0.1")
+    if how == "host":
+        upstream, header = "$host.shop.test", "Host"
+        extra = ""
+    else:
+        # a map whose default passes the request's value through
+        upstream, header = "$tenant.shop.test", "X-Tenant"
+        extra = "map $http_x_tenant $tenant { default $http_x_tenant; }\n"
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=30s;\n"
+                "resolver_timeout 1s;\n" % dns.port + extra
+                + "outage_check shop http://127.0.0.1:%d/health "
+                  "interval=1s timeout=500ms fall=2 rise=2;\n" % app.port
+                + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://%s:%d;
+        }""" % (upstream, app.port)))
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/", headers={header: "acme"})[0] == 200
+
+        sent = [0]
+
+        def bogus():
+            sent[0] += 1
+            st = n.get("/", headers={header: "nosuch%d" % sent[0]})[0]
+            assert st in (502, 503), st
+
+        never_down_while(
+            n, "shop", bogus,
+            lambda: lines(n, PASSES % r"502 \(cannot resolve\)"),
+            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+        assert sent[0] >= PASSIVE_MIN
+        assert checks_of(n)[0]["passive_failures"] >= PASSIVE_MIN
+        assert n.get("/", headers={header: "acme"})[0] == 200
+    finally:
+        dns.stop()
+
+
+# ---- item 3: a refused peer that no check probes --------------------------
+
+def test_dead_secondary_upstream_on_another_host_never_pages(nginx_factory,
+                                                             tmp_path, app):
+    # "outage_page shop" for the whole server; /widgets/ proxies to an
+    # optional service on another host (127.0.0.3) that is down
+    dead = free_port()
+    conf = ("outage_check shop http://127.0.0.1:%d/health "
+            "interval=1s timeout=500ms fall=2 rise=2;\n" % app.port) + server(
+        """
+        outage_page shop;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /widgets/ { proxy_pass http://127.0.0.3:%d/; }""" % (
+            app.port, dead))
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+
+    never_down_while(
+        n, "shop", lambda: n.get("/widgets/poll"),
+        lambda: lines(n, PASSES % r"502 \(cannot connect\)"),
+        PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+    assert lines(n, r"probing now to confirm; peer: 127\.0\.0\.3:%d" % dead)
+    assert checks_of(n)[0]["passive_failures"] >= PASSIVE_MIN
+    assert n.get("/")[0] == 200
+
+
+def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
+        nginx_factory, tmp_path, app):
+    # the same host (127.0.0.2) with a probed management port that passes
+    # and a dead application port: paged without a probe, the peer named
+    srv = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        dead = free_port()
+        conf = ("outage_check shop http://127.0.0.2:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % srv.server_address[1]) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://127.0.0.2:%d;
+        }""" % dead)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        hammer_until(n, "/", lambda: scope(n, "shop")["state"] == "down",
+                     PASSIVE_WINDOW + 5, "no page")
+        reason = "passive: upstream 502 (cannot connect)"
+        assert scope(n, "shop")["reason"] == reason
+        got = down_lines(n)
+        assert len(got) == 1 and ("is down: %s (10 failures in a row"
+                                  % reason) in got[0], got
+        assert ("no probe needed); peer: 127.0.0.2:%d " % dead) in got[0], got
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_visitor_chosen_address_of_the_probed_host_never_pages(
+        nginx_factory, tmp_path, app):
+    # proxy_pass http://$host:P: a visitor names the probed host's address
+    # (127.0.0.2, where the management port passes and P is closed): a
+    # refusal under a name never seen answering asks for a probe
+    mgmt = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
+    mgmt.daemon_threads = True
+    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    try:
+        conf = ("outage_check shop http://127.0.0.2:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % mgmt.server_address[1]) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://$host:%d;
+        }""" % app.port)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/", headers={"Host": "127.0.0.1"})[0] == 200
+        never_down_while(
+            n, "shop", lambda: n.get("/", headers={"Host": "127.0.0.2"}),
+            lambda: lines(n, PASSES % r"502 \(cannot connect\)"),
+            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+        assert n.get("/", headers={"Host": "127.0.0.1"})[0] == 200
+    finally:
+        mgmt.shutdown()
+        mgmt.server_close()
+
+
+# ---- item 8: "no live upstreams" -------------------------------------------
+
+def test_no_live_upstreams_after_read_timeouts_never_pages(nginx_factory,
+                                                           tmp_path, app,
+                                                           app2):
+    # two slow requests time out on both servers; nginx's max_fails=1
+    # marks both failed and answers "no live upstreams" for fail_timeout:
+    # the applications and their probes are healthy
+    conf = ("upstream app { server 127.0.0.1:%d fail_timeout=30s; "
+            "server 127.0.0.1:%d fail_timeout=30s; }\n"
+            "outage_check shop http://127.0.0.1:%d/health "
+            "interval=1s timeout=500ms fall=2 rise=2;\n"
+            "outage_check shop http://127.0.0.1:%d/health "
+            "interval=1s timeout=500ms fall=2 rise=2;\n"
+            % (app.port, app2.port, app.port, app2.port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://app;
+            proxy_read_timeout 1s;
+        }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: all(c["health"] == "up" for c in checks_of(n)),
+             timeout=10)
+    slow = [threading.Thread(target=n.get, args=("/slow",),
+                             kwargs={"timeout": 10}) for _ in range(2)]
+    for t in slow:
+        t.start()
+    for t in slow:
+        t.join()
+    assert lines(n, r"no live upstreams") or n.get("/")[0] != 200
+
+    never_down_while(
+        n, "shop", lambda: n.get("/"),
+        lambda: lines(n, PASSES % r"502 \(no live upstreams\)"),
+        PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+    assert lines(n, r"\[error\].*no live upstreams")
+
+
+def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
+                                                           tmp_path):
+    # the sidecar case with two servers: both application ports on the
+    # probed host (127.0.0.2) refuse; after the first request nginx marks
+    # both failed and answers "no live upstreams": that continues the
+    # refusals (no answer came through since), so it pages without a probe
+    mgmt = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
+    mgmt.daemon_threads = True
+    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    try:
+        conf = ("upstream app { server 127.0.0.2:%d; server 127.0.0.2:%d; }\n"
+                "outage_check shop http://127.0.0.2:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % (free_port(), free_port(), mgmt.server_address[1])) + server(
+            """
+        location / {
+            outage_page shop;
+            proxy_pass http://app;
+        }""")
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        hammer_until(n, "/", lambda: scope(n, "shop")["state"] == "down",
+                     PASSIVE_WINDOW + 5, "no page")
+        assert checks_of(n)[0]["health"] == "down"
+        assert scope(n, "shop")["reason"] in (
+            "passive: upstream 502 (no live upstreams)",
+            "passive: upstream 502 (cannot connect)"), scope(n, "shop")
+        assert lines(n, r"\[error\].*no live upstreams")
+        assert lines(n, r"passive failures were seen") == []
+        assert len(down_lines(n)) == 1, down_lines(n)
+    finally:
+        mgmt.shutdown()
+        mgmt.server_close()
+
+
+# ---- item 11: Redis says "ok" ----------------------------------------------
+
+def test_passive_take_down_silenced_by_redis_logs_at_warn(nginx_factory,
+                                                          backend, tmp_path):
+    red = Redis(str(tmp_path))
+    try:
+        dead = free_port()
+        conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+                "outage_check shop http://127.0.0.1:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % (red.port, backend.health_port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % dead)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        red.cli("SET", "outage:shop", "ok", "EX", "3600")
+        wait_for(lambda: scope(n, "shop").get("source") == "redis",
+                 timeout=10)
+        hammer_until(n, "/", lambda: checks_of(n)[0]["health"] == "down",
+                     PASSIVE_WINDOW + 5, "no take-down")
+        assert scope(n, "shop")["state"] == "ok", scope(n, "shop")
+        got = down_lines(n)
+        assert len(got) == 1, got
+        assert "[warn]" in got[0] and "no probe needed); peer: " in got[0] \
+            and ('; silenced: Redis says "ok" for this scope, no banner or '
+                 'page until that key is deleted or expires') in got[0], got
+    finally:
+        red.stop()
