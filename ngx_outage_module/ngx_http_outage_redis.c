@@ -277,6 +277,7 @@ static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
+static void ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd);
 
 static void *ngx_http_outage_redis_new(const redisReadTask *task, int type,
     size_t size);
@@ -1933,6 +1934,11 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         return;
     }
 
+    if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+        ngx_http_outage_redis_push_stalled(rd);
+        return;
+    }
+
     ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
                                    : rd->connected ? "TLS handshake timed out"
                                    : "connect timed out", NULL, 0);
@@ -2791,6 +2797,7 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
     ngx_http_outage_resp_t  *w;
 
     w = &rd->walk;
+    rc = NGX_HTTP_OUTAGE_RESP_END;
 
     while (n) {
         rc = ngx_http_outage_resp_walk(w, p, n, &used);
@@ -2855,7 +2862,53 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         n -= used;
     }
 
+    /*
+     * Subscribed, the link has no command in flight and so no deadline,
+     * and a silent link is an idle one.  A message that has begun is
+     * another matter: a peer or proxy that stops in the middle of one
+     * would hold every later invalidation behind it with the connection
+     * open.  A message must arrive whole within timeout=, as a poll's
+     * reply must, counted from its first byte (a trickle does not extend
+     * it); then the link is dropped and opened again.
+     */
+    if (rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+        if (rc == NGX_HTTP_OUTAGE_RESP_MORE) {
+            if (!rd->deadline.timer_set) {
+                ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
+            }
+
+        } else if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+    }
+
     return NGX_OK;
+}
+
+
+/* a message begun and not finished within timeout=: drop, reconnect */
+
+static void
+ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd)
+{
+    u_char  buf[128];
+    size_t  len;
+
+    /*
+     * What was seen, in words that do not change from one stall to the
+     * next (the bytes received do), so that a proxy that stalls every
+     * link it carries gives one line, not one per reconnect.
+     */
+    len = ngx_snprintf(buf, sizeof(buf), "part of a message, then nothing "
+                       "for %M ms (timeout=)", rd->omcf->redis_timeout)
+          - buf;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rd->log, 0,
+                   "outage: redis push link stalled after %uL bytes of a "
+                   "message", (unsigned long long) rd->walk.bytes);
+
+    ngx_http_outage_redis_drop(rd, "stalled mid-message", (const char *) buf,
+                               len);
 }
 
 

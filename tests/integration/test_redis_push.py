@@ -346,6 +346,9 @@ def test_tracking_refused_logs_once_and_polls(nginx_factory, tmp_path):
     # only a message may be skipped as an invalidation too big to read
     ("pushbigerror", "reply refused: a line of more than 65536 bytes, and "
                      "not an invalidation"),
+    # half a message, then silence on an open connection
+    ("pushhalf", "stalled mid-message: part of a message, then nothing "
+                 "for 1000 ms"),
 ])
 def test_hostile_push_connection_is_dropped_bounded_logged_once(
         nginx_factory, tmp_path, mode, reason):
@@ -389,6 +392,58 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         fake.control("FAKERESET", "SET outage:site After")
         wait_for(lambda: every_worker(n, "After", header="x-message"),
                  timeout=5, interval=0.01, what="polled")
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()
+
+
+def test_push_link_stalled_mid_message_is_dropped_and_reopened(
+        nginx_factory, tmp_path):
+    """The push connection gets the first half of an invalidation and then
+    nothing, the TCP connection left open (a stalled server or proxy): the
+    link is dropped once the message is not whole within timeout= (1 s)
+    and opened again after the backoff (200 ms first), one notice line
+    naming the address says so, and polling keeps the state fresh all the
+    while."""
+    fake = Fake(tmp_path, "pushhalf")
+    try:
+        fake.control("FAKERESET", "SET outage:site Before")
+        n = nginx_factory(conf(fake.port, interval="300ms"), workers=1)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
+                 what="first poll")
+
+        def count():
+            return int(fake.control("FAKECOUNT").strip()[1:])
+
+        # the poll link and the push link, which subscribed and stalled
+        wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+        t0 = time.monotonic()
+        assert count() == 2
+        wait_for(lambda: count() >= 3, timeout=10 * LATENCY_FACTOR,
+                 interval=0.02, what="push link opened again")
+        took = time.monotonic() - t0
+        # timeout= (1 s) + the first backoff (200 ms), with slack
+        assert took < (1.0 + 0.2 + 1.0) * LATENCY_FACTOR, took
+
+        # while every push link stalls, polls still bring each change
+        seen = count()
+        for i in range(3):
+            # FAKECOUNT first: a control connection, not counted
+            fake.control("FAKECOUNT", "SET outage:site Polled%d" % i)
+            t1 = time.monotonic()
+            wait_for(lambda: n.get("/")[1]["x-message"] == "Polled%d" % i,
+                     timeout=5, interval=0.01, what="polled")
+            assert time.monotonic() - t1 < (0.3 + 1.0) * LATENCY_FACTOR
+        wait_for(lambda: count() > seen, timeout=10 * LATENCY_FACTOR,
+                 what="another stalled link reopened")
+
+        lines = [ln for ln in n.log_text().splitlines()
+                 if "push connection" in ln]
+        assert len(lines) == 1, lines
+        assert "[notice]" in lines[0], lines
+        assert ("redis 127.0.0.1:%d push connection: stalled mid-message: "
+                "part of a message, then nothing for 1000 ms" % fake.port
+                in lines[0]), lines
         assert n.bad_log_lines() == []
     finally:
         fake.stop()
