@@ -333,7 +333,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t                     *value, s;
     ngx_url_t                      u;
     ngx_uint_t                     i;
-    ngx_msec_t                     ms, iv;
+    ngx_msec_t                     ms, iv, ct;
     ngx_http_outage_redis_addr_t  *a;
 #if (NGX_SSL)
     ngx_int_t                      rc;
@@ -627,23 +627,30 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     /*
-     * A healthy Redis is read once per interval, each poll taking up to
-     * timeout: a shorter max_stale would withdraw declared incidents
+     * A healthy Redis is read once per interval.  A poll on the open link
+     * takes up to timeout, but one that must open the link first (Redis
+     * closed an idle client, a failover, the first poll of a new owner)
+     * has the deadline connect() sets: connect_timeout + timeout, TLS
+     * handshake included.  A max_stale below interval + both + 1 s (the
+     * rule is checked in whole seconds) would withdraw declared incidents
      * between two successful polls.  The defaults are init_main_conf's.
      */
     if (omcf->redis_max_stale != NGX_CONF_UNSET && omcf->redis_max_stale) {
         iv = (omcf->redis_interval == NGX_CONF_UNSET_MSEC)
              ? 1000 : omcf->redis_interval;
+        ct = (omcf->redis_connect_timeout == NGX_CONF_UNSET_MSEC)
+             ? 1000 : omcf->redis_connect_timeout;
         ms = (omcf->redis_timeout == NGX_CONF_UNSET_MSEC)
              ? 1000 : omcf->redis_timeout;
 
-        if ((ngx_msec_t) omcf->redis_max_stale * 1000 < iv + ms + 1000) {
+        if ((ngx_msec_t) omcf->redis_max_stale * 1000 < iv + ct + ms + 1000)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"outage_redis\": max_stale=%Ts is shorter "
-                               "than interval=%Mms + timeout=%Mms + 1s: "
-                               "every incident would be dropped between two "
-                               "successful polls", omcf->redis_max_stale,
-                               iv, ms);
+                               "than interval=%Mms + connect_timeout=%Mms + "
+                               "timeout=%Mms + 1s: every incident would be "
+                               "dropped between two successful polls",
+                               omcf->redis_max_stale, iv, ct, ms);
             return NGX_CONF_ERROR;
         }
     }

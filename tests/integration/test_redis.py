@@ -314,6 +314,24 @@ def test_bad_values_logged_once_and_never_escalate(nginx_factory, redis):
     wait_for(lambda: "neither a string nor a hash" in n.log_text())
 
 
+@pytest.mark.allow_log_errors
+def test_max_stale_check_counts_the_connect_timeout(nginx_factory):
+    """A poll that must open its connection first has connect_timeout +
+    timeout (the deadline connect() sets): nginx -t refuses a max_stale
+    that a healthy Redis behind a reconnect would outlast, naming the
+    three values, and accepts one that covers them."""
+    snippet = ("outage_redis 127.0.0.1:%d interval=1s connect_timeout=2s "
+               "timeout=1s max_stale=%s;")
+    port = free_port()
+    ok, out = nginx_factory(snippet % (port, "4s"), start=False).test_config()
+    assert not ok, out
+    assert ('"outage_redis": max_stale=4s is shorter than interval=1000ms + '
+            'connect_timeout=2000ms + timeout=1000ms + 1s: every incident '
+            'would be dropped between two successful polls' in out), out
+    ok, out = nginx_factory(snippet % (port, "5s"), start=False).test_config()
+    assert ok, out
+
+
 def test_max_stale_drops_redis_incidents(nginx_factory, redis):
     n = start(nginx_factory, "127.0.0.1:%d max_stale=2s" % redis.port)
     redis.cli("SET", "outage:site", "old news")
