@@ -764,16 +764,34 @@ t_time_forms(void)
         }
     }
 
-    /* RFC 7231: two-digit years 70-99 are 19xx, 00-69 are 20xx */
-    s = "Sunday, 06-Nov-94 08:49:37 GMT";
-    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+    /*
+     * RFC 9110 5.6.7: a two-digit year more than 50 years ahead is the
+     * past century, read against "now" (2026-12-06, then 2076-06-01 and
+     * 2099-01-01): the window is now's year - 49 to + 50.
+     */
+#define T850(str, now)                                                        \
+    ngx_http_outage_payload_time_at((const unsigned char *) (str),           \
+                                    strlen(str), (time_t) (now))
+
+    CHECK(T850("Sunday, 06-Nov-94 08:49:37 GMT", 1796515200LL)
           == (time_t) -1);                  /* 1994: before 2000 */
-    s = "Thursday, 01-Jan-70 00:00:00 GMT";
-    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
-          == (time_t) -1);
-    s = "Friday, 01-Jan-49 00:00:00 GMT";
-    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+    CHECK(T850("Thursday, 01-Jan-70 00:00:00 GMT", 1796515200LL)
+          == (time_t) 3155760000LL);        /* 2070, 44 years ahead */
+    CHECK(T850("Friday, 06-Nov-76 08:49:37 GMT", 1796515200LL)
+          == (time_t) 3371878177LL);        /* 2076: 50 years, not more */
+    CHECK(T850("Saturday, 06-Nov-77 08:49:37 GMT", 1796515200LL)
+          == (time_t) -1);                  /* 1977 */
+    CHECK(T850("Friday, 01-Jan-49 00:00:00 GMT", 1796515200LL)
           == (time_t) 2493072000LL);
+    CHECK(T850("Saturday, 06-Nov-27 08:49:37 GMT", 3358195200LL)
+          == (time_t) 1825490977LL);        /* from 2076: 2027, not 2127 */
+    CHECK(T850("Friday, 06-Nov-26 08:49:37 GMT", 3358195200LL)
+          == (time_t) 4949628577LL);        /* 2126: 50 years, not more */
+    CHECK(T850("Tuesday, 01-Jan-05 00:00:00 GMT", 4070908800LL)
+          == (time_t) 4260211200LL);        /* from 2099: 2105 */
+    CHECK(T850("Saturday, 06-Nov-94 08:49:37 GMT", 4070908800LL)
+          == (time_t) 3939871777LL);        /* from 2099: 2094 */
+#undef T850
     s = "Sat, 29 Feb 2028 12:00:00 GMT";
     CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
           == (time_t) 1835438400LL);
