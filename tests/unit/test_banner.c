@@ -127,8 +127,14 @@ t_states(void)
         { NGX_HTTP_OUTAGE_STATE_DOWN, 0, "down", "Service disruption" },
         { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, 0, "maintenance",
           "Maintenance in progress" },
-        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, 1, "scheduled",
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE,
+          NGX_HTTP_OUTAGE_STATE_MAINTENANCE, "scheduled",
           "Scheduled maintenance" },
+        /* announced: in the declared state's words, not as maintenance */
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, NGX_HTTP_OUTAGE_STATE_DOWN,
+          "scheduled", "Planned service disruption" },
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, NGX_HTTP_OUTAGE_STATE_DEGRADED,
+          "scheduled", "Planned degraded performance" },
     };
 
     char                            *out, cls[128];
