@@ -64,8 +64,6 @@ static int ngx_http_outage_payload_field_time(const unsigned char *p,
     size_t len, time_t *t);
 static void ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
     const char *what, const unsigned char *p, size_t len);
-static int ngx_http_outage_ci_eq(const unsigned char *p, const char *s,
-    size_t n);
 static int ngx_http_outage_month(const unsigned char *p);
 static int ngx_http_outage_num(const unsigned char *p, size_t len,
     size_t *i, size_t min, size_t max, int *v);
@@ -385,28 +383,6 @@ ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
 }
 
 
-static int
-ngx_http_outage_ci_eq(const unsigned char *p, const char *s, size_t n)
-{
-    size_t         i;
-    unsigned char  c;
-
-    for (i = 0; i < n; i++) {
-        c = p[i];
-
-        if (c >= 'A' && c <= 'Z') {
-            c = (unsigned char) (c - 'A' + 'a');
-        }
-
-        if (c != (unsigned char) s[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 /* 1-12 for a three-letter English month name (any case), else 0 */
 
 static int
@@ -416,7 +392,7 @@ ngx_http_outage_month(const unsigned char *p)
     static const char  *months = "janfebmaraprmayjunjulaugsepoctnovdec";
 
     for (m = 0; m < 12; m++) {
-        if (ngx_http_outage_ci_eq(p, months + 3 * m, 3)) {
+        if (ngx_http_outage_ascii_caseeq(p, months + 3 * m, 3)) {
             return m + 1;
         }
     }
@@ -607,8 +583,8 @@ ngx_http_outage_http_time(const unsigned char *p, size_t len, time_t now)
             return (time_t) -1;
         }
 
-        if (len - i == 3 && (ngx_http_outage_ci_eq(p + i, "gmt", 3)
-                             || ngx_http_outage_ci_eq(p + i, "utc", 3)))
+        if (len - i == 3 && (ngx_http_outage_ascii_caseeq(p + i, "gmt", 3)
+                             || ngx_http_outage_ascii_caseeq(p + i, "utc", 3)))
         {
             zone = 0;
 
@@ -722,8 +698,8 @@ ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
 
         /* "2026-12-07 02:18 UTC": the zone word people add */
         if (t == (time_t) -1 && len > 4 && p[len - 4] == ' '
-            && (ngx_http_outage_ci_eq(p + len - 3, "utc", 3)
-                || ngx_http_outage_ci_eq(p + len - 3, "gmt", 3))
+            && (ngx_http_outage_ascii_caseeq(p + len - 3, "utc", 3)
+                || ngx_http_outage_ascii_caseeq(p + len - 3, "gmt", 3))
             && len > 5 && p[len - 5] >= '0' && p[len - 5] <= '9')
         {
             t = ngx_http_outage_parse_time(p, len - 4);

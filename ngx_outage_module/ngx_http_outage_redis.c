@@ -332,9 +332,20 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_int_t                      n;
     ngx_str_t                     *value, s;
     ngx_url_t                      u;
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, k;
     ngx_msec_t                     ms, iv, ct;
     ngx_http_outage_redis_addr_t  *a;
+
+    /* the time parameters: name=, where it goes, its least value */
+    struct {
+        ngx_str_t                  name;
+        ngx_msec_t                *to;
+        ngx_msec_t                 min;
+    } times[] = {
+        { ngx_string("interval="), &omcf->redis_interval, 100 },
+        { ngx_string("connect_timeout="), &omcf->redis_connect_timeout, 1 },
+        { ngx_string("timeout="), &omcf->redis_timeout, 1 },
+    };
 #if (NGX_SSL)
     ngx_int_t                      rc;
     ngx_uint_t                     tls_on;
@@ -402,43 +413,32 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            if (ngx_http_outage_conf_msec(cf, &value[i], 9, &ms)
+        for (k = 0; k < sizeof(times) / sizeof(times[0]); k++) {
+            if (ngx_strncmp(value[i].data, times[k].name.data,
+                            times[k].name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k < sizeof(times) / sizeof(times[0])) {
+            if (ngx_http_outage_conf_msec(cf, &value[i], times[k].name.len,
+                                          &ms)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
 
-            if (ms < 100) {
+            if (ms < times[k].min) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"outage_redis\": interval must be at "
-                                   "least 100ms in \"%V\"", &value[i]);
+                                   "\"outage_redis\": %*s must be at "
+                                   "least %Mms in \"%V\"",
+                                   times[k].name.len - 1, times[k].name.data,
+                                   times[k].min, &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            omcf->redis_interval = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
-            if (ngx_http_outage_conf_msec(cf, &value[i], 16,
-                                          &omcf->redis_connect_timeout)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            if (ngx_http_outage_conf_msec(cf, &value[i], 8,
-                                          &omcf->redis_timeout)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
+            *times[k].to = ms;
             continue;
         }
 
@@ -533,11 +533,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
         if (ngx_strnstr(value[i].data, "://", value[i].len) != NULL) {
             /* ngx_parse_url would take the scheme for a host name */
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_redis\": invalid address \"%V\": "
-                               "expected host:port, [ipv6]:port or "
-                               "unix:/path", &value[i]);
-            return NGX_CONF_ERROR;
+            goto invalid;
         }
 
         ngx_memzero(&u, sizeof(ngx_url_t));
@@ -558,11 +554,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                 || u.naddrs == 0))
         {
             if (u.uri.len || u.host.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"outage_redis\": invalid address \"%V\": "
-                                   "expected host:port, [ipv6]:port or "
-                                   "unix:/path", &value[i]);
-                return NGX_CONF_ERROR;
+                goto invalid;
             }
 
             /* no address yet: the poller resolves it (or postconf fails) */
@@ -580,11 +572,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (u.uri.len) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_redis\": invalid address \"%V\": "
-                               "expected host:port, [ipv6]:port or "
-                               "unix:/path", &value[i]);
-            return NGX_CONF_ERROR;
+            goto invalid;
         }
 
         a = ngx_array_push(omcf->redis_addrs);
@@ -704,6 +692,14 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 #endif
 
     return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_redis\": invalid address \"%V\": expected "
+                       "host:port, [ipv6]:port or unix:/path", &value[i]);
+
+    return NGX_CONF_ERROR;
 }
 
 
