@@ -3,7 +3,7 @@
  * Unit tests for ngx_http_outage_payload.c.  Replies are built the way the
  * module gets them: RESP text fed to a hiredis reader, an EXEC array of the
  * GET and HGETALL replies; a few odd shapes are built by hand.
- * Self-contained runner: one line per failed check, then
+ * Runner (tests/support/unit_runner.h): one line per failed check, then
  * "payload: N passed, M failed"; exit status 1 if anything failed.
  */
 
@@ -16,12 +16,8 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_payload.h"
+#include "../support/unit_runner.h"
 
-
-typedef struct {
-    const char  *name;
-    void       (*fn)(void);
-} test_case_t;
 
 typedef struct {
     char    *data;
@@ -29,17 +25,6 @@ typedef struct {
     size_t   cap;
 } resp_t;
 
-
-static const char  *current;
-static int          current_failed;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
 
 #define WRONGTYPE  "WRONGTYPE Operation against a key holding the wrong " \
                    "kind of value"
@@ -1237,7 +1222,7 @@ t_warning_text(void)
 }
 
 
-static const test_case_t  tests[] = {
+static const unit_test_t  tests[] = {
     { "string_key", t_string_key },
     { "string_empty", t_string_empty },
     { "string_ok", t_string_ok },
@@ -1271,32 +1256,11 @@ static const test_case_t  tests[] = {
     { "hand_built", t_hand_built },
     { "reset_between_calls", t_reset_between_calls },
     { "warning_text", t_warning_text },
-    { NULL, NULL }
 };
 
 
 int
 main(void)
 {
-    const test_case_t  *t;
-    int                 passed, failed;
-
-    passed = 0;
-    failed = 0;
-
-    for (t = tests; t->name; t++) {
-        current = t->name;
-        current_failed = 0;
-        t->fn();
-
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-    }
-
-    printf("payload: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("payload", tests, sizeof(tests) / sizeof(tests[0]));
 }
