@@ -255,8 +255,9 @@ static void
 ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
     size_t len, int ascii)
 {
-    size_t  i, run, n;
-    int     valid;
+    size_t       i, run, n;
+    int          valid;
+    const char  *ref;
 
     i = 0;
 
@@ -281,29 +282,38 @@ ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
         switch (src[i]) {
 
         case '&':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&amp;", 5);
-            i++;
-            continue;
+            ref = "&amp;";
+            break;
 
         case '<':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&lt;", 4);
-            i++;
-            continue;
+            ref = "&lt;";
+            break;
 
         case '>':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&gt;", 4);
-            i++;
-            continue;
+            ref = "&gt;";
+            break;
 
         case '"':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&quot;", 6);
-            i++;
-            continue;
+            ref = "&quot;";
+            break;
 
         case '\'':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&#39;", 5);
+            ref = "&#39;";
+            break;
+
+        default:
+            ref = NULL;
+            break;
+        }
+
+        if (ref) {
+            ngx_http_outage_out_unit(out, (const unsigned char *) ref,
+                                     strlen(ref));
             i++;
             continue;
+        }
+
+        switch (src[i]) {
 
         case '\0':
             /* NUL is a parse error in HTML and may truncate C consumers */
