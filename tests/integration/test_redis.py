@@ -13,8 +13,9 @@ from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid,
 
 INTERVAL = 0.3
 
-CONF = """
-    outage_redis {redis} interval=300ms timeout=200ms connect_timeout=200ms;
+# the scopes and the server block, shared with test_redis_push.py (to be
+# .format()ed once with the outage_redis line's values)
+SERVER = """
     outage_scopes checkout;
     server {{
         listen 127.0.0.1:{{port}} reuseport;
@@ -35,6 +36,10 @@ CONF = """
         location = /outage/status {{ outage_status; }}
     }}
 """
+
+CONF = """
+    outage_redis {redis} interval=300ms timeout=200ms connect_timeout=200ms;
+""" + SERVER
 
 
 def start(nginx_factory, redis_addr, workers=2, **kw):

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
+from test_redis import SERVER
 from test_redis_hostile import Fake, rss_kb
 
 PUSH_BOUND = 2.0 * LATENCY_FACTOR
@@ -21,24 +22,7 @@ PUSH_BOUND = 2.0 * LATENCY_FACTOR
 CONF = """
     outage_redis 127.0.0.1:{port} interval={interval} timeout=1s
                  connect_timeout=500ms {extra};
-    outage_scopes checkout;
-    server {{
-        listen 127.0.0.1:{{port}} reuseport;
-        location / {{
-            add_header X-State $outage_state always;
-            add_header X-Message $outage_message always;
-            add_header X-Pid $pid always;
-            return 200 "ok\\n";
-        }}
-        location /checkout/ {{
-            outage_banner_scopes checkout;
-            add_header X-State $outage_state always;
-            add_header X-Pid $pid always;
-            return 200 "ok\\n";
-        }}
-        location = /outage/status {{ outage_status; }}
-    }}
-"""
+""" + SERVER
 
 
 def conf(port, interval="10s", extra=""):
