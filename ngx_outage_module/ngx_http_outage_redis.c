@@ -2797,10 +2797,12 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
     int                      rc;
     u_char                   buf[160];
     size_t                   used, len;
+    ngx_uint_t               ended;
     ngx_http_outage_resp_t  *w;
 
     w = &rd->walk;
     rc = NGX_HTTP_OUTAGE_RESP_END;
+    ended = 0;
 
     while (n) {
         rc = ngx_http_outage_resp_walk(w, p, n, &used);
@@ -2856,9 +2858,13 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
             }
         }
 
-        if (rc == NGX_HTTP_OUTAGE_RESP_END && rd->skipping) {
-            rd->skipping = 0;
-            ngx_http_outage_redis_push_skipped(rd);
+        if (rc == NGX_HTTP_OUTAGE_RESP_END) {
+            ended = 1;
+
+            if (rd->skipping) {
+                rd->skipping = 0;
+                ngx_http_outage_redis_push_skipped(rd);
+            }
         }
 
         p += used;
@@ -2872,10 +2878,19 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
      * would hold every later invalidation behind it with the connection
      * open.  A message must arrive whole within timeout=, as a poll's
      * reply must, counted from its first byte (a trickle does not extend
-     * it); then the link is dropped and opened again.
+     * it); then the link is dropped and opened again.  A message that
+     * ended in these bytes means the unfinished one began in them: its
+     * bound starts now (messages back to back are not one long message).
      */
     if (rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
         if (rc == NGX_HTTP_OUTAGE_RESP_MORE) {
+            if (ended && rd->deadline.timer_set) {
+                /* not ngx_add_timer() alone: it keeps a timer moved by
+                 * less than NGX_TIMER_LAZY_DELAY, which with a short
+                 * timeout= would end a message begun just now */
+                ngx_del_timer(&rd->deadline);
+            }
+
             if (!rd->deadline.timer_set) {
                 ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
             }
