@@ -134,10 +134,27 @@ ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
 
     if (in->announced) {
         ngx_http_outage_banner_set(&b->state, "scheduled");
-        ngx_http_outage_banner_set(&b->label, "Scheduled maintenance");
         ngx_http_outage_banner_set(&b->klass,
                                    "outage-banner outage-banner--scheduled");
         ngx_http_outage_banner_set(&b->eta_label, "Ends");
+
+        /* a planned outage is not maintenance: the declared state says */
+        switch (in->announced) {
+
+        case NGX_HTTP_OUTAGE_STATE_DOWN:
+            ngx_http_outage_banner_set(&b->label,
+                                       "Planned service disruption");
+            break;
+
+        case NGX_HTTP_OUTAGE_STATE_DEGRADED:
+            ngx_http_outage_banner_set(&b->label,
+                                       "Planned degraded performance");
+            break;
+
+        default:
+            ngx_http_outage_banner_set(&b->label, "Scheduled maintenance");
+            break;
+        }
 
     } else {
         switch (in->state) {

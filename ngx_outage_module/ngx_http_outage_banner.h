@@ -34,7 +34,8 @@ typedef struct {
 /* what the filter knows about the incident, copied from the worker view */
 typedef struct {
     int                           state;      /* NGX_HTTP_OUTAGE_STATE_* */
-    int                           announced;  /* maintenance ahead */
+    int                           announced;  /* 0, or the state declared
+                                                 for an incident ahead */
     time_t                        since;      /* 0: unknown */
     time_t                        eta;        /* 0: none (see eta_text) */
     time_t                        starts;     /* 0: none */

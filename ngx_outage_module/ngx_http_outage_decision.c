@@ -928,7 +928,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
 
         v->state = announced ? NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                              : inc->state;
-        v->announced = announced;
+        v->announced = announced ? inc->state : 0;
         v->source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
         v->since = inc->since ? inc->since : ds->redis_since;
         v->eta = inc->eta;

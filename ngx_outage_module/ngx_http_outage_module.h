@@ -411,8 +411,10 @@ typedef struct {
     ngx_str_t                    name;
     ngx_uint_t                   state;     /* NGX_HTTP_OUTAGE_STATE_* */
     ngx_uint_t                   source;
-    unsigned                     announced:1;  /* an incident ahead: shown
-                                                  as scheduled maintenance */
+    /* 0, or the state declared for an incident ahead (state is then
+     * maintenance: not in effect); the banner and status page word it as
+     * planned by this declared state */
+    unsigned                     announced:3;
     unsigned                     stale:1;      /* Redis not current */
     time_t                       since;
     time_t                       eta;

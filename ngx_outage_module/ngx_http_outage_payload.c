@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ngx_http_outage_payload.h"
 
@@ -63,12 +64,11 @@ static int ngx_http_outage_payload_field_time(const unsigned char *p,
     size_t len, time_t *t);
 static void ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
     const char *what, const unsigned char *p, size_t len);
-static int ngx_http_outage_ci_eq(const unsigned char *p, const char *s,
-    size_t n);
 static int ngx_http_outage_month(const unsigned char *p);
 static int ngx_http_outage_num(const unsigned char *p, size_t len,
     size_t *i, size_t min, size_t max, int *v);
-static time_t ngx_http_outage_http_time(const unsigned char *p, size_t len);
+static time_t ngx_http_outage_http_time(const unsigned char *p, size_t len,
+    time_t now);
 static time_t ngx_http_outage_civil_time(int y, int mo, int d, int h,
     int mi, int s, int zone);
 
@@ -383,28 +383,6 @@ ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
 }
 
 
-static int
-ngx_http_outage_ci_eq(const unsigned char *p, const char *s, size_t n)
-{
-    size_t         i;
-    unsigned char  c;
-
-    for (i = 0; i < n; i++) {
-        c = p[i];
-
-        if (c >= 'A' && c <= 'Z') {
-            c = (unsigned char) (c - 'A' + 'a');
-        }
-
-        if (c != (unsigned char) s[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 /* 1-12 for a three-letter English month name (any case), else 0 */
 
 static int
@@ -414,7 +392,7 @@ ngx_http_outage_month(const unsigned char *p)
     static const char  *months = "janfebmaraprmayjunjulaugsepoctnovdec";
 
     for (m = 0; m < 12; m++) {
-        if (ngx_http_outage_ci_eq(p, months + 3 * m, 3)) {
+        if (ngx_http_outage_ascii_caseeq(p, months + 3 * m, 3)) {
             return m + 1;
         }
     }
@@ -476,7 +454,41 @@ ngx_http_outage_civil_time(int y, int mo, int d, int h, int mi, int s,
 
 
 /*
- * RFC 7231 section 7.1.1.1, as ngx_parse_http_time() reads it (that one
+ * RFC 9110 section 5.6.7 on RFC 850's two-digit year: one that "appears
+ * to be more than 50 years in the future" is the most recent past year
+ * with those digits.  Read by year number, that is the year with these
+ * last two digits from 49 years before now's year to 50 after it: in
+ * 2026, "76" is 2076 and "77" is 1977 (then refused: before 2000).  A
+ * fixed pivot (Python's email.utils: 69-99 are 19xx) reads "69" as 1969
+ * now, where RFC 9110 says 2069, and ages with every year.
+ */
+
+static int
+ngx_http_outage_rfc850_year(int yy, time_t now)
+{
+    int        y, cur;
+    struct tm  tm;
+
+    if (gmtime_r(&now, &tm) == NULL) {
+        return -1;
+    }
+
+    cur = tm.tm_year + 1900;
+    y = cur - cur % 100 + yy;
+
+    if (y > cur + 50) {
+        y -= 100;
+
+    } else if (y < cur - 49) {
+        y += 100;
+    }
+
+    return y;
+}
+
+
+/*
+ * RFC 9110 section 5.6.7, as ngx_parse_http_time() reads it (that one
  * needs nginx; this file must not):
  *   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT" (also "+0100", "UTC")
  *   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
@@ -486,7 +498,7 @@ ngx_http_outage_civil_time(int y, int mo, int d, int h, int mi, int s,
  */
 
 static time_t
-ngx_http_outage_http_time(const unsigned char *p, size_t len)
+ngx_http_outage_http_time(const unsigned char *p, size_t len, time_t now)
 {
     int     y, mo, d, h, mi, s, zh, zm, zone, sign;
     size_t  i;
@@ -549,8 +561,7 @@ ngx_http_outage_http_time(const unsigned char *p, size_t len)
                 return (time_t) -1;
             }
 
-            /* RFC 7231: a two-digit year more than 50 years ahead is past */
-            y += (y < 70) ? 2000 : 1900;
+            y = ngx_http_outage_rfc850_year(y, now);
 
         } else {
             return (time_t) -1;
@@ -572,8 +583,8 @@ ngx_http_outage_http_time(const unsigned char *p, size_t len)
             return (time_t) -1;
         }
 
-        if (len - i == 3 && (ngx_http_outage_ci_eq(p + i, "gmt", 3)
-                             || ngx_http_outage_ci_eq(p + i, "utc", 3)))
+        if (len - i == 3 && (ngx_http_outage_ascii_caseeq(p + i, "gmt", 3)
+                             || ngx_http_outage_ascii_caseeq(p + i, "utc", 3)))
         {
             zone = 0;
 
@@ -641,6 +652,14 @@ ngx_http_outage_http_time(const unsigned char *p, size_t len)
 time_t
 ngx_http_outage_payload_time(const unsigned char *p, size_t len)
 {
+    return ngx_http_outage_payload_time_at(p, len, time(NULL));
+}
+
+
+time_t
+ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
+    time_t now)
+{
     size_t     i;
     time_t     t;
     long long  ms;
@@ -679,15 +698,15 @@ ngx_http_outage_payload_time(const unsigned char *p, size_t len)
 
         /* "2026-12-07 02:18 UTC": the zone word people add */
         if (t == (time_t) -1 && len > 4 && p[len - 4] == ' '
-            && (ngx_http_outage_ci_eq(p + len - 3, "utc", 3)
-                || ngx_http_outage_ci_eq(p + len - 3, "gmt", 3))
+            && (ngx_http_outage_ascii_caseeq(p + len - 3, "utc", 3)
+                || ngx_http_outage_ascii_caseeq(p + len - 3, "gmt", 3))
             && len > 5 && p[len - 5] >= '0' && p[len - 5] <= '9')
         {
             t = ngx_http_outage_parse_time(p, len - 4);
         }
 
         if (t == (time_t) -1) {
-            t = ngx_http_outage_http_time(p, len);
+            t = ngx_http_outage_http_time(p, len, now);
         }
     }
 

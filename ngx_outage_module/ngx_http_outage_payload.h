@@ -94,12 +94,18 @@ int ngx_http_outage_payload_parse(const redisReply *get_reply,
  * tabs: everything ngx_http_outage_parse_time() accepts (RFC 3339 with
  * "Z", an offset or a fraction; "YYYY-MM-DD[ HH:MM[:SS]]"; unix seconds),
  * the same followed by " UTC" or " GMT", the three HTTP date formats of
- * RFC 7231 (IMF-fixdate, RFC 850, asctime; IMF-fixdate also with a
- * "+HHMM" zone as RFC 5322 writes it), and unix milliseconds (13 digits,
- * as JavaScript's Date.now() gives).  Returns (time_t) -1 otherwise, and
- * for anything before 2000-01-01 (always a mistake: "30" meant minutes).
+ * RFC 9110 (IMF-fixdate, RFC 850, asctime; IMF-fixdate also with a
+ * "+HHMM" zone as RFC 5322 writes it), and unix milliseconds.  Digits
+ * alone are seconds, as Python's datetime.fromtimestamp() reads them, up
+ * to 12 digits (9999-12-31 at most); exactly 13 digits are milliseconds
+ * (as JavaScript's Date.now() gives: 13 digits of seconds would be after
+ * year 9999).  Returns (time_t) -1 otherwise, and for anything before
+ * 2000-01-01 (always a mistake: "30" meant minutes).  RFC 850's two-digit
+ * year is read against the clock (time(NULL)); _at() takes "now".
  */
 time_t ngx_http_outage_payload_time(const unsigned char *p, size_t len);
+time_t ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
+    time_t now);
 
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);

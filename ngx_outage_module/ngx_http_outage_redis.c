@@ -277,6 +277,7 @@ static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
+static void ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd);
 
 static void *ngx_http_outage_redis_new(const redisReadTask *task, int type,
     size_t size);
@@ -331,9 +332,20 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_int_t                      n;
     ngx_str_t                     *value, s;
     ngx_url_t                      u;
-    ngx_uint_t                     i;
-    ngx_msec_t                     ms, iv;
+    ngx_uint_t                     i, k;
+    ngx_msec_t                     ms, iv, ct;
     ngx_http_outage_redis_addr_t  *a;
+
+    /* the time parameters: name=, where it goes, its least value */
+    struct {
+        ngx_str_t                  name;
+        ngx_msec_t                *to;
+        ngx_msec_t                 min;
+    } times[] = {
+        { ngx_string("interval="), &omcf->redis_interval, 100 },
+        { ngx_string("connect_timeout="), &omcf->redis_connect_timeout, 1 },
+        { ngx_string("timeout="), &omcf->redis_timeout, 1 },
+    };
 #if (NGX_SSL)
     ngx_int_t                      rc;
     ngx_uint_t                     tls_on;
@@ -401,43 +413,32 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            if (ngx_http_outage_conf_msec(cf, &value[i], 9, &ms)
+        for (k = 0; k < sizeof(times) / sizeof(times[0]); k++) {
+            if (ngx_strncmp(value[i].data, times[k].name.data,
+                            times[k].name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k < sizeof(times) / sizeof(times[0])) {
+            if (ngx_http_outage_conf_msec(cf, &value[i], times[k].name.len,
+                                          &ms)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
 
-            if (ms < 100) {
+            if (ms < times[k].min) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"outage_redis\": interval must be at "
-                                   "least 100ms in \"%V\"", &value[i]);
+                                   "\"outage_redis\": %*s must be at "
+                                   "least %Mms in \"%V\"",
+                                   times[k].name.len - 1, times[k].name.data,
+                                   times[k].min, &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            omcf->redis_interval = ms;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
-            if (ngx_http_outage_conf_msec(cf, &value[i], 16,
-                                          &omcf->redis_connect_timeout)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            if (ngx_http_outage_conf_msec(cf, &value[i], 8,
-                                          &omcf->redis_timeout)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
+            *times[k].to = ms;
             continue;
         }
 
@@ -532,11 +533,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
         if (ngx_strnstr(value[i].data, "://", value[i].len) != NULL) {
             /* ngx_parse_url would take the scheme for a host name */
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_redis\": invalid address \"%V\": "
-                               "expected host:port, [ipv6]:port or "
-                               "unix:/path", &value[i]);
-            return NGX_CONF_ERROR;
+            goto invalid;
         }
 
         ngx_memzero(&u, sizeof(ngx_url_t));
@@ -557,11 +554,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                 || u.naddrs == 0))
         {
             if (u.uri.len || u.host.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"outage_redis\": invalid address \"%V\": "
-                                   "expected host:port, [ipv6]:port or "
-                                   "unix:/path", &value[i]);
-                return NGX_CONF_ERROR;
+                goto invalid;
             }
 
             /* no address yet: the poller resolves it (or postconf fails) */
@@ -579,11 +572,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (u.uri.len) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_redis\": invalid address \"%V\": "
-                               "expected host:port, [ipv6]:port or "
-                               "unix:/path", &value[i]);
-            return NGX_CONF_ERROR;
+            goto invalid;
         }
 
         a = ngx_array_push(omcf->redis_addrs);
@@ -626,23 +615,30 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     /*
-     * A healthy Redis is read once per interval, each poll taking up to
-     * timeout: a shorter max_stale would withdraw declared incidents
+     * A healthy Redis is read once per interval.  A poll on the open link
+     * takes up to timeout, but one that must open the link first (Redis
+     * closed an idle client, a failover, the first poll of a new owner)
+     * has the deadline connect() sets: connect_timeout + timeout, TLS
+     * handshake included.  A max_stale below interval + both + 1 s (the
+     * rule is checked in whole seconds) would withdraw declared incidents
      * between two successful polls.  The defaults are init_main_conf's.
      */
     if (omcf->redis_max_stale != NGX_CONF_UNSET && omcf->redis_max_stale) {
         iv = (omcf->redis_interval == NGX_CONF_UNSET_MSEC)
              ? 1000 : omcf->redis_interval;
+        ct = (omcf->redis_connect_timeout == NGX_CONF_UNSET_MSEC)
+             ? 1000 : omcf->redis_connect_timeout;
         ms = (omcf->redis_timeout == NGX_CONF_UNSET_MSEC)
              ? 1000 : omcf->redis_timeout;
 
-        if ((ngx_msec_t) omcf->redis_max_stale * 1000 < iv + ms + 1000) {
+        if ((ngx_msec_t) omcf->redis_max_stale * 1000 < iv + ct + ms + 1000)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"outage_redis\": max_stale=%Ts is shorter "
-                               "than interval=%Mms + timeout=%Mms + 1s: "
-                               "every incident would be dropped between two "
-                               "successful polls", omcf->redis_max_stale,
-                               iv, ms);
+                               "than interval=%Mms + connect_timeout=%Mms + "
+                               "timeout=%Mms + 1s: every incident would be "
+                               "dropped between two successful polls",
+                               omcf->redis_max_stale, iv, ct, ms);
             return NGX_CONF_ERROR;
         }
     }
@@ -696,6 +692,14 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 #endif
 
     return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_redis\": invalid address \"%V\": expected "
+                       "host:port, [ipv6]:port or unix:/path", &value[i]);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -1933,6 +1937,11 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         return;
     }
 
+    if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+        ngx_http_outage_redis_push_stalled(rd);
+        return;
+    }
+
     ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
                                    : rd->connected ? "TLS handshake timed out"
                                    : "connect timed out", NULL, 0);
@@ -2788,9 +2797,12 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
     int                      rc;
     u_char                   buf[160];
     size_t                   used, len;
+    ngx_uint_t               ended;
     ngx_http_outage_resp_t  *w;
 
     w = &rd->walk;
+    rc = NGX_HTTP_OUTAGE_RESP_END;
+    ended = 0;
 
     while (n) {
         rc = ngx_http_outage_resp_walk(w, p, n, &used);
@@ -2846,16 +2858,75 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
             }
         }
 
-        if (rc == NGX_HTTP_OUTAGE_RESP_END && rd->skipping) {
-            rd->skipping = 0;
-            ngx_http_outage_redis_push_skipped(rd);
+        if (rc == NGX_HTTP_OUTAGE_RESP_END) {
+            ended = 1;
+
+            if (rd->skipping) {
+                rd->skipping = 0;
+                ngx_http_outage_redis_push_skipped(rd);
+            }
         }
 
         p += used;
         n -= used;
     }
 
+    /*
+     * Subscribed, the link has no command in flight and so no deadline,
+     * and a silent link is an idle one.  A message that has begun is
+     * another matter: a peer or proxy that stops in the middle of one
+     * would hold every later invalidation behind it with the connection
+     * open.  A message must arrive whole within timeout=, as a poll's
+     * reply must, counted from its first byte (a trickle does not extend
+     * it); then the link is dropped and opened again.  A message that
+     * ended in these bytes means the unfinished one began in them: its
+     * bound starts now (messages back to back are not one long message).
+     */
+    if (rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
+        if (rc == NGX_HTTP_OUTAGE_RESP_MORE) {
+            if (ended && rd->deadline.timer_set) {
+                /* not ngx_add_timer() alone: it keeps a timer moved by
+                 * less than NGX_TIMER_LAZY_DELAY, which with a short
+                 * timeout= would end a message begun just now */
+                ngx_del_timer(&rd->deadline);
+            }
+
+            if (!rd->deadline.timer_set) {
+                ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
+            }
+
+        } else if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+    }
+
     return NGX_OK;
+}
+
+
+/* a message begun and not finished within timeout=: drop, reconnect */
+
+static void
+ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd)
+{
+    u_char  buf[128];
+    size_t  len;
+
+    /*
+     * What was seen, in words that do not change from one stall to the
+     * next (the bytes received do), so that a proxy that stalls every
+     * link it carries gives one line, not one per reconnect.
+     */
+    len = ngx_snprintf(buf, sizeof(buf), "part of a message, then nothing "
+                       "for %M ms (timeout=)", rd->omcf->redis_timeout)
+          - buf;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rd->log, 0,
+                   "outage: redis push link stalled after %uL bytes of a "
+                   "message", (unsigned long long) rd->walk.bytes);
+
+    ngx_http_outage_redis_drop(rd, "stalled mid-message", (const char *) buf,
+                               len);
 }
 
 

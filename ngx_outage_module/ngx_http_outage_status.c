@@ -346,12 +346,24 @@ ngx_http_outage_prom_label(u_char *p, u_char *last, ngx_str_t *s)
 }
 
 
+/* the per-check series, in the order of outage_check_* in the output */
+static const struct {
+    const char  *name;
+    const char  *help;
+} ngx_http_outage_check_metrics[] = {
+    { "up", "Health check result (1 up, 0 down or unknown)." },
+    { "latency_seconds", "Latency of the last probe." },
+    { "probes_total", "Probes sent." },
+    { "failures_total", "Failed probes." },
+};
+
+
 static u_char *
 ngx_http_outage_status_prometheus(u_char *p, u_char *last,
     ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap)
 {
     time_t                         now;
-    ngx_uint_t                     i, j, s;
+    ngx_uint_t                     i, j, s, m;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_field_t       *f;
     ngx_http_outage_value_t        val;
@@ -413,60 +425,45 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
 
     checks = omcf->checks.elts;
 
-    if (omcf->checks.nelts) {
-        p = ngx_slprintf(p, last,
-                "# HELP outage_check_up Health check result (1 up, 0 down "
-                "or unknown).\n"
-                "# TYPE outage_check_up gauge\n");
+    /* one series per check and metric, labelled alike */
+    for (m = 0; omcf->checks.nelts && m < 4; m++) {
+        p = ngx_slprintf(p, last, "# HELP outage_check_%s %s\n"
+                         "# TYPE outage_check_%s %s\n",
+                         ngx_http_outage_check_metrics[m].name,
+                         ngx_http_outage_check_metrics[m].help,
+                         ngx_http_outage_check_metrics[m].name,
+                         m < 2 ? "gauge" : "counter");
 
         for (j = 0; j < omcf->checks.nelts; j++) {
             sc = &shm->checks[checks[j].slot];
-            p = ngx_slprintf(p, last, "outage_check_up{scope=\"");
+            p = ngx_slprintf(p, last, "outage_check_%s{scope=\"",
+                             ngx_http_outage_check_metrics[m].name);
             p = ngx_http_outage_prom_label(p, last,
                                            &snap->scopes[checks[j].scope].name);
-            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %d\n", j,
-                             (int) (sc->health == NGX_HTTP_OUTAGE_HEALTH_UP));
-        }
+            p = ngx_slprintf(p, last, "\",check=\"%ui\"} ", j);
 
-        p = ngx_slprintf(p, last,
-                "# HELP outage_check_latency_seconds Latency of the last "
-                "probe.\n"
-                "# TYPE outage_check_latency_seconds gauge\n");
+            switch (m) {
 
-        for (j = 0; j < omcf->checks.nelts; j++) {
-            sc = &shm->checks[checks[j].slot];
-            p = ngx_slprintf(p, last, "outage_check_latency_seconds{scope=\"");
-            p = ngx_http_outage_prom_label(p, last,
-                                           &snap->scopes[checks[j].scope].name);
-            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %ui.%03ui\n", j,
-                             (ngx_uint_t) (sc->last_latency / 1000),
-                             (ngx_uint_t) (sc->last_latency % 1000));
-        }
+            case 0:
+                p = ngx_slprintf(p, last, "%d\n",
+                                 (int) (sc->health
+                                        == NGX_HTTP_OUTAGE_HEALTH_UP));
+                break;
 
-        p = ngx_slprintf(p, last,
-                "# HELP outage_check_probes_total Probes sent.\n"
-                "# TYPE outage_check_probes_total counter\n");
+            case 1:
+                p = ngx_slprintf(p, last, "%ui.%03ui\n",
+                                 (ngx_uint_t) (sc->last_latency / 1000),
+                                 (ngx_uint_t) (sc->last_latency % 1000));
+                break;
 
-        for (j = 0; j < omcf->checks.nelts; j++) {
-            sc = &shm->checks[checks[j].slot];
-            p = ngx_slprintf(p, last, "outage_check_probes_total{scope=\"");
-            p = ngx_http_outage_prom_label(p, last,
-                                           &snap->scopes[checks[j].scope].name);
-            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %ui\n", j,
-                             sc->probes);
-        }
+            case 2:
+                p = ngx_slprintf(p, last, "%ui\n", sc->probes);
+                break;
 
-        p = ngx_slprintf(p, last,
-                "# HELP outage_check_failures_total Failed probes.\n"
-                "# TYPE outage_check_failures_total counter\n");
-
-        for (j = 0; j < omcf->checks.nelts; j++) {
-            sc = &shm->checks[checks[j].slot];
-            p = ngx_slprintf(p, last, "outage_check_failures_total{scope=\"");
-            p = ngx_http_outage_prom_label(p, last,
-                                           &snap->scopes[checks[j].scope].name);
-            p = ngx_slprintf(p, last, "\",check=\"%ui\"} %ui\n", j,
-                             sc->failures);
+            default:
+                p = ngx_slprintf(p, last, "%ui\n", sc->failures);
+                break;
+            }
         }
     }
 

@@ -48,7 +48,12 @@ static const ngx_http_outage_sp_kind_t  ngx_http_outage_sp_kinds[] = {
       NGX_HTTP_OUTAGE_SP_MAINTENANCE },
     { "Scheduled maintenance", "sched", "operational",
       NGX_HTTP_OUTAGE_SP_OK },
-    { "Unknown", "sched", "operational", NGX_HTTP_OUTAGE_SP_OK }
+    { "Unknown", "sched", "operational", NGX_HTTP_OUTAGE_SP_OK },
+    /* announced, not in effect: planned, in the declared state's words */
+    { "Planned service disruption", "sched", "operational",
+      NGX_HTTP_OUTAGE_SP_OK },
+    { "Planned degraded performance", "sched", "operational",
+      NGX_HTTP_OUTAGE_SP_OK }
 };
 
 #define NGX_HTTP_OUTAGE_SP_KIND_OK     0
@@ -57,6 +62,8 @@ static const ngx_http_outage_sp_kind_t  ngx_http_outage_sp_kinds[] = {
 #define NGX_HTTP_OUTAGE_SP_KIND_MAINT  3
 #define NGX_HTTP_OUTAGE_SP_KIND_SCHED  4
 #define NGX_HTTP_OUTAGE_SP_KIND_UNKN   5
+#define NGX_HTTP_OUTAGE_SP_KIND_PDOWN  6
+#define NGX_HTTP_OUTAGE_SP_KIND_PDEGR  7
 
 
 static const char  *ngx_http_outage_sp_overall_texts[] = {
@@ -215,9 +222,13 @@ ngx_http_outage_sp_kind(const ngx_http_outage_sp_row_t *row)
         return &ngx_http_outage_sp_kinds[NGX_HTTP_OUTAGE_SP_KIND_DOWN];
 
     case NGX_HTTP_OUTAGE_STATE_MAINTENANCE:
-        return &ngx_http_outage_sp_kinds[row->announced
-                                         ? NGX_HTTP_OUTAGE_SP_KIND_SCHED
-                                         : NGX_HTTP_OUTAGE_SP_KIND_MAINT];
+        return &ngx_http_outage_sp_kinds[
+                   row->announced == NGX_HTTP_OUTAGE_STATE_DOWN
+                   ? NGX_HTTP_OUTAGE_SP_KIND_PDOWN
+                   : row->announced == NGX_HTTP_OUTAGE_STATE_DEGRADED
+                   ? NGX_HTTP_OUTAGE_SP_KIND_PDEGR
+                   : row->announced ? NGX_HTTP_OUTAGE_SP_KIND_SCHED
+                   : NGX_HTTP_OUTAGE_SP_KIND_MAINT];
 
     default:
         /* no incident, but nothing ever confirmed that either */
@@ -826,7 +837,9 @@ ngx_http_outage_sp_event(ngx_http_outage_wr_t *w,
 
     if (maint) {
         status = row->announced ? "scheduled" : "in_progress";
-        impact = "maintenance";
+        impact = row->announced == NGX_HTTP_OUTAGE_STATE_DOWN ? "major"
+                 : row->announced == NGX_HTTP_OUTAGE_STATE_DEGRADED ? "minor"
+                 : "maintenance";
 
     } else {
         /* a person declared it in Redis; a failing probe is still news */
@@ -848,6 +861,12 @@ ngx_http_outage_sp_event(ngx_http_outage_wr_t *w,
     ngx_http_outage_wr_json(w, row->label, row->label_len);
     ngx_http_outage_wr_str(w, ": ");
     ngx_http_outage_wr_str(w, maint ? (row->announced
+                                       == NGX_HTTP_OUTAGE_STATE_DOWN
+                                       ? "planned service disruption"
+                                       : row->announced
+                                         == NGX_HTTP_OUTAGE_STATE_DEGRADED
+                                       ? "planned degraded performance"
+                                       : row->announced
                                        ? "scheduled maintenance"
                                        : "maintenance in progress")
                                     : (k->overall == NGX_HTTP_OUTAGE_SP_DOWN

@@ -42,7 +42,8 @@ typedef struct {
     const unsigned char  *label;        /* human label (configuration) */
     size_t                label_len;
     int                   state;        /* NGX_HTTP_OUTAGE_STATE_* */
-    int                   announced;    /* maintenance window still ahead */
+    int                   announced;    /* 0, or the state declared for an
+                                           incident still ahead */
     int                   health;       /* decided by health checks */
     int                   stale;        /* Redis could not confirm it */
     time_t                since;        /* 0: unknown */

@@ -69,8 +69,6 @@ static void ngx_http_outage_json_out(ngx_http_outage_out_t *out,
     const unsigned char *src, size_t len);
 static void ngx_http_outage_log_out(ngx_http_outage_out_t *out,
     const unsigned char *src, size_t len);
-static int ngx_http_outage_caseeq(const unsigned char *p, const char *s,
-    size_t len);
 static size_t ngx_http_outage_utoa(unsigned char *dst, unsigned long long v);
 static void ngx_http_outage_put2(unsigned char *dst, unsigned v);
 static int ngx_http_outage_digits(const unsigned char *p, size_t len,
@@ -257,8 +255,9 @@ static void
 ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
     size_t len, int ascii)
 {
-    size_t  i, run, n;
-    int     valid;
+    size_t       i, run, n;
+    int          valid;
+    const char  *ref;
 
     i = 0;
 
@@ -283,29 +282,38 @@ ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
         switch (src[i]) {
 
         case '&':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&amp;", 5);
-            i++;
-            continue;
+            ref = "&amp;";
+            break;
 
         case '<':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&lt;", 4);
-            i++;
-            continue;
+            ref = "&lt;";
+            break;
 
         case '>':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&gt;", 4);
-            i++;
-            continue;
+            ref = "&gt;";
+            break;
 
         case '"':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&quot;", 6);
-            i++;
-            continue;
+            ref = "&quot;";
+            break;
 
         case '\'':
-            ngx_http_outage_out_unit(out, (const unsigned char *) "&#39;", 5);
+            ref = "&#39;";
+            break;
+
+        default:
+            ref = NULL;
+            break;
+        }
+
+        if (ref) {
+            ngx_http_outage_out_unit(out, (const unsigned char *) ref,
+                                     strlen(ref));
             i++;
             continue;
+        }
+
+        switch (src[i]) {
 
         case '\0':
             /* NUL is a parse error in HTML and may truncate C consumers */
@@ -710,8 +718,9 @@ cut:
 
 /* ---- links ------------------------------------------------------------ */
 
-static int
-ngx_http_outage_caseeq(const unsigned char *p, const char *s, size_t len)
+int
+ngx_http_outage_ascii_caseeq(const unsigned char *p, const char *s,
+    size_t len)
 {
     size_t         i;
     unsigned char  c;
@@ -742,10 +751,10 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         return 0;
     }
 
-    if (len > 7 && ngx_http_outage_caseeq(p, "http://", 7)) {
+    if (len > 7 && ngx_http_outage_ascii_caseeq(p, "http://", 7)) {
         i = 7;
 
-    } else if (len > 8 && ngx_http_outage_caseeq(p, "https://", 8)) {
+    } else if (len > 8 && ngx_http_outage_ascii_caseeq(p, "https://", 8)) {
         i = 8;
 
     } else {
@@ -1257,33 +1266,33 @@ ngx_http_outage_parse_state(const unsigned char *p, size_t len)
     switch (len) {
 
     case 2:
-        if (ngx_http_outage_caseeq(p, "ok", 2)
-            || ngx_http_outage_caseeq(p, "up", 2))
+        if (ngx_http_outage_ascii_caseeq(p, "ok", 2)
+            || ngx_http_outage_ascii_caseeq(p, "up", 2))
         {
             return NGX_HTTP_OUTAGE_STATE_OK;
         }
         break;
 
     case 4:
-        if (ngx_http_outage_caseeq(p, "down", 4)) {
+        if (ngx_http_outage_ascii_caseeq(p, "down", 4)) {
             return NGX_HTTP_OUTAGE_STATE_DOWN;
         }
         break;
 
     case 6:
-        if (ngx_http_outage_caseeq(p, "outage", 6)) {
+        if (ngx_http_outage_ascii_caseeq(p, "outage", 6)) {
             return NGX_HTTP_OUTAGE_STATE_DOWN;
         }
         break;
 
     case 8:
-        if (ngx_http_outage_caseeq(p, "degraded", 8)) {
+        if (ngx_http_outage_ascii_caseeq(p, "degraded", 8)) {
             return NGX_HTTP_OUTAGE_STATE_DEGRADED;
         }
         break;
 
     case 11:
-        if (ngx_http_outage_caseeq(p, "maintenance", 11)) {
+        if (ngx_http_outage_ascii_caseeq(p, "maintenance", 11)) {
             return NGX_HTTP_OUTAGE_STATE_MAINTENANCE;
         }
         break;

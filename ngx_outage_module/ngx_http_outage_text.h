@@ -106,6 +106,13 @@ size_t ngx_http_outage_sanitize(unsigned char *dst, size_t max,
 int ngx_http_outage_link_valid(const unsigned char *p, size_t len);
 
 /*
+ * 1 if the n bytes at p equal s, ASCII letters in any case; s is written
+ * in lower case.  No locale: "I" is "i" whatever setlocale() says.
+ */
+int ngx_http_outage_ascii_caseeq(const unsigned char *p, const char *s,
+    size_t n);
+
+/*
  * Accepts, after trimming spaces and tabs:
  *   unix seconds          "1795000000" (at most 12 digits)
  *   date                  "2026-11-22" (midnight UTC)

@@ -78,7 +78,7 @@ ngx_http_outage_field_t  ngx_http_outage_vars[] = {
       "Effective state of a scope (1 for the current state).",
       ngx_http_outage_state_names, 4, 0, ngx_http_outage_get_state },
 
-    /* the banner's word: "scheduled" for an announced window, "ok" */
+    /* the banner's word: "scheduled" for an announced incident, "ok" */
     { ngx_string("outage_state"), NULL, NULL, NULL, NULL, 0, 0,
       ngx_http_outage_get_state_word },
 
@@ -87,7 +87,8 @@ ngx_http_outage_field_t  ngx_http_outage_vars[] = {
       ngx_http_outage_source_names, 3, 0, ngx_http_outage_get_source },
 
     { ngx_null_string, "scheduled", "scheduled",
-      "A maintenance window is announced but not yet open.",
+      "An incident (maintenance, or a planned outage) is announced, not "
+      "in effect yet.",
       NULL, 0, 0, ngx_http_outage_get_scheduled },
 
     { ngx_string("outage_since"), "since", NULL, NULL, NULL, 0, 0,

@@ -88,11 +88,11 @@ CASES = [
     ("outage_redis", "max-stale-below-interval",
      "outage_redis 127.0.0.1 max_stale=2s interval=5s;",
      ['"outage_redis": max_stale=2s is shorter than interval=5000ms + '
-      'timeout=1000ms + 1s']),
+      'connect_timeout=1000ms + timeout=1000ms + 1s']),
     ("outage_redis", "max-stale-below-defaults",
      "outage_redis 127.0.0.1 max_stale=2s;",
      ['"outage_redis": max_stale=2s is shorter than interval=1000ms + '
-      'timeout=1000ms + 1s']),
+      'connect_timeout=1000ms + timeout=1000ms + 1s']),
     ("outage_redis", "user-no-password", "outage_redis 127.0.0.1 user=u;",
      ['"outage_redis": "user=" needs "password="']),
     ("outage_redis", "long-prefix",
@@ -494,8 +494,8 @@ def test_long_url_is_accepted(nginx_factory, files):
 RUNBOOK_REDIS = {
     '"outage_redis" needs at least one address': "outage_redis;",
     '"outage_redis": max_stale=2s is shorter than interval=5000ms + '
-    'timeout=1000ms + 1s: every incident would be dropped between two '
-    'successful polls': "outage_redis 127.0.0.1 interval=5s max_stale=2s;",
+    'connect_timeout=1000ms + timeout=1000ms + 1s: every incident would be '
+    'dropped between two successful polls': "outage_redis 127.0.0.1 interval=5s max_stale=2s;",
     '"outage_redis": host "redis.invalid:6379" not found, and without an '
     'http-level "resolver" it is never resolved again: add "resolver" to '
     'start now and resolve the name at run time, or use an IP address':

@@ -262,7 +262,7 @@ def test_ok_ignored_while_redis_stale_silences_nothing(nginx_factory, redis,
     """An "ok" the decision ignores (Redis stale past max_stale) must not
     make the log say "no banner or page" while the page is served."""
     n = nginx_factory(CONF.replace(
-        "timeout=500ms;", "timeout=500ms max_stale=2s;").format(
+        "timeout=500ms;", "timeout=500ms connect_timeout=200ms max_stale=2s;").format(
             rp=redis.port, app=backend.port,
             check="outage_check checkout http://127.0.0.1:%d/health "
                   "interval=300ms timeout=200ms fall=1 rise=1;"

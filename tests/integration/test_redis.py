@@ -13,8 +13,9 @@ from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid,
 
 INTERVAL = 0.3
 
-CONF = """
-    outage_redis {redis} interval=300ms timeout=200ms connect_timeout=200ms;
+# the scopes and the server block, shared with test_redis_push.py (to be
+# .format()ed once with the outage_redis line's values)
+SERVER = """
     outage_scopes checkout;
     server {{
         listen 127.0.0.1:{{port}} reuseport;
@@ -35,6 +36,10 @@ CONF = """
         location = /outage/status {{ outage_status; }}
     }}
 """
+
+CONF = """
+    outage_redis {redis} interval=300ms timeout=200ms connect_timeout=200ms;
+""" + SERVER
 
 
 def start(nginx_factory, redis_addr, workers=2, **kw):
@@ -312,6 +317,24 @@ def test_bad_values_logged_once_and_never_escalate(nginx_factory, redis):
     assert st["state"] == "degraded" and st["link"] == ""   # typo != down
     redis.cli("RPUSH", "outage:checkout", "a")                # wrong type
     wait_for(lambda: "neither a string nor a hash" in n.log_text())
+
+
+@pytest.mark.allow_log_errors
+def test_max_stale_check_counts_the_connect_timeout(nginx_factory):
+    """A poll that must open its connection first has connect_timeout +
+    timeout (the deadline connect() sets): nginx -t refuses a max_stale
+    that a healthy Redis behind a reconnect would outlast, naming the
+    three values, and accepts one that covers them."""
+    snippet = ("outage_redis 127.0.0.1:%d interval=1s connect_timeout=2s "
+               "timeout=1s max_stale=%s;")
+    port = free_port()
+    ok, out = nginx_factory(snippet % (port, "4s"), start=False).test_config()
+    assert not ok, out
+    assert ('"outage_redis": max_stale=4s is shorter than interval=1000ms + '
+            'connect_timeout=2000ms + timeout=1000ms + 1s: every incident '
+            'would be dropped between two successful polls' in out), out
+    ok, out = nginx_factory(snippet % (port, "5s"), start=False).test_config()
+    assert ok, out
 
 
 def test_max_stale_drops_redis_incidents(nginx_factory, redis):

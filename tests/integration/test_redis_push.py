@@ -14,6 +14,7 @@ import time
 import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
+from test_redis import SERVER
 from test_redis_hostile import Fake, rss_kb
 
 PUSH_BOUND = 2.0 * LATENCY_FACTOR
@@ -21,24 +22,7 @@ PUSH_BOUND = 2.0 * LATENCY_FACTOR
 CONF = """
     outage_redis 127.0.0.1:{port} interval={interval} timeout=1s
                  connect_timeout=500ms {extra};
-    outage_scopes checkout;
-    server {{
-        listen 127.0.0.1:{{port}} reuseport;
-        location / {{
-            add_header X-State $outage_state always;
-            add_header X-Message $outage_message always;
-            add_header X-Pid $pid always;
-            return 200 "ok\\n";
-        }}
-        location /checkout/ {{
-            outage_banner_scopes checkout;
-            add_header X-State $outage_state always;
-            add_header X-Pid $pid always;
-            return 200 "ok\\n";
-        }}
-        location = /outage/status {{ outage_status; }}
-    }}
-"""
+""" + SERVER
 
 
 def conf(port, interval="10s", extra=""):
@@ -309,13 +293,25 @@ def test_three_instances_every_worker(nginx_factory, redis):
         assert n.bad_log_lines() == []
 
 
+def accepted(fake):
+    """Connections the fake accepted (control connections not counted)."""
+    return int(fake.control("FAKECOUNT").strip()[1:])
+
+
+def started_on(fake, nginx_factory, workers):
+    """nginx on the fake (interval 300 ms) once its first poll read
+    outage:site = "Before"."""
+    fake.control("FAKERESET", "SET outage:site Before")
+    n = nginx_factory(conf(fake.port, interval="300ms"), workers=workers)
+    wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
+             what="first poll")
+    return n
+
+
 def test_tracking_refused_logs_once_and_polls(nginx_factory, tmp_path):
     fake = Fake(tmp_path, "notracking")
     try:
-        fake.control("FAKERESET", "SET outage:site Before")
-        n = nginx_factory(conf(fake.port, interval="300ms"), workers=2)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
-                 what="first poll")
+        n = started_on(fake, nginx_factory, workers=2)
         wait_for(lambda: "refuses key tracking" in n.log_text(), timeout=5,
                  what="the refusal")
         fake.control("FAKERESET", "SET outage:site After")
@@ -351,10 +347,7 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         nginx_factory, tmp_path, mode, reason):
     fake = Fake(tmp_path, mode)
     try:
-        fake.control("FAKERESET", "SET outage:site Before")
-        n = nginx_factory(conf(fake.port, interval="300ms"), workers=2)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
-                 what="first poll")
+        n = started_on(fake, nginx_factory, workers=2)
         pids = n.worker_pids()
         for _ in range(200):
             n.get("/")
@@ -362,12 +355,9 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         peak = dict(rss0)
         worst = 0.0
 
-        def count():
-            return int(fake.control("FAKECOUNT").strip()[1:])
-
         # the push link is refused and retried (200, 400, 800 ms...)
         deadline = time.monotonic() + 20 * LATENCY_FACTOR
-        while count() < 5:
+        while accepted(fake) < 5:
             assert time.monotonic() < deadline, n.log_text()[-3000:]
             t0 = time.monotonic()
             st, h, _ = n.get("/", timeout=5)
@@ -394,6 +384,52 @@ def test_hostile_push_connection_is_dropped_bounded_logged_once(
         fake.stop()
 
 
+def test_push_link_stalled_mid_message_is_dropped_and_reopened(
+        nginx_factory, tmp_path):
+    """The push connection gets the first half of an invalidation and then
+    nothing, the TCP connection left open (a stalled server or proxy): the
+    link is dropped once the message is not whole within timeout= (1 s)
+    and opened again after the backoff (200 ms first), one notice line
+    naming the address says so, and polling keeps the state fresh all the
+    while."""
+    fake = Fake(tmp_path, "pushhalf")
+    try:
+        n = started_on(fake, nginx_factory, workers=1)
+
+        # the poll link and the push link, which subscribed and stalled
+        wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+        t0 = time.monotonic()
+        assert accepted(fake) == 2
+        wait_for(lambda: accepted(fake) >= 3, timeout=10 * LATENCY_FACTOR,
+                 interval=0.02, what="push link opened again")
+        took = time.monotonic() - t0
+        # timeout= (1 s) + the first backoff (200 ms), with slack
+        assert took < (1.0 + 0.2 + 1.0) * LATENCY_FACTOR, took
+
+        # while every push link stalls, polls still bring each change
+        seen = accepted(fake)
+        for i in range(3):
+            # FAKECOUNT first: a control connection, not counted
+            fake.control("FAKECOUNT", "SET outage:site Polled%d" % i)
+            t1 = time.monotonic()
+            wait_for(lambda: n.get("/")[1]["x-message"] == "Polled%d" % i,
+                     timeout=5, interval=0.01, what="polled")
+            assert time.monotonic() - t1 < (0.3 + 1.0) * LATENCY_FACTOR
+        wait_for(lambda: accepted(fake) > seen, timeout=10 * LATENCY_FACTOR,
+                 what="another stalled link reopened")
+
+        lines = [ln for ln in n.log_text().splitlines()
+                 if "push connection" in ln]
+        assert len(lines) == 1, lines
+        assert "[notice]" in lines[0], lines
+        assert ("redis 127.0.0.1:%d push connection: stalled mid-message: "
+                "part of a message, then nothing for 1000 ms" % fake.port
+                in lines[0]), lines
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()
+
+
 def test_flood_of_oversized_invalidations_keeps_requests_fast(
         nginx_factory, tmp_path):
     """The push connection receives 1 MiB "invalidations" back to back, as
@@ -402,17 +438,14 @@ def test_flood_of_oversized_invalidations_keeps_requests_fast(
     the link is kept, and the log says it once."""
     fake = Fake(tmp_path, "pushflood")
     try:
-        fake.control("FAKERESET", "SET outage:site Before")
-        n = nginx_factory(conf(fake.port, interval="300ms"), workers=1)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Before", timeout=5,
-                 what="first poll")
+        n = started_on(fake, nginx_factory, workers=1)
         wait_for(lambda: "skipped 1 invalidation" in n.log_text(),
                  timeout=5, what="the flood skipped")
         pid = n.worker_pids()[0]
         for _ in range(200):
             n.get("/")
         rss0 = peak = rss_kb(pid)
-        conns = int(fake.control("FAKECOUNT").strip()[1:])
+        conns = accepted(fake)
 
         worst = 0.0
         t_end = time.monotonic() + 3
@@ -427,7 +460,7 @@ def test_flood_of_oversized_invalidations_keeps_requests_fast(
         assert worst < 0.1 * LATENCY_FACTOR, (worst, count)
         assert peak - rss0 < 10 * 1024, (rss0, peak)
         # neither the push link nor the poll link was reopened
-        assert int(fake.control("FAKECOUNT").strip()[1:]) == conns
+        assert accepted(fake) == conns
         lines = skip_lines(n)
         assert len(lines) == 1, lines
         assert "a value of 1048576 bytes (at most 65536)" in lines[0]

@@ -106,6 +106,61 @@ def every_worker(n, path, check, requests=40):
     return pids
 
 
+# -- an announced incident is worded by its declared state -------------------
+
+def test_announced_incident_is_worded_by_its_state(nginx_factory, redis,
+                                                   backend, tmp_path):
+    """A window ahead is announced in the words of the state declared for
+    it: "Scheduled maintenance" for maintenance, "Planned service
+    disruption" for down (not maintenance), on every worker from the poll
+    that changed it; neither is in effect (no page, $outage_state
+    "scheduled")."""
+    n = start(nginx_factory, redis, backend, tmp_path)
+    starts = time.strftime("%Y-%m-%dT%H:%MZ",
+                           time.gmtime(time.time() + 3 * 3600))
+    redis.cli("HSET", "outage:checkout", "state", "maintenance", "message",
+              "Payments move", "starts", starts)
+    redis.cli("HSET", "outage:site", "state", "maintenance", "message",
+              "Site move", "starts", starts)
+
+    def scheduled(st, h, body):
+        b = banner_of(body)
+        assert b"outage-banner--scheduled" in b and b"Scheduled maintenance" in b
+
+    wait_for(lambda: b"Site move" in n.get("/page")[2], what="announced")
+    every_worker(n, "/page", scheduled)
+
+    for state, label in (("down", b"Planned service disruption"),
+                         ("degraded", b"Planned degraded performance")):
+        redis.cli("HSET", "outage:site", "state", state)
+
+        def planned(st, h, body):
+            b = banner_of(body)
+            assert st == 200 and b"outage-banner--scheduled" in b, b
+            text = b.split(b"</style>")[-1]      # the CSS names all states
+            assert label in text and b"aintenance" not in text, text
+
+        wait_for(lambda: label in n.get("/page")[2], timeout=5,
+                 interval=0.01, what=state)
+        every_worker(n, "/page", planned)
+        scope = [s for s in n.status_json()["scopes"]
+                 if s["name"] == "site"][0]
+        assert scope["state"] == "maintenance" and scope["scheduled"], scope
+
+    # the page of an announced down is not served yet
+    redis.cli("HSET", "outage:checkout", "state", "down", "message",
+              "Payments off later")
+
+    def checkout():
+        return [s for s in n.status_json()["scopes"]
+                if s["name"] == "checkout"][0]
+
+    wait_for(lambda: checkout()["message"] == "Payments off later",
+             timeout=5, what="down announced")
+    assert checkout()["scheduled"] is True
+    assert n.get("/checkout/page")[0] == 200       # the backend, no page
+
+
 # -- a new incident text reaches every worker at the next poll ---------------
 
 def test_banner_text_follows_redis_on_every_worker(nginx_factory, redis,

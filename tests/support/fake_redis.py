@@ -104,6 +104,10 @@ never sends invalidations itself.  Modes that change only this part:
     pushflood   SUBSCRIBE is confirmed, then "message"s of a 1 MiB payload
                 follow one another as fast as the connection takes them,
                 until the server's mode changes (FAKEMODE ok).
+    pushhalf    SUBSCRIBE is confirmed, then the first half of a valid
+                invalidation "message" (of the key outage:site), then
+                silence with the connection left open: a server or proxy
+                that stalls mid-message.
 """
 
 import argparse
@@ -119,10 +123,10 @@ HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
-         "pushbigerror")
+         "pushbigerror", "pushhalf")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
-                "pushbigerror")
+                "pushbigerror", "pushhalf")
 NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
                b"'TRACKING'. Try CLIENT HELP\r\n")
 BIG = 50 * 1024 * 1024
@@ -197,6 +201,10 @@ def push_hostile(mode):
         return b"*100000000\r\n"
     if mode == "pushbigerror":
         return b"-ERR " + b"x" * 70000 + b"\r\n"
+    if mode == "pushhalf":
+        message = array([bulk(b"message"), bulk(b"__redis__:invalidate"),
+                         array([bulk(b"outage:site")])])
+        return message[:len(message) // 2]
     return b"@@!!garbage on the push connection\r\n"
 
 

@@ -2,7 +2,7 @@
 /*
  * Unit tests for ngx_http_outage_banner.c: wording per state, times,
  * placeholders, escaping of everything taken from Redis, and the default
- * markup's structure.  Self-contained runner like test_text.c.
+ * markup's structure.  Runner: tests/support/unit_runner.h.
  */
 
 
@@ -11,24 +11,8 @@
 #include <string.h>
 
 #include "ngx_http_outage_banner.h"
+#include "../support/unit_runner.h"
 
-
-typedef struct {
-    const char  *name;
-    void       (*fn)(void);
-} test_case_t;
-
-
-static const char  *current;
-static int          current_failed;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
 
 #define U(s)  ((const unsigned char *) (s))
 
@@ -127,8 +111,14 @@ t_states(void)
         { NGX_HTTP_OUTAGE_STATE_DOWN, 0, "down", "Service disruption" },
         { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, 0, "maintenance",
           "Maintenance in progress" },
-        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, 1, "scheduled",
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE,
+          NGX_HTTP_OUTAGE_STATE_MAINTENANCE, "scheduled",
           "Scheduled maintenance" },
+        /* announced: in the declared state's words, not as maintenance */
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, NGX_HTTP_OUTAGE_STATE_DOWN,
+          "scheduled", "Planned service disruption" },
+        { NGX_HTTP_OUTAGE_STATE_MAINTENANCE, NGX_HTTP_OUTAGE_STATE_DEGRADED,
+          "scheduled", "Planned degraded performance" },
     };
 
     char                            *out, cls[128];
@@ -475,7 +465,7 @@ t_marker(void)
 }
 
 
-static const test_case_t  tests[] = {
+static const unit_test_t  tests[] = {
     { "when", t_when },
     { "states", t_states },
     { "times", t_times },
@@ -486,32 +476,11 @@ static const test_case_t  tests[] = {
     { "nonce_used", t_nonce_used },
     { "short_buffer", t_short_buffer },
     { "marker", t_marker },
-    { NULL, NULL }
 };
 
 
 int
 main(void)
 {
-    const test_case_t  *t;
-    int                 passed, failed;
-
-    passed = 0;
-    failed = 0;
-
-    for (t = tests; t->name; t++) {
-        current = t->name;
-        current_failed = 0;
-        t->fn();
-
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-    }
-
-    printf("banner: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("banner", tests, sizeof(tests) / sizeof(tests[0]));
 }

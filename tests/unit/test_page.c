@@ -2,8 +2,9 @@
 /*
  * Unit tests for ngx_http_outage_pagebody.c: the built-in HTML page, custom
  * templates, the problem+json body, Accept negotiation, Retry-After, and
- * the bypass cookie text.  Self-contained runner: one line per failed
- * check, then "page: N passed, M failed"; exit status 1 if anything failed.
+ * the bypass cookie text.  Runner (tests/support/unit_runner.h): one line
+ * per failed check, then "page: N passed, M failed"; exit status 1 if
+ * anything failed.
  */
 
 
@@ -14,30 +15,14 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_pagebody.h"
+#include "../support/unit_runner.h"
 
-
-typedef struct {
-    const char  *name;
-    void       (*fn)(void);
-} test_case_t;
-
-
-static const char  *current;
-static int          current_failed;
 
 #define CANARY      0xA5
 #define CANARY_LEN  16
 
 /* 2026-11-22T15:30:00Z */
 #define NOW         1795361400
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
 
 #define U(s)  ((const unsigned char *) (s))
 
@@ -859,7 +844,7 @@ t_random(void)
 }
 
 
-static const test_case_t  tests[] = {
+static const unit_test_t  tests[] = {
     { "html_down", t_html_down },
     { "html_generic_and_maintenance", t_html_generic_and_maintenance },
     { "html_escaping", t_html_escaping },
@@ -871,32 +856,11 @@ static const test_case_t  tests[] = {
     { "cookie_format_parse", t_cookie_format_parse },
     { "ct_equal", t_ct_equal },
     { "random", t_random },
-    { NULL, NULL }
 };
 
 
 int
 main(void)
 {
-    const test_case_t  *t;
-    int                 passed, failed;
-
-    passed = 0;
-    failed = 0;
-
-    for (t = tests; t->name; t++) {
-        current = t->name;
-        current_failed = 0;
-        t->fn();
-
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-    }
-
-    printf("page: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("page", tests, sizeof(tests) / sizeof(tests[0]));
 }

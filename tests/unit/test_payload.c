@@ -3,7 +3,7 @@
  * Unit tests for ngx_http_outage_payload.c.  Replies are built the way the
  * module gets them: RESP text fed to a hiredis reader, an EXEC array of the
  * GET and HGETALL replies; a few odd shapes are built by hand.
- * Self-contained runner: one line per failed check, then
+ * Runner (tests/support/unit_runner.h): one line per failed check, then
  * "payload: N passed, M failed"; exit status 1 if anything failed.
  */
 
@@ -16,12 +16,8 @@
 
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_payload.h"
+#include "../support/unit_runner.h"
 
-
-typedef struct {
-    const char  *name;
-    void       (*fn)(void);
-} test_case_t;
 
 typedef struct {
     char    *data;
@@ -29,17 +25,6 @@ typedef struct {
     size_t   cap;
 } resp_t;
 
-
-static const char  *current;
-static int          current_failed;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
 
 #define WRONGTYPE  "WRONGTYPE Operation against a key holding the wrong " \
                    "kind of value"
@@ -764,16 +749,34 @@ t_time_forms(void)
         }
     }
 
-    /* RFC 7231: two-digit years 70-99 are 19xx, 00-69 are 20xx */
-    s = "Sunday, 06-Nov-94 08:49:37 GMT";
-    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+    /*
+     * RFC 9110 5.6.7: a two-digit year more than 50 years ahead is the
+     * past century, read against "now" (2026-12-06, then 2076-06-01 and
+     * 2099-01-01): the window is now's year - 49 to + 50.
+     */
+#define T850(str, now)                                                        \
+    ngx_http_outage_payload_time_at((const unsigned char *) (str),           \
+                                    strlen(str), (time_t) (now))
+
+    CHECK(T850("Sunday, 06-Nov-94 08:49:37 GMT", 1796515200LL)
           == (time_t) -1);                  /* 1994: before 2000 */
-    s = "Thursday, 01-Jan-70 00:00:00 GMT";
-    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
-          == (time_t) -1);
-    s = "Friday, 01-Jan-49 00:00:00 GMT";
-    CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
+    CHECK(T850("Thursday, 01-Jan-70 00:00:00 GMT", 1796515200LL)
+          == (time_t) 3155760000LL);        /* 2070, 44 years ahead */
+    CHECK(T850("Friday, 06-Nov-76 08:49:37 GMT", 1796515200LL)
+          == (time_t) 3371878177LL);        /* 2076: 50 years, not more */
+    CHECK(T850("Saturday, 06-Nov-77 08:49:37 GMT", 1796515200LL)
+          == (time_t) -1);                  /* 1977 */
+    CHECK(T850("Friday, 01-Jan-49 00:00:00 GMT", 1796515200LL)
           == (time_t) 2493072000LL);
+    CHECK(T850("Saturday, 06-Nov-27 08:49:37 GMT", 3358195200LL)
+          == (time_t) 1825490977LL);        /* from 2076: 2027, not 2127 */
+    CHECK(T850("Friday, 06-Nov-26 08:49:37 GMT", 3358195200LL)
+          == (time_t) 4949628577LL);        /* 2126: 50 years, not more */
+    CHECK(T850("Tuesday, 01-Jan-05 00:00:00 GMT", 4070908800LL)
+          == (time_t) 4260211200LL);        /* from 2099: 2105 */
+    CHECK(T850("Saturday, 06-Nov-94 08:49:37 GMT", 4070908800LL)
+          == (time_t) 3939871777LL);        /* from 2099: 2094 */
+#undef T850
     s = "Sat, 29 Feb 2028 12:00:00 GMT";
     CHECK(ngx_http_outage_payload_time((const unsigned char *) s, strlen(s))
           == (time_t) 1835438400LL);
@@ -1219,7 +1222,7 @@ t_warning_text(void)
 }
 
 
-static const test_case_t  tests[] = {
+static const unit_test_t  tests[] = {
     { "string_key", t_string_key },
     { "string_empty", t_string_empty },
     { "string_ok", t_string_ok },
@@ -1253,32 +1256,11 @@ static const test_case_t  tests[] = {
     { "hand_built", t_hand_built },
     { "reset_between_calls", t_reset_between_calls },
     { "warning_text", t_warning_text },
-    { NULL, NULL }
 };
 
 
 int
 main(void)
 {
-    const test_case_t  *t;
-    int                 passed, failed;
-
-    passed = 0;
-    failed = 0;
-
-    for (t = tests; t->name; t++) {
-        current = t->name;
-        current_failed = 0;
-        t->fn();
-
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-    }
-
-    printf("payload: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("payload", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -208,6 +208,22 @@ test_html_window(void)
                     "(in 24 h) to <time datetime=\"2026-11-23T17:30:00Z\">"
                     "Nov 23, 17:30 UTC</time></dd>") != NULL);
     free(h);
+
+    /* a planned outage is announced as one, not as maintenance */
+    rows[0].announced = NGX_HTTP_OUTAGE_STATE_DOWN;
+    h = render(0);
+    CHECK(strstr(h, "All systems operational") != NULL);
+    CHECK(strstr(h, "Planned service disruption</span>") != NULL);
+    CHECK(strstr(h, "maintenance") == NULL);
+    free(h);
+
+    rows[0].announced = NGX_HTTP_OUTAGE_STATE_DEGRADED;
+    h = render(1);
+    CHECK(strstr(h, "\"name\":\"Checkout \\u0026 payments: planned "
+                    "degraded performance\",\"status\":\"scheduled\"")
+          != NULL);
+    CHECK(strstr(h, "\"impact\":\"minor\"") != NULL);
+    free(h);
 }
 
 

@@ -1,8 +1,9 @@
 
 /*
  * Unit tests for ngx_http_outage_text.c: escapers, sanitiser, links, times,
- * states and templates.  Self-contained runner: one line per failed check,
- * then "text: N passed, M failed"; exit status 1 if anything failed.
+ * states and templates.  Runner (tests/support/unit_runner.h): one line
+ * per failed check, then "text: N passed, M failed"; exit status 1 if
+ * anything failed.
  */
 
 
@@ -13,6 +14,7 @@
 #include <limits.h>
 
 #include "ngx_http_outage_text.h"
+#include "../support/unit_runner.h"
 #include "../support/utf8_oracle.h"
 
 
@@ -21,29 +23,13 @@ typedef size_t (*escape_pt)(unsigned char *dst, size_t dst_size,
 
 typedef struct {
     const char  *name;
-    void       (*fn)(void);
-} test_case_t;
-
-typedef struct {
-    const char  *name;
     const char  *value;
     size_t       len;      /* 0: strlen(value) */
 } tpl_var_t;
 
 
-static const char  *current;
-static int          current_failed;
-
 #define CANARY      0xA5
 #define CANARY_LEN  16
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            printf("FAIL %s (line %d): %s\n", current, __LINE__, #cond);     \
-            current_failed = 1;                                              \
-        }                                                                    \
-    } while (0)
 
 #define U(s)  ((const unsigned char *) (s))
 
@@ -1610,7 +1596,7 @@ t_writer(void)
 }
 
 
-static const test_case_t  tests[] = {
+static const unit_test_t  tests[] = {
     { "html_specials", t_html_specials },
     { "html_utf8", t_html_utf8 },
     { "html_invalid_utf8", t_html_invalid_utf8 },
@@ -1661,32 +1647,11 @@ static const test_case_t  tests[] = {
     { "random_sanitize", t_random_sanitize },
     { "random_template", t_random_template },
     { "writer", t_writer },
-    { NULL, NULL }
 };
 
 
 int
 main(void)
 {
-    const test_case_t  *t;
-    int                 passed, failed;
-
-    passed = 0;
-    failed = 0;
-
-    for (t = tests; t->name; t++) {
-        current = t->name;
-        current_failed = 0;
-        t->fn();
-
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-    }
-
-    printf("text: %d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return unit_run("text", tests, sizeof(tests) / sizeof(tests[0]));
 }
