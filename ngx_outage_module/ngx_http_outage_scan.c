@@ -2032,6 +2032,12 @@ attrs:
     }
 
     u = q + 1;
+
+    if (*u == '>') {
+        /* the last value of a tag, mostly */
+        goto emit;
+    }
+
     goto attrs;
 
 before_value:
@@ -2169,20 +2175,24 @@ emit:
 
 next:
 
-    /* whitespace, then the next token */
+    /* whitespace, then the next token: mostly none or one newline */
 
-    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
-        u++;
+    for ( /* void */ ; u < end; u++) {
+        c = *u;
+
+        if (c == '<') {
+            t = u;
+            goto tag;
+        }
+
+        if (!(cls[c] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+            break;
+        }
     }
 
-    if (u == end || *u != '<') {
-        i = (size_t) (u - p);
-        state = ngx_http_outage_scan_sw_data;
-        goto more;
-    }
-
-    t = u;
-    goto tag;
+    i = (size_t) (u - p);
+    state = ngx_http_outage_scan_sw_data;
+    goto more;
 
 markup:
 
@@ -2343,7 +2353,7 @@ ngx_http_outage_scan_eq_gt(const unsigned char *u, const unsigned char *l16,
                                _mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
                                _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
         if (m) {
-            return u + __builtin_ctz(m);
+            return u + (unsigned int) __builtin_ctz(m);
         }
 
         u += 16;
@@ -2411,7 +2421,7 @@ ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *l16,
                                _mm_loadu_si128((const __m128i *) u),
                                _mm_set1_epi8((char) quote)));
         if (m) {
-            return u + __builtin_ctz(m);
+            return u + (unsigned int) __builtin_ctz(m);
         }
 
         u += 16;
