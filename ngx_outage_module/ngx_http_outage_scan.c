@@ -161,6 +161,7 @@ enum {
     ngx_http_outage_scan_sw_script_end,
     ngx_http_outage_scan_sw_script_esc_start,
     ngx_http_outage_scan_sw_script_esc_start_dash,
+    /* these four and the four from script_dbl: see run() and below */
     ngx_http_outage_scan_sw_script_esc,
     ngx_http_outage_scan_sw_script_esc_dash,
     ngx_http_outage_scan_sw_script_esc_dash_dash,
@@ -177,6 +178,17 @@ enum {
     ngx_http_outage_scan_sw_cref_num,
     ngx_http_outage_scan_sw_cref_digits
 };
+
+
+/*
+ * run() steps through "script data escaped" and "script data double
+ * escaped" and their dash and less-than states by arithmetic
+ */
+typedef char  ngx_http_outage_scan_esc_order_t[
+    (ngx_http_outage_scan_sw_script_esc_lt
+     == ngx_http_outage_scan_sw_script_esc + 3
+     && ngx_http_outage_scan_sw_script_dbl_lt
+        == ngx_http_outage_scan_sw_script_dbl + 3) ? 1 : -1];
 
 
 #define ngx_http_outage_scan_lower(c)                                         \
@@ -545,7 +557,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
     int                                rc;
     off_t                              base;
     size_t                             i, n;
-    unsigned int                       state;
+    unsigned int                       state, first;
     unsigned char                      c;
     const unsigned char               *q;
     const ngx_http_outage_scan_elt_t  *e;
@@ -1189,24 +1201,33 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
             state = ngx_http_outage_scan_sw_script;
             break;
 
+        /*
+         * "script data escaped" and "script data double escaped" and
+         * their dash states act alike but for where "<" leads: each
+         * family is in the enum as first, dash, dash dash, less-than
+         */
+
         case ngx_http_outage_scan_sw_script_esc:
         case ngx_http_outage_scan_sw_script_esc_dash:
         case ngx_http_outage_scan_sw_script_esc_dash_dash:
+        case ngx_http_outage_scan_sw_script_dbl:
+        case ngx_http_outage_scan_sw_script_dbl_dash:
+        case ngx_http_outage_scan_sw_script_dbl_dash_dash:
+            first = (state >= ngx_http_outage_scan_sw_script_dbl)
+                    ? ngx_http_outage_scan_sw_script_dbl
+                    : ngx_http_outage_scan_sw_script_esc;
+
             if (c == '-') {
-                state = (state == ngx_http_outage_scan_sw_script_esc)
-                        ? ngx_http_outage_scan_sw_script_esc_dash
-                        : ngx_http_outage_scan_sw_script_esc_dash_dash;
+                state = (state == first) ? first + 1 : first + 2;
 
             } else if (c == '<') {
-                state = ngx_http_outage_scan_sw_script_esc_lt;
+                state = first + 3;
 
-            } else if (c == '>'
-                       && state == ngx_http_outage_scan_sw_script_esc_dash_dash)
-            {
+            } else if (c == '>' && state == first + 2) {
                 state = ngx_http_outage_scan_sw_script;
 
             } else {
-                state = ngx_http_outage_scan_sw_script_esc;
+                state = first;
             }
 
             i++;
@@ -1260,28 +1281,6 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                     : ngx_http_outage_scan_sw_script_dbl;
             break;
 
-        case ngx_http_outage_scan_sw_script_dbl:
-        case ngx_http_outage_scan_sw_script_dbl_dash:
-        case ngx_http_outage_scan_sw_script_dbl_dash_dash:
-            if (c == '-') {
-                state = (state == ngx_http_outage_scan_sw_script_dbl)
-                        ? ngx_http_outage_scan_sw_script_dbl_dash
-                        : ngx_http_outage_scan_sw_script_dbl_dash_dash;
-
-            } else if (c == '<') {
-                state = ngx_http_outage_scan_sw_script_dbl_lt;
-
-            } else if (c == '>'
-                       && state == ngx_http_outage_scan_sw_script_dbl_dash_dash)
-            {
-                state = ngx_http_outage_scan_sw_script;
-
-            } else {
-                state = ngx_http_outage_scan_sw_script_dbl;
-            }
-
-            i++;
-            break;
 
         case ngx_http_outage_scan_sw_script_dbl_lt:
             if (c == '/') {
