@@ -57,6 +57,13 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard $(SRC)/*.c $(SRC)/*.h tests/support/*
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
+# the scanner's portable variant (no SSE2 searches) is tested too
+$(BUILD)/unit/test_scan_nosse2: tests/unit/test_scan.c $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_scan.h
+	@mkdir -p $(BUILD)/unit
+	cc $(UNIT_CFLAGS) -DNGX_HTTP_OUTAGE_SCAN_NO_SSE2 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
+UNIT_TESTS += $(BUILD)/unit/test_scan_nosse2
+
 unit: deps-unit $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 
@@ -66,8 +73,15 @@ $(BUILD)/oracle/scan_driver: tests/oracle/scan_driver.c $(SRC)/ngx_http_outage_s
 	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    $< $(SRC)/ngx_http_outage_scan.c -o $@
 
-oracle: deps $(BUILD)/oracle/scan_driver
+$(BUILD)/oracle/scan_driver_nosse2: tests/oracle/scan_driver.c $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_scan.h
+	@mkdir -p $(BUILD)/oracle
+	cc $(UNIT_CFLAGS) -DNGX_HTTP_OUTAGE_SCAN_NO_SSE2 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
+
+oracle: deps $(BUILD)/oracle/scan_driver $(BUILD)/oracle/scan_driver_nosse2
 	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver \
+	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
+	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver_nosse2 \
 	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
 
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -161,6 +161,7 @@ enum {
     ngx_http_outage_scan_sw_script_end,
     ngx_http_outage_scan_sw_script_esc_start,
     ngx_http_outage_scan_sw_script_esc_start_dash,
+    /* these four and the four from script_dbl: see run() and below */
     ngx_http_outage_scan_sw_script_esc,
     ngx_http_outage_scan_sw_script_esc_dash,
     ngx_http_outage_scan_sw_script_esc_dash_dash,
@@ -177,6 +178,17 @@ enum {
     ngx_http_outage_scan_sw_cref_num,
     ngx_http_outage_scan_sw_cref_digits
 };
+
+
+/*
+ * run() steps through "script data escaped" and "script data double
+ * escaped" and their dash and less-than states by arithmetic
+ */
+typedef char  ngx_http_outage_scan_esc_order_t[
+    (ngx_http_outage_scan_sw_script_esc_lt
+     == ngx_http_outage_scan_sw_script_esc + 3
+     && ngx_http_outage_scan_sw_script_dbl_lt
+        == ngx_http_outage_scan_sw_script_dbl + 3) ? 1 : -1];
 
 
 #define ngx_http_outage_scan_lower(c)                                         \
@@ -198,13 +210,14 @@ static const char  *ngx_http_outage_scan_cref_names[] = { "Tab;", "NewLine;" };
 
 
 /*
- * Byte classes of the tag fast path (ngx_http_outage_scan_fast_tag()):
+ * Byte classes of the head fast path (ngx_http_outage_scan_head()):
  * one table load per byte instead of a chain of compares.
  */
 #define NGX_HTTP_OUTAGE_SCAN_C_SP   0x01    /* HTML whitespace, CR */
 #define NGX_HTTP_OUTAGE_SCAN_C_SL   0x02    /* "/" */
 #define NGX_HTTP_OUTAGE_SCAN_C_GT   0x04    /* ">" */
 #define NGX_HTTP_OUTAGE_SCAN_C_EQ   0x08    /* "=" */
+#define NGX_HTTP_OUTAGE_SCAN_C_QT   0x10    /* a quote */
 
 /* what ends a tag name or an attribute name ("=" only the latter) */
 #define NGX_HTTP_OUTAGE_SCAN_C_NAME                                           \
@@ -215,7 +228,8 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
     ['\t'] = NGX_HTTP_OUTAGE_SCAN_C_SP, ['\n'] = NGX_HTTP_OUTAGE_SCAN_C_SP,
     ['\f'] = NGX_HTTP_OUTAGE_SCAN_C_SP, ['\r'] = NGX_HTTP_OUTAGE_SCAN_C_SP,
     [' '] = NGX_HTTP_OUTAGE_SCAN_C_SP, ['/'] = NGX_HTTP_OUTAGE_SCAN_C_SL,
-    ['>'] = NGX_HTTP_OUTAGE_SCAN_C_GT, ['='] = NGX_HTTP_OUTAGE_SCAN_C_EQ
+    ['>'] = NGX_HTTP_OUTAGE_SCAN_C_GT, ['='] = NGX_HTTP_OUTAGE_SCAN_C_EQ,
+    ['"'] = NGX_HTTP_OUTAGE_SCAN_C_QT, ['\''] = NGX_HTTP_OUTAGE_SCAN_C_QT
 };
 
 /* the fast path cannot finish this token here: the state machine does */
@@ -259,6 +273,26 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
 #endif
 
 
+/*
+ * Four letters as the word a load of them gives, where the byte order is
+ * known (GCC, clang); elsewhere the head fast path looks names up by
+ * find() only.
+ */
+
+#if (defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+#define NGX_HTTP_OUTAGE_SCAN_WORDS  1
+#define NGX_HTTP_OUTAGE_SCAN_W4(a, b, c, d)                                   \
+    ((uint32_t) (a) << 24 | (uint32_t) (b) << 16 | (uint32_t) (c) << 8        \
+     | (uint32_t) (d))
+#elif (defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define NGX_HTTP_OUTAGE_SCAN_WORDS  1
+#define NGX_HTTP_OUTAGE_SCAN_W4(a, b, c, d)                                   \
+    ((uint32_t) (a) | (uint32_t) (b) << 8 | (uint32_t) (c) << 16              \
+     | (uint32_t) (d) << 24)
+#endif
+
+
+
 static int ngx_http_outage_scan_run(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len);
 static int ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s);
@@ -269,7 +303,7 @@ static int ngx_http_outage_scan_resolve(ngx_http_outage_scan_t *s);
 static void ngx_http_outage_scan_tag(ngx_http_outage_scan_t *s);
 static int ngx_http_outage_scan_cref_space(ngx_http_outage_scan_t *s);
 static unsigned int ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s);
-static int ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
+static int ngx_http_outage_scan_head(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len, off_t base, size_t *pi,
     unsigned int *pstate);
 static ngx_http_outage_scan_inline unsigned int ngx_http_outage_scan_find(
@@ -284,10 +318,13 @@ static ngx_http_outage_scan_inline const unsigned char *
     const unsigned char *end);
 static ngx_http_outage_scan_inline const unsigned char *
     ngx_http_outage_scan_eq_gt(const unsigned char *u,
-    const unsigned char *end);
+    const unsigned char *l16, const unsigned char *end);
 static ngx_http_outage_scan_inline const unsigned char *
     ngx_http_outage_scan_quote(const unsigned char *u,
-    const unsigned char *end, unsigned char quote);
+    const unsigned char *l16, const unsigned char *end, unsigned char quote);
+static ngx_http_outage_scan_inline unsigned int ngx_http_outage_scan_text(
+    ngx_http_outage_scan_t *s, const unsigned char *p, size_t len,
+    size_t *pi, unsigned int script);
 
 
 void
@@ -520,7 +557,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
     int                                rc;
     off_t                              base;
     size_t                             i, n;
-    unsigned int                       state;
+    unsigned int                       state, first;
     unsigned char                      c;
     const unsigned char               *q;
     const ngx_http_outage_scan_elt_t  *e;
@@ -575,8 +612,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
             s->mark = base + (off_t) i;
 
             if (c == '<') {
-                rc = ngx_http_outage_scan_fast_tag(s, p, len, base, &i,
-                                                   &state);
+                rc = ngx_http_outage_scan_head(s, p, len, base, &i, &state);
                 if (rc != NGX_HTTP_OUTAGE_SCAN_SLOW) {
                     if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
                         return rc;
@@ -585,6 +621,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                     break;
                 }
 
+                s->mark = base + (off_t) i;
                 s->pending = 1;
                 state = ngx_http_outage_scan_sw_tag_open;
                 i++;
@@ -1052,49 +1089,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
         /* style, title, noframes, noscript; in templates textarea & co. */
 
         case ngx_http_outage_scan_sw_raw:
-            e = &ngx_http_outage_scan_elts[s->raw];
-
-            /*
-             * "</name>" whole in this buffer ends the element here; any
-             * other "<" is text; the rest ("</name " with attributes,
-             * a "<" near the end of the buffer) goes through raw_lt.
-             */
-
-            for ( ;; ) {
-                q = memchr(p + i, '<', len - i);
-                if (q == NULL) {
-                    i = len;
-                    break;
-                }
-
-                i = (size_t) (q - p) + 1;
-
-                if (len - i < e->len + 2) {
-                    state = ngx_http_outage_scan_sw_raw_lt;
-                    break;
-                }
-
-                if (p[i] != '/' || !ngx_http_outage_scan_eq(p + i + 1, e->name,
-                                                             e->len))
-                {
-                    continue;
-                }
-
-                c = p[i + 1 + e->len];
-
-                if (c == '>') {
-                    s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
-                    state = ngx_http_outage_scan_sw_data;
-                    i += e->len + 2;
-                    break;
-                }
-
-                if (ngx_http_outage_scan_name_end(c)) {
-                    state = ngx_http_outage_scan_sw_raw_lt;
-                    break;
-                }
-            }
-
+            state = ngx_http_outage_scan_text(s, p, len, &i, 0);
             break;
 
         case ngx_http_outage_scan_sw_raw_lt:
@@ -1166,45 +1161,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
          */
 
         case ngx_http_outage_scan_sw_script:
-
-            /* as in raw text; "<!" (escapes) goes through script_lt */
-
-            for ( ;; ) {
-                q = memchr(p + i, '<', len - i);
-                if (q == NULL) {
-                    i = len;
-                    break;
-                }
-
-                i = (size_t) (q - p) + 1;
-
-                if (len - i < sizeof("/script>") - 1 || p[i] == '!') {
-                    state = ngx_http_outage_scan_sw_script_lt;
-                    break;
-                }
-
-                if (p[i] != '/'
-                    || !ngx_http_outage_scan_eq(p + i + 1, "script",
-                                                sizeof("script") - 1))
-                {
-                    continue;
-                }
-
-                c = p[i + sizeof("/script") - 1];
-
-                if (c == '>') {
-                    s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
-                    state = ngx_http_outage_scan_sw_data;
-                    i += sizeof("/script>") - 1;
-                    break;
-                }
-
-                if (ngx_http_outage_scan_name_end(c)) {
-                    state = ngx_http_outage_scan_sw_script_lt;
-                    break;
-                }
-            }
-
+            state = ngx_http_outage_scan_text(s, p, len, &i, 1);
             break;
 
         case ngx_http_outage_scan_sw_script_lt:
@@ -1244,24 +1201,33 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
             state = ngx_http_outage_scan_sw_script;
             break;
 
+        /*
+         * "script data escaped" and "script data double escaped" and
+         * their dash states act alike but for where "<" leads: each
+         * family is in the enum as first, dash, dash dash, less-than
+         */
+
         case ngx_http_outage_scan_sw_script_esc:
         case ngx_http_outage_scan_sw_script_esc_dash:
         case ngx_http_outage_scan_sw_script_esc_dash_dash:
+        case ngx_http_outage_scan_sw_script_dbl:
+        case ngx_http_outage_scan_sw_script_dbl_dash:
+        case ngx_http_outage_scan_sw_script_dbl_dash_dash:
+            first = (state >= ngx_http_outage_scan_sw_script_dbl)
+                    ? ngx_http_outage_scan_sw_script_dbl
+                    : ngx_http_outage_scan_sw_script_esc;
+
             if (c == '-') {
-                state = (state == ngx_http_outage_scan_sw_script_esc)
-                        ? ngx_http_outage_scan_sw_script_esc_dash
-                        : ngx_http_outage_scan_sw_script_esc_dash_dash;
+                state = (state == first) ? first + 1 : first + 2;
 
             } else if (c == '<') {
-                state = ngx_http_outage_scan_sw_script_esc_lt;
+                state = first + 3;
 
-            } else if (c == '>'
-                       && state == ngx_http_outage_scan_sw_script_esc_dash_dash)
-            {
+            } else if (c == '>' && state == first + 2) {
                 state = ngx_http_outage_scan_sw_script;
 
             } else {
-                state = ngx_http_outage_scan_sw_script_esc;
+                state = first;
             }
 
             i++;
@@ -1315,28 +1281,6 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                     : ngx_http_outage_scan_sw_script_dbl;
             break;
 
-        case ngx_http_outage_scan_sw_script_dbl:
-        case ngx_http_outage_scan_sw_script_dbl_dash:
-        case ngx_http_outage_scan_sw_script_dbl_dash_dash:
-            if (c == '-') {
-                state = (state == ngx_http_outage_scan_sw_script_dbl)
-                        ? ngx_http_outage_scan_sw_script_dbl_dash
-                        : ngx_http_outage_scan_sw_script_dbl_dash_dash;
-
-            } else if (c == '<') {
-                state = ngx_http_outage_scan_sw_script_dbl_lt;
-
-            } else if (c == '>'
-                       && state == ngx_http_outage_scan_sw_script_dbl_dash_dash)
-            {
-                state = ngx_http_outage_scan_sw_script;
-
-            } else {
-                state = ngx_http_outage_scan_sw_script_dbl;
-            }
-
-            i++;
-            break;
 
         case ngx_http_outage_scan_sw_script_dbl_lt:
             if (c == '/') {
@@ -1824,58 +1768,169 @@ ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s)
 
 
 /*
- * A tag before <body> (template_depth 0) read in one go, for the tags
- * <head> is made of: name, element lookup, the decision resolve() would
- * take, then the attributes walked by byte class with quoted values
- * skipped by memchr(), and what tag() would do at the ">".  The states
- * and their transitions are those of the state machine (HTML5 "before
- * attribute name" ... "after attribute value (quoted)", "self-closing
- * start tag"); the fast path only leaves out the per-byte round through
- * the switch and the per-byte writes of the name into s.
+ * The head fast path: from a "<" in the data state before <body>
+ * (template_depth 0, nothing held), the tokens a <head> is made of, one
+ * after the other without a round through the state machine's switch:
+ * tags and their attributes, the whitespace between them, comments,
+ * <!DOCTYPE>, and the raw text of <script>, <style>, <title>.  Each token
+ * is read by the tokenizer's rules and decided as resolve() and tag()
+ * decide; only the per-byte rounds are left out.
  *
- * p[*pi] is the "<" and s->mark its offset.  Nothing in s changes unless
- * the tag ends in this buffer or decides the scan; otherwise SLOW is
- * returned and the state machine reads the tag again from the "<" (a tag
- * cut by the end of a buffer, an unquoted value: rare).
+ * <meta> and <link>, most of a head, are known from one word; other names
+ * are skipped 8 bytes a word and looked up by find().  Attributes: in the
+ * tokenizer's name states ("before/after attribute name", "attribute
+ * name", "self-closing start tag", "after attribute value (quoted)") only
+ * "=" and ">" matter (quotes, "<" and the rest are name bytes, whitespace
+ * and "/" keep it in those states), so one search finds the next "=" or
+ * ">".  ">" ends the tag.  An "=" right after a name byte introduces a
+ * value (after whitespace, "/" or a quote the state may be another: those
+ * shapes, "a =", "a/=", "x"=", are walked state by state).  A quote right
+ * after the "=" opens the value; one search finds its end and the next
+ * "=" or ">" after it (with SSE2 in the same 16 bytes when they are
+ * there).  Unquoted values end at whitespace or ">".
+ *
+ * Returns SLOW with *pi at the "<" of a token it does not finish in this
+ * buffer (cut by its end, or longer than NGX_HTTP_OUTAGE_SCAN_FAST_MAX
+ * bytes) or that is rare in a head ("<?", "</3", "<!---"): the state
+ * machine reads that token from its "<".  Returns MORE with *pi and
+ * *pstate where the state machine goes on (a byte that is not "<" in the
+ * data state, text of a raw text element or a comment left open at the
+ * end of the buffer, a template), or the decision.
  */
 
 static int
-ngx_http_outage_scan_fast_tag(ngx_http_outage_scan_t *s,
-    const unsigned char *p, size_t len, off_t base, size_t *pi,
-    unsigned int *pstate)
+ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
+    size_t len, off_t base, size_t *pi, unsigned int *pstate)
 {
-    unsigned int          id, end_tag, body, after, kept;
+    size_t                i;
+    uint32_t              w;
+    unsigned int          id, end_tag, body, after, kept, state;
     unsigned char         c;
-    const unsigned char  *u, *n, *q, *e, *t, *end, *lim;
+    const unsigned char  *u, *n, *q, *e, *t, *end, *last, *lim, *l16;
 
     static const unsigned char  *cls = ngx_http_outage_scan_cls;
 
     end = p + len;
+    last = end - 1;
     t = p + *pi;
-    u = t + 1;
 
-again:
+tag:
 
-    /* where this tag goes to the state machine if it has not ended */
-    lim = (size_t) (end - t) > NGX_HTTP_OUTAGE_SCAN_FAST_MAX
-          ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX : end;
+    /*
+     * t is at a "<" in the data state.  The tag must end before lim, the
+     * last byte of the buffer (or of the 512 bytes from t): so "=" found
+     * before lim has a byte after it, and a hit at lim is none.  l16 + 16
+     * bytes are in the buffer (see eq_gt()).
+     */
 
-    if (u == end) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+    if ((size_t) (last - t) >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX) {
+        lim = t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX - 1;
+        l16 = lim - 15;
+
+    } else {
+        lim = last;
+        l16 = (lim - t >= 16) ? lim - 15 : t;
     }
 
+    u = t + 1;
+
+    id = NGX_HTTP_OUTAGE_SCAN_OTHER;
     end_tag = 0;
+    body = 0;
+    kept = 0;
+
+#if (NGX_HTTP_OUTAGE_SCAN_WORDS)
+
+    if (lim - u > 6) {
+
+        /*
+         * The names a head is made of from one word: "| 0x20" makes
+         * lowercase letters of letters only, so the compares are exact
+         */
+
+        memcpy(&w, u, 4);
+        w |= 0x20202020;
+
+        switch (w) {
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('m', 'e', 't', 'a'):
+        case NGX_HTTP_OUTAGE_SCAN_W4('l', 'i', 'n', 'k'):
+            kept = 1;
+
+            if (u[4] == ' ') {
+                u += 5;
+                goto attrs;
+            }
+
+            n = u + 4;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('s', 'c', 'r', 'i'):
+            id = NGX_HTTP_OUTAGE_SCAN_SCRIPT;
+            kept = 0;
+            n = ((u[4] | 0x20) == 'p' && (u[5] | 0x20) == 't') ? u + 6 : t;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('t', 'i', 't', 'l'):
+            id = NGX_HTTP_OUTAGE_SCAN_TITLE;
+            kept = 0;
+            n = ((u[4] | 0x20) == 'e') ? u + 5 : t;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('s', 't', 'y', 'l'):
+            id = NGX_HTTP_OUTAGE_SCAN_STYLE;
+            kept = 0;
+            n = ((u[4] | 0x20) == 'e') ? u + 5 : t;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('h', 'e', 'a', 'd'):
+        case NGX_HTTP_OUTAGE_SCAN_W4('h', 't', 'm', 'l'):
+            kept = 1;
+            n = u + 4;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('b', 'o', 'd', 'y'):
+            id = NGX_HTTP_OUTAGE_SCAN_BODY;
+            kept = 0;
+            body = 1;
+            n = u + 4;
+            break;
+
+        default:
+            n = t;
+            break;
+        }
+
+        /* n is the name's end if it is one of those */
+
+        if (n != t && (cls[*n] & NGX_HTTP_OUTAGE_SCAN_C_NAME)) {
+            u = n;
+            goto name_end;
+        }
+
+        body = 0;
+    }
+
+#endif
+
+    if (u >= lim) {
+        goto slow;
+    }
 
     if (*u == '/') {
         end_tag = 1;
 
-        if (++u == end) {
-            return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        if (++u == lim) {
+            goto slow;
         }
     }
 
     if (!ngx_http_outage_scan_alpha(*u)) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        if (*u == '!' && !end_tag) {
+            goto markup;
+        }
+
+        goto slow;
     }
 
     n = u++;
@@ -1883,26 +1938,23 @@ again:
     u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_NAME);
 
     if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        goto slow;
     }
 
     id = ngx_http_outage_scan_find(n, (size_t) (u - n));
 
-    /* the decisions of resolve() */
-
-    body = 0;
     kept = !end_tag
            && (ngx_http_outage_scan_elts[id].flags & NGX_HTTP_OUTAGE_SCAN_KEPT);
 
     if (kept) {
-        /* <meta>, <link>...: the attributes, then the next tag */
+        /* <html>, <head>, <base>...: the attributes, then the next tag */
 
     } else if (end_tag) {
         if (id == NGX_HTTP_OUTAGE_SCAN_BODY || id == NGX_HTTP_OUTAGE_SCAN_HTML
             || id == NGX_HTTP_OUTAGE_SCAN_BR)
         {
             return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
-                                               s->mark, 1);
+                                               base + (off_t) (t - p), 1);
         }
 
     } else if (id == NGX_HTTP_OUTAGE_SCAN_BODY) {
@@ -1916,14 +1968,14 @@ again:
                    & NGX_HTTP_OUTAGE_SCAN_HEAD))
     {
         return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_HIT,
-                                           s->mark, 1);
+                                           base + (off_t) (t - p), 1);
     }
 
-    /* the attributes, up to the ">"; u is at the name's end */
+name_end:
 
-    c = *u;
+    /* u is at the byte that ended the name: whitespace, "/" or ">" */
 
-    if (c == '>') {
+    if (*u == '>') {
         goto emit;
     }
 
@@ -1933,27 +1985,20 @@ again:
      * "after attribute value (quoted)".  For the rest of the tag these
      * three act alike (whitespace skipped, "/" to self-closing, ">" ends
      * the tag, anything else starts a name; the self-closing flag changes
-     * nothing outside templates), so one loop serves them all.
+     * nothing outside templates), so one loop serves them all: u is where
+     * the stretch in these states starts.
      */
 
     u++;
 
 attrs:
 
-    /*
-     * In the name states only "=" and ">" matter: quotes, "<" and the rest
-     * are name bytes, "/" and whitespace keep the tokenizer in the name
-     * states.  So the next "=" or ">" is found in one search.  ">" ends
-     * the tag from any of these states.  "=" introduces a value when the
-     * byte before it is a name byte read in this stretch: the tokenizer is
-     * then in "attribute name".  Anything else ("a =", "/=", "=" first: a
-     * name starting with "=") is walked state by state below.
-     */
+    /* e is the first "=" or ">" from u, or lim */
 
-    e = ngx_http_outage_scan_eq_gt(u, lim);
+    e = ngx_http_outage_scan_eq_gt(u, l16, lim);
 
     if (e == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        goto slow;
     }
 
     if (*e == '>') {
@@ -1961,24 +2006,47 @@ attrs:
         goto emit;
     }
 
-    if (e == u || (cls[e[-1]] & (NGX_HTTP_OUTAGE_SCAN_C_SP
-                                 |NGX_HTTP_OUTAGE_SCAN_C_SL)))
+    if (cls[e[-1]] & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_SL
+                      |NGX_HTTP_OUTAGE_SCAN_C_QT))
     {
         goto before_name;
     }
 
+    /* a quote right after the "=" opens the value */
+
     u = e + 1;
+
+    if (*u == '"') {
+        q = ngx_http_outage_scan_quote(u + 1, l16, lim, '"');
+
+    } else if (*u == '\'') {
+        q = ngx_http_outage_scan_quote(u + 1, l16, lim, '\'');
+
+    } else {
+        goto before_value;
+    }
+
+    if (q == lim) {
+        goto slow;
+    }
+
+    u = q + 1;
+
+    if (*u == '>') {
+        /* the last value of a tag, mostly */
+        goto emit;
+    }
+
+    goto attrs;
 
 before_value:
 
-    /* "before attribute value": mostly the quote right after the "=" */
+    /* "before attribute value" */
 
-    if (u < lim && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
-        u = ngx_http_outage_scan_spaces(u, lim);
-    }
+    u = ngx_http_outage_scan_spaces(u, lim);
 
     if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        goto slow;
     }
 
     c = *u;
@@ -1988,9 +2056,9 @@ before_value:
     }
 
     if (c == '"' || c == '\'') {
-        q = ngx_http_outage_scan_quote(u + 1, lim, c);
+        q = ngx_http_outage_scan_quote(u + 1, l16, lim, c);
         if (q == lim) {
-            return NGX_HTTP_OUTAGE_SCAN_SLOW;
+            goto slow;
         }
 
         u = q + 1;
@@ -2017,7 +2085,7 @@ walk:
     u = ngx_http_outage_scan_spaces(u, lim);
 
     if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        goto slow;
     }
 
     c = *u++;
@@ -2045,7 +2113,7 @@ walk:
                                           |NGX_HTTP_OUTAGE_SCAN_C_EQ);
 
     if (u == lim) {
-        return NGX_HTTP_OUTAGE_SCAN_SLOW;
+        goto slow;
     }
 
     if (*u == '=') {
@@ -2060,7 +2128,7 @@ walk:
 
 emit:
 
-    /* u is at the ">" */
+    /* u is at the ">"; what tag() does outside templates */
 
     u++;
 
@@ -2074,52 +2142,137 @@ emit:
                                            base + (off_t) (u - p), 0);
     }
 
-    /* what tag() does outside templates */
-
     if (end_tag) {
         if (id == NGX_HTTP_OUTAGE_SCAN_HEAD_EL) {
             s->after_head = 1;
         }
 
-    } else if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
+        goto next;
+    }
+
+    i = (size_t) (u - p);
+
+    if (id == NGX_HTTP_OUTAGE_SCAN_TEMPLATE) {
         s->template_depth = 1;
         s->foreign = 0;
-
-    } else if (ngx_http_outage_scan_elts[id].flags & NGX_HTTP_OUTAGE_SCAN_RAW) {
-        s->raw = id;
+        state = ngx_http_outage_scan_sw_data;
+        goto more;
     }
 
-    *pi = (size_t) (u - p);
-    *pstate = ngx_http_outage_scan_after_tag(s);
+    /* the other start tags kept in <head> are raw text elements */
 
-    if (*pstate != ngx_http_outage_scan_sw_data || s->template_depth) {
-        return NGX_HTTP_OUTAGE_SCAN_MORE;
+    s->raw = id;
+
+    state = ngx_http_outage_scan_text(s, p, len, &i,
+                                      id == NGX_HTTP_OUTAGE_SCAN_SCRIPT);
+
+    if (state != ngx_http_outage_scan_sw_data) {
+        goto more;
     }
+
+    u = p + i;
 
 next:
 
+    /* whitespace, then the next token: mostly none or one newline */
+
+    for ( /* void */ ; u < end; u++) {
+        c = *u;
+
+        if (c == '<') {
+            t = u;
+            goto tag;
+        }
+
+        if (!(cls[c] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
+            break;
+        }
+    }
+
+    i = (size_t) (u - p);
+    state = ngx_http_outage_scan_sw_data;
+    goto more;
+
+markup:
+
     /*
-     * whitespace and the next tag without a round through the switch; the
-     * state is "data" (s->raw is none there, template_depth 0), which a
-     * kept tag does not change
+     * u is at the "!" of "<!": a comment, or markup that ends at the first
+     * ">" as a bogus comment (<!DOCTYPE ...>; CDATA sections exist only in
+     * svg and math, which imply the body here)
      */
 
-    while (u < end && (cls[*u] & NGX_HTTP_OUTAGE_SCAN_C_SP)) {
-        u++;
+    if (lim - u < 5) {
+        goto slow;
     }
 
-    if (u == end || *u != '<') {
-        *pi = (size_t) (u - p);
-        return NGX_HTTP_OUTAGE_SCAN_MORE;
+    if (u[1] == '-' && u[2] == '-') {
+
+        if (u[3] == '>') {
+            /* "<!-->" is a complete empty comment */
+            u += 4;
+            goto next;
+        }
+
+        if (u[3] == '-') {
+            /* "<!---": "comment start dash", rare */
+            goto slow;
+        }
+
+        /* the comment state; "-->" ends it, "--" otherwise goes on there */
+
+        u += 3;
+
+        for ( ;; ) {
+            q = memchr(u, '-', (size_t) (end - u));
+            if (q == NULL) {
+                i = len;
+                state = ngx_http_outage_scan_sw_comment;
+                goto more;
+            }
+
+            if (end - q < 3) {
+                i = (size_t) (q - p) + 1;
+                state = ngx_http_outage_scan_sw_comment_end_dash;
+                goto more;
+            }
+
+            if (q[1] != '-') {
+                /* "comment end dash" takes the byte after a lone "-" */
+                u = q + 2;
+                continue;
+            }
+
+            if (q[2] == '>') {
+                u = q + 3;
+                goto next;
+            }
+
+            i = (size_t) (q - p) + 2;
+            state = ngx_http_outage_scan_sw_comment_end;
+            goto more;
+        }
     }
 
-    /* the next tag starts here: what the data state does at a "<" */
+    q = memchr(u + 1, '>', (size_t) (end - u - 1));
+    if (q == NULL) {
+        i = len;
+        state = ngx_http_outage_scan_sw_bogus;
+        goto more;
+    }
 
-    *pi = (size_t) (u - p);
-    s->mark = base + (off_t) (u - p);
-    t = u++;
+    u = q + 1;
+    goto next;
 
-    goto again;
+slow:
+
+    *pi = (size_t) (t - p);
+    return NGX_HTTP_OUTAGE_SCAN_SLOW;
+
+more:
+
+    *pi = i;
+    *pstate = state;
+    return NGX_HTTP_OUTAGE_SCAN_MORE;
 }
 
 
@@ -2176,29 +2329,30 @@ ngx_http_outage_scan_spaces(const unsigned char *u, const unsigned char *end)
 
 
 /*
- * The first "=" or ">" from u, or end.  Sixteen bytes at a time with SSE2
- * (part of every x86-64), otherwise a word at a time: "<", "=", ">" and
- * "?" are the only bytes 0x3C..0x3F, so a word of other bytes (letters,
- * digits, quotes, whitespace: all of a typical attribute name and the
- * space before it) is skipped whole; "<" and "?" are stepped over.
+ * The first "=" or ">" in [u, end), or end.  Sixteen bytes at a time with
+ * SSE2 (part of every x86-64) while u <= l16 (end - 15 or less: l16 + 16
+ * bytes are in the buffer, a hit at end counts as none), otherwise a word
+ * at a time: "<", "=", ">" and "?" are the only bytes 0x3C..0x3F, so a
+ * word of other bytes (letters, digits, quotes, whitespace: all of a
+ * typical attribute name and the space before it) is skipped whole; "<"
+ * and "?" are stepped over.
  */
 
 static ngx_http_outage_scan_inline const unsigned char *
-ngx_http_outage_scan_eq_gt(const unsigned char *u, const unsigned char *end)
+ngx_http_outage_scan_eq_gt(const unsigned char *u, const unsigned char *l16,
+    const unsigned char *end)
 {
 #if (NGX_HTTP_OUTAGE_SCAN_SSE2)
-    int       m;
-    __m128i   v, eq, gt;
+    unsigned int  m;
+    __m128i       v;
 
-    eq = _mm_set1_epi8('=');
-    gt = _mm_set1_epi8('>');
-
-    while (end - u >= 16) {
+    while (u <= l16) {
         v = _mm_loadu_si128((const __m128i *) u);
-        m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq),
-                                           _mm_cmpeq_epi8(v, gt)));
+        m = (unsigned int) _mm_movemask_epi8(_mm_or_si128(
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
         if (m) {
-            return u + __builtin_ctz((unsigned int) m);
+            return u + (unsigned int) __builtin_ctz(m);
         }
 
         u += 16;
@@ -2206,6 +2360,8 @@ ngx_http_outage_scan_eq_gt(const unsigned char *u, const unsigned char *end)
 
 #elif (NGX_HTTP_OUTAGE_SCAN_SWAR)
     uint64_t  w, t;
+
+    (void) l16;
 
     while (end - u >= 8) {
         memcpy(&w, u, 8);
@@ -2228,45 +2384,118 @@ ngx_http_outage_scan_eq_gt(const unsigned char *u, const unsigned char *end)
 
         u++;
     }
+#else
+    (void) l16;
 #endif
 
-    while (u < end && *u != '=' && *u != '>') {
-        u++;
+    /* after the 16-byte steps u may be end + 1 */
+
+    for ( /* void */ ; u < end; u++) {
+        if (*u == '=' || *u == '>') {
+            return u;
+        }
     }
 
-    return u;
+    return end;
 }
 
 
 /*
- * The closing quote of a value from u, or end: values are mostly short,
- * so they are looked at inline (SSE2) before a call to memchr()
+ * The closing quote of a value from u in [u, end), or end; l16 as above.
+ * Values are mostly short, so they are looked at inline (SSE2) rather
+ * than by a call to memchr(); a value longer than a tag may be (512
+ * bytes) leaves the fast path anyway.
  */
 
 static ngx_http_outage_scan_inline const unsigned char *
-ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *end,
-    unsigned char quote)
+ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *l16,
+    const unsigned char *end, unsigned char quote)
 {
     const unsigned char  *q;
 #if (NGX_HTTP_OUTAGE_SCAN_SSE2)
-    int                   m, k;
-    __m128i               v, c;
+    unsigned int          m;
 
-    c = _mm_set1_epi8((char) quote);
-
-    for (k = 0; k < 4 && end - u >= 16; k++) {
-        v = _mm_loadu_si128((const __m128i *) u);
-        m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
-
+    while (u <= l16) {
+        m = (unsigned int) _mm_movemask_epi8(_mm_cmpeq_epi8(
+                               _mm_loadu_si128((const __m128i *) u),
+                               _mm_set1_epi8((char) quote)));
         if (m) {
-            return u + __builtin_ctz((unsigned int) m);
+            return u + (unsigned int) __builtin_ctz(m);
         }
 
         u += 16;
     }
+#else
+    (void) l16;
 #endif
+
+    /* u may be end + 1: after the 16-byte steps or a quote at end */
+
+    if (u >= end) {
+        return end;
+    }
 
     q = memchr(u, quote, (size_t) (end - u));
 
     return q ? q : end;
+}
+
+
+/*
+ * The text of a raw text element (s->raw: <style>, <title>, <noscript> in
+ * <head>...; with "script", <script>) from p[*pi]: the state after it and
+ * *pi where that state goes on.  memchr() from "<" to "<": "</name>"
+ * whole in the buffer ends the element (the data state after its ">"),
+ * any other "<" is text; "</name" followed by whitespace or "/" (an end
+ * tag with attributes), "<!" in a script (escapes) and a "<" too close to
+ * the end of the buffer to tell go through the states from the "<".
+ */
+
+static ngx_http_outage_scan_inline unsigned int
+ngx_http_outage_scan_text(ngx_http_outage_scan_t *s, const unsigned char *p,
+    size_t len, size_t *pi, unsigned int script)
+{
+    size_t                             i;
+    unsigned char                      c;
+    const unsigned char               *q;
+    const ngx_http_outage_scan_elt_t  *e;
+
+    e = &ngx_http_outage_scan_elts[s->raw];
+    i = *pi;
+
+    for ( ;; ) {
+        q = memchr(p + i, '<', len - i);
+        if (q == NULL) {
+            *pi = len;
+            return script ? ngx_http_outage_scan_sw_script
+                          : ngx_http_outage_scan_sw_raw;
+        }
+
+        i = (size_t) (q - p) + 1;
+        *pi = i;
+
+        if (len - i < e->len + 2 || (script && p[i] == '!')) {
+            break;
+        }
+
+        if (p[i] != '/' || !ngx_http_outage_scan_eq(p + i + 1, e->name, e->len))
+        {
+            continue;
+        }
+
+        c = p[i + 1 + e->len];
+
+        if (c == '>') {
+            s->raw = NGX_HTTP_OUTAGE_SCAN_OTHER;
+            *pi = i + e->len + 2;
+            return ngx_http_outage_scan_sw_data;
+        }
+
+        if (ngx_http_outage_scan_name_end(c)) {
+            break;
+        }
+    }
+
+    return script ? ngx_http_outage_scan_sw_script_lt
+                  : ngx_http_outage_scan_sw_raw_lt;
 }

@@ -13,6 +13,7 @@ and the <body> tag) for realistic shop heads: many <meta> and <link>,
 
     /usr/bin/python3 tests/bench/scan_ir.py [--iterations N] [--json FILE]
         [--max IR_PER_BYTE] [--scanner OTHER/ngx_http_outage_scan.c]
+        [--no-sse2]
 
 Each document is fed whole and in 4 KB pieces (proxy_buffer_size).  The
 exit status is 1 if a document gets no banner (the scanner would be
@@ -20,6 +21,8 @@ broken), if valgrind fails, or if --max is given and a figure is above it
 (tests/integration/test_scan_cost.py guards against regressions so);
 otherwise 0 whatever the figures are.  --scanner measures another version
 of the scanner source (e.g. from `git show`) for a before/after.
+--no-sse2 builds the portable variant (-DNGX_HTTP_OUTAGE_SCAN_NO_SSE2:
+word-at-a-time searches), which platforms without SSE2 get.
 """
 
 import argparse
@@ -189,10 +192,10 @@ def documents():
             ("SPA with inline state", spa.encode())]
 
 
-def build(opt, out, scanner):
+def build(opt, out, scanner, defines=()):
     subprocess.run(["cc", "-std=gnu99", opt, "-g", "-Wall", "-Wextra",
-                    "-Werror", "-I" + SRC,
-                    os.path.join(HERE, "scan_ir.c"), scanner, "-o", out],
+                    "-Werror", "-I" + SRC] + ["-D" + d for d in defines]
+                   + [os.path.join(HERE, "scan_ir.c"), scanner, "-o", out],
                    check=True)
 
 
@@ -222,7 +225,10 @@ def main():
                     help="exit 1 if any Ir/byte is above this")
     ap.add_argument("--scanner",
                     default=os.path.join(SRC, "ngx_http_outage_scan.c"))
+    ap.add_argument("--no-sse2", action="store_true",
+                    help="the portable variant (no SSE2 searches)")
     args = ap.parse_args()
+    defines = ["NGX_HTTP_OUTAGE_SCAN_NO_SSE2"] if args.no_sse2 else []
 
     results = []
     bad = False
@@ -230,11 +236,12 @@ def main():
         drivers = []
         for opt in ("-O", "-O2"):
             d = os.path.join(tmp, "scan_ir" + opt)
-            build(opt, d, os.path.abspath(args.scanner))
+            build(opt, d, os.path.abspath(args.scanner), defines)
             drivers.append((opt, d))
-        print("scanner instructions per byte of <head> (callgrind, "
+        print("scanner instructions per byte of <head>%s (callgrind, "
               "ngx_http_outage_scan_feed + _finish, %d scans each; "
-              "target <= %.1f)" % (args.iterations, TARGET))
+              "target <= %.1f)" % (" without SSE2" if args.no_sse2 else "",
+                                   args.iterations, TARGET))
         print("%-30s %6s  %-6s %-4s %10s %8s" % (
             "document", "head", "cc", "feed", "Ir/scan", "Ir/byte"))
         for name, doc in documents():

@@ -396,6 +396,35 @@ static const test_case_t  test_cases[] = {
     { "fast: a name of 15 bytes then = at a 16-byte step",
       "<head><meta abcdefghijklmno=\"x\" abcdefghijklmnopqrstuvwxyzabcde=1>"
       "##x" },
+
+    /* the head fast path: every token it reads inline, and its edges */
+
+    { "head: comments of every shape between head tags",
+      "<head><!----><!-- a -- b --><!-- x --!><!---><!-- <!-- -->\n"
+      "<meta a=\"b\">##x" },
+    { "head: a comment open to the end of the stream",
+      "<head><meta a=\"b\"><!-- x" },
+    { "head: doctype, bogus comments and CDATA outside foreign content",
+      "<!DOCTYPE html><!x><!-y><!-><![CDATA[ z ]]><head>##<p>" },
+    { "head: a quote in a name, then a value holding >",
+      "<head><meta b\"c=\"d>e\"><link rel='x>y'>##<p>" },
+    { "head: = right after a quoted value starts a name, > ends it",
+      "<head><meta a=\"x\"=\"y>##z\"><p>" },
+    { "head: an unquoted value holding a quote",
+      "<head><meta a=b\"c d=\"e>f\">##g" },
+    { "head: names in upper and mixed case",
+      "<HEAD><META charset=utf-8><Link rel=x><SCRIPT>a<b</SCRIPT>"
+      "<TiTlE>t</tItLe><STYLE>p{}</STYLE></HEAD>##x" },
+    { "head: longer names that start like head elements are other tags",
+      "<head><link>##<metadata>" },
+    { "head: <scripts> is another tag",
+      "<head><meta charset=utf-8>##<scripts>" },
+    { "head: <bodyx> implies the body, <body> does not",
+      "<html><head></head>##<bodyx><body>" },
+    { "head: a value ending the tag at the last byte",
+      "<head><meta a=\"b\">##" },
+    { "head: a script with an escape and a nested script",
+      "<head><script><!--<script>x</script>--></script><meta a=\"b\">##x" },
 };
 
 
