@@ -22,9 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness import Redis, free_port, wait_for
-from test_passive_trust import (App, Dns, PASSIVE_MIN, PASSIVE_WINDOW,
-                                checks_of, down_lines, hammer_until, lines,
-                                scope, server)
+from outage_fixtures import FakeDns
+from passive_helpers import (App, PASSIVE_MIN, PASSIVE_WINDOW, checks_of,
+                             down_lines, hammer_until, lines, scope, server)
 
 PASSES = r"passive failures were seen \(upstream %s\) but the probe passes"
 
@@ -69,8 +69,7 @@ def never_down_while(n, name, send, done, deadline, what):
 @pytest.mark.parametrize("how", ["host", "map"])
 def test_visitor_chosen_upstream_name_never_pages(nginx_factory, tmp_path,
                                                   app, how):
-    dns = Dns(tmp_path)
-    dns.set("acme.shop.test 127.0.0.1")
+    dns = FakeDns(tmp_path, {"acme.shop.test": "127.0.0.1"})
     if how == "host":
         upstream, header = "$host.shop.test", "Host"
         extra = ""
