@@ -979,15 +979,24 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
     cls = (len == (size_t) -1) ? NGX_HTTP_OUTAGE_TYPE_NEVER
                                : ngx_http_outage_type_class(type, len);
 
-    cs = r->headers_out.charset;
+    /*
+     * nginx's charset (the "charset" directive's, or an upstream's from its
+     * first "; charset=" to the end of the value) and the one a browser
+     * reads (that of the last type of a comma list) must both be ASCII
+     */
 
-    if (cs.len == 0) {
-        cs.data = (u_char *) ngx_http_outage_charset_param(
-                      r->headers_out.content_type.data,
-                      r->headers_out.content_type.len, &cs.len);
-        if (cs.data == NULL) {
-            cs.len = 0;
-        }
+    cs.data = (u_char *) ngx_http_outage_charset_param(
+                  r->headers_out.content_type.data,
+                  r->headers_out.content_type.len, &cs.len);
+
+    if (cs.data == NULL || cs.len == 0) {
+        cs = r->headers_out.charset;
+
+    } else if (r->headers_out.charset.len
+               && !ngx_http_outage_charset_ascii(r->headers_out.charset.data,
+                                                 r->headers_out.charset.len))
+    {
+        cls = NGX_HTTP_OUTAGE_TYPE_NEVER;
     }
 
     /* no charset and utf-8, the usual cases, without the table's walk */

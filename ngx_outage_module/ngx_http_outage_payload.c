@@ -69,6 +69,7 @@ static int ngx_http_outage_num(const unsigned char *p, size_t len,
     size_t *i, size_t min, size_t max, int *v);
 static time_t ngx_http_outage_http_time(const unsigned char *p, size_t len,
     time_t now);
+static time_t ngx_http_outage_loose_time(const unsigned char *p, size_t len);
 static time_t ngx_http_outage_civil_time(int y, int mo, int d, int h,
     int mi, int s, int zone);
 
@@ -649,6 +650,58 @@ ngx_http_outage_http_time(const unsigned char *p, size_t len, time_t now)
 }
 
 
+/*
+ * Two spellings scripts and people at night write that the formats above
+ * refuse: unix seconds with a fraction ("1796616000.5", Python's
+ * time.time(), JavaScript's Date.now() / 1000), cut to the second; and a
+ * space before a numeric offset ("2026-12-07T06:00 +01:00").  A time of
+ * day alone ("06:00") stays refused: which day, in which zone?
+ */
+
+static time_t
+ngx_http_outage_loose_time(const unsigned char *p, size_t len)
+{
+    size_t         i, z;
+    unsigned char  buf[64];
+
+    for (i = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        /* void */
+    }
+
+    if (i > 0 && i + 1 < len && p[i] == '.') {
+        for (z = i + 1; z < len && p[z] >= '0' && p[z] <= '9'; z++) {
+            /* void */
+        }
+
+        return (z == len) ? ngx_http_outage_payload_time(p, i) : (time_t) -1;
+    }
+
+    /* " +HH", " +HHMM", " +HH:MM" after the digit that ends the time */
+
+    for (z = len; z > 0 && p[z - 1] != ' '; z--) {
+        /* void */
+    }
+
+    if (z < 2 || len - z < 3 || len > sizeof(buf)
+        || (p[z] != '+' && p[z] != '-')
+        || p[z - 2] < '0' || p[z - 2] > '9')
+    {
+        return (time_t) -1;
+    }
+
+    for (i = z + 1; i < len; i++) {
+        if ((p[i] < '0' || p[i] > '9') && p[i] != ':') {
+            return (time_t) -1;
+        }
+    }
+
+    memcpy(buf, p, z - 1);
+    memcpy(buf + z - 1, p + z, len - z);
+
+    return ngx_http_outage_parse_time(buf, len - 1);
+}
+
+
 time_t
 ngx_http_outage_payload_time(const unsigned char *p, size_t len)
 {
@@ -708,6 +761,10 @@ ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
         if (t == (time_t) -1) {
             t = ngx_http_outage_http_time(p, len, now);
         }
+
+        if (t == (time_t) -1) {
+            t = ngx_http_outage_loose_time(p, len);
+        }
     }
 
     if (t == (time_t) -1 || t < NGX_HTTP_OUTAGE_TIME_MIN) {
@@ -727,10 +784,13 @@ ngx_http_outage_payload_hash(const redisReply *r,
     unsigned              seen;
     time_t                t;
     const redisReply     *k, *v;
-    const unsigned char  *vp;
+    const unsigned char  *vp, *bad_ends;
+    size_t                bad_ends_len;
 
     state = -1;
     seen = 0;
+    bad_ends = NULL;
+    bad_ends_len = 0;
 
     for (i = 0; i + 1 < r->elements; i += 2) {
         k = r->element[i];
@@ -849,20 +909,39 @@ ngx_http_outage_payload_hash(const redisReply *r,
             if (ngx_http_outage_payload_field_time(vp, vlen, &out->ends)
                 < 0)
             {
-                /*
-                 * No end must not mean "forever": a typo in the end of
-                 * tonight's window would keep a working service behind
-                 * a 503 page.  Only announced; health decides.
-                 */
-                out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_ENDS;
-                out->pending = 1;
-                ngx_http_outage_payload_warn(out, "ends unparseable, the "
-                                             "incident is only announced",
-                                             vp, vlen);
+                /* what it means depends on "starts": below */
+                bad_ends = vp;
+                bad_ends_len = vlen;
             }
 
             break;
         }
+    }
+
+    if (bad_ends && (out->starts || (out->warnings
+                                     & NGX_HTTP_OUTAGE_PW_BAD_STARTS)))
+    {
+        /*
+         * No end of a planned window must not mean "forever": a typo in
+         * the end of tonight's window would keep a working service behind
+         * a 503 page.  Only announced; health decides.
+         */
+        out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_ENDS;
+        out->pending = 1;
+        ngx_http_outage_payload_warn(out, "ends unparseable, the incident "
+                                     "is only announced", bad_ends,
+                                     bad_ends_len);
+
+    } else if (bad_ends) {
+        /*
+         * Without "starts" the incident is declared now, often at night
+         * for a failure no health check sees: a typo in its end must not
+         * hide it.  In effect, with no end, until the key changes.
+         */
+        out->warnings |= NGX_HTTP_OUTAGE_PW_ENDS_IGNORED;
+        ngx_http_outage_payload_warn(out, "ends unparseable, ignored: in "
+                                     "effect until the key changes",
+                                     bad_ends, bad_ends_len);
     }
 
     /*
@@ -987,6 +1066,9 @@ ngx_http_outage_payload_warning_text(unsigned bit)
     case NGX_HTTP_OUTAGE_PW_BAD_ENDS:
         return "unparseable \"ends\" time: the incident is only announced, "
                "never in effect, until \"ends\" is fixed";
+    case NGX_HTTP_OUTAGE_PW_ENDS_IGNORED:
+        return "unparseable \"ends\" time, ignored (no \"starts\"): the "
+               "incident is in effect until the key changes";
     case NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD:
         return "unknown field, ignored";
     case NGX_HTTP_OUTAGE_PW_WRONG_TYPE:

@@ -42,8 +42,9 @@
 #define NGX_HTTP_OUTAGE_PW_DUPLICATE      0x0100  /* field given twice */
 #define NGX_HTTP_OUTAGE_PW_BAD_STARTS     0x0200  /* kept pending */
 #define NGX_HTTP_OUTAGE_PW_BAD_ENDS       0x0400  /* no end applied */
+#define NGX_HTTP_OUTAGE_PW_ENDS_IGNORED   0x0800  /* no "starts": in effect */
 
-#define NGX_HTTP_OUTAGE_PW_ALL            0x07ff
+#define NGX_HTTP_OUTAGE_PW_ALL            0x0fff
 
 
 typedef struct {
@@ -61,8 +62,9 @@ typedef struct {
     time_t         starts;         /* the incident's window (any state), */
     time_t         ends;           /* 0 if absent or unusable */
     unsigned       truncated:1;    /* message was cut */
-    unsigned       pending:1;      /* "starts" or "ends" unparseable, or
-                                      "ends" not after "starts": the
+    unsigned       pending:1;      /* "starts" unparseable, "ends" of one
+                                      unparseable, or "ends" not after
+                                      "starts": the
                                       incident never takes effect, it is
                                       only announced */
     unsigned       warnings;       /* NGX_HTTP_OUTAGE_PW_* bits */
@@ -93,6 +95,8 @@ int ngx_http_outage_payload_parse(const redisReply *get_reply,
  * A time as on-call people and tools write it, after trimming spaces and
  * tabs: everything ngx_http_outage_parse_time() accepts (RFC 3339 with
  * "Z", an offset or a fraction; "YYYY-MM-DD[ HH:MM[:SS]]"; unix seconds),
+ * the same with a space before a numeric offset, unix seconds with a
+ * fraction (cut to the second),
  * the same followed by " UTC" or " GMT", the three HTTP date formats of
  * RFC 9110 (IMF-fixdate, RFC 850, asctime; IMF-fixdate also with a
  * "+HHMM" zone as RFC 5322 writes it), and unix milliseconds.  Digits

@@ -3219,6 +3219,7 @@ ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
      */
     level = (warnings & (NGX_HTTP_OUTAGE_PW_BAD_STARTS
                          | NGX_HTTP_OUTAGE_PW_BAD_ENDS
+                         | NGX_HTTP_OUTAGE_PW_ENDS_IGNORED
                          | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))
             ? NGX_LOG_ERR : NGX_LOG_WARN;
 

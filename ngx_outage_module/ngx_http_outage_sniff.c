@@ -75,48 +75,99 @@ ngx_http_outage_type_class(const unsigned char *type, size_t len)
 
 
 /*
- * nginx cuts its copy of the type before ";" only for a "charset="
- * parameter right after spaces ("text/html;level=1", "text/html;<TAB>
- * charset=..." keep the parameters), and keeps the white space before
- * ";": browsers (WHATWG MIME Sniffing, "parse a MIME type") take the type
- * up to ";", without white space, in any case.
+ * The type a browser reads from a Content-Type value is Fetch's "extract
+ * a MIME type", not what nginx keeps (nginx cuts its copy before ";" only
+ * for a "charset=" parameter right after spaces, and keeps the white space
+ * before ";"): the value is a list, split on commas outside quoted
+ * strings ("text/html;level=1, text/plain" is text/plain; a proxy folds
+ * two Content-Type lines into one so); each item is parsed as a MIME type
+ * (WHATWG MIME Sniffing, "parse a MIME type"); the last one that parses,
+ * but the wildcard type, is the type, with its own charset or, if it has
+ * none, that of the item of the same type before it.
+ *
+ * Browsers differ at the edges: Chromium reads "text/plain x" as
+ * text/plain where Fetch skips it, keeps the latest charset of a run of
+ * one type where Fetch keeps the first, and takes a charset parameter
+ * Fetch skips.  So a list is trusted only when it cannot matter which
+ * item or parameter a browser takes: every item (empty ones and a bare
+ * wildcard aside) parses to the same type, and the charset looked at is
+ * one ASCII cannot go in if any charset parameter names one.  Anything
+ * else is "no type we can trust", which gets no banner.
+ *
+ * The positions are offsets into the value, which is never copied.
+ */
+
+typedef struct {
+    size_t   type;                       /* the essence: type/subtype */
+    size_t   type_end;
+    size_t   cs;                         /* the charset parameter's value */
+    size_t   cs_end;
+    size_t   bad;                        /* a charset ASCII cannot go in */
+    size_t   bad_end;
+    unsigned has_cs:1;
+    unsigned has_bad:1;
+} ngx_http_outage_mime_t;
+
+
+#define NGX_HTTP_OUTAGE_MIME_NONE     0  /* no type: sniffed */
+#define NGX_HTTP_OUTAGE_MIME_OK       1
+#define NGX_HTTP_OUTAGE_MIME_UNSURE   2  /* browsers may read it apart */
+
+
+static int ngx_http_outage_http_ws(int c);
+static int ngx_http_outage_token(const unsigned char *p, size_t start,
+    size_t end);
+static size_t ngx_http_outage_quoted(const unsigned char *p, size_t i,
+    size_t end, size_t *value_end);
+static void ngx_http_outage_label(const unsigned char *p, size_t *start,
+    size_t *end);
+static int ngx_http_outage_mime_parse(const unsigned char *p, size_t start,
+    size_t end, ngx_http_outage_mime_t *m);
+static int ngx_http_outage_mime_extract(const unsigned char *p, size_t len,
+    ngx_http_outage_mime_t *m);
+
+
+/*
+ * "out" gets the essence in lower case; 0 is returned for a value with no
+ * type (sniffed, as without the header), (size_t) -1 for one that does
+ * not fit or that browsers may read as different types
  */
 
 size_t
 ngx_http_outage_type_essence(const unsigned char *p, size_t len,
     unsigned char *out, size_t size)
 {
-    size_t  i, start, end;
+    size_t                  i;
+    ngx_http_outage_mime_t  m;
 
-    for (end = 0; end < len && p[end] != ';'; end++) {
-        /* void */
+    switch (ngx_http_outage_mime_extract(p, len, &m)) {
+
+    case NGX_HTTP_OUTAGE_MIME_NONE:
+        return 0;
+
+    case NGX_HTTP_OUTAGE_MIME_UNSURE:
+        return (size_t) -1;
+
+    default:
+        break;
     }
 
-    for (start = 0; start < end && (p[start] == ' ' || p[start] == '\t');
-         start++)
-    {
-        /* void */
-    }
-
-    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
-        end--;
-    }
-
-    if (end - start > size) {
+    if (m.type_end - m.type > size) {
         return (size_t) -1;
     }
 
-    for (i = start; i < end; i++) {
-        out[i - start] = (unsigned char) ngx_http_outage_sniff_lc(p[i]);
+    for (i = m.type; i < m.type_end; i++) {
+        out[i - m.type] = (unsigned char) ngx_http_outage_sniff_lc(p[i]);
     }
 
-    return end - start;
+    return m.type_end - m.type;
 }
 
 
 /*
  * Another Content-Type header (add_header Content-Type over the type
- * nginx has): browsers take the last one, so each must be a page
+ * nginx has): browsers read all the lines as one list, so each line must
+ * be a page on its own
  */
 
 int
@@ -135,6 +186,367 @@ ngx_http_outage_not_html(const unsigned char *p, size_t len)
     cs = ngx_http_outage_charset_param(p, len, &cslen);
 
     return cs && !ngx_http_outage_charset_ascii(cs, cslen);
+}
+
+
+/* Fetch's "extract a MIME type" over one header value, as trusted above */
+
+static int
+ngx_http_outage_mime_extract(const unsigned char *p, size_t len,
+    ngx_http_outage_mime_t *m)
+{
+    int                     found;
+    size_t                  i, k, start, s, e, wild;
+    ngx_http_outage_mime_t  t, first;
+
+    found = 0;
+    wild = len;
+    memset(&first, 0, sizeof(ngx_http_outage_mime_t));
+
+    /* Fetch, "get, decode, and split" a header value */
+
+    for (i = 0; /* void */; i++) {
+        start = i;
+
+        for ( ;; ) {
+            while (i < len && p[i] != '"' && p[i] != ',') {
+                i++;
+            }
+
+            if (i < len && p[i] == '"') {
+                i = ngx_http_outage_quoted(p, i, len, NULL);
+
+                if (i < len) {
+                    continue;
+                }
+            }
+
+            break;
+        }
+
+        /* p[start .. i) is one item; i is at a comma or the end */
+
+        for (s = start; s < i && ngx_http_outage_http_ws(p[s]); s++) {
+            /* void */
+        }
+
+        for (e = i; e > s && ngx_http_outage_http_ws(p[e - 1]); e--) {
+            /* void */
+        }
+
+        if (e - s == 3 && memcmp(p + s, "*/*", 3) == 0) {
+            wild = s;
+        }
+
+        if (e == s || s == wild) {
+            goto next;
+        }
+
+        if (!ngx_http_outage_mime_parse(p, s, e, &t)) {
+            return NGX_HTTP_OUTAGE_MIME_UNSURE;
+        }
+
+        if (found) {
+            if (t.type_end - t.type != m->type_end - m->type) {
+                return NGX_HTTP_OUTAGE_MIME_UNSURE;
+            }
+
+            for (k = 0; k < t.type_end - t.type; k++) {
+                if (ngx_http_outage_sniff_lc(p[t.type + k])
+                    != ngx_http_outage_sniff_lc(p[m->type + k]))
+                {
+                    return NGX_HTTP_OUTAGE_MIME_UNSURE;
+                }
+            }
+
+            /* the same type: Fetch keeps the charset of the first */
+
+            if (!t.has_cs && first.has_cs) {
+                t.has_cs = 1;
+                t.cs = first.cs;
+                t.cs_end = first.cs_end;
+            }
+
+            if (!t.has_bad && m->has_bad) {
+                t.has_bad = 1;
+                t.bad = m->bad;
+                t.bad_end = m->bad_end;
+            }
+        }
+
+        if (!found) {
+            first = t;
+            found = 1;
+        }
+
+        *m = t;
+
+    next:
+
+        if (i >= len) {
+            break;
+        }
+    }
+
+    if (found) {
+        return NGX_HTTP_OUTAGE_MIME_OK;
+    }
+
+    if (wild == len) {
+        return NGX_HTTP_OUTAGE_MIME_NONE;
+    }
+
+    /* only the wildcard type: a type browsers sniff, as nginx names it */
+
+    m->type = wild;
+    m->type_end = wild + 3;
+    m->has_cs = 0;
+    m->has_bad = 0;
+
+    return NGX_HTTP_OUTAGE_MIME_OK;
+}
+
+
+/*
+ * WHATWG MIME Sniffing, "parse a MIME type", of p[start .. end): the
+ * essence, the first valid charset parameter, and any charset parameter
+ * that names an encoding ASCII cannot go in
+ */
+
+static int
+ngx_http_outage_mime_parse(const unsigned char *p, size_t start, size_t end,
+    ngx_http_outage_mime_t *m)
+{
+    size_t  i, s, e, name, name_end, ne, vs, ve, k;
+
+    while (start < end && ngx_http_outage_http_ws(p[start])) {
+        start++;
+    }
+
+    while (end > start && ngx_http_outage_http_ws(p[end - 1])) {
+        end--;
+    }
+
+    for (i = start; i < end && p[i] != '/'; i++) {
+        /* void */
+    }
+
+    if (i == start || i == end || !ngx_http_outage_token(p, start, i)) {
+        return 0;
+    }
+
+    s = ++i;
+
+    while (i < end && p[i] != ';') {
+        i++;
+    }
+
+    for (e = i; e > s && ngx_http_outage_http_ws(p[e - 1]); e--) {
+        /* void */
+    }
+
+    if (e == s || !ngx_http_outage_token(p, s, e)) {
+        return 0;
+    }
+
+    m->type = start;
+    m->type_end = e;
+    m->has_cs = 0;
+    m->has_bad = 0;
+
+    while (i < end) {
+
+        /* p[i] is ';' */
+
+        for (i++; i < end && ngx_http_outage_http_ws(p[i]); i++) {
+            /* void */
+        }
+
+        name = i;
+
+        while (i < end && p[i] != ';' && p[i] != '=') {
+            i++;
+        }
+
+        name_end = i;
+
+        if (i < end) {
+            if (p[i] == ';') {
+                continue;
+            }
+
+            i++;
+        }
+
+        if (i >= end) {
+            break;
+        }
+
+        if (p[i] == '"') {
+            vs = i + 1;
+            i = ngx_http_outage_quoted(p, i, end, &ve);
+
+            while (i < end && p[i] != ';') {
+                i++;
+            }
+
+        } else {
+            vs = i;
+
+            while (i < end && p[i] != ';') {
+                i++;
+            }
+
+            for (ve = i; ve > vs && ngx_http_outage_http_ws(p[ve - 1]); ve--) {
+                /* void */
+            }
+
+            if (ve == vs) {
+                continue;
+            }
+        }
+
+        /* Chromium takes "charset =" too */
+
+        for (ne = name_end;
+             ne > name && ngx_http_outage_http_ws(p[ne - 1]);
+             ne--)
+        {
+            /* void */
+        }
+
+        if (ne - name != sizeof("charset") - 1) {
+            continue;
+        }
+
+        for (k = 0; k < sizeof("charset") - 1; k++) {
+            if (ngx_http_outage_sniff_lc(p[name + k]) != "charset"[k]) {
+                break;
+            }
+        }
+
+        if (k < sizeof("charset") - 1) {
+            continue;
+        }
+
+        /* any charset parameter, even one Fetch skips, may be read */
+
+        s = vs;
+        e = ve;
+        ngx_http_outage_label(p, &s, &e);
+
+        if (!m->has_bad && !ngx_http_outage_charset_ascii(p + s, e - s)) {
+            m->has_bad = 1;
+            m->bad = s;
+            m->bad_end = e;
+        }
+
+        /* the first one whose value has no control character counts */
+
+        if (m->has_cs || ne != name_end) {
+            continue;
+        }
+
+        for (k = vs; k < ve; k++) {
+            if ((p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f) {
+                break;
+            }
+        }
+
+        if (k < ve) {
+            continue;
+        }
+
+        m->has_cs = 1;
+        m->cs = vs;
+        m->cs_end = ve;
+    }
+
+    return 1;
+}
+
+
+/*
+ * Fetch, "collect an HTTP quoted string" from p[i], a '"': the position
+ * after it; *value_end (if not NULL) is where its text ends, before the
+ * closing '"' (the text is left escaped: see charset_ascii())
+ */
+
+static size_t
+ngx_http_outage_quoted(const unsigned char *p, size_t i, size_t end,
+    size_t *value_end)
+{
+    for (i++; i < end; i++) {
+
+        if (p[i] == '\\') {
+            if (++i == end) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (p[i] == '"') {
+            if (value_end) {
+                *value_end = i;
+            }
+
+            return i + 1;
+        }
+    }
+
+    if (value_end) {
+        *value_end = end;
+    }
+
+    return end;
+}
+
+
+/* WHATWG Encoding, "get an encoding": the label without ASCII whitespace */
+
+static void
+ngx_http_outage_label(const unsigned char *p, size_t *start, size_t *end)
+{
+    while (*start < *end
+           && (ngx_http_outage_http_ws(p[*start]) || p[*start] == '\f'))
+    {
+        (*start)++;
+    }
+
+    while (*end > *start
+           && (ngx_http_outage_http_ws(p[*end - 1]) || p[*end - 1] == '\f'))
+    {
+        (*end)--;
+    }
+}
+
+
+static int
+ngx_http_outage_http_ws(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
+/* RFC 9110 5.6.2 token characters */
+
+static int
+ngx_http_outage_token(const unsigned char *p, size_t start, size_t end)
+{
+    for ( /* void */ ; start < end; start++) {
+        if ((p[start] >= 'a' && p[start] <= 'z')
+            || (p[start] >= 'A' && p[start] <= 'Z')
+            || (p[start] >= '0' && p[start] <= '9')
+            || (p[start] != '\0' && strchr("!#$%&'*+-.^_`|~", p[start])))
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -309,23 +721,29 @@ static const char  *ngx_http_outage_not_ascii[] = {
 int
 ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len)
 {
-    size_t        i, n;
+    size_t        i, j;
     const char  **s;
 
     for (s = ngx_http_outage_not_ascii; *s; s++) {
-        n = strlen(*s);
 
-        if (len < n) {
-            continue;
-        }
+        /*
+         * a quoted label's escapes are skipped: "utf\-16" is read as
+         * "utf-16" (a backslash is in no label, so nothing is lost)
+         */
 
-        for (i = 0; i < n; i++) {
-            if (ngx_http_outage_sniff_lc(charset[i]) != (*s)[i]) {
+        for (i = 0, j = 0; (*s)[i] != '\0' && j < len; j++) {
+            if (charset[j] == '\\') {
+                continue;
+            }
+
+            if (ngx_http_outage_sniff_lc(charset[j]) != (*s)[i]) {
                 break;
             }
+
+            i++;
         }
 
-        if (i == n) {
+        if ((*s)[i] == '\0') {
             return 0;
         }
     }
@@ -335,104 +753,41 @@ ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len)
 
 
 /*
- * The charset parameter of a Content-Type value: parameters are walked
- * one by one (RFC 9110 5.6.6), so "charset=" inside another parameter's
- * quoted value is not taken for it, and the value is the label a browser
- * reads: unquoted, without the white space around it (WHATWG Encoding,
- * "get an encoding").
+ * The charset to look at in a Content-Type value: one that names an
+ * encoding ASCII cannot go in if any charset parameter does (browsers may
+ * read any of them, see ngx_http_outage_mime_extract()), else that of the
+ * type Fetch reads; without the white space around it that WHATWG
+ * Encoding's "get an encoding" strips, and for a quoted value without the
+ * quotes but with its escapes.
  */
 
 const unsigned char *
 ngx_http_outage_charset_param(const unsigned char *p, size_t len,
     size_t *out_len)
 {
-    size_t  i, k, name, name_end, start, end;
+    size_t                  start, end;
+    ngx_http_outage_mime_t  m;
 
-    for (i = 0; i < len && p[i] != ';'; i++) {
-        /* void */
+    if (ngx_http_outage_mime_extract(p, len, &m) != NGX_HTTP_OUTAGE_MIME_OK) {
+        return NULL;
     }
 
-    while (i < len) {
+    if (m.has_bad) {
+        start = m.bad;
+        end = m.bad_end;
 
-        /* p[i] is ';' */
+    } else if (m.has_cs) {
+        start = m.cs;
+        end = m.cs_end;
+        ngx_http_outage_label(p, &start, &end);
 
-        for (i++; i < len && (p[i] == ' ' || p[i] == '\t'); i++) {
-            /* void */
-        }
-
-        name = i;
-
-        while (i < len && p[i] != '=' && p[i] != ';') {
-            i++;
-        }
-
-        name_end = i;
-
-        while (name_end > name
-               && (p[name_end - 1] == ' ' || p[name_end - 1] == '\t'))
-        {
-            name_end--;
-        }
-
-        if (i == len || p[i] == ';') {
-            continue;
-        }
-
-        for (i++; i < len && (p[i] == ' ' || p[i] == '\t'); i++) {
-            /* void */
-        }
-
-        if (i < len && p[i] == '"') {
-            start = ++i;
-
-            while (i < len && p[i] != '"') {
-                i += (p[i] == '\\' && i + 1 < len) ? 2 : 1;
-            }
-
-            end = (i < len) ? i : len;
-
-        } else {
-            start = i;
-
-            while (i < len && p[i] != ';') {
-                i++;
-            }
-
-            end = i;
-        }
-
-        while (i < len && p[i] != ';') {
-            i++;
-        }
-
-        if (name_end - name != sizeof("charset") - 1) {
-            continue;
-        }
-
-        for (k = 0; k < sizeof("charset") - 1; k++) {
-            if (ngx_http_outage_sniff_lc(p[name + k]) != "charset"[k]) {
-                break;
-            }
-        }
-
-        if (k < sizeof("charset") - 1) {
-            continue;
-        }
-
-        while (start < end && (p[start] == ' ' || p[start] == '\t')) {
-            start++;
-        }
-
-        while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
-            end--;
-        }
-
-        *out_len = end - start;
-
-        return p + start;
+    } else {
+        return NULL;
     }
 
-    return NULL;
+    *out_len = end - start;
+
+    return p + start;
 }
 
 
@@ -446,10 +801,18 @@ ngx_http_outage_sniff_init(ngx_http_outage_sniff_t *s)
 /*
  * WHATWG MIME Sniffing, "identifying a resource with an unknown MIME
  * type": after whitespace, one of these, case-insensitively, followed by
- * a space or ">", all in the first NGX_HTTP_OUTAGE_SNIFF_MAX bytes.  A
- * byte order mark is not whitespace: a body that starts with one is
- * text/plain to a browser (its BOM pattern comes after the HTML ones),
- * shown as source, so it is not HTML here either.
+ * a space or ">", all in the first NGX_HTTP_OUTAGE_SNIFF_MAX bytes.  What
+ * every browser reads as HTML, no more:
+ *
+ * - whitespace is space, tab, LF and CR: WHATWG adds FF, Chromium FF and
+ *   VT, but Firefox (nsUnknownDecoder, NS_IsAsciiWhitespace) skips only
+ *   these four and shows "\f<html>" as text;
+ * - the tag and its terminator are in the first 512 bytes: Firefox's
+ *   buffer (WHATWG reads 1445 bytes; Chromium takes a tag cut off at its
+ *   512th byte, Firefox needs the terminator inside its 512);
+ * - a byte order mark is not whitespace: a body that starts with one is
+ *   text/plain to a browser (its BOM pattern comes after the HTML ones),
+ *   shown as source.
  */
 
 static const char  *ngx_http_outage_html_sig[] = {
@@ -473,8 +836,7 @@ ngx_http_outage_sniff_feed(ngx_http_outage_sniff_t *s,
         }
 
         if (s->n == 0
-            && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'
-                || p[i] == '\f'))
+            && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         {
             continue;
         }

@@ -35,8 +35,9 @@
 
 
 /*
- * Chromium looks for an HTML tag in the first 512 bytes only (WHATWG allows
- * 1445): a tag that ends later is not sniffed as HTML by every browser
+ * Chromium and Firefox look for an HTML tag in the first 512 bytes only
+ * (WHATWG allows 1445), Firefox with its terminator: a tag that ends later
+ * is not sniffed as HTML by every browser
  */
 #define NGX_HTTP_OUTAGE_SNIFF_MAX   512
 

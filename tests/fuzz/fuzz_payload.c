@@ -117,16 +117,26 @@ fuzz_check(const ngx_http_outage_incident_t *inc, int rc, const char *err)
     /*
      * An unusable window (a start or an end nobody can read, an end not
      * after the start) is only announced, never "now"; an unreadable start
-     * is no start; and it is said.
+     * is no start; and it is said.  An end nobody can read with no start
+     * at all (the incident is declared now) is ignored, said, and the
+     * incident is in effect with no end; with a start it is the window's.
      */
     if (inc->pending != !!(inc->warnings & (NGX_HTTP_OUTAGE_PW_BAD_STARTS
                                             | NGX_HTTP_OUTAGE_PW_BAD_ENDS
                                             | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))
         || ((inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_STARTS) && inc->starts)
+        || ((inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_ENDS)
+            && !inc->starts
+            && !(inc->warnings & NGX_HTTP_OUTAGE_PW_BAD_STARTS))
+        || ((inc->warnings & NGX_HTTP_OUTAGE_PW_ENDS_IGNORED)
+            && (inc->starts || inc->ends
+                || (inc->warnings & (NGX_HTTP_OUTAGE_PW_BAD_STARTS
+                                     | NGX_HTTP_OUTAGE_PW_BAD_ENDS))))
         || (inc->warning_len == 0
             && (inc->warnings & (NGX_HTTP_OUTAGE_PW_BAD_TIME
                                  | NGX_HTTP_OUTAGE_PW_BAD_STARTS
                                  | NGX_HTTP_OUTAGE_PW_BAD_ENDS
+                                 | NGX_HTTP_OUTAGE_PW_ENDS_IGNORED
                                  | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))))
     {
         __builtin_trap();

@@ -169,6 +169,48 @@ def test_unusable_ends_is_announced_never_in_effect(nginx_factory, redis,
     assert lines and "[error]" in lines[-1], lines
 
 
+@pytest.mark.parametrize("bad", ["06:00", "in two hours"])
+def test_unreadable_ends_without_starts_is_ignored_in_effect(
+        nginx_factory, redis, backend, bad):
+    """A state declared now (no starts), at night, for a failure no check
+    sees: a typo in its end must not hide it (review s6 A10).  In effect
+    with no end, said once at [error] and in the status."""
+    n = start(nginx_factory, redis, backend)
+    declare(n, redis, "state", "down", "message", "Payment provider outage",
+            "ends", bad)
+    st, _, body = n.get("/checkout/")
+    assert st == 503 and b"Payment provider outage" in body, body[:300]
+    s = scope(n)
+    assert s["state"] == "down" and s["scheduled"] is False, s
+    assert s["ends"] is None and s["starts"] is None, s
+    assert s["warning"] == ('ends unparseable, ignored: in effect until the '
+                            'key changes: "%s"' % bad), s
+    lines = [ln for ln in n.log_text().splitlines()
+             if 'redis key "outage:checkout"' in ln]
+    assert len(lines) == 1, lines
+    assert "[error]" in lines[0] and 'unparseable "ends" time' in lines[0]
+    assert "in effect until the key changes" in lines[0], lines
+
+
+@pytest.mark.parametrize("fmt", [
+    lambda t: time.strftime("%Y-%m-%dT%H:%M", time.gmtime(t + 3600))
+    + " +01:00",
+    lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t - 5400))
+    + " -0130",
+    lambda t: "%d.%d" % (t, 5),
+], ids=["space-offset", "space-offset-date-space", "epoch-fraction"])
+def test_times_scripts_write_are_read(nginx_factory, redis, backend, fmt):
+    n = start(nginx_factory, redis, backend)
+    t = (int(time.time()) // 60 + 6 * 60) * 60          # in 6 h, whole minute
+    declare(n, redis, "state", "maintenance", "message", "upgrade",
+            "starts", fmt(t), "ends", fmt(t + 3600))
+    st, _, body = n.get("/checkout/")
+    assert st == 200 and SCHEDULED in body
+    s = scope(n)
+    assert s["starts"] == minute(t) and s["ends"] == minute(t + 3600), s
+    assert s["warning"] == "" and s["scheduled"] is True, s
+
+
 @pytest.mark.parametrize("state", ["down", "degraded", "maintenance"])
 def test_window_applies_to_every_state(nginx_factory, redis, backend, state):
     n = start(nginx_factory, redis, backend)

@@ -1191,6 +1191,102 @@ t_reset_between_calls(void)
 }
 
 
+/*
+ * A declared incident with no "starts" and an unreadable "ends" (review s6
+ * A10): the operator means now; a typo in the end must not hide it
+ */
+
+static void
+t_hash_ends_without_starts(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "down", "message", "Payments",
+                     "ends", " 06:00 ", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(inc.pending == 0 && inc.ends == 0 && inc.starts == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_ENDS_IGNORED);
+    CHECK(WARN_IS(inc, "ends unparseable, ignored: in effect until the key "
+                       "changes: \"06:00\""));
+
+    /* an empty "starts" is no "starts" */
+    CHECK(parse_hash(&inc, &err, "ends", "soon", "starts", "",
+                     "state", "maintenance", NULL) == 0);
+    CHECK(inc.pending == 0
+          && inc.warnings == NGX_HTTP_OUTAGE_PW_ENDS_IGNORED);
+
+    /* with "starts", readable or not, in any field order: announced */
+    CHECK(parse_hash(&inc, &err, "ends", "soon", "state", "down",
+                     "starts", "2026-12-07T01:00Z", NULL) == 0);
+    CHECK(inc.pending == 1 && inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_ENDS);
+    CHECK(WARN_IS(inc, "ends unparseable, the incident is only announced: "
+                       "\"soon\""));
+    CHECK(parse_hash(&inc, &err, "ends", "soon", "state", "down",
+                     "starts", "now", NULL) == 0);
+    CHECK(inc.pending == 1
+          && inc.warnings == (NGX_HTTP_OUTAGE_PW_BAD_STARTS
+                              | NGX_HTTP_OUTAGE_PW_BAD_ENDS));
+
+    /* the spellings it is now read in */
+    CHECK(parse_hash(&inc, &err, "state", "down",
+                     "ends", "2026-12-07T06:00 +01:00", NULL) == 0);
+    CHECK(inc.pending == 0 && inc.warnings == 0
+          && inc.ends == 1796619600);
+}
+
+
+/* spellings scripts and people write, read since s6 */
+
+static void
+t_time_loose(void)
+{
+    size_t       i;
+    const char  *s;
+
+    static const struct {
+        const char  *s;
+        long long    t;
+    } cases[] = {
+        { "2026-12-07T06:00 +01:00", 1796619600LL },
+        { "2026-12-07 06:00 +01:00", 1796619600LL },
+        { "2026-12-07 06:00:30 -0130", 1796623200LL + 5400 + 30 },
+        { "2026-12-07T06:00 +01", 1796619600LL },
+        { "1796616000.5", 1796616000LL },
+        { "1796616000.999999", 1796616000LL },
+        { " 1796616000.0 ", 1796616000LL },
+        /* what stays refused */
+        { "06:00", -1 },
+        { "06:00 +01:00", -1 },
+        { "2026-12-07T06:00  +01:00", -1 },
+        { "2026-12-07T06:00 +01:00x", -1 },
+        { "2026-12-07T06:00 CET", -1 },
+        { "2026-12-07 +01:00", -1 },
+        { "1796616000.", -1 },
+        { ".5", -1 },
+        { "1796616000.5.5", -1 },
+        { "1796616000,5", -1 },
+        { "30.5", -1 },                      /* before 2000 */
+        { "-1796616000.5", -1 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s = cases[i].s;
+
+        if ((long long) ngx_http_outage_payload_time(
+                (const unsigned char *) s, strlen(s))
+            != cases[i].t)
+        {
+            printf("FAIL %s: \"%s\" -> %lld, not %lld\n", current, s,
+                   (long long) ngx_http_outage_payload_time(
+                       (const unsigned char *) s, strlen(s)),
+                   cases[i].t);
+            current_failed = 1;
+        }
+    }
+}
+
+
 static void
 t_warning_text(void)
 {
@@ -1212,7 +1308,7 @@ t_warning_text(void)
         seen[n++] = s;
     }
 
-    CHECK(n == 11);
+    CHECK(n == 12);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0), "unknown warning")
           == 0);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0x8000),
@@ -1255,6 +1351,8 @@ static const unit_test_t  tests[] = {
     { "malformed_string_and_hash", t_malformed_string_and_hash },
     { "hand_built", t_hand_built },
     { "reset_between_calls", t_reset_between_calls },
+    { "hash_ends_without_starts", t_hash_ends_without_starts },
+    { "time_loose", t_time_loose },
     { "warning_text", t_warning_text },
 };
 
