@@ -15,10 +15,8 @@ fake DNS and real traffic:
   and never freezes with 8 that fail (item 4).
 """
 
-import os
 import re
 import socket
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
+from harness import LATENCY_FACTOR, free_port, wait_for
+from outage_fixtures import FakeDns as Dns
+from passive_helpers import checks_of, scope, server
 
 PASSIVE_WINDOW = 5.0
 T = 10 * LATENCY_FACTOR
@@ -107,48 +107,6 @@ def apps():
     yield make
     for a in made:
         a.stop()
-
-
-class Dns:
-    def __init__(self, tmp_path, records):
-        self.zone = os.path.join(str(tmp_path), "zone")
-        with open(self.zone, "w") as f:
-            for name, ip in records.items():
-                f.write("%s %s\n" % (name, ip))
-        self.err = open(os.path.join(str(tmp_path), "dns.log"), "w")
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(SUPPORT, "fake_dns.py"), "--port", "0",
-             "--zone", self.zone],
-            stdout=subprocess.PIPE, stderr=self.err, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY"), line
-        self.port = int(line.split()[1])
-
-    def resolver(self):
-        return ("resolver 127.0.0.1:%d ipv6=off valid=1s; "
-                "resolver_timeout 1s;\n" % self.port)
-
-    def stop(self):
-        stop_pid(self.proc)
-        self.err.close()
-
-
-def server(locations):
-    return """
-    server {
-        listen 127.0.0.1:{port} reuseport;
-        %s
-        location = /outage/status { outage_status; }
-    }
-""" % locations
-
-
-def checks_of(n):
-    return n.status_json()["checks"]
-
-
-def scope(n, name):
-    return [s for s in n.status_json()["scopes"] if s["name"] == name][0]
 
 
 def states(n):
@@ -336,7 +294,7 @@ def test_guard_compares_the_addresses_probed_at_run_time(nginx_factory,
     dead = free_port()
     dns = Dns(tmp_path, {"pay.test": "127.0.0.1"})
     try:
-        conf = (dns.resolver() +
+        conf = (dns.resolver() + "\n" +
                 "outage_check payments http://pay.test:%d/health "
                 "interval=300ms timeout=200ms fall=2 rise=2;\n"
                 "outage_check checkout http://127.0.0.1:%d/ready "
@@ -373,7 +331,7 @@ def test_name_with_several_addresses_passes_when_any_answers(
     addrs = " ".join("127.0.0.%d" % i for i in range(2, 10))
     dns = Dns(tmp_path, {"lb.test": addrs})
     try:
-        conf = (dns.resolver() +
+        conf = (dns.resolver() + "\n" +
                 "outage_check shop http://lb.test:%d/health "
                 "interval=1500ms timeout=1s fall=2 rise=2;\n"
                 "outage_check other http://127.0.0.1:%d/health "
@@ -410,7 +368,7 @@ def test_eight_failing_addresses_never_freeze_the_check(nginx_factory,
     addrs = " ".join("127.0.0.%d" % i for i in range(9, 1, -1))
     dns = Dns(tmp_path, {"lb.test": addrs})
     try:
-        conf = (dns.resolver() +
+        conf = (dns.resolver() + "\n" +
                 "outage_check shop http://lb.test:%d/health "
                 "interval=300ms timeout=250ms fall=2 rise=2;\n"
                 "outage_check refused http://lb.test:%d/health "
