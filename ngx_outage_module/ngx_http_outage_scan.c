@@ -1908,6 +1908,8 @@ tag:
             goto name_end;
         }
 
+        /* a longer name ("<scripts>"): nothing of the guess may stay */
+        id = NGX_HTTP_OUTAGE_SCAN_OTHER;
         body = 0;
     }
 

@@ -614,6 +614,9 @@ ngx_http_outage_passive_forget(ngx_http_outage_shm_check_t *sc)
     ngx_memzero(sc->passive.buckets, sizeof(sc->passive.buckets));
     sc->confirm = 0;
     sc->confirm_len = 0;
+
+    /* refusals that would let "no live upstreams" page without a probe */
+    sc->conn_failed = 0;
 }
 
 
