@@ -604,6 +604,51 @@ test_case(const test_case_t *t)
 }
 
 
+/*
+ * A quote, '=' or '>' of a tag at each offset around the 512 bytes the
+ * head fast path re-reads of a tag cut by the end of a buffer (review s6/E)
+ */
+
+static int
+test_reread_limit(void)
+{
+    int          ok;
+    size_t       n, i;
+    test_case_t  t;
+    static char  html[1024];
+
+    ok = 1;
+
+    for (n = 500; n <= 520; n++) {
+        for (i = 0; i < 2; i++) {
+            if (i == 0) {
+                /* the closing quote of a value near the limit */
+                memcpy(html, "<meta a=\"", 9);
+                memset(html + 9, 'x', n);
+                strcpy(html + 9 + n, "\"><body>@@");
+                t.name = "reread: a long value";
+
+            } else {
+                /* '=' and a quoted '>' after a long name */
+                memcpy(html, "<meta ", 6);
+                memset(html + 6, 'a', n);
+                strcpy(html + 6 + n, "=\">\"><body>@@");
+                t.name = "reread: a long name, then a quoted >";
+            }
+
+            t.html = html;
+
+            if (!test_case(&t)) {
+                printf("  (at n = %lu)\n", (unsigned long) n);
+                ok = 0;
+            }
+        }
+    }
+
+    return ok;
+}
+
+
 /* bounded state: a huge attribute value and a huge comment */
 
 static int
@@ -724,6 +769,13 @@ main(void)
     }
 
     if (test_done_short_circuit()) {
+        passed++;
+
+    } else {
+        failed++;
+    }
+
+    if (test_reread_limit()) {
         passed++;
 
     } else {
