@@ -4266,6 +4266,16 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                                                            len);
             sc->passive.streak = 0;
 
+            /*
+             * While the guard holds the others back (every target's
+             * probes fail), nginx failing to reach this dependency too
+             * disproves it as the held conversion above does: this check
+             * was not down yet, another of its target's was.
+             */
+            if (shm->guard_active) {
+                shm->guard_disproved = 1;
+            }
+
             guard = ngx_http_outage_health_guard(omcf, shm);
 
             ngx_http_outage_shm_bump(shm);
