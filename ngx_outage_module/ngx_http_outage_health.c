@@ -132,7 +132,7 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing);
+    ngx_uint_t *nfailing, ngx_uint_t *ntraffic);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -2977,16 +2977,21 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 /*
  * Distinct targets, and in *nfailing those whose checks are down by probe
  * (one such check is enough), in one pass over the groups regroup() made.
+ * *ntraffic: of the failing targets, those where real traffic from this
+ * nginx could not reach a check that is down by that traffic alone while
+ * its own probes fail too: whichever was noticed first, the target is dead
+ * from here as well, not only from the prober.
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
 
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing)
+    ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *ntraffic)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS];
+                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     i, t, n, ntargets;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
@@ -2998,6 +3003,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
     ngx_memzero(seen, n);
     ngx_memzero(failing, n);
+    ngx_memzero(traffic, n);
 
     for (i = 0; i < n; i++) {
         sc = &shm->checks[checks[i].slot];
@@ -3008,13 +3014,26 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             ntargets++;
         }
 
-        if (!failing[t]
-            && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-            && ngx_http_outage_check_down_by_probe(sc->reason,
-                                                   sc->reason_len))
-        {
-            failing[t] = 1;
-            (*nfailing)++;
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+            continue;
+        }
+
+        if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)) {
+            if (!failing[t]) {
+                failing[t] = 1;
+                (*nfailing)++;
+            }
+
+        } else if (sc->fails > 0) {
+            traffic[t] = 1;
+        }
+    }
+
+    if (ntraffic) {
+        *ntraffic = 0;
+
+        for (t = 0; t < n; t++) {
+            *ntraffic += (failing[t] && traffic[t]);
         }
     }
 
@@ -3032,7 +3051,10 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
  * whose traffic was confirmed by a failing probe counts as probe evidence.
  * Real traffic failing like the probes disproves the premise
  * ("guard_disproved", set by passive detection): the guard stays off
- * until some target stops failing.
+ * until some target stops failing.  So does a failing target with a check
+ * that traffic took down alone while its probes fail too: the traffic
+ * noticed the dead box before the probes did, and the traffic that keeps
+ * failing there cannot take that check "more down".
  * Returns 0 (no change), 1 (set) or 2 (cleared).
  */
 
@@ -3040,11 +3062,25 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t  ntargets, nfailing, active;
+    ngx_uint_t  ntargets, nfailing, ntraffic, active;
 
-    ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing);
+    ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &ntraffic);
 
+    /*
+     * 1: traffic failed like the probes (kept until a target stops
+     * failing); 2: a check down by traffic alone whose probes fail too,
+     * recomputed at each change, so that it ends when that check's probes
+     * pass again
+     */
     if (ntargets < 2 || nfailing < ntargets) {
+        shm->guard_disproved = 0;
+
+    } else if (ntraffic) {
+        if (!shm->guard_disproved) {
+            shm->guard_disproved = 2;
+        }
+
+    } else if (shm->guard_disproved == 2) {
         shm->guard_disproved = 0;
     }
 
@@ -3181,7 +3217,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j);
+        n = ngx_http_outage_health_count(omcf, shm, &j, NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "

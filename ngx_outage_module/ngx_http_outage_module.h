@@ -390,7 +390,10 @@ typedef struct {
     ngx_uint_t                   guard_disproved;  /* real traffic fails
                                                       like the probes: no
                                                       guard until a target
-                                                      stops failing */
+                                                      stops failing (1), or
+                                                      while a check down by
+                                                      traffic fails its
+                                                      probes too (2) */
 
     ngx_atomic_t                 banners;
     ngx_atomic_t                 pages;

@@ -415,3 +415,53 @@ def _app_on(host, port):
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
+
+
+# ---- review s7/R1: the order of traffic and probes, and who can disprove --
+
+def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
+    # review s7/R1 #3: box 1 serves checkout and api, box 2 search; both
+    # die.  Busy /checkout/ traffic takes checkout down directly before
+    # the probes reach fall; then api and search go down by probe: "every
+    # target fails".  Traffic from this nginx already failed on box 1
+    # while its probes fail too: the guard must not hide api and search
+    a, b = apps(), apps()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=1s timeout=300ms fall=3 rise=2;\n"
+            "outage_check api http://127.0.0.1:%d/ "
+            "interval=1s timeout=300ms fall=3 rise=2;\n"
+            "outage_check search http://127.0.0.1:%d/health "
+            "interval=1s timeout=300ms fall=3 rise=2;\n"
+            % (a.port, a.port, b.port)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location /api/ { outage_page api; proxy_pass http://127.0.0.1:%d; }
+        location /search/ {
+            outage_page search;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (a.port, a.port, b.port))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
+             timeout=T)
+    a.stop()
+    b.stop()
+    for _ in range(12):
+        n.get("/checkout/")
+    if scope(n, "checkout")["reason"] != \
+            "passive: upstream 502 (cannot connect)":
+        pytest.skip("the probes reached fall before the traffic did "
+                    "(a loaded machine): the scenario did not occur")
+    wait_for(lambda: all(c["health"] == "down" for c in checks_of(n)),
+             timeout=T, what="every check down")
+    # keep the visitors coming while the probes of api and search settle
+    end = time.monotonic() + 3 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        n.get("/checkout/")
+        time.sleep(0.1)
+    st = n.status_json()
+    assert st["guard_active"] is False, st
+    assert states(n) == {"checkout": "down", "api": "down",
+                         "search": "down"}, st
+    assert n.get("/search/")[0] == 503
