@@ -3824,8 +3824,10 @@ ngx_http_outage_passive_unresolved(void *upstream, void *inherited)
 static ngx_int_t
 ngx_http_outage_health_log_handler(ngx_http_request_t *r)
 {
+    u_char                       buf[NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX
+                                     + sizeof(":65535")];
     void                        *inherited;
-    ngx_str_t                   *peer, *name;
+    ngx_str_t                   *peer, *name, hostport;
     ngx_uint_t                   status, first;
     const char                  *cause;
     ngx_http_upstream_t         *u;
@@ -3876,10 +3878,24 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
         inherited = NULL;
     }
 
+    /*
+     * "host:port": a variable that carries both ("$http_host") lets the
+     * visitor choose the port too, and a closed port of a name seen
+     * answering on another one is no evidence about the dependency
+     */
     if (u != NULL && u != inherited && u->resolved != NULL
         && u->resolved->host.len)
     {
+        /* a longer one is never fingerprinted: never seen answering */
         name = &u->resolved->host;
+
+        if (u->resolved->host.len <= NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX) {
+            hostport.data = buf;
+            hostport.len = ngx_sprintf(buf, "%V:%ui", &u->resolved->host,
+                                       (ngx_uint_t) u->resolved->port)
+                           - buf;
+            name = &hostport;
+        }
     }
 
     ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer,
@@ -4303,15 +4319,12 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             sc->passive.streak = 0;
 
             /*
-             * While the guard holds the others back (every target's
-             * probes fail), nginx failing to reach this dependency too
-             * disproves it as the held conversion above does: this check
-             * was not down yet, another of its target's was.
+             * While the guard holds the others back, this take-down
+             * disproves it only when this check's own probes fail too
+             * (ngx_http_outage_health_count(): "traffic"), and for as long
+             * as they do: traffic to a check whose probes pass does not
+             * fail "like the probes".
              */
-            if (shm->guard_active) {
-                shm->guard_disproved = 1;
-            }
-
             guard = ngx_http_outage_health_guard(omcf, shm);
 
             ngx_http_outage_shm_bump(shm);
@@ -4386,7 +4399,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
 
 /*
- * A keyed fingerprint of an upstream host name, case-insensitive; 0 for
+ * A keyed fingerprint of an upstream "host:port", case-insensitive; 0 for
  * none.  The key is a random word of the check's slot: a visitor who knows
  * a name that works cannot compute another name with its fingerprint.
  */
@@ -4394,11 +4407,14 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 static uint64_t
 ngx_http_outage_passive_fingerprint(uint32_t key, ngx_str_t *name)
 {
-    u_char    buf[sizeof(uint32_t) + 256];
+    u_char    buf[sizeof(uint32_t) + NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX
+                  + sizeof(":65535")];
     size_t    n;
     uint64_t  fp;
 
-    if (key == 0 || name == NULL || name->len == 0 || name->len > 256) {
+    if (key == 0 || name == NULL || name->len == 0
+        || name->len > NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX + sizeof(":65535") - 1)
+    {
         return 0;
     }
 

@@ -52,6 +52,7 @@
 #define NGX_HTTP_OUTAGE_NO_SLOT_CHECK   NGX_HTTP_OUTAGE_MAX_CHECKS
 #define NGX_HTTP_OUTAGE_PASSIVE_SLOTS   32           /* 1 s buckets: window <= 30 s */
 #define NGX_HTTP_OUTAGE_PASSIVE_NAMES   4            /* names seen answering */
+#define NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX  256        /* longer: never seen */
 
 /* who decided the effective state of a scope */
 #define NGX_HTTP_OUTAGE_SOURCE_NONE     0

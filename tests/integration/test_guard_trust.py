@@ -465,3 +465,79 @@ def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
     assert states(n) == {"checkout": "down", "api": "down",
                          "search": "down"}, st
     assert n.get("/search/")[0] == 503
+
+
+def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
+    # review s7/R1 #2 (A): "proxy_pass http://$http_host" lets a visitor
+    # choose the port.  The name 127.0.0.1 answered on the app's port; 12
+    # requests to its closed port 1 are about port 1, not about api
+    a = apps()
+    conf = ("outage_check api http://127.0.0.1:%d/ "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n" % a.port) \
+        + server("""
+        location /api/ { outage_page api; proxy_pass http://$http_host; }
+        """)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"],
+             timeout=T)
+    good = {"Host": "127.0.0.1:%d" % a.port}
+    assert n.get("/api/x", headers=good)[0] == 200
+    for _ in range(12):
+        n.get("/api/x", headers={"Host": "127.0.0.1:1"})
+    # the confirming probe passes: never paged
+    wait_for(lambda: lines(n, r'check "api" \(#0\): passive failures were '
+                              r'seen .* but the probe passes'),
+             timeout=T, what="the confirming probe")
+    assert states(n) == {"api": "ok"}, n.status_json()
+    assert n.get("/api/x", headers=good)[0] == 200
+    assert not lines(n, r"is down"), lines(n, r"is down")
+
+
+def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
+        nginx_factory, apps):
+    # review s7/R1 #2 (B): every /health answers 500 (the prober's side):
+    # the guard holds checkout and search up.  api's probe of its
+    # management port passes while its application port is dead: traffic
+    # takes api down directly, which is about api alone.  Its probes pass,
+    # so that traffic does not fail "like the probes": the guard stays and
+    # checkout and search, whose sites serve, are not paged
+    a, b = apps(), apps()
+    dead = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            "outage_check api http://127.0.0.1:%d/ "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            "outage_check search http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            % (a.port, a.port, b.port)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location /api/ { outage_page api; proxy_pass http://127.0.0.1:%d; }
+        location /search/ {
+            outage_page search;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (a.port, dead, b.port))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
+             timeout=T)
+    a.health500 = b.health500 = True
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
+    end = time.monotonic() + PASSIVE_WINDOW + T
+    while states(n)["api"] != "down":
+        assert time.monotonic() < end, n.status_json()
+        n.get("/api/")
+    assert scope(n, "api")["reason"] == \
+        "passive: upstream 502 (cannot connect)"
+    # a moment for a (wrong) disproval to show
+    end = time.monotonic() + 2 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard_active"] is True, st
+        assert states(n)["checkout"] == "ok", st
+        assert states(n)["search"] == "ok", st
+        time.sleep(0.1)
+    assert n.get("/checkout/")[0] == 200
+    assert n.get("/search/")[0] == 200
