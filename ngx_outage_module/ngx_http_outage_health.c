@@ -4016,16 +4016,24 @@ ngx_http_outage_passive_direct(const char *cause)
  * confirm traffic evidence that needs a confirming probe: a read timeout
  * like a probe that timed out, nginx's "no valid response" (reset,
  * garbage, invalid header) like a probe reset, garbled or answered with an
- * error status, an error status of the application like a probe's.  Then a
- * slow URL or an attacker cannot be the cause: the service fails its
- * probes the same way.  Pure.
+ * error status, an error status of the application like a probe's: the
+ * same status (a shared database down answers 500 to both), never a
+ * credential's (401, 403, 407: the probes' token, not the service), as
+ * any other status is a URL's answer to its input.  Then a slow URL or an
+ * attacker cannot be the cause: the service fails its probes the same way.
+ * Pure.
  */
 
 ngx_uint_t
-ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind)
+ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
+    ngx_uint_t status, ngx_uint_t probe_status)
 {
     if (cause == NULL) {
-        return kind == NGX_HTTP_OUTAGE_CHECK_STATUS;
+        return kind == NGX_HTTP_OUTAGE_CHECK_STATUS
+               && status == probe_status
+               && status != NGX_HTTP_UNAUTHORIZED
+               && status != NGX_HTTP_FORBIDDEN
+               && status != 407;
     }
 
     if (ngx_strcmp(cause, "timed out") == 0) {
@@ -4220,7 +4228,9 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                                                        sc->reason_len)
                 && (direct
                     || ngx_http_outage_passive_confirms(cause,
-                                                        sc->last_error)));
+                                                        sc->last_error,
+                                                        status,
+                                                        sc->last_status)));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)

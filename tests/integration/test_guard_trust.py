@@ -541,3 +541,77 @@ def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
         time.sleep(0.1)
     assert n.get("/checkout/")[0] == 200
     assert n.get("/search/")[0] == 200
+
+
+class _TokenApp:
+    """/health needs "Authorization: Bearer <token>" (401 otherwise);
+    /boom answers 500 (an application's answer to bad input); the rest
+    200."""
+
+    def __init__(self):
+        self.token = "good"
+        me = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                st = 200
+                if self.path.startswith("/health") and \
+                        self.headers.get("Authorization") != \
+                        "Bearer " + me.token:
+                    st = 401
+                if "boom" in self.path:
+                    st = 500
+                self.send_response(st)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_application_status_never_disproves_the_guard(nginx_factory):
+    # review s7/R1 #5: the applications rotate the probes' token, every
+    # probe gets 401 (the prober's side: the guard holds both scopes up).
+    # A URL answering 500 to bad input, 12 times: the application answered,
+    # which says nothing against the guard's premise
+    a, b = _TokenApp(), _TokenApp()
+    try:
+        hdr = '"header=Authorization: Bearer good" passive_status=500-599'
+        conf = ("outage_check shopa http://127.0.0.1:%d/health "
+                "interval=500ms timeout=300ms fall=2 rise=2 %s;\n"
+                "outage_check shopb http://127.0.0.1:%d/health "
+                "interval=500ms timeout=300ms fall=2 rise=2 %s;\n"
+                % (a.port, hdr, b.port, hdr)) + server("""
+        location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
+        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
+        """ % (a.port, b.port))
+        n = nginx_factory(conf, workers=2)
+        wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+                 timeout=T)
+        a.token = b.token = "rotated"
+        wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+                 what="the guard")
+        for i in range(2 * 12):
+            n.get("/a/boom?x=%d" % i)
+        st = n.status_json()
+        assert st["guard_active"] is True, st
+        assert states(n) == {"shopa": "ok", "shopb": "ok"}, st
+        assert n.get("/a/")[0] == 200
+        assert n.get("/b/")[0] == 200
+        assert not lines(n, r"real traffic fails like the probes")
+    finally:
+        a.stop()
+        b.stop()
