@@ -214,6 +214,9 @@ static void ngx_http_outage_passive_name_record(
     time_t now);
 static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
+static ngx_uint_t ngx_http_outage_passive_name_own(
+    ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
+    ngx_str_t *name);
 static ngx_uint_t ngx_http_outage_check_probes_host(
     ngx_http_outage_check_conf_t *ck, ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_count(
@@ -4178,8 +4181,10 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * be the address of the probed host with a closed port.
          */
         direct = (conn
-                  && (name ? ngx_http_outage_passive_name_seen(sc, name)
-                           : !resolve)
+                  && (name == NULL ? !resolve
+                      : resolve ? ngx_http_outage_passive_name_own(ck, sc,
+                                                                   name)
+                      : ngx_http_outage_passive_name_seen(sc, name))
                   && (resolve
                       || matching
                       || ngx_http_outage_check_probes_host(ck, peer)));
@@ -4524,6 +4529,54 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
     }
 
     return 0;
+}
+
+
+/*
+ * Whether a name seen answering that nginx cannot resolve any more is the
+ * check's dependency itself: the only name seen (a constant "set $up
+ * app.internal"), or the host of the check's own URL.  With several names
+ * seen (tenants, names from request data) one that stopped resolving is
+ * that name's problem: its owner deleted it, or an attacker who pointed
+ * its own domain at the site for one request did.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_name_own(ngx_http_outage_check_conf_t *ck,
+    ngx_http_outage_shm_check_t *sc, ngx_str_t *name)
+{
+    u_char      *p;
+    in_port_t    port;
+    ngx_str_t    host;
+    ngx_uint_t   i, n;
+
+    if (!ngx_http_outage_passive_name_seen(sc, name)) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
+        n += (sc->names[i] != 0);
+    }
+
+    if (n == 1) {
+        return 1;
+    }
+
+    /* "host:port": the host part */
+    for (p = name->data + name->len; p > name->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p == name->data) {
+        return 0;
+    }
+
+    ngx_http_outage_url_target(&ck->url, &host, &port);
+
+    return host.len == (size_t) (p - 1 - name->data)
+           && ngx_strncasecmp(host.data, name->data, host.len) == 0;
 }
 
 

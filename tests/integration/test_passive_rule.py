@@ -3,8 +3,10 @@
 (tests/support/fake_dns.py), real backends and real traffic:
 
 - "cannot resolve" pages directly only for a name this nginx saw answering
-  through the check; a name built from request data (a bogus Host, a map
-  that passes a header through) asks for a probe, which passes;
+  through the check, when it is the only name seen (a constant upstream
+  name) or the check's own host; a name built from request data (a bogus
+  Host, a map that passes a header through, a name that answered once
+  among others) asks for a probe, which passes;
 - a refused peer that no check probes pages directly only when a check of
   the scope probes the same address (another port of the same host); a
   dead secondary upstream on another host (127.0.0.3) asks for a probe;
@@ -105,6 +107,47 @@ def test_visitor_chosen_upstream_name_never_pages(nginx_factory, tmp_path,
         assert sent[0] >= PASSIVE_MIN
         assert checks_of(n)[0]["passive_failures"] >= PASSIVE_MIN
         assert n.get("/", headers={header: "acme"})[0] == 200
+    finally:
+        dns.stop()
+
+
+def test_name_seen_once_then_unresolvable_never_pages(nginx_factory,
+                                                      tmp_path, app):
+    # review s7/R1 #4: a catch-all host-routing server.  An attacker points
+    # its own domain at the site, sends one request (any answer records
+    # the name), deletes the record and sends a burst: one of several
+    # request-chosen names failing is about that name, not the dependency.
+    # The confirming probe passes: no tenant is paged
+    dns = FakeDns(tmp_path, {"acme.test": "127.0.0.1",
+                             "evil.test": "127.0.0.1"})
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check shop http://127.0.0.1:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % (dns.port, app.port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://$host:%d;
+        }""" % app.port)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/", headers={"Host": "acme.test"})[0] == 200
+        assert n.get("/", headers={"Host": "evil.test"})[0] == 200
+        dns.set({"acme.test": "127.0.0.1"})
+        # nginx's cache (valid=1s) lets go of evil.test
+        wait_for(lambda: n.get("/", headers={"Host": "evil.test"})[0]
+                 in (502, 503), timeout=10, what="evil.test unresolvable")
+
+        def evil():
+            st = n.get("/", headers={"Host": "evil.test"})[0]
+            assert st in (502, 503), st
+
+        never_down_while(
+            n, "shop", evil,
+            lambda: lines(n, PASSES % r"502 \(cannot resolve\)"),
+            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+        assert n.get("/", headers={"Host": "acme.test"})[0] == 200
     finally:
         dns.stop()
 
