@@ -132,7 +132,7 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *ntraffic);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -2984,15 +2984,20 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * nginx could not reach a check that is down by that traffic alone while
  * its own probes fail too: whichever was noticed first, the target is dead
  * from here as well, not only from the prober.
+ * *npending: targets none of whose checks has a verdict yet (a check a
+ * reload added, every check at a start): no evidence either way, so they
+ * neither make "every target fails" false nor true.
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
 
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *ntraffic)
+    ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
+    ngx_uint_t *ntraffic)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   known[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     i, t, n, ntargets;
@@ -3005,6 +3010,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     *nfailing = 0;
 
     ngx_memzero(seen, n);
+    ngx_memzero(known, n);
     ngx_memzero(failing, n);
     ngx_memzero(traffic, n);
 
@@ -3015,6 +3021,10 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         if (!seen[t]) {
             seen[t] = 1;
             ntargets++;
+        }
+
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+            known[t] = 1;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
@@ -3030,6 +3040,12 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         } else if (sc->fails > 0) {
             traffic[t] = 1;
         }
+    }
+
+    *npending = 0;
+
+    for (t = 0; t < n; t++) {
+        *npending += (seen[t] && !known[t]);
     }
 
     if (ntraffic) {
@@ -3065,9 +3081,19 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t  ntargets, nfailing, ntraffic, active;
+    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
 
-    ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &ntraffic);
+    ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
+                                            &ntraffic);
+
+    /*
+     * a target without a verdict yet neither clears the guard (a reload
+     * that adds a check while every probe fails) nor lets a start page
+     * the fastest checks' scopes before the others had a first probe: the
+     * price, a real outage of one target shown once the other targets'
+     * first probes pass (the first passing probe is a verdict)
+     */
+    all = (nfailing > 0 && nfailing + npending == ntargets);
 
     /*
      * 1: traffic failed like the probes (kept until a target stops
@@ -3075,7 +3101,7 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
      * recomputed at each change, so that it ends when that check's probes
      * pass again
      */
-    if (ntargets < 2 || nfailing < ntargets) {
+    if (ntargets < 2 || !all) {
         shm->guard_disproved = 0;
 
     } else if (ntraffic) {
@@ -3089,7 +3115,7 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
 
     active = omcf->all_fail_guard
              && ntargets >= 2
-             && nfailing == ntargets
+             && all
              && !shm->guard_disproved;
 
     if (active == (shm->guard_active != 0)) {
@@ -3176,7 +3202,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
 {
     u_char                        *p, *last, buf[512];
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, n;
+    ngx_uint_t                     i, j, n, pending;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
@@ -3220,16 +3246,18 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
-                      "targets), which usually means the prober's own "
+                      "targets%s), which usually means the prober's own "
                       "network is broken, not every dependency: health "
                       "checks do not take scopes down until one passes "
                       "again, so that the whole site is not taken down "
                       "(outage_check_guard); scopes kept up: %*s",
-                      n, n, p - buf, buf);
+                      j, n, pending ? ", the others without a verdict yet"
+                                    : "",
+                      p - buf, buf);
 
     } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,

@@ -615,3 +615,77 @@ def test_application_status_never_disproves_the_guard(nginx_factory):
     finally:
         a.stop()
         b.stop()
+
+
+# ---- review s7/R1 #1: a check without a verdict is no evidence ------------
+
+def _ab_conf(a, b, extra="", b_opts="interval=500ms timeout=300ms fall=2"):
+    return ("outage_check shopa http://127.0.0.1:%d/health "
+            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            "outage_check shopb http://127.0.0.1:%d/health %s rise=2;\n"
+            % (a.port, b.port, b_opts) + extra) + server("""
+        location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
+        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
+        """ % (a.port, b.port))
+
+
+def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
+    # every /health answers 500 (the prober's side), the sites serve: the
+    # guard holds shopa and shopb up.  A reload adds shopc (its /health
+    # also 500): until it has a verdict it is no evidence, so the guard
+    # stays and no visitor sees the page
+    a, b, c = apps(), apps(), apps()
+    extra = ("outage_check shopc http://127.0.0.1:%d/health "
+             "interval=2s timeout=300ms fall=3 rise=2;\n" % c.port)
+    n = nginx_factory(_ab_conf(a, b), workers=2)
+    wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up", "up"],
+             timeout=T)
+    a.health500 = b.health500 = c.health500 = True
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
+    n.write_conf(_ab_conf(a, b, extra))
+    n.reload()
+    end = time.monotonic() + 8 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard_active"] is True, st
+        assert states(n) == {"shopa": "ok", "shopb": "ok", "shopc": "ok"}, st
+        assert n.get("/a/")[0] == 200
+        time.sleep(0.1)
+    assert [x["health"] for x in checks_of(n)] == ["down"] * 3
+    assert not lines(n, r"not every health check fails any more")
+
+
+def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
+    # nginx starts while every /health answers 500: shopa (fast) fails
+    # "fall" long before shopb (slow) has a verdict.  shopb without a
+    # verdict is no evidence that not every target fails: shopa is not
+    # paged in between
+    a, b = apps(), apps()
+    a.health500 = b.health500 = True
+    n = nginx_factory(_ab_conf(a, b, b_opts="interval=3s timeout=300ms "
+                                            "fall=3"), workers=2)
+    end = time.monotonic() + 8 * LATENCY_FACTOR
+    while not n.status_json()["guard_active"]:
+        assert time.monotonic() < end, n.status_json()
+        assert states(n)["shopa"] == "ok", n.status_json()
+        assert n.get("/a/")[0] == 200
+        time.sleep(0.1)
+    wait_for(lambda: [x["health"] for x in checks_of(n)] == ["down"] * 2,
+             timeout=T, what="both checks down")
+    st = n.status_json()
+    assert st["guard_active"] is True, st
+    assert states(n) == {"shopa": "ok", "shopb": "ok"}, st
+
+
+def test_start_with_one_dead_target_pages_it(nginx_factory, apps):
+    # the price of the above stays small: shopa's /health fails from the
+    # start, shopb is healthy; shopb's first probe is a verdict, so shopa
+    # is paged as soon as it reaches "fall"
+    a, b = apps(), apps()
+    a.health500 = True
+    n = nginx_factory(_ab_conf(a, b, b_opts="interval=3s timeout=300ms "
+                                            "fall=3"), workers=2)
+    wait_for(lambda: states(n)["shopa"] == "down", timeout=T,
+             what="shopa paged")
+    assert n.status_json()["guard_active"] is False
