@@ -2987,6 +2987,10 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * *npending: targets none of whose checks has a verdict yet (a check a
  * reload added, every check at a start): no evidence either way, so they
  * neither make "every target fails" false nor true.
+ * A check down by its probes whose scope Redis silences ("ok": the
+ * operator declared its failing /health irrelevant) is no evidence
+ * either: a target whose only verdicts are such checks is left out, so
+ * that it does not turn one real outage elsewhere into "everything".
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
@@ -2998,19 +3002,23 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    time_t                         now;
     ngx_uint_t                     i, t, n, ntargets;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
     checks = omcf->checks.elts;
     n = ngx_min(omcf->checks.nelts, NGX_HTTP_OUTAGE_MAX_CHECKS);
+    now = ngx_time();
     ntargets = 0;
     *nfailing = 0;
 
     ngx_memzero(seen, n);
     ngx_memzero(known, n);
+    ngx_memzero(silenced, n);
     ngx_memzero(failing, n);
     ngx_memzero(traffic, n);
 
@@ -3018,9 +3026,16 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         sc = &shm->checks[checks[i].slot];
         t = sc->target < n ? sc->target : i;
 
-        if (!seen[t]) {
-            seen[t] = 1;
-            ntargets++;
+        seen[t] = 1;
+
+        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+            && ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len)
+            && ngx_http_outage_health_silenced(omcf, shm, checks[i].scope,
+                                               now))
+        {
+            silenced[t] = 1;
+            continue;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
@@ -3045,7 +3060,8 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     *npending = 0;
 
     for (t = 0; t < n; t++) {
-        *npending += (seen[t] && !known[t]);
+        ntargets += (seen[t] && (known[t] || !silenced[t]));
+        *npending += (seen[t] && !known[t] && !silenced[t]);
     }
 
     if (ntraffic) {

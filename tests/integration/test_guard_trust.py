@@ -689,3 +689,46 @@ def test_start_with_one_dead_target_pages_it(nginx_factory, apps):
     wait_for(lambda: states(n)["shopa"] == "down", timeout=T,
              what="shopa paged")
     assert n.status_json()["guard_active"] is False
+
+
+# ---- review s7/R1 #6: a silenced check is no evidence ---------------------
+
+def test_silenced_check_does_not_feed_the_guard(nginx_factory, apps, redis):
+    # legacy's /health is known broken (always 500) and the operator
+    # silenced it in Redis.  Then shop really dies: shop alone fails, it
+    # is not "every target": shop is paged, no guard
+    legacy, shop = apps(), apps()
+    legacy.health500 = True
+    redis.cli("HSET", "outage:legacy", "state", "ok")
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port
+            + "outage_check legacy http://127.0.0.1:%d/health "
+              "interval=500ms timeout=300ms fall=2 rise=2;\n"
+              "outage_check shop http://127.0.0.1:%d/health "
+              "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            % (legacy.port, shop.port)) + server("""
+        location /legacy/ {
+            outage_page legacy;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /shop/ {
+            outage_page shop;
+            outage_passive off;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (legacy.port, shop.port))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["down", "up"],
+             timeout=T)
+    assert states(n) == {"legacy": "ok", "shop": "ok"}
+    shop.stop()
+    wait_for(lambda: checks_of(n)[1]["health"] == "down", timeout=T,
+             what="shop's check down")
+    # a moment for a (wrong) guard to show
+    end = time.monotonic() + 2 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard_active"] is False, st
+        assert states(n)["shop"] == "down", st
+        time.sleep(0.1)
+    assert n.get("/shop/")[0] == 503
+    assert not lines(n, r"every health check fails")
