@@ -205,6 +205,11 @@ typedef struct {
     ngx_uint_t                    skip_ever;
     ngx_event_t                   skip_later; /* tells those not told */
     u_char                        skip_reason[96]; /* of the last one */
+
+    /* the push link: silent for ping=, it is asked; see push_ping() */
+    ngx_event_t                   ping;       /* idle, then the reply's */
+    ngx_uint_t                    pinged;     /* a PING awaits its reply */
+    ngx_uint_t                    ping_told;  /* a refused PING was said */
 } ngx_http_outage_redis_t;
 
 
@@ -278,6 +283,13 @@ static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_push_ping(ngx_event_t *ev);
+static void ngx_http_outage_redis_push_idle(ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
+    ngx_uint_t state, u_char *error, size_t len);
 
 static void *ngx_http_outage_redis_new(const redisReadTask *task, int type,
     size_t size);
@@ -345,6 +357,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         { ngx_string("interval="), &omcf->redis_interval, 100 },
         { ngx_string("connect_timeout="), &omcf->redis_connect_timeout, 1 },
         { ngx_string("timeout="), &omcf->redis_timeout, 1 },
+        { ngx_string("ping="), &omcf->redis_ping, 1000 },
     };
 #if (NGX_SSL)
     ngx_int_t                      rc;
@@ -852,6 +865,11 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
         rd->skip_later.data = &rd->dummy;
         rd->skip_later.log = cycle->log;
         rd->skip_later.cancelable = 1;
+
+        rd->ping.handler = ngx_http_outage_redis_push_ping;
+        rd->ping.data = &rd->dummy;
+        rd->ping.log = cycle->log;
+        rd->ping.cancelable = 1;
     }
 
     /* a small per-worker offset so that workers do not race for the lease */
@@ -1744,6 +1762,12 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     a = &a[rd->addr % omcf->redis_addrs->nelts];
     rd->epoch = ngx_http_outage_lease_epoch(
                                       &ngx_http_outage_shm()->redis_lease);
+
+    if (rd->push) {
+        /* a failure or a refusal stays shown until it is subscribed */
+        ngx_http_outage_redis_push_state(rd, NGX_HTTP_OUTAGE_PUSH_CONNECTING,
+                                         NULL, 0);
+    }
     nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
 
     /*
@@ -1992,6 +2016,12 @@ ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
     }
+
+    if (rd->ping.timer_set) {
+        ngx_del_timer(&rd->ping);
+    }
+
+    rd->pinged = 0;
 
     c = rd->pc.connection;
 
@@ -2483,6 +2513,11 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
 
     n = p - buf;
 
+    ngx_http_outage_redis_push_state(rd, level == NGX_LOG_WARN
+                                         ? NGX_HTTP_OUTAGE_PUSH_REFUSED
+                                         : NGX_HTTP_OUTAGE_PUSH_RECONNECTING,
+                                     buf, n);
+
     if (n != rd->push_said_len || ngx_memcmp(buf, rd->push_said, n) != 0) {
         ngx_memcpy(rd->push_said, buf, n);
         rd->push_said_len = n;
@@ -2743,6 +2778,10 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
             ngx_del_timer(&rd->deadline);
         }
 
+        ngx_http_outage_redis_push_state(rd, NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED,
+                                         NULL, 0);
+        ngx_http_outage_redis_push_idle(rd);
+
         if (!rd->told_on) {
             rd->told_on = 1;
             a = rd->omcf->redis_addrs->elts;
@@ -2763,12 +2802,36 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     }
 
     if (!ngx_http_outage_redis_is_push(reply, "message")) {
+
+        /*
+         * Redis answers in order, and invalidations are messages: what is
+         * not one, while a PING waits, is its reply (or a broken peer's,
+         * which pong() refuses).  Never the other way round: a message is
+         * an invalidation even while a PING waits, and a "pong" nobody
+         * asked for is not a change.
+         */
+        if (rd->pinged) {
+            return ngx_http_outage_redis_push_pong(rd, reply);
+        }
+
         ngx_http_outage_redis_drop(rd, "unexpected message (not an "
                                    "invalidation)", NULL, 0);
         return NGX_ERROR;
     }
 
-    /* said once it has held a while, not at each of a flapping link's ups */
+    ngx_http_outage_redis_push_works(rd);
+
+    ngx_http_outage_redis_kick();
+
+    return NGX_OK;
+}
+
+
+/* said once it has held a while, not at each of a flapping link's ups */
+
+static void
+ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd)
+{
     if (rd->push_said_len
         && ngx_current_msec - rd->up_since >= NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE)
     {
@@ -2776,10 +2839,6 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "outage: redis push connection works again");
     }
-
-    ngx_http_outage_redis_kick();
-
-    return NGX_OK;
 }
 
 
@@ -2898,6 +2957,11 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         } else if (rd->deadline.timer_set) {
             ngx_del_timer(&rd->deadline);
         }
+
+        /* bytes came: the link is not silent, its idle time starts now */
+        if (!rd->pinged) {
+            ngx_http_outage_redis_push_idle(rd);
+        }
     }
 
     return NGX_OK;
@@ -2927,6 +2991,184 @@ ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd)
 
     ngx_http_outage_redis_drop(rd, "stalled mid-message", (const char *) buf,
                                len);
+}
+
+
+/*
+ * A subscribed link has nothing in flight, so a path cut without a FIN or
+ * an RST (a NAT or firewall that forgot the connection, a Redis host gone,
+ * a stopped server) would look idle until the kernel gives up, hours
+ * later, while push quietly stops.  After ping= of silence the link is
+ * asked: PING, whose reply (RESP2, subscribed: ["pong", ""]) must come
+ * within timeout=, or the link is dropped and reopened with the backoff.
+ * Any byte received restarts the silence, so a link that carries changes
+ * sends no PING, and an idle one sends one per ping=.  The PING also keeps
+ * the state of NATs and firewalls on the way fresh.
+ */
+
+static void
+ngx_http_outage_redis_push_idle(ngx_http_outage_redis_t *rd)
+{
+    ngx_add_timer(&rd->ping, rd->omcf->redis_ping);
+}
+
+
+static void
+ngx_http_outage_redis_push_ping(ngx_event_t *ev)
+{
+    u_char                    buf[128];
+    size_t                    len;
+    ngx_connection_t         *dummy;
+    ngx_http_outage_shm_t    *shm;
+    ngx_http_outage_redis_t  *rd;
+
+    static u_char  ping[] = "*1\r\n$4\r\nPING\r\n";
+
+    dummy = ev->data;
+    rd = dummy->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_outage_redis_close(rd);
+        return;
+    }
+
+    if (rd->pc.connection == NULL
+        || rd->pstate != NGX_HTTP_OUTAGE_REDIS_MESSAGE)
+    {
+        return;
+    }
+
+    if (rd->pinged) {
+        /* the same words each time: a path that keeps dying says it once */
+        len = ngx_snprintf(buf, sizeof(buf), "no reply to PING within %M ms "
+                           "(timeout=) after %M ms of silence (ping=): the "
+                           "connection is cut or the server stopped",
+                           rd->omcf->redis_timeout, rd->omcf->redis_ping)
+              - buf;
+
+        ngx_http_outage_redis_drop(rd, "silent", (const char *) buf, len);
+        return;
+    }
+
+    if (rd->send_pos < rd->send_last) {
+        /* bytes still queued (cannot be, subscribed): wait for them */
+        ngx_http_outage_redis_push_idle(rd);
+        return;
+    }
+
+    rd->pinged = 1;
+    rd->send_pos = ping;
+    rd->send_last = ping + sizeof(ping) - 1;
+
+    shm = ngx_http_outage_shm();
+    ngx_http_outage_shm_lock();
+    shm->push_pings++;
+    ngx_http_outage_shm_unlock();
+
+    /* before the write: a write that fails closes the link and the timer */
+    ngx_add_timer(&rd->ping, rd->omcf->redis_timeout);
+
+    ngx_http_outage_redis_write_handler(rd->pc.connection->write);
+}
+
+
+/*
+ * What came while a PING waited and is not a message: its reply.  Redis
+ * 6 and 7 answer ["pong", ""] on a RESP2 subscribed connection, +PONG
+ * outside one; an error (-NOPERM from a user made without +ping) still
+ * proves the path alive, and is said once.  Anything else is a broken
+ * peer's: dropped as any unexpected reply.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
+    redisReply *reply)
+{
+    size_t                         len;
+    ngx_http_outage_redis_addr_t  *a;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (!rd->ping_told) {
+            rd->ping_told = 1;
+            len = ngx_http_outage_redis_error_len(reply);
+            a = rd->omcf->redis_addrs->elts;
+
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: redis %V push connection: PING refused "
+                          "(%*s); the refusal proves the connection alive "
+                          "as well, but lands in ACL LOG every %M ms: grant "
+                          "\"+ping\" to the user",
+                          &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
+                          ngx_min(len, 120), reply->str, rd->omcf->redis_ping);
+        }
+
+    } else if (!(reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+                 && ngx_http_outage_redis_is(reply->element[0], "pong"))
+               && !(reply->type == REDIS_REPLY_STATUS
+                    && ngx_http_outage_redis_is(reply, "PONG")))
+    {
+        ngx_http_outage_redis_drop(rd, "unexpected reply to PING (neither "
+                                   "a pong nor an invalidation)", NULL, 0);
+        return NGX_ERROR;
+    }
+
+    rd->pinged = 0;
+
+    if (rd->ping.timer_set) {
+        ngx_del_timer(&rd->ping);
+    }
+
+    ngx_http_outage_redis_push_idle(rd);
+    ngx_http_outage_redis_push_works(rd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * What the status endpoint shows of the push link: only its lease holder
+ * speaks for it (a worker that lost the lease is closing its link).
+ */
+
+static void
+ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
+    ngx_uint_t state, u_char *error, size_t len)
+{
+    ngx_http_outage_shm_t  *shm;
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+
+    if (!ngx_http_outage_lease_holds_since(&shm->redis_lease, rd->epoch)) {
+        ngx_http_outage_shm_unlock();
+        return;
+    }
+
+    if (state == NGX_HTTP_OUTAGE_PUSH_CONNECTING
+        && (shm->push_state == NGX_HTTP_OUTAGE_PUSH_RECONNECTING
+            || shm->push_state == NGX_HTTP_OUTAGE_PUSH_REFUSED))
+    {
+        /* still reconnecting (or asking again) until it is subscribed */
+        ngx_http_outage_shm_unlock();
+        return;
+    }
+
+    if (shm->push_state != state || shm->push_since == 0) {
+        shm->push_state = state;
+        shm->push_since = ngx_time();
+    }
+
+    if (error) {
+        len = ngx_min(len, sizeof(shm->push_error));
+        ngx_memcpy(shm->push_error, error, len);
+        shm->push_error_len = len;
+        shm->push_error_time = ngx_time();
+        shm->push_drops++;
+    }
+
+    ngx_http_outage_shm_unlock();
 }
 
 
