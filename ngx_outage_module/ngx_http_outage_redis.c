@@ -255,6 +255,8 @@ static ngx_int_t ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
     ngx_http_outage_main_conf_t *omcf, ngx_cycle_t *cycle, ngx_uint_t push);
+static void ngx_http_outage_redis_timer(ngx_http_outage_redis_t *rd,
+    ngx_event_t *ev, ngx_event_handler_pt handler);
 static void ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_kick(void);
 static void ngx_http_outage_redis_soon(ngx_event_t *ev);
@@ -344,7 +346,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_int_t                      n;
     ngx_str_t                     *value, s;
     ngx_url_t                      u;
-    ngx_uint_t                     i, k;
+    ngx_uint_t                     i, k, later;
     ngx_msec_t                     ms, iv, ct;
     ngx_http_outage_redis_addr_t  *a;
 
@@ -562,29 +564,11 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        if (u.family != AF_UNIX && u.naddrs == 0
-            && (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK
-                || u.naddrs == 0))
-        {
-            if (u.uri.len || u.host.len == 0) {
-                goto invalid;
-            }
+        later = (u.family != AF_UNIX && u.naddrs == 0
+                 && (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK
+                     || u.naddrs == 0));
 
-            /* no address yet: the poller resolves it (or postconf fails) */
-            a = ngx_array_push(omcf->redis_addrs);
-            if (a == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(a, sizeof(ngx_http_outage_redis_addr_t));
-            a->name = value[i];
-            a->port = u.no_port ? u.default_port : u.port;
-            a->conf_file = cf->conf_file->file.name;
-            a->conf_line = cf->conf_file->line;
-            continue;
-        }
-
-        if (u.uri.len) {
+        if (u.uri.len || (later && u.host.len == 0)) {
             goto invalid;
         }
 
@@ -595,6 +579,15 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
         ngx_memzero(a, sizeof(ngx_http_outage_redis_addr_t));
         a->name = value[i];
+
+        if (later) {
+            /* no address yet: the poller resolves it (or postconf fails) */
+            a->port = u.no_port ? u.default_port : u.port;
+            a->conf_file = cf->conf_file->file.name;
+            a->conf_line = cf->conf_file->line;
+            continue;
+        }
+
         a->addr = u.addrs[0];
 
         if (u.family == AF_UNIX) {
@@ -836,10 +829,7 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 
     rd->tick.handler = ngx_http_outage_redis_tick;
 
-    rd->soon.handler = ngx_http_outage_redis_soon;
-    rd->soon.data = &rd->dummy;
-    rd->soon.log = cycle->log;
-    rd->soon.cancelable = 1;
+    ngx_http_outage_redis_timer(rd, &rd->soon, ngx_http_outage_redis_soon);
 
     ngx_memzero(&ngx_http_outage_redis_push_link,
                 sizeof(ngx_http_outage_redis_t));
@@ -861,15 +851,10 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 
         rd->tick.handler = ngx_http_outage_redis_push_retry;
 
-        rd->skip_later.handler = ngx_http_outage_redis_push_skipped_later;
-        rd->skip_later.data = &rd->dummy;
-        rd->skip_later.log = cycle->log;
-        rd->skip_later.cancelable = 1;
-
-        rd->ping.handler = ngx_http_outage_redis_push_ping;
-        rd->ping.data = &rd->dummy;
-        rd->ping.log = cycle->log;
-        rd->ping.cancelable = 1;
+        ngx_http_outage_redis_timer(rd, &rd->skip_later,
+                                    ngx_http_outage_redis_push_skipped_later);
+        ngx_http_outage_redis_timer(rd, &rd->ping,
+                                    ngx_http_outage_redis_push_ping);
     }
 
     /* a small per-worker offset so that workers do not race for the lease */
@@ -1309,16 +1294,50 @@ ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
     rd->dummy.fd = (ngx_socket_t) -1;
     rd->dummy.data = rd;
 
-    rd->tick.data = &rd->dummy;
-    rd->tick.log = cycle->log;
-    rd->tick.cancelable = 1;
-
-    rd->deadline.handler = ngx_http_outage_redis_timeout;
-    rd->deadline.data = &rd->dummy;
-    rd->deadline.log = cycle->log;
-    rd->deadline.cancelable = 1;
+    ngx_http_outage_redis_timer(rd, &rd->tick, NULL);
+    ngx_http_outage_redis_timer(rd, &rd->deadline,
+                                ngx_http_outage_redis_timeout);
 
     return NGX_OK;
+}
+
+
+/* a timer of the link: cancelable, it finds the link through dummy */
+
+static void
+ngx_http_outage_redis_timer(ngx_http_outage_redis_t *rd, ngx_event_t *ev,
+    ngx_event_handler_pt handler)
+{
+    ev->handler = handler;
+    ev->data = &rd->dummy;
+    ev->log = rd->log;
+    ev->cancelable = 1;
+}
+
+
+/* AUTH [user] password, for both links; the length, or < 0 */
+
+static int
+ngx_http_outage_redis_format_auth(ngx_http_outage_main_conf_t *omcf,
+    char **cmd)
+{
+    size_t       lens[3];
+    ngx_uint_t   k;
+    const char  *args[3];
+
+    k = 0;
+    args[k] = "AUTH";
+    lens[k++] = 4;
+
+    if (omcf->redis_user.len) {
+        args[k] = (const char *) omcf->redis_user.data;
+        lens[k++] = omcf->redis_user.len;
+    }
+
+    args[k] = (const char *) omcf->redis_password.data;
+    lens[k++] = omcf->redis_password.len;
+
+    return redisFormatCommandArgv(cmd, (int) k, args, lens);
 }
 
 
@@ -1331,9 +1350,6 @@ ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
     int                           n;
     char                         *cmd;
     u_char                       *p;
-    size_t                        lens[3];
-    ngx_uint_t                    k;
-    const char                   *args[3];
     ngx_http_outage_main_conf_t  *omcf;
 
     omcf = rd->omcf;
@@ -1347,19 +1363,7 @@ ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
     p = rd->cmds;
 
     if (omcf->redis_password.len) {
-        k = 0;
-        args[k] = "AUTH";
-        lens[k++] = 4;
-
-        if (omcf->redis_user.len) {
-            args[k] = (const char *) omcf->redis_user.data;
-            lens[k++] = omcf->redis_user.len;
-        }
-
-        args[k] = (const char *) omcf->redis_password.data;
-        lens[k++] = omcf->redis_password.len;
-
-        n = redisFormatCommandArgv(&cmd, (int) k, args, lens);
+        n = ngx_http_outage_redis_format_auth(omcf, &cmd);
         if (n < 0) {
             goto failed;
         }
@@ -1398,7 +1402,7 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     u_char                       *p, *key;
     size_t                        lens[3];
     ngx_str_t                    *names;
-    ngx_uint_t                    i, k, ncmd;
+    ngx_uint_t                    i, ncmd;
     const char                   *args[3];
     ngx_http_outage_main_conf_t  *omcf;
 
@@ -1412,19 +1416,7 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     }
 
     if (omcf->redis_password.len) {
-        k = 0;
-        args[k] = "AUTH";
-        lens[k++] = 4;
-
-        if (omcf->redis_user.len) {
-            args[k] = (const char *) omcf->redis_user.data;
-            lens[k++] = omcf->redis_user.len;
-        }
-
-        args[k] = (const char *) omcf->redis_password.data;
-        lens[k++] = omcf->redis_password.len;
-
-        n = redisFormatCommandArgv(&cmd[ncmd], (int) k, args, lens);
+        n = ngx_http_outage_redis_format_auth(omcf, &cmd[ncmd]);
         rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_AUTH;
         len[ncmd++] = n;
 
@@ -3074,10 +3066,12 @@ ngx_http_outage_redis_push_ping(ngx_event_t *ev)
 
 /*
  * What came while a PING waited and is not a message: its reply.  Redis
- * 6 and 7 answer ["pong", ""] on a RESP2 subscribed connection, +PONG
- * outside one; an error (-NOPERM from a user made without +ping) still
- * proves the path alive, and is said once.  Anything else is a broken
- * peer's: dropped as any unexpected reply.
+ * 6 and 7 answer ["pong", ""] on a RESP2 subscribed connection (the PING
+ * page of redis.io); some servers that speak RESP answer +PONG there, as
+ * outside a subscription (Garnet): taken too.  An error (-NOPERM from a
+ * user made without +ping, -LOADING) still proves the path alive, and is
+ * said once.  Anything else is a broken peer's: dropped as any unexpected
+ * reply.
  */
 
 static ngx_int_t
