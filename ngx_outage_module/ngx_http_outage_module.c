@@ -429,6 +429,7 @@ ngx_http_outage_create_main_conf(ngx_conf_t *cf)
     omcf->redis_interval = NGX_CONF_UNSET_MSEC;
     omcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     omcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    omcf->redis_ping = NGX_CONF_UNSET_MSEC;
     omcf->redis_max_stale = NGX_CONF_UNSET;
     omcf->all_fail_guard = NGX_CONF_UNSET;
     omcf->bypass_ttl = NGX_CONF_UNSET;
@@ -477,6 +478,7 @@ ngx_http_outage_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(omcf->redis_interval, 1000);
     ngx_conf_init_msec_value(omcf->redis_connect_timeout, 1000);
     ngx_conf_init_msec_value(omcf->redis_timeout, 1000);
+    ngx_conf_init_msec_value(omcf->redis_ping, 10000);
     ngx_conf_init_value(omcf->redis_max_stale, 0);
     ngx_conf_init_value(omcf->all_fail_guard, 1);
     ngx_conf_init_value(omcf->bypass_ttl, 8 * 3600);

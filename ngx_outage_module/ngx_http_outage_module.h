@@ -189,6 +189,7 @@ typedef struct {
     time_t                       redis_max_stale;   /* 0: keep forever */
     void                        *redis_tls;   /* redis.c's; NULL: plain */
     ngx_flag_t                   redis_push;  /* CLIENT TRACKING link */
+    ngx_msec_t                   redis_ping;  /* PING a silent push link */
 
     ngx_array_t                  checks;      /* of ngx_http_outage_check_conf_t */
     ngx_flag_t                   all_fail_guard;
@@ -406,7 +407,23 @@ typedef struct {
     ngx_http_outage_shm_check_t  checks[NGX_HTTP_OUTAGE_MAX_CHECKS + 1];
 
     ngx_atomic_t                 banner_skips;  /* due, but no place */
+
+    /* the Redis push link, as its lease holder last saw it (redis.c) */
+    ngx_uint_t                   push_state;    /* NGX_HTTP_OUTAGE_PUSH_* */
+    time_t                       push_since;    /* of push_state */
+    time_t                       push_error_time;
+    u_char                       push_error[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       push_error_len;
+    ngx_uint_t                   push_pings;    /* PINGs of a silent link */
+    ngx_uint_t                   push_drops;    /* failures and refusals */
 } ngx_http_outage_shm_t;
+
+
+/* what the Redis push link does (shm push_state); 0: not opened yet */
+#define NGX_HTTP_OUTAGE_PUSH_CONNECTING    0
+#define NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED    1
+#define NGX_HTTP_OUTAGE_PUSH_RECONNECTING  2
+#define NGX_HTTP_OUTAGE_PUSH_REFUSED       3
 
 
 /* ---- the worker's view of one scope ------------------------------------ */

@@ -205,6 +205,11 @@ typedef struct {
     ngx_uint_t                    skip_ever;
     ngx_event_t                   skip_later; /* tells those not told */
     u_char                        skip_reason[96]; /* of the last one */
+
+    /* the push link: silent for ping=, it is asked; see push_ping() */
+    ngx_event_t                   ping;       /* idle, then the reply's */
+    ngx_uint_t                    pinged;     /* a PING awaits its reply */
+    ngx_uint_t                    ping_told;  /* a refused PING was said */
 } ngx_http_outage_redis_t;
 
 
@@ -250,6 +255,8 @@ static ngx_int_t ngx_http_outage_redis_resolve(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
     ngx_http_outage_main_conf_t *omcf, ngx_cycle_t *cycle, ngx_uint_t push);
+static void ngx_http_outage_redis_timer(ngx_http_outage_redis_t *rd,
+    ngx_event_t *ev, ngx_event_handler_pt handler);
 static void ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_kick(void);
 static void ngx_http_outage_redis_soon(ngx_event_t *ev);
@@ -278,6 +285,13 @@ static ngx_int_t ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_push_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_push_ping(ngx_event_t *ev);
+static void ngx_http_outage_redis_push_idle(ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
+    ngx_uint_t state, u_char *error, size_t len);
 
 static void *ngx_http_outage_redis_new(const redisReadTask *task, int type,
     size_t size);
@@ -332,7 +346,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_int_t                      n;
     ngx_str_t                     *value, s;
     ngx_url_t                      u;
-    ngx_uint_t                     i, k;
+    ngx_uint_t                     i, k, later;
     ngx_msec_t                     ms, iv, ct;
     ngx_http_outage_redis_addr_t  *a;
 
@@ -345,6 +359,7 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         { ngx_string("interval="), &omcf->redis_interval, 100 },
         { ngx_string("connect_timeout="), &omcf->redis_connect_timeout, 1 },
         { ngx_string("timeout="), &omcf->redis_timeout, 1 },
+        { ngx_string("ping="), &omcf->redis_ping, 1000 },
     };
 #if (NGX_SSL)
     ngx_int_t                      rc;
@@ -549,29 +564,11 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        if (u.family != AF_UNIX && u.naddrs == 0
-            && (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK
-                || u.naddrs == 0))
-        {
-            if (u.uri.len || u.host.len == 0) {
-                goto invalid;
-            }
+        later = (u.family != AF_UNIX && u.naddrs == 0
+                 && (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK
+                     || u.naddrs == 0));
 
-            /* no address yet: the poller resolves it (or postconf fails) */
-            a = ngx_array_push(omcf->redis_addrs);
-            if (a == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(a, sizeof(ngx_http_outage_redis_addr_t));
-            a->name = value[i];
-            a->port = u.no_port ? u.default_port : u.port;
-            a->conf_file = cf->conf_file->file.name;
-            a->conf_line = cf->conf_file->line;
-            continue;
-        }
-
-        if (u.uri.len) {
+        if (u.uri.len || (later && u.host.len == 0)) {
             goto invalid;
         }
 
@@ -582,6 +579,15 @@ ngx_http_outage_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
         ngx_memzero(a, sizeof(ngx_http_outage_redis_addr_t));
         a->name = value[i];
+
+        if (later) {
+            /* no address yet: the poller resolves it (or postconf fails) */
+            a->port = u.no_port ? u.default_port : u.port;
+            a->conf_file = cf->conf_file->file.name;
+            a->conf_line = cf->conf_file->line;
+            continue;
+        }
+
         a->addr = u.addrs[0];
 
         if (u.family == AF_UNIX) {
@@ -823,10 +829,7 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 
     rd->tick.handler = ngx_http_outage_redis_tick;
 
-    rd->soon.handler = ngx_http_outage_redis_soon;
-    rd->soon.data = &rd->dummy;
-    rd->soon.log = cycle->log;
-    rd->soon.cancelable = 1;
+    ngx_http_outage_redis_timer(rd, &rd->soon, ngx_http_outage_redis_soon);
 
     ngx_memzero(&ngx_http_outage_redis_push_link,
                 sizeof(ngx_http_outage_redis_t));
@@ -848,10 +851,10 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
 
         rd->tick.handler = ngx_http_outage_redis_push_retry;
 
-        rd->skip_later.handler = ngx_http_outage_redis_push_skipped_later;
-        rd->skip_later.data = &rd->dummy;
-        rd->skip_later.log = cycle->log;
-        rd->skip_later.cancelable = 1;
+        ngx_http_outage_redis_timer(rd, &rd->skip_later,
+                                    ngx_http_outage_redis_push_skipped_later);
+        ngx_http_outage_redis_timer(rd, &rd->ping,
+                                    ngx_http_outage_redis_push_ping);
     }
 
     /* a small per-worker offset so that workers do not race for the lease */
@@ -1291,16 +1294,50 @@ ngx_http_outage_redis_init_link(ngx_http_outage_redis_t *rd,
     rd->dummy.fd = (ngx_socket_t) -1;
     rd->dummy.data = rd;
 
-    rd->tick.data = &rd->dummy;
-    rd->tick.log = cycle->log;
-    rd->tick.cancelable = 1;
-
-    rd->deadline.handler = ngx_http_outage_redis_timeout;
-    rd->deadline.data = &rd->dummy;
-    rd->deadline.log = cycle->log;
-    rd->deadline.cancelable = 1;
+    ngx_http_outage_redis_timer(rd, &rd->tick, NULL);
+    ngx_http_outage_redis_timer(rd, &rd->deadline,
+                                ngx_http_outage_redis_timeout);
 
     return NGX_OK;
+}
+
+
+/* a timer of the link: cancelable, it finds the link through dummy */
+
+static void
+ngx_http_outage_redis_timer(ngx_http_outage_redis_t *rd, ngx_event_t *ev,
+    ngx_event_handler_pt handler)
+{
+    ev->handler = handler;
+    ev->data = &rd->dummy;
+    ev->log = rd->log;
+    ev->cancelable = 1;
+}
+
+
+/* AUTH [user] password, for both links; the length, or < 0 */
+
+static int
+ngx_http_outage_redis_format_auth(ngx_http_outage_main_conf_t *omcf,
+    char **cmd)
+{
+    size_t       lens[3];
+    ngx_uint_t   k;
+    const char  *args[3];
+
+    k = 0;
+    args[k] = "AUTH";
+    lens[k++] = 4;
+
+    if (omcf->redis_user.len) {
+        args[k] = (const char *) omcf->redis_user.data;
+        lens[k++] = omcf->redis_user.len;
+    }
+
+    args[k] = (const char *) omcf->redis_password.data;
+    lens[k++] = omcf->redis_password.len;
+
+    return redisFormatCommandArgv(cmd, (int) k, args, lens);
 }
 
 
@@ -1313,9 +1350,6 @@ ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
     int                           n;
     char                         *cmd;
     u_char                       *p;
-    size_t                        lens[3];
-    ngx_uint_t                    k;
-    const char                   *args[3];
     ngx_http_outage_main_conf_t  *omcf;
 
     omcf = rd->omcf;
@@ -1329,19 +1363,7 @@ ngx_http_outage_redis_push_format(ngx_http_outage_redis_t *rd,
     p = rd->cmds;
 
     if (omcf->redis_password.len) {
-        k = 0;
-        args[k] = "AUTH";
-        lens[k++] = 4;
-
-        if (omcf->redis_user.len) {
-            args[k] = (const char *) omcf->redis_user.data;
-            lens[k++] = omcf->redis_user.len;
-        }
-
-        args[k] = (const char *) omcf->redis_password.data;
-        lens[k++] = omcf->redis_password.len;
-
-        n = redisFormatCommandArgv(&cmd, (int) k, args, lens);
+        n = ngx_http_outage_redis_format_auth(omcf, &cmd);
         if (n < 0) {
             goto failed;
         }
@@ -1380,7 +1402,7 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     u_char                       *p, *key;
     size_t                        lens[3];
     ngx_str_t                    *names;
-    ngx_uint_t                    i, k, ncmd;
+    ngx_uint_t                    i, ncmd;
     const char                   *args[3];
     ngx_http_outage_main_conf_t  *omcf;
 
@@ -1394,19 +1416,7 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     }
 
     if (omcf->redis_password.len) {
-        k = 0;
-        args[k] = "AUTH";
-        lens[k++] = 4;
-
-        if (omcf->redis_user.len) {
-            args[k] = (const char *) omcf->redis_user.data;
-            lens[k++] = omcf->redis_user.len;
-        }
-
-        args[k] = (const char *) omcf->redis_password.data;
-        lens[k++] = omcf->redis_password.len;
-
-        n = redisFormatCommandArgv(&cmd[ncmd], (int) k, args, lens);
+        n = ngx_http_outage_redis_format_auth(omcf, &cmd[ncmd]);
         rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_AUTH;
         len[ncmd++] = n;
 
@@ -1744,6 +1754,12 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     a = &a[rd->addr % omcf->redis_addrs->nelts];
     rd->epoch = ngx_http_outage_lease_epoch(
                                       &ngx_http_outage_shm()->redis_lease);
+
+    if (rd->push) {
+        /* a failure or a refusal stays shown until it is subscribed */
+        ngx_http_outage_redis_push_state(rd, NGX_HTTP_OUTAGE_PUSH_CONNECTING,
+                                         NULL, 0);
+    }
     nm = &ngx_http_outage_redis.names[rd->addr % omcf->redis_addrs->nelts];
 
     /*
@@ -1992,6 +2008,12 @@ ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
     }
+
+    if (rd->ping.timer_set) {
+        ngx_del_timer(&rd->ping);
+    }
+
+    rd->pinged = 0;
 
     c = rd->pc.connection;
 
@@ -2483,6 +2505,11 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
 
     n = p - buf;
 
+    ngx_http_outage_redis_push_state(rd, level == NGX_LOG_WARN
+                                         ? NGX_HTTP_OUTAGE_PUSH_REFUSED
+                                         : NGX_HTTP_OUTAGE_PUSH_RECONNECTING,
+                                     buf, n);
+
     if (n != rd->push_said_len || ngx_memcmp(buf, rd->push_said, n) != 0) {
         ngx_memcpy(rd->push_said, buf, n);
         rd->push_said_len = n;
@@ -2743,6 +2770,10 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
             ngx_del_timer(&rd->deadline);
         }
 
+        ngx_http_outage_redis_push_state(rd, NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED,
+                                         NULL, 0);
+        ngx_http_outage_redis_push_idle(rd);
+
         if (!rd->told_on) {
             rd->told_on = 1;
             a = rd->omcf->redis_addrs->elts;
@@ -2763,12 +2794,36 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
     }
 
     if (!ngx_http_outage_redis_is_push(reply, "message")) {
+
+        /*
+         * Redis answers in order, and invalidations are messages: what is
+         * not one, while a PING waits, is its reply (or a broken peer's,
+         * which pong() refuses).  Never the other way round: a message is
+         * an invalidation even while a PING waits, and a "pong" nobody
+         * asked for is not a change.
+         */
+        if (rd->pinged) {
+            return ngx_http_outage_redis_push_pong(rd, reply);
+        }
+
         ngx_http_outage_redis_drop(rd, "unexpected message (not an "
                                    "invalidation)", NULL, 0);
         return NGX_ERROR;
     }
 
-    /* said once it has held a while, not at each of a flapping link's ups */
+    ngx_http_outage_redis_push_works(rd);
+
+    ngx_http_outage_redis_kick();
+
+    return NGX_OK;
+}
+
+
+/* said once it has held a while, not at each of a flapping link's ups */
+
+static void
+ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd)
+{
     if (rd->push_said_len
         && ngx_current_msec - rd->up_since >= NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE)
     {
@@ -2776,10 +2831,6 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "outage: redis push connection works again");
     }
-
-    ngx_http_outage_redis_kick();
-
-    return NGX_OK;
 }
 
 
@@ -2898,6 +2949,11 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         } else if (rd->deadline.timer_set) {
             ngx_del_timer(&rd->deadline);
         }
+
+        /* bytes came: the link is not silent, its idle time starts now */
+        if (!rd->pinged) {
+            ngx_http_outage_redis_push_idle(rd);
+        }
     }
 
     return NGX_OK;
@@ -2927,6 +2983,186 @@ ngx_http_outage_redis_push_stalled(ngx_http_outage_redis_t *rd)
 
     ngx_http_outage_redis_drop(rd, "stalled mid-message", (const char *) buf,
                                len);
+}
+
+
+/*
+ * A subscribed link has nothing in flight, so a path cut without a FIN or
+ * an RST (a NAT or firewall that forgot the connection, a Redis host gone,
+ * a stopped server) would look idle until the kernel gives up, hours
+ * later, while push quietly stops.  After ping= of silence the link is
+ * asked: PING, whose reply (RESP2, subscribed: ["pong", ""]) must come
+ * within timeout=, or the link is dropped and reopened with the backoff.
+ * Any byte received restarts the silence, so a link that carries changes
+ * sends no PING, and an idle one sends one per ping=.  The PING also keeps
+ * the state of NATs and firewalls on the way fresh.
+ */
+
+static void
+ngx_http_outage_redis_push_idle(ngx_http_outage_redis_t *rd)
+{
+    ngx_add_timer(&rd->ping, rd->omcf->redis_ping);
+}
+
+
+static void
+ngx_http_outage_redis_push_ping(ngx_event_t *ev)
+{
+    u_char                    buf[128];
+    size_t                    len;
+    ngx_connection_t         *dummy;
+    ngx_http_outage_shm_t    *shm;
+    ngx_http_outage_redis_t  *rd;
+
+    static u_char  ping[] = "*1\r\n$4\r\nPING\r\n";
+
+    dummy = ev->data;
+    rd = dummy->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_outage_redis_close(rd);
+        return;
+    }
+
+    if (rd->pc.connection == NULL
+        || rd->pstate != NGX_HTTP_OUTAGE_REDIS_MESSAGE)
+    {
+        return;
+    }
+
+    if (rd->pinged) {
+        /* the same words each time: a path that keeps dying says it once */
+        len = ngx_snprintf(buf, sizeof(buf), "no reply to PING within %M ms "
+                           "(timeout=) after %M ms of silence (ping=): the "
+                           "connection is cut or the server stopped",
+                           rd->omcf->redis_timeout, rd->omcf->redis_ping)
+              - buf;
+
+        ngx_http_outage_redis_drop(rd, "silent", (const char *) buf, len);
+        return;
+    }
+
+    if (rd->send_pos < rd->send_last) {
+        /* bytes still queued (cannot be, subscribed): wait for them */
+        ngx_http_outage_redis_push_idle(rd);
+        return;
+    }
+
+    rd->pinged = 1;
+    rd->send_pos = ping;
+    rd->send_last = ping + sizeof(ping) - 1;
+
+    shm = ngx_http_outage_shm();
+    ngx_http_outage_shm_lock();
+    shm->push_pings++;
+    ngx_http_outage_shm_unlock();
+
+    /* before the write: a write that fails closes the link and the timer */
+    ngx_add_timer(&rd->ping, rd->omcf->redis_timeout);
+
+    ngx_http_outage_redis_write_handler(rd->pc.connection->write);
+}
+
+
+/*
+ * What came while a PING waited and is not a message: its reply.  Redis
+ * 6 and 7 answer ["pong", ""] on a RESP2 subscribed connection (the PING
+ * page of redis.io); some servers that speak RESP answer +PONG there, as
+ * outside a subscription (Garnet): taken too.  An error (-NOPERM from a
+ * user made without +ping, -LOADING) still proves the path alive, and is
+ * said once.  Anything else is a broken peer's: dropped as any unexpected
+ * reply.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
+    redisReply *reply)
+{
+    size_t                         len;
+    ngx_http_outage_redis_addr_t  *a;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (!rd->ping_told) {
+            rd->ping_told = 1;
+            len = ngx_http_outage_redis_error_len(reply);
+            a = rd->omcf->redis_addrs->elts;
+
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: redis %V push connection: PING refused "
+                          "(%*s); the refusal proves the connection alive "
+                          "as well, but lands in ACL LOG every %M ms: grant "
+                          "\"+ping\" to the user",
+                          &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
+                          ngx_min(len, 120), reply->str, rd->omcf->redis_ping);
+        }
+
+    } else if (!(reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+                 && ngx_http_outage_redis_is(reply->element[0], "pong"))
+               && !(reply->type == REDIS_REPLY_STATUS
+                    && ngx_http_outage_redis_is(reply, "PONG")))
+    {
+        ngx_http_outage_redis_drop(rd, "unexpected reply to PING (neither "
+                                   "a pong nor an invalidation)", NULL, 0);
+        return NGX_ERROR;
+    }
+
+    rd->pinged = 0;
+
+    if (rd->ping.timer_set) {
+        ngx_del_timer(&rd->ping);
+    }
+
+    ngx_http_outage_redis_push_idle(rd);
+    ngx_http_outage_redis_push_works(rd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * What the status endpoint shows of the push link: only its lease holder
+ * speaks for it (a worker that lost the lease is closing its link).
+ */
+
+static void
+ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
+    ngx_uint_t state, u_char *error, size_t len)
+{
+    ngx_http_outage_shm_t  *shm;
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+
+    if (!ngx_http_outage_lease_holds_since(&shm->redis_lease, rd->epoch)) {
+        ngx_http_outage_shm_unlock();
+        return;
+    }
+
+    if (state == NGX_HTTP_OUTAGE_PUSH_CONNECTING
+        && (shm->push_state == NGX_HTTP_OUTAGE_PUSH_RECONNECTING
+            || shm->push_state == NGX_HTTP_OUTAGE_PUSH_REFUSED))
+    {
+        /* still reconnecting (or asking again) until it is subscribed */
+        ngx_http_outage_shm_unlock();
+        return;
+    }
+
+    if (shm->push_state != state || shm->push_since == 0) {
+        shm->push_state = state;
+        shm->push_since = ngx_time();
+    }
+
+    if (error) {
+        len = ngx_min(len, sizeof(shm->push_error));
+        ngx_memcpy(shm->push_error, error, len);
+        shm->push_error_len = len;
+        shm->push_error_time = ngx_time();
+        shm->push_drops++;
+    }
+
+    ngx_http_outage_shm_unlock();
 }
 
 

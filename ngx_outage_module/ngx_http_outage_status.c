@@ -24,6 +24,8 @@ static u_char *ngx_http_outage_json_str(u_char *p, u_char *last,
 static u_char *ngx_http_outage_json_time(u_char *p, u_char *last, time_t t);
 static u_char *ngx_http_outage_json_pid(u_char *p, u_char *last,
     ngx_http_outage_lease_t *lease);
+static u_char *ngx_http_outage_status_push(u_char *p, u_char *last,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_main_conf_t *omcf);
 static u_char *ngx_http_outage_json_value(u_char *p, u_char *last,
     ngx_http_outage_field_t *f, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *v);
@@ -31,6 +33,11 @@ static u_char *ngx_http_outage_json_value(u_char *p, u_char *last,
 
 static const char *ngx_http_outage_health_names[] = {
     "unknown", "up", "down"
+};
+
+/* by NGX_HTTP_OUTAGE_PUSH_* */
+static const char *ngx_http_outage_push_names[] = {
+    "connecting", "subscribed", "reconnecting", "refused"
 };
 
 
@@ -146,7 +153,7 @@ ngx_http_outage_status_handler(ngx_http_request_t *r)
     ngx_http_outage_shm_unlock();
 
     /* worst case: every byte of every text escaped as \u00XX */
-    size = 4096
+    size = 4096 + 6 * NGX_HTTP_OUTAGE_ERR_MAX
            + snap->nscopes * (1024 + 6 * (NGX_HTTP_OUTAGE_MESSAGE_MAX
                                           + NGX_HTTP_OUTAGE_ETA_MAX
                                           + NGX_HTTP_OUTAGE_LINK_MAX
@@ -251,8 +258,10 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
                          shm->redis_polls, shm->redis_errors,
                          shm->redis_connects, omcf->redis_interval);
         p = ngx_http_outage_json_pid(p, last, &shm->redis_lease);
-        p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui},",
+        p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui,",
                          shm->redis_dropped);
+        p = ngx_http_outage_status_push(p, last, shm, omcf);
+        p = ngx_slprintf(p, last, "},");
     }
 
     /* scopes */
@@ -482,10 +491,21 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
                 "# HELP outage_redis_errors_total Failed polls and lost "
                 "connections.\n"
                 "# TYPE outage_redis_errors_total counter\n"
-                "outage_redis_errors_total %ui\n",
+                "outage_redis_errors_total %ui\n"
+                "# HELP outage_redis_push_up The push connection is "
+                "subscribed.\n"
+                "# TYPE outage_redis_push_up gauge\n"
+                "outage_redis_push_up %d\n"
+                "# HELP outage_redis_push_failures_total Push connections "
+                "lost, refused or found silent.\n"
+                "# TYPE outage_redis_push_failures_total counter\n"
+                "outage_redis_push_failures_total %ui\n",
                 (int) shm->redis_up,
                 shm->redis_ever_ok ? now - shm->redis_last_ok : (time_t) -1,
-                shm->redis_polls, shm->redis_errors);
+                shm->redis_polls, shm->redis_errors,
+                omcf->redis_push
+                && shm->push_state == NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED,
+                shm->push_drops);
     }
 
     p = ngx_slprintf(p, last,
@@ -553,6 +573,42 @@ ngx_http_outage_json_value(u_char *p, u_char *last,
 
 
 /* the worker that holds a lease, or null */
+
+/*
+ * The push link: what it does now and since when, its last failure, the
+ * PINGs it sent when silent and its failures; "off" with push=off.
+ */
+
+static u_char *
+ngx_http_outage_status_push(u_char *p, u_char *last,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_main_conf_t *omcf)
+{
+    ngx_uint_t  state;
+
+    if (!omcf->redis_push) {
+        return ngx_slprintf(p, last, "\"push\":{\"state\":\"off\"}");
+    }
+
+    state = shm->push_state;
+    if (state > NGX_HTTP_OUTAGE_PUSH_REFUSED) {
+        state = NGX_HTTP_OUTAGE_PUSH_CONNECTING;
+    }
+
+    p = ngx_slprintf(p, last, "\"push\":{\"state\":\"%s\",\"since\":",
+                     ngx_http_outage_push_names[state]);
+    p = ngx_http_outage_json_time(p, last, shm->push_since);
+    p = ngx_slprintf(p, last, ",\"last_error\":");
+    p = ngx_http_outage_json_str(p, last, shm->push_error,
+                                 ngx_min(shm->push_error_len,
+                                         sizeof(shm->push_error)));
+    p = ngx_slprintf(p, last, ",\"last_error_time\":");
+    p = ngx_http_outage_json_time(p, last, shm->push_error_time);
+
+    return ngx_slprintf(p, last, ",\"failures\":%ui,\"pings\":%ui,"
+                        "\"ping_ms\":%M}",
+                        shm->push_drops, shm->push_pings, omcf->redis_ping);
+}
+
 
 static u_char *
 ngx_http_outage_json_pid(u_char *p, u_char *last,

@@ -72,6 +72,8 @@ CASES = [
      ['"outage_redis": unknown parameter "intreval=1s"']),
     ("outage_redis", "interval-short", "outage_redis 127.0.0.1 interval=50ms;",
      ['"outage_redis": interval must be at least 100ms']),
+    ("outage_redis", "ping-short", "outage_redis 127.0.0.1 ping=500ms;",
+     ['"outage_redis": ping must be at least 1000ms in "ping=500ms"']),
     ("outage_redis", "interval-junk", "outage_redis 127.0.0.1 interval=soon;",
      ['"outage_redis": invalid time in "interval=soon"']),
     ("outage_redis", "timeout-zero", "outage_redis 127.0.0.1 timeout=0;",
@@ -521,6 +523,8 @@ RUNBOOK_REDIS = {
     'time such as 500ms or 2s': "outage_redis 127.0.0.1 timeout=fast;",
     '"outage_redis": interval must be at least 100ms in "interval=50ms"':
         "outage_redis 127.0.0.1 interval=50ms;",
+    '"outage_redis": ping must be at least 1000ms in "ping=500ms"':
+        "outage_redis 127.0.0.1 ping=500ms;",
     '"outage_redis": invalid max_stale in "max_stale=0", expected "off" or '
     'a positive time': "outage_redis 127.0.0.1 max_stale=0;",
     '"outage_redis": invalid value in "push=no", expected "push=on" or '

@@ -108,6 +108,18 @@ never sends invalidations itself.  Modes that change only this part:
                 invalidation "message" (of the key outage:site), then
                 silence with the connection left open: a server or proxy
                 that stalls mid-message.
+
+PING on a subscribed connection (the push connection's liveness check) is
+answered as Redis 6/7 do with RESP2, ``*2 $4 pong $0 ""`` (``["pong", msg]``),
+in every mode that answers like "ok".  Modes that change only that answer:
+    pingsilent  never answered; the connection stays open (a path cut
+                without FIN or RST, as far as the client can tell).
+    pinggarbage ``@@!!garbage answer to PING``, not RESP.
+    pinghuge    ``*100000000`` and silence after it.
+    pingmessage an invalidation "message" of outage:site instead of a pong
+                (and no pong ever).
+    pingflood   pongs, one after another, as fast as the client reads them,
+                until the server's mode changes.
 """
 
 import argparse
@@ -123,7 +135,8 @@ HOST = "127.0.0.1"
 MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authfail",
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
-         "pushbigerror", "pushhalf")
+         "pushbigerror", "pushhalf", "pingsilent", "pinggarbage", "pinghuge",
+         "pingmessage", "pingflood")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
                 "pushbigerror", "pushhalf")
@@ -206,6 +219,30 @@ def push_hostile(mode):
                          array([bulk(b"outage:site")])])
         return message[:len(message) // 2]
     return b"@@!!garbage on the push connection\r\n"
+
+
+PONG_PUSH = b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+
+
+def ping_subscribed(srv, mode, args):
+    """The answer to PING on a subscribed connection in `mode`."""
+    if mode == "pingsilent":
+        return None
+    if mode == "pinggarbage":
+        return b"@@!!garbage answer to PING\r\n"
+    if mode == "pinghuge":
+        return b"*100000000\r\n"
+    if mode == "pingmessage":
+        return array([bulk(b"message"), bulk(b"__redis__:invalidate"),
+                      array([bulk(b"outage:site")])])
+    if mode == "pingflood":
+        return Stream(_pong_flood(srv))
+    return array([bulk(b"pong"), bulk(args[1] if len(args) > 1 else b"")])
+
+
+def _pong_flood(srv):
+    while srv.mode == "pingflood":
+        yield PONG_PUSH * 64
 
 
 def push_bigbulk():
@@ -481,6 +518,7 @@ class Connection:
         self.multi_error = False   # a queued command was rejected -> EXECABORT
         self.dead = False          # half mode: never answer again
         self.closing = False       # QUIT: close after sending the reply
+        self.subscribed = False    # PING answers as in a subscribed RESP2
 
     def run(self):
         try:
@@ -579,7 +617,10 @@ class Connection:
             if sub == b"TRACKING" and mode == "trackbusy":
                 return b"-ERR max number of clients reached\r\n"
             return OK
+        if name == b"PING" and self.subscribed:
+            return ping_subscribed(srv, mode, args)
         if name == b"SUBSCRIBE" and len(args) > 1 and not self.in_multi:
+            self.subscribed = True
             confirm = b"".join(array([bulk(b"subscribe"), bulk(ch), integer(i + 1)])
                                for i, ch in enumerate(args[1:]))
             if mode == "pushflood":
