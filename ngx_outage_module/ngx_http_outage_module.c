@@ -1262,13 +1262,17 @@ ngx_uint_t
 ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
-    return ngx_http_outage_header_list(&r->headers_in.headers, name, test);
+    return ngx_http_outage_header_list(&r->headers_in.headers, name, test)
+           != NULL;
 }
 
 
-/* ... in a list of headers; those a filter cleared (hash 0) are not */
+/*
+ * ... in a list of headers: the first such header (any value without
+ * test()); those a filter cleared (hash 0) are not
+ */
 
-ngx_uint_t
+ngx_table_elt_t *
 ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
@@ -1283,7 +1287,7 @@ ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return 0;
+                return NULL;
             }
 
             part = part->next;
@@ -1294,9 +1298,9 @@ ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
         if (h[i].hash != 0
             && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
-            && test(h[i].value.data, h[i].value.len))
+            && (test == NULL || test(h[i].value.data, h[i].value.len)))
         {
-            return 1;
+            return &h[i];
         }
     }
 }
