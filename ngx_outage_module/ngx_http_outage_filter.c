@@ -866,6 +866,12 @@ ngx_http_outage_type_listed(ngx_http_outage_loc_conf_t *olcf, u_char *type,
         return 0;
     }
 
+    if (len == sizeof("text/html") - 1
+        && ngx_memcmp(type, "text/html", sizeof("text/html") - 1) == 0)
+    {
+        return olcf->banner_types_html;
+    }
+
     return ngx_hash_find(&olcf->banner_types, ngx_hash_key(type, len), type,
                          len)
            != NULL;

@@ -642,6 +642,15 @@ ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* the type of nearly every page: looked up once here, not per response */
+    conf->banner_types_html =
+        (conf->banner_types.size == 0
+         || ngx_hash_find(&conf->banner_types,
+                          ngx_hash_key((u_char *) "text/html",
+                                       sizeof("text/html") - 1),
+                          (u_char *) "text/html", sizeof("text/html") - 1)
+            != NULL);
+
     ngx_conf_merge_ptr_value(conf->banner_status, prev->banner_status, NULL);
 
     if (conf->banner_status == NULL) {

@@ -215,6 +215,7 @@ typedef struct {
     ngx_array_t                 *banner_scopes;   /* of ngx_uint_t; NULL: all */
     ngx_hash_t                   banner_types;
     ngx_array_t                 *banner_types_keys;
+    ngx_uint_t                   banner_types_html; /* text/html listed */
     ngx_array_t                 *banner_status;   /* of ngx_uint_t */
     ngx_str_t                    banner_template; /* file contents */
     ngx_http_complex_value_t    *banner_html;     /* inline, with variables */
