@@ -121,22 +121,42 @@ typedef struct {
 } ngx_http_outage_filter_ctx_t;
 
 
+/*
+ * What the response headers in the list say, from one walk over them
+ * (ngx_http_outage_resp_headers()): every check of a response with a
+ * banner due, instead of a walk per header name
+ */
+typedef struct {
+    unsigned                 not_html:1;   /* another Content-Type line is
+                                              not text/html */
+    unsigned                 download:1;   /* Content-Disposition */
+    unsigned                 nosniff:1;    /* X-Content-Type-Options */
+    unsigned                 covered:1;    /* a marker covers our banner */
+    unsigned                 marker:1;     /* a marker, of any value */
+    unsigned                 cache:1;      /* Cache-Control or Expires */
+} ngx_http_outage_resp_t;
+
+
 static ngx_int_t ngx_http_outage_header_filter(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_may_gzip(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_conditional_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_not_modified(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_outage_has_marker(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_status_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
 static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
-    u_char *type, size_t len, ngx_uint_t *sniff);
+    u_char *type, size_t len, ngx_str_t *cs, ngx_http_outage_view_t *view,
+    ngx_http_outage_resp_t *rh, ngx_uint_t *sniff);
+static void ngx_http_outage_resp_headers(ngx_http_request_t *r,
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh);
+static void ngx_http_outage_clear_headers(ngx_http_request_t *r,
+    ngx_uint_t marker, ngx_uint_t cache);
 static ngx_uint_t ngx_http_outage_type_listed(
     ngx_http_outage_loc_conf_t *olcf, u_char *type, size_t len);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
-    ngx_uint_t sniff);
+    ngx_http_outage_resp_t *rh, ngx_uint_t sniff);
 static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_http_outage_push_header(ngx_http_request_t *r,
     char *key, size_t len);
@@ -160,8 +180,6 @@ static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_banner_t *b,
     ngx_str_t *html, ngx_str_t *nonce);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
-static ngx_int_t ngx_http_outage_marked(ngx_http_request_t *r,
-    ngx_http_outage_view_t *view, ngx_uint_t clear);
 static ngx_uint_t ngx_http_outage_view_rank(ngx_http_outage_view_t *view);
 static u_char *ngx_http_outage_hex(u_char *p, uint64_t v);
 static u_char *ngx_http_outage_dec(u_char *p, ngx_uint_t v);
@@ -228,6 +246,7 @@ static ngx_http_output_header_filter_pt  ngx_http_outage_304_next;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_str_t  ngx_http_outage_identity = ngx_string("identity");
+static ngx_str_t  ngx_http_outage_marker = ngx_string(NGX_HTTP_OUTAGE_MARKER);
 
 static u_char     ngx_http_outage_css_etag[sizeof("\"outage-css-\"")
                                            + 2 * NGX_INT32_LEN];
@@ -450,7 +469,8 @@ ngx_http_outage_not_modified(ngx_http_request_t *r)
 
     if (r->headers_out.status != NGX_HTTP_OK
         || r->disable_not_modified
-        || ngx_http_outage_has_marker(r))
+        || ngx_http_outage_header_list(&r->headers_out.headers,
+                                       &ngx_http_outage_marker, NULL))
     {
         return ngx_http_outage_304_next(r);
     }
@@ -521,42 +541,6 @@ ngx_http_outage_not_modified(ngx_http_request_t *r)
 }
 
 
-/* an X-Outage-Banner of any value: the body carries a banner */
-
-static ngx_uint_t
-ngx_http_outage_has_marker(ngx_http_request_t *r)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash
-            && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
-                               sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
-               == 0)
-        {
-            return 1;
-        }
-    }
-}
-
-
 /*
  * Whether nginx's gzip filter may compress this response: the client's
  * side of it (Accept-Encoding, gzip_http_version, gzip_proxied,
@@ -581,7 +565,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     u_char                         type[64];
     size_t                         tlen;
     ngx_int_t                      rc;
-    ngx_str_t                      banner[2];
+    ngx_str_t                      banner[2], cs;
     ngx_uint_t                     gzipped, sniff;
     ngx_table_elt_t               *ce;
     ngx_http_outage_shm_t         *shm;
@@ -590,6 +574,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_filter_ctx_t  *ctx;
     ngx_http_outage_ctx_t         *octx;
+    ngx_http_outage_resp_t         rh;
 
     ctx = NULL;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
@@ -636,9 +621,10 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    tlen = ngx_http_outage_type_essence(r->headers_out.content_type.data,
+    tlen = ngx_http_outage_content_type(r->headers_out.content_type.data,
                                         r->headers_out.content_type.len,
-                                        type, sizeof(type));
+                                        type, sizeof(type),
+                                        (const u_char **) &cs.data, &cs.len);
 
     if (!ngx_http_outage_type_listed(olcf, type, tlen)) {
         return ngx_http_next_header_filter(r);
@@ -654,7 +640,9 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ngx_http_outage_html_wanted(r, type, tlen, &sniff) != NGX_OK) {
+    if (ngx_http_outage_html_wanted(r, type, tlen, &cs, view, &rh, &sniff)
+        != NGX_OK)
+    {
         return ngx_http_next_header_filter(r);
     }
 
@@ -663,7 +651,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
      * for this scope and an incident at least as severe as ours
      */
 
-    if (ngx_http_outage_marked(r, view, 0)) {
+    if (rh.covered) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: the response has a banner already");
         return ngx_http_next_header_filter(r);
@@ -784,6 +772,13 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     ngx_http_clear_accept_ranges(r);
 
+    /*
+     * an upstream's marker that did not cover this banner gives way to
+     * ours, its caching headers to no-store
+     */
+    ngx_http_outage_clear_headers(r, rh.marker,
+                                  olcf->banner_nocache && rh.cache);
+
     if (ngx_http_outage_validators(r, olcf, view) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -869,6 +864,12 @@ ngx_http_outage_type_listed(ngx_http_outage_loc_conf_t *olcf, u_char *type,
 
     if (len == 0 || len == (size_t) -1) {
         return 0;
+    }
+
+    if (len == sizeof("text/html") - 1
+        && ngx_memcmp(type, "text/html", sizeof("text/html") - 1) == 0)
+    {
+        return olcf->banner_types_html;
     }
 
     return ngx_hash_find(&olcf->banner_types, ngx_hash_key(type, len), type,
@@ -964,7 +965,8 @@ ngx_http_outage_status_wanted(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
-    ngx_uint_t *sniff)
+    ngx_str_t *charset, ngx_http_outage_view_t *view,
+    ngx_http_outage_resp_t *rh, ngx_uint_t *sniff)
 {
     ngx_int_t               cls;
     ngx_str_t               cs;
@@ -982,12 +984,11 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
     /*
      * nginx's charset (the "charset" directive's, or an upstream's from its
      * first "; charset=" to the end of the value) and the one a browser
-     * reads (that of the last type of a comma list) must both be ASCII
+     * reads (that of the last type of a comma list, "charset" from the
+     * parse of the type) must both be ASCII
      */
 
-    cs.data = (u_char *) ngx_http_outage_charset_param(
-                  r->headers_out.content_type.data,
-                  r->headers_out.content_type.len, &cs.len);
+    cs = *charset;
 
     if (cs.data == NULL || cs.len == 0) {
         cs = r->headers_out.charset;
@@ -1006,7 +1007,9 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
             && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
                                 == 0)
             && !ngx_http_outage_charset_ascii(cs.data, cs.len))
-        || ngx_http_outage_not_rendered(r, cls == NGX_HTTP_OUTAGE_TYPE_SNIFF))
+        || (ngx_http_outage_resp_headers(r, view, rh),
+            ngx_http_outage_not_rendered(r, rh,
+                                         cls == NGX_HTTP_OUTAGE_TYPE_SNIFF)))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
@@ -1038,40 +1041,166 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
  */
 
 static ngx_uint_t
-ngx_http_outage_not_rendered(ngx_http_request_t *r, ngx_uint_t sniff)
+ngx_http_outage_not_rendered(ngx_http_request_t *r,
+    ngx_http_outage_resp_t *rh, ngx_uint_t sniff)
 {
-    static ngx_str_t  ct = ngx_string("Content-Type");
-    static ngx_str_t  cd = ngx_string("Content-Disposition");
-    static ngx_str_t  xcto = ngx_string("X-Content-Type-Options");
-
-    if (ngx_http_outage_header_list(&r->headers_out.headers, &ct,
-                                    ngx_http_outage_not_html))
-    {
+    if (rh->not_html) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner: another Content-Type header "
                        "is not text/html");
         return 1;
     }
 
-    if (ngx_http_outage_header_list(&r->headers_out.headers, &cd,
-                                    ngx_http_outage_disposition_download))
-    {
+    if (rh->download) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in a download "
                        "(Content-Disposition)");
         return 1;
     }
 
-    if (sniff
-        && ngx_http_outage_header_list(&r->headers_out.headers, &xcto,
-                                       ngx_http_outage_nosniff))
-    {
+    if (sniff && rh->nosniff) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner: no type and nosniff");
         return 1;
     }
 
     return 0;
+}
+
+
+/*
+ * One walk over the response headers in the list for every check that
+ * reads them: other Content-Type lines, Content-Disposition,
+ * X-Content-Type-Options, the two-tier marker (whether one covers
+ * "view"), and whether there is anything for the banner's own headers to
+ * replace.  Headers a filter cleared (hash 0) are not sent, so not read.
+ * The names differ in length: one comparison per header at most.
+ */
+
+static void
+ngx_http_outage_resp_headers(ngx_http_request_t *r,
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh)
+{
+    u_char           *name;
+    ngx_uint_t        i, rank;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_memzero(rh, sizeof(ngx_http_outage_resp_t));
+
+    rank = ngx_http_outage_view_rank(view);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        name = h[i].key.data;
+
+        switch (h[i].key.len) {
+
+        case sizeof("Content-Type") - 1:
+            if (ngx_strncasecmp(name, (u_char *) "Content-Type",
+                                sizeof("Content-Type") - 1) == 0
+                && ngx_http_outage_not_html(h[i].value.data, h[i].value.len))
+            {
+                rh->not_html = 1;
+            }
+
+            break;
+
+        case sizeof("Content-Disposition") - 1:
+            if (ngx_strncasecmp(name, (u_char *) "Content-Disposition",
+                                sizeof("Content-Disposition") - 1) == 0
+                && ngx_http_outage_disposition_download(h[i].value.data,
+                                                        h[i].value.len))
+            {
+                rh->download = 1;
+            }
+
+            break;
+
+        case sizeof("X-Content-Type-Options") - 1:
+            if (ngx_strncasecmp(name, (u_char *) "X-Content-Type-Options",
+                                sizeof("X-Content-Type-Options") - 1) == 0
+                && ngx_http_outage_nosniff(h[i].value.data, h[i].value.len))
+            {
+                rh->nosniff = 1;
+            }
+
+            break;
+
+        case sizeof("Cache-Control") - 1:
+            if (ngx_strncasecmp(name, (u_char *) "Cache-Control",
+                                sizeof("Cache-Control") - 1) == 0)
+            {
+                rh->cache = 1;
+            }
+
+            break;
+
+        case sizeof("Expires") - 1:
+            if (ngx_strncasecmp(name, (u_char *) "Expires",
+                                sizeof("Expires") - 1) == 0)
+            {
+                rh->cache = 1;
+            }
+
+            break;
+
+        case sizeof(NGX_HTTP_OUTAGE_MARKER) - 1:
+
+            /*
+             * The marker a bannered response carries, so that a front
+             * tier running the module too does not add a second banner
+             * into the page of an app tier: "X-Outage-Banner: <scope>;
+             * state=<state>" (ngx_http_outage_banner.h).  It counts only
+             * when it names the scope this tier would show and a state at
+             * least as severe: an app tier's banner about a minor scope
+             * does not hide the front's about a site-wide outage, and an
+             * upstream's header of any other shape (a value of older
+             * versions too) is not taken for one.
+             */
+
+            if (ngx_strncasecmp(name, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+                                sizeof(NGX_HTTP_OUTAGE_MARKER) - 1) != 0)
+            {
+                break;
+            }
+
+            rh->marker = 1;
+
+            if (ngx_http_outage_marker_rank(h[i].value.data, h[i].value.len,
+                                            view->name.data, view->name.len)
+                >= rank)
+            {
+                rh->covered = 1;
+                break;
+            }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "outage: \"%V: %V\" does not cover this tier's "
+                           "banner", &h[i].key, &h[i].value);
+            break;
+
+        default:
+            break;
+        }
+    }
 }
 
 
@@ -1506,25 +1635,23 @@ ngx_http_outage_banner_write(u_char *dst, ngx_http_outage_loc_conf_t *olcf,
  */
 
 /*
- * The marker a bannered response carries, so that a front tier running the
- * module too does not add a second banner into the page of an app tier:
- * "X-Outage-Banner: <scope>; state=<state>" (ngx_http_outage_banner.h).
- * It counts only when it names the scope this tier would show and a state
- * at least as severe: an app tier's banner about a minor scope does not
- * hide the front's about a site-wide outage, and an upstream's header of
- * any other shape (a value of older versions too) is not taken for one.
- * With "clear", every marker is removed instead (this tier adds its own).
+ * Before the banner's own headers go in: every marker of an upstream (it
+ * did not cover this banner, see ngx_http_outage_resp_headers()) and,
+ * with "cache" (outage_banner_nocache), every Cache-Control and Expires.
+ * Called only when the walk saw one of them: usually no second walk.
  */
 
-static ngx_int_t
-ngx_http_outage_marked(ngx_http_request_t *r, ngx_http_outage_view_t *view,
-    ngx_uint_t clear)
+static void
+ngx_http_outage_clear_headers(ngx_http_request_t *r, ngx_uint_t marker,
+    ngx_uint_t cache)
 {
-    ngx_uint_t        i, rank;
+    ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    rank = ngx_http_outage_view_rank(view);
+    if (!marker && !cache) {
+        return;
+    }
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -1533,7 +1660,7 @@ ngx_http_outage_marked(ngx_http_request_t *r, ngx_http_outage_view_t *view,
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return 0;
+                return;
             }
 
             part = part->next;
@@ -1541,30 +1668,25 @@ ngx_http_outage_marked(ngx_http_request_t *r, ngx_http_outage_view_t *view,
             i = 0;
         }
 
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) NGX_HTTP_OUTAGE_MARKER,
-                               sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
-               != 0)
+        if ((marker
+             && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
+             && ngx_strncasecmp(h[i].key.data,
+                                (u_char *) NGX_HTTP_OUTAGE_MARKER,
+                                sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
+                == 0)
+            || (cache
+                && h[i].key.len == sizeof("Cache-Control") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                                   sizeof("Cache-Control") - 1)
+                   == 0)
+            || (cache
+                && h[i].key.len == sizeof("Expires") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Expires",
+                                   sizeof("Expires") - 1)
+                   == 0))
         {
-            continue;
-        }
-
-        if (clear) {
             h[i].hash = 0;
-            continue;
         }
-
-        if (ngx_http_outage_marker_rank(h[i].value.data, h[i].value.len,
-                                        view->name.data, view->name.len)
-            >= rank)
-        {
-            return 1;
-        }
-
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "outage: \"%V: %V\" does not cover this tier's "
-                       "banner", &h[i].key, &h[i].value);
     }
 }
 
@@ -1684,9 +1806,6 @@ ngx_http_outage_validators(ngx_http_request_t *r,
         }
     }
 
-    /* an upstream's marker that did not cover this banner: ours instead */
-    (void) ngx_http_outage_marked(r, view, 1);
-
     state = ngx_http_outage_marker_state(ngx_http_outage_view_rank(view));
     if (state == NULL) {
         /* worst() returns ranked scopes only */
@@ -1724,37 +1843,9 @@ ngx_http_outage_validators(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_outage_nocache(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if ((h[i].key.len == sizeof("Cache-Control") - 1
-             && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
-                                sizeof("Cache-Control") - 1)
-                == 0)
-            || (h[i].key.len == sizeof("Expires") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Expires",
-                                   sizeof("Expires") - 1)
-                   == 0))
-        {
-            h[i].hash = 0;
-        }
-    }
+    /* the headers in the list are gone already (clear_headers()) */
 
     r->headers_out.expires = NULL;
 

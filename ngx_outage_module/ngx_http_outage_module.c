@@ -644,6 +644,15 @@ ngx_http_outage_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* the type of nearly every page: looked up once here, not per response */
+    conf->banner_types_html =
+        (conf->banner_types.size == 0
+         || ngx_hash_find(&conf->banner_types,
+                          ngx_hash_key((u_char *) "text/html",
+                                       sizeof("text/html") - 1),
+                          (u_char *) "text/html", sizeof("text/html") - 1)
+            != NULL);
+
     ngx_conf_merge_ptr_value(conf->banner_status, prev->banner_status, NULL);
 
     if (conf->banner_status == NULL) {
@@ -1264,13 +1273,17 @@ ngx_uint_t
 ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
-    return ngx_http_outage_header_list(&r->headers_in.headers, name, test);
+    return ngx_http_outage_header_list(&r->headers_in.headers, name, test)
+           != NULL;
 }
 
 
-/* ... in a list of headers; those a filter cleared (hash 0) are not */
+/*
+ * ... in a list of headers: the first such header (any value without
+ * test()); those a filter cleared (hash 0) are not
+ */
 
-ngx_uint_t
+ngx_table_elt_t *
 ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
@@ -1285,7 +1298,7 @@ ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return 0;
+                return NULL;
             }
 
             part = part->next;
@@ -1296,9 +1309,9 @@ ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
         if (h[i].hash != 0
             && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
-            && test(h[i].value.data, h[i].value.len))
+            && (test == NULL || test(h[i].value.data, h[i].value.len)))
         {
-            return 1;
+            return &h[i];
         }
     }
 }

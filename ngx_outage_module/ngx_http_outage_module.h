@@ -217,6 +217,7 @@ typedef struct {
     ngx_array_t                 *banner_scopes;   /* of ngx_uint_t; NULL: all */
     ngx_hash_t                   banner_types;
     ngx_array_t                 *banner_types_keys;
+    ngx_uint_t                   banner_types_html; /* text/html listed */
     ngx_array_t                 *banner_status;   /* of ngx_uint_t */
     ngx_str_t                    banner_template; /* file contents */
     ngx_http_complex_value_t    *banner_html;     /* inline, with variables */
@@ -600,8 +601,8 @@ extern ngx_http_outage_field_t  ngx_http_outage_vars[];
  */
 ngx_uint_t ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len));
-ngx_uint_t ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
-    int (*test)(const unsigned char *p, size_t len));
+ngx_table_elt_t *ngx_http_outage_header_list(ngx_list_t *headers,
+    ngx_str_t *name, int (*test)(const unsigned char *p, size_t len));
 ngx_uint_t ngx_http_outage_accept(ngx_http_request_t *r,
     int (*test)(const unsigned char *p, size_t len));
 ngx_int_t ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v,

@@ -865,36 +865,14 @@ ngx_http_outage_race_hook(ngx_http_request_t *r)
 {
     size_t                        len;
     ngx_uint_t                    i, slot;
-    ngx_list_part_t              *part;
-    ngx_table_elt_t              *h, *race;
+    ngx_table_elt_t              *race;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_incident_t   *inc;
     ngx_http_outage_main_conf_t  *omcf;
 
-    race = NULL;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    static ngx_str_t  name = ngx_string("X-Outage-Race");
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("X-Outage-Race") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Outage-Race",
-                               sizeof("X-Outage-Race") - 1) == 0)
-        {
-            race = &h[i];
-            break;
-        }
-    }
+    race = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
 
     shm = ngx_http_outage_shm();
 

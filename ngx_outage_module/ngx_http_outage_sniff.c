@@ -137,8 +137,56 @@ size_t
 ngx_http_outage_type_essence(const unsigned char *p, size_t len,
     unsigned char *out, size_t size)
 {
-    size_t                  i;
+    size_t                cs_len;
+    const unsigned char  *cs;
+
+    return ngx_http_outage_content_type(p, len, out, size, &cs, &cs_len);
+}
+
+
+/*
+ * The banner filter needs both the essence and the charset of the same
+ * value: one parse gives them (a parse is most of what deciding on a
+ * response costs before its body comes)
+ */
+
+size_t
+ngx_http_outage_content_type(const unsigned char *p, size_t len,
+    unsigned char *out, size_t size, const unsigned char **cs, size_t *cs_len)
+{
+    size_t                  i, start, end;
     ngx_http_outage_mime_t  m;
+
+    *cs = NULL;
+    *cs_len = 0;
+
+    /*
+     * The values nginx and most upstreams write for a page need no parse:
+     * for exactly these bytes the parse gives exactly this (tested)
+     */
+
+    if (size >= sizeof("text/html") - 1
+        && len >= sizeof("text/html") - 1
+        && memcmp(p, "text/html", sizeof("text/html") - 1) == 0)
+    {
+        if (len == sizeof("text/html") - 1) {
+            memcpy(out, "text/html", sizeof("text/html") - 1);
+            return sizeof("text/html") - 1;
+        }
+
+        if (len == sizeof("text/html; charset=utf-8") - 1
+            && (memcmp(p + 9, "; charset=utf-8", 15) == 0
+                || memcmp(p + 9, "; charset=UTF-8", 15) == 0))
+        {
+            memcpy(out, "text/html", sizeof("text/html") - 1);
+            *cs = p + sizeof("text/html; charset=") - 1;
+            *cs_len = sizeof("utf-8") - 1;
+            return sizeof("text/html") - 1;
+        }
+    }
+
+    /* set by the parse; zeroed for compilers that cannot see it is */
+    memset(&m, 0, sizeof(ngx_http_outage_mime_t));
 
     switch (ngx_http_outage_mime_extract(p, len, &m)) {
 
@@ -150,6 +198,21 @@ ngx_http_outage_type_essence(const unsigned char *p, size_t len,
 
     default:
         break;
+    }
+
+    /* see ngx_http_outage_charset_param() */
+
+    if (m.has_bad) {
+        *cs = p + m.bad;
+        *cs_len = m.bad_end - m.bad;
+
+    } else if (m.has_cs) {
+        start = m.cs;
+        end = m.cs_end;
+        ngx_http_outage_label(p, &start, &end);
+
+        *cs = p + start;
+        *cs_len = end - start;
     }
 
     if (m.type_end - m.type > size) {
@@ -177,13 +240,12 @@ ngx_http_outage_not_html(const unsigned char *p, size_t len)
     unsigned char         type[sizeof("text/html") - 1];
     const unsigned char  *cs;
 
-    n = ngx_http_outage_type_essence(p, len, type, sizeof(type));
+    n = ngx_http_outage_content_type(p, len, type, sizeof(type), &cs,
+                                     &cslen);
 
     if (n != sizeof(type) || memcmp(type, "text/html", n) != 0) {
         return 1;
     }
-
-    cs = ngx_http_outage_charset_param(p, len, &cslen);
 
     return cs && !ngx_http_outage_charset_ascii(cs, cslen);
 }
@@ -535,20 +597,13 @@ static int
 ngx_http_outage_token(const unsigned char *p, size_t start, size_t end)
 {
     for ( /* void */ ; start < end; start++) {
-        if ((p[start] >= 'a' && p[start] <= 'z')
-            || (p[start] >= 'A' && p[start] <= 'Z')
-            || (p[start] >= '0' && p[start] <= '9')
-            || (p[start] != '\0' && strchr("!#$%&'*+-.^_`|~", p[start])))
-        {
-            continue;
+        if (!ngx_http_outage_tchar(p[start])) {
+            return 0;
         }
-
-        return 0;
     }
 
     return 1;
 }
-
 
 /*
  * Content-Disposition (RFC 6266 4.2: a type other than "inline" is
@@ -632,16 +687,36 @@ ngx_http_outage_disposition_download(const unsigned char *p, size_t len)
 }
 
 
-/* RFC 9110 5.6.2 tchar */
+/*
+ * RFC 9110 5.6.2 tchar, by a table: every response with a banner due has
+ * its Content-Type read, a strchr() per character cost more than the rest
+ * of the parse
+ */
+
+static const unsigned char  ngx_http_outage_tchars[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
+
 
 static int
 ngx_http_outage_tchar(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9')
-           || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return ngx_http_outage_tchars[c & 0xff];
 }
-
 
 /*
  * X-Content-Type-Options (Fetch, "determine nosniff"): the first value of
@@ -765,29 +840,13 @@ const unsigned char *
 ngx_http_outage_charset_param(const unsigned char *p, size_t len,
     size_t *out_len)
 {
-    size_t                  start, end;
-    ngx_http_outage_mime_t  m;
+    unsigned char         type[1];
+    const unsigned char  *cs;
 
-    if (ngx_http_outage_mime_extract(p, len, &m) != NGX_HTTP_OUTAGE_MIME_OK) {
-        return NULL;
-    }
+    /* the essence is not wanted: it does not fit one byte, which is fine */
+    (void) ngx_http_outage_content_type(p, len, type, 0, &cs, out_len);
 
-    if (m.has_bad) {
-        start = m.bad;
-        end = m.bad_end;
-
-    } else if (m.has_cs) {
-        start = m.cs;
-        end = m.cs_end;
-        ngx_http_outage_label(p, &start, &end);
-
-    } else {
-        return NULL;
-    }
-
-    *out_len = end - start;
-
-    return p + start;
+    return cs;
 }
 
 

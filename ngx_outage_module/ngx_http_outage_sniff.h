@@ -60,6 +60,15 @@ int ngx_http_outage_type_class(const unsigned char *type, size_t len);
 size_t ngx_http_outage_type_essence(const unsigned char *p, size_t len,
     unsigned char *out, size_t size);
 
+/*
+ * type_essence() and charset_param() of one value in one parse: returns
+ * what type_essence() does, *cs and *cs_len what charset_param() does
+ * (*cs NULL without a charset)
+ */
+size_t ngx_http_outage_content_type(const unsigned char *p, size_t len,
+    unsigned char *out, size_t size, const unsigned char **cs,
+    size_t *cs_len);
+
 /* 1 unless a Content-Type value is text/html in a charset ASCII can go in */
 int ngx_http_outage_not_html(const unsigned char *p, size_t len);
 

@@ -943,6 +943,8 @@ class Bench:
              {"REDIS_PORT": str(self.redises["page"].port)}, [MODULE],
              self.case("6a"), "return 503"),
         ] + self.callgrind_proxied()
+        if self.args.ir_proxied:
+            runs = self.callgrind_proxied()
         out = {"requests": n, "ir": {}}
         for name, tpl, subst, mods, case, vs in runs:
             if case.missing:
@@ -1361,6 +1363,15 @@ class Bench:
         t0 = time.monotonic()
         self.results["loadavg_start"] = os.getloadavg()
         self.setup()
+        if self.args.ir_proxied:
+            # instructions only: deterministic, so one quick look at a
+            # change does not need the timed rounds
+            cg = self.results["callgrind"] = self.callgrind()
+            for name, v in cg["ir"].items():
+                print("Ir/request %-22s %s" % (
+                    name, v.get("missing") or "%.0f" % v["per_request"]))
+            self.results["loadavg_end"] = os.getloadavg()
+            return []
         if self.args.cases:
             # a closer look at a few ratios: more rounds in the same time
             # case 1 always: every ratio is taken against it
@@ -1445,6 +1456,9 @@ def main():
                     help="do not pin nginx and wrk to different CPUs")
     ap.add_argument("--cases", help="time only these cases (e.g. 1,2); "
                     "the others are reported as not selected")
+    ap.add_argument("--ir-proxied", action="store_true",
+                    help="only the proxied cases' instructions per request "
+                    "(callgrind), no timed rounds")
     ap.add_argument("--require-features", action="store_true",
                     help="exit 1 when a module feature is missing")
     args = ap.parse_args()

@@ -154,6 +154,41 @@ def test_two_tiers_marker_must_cover_this_tier(nginx_factory, redis,
     be.stop()
 
 
+def test_upstream_marker_and_caching_headers_replaced_together(
+        nginx_factory, redis, tmp_path):
+    """The banner's headers replace, in one pass, every marker of an
+    upstream that does not cover it and every Cache-Control and Expires
+    line (outage_banner_nocache on, the default), whatever their order
+    and case; headers of other names pass as they came."""
+    heads = {
+        "mix": (b"x-outage-banner: nope", b"Cache-Control: max-age=60",
+                b"X-Keep: 1", b"EXPIRES: Thu, 01 Jan 2037 00:00:00 GMT",
+                b"X-Outage-Banner: site; state=degraded",
+                b"cache-control: public"),
+        "cc": (b"Cache-Control: max-age=60", b"X-Keep: 1"),
+        "marker": (b"X-Keep: 1", b"X-Outage-Banner: checkout; state=down"),
+    }
+    be = upstream(lambda name: (PAGE,) + heads[name])
+    n = start(nginx_factory, redis, tmp_path, {"p.html": PAGE}, enc=be.port)
+    redis.cli("HSET", "outage:site", "state", "down", "message", "Down")
+    wait_for(lambda: scope_state(n) == "down", what="incident")
+
+    for name in heads:
+        raw = raw_request(n.port, b"GET /enc/%s HTTP/1.0\r\nHost: t\r\n\r\n"
+                          % name.encode(), 10)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert body.count(MARK) == 1, name
+        lines = [ln.split(b":", 1) for ln in head.split(b"\r\n")[1:]]
+        got = [(k.strip().lower(), v.strip()) for k, v in lines]
+        assert [v for k, v in got if k == b"x-outage-banner"] == \
+            [b"site; state=down"], (name, head)
+        assert [v for k, v in got if k == b"cache-control"] == \
+            [b"no-store"], (name, head)
+        assert [v for k, v in got if k == b"expires"] == [], (name, head)
+        assert [v for k, v in got if k == b"x-keep"] == [b"1"], (name, head)
+    be.stop()
+
+
 def test_not_html_gets_no_banner(nginx_factory, redis, tmp_path):
     png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00"
            b"\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9c"

@@ -45,6 +45,50 @@ essence(const char *ct, const char *want)
 }
 
 
+/*
+ * ngx_http_outage_content_type(): the essence "want" (NULL: the value is
+ * refused, (size_t) -1) and the charset "want_cs" (NULL: none) of "ct"
+ * in one parse, each as type_essence() and charset_param() give it alone
+ */
+
+static int
+one_parse(const char *ct, const char *want, const char *want_cs)
+{
+    size_t                n, cslen, cslen1;
+    unsigned char         out[64], out1[64];
+    const unsigned char  *cs, *cs1;
+
+    n = ngx_http_outage_content_type((const unsigned char *) ct, strlen(ct),
+                                     out, sizeof(out), &cs, &cslen);
+
+    if (want == NULL ? n != (size_t) -1
+                     : n != strlen(want) || memcmp(out, want, n) != 0)
+    {
+        return 0;
+    }
+
+    if (want_cs == NULL ? cs != NULL
+                        : cs == NULL || cslen != strlen(want_cs)
+                          || memcmp(cs, want_cs, cslen) != 0)
+    {
+        return 0;
+    }
+
+    if (ngx_http_outage_type_essence((const unsigned char *) ct, strlen(ct),
+                                     out1, sizeof(out1))
+        != n
+        || (n != (size_t) -1 && memcmp(out, out1, n) != 0))
+    {
+        return 0;
+    }
+
+    cs1 = ngx_http_outage_charset_param((const unsigned char *) ct,
+                                        strlen(ct), &cslen1);
+
+    return cs1 == cs && (cs == NULL || cslen1 == cslen);
+}
+
+
 static int
 not_html(const char *ct)
 {
@@ -158,6 +202,54 @@ main(void)
     const char           *ct;
 
     CHECK(type("text/html") == NGX_HTTP_OUTAGE_TYPE_HTML);
+
+    /* essence and charset in one parse, as the two functions alone */
+    CHECK(one_parse("text/html", "text/html", NULL));
+    CHECK(one_parse("text/html; charset=utf-8", "text/html", "utf-8"));
+    CHECK(one_parse("text/html; charset=UTF-8", "text/html", "UTF-8"));
+    CHECK(one_parse("text/html;charset=utf-8", "text/html", "utf-8"));
+    CHECK(one_parse("text/html; charset=utf-16", "text/html", "utf-16"));
+    CHECK(one_parse("text/html; charset=utf-8 ", "text/html", "utf-8"));
+    CHECK(one_parse("text/html;", "text/html", NULL));
+    CHECK(one_parse("text/htmlx", "text/htmlx", NULL));
+    CHECK(one_parse("text/html, text/plain", NULL, NULL));
+    CHECK(ngx_http_outage_content_type((const unsigned char *) "text/html",
+                                       9, lc, 8, &cs, &cslen)
+          == (size_t) -1 && cs == NULL);
+    CHECK(one_parse("Text/HTML;Charset=\" UTF-8 \"", "text/html", "UTF-8"));
+    CHECK(one_parse("text/html; charset=utf-8, text/html; charset=utf-16",
+                    "text/html", "utf-16"));
+    CHECK(one_parse("text/html, text/plain;charset=koi8-r", NULL, NULL));
+    CHECK(one_parse("", "", NULL));
+    /* every tchar (RFC 9110 5.6.2) is a token character, no other is */
+    CHECK(one_parse("a!#$%&'*+-.^_`|~0Z/b!#$%&'*+-.^_`|~9z",
+                    "a!#$%&'*+-.^_`|~0z/b!#$%&'*+-.^_`|~9z", NULL));
+    for (i = 1; i < 256; i++) {
+        char  t[16];
+        int   tc;
+
+        tc = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z')
+             || (i >= '0' && i <= '9') || strchr("!#$%&'*+-.^_`|~", (int) i);
+        if (i == ',' || i == '"' || i == ';' || i == '/' || i == ' '
+            || i == '\t' || i == '\r' || i == '\n')
+        {
+            continue;
+        }
+        snprintf(t, sizeof(t), "te%cxt/html", (int) i);
+        n = ngx_http_outage_type_essence((const unsigned char *) t,
+                                         strlen(t), lc, sizeof(lc));
+        CHECK(tc ? n == 10 : n == (size_t) -1);
+        snprintf(t, sizeof(t), "text/ht%cml", (int) i);
+        n = ngx_http_outage_type_essence((const unsigned char *) t,
+                                         strlen(t), lc, sizeof(lc));
+        CHECK(tc ? n == 10 : n == (size_t) -1);
+    }
+    /* an essence that does not fit still has its charset read */
+    CHECK(ngx_http_outage_content_type(
+              (const unsigned char *) "text/html;charset=utf-16", 24, lc, 4,
+              &cs, &cslen)
+          == (size_t) -1
+          && cs && cslen == 6 && memcmp(cs, "utf-16", 6) == 0);
 
     /* the type browsers read, whatever parameters nginx left on it */
     CHECK(essence("text/html", "text/html"));
