@@ -10,11 +10,11 @@ import re
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness import free_port, wait_for
+from passive_helpers import serve, stop_server
 
 # the documented defaults (docs/directives.md, outage_check)
 PASSIVE_MIN = 10
@@ -68,28 +68,11 @@ class App:
         self.srv = None
 
     def start(self):
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                body = b"app ok"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        self.srv.daemon_threads = True
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.srv = serve("127.0.0.1", self.port)
 
     def stop(self):
         if self.srv:
-            self.srv.shutdown()
-            self.srv.server_close()
+            stop_server(self.srv)
             self.srv = None
 
 
