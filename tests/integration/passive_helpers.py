@@ -12,7 +12,8 @@ import pytest
 
 from harness import wait_for
 
-PASSIVE_MIN = 10            # the documented defaults
+# the documented defaults (docs/directives.md, outage_check)
+PASSIVE_MIN = 10
 PASSIVE_WINDOW = 5.0
 
 

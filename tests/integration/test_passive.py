@@ -14,11 +14,7 @@ import time
 import pytest
 
 from harness import free_port, wait_for
-from passive_helpers import serve, stop_server
-
-# the documented defaults (docs/directives.md, outage_check)
-PASSIVE_MIN = 10
-PASSIVE_WINDOW = 5.0
+from passive_helpers import PASSIVE_MIN, PASSIVE_WINDOW, serve, stop_server
 
 SERVER = """
     outage_bypass_secret %(dir)s/bypass.secret;
