@@ -4098,6 +4098,41 @@ ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
 
 
 /*
+ * The parts the passive log lines share, so that the take-down, the held
+ * check's conversion and the request for a probe state the rule and name
+ * the peer alike: "10 failures in a row, at least 50 percent of the last
+ * 5 s" and "; peer: 127.0.0.1:8080" (nothing when there is no peer).
+ */
+
+#define NGX_HTTP_OUTAGE_PASSIVE_RULE_LEN  128
+#define NGX_HTTP_OUTAGE_PEER_TAIL_LEN     (sizeof("; peer: ") - 1 + 64)
+
+static size_t
+ngx_http_outage_passive_rule_text(u_char *buf, size_t size,
+    ngx_http_outage_check_conf_t *ck)
+{
+    return ngx_snprintf(buf, size, "%ui failures in a row, at least %ui "
+                        "percent of the last %T s", ck->passive_min,
+                        ck->passive_ratio, ck->passive_window)
+           - buf;
+}
+
+
+static size_t
+ngx_http_outage_passive_peer_tail(u_char *buf, size_t size, ngx_str_t *peer)
+{
+    size_t   n;
+    u_char  *p;
+
+    p = ngx_cpymem(buf, "; peer: ", sizeof("; peer: ") - 1);
+    n = ngx_http_outage_log_preview(p, size - (p - buf), peer->data,
+                                    peer->len);
+
+    return n ? (size_t) (p - buf) + n : 0;
+}
+
+
+/*
  * One judged response against the checks of each bound scope.  When some
  * of those checks probe the very host:port nginx tried, only they are
  * charged: the sidecar or the other dependency a scope also checks did not
@@ -4129,8 +4164,9 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
                                    probe[NGX_HTTP_OUTAGE_ERR_MAX],
-                                   where[64];
-    size_t                         len, plen, wlen;
+                                   rule[NGX_HTTP_OUTAGE_PASSIVE_RULE_LEN],
+                                   where[NGX_HTTP_OUTAGE_PEER_TAIL_LEN];
+    size_t                         len, plen, rlen, wlen;
     time_t                         now;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
@@ -4164,8 +4200,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
      * status endpoint shows no addresses (docs/security.md).
      */
     if (conn && !resolve && peer != NULL) {
-        wlen = ngx_http_outage_log_preview(where, sizeof(where), peer->data,
-                                           peer->len);
+        wlen = ngx_http_outage_passive_peer_tail(where, sizeof(where), peer);
     }
 
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
@@ -4416,15 +4451,16 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         ngx_http_outage_shm_unlock();
 
         level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;
+        rlen = ngx_http_outage_passive_rule_text(rule, sizeof(rule), ck);
 
         if (held) {
             ngx_log_error(level, r->connection->log, 0,
                           "outage: check \"%V\" (#%ui) is down: passive: %*s; "
                           "check: %*s (real traffic fails like the probes: "
                           "not held back by the all-checks-failing guard)"
-                          "%s%*s%s",
+                          "%*s%s",
                           &names[ck->scope], i, len, text, plen, probe,
-                          wlen ? "; peer: " : "", wlen, where,
+                          wlen, where,
                           silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
 
             ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
@@ -4433,12 +4469,10 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         if (down) {
             ngx_log_error(level, r->connection->log, 0,
                           "outage: check \"%V\" (#%ui) is down: passive: %*s "
-                          "(%ui failures in a row, at least %ui percent of "
-                          "the last %T s; nginx never reached the peer, no "
-                          "probe needed)%s%*s%s",
-                          &names[ck->scope], i, len, text, ck->passive_min,
-                          ck->passive_ratio, ck->passive_window,
-                          wlen ? "; peer: " : "", wlen, where,
+                          "(%*s; nginx never reached the peer, no probe "
+                          "needed)%*s%s",
+                          &names[ck->scope], i, len, text, rlen, rule,
+                          wlen, where,
                           silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
 
             ngx_http_outage_health_guard_log(r->connection->log, omcf, guard);
@@ -4447,11 +4481,9 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         if (ask) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "outage: check \"%V\" (#%ui): passive: %*s "
-                          "(%ui failures in a row, at least %ui percent of "
-                          "the last %T s), probing now to confirm%s%*s",
-                          &names[ck->scope], i, len, text, ck->passive_min,
-                          ck->passive_ratio, ck->passive_window,
-                          wlen ? "; peer: " : "", wlen, where);
+                          "(%*s), probing now to confirm%*s",
+                          &names[ck->scope], i, len, text, rlen, rule,
+                          wlen, where);
         }
     }
 }

@@ -1247,9 +1247,29 @@ ngx_http_outage_format_ago(unsigned char *dst, size_t dst_size, time_t then,
 
 /* ---- states ----------------------------------------------------------- */
 
+/* the words a state value may be, any case: one table, one comparison */
+typedef struct {
+    const char  *word;
+    size_t       len;
+    int          state;
+} ngx_http_outage_state_word_t;
+
+static const ngx_http_outage_state_word_t  ngx_http_outage_state_words[] = {
+    { "ok", 2, NGX_HTTP_OUTAGE_STATE_OK },
+    { "up", 2, NGX_HTTP_OUTAGE_STATE_OK },
+    { "down", 4, NGX_HTTP_OUTAGE_STATE_DOWN },
+    { "outage", 6, NGX_HTTP_OUTAGE_STATE_DOWN },
+    { "degraded", 8, NGX_HTTP_OUTAGE_STATE_DEGRADED },
+    { "maintenance", 11, NGX_HTTP_OUTAGE_STATE_MAINTENANCE },
+    { NULL, 0, 0 }
+};
+
+
 int
 ngx_http_outage_parse_state(const unsigned char *p, size_t len)
 {
+    const ngx_http_outage_state_word_t  *w;
+
     if (p == NULL) {
         return -1;
     }
@@ -1263,39 +1283,10 @@ ngx_http_outage_parse_state(const unsigned char *p, size_t len)
         len--;
     }
 
-    switch (len) {
-
-    case 2:
-        if (ngx_http_outage_ascii_caseeq(p, "ok", 2)
-            || ngx_http_outage_ascii_caseeq(p, "up", 2))
-        {
-            return NGX_HTTP_OUTAGE_STATE_OK;
+    for (w = ngx_http_outage_state_words; w->word; w++) {
+        if (len == w->len && ngx_http_outage_ascii_caseeq(p, w->word, len)) {
+            return w->state;
         }
-        break;
-
-    case 4:
-        if (ngx_http_outage_ascii_caseeq(p, "down", 4)) {
-            return NGX_HTTP_OUTAGE_STATE_DOWN;
-        }
-        break;
-
-    case 6:
-        if (ngx_http_outage_ascii_caseeq(p, "outage", 6)) {
-            return NGX_HTTP_OUTAGE_STATE_DOWN;
-        }
-        break;
-
-    case 8:
-        if (ngx_http_outage_ascii_caseeq(p, "degraded", 8)) {
-            return NGX_HTTP_OUTAGE_STATE_DEGRADED;
-        }
-        break;
-
-    case 11:
-        if (ngx_http_outage_ascii_caseeq(p, "maintenance", 11)) {
-            return NGX_HTTP_OUTAGE_STATE_MAINTENANCE;
-        }
-        break;
     }
 
     return -1;

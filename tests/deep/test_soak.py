@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from harness import wait_for
+from harness import rss_kb, wait_for
 
 pytestmark = pytest.mark.skipif(os.environ.get("OUTAGE_DEEP") != "1",
                                 reason="soak tests run under make check-deep")
@@ -90,15 +90,6 @@ class Load:
         self.stop_ev.set()
         for t in self.threads:
             t.join()
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
 
 def slope_kb_per_min(samples):
     """Least-squares slope of (t, kb) samples, in KB per minute."""

@@ -412,3 +412,13 @@ def raw_request(port, data, timeout=5):
                 break
             chunks.append(b)
         return b"".join(chunks)
+
+
+def rss_kb(pid):
+    """The resident set size of process pid in KB; a zombie has none: a
+    KeyError, never a 0 that would read as memory given back."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise KeyError("VmRSS of %d" % pid)

@@ -15,6 +15,7 @@ answers are the test's own bytes.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pytest
 from harness import PY, SUPPORT, Backend, Nginx, Redis, stop_pid, wait_for
 
 __all__ = ["pytest_configure", "pytest_runtest_makereport", "redis",
-           "backend", "nginx_factory", "fake_dns"]
+           "backend", "nginx_factory", "fake_dns", "busy_port"]
 
 
 def pytest_configure(config):
@@ -140,12 +141,14 @@ class ScriptedBackend(threading.Thread):
     """A loopback upstream whose answers are the test's bytes: for each
     connection, the request head is read and answer(conn, name) writes
     the response, name being the path without its leading "/" (a thread
-    per connection with threaded=True).  Stopped by stop()."""
+    per connection with threaded=True); with head=True, answer(conn, name,
+    head) also gets the head's bytes.  Stopped by stop()."""
 
-    def __init__(self, answer=None, threaded=False):
+    def __init__(self, answer=None, threaded=False, head=False):
         super().__init__(daemon=True)
         if answer is not None:
             self.answer = answer
+        self.head = head
         self.threaded = threaded      # subclasses: set yours before this
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -174,7 +177,11 @@ class ScriptedBackend(threading.Thread):
                     if not d:
                         return
                     data += d
-                self.answer(c, data.split(b" ", 2)[1].decode().lstrip("/"))
+                name = data.split(b" ", 2)[1].decode().lstrip("/")
+                if self.head:
+                    self.answer(c, name, data)
+                else:
+                    self.answer(c, name)
         except OSError:
             pass
 
@@ -236,3 +243,25 @@ def fake_dns(tmp_path):
     d = FakeDns(tmp_path)
     yield d
     d.stop()
+
+
+@pytest.fixture
+def busy_port():
+    """A loopback port held by the test: nginx cannot bind() it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def failed_reload(n, conf):
+    """Writes a configuration nginx reads (the zones' init runs) but cannot
+    apply (a busy_port in it), sends SIGHUP and waits for the failure: the
+    running workers must stay."""
+    old = n.worker_pids()
+    n.write_conf(conf)
+    os.kill(n.proc.pid, signal.SIGHUP)
+    wait_for(lambda: "still could not bind()" in n.log_text(), timeout=30,
+             what="the reload fails on bind()")
+    assert n.worker_pids() == old

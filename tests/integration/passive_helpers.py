@@ -1,6 +1,7 @@
-"""Helpers of the passive detection tests (test_passive_*.py): an
-application with a slow URL, the server block they share, and readers of
-the status endpoint and the error log."""
+"""Helpers of the passive detection tests (test_passive*.py,
+test_guard_trust.py): an application with a slow URL, a server that answers
+200 to everything, the server block they share, the resolver line of a
+FakeDns, and readers of the status endpoint and the error log."""
 
 import re
 import threading
@@ -9,7 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-PASSIVE_MIN = 10            # the documented defaults
+from harness import wait_for
+
+# the documented defaults (docs/directives.md, outage_check)
+PASSIVE_MIN = 10
 PASSIVE_WINDOW = 5.0
 
 
@@ -56,6 +60,36 @@ class App:
         self.srv.server_close()
 
 
+class Ok(BaseHTTPRequestHandler):
+    """200 "ok" to every GET: a management port, a live peer."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def serve(host="127.0.0.1", port=0, handler=Ok):
+    """A threaded HTTP server on host:port (0: any free port), serving in
+    the background; stop it with stop_server()."""
+    ThreadingHTTPServer.allow_reuse_address = True
+    srv = ThreadingHTTPServer((host, port), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def stop_server(srv):
+    srv.shutdown()
+    srv.server_close()
+
+
 @pytest.fixture
 def app():
     a = App()
@@ -71,6 +105,13 @@ def server(locations):
         location = /outage/status { outage_status; }
     }
 """ % locations
+
+
+def resolver(dns, valid="1s"):
+    """The http{} lines that make nginx resolve with dns (a FakeDns); a
+    short valid= so that a changed record is seen within the test."""
+    return ("resolver 127.0.0.1:%d ipv6=off valid=%s;\n"
+            "resolver_timeout 1s;\n" % (dns.port, valid))
 
 
 def checks_of(n):
@@ -89,6 +130,12 @@ def down_lines(n):
     return lines(n, r'outage: check "[a-z]+" \(#\d+\) is down: ')
 
 
+def wait_up(n, timeout=10):
+    """Waits for the first check's probes to say it is up."""
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=timeout,
+             what="the check up")
+
+
 def hammer_until(n, path, done, deadline, what):
     end = time.monotonic() + deadline
     sent = 0
@@ -98,3 +145,10 @@ def hammer_until(n, path, done, deadline, what):
         assert time.monotonic() < end, "%s after %d requests: %r" % (
             what, sent, checks_of(n))
     return sent
+
+
+def hammer_until_paged(n, path, name, deadline):
+    """Requests path until scope name is down (paged); how many were
+    sent."""
+    return hammer_until(n, path, lambda: scope(n, name)["state"] == "down",
+                        deadline, "no page")

@@ -117,21 +117,7 @@ def upstream():
                   + b"\r\n" + extra + b"Content-Length: %d\r\n"
                   b"Connection: close\r\n\r\n" % len(PAGE) + PAGE)
 
-    class Up(ScriptedBackend):
-        def serve(self, c):
-            try:
-                with c:
-                    data = b""
-                    while b"\r\n\r\n" not in data:
-                        d = c.recv(4096)
-                        if not d:
-                            return
-                        data += d
-                    answer(c, data.split(b" ", 2)[1].decode().lstrip("/"),
-                           data)
-            except OSError:
-                pass
-    return Up()
+    return ScriptedBackend(answer, head=True)
 
 
 def fetch(n, method, path, headers):

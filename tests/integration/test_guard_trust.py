@@ -26,7 +26,7 @@ import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
 from outage_fixtures import FakeDns as Dns
-from passive_helpers import checks_of, scope, server
+from passive_helpers import checks_of, scope, serve, server, stop_server
 
 PASSIVE_WINDOW = 5.0
 T = 10 * LATENCY_FACTOR
@@ -327,7 +327,7 @@ def test_name_with_several_addresses_passes_when_any_answers(
     # the next address when the last one's slice of the connect timeout
     # ends, so the live one is the second lowest
     port = free_port()
-    live = _app_on("127.0.0.3", port)
+    live = serve("127.0.0.3", port)
     addrs = " ".join("127.0.0.%d" % i for i in range(2, 10))
     dns = Dns(tmp_path, {"lb.test": addrs})
     try:
@@ -351,8 +351,7 @@ def test_name_with_several_addresses_passes_when_any_answers(
                 in n.log_text())
     finally:
         dns.stop()
-        live.shutdown()
-        live.server_close()
+        stop_server(live)
 
 
 def test_eight_failing_addresses_never_freeze_the_check(nginx_factory,
@@ -396,25 +395,6 @@ def test_eight_failing_addresses_never_freeze_the_check(nginx_factory,
         hole.close()
 
 
-def _app_on(host, port):
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            body = b"ok"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    ThreadingHTTPServer.allow_reuse_address = True
-    srv = ThreadingHTTPServer((host, port), H)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
 
 
 # ---- review s7/R1: the order of traffic and probes, and who can disprove --

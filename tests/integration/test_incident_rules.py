@@ -95,6 +95,22 @@ def test_warning_value_is_escaped_and_cut(nginx_factory, redis, backend):
     assert s["state"] == "maintenance" and s["scheduled"] is True
 
 
+def read_a_window_in_6_hours(nginx_factory, redis, backend, fmt):
+    """Declares a maintenance from 6 h to 7 h from now with both times in
+    fmt; the window must be read to the minute, with no warning, and not
+    yet in effect.  Returns the nginx."""
+    n = start(nginx_factory, redis, backend)
+    t = (int(time.time()) // 60 + 6 * 60) * 60          # in 6 h, whole minute
+    declare(n, redis, "state", "maintenance", "message", "upgrade",
+            "starts", fmt(t), "ends", fmt(t + 3600))
+    st, _, body = n.get("/checkout/")
+    assert st == 200 and SCHEDULED in body
+    s = scope(n)
+    assert s["starts"] == minute(t) and s["ends"] == minute(t + 3600), s
+    assert s["warning"] == "" and s["scheduled"] is True, s
+    return n
+
+
 @pytest.mark.parametrize("fmt", [
     lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)),
     lambda t: time.strftime("%Y-%m-%d %H:%M:%S GMT", time.gmtime(t)),
@@ -106,15 +122,7 @@ def test_warning_value_is_escaped_and_cut(nginx_factory, redis, backend):
 ], ids=["utc", "gmt", "imf-fixdate", "rfc850", "asctime", "epoch-ms",
         "rfc3339-nanoseconds"])
 def test_common_time_forms_are_read(nginx_factory, redis, backend, fmt):
-    n = start(nginx_factory, redis, backend)
-    t = (int(time.time()) // 60 + 6 * 60) * 60          # in 6 h, whole minute
-    declare(n, redis, "state", "maintenance", "message", "upgrade",
-            "starts", fmt(t), "ends", fmt(t + 3600))
-    st, _, body = n.get("/checkout/")
-    assert st == 200 and SCHEDULED in body
-    s = scope(n)
-    assert s["starts"] == minute(t) and s["ends"] == minute(t + 3600), s
-    assert s["warning"] == "" and s["scheduled"] is True, s
+    n = read_a_window_in_6_hours(nginx_factory, redis, backend, fmt)
 
     # and the same form opens the window when its time has come
     t = int(time.time()) - 120
@@ -200,15 +208,7 @@ def test_unreadable_ends_without_starts_is_ignored_in_effect(
     lambda t: "%d.%d" % (t, 5),
 ], ids=["space-offset", "space-offset-date-space", "epoch-fraction"])
 def test_times_scripts_write_are_read(nginx_factory, redis, backend, fmt):
-    n = start(nginx_factory, redis, backend)
-    t = (int(time.time()) // 60 + 6 * 60) * 60          # in 6 h, whole minute
-    declare(n, redis, "state", "maintenance", "message", "upgrade",
-            "starts", fmt(t), "ends", fmt(t + 3600))
-    st, _, body = n.get("/checkout/")
-    assert st == 200 and SCHEDULED in body
-    s = scope(n)
-    assert s["starts"] == minute(t) and s["ends"] == minute(t + 3600), s
-    assert s["warning"] == "" and s["scheduled"] is True, s
+    read_a_window_in_6_hours(nginx_factory, redis, backend, fmt)
 
 
 @pytest.mark.parametrize("state", ["down", "degraded", "maintenance"])

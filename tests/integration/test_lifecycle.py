@@ -11,13 +11,13 @@ import json
 import os
 import re
 import signal
-import socket
 import time
 
 import pytest
 
 import harness
 from harness import free_port, wait_for
+from outage_fixtures import failed_reload
 
 CHECK = ("outage_check {scope} http://127.0.0.1:{hp}/health "
          "interval={interval} timeout={timeout} fall={fall} rise=1;")
@@ -82,27 +82,6 @@ def status(n):
 
 def check_health(n, i=0):
     return status(n)["checks"][i]["health"]
-
-
-@pytest.fixture
-def busy_port():
-    """A loopback port held by the test: nginx cannot bind() it."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(1)
-    yield s.getsockname()[1]
-    s.close()
-
-
-def failed_reload(n, new_conf):
-    """Write a configuration nginx reads but cannot apply; SIGHUP; wait
-    for the failure.  The old workers must still be the ones running."""
-    old = n.worker_pids()
-    n.write_conf(new_conf)
-    os.kill(n.proc.pid, signal.SIGHUP)
-    wait_for(lambda: "still could not bind()" in n.log_text(), timeout=30,
-             what="the reload fails on bind()")
-    assert n.worker_pids() == old
 
 
 VARIANTS = {

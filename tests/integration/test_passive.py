@@ -10,15 +10,11 @@ import re
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness import free_port, wait_for
-
-# the documented defaults (docs/directives.md, outage_check)
-PASSIVE_MIN = 10
-PASSIVE_WINDOW = 5.0
+from passive_helpers import PASSIVE_MIN, PASSIVE_WINDOW, serve, stop_server
 
 SERVER = """
     outage_bypass_secret %(dir)s/bypass.secret;
@@ -68,28 +64,11 @@ class App:
         self.srv = None
 
     def start(self):
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                body = b"app ok"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        self.srv.daemon_threads = True
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.srv = serve("127.0.0.1", self.port)
 
     def stop(self):
         if self.srv:
-            self.srv.shutdown()
-            self.srv.server_close()
+            stop_server(self.srv)
             self.srv = None
 
 

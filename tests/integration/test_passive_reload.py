@@ -17,15 +17,13 @@ in its reason: "passive: ...; check: ..." for the confirming probes,
 "check: ..." for the regular schedule.
 """
 
-import os
-import signal
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from harness import wait_for
+from outage_fixtures import failed_reload
 from passive_helpers import app, checks_of, down_lines, lines, scope  # noqa: F401
 
 CONFIRMED = ("passive: upstream 504 (timed out); check: timed out after "
@@ -66,26 +64,6 @@ def pending_confirmation(n):
              timeout=10, what="the confirmation request")
     c = checks_of(n)[0]
     assert c["health"] != "down", c
-
-
-def failed_reload(n, text):
-    """A configuration nginx reads (the zone's init runs) but cannot apply
-    (a port it cannot bind): the running workers stay."""
-    old = n.worker_pids()
-    n.write_conf(text)
-    os.kill(n.proc.pid, signal.SIGHUP)
-    wait_for(lambda: "still could not bind()" in n.log_text(), timeout=30,
-             what="the reload fails on bind()")
-    assert n.worker_pids() == old
-
-
-@pytest.fixture
-def busy_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(1)
-    yield s.getsockname()[1]
-    s.close()
 
 
 @pytest.mark.allow_log_errors

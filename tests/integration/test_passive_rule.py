@@ -19,29 +19,17 @@
 """
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness import Redis, free_port, wait_for
 from outage_fixtures import FakeDns
 from passive_helpers import (App, PASSIVE_MIN, PASSIVE_WINDOW, checks_of,
-                             down_lines, hammer_until, lines, scope, server)
+                             down_lines, hammer_until, hammer_until_paged,
+                             lines, resolver, scope, serve, server,
+                             stop_server, wait_up)
 
 PASSES = r"passive failures were seen \(upstream %s\) but the probe passes"
-
-
-class Ok(BaseHTTPRequestHandler):
-    """A management port: 200 to everything."""
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *a):
-        pass
 
 
 @pytest.fixture
@@ -80,8 +68,7 @@ def test_visitor_chosen_upstream_name_never_pages(nginx_factory, tmp_path,
         upstream, header = "$tenant.shop.test", "X-Tenant"
         extra = "map $http_x_tenant $tenant { default $http_x_tenant; }\n"
     try:
-        conf = ("resolver 127.0.0.1:%d ipv6=off valid=30s;\n"
-                "resolver_timeout 1s;\n" % dns.port + extra
+        conf = (resolver(dns, valid="30s") + extra
                 + "outage_check shop http://127.0.0.1:%d/health "
                   "interval=1s timeout=500ms fall=2 rise=2;\n" % app.port
                 + server("""
@@ -90,7 +77,7 @@ def test_visitor_chosen_upstream_name_never_pages(nginx_factory, tmp_path,
             proxy_pass http://%s:%d;
         }""" % (upstream, app.port)))
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        wait_up(n)
         assert n.get("/", headers={header: "acme"})[0] == 200
 
         sent = [0]
@@ -167,7 +154,7 @@ def test_dead_secondary_upstream_on_another_host_never_pages(nginx_factory,
         location /widgets/ { proxy_pass http://127.0.0.3:%d/; }""" % (
             app.port, dead))
     n = nginx_factory(conf, workers=1)
-    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    wait_up(n)
 
     never_down_while(
         n, "shop", lambda: n.get("/widgets/poll"),
@@ -182,9 +169,7 @@ def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
         nginx_factory, tmp_path, app):
     # the same host (127.0.0.2) with a probed management port that passes
     # and a dead application port: paged without a probe, the peer named
-    srv = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve("127.0.0.2")
     try:
         dead = free_port()
         conf = ("outage_check shop http://127.0.0.2:%d/health "
@@ -195,9 +180,8 @@ def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
             proxy_pass http://127.0.0.2:%d;
         }""" % dead)
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
-        hammer_until(n, "/", lambda: scope(n, "shop")["state"] == "down",
-                     PASSIVE_WINDOW + 5, "no page")
+        wait_up(n)
+        hammer_until_paged(n, "/", "shop", PASSIVE_WINDOW + 5)
         reason = "passive: upstream 502 (cannot connect)"
         assert scope(n, "shop")["reason"] == reason
         got = down_lines(n)
@@ -205,8 +189,7 @@ def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
                                   % reason) in got[0], got
         assert ("no probe needed); peer: 127.0.0.2:%d " % dead) in got[0], got
     finally:
-        srv.shutdown()
-        srv.server_close()
+        stop_server(srv)
 
 
 def test_visitor_chosen_address_of_the_probed_host_never_pages(
@@ -214,9 +197,7 @@ def test_visitor_chosen_address_of_the_probed_host_never_pages(
     # proxy_pass http://$host:P: a visitor names the probed host's address
     # (127.0.0.2, where the management port passes and P is closed): a
     # refusal under a name never seen answering asks for a probe
-    mgmt = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
-    mgmt.daemon_threads = True
-    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    mgmt = serve("127.0.0.2")
     try:
         conf = ("outage_check shop http://127.0.0.2:%d/health "
                 "interval=1s timeout=500ms fall=2 rise=2;\n"
@@ -226,7 +207,7 @@ def test_visitor_chosen_address_of_the_probed_host_never_pages(
             proxy_pass http://$host:%d;
         }""" % app.port)
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        wait_up(n)
         assert n.get("/", headers={"Host": "127.0.0.1"})[0] == 200
         never_down_while(
             n, "shop", lambda: n.get("/", headers={"Host": "127.0.0.2"}),
@@ -234,8 +215,7 @@ def test_visitor_chosen_address_of_the_probed_host_never_pages(
             PASSIVE_WINDOW + 15, "the confirming probe's verdict")
         assert n.get("/", headers={"Host": "127.0.0.1"})[0] == 200
     finally:
-        mgmt.shutdown()
-        mgmt.server_close()
+        stop_server(mgmt)
 
 
 # ---- item 8: "no live upstreams" -------------------------------------------
@@ -282,9 +262,7 @@ def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
     # probed host (127.0.0.2) refuse; after the first request nginx marks
     # both failed and answers "no live upstreams": that continues the
     # refusals (no answer came through since), so it pages without a probe
-    mgmt = ThreadingHTTPServer(("127.0.0.2", 0), Ok)
-    mgmt.daemon_threads = True
-    threading.Thread(target=mgmt.serve_forever, daemon=True).start()
+    mgmt = serve("127.0.0.2")
     try:
         conf = ("upstream app { server 127.0.0.2:%d; server 127.0.0.2:%d; }\n"
                 "outage_check shop http://127.0.0.2:%d/health "
@@ -296,9 +274,8 @@ def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
             proxy_pass http://app;
         }""")
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
-        hammer_until(n, "/", lambda: scope(n, "shop")["state"] == "down",
-                     PASSIVE_WINDOW + 5, "no page")
+        wait_up(n)
+        hammer_until_paged(n, "/", "shop", PASSIVE_WINDOW + 5)
         assert checks_of(n)[0]["health"] == "down"
         assert scope(n, "shop")["reason"] in (
             "passive: upstream 502 (no live upstreams)",
@@ -307,8 +284,7 @@ def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
         assert lines(n, r"passive failures were seen") == []
         assert len(down_lines(n)) == 1, down_lines(n)
     finally:
-        mgmt.shutdown()
-        mgmt.server_close()
+        stop_server(mgmt)
 
 
 # ---- item 11: Redis says "ok" ----------------------------------------------
@@ -327,7 +303,7 @@ def test_passive_take_down_silenced_by_redis_logs_at_warn(nginx_factory,
             proxy_pass http://127.0.0.1:%d;
         }""" % dead)
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        wait_up(n)
         red.cli("SET", "outage:shop", "ok", "EX", "3600")
         wait_for(lambda: scope(n, "shop").get("source") == "redis",
                  timeout=10)

@@ -22,7 +22,8 @@ import pytest
 from harness import LATENCY_FACTOR, free_port, wait_for
 from outage_fixtures import FakeDns
 from passive_helpers import (PASSIVE_MIN, PASSIVE_WINDOW, app, checks_of,  # noqa: F401
-                             down_lines, hammer_until, lines, scope, server)
+                             down_lines, hammer_until, hammer_until_paged,
+                             lines, resolver, scope, server, wait_up)
 
 
 # ---- 1 and 2: passive evidence with a passing probe, the guard -------------
@@ -169,9 +170,7 @@ def test_guard_never_holds_back_a_passive_verdict(nginx_factory, tmp_path,
         }""" % (dead_b, app.port))
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=10)
-    hammer_until(n, "/checkout/",
-                 lambda: scope(n, "checkout")["state"] == "down",
-                 PASSIVE_WINDOW + 5, "no page")
+    hammer_until_paged(n, "/checkout/", "checkout", PASSIVE_WINDOW + 5)
     s = scope(n, "checkout")
     assert s["reason"] == "passive: upstream 502 (cannot connect)", s
     assert n.status_json()["guard_active"] is False
@@ -260,9 +259,7 @@ def test_passive_charges_the_check_of_the_failed_peer(nginx_factory,
         }""" % dead)
     n = nginx_factory(conf, workers=1)
     wait_for(lambda: checks_of(n)[1]["health"] == "up", timeout=10)
-    hammer_until(n, "/checkout/",
-                 lambda: scope(n, "checkout")["state"] == "down",
-                 PASSIVE_WINDOW + 5, "no page")
+    hammer_until_paged(n, "/checkout/", "checkout", PASSIVE_WINDOW + 5)
     c = checks_of(n)
     assert c[0]["health"] == "down" and c[0]["passive_failures"] >= 10, c
     assert c[1]["health"] == "up" and c[1]["passive_failures"] == 0, c
@@ -287,10 +284,8 @@ def test_dead_app_port_behind_a_passing_sidecar_probe_pages(nginx_factory,
             proxy_pass http://127.0.0.1:%d/;
         }""" % dead)
     n = nginx_factory(conf, workers=2)
-    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
-    hammer_until(n, "/checkout/",
-                 lambda: scope(n, "checkout")["state"] == "down",
-                 PASSIVE_WINDOW + 5, "no page")
+    wait_up(n)
+    hammer_until_paged(n, "/checkout/", "checkout", PASSIVE_WINDOW + 5)
     assert scope(n, "checkout")["reason"] == (
         "passive: upstream 502 (cannot connect)")
     got = [ln for ln in down_lines(n) if '"checkout"' in ln]
@@ -320,7 +315,7 @@ def test_error_page_fallback_upstream_is_not_judged(nginx_factory, backend,
         location @fallback { proxy_pass http://127.0.0.1:%d; }""" % (
         app.port, dead))
     n = nginx_factory(conf, workers=1)
-    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    wait_up(n)
     for i in range(2 * PASSIVE_MIN):
         assert n.get("/checkout/missing/%d" % i)[0] in (502, 503)
     c = checks_of(n)[0]
@@ -345,7 +340,7 @@ def test_x_accel_redirect_storage_is_not_judged(nginx_factory, backend,
             proxy_pass http://127.0.0.1:%d/;
         }""" % (app.port, dead))
     n = nginx_factory(conf, workers=1)
-    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    wait_up(n)
     for i in range(2 * PASSIVE_MIN):
         assert n.get("/checkout/invoice/%d.pdf" % i)[0] in (502, 503)
     c = checks_of(n)[0]
@@ -375,9 +370,7 @@ def test_error_page_sorry_keeps_the_paged_failures(nginx_factory, backend,
         page if level == "server" else "",
         page if level == "location" else "", dead, app.port))
     n = nginx_factory(conf, workers=1)
-    sent = hammer_until(n, "/checkout/",
-                        lambda: scope(n, "checkout")["state"] == "down",
-                        PASSIVE_WINDOW + 5, "no page")
+    sent = hammer_until_paged(n, "/checkout/", "checkout", PASSIVE_WINDOW + 5)
     assert sent >= PASSIVE_MIN
     c = checks_of(n)[0]
     assert c["passive_failures"] >= PASSIVE_MIN, c
@@ -402,7 +395,7 @@ def test_x_accel_redirect_with_server_level_page(nginx_factory, backend,
             proxy_pass http://127.0.0.1:%d/;
         }""" % (app.port, dead))
     n = nginx_factory(conf, workers=1)
-    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    wait_up(n)
     for i in range(2 * PASSIVE_MIN):
         assert n.get("/checkout/invoice/%d.pdf" % i)[0] in (502, 503)
     c = checks_of(n)[0]
@@ -415,26 +408,23 @@ def test_upstream_name_that_stops_resolving_counts(nginx_factory, backend,
                                                    tmp_path, app):
     dns = FakeDns(tmp_path, {"checkout.test": "127.0.0.1"})
     try:
-        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
-                "resolver_timeout 1s;\n"
+        conf = (resolver(dns) +
                 "outage_check checkout http://127.0.0.1:%d/health "
                 "interval=1s timeout=200ms fall=1000 rise=2;\n"
-                % (dns.port, backend.health_port)) + server("""
+                % backend.health_port) + server("""
         location /checkout/ {
             outage_page checkout;
             set $up checkout.test;
             proxy_pass http://$up:%d;
         }""" % app.port)
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        wait_up(n)
         assert n.get("/checkout/")[0] == 200
 
         # the record is deleted; the application is alive at its old
         # address, so the probe (by address) still passes (review item 2)
         dns.set({"other.test": "127.0.0.2"})
-        hammer_until(n, "/checkout/",
-                     lambda: scope(n, "checkout")["state"] == "down",
-                     PASSIVE_WINDOW + 8, "no page")
+        hammer_until_paged(n, "/checkout/", "checkout", PASSIVE_WINDOW + 8)
         c = checks_of(n)[0]
         assert c["passive_failures"] >= PASSIVE_MIN, c
         assert scope(n, "checkout")["reason"] == (
@@ -456,11 +446,10 @@ def test_error_page_sorry_keeps_a_failed_resolution(nginx_factory, backend,
     dns = FakeDns(tmp_path, {"checkout.test": "127.0.0.1"})
     page = "outage_page checkout; outage_page_intercept off;"
     try:
-        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
-                "resolver_timeout 1s;\n"
+        conf = (resolver(dns) +
                 "outage_check checkout http://127.0.0.1:%d/health "
                 "interval=1s timeout=200ms fall=1000 rise=2;\n"
-                % (dns.port, backend.health_port)) + server("""
+                % backend.health_port) + server("""
         %s
         location /checkout/ {
             %s
@@ -472,13 +461,11 @@ def test_error_page_sorry_keeps_a_failed_resolution(nginx_factory, backend,
             page if level == "server" else "",
             page if level == "location" else "", app.port, app.port))
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        wait_up(n)
         assert n.get("/checkout/")[0] == 200
 
         dns.set({"other.test": "127.0.0.2"})
-        hammer_until(n, "/checkout/",
-                     lambda: scope(n, "checkout")["state"] == "down",
-                     PASSIVE_WINDOW + 8, "no page")
+        hammer_until_paged(n, "/checkout/", "checkout", PASSIVE_WINDOW + 8)
         c = checks_of(n)[0]
         assert c["passive_failures"] >= PASSIVE_MIN, c
         assert scope(n, "checkout")["reason"] == (
@@ -496,11 +483,10 @@ def test_error_page_chain_through_another_upstream_is_not_judged(
     dns = FakeDns(tmp_path, {"other.test": "127.0.0.2"})
     dead = free_port()
     try:
-        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
-                "resolver_timeout 1s;\n"
+        conf = (resolver(dns) +
                 "outage_check checkout http://127.0.0.1:%d/health "
                 "interval=1s timeout=200ms fall=1000 rise=2;\n"
-                % (dns.port, backend.health_port)) + server("""
+                % backend.health_port) + server("""
         recursive_error_pages on;
         location /checkout/ {
             outage_page checkout;
@@ -517,7 +503,7 @@ def test_error_page_chain_through_another_upstream_is_not_judged(
         location @sorry { proxy_pass http://127.0.0.1:%d; }""" % (
             app.port, dead, app.port))
         n = nginx_factory(conf, workers=1)
-        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        wait_up(n)
         for i in range(2 * PASSIVE_MIN):
             assert n.get("/checkout/%d" % i)[0] == 200
         c = checks_of(n)[0]
@@ -540,7 +526,7 @@ def test_close_before_any_byte_on_one_url_does_not_page(nginx_factory,
             proxy_pass http://127.0.0.1:%d/;
         }""" % backend.port)
     n = nginx_factory(conf, workers=2)
-    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    wait_up(n)
     for i in range(2 * PASSIVE_MIN):
         assert n.get("/checkout/close?%d" % i)[0] in (502, 503)
     wait_for(lambda: lines(n, r'check "checkout" \(#0\): passive failures '

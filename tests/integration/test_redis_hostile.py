@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from harness import LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid, wait_for
+from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, rss_kb,
+                     stop_pid, wait_for)
 
 INTERVAL = 0.3
 
@@ -58,15 +59,6 @@ class Fake:
     def stop(self):
         stop_pid(self.proc)
         self.err.close()
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
 
 def redis_lines(n):
     return [ln for ln in n.log_text().splitlines()

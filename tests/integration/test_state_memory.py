@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from harness import PRELOAD, VALGRIND, wait_for
+from harness import PRELOAD, VALGRIND, rss_kb, wait_for
 
 K = 20
 NSCOPES = 63     # and "site"
@@ -42,14 +42,6 @@ server {
 
 LINE = re.compile(r"outage: snapshot at (\d+): (\d+) snapshots, (\d+) "
                   r"viewsets, (\d+) states live, (\d+) bytes")
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise KeyError("VmRSS")
 
 
 def held(n):
@@ -130,18 +122,8 @@ def test_slow_requests_across_seconds_pin_little(nginx_factory):
 
 
 CONF_REDIS = """
-outage_redis 127.0.0.1:%%d interval=200ms timeout=200ms
-             connect_timeout=200ms;
-outage_scopes %s;
-server {
-    listen 127.0.0.1:{port};
-    client_body_timeout 120s;
-    location /slow/ {
-        outage_page s0;
-        proxy_pass http://127.0.0.1:1;
-    }
-}
-""" % " ".join("s%d" % i for i in range(NSCOPES))
+outage_redis 127.0.0.1:%d interval=200ms timeout=200ms
+             connect_timeout=200ms;""" + CONF
 
 TEXTS = re.compile(r"outage: snapshot at \d+: (\d+) snapshots, (\d+) "
                    r"viewsets, (\d+) states live, (\d+) bytes, (\d+) scope "

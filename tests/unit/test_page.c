@@ -16,15 +16,11 @@
 #include "ngx_http_outage_text.h"
 #include "ngx_http_outage_pagebody.h"
 #include "../support/unit_runner.h"
+#include "../support/unit_helpers.h"
 
-
-#define CANARY      0xA5
-#define CANARY_LEN  16
 
 /* 2026-11-22T15:30:00Z */
 #define NOW         1795361400
-
-#define U(s)  ((const unsigned char *) (s))
 
 
 typedef size_t (*render_pt)(unsigned char *dst, size_t size,
@@ -32,18 +28,6 @@ typedef size_t (*render_pt)(unsigned char *dst, size_t size,
 
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint32_t  rng_state;
-
-static uint32_t
-rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-
 
 /* renders into an exact, NUL-terminated heap buffer; caller frees */
 

@@ -15,6 +15,7 @@
 
 #include "ngx_http_outage_text.h"
 #include "../support/unit_runner.h"
+#include "../support/unit_helpers.h"
 #include "../support/utf8_oracle.h"
 
 
@@ -28,26 +29,7 @@ typedef struct {
 } tpl_var_t;
 
 
-#define CANARY      0xA5
-#define CANARY_LEN  16
-
-#define U(s)  ((const unsigned char *) (s))
-
-
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint32_t  rng_state;
-
-static uint32_t
-rng(void)
-{
-    /* xorshift32: fixed seed, reproducible */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-
 
 /* runs an escaper: checks measure == write and the canary; returns length */
 

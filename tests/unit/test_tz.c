@@ -28,6 +28,7 @@
 /* a zone that disagrees with glibc would fail at thousands of times */
 #define UNIT_MAX_REPORTS  20
 #include "../support/unit_runner.h"
+#include "../support/unit_helpers.h"
 
 
 static const char  *zones[] = {
@@ -64,18 +65,6 @@ slurp(const char *path, size_t *len)
     *len = n;
 
     return buf;
-}
-
-
-static uint32_t  rng_state = 2463534242u;
-
-static uint32_t
-rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
 }
 
 
@@ -562,6 +551,8 @@ main(void)
         { "format", test_format },
         { "banner_and_page", test_banner_and_page },
     };
+
+    rng_state = 2463534242u;
 
     return unit_run("tz", tests, sizeof(tests) / sizeof(tests[0]));
 }
