@@ -155,7 +155,8 @@ static ngx_uint_t ngx_http_outage_type_listed(
     ngx_http_outage_loc_conf_t *olcf, u_char *type, size_t len);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
-    ngx_http_outage_resp_t *rh, ngx_uint_t sniff);
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
+    ngx_uint_t sniff);
 static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_http_outage_push_header(ngx_http_request_t *r,
     char *key, size_t len);
@@ -1006,9 +1007,8 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
             && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
                                 == 0)
             && !ngx_http_outage_charset_ascii(cs.data, cs.len))
-        || (ngx_http_outage_resp_headers(r, view, rh, 0),
-            ngx_http_outage_not_rendered(r, rh,
-                                         cls == NGX_HTTP_OUTAGE_TYPE_SNIFF)))
+        || ngx_http_outage_not_rendered(r, view, rh,
+                                        cls == NGX_HTTP_OUTAGE_TYPE_SNIFF))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
@@ -1041,8 +1041,12 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
 
 static ngx_uint_t
 ngx_http_outage_not_rendered(ngx_http_request_t *r,
-    ngx_http_outage_resp_t *rh, ngx_uint_t sniff)
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
+    ngx_uint_t sniff)
 {
+    /* "rh" is read here for the header filter's later checks too */
+    ngx_http_outage_resp_headers(r, view, rh, 0);
+
     if (rh->not_html) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner: another Content-Type header "
