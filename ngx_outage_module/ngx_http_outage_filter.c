@@ -566,6 +566,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     size_t                         tlen;
     ngx_int_t                      rc;
     ngx_str_t                      banner[2], cs;
+    const u_char                  *csp;
     ngx_uint_t                     gzipped, sniff;
     ngx_table_elt_t               *ce;
     ngx_http_outage_shm_t         *shm;
@@ -623,8 +624,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     tlen = ngx_http_outage_content_type(r->headers_out.content_type.data,
                                         r->headers_out.content_type.len,
-                                        type, sizeof(type),
-                                        (const u_char **) &cs.data, &cs.len);
+                                        type, sizeof(type), &csp, &cs.len);
+    cs.data = (u_char *) csp;
 
     if (!ngx_http_outage_type_listed(olcf, type, tlen)) {
         return ngx_http_next_header_filter(r);
