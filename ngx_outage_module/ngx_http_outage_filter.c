@@ -149,14 +149,14 @@ static ngx_int_t ngx_http_outage_html_wanted(ngx_http_request_t *r,
     u_char *type, size_t len, ngx_str_t *cs, ngx_http_outage_view_t *view,
     ngx_http_outage_resp_t *rh, ngx_uint_t *sniff);
 static void ngx_http_outage_resp_headers(ngx_http_request_t *r,
-    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh);
-static void ngx_http_outage_clear_headers(ngx_http_request_t *r,
-    ngx_uint_t marker, ngx_uint_t cache);
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
+    ngx_uint_t clear);
 static ngx_uint_t ngx_http_outage_type_listed(
     ngx_http_outage_loc_conf_t *olcf, u_char *type, size_t len);
 static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
-    ngx_http_outage_resp_t *rh, ngx_uint_t sniff);
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
+    ngx_uint_t sniff);
 static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_http_outage_push_header(ngx_http_request_t *r,
     char *key, size_t len);
@@ -566,6 +566,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     size_t                         tlen;
     ngx_int_t                      rc;
     ngx_str_t                      banner[2], cs;
+    const u_char                  *csp;
     ngx_uint_t                     gzipped, sniff;
     ngx_table_elt_t               *ce;
     ngx_http_outage_shm_t         *shm;
@@ -623,8 +624,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
     tlen = ngx_http_outage_content_type(r->headers_out.content_type.data,
                                         r->headers_out.content_type.len,
-                                        type, sizeof(type),
-                                        (const u_char **) &cs.data, &cs.len);
+                                        type, sizeof(type), &csp, &cs.len);
+    cs.data = (u_char *) csp;
 
     if (!ngx_http_outage_type_listed(olcf, type, tlen)) {
         return ngx_http_next_header_filter(r);
@@ -776,8 +777,8 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
      * an upstream's marker that did not cover this banner gives way to
      * ours, its caching headers to no-store
      */
-    ngx_http_outage_clear_headers(r, rh.marker,
-                                  olcf->banner_nocache && rh.cache);
+    rh.cache = rh.cache && olcf->banner_nocache;
+    ngx_http_outage_resp_headers(r, view, &rh, 1);
 
     if (ngx_http_outage_validators(r, olcf, view) != NGX_OK) {
         return NGX_ERROR;
@@ -1007,9 +1008,8 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
             && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
                                 == 0)
             && !ngx_http_outage_charset_ascii(cs.data, cs.len))
-        || (ngx_http_outage_resp_headers(r, view, rh),
-            ngx_http_outage_not_rendered(r, rh,
-                                         cls == NGX_HTTP_OUTAGE_TYPE_SNIFF)))
+        || ngx_http_outage_not_rendered(r, view, rh,
+                                        cls == NGX_HTTP_OUTAGE_TYPE_SNIFF))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner in \"%*s\"",
@@ -1042,8 +1042,12 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
 
 static ngx_uint_t
 ngx_http_outage_not_rendered(ngx_http_request_t *r,
-    ngx_http_outage_resp_t *rh, ngx_uint_t sniff)
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
+    ngx_uint_t sniff)
 {
+    /* "rh" is read here for the header filter's later checks too */
+    ngx_http_outage_resp_headers(r, view, rh, 0);
+
     if (rh->not_html) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner: another Content-Type header "
@@ -1074,19 +1078,33 @@ ngx_http_outage_not_rendered(ngx_http_request_t *r,
  * X-Content-Type-Options, the two-tier marker (whether one covers
  * "view"), and whether there is anything for the banner's own headers to
  * replace.  Headers a filter cleared (hash 0) are not sent, so not read.
- * The names differ in length: one comparison per header at most.
+ * The names differ in length, or in their first letter from the other
+ * names of their length (Last-Modified, Accept-Ranges): one comparison
+ * per header at most, usually none.
+ *
+ * With "clear", before the banner's own headers go in, the walk removes
+ * instead what rh->marker and rh->cache ask for: every marker of an
+ * upstream (none covered this banner) and every Cache-Control and Expires
+ * (outage_banner_nocache); it is not made when neither is there.
  */
 
 static void
 ngx_http_outage_resp_headers(ngx_http_request_t *r,
-    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh)
+    ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
+    ngx_uint_t clear)
 {
-    u_char           *name;
+    u_char           *name, c;
+    const char       *cname;
     ngx_uint_t        i, rank;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    ngx_memzero(rh, sizeof(ngx_http_outage_resp_t));
+    if (!clear) {
+        ngx_memzero(rh, sizeof(ngx_http_outage_resp_t));
+
+    } else if (!rh->marker && !rh->cache) {
+        return;
+    }
 
     rank = ngx_http_outage_view_rank(view);
 
@@ -1110,12 +1128,14 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
         }
 
         name = h[i].key.data;
+        c = (u_char) (h[i].key.len ? name[0] | 0x20 : 0);
 
         switch (h[i].key.len) {
 
         case sizeof("Content-Type") - 1:
-            if (ngx_strncasecmp(name, (u_char *) "Content-Type",
-                                sizeof("Content-Type") - 1) == 0
+            if (!clear && c == 'c'
+                && ngx_strncasecmp(name, (u_char *) "Content-Type",
+                                   sizeof("Content-Type") - 1) == 0
                 && ngx_http_outage_not_html(h[i].value.data, h[i].value.len))
             {
                 rh->not_html = 1;
@@ -1124,8 +1144,9 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
             break;
 
         case sizeof("Content-Disposition") - 1:
-            if (ngx_strncasecmp(name, (u_char *) "Content-Disposition",
-                                sizeof("Content-Disposition") - 1) == 0
+            if (!clear && c == 'c'
+                && ngx_strncasecmp(name, (u_char *) "Content-Disposition",
+                                   sizeof("Content-Disposition") - 1) == 0
                 && ngx_http_outage_disposition_download(h[i].value.data,
                                                         h[i].value.len))
             {
@@ -1135,8 +1156,9 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
             break;
 
         case sizeof("X-Content-Type-Options") - 1:
-            if (ngx_strncasecmp(name, (u_char *) "X-Content-Type-Options",
-                                sizeof("X-Content-Type-Options") - 1) == 0
+            if (!clear && c == 'x'
+                && ngx_strncasecmp(name, (u_char *) "X-Content-Type-Options",
+                                   sizeof("X-Content-Type-Options") - 1) == 0
                 && ngx_http_outage_nosniff(h[i].value.data, h[i].value.len))
             {
                 rh->nosniff = 1;
@@ -1145,18 +1167,21 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
             break;
 
         case sizeof("Cache-Control") - 1:
-            if (ngx_strncasecmp(name, (u_char *) "Cache-Control",
-                                sizeof("Cache-Control") - 1) == 0)
+        case sizeof("Expires") - 1:
+            cname = (h[i].key.len == sizeof("Expires") - 1) ? "expires"
+                                                            : "cache-control";
+
+            if ((clear && !rh->cache)
+                || c != (u_char) cname[0]
+                || ngx_strncasecmp(name, (u_char *) cname, h[i].key.len) != 0)
             {
-                rh->cache = 1;
+                break;
             }
 
-            break;
+            if (clear) {
+                h[i].hash = 0;
 
-        case sizeof("Expires") - 1:
-            if (ngx_strncasecmp(name, (u_char *) "Expires",
-                                sizeof("Expires") - 1) == 0)
-            {
+            } else {
                 rh->cache = 1;
             }
 
@@ -1176,9 +1201,16 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
              * versions too) is not taken for one.
              */
 
-            if (ngx_strncasecmp(name, (u_char *) NGX_HTTP_OUTAGE_MARKER,
-                                sizeof(NGX_HTTP_OUTAGE_MARKER) - 1) != 0)
+            if ((clear && !rh->marker)
+                || c != 'x'
+                || ngx_strncasecmp(name, (u_char *) NGX_HTTP_OUTAGE_MARKER,
+                                   sizeof(NGX_HTTP_OUTAGE_MARKER) - 1) != 0)
             {
+                break;
+            }
+
+            if (clear) {
+                h[i].hash = 0;
                 break;
             }
 
@@ -1634,63 +1666,6 @@ ngx_http_outage_banner_write(u_char *dst, ngx_http_outage_loc_conf_t *olcf,
  * only add their header next to it, and no-store still wins in any cache.
  */
 
-/*
- * Before the banner's own headers go in: every marker of an upstream (it
- * did not cover this banner, see ngx_http_outage_resp_headers()) and,
- * with "cache" (outage_banner_nocache), every Cache-Control and Expires.
- * Called only when the walk saw one of them: usually no second walk.
- */
-
-static void
-ngx_http_outage_clear_headers(ngx_http_request_t *r, ngx_uint_t marker,
-    ngx_uint_t cache)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    if (!marker && !cache) {
-        return;
-    }
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if ((marker
-             && h[i].key.len == sizeof(NGX_HTTP_OUTAGE_MARKER) - 1
-             && ngx_strncasecmp(h[i].key.data,
-                                (u_char *) NGX_HTTP_OUTAGE_MARKER,
-                                sizeof(NGX_HTTP_OUTAGE_MARKER) - 1)
-                == 0)
-            || (cache
-                && h[i].key.len == sizeof("Cache-Control") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
-                                   sizeof("Cache-Control") - 1)
-                   == 0)
-            || (cache
-                && h[i].key.len == sizeof("Expires") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Expires",
-                                   sizeof("Expires") - 1)
-                   == 0))
-        {
-            h[i].hash = 0;
-        }
-    }
-}
-
-
 /* as ngx_http_outage_worst() ranks it */
 
 static ngx_uint_t
@@ -1845,7 +1820,7 @@ ngx_http_outage_nocache(ngx_http_request_t *r)
 {
     ngx_table_elt_t  *h;
 
-    /* the headers in the list are gone already (clear_headers()) */
+    /* those in the list are gone already (ngx_http_outage_resp_headers()) */
 
     r->headers_out.expires = NULL;
 
@@ -3296,11 +3271,7 @@ ngx_http_outage_banner_css_handler(ngx_http_request_t *r)
     ngx_chain_t       out;
     ngx_table_elt_t  *h;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_outage_get_or_head(r);
     if (rc != NGX_OK) {
         return rc;
     }

@@ -1267,6 +1267,22 @@ ngx_http_outage_conf_msec(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
 }
 
 
+/*
+ * The start of every content handler of the module: GET and HEAD only, the
+ * request body read and dropped; NGX_OK, or what the handler returns
+ */
+
+ngx_int_t
+ngx_http_outage_get_or_head(ngx_http_request_t *r)
+{
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
 /* a request header "name" whose value passes test() is there */
 
 ngx_uint_t

@@ -601,6 +601,8 @@ extern ngx_http_outage_field_t  ngx_http_outage_vars[];
  */
 ngx_uint_t ngx_http_outage_header_in(ngx_http_request_t *r, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len));
+ngx_int_t ngx_http_outage_get_or_head(ngx_http_request_t *r);
+/* the first header "name" of a list whose value passes test() (NULL: any) */
 ngx_table_elt_t *ngx_http_outage_header_list(ngx_list_t *headers,
     ngx_str_t *name, int (*test)(const unsigned char *p, size_t len));
 ngx_uint_t ngx_http_outage_accept(ngx_http_request_t *r,

@@ -891,11 +891,7 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
     ngx_chain_t                   out;
     ngx_http_outage_main_conf_t  *omcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_outage_get_or_head(r);
     if (rc != NGX_OK) {
         return rc;
     }

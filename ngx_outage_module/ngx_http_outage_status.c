@@ -113,11 +113,7 @@ ngx_http_outage_status_handler(ngx_http_request_t *r)
     ngx_http_outage_loc_conf_t   *olcf;
     ngx_http_outage_snapshot_t   *snap;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_outage_get_or_head(r);
     if (rc != NGX_OK) {
         return rc;
     }

@@ -703,11 +703,7 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     u_char                        *part[3];
     size_t                         part_len[3];
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_outage_get_or_head(r);
     if (rc != NGX_OK) {
         return rc;
     }
