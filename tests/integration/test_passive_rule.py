@@ -24,19 +24,12 @@ import pytest
 
 from harness import Redis, free_port, wait_for
 from outage_fixtures import FakeDns
-from passive_helpers import (App, PASSIVE_MIN, PASSIVE_WINDOW, checks_of,
-                             down_lines, hammer_until, hammer_until_paged,
-                             lines, resolver, scope, serve, server,
-                             stop_server, wait_up)
+from passive_helpers import (App, PASSIVE_MIN, PASSIVE_WINDOW, app,  # noqa: F401
+                             checks_of, down_lines, hammer_until,
+                             hammer_until_paged, lines, resolver, scope,
+                             serve, server, stop_server, wait_up)
 
 PASSES = r"passive failures were seen \(upstream %s\) but the probe passes"
-
-
-@pytest.fixture
-def app():
-    a = App()
-    yield a
-    a.stop()
 
 
 @pytest.fixture
