@@ -2950,10 +2950,15 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
             ngx_del_timer(&rd->deadline);
         }
 
-        /* bytes came: the link is not silent, its idle time starts now */
-        if (!rd->pinged) {
-            ngx_http_outage_redis_push_idle(rd);
-        }
+        /*
+         * Bytes came: the link is not silent.  Idle, its silence starts
+         * again now; with a PING waiting, its reply is behind these bytes
+         * (Redis answers in order, after what it had queued): it is due
+         * timeout= after the last of them, so that a burst of changes
+         * just after the PING is not taken for a cut path.
+         */
+        ngx_add_timer(&rd->ping, rd->pinged ? rd->omcf->redis_timeout
+                                            : rd->omcf->redis_ping);
     }
 
     return NGX_OK;
@@ -3078,6 +3083,7 @@ static ngx_int_t
 ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
     redisReply *reply)
 {
+    u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                         len;
     ngx_http_outage_redis_addr_t  *a;
 
@@ -3086,6 +3092,11 @@ ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
         if (!rd->ping_told) {
             rd->ping_told = 1;
             len = ngx_http_outage_redis_error_len(reply);
+
+            /* the server's words: escaped, as every Redis text logged */
+            len = ngx_http_outage_log_preview(buf, sizeof(buf),
+                                              (const u_char *) reply->str,
+                                              ngx_min(len, 120));
             a = rd->omcf->redis_addrs->elts;
 
             ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
@@ -3094,7 +3105,7 @@ ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
                           "as well, but lands in ACL LOG every %M ms: grant "
                           "\"+ping\" to the user",
                           &a[rd->addr % rd->omcf->redis_addrs->nelts].name,
-                          ngx_min(len, 120), reply->str, rd->omcf->redis_ping);
+                          len, buf, rd->omcf->redis_ping);
         }
 
     } else if (!(reply->type == REDIS_REPLY_ARRAY && reply->elements == 2

@@ -351,3 +351,26 @@ def test_ping_over_tls(nginx_factory, tmp_path, pki):
         change_by_push(n, r, "over TLS again")
     finally:
         r.stop()
+
+
+def test_ping_error_text_is_escaped_and_proves_the_link(nginx_factory,
+                                                       tmp_path):
+    """An error answering PING keeps the link (it came back: the path
+    works), and its text, the server's, is escaped in the one line that
+    quotes it."""
+    fake = Fake(tmp_path, "pingerror")
+    try:
+        n = nginx_factory(conf(fake.port, interval="300ms"), workers=1)
+        wait_for(lambda: pushed(n), timeout=5, what="push subscribed")
+        wait_for(lambda: push_status(n)["pings"] >= 3,
+                 timeout=10 * LATENCY_FACTOR, what="three PINGs")
+        assert accepted(fake) == 2          # the poll and the push link
+        assert push_status(n)["failures"] == 0
+        lines = push_lines(n)
+        assert len(lines) == 1, lines
+        assert ('PING refused (NOPERM evil \\x1b[2J \\x22quoted\\x22 \\x5c '
+                'text)' in lines[0]), lines
+        assert "\x1b" not in n.log_text()
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()

@@ -120,6 +120,8 @@ in every mode that answers like "ok".  Modes that change only that answer:
                 (and no pong ever).
     pingflood   pongs, one after another, as fast as the client reads them,
                 until the server's mode changes.
+    pingerror   ``-NOPERM`` and text with an ESC sequence and quotes (an
+                error proves the connection alive; its text is logged).
 """
 
 import argparse
@@ -136,7 +138,7 @@ MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authf
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
          "pushbigerror", "pushhalf", "pingsilent", "pinggarbage", "pinghuge",
-         "pingmessage", "pingflood")
+         "pingmessage", "pingflood", "pingerror")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
                 "pushbigerror", "pushhalf")
@@ -237,6 +239,8 @@ def ping_subscribed(srv, mode, args):
                       array([bulk(b"outage:site")])])
     if mode == "pingflood":
         return Stream(_pong_flood(srv))
+    if mode == "pingerror":
+        return b'-NOPERM evil \x1b[2J "quoted" \\ text\r\n'
     return array([bulk(b"pong"), bulk(args[1] if len(args) > 1 else b"")])
 
 
