@@ -2957,6 +2957,12 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
          * timeout= after the last of them, so that a burst of changes
          * just after the PING is not taken for a cut path.
          */
+        if (rd->pinged && rd->ping.timer_set) {
+            /* as for the deadline above: a move by less than
+             * NGX_TIMER_LAZY_DELAY would otherwise be ignored */
+            ngx_del_timer(&rd->ping);
+        }
+
         ngx_add_timer(&rd->ping, rd->pinged ? rd->omcf->redis_timeout
                                             : rd->omcf->redis_ping);
     }
