@@ -198,7 +198,7 @@ class FakeRedis:
     ("close", "connection lost"),
     ("stall", "no reply within timeout"),
     ("wrongtypes", "unusable value"),
-    ("huge", "reply refused: more than 65536 bytes without a complete value"),
+    ("huge", "reply refused: more than 524288 bytes without a complete value"),
     ("authfail", "NOAUTH"),
 ])
 def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
@@ -352,3 +352,73 @@ def test_max_stale_drops_redis_incidents(nginx_factory, redis):
         redis.resume()
     wait_for(lambda: all_workers_see(n, "degraded"), timeout=5,
              what="incident back once Redis answers")
+
+
+# review s7 R3/M1: a key's own size is its own scope's matter.  On the old
+# reader one value over 64 KB or a hash over 64 fields refused the whole
+# EXEC reply: every scope froze (the DEL below was never seen) and the log
+# did not name the key.
+@pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
+                                     "bigstring"])
+def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "first incident")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "first incident",
+             what="site incident")
+
+    if variant == "bigvalue":
+        redis.cli("HSET", "outage:checkout", "state", "down", "message",
+                  "x" * 70000)
+        warning = "a value longer than 65536 bytes, only its first 65536 read"
+    elif variant == "bigstring":
+        redis.cli("SET", "outage:checkout", "y" * 100000)
+        warning = "a value longer than 65536 bytes, only its first 65536 read"
+    else:
+        # 65 fields (listpack, insertion order) or 300 (a hash table: the
+        # known fields come anywhere in HGETALL's answer)
+        count = 65 if variant == "manyfields" else 300
+        args = []
+        for i in range(count):
+            args += ["note%d" % i, "v%d" % i]
+            if i == count // 2:
+                args += ["state", "down", "message", "checkout down"]
+        redis.cli("HSET", "outage:checkout", *args)
+        warning = "more than 64 fields: only state, message, eta, link, " \
+                  "since, starts and ends were read"
+
+    want = "degraded" if variant == "bigstring" else "down"
+    wait_for(lambda: n.get("/checkout/")[1]["x-state"] == want,
+             what="the big key's own incident")
+
+    def site_state():
+        return [s["state"] for s in n.status_json()["scopes"]
+                if s["name"] == "site"][0]
+
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: site_state() == "ok", timeout=5,
+             what="the other scope's all-clear")
+    assert n.get("/")[1]["x-message"] != "first incident"
+
+    st = n.status_json()
+    assert st["redis"]["up"] is True
+    lines = [ln for ln in n.log_text().splitlines()
+             if 'redis key "outage:checkout"' in ln and warning in ln]
+    assert len(lines) == 1, n.log_text()[-3000:]
+    assert "refused" not in n.log_text()
+    assert n.bad_log_lines() == []
+
+
+def test_value_beyond_the_cap_is_refused_naming_its_key(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "kept")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "kept", what="first poll")
+
+    # 600 KB, more than any Redis key of this schema holds: not read
+    for _ in range(6):
+        redis.cli("APPEND", "outage:checkout", "z" * 100000)
+
+    want = ('reply refused: more than 524288 bytes without a complete value '
+            '(key outage:checkout)')
+    wait_for(lambda: want in n.log_text(), what="the refusal naming the key")
+    assert n.get("/")[1]["x-message"] == "kept"
+    assert n.bad_log_lines() == []
