@@ -227,6 +227,7 @@ typedef struct {
 
 
 static void ngx_http_outage_redis_tick(ngx_event_t *ev);
+static void ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd);
@@ -1614,6 +1615,8 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     ngx_add_timer(&rd->tick, omcf->redis_interval);
 
+    ngx_http_outage_redis_unpolled(rd);
+
     /* the lease outlives a slow poll, but not a dead or stopped owner */
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
           + omcf->redis_timeout;
@@ -1638,6 +1641,62 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ngx_http_outage_redis_poll_now(rd);
 
     ngx_http_outage_redis_push_start();
+}
+
+
+/*
+ * Declared incidents withdrawn by max_stale with no failed poll to say so
+ * (ngx_http_outage_redis_usable(): nobody has polled for longer than a
+ * takeover of the lease takes): whichever worker's tick sees it first
+ * says it, once until a poll succeeds.
+ */
+
+static void
+ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
+{
+    time_t                        now, age;
+    ngx_uint_t                    i, slot, incidents, told;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+    shm = ngx_http_outage_shm();
+    now = ngx_time();
+
+    if (omcf->redis_max_stale <= 0 || !shm->redis_up
+        || shm->redis_stale_told
+        || ngx_http_outage_redis_usable(omcf, shm, now))
+    {
+        return;
+    }
+
+    incidents = 0;
+
+    ngx_http_outage_shm_lock();
+
+    told = shm->redis_stale_told || !shm->redis_up;
+    shm->redis_stale_told = 1;
+    age = now - shm->redis_last_ok;
+
+    for (i = 0; !told && i < omcf->scopes.nelts; i++) {
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+            && shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            incidents++;
+        }
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    if (!told) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: no Redis poll has completed for %T s, more "
+                      "than max_stale and a takeover of the polling lease: "
+                      "the %ui states declared in Redis are ignored (health "
+                      "checks decide) until a poll succeeds", age, incidents);
+    }
 }
 
 
