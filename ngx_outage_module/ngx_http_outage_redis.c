@@ -2566,9 +2566,9 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
 
     if (detail && len) {
         p = ngx_slprintf(p, last, ": ");
-        n = ngx_http_outage_log_escape(p, last - p, (const u_char *) detail,
-                                       len > 120 ? 120 : len);
-        p += ngx_min(n, (size_t) (last - p));
+        p += ngx_http_outage_log_escape_cut(p, last - p,
+                                            (const u_char *) detail,
+                                            len > 120 ? 120 : len);
     }
 
     n = p - buf;
@@ -3358,9 +3358,9 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     if (detail && len) {
         p = ngx_slprintf(p, last, ": ");
-        n = ngx_http_outage_log_escape(p, last - p, (const u_char *) detail,
-                                       len > 120 ? 120 : len);
-        p += ngx_min(n, (size_t) (last - p));
+        p += ngx_http_outage_log_escape_cut(p, last - p,
+                                            (const u_char *) detail,
+                                            len > 120 ? 120 : len);
     }
 
     n = p - buf;

@@ -469,3 +469,67 @@ def test_poller_takeover_withdraws_no_incident(nginx_factory, redis, sig):
     finally:
         if sig == "SIGSTOP":
             os.kill(pid, signal.SIGCONT)
+
+
+# review s7 R3/M3: an error text whose escaped form is cut to fit (300
+# bytes of 0xC3, each "\xc3") published up to 3 bytes never written: NULs
+# and stack garbage in error.log and the status JSON, differing between
+# polls, so that one condition was logged again and again.
+def test_cut_error_text_publishes_only_what_was_written(nginx_factory):
+    import socket
+    import threading
+
+    line = b"-" + b"\xc3" * 300 + b"\r\n"
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    stop = threading.Event()
+
+    def serve(c):
+        with c:
+            buf = b""
+            while not stop.is_set():
+                try:
+                    data = c.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                # one error line per command (each starts an array "*N")
+                count = buf.count(b"\r\n*") + buf.startswith(b"*")
+                buf = buf[buf.rfind(b"\r\n") + 2:] if count else buf
+                c.sendall(line * count)
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        conf = ("\n    outage_redis 127.0.0.1:%d interval=100ms push=off;\n"
+                % srv.getsockname()[1] + SERVER).format()
+        n = nginx_factory(conf, workers=2)
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 1,
+                 what="a failed poll")
+        errors = set()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2:
+            errors.add(n.status_json()["redis"]["last_error"])
+        assert len(errors) == 1, errors
+        err = errors.pop()
+        assert "\x00" not in err and err.endswith("\\xc3"), repr(err[-20:])
+        with open(n.error_log, "rb") as f:
+            raw = f.read()
+        assert b"\x00" not in raw
+        assert raw.count(b"poll failed") == 1, raw.count(b"poll failed")
+    finally:
+        stop.set()
+        srv.close()
+        t.join(timeout=2)
