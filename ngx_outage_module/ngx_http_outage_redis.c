@@ -190,6 +190,14 @@ typedef struct {
     ngx_uint_t                    keep_value; /* its field name was kept */
     unsigned                      cut[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
+    /*
+     * The poll link: the condition last said for each address, valid while
+     * no poll succeeded since (said_polls), so that addresses failing in
+     * turn are said once each, not at every poll.
+     */
+    uint32_t                     *said_crc;
+    ngx_uint_t                    said_polls;
+
     /* the poll link: addresses as resolved now (the push link uses them) */
     ngx_http_outage_redis_name_t *names;
     ngx_resolver_t               *resolver;   /* NULL: names resolved once */
@@ -827,6 +835,12 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd = &ngx_http_outage_redis;
 
     if (ngx_http_outage_redis_init_link(rd, omcf, cycle, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rd->said_crc = ngx_pcalloc(cycle->pool,
+                               omcf->redis_addrs->nelts * sizeof(uint32_t));
+    if (rd->said_crc == NULL) {
         return NGX_ERROR;
     }
 
@@ -3331,7 +3345,8 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *w, *last;
     size_t                         n;
     time_t                         now, age;
-    ngx_uint_t                     same, i, slot, stale, incidents;
+    uint32_t                       crc;
+    ngx_uint_t                     same, i, k, slot, stale, incidents;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_main_conf_t   *omcf;
@@ -3378,6 +3393,23 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     same = !shm->redis_up && shm->redis_last_error_len == n
            && ngx_memcmp(shm->redis_last_error, buf, n) == 0;
+
+    if (rd->said_crc) {
+        k = rd->addr % omcf->redis_addrs->nelts;
+        crc = ngx_crc32_short(buf, n);
+
+        if (rd->said_polls != shm->redis_polls) {
+            ngx_memzero(rd->said_crc,
+                        omcf->redis_addrs->nelts * sizeof(uint32_t));
+            rd->said_polls = shm->redis_polls;
+        }
+
+        if (!shm->redis_up && rd->said_crc[k] == crc) {
+            same = 1;
+        }
+
+        rd->said_crc[k] = crc;
+    }
 
     shm->redis_up = 0;
     shm->redis_errors++;

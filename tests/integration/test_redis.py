@@ -533,3 +533,22 @@ def test_cut_error_text_publishes_only_what_was_written(nginx_factory):
         stop.set()
         srv.close()
         t.join(timeout=2)
+
+
+# review s7 R3/M4: both addresses of a primary/replica pair down: the
+# condition alternates between them, and the old log said it at every
+# poll (one line per 200 ms here); now once per address.
+@pytest.mark.allow_log_errors
+def test_two_dead_addresses_are_said_once_each(nginx_factory):
+    a, b = free_port(), free_port()
+    conf = ("\n    outage_redis 127.0.0.1:%d 127.0.0.1:%d interval=200ms "
+            "connect_timeout=200ms timeout=200ms push=off;\n" % (a, b)
+            + SERVER).format()
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: n.status_json()["redis"]["errors"] >= 10,
+             timeout=20, what="ten failed polls")
+    lines = [ln for ln in n.log_text().splitlines()
+             if "[error]" in ln and "outage: redis 127.0.0.1:" in ln]
+    assert len(lines) == 2, lines
+    assert {":%d:" % a in lines[0] or ":%d:" % a in lines[1],
+            ":%d:" % b in lines[0] or ":%d:" % b in lines[1]} == {True}
