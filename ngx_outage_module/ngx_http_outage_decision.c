@@ -742,19 +742,50 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
  * silences them), so that the log never says "no page" while one is shown.
  */
 
-/* outage_redis is configured and its data is not stale (max_stale) */
+/*
+ * outage_redis is configured and its data is not stale (max_stale).
+ *
+ * max_stale is about Redis being unreadable, which only a failed poll
+ * says (redis_up 0).  An old last success without one means that the
+ * worker holding the polling lease died or stalled and another takes the
+ * lease over when it expires: up to the lease's ttl (2 x interval +
+ * connect_timeout + timeout) + one interval before the taker's tick +
+ * its first poll on a new connection (connect_timeout + timeout), + 1 s
+ * for the zone's whole seconds.  That takeover, which the module
+ * schedules itself, withdraws no declared incident; an age beyond it
+ * still does (nobody polls at all).
+ */
 
 ngx_uint_t
 ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, time_t now)
 {
+    time_t      age, takeover;
+    ngx_msec_t  ms;
+
     if (omcf->redis_addrs == NULL || omcf->redis_addrs->nelts == 0) {
         return 0;
     }
 
-    return !(omcf->redis_max_stale > 0
-             && shm->redis_ever_ok
-             && now - shm->redis_last_ok > omcf->redis_max_stale);
+    if (omcf->redis_max_stale <= 0 || !shm->redis_ever_ok) {
+        return 1;
+    }
+
+    age = now - shm->redis_last_ok;
+
+    if (age <= omcf->redis_max_stale) {
+        return 1;
+    }
+
+    if (!shm->redis_up) {
+        return 0;
+    }
+
+    ms = 3 * omcf->redis_interval
+         + 2 * (omcf->redis_connect_timeout + omcf->redis_timeout);
+    takeover = (time_t) ((ms + 999) / 1000) + 1;
+
+    return age <= omcf->redis_max_stale + takeover;
 }
 
 

@@ -2846,10 +2846,9 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         detail = 0;
 
         if (res->detail) {
-            detail = ngx_http_outage_log_escape(buf, sizeof(buf),
-                                                (u_char *) res->detail,
-                                                ngx_strlen(res->detail));
-            detail = ngx_min(detail, sizeof(buf));
+            detail = ngx_http_outage_log_escape_cut(buf, sizeof(buf),
+                                                    (u_char *) res->detail,
+                                                    ngx_strlen(res->detail));
         }
 
         level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;

@@ -1045,6 +1045,13 @@ malformed:
 }
 
 
+int
+ngx_http_outage_payload_field_known(const unsigned char *name, size_t len)
+{
+    return ngx_http_outage_field_id(name, len) >= 0;
+}
+
+
 const char *
 ngx_http_outage_payload_warning_text(unsigned bit)
 {
@@ -1077,6 +1084,11 @@ ngx_http_outage_payload_warning_text(unsigned bit)
         return "\"message\" or \"eta\" too long, cut";
     case NGX_HTTP_OUTAGE_PW_DUPLICATE:
         return "field given twice (names differ only in case), first used";
+    case NGX_HTTP_OUTAGE_PW_VALUE_CUT:
+        return "a value longer than 65536 bytes, only its first 65536 read";
+    case NGX_HTTP_OUTAGE_PW_FIELDS_CUT:
+        return "more than 64 fields: only state, message, eta, link, since, "
+               "starts and ends were read";
     }
 
     return "unknown warning";

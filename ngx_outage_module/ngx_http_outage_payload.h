@@ -43,8 +43,11 @@
 #define NGX_HTTP_OUTAGE_PW_BAD_STARTS     0x0200  /* kept pending */
 #define NGX_HTTP_OUTAGE_PW_BAD_ENDS       0x0400  /* no end applied */
 #define NGX_HTTP_OUTAGE_PW_ENDS_IGNORED   0x0800  /* no "starts": in effect */
+/* set by the reader (ngx_http_outage_redis.c), not by the parser */
+#define NGX_HTTP_OUTAGE_PW_VALUE_CUT      0x1000  /* a value over 64 KB */
+#define NGX_HTTP_OUTAGE_PW_FIELDS_CUT     0x2000  /* over 64 fields */
 
-#define NGX_HTTP_OUTAGE_PW_ALL            0x0fff
+#define NGX_HTTP_OUTAGE_PW_ALL            0x3fff
 
 
 typedef struct {
@@ -110,6 +113,13 @@ int ngx_http_outage_payload_parse(const redisReply *get_reply,
 time_t ngx_http_outage_payload_time(const unsigned char *p, size_t len);
 time_t ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
     time_t now);
+
+/*
+ * 1 if a hash field of this name (any case) is one the parser reads: the
+ * reader keeps only those of a hash with too many fields to keep whole.
+ */
+int ngx_http_outage_payload_field_known(const unsigned char *name,
+    size_t len);
 
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);

@@ -37,6 +37,14 @@
 #define NGX_HTTP_OUTAGE_REDIS_VALUE_MAX   65536    /* one string, error... */
 #define NGX_HTTP_OUTAGE_REDIS_NESTED_MAX  128      /* elements of a hash */
 #define NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX   2
+/*
+ * A key's own size must not refuse the whole poll (every scope would keep
+ * its old state): inside EXEC a longer value is cut to VALUE_MAX and a
+ * longer hash keeps only the fields the payload reads, up to these caps,
+ * beyond which the reply is refused as not Redis's.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_BULK_MAX    (512 * 1024)
+#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
 /* bytes read per event before the worker turns to its other events */
@@ -165,12 +173,30 @@ typedef struct {
     /* bounded replies */
     size_t                        used;       /* memory of the current reply */
     ngx_uint_t                    max_top;    /* elements of a top array */
-    u_char                        refused[96];
+    u_char                        refused[96 + 64];
     size_t                        refused_len;
 
     unsigned                      bad[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     ngx_uint_t                    max_nested; /* elements of inner arrays */
+
+    /* the poll's EXEC reply being read: per key, not per reply */
+    ngx_uint_t                    in_exec;
+    ngx_uint_t                    exec_next;  /* its next element */
+    size_t                        nested_left; /* of the hash being read */
+    redisReply                   *compact;    /* a hash kept in part */
+    size_t                        compact_n;  /* elements it announced */
+    ngx_uint_t                    name_known; /* of the string being made */
+    ngx_uint_t                    keep_value; /* its field name was kept */
+    unsigned                      cut[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    /*
+     * The poll link: the condition last said for each address, valid while
+     * no poll succeeded since (said_polls), so that addresses failing in
+     * turn are said once each, not at every poll.
+     */
+    uint32_t                     *said_crc;
+    ngx_uint_t                    said_polls;
 
     /* the poll link: addresses as resolved now (the push link uses them) */
     ngx_http_outage_redis_name_t *names;
@@ -214,6 +240,7 @@ typedef struct {
 
 
 static void ngx_http_outage_redis_tick(ngx_event_t *ev);
+static void ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd);
@@ -312,6 +339,8 @@ static void *ngx_http_outage_redis_create_integer(const redisReadTask *task,
     long long value);
 static void *ngx_http_outage_redis_create_nil(const redisReadTask *task);
 static void ngx_http_outage_redis_free_object(void *obj);
+static u_char *ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd,
+    u_char *p);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
@@ -812,6 +841,12 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd = &ngx_http_outage_redis;
 
     if (ngx_http_outage_redis_init_link(rd, omcf, cycle, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rd->said_crc = ngx_pcalloc(cycle->pool,
+                               omcf->redis_addrs->nelts * sizeof(uint32_t));
+    if (rd->said_crc == NULL) {
         return NGX_ERROR;
     }
 
@@ -1604,6 +1639,8 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     ngx_add_timer(&rd->tick, omcf->redis_interval);
 
+    ngx_http_outage_redis_unpolled(rd);
+
     /* the lease outlives a slow poll, but not a dead or stopped owner */
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
           + omcf->redis_timeout;
@@ -1628,6 +1665,62 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ngx_http_outage_redis_poll_now(rd);
 
     ngx_http_outage_redis_push_start();
+}
+
+
+/*
+ * Declared incidents withdrawn by max_stale with no failed poll to say so
+ * (ngx_http_outage_redis_usable(): nobody has polled for longer than a
+ * takeover of the lease takes): whichever worker's tick sees it first
+ * says it, once until a poll succeeds.
+ */
+
+static void
+ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
+{
+    time_t                        now, age;
+    ngx_uint_t                    i, slot, incidents, told;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+    shm = ngx_http_outage_shm();
+    now = ngx_time();
+
+    if (omcf->redis_max_stale <= 0 || !shm->redis_up
+        || shm->redis_stale_told
+        || ngx_http_outage_redis_usable(omcf, shm, now))
+    {
+        return;
+    }
+
+    incidents = 0;
+
+    ngx_http_outage_shm_lock();
+
+    told = shm->redis_stale_told || !shm->redis_up;
+    shm->redis_stale_told = 1;
+    age = now - shm->redis_last_ok;
+
+    for (i = 0; !told && i < omcf->scopes.nelts; i++) {
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+            && shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            incidents++;
+        }
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    if (!told) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: no Redis poll has completed for %T s, more "
+                      "than max_stale and a takeover of the polling lease: "
+                      "the %ui states declared in Redis are ignored (health "
+                      "checks decide) until a poll succeeds", age, incidents);
+    }
 }
 
 
@@ -1907,11 +2000,14 @@ ngx_http_outage_redis_new_reader(ngx_http_outage_redis_t *rd)
     rd->reader->privdata = rd;
     rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
 #if (HIREDIS_MAJOR >= 1)
-    rd->reader->maxelements = ngx_max(rd->max_top, rd->max_nested);
+    rd->reader->maxelements = ngx_max(rd->max_top, rd->push
+                                      ? rd->max_nested
+                                      : NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP);
 #endif
 
     rd->used = 0;
     rd->refused_len = 0;
+    rd->in_exec = 0;
     ngx_reset_pool(rd->pool);
 
     return NGX_OK;
@@ -2263,6 +2359,7 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
 {
     u_char      *p;
     void        *reply;
+    size_t       max;
     ngx_int_t    rc;
     redisReader *r;
 
@@ -2272,9 +2369,11 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
         if (redisReaderGetReply(r, &reply) != REDIS_OK) {
 
             if (rd->refused_len) {
+                p = ngx_http_outage_redis_refused_key(rd,
+                                                 rd->refused + rd->refused_len);
                 ngx_http_outage_redis_drop(rd, "reply refused",
                                            (const char *) rd->refused,
-                                           rd->refused_len);
+                                           p - rd->refused);
             } else {
                 ngx_http_outage_redis_drop(rd, "unreadable reply", r->errstr,
                                            ngx_strlen(r->errstr));
@@ -2291,6 +2390,7 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
 
         /* the reply was the pool's only content */
         rd->used = 0;
+        rd->in_exec = 0;
         ngx_reset_pool(rd->pool);
 
         if (rc != NGX_OK || rd->reader == NULL) {
@@ -2302,12 +2402,16 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
      * What the reader holds now is the start of one value (a bulk string
      * or a line waiting for its CRLF): refuse it as soon as it is longer
      * than any value the module accepts, before it is read to its end.
+     * Inside EXEC a value up to BULK_MAX is read, and cut.
      */
 
-    if (r->len - r->pos > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX + 32) {
+    max = rd->in_exec ? NGX_HTTP_OUTAGE_REDIS_BULK_MAX
+                      : NGX_HTTP_OUTAGE_REDIS_VALUE_MAX;
+
+    if (r->len - r->pos > max + 32) {
         p = ngx_snprintf(rd->refused, sizeof(rd->refused),
-                         "more than %uz bytes without a complete value",
-                         (size_t) NGX_HTTP_OUTAGE_REDIS_VALUE_MAX);
+                         "more than %uz bytes without a complete value", max);
+        p = ngx_http_outage_redis_refused_key(rd, p);
         ngx_http_outage_redis_drop(rd, "reply refused",
                                    (const char *) rd->refused,
                                    p - rd->refused);
@@ -2498,9 +2602,9 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
 
     if (detail && len) {
         p = ngx_slprintf(p, last, ": ");
-        n = ngx_http_outage_log_escape(p, last - p, (const u_char *) detail,
-                                       len > 120 ? 120 : len);
-        p += ngx_min(n, (size_t) (last - p));
+        p += ngx_http_outage_log_escape_cut(p, last - p,
+                                            (const u_char *) detail,
+                                            len > 120 ? 120 : len);
     }
 
     n = p - buf;
@@ -3305,6 +3409,9 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
             continue;
         }
 
+        /* what the reader cut of the key */
+        inc[i].warnings |= rd->cut[i];
+
         if (rd->bad[i] || inc[i].warnings) {
             /* warnings are logged when they change, not at every poll */
             if (inc[i].warnings
@@ -3491,7 +3598,8 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *w, *last;
     size_t                         n;
     time_t                         now, age;
-    ngx_uint_t                     same, i, slot, stale, incidents;
+    uint32_t                       crc;
+    ngx_uint_t                     same, i, k, slot, stale, incidents;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_redis_addr_t  *a;
     ngx_http_outage_main_conf_t   *omcf;
@@ -3518,9 +3626,9 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     if (detail && len) {
         p = ngx_slprintf(p, last, ": ");
-        n = ngx_http_outage_log_escape(p, last - p, (const u_char *) detail,
-                                       len > 120 ? 120 : len);
-        p += ngx_min(n, (size_t) (last - p));
+        p += ngx_http_outage_log_escape_cut(p, last - p,
+                                            (const u_char *) detail,
+                                            len > 120 ? 120 : len);
     }
 
     n = p - buf;
@@ -3538,6 +3646,23 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     same = !shm->redis_up && shm->redis_last_error_len == n
            && ngx_memcmp(shm->redis_last_error, buf, n) == 0;
+
+    if (rd->said_crc) {
+        k = rd->addr % omcf->redis_addrs->nelts;
+        crc = ngx_crc32_short(buf, n);
+
+        if (rd->said_polls != shm->redis_polls) {
+            ngx_memzero(rd->said_crc,
+                        omcf->redis_addrs->nelts * sizeof(uint32_t));
+            rd->said_polls = shm->redis_polls;
+        }
+
+        if (!shm->redis_up && rd->said_crc[k] == crc) {
+            same = 1;
+        }
+
+        rd->said_crc[k] = crc;
+    }
 
     shm->redis_up = 0;
     shm->redis_errors++;
@@ -3608,14 +3733,48 @@ ngx_http_outage_redis_refuse(ngx_http_outage_redis_t *rd, const char *what,
         return;     /* the first reason is the one to report */
     }
 
-    p = ngx_snprintf(rd->refused, sizeof(rd->refused), what, n, max);
+    p = ngx_snprintf(rd->refused, 96, what, n, max);
     rd->refused_len = p - rd->refused;
 }
+
+
+/*
+ * Appends to a refusal the key whose reply was being read, so that the
+ * on-call can find it (the EXEC reply holds GET and HGETALL of each key).
+ */
+
+static u_char *
+ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
+{
+    ngx_str_t   *names;
+    ngx_uint_t   i;
+
+    if (rd->push || !rd->in_exec) {
+        return p;
+    }
+
+    i = rd->nested_left ? rd->exec_next - 1 : rd->exec_next;
+
+    if (i >= 2 * rd->omcf->scopes.nelts) {
+        return p;
+    }
+
+    names = rd->omcf->scopes.elts;
+
+    return ngx_slprintf(p, rd->refused + sizeof(rd->refused),
+                        " (key %V%V)", &rd->omcf->redis_prefix,
+                        &names[i / 2]);
+}
+
+
+/* an element of a hash kept in part, read and not kept */
+static redisReply  ngx_http_outage_redis_dropped;
 
 
 static void *
 ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
 {
+    size_t                    slot;
     redisReply               *r, *parent;
     ngx_http_outage_redis_t  *rd;
 
@@ -3623,6 +3782,47 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
 
     if (rd == NULL) {
         return NULL;
+    }
+
+    parent = task->parent ? task->parent->obj : NULL;
+    slot = (size_t) task->idx;
+
+    if (rd->in_exec && task->parent) {
+
+        if (task->parent->parent == NULL) {
+            /* an element of EXEC: GET's or HGETALL's reply */
+            rd->exec_next = (ngx_uint_t) task->idx + 1;
+            rd->nested_left = 0;
+
+        } else if (rd->nested_left) {
+            rd->nested_left--;
+        }
+
+        if (parent != NULL && parent == rd->compact) {
+            if (type != REDIS_REPLY_STRING) {
+                ngx_http_outage_redis_refuse(rd, "a hash element of type "
+                                             "%uz (not a string)",
+                                             (size_t) type, 0);
+                return NULL;
+            }
+
+            /*
+             * A known field and its value, while they fit; and the first
+             * pair whatever it is, or a hash of notes alone would read as
+             * empty, i.e. as no hash at all.
+             */
+            if (task->idx % 2 == 0) {
+                rd->keep_value = (rd->name_known || task->idx == 0)
+                                 && (size_t) task->idx + 1 < rd->compact_n
+                                 && parent->elements + 2 <= rd->max_nested;
+            }
+
+            if (!rd->keep_value) {
+                return &ngx_http_outage_redis_dropped;
+            }
+
+            slot = parent->elements++;
+        }
     }
 
     size += sizeof(redisReply);
@@ -3644,15 +3844,11 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
     r->type = type;
 
     if (task->parent) {
-        parent = task->parent->obj;
-
-        if (parent == NULL || task->idx < 0
-            || (size_t) task->idx >= parent->elements)
-        {
+        if (parent == NULL || task->idx < 0 || slot >= parent->elements) {
             return NULL;
         }
 
-        parent->element[task->idx] = r;
+        parent->element[slot] = r;
     }
 
     return r;
@@ -3663,25 +3859,49 @@ static void *
 ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
     size_t len)
 {
+    size_t                    max;
+    ngx_uint_t                i;
     redisReply               *r;
     ngx_http_outage_redis_t  *rd;
 
     rd = task->privdata;
 
-    /* 0.14 can announce a length that wraps its own end-of-buffer test */
-    if (len > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX) {
-        if (rd) {
-            ngx_http_outage_redis_refuse(rd, "a value of %uz bytes "
-                                         "(at most %uz)", len,
-                                         NGX_HTTP_OUTAGE_REDIS_VALUE_MAX);
-        }
-
+    if (rd == NULL) {
         return NULL;
+    }
+
+    max = (rd->in_exec && task->parent) ? NGX_HTTP_OUTAGE_REDIS_BULK_MAX
+                                        : NGX_HTTP_OUTAGE_REDIS_VALUE_MAX;
+
+    /* 0.14 can announce a length that wraps its own end-of-buffer test */
+    if (len > max) {
+        ngx_http_outage_redis_refuse(rd, "a value of %uz bytes "
+                                     "(at most %uz)", len, max);
+        return NULL;
+    }
+
+    if (len > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX) {
+        /* what is read of a value is far less: cut, said by a warning */
+        i = task->parent->parent ? task->parent->idx : task->idx;
+        rd->cut[i / 2] |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
+        len = NGX_HTTP_OUTAGE_REDIS_VALUE_MAX;
+    }
+
+    if (rd->in_exec && task->parent && task->parent->obj == rd->compact
+        && rd->compact && task->idx % 2 == 0)
+    {
+        rd->name_known = ngx_http_outage_payload_field_known(
+                                               (const unsigned char *) str,
+                                               len);
     }
 
     r = ngx_http_outage_redis_new(task, task->type, len + 1);
     if (r == NULL) {
         return NULL;
+    }
+
+    if (r == &ngx_http_outage_redis_dropped) {
+        return r;
     }
 
     r->str = ngx_pnalloc(rd->pool, len + 1);
@@ -3709,7 +3929,7 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
 
 #endif
 {
-    size_t                    n, max;
+    size_t                    n, max, keep;
     ngx_uint_t                depth;
     redisReply               *r;
     redisReadTask            *t;
@@ -3747,27 +3967,63 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
      * push: a message of 3, inside it the list of changed keys
      */
     max = depth ? rd->max_nested : rd->max_top;
+    keep = n;
 
     if (n > max) {
-        ngx_http_outage_redis_refuse(rd, "an array of %uz elements "
-                                     "(at most %uz)", n, max);
-        return NULL;
+        /*
+         * A hash of EXEC too long to keep whole (notes in a key): only
+         * its known fields are kept, in max_nested slots; the others are
+         * read and dropped, so that the key's size is its own scope's
+         * matter.  Far beyond that, it is not a Redis hash.
+         */
+        if (rd->push || depth != 1 || !rd->in_exec
+            || n > NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP)
+        {
+            ngx_http_outage_redis_refuse(rd, "an array of %uz elements "
+                                         "(at most %uz)", n,
+                                         (rd->push || depth != 1)
+                                         ? max
+                                         : NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP);
+            return NULL;
+        }
+
+        keep = max;
     }
 
     r = ngx_http_outage_redis_new(task, REDIS_REPLY_ARRAY,
-                                  n * sizeof(redisReply *));
+                                  keep * sizeof(redisReply *));
     if (r == NULL) {
         return NULL;
     }
 
-    if (n) {
-        r->element = ngx_pcalloc(rd->pool, n * sizeof(redisReply *));
+    if (keep) {
+        r->element = ngx_pcalloc(rd->pool, keep * sizeof(redisReply *));
         if (r->element == NULL) {
             return NULL;
         }
     }
 
-    r->elements = n;
+    r->elements = keep;
+
+    if (!rd->push && depth == 0) {
+        /* EXEC's reply (no other command of the poll answers an array) */
+        rd->in_exec = 1;
+        rd->exec_next = 0;
+        rd->nested_left = 0;
+        rd->compact = NULL;
+        ngx_memzero(rd->cut, sizeof(rd->cut));
+
+    } else if (rd->in_exec && depth == 1) {
+        rd->nested_left = n;
+        rd->compact = NULL;
+
+        if (keep < n) {
+            rd->compact = r;
+            rd->compact_n = n;
+            r->elements = 0;     /* filled by ngx_http_outage_redis_new() */
+            rd->cut[task->idx / 2] |= NGX_HTTP_OUTAGE_PW_FIELDS_CUT;
+        }
+    }
 
     return r;
 }

@@ -554,6 +554,19 @@ ngx_http_outage_log_escape(unsigned char *dst, size_t dst_size,
 
 
 size_t
+ngx_http_outage_log_escape_cut(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len)
+{
+    ngx_http_outage_out_t  out;
+
+    ngx_http_outage_out_init(&out, dst, dst_size);
+    ngx_http_outage_log_out(&out, src, len);
+
+    return out.written;
+}
+
+
+size_t
 ngx_http_outage_log_preview(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len)
 {

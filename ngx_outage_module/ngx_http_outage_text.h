@@ -76,6 +76,14 @@ size_t ngx_http_outage_log_escape(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);
 
 /*
+ * The same, returning the bytes written (<= dst_size): a text cut to fit
+ * ends on an escape boundary, up to 3 bytes short of dst_size, and those
+ * bytes are not the caller's to use.
+ */
+size_t ngx_http_outage_log_escape_cut(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
  * Log escape into a fixed buffer for a bounded preview; returns the number
  * of bytes written (<= dst_size).  When the escaped text does not fit, it
  * is cut on an escape boundary and "..." is appended (within dst_size).

@@ -198,7 +198,7 @@ class FakeRedis:
     ("close", "connection lost"),
     ("stall", "no reply within timeout"),
     ("wrongtypes", "unusable value"),
-    ("huge", "reply refused: more than 65536 bytes without a complete value"),
+    ("huge", "reply refused: more than 524288 bytes without a complete value"),
     ("authfail", "NOAUTH"),
 ])
 def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
@@ -352,3 +352,203 @@ def test_max_stale_drops_redis_incidents(nginx_factory, redis):
         redis.resume()
     wait_for(lambda: all_workers_see(n, "degraded"), timeout=5,
              what="incident back once Redis answers")
+
+
+# review s7 R3/M1: a key's own size is its own scope's matter.  On the old
+# reader one value over 64 KB or a hash over 64 fields refused the whole
+# EXEC reply: every scope froze (the DEL below was never seen) and the log
+# did not name the key.
+@pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
+                                     "bigstring"])
+def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "first incident")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "first incident",
+             what="site incident")
+
+    if variant == "bigvalue":
+        redis.cli("HSET", "outage:checkout", "state", "down", "message",
+                  "x" * 70000)
+        warning = "a value longer than 65536 bytes, only its first 65536 read"
+    elif variant == "bigstring":
+        redis.cli("SET", "outage:checkout", "y" * 100000)
+        warning = "a value longer than 65536 bytes, only its first 65536 read"
+    else:
+        # 65 fields (listpack, insertion order) or 300 (a hash table: the
+        # known fields come anywhere in HGETALL's answer)
+        count = 65 if variant == "manyfields" else 300
+        args = []
+        for i in range(count):
+            args += ["note%d" % i, "v%d" % i]
+            if i == count // 2:
+                args += ["state", "down", "message", "checkout down"]
+        redis.cli("HSET", "outage:checkout", *args)
+        warning = "more than 64 fields: only state, message, eta, link, " \
+                  "since, starts and ends were read"
+
+    want = "degraded" if variant == "bigstring" else "down"
+    wait_for(lambda: n.get("/checkout/")[1]["x-state"] == want,
+             what="the big key's own incident")
+
+    def site_state():
+        return [s["state"] for s in n.status_json()["scopes"]
+                if s["name"] == "site"][0]
+
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: site_state() == "ok", timeout=5,
+             what="the other scope's all-clear")
+    assert n.get("/")[1]["x-message"] != "first incident"
+
+    st = n.status_json()
+    assert st["redis"]["up"] is True
+    lines = [ln for ln in n.log_text().splitlines()
+             if 'redis key "outage:checkout"' in ln and warning in ln]
+    assert len(lines) == 1, n.log_text()[-3000:]
+    assert "refused" not in n.log_text()
+    assert n.bad_log_lines() == []
+
+
+def test_value_beyond_the_cap_is_refused_naming_its_key(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "kept")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "kept", what="first poll")
+
+    # 600 KB, more than any Redis key of this schema holds: not read
+    for _ in range(6):
+        redis.cli("APPEND", "outage:checkout", "z" * 100000)
+
+    want = ('reply refused: more than 524288 bytes without a complete value '
+            '(key outage:checkout)')
+    wait_for(lambda: want in n.log_text(), what="the refusal naming the key")
+    assert n.get("/")[1]["x-message"] == "kept"
+    assert n.bad_log_lines() == []
+
+
+# review s7 R3/M2: the worker holding the polling lease is killed or
+# stopped while Redis stays healthy, under the smallest max_stale that
+# nginx -t accepts (2 + 1 + 1 + 1 s).  On the old rule the declared incident
+# vanished for 1-2 s (readers judged max_stale from the last success alone,
+# before the lease was taken over), with no log line.
+@pytest.mark.allow_log_errors      # "worker process ... exited on signal 9"
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
+def test_poller_takeover_withdraws_no_incident(nginx_factory, redis, sig):
+    # no reuseport: a stopped worker must not hold half the connections
+    conf = ("\n    outage_redis {redis} interval=2s max_stale=5s;\n"
+            + SERVER.replace(" reuseport;", ";")).format(
+                redis="127.0.0.1:%d" % redis.port)
+    n = nginx_factory(conf, workers=2)
+    redis.cli("SET", "outage:site", "declared incident")
+    wait_for(lambda: all(h == "degraded" for h in
+                         states_by_worker(n).values()),
+             what="the incident in every worker")
+    wait_for(lambda: n.status_json()["redis"].get("poller_pid"),
+             what="a poller")
+    pid = n.status_json()["redis"]["poller_pid"]
+    os.kill(pid, getattr(signal, sig))
+    try:
+        lost, total = [], 0
+        t0 = time.monotonic()
+        # past max_stale + the takeover (lease 4 s + 2 s + 2 s): 12 s
+        while time.monotonic() - t0 < 12 * LATENCY_FACTOR:
+            try:
+                _, h, _ = n.get("/", timeout=2)
+            except OSError:
+                continue     # a connection the stopped worker accepted
+            total += 1
+            if h.get("x-message") != "declared incident":
+                lost.append(round(time.monotonic() - t0, 2))
+            if total > 20 and n.status_json()["redis"].get("poller_pid") \
+                    not in (None, pid) and time.monotonic() - t0 > 9:
+                break
+        assert total > 20
+        assert lost == [], (len(lost), total, lost[:3], lost[-3:])
+        assert n.status_json()["redis"]["poller_pid"] != pid
+        assert "declared in Redis are ignored" not in n.log_text()
+        assert [ln for ln in n.bad_log_lines()
+                if "exited on signal 9" not in ln] == []
+    finally:
+        if sig == "SIGSTOP":
+            os.kill(pid, signal.SIGCONT)
+
+
+# review s7 R3/M3: an error text whose escaped form is cut to fit (300
+# bytes of 0xC3, each "\xc3") published up to 3 bytes never written: NULs
+# and stack garbage in error.log and the status JSON, differing between
+# polls, so that one condition was logged again and again.
+def test_cut_error_text_publishes_only_what_was_written(nginx_factory):
+    import socket
+    import threading
+
+    line = b"-" + b"\xc3" * 300 + b"\r\n"
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    stop = threading.Event()
+
+    def serve(c):
+        with c:
+            buf = b""
+            while not stop.is_set():
+                try:
+                    data = c.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                # one error line per command (each starts an array "*N")
+                count = buf.count(b"\r\n*") + buf.startswith(b"*")
+                buf = buf[buf.rfind(b"\r\n") + 2:] if count else buf
+                c.sendall(line * count)
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        conf = ("\n    outage_redis 127.0.0.1:%d interval=100ms push=off;\n"
+                % srv.getsockname()[1] + SERVER).format()
+        n = nginx_factory(conf, workers=2)
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 1,
+                 what="a failed poll")
+        errors = set()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2:
+            errors.add(n.status_json()["redis"]["last_error"])
+        assert len(errors) == 1, errors
+        err = errors.pop()
+        assert "\x00" not in err and err.endswith("\\xc3"), repr(err[-20:])
+        with open(n.error_log, "rb") as f:
+            raw = f.read()
+        assert b"\x00" not in raw
+        assert raw.count(b"poll failed") == 1, raw.count(b"poll failed")
+    finally:
+        stop.set()
+        srv.close()
+        t.join(timeout=2)
+
+
+# review s7 R3/M4: both addresses of a primary/replica pair down: the
+# condition alternates between them, and the old log said it at every
+# poll (one line per 200 ms here); now once per address.
+@pytest.mark.allow_log_errors
+def test_two_dead_addresses_are_said_once_each(nginx_factory):
+    a, b = free_port(), free_port()
+    conf = ("\n    outage_redis 127.0.0.1:%d 127.0.0.1:%d interval=200ms "
+            "connect_timeout=200ms timeout=200ms push=off;\n" % (a, b)
+            + SERVER).format()
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: n.status_json()["redis"]["errors"] >= 10,
+             timeout=20, what="ten failed polls")
+    lines = [ln for ln in n.log_text().splitlines()
+             if "[error]" in ln and "outage: redis 127.0.0.1:" in ln]
+    assert len(lines) == 2, lines
+    assert {":%d:" % a in lines[0] or ":%d:" % a in lines[1],
+            ":%d:" % b in lines[0] or ":%d:" % b in lines[1]} == {True}

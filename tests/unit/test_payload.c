@@ -1288,6 +1288,24 @@ t_time_loose(void)
 
 
 static void
+t_field_known(void)
+{
+    CHECK(ngx_http_outage_payload_field_known((const unsigned char *) "state",
+                                              5));
+    CHECK(ngx_http_outage_payload_field_known((const unsigned char *) "ENDS",
+                                              4));
+    CHECK(ngx_http_outage_payload_field_known((const unsigned char *) "Eta",
+                                              3));
+    CHECK(!ngx_http_outage_payload_field_known((const unsigned char *) "note",
+                                               4));
+    CHECK(!ngx_http_outage_payload_field_known((const unsigned char *) "stat",
+                                               4));
+    CHECK(!ngx_http_outage_payload_field_known((const unsigned char *) "",
+                                               0));
+}
+
+
+static void
 t_warning_text(void)
 {
     unsigned     bit;
@@ -1308,7 +1326,7 @@ t_warning_text(void)
         seen[n++] = s;
     }
 
-    CHECK(n == 12);
+    CHECK(n == 14);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0), "unknown warning")
           == 0);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0x8000),
@@ -1354,6 +1372,7 @@ static const unit_test_t  tests[] = {
     { "hash_ends_without_starts", t_hash_ends_without_starts },
     { "time_loose", t_time_loose },
     { "warning_text", t_warning_text },
+    { "field_known", t_field_known },
 };
 
 

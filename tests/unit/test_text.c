@@ -507,6 +507,38 @@ t_log_cut(void)
 }
 
 
+/*
+ * Review s7 R3/M3: a buffer 1 to 3 bytes short of an escape unit: what is
+ * reported written is written (callers used min(need, size) and published
+ * up to 3 unwritten bytes: stack garbage, NULs, in the log and the zone).
+ */
+static void
+t_log_escape_cut(void)
+{
+    unsigned char  buf[64];
+    size_t         n, size, i;
+
+    for (size = 0; size <= 12; size++) {
+        memset(buf, CANARY, sizeof(buf));
+        n = ngx_http_outage_log_escape_cut(buf, size, U("a\xc3\xc3\xc3"),
+                                           4);
+        CHECK(n <= size);
+        CHECK(n == (size < 1 ? 0 : 1 + 4 * ((size - 1) / 4 < 3
+                                             ? (size - 1) / 4 : 3)));
+
+        for (i = 0; i < n; i++) {
+            CHECK(buf[i] != CANARY);
+        }
+
+        for (i = n; i < sizeof(buf); i++) {
+            CHECK(buf[i] == CANARY);
+        }
+    }
+
+    CHECK(ngx_http_outage_log_escape_cut(buf, sizeof(buf), U("ok"), 2) == 2);
+}
+
+
 static void
 t_log_preview(void)
 {
@@ -1588,6 +1620,7 @@ static const unit_test_t  tests[] = {
     { "json_utf8", t_json_utf8 },
     { "json_cut", t_json_cut },
     { "log_escape", t_log_escape },
+    { "log_escape_cut", t_log_escape_cut },
     { "log_cut", t_log_cut },
     { "log_preview", t_log_preview },
     { "sanitize_controls", t_sanitize_controls },
