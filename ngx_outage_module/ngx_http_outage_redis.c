@@ -3498,11 +3498,9 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
             continue;
         }
 
-        n = ngx_http_outage_log_escape(logbuf, sizeof(logbuf),
-                                       inc[i].message, inc[i].message_len);
-        if (n > sizeof(logbuf)) {
-            n = sizeof(logbuf);
-        }
+        n = ngx_http_outage_log_escape_cut(logbuf, sizeof(logbuf),
+                                           inc[i].message,
+                                           inc[i].message_len);
 
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "outage: scope \"%V\" %s -> %s by redis: \"%*s\"",
