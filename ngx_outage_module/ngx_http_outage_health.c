@@ -132,7 +132,8 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntried,
+    ngx_uint_t *ntraffic);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -182,6 +183,8 @@ static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
     u_char *text, size_t len);
 static ngx_uint_t ngx_http_outage_health_guard(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+static ngx_uint_t ngx_http_outage_health_held(
+    ngx_http_outage_shm_check_t *sc);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change);
 static void ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h);
@@ -2986,7 +2989,8 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * from here as well, not only from the prober.
  * *npending: targets none of whose checks has a verdict yet (a check a
  * reload added, every check at a start): no evidence either way, so they
- * neither make "every target fails" false nor true.
+ * neither make "every target fails" false nor true; *ntried: of them,
+ * those whose probes failed already (not "fall" times yet), for the log.
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
@@ -2998,11 +3002,12 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntraffic)
+    ngx_uint_t *ntried, ngx_uint_t *ntraffic)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
@@ -3019,6 +3024,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_memzero(seen, n);
     ngx_memzero(known, n);
     ngx_memzero(silenced, n);
+    ngx_memzero(tried, n);
     ngx_memzero(failing, n);
     ngx_memzero(traffic, n);
 
@@ -3040,6 +3046,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
             known[t] = 1;
+
+        } else if (sc->fails > 0) {
+            tried[t] = 1;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
@@ -3058,10 +3067,12 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     }
 
     *npending = 0;
+    *ntried = 0;
 
     for (t = 0; t < n; t++) {
         ntargets += (seen[t] && (known[t] || !silenced[t]));
         *npending += (seen[t] && !known[t] && !silenced[t]);
+        *ntried += (seen[t] && !known[t] && !silenced[t] && tried[t]);
     }
 
     if (ntraffic) {
@@ -3097,10 +3108,10 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
+    ngx_uint_t  ntargets, nfailing, npending, ntried, ntraffic, all, active;
 
     ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntraffic);
+                                            &ntried, &ntraffic);
 
     /*
      * a target without a verdict yet neither clears the guard (a reload
@@ -3175,6 +3186,24 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 
 
 /*
+ * A check whose scope the guard holds back: down by its probes, or with
+ * probes failing on the way to "fall" (the guard may engage before every
+ * check of a failing target counted them).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
+{
+    if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        return ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len);
+    }
+
+    return sc->fails > 0;
+}
+
+
+/*
  * The settings passive evidence of a check is counted and judged under
  * (failures in a row, ratio, window, the statuses that count), as one
  * word: a reload that changes them must not let a streak or a pending
@@ -3218,9 +3247,8 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
 {
     u_char                        *p, *last, buf[512];
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, n, pending;
+    ngx_uint_t                     i, j, n, pending, tried;
     ngx_http_outage_shm_t         *shm;
-    ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
     if (change == 1) {
@@ -3232,23 +3260,15 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
         last = buf + sizeof(buf);
 
         for (i = 0; i < omcf->checks.nelts; i++) {
-            sc = &shm->checks[checks[i].slot];
-
-            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
-                || !ngx_http_outage_check_down_by_probe(sc->reason,
-                                                        sc->reason_len))
-            {
+            if (!ngx_http_outage_health_held(&shm->checks[checks[i].slot])) {
                 continue;
             }
 
             /* each scope once */
             for (j = 0; j < i; j++) {
-                sc = &shm->checks[checks[j].slot];
-
                 if (checks[j].scope == checks[i].scope
-                    && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-                    && ngx_http_outage_check_down_by_probe(sc->reason,
-                                                           sc->reason_len))
+                    && ngx_http_outage_health_held(
+                           &shm->checks[checks[j].slot]))
                 {
                     break;
                 }
@@ -3262,7 +3282,8 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, &tried,
+                                         NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
@@ -3271,8 +3292,9 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                       "checks do not take scopes down until one passes "
                       "again, so that the whole site is not taken down "
                       "(outage_check_guard); scopes kept up: %*s",
-                      j, n, pending ? ", the others without a verdict yet"
-                                    : "",
+                      j + tried, n,
+                      pending > tried ? ", the others without a verdict yet"
+                                      : "",
                       p - buf, buf);
 
     } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {
