@@ -217,6 +217,9 @@ static void ngx_http_outage_passive_name_record(
     time_t now);
 static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
+static ngx_uint_t ngx_http_outage_passive_probes(
+    ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
+    ngx_str_t *peer, ngx_uint_t any_port);
 static ngx_uint_t ngx_http_outage_passive_name_own(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *name);
@@ -4193,8 +4196,9 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
         for (j = 0; j < scopes->nelts; j++) {
             if (ids[j] == checks[i].scope
-                && ngx_http_outage_check_probes_peer(&checks[i].url,
-                                                     &checks[i].resolve, peer))
+                && ngx_http_outage_passive_probes(&checks[i],
+                                                  &shm->checks[checks[i].slot],
+                                                  peer, 0))
             {
                 matching = 1;
                 break;
@@ -4216,8 +4220,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         if (matching
-            && !ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
-                                                  peer))
+            && !ngx_http_outage_passive_probes(ck, &shm->checks[ck->slot],
+                                               peer, 0))
         {
             continue;
         }
@@ -4253,7 +4257,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                       : ngx_http_outage_passive_name_seen(sc, name))
                   && (resolve
                       || matching
-                      || ngx_http_outage_check_probes_host(ck, peer)));
+                      || ngx_http_outage_passive_probes(ck, sc, peer, 1)));
 
         /*
          * "no live upstreams" after nginx could not connect to the check's
@@ -4590,6 +4594,67 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
     for (i = 0; fp && i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
         if (sc->names[i] == fp) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether the check probes the peer nginx tried ("any_port": its address,
+ * on any port): by the addresses written in the configuration, or by
+ * those its last probe was handed at run time (the slot's target keys: a
+ * name only nginx's resolver knows, or one that moved since the reload),
+ * as the guard compares them.  The keys are read without the lock: a torn
+ * read only misses a match.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
+    ngx_http_outage_shm_check_t *sc, ngx_str_t *peer, ngx_uint_t any_port)
+{
+    u_char      *p;
+    uint64_t     key;
+    in_port_t    port;
+    ngx_int_t    n;
+    ngx_str_t    host;
+    ngx_uint_t   i;
+
+    if (any_port ? ngx_http_outage_check_probes_host(ck, peer)
+                 : ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
+                                                     peer))
+    {
+        return 1;
+    }
+
+    if (peer == NULL || sc->key != ck->key) {
+        return 0;
+    }
+
+    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p <= peer->data + 1) {
+        return 0;
+    }
+
+    ngx_http_outage_url_target(&ck->url, &host, &port);
+
+    if (!any_port) {
+        n = ngx_atoi(p, peer->data + peer->len - p);
+
+        if (n != (ngx_int_t) port) {
+            return 0;
+        }
+    }
+
+    key = ngx_http_outage_check_key(peer->data, p - 1 - peer->data, port);
+
+    for (i = 0; i < sc->ntargets && i < NGX_HTTP_OUTAGE_CHECK_ADDRS; i++) {
+        if (sc->targets[i] == key) {
             return 1;
         }
     }

@@ -152,6 +152,37 @@ def test_name_seen_once_then_unresolvable_never_pages(nginx_factory,
         dns.stop()
 
 
+def test_dead_app_port_behind_a_runtime_name_pages(nginx_factory, tmp_path,
+                                                   app):
+    # review s7/R1 #7: the check probes a management port by a name only
+    # nginx's resolver knows (service discovery); the application's port
+    # on that address is dead.  The peer is matched against the addresses
+    # the probes were handed at run time, as with a check by address:
+    # paged directly, although the management port's probe passes
+    dns = FakeDns(tmp_path, {"app.test": "127.0.0.1"})
+    dead = free_port()
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check shop http://app.test:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % (dns.port, app.port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % dead)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        hammer_until(n, "/x", lambda: scope(n, "shop")["state"] == "down",
+                     PASSIVE_WINDOW + 8, "no page")
+        assert scope(n, "shop")["reason"] == \
+            "passive: upstream 502 (cannot connect)"
+        assert lines(n, r"no probe needed\); peer: 127\.0\.0\.1:%d"
+                     % dead)
+    finally:
+        dns.stop()
+
+
 # ---- item 3: a refused peer that no check probes --------------------------
 
 def test_dead_secondary_upstream_on_another_host_never_pages(nginx_factory,
