@@ -206,10 +206,10 @@ static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_passive_is_address(ngx_str_t *peer);
 static ngx_int_t ngx_http_outage_passive_classify(ngx_http_request_t *r,
     ngx_uint_t first, void *inherited, ngx_uint_t *status,
-    const char **cause, ngx_str_t **peer);
+    const char **cause, ngx_str_t **peer, ngx_uint_t *connected);
 static void ngx_http_outage_health_passive(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status, const char *cause,
-    ngx_str_t *peer, ngx_str_t *name);
+    ngx_str_t *peer, ngx_str_t *name, ngx_uint_t connected);
 static uint64_t ngx_http_outage_passive_fingerprint(uint32_t key,
     ngx_str_t *name);
 static void ngx_http_outage_passive_name_record(
@@ -3734,7 +3734,8 @@ ngx_http_outage_passive_is_address(ngx_str_t *peer)
 
 static ngx_int_t
 ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
-    void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer)
+    void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer,
+    ngx_uint_t *connected)
 {
     ngx_uint_t                  i, n, last, own;
     ngx_http_upstream_t        *u, *prev;
@@ -3757,6 +3758,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     own = (u != NULL && u != inherited && last == n && first <= n);
 
     *peer = NULL;
+    *connected = 0;
 
     if (last == first) {
         if (own && ngx_http_outage_passive_unresolved(u, inherited)
@@ -3798,6 +3800,19 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
         }
 
         return NGX_DECLINED;
+    }
+
+    /*
+     * an earlier attempt of this request connected (and timed out, or got
+     * garbage): the servers its failure marks failed say nothing of
+     * refusals alone
+     */
+    *connected = 0;
+
+    for (i = first; i + 1 < last; i++) {
+        if (state[i].connect_time != (ngx_msec_t) -1) {
+            *connected = 1;
+        }
     }
 
     state = &state[last - 1];
@@ -3900,7 +3915,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
                                      + sizeof(":65535")];
     void                        *inherited;
     ngx_str_t                   *peer, *name, hostport;
-    ngx_uint_t                   status, first;
+    ngx_uint_t                   status, first, connected;
     const char                  *cause;
     ngx_http_upstream_t         *u;
     ngx_http_outage_ctx_t       *octx;
@@ -3923,7 +3938,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_outage_passive_classify(r, first, inherited, &status,
-                                         &cause, &peer)
+                                         &cause, &peer, &connected)
         != NGX_OK)
     {
         return NGX_OK;
@@ -3971,7 +3986,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
     }
 
     ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer,
-                                   name);
+                                   name, connected);
 
     return NGX_OK;
 }
@@ -4150,7 +4165,8 @@ ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
 
 static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
-    ngx_uint_t status, const char *cause, ngx_str_t *peer, ngx_str_t *name)
+    ngx_uint_t status, const char *cause, ngx_str_t *peer, ngx_str_t *name,
+    ngx_uint_t connected)
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
                                    probe[NGX_HTTP_OUTAGE_ERR_MAX],
@@ -4275,7 +4291,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 sc->conn_failed = 0;
             }
 
-        } else if (direct && !resolve) {
+        } else if (direct && !resolve && !connected) {
             sc->conn_failed = now;
 
         } else if (nolive && sc->conn_failed

@@ -342,6 +342,34 @@ def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
         mgmt.server_close()
 
 
+def test_refusal_after_a_read_timeout_never_continues(nginx_factory, app):
+    # review s7/R1 #8: one of two instances is dead (here the backup, so
+    # the order is fixed); one request to a slow URL times out on the live
+    # one, then is refused by the dead one.  Both are marked failed, and
+    # "no live upstreams" follows for fail_timeout: the servers were marked
+    # failed by the slow URL's timeout, not by refusals alone, so it asks
+    # for a probe, which passes
+    dead = free_port()
+    conf = ("upstream app { server 127.0.0.1:%d max_fails=1 fail_timeout=30s;"
+            " server 127.0.0.1:%d backup; }\n"
+            "outage_check shop http://127.0.0.1:%d/health "
+            "interval=1s timeout=500ms fall=2 rise=2;\n"
+            % (app.port, dead, app.port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://app;
+            proxy_read_timeout 1s;
+        }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    assert n.get("/page")[0] == 200
+    assert n.get("/slow")[0] in (502, 503, 504)
+    never_down_while(
+        n, "shop", lambda: n.get("/page"),
+        lambda: lines(n, PASSES % r"502 \(no live upstreams\)"),
+        PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+
+
 # ---- item 11: Redis says "ok" ----------------------------------------------
 
 def test_passive_take_down_silenced_by_redis_logs_at_warn(nginx_factory,
