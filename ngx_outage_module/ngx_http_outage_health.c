@@ -132,8 +132,7 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntried,
-    ngx_uint_t *ntraffic);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -1540,11 +1539,12 @@ ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_outage_health_tick(ngx_event_t *ev)
 {
-    ngx_msec_t                 now, delay;
-    ngx_uint_t                 i;
-    ngx_msec_int_t             d;
-    ngx_http_outage_probe_t   *p;
-    ngx_http_outage_health_t  *h;
+    ngx_msec_t                     now, delay;
+    ngx_uint_t                     i;
+    ngx_msec_int_t                 d;
+    ngx_http_outage_probe_t       *p;
+    ngx_http_outage_health_t      *h;
+    ngx_http_outage_shm_check_t   *sc;
 
     h = &ngx_http_outage_health;
 
@@ -1590,10 +1590,18 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->log, 0,
                        "outage: worker runs %ui health checks", h->nprobes);
 
-        /* a random offset per check, so that checks do not march in step */
+        /*
+         * a random offset per check, so that checks do not march in step;
+         * a check with no probe result yet is probed at once: until then
+         * it is no evidence for or against the guard
+         */
         for (i = 0; i < h->nprobes; i++) {
             p = &h->probes[i];
-            p->next = now + ngx_random() % p->conf->interval;
+            sc = &ngx_http_outage_shm()->checks[p->conf->slot];
+
+            p->next = now + ((sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+                              && sc->fails == 0)
+                             ? 0 : ngx_random() % p->conf->interval);
         }
 
         /* the guard setting may have changed with a reload */
@@ -2991,9 +2999,11 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * its own probes fail too: whichever was noticed first, the target is dead
  * from here as well, not only from the prober.
  * *npending: targets none of whose checks has a verdict yet (a check a
- * reload added, every check at a start): no evidence either way, so they
- * neither make "every target fails" false nor true; *ntried: of them,
- * those whose probes failed already (not "fall" times yet), for the log.
+ * reload added, every check at a start) but whose probes failed already
+ * (not "fall" times yet): no evidence against the guard, so they do not
+ * make "every target fails" false.  A target with no probe result at all
+ * is left out: it cannot hold back a real outage of another target (its
+ * first probe comes at once, see ngx_http_outage_health_tick()).
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
@@ -3005,7 +3015,7 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntried, ngx_uint_t *ntraffic)
+    ngx_uint_t *ntraffic)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
@@ -3070,12 +3080,10 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     }
 
     *npending = 0;
-    *ntried = 0;
 
     for (t = 0; t < n; t++) {
-        ntargets += (seen[t] && (known[t] || !silenced[t]));
-        *npending += (seen[t] && !known[t] && !silenced[t]);
-        *ntried += (seen[t] && !known[t] && !silenced[t] && tried[t]);
+        ntargets += (seen[t] && (known[t] || (tried[t] && !silenced[t])));
+        *npending += (seen[t] && !known[t] && tried[t] && !silenced[t]);
     }
 
     if (ntraffic) {
@@ -3111,17 +3119,16 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntried, ntraffic, all, active;
+    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
 
     ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntried, &ntraffic);
+                                            &ntraffic);
 
     /*
-     * a target without a verdict yet neither clears the guard (a reload
-     * that adds a check while every probe fails) nor lets a start page
-     * the fastest checks' scopes before the others had a first probe: the
-     * price, a real outage of one target shown once the other targets'
-     * first probes pass (the first passing probe is a verdict)
+     * a target without a verdict yet but failing probes neither clears
+     * the guard (a reload that adds a check while every probe fails) nor
+     * lets a start page the fastest checks' scopes while the slower ones
+     * count their "fall"
      */
     all = (nfailing > 0 && nfailing + npending == ntargets);
 
@@ -3250,7 +3257,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
 {
     u_char                        *p, *last, buf[512];
     ngx_str_t                     *names;
-    ngx_uint_t                     i, j, n, pending, tried;
+    ngx_uint_t                     i, j, n, pending;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_check_conf_t  *checks;
 
@@ -3285,19 +3292,16 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, &tried,
-                                         NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
-                      "targets%s), which usually means the prober's own "
+                      "targets), which usually means the prober's own "
                       "network is broken, not every dependency: health "
                       "checks do not take scopes down until one passes "
                       "again, so that the whole site is not taken down "
                       "(outage_check_guard); scopes kept up: %*s",
-                      j + tried, n,
-                      pending > tried ? ", the others without a verdict yet"
-                                      : "",
+                      j + pending, n,
                       p - buf, buf);
 
     } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {

@@ -680,15 +680,18 @@ def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
 
 def test_start_with_one_dead_target_pages_it(nginx_factory, apps):
     # the price of the above stays small: shopa's /health fails from the
-    # start, shopb is healthy; shopb's first probe is a verdict, so shopa
-    # is paged as soon as it reaches "fall"
+    # start, shopb is healthy with a long interval.  A check with no probe
+    # result is probed at once, and its first passing probe is a verdict:
+    # shopa is paged as soon as it reaches "fall", not after shopb's
+    # random offset within 30 s
     a, b = apps(), apps()
     a.health500 = True
-    n = nginx_factory(_ab_conf(a, b, b_opts="interval=3s timeout=300ms "
+    n = nginx_factory(_ab_conf(a, b, b_opts="interval=30s timeout=300ms "
                                             "fall=3"), workers=2)
     wait_for(lambda: states(n)["shopa"] == "down", timeout=T,
              what="shopa paged")
     assert n.status_json()["guard_active"] is False
+    assert not lines(n, r"every health check fails")
 
 
 # ---- review s7/R1 #6: a silenced check is no evidence ---------------------
