@@ -1539,12 +1539,11 @@ ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_outage_health_tick(ngx_event_t *ev)
 {
-    ngx_msec_t                     now, delay;
-    ngx_uint_t                     i;
-    ngx_msec_int_t                 d;
-    ngx_http_outage_probe_t       *p;
-    ngx_http_outage_health_t      *h;
-    ngx_http_outage_shm_check_t   *sc;
+    ngx_msec_t                 now, delay;
+    ngx_uint_t                 i;
+    ngx_msec_int_t             d;
+    ngx_http_outage_probe_t   *p;
+    ngx_http_outage_health_t  *h;
 
     h = &ngx_http_outage_health;
 
@@ -1590,18 +1589,10 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->log, 0,
                        "outage: worker runs %ui health checks", h->nprobes);
 
-        /*
-         * a random offset per check, so that checks do not march in step;
-         * a check with no probe result yet is probed at once: until then
-         * it is no evidence for or against the guard
-         */
+        /* a random offset per check, so that checks do not march in step */
         for (i = 0; i < h->nprobes; i++) {
             p = &h->probes[i];
-            sc = &ngx_http_outage_shm()->checks[p->conf->slot];
-
-            p->next = now + ((sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
-                              && sc->fails == 0)
-                             ? 0 : ngx_random() % p->conf->interval);
+            p->next = now + ngx_random() % p->conf->interval;
         }
 
         /* the guard setting may have changed with a reload */
@@ -3002,8 +2993,8 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * reload added, every check at a start) but whose probes failed already
  * (not "fall" times yet): no evidence against the guard, so they do not
  * make "every target fails" false.  A target with no probe result at all
- * is left out: it cannot hold back a real outage of another target (its
- * first probe comes at once, see ngx_http_outage_health_tick()).
+ * is left out: it cannot hold back a real outage of another target until
+ * its first probe (at a random offset within its interval).
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so

@@ -657,14 +657,15 @@ def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
 
 
 def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
-    # nginx starts while every /health answers 500: shopa (fast) fails
-    # "fall" long before shopb (slow) has a verdict.  shopb without a
-    # verdict is no evidence that not every target fails: shopa is not
-    # paged in between
+    # nginx starts while every /health answers 500: shopa fails "fall"
+    # long before shopb (fall=6) has a verdict.  shopb, its probes failing
+    # but no verdict yet, is no evidence that not every target fails:
+    # shopa is not paged in between (shopb's first probe, at a random
+    # offset within 500 ms, always comes before shopa's second)
     a, b = apps(), apps()
     a.health500 = b.health500 = True
-    n = nginx_factory(_ab_conf(a, b, b_opts="interval=3s timeout=300ms "
-                                            "fall=3"), workers=2)
+    n = nginx_factory(_ab_conf(a, b, b_opts="interval=500ms timeout=300ms "
+                                            "fall=6"), workers=2)
     end = time.monotonic() + 8 * LATENCY_FACTOR
     while not n.status_json()["guard_active"]:
         assert time.monotonic() < end, n.status_json()
@@ -681,9 +682,9 @@ def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
 def test_start_with_one_dead_target_pages_it(nginx_factory, apps):
     # the price of the above stays small: shopa's /health fails from the
     # start, shopb is healthy with a long interval.  A check with no probe
-    # result is probed at once, and its first passing probe is a verdict:
-    # shopa is paged as soon as it reaches "fall", not after shopb's
-    # random offset within 30 s
+    # result at all is left out of the guard's count: shopa is paged as
+    # soon as it reaches "fall", not after shopb's first probe (at a
+    # random offset within 30 s)
     a, b = apps(), apps()
     a.health500 = True
     n = nginx_factory(_ab_conf(a, b, b_opts="interval=30s timeout=300ms "
