@@ -182,6 +182,8 @@ static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
     u_char *text, size_t len);
 static ngx_uint_t ngx_http_outage_health_guard(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+static ngx_uint_t ngx_http_outage_health_answered(
+    ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_held(
     ngx_http_outage_shm_check_t *sc);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
@@ -2999,6 +3001,10 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
  * that it does not turn one real outage elsewhere into "everything".
+ * A check whose last probe the application answered (a status other than
+ * 401, 403 or 407, or a body that does not match) is a verdict about the
+ * application, not about the prober's network: its target never counts as
+ * failing for the guard, whose premise that answer disproves.
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
@@ -3048,7 +3054,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+            || ngx_http_outage_health_answered(sc))
+        {
             known[t] = 1;
 
         } else if (sc->fails > 0) {
@@ -3059,7 +3067,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)) {
+        if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)
+            && !ngx_http_outage_health_answered(sc))
+        {
             if (!failing[t]) {
                 failing[t] = 1;
                 (*nfailing)++;
@@ -3187,6 +3197,26 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 
 
 /*
+ * Whether the check's last probe failed with an answer of the application
+ * itself (any status but the credential ones, or a body mismatch): the
+ * prober's network reaches it.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_answered(ngx_http_outage_shm_check_t *sc)
+{
+    if (sc->last_error == NGX_HTTP_OUTAGE_CHECK_BODY) {
+        return 1;
+    }
+
+    return sc->last_error == NGX_HTTP_OUTAGE_CHECK_STATUS
+           && sc->last_status != NGX_HTTP_UNAUTHORIZED
+           && sc->last_status != NGX_HTTP_FORBIDDEN
+           && sc->last_status != 407;
+}
+
+
+/*
  * A check whose scope the guard holds back: down by its probes, or with
  * probes failing on the way to "fall" (the guard may engage before every
  * check of a failing target counted them).
@@ -3195,6 +3225,10 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 static ngx_uint_t
 ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
 {
+    if (ngx_http_outage_health_answered(sc)) {
+        return 0;
+    }
+
     if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
         return ngx_http_outage_check_down_by_probe(sc->reason,
                                                    sc->reason_len);
@@ -4095,27 +4129,20 @@ ngx_http_outage_passive_direct(const char *cause)
 
 /*
  * Whether a check's own failing probes (the kind of the last one) already
- * confirm traffic evidence that needs a confirming probe: a read timeout
- * like a probe that timed out, nginx's "no valid response" (reset,
- * garbage, invalid header) like a probe reset, garbled or answered with an
- * error status, an error status of the application like a probe's: the
- * same status (a shared database down answers 500 to both), never a
- * credential's (401, 403, 407: the probes' token, not the service), as
- * any other status is a URL's answer to its input.  Then a slow URL or an
- * attacker cannot be the cause: the service fails its probes the same way.
- * Pure.
+ * confirm traffic evidence that needs a confirming probe, so that it
+ * disproves the guard: a read timeout like a probe that timed out,
+ * nginx's "no valid response" (reset, garbage, invalid header) like a
+ * probe reset or garbled.  Never an application status, and never a probe
+ * answered with a status (the guard then stands on the probes'
+ * credentials, 401/403/407, which a visitor's failures cannot
+ * contradict).  Pure.
  */
 
 ngx_uint_t
-ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
-    ngx_uint_t status, ngx_uint_t probe_status)
+ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind)
 {
     if (cause == NULL) {
-        return kind == NGX_HTTP_OUTAGE_CHECK_STATUS
-               && status == probe_status
-               && status != NGX_HTTP_UNAUTHORIZED
-               && status != NGX_HTTP_FORBIDDEN
-               && status != 407;
+        return 0;
     }
 
     if (ngx_strcmp(cause, "timed out") == 0) {
@@ -4124,8 +4151,7 @@ ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
 
     if (ngx_strcmp(cause, "no valid response") == 0) {
         return kind == NGX_HTTP_OUTAGE_CHECK_RESET
-               || kind == NGX_HTTP_OUTAGE_CHECK_OTHER
-               || kind == NGX_HTTP_OUTAGE_CHECK_STATUS;
+               || kind == NGX_HTTP_OUTAGE_CHECK_OTHER;
     }
 
     return 0;
@@ -4314,9 +4340,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                                                        sc->reason_len)
                 && (direct
                     || ngx_http_outage_passive_confirms(cause,
-                                                        sc->last_error,
-                                                        status,
-                                                        sc->last_status)));
+                                                        sc->last_error)));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)
