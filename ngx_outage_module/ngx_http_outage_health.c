@@ -3001,6 +3001,9 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
  * that it does not turn one real outage elsewhere into "everything".
+ * Only while the guard is off: silencing a check while every probe fails
+ * (the on-call silencing what obviously serves) must not turn the guard
+ * off and page the others.
  * A check whose last probe the application answered (a status other than
  * 401, 403 or 407, or a body that does not match) is a verdict about the
  * application, not about the prober's network: its target never counts as
@@ -3045,6 +3048,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         seen[t] = 1;
 
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+            && !shm->guard_active
             && ngx_http_outage_check_down_by_probe(sc->reason,
                                                    sc->reason_len)
             && ngx_http_outage_health_silenced(omcf, shm, checks[i].scope,

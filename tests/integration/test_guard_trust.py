@@ -865,3 +865,29 @@ def test_database_down_everywhere_pages_every_scope(nginx_factory):
     finally:
         a.stop()
         b.stop()
+
+
+def test_silencing_a_check_keeps_an_active_guard(nginx_factory, apps, redis):
+    # review s7/R4 #3: every probe fails on the prober's side (401), the
+    # guard holds shopa and shopb up; the on-call silences shopa in Redis.
+    # That is no evidence that shopb alone fails: the guard stays, shopb
+    # (serving) is not paged
+    a, b = apps(), apps()
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + _ab_conf(a, b)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up", "up"],
+             timeout=T)
+    a.health_code = b.health_code = 401
+    a.health500 = b.health500 = True
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
+    redis.cli("HSET", "outage:shopa", "state", "ok")
+    end = time.monotonic() + 3 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard_active"] is True, st
+        assert states(n)["shopb"] == "ok", st
+        time.sleep(0.1)
+    assert n.get("/b/")[0] == 200
+    assert not lines(n, r"not every health check fails any more")
