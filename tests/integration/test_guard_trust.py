@@ -217,10 +217,10 @@ def test_traffic_disproving_the_guard_pages_every_probe_down_scope(
 # ---- item 7: a confirmed passive take-down is probe evidence --------------
 
 def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
-    # every /health answers 500 (the prober's side is what breaks) while
+    # every /health answers 401 (the prober's side is what breaks) while
     # the sites serve: the guard holds both scopes back.  Someone requests
     # a slow URL: its timeouts ask for a confirming probe, which fails like
-    # every probe; the take-down "passive: ...; check: HTTP 500" counts for
+    # every probe; the take-down "passive: ...; check: HTTP 401" counts for
     # the guard as probe evidence, so the guard stays and nothing is paged
     a, b = apps(), apps()
     conf = ("outage_check shopa http://127.0.0.1:%d/health "
@@ -250,7 +250,7 @@ def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
     wait_for(lambda: all(c["health"] == "down" for c in checks_of(n)),
              timeout=T, what="both checks down")
     got = lines(n, r'check "shopa" \(#0\) is down: passive: upstream 504 '
-                   r'\(timed out\); check: HTTP 500 \(passive failures '
+                   r'\(timed out\); check: HTTP 401 \(passive failures '
                    r'confirmed by a probe\)')
     if not got:
         pytest.skip("the probes reached fall before the passive rule "
