@@ -498,7 +498,7 @@ def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
 
 def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
         nginx_factory, apps):
-    # review s7/R1 #2 (B): every /health answers 500 (the prober's side):
+    # review s7/R1 #2 (B): every /health answers 401 (the prober's side):
     # the guard holds checkout and search up.  api's probe of its
     # management port passes while its application port is dead: traffic
     # takes api down directly, which is about api alone.  Its probes pass,
@@ -643,9 +643,9 @@ def _ab_conf(a, b, extra="", b_opts="interval=500ms timeout=300ms fall=2"):
 
 
 def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
-    # every /health answers 500 (the prober's side), the sites serve: the
+    # every /health answers 401 (the prober's side), the sites serve: the
     # guard holds shopa and shopb up.  A reload adds shopc (its /health
-    # also 500): until it has a verdict it is no evidence, so the guard
+    # also 401): until it has a verdict it is no evidence, so the guard
     # stays and no visitor sees the page
     a, b, c = apps(), apps(), apps()
     extra = ("outage_check shopc http://127.0.0.1:%d/health "
@@ -671,7 +671,7 @@ def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
 
 
 def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
-    # nginx starts while every /health answers 500: shopa fails "fall"
+    # nginx starts while every /health answers 401: shopa fails "fall"
     # long before shopb (fall=6) has a verdict.  shopb, its probes failing
     # but no verdict yet, is no evidence that not every target fails:
     # shopa is not paged in between (shopb's first probe, at a random
