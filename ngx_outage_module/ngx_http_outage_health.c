@@ -182,6 +182,10 @@ static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
     u_char *text, size_t len);
 static ngx_uint_t ngx_http_outage_health_guard(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+static ngx_uint_t ngx_http_outage_health_answered(
+    ngx_http_outage_shm_check_t *sc);
+static ngx_uint_t ngx_http_outage_health_held(
+    ngx_http_outage_shm_check_t *sc);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change);
 static void ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h);
@@ -203,10 +207,10 @@ static ngx_int_t ngx_http_outage_health_log_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_passive_is_address(ngx_str_t *peer);
 static ngx_int_t ngx_http_outage_passive_classify(ngx_http_request_t *r,
     ngx_uint_t first, void *inherited, ngx_uint_t *status,
-    const char **cause, ngx_str_t **peer);
+    const char **cause, ngx_str_t **peer, ngx_uint_t *connected);
 static void ngx_http_outage_health_passive(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status, const char *cause,
-    ngx_str_t *peer, ngx_str_t *name);
+    ngx_str_t *peer, ngx_str_t *name, ngx_uint_t connected);
 static uint64_t ngx_http_outage_passive_fingerprint(uint32_t key,
     ngx_str_t *name);
 static void ngx_http_outage_passive_name_record(
@@ -214,6 +218,9 @@ static void ngx_http_outage_passive_name_record(
     time_t now);
 static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
+static ngx_uint_t ngx_http_outage_passive_probes(
+    ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
+    ngx_str_t *peer, ngx_uint_t any_port);
 static ngx_uint_t ngx_http_outage_passive_name_own(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *name);
@@ -2984,12 +2991,22 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * its own probes fail too: whichever was noticed first, the target is dead
  * from here as well, not only from the prober.
  * *npending: targets none of whose checks has a verdict yet (a check a
- * reload added, every check at a start): no evidence either way, so they
- * neither make "every target fails" false nor true.
+ * reload added, every check at a start) but whose probes failed already
+ * (not "fall" times yet): no evidence against the guard, so they do not
+ * make "every target fails" false.  A target with no probe result at all
+ * is left out: it cannot hold back a real outage of another target until
+ * its first probe (at a random offset within its interval).
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
  * that it does not turn one real outage elsewhere into "everything".
+ * Only while the guard is off: silencing a check while every probe fails
+ * (the on-call silencing what obviously serves) must not turn the guard
+ * off and page the others.
+ * A check whose last probe the application answered (a status other than
+ * 401, 403 or 407, or a body that does not match) is a verdict about the
+ * application, not about the prober's network: its target never counts as
+ * failing for the guard, whose premise that answer disproves.
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
@@ -3002,6 +3019,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
@@ -3018,6 +3036,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_memzero(seen, n);
     ngx_memzero(known, n);
     ngx_memzero(silenced, n);
+    ngx_memzero(tried, n);
     ngx_memzero(failing, n);
     ngx_memzero(traffic, n);
 
@@ -3028,6 +3047,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         seen[t] = 1;
 
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+            && !shm->guard_active
             && ngx_http_outage_check_down_by_probe(sc->reason,
                                                    sc->reason_len)
             && ngx_http_outage_health_silenced(omcf, shm, checks[i].scope,
@@ -3037,15 +3057,22 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+            || ngx_http_outage_health_answered(sc))
+        {
             known[t] = 1;
+
+        } else if (sc->fails > 0) {
+            tried[t] = 1;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
             continue;
         }
 
-        if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)) {
+        if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)
+            && !ngx_http_outage_health_answered(sc))
+        {
             if (!failing[t]) {
                 failing[t] = 1;
                 (*nfailing)++;
@@ -3059,8 +3086,8 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     *npending = 0;
 
     for (t = 0; t < n; t++) {
-        ntargets += (seen[t] && (known[t] || !silenced[t]));
-        *npending += (seen[t] && !known[t] && !silenced[t]);
+        ntargets += (seen[t] && (known[t] || (tried[t] && !silenced[t])));
+        *npending += (seen[t] && !known[t] && tried[t] && !silenced[t]);
     }
 
     if (ntraffic) {
@@ -3102,11 +3129,10 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
                                             &ntraffic);
 
     /*
-     * a target without a verdict yet neither clears the guard (a reload
-     * that adds a check while every probe fails) nor lets a start page
-     * the fastest checks' scopes before the others had a first probe: the
-     * price, a real outage of one target shown once the other targets'
-     * first probes pass (the first passing probe is a verdict)
+     * a target without a verdict yet but failing probes neither clears
+     * the guard (a reload that adds a check while every probe fails) nor
+     * lets a start page the fastest checks' scopes while the slower ones
+     * count their "fall"
      */
     all = (nfailing > 0 && nfailing + npending == ntargets);
 
@@ -3174,6 +3200,48 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 
 
 /*
+ * Whether the check's last probe failed with an answer of the application
+ * itself (any status but the credential ones, or a body mismatch): the
+ * prober's network reaches it.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_answered(ngx_http_outage_shm_check_t *sc)
+{
+    if (sc->last_error == NGX_HTTP_OUTAGE_CHECK_BODY) {
+        return 1;
+    }
+
+    return sc->last_error == NGX_HTTP_OUTAGE_CHECK_STATUS
+           && sc->last_status != NGX_HTTP_UNAUTHORIZED
+           && sc->last_status != NGX_HTTP_FORBIDDEN
+           && sc->last_status != 407;
+}
+
+
+/*
+ * A check whose scope the guard holds back: down by its probes, or with
+ * probes failing on the way to "fall" (the guard may engage before every
+ * check of a failing target counted them).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
+{
+    if (ngx_http_outage_health_answered(sc)) {
+        return 0;
+    }
+
+    if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        return ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len);
+    }
+
+    return sc->fails > 0;
+}
+
+
+/*
  * The settings passive evidence of a check is counted and judged under
  * (failures in a row, ratio, window, the statuses that count), as one
  * word: a reload that changes them must not let a streak or a pending
@@ -3219,7 +3287,6 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, n, pending;
     ngx_http_outage_shm_t         *shm;
-    ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
     if (change == 1) {
@@ -3231,23 +3298,15 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
         last = buf + sizeof(buf);
 
         for (i = 0; i < omcf->checks.nelts; i++) {
-            sc = &shm->checks[checks[i].slot];
-
-            if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
-                || !ngx_http_outage_check_down_by_probe(sc->reason,
-                                                        sc->reason_len))
-            {
+            if (!ngx_http_outage_health_held(&shm->checks[checks[i].slot])) {
                 continue;
             }
 
             /* each scope once */
             for (j = 0; j < i; j++) {
-                sc = &shm->checks[checks[j].slot];
-
                 if (checks[j].scope == checks[i].scope
-                    && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-                    && ngx_http_outage_check_down_by_probe(sc->reason,
-                                                           sc->reason_len))
+                    && ngx_http_outage_health_held(
+                           &shm->checks[checks[j].slot]))
                 {
                     break;
                 }
@@ -3265,13 +3324,12 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
-                      "targets%s), which usually means the prober's own "
+                      "targets), which usually means the prober's own "
                       "network is broken, not every dependency: health "
                       "checks do not take scopes down until one passes "
                       "again, so that the whole site is not taken down "
                       "(outage_check_guard); scopes kept up: %*s",
-                      j, n, pending ? ", the others without a verdict yet"
-                                    : "",
+                      j + pending, n,
                       p - buf, buf);
 
     } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {
@@ -3708,7 +3766,8 @@ ngx_http_outage_passive_is_address(ngx_str_t *peer)
 
 static ngx_int_t
 ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
-    void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer)
+    void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer,
+    ngx_uint_t *connected)
 {
     ngx_uint_t                  i, n, last, own;
     ngx_http_upstream_t        *u, *prev;
@@ -3731,6 +3790,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     own = (u != NULL && u != inherited && last == n && first <= n);
 
     *peer = NULL;
+    *connected = 0;
 
     if (last == first) {
         if (own && ngx_http_outage_passive_unresolved(u, inherited)
@@ -3772,6 +3832,19 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
         }
 
         return NGX_DECLINED;
+    }
+
+    /*
+     * an earlier attempt of this request connected (and timed out, or got
+     * garbage): the servers its failure marks failed say nothing of
+     * refusals alone
+     */
+    *connected = 0;
+
+    for (i = first; i + 1 < last; i++) {
+        if (state[i].connect_time != (ngx_msec_t) -1) {
+            *connected = 1;
+        }
     }
 
     state = &state[last - 1];
@@ -3874,7 +3947,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
                                      + sizeof(":65535")];
     void                        *inherited;
     ngx_str_t                   *peer, *name, hostport;
-    ngx_uint_t                   status, first;
+    ngx_uint_t                   status, first, connected;
     const char                  *cause;
     ngx_http_upstream_t         *u;
     ngx_http_outage_ctx_t       *octx;
@@ -3897,7 +3970,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_outage_passive_classify(r, first, inherited, &status,
-                                         &cause, &peer)
+                                         &cause, &peer, &connected)
         != NGX_OK)
     {
         return NGX_OK;
@@ -3945,7 +4018,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
     }
 
     ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer,
-                                   name);
+                                   name, connected);
 
     return NGX_OK;
 }
@@ -4059,27 +4132,20 @@ ngx_http_outage_passive_direct(const char *cause)
 
 /*
  * Whether a check's own failing probes (the kind of the last one) already
- * confirm traffic evidence that needs a confirming probe: a read timeout
- * like a probe that timed out, nginx's "no valid response" (reset,
- * garbage, invalid header) like a probe reset, garbled or answered with an
- * error status, an error status of the application like a probe's: the
- * same status (a shared database down answers 500 to both), never a
- * credential's (401, 403, 407: the probes' token, not the service), as
- * any other status is a URL's answer to its input.  Then a slow URL or an
- * attacker cannot be the cause: the service fails its probes the same way.
- * Pure.
+ * confirm traffic evidence that needs a confirming probe, so that it
+ * disproves the guard: a read timeout like a probe that timed out,
+ * nginx's "no valid response" (reset, garbage, invalid header) like a
+ * probe reset or garbled.  Never an application status, and never a probe
+ * answered with a status (the guard then stands on the probes'
+ * credentials, 401/403/407, which a visitor's failures cannot
+ * contradict).  Pure.
  */
 
 ngx_uint_t
-ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
-    ngx_uint_t status, ngx_uint_t probe_status)
+ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind)
 {
     if (cause == NULL) {
-        return kind == NGX_HTTP_OUTAGE_CHECK_STATUS
-               && status == probe_status
-               && status != NGX_HTTP_UNAUTHORIZED
-               && status != NGX_HTTP_FORBIDDEN
-               && status != 407;
+        return 0;
     }
 
     if (ngx_strcmp(cause, "timed out") == 0) {
@@ -4088,8 +4154,7 @@ ngx_http_outage_passive_confirms(const char *cause, ngx_uint_t kind,
 
     if (ngx_strcmp(cause, "no valid response") == 0) {
         return kind == NGX_HTTP_OUTAGE_CHECK_RESET
-               || kind == NGX_HTTP_OUTAGE_CHECK_OTHER
-               || kind == NGX_HTTP_OUTAGE_CHECK_STATUS;
+               || kind == NGX_HTTP_OUTAGE_CHECK_OTHER;
     }
 
     return 0;
@@ -4159,7 +4224,8 @@ ngx_http_outage_passive_peer_tail(u_char *buf, size_t size, ngx_str_t *peer)
 
 static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
-    ngx_uint_t status, const char *cause, ngx_str_t *peer, ngx_str_t *name)
+    ngx_uint_t status, const char *cause, ngx_str_t *peer, ngx_str_t *name,
+    ngx_uint_t connected)
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
                                    probe[NGX_HTTP_OUTAGE_ERR_MAX],
@@ -4205,8 +4271,9 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
         for (j = 0; j < scopes->nelts; j++) {
             if (ids[j] == checks[i].scope
-                && ngx_http_outage_check_probes_peer(&checks[i].url,
-                                                     &checks[i].resolve, peer))
+                && ngx_http_outage_passive_probes(&checks[i],
+                                                  &shm->checks[checks[i].slot],
+                                                  peer, 0))
             {
                 matching = 1;
                 break;
@@ -4228,8 +4295,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         }
 
         if (matching
-            && !ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
-                                                  peer))
+            && !ngx_http_outage_passive_probes(ck, &shm->checks[ck->slot],
+                                               peer, 0))
         {
             continue;
         }
@@ -4265,7 +4332,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                       : ngx_http_outage_passive_name_seen(sc, name))
                   && (resolve
                       || matching
-                      || ngx_http_outage_check_probes_host(ck, peer)));
+                      || ngx_http_outage_passive_probes(ck, sc, peer, 1)));
 
         /*
          * "no live upstreams" after nginx could not connect to the check's
@@ -4283,7 +4350,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 sc->conn_failed = 0;
             }
 
-        } else if (direct && !resolve) {
+        } else if (direct && !resolve && !connected) {
             sc->conn_failed = now;
 
         } else if (nolive && sc->conn_failed
@@ -4311,9 +4378,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                                                        sc->reason_len)
                 && (direct
                     || ngx_http_outage_passive_confirms(cause,
-                                                        sc->last_error,
-                                                        status,
-                                                        sc->last_status)));
+                                                        sc->last_error)));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)
@@ -4599,6 +4664,67 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
     for (i = 0; fp && i < NGX_HTTP_OUTAGE_PASSIVE_NAMES; i++) {
         if (sc->names[i] == fp) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether the check probes the peer nginx tried ("any_port": its address,
+ * on any port): by the addresses written in the configuration, or by
+ * those its last probe was handed at run time (the slot's target keys: a
+ * name only nginx's resolver knows, or one that moved since the reload),
+ * as the guard compares them.  The keys are read without the lock: a torn
+ * read only misses a match.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
+    ngx_http_outage_shm_check_t *sc, ngx_str_t *peer, ngx_uint_t any_port)
+{
+    u_char      *p;
+    uint64_t     key;
+    in_port_t    port;
+    ngx_int_t    n;
+    ngx_str_t    host;
+    ngx_uint_t   i;
+
+    if (any_port ? ngx_http_outage_check_probes_host(ck, peer)
+                 : ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
+                                                     peer))
+    {
+        return 1;
+    }
+
+    if (peer == NULL || sc->key != ck->key) {
+        return 0;
+    }
+
+    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p <= peer->data + 1) {
+        return 0;
+    }
+
+    ngx_http_outage_url_target(&ck->url, &host, &port);
+
+    if (!any_port) {
+        n = ngx_atoi(p, peer->data + peer->len - p);
+
+        if (n != (ngx_int_t) port) {
+            return 0;
+        }
+    }
+
+    key = ngx_http_outage_check_key(peer->data, p - 1 - peer->data, port);
+
+    for (i = 0; i < sc->ntargets && i < NGX_HTTP_OUTAGE_CHECK_ADDRS; i++) {
+        if (sc->targets[i] == key) {
             return 1;
         }
     }

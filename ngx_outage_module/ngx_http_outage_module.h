@@ -693,7 +693,7 @@ ngx_uint_t ngx_http_outage_passive_unresolved(void *upstream,
 uint32_t ngx_http_outage_check_passive_key(
     ngx_http_outage_check_conf_t *ck);
 ngx_uint_t ngx_http_outage_passive_confirms(const char *cause,
-    ngx_uint_t kind, ngx_uint_t status, ngx_uint_t probe_status);
+    ngx_uint_t kind);
 ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
     ngx_http_request_t *r, ngx_uint_t *first, void **inherited);
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,

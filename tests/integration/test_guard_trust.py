@@ -34,13 +34,15 @@ T = 10 * LATENCY_FACTOR
 
 class App:
     """An application on host:port.  hang: every request blocks (a hung
-    shared database); health500: /health answers 500 while pages are fine
+    shared database); health500: /health answers health_code (500; 401:
+    the probes' credentials, the prober's side) while pages are fine
     (the prober's side breaking every probe); /slow answers after 3 s.
     HTTP/1.1, so a client's connection is kept alive."""
 
     def __init__(self, host="127.0.0.1"):
         self.hang = False
         self.health500 = False
+        self.health_code = 500
         self.release = threading.Event()
         me = self
 
@@ -54,7 +56,7 @@ class App:
                     time.sleep(3)
                 status = 200
                 if me.health500 and self.path.startswith("/health"):
-                    status = 500
+                    status = me.health_code
                 body = b"app ok"
                 try:
                     self.send_response(status)
@@ -215,10 +217,10 @@ def test_traffic_disproving_the_guard_pages_every_probe_down_scope(
 # ---- item 7: a confirmed passive take-down is probe evidence --------------
 
 def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
-    # every /health answers 500 (the prober's side is what breaks) while
+    # every /health answers 401 (the prober's side is what breaks) while
     # the sites serve: the guard holds both scopes back.  Someone requests
     # a slow URL: its timeouts ask for a confirming probe, which fails like
-    # every probe; the take-down "passive: ...; check: HTTP 500" counts for
+    # every probe; the take-down "passive: ...; check: HTTP 401" counts for
     # the guard as probe evidence, so the guard stays and nothing is paged
     a, b = apps(), apps()
     conf = ("outage_check shopa http://127.0.0.1:%d/health "
@@ -239,6 +241,7 @@ def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
     wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "up"],
              timeout=T)
     # the probes start failing; the slow requests come before "fall"
+    a.health_code = b.health_code = 401     # the prober's side
     a.health500 = b.health500 = True
     with ThreadPoolExecutor(12) as ex:
         codes = list(ex.map(lambda i: n.get("/a/slow", timeout=10)[0],
@@ -247,7 +250,7 @@ def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
     wait_for(lambda: all(c["health"] == "down" for c in checks_of(n)),
              timeout=T, what="both checks down")
     got = lines(n, r'check "shopa" \(#0\) is down: passive: upstream 504 '
-                   r'\(timed out\); check: HTTP 500 \(passive failures '
+                   r'\(timed out\); check: HTTP 401 \(passive failures '
                    r'confirmed by a probe\)')
     if not got:
         pytest.skip("the probes reached fall before the passive rule "
@@ -475,7 +478,7 @@ def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
 
 def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
         nginx_factory, apps):
-    # review s7/R1 #2 (B): every /health answers 500 (the prober's side):
+    # review s7/R1 #2 (B): every /health answers 401 (the prober's side):
     # the guard holds checkout and search up.  api's probe of its
     # management port passes while its application port is dead: traffic
     # takes api down directly, which is about api alone.  Its probes pass,
@@ -502,6 +505,7 @@ def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
              timeout=T)
+    a.health_code = b.health_code = 401     # the prober's side
     a.health500 = b.health500 = True
     wait_for(lambda: n.status_json()["guard_active"], timeout=T,
              what="the guard")
@@ -525,8 +529,8 @@ def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
 
 class _TokenApp:
     """/health needs "Authorization: Bearer <token>" (401 otherwise);
-    /boom answers 500 (an application's answer to bad input); the rest
-    200."""
+    /boom answers 500 (an application's answer to bad input); /drop closes
+    the connection unanswered; /slow answers after 3 s; the rest 200."""
 
     def __init__(self):
         self.token = "good"
@@ -536,6 +540,15 @@ class _TokenApp:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
+                if "drop" in self.path:
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                if "slow" in self.path:
+                    time.sleep(3)
                 st = 200
                 if self.path.startswith("/health") and \
                         self.headers.get("Authorization") != \
@@ -610,9 +623,9 @@ def _ab_conf(a, b, extra="", b_opts="interval=500ms timeout=300ms fall=2"):
 
 
 def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
-    # every /health answers 500 (the prober's side), the sites serve: the
+    # every /health answers 401 (the prober's side), the sites serve: the
     # guard holds shopa and shopb up.  A reload adds shopc (its /health
-    # also 500): until it has a verdict it is no evidence, so the guard
+    # also 401): until it has a verdict it is no evidence, so the guard
     # stays and no visitor sees the page
     a, b, c = apps(), apps(), apps()
     extra = ("outage_check shopc http://127.0.0.1:%d/health "
@@ -620,6 +633,7 @@ def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
     n = nginx_factory(_ab_conf(a, b), workers=2)
     wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up", "up"],
              timeout=T)
+    a.health_code = b.health_code = c.health_code = 401
     a.health500 = b.health500 = c.health500 = True
     wait_for(lambda: n.status_json()["guard_active"], timeout=T,
              what="the guard")
@@ -637,14 +651,16 @@ def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
 
 
 def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
-    # nginx starts while every /health answers 500: shopa (fast) fails
-    # "fall" long before shopb (slow) has a verdict.  shopb without a
-    # verdict is no evidence that not every target fails: shopa is not
-    # paged in between
+    # nginx starts while every /health answers 401: shopa fails "fall"
+    # long before shopb (fall=6) has a verdict.  shopb, its probes failing
+    # but no verdict yet, is no evidence that not every target fails:
+    # shopa is not paged in between (shopb's first probe, at a random
+    # offset within 500 ms, always comes before shopa's second)
     a, b = apps(), apps()
+    a.health_code = b.health_code = 401     # the prober's side
     a.health500 = b.health500 = True
-    n = nginx_factory(_ab_conf(a, b, b_opts="interval=3s timeout=300ms "
-                                            "fall=3"), workers=2)
+    n = nginx_factory(_ab_conf(a, b, b_opts="interval=500ms timeout=300ms "
+                                            "fall=6"), workers=2)
     end = time.monotonic() + 8 * LATENCY_FACTOR
     while not n.status_json()["guard_active"]:
         assert time.monotonic() < end, n.status_json()
@@ -660,15 +676,18 @@ def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
 
 def test_start_with_one_dead_target_pages_it(nginx_factory, apps):
     # the price of the above stays small: shopa's /health fails from the
-    # start, shopb is healthy; shopb's first probe is a verdict, so shopa
-    # is paged as soon as it reaches "fall"
+    # start, shopb is healthy with a long interval.  A check with no probe
+    # result at all is left out of the guard's count: shopa is paged as
+    # soon as it reaches "fall", not after shopb's first probe (at a
+    # random offset within 30 s)
     a, b = apps(), apps()
     a.health500 = True
-    n = nginx_factory(_ab_conf(a, b, b_opts="interval=3s timeout=300ms "
+    n = nginx_factory(_ab_conf(a, b, b_opts="interval=30s timeout=300ms "
                                             "fall=3"), workers=2)
     wait_for(lambda: states(n)["shopa"] == "down", timeout=T,
              what="shopa paged")
     assert n.status_json()["guard_active"] is False
+    assert not lines(n, r"every health check fails")
 
 
 # ---- review s7/R1 #6: a silenced check is no evidence ---------------------
@@ -712,3 +731,143 @@ def test_silenced_check_does_not_feed_the_guard(nginx_factory, apps, redis):
         time.sleep(0.1)
     assert n.get("/shop/")[0] == 503
     assert not lines(n, r"every health check fails")
+
+
+def test_guard_on_credentials_ignores_dropped_and_slow_urls(nginx_factory):
+    # review s7/R4 #5: every probe 401 (the token rotated: the prober's
+    # side), the guard holds both scopes up.  A URL on which the
+    # application drops the connection, and a slow URL, 12 times each:
+    # evidence a visitor manufactures on a healthy service, unlike the
+    # probes' failure: nothing is paged
+    a, b = _TokenApp(), _TokenApp()
+    try:
+        hdr = '"header=Authorization: Bearer good"'
+        conf = ("outage_check shopa http://127.0.0.1:%d/health "
+                "interval=500ms timeout=300ms fall=2 rise=2 %s;\n"
+                "outage_check shopb http://127.0.0.1:%d/health "
+                "interval=500ms timeout=300ms fall=2 rise=2 %s;\n"
+                % (a.port, hdr, b.port, hdr)) + server("""
+        location /a/ {
+            outage_page shopa;
+            proxy_pass http://127.0.0.1:%d/;
+            proxy_next_upstream off;
+            proxy_read_timeout 1s;
+        }
+        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
+        """ % (a.port, b.port))
+        n = nginx_factory(conf, workers=2)
+        wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+                 timeout=T)
+        a.token = b.token = "rotated"
+        wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+                 what="the guard")
+        with ThreadPoolExecutor(12) as ex:
+            list(ex.map(lambda i: n.get("/a/drop?%d" % i)[0], range(12)))
+            list(ex.map(lambda i: n.get("/a/slow?%d" % i, timeout=10)[0],
+                        range(12)))
+        end = time.monotonic() + 2 * LATENCY_FACTOR
+        while time.monotonic() < end:
+            st = n.status_json()
+            assert st["guard_active"] is True, st
+            assert states(n) == {"shopa": "ok", "shopb": "ok"}, st
+            time.sleep(0.1)
+        assert n.get("/a/")[0] == 200
+        assert n.get("/b/")[0] == 200
+    finally:
+        a.stop()
+        b.stop()
+
+
+class _DbApp:
+    """The shared database is down when db_down: /health answers 503 (as
+    most health libraries do), every page 500."""
+
+    def __init__(self):
+        self.db_down = False
+        me = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                st = 200
+                if me.db_down:
+                    st = 503 if self.path.startswith("/health") else 500
+                self.send_response(st)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_database_down_everywhere_pages_every_scope(nginx_factory):
+    # review s7/R4 #1: the shared database dies: every /health answers 503,
+    # every page 500.  The probes got an answer of the application: that
+    # is a verdict about the application, not about the prober's network,
+    # so there is no guard and both scopes are paged by their probes
+    a, b = _DbApp(), _DbApp()
+    try:
+        conf = ("outage_check shopa http://127.0.0.1:%d/health "
+                "interval=500ms timeout=300ms fall=2 rise=2 "
+                "passive_status=500-599;\n"
+                "outage_check shopb http://127.0.0.1:%d/health "
+                "interval=500ms timeout=300ms fall=2 rise=2 "
+                "passive_status=500-599;\n"
+                % (a.port, b.port)) + server("""
+        location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
+        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
+        """ % (a.port, b.port))
+        n = nginx_factory(conf, workers=2)
+        wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+                 timeout=T)
+        a.db_down = b.db_down = True
+        wait_for(lambda: states(n) == {"shopa": "down", "shopb": "down"},
+                 timeout=T, what="both scopes paged")
+        end = time.monotonic() + 2 * LATENCY_FACTOR
+        while time.monotonic() < end:
+            st = n.status_json()
+            assert st["guard_active"] is False, st
+            assert states(n) == {"shopa": "down", "shopb": "down"}, st
+            time.sleep(0.1)
+        assert not lines(n, r"every health check fails")
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_silencing_a_check_keeps_an_active_guard(nginx_factory, apps, redis):
+    # review s7/R4 #3: every probe fails on the prober's side (401), the
+    # guard holds shopa and shopb up; the on-call silences shopa in Redis.
+    # That is no evidence that shopb alone fails: the guard stays, shopb
+    # (serving) is not paged
+    a, b = apps(), apps()
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + _ab_conf(a, b)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up", "up"],
+             timeout=T)
+    a.health_code = b.health_code = 401
+    a.health500 = b.health500 = True
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
+    redis.cli("HSET", "outage:shopa", "state", "ok")
+    end = time.monotonic() + 3 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard_active"] is True, st
+        assert states(n)["shopb"] == "ok", st
+        time.sleep(0.1)
+    assert n.get("/b/")[0] == 200
+    assert not lines(n, r"not every health check fails any more")

@@ -132,6 +132,37 @@ def test_name_seen_once_then_unresolvable_never_pages(nginx_factory,
         dns.stop()
 
 
+def test_dead_app_port_behind_a_runtime_name_pages(nginx_factory, tmp_path,
+                                                   app):
+    # review s7/R1 #7: the check probes a management port by a name only
+    # nginx's resolver knows (service discovery); the application's port
+    # on that address is dead.  The peer is matched against the addresses
+    # the probes were handed at run time, as with a check by address:
+    # paged directly, although the management port's probe passes
+    dns = FakeDns(tmp_path, {"app.test": "127.0.0.1"})
+    dead = free_port()
+    try:
+        conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
+                "resolver_timeout 1s;\n"
+                "outage_check shop http://app.test:%d/health "
+                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                % (dns.port, app.port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % dead)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        hammer_until(n, "/x", lambda: scope(n, "shop")["state"] == "down",
+                     PASSIVE_WINDOW + 8, "no page")
+        assert scope(n, "shop")["reason"] == \
+            "passive: upstream 502 (cannot connect)"
+        assert lines(n, r"no probe needed\); peer: 127\.0\.0\.1:%d"
+                     % dead)
+    finally:
+        dns.stop()
+
+
 # ---- item 3: a refused peer that no check probes --------------------------
 
 def test_dead_secondary_upstream_on_another_host_never_pages(nginx_factory,
@@ -278,6 +309,34 @@ def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
         assert len(down_lines(n)) == 1, down_lines(n)
     finally:
         stop_server(mgmt)
+
+
+def test_refusal_after_a_read_timeout_never_continues(nginx_factory, app):
+    # review s7/R1 #8: one of two instances is dead (here the backup, so
+    # the order is fixed); one request to a slow URL times out on the live
+    # one, then is refused by the dead one.  Both are marked failed, and
+    # "no live upstreams" follows for fail_timeout: the servers were marked
+    # failed by the slow URL's timeout, not by refusals alone, so it asks
+    # for a probe, which passes
+    dead = free_port()
+    conf = ("upstream app { server 127.0.0.1:%d max_fails=1 fail_timeout=30s;"
+            " server 127.0.0.1:%d backup; }\n"
+            "outage_check shop http://127.0.0.1:%d/health "
+            "interval=1s timeout=500ms fall=2 rise=2;\n"
+            % (app.port, dead, app.port)) + server("""
+        location / {
+            outage_page shop;
+            proxy_pass http://app;
+            proxy_read_timeout 1s;
+        }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+    assert n.get("/page")[0] == 200
+    assert n.get("/slow")[0] in (502, 503, 504)
+    never_down_while(
+        n, "shop", lambda: n.get("/page"),
+        lambda: lines(n, PASSES % r"502 \(no live upstreams\)"),
+        PASSIVE_WINDOW + 15, "the confirming probe's verdict")
 
 
 # ---- item 11: Redis says "ok" ----------------------------------------------

@@ -152,7 +152,9 @@ def test_guard_never_holds_back_a_passive_verdict(nginx_factory, tmp_path,
                                                   app):
     # review item 1: two targets, both probes fail; checkout's traffic
     # failed first (passive, confirmed by its probe), so not every target
-    # is down by probe alone: no guard, both scopes down
+    # is down by probe alone: no guard, both scopes down.  (Before that
+    # traffic, checkout had no verdict yet but failing probes: review
+    # s7/R1 #1, no evidence against the guard, which may engage then)
     dead_a = free_port()
     dead_b = free_port()
     conf = ("outage_check payments http://127.0.0.1:%d/health "
@@ -178,7 +180,6 @@ def test_guard_never_holds_back_a_passive_verdict(nginx_factory, tmp_path,
     assert n.get("/payments/")[0] == 503
     assert n.get("/checkout/")[0] == 503
     assert len([ln for ln in down_lines(n) if '"checkout"' in ln]) == 1
-    assert lines(n, r"every health check fails") == []
 
 
 def test_guard_names_the_scopes_it_keeps_up(nginx_factory, tmp_path):
@@ -225,6 +226,12 @@ def test_traffic_failing_like_the_probes_clears_the_guard(nginx_factory,
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: n.status_json()["guard_active"], timeout=10,
              what="the guard")
+    # the guard may engage while one check has failing probes but no
+    # verdict yet (review s7/R1 #1): traffic then takes it down directly,
+    # which disproves the guard too; here both are down by probe first
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["down"] * 2,
+             timeout=10, what="both checks down by probe")
+    assert n.status_json()["guard_active"] is True
     assert scope(n, "checkout")["state"] == "ok"
     hammer_until(n, "/checkout/",
                  lambda: scope(n, "checkout")["state"] == "down",
