@@ -398,8 +398,6 @@ def test_eight_failing_addresses_never_freeze_the_check(nginx_factory,
         hole.close()
 
 
-
-
 # ---- review s7/R1: the order of traffic and probes, and who can disprove --
 
 def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
@@ -527,35 +525,20 @@ def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
     assert n.get("/search/")[0] == 200
 
 
-class _TokenApp:
-    """/health needs "Authorization: Bearer <token>" (401 otherwise);
-    /boom answers 500 (an application's answer to bad input); /drop closes
-    the connection unanswered; /slow answers after 3 s; the rest 200."""
+class _ScriptedApp:
+    """An application on a free port that answers "ok" with the status
+    status(request) returns (None: the request was dealt with there)."""
 
     def __init__(self):
-        self.token = "good"
         me = self
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
-                if "drop" in self.path:
-                    self.close_connection = True
-                    try:
-                        self.connection.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+                st = me.status(self)
+                if st is None:
                     return
-                if "slow" in self.path:
-                    time.sleep(3)
-                st = 200
-                if self.path.startswith("/health") and \
-                        self.headers.get("Authorization") != \
-                        "Bearer " + me.token:
-                    st = 401
-                if "boom" in self.path:
-                    st = 500
                 self.send_response(st)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -564,15 +547,39 @@ class _TokenApp:
             def log_message(self, *a):
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
+        self.srv = serve(handler=H)
         self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
     def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        stop_server(self.srv)
+
+
+class _TokenApp(_ScriptedApp):
+    """/health needs "Authorization: Bearer <token>" (401 otherwise);
+    /boom answers 500 (an application's answer to bad input); /drop closes
+    the connection unanswered; /slow answers after 3 s; the rest 200."""
+
+    def __init__(self):
+        self.token = "good"
+        super().__init__()
+
+    def status(self, req):
+        if "drop" in req.path:
+            req.close_connection = True
+            try:
+                req.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return None
+        if "slow" in req.path:
+            time.sleep(3)
+        st = 200
+        if req.path.startswith("/health") and \
+                req.headers.get("Authorization") != "Bearer " + self.token:
+            st = 401
+        if "boom" in req.path:
+            st = 500
+        return st
 
 
 def test_application_status_never_disproves_the_guard(nginx_factory):
@@ -582,15 +589,8 @@ def test_application_status_never_disproves_the_guard(nginx_factory):
     # which says nothing against the guard's premise
     a, b = _TokenApp(), _TokenApp()
     try:
-        hdr = '"header=Authorization: Bearer good" passive_status=500-599'
-        conf = ("outage_check shopa http://127.0.0.1:%d/health "
-                "interval=500ms timeout=300ms fall=2 rise=2 %s;\n"
-                "outage_check shopb http://127.0.0.1:%d/health "
-                "interval=500ms timeout=300ms fall=2 rise=2 %s;\n"
-                % (a.port, hdr, b.port, hdr)) + server("""
-        location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
-        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
-        """ % (a.port, b.port))
+        conf = _ab_conf(a, b, opts=_AB_OPTS + ' "header=Authorization: '
+                        'Bearer good" passive_status=500-599')
         n = nginx_factory(conf, workers=2)
         wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
                  timeout=T)
@@ -612,11 +612,15 @@ def test_application_status_never_disproves_the_guard(nginx_factory):
 
 # ---- review s7/R1 #1: a check without a verdict is no evidence ------------
 
-def _ab_conf(a, b, extra="", b_opts="interval=500ms timeout=300ms fall=2"):
-    return ("outage_check shopa http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=2 rise=2;\n"
+_AB_OPTS = "interval=500ms timeout=300ms fall=2"
+
+
+def _ab_conf(a, b, extra="", opts=_AB_OPTS, b_opts=None):
+    """shopa checked on app a, shopb on app b (b_opts: its own options),
+    each paging its location /a/ or /b/ proxied to its app"""
+    return ("outage_check shopa http://127.0.0.1:%d/health %s rise=2;\n"
             "outage_check shopb http://127.0.0.1:%d/health %s rise=2;\n"
-            % (a.port, b.port, b_opts) + extra) + server("""
+            % (a.port, opts, b.port, b_opts or opts) + extra) + server("""
         location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
         location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
         """ % (a.port, b.port))
@@ -778,38 +782,18 @@ def test_guard_on_credentials_ignores_dropped_and_slow_urls(nginx_factory):
         b.stop()
 
 
-class _DbApp:
+class _DbApp(_ScriptedApp):
     """The shared database is down when db_down: /health answers 503 (as
     most health libraries do), every page 500."""
 
     def __init__(self):
         self.db_down = False
-        me = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                st = 200
-                if me.db_down:
-                    st = 503 if self.path.startswith("/health") else 500
-                self.send_response(st)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *a):
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
-        self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+    def status(self, req):
+        if not self.db_down:
+            return 200
+        return 503 if req.path.startswith("/health") else 500
 
 
 def test_database_down_everywhere_pages_every_scope(nginx_factory):
@@ -819,16 +803,7 @@ def test_database_down_everywhere_pages_every_scope(nginx_factory):
     # so there is no guard and both scopes are paged by their probes
     a, b = _DbApp(), _DbApp()
     try:
-        conf = ("outage_check shopa http://127.0.0.1:%d/health "
-                "interval=500ms timeout=300ms fall=2 rise=2 "
-                "passive_status=500-599;\n"
-                "outage_check shopb http://127.0.0.1:%d/health "
-                "interval=500ms timeout=300ms fall=2 rise=2 "
-                "passive_status=500-599;\n"
-                % (a.port, b.port)) + server("""
-        location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
-        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
-        """ % (a.port, b.port))
+        conf = _ab_conf(a, b, opts=_AB_OPTS + " passive_status=500-599")
         n = nginx_factory(conf, workers=2)
         wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
                  timeout=T)
