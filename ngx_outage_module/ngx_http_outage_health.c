@@ -117,6 +117,8 @@ typedef struct {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                         len;
     const char                    *detail;      /* NUL-terminated, or NULL */
+    ngx_uint_t                     reached;     /* timed out after the
+                                                   request was sent */
 } ngx_http_outage_result_t;
 
 
@@ -132,7 +134,8 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic,
+    ngx_uint_t *nverdict);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -2484,6 +2487,17 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
 
     case CURLE_OPERATION_TIMEDOUT:
         res->kind = NGX_HTTP_OUTAGE_CHECK_TIMEOUT;
+
+        /*
+         * Connected (and through TLS) with the request on its way: the
+         * application was reached and did not answer in time, which is
+         * its own verdict, not a sign of the prober's network.
+         */
+        us = 0;
+        res->reached =
+            curl_easy_getinfo(p->easy, CURLINFO_PRETRANSFER_TIME_T, &us)
+                == CURLE_OK
+            && us > 0;
         t = ngx_slprintf(t, last, "timed out after %M ms", ck->timeout);
         goto done;
 
@@ -2737,6 +2751,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     sc->latency_sum += res->latency;
     sc->last_status = res->status;
     sc->last_error = res->kind;
+    sc->last_reached = res->reached;
 
     if (res->kind == NGX_HTTP_OUTAGE_CHECK_OK) {
         sc->passes++;
@@ -3014,10 +3029,11 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntraffic)
+    ngx_uint_t *ntraffic, ngx_uint_t *nverdict)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
+                                   verdict[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
@@ -3035,6 +3051,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
     ngx_memzero(seen, n);
     ngx_memzero(known, n);
+    ngx_memzero(verdict, n);
     ngx_memzero(silenced, n);
     ngx_memzero(tried, n);
     ngx_memzero(failing, n);
@@ -3054,6 +3071,18 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                                                now))
         {
             silenced[t] = 1;
+            continue;
+        }
+
+        if (shm->guard_active && sc->fails > 0
+            && ngx_http_outage_health_answered(sc))
+        {
+            /*
+             * paged on its application's own verdict (a deploy's 503
+             * while every other probe is refused its credentials): while
+             * the guard holds the others, it neither feeds nor clears it
+             */
+            verdict[t] = 1;
             continue;
         }
 
@@ -3090,6 +3119,14 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         *npending += (seen[t] && !known[t] && tried[t] && !silenced[t]);
     }
 
+    if (nverdict) {
+        *nverdict = 0;
+
+        for (t = 0; t < n; t++) {
+            *nverdict += (seen[t] && verdict[t] && !known[t] && !tried[t]);
+        }
+    }
+
     if (ntraffic) {
         *ntraffic = 0;
 
@@ -3123,10 +3160,22 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
+    ngx_uint_t  ntargets, nfailing, npending, ntraffic, nverdict, all,
+                active;
 
     ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntraffic);
+                                            &ntraffic, &nverdict);
+
+    /*
+     * while it is on, targets paged on their applications' own verdicts
+     * are left out (see count()) but still make the "at least two
+     * distinct targets" it was set on, as long as a target it holds back
+     * still fails
+     */
+    if (shm->guard_active && nfailing) {
+        ntargets += nverdict;
+        nfailing += nverdict;
+    }
 
     /*
      * a target without a verdict yet but failing probes neither clears
@@ -3200,22 +3249,28 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 
 
 /*
- * Whether the check's last probe failed with an answer of the application
- * itself (any status but the credential ones, or a body mismatch): the
+ * Whether the check's last probe failed at the application itself (any
+ * status but the credential ones and 429, which are about the prober's
+ * own requests, a body mismatch, or no answer in time
+ * to a request it was sent: a hang behind a shared database): the
  * prober's network reaches it.
  */
 
 static ngx_uint_t
 ngx_http_outage_health_answered(ngx_http_outage_shm_check_t *sc)
 {
-    if (sc->last_error == NGX_HTTP_OUTAGE_CHECK_BODY) {
+    if (sc->last_error == NGX_HTTP_OUTAGE_CHECK_BODY
+        || (sc->last_error == NGX_HTTP_OUTAGE_CHECK_TIMEOUT
+            && sc->last_reached))
+    {
         return 1;
     }
 
     return sc->last_error == NGX_HTTP_OUTAGE_CHECK_STATUS
            && sc->last_status != NGX_HTTP_UNAUTHORIZED
            && sc->last_status != NGX_HTTP_FORBIDDEN
-           && sc->last_status != 407;
+           && sc->last_status != 407
+           && sc->last_status != 429;
 }
 
 
@@ -3320,7 +3375,8 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
+                                         NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "

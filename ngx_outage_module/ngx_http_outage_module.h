@@ -316,6 +316,8 @@ typedef struct {
     ngx_uint_t                   passes;       /* consecutive */
     ngx_uint_t                   last_status;
     ngx_uint_t                   last_error;
+    ngx_uint_t                   last_reached; /* a timeout came after the
+                                                  request was sent */
     u_char                       last_error_text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       last_error_len;
     ngx_msec_t                   last_latency;
