@@ -3018,10 +3018,12 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * Only while the guard is off: silencing a check while every probe fails
  * (the on-call silencing what obviously serves) must not turn the guard
  * off and page the others.
- * A check whose last probe the application answered (a status other than
- * 401, 403 or 407, or a body that does not match) is a verdict about the
- * application, not about the prober's network: its target never counts as
- * failing for the guard, whose premise that answer disproves.
+ * A check whose last probe reached the application (a status other than
+ * 401, 403, 407 or 429, a body that does not match, or no answer in time
+ * to a request sent) has a verdict about the application, not about the
+ * prober's network: its target never counts as failing for the guard,
+ * whose premise that verdict disproves; while the guard is on, such a
+ * target is counted apart ("nverdict") so that it does not clear it.
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
