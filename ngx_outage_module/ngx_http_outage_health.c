@@ -134,8 +134,7 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic,
-    ngx_uint_t *nverdict);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -3019,11 +3018,10 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * (the on-call silencing what obviously serves) must not turn the guard
  * off and page the others.
  * A check whose last probe reached the application (a status other than
- * 401, 403, 407 or 429, a body that does not match, or no answer in time
- * to a request sent) has a verdict about the application, not about the
+ * 401, 403 or 407, a body that does not match, or no answer in time to a
+ * request sent) has a verdict about the application, not about the
  * prober's network: its target never counts as failing for the guard,
- * whose premise that verdict disproves; while the guard is on, such a
- * target is counted apart ("nverdict") so that it does not clear it.
+ * whose premise that verdict disproves.
  * A "target" index out of range (a slot not regrouped since a reload) is
  * taken as a target of its own.
  */
@@ -3031,11 +3029,10 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntraffic, ngx_uint_t *nverdict)
+    ngx_uint_t *ntraffic)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   verdict[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
@@ -3053,7 +3050,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
     ngx_memzero(seen, n);
     ngx_memzero(known, n);
-    ngx_memzero(verdict, n);
     ngx_memzero(silenced, n);
     ngx_memzero(tried, n);
     ngx_memzero(failing, n);
@@ -3073,18 +3069,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                                                now))
         {
             silenced[t] = 1;
-            continue;
-        }
-
-        if (shm->guard_active && sc->fails > 0
-            && ngx_http_outage_health_answered(sc))
-        {
-            /*
-             * paged on its application's own verdict (a deploy's 503
-             * while every other probe is refused its credentials): while
-             * the guard holds the others, it neither feeds nor clears it
-             */
-            verdict[t] = 1;
             continue;
         }
 
@@ -3121,14 +3105,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         *npending += (seen[t] && !known[t] && tried[t] && !silenced[t]);
     }
 
-    if (nverdict) {
-        *nverdict = 0;
-
-        for (t = 0; t < n; t++) {
-            *nverdict += (seen[t] && verdict[t] && !known[t] && !tried[t]);
-        }
-    }
-
     if (ntraffic) {
         *ntraffic = 0;
 
@@ -3162,22 +3138,10 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntraffic, nverdict, all,
-                active;
+    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
 
     ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntraffic, &nverdict);
-
-    /*
-     * while it is on, targets paged on their applications' own verdicts
-     * are left out (see count()) but still make the "at least two
-     * distinct targets" it was set on, as long as a target it holds back
-     * still fails
-     */
-    if (shm->guard_active && nfailing) {
-        ntargets += nverdict;
-        nfailing += nverdict;
-    }
+                                            &ntraffic);
 
     /*
      * a target without a verdict yet but failing probes neither clears
@@ -3252,8 +3216,7 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 
 /*
  * Whether the check's last probe failed at the application itself (any
- * status but the credential ones and 429, which are about the prober's
- * own requests, a body mismatch, or no answer in time
+ * status but the credential ones, a body mismatch, or no answer in time
  * to a request it was sent: a hang behind a shared database): the
  * prober's network reaches it.
  */
@@ -3271,8 +3234,7 @@ ngx_http_outage_health_answered(ngx_http_outage_shm_check_t *sc)
     return sc->last_error == NGX_HTTP_OUTAGE_CHECK_STATUS
            && sc->last_status != NGX_HTTP_UNAUTHORIZED
            && sc->last_status != NGX_HTTP_FORBIDDEN
-           && sc->last_status != 407
-           && sc->last_status != 429;
+           && sc->last_status != 407;
 }
 
 
@@ -3377,8 +3339,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
-                                         NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "

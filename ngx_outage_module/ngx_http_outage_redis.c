@@ -2000,9 +2000,11 @@ ngx_http_outage_redis_new_reader(ngx_http_outage_redis_t *rd)
     rd->reader->privdata = rd;
     rd->reader->maxbuf = NGX_HTTP_OUTAGE_REDIS_READ_CHUNK;
 #if (HIREDIS_MAJOR >= 1)
-    rd->reader->maxelements = ngx_max(rd->max_top, rd->push
-                                      ? rd->max_nested
-                                      : NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP);
+    /* parenthesized: ngx_max() does not parenthesize its arguments */
+    rd->reader->maxelements = ngx_max(rd->max_top,
+                                      (rd->push
+                                       ? rd->max_nested
+                                       : NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP));
 #endif
 
     rd->used = 0;
