@@ -1149,9 +1149,28 @@ class Bench:
                     c.beyond = None if pp is None else cmds - polls * pp
                     c.per_poll = pp
 
+    @staticmethod
+    def paired(a, b, of):
+        """The ratio of(b run) / of(a run) of each round, where both cases
+        ran seconds apart, and its median and spread over the rounds.
+
+        Rounds interleave the cases, so the load another process puts on
+        the machine is about the same for both runs of a round, and mostly
+        cancels out of their ratio; a ratio of medians over all rounds
+        takes each median from different rounds whenever the load changed
+        between them (docs/performance.md, "What is measured")."""
+        ratios = [of(y) / of(x) for x, y in zip(a.runs, b.runs)]
+        return statistics.median(ratios), spread(ratios), ratios
+
     def fmt_targets(self):
         """[(verdict, text, value)]; verdict MET / MISSED / n/a."""
         t = []
+
+        def rps(x):
+            return x["rps"]
+
+        def cpu(x):
+            return x["cpu_ns"] / x["requests"]
 
         def ratio_target(text, a, b, factor):
             ca, cb = self.case(a), self.case(b) if b else None
@@ -1160,19 +1179,24 @@ class Bench:
                     t.append(("n/a", text, "feature missing: %s"
                               % c.missing))
                     return
-            rhs = factor * (cb.ratio if cb else 1.0)
-            got = ca.ratio
-            v = "MET" if got >= rhs else "MISSED"
-            val = "%.3f vs %.3f" % (got, rhs)
-            # the spreads of the two cases compared, combined
-            noise = (ca.rps_spread ** 2
-                     + (cb or self.case("1")).rps_spread ** 2) ** 0.5
-            if v == "MISSED" and (rhs - got) / rhs <= noise:
-                val += " (within this run's noise ±%.1f%%)" % (noise * 100)
+            base = cb or self.case("1")
+            # req/s of a over b's, paired by round: the verdict
+            got, noise, _ = self.paired(base, ca, rps)
+            v = "MET" if got >= factor else "MISSED"
+            val = "paired %.3f vs %.3f (±%.1f%%)" % (got, factor,
+                                                      noise * 100)
+            if v == "MISSED" and (factor - got) / factor <= noise:
+                val += " (within this run's noise)"
             # the same comparison by nginx CPU per request, which other
             # work on the machine disturbs much less
-            val += "; by cpu/request %.3f vs %.3f" % (
-                ca.cpu_ratio, factor * (cb.cpu_ratio if cb else 1.0))
+            by_cpu, cpu_noise, _ = self.paired(ca, base, cpu)
+            val += "; by cpu/request paired %.3f (±%.1f%%)" % (
+                by_cpu, cpu_noise * 100)
+            # ratios of medians, as printed before the paired figures
+            val += "; by medians %.3f vs %.3f, by cpu/request %.3f vs " \
+                   "%.3f" % (ca.ratio, factor * (cb.ratio if cb else 1.0),
+                             ca.cpu_ratio,
+                             factor * (cb.cpu_ratio if cb else 1.0))
             t.append((v, text, val))
 
         ratio_target("no incident >= 0.99 x plain", "2", None, 0.99)
@@ -1234,14 +1258,21 @@ class Bench:
             if gone:
                 t.append(("n/a", text, "feature missing: %s" % gone[0]))
                 continue
-            got = b.cpu_us / a.cpu_us
+            # CPU per request of the other case over the banner's, paired
+            # by round: the verdict
+            got, noise, _ = self.paired(
+                a, b, lambda x: x["cpu_ns"] / x["requests"])
             v = "MET" if got >= factor else "MISSED"
-            val = "%.3f vs %.3f (%.1f vs %.1f us/req)" % (
-                got, factor, a.cpu_us, b.cpu_us)
-            noise = (a.cpu_spread ** 2 + b.cpu_spread ** 2) ** 0.5
+            val = "paired %.3f vs %.3f (±%.1f%%)" % (got, factor,
+                                                      noise * 100)
             if v == "MISSED" and (factor - got) / factor <= noise:
-                val += " (within this run's noise ±%.1f%%)" % (noise * 100)
-            val += "; by req/s %.3f" % (a.rps / b.rps)
+                val += " (within this run's noise)"
+            by_rps, _, _ = self.paired(b, a, lambda x: x["rps"])
+            val += "; by req/s paired %.3f" % by_rps
+            # ratios of medians, as printed before the paired figures
+            val += "; by medians %.3f (%.1f vs %.1f us/req), by req/s " \
+                   "%.3f" % (b.cpu_us / a.cpu_us, a.cpu_us, b.cpu_us,
+                             a.rps / b.rps)
             t.append((v, text, val))
         return t
 
