@@ -383,7 +383,10 @@ ngx_http_outage_snapshot_unref(ngx_http_outage_snapshot_t *s)
 /*
  * r->ctx of a main request that has no context yet (it was looked for):
  * never written, read as "none"; a redirect zeroes r->ctx, and the next
- * look walks the cleanup list once more.
+ * look walks the cleanup list once more.  Only then: nginx zeroes r->ctx
+ * in an internal redirect (r->internal, also set by "rewrite ... last")
+ * and in ngx_http_filter_finalize_request() (r->filter_finalize), so the
+ * first look of a request that had neither finds nothing to walk for.
  */
 static ngx_http_outage_ctx_t  ngx_http_outage_no_ctx;
 
@@ -418,7 +421,7 @@ ngx_http_outage_ctx(ngx_http_request_t *r, ngx_uint_t create)
     } else if (ctx) {
         return ctx;
 
-    } else {
+    } else if (m->internal || m->filter_finalize) {
         for (cln = m->pool->cleanup; cln; cln = cln->next) {
             if (cln->handler == ngx_http_outage_ctx_cleanup) {
                 ctx = cln->data;
@@ -433,7 +436,9 @@ ngx_http_outage_ctx(ngx_http_request_t *r, ngx_uint_t create)
                 return ctx;
             }
         }
+    }
 
+    if (ctx == NULL) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no request context yet");
 

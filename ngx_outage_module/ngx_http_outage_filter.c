@@ -57,6 +57,14 @@
 /* a file is scanned this far at most (the reads block) */
 #define NGX_HTTP_OUTAGE_SCAN_FILE_MAX  (256 * 1024)
 
+/*
+ * Links and buffers of the response's own allocation: enough for a
+ * banner spliced into the first buffer (ngx_http_outage_insert()); more
+ * come from the pool
+ */
+#define NGX_HTTP_OUTAGE_LINKS  8
+#define NGX_HTTP_OUTAGE_BUFS   6
+
 /* ngx_http_outage_cache_t flags of a cached banner */
 #define NGX_HTTP_OUTAGE_BANNER_STYLE   0x01   /* starts with "<style>" */
 #define NGX_HTTP_OUTAGE_BANNER_NONCE   0x02   /* the template shows it */
@@ -72,7 +80,14 @@ struct ngx_http_outage_part_s {
 };
 
 
+/*
+ * The state of one bannered response, in one allocation with the
+ * links, buffers and stand-in record that a banner spliced into the first
+ * buffer needs (most pages), and the entry that holds the rendering the
+ * banner is sent from: one ngx_palloc() per response instead of a dozen.
+ */
 typedef struct {
+    ngx_pool_cleanup_t       cln;          /* holds the rendering, if any */
     ngx_http_outage_scan_t   scan;
     ngx_str_t                banner[2];    /* per-request head, the rest */
     ngx_http_outage_part_t  *busy;         /* held by next filters, oldest
@@ -118,6 +133,13 @@ typedef struct {
     ngx_buf_t               *zflag[8];     /* empty flush/sync/last_in_chain
                                               buffers, by those flags */
 #endif
+    ngx_http_outage_part_t   part;         /* the first of "free" */
+    ngx_uint_t               nlinks;       /* of link[] handed out */
+    ngx_uint_t               nbufs;        /* of buf[] handed out */
+
+    /* not zeroed: each is set whole when handed out, and used once */
+    ngx_chain_t              link[NGX_HTTP_OUTAGE_LINKS];
+    ngx_buf_t                buf[NGX_HTTP_OUTAGE_BUFS];
 } ngx_http_outage_filter_ctx_t;
 
 
@@ -134,6 +156,7 @@ typedef struct {
     unsigned                 covered:1;    /* a marker covers our banner */
     unsigned                 marker:1;     /* a marker, of any value */
     unsigned                 cache:1;      /* Cache-Control or Expires */
+    unsigned                 varied:1;     /* a Vary lists Sec-Fetch-Dest */
 } ngx_http_outage_resp_t;
 
 
@@ -157,7 +180,8 @@ static ngx_uint_t ngx_http_outage_not_document(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_outage_not_rendered(ngx_http_request_t *r,
     ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
     ngx_uint_t sniff);
-static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_vary(ngx_http_request_t *r,
+    ngx_http_outage_resp_t *rh);
 static ngx_table_elt_t *ngx_http_outage_push_header(ngx_http_request_t *r,
     char *key, size_t len);
 static ngx_uint_t ngx_http_outage_type_304(ngx_http_request_t *r,
@@ -166,7 +190,8 @@ static void ngx_http_outage_sniff_body(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_outage_banner_build(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
-    ngx_http_outage_view_t *view, ngx_str_t *out);
+    ngx_http_outage_view_t *view, ngx_str_t *out,
+    ngx_http_outage_blob_t **blobp);
 static ngx_http_outage_blob_t *ngx_http_outage_banner_cached(
     ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf,
     ngx_http_outage_snapshot_t *snap, ngx_http_outage_view_t *view);
@@ -201,8 +226,8 @@ static void ngx_http_outage_copy_reads(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 static void ngx_http_outage_copy_reads_done(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
-static ngx_int_t ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b,
-    ngx_chain_t ***ll);
+static ngx_int_t ngx_http_outage_link(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_outage_held(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, size_t from, size_t to,
     ngx_chain_t ***ll);
@@ -217,9 +242,11 @@ static ngx_int_t ngx_http_outage_insert(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx, ngx_chain_t *cl, off_t off,
     ngx_chain_t ***ll);
 static ngx_buf_t *ngx_http_outage_shadow(ngx_http_request_t *r,
-    ngx_buf_t *b, off_t from, off_t to);
-static ngx_buf_t *ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos,
-    u_char *last);
+    ngx_http_outage_filter_ctx_t *ctx, ngx_buf_t *b, off_t from, off_t to);
+static ngx_buf_t *ngx_http_outage_mem(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx, u_char *pos, u_char *last);
+static ngx_buf_t *ngx_http_outage_buf(ngx_http_request_t *r,
+    ngx_http_outage_filter_ctx_t *ctx);
 static void ngx_http_outage_release(ngx_http_request_t *r,
     ngx_http_outage_filter_ctx_t *ctx);
 #if (NGX_ZLIB)
@@ -572,6 +599,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_view_t        *view;
     ngx_http_outage_snapshot_t    *snap;
+    ngx_http_outage_blob_t        *blob;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_filter_ctx_t  *ctx;
     ngx_http_outage_ctx_t         *octx;
@@ -599,7 +627,7 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         && ngx_http_outage_type_304(r, olcf))
     {
         /* a kept 304 (not a page load) validates a copy that varies */
-        if (ngx_http_outage_vary(r) != NGX_OK) {
+        if (ngx_http_outage_vary(r, NULL) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -634,10 +662,13 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     /*
      * Sec-Fetch-Dest decides from here on: a cache must neither give the
      * copy without a banner an <iframe> or a fetch() got to a page load,
-     * nor the bannered copy to them
+     * nor the bannered copy to them.  "rh" is read here for every later
+     * check of the header filter.
      */
 
-    if (ngx_http_outage_vary(r) != NGX_OK) {
+    ngx_http_outage_resp_headers(r, view, &rh, 0);
+
+    if (ngx_http_outage_vary(r, &rh) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -698,7 +729,9 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         }
     }
 
-    if (ngx_http_outage_banner_build(r, olcf, snap, view, banner) != NGX_OK) {
+    if (ngx_http_outage_banner_build(r, olcf, snap, view, banner, &blob)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -707,9 +740,16 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
     }
 
     if (!r->header_only) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_outage_filter_ctx_t));
+        ctx = ngx_palloc(r->pool, sizeof(ngx_http_outage_filter_ctx_t));
         if (ctx == NULL) {
             return NGX_ERROR;
+        }
+
+        ngx_memzero(ctx, offsetof(ngx_http_outage_filter_ctx_t, link));
+
+        if (blob) {
+            /* sent from the worker's rendering: kept until the pool goes */
+            ngx_http_outage_cache_hold_in(r, blob, &ctx->cln);
         }
 
         ngx_http_outage_scan_init(&ctx->scan);
@@ -902,10 +942,52 @@ ngx_http_outage_push_header(ngx_http_request_t *r, char *key, size_t len)
 }
 
 
+/*
+ * "Vary: Sec-Fetch-Dest", unless a Vary header lists it already (or "*"):
+ * a tier behind this one that runs the module, or the application itself.
+ * rh: the walk of the headers made already, or NULL (a kept 304).
+ */
+
 static ngx_int_t
-ngx_http_outage_vary(ngx_http_request_t *r)
+ngx_http_outage_vary(ngx_http_request_t *r, ngx_http_outage_resp_t *rh)
 {
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    if (rh) {
+        if (rh->varied) {
+            return NGX_OK;
+        }
+
+    } else {
+        part = &r->headers_out.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].hash && h[i].key.len == sizeof("Vary") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Vary",
+                                   sizeof("Vary") - 1) == 0
+                && ngx_http_outage_vary_lists(h[i].value.data,
+                                              h[i].value.len,
+                                              "Sec-Fetch-Dest",
+                                              sizeof("Sec-Fetch-Dest") - 1))
+            {
+                return NGX_OK;
+            }
+        }
+    }
 
     h = ngx_http_outage_push_header(r, "Vary", sizeof("Vary") - 1);
     if (h == NULL) {
@@ -1045,9 +1127,6 @@ ngx_http_outage_not_rendered(ngx_http_request_t *r,
     ngx_http_outage_view_t *view, ngx_http_outage_resp_t *rh,
     ngx_uint_t sniff)
 {
-    /* "rh" is read here for the header filter's later checks too */
-    ngx_http_outage_resp_headers(r, view, rh, 0);
-
     if (rh->not_html) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: no banner: another Content-Type header "
@@ -1076,8 +1155,8 @@ ngx_http_outage_not_rendered(ngx_http_request_t *r,
  * One walk over the response headers in the list for every check that
  * reads them: other Content-Type lines, Content-Disposition,
  * X-Content-Type-Options, the two-tier marker (whether one covers
- * "view"), and whether there is anything for the banner's own headers to
- * replace.  Headers a filter cleared (hash 0) are not sent, so not read.
+ * "view"), a Vary that lists Sec-Fetch-Dest already, and whether there is
+ * anything for the banner's own headers to replace.  Headers a filter cleared (hash 0) are not sent, so not read.
  * The names differ in length, or in their first letter from the other
  * names of their length (Last-Modified, Accept-Ranges): one comparison
  * per header at most, usually none.
@@ -1183,6 +1262,20 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
 
             } else {
                 rh->cache = 1;
+            }
+
+            break;
+
+        case sizeof("Vary") - 1:
+            if (!clear && c == 'v'
+                && ngx_strncasecmp(name, (u_char *) "Vary",
+                                   sizeof("Vary") - 1) == 0
+                && ngx_http_outage_vary_lists(h[i].value.data,
+                                              h[i].value.len,
+                                              "Sec-Fetch-Dest",
+                                              sizeof("Sec-Fetch-Dest") - 1))
+            {
+                rh->varied = 1;
             }
 
             break;
@@ -1334,7 +1427,8 @@ ngx_http_outage_sniff_body(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_outage_banner_build(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
-    ngx_http_outage_view_t *view, ngx_str_t *out)
+    ngx_http_outage_view_t *view, ngx_str_t *out,
+    ngx_http_outage_blob_t **blobp)
 {
     u_char                  *p;
     size_t                   n;
@@ -1344,6 +1438,7 @@ ngx_http_outage_banner_build(ngx_http_request_t *r,
     ngx_str_null(&out[0]);
     ngx_str_null(&out[1]);
     ngx_str_null(&nonce);
+    *blobp = NULL;
 
     if (olcf->banner_nonce
         && ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK)
@@ -1373,9 +1468,8 @@ ngx_http_outage_banner_build(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ngx_http_outage_cache_hold(r, blob) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* held by the caller, with its state, for a response with a body */
+    *blobp = blob;
 
     out[1].data = blob->data;
     out[1].len = blob->len;
@@ -1726,44 +1820,93 @@ static ngx_int_t
 ngx_http_outage_validators(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_view_t *view)
 {
-    u_char           *p;
-    size_t            len;
+    u_char           *p, *mem;
+    size_t            len, elen, mlen;
     const char       *state;
+    ngx_uint_t        weak, suffix;
     ngx_table_elt_t  *h, *etag;
 
-    ngx_http_weak_etag(r);
+    /*
+     * The ETag as ngx_http_weak_etag() makes it weak, and the marker's
+     * value, from one allocation: every bannered response
+     */
+
+    state = ngx_http_outage_marker_state(ngx_http_outage_view_rank(view));
+    if (state == NULL) {
+        /* worst() returns ranked scopes only */
+        state = "down";
+    }
+
+    /* the snapshot may be gone when the access log reads it */
+    mlen = view->name.len + sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1
+           + ngx_strlen(state);
 
     etag = r->headers_out.etag;
+    weak = 0;
+    suffix = 0;
+    elen = 0;
 
-    if (etag && etag->hash && etag->value.len > 3
-        && etag->value.data[etag->value.len - 1] == '"')
-    {
-        len = etag->value.len + sizeof("-outage--") - 1 + NGX_TIME_T_LEN
-              + NGX_INT_T_LEN;
+    if (etag) {
+        weak = (etag->value.len > 2
+                && etag->value.data[0] == 'W' && etag->value.data[1] == '/');
 
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
+        if (!weak
+            && (etag->value.len < 1 || etag->value.data[0] != '"'))
+        {
+            etag->hash = 0;
+            r->headers_out.etag = NULL;
+            etag = NULL;
+
+        } else {
+            elen = etag->value.len + (weak ? 0 : 2);
+
+            /* of the weak form: more than W/"" and closed by a quote */
+            suffix = (etag->hash && elen > 3
+                      && etag->value.data[etag->value.len - 1] == '"');
+
+            if (suffix) {
+                elen += sizeof("-outage-") - 1 + NGX_TIME_T_LEN
+                        + NGX_INT_T_LEN;
+
+            } else if (weak) {
+                elen = 0;
+            }
+        }
+    }
+
+    mem = ngx_pnalloc(r->pool, elen + mlen);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (elen) {
+        p = mem;
+
+        if (!weak) {
+            *p++ = 'W';
+            *p++ = '/';
         }
 
-        /*
-         * "%*s-outage-%xT-%ui\"" without ngx_sprintf(): every response;
-         * the "-" keeps two incidents apart ("abc" + "12", "abc1" + "2")
-         */
+        if (suffix) {
+            /*
+             * "%*s-outage-%xT-%ui\"" without ngx_sprintf(); the "-" keeps
+             * two incidents apart ("abc" + "12", "abc1" + "2")
+             */
 
-        etag->value.data = ngx_cpymem(p, etag->value.data,
-                                      etag->value.len - 1);
-        etag->value.data = ngx_cpymem(etag->value.data, "-outage-",
-                                      sizeof("-outage-") - 1);
-        etag->value.data = ngx_http_outage_hex(etag->value.data,
-                                               (uint64_t) view->since);
-        *etag->value.data++ = '-';
-        etag->value.data = ngx_http_outage_dec(etag->value.data,
-                                               view->state);
-        *etag->value.data++ = '"';
+            p = ngx_cpymem(p, etag->value.data, etag->value.len - 1);
+            p = ngx_cpymem(p, "-outage-", sizeof("-outage-") - 1);
+            p = ngx_http_outage_hex(p, (uint64_t) view->since);
+            *p++ = '-';
+            p = ngx_http_outage_dec(p, view->state);
+            *p++ = '"';
 
-        etag->value.len = etag->value.data - p;
-        etag->value.data = p;
+        } else {
+            p = ngx_cpymem(p, etag->value.data, etag->value.len);
+        }
+
+        etag->value.len = p - mem;
+        etag->value.data = mem;
+        mem += elen;
     }
 
     if (!olcf->banner_last_modified
@@ -1781,35 +1924,20 @@ ngx_http_outage_validators(ngx_http_request_t *r,
         }
     }
 
-    state = ngx_http_outage_marker_state(ngx_http_outage_view_rank(view));
-    if (state == NULL) {
-        /* worst() returns ranked scopes only */
-        state = "down";
-    }
-
     h = ngx_http_outage_push_header(r, NGX_HTTP_OUTAGE_MARKER,
                                     sizeof(NGX_HTTP_OUTAGE_MARKER) - 1);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    /* the snapshot may be gone when the access log reads it */
-    len = view->name.len + sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1
-          + ngx_strlen(state);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->value.data = p;
-
-    p = ngx_cpymem(p, view->name.data, view->name.len);
+    p = ngx_cpymem(mem, view->name.data, view->name.len);
     p = ngx_cpymem(p, NGX_HTTP_OUTAGE_MARKER_STATE,
                    sizeof(NGX_HTTP_OUTAGE_MARKER_STATE) - 1);
-    p = ngx_cpymem(p, state, len - (p - h->value.data));
+    len = mlen - (p - mem);
+    ngx_memcpy(p, state, len);
 
-    h->value.len = len;
+    h->value.data = mem;
+    h->value.len = mlen;
 
     return NGX_OK;
 }
@@ -1993,7 +2121,7 @@ ngx_http_outage_splice(ngx_http_request_t *r,
         b = cl->buf;
 
         if (ctx->done) {
-            if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+            if (ngx_http_outage_link(r, ctx, b, &ll) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -2033,7 +2161,7 @@ ngx_http_outage_splice(ngx_http_request_t *r,
             keep = ctx->scan.nhold;
 
             if (size == 0) {
-                if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                if (ngx_http_outage_link(r, ctx, b, &ll) != NGX_OK) {
                     return NGX_ERROR;
                 }
 
@@ -2056,12 +2184,12 @@ ngx_http_outage_splice(ngx_http_request_t *r,
             }
 
             if (keep == 0) {
-                if (ngx_http_outage_link(r, b, &ll) != NGX_OK) {
+                if (ngx_http_outage_link(r, ctx, b, &ll) != NGX_OK) {
                     return NGX_ERROR;
                 }
 
             } else if (keep < size) {
-                sh = ngx_http_outage_shadow(r, b, 0, size - keep);
+                sh = ngx_http_outage_shadow(r, ctx, b, 0, size - keep);
                 if (sh == NULL) {
                     return NGX_ERROR;
                 }
@@ -2069,7 +2197,7 @@ ngx_http_outage_splice(ngx_http_request_t *r,
                 sh->recycled = b->recycled;
                 sh->flush = b->flush;
 
-                if (ngx_http_outage_link(r, sh, &ll) != NGX_OK
+                if (ngx_http_outage_link(r, ctx, sh, &ll) != NGX_OK
                     || ngx_http_outage_track(r, ctx, sh, b) != NGX_OK)
                 {
                     return NGX_ERROR;
@@ -2081,9 +2209,9 @@ ngx_http_outage_splice(ngx_http_request_t *r,
                 ngx_http_outage_consume(b);
 
                 if (b->flush) {
-                    sh = ngx_calloc_buf(r->pool);
+                    sh = ngx_http_outage_buf(r, ctx);
                     if (sh == NULL
-                        || ngx_http_outage_link(r, sh, &ll) != NGX_OK)
+                        || ngx_http_outage_link(r, ctx, sh, &ll) != NGX_OK)
                     {
                         return NGX_ERROR;
                     }
@@ -2111,7 +2239,7 @@ ngx_http_outage_splice(ngx_http_request_t *r,
 
         if (rc == NGX_HTTP_OUTAGE_SCAN_NONE) {
             if ((nheld && ngx_http_outage_held(r, ctx, 0, nheld, &ll) != NGX_OK)
-                || ngx_http_outage_link(r, b, &ll) != NGX_OK)
+                || ngx_http_outage_link(r, ctx, b, &ll) != NGX_OK)
             {
                 return NGX_ERROR;
             }
@@ -2139,7 +2267,7 @@ ngx_http_outage_splice(ngx_http_request_t *r,
                                         nheld - (size_t) (start - hit),
                                         nheld, &ll)
                    != NGX_OK
-                || ngx_http_outage_link(r, b, &ll) != NGX_OK)
+                || ngx_http_outage_link(r, ctx, b, &ll) != NGX_OK)
             {
                 return NGX_ERROR;
             }
@@ -2169,14 +2297,27 @@ ngx_http_outage_splice(ngx_http_request_t *r,
 }
 
 
+/*
+ * Links and buffers come from the response's allocation first, then from
+ * the pool.  Each is handed out once and never taken back: the next
+ * filters may hold it as long as they would hold one of the pool's, which
+ * lives no longer than the response's allocation.
+ */
+
 static ngx_int_t
-ngx_http_outage_link(ngx_http_request_t *r, ngx_buf_t *b, ngx_chain_t ***ll)
+ngx_http_outage_link(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll)
 {
     ngx_chain_t  *ln;
 
-    ln = ngx_alloc_chain_link(r->pool);
-    if (ln == NULL) {
-        return NGX_ERROR;
+    if (ctx->nlinks < NGX_HTTP_OUTAGE_LINKS) {
+        ln = &ctx->link[ctx->nlinks++];
+
+    } else {
+        ln = ngx_alloc_chain_link(r->pool);
+        if (ln == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     ln->buf = b;
@@ -2207,14 +2348,14 @@ ngx_http_outage_held(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
 
     ngx_memcpy(p, ctx->held + from, to - from);
 
-    b = ngx_http_outage_mem(r, p, p + (to - from));
+    b = ngx_http_outage_mem(r, ctx, p, p + (to - from));
     if (b == NULL) {
         return NGX_ERROR;
     }
 
     b->temporary = 1;
 
-    return ngx_http_outage_link(r, b, ll);
+    return ngx_http_outage_link(r, ctx, b, ll);
 }
 
 
@@ -2246,7 +2387,7 @@ ngx_http_outage_banner_buf(ngx_http_request_t *r,
     ctx->added = n;
 
     if (n == ctx->banner[1].len && !ctx->copy_banner) {
-        return ngx_http_outage_mem(r, ctx->banner[1].data,
+        return ngx_http_outage_mem(r, ctx, ctx->banner[1].data,
                                    ctx->banner[1].data + n);
     }
 
@@ -2255,7 +2396,7 @@ ngx_http_outage_banner_buf(ngx_http_request_t *r,
         return NULL;
     }
 
-    b = ngx_http_outage_mem(r, p, p + n);
+    b = ngx_http_outage_mem(r, ctx, p, p + n);
     if (b == NULL) {
         return NULL;
     }
@@ -2289,7 +2430,7 @@ ngx_http_outage_banner_link(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    return ngx_http_outage_link(r, b, ll);
+    return ngx_http_outage_link(r, ctx, b, ll);
 }
 
 
@@ -2305,6 +2446,9 @@ ngx_http_outage_track(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
 
     if (pt) {
         ctx->free = pt->next;
+
+    } else if (ctx->part.buf == NULL) {
+        pt = &ctx->part;
 
     } else {
         pt = ngx_palloc(r->pool, sizeof(ngx_http_outage_part_t));
@@ -2577,20 +2721,20 @@ ngx_http_outage_insert(ngx_http_request_t *r,
     n = 0;
 
     if (size == 0) {
-        return (ngx_http_outage_link(r, banner, ll) == NGX_OK
-                && ngx_http_outage_link(r, b, ll) == NGX_OK)
+        return (ngx_http_outage_link(r, ctx, banner, ll) == NGX_OK
+                && ngx_http_outage_link(r, ctx, b, ll) == NGX_OK)
                ? NGX_OK : NGX_ERROR;
     }
 
     if (ngx_buf_in_memory(b) && !b->in_file) {
         if (off > 0) {
-            part[n++] = ngx_http_outage_shadow(r, b, 0, off);
+            part[n++] = ngx_http_outage_shadow(r, ctx, b, 0, off);
         }
 
         part[n++] = banner;
 
         if (off < size) {
-            part[n++] = ngx_http_outage_shadow(r, b, off, size);
+            part[n++] = ngx_http_outage_shadow(r, ctx, b, off, size);
         }
 
         goto flags;
@@ -2628,13 +2772,13 @@ ngx_http_outage_insert(ngx_http_request_t *r,
          */
 
         if (hit > b->file_pos) {
-            part[n++] = ngx_http_outage_shadow(r, b, 0, hit - b->file_pos);
+            part[n++] = ngx_http_outage_shadow(r, ctx, b, 0, hit - b->file_pos);
         }
 
         part[n++] = banner;
-        part[n++] = ngx_http_outage_mem(r, ctx->fheld,
+        part[n++] = ngx_http_outage_mem(r, ctx, ctx->fheld,
                                         ctx->fheld + (start - hit));
-        part[n++] = ngx_http_outage_shadow(r, b, start - b->file_pos, size);
+        part[n++] = ngx_http_outage_shadow(r, ctx, b, start - b->file_pos, size);
 
         goto flags;
     }
@@ -2646,22 +2790,22 @@ ngx_http_outage_insert(ngx_http_request_t *r,
     }
 
     if (start > b->file_pos) {
-        part[n++] = ngx_http_outage_shadow(r, b, 0, start - b->file_pos);
+        part[n++] = ngx_http_outage_shadow(r, ctx, b, 0, start - b->file_pos);
     }
 
     if (hit > start) {
-        part[n++] = ngx_http_outage_mem(r, base, base + (hit - start));
+        part[n++] = ngx_http_outage_mem(r, ctx, base, base + (hit - start));
     }
 
     part[n++] = banner;
 
     if (aligned > hit) {
-        part[n++] = ngx_http_outage_mem(r, base + (hit - start),
+        part[n++] = ngx_http_outage_mem(r, ctx, base + (hit - start),
                                         base + (aligned - start));
     }
 
     if (aligned < b->file_last) {
-        part[n++] = ngx_http_outage_shadow(r, b, aligned - b->file_pos, size);
+        part[n++] = ngx_http_outage_shadow(r, ctx, b, aligned - b->file_pos, size);
     }
 
 flags:
@@ -2674,7 +2818,7 @@ flags:
         /* the producer wants b back soon: have the parts flushed likewise */
         part[i]->recycled = b->recycled;
 
-        if (ngx_http_outage_link(r, part[i], ll) != NGX_OK) {
+        if (ngx_http_outage_link(r, ctx, part[i], ll) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -2692,14 +2836,19 @@ flags:
 /* [from, to) of b, in memory and/or in the file, as b itself is */
 
 static ngx_buf_t *
-ngx_http_outage_shadow(ngx_http_request_t *r, ngx_buf_t *b, off_t from,
-    off_t to)
+ngx_http_outage_shadow(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    ngx_buf_t *b, off_t from, off_t to)
 {
     ngx_buf_t  *s;
 
-    s = ngx_alloc_buf(r->pool);
-    if (s == NULL) {
-        return NULL;
+    if (ctx->nbufs < NGX_HTTP_OUTAGE_BUFS) {
+        s = &ctx->buf[ctx->nbufs++];
+
+    } else {
+        s = ngx_alloc_buf(r->pool);
+        if (s == NULL) {
+            return NULL;
+        }
     }
 
     *s = *b;
@@ -2726,11 +2875,12 @@ ngx_http_outage_shadow(ngx_http_request_t *r, ngx_buf_t *b, off_t from,
 
 
 static ngx_buf_t *
-ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos, u_char *last)
+ngx_http_outage_mem(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx,
+    u_char *pos, u_char *last)
 {
     ngx_buf_t  *b;
 
-    b = ngx_calloc_buf(r->pool);
+    b = ngx_http_outage_buf(r, ctx);
     if (b == NULL) {
         return NULL;
     }
@@ -2741,6 +2891,24 @@ ngx_http_outage_mem(ngx_http_request_t *r, u_char *pos, u_char *last)
     b->tag = (ngx_buf_tag_t) &ngx_http_outage_module;
 
     return b;
+}
+
+
+/* an empty buffer, as ngx_calloc_buf() gives */
+
+static ngx_buf_t *
+ngx_http_outage_buf(ngx_http_request_t *r, ngx_http_outage_filter_ctx_t *ctx)
+{
+    ngx_buf_t  *b;
+
+    if (ctx->nbufs < NGX_HTTP_OUTAGE_BUFS) {
+        b = &ctx->buf[ctx->nbufs++];
+        ngx_memzero(b, sizeof(ngx_buf_t));
+
+        return b;
+    }
+
+    return ngx_calloc_buf(r->pool);
 }
 
 
@@ -2875,7 +3043,7 @@ ngx_http_outage_inflated(ngx_http_request_t *r,
     ll = &zout;
 
     for (cl = in; cl; cl = cl->next) {
-        if (ngx_http_outage_link(r, cl->buf, &ll) != NGX_OK) {
+        if (ngx_http_outage_link(r, ctx, cl->buf, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -3031,7 +3199,7 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
         ctx->zredo = (ctx->zs.avail_out == 0);
 
         if (ctx->zs.avail_out == 0) {
-            if (ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+            if (ngx_http_outage_link(r, ctx, ob, &ll) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -3064,7 +3232,7 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
     if (ob && ob->last > ob->pos) {
         ob->flush = 1;
 
-        if (ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+        if (ngx_http_outage_link(r, ctx, ob, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -3091,8 +3259,8 @@ identity:
 
     if (ctx->zmagic) {
         /* the 1f taken from a buffer before */
-        ob = ngx_http_outage_mem(r, &magic, &magic + 1);
-        if (ob == NULL || ngx_http_outage_link(r, ob, &ll) != NGX_OK) {
+        ob = ngx_http_outage_mem(r, ctx, &magic, &magic + 1);
+        if (ob == NULL || ngx_http_outage_link(r, ctx, ob, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -3167,7 +3335,7 @@ ngx_http_outage_zflags(ngx_http_request_t *r,
         }
     }
 
-    if (ngx_http_outage_link(r, ob, ll) != NGX_OK) {
+    if (ngx_http_outage_link(r, ctx, ob, ll) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -719,6 +719,8 @@ void ngx_http_outage_cache_store(ngx_http_outage_cache_t *cache,
     ngx_http_outage_blob_t *blob, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_cache_hold(ngx_http_request_t *r,
     ngx_http_outage_blob_t *blob);
+void ngx_http_outage_cache_hold_in(ngx_http_request_t *r,
+    ngx_http_outage_blob_t *blob, ngx_pool_cleanup_t *cln);
 
 /* status.c */
 ngx_int_t ngx_http_outage_content_handler(ngx_http_request_t *r);

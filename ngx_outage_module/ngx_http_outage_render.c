@@ -138,16 +138,33 @@ ngx_http_outage_cache_hold(ngx_http_request_t *r, ngx_http_outage_blob_t *blob)
 {
     ngx_pool_cleanup_t  *cln;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_palloc(r->pool, sizeof(ngx_pool_cleanup_t));
     if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    cln->handler = ngx_http_outage_blob_release;
-    cln->data = blob;
-    blob->refs++;
+    ngx_http_outage_cache_hold_in(r, blob, cln);
 
     return NGX_OK;
+}
+
+
+/*
+ * As ngx_http_outage_cache_hold(), with a cleanup entry of the caller's
+ * memory (part of its per-response allocation, which lives as long as the
+ * pool): linked as ngx_pool_cleanup_add() links its own, no allocation.
+ */
+
+void
+ngx_http_outage_cache_hold_in(ngx_http_request_t *r,
+    ngx_http_outage_blob_t *blob, ngx_pool_cleanup_t *cln)
+{
+    cln->handler = ngx_http_outage_blob_release;
+    cln->data = blob;
+    cln->next = r->pool->cleanup;
+    r->pool->cleanup = cln;
+
+    blob->refs++;
 }
 
 

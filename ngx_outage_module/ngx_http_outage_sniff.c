@@ -732,6 +732,62 @@ ngx_http_outage_nosniff(const unsigned char *p, size_t len)
 
 
 /*
+ * Vary: every member of the list, white space around it (OWS) and empty
+ * members (RFC 9110 5.6.1) skipped; "*" varies on everything
+ */
+
+int
+ngx_http_outage_vary_lists(const unsigned char *p, size_t len,
+    const char *name, size_t name_len)
+{
+    size_t  i, k, start, end;
+
+    i = 0;
+
+    while (i < len) {
+
+        while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ',')) {
+            i++;
+        }
+
+        start = i;
+
+        while (i < len && p[i] != ',') {
+            i++;
+        }
+
+        end = i;
+
+        while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+            end--;
+        }
+
+        if (end - start == 1 && p[start] == '*') {
+            return 1;
+        }
+
+        if (end - start != name_len) {
+            continue;
+        }
+
+        for (k = 0; k < name_len; k++) {
+            if (ngx_http_outage_sniff_lc(p[start + k])
+                != ngx_http_outage_sniff_lc((unsigned char) name[k]))
+            {
+                break;
+            }
+        }
+
+        if (k == name_len) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * The first item of a header value up to "sep", without white space
  * around it: -1 if it is empty, 1 if it is "word" (lower case) in any
  * case, 0 otherwise

@@ -78,6 +78,13 @@ int ngx_http_outage_disposition_download(const unsigned char *p, size_t len);
 /* 1 if an X-Content-Type-Options value turns sniffing off */
 int ngx_http_outage_nosniff(const unsigned char *p, size_t len);
 
+/*
+ * 1 if a Vary value (RFC 9110 12.5.5: a comma list of field names, or
+ * "*") already makes a cache vary on the field "name" (case-insensitive)
+ */
+int ngx_http_outage_vary_lists(const unsigned char *p, size_t len,
+    const char *name, size_t name_len);
+
 /* 1 unless "charset" names an encoding an ASCII banner cannot go into */
 int ngx_http_outage_charset_ascii(const unsigned char *charset, size_t len);
 

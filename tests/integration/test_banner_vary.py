@@ -86,3 +86,68 @@ def test_vary_on_every_response_the_header_decided(nginx_factory, redis,
                       if s["name"] == "site"][0] == "ok", what="calm")
     head, varies, body = get(n, "/app/p.html", "Sec-Fetch-Dest: empty\r\n")
     assert body == PAGE and "sec-fetch-dest" not in varies, head
+
+
+TIERS = """
+    outage_redis 127.0.0.1:{redis} interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    server {{
+        listen 127.0.0.1:{{port}};
+        outage_banner on;
+        location /app/ {{ alias {www}/; }}
+        location /own/ {{
+            alias {www}/;
+            add_header Vary "Accept-Encoding ,SEC-FETCH-DEST";
+        }}
+        location /star/ {{ alias {www}/; add_header Vary "*"; }}
+        location /front/ {{
+            rewrite ^/front/(.*)$ /app/$1 break;
+            proxy_pass http://127.0.0.1:$server_port;
+        }}
+        location /frontown/ {{
+            rewrite ^/frontown/(.*)$ /own/$1 break;
+            proxy_pass http://127.0.0.1:$server_port;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def test_two_tiers_vary_once(nginx_factory, redis, tmp_path):
+    """Review s7/R5 L4: a front tier running the module repeated the
+    "Vary: Sec-Fetch-Dest" of the app tier behind it; neither tier adds
+    the token when a Vary lists it already (any case, among others, or
+    "*")."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "p.html").write_bytes(PAGE)
+    n = nginx_factory(TIERS.format(redis=redis.port, www=www))
+    wait_for(lambda: n.status_json()["redis"]["up"], what="redis polled")
+    redis.cli("SET", "outage:site", "Slow")
+    wait_for(lambda: [s["state"] for s in n.status_json()["scopes"]
+                      if s["name"] == "site"][0] == "degraded",
+             what="incident")
+
+    for path in ("/app/p.html", "/front/p.html", "/own/p.html",
+                 "/frontown/p.html"):
+        for dest, bannered in (("document", 1), ("iframe", 0)):
+            head, varies, body = get(n, path,
+                                     "Sec-Fetch-Dest: %s\r\n" % dest)
+            assert body.count(MARK) == bannered, (path, dest, head)
+            assert varies.count("sec-fetch-dest") == 1, (path, dest, head)
+        head, varies, _ = get_head(n, path)
+        assert varies.count("sec-fetch-dest") == 1, (path, "HEAD", head)
+
+    # "*" varies on everything: nothing to add
+    head, varies, body = get(n, "/star/p.html", "Sec-Fetch-Dest: document\r\n")
+    assert body.count(MARK) == 1 and varies == ["*"], head
+
+
+def get_head(n, path):
+    raw = raw_request(n.port, ("HEAD %s HTTP/1.1\r\nHost: t\r\n"
+                               "Connection: close\r\n\r\n" % path).encode(),
+                      10)
+    head = raw.partition(b"\r\n\r\n")[0].decode("latin-1")
+    varies = [v.strip().lower() for line in
+              re.findall(r"(?im)^vary:(.*)$", head) for v in line.split(",")]
+    return head, varies, b""

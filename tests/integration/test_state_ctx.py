@@ -64,9 +64,9 @@ class LogSlice:
         return self.n.log_text()[self.at:]
 
 
-def one(n, path, expect=200):
+def one(n, path, expect=200, headers=None):
     cut = LogSlice(n)
-    st, _, body = n.get(path)
+    st, _, body = n.get(path, headers=headers)
     assert st == expect, (path, st, body)
     # the request's last debug line is its pool's cleanup
     wait_for(lambda: "http close request" in cut.text(), timeout=5,
@@ -106,6 +106,18 @@ def test_one_walk_per_request_and_per_redirect(nginx_factory):
     assert log.count(NONE_YET) == 1, log.count(NONE_YET)
     assert log.count(FOUND_AGAIN) == 1, log.count(FOUND_AGAIN)
     assert len(PINS.findall(log)) == 1
+
+
+def test_filter_finalize_finds_the_context_again(nginx_factory):
+    # a failed precondition is answered by ngx_http_filter_finalize_request()
+    # (not_modified filter): it zeroes r->ctx without an internal redirect,
+    # so the first look after it must walk too, or a second context pins a
+    # second snapshot
+    n = start(nginx_factory)
+    log, _ = one(n, "/plain/a", expect=412,
+                 headers={"If-Match": '"no-such-etag"'})
+    assert log.count(FOUND_AGAIN) == 1, log.count(FOUND_AGAIN)
+    assert len(PINS.findall(log)) == 1, PINS.findall(log)
 
 
 def test_subrequests_share_the_main_request_snapshot(nginx_factory):

@@ -380,6 +380,25 @@ main(void)
     CHECK(!NOSNIFF("nosniffx"));
     CHECK(!NOSNIFF(""));
 
+#define VARY(lit)                                                            \
+    ngx_http_outage_vary_lists((const unsigned char *) lit, sizeof(lit) - 1, \
+                               "Sec-Fetch-Dest", sizeof("Sec-Fetch-Dest") - 1)
+    CHECK(VARY("Sec-Fetch-Dest"));
+    CHECK(VARY("sec-fetch-dest"));
+    CHECK(VARY("Accept-Encoding, SEC-FETCH-DEST"));
+    CHECK(VARY("Accept-Encoding,Sec-Fetch-Dest ,Cookie"));
+    CHECK(VARY(" ,\tSec-Fetch-Dest\t, "));
+    CHECK(VARY("*"));
+    CHECK(VARY("Cookie, *"));
+    CHECK(!VARY(""));
+    CHECK(!VARY("Accept-Encoding"));
+    CHECK(!VARY("Sec-Fetch-Destination"));
+    CHECK(!VARY("Sec-Fetch-Des"));
+    CHECK(!VARY("X-Sec-Fetch-Dest"));
+    CHECK(!VARY("Sec-Fetch-Dest-X, Sec-Fetch-Mode"));
+    CHECK(!VARY("**"));
+    CHECK(!VARY("\"Sec-Fetch-Dest\""));
+
     CHECK(!ascii("utf-16le"));
     CHECK(!ascii("UTF-16"));
     CHECK(!ascii("utf-32BE"));
