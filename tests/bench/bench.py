@@ -1120,9 +1120,10 @@ class Bench:
         for c in self.cases:
             if c.missing or not c.runs:
                 continue
-            # ratio of medians: the runs' noise is mostly run to run, not a
-            # slow drift, so pairing a run with the same round's case 1
-            # would add case 1's noise to every ratio
+            # medians per case: the table's value and ratio columns and
+            # the "by medians" figures; the targets are judged by the
+            # paired ratios (paired()), which a change of the machine's
+            # load between rounds does not reach
             rps = [x["rps"] for x in c.runs]
             c.rps = statistics.median(rps)
             c.rps_spread = spread(rps)
@@ -1152,7 +1153,9 @@ class Bench:
     @staticmethod
     def paired(a, b, of):
         """The ratio of(b run) / of(a run) of each round, where both cases
-        ran seconds apart, and its median and spread over the rounds.
+        ran within one round (seconds to tens of seconds apart: the order
+        rotates by one case per round), and its median and spread over
+        the rounds.
 
         Rounds interleave the cases, so the load another process puts on
         the machine is about the same for both runs of a round, and mostly
