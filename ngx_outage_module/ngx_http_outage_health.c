@@ -777,21 +777,29 @@ ngx_http_outage_check_header_cmp(const void *one, const void *two)
 /*
  * tls_verify= and tls_trusted_certificate=: how the probe judges the
  * target's certificate, so that it can judge it the way nginx's traffic
- * does (proxy_ssl_verify, proxy_ssl_trusted_certificate).  The file is
- * checked here: one that cannot be read or holds no certificate would
- * otherwise fail every probe as "tls" and page the scope for a typo.
+ * does (proxy_ssl_verify, proxy_ssl_trusted_certificate).  The CA file is
+ * read here, by the master, as nginx reads its own: a worker (another
+ * user) need not be able to read it, no probe reads a file on the event
+ * loop, and one that cannot be read or holds no certificate fails nginx -t
+ * rather than every probe ("tls"), which would page the scope for a typo.
  * NGX_DECLINED: not one of these parameters.
  */
+
+#define NGX_HTTP_OUTAGE_CHECK_CA_MAX  (4 * 1024 * 1024)
 
 static ngx_int_t
 ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v)
 {
-    ngx_str_t        s;
-    ngx_fd_t         fd;
+    u_char           *pem;
+    ssize_t           n;
+    size_t            size;
+    ngx_str_t         s;
+    ngx_fd_t          fd;
+    ngx_file_info_t   fi;
 #if (NGX_OPENSSL)
-    BIO             *bio;
-    X509            *x;
+    BIO              *bio;
+    X509             *x;
 #endif
 
     if (v->len > 11 && ngx_strncmp(v->data, "tls_verify=", 11) == 0) {
@@ -814,6 +822,12 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     } else if (v->len >= 24
                && ngx_strncmp(v->data, "tls_trusted_certificate=", 24) == 0)
     {
+#if (LIBCURL_VERSION_NUM < 0x074d00)
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": \"tls_trusted_certificate=\" "
+                           "needs libcurl 7.77 or later");
+        return NGX_ERROR;
+#endif
         s.len = v->len - 24;
         s.data = ngx_pnalloc(cf->pool, s.len + 1);
         if (s.data == NULL) {
@@ -843,10 +857,52 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
+        pem = NULL;
+        size = 0;
+
+        if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"outage_check\": cannot stat \"%s\" of "
+                               "\"tls_trusted_certificate=\"", s.data);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        if (!ngx_is_file(&fi)
+            || ngx_file_size(&fi) > NGX_HTTP_OUTAGE_CHECK_CA_MAX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": \"%s\" of "
+                               "\"tls_trusted_certificate=\" is not a file "
+                               "of at most 4 MB", s.data);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        size = (size_t) ngx_file_size(&fi);
+
+        pem = ngx_pnalloc(cf->pool, size + 1);
+        if (pem == NULL) {
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        n = size ? ngx_read_fd(fd, pem, size) : 0;
+
+        if (n == -1 || (size_t) n != size) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"outage_check\": cannot read \"%s\" of "
+                               "\"tls_trusted_certificate=\"", s.data);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
         (void) ngx_close_file(fd);
 
+        pem[size] = '\0';
+
 #if (NGX_OPENSSL)
-        bio = BIO_new_file((char *) s.data, "r");
+        bio = BIO_new_mem_buf(pem, (int) size);
         x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 
         if (bio) {
@@ -866,7 +922,8 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
         X509_free(x);
 #endif
 
-        ck->tls_trusted = s;
+        ck->tls_trusted.data = pem;
+        ck->tls_trusted.len = size;
 
     } else {
         return NGX_DECLINED;
@@ -1947,6 +2004,9 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_str_t                     *hdr;
     ngx_uint_t                     i, bad;
     struct curl_slist             *l;
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
+    struct curl_blob               ca;
+#endif
     ngx_http_outage_check_conf_t  *ck;
 
     ck = p->conf;
@@ -2034,10 +2094,16 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 
     } else if (ck->tls_trusted.len) {
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
         /* these CAs instead of the system's, as proxy_ssl_trusted_... */
-        bad |= curl_easy_setopt(e, CURLOPT_CAINFO,
-                                (char *) ck->tls_trusted.data);
+        ca.data = ck->tls_trusted.data;
+        ca.len = ck->tls_trusted.len;
+        ca.flags = CURL_BLOB_NOCOPY;    /* the cycle's, as ck */
+
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, (char *) NULL);
         bad |= curl_easy_setopt(e, CURLOPT_CAPATH, (char *) NULL);
+#endif
     }
 
     ngx_http_outage_health_keys(p);

@@ -154,7 +154,8 @@ typedef struct {
     ngx_array_t                 *passive_status;  /* app statuses that count */
     ngx_flag_t                   tls_verify;  /* tls_verify=, default on */
     ngx_str_t                    tls_trusted; /* tls_trusted_certificate=:
-                                                 full path, NUL-terminated */
+                                                 the file's PEM, read by
+                                                 nginx -t and the master */
     ngx_uint_t                   slot;        /* index in the zone, claimed
                                                  by the worker at start */
     uint32_t                     key;         /* crc32 of scope, url,

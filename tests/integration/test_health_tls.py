@@ -8,6 +8,7 @@ expired leaf for 127.0.0.1."""
 
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -129,8 +130,10 @@ def shop(n):
 def test_internal_ca_and_the_reason_of_an_expired_certificate(
         nginx_factory, tls_app, pki):
     app = tls_app("valid")
-    n = nginx_factory(conf(app, "tls_trusted_certificate=%s"
-                           % os.path.join(pki, "ca.crt")), workers=2)
+    ca = os.path.join(pki, "internal-ca.pem")
+    shutil.copy(os.path.join(pki, "ca.crt"), ca)
+    n = nginx_factory(conf(app, "tls_trusted_certificate=%s" % ca),
+                      workers=2)
     # the internal CA (not in the system store) is trusted: up
     wait_for(lambda: check(n)["probes"] >= 3, timeout=10, what="3 probes")
     c = check(n)
@@ -168,6 +171,28 @@ def test_tls_verify_off_keeps_an_expired_certificate_up(nginx_factory,
     wait_for(lambda: check(n2)["health"] == "down", timeout=10,
              what="default verifies")
     assert check(n2)["last_error"].startswith("TLS: "), check(n2)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for 'user'")
+def test_ca_file_only_the_master_can_read(nginx_factory, tls_app, pki):
+    """The CA file is read with the configuration, as nginx's own
+    certificates: workers running as another user (nobody) probe with it
+    although they cannot read it (0600, root's)."""
+    app = tls_app("valid")
+    ca = os.path.join(pki, "internal-ca.pem")
+    shutil.copy(os.path.join(pki, "ca.crt"), ca)
+    os.chmod(ca, 0o600)
+    n = nginx_factory(conf(app, "tls_trusted_certificate=%s" % ca),
+                      workers=1, start=False)
+    with open(n.conf_path) as f:
+        text = f.read()
+    assert "user root;" in text
+    with open(n.conf_path, "w") as f:
+        f.write(text.replace("user root;", "user nobody nogroup;"))
+    n.start()
+    wait_for(lambda: check(n)["probes"] >= 3, timeout=10, what="3 probes")
+    c = check(n)
+    assert c["health"] == "up" and c["consecutive_failures"] == 0, c
 
 
 @pytest.mark.parametrize("url, params, error", [
