@@ -296,7 +296,7 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ck->passive_min = 10;
     ck->passive_ratio = 80;
     ck->passive_window = 5;
-    ck->tls_verify = 1;
+    ck->tls_verify = NGX_CONF_UNSET;    /* not "off": verify */
     ngx_str_set(&ck->method, "GET");
 
     if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK) {
@@ -787,6 +787,55 @@ ngx_http_outage_check_header_cmp(const void *one, const void *two)
 
 #define NGX_HTTP_OUTAGE_CHECK_CA_MAX  (4 * 1024 * 1024)
 
+
+/*
+ * Whether the libcurl nginx runs with takes CA certificates from memory:
+ * not every TLS library behind it does (GnuTLS does not), and a probe
+ * whose set-up fails would stop the prober, silently, at run time.
+ */
+
+static ngx_int_t
+ngx_http_outage_check_ca_blob(ngx_conf_t *cf)
+{
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
+    CURL              *e;
+    CURLcode           rc;
+    const char        *ssl;
+    struct curl_blob   blob;
+
+    e = curl_easy_init();
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    blob.data = (void *) "";
+    blob.len = 0;
+    blob.flags = CURL_BLOB_COPY;
+
+    rc = curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+
+    curl_easy_cleanup(e);
+
+    if (rc == CURLE_OK) {
+        return NGX_OK;
+    }
+
+    ssl = curl_version_info(CURLVERSION_NOW)->ssl_version;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_check\": \"tls_trusted_certificate=\" "
+                       "needs a libcurl whose TLS library takes CA "
+                       "certificates from memory, such as OpenSSL "
+                       "(this one: %s)", ssl ? ssl : "without TLS");
+    return NGX_ERROR;
+#else
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_check\": \"tls_trusted_certificate=\" "
+                       "needs libcurl 7.77 or later");
+    return NGX_ERROR;
+#endif
+}
+
 static ngx_int_t
 ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v)
@@ -802,9 +851,15 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     X509             *x;
 #endif
 
-    if (v->len > 11 && ngx_strncmp(v->data, "tls_verify=", 11) == 0) {
+    if (v->len >= 11 && ngx_strncmp(v->data, "tls_verify=", 11) == 0) {
         s.data = v->data + 11;
         s.len = v->len - 11;
+
+        if (ck->tls_verify != NGX_CONF_UNSET) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": duplicate \"tls_verify=\"");
+            return NGX_ERROR;
+        }
 
         if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
             ck->tls_verify = 1;
@@ -822,12 +877,17 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     } else if (v->len >= 24
                && ngx_strncmp(v->data, "tls_trusted_certificate=", 24) == 0)
     {
-#if (LIBCURL_VERSION_NUM < 0x074d00)
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_check\": \"tls_trusted_certificate=\" "
-                           "needs libcurl 7.77 or later");
-        return NGX_ERROR;
-#endif
+        if (ck->tls_trusted.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": duplicate "
+                               "\"tls_trusted_certificate=\"");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_outage_check_ca_blob(cf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         s.len = v->len - 24;
         s.data = ngx_pnalloc(cf->pool, s.len + 1);
         if (s.data == NULL) {

@@ -152,7 +152,8 @@ typedef struct {
     ngx_uint_t                   passive_ratio;   /* percent of the window */
     time_t                       passive_window;  /* seconds */
     ngx_array_t                 *passive_status;  /* app statuses that count */
-    ngx_flag_t                   tls_verify;  /* tls_verify=, default on */
+    ngx_flag_t                   tls_verify;  /* tls_verify=: 0 off, else
+                                                 on (unset: on) */
     ngx_str_t                    tls_trusted; /* tls_trusted_certificate=:
                                                  the file's PEM, read by
                                                  nginx -t and the master */

@@ -8,7 +8,7 @@
  * (outage_bypass predicates and the signed cookie issued by
  * outage_bypass_login, with a rotation grace), and the header/body filter pair
  * that replaces a failing backend's 502/503/504 with the same page (with
- * every scope up, only nginx's own error, not the application's answer).  What
+ * every scope up, not a 503 the application sent itself).  What
  * the page says is rendered by ngx_http_outage_pagebody.c.
  */
 
@@ -1417,10 +1417,15 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     /*
      * With every scope of the location up there is no incident to show: a
      * 503 the application chose (its error code, its Retry-After) is its
-     * evidence, not ours, and passes untouched.  Only nginx's own error
-     * page (a peer refused, timed out, unreachable) becomes the page.
+     * evidence, not ours, and passes untouched.  A 502 or 504 that came
+     * with a response header is by definition (RFC 9110 15.6.3, 15.6.5) a
+     * proxy in between saying that its own upstream failed (a load
+     * balancer, an ingress in front of a dead application): nginx's error
+     * in all but name, replaced as nginx's own.
      */
-    if (worst == NULL && ngx_http_outage_page_app_status(r)) {
+    if (worst == NULL && status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_outage_page_app_status(r))
+    {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "outage: backend answered %ui itself, scopes up: "
                        "not intercepted", status);
@@ -1451,7 +1456,7 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
 
 
 /*
- * Whether the failing status being sent is the application's own answer.
+ * Whether the failing status being sent is the upstream's own answer.
  * nginx's own error (ngx_http_upstream_finalize_request() with 502/504 for
  * a refused or reset connection, a timeout, an invalid or too big header,
  * "no live upstreams", an unresolved name) goes through the special

@@ -210,6 +210,12 @@ def test_ca_file_only_the_master_can_read(nginx_factory, tls_app, pki):
      r'"tls_verify=off" needs an https:// URL'),
     ("http", "tls_trusted_certificate={d}/ca.crt",
      r'"tls_trusted_certificate={d}/ca.crt" needs an https:// URL'),
+    ("https", "tls_verify=", r'invalid value in "tls_verify=", expected '
+                             r'"on" or "off"'),
+    ("https", "tls_verify=off tls_verify=on", r'duplicate "tls_verify="'),
+    ("https", "tls_trusted_certificate={d}/ca.crt "
+              "tls_trusted_certificate={d}/ca.crt",
+     r'duplicate "tls_trusted_certificate="'),
     ("https", "tls_verify=off tls_trusted_certificate={d}/ca.crt",
      r'"tls_trusted_certificate=" has no use with "tls_verify=off"'),
     ("https", "tls_trusted_certificate={d}/ca.crt tls_verify=off",

@@ -1,7 +1,7 @@
 """outage_page_intercept (review s8/R1 #6): with every scope of the location
-up, an error status the application sent itself (its own 503 with its error
-code and its Retry-After) passes untouched; only nginx's own error (a peer
-that refuses, times out) becomes the maintenance page.  With a scope of the
+up, a 503 the application sent itself (its error code, its Retry-After)
+passes untouched; nginx's own error (a peer that refuses, times out) and a
+502/504 of a proxy in between become the maintenance page.  With a scope of the
 location affected, every failed answer becomes the page about that scope."""
 
 import json
@@ -103,28 +103,53 @@ def test_application_error_passes_while_scopes_are_up(shop):
         assert body == APP_BODY, (accept, body[:200])
         assert h["content-type"] == "application/json", accept
         assert h["retry-after"] == "5", accept
-    for code in (502, 503, 504):
-        st, h, body = n.get("/status/%d" % code,
-                            headers={"Accept": "text/html"})
-        assert st == code and body == b'{"code":"APP_%d"}' % code, body
     st, h, body = n.request("HEAD", "/pay")
     assert st == 503 and h["retry-after"] == "5" and body == b""
     assert intercepts(n) == 0
     assert "serving the maintenance page" not in n.log_text()
 
     # nginx's own errors are still replaced: a refused connection (502)
-    # and a read timeout (504)
-    for path in ("/closed/", "/slow/"):
+    # and a read timeout (504); so are a 502 and a 504 that came with a
+    # header: a proxy in between (a load balancer) saying its upstream
+    # failed (RFC 9110 15.6.3, 15.6.5)
+    for path in ("/closed/", "/slow/", "/status/502", "/status/504"):
         st, h, body = n.get(path, headers={"Accept": "text/html"})
         assert st == 503, (path, st)
         assert b"This page is temporarily unavailable" in body, path
-        assert b"<center>nginx" not in body, path
+        assert b"<center>nginx" not in body and b"APP_" not in body, path
         assert h["retry-after"] == "120", path
-    assert intercepts(n) == 2
+    assert intercepts(n) == 4
     log = n.log_text()
     assert ('backend answered 502, serving the maintenance page instead: '
             'scope "checkout" is up, the backend itself failed') in log, log
     assert 'backend answered 504, serving the maintenance page' in log, log
+
+
+def test_a_proxy_in_between_for_a_dead_application(nginx_factory, redis,
+                                                   psp):
+    """front nginx (the page) -> a plain proxy (another nginx, as a load
+    balancer) -> a dead application: the proxy's own 502 (refused) and 504
+    (timed out) become the page, as nginx's own would."""
+    dead = free_port()
+    lb = nginx_factory("""
+        server {
+            listen 127.0.0.1:{port};
+            location / { proxy_pass http://127.0.0.1:%d; }
+            location /slow/ {
+                proxy_read_timeout 200ms;
+                proxy_pass http://127.0.0.1:%d;
+            }
+        }""" % (dead, psp), workers=1)
+    n = nginx_factory(CONF % {"redis": redis.port, "app": lb.port,
+                              "closed": free_port()}, workers=1)
+    wait_for(lambda: n.status_json()["redis"]["up"], what="first redis poll")
+    for path, method in (("/cart", "GET"), ("/cart", "HEAD"),
+                         ("/slow/x", "GET")):
+        st, h, body = n.request(method, path, headers={"Accept": "text/html"})
+        assert st == 503, (path, method, st, body[:200])
+        assert h["retry-after"] == "120"
+        assert b"<center>nginx" not in body
+    assert intercepts(n) == 3
 
 
 def test_application_error_becomes_the_page_of_an_affected_scope(shop,
