@@ -124,6 +124,8 @@ typedef struct {
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static ngx_int_t ngx_http_outage_check_tls_param(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
 static ngx_uint_t ngx_http_outage_check_numeric(ngx_str_t *host);
 static ngx_int_t ngx_http_outage_check_addr_cmp(struct sockaddr *a,
     struct sockaddr *b);
@@ -294,6 +296,7 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ck->passive_min = 10;
     ck->passive_ratio = 80;
     ck->passive_window = 5;
+    ck->tls_verify = NGX_CONF_UNSET;    /* not "off": verify */
     ngx_str_set(&ck->method, "GET");
 
     if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK) {
@@ -512,6 +515,16 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                 return NGX_CONF_ERROR;
             }
 
+            continue;
+        }
+
+        n = ngx_http_outage_check_tls_param(cf, ck, &value[i]);
+
+        if (n == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (n == NGX_OK) {
             continue;
         }
 
@@ -758,6 +771,242 @@ ngx_http_outage_check_header_cmp(const void *one, const void *two)
     }
 
     return (ngx_int_t) a->len - (ngx_int_t) b->len;
+}
+
+
+/*
+ * tls_verify= and tls_trusted_certificate=: how the probe judges the
+ * target's certificate, so that it can judge it the way nginx's traffic
+ * does (proxy_ssl_verify, proxy_ssl_trusted_certificate).  The CA file is
+ * read here, by the master, as nginx reads its own: a worker (another
+ * user) need not be able to read it, no probe reads a file on the event
+ * loop, and one that cannot be read or holds no certificate fails nginx -t
+ * rather than every probe ("tls"), which would page the scope for a typo.
+ * NGX_DECLINED: not one of these parameters.
+ */
+
+#define NGX_HTTP_OUTAGE_CHECK_CA_MAX  (4 * 1024 * 1024)
+
+
+/*
+ * Whether the libcurl nginx runs with takes CA certificates from memory:
+ * not every TLS library behind it does (GnuTLS does not), and a probe
+ * whose set-up fails would stop the prober, silently, at run time.
+ */
+
+static ngx_int_t
+ngx_http_outage_check_ca_blob(ngx_conf_t *cf)
+{
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
+    CURL              *e;
+    CURLcode           rc;
+    const char        *ssl;
+    struct curl_blob   blob;
+
+    e = curl_easy_init();
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    blob.data = (void *) "";
+    blob.len = 0;
+    blob.flags = CURL_BLOB_COPY;
+
+    rc = curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+
+    curl_easy_cleanup(e);
+
+    if (rc == CURLE_OK) {
+        return NGX_OK;
+    }
+
+    ssl = curl_version_info(CURLVERSION_NOW)->ssl_version;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_check\": \"tls_trusted_certificate=\" "
+                       "needs a libcurl whose TLS library takes CA "
+                       "certificates from memory, such as OpenSSL "
+                       "(this one: %s)", ssl ? ssl : "without TLS");
+    return NGX_ERROR;
+#else
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"outage_check\": \"tls_trusted_certificate=\" "
+                       "needs libcurl 7.77 or later");
+    return NGX_ERROR;
+#endif
+}
+
+static ngx_int_t
+ngx_http_outage_check_tls_param(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *v)
+{
+    u_char           *pem;
+    ssize_t           n;
+    size_t            size;
+    ngx_str_t         s;
+    ngx_fd_t          fd;
+    ngx_file_info_t   fi;
+#if (NGX_OPENSSL)
+    BIO              *bio;
+    X509             *x;
+#endif
+
+    if (v->len >= 11 && ngx_strncmp(v->data, "tls_verify=", 11) == 0) {
+        s.data = v->data + 11;
+        s.len = v->len - 11;
+
+        if (ck->tls_verify != NGX_CONF_UNSET) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": duplicate \"tls_verify=\"");
+            return NGX_ERROR;
+        }
+
+        if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+            ck->tls_verify = 1;
+
+        } else if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+            ck->tls_verify = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": invalid value in \"%V\", "
+                               "expected \"on\" or \"off\"", v);
+            return NGX_ERROR;
+        }
+
+    } else if (v->len >= 24
+               && ngx_strncmp(v->data, "tls_trusted_certificate=", 24) == 0)
+    {
+        if (ck->tls_trusted.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": duplicate "
+                               "\"tls_trusted_certificate=\"");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_outage_check_ca_blob(cf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        s.len = v->len - 24;
+        s.data = ngx_pnalloc(cf->pool, s.len + 1);
+        if (s.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(s.data, v->data + 24, s.len);
+        s.data[s.len] = '\0';
+
+        if (s.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": no file in \"%V\"", v);
+            return NGX_ERROR;
+        }
+
+        /* relative to the prefix, as nginx's own *_certificate files */
+        if (ngx_conf_full_name(cf->cycle, &s, 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        fd = ngx_open_file(s.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+        if (fd == NGX_INVALID_FILE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"outage_check\": cannot open \"%s\" of "
+                               "\"tls_trusted_certificate=\"", s.data);
+            return NGX_ERROR;
+        }
+
+        pem = NULL;
+        size = 0;
+
+        if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"outage_check\": cannot stat \"%s\" of "
+                               "\"tls_trusted_certificate=\"", s.data);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        if (!ngx_is_file(&fi)
+            || ngx_file_size(&fi) > NGX_HTTP_OUTAGE_CHECK_CA_MAX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": \"%s\" of "
+                               "\"tls_trusted_certificate=\" is not a file "
+                               "of at most 4 MB", s.data);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        size = (size_t) ngx_file_size(&fi);
+
+        pem = ngx_pnalloc(cf->pool, size + 1);
+        if (pem == NULL) {
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        n = size ? ngx_read_fd(fd, pem, size) : 0;
+
+        if (n == -1 || (size_t) n != size) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"outage_check\": cannot read \"%s\" of "
+                               "\"tls_trusted_certificate=\"", s.data);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        (void) ngx_close_file(fd);
+
+        pem[size] = '\0';
+
+#if (NGX_OPENSSL)
+        bio = BIO_new_mem_buf(pem, (int) size);
+        x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+        if (bio) {
+            BIO_free(bio);
+        }
+
+        ERR_clear_error();
+
+        if (x == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"outage_check\": \"%s\" of "
+                               "\"tls_trusted_certificate=\" holds no PEM "
+                               "certificate", s.data);
+            return NGX_ERROR;
+        }
+
+        X509_free(x);
+#endif
+
+        ck->tls_trusted.data = pem;
+        ck->tls_trusted.len = size;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    /* the URL is value[2], parsed before any parameter */
+    if (ck->url.len < 8
+        || ngx_strncasecmp(ck->url.data, (u_char *) "https://", 8) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": \"%V\" needs an https:// "
+                           "URL", v);
+        return NGX_ERROR;
+    }
+
+    if (!ck->tls_verify && ck->tls_trusted.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": \"tls_trusted_certificate=\" "
+                           "has no use with \"tls_verify=off\"");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1815,6 +2064,9 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_str_t                     *hdr;
     ngx_uint_t                     i, bad;
     struct curl_slist             *l;
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
+    struct curl_blob               ca;
+#endif
     ngx_http_outage_check_conf_t  *ck;
 
     ck = p->conf;
@@ -1895,6 +2147,24 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
 
     bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+
+    /* as proxy_ssl_verify off: neither the chain nor the name */
+    if (!ck->tls_verify) {
+        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+
+    } else if (ck->tls_trusted.len) {
+#if (LIBCURL_VERSION_NUM >= 0x074d00)
+        /* these CAs instead of the system's, as proxy_ssl_trusted_... */
+        ca.data = ck->tls_trusted.data;
+        ca.len = ck->tls_trusted.len;
+        ca.flags = CURL_BLOB_NOCOPY;    /* the cycle's, as ck */
+
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, (char *) NULL);
+        bad |= curl_easy_setopt(e, CURLOPT_CAPATH, (char *) NULL);
+#endif
+    }
 
     ngx_http_outage_health_keys(p);
 
@@ -2446,6 +2716,9 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     int                            rc;
     char                          *here, *there;
     long                           status, oserr;
+#if (NGX_OPENSSL)
+    long                           vr;
+#endif
     u_char                        *t, *last, err[64];
     ngx_str_t                      body;
     ngx_uint_t                     i;
@@ -2538,6 +2811,28 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
 #endif
     case CURLE_USE_SSL_FAILED:
         res->kind = NGX_HTTP_OUTAGE_CHECK_TLS;
+
+#if (NGX_OPENSSL)
+        /*
+         * Why the certificate was refused ("certificate has expired"):
+         * OpenSSL's verification result, which curl keeps when its TLS
+         * is OpenSSL; its message names the host, this one does not.
+         */
+        vr = X509_V_OK;
+
+        if (code == CURLE_PEER_FAILED_VERIFICATION
+            && ngx_strncmp(curl_version_info(CURLVERSION_NOW)->ssl_version,
+                           "OpenSSL/", 8) == 0
+            && curl_easy_getinfo(p->easy, CURLINFO_SSL_VERIFYRESULT, &vr)
+               == CURLE_OK
+            && vr != X509_V_OK)
+        {
+            t = ngx_slprintf(t, last, "TLS: %s",
+                             X509_verify_cert_error_string(vr));
+            goto done;
+        }
+#endif
+
         t = ngx_slprintf(t, last, "TLS: %s", curl_easy_strerror(code));
         goto done;
 

@@ -152,6 +152,11 @@ typedef struct {
     ngx_uint_t                   passive_ratio;   /* percent of the window */
     time_t                       passive_window;  /* seconds */
     ngx_array_t                 *passive_status;  /* app statuses that count */
+    ngx_flag_t                   tls_verify;  /* tls_verify=: 0 off, else
+                                                 on (unset: on) */
+    ngx_str_t                    tls_trusted; /* tls_trusted_certificate=:
+                                                 the file's PEM, read by
+                                                 nginx -t and the master */
     ngx_uint_t                   slot;        /* index in the zone, claimed
                                                  by the worker at start */
     uint32_t                     key;         /* crc32 of scope, url,

@@ -7,7 +7,8 @@
  * backend; subrequests get its status without a body), the staff bypass
  * (outage_bypass predicates and the signed cookie issued by
  * outage_bypass_login, with a rotation grace), and the header/body filter pair
- * that replaces a failing backend's 502/503/504 with the same page.  What
+ * that replaces a failing backend's 502/503/504 with the same page (with
+ * every scope up, not a 503 the application sent itself).  What
  * the page says is rendered by ngx_http_outage_pagebody.c.
  */
 
@@ -54,6 +55,7 @@ static ngx_int_t ngx_http_outage_add_header(ngx_http_request_t *r,
 static void ngx_http_outage_intercept_log(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *worst, ngx_uint_t status);
+static ngx_uint_t ngx_http_outage_page_app_status(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -1412,6 +1414,24 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     snap = ngx_http_outage_snapshot(r);
     worst = ngx_http_outage_worst(snap, olcf->page_scopes, 2);
 
+    /*
+     * With every scope of the location up there is no incident to show: a
+     * 503 the application chose (its error code, its Retry-After) is its
+     * evidence, not ours, and passes untouched.  A 502 or 504 that came
+     * with a response header is by definition (RFC 9110 15.6.3, 15.6.5) a
+     * proxy in between saying that its own upstream failed (a load
+     * balancer, an ingress in front of a dead application): nginx's error
+     * in all but name, replaced as nginx's own.
+     */
+    if (worst == NULL && status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_outage_page_app_status(r))
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: backend answered %ui itself, scopes up: "
+                       "not intercepted", status);
+        return ngx_http_next_header_filter(r);
+    }
+
     ngx_http_outage_intercept_log(r, olcf, snap, worst, status);
 
     /* nothing of the failed answer survives: status, headers, body */
@@ -1432,6 +1452,37 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * Whether the failing status being sent is the upstream's own answer.
+ * nginx's own error (ngx_http_upstream_finalize_request() with 502/504 for
+ * a refused or reset connection, a timeout, an invalid or too big header,
+ * "no live upstreams", an unresolved name) goes through the special
+ * response handler, which sets err_status.  An answer the upstream sent
+ * has its header parsed first: header_time is set only then
+ * (ngx_http_upstream_process_header()); a cached one is the application's
+ * too.  Anything else is taken for nginx's.
+ */
+
+static ngx_uint_t
+ngx_http_outage_page_app_status(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t  *u;
+
+    if (r->err_status) {
+        return 0;
+    }
+
+    if (r->cached) {
+        return 1;
+    }
+
+    u = r->upstream;
+
+    return u != NULL && u->state != NULL
+           && u->state->header_time != (ngx_msec_t) -1;
 }
 
 
