@@ -46,6 +46,18 @@
 #define NGX_HTTP_OUTAGE_REDIS_BULK_MAX    (512 * 1024)
 #define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
+/*
+ * Memory kept of one scope's GET and HGETALL answers: room for three values
+ * cut to VALUE_MAX (a long message, a long first note, the rest).  Beyond
+ * it, or with a value over BULK_MAX (walked, not kept), that scope keeps
+ * its last good state; the other scopes are read as usual.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_KEY_MAX     (3 * 65536 + 4096)
+
+/* why a scope's answer was not kept (rd->over_why) */
+#define NGX_HTTP_OUTAGE_REDIS_OVER_KEY    1        /* past KEY_MAX */
+#define NGX_HTTP_OUTAGE_REDIS_OVER_VALUE  2        /* a value past BULK_MAX */
+#define NGX_HTTP_OUTAGE_REDIS_OVER_TYPE   3        /* a hash of non-strings */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
 /* bytes read per event before the worker turns to its other events */
 #define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
@@ -189,6 +201,14 @@ typedef struct {
     ngx_uint_t                    name_known; /* of the string being made */
     ngx_uint_t                    keep_value; /* its field name was kept */
     unsigned                      cut[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    exec_cur;   /* the element being read */
+    size_t                        kept[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    size_t                        over[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    over_why[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    /* the poll link: strings over BULK_MAX taken out before the reader */
+    ngx_http_outage_resp_cut_t    cutter;
+    size_t                        skip_len;   /* the one stood in for */
 
     /*
      * The poll link: the condition last said for each address, valid while
@@ -262,6 +282,8 @@ static void ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_tls_done(ngx_connection_t *c);
 static void ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd);
 #endif
+static ngx_int_t ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd,
+    u_char *buf, size_t n);
 static ngx_int_t ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
@@ -339,6 +361,7 @@ static void *ngx_http_outage_redis_create_integer(const redisReadTask *task,
     long long value);
 static void *ngx_http_outage_redis_create_nil(const redisReadTask *task);
 static void ngx_http_outage_redis_free_object(void *obj);
+static void ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd);
 static u_char *ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd,
     u_char *p);
 
@@ -2010,7 +2033,11 @@ ngx_http_outage_redis_new_reader(ngx_http_outage_redis_t *rd)
     rd->used = 0;
     rd->refused_len = 0;
     rd->in_exec = 0;
+    rd->skip_len = 0;
     ngx_reset_pool(rd->pool);
+
+    ngx_http_outage_resp_cut_init(&rd->cutter, NGX_HTTP_OUTAGE_REDIS_BULK_MAX,
+                                  NGX_HTTP_OUTAGE_REDIS_SKIP_MAX);
 
     return NGX_OK;
 }
@@ -2336,14 +2363,7 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
             continue;
         }
 
-        if (redisReaderFeed(rd->reader, (const char *) buf, n) != REDIS_OK) {
-            ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                       rd->reader->errstr,
-                                       ngx_strlen(rd->reader->errstr));
-            return;
-        }
-
-        if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+        if (ngx_http_outage_redis_feed(rd, buf, n) != NGX_OK) {
             return;     /* closed */
         }
     }
@@ -2351,6 +2371,91 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_http_outage_redis_drop(rd, "cannot add a read event", NULL, 0);
     }
+}
+
+
+/*
+ * The poll link's bytes, through the filter that takes a string over
+ * BULK_MAX out of the stream (hiredis would hold it whole): the reader
+ * gets an empty string in its place, which create_string() knows by
+ * skip_len, and the scope it belongs to keeps its last good state.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
+    size_t n)
+{
+    int      rc;
+    size_t   used, len;
+    u_char  *p;
+    u_char   out[NGX_HTTP_OUTAGE_REDIS_READ_CHUNK + NGX_HTTP_OUTAGE_RESP_LINE];
+
+    while (n) {
+        rc = ngx_http_outage_resp_cut(&rd->cutter, buf, n, &used, out, &len);
+
+        buf += used;
+        n -= used;
+
+        if (len) {
+            if (redisReaderFeed(rd->reader, (const char *) out, len)
+                != REDIS_OK)
+            {
+                ngx_http_outage_redis_drop(rd, "unreadable reply",
+                                           rd->reader->errstr,
+                                           ngx_strlen(rd->reader->errstr));
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_MORE) {
+            continue;
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_SKIP && rd->in_exec) {
+            /* "the next string is the one skipped", then the string */
+            rd->skip_len = (size_t) rd->cutter.skipped;
+
+            if (redisReaderFeed(rd->reader, "$0\r\n\r\n", 6) != REDIS_OK) {
+                ngx_http_outage_redis_drop(rd, "unreadable reply",
+                                           rd->reader->errstr,
+                                           ngx_strlen(rd->reader->errstr));
+                return NGX_ERROR;
+            }
+
+            rc = ngx_http_outage_redis_parse(rd);
+            rd->skip_len = 0;
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        /* beyond the cap; or a big string that no command of ours asks */
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_SKIP) {
+            p = ngx_snprintf(rd->refused, 96, "a value of %uL bytes "
+                             "(at most %uz)", rd->cutter.skipped,
+                             (size_t) NGX_HTTP_OUTAGE_REDIS_VALUE_MAX);
+        } else {
+            p = ngx_cpystrn(rd->refused, (u_char *) rd->cutter.reason, 96);
+        }
+
+        rd->refused_len = p - rd->refused;
+        ngx_http_outage_redis_pending(rd);
+        p = ngx_http_outage_redis_refused_key(rd, p);
+
+        ngx_http_outage_redis_drop(rd, "reply refused",
+                                   (const char *) rd->refused,
+                                   p - rd->refused);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -2413,6 +2518,7 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
     if (r->len - r->pos > max + 32) {
         p = ngx_snprintf(rd->refused, sizeof(rd->refused),
                          "more than %uz bytes without a complete value", max);
+        ngx_http_outage_redis_pending(rd);
         p = ngx_http_outage_redis_refused_key(rd, p);
         ngx_http_outage_redis_drop(rd, "reply refused",
                                    (const char *) rd->refused,
@@ -3394,11 +3500,45 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         ok[i] = 0;
 
-        if (ngx_http_outage_payload_parse(reply->element[2 * i],
-                                          reply->element[2 * i + 1],
-                                          &inc[i], &err)
-            != 0)
+        if (rd->over[i]
+            && rd->over_why[i] != NGX_HTTP_OUTAGE_REDIS_OVER_TYPE)
         {
+            /*
+             * Too big to be kept: this scope keeps its last good state,
+             * said once while it lasts; the others are read as usual.
+             */
+            if (!rd->bad[i]) {
+                ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                              "outage: redis key \"%V%V\" is too big to "
+                              "read (%s %uz bytes, at most %uz), keeping the "
+                              "last good state of scope \"%V\"",
+                              &omcf->redis_prefix, &names[i],
+                              rd->over_why[i] == NGX_HTTP_OUTAGE_REDIS_OVER_VALUE
+                              ? "a value of" : "its known fields need",
+                              rd->over[i],
+                              (size_t) (rd->over_why[i]
+                                        == NGX_HTTP_OUTAGE_REDIS_OVER_VALUE
+                                        ? NGX_HTTP_OUTAGE_REDIS_BULK_MAX
+                                        : NGX_HTTP_OUTAGE_REDIS_KEY_MAX),
+                              &names[i]);
+                rd->bad[i] = 1;
+            }
+
+            continue;
+        }
+
+        if (rd->over[i]) {
+            err = "a hash element that is not a string";
+
+        } else if (ngx_http_outage_payload_parse(reply->element[2 * i],
+                                                 reply->element[2 * i + 1],
+                                                 &inc[i], &err)
+                   == 0)
+        {
+            err = NULL;
+        }
+
+        if (err != NULL) {
             if (!rd->bad[i]) {
                 ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                               "outage: redis key \"%V%V\" has an unusable "
@@ -3753,7 +3893,7 @@ ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
         return p;
     }
 
-    i = rd->nested_left ? rd->exec_next - 1 : rd->exec_next;
+    i = rd->exec_cur;
 
     if (i >= 2 * rd->omcf->scopes.nelts) {
         return p;
@@ -3767,6 +3907,46 @@ ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
 }
 
 
+/*
+ * The EXEC element (GET's or HGETALL's reply, 2 per scope) that a value
+ * belongs to, taken from the reader's task before anything is refused, so
+ * that a refusal names the key being read (not one next to it); -1 when
+ * the value is not inside EXEC's reply.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_exec_index(const redisReadTask *task)
+{
+    if (task == NULL || task->parent == NULL) {
+        return (ngx_uint_t) -1;
+    }
+
+    return (ngx_uint_t) (task->parent->parent ? task->parent->idx
+                                              : task->idx);
+}
+
+
+/* the value the reader waits for the end of (refusals before its object) */
+
+static void
+ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd)
+{
+    redisReader  *r;
+
+    r = rd->reader;
+
+    if (!rd->in_exec || r == NULL || r->ridx < 0) {
+        return;
+    }
+
+#if (HIREDIS_MAJOR >= 1)
+    rd->exec_cur = ngx_http_outage_redis_exec_index(r->task[r->ridx]);
+#else
+    rd->exec_cur = ngx_http_outage_redis_exec_index(&r->rstack[r->ridx]);
+#endif
+}
+
+
 /* an element of a hash kept in part, read and not kept */
 static redisReply  ngx_http_outage_redis_dropped;
 
@@ -3775,6 +3955,7 @@ static void *
 ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
 {
     size_t                    slot;
+    ngx_uint_t                key;
     redisReply               *r, *parent;
     ngx_http_outage_redis_t  *rd;
 
@@ -3786,8 +3967,12 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
 
     parent = task->parent ? task->parent->obj : NULL;
     slot = (size_t) task->idx;
+    key = 0;
 
     if (rd->in_exec && task->parent) {
+
+        rd->exec_cur = ngx_http_outage_redis_exec_index(task);
+        key = rd->exec_cur / 2;
 
         if (task->parent->parent == NULL) {
             /* an element of EXEC: GET's or HGETALL's reply */
@@ -3798,12 +3983,21 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
             rd->nested_left--;
         }
 
+        if (key >= NGX_HTTP_OUTAGE_MAX_SCOPES) {
+            return NULL;    /* not reached: EXEC has 2 elements per scope */
+        }
+
+        if (parent == &ngx_http_outage_redis_dropped || rd->over[key]) {
+            /* the key is beyond what is kept of it: read, not kept */
+            return &ngx_http_outage_redis_dropped;
+        }
+
         if (parent != NULL && parent == rd->compact) {
             if (type != REDIS_REPLY_STRING) {
-                ngx_http_outage_redis_refuse(rd, "a hash element of type "
-                                             "%uz (not a string)",
-                                             (size_t) type, 0);
-                return NULL;
+                /* not a hash: this scope's value is unusable, not the poll */
+                rd->over[key] = (size_t) type;
+                rd->over_why[key] = NGX_HTTP_OUTAGE_REDIS_OVER_TYPE;
+                return &ngx_http_outage_redis_dropped;
             }
 
             /*
@@ -3818,23 +4012,47 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
             }
 
             if (!rd->keep_value) {
+                if (task->idx % 2 == 0 && !rd->name_known) {
+                    /* said as the payload would have said it */
+                    rd->cut[key] |= NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD;
+                }
+
                 return &ngx_http_outage_redis_dropped;
             }
 
-            slot = parent->elements++;
+            /* this slot is reserved below, once the memory is granted */
+            slot = parent->elements;
         }
+
+        size += sizeof(redisReply);
+
+        if (size > NGX_HTTP_OUTAGE_REDIS_KEY_MAX - rd->kept[key]) {
+            /* a key's size is its own scope's matter, never the poll's */
+            rd->over[key] = rd->kept[key] + size;
+            rd->over_why[key] = NGX_HTTP_OUTAGE_REDIS_OVER_KEY;
+            return &ngx_http_outage_redis_dropped;
+        }
+
+        rd->kept[key] += size;
+
+        if (parent != NULL && parent == rd->compact) {
+            parent->elements++;
+        }
+
+    } else {
+        /* any other reply, and EXEC's own array */
+        size += sizeof(redisReply);
+
+        if (size > NGX_HTTP_OUTAGE_REDIS_REPLY_MAX - rd->used) {
+            ngx_http_outage_redis_refuse(rd, "a reply needing more than %uz "
+                                         "bytes (at most %uz)",
+                                         rd->used + size,
+                                         NGX_HTTP_OUTAGE_REDIS_REPLY_MAX);
+            return NULL;
+        }
+
+        rd->used += size;
     }
-
-    size += sizeof(redisReply);
-
-    if (size > NGX_HTTP_OUTAGE_REDIS_REPLY_MAX - rd->used) {
-        ngx_http_outage_redis_refuse(rd, "a reply needing more than %uz "
-                                     "bytes (at most %uz)", rd->used + size,
-                                     NGX_HTTP_OUTAGE_REDIS_REPLY_MAX);
-        return NULL;
-    }
-
-    rd->used += size;
 
     r = ngx_pcalloc(rd->pool, sizeof(redisReply));
     if (r == NULL) {
@@ -3860,7 +4078,7 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
     size_t len)
 {
     size_t                    max;
-    ngx_uint_t                i;
+    ngx_uint_t                i, cut;
     redisReply               *r;
     ngx_http_outage_redis_t  *rd;
 
@@ -3868,6 +4086,50 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (rd == NULL) {
         return NULL;
+    }
+
+    cut = 0;
+
+    if (rd->in_exec && task->parent) {
+        rd->exec_cur = ngx_http_outage_redis_exec_index(task);
+        i = rd->exec_cur / 2;
+
+        if (rd->skip_len && i < NGX_HTTP_OUTAGE_MAX_SCOPES) {
+            /*
+             * Stands in for a string over BULK_MAX, walked and not kept.
+             * A note's name or value is not read anyway (the first note's
+             * value is kept empty, the hash must not read as empty); what
+             * the payload reads, or GET's value, makes the scope keep its
+             * last good state.
+             */
+            if (task->parent->parent && rd->compact
+                && task->parent->obj == rd->compact && !rd->over[i])
+            {
+                if (task->idx % 2 == 0 && task->idx != 0) {
+                    rd->keep_value = 0;
+                    rd->cut[i] |= NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD;
+                    return &ngx_http_outage_redis_dropped;
+                }
+
+                if (task->idx % 2 == 1 && !rd->keep_value) {
+                    return &ngx_http_outage_redis_dropped;
+                }
+
+                if (task->idx == 1 && !rd->name_known) {
+                    /* an unknown field: said so by the payload's parser */
+                    str = "";
+                    len = 0;
+                    goto keep;
+                }
+            }
+
+            if (rd->over[i] == 0) {
+                rd->over[i] = rd->skip_len;
+                rd->over_why[i] = NGX_HTTP_OUTAGE_REDIS_OVER_VALUE;
+            }
+
+            return &ngx_http_outage_redis_dropped;
+        }
     }
 
     max = (rd->in_exec && task->parent) ? NGX_HTTP_OUTAGE_REDIS_BULK_MAX
@@ -3882,10 +4144,11 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (len > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX) {
         /* what is read of a value is far less: cut, said by a warning */
-        i = task->parent->parent ? task->parent->idx : task->idx;
-        rd->cut[i / 2] |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
+        cut = 1;
         len = NGX_HTTP_OUTAGE_REDIS_VALUE_MAX;
     }
+
+keep:
 
     if (rd->in_exec && task->parent && task->parent->obj == rd->compact
         && rd->compact && task->idx % 2 == 0)
@@ -3902,6 +4165,11 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (r == &ngx_http_outage_redis_dropped) {
         return r;
+    }
+
+    if (cut) {
+        /* only of a value kept: a field dropped whole was not "cut" */
+        rd->cut[rd->exec_cur / 2] |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
     }
 
     r->str = ngx_pnalloc(rd->pool, len + 1);
@@ -3955,6 +4223,10 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
         depth++;
     }
 
+    if (rd->in_exec && task->parent) {
+        rd->exec_cur = ngx_http_outage_redis_exec_index(task);
+    }
+
     if (depth > NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX) {
         ngx_http_outage_redis_refuse(rd, "arrays nested %uz deep "
                                      "(at most %uz)", depth,
@@ -3992,8 +4264,8 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
 
     r = ngx_http_outage_redis_new(task, REDIS_REPLY_ARRAY,
                                   keep * sizeof(redisReply *));
-    if (r == NULL) {
-        return NULL;
+    if (r == NULL || r == &ngx_http_outage_redis_dropped) {
+        return r;
     }
 
     if (keep) {
@@ -4012,15 +4284,22 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
         rd->nested_left = 0;
         rd->compact = NULL;
         ngx_memzero(rd->cut, sizeof(rd->cut));
+        ngx_memzero(rd->kept, sizeof(rd->kept));
+        ngx_memzero(rd->over, sizeof(rd->over));
 
     } else if (rd->in_exec && depth == 1) {
+        /*
+         * Every hash is kept in part: the fields the payload reads, and the
+         * first pair (or a hash of notes alone would read as no hash); the
+         * other values are read and dropped, so that notes of any size
+         * cost nothing and only what is kept counts against KEY_MAX.
+         */
         rd->nested_left = n;
-        rd->compact = NULL;
+        rd->compact = r;
+        rd->compact_n = n;
+        r->elements = 0;         /* filled by ngx_http_outage_redis_new() */
 
         if (keep < n) {
-            rd->compact = r;
-            rd->compact_n = n;
-            r->elements = 0;     /* filled by ngx_http_outage_redis_new() */
             rd->cut[task->idx / 2] |= NGX_HTTP_OUTAGE_PW_FIELDS_CUT;
         }
     }

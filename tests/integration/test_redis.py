@@ -198,7 +198,9 @@ class FakeRedis:
     ("close", "connection lost"),
     ("stall", "no reply within timeout"),
     ("wrongtypes", "unusable value"),
-    ("huge", "reply refused: more than 524288 bytes without a complete value"),
+    # a 1 MiB value is walked, not kept: its scope keeps its last good state
+    ("huge", 'redis key "outage:site" is too big to read (a value of 1048576 '
+             'bytes, at most 524288)'),
     ("authfail", "NOAUTH"),
 ])
 def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
@@ -209,7 +211,7 @@ def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
                  what="log line %r" % expect)
         worst = sequential_latency(n, 200)
         assert worst < 0.1 * LATENCY_FACTOR, worst
-        # nothing usable came from this Redis (a 1 MB value is refused)
+        # nothing usable came from this Redis (a 1 MB value is not read)
         assert n.get("/")[1]["x-state"] == "ok"
         assert n.proc.poll() is None
     finally:
@@ -357,14 +359,30 @@ def test_max_stale_drops_redis_incidents(nginx_factory, redis):
 # review s7 R3/M1: a key's own size is its own scope's matter.  On the old
 # reader one value over 64 KB or a hash over 64 fields refused the whole
 # EXEC reply: every scope froze (the DEL below was never seen) and the log
-# did not name the key.
+# did not name the key.  Review s7 R5/S1: so did a key of fewer than 64
+# fields whose total passed 1 MiB ("total": 18 notes of 60 KB, "notes": 60
+# of 20 KB), and one note over 512 KB ("hugenote") on 2f0ed0c; R5/S3: a
+# note dropped whole was said "only its first 65536 read" ("droppedcut").
+def _fill(redis, key, size):
+    """A string of size bytes in key, built where no argument list limits
+    it, then moved in place at once (RENAME), as one write."""
+    redis.cli("DEL", "outage:tmp")
+    for _ in range(size // 100000):
+        redis.cli("APPEND", "outage:tmp", "z" * 100000)
+    if size % 100000:
+        redis.cli("APPEND", "outage:tmp", "z" * (size % 100000))
+    redis.cli("RENAME", "outage:tmp", key)
+
+
 @pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
-                                     "bigstring"])
+                                     "bigstring", "total", "notes",
+                                     "hugenote", "droppedcut"])
 def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
     redis.cli("SET", "outage:site", "first incident")
     wait_for(lambda: n.get("/")[1]["x-message"] == "first incident",
              what="site incident")
+    unwanted = None
 
     if variant == "bigvalue":
         redis.cli("HSET", "outage:checkout", "state", "down", "message",
@@ -373,6 +391,30 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     elif variant == "bigstring":
         redis.cli("SET", "outage:checkout", "y" * 100000)
         warning = "a value longer than 65536 bytes, only its first 65536 read"
+    elif variant in ("total", "notes"):
+        count, size = (18, 60000) if variant == "total" else (60, 20000)
+        args = []
+        for i in range(count):
+            args += ["note%d" % i, "y" * size]
+        redis.cli("HSET", "outage:checkout", "state", "down", "message",
+                  "checkout down", *args)
+        warning = "unknown field, ignored"
+        unwanted = "only its first"
+    elif variant == "hugenote":
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'state', 'down', "
+                  "'message', 'checkout down', 'note', "
+                  "string.rep('n', 600000))", "1", "outage:checkout")
+        warning = "unknown field, ignored"
+        unwanted = "only its first"
+    elif variant == "droppedcut":
+        args = []
+        for i in range(70):
+            args += ["note%d" % i, "v%d" % i]
+        args += ["bignote", "b" * 70000, "state", "down", "message",
+                 "checkout down"]
+        redis.cli("HSET", "outage:checkout", *args)
+        warning = "more than 64 fields"
+        unwanted = "only its first"
     else:
         # 65 fields (listpack, insertion order) or 300 (a hash table: the
         # known fields come anywhere in HGETALL's answer)
@@ -404,24 +446,59 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     lines = [ln for ln in n.log_text().splitlines()
              if 'redis key "outage:checkout"' in ln and warning in ln]
     assert len(lines) == 1, n.log_text()[-3000:]
+    if unwanted:
+        assert unwanted not in lines[0], lines[0]
     assert "refused" not in n.log_text()
     assert n.bad_log_lines() == []
 
 
-def test_value_beyond_the_cap_is_refused_naming_its_key(nginx_factory, redis):
+# review s7 R5/S1: a value past the 512 KB the reader holds is walked, not
+# kept: its scope keeps its last good state (one warning naming the key),
+# every other scope is read as usual.  On 2f0ed0c the whole poll was
+# refused: the site's DEL below was never seen.
+@pytest.mark.parametrize("shape", ["string", "message"])
+def test_value_beyond_the_cap_keeps_only_its_scope(nginx_factory, redis,
+                                                   shape):
     n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
     redis.cli("SET", "outage:site", "kept")
-    wait_for(lambda: n.get("/")[1]["x-message"] == "kept", what="first poll")
+    redis.cli("SET", "outage:checkout", "checkout before")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "kept"
+             and n.get("/checkout/")[1]["x-state"] == "degraded",
+             what="first poll")
 
     # 600 KB, more than any Redis key of this schema holds: not read
-    for _ in range(6):
-        redis.cli("APPEND", "outage:checkout", "z" * 100000)
+    if shape == "string":
+        _fill(redis, "outage:checkout", 600000)
+    else:
+        redis.cli("EVAL", "redis.call('DEL', KEYS[1]); redis.call('HSET', "
+                  "KEYS[1], 'state', 'down', 'message', "
+                  "string.rep('m', 600000))", "1", "outage:checkout")
+    want = ('redis key "outage:checkout" is too big to read (a value of '
+            '600000 bytes, at most 524288), keeping the last good state of '
+            'scope "checkout"')
+    wait_for(lambda: want in n.log_text(), what="the warning naming the key")
 
-    want = ('reply refused: more than 524288 bytes without a complete value '
-            '(key outage:checkout)')
-    wait_for(lambda: want in n.log_text(), what="the refusal naming the key")
-    assert n.get("/")[1]["x-message"] == "kept"
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: scopes_state(n, "site")[0] == "ok", timeout=5,
+             what="the other scope's all-clear")
+    scopes = {s["name"]: s for s in n.status_json()["scopes"]}
+    assert scopes["checkout"]["state"] == "degraded", scopes
+    assert n.get("/checkout/")[1]["x-state"] == "degraded"
+    assert n.status_json()["redis"]["up"] is True
+
+    redis.cli("SET", "outage:checkout", "small again")
+    wait_for(lambda: scopes_state(n, "checkout") == ("degraded",
+                                                     "small again"),
+             what="the key read again once it is small")
+    log = n.log_text()
+    assert log.count(want) == 1, log[-3000:]
+    assert "refused" not in log
     assert n.bad_log_lines() == []
+
+
+def scopes_state(n, name):
+    s = [s for s in n.status_json()["scopes"] if s["name"] == name][0]
+    return s["state"], s.get("message")
 
 
 # review s7 R3/M2: the worker holding the polling lease is killed or

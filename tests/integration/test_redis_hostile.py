@@ -67,8 +67,9 @@ def redis_lines(n):
 
 @pytest.mark.parametrize("mode,reason", [
     ("bigarray", "reply refused: an array of 100000000 elements (at most 2)"),
-    # inside EXEC a value is cut to 64 KB up to 512 KB (docs/redis.md#limits)
-    ("bigbulk", "reply refused: more than 524288 bytes without a complete value"),
+    # inside EXEC a value is cut to 64 KB up to 512 KB, walked and not kept
+    # up to 32 MB, refused beyond (docs/redis.md#limits)
+    ("bigbulk", "reply refused: a value of 52428800 bytes (at most 33554432)"),
     ("longline", "reply refused: more than 65536 bytes without a complete value"),
     ("bighash", "reply refused: an array of 200000 elements (at most 16384)"),
 ])
