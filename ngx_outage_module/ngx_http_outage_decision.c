@@ -802,6 +802,14 @@ ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc, time_t now)
         return NGX_HTTP_OUTAGE_WINDOW_OVER;
     }
 
+    /* the key's own expiry (PTTL): over where Redis would have deleted it */
+    if (inc->expires
+        && (ngx_msec_int_t) (ngx_current_msec - (ngx_msec_t) inc->expires)
+           >= 0)
+    {
+        return NGX_HTTP_OUTAGE_WINDOW_OVER;
+    }
+
     if (inc->pending || (inc->starts && now < inc->starts)) {
         return NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED;
     }

@@ -278,6 +278,8 @@ typedef struct {
     time_t                       redis_since;  /* (decision) first seen in
                                                   this state */
     ngx_uint_t                   transitions;
+    ngx_uint_t                   redis_expiry_told;  /* redis.expires passed
+                                                        unpolled: said */
 } ngx_http_outage_shm_scope_t;
 
 

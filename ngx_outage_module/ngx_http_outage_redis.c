@@ -47,8 +47,9 @@
 #define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 /*
- * Memory kept of one scope's GET and HGETALL answers: room for three values
- * cut to VALUE_MAX (a long message, a long first note, the rest).  Beyond
+ * Memory kept of one scope's GET, HGETALL and PTTL answers: room for three
+ * values cut to VALUE_MAX (a long message, a long first note, the rest).
+ * Beyond
  * it, or with a value over BULK_MAX (walked, not kept), that scope keeps
  * its last good state; the other scopes are read as usual.
  */
@@ -62,11 +63,19 @@
 /* bytes read per event before the worker turns to its other events */
 #define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
 
+/*
+ * The poll's EXEC answers, per scope: GET, HGETALL and PTTL of its key (the
+ * key's expiry, so that nginx ends what Redis would have ended even while
+ * it cannot read Redis).
+ */
+#define NGX_HTTP_OUTAGE_REDIS_PER_SCOPE   3
+
 /* what the next reply answers, in the order the commands were sent */
 #define NGX_HTTP_OUTAGE_REDIS_AUTH        0
 #define NGX_HTTP_OUTAGE_REDIS_SELECT      1
 #define NGX_HTTP_OUTAGE_REDIS_QUEUED      2        /* MULTI, GET, HGETALL */
 #define NGX_HTTP_OUTAGE_REDIS_EXEC        3
+#define NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL 8        /* may be refused (ACL) */
 
 /* the push link's replies, in order */
 #define NGX_HTTP_OUTAGE_REDIS_CLIENT_ID   4
@@ -191,6 +200,8 @@ typedef struct {
     unsigned                      bad[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     ngx_uint_t                    max_nested; /* elements of inner arrays */
+    ngx_uint_t                    per_scope;  /* EXEC elements of a scope */
+    ngx_uint_t                    pttl_refused;
 
     /* the poll's EXEC reply being read: per key, not per reply */
     ngx_uint_t                    in_exec;
@@ -362,11 +373,15 @@ static void *ngx_http_outage_redis_create_integer(const redisReadTask *task,
 static void *ngx_http_outage_redis_create_nil(const redisReadTask *task);
 static void ngx_http_outage_redis_free_object(void *obj);
 static void ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd);
+static uint64_t ngx_http_outage_redis_expires(redisReply *r);
+static void ngx_http_outage_redis_expired(ngx_http_outage_redis_t *rd);
 static u_char *ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd,
     u_char *p);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+/* what the reader reads and does not keep (a note, a key too big) */
+static redisReply               ngx_http_outage_redis_dropped;
 static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 /* where outage_redis was written: its nginx -t warnings point there */
@@ -874,7 +889,8 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     }
 
     /* EXEC answers 2 replies per scope; nothing else sends an array */
-    rd->max_top = 2 * omcf->scopes.nelts;
+    rd->max_top = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * omcf->scopes.nelts;
+    rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE;
     rd->max_nested = NGX_HTTP_OUTAGE_REDIS_NESTED_MAX;
 
     if (ngx_http_outage_redis_init_names(rd, cycle) != NGX_OK) {
@@ -1455,8 +1471,8 @@ static ngx_int_t
 ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
 {
     int                           n;
-    char                         *cmd[4 + 2 * NGX_HTTP_OUTAGE_MAX_SCOPES];
-    size_t                        len[4 + 2 * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    char    *cmd[4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    size_t   len[4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
     u_char                       *p, *key;
     size_t                        lens[3];
     ngx_str_t                    *names;
@@ -1468,7 +1484,8 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     names = omcf->scopes.elts;
     ncmd = 0;
 
-    rd->kinds = ngx_palloc(cycle->pool, 4 + 2 * omcf->scopes.nelts);
+    rd->kinds = ngx_palloc(cycle->pool, 4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE
+                                             * omcf->scopes.nelts);
     if (rd->kinds == NULL) {
         return NGX_ERROR;
     }
@@ -1530,6 +1547,21 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
 
         n = redisFormatCommandArgv(&cmd[ncmd], 2, args, lens);
         rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+
+        if (rd->per_scope < NGX_HTTP_OUTAGE_REDIS_PER_SCOPE) {
+            continue;       /* the Redis user may not run PTTL */
+        }
+
+        args[0] = "PTTL";
+        lens[0] = 4;
+
+        n = redisFormatCommandArgv(&cmd[ncmd], 2, args, lens);
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL;
         len[ncmd++] = n;
 
         if (n < 0) {
@@ -1663,6 +1695,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ngx_add_timer(&rd->tick, omcf->redis_interval);
 
     ngx_http_outage_redis_unpolled(rd);
+    ngx_http_outage_redis_expired(rd);
 
     /* the lease outlives a slow poll, but not a dead or stopped owner */
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
@@ -1688,6 +1721,80 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ngx_http_outage_redis_poll_now(rd);
 
     ngx_http_outage_redis_push_start();
+}
+
+
+/*
+ * A key's TTL passed while Redis cannot be read: its state no longer
+ * applies (decision.c's window), which no poll will say; whichever
+ * worker's tick sees it first says it, once per state written.
+ */
+
+static void
+ngx_http_outage_redis_expired(ngx_http_outage_redis_t *rd)
+{
+    u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
+    size_t                        n;
+    ngx_str_t                    *names;
+    ngx_uint_t                    i, slot, state;
+    ngx_msec_int_t                ago;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_scope_t  *ss;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+    shm = ngx_http_outage_shm();
+    names = omcf->scopes.elts;
+
+    if (shm->redis_up) {
+        return;     /* the next poll reads the key gone, and says so */
+    }
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            continue;
+        }
+
+        ss = &shm->scopes[slot];
+
+        /* read without the lock first: nothing to say is the usual case */
+        if (ss->redis_expiry_told || ss->redis.expires == 0
+            || ss->redis.state == NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            continue;
+        }
+
+        ago = (ngx_msec_int_t) (ngx_current_msec
+                                - (ngx_msec_t) ss->redis.expires);
+        if (ago < 0) {
+            continue;
+        }
+
+        ngx_http_outage_shm_lock();
+
+        if (ss->redis_expiry_told || ss->redis.expires == 0) {
+            ngx_http_outage_shm_unlock();
+            continue;
+        }
+
+        ss->redis_expiry_told = 1;
+        state = ss->redis.state;
+        n = ngx_http_outage_log_escape_cut(logbuf, sizeof(logbuf),
+                                           ss->redis.message,
+                                           ss->redis.message_len);
+
+        ngx_http_outage_shm_unlock();
+
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: redis key \"%V%V\" expired %M ms ago (its "
+                      "TTL) while Redis cannot be read: scope \"%V\" is no "
+                      "longer %s by redis (\"%*s\")",
+                      &omcf->redis_prefix, &names[i], (ngx_msec_t) ago,
+                      &names[i], ngx_http_outage_state_name(state), n,
+                      logbuf);
+    }
 }
 
 
@@ -2570,6 +2677,14 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
         /* a refused command makes EXEC fail: reported there, once */
         return NGX_OK;
 
+    case NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL:
+        /* an ACL user of an older release: +get +hgetall, no +pttl */
+        if (reply->type == REDIS_REPLY_ERROR) {
+            rd->pttl_refused = 1;
+        }
+
+        return NGX_OK;
+
     default: /* NGX_HTTP_OUTAGE_REDIS_EXEC */
         break;
     }
@@ -2578,6 +2693,36 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR && rd->pttl_refused
+        && rd->per_scope == NGX_HTTP_OUTAGE_REDIS_PER_SCOPE)
+    {
+        /*
+         * Only PTTL was refused: poll without it from now on (this
+         * process), and say once what is lost.  The link stays: EXEC's
+         * refusal discarded the transaction, nothing else.
+         */
+        rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE - 1;
+
+        if (ngx_http_outage_redis_format(rd, (ngx_cycle_t *) ngx_cycle)
+            != NGX_OK)
+        {
+            rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE;
+            ngx_http_outage_redis_failed(rd, "poll failed", reply->str,
+                                     ngx_http_outage_redis_error_len(reply));
+            ngx_http_outage_redis_close(rd);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: redis: the Redis user may not run PTTL, "
+                      "polling without it: a key's expiry (SET ... EX) is "
+                      "not known to nginx, and ends only when Redis is read "
+                      "again; grant +pttl (docs/redis.md)");
+
+        ngx_http_outage_redis_poll_now(rd);
+        return NGX_OK;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -2589,10 +2734,11 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
     }
 
     if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 2 * rd->omcf->scopes.nelts)
+        || reply->elements
+           != rd->per_scope * rd->omcf->scopes.nelts)
     {
         ngx_http_outage_redis_failed(rd, "unexpected reply to EXEC (not an "
-                                     "array of GET/HGETALL results)", NULL, 0);
+                                     "array of GET/HGETALL/PTTL results)", NULL, 0);
         ngx_http_outage_redis_close(rd);
         return NGX_ERROR;
     }
@@ -3530,8 +3676,9 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         if (rd->over[i]) {
             err = "a hash element that is not a string";
 
-        } else if (ngx_http_outage_payload_parse(reply->element[2 * i],
-                                                 reply->element[2 * i + 1],
+        } else if (ngx_http_outage_payload_parse(
+                       reply->element[rd->per_scope * i],
+                       reply->element[rd->per_scope * i + 1],
                                                  &inc[i], &err)
                    == 0)
         {
@@ -3553,6 +3700,11 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         /* what the reader cut of the key */
         inc[i].warnings |= rd->cut[i];
+
+        if (rd->per_scope == NGX_HTTP_OUTAGE_REDIS_PER_SCOPE) {
+            inc[i].expires = ngx_http_outage_redis_expires(
+                                   reply->element[rd->per_scope * i + 2]);
+        }
 
         if (rd->bad[i] || inc[i].warnings) {
             /* warnings are logged when they change, not at every poll */
@@ -3602,6 +3754,18 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         ss = &shm->scopes[slot];
 
+        /*
+         * The expiry is computed anew at each poll: the time the reply
+         * took moves it by a few ms, which is no change (no generation
+         * bump per poll); EXPIRE, PERSIST or a new SET EX is one.
+         */
+        if (inc[i].expires && ss->redis.expires
+            && inc[i].expires + 1000 > ss->redis.expires
+            && ss->redis.expires + 1000 > inc[i].expires)
+        {
+            inc[i].expires = ss->redis.expires;
+        }
+
         if (ngx_memcmp(&ss->redis, &inc[i], sizeof(inc[i])) == 0) {
             ok[i] = 0;
             continue;
@@ -3615,6 +3779,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         }
 
         ss->redis = inc[i];
+        ss->redis_expiry_told = 0;
         changed = 1;
     }
 
@@ -3653,6 +3818,29 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     if (!was_up) {
         ngx_http_outage_redis_ok(rd);
     }
+}
+
+
+/*
+ * PTTL's answer: when the key expires, on the monotonic clock shared by the
+ * workers; 0: no expiry (-1), no key (-2), or not an integer (a proxy).
+ */
+
+static uint64_t
+ngx_http_outage_redis_expires(redisReply *r)
+{
+    if (r == NULL || r == &ngx_http_outage_redis_dropped
+        || r->type != REDIS_REPLY_INTEGER || r->integer < 0)
+    {
+        return 0;
+    }
+
+    /* beyond ten years is no expiry that matters (nor an overflow) */
+    if (r->integer > 10LL * 366 * 86400 * 1000) {
+        return 0;
+    }
+
+    return (uint64_t) ngx_current_msec + (uint64_t) r->integer + 1;
 }
 
 
@@ -3880,7 +4068,8 @@ ngx_http_outage_redis_refuse(ngx_http_outage_redis_t *rd, const char *what,
 
 /*
  * Appends to a refusal the key whose reply was being read, so that the
- * on-call can find it (the EXEC reply holds GET and HGETALL of each key).
+ * on-call can find it (the EXEC reply holds GET, HGETALL and PTTL of each
+ * key).
  */
 
 static u_char *
@@ -3895,7 +4084,7 @@ ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
 
     i = rd->exec_cur;
 
-    if (i >= 2 * rd->omcf->scopes.nelts) {
+    if (i >= rd->per_scope * rd->omcf->scopes.nelts) {
         return p;
     }
 
@@ -3903,12 +4092,12 @@ ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
 
     return ngx_slprintf(p, rd->refused + sizeof(rd->refused),
                         " (key %V%V)", &rd->omcf->redis_prefix,
-                        &names[i / 2]);
+                        &names[i / rd->per_scope]);
 }
 
 
 /*
- * The EXEC element (GET's or HGETALL's reply, 2 per scope) that a value
+ * The EXEC element (GET's, HGETALL's or PTTL's reply) that a value
  * belongs to, taken from the reader's task before anything is refused, so
  * that a refusal names the key being read (not one next to it); -1 when
  * the value is not inside EXEC's reply.
@@ -3947,8 +4136,6 @@ ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd)
 }
 
 
-/* an element of a hash kept in part, read and not kept */
-static redisReply  ngx_http_outage_redis_dropped;
 
 
 static void *
@@ -3972,10 +4159,10 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
     if (rd->in_exec && task->parent) {
 
         rd->exec_cur = ngx_http_outage_redis_exec_index(task);
-        key = rd->exec_cur / 2;
+        key = rd->exec_cur / rd->per_scope;
 
         if (task->parent->parent == NULL) {
-            /* an element of EXEC: GET's or HGETALL's reply */
+            /* an element of EXEC: GET's, HGETALL's or PTTL's reply */
             rd->exec_next = (ngx_uint_t) task->idx + 1;
             rd->nested_left = 0;
 
@@ -4092,7 +4279,7 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (rd->in_exec && task->parent) {
         rd->exec_cur = ngx_http_outage_redis_exec_index(task);
-        i = rd->exec_cur / 2;
+        i = rd->exec_cur / rd->per_scope;
 
         if (rd->skip_len && i < NGX_HTTP_OUTAGE_MAX_SCOPES) {
             /*
@@ -4169,7 +4356,8 @@ keep:
 
     if (cut) {
         /* only of a value kept: a field dropped whole was not "cut" */
-        rd->cut[rd->exec_cur / 2] |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
+        rd->cut[rd->exec_cur / rd->per_scope]
+            |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
     }
 
     r->str = ngx_pnalloc(rd->pool, len + 1);
@@ -4300,7 +4488,8 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
         r->elements = 0;         /* filled by ngx_http_outage_redis_new() */
 
         if (keep < n) {
-            rd->cut[task->idx / 2] |= NGX_HTTP_OUTAGE_PW_FIELDS_CUT;
+            rd->cut[task->idx / rd->per_scope]
+                |= NGX_HTTP_OUTAGE_PW_FIELDS_CUT;
         }
     }
 

@@ -282,8 +282,24 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
             p = ngx_http_outage_json_value(p, last, f, snap, v);
         }
 
-        p = ngx_slprintf(p, last, ",\"transitions\":%ui}",
+        p = ngx_slprintf(p, last, ",\"transitions\":%ui",
                          shm->scopes[slot].transitions);
+
+        /*
+         * The Redis key's expiry (its PTTL when last read): in ms from
+         * now, negative once passed (its state then no longer applies,
+         * read or not); null without one.
+         */
+        if (shm->scopes[slot].redis.expires
+            && shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            p = ngx_slprintf(p, last, ",\"redis_expires_in_ms\":%i}",
+                             (ngx_int_t) (ngx_msec_int_t)
+                             ((ngx_msec_t) shm->scopes[slot].redis.expires
+                              - ngx_current_msec));
+        } else {
+            p = ngx_slprintf(p, last, ",\"redis_expires_in_ms\":null}");
+        }
     }
 
     /* checks: by scope and index, never by address */

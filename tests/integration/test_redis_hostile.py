@@ -66,7 +66,7 @@ def redis_lines(n):
 
 
 @pytest.mark.parametrize("mode,reason", [
-    ("bigarray", "reply refused: an array of 100000000 elements (at most 2)"),
+    ("bigarray", "reply refused: an array of 100000000 elements (at most 3)"),
     # inside EXEC a value is cut to 64 KB up to 512 KB, walked and not kept
     # up to 32 MB, refused beyond (docs/redis.md#limits)
     ("bigbulk", "reply refused: a value of 52428800 bytes (at most 33554432)"),
