@@ -767,6 +767,11 @@ ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
         return 0;
     }
 
+    /* states of the Redis a reload moved away from (shm.c) */
+    if (shm->redis_foreign) {
+        return 0;
+    }
+
     if (omcf->redis_max_stale <= 0 || !shm->redis_ever_ok) {
         return 1;
     }

@@ -391,6 +391,13 @@ typedef struct {
     ngx_uint_t                   redis_connects;
     ngx_uint_t                   redis_stale_told;  /* max_stale passed,
                                                        said once */
+    uint32_t                     redis_source;  /* the outage_redis polled:
+                                                   addresses, db, prefix,
+                                                   user (0: none) */
+    ngx_uint_t                   redis_foreign; /* the scopes' Redis states
+                                                   are of another source:
+                                                   not evidence until the
+                                                   first poll of this one */
 
     ngx_uint_t                   guard_active;  /* (decision) all checks
                                                    failing */
@@ -644,6 +651,7 @@ ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);
 ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
+uint32_t ngx_http_outage_redis_source(ngx_http_outage_main_conf_t *omcf);
 ngx_uint_t ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, time_t now);
 ngx_uint_t ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc,

@@ -201,6 +201,7 @@ typedef struct {
 
     ngx_uint_t                    max_nested; /* elements of inner arrays */
     ngx_uint_t                    per_scope;  /* EXEC elements of a scope */
+    uint32_t                      source;     /* this outage_redis (shm.c) */
     ngx_uint_t                    pttl_refused;
 
     /* the poll's EXEC reply being read: per key, not per reply */
@@ -891,6 +892,7 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     /* EXEC answers 2 replies per scope; nothing else sends an array */
     rd->max_top = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * omcf->scopes.nelts;
     rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE;
+    rd->source = ngx_http_outage_redis_source(omcf);
     rd->max_nested = NGX_HTTP_OUTAGE_REDIS_NESTED_MAX;
 
     if (ngx_http_outage_redis_init_names(rd, cycle) != NGX_OK) {
@@ -3780,6 +3782,12 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         ss->redis = inc[i];
         ss->redis_expiry_told = 0;
+        changed = 1;
+    }
+
+    /* this source's first poll: its states are evidence again (shm.c) */
+    if (shm->redis_foreign && shm->redis_source == rd->source) {
+        shm->redis_foreign = 0;
         changed = 1;
     }
 

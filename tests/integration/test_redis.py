@@ -629,3 +629,40 @@ def test_two_dead_addresses_are_said_once_each(nginx_factory):
     assert len(lines) == 2, lines
     assert {":%d:" % a in lines[0] or ":%d:" % a in lines[1],
             ":%d:" % b in lines[0] or ":%d:" % b in lines[1]} == {True}
+
+
+# review s7 R3/L1: a reload that points outage_redis at another server (a
+# migration, a typo) kept showing the previous server's incident, as this
+# server's, until the new one answered: forever when it never does.  On
+# c9200e5 the banner below stayed after the reload to a dead address.
+def test_reload_to_another_redis_does_not_show_the_old_states(nginx_factory,
+                                                              redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "incident on OLD redis")
+    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+
+    dead = free_port()
+    n.write_conf(CONF.format(redis="127.0.0.1:%d" % dead))
+    n.reload()
+    wait_for(lambda: all_workers_see(n, "ok"), timeout=5,
+             what="the old server's incident no longer shown")
+    assert n.get("/")[1].get("x-message") != "incident on OLD redis"
+    st = n.status_json()
+    assert st["redis"]["stale"] is True and st["redis"]["up"] is False, st
+    lines = [ln for ln in n.log_text().splitlines()
+             if "polls another Redis" in ln]
+    assert len(lines) == 1 and "[notice]" in lines[0], lines
+    assert "the 1 Redis state(s) read from the previous one" in lines[0]
+
+    # back to a server that answers: its states are evidence again
+    n.write_conf(CONF.format(redis="127.0.0.1:%d" % redis.port))
+    n.reload()
+    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5,
+             what="the incident read again")
+    assert n.status_json()["redis"]["stale"] is False
+
+    # a reload that changes nothing of the source says nothing
+    n.reload()
+    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5)
+    assert len([ln for ln in n.log_text().splitlines()
+                if "polls another Redis" in ln]) == 2
