@@ -280,6 +280,9 @@ typedef struct {
     ngx_uint_t                   transitions;
     ngx_uint_t                   redis_expiry_told;  /* redis.expires passed
                                                         unpolled: said */
+    ngx_uint_t                   redis_held;   /* the key cannot be read
+                                                  (too big, unusable): its
+                                                  last good state is kept */
 } ngx_http_outage_shm_scope_t;
 
 

@@ -47,13 +47,14 @@
 #define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 /*
- * Memory kept of one scope's GET, HGETALL and PTTL answers: room for three
- * values cut to VALUE_MAX (a long message, a long first note, the rest).
+ * Memory kept of one scope's GET, HGETALL and PTTL answers: room for the
+ * seven known fields and the first pair, each cut to VALUE_MAX (only case
+ * variants of a known name, as "Message", pass it).
  * Beyond
  * it, or with a value over BULK_MAX (walked, not kept), that scope keeps
  * its last good state; the other scopes are read as usual.
  */
-#define NGX_HTTP_OUTAGE_REDIS_KEY_MAX     (3 * 65536 + 4096)
+#define NGX_HTTP_OUTAGE_REDIS_KEY_MAX     (8 * (65536 + 256) + 8192)
 
 /* why a scope's answer was not kept (rd->over_why) */
 #define NGX_HTTP_OUTAGE_REDIS_OVER_KEY    1        /* past KEY_MAX */
@@ -2145,8 +2146,14 @@ ngx_http_outage_redis_new_reader(ngx_http_outage_redis_t *rd)
     rd->skip_len = 0;
     ngx_reset_pool(rd->pool);
 
+    /*
+     * No cap on what is walked: a value Redis holds (proto-max-bulk-len
+     * may allow more than 512 MB) is one key's matter, and the reply's
+     * deadline (timeout=) bounds the time; only a length past 64 bits is
+     * refused.  Outside EXEC feed() refuses any string it skips.
+     */
     ngx_http_outage_resp_cut_init(&rd->cutter, NGX_HTTP_OUTAGE_REDIS_BULK_MAX,
-                                  NGX_HTTP_OUTAGE_REDIS_SKIP_MAX);
+                                  UINT64_MAX);
 
     return NGX_OK;
 }
@@ -2680,8 +2687,14 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
         return NGX_OK;
 
     case NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL:
-        /* an ACL user of an older release: +get +hgetall, no +pttl */
-        if (reply->type == REDIS_REPLY_ERROR) {
+        /*
+         * An ACL user of an older release: +get +hgetall, no +pttl.  Only
+         * NOPERM says so: -LOADING, -BUSY, -MASTERDOWN refuse every
+         * command, and EXEC's error is then reported as a failed poll.
+         */
+        if (reply->type == REDIS_REPLY_ERROR && reply->len >= 6
+            && ngx_strncmp(reply->str, "NOPERM", 6) == 0)
+        {
             rd->pttl_refused = 1;
         }
 
@@ -3653,9 +3666,10 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         {
             /*
              * Too big to be kept: this scope keeps its last good state,
-             * said once while it lasts; the others are read as usual.
+             * said once while it lasts (bad[i] == 1: held; warnings of a
+             * usable key are another value), the others are read as usual.
              */
-            if (!rd->bad[i]) {
+            if (rd->bad[i] != 1) {
                 ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                               "outage: redis key \"%V%V\" is too big to "
                               "read (%s %uz bytes, at most %uz), keeping the "
@@ -3688,7 +3702,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         }
 
         if (err != NULL) {
-            if (!rd->bad[i]) {
+            if (rd->bad[i] != 1) {
                 ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                               "outage: redis key \"%V%V\" has an unusable "
                               "value (%s), keeping the last good state of "
@@ -3706,6 +3720,12 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         if (rd->per_scope == NGX_HTTP_OUTAGE_REDIS_PER_SCOPE) {
             inc[i].expires = ngx_http_outage_redis_expires(
                                    reply->element[rd->per_scope * i + 2]);
+        }
+
+        if (rd->bad[i] == 1) {
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: redis key \"%V%V\" can be read again",
+                          &omcf->redis_prefix, &names[i]);
         }
 
         if (rd->bad[i] || inc[i].warnings) {
@@ -3748,6 +3768,11 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     for (i = 0; i < omcf->scopes.nelts; i++) {
         from[i] = NGX_HTTP_OUTAGE_STATE_NONE;
         slot = ngx_http_outage_scope_slot(i);
+
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            /* for the status: the key is not read, its last state is kept */
+            shm->scopes[slot].redis_held = (rd->bad[i] == 1);
+        }
 
         if (!ok[i] || slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
             ok[i] = 0;
@@ -4118,8 +4143,12 @@ ngx_http_outage_redis_exec_index(const redisReadTask *task)
         return (ngx_uint_t) -1;
     }
 
-    return (ngx_uint_t) (task->parent->parent ? task->parent->idx
-                                              : task->idx);
+    /* up to the element of EXEC itself, however deep (a hostile nesting) */
+    while (task->parent->parent) {
+        task = task->parent;
+    }
+
+    return (ngx_uint_t) task->idx;
 }
 
 
@@ -4304,6 +4333,13 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
                     rd->keep_value = 0;
                     rd->cut[i] |= NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD;
                     return &ngx_http_outage_redis_dropped;
+                }
+
+                if (task->idx == 0) {
+                    /* no known field: kept empty, the hash is not empty */
+                    str = "";
+                    len = 0;
+                    goto keep;
                 }
 
                 if (task->idx % 2 == 1 && !rd->keep_value) {

@@ -282,8 +282,9 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
             p = ngx_http_outage_json_value(p, last, f, snap, v);
         }
 
-        p = ngx_slprintf(p, last, ",\"transitions\":%ui",
-                         shm->scopes[slot].transitions);
+        p = ngx_slprintf(p, last, ",\"transitions\":%ui,\"redis_held\":%s",
+                         shm->scopes[slot].transitions,
+                         shm->scopes[slot].redis_held ? "true" : "false");
 
         /*
          * The Redis key's expiry (its PTTL when last read): in ms from

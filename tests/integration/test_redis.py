@@ -666,3 +666,37 @@ def test_reload_to_another_redis_does_not_show_the_old_states(nginx_factory,
     wait_for(lambda: all_workers_see(n, "degraded"), timeout=5)
     assert len([ln for ln in n.log_text().splitlines()
                 if "polls another Redis" in ln]) == 2
+
+
+# review s8/R3 A1: a scope already read with a warning (an unknown field)
+# that becomes too big was held without a word (the "too big" line was
+# said only for a scope without warnings) and the status showed nothing;
+# A2: the per-key memory bound was below what the known fields keep when
+# each is cut (five of 100 KB), and hid a declared "down" (fail on 6a7ed08).
+def test_held_scope_is_said_and_shown_whatever_its_warnings(nginx_factory,
+                                                             redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("HSET", "outage:checkout", "state", "degraded", "message",
+              "first", "ticket", "123")
+    wait_for(lambda: scopes_state(n, "checkout") == ("degraded", "first"),
+             what="the key read with its warning")
+    redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'state', 'ok', "
+              "'message', string.rep('p', 600000))", "1", "outage:checkout")
+    want = 'redis key "outage:checkout" is too big to read (a value of 600000'
+    wait_for(lambda: want in n.log_text(), what="the one warning")
+    s = [s for s in n.status_json()["scopes"] if s["name"] == "checkout"][0]
+    assert s["redis_held"] is True and s["state"] == "degraded", s
+
+    # readable again: said once, no longer held
+    redis.cli("DEL", "outage:checkout")
+    redis.cli("HSET", "outage:checkout", "state", "down", "message",
+              "m" * 100000, "eta", "e" * 100000, "link", "l" * 100000,
+              "since", "s" * 100000, "Message", "n" * 100000)
+    wait_for(lambda: scopes_state(n, "checkout")[0] == "down",
+             what="five cut values read")
+    s = [s for s in n.status_json()["scopes"] if s["name"] == "checkout"][0]
+    assert s["redis_held"] is False, s
+    log = n.log_text()
+    assert log.count(want) == 1, log[-3000:]
+    assert log.count('redis key "outage:checkout" can be read again') == 1
+    assert "too big to read (its known fields" not in log
