@@ -3810,10 +3810,24 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         changed = 1;
     }
 
-    /* this source's first poll: its states are evidence again (shm.c) */
+    /*
+     * This source's first poll: its states are evidence again (shm.c);
+     * a key it holds (too big, unusable) still has the previous source's
+     * state, which is no evidence of this one: none.
+     */
     if (shm->redis_foreign && shm->redis_source == rd->source) {
         shm->redis_foreign = 0;
         changed = 1;
+
+        for (i = 0; i < omcf->scopes.nelts; i++) {
+            slot = ngx_http_outage_scope_slot(i);
+
+            if (rd->bad[i] == 1 && slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+                ngx_memzero(&shm->scopes[slot].redis,
+                            sizeof(ngx_http_outage_incident_t));
+                shm->scopes[slot].redis_since = 0;
+            }
+        }
     }
 
     was_up = shm->redis_up;

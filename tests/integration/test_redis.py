@@ -700,3 +700,22 @@ def test_held_scope_is_said_and_shown_whatever_its_warnings(nginx_factory,
     assert log.count(want) == 1, log[-3000:]
     assert log.count('redis key "outage:checkout" can be read again') == 1
     assert "too big to read (its known fields" not in log
+
+
+# review s8/R3 A7: after a reload to another source whose key of a scope is
+# held (too big), the first poll of the new source made the previous
+# source's state of that scope evidence again (fails on 9f3c0f0)
+def test_reload_to_another_source_drops_what_it_holds(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "incident in db 0")
+    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+
+    redis.cli("-n", "1", "EVAL", "redis.call('SET', KEYS[1], "
+              "string.rep('b', 600000))", "1", "outage:site")
+    n.write_conf(CONF.format(redis="127.0.0.1:%d db=1" % redis.port))
+    n.reload()
+    wait_for(lambda: 'redis key "outage:site" is too big to read'
+             in n.log_text(), what="the new source's key held")
+    wait_for(lambda: all_workers_see(n, "ok"), timeout=5,
+             what="db 0's incident not shown for db 1")
+    assert n.status_json()["redis"]["stale"] is False
