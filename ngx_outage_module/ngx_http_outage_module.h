@@ -385,7 +385,10 @@ typedef struct {
 
     ngx_uint_t                   redis_up;
     ngx_uint_t                   redis_ever_ok;
-    time_t                       redis_last_ok;
+    time_t                       redis_last_ok;  /* for display */
+    ngx_msec_t                   redis_last_ok_ms;  /* ngx_current_msec
+                                                       (monotonic, every
+                                                       process): staleness */
     time_t                       redis_last_error_time;
     u_char                       redis_last_error[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       redis_last_error_len;

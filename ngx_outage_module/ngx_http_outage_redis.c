@@ -1833,7 +1833,7 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 
     told = shm->redis_stale_told || !shm->redis_up;
     shm->redis_stale_told = 1;
-    age = now - shm->redis_last_ok;
+    age = (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000);
 
     for (i = 0; !told && i < omcf->scopes.nelts; i++) {
         slot = ngx_http_outage_scope_slot(i);
@@ -3835,6 +3835,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     shm->redis_stale_told = 0;
     shm->redis_ever_ok = 1;
     shm->redis_last_ok = now;
+    shm->redis_last_ok_ms = ngx_current_msec;
     shm->redis_polls++;
 
     /*
@@ -4049,9 +4050,11 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
      * Requests stop trusting the Redis state once max_stale has passed
      * (the views judge it each second); the poller says so once.
      */
-    age = now - shm->redis_last_ok;
+    age = (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000);
     stale = omcf->redis_max_stale > 0 && shm->redis_ever_ok
-            && age > omcf->redis_max_stale && !shm->redis_stale_told;
+            && (ngx_msec_int_t) (ngx_current_msec - shm->redis_last_ok_ms)
+               > (ngx_msec_int_t) omcf->redis_max_stale * 1000
+            && !shm->redis_stale_told;
     incidents = 0;
 
     if (stale) {
