@@ -2693,8 +2693,13 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
          * command, and EXEC's error is then reported as a failed poll.
          */
         if (reply->type == REDIS_REPLY_ERROR && reply->len >= 6
-            && ngx_strncmp(reply->str, "NOPERM", 6) == 0)
+            && ngx_strncmp(reply->str, "NOPERM", 6) == 0
+            && ngx_strlcasestrn((u_char *) reply->str,
+                                (u_char *) reply->str + reply->len,
+                                (u_char *) "'pttl'", 6 - 1)
+               != NULL)
         {
+            /* the command, not a key outside the user's patterns */
             rd->pttl_refused = 1;
         }
 
@@ -3638,6 +3643,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
     u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
     u_char                        ok[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    u_char                        cleared[NGX_HTTP_OUTAGE_MAX_SCOPES];
     size_t                        n;
     time_t                        now;
     ngx_str_t                    *names;
@@ -3656,6 +3662,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     names = omcf->scopes.elts;
     now = ngx_time();
     changed = 0;
+    ngx_memzero(cleared, sizeof(cleared));
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
 
@@ -3822,7 +3829,10 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         for (i = 0; i < omcf->scopes.nelts; i++) {
             slot = ngx_http_outage_scope_slot(i);
 
-            if (rd->bad[i] == 1 && slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            if (rd->bad[i] == 1 && slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+                && shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+            {
+                cleared[i] = shm->scopes[slot].redis.state;
                 ngx_memzero(&shm->scopes[slot].redis,
                             sizeof(ngx_http_outage_incident_t));
                 shm->scopes[slot].redis_since = 0;
@@ -3849,6 +3859,14 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     ngx_http_outage_shm_unlock();
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
+        if (cleared[i]) {
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: scope \"%V\" %s -> none: the new Redis "
+                          "source cannot read its key, the previous "
+                          "source's state is dropped", &names[i],
+                          ngx_http_outage_state_name(cleared[i]));
+        }
+
         if (!ok[i] || (ngx_uint_t) inc[i].state == from[i]) {
             continue;
         }

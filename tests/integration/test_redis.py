@@ -719,6 +719,10 @@ def test_reload_to_another_source_drops_what_it_holds(nginx_factory, redis):
     wait_for(lambda: all_workers_see(n, "ok"), timeout=5,
              what="db 0's incident not shown for db 1")
     assert n.status_json()["redis"]["stale"] is False
+    # and the log says so (review s8/R3 A7b)
+    wait_for(lambda: 'scope "site" degraded -> none: the new Redis source '
+             'cannot read its key' in n.log_text(), timeout=5,
+             what="the dropped state said")
 
 
 SKEW_C = r"""

@@ -171,3 +171,23 @@ def test_user_without_pttl_still_polls_and_says_so(nginx_factory, redis,
     wait_for(lambda: scope(n)["state"] == "ok", timeout=5)
     assert len([ln for ln in n.log_text().splitlines()
                 if "may not run PTTL" in ln]) == 1
+
+
+def test_a_key_outside_the_acl_does_not_turn_pttl_off(nginx_factory, redis,
+                                                      backend):
+    # review s8/R3 A6b: NOPERM on a key (the user's patterns miss one
+    # scope) is not "may not run PTTL": once the ACL is fixed, expiries
+    # are read (on 0cdf7cb PTTL was off for the worker's life)
+    assert redis.cli("ACL", "SETUSER", "narrow", "on", ">pw", "~outage:site",
+                     "+get", "+hgetall", "+pttl", "+multi", "+exec") == "OK"
+    conf = CONF.replace("outage_redis 127.0.0.1:{rp}",
+                        "outage_redis 127.0.0.1:{rp} user=narrow password=pw")
+    n = nginx_factory(conf.format(rp=redis.port, app=backend.port, check=""),
+                      workers=1)
+    wait_for(lambda: "EXECABORT" in n.log_text(), timeout=5,
+             what="the refused poll")
+    assert redis.cli("ACL", "SETUSER", "narrow", "~outage:*") == "OK"
+    redis.cli("SET", "outage:checkout", "with expiry", "EX", "3600")
+    wait_for(lambda: scope(n)["state"] == "degraded", timeout=5)
+    assert scope(n)["redis_expires_in_ms"] is not None
+    assert "may not run PTTL" not in n.log_text()
