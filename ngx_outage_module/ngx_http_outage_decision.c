@@ -765,10 +765,15 @@ ngx_uint_t
 ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, time_t now)
 {
-    time_t      age, takeover;
-    ngx_msec_t  ms;
+    ngx_msec_t      ms;
+    ngx_msec_int_t  age;
 
     if (omcf->redis_addrs == NULL || omcf->redis_addrs->nelts == 0) {
+        return 0;
+    }
+
+    /* states of the Redis a reload moved away from (shm.c) */
+    if (shm->redis_foreign) {
         return 0;
     }
 
@@ -776,9 +781,14 @@ ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
         return 1;
     }
 
-    age = now - shm->redis_last_ok;
+    /*
+     * On the monotonic clock, which every worker shares: a step of the
+     * wall clock (NTP, a resumed VM) neither withdraws incidents nor
+     * keeps a dead Redis's state longer.
+     */
+    age = (ngx_msec_int_t) (ngx_current_msec - shm->redis_last_ok_ms);
 
-    if (age <= omcf->redis_max_stale) {
+    if (age <= (ngx_msec_int_t) omcf->redis_max_stale * 1000) {
         return 1;
     }
 
@@ -787,10 +797,9 @@ ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     }
 
     ms = 3 * omcf->redis_interval
-         + 2 * (omcf->redis_connect_timeout + omcf->redis_timeout);
-    takeover = (time_t) ((ms + 999) / 1000) + 1;
+         + 2 * (omcf->redis_connect_timeout + omcf->redis_timeout) + 1000;
 
-    return age <= omcf->redis_max_stale + takeover;
+    return age <= (ngx_msec_int_t) (omcf->redis_max_stale * 1000 + ms);
 }
 
 
@@ -804,6 +813,14 @@ ngx_uint_t
 ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc, time_t now)
 {
     if (inc->ends && now >= inc->ends) {
+        return NGX_HTTP_OUTAGE_WINDOW_OVER;
+    }
+
+    /* the key's own expiry (PTTL): over where Redis would have deleted it */
+    if (inc->expires
+        && (ngx_msec_int_t) (ngx_current_msec - (ngx_msec_t) inc->expires)
+           >= 0)
+    {
         return NGX_HTTP_OUTAGE_WINDOW_OVER;
     }
 

@@ -283,6 +283,11 @@ typedef struct {
     time_t                       redis_since;  /* (decision) first seen in
                                                   this state */
     ngx_uint_t                   transitions;
+    ngx_uint_t                   redis_expiry_told;  /* redis.expires passed
+                                                        unpolled: said */
+    ngx_uint_t                   redis_held;   /* the key cannot be read
+                                                  (too big, unusable): its
+                                                  last good state is kept */
 } ngx_http_outage_shm_scope_t;
 
 
@@ -385,7 +390,10 @@ typedef struct {
 
     ngx_uint_t                   redis_up;
     ngx_uint_t                   redis_ever_ok;
-    time_t                       redis_last_ok;
+    time_t                       redis_last_ok;  /* for display */
+    ngx_msec_t                   redis_last_ok_ms;  /* ngx_current_msec
+                                                       (monotonic, every
+                                                       process): staleness */
     time_t                       redis_last_error_time;
     u_char                       redis_last_error[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       redis_last_error_len;
@@ -394,6 +402,13 @@ typedef struct {
     ngx_uint_t                   redis_connects;
     ngx_uint_t                   redis_stale_told;  /* max_stale passed,
                                                        said once */
+    uint32_t                     redis_source;  /* the outage_redis polled:
+                                                   addresses, db, prefix,
+                                                   user (0: none) */
+    ngx_uint_t                   redis_foreign; /* the scopes' Redis states
+                                                   are of another source:
+                                                   not evidence until the
+                                                   first poll of this one */
 
     ngx_uint_t                   guard_active;  /* (decision) all checks
                                                    failing */
@@ -647,6 +662,7 @@ ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);
 ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
+uint32_t ngx_http_outage_redis_source(ngx_http_outage_main_conf_t *omcf);
 ngx_uint_t ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, time_t now);
 ngx_uint_t ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc,

@@ -15,6 +15,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
 
@@ -77,6 +78,13 @@ typedef struct {
      */
     unsigned char  warning[NGX_HTTP_OUTAGE_PWARN_MAX];
     size_t         warning_len;
+    /*
+     * Not from the payload: when the key expires in Redis (its PTTL), on
+     * the system-wide monotonic clock in ms (nginx's ngx_current_msec);
+     * 0: no expiry.  Set by the poller, so that the state ends there even
+     * while Redis cannot be read.
+     */
+    uint64_t       expires;
 } ngx_http_outage_incident_t;
 
 

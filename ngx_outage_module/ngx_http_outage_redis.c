@@ -46,15 +46,37 @@
 #define NGX_HTTP_OUTAGE_REDIS_BULK_MAX    (512 * 1024)
 #define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
+/*
+ * Memory kept of one scope's GET, HGETALL and PTTL answers: room for the
+ * seven known fields and the first pair, each cut to VALUE_MAX (only case
+ * variants of a known name, as "Message", pass it).
+ * Beyond
+ * it, or with a value over BULK_MAX (walked, not kept), that scope keeps
+ * its last good state; the other scopes are read as usual.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_KEY_MAX     (8 * (65536 + 256) + 8192)
+
+/* why a scope's answer was not kept (rd->over_why) */
+#define NGX_HTTP_OUTAGE_REDIS_OVER_KEY    1        /* past KEY_MAX */
+#define NGX_HTTP_OUTAGE_REDIS_OVER_VALUE  2        /* a value past BULK_MAX */
+#define NGX_HTTP_OUTAGE_REDIS_OVER_TYPE   3        /* a hash of non-strings */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
 /* bytes read per event before the worker turns to its other events */
 #define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
+
+/*
+ * The poll's EXEC answers, per scope: GET, HGETALL and PTTL of its key (the
+ * key's expiry, so that nginx ends what Redis would have ended even while
+ * it cannot read Redis).
+ */
+#define NGX_HTTP_OUTAGE_REDIS_PER_SCOPE   3
 
 /* what the next reply answers, in the order the commands were sent */
 #define NGX_HTTP_OUTAGE_REDIS_AUTH        0
 #define NGX_HTTP_OUTAGE_REDIS_SELECT      1
 #define NGX_HTTP_OUTAGE_REDIS_QUEUED      2        /* MULTI, GET, HGETALL */
 #define NGX_HTTP_OUTAGE_REDIS_EXEC        3
+#define NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL 8        /* may be refused (ACL) */
 
 /* the push link's replies, in order */
 #define NGX_HTTP_OUTAGE_REDIS_CLIENT_ID   4
@@ -179,6 +201,9 @@ typedef struct {
     unsigned                      bad[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     ngx_uint_t                    max_nested; /* elements of inner arrays */
+    ngx_uint_t                    per_scope;  /* EXEC elements of a scope */
+    uint32_t                      source;     /* this outage_redis (shm.c) */
+    ngx_uint_t                    pttl_refused;
 
     /* the poll's EXEC reply being read: per key, not per reply */
     ngx_uint_t                    in_exec;
@@ -189,6 +214,14 @@ typedef struct {
     ngx_uint_t                    name_known; /* of the string being made */
     ngx_uint_t                    keep_value; /* its field name was kept */
     unsigned                      cut[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    exec_cur;   /* the element being read */
+    size_t                        kept[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    size_t                        over[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    over_why[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    /* the poll link: strings over BULK_MAX taken out before the reader */
+    ngx_http_outage_resp_cut_t    cutter;
+    size_t                        skip_len;   /* the one stood in for */
 
     /*
      * The poll link: the condition last said for each address, valid while
@@ -262,6 +295,8 @@ static void ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_tls_done(ngx_connection_t *c);
 static void ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd);
 #endif
+static ngx_int_t ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd,
+    u_char *buf, size_t n);
 static ngx_int_t ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
@@ -339,11 +374,16 @@ static void *ngx_http_outage_redis_create_integer(const redisReadTask *task,
     long long value);
 static void *ngx_http_outage_redis_create_nil(const redisReadTask *task);
 static void ngx_http_outage_redis_free_object(void *obj);
+static void ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd);
+static uint64_t ngx_http_outage_redis_expires(redisReply *r);
+static void ngx_http_outage_redis_expired(ngx_http_outage_redis_t *rd);
 static u_char *ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd,
     u_char *p);
 
 
 static ngx_http_outage_redis_t  ngx_http_outage_redis;
+/* what the reader reads and does not keep (a note, a key too big) */
+static redisReply               ngx_http_outage_redis_dropped;
 static ngx_http_outage_redis_t  ngx_http_outage_redis_push_link;
 
 /* where outage_redis was written: its nginx -t warnings point there */
@@ -851,7 +891,9 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     }
 
     /* EXEC answers 2 replies per scope; nothing else sends an array */
-    rd->max_top = 2 * omcf->scopes.nelts;
+    rd->max_top = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * omcf->scopes.nelts;
+    rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE;
+    rd->source = ngx_http_outage_redis_source(omcf);
     rd->max_nested = NGX_HTTP_OUTAGE_REDIS_NESTED_MAX;
 
     if (ngx_http_outage_redis_init_names(rd, cycle) != NGX_OK) {
@@ -1432,8 +1474,8 @@ static ngx_int_t
 ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
 {
     int                           n;
-    char                         *cmd[4 + 2 * NGX_HTTP_OUTAGE_MAX_SCOPES];
-    size_t                        len[4 + 2 * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    char    *cmd[4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    size_t   len[4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
     u_char                       *p, *key;
     size_t                        lens[3];
     ngx_str_t                    *names;
@@ -1445,7 +1487,8 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     names = omcf->scopes.elts;
     ncmd = 0;
 
-    rd->kinds = ngx_palloc(cycle->pool, 4 + 2 * omcf->scopes.nelts);
+    rd->kinds = ngx_palloc(cycle->pool, 4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE
+                                             * omcf->scopes.nelts);
     if (rd->kinds == NULL) {
         return NGX_ERROR;
     }
@@ -1507,6 +1550,21 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
 
         n = redisFormatCommandArgv(&cmd[ncmd], 2, args, lens);
         rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+
+        if (rd->per_scope < NGX_HTTP_OUTAGE_REDIS_PER_SCOPE) {
+            continue;       /* the Redis user may not run PTTL */
+        }
+
+        args[0] = "PTTL";
+        lens[0] = 4;
+
+        n = redisFormatCommandArgv(&cmd[ncmd], 2, args, lens);
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL;
         len[ncmd++] = n;
 
         if (n < 0) {
@@ -1640,6 +1698,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ngx_add_timer(&rd->tick, omcf->redis_interval);
 
     ngx_http_outage_redis_unpolled(rd);
+    ngx_http_outage_redis_expired(rd);
 
     /* the lease outlives a slow poll, but not a dead or stopped owner */
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
@@ -1665,6 +1724,80 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ngx_http_outage_redis_poll_now(rd);
 
     ngx_http_outage_redis_push_start();
+}
+
+
+/*
+ * A key's TTL passed while Redis cannot be read: its state no longer
+ * applies (decision.c's window), which no poll will say; whichever
+ * worker's tick sees it first says it, once per state written.
+ */
+
+static void
+ngx_http_outage_redis_expired(ngx_http_outage_redis_t *rd)
+{
+    u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
+    size_t                        n;
+    ngx_str_t                    *names;
+    ngx_uint_t                    i, slot, state;
+    ngx_msec_int_t                ago;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_scope_t  *ss;
+    ngx_http_outage_main_conf_t  *omcf;
+
+    omcf = rd->omcf;
+    shm = ngx_http_outage_shm();
+    names = omcf->scopes.elts;
+
+    if (shm->redis_up) {
+        return;     /* the next poll reads the key gone, and says so */
+    }
+
+    for (i = 0; i < omcf->scopes.nelts; i++) {
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            continue;
+        }
+
+        ss = &shm->scopes[slot];
+
+        /* read without the lock first: nothing to say is the usual case */
+        if (ss->redis_expiry_told || ss->redis.expires == 0
+            || ss->redis.state == NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            continue;
+        }
+
+        ago = (ngx_msec_int_t) (ngx_current_msec
+                                - (ngx_msec_t) ss->redis.expires);
+        if (ago < 0) {
+            continue;
+        }
+
+        ngx_http_outage_shm_lock();
+
+        if (ss->redis_expiry_told || ss->redis.expires == 0) {
+            ngx_http_outage_shm_unlock();
+            continue;
+        }
+
+        ss->redis_expiry_told = 1;
+        state = ss->redis.state;
+        n = ngx_http_outage_log_escape_cut(logbuf, sizeof(logbuf),
+                                           ss->redis.message,
+                                           ss->redis.message_len);
+
+        ngx_http_outage_shm_unlock();
+
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: redis key \"%V%V\" expired %M ms ago (its "
+                      "TTL) while Redis cannot be read: scope \"%V\" is no "
+                      "longer %s by redis (\"%*s\")",
+                      &omcf->redis_prefix, &names[i], (ngx_msec_t) ago,
+                      &names[i], ngx_http_outage_state_name(state), n,
+                      logbuf);
+    }
 }
 
 
@@ -1700,7 +1833,7 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 
     told = shm->redis_stale_told || !shm->redis_up;
     shm->redis_stale_told = 1;
-    age = now - shm->redis_last_ok;
+    age = (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000);
 
     for (i = 0; !told && i < omcf->scopes.nelts; i++) {
         slot = ngx_http_outage_scope_slot(i);
@@ -2010,7 +2143,17 @@ ngx_http_outage_redis_new_reader(ngx_http_outage_redis_t *rd)
     rd->used = 0;
     rd->refused_len = 0;
     rd->in_exec = 0;
+    rd->skip_len = 0;
     ngx_reset_pool(rd->pool);
+
+    /*
+     * No cap on what is walked: a value Redis holds (proto-max-bulk-len
+     * may allow more than 512 MB) is one key's matter, and the reply's
+     * deadline (timeout=) bounds the time; only a length past 64 bits is
+     * refused.  Outside EXEC feed() refuses any string it skips.
+     */
+    ngx_http_outage_resp_cut_init(&rd->cutter, NGX_HTTP_OUTAGE_REDIS_BULK_MAX,
+                                  UINT64_MAX);
 
     return NGX_OK;
 }
@@ -2336,14 +2479,7 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
             continue;
         }
 
-        if (redisReaderFeed(rd->reader, (const char *) buf, n) != REDIS_OK) {
-            ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                       rd->reader->errstr,
-                                       ngx_strlen(rd->reader->errstr));
-            return;
-        }
-
-        if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+        if (ngx_http_outage_redis_feed(rd, buf, n) != NGX_OK) {
             return;     /* closed */
         }
     }
@@ -2351,6 +2487,91 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_http_outage_redis_drop(rd, "cannot add a read event", NULL, 0);
     }
+}
+
+
+/*
+ * The poll link's bytes, through the filter that takes a string over
+ * BULK_MAX out of the stream (hiredis would hold it whole): the reader
+ * gets an empty string in its place, which create_string() knows by
+ * skip_len, and the scope it belongs to keeps its last good state.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
+    size_t n)
+{
+    int      rc;
+    size_t   used, len;
+    u_char  *p;
+    u_char   out[NGX_HTTP_OUTAGE_REDIS_READ_CHUNK + NGX_HTTP_OUTAGE_RESP_LINE];
+
+    while (n) {
+        rc = ngx_http_outage_resp_cut(&rd->cutter, buf, n, &used, out, &len);
+
+        buf += used;
+        n -= used;
+
+        if (len) {
+            if (redisReaderFeed(rd->reader, (const char *) out, len)
+                != REDIS_OK)
+            {
+                ngx_http_outage_redis_drop(rd, "unreadable reply",
+                                           rd->reader->errstr,
+                                           ngx_strlen(rd->reader->errstr));
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_MORE) {
+            continue;
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_SKIP && rd->in_exec) {
+            /* "the next string is the one skipped", then the string */
+            rd->skip_len = (size_t) rd->cutter.skipped;
+
+            if (redisReaderFeed(rd->reader, "$0\r\n\r\n", 6) != REDIS_OK) {
+                ngx_http_outage_redis_drop(rd, "unreadable reply",
+                                           rd->reader->errstr,
+                                           ngx_strlen(rd->reader->errstr));
+                return NGX_ERROR;
+            }
+
+            rc = ngx_http_outage_redis_parse(rd);
+            rd->skip_len = 0;
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        /* beyond the cap; or a big string that no command of ours asks */
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_SKIP) {
+            p = ngx_snprintf(rd->refused, 96, "a value of %uL bytes "
+                             "(at most %uz)", rd->cutter.skipped,
+                             (size_t) NGX_HTTP_OUTAGE_REDIS_VALUE_MAX);
+        } else {
+            p = ngx_cpystrn(rd->refused, (u_char *) rd->cutter.reason, 96);
+        }
+
+        rd->refused_len = p - rd->refused;
+        ngx_http_outage_redis_pending(rd);
+        p = ngx_http_outage_redis_refused_key(rd, p);
+
+        ngx_http_outage_redis_drop(rd, "reply refused",
+                                   (const char *) rd->refused,
+                                   p - rd->refused);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -2413,6 +2634,7 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
     if (r->len - r->pos > max + 32) {
         p = ngx_snprintf(rd->refused, sizeof(rd->refused),
                          "more than %uz bytes without a complete value", max);
+        ngx_http_outage_redis_pending(rd);
         p = ngx_http_outage_redis_refused_key(rd, p);
         ngx_http_outage_redis_drop(rd, "reply refused",
                                    (const char *) rd->refused,
@@ -2464,6 +2686,25 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
         /* a refused command makes EXEC fail: reported there, once */
         return NGX_OK;
 
+    case NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL:
+        /*
+         * An ACL user of an older release: +get +hgetall, no +pttl.  Only
+         * NOPERM says so: -LOADING, -BUSY, -MASTERDOWN refuse every
+         * command, and EXEC's error is then reported as a failed poll.
+         */
+        if (reply->type == REDIS_REPLY_ERROR && reply->len >= 6
+            && ngx_strncmp(reply->str, "NOPERM", 6) == 0
+            && ngx_strlcasestrn((u_char *) reply->str,
+                                (u_char *) reply->str + reply->len,
+                                (u_char *) "'pttl'", 6 - 1)
+               != NULL)
+        {
+            /* the command, not a key outside the user's patterns */
+            rd->pttl_refused = 1;
+        }
+
+        return NGX_OK;
+
     default: /* NGX_HTTP_OUTAGE_REDIS_EXEC */
         break;
     }
@@ -2472,6 +2713,36 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR && rd->pttl_refused
+        && rd->per_scope == NGX_HTTP_OUTAGE_REDIS_PER_SCOPE)
+    {
+        /*
+         * Only PTTL was refused: poll without it from now on (this
+         * process), and say once what is lost.  The link stays: EXEC's
+         * refusal discarded the transaction, nothing else.
+         */
+        rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE - 1;
+
+        if (ngx_http_outage_redis_format(rd, (ngx_cycle_t *) ngx_cycle)
+            != NGX_OK)
+        {
+            rd->per_scope = NGX_HTTP_OUTAGE_REDIS_PER_SCOPE;
+            ngx_http_outage_redis_failed(rd, "poll failed", reply->str,
+                                     ngx_http_outage_redis_error_len(reply));
+            ngx_http_outage_redis_close(rd);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: redis: the Redis user may not run PTTL, "
+                      "polling without it: a key's expiry (SET ... EX) is "
+                      "not known to nginx, and ends only when Redis is read "
+                      "again; grant +pttl (docs/redis.md)");
+
+        ngx_http_outage_redis_poll_now(rd);
+        return NGX_OK;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -2483,10 +2754,11 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
     }
 
     if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 2 * rd->omcf->scopes.nelts)
+        || reply->elements
+           != rd->per_scope * rd->omcf->scopes.nelts)
     {
         ngx_http_outage_redis_failed(rd, "unexpected reply to EXEC (not an "
-                                     "array of GET/HGETALL results)", NULL, 0);
+                                     "array of GET/HGETALL/PTTL results)", NULL, 0);
         ngx_http_outage_redis_close(rd);
         return NGX_ERROR;
     }
@@ -3371,6 +3643,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
     u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
     u_char                        ok[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    u_char                        cleared[NGX_HTTP_OUTAGE_MAX_SCOPES];
     size_t                        n;
     time_t                        now;
     ngx_str_t                    *names;
@@ -3389,17 +3662,54 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     names = omcf->scopes.elts;
     now = ngx_time();
     changed = 0;
+    ngx_memzero(cleared, sizeof(cleared));
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
 
         ok[i] = 0;
 
-        if (ngx_http_outage_payload_parse(reply->element[2 * i],
-                                          reply->element[2 * i + 1],
-                                          &inc[i], &err)
-            != 0)
+        if (rd->over[i]
+            && rd->over_why[i] != NGX_HTTP_OUTAGE_REDIS_OVER_TYPE)
         {
-            if (!rd->bad[i]) {
+            /*
+             * Too big to be kept: this scope keeps its last good state,
+             * said once while it lasts (bad[i] == 1: held; warnings of a
+             * usable key are another value), the others are read as usual.
+             */
+            if (rd->bad[i] != 1) {
+                ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                              "outage: redis key \"%V%V\" is too big to "
+                              "read (%s %uz bytes, at most %uz), keeping the "
+                              "last good state of scope \"%V\"",
+                              &omcf->redis_prefix, &names[i],
+                              rd->over_why[i] == NGX_HTTP_OUTAGE_REDIS_OVER_VALUE
+                              ? "a value of" : "its known fields need",
+                              rd->over[i],
+                              (size_t) (rd->over_why[i]
+                                        == NGX_HTTP_OUTAGE_REDIS_OVER_VALUE
+                                        ? NGX_HTTP_OUTAGE_REDIS_BULK_MAX
+                                        : NGX_HTTP_OUTAGE_REDIS_KEY_MAX),
+                              &names[i]);
+                rd->bad[i] = 1;
+            }
+
+            continue;
+        }
+
+        if (rd->over[i]) {
+            err = "a hash element that is not a string";
+
+        } else if (ngx_http_outage_payload_parse(
+                       reply->element[rd->per_scope * i],
+                       reply->element[rd->per_scope * i + 1],
+                                                 &inc[i], &err)
+                   == 0)
+        {
+            err = NULL;
+        }
+
+        if (err != NULL) {
+            if (rd->bad[i] != 1) {
                 ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                               "outage: redis key \"%V%V\" has an unusable "
                               "value (%s), keeping the last good state of "
@@ -3413,6 +3723,17 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         /* what the reader cut of the key */
         inc[i].warnings |= rd->cut[i];
+
+        if (rd->per_scope == NGX_HTTP_OUTAGE_REDIS_PER_SCOPE) {
+            inc[i].expires = ngx_http_outage_redis_expires(
+                                   reply->element[rd->per_scope * i + 2]);
+        }
+
+        if (rd->bad[i] == 1) {
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: redis key \"%V%V\" can be read again",
+                          &omcf->redis_prefix, &names[i]);
+        }
 
         if (rd->bad[i] || inc[i].warnings) {
             /* warnings are logged when they change, not at every poll */
@@ -3455,12 +3776,29 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         from[i] = NGX_HTTP_OUTAGE_STATE_NONE;
         slot = ngx_http_outage_scope_slot(i);
 
+        if (slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            /* for the status: the key is not read, its last state is kept */
+            shm->scopes[slot].redis_held = (rd->bad[i] == 1);
+        }
+
         if (!ok[i] || slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
             ok[i] = 0;
             continue;
         }
 
         ss = &shm->scopes[slot];
+
+        /*
+         * The expiry is computed anew at each poll: the time the reply
+         * took moves it by a few ms, which is no change (no generation
+         * bump per poll); EXPIRE, PERSIST or a new SET EX is one.
+         */
+        if (inc[i].expires && ss->redis.expires
+            && inc[i].expires + 1000 > ss->redis.expires
+            && ss->redis.expires + 1000 > inc[i].expires)
+        {
+            inc[i].expires = ss->redis.expires;
+        }
 
         if (ngx_memcmp(&ss->redis, &inc[i], sizeof(inc[i])) == 0) {
             ok[i] = 0;
@@ -3475,7 +3813,31 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         }
 
         ss->redis = inc[i];
+        ss->redis_expiry_told = 0;
         changed = 1;
+    }
+
+    /*
+     * This source's first poll: its states are evidence again (shm.c);
+     * a key it holds (too big, unusable) still has the previous source's
+     * state, which is no evidence of this one: none.
+     */
+    if (shm->redis_foreign && shm->redis_source == rd->source) {
+        shm->redis_foreign = 0;
+        changed = 1;
+
+        for (i = 0; i < omcf->scopes.nelts; i++) {
+            slot = ngx_http_outage_scope_slot(i);
+
+            if (rd->bad[i] == 1 && slot != NGX_HTTP_OUTAGE_NO_SLOT_SCOPE
+                && shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+            {
+                cleared[i] = shm->scopes[slot].redis.state;
+                ngx_memzero(&shm->scopes[slot].redis,
+                            sizeof(ngx_http_outage_incident_t));
+                shm->scopes[slot].redis_since = 0;
+            }
+        }
     }
 
     was_up = shm->redis_up;
@@ -3483,6 +3845,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     shm->redis_stale_told = 0;
     shm->redis_ever_ok = 1;
     shm->redis_last_ok = now;
+    shm->redis_last_ok_ms = ngx_current_msec;
     shm->redis_polls++;
 
     /*
@@ -3496,6 +3859,14 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     ngx_http_outage_shm_unlock();
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
+        if (cleared[i]) {
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "outage: scope \"%V\" %s -> none: the new Redis "
+                          "source cannot read its key, the previous "
+                          "source's state is dropped", &names[i],
+                          ngx_http_outage_state_name(cleared[i]));
+        }
+
         if (!ok[i] || (ngx_uint_t) inc[i].state == from[i]) {
             continue;
         }
@@ -3513,6 +3884,29 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     if (!was_up) {
         ngx_http_outage_redis_ok(rd);
     }
+}
+
+
+/*
+ * PTTL's answer: when the key expires, on the monotonic clock shared by the
+ * workers; 0: no expiry (-1), no key (-2), or not an integer (a proxy).
+ */
+
+static uint64_t
+ngx_http_outage_redis_expires(redisReply *r)
+{
+    if (r == NULL || r == &ngx_http_outage_redis_dropped
+        || r->type != REDIS_REPLY_INTEGER || r->integer < 0)
+    {
+        return 0;
+    }
+
+    /* beyond ten years is no expiry that matters (nor an overflow) */
+    if (r->integer > 10LL * 366 * 86400 * 1000) {
+        return 0;
+    }
+
+    return (uint64_t) ngx_current_msec + (uint64_t) r->integer + 1;
 }
 
 
@@ -3674,9 +4068,11 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
      * Requests stop trusting the Redis state once max_stale has passed
      * (the views judge it each second); the poller says so once.
      */
-    age = now - shm->redis_last_ok;
+    age = (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000);
     stale = omcf->redis_max_stale > 0 && shm->redis_ever_ok
-            && age > omcf->redis_max_stale && !shm->redis_stale_told;
+            && (ngx_msec_int_t) (ngx_current_msec - shm->redis_last_ok_ms)
+               > (ngx_msec_int_t) omcf->redis_max_stale * 1000
+            && !shm->redis_stale_told;
     incidents = 0;
 
     if (stale) {
@@ -3740,7 +4136,8 @@ ngx_http_outage_redis_refuse(ngx_http_outage_redis_t *rd, const char *what,
 
 /*
  * Appends to a refusal the key whose reply was being read, so that the
- * on-call can find it (the EXEC reply holds GET and HGETALL of each key).
+ * on-call can find it (the EXEC reply holds GET, HGETALL and PTTL of each
+ * key).
  */
 
 static u_char *
@@ -3753,9 +4150,9 @@ ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
         return p;
     }
 
-    i = rd->nested_left ? rd->exec_next - 1 : rd->exec_next;
+    i = rd->exec_cur;
 
-    if (i >= 2 * rd->omcf->scopes.nelts) {
+    if (i >= rd->per_scope * rd->omcf->scopes.nelts) {
         return p;
     }
 
@@ -3763,18 +4160,61 @@ ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd, u_char *p)
 
     return ngx_slprintf(p, rd->refused + sizeof(rd->refused),
                         " (key %V%V)", &rd->omcf->redis_prefix,
-                        &names[i / 2]);
+                        &names[i / rd->per_scope]);
 }
 
 
-/* an element of a hash kept in part, read and not kept */
-static redisReply  ngx_http_outage_redis_dropped;
+/*
+ * The EXEC element (GET's, HGETALL's or PTTL's reply) that a value
+ * belongs to, taken from the reader's task before anything is refused, so
+ * that a refusal names the key being read (not one next to it); -1 when
+ * the value is not inside EXEC's reply.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_exec_index(const redisReadTask *task)
+{
+    if (task == NULL || task->parent == NULL) {
+        return (ngx_uint_t) -1;
+    }
+
+    /* up to the element of EXEC itself, however deep (a hostile nesting) */
+    while (task->parent->parent) {
+        task = task->parent;
+    }
+
+    return (ngx_uint_t) task->idx;
+}
+
+
+/* the value the reader waits for the end of (refusals before its object) */
+
+static void
+ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd)
+{
+    redisReader  *r;
+
+    r = rd->reader;
+
+    if (!rd->in_exec || r == NULL || r->ridx < 0) {
+        return;
+    }
+
+#if (HIREDIS_MAJOR >= 1)
+    rd->exec_cur = ngx_http_outage_redis_exec_index(r->task[r->ridx]);
+#else
+    rd->exec_cur = ngx_http_outage_redis_exec_index(&r->rstack[r->ridx]);
+#endif
+}
+
+
 
 
 static void *
 ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
 {
     size_t                    slot;
+    ngx_uint_t                key;
     redisReply               *r, *parent;
     ngx_http_outage_redis_t  *rd;
 
@@ -3786,11 +4226,15 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
 
     parent = task->parent ? task->parent->obj : NULL;
     slot = (size_t) task->idx;
+    key = 0;
 
     if (rd->in_exec && task->parent) {
 
+        rd->exec_cur = ngx_http_outage_redis_exec_index(task);
+        key = rd->exec_cur / rd->per_scope;
+
         if (task->parent->parent == NULL) {
-            /* an element of EXEC: GET's or HGETALL's reply */
+            /* an element of EXEC: GET's, HGETALL's or PTTL's reply */
             rd->exec_next = (ngx_uint_t) task->idx + 1;
             rd->nested_left = 0;
 
@@ -3798,12 +4242,21 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
             rd->nested_left--;
         }
 
+        if (key >= NGX_HTTP_OUTAGE_MAX_SCOPES) {
+            return NULL;    /* not reached: EXEC has 2 elements per scope */
+        }
+
+        if (parent == &ngx_http_outage_redis_dropped || rd->over[key]) {
+            /* the key is beyond what is kept of it: read, not kept */
+            return &ngx_http_outage_redis_dropped;
+        }
+
         if (parent != NULL && parent == rd->compact) {
             if (type != REDIS_REPLY_STRING) {
-                ngx_http_outage_redis_refuse(rd, "a hash element of type "
-                                             "%uz (not a string)",
-                                             (size_t) type, 0);
-                return NULL;
+                /* not a hash: this scope's value is unusable, not the poll */
+                rd->over[key] = (size_t) type;
+                rd->over_why[key] = NGX_HTTP_OUTAGE_REDIS_OVER_TYPE;
+                return &ngx_http_outage_redis_dropped;
             }
 
             /*
@@ -3818,23 +4271,47 @@ ngx_http_outage_redis_new(const redisReadTask *task, int type, size_t size)
             }
 
             if (!rd->keep_value) {
+                if (task->idx % 2 == 0 && !rd->name_known) {
+                    /* said as the payload would have said it */
+                    rd->cut[key] |= NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD;
+                }
+
                 return &ngx_http_outage_redis_dropped;
             }
 
-            slot = parent->elements++;
+            /* this slot is reserved below, once the memory is granted */
+            slot = parent->elements;
         }
+
+        size += sizeof(redisReply);
+
+        if (size > NGX_HTTP_OUTAGE_REDIS_KEY_MAX - rd->kept[key]) {
+            /* a key's size is its own scope's matter, never the poll's */
+            rd->over[key] = rd->kept[key] + size;
+            rd->over_why[key] = NGX_HTTP_OUTAGE_REDIS_OVER_KEY;
+            return &ngx_http_outage_redis_dropped;
+        }
+
+        rd->kept[key] += size;
+
+        if (parent != NULL && parent == rd->compact) {
+            parent->elements++;
+        }
+
+    } else {
+        /* any other reply, and EXEC's own array */
+        size += sizeof(redisReply);
+
+        if (size > NGX_HTTP_OUTAGE_REDIS_REPLY_MAX - rd->used) {
+            ngx_http_outage_redis_refuse(rd, "a reply needing more than %uz "
+                                         "bytes (at most %uz)",
+                                         rd->used + size,
+                                         NGX_HTTP_OUTAGE_REDIS_REPLY_MAX);
+            return NULL;
+        }
+
+        rd->used += size;
     }
-
-    size += sizeof(redisReply);
-
-    if (size > NGX_HTTP_OUTAGE_REDIS_REPLY_MAX - rd->used) {
-        ngx_http_outage_redis_refuse(rd, "a reply needing more than %uz "
-                                     "bytes (at most %uz)", rd->used + size,
-                                     NGX_HTTP_OUTAGE_REDIS_REPLY_MAX);
-        return NULL;
-    }
-
-    rd->used += size;
 
     r = ngx_pcalloc(rd->pool, sizeof(redisReply));
     if (r == NULL) {
@@ -3860,7 +4337,7 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
     size_t len)
 {
     size_t                    max;
-    ngx_uint_t                i;
+    ngx_uint_t                i, cut;
     redisReply               *r;
     ngx_http_outage_redis_t  *rd;
 
@@ -3868,6 +4345,57 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (rd == NULL) {
         return NULL;
+    }
+
+    cut = 0;
+
+    if (rd->in_exec && task->parent) {
+        rd->exec_cur = ngx_http_outage_redis_exec_index(task);
+        i = rd->exec_cur / rd->per_scope;
+
+        if (rd->skip_len && i < NGX_HTTP_OUTAGE_MAX_SCOPES) {
+            /*
+             * Stands in for a string over BULK_MAX, walked and not kept.
+             * A note's name or value is not read anyway (the first note's
+             * value is kept empty, the hash must not read as empty); what
+             * the payload reads, or GET's value, makes the scope keep its
+             * last good state.
+             */
+            if (task->parent->parent && rd->compact
+                && task->parent->obj == rd->compact && !rd->over[i])
+            {
+                if (task->idx % 2 == 0 && task->idx != 0) {
+                    rd->keep_value = 0;
+                    rd->cut[i] |= NGX_HTTP_OUTAGE_PW_UNKNOWN_FIELD;
+                    return &ngx_http_outage_redis_dropped;
+                }
+
+                if (task->idx == 0) {
+                    /* no known field: kept empty, the hash is not empty */
+                    str = "";
+                    len = 0;
+                    goto keep;
+                }
+
+                if (task->idx % 2 == 1 && !rd->keep_value) {
+                    return &ngx_http_outage_redis_dropped;
+                }
+
+                if (task->idx == 1 && !rd->name_known) {
+                    /* an unknown field: said so by the payload's parser */
+                    str = "";
+                    len = 0;
+                    goto keep;
+                }
+            }
+
+            if (rd->over[i] == 0) {
+                rd->over[i] = rd->skip_len;
+                rd->over_why[i] = NGX_HTTP_OUTAGE_REDIS_OVER_VALUE;
+            }
+
+            return &ngx_http_outage_redis_dropped;
+        }
     }
 
     max = (rd->in_exec && task->parent) ? NGX_HTTP_OUTAGE_REDIS_BULK_MAX
@@ -3882,10 +4410,11 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (len > NGX_HTTP_OUTAGE_REDIS_VALUE_MAX) {
         /* what is read of a value is far less: cut, said by a warning */
-        i = task->parent->parent ? task->parent->idx : task->idx;
-        rd->cut[i / 2] |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
+        cut = 1;
         len = NGX_HTTP_OUTAGE_REDIS_VALUE_MAX;
     }
+
+keep:
 
     if (rd->in_exec && task->parent && task->parent->obj == rd->compact
         && rd->compact && task->idx % 2 == 0)
@@ -3902,6 +4431,12 @@ ngx_http_outage_redis_create_string(const redisReadTask *task, char *str,
 
     if (r == &ngx_http_outage_redis_dropped) {
         return r;
+    }
+
+    if (cut) {
+        /* only of a value kept: a field dropped whole was not "cut" */
+        rd->cut[rd->exec_cur / rd->per_scope]
+            |= NGX_HTTP_OUTAGE_PW_VALUE_CUT;
     }
 
     r->str = ngx_pnalloc(rd->pool, len + 1);
@@ -3955,6 +4490,10 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
         depth++;
     }
 
+    if (rd->in_exec && task->parent) {
+        rd->exec_cur = ngx_http_outage_redis_exec_index(task);
+    }
+
     if (depth > NGX_HTTP_OUTAGE_REDIS_DEPTH_MAX) {
         ngx_http_outage_redis_refuse(rd, "arrays nested %uz deep "
                                      "(at most %uz)", depth,
@@ -3992,8 +4531,8 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
 
     r = ngx_http_outage_redis_new(task, REDIS_REPLY_ARRAY,
                                   keep * sizeof(redisReply *));
-    if (r == NULL) {
-        return NULL;
+    if (r == NULL || r == &ngx_http_outage_redis_dropped) {
+        return r;
     }
 
     if (keep) {
@@ -4012,16 +4551,24 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
         rd->nested_left = 0;
         rd->compact = NULL;
         ngx_memzero(rd->cut, sizeof(rd->cut));
+        ngx_memzero(rd->kept, sizeof(rd->kept));
+        ngx_memzero(rd->over, sizeof(rd->over));
 
     } else if (rd->in_exec && depth == 1) {
+        /*
+         * Every hash is kept in part: the fields the payload reads, and the
+         * first pair (or a hash of notes alone would read as no hash); the
+         * other values are read and dropped, so that notes of any size
+         * cost nothing and only what is kept counts against KEY_MAX.
+         */
         rd->nested_left = n;
-        rd->compact = NULL;
+        rd->compact = r;
+        rd->compact_n = n;
+        r->elements = 0;         /* filled by ngx_http_outage_redis_new() */
 
         if (keep < n) {
-            rd->compact = r;
-            rd->compact_n = n;
-            r->elements = 0;     /* filled by ngx_http_outage_redis_new() */
-            rd->cut[task->idx / 2] |= NGX_HTTP_OUTAGE_PW_FIELDS_CUT;
+            rd->cut[task->idx / rd->per_scope]
+                |= NGX_HTTP_OUTAGE_PW_FIELDS_CUT;
         }
     }
 

@@ -364,3 +364,192 @@ ngx_http_outage_resp_over(ngx_http_outage_resp_t *w, const char *fmt,
     w->over = 1;
     (void) snprintf(w->reason, sizeof(w->reason), fmt, a, b);
 }
+
+
+/* ---- the poll connection's filter ------------------------------------ */
+
+#define NGX_HTTP_OUTAGE_CUT_START     0    /* a line's first byte */
+#define NGX_HTTP_OUTAGE_CUT_LINE      1    /* copying a line to its LF */
+#define NGX_HTTP_OUTAGE_CUT_HEAD      2    /* holding a "$" header */
+#define NGX_HTTP_OUTAGE_CUT_COPY      3    /* copying a string + CRLF */
+#define NGX_HTTP_OUTAGE_CUT_DROP      4    /* dropping one */
+
+
+void
+ngx_http_outage_resp_cut_init(ngx_http_outage_resp_cut_t *c, uint64_t max,
+    uint64_t cap)
+{
+    memset(c, 0, sizeof(ngx_http_outage_resp_cut_t));
+    c->max = max;
+    c->cap = cap;
+}
+
+
+/* the length a complete "$" header announces; -1: none (copied as is) */
+
+static int64_t
+ngx_http_outage_resp_cut_length(ngx_http_outage_resp_cut_t *c, int *over)
+{
+    size_t    i;
+    uint64_t  n;
+
+    *over = 0;
+
+    /* "$", at least one digit, CR, LF */
+    if (c->line_len < 4 || c->line[c->line_len - 2] != '\r') {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 1; i < c->line_len - 2; i++) {
+        if (c->line[i] < '0' || c->line[i] > '9') {
+            return -1;      /* "$-1" (nil) or not a length */
+        }
+
+        if (n > (UINT64_MAX - 9) / 10) {
+            *over = 1;
+            (void) snprintf(c->reason, sizeof(c->reason),
+                            "a value of more than %llu bytes (at most %llu)",
+                            (unsigned long long) n,
+                            (unsigned long long) c->cap);
+            return 0;
+        }
+
+        n = n * 10 + (c->line[i] - '0');
+    }
+
+    if (n > c->cap) {
+        *over = 1;
+        (void) snprintf(c->reason, sizeof(c->reason),
+                        "a value of %llu bytes (at most %llu)",
+                        (unsigned long long) n, (unsigned long long) c->cap);
+        return 0;
+    }
+
+    return (int64_t) n;
+}
+
+
+int
+ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
+    const unsigned char *in, size_t len, size_t *used, unsigned char *out,
+    size_t *out_len)
+{
+    int            over;
+    size_t         i, n, o;
+    int64_t        l;
+    unsigned char  b;
+
+    o = 0;
+
+    for (i = 0; i < len; /* void */) {
+
+        switch (c->state) {
+
+        case NGX_HTTP_OUTAGE_CUT_COPY:
+        case NGX_HTTP_OUTAGE_CUT_DROP:
+
+            n = len - i;
+            if ((uint64_t) n > c->left) {
+                n = (size_t) c->left;
+            }
+
+            if (c->state == NGX_HTTP_OUTAGE_CUT_COPY) {
+                memcpy(out + o, in + i, n);
+                o += n;
+            }
+
+            i += n;
+            c->left -= n;
+
+            if (c->left == 0) {
+                c->state = NGX_HTTP_OUTAGE_CUT_START;
+            }
+
+            break;
+
+        case NGX_HTTP_OUTAGE_CUT_START:
+
+            b = in[i++];
+
+            if (b == '$') {
+                c->line[0] = b;
+                c->line_len = 1;
+                c->state = NGX_HTTP_OUTAGE_CUT_HEAD;
+                break;
+            }
+
+            out[o++] = b;
+            c->state = (b == '\n') ? NGX_HTTP_OUTAGE_CUT_START
+                                   : NGX_HTTP_OUTAGE_CUT_LINE;
+            break;
+
+        case NGX_HTTP_OUTAGE_CUT_LINE:
+
+            /* a status, error, integer or array line: to its LF as it is */
+            b = in[i++];
+            out[o++] = b;
+
+            if (b == '\n') {
+                c->state = NGX_HTTP_OUTAGE_CUT_START;
+            }
+
+            break;
+
+        default: /* NGX_HTTP_OUTAGE_CUT_HEAD */
+
+            b = in[i++];
+            c->line[c->line_len++] = b;
+
+            if (b != '\n') {
+                if (c->line_len == NGX_HTTP_OUTAGE_RESP_LINE) {
+                    /* no length of ours: the reader says what it is */
+                    memcpy(out + o, c->line, c->line_len);
+                    o += c->line_len;
+                    c->state = NGX_HTTP_OUTAGE_CUT_LINE;
+                }
+
+                break;
+            }
+
+            l = ngx_http_outage_resp_cut_length(c, &over);
+
+            if (over) {
+                c->state = NGX_HTTP_OUTAGE_CUT_START;
+                *used = i;
+                *out_len = o;
+
+                return NGX_HTTP_OUTAGE_RESP_CUT_BAD;
+            }
+
+            if (l >= 0 && (uint64_t) l > c->max) {
+                c->skipped = (uint64_t) l;
+                c->left = (uint64_t) l + 2;
+                c->state = NGX_HTTP_OUTAGE_CUT_DROP;
+                *used = i;
+                *out_len = o;
+
+                return NGX_HTTP_OUTAGE_RESP_CUT_SKIP;
+            }
+
+            memcpy(out + o, c->line, c->line_len);
+            o += c->line_len;
+
+            if (l >= 0) {
+                c->left = (uint64_t) l + 2;
+                c->state = NGX_HTTP_OUTAGE_CUT_COPY;
+
+            } else {
+                c->state = NGX_HTTP_OUTAGE_CUT_START;
+            }
+
+            break;
+        }
+    }
+
+    *used = len;
+    *out_len = o;
+
+    return NGX_HTTP_OUTAGE_RESP_CUT_MORE;
+}

@@ -9,6 +9,11 @@
  * than a reply may hold) is marked "over" so that the caller can skip it
  * to its last byte and keep the connection, while a length beyond the hard
  * cap, or bytes that are not RESP2, end the walk with a reason.
+ *
+ * Also owns the poll connection's filter in front of hiredis's reader,
+ * which keeps a string whole in its buffer until its last byte: a string
+ * longer than the reader may hold is taken out of the stream and walked in
+ * constant memory, so that one big value is its own key's matter.
  */
 
 
@@ -76,6 +81,45 @@ void ngx_http_outage_resp_init(ngx_http_outage_resp_t *w,
  */
 int ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w,
     const unsigned char *p, size_t len, size_t *used);
+
+
+
+/* ngx_http_outage_resp_cut() */
+#define NGX_HTTP_OUTAGE_RESP_CUT_MORE  0   /* all bytes taken */
+#define NGX_HTTP_OUTAGE_RESP_CUT_SKIP  1   /* a string over max begins */
+#define NGX_HTTP_OUTAGE_RESP_CUT_BAD   2   /* a string over cap: reason */
+
+
+typedef struct {
+    uint64_t        max;          /* a longer string is skipped */
+    uint64_t        cap;          /* a longer one is not Redis's: BAD */
+
+    unsigned        state;
+    unsigned char   line[NGX_HTTP_OUTAGE_RESP_LINE];
+    size_t          line_len;
+    uint64_t        left;         /* bytes of a string + CRLF to go */
+    uint64_t        skipped;      /* SKIP: the length of that string */
+
+    char            reason[96];
+} ngx_http_outage_resp_cut_t;
+
+
+void ngx_http_outage_resp_cut_init(ngx_http_outage_resp_cut_t *c,
+    uint64_t max, uint64_t cap);
+
+/*
+ * Copies in[0..len) to out (room for len + NGX_HTTP_OUTAGE_RESP_LINE
+ * bytes: a header cut between two calls is held back until complete),
+ * *out_len bytes, up to *used bytes of in.  A string header announcing
+ * more than max bytes is not copied: NGX_HTTP_OUTAGE_RESP_CUT_SKIP with
+ * its length in c->skipped, after which the string and its CRLF are
+ * dropped by the next calls; the caller stands something in for it.
+ * Beyond cap: NGX_HTTP_OUTAGE_RESP_CUT_BAD with c->reason.  Other bytes,
+ * well-formed or not, are copied as they are: the reader behind judges.
+ */
+int ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
+    const unsigned char *in, size_t len, size_t *used, unsigned char *out,
+    size_t *out_len);
 
 
 #endif /* _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_ */

@@ -27,6 +27,8 @@ static ngx_int_t ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
     ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool);
+static ngx_uint_t ngx_http_outage_shm_source(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_claim_slots(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t newest, ngx_uint_t was, ngx_uint_t *evicted);
@@ -258,7 +260,7 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
 ngx_int_t
 ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                    gen, newest, was, dropped, evicted;
+    ngx_uint_t                    gen, newest, was, dropped, evicted, foreign;
     ngx_slab_pool_t              *shpool;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_main_conf_t  *omcf;
@@ -280,8 +282,18 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 
     evicted = 0;
     dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was, &evicted);
+    foreign = newest ? ngx_http_outage_shm_source(omcf, shm) : 0;
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (foreign) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "outage: configuration %ui polls another Redis "
+                      "(outage_redis address, db=, prefix= or user= "
+                      "changed): the %ui Redis state(s) read from the "
+                      "previous one are not shown until this one answers",
+                      gen, foreign);
+    }
 
     if (evicted) {
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
@@ -357,6 +369,86 @@ ngx_http_outage_pick_slot(ngx_uint_t *claimed, ngx_uint_t *used,
  * whatever state they held (logged apart: no state of this configuration
  * is lost with them).
  */
+
+/*
+ * What outage_redis polls, as a fingerprint kept in the zone: a reload that
+ * points it elsewhere (another server, db, prefix or user) must not show
+ * the previous source's states as this one's (docs/redis.md).
+ */
+
+uint32_t
+ngx_http_outage_redis_source(ngx_http_outage_main_conf_t *omcf)
+{
+    u_char                        buf[NGX_INT_T_LEN];
+    uint32_t                      crc;
+    ngx_uint_t                    i;
+    ngx_http_outage_redis_addr_t *a;
+
+    if (omcf->redis_addrs == NULL || omcf->redis_addrs->nelts == 0) {
+        return 0;
+    }
+
+    a = omcf->redis_addrs->elts;
+    ngx_crc32_init(crc);
+
+    for (i = 0; i < omcf->redis_addrs->nelts; i++) {
+        ngx_crc32_update(&crc, a[i].name.data, a[i].name.len);
+        ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    }
+
+    ngx_crc32_update(&crc, buf, ngx_sprintf(buf, "%i", omcf->redis_db) - buf);
+    ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    ngx_crc32_update(&crc, omcf->redis_prefix.data, omcf->redis_prefix.len);
+    ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    ngx_crc32_update(&crc, omcf->redis_user.data, omcf->redis_user.len);
+    ngx_crc32_final(crc);
+
+    return crc ? crc : 1;
+}
+
+
+/*
+ * Under the lock, by the newest configuration's workers: a changed source
+ * makes the scopes' Redis states foreign (decision.c: not usable) until
+ * this configuration's first successful poll; the number of such states,
+ * for the one notice.
+ */
+
+static ngx_uint_t
+ngx_http_outage_shm_source(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm)
+{
+    uint32_t    fp;
+    ngx_uint_t  i, n;
+
+    fp = ngx_http_outage_redis_source(omcf);
+
+    if (fp == shm->redis_source) {
+        return 0;
+    }
+
+    n = 0;
+
+    if (fp && shm->redis_source) {
+        for (i = 0; i < NGX_HTTP_OUTAGE_MAX_SCOPES; i++) {
+            if (shm->scopes[i].name_len
+                && shm->scopes[i].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+            {
+                n++;
+            }
+        }
+    }
+
+    shm->redis_source = fp;
+    shm->redis_foreign = (n != 0);
+
+    if (n) {
+        ngx_http_outage_shm_bump(shm);
+    }
+
+    return n;
+}
+
 
 static ngx_uint_t
 ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,

@@ -234,7 +234,8 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
 
         if (shm->redis_ever_ok) {
             p = ngx_slprintf(p, last, ",\"age_seconds\":%T",
-                             now - shm->redis_last_ok);
+                             (time_t) ((ngx_current_msec
+                                        - shm->redis_last_ok_ms) / 1000));
         } else {
             p = ngx_slprintf(p, last, ",\"age_seconds\":null");
         }
@@ -282,8 +283,25 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
             p = ngx_http_outage_json_value(p, last, f, snap, v);
         }
 
-        p = ngx_slprintf(p, last, ",\"transitions\":%ui}",
-                         shm->scopes[slot].transitions);
+        p = ngx_slprintf(p, last, ",\"transitions\":%ui,\"redis_held\":%s",
+                         shm->scopes[slot].transitions,
+                         shm->scopes[slot].redis_held ? "true" : "false");
+
+        /*
+         * The Redis key's expiry (its PTTL when last read): in ms from
+         * now, negative once passed (its state then no longer applies,
+         * read or not); null without one.
+         */
+        if (shm->scopes[slot].redis.expires
+            && shm->scopes[slot].redis.state != NGX_HTTP_OUTAGE_STATE_NONE)
+        {
+            p = ngx_slprintf(p, last, ",\"redis_expires_in_ms\":%i}",
+                             (ngx_int_t) (ngx_msec_int_t)
+                             ((ngx_msec_t) shm->scopes[slot].redis.expires
+                              - ngx_current_msec));
+        } else {
+            p = ngx_slprintf(p, last, ",\"redis_expires_in_ms\":null}");
+        }
     }
 
     /* checks: by scope and index, never by address */
@@ -367,7 +385,6 @@ static u_char *
 ngx_http_outage_status_prometheus(u_char *p, u_char *last,
     ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap)
 {
-    time_t                         now;
     ngx_uint_t                     i, j, s, m;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_field_t       *f;
@@ -378,7 +395,6 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
 
     omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_outage_module);
-    now = ngx_time();
 
     for (f = ngx_http_outage_vars; f->get; f++) {
         if (f->metric == NULL) {
@@ -497,7 +513,9 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
                 "# TYPE outage_redis_push_failures_total counter\n"
                 "outage_redis_push_failures_total %ui\n",
                 (int) shm->redis_up,
-                shm->redis_ever_ok ? now - shm->redis_last_ok : (time_t) -1,
+                shm->redis_ever_ok
+                ? (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000)
+                : (time_t) -1,
                 shm->redis_polls, shm->redis_errors,
                 omcf->redis_push
                 && shm->push_state == NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED,

@@ -6,6 +6,9 @@
  * bytes) has exactly one new reply there and not one byte before; where
  * the walker says "more", hiredis has none.  Once either side refuses the
  * bytes, the run stops (hiredis 0.14 accepts some that are not RESP2).
+ * Then the poll connection's filter (ngx_http_outage_resp_cut) on the same
+ * pieces: with a max nothing passes it is the identity, and it never
+ * writes more than a piece and one held header, nor takes more than given.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_outage_module \
  *       tests/fuzz/fuzz_resp.c ngx_outage_module/ngx_http_outage_resp.c \
@@ -124,6 +127,54 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     redisReaderFree(r);
+
+    ngx_http_outage_resp_cut_t  c;
+    unsigned char               out[16 + NGX_HTTP_OUTAGE_RESP_LINE];
+    unsigned char              *all;
+    size_t                      n, total;
+
+    all = malloc(size + NGX_HTTP_OUTAGE_RESP_LINE);
+    if (all == NULL) {
+        free(copy);
+        return 0;
+    }
+
+    ngx_http_outage_resp_cut_init(&c, UINT64_MAX, UINT64_MAX);
+    total = 0;
+    rc = NGX_HTTP_OUTAGE_RESP_CUT_MORE;
+
+    for (pos = 0; pos < size; pos += used) {
+        piece = size - pos < step ? size - pos : step;
+
+        rc = ngx_http_outage_resp_cut(&c, copy + pos, piece, &used, out, &n);
+
+        if (used > piece || n > piece + NGX_HTTP_OUTAGE_RESP_LINE
+            || total + n > size)
+        {
+            abort();
+        }
+
+        memcpy(all + total, out, n);
+        total += n;
+
+        if (rc == NGX_HTTP_OUTAGE_RESP_CUT_BAD) {
+            break;          /* a length that overflows 64 bits */
+        }
+
+        if (rc != NGX_HTTP_OUTAGE_RESP_CUT_MORE || used != piece) {
+            abort();
+        }
+    }
+
+    /* identity: what came out is what went in, but a header held back */
+    if (rc != NGX_HTTP_OUTAGE_RESP_CUT_BAD
+        && (size - total > NGX_HTTP_OUTAGE_RESP_LINE
+            || memcmp(all, copy, total) != 0))
+    {
+        abort();
+    }
+
+    free(all);
     free(copy);
 
     return 0;

@@ -198,7 +198,9 @@ class FakeRedis:
     ("close", "connection lost"),
     ("stall", "no reply within timeout"),
     ("wrongtypes", "unusable value"),
-    ("huge", "reply refused: more than 524288 bytes without a complete value"),
+    # a 1 MiB value is walked, not kept: its scope keeps its last good state
+    ("huge", 'redis key "outage:site" is too big to read (a value of 1048576 '
+             'bytes, at most 524288)'),
     ("authfail", "NOAUTH"),
 ])
 def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
@@ -209,7 +211,7 @@ def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
                  what="log line %r" % expect)
         worst = sequential_latency(n, 200)
         assert worst < 0.1 * LATENCY_FACTOR, worst
-        # nothing usable came from this Redis (a 1 MB value is refused)
+        # nothing usable came from this Redis (a 1 MB value is not read)
         assert n.get("/")[1]["x-state"] == "ok"
         assert n.proc.poll() is None
     finally:
@@ -357,14 +359,30 @@ def test_max_stale_drops_redis_incidents(nginx_factory, redis):
 # review s7 R3/M1: a key's own size is its own scope's matter.  On the old
 # reader one value over 64 KB or a hash over 64 fields refused the whole
 # EXEC reply: every scope froze (the DEL below was never seen) and the log
-# did not name the key.
+# did not name the key.  Review s7 R5/S1: so did a key of fewer than 64
+# fields whose total passed 1 MiB ("total": 18 notes of 60 KB, "notes": 60
+# of 20 KB), and one note over 512 KB ("hugenote") on 2f0ed0c; R5/S3: a
+# note dropped whole was said "only its first 65536 read" ("droppedcut").
+def _fill(redis, key, size):
+    """A string of size bytes in key, built where no argument list limits
+    it, then moved in place at once (RENAME), as one write."""
+    redis.cli("DEL", "outage:tmp")
+    for _ in range(size // 100000):
+        redis.cli("APPEND", "outage:tmp", "z" * 100000)
+    if size % 100000:
+        redis.cli("APPEND", "outage:tmp", "z" * (size % 100000))
+    redis.cli("RENAME", "outage:tmp", key)
+
+
 @pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
-                                     "bigstring"])
+                                     "bigstring", "total", "notes",
+                                     "hugenote", "droppedcut"])
 def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
     redis.cli("SET", "outage:site", "first incident")
     wait_for(lambda: n.get("/")[1]["x-message"] == "first incident",
              what="site incident")
+    unwanted = None
 
     if variant == "bigvalue":
         redis.cli("HSET", "outage:checkout", "state", "down", "message",
@@ -373,6 +391,30 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     elif variant == "bigstring":
         redis.cli("SET", "outage:checkout", "y" * 100000)
         warning = "a value longer than 65536 bytes, only its first 65536 read"
+    elif variant in ("total", "notes"):
+        count, size = (18, 60000) if variant == "total" else (60, 20000)
+        args = []
+        for i in range(count):
+            args += ["note%d" % i, "y" * size]
+        redis.cli("HSET", "outage:checkout", "state", "down", "message",
+                  "checkout down", *args)
+        warning = "unknown field, ignored"
+        unwanted = "only its first"
+    elif variant == "hugenote":
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'state', 'down', "
+                  "'message', 'checkout down', 'note', "
+                  "string.rep('n', 600000))", "1", "outage:checkout")
+        warning = "unknown field, ignored"
+        unwanted = "only its first"
+    elif variant == "droppedcut":
+        args = []
+        for i in range(70):
+            args += ["note%d" % i, "v%d" % i]
+        args += ["bignote", "b" * 70000, "state", "down", "message",
+                 "checkout down"]
+        redis.cli("HSET", "outage:checkout", *args)
+        warning = "more than 64 fields"
+        unwanted = "only its first"
     else:
         # 65 fields (listpack, insertion order) or 300 (a hash table: the
         # known fields come anywhere in HGETALL's answer)
@@ -404,24 +446,59 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     lines = [ln for ln in n.log_text().splitlines()
              if 'redis key "outage:checkout"' in ln and warning in ln]
     assert len(lines) == 1, n.log_text()[-3000:]
+    if unwanted:
+        assert unwanted not in lines[0], lines[0]
     assert "refused" not in n.log_text()
     assert n.bad_log_lines() == []
 
 
-def test_value_beyond_the_cap_is_refused_naming_its_key(nginx_factory, redis):
+# review s7 R5/S1: a value past the 512 KB the reader holds is walked, not
+# kept: its scope keeps its last good state (one warning naming the key),
+# every other scope is read as usual.  On 2f0ed0c the whole poll was
+# refused: the site's DEL below was never seen.
+@pytest.mark.parametrize("shape", ["string", "message"])
+def test_value_beyond_the_cap_keeps_only_its_scope(nginx_factory, redis,
+                                                   shape):
     n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
     redis.cli("SET", "outage:site", "kept")
-    wait_for(lambda: n.get("/")[1]["x-message"] == "kept", what="first poll")
+    redis.cli("SET", "outage:checkout", "checkout before")
+    wait_for(lambda: n.get("/")[1]["x-message"] == "kept"
+             and n.get("/checkout/")[1]["x-state"] == "degraded",
+             what="first poll")
 
     # 600 KB, more than any Redis key of this schema holds: not read
-    for _ in range(6):
-        redis.cli("APPEND", "outage:checkout", "z" * 100000)
+    if shape == "string":
+        _fill(redis, "outage:checkout", 600000)
+    else:
+        redis.cli("EVAL", "redis.call('DEL', KEYS[1]); redis.call('HSET', "
+                  "KEYS[1], 'state', 'down', 'message', "
+                  "string.rep('m', 600000))", "1", "outage:checkout")
+    want = ('redis key "outage:checkout" is too big to read (a value of '
+            '600000 bytes, at most 524288), keeping the last good state of '
+            'scope "checkout"')
+    wait_for(lambda: want in n.log_text(), what="the warning naming the key")
 
-    want = ('reply refused: more than 524288 bytes without a complete value '
-            '(key outage:checkout)')
-    wait_for(lambda: want in n.log_text(), what="the refusal naming the key")
-    assert n.get("/")[1]["x-message"] == "kept"
+    redis.cli("DEL", "outage:site")
+    wait_for(lambda: scopes_state(n, "site")[0] == "ok", timeout=5,
+             what="the other scope's all-clear")
+    scopes = {s["name"]: s for s in n.status_json()["scopes"]}
+    assert scopes["checkout"]["state"] == "degraded", scopes
+    assert n.get("/checkout/")[1]["x-state"] == "degraded"
+    assert n.status_json()["redis"]["up"] is True
+
+    redis.cli("SET", "outage:checkout", "small again")
+    wait_for(lambda: scopes_state(n, "checkout") == ("degraded",
+                                                     "small again"),
+             what="the key read again once it is small")
+    log = n.log_text()
+    assert log.count(want) == 1, log[-3000:]
+    assert "refused" not in log
     assert n.bad_log_lines() == []
+
+
+def scopes_state(n, name):
+    s = [s for s in n.status_json()["scopes"] if s["name"] == name][0]
+    return s["state"], s.get("message")
 
 
 # review s7 R3/M2: the worker holding the polling lease is killed or
@@ -552,3 +629,176 @@ def test_two_dead_addresses_are_said_once_each(nginx_factory):
     assert len(lines) == 2, lines
     assert {":%d:" % a in lines[0] or ":%d:" % a in lines[1],
             ":%d:" % b in lines[0] or ":%d:" % b in lines[1]} == {True}
+
+
+# review s7 R3/L1: a reload that points outage_redis at another server (a
+# migration, a typo) kept showing the previous server's incident, as this
+# server's, until the new one answered: forever when it never does.  On
+# c9200e5 the banner below stayed after the reload to a dead address.
+def test_reload_to_another_redis_does_not_show_the_old_states(nginx_factory,
+                                                              redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "incident on OLD redis")
+    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+
+    dead = free_port()
+    n.write_conf(CONF.format(redis="127.0.0.1:%d" % dead))
+    n.reload()
+    wait_for(lambda: all_workers_see(n, "ok"), timeout=5,
+             what="the old server's incident no longer shown")
+    assert n.get("/")[1].get("x-message") != "incident on OLD redis"
+    st = n.status_json()
+    assert st["redis"]["stale"] is True and st["redis"]["up"] is False, st
+    lines = [ln for ln in n.log_text().splitlines()
+             if "polls another Redis" in ln]
+    assert len(lines) == 1 and "[notice]" in lines[0], lines
+    assert "the 1 Redis state(s) read from the previous one" in lines[0]
+
+    # back to a server that answers: its states are evidence again
+    n.write_conf(CONF.format(redis="127.0.0.1:%d" % redis.port))
+    n.reload()
+    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5,
+             what="the incident read again")
+    assert n.status_json()["redis"]["stale"] is False
+
+    # a reload that changes nothing of the source says nothing
+    n.reload()
+    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5)
+    assert len([ln for ln in n.log_text().splitlines()
+                if "polls another Redis" in ln]) == 2
+
+
+# review s8/R3 A1: a scope already read with a warning (an unknown field)
+# that becomes too big was held without a word (the "too big" line was
+# said only for a scope without warnings) and the status showed nothing;
+# A2: the per-key memory bound was below what the known fields keep when
+# each is cut (five of 100 KB), and hid a declared "down" (fail on 6a7ed08).
+def test_held_scope_is_said_and_shown_whatever_its_warnings(nginx_factory,
+                                                             redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("HSET", "outage:checkout", "state", "degraded", "message",
+              "first", "ticket", "123")
+    wait_for(lambda: scopes_state(n, "checkout") == ("degraded", "first"),
+             what="the key read with its warning")
+    redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'state', 'ok', "
+              "'message', string.rep('p', 600000))", "1", "outage:checkout")
+    want = 'redis key "outage:checkout" is too big to read (a value of 600000'
+    wait_for(lambda: want in n.log_text(), what="the one warning")
+    s = [s for s in n.status_json()["scopes"] if s["name"] == "checkout"][0]
+    assert s["redis_held"] is True and s["state"] == "degraded", s
+
+    # readable again: said once, no longer held
+    redis.cli("DEL", "outage:checkout")
+    redis.cli("HSET", "outage:checkout", "state", "down", "message",
+              "m" * 100000, "eta", "e" * 100000, "link", "l" * 100000,
+              "since", "s" * 100000, "Message", "n" * 100000)
+    wait_for(lambda: scopes_state(n, "checkout")[0] == "down",
+             what="five cut values read")
+    s = [s for s in n.status_json()["scopes"] if s["name"] == "checkout"][0]
+    assert s["redis_held"] is False, s
+    log = n.log_text()
+    assert log.count(want) == 1, log[-3000:]
+    assert log.count('redis key "outage:checkout" can be read again') == 1
+    assert "too big to read (its known fields" not in log
+
+
+# review s8/R3 A7: after a reload to another source whose key of a scope is
+# held (too big), the first poll of the new source made the previous
+# source's state of that scope evidence again (fails on 9f3c0f0)
+def test_reload_to_another_source_drops_what_it_holds(nginx_factory, redis):
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "incident in db 0")
+    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+
+    redis.cli("-n", "1", "EVAL", "redis.call('SET', KEYS[1], "
+              "string.rep('b', 600000))", "1", "outage:site")
+    n.write_conf(CONF.format(redis="127.0.0.1:%d db=1" % redis.port))
+    n.reload()
+    wait_for(lambda: 'redis key "outage:site" is too big to read'
+             in n.log_text(), what="the new source's key held")
+    wait_for(lambda: all_workers_see(n, "ok"), timeout=5,
+             what="db 0's incident not shown for db 1")
+    assert n.status_json()["redis"]["stale"] is False
+    # and the log says so (review s8/R3 A7b)
+    wait_for(lambda: 'scope "site" degraded -> none: the new Redis source '
+             'cannot read its key' in n.log_text(), timeout=5,
+             what="the dropped state said")
+
+
+SKEW_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
+
+/* the wall clock only, shifted by the seconds in SKEW_FILE (a path built
+ * in: nginx's workers do not inherit the environment) */
+static long off(void)
+{
+    long o = 0; FILE *fp;
+    if ((fp = fopen(SKEW_FILE, "r")) == NULL) return 0;
+    if (fscanf(fp, "%ld", &o) != 1) o = 0;
+    fclose(fp);
+    return o;
+}
+
+int gettimeofday(struct timeval *tv, void *tz)
+{
+    static int (*real)(struct timeval *, void *);
+    int r;
+    if (!real) real = (int (*)(struct timeval *, void *))
+                      dlsym(RTLD_NEXT, "gettimeofday");
+    r = real(tv, tz);
+    if (tv) tv->tv_sec += off();
+    return r;
+}
+
+time_t time(time_t *t)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    if (t) *t = tv.tv_sec;
+    return tv.tv_sec;
+}
+"""
+
+
+# review s7 R3/L2: staleness was judged on the wall clock: a step forward
+# (NTP after boot, a resumed VM) withdrew a declared incident until the
+# next poll, silently, although Redis was healthy (fails on 5e6cfc8: most
+# answers in the seconds after the step had no incident).
+@pytest.mark.skipif(bool(os.environ.get("OUTAGE_PRELOAD")),
+                    reason="the clock shim and the sanitizers' preload")
+def test_wall_clock_step_withdraws_no_incident(nginx_factory, redis,
+                                               tmp_path, monkeypatch):
+    shim = str(tmp_path / "skew.so")
+    src = tmp_path / "skew.c"
+    skew = tmp_path / "skew"
+    skew.write_text("0")
+    src.write_text(SKEW_C)
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1",
+                    '-DSKEW_FILE="%s"' % skew, "-o", shim, str(src), "-ldl"],
+                   check=True)
+    monkeypatch.setenv("LD_PRELOAD", shim)
+    conf = ("\n    outage_redis 127.0.0.1:%d interval=3s max_stale=8s "
+            "push=off;\n" % redis.port) + SERVER.format()
+    n = nginx_factory(conf, workers=1)
+    monkeypatch.delenv("LD_PRELOAD")
+
+    redis.cli("SET", "outage:site", "declared incident")
+    wait_for(lambda: n.get("/")[1].get("x-message") == "declared incident",
+             timeout=8, what="the incident")
+    polls = n.status_json()["redis"]["polls"]
+    wait_for(lambda: n.status_json()["redis"]["polls"] > polls, timeout=8)
+
+    skew.write_text("30")       # the wall clock steps 30 s forward
+    lost = total = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.5:
+        total += 1
+        if n.get("/")[1].get("x-message") != "declared incident":
+            lost += 1
+    assert lost == 0, "%d of %d answers lost the incident" % (lost, total)
+    assert n.status_json()["redis"]["stale"] is False

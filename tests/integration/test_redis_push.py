@@ -106,8 +106,8 @@ def command_stats(redis):
 
 def test_requests_send_no_redis_command(nginx_factory, redis):
     """1000 requests (banner scope and site, 2 workers, push on): every
-    command Redis counts meanwhile is a poll's (MULTI, GET and HGETALL per
-    scope, EXEC), as many as the interval makes; the subscription is not
+    command Redis counts meanwhile is a poll's (MULTI, GET, HGETALL and PTTL
+    per scope, EXEC), as many as the interval makes; the subscription is not
     repeated; nothing per request."""
     n = nginx_factory(conf(redis.port, interval="300ms"), workers=2)
     wait_for(pushed_and_polled(n), timeout=5, what="push subscribed")
@@ -121,13 +121,14 @@ def test_requests_send_no_redis_command(nginx_factory, redis):
     stats.pop("info", None)             # this test's own
     stats.pop("config|resetstat", None)
     polls = stats.get("exec", 0)
-    assert set(stats) <= {"multi", "get", "hgetall", "exec"}, stats
+    assert set(stats) <= {"multi", "get", "hgetall", "pttl", "exec"}, stats
     # RESETSTAT or INFO may fall between a poll's MULTI and its EXEC
     assert abs(stats.get("multi", 0) - polls) <= 1, stats
     # two scopes (site, checkout): one GET and one HGETALL each per poll,
     # counted when EXEC runs them
     assert stats.get("get", 0) == 2 * polls, stats
     assert stats.get("hgetall", 0) == 2 * polls, stats
+    assert stats.get("pttl", 0) == 2 * polls, stats
     # by the clock, not by the requests
     assert polls <= elapsed / 0.3 + 3, (polls, elapsed)
     # 1000 requests may take less than one interval on a fast machine

@@ -48,7 +48,7 @@ Modes (``--mode``):
     ok          A small correct implementation on an in-memory store shared by
                 all connections: GET, SET [NX|XX|EX s|PX ms (ignored)], HGETALL,
                 HSET/HMSET, HGET, DEL, EXISTS, EXPIRE/PEXPIRE (no-op, :1 if the
-                key exists), TTL, DBSIZE, FLUSHDB/FLUSHALL, INFO [section] (a
+                key exists), TTL/PTTL, DBSIZE, FLUSHDB/FLUSHALL, INFO [section] (a
                 small bulk string), COMMAND (*0).  Asking for a key of the
                 other type gives -WRONGTYPE Operation against a key holding the
                 wrong kind of value.  EXEC answers the array of the queued
@@ -353,7 +353,8 @@ def parse_command(buf):
 ARITY = {
     b"GET": (2, 2), b"SET": (3, None), b"HGETALL": (2, 2), b"HSET": (4, None),
     b"HMSET": (4, None), b"HGET": (3, 3), b"DEL": (2, None), b"EXISTS": (2, None),
-    b"EXPIRE": (3, 4), b"PEXPIRE": (3, 4), b"TTL": (2, 2), b"DBSIZE": (1, 1),
+    b"EXPIRE": (3, 4), b"PEXPIRE": (3, 4), b"TTL": (2, 2), b"PTTL": (2, 2),
+    b"DBSIZE": (1, 1),
     b"FLUSHDB": (1, 2), b"FLUSHALL": (1, 2), b"INFO": (1, 2), b"COMMAND": (1, None),
     b"PING": (1, 2), b"ECHO": (2, 2), b"AUTH": (2, 3), b"SELECT": (2, 2),
     b"CLIENT": (2, None), b"QUIT": (1, None), b"SUBSCRIBE": (2, None),
@@ -485,7 +486,7 @@ class FakeRedis:
                 return integer(n)
             if name in (b"EXPIRE", b"PEXPIRE"):
                 return integer(1 if value is not None else 0)
-            if name == b"TTL":
+            if name in (b"TTL", b"PTTL"):
                 return integer(-1 if value is not None else -2)
             if name == b"DBSIZE":
                 return integer(len(store))

@@ -3,7 +3,11 @@
  * Unit tests for ngx_http_outage_resp.c, the walk of the push connection's
  * RESP2 replies: where each reply ends is checked against hiredis's own
  * reader (the oracle) on random replies cut into random pieces; then the
- * limits: "over" for what is skipped, BAD for what drops the link.
+ * limits: "over" for what is skipped, BAD for what drops the link.  And
+ * the poll connection's filter (ngx_http_outage_resp_cut): random replies
+ * in random pieces come out byte for byte, but for each string longer than
+ * its max, which is announced once and replaced by what the caller stands
+ * in for it; a length past its cap stops it.
  */
 
 
@@ -406,6 +410,193 @@ test_next_reply_after_over(void)
 }
 
 
+/*
+ * Random replies as gen() makes them, written twice: as sent (p) and as
+ * the filter with this max should hand them on (q), a longer string being
+ * replaced by "$0\r\n\r\n" (what redis.c stands in for it); *big counts
+ * those.
+ */
+
+static void
+gen_cut(unsigned char *p, size_t *pl, unsigned char *q, size_t *ql,
+    int depth, int max, int *big)
+{
+    int     k, i, n;
+    size_t  len;
+
+    k = rand() % (depth < 3 ? 6 : 4);
+
+    switch (k) {
+    case 0:
+        len = (size_t) sprintf((char *) p + *pl, "+OK $%d\r\n", rand());
+        break;
+    case 1:
+        len = (size_t) sprintf((char *) p + *pl, "-ERR $1 \r b %d\r\n",
+                               rand());
+        break;
+    case 2:
+        len = (size_t) sprintf((char *) p + *pl, "$-1\r\n");
+        break;
+    case 3:
+        n = rand() % 60;
+        len = (size_t) sprintf((char *) p + *pl, "$%d\r\n", n);
+        for (i = 0; i < n; i++) {
+            /* CR, LF, '*' and '$' inside a string are its bytes */
+            p[*pl + len++] = "ab\r\n*$:+-x"[rand() % 11];
+        }
+        p[*pl + len++] = '\r';
+        p[*pl + len++] = '\n';
+
+        if (n > max) {
+            memcpy(q + *ql, "$0\r\n\r\n", 6);
+            *ql += 6;
+            *pl += len;
+            (*big)++;
+            return;
+        }
+
+        break;
+    case 4:
+        len = (size_t) sprintf((char *) p + *pl, "*%d\r\n",
+                               rand() % 2 ? 0 : -1);
+        break;
+    default:
+        n = 1 + rand() % 4;
+        len = (size_t) sprintf((char *) p + *pl, "*%d\r\n", n);
+        memcpy(q + *ql, p + *pl, len);
+        *pl += len;
+        *ql += len;
+        for (i = 0; i < n; i++) {
+            gen_cut(p, pl, q, ql, depth + 1, max, big);
+        }
+        return;
+    }
+
+    memcpy(q + *ql, p + *pl, len);
+    *pl += len;
+    *ql += len;
+}
+
+
+static void
+test_cut_filter(void)
+{
+    int                          round, rc, big, seen, max;
+    size_t                       len, qlen, olen, pos, piece, used, n;
+    unsigned char               *buf, *want, *got;
+    ngx_http_outage_resp_cut_t   c;
+
+    buf = malloc(1 << 20);
+    want = malloc(1 << 20);
+    got = malloc(1 << 20);
+
+    for (round = 0; round < 600; round++) {
+        /* 60: nothing is skipped, the filter must be the identity */
+        max = (round % 3 == 0) ? 60 : rand() % 45;
+        len = 0;
+        qlen = 0;
+        big = 0;
+
+        for (int i = 1 + rand() % 20; i; i--) {
+            gen_cut(buf, &len, want, &qlen, 0, max, &big);
+        }
+
+        ngx_http_outage_resp_cut_init(&c, (uint64_t) max, 1000);
+
+        pos = 0;
+        olen = 0;
+        seen = 0;
+
+        while (pos < len) {
+            piece = 1 + rand() % 17;
+            if (piece > len - pos) {
+                piece = len - pos;
+            }
+
+            rc = ngx_http_outage_resp_cut(&c, buf + pos, piece, &used,
+                                          got + olen, &n);
+            CHECK(rc != NGX_HTTP_OUTAGE_RESP_CUT_BAD, "bad: %s", c.reason);
+            CHECK(used <= piece && n <= piece + NGX_HTTP_OUTAGE_RESP_LINE,
+                  "used %zu of %zu, wrote %zu", used, piece, n);
+            if (rc == NGX_HTTP_OUTAGE_RESP_CUT_BAD) {
+                break;
+            }
+
+            olen += n;
+            pos += used;
+
+            if (rc == NGX_HTTP_OUTAGE_RESP_CUT_SKIP) {
+                CHECK(c.skipped > (uint64_t) max && c.skipped < 60,
+                      "skipped %llu, max %d",
+                      (unsigned long long) c.skipped, max);
+                memcpy(got + olen, "$0\r\n\r\n", 6);
+                olen += 6;
+                seen++;
+            }
+        }
+
+        CHECK(seen == big, "round %d: %d skipped, %d expected", round, seen,
+              big);
+        CHECK(olen == qlen && memcmp(got, want, qlen) == 0,
+              "round %d: output differs (%zu, %zu bytes)", round, olen, qlen);
+    }
+
+    free(buf);
+    free(want);
+    free(got);
+}
+
+
+/* past the cap, or a length that does not fit: stopped, with a reason */
+
+static void
+test_cut_cap(void)
+{
+    int                          rc;
+    size_t                       used, n;
+    unsigned char                out[128];
+    ngx_http_outage_resp_cut_t   c;
+    const char                  *s;
+
+    ngx_http_outage_resp_cut_init(&c, 10, 1000);
+    s = "*2\r\n$3\r\nabc\r\n$1001\r\nxyz";
+    rc = ngx_http_outage_resp_cut(&c, (const unsigned char *) s, strlen(s),
+                                  &used, out, &n);
+    CHECK(rc == NGX_HTTP_OUTAGE_RESP_CUT_BAD
+          && strcmp(c.reason, "a value of 1001 bytes (at most 1000)") == 0
+          && n == 13 && memcmp(out, s, 13) == 0
+          && used == strlen(s) - 3,
+          "cap: %d \"%s\" wrote %zu used %zu", rc, c.reason, n, used);
+
+    ngx_http_outage_resp_cut_init(&c, 10, 1000);
+    s = "$99999999999999999999999\r\n";
+    rc = ngx_http_outage_resp_cut(&c, (const unsigned char *) s, strlen(s),
+                                  &used, out, &n);
+    /* 24 bytes without LF: no length of ours, handed on for hiredis */
+    CHECK(rc == NGX_HTTP_OUTAGE_RESP_CUT_MORE && n == strlen(s),
+          "long header: %d wrote %zu", rc, n);
+
+    ngx_http_outage_resp_cut_init(&c, 10, 1000);
+    s = "$18446744073709551616\r\n";
+    rc = ngx_http_outage_resp_cut(&c, (const unsigned char *) s, strlen(s),
+                                  &used, out, &n);
+    CHECK(rc == NGX_HTTP_OUTAGE_RESP_CUT_BAD && n == 0,
+          "wrap: %d \"%s\"", rc, c.reason);
+
+    /* a skipped string's bytes are dropped to its CRLF, then copying goes on */
+    ngx_http_outage_resp_cut_init(&c, 2, 1000);
+    s = "$5\r\n$3\r\nx\r\n:1\r\n";
+    rc = ngx_http_outage_resp_cut(&c, (const unsigned char *) s, strlen(s),
+                                  &used, out, &n);
+    CHECK(rc == NGX_HTTP_OUTAGE_RESP_CUT_SKIP && n == 0 && used == 4
+          && c.skipped == 5, "skip: %d %zu %zu", rc, n, used);
+    rc = ngx_http_outage_resp_cut(&c, (const unsigned char *) s + used,
+                                  strlen(s) - used, &used, out, &n);
+    CHECK(rc == NGX_HTTP_OUTAGE_RESP_CUT_MORE && n == 4
+          && memcmp(out, ":1\r\n", 4) == 0, "after skip: %d %zu", rc, n);
+}
+
+
 int
 main(void)
 {
@@ -415,6 +606,8 @@ main(void)
     test_limits();
     test_next_reply_after_over();
     test_lone_cr_at_the_line_limit();
+    test_cut_filter();
+    test_cut_cap();
 
     if (failed) {
         fprintf(stderr, "test_resp: %d failed\n", failed);
