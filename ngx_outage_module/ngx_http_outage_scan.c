@@ -1070,24 +1070,11 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
          */
 
         case ngx_http_outage_scan_sw_comment_start:
-            if (c == '-') {
-                state = ngx_http_outage_scan_sw_comment_start_dash;
-                i++;
-                break;
-            }
-
-            if (c == '>') {
-                state = ngx_http_outage_scan_sw_data;
-                i++;
-                break;
-            }
-
-            state = ngx_http_outage_scan_sw_comment;
-            break;
-
         case ngx_http_outage_scan_sw_comment_start_dash:
             if (c == '-') {
-                state = ngx_http_outage_scan_sw_comment_end;
+                state = (state == ngx_http_outage_scan_sw_comment_start)
+                        ? ngx_http_outage_scan_sw_comment_start_dash
+                        : ngx_http_outage_scan_sw_comment_end;
                 i++;
                 break;
             }
