@@ -274,14 +274,14 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
  * its name as one pass of byte masks and bit operations
  * (ngx_http_outage_scan_tags_avx2(); the argument is in docs/notes/scanner.md
  * "The tag skipper").  Compilers that cannot build a function for another
- * target than the file's (GCC before 5, old clang) and other CPUs use the
- * SSE2 searches; -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 builds that variant on
+ * target than the file's or ask the CPU for BMI2 and PCLMUL (GCC before 6,
+ * clang before 6) and other CPUs use the SSE2 searches; -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 builds that variant on
  * any machine (make unit, make oracle, scan_ir.py --no-avx2).
  */
 #if (NGX_HTTP_OUTAGE_SCAN_SSE2 && defined __x86_64__                          \
      && !defined NGX_HTTP_OUTAGE_SCAN_NO_AVX2                                 \
-     && ((defined __clang__ && __clang_major__ >= 4)                          \
-         || (!defined __clang__ && defined __GNUC__ && __GNUC__ >= 5)))
+     && ((defined __clang__ && __clang_major__ >= 6)                          \
+         || (!defined __clang__ && defined __GNUC__ && __GNUC__ >= 6)))
 #define NGX_HTTP_OUTAGE_SCAN_AVX2   1
 #include <immintrin.h>
 #define ngx_http_outage_scan_target_avx2                                      \
