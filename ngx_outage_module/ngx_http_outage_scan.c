@@ -235,6 +235,9 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
 /* the fast path cannot finish this token here: the state machine does */
 #define NGX_HTTP_OUTAGE_SCAN_SLOW   (-1)
 
+/* a run of <meta>s and <link>s from *pi: tags_avx2() reads it */
+#define NGX_HTTP_OUTAGE_SCAN_MASKS  (-2)
+
 /*
  * A tag the fast path has not finished within this many bytes goes to
  * the state machine: a tag left open at the end of a buffer is read again
@@ -263,6 +266,41 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
      && !defined NGX_HTTP_OUTAGE_SCAN_NO_SSE2)
 #define NGX_HTTP_OUTAGE_SCAN_SSE2   1
 #include <emmintrin.h>
+#endif
+
+/*
+ * Sixty-four bytes at a time where the CPU has AVX2 (asked once at run
+ * time: nginx is built for the x86-64 baseline): the part of a tag after
+ * its name as one pass of byte masks and bit operations
+ * (ngx_http_outage_scan_tags_avx2(); the argument is in docs/notes/scanner.md
+ * "The tag skipper").  Compilers that cannot build a function for another
+ * target than the file's or ask the CPU for BMI2 and PCLMUL (GCC before 6,
+ * clang before 6) and other CPUs use the SSE2 searches; -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 builds that variant on
+ * any machine (make unit, make oracle, scan_ir.py --no-avx2).
+ */
+#if (NGX_HTTP_OUTAGE_SCAN_SSE2 && defined __x86_64__                          \
+     && !defined NGX_HTTP_OUTAGE_SCAN_NO_AVX2                                 \
+     && ((defined __clang__ && __clang_major__ >= 6)                          \
+         || (!defined __clang__ && defined __GNUC__ && __GNUC__ >= 6)))
+#define NGX_HTTP_OUTAGE_SCAN_AVX2   1
+#include <immintrin.h>
+#define ngx_http_outage_scan_target_avx2                                      \
+    __attribute__((target("avx2,bmi,bmi2,pclmul")))
+
+/* the bytes the masks look for, 32 of each: loads, not broadcasts */
+static const unsigned char  ngx_http_outage_scan_avx2_c[5][32]
+    __attribute__((aligned(32))) = {
+#define ngx_http_outage_scan_c32(c)                                           \
+    { c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c,                         \
+      c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c }
+    ngx_http_outage_scan_c32('"'), ngx_http_outage_scan_c32('='),
+    ngx_http_outage_scan_c32('>'), ngx_http_outage_scan_c32(0x20),
+    ngx_http_outage_scan_c32('/')
+#undef ngx_http_outage_scan_c32
+};
+
+/* 1: AVX2 is there, 0: it is not, -1: not asked yet (benign race: same value) */
+static int  ngx_http_outage_scan_avx2 = -1;
 #endif
 
 /* the helpers of the fast paths: inlined even at -O1 */
@@ -322,6 +360,11 @@ static ngx_http_outage_scan_inline const unsigned char *
 static ngx_http_outage_scan_inline const unsigned char *
     ngx_http_outage_scan_quote(const unsigned char *u,
     const unsigned char *l16, const unsigned char *end, unsigned char quote);
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+static ngx_http_outage_scan_target_avx2 const unsigned char *
+    ngx_http_outage_scan_tags_avx2(const unsigned char *t,
+    const unsigned char *end);
+#endif
 static ngx_http_outage_scan_inline unsigned int ngx_http_outage_scan_text(
     ngx_http_outage_scan_t *s, const unsigned char *p, size_t len,
     size_t *pi, unsigned int script);
@@ -332,6 +375,30 @@ ngx_http_outage_scan_init(ngx_http_outage_scan_t *s)
 {
     memset(s, 0, sizeof(ngx_http_outage_scan_t));
     s->state = ngx_http_outage_scan_sw_data;
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    if (ngx_http_outage_scan_avx2 < 0) {
+        (void) ngx_http_outage_scan_use_avx2(1);
+    }
+#endif
+}
+
+
+int
+ngx_http_outage_scan_use_avx2(int on)
+{
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    ngx_http_outage_scan_avx2 = on && __builtin_cpu_supports("avx2")
+                                && __builtin_cpu_supports("bmi")
+                                && __builtin_cpu_supports("bmi2")
+                                && __builtin_cpu_supports("pclmul");
+
+    return ngx_http_outage_scan_avx2;
+#else
+    (void) on;
+
+    return 0;
+#endif
 }
 
 
@@ -613,6 +680,27 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
 
             if (c == '<') {
                 rc = ngx_http_outage_scan_head(s, p, len, base, &i, &state);
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+                while (rc == NGX_HTTP_OUTAGE_SCAN_MASKS) {
+                    q = ngx_http_outage_scan_tags_avx2(p + i, p + len);
+
+                    if (q != NULL) {
+                        /* the data state after the last ">" read */
+                        i = (size_t) (q - p) + 1;
+                        rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+                        break;
+                    }
+
+                    /*
+                     * the searches read this tag: head() has forgotten the
+                     * run, a later one may come back here
+                     */
+                    rc = ngx_http_outage_scan_head(s, p, len, base, &i,
+                                                   &state);
+                }
+#endif
+
                 if (rc != NGX_HTTP_OUTAGE_SCAN_SLOW) {
                     if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
                         return rc;
@@ -982,24 +1070,11 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
          */
 
         case ngx_http_outage_scan_sw_comment_start:
-            if (c == '-') {
-                state = ngx_http_outage_scan_sw_comment_start_dash;
-                i++;
-                break;
-            }
-
-            if (c == '>') {
-                state = ngx_http_outage_scan_sw_data;
-                i++;
-                break;
-            }
-
-            state = ngx_http_outage_scan_sw_comment;
-            break;
-
         case ngx_http_outage_scan_sw_comment_start_dash:
             if (c == '-') {
-                state = ngx_http_outage_scan_sw_comment_end;
+                state = (state == ngx_http_outage_scan_sw_comment_start)
+                        ? ngx_http_outage_scan_sw_comment_start_dash
+                        : ngx_http_outage_scan_sw_comment_end;
                 i++;
                 break;
             }
@@ -1807,6 +1882,9 @@ ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     unsigned int          id, end_tag, body, after, kept, state;
     unsigned char         c;
     const unsigned char  *u, *n, *q, *e, *t, *end, *last, *lim, *l16;
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    size_t                ml, mln;
+#endif
 
     static const unsigned char  *cls = ngx_http_outage_scan_cls;
 
@@ -1814,7 +1892,14 @@ ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     last = end - 1;
     t = p + *pi;
 
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    /* where the last <meta> or <link> began, how many came so close */
+    ml = (size_t) -2 * NGX_HTTP_OUTAGE_SCAN_FAST_MAX;
+    mln = 0;
+#endif
+
 tag:
+
 
     /*
      * t is at a "<" in the data state.  The tag must end before lim, the
@@ -1859,6 +1944,29 @@ tag:
 
             if (u[4] == ' ') {
                 u += 5;
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+
+                /*
+                 * The fourth <meta> or <link> in a row, each within 512
+                 * bytes of the one before it (a run of them, as heads
+                 * have): the masks of its attributes serve the <meta>s
+                 * and <link>s that follow it too, which pays for them;
+                 * for a lone tag the searches below cost less.  run()
+                 * calls tags_avx2() and comes back here with the count
+                 * forgotten: a call from here costs every tag more
+                 * (registers saved around it).
+                 */
+
+                i = (size_t) (t - p);
+                mln = (i - ml < NGX_HTTP_OUTAGE_SCAN_FAST_MAX) ? mln + 1 : 0;
+                ml = i;
+
+                if (mln >= 3 && ngx_http_outage_scan_avx2 > 0) {
+                    *pi = i;
+                    return NGX_HTTP_OUTAGE_SCAN_MASKS;
+                }
+#endif
                 goto attrs;
             }
 
@@ -2441,6 +2549,234 @@ ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *l16,
 
     return q ? q : end;
 }
+
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+
+/*
+ * The masks of the 64 bytes from b, which are in the buffer: quotes ('"'),
+ * "=", ">", the bytes
+ * that may not come right before an "=" that ends a name (whitespace and
+ * other control bytes, "/"; a quote is added from the quote mask), and the
+ * prefix XOR of the quotes by carry-less multiplication with all ones
+ * (bit i = XOR of bits 0..i: set from an odd quote up to the next).
+ */
+
+#define ngx_http_outage_scan_blk_load(b)                                      \
+    do {                                                                      \
+        __m256i  lo_, hi_;                                                    \
+                                                                              \
+        lo_ = _mm256_loadu_si256((const __m256i *) (b));                      \
+        hi_ = _mm256_loadu_si256((const __m256i *) ((b) + 32));               \
+        mq = ngx_http_outage_scan_m64(_mm256_cmpeq_epi8(lo_, cq),             \
+                                      _mm256_cmpeq_epi8(hi_, cq));            \
+        me = ngx_http_outage_scan_m64(_mm256_cmpeq_epi8(lo_, ce),             \
+                                      _mm256_cmpeq_epi8(hi_, ce));            \
+        mg = ngx_http_outage_scan_m64(_mm256_cmpeq_epi8(lo_, cg),             \
+                                      _mm256_cmpeq_epi8(hi_, cg));            \
+        mb = ngx_http_outage_scan_m64(                                        \
+                 _mm256_or_si256(                                             \
+                     _mm256_cmpeq_epi8(_mm256_min_epu8(lo_, cc), lo_),        \
+                     _mm256_cmpeq_epi8(lo_, cs)),                             \
+                 _mm256_or_si256(                                             \
+                     _mm256_cmpeq_epi8(_mm256_min_epu8(hi_, cc), hi_),        \
+                     _mm256_cmpeq_epi8(hi_, cs)));                            \
+        mi = (uint64_t) _mm_cvtsi128_si64(_mm_clmulepi64_si128(               \
+                 _mm_cvtsi64_si128((long long) mq), c1, 0));                  \
+    } while (0)
+
+
+/* the byte mask of two compares of 32 bytes */
+
+static ngx_http_outage_scan_target_avx2 ngx_http_outage_scan_inline uint64_t
+ngx_http_outage_scan_m64(__m256i lo, __m256i hi)
+{
+    return (uint64_t) (uint32_t) _mm256_movemask_epi8(lo)
+           | (uint64_t) (uint32_t) _mm256_movemask_epi8(hi) << 32;
+}
+
+
+/*
+ * The ">" of the <meta ...> or <link ...> at t ("<meta " or "<link ": its
+ * attributes start at t + 6) and of the <meta>s and <link>s that follow
+ * it (after at most one whitespace byte), each before its own limit
+ * (FAST_MAX bytes and the last byte of the buffer, as in head()): the
+ * last ">" read, or NULL if not even the first tag could be read.
+ *
+ * The attributes start in "before attribute name"; after a closing quote
+ * the tokenizer is in "after attribute value (quoted)", and after "/" in
+ * "self-closing start tag": for what follows, these three act alike.  A
+ * tag is read only in the shape nearly every tag has: attributes
+ * name="value" (double quotes) and bare names, separated by whitespace or
+ * "/"; any other shape, a ">" at or after the limit or a block past the
+ * end of the buffer stop the reading (the searches read that tag).  With
+ * a parity bit per byte (prefix XOR of the quotes), "in a value" is exact
+ * when every "=" outside values is followed by '"' and comes right after
+ * a name byte (not whitespace, a control byte, "/" or a quote), and the
+ * quotes outside values that open one are exactly those after such an
+ * "=".  A "'" then never opens a value (only "before attribute value",
+ * right after such an "=", would make it one).  The tag ends at the
+ * first ">" outside values (docs/notes/scanner.md, "The tag skipper").
+ */
+
+static ngx_http_outage_scan_target_avx2 const unsigned char *
+ngx_http_outage_scan_tags_avx2(const unsigned char *t, const unsigned char *end)
+{
+    uint32_t              w;
+    unsigned int          k;
+    uint64_t              mq, me, mg, mb, mi, in, flip, r, g, eo, x, viol,
+                          carry, bad;
+    __m256i               cq, ce, cg, cc, cs;
+    __m128i               c1;
+    const unsigned char  *b, *u, *lim, *done;
+
+    /* t is at "<meta " or "<link " in the data state before the body */
+
+    u = t + 6;
+
+    if (end - u < 64) {
+        return NULL;
+    }
+
+    lim = (end - 1 - t >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX)
+          ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX - 1 : end - 1;
+
+    done = NULL;
+    flip = 0;
+    carry = 0;
+    bad = 1;          /* the byte before u ends the name or is a quote */
+    r = ~0ULL;
+
+    cq = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[0]);
+    ce = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[1]);
+    cg = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[2]);
+    cc = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[3]);
+    cs = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[4]);
+    c1 = _mm_set1_epi8((char) 0xFF);
+
+    b = u;
+
+block:
+
+    /*
+     * b + 64 is in the buffer and the byte before b is the one before u,
+     * whitespace, or the previous block's last (x, eo and in carry).  The
+     * parity is that of the tag at u: between the tags of a run there are
+     * no quotes, so one parity serves them all.
+     */
+
+    ngx_http_outage_scan_blk_load(b);
+
+    in = mi ^ flip;
+    eo = me & ~in;
+
+    /* bytes that are no name bytes: a closing quote too */
+    x = mb | (mq & ~in);
+
+    /*
+     * where the shape is not the one the masks read: a byte after an "="
+     * outside values that is no opening quote, an opening quote after
+     * something else than such an "=", an "=" after no name byte
+     */
+
+    viol = (((eo << 1) | carry) ^ (mq & in)) | (eo & ((x << 1) | bad));
+
+    for ( ;; ) {
+
+        /* the tag's ">" from b + k */
+
+        g = mg & ~in & r;
+
+        if (g == 0) {
+            if (viol & r) {
+                return done;
+            }
+
+            /* the tag goes on in the next block */
+
+            carry = eo >> 63;
+            bad = x >> 63;
+            flip = 0 - (in >> 63);
+            r = ~0ULL;
+
+            b += 64;
+
+            if (b >= lim || end - b < 64) {
+                return done;
+            }
+
+            goto block;
+        }
+
+        /* the bytes of the tag up to its ">" must have the shape */
+
+        if (viol & r & (g ^ (g - 1))) {
+            return done;
+        }
+
+        u = b + __builtin_ctzll(g);
+
+        if (u >= lim) {
+            return done;
+        }
+
+        done = u;
+
+        /* the next tag: <meta ...> or <link ...> after a newline, mostly */
+
+        t = u + 1;
+
+        if (end - t < 8) {
+            return done;
+        }
+
+        if (*t != '<') {
+            if (!(ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP)
+                || *++t != '<')
+            {
+                return done;
+            }
+        }
+
+        memcpy(&w, t + 1, 4);
+        w |= 0x20202020;
+
+        if ((w != NGX_HTTP_OUTAGE_SCAN_W4('m', 'e', 't', 'a')
+             && w != NGX_HTTP_OUTAGE_SCAN_W4('l', 'i', 'n', 'k'))
+            || t[5] != ' ')
+        {
+            return done;
+        }
+
+        lim = (end - 1 - t >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX)
+              ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX - 1 : end - 1;
+
+        u = t + 6;
+        k = (unsigned int) (u - b);
+
+        if (k < 64) {
+            /* the next tag in this block: its bytes from k */
+            r = ~0ULL << k;
+            continue;
+        }
+
+        if (end - u < 64) {
+            return done;
+        }
+
+        b = u;
+        flip = 0;
+        carry = 0;
+        bad = 1;
+        r = ~0ULL;
+
+        goto block;
+    }
+}
+
+#undef ngx_http_outage_scan_blk_load
+
+#endif
 
 
 /*

@@ -93,5 +93,14 @@ int ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s,
  */
 int ngx_http_outage_scan_finish(ngx_http_outage_scan_t *s);
 
+/*
+ * For tests: 0 stops the AVX2 reading of runs of <meta> and <link> tags
+ * (the SSE2 or portable searches read every tag, as on CPUs without
+ * AVX2), anything else lets the scanner use it where the build and the
+ * CPU have it.  Returns 1 if it is used from now on.  Not for the module:
+ * the choice is per process.
+ */
+int ngx_http_outage_scan_use_avx2(int on);
+
 
 #endif /* _NGX_HTTP_OUTAGE_SCAN_H_INCLUDED_ */

@@ -13,7 +13,7 @@ and the <body> tag) for realistic shop heads: many <meta> and <link>,
 
     /usr/bin/python3 tests/bench/scan_ir.py [--iterations N] [--json FILE]
         [--max IR_PER_BYTE] [--scanner OTHER/ngx_http_outage_scan.c]
-        [--no-sse2]
+        [--no-sse2] [--no-avx2]
 
 Each document is fed whole and in 4 KB pieces (proxy_buffer_size).  The
 exit status is 1 if a document gets no banner (the scanner would be
@@ -22,7 +22,9 @@ broken), if valgrind fails, or if --max is given and a figure is above it
 otherwise 0 whatever the figures are.  --scanner measures another version
 of the scanner source (e.g. from `git show`) for a before/after.
 --no-sse2 builds the portable variant (-DNGX_HTTP_OUTAGE_SCAN_NO_SSE2:
-word-at-a-time searches), which platforms without SSE2 get.
+word-at-a-time searches), which platforms without SSE2 get; --no-avx2
+the SSE2 variant (-DNGX_HTTP_OUTAGE_SCAN_NO_AVX2), which x86-64 CPUs
+without AVX2 get.
 """
 
 import argparse
@@ -227,8 +229,12 @@ def main():
                     default=os.path.join(SRC, "ngx_http_outage_scan.c"))
     ap.add_argument("--no-sse2", action="store_true",
                     help="the portable variant (no SSE2 searches)")
+    ap.add_argument("--no-avx2", action="store_true",
+                    help="the SSE2 variant (no AVX2 reading of <meta> runs)")
     args = ap.parse_args()
     defines = ["NGX_HTTP_OUTAGE_SCAN_NO_SSE2"] if args.no_sse2 else []
+    if args.no_avx2:
+        defines.append("NGX_HTTP_OUTAGE_SCAN_NO_AVX2")
 
     results = []
     bad = False
@@ -240,7 +246,8 @@ def main():
             drivers.append((opt, d))
         print("scanner instructions per byte of <head>%s (callgrind, "
               "ngx_http_outage_scan_feed + _finish, %d scans each; "
-              "target <= %.1f)" % (" without SSE2" if args.no_sse2 else "",
+              "target <= %.1f)" % (" without SSE2" if args.no_sse2 else
+                                   " without AVX2" if args.no_avx2 else "",
                                    args.iterations, TARGET))
         print("%-30s %6s  %-6s %-4s %10s %8s" % (
             "document", "head", "cc", "feed", "Ir/scan", "Ir/byte"))
