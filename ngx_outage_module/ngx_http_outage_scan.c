@@ -274,9 +274,11 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
  * its name as one pass of byte masks and bit operations
  * (ngx_http_outage_scan_tags_avx2(); the argument is in docs/notes/scanner.md
  * "The tag skipper").  Compilers that cannot build a function for another
- * target than the file's or ask the CPU for BMI2 and PCLMUL (GCC before 6,
- * clang before 6) and other CPUs use the SSE2 searches; -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 builds that variant on
- * any machine (make unit, make oracle, scan_ir.py --no-avx2).
+ * target than the file's (GCC before 6, clang before 6) and other CPUs use
+ * the SSE2 searches; -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 builds that variant on
+ * any machine (make unit, make oracle, scan_ir.py --no-avx2).  The CPU is
+ * asked by CPUID and XGETBV (cpu_avx2()), not __builtin_cpu_supports(),
+ * whose feature names ("pclmul", "bmi2") depend on the compiler's version.
  */
 #if (NGX_HTTP_OUTAGE_SCAN_SSE2 && defined __x86_64__                          \
      && !defined NGX_HTTP_OUTAGE_SCAN_NO_AVX2                                 \
@@ -284,6 +286,7 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
          || (!defined __clang__ && defined __GNUC__ && __GNUC__ >= 6)))
 #define NGX_HTTP_OUTAGE_SCAN_AVX2   1
 #include <immintrin.h>
+#include <cpuid.h>
 #define ngx_http_outage_scan_target_avx2                                      \
     __attribute__((target("avx2,bmi,bmi2,pclmul")))
 
@@ -308,6 +311,18 @@ static int  ngx_http_outage_scan_avx2 = -1;
 #define ngx_http_outage_scan_inline  inline __attribute__((always_inline))
 #else
 #define ngx_http_outage_scan_inline  inline
+#endif
+
+/*
+ * head() is called, not inlined into run(): inlined, the registers of
+ * run()'s loop and head()'s tag loop compete and every tag costs a few
+ * instructions more (2-4 % of a head, tests/bench/scan_ir.py), more than
+ * the call costs once per stretch of head
+ */
+#if (defined __GNUC__)
+#define ngx_http_outage_scan_noinline  __attribute__((noinline))
+#else
+#define ngx_http_outage_scan_noinline
 #endif
 
 
@@ -360,6 +375,9 @@ static ngx_http_outage_scan_inline const unsigned char *
 static ngx_http_outage_scan_inline const unsigned char *
     ngx_http_outage_scan_quote(const unsigned char *u,
     const unsigned char *l16, const unsigned char *end, unsigned char quote);
+static ngx_http_outage_scan_inline const unsigned char *
+    ngx_http_outage_scan_unquoted(const unsigned char *u,
+    const unsigned char *l16, const unsigned char *end);
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
 static ngx_http_outage_scan_target_avx2 const unsigned char *
     ngx_http_outage_scan_tags_avx2(const unsigned char *t,
@@ -384,14 +402,51 @@ ngx_http_outage_scan_init(ngx_http_outage_scan_t *s)
 }
 
 
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+
+/*
+ * Whether the CPU has AVX2, BMI1, BMI2 and PCLMULQDQ and the kernel saves
+ * the YMM registers (OSXSAVE, and XCR0 bits 1 and 2): CPUID leaves 1 and
+ * 7 and XGETBV, as Intel's SDM 14.3 says to ask.
+ */
+
+static int
+ngx_http_outage_scan_cpu_avx2(void)
+{
+    unsigned int  a, b, c, d, xlo, xhi;
+
+    if (__get_cpuid_max(0, NULL) < 7) {
+        return 0;
+    }
+
+    __cpuid(1, a, b, c, d);
+
+    /* PCLMULQDQ (bit 1), OSXSAVE (27), AVX (28) */
+    if ((c & 0x18000002) != 0x18000002) {
+        return 0;
+    }
+
+    __asm__ ("xgetbv" : "=a" (xlo), "=d" (xhi) : "c" (0));
+    (void) xhi;
+
+    if ((xlo & 6) != 6) {
+        return 0;
+    }
+
+    __cpuid_count(7, 0, a, b, c, d);
+
+    /* BMI1 (bit 3), AVX2 (5), BMI2 (8) */
+    return (b & 0x128) == 0x128;
+}
+
+#endif
+
+
 int
 ngx_http_outage_scan_use_avx2(int on)
 {
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
-    ngx_http_outage_scan_avx2 = on && __builtin_cpu_supports("avx2")
-                                && __builtin_cpu_supports("bmi")
-                                && __builtin_cpu_supports("bmi2")
-                                && __builtin_cpu_supports("pclmul");
+    ngx_http_outage_scan_avx2 = on && ngx_http_outage_scan_cpu_avx2();
 
     return ngx_http_outage_scan_avx2;
 #else
@@ -679,6 +734,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
             s->mark = base + (off_t) i;
 
             if (c == '<') {
+
                 rc = ngx_http_outage_scan_head(s, p, len, base, &i, &state);
 
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
@@ -693,9 +749,12 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                     }
 
                     /*
-                     * the searches read this tag: head() has forgotten the
-                     * run, a later one may come back here
+                     * The searches read this tag.  A tag in another shape
+                     * right after a run of them is seen once per page,
+                     * mostly: the masks are not tried again for this page
+                     * (a failed attempt costs about as much as a tag).
                      */
+                    s->no_masks = 1;
                     rc = ngx_http_outage_scan_head(s, p, len, base, &i,
                                                    &state);
                 }
@@ -1873,7 +1932,7 @@ ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s)
  * end of the buffer, a template), or the decision.
  */
 
-static int
+static ngx_http_outage_scan_noinline int
 ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     size_t len, off_t base, size_t *pi, unsigned int *pstate)
 {
@@ -1883,7 +1942,7 @@ ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     unsigned char         c;
     const unsigned char  *u, *n, *q, *e, *t, *end, *last, *lim, *l16;
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
-    size_t                ml, mln;
+    size_t                mln;
 #endif
 
     static const unsigned char  *cls = ngx_http_outage_scan_cls;
@@ -1893,9 +1952,13 @@ ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     t = p + *pi;
 
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
-    /* where the last <meta> or <link> began, how many came so close */
-    ml = (size_t) -2 * NGX_HTTP_OUTAGE_SCAN_FAST_MAX;
-    mln = 0;
+    /*
+     * How many more <meta>s and <link>s in the masks' shape the searches
+     * read before tags_avx2() is tried: without AVX2 (or after a failed
+     * attempt) more than a buffer can hold, so it never reaches 0; a tag
+     * in another shape sets it back to 3 by "| 3", which keeps that.
+     */
+    mln = (ngx_http_outage_scan_avx2 > 0 && !s->no_masks) ? 3 : (size_t) -1;
 #endif
 
 tag:
@@ -1948,24 +2011,23 @@ tag:
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
 
                 /*
-                 * The fourth <meta> or <link> in a row, each within 512
-                 * bytes of the one before it (a run of them, as heads
-                 * have): the masks of its attributes serve the <meta>s
-                 * and <link>s that follow it too, which pays for them;
-                 * for a lone tag the searches below cost less.  run()
-                 * calls tags_avx2() and comes back here with the count
-                 * forgotten: a call from here costs every tag more
-                 * (registers saved around it).
+                 * The fourth <meta> or <link> of this stretch of head()
+                 * after three in the shape the masks read (name="value":
+                 * see attrs below; a run of them, as heads have): the
+                 * masks of its attributes serve the <meta>s and <link>s
+                 * that follow it too, which pays for them; for a lone tag
+                 * the searches below cost less.  run() calls tags_avx2()
+                 * and comes back here with the count forgotten: a call
+                 * from here costs every tag more (registers saved around
+                 * it).
                  */
 
-                i = (size_t) (t - p);
-                mln = (i - ml < NGX_HTTP_OUTAGE_SCAN_FAST_MAX) ? mln + 1 : 0;
-                ml = i;
-
-                if (mln >= 3 && ngx_http_outage_scan_avx2 > 0) {
-                    *pi = i;
+                if (mln == 0) {
+                    *pi = (size_t) (t - p);
                     return NGX_HTTP_OUTAGE_SCAN_MASKS;
                 }
+
+                mln--;
 #endif
                 goto attrs;
             }
@@ -2002,6 +2064,19 @@ tag:
             kept = 0;
             body = 1;
             n = u + 4;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('/', 'h', 'e', 'a'):
+
+            /* "</head>", once a page: what the end tag path does */
+
+            if ((u[4] | 0x20) == 'd' && u[5] == '>') {
+                s->after_head = 1;
+                u += 6;
+                goto next;
+            }
+
+            n = t;
             break;
 
         default:
@@ -2130,6 +2205,10 @@ attrs:
         q = ngx_http_outage_scan_quote(u + 1, l16, lim, '"');
 
     } else if (*u == '\'') {
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+        /* not the masks' shape: the run starts again */
+        mln |= 3;
+#endif
         q = ngx_http_outage_scan_quote(u + 1, l16, lim, '\'');
 
     } else {
@@ -2151,7 +2230,11 @@ attrs:
 
 before_value:
 
-    /* "before attribute value" */
+    /* "before attribute value": not the masks' shape */
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    mln |= 3;
+#endif
 
     u = ngx_http_outage_scan_spaces(u, lim);
 
@@ -2177,8 +2260,7 @@ before_value:
 
     /* an unquoted value ends at whitespace or ">" */
 
-    u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_SP
-                                          |NGX_HTTP_OUTAGE_SCAN_C_GT);
+    u = ngx_http_outage_scan_unquoted(u, l16, lim);
     goto attrs;
 
 before_name:
@@ -2189,6 +2271,10 @@ before_name:
      */
 
     after = 0;
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    mln |= 3;
+#endif
 
 walk:
 
@@ -2551,6 +2637,94 @@ ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *l16,
 }
 
 
+/*
+ * The end of an unquoted attribute value from u: the first HTML
+ * whitespace or ">" in [u, end), or end; l16 as above.  Minified pages
+ * leave URLs unquoted (href=/static/app.css): their "/", "." and digits
+ * are below 0x3F, which makes skip()'s words stop at nearly every byte,
+ * so this looks for bytes up to 0x20 and ">" only (a control byte that
+ * is not whitespace is a value byte: stepped over).
+ */
+
+static ngx_http_outage_scan_inline const unsigned char *
+ngx_http_outage_scan_unquoted(const unsigned char *u,
+    const unsigned char *l16, const unsigned char *end)
+{
+#if (NGX_HTTP_OUTAGE_SCAN_SSE2)
+    unsigned int  m, k;
+    __m128i       v;
+
+    while (u <= l16) {
+        v = _mm_loadu_si128((const __m128i *) u);
+        m = (unsigned int) _mm_movemask_epi8(_mm_or_si128(
+                 _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v),
+                 _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
+
+        while (m) {
+            k = (unsigned int) __builtin_ctz(m);
+
+            if (ngx_http_outage_scan_cls[u[k]]
+                & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT))
+            {
+                return u + k;
+            }
+
+            m &= m - 1;
+        }
+
+        u += 16;
+    }
+
+    /* after the 16-byte steps u may be end + 1 */
+
+    if (u >= end) {
+        return end;
+    }
+
+#elif (NGX_HTTP_OUTAGE_SCAN_SWAR)
+    uint64_t  w, x, t;
+
+    (void) l16;
+
+    while (end - u >= 8) {
+        memcpy(&w, u, 8);
+
+        /* bytes below 0x21 and ">": the lowest flagged one is exact */
+        x = w ^ 0x3E3E3E3E3E3E3E3EULL;
+        t = (((w - 0x2121212121212121ULL) & ~w)
+             | ((x - 0x0101010101010101ULL) & ~x))
+            & 0x8080808080808080ULL;
+
+        if (t == 0) {
+            u += 8;
+            continue;
+        }
+
+        u += __builtin_ctzll(t) >> 3;
+
+        if (ngx_http_outage_scan_cls[*u]
+            & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT))
+        {
+            return u;
+        }
+
+        u++;
+    }
+#else
+    (void) l16;
+#endif
+
+    while (u < end
+           && !(ngx_http_outage_scan_cls[*u]
+                & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT)))
+    {
+        u++;
+    }
+
+    return u;
+}
+
+
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
 
 /*
@@ -2722,20 +2896,21 @@ block:
 
         done = u;
 
-        /* the next tag: <meta ...> or <link ...> after a newline, mostly */
+        /*
+         * the next tag: <meta ...> or <link ...> after a newline, CRLF,
+         * indentation: any whitespace stays in <head>
+         */
 
         t = u + 1;
 
-        if (end - t < 8) {
-            return done;
+        while (t < end
+               && (ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP))
+        {
+            t++;
         }
 
-        if (*t != '<') {
-            if (!(ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP)
-                || *++t != '<')
-            {
-                return done;
-            }
+        if (end - t < 8 || *t != '<') {
+            return done;
         }
 
         memcpy(&w, t + 1, 4);

@@ -61,6 +61,7 @@ typedef struct {
     unsigned int   sniffed:1;
     unsigned int   hex:1;
     unsigned int   implied:1;   /* the hit needs "<body>" before the banner */
+    unsigned int   no_masks:1;  /* a run was not in the masks' shape */
     off_t          offset;      /* bytes fed so far */
     off_t          mark;        /* start of the held token */
     off_t          hit;         /* where the banner goes, from the start */

@@ -9,7 +9,10 @@ valgrind --tool=callgrind counting only ngx_http_outage_scan_feed() and
 ngx_http_outage_scan_finish() (and what they call: memchr...), and prints
 Ir per byte scanned (the bytes up to the insertion point, i.e. the head
 and the <body> tag) for realistic shop heads: many <meta> and <link>,
-<script> with inline JS, <style> with CSS, JSON-LD, comments.
+<script> with inline JS, <style> with CSS, JSON-LD, comments; and the
+storefront head as servers also write it (indented by spaces or tabs,
+CRLF, minified with unquoted values, single-quoted values), each its own
+row, so that no common way of writing a head hides behind another.
 
     /usr/bin/python3 tests/bench/scan_ir.py [--iterations N] [--json FILE]
         [--max IR_PER_BYTE] [--scanner OTHER/ngx_http_outage_scan.c]
@@ -191,7 +194,41 @@ def documents():
     page = bench.shop_page(10000, "Autumn collection - Outage Demo Shop")
     return [("bench shop page (make bench)", page),
             ("storefront product page", store.encode()),
-            ("SPA with inline state", spa.encode())]
+            ("SPA with inline state", spa.encode())] + [
+        ("storefront, " + name, storefront(tags, sep).encode())
+        for name, tags, sep in VARIANTS]
+
+
+def unquoted(tags):
+    """html-minifier's removeAttributeQuotes: values without whitespace,
+    quotes, =, <, > or ` lose their quotes (<link rel=stylesheet ...>)"""
+    return re.sub(r'="([^"\'\s=<>`]+)"', r"=\1", tags)
+
+
+def single(tags):
+    """the same tags with single-quoted values"""
+    return re.sub(r'="([^"\']*)"', r"='\1'", tags)
+
+
+# the storefront head as servers also write it: (row name, how its <meta>
+# and <link> tags are written, what goes before each line of the head)
+VARIANTS = (("indented 4 spaces", None, "\n    "),
+            ("tab-indented", None, "\n\t"),
+            ("CRLF", None, "\r\n"),
+            ("minified (unquoted)", unquoted, "\n"),
+            ("single-quoted", single, "\n"))
+
+
+def storefront(tags, sep):
+    """The storefront head with its tags rewritten by tags() and its line
+    breaks (with indentation) replaced by sep."""
+    t = (lambda x: x) if tags is None else tags
+    head = ('<!DOCTYPE html>\n<html lang="en" class="no-js">\n<head>\n'
+            + t(metas()) + '<title>Merino wool sweater &ndash; Outage Demo '
+            'Shop</title>\n' + t(links()) + GTM + CSS + APP_JS + JSONLD
+            + '<noscript><link rel="stylesheet" href="/static/css/'
+            'noscript.css"></noscript>\n</head>\n')
+    return head.replace("\n", sep) + BODY
 
 
 def build(opt, out, scanner, defines=()):
@@ -249,7 +286,7 @@ def main():
               "target <= %.1f)" % (" without SSE2" if args.no_sse2 else
                                    " without AVX2" if args.no_avx2 else "",
                                    args.iterations, TARGET))
-        print("%-30s %6s  %-6s %-4s %10s %8s" % (
+        print("%-38s %6s  %-6s %-4s %10s %8s" % (
             "document", "head", "cc", "feed", "Ir/scan", "Ir/byte"))
         for name, doc in documents():
             path = os.path.join(tmp, "doc.html")
@@ -266,7 +303,7 @@ def main():
                                     "cc": opt, "chunk": chunk,
                                     "ir_per_scan": ir, "ir_per_byte": per,
                                     "result": res})
-                    print("%-30s %6d  %-6s %-4s %10.0f %8.3f%s" % (
+                    print("%-38s %6d  %-6s %-4s %10.0f %8.3f%s" % (
                         name, hit, opt, "4K" if chunk else "all", ir, per,
                         "" if res == "H" else "  NO BANNER PLACE"))
         worst = max(r["ir_per_byte"] for r in results)

@@ -686,11 +686,18 @@ test_hostile_doc(uint32_t *x, unsigned char *buf, size_t size)
         "o=\"\"", "p=\"=\"", "q=\"\"\"", "r=\"a\" s=\"b\"", "t\"=\"u\"",
         "v='x>y'", "w=\"x\"/", "content=\"width=device-width, initial-scale=1\"",
         "y=\"\xc3\xa9\"", "z=\"\n\"", "A=\"B\"\"", "=", "\"=\"", "x='",
+        "a= \"x>y\"", "a=\t'x>y'", "a=\n\"x\"", "href=/a.css", "u=x>y",
+        "rel=stylesheet", "v=a'b", "w=a\"b", "x=\x01>", "y=\f\"z\"",
+        "c='x\"y'", "d='>'", "e=\"\r\n\"", "\f", "\r\n",
         NULL, NULL
     };
 
-    static const char  *seps[] = { "", " ", "\n", "/", "  ", " /" };
-    static const char  *gaps[] = { "", "\n", " \n", "\n\n", "<!---->" };
+    static const char  *seps[] = { "", " ", "\n", "/", "  ", " /", "\t",
+                                   "\r\n", "\f" };
+    static const char  *gaps[] = { "", "\n", " \n", "\n\n", "<!---->",
+                                   "\r\n", "\t", "\n    ", "\f",
+                                   "\r\n\t\t", "\n                    "
+                                   "                        ", "\n/", " x" };
 
     if (lng[0] == '\0') {
         memcpy(lng, "m=\"", 3);
@@ -715,12 +722,18 @@ test_hostile_doc(uint32_t *x, unsigned char *buf, size_t size)
         len += n;                                                             \
     } while (0)
 
-    test_put("<head>\n<meta a=\"1\">\n<link b=\"2\">\n<meta c=\"3\">");
+    test_put("<head>");
+    test_put(gaps[test_rand(x) % 13]);
+    test_put("<meta a=\"1\">");
+    test_put(gaps[test_rand(x) % 13]);
+    test_put("<link b=\"2\">");
+    test_put(gaps[test_rand(x) % 13]);
+    test_put("<meta c=\"3\">");
 
-    ntags = 1 + test_rand(x) % 5;
+    ntags = 1 + test_rand(x) % 8;
 
     for (t = 0; t < ntags; t++) {
-        test_put(gaps[test_rand(x) % 5]);
+        test_put(gaps[test_rand(x) % 13]);
         test_put((test_rand(x) & 1) ? "<meta " : "<LINK ");
 
         npieces = test_rand(x) % 7;
@@ -729,13 +742,13 @@ test_hostile_doc(uint32_t *x, unsigned char *buf, size_t size)
             test_put(pieces[test_rand(x)
                             % (sizeof(pieces) / sizeof(pieces[0])
                                - ((test_rand(x) & 15) ? 1 : 0))]);
-            test_put(seps[test_rand(x) % 6]);
+            test_put(seps[test_rand(x) % 9]);
         }
 
         test_put(">");
     }
 
-    test_put(gaps[test_rand(x) % 5]);
+    test_put(gaps[test_rand(x) % 13]);
     test_put((test_rand(x) & 1) ? "<body class=\"x\">" : "text");
 
     /* enough after it for a block of 64 bytes from any tag */
@@ -755,11 +768,16 @@ test_masks_differential(void)
     size_t         len, i, doc, cut;
     uint32_t       x;
     unsigned char  buf[TEST_MAX_INPUT];
+    static size_t  bytes[TEST_MAX_INPUT];
 
     ok = 1;
     x = 0x9e3779b9;
 
-    for (doc = 0; doc < 400 && ok; doc++) {
+    for (i = 0; i < TEST_MAX_INPUT; i++) {
+        bytes[i] = i + 1;
+    }
+
+    for (doc = 0; doc < 1000 && ok; doc++) {
         len = test_hostile_doc(&x, buf, sizeof(buf));
         if (len == 0) {
             continue;
@@ -769,6 +787,17 @@ test_masks_differential(void)
 
         (void) ngx_http_outage_scan_use_avx2(0);
         ref = test_run("masks: searches", buf, len, NULL, 0, 0);
+
+        /* the searches against the state machine alone (byte by byte) */
+        got = test_run("masks: bytes", buf, len, bytes, len - 1, 0);
+
+        if (got != ref || test_failed) {
+            printf("FAIL masks differential: doc %lu: searches %ld,"
+                   " byte by byte %ld\n%.*s\n", (unsigned long) doc, ref,
+                   got, (int) len, buf);
+            ok = 0;
+            break;
+        }
 
         (void) ngx_http_outage_scan_use_avx2(1);
 
