@@ -302,6 +302,9 @@ static const unsigned char  ngx_http_outage_scan_avx2_c[5][32]
 #undef ngx_http_outage_scan_c32
 };
 
+/* tags_avx2() stopped at a limit of the buffer, not at the run's end */
+#define NGX_HTTP_OUTAGE_SCAN_AT_LIMIT  0x80000000
+
 /* 1: AVX2 is there, 0: it is not, -1: not asked yet (benign race: same value) */
 static int  ngx_http_outage_scan_avx2 = -1;
 #endif
@@ -381,7 +384,7 @@ static ngx_http_outage_scan_inline const unsigned char *
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
 static ngx_http_outage_scan_target_avx2 const unsigned char *
     ngx_http_outage_scan_tags_avx2(const unsigned char *t,
-    const unsigned char *end);
+    const unsigned char *end, unsigned int *pn);
 #endif
 static ngx_http_outage_scan_inline unsigned int ngx_http_outage_scan_text(
     ngx_http_outage_scan_t *s, const unsigned char *p, size_t len,
@@ -683,6 +686,9 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
     unsigned char                      c;
     const unsigned char               *q;
     const ngx_http_outage_scan_elt_t  *e;
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    unsigned int                       n32;
+#endif
 
     base = s->offset;
     state = s->state;
@@ -739,7 +745,18 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
 
 #if (NGX_HTTP_OUTAGE_SCAN_AVX2)
                 while (rc == NGX_HTTP_OUTAGE_SCAN_MASKS) {
-                    q = ngx_http_outage_scan_tags_avx2(p + i, p + len);
+                    q = ngx_http_outage_scan_tags_avx2(p + i, p + len, &n32);
+
+                    /*
+                     * A run that ended (not at a limit of the buffer)
+                     * before a third tag did not pay for its masks: a tag
+                     * in another shape or short groups of tags in the
+                     * shape are a page's habit, so the masks are not
+                     * tried again for this page (review R2 s8 F2, F3).
+                     */
+                    if (n32 < 3) {
+                        s->no_masks = 1;
+                    }
 
                     if (q != NULL) {
                         /* the data state after the last ">" read */
@@ -748,13 +765,7 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
                         break;
                     }
 
-                    /*
-                     * The searches read this tag.  A tag in another shape
-                     * right after a run of them is seen once per page,
-                     * mostly: the masks are not tried again for this page
-                     * (a failed attempt costs about as much as a tag).
-                     */
-                    s->no_masks = 1;
+                    /* the searches read this tag (and may come back) */
                     rc = ngx_http_outage_scan_head(s, p, len, base, &i,
                                                    &state);
                 }
@@ -2068,9 +2079,15 @@ tag:
 
         case NGX_HTTP_OUTAGE_SCAN_W4('/', 'h', 'e', 'a'):
 
-            /* "</head>", once a page: what the end tag path does */
+            /*
+             * "</head>", once a page: what the end tag path does; "| 0x20"
+             * made "/" of 0x0F too, so the first byte is compared as is
+             */
 
-            if ((u[4] | 0x20) == 'd' && u[5] == '>') {
+            if (u[0] == '/' && (u[4] | 0x20) == 'd' && u[5] == '>') {
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+                mln |= 3;
+#endif
                 s->after_head = 1;
                 u += 6;
                 goto next;
@@ -2338,6 +2355,11 @@ emit:
                                            base + (off_t) (u - p), 0);
     }
 
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    /* not a <meta> or <link>: a run of them starts again */
+    mln |= 3;
+#endif
+
     if (end_tag) {
         if (id == NGX_HTTP_OUTAGE_SCAN_HEAD_EL) {
             s->after_head = 1;
@@ -2396,6 +2418,10 @@ markup:
      * ">" as a bogus comment (<!DOCTYPE ...>; CDATA sections exist only in
      * svg and math, which imply the body here)
      */
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    mln |= 3;
+#endif
 
     if (lim - u < 5) {
         goto slow;
@@ -2794,10 +2820,11 @@ ngx_http_outage_scan_m64(__m256i lo, __m256i hi)
  */
 
 static ngx_http_outage_scan_target_avx2 const unsigned char *
-ngx_http_outage_scan_tags_avx2(const unsigned char *t, const unsigned char *end)
+ngx_http_outage_scan_tags_avx2(const unsigned char *t, const unsigned char *end,
+    unsigned int *pn)
 {
     uint32_t              w;
-    unsigned int          k;
+    unsigned int          k, n;
     uint64_t              mq, me, mg, mb, mi, in, flip, r, g, eo, x, viol,
                           carry, bad;
     __m256i               cq, ce, cg, cc, cs;
@@ -2807,15 +2834,16 @@ ngx_http_outage_scan_tags_avx2(const unsigned char *t, const unsigned char *end)
     /* t is at "<meta " or "<link " in the data state before the body */
 
     u = t + 6;
+    n = 0;
+    done = NULL;
 
     if (end - u < 64) {
-        return NULL;
+        goto limit;
     }
 
     lim = (end - 1 - t >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX)
           ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX - 1 : end - 1;
 
-    done = NULL;
     flip = 0;
     carry = 0;
     bad = 1;          /* the byte before u ends the name or is a quote */
@@ -2863,7 +2891,7 @@ block:
 
         if (g == 0) {
             if (viol & r) {
-                return done;
+                goto shape;
             }
 
             /* the tag goes on in the next block */
@@ -2876,7 +2904,7 @@ block:
             b += 64;
 
             if (b >= lim || end - b < 64) {
-                return done;
+                goto limit;
             }
 
             goto block;
@@ -2885,16 +2913,17 @@ block:
         /* the bytes of the tag up to its ">" must have the shape */
 
         if (viol & r & (g ^ (g - 1))) {
-            return done;
+            goto shape;
         }
 
         u = b + __builtin_ctzll(g);
 
         if (u >= lim) {
-            return done;
+            goto limit;
         }
 
         done = u;
+        n++;
 
         /*
          * the next tag: <meta ...> or <link ...> after a newline, CRLF,
@@ -2909,8 +2938,12 @@ block:
             t++;
         }
 
-        if (end - t < 8 || *t != '<') {
-            return done;
+        if (end - t < 8) {
+            goto limit;
+        }
+
+        if (*t != '<') {
+            goto shape;
         }
 
         memcpy(&w, t + 1, 4);
@@ -2920,7 +2953,7 @@ block:
              && w != NGX_HTTP_OUTAGE_SCAN_W4('l', 'i', 'n', 'k'))
             || t[5] != ' ')
         {
-            return done;
+            goto shape;
         }
 
         lim = (end - 1 - t >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX)
@@ -2936,7 +2969,7 @@ block:
         }
 
         if (end - u < 64) {
-            return done;
+            goto limit;
         }
 
         b = u;
@@ -2947,6 +2980,20 @@ block:
 
         goto block;
     }
+
+shape:
+
+    /* the run ended: a tag in another shape, or another token */
+
+    *pn = n;
+    return done;
+
+limit:
+
+    /* a limit of the buffer (or of FAST_MAX) stopped the reading */
+
+    *pn = n | NGX_HTTP_OUTAGE_SCAN_AT_LIMIT;
+    return done;
 }
 
 #undef ngx_http_outage_scan_blk_load

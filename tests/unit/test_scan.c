@@ -360,6 +360,13 @@ static const test_case_t  test_cases[] = {
       "</head>##<p>" },
     { "fast: end tags before the body",
       "<head></head >\n<meta>##</body>x" },
+    { "fast: </HEAD> read by the name switch, then <noscript> implies body",
+      "<head><title>t</title><meta charset=\"utf-8\"></HEAD>\n"
+      "##<noscript>x</noscript>" },
+    { "fast: 0x0F | 0x20 is \"/\": <\\x0Fhead> is text, no end tag",
+      "<html><head>\n##<\x0F" "head>\n<title>t</title></head><body>x" },
+    { "fast: <\\x0Fhead> before a frameset still is text",
+      "<html><head>\n##<\x0F" "head>\n<frameset><frame src=a></frameset>" },
     { "fast: names close to head elements imply the body",
       "<head><basefont><bgsound><noframes></noframes>##<nofram>" },
     { "fast: template after tags",
