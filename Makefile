@@ -64,6 +64,13 @@ $(BUILD)/unit/test_scan_nosse2: tests/unit/test_scan.c $(SRC)/ngx_http_outage_sc
 	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
 UNIT_TESTS += $(BUILD)/unit/test_scan_nosse2
 
+# and its SSE2 variant on a CPU with AVX2 (no AVX2 reading of <meta> runs)
+$(BUILD)/unit/test_scan_noavx2: tests/unit/test_scan.c $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_scan.h
+	@mkdir -p $(BUILD)/unit
+	cc $(UNIT_CFLAGS) -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
+UNIT_TESTS += $(BUILD)/unit/test_scan_noavx2
+
 unit: deps-unit $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do $$t; done
 

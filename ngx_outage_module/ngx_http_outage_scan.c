@@ -235,6 +235,9 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
 /* the fast path cannot finish this token here: the state machine does */
 #define NGX_HTTP_OUTAGE_SCAN_SLOW   (-1)
 
+/* a run of <meta>s and <link>s from *pi: tags_avx2() reads it */
+#define NGX_HTTP_OUTAGE_SCAN_MASKS  (-2)
+
 /*
  * A tag the fast path has not finished within this many bytes goes to
  * the state machine: a tag left open at the end of a buffer is read again
@@ -265,11 +268,64 @@ static const unsigned char  ngx_http_outage_scan_cls[256] = {
 #include <emmintrin.h>
 #endif
 
+/*
+ * Sixty-four bytes at a time where the CPU has AVX2 (asked once at run
+ * time: nginx is built for the x86-64 baseline): the part of a tag after
+ * its name as one pass of byte masks and bit operations
+ * (ngx_http_outage_scan_tags_avx2(); the argument is in docs/notes/scanner.md
+ * "The tag skipper").  Compilers that cannot build a function for another
+ * target than the file's (GCC before 6, clang before 6) and other CPUs use
+ * the SSE2 searches; -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 builds that variant on
+ * any machine (make unit, make oracle, scan_ir.py --no-avx2).  The CPU is
+ * asked by CPUID and XGETBV (cpu_avx2()), not __builtin_cpu_supports(),
+ * whose feature names ("pclmul", "bmi2") depend on the compiler's version.
+ */
+#if (NGX_HTTP_OUTAGE_SCAN_SSE2 && defined __x86_64__                          \
+     && !defined NGX_HTTP_OUTAGE_SCAN_NO_AVX2                                 \
+     && ((defined __clang__ && __clang_major__ >= 6)                          \
+         || (!defined __clang__ && defined __GNUC__ && __GNUC__ >= 6)))
+#define NGX_HTTP_OUTAGE_SCAN_AVX2   1
+#include <immintrin.h>
+#include <cpuid.h>
+#define ngx_http_outage_scan_target_avx2                                      \
+    __attribute__((target("avx2,bmi,bmi2,pclmul")))
+
+/* the bytes the masks look for, 32 of each: loads, not broadcasts */
+static const unsigned char  ngx_http_outage_scan_avx2_c[5][32]
+    __attribute__((aligned(32))) = {
+#define ngx_http_outage_scan_c32(c)                                           \
+    { c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c,                         \
+      c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c }
+    ngx_http_outage_scan_c32('"'), ngx_http_outage_scan_c32('='),
+    ngx_http_outage_scan_c32('>'), ngx_http_outage_scan_c32(0x20),
+    ngx_http_outage_scan_c32('/')
+#undef ngx_http_outage_scan_c32
+};
+
+/* tags_avx2() stopped at a limit of the buffer, not at the run's end */
+#define NGX_HTTP_OUTAGE_SCAN_AT_LIMIT  0x80000000
+
+/* 1: AVX2 is there, 0: it is not, -1: not asked yet (benign race: same value) */
+static int  ngx_http_outage_scan_avx2 = -1;
+#endif
+
 /* the helpers of the fast paths: inlined even at -O1 */
 #if (defined __GNUC__)
 #define ngx_http_outage_scan_inline  inline __attribute__((always_inline))
 #else
 #define ngx_http_outage_scan_inline  inline
+#endif
+
+/*
+ * head() is called, not inlined into run(): inlined, the registers of
+ * run()'s loop and head()'s tag loop compete and every tag costs a few
+ * instructions more (2-4 % of a head, tests/bench/scan_ir.py), more than
+ * the call costs once per stretch of head
+ */
+#if (defined __GNUC__)
+#define ngx_http_outage_scan_noinline  __attribute__((noinline))
+#else
+#define ngx_http_outage_scan_noinline
 #endif
 
 
@@ -322,6 +378,14 @@ static ngx_http_outage_scan_inline const unsigned char *
 static ngx_http_outage_scan_inline const unsigned char *
     ngx_http_outage_scan_quote(const unsigned char *u,
     const unsigned char *l16, const unsigned char *end, unsigned char quote);
+static ngx_http_outage_scan_inline const unsigned char *
+    ngx_http_outage_scan_unquoted(const unsigned char *u,
+    const unsigned char *l16, const unsigned char *end);
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+static ngx_http_outage_scan_target_avx2 const unsigned char *
+    ngx_http_outage_scan_tags_avx2(const unsigned char *t,
+    const unsigned char *end, unsigned int *pn);
+#endif
 static ngx_http_outage_scan_inline unsigned int ngx_http_outage_scan_text(
     ngx_http_outage_scan_t *s, const unsigned char *p, size_t len,
     size_t *pi, unsigned int script);
@@ -332,6 +396,67 @@ ngx_http_outage_scan_init(ngx_http_outage_scan_t *s)
 {
     memset(s, 0, sizeof(ngx_http_outage_scan_t));
     s->state = ngx_http_outage_scan_sw_data;
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    if (ngx_http_outage_scan_avx2 < 0) {
+        (void) ngx_http_outage_scan_use_avx2(1);
+    }
+#endif
+}
+
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+
+/*
+ * Whether the CPU has AVX2, BMI1, BMI2 and PCLMULQDQ and the kernel saves
+ * the YMM registers (OSXSAVE, and XCR0 bits 1 and 2): CPUID leaves 1 and
+ * 7 and XGETBV, as Intel's SDM 14.3 says to ask.
+ */
+
+static int
+ngx_http_outage_scan_cpu_avx2(void)
+{
+    unsigned int  a, b, c, d, xlo, xhi;
+
+    if (__get_cpuid_max(0, NULL) < 7) {
+        return 0;
+    }
+
+    __cpuid(1, a, b, c, d);
+
+    /* PCLMULQDQ (bit 1), OSXSAVE (27), AVX (28) */
+    if ((c & 0x18000002) != 0x18000002) {
+        return 0;
+    }
+
+    __asm__ ("xgetbv" : "=a" (xlo), "=d" (xhi) : "c" (0));
+    (void) xhi;
+
+    if ((xlo & 6) != 6) {
+        return 0;
+    }
+
+    __cpuid_count(7, 0, a, b, c, d);
+
+    /* BMI1 (bit 3), AVX2 (5), BMI2 (8) */
+    return (b & 0x128) == 0x128;
+}
+
+#endif
+
+
+int
+ngx_http_outage_scan_use_avx2(int on)
+{
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    ngx_http_outage_scan_avx2 = on && ngx_http_outage_scan_cpu_avx2();
+
+    return ngx_http_outage_scan_avx2;
+#else
+    (void) on;
+
+    return 0;
+#endif
 }
 
 
@@ -561,6 +686,9 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
     unsigned char                      c;
     const unsigned char               *q;
     const ngx_http_outage_scan_elt_t  *e;
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    unsigned int                       n32;
+#endif
 
     base = s->offset;
     state = s->state;
@@ -612,7 +740,37 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
             s->mark = base + (off_t) i;
 
             if (c == '<') {
+
                 rc = ngx_http_outage_scan_head(s, p, len, base, &i, &state);
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+                while (rc == NGX_HTTP_OUTAGE_SCAN_MASKS) {
+                    q = ngx_http_outage_scan_tags_avx2(p + i, p + len, &n32);
+
+                    /*
+                     * A run that ended (not at a limit of the buffer)
+                     * before a third tag did not pay for its masks: a tag
+                     * in another shape or short groups of tags in the
+                     * shape are a page's habit, so the masks are not
+                     * tried again for this page (review R2 s8 F2, F3).
+                     */
+                    if (n32 < 3) {
+                        s->no_masks = 1;
+                    }
+
+                    if (q != NULL) {
+                        /* the data state after the last ">" read */
+                        i = (size_t) (q - p) + 1;
+                        rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+                        break;
+                    }
+
+                    /* the searches read this tag (and may come back) */
+                    rc = ngx_http_outage_scan_head(s, p, len, base, &i,
+                                                   &state);
+                }
+#endif
+
                 if (rc != NGX_HTTP_OUTAGE_SCAN_SLOW) {
                     if (rc != NGX_HTTP_OUTAGE_SCAN_MORE) {
                         return rc;
@@ -982,24 +1140,11 @@ ngx_http_outage_scan_run(ngx_http_outage_scan_t *s, const unsigned char *p,
          */
 
         case ngx_http_outage_scan_sw_comment_start:
-            if (c == '-') {
-                state = ngx_http_outage_scan_sw_comment_start_dash;
-                i++;
-                break;
-            }
-
-            if (c == '>') {
-                state = ngx_http_outage_scan_sw_data;
-                i++;
-                break;
-            }
-
-            state = ngx_http_outage_scan_sw_comment;
-            break;
-
         case ngx_http_outage_scan_sw_comment_start_dash:
             if (c == '-') {
-                state = ngx_http_outage_scan_sw_comment_end;
+                state = (state == ngx_http_outage_scan_sw_comment_start)
+                        ? ngx_http_outage_scan_sw_comment_start_dash
+                        : ngx_http_outage_scan_sw_comment_end;
                 i++;
                 break;
             }
@@ -1798,7 +1943,7 @@ ngx_http_outage_scan_after_tag(ngx_http_outage_scan_t *s)
  * end of the buffer, a template), or the decision.
  */
 
-static int
+static ngx_http_outage_scan_noinline int
 ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     size_t len, off_t base, size_t *pi, unsigned int *pstate)
 {
@@ -1807,6 +1952,9 @@ ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     unsigned int          id, end_tag, body, after, kept, state;
     unsigned char         c;
     const unsigned char  *u, *n, *q, *e, *t, *end, *last, *lim, *l16;
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    size_t                mln;
+#endif
 
     static const unsigned char  *cls = ngx_http_outage_scan_cls;
 
@@ -1814,7 +1962,18 @@ ngx_http_outage_scan_head(ngx_http_outage_scan_t *s, const unsigned char *p,
     last = end - 1;
     t = p + *pi;
 
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    /*
+     * How many more <meta>s and <link>s in the masks' shape the searches
+     * read before tags_avx2() is tried: without AVX2 (or after a failed
+     * attempt) more than a buffer can hold, so it never reaches 0; a tag
+     * in another shape sets it back to 3 by "| 3", which keeps that.
+     */
+    mln = (ngx_http_outage_scan_avx2 > 0 && !s->no_masks) ? 3 : (size_t) -1;
+#endif
+
 tag:
+
 
     /*
      * t is at a "<" in the data state.  The tag must end before lim, the
@@ -1859,6 +2018,28 @@ tag:
 
             if (u[4] == ' ') {
                 u += 5;
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+
+                /*
+                 * The fourth <meta> or <link> of this stretch of head()
+                 * after three in the shape the masks read (name="value":
+                 * see attrs below; a run of them, as heads have): the
+                 * masks of its attributes serve the <meta>s and <link>s
+                 * that follow it too, which pays for them; for a lone tag
+                 * the searches below cost less.  run() calls tags_avx2()
+                 * and comes back here with the count forgotten: a call
+                 * from here costs every tag more (registers saved around
+                 * it).
+                 */
+
+                if (mln == 0) {
+                    *pi = (size_t) (t - p);
+                    return NGX_HTTP_OUTAGE_SCAN_MASKS;
+                }
+
+                mln--;
+#endif
                 goto attrs;
             }
 
@@ -1894,6 +2075,25 @@ tag:
             kept = 0;
             body = 1;
             n = u + 4;
+            break;
+
+        case NGX_HTTP_OUTAGE_SCAN_W4('/', 'h', 'e', 'a'):
+
+            /*
+             * "</head>", once a page: what the end tag path does; "| 0x20"
+             * made "/" of 0x0F too, so the first byte is compared as is
+             */
+
+            if (u[0] == '/' && (u[4] | 0x20) == 'd' && u[5] == '>') {
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+                mln |= 3;
+#endif
+                s->after_head = 1;
+                u += 6;
+                goto next;
+            }
+
+            n = t;
             break;
 
         default:
@@ -2022,6 +2222,10 @@ attrs:
         q = ngx_http_outage_scan_quote(u + 1, l16, lim, '"');
 
     } else if (*u == '\'') {
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+        /* not the masks' shape: the run starts again */
+        mln |= 3;
+#endif
         q = ngx_http_outage_scan_quote(u + 1, l16, lim, '\'');
 
     } else {
@@ -2043,7 +2247,11 @@ attrs:
 
 before_value:
 
-    /* "before attribute value" */
+    /* "before attribute value": not the masks' shape */
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    mln |= 3;
+#endif
 
     u = ngx_http_outage_scan_spaces(u, lim);
 
@@ -2069,8 +2277,7 @@ before_value:
 
     /* an unquoted value ends at whitespace or ">" */
 
-    u = ngx_http_outage_scan_skip(u, lim, NGX_HTTP_OUTAGE_SCAN_C_SP
-                                          |NGX_HTTP_OUTAGE_SCAN_C_GT);
+    u = ngx_http_outage_scan_unquoted(u, l16, lim);
     goto attrs;
 
 before_name:
@@ -2081,6 +2288,10 @@ before_name:
      */
 
     after = 0;
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    mln |= 3;
+#endif
 
 walk:
 
@@ -2144,6 +2355,11 @@ emit:
                                            base + (off_t) (u - p), 0);
     }
 
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    /* not a <meta> or <link>: a run of them starts again */
+    mln |= 3;
+#endif
+
     if (end_tag) {
         if (id == NGX_HTTP_OUTAGE_SCAN_HEAD_EL) {
             s->after_head = 1;
@@ -2202,6 +2418,10 @@ markup:
      * ">" as a bogus comment (<!DOCTYPE ...>; CDATA sections exist only in
      * svg and math, which imply the body here)
      */
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+    mln |= 3;
+#endif
 
     if (lim - u < 5) {
         goto slow;
@@ -2441,6 +2661,344 @@ ngx_http_outage_scan_quote(const unsigned char *u, const unsigned char *l16,
 
     return q ? q : end;
 }
+
+
+/*
+ * The end of an unquoted attribute value from u: the first HTML
+ * whitespace or ">" in [u, end), or end; l16 as above.  Minified pages
+ * leave URLs unquoted (href=/static/app.css): their "/", "." and digits
+ * are below 0x3F, which makes skip()'s words stop at nearly every byte,
+ * so this looks for bytes up to 0x20 and ">" only (a control byte that
+ * is not whitespace is a value byte: stepped over).
+ */
+
+static ngx_http_outage_scan_inline const unsigned char *
+ngx_http_outage_scan_unquoted(const unsigned char *u,
+    const unsigned char *l16, const unsigned char *end)
+{
+#if (NGX_HTTP_OUTAGE_SCAN_SSE2)
+    unsigned int  m, k;
+    __m128i       v;
+
+    while (u <= l16) {
+        v = _mm_loadu_si128((const __m128i *) u);
+        m = (unsigned int) _mm_movemask_epi8(_mm_or_si128(
+                 _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v),
+                 _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
+
+        while (m) {
+            k = (unsigned int) __builtin_ctz(m);
+
+            if (ngx_http_outage_scan_cls[u[k]]
+                & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT))
+            {
+                return u + k;
+            }
+
+            m &= m - 1;
+        }
+
+        u += 16;
+    }
+
+    /* after the 16-byte steps u may be end + 1 */
+
+    if (u >= end) {
+        return end;
+    }
+
+#elif (NGX_HTTP_OUTAGE_SCAN_SWAR)
+    uint64_t  w, x, t;
+
+    (void) l16;
+
+    while (end - u >= 8) {
+        memcpy(&w, u, 8);
+
+        /* bytes below 0x21 and ">": the lowest flagged one is exact */
+        x = w ^ 0x3E3E3E3E3E3E3E3EULL;
+        t = (((w - 0x2121212121212121ULL) & ~w)
+             | ((x - 0x0101010101010101ULL) & ~x))
+            & 0x8080808080808080ULL;
+
+        if (t == 0) {
+            u += 8;
+            continue;
+        }
+
+        u += __builtin_ctzll(t) >> 3;
+
+        if (ngx_http_outage_scan_cls[*u]
+            & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT))
+        {
+            return u;
+        }
+
+        u++;
+    }
+#else
+    (void) l16;
+#endif
+
+    while (u < end
+           && !(ngx_http_outage_scan_cls[*u]
+                & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT)))
+    {
+        u++;
+    }
+
+    return u;
+}
+
+
+#if (NGX_HTTP_OUTAGE_SCAN_AVX2)
+
+/*
+ * The masks of the 64 bytes from b, which are in the buffer: quotes ('"'),
+ * "=", ">", the bytes
+ * that may not come right before an "=" that ends a name (whitespace and
+ * other control bytes, "/"; a quote is added from the quote mask), and the
+ * prefix XOR of the quotes by carry-less multiplication with all ones
+ * (bit i = XOR of bits 0..i: set from an odd quote up to the next).
+ */
+
+#define ngx_http_outage_scan_blk_load(b)                                      \
+    do {                                                                      \
+        __m256i  lo_, hi_;                                                    \
+                                                                              \
+        lo_ = _mm256_loadu_si256((const __m256i *) (b));                      \
+        hi_ = _mm256_loadu_si256((const __m256i *) ((b) + 32));               \
+        mq = ngx_http_outage_scan_m64(_mm256_cmpeq_epi8(lo_, cq),             \
+                                      _mm256_cmpeq_epi8(hi_, cq));            \
+        me = ngx_http_outage_scan_m64(_mm256_cmpeq_epi8(lo_, ce),             \
+                                      _mm256_cmpeq_epi8(hi_, ce));            \
+        mg = ngx_http_outage_scan_m64(_mm256_cmpeq_epi8(lo_, cg),             \
+                                      _mm256_cmpeq_epi8(hi_, cg));            \
+        mb = ngx_http_outage_scan_m64(                                        \
+                 _mm256_or_si256(                                             \
+                     _mm256_cmpeq_epi8(_mm256_min_epu8(lo_, cc), lo_),        \
+                     _mm256_cmpeq_epi8(lo_, cs)),                             \
+                 _mm256_or_si256(                                             \
+                     _mm256_cmpeq_epi8(_mm256_min_epu8(hi_, cc), hi_),        \
+                     _mm256_cmpeq_epi8(hi_, cs)));                            \
+        mi = (uint64_t) _mm_cvtsi128_si64(_mm_clmulepi64_si128(               \
+                 _mm_cvtsi64_si128((long long) mq), c1, 0));                  \
+    } while (0)
+
+
+/* the byte mask of two compares of 32 bytes */
+
+static ngx_http_outage_scan_target_avx2 ngx_http_outage_scan_inline uint64_t
+ngx_http_outage_scan_m64(__m256i lo, __m256i hi)
+{
+    return (uint64_t) (uint32_t) _mm256_movemask_epi8(lo)
+           | (uint64_t) (uint32_t) _mm256_movemask_epi8(hi) << 32;
+}
+
+
+/*
+ * The ">" of the <meta ...> or <link ...> at t ("<meta " or "<link ": its
+ * attributes start at t + 6) and of the <meta>s and <link>s that follow
+ * it (after at most one whitespace byte), each before its own limit
+ * (FAST_MAX bytes and the last byte of the buffer, as in head()): the
+ * last ">" read, or NULL if not even the first tag could be read.
+ *
+ * The attributes start in "before attribute name"; after a closing quote
+ * the tokenizer is in "after attribute value (quoted)", and after "/" in
+ * "self-closing start tag": for what follows, these three act alike.  A
+ * tag is read only in the shape nearly every tag has: attributes
+ * name="value" (double quotes) and bare names, separated by whitespace or
+ * "/"; any other shape, a ">" at or after the limit or a block past the
+ * end of the buffer stop the reading (the searches read that tag).  With
+ * a parity bit per byte (prefix XOR of the quotes), "in a value" is exact
+ * when every "=" outside values is followed by '"' and comes right after
+ * a name byte (not whitespace, a control byte, "/" or a quote), and the
+ * quotes outside values that open one are exactly those after such an
+ * "=".  A "'" then never opens a value (only "before attribute value",
+ * right after such an "=", would make it one).  The tag ends at the
+ * first ">" outside values (docs/notes/scanner.md, "The tag skipper").
+ */
+
+static ngx_http_outage_scan_target_avx2 const unsigned char *
+ngx_http_outage_scan_tags_avx2(const unsigned char *t, const unsigned char *end,
+    unsigned int *pn)
+{
+    uint32_t              w;
+    unsigned int          k, n;
+    uint64_t              mq, me, mg, mb, mi, in, flip, r, g, eo, x, viol,
+                          carry, bad;
+    __m256i               cq, ce, cg, cc, cs;
+    __m128i               c1;
+    const unsigned char  *b, *u, *lim, *done;
+
+    /* t is at "<meta " or "<link " in the data state before the body */
+
+    u = t + 6;
+    n = 0;
+    done = NULL;
+
+    if (end - u < 64) {
+        goto limit;
+    }
+
+    lim = (end - 1 - t >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX)
+          ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX - 1 : end - 1;
+
+    flip = 0;
+    carry = 0;
+    bad = 1;          /* the byte before u ends the name or is a quote */
+    r = ~0ULL;
+
+    cq = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[0]);
+    ce = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[1]);
+    cg = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[2]);
+    cc = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[3]);
+    cs = _mm256_load_si256((const __m256i *) ngx_http_outage_scan_avx2_c[4]);
+    c1 = _mm_set1_epi8((char) 0xFF);
+
+    b = u;
+
+block:
+
+    /*
+     * b + 64 is in the buffer and the byte before b is the one before u,
+     * whitespace, or the previous block's last (x, eo and in carry).  The
+     * parity is that of the tag at u: between the tags of a run there are
+     * no quotes, so one parity serves them all.
+     */
+
+    ngx_http_outage_scan_blk_load(b);
+
+    in = mi ^ flip;
+    eo = me & ~in;
+
+    /* bytes that are no name bytes: a closing quote too */
+    x = mb | (mq & ~in);
+
+    /*
+     * where the shape is not the one the masks read: a byte after an "="
+     * outside values that is no opening quote, an opening quote after
+     * something else than such an "=", an "=" after no name byte
+     */
+
+    viol = (((eo << 1) | carry) ^ (mq & in)) | (eo & ((x << 1) | bad));
+
+    for ( ;; ) {
+
+        /* the tag's ">" from b + k */
+
+        g = mg & ~in & r;
+
+        if (g == 0) {
+            if (viol & r) {
+                goto shape;
+            }
+
+            /* the tag goes on in the next block */
+
+            carry = eo >> 63;
+            bad = x >> 63;
+            flip = 0 - (in >> 63);
+            r = ~0ULL;
+
+            b += 64;
+
+            if (b >= lim || end - b < 64) {
+                goto limit;
+            }
+
+            goto block;
+        }
+
+        /* the bytes of the tag up to its ">" must have the shape */
+
+        if (viol & r & (g ^ (g - 1))) {
+            goto shape;
+        }
+
+        u = b + __builtin_ctzll(g);
+
+        if (u >= lim) {
+            goto limit;
+        }
+
+        done = u;
+        n++;
+
+        /*
+         * the next tag: <meta ...> or <link ...> after a newline, CRLF,
+         * indentation: any whitespace stays in <head>
+         */
+
+        t = u + 1;
+
+        while (t < end
+               && (ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP))
+        {
+            t++;
+        }
+
+        if (end - t < 8) {
+            goto limit;
+        }
+
+        if (*t != '<') {
+            goto shape;
+        }
+
+        memcpy(&w, t + 1, 4);
+        w |= 0x20202020;
+
+        if ((w != NGX_HTTP_OUTAGE_SCAN_W4('m', 'e', 't', 'a')
+             && w != NGX_HTTP_OUTAGE_SCAN_W4('l', 'i', 'n', 'k'))
+            || t[5] != ' ')
+        {
+            goto shape;
+        }
+
+        lim = (end - 1 - t >= NGX_HTTP_OUTAGE_SCAN_FAST_MAX)
+              ? t + NGX_HTTP_OUTAGE_SCAN_FAST_MAX - 1 : end - 1;
+
+        u = t + 6;
+        k = (unsigned int) (u - b);
+
+        if (k < 64) {
+            /* the next tag in this block: its bytes from k */
+            r = ~0ULL << k;
+            continue;
+        }
+
+        if (end - u < 64) {
+            goto limit;
+        }
+
+        b = u;
+        flip = 0;
+        carry = 0;
+        bad = 1;
+        r = ~0ULL;
+
+        goto block;
+    }
+
+shape:
+
+    /* the run ended: a tag in another shape, or another token */
+
+    *pn = n;
+    return done;
+
+limit:
+
+    /* a limit of the buffer (or of FAST_MAX) stopped the reading */
+
+    *pn = n | NGX_HTTP_OUTAGE_SCAN_AT_LIMIT;
+    return done;
+}
+
+#undef ngx_http_outage_scan_blk_load
+
+#endif
 
 
 /*

@@ -61,6 +61,7 @@ typedef struct {
     unsigned int   sniffed:1;
     unsigned int   hex:1;
     unsigned int   implied:1;   /* the hit needs "<body>" before the banner */
+    unsigned int   no_masks:1;  /* a run was not in the masks' shape */
     off_t          offset;      /* bytes fed so far */
     off_t          mark;        /* start of the held token */
     off_t          hit;         /* where the banner goes, from the start */
@@ -92,6 +93,15 @@ int ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s,
  * a script or an attribute).  Never returns MORE.
  */
 int ngx_http_outage_scan_finish(ngx_http_outage_scan_t *s);
+
+/*
+ * For tests: 0 stops the AVX2 reading of runs of <meta> and <link> tags
+ * (the SSE2 or portable searches read every tag, as on CPUs without
+ * AVX2), anything else lets the scanner use it where the build and the
+ * CPU have it.  Returns 1 if it is used from now on.  Not for the module:
+ * the choice is per process.
+ */
+int ngx_http_outage_scan_use_avx2(int on);
 
 
 #endif /* _NGX_HTTP_OUTAGE_SCAN_H_INCLUDED_ */

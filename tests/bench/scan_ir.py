@@ -9,11 +9,14 @@ valgrind --tool=callgrind counting only ngx_http_outage_scan_feed() and
 ngx_http_outage_scan_finish() (and what they call: memchr...), and prints
 Ir per byte scanned (the bytes up to the insertion point, i.e. the head
 and the <body> tag) for realistic shop heads: many <meta> and <link>,
-<script> with inline JS, <style> with CSS, JSON-LD, comments.
+<script> with inline JS, <style> with CSS, JSON-LD, comments; and the
+storefront head as servers also write it (indented by spaces or tabs,
+CRLF, minified with unquoted values, single-quoted values), each its own
+row, so that no common way of writing a head hides behind another.
 
     /usr/bin/python3 tests/bench/scan_ir.py [--iterations N] [--json FILE]
         [--max IR_PER_BYTE] [--scanner OTHER/ngx_http_outage_scan.c]
-        [--no-sse2]
+        [--no-sse2] [--no-avx2]
 
 Each document is fed whole and in 4 KB pieces (proxy_buffer_size).  The
 exit status is 1 if a document gets no banner (the scanner would be
@@ -22,7 +25,9 @@ broken), if valgrind fails, or if --max is given and a figure is above it
 otherwise 0 whatever the figures are.  --scanner measures another version
 of the scanner source (e.g. from `git show`) for a before/after.
 --no-sse2 builds the portable variant (-DNGX_HTTP_OUTAGE_SCAN_NO_SSE2:
-word-at-a-time searches), which platforms without SSE2 get.
+word-at-a-time searches), which platforms without SSE2 get; --no-avx2
+the SSE2 variant (-DNGX_HTTP_OUTAGE_SCAN_NO_AVX2), which x86-64 CPUs
+without AVX2 get.
 """
 
 import argparse
@@ -189,7 +194,41 @@ def documents():
     page = bench.shop_page(10000, "Autumn collection - Outage Demo Shop")
     return [("bench shop page (make bench)", page),
             ("storefront product page", store.encode()),
-            ("SPA with inline state", spa.encode())]
+            ("SPA with inline state", spa.encode())] + [
+        ("storefront, " + name, storefront(tags, sep).encode())
+        for name, tags, sep in VARIANTS]
+
+
+def unquoted(tags):
+    """html-minifier's removeAttributeQuotes: values without whitespace,
+    quotes, =, <, > or ` lose their quotes (<link rel=stylesheet ...>)"""
+    return re.sub(r'="([^"\'\s=<>`]+)"', r"=\1", tags)
+
+
+def single(tags):
+    """the same tags with single-quoted values"""
+    return re.sub(r'="([^"\']*)"', r"='\1'", tags)
+
+
+# the storefront head as servers also write it: (row name, how its <meta>
+# and <link> tags are written, what goes before each line of the head)
+VARIANTS = (("indented 4 spaces", None, "\n    "),
+            ("tab-indented", None, "\n\t"),
+            ("CRLF", None, "\r\n"),
+            ("minified (unquoted)", unquoted, "\n"),
+            ("single-quoted", single, "\n"))
+
+
+def storefront(tags, sep):
+    """The storefront head with its tags rewritten by tags() and its line
+    breaks (with indentation) replaced by sep."""
+    t = (lambda x: x) if tags is None else tags
+    head = ('<!DOCTYPE html>\n<html lang="en" class="no-js">\n<head>\n'
+            + t(metas()) + '<title>Merino wool sweater &ndash; Outage Demo '
+            'Shop</title>\n' + t(links()) + GTM + CSS + APP_JS + JSONLD
+            + '<noscript><link rel="stylesheet" href="/static/css/'
+            'noscript.css"></noscript>\n</head>\n')
+    return head.replace("\n", sep) + BODY
 
 
 def build(opt, out, scanner, defines=()):
@@ -227,8 +266,12 @@ def main():
                     default=os.path.join(SRC, "ngx_http_outage_scan.c"))
     ap.add_argument("--no-sse2", action="store_true",
                     help="the portable variant (no SSE2 searches)")
+    ap.add_argument("--no-avx2", action="store_true",
+                    help="the SSE2 variant (no AVX2 reading of <meta> runs)")
     args = ap.parse_args()
     defines = ["NGX_HTTP_OUTAGE_SCAN_NO_SSE2"] if args.no_sse2 else []
+    if args.no_avx2:
+        defines.append("NGX_HTTP_OUTAGE_SCAN_NO_AVX2")
 
     results = []
     bad = False
@@ -240,9 +283,10 @@ def main():
             drivers.append((opt, d))
         print("scanner instructions per byte of <head>%s (callgrind, "
               "ngx_http_outage_scan_feed + _finish, %d scans each; "
-              "target <= %.1f)" % (" without SSE2" if args.no_sse2 else "",
+              "target <= %.1f)" % (" without SSE2" if args.no_sse2 else
+                                   " without AVX2" if args.no_avx2 else "",
                                    args.iterations, TARGET))
-        print("%-30s %6s  %-6s %-4s %10s %8s" % (
+        print("%-38s %6s  %-6s %-4s %10s %8s" % (
             "document", "head", "cc", "feed", "Ir/scan", "Ir/byte"))
         for name, doc in documents():
             path = os.path.join(tmp, "doc.html")
@@ -259,7 +303,7 @@ def main():
                                     "cc": opt, "chunk": chunk,
                                     "ir_per_scan": ir, "ir_per_byte": per,
                                     "result": res})
-                    print("%-30s %6d  %-6s %-4s %10.0f %8.3f%s" % (
+                    print("%-38s %6d  %-6s %-4s %10.0f %8.3f%s" % (
                         name, hit, opt, "4K" if chunk else "all", ir, per,
                         "" if res == "H" else "  NO BANNER PLACE"))
         worst = max(r["ir_per_byte"] for r in results)

@@ -14,7 +14,9 @@
  *    last bytes fed; a hit lies within the held bytes and the chunk;
  *  - a hit after the page's <body> comes right after a '>' byte, an
  *    implied hit right before a byte that is not whitespace (or at the end);
- *  - the decision sticks: later feeds and finish() return it again.
+ *  - the decision sticks: later feeds and finish() return it again;
+ *  - the AVX2 reading of <meta>/<link> runs and the searches alone
+ *    (ngx_http_outage_scan_use_avx2(0)) agree.
  *
  * Build (from the repository root):
  *  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_outage_module \
@@ -195,6 +197,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rc2 = fuzz_run(p, len, 2, seed, &pos2, &imp2);
     FUZZ_CHECK(rc2 == rc0 && pos2 == pos0 && imp2 == imp0);
+
+    /*
+     * the searches alone (as on a CPU without AVX2) against the AVX2
+     * reading of <meta>/<link> runs the calls above used where it exists
+     */
+    if (ngx_http_outage_scan_use_avx2(0) == 0) {
+        rc1 = fuzz_run(p, len, 2, seed + 1, &pos1, &imp1);
+        (void) ngx_http_outage_scan_use_avx2(1);
+        FUZZ_CHECK(rc1 == rc0 && pos1 == pos0 && imp1 == imp0);
+    }
 
     /* byte by byte is the slowest; bound it so large inputs stay fast */
     if (len <= 16384) {

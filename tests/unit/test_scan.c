@@ -19,6 +19,7 @@
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,13 @@ static const test_case_t  test_cases[] = {
       "</head>##<p>" },
     { "fast: end tags before the body",
       "<head></head >\n<meta>##</body>x" },
+    { "fast: </HEAD> read by the name switch, then <noscript> implies body",
+      "<head><title>t</title><meta charset=\"utf-8\"></HEAD>\n"
+      "##<noscript>x</noscript>" },
+    { "fast: 0x0F | 0x20 is \"/\": <\\x0Fhead> is text, no end tag",
+      "<html><head>\n##<\x0F" "head>\n<title>t</title></head><body>x" },
+    { "fast: <\\x0Fhead> before a frameset still is text",
+      "<html><head>\n##<\x0F" "head>\n<frameset><frame src=a></frameset>" },
     { "fast: names close to head elements imply the body",
       "<head><basefont><bgsound><noframes></noframes>##<nofram>" },
     { "fast: template after tags",
@@ -649,6 +657,223 @@ test_reread_limit(void)
 }
 
 
+/*
+ * The AVX2 reading of a run of <meta>s and <link>s against the searches
+ * (ngx_http_outage_scan_use_avx2(0)) on generated hostile tags after
+ * three plain ones: quotes of both kinds, "=" in every position, ">"
+ * inside values, "/", whitespace runs, values across 64-byte blocks and
+ * past the 512-byte limit, fed whole and split at every point (the tags
+ * cross the end of the buffer).  Same decision and position everywhere.
+ * Deterministic (a fixed xorshift seed); on a build or CPU without AVX2
+ * both sides are the searches and it checks splits only.
+ */
+
+static uint32_t
+test_rand(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+
+    return *x;
+}
+
+
+static size_t
+test_hostile_doc(uint32_t *x, unsigned char *buf, size_t size)
+{
+    size_t       len, n, ntags, t, k, npieces;
+    const char  *piece;
+    static char  lng[600];
+
+    static const char  *pieces[] = {
+        "a", "b=\"x\"", "c='y'", "d=e", "f =\"z\"", " = \"z\"", "=\"w\"",
+        "\"", "'", ">", "/", " ", "\n", "\t", "=", "\"x>y\"", "g=h=\"x>y\"",
+        "i=\"x\"=\"y\"", "j=\"a'b\"", "k=\"<>\"", "\x01", "<", "l/=\"m\"",
+        "o=\"\"", "p=\"=\"", "q=\"\"\"", "r=\"a\" s=\"b\"", "t\"=\"u\"",
+        "v='x>y'", "w=\"x\"/", "content=\"width=device-width, initial-scale=1\"",
+        "y=\"\xc3\xa9\"", "z=\"\n\"", "A=\"B\"\"", "=", "\"=\"", "x='",
+        "a= \"x>y\"", "a=\t'x>y'", "a=\n\"x\"", "href=/a.css", "u=x>y",
+        "rel=stylesheet", "v=a'b", "w=a\"b", "x=\x01>", "y=\f\"z\"",
+        "c='x\"y'", "d='>'", "e=\"\r\n\"", "\f", "\r\n",
+        NULL, NULL
+    };
+
+    static const char  *seps[] = { "", " ", "\n", "/", "  ", " /", "\t",
+                                   "\r\n", "\f" };
+    static const char  *gaps[] = { "", "\n", " \n", "\n\n", "<!---->",
+                                   "\r\n", "\t", "\n    ", "\f",
+                                   "\r\n\t\t", "\n                    "
+                                   "                        ", "\n/", " x" };
+
+    if (lng[0] == '\0') {
+        memcpy(lng, "m=\"", 3);
+        memset(lng + 3, 'x', 560);
+        strcpy(lng + 563, "\"");
+    }
+
+    /* a value across blocks, and one past the 512-byte limit */
+    pieces[sizeof(pieces) / sizeof(pieces[0]) - 2] = "n=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx>\"";
+    pieces[sizeof(pieces) / sizeof(pieces[0]) - 1] = lng;
+
+    len = 0;
+
+#define test_put(str)                                                         \
+    do {                                                                      \
+        piece = (str);                                                        \
+        n = strlen(piece);                                                    \
+        if (len + n > size) {                                                 \
+            return 0;                                                         \
+        }                                                                     \
+        memcpy(buf + len, piece, n);                                          \
+        len += n;                                                             \
+    } while (0)
+
+    test_put("<head>");
+    test_put(gaps[test_rand(x) % 13]);
+    test_put("<meta a=\"1\">");
+    test_put(gaps[test_rand(x) % 13]);
+    test_put("<link b=\"2\">");
+    test_put(gaps[test_rand(x) % 13]);
+    test_put("<meta c=\"3\">");
+
+    ntags = 1 + test_rand(x) % 8;
+
+    for (t = 0; t < ntags; t++) {
+        test_put(gaps[test_rand(x) % 13]);
+        test_put((test_rand(x) & 1) ? "<meta " : "<LINK ");
+
+        npieces = test_rand(x) % 7;
+
+        for (k = 0; k < npieces; k++) {
+            test_put(pieces[test_rand(x)
+                            % (sizeof(pieces) / sizeof(pieces[0])
+                               - ((test_rand(x) & 15) ? 1 : 0))]);
+            test_put(seps[test_rand(x) % 9]);
+        }
+
+        test_put(">");
+    }
+
+    test_put(gaps[test_rand(x) % 13]);
+    test_put((test_rand(x) & 1) ? "<body class=\"x\">" : "text");
+
+    /* enough after it for a block of 64 bytes from any tag */
+    test_put("<p>yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy</p>");
+
+#undef test_put
+
+    return len;
+}
+
+
+static int
+test_masks_differential(void)
+{
+    int            ok;
+    long           ref, got;
+    size_t         len, i, doc, cut;
+    uint32_t       x;
+    unsigned char  buf[TEST_MAX_INPUT];
+    static size_t  bytes[TEST_MAX_INPUT];
+
+    ok = 1;
+    x = 0x9e3779b9;
+
+    for (i = 0; i < TEST_MAX_INPUT; i++) {
+        bytes[i] = i + 1;
+    }
+
+    for (doc = 0; doc < 1000 && ok; doc++) {
+        len = test_hostile_doc(&x, buf, sizeof(buf));
+        if (len == 0) {
+            continue;
+        }
+
+        test_failed = 0;
+
+        (void) ngx_http_outage_scan_use_avx2(0);
+        ref = test_run("masks: searches", buf, len, NULL, 0, 0);
+
+        /* the searches against the state machine alone (byte by byte) */
+        got = test_run("masks: bytes", buf, len, bytes, len - 1, 0);
+
+        if (got != ref || test_failed) {
+            printf("FAIL masks differential: doc %lu: searches %ld,"
+                   " byte by byte %ld\n%.*s\n", (unsigned long) doc, ref,
+                   got, (int) len, buf);
+            ok = 0;
+            break;
+        }
+
+        (void) ngx_http_outage_scan_use_avx2(1);
+
+        for (i = 0; i <= len; i++) {
+            /* i == len: whole; otherwise split at i */
+            cut = i;
+            got = test_run("masks: avx2", buf, len, &cut, i < len ? 1 : 0, 0);
+
+            if (got != ref || test_failed) {
+                printf("FAIL masks differential: doc %lu split %lu:"
+                       " searches %ld, avx2 %ld\n%.*s\n",
+                       (unsigned long) doc, (unsigned long) i, ref, got,
+                       (int) len, buf);
+                ok = 0;
+                break;
+            }
+        }
+    }
+
+    /*
+     * each shape with its "=" or quote at every offset of the first two
+     * blocks (the 64-byte blocks start at the fourth tag's attributes):
+     * the carries from one block to the next
+     */
+
+    for (doc = 0; doc < 8 * 140 && ok; doc++) {
+        static const char  *tails[] = {
+            "=b=\"x>y\">", "=\"x>y\">", "= \"x>y\">", "=\"x\"=\"y>z\">",
+            "\"=\"x>y\">", "/=\"x>y\">", " =\"x>y\">", "=\"x\" b=\"y\">"
+        };
+
+        len = (size_t) snprintf((char *) buf, sizeof(buf),
+                                "<meta a=\"1\">\n<link b=\"2\">\n<meta c=\"3\">"
+                                "\n<meta %.*s%sq<body>%s", (int) (doc / 8),
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                tails[doc % 8],
+                                "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+                                "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
+
+        test_failed = 0;
+
+        (void) ngx_http_outage_scan_use_avx2(0);
+        ref = test_run("masks: searches", buf, len, NULL, 0, 0);
+
+        (void) ngx_http_outage_scan_use_avx2(1);
+
+        for (i = 0; i <= len; i += (i < len - 80) ? 7 : 1) {
+            cut = i;
+            got = test_run("masks: avx2", buf, len, &cut, i < len ? 1 : 0, 0);
+
+            if (got != ref || test_failed) {
+                printf("FAIL masks differential: offset %lu split %lu:"
+                       " searches %ld, avx2 %ld\n%.*s\n",
+                       (unsigned long) doc / 8, (unsigned long) i, ref, got,
+                       (int) len, buf);
+                ok = 0;
+                break;
+            }
+        }
+    }
+
+    (void) ngx_http_outage_scan_use_avx2(1);
+
+    return ok;
+}
+
+
 /* bounded state: a huge attribute value and a huge comment */
 
 static int
@@ -776,6 +1001,13 @@ main(void)
     }
 
     if (test_reread_limit()) {
+        passed++;
+
+    } else {
+        failed++;
+    }
+
+    if (test_masks_differential()) {
         passed++;
 
     } else {
