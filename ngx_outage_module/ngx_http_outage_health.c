@@ -134,7 +134,8 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic,
+    ngx_uint_t *witness);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -183,7 +184,14 @@ static void ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
     u_char *text, size_t len);
 static ngx_uint_t ngx_http_outage_health_guard(
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_str_t *evidence);
+static void ngx_http_outage_health_guard_state(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_uint_t state, ngx_str_t *evidence, ngx_uint_t witness,
+    ngx_uint_t nfailing, ngx_uint_t ntargets);
+static ngx_uint_t ngx_http_outage_health_guard_holds(
+    ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_answered(
     ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_held(
@@ -2848,7 +2856,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     silenced = ngx_http_outage_health_silenced(h->omcf, shm, ck->scope, now);
 
-    guard = ngx_http_outage_health_guard(h->omcf, shm);
+    guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
 
     if (guard
         || was_down != (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN))
@@ -3003,7 +3011,8 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * *ntraffic: of the failing targets, those where real traffic from this
  * nginx could not reach a check that is down by that traffic alone while
  * its own probes fail too: whichever was noticed first, the target is dead
- * from here as well, not only from the prober.
+ * from here as well, not only from the prober; *witness: the index of the
+ * first such check (the status and the log name it).
  * *npending: targets none of whose checks has a verdict yet (a check a
  * reload added, every check at a start) but whose probes failed already
  * (not "fall" times yet): no evidence against the guard, so they do not
@@ -3029,14 +3038,14 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntraffic)
+    ngx_uint_t *ntraffic, ngx_uint_t *witness)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
+                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
     ngx_uint_t                     i, t, n, ntargets;
     ngx_http_outage_shm_check_t   *sc;
@@ -3053,7 +3062,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_memzero(silenced, n);
     ngx_memzero(tried, n);
     ngx_memzero(failing, n);
-    ngx_memzero(traffic, n);
+    ngx_memzero(traffic, n * sizeof(ngx_uint_t));
 
     for (i = 0; i < n; i++) {
         sc = &shm->checks[checks[i].slot];
@@ -3093,8 +3102,8 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                 (*nfailing)++;
             }
 
-        } else if (sc->fails > 0) {
-            traffic[t] = 1;
+        } else if (sc->fails > 0 && !traffic[t]) {
+            traffic[t] = i + 1;
         }
     }
 
@@ -3109,7 +3118,11 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         *ntraffic = 0;
 
         for (t = 0; t < n; t++) {
-            *ntraffic += (failing[t] && traffic[t]);
+            if (failing[t] && traffic[t]) {
+                if ((*ntraffic)++ == 0) {
+                    *witness = traffic[t] - 1;
+                }
+            }
         }
     }
 
@@ -3126,22 +3139,31 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
  * about the prober's network, and the decision never suppresses it; one
  * whose traffic was confirmed by a failing probe counts as probe evidence.
  * Real traffic failing like the probes disproves the premise
- * ("guard_disproved", set by passive detection): the guard stays off
- * until some target stops failing.  So does a failing target with a check
- * that traffic took down alone while its probes fail too: the traffic
- * noticed the dead box before the probes did, and the traffic that keeps
- * failing there cannot take that check "more down".
- * Returns 0 (no change), 1 (set) or 2 (cleared).
+ * ("guard_disproved", set by passive detection, which passes its evidence):
+ * the guard stays off until some target stops failing.  So does a failing
+ * target with a check that traffic took down alone while its probes fail
+ * too: the traffic noticed the dead box before the probes did, and the
+ * traffic that keeps failing there cannot take that check "more down".
+ * Returns 0 (the state the status shows did not change) or the change,
+ * for ngx_http_outage_health_guard_log().
  */
+
+#define NGX_HTTP_OUTAGE_GUARD_SET        1      /* -> holding */
+#define NGX_HTTP_OUTAGE_GUARD_CLEARED    2      /* holding -> off */
+#define NGX_HTTP_OUTAGE_GUARD_BROKEN     3      /* holding -> disproved */
+#define NGX_HTTP_OUTAGE_GUARD_REFUSED    4      /* off -> disproved */
+#define NGX_HTTP_OUTAGE_GUARD_ENDED      5      /* disproved -> off */
 
 static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm)
+    ngx_http_outage_shm_t *shm, ngx_str_t *evidence)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
+    ngx_uint_t  ntargets, nfailing, npending, ntraffic, witness, all,
+                active, state, old;
 
+    witness = 0;
     ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntraffic);
+                                            &ntraffic, &witness);
 
     /*
      * a target without a verdict yet but failing probes neither clears
@@ -3174,13 +3196,253 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
              && all
              && !shm->guard_disproved;
 
-    if (active == (shm->guard_active != 0)) {
+    shm->guard_active = active;
+
+    state = active ? NGX_HTTP_OUTAGE_GUARD_HOLDING
+            : (omcf->all_fail_guard && ntargets >= 2 && all)
+              ? NGX_HTTP_OUTAGE_GUARD_DISPROVED
+              : NGX_HTTP_OUTAGE_GUARD_OFF;
+
+    old = shm->guard_state;
+
+    if (state == old) {
         return 0;
     }
 
-    shm->guard_active = active;
+    ngx_http_outage_health_guard_state(omcf, shm, state, evidence,
+                                       ntraffic ? witness
+                                                : NGX_MAX_UINT32_VALUE,
+                                       nfailing + npending, ntargets);
 
-    return active ? 1 : 2;
+    if (state == NGX_HTTP_OUTAGE_GUARD_HOLDING) {
+        return NGX_HTTP_OUTAGE_GUARD_SET;
+    }
+
+    if (state == NGX_HTTP_OUTAGE_GUARD_DISPROVED) {
+        return old == NGX_HTTP_OUTAGE_GUARD_HOLDING
+               ? NGX_HTTP_OUTAGE_GUARD_BROKEN : NGX_HTTP_OUTAGE_GUARD_REFUSED;
+    }
+
+    return old == NGX_HTTP_OUTAGE_GUARD_HOLDING
+           ? NGX_HTTP_OUTAGE_GUARD_CLEARED : NGX_HTTP_OUTAGE_GUARD_ENDED;
+}
+
+
+/*
+ * The guard's new state for the status, with the lock held: since when,
+ * and the evidence in the words of the log line that announces it (the
+ * scope and index of a check, never its address: the status shows none).
+ * evidence: the traffic that disproved the guard, from passive detection;
+ * otherwise witness is the check down by traffic alone whose probes fail
+ * too (NGX_MAX_UINT32_VALUE: none).
+ */
+
+static void
+ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t state, ngx_str_t *evidence,
+    ngx_uint_t witness, ngx_uint_t nfailing, ngx_uint_t ntargets)
+{
+    u_char                        *p, *last;
+    ngx_str_t                     *names;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
+
+    p = shm->guard_reason;
+    last = p + NGX_HTTP_OUTAGE_ERR_MAX;
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    switch (state) {
+
+    case NGX_HTTP_OUTAGE_GUARD_HOLDING:
+        p = ngx_slprintf(p, last, "every health check fails (%ui of %ui "
+                         "targets)", nfailing, ntargets);
+        break;
+
+    case NGX_HTTP_OUTAGE_GUARD_DISPROVED:
+        p = ngx_slprintf(p, last, "real traffic fails like the probes");
+
+        if (evidence) {
+            p = ngx_slprintf(p, last, ": %V", evidence);
+
+        } else if (witness < omcf->checks.nelts) {
+            sc = &shm->checks[checks[witness].slot];
+            p = ngx_slprintf(p, last, ": check \"%V\" (#%ui) is down by it "
+                             "(%*s) and its probes fail too",
+                             &names[checks[witness].scope], witness,
+                             sc->reason_len, sc->reason);
+        }
+
+        break;
+
+    default:
+        p = ngx_slprintf(p, last, "%s", omcf->all_fail_guard
+                                        ? "not every health check fails "
+                                          "any more"
+                                        : "outage_check_guard off");
+    }
+
+    shm->guard_state = state;
+    shm->guard_since = ngx_time();
+    shm->guard_reason_len = p - shm->guard_reason;
+}
+
+
+/*
+ * A check whose probe verdict the guard holds back while it holds: the
+ * decision's own rule (decision.c), so that the status names exactly the
+ * scopes that are not paged because of the guard.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
+{
+    return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+           && ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len);
+}
+
+
+/* by NGX_HTTP_OUTAGE_GUARD_*: the status' "state", the metric's label */
+static const char *ngx_http_outage_guard_names[] = {
+    "off", "holding", "disproved"
+};
+
+
+/*
+ * The status' "guard" object, from the status' copy of the zone: the whole
+ * state in one place, so that a guard that every target's failure would
+ * engage but traffic disproved ("disproved": those scopes are paged) reads
+ * differently from one that holds them back ("holding").  "held" lists the
+ * scopes the guard keeps up, "released" those it would keep up but does
+ * not, because it was disproved.
+ */
+
+u_char *
+ngx_http_outage_health_guard_json(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm)
+{
+    u_char                         buf[32];
+    size_t                         n;
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, k, state, first;
+    ngx_http_outage_check_conf_t  *checks;
+
+    state = shm->guard_state < 3 ? shm->guard_state
+                                 : NGX_HTTP_OUTAGE_GUARD_OFF;
+
+    p = ngx_slprintf(p, last, "\"guard\":{\"enabled\":%s,\"state\":\"%s\","
+                     "\"since\":",
+                     omcf->all_fail_guard ? "true" : "false",
+                     ngx_http_outage_guard_names[state]);
+
+    if (shm->guard_since) {
+        n = ngx_http_outage_format_time(buf, shm->guard_since);
+        p = ngx_slprintf(p, last, "\"%*s\"", n, buf);
+
+    } else {
+        p = ngx_slprintf(p, last, "null");
+    }
+
+    p = ngx_slprintf(p, last, ",\"reason\":");
+
+    n = ngx_min(shm->guard_reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
+
+    if (n == 0 || last - p < 2) {
+        p = ngx_slprintf(p, last, "null");
+
+    } else {
+        *p++ = '"';
+        p += ngx_min(ngx_http_outage_json_escape(p, last - p - 1,
+                                                 shm->guard_reason, n),
+                     (size_t) (last - p - 1));
+        *p++ = '"';
+    }
+
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    for (k = 0; k < 2; k++) {
+        p = ngx_slprintf(p, last, ",\"%s\":[", k ? "released" : "held");
+        first = 1;
+
+        if (state != (k ? NGX_HTTP_OUTAGE_GUARD_DISPROVED
+                        : NGX_HTTP_OUTAGE_GUARD_HOLDING))
+        {
+            p = ngx_slprintf(p, last, "]");
+            continue;
+        }
+
+        for (i = 0; i < omcf->checks.nelts; i++) {
+            if (!ngx_http_outage_health_guard_holds(
+                     &shm->checks[checks[i].slot]))
+            {
+                continue;
+            }
+
+            /* each scope once */
+            for (j = 0; j < i; j++) {
+                if (checks[j].scope == checks[i].scope
+                    && ngx_http_outage_health_guard_holds(
+                           &shm->checks[checks[j].slot]))
+                {
+                    break;
+                }
+            }
+
+            if (j < i) {
+                continue;
+            }
+
+            /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+            p = ngx_slprintf(p, last, "%s\"%V\"", first ? "" : ",",
+                             &names[checks[i].scope]);
+            first = 0;
+        }
+
+        p = ngx_slprintf(p, last, "]");
+    }
+
+    return ngx_slprintf(p, last, "},");
+}
+
+
+u_char *
+ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm)
+{
+    ngx_uint_t                     i, s, state, nheld;
+    ngx_http_outage_check_conf_t  *checks;
+
+    state = shm->guard_state < 3 ? shm->guard_state
+                                 : NGX_HTTP_OUTAGE_GUARD_OFF;
+
+    p = ngx_slprintf(p, last, "# HELP outage_guard_state The "
+                     "all-checks-failing guard (1 for the current state: "
+                     "off, holding probe verdicts back, or disproved by "
+                     "traffic).\n"
+                     "# TYPE outage_guard_state gauge\n");
+
+    for (s = 0; s < 3; s++) {
+        p = ngx_slprintf(p, last, "outage_guard_state{state=\"%s\"} %d\n",
+                         ngx_http_outage_guard_names[s], (int) (s == state));
+    }
+
+    /* checks, not scopes: one series, no scope labels to keep in step */
+    checks = omcf->checks.elts;
+    nheld = 0;
+
+    for (i = 0; state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                && i < omcf->checks.nelts; i++)
+    {
+        nheld += ngx_http_outage_health_guard_holds(
+                     &shm->checks[checks[i].slot]);
+    }
+
+    return ngx_slprintf(p, last, "# HELP outage_guard_held_checks Checks "
+                        "down by their probes whose verdict the guard holds "
+                        "back.\n"
+                        "# TYPE outage_guard_held_checks gauge\n"
+                        "outage_guard_held_checks %ui\n", nheld);
 }
 
 
@@ -3298,19 +3560,38 @@ ngx_http_outage_check_passive_key(ngx_http_outage_check_conf_t *ck)
 }
 
 
+/*
+ * One line per change of the guard's state, after the lock is released;
+ * the evidence is the status' "reason", copied under the lock.
+ */
+
 static void
 ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change)
 {
-    u_char                        *p, *last, buf[512];
+    u_char                        *p, *last, buf[512],
+                                   reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         rlen;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, n, pending;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_check_conf_t  *checks;
 
-    if (change == 1) {
+    if (change == 0) {
+        return;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+    rlen = ngx_min(shm->guard_reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
+    ngx_memcpy(reason, shm->guard_reason, rlen);
+    ngx_http_outage_shm_unlock();
+
+    switch (change) {
+
+    case NGX_HTTP_OUTAGE_GUARD_SET:
         /* the scopes whose page the guard holds back, for the on-call */
-        shm = ngx_http_outage_shm();
         checks = omcf->checks.elts;
         names = omcf->scopes.elts;
         p = buf;
@@ -3339,7 +3620,8 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
+                                         NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
@@ -3350,20 +3632,40 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                       "(outage_check_guard); scopes kept up: %*s",
                       j + pending, n,
                       p - buf, buf);
+        break;
 
-    } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {
+    case NGX_HTTP_OUTAGE_GUARD_BROKEN:
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "outage: real traffic fails like the probes, so the "
-                      "prober's network is not what is broken: the "
-                      "all-checks-failing guard is off until a check stops "
-                      "failing, every scope whose checks fail is down "
-                      "(outage_check_guard cleared)");
+                      "outage: %*s, so the prober's network is not what is "
+                      "broken: the all-checks-failing guard is off until a "
+                      "check stops failing, every scope whose checks fail "
+                      "is down (outage_check_guard cleared)",
+                      rlen, reason);
+        break;
 
-    } else if (change == 2) {
+    case NGX_HTTP_OUTAGE_GUARD_REFUSED:
+        /* every target fails, but the guard never held: say why, once */
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "outage: not every health check fails any more, "
-                      "health checks decide again (outage_check_guard "
-                      "cleared)");
+                      "outage: the health checks of all targets fail but "
+                      "%*s, so the prober's network is not what is broken: "
+                      "the all-checks-failing guard does not hold them "
+                      "back, every scope whose checks fail is down "
+                      "(outage_check_guard disproved)",
+                      rlen, reason);
+        break;
+
+    case NGX_HTTP_OUTAGE_GUARD_ENDED:
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "outage: %*s, the all-checks-failing guard's "
+                      "disproval by traffic ends (outage_check_guard)",
+                      rlen, reason);
+        break;
+
+    default: /* NGX_HTTP_OUTAGE_GUARD_CLEARED */
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "outage: %*s, health checks decide again "
+                      "(outage_check_guard cleared)",
+                      rlen, reason);
     }
 }
 
@@ -3384,7 +3686,7 @@ ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h)
     if (ngx_http_outage_lease_holds(&shm->health_lease)) {
         /* this configuration's checks, maybe in other slots and order */
         ngx_http_outage_health_regroup(h->omcf, shm);
-        change = ngx_http_outage_health_guard(h->omcf, shm);
+        change = ngx_http_outage_health_guard(h->omcf, shm, NULL);
 
         if (change) {
             ngx_http_outage_shm_bump(shm);
@@ -4248,11 +4550,12 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
                                    probe[NGX_HTTP_OUTAGE_ERR_MAX],
+                                   disproof[NGX_HTTP_OUTAGE_ERR_MAX],
                                    rule[NGX_HTTP_OUTAGE_PASSIVE_RULE_LEN],
                                    where[NGX_HTTP_OUTAGE_PEER_TAIL_LEN];
     size_t                         len, plen, rlen, wlen;
     time_t                         now;
-    ngx_str_t                     *names;
+    ngx_str_t                     *names, evidence;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
                                    direct, down, guard, held, conn, resolve,
                                    silenced, level, nolive;
@@ -4475,7 +4778,12 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
             /* the guard is off until a target stops failing */
             shm->guard_disproved = 1;
-            guard = ngx_http_outage_health_guard(omcf, shm);
+            evidence.data = disproof;
+            evidence.len = ngx_snprintf(disproof, sizeof(disproof),
+                                        "check \"%V\" (#%ui): passive: %*s",
+                                        &names[ck->scope], i, len, text)
+                           - disproof;
+            guard = ngx_http_outage_health_guard(omcf, shm, &evidence);
 
             ngx_http_outage_shm_bump(shm);
 
@@ -4502,7 +4810,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
              * as they do: traffic to a check whose probes pass does not
              * fail "like the probes".
              */
-            guard = ngx_http_outage_health_guard(omcf, shm);
+            guard = ngx_http_outage_health_guard(omcf, shm, NULL);
 
             ngx_http_outage_shm_bump(shm);
 
