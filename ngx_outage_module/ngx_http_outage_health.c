@@ -25,6 +25,10 @@
 
 #include <curl/curl.h>
 
+#if (NGX_OPENSSL)
+#include <openssl/rand.h>
+#endif
+
 
 /* body bytes read per probe at most; the rest is not downloaded */
 #define NGX_HTTP_OUTAGE_BODY_CAP        65536
@@ -1815,11 +1819,99 @@ ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
  * a name moved by nginx's resolver is never judged by its old address.
  */
 
+/*
+ * The probes' mark, random per zone (a start of nginx; kept across
+ * reloads): made once, under the lock, by the first prober.  It lets a
+ * probe through the maintenance page of this nginx (page.c): a secret
+ * of the probes and of what they reach, like a bypass cookie.
+ */
+
+static uint64_t
+ngx_http_outage_health_nonce(void)
+{
+    uint64_t                v;
+    ngx_uint_t              i;
+    ngx_http_outage_shm_t  *shm;
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+
+    v = shm->probe_nonce;
+
+    if (v == 0) {
+#if (NGX_OPENSSL)
+        if (RAND_bytes((u_char *) &v, sizeof(v)) != 1) {
+            v = 0;
+        }
+#endif
+
+        for (i = 0; i < 4; i++) {
+            v ^= (uint64_t) ngx_random() << (16 * i);
+        }
+
+        v ^= (uint64_t) ngx_pid << 32 ^ (uint64_t) ngx_current_msec;
+        v = v ? v : 1;
+        shm->probe_nonce = v;
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    return v;
+}
+
+
+/*
+ * Whether a request carries the probes' mark (a probe of this nginx).
+ * Read on a paged request only, never on the way of the others.
+ */
+
+ngx_uint_t
+ngx_http_outage_health_probe_request(ngx_http_request_t *r)
+{
+    u_char                 *c;
+    uint64_t                v;
+    ngx_int_t               d;
+    ngx_table_elt_t        *h;
+    ngx_http_outage_shm_t  *shm;
+
+    static ngx_str_t  name = ngx_string("X-Outage-Probe");
+
+    shm = ngx_http_outage_shm();
+
+    if (shm == NULL || shm->probe_nonce == 0) {
+        return 0;
+    }
+
+    h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
+
+    if (h == NULL || h->value.len != 2 * sizeof(uint64_t)) {
+        return 0;
+    }
+
+    v = 0;
+
+    for (c = h->value.data; c < h->value.data + h->value.len; c++) {
+        d = ngx_hextoi(c, 1);
+
+        if (d == NGX_ERROR) {
+            return 0;
+        }
+
+        v = v << 4 | (uint64_t) d;
+    }
+
+    return v == shm->probe_nonce;
+}
+
+
 static ngx_int_t
 ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
     CURL                          *e;
+    u_char                         mark[sizeof("X-Outage-Probe: ")
+                                        + 2 * sizeof(uint64_t)];
     ngx_str_t                     *hdr;
     ngx_uint_t                     i, bad;
     struct curl_slist             *l;
@@ -1833,6 +1925,23 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
             return NGX_ERROR;
         }
     }
+
+    /*
+     * The probes' mark: a check whose URL reaches this nginx itself (the
+     * site's public name, its own listen address) must judge the backend,
+     * not the maintenance page this nginx serves once the scope is down
+     * (it would never come up again), nor the page of a maintenance
+     * declared in Redis (it would stay down "by health" after it).
+     */
+    ngx_snprintf(mark, sizeof(mark), "X-Outage-Probe: %016uxL%Z",
+                 ngx_http_outage_health_nonce());
+
+    l = curl_slist_append(p->headers, (char *) mark);
+    if (l == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->headers = l;
 
     if (ck->headers) {
         hdr = ck->headers->elts;

@@ -399,6 +399,10 @@ typedef struct {
                                                       while a check down by
                                                       traffic fails its
                                                       probes too (2) */
+    uint64_t                     probe_nonce;   /* X-Outage-Probe of the
+                                                   probes, random per zone
+                                                   (health.c); 0: none yet */
+
     /* the guard as the status shows it (health.c, under the lock) */
     ngx_uint_t                   guard_state;   /* NGX_HTTP_OUTAGE_GUARD_* */
     time_t                       guard_since;   /* of guard_state; 0: never
@@ -700,6 +704,8 @@ char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
+/* a request that is this nginx's own probe: let through the page */
+ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r);
 /* the guard's state in the status: JSON "guard":{...}, and Prometheus */
 u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
