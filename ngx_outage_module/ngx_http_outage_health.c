@@ -234,12 +234,10 @@ static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
 static ngx_uint_t ngx_http_outage_passive_probes(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
-    ngx_str_t *peer, ngx_uint_t any_port);
+    ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_name_own(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *name);
-static ngx_uint_t ngx_http_outage_check_probes_host(
-    ngx_http_outage_check_conf_t *ck, ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_count(
     ngx_http_outage_shm_passive_t *ps, ngx_uint_t min, ngx_uint_t ratio,
     time_t window, time_t since, time_t now, ngx_uint_t failed);
@@ -4538,8 +4536,7 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 /*
  * Failures that prove the peer unreachable from nginx itself: it could not
  * connect (refused, unreachable, no answer to the SYN) or could not resolve
- * the upstream's name.  A probe may not exercise them at all (a sidecar or
- * management port passes while the application's port is dead; a probe by
+ * the upstream's name.  A probe may not exercise them at all (a probe by
  * address passes while the name is gone), so they may take the check down
  * without asking for a probe, but only when they are about the check's own
  * dependency (see ngx_http_outage_health_passive()).  A read timeout, a
@@ -4635,12 +4632,12 @@ ngx_http_outage_passive_peer_tail(u_char *buf, size_t size, ngx_str_t *peer)
  *
  * Connection-level evidence (see ngx_http_outage_passive_direct()) takes
  * the check down when the rule fires if it is about the check's own
- * dependency: the peer nginx could not connect to is the one the check
- * probes or shares its address (the application's port next to a probed
- * management port), or the name that does not resolve is one seen
- * answering through this check (a deleted record).  A dead secondary
- * upstream on another host or a name built from request data (a bogus
- * Host, a tenant that does not exist) proves nothing about the check.
+ * dependency: the peer nginx could not connect to is the host:port the
+ * check probes, or the name that does not resolve is one seen answering
+ * through this check (a deleted record).  A dead secondary upstream (on
+ * another host, or on another port of the probed host: an image proxy next
+ * to the application) or a name built from request data (a bogus Host, a
+ * tenant that does not exist) proves nothing about the check.
  * Other evidence never does on its own: the check asks the prober for an
  * immediate probe and the prober takes it down only if that probe fails
  * too (see the store below).  One slow URL, a flood of requests made to
@@ -4704,7 +4701,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             if (ids[j] == checks[i].scope
                 && ngx_http_outage_passive_probes(&checks[i],
                                                   &shm->checks[checks[i].slot],
-                                                  peer, 0))
+                                                  peer))
             {
                 matching = 1;
                 break;
@@ -4727,7 +4724,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
         if (matching
             && !ngx_http_outage_passive_probes(ck, &shm->checks[ck->slot],
-                                               peer, 0))
+                                               peer))
         {
             continue;
         }
@@ -4756,14 +4753,19 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * name seen answering: a Host header chosen by a visitor may also
          * be the address of the probed host with a closed port.
          */
+        /*
+         * A refusal is the check's own only on the very host:port it
+         * probes: another port of that address may be the application
+         * behind a probed management port, or an optional service on the
+         * same box (an image proxy, search, a widget) whose death says
+         * nothing about the check; the confirming probe decides.
+         */
         direct = (conn
                   && (name == NULL ? !resolve
                       : resolve ? ngx_http_outage_passive_name_own(ck, sc,
                                                                    name)
                       : ngx_http_outage_passive_name_seen(sc, name))
-                  && (resolve
-                      || matching
-                      || ngx_http_outage_passive_probes(ck, sc, peer, 1)));
+                  && (resolve || matching));
 
         /*
          * "no live upstreams" after nginx could not connect to the check's
@@ -5109,8 +5111,8 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
 
 /*
- * Whether the check probes the peer nginx tried ("any_port": its address,
- * on any port): by the addresses written in the configuration, or by
+ * Whether the check probes the peer nginx tried (its host:port): by the
+ * addresses written in the configuration, or by
  * those its last probe was handed at run time (the slot's target keys: a
  * name only nginx's resolver knows, or one that moved since the reload),
  * as the guard compares them.  The keys are read without the lock: a torn
@@ -5119,7 +5121,7 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
 static ngx_uint_t
 ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
-    ngx_http_outage_shm_check_t *sc, ngx_str_t *peer, ngx_uint_t any_port)
+    ngx_http_outage_shm_check_t *sc, ngx_str_t *peer)
 {
     u_char      *p;
     uint64_t     key;
@@ -5128,10 +5130,7 @@ ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
     ngx_str_t    host;
     ngx_uint_t   i;
 
-    if (any_port ? ngx_http_outage_check_probes_host(ck, peer)
-                 : ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
-                                                     peer))
-    {
+    if (ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve, peer)) {
         return 1;
     }
 
@@ -5149,12 +5148,10 @@ ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
 
     ngx_http_outage_url_target(&ck->url, &host, &port);
 
-    if (!any_port) {
-        n = ngx_atoi(p, peer->data + peer->len - p);
+    n = ngx_atoi(p, peer->data + peer->len - p);
 
-        if (n != (ngx_int_t) port) {
-            return 0;
-        }
+    if (n != (ngx_int_t) port) {
+        return 0;
     }
 
     key = ngx_http_outage_check_key(peer->data, p - 1 - peer->data, port);
@@ -5214,43 +5211,6 @@ ngx_http_outage_passive_name_own(ngx_http_outage_check_conf_t *ck,
 
     return host.len == (size_t) (p - 1 - name->data)
            && ngx_strncasecmp(host.data, name->data, host.len) == 0;
-}
-
-
-/*
- * Whether the check probes the address of the peer nginx tried, on any
- * port: the application's port next to a probed management port.
- */
-
-static ngx_uint_t
-ngx_http_outage_check_probes_host(ngx_http_outage_check_conf_t *ck,
-    ngx_str_t *peer)
-{
-    u_char     *p, buf[NGX_SOCKADDR_STRLEN + sizeof("65535")];
-    in_port_t   port;
-    ngx_str_t   host, addr;
-
-    if (peer == NULL) {
-        return 0;
-    }
-
-    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
-        /* void */
-    }
-
-    if (p == peer->data || (size_t) (p - peer->data) > NGX_SOCKADDR_STRLEN) {
-        return 0;
-    }
-
-    /* the peer's address with the check's own port */
-    ngx_http_outage_url_target(&ck->url, &host, &port);
-
-    addr.data = buf;
-    addr.len = ngx_sprintf(buf, "%*s%ui", (size_t) (p - peer->data),
-                           peer->data, (ngx_uint_t) port)
-               - buf;
-
-    return ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve, &addr);
 }
 
 
