@@ -3517,7 +3517,8 @@ u_char *
 ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm)
 {
-    ngx_uint_t                     i, s, state, nheld;
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, s, state, held;
     ngx_http_outage_check_conf_t  *checks;
 
     state = shm->guard_state < 3 ? shm->guard_state
@@ -3534,22 +3535,45 @@ ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
                          ngx_http_outage_guard_names[s], (int) (s == state));
     }
 
-    /* checks, not scopes: one series, no scope labels to keep in step */
-    checks = omcf->checks.elts;
-    nheld = 0;
+    /*
+     * one series per scope with checks, so that a dashboard of
+     * outage_scope_state can tell "ok, held back by the guard" from "ok"
+     */
+    p = ngx_slprintf(p, last, "# HELP outage_guard_held A check of the "
+                     "scope is down by its probes and the guard holds that "
+                     "verdict back (the scope reads ok).\n"
+                     "# TYPE outage_guard_held gauge\n");
 
-    for (i = 0; state == NGX_HTTP_OUTAGE_GUARD_HOLDING
-                && i < omcf->checks.nelts; i++)
-    {
-        nheld += ngx_http_outage_health_guard_holds(
-                     &shm->checks[checks[i].slot]);
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+
+        /* each scope once, at its first check */
+        for (j = 0; j < i && checks[j].scope != checks[i].scope; j++) {
+            /* void */
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        held = 0;
+
+        for (j = i; state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                    && j < omcf->checks.nelts; j++)
+        {
+            held |= (checks[j].scope == checks[i].scope
+                     && ngx_http_outage_health_guard_holds(
+                            &shm->checks[checks[j].slot]));
+        }
+
+        /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+        p = ngx_slprintf(p, last, "outage_guard_held{scope=\"%V\"} %ui\n",
+                         &names[checks[i].scope], held);
     }
 
-    return ngx_slprintf(p, last, "# HELP outage_guard_held_checks Checks "
-                        "down by their probes whose verdict the guard holds "
-                        "back.\n"
-                        "# TYPE outage_guard_held_checks gauge\n"
-                        "outage_guard_held_checks %ui\n", nheld);
+    return p;
 }
 
 

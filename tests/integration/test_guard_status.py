@@ -79,7 +79,9 @@ def test_guard_holding_then_disproved_by_traffic_then_off(nginx_factory):
     held_since = g["since"]
     m, text = metric_states(n)
     assert m == {"off": "0", "holding": "1", "disproved": "0"}, text
-    assert re.search(r"^outage_guard_held_checks 3$", text, re.M), text
+    for name in ("checkout", "api", "search"):
+        assert re.search(r'^outage_guard_held\{scope="%s"\} 1$' % name,
+                         text, re.M), text
 
     end = time.monotonic() + PASSIVE_WINDOW + 10 * LATENCY_FACTOR
     while states(n)["checkout"] != "down":
@@ -100,7 +102,8 @@ def test_guard_holding_then_disproved_by_traffic_then_off(nginx_factory):
     assert sorted(g["released"]) == ["api", "checkout", "search"], g
     m, text = metric_states(n)
     assert m == {"off": "0", "holding": "0", "disproved": "1"}, text
-    assert re.search(r"^outage_guard_held_checks 0$", text, re.M), text
+    assert re.findall(r'^outage_guard_held\{scope="\w+"\} (\d)$', text,
+                      re.M) == ["0"] * 3, text
     # the log line says the status' reason, once
     got = lines(n, r"\[notice\].*outage: " + re.escape(TRAFFIC)
                 + r", so the prober's network is not what is broken")
