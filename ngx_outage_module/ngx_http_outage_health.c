@@ -1860,18 +1860,27 @@ ngx_http_outage_health_nonce(void)
 
 
 /*
- * Whether a request carries the probes' mark (a probe of this nginx).
- * Read on a paged request only, never on the way of the others.
+ * Whether a request is this nginx's own probe: it carries the probes'
+ * mark, and it is the request of a check whose scope the location pages
+ * (that check's method, and its URL's path and query byte for byte).  The
+ * mark reaches every probe target, so a leaked one lets a request past
+ * the page only where a probe would go (a "/health"), never to the rest
+ * of the site.  Read on a paged request only, never on the way of the
+ * others.
  */
 
 ngx_uint_t
 ngx_http_outage_health_probe_request(ngx_http_request_t *r)
 {
-    u_char                 *c;
-    uint64_t                v;
-    ngx_int_t               d;
-    ngx_table_elt_t        *h;
-    ngx_http_outage_shm_t  *shm;
+    u_char                        *c, *path, *end;
+    uint64_t                       v;
+    ngx_int_t                      d;
+    ngx_uint_t                     i, j, *ids;
+    ngx_table_elt_t               *h;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_loc_conf_t    *olcf;
+    ngx_http_outage_main_conf_t   *omcf;
+    ngx_http_outage_check_conf_t  *ck;
 
     static ngx_str_t  name = ngx_string("X-Outage-Probe");
 
@@ -1899,7 +1908,60 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r)
         v = v << 4 | (uint64_t) d;
     }
 
-    return v == shm->probe_nonce;
+    if (v != shm->probe_nonce) {
+        return 0;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL) {
+        return 0;
+    }
+
+    ids = olcf->page_scopes->elts;
+    ck = omcf->checks.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        for (j = 0; j < olcf->page_scopes->nelts; j++) {
+            if (ids[j] == ck[i].scope) {
+                break;
+            }
+        }
+
+        if (j == olcf->page_scopes->nelts
+            || r->method_name.len != ck[i].method.len
+            || ngx_strncmp(r->method_name.data, ck[i].method.data,
+                           ck[i].method.len) != 0)
+        {
+            continue;
+        }
+
+        /* the path and query of "scheme://host[:port]/path?query" */
+        end = ck[i].url.data + ck[i].url.len;
+        path = ngx_strlchr(ck[i].url.data, end, ':');
+        path = (path && end - path > 3) ? ngx_strlchr(path + 3, end, '/')
+                                        : NULL;
+
+        if (path == NULL) {
+            if (r->unparsed_uri.len == 1 && r->unparsed_uri.data[0] == '/') {
+                return 1;
+            }
+
+            continue;
+        }
+
+        c = ngx_strlchr(path, end, '#');
+        end = c ? c : end;
+
+        if (r->unparsed_uri.len == (size_t) (end - path)
+            && ngx_strncmp(r->unparsed_uri.data, path, end - path) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

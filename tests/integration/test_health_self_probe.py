@@ -6,6 +6,8 @@ again; a maintenance declared in Redis did it with the application healthy
 throughout.  The probes carry a mark (X-Outage-Probe, random per start)
 that the page lets through, like a bypass."""
 
+from http.server import BaseHTTPRequestHandler
+
 from harness import LATENCY_FACTOR, free_port, wait_for
 from passive_helpers import checks_of, scope, serve, server, stop_server
 
@@ -83,3 +85,47 @@ def test_a_foreign_probe_mark_is_no_bypass(nginx_factory):
         st, hdrs, _ = n.get("/", headers={"X-Outage-Probe": v})
         assert st == 503, (v, st)
         assert "x-outage-bypass" not in hdrs
+
+
+def test_a_leaked_mark_passes_only_where_a_probe_goes(nginx_factory):
+    # review s8/R5 #1: the mark reaches every probe target (here a
+    # partner's service, which records it).  Sent by anyone to this nginx
+    # during an outage, it passes the page only for a check's own request
+    # (its method, path and query) in a location paging its scope: the
+    # rest of the site (/admin/migrate) keeps the page
+    seen = []
+
+    class Rec(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append(self.headers.get("X-Outage-Probe"))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *a):
+            pass
+
+    partner = serve(handler=Rec)
+    try:
+        dead = free_port()
+        conf = ("outage_check partner http://127.0.0.1:%d/health "
+                "interval=500ms timeout=400ms;\n"
+                % partner.server_address[1]) + _conf(dead)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: scope(n, "shop")["state"] == "down" and seen,
+                 timeout=T, what="shop down, the partner probed")
+        mark = seen[-1]
+        assert mark and len(mark) == 16, seen
+        hdr = {"X-Outage-Probe": mark}
+        for path in ("/admin/migrate", "/health?x=1", "/health/", "/"):
+            st, hdrs, _ = n.get(path, headers=hdr)
+            assert st == 503 and "x-outage-bypass" not in hdrs, (path, st)
+        # the probe's own request reaches the (dead) backend
+        st, hdrs, _ = n.get("/health", headers=hdr)
+        assert hdrs.get("x-outage-bypass") == "probe" and st == 502, \
+            (st, hdrs)
+    finally:
+        stop_server(partner)
