@@ -4889,15 +4889,19 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * network is broken") still listens to traffic that cannot connect
          * either, or that fails the way its probes fail (a total outage by
          * hang times out both): the traffic leaves from the same nginx, so
-         * it disproves the guard's premise.
+         * it disproves the guard's premise.  Only traffic to the host:port
+         * the check probes ("matching"): a widget no check probes that
+         * times out or answers garbage under the shop's location says
+         * nothing about the shop, nor about the prober's network.
          */
         held = (shm->guard_active
                 && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && ngx_http_outage_check_down_by_probe(sc->reason,
                                                        sc->reason_len)
                 && (direct
-                    || ngx_http_outage_passive_confirms(cause,
-                                                        sc->last_error)));
+                    || (matching
+                        && ngx_http_outage_passive_confirms(cause,
+                                                            sc->last_error))));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)

@@ -827,3 +827,67 @@ def test_silencing_a_check_keeps_an_active_guard(nginx_factory, apps, redis):
         time.sleep(0.1)
     assert n.get("/b/")[0] == 200
     assert not lines(n, r"not every health check fails any more")
+
+
+class _DropApp(_ScriptedApp):
+    """/health closes the connection unanswered when drop_health (the
+    probes' side: a reset-like failure), every /widget/ request always;
+    the rest 200."""
+
+    def __init__(self):
+        self.drop_health = False
+        super().__init__()
+
+    def status(self, req):
+        if "widget" in req.path or (self.drop_health
+                                    and req.path.startswith("/health")):
+            req.close_connection = True
+            try:
+                req.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return None
+        return 200
+
+
+def test_unprobed_widget_failing_like_the_probes_keeps_the_guard(
+        nginx_factory):
+    # review s8/R5 #3: every probe gets its connection closed unanswered
+    # (the prober's side): the guard holds shopa and shopb up.  A widget
+    # that no check probes, under shopa's location, drops every request
+    # too ("no valid response", like the probes): that is not traffic to
+    # shopa's own host:port and disproves nothing (5370359..e8c45f9 paged
+    # every scope while both applications served)
+    a, b, w = _DropApp(), _DropApp(), _DropApp()
+    try:
+        conf = _ab_conf(a, b)
+        conf = conf.replace("location /a/ {", """location /a/widget/ {
+            outage_page shopa;
+            proxy_pass http://127.0.0.1:%d;
+            proxy_next_upstream off;
+        }
+        location /a/ {""" % w.port, 1)
+        assert "/a/widget/" in conf
+        n = nginx_factory(conf, workers=2)
+        wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+                 timeout=T)
+        a.drop_health = b.drop_health = True
+        wait_for(lambda: n.status_json()["guard"]["state"] == "holding",
+                 timeout=T, what="the guard")
+        wait_for(lambda: [c["health"] for c in checks_of(n)]
+                 == ["down"] * 2, timeout=T, what="both held")
+        for i in range(2 * 12):
+            n.get("/a/widget/x?%d" % i)
+        end = time.monotonic() + 2 * LATENCY_FACTOR
+        while time.monotonic() < end:
+            st = n.status_json()
+            assert st["guard"]["state"] == "holding", st
+            assert states(n) == {"shopa": "ok", "shopb": "ok"}, st
+            time.sleep(0.1)
+        assert n.get("/a/")[0] == 200
+        assert n.get("/b/")[0] == 200
+        assert not lines(n, r"real traffic fails like the probes")
+    finally:
+        a.stop()
+        b.stop()
+        w.stop()
