@@ -3471,6 +3471,33 @@ ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 }
 
 
+/*
+ * Whether the guard decides what the scope shows: not when Redis does
+ * (a maintenance, an "ok" that silences the checks: "Redis wins"), and,
+ * for "held", only while the scope reads ok (another check down by
+ * traffic alone pages it anyway).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_guard_scope(ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t scope, ngx_uint_t holding)
+{
+    ngx_http_outage_view_t  *v;
+
+    if (snap == NULL || scope >= snap->nscopes) {
+        return 1;
+    }
+
+    v = &snap->scopes[scope];
+
+    if (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS) {
+        return 0;
+    }
+
+    return !holding || v->state == NGX_HTTP_OUTAGE_STATE_OK;
+}
+
+
 /* by NGX_HTTP_OUTAGE_GUARD_*: the status' "state", the metric's label */
 static const char *ngx_http_outage_guard_names[] = {
     "off", "holding", "disproved"
@@ -3488,7 +3515,8 @@ static const char *ngx_http_outage_guard_names[] = {
 
 u_char *
 ngx_http_outage_health_guard_json(u_char *p, u_char *last,
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm)
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap)
 {
     u_char                         buf[32];
     size_t                         n;
@@ -3543,7 +3571,9 @@ ngx_http_outage_health_guard_json(u_char *p, u_char *last,
 
         for (i = 0; i < omcf->checks.nelts; i++) {
             if (!ngx_http_outage_health_guard_holds(
-                     &shm->checks[checks[i].slot]))
+                     &shm->checks[checks[i].slot])
+                || !ngx_http_outage_health_guard_scope(snap, checks[i].scope,
+                                                       k == 0))
             {
                 continue;
             }
@@ -3577,7 +3607,8 @@ ngx_http_outage_health_guard_json(u_char *p, u_char *last,
 
 u_char *
 ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm)
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap)
 {
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, s, state, held;
@@ -3623,6 +3654,8 @@ ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
         held = 0;
 
         for (j = i; state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                    && ngx_http_outage_health_guard_scope(snap,
+                                                          checks[i].scope, 1)
                     && j < omcf->checks.nelts; j++)
         {
             held |= (checks[j].scope == checks[i].scope

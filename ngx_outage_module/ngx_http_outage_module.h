@@ -708,9 +708,11 @@ const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r);
 /* the guard's state in the status: JSON "guard":{...}, and Prometheus */
 u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap);
 u_char *ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);

@@ -292,7 +292,7 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
     /* guard_active: kept for one release, "guard" says it all (health.c) */
     p = ngx_slprintf(p, last, "],\"guard_active\":%s,",
                      shm->guard_active ? "true" : "false");
-    p = ngx_http_outage_health_guard_json(p, last, omcf, shm);
+    p = ngx_http_outage_health_guard_json(p, last, omcf, shm, snap);
     p = ngx_slprintf(p, last, "\"health\":{\"prober_pid\":");
     p = ngx_http_outage_json_pid(p, last, &shm->health_lease);
     p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui},\"checks\":[",
@@ -476,7 +476,8 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
     }
 
     if (omcf->checks.nelts) {
-        p = ngx_http_outage_health_guard_prometheus(p, last, omcf, shm);
+        p = ngx_http_outage_health_guard_prometheus(p, last, omcf, shm,
+                                                    snap);
     }
 
     if (omcf->redis_addrs) {

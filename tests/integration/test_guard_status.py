@@ -15,7 +15,7 @@ import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
 from passive_helpers import checks_of, scope, serve, server, stop_server
-from test_guard_trust import PASSIVE_WINDOW, T, lines, states
+from test_guard_trust import PASSIVE_WINDOW, T, _ab_conf, lines, states
 from test_guard_trust import apps  # noqa: F401 (the fixture)
 
 TRAFFIC = ('real traffic fails like the probes: check "checkout" (#0): '
@@ -199,3 +199,27 @@ def test_guard_off_by_configuration_says_so(nginx_factory):
                  "reason": None, "held": [], "released": []}, g
     m, text = metric_states(n)
     assert m == {"off": "1", "holding": "0", "disproved": "0"}, text
+
+
+def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
+                                                    redis):
+    # review s8/R5 #2: every /health answers 401 (the prober's side), the
+    # guard holds.  shopa is in a maintenance declared in Redis (paged by
+    # Redis, not held by the guard): only shopb is "held"
+    a, b = apps(), apps()
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + _ab_conf(a, b)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+             timeout=T)
+    redis.cli("HSET", "outage:shopa", "state", "maintenance")
+    a.health_code = b.health_code = 401
+    a.health500 = b.health500 = True
+    wait_for(lambda: guard(n)["state"] == "holding"
+             and [c["health"] for c in checks_of(n)] == ["down"] * 2,
+             timeout=T, what="the guard holding both checks")
+    wait_for(lambda: states(n)["shopa"] == "maintenance", timeout=T)
+    assert guard(n)["held"] == ["shopb"], n.status_json()
+    _, text = metric_states(n)
+    assert re.search(r'^outage_guard_held\{scope="shopa"\} 0$', text, re.M)
+    assert re.search(r'^outage_guard_held\{scope="shopb"\} 1$', text, re.M)
