@@ -208,9 +208,7 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (!ctx->counted && shm
-            && bypass != NGX_HTTP_OUTAGE_BYPASS_PROBE)
-        {
+        if (!ctx->counted && shm) {
             (void) ngx_atomic_fetch_add(&shm->bypasses, 1);
         }
 
@@ -1400,9 +1398,7 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     }
 
     if (bypass) {
-        if (!ctx->counted && shm
-            && bypass != NGX_HTTP_OUTAGE_BYPASS_PROBE)
-        {
+        if (!ctx->counted && shm) {
             (void) ngx_atomic_fetch_add(&shm->bypasses, 1);
         }
 
