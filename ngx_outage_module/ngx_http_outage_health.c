@@ -25,6 +25,10 @@
 
 #include <curl/curl.h>
 
+#if (NGX_OPENSSL)
+#include <openssl/rand.h>
+#endif
+
 
 /* body bytes read per probe at most; the rest is not downloaded */
 #define NGX_HTTP_OUTAGE_BODY_CAP        65536
@@ -136,7 +140,8 @@ static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic);
+    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic,
+    ngx_uint_t *witness);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -185,7 +190,14 @@ static void ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 static size_t ngx_http_outage_health_reason(u_char *dst, const char *source,
     u_char *text, size_t len);
 static ngx_uint_t ngx_http_outage_health_guard(
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_str_t *evidence);
+static void ngx_http_outage_health_guard_state(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_uint_t state, ngx_str_t *evidence, ngx_uint_t witness,
+    ngx_uint_t nfailing, ngx_uint_t ntargets);
+static ngx_uint_t ngx_http_outage_health_guard_holds(
+    ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_answered(
     ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_held(
@@ -224,12 +236,10 @@ static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
 static ngx_uint_t ngx_http_outage_passive_probes(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
-    ngx_str_t *peer, ngx_uint_t any_port);
+    ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_name_own(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *name);
-static ngx_uint_t ngx_http_outage_check_probes_host(
-    ngx_http_outage_check_conf_t *ck, ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_count(
     ngx_http_outage_shm_passive_t *ps, ngx_uint_t min, ngx_uint_t ratio,
     time_t window, time_t since, time_t now, ngx_uint_t failed);
@@ -2056,11 +2066,161 @@ ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
  * a name moved by nginx's resolver is never judged by its old address.
  */
 
+/*
+ * The probes' mark, random per zone (a start of nginx; kept across
+ * reloads): made once, under the lock, by the first prober.  It lets a
+ * probe through the maintenance page of this nginx (page.c): a secret
+ * of the probes and of what they reach, like a bypass cookie.
+ */
+
+static uint64_t
+ngx_http_outage_health_nonce(void)
+{
+    uint64_t                v;
+    ngx_uint_t              i;
+    ngx_http_outage_shm_t  *shm;
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+
+    v = shm->probe_nonce;
+
+    if (v == 0) {
+#if (NGX_OPENSSL)
+        if (RAND_bytes((u_char *) &v, sizeof(v)) != 1) {
+            v = 0;
+        }
+#endif
+
+        for (i = 0; i < 4; i++) {
+            v ^= (uint64_t) ngx_random() << (16 * i);
+        }
+
+        v ^= (uint64_t) ngx_pid << 32 ^ (uint64_t) ngx_current_msec;
+        v = v ? v : 1;
+        shm->probe_nonce = v;
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    return v;
+}
+
+
+/*
+ * Whether a request is this nginx's own probe: it carries the probes'
+ * mark, and it is the request of a check whose scope the location pages
+ * (that check's method, and its URL's path and query byte for byte).  The
+ * mark reaches every probe target, so a leaked one lets a request past
+ * the page only where a probe would go (a "/health"), never to the rest
+ * of the site.  Read on a paged request only, never on the way of the
+ * others.
+ */
+
+ngx_uint_t
+ngx_http_outage_health_probe_request(ngx_http_request_t *r)
+{
+    u_char                        *c, *path, *end;
+    uint64_t                       v;
+    ngx_int_t                      d;
+    ngx_uint_t                     i, j, *ids;
+    ngx_table_elt_t               *h;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_loc_conf_t    *olcf;
+    ngx_http_outage_main_conf_t   *omcf;
+    ngx_http_outage_check_conf_t  *ck;
+
+    static ngx_str_t  name = ngx_string("X-Outage-Probe");
+
+    shm = ngx_http_outage_shm();
+
+    if (shm == NULL || shm->probe_nonce == 0) {
+        return 0;
+    }
+
+    h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
+
+    if (h == NULL || h->value.len != 2 * sizeof(uint64_t)) {
+        return 0;
+    }
+
+    v = 0;
+
+    for (c = h->value.data; c < h->value.data + h->value.len; c++) {
+        d = ngx_hextoi(c, 1);
+
+        if (d == NGX_ERROR) {
+            return 0;
+        }
+
+        v = v << 4 | (uint64_t) d;
+    }
+
+    if (v != shm->probe_nonce) {
+        return 0;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL) {
+        return 0;
+    }
+
+    ids = olcf->page_scopes->elts;
+    ck = omcf->checks.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        for (j = 0; j < olcf->page_scopes->nelts; j++) {
+            if (ids[j] == ck[i].scope) {
+                break;
+            }
+        }
+
+        if (j == olcf->page_scopes->nelts
+            || r->method_name.len != ck[i].method.len
+            || ngx_strncmp(r->method_name.data, ck[i].method.data,
+                           ck[i].method.len) != 0)
+        {
+            continue;
+        }
+
+        /* the path and query of "scheme://host[:port]/path?query" */
+        end = ck[i].url.data + ck[i].url.len;
+        path = ngx_strlchr(ck[i].url.data, end, ':');
+        path = (path && end - path > 3) ? ngx_strlchr(path + 3, end, '/')
+                                        : NULL;
+
+        if (path == NULL) {
+            if (r->unparsed_uri.len == 1 && r->unparsed_uri.data[0] == '/') {
+                return 1;
+            }
+
+            continue;
+        }
+
+        c = ngx_strlchr(path, end, '#');
+        end = c ? c : end;
+
+        if (r->unparsed_uri.len == (size_t) (end - path)
+            && ngx_strncmp(r->unparsed_uri.data, path, end - path) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static ngx_int_t
 ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
     CURL                          *e;
+    u_char                         mark[sizeof("X-Outage-Probe: ")
+                                        + 2 * sizeof(uint64_t)];
     ngx_str_t                     *hdr;
     ngx_uint_t                     i, bad;
     struct curl_slist             *l;
@@ -2077,6 +2237,23 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
             return NGX_ERROR;
         }
     }
+
+    /*
+     * The probes' mark: a check whose URL reaches this nginx itself (the
+     * site's public name, its own listen address) must judge the backend,
+     * not the maintenance page this nginx serves once the scope is down
+     * (it would never come up again), nor the page of a maintenance
+     * declared in Redis (it would stay down "by health" after it).
+     */
+    ngx_snprintf(mark, sizeof(mark), "X-Outage-Probe: %016uxL%Z",
+                 ngx_http_outage_health_nonce());
+
+    l = curl_slist_append(p->headers, (char *) mark);
+    if (l == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->headers = l;
 
     if (ck->headers) {
         hdr = ck->headers->elts;
@@ -3143,7 +3320,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     silenced = ngx_http_outage_health_silenced(h->omcf, shm, ck->scope, now);
 
-    guard = ngx_http_outage_health_guard(h->omcf, shm);
+    guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
 
     if (guard
         || was_down != (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN))
@@ -3298,7 +3475,8 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * *ntraffic: of the failing targets, those where real traffic from this
  * nginx could not reach a check that is down by that traffic alone while
  * its own probes fail too: whichever was noticed first, the target is dead
- * from here as well, not only from the prober.
+ * from here as well, not only from the prober; *witness: the index of the
+ * first such check (the status and the log name it).
  * *npending: targets none of whose checks has a verdict yet (a check a
  * reload added, every check at a start) but whose probes failed already
  * (not "fall" times yet): no evidence against the guard, so they do not
@@ -3324,14 +3502,14 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntraffic)
+    ngx_uint_t *ntraffic, ngx_uint_t *witness)
 {
     u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    known[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
                                    tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
+                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
     ngx_uint_t                     i, t, n, ntargets;
     ngx_http_outage_shm_check_t   *sc;
@@ -3348,7 +3526,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_memzero(silenced, n);
     ngx_memzero(tried, n);
     ngx_memzero(failing, n);
-    ngx_memzero(traffic, n);
+    ngx_memzero(traffic, n * sizeof(ngx_uint_t));
 
     for (i = 0; i < n; i++) {
         sc = &shm->checks[checks[i].slot];
@@ -3388,8 +3566,8 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                 (*nfailing)++;
             }
 
-        } else if (sc->fails > 0) {
-            traffic[t] = 1;
+        } else if (sc->fails > 0 && !traffic[t]) {
+            traffic[t] = i + 1;
         }
     }
 
@@ -3404,7 +3582,11 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         *ntraffic = 0;
 
         for (t = 0; t < n; t++) {
-            *ntraffic += (failing[t] && traffic[t]);
+            if (failing[t] && traffic[t]) {
+                if ((*ntraffic)++ == 0) {
+                    *witness = traffic[t] - 1;
+                }
+            }
         }
     }
 
@@ -3421,22 +3603,31 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
  * about the prober's network, and the decision never suppresses it; one
  * whose traffic was confirmed by a failing probe counts as probe evidence.
  * Real traffic failing like the probes disproves the premise
- * ("guard_disproved", set by passive detection): the guard stays off
- * until some target stops failing.  So does a failing target with a check
- * that traffic took down alone while its probes fail too: the traffic
- * noticed the dead box before the probes did, and the traffic that keeps
- * failing there cannot take that check "more down".
- * Returns 0 (no change), 1 (set) or 2 (cleared).
+ * ("guard_disproved", set by passive detection, which passes its evidence):
+ * the guard stays off until some target stops failing.  So does a failing
+ * target with a check that traffic took down alone while its probes fail
+ * too: the traffic noticed the dead box before the probes did, and the
+ * traffic that keeps failing there cannot take that check "more down".
+ * Returns 0 (the state the status shows did not change) or the change,
+ * for ngx_http_outage_health_guard_log().
  */
+
+#define NGX_HTTP_OUTAGE_GUARD_SET        1      /* -> holding */
+#define NGX_HTTP_OUTAGE_GUARD_CLEARED    2      /* holding -> off */
+#define NGX_HTTP_OUTAGE_GUARD_BROKEN     3      /* holding -> disproved */
+#define NGX_HTTP_OUTAGE_GUARD_REFUSED    4      /* off -> disproved */
+#define NGX_HTTP_OUTAGE_GUARD_ENDED      5      /* disproved -> off */
 
 static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm)
+    ngx_http_outage_shm_t *shm, ngx_str_t *evidence)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntraffic, all, active;
+    ngx_uint_t  ntargets, nfailing, npending, ntraffic, witness, all,
+                active, state, old;
 
+    witness = 0;
     ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntraffic);
+                                            &ntraffic, &witness);
 
     /*
      * a target without a verdict yet but failing probes neither clears
@@ -3469,13 +3660,310 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
              && all
              && !shm->guard_disproved;
 
-    if (active == (shm->guard_active != 0)) {
+    shm->guard_active = active;
+
+    state = active ? NGX_HTTP_OUTAGE_GUARD_HOLDING
+            : (omcf->all_fail_guard && ntargets >= 2 && all)
+              ? NGX_HTTP_OUTAGE_GUARD_DISPROVED
+              : NGX_HTTP_OUTAGE_GUARD_OFF;
+
+    old = shm->guard_state;
+
+    if (state == old) {
         return 0;
     }
 
-    shm->guard_active = active;
+    ngx_http_outage_health_guard_state(omcf, shm, state, evidence,
+                                       ntraffic ? witness
+                                                : NGX_MAX_UINT32_VALUE,
+                                       nfailing + npending, ntargets);
 
-    return active ? 1 : 2;
+    if (state == NGX_HTTP_OUTAGE_GUARD_HOLDING) {
+        return NGX_HTTP_OUTAGE_GUARD_SET;
+    }
+
+    if (state == NGX_HTTP_OUTAGE_GUARD_DISPROVED) {
+        return old == NGX_HTTP_OUTAGE_GUARD_HOLDING
+               ? NGX_HTTP_OUTAGE_GUARD_BROKEN : NGX_HTTP_OUTAGE_GUARD_REFUSED;
+    }
+
+    return old == NGX_HTTP_OUTAGE_GUARD_HOLDING
+           ? NGX_HTTP_OUTAGE_GUARD_CLEARED : NGX_HTTP_OUTAGE_GUARD_ENDED;
+}
+
+
+/*
+ * The guard's new state for the status, with the lock held: since when,
+ * and the evidence in the words of the log line that announces it (the
+ * scope and index of a check, never its address: the status shows none).
+ * evidence: the traffic that disproved the guard, from passive detection;
+ * otherwise witness is the check down by traffic alone whose probes fail
+ * too (NGX_MAX_UINT32_VALUE: none).
+ */
+
+static void
+ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t state, ngx_str_t *evidence,
+    ngx_uint_t witness, ngx_uint_t nfailing, ngx_uint_t ntargets)
+{
+    u_char                        *p, *last;
+    ngx_str_t                     *names;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
+
+    p = shm->guard_reason;
+    last = p + NGX_HTTP_OUTAGE_ERR_MAX;
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    switch (state) {
+
+    case NGX_HTTP_OUTAGE_GUARD_HOLDING:
+        p = ngx_slprintf(p, last, "every health check fails (%ui of %ui "
+                         "targets)", nfailing, ntargets);
+        break;
+
+    case NGX_HTTP_OUTAGE_GUARD_DISPROVED:
+        p = ngx_slprintf(p, last, "real traffic fails like the probes");
+
+        if (evidence) {
+            p = ngx_slprintf(p, last, ": %V", evidence);
+
+        } else if (witness < omcf->checks.nelts) {
+            sc = &shm->checks[checks[witness].slot];
+            p = ngx_slprintf(p, last, ": check \"%V\" (#%ui) is down by it "
+                             "(%*s) and its probes fail too",
+                             &names[checks[witness].scope], witness,
+                             sc->reason_len, sc->reason);
+        }
+
+        break;
+
+    default:
+        p = ngx_slprintf(p, last, "%s", omcf->all_fail_guard
+                                        ? "not every health check fails "
+                                          "any more"
+                                        : "outage_check_guard off");
+    }
+
+    shm->guard_state = state;
+    shm->guard_since = ngx_time();
+    shm->guard_reason_len = p - shm->guard_reason;
+}
+
+
+/*
+ * A check whose probe verdict the guard holds back while it holds: the
+ * decision's own rule (decision.c), so that the status names exactly the
+ * scopes that are not paged because of the guard.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
+{
+    return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+           && ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len);
+}
+
+
+/*
+ * Whether the guard decides what the scope shows: not when Redis does
+ * (a maintenance, an "ok" that silences the checks: "Redis wins"), and,
+ * for "held", only while the scope reads ok (another check down by
+ * traffic alone pages it anyway).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_guard_scope(ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t scope, ngx_uint_t holding)
+{
+    ngx_http_outage_view_t  *v;
+
+    if (snap == NULL || scope >= snap->nscopes) {
+        return 1;
+    }
+
+    v = &snap->scopes[scope];
+
+    if (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS) {
+        return 0;
+    }
+
+    return !holding || v->state == NGX_HTTP_OUTAGE_STATE_OK;
+}
+
+
+/* by NGX_HTTP_OUTAGE_GUARD_*: the status' "state", the metric's label */
+static const char *ngx_http_outage_guard_names[] = {
+    "off", "holding", "disproved"
+};
+
+
+/*
+ * The status' "guard" object, from the status' copy of the zone: the whole
+ * state in one place, so that a guard that every target's failure would
+ * engage but traffic disproved ("disproved": those scopes are paged) reads
+ * differently from one that holds them back ("holding").  "held" lists the
+ * scopes the guard keeps up, "released" those it would keep up but does
+ * not, because it was disproved.
+ */
+
+u_char *
+ngx_http_outage_health_guard_json(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap)
+{
+    u_char                         buf[32];
+    size_t                         n;
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, k, state, first;
+    ngx_http_outage_check_conf_t  *checks;
+
+    state = shm->guard_state < 3 ? shm->guard_state
+                                 : NGX_HTTP_OUTAGE_GUARD_OFF;
+
+    p = ngx_slprintf(p, last, "\"guard\":{\"enabled\":%s,\"state\":\"%s\","
+                     "\"since\":",
+                     omcf->all_fail_guard ? "true" : "false",
+                     ngx_http_outage_guard_names[state]);
+
+    if (shm->guard_since) {
+        n = ngx_http_outage_format_time(buf, shm->guard_since);
+        p = ngx_slprintf(p, last, "\"%*s\"", n, buf);
+
+    } else {
+        p = ngx_slprintf(p, last, "null");
+    }
+
+    p = ngx_slprintf(p, last, ",\"reason\":");
+
+    n = ngx_min(shm->guard_reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
+
+    if (n == 0 || last - p < 2) {
+        p = ngx_slprintf(p, last, "null");
+
+    } else {
+        *p++ = '"';
+        p += ngx_min(ngx_http_outage_json_escape(p, last - p - 1,
+                                                 shm->guard_reason, n),
+                     (size_t) (last - p - 1));
+        *p++ = '"';
+    }
+
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    for (k = 0; k < 2; k++) {
+        p = ngx_slprintf(p, last, ",\"%s\":[", k ? "released" : "held");
+        first = 1;
+
+        if (state != (k ? NGX_HTTP_OUTAGE_GUARD_DISPROVED
+                        : NGX_HTTP_OUTAGE_GUARD_HOLDING))
+        {
+            p = ngx_slprintf(p, last, "]");
+            continue;
+        }
+
+        for (i = 0; i < omcf->checks.nelts; i++) {
+            if (!ngx_http_outage_health_guard_holds(
+                     &shm->checks[checks[i].slot])
+                || !ngx_http_outage_health_guard_scope(snap, checks[i].scope,
+                                                       k == 0))
+            {
+                continue;
+            }
+
+            /* each scope once */
+            for (j = 0; j < i; j++) {
+                if (checks[j].scope == checks[i].scope
+                    && ngx_http_outage_health_guard_holds(
+                           &shm->checks[checks[j].slot]))
+                {
+                    break;
+                }
+            }
+
+            if (j < i) {
+                continue;
+            }
+
+            /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+            p = ngx_slprintf(p, last, "%s\"%V\"", first ? "" : ",",
+                             &names[checks[i].scope]);
+            first = 0;
+        }
+
+        p = ngx_slprintf(p, last, "]");
+    }
+
+    return ngx_slprintf(p, last, "},");
+}
+
+
+u_char *
+ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap)
+{
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, s, state, held;
+    ngx_http_outage_check_conf_t  *checks;
+
+    state = shm->guard_state < 3 ? shm->guard_state
+                                 : NGX_HTTP_OUTAGE_GUARD_OFF;
+
+    p = ngx_slprintf(p, last, "# HELP outage_guard_state The "
+                     "all-checks-failing guard (1 for the current state: "
+                     "off, holding probe verdicts back, or disproved by "
+                     "traffic).\n"
+                     "# TYPE outage_guard_state gauge\n");
+
+    for (s = 0; s < 3; s++) {
+        p = ngx_slprintf(p, last, "outage_guard_state{state=\"%s\"} %d\n",
+                         ngx_http_outage_guard_names[s], (int) (s == state));
+    }
+
+    /*
+     * one series per scope with checks, so that a dashboard of
+     * outage_scope_state can tell "ok, held back by the guard" from "ok"
+     */
+    p = ngx_slprintf(p, last, "# HELP outage_guard_held A check of the "
+                     "scope is down by its probes and the guard holds that "
+                     "verdict back (the scope reads ok).\n"
+                     "# TYPE outage_guard_held gauge\n");
+
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+
+        /* each scope once, at its first check */
+        for (j = 0; j < i && checks[j].scope != checks[i].scope; j++) {
+            /* void */
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        held = 0;
+
+        for (j = i; state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                    && ngx_http_outage_health_guard_scope(snap,
+                                                          checks[i].scope, 1)
+                    && j < omcf->checks.nelts; j++)
+        {
+            held |= (checks[j].scope == checks[i].scope
+                     && ngx_http_outage_health_guard_holds(
+                            &shm->checks[checks[j].slot]));
+        }
+
+        /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+        p = ngx_slprintf(p, last, "outage_guard_held{scope=\"%V\"} %ui\n",
+                         &names[checks[i].scope], held);
+    }
+
+    return p;
 }
 
 
@@ -3593,19 +4081,38 @@ ngx_http_outage_check_passive_key(ngx_http_outage_check_conf_t *ck)
 }
 
 
+/*
+ * One line per change of the guard's state, after the lock is released;
+ * the evidence is the status' "reason", copied under the lock.
+ */
+
 static void
 ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change)
 {
-    u_char                        *p, *last, buf[512];
+    u_char                        *p, *last, buf[512],
+                                   reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                         rlen;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, n, pending;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_check_conf_t  *checks;
 
-    if (change == 1) {
+    if (change == 0) {
+        return;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+    rlen = ngx_min(shm->guard_reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
+    ngx_memcpy(reason, shm->guard_reason, rlen);
+    ngx_http_outage_shm_unlock();
+
+    switch (change) {
+
+    case NGX_HTTP_OUTAGE_GUARD_SET:
         /* the scopes whose page the guard holds back, for the on-call */
-        shm = ngx_http_outage_shm();
         checks = omcf->checks.elts;
         names = omcf->scopes.elts;
         p = buf;
@@ -3634,7 +4141,8 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                              &names[checks[i].scope]);
         }
 
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL);
+        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
+                                         NULL);
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "outage: every health check fails (%ui of %ui "
@@ -3645,20 +4153,40 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
                       "(outage_check_guard); scopes kept up: %*s",
                       j + pending, n,
                       p - buf, buf);
+        break;
 
-    } else if (change == 2 && ngx_http_outage_shm()->guard_disproved) {
+    case NGX_HTTP_OUTAGE_GUARD_BROKEN:
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "outage: real traffic fails like the probes, so the "
-                      "prober's network is not what is broken: the "
-                      "all-checks-failing guard is off until a check stops "
-                      "failing, every scope whose checks fail is down "
-                      "(outage_check_guard cleared)");
+                      "outage: %*s, so the prober's network is not what is "
+                      "broken: the all-checks-failing guard is off until a "
+                      "check stops failing, every scope whose checks fail "
+                      "is down (outage_check_guard cleared)",
+                      rlen, reason);
+        break;
 
-    } else if (change == 2) {
+    case NGX_HTTP_OUTAGE_GUARD_REFUSED:
+        /* every target fails, but the guard never held: say why, once */
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "outage: not every health check fails any more, "
-                      "health checks decide again (outage_check_guard "
-                      "cleared)");
+                      "outage: the health checks of all targets fail but "
+                      "%*s, so the prober's network is not what is broken: "
+                      "the all-checks-failing guard does not hold them "
+                      "back, every scope whose checks fail is down "
+                      "(outage_check_guard disproved)",
+                      rlen, reason);
+        break;
+
+    case NGX_HTTP_OUTAGE_GUARD_ENDED:
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "outage: %*s, the all-checks-failing guard's "
+                      "disproval by traffic ends (outage_check_guard)",
+                      rlen, reason);
+        break;
+
+    default: /* NGX_HTTP_OUTAGE_GUARD_CLEARED */
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "outage: %*s, health checks decide again "
+                      "(outage_check_guard cleared)",
+                      rlen, reason);
     }
 }
 
@@ -3679,7 +4207,7 @@ ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h)
     if (ngx_http_outage_lease_holds(&shm->health_lease)) {
         /* this configuration's checks, maybe in other slots and order */
         ngx_http_outage_health_regroup(h->omcf, shm);
-        change = ngx_http_outage_health_guard(h->omcf, shm);
+        change = ngx_http_outage_health_guard(h->omcf, shm, NULL);
 
         if (change) {
             ngx_http_outage_shm_bump(shm);
@@ -4422,8 +4950,7 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 /*
  * Failures that prove the peer unreachable from nginx itself: it could not
  * connect (refused, unreachable, no answer to the SYN) or could not resolve
- * the upstream's name.  A probe may not exercise them at all (a sidecar or
- * management port passes while the application's port is dead; a probe by
+ * the upstream's name.  A probe may not exercise them at all (a probe by
  * address passes while the name is gone), so they may take the check down
  * without asking for a probe, but only when they are about the check's own
  * dependency (see ngx_http_outage_health_passive()).  A read timeout, a
@@ -4519,12 +5046,12 @@ ngx_http_outage_passive_peer_tail(u_char *buf, size_t size, ngx_str_t *peer)
  *
  * Connection-level evidence (see ngx_http_outage_passive_direct()) takes
  * the check down when the rule fires if it is about the check's own
- * dependency: the peer nginx could not connect to is the one the check
- * probes or shares its address (the application's port next to a probed
- * management port), or the name that does not resolve is one seen
- * answering through this check (a deleted record).  A dead secondary
- * upstream on another host or a name built from request data (a bogus
- * Host, a tenant that does not exist) proves nothing about the check.
+ * dependency: the peer nginx could not connect to is the host:port the
+ * check probes, or the name that does not resolve is one seen answering
+ * through this check (a deleted record).  A dead secondary upstream (on
+ * another host, or on another port of the probed host: an image proxy next
+ * to the application) or a name built from request data (a bogus Host, a
+ * tenant that does not exist) proves nothing about the check.
  * Other evidence never does on its own: the check asks the prober for an
  * immediate probe and the prober takes it down only if that probe fails
  * too (see the store below).  One slow URL, a flood of requests made to
@@ -4543,11 +5070,12 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
                                    probe[NGX_HTTP_OUTAGE_ERR_MAX],
+                                   disproof[NGX_HTTP_OUTAGE_ERR_MAX],
                                    rule[NGX_HTTP_OUTAGE_PASSIVE_RULE_LEN],
                                    where[NGX_HTTP_OUTAGE_PEER_TAIL_LEN];
     size_t                         len, plen, rlen, wlen;
     time_t                         now;
-    ngx_str_t                     *names;
+    ngx_str_t                     *names, evidence;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
                                    direct, down, guard, held, conn, resolve,
                                    silenced, level, nolive;
@@ -4587,7 +5115,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             if (ids[j] == checks[i].scope
                 && ngx_http_outage_passive_probes(&checks[i],
                                                   &shm->checks[checks[i].slot],
-                                                  peer, 0))
+                                                  peer))
             {
                 matching = 1;
                 break;
@@ -4610,7 +5138,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
         if (matching
             && !ngx_http_outage_passive_probes(ck, &shm->checks[ck->slot],
-                                               peer, 0))
+                                               peer))
         {
             continue;
         }
@@ -4639,14 +5167,19 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * name seen answering: a Host header chosen by a visitor may also
          * be the address of the probed host with a closed port.
          */
+        /*
+         * A refusal is the check's own only on the very host:port it
+         * probes: another port of that address may be the application
+         * behind a probed management port, or an optional service on the
+         * same box (an image proxy, search, a widget) whose death says
+         * nothing about the check; the confirming probe decides.
+         */
         direct = (conn
                   && (name == NULL ? !resolve
                       : resolve ? ngx_http_outage_passive_name_own(ck, sc,
                                                                    name)
                       : ngx_http_outage_passive_name_seen(sc, name))
-                  && (resolve
-                      || matching
-                      || ngx_http_outage_passive_probes(ck, sc, peer, 1)));
+                  && (resolve || matching));
 
         /*
          * "no live upstreams" after nginx could not connect to the check's
@@ -4684,15 +5217,19 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * network is broken") still listens to traffic that cannot connect
          * either, or that fails the way its probes fail (a total outage by
          * hang times out both): the traffic leaves from the same nginx, so
-         * it disproves the guard's premise.
+         * it disproves the guard's premise.  Only traffic to the host:port
+         * the check probes ("matching"): a widget no check probes that
+         * times out or answers garbage under the shop's location says
+         * nothing about the shop, nor about the prober's network.
          */
         held = (shm->guard_active
                 && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && ngx_http_outage_check_down_by_probe(sc->reason,
                                                        sc->reason_len)
                 && (direct
-                    || ngx_http_outage_passive_confirms(cause,
-                                                        sc->last_error)));
+                    || (matching
+                        && ngx_http_outage_passive_confirms(cause,
+                                                            sc->last_error))));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)
@@ -4770,7 +5307,12 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
 
             /* the guard is off until a target stops failing */
             shm->guard_disproved = 1;
-            guard = ngx_http_outage_health_guard(omcf, shm);
+            evidence.data = disproof;
+            evidence.len = ngx_snprintf(disproof, sizeof(disproof),
+                                        "check \"%V\" (#%ui): passive: %*s",
+                                        &names[ck->scope], i, len, text)
+                           - disproof;
+            guard = ngx_http_outage_health_guard(omcf, shm, &evidence);
 
             ngx_http_outage_shm_bump(shm);
 
@@ -4797,7 +5339,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
              * as they do: traffic to a check whose probes pass does not
              * fail "like the probes".
              */
-            guard = ngx_http_outage_health_guard(omcf, shm);
+            guard = ngx_http_outage_health_guard(omcf, shm, NULL);
 
             ngx_http_outage_shm_bump(shm);
 
@@ -4987,8 +5529,8 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
 
 /*
- * Whether the check probes the peer nginx tried ("any_port": its address,
- * on any port): by the addresses written in the configuration, or by
+ * Whether the check probes the peer nginx tried (its host:port): by the
+ * addresses written in the configuration, or by
  * those its last probe was handed at run time (the slot's target keys: a
  * name only nginx's resolver knows, or one that moved since the reload),
  * as the guard compares them.  The keys are read without the lock: a torn
@@ -4997,7 +5539,7 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
 static ngx_uint_t
 ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
-    ngx_http_outage_shm_check_t *sc, ngx_str_t *peer, ngx_uint_t any_port)
+    ngx_http_outage_shm_check_t *sc, ngx_str_t *peer)
 {
     u_char      *p;
     uint64_t     key;
@@ -5006,10 +5548,7 @@ ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
     ngx_str_t    host;
     ngx_uint_t   i;
 
-    if (any_port ? ngx_http_outage_check_probes_host(ck, peer)
-                 : ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve,
-                                                     peer))
-    {
+    if (ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve, peer)) {
         return 1;
     }
 
@@ -5027,12 +5566,10 @@ ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
 
     ngx_http_outage_url_target(&ck->url, &host, &port);
 
-    if (!any_port) {
-        n = ngx_atoi(p, peer->data + peer->len - p);
+    n = ngx_atoi(p, peer->data + peer->len - p);
 
-        if (n != (ngx_int_t) port) {
-            return 0;
-        }
+    if (n != (ngx_int_t) port) {
+        return 0;
     }
 
     key = ngx_http_outage_check_key(peer->data, p - 1 - peer->data, port);
@@ -5092,43 +5629,6 @@ ngx_http_outage_passive_name_own(ngx_http_outage_check_conf_t *ck,
 
     return host.len == (size_t) (p - 1 - name->data)
            && ngx_strncasecmp(host.data, name->data, host.len) == 0;
-}
-
-
-/*
- * Whether the check probes the address of the peer nginx tried, on any
- * port: the application's port next to a probed management port.
- */
-
-static ngx_uint_t
-ngx_http_outage_check_probes_host(ngx_http_outage_check_conf_t *ck,
-    ngx_str_t *peer)
-{
-    u_char     *p, buf[NGX_SOCKADDR_STRLEN + sizeof("65535")];
-    in_port_t   port;
-    ngx_str_t   host, addr;
-
-    if (peer == NULL) {
-        return 0;
-    }
-
-    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
-        /* void */
-    }
-
-    if (p == peer->data || (size_t) (p - peer->data) > NGX_SOCKADDR_STRLEN) {
-        return 0;
-    }
-
-    /* the peer's address with the check's own port */
-    ngx_http_outage_url_target(&ck->url, &host, &port);
-
-    addr.data = buf;
-    addr.len = ngx_sprintf(buf, "%*s%ui", (size_t) (p - peer->data),
-                           peer->data, (ngx_uint_t) port)
-               - buf;
-
-    return ngx_http_outage_check_probes_peer(&ck->url, &ck->resolve, &addr);
 }
 
 

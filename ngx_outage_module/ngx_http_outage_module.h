@@ -419,6 +419,18 @@ typedef struct {
                                                       while a check down by
                                                       traffic fails its
                                                       probes too (2) */
+    uint64_t                     probe_nonce;   /* X-Outage-Probe of the
+                                                   probes, random per zone
+                                                   (health.c); 0: none yet */
+
+    /* the guard as the status shows it (health.c, under the lock) */
+    ngx_uint_t                   guard_state;   /* NGX_HTTP_OUTAGE_GUARD_* */
+    time_t                       guard_since;   /* of guard_state; 0: never
+                                                   changed since the zone
+                                                   was made */
+    u_char                       guard_reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       guard_reason_len;  /* the evidence, as the
+                                                       log line says it */
 
     ngx_atomic_t                 banners;
     ngx_atomic_t                 pages;
@@ -440,6 +452,21 @@ typedef struct {
     ngx_uint_t                   push_pings;    /* PINGs of a silent link */
     ngx_uint_t                   push_drops;    /* failures and refusals */
 } ngx_http_outage_shm_t;
+
+
+/*
+ * The all-checks-failing guard (shm guard_state): off; holding probe
+ * verdicts back; or every target fails but traffic from this nginx failed
+ * like the probes, so the guard does not hold (health.c).
+ */
+#define NGX_HTTP_OUTAGE_GUARD_OFF          0
+#define NGX_HTTP_OUTAGE_GUARD_HOLDING      1
+#define NGX_HTTP_OUTAGE_GUARD_DISPROVED    2
+
+/* room the status' "guard" object needs at most */
+#define NGX_HTTP_OUTAGE_GUARD_STATUS_MAX                                     \
+    (512 + 6 * NGX_HTTP_OUTAGE_ERR_MAX                                        \
+     + NGX_HTTP_OUTAGE_MAX_SCOPES * (NGX_HTTP_OUTAGE_NAME_MAX + 4))
 
 
 /* what the Redis push link does (shm push_state); 0: not opened yet */
@@ -698,6 +725,15 @@ char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
+/* a request that is this nginx's own probe: let through the page */
+ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r);
+/* the guard's state in the status: JSON "guard":{...}, and Prometheus */
+u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap);
+u_char *ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap);
 
 /* filter.c */
 ngx_int_t ngx_http_outage_filter_init(ngx_conf_t *cf);

@@ -24,6 +24,7 @@
 
 #define NGX_HTTP_OUTAGE_BYPASS_PREDICATE  1
 #define NGX_HTTP_OUTAGE_BYPASS_COOKIE     2
+#define NGX_HTTP_OUTAGE_BYPASS_PROBE      3     /* this nginx's own probe */
 
 /*
  * Bypass cookies examined per request at most: each costs an HMAC, and a
@@ -72,7 +73,8 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_str_t  ngx_http_outage_bypass_names[] = {
     ngx_null_string,
     ngx_string("predicate"),
-    ngx_string("cookie")
+    ngx_string("cookie"),
+    ngx_string("probe")
 };
 
 
@@ -711,6 +713,11 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
     ngx_uint_t                    i;
     ngx_table_elt_t             **h;
 #endif
+
+    /* a probe of this nginx judges the backend, not this page (health.c) */
+    if (ngx_http_outage_health_probe_request(r)) {
+        return NGX_HTTP_OUTAGE_BYPASS_PROBE;
+    }
 
     if (olcf->bypass) {
         switch (ngx_http_test_predicates(r, olcf->bypass)) {

@@ -150,6 +150,7 @@ ngx_http_outage_status_handler(ngx_http_request_t *r)
 
     /* worst case: every byte of every text escaped as \u00XX */
     size = 4096 + 6 * NGX_HTTP_OUTAGE_ERR_MAX
+           + NGX_HTTP_OUTAGE_GUARD_STATUS_MAX
            + snap->nscopes * (1024 + 6 * (NGX_HTTP_OUTAGE_MESSAGE_MAX
                                           + NGX_HTTP_OUTAGE_ETA_MAX
                                           + NGX_HTTP_OUTAGE_LINK_MAX
@@ -306,9 +307,11 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
 
     /* checks: by scope and index, never by address */
 
-    p = ngx_slprintf(p, last, "],\"guard_active\":%s,"
-                     "\"health\":{\"prober_pid\":",
+    /* guard_active: kept for one release, "guard" says it all (health.c) */
+    p = ngx_slprintf(p, last, "],\"guard_active\":%s,",
                      shm->guard_active ? "true" : "false");
+    p = ngx_http_outage_health_guard_json(p, last, omcf, shm, snap);
+    p = ngx_slprintf(p, last, "\"health\":{\"prober_pid\":");
     p = ngx_http_outage_json_pid(p, last, &shm->health_lease);
     p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui},\"checks\":[",
                      shm->health_dropped);
@@ -486,6 +489,11 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
                 break;
             }
         }
+    }
+
+    if (omcf->checks.nelts) {
+        p = ngx_http_outage_health_guard_prometheus(p, last, omcf, shm,
+                                                    snap);
     }
 
     if (omcf->redis_addrs) {

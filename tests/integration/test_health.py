@@ -349,10 +349,12 @@ def passive_conf(backend, closed, interval, fall=3):
     checks = ("outage_check checkout http://127.0.0.1:%d/health "
               "interval=%s timeout=500ms fall=%d rise=2;"
               % (backend.health_port, interval, fall))
+    # /shop/ goes to the probed host:port itself (the listener that
+    # "refuse" closes): refusals of another port ask for a probe
     locations = """
         location /shop/ {
             outage_page checkout;
-            proxy_pass http://127.0.0.1:%(closed)d;
+            proxy_pass http://127.0.0.1:%(health)d;
         }
         location /quiet/ {
             outage_page checkout;
@@ -367,7 +369,8 @@ def passive_conf(backend, closed, interval, fall=3):
             outage_page checkout;
             proxy_pass http://127.0.0.1:%(port)d/;
         }
-    """ % {"closed": closed, "port": backend.port}
+    """ % {"closed": closed, "port": backend.port,
+           "health": backend.health_port}
     return make_conf(checks, locations=locations)
 
 

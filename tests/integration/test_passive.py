@@ -178,7 +178,10 @@ def outage_then_recovery(n, app, backend):
     assert took <= PASSIVE_WINDOW + 1.0 + 1.0 + 1.5, took
     s = scope(n)
     assert s["state"] == "down" and s["source"] == "health"
+    # the health port is another port of the application's address: its
+    # refusals ask for a probe, which fails too (or the probes got there)
     assert re.match(r"^(passive: upstream 502 \(cannot connect\)"
+                    r"(; check: connection refused)?"
                     r"|check: connection refused)$", s["reason"]), s
     lines = down_lines(n)
     assert len(lines) == 1, lines
@@ -199,11 +202,15 @@ def outage_then_recovery(n, app, backend):
     return s
 
 
-def test_refused_upstream_pages_with_probe_passing(nginx_factory, backend,
-                                                  tmp_path, app):
+def test_refused_other_port_asks_a_probe_that_passes(nginx_factory, backend,
+                                                     tmp_path, app):
     # nginx cannot connect to the application while the probe of another
-    # address (a health port) passes: refusals prove the peer unreachable,
-    # so they page without a confirming probe (review s5 passive, item 4)
+    # port of its address (a health port) passes.  That port may as well
+    # be an optional service next to the application (review s8/R1 HIGH 1:
+    # an image proxy): the refusals ask for a probe, which passes, so the
+    # scope is not paged; visitors still get the intercepted 502 as the
+    # page, and the [warn] says to probe what the traffic uses (the
+    # documented price; review s5 passive item 4 paged here directly)
     app.start()
     n = nginx_factory(conf(tmp_path, backend.health_port, app.port),
                       workers=2)
@@ -211,15 +218,15 @@ def test_refused_upstream_pages_with_probe_passing(nginx_factory, backend,
     assert get(n) == 200
     app.stop()
     t0 = time.monotonic()
-    while scope(n)["state"] != "down":
+    while not [ln for ln in n.log_text().splitlines()
+               if "but the probe passes" in ln]:
         assert get(n) == 503             # the intercepted 502
-        assert time.monotonic() - t0 < PASSIVE_WINDOW + 4
-    assert scope(n)["reason"] == "passive: upstream 502 (cannot connect)"
+        assert scope(n)["state"] == "ok", scope(n)
+        assert time.monotonic() - t0 < PASSIVE_WINDOW + 10
+    assert scope(n)["state"] == "ok"
     c = check(n)
-    assert c["passive_failures"] >= PASSIVE_MIN, c
-    assert [ln for ln in n.log_text().splitlines()
-            if "but the probe passes" in ln] == []
-    assert len(down_lines(n)) == 1
+    assert c["health"] == "up" and c["passive_failures"] >= PASSIVE_MIN, c
+    assert down_lines(n) == []
 
 
 def test_refused_upstream_pages_with_probe_failing(nginx_factory, backend,

@@ -7,10 +7,12 @@
   name) or the check's own host; a name built from request data (a bogus
   Host, a map that passes a header through, a name that answered once
   among others) asks for a probe, which passes;
-- a refused peer that no check probes pages directly only when a check of
-  the scope probes the same address (another port of the same host); a
-  dead secondary upstream on another host (127.0.0.3) asks for a probe;
-  the log lines name the peer (the status endpoint shows no addresses);
+- a refused peer pages directly only when a check of the scope probes that
+  very host:port; another port of a probed host (an image proxy next to
+  the shop, or the application behind a probed management port: review
+  s8/R1 HIGH 1) and a dead secondary upstream on another host (127.0.0.3)
+  ask for a probe; the log lines name the peer (the status endpoint shows
+  no addresses);
 - nginx's "no live upstreams" (peers marked failed by read timeouts) is its
   own class and asks for a probe, unless it follows refusals of the
   check's own dependency with no answer since;
@@ -132,35 +134,75 @@ def test_name_seen_once_then_unresolvable_never_pages(nginx_factory,
         dns.stop()
 
 
-def test_dead_app_port_behind_a_runtime_name_pages(nginx_factory, tmp_path,
-                                                   app):
-    # review s7/R1 #7: the check probes a management port by a name only
-    # nginx's resolver knows (service discovery); the application's port
-    # on that address is dead.  The peer is matched against the addresses
-    # the probes were handed at run time, as with a check by address:
-    # paged directly, although the management port's probe passes
+def test_dead_app_behind_a_runtime_name_pages(nginx_factory, tmp_path, app):
+    # review s7/R1 #7: the check probes the application by a name only
+    # nginx's resolver knows (service discovery), the traffic goes to its
+    # address.  The peer is matched against the addresses the probes were
+    # handed at run time, as with a check by address: when the
+    # application dies, paged directly (before the probes reach fall)
     dns = FakeDns(tmp_path, {"app.test": "127.0.0.1"})
-    dead = free_port()
     try:
         conf = ("resolver 127.0.0.1:%d ipv6=off valid=1s;\n"
                 "resolver_timeout 1s;\n"
                 "outage_check shop http://app.test:%d/health "
-                "interval=1s timeout=500ms fall=2 rise=2;\n"
+                "interval=3s timeout=500ms fall=3 rise=2;\n"
                 % (dns.port, app.port)) + server("""
         location / {
             outage_page shop;
             proxy_pass http://127.0.0.1:%d;
-        }""" % dead)
+        }""" % app.port)
         n = nginx_factory(conf, workers=1)
         wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=10)
+        assert n.get("/x")[0] == 200
+        app.stop()
         hammer_until(n, "/x", lambda: scope(n, "shop")["state"] == "down",
                      PASSIVE_WINDOW + 8, "no page")
-        assert scope(n, "shop")["reason"] == \
-            "passive: upstream 502 (cannot connect)"
-        assert lines(n, r"no probe needed\); peer: 127\.0\.0\.1:%d"
-                     % dead)
+        assert scope(n, "shop")["reason"] in (
+            "passive: upstream 502 (cannot connect)",
+            "passive: upstream 502 (cannot connect); check: "
+            "connection refused"), scope(n, "shop")
+        assert lines(n, r"\); peer: 127\.0\.0\.1:%d" % app.port)
     finally:
         dns.stop()
+
+
+def test_dead_optional_service_on_the_shop_host_never_pages(nginx_factory):
+    # review s8/R1 HIGH 1: one box, the shop's application on 127.0.0.1:A
+    # (probed, serving every page) and an image proxy on 127.0.0.1:D (not
+    # checked) under the server-level outage_page.  The image proxy dies;
+    # visitors load pages of 12 thumbnails: the refusals of another port
+    # of the probed address are not the shop's; the confirming probe
+    # passes, nothing is paged (c9200e5 paged the whole shop at once)
+    shop = serve("127.0.0.1")
+    try:
+        dead = free_port()
+        conf = ("outage_check shop http://127.0.0.1:%d/health "
+                "interval=1s timeout=500ms fall=3 rise=2;\n"
+                % shop.server_address[1]) + server("""
+        outage_page shop;
+        location / { proxy_pass http://127.0.0.1:%d; }
+        location /img/ { proxy_pass http://127.0.0.1:%d; }
+        """ % (shop.server_address[1], dead))
+
+        def visitor():
+            assert n.get("/product/1")[0] == 200
+            for i in range(12):
+                n.get("/img/%d.jpg" % i)
+
+        n = nginx_factory(conf, workers=2)
+        wait_up(n)
+        never_down_while(
+            n, "shop", visitor,
+            lambda: lines(n, PASSES % r"502 \(cannot connect\)"),
+            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+        assert lines(n, r"probing now to confirm; peer: 127\.0\.0\.1:%d"
+                     % dead)
+        for _ in range(3):
+            visitor()
+        assert scope(n, "shop")["state"] == "ok", n.status_json()
+        assert down_lines(n) == []
+    finally:
+        stop_server(shop)
 
 
 # ---- item 3: a refused peer that no check probes --------------------------
@@ -189,10 +231,13 @@ def test_dead_secondary_upstream_on_another_host_never_pages(nginx_factory,
     assert n.get("/")[0] == 200
 
 
-def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
+def test_dead_app_port_behind_a_passing_management_probe_asks_a_probe(
         nginx_factory, tmp_path, app):
     # the same host (127.0.0.2) with a probed management port that passes
-    # and a dead application port: paged without a probe, the peer named
+    # and a dead application port: another port of the probed address may
+    # as well be an optional service (review s8/R1 HIGH 1), so the
+    # refusals ask for a probe, which passes: not paged (the documented
+    # price of probing another port than the traffic's), the peer named
     srv = serve("127.0.0.2")
     try:
         dead = free_port()
@@ -205,13 +250,13 @@ def test_dead_app_port_on_the_probed_host_pages_naming_the_peer(
         }""" % dead)
         n = nginx_factory(conf, workers=1)
         wait_up(n)
-        hammer_until_paged(n, "/", "shop", PASSIVE_WINDOW + 5)
-        reason = "passive: upstream 502 (cannot connect)"
-        assert scope(n, "shop")["reason"] == reason
-        got = down_lines(n)
-        assert len(got) == 1 and ("is down: %s (10 failures in a row"
-                                  % reason) in got[0], got
-        assert ("no probe needed); peer: 127.0.0.2:%d " % dead) in got[0], got
+        never_down_while(
+            n, "shop", lambda: n.get("/"),
+            lambda: lines(n, PASSES % r"502 \(cannot connect\)"),
+            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
+        assert lines(n, r"probing now to confirm; peer: 127\.0\.0\.2:%d$"
+                     % dead) or lines(n, r"probing now to confirm; peer: "
+                                         r"127\.0\.0\.2:%d[ ,]" % dead)
     finally:
         stop_server(srv)
 
@@ -282,16 +327,19 @@ def test_no_live_upstreams_after_read_timeouts_never_pages(nginx_factory,
 
 def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
                                                            tmp_path):
-    # the sidecar case with two servers: both application ports on the
-    # probed host (127.0.0.2) refuse; after the first request nginx marks
-    # both failed and answers "no live upstreams": that continues the
-    # refusals (no answer came through since), so it pages without a probe
-    mgmt = serve("127.0.0.2")
+    # two servers on 127.0.0.2, the check probes the first one's own
+    # host:port (a long interval: the traffic comes first).  Both die;
+    # after the first requests nginx marks both failed and answers "no
+    # live upstreams": that continues the refusals of the probed
+    # host:port (no answer came through since), so it pages without a
+    # probe
+    first = serve("127.0.0.2")
     try:
         conf = ("upstream app { server 127.0.0.2:%d; server 127.0.0.2:%d; }\n"
                 "outage_check shop http://127.0.0.2:%d/health "
-                "interval=1s timeout=500ms fall=2 rise=2;\n"
-                % (free_port(), free_port(), mgmt.server_address[1])) + server(
+                "interval=5s timeout=500ms fall=3 rise=2;\n"
+                % (first.server_address[1], free_port(),
+                   first.server_address[1])) + server(
             """
         location / {
             outage_page shop;
@@ -299,16 +347,24 @@ def test_refused_servers_then_no_live_upstreams_still_page(nginx_factory,
         }""")
         n = nginx_factory(conf, workers=1)
         wait_up(n)
+        stop_server(first)
+        first = None
         hammer_until_paged(n, "/", "shop", PASSIVE_WINDOW + 5)
         assert checks_of(n)[0]["health"] == "down"
+        # directly, or confirmed at once when the second server's refusal
+        # (another port: a probe) fired the rule first
         assert scope(n, "shop")["reason"] in (
             "passive: upstream 502 (no live upstreams)",
-            "passive: upstream 502 (cannot connect)"), scope(n, "shop")
+            "passive: upstream 502 (cannot connect)",
+            "passive: upstream 502 (no live upstreams); check: connection "
+            "refused",
+            "passive: upstream 502 (cannot connect); check: connection "
+            "refused"), scope(n, "shop")
         assert lines(n, r"\[error\].*no live upstreams")
-        assert lines(n, r"passive failures were seen") == []
         assert len(down_lines(n)) == 1, down_lines(n)
     finally:
-        stop_server(mgmt)
+        if first:
+            stop_server(first)
 
 
 def test_refusal_after_a_read_timeout_never_continues(nginx_factory, app):
@@ -344,18 +400,21 @@ def test_refusal_after_a_read_timeout_never_continues(nginx_factory, app):
 def test_passive_take_down_silenced_by_redis_logs_at_warn(nginx_factory,
                                                           backend, tmp_path):
     red = Redis(str(tmp_path))
+    shop = serve("127.0.0.1")
     try:
-        dead = free_port()
+        # the probed host:port dies (a long interval: the traffic first)
         conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
                 "outage_check shop http://127.0.0.1:%d/health "
-                "interval=1s timeout=500ms fall=2 rise=2;\n"
-                % (red.port, backend.health_port)) + server("""
+                "interval=5s timeout=500ms fall=3 rise=2;\n"
+                % (red.port, shop.server_address[1])) + server("""
         location / {
             outage_page shop;
             proxy_pass http://127.0.0.1:%d;
-        }""" % dead)
+        }""" % shop.server_address[1])
         n = nginx_factory(conf, workers=1)
         wait_up(n)
+        stop_server(shop)
+        shop = None
         red.cli("SET", "outage:shop", "ok", "EX", "3600")
         wait_for(lambda: scope(n, "shop").get("source") == "redis",
                  timeout=10)
@@ -369,3 +428,5 @@ def test_passive_take_down_silenced_by_redis_logs_at_warn(nginx_factory,
                  'page until that key is deleted or expires') in got[0], got
     finally:
         red.stop()
+        if shop:
+            stop_server(shop)

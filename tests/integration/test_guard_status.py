@@ -1,0 +1,225 @@
+"""The all-checks-failing guard's whole state in the status endpoint (the
+"guard" object: off / holding / disproved, since, the evidence as its log
+line says it, the scopes it holds back or would hold back) and in the
+Prometheus metrics, driven with real nginx, dead ports and real traffic
+(the set-ups of test_guard_trust.py).
+
+"guard_active" alone could not tell a guard that holds scopes back from one
+that every target's failure would engage but that traffic disproved: those
+scopes are paged while the reader saw no reason why."""
+
+import re
+import time
+
+import pytest
+
+from harness import LATENCY_FACTOR, free_port, wait_for
+from passive_helpers import checks_of, scope, serve, server, stop_server
+from test_guard_trust import PASSIVE_WINDOW, T, _ab_conf, lines, states
+from test_guard_trust import apps  # noqa: F401 (the fixture)
+
+TRAFFIC = ('real traffic fails like the probes: check "checkout" (#0): '
+           'passive: upstream 502 (cannot connect)')
+
+
+def guard(n):
+    return n.status_json()["guard"]
+
+
+def metric_states(n):
+    st, _, body = n.get("/outage/status?format=prometheus")
+    assert st == 200
+    text = body.decode()
+    return {m.group(1): m.group(2) for m in
+            re.finditer(r'^outage_guard_state\{state="(\w+)"\} (\d)$', text,
+                        re.M)}, text
+
+
+def test_guard_holding_then_disproved_by_traffic_then_off(nginx_factory):
+    # box 1 serves checkout and api, box 2 search; both dead from the
+    # start.  The guard holds the three scopes back; traffic to /checkout/
+    # cannot connect either: the guard is disproved and every scope paged.
+    # The status says which, since when, why, and which scopes; then box 2
+    # comes back and the guard is off again
+    box1 = free_port()
+    box2 = free_port()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check api http://127.0.0.1:%d/ "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check search http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (box1, box1, box2)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /api/ { outage_page api; }
+        location /search/ { outage_page search; }
+        """ % box1)
+    n = nginx_factory(conf, workers=2)
+
+    # a start with every check unknown: off, never changed
+    g = guard(n)
+    assert g["enabled"] is True, g
+    if g["state"] == "off":
+        assert g["held"] == [] and g["released"] == [], g
+
+    wait_for(lambda: guard(n)["state"] == "holding", timeout=T,
+             what="the guard holding")
+    wait_for(lambda: sorted(guard(n)["held"]) == ["api", "checkout",
+                                                  "search"],
+             timeout=T, what="every scope held back")
+    st = n.status_json()
+    g = st["guard"]
+    assert st["guard_active"] is True, st
+    assert g["reason"] == "every health check fails (2 of 2 targets)", g
+    assert g["since"] is not None and g["released"] == [], g
+    assert states(n) == {"checkout": "ok", "api": "ok", "search": "ok"}
+    held_since = g["since"]
+    m, text = metric_states(n)
+    assert m == {"off": "0", "holding": "1", "disproved": "0"}, text
+    for name in ("checkout", "api", "search"):
+        assert re.search(r'^outage_guard_held\{scope="%s"\} 1$' % name,
+                         text, re.M), text
+
+    end = time.monotonic() + PASSIVE_WINDOW + 10 * LATENCY_FACTOR
+    while states(n)["checkout"] != "down":
+        assert time.monotonic() < end, n.status_json()
+        n.get("/checkout/")
+    wait_for(lambda: states(n) == {"checkout": "down", "api": "down",
+                                   "search": "down"},
+             timeout=T, what="every probe-down scope paged")
+
+    st = n.status_json()
+    g = st["guard"]
+    assert st["guard_active"] is False, st
+    assert g["state"] == "disproved", g
+    assert g["reason"] == TRAFFIC, g
+    assert g["since"] >= held_since, g
+    assert g["held"] == [], g
+    # paged although every target fails: the scopes the guard would hold
+    assert sorted(g["released"]) == ["api", "checkout", "search"], g
+    m, text = metric_states(n)
+    assert m == {"off": "0", "holding": "0", "disproved": "1"}, text
+    assert re.findall(r'^outage_guard_held\{scope="\w+"\} (\d)$', text,
+                      re.M) == ["0"] * 3, text
+    # the log line says the status' reason, once
+    got = lines(n, r"\[notice\].*outage: " + re.escape(TRAFFIC)
+                + r", so the prober's network is not what is broken")
+    assert len(got) == 1, got
+
+    # box 2 answers again: not every target fails, the guard is off
+    live = serve("127.0.0.1", box2)
+    try:
+        wait_for(lambda: guard(n)["state"] == "off", timeout=T,
+                 what="the guard off")
+        g = guard(n)
+        assert g["reason"] == "not every health check fails any more", g
+        assert g["held"] == [] and g["released"] == [], g
+        assert len(lines(n, r"outage: not every health check fails any "
+                            r"more, the all-checks-failing guard's "
+                            r"disproval by traffic ends")) == 1
+    finally:
+        stop_server(live)
+
+
+def test_guard_disproved_before_it_ever_held(nginx_factory, apps):
+    # review s7/R1 #3's order: busy /checkout/ traffic takes checkout down
+    # directly before the probes reach fall; then api and search go down by
+    # probe and every target fails, but the guard never holds: the status
+    # says "disproved" and names the check whose traffic disproved it, and
+    # one log line says so (there was none: the scopes were paged with no
+    # word about the guard)
+    a, b = apps(), apps()
+    conf = ("outage_check checkout http://127.0.0.1:%d/health "
+            "interval=1s timeout=300ms fall=3 rise=2;\n"
+            "outage_check api http://127.0.0.1:%d/ "
+            "interval=1s timeout=300ms fall=3 rise=2;\n"
+            "outage_check search http://127.0.0.1:%d/health "
+            "interval=1s timeout=300ms fall=3 rise=2;\n"
+            % (a.port, a.port, b.port)) + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location /api/ { outage_page api; proxy_pass http://127.0.0.1:%d; }
+        location /search/ {
+            outage_page search;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (a.port, a.port, b.port))
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
+             timeout=T)
+    a.stop()
+    b.stop()
+    for _ in range(12):
+        n.get("/checkout/")
+    if scope(n, "checkout")["reason"] != \
+            "passive: upstream 502 (cannot connect)":
+        pytest.skip("the probes reached fall before the traffic did "
+                    "(a loaded machine): the scenario did not occur")
+    wait_for(lambda: all(c["health"] == "down" for c in checks_of(n)),
+             timeout=T, what="every check down")
+    wait_for(lambda: guard(n)["state"] == "disproved", timeout=T,
+             what="the guard disproved")
+    st = n.status_json()
+    g = st["guard"]
+    assert st["guard_active"] is False, st
+    assert g["reason"] == (
+        'real traffic fails like the probes: check "checkout" (#0) is down '
+        'by it (passive: upstream 502 (cannot connect)) and its probes fail '
+        'too'), g
+    # checkout is paged by its traffic whatever the guard: not "released"
+    assert g["held"] == [] and sorted(g["released"]) == ["api", "search"], g
+    assert states(n) == {"checkout": "down", "api": "down",
+                         "search": "down"}, st
+    got = lines(n, r"\[notice\].*outage: the health checks of all targets "
+                   r"fail but " + re.escape(g["reason"]))
+    assert len(got) == 1, got
+    assert lines(n, r"every health check fails") == []
+
+
+def test_guard_off_by_configuration_says_so(nginx_factory):
+    # outage_check_guard off: every target failing pages every scope, and
+    # the status says the guard is not enabled rather than merely "off"
+    conf = ("outage_check_guard off;\n"
+            "outage_check shopa http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            "outage_check shopb http://127.0.0.1:%d/health "
+            "interval=300ms timeout=200ms fall=2 rise=2;\n"
+            % (free_port(), free_port())) + server("""
+        location /a/ { outage_page shopa; }
+        location /b/ { outage_page shopb; }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: states(n) == {"shopa": "down", "shopb": "down"},
+             timeout=T, what="both paged")
+    g = guard(n)
+    assert g == {"enabled": False, "state": "off", "since": None,
+                 "reason": None, "held": [], "released": []}, g
+    m, text = metric_states(n)
+    assert m == {"off": "1", "holding": "0", "disproved": "0"}, text
+
+
+def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
+                                                    redis):
+    # review s8/R5 #2: every /health answers 401 (the prober's side), the
+    # guard holds.  shopa is in a maintenance declared in Redis (paged by
+    # Redis, not held by the guard): only shopb is "held"
+    a, b = apps(), apps()
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + _ab_conf(a, b)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+             timeout=T)
+    redis.cli("HSET", "outage:shopa", "state", "maintenance")
+    a.health_code = b.health_code = 401
+    a.health500 = b.health500 = True
+    wait_for(lambda: guard(n)["state"] == "holding"
+             and [c["health"] for c in checks_of(n)] == ["down"] * 2,
+             timeout=T, what="the guard holding both checks")
+    wait_for(lambda: states(n)["shopa"] == "maintenance", timeout=T)
+    assert guard(n)["held"] == ["shopb"], n.status_json()
+    _, text = metric_states(n)
+    assert re.search(r'^outage_guard_held\{scope="shopa"\} 0$', text, re.M)
+    assert re.search(r'^outage_guard_held\{scope="shopb"\} 1$', text, re.M)
