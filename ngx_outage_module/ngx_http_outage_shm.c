@@ -33,6 +33,9 @@ static ngx_uint_t ngx_http_outage_claim_slots(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t newest, ngx_uint_t was, ngx_uint_t *evicted);
 static void ngx_http_outage_passive_forget(ngx_http_outage_shm_check_t *sc);
+static ngx_uint_t ngx_http_outage_down_checks_left(ngx_http_outage_shm_t *shm,
+    ngx_uint_t was, u_char *name, size_t *name_len, u_char *reason,
+    size_t *reason_len);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 static ngx_uint_t ngx_http_outage_zone_layout(void);
 
@@ -260,7 +263,11 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
 ngx_int_t
 ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 {
+    size_t                        gone_name_len, gone_reason_len;
     ngx_uint_t                    gen, newest, was, dropped, evicted, foreign;
+    ngx_uint_t                    gone;
+    u_char                        gone_name[NGX_HTTP_OUTAGE_NAME_MAX];
+    u_char                        gone_reason[NGX_HTTP_OUTAGE_ERR_MAX];
     ngx_slab_pool_t              *shpool;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_main_conf_t  *omcf;
@@ -284,7 +291,30 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
     dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was, &evicted);
     foreign = newest ? ngx_http_outage_shm_source(omcf, shm) : 0;
 
+    gone = 0;
+    gone_name_len = 0;
+    gone_reason_len = 0;
+
+    if (newest && was && was < gen) {
+        gone = ngx_http_outage_down_checks_left(shm, was, gone_name,
+                                                &gone_name_len, gone_reason,
+                                                &gone_reason_len);
+    }
+
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (gone) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "outage: configuration %ui does not probe %ui "
+                      "check(s) that were down under the running "
+                      "configuration (the first: of scope \"%*s\", "
+                      "\"%*s\"): a check whose scope, URL, method or "
+                      "headers changed starts unknown, so its scope is "
+                      "not down by health until the new check fails "
+                      "\"fall\" times (docs/reliability.md#stale-state)",
+                      gen, gone, gone_name_len, gone_name,
+                      gone_reason_len, gone_reason);
+    }
 
     if (foreign) {
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
@@ -690,6 +720,51 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
     }
 
     return dropped;
+}
+
+
+/*
+ * Checks that were down under the running configuration and that this one,
+ * claimed just before, does not probe: their scopes lose that take-down
+ * (a changed URL or scope name makes another check), which the log must
+ * say rather than let a real outage end silently.  Called with the zone
+ * locked; copies the first one's scope name and reason for the notice.
+ */
+
+static ngx_uint_t
+ngx_http_outage_down_checks_left(ngx_http_outage_shm_t *shm, ngx_uint_t was,
+    u_char *name, size_t *name_len, u_char *reason, size_t *reason_len)
+{
+    ngx_uint_t                     j, n;
+    ngx_http_outage_shm_scope_t   *ss;
+    ngx_http_outage_shm_check_t   *sc;
+
+    n = 0;
+
+    for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
+        sc = &shm->checks[j];
+
+        if (sc->key == 0 || sc->claimed != was
+            || sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN)
+        {
+            continue;
+        }
+
+        if (n++ == 0) {
+            if (sc->scope_slot < NGX_HTTP_OUTAGE_MAX_SCOPES) {
+                ss = &shm->scopes[sc->scope_slot];
+                *name_len = ngx_min(ss->name_len, NGX_HTTP_OUTAGE_NAME_MAX);
+                ngx_memcpy(name, ss->name, *name_len);
+            }
+
+            *reason_len = ngx_http_outage_log_escape_cut(reason,
+                                  NGX_HTTP_OUTAGE_ERR_MAX, sc->reason,
+                                  ngx_min(sc->reason_len,
+                                          NGX_HTTP_OUTAGE_ERR_MAX));
+        }
+    }
+
+    return n;
 }
 
 
