@@ -9,6 +9,7 @@ fixed sleep); and stops them by their own PIDs.  Only 127.0.0.1 is used.
 import http.client
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -34,11 +35,50 @@ VALGRIND = os.environ.get("OUTAGE_VALGRIND", "") == "1"
 LATENCY_FACTOR = 20.0 if VALGRIND else (3.0 if PRELOAD else 1.0)
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            lo, hi = (int(x) for x in fh.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL_LO, _EPHEMERAL_HI = _ephemeral_range()
+_ISSUED_PORTS = set()
+_PORT_RNG = random.SystemRandom()
+
+
 def free_port():
-    """A port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that is free now and that this process has never
+    handed out before.
+
+    bind(0) may give the same port twice once the first caller has let go
+    of it: a test that asked for two ports then wrote the same one into
+    two listen directives ("a duplicate listen", CI of c3606d6).  Ports are
+    therefore picked below the kernel's ephemeral range, so neither a
+    later bind(0) nor an outgoing connection takes one in between, and
+    never twice in one run.
+    """
+    lo = 10000
+    hi = _EPHEMERAL_LO if _EPHEMERAL_LO - lo >= 4096 else None
+    for _ in range(2000):
+        if hi is not None:
+            port = _PORT_RNG.randrange(lo, hi)
+        else:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        if port in _ISSUED_PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ISSUED_PORTS.add(port)
+        return port
+    raise AssertionError("no free loopback port found")
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):

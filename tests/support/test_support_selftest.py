@@ -41,11 +41,20 @@ SPLIT_HTML = (b'<html><head><title>s</title></head>'
 
 # ---- process management -------------------------------------------------------
 
+_ISSUED_PORTS = set()
+
+
 def free_port():
-    """A port that was free a moment ago (bind 127.0.0.1:0 and let go)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port that was free a moment ago (bind 127.0.0.1:0 and let go),
+    never the same one twice in a run: the kernel may hand a let-go port
+    out again."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _ISSUED_PORTS:
+            _ISSUED_PORTS.add(port)
+            return port
 
 
 class Proc:
