@@ -99,8 +99,12 @@ def test_declared_incident_ends_at_its_ttl_while_redis_is_unreadable(
     redis.cli("HSET", "outage:checkout", "state", "down", "message",
               "bounded by the operator")
     redis.cli("PEXPIRE", "outage:checkout", "2500")
-    wait_for(lambda: scope(n)["state"] == "down", timeout=5,
-             what="the incident")
+    # HSET and PEXPIRE are two commands: a poll between them reads the
+    # incident without its TTL, so wait until a poll has read the TTL too
+    # (else a pause right then leaves nginx nothing to expire)
+    wait_for(lambda: scope(n)["state"] == "down"
+             and scope(n)["redis_expires_in_ms"] is not None, timeout=5,
+             what="the incident and its TTL")
     assert n.get("/checkout/")[0] == 503
 
     redis.pause()

@@ -110,7 +110,11 @@ def test_hostile_reply_is_refused_and_bounded(nginx_factory, tmp_path, mode,
             raise AssertionError("fewer than 4 refused polls: %s"
                                  % n.log_text()[-3000:])
 
-        assert worst < 0.1 * LATENCY_FACTOR, worst
+        # the defect this guards against blocked workers for seconds; a
+        # loaded 2-core machine alone delays a request by 0.2 s (CI18), so
+        # the bound is 0.5 s; a lost cap is caught by the refusal reason
+        # and the RSS bound below
+        assert worst < 0.5 * LATENCY_FACTOR, worst
         for p in pids:
             assert peak[p] - rss0[p] < 10 * 1024, (mode, rss0, peak)
 
