@@ -35,6 +35,16 @@ VALGRIND = os.environ.get("OUTAGE_VALGRIND", "") == "1"
 LATENCY_FACTOR = 20.0 if VALGRIND else (3.0 if PRELOAD else 1.0)
 
 
+def latency_bound(seconds):
+    """A bound on one request's latency: `seconds` on a quiet machine,
+    scaled for ASan/valgrind and by the run queue per CPU, so that a
+    2-core machine at load 12 (CI18, CI19: 0.10-0.20 s with no stall at
+    all) does not fail a bound meant to catch a worker blocked on Redis
+    or a probe for its whole timeout."""
+    per_cpu = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * LATENCY_FACTOR * max(1.0, per_cpu)
+
+
 def _ephemeral_range():
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, stop_pid,
+from harness import (LATENCY_FACTOR, latency_bound, PY, SUPPORT, free_port, stop_pid,
                      wait_for)
 
 INTERVAL = 0.3
@@ -142,7 +142,7 @@ def test_redis_fault_keeps_state_and_latency(nginx_factory, tmp_path, fault):
         wait_for(lambda: not n.status_json()["redis"]["up"], timeout=5,
                  what="module notices the fault")
         worst = sequential_latency(n, 1000)
-        assert worst < 0.1 * LATENCY_FACTOR, worst
+        assert worst < latency_bound(0.1), worst
         assert all_workers_see(n, "degraded")       # last good state kept
 
         # Redis stays down for 30 s (issue 3) while the module retries every
@@ -210,7 +210,7 @@ def test_misbehaving_redis(nginx_factory, tmp_path, mode, expect):
         wait_for(lambda: expect in n.log_text(), timeout=5,
                  what="log line %r" % expect)
         worst = sequential_latency(n, 200)
-        assert worst < 0.1 * LATENCY_FACTOR, worst
+        assert worst < latency_bound(0.1), worst
         # nothing usable came from this Redis (a 1 MB value is not read)
         assert n.get("/")[1]["x-state"] == "ok"
         assert n.proc.poll() is None

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import (LATENCY_FACTOR, PY, SUPPORT, free_port, rss_kb,
+from harness import (LATENCY_FACTOR, latency_bound, PY, SUPPORT, free_port, rss_kb,
                      stop_pid, wait_for)
 
 INTERVAL = 0.3
@@ -110,11 +110,8 @@ def test_hostile_reply_is_refused_and_bounded(nginx_factory, tmp_path, mode,
             raise AssertionError("fewer than 4 refused polls: %s"
                                  % n.log_text()[-3000:])
 
-        # the defect this guards against blocked workers for seconds; a
-        # loaded 2-core machine alone delays a request by 0.2 s (CI18), so
-        # the bound is 0.5 s; a lost cap is caught by the refusal reason
-        # and the RSS bound below
-        assert worst < 0.5 * LATENCY_FACTOR, worst
+        # the defect this guards against blocked workers for seconds
+        assert worst < latency_bound(0.1), worst
         for p in pids:
             assert peak[p] - rss0[p] < 10 * 1024, (mode, rss0, peak)
 
