@@ -360,21 +360,9 @@ def spread(values):
     return (hi - lo) / 2 / med if med else 0.0
 
 
-def syscall_ns(loops=200000):
-    """What one system call costs here: getppid() (no vDSO, no work) in a
-    loop, less the same loop calling a builtin that makes none."""
-    best = None
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            os.getppid()
-        t1 = time.perf_counter()
-        for _ in range(loops):
-            abs(-1)
-        t2 = time.perf_counter()
-        v = max(0.0, ((t1 - t0) - (t2 - t1)) / loops * 1e9)
-        best = v if best is None else min(best, v)
-    return best
+def cpu_us(run):
+    """The nginx worker's CPU time per request of one timed run, in us."""
+    return run["cpu_ns"] / run["requests"] / 1000
 
 
 def cpu_ns(pid):
@@ -1115,17 +1103,16 @@ class Bench:
         """System calls per request of the nginx worker in the proxied
         cases (strace -c on the worker over sequential keep-alive
         requests), and how each answer is framed.  A system call costs
-        about a microsecond on this KVM guest (the getppid() figure),
-        30 times what an instruction-level count like callgrind's shows
-        for the same request, and the kernel's share of a proxied
-        request is three quarters of its CPU time: one write more or
-        less per response moves the CPU ratios more than a thousand
-        instructions.  Counts, unlike CPU time, do not move with the
-        load of the machine."""
+        one to two microseconds on this KVM guest (write_costs()), the
+        time of thousands of instructions, and the kernel's share of a
+        proxied request is about two thirds of its CPU time: one write
+        more or less per response moves the CPU ratios more than a
+        thousand instructions.  Counts, unlike CPU time, do not move with
+        the load of the machine."""
         if not shutil.which("strace"):
             return {"missing": "strace not installed"}
         n = self.p["sc_requests"]
-        out = {"requests": n, "cases": {}, "syscall_ns": syscall_ns()}
+        out = {"requests": n, "cases": {}}
         for key in ("P1", "P2", "P3", "P4", "P5"):
             case = self.case(key)
             if case.missing and not case.missing.startswith("not selected"):
@@ -1179,6 +1166,85 @@ class Bench:
         return {"framing": framing, "calls": calls,
                 "per_request": round(sum(calls.values()) / n, 2)}
 
+    def write_costs(self):
+        """The kernel's price of the banner's bytes and of one more write
+        (tests/bench/write_cost.c): the page as P1 sends it, the page as
+        P3 sends it (header and banner included), and a 5-byte last chunk
+        on its own, as sub_filter sends it.  With P1's CPU per request it
+        bounds what any inserter of these bytes can reach: P1 plus the
+        banner bytes' write, doing no work of its own."""
+        exe = os.path.join(self.ws, "write_cost")
+        cc = subprocess.run(
+            ["cc", "-std=gnu99", "-O2", "-Wall", "-Wextra", "-pthread",
+             "-o", exe, os.path.join(HERE, "write_cost.c")],
+            capture_output=True, text=True, timeout=120)
+        if cc.returncode != 0:
+            return {"missing": "write_cost.c: %s" % cc.stderr.strip()[-300:]}
+        sizes = {}
+        for key in ("P1", "P3"):
+            case = self.case(key)
+            if case.missing and not case.missing.startswith("not selected"):
+                return {"missing": "case %s: %s" % (key, case.missing)}
+            st, headers, body = fetch(case.server.port, case.path)
+            # status line, headers as sent, the blank line, the body
+            sizes[key] = (len("HTTP/1.1 200 OK\r\n") + 2 + len(body)
+                          + sum(len(k) + len(v) + 4
+                                for k, v in headers.items()))
+        cpus = [str(c if c is not None else -1)
+                for c in (self.nginx_cpu, self.client_cpu)]
+        run = subprocess.run(
+            [exe] + cpus + [str(sizes["P1"]), str(sizes["P3"]), "5"],
+            capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise Wrong("write_cost failed: %s" % run.stderr)
+        rounds = [[float(x) for x in ln.split()[1:]]
+                  for ln in run.stdout.split("\n") if ln.strip()]
+        plain, banner, five, sys_ = rounds
+        med = statistics.median
+        # the banner's bytes paired by round (the same load), and half
+        # the interquartile range of those differences
+        extra = [b - a for a, b in zip(plain, banner)]
+        q = statistics.quantiles(extra, n=4, method="inclusive")
+        return {"sizes": sizes, "plain_ns": med(plain),
+                "banner_ns": med(banner), "write_5_ns": med(five),
+                "getppid_ns": med(sys_), "extra_ns": med(extra),
+                "extra_iqr_ns": (q[2] - q[0]) / 2, "rounds": rounds}
+
+    def write_rows(self):
+        wc = self.results.get("write_costs")
+        if not wc:
+            return []
+        if "missing" in wc:
+            return [("", "kernel: write(2) costs", "-", "", "",
+                     wc["missing"])]
+        extra = wc["extra_ns"]
+        rows = [
+            ("", "kernel: one system call (getppid)",
+             "%.1f us" % (wc["getppid_ns"] / 1000), "", "",
+             "no work, no vDSO: the price of entering the kernel here"),
+            ("", "kernel: one write more (5 B)",
+             "%.1f us" % (wc["write_5_ns"] / 1000), "", "",
+             "writer's CPU per write(2) to a loopback reader, median "
+             "of 15 rounds"),
+            ("", "kernel: the banner's bytes",
+             "%+.2f us" % (extra / 1000), "", "",
+             "a %d-byte response written against a %d-byte one, paired "
+             "by round (+-%.2f; %.1f vs %.1f us)"
+             % (wc["sizes"]["P3"], wc["sizes"]["P1"],
+                wc["extra_iqr_ns"] / 1000, wc["banner_ns"] / 1000,
+                wc["plain_ns"] / 1000))]
+        p1, p4 = self.case("P1"), self.case("P4")
+        if p1.runs and p4.runs:
+            cpu1 = statistics.median(cpu_us(r) for r in p1.runs)
+            cpu4 = statistics.median(cpu_us(r) for r in p4.runs)
+            floor = cpu1 + max(0.0, extra) / 1000
+            rows.append(("", "inserter floor: P1 + the banner's bytes",
+                         "%.1f us/req" % floor, "", "",
+                         "sub_filter / floor = %.3f: the most any inserter "
+                         "of these bytes reaches by CPU in this run"
+                         % (cpu4 / floor)))
+        return rows
+
     def syscall_rows(self):
         sc = self.results.get("syscalls")
         if not sc:
@@ -1196,13 +1262,9 @@ class Bench:
             n = sc["requests"]
             top = sorted(v["calls"].items(), key=lambda kv: (-kv[1], kv[0]))
             rows.append(("", label, "%.2f" % v["per_request"], "", "",
-                         "%s; %s" % (v["framing"], " ".join(
+                         "%d requests; %s; %s" % (n, v["framing"], " ".join(
                              "%s %.2f" % (k, c / n) for k, c in top
                              if c / n >= 0.05))))
-        rows.append(("", "one system call (getppid)",
-                     "%.0f ns" % sc["syscall_ns"], "", "",
-                     "strace -c over %d sequential keep-alive requests"
-                     % sc["requests"]))
         return rows
 
     def callgrind_proxied(self):
@@ -1479,6 +1541,7 @@ class Bench:
 
         rows += self.failing_rows()
         rows += self.syscall_rows()
+        rows += self.write_rows()
         head = ("#", "case", "value", "ratio to 1", "spread", "cpu us/req",
                 "cpu ratio", "note")
         # the extra rows have no cpu columns
@@ -1523,7 +1586,8 @@ class Bench:
         if self.args.syscalls:
             # system calls only: deterministic like --ir-proxied
             self.results["syscalls"] = self.syscalls()
-            for row in self.syscall_rows():
+            self.results["write_costs"] = self.write_costs()
+            for row in self.syscall_rows() + self.write_rows():
                 print("%-34s %-8s %s" % (row[1], row[2], row[5]))
             self.results["loadavg_end"] = os.getloadavg()
             return []
@@ -1557,6 +1621,8 @@ class Bench:
         self.results["callgrind_failing"] = self.callgrind_failing()
         log("system calls per request (strace)")
         self.results["syscalls"] = self.syscalls()
+        log("write(2) costs")
+        self.results["write_costs"] = self.write_costs()
         bad = [(s.name, ln) for s in self.servers for ln in s.bad_log_lines()]
         if bad:
             raise Wrong("nginx error logs have alert/crit/emerg lines:\n"

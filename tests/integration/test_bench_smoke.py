@@ -134,6 +134,11 @@ def test_bench_smoke(tmp_path):
     assert "proxied: banner >= 1.1 x sub_filter per CPU" in targets, targets
     for key in ("P1", "P3", "P4", "P5"):
         assert "syscalls/request: %s " % key in run.stdout, log[-6000:]
+    # what the kernel charges for a write and for the banner's bytes
+    for row in ("kernel: one system call (getppid)",
+                "kernel: one write more (5 B)", "kernel: the banner's bytes",
+                "inserter floor: P1 + the banner's bytes"):
+        assert row in run.stdout, log[-6000:]
 
     with open(out_json) as f:
         res = json.load(f)
