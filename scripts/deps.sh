@@ -9,7 +9,7 @@
 #   scripts/deps.sh test    everything `make test` runs: the above, clang,
 #                           pytest, chromium (browser tests), the bench
 #                           peers (bench smoke test), dpkg-dev (make deb)
-#   scripts/deps.sh bench   run, plus wrk, valgrind (callgrind) and the Lua
+#   scripts/deps.sh bench   run, plus wrk, valgrind (callgrind), strace and the Lua
 #                           peers (make bench)
 #   scripts/deps.sh deep    test (valgrind included; make check-deep)
 # Several purposes may be given; no argument means test.
@@ -27,7 +27,7 @@ run=("${build[@]}" nginx redis-server redis-tools curl)
 unit=("${build[@]}")                 # gcc ships libasan/libubsan
 fuzz=("${build[@]}" clang libclang-rt-14-dev)
 deb=("${build[@]}" dpkg-dev)
-bench=("${run[@]}" wrk valgrind libnginx-mod-http-lua lua-nginx-redis)
+bench=("${run[@]}" wrk valgrind strace libnginx-mod-http-lua lua-nginx-redis)
 test=("${run[@]}" "${fuzz[@]}" "${deb[@]}" "${bench[@]}" python3-pytest python3-html5lib chromium)
 deep=("${test[@]}")
 

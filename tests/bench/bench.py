@@ -40,6 +40,7 @@ import json
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import socket
@@ -85,11 +86,14 @@ MODES = {
     # many short interleaved runs: a burst of other work on the machine
     # then hits every case alike instead of one case's long run
     "full": dict(rounds=8, duration=4, connections=16, idle=3.0,
-                 set_trials=10, health_trials=5, cg_requests=2000),
+                 set_trials=10, health_trials=5, cg_requests=2000,
+                 sc_requests=500),
     "quick": dict(rounds=4, duration=1, connections=16, idle=2.0,
-                  set_trials=10, health_trials=2, cg_requests=300),
+                  set_trials=10, health_trials=2, cg_requests=300,
+                  sc_requests=200),
     "smoke": dict(rounds=1, duration=1, connections=4, idle=1.5,
-                  set_trials=1, health_trials=1, cg_requests=10),
+                  set_trials=1, health_trials=1, cg_requests=10,
+                  sc_requests=20),
 }
 
 
@@ -355,6 +359,11 @@ def spread(values):
     else:
         lo, hi = min(values), max(values)
     return (hi - lo) / 2 / med if med else 0.0
+
+
+def cpu_us(run):
+    """The nginx worker's CPU time per request of one timed run, in us."""
+    return run["cpu_ns"] / run["requests"] / 1000
 
 
 def cpu_ns(pid):
@@ -1091,6 +1100,183 @@ class Bench:
                 for name, v in ir.items()] + [
             ("", "Ir/request: failing vs steady", "x%.3f" % cg["ratio"], "",
              "", "target: within 5% (no lock, no copy per failed request)")]
+    def syscalls(self):
+        """System calls per request of the nginx worker in the proxied
+        cases (strace -c on the worker over sequential keep-alive
+        requests), and how each answer is framed.  A system call costs
+        one to two microseconds on this KVM guest (write_costs()), the
+        time of thousands of instructions, and the kernel's share of a
+        proxied request is about two thirds of its CPU time: one write
+        more or less per response moves the CPU ratios more than a
+        thousand instructions.  Counts, unlike CPU time, do not move with
+        the load of the machine."""
+        if not shutil.which("strace"):
+            return {"missing": "strace not installed"}
+        n = self.p["sc_requests"]
+        out = {"requests": n, "cases": {}}
+        for key in ("P1", "P2", "P3", "P4", "P5"):
+            case = self.case(key)
+            if case.missing and not case.missing.startswith("not selected"):
+                out["cases"][key] = {"missing": "feature missing: %s"
+                                     % case.missing}
+                continue
+            out["cases"][key] = v = self.strace_case(case, n)
+            log("syscalls %-3s %s" % (key, v.get("per_request",
+                                                 v.get("missing"))))
+        return out
+
+    def strace_case(self, case, n):
+        conn = http.client.HTTPConnection("127.0.0.1", case.server.port,
+                                          timeout=30)
+        try:
+            def get():
+                conn.request("GET", case.path)
+                resp = conn.getresponse()
+                body = resp.read()
+                case.expect.check("syscalls " + case.key, resp.status, body)
+                return resp
+            for _ in range(20):         # warm: keepalive upstream, renders
+                resp = get()
+            te = resp.getheader("Transfer-Encoding") or ""
+            framing = ("chunked" if "chunked" in te.lower()
+                       else "Content-Length %s"
+                       % resp.getheader("Content-Length"))
+            trace = os.path.join(self.ws, "strace-%s.txt" % case.key)
+            st = subprocess.Popen(
+                ["strace", "-c", "-o", trace, "-p",
+                 str(case.server.worker_pid())],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                # strace says so on stderr once it traces the worker; a
+                # machine that refuses ptrace (a container without
+                # CAP_SYS_PTRACE) says why instead
+                ready = select.select([st.stderr], [], [], 30)[0]
+                line = st.stderr.readline() if ready else b"(no answer)"
+                if b"attached" not in line:
+                    return {"missing": "strace could not trace the worker: "
+                            "%s" % line.decode(errors="replace").strip()}
+                for _ in range(n):
+                    get()
+            finally:
+                if st.poll() is None:
+                    st.send_signal(signal.SIGINT)
+                try:
+                    st.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    st.kill()           # the kernel detaches its tracee
+                    st.wait(timeout=30)
+        finally:
+            conn.close()
+        calls = {}
+        with open(trace) as f:
+            for ln in f:
+                m = re.match(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+"
+                             r"(?:\d+\s+)?([a-z_0-9]+)\s*$", ln)
+                if m and m.group(2) != "total":
+                    calls[m.group(2)] = int(m.group(1))
+        return {"framing": framing, "calls": calls,
+                "per_request": round(sum(calls.values()) / n, 2)}
+
+    def write_costs(self):
+        """The kernel's price of the banner's bytes and of one more write
+        (tests/bench/write_cost.c): the page as P1 sends it, the page as
+        P3 sends it (header and banner included), and a 5-byte last chunk
+        on its own, as sub_filter sends it.  With P1's CPU per request it
+        bounds what any inserter of these bytes can reach: P1 plus the
+        banner bytes' write, doing no work of its own."""
+        exe = os.path.join(self.ws, "write_cost")
+        cc = subprocess.run(
+            ["cc", "-std=gnu99", "-O2", "-Wall", "-Wextra", "-pthread",
+             "-o", exe, os.path.join(HERE, "write_cost.c")],
+            capture_output=True, text=True, timeout=120)
+        if cc.returncode != 0:
+            return {"missing": "write_cost.c: %s" % cc.stderr.strip()[-300:]}
+        sizes = {}
+        for key in ("P1", "P3"):
+            case = self.case(key)
+            if case.missing and not case.missing.startswith("not selected"):
+                return {"missing": "case %s: %s" % (key, case.missing)}
+            st, headers, body = fetch(case.server.port, case.path)
+            # status line, headers as sent, the blank line, the body
+            sizes[key] = (len("HTTP/1.1 200 OK\r\n") + 2 + len(body)
+                          + sum(len(k) + len(v) + 4
+                                for k, v in headers.items()))
+        cpus = [str(c if c is not None else -1)
+                for c in (self.nginx_cpu, self.client_cpu)]
+        run = subprocess.run(
+            [exe] + cpus + [str(sizes["P1"]), str(sizes["P3"]), "5"],
+            capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise Wrong("write_cost failed: %s" % run.stderr)
+        rounds = [[float(x) for x in ln.split()[1:]]
+                  for ln in run.stdout.split("\n") if ln.strip()]
+        plain, banner, five, sys_ = rounds
+        med = statistics.median
+        # the banner's bytes paired by round (the same load), and half
+        # the interquartile range of those differences
+        extra = [b - a for a, b in zip(plain, banner)]
+        q = statistics.quantiles(extra, n=4, method="inclusive")
+        return {"sizes": sizes, "plain_ns": med(plain),
+                "banner_ns": med(banner), "write_5_ns": med(five),
+                "getppid_ns": med(sys_), "extra_ns": med(extra),
+                "extra_iqr_ns": (q[2] - q[0]) / 2, "rounds": rounds}
+
+    def write_rows(self):
+        wc = self.results.get("write_costs")
+        if not wc:
+            return []
+        if "missing" in wc:
+            return [("", "kernel: write(2) costs", "-", "", "",
+                     wc["missing"])]
+        extra = wc["extra_ns"]
+        rows = [
+            ("", "kernel: one system call (getppid)",
+             "%.1f us" % (wc["getppid_ns"] / 1000), "", "",
+             "no work, no vDSO: the price of entering the kernel here"),
+            ("", "kernel: one write more (5 B)",
+             "%.1f us" % (wc["write_5_ns"] / 1000), "", "",
+             "writer's CPU per write(2) to a loopback reader, median "
+             "of 15 rounds"),
+            ("", "kernel: the banner's bytes",
+             "%+.2f us" % (extra / 1000), "", "",
+             "a %d-byte response written against a %d-byte one, paired "
+             "by round (+-%.2f; %.1f vs %.1f us)"
+             % (wc["sizes"]["P3"], wc["sizes"]["P1"],
+                wc["extra_iqr_ns"] / 1000, wc["banner_ns"] / 1000,
+                wc["plain_ns"] / 1000))]
+        p1, p4 = self.case("P1"), self.case("P4")
+        if p1.runs and p4.runs:
+            cpu1 = statistics.median(cpu_us(r) for r in p1.runs)
+            cpu4 = statistics.median(cpu_us(r) for r in p4.runs)
+            floor = cpu1 + max(0.0, extra) / 1000
+            rows.append(("", "inserter floor: P1 + the banner's bytes",
+                         "%.1f us/req" % floor, "", "",
+                         "sub_filter / floor = %.3f: the most any inserter "
+                         "of these bytes reaches by CPU in this run"
+                         % (cpu4 / floor)))
+        return rows
+
+    def syscall_rows(self):
+        sc = self.results.get("syscalls")
+        if not sc:
+            return []
+        if "missing" in sc:
+            return [("", "syscalls/request (strace)", "-", "", "",
+                     sc["missing"])]
+        rows = []
+        for key, v in sc["cases"].items():
+            label = "syscalls/request: %s" % key
+            if "missing" in v:
+                rows.append(("", label, "-", "", "", v["missing"]))
+                continue
+            n = sc["requests"]
+            top = sorted(v["calls"].items(), key=lambda kv: (-kv[1], kv[0]))
+            rows.append(("", label, "%.2f" % v["per_request"], "", "",
+                         "%d requests; %s; %s" % (n, v["framing"], " ".join(
+                             "%s %.2f" % (k, c / n) for k, c in top
+                             if c / n >= 0.05))))
+        return rows
+
     def callgrind_proxied(self):
         """The proxied cases P1/P3/P4/P5 for callgrind(): counted over
         ngx_process_events_and_timers (cg_scope), since the upstream's
@@ -1347,6 +1533,14 @@ class Bench:
                                  "in %s, %d requests"
                                  % (v.get("scope", "ngx_http_process_request"),
                                     cg["requests"])))
+                elif "per_request" not in cg["ir"].get(v["vs"], {}):
+                    # its reference was not measured (--cases left it out):
+                    # the count alone, no difference to a missing value
+                    rows.append(("", "Ir/request: " + name,
+                                 "%.0f" % v["per_request"], "", "",
+                                 "in %s, %d requests; %s not measured"
+                                 % (v.get("scope", "ngx_http_process_request"),
+                                    cg["requests"], v["vs"])))
                 else:
                     ref = cg["ir"][v["vs"]]["per_request"]
                     rows.append(("", "Ir/request: " + name,
@@ -1356,6 +1550,8 @@ class Bench:
                                                   v["vs"])))
 
         rows += self.failing_rows()
+        rows += self.syscall_rows()
+        rows += self.write_rows()
         head = ("#", "case", "value", "ratio to 1", "spread", "cpu us/req",
                 "cpu ratio", "note")
         # the extra rows have no cpu columns
@@ -1397,6 +1593,14 @@ class Bench:
         t0 = time.monotonic()
         self.results["loadavg_start"] = os.getloadavg()
         self.setup()
+        if self.args.syscalls:
+            # system calls only: deterministic like --ir-proxied
+            self.results["syscalls"] = self.syscalls()
+            self.results["write_costs"] = self.write_costs()
+            for row in self.syscall_rows() + self.write_rows():
+                print("%-34s %-8s %s" % (row[1], row[2], row[5]))
+            self.results["loadavg_end"] = os.getloadavg()
+            return []
         if self.args.ir_proxied:
             # instructions only: deterministic, so one quick look at a
             # change does not need the timed rounds
@@ -1425,6 +1629,10 @@ class Bench:
         self.results["callgrind"] = self.callgrind()
         log("callgrind: upstream failing, scope already down")
         self.results["callgrind_failing"] = self.callgrind_failing()
+        log("system calls per request (strace)")
+        self.results["syscalls"] = self.syscalls()
+        log("write(2) costs")
+        self.results["write_costs"] = self.write_costs()
         bad = [(s.name, ln) for s in self.servers for ln in s.bad_log_lines()]
         if bad:
             raise Wrong("nginx error logs have alert/crit/emerg lines:\n"
@@ -1493,6 +1701,9 @@ def main():
     ap.add_argument("--ir-proxied", action="store_true",
                     help="only the proxied cases' instructions per request "
                     "(callgrind), no timed rounds")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="only the proxied cases' system calls per request "
+                    "(strace), no timed rounds")
     ap.add_argument("--require-features", action="store_true",
                     help="exit 1 when a module feature is missing")
     args = ap.parse_args()

@@ -56,7 +56,8 @@ def placeholder(source):
 
 def bench_deps():
     """What `make bench` installs (scripts/deps.sh bench, idempotent)."""
-    have = (shutil.which("wrk") and os.path.exists(bench.LUA_SO)
+    have = (shutil.which("wrk") and shutil.which("strace")
+            and os.path.exists(bench.LUA_SO)
             and os.path.exists(bench.NDK_SO)
             and os.path.exists(bench.RESTY_REDIS))
     if have:
@@ -131,6 +132,13 @@ def test_bench_smoke(tmp_path):
                 if t.strip().startswith(("MET", "MISSED", "n/a"))]) == 10, \
         targets
     assert "proxied: banner >= 1.1 x sub_filter per CPU" in targets, targets
+    for key in ("P1", "P3", "P4", "P5"):
+        assert "syscalls/request: %s " % key in run.stdout, log[-6000:]
+    # what the kernel charges for a write and for the banner's bytes
+    for row in ("kernel: one system call (getppid)",
+                "kernel: one write more (5 B)", "kernel: the banner's bytes",
+                "inserter floor: P1 + the banner's bytes"):
+        assert row in run.stdout, log[-6000:]
 
     with open(out_json) as f:
         res = json.load(f)
@@ -165,3 +173,27 @@ def test_bench_smoke(tmp_path):
     ir = res["callgrind"]["ir"]
     assert ir["plain"]["per_request"] > 1000, ir
     assert ir["proxied plain"]["per_request"] > 1000, ir
+
+
+@stock_nginx_only
+def test_bench_smoke_cases_without_their_reference():
+    """--cases 3,P3 times case 1 and P3 but not P1, the proxied rows'
+    reference: their instructions print as counts, not as a difference to
+    a value nobody measured (it raised KeyError 'per_request'), and the
+    system calls of every proxied case are counted all the same."""
+    bench_deps()
+    run = subprocess.run([PY, BENCH, "--smoke", "--cases", "3,P3"],
+                         capture_output=True, text=True, timeout=600)
+    log = run.stdout + "\n" + run.stderr
+    assert run.returncode == 0, log[-6000:]
+    assert "KeyError" not in log, log[-6000:]
+    banner = [ln for ln in run.stdout.splitlines()
+              if "Ir/request: proxied banner" in ln]
+    assert len(banner) == 1 and "proxied plain not measured" in banner[0], \
+        log[-6000:]
+    for key in ("P1", "P3", "P4", "P5"):
+        row = [ln for ln in run.stdout.splitlines()
+               if "syscalls/request: %s " % key in ln]
+        assert len(row) == 1, log[-6000:]
+        # each answer costs at least its read and its write
+        assert float(row[0].split()[2]) >= 2, row
