@@ -205,7 +205,9 @@ def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
                                                     redis):
     # review s8/R5 #2: every /health answers 401 (the prober's side), the
     # guard holds.  shopa is in a maintenance declared in Redis (paged by
-    # Redis, not held by the guard): only shopb is "held"
+    # Redis, not held by the guard): only shopb is "held", in the status,
+    # its metric and the [error] line of the hold alike (one rule; the
+    # line named shopa too before guard9)
     a, b = apps(), apps()
     conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
             % redis.port) + _ab_conf(a, b)
@@ -213,6 +215,7 @@ def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
     wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
              timeout=T)
     redis.cli("HSET", "outage:shopa", "state", "maintenance")
+    wait_for(lambda: states(n)["shopa"] == "maintenance", timeout=T)
     a.health_code = b.health_code = 401
     a.health500 = b.health500 = True
     wait_for(lambda: guard(n)["state"] == "holding"
@@ -223,3 +226,6 @@ def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
     _, text = metric_states(n)
     assert re.search(r'^outage_guard_held\{scope="shopa"\} 0$', text, re.M)
     assert re.search(r'^outage_guard_held\{scope="shopb"\} 1$', text, re.M)
+    held = lines(n, r"\[error\].*every health check fails")
+    assert len(held) == 1, held
+    assert held[0].endswith('scopes kept up: "shopb"'), held

@@ -444,10 +444,13 @@ def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
     assert n.get("/api/x", headers=good)[0] == 200
     for _ in range(12):
         n.get("/api/x", headers={"Host": "127.0.0.1:1"})
-    # the confirming probe passes: never paged
-    wait_for(lambda: lines(n, r'check "api" \(#0\): passive failures were '
-                              r'seen .* but the probe passes'),
-             timeout=T, what="the confirming probe")
+    # api's own traffic reached the port it probes: port 1 counts for no
+    # check (guard9; before, a confirming probe that passed): never paged
+    wait_for(lambda: lines(n, r"peer: 127\.0\.0\.1:1 under a location "
+                              r"paging \"api\": no check of these scopes "
+                              r"probes that host:port"),
+             timeout=T, what="the line of the evidence charged to none")
+    assert not lines(n, r"probing now to confirm")
     assert states(n) == {"api": "ok"}, n.status_json()
     assert n.get("/api/x", headers=good)[0] == 200
     assert not lines(n, r"is down"), lines(n, r"is down")

@@ -1,0 +1,92 @@
+"""A libcurl set-up failure at run time stays with its check (review
+s8/speed P2, guard9 brief item 4): a check whose probe libcurl refuses to set
+up (an option its build lacks, out of memory) is not probed, keeps its
+health and counts, shows the reason in the status (error_kind "setup") and
+in one [error] line, and tries again at each of its intervals.  The other
+checks go on probing and detecting.  On old code one such check stopped
+every check of the worker, for good when the failure lasts.
+
+The fault is injected by tests/support/curl_fault.c, preloaded into nginx
+(no hook in the module): while a file exists, setting the URL of a check
+whose URL holds "/setup-fault" fails as CURLE_NOT_BUILT_IN.
+"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from harness import LATENCY_FACTOR, PRELOAD, REPO, wait_for
+from passive_helpers import checks_of, lines, serve, server, stop_server
+
+T = 10 * LATENCY_FACTOR
+NOT_BUILT_IN = ("cannot set up the probe: A requested feature, protocol or "
+                "option was not found built-in in this libcurl due to a "
+                "build-time decision.")
+
+
+@pytest.fixture
+def fault_lib(tmp_path):
+    so = str(tmp_path / "curl_fault.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", so,
+                    os.path.join(REPO, "tests", "support", "curl_fault.c"),
+                    "-ldl"], check=True, timeout=120)
+    return so
+
+
+def test_a_check_libcurl_cannot_set_up_stops_only_itself(nginx_factory,
+                                                         fault_lib,
+                                                         tmp_path):
+    broken_app, other_app = serve(), serve()
+    fault = tmp_path / "fault-on"
+    fault.write_text("1")
+    conf = (
+        "outage_check broken http://127.0.0.1:%d/setup-fault interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n"
+        "outage_check other http://127.0.0.1:%d/health interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n"
+        % (broken_app.server_address[1], other_app.server_address[1])
+    ) + server("location / { outage_page broken other; return 200 ok; }")
+    n = nginx_factory(conf, workers=2, start=False)
+    env = n.env()
+    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
+    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
+    n.env = lambda: env
+    n.start()
+    try:
+        # the other check probes and detects, whatever happens to "broken"
+        wait_for(lambda: checks_of(n)[1]["health"] == "up", timeout=T,
+                 what="the other check up")
+        wait_for(lambda: checks_of(n)[0]["error_kind"] == "setup",
+                 timeout=T, what="the set-up failure in the status")
+        broken = checks_of(n)[0]
+        assert broken["health"] == "unknown", broken
+        assert broken["last_error"] == NOT_BUILT_IN, broken
+        assert broken["probes"] == 0 and broken["failures"] == 0, broken
+
+        stop_server(other_app)
+        wait_for(lambda: checks_of(n)[1]["health"] == "down", timeout=T,
+                 what="the other check down")
+        st = n.status_json()
+        assert [s["state"] for s in st["scopes"]
+                if s["name"] in ("broken", "other")] == ["ok", "down"], st
+
+        # several intervals later: one line for the whole failure
+        tries = lines(n, r"check \"broken\" \(#0\): cannot set up")
+        assert len(tries) == 1, tries
+        assert "[error]" in tries[0]
+        assert re.search(r"the check is not probed and keeps its health, "
+                         r"the other checks go on, set-up retried every "
+                         r"500 ms", tries[0]), tries[0]
+
+        # the cause goes away: the next interval sets it up and probes
+        fault.unlink()
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check set up again and up")
+        assert checks_of(n)[0]["error_kind"] == "ok"
+        assert lines(n, r"\[notice\].*check \"broken\" \(#0\): its probe "
+                        r"is set up again")
+        assert len(lines(n, r"cannot set up")) == 1
+    finally:
+        stop_server(broken_app)
