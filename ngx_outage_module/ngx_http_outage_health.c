@@ -203,6 +203,8 @@ static void ngx_http_outage_health_guard_state(
     ngx_uint_t nfailing, ngx_uint_t ntargets);
 static ngx_uint_t ngx_http_outage_health_guard_holds(
     ngx_http_outage_shm_check_t *sc);
+static ngx_uint_t ngx_http_outage_health_held(
+    ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_answered(
     ngx_http_outage_shm_check_t *sc);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
@@ -1740,7 +1742,6 @@ void
 ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                 i;
-    ngx_http_outage_probe_t   *p;
     ngx_http_outage_health_t  *h;
 
     h = &ngx_http_outage_health;
@@ -1757,17 +1758,7 @@ ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 
     if (h->multi) {
         for (i = 0; i < h->nprobes; i++) {
-            p = &h->probes[i];
-
-            if (p->easy) {
-                curl_easy_cleanup(p->easy);
-                p->easy = NULL;
-            }
-
-            curl_slist_free_all(p->headers);
-            curl_slist_free_all(p->resolve);
-            p->headers = NULL;
-            p->resolve = NULL;
+            ngx_http_outage_health_release(&h->probes[i]);
         }
 
         /* closes the kept-alive sockets; curl reports those it watched */
@@ -2062,11 +2053,12 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     if (p->conf->slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK
         && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
     {
+        /*
+         * for the status only: the guard reads the last probe's kind
+         * (probe_error), and "last_checked" stays the last probe's
+         */
         sc = &shm->checks[p->conf->slot];
         sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
-        sc->last_status = 0;
-        sc->last_reached = 0;
-        sc->last_checked = ngx_time();
         ngx_memcpy(sc->last_error_text, text, len);
         sc->last_error_len = len;
     }
@@ -3326,6 +3318,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     sc->latency_sum += res->latency;
     sc->last_status = res->status;
     sc->last_error = res->kind;
+    sc->probe_error = res->kind;
     sc->last_reached = res->reached;
 
     if (res->kind == NGX_HTTP_OUTAGE_CHECK_OK) {
@@ -3873,11 +3866,12 @@ ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 /*
  * The guard's one rule for "held" (holding) and "released" (disproved),
  * shared by the status, its metric and the log line of the hold: a scope
- * with a check down by its probes (a verdict the guard holds back), that
- * Redis does not decide (a maintenance, an "ok" that silences the checks:
- * "Redis wins"), and, for "held", that reads ok (another check down by
- * traffic alone pages it anyway).  snap: the decision's views (NULL: none
- * yet, only the checks are read).
+ * that Redis does not decide (a maintenance, an "ok" that silences the
+ * checks: "Redis wins"); "held": with a check failing by its probes
+ * (health_held(): down, or on the way to "fall"), and reading ok (another
+ * check down by traffic alone pages it anyway); "released": with a check
+ * down by its probes, paged because the guard was disproved.  snap: the
+ * decision's views (NULL: none yet, only the checks are read).
  */
 
 static ngx_uint_t
@@ -3887,6 +3881,7 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
 {
     ngx_uint_t                     i;
     ngx_http_outage_view_t        *v;
+    ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
     if (state != NGX_HTTP_OUTAGE_GUARD_HOLDING
@@ -3909,15 +3904,41 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
     checks = omcf->checks.elts;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
+        sc = &shm->checks[checks[i].slot];
+
         if (checks[i].scope == scope
-            && ngx_http_outage_health_guard_holds(
-                   &shm->checks[checks[i].slot]))
+            && (state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                ? ngx_http_outage_health_held(sc)
+                : ngx_http_outage_health_guard_holds(sc)))
         {
             return 1;
         }
     }
 
     return 0;
+}
+
+
+/*
+ * A check the guard holds back while it holds: down by its probes, or with
+ * probes failing on the way to "fall" (the guard may engage before every
+ * check of a failing target counted them), unless its last probe was
+ * answered by the application (a verdict, not the prober's network).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
+{
+    if (ngx_http_outage_health_answered(sc)) {
+        return 0;
+    }
+
+    if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        return ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len);
+    }
+
+    return sc->fails > 0;
 }
 
 
@@ -4063,7 +4084,7 @@ ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
      * outage_scope_state can tell "ok, held back by the guard" from "ok"
      */
     p = ngx_slprintf(p, last, "# HELP outage_guard_held A check of the "
-                     "scope is down by its probes and the guard holds that "
+                     "scope fails by its probes and the guard holds that "
                      "verdict back (the scope reads ok).\n"
                      "# TYPE outage_guard_held gauge\n");
 
@@ -4135,14 +4156,14 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 static ngx_uint_t
 ngx_http_outage_health_answered(ngx_http_outage_shm_check_t *sc)
 {
-    if (sc->last_error == NGX_HTTP_OUTAGE_CHECK_BODY
-        || (sc->last_error == NGX_HTTP_OUTAGE_CHECK_TIMEOUT
+    if (sc->probe_error == NGX_HTTP_OUTAGE_CHECK_BODY
+        || (sc->probe_error == NGX_HTTP_OUTAGE_CHECK_TIMEOUT
             && sc->last_reached))
     {
         return 1;
     }
 
-    return sc->last_error == NGX_HTTP_OUTAGE_CHECK_STATUS
+    return sc->probe_error == NGX_HTTP_OUTAGE_CHECK_STATUS
            && sc->last_status != NGX_HTTP_UNAUTHORIZED
            && sc->last_status != NGX_HTTP_FORBIDDEN
            && sc->last_status != 407;
@@ -4234,8 +4255,9 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
             ngx_http_outage_snapshot_release(snap);
         }
 
+        /* every failing scope paged anyway or decided by Redis */
         if (p == buf) {
-            p = ngx_cpymem(buf, "none yet", sizeof("none yet") - 1);
+            p = ngx_cpymem(buf, "none", sizeof("none") - 1);
         }
 
         n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
@@ -5361,7 +5383,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 && (direct
                     || (matching
                         && ngx_http_outage_passive_confirms(cause,
-                                                            sc->last_error))));
+                                                            sc->probe_error))));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)

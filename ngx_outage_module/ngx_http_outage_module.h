@@ -326,7 +326,10 @@ typedef struct {
     ngx_uint_t                   fails;        /* consecutive */
     ngx_uint_t                   passes;       /* consecutive */
     ngx_uint_t                   last_status;
-    ngx_uint_t                   last_error;
+    ngx_uint_t                   last_error;   /* what the status shows,
+                                                  "setup" included */
+    ngx_uint_t                   probe_error;  /* the last probe's kind:
+                                                  the guard's evidence */
     ngx_uint_t                   last_reached; /* a timeout came after the
                                                   request was sent */
     u_char                       last_error_text[NGX_HTTP_OUTAGE_ERR_MAX];

@@ -736,6 +736,15 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
                 sc->passive_key = key;
             }
 
+            /*
+             * whether traffic reaches the host:port the check probes is
+             * learnt again from this configuration's (its proxy_pass may
+             * have changed; health.c, passive)
+             */
+            if (newest && sc->claimed != gen) {
+                sc->own_traffic = 0;
+            }
+
             if (newest) {
                 shm->checks[slot].claimed = gen;
                 shm->checks[slot].scope_slot =

@@ -37,6 +37,16 @@ def down(n):
     return any(c["health"] == "down" for c in n.status_json()["checks"])
 
 
+def one_notice(n):
+    """The notice, once: one check down of scope "shop", refused."""
+    m = wait_for(lambda: NOTICE.search(n.log_text()), timeout=10,
+                 what="the notice of the dropped down check")
+    assert m.group(1) == "1"
+    assert m.group(2) == "shop"
+    assert m.group(3) == "check: connection refused"
+    assert len(NOTICE.findall(n.log_text())) == 1
+
+
 def test_reload_that_changes_a_down_check_says_so(nginx_factory):
     dead = free_port()      # nothing listens: the application is dead
     n = nginx_factory(conf(dead))
@@ -51,12 +61,7 @@ def test_reload_that_changes_a_down_check_says_so(nginx_factory):
     # a query added to the URL: another check, which starts unknown
     n.write_conf(conf(dead, url="/health?full=1", interval="2s"))
     n.reload()
-    m = wait_for(lambda: NOTICE.search(n.log_text()), timeout=10,
-                 what="the notice of the dropped down check")
-    assert m.group(1) == "1"
-    assert m.group(2) == "shop"
-    assert m.group(3) == "check: connection refused"
-    assert len(NOTICE.findall(n.log_text())) == 1
+    one_notice(n)
 
     # the new check goes down by itself, as the notice says
     wait_for(lambda: down(n), timeout=15, what="the new check down")
@@ -95,12 +100,7 @@ def test_full_zone_reload_that_takes_a_down_check_slot_says_so(
 
         n.write_conf(full_conf(dead, live.server_address[1], "store"))
         n.reload()
-        m = wait_for(lambda: NOTICE.search(n.log_text()), timeout=10,
-                     what="the notice of the dropped down check")
-        assert m.group(1) == "1"
-        assert m.group(2) == "shop"
-        assert m.group(3) == "check: connection refused"
-        assert len(NOTICE.findall(n.log_text())) == 1
+        one_notice(n)
         assert re.search(r"reuses the slots of 2 scope\(s\) or check\(s\)",
                          n.log_text())
     finally:
