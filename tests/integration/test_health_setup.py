@@ -13,11 +13,13 @@ whose URL holds "/setup-fault" fails as CURLE_NOT_BUILT_IN.
 
 import os
 import re
+import signal
 import subprocess
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from harness import LATENCY_FACTOR, PRELOAD, REPO, wait_for
+from harness import LATENCY_FACTOR, PRELOAD, REPO, free_port, wait_for
 from passive_helpers import checks_of, lines, serve, server, stop_server
 
 T = 10 * LATENCY_FACTOR
@@ -90,3 +92,60 @@ def test_a_check_libcurl_cannot_set_up_stops_only_itself(nginx_factory,
         assert len(lines(n, r"cannot set up")) == 1
     finally:
         stop_server(broken_app)
+
+
+class Answers500(BaseHTTPRequestHandler):
+    """The application answers every probe with its own 500: a verdict."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.mark.allow_log_errors      # the worker killed: an [alert]
+def test_a_set_up_failure_is_no_evidence_for_the_guard(nginx_factory,
+                                                       fault_lib, tmp_path):
+    # "broken" is down by its application's 500 (a verdict: not a failing
+    # target for the guard), "other" by a refused port.  The prober dies;
+    # in the worker that takes over, the set-up of broken's probe fails
+    # (a handle is set up once per worker): that says nothing about its
+    # target, so
+    # the guard stays off and both scopes stay paged (had the status'
+    # "setup" been read as the last probe's kind, both targets would look
+    # unreachable, the guard would hold and unpage both)
+    app = serve(handler=Answers500)
+    fault = tmp_path / "fault-on"
+    conf = (
+        "outage_check broken http://127.0.0.1:%d/setup-fault interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n"
+        "outage_check other http://127.0.0.1:%d/health interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n"
+        % (app.server_address[1], free_port())
+    ) + server("location / { outage_page broken other; return 200 ok; }")
+    n = nginx_factory(conf, workers=1, start=False)
+    env = n.env()
+    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
+    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
+    n.env = lambda: env
+    n.start()
+    try:
+        wait_for(lambda: [c["health"] for c in checks_of(n)]
+                 == ["down", "down"], timeout=T, what="both checks down")
+        fault.write_text("1")
+        os.kill(n.status_json()["health"]["prober_pid"], signal.SIGKILL)
+        wait_for(lambda: checks_of(n)[0]["error_kind"] == "setup",
+                 timeout=3 * T, what="the set-up failure in the status")
+        probes = checks_of(n)[1]["probes"]
+        wait_for(lambda: checks_of(n)[1]["probes"] >= probes + 3,
+                 timeout=T, what="three more probes of the other check")
+        st = n.status_json()
+        assert st["guard"]["state"] == "off", st["guard"]
+        assert [s["state"] for s in st["scopes"]
+                if s["name"] in ("broken", "other")] == ["down", "down"], st
+    finally:
+        stop_server(app)
