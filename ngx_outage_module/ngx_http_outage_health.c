@@ -57,6 +57,7 @@ typedef struct {
     ngx_uint_t                     nkeys;       /* the addresses probed */
 
     ngx_msec_t                     next;        /* when the next probe is due */
+    ngx_msec_t                     setup_tried; /* the last failed set-up */
     ngx_msec_t                     started;
     ngx_msec_t                     sent;        /* handed to curl */
 
@@ -2016,6 +2017,13 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_shm_check_t  *sc;
 
+    /* a probe passive detection asks for comes at every tick: not more */
+    if (p->setup_failed
+        && ngx_current_msec - p->setup_tried < p->conf->interval)
+    {
+        return NGX_ERROR;
+    }
+
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
     p->errbuf[0] = '\0';
 
@@ -2031,6 +2039,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     }
 
     ngx_http_outage_health_release(p);
+    p->setup_tried = ngx_current_msec;
 
     /* easy() names what libcurl refused; a list it could not grow: memory */
     len = ngx_snprintf(text, sizeof(text), "cannot set up the probe: %s",
