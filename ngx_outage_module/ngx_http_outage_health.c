@@ -58,6 +58,7 @@ typedef struct {
 
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     setup_tried; /* the last failed set-up */
+    ngx_uint_t                     setup_fails; /* in a row, one an interval */
     ngx_msec_t                     started;
     ngx_msec_t                     sent;        /* handed to curl */
 
@@ -2002,9 +2003,10 @@ failed:
  * A check's handle, set up at its first probe and again at each probe
  * after a failure: one libcurl refuses (an option its build lacks, out of
  * memory) is that check's problem only.  Such a probe proves nothing
- * about the target: the check keeps its health and counts, the status
- * shows the reason (error_kind "setup"), the log says it once, and the
- * next probe of its interval tries again.
+ * about the target: the check keeps its health and counts for "fall"
+ * intervals, then is unknown; the status shows the reason (error_kind
+ * "setup"), the log says it once, and the next probe of its interval
+ * tries again.
  */
 
 static ngx_int_t
@@ -2014,6 +2016,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                        len;
     ngx_str_t                    *scope;
+    ngx_uint_t                    was, guard;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_shm_check_t  *sc;
 
@@ -2028,6 +2031,8 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     p->errbuf[0] = '\0';
 
     if (ngx_http_outage_health_easy(h, p) == NGX_OK) {
+        p->setup_fails = 0;
+
         if (p->setup_failed) {
             ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
                           "outage: check \"%V\" (#%ui): its probe is set "
@@ -2040,6 +2045,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
 
     ngx_http_outage_health_release(p);
     p->setup_tried = ngx_current_msec;
+    p->setup_fails++;
 
     /* easy() names what libcurl refused; a list it could not grow: memory */
     len = ngx_snprintf(text, sizeof(text), "cannot set up the probe: %s",
@@ -2049,13 +2055,16 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     if (!p->setup_failed) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
                       "outage: check \"%V\" (#%ui): %*s; the check is not "
-                      "probed and keeps its health, the other checks go on, "
-                      "set-up retried every %M ms", scope, p->id, len, text,
+                      "probed (its health is kept for \"fall\" intervals, "
+                      "then unknown), the other checks go on, set-up "
+                      "retried every %M ms", scope, p->id, len, text,
                       p->conf->interval);
         p->setup_failed = 1;
     }
 
     shm = ngx_http_outage_shm();
+    was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+    guard = 0;
 
     ngx_http_outage_shm_lock();
 
@@ -2070,9 +2079,41 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
         sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
         ngx_memcpy(sc->last_error_text, text, len);
         sc->last_error_len = len;
+
+        /*
+         * A verdict nobody renews is not kept for good: after "fall"
+         * intervals without a probe the check is unknown (neither up nor
+         * down), as a new one, so that it neither hides an outage nor
+         * pages one that ended.
+         */
+        if (p->setup_fails >= p->conf->fall
+            && sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN)
+        {
+            was = sc->health;
+            sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+            sc->since = ngx_time();
+            sc->transitions++;
+            sc->reason_len = 0;
+            sc->fails = 0;
+            sc->passes = 0;
+
+            guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
+            ngx_http_outage_shm_bump(shm);
+        }
     }
 
     ngx_http_outage_shm_unlock();
+
+    if (was != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui) is unknown: not probed "
+                      "for %ui intervals (%*s), so its last verdict (%s) no "
+                      "longer counts: it keeps its scope neither up nor "
+                      "down", scope, p->id, p->setup_fails, len, text,
+                      was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
+
+        ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
+    }
 
     return NGX_ERROR;
 }
