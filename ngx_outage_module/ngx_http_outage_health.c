@@ -58,7 +58,8 @@ typedef struct {
 
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     setup_tried; /* the last failed set-up */
-    ngx_uint_t                     setup_fails; /* in a row, one an interval */
+    ngx_uint_t                     unprobed;    /* intervals in a row
+                                                   without a probe */
     ngx_msec_t                     started;
     ngx_msec_t                     sent;        /* handed to curl */
 
@@ -172,6 +173,8 @@ static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
 static ngx_int_t ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, u_char *text, size_t len);
 static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
@@ -2016,9 +2019,6 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                        len;
     ngx_str_t                    *scope;
-    ngx_uint_t                    was, guard;
-    ngx_http_outage_shm_t        *shm;
-    ngx_http_outage_shm_check_t  *sc;
 
     /* a probe passive detection asks for comes at every tick: not more */
     if (p->setup_failed
@@ -2031,8 +2031,6 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     p->errbuf[0] = '\0';
 
     if (ngx_http_outage_health_easy(h, p) == NGX_OK) {
-        p->setup_fails = 0;
-
         if (p->setup_failed) {
             ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
                           "outage: check \"%V\" (#%ui): its probe is set "
@@ -2045,7 +2043,6 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
 
     ngx_http_outage_health_release(p);
     p->setup_tried = ngx_current_msec;
-    p->setup_fails++;
 
     /* easy() names what libcurl refused; a list it could not grow: memory */
     len = ngx_snprintf(text, sizeof(text), "cannot set up the probe: %s",
@@ -2061,6 +2058,31 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
                       p->conf->interval);
         p->setup_failed = 1;
     }
+
+    ngx_http_outage_health_unprobed(h, p, text, len);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * A probe that could not even start (its handle not set up, or refused by
+ * curl_multi_add_handle(), both local: out of memory, a libcurl build
+ * without a feature) proves nothing about the target: the status says why
+ * (error_kind "setup"), nothing is counted.
+ */
+
+static void
+ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, u_char *text, size_t len)
+{
+    ngx_str_t                    *scope;
+    ngx_uint_t                    was, guard;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+    p->unprobed++;
 
     shm = ngx_http_outage_shm();
     was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
@@ -2086,7 +2108,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
          * down), as a new one, so that it neither hides an outage nor
          * pages one that ended.
          */
-        if (p->setup_fails >= p->conf->fall
+        if (p->unprobed >= p->conf->fall
             && sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN)
         {
             was = sc->health;
@@ -2109,13 +2131,11 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
                       "outage: check \"%V\" (#%ui) is unknown: not probed "
                       "for %ui intervals (%*s), so its last verdict (%s) no "
                       "longer counts: it keeps its scope neither up nor "
-                      "down", scope, p->id, p->setup_fails, len, text,
+                      "down", scope, p->id, p->unprobed, len, text,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
     }
-
-    return NGX_ERROR;
 }
 
 
@@ -2768,9 +2788,10 @@ static void
 ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
-    long                      left;
-    CURLMcode                 rc;
-    ngx_http_outage_result_t  res;
+    long        left;
+    u_char      text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t      len;
+    CURLMcode   rc;
 
     /*
      * What the resolution left of timeout=, at least half of it (the
@@ -2791,10 +2812,11 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->in_flight = 1;
         p->sent = ngx_current_msec;
         p->start_failed = 0;
+        p->unprobed = 0;
         return;
     }
 
-    /* counts as a failed probe; logged once until a probe starts again */
+    /* no evidence, as a set-up failure; logged once until a probe starts */
 
     if (!p->start_failed) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
@@ -2804,14 +2826,11 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->start_failed = 1;
     }
 
-    ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
-    res.kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
-    res.len = ngx_snprintf(res.text, sizeof(res.text),
-                           "cannot start a probe: %s",
-                           curl_multi_strerror(rc))
-              - res.text;
+    len = ngx_snprintf(text, sizeof(text), "cannot start a probe: %s",
+                       curl_multi_strerror(rc))
+          - text;
 
-    ngx_http_outage_health_store(h, p, &res);
+    ngx_http_outage_health_unprobed(h, p, text, len);
 }
 
 
