@@ -503,6 +503,33 @@ ngx_http_outage_snapshot(ngx_http_request_t *r)
 
 
 /*
+ * The same outside a request (the health checks' log lines, which must
+ * name what the status shows): pinned until released.
+ */
+
+ngx_http_outage_snapshot_t *
+ngx_http_outage_snapshot_pin(ngx_log_t *log)
+{
+    ngx_http_outage_snapshot_t  *s;
+
+    s = ngx_http_outage_snapshot_current(log);
+
+    if (s != NULL) {
+        s->refs++;
+    }
+
+    return s;
+}
+
+
+void
+ngx_http_outage_snapshot_release(ngx_http_outage_snapshot_t *s)
+{
+    ngx_http_outage_snapshot_unref(s);
+}
+
+
+/*
  * The worker's newest snapshot: one atomic read of the zone's generation;
  * only when it moved, a new state copied under the lock; when it or the
  * wall-clock second moved, the views again (windows open by the clock),

@@ -57,6 +57,9 @@ typedef struct {
     ngx_uint_t                     nkeys;       /* the addresses probed */
 
     ngx_msec_t                     next;        /* when the next probe is due */
+    ngx_msec_t                     setup_tried; /* the last failed set-up */
+    ngx_uint_t                     unprobed;    /* intervals in a row
+                                                   without a probe */
     ngx_msec_t                     started;
     ngx_msec_t                     sent;        /* handed to curl */
 
@@ -72,6 +75,8 @@ typedef struct {
     unsigned                       found:1;
     unsigned                       capped:1;
     unsigned                       start_failed:1;
+    unsigned                       setup_failed:1;  /* said, until a
+                                                       set-up succeeds */
     unsigned                       confirming:1;  /* asked by passive */
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
@@ -165,6 +170,11 @@ static ngx_uint_t ngx_http_outage_health_confirm_asked(
 static ngx_int_t ngx_http_outage_health_start(ngx_http_outage_health_t *h);
 static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
+static ngx_int_t ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, u_char *text, size_t len);
 static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
@@ -198,9 +208,9 @@ static void ngx_http_outage_health_guard_state(
     ngx_uint_t nfailing, ngx_uint_t ntargets);
 static ngx_uint_t ngx_http_outage_health_guard_holds(
     ngx_http_outage_shm_check_t *sc);
-static ngx_uint_t ngx_http_outage_health_answered(
-    ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_held(
+    ngx_http_outage_shm_check_t *sc);
+static ngx_uint_t ngx_http_outage_health_answered(
     ngx_http_outage_shm_check_t *sc);
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change);
@@ -240,6 +250,9 @@ static ngx_uint_t ngx_http_outage_passive_probes(
 static ngx_uint_t ngx_http_outage_passive_name_own(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *name);
+static void ngx_http_outage_passive_unowned_log(ngx_http_request_t *r,
+    ngx_http_outage_main_conf_t *omcf, ngx_array_t *scopes,
+    ngx_uint_t status, const char *cause, ngx_str_t *peer);
 static ngx_uint_t ngx_http_outage_passive_count(
     ngx_http_outage_shm_passive_t *ps, ngx_uint_t min, ngx_uint_t ratio,
     time_t window, time_t since, time_t now, ngx_uint_t failed);
@@ -250,7 +263,7 @@ static ngx_http_outage_health_t  ngx_http_outage_health;
 
 static const char  *ngx_http_outage_check_error_names[] = {
     "ok", "refused", "timeout", "dns", "tls", "status", "body", "reset",
-    "other", "passive"
+    "other", "passive", "setup"
 };
 
 
@@ -1734,7 +1747,6 @@ void
 ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                 i;
-    ngx_http_outage_probe_t   *p;
     ngx_http_outage_health_t  *h;
 
     h = &ngx_http_outage_health;
@@ -1751,17 +1763,7 @@ ngx_http_outage_health_exit_process(ngx_cycle_t *cycle)
 
     if (h->multi) {
         for (i = 0; i < h->nprobes; i++) {
-            p = &h->probes[i];
-
-            if (p->easy) {
-                curl_easy_cleanup(p->easy);
-                p->easy = NULL;
-            }
-
-            curl_slist_free_all(p->headers);
-            curl_slist_free_all(p->resolve);
-            p->headers = NULL;
-            p->resolve = NULL;
+            ngx_http_outage_health_release(&h->probes[i]);
         }
 
         /* closes the kept-alive sockets; curl reports those it watched */
@@ -1952,8 +1954,11 @@ ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h)
 static ngx_int_t
 ngx_http_outage_health_start(ngx_http_outage_health_t *h)
 {
-    ngx_uint_t  i;
-
+    /*
+     * Only what every check shares: each check's own handle is set up by
+     * its first probe (ngx_http_outage_health_setup()), so that one that
+     * libcurl refuses stops that check alone.
+     */
     h->multi = curl_multi_init();
     if (h->multi == NULL) {
         goto failed;
@@ -1969,10 +1974,11 @@ ngx_http_outage_health_start(ngx_http_outage_health_t *h)
         goto failed;
     }
 
-    for (i = 0; i < h->nprobes; i++) {
-        if (ngx_http_outage_health_easy(h, &h->probes[i]) != NGX_OK) {
-            goto failed;
-        }
+    if (h->init_failed) {
+        ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
+                      "outage: libcurl is set up for the health checks "
+                      "again");
+        h->init_failed = 0;
     }
 
     return NGX_OK;
@@ -1981,21 +1987,10 @@ failed:
 
     if (!h->init_failed) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
-                      "outage: cannot set up libcurl for the health checks "
-                      "(out of memory?), retrying later");
+                      "outage: cannot set up libcurl's multi handle for the "
+                      "health checks (out of memory?): no check probes, "
+                      "retried every %M ms", 10 * h->period);
         h->init_failed = 1;
-    }
-
-    for (i = 0; i < h->nprobes; i++) {
-        if (h->probes[i].easy) {
-            curl_easy_cleanup(h->probes[i].easy);
-            h->probes[i].easy = NULL;
-        }
-
-        curl_slist_free_all(h->probes[i].headers);
-        curl_slist_free_all(h->probes[i].resolve);
-        h->probes[i].headers = NULL;
-        h->probes[i].resolve = NULL;
     }
 
     if (h->multi) {
@@ -2004,6 +1999,160 @@ failed:
     }
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A check's handle, set up at its first probe and again at each probe
+ * after a failure: one libcurl refuses (an option its build lacks, out of
+ * memory) is that check's problem only.  Such a probe proves nothing
+ * about the target: the check keeps its health and counts for "fall"
+ * intervals, then is unknown; the status shows the reason (error_kind
+ * "setup"), the log says it once, and the next probe of its interval
+ * tries again.
+ */
+
+static ngx_int_t
+ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                        len;
+    ngx_str_t                    *scope;
+
+    /* a probe passive detection asks for comes at every tick: not more */
+    if (p->setup_failed
+        && ngx_current_msec - p->setup_tried < p->conf->interval)
+    {
+        return NGX_ERROR;
+    }
+
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+    p->errbuf[0] = '\0';
+
+    if (ngx_http_outage_health_easy(h, p) == NGX_OK) {
+        if (p->setup_failed) {
+            ngx_log_error(NGX_LOG_NOTICE, h->log, 0,
+                          "outage: check \"%V\" (#%ui): its probe is set "
+                          "up again", scope, p->id);
+            p->setup_failed = 0;
+        }
+
+        return NGX_OK;
+    }
+
+    ngx_http_outage_health_release(p);
+    p->setup_tried = ngx_current_msec;
+
+    /* easy() names what libcurl refused; a list it could not grow: memory */
+    len = ngx_snprintf(text, sizeof(text), "cannot set up the probe: %s",
+                       p->errbuf[0] ? p->errbuf : "out of memory")
+          - text;
+
+    if (!p->setup_failed) {
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui): %*s; the check is not "
+                      "probed (its health is kept for \"fall\" intervals, "
+                      "then unknown), the other checks go on, set-up "
+                      "retried every %M ms", scope, p->id, len, text,
+                      p->conf->interval);
+        p->setup_failed = 1;
+    }
+
+    ngx_http_outage_health_unprobed(h, p, text, len);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * A probe that could not even start (its handle not set up, or refused by
+ * curl_multi_add_handle(), both local: out of memory, a libcurl build
+ * without a feature) proves nothing about the target: the status says why
+ * (error_kind "setup"), nothing is counted.
+ */
+
+static void
+ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, u_char *text, size_t len)
+{
+    ngx_str_t                    *scope;
+    ngx_uint_t                    was, guard;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+    p->unprobed++;
+
+    shm = ngx_http_outage_shm();
+    was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+    guard = 0;
+
+    ngx_http_outage_shm_lock();
+
+    if (p->conf->slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK
+        && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
+    {
+        /*
+         * for the status only: the guard reads the last probe's kind
+         * (probe_error), and "last_checked" stays the last probe's
+         */
+        sc = &shm->checks[p->conf->slot];
+        sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
+        ngx_memcpy(sc->last_error_text, text, len);
+        sc->last_error_len = len;
+
+        /*
+         * A verdict nobody renews is not kept for good: after "fall"
+         * intervals without a probe the check is unknown (neither up nor
+         * down), as a new one, so that it neither hides an outage nor
+         * pages one that ended.
+         */
+        if (p->unprobed >= p->conf->fall
+            && sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN)
+        {
+            was = sc->health;
+            sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+            sc->since = ngx_time();
+            sc->transitions++;
+            sc->reason_len = 0;
+            sc->fails = 0;
+            sc->passes = 0;
+
+            guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
+            ngx_http_outage_shm_bump(shm);
+        }
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    if (was != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui) is unknown: not probed "
+                      "for %ui intervals (%*s), so its last verdict (%s) no "
+                      "longer counts: it keeps its scope neither up nor "
+                      "down", scope, p->id, p->unprobed, len, text,
+                      was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
+
+        ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
+    }
+}
+
+
+/* what the check's handle holds; curl frees nothing of it on its own */
+
+static void
+ngx_http_outage_health_release(ngx_http_outage_probe_t *p)
+{
+    if (p->easy) {
+        curl_easy_cleanup(p->easy);
+        p->easy = NULL;
+    }
+
+    curl_slist_free_all(p->headers);
+    curl_slist_free_all(p->resolve);
+    p->headers = NULL;
+    p->resolve = NULL;
 }
 
 
@@ -2277,6 +2426,8 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
 
     e = curl_easy_init();
     if (e == NULL) {
+        ngx_cpystrn((u_char *) p->errbuf, (u_char *) "curl_easy_init() failed",
+                    CURL_ERROR_SIZE);
         return NGX_ERROR;
     }
 
@@ -2284,51 +2435,54 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
 
     bad = 0;
 
-    bad |= curl_easy_setopt(e, CURLOPT_URL, (char *) ck->url.data);
-    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, p);
-    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
-    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_URL, (char *) ck->url.data);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /*
      * curl 7.88 gives each address of a name its slice of the connect
      * timeout and moves on only when the slice ends, refused or not: ending
      * the connect phase before the whole timeout lets it say "refused"
      * when every address refused, rather than "timed out"
      */
-    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                            (long) (ck->timeout - ck->timeout / 10));
-    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) ck->timeout);
-    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
-                            ngx_http_outage_health_write);
-    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
-    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT,
-                            "ngx_outage_module health check");
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                                       (long) (ck->timeout
+                                               - ck->timeout / 10));
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                                       (long) ck->timeout);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
+                                       ngx_http_outage_health_write);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_USERAGENT,
+                                       "ngx_outage_module health check");
 
     /* the environment's http_proxy must not redirect the probes */
-    bad |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PROXY, "");
 
 #if (LIBCURL_VERSION_NUM >= 0x075500)
-    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS,
-                            (long) (CURLPROTO_HTTP|CURLPROTO_HTTPS));
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+                                       (long) (CURLPROTO_HTTP
+                                               |CURLPROTO_HTTPS));
 #endif
 
     if (p->headers) {
-        bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
     }
 
     if (p->resolve) {
-        bad |= curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
     }
 
-    bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 
     /* as proxy_ssl_verify off: neither the chain nor the name */
     if (!ck->tls_verify) {
-        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 
     } else if (ck->tls_trusted.len) {
 #if (LIBCURL_VERSION_NUM >= 0x074d00)
@@ -2337,28 +2491,36 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
         ca.len = ck->tls_trusted.len;
         ca.flags = CURL_BLOB_NOCOPY;    /* the cycle's, as ck */
 
-        bad |= curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
-        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, (char *) NULL);
-        bad |= curl_easy_setopt(e, CURLOPT_CAPATH, (char *) NULL);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_CAINFO, (char *) NULL);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_CAPATH, (char *) NULL);
 #endif
     }
 
     ngx_http_outage_health_keys(p);
 
     if (ngx_strcmp(ck->method.data, "HEAD") == 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 
     } else if (ngx_strcmp(ck->method.data, "POST") == 0) {
         /* an empty body with "Content-Length: 0" */
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
 
     } else if (ngx_strcmp(ck->method.data, "GET") != 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                                (char *) ck->method.data);
+        bad = bad ? bad : curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                                           (char *) ck->method.data);
     }
 
-    return bad ? NGX_ERROR : NGX_OK;
+    /* the first option refused: its reason is the status' (setup()) */
+    if (bad) {
+        ngx_cpystrn((u_char *) p->errbuf,
+                    (u_char *) curl_easy_strerror((CURLcode) bad),
+                    CURL_ERROR_SIZE);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -2378,6 +2540,10 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: check #%ui probe of \"%V\"", p->id, &p->conf->url);
+
+    if (p->easy == NULL && ngx_http_outage_health_setup(h, p) != NGX_OK) {
+        return;
+    }
 
     if (p->conf->host.len == 0) {
         ngx_http_outage_health_transfer(h, p);
@@ -2622,9 +2788,10 @@ static void
 ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
-    long                      left;
-    CURLMcode                 rc;
-    ngx_http_outage_result_t  res;
+    long        left;
+    u_char      text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t      len;
+    CURLMcode   rc;
 
     /*
      * What the resolution left of timeout=, at least half of it (the
@@ -2645,10 +2812,11 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->in_flight = 1;
         p->sent = ngx_current_msec;
         p->start_failed = 0;
+        p->unprobed = 0;
         return;
     }
 
-    /* counts as a failed probe; logged once until a probe starts again */
+    /* no evidence, as a set-up failure; logged once until a probe starts */
 
     if (!p->start_failed) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
@@ -2658,14 +2826,11 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->start_failed = 1;
     }
 
-    ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
-    res.kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
-    res.len = ngx_snprintf(res.text, sizeof(res.text),
-                           "cannot start a probe: %s",
-                           curl_multi_strerror(rc))
-              - res.text;
+    len = ngx_snprintf(text, sizeof(text), "cannot start a probe: %s",
+                       curl_multi_strerror(rc))
+          - text;
 
-    ngx_http_outage_health_store(h, p, &res);
+    ngx_http_outage_health_unprobed(h, p, text, len);
 }
 
 
@@ -3222,6 +3387,7 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     sc->latency_sum += res->latency;
     sc->last_status = res->status;
     sc->last_error = res->kind;
+    sc->probe_error = res->kind;
     sc->last_reached = res->reached;
 
     if (res->kind == NGX_HTTP_OUTAGE_CHECK_OK) {
@@ -3767,29 +3933,119 @@ ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 
 
 /*
- * Whether the guard decides what the scope shows: not when Redis does
- * (a maintenance, an "ok" that silences the checks: "Redis wins"), and,
- * for "held", only while the scope reads ok (another check down by
- * traffic alone pages it anyway).
+ * The guard's one rule for "held" (holding) and "released" (disproved),
+ * shared by the status, its metric and the log line of the hold: a scope
+ * that Redis does not decide (a maintenance, an "ok" that silences the
+ * checks: "Redis wins"); "held": with a check failing by its probes
+ * (health_held(): down, or on the way to "fall"), and reading ok (another
+ * check down by traffic alone pages it anyway); "released": with a check
+ * down by its probes, paged because the guard was disproved.  snap: the
+ * decision's views (NULL: none yet, only the checks are read).
  */
 
 static ngx_uint_t
-ngx_http_outage_health_guard_scope(ngx_http_outage_snapshot_t *snap,
-    ngx_uint_t scope, ngx_uint_t holding)
+ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap,
+    ngx_uint_t scope, ngx_uint_t state)
 {
-    ngx_http_outage_view_t  *v;
+    ngx_uint_t                     i;
+    ngx_http_outage_view_t        *v;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *checks;
 
-    if (snap == NULL || scope >= snap->nscopes) {
-        return 1;
-    }
-
-    v = &snap->scopes[scope];
-
-    if (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS) {
+    if (state != NGX_HTTP_OUTAGE_GUARD_HOLDING
+        && state != NGX_HTTP_OUTAGE_GUARD_DISPROVED)
+    {
         return 0;
     }
 
-    return !holding || v->state == NGX_HTTP_OUTAGE_STATE_OK;
+    if (snap != NULL && scope < snap->nscopes) {
+        v = &snap->scopes[scope];
+
+        if (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS
+            || (state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                && v->state != NGX_HTTP_OUTAGE_STATE_OK))
+        {
+            return 0;
+        }
+    }
+
+    checks = omcf->checks.elts;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+        sc = &shm->checks[checks[i].slot];
+
+        if (checks[i].scope == scope
+            && (state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                ? ngx_http_outage_health_held(sc)
+                : ngx_http_outage_health_guard_holds(sc)))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A check the guard holds back while it holds: down by its probes, or with
+ * probes failing on the way to "fall" (the guard may engage before every
+ * check of a failing target counted them), unless its last probe was
+ * answered by the application (a verdict, not the prober's network).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
+{
+    if (ngx_http_outage_health_answered(sc)) {
+        return 0;
+    }
+
+    if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        return ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len);
+    }
+
+    return sc->fails > 0;
+}
+
+
+/* the scopes of that rule, each once, in the order of their first check */
+
+static u_char *
+ngx_http_outage_health_guard_list(u_char *p, u_char *last,
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_http_outage_snapshot_t *snap, ngx_uint_t state, const char *sep)
+{
+    ngx_str_t                     *names;
+    ngx_uint_t                     i, j, first;
+    ngx_http_outage_check_conf_t  *checks;
+
+    checks = omcf->checks.elts;
+    names = omcf->scopes.elts;
+    first = 1;
+
+    for (i = 0; i < omcf->checks.nelts; i++) {
+
+        for (j = 0; j < i && checks[j].scope != checks[i].scope; j++) {
+            /* void */
+        }
+
+        if (j < i
+            || !ngx_http_outage_health_guard_keeps(omcf, shm, snap,
+                                                   checks[i].scope, state))
+        {
+            continue;
+        }
+
+        /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+        p = ngx_slprintf(p, last, "%s\"%V\"", first ? "" : sep,
+                         &names[checks[i].scope]);
+        first = 0;
+    }
+
+    return p;
 }
 
 
@@ -3813,11 +4069,9 @@ ngx_http_outage_health_guard_json(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_http_outage_snapshot_t *snap)
 {
-    u_char                         buf[32];
-    size_t                         n;
-    ngx_str_t                     *names;
-    ngx_uint_t                     i, j, k, state, first;
-    ngx_http_outage_check_conf_t  *checks;
+    u_char      buf[32];
+    size_t      n;
+    ngx_uint_t  state;
 
     state = shm->guard_state < 3 ? shm->guard_state
                                  : NGX_HTTP_OUTAGE_GUARD_OFF;
@@ -3850,51 +4104,22 @@ ngx_http_outage_health_guard_json(u_char *p, u_char *last,
         *p++ = '"';
     }
 
-    checks = omcf->checks.elts;
-    names = omcf->scopes.elts;
+    /* "held" while holding, "released" while disproved */
+    p = ngx_slprintf(p, last, ",\"held\":[");
 
-    for (k = 0; k < 2; k++) {
-        p = ngx_slprintf(p, last, ",\"%s\":[", k ? "released" : "held");
-        first = 1;
-
-        if (state != (k ? NGX_HTTP_OUTAGE_GUARD_DISPROVED
-                        : NGX_HTTP_OUTAGE_GUARD_HOLDING))
-        {
-            p = ngx_slprintf(p, last, "]");
-            continue;
-        }
-
-        for (i = 0; i < omcf->checks.nelts; i++) {
-            if (!ngx_http_outage_health_guard_holds(
-                     &shm->checks[checks[i].slot])
-                || !ngx_http_outage_health_guard_scope(snap, checks[i].scope,
-                                                       k == 0))
-            {
-                continue;
-            }
-
-            /* each scope once */
-            for (j = 0; j < i; j++) {
-                if (checks[j].scope == checks[i].scope
-                    && ngx_http_outage_health_guard_holds(
-                           &shm->checks[checks[j].slot]))
-                {
-                    break;
-                }
-            }
-
-            if (j < i) {
-                continue;
-            }
-
-            /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
-            p = ngx_slprintf(p, last, "%s\"%V\"", first ? "" : ",",
-                             &names[checks[i].scope]);
-            first = 0;
-        }
-
-        p = ngx_slprintf(p, last, "]");
+    if (state == NGX_HTTP_OUTAGE_GUARD_HOLDING) {
+        p = ngx_http_outage_health_guard_list(p, last, omcf, shm, snap, state,
+                                              ",");
     }
+
+    p = ngx_slprintf(p, last, "],\"released\":[");
+
+    if (state == NGX_HTTP_OUTAGE_GUARD_DISPROVED) {
+        p = ngx_http_outage_health_guard_list(p, last, omcf, shm, snap, state,
+                                              ",");
+    }
+
+    p = ngx_slprintf(p, last, "]");
 
     return ngx_slprintf(p, last, "},");
 }
@@ -3928,7 +4153,7 @@ ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
      * outage_scope_state can tell "ok, held back by the guard" from "ok"
      */
     p = ngx_slprintf(p, last, "# HELP outage_guard_held A check of the "
-                     "scope is down by its probes and the guard holds that "
+                     "scope fails by its probes and the guard holds that "
                      "verdict back (the scope reads ok).\n"
                      "# TYPE outage_guard_held gauge\n");
 
@@ -3946,17 +4171,10 @@ ngx_http_outage_health_guard_prometheus(u_char *p, u_char *last,
             continue;
         }
 
-        held = 0;
-
-        for (j = i; state == NGX_HTTP_OUTAGE_GUARD_HOLDING
-                    && ngx_http_outage_health_guard_scope(snap,
-                                                          checks[i].scope, 1)
-                    && j < omcf->checks.nelts; j++)
-        {
-            held |= (checks[j].scope == checks[i].scope
-                     && ngx_http_outage_health_guard_holds(
-                            &shm->checks[checks[j].slot]));
-        }
+        held = (state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+                && ngx_http_outage_health_guard_keeps(omcf, shm, snap,
+                                                      checks[i].scope,
+                                                      state));
 
         /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
         p = ngx_slprintf(p, last, "outage_guard_held{scope=\"%V\"} %ui\n",
@@ -4007,39 +4225,17 @@ ngx_http_outage_check_down_by_probe(u_char *reason, size_t len)
 static ngx_uint_t
 ngx_http_outage_health_answered(ngx_http_outage_shm_check_t *sc)
 {
-    if (sc->last_error == NGX_HTTP_OUTAGE_CHECK_BODY
-        || (sc->last_error == NGX_HTTP_OUTAGE_CHECK_TIMEOUT
+    if (sc->probe_error == NGX_HTTP_OUTAGE_CHECK_BODY
+        || (sc->probe_error == NGX_HTTP_OUTAGE_CHECK_TIMEOUT
             && sc->last_reached))
     {
         return 1;
     }
 
-    return sc->last_error == NGX_HTTP_OUTAGE_CHECK_STATUS
+    return sc->probe_error == NGX_HTTP_OUTAGE_CHECK_STATUS
            && sc->last_status != NGX_HTTP_UNAUTHORIZED
            && sc->last_status != NGX_HTTP_FORBIDDEN
            && sc->last_status != 407;
-}
-
-
-/*
- * A check whose scope the guard holds back: down by its probes, or with
- * probes failing on the way to "fall" (the guard may engage before every
- * check of a failing target counted them).
- */
-
-static ngx_uint_t
-ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
-{
-    if (ngx_http_outage_health_answered(sc)) {
-        return 0;
-    }
-
-    if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
-        return ngx_http_outage_check_down_by_probe(sc->reason,
-                                                   sc->reason_len);
-    }
-
-    return sc->fails > 0;
 }
 
 
@@ -4090,13 +4286,12 @@ static void
 ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change)
 {
-    u_char                        *p, *last, buf[512],
-                                   reason[NGX_HTTP_OUTAGE_ERR_MAX];
-    size_t                         rlen;
-    ngx_str_t                     *names;
-    ngx_uint_t                     i, j, n, pending;
-    ngx_http_outage_shm_t         *shm;
-    ngx_http_outage_check_conf_t  *checks;
+    u_char                      *p, buf[512],
+                                 reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                       rlen;
+    ngx_uint_t                   j, n, pending;
+    ngx_http_outage_shm_t       *shm;
+    ngx_http_outage_snapshot_t  *snap;
 
     if (change == 0) {
         return;
@@ -4112,33 +4307,26 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     switch (change) {
 
     case NGX_HTTP_OUTAGE_GUARD_SET:
-        /* the scopes whose page the guard holds back, for the on-call */
-        checks = omcf->checks.elts;
-        names = omcf->scopes.elts;
-        p = buf;
-        last = buf + sizeof(buf);
+        /*
+         * the scopes whose page the guard holds back, for the on-call: the
+         * status' "held", by the same rule on the decision's views
+         */
+        snap = ngx_http_outage_snapshot_pin(log);
 
-        for (i = 0; i < omcf->checks.nelts; i++) {
-            if (!ngx_http_outage_health_held(&shm->checks[checks[i].slot])) {
-                continue;
-            }
+        ngx_http_outage_shm_lock();
+        p = ngx_http_outage_health_guard_list(buf, buf + sizeof(buf), omcf,
+                                              shm, snap,
+                                              NGX_HTTP_OUTAGE_GUARD_HOLDING,
+                                              ", ");
+        ngx_http_outage_shm_unlock();
 
-            /* each scope once */
-            for (j = 0; j < i; j++) {
-                if (checks[j].scope == checks[i].scope
-                    && ngx_http_outage_health_held(
-                           &shm->checks[checks[j].slot]))
-                {
-                    break;
-                }
-            }
+        if (snap) {
+            ngx_http_outage_snapshot_release(snap);
+        }
 
-            if (j < i) {
-                continue;
-            }
-
-            p = ngx_slprintf(p, last, "%s\"%V\"", p == buf ? "" : ", ",
-                             &names[checks[i].scope]);
+        /* every failing scope paged anyway or decided by Redis */
+        if (p == buf) {
+            p = ngx_cpymem(buf, "none", sizeof("none") - 1);
         }
 
         n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
@@ -5041,8 +5229,10 @@ ngx_http_outage_passive_peer_tail(u_char *buf, size_t size, ngx_str_t *peer)
  * One judged response against the checks of each bound scope.  When some
  * of those checks probe the very host:port nginx tried, only they are
  * charged: the sidecar or the other dependency a scope also checks did not
- * fail.  Otherwise (the probe targets a health port or a name nginx does not
- * use) every check of the scope is.
+ * fail.  Otherwise only the checks that never saw their own host:port in
+ * traffic (the probe targets a health port or a name nginx does not use)
+ * are: the others' dependencies are elsewhere, and failed traffic charged
+ * to none of them is said once a minute.
  *
  * Connection-level evidence (see ngx_http_outage_passive_direct()) takes
  * the check down when the rule fires if it is about the check's own
@@ -5078,7 +5268,8 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     ngx_str_t                     *names, evidence;
     ngx_uint_t                     i, j, k, *ids, failed, ask, matching,
                                    direct, down, guard, held, conn, resolve,
-                                   silenced, level, nolive;
+                                   silenced, level, nolive, unowned, lost,
+                                   charged;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_range_t       *range;
     ngx_http_outage_shm_check_t   *sc;
@@ -5111,17 +5302,42 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     }
 
     for (i = 0; peer && i < omcf->checks.nelts; i++) {
+        sc = &shm->checks[checks[i].slot];
+
         for (j = 0; j < scopes->nelts; j++) {
             if (ids[j] == checks[i].scope
-                && ngx_http_outage_passive_probes(&checks[i],
-                                                  &shm->checks[checks[i].slot],
-                                                  peer))
+                && ngx_http_outage_passive_probes(&checks[i], sc, peer))
             {
                 matching = 1;
+
+                /* unlocked: the flag is only ever set, for this key */
+                if (!sc->own_traffic && sc->key == checks[i].key) {
+                    sc->own_traffic = 1;
+                }
+
                 break;
             }
         }
     }
+
+    /*
+     * An address no check of the location's scopes probes (a widget, a
+     * search service under the shop's location) is not charged to a check
+     * whose own dependency paged traffic was seen reaching (its probed
+     * host:port): neither a confirming probe nor a line naming a check
+     * that was not involved, nor the guard's disproval.  A check that
+     * never saw its host:port in traffic (it probes a management port, or
+     * a name nginx does not use) is still charged: that traffic is the
+     * only evidence about its application.  "no live upstreams" names the
+     * upstream, not an address, and a unix socket cannot be what an
+     * http:// probe reaches: those are judged as before.
+     */
+    unowned = (peer != NULL && !matching
+               && ngx_http_outage_passive_is_address(peer)
+               && !(peer->len > 5
+                    && ngx_strncmp(peer->data, "unix:", 5) == 0));
+    lost = 0;
+    charged = 0;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
         ck = &checks[i];
@@ -5161,6 +5377,13 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         if (cause == NULL && name != NULL && sc->key == ck->key) {
             ngx_http_outage_passive_name_record(sc, ck->key, name, now);
         }
+
+        if (unowned && sc->own_traffic && sc->key == ck->key) {
+            lost |= failed;
+            continue;
+        }
+
+        charged = 1;
 
         /*
          * A variable upstream ("name" set) is the check's own only under a
@@ -5229,7 +5452,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 && (direct
                     || (matching
                         && ngx_http_outage_passive_confirms(cause,
-                                                            sc->last_error))));
+                                                            sc->probe_error))));
 
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)
@@ -5406,6 +5629,63 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                           wlen, where);
         }
     }
+
+    if (lost && !charged) {
+        ngx_http_outage_passive_unowned_log(r, omcf, scopes, status, cause,
+                                            peer);
+    }
+}
+
+
+/*
+ * Failed traffic to an address no check of the location's scopes probes:
+ * counted for no check, said at most once a minute by each worker, with
+ * the peer (log only) and the scopes, so that the on-call knows which
+ * dependency nobody checks.
+ */
+
+static void
+ngx_http_outage_passive_unowned_log(ngx_http_request_t *r,
+    ngx_http_outage_main_conf_t *omcf, ngx_array_t *scopes,
+    ngx_uint_t status, const char *cause, ngx_str_t *peer)
+{
+    u_char          *p, *last, list[256],
+                     where[NGX_HTTP_OUTAGE_PEER_TAIL_LEN];
+    size_t           wlen;
+    time_t           now;
+    ngx_str_t       *names;
+    ngx_uint_t       j, *ids;
+    static time_t    told;
+
+    now = ngx_time();
+
+    if (told && now - told < 60 && now >= told) {
+        return;
+    }
+
+    told = now;
+
+    names = omcf->scopes.elts;
+    ids = scopes->elts;
+    p = list;
+    last = list + sizeof(list);
+
+    /* scope names are [A-Za-z0-9_.-]: nothing needs escaping */
+    for (j = 0; j < scopes->nelts; j++) {
+        p = ngx_slprintf(p, last, "%s\"%V\"", j ? ", " : "",
+                         &names[ids[j]]);
+    }
+
+    wlen = ngx_http_outage_passive_peer_tail(where, sizeof(where), peer);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "outage: passive: upstream %ui%s%s%s%*s under a location "
+                  "paging %*s: no check of these scopes probes that "
+                  "host:port, so it counts for no check (no probe asked, "
+                  "no take-down, the guard unchanged); an outage_check "
+                  "probing it would watch it (said at most once a minute)",
+                  status, cause ? " (" : "", cause ? cause : "",
+                  cause ? ")" : "", wlen, where, p - list, list);
 }
 
 

@@ -75,6 +75,7 @@
 #define NGX_HTTP_OUTAGE_CHECK_RESET     7
 #define NGX_HTTP_OUTAGE_CHECK_OTHER     8
 #define NGX_HTTP_OUTAGE_CHECK_PASSIVE   9
+#define NGX_HTTP_OUTAGE_CHECK_SETUP     10  /* not probed: no verdict */
 
 /* maintenance page body format */
 #define NGX_HTTP_OUTAGE_FORMAT_AUTO     0
@@ -325,7 +326,10 @@ typedef struct {
     ngx_uint_t                   fails;        /* consecutive */
     ngx_uint_t                   passes;       /* consecutive */
     ngx_uint_t                   last_status;
-    ngx_uint_t                   last_error;
+    ngx_uint_t                   last_error;   /* what the status shows,
+                                                  "setup" included */
+    ngx_uint_t                   probe_error;  /* the last probe's kind:
+                                                  the guard's evidence */
     ngx_uint_t                   last_reached; /* a timeout came after the
                                                   request was sent */
     u_char                       last_error_text[NGX_HTTP_OUTAGE_ERR_MAX];
@@ -358,6 +362,10 @@ typedef struct {
     ngx_uint_t                   target;       /* (lock) the guard's group:
                                                   index of the first check
                                                   sharing an address */
+    ngx_atomic_t                 own_traffic;  /* paged traffic went to
+                                                  the host:port it probes:
+                                                  other peers are not its
+                                                  dependency (health.c) */
     time_t                       conn_failed;  /* the last connection
                                                   failure to the check's
                                                   own dependency; 0 once an
@@ -685,6 +693,8 @@ ngx_int_t ngx_http_outage_init_worker_view(ngx_cycle_t *cycle);
 ngx_http_outage_ctx_t *ngx_http_outage_ctx(ngx_http_request_t *r,
     ngx_uint_t create);
 ngx_http_outage_snapshot_t *ngx_http_outage_snapshot(ngx_http_request_t *r);
+ngx_http_outage_snapshot_t *ngx_http_outage_snapshot_pin(ngx_log_t *log);
+void ngx_http_outage_snapshot_release(ngx_http_outage_snapshot_t *s);
 ngx_http_outage_view_t *ngx_http_outage_worst(ngx_http_outage_snapshot_t *s,
     ngx_array_t *scopes, ngx_uint_t min_state);
 ngx_int_t ngx_http_outage_scope_add(ngx_conf_t *cf, ngx_str_t *name);

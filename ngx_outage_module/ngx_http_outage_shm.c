@@ -23,6 +23,20 @@
 #include "ngx_http_outage_module.h"
 
 
+/*
+ * A check that was down under the running configuration, as it was before
+ * this one claimed its slots (which may reuse the check's slot, and its
+ * scope's, in a full zone): what the notice of a lost take-down names.
+ */
+typedef struct {
+    uint32_t                      key;
+    size_t                        name_len;
+    u_char                        name[NGX_HTTP_OUTAGE_NAME_MAX];
+    size_t                        reason_len;
+    u_char                        reason[NGX_HTTP_OUTAGE_ERR_MAX];
+} ngx_http_outage_down_check_t;
+
+
 static ngx_int_t ngx_http_outage_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_outage_shm_t *ngx_http_outage_running_zone(
@@ -33,9 +47,11 @@ static ngx_uint_t ngx_http_outage_claim_slots(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
     ngx_uint_t newest, ngx_uint_t was, ngx_uint_t *evicted);
 static void ngx_http_outage_passive_forget(ngx_http_outage_shm_check_t *sc);
+static ngx_uint_t ngx_http_outage_down_checks(ngx_http_outage_shm_t *shm,
+    ngx_uint_t was, ngx_http_outage_down_check_t *down);
 static ngx_uint_t ngx_http_outage_down_checks_left(ngx_http_outage_shm_t *shm,
-    ngx_uint_t was, u_char *name, size_t *name_len, u_char *reason,
-    size_t *reason_len);
+    ngx_uint_t gen, ngx_http_outage_down_check_t *down, ngx_uint_t n,
+    ngx_http_outage_down_check_t **first);
 static ngx_slab_pool_t *ngx_http_outage_shpool(void);
 static ngx_uint_t ngx_http_outage_zone_layout(void);
 
@@ -263,19 +279,22 @@ ngx_http_outage_running_zone(ngx_shm_zone_t *shm_zone, ngx_slab_pool_t **pool)
 ngx_int_t
 ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 {
-    size_t                        gone_name_len, gone_reason_len;
-    ngx_uint_t                    gen, newest, was, dropped, evicted, foreign;
-    ngx_uint_t                    gone;
-    u_char                        gone_name[NGX_HTTP_OUTAGE_NAME_MAX];
-    u_char                        gone_reason[NGX_HTTP_OUTAGE_ERR_MAX];
-    ngx_slab_pool_t              *shpool;
-    ngx_http_outage_shm_t        *shm;
-    ngx_http_outage_main_conf_t  *omcf;
+    size_t                         reason_len;
+    ngx_uint_t                     gen, newest, was, dropped, evicted,
+                                   foreign, gone, ndown;
+    u_char                         reason[NGX_HTTP_OUTAGE_ERR_MAX];
+    ngx_slab_pool_t               *shpool;
+    ngx_http_outage_down_check_t  *down, *first;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_main_conf_t   *omcf;
 
     omcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_outage_module);
     shpool = (ngx_slab_pool_t *) omcf->shm_zone->shm.addr;
     shm = shpool->data;
     gen = omcf->conf_generation;
+    down = NULL;
+    ndown = 0;
+    first = NULL;
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -287,33 +306,45 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 
     newest = (shm->conf_generation == gen);
 
+    /*
+     * The running configuration's down checks, before this one claims
+     * slots: in a full zone it may reuse the very slot of a down check it
+     * changed, and that of its scope.  Only the first worker of a newer
+     * configuration (was < gen) says what ends.
+     */
+    if (newest && was && was < gen) {
+        down = ngx_palloc(cycle->pool, NGX_HTTP_OUTAGE_MAX_CHECKS
+                                       * sizeof(ngx_http_outage_down_check_t));
+        if (down != NULL) {
+            ndown = ngx_http_outage_down_checks(shm, was, down);
+        }
+    }
+
     evicted = 0;
     dropped = ngx_http_outage_claim_slots(omcf, shm, newest, was, &evicted);
     foreign = newest ? ngx_http_outage_shm_source(omcf, shm) : 0;
 
-    gone = 0;
-    gone_name_len = 0;
-    gone_reason_len = 0;
-
-    if (newest && was && was < gen) {
-        gone = ngx_http_outage_down_checks_left(shm, was, gone_name,
-                                                &gone_name_len, gone_reason,
-                                                &gone_reason_len);
-    }
+    gone = ngx_http_outage_down_checks_left(shm, gen, down, ndown, &first);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (gone) {
+        reason_len = ngx_http_outage_log_escape_cut(reason, sizeof(reason),
+                                                    first->reason,
+                                                    first->reason_len);
+
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                       "outage: configuration %ui does not probe %ui "
                       "check(s) that were down under the running "
                       "configuration (the first: of scope \"%*s\", "
-                      "\"%*s\"): a check whose scope, URL, method or "
-                      "headers changed starts unknown, so its scope is "
-                      "not down by health until the new check fails "
-                      "\"fall\" times (docs/reliability.md#stale-state)",
-                      gen, gone, gone_name_len, gone_name,
-                      gone_reason_len, gone_reason);
+                      "\"%*s\"): a check removed, or whose scope, URL, "
+                      "method or headers changed, no longer keeps its "
+                      "scope down; a changed one is a new check, which "
+                      "starts unknown and takes its scope down once it "
+                      "fails \"fall\" times (docs/reliability.md#"
+                      "stale-state)",
+                      gen, gone, first->name_len, first->name,
+                      reason_len, reason);
     }
 
     if (foreign) {
@@ -705,6 +736,15 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
                 sc->passive_key = key;
             }
 
+            /*
+             * whether traffic reaches the host:port the check probes is
+             * learnt again from this configuration's (its proxy_pass may
+             * have changed; health.c, passive)
+             */
+            if (newest && sc->claimed != gen) {
+                sc->own_traffic = 0;
+            }
+
             if (newest) {
                 shm->checks[slot].claimed = gen;
                 shm->checks[slot].scope_slot =
@@ -724,16 +764,14 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
 
 
 /*
- * Checks that were down under the running configuration and that this one,
- * claimed just before, does not probe: their scopes lose that take-down
- * (a changed URL or scope name makes another check), which the log must
- * say rather than let a real outage end silently.  Called with the zone
- * locked; copies the first one's scope name and reason for the notice.
+ * With the zone locked, before claim_slots(): the checks that were down
+ * under the running configuration (claimed by it), with their scope's
+ * name and their reason as they are now.
  */
 
 static ngx_uint_t
-ngx_http_outage_down_checks_left(ngx_http_outage_shm_t *shm, ngx_uint_t was,
-    u_char *name, size_t *name_len, u_char *reason, size_t *reason_len)
+ngx_http_outage_down_checks(ngx_http_outage_shm_t *shm, ngx_uint_t was,
+    ngx_http_outage_down_check_t *down)
 {
     ngx_uint_t                     j, n;
     ngx_http_outage_shm_scope_t   *ss;
@@ -750,21 +788,61 @@ ngx_http_outage_down_checks_left(ngx_http_outage_shm_t *shm, ngx_uint_t was,
             continue;
         }
 
-        if (n++ == 0) {
-            if (sc->scope_slot < NGX_HTTP_OUTAGE_MAX_SCOPES) {
-                ss = &shm->scopes[sc->scope_slot];
-                *name_len = ngx_min(ss->name_len, NGX_HTTP_OUTAGE_NAME_MAX);
-                ngx_memcpy(name, ss->name, *name_len);
-            }
+        down[n].key = sc->key;
+        down[n].name_len = 0;
 
-            *reason_len = ngx_http_outage_log_escape_cut(reason,
-                                  NGX_HTTP_OUTAGE_ERR_MAX, sc->reason,
-                                  ngx_min(sc->reason_len,
-                                          NGX_HTTP_OUTAGE_ERR_MAX));
+        if (sc->scope_slot < NGX_HTTP_OUTAGE_MAX_SCOPES) {
+            ss = &shm->scopes[sc->scope_slot];
+            down[n].name_len = ngx_min(ss->name_len,
+                                       NGX_HTTP_OUTAGE_NAME_MAX);
+            ngx_memcpy(down[n].name, ss->name, down[n].name_len);
         }
+
+        down[n].reason_len = ngx_min(sc->reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
+        ngx_memcpy(down[n].reason, sc->reason, down[n].reason_len);
+        n++;
     }
 
     return n;
+}
+
+
+/*
+ * After claim_slots(): those of them this configuration does not probe
+ * (no slot holds the key claimed by it: removed, or changed into another
+ * check, whatever slot that one took).  Their scopes lose that take-down,
+ * which the log must say rather than let a real outage end silently.
+ * *first: the first one, for the notice.
+ */
+
+static ngx_uint_t
+ngx_http_outage_down_checks_left(ngx_http_outage_shm_t *shm, ngx_uint_t gen,
+    ngx_http_outage_down_check_t *down, ngx_uint_t n,
+    ngx_http_outage_down_check_t **first)
+{
+    ngx_uint_t  i, j, gone;
+
+    gone = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < NGX_HTTP_OUTAGE_MAX_CHECKS; j++) {
+            if (shm->checks[j].key == down[i].key
+                && shm->checks[j].claimed == gen)
+            {
+                break;
+            }
+        }
+
+        if (j < NGX_HTTP_OUTAGE_MAX_CHECKS) {
+            continue;
+        }
+
+        if (gone++ == 0) {
+            *first = &down[i];
+        }
+    }
+
+    return gone;
 }
 
 

@@ -381,6 +381,8 @@ static const struct {
     { "latency_seconds", "Latency of the last probe." },
     { "probes_total", "Probes sent." },
     { "failures_total", "Failed probes." },
+    { "setup_failed", "1 while libcurl refuses to set up the check's probe "
+                      "(it is not probed)." },
 };
 
 
@@ -450,13 +452,13 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
     checks = omcf->checks.elts;
 
     /* one series per check and metric, labelled alike */
-    for (m = 0; omcf->checks.nelts && m < 4; m++) {
+    for (m = 0; omcf->checks.nelts && m < 5; m++) {
         p = ngx_slprintf(p, last, "# HELP outage_check_%s %s\n"
                          "# TYPE outage_check_%s %s\n",
                          ngx_http_outage_check_metrics[m].name,
                          ngx_http_outage_check_metrics[m].help,
                          ngx_http_outage_check_metrics[m].name,
-                         m < 2 ? "gauge" : "counter");
+                         (m < 2 || m == 4) ? "gauge" : "counter");
 
         for (j = 0; j < omcf->checks.nelts; j++) {
             sc = &shm->checks[checks[j].slot];
@@ -484,8 +486,14 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
                 p = ngx_slprintf(p, last, "%ui\n", sc->probes);
                 break;
 
-            default:
+            case 3:
                 p = ngx_slprintf(p, last, "%ui\n", sc->failures);
+                break;
+
+            default:
+                p = ngx_slprintf(p, last, "%d\n",
+                                 (int) (sc->last_error
+                                        == NGX_HTTP_OUTAGE_CHECK_SETUP));
                 break;
             }
         }

@@ -18,108 +18,18 @@ fake DNS and real traffic:
 
 import re
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
 from outage_fixtures import FakeDns as Dns
-from passive_helpers import checks_of, scope, serve, server, stop_server
-
-PASSIVE_WINDOW = 5.0
-T = 10 * LATENCY_FACTOR
-
-
-class App:
-    """An application on host:port.  hang: every request blocks (a hung
-    shared database); health500: /health answers health_code (500; 401:
-    the probes' credentials, the prober's side) while pages are fine
-    (the prober's side breaking every probe); /slow answers after 3 s.
-    HTTP/1.1, so a client's connection is kept alive."""
-
-    def __init__(self, host="127.0.0.1"):
-        self.hang = False
-        self.health500 = False
-        self.health_code = 500
-        self.release = threading.Event()
-        me = self
-
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                if me.hang:
-                    me.release.wait(30)
-                if self.path.startswith("/slow"):
-                    time.sleep(3)
-                status = 200
-                if me.health500 and self.path.startswith("/health"):
-                    status = me.health_code
-                body = b"app ok"
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
-
-            def log_message(self, *a):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 1024       # like gunicorn/uvicorn
-
-            def handle_error(self, request, client_address):
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.srv = Server((host, 0), H)
-        self.srv.daemon_threads = True
-        self.port = self.srv.server_address[1]
-        self.thread = threading.Thread(target=self.srv.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def stop_accepting(self):
-        """The accept loop dies; the listening socket (its backlog) and the
-        connections already accepted stay."""
-        self.srv.shutdown()
-
-    def stop(self):
-        self.release.set()
-        try:
-            self.srv.shutdown()
-        except Exception:
-            pass
-        self.srv.server_close()
-
-
-@pytest.fixture
-def apps():
-    made = []
-
-    def make(host="127.0.0.1"):
-        a = App(host)
-        made.append(a)
-        return a
-
-    yield make
-    for a in made:
-        a.stop()
-
-
-def states(n):
-    return {s["name"]: s["state"] for s in n.status_json()["scopes"]
-            if s["name"] != "site"}
-
-
-def lines(n, pattern):
-    return [ln for ln in n.log_text().splitlines() if re.search(pattern, ln)]
-
+from guard_helpers import (AB_OPTS, PASSIVE_WINDOW, T, ab_conf,  # noqa: F401
+                           apps, guard, states)
+from passive_helpers import (checks_of, lines, scope, serve, server,
+                             stop_server)
 
 # ---- item 2 and 9: traffic that fails like the probes ---------------------
 
@@ -384,7 +294,10 @@ def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
     # die.  Busy /checkout/ traffic takes checkout down directly before
     # the probes reach fall; then api and search go down by probe: "every
     # target fails".  Traffic from this nginx already failed on box 1
-    # while its probes fail too: the guard must not hide api and search
+    # while its probes fail too: the guard must not hide api and search.
+    # It never held: the status says "disproved" and names the check whose
+    # traffic disproved it, and one log line says so (there was none: the
+    # scopes were paged with no word about the guard)
     a, b = apps(), apps()
     conf = ("outage_check checkout http://127.0.0.1:%d/health "
             "interval=1s timeout=300ms fall=3 rise=2;\n"
@@ -420,11 +333,24 @@ def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
     while time.monotonic() < end:
         n.get("/checkout/")
         time.sleep(0.1)
+    wait_for(lambda: guard(n)["state"] == "disproved", timeout=T,
+             what="the guard disproved")
     st = n.status_json()
+    g = st["guard"]
     assert st["guard_active"] is False, st
+    assert g["reason"] == (
+        'real traffic fails like the probes: check "checkout" (#0) is down '
+        'by it (passive: upstream 502 (cannot connect)) and its probes fail '
+        'too'), g
+    # checkout is paged by its traffic whatever the guard: not "released"
+    assert g["held"] == [] and sorted(g["released"]) == ["api", "search"], g
     assert states(n) == {"checkout": "down", "api": "down",
                          "search": "down"}, st
     assert n.get("/search/")[0] == 503
+    got = lines(n, r"\[notice\].*outage: the health checks of all targets "
+                   r"fail but " + re.escape(g["reason"]))
+    assert len(got) == 1, got
+    assert lines(n, r"every health check fails") == []
 
 
 def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
@@ -444,10 +370,13 @@ def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
     assert n.get("/api/x", headers=good)[0] == 200
     for _ in range(12):
         n.get("/api/x", headers={"Host": "127.0.0.1:1"})
-    # the confirming probe passes: never paged
-    wait_for(lambda: lines(n, r'check "api" \(#0\): passive failures were '
-                              r'seen .* but the probe passes'),
-             timeout=T, what="the confirming probe")
+    # api's own traffic reached the port it probes: port 1 counts for no
+    # check (guard9; before, a confirming probe that passed): never paged
+    wait_for(lambda: lines(n, r"peer: 127\.0\.0\.1:1 under a location "
+                              r"paging \"api\": no check of these scopes "
+                              r"probes that host:port"),
+             timeout=T, what="the line of the evidence charged to none")
+    assert not lines(n, r"probing now to confirm")
     assert states(n) == {"api": "ok"}, n.status_json()
     assert n.get("/api/x", headers=good)[0] == 200
     assert not lines(n, r"is down"), lines(n, r"is down")
@@ -570,7 +499,7 @@ def test_application_status_never_disproves_the_guard(nginx_factory):
     # which says nothing against the guard's premise
     a, b = _TokenApp(), _TokenApp()
     try:
-        conf = _ab_conf(a, b, opts=_AB_OPTS + ' "header=Authorization: '
+        conf = ab_conf(a, b, opts=AB_OPTS + ' "header=Authorization: '
                         'Bearer good" passive_status=500-599')
         n = nginx_factory(conf, workers=2)
         wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
@@ -593,20 +522,6 @@ def test_application_status_never_disproves_the_guard(nginx_factory):
 
 # ---- review s7/R1 #1: a check without a verdict is no evidence ------------
 
-_AB_OPTS = "interval=500ms timeout=300ms fall=2"
-
-
-def _ab_conf(a, b, extra="", opts=_AB_OPTS, b_opts=None):
-    """shopa checked on app a, shopb on app b (b_opts: its own options),
-    each paging its location /a/ or /b/ proxied to its app"""
-    return ("outage_check shopa http://127.0.0.1:%d/health %s rise=2;\n"
-            "outage_check shopb http://127.0.0.1:%d/health %s rise=2;\n"
-            % (a.port, opts, b.port, b_opts or opts) + extra) + server("""
-        location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
-        location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
-        """ % (a.port, b.port))
-
-
 def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
     # every /health answers 401 (the prober's side), the sites serve: the
     # guard holds shopa and shopb up.  A reload adds shopc (its /health
@@ -615,14 +530,14 @@ def test_reload_adding_a_check_keeps_the_guard(nginx_factory, apps):
     a, b, c = apps(), apps(), apps()
     extra = ("outage_check shopc http://127.0.0.1:%d/health "
              "interval=2s timeout=300ms fall=3 rise=2;\n" % c.port)
-    n = nginx_factory(_ab_conf(a, b), workers=2)
+    n = nginx_factory(ab_conf(a, b), workers=2)
     wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up", "up"],
              timeout=T)
     a.health_code = b.health_code = c.health_code = 401
     a.health500 = b.health500 = c.health500 = True
     wait_for(lambda: n.status_json()["guard_active"], timeout=T,
              what="the guard")
-    n.write_conf(_ab_conf(a, b, extra))
+    n.write_conf(ab_conf(a, b, extra))
     n.reload()
     end = time.monotonic() + 8 * LATENCY_FACTOR
     while time.monotonic() < end:
@@ -644,7 +559,7 @@ def test_start_during_a_prober_failure_pages_nothing(nginx_factory, apps):
     a, b = apps(), apps()
     a.health_code = b.health_code = 401     # the prober's side
     a.health500 = b.health500 = True
-    n = nginx_factory(_ab_conf(a, b, b_opts="interval=500ms timeout=300ms "
+    n = nginx_factory(ab_conf(a, b, b_opts="interval=500ms timeout=300ms "
                                             "fall=6"), workers=2)
     end = time.monotonic() + 8 * LATENCY_FACTOR
     while not n.status_json()["guard_active"]:
@@ -667,7 +582,7 @@ def test_start_with_one_dead_target_pages_it(nginx_factory, apps):
     # random offset within 30 s)
     a, b = apps(), apps()
     a.health500 = True
-    n = nginx_factory(_ab_conf(a, b, b_opts="interval=30s timeout=300ms "
+    n = nginx_factory(ab_conf(a, b, b_opts="interval=30s timeout=300ms "
                                             "fall=3"), workers=2)
     wait_for(lambda: states(n)["shopa"] == "down", timeout=T,
              what="shopa paged")
@@ -784,7 +699,7 @@ def test_database_down_everywhere_pages_every_scope(nginx_factory):
     # so there is no guard and both scopes are paged by their probes
     a, b = _DbApp(), _DbApp()
     try:
-        conf = _ab_conf(a, b, opts=_AB_OPTS + " passive_status=500-599")
+        conf = ab_conf(a, b, opts=AB_OPTS + " passive_status=500-599")
         n = nginx_factory(conf, workers=2)
         wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
                  timeout=T)
@@ -810,7 +725,7 @@ def test_silencing_a_check_keeps_an_active_guard(nginx_factory, apps, redis):
     # (serving) is not paged
     a, b = apps(), apps()
     conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
-            % redis.port) + _ab_conf(a, b)
+            % redis.port) + ab_conf(a, b)
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up", "up"],
              timeout=T)
@@ -860,7 +775,7 @@ def test_unprobed_widget_failing_like_the_probes_keeps_the_guard(
     # every scope while both applications served)
     a, b, w = _DropApp(), _DropApp(), _DropApp()
     try:
-        conf = _ab_conf(a, b)
+        conf = ab_conf(a, b)
         conf = conf.replace("location /a/ {", """location /a/widget/ {
             outage_page shopa;
             proxy_pass http://127.0.0.1:%d;

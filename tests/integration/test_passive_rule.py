@@ -171,8 +171,10 @@ def test_dead_optional_service_on_the_shop_host_never_pages(nginx_factory):
     # (probed, serving every page) and an image proxy on 127.0.0.1:D (not
     # checked) under the server-level outage_page.  The image proxy dies;
     # visitors load pages of 12 thumbnails: the refusals of another port
-    # of the probed address are not the shop's; the confirming probe
-    # passes, nothing is paged (c9200e5 paged the whole shop at once)
+    # of the probed address are not the shop's, nothing is paged (c9200e5
+    # paged the whole shop at once).  The shop's own traffic reaches the
+    # probed host:port, so they count for no check: no confirming probe,
+    # one [warn] naming the peer (guard9; before, a probe that passed)
     shop = serve("127.0.0.1")
     try:
         dead = free_port()
@@ -193,10 +195,14 @@ def test_dead_optional_service_on_the_shop_host_never_pages(nginx_factory):
         wait_up(n)
         never_down_while(
             n, "shop", visitor,
-            lambda: lines(n, PASSES % r"502 \(cannot connect\)"),
-            PASSIVE_WINDOW + 15, "the confirming probe's verdict")
-        assert lines(n, r"probing now to confirm; peer: 127\.0\.0\.1:%d"
-                     % dead)
+            lambda: lines(n, r"upstream 502 \(cannot connect\); peer: "
+                             r"127\.0\.0\.1:%d under a location paging "
+                             r"\"shop\": no check of these scopes probes "
+                             r"that host:port, so it counts for no check"
+                             % dead),
+            PASSIVE_WINDOW + 15, "the line of the evidence charged to none")
+        assert not lines(n, r"probing now to confirm")
+        assert checks_of(n)[0]["passive_failures"] == 0
         for _ in range(3):
             visitor()
         assert scope(n, "shop")["state"] == "ok", n.status_json()

@@ -1,0 +1,200 @@
+"""A libcurl set-up failure at run time stays with its check (review
+s8/speed P2, guard9 brief item 4): a check whose probe libcurl refuses to set
+up (an option its build lacks, out of memory) is not probed, keeps its
+health and counts, shows the reason in the status (error_kind "setup") and
+in one [error] line, and tries again at each of its intervals; after "fall"
+intervals it is unknown.  The other
+checks go on probing and detecting.  On old code one such check stopped
+every check of the worker, for good when the failure lasts.
+
+The fault is injected by tests/support/curl_fault.c, preloaded into nginx
+(no hook in the module): while a file exists, setting the URL of a check
+whose URL holds "/setup-fault" fails as CURLE_NOT_BUILT_IN.
+"""
+
+import os
+import re
+import signal
+import subprocess
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from harness import LATENCY_FACTOR, PRELOAD, REPO, free_port, wait_for
+from passive_helpers import checks_of, lines, serve, server, stop_server
+
+T = 10 * LATENCY_FACTOR
+NOT_BUILT_IN = ("cannot set up the probe: A requested feature, protocol or "
+                "option was not found built-in in this libcurl due to a "
+                "build-time decision.")
+
+
+@pytest.fixture
+def fault_lib(tmp_path):
+    so = str(tmp_path / "curl_fault.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", so,
+                    os.path.join(REPO, "tests", "support", "curl_fault.c"),
+                    "-ldl"], check=True, timeout=120)
+    return so
+
+
+def test_a_check_libcurl_cannot_set_up_stops_only_itself(nginx_factory,
+                                                         fault_lib,
+                                                         tmp_path):
+    broken_app, other_app = serve(), serve()
+    fault = tmp_path / "fault-on"
+    fault.write_text("1")
+    conf = (
+        "outage_check broken http://127.0.0.1:%d/setup-fault interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n"
+        "outage_check other http://127.0.0.1:%d/health interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n"
+        % (broken_app.server_address[1], other_app.server_address[1])
+    ) + server("location / { outage_page broken other; return 200 ok; }")
+    n = nginx_factory(conf, workers=2, start=False)
+    env = n.env()
+    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
+    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
+    n.env = lambda: env
+    n.start()
+    try:
+        # the other check probes and detects, whatever happens to "broken"
+        wait_for(lambda: checks_of(n)[1]["health"] == "up", timeout=T,
+                 what="the other check up")
+        wait_for(lambda: checks_of(n)[0]["error_kind"] == "setup",
+                 timeout=T, what="the set-up failure in the status")
+        broken = checks_of(n)[0]
+        assert broken["health"] == "unknown", broken
+        assert broken["last_error"] == NOT_BUILT_IN, broken
+        assert broken["probes"] == 0 and broken["failures"] == 0, broken
+
+        stop_server(other_app)
+        wait_for(lambda: checks_of(n)[1]["health"] == "down", timeout=T,
+                 what="the other check down")
+        st = n.status_json()
+        assert [s["state"] for s in st["scopes"]
+                if s["name"] in ("broken", "other")] == ["ok", "down"], st
+
+        # several intervals later: one line for the whole failure
+        tries = lines(n, r"check \"broken\" \(#0\): cannot set up")
+        assert len(tries) == 1, tries
+        assert "[error]" in tries[0]
+        assert re.search(r"the check is not probed \(its health is kept "
+                         r"for \"fall\" intervals, then unknown\), the other "
+                         r"checks go on, set-up retried every 500 ms",
+                         tries[0]), tries[0]
+
+        # the cause goes away: the next interval sets it up and probes
+        fault.unlink()
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check set up again and up")
+        assert checks_of(n)[0]["error_kind"] == "ok"
+        assert lines(n, r"\[notice\].*check \"broken\" \(#0\): its probe "
+                        r"is set up again")
+        assert len(lines(n, r"cannot set up")) == 1
+    finally:
+        stop_server(broken_app)
+
+
+class Answers500(BaseHTTPRequestHandler):
+    """The application answers every probe with its own 500: a verdict."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.mark.allow_log_errors      # the worker killed: an [alert]
+def test_a_set_up_failure_is_no_evidence_for_the_guard(nginx_factory,
+                                                       fault_lib, tmp_path):
+    # "broken" is down by its application's 500 (a verdict: not a failing
+    # target for the guard), "other" by a refused port.  The prober dies;
+    # in the worker that takes over, the set-up of broken's probe fails
+    # (a handle is set up once per worker): that says nothing about its
+    # target, so
+    # the guard stays off and both scopes stay paged (had the status'
+    # "setup" been read as the last probe's kind, both targets would look
+    # unreachable, the guard would hold and unpage both).  Within its
+    # "fall" (8) intervals: after them the check is unknown (next test)
+    app = serve(handler=Answers500)
+    fault = tmp_path / "fault-on"
+    conf = (
+        "outage_check broken http://127.0.0.1:%d/setup-fault interval=300ms "
+        "timeout=200ms fall=8 rise=1;\n"
+        "outage_check other http://127.0.0.1:%d/health interval=300ms "
+        "timeout=200ms fall=2 rise=1;\n"
+        % (app.server_address[1], free_port())
+    ) + server("location / { outage_page broken other; return 200 ok; }")
+    n = nginx_factory(conf, workers=1, start=False)
+    env = n.env()
+    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
+    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
+    n.env = lambda: env
+    n.start()
+    try:
+        wait_for(lambda: [c["health"] for c in checks_of(n)]
+                 == ["down", "down"], timeout=T, what="both checks down")
+        fault.write_text("1")
+        os.kill(n.status_json()["health"]["prober_pid"], signal.SIGKILL)
+        wait_for(lambda: checks_of(n)[0]["error_kind"] == "setup",
+                 timeout=3 * T, what="the set-up failure in the status")
+        probes = checks_of(n)[1]["probes"]
+        wait_for(lambda: checks_of(n)[1]["probes"] >= probes + 3,
+                 timeout=T, what="three more probes of the other check")
+        st = n.status_json()
+        if st["checks"][0]["health"] == "unknown":
+            pytest.skip("a loaded machine: 8 intervals passed meanwhile")
+        assert st["guard"]["state"] == "off", st["guard"]
+        assert [s["state"] for s in st["scopes"]
+                if s["name"] in ("broken", "other")] == ["down", "down"], st
+    finally:
+        stop_server(app)
+
+
+@pytest.mark.allow_log_errors      # the worker killed: an [alert]
+def test_a_check_not_probed_for_fall_intervals_is_unknown(nginx_factory,
+                                                          fault_lib,
+                                                          tmp_path):
+    # review s9/R1 G1: the check is up, the prober dies, and in the worker
+    # that takes over libcurl refuses the check's set-up for good: its
+    # "up" is renewed by nobody.  After "fall" intervals it is unknown (not
+    # up, not down), the log says so once, and a metric says it is not
+    # probed (before: "up" for good, while its application failed)
+    app = serve()
+    fault = tmp_path / "fault-on"
+    conf = (
+        "outage_check shop http://127.0.0.1:%d/setup-fault interval=500ms "
+        "timeout=300ms fall=2 rise=1;\n" % app.server_address[1]
+    ) + server("location / { outage_page shop; return 200 ok; }")
+    n = nginx_factory(conf, workers=1, start=False)
+    env = n.env()
+    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
+    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
+    n.env = lambda: env
+    n.start()
+    try:
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up")
+        fault.write_text("1")
+        os.kill(n.status_json()["health"]["prober_pid"], signal.SIGKILL)
+        wait_for(lambda: checks_of(n)[0]["error_kind"] == "setup",
+                 timeout=3 * T, what="the set-up failure in the status")
+        wait_for(lambda: checks_of(n)[0]["health"] == "unknown", timeout=T,
+                 what="the check unknown")
+        got = lines(n, r'\[error\].*check "shop" \(#0\) is unknown: not '
+                       r'probed for 2 intervals \(cannot set up the probe: '
+                       r'.*\), so its last verdict \(up\) no longer counts')
+        assert len(got) == 1, n.log_text()
+        _, _, body = n.get("/outage/status?format=prometheus")
+        text = body.decode()
+        assert re.search(r'^outage_check_setup_failed\{scope="shop",'
+                         r'check="0"\} 1$', text, re.M), text
+        assert re.search(r'^outage_check_up\{scope="shop",check="0"\} 0$',
+                         text, re.M), text
+    finally:
+        stop_server(app)
