@@ -753,6 +753,13 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
         }
 
         ngx_http_outage_scan_init(&ctx->scan);
+
+        /* served as UTF-8: no ISO-2022-JP escapes to look for (scan.h) */
+        csp = cs.len ? cs.data : r->headers_out.charset.data;
+        ctx->scan.utf8 = ((cs.len ? cs.len : r->headers_out.charset.len) == 5
+                          && ngx_strncasecmp((u_char *) csp, (u_char *) "utf-8",
+                                             5) == 0);
+
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
 

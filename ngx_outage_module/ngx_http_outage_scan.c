@@ -349,6 +349,9 @@ static int  ngx_http_outage_scan_avx2 = -1;
 
 
 
+static int ngx_http_outage_scan_feed_bytes(ngx_http_outage_scan_t *s,
+    const unsigned char *p, size_t len);
+static int ngx_http_outage_scan_finish_bytes(ngx_http_outage_scan_t *s);
 static int ngx_http_outage_scan_run(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len);
 static int ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s);
@@ -460,16 +463,84 @@ ngx_http_outage_scan_use_avx2(int on)
 }
 
 
+/*
+ * An ESC byte (0x1B) before the place: no place.  In ISO-2022-JP (which
+ * a browser may detect in a page that names no charset) an escape
+ * sequence switches to two-byte characters whose bytes include "<", ">",
+ * quotes and letters: the bytes this scanner read as tags may be text.
+ * A page in an ASCII-compatible charset has no reason to carry ESC before
+ * its <body>.  A page served as UTF-8 (s->utf8) is decoded so whatever
+ * its bytes, and is not looked at.  One memchr() over the bytes fed up to
+ * the decision (a decision in this chunk: up to the place) rather than a
+ * compare in every search of the fast paths: tests/bench/scan_ir.py
+ * --no-charset measures it (docs/performance.md, Run Q-scan).  The first ESC's position is kept:
+ * held bytes may still come after the place, so an ESC among them decides
+ * nothing yet, and the answer does not depend on where chunks split.
+ */
+
 int
 ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
     size_t len)
 {
-    size_t  n;
-    int     rc;
+    int                   rc;
+    off_t                 start, n;
+    const unsigned char  *q;
 
     if (s->done) {
         return (int) s->result;
     }
+
+    start = s->offset;
+
+    rc = ngx_http_outage_scan_feed_bytes(s, p, len);
+
+    if (rc == NGX_HTTP_OUTAGE_SCAN_NONE) {
+        return rc;
+    }
+
+    if (s->esc == 0) {
+
+        if (s->utf8) {
+            /* decoded as UTF-8 whatever its bytes: ESC is text */
+            return rc;
+        }
+
+        n = (rc == NGX_HTTP_OUTAGE_SCAN_HIT) ? s->hit - start : (off_t) len;
+
+        if (n > (off_t) len) {
+            n = (off_t) len;
+        }
+
+        if (n > 0) {
+            q = memchr(p, 0x1B, (size_t) n);
+            if (q != NULL) {
+                s->esc = start + (off_t) (q - p) + 1;
+            }
+        }
+
+        if (s->esc == 0) {
+            return rc;
+        }
+    }
+
+    /* s->esc - 1 is where the first ESC is */
+
+    if (rc == NGX_HTTP_OUTAGE_SCAN_HIT ? s->esc <= s->hit
+        : s->esc <= s->offset - (off_t) s->nhold)
+    {
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+    }
+
+    return rc;
+}
+
+
+static int
+ngx_http_outage_scan_feed_bytes(ngx_http_outage_scan_t *s,
+    const unsigned char *p, size_t len)
+{
+    size_t  n;
+    int     rc;
 
     if (!s->sniffed) {
 
@@ -520,6 +591,23 @@ ngx_http_outage_scan_finish(ngx_http_outage_scan_t *s)
     if (s->done) {
         return (int) s->result;
     }
+
+    rc = ngx_http_outage_scan_finish_bytes(s);
+
+    /* an ESC before the place (see feed()) */
+
+    if (rc == NGX_HTTP_OUTAGE_SCAN_HIT && s->esc && s->esc <= s->hit) {
+        return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
+    }
+
+    return rc;
+}
+
+
+static int
+ngx_http_outage_scan_finish_bytes(ngx_http_outage_scan_t *s)
+{
+    int  rc;
 
     if (s->offset == 0) {
         /* an empty body stays empty */

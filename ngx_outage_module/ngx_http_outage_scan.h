@@ -39,7 +39,9 @@
 /*
  * All state is here and of fixed size; nothing points into the caller's
  * buffers, so chunks may be freed or reused between calls.  Callers read
- * "done", "result", "hit", "implied", "nhold" and "hold" only.
+ * "done", "result", "hit", "implied", "nhold" and "hold" only, and may set
+ * "utf8" after init() when the response names UTF-8 as its charset (a
+ * browser then decodes it so: an ESC byte is text, not ISO-2022-JP's).
  */
 typedef struct {
     unsigned int   state;
@@ -62,9 +64,11 @@ typedef struct {
     unsigned int   hex:1;
     unsigned int   implied:1;   /* the hit needs "<body>" before the banner */
     unsigned int   no_masks:1;  /* a run was not in the masks' shape */
+    unsigned int   utf8:1;      /* set by the caller: served as UTF-8 */
     off_t          offset;      /* bytes fed so far */
     off_t          mark;        /* start of the held token */
     off_t          hit;         /* where the banner goes, from the start */
+    off_t          esc;         /* 1 + where the first ESC byte is, or 0 */
     unsigned int   nhold;       /* held bytes: the last nhold bytes fed */
     unsigned char  name[NGX_HTTP_OUTAGE_SCAN_NAME_LEN];
     unsigned char  hold[NGX_HTTP_OUTAGE_SCAN_HOLD];
@@ -81,8 +85,9 @@ void ngx_http_outage_scan_init(ngx_http_outage_scan_t *s);
  * the banner goes s->hit bytes from the start of the stream, which is at
  * or after the first held byte; with s->implied set, "<body>" must be
  * inserted right before the banner.  NGX_HTTP_OUTAGE_SCAN_NONE: the body
- * has no place for a banner (not HTML, a frameset).  After a decision,
- * further calls return it again without scanning.
+ * has no place for a banner (not HTML, a frameset, an ESC byte before the
+ * place: ISO-2022-JP, whose bytes are not what they seem).  After a
+ * decision, further calls return it again without scanning.
  */
 int ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s,
     const unsigned char *p, size_t len);

@@ -5,9 +5,11 @@
  * so that tests/bench/scan_ir.py can count its instructions per byte of
  * <head> under callgrind (--toggle-collect on the feed and finish calls).
  *
- * usage: scan_ir FILE ITERATIONS CHUNK
+ * usage: scan_ir FILE ITERATIONS CHUNK [nocharset]
  *        CHUNK 0 feeds the document whole, otherwise in CHUNK-byte pieces
- *        as nginx's proxy buffers would hand it over.
+ *        as nginx's proxy buffers would hand it over.  The document is
+ *        served as UTF-8 (s->utf8) unless "nocharset" is given: then the
+ *        scanner also looks for ISO-2022-JP's ESC bytes.
  * stdout: "<result> <bytes scanned> <hit>\n", result H (hit) or N (none);
  *         bytes scanned is what was fed before the decision.
  */
@@ -20,6 +22,9 @@
 #include "ngx_http_outage_scan.h"
 
 
+static int  utf8 = 1;
+
+
 static int
 scan_once(const unsigned char *doc, size_t len, size_t chunk,
     ngx_http_outage_scan_t *s, size_t *fed)
@@ -28,6 +33,7 @@ scan_once(const unsigned char *doc, size_t len, size_t chunk,
     size_t  off, n;
 
     ngx_http_outage_scan_init(s);
+    s->utf8 = utf8;
 
     rc = NGX_HTTP_OUTAGE_SCAN_MORE;
 
@@ -57,10 +63,12 @@ main(int argc, char **argv)
     unsigned char           *doc;
     ngx_http_outage_scan_t   s;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: scan_ir FILE ITERATIONS CHUNK\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "nocharset") == 0)) {
+        fprintf(stderr, "usage: scan_ir FILE ITERATIONS CHUNK [nocharset]\n");
         return 2;
     }
+
+    utf8 = (argc == 4);
 
     f = fopen(argv[1], "rb");
     if (f == NULL) {

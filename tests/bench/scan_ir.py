@@ -16,7 +16,7 @@ row, so that no common way of writing a head hides behind another.
 
     /usr/bin/python3 tests/bench/scan_ir.py [--iterations N] [--json FILE]
         [--max IR_PER_BYTE] [--scanner OTHER/ngx_http_outage_scan.c]
-        [--no-sse2] [--no-avx2]
+        [--no-sse2] [--no-avx2] [--no-charset]
 
 Each document is fed whole and in 4 KB pieces (proxy_buffer_size).  The
 exit status is 1 if a document gets no banner (the scanner would be
@@ -27,7 +27,10 @@ of the scanner source (e.g. from `git show`) for a before/after.
 --no-sse2 builds the portable variant (-DNGX_HTTP_OUTAGE_SCAN_NO_SSE2:
 word-at-a-time searches), which platforms without SSE2 get; --no-avx2
 the SSE2 variant (-DNGX_HTTP_OUTAGE_SCAN_NO_AVX2), which x86-64 CPUs
-without AVX2 get.
+without AVX2 get.  Documents are scanned as served with "charset=utf-8",
+as shops serve pages; --no-charset scans them as served without a
+charset, where the scanner also looks for ISO-2022-JP's ESC bytes before
+the banner's place (a memchr() over the head: its cost).
 """
 
 import argparse
@@ -238,14 +241,14 @@ def build(opt, out, scanner, defines=()):
                    check=True)
 
 
-def measure(driver, path, iterations, chunk, tmp):
+def measure(driver, path, iterations, chunk, tmp, extra=()):
     out = os.path.join(tmp, "cg.out")
     p = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
          "--collect-atstart=no",
          "--toggle-collect=ngx_http_outage_scan_feed",
          "--toggle-collect=ngx_http_outage_scan_finish",
-         driver, path, str(iterations), str(chunk)],
+         driver, path, str(iterations), str(chunk)] + list(extra),
         capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit("valgrind failed: %s" % p.stderr[-2000:])
@@ -268,6 +271,8 @@ def main():
                     help="the portable variant (no SSE2 searches)")
     ap.add_argument("--no-avx2", action="store_true",
                     help="the SSE2 variant (no AVX2 reading of <meta> runs)")
+    ap.add_argument("--no-charset", action="store_true",
+                    help="served without a charset: ESC bytes looked for")
     args = ap.parse_args()
     defines = ["NGX_HTTP_OUTAGE_SCAN_NO_SSE2"] if args.no_sse2 else []
     if args.no_avx2:
@@ -281,10 +286,12 @@ def main():
             d = os.path.join(tmp, "scan_ir" + opt)
             build(opt, d, os.path.abspath(args.scanner), defines)
             drivers.append((opt, d))
-        print("scanner instructions per byte of <head>%s (callgrind, "
+        print("scanner instructions per byte of <head>%s%s (callgrind, "
               "ngx_http_outage_scan_feed + _finish, %d scans each; "
               "target <= %.1f)" % (" without SSE2" if args.no_sse2 else
                                    " without AVX2" if args.no_avx2 else "",
+                                   ", no charset (ESC looked for)"
+                                   if args.no_charset else "",
                                    args.iterations, TARGET))
         print("%-38s %6s  %-6s %-4s %10s %8s" % (
             "document", "head", "cc", "feed", "Ir/scan", "Ir/byte"))
@@ -294,8 +301,9 @@ def main():
                 f.write(doc)
             for opt, d in drivers:
                 for chunk in (0, 4096):
-                    res, fed, hit, ir = measure(d, path, args.iterations,
-                                                chunk, tmp)
+                    res, fed, hit, ir = measure(
+                        d, path, args.iterations, chunk, tmp,
+                        ["nocharset"] if args.no_charset else [])
                     if res != "H":
                         bad = True
                     per = ir / hit if hit else float("inf")

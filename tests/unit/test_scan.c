@@ -433,6 +433,38 @@ static const test_case_t  test_cases[] = {
       "<head><meta a=\"b\">##" },
     { "head: a script with an escape and a nested script",
       "<head><script><!--<script>x</script>--></script><meta a=\"b\">##x" },
+    /*
+     * ISO-2022-JP (R2 L1 of the issue audit): an ESC byte before the place
+     * gives none, wherever it is (in a value, a title, a script, a
+     * comment, text); after the place, or at it, it changes nothing
+     */
+
+    { "esc: ISO-2022-JP title in <head>",
+      "<html><head><title>\x1b$B$3$s$K$A$O\x1b(B</title></head><body>x" },
+    { "esc: in an attribute value",
+      "<head><meta name=\"d\" content=\"\x1b$B<body>\x1b(B\"><body>x" },
+    { "esc: in a script",
+      "<head><script>var a = '\x1b$B';</script></head><body>x" },
+    { "esc: in a comment",
+      "<!-- \x1b$B --><html><head></head><body>x" },
+    { "esc: in an unquoted value",
+      "<head><link rel=a\x1b" "b href=/x.css><body>x" },
+    { "esc: in the text that implies the body, after the place",
+      "<head><meta a=\"b\">##x\x1b$B" },
+    { "esc: after a held '&': text, the place is before it",
+      "<head>##&\x1bx" },
+    { "esc: before a held '&'",
+      "<head><!--\x1b-->&x" },
+    { "esc: text itself: the place is before it",
+      "<head>##\x1b&x" },
+    { "esc: at the very start is at the place",
+      "##\x1b$B<body>x" },
+    { "esc: right after the page's <body>",
+      "<head></head><body>@@\x1b$B$3$s\x1b(B" },
+    { "esc: in the text that implies the body",
+      "<head><title>t</title>##<p>\x1b$B</p>" },
+    { "esc: in a held tag name after the place",
+      "<head>##<di\x1bv>" },
 };
 
 
@@ -969,6 +1001,70 @@ test_done_short_circuit(void)
 }
 
 
+/*
+ * A page served as UTF-8 (s->utf8, set by the filter from the response's
+ * charset) is decoded as UTF-8 whatever its bytes: an ESC is text there
+ * and changes no place; the same page without it gets none.
+ */
+
+static int
+test_esc_utf8(void)
+{
+    int                     rc, ok;
+    size_t                  i, len;
+    ngx_http_outage_scan_t  s;
+
+    static const char  doc[] =
+        "<head><title>\x1b$B$3$s\x1b(B</title></head><body>x";
+
+    ok = 1;
+    len = sizeof(doc) - 1;
+
+    for (i = 1; i <= len; i++) {
+        /* whole (i == len) and split at every byte */
+
+        ngx_http_outage_scan_init(&s);
+        s.utf8 = 1;
+
+        rc = ngx_http_outage_scan_feed(&s, (const unsigned char *) doc, i);
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && i < len) {
+            rc = ngx_http_outage_scan_feed(&s, (const unsigned char *) doc + i,
+                                           len - i);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+            rc = ngx_http_outage_scan_finish(&s);
+        }
+
+        if (rc != NGX_HTTP_OUTAGE_SCAN_HIT || s.hit != (off_t) (len - 1)) {
+            printf("FAIL esc utf8: split %lu: rc %d hit %ld\n",
+                   (unsigned long) i, rc, (long) s.hit);
+            ok = 0;
+        }
+
+        ngx_http_outage_scan_init(&s);
+
+        rc = ngx_http_outage_scan_feed(&s, (const unsigned char *) doc, i);
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE && i < len) {
+            rc = ngx_http_outage_scan_feed(&s, (const unsigned char *) doc + i,
+                                           len - i);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+            rc = ngx_http_outage_scan_finish(&s);
+        }
+
+        if (rc != NGX_HTTP_OUTAGE_SCAN_NONE) {
+            printf("FAIL esc without utf8: split %lu: rc %d\n",
+                   (unsigned long) i, rc);
+            ok = 0;
+        }
+    }
+
+    return ok;
+}
+
+
 int
 main(void)
 {
@@ -1001,6 +1097,13 @@ main(void)
     }
 
     if (test_reread_limit()) {
+        passed++;
+
+    } else {
+        failed++;
+    }
+
+    if (test_esc_utf8()) {
         passed++;
 
     } else {
