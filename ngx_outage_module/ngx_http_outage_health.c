@@ -76,6 +76,9 @@ typedef struct {
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
 
+    time_t                         foreign_told;  /* last "answered by an
+                                                     outage page" warning */
+
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
 
@@ -123,6 +126,8 @@ typedef struct {
     const char                    *detail;      /* NUL-terminated, or NULL */
     ngx_uint_t                     reached;     /* timed out after the
                                                    request was sent */
+    ngx_uint_t                     foreign;     /* answered by an outage
+                                                   page, not the target */
 } ngx_http_outage_result_t;
 
 
@@ -178,6 +183,10 @@ static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_page_answered(
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
 static ngx_uint_t ngx_http_outage_health_silenced(
@@ -2109,60 +2118,37 @@ ngx_http_outage_health_nonce(void)
 
 
 /*
- * Whether a request is this nginx's own probe: it carries the probes'
- * mark, and it is the request of a check whose scope the location pages
- * (that check's method, and its URL's path and query byte for byte).  The
- * mark reaches every probe target, so a leaked one lets a request past
- * the page only where a probe would go (a "/health"), never to the rest
- * of the site.  Read on a paged request only, never on the way of the
- * others.
+ * Whether a request is a probe to let through the page: it carried
+ * (page.c took it out of the request) this nginx's own mark, or the
+ * fleet's (outage_probe_secret), and it is the request of a check whose
+ * scope the location pages (that check's method, and its URL's path and
+ * query byte for byte).  The mark reaches every probe target, so a leaked
+ * one lets a request past the page only where a probe would go (a
+ * "/health"), never to the rest of the site.  Read on a paged request
+ * only, never on the way of the others.
  */
 
 ngx_uint_t
-ngx_http_outage_health_probe_request(ngx_http_request_t *r)
+ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 {
     u_char                        *c, *path, *end;
-    uint64_t                       v;
-    ngx_int_t                      d;
     ngx_uint_t                     i, j, *ids;
-    ngx_table_elt_t               *h;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_main_conf_t   *omcf;
     ngx_http_outage_check_conf_t  *ck;
 
-    static ngx_str_t  name = ngx_string("X-Outage-Probe");
-
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
     shm = ngx_http_outage_shm();
 
-    if (shm == NULL || shm->probe_nonce == 0) {
-        return 0;
-    }
-
-    h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
-
-    if (h == NULL || h->value.len != 2 * sizeof(uint64_t)) {
-        return 0;
-    }
-
-    v = 0;
-
-    for (c = h->value.data; c < h->value.data + h->value.len; c++) {
-        d = ngx_hextoi(c, 1);
-
-        if (d == NGX_ERROR) {
-            return 0;
-        }
-
-        v = v << 4 | (uint64_t) d;
-    }
-
-    if (v != shm->probe_nonce) {
+    if (mark == 0
+        || (mark != omcf->probe_mark
+            && (shm == NULL || mark != shm->probe_nonce)))
+    {
         return 0;
     }
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
-    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
 
     if (olcf->page_scopes == NULL) {
         return 0;
@@ -2214,6 +2200,75 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r)
 }
 
 
+/*
+ * Whether a probe was answered by the maintenance page of an nginx running
+ * this module (X-Outage-Page: paged, page.c) rather than by what the check
+ * watches: another member of a fleet behind the check's name, whose page
+ * did not take this mark, or a location of this nginx that pages another
+ * scope.  That page is the other module's verdict, not the application's.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
+{
+#if (LIBCURL_VERSION_NUM >= 0x075400)
+    struct curl_header  *hh;
+
+    if (curl_easy_header(p->easy, "X-Outage-Page", 0, CURLH_HEADER, -1, &hh)
+        == CURLHE_OK
+        && ngx_strcmp(hh->value, "paged") == 0)
+    {
+        return 1;
+    }
+#endif
+
+    return 0;
+}
+
+
+/*
+ * Such an answer is not counted: it would hold a fleet down for good once
+ * its members paged (each probe answered by another's page), and pass
+ * nothing on about the application either way.  The check keeps its state
+ * until a probe reaches what it watches; the log says why, once a minute.
+ */
+
+static void
+ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    time_t                  now;
+    ngx_str_t              *scope;
+    ngx_uint_t              health;
+    ngx_http_outage_shm_t  *shm;
+
+    static const char  *states[] = { "unknown", "up", "down" };
+
+    now = ngx_time();
+
+    if (now - p->foreign_told < 60) {
+        return;
+    }
+
+    p->foreign_told = now;
+    scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+    shm = ngx_http_outage_shm();
+    health = shm->checks[p->conf->slot].health;      /* a word: no lock */
+
+    ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                  "outage: check \"%V\" (#%ui): a probe was answered by an "
+                  "outage page (another member of the fleet?): set "
+                  "outage_probe_secret%s; not counted, the check stays %s "
+                  "until a probe reaches the application",
+                  scope, p->id,
+                  h->omcf->probe_mark ? " (the same file on every member), "
+                                        "or probe a URL whose location pages "
+                                        "the check's scope"
+                                      : "",
+                  states[health % 3]);
+}
+
+
 static ngx_int_t
 ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
@@ -2243,10 +2298,12 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
      * site's public name, its own listen address) must judge the backend,
      * not the maintenance page this nginx serves once the scope is down
      * (it would never come up again), nor the page of a maintenance
-     * declared in Redis (it would stay down "by health" after it).
+     * declared in Redis (it would stay down "by health" after it).  A
+     * fleet's mark (outage_probe_secret) passes every member's page.
      */
     ngx_snprintf(mark, sizeof(mark), "X-Outage-Probe: %016uxL%Z",
-                 ngx_http_outage_health_nonce());
+                 h->omcf->probe_mark ? h->omcf->probe_mark
+                                     : ngx_http_outage_health_nonce());
 
     l = curl_slist_append(p->headers, (char *) mark);
     if (l == NULL) {
@@ -2877,7 +2934,12 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        ngx_http_outage_health_store(h, p, &res);
+        if (res.foreign) {
+            ngx_http_outage_health_foreign(h, p);
+
+        } else {
+            ngx_http_outage_health_store(h, p, &res);
+        }
 
         if ((ngx_msec_int_t) (ngx_current_msec - p->next) >= 0) {
             ngx_http_outage_health_tick_soon(h);
@@ -3035,6 +3097,14 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         /* curl's static description of the code, never its message */
         res->kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
         t = ngx_slprintf(t, last, "%s", curl_easy_strerror(code));
+        goto done;
+    }
+
+    if (ngx_http_outage_health_page_answered(p)) {
+        res->foreign = 1;
+        res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
+        t = ngx_slprintf(t, last, "HTTP %ui from an outage page",
+                         res->status);
         goto done;
     }
 

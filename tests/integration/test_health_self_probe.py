@@ -8,7 +8,7 @@ that the page lets through, like a bypass."""
 
 from http.server import BaseHTTPRequestHandler
 
-from harness import LATENCY_FACTOR, free_port, wait_for
+from harness import LATENCY_FACTOR, free_port, raw_request, wait_for
 from passive_helpers import checks_of, scope, serve, server, stop_server
 
 T = 10 * LATENCY_FACTOR
@@ -130,3 +130,90 @@ def test_a_leaked_mark_passes_only_where_a_probe_goes(nginx_factory):
             (st, hdrs)
     finally:
         stop_server(partner)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """200 to every GET; records each request's header list, in order."""
+    protocol_version = "HTTP/1.1"
+    seen = None
+
+    def do_GET(self):
+        self.seen.append((self.path, list(self.headers.items())))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a):
+        pass
+
+
+def _recorder():
+    seen = []
+    handler = type("Rec", (Recorder,), {"seen": seen})
+    return serve(handler=handler), seen
+
+
+def _names(headers, prefix):
+    return [(k.lower(), v) for k, v in headers if k.lower().startswith(prefix)]
+
+
+def test_the_mark_never_reaches_the_application(nginx_factory):
+    # review s8/R5 #1 (b): a probe that goes through this nginx was proxied
+    # to the application with its X-Outage-Probe, into the application's
+    # logs; a header= after the mark must still arrive
+    app, seen = _recorder()
+    try:
+        port = app.server_address[1]
+        conf = ("outage_check shop http://127.0.0.1:{port}/health "
+                "interval=300ms timeout=250ms header=X-After:1;\n") + \
+            server("""
+        location / {
+            outage_page shop;
+            outage_passive off;
+            add_header X-UA "$http_user_agent" always;
+            add_header X-H7 "$http_x_h7" always;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % port)
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: len([s for s in seen if s[0] == "/health"]) >= 2,
+                 timeout=T, what="probes through this nginx")
+        for path, hdrs in seen:
+            names = [k.lower() for k, _ in hdrs]
+            assert "x-outage-probe" not in names, (path, hdrs)
+            assert ("x-after", "1") in [(k.lower(), v) for k, v in hdrs]
+
+        # any request, the mark anywhere in nginx's header list (20 to a
+        # part): the other headers arrive, in order, and nginx's pointers
+        # to known headers (User-Agent) still read right
+        mark = "0123456789abcdef"
+        for count, at in ((1, 0), (3, 0), (3, 1), (3, 2), (25, 0), (25, 5),
+                          (25, 17), (25, 18), (25, 19), (25, 24), (45, 38)):
+            hdrs = [("X-H%d" % i, "v%d" % i) for i in range(count)]
+            hdrs.insert(at, ("X-Outage-Probe", mark))
+            hdrs.insert(count // 2, ("User-Agent", "ua-%d-%d" % (count, at)))
+            del seen[:]
+            st, got, _ = n.get("/x", headers=dict(hdrs))
+            assert st == 200, (count, at, st)
+            path, rec = [s for s in seen if s[0] == "/x"][0]
+            want = [(k.lower(), v) for k, v in hdrs
+                    if k.lower().startswith("x-h")]
+            assert _names(rec, "x-h") == want, (count, at, rec)
+            assert "x-outage-probe" not in [k.lower() for k, _ in rec]
+            assert got["x-ua"] == "ua-%d-%d" % (count, at)
+            assert got.get("x-h7", "") == ("v7" if count > 7 else "")
+        # two marks, and one alone in an HTTP/1.0 request
+        del seen[:]
+        raw = (b"GET /y HTTP/1.0\r\nX-Outage-Probe: " + mark.encode()
+               + b"\r\nX-Outage-Probe: x\r\n\r\n")
+        assert raw_request(n.port, raw).startswith(b"HTTP/1.1 200")
+        rec = [s for s in seen if s[0] == "/y"][0][1]
+        assert "x-outage-probe" not in [k.lower() for k, _ in rec], rec
+        del seen[:]
+        raw = b"GET /z HTTP/1.0\r\nX-Outage-Probe: " + mark.encode() + \
+            b"\r\n\r\n"
+        assert raw_request(n.port, raw).startswith(b"HTTP/1.1 200")
+        rec = [s for s in seen if s[0] == "/z"][0][1]
+        assert "x-outage-probe" not in [k.lower() for k, _ in rec], rec
+    finally:
+        stop_server(app)
