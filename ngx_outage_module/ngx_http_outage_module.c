@@ -366,9 +366,13 @@ ngx_http_outage_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_outage_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t                    i;
     ngx_http_handler_pt          *h;
     ngx_http_core_main_conf_t    *cmcf;
     ngx_http_outage_main_conf_t  *omcf;
+
+    static ngx_uint_t  rewrite[] = { NGX_HTTP_SERVER_REWRITE_PHASE,
+                                     NGX_HTTP_REWRITE_PHASE };
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
 
@@ -400,6 +404,16 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_outage_access_handler;
+
+    /* registered after the rewrite module's: runs before its "return" */
+    for (i = 0; i < 2; i++) {
+        h = ngx_array_push(&cmcf->phases[rewrite[i]].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_outage_page_rewrite_handler;
+    }
 
     if (ngx_http_outage_health_postconfiguration(cf) != NGX_OK) {
         return NGX_ERROR;

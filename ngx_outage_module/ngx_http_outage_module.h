@@ -732,6 +732,8 @@ char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
+/* page.c: an answer in the rewrite phases after an internal redirect */
+ngx_int_t ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r);
 /* a request that is this nginx's own probe: let through the page */
 ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r,
     uint64_t mark);

@@ -432,6 +432,36 @@ ngx_http_outage_page_unlist(ngx_list_t *l, void *elt, ngx_pool_t *pool)
 
 
 /*
+ * A location entered by an internal redirect (an error_page target, a
+ * named location) may answer in its rewrite phases, with "return", before
+ * the access handler above runs.  r->upstream, still the previous
+ * location's, is remembered here too, so that such an answer is served as
+ * configured, as a file is, and not taken for an upstream failure of this
+ * location.  Registered in both rewrite phases (module.c); nothing to do
+ * on a request that has not proxied yet.
+ */
+
+ngx_int_t
+ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r)
+{
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    if (r->upstream == NULL || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->inherited = r->upstream;
+
+    return NGX_DECLINED;
+}
+
+
+/*
  * A subrequest (an SSI include, auth_request, add_before_body) into a paged
  * location must not reach the backend that is down either.  It gets the
  * page's status with an empty body: the main request decides what the
