@@ -135,10 +135,6 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
         return ngx_http_outage_subrequest_gate(r);
     }
 
-    if (ngx_http_outage_page_take_mark(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /*
      * After an internal redirect (error_page, named location) r->upstream
      * still points at the previous location's upstream: remember it, so a
@@ -259,10 +255,11 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
 /*
  * X-Outage-Probe is for the outage module only: the application never
  * needs it, and its logs (or an APM, a WAF behind) would keep a mark that
- * passes the page.  It is taken out of every request before a content
- * handler runs (proxy, fastcgi, grpc, uwsgi and scgi copy headers_in as
- * they find it), and its value is kept in the context for the page's
- * decisions, which come later (the intercept) or again (after an internal
+ * passes the page.  It is taken out of every request in its first
+ * rewrite phase, before anything copies headers_in as it finds it (proxy,
+ * fastcgi, grpc, uwsgi, scgi; auth_request and mirror subrequests), and
+ * its value is kept in the context for the page's decisions, which come
+ * later (the access handler, the intercept) or again (after an internal
  * redirect).  A malformed value is dropped as well, and never passes.
  */
 
@@ -379,8 +376,22 @@ ngx_http_outage_page_unlist(ngx_list_t *l, void *elt, ngx_pool_t *pool)
         if (part->nelts == 0 && prev) {
             prev->next = part->next;
 
+            /*
+             * Only a part cut here is not full: as the last one its
+             * storage must start where it was allocated, for the pushes.
+             */
             if (l->last == part) {
                 l->last = prev;
+
+                if (prev->nelts < l->nalloc) {
+                    e = ngx_palloc(pool, l->nalloc * l->size);
+                    if (e == NULL) {
+                        return NGX_ERROR;
+                    }
+
+                    ngx_memcpy(e, prev->elts, prev->nelts * l->size);
+                    prev->elts = e;
+                }
             }
         }
 
@@ -432,13 +443,19 @@ ngx_http_outage_page_unlist(ngx_list_t *l, void *elt, ngx_pool_t *pool)
 
 
 /*
+ * The first handler of every main request, in both rewrite phases
+ * (module.c: registered after the rewrite module's, it runs before it).
+ *
+ * It takes the probe mark out of the request before anything can pass it
+ * on: an auth_request or mirror subrequest (access and precontent phases)
+ * copies the request's headers too.
+ *
  * A location entered by an internal redirect (an error_page target, a
  * named location) may answer in its rewrite phases, with "return", before
  * the access handler above runs.  r->upstream, still the previous
  * location's, is remembered here too, so that such an answer is served as
  * configured, as a file is, and not taken for an upstream failure of this
- * location.  Registered in both rewrite phases (module.c); nothing to do
- * on a request that has not proxied yet.
+ * location.  Nothing to do on a request that has not proxied yet.
  */
 
 ngx_int_t
@@ -446,7 +463,15 @@ ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_http_outage_page_ctx_t  *ctx;
 
-    if (r->upstream == NULL || r != r->main) {
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_outage_page_take_mark(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->upstream == NULL) {
         return NGX_DECLINED;
     }
 

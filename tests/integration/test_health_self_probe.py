@@ -174,7 +174,15 @@ def test_the_mark_never_reaches_the_application(nginx_factory):
             add_header X-UA "$http_user_agent" always;
             add_header X-H7 "$http_x_h7" always;
             proxy_pass http://127.0.0.1:%d;
-        }""" % port)
+        }
+        location /authed/ {
+            auth_request /auth;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location = /auth {
+            internal;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (port, port, port))
         n = nginx_factory(conf, workers=1)
         wait_for(lambda: len([s for s in seen if s[0] == "/health"]) >= 2,
                  timeout=T, what="probes through this nginx")
@@ -202,6 +210,25 @@ def test_the_mark_never_reaches_the_application(nginx_factory):
             assert "x-outage-probe" not in [k.lower() for k, _ in rec]
             assert got["x-ua"] == "ua-%d-%d" % (count, at)
             assert got.get("x-h7", "") == ("v7" if count > 7 else "")
+        # an auth_request subrequest (access phase) copies the request's
+        # headers too; and a location that pages nothing
+        del seen[:]
+        assert n.get("/authed/x", headers={"X-Outage-Probe": mark})[0] == 200
+        assert sorted(p for p, _ in seen) == ["/auth", "/authed/x"], seen
+        for path, rec in seen:
+            assert "x-outage-probe" not in [k.lower() for k, _ in rec], rec
+        # two marks: the first one of the first part and the only one of
+        # the last part (HTTP/1.0 needs no Host: 21 headers in nginx's list)
+        del seen[:]
+        hs = ["X-Outage-Probe: " + mark] + \
+            ["X-H%d: v%d" % (i, i) for i in range(19)] + \
+            ["X-Outage-Probe: " + mark]
+        raw = ("GET /w HTTP/1.0\r\n" + "\r\n".join(hs)
+               + "\r\n\r\n").encode()
+        assert raw_request(n.port, raw).startswith(b"HTTP/1.1 200")
+        rec = [s for s in seen if s[0] == "/w"][0][1]
+        assert _names(rec, "x-") == [("x-h%d" % i, "v%d" % i)
+                                     for i in range(19)], rec
         # two marks, and one alone in an HTTP/1.0 request
         del seen[:]
         raw = (b"GET /y HTTP/1.0\r\nX-Outage-Probe: " + mark.encode()
