@@ -33,6 +33,9 @@
  */
 #define NGX_HTTP_OUTAGE_BYPASS_COOKIES    4
 
+/* X-Outage-Probe headers taken out of a request at most (one is sent) */
+#define NGX_HTTP_OUTAGE_PROBE_MARKS       8
+
 
 static ngx_http_outage_page_ctx_t *ngx_http_outage_page_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
@@ -269,6 +272,7 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     u_char                      *c;
     uint64_t                     v, mark;
     ngx_int_t                    d;
+    ngx_uint_t                   n;
     ngx_table_elt_t             *h;
     ngx_http_outage_page_ctx_t  *ctx;
 
@@ -281,8 +285,22 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     }
 
     mark = 0;
+    n = 0;
 
     do {
+        /*
+         * Each look walks the list again: a request made of marks would
+         * cost a walk per mark.  A probe sends one; more than a few is
+         * no request of a probe, nor of a browser.
+         */
+        if (++n > NGX_HTTP_OUTAGE_PROBE_MARKS) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: client sent more than %d "
+                          "\"X-Outage-Probe\" headers",
+                          NGX_HTTP_OUTAGE_PROBE_MARKS);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
         v = 0;
 
         for (c = h->value.data; c < h->value.data + h->value.len; c++) {
@@ -295,11 +313,14 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
             v = v << 4 | (uint64_t) d;
         }
 
-        /* the first one decides; a second mark is not a second chance */
-        if (mark == 0 && c == h->value.data + h->value.len
-            && h->value.len == 2 * sizeof(uint64_t))
-        {
-            mark = v ? v : (uint64_t) -1;
+        /*
+         * The first one decides: a second mark is not a second chance.
+         * An all-zero value, which no mark is, stands for a wrong one.
+         */
+        if (n == 1) {
+            mark = (c == h->value.data + h->value.len
+                    && h->value.len == 2 * sizeof(uint64_t)) ? v : 0;
+            mark = mark ? mark : (uint64_t) -1;
         }
 
         if (ngx_http_outage_page_unlist(&r->headers_in.headers, h, r->pool)
@@ -313,12 +334,7 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     } while (h);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "outage: X-Outage-Probe taken out of the request, "
-                   "well-formed: %d", mark != 0);
-
-    if (mark == 0) {
-        return NGX_OK;
-    }
+                   "outage: %ui X-Outage-Probe taken out of the request", n);
 
     ctx = ngx_http_outage_page_ctx(r, 1);
     if (ctx == NULL) {
@@ -461,14 +477,17 @@ ngx_http_outage_page_unlist(ngx_list_t *l, void *elt, ngx_pool_t *pool)
 ngx_int_t
 ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
     ngx_http_outage_page_ctx_t  *ctx;
 
     if (r != r->main) {
         return NGX_DECLINED;
     }
 
-    if (ngx_http_outage_page_take_mark(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_http_outage_page_take_mark(r);
+
+    if (rc != NGX_OK) {
+        return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
     }
 
     if (r->upstream == NULL) {

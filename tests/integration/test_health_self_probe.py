@@ -128,6 +128,13 @@ def test_a_leaked_mark_passes_only_where_a_probe_goes(nginx_factory):
         st, hdrs, _ = n.get("/health", headers=hdr)
         assert hdrs.get("x-outage-bypass") == "probe" and st == 502, \
             (st, hdrs)
+        # the first mark decides: a wrong one, then the right one, is no
+        # second chance
+        for first in ("zz" * 8, "0" * 16, ""):
+            raw = ("GET /health HTTP/1.0\r\nX-Outage-Probe: %s\r\n"
+                   "X-Outage-Probe: %s\r\n\r\n" % (first, mark)).encode()
+            assert raw_request(n.port, raw).startswith(b"HTTP/1.1 503"), \
+                first
     finally:
         stop_server(partner)
 
@@ -229,6 +236,12 @@ def test_the_mark_never_reaches_the_application(nginx_factory):
         rec = [s for s in seen if s[0] == "/w"][0][1]
         assert _names(rec, "x-") == [("x-h%d" % i, "v%d" % i)
                                      for i in range(19)], rec
+        # a request made of marks is refused (each costs a walk of the
+        # list), a few are taken out
+        for count, want in ((8, b"HTTP/1.1 200"), (9, b"HTTP/1.1 400")):
+            raw = ("GET /m HTTP/1.0\r\n" + "X-Outage-Probe: %s\r\n" % mark
+                   * count + "\r\n").encode()
+            assert raw_request(n.port, raw).startswith(want), count
         # two marks, and one alone in an HTTP/1.0 request
         del seen[:]
         raw = (b"GET /y HTTP/1.0\r\nX-Outage-Probe: " + mark.encode()
