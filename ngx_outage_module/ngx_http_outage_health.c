@@ -2244,6 +2244,13 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
 
     static const char  *states[] = { "unknown", "up", "down" };
 
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+    shm->checks[p->conf->slot].page_answers++;
+    health = shm->checks[p->conf->slot].health;
+    ngx_http_outage_shm_unlock();
+
     now = ngx_time();
 
     if (now - p->foreign_told < 60) {
@@ -2252,8 +2259,6 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
 
     p->foreign_told = now;
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
-    shm = ngx_http_outage_shm();
-    health = shm->checks[p->conf->slot].health;      /* a word: no lock */
 
     ngx_log_error(NGX_LOG_WARN, h->log, 0,
                   "outage: check \"%V\" (#%ui): a probe was answered by an "

@@ -342,6 +342,9 @@ typedef struct {
                                                   a reload */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
+    ngx_uint_t                   page_answers; /* probes answered by an
+                                                  outage page, not counted
+                                                  (lock) */
     ngx_uint_t                   transitions;
     ngx_uint_t                   passive_failures;
     ngx_msec_t                   latency_sum;

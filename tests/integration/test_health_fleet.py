@@ -119,6 +119,7 @@ def test_fleet_with_a_shared_secret_comes_back_up(nginx_factory, tmp_path):
             # the probes passed the other's page, as probes
             assert n.status_json()["counters"]["bypasses"] > 0
             assert not lines(n, "answered by an outage page")
+            assert checks_of(n)[0]["page_answers"] == 0
         # the mark never reaches the application, page or not
         assert app.marks == [], app.marks[:3]
     finally:
@@ -156,6 +157,8 @@ def test_another_members_page_is_not_the_applications_answer(
                  timeout=T, what="more probes answered by B's page")
         assert scope(a, "shop")["state"] == "ok", scope(a, "shop")
         assert checks_of(a)[0]["health"] == "up", checks_of(a)
+        # not counted as probes, but shown
+        assert checks_of(a)[0]["page_answers"] >= 5, checks_of(a)
         assert a.get("/")[0] == 200
         # said once a minute, not per probe
         assert len(lines(a, "answered by an outage page")) == 1
