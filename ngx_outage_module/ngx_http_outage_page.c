@@ -986,8 +986,12 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
     ngx_table_elt_t             **h;
 #endif
 
-    /* a probe of this nginx judges the backend, not this page (health.c) */
-    ctx = ngx_http_outage_page_ctx(r, 0);
+    /*
+     * A probe of this nginx judges the backend, not this page (health.c).
+     * A probe makes no subrequests: one (an SSI include of the answer)
+     * has the main request's URI, which would match the probe's.
+     */
+    ctx = (r == r->main) ? ngx_http_outage_page_ctx(r, 0) : NULL;
 
     if (ctx && ctx->probe_mark
         && ngx_http_outage_health_probe_request(r, ctx->probe_mark))

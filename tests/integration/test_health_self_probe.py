@@ -257,3 +257,54 @@ def test_the_mark_never_reaches_the_application(nginx_factory):
         assert "x-outage-probe" not in [k.lower() for k, _ in rec], rec
     finally:
         stop_server(app)
+
+
+def test_a_mark_passes_no_subrequest(nginx_factory):
+    # a subrequest (an SSI include of the application's answer) has the
+    # main request's URI: with the probe's mark it matched the check's URL
+    # and passed the page of a location a probe never goes to
+    seen = []
+
+    class Ssi(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("X-Outage-Probe")))
+            body = (b'<!--#include virtual="/admin/x" -->'
+                    if self.path == "/health" else b"admin")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    app = serve(handler=Ssi)
+    partner = serve(handler=Ssi)
+    try:
+        conf = ("outage_check partner http://127.0.0.1:%d/p "
+                "interval=300ms timeout=250ms;\n"
+                "outage_check shop http://127.0.0.1:%d/health "
+                "interval=300ms timeout=250ms fall=2;\n"
+                % (partner.server_address[1], free_port())) + server("""
+        location / {
+            outage_page shop;
+            outage_passive off;
+            ssi on;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % app.server_address[1])
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: scope(n, "shop")["state"] == "down"
+                 and [m for p, m in seen if p == "/p"],
+                 timeout=T, what="shop down, the partner probed")
+        mark = [m for p, m in seen if p == "/p"][-1]
+        del seen[:]
+        st, hdrs, body = n.get("/health", headers={"X-Outage-Probe": mark})
+        assert hdrs.get("x-outage-bypass") == "probe", (st, hdrs)
+        assert [p for p, _ in seen if p != "/p"] == ["/health"], seen
+        assert b"admin" not in body
+    finally:
+        stop_server(app)
+        stop_server(partner)
