@@ -1143,6 +1143,8 @@ ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 #else
 
+    (void) omcf;
+
     return "needs nginx built with OpenSSL";
 
 #endif
