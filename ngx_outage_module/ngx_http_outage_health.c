@@ -185,7 +185,7 @@ static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_page_answered(
     ngx_http_outage_probe_t *p);
-static void ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
+static ngx_uint_t ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
@@ -2227,50 +2227,56 @@ ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
 
 
 /*
- * Such an answer is not counted: it would hold a fleet down for good once
- * its members paged (each probe answered by another's page), and pass
- * nothing on about the application either way.  The check keeps its state
- * until a probe reaches what it watches; the log says why, once a minute.
+ * Such an answer is the other module's verdict on the scope, not the
+ * application's.  While the check is up (or unknown) it counts as a
+ * failure: a member that paged first is evidence of an outage, which must
+ * not be hidden from this one.  While the check is down it is not counted:
+ * counting it would hold a fleet down for good once its members paged
+ * (each probe answered by another's page), so the check stays down until
+ * a probe reaches the application.  Returns whether the probe is counted;
+ * the log says what happened, once a minute.
  */
 
-static void
+static ngx_uint_t
 ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
     time_t                  now;
     ngx_str_t              *scope;
-    ngx_uint_t              health;
+    ngx_uint_t              down;
     ngx_http_outage_shm_t  *shm;
-
-    static const char  *states[] = { "unknown", "up", "down" };
 
     shm = ngx_http_outage_shm();
 
+    /* health is written by the prober, this worker, under the lock */
     ngx_http_outage_shm_lock();
     shm->checks[p->conf->slot].page_answers++;
-    health = shm->checks[p->conf->slot].health;
+    down = (shm->checks[p->conf->slot].health
+            == NGX_HTTP_OUTAGE_HEALTH_DOWN);
     ngx_http_outage_shm_unlock();
 
     now = ngx_time();
 
-    if (now - p->foreign_told < 60) {
-        return;
+    if (now - p->foreign_told >= 60) {
+        p->foreign_told = now;
+        scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+
+        ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                      "outage: check \"%V\" (#%ui): a probe was answered by "
+                      "an outage page (another member of the fleet?): set "
+                      "outage_probe_secret%s; %s",
+                      scope, p->id,
+                      h->omcf->probe_mark
+                          ? " (the same file on every member), or probe a "
+                            "URL whose location pages the check's scope"
+                          : "",
+                      down ? "not counted while the check is down: it stays "
+                             "down until a probe reaches the application"
+                           : "counted as a failure (that page is evidence "
+                             "of an outage) while the check is up");
     }
 
-    p->foreign_told = now;
-    scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
-
-    ngx_log_error(NGX_LOG_WARN, h->log, 0,
-                  "outage: check \"%V\" (#%ui): a probe was answered by an "
-                  "outage page (another member of the fleet?): set "
-                  "outage_probe_secret%s; not counted, the check stays %s "
-                  "until a probe reaches the application",
-                  scope, p->id,
-                  h->omcf->probe_mark ? " (the same file on every member), "
-                                        "or probe a URL whose location pages "
-                                        "the check's scope"
-                                      : "",
-                  states[health % 3]);
+    return !down;
 }
 
 
@@ -2939,10 +2945,7 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        if (res.foreign) {
-            ngx_http_outage_health_foreign(h, p);
-
-        } else {
+        if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
             ngx_http_outage_health_store(h, p, &res);
         }
 

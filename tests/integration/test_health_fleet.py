@@ -129,8 +129,10 @@ def test_fleet_with_a_shared_secret_comes_back_up(nginx_factory, tmp_path):
 def test_another_members_page_is_not_the_applications_answer(
         nginx_factory, redis):
     # B pages the scope (a maintenance declared in its Redis), A's check
-    # probes through B without a shared secret: B's page answers, which is
-    # B's verdict, not the application's (which serves)
+    # probes through B without a shared secret: B's page answers.  While
+    # A's check is up that page is evidence of an outage (counted: A
+    # pages too); once A is down it is not counted, so A stays down until
+    # a probe reaches the application (here: B's maintenance ends)
     app = FlakyApp()
     try:
         b = nginx_factory("", workers=1, start=False)
@@ -142,33 +144,61 @@ def test_another_members_page_is_not_the_applications_answer(
         wait_for(lambda: checks_of(a)[0]["health"] == "up", timeout=T,
                  what="the check up")
         redis.cli("HSET", "outage:shop", "state", "maintenance")
-        wait_for(lambda: b.get("/health")[0] == 503, timeout=T,
-                 what="B's page")
+        wait_for(lambda: scope(a, "shop")["state"] == "down", timeout=T,
+                 what="A down by B's page")
+        assert scope(a, "shop")["reason"] == \
+            "check: HTTP 503 from an outage page", scope(a, "shop")
         wait_for(lambda: lines(a, r'\[warn\].*check "shop" \(#0\): a '
                                r'probe was answered by an outage page '
                                r'\(another member of the fleet\?\): set '
-                               r'outage_probe_secret; not counted, the '
-                               r'check stays up'),
+                               r'outage_probe_secret; counted as a failure'),
                  timeout=T, what="the warning")
-        # fall=2 probes and many more: A does not take B's page for the
-        # application's answer
-        pages = b.status_json()["counters"]["pages"]
-        wait_for(lambda: b.status_json()["counters"]["pages"] >= pages + 5,
-                 timeout=T, what="more probes answered by B's page")
-        assert scope(a, "shop")["state"] == "ok", scope(a, "shop")
-        assert checks_of(a)[0]["health"] == "up", checks_of(a)
-        # not counted as probes, but shown
-        assert checks_of(a)[0]["page_answers"] >= 5, checks_of(a)
-        assert a.get("/")[0] == 200
+        # down: B's page is not counted any more (no streak that would
+        # keep A down after B's page is gone), but shown
+        c = checks_of(a)[0]
+        wait_for(lambda: checks_of(a)[0]["page_answers"]
+                 >= c["page_answers"] + 5, timeout=T,
+                 what="more probes answered by B's page")
+        assert checks_of(a)[0]["consecutive_failures"] == \
+            c["consecutive_failures"], (c, checks_of(a))
         # said once a minute, not per probe
         assert len(lines(a, "answered by an outage page")) == 1
         # how A told B's page from the application's answer
         assert b.get("/health")[1].get("x-outage-page") == "paged"
-        # the application's own failure still counts
-        app.dead.set()
+        # B's maintenance ends: A's probes reach the application again
         redis.cli("DEL", "outage:shop")
+        wait_for(lambda: scope(a, "shop")["state"] == "ok", timeout=T,
+                 what="A up with the application")
+        assert a.get("/")[0] == 200
+        # the application's own failure counts as ever
+        app.dead.set()
         wait_for(lambda: scope(a, "shop")["state"] == "down", timeout=T,
                  what="A down with the application")
         assert scope(a, "shop")["reason"] == "check: HTTP 500"
+    finally:
+        app.stop()
+
+
+def test_a_member_that_paged_first_is_evidence_for_the_others(
+        nginx_factory):
+    # review s9/R1 P1: without a shared secret, B (fall=1) pages first when
+    # the application dies for good; every later probe of A (fall=3) is
+    # answered by B's page.  Not counting it hid the outage on A for good
+    app = FlakyApp()
+    try:
+        a = nginx_factory("", workers=1, start=False)
+        b = nginx_factory("", workers=1, start=False)
+        a.write_conf(_conf(b.port, app.port).replace("fall=2", "fall=3"))
+        b.write_conf(_conf(a.port, app.port).replace("fall=2", "fall=1"))
+        a.start()
+        b.start()
+        for n in (a, b):
+            wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                     what="the check up")
+        app.dead.set()
+        for n in (b, a):
+            wait_for(lambda: scope(n, "shop")["state"] == "down",
+                     timeout=T, what="the scope down")
+        assert a.get("/")[0] == 503 and b.get("/")[0] == 503
     finally:
         app.stop()
