@@ -2241,18 +2241,34 @@ static ngx_uint_t
 ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
 {
-    time_t                  now;
-    ngx_str_t              *scope;
-    ngx_uint_t              down;
-    ngx_http_outage_shm_t  *shm;
+    time_t                        now;
+    ngx_str_t                    *scope;
+    ngx_uint_t                    down;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
 
     shm = ngx_http_outage_shm();
+    sc = &shm->checks[p->conf->slot];
 
-    /* health is written by the prober, this worker, under the lock */
     ngx_http_outage_shm_lock();
-    shm->checks[p->conf->slot].page_answers++;
-    down = (shm->checks[p->conf->slot].health
-            == NGX_HTTP_OUTAGE_HEALTH_DOWN);
+
+    /* a late result, or a slot another check has now: store() drops it */
+    if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK
+        || !ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
+    {
+        ngx_http_outage_shm_unlock();
+        return 1;
+    }
+
+    sc->page_answers++;
+    down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
+
+    if (down) {
+        /* as store() does: a down check confirms nothing */
+        sc->confirm = 0;
+        p->confirming = 0;
+    }
+
     ngx_http_outage_shm_unlock();
 
     now = ngx_time();

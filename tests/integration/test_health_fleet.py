@@ -202,3 +202,42 @@ def test_a_member_that_paged_first_is_evidence_for_the_others(
         assert a.get("/")[0] == 503 and b.get("/")[0] == 503
     finally:
         app.stop()
+
+
+def test_a_confirming_probe_answered_by_a_page_ends(nginx_factory, redis):
+    # review s9/R1 P2: passive detection on A asks a probe to confirm; the
+    # probe gets B's page.  Left unstored, the confirmation stayed asked
+    # and A probed B again at once, hundreds of times a second, for as
+    # long as B paged.  Now it is a failure (A's check is up), "fall" of
+    # them take A down, and a down check confirms nothing
+    app = FlakyApp()
+    try:
+        b = nginx_factory("", workers=1, start=False)
+        b.write_conf(("outage_redis 127.0.0.1:%d interval=200ms "
+                      "timeout=500ms;\n" % redis.port)
+                     + _server(app.port))
+        b.start()
+        redis.cli("HSET", "outage:shop", "state", "maintenance")
+        wait_for(lambda: b.get("/health")[0] == 503, timeout=T,
+                 what="B's page")
+        a = nginx_factory("""
+    outage_check shop http://127.0.0.1:%d/health interval=20s timeout=1s;
+    server {
+        listen 127.0.0.1:{port};
+        location / {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:1;
+        }
+        location = /outage/status { outage_status; }
+    }
+""" % b.port, workers=1)
+        for _ in range(20):
+            a.get("/")
+        wait_for(lambda: scope(a, "shop")["state"] == "down", timeout=T,
+                 what="A down: confirmed by failures")
+        pages = b.status_json()["counters"]["pages"]
+        threading.Event().wait(2)       # a loop would send hundreds
+        assert b.status_json()["counters"]["pages"] <= pages + 3
+        assert checks_of(a)[0]["page_answers"] <= 8, checks_of(a)
+    finally:
+        app.stop()
