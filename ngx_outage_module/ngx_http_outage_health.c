@@ -78,6 +78,9 @@ typedef struct {
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
+    ngx_msec_t                     direct;      /* the last answer that was
+                                                   not an outage page */
+    unsigned                       direct_seen:1;
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -2228,9 +2231,14 @@ ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
 
 /*
  * Such an answer is the other module's verdict on the scope, not the
- * application's.  While the check is up (or unknown) it counts as a
- * failure: a member that paged first is evidence of an outage, which must
- * not be hidden from this one.  While the check is down it is not counted:
+ * application's.  While the check is up (or unknown) and no probe of this
+ * worker reached what the check watches for 4 x fall x interval, it counts
+ * as a failure: a member that paged first is evidence of an outage, which
+ * must not be hidden from this one (a load balancer with source affinity
+ * sends every probe there).  Direct evidence within that time outweighs
+ * it: behind a load balancer that spreads the probes, a member that cannot
+ * reach the application must not make this one page on and off while its
+ * own probes pass.  While the check is down it is not counted:
  * counting it would hold a fleet down for good once its members paged
  * (each probe answered by another's page), so the check stays down until
  * a probe reaches the application.  Returns whether the probe is counted;
@@ -2243,7 +2251,7 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
 {
     time_t                        now;
     ngx_str_t                    *scope;
-    ngx_uint_t                    down;
+    ngx_uint_t                    down, hearsay;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_shm_check_t  *sc;
 
@@ -2262,9 +2270,13 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
 
     sc->page_answers++;
     down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
+    hearsay = !down
+              && (!p->direct_seen
+                  || ngx_current_msec - p->direct
+                     > 4 * p->conf->fall * p->conf->interval);
 
-    if (down) {
-        /* as store() does: a down check confirms nothing */
+    if (!hearsay) {
+        /* not counted: no verdict, and a confirmation asked ends here */
         sc->confirm = 0;
         p->confirming = 0;
     }
@@ -2286,13 +2298,17 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
                           ? " (the same file on every member), or probe a "
                             "URL whose location pages the check's scope"
                           : "",
-                      down ? "not counted while the check is down: it stays "
-                             "down until a probe reaches the application"
-                           : "counted as a failure (that page is evidence "
-                             "of an outage) while the check is up");
+                      hearsay ? "counted as a failure (that page is evidence "
+                                "of an outage) while the check is up and no "
+                                "probe reaches the application"
+                      : down ? "not counted while the check is down: it "
+                               "stays down until a probe reaches the "
+                               "application"
+                             : "not counted: other probes reach the "
+                               "application");
     }
 
-    return !down;
+    return hearsay;
 }
 
 
@@ -2960,6 +2976,11 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         /* msg is invalid from here on */
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
+
+        if (!res.foreign) {
+            p->direct = ngx_current_msec;
+            p->direct_seen = 1;
+        }
 
         if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
             ngx_http_outage_health_store(h, p, &res);

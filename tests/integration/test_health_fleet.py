@@ -11,11 +11,13 @@ Without it, a probe answered by another member's page (X-Outage-Page:
 paged) is not counted as the application's verdict, and a [warn] names the
 check and the directive."""
 
+import itertools
 import os
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler
 
-from harness import LATENCY_FACTOR, wait_for
+from harness import LATENCY_FACTOR, free_port, wait_for
 from passive_helpers import checks_of, lines, scope, serve, stop_server
 
 T = 10 * LATENCY_FACTOR
@@ -151,7 +153,7 @@ def test_another_members_page_is_not_the_applications_answer(
         wait_for(lambda: lines(a, r'\[warn\].*check "shop" \(#0\): a '
                                r'probe was answered by an outage page '
                                r'\(another member of the fleet\?\): set '
-                               r'outage_probe_secret; counted as a failure'),
+                               r'outage_probe_secret; '),
                  timeout=T, what="the warning")
         # down: B's page is not counted any more (no streak that would
         # keep A down after B's page is gone), but shown
@@ -240,4 +242,84 @@ def test_a_confirming_probe_answered_by_a_page_ends(nginx_factory, redis):
         assert b.status_json()["counters"]["pages"] <= pages + 3
         assert checks_of(a)[0]["page_answers"] <= 8, checks_of(a)
     finally:
+        app.stop()
+
+
+class PatternLB:
+    """A TCP load balancer that sends each connection to the next port of
+    a repeating pattern (the test decides which member a probe lands on)."""
+
+    def __init__(self):
+        self.pattern = []
+        self.port = free_port()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(64)
+        self.next = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", next(self.next)))
+            except OSError:
+                c.close()
+                continue
+            for x, y in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(x, y),
+                                 daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                b = src.recv(65536)
+                if not b:
+                    break
+                dst.sendall(b)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def start(self, pattern):
+        self.next = itertools.cycle(pattern)
+
+    def stop(self):
+        self.sock.close()
+
+
+def test_a_member_whose_probes_reach_the_application_does_not_flap(
+        nginx_factory):
+    # review s9/R1 P3: B cannot reach the application and pages; A reaches
+    # it.  Behind a load balancer two of every three of A's probes land on
+    # B's page: counted as failures, they took A down again and again
+    # while its own probes passed.  Direct evidence outweighs them
+    app = FlakyApp()
+    lb = PatternLB()
+    try:
+        a = nginx_factory(_conf(lb.port, app.port), workers=1, start=False)
+        b = nginx_factory(_conf(free_port(), app.port), workers=1,
+                          start=False)
+        lb.start([b.port, b.port, a.port])
+        a.start()
+        b.start()
+        wait_for(lambda: scope(b, "shop")["state"] == "down", timeout=T,
+                 what="B paged")
+        wait_for(lambda: checks_of(a)[0]["page_answers"] >= 12, timeout=T,
+                 what="A's probes answered by B's page")
+        assert scope(a, "shop")["state"] == "ok", scope(a, "shop")
+        assert checks_of(a)[0]["transitions"] == 0, checks_of(a)
+        assert a.get("/")[0] == 200
+        assert lines(a, "not counted: other probes reach the application")
+    finally:
+        lb.stop()
         app.stop()
