@@ -81,6 +81,12 @@ typedef struct {
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
 
+    time_t                         foreign_told;  /* last "answered by an
+                                                     outage page" warning */
+    ngx_msec_t                     direct;      /* the last answer that was
+                                                   not an outage page */
+    unsigned                       direct_seen:1;
+
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
 
@@ -128,6 +134,8 @@ typedef struct {
     const char                    *detail;      /* NUL-terminated, or NULL */
     ngx_uint_t                     reached;     /* timed out after the
                                                    request was sent */
+    ngx_uint_t                     foreign;     /* answered by an outage
+                                                   page, not the target */
 } ngx_http_outage_result_t;
 
 
@@ -188,6 +196,10 @@ static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_page_answered(
+    ngx_http_outage_probe_t *p);
+static ngx_uint_t ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
     CURLcode code, ngx_http_outage_result_t *res);
 static ngx_uint_t ngx_http_outage_health_silenced(
@@ -2258,60 +2270,37 @@ ngx_http_outage_health_nonce(void)
 
 
 /*
- * Whether a request is this nginx's own probe: it carries the probes'
- * mark, and it is the request of a check whose scope the location pages
- * (that check's method, and its URL's path and query byte for byte).  The
- * mark reaches every probe target, so a leaked one lets a request past
- * the page only where a probe would go (a "/health"), never to the rest
- * of the site.  Read on a paged request only, never on the way of the
- * others.
+ * Whether a request is a probe to let through the page: it carried
+ * (page.c took it out of the request) this nginx's own mark, or the
+ * fleet's (outage_probe_secret), and it is the request of a check whose
+ * scope the location pages (that check's method, and its URL's path and
+ * query byte for byte).  The mark reaches every probe target, so a leaked
+ * one lets a request past the page only where a probe would go (a
+ * "/health"), never to the rest of the site.  Read on a paged request
+ * only, never on the way of the others.
  */
 
 ngx_uint_t
-ngx_http_outage_health_probe_request(ngx_http_request_t *r)
+ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 {
     u_char                        *c, *path, *end;
-    uint64_t                       v;
-    ngx_int_t                      d;
     ngx_uint_t                     i, j, *ids;
-    ngx_table_elt_t               *h;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_main_conf_t   *omcf;
     ngx_http_outage_check_conf_t  *ck;
 
-    static ngx_str_t  name = ngx_string("X-Outage-Probe");
-
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
     shm = ngx_http_outage_shm();
 
-    if (shm == NULL || shm->probe_nonce == 0) {
-        return 0;
-    }
-
-    h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
-
-    if (h == NULL || h->value.len != 2 * sizeof(uint64_t)) {
-        return 0;
-    }
-
-    v = 0;
-
-    for (c = h->value.data; c < h->value.data + h->value.len; c++) {
-        d = ngx_hextoi(c, 1);
-
-        if (d == NGX_ERROR) {
-            return 0;
-        }
-
-        v = v << 4 | (uint64_t) d;
-    }
-
-    if (v != shm->probe_nonce) {
+    if (mark == 0
+        || (mark != omcf->probe_mark
+            && (shm == NULL || mark != shm->probe_nonce)))
+    {
         return 0;
     }
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
-    omcf = ngx_http_get_module_main_conf(r, ngx_http_outage_module);
 
     if (olcf->page_scopes == NULL) {
         return 0;
@@ -2363,6 +2352,115 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r)
 }
 
 
+/*
+ * Whether a probe was answered by the maintenance page of an nginx running
+ * this module (X-Outage-Page: paged, page.c) rather than by what the check
+ * watches: another member of a fleet behind the check's name, whose page
+ * did not take this mark, or a location of this nginx that pages another
+ * scope.  That page is the other module's verdict, not the application's.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
+{
+#if (LIBCURL_VERSION_NUM >= 0x075400)
+    struct curl_header  *hh;
+
+    if (curl_easy_header(p->easy, "X-Outage-Page", 0, CURLH_HEADER, -1, &hh)
+        == CURLHE_OK
+        && ngx_strcmp(hh->value, "paged") == 0)
+    {
+        return 1;
+    }
+#endif
+
+    return 0;
+}
+
+
+/*
+ * Such an answer is the other module's verdict on the scope, not the
+ * application's.  While the check is up (or unknown) and no probe of this
+ * worker reached what the check watches for 4 x fall x interval, it counts
+ * as a failure: a member that paged first is evidence of an outage, which
+ * must not be hidden from this one (a load balancer with source affinity
+ * sends every probe there).  Direct evidence within that time outweighs
+ * it: behind a load balancer that spreads the probes, a member that cannot
+ * reach the application must not make this one page on and off while its
+ * own probes pass.  While the check is down it is not counted:
+ * counting it would hold a fleet down for good once its members paged
+ * (each probe answered by another's page), so the check stays down until
+ * a probe reaches the application.  Returns whether the probe is counted;
+ * the log says what happened, once a minute.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    time_t                        now;
+    ngx_str_t                    *scope;
+    ngx_uint_t                    down, hearsay;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    shm = ngx_http_outage_shm();
+    sc = &shm->checks[p->conf->slot];
+
+    ngx_http_outage_shm_lock();
+
+    /* a late result, or a slot another check has now: store() drops it */
+    if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK
+        || !ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
+    {
+        ngx_http_outage_shm_unlock();
+        return 1;
+    }
+
+    sc->page_answers++;
+    down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
+    hearsay = !down
+              && (!p->direct_seen
+                  || ngx_current_msec - p->direct
+                     > 4 * p->conf->fall * p->conf->interval);
+
+    if (!hearsay) {
+        /* not counted: no verdict, and a confirmation asked ends here */
+        sc->confirm = 0;
+        p->confirming = 0;
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    now = ngx_time();
+
+    if (now - p->foreign_told >= 60) {
+        p->foreign_told = now;
+        scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+
+        ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                      "outage: check \"%V\" (#%ui): a probe was answered by "
+                      "an outage page (another member of the fleet?): set "
+                      "outage_probe_secret%s; %s",
+                      scope, p->id,
+                      h->omcf->probe_mark
+                          ? " (the same file on every member), or probe a "
+                            "URL whose location pages the check's scope"
+                          : "",
+                      hearsay ? "counted as a failure (that page is evidence "
+                                "of an outage) while the check is up and no "
+                                "probe reaches the application"
+                      : down ? "not counted while the check is down: it "
+                               "stays down until a probe reaches the "
+                               "application"
+                             : "not counted: other probes reach the "
+                               "application");
+    }
+
+    return hearsay;
+}
+
+
 static ngx_int_t
 ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
@@ -2392,10 +2490,12 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
      * site's public name, its own listen address) must judge the backend,
      * not the maintenance page this nginx serves once the scope is down
      * (it would never come up again), nor the page of a maintenance
-     * declared in Redis (it would stay down "by health" after it).
+     * declared in Redis (it would stay down "by health" after it).  A
+     * fleet's mark (outage_probe_secret) passes every member's page.
      */
     ngx_snprintf(mark, sizeof(mark), "X-Outage-Probe: %016uxL%Z",
-                 ngx_http_outage_health_nonce());
+                 h->omcf->probe_mark ? h->omcf->probe_mark
+                                     : ngx_http_outage_health_nonce());
 
     l = curl_slist_append(p->headers, (char *) mark);
     if (l == NULL) {
@@ -3042,7 +3142,14 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        ngx_http_outage_health_store(h, p, &res);
+        if (!res.foreign) {
+            p->direct = ngx_current_msec;
+            p->direct_seen = 1;
+        }
+
+        if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
+            ngx_http_outage_health_store(h, p, &res);
+        }
 
         if ((ngx_msec_int_t) (ngx_current_msec - p->next) >= 0) {
             ngx_http_outage_health_tick_soon(h);
@@ -3200,6 +3307,14 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         /* curl's static description of the code, never its message */
         res->kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
         t = ngx_slprintf(t, last, "%s", curl_easy_strerror(code));
+        goto done;
+    }
+
+    if (ngx_http_outage_health_page_answered(p)) {
+        res->foreign = 1;
+        res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
+        t = ngx_slprintf(t, last, "HTTP %ui from an outage page",
+                         res->status);
         goto done;
     }
 

@@ -12,6 +12,11 @@
 
 #include "ngx_http_outage_module.h"
 
+#if (NGX_OPENSSL)
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#endif
+
 
 static ngx_int_t ngx_http_outage_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_outage_postconfiguration(ngx_conf_t *cf);
@@ -36,6 +41,8 @@ static char *ngx_http_outage_declare_scopes(ngx_conf_t *cf,
 static char *ngx_http_outage_off_time_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_outage_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -114,6 +121,13 @@ static ngx_command_t  ngx_http_outage_commands[] = {
     { ngx_string("outage_bypass_secret"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_outage_bypass_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("outage_probe_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_outage_probe_secret,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -352,9 +366,13 @@ ngx_http_outage_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_outage_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t                    i;
     ngx_http_handler_pt          *h;
     ngx_http_core_main_conf_t    *cmcf;
     ngx_http_outage_main_conf_t  *omcf;
+
+    static ngx_uint_t  rewrite[] = { NGX_HTTP_SERVER_REWRITE_PHASE,
+                                     NGX_HTTP_REWRITE_PHASE };
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
 
@@ -386,6 +404,16 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_outage_access_handler;
+
+    /* registered after the rewrite module's: runs before its "return" */
+    for (i = 0; i < 2; i++) {
+        h = ngx_array_push(&cmcf->phases[rewrite[i]].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_outage_page_rewrite_handler;
+    }
 
     if (ngx_http_outage_health_postconfiguration(cf) != NGX_OK) {
         return NGX_ERROR;
@@ -1004,6 +1032,122 @@ ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /* previous= and grace= (page.c) */
     return ngx_http_outage_bypass_rotation(cf, omcf);
+}
+
+
+/*
+ * The probes' mark of a fleet: every member reads the same file and
+ * derives the same X-Outage-Probe from it, so a member lets the others'
+ * probes past its page (health.c).  Only a keyed hash of the secret is
+ * ever sent, and the secret itself is wiped once the mark is derived.
+ */
+
+static char *
+ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_outage_main_conf_t *omcf = conf;
+
+#if (NGX_OPENSSL)
+    u_char           *p, *last, buf[4097], mac[EVP_MAX_MD_SIZE];
+    ssize_t           n;
+    ngx_str_t        *value, name;
+    ngx_uint_t        i;
+    ngx_file_t        file;
+    unsigned int      len;
+    ngx_file_info_t   fi;
+
+    static u_char     label[] = "ngx_outage_module X-Outage-Probe";
+
+    if (omcf->probe_mark) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"outage_probe_secret\" cannot open \"%s\"",
+                           name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    n = -1;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_is_file(&fi) && ngx_file_size(&fi) < (off_t) sizeof(buf))
+    {
+        n = ngx_read_file(&file, buf, sizeof(buf) - 1, 0);
+    }
+
+    ngx_close_file(file.fd);
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_probe_secret\" \"%s\" is not a "
+                           "readable file of at most 4096 bytes",
+                           name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    p = buf;
+    last = buf + n;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' ' || last[-1] == '\t'))
+    {
+        last--;
+    }
+
+    if (last - p < 16) {
+        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_probe_secret\" \"%s\" must hold at "
+                           "least 16 bytes of secret, the same on every "
+                           "member of the fleet", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    len = 0;
+
+    if (HMAC(EVP_sha256(), p, (int) (last - p), label, sizeof(label) - 1,
+             mac, &len)
+        == NULL || len < sizeof(uint64_t))
+    {
+        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_probe_secret\": HMAC failed");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    for (i = 0; i < sizeof(uint64_t); i++) {
+        omcf->probe_mark = omcf->probe_mark << 8 | mac[i];
+    }
+
+    if (omcf->probe_mark == 0) {
+        omcf->probe_mark = 1;       /* 0 means "none" */
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    (void) omcf;
+
+    return "needs nginx built with OpenSSL";
+
+#endif
 }
 
 

@@ -206,6 +206,10 @@ typedef struct {
     ngx_str_t                    bypass_cookie;
     time_t                       bypass_ttl;
 
+    uint64_t                     probe_mark;  /* X-Outage-Probe derived from
+                                                 outage_probe_secret, shared
+                                                 by a fleet; 0: none */
+
     ngx_array_t                 *scope_labels;    /* statuspage.c */
     ngx_array_t                 *status_links;    /* statuspage.c */
     ngx_http_outage_tz_t        *tz;              /* NULL: UTC */
@@ -342,6 +346,9 @@ typedef struct {
                                                   a reload */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
+    ngx_uint_t                   page_answers; /* probes answered by an
+                                                  outage page, not counted
+                                                  (lock) */
     ngx_uint_t                   transitions;
     ngx_uint_t                   passive_failures;
     ngx_msec_t                   latency_sum;
@@ -585,6 +592,9 @@ typedef struct {
                                                    went out */
     unsigned                     counted:1;     /* the bypass counter was
                                                    bumped */
+    uint64_t                     probe_mark;    /* X-Outage-Probe the request
+                                                   carried (taken out of
+                                                   headers_in); 0: none */
 } ngx_http_outage_page_ctx_t;
 
 
@@ -735,8 +745,11 @@ char *ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
+/* page.c: an answer in the rewrite phases after an internal redirect */
+ngx_int_t ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r);
 /* a request that is this nginx's own probe: let through the page */
-ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r);
+ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r,
+    uint64_t mark);
 /* the guard's state in the status: JSON "guard":{...}, and Prometheus */
 u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,

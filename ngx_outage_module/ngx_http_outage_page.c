@@ -33,6 +33,9 @@
  */
 #define NGX_HTTP_OUTAGE_BYPASS_COOKIES    4
 
+/* X-Outage-Probe headers taken out of a request at most (one is sent) */
+#define NGX_HTTP_OUTAGE_PROBE_MARKS       8
+
 
 static ngx_http_outage_page_ctx_t *ngx_http_outage_page_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
@@ -42,6 +45,9 @@ static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
     ngx_http_outage_main_conf_t *omcf, ngx_str_t *header,
     ngx_uint_t *budget);
 static ngx_int_t ngx_http_outage_subrequest_gate(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_page_take_mark(ngx_http_request_t *r);
+static ngx_int_t ngx_http_outage_page_unlist(ngx_list_t *l, void *elt,
+    ngx_pool_t *pool);
 static ngx_int_t ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out);
@@ -246,6 +252,256 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
+}
+
+
+/*
+ * X-Outage-Probe is for the outage module only: the application never
+ * needs it, and its logs (or an APM, a WAF behind) would keep a mark that
+ * passes the page.  It is taken out of every request in its first
+ * rewrite phase, before anything copies headers_in as it finds it (proxy,
+ * fastcgi, grpc, uwsgi, scgi; auth_request and mirror subrequests), and
+ * its value is kept in the context for the page's decisions, which come
+ * later (the access handler, the intercept) or again (after an internal
+ * redirect).  A malformed value is dropped as well, and never passes.
+ */
+
+static ngx_int_t
+ngx_http_outage_page_take_mark(ngx_http_request_t *r)
+{
+    u_char                      *c;
+    uint64_t                     v, mark;
+    ngx_int_t                    d;
+    ngx_uint_t                   n;
+    ngx_table_elt_t             *h;
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    static ngx_str_t  name = ngx_string("X-Outage-Probe");
+
+    h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
+
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    mark = 0;
+    n = 0;
+
+    do {
+        /*
+         * Each look walks the list again: a request made of marks would
+         * cost a walk per mark.  A probe sends one; more than a few is
+         * no request of a probe, nor of a browser.
+         */
+        if (++n > NGX_HTTP_OUTAGE_PROBE_MARKS) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: client sent more than %d "
+                          "\"X-Outage-Probe\" headers",
+                          NGX_HTTP_OUTAGE_PROBE_MARKS);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        v = 0;
+
+        for (c = h->value.data; c < h->value.data + h->value.len; c++) {
+            d = ngx_hextoi(c, 1);
+
+            if (d == NGX_ERROR) {
+                break;
+            }
+
+            v = v << 4 | (uint64_t) d;
+        }
+
+        /*
+         * The first one decides: a second mark is not a second chance.
+         * An all-zero value, which no mark is, stands for a wrong one.
+         */
+        if (n == 1) {
+            mark = (c == h->value.data + h->value.len
+                    && h->value.len == 2 * sizeof(uint64_t)) ? v : 0;
+            mark = mark ? mark : (uint64_t) -1;
+        }
+
+        if (ngx_http_outage_page_unlist(&r->headers_in.headers, h, r->pool)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
+
+    } while (h);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "outage: %ui X-Outage-Probe taken out of the request", n);
+
+    ctx = ngx_http_outage_page_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->probe_mark = mark;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Takes one element out of a list without moving any other: nginx keeps
+ * pointers to request headers (r->headers_in.host, .user_agent, the
+ * cookie chain), so elements stay where they are and the parts around
+ * the removed one are re-cut.  A part never ends up empty, except the
+ * first one (iterators step from a part to the next without looking at
+ * its count).  The last part is special: ngx_list_push() writes behind
+ * its elements up to nalloc, so it must start where its storage starts;
+ * the elements after the removed one move there into a fresh part of
+ * their own, as copies (the originals, which a pointer may still name,
+ * stay unchanged).
+ */
+
+static ngx_int_t
+ngx_http_outage_page_unlist(ngx_list_t *l, void *elt, ngx_pool_t *pool)
+{
+    u_char           *e, *x;
+    ngx_uint_t        k, n;
+    ngx_list_part_t  *part, *prev, *tail;
+
+    x = elt;
+    prev = NULL;
+
+    for (part = &l->part; part; prev = part, part = part->next) {
+        e = part->elts;
+
+        if (x >= e && x < e + part->nelts * l->size) {
+            break;
+        }
+    }
+
+    if (part == NULL) {
+        return NGX_ERROR;
+    }
+
+    e = part->elts;
+    k = (x - e) / l->size;
+    n = part->nelts;
+
+    if (k == n - 1) {
+        part->nelts--;
+
+        if (part->nelts == 0 && prev) {
+            prev->next = part->next;
+
+            /*
+             * Only a part cut here is not full: as the last one its
+             * storage must start where it was allocated, for the pushes.
+             */
+            if (l->last == part) {
+                l->last = prev;
+
+                if (prev->nelts < l->nalloc) {
+                    e = ngx_palloc(pool, l->nalloc * l->size);
+                    if (e == NULL) {
+                        return NGX_ERROR;
+                    }
+
+                    ngx_memcpy(e, prev->elts, prev->nelts * l->size);
+                    prev->elts = e;
+                }
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    tail = ngx_palloc(pool, sizeof(ngx_list_part_t));
+    if (tail == NULL) {
+        return NGX_ERROR;
+    }
+
+    tail->nelts = n - k - 1;
+
+    if (part != l->last) {
+        if (k == 0) {
+            part->elts = e + l->size;
+            part->nelts--;
+            return NGX_OK;
+        }
+
+        tail->elts = e + (k + 1) * l->size;
+        tail->next = part->next;
+        part->nelts = k;
+        part->next = tail;
+
+        return NGX_OK;
+    }
+
+    tail->elts = ngx_palloc(pool, l->nalloc * l->size);
+    if (tail->elts == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(tail->elts, e + (k + 1) * l->size, tail->nelts * l->size);
+    tail->next = NULL;
+    part->nelts = k;
+
+    if (k == 0 && prev) {
+        prev->next = tail;
+
+    } else {
+        part->next = tail;
+    }
+
+    l->last = tail;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The first handler of every main request, in both rewrite phases
+ * (module.c: registered after the rewrite module's, it runs before it).
+ *
+ * It takes the probe mark out of the request before anything can pass it
+ * on: an auth_request or mirror subrequest (access and precontent phases)
+ * copies the request's headers too.
+ *
+ * A location entered by an internal redirect (an error_page target, a
+ * named location) may answer in its rewrite phases, with "return", before
+ * the access handler above runs.  r->upstream, still the previous
+ * location's, is remembered here too, so that such an answer is served as
+ * configured, as a file is, and not taken for an upstream failure of this
+ * location.  Nothing to do on a request that has not proxied yet.
+ */
+
+ngx_int_t
+ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_outage_page_take_mark(r);
+
+    if (rc != NGX_OK) {
+        return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
+    }
+
+    if (r->upstream == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->inherited = r->upstream;
+
+    return NGX_DECLINED;
 }
 
 
@@ -461,6 +717,21 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
     if (ngx_http_outage_add_header(r, "Cache-Control", 13,
                                    (u_char *) "no-store", 8)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /*
+     * Says whose answer this is: "paged", this module's verdict on a
+     * scope, which a probe of another nginx running the module must not
+     * take for its application's (health.c); "intercepted", a backend's
+     * failure that the page replaced.
+     */
+    if (ngx_http_outage_add_header(r, "X-Outage-Page", 13,
+                                   (u_char *) (min_rank < 3 ? "intercepted"
+                                                            : "paged"),
+                                   min_rank < 3 ? 11 : 5)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -706,6 +977,7 @@ static ngx_uint_t
 ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 {
     ngx_uint_t                    budget;
+    ngx_http_outage_page_ctx_t   *ctx;
     ngx_http_outage_main_conf_t  *omcf;
 #if (nginx_version >= 1023000)
     ngx_table_elt_t              *h;
@@ -714,8 +986,16 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
     ngx_table_elt_t             **h;
 #endif
 
-    /* a probe of this nginx judges the backend, not this page (health.c) */
-    if (ngx_http_outage_health_probe_request(r)) {
+    /*
+     * A probe of this nginx judges the backend, not this page (health.c).
+     * A probe makes no subrequests: one (an SSI include of the answer)
+     * has the main request's URI, which would match the probe's.
+     */
+    ctx = (r == r->main) ? ngx_http_outage_page_ctx(r, 0) : NULL;
+
+    if (ctx && ctx->probe_mark
+        && ngx_http_outage_health_probe_request(r, ctx->probe_mark))
+    {
         return NGX_HTTP_OUTAGE_BYPASS_PROBE;
     }
 

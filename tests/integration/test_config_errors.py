@@ -160,6 +160,23 @@ CASES = [
      "outage_bypass_secret {dir}/good.secret;",
      ['"outage_bypass_secret" directive is duplicate']),
 
+    ("outage_probe_secret", "missing-file",
+     "outage_probe_secret {dir}/no-such-secret;",
+     ['"outage_probe_secret" cannot open', "no-such-secret"]),
+    ("outage_probe_secret", "too-short",
+     "outage_probe_secret {dir}/short.secret;",
+     ['"outage_probe_secret"', "short.secret", "at least 16 bytes"]),
+    ("outage_probe_secret", "too-big",
+     "outage_probe_secret {dir}/huge.secret;",
+     ['"outage_probe_secret"', "huge.secret", "at most 4096 bytes"]),
+    ("outage_probe_secret", "directory",
+     "outage_probe_secret {dir};",
+     ['"outage_probe_secret"', "not a readable file"]),
+    ("outage_probe_secret", "duplicate",
+     "outage_probe_secret {dir}/good.secret; "
+     "outage_probe_secret {dir}/good.secret;",
+     ['"outage_probe_secret" directive is duplicate']),
+
     ("outage_bypass_cookie", "bad-char", 'outage_bypass_cookie "a;b";',
      ['"outage_bypass_cookie" name "a;b" has characters not allowed']),
     ("outage_bypass_cookie", "empty", 'outage_bypass_cookie "";',
@@ -391,6 +408,7 @@ def test_good_configuration_uses_every_directive(nginx_factory, files):
         outage_check checkout http://127.0.0.1:1/ interval=2s timeout=1s;
         outage_check_guard off;
         outage_bypass_secret {dir}/good.secret;
+        outage_probe_secret {dir}/good.secret;
         outage_bypass_cookie staff_bypass;
         outage_bypass_ttl 1h;
         outage_scope_label checkout "Checkout & payments";

@@ -62,6 +62,16 @@ CONF = """
             proxy_pass http://127.0.0.1:{closed}/;
         }}
         location = /own50x.html {{ alias {own50x}; }}
+        location /ownret/ {{
+            error_page 502 /ownret.html;
+            proxy_pass http://127.0.0.1:{closed}/;
+        }}
+        location = /ownret.html {{ return 200 "operator page"; }}
+        location /ownnamed/ {{
+            error_page 502 = @gone;
+            proxy_pass http://127.0.0.1:{closed}/;
+        }}
+        location @gone {{ return 502; }}
         location /fallback/ {{
             error_page 502 = @closed;
             proxy_pass http://127.0.0.1:{closed}/;
@@ -534,9 +544,17 @@ def test_failed_backend_answers_become_the_page(page, redis, backend):
     # outage_page off: never replaced either
     assert n.get("/hooks/status/502")[0] == 502
 
-    # an error_page of the failing location is served as configured ...
+    # an error_page of the failing location is served as configured,
+    # whatever answers it: a file, a "return" (review s8/R4 P4: replaced by
+    # the page), nginx's own error page for a bare "return 502" ...
     st, _, body = n.get("/ownerr/")
     assert st == 502 and body == b"our own error page\n"
+    st, h, body = n.get("/ownret/")
+    assert st == 502 and body == b"operator page", (st, body)
+    assert "x-outage-page" not in h
+    st, h, body = n.get("/ownnamed/")
+    assert st == 502 and b"<center>nginx" in body, (st, body)
+    assert "x-outage-page" not in h
     # ... but an upstream failing in the location redirected to is replaced
     for path in ("/fallback/", "/tryfiles/x"):
         st, _, body = n.get(path)
