@@ -355,32 +355,50 @@ ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt)
 const char *
 ngx_http_outage_page_reason(int status)
 {
-    switch (status) {
-    case 200:
+    /* the reason phrases of RFC 9110 section 15 (and RFC 6585, 4918,
+     * 8470, 7725, 2295, 2774, 5842) for the codes outage_page_status takes */
+    static const char  *phrases4[] = {
+        "Bad Request", "Unauthorized", "Payment Required", "Forbidden",
+        "Not Found", "Method Not Allowed", "Not Acceptable",
+        "Proxy Authentication Required", "Request Timeout", "Conflict",
+        "Gone", "Length Required", "Precondition Failed",
+        "Content Too Large", "URI Too Long", "Unsupported Media Type",
+        "Range Not Satisfiable", "Expectation Failed", NULL, NULL, NULL,
+        "Misdirected Request", "Unprocessable Content", "Locked",
+        "Failed Dependency", "Too Early", "Upgrade Required", NULL,
+        "Precondition Required", "Too Many Requests", NULL,
+        "Request Header Fields Too Large"
+    };
+    static const char  *phrases5[] = {
+        "Internal Server Error", "Not Implemented", "Bad Gateway",
+        "Service Unavailable", "Gateway Timeout",
+        "HTTP Version Not Supported", "Variant Also Negotiates",
+        "Insufficient Storage", "Loop Detected", NULL, "Not Extended",
+        "Network Authentication Required"
+    };
+
+    if (status == 200) {
         return "OK";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 410:
-        return "Gone";
-    case 423:
-        return "Locked";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
     }
 
-    return "Service Unavailable";
+    if (status == 451) {
+        return "Unavailable For Legal Reasons";
+    }
+
+    if (status >= 400
+        && status < 400 + (int) (sizeof(phrases4) / sizeof(phrases4[0])))
+    {
+        return phrases4[status - 400];
+    }
+
+    if (status >= 500
+        && status < 500 + (int) (sizeof(phrases5) / sizeof(phrases5[0])))
+    {
+        return phrases5[status - 500];
+    }
+
+    /* no registered phrase: no title, rather than a wrong one */
+    return NULL;
 }
 
 
@@ -638,7 +656,7 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page)
 {
     size_t                               i;
-    const char                          *state;
+    const char                          *state, *reason;
     ngx_http_outage_wr_t                 w;
     size_t                               link_len;
     const unsigned char                 *link;
@@ -652,9 +670,16 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     state = m ? ngx_http_outage_state_name(m->state) : "unavailable";
 
     /* about:blank: the title is the status phrase (RFC 9457, 4.2.1) */
-    ngx_http_outage_wr_str(&w, "{\"type\":\"about:blank\",\"title\":\"");
-    ngx_http_outage_wr_str(&w, ngx_http_outage_page_reason(page->status));
-    ngx_http_outage_wr_str(&w, "\",\"status\":");
+    ngx_http_outage_wr_str(&w, "{\"type\":\"about:blank\",");
+    reason = ngx_http_outage_page_reason(page->status);
+
+    if (reason) {
+        ngx_http_outage_wr_str(&w, "\"title\":\"");
+        ngx_http_outage_wr_str(&w, reason);
+        ngx_http_outage_wr_str(&w, "\",");
+    }
+
+    ngx_http_outage_wr_str(&w, "\"status\":");
     ngx_http_outage_wr_num(&w, page->status);
     ngx_http_outage_wr_str(&w, ",\"detail\":\"");
 

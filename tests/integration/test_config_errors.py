@@ -261,7 +261,18 @@ CASES = [
      ['"outage_page" directive is duplicate']),
 
     ("outage_page_status", "range", loc("outage_page_status 99;"),
-     ['"outage_page_status"', "99", "between 200 and 599"]),
+     ['"outage_page_status"', "99", "200 or between 400 and 599"]),
+    # review s9 R0 F5: codes that cannot carry a page
+    ("outage_page_status", "no-content", loc("outage_page_status 204;"),
+     ['"outage_page_status"', "204 cannot carry the page", "no body"]),
+    ("outage_page_status", "reset-content", loc("outage_page_status 205;"),
+     ['"outage_page_status"', "205 cannot carry the page"]),
+    ("outage_page_status", "not-modified", loc("outage_page_status 304;"),
+     ['"outage_page_status"', "304 cannot carry the page"]),
+    ("outage_page_status", "redirect", loc("outage_page_status 301;"),
+     ['"outage_page_status"', "301 cannot carry the page", "Location"]),
+    ("outage_page_status", "partial", loc("outage_page_status 206;"),
+     ['"outage_page_status"', "206 cannot carry the page"]),
     ("outage_page_status", "not-number", loc("outage_page_status 5xx;"),
      ['"outage_page_status" directive invalid number']),
 

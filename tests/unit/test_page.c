@@ -612,8 +612,23 @@ t_retry_after(void)
           == 0);
     CHECK(strcmp(ngx_http_outage_page_reason(429), "Too Many Requests")
           == 0);
-    CHECK(strcmp(ngx_http_outage_page_reason(599), "Service Unavailable")
+    /* review s9 R0 F5: every registered phrase, none made up */
+    CHECK(strcmp(ngx_http_outage_page_reason(451),
+                 "Unavailable For Legal Reasons") == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(413), "Content Too Large")
           == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(431),
+                 "Request Header Fields Too Large") == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(511),
+                 "Network Authentication Required") == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(505),
+                 "HTTP Version Not Supported") == 0);
+    CHECK(ngx_http_outage_page_reason(599) == NULL);
+    CHECK(ngx_http_outage_page_reason(418) == NULL);
+    CHECK(ngx_http_outage_page_reason(432) == NULL);
+    CHECK(ngx_http_outage_page_reason(509) == NULL);
+    CHECK(ngx_http_outage_page_reason(512) == NULL);
+    CHECK(ngx_http_outage_page_reason(399) == NULL);
 }
 
 
