@@ -402,6 +402,19 @@ ngx_http_outage_page_reason(int status)
 }
 
 
+/*
+ * An incident in effect never starts in the future: a since ahead of
+ * nginx's clock (the incident tool's host runs fast, a typo in the day) is
+ * shown as now, as the banner does.
+ */
+
+static time_t
+ngx_http_outage_page_since(const ngx_http_outage_page_t *page, time_t since)
+{
+    return (since > page->now && page->now > 0) ? page->now : since;
+}
+
+
 static void
 ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page)
@@ -458,7 +471,8 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
         if (s->since > 0) {
             ngx_http_outage_wr_str(w, sep);
             ngx_http_outage_wr_str(w, "Since ");
-            ngx_http_outage_page_when(w, page, s->since);
+            ngx_http_outage_page_when(w, page,
+                                    ngx_http_outage_page_since(page, s->since));
             sep = " &middot; ";
         }
 
@@ -595,11 +609,12 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
         }
 
         ngx_http_outage_wr_str(&w, "<div><dt>Started</dt><dd>");
-        ngx_http_outage_page_when(&w, page, m->since);
+        ngx_http_outage_page_when(&w, page,
+                                 ngx_http_outage_page_since(page, m->since));
         ngx_http_outage_wr_str(&w, " (");
         ngx_http_outage_wr_raw(&w, ago,
-            ngx_http_outage_format_ago(ago, sizeof(ago), m->since,
-                                       page->now));
+            ngx_http_outage_format_ago(ago, sizeof(ago),
+                ngx_http_outage_page_since(page, m->since), page->now));
         ngx_http_outage_wr_str(&w, ")</dd></div>\n");
     }
 
@@ -724,7 +739,8 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     }
 
     ngx_http_outage_wr_str(&w, ",\"since\":");
-    ngx_http_outage_page_jtime(&w, m ? m->since : 0);
+    ngx_http_outage_page_jtime(&w,
+        m ? ngx_http_outage_page_since(page, m->since) : 0);
 
     link_len = ngx_http_outage_page_link(page, &link, NULL);
 
@@ -743,7 +759,8 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
         ngx_http_outage_wr_str(&w, "\",\"message\":");
         ngx_http_outage_wr_jstr(&w, s->message, s->message_len);
         ngx_http_outage_wr_str(&w, ",\"since\":");
-        ngx_http_outage_page_jtime(&w, s->since);
+        ngx_http_outage_page_jtime(&w,
+                                   ngx_http_outage_page_since(page, s->since));
         ngx_http_outage_wr_str(&w, ",\"eta\":");
 
         if (s->eta > 0) {
@@ -892,6 +909,7 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page,
     const unsigned char *components, size_t components_len)
 {
+    time_t                               since;
     const ngx_http_outage_page_scope_t  *m;
     ngx_http_outage_page_vars_t          v;
 
@@ -913,13 +931,14 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     }
 
     if (m && m->since > 0) {
-        v.since_len = ngx_http_outage_tz_format(v.since, m->since,
+        since = ngx_http_outage_page_since(page, m->since);
+        v.since_len = ngx_http_outage_tz_format(v.since, since,
                                                 page->now, page->tz,
                                                 NGX_HTTP_OUTAGE_TZ_TODAY);
-        v.since_iso_len = ngx_http_outage_format_time(v.since_iso, m->since);
+        v.since_iso_len = ngx_http_outage_format_time(v.since_iso, since);
         v.since_ago_len = ngx_http_outage_format_ago(v.since_ago,
                                                      sizeof(v.since_ago),
-                                                     m->since, page->now);
+                                                     since, page->now);
     }
 
     if (m && m->eta > 0) {

@@ -1010,7 +1010,8 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
         row->state = (int) v->state;
         row->announced = v->announced;
         row->health = (v->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH);
-        row->since = v->since;
+        /* never "since ... (in 3 days)": a since ahead of the clock is now */
+        row->since = (v->since > page.now) ? page.now : v->since;
         row->eta = v->eta;
         row->starts = v->starts;
         row->ends = v->ends;
