@@ -1184,13 +1184,20 @@ ngx_http_outage_page_status_check(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_int_t  *np = data;
 
-    if (*np >= 200 && *np <= 599) {
+    /*
+     * The page is a body with no Location: 1xx, 204, 205 and 304 cannot
+     * carry one, a 3xx without a Location sends nowhere, and the other
+     * 2xx promise what the page is not (206 a range, 201 a resource).
+     */
+    if (*np == 200 || (*np >= 400 && *np <= 599)) {
         return NGX_CONF_OK;
     }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"outage_page_status\": %i is not a status, it "
-                       "must be between 200 and 599", *np);
+                       "\"outage_page_status\": %i cannot carry the page, "
+                       "it must be 200 or between 400 and 599 (1xx, 204, "
+                       "205 and 304 have no body, a 3xx needs a Location)",
+                       *np);
     return NGX_CONF_ERROR;
 }
 

@@ -688,8 +688,11 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
     } else {
         /* the type proper is the first 9 bytes, for type matching */
-        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
+         * nginx's charset filter does not take source_charset for it */
+        ngx_str_set(&r->headers_out.content_type, "text/html");
         r->headers_out.content_type_len = sizeof("text/html") - 1;
+        ngx_str_set(&r->headers_out.charset, "utf-8");
     }
 
     r->headers_out.content_type_lowcase = NULL;
@@ -1306,8 +1309,11 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
+     * nginx's charset filter does not take source_charset for it */
+    ngx_str_set(&r->headers_out.content_type, "text/html");
     r->headers_out.content_type_len = sizeof("text/html") - 1;
+    ngx_str_set(&r->headers_out.charset, "utf-8");
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);

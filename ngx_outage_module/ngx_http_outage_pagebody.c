@@ -355,32 +355,63 @@ ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt)
 const char *
 ngx_http_outage_page_reason(int status)
 {
-    switch (status) {
-    case 200:
+    /* the reason phrases of RFC 9110 section 15 (and RFC 6585, 4918,
+     * 8470, 7725, 2295, 2774, 5842) for the codes outage_page_status takes */
+    static const char  *phrases4[] = {
+        "Bad Request", "Unauthorized", "Payment Required", "Forbidden",
+        "Not Found", "Method Not Allowed", "Not Acceptable",
+        "Proxy Authentication Required", "Request Timeout", "Conflict",
+        "Gone", "Length Required", "Precondition Failed",
+        "Content Too Large", "URI Too Long", "Unsupported Media Type",
+        "Range Not Satisfiable", "Expectation Failed", NULL, NULL, NULL,
+        "Misdirected Request", "Unprocessable Content", "Locked",
+        "Failed Dependency", "Too Early", "Upgrade Required", NULL,
+        "Precondition Required", "Too Many Requests", NULL,
+        "Request Header Fields Too Large"
+    };
+    static const char  *phrases5[] = {
+        "Internal Server Error", "Not Implemented", "Bad Gateway",
+        "Service Unavailable", "Gateway Timeout",
+        "HTTP Version Not Supported", "Variant Also Negotiates",
+        "Insufficient Storage", "Loop Detected", NULL, "Not Extended",
+        "Network Authentication Required"
+    };
+
+    if (status == 200) {
         return "OK";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 410:
-        return "Gone";
-    case 423:
-        return "Locked";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
     }
 
-    return "Service Unavailable";
+    if (status == 451) {
+        return "Unavailable For Legal Reasons";
+    }
+
+    if (status >= 400
+        && status < 400 + (int) (sizeof(phrases4) / sizeof(phrases4[0])))
+    {
+        return phrases4[status - 400];
+    }
+
+    if (status >= 500
+        && status < 500 + (int) (sizeof(phrases5) / sizeof(phrases5[0])))
+    {
+        return phrases5[status - 500];
+    }
+
+    /* no registered phrase: no title, rather than a wrong one */
+    return NULL;
+}
+
+
+/*
+ * An incident in effect never starts in the future: a since ahead of
+ * nginx's clock (the incident tool's host runs fast, a typo in the day) is
+ * shown as now, as the banner does.
+ */
+
+static time_t
+ngx_http_outage_page_since(const ngx_http_outage_page_t *page, time_t since)
+{
+    return (since > page->now && page->now > 0) ? page->now : since;
 }
 
 
@@ -440,7 +471,8 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
         if (s->since > 0) {
             ngx_http_outage_wr_str(w, sep);
             ngx_http_outage_wr_str(w, "Since ");
-            ngx_http_outage_page_when(w, page, s->since);
+            ngx_http_outage_page_when(w, page,
+                                    ngx_http_outage_page_since(page, s->since));
             sep = " &middot; ";
         }
 
@@ -577,11 +609,12 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
         }
 
         ngx_http_outage_wr_str(&w, "<div><dt>Started</dt><dd>");
-        ngx_http_outage_page_when(&w, page, m->since);
+        ngx_http_outage_page_when(&w, page,
+                                 ngx_http_outage_page_since(page, m->since));
         ngx_http_outage_wr_str(&w, " (");
         ngx_http_outage_wr_raw(&w, ago,
-            ngx_http_outage_format_ago(ago, sizeof(ago), m->since,
-                                       page->now));
+            ngx_http_outage_format_ago(ago, sizeof(ago),
+                ngx_http_outage_page_since(page, m->since), page->now));
         ngx_http_outage_wr_str(&w, ")</dd></div>\n");
     }
 
@@ -638,7 +671,7 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page)
 {
     size_t                               i;
-    const char                          *state;
+    const char                          *state, *reason;
     ngx_http_outage_wr_t                 w;
     size_t                               link_len;
     const unsigned char                 *link;
@@ -652,9 +685,16 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     state = m ? ngx_http_outage_state_name(m->state) : "unavailable";
 
     /* about:blank: the title is the status phrase (RFC 9457, 4.2.1) */
-    ngx_http_outage_wr_str(&w, "{\"type\":\"about:blank\",\"title\":\"");
-    ngx_http_outage_wr_str(&w, ngx_http_outage_page_reason(page->status));
-    ngx_http_outage_wr_str(&w, "\",\"status\":");
+    ngx_http_outage_wr_str(&w, "{\"type\":\"about:blank\",");
+    reason = ngx_http_outage_page_reason(page->status);
+
+    if (reason) {
+        ngx_http_outage_wr_str(&w, "\"title\":\"");
+        ngx_http_outage_wr_str(&w, reason);
+        ngx_http_outage_wr_str(&w, "\",");
+    }
+
+    ngx_http_outage_wr_str(&w, "\"status\":");
     ngx_http_outage_wr_num(&w, page->status);
     ngx_http_outage_wr_str(&w, ",\"detail\":\"");
 
@@ -699,7 +739,8 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     }
 
     ngx_http_outage_wr_str(&w, ",\"since\":");
-    ngx_http_outage_page_jtime(&w, m ? m->since : 0);
+    ngx_http_outage_page_jtime(&w,
+        m ? ngx_http_outage_page_since(page, m->since) : 0);
 
     link_len = ngx_http_outage_page_link(page, &link, NULL);
 
@@ -718,7 +759,8 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
         ngx_http_outage_wr_str(&w, "\",\"message\":");
         ngx_http_outage_wr_jstr(&w, s->message, s->message_len);
         ngx_http_outage_wr_str(&w, ",\"since\":");
-        ngx_http_outage_page_jtime(&w, s->since);
+        ngx_http_outage_page_jtime(&w,
+                                   ngx_http_outage_page_since(page, s->since));
         ngx_http_outage_wr_str(&w, ",\"eta\":");
 
         if (s->eta > 0) {
@@ -867,6 +909,7 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page,
     const unsigned char *components, size_t components_len)
 {
+    time_t                               since;
     const ngx_http_outage_page_scope_t  *m;
     ngx_http_outage_page_vars_t          v;
 
@@ -888,13 +931,14 @@ ngx_http_outage_page_template(unsigned char *dst, size_t dst_size,
     }
 
     if (m && m->since > 0) {
-        v.since_len = ngx_http_outage_tz_format(v.since, m->since,
+        since = ngx_http_outage_page_since(page, m->since);
+        v.since_len = ngx_http_outage_tz_format(v.since, since,
                                                 page->now, page->tz,
                                                 NGX_HTTP_OUTAGE_TZ_TODAY);
-        v.since_iso_len = ngx_http_outage_format_time(v.since_iso, m->since);
+        v.since_iso_len = ngx_http_outage_format_time(v.since_iso, since);
         v.since_ago_len = ngx_http_outage_format_ago(v.since_ago,
                                                      sizeof(v.since_ago),
-                                                     m->since, page->now);
+                                                     since, page->now);
     }
 
     if (m && m->eta > 0) {

@@ -121,7 +121,8 @@ int ngx_http_outage_accepts_html(const unsigned char *p, size_t len);
  */
 long ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt);
 
-/* reason phrase of a status, for the problem title; never NULL */
+/* the registered reason phrase of a status (the problem title), NULL if
+ * the status has none */
 const char *ngx_http_outage_page_reason(int status);
 
 

@@ -773,8 +773,11 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
         r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     } else {
-        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
+         * nginx's charset filter does not take source_charset for it */
+        ngx_str_set(&r->headers_out.content_type, "text/html");
         r->headers_out.content_type_len = sizeof("text/html") - 1;
+        ngx_str_set(&r->headers_out.charset, "utf-8");
     }
 
     r->headers_out.content_type_lowcase = NULL;
@@ -1007,7 +1010,8 @@ ngx_http_outage_sp_render(ngx_http_request_t *r,
         row->state = (int) v->state;
         row->announced = v->announced;
         row->health = (v->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH);
-        row->since = v->since;
+        /* never "since ... (in 3 days)": a since ahead of the clock is now */
+        row->since = (v->since > page.now) ? page.now : v->since;
         row->eta = v->eta;
         row->starts = v->starts;
         row->ends = v->ends;

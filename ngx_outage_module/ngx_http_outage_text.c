@@ -1591,6 +1591,639 @@ ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
 }
 
 
+/*
+ * The HTML context of a template position, for ngx_http_outage_tpl_check().
+ *
+ * HTML escaping keeps Redis text inert in text and in quoted attribute
+ * values, nowhere else: an unquoted value ends at a space the escaper
+ * leaves, a URL attribute runs "javascript:", an event handler or a style
+ * runs what it is given, and <script>/<style> do not decode references at
+ * all.  So the check follows the template through a cut-down HTML
+ * tokenizer (WHATWG "13.2.5 Tokenization": data, tag, attribute, comment,
+ * raw text and foreign content states) and refuses a Redis field anywhere
+ * but text and quoted values of ordinary attributes.  Values of the other
+ * placeholders are module text escaped the same way, so they cannot move
+ * the tokenizer: the tracker steps over every tag.  Where the tokenizer
+ * would need more than this model (HTML inside <svg>/<math> integration
+ * points or breakouts, "<!--" in a script), the position is "lost" and a
+ * Redis field after it is refused rather than guessed at.
+ */
+
+#define NGX_HTTP_OUTAGE_H_TEXT        0
+#define NGX_HTTP_OUTAGE_H_TAG_OPEN    1    /* after "<" */
+#define NGX_HTTP_OUTAGE_H_END_OPEN    2    /* after "</" */
+#define NGX_HTTP_OUTAGE_H_TAG_NAME    3
+#define NGX_HTTP_OUTAGE_H_BEFORE_ATTR 4
+#define NGX_HTTP_OUTAGE_H_ATTR_NAME   5
+#define NGX_HTTP_OUTAGE_H_AFTER_NAME  6
+#define NGX_HTTP_OUTAGE_H_BEFORE_VAL  7
+#define NGX_HTTP_OUTAGE_H_VAL_DQ      8
+#define NGX_HTTP_OUTAGE_H_VAL_SQ      9
+#define NGX_HTTP_OUTAGE_H_VAL_UQ      10
+#define NGX_HTTP_OUTAGE_H_SELF_CLOSE  11
+#define NGX_HTTP_OUTAGE_H_DECL        12   /* after "<!" */
+#define NGX_HTTP_OUTAGE_H_COMMENT     13
+#define NGX_HTTP_OUTAGE_H_BOGUS       14
+#define NGX_HTTP_OUTAGE_H_CDATA       15
+#define NGX_HTTP_OUTAGE_H_RAW         16   /* script, style, title, ... */
+#define NGX_HTTP_OUTAGE_H_PLAINTEXT   17
+#define NGX_HTTP_OUTAGE_H_LOST        18
+
+#define NGX_HTTP_OUTAGE_A_PLAIN       0
+#define NGX_HTTP_OUTAGE_A_URL         1    /* href, src, action, ... */
+#define NGX_HTTP_OUTAGE_A_CODE        2    /* on*, style, srcdoc */
+#define NGX_HTTP_OUTAGE_A_FOREIGN     3    /* any other <svg>/<math> one */
+
+#define NGX_HTTP_OUTAGE_H_NAME        16
+#define ngx_http_outage_h_len(n)                                              \
+    ((n) < NGX_HTTP_OUTAGE_H_NAME ? (n) : NGX_HTTP_OUTAGE_H_NAME)
+
+
+typedef struct {
+    unsigned char  tag[NGX_HTTP_OUTAGE_H_NAME];
+    unsigned char  attr[NGX_HTTP_OUTAGE_H_NAME];
+    unsigned char  raw[NGX_HTTP_OUTAGE_H_NAME];    /* raw text element */
+    unsigned char  ip[NGX_HTTP_OUTAGE_H_NAME];     /* integration point */
+    size_t         tag_len;        /* may exceed the buffer: compared long */
+    size_t         attr_len;
+    size_t         raw_len;
+    size_t         ip_len;
+    size_t         match;          /* bytes of "</name" or "]]>" seen */
+    size_t         foreign;        /* open <svg>/<math> elements */
+    int            state;
+    int            attr_kind;
+    unsigned       end_tag:1;
+    unsigned       self_closing:1;
+    unsigned       svg:1;          /* foreign content is SVG, not MathML */
+    unsigned       dashes:2;       /* "-" seen in a comment, up to 2 */
+    unsigned       comment_start:1;
+    unsigned       bang:1;
+    unsigned       decl_cdata:1;
+    unsigned       unsure:1;       /* two ways into this attribute list */
+    unsigned       unsure_ws:1;    /* ... and a space since they met */
+} ngx_http_outage_hctx_t;
+
+
+static int
+ngx_http_outage_h_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+
+static int
+ngx_http_outage_h_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+
+static void
+ngx_http_outage_h_add(unsigned char *buf, size_t *len, unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        c |= 0x20;
+    }
+
+    if (*len < NGX_HTTP_OUTAGE_H_NAME) {
+        buf[*len] = c;
+    }
+
+    (*len)++;
+}
+
+
+/* is the name in buf one of the NUL-separated words of list? */
+
+static int
+ngx_http_outage_h_in(const unsigned char *buf, size_t len, const char *list)
+{
+    size_t  n;
+
+    if (len > NGX_HTTP_OUTAGE_H_NAME) {
+        return 0;
+    }
+
+    while (*list) {
+        n = strlen(list);
+
+        if (n == len && memcmp(buf, list, n) == 0) {
+            return 1;
+        }
+
+        list += n + 1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_outage_h_attr_kind(ngx_http_outage_hctx_t *h)
+{
+    if ((h->attr_len > 2 && h->attr[0] == 'o' && h->attr[1] == 'n')
+        || ngx_http_outage_h_in(h->attr, h->attr_len, "style\0srcdoc\0"))
+    {
+        return NGX_HTTP_OUTAGE_A_CODE;
+    }
+
+    if (ngx_http_outage_h_in(h->attr, h->attr_len,
+            "href\0src\0action\0formaction\0poster\0srcset\0imagesrcset\0"
+            "xlink:href\0data\0codebase\0cite\0background\0longdesc\0"
+            "usemap\0manifest\0icon\0ping\0lowsrc\0dynsrc\0classid\0"
+            "archive\0profile\0")
+        || (ngx_http_outage_h_in(h->attr, h->attr_len, "content\0")
+            && ngx_http_outage_h_in(h->tag, h->tag_len, "meta\0")))
+    {
+        return NGX_HTTP_OUTAGE_A_URL;
+    }
+
+    return h->foreign ? NGX_HTTP_OUTAGE_A_FOREIGN : NGX_HTTP_OUTAGE_A_PLAIN;
+}
+
+
+/* a tag is complete ("<" ... ">"): the state after it */
+
+static int
+ngx_http_outage_h_emit(ngx_http_outage_hctx_t *h)
+{
+    if (h->end_tag) {
+        if (h->foreign && h->ip_len
+            && h->tag_len == h->ip_len
+            && memcmp(h->tag, h->ip, ngx_http_outage_h_len(h->ip_len)) == 0)
+        {
+            h->ip_len = 0;
+
+        } else if (h->foreign && !h->ip_len
+                   && ngx_http_outage_h_in(h->tag, h->tag_len,
+                                           h->svg ? "svg\0" : "math\0"))
+        {
+            h->foreign--;
+        }
+
+        return NGX_HTTP_OUTAGE_H_TEXT;
+    }
+
+    if (h->foreign) {
+        /*
+         * Inside an integration point (or after a breakout tag) a start
+         * tag is HTML again, with its raw text elements: not modelled.
+         */
+        if (h->ip_len
+            || ngx_http_outage_h_in(h->tag, h->tag_len,
+                   "b\0big\0blockquote\0body\0br\0center\0code\0dd\0div\0"
+                   "dl\0dt\0em\0embed\0h1\0h2\0h3\0h4\0h5\0h6\0head\0hr\0"
+                   "i\0img\0li\0listing\0menu\0meta\0nobr\0ol\0p\0pre\0"
+                   "ruby\0s\0small\0span\0strong\0strike\0sub\0sup\0"
+                   "table\0tt\0u\0ul\0var\0font\0script\0style\0"
+                   "annotation-xml\0"))
+        {
+            return NGX_HTTP_OUTAGE_H_LOST;
+        }
+
+        if (h->self_closing) {
+            return NGX_HTTP_OUTAGE_H_TEXT;
+        }
+
+        if (ngx_http_outage_h_in(h->tag, h->tag_len,
+                                 h->svg ? "svg\0" : "math\0"))
+        {
+            h->foreign++;
+
+        } else if (ngx_http_outage_h_in(h->tag, h->tag_len,
+                       h->svg ? "foreignobject\0desc\0title\0"
+                              : "mi\0mo\0mn\0ms\0mtext\0"))
+        {
+            memcpy(h->ip, h->tag, NGX_HTTP_OUTAGE_H_NAME);
+            h->ip_len = h->tag_len;
+        }
+
+        return NGX_HTTP_OUTAGE_H_TEXT;
+    }
+
+    if (!h->self_closing
+        && ngx_http_outage_h_in(h->tag, h->tag_len, "svg\0math\0"))
+    {
+        h->foreign = 1;
+        h->svg = (h->tag[0] == 's');
+        h->ip_len = 0;
+        return NGX_HTTP_OUTAGE_H_TEXT;
+    }
+
+    if (ngx_http_outage_h_in(h->tag, h->tag_len, "plaintext\0")) {
+        return NGX_HTTP_OUTAGE_H_PLAINTEXT;
+    }
+
+    if (ngx_http_outage_h_in(h->tag, h->tag_len,
+            "script\0style\0title\0textarea\0xmp\0iframe\0noembed\0"
+            "noframes\0noscript\0"))
+    {
+        memcpy(h->raw, h->tag, NGX_HTTP_OUTAGE_H_NAME);
+        h->raw_len = h->tag_len;
+        h->match = 0;
+        return NGX_HTTP_OUTAGE_H_RAW;
+    }
+
+    return NGX_HTTP_OUTAGE_H_TEXT;
+}
+
+
+/* the first byte of a start or end tag's name */
+
+static void
+ngx_http_outage_h_tag(ngx_http_outage_hctx_t *h, unsigned char c, int end)
+{
+    h->end_tag = end;
+    h->self_closing = 0;
+    h->tag_len = 0;
+    h->attr_len = 0;
+    ngx_http_outage_h_add(h->tag, &h->tag_len, c);
+    h->state = NGX_HTTP_OUTAGE_H_TAG_NAME;
+}
+
+
+static void
+ngx_http_outage_h_step(ngx_http_outage_hctx_t *h, unsigned char c)
+{
+    const char  *target;
+
+again:
+
+    switch (h->state) {
+
+    case NGX_HTTP_OUTAGE_H_TEXT:
+        if (c == '<') {
+            h->state = NGX_HTTP_OUTAGE_H_TAG_OPEN;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_TAG_OPEN:
+        if (c == '!') {
+            h->state = NGX_HTTP_OUTAGE_H_DECL;
+            h->match = 0;
+
+        } else if (c == '/') {
+            h->state = NGX_HTTP_OUTAGE_H_END_OPEN;
+
+        } else if (ngx_http_outage_h_alpha(c)) {
+            ngx_http_outage_h_tag(h, c, 0);
+
+        } else if (c == '?') {
+            h->state = NGX_HTTP_OUTAGE_H_BOGUS;
+
+        } else {
+            h->state = NGX_HTTP_OUTAGE_H_TEXT;
+            goto again;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_END_OPEN:
+        if (ngx_http_outage_h_alpha(c)) {
+            ngx_http_outage_h_tag(h, c, 1);
+
+        } else {
+            h->state = (c == '>') ? NGX_HTTP_OUTAGE_H_TEXT
+                                  : NGX_HTTP_OUTAGE_H_BOGUS;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_TAG_NAME:
+    case NGX_HTTP_OUTAGE_H_BEFORE_ATTR:
+    case NGX_HTTP_OUTAGE_H_ATTR_NAME:
+    case NGX_HTTP_OUTAGE_H_AFTER_NAME:
+        if (h->unsure) {
+            /*
+             * After "<a{{#x}} title{{/x}}" one way is in a name, the other
+             * is not: ">" and "/" end both alike, a space then a name
+             * starts a new attribute in both; a name byte right away or an
+             * "=" is read differently by the two: not followed.
+             */
+            if (ngx_http_outage_h_space(c)) {
+                h->unsure_ws = 1;
+
+            } else if (c == '>' || c == '/'
+                       || (c != '=' && h->unsure_ws))
+            {
+                h->unsure = 0;
+
+            } else {
+                h->state = NGX_HTTP_OUTAGE_H_LOST;
+                return;
+            }
+        }
+
+        if (c == '>') {
+            h->state = ngx_http_outage_h_emit(h);
+
+        } else if (c == '/') {
+            h->state = NGX_HTTP_OUTAGE_H_SELF_CLOSE;
+
+        } else if (ngx_http_outage_h_space(c)) {
+            if (h->state == NGX_HTTP_OUTAGE_H_TAG_NAME) {
+                h->state = NGX_HTTP_OUTAGE_H_BEFORE_ATTR;
+
+            } else if (h->state == NGX_HTTP_OUTAGE_H_ATTR_NAME) {
+                h->state = NGX_HTTP_OUTAGE_H_AFTER_NAME;
+            }
+
+        } else if (h->state == NGX_HTTP_OUTAGE_H_TAG_NAME) {
+            ngx_http_outage_h_add(h->tag, &h->tag_len, c);
+
+        } else if (c == '=' && h->state != NGX_HTTP_OUTAGE_H_BEFORE_ATTR) {
+            h->attr_kind = ngx_http_outage_h_attr_kind(h);
+            h->state = NGX_HTTP_OUTAGE_H_BEFORE_VAL;
+
+        } else {
+            if (h->state != NGX_HTTP_OUTAGE_H_ATTR_NAME) {
+                h->attr_len = 0;
+                h->state = NGX_HTTP_OUTAGE_H_ATTR_NAME;
+            }
+
+            ngx_http_outage_h_add(h->attr, &h->attr_len, c);
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_BEFORE_VAL:
+        if (ngx_http_outage_h_space(c)) {
+            return;
+        }
+
+        if (c == '"') {
+            h->state = NGX_HTTP_OUTAGE_H_VAL_DQ;
+
+        } else if (c == '\'') {
+            h->state = NGX_HTTP_OUTAGE_H_VAL_SQ;
+
+        } else if (c == '>') {
+            h->state = ngx_http_outage_h_emit(h);
+
+        } else {
+            h->state = NGX_HTTP_OUTAGE_H_VAL_UQ;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_VAL_DQ:
+    case NGX_HTTP_OUTAGE_H_VAL_SQ:
+        if (c == (h->state == NGX_HTTP_OUTAGE_H_VAL_DQ ? '"' : '\'')) {
+            h->state = NGX_HTTP_OUTAGE_H_BEFORE_ATTR;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_VAL_UQ:
+        if (ngx_http_outage_h_space(c)) {
+            h->state = NGX_HTTP_OUTAGE_H_BEFORE_ATTR;
+
+        } else if (c == '>') {
+            h->state = ngx_http_outage_h_emit(h);
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_SELF_CLOSE:
+        if (c == '>') {
+            h->self_closing = 1;
+            h->state = ngx_http_outage_h_emit(h);
+            return;
+        }
+
+        h->state = NGX_HTTP_OUTAGE_H_BEFORE_ATTR;
+        goto again;
+
+    case NGX_HTTP_OUTAGE_H_DECL:
+        /* "<!--" opens a comment, "<![CDATA[" a CDATA section in foreign
+         * content, anything else a bogus comment up to ">" */
+        if (h->match == 0) {
+            h->decl_cdata = (c == '[' && h->foreign);
+        }
+
+        target = h->decl_cdata ? "[CDATA[" : "--";
+
+        if (c == (unsigned char) target[h->match]) {
+            if (target[++h->match] == '\0') {
+                h->state = h->decl_cdata ? NGX_HTTP_OUTAGE_H_CDATA
+                                         : NGX_HTTP_OUTAGE_H_COMMENT;
+                h->match = 0;
+                h->dashes = 0;
+                h->bang = 0;
+                h->comment_start = 1;
+            }
+            return;
+        }
+
+        h->state = NGX_HTTP_OUTAGE_H_BOGUS;
+        goto again;
+
+    case NGX_HTTP_OUTAGE_H_COMMENT:
+        if (c == '>' && (h->dashes == 2 || h->bang
+                         || (h->comment_start && h->dashes < 2)))
+        {
+            h->state = NGX_HTTP_OUTAGE_H_TEXT;
+            return;
+        }
+
+        if (c == '-') {
+            h->bang = 0;
+            if (h->dashes < 2) {
+                h->dashes++;
+            }
+            return;
+        }
+
+        h->bang = (c == '!' && h->dashes == 2);
+        h->dashes = 0;
+        h->comment_start = 0;
+        return;
+
+    case NGX_HTTP_OUTAGE_H_BOGUS:
+        if (c == '>') {
+            h->state = NGX_HTTP_OUTAGE_H_TEXT;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_CDATA:
+        if (c == ']') {
+            h->match = (h->match < 2) ? h->match + 1 : 2;
+
+        } else {
+            if (c == '>' && h->match == 2) {
+                h->state = NGX_HTTP_OUTAGE_H_TEXT;
+            }
+            h->match = 0;
+        }
+        return;
+
+    case NGX_HTTP_OUTAGE_H_RAW:
+        /* match counts bytes of "</" + raw name seen */
+        if (h->match == h->raw_len + 2
+            && (ngx_http_outage_h_space(c) || c == '/' || c == '>'))
+        {
+            h->end_tag = 1;
+            h->self_closing = 0;
+            memcpy(h->tag, h->raw, NGX_HTTP_OUTAGE_H_NAME);
+            h->tag_len = h->raw_len;
+            h->attr_len = 0;
+            h->state = NGX_HTTP_OUTAGE_H_TAG_NAME;
+            goto again;
+        }
+
+        if (h->match == 0 && c == '<') {
+            h->match = 1;
+
+        } else if (h->match == 1 && c == '/') {
+            h->match = 2;
+
+        } else if (h->match >= 2 && h->match < h->raw_len + 2
+                   && (c | 0x20) == h->raw[h->match - 2])
+        {
+            h->match++;
+
+        } else if (h->match == 1 && c == '!'
+                   && ngx_http_outage_h_in(h->raw, h->raw_len, "script\0"))
+        {
+            /* "<!--" in a script: the escaped states are not modelled */
+            h->state = NGX_HTTP_OUTAGE_H_LOST;
+
+        } else {
+            h->match = (c == '<');
+        }
+        return;
+
+    default:    /* PLAINTEXT and LOST never end */
+        return;
+    }
+}
+
+
+/* the refusal for a Redis field at this position, NULL if it is safe */
+
+static const char *
+ngx_http_outage_h_refuse(ngx_http_outage_hctx_t *h, int is_link)
+{
+    switch (h->state) {
+
+    case NGX_HTTP_OUTAGE_H_TEXT:
+    case NGX_HTTP_OUTAGE_H_PLAINTEXT:
+        return NULL;
+
+    case NGX_HTTP_OUTAGE_H_VAL_DQ:
+    case NGX_HTTP_OUTAGE_H_VAL_SQ:
+        switch (h->attr_kind) {
+        case NGX_HTTP_OUTAGE_A_CODE:
+            return "message, eta and link are refused in an event handler "
+                   "(on...), style or srcdoc attribute: escaping does not "
+                   "stop script or CSS there";
+        case NGX_HTTP_OUTAGE_A_URL:
+            return is_link ? NULL
+                   : "message and eta are refused in a URL attribute (href, "
+                     "src, action, ...): only {{link}}, which the module "
+                     "accepts as an http(s) URL only, may go there";
+        case NGX_HTTP_OUTAGE_A_FOREIGN:
+            return is_link ? NULL
+                   : "message and eta are refused in attributes inside "
+                     "<svg> or <math>: SVG attributes can run links";
+        default:
+            return NULL;
+        }
+
+    case NGX_HTTP_OUTAGE_H_BEFORE_VAL:
+    case NGX_HTTP_OUTAGE_H_VAL_UQ:
+        return "message, eta and link are refused in an unquoted attribute "
+               "value: a space in the value would start a new attribute; "
+               "quote it";
+
+    case NGX_HTTP_OUTAGE_H_RAW:
+        if (h->match) {
+            return "message, eta and link are refused inside a tag";
+        }
+
+        if (ngx_http_outage_h_in(h->raw, h->raw_len, "script\0")) {
+            return "message, eta and link are refused inside <script>: "
+                   "escaping does not stop script there";
+        }
+
+        if (ngx_http_outage_h_in(h->raw, h->raw_len, "style\0")) {
+            return "message, eta and link are refused inside <style>: "
+                   "escaping does not stop CSS there";
+        }
+
+        return NULL;
+
+    case NGX_HTTP_OUTAGE_H_COMMENT:
+    case NGX_HTTP_OUTAGE_H_BOGUS:
+    case NGX_HTTP_OUTAGE_H_CDATA:
+        return "message, eta and link are refused inside an HTML comment";
+
+    case NGX_HTTP_OUTAGE_H_LOST:
+        return "message, eta and link are refused after markup this check "
+               "does not follow (HTML inside <svg> or <math>, \"<!--\" in a "
+               "script)";
+
+    default:
+        return "message, eta and link are refused inside a tag: only text "
+               "and quoted attribute values are safe";
+    }
+}
+
+
+/*
+ * A section is shown or not at run time, so both ways must leave the
+ * tokenizer where the other leaves it: its open and close tags must be in
+ * the same context.
+ */
+
+static int
+ngx_http_outage_h_same(const ngx_http_outage_hctx_t *a,
+    ngx_http_outage_hctx_t *b)
+{
+    if (a->foreign != b->foreign || a->ip_len != b->ip_len) {
+        return 0;
+    }
+
+    /*
+     * "<div{{#x}} hidden{{/x}}>": both ways are in the attribute list of
+     * the same tag, where a Redis field is refused anyway and the next
+     * quoted value is read alike.
+     */
+    if ((a->state == NGX_HTTP_OUTAGE_H_TAG_NAME
+         || a->state == NGX_HTTP_OUTAGE_H_BEFORE_ATTR
+         || a->state == NGX_HTTP_OUTAGE_H_ATTR_NAME
+         || a->state == NGX_HTTP_OUTAGE_H_AFTER_NAME)
+        && (b->state == NGX_HTTP_OUTAGE_H_BEFORE_ATTR
+            || b->state == NGX_HTTP_OUTAGE_H_ATTR_NAME
+            || b->state == NGX_HTTP_OUTAGE_H_AFTER_NAME)
+        && a->end_tag == b->end_tag && a->tag_len == b->tag_len
+        && memcmp(a->tag, b->tag, ngx_http_outage_h_len(a->tag_len)) == 0)
+    {
+        b->unsure = 1;
+        b->unsure_ws = 0;
+        return 1;
+    }
+
+    if (a->state != b->state || a->match != b->match) {
+        return 0;
+    }
+
+    switch (a->state) {
+
+    case NGX_HTTP_OUTAGE_H_TEXT:
+    case NGX_HTTP_OUTAGE_H_PLAINTEXT:
+    case NGX_HTTP_OUTAGE_H_LOST:
+        return 1;
+
+    case NGX_HTTP_OUTAGE_H_VAL_DQ:
+    case NGX_HTTP_OUTAGE_H_VAL_SQ:
+        return a->attr_kind == b->attr_kind;
+
+    case NGX_HTTP_OUTAGE_H_RAW:
+        return a->raw_len == b->raw_len
+               && memcmp(a->raw, b->raw, ngx_http_outage_h_len(a->raw_len)) == 0;
+
+    default:
+        /* inside a tag or a comment: only the very same bytes behave alike */
+        return memcmp(a, b, sizeof(ngx_http_outage_hctx_t)) == 0;
+    }
+}
+
+
 /* template names whose values come from Redis (banner and page alike) */
 
 static int
@@ -1606,11 +2239,14 @@ const char *
 ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
     size_t *offset)
 {
-    size_t                 p, q, depth, pos[NGX_HTTP_OUTAGE_TPL_DEPTH];
-    ngx_http_outage_tag_t  tag, opens[NGX_HTTP_OUTAGE_TPL_DEPTH];
+    size_t                  p, q, depth, pos[NGX_HTTP_OUTAGE_TPL_DEPTH];
+    const char             *err;
+    ngx_http_outage_tag_t   tag, opens[NGX_HTTP_OUTAGE_TPL_DEPTH];
+    ngx_http_outage_hctx_t  h, at[NGX_HTTP_OUTAGE_TPL_DEPTH];
 
     depth = 0;
     p = 0;
+    memset(&h, 0, sizeof(ngx_http_outage_hctx_t));
 
     if (tpl == NULL) {
         len = 0;
@@ -1618,6 +2254,7 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
 
     while (p < len) {
         if (tpl[p] != '{' || len - p < 2 || tpl[p + 1] != '{') {
+            ngx_http_outage_h_step(&h, tpl[p]);
             p++;
             continue;
         }
@@ -1657,6 +2294,18 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
                        "they come from Redis and are always escaped";
             }
 
+            if (ngx_http_outage_tpl_untrusted(tpl + tag.name, tag.name_len)) {
+                err = ngx_http_outage_h_refuse(&h, tag.name_len == 4);
+
+                if (err) {
+                    if (offset) {
+                        *offset = p;
+                    }
+
+                    return err;
+                }
+            }
+
             break;
 
         case NGX_HTTP_OUTAGE_TAG_OPEN:
@@ -1670,6 +2319,7 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
             }
 
             pos[depth] = p;
+            memcpy(&at[depth], &h, sizeof(ngx_http_outage_hctx_t));
             opens[depth++] = tag;
             break;
 
@@ -1694,6 +2344,17 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
 
                 return "section close does not match the innermost open "
                        "section";
+            }
+
+            if (!ngx_http_outage_h_same(&at[depth], &h)) {
+                if (offset) {
+                    *offset = p;
+                }
+
+                return "a section must close where it opened in the HTML "
+                       "(both in text, in the same quoted attribute value, "
+                       "or in the same tag): shown or not, the markup after "
+                       "it must read the same";
             }
 
             break;

@@ -944,7 +944,7 @@ def test_http2(page, redis, backend):
     ("location = /x {{ outage_page_format xml; }}",
      ["invalid value", "xml"]),
     ("location = /x {{ outage_page all; }}", ["outage_page", "scope names"]),
-    ("location = /x {{ outage_page_status 99; }}", ["between 200 and 599"]),
+    ("location = /x {{ outage_page_status 99; }}", ["200 or between 400 and 599"]),
     ("location = /x {{ outage_page_refresh 0; }}", ["outage_page_refresh"]),
 ])
 @pytest.mark.allow_log_errors

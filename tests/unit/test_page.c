@@ -367,6 +367,21 @@ t_html_generic_and_maintenance(void)
     CHECK(strstr(html, "Expected back") == NULL);
     free(html);
 
+    /* review s9 R0 F7: a since ahead of the clock is shown as now, in the
+     * HTML, the JSON and the template alike */
+    s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN, "");
+    s[0].since = NOW + 3 * 86400;
+    page_init(&page, s, 1);
+    html = render(ngx_http_outage_page_html, &page, NULL);
+    CHECK(strstr(html, "in 3 days") == NULL);
+    CHECK(strstr(html, "Nov 25") == NULL);
+    CHECK(strstr(html, ">15:30 UTC</time> (just now)") != NULL);
+    free(html);
+    html = render(ngx_http_outage_page_json, &page, NULL);
+    CHECK(strstr(html, "\"since\":\"2026-11-22T15:30Z\"") != NULL);
+    CHECK(strstr(html, "2026-11-25") == NULL);
+    free(html);
+
     /* health-decided, no message: the check's error is never shown */
     s[0] = scope("db", NGX_HTTP_OUTAGE_STATE_DOWN, "");
     s[0].source = NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH;
@@ -612,8 +627,23 @@ t_retry_after(void)
           == 0);
     CHECK(strcmp(ngx_http_outage_page_reason(429), "Too Many Requests")
           == 0);
-    CHECK(strcmp(ngx_http_outage_page_reason(599), "Service Unavailable")
+    /* review s9 R0 F5: every registered phrase, none made up */
+    CHECK(strcmp(ngx_http_outage_page_reason(451),
+                 "Unavailable For Legal Reasons") == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(413), "Content Too Large")
           == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(431),
+                 "Request Header Fields Too Large") == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(511),
+                 "Network Authentication Required") == 0);
+    CHECK(strcmp(ngx_http_outage_page_reason(505),
+                 "HTTP Version Not Supported") == 0);
+    CHECK(ngx_http_outage_page_reason(599) == NULL);
+    CHECK(ngx_http_outage_page_reason(418) == NULL);
+    CHECK(ngx_http_outage_page_reason(432) == NULL);
+    CHECK(ngx_http_outage_page_reason(509) == NULL);
+    CHECK(ngx_http_outage_page_reason(512) == NULL);
+    CHECK(ngx_http_outage_page_reason(399) == NULL);
 }
 
 

@@ -1,0 +1,134 @@
+"""The module's own HTML (the 503 page, the status page) is UTF-8 and says
+so to nginx the way a proxied "Content-Type: text/html; charset=utf-8"
+does, so nginx's charset filter never takes the location's source_charset
+for it (review s9 R0 F6): with "charset utf-8; source_charset koi8-r" the
+body passes untouched, with "charset koi8-r; source_charset utf-8" it is
+left alone too, as nginx leaves any response that names its charset,
+and with "override_charset on" it is recoded to koi8-r (characters koi8-r
+lacks as numeric references).  The
+oracle is html5lib decoding the bytes with the charset of the response's
+Content-Type, as a browser does."""
+
+import json
+import re
+
+import html5lib
+import pytest
+
+from harness import wait_for
+
+LABEL = "Оплата"
+MESSAGE = "Оплата недоступна — réessayez"
+
+CONF = """
+    include /etc/nginx/koi-utf;
+    include /etc/nginx/win-utf;
+    outage_redis 127.0.0.1:%(redis)d interval=200ms timeout=200ms
+                 connect_timeout=200ms;
+    outage_scopes checkout;
+    outage_scope_label checkout "%(label)s";
+    server {
+        listen 127.0.0.1:{port};
+        root %(www)s;
+        location /plain/ { outage_page checkout; try_files /index.html =404; }
+        location /u8koi/ {
+            charset utf-8; source_charset koi8-r;
+            outage_page checkout; try_files /index.html =404;
+        }
+        location /u8win/ {
+            charset utf-8; source_charset windows-1251;
+            outage_page checkout; try_files /index.html =404;
+        }
+        location /koiu8/ {
+            charset koi8-r; source_charset utf-8;
+            outage_page checkout; try_files /index.html =404;
+        }
+        location /koiover/ {
+            charset koi8-r; override_charset on;
+            outage_page checkout; try_files /index.html =404;
+        }
+        location = /st-plain { outage_status_page checkout; }
+        location = /st-u8koi {
+            charset utf-8; source_charset koi8-r;
+            outage_status_page checkout format=html;
+        }
+        location = /st-koiu8 {
+            charset koi8-r; source_charset utf-8;
+            outage_status_page checkout format=html;
+        }
+        location = /st-koiover {
+            charset koi8-r; override_charset on;
+            outage_status_page checkout format=html;
+        }
+        location = /outage/status { outage_status; }
+    }
+"""
+
+
+@pytest.fixture
+def site(nginx_factory, redis, tmp_path):
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_bytes(b"<p>shop</p>")
+    n = nginx_factory(CONF % {"redis": redis.port, "label": LABEL,
+                              "www": www}, workers=1)
+    redis.cli("HSET", "outage:checkout", "state", "down",
+              "message", MESSAGE)
+    wait_for(lambda: [s for s in n.status_json()["scopes"]
+                      if s["name"] == "checkout"
+                      and s["state"] == "down"], what="incident")
+    return n
+
+
+def text_as_a_browser_reads_it(headers, body):
+    ctype = headers["content-type"]
+    m = re.search(r";\s*charset=([\w-]+)", ctype)
+    assert m, ctype
+    doc = html5lib.parse(body, transport_encoding=m.group(1),
+                         namespaceHTMLElements=False)
+    return m.group(1).lower(), " ".join("".join(doc.itertext()).split())
+
+
+@pytest.mark.parametrize("path, charset", [
+    ("/plain/", "utf-8"),
+    ("/u8koi/", "utf-8"),
+    ("/u8win/", "utf-8"),
+    ("/koiu8/", "utf-8"),
+    ("/koiover/", "koi8-r"),
+])
+def test_page_text_survives_the_charset_filter(site, path, charset):
+    st, headers, body = site.get(path)
+    assert st == 503, body[:300]
+    assert headers["content-type"].startswith("text/html;"), headers
+    cs, text = text_as_a_browser_reads_it(headers, body)
+    assert cs == charset
+    assert MESSAGE in text, text[:600]
+    if charset == "utf-8":
+        # declared UTF-8 and left alone: the very bytes of the plain page
+        assert MESSAGE.encode() in body
+    else:
+        # recoded: Cyrillic as koi8-r bytes, the rest as references
+        assert LABEL.encode("koi8-r") in body
+        assert b"&#" in body and MESSAGE.encode() not in body
+
+
+@pytest.mark.parametrize("path, charset", [
+    ("/st-plain", "utf-8"),
+    ("/st-u8koi", "utf-8"),
+    ("/st-koiu8", "utf-8"),
+    ("/st-koiover", "koi8-r"),
+])
+def test_status_page_text_survives_the_charset_filter(site, path, charset):
+    st, headers, body = site.get(path, headers={"Accept": "text/html"})
+    assert st == 200, body[:300]
+    cs, text = text_as_a_browser_reads_it(headers, body)
+    assert cs == charset
+    assert LABEL in text and MESSAGE in text, text[:600]
+
+
+def test_problem_json_is_not_recoded(site):
+    st, headers, body = site.get("/u8koi/",
+                                 headers={"Accept": "application/json"})
+    assert st == 503
+    assert headers["content-type"] == "application/problem+json"
+    assert MESSAGE in json.dumps(json.loads(body), ensure_ascii=False)
