@@ -586,6 +586,51 @@ ngx_http_outage_may_gzip(ngx_http_request_t *r)
 }
 
 
+/*
+ * The WHATWG Encoding Standard's labels of UTF-8, matched as browsers
+ * match them (ASCII case-insensitive, surrounding whitespace ignored).
+ */
+
+static unsigned
+ngx_http_outage_utf8_label(u_char *p, size_t len)
+{
+    ngx_uint_t  i;
+
+    static ngx_str_t  labels[] = {
+        ngx_string("unicode-1-1-utf-8"),
+        ngx_string("unicode11utf8"),
+        ngx_string("unicode20utf8"),
+        ngx_string("utf-8"),
+        ngx_string("utf8"),
+        ngx_string("x-unicode20utf8")
+    };
+
+    while (len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\f'
+                   || *p == '\r'))
+    {
+        p++;
+        len--;
+    }
+
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'
+                   || p[len - 1] == '\n' || p[len - 1] == '\f'
+                   || p[len - 1] == '\r'))
+    {
+        len--;
+    }
+
+    for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+        if (len == labels[i].len
+            && ngx_strncasecmp(p, labels[i].data, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static ngx_int_t
 ngx_http_outage_header_filter(ngx_http_request_t *r)
 {
@@ -754,11 +799,22 @@ ngx_http_outage_header_filter(ngx_http_request_t *r)
 
         ngx_http_outage_scan_init(&ctx->scan);
 
-        /* served as UTF-8: no ISO-2022-JP escapes to look for (scan.h) */
-        csp = cs.len ? cs.data : r->headers_out.charset.data;
-        ctx->scan.utf8 = ((cs.len ? cs.len : r->headers_out.charset.len) == 5
-                          && ngx_strncasecmp((u_char *) csp, (u_char *) "utf-8",
-                                             5) == 0);
+        /*
+         * Served as UTF-8: no ISO-2022-JP escapes to look for (scan.h).
+         * nginx's own charset counts only when the header filter will
+         * append it: a Content-Type it takes whole (a charset inside a
+         * quoted parameter, say) reaches the browser without one.
+         */
+        if (cs.len) {
+            ctx->scan.utf8 = ngx_http_outage_utf8_label(cs.data, cs.len);
+
+        } else if (r->headers_out.content_type_len
+                   == r->headers_out.content_type.len)
+        {
+            ctx->scan.utf8 = ngx_http_outage_utf8_label(
+                                 r->headers_out.charset.data,
+                                 r->headers_out.charset.len);
+        }
 
         ctx->banner[0] = banner[0];
         ctx->banner[1] = banner[1];
@@ -1084,6 +1140,8 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
         cs = r->headers_out.charset;
 
     } else if (r->headers_out.charset.len
+               && !ngx_http_outage_utf8_label(r->headers_out.charset.data,
+                                              r->headers_out.charset.len)
                && !ngx_http_outage_charset_ascii(r->headers_out.charset.data,
                                                  r->headers_out.charset.len))
     {
@@ -1094,8 +1152,7 @@ ngx_http_outage_html_wanted(ngx_http_request_t *r, u_char *type, size_t len,
 
     if (cls == NGX_HTTP_OUTAGE_TYPE_NEVER
         || (cs.len != 0
-            && !(cs.len == 5 && ngx_strncasecmp(cs.data, (u_char *) "utf-8", 5)
-                                == 0)
+            && !ngx_http_outage_utf8_label(cs.data, cs.len)
             && !ngx_http_outage_charset_ascii(cs.data, cs.len))
         || ngx_http_outage_not_rendered(r, view, rh,
                                         cls == NGX_HTTP_OUTAGE_TYPE_SNIFF))

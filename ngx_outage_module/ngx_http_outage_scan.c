@@ -523,6 +523,11 @@ ngx_http_outage_scan_feed(ngx_http_outage_scan_t *s, const unsigned char *p,
         }
     }
 
+    if (s->utf8) {
+        /* a UTF-8 BOM sniffed after the ESC was seen in held bytes */
+        return rc;
+    }
+
     /* s->esc - 1 is where the first ESC is */
 
     if (rc == NGX_HTTP_OUTAGE_SCAN_HIT ? s->esc <= s->hit
@@ -596,7 +601,9 @@ ngx_http_outage_scan_finish(ngx_http_outage_scan_t *s)
 
     /* an ESC before the place (see feed()) */
 
-    if (rc == NGX_HTTP_OUTAGE_SCAN_HIT && s->esc && s->esc <= s->hit) {
+    if (rc == NGX_HTTP_OUTAGE_SCAN_HIT && s->esc && !s->utf8
+        && s->esc <= s->hit)
+    {
         return ngx_http_outage_scan_decide(s, NGX_HTTP_OUTAGE_SCAN_NONE, 0, 0);
     }
 
@@ -732,6 +739,11 @@ ngx_http_outage_scan_sniff(ngx_http_outage_scan_t *s)
 html:
 
     skip = (n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0;
+
+    if (skip) {
+        /* a UTF-8 BOM wins over any charset label in browsers (WHATWG) */
+        s->utf8 = 1;
+    }
 
     s->sniffed = 1;
     s->pending = 0;

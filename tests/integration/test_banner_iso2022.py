@@ -70,3 +70,30 @@ def test_esc_before_the_place_gives_no_banner(nginx_factory, redis,
     assert st == 200 and body.count(MARK) == 1
     assert body.index(MARK) < body.index(b"\x1b$B")
     be.stop()
+
+
+def test_utf8_as_browsers_name_it(nginx_factory, redis, tmp_path):
+    # review s9/R4 F1: nginx takes "utf-8" out of a quoted parameter into
+    # its own charset but sends the header as it came: the browser sees no
+    # charset, follows <meta charset=iso-2022-jp>, and a banner would land
+    # in the kana of <title>.  F2: every WHATWG label of UTF-8, and a
+    # UTF-8 BOM (which wins over any label), are UTF-8.
+    meta = PAGE.replace(b"<head>", b'<head><meta charset="iso-2022-jp">', 1)
+    routes = {
+        "quoted": (b'text/html; x="; charset=utf-8"', meta),
+        "utf8": (b"text/html; charset=utf8", PAGE),
+        "unicode": (b"text/html; charset=unicode-1-1-utf-8", PAGE),
+        "bom": (b"text/html", b"\xef\xbb\xbf" + PAGE),
+    }
+    n, be = start(nginx_factory, redis, tmp_path, {}, routes)
+    skips = n.status_json()["counters"]["banner_skips"]
+    st, h, body = n.get("/up/quoted")
+    assert st == 200 and body == meta
+    assert "utf-8" not in h.get("content-type", "").split(";")[-1] \
+        or '"' in h.get("content-type", "")
+    assert n.status_json()["counters"]["banner_skips"] == skips + 1
+    for name in ("utf8", "unicode", "bom"):
+        st, h, body = n.get("/up/" + name)
+        assert st == 200 and body.count(MARK) == 1, name
+        assert body.index(MARK) > body.index(b'<body class="s">'), name
+    be.stop()

@@ -191,9 +191,16 @@ def test_bench_smoke_cases_without_their_reference():
               if "Ir/request: proxied banner" in ln]
     assert len(banner) == 1 and "proxied plain not measured" in banner[0], \
         log[-6000:]
-    for key in ("P1", "P3", "P4", "P5"):
+    no_strace = [ln for ln in run.stdout.splitlines()
+                 if "syscalls/request (strace)" in ln]
+    for key in () if no_strace else ("P1", "P3", "P4", "P5"):
         row = [ln for ln in run.stdout.splitlines()
                if "syscalls/request: %s " % key in ln]
         assert len(row) == 1, log[-6000:]
+        value = row[0].split()[2]
+        if value == "-":
+            # strace missing or refused (no ptrace here): the bench says
+            # why in the row instead of a count (review s9/R4 F3)
+            continue
         # each answer costs at least its read and its write
-        assert float(row[0].split()[2]) >= 2, row
+        assert float(value) >= 2, row

@@ -1007,6 +1007,49 @@ test_done_short_circuit(void)
  * and changes no place; the same page without it gets none.
  */
 
+/*
+ * A UTF-8 BOM makes browsers decode the page as UTF-8 whatever its label
+ * (WHATWG): an ESC after it is text, at every split, the BOM read in
+ * pieces included (review s9/R4 F2).
+ */
+
+static int
+test_esc_bom(void)
+{
+    int                     rc, ok;
+    size_t                  i, j, len;
+    ngx_http_outage_scan_t  s;
+
+    static const char  doc[] =
+        "\xEF\xBB\xBF<head><title>\x1b$B$3$s\x1b(B</title></head><body>x";
+
+    ok = 1;
+    len = sizeof(doc) - 1;
+
+    for (i = 1; i <= len; i++) {
+        ngx_http_outage_scan_init(&s);
+
+        rc = NGX_HTTP_OUTAGE_SCAN_MORE;
+        for (j = 0; j < len && rc == NGX_HTTP_OUTAGE_SCAN_MORE; j += i) {
+            rc = ngx_http_outage_scan_feed(&s, (const unsigned char *) doc + j,
+                                           (j + i <= len) ? i : len - j);
+        }
+
+        if (rc == NGX_HTTP_OUTAGE_SCAN_MORE) {
+            rc = ngx_http_outage_scan_finish(&s);
+        }
+
+        if (rc != NGX_HTTP_OUTAGE_SCAN_HIT || s.hit != (off_t) (len - 1)) {
+            printf("FAIL esc bom: pieces of %lu: rc %d hit %ld\n",
+                   (unsigned long) i, rc, (long) s.hit);
+            ok = 0;
+        }
+    }
+
+    return ok;
+}
+
+
 static int
 test_esc_utf8(void)
 {
@@ -1104,6 +1147,13 @@ main(void)
     }
 
     if (test_esc_utf8()) {
+        passed++;
+
+    } else {
+        failed++;
+    }
+
+    if (test_esc_bom()) {
         passed++;
 
     } else {
