@@ -1659,8 +1659,6 @@ typedef struct {
     unsigned       comment_start:1;
     unsigned       bang:1;
     unsigned       decl_cdata:1;
-    unsigned       unsure:1;       /* two ways into this attribute list */
-    unsigned       unsure_ws:1;    /* ... and a space since they met */
 } ngx_http_outage_hctx_t;
 
 
@@ -1801,9 +1799,7 @@ ngx_http_outage_h_emit(ngx_http_outage_hctx_t *h)
         return NGX_HTTP_OUTAGE_H_TEXT;
     }
 
-    if (!h->self_closing
-        && ngx_http_outage_h_in(h->tag, h->tag_len, "svg\0math\0"))
-    {
+    if (ngx_http_outage_h_in(h->tag, h->tag_len, "svg\0math\0")) {
         h->foreign = 1;
         h->svg = (h->tag[0] == 's');
         h->ip_len = 0;
@@ -1891,27 +1887,6 @@ again:
     case NGX_HTTP_OUTAGE_H_BEFORE_ATTR:
     case NGX_HTTP_OUTAGE_H_ATTR_NAME:
     case NGX_HTTP_OUTAGE_H_AFTER_NAME:
-        if (h->unsure) {
-            /*
-             * After "<a{{#x}} title{{/x}}" one way is in a name, the other
-             * is not: ">" and "/" end both alike, a space then a name
-             * starts a new attribute in both; a name byte right away or an
-             * "=" is read differently by the two: not followed.
-             */
-            if (ngx_http_outage_h_space(c)) {
-                h->unsure_ws = 1;
-
-            } else if (c == '>' || c == '/'
-                       || (c != '=' && h->unsure_ws))
-            {
-                h->unsure = 0;
-
-            } else {
-                h->state = NGX_HTTP_OUTAGE_H_LOST;
-                return;
-            }
-        }
-
         if (c == '>') {
             h->state = ngx_http_outage_h_emit(h);
 
@@ -2171,8 +2146,7 @@ ngx_http_outage_h_refuse(ngx_http_outage_hctx_t *h, int is_link)
  */
 
 static int
-ngx_http_outage_h_same(const ngx_http_outage_hctx_t *a,
-    ngx_http_outage_hctx_t *b)
+ngx_http_outage_h_same(ngx_http_outage_hctx_t *a, ngx_http_outage_hctx_t *b)
 {
     if (a->foreign != b->foreign || a->ip_len != b->ip_len) {
         return 0;
@@ -2193,8 +2167,6 @@ ngx_http_outage_h_same(const ngx_http_outage_hctx_t *a,
         && a->end_tag == b->end_tag && a->tag_len == b->tag_len
         && memcmp(a->tag, b->tag, ngx_http_outage_h_len(a->tag_len)) == 0)
     {
-        b->unsure = 1;
-        b->unsure_ws = 0;
         return 1;
     }
 
