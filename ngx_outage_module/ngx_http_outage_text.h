@@ -227,11 +227,8 @@ size_t ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
  * Checks a template once at configuration time.  Returns NULL if it is
  * well-formed, otherwise a static description of the first error (unclosed
  * "{{", invalid tag, unbalanced or crossed sections, nesting too deep,
- * "|raw" on a field that comes from Redis: message, eta, link; one of those
- * in an HTML context where escaping does not hold: unquoted attribute,
- * tag, URL attribute (link excepted), on*, style, srcdoc, <script>,
- * <style>, comment; a section closed in another HTML context than it
- * opened in) and sets *offset (may be NULL) to its byte offset.
+ * "|raw" on a field that comes from Redis: message, eta, link) and sets
+ * *offset (may be NULL) to its byte offset.
  */
 const char *ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
     size_t *offset);
