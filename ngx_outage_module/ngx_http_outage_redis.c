@@ -259,6 +259,7 @@ typedef struct {
     /* the push link: where its replies end, and those skipped */
     ngx_http_outage_resp_t        walk;
     ngx_uint_t                    skipping;   /* the reply being walked */
+    ngx_uint_t                    ends;       /* replies ended: a count */
     ngx_uint_t                    skipped;    /* since the last log line */
     ngx_msec_t                    skip_told;  /* when that line was */
     ngx_uint_t                    skip_ever;
@@ -352,6 +353,8 @@ static void ngx_http_outage_redis_push_idle(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
 
@@ -2182,6 +2185,7 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
+    ngx_uint_t                pstate, ends;
     ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
 
@@ -2192,6 +2196,35 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         /* nginx cancels timers on the way out: no condition to report */
         ngx_http_outage_redis_close(rd);
         return;
+    }
+
+    if (rd->ready) {
+        pstate = rd->pstate;
+        ends = rd->ends;
+
+        ngx_http_outage_redis_read_now(rd);
+
+        if (rd->pc.connection == NULL) {
+            return;     /* closed, and said why */
+        }
+
+        /*
+         * Done with the wait if what was there ended it: the poll's reply
+         * read, the subscription made, the message that had begun ended
+         * (another begun since has its own deadline).  A message that is
+         * still the same one is not spared: a trickle does not extend it.
+         */
+        if (rd->push ? (pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE
+                        ? rd->ends != ends
+                        : rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE)
+                     : !rd->in_flight || rd->deadline.timer_set)
+        {
+            return;
+        }
+
+        if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
     }
 
     if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
@@ -2297,6 +2330,36 @@ ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
 
 /* ---- the connection's events ------------------------------------------ */
 
+/*
+ * A timer that ends a wait runs before the read event that may end it:
+ * with accept_mutex the cycle's read events are posted and run after the
+ * expired timers, and a worker stopped past the wait (SIGSTOP, a host
+ * that swapped it out) wakes with both due, epoll_wait() even returning
+ * EINTR without any event.  So what is in the socket is read first.  The
+ * read handler alone reads nothing there: a read that ended at EAGAIN
+ * left rev->ready at 0 (and rev->available at 0 under EPOLLRDHUP), and
+ * ngx_unix_recv() then returns NGX_AGAIN without asking the kernel.  The
+ * readiness is claimed as ngx_event_move_posted_next() claims it: one
+ * recv() that finds nothing puts it back.
+ */
+
+static void
+ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd)
+{
+    ngx_event_t  *rev;
+
+    if (rd->pc.connection == NULL || !rd->ready) {
+        return;
+    }
+
+    rev = rd->pc.connection->read;
+    rev->ready = 1;
+    rev->available = -1;
+
+    ngx_http_outage_redis_read_handler(rev);
+}
+
+
 static ngx_int_t
 ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
 {
@@ -2344,9 +2407,32 @@ ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
     }
 #endif
 
-    rd->ready = 1;
+    ngx_http_outage_redis_ready(rd);
 
     return NGX_OK;
+}
+
+
+/*
+ * The link is open (TLS included): from here the reply to what is sent
+ * has timeout=, the same on a link just opened as on one open for hours.
+ * connect() gave the deadline connect_timeout + timeout, so that a slow
+ * handshake does not eat the reply's time; left as it was, a Redis that
+ * answers in between timeout= and connect_timeout + timeout succeeded on
+ * each new link and failed on the next poll of it: up and down at every
+ * other poll, two lines each time.  Measured from the write, one reply
+ * time is judged one way.
+ */
+
+static void
+ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd)
+{
+    rd->ready = 1;
+
+    if (rd->deadline.timer_set) {
+        ngx_del_timer(&rd->deadline);
+        ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
+    }
 }
 
 
@@ -3289,9 +3375,32 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
 
         if (rc == NGX_HTTP_OUTAGE_RESP_END) {
             ended = 1;
+            rd->ends++;
 
             if (rd->skipping) {
                 rd->skipping = 0;
+
+                if (!(w->head_len == 7
+                      && ngx_strncasecmp(w->head, (u_char *) "message", 7)
+                         == 0))
+                {
+                    /*
+                     * Too big, and not a message: no invalidation to poll
+                     * for, and while a PING waits, no silence either (a
+                     * pong with a payload, echoed or a peer's garbage):
+                     * said for what it is.
+                     */
+                    len = ngx_snprintf(buf, sizeof(buf), "%s%s",
+                                       rd->pinged ? "too big: " : "too big, "
+                                       "and not an invalidation: ", w->reason)
+                          - buf;
+                    ngx_http_outage_redis_drop(rd, rd->pinged
+                                               ? "unexpected reply to PING"
+                                               : "unexpected message",
+                                               (const char *) buf, len);
+                    return NGX_ERROR;
+                }
+
                 ngx_http_outage_redis_push_skipped(rd);
             }
         }
@@ -3420,6 +3529,12 @@ ngx_http_outage_redis_push_ping(ngx_event_t *ev)
     }
 
     if (rd->pinged) {
+        ngx_http_outage_redis_read_now(rd);
+
+        if (rd->pc.connection == NULL || !rd->pinged || rd->ping.timer_set) {
+            return;     /* closed, answered, or bytes came: not silent */
+        }
+
         /* the same words each time: a path that keeps dying says it once */
         len = ngx_snprintf(buf, sizeof(buf), "no reply to PING within %M ms "
                            "(timeout=) after %M ms of silence (ping=): the "
@@ -5009,7 +5124,7 @@ ngx_http_outage_redis_tls_done(ngx_connection_t *c)
     c->read->handler = ngx_http_outage_redis_read_handler;
     c->write->handler = ngx_http_outage_redis_write_handler;
 
-    rd->ready = 1;
+    ngx_http_outage_redis_ready(rd);
 
     ngx_http_outage_redis_write_handler(c->write);
 }

@@ -64,6 +64,16 @@ typedef struct {
 
     unsigned        over:1;       /* too big for the reader: skip it */
     unsigned        started:1;    /* a reply has begun */
+    unsigned        head_seen:1;  /* the top array's first element began */
+    unsigned        head_open:1;  /* ... a string, being read */
+
+    /*
+     * The first bytes of the top array's first element when it is a
+     * string: what a skipped reply was ("message", "pong") is known at its
+     * end without keeping it.
+     */
+    unsigned char   head[8];
+    size_t          head_len;
 
     char            reason[96];   /* BAD: why; "over": the first excess */
 } ngx_http_outage_resp_t;
