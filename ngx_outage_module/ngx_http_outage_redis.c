@@ -108,6 +108,11 @@
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED  60000
 /* a push link up this long has recovered: backoff and log start afresh */
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE   10000
+/* state changes of one scope said in a window; beyond: counted, summed up */
+#define NGX_HTTP_OUTAGE_REDIS_FLAP_LINES    5
+#define NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW   10000
+/* the message quoted in a change's line (the status JSON has it whole) */
+#define NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE    120
 
 /* a name is asked again at most this often (doubling while DNS fails) */
 #define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN  2000
@@ -218,6 +223,11 @@ typedef struct {
     size_t                        kept[NGX_HTTP_OUTAGE_MAX_SCOPES];
     size_t                        over[NGX_HTTP_OUTAGE_MAX_SCOPES];
     ngx_uint_t                    over_why[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    /* the poll link: state changes said per scope, see said_change() */
+    ngx_msec_t                    flap_start[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    flap_said[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    flap_quiet[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     /* the poll link: strings over BULK_MAX taken out before the reader */
     ngx_http_outage_resp_cut_t    cutter;
@@ -354,6 +364,10 @@ static ngx_int_t ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd,
+    ngx_uint_t i, ngx_uint_t from, ngx_http_outage_incident_t *inc);
+static void ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd,
+    ngx_uint_t i, ngx_uint_t state, ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
@@ -3756,10 +3770,8 @@ ngx_http_outage_redis_push_skipped_log(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
-    u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
     u_char                        ok[NGX_HTTP_OUTAGE_MAX_SCOPES];
     u_char                        cleared[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    size_t                        n;
     time_t                        now;
     ngx_str_t                    *names;
     ngx_uint_t                    i, slot, changed, was_up, held;
@@ -3916,7 +3928,9 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         }
 
         if (ngx_memcmp(&ss->redis, &inc[i], sizeof(inc[i])) == 0) {
-            ok[i] = 0;
+            /* read, and unchanged: its state changes may be summed up */
+            from[i] = ss->redis.state;
+            ok[i] = 2;
             continue;
         }
 
@@ -3982,23 +3996,116 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
                           ngx_http_outage_state_name(cleared[i]));
         }
 
-        if (!ok[i] || (ngx_uint_t) inc[i].state == from[i]) {
+        if (!ok[i]) {
             continue;
         }
 
-        n = ngx_http_outage_log_escape_cut(logbuf, sizeof(logbuf),
-                                           inc[i].message,
-                                           inc[i].message_len);
+        if (ok[i] == 2 || (ngx_uint_t) inc[i].state == from[i]) {
+            ngx_http_outage_redis_said_flaps(rd, i, inc[i].state, &inc[i]);
+            continue;
+        }
 
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "outage: scope \"%V\" %s -> %s by redis: \"%*s\"",
-                      &names[i], ngx_http_outage_state_name(from[i]),
-                      ngx_http_outage_state_name(inc[i].state), n, logbuf);
+        ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i]);
     }
 
     if (!was_up) {
         ngx_http_outage_redis_ok(rd);
     }
+}
+
+
+/*
+ * A scope's change of state, said as a notice with its message.  A key
+ * whose state keeps flipping (two scripts fighting over it, a toggling
+ * job, a hostile writer) changes at every poll, and push polls up to every
+ * 50 ms: one line per change was up to 20 lines a second per scope, each
+ * with the whole message escaped (~41 GB of log a day with 16 scopes).
+ * So a scope says at most FLAP_LINES changes per FLAP_WINDOW; the changes
+ * past them are counted, and said in one line when the window is over,
+ * with the state they ended in; a scope that keeps flapping says one such
+ * line per window, and one calm window brings back a line per change.
+ * The message is quoted in part: the status JSON has it whole.
+ */
+
+static void
+ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
+    ngx_uint_t from, ngx_http_outage_incident_t *inc)
+{
+    u_char      quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
+    size_t      n;
+    ngx_str_t  *names;
+
+    names = rd->omcf->scopes.elts;
+
+    if (ngx_current_msec - rd->flap_start[i]
+        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
+    {
+        /* the window is over: what it kept quiet first */
+        ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
+    }
+
+    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
+        rd->flap_quiet[i]++;
+        return;
+    }
+
+    rd->flap_said[i]++;
+
+    n = ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
+                                    inc->message_len);
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "outage: scope \"%V\" %s -> %s by redis: \"%*s\"%s",
+                  &names[i], ngx_http_outage_state_name(from),
+                  ngx_http_outage_state_name(inc->state), n, quote,
+                  rd->flap_said[i] == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
+                  ? "; further changes of this scope within 10 s are "
+                    "counted, and said when the 10 s are over" : "");
+}
+
+
+/*
+ * At the end of a scope's window (a change, or any poll after it): the
+ * changes it did not say, summed up with the state they ended in (and its
+ * message when known: inc), and a new window.
+ */
+
+static void
+ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
+    ngx_uint_t state, ngx_http_outage_incident_t *inc)
+{
+    u_char      quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
+    size_t      n;
+    ngx_str_t  *names;
+
+    if (ngx_current_msec - rd->flap_start[i]
+        < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
+    {
+        return;
+    }
+
+    rd->flap_start[i] = ngx_current_msec;
+
+    if (rd->flap_quiet[i] == 0) {
+        rd->flap_said[i] = 0;
+        return;
+    }
+
+    names = rd->omcf->scopes.elts;
+    n = inc ? ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
+                                          inc->message_len)
+            : 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "outage: scope \"%V\" changed state %ui more time(s) by "
+                  "redis, not each said; %s %s%s%*s%s",
+                  &names[i], rd->flap_quiet[i],
+                  inc ? "now" : "then", ngx_http_outage_state_name(state),
+                  inc ? ": \"" : "", n, quote, inc ? "\"" : "");
+
+    /* still flapping: the next window starts quiet */
+    rd->flap_quiet[i] = 0;
+    rd->flap_said[i] = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
 }
 
 

@@ -701,3 +701,48 @@ def test_skips_within_the_minute_are_told_later(nginx_factory, redis):
     assert "skipped 4 more invalidation message(s) too big to read" in later
     assert "a value of 70000 bytes (at most 65536)" in later, later
     assert n.bad_log_lines() == []
+
+
+def test_a_flapping_state_is_said_in_bounded_lines(nginx_factory, redis):
+    """Two scripts fighting over a key (one writes down, the other
+    degraded): every change is seen at push speed, but the log says the
+    first five of a scope's changes in 10 s, then one line that counts the
+    rest with the state they ended in; each line quotes at most 120 bytes
+    of the message (the status has it whole).  Up to session 8 each change
+    was a line with the whole message escaped: ~470 KB/s of log with 16
+    scopes."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    message = "\u00e9" * 250
+    t0 = time.monotonic()
+    last = n.get("/")[1]["x-state"]
+    for i in range(20):
+        state = "down" if i % 2 == 0 else "degraded"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-state"] != last,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+        last = n.get("/")[1]["x-state"]
+    elapsed = time.monotonic() - t0
+
+    def lines():
+        return [ln for ln in n.log_text().splitlines()
+                if 'scope "site"' in ln
+                and ("by redis:" in ln or "changed state" in ln)]
+
+    wait_for(lambda: any("changed state" in ln for ln in lines()),
+             timeout=30 * LATENCY_FACTOR, what="the changes counted")
+    said = [ln for ln in lines() if "by redis:" in ln]
+    counted = [ln for ln in lines() if "changed state" in ln]
+    assert len(said) == 5, said
+    assert "further changes of this scope within 10 s are counted" \
+        in said[-1], said
+    assert len(counted) <= 2 + elapsed // 10, (elapsed, counted)
+    total = len(said) + sum(int(re.search(r"changed state (\d+) more",
+                                          ln).group(1)) for ln in counted)
+    assert total == 20, lines()
+    assert re.search(r'changed state \d+ more time\(s\) by redis, not each '
+                     r'said; (now|then) (down|degraded)', counted[0]), counted
+    for ln in lines():
+        assert len(ln) < 400, ln
+    assert "\\xc3\\xa9" in said[0] and said[0].count("\\xc3") <= 15, said[0]
