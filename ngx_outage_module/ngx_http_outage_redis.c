@@ -44,7 +44,13 @@
  * beyond which the reply is refused as not Redis's.
  */
 #define NGX_HTTP_OUTAGE_REDIS_BULK_MAX    (512 * 1024)
-#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
+/*
+ * Elements of a hash: what Redis can hold (2^32 - 1 fields).  Only the
+ * fields the payload reads are kept, whatever their number, so a legal
+ * hash of any size is read (it was refused past 8192 fields, freezing
+ * every scope); the time it takes is timeout='s.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  (2 * (size_t) 0xffffffff)
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 /*
  * Memory kept of one scope's GET, HGETALL and PTTL answers: room for the
@@ -4735,7 +4741,7 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
          * A hash of EXEC too long to keep whole (notes in a key): only
          * its known fields are kept, in max_nested slots; the others are
          * read and dropped, so that the key's size is its own scope's
-         * matter.  Far beyond that, it is not a Redis hash.
+         * matter.  Beyond what a Redis hash holds, it is not one.
          */
         if (rd->push || depth != 1 || !rd->in_exec
             || n > NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP)

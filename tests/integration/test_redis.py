@@ -363,6 +363,7 @@ def test_max_stale_drops_redis_incidents(nginx_factory, redis):
 # fields whose total passed 1 MiB ("total": 18 notes of 60 KB, "notes": 60
 # of 20 KB), and one note over 512 KB ("hugenote") on 2f0ed0c; R5/S3: a
 # note dropped whole was said "only its first 65536 read" ("droppedcut").
+# Review s8 A4: a hash of more than 8192 fields was refused ("fields9000").
 def _fill(redis, key, size):
     """A string of size bytes in key, built where no argument list limits
     it, then moved in place at once (RENAME), as one write."""
@@ -376,7 +377,7 @@ def _fill(redis, key, size):
 
 @pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
                                      "bigstring", "total", "notes",
-                                     "hugenote", "droppedcut"])
+                                     "hugenote", "droppedcut", "fields9000"])
 def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
     redis.cli("SET", "outage:site", "first incident")
@@ -415,6 +416,15 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
         redis.cli("HSET", "outage:checkout", *args)
         warning = "more than 64 fields"
         unwanted = "only its first"
+    elif variant == "fields9000":
+        # review s8 A4: a legal hash of more than 8192 fields refused the
+        # whole poll (every scope frozen: the DEL below never seen)
+        redis.cli("EVAL", "for i = 1, 9000 do redis.call('HSET', KEYS[1], "
+                  "'note' .. i, 'v' .. i) end; redis.call('HSET', KEYS[1], "
+                  "'state', 'down', 'message', 'checkout down')", "1",
+                  "outage:checkout")
+        warning = "more than 64 fields: only state, message, eta, link, " \
+                  "since, starts and ends were read"
     else:
         # 65 fields (listpack, insertion order) or 300 (a hash table: the
         # known fields come anywhere in HGETALL's answer)

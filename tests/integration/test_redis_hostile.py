@@ -73,7 +73,6 @@ def redis_lines(n):
     ("bigbulk", "unexpected reply to EXEC (not an array of GET/HGETALL/PTTL "
                 "results)"),
     ("longline", "reply refused: more than 65536 bytes without a complete value"),
-    ("bighash", "reply refused: an array of 200000 elements (at most 16384)"),
 ])
 def test_hostile_reply_is_refused_and_bounded(nginx_factory, tmp_path, mode,
                                               reason):
