@@ -2205,6 +2205,7 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
+    u_char                    buf[160], *p, *q;
     ngx_uint_t                pstate, ends;
     ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
@@ -2249,6 +2250,28 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
 
     if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
         ngx_http_outage_redis_push_stalled(rd);
+        return;
+    }
+
+    if (rd->ready && !rd->push && rd->in_exec
+        && ngx_http_outage_resp_cut_dropping(&rd->cutter))
+    {
+        /*
+         * A value so big that its transfer outlasts timeout=: the keys
+         * after it in the reply are not read either, so the poll fails as
+         * a whole (what came before it is no whole answer); the line names
+         * the key and its size, which do not change from poll to poll.
+         */
+        p = ngx_snprintf(buf, sizeof(buf), "a value of %uL bytes was still "
+                         "arriving: trim the key, or raise timeout=",
+                         rd->cutter.skipped);
+        rd->refused_len = 0;
+        q = ngx_http_outage_redis_refused_key(rd, rd->refused);
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
+                         (size_t) (q - rd->refused), rd->refused);
+
+        ngx_http_outage_redis_drop(rd, "no reply within timeout",
+                                   (const char *) buf, p - buf);
         return;
     }
 

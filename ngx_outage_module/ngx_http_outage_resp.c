@@ -570,3 +570,10 @@ ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
 
     return NGX_HTTP_OUTAGE_RESP_CUT_MORE;
 }
+
+
+uint64_t
+ngx_http_outage_resp_cut_dropping(ngx_http_outage_resp_cut_t *c)
+{
+    return (c->state == NGX_HTTP_OUTAGE_CUT_DROP) ? c->left : 0;
+}

@@ -131,5 +131,8 @@ int ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
     const unsigned char *in, size_t len, size_t *used, unsigned char *out,
     size_t *out_len);
 
+/* the bytes of a skipped string still to drop (with its CRLF); 0: none */
+uint64_t ngx_http_outage_resp_cut_dropping(ngx_http_outage_resp_cut_t *c);
+
 
 #endif /* _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_ */

@@ -3,7 +3,9 @@ interval, no Redis command per request, last good state kept on faults."""
 
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -812,3 +814,76 @@ def test_wall_clock_step_withdraws_no_incident(nginx_factory, redis,
             lost += 1
     assert lost == 0, "%d of %d answers lost the incident" % (lost, total)
     assert n.status_json()["redis"]["stale"] is False
+
+
+class SlowPath:
+    """A relay to Redis whose way back carries `rate` bytes a second (a
+    slow link, a congested VPN): a big value takes seconds to arrive."""
+
+    def __init__(self, target, rate):
+        self.target, self.rate = target, rate
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.socks = [self.ls]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.socks += [c, u]
+            for a, b, slow in ((c, u, False), (u, c, True)):
+                threading.Thread(target=self._pipe, args=(a, b, slow),
+                                      daemon=True).start()
+
+    def _pipe(self, a, b, slow):
+        try:
+            while True:
+                d = a.recv(16384)
+                if not d:
+                    break
+                b.sendall(d)
+                if slow:
+                    time.sleep(len(d) / float(self.rate))
+        except OSError:
+            pass
+
+    def close(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+def test_a_value_outlasting_the_timeout_is_named(nginx_factory, redis):
+    """A note of 3 MB that takes longer than timeout= to arrive (here a
+    path of 1 MB/s): the keys after it are not read either, so the poll
+    fails as a whole, as documented; the one line says which key and how
+    big, and what to do (before session 9: "no reply within timeout")."""
+    path = SlowPath(redis.port, 1024 * 1024)
+    try:
+        redis.cli("SET", "outage:site", "kept")
+        n = nginx_factory(CONF.format(redis="127.0.0.1:%d" % path.port)
+                          .replace("interval=", "push=off interval="),
+                          workers=1)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "kept",
+                 what="first poll")
+        _fill(redis, "outage:checkout", 3000000)
+        wait_for(lambda: not n.status_json()["redis"]["up"],
+                 timeout=20 * LATENCY_FACTOR, what="the poll fails")
+        err = n.status_json()["redis"]["last_error"]
+        assert ("no reply within timeout: a value of 3000000 bytes was "
+                "still arriving: trim the key, or raise timeout= (key "
+                "outage:checkout)") in err, err
+        lines = [ln for ln in n.log_text().splitlines()
+                 if "no reply within timeout" in ln]
+        assert len(lines) == 1, lines
+        assert n.get("/")[1]["x-message"] == "kept"
+    finally:
+        path.close()
