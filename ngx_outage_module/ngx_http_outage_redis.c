@@ -2231,13 +2231,15 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
 
         /*
          * Done with the wait if what was there ended it: the poll's reply
-         * read, the subscription made, the message that had begun ended
-         * (another begun since has its own deadline).  A message that is
+         * read, the subscription made or its next command written (with
+         * its own deadline), the message that had begun ended (another
+         * begun since has its own deadline).  A message that is
          * still the same one is not spared: a trickle does not extend it.
          */
         if (rd->push ? (pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE
                         ? rd->ends != ends
-                        : rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE)
+                        : rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE
+                          || rd->deadline.timer_set)
                      : !rd->in_flight || rd->deadline.timer_set)
         {
             return;
@@ -3248,6 +3250,17 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
         }
 
         rd->pstate = NGX_HTTP_OUTAGE_REDIS_TRACKING;
+
+        /*
+         * A second round trip: its reply has timeout= from this write, as
+         * every command's (del first: ngx_add_timer() keeps a timer moved
+         * by less than NGX_TIMER_LAZY_DELAY)
+         */
+        if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+
+        ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
 
         ngx_http_outage_redis_write_handler(rd->pc.connection->write);
 

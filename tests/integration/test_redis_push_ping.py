@@ -536,3 +536,26 @@ def test_push_state_of_a_killed_holder_is_not_subscribed(nginx_factory,
              and n.status_json()["redis"]["poller_pid"] != holder,
              timeout=30 * LATENCY_FACTOR, what="taken over")
     change_by_push(n, redis, "after the takeover")
+
+
+def test_each_command_of_the_push_handshake_has_its_timeout(nginx_factory,
+                                                            tmp_path):
+    """Every command of the push connection's set-up answered in 60 % of
+    timeout=: CLIENT ID, then CLIENT TRACKING and SUBSCRIBE are two round
+    trips, each within timeout=: subscribed (redis9 first judged both under
+    one timeout= from the connection's opening: never subscribed)."""
+    fake = Fake(tmp_path)
+    try:
+        assert fake.control("FAKERESET", "SET outage:site Before",
+                            "FAKEDELAY 1200 CLIENT").endswith(b"+OK\r\n")
+        n = nginx_factory(CONF.format(port=fake.port, interval="2s",
+                                      ping="30s", extra="")
+                          .replace("timeout=1s", "timeout=2s")
+                          .replace("connect_timeout=500ms",
+                                   "connect_timeout=1s"), workers=1)
+        wait_for(lambda: push_status(n)["state"] == "subscribed",
+                 timeout=20 * LATENCY_FACTOR, what="subscribed")
+        assert push_status(n)["failures"] == 0, push_status(n)
+        assert push_lines(n) == []
+    finally:
+        fake.stop()

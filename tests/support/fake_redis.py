@@ -28,9 +28,11 @@ Test-control commands (inline or multibulk, answered in every mode except
     FAKERESET        -> +OK zero the connection count and empty the data store
     FAKEMODE <mode>  -> +OK switch the mode of the whole server, for every
                             connection, from the next command on
-    FAKEDELAY <ms>   -> +OK from now on, every EXEC (and GET/HGETALL outside
-                            MULTI) is answered <ms> after it was read: a slow
-                            server or path (0: at once again)
+    FAKEDELAY <ms> [NAME ...]
+                     -> +OK from now on, every EXEC (and GET/HGETALL outside
+                            MULTI), or every command NAME given, is answered
+                            <ms> after it was read: a slow server or path
+                            (0: at once again)
 
 The protocol part that every mode except garbage, stall and authfail shares:
     AUTH, SELECT, CLIENT ...  -> +OK
@@ -392,6 +394,7 @@ class FakeRedis:
     def __init__(self, mode, quiet):
         self.mode = mode
         self.delay = 0.0
+        self.delay_names = set()
         self.quiet = quiet
         self.lock = threading.Lock()         # counters and store
         self.log_lock = threading.Lock()
@@ -608,9 +611,10 @@ class Connection:
                 bighash_fields()
             return OK
         if name == b"FAKEDELAY":
-            if len(args) != 2 or not args[1].isdigit():
+            if len(args) < 2 or not args[1].isdigit():
                 return error("ERR FAKEDELAY needs a number of milliseconds")
             srv.delay = int(args[1]) / 1000.0
+            srv.delay_names = set(a.upper() for a in args[2:])
             return OK
 
         mode = srv.mode
@@ -620,6 +624,10 @@ class Connection:
             return b"@@!!garbage " + os.urandom(8).hex().encode() + b"\r\n"
         if mode == "authfail":
             return WRONGPASS if name == b"AUTH" else NOAUTH
+        if srv.delay and (name in srv.delay_names if srv.delay_names else (
+                name in (b"EXEC", b"GET", b"HGETALL")
+                and (name == b"EXEC" or not self.in_multi))):
+            time.sleep(srv.delay)
 
         if name == b"QUIT":
             self.closing = True
@@ -657,9 +665,6 @@ class Connection:
                 return error("ERR DISCARD without MULTI")
             self.in_multi, self.queue = False, []
             return OK
-        if name in (b"EXEC", b"GET", b"HGETALL") and srv.delay and (
-                name == b"EXEC" or not self.in_multi):
-            time.sleep(srv.delay)
         if name == b"EXEC":
             if not self.in_multi:
                 return error("ERR EXEC without MULTI")
