@@ -374,6 +374,8 @@ static void ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd,
     ngx_uint_t i, ngx_uint_t from, ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd,
     ngx_uint_t i, ngx_uint_t state, ngx_http_outage_incident_t *inc);
+static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
+    ngx_uint_t force);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
@@ -1660,6 +1662,8 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->soon);
     }
 
+    ngx_http_outage_redis_flaps_now(rd, 1);
+
     ngx_http_outage_redis_close(rd);
     ngx_http_outage_redis_push_stop();
 
@@ -1711,6 +1715,10 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     omcf = rd->omcf;
 
     if (ngx_exiting || ngx_quit || ngx_terminate || omcf == NULL) {
+        if (omcf) {
+            ngx_http_outage_redis_flaps_now(rd, 1);
+        }
+
         ngx_http_outage_redis_close(rd);
         ngx_http_outage_redis_push_stop();
         ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
@@ -1719,6 +1727,9 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(&rd->tick, omcf->redis_interval);
+
+    /* a window over, whether or not a poll reads the scope now */
+    ngx_http_outage_redis_flaps_now(rd, 0);
 
     ngx_http_outage_redis_unpolled(rd);
     ngx_http_outage_redis_expired(rd);
@@ -1731,6 +1742,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
                                     ev->log, "polls Redis"))
     {
         if (rd->owner) {
+            ngx_http_outage_redis_flaps_now(rd, 1);
             ngx_log_error(NGX_LOG_INFO, ev->log, 0,
                           "outage: another worker now polls Redis");
             rd->owner = 0;
@@ -4152,6 +4164,52 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
 
 
 /*
+ * The changes counted and not said, with the state now in the zone: at the
+ * end of their window (each tick: a scope held, or not polled, says them
+ * too), and at once (force) when this worker stops reading them: its poll
+ * fails, it loses the lease, it exits.  The log's last word on a scope is
+ * then the state visitors get.
+ */
+
+static void
+ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
+{
+    ngx_uint_t                   i, slot;
+    ngx_http_outage_shm_t       *shm;
+
+    /* a copy: the lock is not held while the line is written */
+    static ngx_http_outage_incident_t  inc;
+
+    shm = ngx_http_outage_shm();
+
+    for (i = 0; i < rd->omcf->scopes.nelts; i++) {
+
+        if (rd->flap_quiet[i] == 0
+            || (!force && ngx_current_msec - rd->flap_start[i]
+                          < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW))
+        {
+            continue;
+        }
+
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            continue;
+        }
+
+        ngx_http_outage_shm_lock();
+        inc = shm->scopes[slot].redis;
+        ngx_http_outage_shm_unlock();
+
+        rd->flap_start[i] = ngx_current_msec
+                            - NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW;
+
+        ngx_http_outage_redis_said_flaps(rd, i, inc.state, &inc);
+    }
+}
+
+
+/*
  * PTTL's answer: when the key expires, on the monotonic clock shared by the
  * workers; 0: no expiry (-1), no key (-2), or not an integer (a proxy).
  */
@@ -4266,6 +4324,9 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
         ngx_http_outage_redis_push_failed(rd, what, detail, len);
         return;
     }
+
+    /* the states counted and not said yet, before "the last good state" */
+    ngx_http_outage_redis_flaps_now(rd, 1);
 
     shm = ngx_http_outage_shm();
     omcf = rd->omcf;

@@ -746,3 +746,39 @@ def test_a_flapping_state_is_said_in_bounded_lines(nginx_factory, redis):
     for ln in lines():
         assert len(ln) < 400, ln
     assert "\\xc3\\xa9" in said[0] and said[0].count("\\xc3") <= 15, said[0]
+
+
+@pytest.mark.parametrize("then", ["redis_stops", "reload"])
+def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
+                                                     then):
+    """Changes counted within a scope's window are said, with the state
+    they ended in, as soon as this worker stops reading them (its poll
+    fails, it exits on a reload): the log's last word on a scope is the
+    state visitors get (review s9/R2 F2: it was a state the scope had
+    left)."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    states = ["down", "degraded", "maintenance", "degraded", "down",
+              "degraded", "maintenance", "down"]
+    last = n.get("/")[1]["x-state"]
+    for i, state in enumerate(states):
+        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-message"] == message,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+    assert n.get("/")[1]["x-state"] != last
+    try:
+        if then == "redis_stops":
+            redis.pause()
+        else:
+            n.reload()
+        wait_for(lambda: 'now down: "m7FINAL"' in n.log_text(),
+                 timeout=10 * LATENCY_FACTOR, what="the counted changes said")
+        line = [ln for ln in n.log_text().splitlines()
+                if 'now down: "m7FINAL"' in ln][0]
+        assert re.search(r'scope "site" changed state 3 more time\(s\) by '
+                         r'redis, not each said', line), line
+    finally:
+        if then == "redis_stops":
+            redis.resume()
