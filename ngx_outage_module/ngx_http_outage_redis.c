@@ -45,12 +45,13 @@
  */
 #define NGX_HTTP_OUTAGE_REDIS_BULK_MAX    (512 * 1024)
 /*
- * Elements of a hash: what Redis can hold (2^32 - 1 fields).  Only the
- * fields the payload reads are kept, whatever their number, so a legal
- * hash of any size is read (it was refused past 8192 fields, freezing
- * every scope); the time it takes is timeout='s.
+ * Elements of a hash: as many as hiredis's reader can count (its task's
+ * index is an int), a billion fields.  Only the fields the payload reads
+ * are kept, whatever their number, so a legal hash of any real size is
+ * read (it was refused past 8192 fields, freezing every scope); the time
+ * it takes is timeout='s.
  */
-#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  (2 * (size_t) 0xffffffff)
+#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  ((size_t) NGX_MAX_INT32_VALUE)
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 /*
  * Memory kept of one scope's GET, HGETALL and PTTL answers: room for the
@@ -2279,6 +2280,23 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         p = ngx_snprintf(buf, sizeof(buf), "a value of %uL bytes was still "
                          "arriving: trim the key, or raise timeout=",
                          rd->cutter.skipped);
+        rd->refused_len = 0;
+        q = ngx_http_outage_redis_refused_key(rd, rd->refused);
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
+                         (size_t) (q - rd->refused), rd->refused);
+
+        ngx_http_outage_redis_drop(rd, "no reply within timeout",
+                                   (const char *) buf, p - buf);
+        return;
+    }
+
+    if (rd->ready && !rd->push && rd->in_exec && rd->compact
+        && rd->nested_left)
+    {
+        /* the same for a hash of many fields, still arriving */
+        p = ngx_snprintf(buf, sizeof(buf), "a hash of %uz fields was still "
+                         "arriving: trim the key, or raise timeout=",
+                         rd->compact_n / 2);
         rd->refused_len = 0;
         q = ngx_http_outage_redis_refused_key(rd, rd->refused);
         p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
