@@ -235,6 +235,7 @@ typedef struct {
     ngx_msec_t                    flap_start[NGX_HTTP_OUTAGE_MAX_SCOPES];
     ngx_uint_t                    flap_said[NGX_HTTP_OUTAGE_MAX_SCOPES];
     ngx_uint_t                    flap_quiet[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    flap_hushed[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     /* the poll link: strings over BULK_MAX taken out before the reader */
     ngx_http_outage_resp_cut_t    cutter;
@@ -377,6 +378,8 @@ static void ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd,
     ngx_uint_t i, ngx_uint_t state, ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
     ngx_uint_t force);
+static ngx_uint_t ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd,
+    ngx_uint_t i);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
@@ -3909,11 +3912,15 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         if (err != NULL) {
             if (rd->bad[i] != 1) {
-                ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                              "outage: redis key \"%V%V\" has an unusable "
-                              "value (%s), keeping the last good state of "
-                              "scope \"%V\"", &omcf->redis_prefix, &names[i],
-                              err, &names[i]);
+                if (ngx_http_outage_redis_may_say(rd, i)) {
+                    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                                  "outage: redis key \"%V%V\" has an "
+                                  "unusable value (%s), keeping the last "
+                                  "good state of scope \"%V\"",
+                                  &omcf->redis_prefix, &names[i], err,
+                                  &names[i]);
+                }
+
                 rd->bad[i] = 1;
             }
 
@@ -3928,7 +3935,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
                                    reply->element[rd->per_scope * i + 2]);
         }
 
-        if (rd->bad[i] == 1) {
+        if (rd->bad[i] == 1 && ngx_http_outage_redis_may_say(rd, i)) {
             ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                           "outage: redis key \"%V%V\" can be read again",
                           &omcf->redis_prefix, &names[i]);
@@ -3937,7 +3944,8 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         if (rd->bad[i] || inc[i].warnings) {
             /* warnings are logged when they change, not at every poll */
             if (inc[i].warnings
-                && rd->bad[i] != (inc[i].warnings | 0x80000000u))
+                && rd->bad[i] != (inc[i].warnings | 0x80000000u)
+                && ngx_http_outage_redis_may_say(rd, i))
             {
                 ngx_http_outage_redis_warn(rd, &names[i], inc[i].warnings);
             }
@@ -4158,7 +4166,7 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
 
     rd->flap_start[i] = ngx_current_msec;
 
-    if (rd->flap_quiet[i] == 0) {
+    if (rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0) {
         rd->flap_said[i] = 0;
         return;
     }
@@ -4170,14 +4178,45 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
 
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                   "outage: scope \"%V\" changed state %ui more time(s) by "
-                  "redis, not each said; %s %s%s%*s%s",
-                  &names[i], rd->flap_quiet[i],
+                  "redis, not each said (and %ui line(s) about its key: "
+                  "warnings, unusable, readable again); %s %s%s%*s%s",
+                  &names[i], rd->flap_quiet[i], rd->flap_hushed[i],
                   inc ? "now" : "then", ngx_http_outage_state_name(state),
                   inc ? ": \"" : "", n, quote, inc ? "\"" : "");
 
     /* still flapping: the next window starts quiet */
     rd->flap_quiet[i] = 0;
+    rd->flap_hushed[i] = 0;
     rd->flap_said[i] = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
+}
+
+
+/*
+ * A line about a scope's key (a warning, unusable, readable again) comes
+ * out of the same budget as its changes of state: a key flipping between
+ * clean and warned, or usable and not, is a flap too.  Past the budget the
+ * line is counted and the count said with the changes.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd, ngx_uint_t i)
+{
+    if (ngx_current_msec - rd->flap_start[i]
+        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+        && rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
+    {
+        rd->flap_start[i] = ngx_current_msec;
+        rd->flap_said[i] = 0;
+    }
+
+    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
+        rd->flap_hushed[i]++;
+        return 0;
+    }
+
+    rd->flap_said[i]++;
+
+    return 1;
 }
 
 
@@ -4202,7 +4241,7 @@ ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
 
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
 
-        if (rd->flap_quiet[i] == 0
+        if ((rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
             || (!force && ngx_current_msec - rd->flap_start[i]
                           < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW))
         {

@@ -742,7 +742,9 @@ def test_a_flapping_state_is_said_in_bounded_lines(nginx_factory, redis):
                                           ln).group(1)) for ln in counted)
     assert total == 20, lines()
     assert re.search(r'changed state \d+ more time\(s\) by redis, not each '
-                     r'said; (now|then) (down|degraded)', counted[0]), counted
+                     r'said \(and 0 line\(s\) about its key: warnings, '
+                     r'unusable, readable again\); (now|then) '
+                     r'(down|degraded)', counted[0]), counted
     for ln in lines():
         assert len(ln) < 400, ln
     assert "\\xc3\\xa9" in said[0] and said[0].count("\\xc3") <= 15, said[0]
@@ -782,3 +784,34 @@ def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
     finally:
         if then == "redis_stops":
             redis.resume()
+
+
+def test_warnings_of_a_flapping_key_share_its_budget(nginx_factory, redis):
+    """A key flipping between a clean value and a warned one (an unknown
+    state value) says its warnings out of the same budget as its changes:
+    past it they are counted in the one summary (review s9/R2 F4: one
+    warning per flip)."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    for i in range(20):
+        state = "down" if i % 2 == 0 else "bogus%d" % i
+        redis.cli("HSET", "outage:site", "state", state, "message",
+                  "m%d" % i)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "m%d" % i,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+
+    def about_site():
+        return [ln for ln in n.log_text().splitlines()
+                if 'scope "site"' in ln or '"outage:site"' in ln]
+
+    wait_for(lambda: any("changed state" in ln for ln in about_site()),
+             timeout=30 * LATENCY_FACTOR, what="the summary")
+    lines = about_site()
+    said = [ln for ln in lines if "changed state" not in ln]
+    assert len(said) <= 5, said
+    summary = [ln for ln in lines if "changed state" in ln][0]
+    hushed = int(re.search(r"and (\d+) line\(s\) about its key",
+                           summary).group(1))
+    warned = [ln for ln in said if 'unknown "state" value' in ln]
+    assert warned and hushed >= 10 - len(warned), (said, summary)
