@@ -380,6 +380,8 @@ static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
     ngx_uint_t force);
 static ngx_uint_t ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd,
     ngx_uint_t i);
+static void ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd,
+    ngx_pid_t pid);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
@@ -1711,7 +1713,9 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_outage_redis_tick(ngx_event_t *ev)
 {
+    ngx_pid_t                     stalled;
     ngx_msec_t                    ttl;
+    ngx_http_outage_lease_t      *lease;
     ngx_http_outage_redis_t      *rd;
     ngx_http_outage_main_conf_t  *omcf;
 
@@ -1742,6 +1746,17 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
           + omcf->redis_timeout;
 
+    /* a holder of this configuration that stopped renewing: dead, stopped */
+    lease = &ngx_http_outage_shm()->redis_lease;
+    stalled = 0;
+
+    if (!rd->owner && lease->pid && lease->pid != ngx_pid
+        && lease->conf == omcf->conf_generation
+        && (ngx_msec_int_t) (ngx_current_msec - lease->expires) >= 0)
+    {
+        stalled = lease->pid;
+    }
+
     if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->redis_lease, ttl,
                                     ev->log, "polls Redis"))
     {
@@ -1755,6 +1770,10 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
         ngx_http_outage_redis_close(rd);
         ngx_http_outage_redis_push_stop();
         return;
+    }
+
+    if (!rd->owner && stalled) {
+        ngx_http_outage_redis_inherited(rd, stalled);
     }
 
     rd->owner = 1;
@@ -4188,6 +4207,54 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
     rd->flap_quiet[i] = 0;
     rd->flap_hushed[i] = 0;
     rd->flap_said[i] = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
+}
+
+
+/*
+ * A holder that died or stopped may have counted changes it never said
+ * (a flap window): the worker taking over says once the state each scope
+ * is in by Redis, so that the log's last word on it is the state visitors
+ * get.  Not on a reload: the old holder said its own before it exited.
+ */
+
+static void
+ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
+{
+    u_char                   quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
+    size_t                   n;
+    ngx_str_t               *names;
+    ngx_uint_t               i, slot;
+    ngx_http_outage_shm_t   *shm;
+
+    static ngx_http_outage_incident_t  inc;
+
+    shm = ngx_http_outage_shm();
+    names = rd->omcf->scopes.elts;
+
+    for (i = 0; i < rd->omcf->scopes.nelts; i++) {
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            continue;
+        }
+
+        ngx_http_outage_shm_lock();
+        inc = shm->scopes[slot].redis;
+        ngx_http_outage_shm_unlock();
+
+        if (inc.state == NGX_HTTP_OUTAGE_STATE_NONE) {
+            continue;
+        }
+
+        n = ngx_http_outage_log_preview(quote, sizeof(quote), inc.message,
+                                        inc.message_len);
+
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: scope \"%V\" is %s by redis as worker %P "
+                      "left it (it stopped renewing the polling lease): "
+                      "\"%*s\"", &names[i],
+                      ngx_http_outage_state_name(inc.state), pid, n, quote);
+    }
 }
 
 

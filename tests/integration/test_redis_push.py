@@ -9,6 +9,7 @@ through push.
 
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -815,3 +816,28 @@ def test_warnings_of_a_flapping_key_share_its_budget(nginx_factory, redis):
                            summary).group(1))
     warned = [ln for ln in said if 'unknown "state" value' in ln]
     assert warned and hushed >= 10 - len(warned), (said, summary)
+
+
+@pytest.mark.allow_log_errors      # nginx's alert: worker exited on signal 9
+def test_a_worker_taking_over_says_the_state_it_inherits(nginx_factory,
+                                                         redis):
+    """The holder is killed inside a flap window, its counted changes
+    with it: the worker that takes the lease over says the state each
+    scope is in (review s9/R2 F5)."""
+    n = nginx_factory(conf(redis.port, interval="500ms"), workers=2)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    states = ["down", "degraded", "maintenance", "degraded", "down",
+              "degraded", "maintenance", "down"]
+    for i, state in enumerate(states):
+        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-message"] == message,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+    holder = n.status_json()["redis"]["poller_pid"]
+    os.kill(holder, signal.SIGKILL)
+    said = 'scope "site" is down by redis as worker %d left it' % holder
+    wait_for(lambda: said in n.log_text(), timeout=30 * LATENCY_FACTOR,
+             what="the inherited state said")
+    line = [ln for ln in n.log_text().splitlines() if said in ln][0]
+    assert line.endswith('"m7FINAL"'), line
