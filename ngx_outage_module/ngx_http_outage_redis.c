@@ -4198,10 +4198,12 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                   "outage: scope \"%V\" changed state %ui more time(s) by "
                   "redis, not each said (and %ui line(s) about its key: "
-                  "warnings, unusable, readable again); %s %s%s%*s%s",
+                  "warnings, unusable, readable again); %s %s%s%*s%s%s",
                   &names[i], rd->flap_quiet[i], rd->flap_hushed[i],
                   inc ? "now" : "then", ngx_http_outage_state_name(state),
-                  inc ? ": \"" : "", n, quote, inc ? "\"" : "");
+                  inc ? ": \"" : "", n, quote, inc ? "\"" : "",
+                  rd->bad[i] == 1 ? " (its key is unusable now: the last "
+                                    "good state is kept)" : "");
 
     /* still flapping: the next window starts quiet */
     rd->flap_quiet[i] = 0;

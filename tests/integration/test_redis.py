@@ -835,7 +835,11 @@ class SlowPath:
                 c, _ = self.ls.accept()
             except OSError:
                 return
-            u = socket.create_connection(("127.0.0.1", self.target))
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                c.close()       # Redis stopped at the test's end
+                continue
             self.socks += [c, u]
             for a, b, slow in ((c, u, False), (u, c, True)):
                 threading.Thread(target=self._pipe, args=(a, b, slow),
