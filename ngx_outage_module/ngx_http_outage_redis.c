@@ -44,7 +44,14 @@
  * beyond which the reply is refused as not Redis's.
  */
 #define NGX_HTTP_OUTAGE_REDIS_BULK_MAX    (512 * 1024)
-#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  16384    /* elements of a hash */
+/*
+ * Elements of a hash: as many as hiredis's reader can count (its task's
+ * index is an int), a billion fields.  Only the fields the payload reads
+ * are kept, whatever their number, so a legal hash of any real size is
+ * read (it was refused past 8192 fields, freezing every scope); the time
+ * it takes is timeout='s.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP  ((size_t) NGX_MAX_INT32_VALUE)
 #define NGX_HTTP_OUTAGE_REDIS_REPLY_MAX   (1024 * 1024)   /* memory, total */
 /*
  * Memory kept of one scope's GET, HGETALL and PTTL answers: room for the
@@ -108,6 +115,11 @@
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_REFUSED  60000
 /* a push link up this long has recovered: backoff and log start afresh */
 #define NGX_HTTP_OUTAGE_REDIS_PUSH_STABLE   10000
+/* state changes of one scope said in a window; beyond: counted, summed up */
+#define NGX_HTTP_OUTAGE_REDIS_FLAP_LINES    5
+#define NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW   10000
+/* the message quoted in a change's line (the status JSON has it whole) */
+#define NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE    120
 
 /* a name is asked again at most this often (doubling while DNS fails) */
 #define NGX_HTTP_OUTAGE_REDIS_RESOLVE_MIN  2000
@@ -219,6 +231,12 @@ typedef struct {
     size_t                        over[NGX_HTTP_OUTAGE_MAX_SCOPES];
     ngx_uint_t                    over_why[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
+    /* the poll link: state changes said per scope, see said_change() */
+    ngx_msec_t                    flap_start[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    flap_said[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    flap_quiet[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_uint_t                    flap_hushed[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
     /* the poll link: strings over BULK_MAX taken out before the reader */
     ngx_http_outage_resp_cut_t    cutter;
     size_t                        skip_len;   /* the one stood in for */
@@ -259,6 +277,7 @@ typedef struct {
     /* the push link: where its replies end, and those skipped */
     ngx_http_outage_resp_t        walk;
     ngx_uint_t                    skipping;   /* the reply being walked */
+    ngx_uint_t                    ends;       /* replies ended: a count */
     ngx_uint_t                    skipped;    /* since the last log line */
     ngx_msec_t                    skip_told;  /* when that line was */
     ngx_uint_t                    skip_ever;
@@ -352,6 +371,18 @@ static void ngx_http_outage_redis_push_idle(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd,
+    ngx_uint_t i, ngx_uint_t from, ngx_http_outage_incident_t *inc);
+static void ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd,
+    ngx_uint_t i, ngx_uint_t state, ngx_http_outage_incident_t *inc);
+static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
+    ngx_uint_t force);
+static ngx_uint_t ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd,
+    ngx_uint_t i);
+static void ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd,
+    ngx_pid_t pid);
+static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
 
@@ -1637,6 +1668,8 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->soon);
     }
 
+    ngx_http_outage_redis_flaps_now(rd, 1);
+
     ngx_http_outage_redis_close(rd);
     ngx_http_outage_redis_push_stop();
 
@@ -1680,7 +1713,9 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_outage_redis_tick(ngx_event_t *ev)
 {
+    ngx_pid_t                     stalled;
     ngx_msec_t                    ttl;
+    ngx_http_outage_lease_t      *lease;
     ngx_http_outage_redis_t      *rd;
     ngx_http_outage_main_conf_t  *omcf;
 
@@ -1688,6 +1723,10 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     omcf = rd->omcf;
 
     if (ngx_exiting || ngx_quit || ngx_terminate || omcf == NULL) {
+        if (omcf) {
+            ngx_http_outage_redis_flaps_now(rd, 1);
+        }
+
         ngx_http_outage_redis_close(rd);
         ngx_http_outage_redis_push_stop();
         ngx_http_outage_lease_release(&ngx_http_outage_shm()->redis_lease);
@@ -1697,6 +1736,9 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
 
     ngx_add_timer(&rd->tick, omcf->redis_interval);
 
+    /* a window over, whether or not a poll reads the scope now */
+    ngx_http_outage_redis_flaps_now(rd, 0);
+
     ngx_http_outage_redis_unpolled(rd);
     ngx_http_outage_redis_expired(rd);
 
@@ -1704,10 +1746,22 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     ttl = 2 * omcf->redis_interval + omcf->redis_connect_timeout
           + omcf->redis_timeout;
 
+    /* a holder of this configuration that stopped renewing: dead, stopped */
+    lease = &ngx_http_outage_shm()->redis_lease;
+    stalled = 0;
+
+    if (!rd->owner && lease->pid && lease->pid != ngx_pid
+        && lease->conf == omcf->conf_generation
+        && (ngx_msec_int_t) (ngx_current_msec - lease->expires) >= 0)
+    {
+        stalled = lease->pid;
+    }
+
     if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->redis_lease, ttl,
                                     ev->log, "polls Redis"))
     {
         if (rd->owner) {
+            ngx_http_outage_redis_flaps_now(rd, 1);
             ngx_log_error(NGX_LOG_INFO, ev->log, 0,
                           "outage: another worker now polls Redis");
             rd->owner = 0;
@@ -1716,6 +1770,10 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
         ngx_http_outage_redis_close(rd);
         ngx_http_outage_redis_push_stop();
         return;
+    }
+
+    if (!rd->owner && stalled) {
+        ngx_http_outage_redis_inherited(rd, stalled);
     }
 
     rd->owner = 1;
@@ -2182,6 +2240,8 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
+    u_char                    buf[160], *p, *q;
+    ngx_uint_t                pstate, ends;
     ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
 
@@ -2194,8 +2254,78 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         return;
     }
 
+    if (rd->ready) {
+        pstate = rd->pstate;
+        ends = rd->ends;
+
+        ngx_http_outage_redis_read_now(rd);
+
+        if (rd->pc.connection == NULL) {
+            return;     /* closed, and said why */
+        }
+
+        /*
+         * Done with the wait if what was there ended it: the poll's reply
+         * read, the subscription made or its next command written (with
+         * its own deadline), the message that had begun ended (another
+         * begun since has its own deadline).  A message that is
+         * still the same one is not spared: a trickle does not extend it.
+         */
+        if (rd->push ? (pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE
+                        ? rd->ends != ends
+                        : rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE
+                          || rd->deadline.timer_set)
+                     : !rd->in_flight || rd->deadline.timer_set)
+        {
+            return;
+        }
+
+        if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+    }
+
     if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
         ngx_http_outage_redis_push_stalled(rd);
+        return;
+    }
+
+    if (rd->ready && !rd->push && rd->in_exec
+        && ngx_http_outage_resp_cut_dropping(&rd->cutter))
+    {
+        /*
+         * A value so big that its transfer outlasts timeout=: the keys
+         * after it in the reply are not read either, so the poll fails as
+         * a whole (what came before it is no whole answer); the line names
+         * the key and its size, which do not change from poll to poll.
+         */
+        p = ngx_snprintf(buf, sizeof(buf), "a value of %uL bytes was still "
+                         "arriving: trim the key, or raise timeout=",
+                         rd->cutter.skipped);
+        rd->refused_len = 0;
+        q = ngx_http_outage_redis_refused_key(rd, rd->refused);
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
+                         (size_t) (q - rd->refused), rd->refused);
+
+        ngx_http_outage_redis_drop(rd, "no reply within timeout",
+                                   (const char *) buf, p - buf);
+        return;
+    }
+
+    if (rd->ready && !rd->push && rd->in_exec && rd->compact
+        && rd->nested_left)
+    {
+        /* the same for a hash of many fields, still arriving */
+        p = ngx_snprintf(buf, sizeof(buf), "a hash of %uz fields was still "
+                         "arriving: trim the key, or raise timeout=",
+                         rd->compact_n / 2);
+        rd->refused_len = 0;
+        q = ngx_http_outage_redis_refused_key(rd, rd->refused);
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
+                         (size_t) (q - rd->refused), rd->refused);
+
+        ngx_http_outage_redis_drop(rd, "no reply within timeout",
+                                   (const char *) buf, p - buf);
         return;
     }
 
@@ -2297,6 +2427,36 @@ ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd)
 
 /* ---- the connection's events ------------------------------------------ */
 
+/*
+ * A timer that ends a wait runs before the read event that may end it:
+ * with accept_mutex the cycle's read events are posted and run after the
+ * expired timers, and a worker stopped past the wait (SIGSTOP, a host
+ * that swapped it out) wakes with both due, epoll_wait() even returning
+ * EINTR without any event.  So what is in the socket is read first.  The
+ * read handler alone reads nothing there: a read that ended at EAGAIN
+ * left rev->ready at 0 (and rev->available at 0 under EPOLLRDHUP), and
+ * ngx_unix_recv() then returns NGX_AGAIN without asking the kernel.  The
+ * readiness is claimed as ngx_event_move_posted_next() claims it: one
+ * recv() that finds nothing puts it back.
+ */
+
+static void
+ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd)
+{
+    ngx_event_t  *rev;
+
+    if (rd->pc.connection == NULL || !rd->ready) {
+        return;
+    }
+
+    rev = rd->pc.connection->read;
+    rev->ready = 1;
+    rev->available = -1;
+
+    ngx_http_outage_redis_read_handler(rev);
+}
+
+
 static ngx_int_t
 ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
 {
@@ -2344,9 +2504,32 @@ ngx_http_outage_redis_connected(ngx_http_outage_redis_t *rd)
     }
 #endif
 
-    rd->ready = 1;
+    ngx_http_outage_redis_ready(rd);
 
     return NGX_OK;
+}
+
+
+/*
+ * The link is open (TLS included): from here the reply to what is sent
+ * has timeout=, the same on a link just opened as on one open for hours.
+ * connect() gave the deadline connect_timeout + timeout, so that a slow
+ * handshake does not eat the reply's time; left as it was, a Redis that
+ * answers in between timeout= and connect_timeout + timeout succeeded on
+ * each new link and failed on the next poll of it: up and down at every
+ * other poll, two lines each time.  Measured from the write, one reply
+ * time is judged one way.
+ */
+
+static void
+ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd)
+{
+    rd->ready = 1;
+
+    if (rd->deadline.timer_set) {
+        ngx_del_timer(&rd->deadline);
+        ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
+    }
 }
 
 
@@ -3120,6 +3303,17 @@ ngx_http_outage_redis_push_reply(ngx_http_outage_redis_t *rd,
 
         rd->pstate = NGX_HTTP_OUTAGE_REDIS_TRACKING;
 
+        /*
+         * A second round trip: its reply has timeout= from this write, as
+         * every command's (del first: ngx_add_timer() keeps a timer moved
+         * by less than NGX_TIMER_LAZY_DELAY)
+         */
+        if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+
+        ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
+
         ngx_http_outage_redis_write_handler(rd->pc.connection->write);
 
         return NGX_OK;
@@ -3289,9 +3483,32 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
 
         if (rc == NGX_HTTP_OUTAGE_RESP_END) {
             ended = 1;
+            rd->ends++;
 
             if (rd->skipping) {
                 rd->skipping = 0;
+
+                if (!(w->head_len == 7
+                      && ngx_strncasecmp(w->head, (u_char *) "message", 7)
+                         == 0))
+                {
+                    /*
+                     * Too big, and not a message: no invalidation to poll
+                     * for, and while a PING waits, no silence either (a
+                     * pong with a payload, echoed or a peer's garbage):
+                     * said for what it is.
+                     */
+                    len = ngx_snprintf(buf, sizeof(buf), "%s%s",
+                                       rd->pinged ? "too big: " : "too big, "
+                                       "and not an invalidation: ", w->reason)
+                          - buf;
+                    ngx_http_outage_redis_drop(rd, rd->pinged
+                                               ? "unexpected reply to PING"
+                                               : "unexpected message",
+                                               (const char *) buf, len);
+                    return NGX_ERROR;
+                }
+
                 ngx_http_outage_redis_push_skipped(rd);
             }
         }
@@ -3420,6 +3637,12 @@ ngx_http_outage_redis_push_ping(ngx_event_t *ev)
     }
 
     if (rd->pinged) {
+        ngx_http_outage_redis_read_now(rd);
+
+        if (rd->pc.connection == NULL || !rd->pinged || rd->ping.timer_set) {
+            return;     /* closed, answered, or bytes came: not silent */
+        }
+
         /* the same words each time: a path that keeps dying says it once */
         len = ngx_snprintf(buf, sizeof(buf), "no reply to PING within %M ms "
                            "(timeout=) after %M ms of silence (ping=): the "
@@ -3641,10 +3864,8 @@ ngx_http_outage_redis_push_skipped_log(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
-    u_char                        logbuf[NGX_HTTP_OUTAGE_MESSAGE_MAX * 4];
     u_char                        ok[NGX_HTTP_OUTAGE_MAX_SCOPES];
     u_char                        cleared[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    size_t                        n;
     time_t                        now;
     ngx_str_t                    *names;
     ngx_uint_t                    i, slot, changed, was_up, held;
@@ -3710,11 +3931,15 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         if (err != NULL) {
             if (rd->bad[i] != 1) {
-                ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                              "outage: redis key \"%V%V\" has an unusable "
-                              "value (%s), keeping the last good state of "
-                              "scope \"%V\"", &omcf->redis_prefix, &names[i],
-                              err, &names[i]);
+                if (ngx_http_outage_redis_may_say(rd, i)) {
+                    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                                  "outage: redis key \"%V%V\" has an "
+                                  "unusable value (%s), keeping the last "
+                                  "good state of scope \"%V\"",
+                                  &omcf->redis_prefix, &names[i], err,
+                                  &names[i]);
+                }
+
                 rd->bad[i] = 1;
             }
 
@@ -3729,7 +3954,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
                                    reply->element[rd->per_scope * i + 2]);
         }
 
-        if (rd->bad[i] == 1) {
+        if (rd->bad[i] == 1 && ngx_http_outage_redis_may_say(rd, i)) {
             ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                           "outage: redis key \"%V%V\" can be read again",
                           &omcf->redis_prefix, &names[i]);
@@ -3738,7 +3963,8 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         if (rd->bad[i] || inc[i].warnings) {
             /* warnings are logged when they change, not at every poll */
             if (inc[i].warnings
-                && rd->bad[i] != (inc[i].warnings | 0x80000000u))
+                && rd->bad[i] != (inc[i].warnings | 0x80000000u)
+                && ngx_http_outage_redis_may_say(rd, i))
             {
                 ngx_http_outage_redis_warn(rd, &names[i], inc[i].warnings);
             }
@@ -3801,7 +4027,9 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         }
 
         if (ngx_memcmp(&ss->redis, &inc[i], sizeof(inc[i])) == 0) {
-            ok[i] = 0;
+            /* read, and unchanged: its state changes may be summed up */
+            from[i] = ss->redis.state;
+            ok[i] = 2;
             continue;
         }
 
@@ -3867,22 +4095,242 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
                           ngx_http_outage_state_name(cleared[i]));
         }
 
-        if (!ok[i] || (ngx_uint_t) inc[i].state == from[i]) {
+        if (!ok[i]) {
             continue;
         }
 
-        n = ngx_http_outage_log_escape_cut(logbuf, sizeof(logbuf),
-                                           inc[i].message,
-                                           inc[i].message_len);
+        if (ok[i] == 2 || (ngx_uint_t) inc[i].state == from[i]) {
+            ngx_http_outage_redis_said_flaps(rd, i, inc[i].state, &inc[i]);
+            continue;
+        }
 
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "outage: scope \"%V\" %s -> %s by redis: \"%*s\"",
-                      &names[i], ngx_http_outage_state_name(from[i]),
-                      ngx_http_outage_state_name(inc[i].state), n, logbuf);
+        ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i]);
     }
 
     if (!was_up) {
         ngx_http_outage_redis_ok(rd);
+    }
+}
+
+
+/*
+ * A scope's change of state, said as a notice with its message.  A key
+ * whose state keeps flipping (two scripts fighting over it, a toggling
+ * job, a hostile writer) changes at every poll, and push polls up to every
+ * 50 ms: one line per change was up to 20 lines a second per scope, each
+ * with the whole message escaped (~41 GB of log a day with 16 scopes).
+ * So a scope says at most FLAP_LINES changes per FLAP_WINDOW; the changes
+ * past them are counted, and said in one line when the window is over,
+ * with the state they ended in; a scope that keeps flapping says one such
+ * line per window, and one calm window brings back a line per change.
+ * The message is quoted in part: the status JSON has it whole.
+ */
+
+static void
+ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
+    ngx_uint_t from, ngx_http_outage_incident_t *inc)
+{
+    u_char      quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
+    size_t      n;
+    ngx_str_t  *names;
+
+    names = rd->omcf->scopes.elts;
+
+    if (ngx_current_msec - rd->flap_start[i]
+        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
+    {
+        /* the window is over: what it kept quiet first */
+        ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
+    }
+
+    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
+        rd->flap_quiet[i]++;
+        return;
+    }
+
+    rd->flap_said[i]++;
+
+    n = ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
+                                    inc->message_len);
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "outage: scope \"%V\" %s -> %s by redis: \"%*s\"%s",
+                  &names[i], ngx_http_outage_state_name(from),
+                  ngx_http_outage_state_name(inc->state), n, quote,
+                  rd->flap_said[i] == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
+                  ? "; further changes of this scope within 10 s are "
+                    "counted, and said when the 10 s are over" : "");
+}
+
+
+/*
+ * At the end of a scope's window (a change, or any poll after it): the
+ * changes it did not say, summed up with the state they ended in (and its
+ * message when known: inc), and a new window.
+ */
+
+static void
+ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
+    ngx_uint_t state, ngx_http_outage_incident_t *inc)
+{
+    u_char      quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
+    size_t      n;
+    ngx_str_t  *names;
+
+    if (ngx_current_msec - rd->flap_start[i]
+        < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
+    {
+        return;
+    }
+
+    rd->flap_start[i] = ngx_current_msec;
+
+    if (rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0) {
+        rd->flap_said[i] = 0;
+        return;
+    }
+
+    names = rd->omcf->scopes.elts;
+    n = inc ? ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
+                                          inc->message_len)
+            : 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "outage: scope \"%V\" changed state %ui more time(s) by "
+                  "redis, not each said (and %ui line(s) about its key: "
+                  "warnings, unusable, readable again); %s %s%s%*s%s%s",
+                  &names[i], rd->flap_quiet[i], rd->flap_hushed[i],
+                  inc ? "now" : "then", ngx_http_outage_state_name(state),
+                  inc ? ": \"" : "", n, quote, inc ? "\"" : "",
+                  rd->bad[i] == 1 ? " (its key is unusable now: the last "
+                                    "good state is kept)" : "");
+
+    /* still flapping: the next window starts quiet */
+    rd->flap_quiet[i] = 0;
+    rd->flap_hushed[i] = 0;
+    rd->flap_said[i] = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
+}
+
+
+/*
+ * A holder that died or stopped may have counted changes it never said
+ * (a flap window): the worker taking over says once the state each scope
+ * is in by Redis, so that the log's last word on it is the state visitors
+ * get.  Not on a reload: the old holder said its own before it exited.
+ */
+
+static void
+ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
+{
+    u_char                   quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
+    size_t                   n;
+    ngx_str_t               *names;
+    ngx_uint_t               i, slot;
+    ngx_http_outage_shm_t   *shm;
+
+    static ngx_http_outage_incident_t  inc;
+
+    shm = ngx_http_outage_shm();
+    names = rd->omcf->scopes.elts;
+
+    for (i = 0; i < rd->omcf->scopes.nelts; i++) {
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            continue;
+        }
+
+        ngx_http_outage_shm_lock();
+        inc = shm->scopes[slot].redis;
+        ngx_http_outage_shm_unlock();
+
+        if (inc.state == NGX_HTTP_OUTAGE_STATE_NONE) {
+            continue;
+        }
+
+        n = ngx_http_outage_log_preview(quote, sizeof(quote), inc.message,
+                                        inc.message_len);
+
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: scope \"%V\" is %s by redis as worker %P "
+                      "left it (it stopped renewing the polling lease): "
+                      "\"%*s\"", &names[i],
+                      ngx_http_outage_state_name(inc.state), pid, n, quote);
+    }
+}
+
+
+/*
+ * A line about a scope's key (a warning, unusable, readable again) comes
+ * out of the same budget as its changes of state: a key flipping between
+ * clean and warned, or usable and not, is a flap too.  Past the budget the
+ * line is counted and the count said with the changes.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd, ngx_uint_t i)
+{
+    if (ngx_current_msec - rd->flap_start[i]
+        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+        && rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
+    {
+        rd->flap_start[i] = ngx_current_msec;
+        rd->flap_said[i] = 0;
+    }
+
+    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
+        rd->flap_hushed[i]++;
+        return 0;
+    }
+
+    rd->flap_said[i]++;
+
+    return 1;
+}
+
+
+/*
+ * The changes counted and not said, with the state now in the zone: at the
+ * end of their window (each tick: a scope held, or not polled, says them
+ * too), and at once (force) when this worker stops reading them: its poll
+ * fails, it loses the lease, it exits.  The log's last word on a scope is
+ * then the state visitors get.
+ */
+
+static void
+ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
+{
+    ngx_uint_t                   i, slot;
+    ngx_http_outage_shm_t       *shm;
+
+    /* a copy: the lock is not held while the line is written */
+    static ngx_http_outage_incident_t  inc;
+
+    shm = ngx_http_outage_shm();
+
+    for (i = 0; i < rd->omcf->scopes.nelts; i++) {
+
+        if ((rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
+            || (!force && ngx_current_msec - rd->flap_start[i]
+                          < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW))
+        {
+            continue;
+        }
+
+        slot = ngx_http_outage_scope_slot(i);
+
+        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+            continue;
+        }
+
+        ngx_http_outage_shm_lock();
+        inc = shm->scopes[slot].redis;
+        ngx_http_outage_shm_unlock();
+
+        rd->flap_start[i] = ngx_current_msec
+                            - NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW;
+
+        ngx_http_outage_redis_said_flaps(rd, i, inc.state, &inc);
     }
 }
 
@@ -4002,6 +4450,9 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
         ngx_http_outage_redis_push_failed(rd, what, detail, len);
         return;
     }
+
+    /* the states counted and not said yet, before "the last good state" */
+    ngx_http_outage_redis_flaps_now(rd, 1);
 
     shm = ngx_http_outage_shm();
     omcf = rd->omcf;
@@ -4513,7 +4964,7 @@ ngx_http_outage_redis_create_array(const redisReadTask *task, int elements)
          * A hash of EXEC too long to keep whole (notes in a key): only
          * its known fields are kept, in max_nested slots; the others are
          * read and dropped, so that the key's size is its own scope's
-         * matter.  Far beyond that, it is not a Redis hash.
+         * matter.  Beyond what a Redis hash holds, it is not one.
          */
         if (rd->push || depth != 1 || !rd->in_exec
             || n > NGX_HTTP_OUTAGE_REDIS_FIELDS_CAP)
@@ -5009,7 +5460,7 @@ ngx_http_outage_redis_tls_done(ngx_connection_t *c)
     c->read->handler = ngx_http_outage_redis_read_handler;
     c->write->handler = ngx_http_outage_redis_write_handler;
 
-    rd->ready = 1;
+    ngx_http_outage_redis_ready(rd);
 
     ngx_http_outage_redis_write_handler(c->write);
 }

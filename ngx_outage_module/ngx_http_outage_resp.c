@@ -41,7 +41,7 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
     size_t len, size_t *used)
 {
     int                                   rc;
-    size_t                                i, n;
+    size_t                                i, n, k;
     unsigned char                         c;
     const ngx_http_outage_resp_limits_t  *lim;
 
@@ -60,6 +60,14 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
             n = len - i;
             if ((uint64_t) n > w->bulk) {
                 n = (size_t) w->bulk;
+            }
+
+            /* ... but for the few that say what the reply is */
+            if (w->head_open && w->head_len < sizeof(w->head)) {
+                k = sizeof(w->head) - w->head_len;
+                k = (n < k) ? n : k;
+                memcpy(w->head + w->head_len, p + i, k);
+                w->head_len += k;
             }
 
             w->bulk -= n;
@@ -93,8 +101,15 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
                 return NGX_HTTP_OUTAGE_RESP_BAD;
             }
 
+            /* a nil string ($-1) has no bytes to close its head */
+            w->head_open = 0;
+
             if (w->depth == 0) {
                 w->top = c;
+
+            } else if (w->depth == 1 && !w->head_seen) {
+                w->head_seen = 1;
+                w->head_open = (c == '$');
             }
 
             w->type = c;
@@ -160,6 +175,8 @@ ngx_http_outage_resp_walk(ngx_http_outage_resp_t *w, const unsigned char *p,
             break;
 
         case NGX_HTTP_OUTAGE_RESP_BULK_CR:
+
+            w->head_open = 0;
 
             if (c != '\r') {
                 return ngx_http_outage_resp_bad(w, "Protocol error, a string "
@@ -552,4 +569,11 @@ ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
     *out_len = o;
 
     return NGX_HTTP_OUTAGE_RESP_CUT_MORE;
+}
+
+
+uint64_t
+ngx_http_outage_resp_cut_dropping(ngx_http_outage_resp_cut_t *c)
+{
+    return (c->state == NGX_HTTP_OUTAGE_CUT_DROP) ? c->left : 0;
 }

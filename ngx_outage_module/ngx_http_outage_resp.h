@@ -64,6 +64,16 @@ typedef struct {
 
     unsigned        over:1;       /* too big for the reader: skip it */
     unsigned        started:1;    /* a reply has begun */
+    unsigned        head_seen:1;  /* the top array's first element began */
+    unsigned        head_open:1;  /* ... a string, being read */
+
+    /*
+     * The first bytes of the top array's first element when it is a
+     * string: what a skipped reply was ("message", "pong") is known at its
+     * end without keeping it.
+     */
+    unsigned char   head[8];
+    size_t          head_len;
 
     char            reason[96];   /* BAD: why; "over": the first excess */
 } ngx_http_outage_resp_t;
@@ -120,6 +130,9 @@ void ngx_http_outage_resp_cut_init(ngx_http_outage_resp_cut_t *c,
 int ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
     const unsigned char *in, size_t len, size_t *used, unsigned char *out,
     size_t *out_len);
+
+/* the bytes of a skipped string still to drop (with its CRLF); 0: none */
+uint64_t ngx_http_outage_resp_cut_dropping(ngx_http_outage_resp_cut_t *c);
 
 
 #endif /* _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_ */

@@ -26,6 +26,8 @@ static u_char *ngx_http_outage_json_pid(u_char *p, u_char *last,
     ngx_http_outage_lease_t *lease);
 static u_char *ngx_http_outage_status_push(u_char *p, u_char *last,
     ngx_http_outage_shm_t *shm, ngx_http_outage_main_conf_t *omcf);
+static ngx_uint_t ngx_http_outage_status_push_state(
+    ngx_http_outage_shm_t *shm);
 static u_char *ngx_http_outage_json_value(u_char *p, u_char *last,
     ngx_http_outage_field_t *f, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *v);
@@ -535,7 +537,8 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
                 : (time_t) -1,
                 shm->redis_polls, shm->redis_errors,
                 omcf->redis_push
-                && shm->push_state == NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED,
+                && ngx_http_outage_status_push_state(shm)
+                   == NGX_HTTP_OUTAGE_PUSH_SUBSCRIBED,
                 shm->push_drops);
     }
 
@@ -620,14 +623,12 @@ ngx_http_outage_status_push(u_char *p, u_char *last,
         return ngx_slprintf(p, last, "\"push\":{\"state\":\"off\"}");
     }
 
-    state = shm->push_state;
-    if (state > NGX_HTTP_OUTAGE_PUSH_REFUSED) {
-        state = NGX_HTTP_OUTAGE_PUSH_CONNECTING;
-    }
+    state = ngx_http_outage_status_push_state(shm);
 
     p = ngx_slprintf(p, last, "\"push\":{\"state\":\"%s\",\"since\":",
                      ngx_http_outage_push_names[state]);
-    p = ngx_http_outage_json_time(p, last, shm->push_since);
+    p = ngx_http_outage_json_time(p, last, state == shm->push_state
+                                           ? shm->push_since : 0);
     p = ngx_slprintf(p, last, ",\"last_error\":");
     p = ngx_http_outage_json_str(p, last, shm->push_error,
                                  ngx_min(shm->push_error_len,
@@ -638,6 +639,40 @@ ngx_http_outage_status_push(u_char *p, u_char *last,
     return ngx_slprintf(p, last, ",\"failures\":%ui,\"pings\":%ui,"
                         "\"ping_ms\":%M}",
                         shm->push_drops, shm->push_pings, omcf->redis_ping);
+}
+
+
+/*
+ * The push state is written by the lease holder, and only by it: a holder
+ * killed (SIGKILL, a crash) or stopped (SIGSTOP: its lease runs out) left
+ * "subscribed" there with no link behind it, until another worker takes
+ * the lease and connects, seconds later.  Without a live holder that
+ * renews the lease, the link is being made again: "connecting", since an
+ * unknown time.
+ */
+
+static ngx_uint_t
+ngx_http_outage_status_push_state(ngx_http_outage_shm_t *shm)
+{
+    ngx_pid_t                 pid;
+    ngx_http_outage_lease_t  *lease;
+
+    lease = &shm->redis_lease;
+    pid = lease->pid;
+
+    if (pid == 0
+        || lease->conf != shm->conf_generation
+        || (ngx_msec_int_t) (lease->expires - ngx_current_msec) < 0
+        || (pid != ngx_pid && kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH))
+    {
+        return NGX_HTTP_OUTAGE_PUSH_CONNECTING;
+    }
+
+    if (shm->push_state > NGX_HTTP_OUTAGE_PUSH_REFUSED) {
+        return NGX_HTTP_OUTAGE_PUSH_CONNECTING;
+    }
+
+    return shm->push_state;
 }
 
 

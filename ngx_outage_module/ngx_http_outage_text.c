@@ -541,19 +541,6 @@ ngx_http_outage_log_out(ngx_http_outage_out_t *out, const unsigned char *src,
 
 
 size_t
-ngx_http_outage_log_escape(unsigned char *dst, size_t dst_size,
-    const unsigned char *src, size_t len)
-{
-    ngx_http_outage_out_t  out;
-
-    ngx_http_outage_out_init(&out, dst, dst_size);
-    ngx_http_outage_log_out(&out, src, len);
-
-    return out.need;
-}
-
-
-size_t
 ngx_http_outage_log_escape_cut(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len)
 {
@@ -562,7 +549,7 @@ ngx_http_outage_log_escape_cut(unsigned char *dst, size_t dst_size,
     ngx_http_outage_out_init(&out, dst, dst_size);
     ngx_http_outage_log_out(&out, src, len);
 
-    return out.written;
+    return dst ? out.written : out.need;
 }
 
 

@@ -71,14 +71,12 @@ size_t ngx_http_outage_json_escape(unsigned char *dst, size_t dst_size,
 /*
  * Error log: printable ASCII as is, except \ and " which (like every other
  * byte) become \xHH, so the log line is unambiguous and cannot be split.
- */
-size_t ngx_http_outage_log_escape(unsigned char *dst, size_t dst_size,
-    const unsigned char *src, size_t len);
-
-/*
- * The same, returning the bytes written (<= dst_size): a text cut to fit
- * ends on an escape boundary, up to 3 bytes short of dst_size, and those
- * bytes are not the caller's to use.
+ * Returns the bytes written (<= dst_size): a text cut to fit ends on an
+ * escape boundary, up to 3 bytes short of dst_size, and those bytes are
+ * not the caller's to use (unlike the escapers above, which return what
+ * the whole text needs: callers that used it as the length written put
+ * unwritten bytes in the log and the zone, review s7 R3/M3).  With dst
+ * NULL nothing is written and the length of the whole text is returned.
  */
 size_t ngx_http_outage_log_escape_cut(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);

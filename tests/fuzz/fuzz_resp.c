@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                      rc;
     void                    *reply;
-    size_t                   pos, piece, used, step;
+    size_t                   pos, piece, used, step, hn;
+    redisReply              *rr;
     redisReader             *r;
     unsigned char           *copy;
     ngx_http_outage_resp_t   w;
@@ -113,6 +114,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         if (reply) {
+            /*
+             * The head the walker kept is what hiredis read as the first
+             * bytes of the top array's first string (and nothing else)
+             */
+            rr = reply;
+
+            if (rr->type == REDIS_REPLY_ARRAY && rr->elements
+                && rr->element[0]->type == REDIS_REPLY_STRING)
+            {
+                hn = rr->element[0]->len < sizeof(w.head)
+                     ? rr->element[0]->len : sizeof(w.head);
+
+                if (w.head_len != hn
+                    || memcmp(w.head, rr->element[0]->str, hn) != 0)
+                {
+                    abort();
+                }
+
+            } else if (w.head_len != 0) {
+                abort();
+            }
+
             freeReplyObject(reply);
 
             /* exactly one */

@@ -199,7 +199,7 @@ fuzz_text(const unsigned char *v, size_t len, unsigned flags)
 
     fuzz_escape(ngx_http_outage_html_escape, 0, v, len);
     fuzz_escape(ngx_http_outage_json_escape, 1, v, len);
-    fuzz_escape(ngx_http_outage_log_escape, 2, v, len);
+    fuzz_escape(ngx_http_outage_log_escape_cut, 2, v, len);
 
     /* sanitiser into an exactly sized buffer */
     max = flags % 97;

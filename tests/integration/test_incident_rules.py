@@ -27,9 +27,14 @@ CONF = """
 SCHEDULED = b"outage-banner outage-banner--scheduled\""
 
 
-def start(nginx_factory, redis, backend, check=""):
-    return nginx_factory(CONF.format(rp=redis.port, app=backend.port,
-                                     check=check), workers=1)
+def start(nginx_factory, redis, backend, check="", workers=1, redis_extra=""):
+    """nginx polling `redis` (every 200 ms) for scope checkout, whose page
+    proxies to `backend`; shared with test_redis_expiry.py."""
+    conf = CONF
+    if redis_extra:
+        conf = conf.replace("timeout=500ms;", redis_extra + ";")
+    return nginx_factory(conf.format(rp=redis.port, app=backend.port,
+                                     check=check), workers=workers)
 
 
 def iso(ts):
@@ -41,9 +46,8 @@ def minute(ts):
     return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(ts))
 
 
-def scope(n):
-    return [s for s in n.status_json()["scopes"]
-            if s["name"] == "checkout"][0]
+def scope(n, name="checkout"):
+    return [s for s in n.status_json()["scopes"] if s["name"] == name][0]
 
 
 def declare(n, redis, *fields):

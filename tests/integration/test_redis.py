@@ -3,7 +3,9 @@ interval, no Redis command per request, last good state kept on faults."""
 
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -363,6 +365,7 @@ def test_max_stale_drops_redis_incidents(nginx_factory, redis):
 # fields whose total passed 1 MiB ("total": 18 notes of 60 KB, "notes": 60
 # of 20 KB), and one note over 512 KB ("hugenote") on 2f0ed0c; R5/S3: a
 # note dropped whole was said "only its first 65536 read" ("droppedcut").
+# Review s8 A4: a hash of more than 8192 fields was refused ("fields9000").
 def _fill(redis, key, size):
     """A string of size bytes in key, built where no argument list limits
     it, then moved in place at once (RENAME), as one write."""
@@ -376,7 +379,7 @@ def _fill(redis, key, size):
 
 @pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
                                      "bigstring", "total", "notes",
-                                     "hugenote", "droppedcut"])
+                                     "hugenote", "droppedcut", "fields9000"])
 def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
     n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
     redis.cli("SET", "outage:site", "first incident")
@@ -415,6 +418,15 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
         redis.cli("HSET", "outage:checkout", *args)
         warning = "more than 64 fields"
         unwanted = "only its first"
+    elif variant == "fields9000":
+        # review s8 A4: a legal hash of more than 8192 fields refused the
+        # whole poll (every scope frozen: the DEL below never seen)
+        redis.cli("EVAL", "for i = 1, 9000 do redis.call('HSET', KEYS[1], "
+                  "'note' .. i, 'v' .. i) end; redis.call('HSET', KEYS[1], "
+                  "'state', 'down', 'message', 'checkout down')", "1",
+                  "outage:checkout")
+        warning = "more than 64 fields: only state, message, eta, link, " \
+                  "since, starts and ends were read"
     else:
         # 65 fields (listpack, insertion order) or 300 (a hash table: the
         # known fields come anywhere in HGETALL's answer)
@@ -802,3 +814,89 @@ def test_wall_clock_step_withdraws_no_incident(nginx_factory, redis,
             lost += 1
     assert lost == 0, "%d of %d answers lost the incident" % (lost, total)
     assert n.status_json()["redis"]["stale"] is False
+
+
+class SlowPath:
+    """A relay to Redis whose way back carries `rate` bytes a second (a
+    slow link, a congested VPN): a big value takes seconds to arrive."""
+
+    def __init__(self, target, rate):
+        self.target, self.rate = target, rate
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.socks = [self.ls]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                c.close()       # Redis stopped at the test's end
+                continue
+            self.socks += [c, u]
+            for a, b, slow in ((c, u, False), (u, c, True)):
+                threading.Thread(target=self._pipe, args=(a, b, slow),
+                                      daemon=True).start()
+
+    def _pipe(self, a, b, slow):
+        try:
+            while True:
+                d = a.recv(16384)
+                if not d:
+                    break
+                b.sendall(d)
+                if slow:
+                    time.sleep(len(d) / float(self.rate))
+        except OSError:
+            pass
+
+    def close(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+@pytest.mark.parametrize("shape", ["value", "hash"])
+def test_a_value_outlasting_the_timeout_is_named(nginx_factory, redis,
+                                                 shape):
+    """A note of 3 MB, or a hash of 100000 fields, that takes longer than
+    timeout= to arrive (here a path of 1 MB/s): the keys after it are not
+    read either, so the poll fails as a whole, as documented; the one line
+    says which key and how big, and what to do (before session 9: "no
+    reply within timeout"; review s9/R2 F3 for the hash)."""
+    path = SlowPath(redis.port, 1024 * 1024)
+    try:
+        redis.cli("SET", "outage:site", "kept")
+        n = nginx_factory(CONF.format(redis="127.0.0.1:%d" % path.port)
+                          .replace("interval=", "push=off interval="),
+                          workers=1)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "kept",
+                 what="first poll")
+        if shape == "value":
+            _fill(redis, "outage:checkout", 3000000)
+            what = "a value of 3000000 bytes"
+        else:
+            redis.cli("EVAL", "for i = 1, 100000 do redis.call('HSET', "
+                      "KEYS[1], 'note' .. i, 'v' .. i) end", "1",
+                      "outage:checkout")
+            what = "a hash of 100000 fields"
+        said = ("no reply within timeout: %s was still arriving: trim the "
+                "key, or raise timeout= (key outage:checkout)" % what)
+        # (a poll while Redis runs the script fails without it)
+        wait_for(lambda: said in n.status_json()["redis"]["last_error"],
+                 timeout=20 * LATENCY_FACTOR, what="the poll fails")
+        assert not n.status_json()["redis"]["up"]
+        lines = [ln for ln in n.log_text().splitlines() if said in ln]
+        assert len(lines) == 1, lines
+        assert n.get("/")[1]["x-message"] == "kept"
+    finally:
+        path.close()

@@ -9,6 +9,7 @@ through push.
 
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -701,3 +702,142 @@ def test_skips_within_the_minute_are_told_later(nginx_factory, redis):
     assert "skipped 4 more invalidation message(s) too big to read" in later
     assert "a value of 70000 bytes (at most 65536)" in later, later
     assert n.bad_log_lines() == []
+
+
+def test_a_flapping_state_is_said_in_bounded_lines(nginx_factory, redis):
+    """Two scripts fighting over a key (one writes down, the other
+    degraded): every change is seen at push speed, but the log says the
+    first five of a scope's changes in 10 s, then one line that counts the
+    rest with the state they ended in; each line quotes at most 120 bytes
+    of the message (the status has it whole).  Up to session 8 each change
+    was a line with the whole message escaped: ~470 KB/s of log with 16
+    scopes."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    message = "\u00e9" * 250
+    t0 = time.monotonic()
+    last = n.get("/")[1]["x-state"]
+    for i in range(20):
+        state = "down" if i % 2 == 0 else "degraded"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-state"] != last,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+        last = n.get("/")[1]["x-state"]
+    elapsed = time.monotonic() - t0
+
+    def lines():
+        return [ln for ln in n.log_text().splitlines()
+                if 'scope "site"' in ln
+                and ("by redis:" in ln or "changed state" in ln)]
+
+    wait_for(lambda: any("changed state" in ln for ln in lines()),
+             timeout=30 * LATENCY_FACTOR, what="the changes counted")
+    said = [ln for ln in lines() if "by redis:" in ln]
+    counted = [ln for ln in lines() if "changed state" in ln]
+    assert len(said) == 5, said
+    assert "further changes of this scope within 10 s are counted" \
+        in said[-1], said
+    assert len(counted) <= 2 + elapsed // 10, (elapsed, counted)
+    total = len(said) + sum(int(re.search(r"changed state (\d+) more",
+                                          ln).group(1)) for ln in counted)
+    assert total == 20, lines()
+    assert re.search(r'changed state \d+ more time\(s\) by redis, not each '
+                     r'said \(and 0 line\(s\) about its key: warnings, '
+                     r'unusable, readable again\); (now|then) '
+                     r'(down|degraded)', counted[0]), counted
+    for ln in lines():
+        assert len(ln) < 400, ln
+    assert "\\xc3\\xa9" in said[0] and said[0].count("\\xc3") <= 15, said[0]
+
+
+@pytest.mark.parametrize("then", ["redis_stops", "reload"])
+def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
+                                                     then):
+    """Changes counted within a scope's window are said, with the state
+    they ended in, as soon as this worker stops reading them (its poll
+    fails, it exits on a reload): the log's last word on a scope is the
+    state visitors get (review s9/R2 F2: it was a state the scope had
+    left)."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    states = ["down", "degraded", "maintenance", "degraded", "down",
+              "degraded", "maintenance", "down"]
+    last = n.get("/")[1]["x-state"]
+    for i, state in enumerate(states):
+        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-message"] == message,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+    assert n.get("/")[1]["x-state"] != last
+    try:
+        if then == "redis_stops":
+            redis.pause()
+        else:
+            n.reload()
+        wait_for(lambda: 'now down: "m7FINAL"' in n.log_text(),
+                 timeout=10 * LATENCY_FACTOR, what="the counted changes said")
+        line = [ln for ln in n.log_text().splitlines()
+                if 'now down: "m7FINAL"' in ln][0]
+        assert re.search(r'scope "site" changed state 3 more time\(s\) by '
+                         r'redis, not each said', line), line
+    finally:
+        if then == "redis_stops":
+            redis.resume()
+
+
+def test_warnings_of_a_flapping_key_share_its_budget(nginx_factory, redis):
+    """A key flipping between a clean value and a warned one (an unknown
+    state value) says its warnings out of the same budget as its changes:
+    past it they are counted in the one summary (review s9/R2 F4: one
+    warning per flip)."""
+    n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    for i in range(20):
+        state = "down" if i % 2 == 0 else "bogus%d" % i
+        redis.cli("HSET", "outage:site", "state", state, "message",
+                  "m%d" % i)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "m%d" % i,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+
+    def about_site():
+        return [ln for ln in n.log_text().splitlines()
+                if 'scope "site"' in ln or '"outage:site"' in ln]
+
+    wait_for(lambda: any("changed state" in ln for ln in about_site()),
+             timeout=30 * LATENCY_FACTOR, what="the summary")
+    lines = about_site()
+    said = [ln for ln in lines if "changed state" not in ln]
+    assert len(said) <= 5, said
+    summary = [ln for ln in lines if "changed state" in ln][0]
+    hushed = int(re.search(r"and (\d+) line\(s\) about its key",
+                           summary).group(1))
+    warned = [ln for ln in said if 'unknown "state" value' in ln]
+    assert warned and hushed >= 10 - len(warned), (said, summary)
+
+
+@pytest.mark.allow_log_errors      # nginx's alert: worker exited on signal 9
+def test_a_worker_taking_over_says_the_state_it_inherits(nginx_factory,
+                                                         redis):
+    """The holder is killed inside a flap window, its counted changes
+    with it: the worker that takes the lease over says the state each
+    scope is in (review s9/R2 F5)."""
+    n = nginx_factory(conf(redis.port, interval="500ms"), workers=2)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    states = ["down", "degraded", "maintenance", "degraded", "down",
+              "degraded", "maintenance", "down"]
+    for i, state in enumerate(states):
+        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-message"] == message,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+    holder = n.status_json()["redis"]["poller_pid"]
+    os.kill(holder, signal.SIGKILL)
+    said = 'scope "site" is down by redis as worker %d left it' % holder
+    wait_for(lambda: said in n.log_text(), timeout=30 * LATENCY_FACTOR,
+             what="the inherited state said")
+    line = [ln for ln in n.log_text().splitlines() if said in ln][0]
+    assert line.endswith('"m7FINAL"'), line

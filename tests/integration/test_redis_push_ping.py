@@ -12,9 +12,11 @@ have come through push.  ping=1s (or 2s) keeps the tests short.
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -291,6 +293,10 @@ def test_ping_without_the_acl_right(nginx_factory, redis):
     # a pong nobody asked for is no change either
     ("pingflood", "push connection: unexpected message (not an "
                   "invalidation)"),
+    # a pong too big for the reader is a pong all the same: not a skipped
+    # invalidation (no poll for it), and not a silence either
+    ("pingbigpong", "push connection: unexpected reply to PING: too big: a "
+                    "value of 70000 bytes (at most 65536)"),
 ])
 def test_wrong_answers_to_ping(nginx_factory, tmp_path, mode, reason):
     """A server that answers PING wrongly (never, garbage, a huge array, an
@@ -312,6 +318,7 @@ def test_wrong_answers_to_ping(nginx_factory, tmp_path, mode, reason):
         assert len(lines) == 1, lines
         assert reason in lines[0], lines
         assert "[notice]" in lines[0], lines
+        assert "invalidation message(s)" not in n.log_text()
         st = push_status(n)
         assert st["failures"] >= 2, st
         assert n.status_json()["redis"]["errors"] == 0
@@ -372,5 +379,183 @@ def test_ping_error_text_is_escaped_and_proves_the_link(nginx_factory,
                 'text)' in lines[0]), lines
         assert "\x1b" not in n.log_text()
         assert n.bad_log_lines() == []
+    finally:
+        fake.stop()
+
+
+class StopOnPing:
+    """A relay to a real Redis that, when the push connection sends PING,
+    stops the worker holding it (SIGSTOP), forwards the PING and, `stop_s`
+    later, lets the worker go on (SIGCONT): the pong waits in its socket
+    while its wait for it (timeout=) runs out.  Requests keep flowing
+    meanwhile in the other worker."""
+
+    def __init__(self, target, stops, stop_s):
+        self.target = target
+        self.stops = stops
+        self.stop_s = stop_s
+        self.holder = None
+        self.done = 0
+        self.stopped = None
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.socks = [self.ls]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.socks += [c, u]
+            threading.Thread(target=self._up, args=(c, u), daemon=True).start()
+            threading.Thread(target=self._down, args=(u, c),
+                             daemon=True).start()
+
+    def _down(self, u, c):
+        try:
+            while True:
+                d = u.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+        except OSError:
+            pass
+
+    def _up(self, c, u):
+        subscribed = False
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                subscribed = subscribed or b"SUBSCRIBE" in d
+                if (subscribed and b"PING" in d and self.holder
+                        and self.done < self.stops):
+                    pid = self.holder
+                    os.kill(pid, signal.SIGSTOP)
+                    self.stopped = pid
+                    u.sendall(d)
+                    time.sleep(self.stop_s)
+                    os.kill(pid, signal.SIGCONT)
+                    self.stopped = None
+                    self.done += 1
+                    continue
+                u.sendall(d)
+        except OSError:
+            pass
+
+    def close(self):
+        if self.stopped:
+            os.kill(self.stopped, signal.SIGCONT)
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+def test_a_stalled_worker_reads_the_pong_waiting_in_its_socket(
+        nginx_factory, redis):
+    """The push link's holder is stopped right after its PING, past
+    timeout=, while the pong arrives; with accept_mutex on, nginx runs the
+    expired timers before the read events it posted.  The pong is there:
+    the link is kept, no "silent" line, no failure (before session 9 every
+    such stop dropped it as "cut or the server stopped": the read handler
+    called from the timer read nothing, ngx_unix_recv() trusting the
+    readiness left at 0)."""
+    proxy = StopOnPing(redis.port, stops=3, stop_s=1.2)
+    try:
+        n = nginx_factory(conf(proxy.port, ping="1s").replace(
+            "timeout=1s", "timeout=300ms"), workers=2, start=False)
+        with open(n.conf_path) as f:
+            text = f.read()
+        with open(n.conf_path, "w") as f:
+            f.write(text.replace("events { worker_connections 1024; }",
+                                 "events { worker_connections 1024; "
+                                 "accept_mutex on; }"))
+        n.start()
+        wait_for(lambda: push_status(n)["state"] == "subscribed", timeout=5,
+                 what="status: subscribed")
+        proxy.holder = n.status_json()["redis"]["poller_pid"]
+        deadline = time.monotonic() + 30 * LATENCY_FACTOR
+        while proxy.done < 3 and time.monotonic() < deadline:
+            try:
+                n.get("/", timeout=2)
+            except OSError:
+                pass
+            time.sleep(0.02)
+        assert proxy.done == 3
+        # the last PING's pong is read once the worker runs again
+        wait_for(lambda: push_status(n)["state"] == "subscribed",
+                 timeout=5, what="still subscribed")
+        st = push_status(n)
+        assert st["failures"] == 0, (st, push_lines(n))
+        assert push_lines(n, "silent") == []
+        assert n.status_json()["redis"]["poller_pid"] == proxy.holder
+        change_by_push(n, redis, "after the stops")
+    finally:
+        proxy.close()
+
+
+@pytest.mark.allow_log_errors      # nginx's alert: worker exited on signal 9
+def test_push_state_of_a_killed_holder_is_not_subscribed(nginx_factory,
+                                                          redis):
+    """SIGKILL of the worker that holds the push link: no link exists until
+    another worker takes the lease and connects, seconds later; meanwhile
+    the status does not say "subscribed" (it did, up to the takeover)."""
+    n = nginx_factory(conf(redis.port, interval="2s"), workers=2)
+    wait_for(lambda: push_status(n)["state"] == "subscribed", timeout=10,
+             what="status: subscribed")
+    holder = n.status_json()["redis"]["poller_pid"]
+    os.kill(holder, signal.SIGKILL)
+    seen = {}
+
+    def not_subscribed():
+        st = n.status_json()["redis"]
+        seen.update(st)
+        return st["push"]["state"] != "subscribed"
+
+    wait_for(not_subscribed, timeout=10 * LATENCY_FACTOR,
+             what="status: not subscribed")
+    # said while the dead worker still held the lease, before any takeover
+    assert seen["poller_pid"] == holder, seen
+    assert seen["push"]["state"] == "connecting", seen
+    assert seen["push"]["since"] is None, seen
+    text = n.get("/outage/status?format=prometheus")[2]
+    text = text.decode() if isinstance(text, bytes) else text
+    if n.status_json()["redis"]["poller_pid"] == holder:
+        assert "\noutage_redis_push_up 0\n" in text, text
+    # and another worker takes over and subscribes
+    wait_for(lambda: push_status(n)["state"] == "subscribed"
+             and n.status_json()["redis"]["poller_pid"] != holder,
+             timeout=30 * LATENCY_FACTOR, what="taken over")
+    change_by_push(n, redis, "after the takeover")
+
+
+def test_each_command_of_the_push_handshake_has_its_timeout(nginx_factory,
+                                                            tmp_path):
+    """Every command of the push connection's set-up answered in 60 % of
+    timeout=: CLIENT ID, then CLIENT TRACKING and SUBSCRIBE are two round
+    trips, each within timeout=: subscribed (redis9 first judged both under
+    one timeout= from the connection's opening: never subscribed)."""
+    fake = Fake(tmp_path)
+    try:
+        assert fake.control("FAKERESET", "SET outage:site Before",
+                            "FAKEDELAY 1200 CLIENT").endswith(b"+OK\r\n")
+        n = nginx_factory(CONF.format(port=fake.port, interval="2s",
+                                      ping="30s", extra="")
+                          .replace("timeout=1s", "timeout=2s")
+                          .replace("connect_timeout=500ms",
+                                   "connect_timeout=1s"), workers=1)
+        wait_for(lambda: push_status(n)["state"] == "subscribed",
+                 timeout=20 * LATENCY_FACTOR, what="subscribed")
+        assert push_status(n)["failures"] == 0, push_status(n)
+        assert push_lines(n) == []
     finally:
         fake.stop()

@@ -28,6 +28,11 @@ Test-control commands (inline or multibulk, answered in every mode except
     FAKERESET        -> +OK zero the connection count and empty the data store
     FAKEMODE <mode>  -> +OK switch the mode of the whole server, for every
                             connection, from the next command on
+    FAKEDELAY <ms> [NAME ...]
+                     -> +OK from now on, every EXEC (and GET/HGETALL outside
+                            MULTI), or every command NAME given, is answered
+                            <ms> after it was read: a slow server or path
+                            (0: at once again)
 
 The protocol part that every mode except garbage, stall and authfail shares:
     AUTH, SELECT, CLIENT ...  -> +OK
@@ -122,6 +127,8 @@ in every mode that answers like "ok".  Modes that change only that answer:
                 until the server's mode changes.
     pingerror   ``-NOPERM`` and text with an ESC sequence and quotes (an
                 error proves the connection alive; its text is logged).
+    pingbigpong ``["pong", <70000 bytes>]``: a pong with a payload too big
+                for the reader (an echoed PING, or a broken peer).
 """
 
 import argparse
@@ -138,7 +145,7 @@ MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authf
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
          "pushbigerror", "pushhalf", "pingsilent", "pinggarbage", "pinghuge",
-         "pingmessage", "pingflood", "pingerror")
+         "pingmessage", "pingflood", "pingerror", "pingbigpong")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
                 "pushbigerror", "pushhalf")
@@ -241,6 +248,8 @@ def ping_subscribed(srv, mode, args):
         return Stream(_pong_flood(srv))
     if mode == "pingerror":
         return b'-NOPERM evil \x1b[2J "quoted" \\ text\r\n'
+    if mode == "pingbigpong":
+        return array([bulk(b"pong"), bulk(b"x" * 70000)])
     return array([bulk(b"pong"), bulk(args[1] if len(args) > 1 else b"")])
 
 
@@ -384,6 +393,8 @@ class FakeRedis:
 
     def __init__(self, mode, quiet):
         self.mode = mode
+        self.delay = 0.0
+        self.delay_names = set()
         self.quiet = quiet
         self.lock = threading.Lock()         # counters and store
         self.log_lock = threading.Lock()
@@ -599,6 +610,12 @@ class Connection:
             if srv.mode == "bighash":
                 bighash_fields()
             return OK
+        if name == b"FAKEDELAY":
+            if len(args) < 2 or not args[1].isdigit():
+                return error("ERR FAKEDELAY needs a number of milliseconds")
+            srv.delay = int(args[1]) / 1000.0
+            srv.delay_names = set(a.upper() for a in args[2:])
+            return OK
 
         mode = srv.mode
         if self.dead or mode == "stall":
@@ -607,6 +624,10 @@ class Connection:
             return b"@@!!garbage " + os.urandom(8).hex().encode() + b"\r\n"
         if mode == "authfail":
             return WRONGPASS if name == b"AUTH" else NOAUTH
+        if srv.delay and (name in srv.delay_names if srv.delay_names else (
+                name in (b"EXEC", b"GET", b"HGETALL")
+                and (name == b"EXEC" or not self.in_multi))):
+            time.sleep(srv.delay)
 
         if name == b"QUIT":
             self.closing = True

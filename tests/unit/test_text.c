@@ -485,7 +485,7 @@ t_json_cut(void)
 static void
 t_log_escape(void)
 {
-    escape_pt  f = ngx_http_outage_log_escape;
+    escape_pt  f = ngx_http_outage_log_escape_cut;
 
     CHECK(escape_is(f, "ab c~", 5, "ab c~"));
     CHECK(escape_is(f, "\\\"", 2, "\\x5c\\x22"));
@@ -501,8 +501,8 @@ t_log_cut(void)
     size_t         n;
 
     memset(buf, CANARY, sizeof(buf));
-    n = ngx_http_outage_log_escape(buf, 4, U("ab\n"), 3);
-    CHECK(n == 6);
+    n = ngx_http_outage_log_escape_cut(buf, 4, U("ab\n"), 3);
+    CHECK(n == 2);
     CHECK(buf[0] == 'a' && buf[1] == 'b' && buf[2] == CANARY);
 }
 
@@ -1215,7 +1215,7 @@ t_measure_null(void)
     /* dst NULL: dst_size is ignored, nothing is touched */
     CHECK(ngx_http_outage_html_escape(NULL, 100, U("<>"), 2) == 8);
     CHECK(ngx_http_outage_json_escape(NULL, 100, U("\n"), 1) == 2);
-    CHECK(ngx_http_outage_log_escape(NULL, 100, U("\n"), 1) == 4);
+    CHECK(ngx_http_outage_log_escape_cut(NULL, 100, U("\n"), 1) == 4);
     CHECK(ngx_http_outage_format_ago(NULL, 100, 0, 0) == 8);
     CHECK(ngx_http_outage_tpl_render(NULL, 100, U("x"), 1, 0, NULL, NULL)
           == 1);
@@ -1403,11 +1403,63 @@ t_random_json(void)
 }
 
 
+/*
+ * The log escaper returns what it wrote, the others what the whole text
+ * needs: for the shared checks (prefix, unit boundaries, canaries,
+ * printable output) it is asked the others' way.
+ */
+static size_t
+log_escape_need(unsigned char *dst, size_t dst_size, const unsigned char *src,
+    size_t len)
+{
+    (void) ngx_http_outage_log_escape_cut(dst, dst_size, src, len);
+
+    return ngx_http_outage_log_escape_cut(NULL, 0, src, len);
+}
+
+
 static void
 t_random_log(void)
 {
+    unsigned char  in[256], full[1024], buf[1024 + CANARY_LEN];
+    size_t         len, need, k, w, i;
+    int            iter;
+
     rng_state = 0xC0FFEE03;
-    random_escaper(ngx_http_outage_log_escape, 2);
+    random_escaper(log_escape_need, 2);
+
+    /* what it says it wrote is written, within the room, as much as fits */
+    for (iter = 0; iter < 2000; iter++) {
+        len = random_input(in, sizeof(in));
+        need = ngx_http_outage_log_escape_cut(NULL, 0, in, len);
+
+        if (need > sizeof(full)) {
+            continue;
+        }
+
+        CHECK(ngx_http_outage_log_escape_cut(full, sizeof(full), in, len)
+              == need);
+
+        for (k = 0; k <= need; k++) {
+            memset(buf, CANARY, sizeof(buf));
+            w = ngx_http_outage_log_escape_cut(buf, k, in, len);
+
+            if (w > k || memcmp(buf, full, w) != 0
+                || (w < need && k - w >= 4))
+            {
+                CHECK(w <= k && memcmp(buf, full, w) == 0
+                      && !(w < need && k - w >= 4));
+                return;
+            }
+
+            for (i = w; i < k + CANARY_LEN; i++) {
+                if (buf[i] != CANARY) {
+                    CHECK(buf[i] == CANARY);
+                    return;
+                }
+            }
+        }
+    }
 }
 
 
