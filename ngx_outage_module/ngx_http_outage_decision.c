@@ -1023,7 +1023,15 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         v->reason.len = 0;
         checked[i] = shm->redis_last_ok;
 
-        if (v->eta == 0 && inc->ends) {
+        /*
+         * The earlier of the two known times ahead: neither the page nor
+         * Retry-After promises a time after "ends", when the incident is
+         * over (an eta announced before the window was shortened, or one
+         * already past while "ends" is ahead).
+         */
+        if (inc->ends
+            && (v->eta == 0 || v->eta <= now || v->eta > inc->ends))
+        {
             v->eta = inc->ends;
         }
     }

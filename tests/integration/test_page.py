@@ -250,6 +250,17 @@ def test_degraded_and_announced_windows_get_no_page(page, redis, backend):
     st, h, _ = n.get("/page")
     assert 880 <= int(h["retry-after"]) <= 900
 
+    # review s9/R0 F4: an eta after "ends" (the window was shortened) or
+    # already past: the page is gone at "ends", so Retry-After says "ends"
+    for eta in (now + 3000, now - 300):
+        incident(redis, state="maintenance", message="Shortened %d" % eta,
+                 starts=str(now - 60), ends=str(now + 600), eta=str(eta))
+        wait_for(lambda: b"Shortened %d" % eta in n.get("/page")[2],
+                 what="the new window")
+        st, h, body = n.get("/page")
+        assert st == 503 and 580 <= int(h["retry-after"]) <= 600, \
+            (eta - now, h["retry-after"])
+
 
 def test_recovery_within_one_interval(page, redis, backend):
     n = page()
