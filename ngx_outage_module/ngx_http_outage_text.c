@@ -15,6 +15,7 @@
 
 #include <string.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 
 #include "ngx_http_outage_text.h"
 
@@ -740,11 +741,31 @@ ngx_http_outage_ascii_caseeq(const unsigned char *p, const char *s,
     return 1;
 }
 
+/* an address a browser opens: inet_pton() is stricter than no check */
+
+static int
+ngx_http_outage_link_ip(int family, const unsigned char *p, size_t len)
+{
+    char           text[INET6_ADDRSTRLEN + 1];
+    unsigned char  addr[16];
+
+    if (len == 0 || len >= sizeof(text)) {
+        return 0;
+    }
+
+    memcpy(text, p, len);
+    text[len] = '\0';
+
+    return inet_pton(family, text, addr) == 1;
+}
+
+
 
 int
 ngx_http_outage_link_valid(const unsigned char *p, size_t len)
 {
-    size_t         i, start;
+    size_t         i, j, start;
+    unsigned long  port;
     unsigned char  c;
 
     if (p == NULL || len == 0 || len > NGX_HTTP_OUTAGE_URL_MAX) {
@@ -777,7 +798,10 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
             }
         }
 
-        if (i >= len || p[i] != ']' || i - start < 3) {
+        if (i >= len || p[i] != ']' || i - start < 3
+            || !ngx_http_outage_link_ip(AF_INET6, p + start + 1,
+                                        i - start - 1))
+        {
             return 0;
         }
 
@@ -798,16 +822,37 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         if (i == start || p[start] == '.' || p[start] == '-') {
             return 0;
         }
+
+        /*
+         * A host whose last label is a number is an IPv4 address to a
+         * browser (WHATWG URL), which does not open "1.2.3.4.5"
+         */
+
+        for (j = i; j > start && p[j - 1] >= '0' && p[j - 1] <= '9'; j--) {
+            /* void */
+        }
+
+        if (j < i && (j == start || p[j - 1] == '.')
+            && !ngx_http_outage_link_ip(AF_INET, p + start, i - start))
+        {
+            return 0;
+        }
     }
 
     if (i < len && p[i] == ':') {
         start = ++i;
+        port = 0;
 
         while (i < len && p[i] >= '0' && p[i] <= '9') {
+            port = port * 10 + (p[i] - '0');
             i++;
+
+            if (port > 65535) {
+                return 0;
+            }
         }
 
-        if (i == start || i - start > 5) {
+        if (i == start) {
             return 0;
         }
     }

@@ -670,6 +670,12 @@ t_link_valid(void)
     CHECK(link_ok("http://[::1]:8080/status"));
     CHECK(link_ok("https://status.example.com:443/incidents/42"));
     CHECK(link_ok("https://a.b/%3Cx%3E"));
+    CHECK(link_ok("https://a.example:65535/"));
+    CHECK(link_ok("http://127.0.0.1:8080/s"));
+    CHECK(link_ok("http://[2001:db8::1]/"));
+    CHECK(link_ok("http://[::ffff:1.2.3.4]/"));
+    CHECK(link_ok("https://status.example.com/"));
+    CHECK(link_ok("https://a1.b2/"));
 }
 
 
@@ -695,6 +701,14 @@ t_link_invalid(void)
     CHECK(!link_ok("https://a\\evil"));
     CHECK(!link_ok("https://a/\n"));
     CHECK(!link_ok("https://a:99999999/"));
+    /* review s9/R0 F3: links a browser does not open */
+    CHECK(!link_ok("https://a.example:99999/"));
+    CHECK(!link_ok("https://a.example:65536/"));
+    CHECK(!link_ok("http://[:::::]/"));
+    CHECK(!link_ok("http://[1.2.3.4]/"));
+    CHECK(!link_ok("https://1.2.3.4.5/"));
+    CHECK(!link_ok("https://300.1.1.1/"));
+    CHECK(!link_ok("https://shop.123/"));
     CHECK(!link_ok("https://a:/"));
     CHECK(!link_ok("https://.evil"));
     CHECK(!link_ok("https://[]/"));
