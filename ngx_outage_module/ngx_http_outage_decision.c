@@ -1024,13 +1024,17 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         checked[i] = shm->redis_last_ok;
 
         /*
-         * The earlier of the two known times ahead: neither the page nor
-         * Retry-After promises a time after "ends", when the incident is
-         * over (an eta announced before the window was shortened, or one
-         * already past while "ends" is ahead).
+         * Neither the page nor Retry-After promises a time after "ends",
+         * when the incident is over (an eta announced before the window
+         * was shortened).  An eta already past gives way to "ends" only
+         * in a maintenance window, whose end is the expected return: for
+         * "down" or "degraded", "ends" is often a safety expiry days
+         * ahead, not a promise.
          */
         if (inc->ends
-            && (v->eta == 0 || v->eta <= now || v->eta > inc->ends))
+            && (v->eta == 0 || v->eta > inc->ends
+                || (v->eta <= now
+                    && v->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE)))
         {
             v->eta = inc->ends;
         }

@@ -741,6 +741,39 @@ ngx_http_outage_ascii_caseeq(const unsigned char *p, const char *s,
     return 1;
 }
 
+/* a label the WHATWG URL parser reads as a number: decimal, or 0x hex */
+
+static int
+ngx_http_outage_link_number(const unsigned char *p, size_t len)
+{
+    size_t  k;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    if (len >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        for (k = 2; k < len; k++) {
+            if (!((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'f')
+                  || (p[k] >= 'A' && p[k] <= 'F')))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    for (k = 0; k < len; k++) {
+        if (p[k] < '0' || p[k] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* an address a browser opens: inet_pton() is stricter than no check */
 
 static int
@@ -764,7 +797,7 @@ ngx_http_outage_link_ip(int family, const unsigned char *p, size_t len)
 int
 ngx_http_outage_link_valid(const unsigned char *p, size_t len)
 {
-    size_t         i, j, start;
+    size_t         i, j, e, start;
     unsigned long  port;
     unsigned char  c;
 
@@ -828,12 +861,14 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
          * browser (WHATWG URL), which does not open "1.2.3.4.5"
          */
 
-        for (j = i; j > start && p[j - 1] >= '0' && p[j - 1] <= '9'; j--) {
+        e = (p[i - 1] == '.') ? i - 1 : i;     /* a trailing dot */
+
+        for (j = e; j > start && p[j - 1] != '.'; j--) {
             /* void */
         }
 
-        if (j < i && (j == start || p[j - 1] == '.')
-            && !ngx_http_outage_link_ip(AF_INET, p + start, i - start))
+        if (ngx_http_outage_link_number(p + j, e - j)
+            && !ngx_http_outage_link_ip(AF_INET, p + start, e - start))
         {
             return 0;
         }

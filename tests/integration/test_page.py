@@ -261,6 +261,14 @@ def test_degraded_and_announced_windows_get_no_page(page, redis, backend):
         assert st == 503 and 580 <= int(h["retry-after"]) <= 600, \
             (eta - now, h["retry-after"])
 
+    # review s9/R5 F1: for "down", "ends" is often a safety expiry days
+    # ahead: an eta already past does not turn into "back in a week"
+    incident(redis, state="down", message="Past eta",
+             eta=str(now - 300), ends=str(now + 7 * 86400))
+    wait_for(lambda: b"Past eta" in n.get("/page")[2], what="down, eta past")
+    st, h, body = n.get("/page")
+    assert st == 503 and h["retry-after"] == "120", h["retry-after"]
+
 
 def test_recovery_within_one_interval(page, redis, backend):
     n = page()

@@ -676,6 +676,11 @@ t_link_valid(void)
     CHECK(link_ok("http://[::ffff:1.2.3.4]/"));
     CHECK(link_ok("https://status.example.com/"));
     CHECK(link_ok("https://a1.b2/"));
+    CHECK(link_ok("https://a.example./"));
+    CHECK(link_ok("https://1.2.3.4./"));
+    CHECK(link_ok("https://1password.com/"));
+    CHECK(link_ok("https://123.example/"));
+    CHECK(link_ok("https://a.0xg/"));
 }
 
 
@@ -709,6 +714,10 @@ t_link_invalid(void)
     CHECK(!link_ok("https://1.2.3.4.5/"));
     CHECK(!link_ok("https://300.1.1.1/"));
     CHECK(!link_ok("https://shop.123/"));
+    CHECK(!link_ok("https://1.2.3.4.5./"));
+    CHECK(!link_ok("https://shop.123./"));
+    CHECK(!link_ok("https://a.0x10/"));
+    CHECK(!link_ok("https://a.0x/"));
     CHECK(!link_ok("https://a:/"));
     CHECK(!link_ok("https://.evil"));
     CHECK(!link_ok("https://[]/"));
