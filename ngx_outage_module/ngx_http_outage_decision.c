@@ -999,6 +999,24 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
+        if (inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
+            && v->state == NGX_HTTP_OUTAGE_STATE_DOWN)
+        {
+            /*
+             * Only "ok" silences a check: a slowdown posted at the start
+             * of an incident (or a plain "SET key down", which reads as a
+             * degraded banner) must not take the page away when the
+             * check proves the outage.  The check decides; the
+             * operator's words stay for the texts, not the eta, which
+             * was given for the slowdown.
+             */
+            v->message.data = inc->message;
+            v->message.len = inc->message_len;
+            v->link.data = inc->link;
+            v->link.len = inc->link_len;
+            continue;
+        }
+
         if (inc->state == NGX_HTTP_OUTAGE_STATE_OK
             && v->state == NGX_HTTP_OUTAGE_STATE_DOWN)
         {

@@ -1,0 +1,98 @@
+"""A state declared in Redis and a failing health check of the same scope:
+only "ok" silences the check (docs/directives.md, "Precedence").  A
+"degraded" banner posted at the start of an incident (or a plain
+`SET outage:checkout down`, which reads as a degraded banner saying
+"down") must not take the maintenance page away once the check proves the
+outage.  The oracles are the page a shopper gets and the status JSON."""
+
+import pytest
+
+from harness import wait_for
+
+CONF = """
+    outage_redis 127.0.0.1:{rp} interval=200ms timeout=500ms;
+    outage_check checkout http://127.0.0.1:{hp}/health interval=200ms
+                 timeout=150ms fall=2 rise=2;
+    server {{
+        listen 127.0.0.1:{{port}};
+        outage_banner on;
+        location /checkout/ {{
+            outage_page checkout;
+            outage_passive off;
+            outage_page_intercept off;
+            proxy_pass http://127.0.0.1:{app}/;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+def scope(n):
+    return [s for s in n.status_json()["scopes"] if s["name"] == "checkout"][0]
+
+
+def paged(n):
+    st, hd, _ = n.get("/checkout/cart")
+    return st == 503 and hd.get("x-outage-page") == "paged"
+
+
+def check(n):
+    return n.status_json()["checks"][0]
+
+
+@pytest.fixture
+def shop(nginx_factory, redis, backend):
+    backend.set_health("ok", path="/health")
+    n = nginx_factory(CONF.format(rp=redis.port, hp=backend.port,
+                                  app=backend.port), workers=2)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10, what="check up")
+    return n
+
+
+@pytest.mark.parametrize("declare", [
+    ("HSET", "outage:checkout", "state", "degraded",
+     "message", "Payments are a bit slow", "eta", "+30m"),
+    ("SET", "outage:checkout", "down"),
+], ids=["degraded-hash", "plain-string"])
+def test_a_degraded_banner_never_hides_a_failing_check(shop, redis, backend,
+                                                       declare):
+    redis.cli(*declare)
+    wait_for(lambda: scope(shop)["state"] == "degraded", timeout=10,
+             what="the degraded banner read")
+    assert not paged(shop)
+
+    backend.set_health("500", path="/health")
+    wait_for(lambda: scope(shop)["state"] == "down", timeout=10,
+             what="the check's take-down shown despite the banner")
+
+    # every worker agrees, and the page is served with the check's reason
+    for _ in range(6):
+        s = scope(shop)
+        assert s["state"] == "down"
+        assert s["source"] == "health"
+        assert s["reason"] == "check: HTTP 500"
+        st, hd, body = shop.get("/checkout/cart")
+        assert st == 503 and hd.get("x-outage-page") == "paged", (st, hd)
+        assert hd.get("retry-after") is not None
+    # the operator's words stay on the page
+    expected = b"Payments are a bit slow" if declare[0] == "HSET" else b"down"
+    assert expected in body
+
+    # the check comes back: the banner the operator declared is shown again
+    backend.set_health("ok", path="/health")
+    wait_for(lambda: scope(shop)["state"] == "degraded", timeout=10,
+             what="the banner back once the check passes")
+    assert not paged(shop)
+
+
+def test_ok_still_silences_a_failing_check(shop, redis, backend):
+    """The operator's explicit "ok" keeps winning, and says what it hides."""
+    redis.cli("SET", "outage:checkout", "ok")
+    backend.set_health("500", path="/health")
+    wait_for(lambda: check(shop)["health"] == "down", timeout=10,
+             what="check down")
+    wait_for(lambda: scope(shop)["overrides"] == "check: HTTP 500",
+             timeout=10, what="overrides shown")
+    s = scope(shop)
+    assert s["state"] == "ok" and s["source"] == "redis"
+    assert not paged(shop)
