@@ -866,7 +866,9 @@ ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now)
 {
     return ngx_http_outage_redis_usable(omcf, shm, now)
-           && inc->state == NGX_HTTP_OUTAGE_STATE_OK
+           && (inc->state == NGX_HTTP_OUTAGE_STATE_OK
+               || (inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
+                   && inc->silences))
            && ngx_http_outage_incident_window(inc, now)
               == NGX_HTTP_OUTAGE_WINDOW_OPEN;
 }
@@ -1000,15 +1002,16 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         }
 
         if (inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
+            && !inc->silences
             && v->state == NGX_HTTP_OUTAGE_STATE_DOWN)
         {
             /*
-             * Only "ok" silences a check: a slowdown posted at the start
-             * of an incident (or a plain "SET key down", which reads as a
-             * degraded banner) must not take the page away when the
-             * check proves the outage.  The check decides; the
-             * operator's words stay for the texts, not the eta, which
-             * was given for the slowdown.
+             * Only "ok" or "checks silenced" silences a check: a slowdown
+             * posted at the start of an incident (or a plain "SET key
+             * down", which reads as a degraded banner) must not take the
+             * page away when the check proves the outage.  The check
+             * decides; the operator's words stay for the texts, not the
+             * eta, which was given for the slowdown.
              */
             v->message.data = inc->message;
             v->message.len = inc->message_len;
@@ -1017,10 +1020,15 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (inc->state == NGX_HTTP_OUTAGE_STATE_OK
-            && v->state == NGX_HTTP_OUTAGE_STATE_DOWN)
+        if (v->state == NGX_HTTP_OUTAGE_STATE_DOWN
+            && (inc->state == NGX_HTTP_OUTAGE_STATE_OK
+                || inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED))
         {
-            /* the operator's word stands, but not silently */
+            /*
+             * "ok", or "degraded" with "checks silenced" (the other
+             * degraded gave way above): the operator's word stands, but
+             * not silently
+             */
             v->overrides = v->reason;
         }
 

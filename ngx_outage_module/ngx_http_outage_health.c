@@ -3408,7 +3408,8 @@ done:
 
 
 /*
- * A scope's "ok" in Redis silences its checks (the operator's word wins):
+ * A scope's "ok" in Redis (or a degraded incident with "checks silenced")
+ * silences its checks (the operator's word wins):
  * their transitions are still said, at warn, with what silences them, so
  * that a forgotten override does not hide a real failure without a trace.
  * An "ok" the decision ignores (Redis stale, or not configured, or its
@@ -3417,8 +3418,8 @@ done:
  */
 
 #define NGX_HTTP_OUTAGE_SILENCED                                            \
-    "; silenced: Redis says \"ok\" for this scope, no banner or page "      \
-    "until that key is deleted or expires"
+    "; silenced: Redis says \"ok\" for this scope (or \"checks silenced\" "  \
+    "with a degraded banner), no page until that key is deleted or expires"
 
 
 /* under the lock; the decision's own rule (decision.c) */
@@ -4063,7 +4064,7 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t scope, ngx_uint_t state)
 {
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, degraded;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
@@ -4077,9 +4078,19 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
     if (snap != NULL && scope < snap->nscopes) {
         v = &snap->scopes[scope];
 
-        if (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS
+        /*
+         * A degraded banner without "checks silenced" does not decide
+         * against a check that is down (decision.c): what the guard
+         * holds back would page it, so the guard keeps it up.
+         */
+        degraded = (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS
+                    && v->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
+                    && !shm->scopes[ngx_http_outage_scope_slot(scope)]
+                           .redis.silences);
+
+        if ((v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS && !degraded)
             || (state == NGX_HTTP_OUTAGE_GUARD_HOLDING
-                && v->state != NGX_HTTP_OUTAGE_STATE_OK))
+                && v->state != NGX_HTTP_OUTAGE_STATE_OK && !degraded))
         {
             return 0;
         }

@@ -39,6 +39,7 @@
 #define NGX_HTTP_OUTAGE_F_SINCE       4
 #define NGX_HTTP_OUTAGE_F_STARTS      5
 #define NGX_HTTP_OUTAGE_F_ENDS        6
+#define NGX_HTTP_OUTAGE_F_CHECKS      7
 
 
 typedef struct {
@@ -82,6 +83,7 @@ static const ngx_http_outage_field_t  ngx_http_outage_fields[] = {
     { "since",   5, NGX_HTTP_OUTAGE_F_SINCE },
     { "starts",  6, NGX_HTTP_OUTAGE_F_STARTS },
     { "ends",    4, NGX_HTTP_OUTAGE_F_ENDS },
+    { "checks",  6, NGX_HTTP_OUTAGE_F_CHECKS },
     { NULL, 0, 0 }
 };
 
@@ -857,6 +859,27 @@ ngx_http_outage_payload_hash(const redisReply *r,
 
             break;
 
+        case NGX_HTTP_OUTAGE_F_CHECKS:
+            /*
+             * "checks silenced": the operator keeps a failing check from
+             * paging while a degraded banner tells shoppers; anything
+             * else is a typo, and a typo never silences a check.
+             */
+            ngx_http_outage_trim(&vp, &vlen);
+
+            if (vlen == sizeof("silenced") - 1
+                && ngx_http_outage_ascii_caseeq(vp, "silenced", vlen))
+            {
+                out->silences = 1;
+                break;
+            }
+
+            out->warnings |= NGX_HTTP_OUTAGE_PW_BAD_CHECKS;
+            ngx_http_outage_payload_warn(out, "checks unreadable, the checks "
+                                         "decide (only \"silenced\")",
+                                         vp, vlen);
+            break;
+
         case NGX_HTTP_OUTAGE_F_LINK:
             ngx_http_outage_trim(&vp, &vlen);
 
@@ -1088,7 +1111,9 @@ ngx_http_outage_payload_warning_text(unsigned bit)
         return "a value longer than 65536 bytes, only its first 65536 read";
     case NGX_HTTP_OUTAGE_PW_FIELDS_CUT:
         return "more than 64 fields: only state, message, eta, link, since, "
-               "starts and ends were read";
+               "starts, ends and checks were read";
+    case NGX_HTTP_OUTAGE_PW_BAD_CHECKS:
+        return "\"checks\" is not \"silenced\": the checks decide";
     }
 
     return "unknown warning";

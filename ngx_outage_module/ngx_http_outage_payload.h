@@ -48,7 +48,9 @@
 #define NGX_HTTP_OUTAGE_PW_VALUE_CUT      0x1000  /* a value over 64 KB */
 #define NGX_HTTP_OUTAGE_PW_FIELDS_CUT     0x2000  /* over 64 fields */
 
-#define NGX_HTTP_OUTAGE_PW_ALL            0x3fff
+#define NGX_HTTP_OUTAGE_PW_BAD_CHECKS     0x4000  /* "checks" not "silenced" */
+
+#define NGX_HTTP_OUTAGE_PW_ALL            0x7fff
 
 
 typedef struct {
@@ -66,6 +68,9 @@ typedef struct {
     time_t         starts;         /* the incident's window (any state), */
     time_t         ends;           /* 0 if absent or unusable */
     unsigned       truncated:1;    /* message was cut */
+    unsigned       silences:1;     /* "checks silenced": a degraded
+                                      incident keeps its scope's failing
+                                      checks from paging, as "ok" does */
     unsigned       pending:1;      /* "starts" unparseable, "ends" of one
                                       unparseable, or "ends" not after
                                       "starts": the

@@ -8,6 +8,8 @@ outage.  The oracles are the page a shopper gets and the status JSON."""
 import pytest
 
 from harness import wait_for
+from guard_helpers import T, ab_conf, apps, guard, states  # noqa: F401
+from passive_helpers import checks_of
 
 CONF = """
     outage_redis 127.0.0.1:{rp} interval=200ms timeout=500ms;
@@ -96,3 +98,62 @@ def test_ok_still_silences_a_failing_check(shop, redis, backend):
     s = scope(shop)
     assert s["state"] == "ok" and s["source"] == "redis"
     assert not paged(shop)
+
+
+def test_checks_silenced_keeps_the_banner_and_no_page(shop, redis, backend):
+    """A degraded hash with "checks silenced": the operator's deliberate
+    choice (a banner while a check is known to fail) is still possible, and
+    shown in overrides; a misspelt value silences nothing."""
+    redis.cli("HSET", "outage:checkout", "state", "degraded", "message",
+              "Card payments are unavailable, PayPal works",
+              "checks", "Silenced")
+    wait_for(lambda: scope(shop)["state"] == "degraded", timeout=10,
+             what="the degraded banner read")
+    backend.set_health("500", path="/health")
+    wait_for(lambda: check(shop)["health"] == "down", timeout=10,
+             what="check down")
+    wait_for(lambda: scope(shop)["overrides"] == "check: HTTP 500",
+             timeout=10, what="overrides shown")
+    for _ in range(6):
+        s = scope(shop)
+        assert s["state"] == "degraded" and s["source"] == "redis", s
+        assert not paged(shop)
+    lines = [ln for ln in shop.log_text().splitlines()
+             if 'check "checkout" (#0) is down' in ln]
+    assert lines and all("[warn]" in ln and 'checks silenced' in ln
+                         for ln in lines), lines
+
+    # a typo never silences a check: the page comes, the warning says why
+    redis.cli("HSET", "outage:checkout", "checks", "silent")
+    wait_for(lambda: scope(shop)["state"] == "down", timeout=10,
+             what="a misspelt checks value silences nothing")
+    assert paged(shop)
+    assert "checks" in scope(shop)["warning"], scope(shop)
+
+
+def test_the_guard_names_a_degraded_scope_it_keeps_up(nginx_factory, apps,
+                                                      redis):
+    """A degraded scope whose check the all-checks-failing guard holds back
+    is kept up by the guard, not by Redis: guard.held names it, so that it
+    is not paged unnamed when the guard clears (review s10 R2-D1)."""
+    a, b = apps(), apps()
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + ab_conf(a, b)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+             timeout=T)
+    redis.cli("HSET", "outage:shopa", "state", "degraded", "message",
+              "Payments are slow")
+    wait_for(lambda: states(n)["shopa"] == "degraded", timeout=T)
+    a.health_code = b.health_code = 401
+    a.health500 = b.health500 = True
+    wait_for(lambda: guard(n)["state"] == "holding"
+             and [c["health"] for c in checks_of(n)] == ["down"] * 2,
+             timeout=T, what="the guard holding both checks")
+    wait_for(lambda: "shopa" in guard(n)["held"], timeout=T,
+             what="shopa listed as kept up by the guard")
+    assert states(n)["shopa"] == "degraded"
+    b.health500 = False
+    wait_for(lambda: guard(n)["state"] == "off", timeout=T)
+    wait_for(lambda: states(n)["shopa"] == "down", timeout=T,
+             what="shopa paged once the guard cleared")

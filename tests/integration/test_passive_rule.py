@@ -430,8 +430,9 @@ def test_passive_take_down_silenced_by_redis_logs_at_warn(nginx_factory,
         got = down_lines(n)
         assert len(got) == 1, got
         assert "[warn]" in got[0] and "no probe needed); peer: " in got[0] \
-            and ('; silenced: Redis says "ok" for this scope, no banner or '
-                 'page until that key is deleted or expires') in got[0], got
+            and ('; silenced: Redis says "ok" for this scope (or "checks '
+                 'silenced" with a degraded banner), no page until that key '
+                 'is deleted or expires') in got[0], got
     finally:
         red.stop()
         if shop:

@@ -426,7 +426,7 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
                   "'state', 'down', 'message', 'checkout down')", "1",
                   "outage:checkout")
         warning = "more than 64 fields: only state, message, eta, link, " \
-                  "since, starts and ends were read"
+                  "since, starts, ends and checks were read"
     else:
         # 65 fields (listpack, insertion order) or 300 (a hash table: the
         # known fields come anywhere in HGETALL's answer)
@@ -438,7 +438,7 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
                 args += ["state", "down", "message", "checkout down"]
         redis.cli("HSET", "outage:checkout", *args)
         warning = "more than 64 fields: only state, message, eta, link, " \
-                  "since, starts and ends were read"
+                  "since, starts, ends and checks were read"
 
     want = "degraded" if variant == "bigstring" else "down"
     wait_for(lambda: n.get("/checkout/")[1]["x-state"] == want,

@@ -401,6 +401,31 @@ t_hash_state_ok(void)
 
 
 static void
+t_hash_checks_silenced(void)
+{
+    ngx_http_outage_incident_t  inc;
+    const char                 *err;
+
+    CHECK(parse_hash(&inc, &err, "state", "degraded", "message", "Cards",
+                     "Checks", " Silenced ", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(inc.silences == 1 && inc.warnings == 0);
+
+    /* a typo never silences a check, and says so */
+    CHECK(parse_hash(&inc, &err, "state", "degraded", "message", "Cards",
+                     "checks", "silent", NULL) == 0);
+    CHECK(inc.silences == 0);
+    CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_BAD_CHECKS);
+    CHECK(inc.warning_len > 0
+          && strstr((const char *) inc.warning, "checks") != NULL);
+
+    CHECK(parse_hash(&inc, &err, "state", "degraded", "message", "Cards",
+                     NULL) == 0);
+    CHECK(inc.silences == 0 && inc.warnings == 0);
+}
+
+
+static void
 t_hash_invalid_state(void)
 {
     ngx_http_outage_incident_t  inc;
@@ -1326,7 +1351,7 @@ t_warning_text(void)
         seen[n++] = s;
     }
 
-    CHECK(n == 14);
+    CHECK(n == 15);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0), "unknown warning")
           == 0);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0x8000),
@@ -1345,6 +1370,7 @@ static const unit_test_t  tests[] = {
     { "hash_full", t_hash_full },
     { "hash_case_insensitive", t_hash_case_insensitive },
     { "hash_state_ok", t_hash_state_ok },
+    { "hash_checks_silenced", t_hash_checks_silenced },
     { "hash_invalid_state", t_hash_invalid_state },
     { "hash_missing_state", t_hash_missing_state },
     { "hash_message_controls", t_hash_message_controls },
