@@ -83,9 +83,6 @@ typedef struct {
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
-    ngx_msec_t                     direct;      /* the last answer that was
-                                                   not an outage page */
-    unsigned                       direct_seen:1;
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -136,6 +133,9 @@ typedef struct {
                                                    request was sent */
     ngx_uint_t                     foreign;     /* answered by an outage
                                                    page, not the target */
+    ngx_uint_t                     direct;      /* curl's answer that is not
+                                                   an outage page: evidence
+                                                   of the target itself */
 } ngx_http_outage_result_t;
 
 
@@ -2380,8 +2380,9 @@ ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
 
 /*
  * Such an answer is the other module's verdict on the scope, not the
- * application's.  While the check is up (or unknown) and no probe of this
- * worker reached what the check watches for 4 x fall x interval, it counts
+ * application's.  While the check is up (or unknown) and no probe reached
+ * what the check watches for 4 x fall x interval (the zone keeps when one
+ * last did, so a reload or a prober's takeover does not forget it), it counts
  * as a failure: a member that paged first is evidence of an outage, which
  * must not be hidden from this one (a load balancer with source affinity
  * sends every probe there).  Direct evidence within that time outweighs
@@ -2420,8 +2421,8 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     sc->page_answers++;
     down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
     hearsay = !down
-              && (!p->direct_seen
-                  || ngx_current_msec - p->direct
+              && (!sc->direct_seen
+                  || ngx_current_msec - sc->direct
                      > 4 * p->conf->fall * p->conf->interval);
 
     if (!hearsay) {
@@ -3142,10 +3143,7 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        if (!res.foreign) {
-            p->direct = ngx_current_msec;
-            p->direct_seen = 1;
-        }
+        res.direct = !res.foreign;
 
         if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
             ngx_http_outage_health_store(h, p, &res);
@@ -3498,6 +3496,11 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     sc->probes++;
     sc->last_checked = now;
     sc->probed = ngx_current_msec;
+
+    if (res->direct) {
+        sc->direct = ngx_current_msec;
+        sc->direct_seen = 1;
+    }
     sc->last_latency = res->latency;
     sc->latency_sum += res->latency;
     sc->last_status = res->status;

@@ -344,6 +344,14 @@ typedef struct {
                                                   last probe: how recent
                                                   the evidence is, across
                                                   a reload */
+    ngx_msec_t                   direct;       /* ngx_current_msec of the
+                                                  last probe answer that
+                                                  was not an outage page
+                                                  (pass or fail): kept
+                                                  across reloads and
+                                                  takeovers (health.c,
+                                                  foreign) */
+    ngx_uint_t                   direct_seen;  /* "direct" is set */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an
