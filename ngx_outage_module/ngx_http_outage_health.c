@@ -57,7 +57,9 @@ typedef struct {
     ngx_uint_t                     nkeys;       /* the addresses probed */
 
     ngx_msec_t                     next;        /* when the next probe is due */
-    ngx_msec_t                     setup_tried; /* the last failed set-up */
+    ngx_msec_t                     unstarted;   /* the last probe that
+                                                   could not start (set-up
+                                                   or curl refused it) */
     ngx_uint_t                     unprobed;    /* intervals in a row
                                                    without a probe */
     ngx_msec_t                     started;
@@ -78,6 +80,9 @@ typedef struct {
     unsigned                       setup_failed:1;  /* said, until a
                                                        set-up succeeds */
     unsigned                       confirming:1;  /* asked by passive */
+    unsigned                       scheduled:1;   /* the last probe started
+                                                     was the interval's, not
+                                                     a confirming one */
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
 
@@ -174,6 +179,8 @@ static void ngx_http_outage_check_unresolved(ngx_conf_t *cf,
 static void ngx_http_outage_health_tick(ngx_event_t *ev);
 static void ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_confirm_asked(
+    ngx_http_outage_probe_t *p);
+static ngx_uint_t ngx_http_outage_health_held_off(
     ngx_http_outage_probe_t *p);
 static ngx_int_t ngx_http_outage_health_start(ngx_http_outage_health_t *h);
 static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
@@ -1886,8 +1893,10 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
          * if it fails too.  Off the schedule, which stays as it is.
          */
         if (!p->in_flight && !p->resolving
-            && ngx_http_outage_health_confirm_asked(p))
+            && ngx_http_outage_health_confirm_asked(p)
+            && !ngx_http_outage_health_held_off(p))
         {
+            p->scheduled = 0;
             ngx_http_outage_health_probe(h, p);
             p->confirming = (p->in_flight || p->resolving);
         }
@@ -1895,6 +1904,7 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         if (!p->in_flight && !p->resolving
             && (ngx_msec_int_t) (now - p->next) >= 0)
         {
+            p->scheduled = 1;
             ngx_http_outage_health_probe(h, p);
 
             p->next += p->conf->interval;
@@ -1943,6 +1953,23 @@ ngx_http_outage_health_confirm_asked(ngx_http_outage_probe_t *p)
 
     /* read without the lock: a stale value costs one tick */
     return sc->confirm && sc->key == p->conf->key;
+}
+
+
+/*
+ * A confirmation is asked at every tick until a probe answers it: while
+ * the check's probes cannot start (set-up or curl refuses them) it is
+ * tried once an interval, not at every tick.  The probes of the schedule
+ * are never held off: they are the "retried every interval" the log
+ * promises, and the intervals ngx_http_outage_health_unprobed() counts
+ * (a tick runs late; the schedule does not drift with it).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_held_off(ngx_http_outage_probe_t *p)
+{
+    return (p->setup_failed || p->start_failed)
+           && ngx_current_msec - p->unstarted < p->conf->interval;
 }
 
 
@@ -2032,13 +2059,6 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     size_t                        len;
     ngx_str_t                    *scope;
 
-    /* a probe passive detection asks for comes at every tick: not more */
-    if (p->setup_failed
-        && ngx_current_msec - p->setup_tried < p->conf->interval)
-    {
-        return NGX_ERROR;
-    }
-
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
     p->errbuf[0] = '\0';
 
@@ -2054,7 +2074,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     }
 
     ngx_http_outage_health_release(p);
-    p->setup_tried = ngx_current_msec;
+    p->unstarted = ngx_current_msec;
 
     /* easy() names what libcurl refused; a list it could not grow: memory */
     len = ngx_snprintf(text, sizeof(text), "cannot set up the probe: %s",
@@ -2094,7 +2114,14 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_shm_check_t  *sc;
 
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
-    p->unprobed++;
+
+    /*
+     * Intervals, not attempts: a confirming probe is one more attempt in
+     * the same interval (and it may be tried at every tick)
+     */
+    if (p->scheduled) {
+        p->unprobed++;
+    }
 
     shm = ngx_http_outage_shm();
     was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
@@ -2918,6 +2945,8 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
     }
 
     /* no evidence, as a set-up failure; logged once until a probe starts */
+
+    p->unstarted = ngx_current_msec;
 
     if (!p->start_failed) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,

@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -38,6 +39,30 @@ def fault_lib(tmp_path):
     return so
 
 
+def faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=1,
+                 log=None):
+    """nginx with curl_fault.so preloaded: faults while the file "fault"
+    exists; each refusal is appended to "log", if given."""
+    n = nginx_factory(conf, workers=workers, start=False)
+    env = n.env()
+    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
+    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
+    if log is not None:
+        env["OUTAGE_CURL_FAULT_LOG"] = str(log)
+    n.env = lambda: env
+    n.start()
+    return n
+
+
+def refusals(log, what):
+    """The times (ms, CLOCK_MONOTONIC) curl_fault.so refused "what"."""
+    try:
+        with open(str(log)) as f:
+            return [int(t) for w, t in (l.split() for l in f) if w == what]
+    except FileNotFoundError:
+        return []
+
+
 def test_a_check_libcurl_cannot_set_up_stops_only_itself(nginx_factory,
                                                          fault_lib,
                                                          tmp_path):
@@ -51,12 +76,7 @@ def test_a_check_libcurl_cannot_set_up_stops_only_itself(nginx_factory,
         "timeout=300ms fall=2 rise=1;\n"
         % (broken_app.server_address[1], other_app.server_address[1])
     ) + server("location / { outage_page broken other; return 200 ok; }")
-    n = nginx_factory(conf, workers=2, start=False)
-    env = n.env()
-    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
-    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
-    n.env = lambda: env
-    n.start()
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=2)
     try:
         # the other check probes and detects, whatever happens to "broken"
         wait_for(lambda: checks_of(n)[1]["health"] == "up", timeout=T,
@@ -130,12 +150,7 @@ def test_a_set_up_failure_is_no_evidence_for_the_guard(nginx_factory,
         "timeout=200ms fall=2 rise=1;\n"
         % (app.server_address[1], free_port())
     ) + server("location / { outage_page broken other; return 200 ok; }")
-    n = nginx_factory(conf, workers=1, start=False)
-    env = n.env()
-    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
-    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
-    n.env = lambda: env
-    n.start()
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=1)
     try:
         wait_for(lambda: [c["health"] for c in checks_of(n)]
                  == ["down", "down"], timeout=T, what="both checks down")
@@ -171,12 +186,7 @@ def test_a_check_not_probed_for_fall_intervals_is_unknown(nginx_factory,
         "outage_check shop http://127.0.0.1:%d/setup-fault interval=500ms "
         "timeout=300ms fall=2 rise=1;\n" % app.server_address[1]
     ) + server("location / { outage_page shop; return 200 ok; }")
-    n = nginx_factory(conf, workers=1, start=False)
-    env = n.env()
-    env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
-    env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
-    n.env = lambda: env
-    n.start()
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=1)
     try:
         wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
                  what="the check up")
@@ -198,3 +208,101 @@ def test_a_check_not_probed_for_fall_intervals_is_unknown(nginx_factory,
                          text, re.M), text
     finally:
         stop_server(app)
+
+
+def test_a_late_tick_does_not_skip_the_next_set_up_retry(nginx_factory,
+                                                         fault_lib,
+                                                         tmp_path):
+    # review s9/R1 G1-bis: the set-up was throttled by the time of the
+    # last attempt, but the schedule is not: after an attempt made late
+    # (a stalled worker, a loaded box) the next one, on time, came less
+    # than an interval later and was skipped, so the set-up was retried
+    # every other interval, not "every 1000 ms" as the [error] line says.
+    # Here the prober is stopped across one attempt (which comes ~300 ms
+    # late); the next must come on the schedule, ~700 ms after it
+    app = serve()
+    fault = tmp_path / "fault-on"
+    fault.write_text("1")
+    log = tmp_path / "refusals"
+    conf = (
+        "outage_check shop http://127.0.0.1:%d/setup-fault interval=1000ms "
+        "timeout=300ms fall=100 rise=1;\n" % app.server_address[1]
+    ) + server("location / { outage_page shop; return 200 ok; }")
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, log=log)
+    try:
+        pid = n.worker_pids()[0]
+        wait_for(lambda: len(refusals(log, "setup")) >= 2, timeout=T,
+                 what="two set-up attempts")
+        for _ in range(10):
+            # just after an attempt, or the stop may miss the next one
+            seen = len(refusals(log, "setup"))
+            wait_for(lambda: len(refusals(log, "setup")) > seen, timeout=T,
+                     what="a set-up attempt")
+            last = refusals(log, "setup")[-1]
+            if time.monotonic() * 1000 - last < 400:
+                break
+        else:
+            pytest.skip("a loaded machine: the attempts were not seen in "
+                        "time")
+        # a stall across the attempt due at last + 1000
+        time.sleep(max(0, (last + 600) / 1000 - time.monotonic()))
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(max(0, (last + 1300) / 1000 - time.monotonic()))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_for(lambda: len([t for t in refusals(log, "setup")
+                              if t > last]) >= 2,
+                 timeout=T, what="the late attempt and the next one")
+        late, after = [t for t in refusals(log, "setup") if t > last][:2]
+        assert late - last >= 1200, (last, late, after)
+        # on the schedule: ~700 ms; skipped (old code): ~1700 ms
+        assert after - late < 1300 * LATENCY_FACTOR, (last, late, after)
+    finally:
+        stop_server(app)
+
+
+def test_unprobed_intervals_are_intervals(nginx_factory, fault_lib,
+                                          tmp_path):
+    # review s9/R1 (G1 note): a probe curl_multi_add_handle() refuses is
+    # no evidence; after "fall" intervals without one the check is
+    # unknown.  Passive detection asks a confirming probe at every tick
+    # (here every 100 ms, for the other check): each refusal counted as an
+    # interval, so the check was unknown after 300 ms instead of 3
+    # intervals (4.5 s), and the log said "not probed for 3 intervals"
+    app, other = serve(), serve()
+    fault = tmp_path / "fault-on"
+    log = tmp_path / "refusals"
+    conf = (
+        "outage_check shop http://127.0.0.1:%d/start-fault interval=1500ms "
+        "timeout=300ms fall=3 rise=1;\n"
+        "outage_check other http://127.0.0.1:%d/health interval=100ms "
+        "timeout=80ms;\n" % (app.server_address[1], other.server_address[1])
+    ) + server("location / { outage_page shop; "
+               "proxy_pass http://127.0.0.1:%d; }" % free_port())
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, log=log)
+    try:
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up")
+        fault.write_text("1")
+        wait_for(lambda: refusals(log, "start"), timeout=T,
+                 what="a probe refused")
+        first = refusals(log, "start")[0]
+        for _ in range(20):
+            n.get("/")
+        wait_for(lambda: lines(n, r"probing now to confirm"), timeout=T,
+                 what="passive detection asks a probe")
+        wait_for(lambda: checks_of(n)[0]["health"] == "unknown",
+                 timeout=3 * T, what="the check unknown")
+        # three intervals at least from the first refusal (a confirming
+        # probe may come between: once an interval, not counted)
+        assert time.monotonic() * 1000 - first >= 2900, \
+            refusals(log, "start")
+        got = lines(n, r'\[error\].*check "shop" \(#0\) is unknown: not '
+                       r'probed for 3 intervals \(cannot start a probe: ')
+        assert len(got) == 1, n.log_text()
+        starts = refusals(log, "start")
+        assert len(starts) <= 2 * (starts[-1] - starts[0]) / 1500 + 2, starts
+    finally:
+        stop_server(app)
+        stop_server(other)
