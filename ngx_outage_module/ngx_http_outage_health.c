@@ -88,6 +88,8 @@ typedef struct {
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
+    time_t                         limited_told;  /* last "rate limited"
+                                                     warning */
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -111,6 +113,8 @@ typedef struct {
 
     ngx_msec_t                     period;
     ngx_msec_t                     ttl;
+    ngx_msec_t                     started;     /* this worker's start */
+    ngx_msec_t                     swept;       /* the last stale() */
 
     ngx_resolver_t                *resolver;    /* NULL: names resolved
                                                    with the configuration */
@@ -141,6 +145,8 @@ typedef struct {
     ngx_uint_t                     direct;      /* curl's answer that is not
                                                    an outage page: evidence
                                                    of the target itself */
+    ngx_uint_t                     limited;     /* 429 outside "status=":
+                                                   a rate limit, no verdict */
 } ngx_http_outage_result_t;
 
 
@@ -190,6 +196,10 @@ static ngx_int_t ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, u_char *text, size_t len);
+static void ngx_http_outage_health_stale(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_unknown(
+    ngx_http_outage_health_t *h, ngx_http_outage_shm_check_t *sc,
+    ngx_uint_t *guard);
 static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
@@ -204,6 +214,8 @@ static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_page_answered(
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_limited(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static ngx_uint_t ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
@@ -263,6 +275,9 @@ static void ngx_http_outage_passive_name_record(
     time_t now);
 static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
+static u_char *ngx_http_outage_passive_port(
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *name, ngx_str_t *host,
+    in_port_t *port);
 static ngx_uint_t ngx_http_outage_passive_probes(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *peer);
@@ -1745,15 +1760,18 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
      */
     h->period = ngx_min(min, 1000);
     h->ttl = 3 * h->period + 500;
+    h->started = ngx_current_msec;
+    h->swept = h->started;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        /* it still ticks: stale verdicts are its business too */
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                       "outage: curl_global_init() failed, health checks "
                       "do not run in this worker");
-        return NGX_OK;
-    }
 
-    h->global = 1;
+    } else {
+        h->global = 1;
+    }
 
     /* spread the workers' first attempts at the lease */
     ngx_add_timer(&h->tick, 1 + ngx_random() % 100);
@@ -1843,8 +1861,12 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         return;
     }
 
-    if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->health_lease,
-                                    h->ttl, h->log, "runs the health checks"))
+    ngx_http_outage_health_stale(h);
+
+    if (!h->global
+        || !ngx_http_outage_lease_take(&ngx_http_outage_shm()->health_lease,
+                                       h->ttl, h->log,
+                                       "runs the health checks"))
     {
         if (h->owner) {
             ngx_log_error(NGX_LOG_INFO, h->log, 0,
@@ -2147,19 +2169,8 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
          * down), as a new one, so that it neither hides an outage nor
          * pages one that ended.
          */
-        if (p->unprobed >= p->conf->fall
-            && sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN)
-        {
-            was = sc->health;
-            sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
-            sc->since = ngx_time();
-            sc->transitions++;
-            sc->reason_len = 0;
-            sc->fails = 0;
-            sc->passes = 0;
-
-            guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
-            ngx_http_outage_shm_bump(shm);
+        if (p->unprobed >= p->conf->fall) {
+            was = ngx_http_outage_health_unknown(h, sc, &guard);
         }
     }
 
@@ -2171,6 +2182,131 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
                       "for %ui intervals (%*s), so its last verdict (%s) no "
                       "longer counts: it keeps its scope neither up nor "
                       "down", scope, p->id, p->unprobed, len, text,
+                      was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
+
+        ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
+    }
+}
+
+
+/*
+ * Under the lock: the check's verdict no longer counts, it is unknown as
+ * a new check is.  Returns the health it had (UNKNOWN: nothing changed).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_unknown(ngx_http_outage_health_t *h,
+    ngx_http_outage_shm_check_t *sc, ngx_uint_t *guard)
+{
+    ngx_uint_t              was;
+    ngx_http_outage_shm_t  *shm;
+
+    was = sc->health;
+
+    if (was == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        return was;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+    sc->since = ngx_time();
+    sc->transitions++;
+    sc->reason_len = 0;
+    sc->fails = 0;
+    sc->passes = 0;
+
+    *guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
+    ngx_http_outage_shm_bump(shm);
+
+    return was;
+}
+
+
+/*
+ * Every worker, once a period, prober or not: a verdict nobody renews
+ * does not count for good.  A check with no probe result for fall + 1
+ * intervals, its timeout, the watchdog and two lease take-overs (counted
+ * from this worker's start at the earliest: a reload's new prober starts
+ * its schedule afresh) is unknown: the prober stalls or crashes again and
+ * again, or no worker can run libcurl, and nobody took over.  Set-up
+ * failures make it unknown sooner (unprobed()).  The zone is read without
+ * the lock; the lock only when a check is found stale.
+ */
+
+static void
+ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
+{
+    u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                        len;
+    ngx_str_t                    *scope;
+    ngx_uint_t                    i, was, guard;
+    ngx_msec_t                    now, last, limit;
+    ngx_http_outage_probe_t      *p;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    now = ngx_current_msec;
+
+    if (now - h->swept < h->period) {
+        return;
+    }
+
+    h->swept = now;
+    shm = ngx_http_outage_shm();
+
+    for (i = 0; i < h->nprobes; i++) {
+        p = &h->probes[i];
+
+        if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+            continue;
+        }
+
+        sc = &shm->checks[p->conf->slot];
+        limit = (p->conf->fall + 1) * p->conf->interval + p->conf->timeout
+                + NGX_HTTP_OUTAGE_WATCHDOG + 2 * h->ttl;
+
+        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+            || sc->key != p->conf->key
+            || now - h->started <= limit
+            || now - sc->probed <= limit)
+        {
+            continue;
+        }
+
+        was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+        guard = 0;
+
+        ngx_http_outage_shm_lock();
+
+        last = now - sc->probed;
+
+        if (sc->key == p->conf->key && last > limit) {
+            len = ngx_snprintf(text, sizeof(text), "not probed: no probe "
+                               "result for %M ms", last)
+                  - text;
+
+            sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
+            ngx_memcpy(sc->last_error_text, text, len);
+            sc->last_error_len = len;
+
+            was = ngx_http_outage_health_unknown(h, sc, &guard);
+        }
+
+        ngx_http_outage_shm_unlock();
+
+        if (was == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+            continue;
+        }
+
+        scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui) is unknown: no probe "
+                      "result for %M ms (the prober stalls or crashes, or "
+                      "cannot run libcurl: see the lines before), so its "
+                      "last verdict (%s) no longer counts: it keeps its "
+                      "scope neither up nor down", scope, p->id, last,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
@@ -2351,22 +2487,34 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
             continue;
         }
 
-        /* the path and query of "scheme://host[:port]/path?query" */
+        /*
+         * The path and query of "scheme://host[:port]/path?query", as
+         * curl sends them (CURLOPT_PATH_AS_IS): without a path, "/" and
+         * the query, if any
+         */
         end = ck[i].url.data + ck[i].url.len;
+        c = ngx_strlchr(ck[i].url.data, end, '#');
+        end = c ? c : end;
         path = ngx_strlchr(ck[i].url.data, end, ':');
-        path = (path && end - path > 3) ? ngx_strlchr(path + 3, end, '/')
-                                        : NULL;
+        path = (path && end - path > 3) ? path + 3 : end;
 
-        if (path == NULL) {
-            if (r->unparsed_uri.len == 1 && r->unparsed_uri.data[0] == '/') {
+        for (c = path; c < end && *c != '/' && *c != '?'; c++) {
+            /* void */
+        }
+
+        path = c;
+
+        if (path == end || *path == '?') {
+            if (r->unparsed_uri.len == (size_t) (end - path) + 1
+                && r->unparsed_uri.data[0] == '/'
+                && ngx_strncmp(r->unparsed_uri.data + 1, path, end - path)
+                   == 0)
+            {
                 return 1;
             }
 
             continue;
         }
-
-        c = ngx_strlchr(path, end, '#');
-        end = c ? c : end;
 
         if (r->unparsed_uri.len == (size_t) (end - path)
             && ngx_strncmp(r->unparsed_uri.data, path, end - path) == 0)
@@ -2489,6 +2637,54 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
 }
 
 
+/*
+ * A 429 the check's "status=" does not list: a rate limit answered the
+ * probe (this nginx's own limit_req for a probe through it, at a peak or
+ * under a flood of rejected requests; or the application's limiter), not
+ * the application's health.  No verdict: the check keeps its state (and,
+ * when no probe gets one for long, ngx_http_outage_health_stale() makes
+ * it unknown), a confirmation asked ends without one, and the log says
+ * so once a minute.
+ */
+
+static void
+ngx_http_outage_health_limited(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    time_t                  now;
+    ngx_http_outage_shm_t  *shm;
+
+    shm = ngx_http_outage_shm();
+    p->confirming = 0;
+
+    ngx_http_outage_shm_lock();
+
+    if (p->conf->slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK
+        && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
+    {
+        shm->checks[p->conf->slot].confirm = 0;
+    }
+
+    ngx_http_outage_shm_unlock();
+
+    now = ngx_time();
+
+    if (now - p->limited_told >= 60) {
+        p->limited_told = now;
+
+        ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                      "outage: check \"%V\" (#%ui): a probe was answered "
+                      "429 (a rate limit: limit_req of the location it goes "
+                      "through, or the application's own): not counted, the "
+                      "check keeps its state; exempt the probes from the "
+                      "limit, or list 429 in \"status=\" if it means the "
+                      "application is up",
+                      &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope],
+                      p->id);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p)
@@ -2564,6 +2760,13 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     bad = 0;
 
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_URL, (char *) ck->url.data);
+#if (LIBCURL_VERSION_NUM >= 0x072a00)
+    /*
+     * The path as written, "./" and "../" included: what a self-probe
+     * sends is what ngx_http_outage_health_probe_request() compares
+     */
+    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+#endif
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PRIVATE, p);
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -3172,9 +3375,12 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        res.direct = !res.foreign;
+        res.direct = !res.foreign && !res.limited;
 
-        if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
+        if (res.limited) {
+            ngx_http_outage_health_limited(h, p);
+
+        } else if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
             ngx_http_outage_health_store(h, p, &res);
         }
 
@@ -3371,6 +3577,13 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         if (res->status >= range[i].low && res->status <= range[i].high) {
             break;
         }
+    }
+
+    if (i == ck->status->nelts && res->status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        res->limited = 1;
+        res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
+        t = ngx_slprintf(t, last, "HTTP 429 from a rate limit");
+        goto done;
     }
 
     if (i == ck->status->nelts) {
@@ -4946,7 +5159,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer,
     ngx_uint_t *connected)
 {
-    ngx_uint_t                  i, n, last, own;
+    ngx_uint_t                  i, n, last, own, tls;
     ngx_http_upstream_t        *u, *prev;
     ngx_http_outage_ctx_t      *ctx;
     ngx_http_upstream_state_t  *state;
@@ -5058,6 +5271,22 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
         return NGX_OK;
     }
 
+    /*
+     * nginx records the connect time once the TLS handshake is done too:
+     * with TLS to the upstream, "not connected" may be a handshake the
+     * peer refused (strict SNI, and "proxy_ssl_name $host" lets a visitor
+     * choose it) or a certificate nginx refused.  The peer was reached:
+     * a probe decides.  Either upstream the request ran (the paged one,
+     * or the one of an error_page it went on to) may be it.
+     */
+    tls = 0;
+
+#if (NGX_HTTP_SSL)
+    ctx = ngx_http_outage_ctx(r, 0);
+    prev = ctx ? ctx->page.inherited : NULL;
+    tls = (u != NULL && u->ssl) || (prev != NULL && prev->ssl);
+#endif
+
     switch (state->status) {
 
     case NGX_HTTP_BAD_GATEWAY:
@@ -5083,13 +5312,17 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
             && !ngx_http_outage_passive_is_address(state->peer))
         {
             *cause = "no live upstreams";
+
+        } else if (state->connect_time == (ngx_msec_t) -1 && tls) {
+            *cause = "connect or TLS handshake failed";
         }
 
         return NGX_OK;
 
     case NGX_HTTP_GATEWAY_TIME_OUT:
-        *cause = (state->connect_time == (ngx_msec_t) -1)
-                 ? "connect timed out" : "timed out";
+        *cause = (state->connect_time != (ngx_msec_t) -1) ? "timed out"
+                 : tls ? "connect or TLS handshake timed out"
+                       : "connect timed out";
         return NGX_OK;
 
     default:
@@ -5956,6 +6189,32 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
 
 /*
+ * "host:port" as nginx names a peer or an upstream's host: where its port
+ * starts (NULL without a host and a ":"), and the check's own host and
+ * port to compare it with.
+ */
+
+static u_char *
+ngx_http_outage_passive_port(ngx_http_outage_check_conf_t *ck,
+    ngx_str_t *name, ngx_str_t *host, in_port_t *port)
+{
+    u_char  *p;
+
+    for (p = name->data + name->len; p > name->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p <= name->data + 1) {
+        return NULL;
+    }
+
+    ngx_http_outage_url_target(&ck->url, host, port);
+
+    return p;
+}
+
+
+/*
  * Whether the check probes the peer nginx tried (its host:port): by the
  * addresses written in the configuration, or by
  * those its last probe was handed at run time (the slot's target keys: a
@@ -5983,15 +6242,11 @@ ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
         return 0;
     }
 
-    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
-        /* void */
-    }
+    p = ngx_http_outage_passive_port(ck, peer, &host, &port);
 
-    if (p <= peer->data + 1) {
+    if (p == NULL) {
         return 0;
     }
-
-    ngx_http_outage_url_target(&ck->url, &host, &port);
 
     n = ngx_atoi(p, peer->data + peer->len - p);
 
@@ -6043,16 +6298,11 @@ ngx_http_outage_passive_name_own(ngx_http_outage_check_conf_t *ck,
         return 1;
     }
 
-    /* "host:port": the host part */
-    for (p = name->data + name->len; p > name->data && p[-1] != ':'; p--) {
-        /* void */
-    }
+    p = ngx_http_outage_passive_port(ck, name, &host, &port);
 
-    if (p == name->data) {
+    if (p == NULL) {
         return 0;
     }
-
-    ngx_http_outage_url_target(&ck->url, &host, &port);
 
     return host.len == (size_t) (p - 1 - name->data)
            && ngx_strncasecmp(host.data, name->data, host.len) == 0;

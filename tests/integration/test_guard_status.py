@@ -12,8 +12,9 @@ import re
 import time
 
 from harness import LATENCY_FACTOR, free_port, wait_for
-from guard_helpers import (PASSIVE_WINDOW, T, ab_conf, apps,  # noqa: F401
-                           guard, metric_states, states)
+from guard_helpers import (BOXES_OPTS, PASSIVE_WINDOW, T,  # noqa: F401
+                           ab_conf, apps, boxes_conf, check_lines, guard,
+                           metric_states, states)
 from passive_helpers import checks_of, lines, serve, server, stop_server
 
 TRAFFIC = ('real traffic fails like the probes: check "checkout" (#0): '
@@ -28,20 +29,7 @@ def test_guard_holding_then_disproved_by_traffic_then_off(nginx_factory):
     # comes back and the guard is off again
     box1 = free_port()
     box2 = free_port()
-    conf = ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check api http://127.0.0.1:%d/ "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check search http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (box1, box1, box2)) + server("""
-        location /checkout/ {
-            outage_page checkout;
-            proxy_pass http://127.0.0.1:%d/;
-        }
-        location /api/ { outage_page api; }
-        location /search/ { outage_page search; }
-        """ % box1)
+    conf = boxes_conf(box1, box2)
     n = nginx_factory(conf, workers=2)
 
     # a start with every check unknown: off, never changed
@@ -116,11 +104,8 @@ def test_guard_off_by_configuration_says_so(nginx_factory):
     # outage_check_guard off: every target failing pages every scope, and
     # the status says the guard is not enabled rather than merely "off"
     conf = ("outage_check_guard off;\n"
-            "outage_check shopa http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check shopb http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (free_port(), free_port())) + server("""
+            + check_lines(BOXES_OPTS, ("shopa", free_port(), "/health"),
+                          ("shopb", free_port(), "/health"))) + server("""
         location /a/ { outage_page shopa; }
         location /b/ { outage_page shopb; }""")
     n = nginx_factory(conf, workers=1)

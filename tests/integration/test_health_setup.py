@@ -22,7 +22,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from harness import LATENCY_FACTOR, PRELOAD, REPO, free_port, wait_for
-from passive_helpers import checks_of, lines, serve, server, stop_server
+from passive_helpers import (checks_of, lines, scope, serve, server,
+                             stop_server)
 
 T = 10 * LATENCY_FACTOR
 NOT_BUILT_IN = ("cannot set up the probe: A requested feature, protocol or "
@@ -40,15 +41,18 @@ def fault_lib(tmp_path):
 
 
 def faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=1,
-                 log=None):
+                 log=None, multi=None):
     """nginx with curl_fault.so preloaded: faults while the file "fault"
-    exists; each refusal is appended to "log", if given."""
+    exists (curl_multi_init() fails while "multi" does); each refusal is
+    appended to "log", if given."""
     n = nginx_factory(conf, workers=workers, start=False)
     env = n.env()
     env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD, fault_lib) if p)
     env["OUTAGE_CURL_FAULT_FILE"] = str(fault)
     if log is not None:
         env["OUTAGE_CURL_FAULT_LOG"] = str(log)
+    if multi is not None:
+        env["OUTAGE_CURL_FAULT_MULTI_FILE"] = str(multi)
     n.env = lambda: env
     n.start()
     return n
@@ -306,3 +310,55 @@ def test_unprobed_intervals_are_intervals(nginx_factory, fault_lib,
     finally:
         stop_server(app)
         stop_server(other)
+
+
+@pytest.mark.allow_log_errors      # the worker killed: an [alert]
+def test_a_verdict_nobody_renews_stops_paging(nginx_factory, fault_lib,
+                                              tmp_path):
+    # audit (guard10 item 3): the check is down, the prober dies, and the
+    # worker that takes over cannot run libcurl at all (curl_multi_init()
+    # fails: out of memory).  Nobody probes: the application recovered
+    # but the scope stayed paged for good, and the status said "down".
+    # Any worker now finds a verdict nobody renewed for fall + 1
+    # intervals (plus timeout, watchdog, two take-overs): unknown, one
+    # [error] line, error_kind "setup"; probing again brings it back
+    from test_health_fleet import FlakyApp
+    app = FlakyApp()
+    fault = tmp_path / "fault-on"
+    multi = tmp_path / "multi-fault-on"
+    conf = (
+        "outage_check shop http://127.0.0.1:%d/health interval=300ms "
+        "timeout=200ms fall=2 rise=1;\n" % app.port
+    ) + server("location / { outage_page shop; return 200 ok; }")
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, multi=multi)
+    try:
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up")
+        app.dead.set()
+        wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=T,
+                 what="the check down")
+        assert scope(n, "shop")["state"] == "down"
+        multi.write_text("1")
+        os.kill(n.status_json()["health"]["prober_pid"], signal.SIGKILL)
+        app.dead.clear()
+        wait_for(lambda: lines(n, r"cannot set up libcurl's multi handle"),
+                 timeout=3 * T, what="the new worker without libcurl")
+        wait_for(lambda: checks_of(n)[0]["health"] == "unknown",
+                 timeout=3 * T, what="the stale verdict forgotten")
+        c = checks_of(n)[0]
+        assert c["error_kind"] == "setup", c
+        assert c["last_error"].startswith("not probed: no probe result "
+                                          "for "), c
+        assert scope(n, "shop")["state"] == "ok"
+        got = lines(n, r'\[error\].*check "shop" \(#0\) is unknown: no '
+                       r'probe result for \d+ ms \(the prober stalls or '
+                       r'crashes, or cannot run libcurl: see the lines '
+                       r'before\), so its last verdict \(down\) no longer '
+                       r'counts')
+        assert len(got) == 1, n.log_text()
+        multi.unlink()
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=3 * T,
+                 what="probing again")
+        assert checks_of(n)[0]["error_kind"] == "ok"
+    finally:
+        app.stop()

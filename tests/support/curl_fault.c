@@ -5,7 +5,9 @@
  * clears its environment) exists, curl_easy_setopt(CURLOPT_URL) of a URL
  * containing "/setup-fault" fails as a libcurl built without a feature
  * does, and curl_multi_add_handle() of a handle whose URL contains
- * "/start-fault" fails as out of memory.  Each refusal appends a line
+ * "/start-fault" fails as out of memory.  While the file named by
+ * OUTAGE_CURL_FAULT_MULTI_FILE exists, curl_multi_init() fails (NULL).
+ * Each refusal appends a line
  * ("setup" or "start", then CLOCK_MONOTONIC in ms: the clock of Python's
  * time.monotonic()) to the file named by OUTAGE_CURL_FAULT_LOG, if set.
  * Every other call goes to the real libcurl.
@@ -29,9 +31,11 @@
 
 typedef CURLcode (*setopt_pt)(CURL *, CURLoption, ...);
 typedef CURLMcode (*add_pt)(CURLM *, CURL *);
+typedef CURLM *(*multi_init_pt)(void);
 
 static char   fault_file[4096];
 static char   fault_log[4096];
+static char   multi_file[4096];
 static CURL  *start_fault[64];     /* handles set up with a /start-fault URL */
 
 
@@ -42,6 +46,12 @@ curl_fault_init(void)
 
     if (f != NULL && strlen(f) < sizeof(fault_file)) {
         strcpy(fault_file, f);
+    }
+
+    f = getenv("OUTAGE_CURL_FAULT_MULTI_FILE");
+
+    if (f != NULL && strlen(f) < sizeof(multi_file)) {
+        strcpy(multi_file, f);
     }
 
     f = getenv("OUTAGE_CURL_FAULT_LOG");
@@ -93,6 +103,24 @@ curl_fault_mark(CURL *curl, int on)
             return;
         }
     }
+}
+
+
+CURLM *
+curl_multi_init(void)
+{
+    static multi_init_pt  real;
+
+    if (real == NULL) {
+        real = (multi_init_pt) dlsym(RTLD_NEXT, "curl_multi_init");
+    }
+
+    if (multi_file[0] != '\0' && access(multi_file, F_OK) == 0) {
+        curl_fault_record("multi");
+        return NULL;
+    }
+
+    return real();
 }
 
 
