@@ -2594,6 +2594,13 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     }
 
     sc->page_answers++;
+
+    /*
+     * the prober probes and the rule below holds the verdict: not one
+     * that nobody renews (ngx_http_outage_health_stale())
+     */
+    sc->probed = ngx_current_msec;
+
     down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
     hearsay = !down
               && (!sc->direct_seen

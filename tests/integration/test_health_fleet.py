@@ -205,6 +205,18 @@ def test_a_member_that_paged_first_is_evidence_for_the_others(
             wait_for(lambda: scope(n, "shop")["state"] == "down",
                      timeout=T, what="the scope down")
         assert a.get("/")[0] == 503 and b.get("/")[0] == 503
+        # each probe is answered by the other's page from now on, not
+        # counted while down: the prober still renews the verdict, which
+        # is not taken for a stale one (no probe result for (fall + 1) x
+        # interval + timeout + 1 s + two take-overs: about 5.3 s here)
+        before = [checks_of(n)[0] for n in (a, b)]
+        wait_for(lambda: checks_of(a)[0]["page_answers"]
+                 >= before[0]["page_answers"] + 24, timeout=3 * T,
+                 what="more than 7 s of A's probes answered by B's page")
+        for n, c in zip((a, b), before):
+            assert checks_of(n)[0]["transitions"] == c["transitions"], \
+                (c, checks_of(n)[0])
+        assert a.get("/")[0] == 503 and b.get("/")[0] == 503
     finally:
         app.stop()
 
