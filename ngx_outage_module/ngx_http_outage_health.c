@@ -3667,6 +3667,11 @@ done:
     "; silenced: Redis says \"ok\" for this scope, no banner or page "      \
     "until that key is deleted or expires"
 
+/* a take-down the guard holds back: its page comes when the guard ends */
+#define NGX_HTTP_OUTAGE_HELD                                                \
+    "; held back by the all-checks-failing guard (outage_check_guard): "   \
+    "not paged until it ends"
+
 
 /* under the lock; the decision's own rule (decision.c) */
 
@@ -3697,7 +3702,8 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     time_t                         now, was_since;
     ngx_str_t                     *scope;
     ngx_uint_t                     became, fails, guard, was_down, silenced,
-                                   level, confirming, confirmed, told;
+                                   level, confirming, confirmed, told,
+                                   held;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *ck;
@@ -3855,6 +3861,9 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
 
+    held = (shm->guard_state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+            && ngx_http_outage_health_held(sc));
+
     if (guard
         || was_down != (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN))
     {
@@ -3877,24 +3886,26 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
                                                     ngx_strlen(res->detail));
         }
 
-        level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;
+        level = (silenced || held) ? NGX_LOG_WARN : NGX_LOG_ERR;
 
         if (confirmed) {
             ngx_log_error(level, h->log, 0,
                           "outage: check \"%V\" (#%ui) is down: passive: "
                           "%*s; check: %*s (passive failures confirmed by "
-                          "a probe)%s%*s%s",
+                          "a probe)%s%*s%s%s",
                           scope, p->id, plen, passive, res->len, res->text,
                           detail ? "; curl: " : "", detail, buf,
-                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "",
+                          held ? NGX_HTTP_OUTAGE_HELD : "");
 
         } else {
             ngx_log_error(level, h->log, 0,
                           "outage: check \"%V\" (#%ui) is down: check: %*s "
-                          "(%ui failures)%s%*s%s",
+                          "(%ui failures)%s%*s%s%s",
                           scope, p->id, res->len, res->text, fails,
                           detail ? "; curl: " : "", detail, buf,
-                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "",
+                          held ? NGX_HTTP_OUTAGE_HELD : "");
         }
 
     } else if (became == NGX_HTTP_OUTAGE_HEALTH_UP) {
@@ -4656,7 +4667,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     u_char                      *p, buf[512],
                                  reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       rlen;
-    ngx_uint_t                   j, n, pending;
+    ngx_uint_t                   j, n, pending, level;
     ngx_http_outage_shm_t       *shm;
     ngx_http_outage_snapshot_t  *snap;
 
@@ -4665,6 +4676,37 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     }
 
     shm = ngx_http_outage_shm();
+
+    /*
+     * The scopes a guard that ends (or never held) pages now: a check down
+     * by its probes, as the status' "released" reads them; each such
+     * take-down was logged while held, this line is when it takes effect
+     */
+    p = buf;
+
+    if (change == NGX_HTTP_OUTAGE_GUARD_CLEARED
+        || change == NGX_HTTP_OUTAGE_GUARD_BROKEN
+        || change == NGX_HTTP_OUTAGE_GUARD_REFUSED)
+    {
+        snap = ngx_http_outage_snapshot_pin(log);
+
+        ngx_http_outage_shm_lock();
+        p = ngx_http_outage_health_guard_list(buf, buf + sizeof(buf), omcf,
+                                              shm, snap,
+                                              NGX_HTTP_OUTAGE_GUARD_DISPROVED,
+                                              ", ");
+        ngx_http_outage_shm_unlock();
+
+        if (snap) {
+            ngx_http_outage_snapshot_release(snap);
+        }
+    }
+
+    level = (p == buf) ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    if (p == buf) {
+        p = ngx_cpymem(buf, "none", sizeof("none") - 1);
+    }
 
     ngx_http_outage_shm_lock();
     rlen = ngx_min(shm->guard_reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
@@ -4711,23 +4753,25 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_BROKEN:
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+        ngx_log_error(level, log, 0,
                       "outage: %*s, so the prober's network is not what is "
                       "broken: the all-checks-failing guard is off until a "
                       "check stops failing, every scope whose checks fail "
-                      "is down (outage_check_guard cleared)",
-                      rlen, reason);
+                      "is down (outage_check_guard cleared); scopes paged "
+                      "now: %*s",
+                      rlen, reason, p - buf, buf);
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_REFUSED:
         /* every target fails, but the guard never held: say why, once */
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+        ngx_log_error(level, log, 0,
                       "outage: the health checks of all targets fail but "
                       "%*s, so the prober's network is not what is broken: "
                       "the all-checks-failing guard does not hold them "
                       "back, every scope whose checks fail is down "
-                      "(outage_check_guard disproved)",
-                      rlen, reason);
+                      "(outage_check_guard disproved); scopes paged now: "
+                      "%*s",
+                      rlen, reason, p - buf, buf);
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_ENDED:
@@ -4738,10 +4782,10 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
         break;
 
     default: /* NGX_HTTP_OUTAGE_GUARD_CLEARED */
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+        ngx_log_error(level, log, 0,
                       "outage: %*s, health checks decide again "
-                      "(outage_check_guard cleared)",
-                      rlen, reason);
+                      "(outage_check_guard cleared); scopes paged now: %*s",
+                      rlen, reason, p - buf, buf);
     }
 }
 

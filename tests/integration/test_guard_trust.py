@@ -313,9 +313,11 @@ def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
     assert states(n) == {"checkout": "down", "api": "down",
                          "search": "down"}, st
     assert n.get("/search/")[0] == 503
-    got = lines(n, r"\[notice\].*outage: the health checks of all targets "
+    got = lines(n, r"\[error\].*outage: the health checks of all targets "
                    r"fail but " + re.escape(g["reason"]))
     assert len(got) == 1, got
+    assert re.search(r'; scopes paged now: "api", "search"( while |$)',
+                     got[0]), got
     assert lines(n, r"every health check fails") == []
 
 
