@@ -41,6 +41,10 @@
 /* after a resolver failure, asked again after 2 s, doubling up to 30 s */
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MIN   2000
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MAX   30000
+/* a take-down the guard holds back: its page comes when the guard ends */
+#define NGX_HTTP_OUTAGE_HELD                                                \
+    "; held back by the all-checks-failing guard (outage_check_guard): "   \
+    "not paged until it ends"
 
 
 typedef struct {
@@ -83,13 +87,14 @@ typedef struct {
     unsigned                       scheduled:1;   /* the last probe started
                                                      was the interval's, not
                                                      a confirming one */
+    unsigned                       stale:1;       /* stale() saw no result */
+    ngx_msec_t                     stale_seen;    /* when, on this clock */
+    ngx_msec_t                     stale_probed;  /* sc->probed it saw */
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
-    time_t                         limited_told;  /* last "rate limited"
-                                                     warning */
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -145,8 +150,6 @@ typedef struct {
     ngx_uint_t                     direct;      /* curl's answer that is not
                                                    an outage page: evidence
                                                    of the target itself */
-    ngx_uint_t                     limited;     /* 429 outside "status=":
-                                                   a rate limit, no verdict */
 } ngx_http_outage_result_t;
 
 
@@ -215,8 +218,7 @@ static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_page_answered(
     ngx_http_outage_probe_t *p);
-static void ngx_http_outage_health_limited(ngx_http_outage_health_t *h,
-    ngx_http_outage_probe_t *p);
+
 static ngx_uint_t ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
@@ -2241,7 +2243,8 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
     size_t                        len;
     ngx_str_t                    *scope;
     ngx_uint_t                    i, was, guard;
-    ngx_msec_t                    now, last, limit;
+    ngx_msec_t                    now, limit;
+    ngx_msec_int_t                last;
     ngx_http_outage_probe_t      *p;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_shm_check_t  *sc;
@@ -2266,10 +2269,34 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         limit = (p->conf->fall + 1) * p->conf->interval + p->conf->timeout
                 + NGX_HTTP_OUTAGE_WATCHDOG + 2 * h->ttl;
 
+        /*
+         * Signed: sc->probed is the prober's cached clock, which may be a
+         * little ahead of this worker's.
+         */
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
             || sc->key != p->conf->key
-            || now - h->started <= limit
-            || now - sc->probed <= limit)
+            || (ngx_msec_int_t) (now - h->started) <= (ngx_msec_int_t) limit
+            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit)
+        {
+            p->stale = 0;
+            continue;
+        }
+
+        /*
+         * Seen by this worker as it runs, not across a freeze of the whole
+         * nginx (a paused container or VM): after one the prober, resumed
+         * too, renews the verdict within an interval and its timeout
+         */
+        if (!p->stale || p->stale_probed != sc->probed) {
+            p->stale = 1;
+            p->stale_seen = now;
+            p->stale_probed = sc->probed;
+            continue;
+        }
+
+        if ((ngx_msec_int_t) (now - p->stale_seen)
+            <= (ngx_msec_int_t) (p->conf->interval + p->conf->timeout
+                                 + NGX_HTTP_OUTAGE_WATCHDOG))
         {
             continue;
         }
@@ -2279,11 +2306,13 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 
         ngx_http_outage_shm_lock();
 
-        last = now - sc->probed;
+        last = (ngx_msec_int_t) (now - sc->probed);
 
-        if (sc->key == p->conf->key && last > limit) {
+        if (sc->key == p->conf->key && sc->probed == p->stale_probed
+            && last > (ngx_msec_int_t) limit)
+        {
             len = ngx_snprintf(text, sizeof(text), "not probed: no probe "
-                               "result for %M ms", last)
+                               "result for %M ms", (ngx_msec_t) last)
                   - text;
 
             sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
@@ -2306,7 +2335,8 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
                       "result for %M ms (the prober stalls or crashes, or "
                       "cannot run libcurl: see the lines before), so its "
                       "last verdict (%s) no longer counts: it keeps its "
-                      "scope neither up nor down", scope, p->id, last,
+                      "scope neither up nor down", scope, p->id,
+                      (ngx_msec_t) last,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
@@ -2602,10 +2632,12 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     sc->probed = ngx_current_msec;
 
     down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
+    /* signed: another process's cached clock may be a little ahead */
     hearsay = !down
               && (!sc->direct_seen
-                  || ngx_current_msec - sc->direct
-                     > 4 * p->conf->fall * p->conf->interval);
+                  || (ngx_msec_int_t) (ngx_current_msec - sc->direct)
+                     > (ngx_msec_int_t) (4 * p->conf->fall
+                                         * p->conf->interval));
 
     if (!hearsay) {
         /* not counted: no verdict, and a confirmation asked ends here */
@@ -2641,54 +2673,6 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     }
 
     return hearsay;
-}
-
-
-/*
- * A 429 the check's "status=" does not list: a rate limit answered the
- * probe (this nginx's own limit_req for a probe through it, at a peak or
- * under a flood of rejected requests; or the application's limiter), not
- * the application's health.  No verdict: the check keeps its state (and,
- * when no probe gets one for long, ngx_http_outage_health_stale() makes
- * it unknown), a confirmation asked ends without one, and the log says
- * so once a minute.
- */
-
-static void
-ngx_http_outage_health_limited(ngx_http_outage_health_t *h,
-    ngx_http_outage_probe_t *p)
-{
-    time_t                  now;
-    ngx_http_outage_shm_t  *shm;
-
-    shm = ngx_http_outage_shm();
-    p->confirming = 0;
-
-    ngx_http_outage_shm_lock();
-
-    if (p->conf->slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK
-        && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
-    {
-        shm->checks[p->conf->slot].confirm = 0;
-    }
-
-    ngx_http_outage_shm_unlock();
-
-    now = ngx_time();
-
-    if (now - p->limited_told >= 60) {
-        p->limited_told = now;
-
-        ngx_log_error(NGX_LOG_WARN, h->log, 0,
-                      "outage: check \"%V\" (#%ui): a probe was answered "
-                      "429 (a rate limit: limit_req of the location it goes "
-                      "through, or the application's own): not counted, the "
-                      "check keeps its state; exempt the probes from the "
-                      "limit, or list 429 in \"status=\" if it means the "
-                      "application is up",
-                      &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope],
-                      p->id);
-    }
 }
 
 
@@ -3382,12 +3366,9 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        res.direct = !res.foreign && !res.limited;
+        res.direct = !res.foreign;
 
-        if (res.limited) {
-            ngx_http_outage_health_limited(h, p);
-
-        } else if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
+        if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
             ngx_http_outage_health_store(h, p, &res);
         }
 
@@ -3586,13 +3567,6 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         }
     }
 
-    if (i == ck->status->nelts && res->status == NGX_HTTP_TOO_MANY_REQUESTS) {
-        res->limited = 1;
-        res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
-        t = ngx_slprintf(t, last, "HTTP 429 from a rate limit");
-        goto done;
-    }
-
     if (i == ck->status->nelts) {
         res->kind = NGX_HTTP_OUTAGE_CHECK_STATUS;
         t = ngx_slprintf(t, last, "HTTP %ui", res->status);
@@ -3666,11 +3640,6 @@ done:
 #define NGX_HTTP_OUTAGE_SILENCED                                            \
     "; silenced: Redis says \"ok\" for this scope, no banner or page "      \
     "until that key is deleted or expires"
-
-/* a take-down the guard holds back: its page comes when the guard ends */
-#define NGX_HTTP_OUTAGE_HELD                                                \
-    "; held back by the all-checks-failing guard (outage_check_guard): "   \
-    "not paged until it ends"
 
 
 /* under the lock; the decision's own rule (decision.c) */

@@ -362,3 +362,42 @@ def test_a_verdict_nobody_renews_stops_paging(nginx_factory, fault_lib,
         assert checks_of(n)[0]["error_kind"] == "ok"
     finally:
         app.stop()
+
+
+@pytest.mark.allow_log_errors      # nginx's own lines about the freeze
+def test_a_freeze_of_the_whole_nginx_is_no_stale_verdict(nginx_factory,
+                                                         fault_lib,
+                                                         tmp_path):
+    # review s10/R2-G3: every worker frozen longer than the stale limit
+    # (a paused container or VM: here SIGSTOP for 7 s, the limit ~5 s):
+    # on resume a worker found the down verdict old and dropped it, and
+    # shoppers reached the broken application until "fall" new failures.
+    # The prober resumes too and renews it: no check is made unknown
+    from test_health_fleet import FlakyApp
+    app = FlakyApp()
+    conf = (
+        "outage_check shop http://127.0.0.1:%d/health interval=300ms "
+        "timeout=250ms fall=2 rise=1;\n" % app.port
+    ) + server("location / { outage_page shop; return 200 ok; }")
+    n = faulty_nginx(nginx_factory, conf, fault_lib, tmp_path / "no-fault",
+                     workers=2)
+    try:
+        app.dead.set()
+        wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=T,
+                 what="the check down")
+        pids = n.worker_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(7)       # the freeze itself
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        probes = checks_of(n)[0]["probes"]
+        end = time.monotonic() + T
+        while checks_of(n)[0]["probes"] < probes + 4:
+            assert scope(n, "shop")["state"] == "down", checks_of(n)
+            assert time.monotonic() < end, checks_of(n)
+        assert not lines(n, r"is unknown: no probe result"), n.log_text()
+    finally:
+        app.stop()
