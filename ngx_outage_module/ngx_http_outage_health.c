@@ -155,6 +155,8 @@ typedef struct {
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static ngx_int_t ngx_http_outage_check_sent(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck);
 static ngx_int_t ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
 static ngx_uint_t ngx_http_outage_check_numeric(ngx_str_t *host);
@@ -358,7 +360,9 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ck->tls_verify = NGX_CONF_UNSET;    /* not "off": verify */
     ngx_str_set(&ck->method, "GET");
 
-    if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK) {
+    if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK
+        || ngx_http_outage_check_sent(cf, ck) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1066,6 +1070,74 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The request line's target a probe sends, as libcurl makes it from the
+ * URL: "./" and "../" removed, "/" for an empty path, no fragment.  A
+ * self-probe is recognised by it (probe_request()); the URL itself is
+ * sent as curl always did.
+ */
+
+static ngx_int_t
+ngx_http_outage_check_sent(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck)
+{
+    char       *path, *query;
+    size_t      plen, qlen;
+    CURLU      *u;
+    ngx_int_t   rc;
+
+    path = NULL;
+    query = NULL;
+    rc = NGX_ERROR;
+
+    u = curl_url();
+    if (u == NULL) {
+        goto done;
+    }
+
+    if (curl_url_set(u, CURLUPART_URL, (char *) ck->url.data, 0) != CURLUE_OK
+        || curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": libcurl cannot parse the url "
+                           "\"%V\"", &ck->url);
+        goto done;
+    }
+
+    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK) {
+        query = NULL;
+    }
+
+    plen = ngx_strlen(path);
+    qlen = query ? ngx_strlen(query) : 0;
+
+    ck->sent.len = plen + (query ? 1 + qlen : 0);
+    ck->sent.data = ngx_pnalloc(cf->pool, ck->sent.len);
+    if (ck->sent.data == NULL) {
+        goto done;
+    }
+
+    ngx_memcpy(ck->sent.data, path, plen);
+
+    if (query) {
+        ck->sent.data[plen] = '?';
+        ngx_memcpy(ck->sent.data + plen + 1, query, qlen);
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    curl_free(path);
+    curl_free(query);
+
+    if (u) {
+        curl_url_cleanup(u);
+    }
+
+    return rc;
 }
 
 
@@ -2476,7 +2548,6 @@ ngx_http_outage_health_nonce(void)
 ngx_uint_t
 ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 {
-    u_char                        *c, *path, *end;
     ngx_uint_t                     i, j, *ids;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_loc_conf_t    *olcf;
@@ -2517,37 +2588,9 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
             continue;
         }
 
-        /*
-         * The path and query of "scheme://host[:port]/path?query", as
-         * curl sends them (CURLOPT_PATH_AS_IS): without a path, "/" and
-         * the query, if any
-         */
-        end = ck[i].url.data + ck[i].url.len;
-        c = ngx_strlchr(ck[i].url.data, end, '#');
-        end = c ? c : end;
-        path = ngx_strlchr(ck[i].url.data, end, ':');
-        path = (path && end - path > 3) ? path + 3 : end;
-
-        for (c = path; c < end && *c != '/' && *c != '?'; c++) {
-            /* void */
-        }
-
-        path = c;
-
-        if (path == end || *path == '?') {
-            if (r->unparsed_uri.len == (size_t) (end - path) + 1
-                && r->unparsed_uri.data[0] == '/'
-                && ngx_strncmp(r->unparsed_uri.data + 1, path, end - path)
-                   == 0)
-            {
-                return 1;
-            }
-
-            continue;
-        }
-
-        if (r->unparsed_uri.len == (size_t) (end - path)
-            && ngx_strncmp(r->unparsed_uri.data, path, end - path) == 0)
+        if (r->unparsed_uri.len == ck[i].sent.len
+            && ngx_strncmp(r->unparsed_uri.data, ck[i].sent.data,
+                           ck[i].sent.len) == 0)
         {
             return 1;
         }
@@ -2751,13 +2794,6 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     bad = 0;
 
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_URL, (char *) ck->url.data);
-#if (LIBCURL_VERSION_NUM >= 0x072a00)
-    /*
-     * The path as written, "./" and "../" included: what a self-probe
-     * sends is what ngx_http_outage_health_probe_request() compares
-     */
-    bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-#endif
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_PRIVATE, p);
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
     bad = bad ? bad : curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -131,6 +131,8 @@ typedef struct {
 typedef struct {
     ngx_uint_t                   scope;       /* scope index */
     ngx_str_t                    url;         /* NUL-terminated */
+    ngx_str_t                    sent;        /* path?query as libcurl
+                                                 sends it (health.c) */
     ngx_str_t                    resolve;     /* "host:port:addr" for CURLOPT_RESOLVE */
     ngx_str_t                    host;        /* a name (health.c resolves
                                                  it), empty for an IP */
