@@ -4672,7 +4672,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     u_char                      *p, buf[512],
                                  reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       rlen;
-    ngx_uint_t                   j, n, pending, level;
+    ngx_uint_t                   j, n, pending, level, state;
     ngx_http_outage_shm_t       *shm;
     ngx_http_outage_snapshot_t  *snap;
 
@@ -4683,23 +4683,26 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     shm = ngx_http_outage_shm();
 
     /*
-     * The scopes a guard that ends (or never held) pages now: a check down
-     * by its probes, as the status' "released" reads them; each such
-     * take-down was logged while held, this line is when it takes effect
+     * The scopes the change concerns, for the on-call, by the status'
+     * rules on the decision's views: those a guard that holds keeps up
+     * ("held"), and those a guard that ends (or never held) pages now, a
+     * check down by its probes ("released"): each such take-down was
+     * logged while held, this line is when it takes effect
      */
+    state = (change == NGX_HTTP_OUTAGE_GUARD_SET)
+            ? NGX_HTTP_OUTAGE_GUARD_HOLDING
+            : (change == NGX_HTTP_OUTAGE_GUARD_CLEARED
+               || change == NGX_HTTP_OUTAGE_GUARD_BROKEN
+               || change == NGX_HTTP_OUTAGE_GUARD_REFUSED)
+              ? NGX_HTTP_OUTAGE_GUARD_DISPROVED : NGX_HTTP_OUTAGE_GUARD_OFF;
     p = buf;
 
-    if (change == NGX_HTTP_OUTAGE_GUARD_CLEARED
-        || change == NGX_HTTP_OUTAGE_GUARD_BROKEN
-        || change == NGX_HTTP_OUTAGE_GUARD_REFUSED)
-    {
+    if (state != NGX_HTTP_OUTAGE_GUARD_OFF) {
         snap = ngx_http_outage_snapshot_pin(log);
 
         ngx_http_outage_shm_lock();
         p = ngx_http_outage_health_guard_list(buf, buf + sizeof(buf), omcf,
-                                              shm, snap,
-                                              NGX_HTTP_OUTAGE_GUARD_DISPROVED,
-                                              ", ");
+                                              shm, snap, state, ", ");
         ngx_http_outage_shm_unlock();
 
         if (snap) {
@@ -4721,28 +4724,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     switch (change) {
 
     case NGX_HTTP_OUTAGE_GUARD_SET:
-        /*
-         * the scopes whose page the guard holds back, for the on-call: the
-         * status' "held", by the same rule on the decision's views
-         */
-        snap = ngx_http_outage_snapshot_pin(log);
-
-        ngx_http_outage_shm_lock();
-        p = ngx_http_outage_health_guard_list(buf, buf + sizeof(buf), omcf,
-                                              shm, snap,
-                                              NGX_HTTP_OUTAGE_GUARD_HOLDING,
-                                              ", ");
-        ngx_http_outage_shm_unlock();
-
-        if (snap) {
-            ngx_http_outage_snapshot_release(snap);
-        }
-
-        /* every failing scope paged anyway or decided by Redis */
-        if (p == buf) {
-            p = ngx_cpymem(buf, "none", sizeof("none") - 1);
-        }
-
+        /* "none": every failing scope paged anyway or decided by Redis */
         n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
                                          NULL);
 

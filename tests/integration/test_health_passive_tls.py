@@ -7,7 +7,6 @@ evidence, no probe.  Ten requests with a foreign Host paged a healthy
 checkout.  Such a failure reached the peer: a probe decides."""
 
 import http.server
-import os
 import ssl
 import subprocess
 import threading
@@ -15,25 +14,13 @@ import threading
 import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
-from passive_helpers import checks_of, lines, scope
+from passive_helpers import Ok, checks_of, lines, scope
 
 T = 10 * LATENCY_FACTOR
 
 # nginx logs a handshake the peer refused at [crit] ("SSL_do_handshake()
 # failed ... unrecognized name"): its own line, not the module's
 pytestmark = pytest.mark.allow_log_errors
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"ok\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
 
 
 @pytest.fixture
@@ -56,7 +43,7 @@ def strict_sni(tmp_path):
 
     ctx.sni_callback = sni
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                          Handler)
+                                          Ok)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield srv.server_address[1], crt
