@@ -41,6 +41,10 @@
 /* after a resolver failure, asked again after 2 s, doubling up to 30 s */
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MIN   2000
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MAX   30000
+/* a take-down the guard holds back: its page comes when the guard ends */
+#define NGX_HTTP_OUTAGE_HELD                                                \
+    "; held back by the all-checks-failing guard (outage_check_guard): "   \
+    "not paged until it ends"
 
 
 typedef struct {
@@ -57,7 +61,9 @@ typedef struct {
     ngx_uint_t                     nkeys;       /* the addresses probed */
 
     ngx_msec_t                     next;        /* when the next probe is due */
-    ngx_msec_t                     setup_tried; /* the last failed set-up */
+    ngx_msec_t                     unstarted;   /* the last probe that
+                                                   could not start (set-up
+                                                   or curl refused it) */
     ngx_uint_t                     unprobed;    /* intervals in a row
                                                    without a probe */
     ngx_msec_t                     started;
@@ -78,14 +84,17 @@ typedef struct {
     unsigned                       setup_failed:1;  /* said, until a
                                                        set-up succeeds */
     unsigned                       confirming:1;  /* asked by passive */
+    unsigned                       scheduled:1;   /* the last probe started
+                                                     was the interval's, not
+                                                     a confirming one */
+    unsigned                       stale:1;       /* stale() saw no result */
+    ngx_msec_t                     stale_seen;    /* when, on this clock */
+    ngx_msec_t                     stale_probed;  /* sc->probed it saw */
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
-    ngx_msec_t                     direct;      /* the last answer that was
-                                                   not an outage page */
-    unsigned                       direct_seen:1;
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -109,6 +118,8 @@ typedef struct {
 
     ngx_msec_t                     period;
     ngx_msec_t                     ttl;
+    ngx_msec_t                     started;     /* this worker's start */
+    ngx_msec_t                     swept;       /* the last stale() */
 
     ngx_resolver_t                *resolver;    /* NULL: names resolved
                                                    with the configuration */
@@ -136,11 +147,16 @@ typedef struct {
                                                    request was sent */
     ngx_uint_t                     foreign;     /* answered by an outage
                                                    page, not the target */
+    ngx_uint_t                     direct;      /* curl's answer that is not
+                                                   an outage page: evidence
+                                                   of the target itself */
 } ngx_http_outage_result_t;
 
 
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
+static ngx_int_t ngx_http_outage_check_sent(ngx_conf_t *cf,
+    ngx_http_outage_check_conf_t *ck);
 static ngx_int_t ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v);
 static ngx_uint_t ngx_http_outage_check_numeric(ngx_str_t *host);
@@ -175,6 +191,8 @@ static void ngx_http_outage_health_tick(ngx_event_t *ev);
 static void ngx_http_outage_health_tick_soon(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_confirm_asked(
     ngx_http_outage_probe_t *p);
+static ngx_uint_t ngx_http_outage_health_held_off(
+    ngx_http_outage_probe_t *p);
 static ngx_int_t ngx_http_outage_health_start(ngx_http_outage_health_t *h);
 static ngx_int_t ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
@@ -183,6 +201,10 @@ static ngx_int_t ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, u_char *text, size_t len);
+static void ngx_http_outage_health_stale(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_unknown(
+    ngx_http_outage_health_t *h, ngx_http_outage_shm_check_t *sc,
+    ngx_uint_t *guard);
 static void ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_resolve(ngx_http_outage_health_t *h,
@@ -198,6 +220,7 @@ static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_page_answered(
     ngx_http_outage_probe_t *p);
+
 static ngx_uint_t ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_judge(ngx_http_outage_probe_t *p,
@@ -256,6 +279,9 @@ static void ngx_http_outage_passive_name_record(
     time_t now);
 static ngx_uint_t ngx_http_outage_passive_name_seen(
     ngx_http_outage_shm_check_t *sc, ngx_str_t *name);
+static u_char *ngx_http_outage_passive_port(
+    ngx_http_outage_check_conf_t *ck, ngx_str_t *name, ngx_str_t *host,
+    in_port_t *port);
 static ngx_uint_t ngx_http_outage_passive_probes(
     ngx_http_outage_check_conf_t *ck, ngx_http_outage_shm_check_t *sc,
     ngx_str_t *peer);
@@ -334,7 +360,9 @@ ngx_http_outage_check_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ck->tls_verify = NGX_CONF_UNSET;    /* not "off": verify */
     ngx_str_set(&ck->method, "GET");
 
-    if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK) {
+    if (ngx_http_outage_check_url(cf, ck, &value[2]) != NGX_CONF_OK
+        || ngx_http_outage_check_sent(cf, ck) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1046,6 +1074,74 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
 
 
 /*
+ * The request line's target a probe sends, as libcurl makes it from the
+ * URL: "./" and "../" removed, "/" for an empty path, no fragment.  A
+ * self-probe is recognised by it (probe_request()); the URL itself is
+ * sent as curl always did.
+ */
+
+static ngx_int_t
+ngx_http_outage_check_sent(ngx_conf_t *cf, ngx_http_outage_check_conf_t *ck)
+{
+    char       *path, *query;
+    size_t      plen, qlen;
+    CURLU      *u;
+    ngx_int_t   rc;
+
+    path = NULL;
+    query = NULL;
+    rc = NGX_ERROR;
+
+    u = curl_url();
+    if (u == NULL) {
+        goto done;
+    }
+
+    if (curl_url_set(u, CURLUPART_URL, (char *) ck->url.data, 0) != CURLUE_OK
+        || curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"outage_check\": libcurl cannot parse the url "
+                           "\"%V\"", &ck->url);
+        goto done;
+    }
+
+    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK) {
+        query = NULL;
+    }
+
+    plen = ngx_strlen(path);
+    qlen = query ? ngx_strlen(query) : 0;
+
+    ck->sent.len = plen + (query ? 1 + qlen : 0);
+    ck->sent.data = ngx_pnalloc(cf->pool, ck->sent.len);
+    if (ck->sent.data == NULL) {
+        goto done;
+    }
+
+    ngx_memcpy(ck->sent.data, path, plen);
+
+    if (query) {
+        ck->sent.data[plen] = '?';
+        ngx_memcpy(ck->sent.data + plen + 1, query, qlen);
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    curl_free(path);
+    curl_free(query);
+
+    if (u) {
+        curl_url_cleanup(u);
+    }
+
+    return rc;
+}
+
+
+/*
  * Only http and https.  A host name is looked up here; its addresses go to
  * curl as a CURLOPT_RESOLVE entry, so that curl never resolves a name by
  * itself (its resolver blocks or runs threads).  A name that does not
@@ -1738,15 +1834,18 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
      */
     h->period = ngx_min(min, 1000);
     h->ttl = 3 * h->period + 500;
+    h->started = ngx_current_msec;
+    h->swept = h->started;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        /* it still ticks: stale verdicts are its business too */
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                       "outage: curl_global_init() failed, health checks "
                       "do not run in this worker");
-        return NGX_OK;
-    }
 
-    h->global = 1;
+    } else {
+        h->global = 1;
+    }
 
     /* spread the workers' first attempts at the lease */
     ngx_add_timer(&h->tick, 1 + ngx_random() % 100);
@@ -1836,8 +1935,12 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         return;
     }
 
-    if (!ngx_http_outage_lease_take(&ngx_http_outage_shm()->health_lease,
-                                    h->ttl, h->log, "runs the health checks"))
+    ngx_http_outage_health_stale(h);
+
+    if (!h->global
+        || !ngx_http_outage_lease_take(&ngx_http_outage_shm()->health_lease,
+                                       h->ttl, h->log,
+                                       "runs the health checks"))
     {
         if (h->owner) {
             ngx_log_error(NGX_LOG_INFO, h->log, 0,
@@ -1886,8 +1989,10 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
          * if it fails too.  Off the schedule, which stays as it is.
          */
         if (!p->in_flight && !p->resolving
-            && ngx_http_outage_health_confirm_asked(p))
+            && ngx_http_outage_health_confirm_asked(p)
+            && !ngx_http_outage_health_held_off(p))
         {
+            p->scheduled = 0;
             ngx_http_outage_health_probe(h, p);
             p->confirming = (p->in_flight || p->resolving);
         }
@@ -1895,6 +2000,7 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         if (!p->in_flight && !p->resolving
             && (ngx_msec_int_t) (now - p->next) >= 0)
         {
+            p->scheduled = 1;
             ngx_http_outage_health_probe(h, p);
 
             p->next += p->conf->interval;
@@ -1943,6 +2049,23 @@ ngx_http_outage_health_confirm_asked(ngx_http_outage_probe_t *p)
 
     /* read without the lock: a stale value costs one tick */
     return sc->confirm && sc->key == p->conf->key;
+}
+
+
+/*
+ * A confirmation is asked at every tick until a probe answers it: while
+ * the check's probes cannot start (set-up or curl refuses them) it is
+ * tried once an interval, not at every tick.  The probes of the schedule
+ * are never held off: they are the "retried every interval" the log
+ * promises, and the intervals ngx_http_outage_health_unprobed() counts
+ * (a tick runs late; the schedule does not drift with it).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_held_off(ngx_http_outage_probe_t *p)
+{
+    return (p->setup_failed || p->start_failed)
+           && ngx_current_msec - p->unstarted < p->conf->interval;
 }
 
 
@@ -2032,13 +2155,6 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     size_t                        len;
     ngx_str_t                    *scope;
 
-    /* a probe passive detection asks for comes at every tick: not more */
-    if (p->setup_failed
-        && ngx_current_msec - p->setup_tried < p->conf->interval)
-    {
-        return NGX_ERROR;
-    }
-
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
     p->errbuf[0] = '\0';
 
@@ -2054,7 +2170,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     }
 
     ngx_http_outage_health_release(p);
-    p->setup_tried = ngx_current_msec;
+    p->unstarted = ngx_current_msec;
 
     /* easy() names what libcurl refused; a list it could not grow: memory */
     len = ngx_snprintf(text, sizeof(text), "cannot set up the probe: %s",
@@ -2094,7 +2210,14 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_shm_check_t  *sc;
 
     scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
-    p->unprobed++;
+
+    /*
+     * Intervals, not attempts: a confirming probe is one more attempt in
+     * the same interval (and it may be tried at every tick)
+     */
+    if (p->scheduled) {
+        p->unprobed++;
+    }
 
     shm = ngx_http_outage_shm();
     was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
@@ -2120,19 +2243,8 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
          * down), as a new one, so that it neither hides an outage nor
          * pages one that ended.
          */
-        if (p->unprobed >= p->conf->fall
-            && sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN)
-        {
-            was = sc->health;
-            sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
-            sc->since = ngx_time();
-            sc->transitions++;
-            sc->reason_len = 0;
-            sc->fails = 0;
-            sc->passes = 0;
-
-            guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
-            ngx_http_outage_shm_bump(shm);
+        if (p->unprobed >= p->conf->fall) {
+            was = ngx_http_outage_health_unknown(h, sc, &guard);
         }
     }
 
@@ -2144,6 +2256,159 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
                       "for %ui intervals (%*s), so its last verdict (%s) no "
                       "longer counts: it keeps its scope neither up nor "
                       "down", scope, p->id, p->unprobed, len, text,
+                      was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
+
+        ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
+    }
+}
+
+
+/*
+ * Under the lock: the check's verdict no longer counts, it is unknown as
+ * a new check is.  Returns the health it had (UNKNOWN: nothing changed).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_unknown(ngx_http_outage_health_t *h,
+    ngx_http_outage_shm_check_t *sc, ngx_uint_t *guard)
+{
+    ngx_uint_t              was;
+    ngx_http_outage_shm_t  *shm;
+
+    was = sc->health;
+
+    if (was == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+        return was;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    sc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+    sc->since = ngx_time();
+    sc->transitions++;
+    sc->reason_len = 0;
+    sc->fails = 0;
+    sc->passes = 0;
+
+    *guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
+    ngx_http_outage_shm_bump(shm);
+
+    return was;
+}
+
+
+/*
+ * Every worker, once a period, prober or not: a verdict nobody renews
+ * does not count for good.  A check with no probe result for fall + 1
+ * intervals, its timeout, the watchdog and two lease take-overs (counted
+ * from this worker's start at the earliest: a reload's new prober starts
+ * its schedule afresh) is unknown: the prober stalls or crashes again and
+ * again, or no worker can run libcurl, and nobody took over.  Set-up
+ * failures make it unknown sooner (unprobed()).  The zone is read without
+ * the lock; the lock only when a check is found stale.
+ */
+
+static void
+ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
+{
+    u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                        len;
+    ngx_str_t                    *scope;
+    ngx_uint_t                    i, was, guard;
+    ngx_msec_t                    now, limit;
+    ngx_msec_int_t                last;
+    ngx_http_outage_probe_t      *p;
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    now = ngx_current_msec;
+
+    if (now - h->swept < h->period) {
+        return;
+    }
+
+    h->swept = now;
+    shm = ngx_http_outage_shm();
+
+    for (i = 0; i < h->nprobes; i++) {
+        p = &h->probes[i];
+
+        if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+            continue;
+        }
+
+        sc = &shm->checks[p->conf->slot];
+        limit = (p->conf->fall + 1) * p->conf->interval + p->conf->timeout
+                + NGX_HTTP_OUTAGE_WATCHDOG + 2 * h->ttl;
+
+        /*
+         * Signed: sc->probed is the prober's cached clock, which may be a
+         * little ahead of this worker's.
+         */
+        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+            || sc->key != p->conf->key
+            || (ngx_msec_int_t) (now - h->started) <= (ngx_msec_int_t) limit
+            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit)
+        {
+            p->stale = 0;
+            continue;
+        }
+
+        /*
+         * Seen by this worker as it runs, not across a freeze of the whole
+         * nginx (a paused container or VM): after one the prober, resumed
+         * too, renews the verdict within an interval and its timeout
+         */
+        if (!p->stale || p->stale_probed != sc->probed) {
+            p->stale = 1;
+            p->stale_seen = now;
+            p->stale_probed = sc->probed;
+            continue;
+        }
+
+        if ((ngx_msec_int_t) (now - p->stale_seen)
+            <= (ngx_msec_int_t) (p->conf->interval + p->conf->timeout
+                                 + NGX_HTTP_OUTAGE_WATCHDOG))
+        {
+            continue;
+        }
+
+        was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
+        guard = 0;
+
+        ngx_http_outage_shm_lock();
+
+        last = (ngx_msec_int_t) (now - sc->probed);
+
+        if (sc->key == p->conf->key && sc->probed == p->stale_probed
+            && last > (ngx_msec_int_t) limit)
+        {
+            len = ngx_snprintf(text, sizeof(text), "not probed: no probe "
+                               "result for %M ms", (ngx_msec_t) last)
+                  - text;
+
+            sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
+            ngx_memcpy(sc->last_error_text, text, len);
+            sc->last_error_len = len;
+
+            was = ngx_http_outage_health_unknown(h, sc, &guard);
+        }
+
+        ngx_http_outage_shm_unlock();
+
+        if (was == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
+            continue;
+        }
+
+        scope = &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope];
+
+        ngx_log_error(NGX_LOG_ERR, h->log, 0,
+                      "outage: check \"%V\" (#%ui) is unknown: no probe "
+                      "result for %M ms (the prober stalls or crashes, or "
+                      "cannot run libcurl: see the lines before), so its "
+                      "last verdict (%s) no longer counts: it keeps its "
+                      "scope neither up nor down", scope, p->id,
+                      (ngx_msec_t) last,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
@@ -2283,7 +2548,6 @@ ngx_http_outage_health_nonce(void)
 ngx_uint_t
 ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 {
-    u_char                        *c, *path, *end;
     ngx_uint_t                     i, j, *ids;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_loc_conf_t    *olcf;
@@ -2324,25 +2588,9 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
             continue;
         }
 
-        /* the path and query of "scheme://host[:port]/path?query" */
-        end = ck[i].url.data + ck[i].url.len;
-        path = ngx_strlchr(ck[i].url.data, end, ':');
-        path = (path && end - path > 3) ? ngx_strlchr(path + 3, end, '/')
-                                        : NULL;
-
-        if (path == NULL) {
-            if (r->unparsed_uri.len == 1 && r->unparsed_uri.data[0] == '/') {
-                return 1;
-            }
-
-            continue;
-        }
-
-        c = ngx_strlchr(path, end, '#');
-        end = c ? c : end;
-
-        if (r->unparsed_uri.len == (size_t) (end - path)
-            && ngx_strncmp(r->unparsed_uri.data, path, end - path) == 0)
+        if (r->unparsed_uri.len == ck[i].sent.len
+            && ngx_strncmp(r->unparsed_uri.data, ck[i].sent.data,
+                           ck[i].sent.len) == 0)
         {
             return 1;
         }
@@ -2380,8 +2628,9 @@ ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
 
 /*
  * Such an answer is the other module's verdict on the scope, not the
- * application's.  While the check is up (or unknown) and no probe of this
- * worker reached what the check watches for 4 x fall x interval, it counts
+ * application's.  While the check is up (or unknown) and no probe reached
+ * what the check watches for 4 x fall x interval (the zone keeps when one
+ * last did, so a reload or a prober's takeover does not forget it), it counts
  * as a failure: a member that paged first is evidence of an outage, which
  * must not be hidden from this one (a load balancer with source affinity
  * sends every probe there).  Direct evidence within that time outweighs
@@ -2418,11 +2667,20 @@ ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     }
 
     sc->page_answers++;
+
+    /*
+     * the prober probes and the rule below holds the verdict: not one
+     * that nobody renews (ngx_http_outage_health_stale())
+     */
+    sc->probed = ngx_current_msec;
+
     down = (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN);
+    /* signed: another process's cached clock may be a little ahead */
     hearsay = !down
-              && (!p->direct_seen
-                  || ngx_current_msec - p->direct
-                     > 4 * p->conf->fall * p->conf->interval);
+              && (!sc->direct_seen
+                  || (ngx_msec_int_t) (ngx_current_msec - sc->direct)
+                     > (ngx_msec_int_t) (4 * p->conf->fall
+                                         * p->conf->interval));
 
     if (!hearsay) {
         /* not counted: no verdict, and a confirmation asked ends here */
@@ -2918,6 +3176,8 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
 
     /* no evidence, as a set-up failure; logged once until a probe starts */
 
+    p->unstarted = ngx_current_msec;
+
     if (!p->start_failed) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
                       "outage: check \"%V\" (#%ui): cannot start a probe: %s",
@@ -3142,10 +3402,7 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
 
-        if (!res.foreign) {
-            p->direct = ngx_current_msec;
-            p->direct_seen = 1;
-        }
+        res.direct = !res.foreign;
 
         if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
             ngx_http_outage_health_store(h, p, &res);
@@ -3451,7 +3708,8 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     time_t                         now, was_since;
     ngx_str_t                     *scope;
     ngx_uint_t                     became, fails, guard, was_down, silenced,
-                                   level, confirming, confirmed, told;
+                                   level, confirming, confirmed, told,
+                                   held;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *ck;
@@ -3499,6 +3757,11 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
     sc->probes++;
     sc->last_checked = now;
     sc->probed = ngx_current_msec;
+
+    if (res->direct) {
+        sc->direct = ngx_current_msec;
+        sc->direct_seen = 1;
+    }
     sc->last_latency = res->latency;
     sc->latency_sum += res->latency;
     sc->last_status = res->status;
@@ -3604,6 +3867,9 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
 
     guard = ngx_http_outage_health_guard(h->omcf, shm, NULL);
 
+    held = (shm->guard_state == NGX_HTTP_OUTAGE_GUARD_HOLDING
+            && ngx_http_outage_health_held(sc));
+
     if (guard
         || was_down != (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN))
     {
@@ -3626,24 +3892,26 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
                                                     ngx_strlen(res->detail));
         }
 
-        level = silenced ? NGX_LOG_WARN : NGX_LOG_ERR;
+        level = (silenced || held) ? NGX_LOG_WARN : NGX_LOG_ERR;
 
         if (confirmed) {
             ngx_log_error(level, h->log, 0,
                           "outage: check \"%V\" (#%ui) is down: passive: "
                           "%*s; check: %*s (passive failures confirmed by "
-                          "a probe)%s%*s%s",
+                          "a probe)%s%*s%s%s",
                           scope, p->id, plen, passive, res->len, res->text,
                           detail ? "; curl: " : "", detail, buf,
-                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "",
+                          held ? NGX_HTTP_OUTAGE_HELD : "");
 
         } else {
             ngx_log_error(level, h->log, 0,
                           "outage: check \"%V\" (#%ui) is down: check: %*s "
-                          "(%ui failures)%s%*s%s",
+                          "(%ui failures)%s%*s%s%s",
                           scope, p->id, res->len, res->text, fails,
                           detail ? "; curl: " : "", detail, buf,
-                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "");
+                          silenced ? NGX_HTTP_OUTAGE_SILENCED : "",
+                          held ? NGX_HTTP_OUTAGE_HELD : "");
         }
 
     } else if (became == NGX_HTTP_OUTAGE_HEALTH_UP) {
@@ -4415,7 +4683,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     u_char                      *p, buf[512],
                                  reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       rlen;
-    ngx_uint_t                   j, n, pending;
+    ngx_uint_t                   j, n, pending, level, state;
     ngx_http_outage_shm_t       *shm;
     ngx_http_outage_snapshot_t  *snap;
 
@@ -4425,6 +4693,40 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
 
     shm = ngx_http_outage_shm();
 
+    /*
+     * The scopes the change concerns, for the on-call, by the status'
+     * rules on the decision's views: those a guard that holds keeps up
+     * ("held"), and those a guard that ends (or never held) pages now, a
+     * check down by its probes ("released"): each such take-down was
+     * logged while held, this line is when it takes effect
+     */
+    state = (change == NGX_HTTP_OUTAGE_GUARD_SET)
+            ? NGX_HTTP_OUTAGE_GUARD_HOLDING
+            : (change == NGX_HTTP_OUTAGE_GUARD_CLEARED
+               || change == NGX_HTTP_OUTAGE_GUARD_BROKEN
+               || change == NGX_HTTP_OUTAGE_GUARD_REFUSED)
+              ? NGX_HTTP_OUTAGE_GUARD_DISPROVED : NGX_HTTP_OUTAGE_GUARD_OFF;
+    p = buf;
+
+    if (state != NGX_HTTP_OUTAGE_GUARD_OFF) {
+        snap = ngx_http_outage_snapshot_pin(log);
+
+        ngx_http_outage_shm_lock();
+        p = ngx_http_outage_health_guard_list(buf, buf + sizeof(buf), omcf,
+                                              shm, snap, state, ", ");
+        ngx_http_outage_shm_unlock();
+
+        if (snap) {
+            ngx_http_outage_snapshot_release(snap);
+        }
+    }
+
+    level = (p == buf) ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    if (p == buf) {
+        p = ngx_cpymem(buf, "none", sizeof("none") - 1);
+    }
+
     ngx_http_outage_shm_lock();
     rlen = ngx_min(shm->guard_reason_len, NGX_HTTP_OUTAGE_ERR_MAX);
     ngx_memcpy(reason, shm->guard_reason, rlen);
@@ -4433,28 +4735,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     switch (change) {
 
     case NGX_HTTP_OUTAGE_GUARD_SET:
-        /*
-         * the scopes whose page the guard holds back, for the on-call: the
-         * status' "held", by the same rule on the decision's views
-         */
-        snap = ngx_http_outage_snapshot_pin(log);
-
-        ngx_http_outage_shm_lock();
-        p = ngx_http_outage_health_guard_list(buf, buf + sizeof(buf), omcf,
-                                              shm, snap,
-                                              NGX_HTTP_OUTAGE_GUARD_HOLDING,
-                                              ", ");
-        ngx_http_outage_shm_unlock();
-
-        if (snap) {
-            ngx_http_outage_snapshot_release(snap);
-        }
-
-        /* every failing scope paged anyway or decided by Redis */
-        if (p == buf) {
-            p = ngx_cpymem(buf, "none", sizeof("none") - 1);
-        }
-
+        /* "none": every failing scope paged anyway or decided by Redis */
         n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
                                          NULL);
 
@@ -4470,23 +4751,25 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_BROKEN:
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+        ngx_log_error(level, log, 0,
                       "outage: %*s, so the prober's network is not what is "
                       "broken: the all-checks-failing guard is off until a "
                       "check stops failing, every scope whose checks fail "
-                      "is down (outage_check_guard cleared)",
-                      rlen, reason);
+                      "is down (outage_check_guard cleared); scopes paged "
+                      "now: %*s",
+                      rlen, reason, p - buf, buf);
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_REFUSED:
         /* every target fails, but the guard never held: say why, once */
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+        ngx_log_error(level, log, 0,
                       "outage: the health checks of all targets fail but "
                       "%*s, so the prober's network is not what is broken: "
                       "the all-checks-failing guard does not hold them "
                       "back, every scope whose checks fail is down "
-                      "(outage_check_guard disproved)",
-                      rlen, reason);
+                      "(outage_check_guard disproved); scopes paged now: "
+                      "%*s",
+                      rlen, reason, p - buf, buf);
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_ENDED:
@@ -4497,10 +4780,10 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
         break;
 
     default: /* NGX_HTTP_OUTAGE_GUARD_CLEARED */
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+        ngx_log_error(level, log, 0,
                       "outage: %*s, health checks decide again "
-                      "(outage_check_guard cleared)",
-                      rlen, reason);
+                      "(outage_check_guard cleared); scopes paged now: %*s",
+                      rlen, reason, p - buf, buf);
     }
 }
 
@@ -4925,7 +5208,7 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
     void *inherited, ngx_uint_t *status, const char **cause, ngx_str_t **peer,
     ngx_uint_t *connected)
 {
-    ngx_uint_t                  i, n, last, own;
+    ngx_uint_t                  i, n, last, own, tls;
     ngx_http_upstream_t        *u, *prev;
     ngx_http_outage_ctx_t      *ctx;
     ngx_http_upstream_state_t  *state;
@@ -5037,6 +5320,22 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
         return NGX_OK;
     }
 
+    /*
+     * nginx records the connect time once the TLS handshake is done too:
+     * with TLS to the upstream, "not connected" may be a handshake the
+     * peer refused (strict SNI, and "proxy_ssl_name $host" lets a visitor
+     * choose it) or a certificate nginx refused.  The peer was reached:
+     * a probe decides.  Either upstream the request ran (the paged one,
+     * or the one of an error_page it went on to) may be it.
+     */
+    tls = 0;
+
+#if (NGX_HTTP_SSL)
+    ctx = ngx_http_outage_ctx(r, 0);
+    prev = ctx ? ctx->page.inherited : NULL;
+    tls = (u != NULL && u->ssl) || (prev != NULL && prev->ssl);
+#endif
+
     switch (state->status) {
 
     case NGX_HTTP_BAD_GATEWAY:
@@ -5062,13 +5361,17 @@ ngx_http_outage_passive_classify(ngx_http_request_t *r, ngx_uint_t first,
             && !ngx_http_outage_passive_is_address(state->peer))
         {
             *cause = "no live upstreams";
+
+        } else if (state->connect_time == (ngx_msec_t) -1 && tls) {
+            *cause = "connect or TLS handshake failed";
         }
 
         return NGX_OK;
 
     case NGX_HTTP_GATEWAY_TIME_OUT:
-        *cause = (state->connect_time == (ngx_msec_t) -1)
-                 ? "connect timed out" : "timed out";
+        *cause = (state->connect_time != (ngx_msec_t) -1) ? "timed out"
+                 : tls ? "connect or TLS handshake timed out"
+                       : "connect timed out";
         return NGX_OK;
 
     default:
@@ -5935,6 +6238,32 @@ ngx_http_outage_passive_name_seen(ngx_http_outage_shm_check_t *sc,
 
 
 /*
+ * "host:port" as nginx names a peer or an upstream's host: where its port
+ * starts (NULL without a host and a ":"), and the check's own host and
+ * port to compare it with.
+ */
+
+static u_char *
+ngx_http_outage_passive_port(ngx_http_outage_check_conf_t *ck,
+    ngx_str_t *name, ngx_str_t *host, in_port_t *port)
+{
+    u_char  *p;
+
+    for (p = name->data + name->len; p > name->data && p[-1] != ':'; p--) {
+        /* void */
+    }
+
+    if (p <= name->data + 1) {
+        return NULL;
+    }
+
+    ngx_http_outage_url_target(&ck->url, host, port);
+
+    return p;
+}
+
+
+/*
  * Whether the check probes the peer nginx tried (its host:port): by the
  * addresses written in the configuration, or by
  * those its last probe was handed at run time (the slot's target keys: a
@@ -5962,15 +6291,11 @@ ngx_http_outage_passive_probes(ngx_http_outage_check_conf_t *ck,
         return 0;
     }
 
-    for (p = peer->data + peer->len; p > peer->data && p[-1] != ':'; p--) {
-        /* void */
-    }
+    p = ngx_http_outage_passive_port(ck, peer, &host, &port);
 
-    if (p <= peer->data + 1) {
+    if (p == NULL) {
         return 0;
     }
-
-    ngx_http_outage_url_target(&ck->url, &host, &port);
 
     n = ngx_atoi(p, peer->data + peer->len - p);
 
@@ -6022,16 +6347,11 @@ ngx_http_outage_passive_name_own(ngx_http_outage_check_conf_t *ck,
         return 1;
     }
 
-    /* "host:port": the host part */
-    for (p = name->data + name->len; p > name->data && p[-1] != ':'; p--) {
-        /* void */
-    }
+    p = ngx_http_outage_passive_port(ck, name, &host, &port);
 
-    if (p == name->data) {
+    if (p == NULL) {
         return 0;
     }
-
-    ngx_http_outage_url_target(&ck->url, &host, &port);
 
     return host.len == (size_t) (p - 1 - name->data)
            && ngx_strncasecmp(host.data, name->data, host.len) == 0;

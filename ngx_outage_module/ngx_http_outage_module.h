@@ -131,6 +131,8 @@ typedef struct {
 typedef struct {
     ngx_uint_t                   scope;       /* scope index */
     ngx_str_t                    url;         /* NUL-terminated */
+    ngx_str_t                    sent;        /* path?query as libcurl
+                                                 sends it (health.c) */
     ngx_str_t                    resolve;     /* "host:port:addr" for CURLOPT_RESOLVE */
     ngx_str_t                    host;        /* a name (health.c resolves
                                                  it), empty for an IP */
@@ -344,6 +346,14 @@ typedef struct {
                                                   last probe: how recent
                                                   the evidence is, across
                                                   a reload */
+    ngx_msec_t                   direct;       /* ngx_current_msec of the
+                                                  last probe answer that
+                                                  was not an outage page
+                                                  (pass or fail): kept
+                                                  across reloads and
+                                                  takeovers (health.c,
+                                                  foreign) */
+    ngx_uint_t                   direct_seen;  /* "direct" is set */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an

@@ -716,6 +716,7 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
                 sc->reason_len = 0;
                 sc->fails = 0;
                 sc->passes = 0;
+                sc->direct_seen = 0;
                 ngx_http_outage_passive_forget(sc);
                 dropped++;
             }

@@ -385,7 +385,8 @@ static const struct {
     { "probes_total", "Probes sent." },
     { "failures_total", "Failed probes." },
     { "setup_failed", "1 while libcurl refuses to set up the check's probe "
-                      "(it is not probed)." },
+                      "or no probe result came for too long (it is not "
+                      "probed)." },
 };
 
 

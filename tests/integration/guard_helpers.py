@@ -1,7 +1,7 @@
 """Helpers of the all-checks-failing guard's tests (test_guard_trust.py,
 test_guard_status.py): an application whose /health can fail or hang, the
-fixture that makes them, a two-shop configuration, and readers of the
-scopes' states, the status' guard object and its metrics."""
+fixture that makes them, two-shop and two-box configurations, and readers
+of the scopes' states, the status' guard object and its metrics."""
 
 import re
 import threading
@@ -112,6 +112,37 @@ def ab_conf(a, b, extra="", opts=AB_OPTS, b_opts=None):
         location /a/ { outage_page shopa; proxy_pass http://127.0.0.1:%d/; }
         location /b/ { outage_page shopb; proxy_pass http://127.0.0.1:%d/; }
         """ % (a.port, b.port))
+
+
+def check_lines(opts, *checks):
+    """One outage_check line per (scope, port, path) on 127.0.0.1, each
+    with the same options."""
+    return "".join("outage_check %s http://127.0.0.1:%d%s %s;\n"
+                   % (name, port, path, opts) for name, port, path in checks)
+
+
+BOXES_OPTS = "interval=300ms timeout=200ms fall=2 rise=2"
+
+
+def boxes_conf(box1, box2, opts=BOXES_OPTS, proxy=None):
+    """Box 1 serves checkout (/health) and api (/), box 2 search: one
+    target, two scopes, and another target.  /checkout/ is proxied to box
+    1; with proxy=(p1, p2, p3) each scope's location to its port."""
+    checks = check_lines(opts, ("checkout", box1, "/health"),
+                         ("api", box1, "/"), ("search", box2, "/health"))
+    if proxy is None:
+        return checks + server("""
+        location /checkout/ {
+            outage_page checkout;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /api/ { outage_page api; }
+        location /search/ { outage_page search; }
+        """ % box1)
+    return checks + server("".join(
+        "location /%s/ { outage_page %s; proxy_pass http://127.0.0.1:%d; }\n"
+        % (name, name, port)
+        for name, port in zip(("checkout", "api", "search"), proxy)))
 
 
 def guard(n):

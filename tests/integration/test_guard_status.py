@@ -12,8 +12,9 @@ import re
 import time
 
 from harness import LATENCY_FACTOR, free_port, wait_for
-from guard_helpers import (PASSIVE_WINDOW, T, ab_conf, apps,  # noqa: F401
-                           guard, metric_states, states)
+from guard_helpers import (BOXES_OPTS, PASSIVE_WINDOW, T,  # noqa: F401
+                           ab_conf, apps, boxes_conf, check_lines, guard,
+                           metric_states, states)
 from passive_helpers import checks_of, lines, serve, server, stop_server
 
 TRAFFIC = ('real traffic fails like the probes: check "checkout" (#0): '
@@ -28,20 +29,7 @@ def test_guard_holding_then_disproved_by_traffic_then_off(nginx_factory):
     # comes back and the guard is off again
     box1 = free_port()
     box2 = free_port()
-    conf = ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check api http://127.0.0.1:%d/ "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check search http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (box1, box1, box2)) + server("""
-        location /checkout/ {
-            outage_page checkout;
-            proxy_pass http://127.0.0.1:%d/;
-        }
-        location /api/ { outage_page api; }
-        location /search/ { outage_page search; }
-        """ % box1)
+    conf = boxes_conf(box1, box2)
     n = nginx_factory(conf, workers=2)
 
     # a start with every check unknown: off, never changed
@@ -93,9 +81,12 @@ def test_guard_holding_then_disproved_by_traffic_then_off(nginx_factory):
     assert re.findall(r'^outage_guard_held\{scope="\w+"\} (\d)$', text,
                       re.M) == ["0"] * 3, text
     # the log line says the status' reason, once
-    got = lines(n, r"\[notice\].*outage: " + re.escape(TRAFFIC)
+    # at error: it pages those scopes now (audit s10/A1 F3)
+    got = lines(n, r"\[error\].*outage: " + re.escape(TRAFFIC)
                 + r", so the prober's network is not what is broken")
     assert len(got) == 1, got
+    assert re.search(r'; scopes paged now: "checkout", "api", "search"'
+                     r'( while |, client: |$)', got[0]), got
 
     # box 2 answers again: not every target fails, the guard is off
     live = serve("127.0.0.1", box2)
@@ -116,11 +107,8 @@ def test_guard_off_by_configuration_says_so(nginx_factory):
     # outage_check_guard off: every target failing pages every scope, and
     # the status says the guard is not enabled rather than merely "off"
     conf = ("outage_check_guard off;\n"
-            "outage_check shopa http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check shopb http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (free_port(), free_port())) + server("""
+            + check_lines(BOXES_OPTS, ("shopa", free_port(), "/health"),
+                          ("shopb", free_port(), "/health"))) + server("""
         location /a/ { outage_page shopa; }
         location /b/ { outage_page shopb; }""")
     n = nginx_factory(conf, workers=1)
@@ -161,3 +149,43 @@ def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
     held = lines(n, r"\[error\].*every health check fails")
     assert len(held) == 1, held
     assert held[0].endswith('scopes kept up: "shopb"'), held
+
+
+def test_a_take_down_is_logged_when_it_takes_effect(nginx_factory):
+    # audit s10/A1 F3: while the guard holds, "[error] is down" was logged
+    # for a scope that was not paged; when the guard ended, the scope was
+    # paged from that second and no line named it.  Now the held one is a
+    # [warn] that says so, and the line of the guard's end names the
+    # scopes it pages now
+    search, checkout = free_port(), free_port()
+    conf = (
+        "outage_check search http://127.0.0.1:%d/health interval=500ms "
+        "timeout=300ms fall=1 rise=1;\n"
+        "outage_check checkout http://127.0.0.1:%d/health interval=500ms "
+        "timeout=300ms fall=4 rise=1;\n" % (search, checkout)
+    ) + server("""
+        location /checkout/ { outage_page checkout; outage_passive off; }
+        location /search/ { outage_page search; outage_passive off; }""")
+    n = nginx_factory(conf, workers=1)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["down", "down"],
+             timeout=T, what="both checks down")
+    assert guard(n)["state"] == "holding", guard(n)
+    assert states(n) == {"search": "ok", "checkout": "ok"}
+    got = lines(n, r'check "checkout" \(#1\) is down: ')
+    assert len(got) == 1 and "[warn]" in got[0], got
+    assert got[0].endswith("; held back by the all-checks-failing guard "
+                           "(outage_check_guard): not paged until it "
+                           "ends"), got
+    # search comes back: the guard ends, checkout is paged from now on
+    app = serve("127.0.0.1", search)
+    try:
+        wait_for(lambda: guard(n)["state"] == "off", timeout=T,
+                 what="the guard off")
+        wait_for(lambda: states(n)["checkout"] == "down", timeout=T,
+                 what="checkout paged")
+        got = lines(n, r"health checks decide again")
+        assert len(got) == 1 and "[error]" in got[0], got
+        assert got[0].endswith('(outage_check_guard cleared); scopes paged '
+                               'now: "checkout"'), got
+    finally:
+        stop_server(app)

@@ -26,8 +26,9 @@ import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
 from outage_fixtures import FakeDns as Dns
-from guard_helpers import (AB_OPTS, PASSIVE_WINDOW, T, ab_conf,  # noqa: F401
-                           apps, guard, states)
+from guard_helpers import (AB_OPTS, BOXES_OPTS, PASSIVE_WINDOW,  # noqa: F401
+                           T, ab_conf, apps, boxes_conf, check_lines, guard,
+                           states)
 from passive_helpers import (checks_of, lines, scope, serve, server,
                              stop_server)
 
@@ -43,11 +44,8 @@ def test_total_outage_by_hang_is_not_hidden_by_the_guard(nginx_factory,
     # applications' own 500s after their database timeout, which cannot
     # disprove a guard)
     a, b = apps(), apps()
-    conf = ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=2 rise=2;\n"
-            "outage_check payments http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=2 rise=2;\n"
-            % (a.port, b.port)) + server("""
+    conf = check_lines(AB_OPTS + " rise=2", ("checkout", a.port, "/health"),
+                       ("payments", b.port, "/health")) + server("""
         location /checkout/ { outage_page checkout; return 200 "ok\\n"; }
         location /pay/ { outage_page payments; return 200 "ok\\n"; }""")
     n = nginx_factory(conf, workers=2)
@@ -71,20 +69,7 @@ def test_traffic_disproving_the_guard_pages_every_probe_down_scope(
     # guard, so api (same dead box) and search are paged too
     box1 = free_port()
     box2 = free_port()
-    conf = ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check api http://127.0.0.1:%d/ "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check search http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            % (box1, box1, box2)) + server("""
-        location /checkout/ {
-            outage_page checkout;
-            proxy_pass http://127.0.0.1:%d/;
-        }
-        location /api/ { outage_page api; }
-        location /search/ { outage_page search; }
-        """ % box1)
+    conf = boxes_conf(box1, box2)
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: n.status_json()["guard_active"], timeout=T,
              what="the guard")
@@ -112,11 +97,9 @@ def test_slow_url_does_not_defeat_the_guard(nginx_factory, apps):
     # every probe; the take-down "passive: ...; check: HTTP 401" counts for
     # the guard as probe evidence, so the guard stays and nothing is paged
     a, b = apps(), apps()
-    conf = ("outage_check shopa http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=3 rise=2;\n"
-            "outage_check shopb http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=3 rise=2;\n"
-            % (a.port, b.port)) + server("""
+    conf = check_lines("interval=500ms timeout=300ms fall=3 rise=2",
+                       ("shopa", a.port, "/health"),
+                       ("shopb", b.port, "/health")) + server("""
         location /a/ {
             outage_page shopa;
             proxy_pass http://127.0.0.1:%d/;
@@ -159,11 +142,8 @@ def test_probe_judges_a_new_connection(nginx_factory, apps):
     # prober's old connection would still be answered.  A probe on a new
     # connection times out: the check goes down with no traffic at all
     a, other = apps(), apps()
-    conf = ("outage_check shop http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms fall=2 rise=2;\n"
-            "outage_check other http://127.0.0.1:%d/health "
-            "interval=300ms timeout=200ms;\n"
-            % (a.port, other.port)) + server("""
+    conf = check_lines(BOXES_OPTS, ("shop", a.port, "/health"),
+                       ("other", other.port, "/health")) + server("""
         location / { outage_page shop; return 200 "ok\\n"; }""")
     n = nginx_factory(conf, workers=1)
     wait_for(lambda: checks_of(n)[0]["probes"] >= 3, timeout=T)
@@ -299,22 +279,8 @@ def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
     # traffic disproved it, and one log line says so (there was none: the
     # scopes were paged with no word about the guard)
     a, b = apps(), apps()
-    conf = ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=1s timeout=300ms fall=3 rise=2;\n"
-            "outage_check api http://127.0.0.1:%d/ "
-            "interval=1s timeout=300ms fall=3 rise=2;\n"
-            "outage_check search http://127.0.0.1:%d/health "
-            "interval=1s timeout=300ms fall=3 rise=2;\n"
-            % (a.port, a.port, b.port)) + server("""
-        location /checkout/ {
-            outage_page checkout;
-            proxy_pass http://127.0.0.1:%d;
-        }
-        location /api/ { outage_page api; proxy_pass http://127.0.0.1:%d; }
-        location /search/ {
-            outage_page search;
-            proxy_pass http://127.0.0.1:%d;
-        }""" % (a.port, a.port, b.port))
+    conf = boxes_conf(a.port, b.port, "interval=1s timeout=300ms fall=3 "
+                      "rise=2", proxy=(a.port, a.port, b.port))
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
              timeout=T)
@@ -347,9 +313,11 @@ def test_traffic_first_then_probes_disproves_the_guard(nginx_factory, apps):
     assert states(n) == {"checkout": "down", "api": "down",
                          "search": "down"}, st
     assert n.get("/search/")[0] == 503
-    got = lines(n, r"\[notice\].*outage: the health checks of all targets "
+    got = lines(n, r"\[error\].*outage: the health checks of all targets "
                    r"fail but " + re.escape(g["reason"]))
     assert len(got) == 1, got
+    assert re.search(r'; scopes paged now: "api", "search"( while |$)',
+                     got[0]), got
     assert lines(n, r"every health check fails") == []
 
 
@@ -394,22 +362,8 @@ def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
     # either; before, they took it down directly, about api alone)
     a, b = apps(), apps()
     dead = free_port()
-    conf = ("outage_check checkout http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=2 rise=2;\n"
-            "outage_check api http://127.0.0.1:%d/ "
-            "interval=500ms timeout=300ms fall=2 rise=2;\n"
-            "outage_check search http://127.0.0.1:%d/health "
-            "interval=500ms timeout=300ms fall=2 rise=2;\n"
-            % (a.port, a.port, b.port)) + server("""
-        location /checkout/ {
-            outage_page checkout;
-            proxy_pass http://127.0.0.1:%d;
-        }
-        location /api/ { outage_page api; proxy_pass http://127.0.0.1:%d; }
-        location /search/ {
-            outage_page search;
-            proxy_pass http://127.0.0.1:%d;
-        }""" % (a.port, dead, b.port))
+    conf = boxes_conf(a.port, b.port, "interval=500ms timeout=300ms fall=2 "
+                      "rise=2", proxy=(a.port, dead, b.port))
     n = nginx_factory(conf, workers=2)
     wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
              timeout=T)

@@ -13,9 +13,12 @@ check and the directive."""
 
 import itertools
 import os
+import signal
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler
+
+import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
 from passive_helpers import checks_of, lines, scope, serve, stop_server
@@ -202,6 +205,18 @@ def test_a_member_that_paged_first_is_evidence_for_the_others(
             wait_for(lambda: scope(n, "shop")["state"] == "down",
                      timeout=T, what="the scope down")
         assert a.get("/")[0] == 503 and b.get("/")[0] == 503
+        # each probe is answered by the other's page from now on, not
+        # counted while down: the prober still renews the verdict, which
+        # is not taken for a stale one (no probe result for (fall + 1) x
+        # interval + timeout + 1 s + two take-overs: about 5.3 s here)
+        before = [checks_of(n)[0] for n in (a, b)]
+        wait_for(lambda: checks_of(a)[0]["page_answers"]
+                 >= before[0]["page_answers"] + 24, timeout=3 * T,
+                 what="more than 7 s of A's probes answered by B's page")
+        for n, c in zip((a, b), before):
+            assert checks_of(n)[0]["transitions"] == c["transitions"], \
+                (c, checks_of(n)[0])
+        assert a.get("/")[0] == 503 and b.get("/")[0] == 503
     finally:
         app.stop()
 
@@ -320,6 +335,89 @@ def test_a_member_whose_probes_reach_the_application_does_not_flap(
         assert checks_of(a)[0]["transitions"] == 0, checks_of(a)
         assert a.get("/")[0] == 200
         assert lines(a, "not counted: other probes reach the application")
+    finally:
+        lb.stop()
+        app.stop()
+
+
+def _spread(nginx_factory, app, lb):
+    """A's check probes through the load balancer, B cannot reach the
+    application and pages; every probe of A reaches A until the test
+    spreads them.  fall=4: a run of five of B's pages takes down a check
+    whose prober has no record of a direct answer."""
+    conf = _conf(lb.port, app.port).replace(
+        "interval=300ms timeout=250ms fall=2",
+        "interval=400ms timeout=300ms fall=4")
+    a = nginx_factory(conf, workers=2, start=False)
+    b = nginx_factory(_conf(free_port(), app.port), workers=1, start=False)
+    lb.start([a.port])
+    a.start()
+    b.start()
+    wait_for(lambda: scope(b, "shop")["state"] == "down", timeout=T,
+             what="B paged")
+    wait_for(lambda: checks_of(a)[0]["health"] == "up", timeout=T,
+             what="A's check up")
+    return a, b
+
+
+def _spread_then(a, b, lb, disrupt):
+    """Probes reach A, then five of every six land on B's page from the
+    moment of the disruption on: the first probes of A's new prober are
+    answered by B's page, which the record of the last direct answer (a
+    probe answered by the application, 6 x 400 ms ago at most) outweighs
+    (4 x fall x interval = 6.4 s)."""
+    lb.start([a.port])
+    probes = checks_of(a)[0]["probes"]
+    wait_for(lambda: checks_of(a)[0]["probes"] >= probes + 2, timeout=T,
+             what="A's probes reach the application")
+    answers = checks_of(a)[0]["page_answers"]
+    lb.start([b.port] * 5 + [a.port])
+    disrupt()
+    wait_for(lambda: checks_of(a)[0]["page_answers"] >= answers + 6,
+             timeout=T, what="the new prober's probes answered by B's page")
+    assert scope(a, "shop")["state"] == "ok", scope(a, "shop")
+    assert checks_of(a)[0]["transitions"] == 0, checks_of(a)
+
+
+def test_a_reload_keeps_the_record_of_direct_answers(nginx_factory):
+    # review s9/R1 P4: the time of the last probe answered by the
+    # application was the prober worker's: after a reload the new prober
+    # counted B's pages as hearsay until one of its probes reached the
+    # application, and A paged its shoppers with the application healthy
+    app = FlakyApp()
+    lb = PatternLB()
+    try:
+        a, b = _spread(nginx_factory, app, lb)
+        for _ in range(3):
+            _spread_then(a, b, lb, a.reload)
+        assert a.get("/")[0] == 200
+        assert lines(a, "not counted: other probes reach the application")
+    finally:
+        lb.stop()
+        app.stop()
+
+
+@pytest.mark.allow_log_errors     # "worker process exited on signal 9"
+def test_a_prober_takeover_keeps_the_record_of_direct_answers(
+        nginx_factory):
+    # the same after the prober worker is SIGKILLed: the other worker
+    # takes the lease over (or the master's new worker) with the zone's
+    # record, not an empty one of its own
+    app = FlakyApp()
+    lb = PatternLB()
+    try:
+        a, b = _spread(nginx_factory, app, lb)
+
+        def kill_prober():
+            pid = a.status_json()["health"]["prober_pid"]
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: pid not in a.worker_pids()
+                     and len(a.worker_pids()) == a.workers, timeout=T,
+                     what="the killed worker replaced")
+
+        for _ in range(2):
+            _spread_then(a, b, lb, kill_prober)
+        assert a.get("/")[0] == 200
     finally:
         lb.stop()
         app.stop()
