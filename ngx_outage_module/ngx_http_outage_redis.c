@@ -169,6 +169,20 @@ typedef struct {
 } ngx_http_outage_redis_name_t;
 
 
+/*
+ * A budget of log lines (FLAP_LINES per FLAP_WINDOW) for something that
+ * may flip fast: a scope's state, the poll link itself.  Past the budget
+ * the lines are counted, and said in one summary when the window is over.
+ */
+
+typedef struct {
+    ngx_msec_t                    start;      /* of the window */
+    ngx_uint_t                    said;       /* lines said in it */
+    ngx_uint_t                    quiet;      /* counted: changes, downs */
+    ngx_uint_t                    hushed;     /* counted: other lines, ups */
+} ngx_http_outage_redis_window_t;
+
+
 typedef struct {
     ngx_http_outage_main_conf_t  *omcf;
     ngx_peer_connection_t         pc;         /* pc.connection: the link */
@@ -232,10 +246,15 @@ typedef struct {
     ngx_uint_t                    over_why[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     /* the poll link: state changes said per scope, see said_change() */
-    ngx_msec_t                    flap_start[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                    flap_said[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                    flap_quiet[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                    flap_hushed[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_http_outage_redis_window_t  flap[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    /* the poll link: its own up and down lines, see link_said() */
+    ngx_http_outage_redis_window_t  link;
+    ngx_event_t                   link_end;   /* its window's end */
+    ngx_uint_t                    link_tell;  /* say the next, said or not */
+    ngx_uint_t                    link_up;    /* the last line counted */
+    u_char                        link_now[NGX_HTTP_OUTAGE_ERR_MAX + 320];
+    size_t                        link_now_len;
 
     /* the poll link: strings over BULK_MAX taken out before the reader */
     ngx_http_outage_resp_cut_t    cutter;
@@ -383,6 +402,15 @@ static ngx_uint_t ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd,
     ngx_pid_t pid);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
+static ngx_uint_t ngx_http_outage_redis_window_say(
+    ngx_http_outage_redis_window_t *w, ngx_uint_t *count);
+static ngx_uint_t ngx_http_outage_redis_window_end(
+    ngx_http_outage_redis_window_t *w, ngx_uint_t force);
+static void ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd,
+    ngx_uint_t up, ngx_uint_t level, u_char *text, size_t len);
+static void ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
+    ngx_uint_t force);
+static void ngx_http_outage_redis_link_end(ngx_event_t *ev);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
 
@@ -938,6 +966,8 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd->tick.handler = ngx_http_outage_redis_tick;
 
     ngx_http_outage_redis_timer(rd, &rd->soon, ngx_http_outage_redis_soon);
+    ngx_http_outage_redis_timer(rd, &rd->link_end,
+                                ngx_http_outage_redis_link_end);
 
     ngx_memzero(&ngx_http_outage_redis_push_link,
                 sizeof(ngx_http_outage_redis_t));
@@ -1669,6 +1699,11 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_outage_redis_flaps_now(rd, 1);
+    ngx_http_outage_redis_link_flush(rd, 1);
+
+    if (rd->link_end.timer_set) {
+        ngx_del_timer(&rd->link_end);
+    }
 
     ngx_http_outage_redis_close(rd);
     ngx_http_outage_redis_push_stop();
@@ -1725,6 +1760,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     if (ngx_exiting || ngx_quit || ngx_terminate || omcf == NULL) {
         if (omcf) {
             ngx_http_outage_redis_flaps_now(rd, 1);
+            ngx_http_outage_redis_link_flush(rd, 1);
         }
 
         ngx_http_outage_redis_close(rd);
@@ -1762,6 +1798,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     {
         if (rd->owner) {
             ngx_http_outage_redis_flaps_now(rd, 1);
+            ngx_http_outage_redis_link_flush(rd, 1);
             ngx_log_error(NGX_LOG_INFO, ev->log, 0,
                           "outage: another worker now polls Redis");
             rd->owner = 0;
@@ -4107,7 +4144,8 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i]);
     }
 
-    if (!was_up) {
+    if (!was_up || rd->link_tell) {
+        rd->link_tell = 0;
         ngx_http_outage_redis_ok(rd);
     }
 }
@@ -4136,19 +4174,12 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
 
     names = rd->omcf->scopes.elts;
 
-    if (ngx_current_msec - rd->flap_start[i]
-        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
-    {
-        /* the window is over: what it kept quiet first */
-        ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
-    }
+    /* a window over: what it kept quiet first */
+    ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
 
-    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
-        rd->flap_quiet[i]++;
+    if (!ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].quiet)) {
         return;
     }
-
-    rd->flap_said[i]++;
 
     n = ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
                                     inc->message_len);
@@ -4157,7 +4188,7 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
                   "outage: scope \"%V\" %s -> %s by redis: \"%*s\"%s",
                   &names[i], ngx_http_outage_state_name(from),
                   ngx_http_outage_state_name(inc->state), n, quote,
-                  rd->flap_said[i] == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
+                  rd->flap[i].said == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
                   ? "; further changes of this scope within 10 s are "
                     "counted, and said when the 10 s are over" : "");
 }
@@ -4177,16 +4208,11 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
     size_t      n;
     ngx_str_t  *names;
 
-    if (ngx_current_msec - rd->flap_start[i]
-        < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
-    {
-        return;
-    }
+    ngx_http_outage_redis_window_t  *w;
 
-    rd->flap_start[i] = ngx_current_msec;
+    w = &rd->flap[i];
 
-    if (rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0) {
-        rd->flap_said[i] = 0;
+    if (!ngx_http_outage_redis_window_end(w, 0)) {
         return;
     }
 
@@ -4199,16 +4225,14 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
                   "outage: scope \"%V\" changed state %ui more time(s) by "
                   "redis, not each said (and %ui line(s) about its key: "
                   "warnings, unusable, readable again); %s %s%s%*s%s%s",
-                  &names[i], rd->flap_quiet[i], rd->flap_hushed[i],
+                  &names[i], w->quiet, w->hushed,
                   inc ? "now" : "then", ngx_http_outage_state_name(state),
                   inc ? ": \"" : "", n, quote, inc ? "\"" : "",
                   rd->bad[i] == 1 ? " (its key is unusable now: the last "
                                     "good state is kept)" : "");
 
-    /* still flapping: the next window starts quiet */
-    rd->flap_quiet[i] = 0;
-    rd->flap_hushed[i] = 0;
-    rd->flap_said[i] = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
+    w->quiet = 0;
+    w->hushed = 0;
 }
 
 
@@ -4232,6 +4256,9 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
 
     shm = ngx_http_outage_shm();
     names = rd->omcf->scopes.elts;
+
+    /* its link lines too: the next outcome is said, whatever the last was */
+    rd->link_tell = 1;
 
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
         slot = ngx_http_outage_scope_slot(i);
@@ -4270,20 +4297,62 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
 static ngx_uint_t
 ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd, ngx_uint_t i)
 {
-    if (ngx_current_msec - rd->flap_start[i]
-        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
-        && rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
+    return ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].hushed);
+}
+
+
+/*
+ * A line within the budget of its window (1: say it), or counted in
+ * *count (0).  A window over with nothing counted starts afresh; one with
+ * lines counted waits for its summary (window_end()).
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_window_say(ngx_http_outage_redis_window_t *w,
+    ngx_uint_t *count)
+{
+    if (ngx_current_msec - w->start >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+        && w->quiet == 0 && w->hushed == 0)
     {
-        rd->flap_start[i] = ngx_current_msec;
-        rd->flap_said[i] = 0;
+        w->start = ngx_current_msec;
+        w->said = 0;
     }
 
-    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
-        rd->flap_hushed[i]++;
+    if (w->said >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
+        (*count)++;
         return 0;
     }
 
-    rd->flap_said[i]++;
+    w->said++;
+
+    return 1;
+}
+
+
+/*
+ * A window over (or ended now: force): 1 when it counted lines, which the
+ * caller sums up and then zeroes; the next window starts quiet then, so
+ * that something still flipping says one summary per window.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_window_end(ngx_http_outage_redis_window_t *w,
+    ngx_uint_t force)
+{
+    if (!force
+        && ngx_current_msec - w->start < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
+    {
+        return 0;
+    }
+
+    w->start = ngx_current_msec;
+
+    if (w->quiet == 0 && w->hushed == 0) {
+        w->said = 0;
+        return 0;
+    }
+
+    w->said = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
 
     return 1;
 }
@@ -4310,8 +4379,8 @@ ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
 
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
 
-        if ((rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
-            || (!force && ngx_current_msec - rd->flap_start[i]
+        if ((rd->flap[i].quiet == 0 && rd->flap[i].hushed == 0)
+            || (!force && ngx_current_msec - rd->flap[i].start
                           < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW))
         {
             continue;
@@ -4327,7 +4396,7 @@ ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
         inc = shm->scopes[slot].redis;
         ngx_http_outage_shm_unlock();
 
-        rd->flap_start[i] = ngx_current_msec
+        rd->flap[i].start = ngx_current_msec
                             - NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW;
 
         ngx_http_outage_redis_said_flaps(rd, i, inc.state, &inc);
@@ -4363,6 +4432,7 @@ ngx_http_outage_redis_expires(redisReply *r)
 static void
 ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 {
+    u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX + 320], *p;
     ngx_uint_t                     k;
     ngx_http_outage_redis_addr_t  *a;
 
@@ -4385,15 +4455,106 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 
     if (rd->names[k].text.len) {
         /* the name was resolved again since the configuration was read */
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "outage: polling redis at %V (now %V), state is "
-                      "current", &a[k].name, &rd->names[k].text);
+        p = ngx_snprintf(buf, sizeof(buf), "polling redis at %V (now %V), "
+                         "state is current", &a[k].name, &rd->names[k].text);
+    } else {
+        p = ngx_snprintf(buf, sizeof(buf), "polling redis at %V, state is "
+                         "current", &a[k].name);
+    }
+
+    ngx_http_outage_redis_link_said(rd, 1, NGX_LOG_NOTICE, buf, p - buf);
+}
+
+
+/*
+ * The poll link's own lines: "keeping the last good state" when it fails,
+ * "state is current" when it answers again.  A Redis restarting in a loop,
+ * a proxy resetting connections, a reply time jittering around timeout=
+ * flip the link at every poll: a pair of lines per flip.  They share the
+ * scopes' discipline: FLAP_LINES per window, then the flips are counted
+ * and one summary says how many, and the line the link is at now, so
+ * that the log never ends on a state the link has left.  A timer ends
+ * the window: no poll need come after the last flip.
+ */
+
+static void
+ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd, ngx_uint_t up,
+    ngx_uint_t level, u_char *text, size_t len)
+{
+    ngx_msec_t  left;
+
+    /* a window over: what it counted first */
+    ngx_http_outage_redis_link_flush(rd, 0);
+
+    if (!ngx_http_outage_redis_window_say(&rd->link, up ? &rd->link.hushed
+                                                       : &rd->link.quiet))
+    {
+        len = ngx_min(len, sizeof(rd->link_now));
+        ngx_memcpy(rd->link_now, text, len);
+        rd->link_now_len = len;
+        rd->link_up = up;
+
+        if (!rd->link_end.timer_set) {
+            left = rd->link.start + NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+                   - ngx_current_msec;
+            ngx_add_timer(&rd->link_end,
+                          (ngx_msec_int_t) left > 0 ? left : 1);
+        }
+
         return;
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                  "outage: polling redis at %V, state is current",
-                  &a[k].name);
+    ngx_log_error(level, rd->log, 0, "outage: %*s%s", len, text,
+                  rd->link.said == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
+                  ? "; further failures and recoveries of the link within "
+                    "10 s are counted, and said when the 10 s are over"
+                  : "");
+}
+
+
+/* the window's summary: its flips, and the line the link is at now */
+
+static void
+ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
+    ngx_uint_t force)
+{
+    ngx_uint_t                       level;
+    ngx_http_outage_redis_window_t  *w;
+
+    w = &rd->link;
+
+    if (!ngx_http_outage_redis_window_end(w, force)) {
+        return;
+    }
+
+    if (rd->link_end.timer_set) {
+        ngx_del_timer(&rd->link_end);
+    }
+
+    level = rd->link_up ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    ngx_log_error(level, rd->log, 0,
+                  "outage: redis link failed %ui and recovered %ui more "
+                  "time(s) within 10 s, not each said; now %s: %*s",
+                  w->quiet, w->hushed, rd->link_up ? "up" : "down",
+                  rd->link_now_len, rd->link_now);
+
+    w->quiet = 0;
+    w->hushed = 0;
+}
+
+
+static void
+ngx_http_outage_redis_link_end(ngx_event_t *ev)
+{
+    ngx_connection_t  *dummy;
+
+    dummy = ev->data;
+
+    /* at exit too (a cancelled timer runs): the counted flips are said */
+    ngx_http_outage_redis_link_flush(dummy->data,
+                                     ngx_exiting || ngx_quit
+                                     || ngx_terminate);
 }
 
 
@@ -4438,6 +4599,7 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     const char *detail, size_t len)
 {
     u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *w, *last;
+    u_char                         line[NGX_HTTP_OUTAGE_ERR_MAX + 320];
     size_t                         n;
     time_t                         now, age;
     uint32_t                       crc;
@@ -4540,11 +4702,12 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     ngx_http_outage_shm_unlock();
 
-    if (!same) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "outage: redis %V%*s; keeping the last good state%s",
-                      &a->name, n - (w - buf), w,
-                      shm->redis_ever_ok ? "" : " (none yet: no incidents)");
+    if (!same || rd->link_tell) {
+        rd->link_tell = 0;
+        p = ngx_snprintf(line, sizeof(line), "redis %V%*s; keeping the "
+                         "last good state%s", &a->name, n - (w - buf), w,
+                         shm->redis_ever_ok ? "" : " (none yet: no incidents)");
+        ngx_http_outage_redis_link_said(rd, 0, NGX_LOG_ERR, line, p - line);
     }
 
     if (stale) {

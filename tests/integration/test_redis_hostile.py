@@ -200,3 +200,53 @@ def test_a_reply_time_is_judged_the_same_on_every_poll(nginx_factory,
         assert n.bad_log_lines() == []
     finally:
         fake.stop()
+
+
+def link_lines(n):
+    """The poll link's own lines: down, up, and the summary of a window."""
+    return [ln for ln in n.log_text().splitlines()
+            if "keeping the last good state" in ln
+            or "state is current" in ln or "outage: redis link failed" in ln]
+
+
+@pytest.mark.parametrize("end", ["down", "up"])
+def test_a_jittering_link_is_said_in_bounded_lines(nginx_factory, tmp_path,
+                                                   end):
+    """A Redis restarting in a loop (a proxy resetting connections): up
+    300 ms, down 300 ms, for 6 s, polled every 100 ms.  Up to session 9 a
+    pair of lines per flip (about 20); now at most 5 lines a window, then
+    one summary with the count and the state the link is in, which is the
+    last line about the link: the log never ends on a state it left."""
+    fake = Fake(tmp_path)
+    try:
+        fake.control("FAKERESET", "SET outage:site Kept")
+        n = nginx_factory(CONF.format(port=fake.port).replace(
+            "interval=300ms", "interval=100ms push=off"), workers=2)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
+                 what="first good poll")
+        fake.control("FAKEFLAP 300 300")
+        t0 = time.monotonic()
+        errors0 = n.status_json()["redis"]["errors"]
+        while time.monotonic() - t0 < 6:
+            st, h, _ = n.get("/", timeout=5)
+            assert st == 200 and h["x-message"] == "Kept"
+            time.sleep(0.05)
+        fake.control("FAKEFLAP 0 %s" % end)
+        flips = n.status_json()["redis"]["errors"] - errors0
+        assert flips >= 5, "the link hardly flipped: %d" % flips
+        wait_for(lambda: "now %s:" % end in "".join(link_lines(n)[-1:]),
+                 timeout=15 * LATENCY_FACTOR, what="the summary")
+        lines = link_lines(n)
+        # the first poll's line, 5 in the window, one summary
+        assert len(lines) <= 7, "\n".join(lines)
+        summary = lines[-1]
+        assert "not each said" in summary, summary
+        said = ("keeping the last good state" if end == "down"
+                else "state is current")
+        assert said in summary, summary
+        wait_for(lambda: n.status_json()["redis"]["up"] is (end == "up"),
+                 timeout=5, what="status")
+        assert n.get("/")[1]["x-message"] == "Kept"
+        assert link_lines(n)[-1] == summary
+    finally:
+        fake.stop()

@@ -33,6 +33,16 @@ Test-control commands (inline or multibulk, answered in every mode except
                             MULTI), or every command NAME given, is answered
                             <ms> after it was read: a slow server or path
                             (0: at once again)
+    FAKEFLAP <up_ms> <down_ms>
+                     -> +OK from now on the server is up for <up_ms>, then
+                            down for <down_ms>, and so on: while down, a
+                            connection is reset (RST) right after accept, and
+                            an open one at its next command (a Redis
+                            restarting in a loop, a proxy resetting
+                            connections).  ``FAKEFLAP 0 up`` stops it for
+                            good up, ``FAKEFLAP 0 down`` down.  Control
+                            commands are always answered.
+    FAKEDRIP <ms>    -> +OK the "drip" mode's pace (default 100)
 
 The protocol part that every mode except garbage, stall and authfail shares:
     AUTH, SELECT, CLIENT ...  -> +OK
@@ -129,6 +139,12 @@ in every mode that answers like "ok".  Modes that change only that answer:
                 error proves the connection alive; its text is logged).
     pingbigpong ``["pong", <70000 bytes>]``: a pong with a payload too big
                 for the reader (an echoed PING, or a broken peer).
+
+A reply that never ends, one byte at a time:
+    drip        EXEC -> ``*3\r\n$1000000000\r\n`` then one ``x`` every
+                FAKEDRIP ms (100 by default) for as long as the mode stays
+                "drip", then silence: a hostile Redis or path that keeps a
+                reply "arriving" forever.
 """
 
 import argparse
@@ -145,7 +161,7 @@ MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authf
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
          "pushbigerror", "pushhalf", "pingsilent", "pinggarbage", "pinghuge",
-         "pingmessage", "pingflood", "pingerror", "pingbigpong")
+         "pingmessage", "pingflood", "pingerror", "pingbigpong", "drip")
 HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
                 "pushbigerror", "pushhalf")
@@ -256,6 +272,13 @@ def ping_subscribed(srv, mode, args):
 def _pong_flood(srv):
     while srv.mode == "pingflood":
         yield PONG_PUSH * 64
+
+
+def drip(srv):
+    yield b"*3\r\n$1000000000\r\n"
+    while srv.mode == "drip":
+        time.sleep(srv.drip)
+        yield b"x"
 
 
 def push_bigbulk():
@@ -395,6 +418,9 @@ class FakeRedis:
         self.mode = mode
         self.delay = 0.0
         self.delay_names = set()
+        self.flap = None                     # (up s, down s, since)
+        self.down = False                    # FAKEFLAP 0 down
+        self.drip = 0.1
         self.quiet = quiet
         self.lock = threading.Lock()         # counters and store
         self.log_lock = threading.Lock()
@@ -418,6 +444,14 @@ class FakeRedis:
             self.next_id += 1
             self.accepted += 1
             return self.next_id
+
+    def flapped_down(self):
+        """FAKEFLAP: whether connections are reset now."""
+        flap = self.flap
+        if flap is None:
+            return self.down
+        up, down, since = flap
+        return (time.monotonic() - since) % (up + down) >= up
 
     def mark_control(self):
         with self.lock:
@@ -610,6 +644,21 @@ class Connection:
             if srv.mode == "bighash":
                 bighash_fields()
             return OK
+        if name == b"FAKEFLAP":
+            if (len(args) != 3 or not args[1].isdigit()
+                    or not (args[2].isdigit() or args[2] in (b"up", b"down"))):
+                return error("ERR FAKEFLAP needs <up_ms> <down_ms>, or 0 up|down")
+            if args[1] == b"0":
+                srv.flap, srv.down = None, args[2] == b"down"
+            else:
+                srv.flap = (int(args[1]) / 1000.0, int(args[2]) / 1000.0,
+                            time.monotonic())
+            return OK
+        if name == b"FAKEDRIP":
+            if len(args) != 2 or not args[1].isdigit():
+                return error("ERR FAKEDRIP needs a number of milliseconds")
+            srv.drip = int(args[1]) / 1000.0
+            return OK
         if name == b"FAKEDELAY":
             if len(args) < 2 or not args[1].isdigit():
                 return error("ERR FAKEDELAY needs a number of milliseconds")
@@ -618,6 +667,10 @@ class Connection:
             return OK
 
         mode = srv.mode
+        if srv.flapped_down():
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+            raise ConnectionResetError("FAKEFLAP: down")
         if self.dead or mode == "stall":
             return None
         if mode == "garbage":
@@ -674,6 +727,8 @@ class Connection:
                 return error("EXECABORT Transaction discarded because of previous errors.")
             if mode in HOSTILE:
                 return hostile_reply(mode, queue)
+            if mode == "drip":
+                return Stream(drip(srv))
             reply = array([self.reply_for(mode, cmd) for cmd in queue])
             return self.maybe_half(mode, reply)
         if self.in_multi:
@@ -753,7 +808,7 @@ def main(argv=None):
                 continue
             cid = server.on_accept()
             server.log("accept conn=%d peer=%s:%d mode=%s" % (cid, peer[0], peer[1], server.mode))
-            if server.mode == "reset":
+            if server.mode == "reset" or server.flapped_down():
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                 struct.pack("ii", 1, 0))
                 sock.close()
