@@ -68,6 +68,13 @@
 #define NGX_HTTP_OUTAGE_REDIS_OVER_VALUE  2        /* a value past BULK_MAX */
 #define NGX_HTTP_OUTAGE_REDIS_OVER_TYPE   3        /* a hash of non-strings */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
+/*
+ * A poll's reply that is arriving (bytes came within the last timeout=)
+ * is given more time, but never more than this many timeout= from the
+ * write: a Redis or path that drips a byte just under the deadline cannot
+ * hold the poll, and the state it reads, for longer.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_REPLY_CAP   10
 /* bytes read per event before the worker turns to its other events */
 #define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
 
@@ -191,6 +198,8 @@ typedef struct {
                                                  each reply */
     ngx_uint_t                    addr;       /* current address index */
     ngx_uint_t                    in_flight;
+    ngx_msec_t                    sent;       /* the poll written at */
+    ngx_msec_t                    progress;   /* its reply's last bytes at */
     ngx_uint_t                    epoch;      /* of the lease, at send */
     ngx_uint_t                    connected;
     ngx_uint_t                    owner;
@@ -2267,6 +2276,8 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
     rd->in_flight = 1;
     rd->epoch = ngx_http_outage_lease_epoch(
                                       &ngx_http_outage_shm()->redis_lease);
+    rd->sent = ngx_current_msec;
+    rd->progress = ngx_current_msec;
 
     ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
 
@@ -2278,7 +2289,9 @@ static void
 ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
     u_char                    buf[160], *p, *q;
-    ngx_uint_t                pstate, ends;
+    ngx_msec_t                timeout, cap, next;
+    ngx_uint_t                pstate, ends, capped;
+    const char               *what;
     ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
 
@@ -2322,6 +2335,35 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         }
     }
 
+    capped = 0;
+
+    if (rd->ready && !rd->push) {
+        /*
+         * A reply that is arriving (a big hash, a slow path) is not cut
+         * while its bytes keep coming within timeout= of each other; the
+         * cap bounds what a drip can hold.
+         */
+        timeout = rd->omcf->redis_timeout;
+        next = rd->progress + timeout;
+        cap = rd->sent + NGX_HTTP_OUTAGE_REDIS_REPLY_CAP * timeout;
+
+        if ((ngx_msec_int_t) (next - ngx_current_msec) > 0) {
+            if ((ngx_msec_int_t) (cap - ngx_current_msec) > 0) {
+                ngx_add_timer(&rd->deadline,
+                              (ngx_msec_int_t) (next - cap) < 0
+                              ? next - ngx_current_msec
+                              : cap - ngx_current_msec);
+                return;
+            }
+
+            capped = 1;
+        }
+    }
+
+    what = capped ? "reply still arriving after 10 x timeout=, the cap of "
+                    "one poll"
+                  : "no reply within timeout";
+
     if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
         ngx_http_outage_redis_push_stalled(rd);
         return;
@@ -2344,8 +2386,7 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
                          (size_t) (q - rd->refused), rd->refused);
 
-        ngx_http_outage_redis_drop(rd, "no reply within timeout",
-                                   (const char *) buf, p - buf);
+        ngx_http_outage_redis_drop(rd, what, (const char *) buf, p - buf);
         return;
     }
 
@@ -2361,12 +2402,11 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
                          (size_t) (q - rd->refused), rd->refused);
 
-        ngx_http_outage_redis_drop(rd, "no reply within timeout",
-                                   (const char *) buf, p - buf);
+        ngx_http_outage_redis_drop(rd, what, (const char *) buf, p - buf);
         return;
     }
 
-    ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
+    ngx_http_outage_redis_drop(rd, rd->ready ? what
                                    : rd->connected ? "TLS handshake timed out"
                                    : "connect timed out", NULL, 0);
 }
@@ -2562,6 +2602,8 @@ static void
 ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd)
 {
     rd->ready = 1;
+    rd->sent = ngx_current_msec;
+    rd->progress = ngx_current_msec;
 
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
@@ -2690,6 +2732,7 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
         }
 
         total += n;
+        rd->progress = ngx_current_msec;
 
         if (rd->push) {
             if (ngx_http_outage_redis_push_feed(rd, buf, n) != NGX_OK) {

@@ -250,3 +250,47 @@ def test_a_jittering_link_is_said_in_bounded_lines(nginx_factory, tmp_path,
         assert link_lines(n)[-1] == summary
     finally:
         fake.stop()
+
+
+def test_a_dripping_reply_is_cut_at_the_cap(nginx_factory, tmp_path):
+    """A Redis (or path) that answers EXEC with a reply that never ends,
+    one byte every 100 ms, just under timeout=300ms: bytes keep arriving,
+    yet the poll is cut at 10 x timeout= (3 s), said once with the cap;
+    requests stay fast, memory flat, the last good state kept."""
+    fake = Fake(tmp_path)
+    try:
+        fake.control("FAKERESET", "SET outage:site Kept", "FAKEDRIP 100")
+        n = nginx_factory(CONF.format(port=fake.port).replace(
+            "timeout=1s", "timeout=300ms push=off"), workers=2)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
+                 what="first good poll")
+        pids = n.worker_pids()
+        rss0 = {p: rss_kb(p) for p in pids}
+        errors0 = n.status_json()["redis"]["errors"]
+        fake.control("FAKEMODE drip")
+        t0 = time.monotonic()
+        worst = 0.0
+        while n.status_json()["redis"]["errors"] < errors0 + 2:
+            assert time.monotonic() - t0 < 30 * LATENCY_FACTOR, \
+                n.log_text()[-2000:]
+            t1 = time.monotonic()
+            st, h, _ = n.get("/", timeout=5)
+            worst = max(worst, time.monotonic() - t1)
+            assert st == 200 and h["x-message"] == "Kept"
+        took = time.monotonic() - t0
+        # two polls held to the cap each, not cut at timeout=
+        assert took >= 2 * 3.0 * 0.9, took
+        assert worst < latency_bound(0.1), worst
+        for p in pids:
+            assert rss_kb(p) - rss0[p] < 10 * 1024, (rss0, p)
+        st = n.status_json()["redis"]
+        assert not st["up"], st
+        said = "reply still arriving after 10 x timeout=, the cap of one poll"
+        assert said in st["last_error"], st
+        lines = redis_lines(n)
+        assert len(lines) == 1 and said in lines[0], lines
+        fake.control("FAKEMODE ok", "SET outage:site After")
+        wait_for(lambda: n.get("/")[1]["x-message"] == "After",
+                 timeout=10 * LATENCY_FACTOR, what="recovery")
+    finally:
+        fake.stop()
