@@ -930,3 +930,43 @@ def test_a_big_reply_arriving_slowly_is_read(nginx_factory, redis):
         assert "arriving" not in n.log_text()
     finally:
         path.close()
+
+
+def test_a_reload_respelling_the_same_redis_keeps_its_states(nginx_factory,
+                                                             redis):
+    """A reload that writes the same Redis another way (localhost for
+    127.0.0.1, a second address added) reads the same data: its states
+    stay evidence, even while the new configuration's first poll cannot
+    succeed (Redis stopped here).  Up to session 9 they were "another
+    source's" until that poll, so the declared incident vanished (and an
+    "ok" stopped silencing its checks: a 503 flash per reload, audit s10
+    F4).  Another prefix is another source: hidden, said once."""
+    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+    redis.cli("SET", "outage:site", "declared")
+    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+    old = set(n.worker_pids())
+    redis.pause()
+    try:
+        for addr in ("localhost:%d" % redis.port,
+                     "127.0.0.1:%d 127.0.0.1:%d" % (free_port(), redis.port)):
+            n.write_conf(CONF.format(redis=addr))
+            n.reload()
+            wait_for(lambda: not (set(n.worker_pids()) & old), timeout=10,
+                     what="new workers")
+            old = set(n.worker_pids())
+            wait_for(lambda: "no reply within timeout" in
+                     n.status_json()["redis"]["last_error"]
+                     or "connect" in n.status_json()["redis"]["last_error"],
+                     timeout=5, what="a failed poll of the new configuration")
+            seen = states_by_worker(n)
+            assert set(seen.values()) == {"degraded"}, (addr, seen)
+        assert "polls another Redis" not in n.log_text()
+
+        n.write_conf(CONF.format(redis="127.0.0.1:%d" % redis.port)
+                     .replace("timeout=200ms;", "timeout=200ms prefix=x:;"))
+        n.reload()
+        wait_for(lambda: all_workers_see(n, "ok"), timeout=10,
+                 what="another prefix's states hidden")
+        assert n.log_text().count("polls another Redis") == 1
+    finally:
+        redis.resume()
