@@ -345,6 +345,8 @@ static void ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd,
     u_char *buf, size_t n);
 static ngx_int_t ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_reader_feed(ngx_http_outage_redis_t *rd,
+    u_char *p, size_t n);
 static ngx_int_t ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static ngx_int_t ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd,
@@ -353,6 +355,8 @@ static void ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd);
 static size_t ngx_http_outage_redis_error_len(redisReply *reply);
+static u_char *ngx_http_outage_redis_said_what(u_char *p, u_char *last,
+    const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
     ngx_str_t *scope, unsigned warnings);
 static void ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd,
@@ -408,6 +412,8 @@ static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
     ngx_uint_t force);
 static ngx_uint_t ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd,
     ngx_uint_t i);
+static ngx_uint_t ngx_http_outage_redis_scope_now(ngx_uint_t i,
+    ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd,
     ngx_pid_t pid);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
@@ -446,6 +452,8 @@ static void ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd);
 static uint64_t ngx_http_outage_redis_expires(redisReply *r);
 static void ngx_http_outage_redis_expired(ngx_http_outage_redis_t *rd);
 static u_char *ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd,
+    u_char *p);
+static void ngx_http_outage_redis_refused(ngx_http_outage_redis_t *rd,
     u_char *p);
 
 
@@ -2290,7 +2298,7 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
     u_char                    buf[160], *p, *q;
     ngx_msec_t                timeout, cap, next;
-    ngx_uint_t                pstate, ends, capped;
+    ngx_uint_t                pstate, ends, capped, value;
     const char               *what;
     ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
@@ -2369,34 +2377,24 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         return;
     }
 
+    value = ngx_http_outage_resp_cut_dropping(&rd->cutter);
+
     if (rd->ready && !rd->push && rd->in_exec
-        && ngx_http_outage_resp_cut_dropping(&rd->cutter))
+        && (value || (rd->compact && rd->nested_left)))
     {
         /*
-         * A value so big that its transfer outlasts timeout=: the keys
-         * after it in the reply are not read either, so the poll fails as
-         * a whole (what came before it is no whole answer); the line names
-         * the key and its size, which do not change from poll to poll.
+         * A value so big (or a hash of so many fields) that its transfer
+         * outlasts the poll's time: the keys after it in the reply are not
+         * read either, so the poll fails as a whole (what came before it
+         * is no whole answer); the line names the key and its size, which
+         * do not change from poll to poll.
          */
-        p = ngx_snprintf(buf, sizeof(buf), "a value of %uL bytes was still "
+        p = ngx_snprintf(buf, sizeof(buf), "a %s of %uL %s was still "
                          "arriving: trim the key, or raise timeout=",
-                         rd->cutter.skipped);
-        rd->refused_len = 0;
-        q = ngx_http_outage_redis_refused_key(rd, rd->refused);
-        p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
-                         (size_t) (q - rd->refused), rd->refused);
-
-        ngx_http_outage_redis_drop(rd, what, (const char *) buf, p - buf);
-        return;
-    }
-
-    if (rd->ready && !rd->push && rd->in_exec && rd->compact
-        && rd->nested_left)
-    {
-        /* the same for a hash of many fields, still arriving */
-        p = ngx_snprintf(buf, sizeof(buf), "a hash of %uz fields was still "
-                         "arriving: trim the key, or raise timeout=",
-                         rd->compact_n / 2);
+                         value ? "value" : "hash",
+                         value ? rd->cutter.skipped
+                               : (uint64_t) (rd->compact_n / 2),
+                         value ? "bytes" : "fields");
         rd->refused_len = 0;
         q = ngx_http_outage_redis_refused_key(rd, rd->refused);
         p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
@@ -2776,16 +2774,7 @@ ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
         n -= used;
 
         if (len) {
-            if (redisReaderFeed(rd->reader, (const char *) out, len)
-                != REDIS_OK)
-            {
-                ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                           rd->reader->errstr,
-                                           ngx_strlen(rd->reader->errstr));
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+            if (ngx_http_outage_redis_reader_feed(rd, out, len) != NGX_OK) {
                 return NGX_ERROR;
             }
         }
@@ -2798,14 +2787,8 @@ ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
             /* "the next string is the one skipped", then the string */
             rd->skip_len = (size_t) rd->cutter.skipped;
 
-            if (redisReaderFeed(rd->reader, "$0\r\n\r\n", 6) != REDIS_OK) {
-                ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                           rd->reader->errstr,
-                                           ngx_strlen(rd->reader->errstr));
-                return NGX_ERROR;
-            }
-
-            rc = ngx_http_outage_redis_parse(rd);
+            rc = ngx_http_outage_redis_reader_feed(rd,
+                                                   (u_char *) "$0\r\n\r\n", 6);
             rd->skip_len = 0;
 
             if (rc != NGX_OK) {
@@ -2826,15 +2809,27 @@ ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
 
         rd->refused_len = p - rd->refused;
         ngx_http_outage_redis_pending(rd);
-        p = ngx_http_outage_redis_refused_key(rd, p);
-
-        ngx_http_outage_redis_drop(rd, "reply refused",
-                                   (const char *) rd->refused,
-                                   p - rd->refused);
+        ngx_http_outage_redis_refused(rd, p);
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+/* bytes for the reader, and the replies they complete; NGX_ERROR: closed */
+
+static ngx_int_t
+ngx_http_outage_redis_reader_feed(ngx_http_outage_redis_t *rd, u_char *p,
+    size_t n)
+{
+    if (redisReaderFeed(rd->reader, (const char *) p, n) != REDIS_OK) {
+        ngx_http_outage_redis_drop(rd, "unreadable reply", rd->reader->errstr,
+                                   ngx_strlen(rd->reader->errstr));
+        return NGX_ERROR;
+    }
+
+    return ngx_http_outage_redis_parse(rd);
 }
 
 
@@ -2855,11 +2850,8 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
         if (redisReaderGetReply(r, &reply) != REDIS_OK) {
 
             if (rd->refused_len) {
-                p = ngx_http_outage_redis_refused_key(rd,
-                                                 rd->refused + rd->refused_len);
-                ngx_http_outage_redis_drop(rd, "reply refused",
-                                           (const char *) rd->refused,
-                                           p - rd->refused);
+                ngx_http_outage_redis_refused(rd,
+                                              rd->refused + rd->refused_len);
             } else {
                 ngx_http_outage_redis_drop(rd, "unreadable reply", r->errstr,
                                            ngx_strlen(r->errstr));
@@ -2898,14 +2890,23 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
         p = ngx_snprintf(rd->refused, sizeof(rd->refused),
                          "more than %uz bytes without a complete value", max);
         ngx_http_outage_redis_pending(rd);
-        p = ngx_http_outage_redis_refused_key(rd, p);
-        ngx_http_outage_redis_drop(rd, "reply refused",
-                                   (const char *) rd->refused,
-                                   p - rd->refused);
+        ngx_http_outage_redis_refused(rd, p);
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+/* a reply refused: what rd->refused says up to p, and the key being read */
+
+static void
+ngx_http_outage_redis_refused(ngx_http_outage_redis_t *rd, u_char *p)
+{
+    p = ngx_http_outage_redis_refused_key(rd, p);
+
+    ngx_http_outage_redis_drop(rd, "reply refused", (const char *) rd->refused,
+                               p - rd->refused);
 }
 
 
@@ -3135,15 +3136,7 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
     a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
 
     last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "%s", what);
-
-    if (detail && len) {
-        p = ngx_slprintf(p, last, ": ");
-        p += ngx_http_outage_log_escape_cut(p, last - p,
-                                            (const u_char *) detail,
-                                            len > 120 ? 120 : len);
-    }
-
+    p = ngx_http_outage_redis_said_what(buf, last, what, detail, len);
     n = p - buf;
 
     ngx_http_outage_redis_push_state(rd, level == NGX_LOG_WARN
@@ -3547,16 +3540,7 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         } else {
             /* before the subscription, what the reader refuses drops it */
 
-            if (redisReaderFeed(rd->reader, (const char *) p, used)
-                != REDIS_OK)
-            {
-                ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                           rd->reader->errstr,
-                                           ngx_strlen(rd->reader->errstr));
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+            if (ngx_http_outage_redis_reader_feed(rd, p, used) != NGX_OK) {
                 return NGX_ERROR;   /* closed */
             }
         }
@@ -4292,29 +4276,19 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
     u_char                   quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
     size_t                   n;
     ngx_str_t               *names;
-    ngx_uint_t               i, slot;
-    ngx_http_outage_shm_t   *shm;
+    ngx_uint_t               i;
 
     static ngx_http_outage_incident_t  inc;
 
-    shm = ngx_http_outage_shm();
     names = rd->omcf->scopes.elts;
 
     /* its link lines too: the next outcome is said, whatever the last was */
     rd->link_tell = 1;
 
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
-        slot = ngx_http_outage_scope_slot(i);
-
-        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
-            continue;
-        }
-
-        ngx_http_outage_shm_lock();
-        inc = shm->scopes[slot].redis;
-        ngx_http_outage_shm_unlock();
-
-        if (inc.state == NGX_HTTP_OUTAGE_STATE_NONE) {
+        if (!ngx_http_outage_redis_scope_now(i, &inc)
+            || inc.state == NGX_HTTP_OUTAGE_STATE_NONE)
+        {
             continue;
         }
 
@@ -4327,6 +4301,27 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
                       "\"%*s\"", &names[i],
                       ngx_http_outage_state_name(inc.state), pid, n, quote);
     }
+}
+
+
+/* a copy of a scope's Redis state in the zone; 0: the scope has no slot */
+
+static ngx_uint_t
+ngx_http_outage_redis_scope_now(ngx_uint_t i, ngx_http_outage_incident_t *inc)
+{
+    ngx_uint_t  slot;
+
+    slot = ngx_http_outage_scope_slot(i);
+
+    if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+        return 0;
+    }
+
+    ngx_http_outage_shm_lock();
+    *inc = ngx_http_outage_shm()->scopes[slot].redis;
+    ngx_http_outage_shm_unlock();
+
+    return 1;
 }
 
 
@@ -4412,13 +4407,10 @@ ngx_http_outage_redis_window_end(ngx_http_outage_redis_window_t *w,
 static void
 ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
 {
-    ngx_uint_t                   i, slot;
-    ngx_http_outage_shm_t       *shm;
+    ngx_uint_t                   i;
 
     /* a copy: the lock is not held while the line is written */
     static ngx_http_outage_incident_t  inc;
-
-    shm = ngx_http_outage_shm();
 
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
 
@@ -4429,15 +4421,9 @@ ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
             continue;
         }
 
-        slot = ngx_http_outage_scope_slot(i);
-
-        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+        if (!ngx_http_outage_redis_scope_now(i, &inc)) {
             continue;
         }
-
-        ngx_http_outage_shm_lock();
-        inc = shm->scopes[slot].redis;
-        ngx_http_outage_shm_unlock();
 
         rd->flap[i].start = ngx_current_msec
                             - NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW;
@@ -4635,6 +4621,28 @@ ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
 }
 
 
+/*
+ * A failure as the log and the status say it: what, and the detail (a
+ * server's error text, escaped and cut: it may be anything).
+ */
+
+static u_char *
+ngx_http_outage_redis_said_what(u_char *p, u_char *last, const char *what,
+    const char *detail, size_t len)
+{
+    p = ngx_slprintf(p, last, "%s", what);
+
+    if (detail && len) {
+        p = ngx_slprintf(p, last, ": ");
+        p += ngx_http_outage_log_escape_cut(p, last - p,
+                                            (const u_char *) detail,
+                                            len > 120 ? 120 : len);
+    }
+
+    return p;
+}
+
+
 /* one log line per change of condition, not per poll */
 
 static void
@@ -4672,15 +4680,8 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     last = buf + sizeof(buf);
     w = ngx_slprintf(buf, last, "#%ui",
                      rd->addr % rd->omcf->redis_addrs->nelts);
-    p = ngx_slprintf(w, last, ": %s", what);
-
-    if (detail && len) {
-        p = ngx_slprintf(p, last, ": ");
-        p += ngx_http_outage_log_escape_cut(p, last - p,
-                                            (const u_char *) detail,
-                                            len > 120 ? 120 : len);
-    }
-
+    p = ngx_slprintf(w, last, ": ");
+    p = ngx_http_outage_redis_said_what(p, last, what, detail, len);
     n = p - buf;
 
     ngx_http_outage_shm_lock();

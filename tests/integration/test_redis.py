@@ -3,15 +3,17 @@ interval, no Redis command per request, last good state kept on faults."""
 
 import os
 import signal
-import socket
 import subprocess
-import threading
+import sys
 import time
 
 import pytest
 
 from harness import (LATENCY_FACTOR, latency_bound, PY, SUPPORT, free_port, stop_pid,
                      wait_for)
+
+sys.path.insert(0, SUPPORT)
+from tcp_proxy import Relay  # noqa: E402
 
 INTERVAL = 0.3
 
@@ -816,53 +818,20 @@ def test_wall_clock_step_withdraws_no_incident(nginx_factory, redis,
     assert n.status_json()["redis"]["stale"] is False
 
 
-class SlowPath:
+class SlowPath(Relay):
     """A relay to Redis whose way back carries `rate` bytes a second (a
     slow link, a congested VPN): a big value takes seconds to arrive."""
 
+    chunk = 16384
+
     def __init__(self, target, rate):
-        self.target, self.rate = target, rate
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
-        self.socks = [self.ls]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.rate = rate
+        super().__init__(target)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            try:
-                u = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                c.close()       # Redis stopped at the test's end
-                continue
-            self.socks += [c, u]
-            for a, b, slow in ((c, u, False), (u, c, True)):
-                threading.Thread(target=self._pipe, args=(a, b, slow),
-                                      daemon=True).start()
-
-    def _pipe(self, a, b, slow):
-        try:
-            while True:
-                d = a.recv(16384)
-                if not d:
-                    break
-                b.sendall(d)
-                if slow:
-                    time.sleep(len(d) / float(self.rate))
-        except OSError:
-            pass
-
-    def close(self):
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+    def carry(self, data, to, up, state):
+        to.sendall(data)
+        if not up:
+            time.sleep(len(data) / float(self.rate))
 
 
 @pytest.mark.parametrize("shape", ["value", "hash"])

@@ -294,3 +294,44 @@ def test_a_dripping_reply_is_cut_at_the_cap(nginx_factory, tmp_path):
                  timeout=10 * LATENCY_FACTOR, what="recovery")
     finally:
         fake.stop()
+
+
+@pytest.mark.parametrize("mode", ["endless", "deep", "resp3", "negative"])
+def test_hostile_shapes_keep_state_memory_and_speed(nginx_factory, tmp_path,
+                                                    mode):
+    """Audit s10: an array that never ends (at full speed: only the cap of
+    one poll, 10 x timeout=, ends it), nesting without end, RESP3 types
+    where RESP2 belongs, lengths below -1.  Each poll fails (or reads
+    nothing usable), requests stay fast, memory flat, the declared state
+    is kept, one line."""
+    fake = Fake(tmp_path)
+    try:
+        fake.control("FAKERESET", "SET outage:site Kept")
+        n = nginx_factory(CONF.format(port=fake.port).replace(
+            "timeout=1s", "timeout=200ms push=off"), workers=2)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
+                 what="first good poll")
+        pids = n.worker_pids()
+        for _ in range(100):
+            n.get("/")
+        rss0 = {p: rss_kb(p) for p in pids}
+        st0 = n.status_json()["redis"]
+        fake.control("FAKEMODE %s" % mode)
+        worst = 0.0
+        t0 = time.monotonic()
+        while (n.status_json()["redis"]["errors"] < st0["errors"] + 2
+               and n.status_json()["redis"]["polls"] < st0["polls"] + 3):
+            assert time.monotonic() - t0 < 30 * LATENCY_FACTOR, \
+                n.log_text()[-2000:]
+            t1 = time.monotonic()
+            st, h, _ = n.get("/", timeout=5)
+            worst = max(worst, time.monotonic() - t1)
+            assert st == 200 and h["x-message"] == "Kept", h
+        assert worst < latency_bound(0.1), worst
+        for p in pids:
+            assert rss_kb(p) - rss0[p] < 10 * 1024, (mode, rss0, p)
+        assert n.proc.poll() is None
+        assert len(redis_lines(n)) == 1, redis_lines(n)
+        assert n.bad_log_lines() == []
+    finally:
+        fake.stop()

@@ -99,6 +99,12 @@ the connection then stays open and silent:
     longline    ``+`` then 50 MiB of "x" with no CRLF ever.
     bighash     a complete, valid EXEC array whose HGETALL replies are a hash
                 of 100000 fields (200000 bulk strings, ~2.5 MB each).
+    endless     ``*3\r\n*2147483646\r\n`` then ``$1\r\nx\r\n`` for as long as
+                the client reads (an array that never ends, at full speed).
+    deep        ``*1\r\n`` 100000 times (arrays nested without end).
+    resp3       a RESP3 push, map and attribute where RESP2 replies belong
+                (``>2 ... %1 ... |1 ...``).
+    negative    lengths below -1 (``*3\r\n$-7\r\n*-3\r\n$-2\r\n``).
 
 Key tracking (the module's push connection).  In every mode that answers
 like "ok": ``CLIENT ID`` -> :<connection id>, ``CLIENT TRACKING ...`` -> +OK,
@@ -161,8 +167,10 @@ MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authf
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
          "pushbigerror", "pushhalf", "pingsilent", "pinggarbage", "pinghuge",
-         "pingmessage", "pingflood", "pingerror", "pingbigpong", "drip")
-HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
+         "pingmessage", "pingflood", "pingerror", "pingbigpong", "drip",
+         "endless", "deep", "resp3", "negative")
+HOSTILE = ("bigarray", "bigbulk", "longline", "bighash", "endless", "deep",
+           "resp3", "negative")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
                 "pushbigerror", "pushhalf")
 NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
@@ -216,6 +224,17 @@ class Stream:
 
 def hostile_reply(mode, queue):
     """The hostile EXEC reply of `mode` for the queued commands."""
+    if mode == "endless":
+        return Stream(_chain([b"*3\r\n*2147483646\r\n"],
+                             iter(lambda: b"$1\r\nx\r\n" * 20000, None)))
+    if mode == "deep":
+        return Stream(iter([b"*1\r\n" * 100000]))
+    if mode == "resp3":
+        return Stream(iter([b">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n"
+                            b"%1\r\n$5\r\nstate\r\n$4\r\ndown\r\n"
+                            b"|1\r\n$1\r\na\r\n$1\r\nb\r\n"]))
+    if mode == "negative":
+        return Stream(iter([b"*3\r\n$-7\r\n*-3\r\n$-2\r\n"]))
     if mode == "bigarray":
         return Stream(iter([b"*100000000\r\n"]))
     if mode == "bigbulk":
