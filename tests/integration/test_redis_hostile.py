@@ -209,6 +209,17 @@ def link_lines(n):
             or "state is current" in ln or "outage: redis link failed" in ln]
 
 
+def start_kept(nginx_factory, fake, old, new, extra=()):
+    """nginx polling `fake` (CONF with `old` replaced by `new`), once it
+    shows the declared "Kept"."""
+    fake.control("FAKERESET", "SET outage:site Kept", *extra)
+    n = nginx_factory(CONF.format(port=fake.port).replace(old, new),
+                      workers=2)
+    wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
+             what="first good poll")
+    return n
+
+
 @pytest.mark.parametrize("end", ["down", "up"])
 def test_a_jittering_link_is_said_in_bounded_lines(nginx_factory, tmp_path,
                                                    end):
@@ -219,11 +230,8 @@ def test_a_jittering_link_is_said_in_bounded_lines(nginx_factory, tmp_path,
     last line about the link: the log never ends on a state it left."""
     fake = Fake(tmp_path)
     try:
-        fake.control("FAKERESET", "SET outage:site Kept")
-        n = nginx_factory(CONF.format(port=fake.port).replace(
-            "interval=300ms", "interval=100ms push=off"), workers=2)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
-                 what="first good poll")
+        n = start_kept(nginx_factory, fake, "interval=300ms",
+                       "interval=100ms push=off")
         fake.control("FAKEFLAP 300 300")
         t0 = time.monotonic()
         errors0 = n.status_json()["redis"]["errors"]
@@ -259,11 +267,8 @@ def test_a_dripping_reply_is_cut_at_the_cap(nginx_factory, tmp_path):
     requests stay fast, memory flat, the last good state kept."""
     fake = Fake(tmp_path)
     try:
-        fake.control("FAKERESET", "SET outage:site Kept", "FAKEDRIP 100")
-        n = nginx_factory(CONF.format(port=fake.port).replace(
-            "timeout=1s", "timeout=300ms push=off"), workers=2)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
-                 what="first good poll")
+        n = start_kept(nginx_factory, fake, "timeout=1s",
+                       "timeout=300ms push=off", ["FAKEDRIP 100"])
         pids = n.worker_pids()
         rss0 = {p: rss_kb(p) for p in pids}
         errors0 = n.status_json()["redis"]["errors"]
@@ -306,11 +311,8 @@ def test_hostile_shapes_keep_state_memory_and_speed(nginx_factory, tmp_path,
     is kept, one line."""
     fake = Fake(tmp_path)
     try:
-        fake.control("FAKERESET", "SET outage:site Kept")
-        n = nginx_factory(CONF.format(port=fake.port).replace(
-            "timeout=1s", "timeout=200ms push=off"), workers=2)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Kept", timeout=5,
-                 what="first good poll")
+        n = start_kept(nginx_factory, fake, "timeout=1s",
+                       "timeout=200ms push=off")
         pids = n.worker_pids()
         for _ in range(100):
             n.get("/")
@@ -335,3 +337,29 @@ def test_hostile_shapes_keep_state_memory_and_speed(nginx_factory, tmp_path,
         assert n.bad_log_lines() == []
     finally:
         fake.stop()
+
+
+def test_a_tls_handshake_that_stalls_is_cut(nginx_factory, tmp_path):
+    """Audit s10: a server that accepts and never answers the ClientHello
+    (or drips it): the handshake has connect_timeout= + timeout=, no more
+    (bytes arriving extend only a poll's reply); said once, requests
+    fast, the worker's next tick connects again."""
+    from test_redis import sequential_latency
+    fake = Fake(tmp_path, "stall")
+    try:
+        n = nginx_factory(CONF.format(port=fake.port).replace(
+            "timeout=1s", "timeout=300ms push=off tls tls_verify=off"),
+            workers=2)
+        t0 = time.monotonic()
+        wait_for(lambda: n.status_json()["redis"]["errors"] >= 3,
+                 timeout=10 * LATENCY_FACTOR, what="3 failed handshakes")
+        # each at most connect_timeout + timeout (500 ms) + interval
+        assert time.monotonic() - t0 < 3 * 0.8 * LATENCY_FACTOR + 2
+        worst = sequential_latency(n, 50)
+        assert worst < latency_bound(0.1), worst
+        lines = redis_lines(n)
+        assert len(lines) == 1 and "TLS handshake timed out" in lines[0], \
+            lines
+    finally:
+        fake.stop()
+
