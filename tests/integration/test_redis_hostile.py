@@ -262,20 +262,20 @@ def test_a_jittering_link_is_said_in_bounded_lines(nginx_factory, tmp_path,
 
 def test_a_dripping_reply_is_cut_at_the_cap(nginx_factory, tmp_path):
     """A Redis (or path) that answers EXEC with a reply that never ends,
-    one byte every 100 ms, just under timeout=300ms: bytes keep arriving,
-    yet the poll is cut at 10 x timeout= (3 s), said once with the cap;
+    one byte every 50 ms, well under timeout=500ms: bytes keep arriving,
+    yet the poll is cut at 10 x timeout= (5 s), said once with the cap;
     requests stay fast, memory flat, the last good state kept."""
     fake = Fake(tmp_path)
     try:
         n = start_kept(nginx_factory, fake, "timeout=1s",
-                       "timeout=300ms push=off", ["FAKEDRIP 100"])
+                       "timeout=500ms push=off", ["FAKEDRIP 50"])
         pids = n.worker_pids()
         rss0 = {p: rss_kb(p) for p in pids}
         errors0 = n.status_json()["redis"]["errors"]
         fake.control("FAKEMODE drip")
         t0 = time.monotonic()
         worst = 0.0
-        while n.status_json()["redis"]["errors"] < errors0 + 2:
+        while n.status_json()["redis"]["errors"] < errors0 + 1:
             assert time.monotonic() - t0 < 30 * LATENCY_FACTOR, \
                 n.log_text()[-2000:]
             t1 = time.monotonic()
@@ -283,8 +283,8 @@ def test_a_dripping_reply_is_cut_at_the_cap(nginx_factory, tmp_path):
             worst = max(worst, time.monotonic() - t1)
             assert st == 200 and h["x-message"] == "Kept"
         took = time.monotonic() - t0
-        # two polls held to the cap each, not cut at timeout=
-        assert took >= 2 * 3.0 * 0.9, took
+        # held to the cap, not cut at timeout=
+        assert took >= 5.0 * 0.9, took
         assert worst < latency_bound(0.1), worst
         for p in pids:
             assert rss_kb(p) - rss0[p] < 10 * 1024, (rss0, p)
@@ -296,7 +296,7 @@ def test_a_dripping_reply_is_cut_at_the_cap(nginx_factory, tmp_path):
         assert len(lines) == 1 and said in lines[0], lines
         fake.control("FAKEMODE ok", "SET outage:site After")
         wait_for(lambda: n.get("/")[1]["x-message"] == "After",
-                 timeout=10 * LATENCY_FACTOR, what="recovery")
+                 timeout=15 * LATENCY_FACTOR, what="recovery")
     finally:
         fake.stop()
 
