@@ -259,7 +259,8 @@ typedef struct {
 
     /* the poll link: its own up and down lines, see link_said() */
     ngx_http_outage_redis_window_t  link;
-    ngx_event_t                   link_end;   /* its window's end */
+    ngx_event_t                   flap_end;   /* the first window with
+                                                 lines counted ends */
     ngx_uint_t                    link_tell;  /* say the next, said or not */
     ngx_uint_t                    link_up;    /* the last line counted */
     u_char                        link_now[NGX_HTTP_OUTAGE_ERR_MAX + 320];
@@ -425,7 +426,8 @@ static void ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd,
     ngx_uint_t up, ngx_uint_t level, u_char *text, size_t len);
 static void ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
     ngx_uint_t force);
-static void ngx_http_outage_redis_link_end(ngx_event_t *ev);
+static void ngx_http_outage_redis_flap_timer(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_flap_end(ngx_event_t *ev);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
 
@@ -983,8 +985,8 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd->tick.handler = ngx_http_outage_redis_tick;
 
     ngx_http_outage_redis_timer(rd, &rd->soon, ngx_http_outage_redis_soon);
-    ngx_http_outage_redis_timer(rd, &rd->link_end,
-                                ngx_http_outage_redis_link_end);
+    ngx_http_outage_redis_timer(rd, &rd->flap_end,
+                                ngx_http_outage_redis_flap_end);
 
     ngx_memzero(&ngx_http_outage_redis_push_link,
                 sizeof(ngx_http_outage_redis_t));
@@ -1718,8 +1720,8 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
     ngx_http_outage_redis_flaps_now(rd, 1);
     ngx_http_outage_redis_link_flush(rd, 1);
 
-    if (rd->link_end.timer_set) {
-        ngx_del_timer(&rd->link_end);
+    if (rd->flap_end.timer_set) {
+        ngx_del_timer(&rd->flap_end);
     }
 
     ngx_http_outage_redis_close(rd);
@@ -4205,6 +4207,7 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
     ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
 
     if (!ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].quiet)) {
+        ngx_http_outage_redis_flap_timer(rd);
         return;
     }
 
@@ -4335,7 +4338,13 @@ ngx_http_outage_redis_scope_now(ngx_uint_t i, ngx_http_outage_incident_t *inc)
 static ngx_uint_t
 ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd, ngx_uint_t i)
 {
-    return ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].hushed);
+    if (ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].hushed)) {
+        return 1;
+    }
+
+    ngx_http_outage_redis_flap_timer(rd);
+
+    return 0;
 }
 
 
@@ -4510,8 +4519,6 @@ static void
 ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd, ngx_uint_t up,
     ngx_uint_t level, u_char *text, size_t len)
 {
-    ngx_msec_t  left;
-
     /* a window over: what it counted first */
     ngx_http_outage_redis_link_flush(rd, 0);
 
@@ -4523,13 +4530,7 @@ ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd, ngx_uint_t up,
         rd->link_now_len = len;
         rd->link_up = up;
 
-        if (!rd->link_end.timer_set) {
-            left = rd->link.start + NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
-                   - ngx_current_msec;
-            ngx_add_timer(&rd->link_end,
-                          (ngx_msec_int_t) left > 0 ? left : 1);
-        }
-
+        ngx_http_outage_redis_flap_timer(rd);
         return;
     }
 
@@ -4556,10 +4557,6 @@ ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
         return;
     }
 
-    if (rd->link_end.timer_set) {
-        ngx_del_timer(&rd->link_end);
-    }
-
     level = rd->link_up ? NGX_LOG_NOTICE : NGX_LOG_ERR;
 
     ngx_log_error(level, rd->log, 0,
@@ -4573,17 +4570,72 @@ ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
 }
 
 
+/*
+ * The end of the first window (a scope's, the link's) with lines counted:
+ * its summary is said then, not at the next poll tick, which with push on
+ * may be interval= away, or never come (the link is down).
+ */
+
 static void
-ngx_http_outage_redis_link_end(ngx_event_t *ev)
+ngx_http_outage_redis_flap_timer(ngx_http_outage_redis_t *rd)
 {
-    ngx_connection_t  *dummy;
+    ngx_uint_t                       i, n, found;
+    ngx_msec_int_t                   left, first;
+    ngx_http_outage_redis_window_t  *w;
+
+    n = rd->omcf->scopes.nelts;
+    found = 0;
+    first = 0;
+
+    for (i = 0; i <= n; i++) {
+        w = (i < n) ? &rd->flap[i] : &rd->link;
+
+        if (w->quiet == 0 && w->hushed == 0) {
+            continue;
+        }
+
+        left = (ngx_msec_int_t) (w->start + NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+                                 - ngx_current_msec);
+
+        if (!found || left < first) {
+            first = left;
+            found = 1;
+        }
+    }
+
+    if (rd->flap_end.timer_set) {
+        ngx_del_timer(&rd->flap_end);
+    }
+
+    if (found) {
+        ngx_add_timer(&rd->flap_end, (ngx_msec_t) ngx_max(first, 1));
+    }
+}
+
+
+static void
+ngx_http_outage_redis_flap_end(ngx_event_t *ev)
+{
+    ngx_uint_t                force;
+    ngx_connection_t         *dummy;
+    ngx_http_outage_redis_t  *rd;
 
     dummy = ev->data;
+    rd = dummy->data;
 
-    /* at exit too (a cancelled timer runs): the counted flips are said */
-    ngx_http_outage_redis_link_flush(dummy->data,
-                                     ngx_exiting || ngx_quit
-                                     || ngx_terminate);
+    if (rd->omcf == NULL) {
+        return;
+    }
+
+    /* at exit too (a cancelled timer runs): what was counted is said */
+    force = ngx_exiting || ngx_quit || ngx_terminate;
+
+    ngx_http_outage_redis_flaps_now(rd, force);
+    ngx_http_outage_redis_link_flush(rd, force);
+
+    if (!force) {
+        ngx_http_outage_redis_flap_timer(rd);
+    }
 }
 
 

@@ -787,6 +787,27 @@ def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
             redis.resume()
 
 
+def test_counted_changes_are_said_when_the_window_ends(nginx_factory,
+                                                      redis):
+    """With push on, interval= may be long: the summary of a flap comes
+    when its 10 s are over (a timer), not at the next poll tick (review
+    s9/R2 F2 remainder: said after 27 s with interval=30s)."""
+    n = nginx_factory(conf(redis.port, interval="30s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    states = ["down", "degraded", "maintenance", "degraded", "down",
+              "degraded", "maintenance", "down"]
+    t0 = time.monotonic()
+    for i, state in enumerate(states):
+        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-message"] == message,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+    wait_for(lambda: 'now down: "m7FINAL"' in n.log_text(),
+             timeout=10 + 5 * LATENCY_FACTOR, what="the summary at 10 s")
+    assert time.monotonic() - t0 < 10 + 5 * LATENCY_FACTOR
+
+
 def test_warnings_of_a_flapping_key_share_its_budget(nginx_factory, redis):
     """A key flipping between a clean value and a warned one (an unknown
     state value) says its warnings out of the same budget as its changes:
