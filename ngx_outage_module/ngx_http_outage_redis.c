@@ -1926,8 +1926,9 @@ static void
 ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 {
     time_t                        now, age;
-    ngx_uint_t                    i, slot, incidents, told;
+    ngx_uint_t                    i, slot, incidents, told, arriving;
     ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_lease_t      *lease;
     ngx_http_outage_main_conf_t  *omcf;
 
     omcf = rd->omcf;
@@ -1940,6 +1941,20 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
     {
         return;
     }
+
+    /*
+     * A holder that renews its lease is alive: it says it, knowing what
+     * the others cannot, whether a poll's reply is still arriving.
+     */
+    lease = &shm->redis_lease;
+
+    if (!rd->owner && lease->pid && lease->pid != ngx_pid
+        && (ngx_msec_int_t) (lease->expires - ngx_current_msec) > 0)
+    {
+        return;
+    }
+
+    arriving = rd->owner && rd->in_flight && rd->ready;
 
     incidents = 0;
 
@@ -1961,7 +1976,17 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 
     ngx_http_outage_shm_unlock();
 
-    if (!told) {
+    if (!told && arriving) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: no Redis poll has completed for %T s, more "
+                      "than max_stale and its grace: the poll in flight has "
+                      "waited %M ms for its reply (up to 10 x timeout=), "
+                      "its last bytes %M ms ago: the %ui states declared in "
+                      "Redis are ignored (health checks decide) until a poll "
+                      "succeeds", age, ngx_current_msec - rd->sent,
+                      ngx_current_msec - rd->progress, incidents);
+
+    } else if (!told) {
         ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                       "outage: no Redis poll has completed for %T s, more "
                       "than max_stale and a takeover of the polling lease: "
@@ -4174,7 +4199,6 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     }
 
     if (!was_up || rd->link_tell) {
-        rd->link_tell = 0;
         ngx_http_outage_redis_ok(rd);
     }
 }
@@ -4522,6 +4546,17 @@ ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd, ngx_uint_t up,
     /* a window over: what it counted first */
     ngx_http_outage_redis_link_flush(rd, 0);
 
+    /*
+     * A worker taking the lease over from a stalled one says its first
+     * outcome whatever its own window holds: the last line about the link
+     * may be the stalled one's.
+     */
+    if (rd->link_tell) {
+        rd->link_tell = 0;
+        ngx_log_error(level, rd->log, 0, "outage: %*s", len, text);
+        return;
+    }
+
     if (!ngx_http_outage_redis_window_say(&rd->link, up ? &rd->link.hushed
                                                        : &rd->link.quiet))
     {
@@ -4542,13 +4577,21 @@ ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd, ngx_uint_t up,
 }
 
 
-/* the window's summary: its flips, and the line the link is at now */
+/*
+ * The window's summary: its flips, and the line the link is at now, as the
+ * zone has it.  A worker that lost the lease (it stalled, another took
+ * over) no longer knows: the poller now says the link's state itself.
+ */
 
 static void
 ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
     ngx_uint_t force)
 {
-    ngx_uint_t                       level;
+    u_char                           err[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                           n;
+    ngx_pid_t                        pid;
+    ngx_uint_t                       up, holds, level;
+    ngx_http_outage_shm_t           *shm;
     ngx_http_outage_redis_window_t  *w;
 
     w = &rd->link;
@@ -4557,13 +4600,43 @@ ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
         return;
     }
 
-    level = rd->link_up ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+    shm = ngx_http_outage_shm();
 
-    ngx_log_error(level, rd->log, 0,
-                  "outage: redis link failed %ui and recovered %ui more "
-                  "time(s) within 10 s, not each said; now %s: %*s",
-                  w->quiet, w->hushed, rd->link_up ? "up" : "down",
-                  rd->link_now_len, rd->link_now);
+    ngx_http_outage_shm_lock();
+
+    holds = ngx_http_outage_lease_holds_since(&shm->redis_lease, rd->epoch);
+    pid = shm->redis_lease.pid;
+    up = shm->redis_up;
+    n = shm->redis_last_error_len;
+    ngx_memcpy(err, shm->redis_last_error, n);
+
+    ngx_http_outage_shm_unlock();
+
+    level = up ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    if (!holds) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: redis link failed %ui and recovered %ui more "
+                      "time(s) within 10 s while this worker polled, not "
+                      "each said; %s", w->quiet, w->hushed,
+                      pid ? "another worker polls Redis now and says its "
+                            "state" : "nobody polls Redis now");
+
+    } else if (up == rd->link_up) {
+        /* its last line counted, with the address and the whole reason */
+        ngx_log_error(level, rd->log, 0,
+                      "outage: redis link failed %ui and recovered %ui more "
+                      "time(s) within 10 s, not each said; now %s: %*s",
+                      w->quiet, w->hushed, up ? "up" : "down",
+                      rd->link_now_len, rd->link_now);
+
+    } else {
+        ngx_log_error(level, rd->log, 0,
+                      "outage: redis link failed %ui and recovered %ui more "
+                      "time(s) within 10 s, not each said; now %s%*s",
+                      w->quiet, w->hushed, up ? "up" : "down: ",
+                      up ? (size_t) 0 : n, err);
+    }
 
     w->quiet = 0;
     w->hushed = 0;
@@ -4799,7 +4872,6 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     ngx_http_outage_shm_unlock();
 
     if (!same || rd->link_tell) {
-        rd->link_tell = 0;
         p = ngx_snprintf(line, sizeof(line), "redis %V%*s; keeping the "
                          "last good state%s", &a->name, n - (w - buf), w,
                          shm->redis_ever_ok ? "" : " (none yet: no incidents)");

@@ -6,7 +6,9 @@ keep serving requests at full speed, keep the last good state, log the
 condition once, and recover within one interval once a sane Redis answers.
 """
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -363,3 +365,74 @@ def test_a_tls_handshake_that_stalls_is_cut(nginx_factory, tmp_path):
     finally:
         fake.stop()
 
+
+
+def test_a_stalled_pollers_summary_claims_no_state(nginx_factory, tmp_path):
+    """Review s10/R2-L1: worker A polls a flapping link past its budget,
+    its last counted line a failure; A is stopped, Redis recovers, B takes
+    the lease over and says the link is up; A resumes.  A's summary does
+    not end the log on "now down": it no longer polls, and says so."""
+    fake = Fake(tmp_path)
+    try:
+        n = start_kept(nginx_factory, fake, "interval=300ms",
+                       "interval=100ms push=off")
+        poller = n.status_json()["redis"]["poller_pid"]
+        fake.control("FAKEFLAP 300 300")
+        wait_for(lambda: "further failures and recoveries" in n.log_text(),
+                 timeout=10 * LATENCY_FACTOR, what="the window full")
+        fake.control("FAKEFLAP 0 up", "FAKEMODE garbage")
+        wait_for(lambda: "Protocol error" in
+                 n.status_json()["redis"]["last_error"],
+                 timeout=5, what="a failure counted")
+        os.kill(poller, signal.SIGSTOP)
+
+        def redis_status():
+            # a connection the stopped worker accepted hangs: ask again
+            for _ in range(40):
+                try:
+                    return json.loads(n.get("/outage/status",
+                                            timeout=0.5)[2])["redis"]
+                except (OSError, ValueError):
+                    pass
+            raise AssertionError("no status")
+
+        try:
+            fake.control("FAKEMODE ok")
+            wait_for(lambda: redis_status()["poller_pid"]
+                     not in (poller, None) and redis_status()["up"],
+                     timeout=15 * LATENCY_FACTOR, what="takeover, link up")
+        finally:
+            os.kill(poller, signal.SIGCONT)
+        wait_for(lambda: "while this worker polled" in n.log_text(),
+                 timeout=15 * LATENCY_FACTOR, what="A's summary")
+        last = link_lines(n)[-1]
+        assert "now down" not in last, last
+        assert n.status_json()["redis"]["up"]
+        said = [ln for ln in n.log_text().splitlines()
+                if "while this worker polled" in ln]
+        assert "[notice]" in said[0] and "another worker polls" in said[0]
+    finally:
+        fake.stop()
+
+
+def test_a_reply_arriving_past_max_stale_is_said_as_such(nginx_factory,
+                                                         tmp_path):
+    """Review s10/R2-L2: a reply still arriving (here a drip, up to 10 x
+    timeout=) outlasts max_stale and its grace: the declared states are
+    ignored as the rule says, and the warning says a poll is in flight,
+    its reply arriving, not "a takeover of the polling lease" that did not
+    happen."""
+    fake = Fake(tmp_path)
+    try:
+        n = start_kept(nginx_factory, fake, "interval=300ms",
+                       "interval=100ms max_stale=3s push=off",
+                       ["FAKEDRIP 50"])
+        fake.control("FAKEMODE drip")
+        wait_for(lambda: "no Redis poll has completed" in n.log_text(),
+                 timeout=15 * LATENCY_FACTOR, what="the max_stale warning")
+        line = [ln for ln in n.log_text().splitlines()
+                if "no Redis poll has completed" in ln][0]
+        assert "the poll in flight has waited" in line, line
+        assert "takeover" not in line, line
+    finally:
+        fake.stop()
