@@ -31,6 +31,8 @@
 #define NGX_HTTP_OUTAGE_MAX_CHECKS      64
 #define NGX_HTTP_OUTAGE_NAME_MAX        32
 #define NGX_HTTP_OUTAGE_ERR_MAX         200
+/* addresses of outage_redis remembered to tell a respelling from a move */
+#define NGX_HTTP_OUTAGE_REDIS_WHERE     8
 /* addresses of one check's name handed to curl, and compared by the guard */
 #define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
 
@@ -430,6 +432,10 @@ typedef struct {
     uint32_t                     redis_source;  /* the outage_redis polled:
                                                    addresses, db, prefix,
                                                    user (0: none) */
+    uint32_t                     redis_data;    /* db= and prefix= */
+    uint32_t                     redis_where[NGX_HTTP_OUTAGE_REDIS_WHERE];
+    ngx_uint_t                   redis_nwhere;  /* the addresses, as they
+                                                   resolved (shm.c) */
     ngx_uint_t                   redis_foreign; /* the scopes' Redis states
                                                    are of another source:
                                                    not evidence until the

@@ -68,6 +68,13 @@
 #define NGX_HTTP_OUTAGE_REDIS_OVER_VALUE  2        /* a value past BULK_MAX */
 #define NGX_HTTP_OUTAGE_REDIS_OVER_TYPE   3        /* a hash of non-strings */
 #define NGX_HTTP_OUTAGE_REDIS_READ_CHUNK  16384
+/*
+ * A poll's reply that is arriving (bytes came within the last timeout=)
+ * is given more time, but never more than this many timeout= from the
+ * write: a Redis or path that drips a byte just under the deadline cannot
+ * hold the poll, and the state it reads, for longer.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_REPLY_CAP   10
 /* bytes read per event before the worker turns to its other events */
 #define NGX_HTTP_OUTAGE_REDIS_READ_BUDGET (16 * NGX_HTTP_OUTAGE_REDIS_READ_CHUNK)
 
@@ -169,6 +176,20 @@ typedef struct {
 } ngx_http_outage_redis_name_t;
 
 
+/*
+ * A budget of log lines (FLAP_LINES per FLAP_WINDOW) for something that
+ * may flip fast: a scope's state, the poll link itself.  Past the budget
+ * the lines are counted, and said in one summary when the window is over.
+ */
+
+typedef struct {
+    ngx_msec_t                    start;      /* of the window */
+    ngx_uint_t                    said;       /* lines said in it */
+    ngx_uint_t                    quiet;      /* counted: changes, downs */
+    ngx_uint_t                    hushed;     /* counted: other lines, ups */
+} ngx_http_outage_redis_window_t;
+
+
 typedef struct {
     ngx_http_outage_main_conf_t  *omcf;
     ngx_peer_connection_t         pc;         /* pc.connection: the link */
@@ -177,6 +198,8 @@ typedef struct {
                                                  each reply */
     ngx_uint_t                    addr;       /* current address index */
     ngx_uint_t                    in_flight;
+    ngx_msec_t                    sent;       /* the poll written at */
+    ngx_msec_t                    progress;   /* its reply's last bytes at */
     ngx_uint_t                    epoch;      /* of the lease, at send */
     ngx_uint_t                    connected;
     ngx_uint_t                    owner;
@@ -232,10 +255,16 @@ typedef struct {
     ngx_uint_t                    over_why[NGX_HTTP_OUTAGE_MAX_SCOPES];
 
     /* the poll link: state changes said per scope, see said_change() */
-    ngx_msec_t                    flap_start[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                    flap_said[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                    flap_quiet[NGX_HTTP_OUTAGE_MAX_SCOPES];
-    ngx_uint_t                    flap_hushed[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    ngx_http_outage_redis_window_t  flap[NGX_HTTP_OUTAGE_MAX_SCOPES];
+
+    /* the poll link: its own up and down lines, see link_said() */
+    ngx_http_outage_redis_window_t  link;
+    ngx_event_t                   flap_end;   /* the first window with
+                                                 lines counted ends */
+    ngx_uint_t                    link_tell;  /* say the next, said or not */
+    ngx_uint_t                    link_up;    /* the last line counted */
+    u_char                        link_now[NGX_HTTP_OUTAGE_ERR_MAX + 320];
+    size_t                        link_now_len;
 
     /* the poll link: strings over BULK_MAX taken out before the reader */
     ngx_http_outage_resp_cut_t    cutter;
@@ -317,6 +346,8 @@ static void ngx_http_outage_redis_tls_error(ngx_http_outage_redis_t *rd);
 static ngx_int_t ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd,
     u_char *buf, size_t n);
 static ngx_int_t ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_reader_feed(ngx_http_outage_redis_t *rd,
+    u_char *p, size_t n);
 static ngx_int_t ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd,
     redisReply *reply);
 static ngx_int_t ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd,
@@ -325,6 +356,8 @@ static void ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd);
 static size_t ngx_http_outage_redis_error_len(redisReply *reply);
+static u_char *ngx_http_outage_redis_said_what(u_char *p, u_char *last,
+    const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd,
     ngx_str_t *scope, unsigned warnings);
 static void ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd,
@@ -380,9 +413,21 @@ static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
     ngx_uint_t force);
 static ngx_uint_t ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd,
     ngx_uint_t i);
+static ngx_uint_t ngx_http_outage_redis_scope_now(ngx_uint_t i,
+    ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd,
     ngx_pid_t pid);
 static void ngx_http_outage_redis_read_now(ngx_http_outage_redis_t *rd);
+static ngx_uint_t ngx_http_outage_redis_window_say(
+    ngx_http_outage_redis_window_t *w, ngx_uint_t *count);
+static ngx_uint_t ngx_http_outage_redis_window_end(
+    ngx_http_outage_redis_window_t *w, ngx_uint_t force);
+static void ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd,
+    ngx_uint_t up, ngx_uint_t level, u_char *text, size_t len);
+static void ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
+    ngx_uint_t force);
+static void ngx_http_outage_redis_flap_timer(ngx_http_outage_redis_t *rd);
+static void ngx_http_outage_redis_flap_end(ngx_event_t *ev);
 static void ngx_http_outage_redis_push_state(ngx_http_outage_redis_t *rd,
     ngx_uint_t state, u_char *error, size_t len);
 
@@ -409,6 +454,8 @@ static void ngx_http_outage_redis_pending(ngx_http_outage_redis_t *rd);
 static uint64_t ngx_http_outage_redis_expires(redisReply *r);
 static void ngx_http_outage_redis_expired(ngx_http_outage_redis_t *rd);
 static u_char *ngx_http_outage_redis_refused_key(ngx_http_outage_redis_t *rd,
+    u_char *p);
+static void ngx_http_outage_redis_refused(ngx_http_outage_redis_t *rd,
     u_char *p);
 
 
@@ -938,6 +985,8 @@ ngx_http_outage_redis_init_process(ngx_cycle_t *cycle)
     rd->tick.handler = ngx_http_outage_redis_tick;
 
     ngx_http_outage_redis_timer(rd, &rd->soon, ngx_http_outage_redis_soon);
+    ngx_http_outage_redis_timer(rd, &rd->flap_end,
+                                ngx_http_outage_redis_flap_end);
 
     ngx_memzero(&ngx_http_outage_redis_push_link,
                 sizeof(ngx_http_outage_redis_t));
@@ -1669,6 +1718,11 @@ ngx_http_outage_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_outage_redis_flaps_now(rd, 1);
+    ngx_http_outage_redis_link_flush(rd, 1);
+
+    if (rd->flap_end.timer_set) {
+        ngx_del_timer(&rd->flap_end);
+    }
 
     ngx_http_outage_redis_close(rd);
     ngx_http_outage_redis_push_stop();
@@ -1725,6 +1779,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     if (ngx_exiting || ngx_quit || ngx_terminate || omcf == NULL) {
         if (omcf) {
             ngx_http_outage_redis_flaps_now(rd, 1);
+            ngx_http_outage_redis_link_flush(rd, 1);
         }
 
         ngx_http_outage_redis_close(rd);
@@ -1762,6 +1817,7 @@ ngx_http_outage_redis_tick(ngx_event_t *ev)
     {
         if (rd->owner) {
             ngx_http_outage_redis_flaps_now(rd, 1);
+            ngx_http_outage_redis_link_flush(rd, 1);
             ngx_log_error(NGX_LOG_INFO, ev->log, 0,
                           "outage: another worker now polls Redis");
             rd->owner = 0;
@@ -1870,8 +1926,9 @@ static void
 ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 {
     time_t                        now, age;
-    ngx_uint_t                    i, slot, incidents, told;
+    ngx_uint_t                    i, slot, incidents, told, arriving;
     ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_lease_t      *lease;
     ngx_http_outage_main_conf_t  *omcf;
 
     omcf = rd->omcf;
@@ -1884,6 +1941,20 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
     {
         return;
     }
+
+    /*
+     * A holder that renews its lease is alive: it says it, knowing what
+     * the others cannot, whether a poll's reply is still arriving.
+     */
+    lease = &shm->redis_lease;
+
+    if (!rd->owner && lease->pid && lease->pid != ngx_pid
+        && (ngx_msec_int_t) (lease->expires - ngx_current_msec) > 0)
+    {
+        return;
+    }
+
+    arriving = rd->owner && rd->in_flight && rd->ready;
 
     incidents = 0;
 
@@ -1905,7 +1976,17 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 
     ngx_http_outage_shm_unlock();
 
-    if (!told) {
+    if (!told && arriving) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: no Redis poll has completed for %T s, more "
+                      "than max_stale and its grace: the poll in flight has "
+                      "waited %M ms for its reply (up to 10 x timeout=), "
+                      "its last bytes %M ms ago: the %ui states declared in "
+                      "Redis are ignored (health checks decide) until a poll "
+                      "succeeds", age, ngx_current_msec - rd->sent,
+                      ngx_current_msec - rd->progress, incidents);
+
+    } else if (!told) {
         ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                       "outage: no Redis poll has completed for %T s, more "
                       "than max_stale and a takeover of the polling lease: "
@@ -2230,6 +2311,8 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
     rd->in_flight = 1;
     rd->epoch = ngx_http_outage_lease_epoch(
                                       &ngx_http_outage_shm()->redis_lease);
+    rd->sent = ngx_current_msec;
+    rd->progress = ngx_current_msec;
 
     ngx_add_timer(&rd->deadline, rd->omcf->redis_timeout);
 
@@ -2241,7 +2324,9 @@ static void
 ngx_http_outage_redis_timeout(ngx_event_t *ev)
 {
     u_char                    buf[160], *p, *q;
-    ngx_uint_t                pstate, ends;
+    ngx_msec_t                timeout, cap, next;
+    ngx_uint_t                pstate, ends, capped, value;
+    const char               *what;
     ngx_connection_t         *dummy;
     ngx_http_outage_redis_t  *rd;
 
@@ -2285,51 +2370,68 @@ ngx_http_outage_redis_timeout(ngx_event_t *ev)
         }
     }
 
+    capped = 0;
+
+    if (rd->ready && !rd->push) {
+        /*
+         * A reply that is arriving (a big hash, a slow path) is not cut
+         * while its bytes keep coming within timeout= of each other; the
+         * cap bounds what a drip can hold.
+         */
+        timeout = rd->omcf->redis_timeout;
+        next = rd->progress + timeout;
+        cap = rd->sent + NGX_HTTP_OUTAGE_REDIS_REPLY_CAP * timeout;
+
+        if ((ngx_msec_int_t) (next - ngx_current_msec) > 0) {
+            if ((ngx_msec_int_t) (cap - ngx_current_msec) > 0) {
+                ngx_add_timer(&rd->deadline,
+                              (ngx_msec_int_t) (next - cap) < 0
+                              ? next - ngx_current_msec
+                              : cap - ngx_current_msec);
+                return;
+            }
+
+            capped = 1;
+        }
+    }
+
+    what = capped ? "reply still arriving after 10 x timeout=, the cap of "
+                    "one poll"
+                  : "no reply within timeout";
+
     if (rd->push && rd->pstate == NGX_HTTP_OUTAGE_REDIS_MESSAGE) {
         ngx_http_outage_redis_push_stalled(rd);
         return;
     }
 
+    value = ngx_http_outage_resp_cut_dropping(&rd->cutter);
+
     if (rd->ready && !rd->push && rd->in_exec
-        && ngx_http_outage_resp_cut_dropping(&rd->cutter))
+        && (value || (rd->compact && rd->nested_left)))
     {
         /*
-         * A value so big that its transfer outlasts timeout=: the keys
-         * after it in the reply are not read either, so the poll fails as
-         * a whole (what came before it is no whole answer); the line names
-         * the key and its size, which do not change from poll to poll.
+         * A value so big (or a hash of so many fields) that its transfer
+         * outlasts the poll's time: the keys after it in the reply are not
+         * read either, so the poll fails as a whole (what came before it
+         * is no whole answer); the line names the key and its size, which
+         * do not change from poll to poll.
          */
-        p = ngx_snprintf(buf, sizeof(buf), "a value of %uL bytes was still "
+        p = ngx_snprintf(buf, sizeof(buf), "a %s of %uL %s was still "
                          "arriving: trim the key, or raise timeout=",
-                         rd->cutter.skipped);
+                         value ? "value" : "hash",
+                         value ? rd->cutter.skipped
+                               : (uint64_t) (rd->compact_n / 2),
+                         value ? "bytes" : "fields");
         rd->refused_len = 0;
         q = ngx_http_outage_redis_refused_key(rd, rd->refused);
         p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
                          (size_t) (q - rd->refused), rd->refused);
 
-        ngx_http_outage_redis_drop(rd, "no reply within timeout",
-                                   (const char *) buf, p - buf);
+        ngx_http_outage_redis_drop(rd, what, (const char *) buf, p - buf);
         return;
     }
 
-    if (rd->ready && !rd->push && rd->in_exec && rd->compact
-        && rd->nested_left)
-    {
-        /* the same for a hash of many fields, still arriving */
-        p = ngx_snprintf(buf, sizeof(buf), "a hash of %uz fields was still "
-                         "arriving: trim the key, or raise timeout=",
-                         rd->compact_n / 2);
-        rd->refused_len = 0;
-        q = ngx_http_outage_redis_refused_key(rd, rd->refused);
-        p = ngx_snprintf(p, buf + sizeof(buf) - p, "%*s",
-                         (size_t) (q - rd->refused), rd->refused);
-
-        ngx_http_outage_redis_drop(rd, "no reply within timeout",
-                                   (const char *) buf, p - buf);
-        return;
-    }
-
-    ngx_http_outage_redis_drop(rd, rd->ready ? "no reply within timeout"
+    ngx_http_outage_redis_drop(rd, rd->ready ? what
                                    : rd->connected ? "TLS handshake timed out"
                                    : "connect timed out", NULL, 0);
 }
@@ -2525,6 +2627,8 @@ static void
 ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd)
 {
     rd->ready = 1;
+    rd->sent = ngx_current_msec;
+    rd->progress = ngx_current_msec;
 
     if (rd->deadline.timer_set) {
         ngx_del_timer(&rd->deadline);
@@ -2653,6 +2757,7 @@ ngx_http_outage_redis_read_handler(ngx_event_t *rev)
         }
 
         total += n;
+        rd->progress = ngx_current_msec;
 
         if (rd->push) {
             if (ngx_http_outage_redis_push_feed(rd, buf, n) != NGX_OK) {
@@ -2696,16 +2801,7 @@ ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
         n -= used;
 
         if (len) {
-            if (redisReaderFeed(rd->reader, (const char *) out, len)
-                != REDIS_OK)
-            {
-                ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                           rd->reader->errstr,
-                                           ngx_strlen(rd->reader->errstr));
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+            if (ngx_http_outage_redis_reader_feed(rd, out, len) != NGX_OK) {
                 return NGX_ERROR;
             }
         }
@@ -2718,14 +2814,8 @@ ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
             /* "the next string is the one skipped", then the string */
             rd->skip_len = (size_t) rd->cutter.skipped;
 
-            if (redisReaderFeed(rd->reader, "$0\r\n\r\n", 6) != REDIS_OK) {
-                ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                           rd->reader->errstr,
-                                           ngx_strlen(rd->reader->errstr));
-                return NGX_ERROR;
-            }
-
-            rc = ngx_http_outage_redis_parse(rd);
+            rc = ngx_http_outage_redis_reader_feed(rd,
+                                                   (u_char *) "$0\r\n\r\n", 6);
             rd->skip_len = 0;
 
             if (rc != NGX_OK) {
@@ -2746,15 +2836,27 @@ ngx_http_outage_redis_feed(ngx_http_outage_redis_t *rd, u_char *buf,
 
         rd->refused_len = p - rd->refused;
         ngx_http_outage_redis_pending(rd);
-        p = ngx_http_outage_redis_refused_key(rd, p);
-
-        ngx_http_outage_redis_drop(rd, "reply refused",
-                                   (const char *) rd->refused,
-                                   p - rd->refused);
+        ngx_http_outage_redis_refused(rd, p);
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+/* bytes for the reader, and the replies they complete; NGX_ERROR: closed */
+
+static ngx_int_t
+ngx_http_outage_redis_reader_feed(ngx_http_outage_redis_t *rd, u_char *p,
+    size_t n)
+{
+    if (redisReaderFeed(rd->reader, (const char *) p, n) != REDIS_OK) {
+        ngx_http_outage_redis_drop(rd, "unreadable reply", rd->reader->errstr,
+                                   ngx_strlen(rd->reader->errstr));
+        return NGX_ERROR;
+    }
+
+    return ngx_http_outage_redis_parse(rd);
 }
 
 
@@ -2775,11 +2877,8 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
         if (redisReaderGetReply(r, &reply) != REDIS_OK) {
 
             if (rd->refused_len) {
-                p = ngx_http_outage_redis_refused_key(rd,
-                                                 rd->refused + rd->refused_len);
-                ngx_http_outage_redis_drop(rd, "reply refused",
-                                           (const char *) rd->refused,
-                                           p - rd->refused);
+                ngx_http_outage_redis_refused(rd,
+                                              rd->refused + rd->refused_len);
             } else {
                 ngx_http_outage_redis_drop(rd, "unreadable reply", r->errstr,
                                            ngx_strlen(r->errstr));
@@ -2818,14 +2917,23 @@ ngx_http_outage_redis_parse(ngx_http_outage_redis_t *rd)
         p = ngx_snprintf(rd->refused, sizeof(rd->refused),
                          "more than %uz bytes without a complete value", max);
         ngx_http_outage_redis_pending(rd);
-        p = ngx_http_outage_redis_refused_key(rd, p);
-        ngx_http_outage_redis_drop(rd, "reply refused",
-                                   (const char *) rd->refused,
-                                   p - rd->refused);
+        ngx_http_outage_redis_refused(rd, p);
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+/* a reply refused: what rd->refused says up to p, and the key being read */
+
+static void
+ngx_http_outage_redis_refused(ngx_http_outage_redis_t *rd, u_char *p)
+{
+    p = ngx_http_outage_redis_refused_key(rd, p);
+
+    ngx_http_outage_redis_drop(rd, "reply refused", (const char *) rd->refused,
+                               p - rd->refused);
 }
 
 
@@ -3055,15 +3163,7 @@ ngx_http_outage_redis_push_log(ngx_http_outage_redis_t *rd, ngx_uint_t level,
     a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
 
     last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "%s", what);
-
-    if (detail && len) {
-        p = ngx_slprintf(p, last, ": ");
-        p += ngx_http_outage_log_escape_cut(p, last - p,
-                                            (const u_char *) detail,
-                                            len > 120 ? 120 : len);
-    }
-
+    p = ngx_http_outage_redis_said_what(buf, last, what, detail, len);
     n = p - buf;
 
     ngx_http_outage_redis_push_state(rd, level == NGX_LOG_WARN
@@ -3467,16 +3567,7 @@ ngx_http_outage_redis_push_feed(ngx_http_outage_redis_t *rd, u_char *p,
         } else {
             /* before the subscription, what the reader refuses drops it */
 
-            if (redisReaderFeed(rd->reader, (const char *) p, used)
-                != REDIS_OK)
-            {
-                ngx_http_outage_redis_drop(rd, "unreadable reply",
-                                           rd->reader->errstr,
-                                           ngx_strlen(rd->reader->errstr));
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_outage_redis_parse(rd) != NGX_OK) {
+            if (ngx_http_outage_redis_reader_feed(rd, p, used) != NGX_OK) {
                 return NGX_ERROR;   /* closed */
             }
         }
@@ -4107,7 +4198,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i]);
     }
 
-    if (!was_up) {
+    if (!was_up || rd->link_tell) {
         ngx_http_outage_redis_ok(rd);
     }
 }
@@ -4136,19 +4227,13 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
 
     names = rd->omcf->scopes.elts;
 
-    if (ngx_current_msec - rd->flap_start[i]
-        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
-    {
-        /* the window is over: what it kept quiet first */
-        ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
-    }
+    /* a window over: what it kept quiet first */
+    ngx_http_outage_redis_said_flaps(rd, i, from, NULL);
 
-    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
-        rd->flap_quiet[i]++;
+    if (!ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].quiet)) {
+        ngx_http_outage_redis_flap_timer(rd);
         return;
     }
-
-    rd->flap_said[i]++;
 
     n = ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
                                     inc->message_len);
@@ -4157,7 +4242,7 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
                   "outage: scope \"%V\" %s -> %s by redis: \"%*s\"%s",
                   &names[i], ngx_http_outage_state_name(from),
                   ngx_http_outage_state_name(inc->state), n, quote,
-                  rd->flap_said[i] == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
+                  rd->flap[i].said == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
                   ? "; further changes of this scope within 10 s are "
                     "counted, and said when the 10 s are over" : "");
 }
@@ -4177,16 +4262,11 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
     size_t      n;
     ngx_str_t  *names;
 
-    if (ngx_current_msec - rd->flap_start[i]
-        < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
-    {
-        return;
-    }
+    ngx_http_outage_redis_window_t  *w;
 
-    rd->flap_start[i] = ngx_current_msec;
+    w = &rd->flap[i];
 
-    if (rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0) {
-        rd->flap_said[i] = 0;
+    if (!ngx_http_outage_redis_window_end(w, 0)) {
         return;
     }
 
@@ -4199,16 +4279,14 @@ ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd, ngx_uint_t i,
                   "outage: scope \"%V\" changed state %ui more time(s) by "
                   "redis, not each said (and %ui line(s) about its key: "
                   "warnings, unusable, readable again); %s %s%s%*s%s%s",
-                  &names[i], rd->flap_quiet[i], rd->flap_hushed[i],
+                  &names[i], w->quiet, w->hushed,
                   inc ? "now" : "then", ngx_http_outage_state_name(state),
                   inc ? ": \"" : "", n, quote, inc ? "\"" : "",
                   rd->bad[i] == 1 ? " (its key is unusable now: the last "
                                     "good state is kept)" : "");
 
-    /* still flapping: the next window starts quiet */
-    rd->flap_quiet[i] = 0;
-    rd->flap_hushed[i] = 0;
-    rd->flap_said[i] = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
+    w->quiet = 0;
+    w->hushed = 0;
 }
 
 
@@ -4225,26 +4303,19 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
     u_char                   quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
     size_t                   n;
     ngx_str_t               *names;
-    ngx_uint_t               i, slot;
-    ngx_http_outage_shm_t   *shm;
+    ngx_uint_t               i;
 
     static ngx_http_outage_incident_t  inc;
 
-    shm = ngx_http_outage_shm();
     names = rd->omcf->scopes.elts;
 
+    /* its link lines too: the next outcome is said, whatever the last was */
+    rd->link_tell = 1;
+
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
-        slot = ngx_http_outage_scope_slot(i);
-
-        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
-            continue;
-        }
-
-        ngx_http_outage_shm_lock();
-        inc = shm->scopes[slot].redis;
-        ngx_http_outage_shm_unlock();
-
-        if (inc.state == NGX_HTTP_OUTAGE_STATE_NONE) {
+        if (!ngx_http_outage_redis_scope_now(i, &inc)
+            || inc.state == NGX_HTTP_OUTAGE_STATE_NONE)
+        {
             continue;
         }
 
@@ -4260,6 +4331,27 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
 }
 
 
+/* a copy of a scope's Redis state in the zone; 0: the scope has no slot */
+
+static ngx_uint_t
+ngx_http_outage_redis_scope_now(ngx_uint_t i, ngx_http_outage_incident_t *inc)
+{
+    ngx_uint_t  slot;
+
+    slot = ngx_http_outage_scope_slot(i);
+
+    if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+        return 0;
+    }
+
+    ngx_http_outage_shm_lock();
+    *inc = ngx_http_outage_shm()->scopes[slot].redis;
+    ngx_http_outage_shm_unlock();
+
+    return 1;
+}
+
+
 /*
  * A line about a scope's key (a warning, unusable, readable again) comes
  * out of the same budget as its changes of state: a key flipping between
@@ -4270,20 +4362,68 @@ ngx_http_outage_redis_inherited(ngx_http_outage_redis_t *rd, ngx_pid_t pid)
 static ngx_uint_t
 ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd, ngx_uint_t i)
 {
-    if (ngx_current_msec - rd->flap_start[i]
-        >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
-        && rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
-    {
-        rd->flap_start[i] = ngx_current_msec;
-        rd->flap_said[i] = 0;
+    if (ngx_http_outage_redis_window_say(&rd->flap[i], &rd->flap[i].hushed)) {
+        return 1;
     }
 
-    if (rd->flap_said[i] >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
-        rd->flap_hushed[i]++;
+    ngx_http_outage_redis_flap_timer(rd);
+
+    return 0;
+}
+
+
+/*
+ * A line within the budget of its window (1: say it), or counted in
+ * *count (0).  A window over with nothing counted starts afresh; one with
+ * lines counted waits for its summary (window_end()).
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_window_say(ngx_http_outage_redis_window_t *w,
+    ngx_uint_t *count)
+{
+    if (ngx_current_msec - w->start >= NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+        && w->quiet == 0 && w->hushed == 0)
+    {
+        w->start = ngx_current_msec;
+        w->said = 0;
+    }
+
+    if (w->said >= NGX_HTTP_OUTAGE_REDIS_FLAP_LINES) {
+        (*count)++;
         return 0;
     }
 
-    rd->flap_said[i]++;
+    w->said++;
+
+    return 1;
+}
+
+
+/*
+ * A window over (or ended now: force): 1 when it counted lines, which the
+ * caller sums up and then zeroes; the next window starts quiet then, so
+ * that something still flipping says one summary per window.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_window_end(ngx_http_outage_redis_window_t *w,
+    ngx_uint_t force)
+{
+    if (!force
+        && ngx_current_msec - w->start < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW)
+    {
+        return 0;
+    }
+
+    w->start = ngx_current_msec;
+
+    if (w->quiet == 0 && w->hushed == 0) {
+        w->said = 0;
+        return 0;
+    }
+
+    w->said = NGX_HTTP_OUTAGE_REDIS_FLAP_LINES;
 
     return 1;
 }
@@ -4300,34 +4440,25 @@ ngx_http_outage_redis_may_say(ngx_http_outage_redis_t *rd, ngx_uint_t i)
 static void
 ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd, ngx_uint_t force)
 {
-    ngx_uint_t                   i, slot;
-    ngx_http_outage_shm_t       *shm;
+    ngx_uint_t                   i;
 
     /* a copy: the lock is not held while the line is written */
     static ngx_http_outage_incident_t  inc;
 
-    shm = ngx_http_outage_shm();
-
     for (i = 0; i < rd->omcf->scopes.nelts; i++) {
 
-        if ((rd->flap_quiet[i] == 0 && rd->flap_hushed[i] == 0)
-            || (!force && ngx_current_msec - rd->flap_start[i]
+        if ((rd->flap[i].quiet == 0 && rd->flap[i].hushed == 0)
+            || (!force && ngx_current_msec - rd->flap[i].start
                           < NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW))
         {
             continue;
         }
 
-        slot = ngx_http_outage_scope_slot(i);
-
-        if (slot == NGX_HTTP_OUTAGE_NO_SLOT_SCOPE) {
+        if (!ngx_http_outage_redis_scope_now(i, &inc)) {
             continue;
         }
 
-        ngx_http_outage_shm_lock();
-        inc = shm->scopes[slot].redis;
-        ngx_http_outage_shm_unlock();
-
-        rd->flap_start[i] = ngx_current_msec
+        rd->flap[i].start = ngx_current_msec
                             - NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW;
 
         ngx_http_outage_redis_said_flaps(rd, i, inc.state, &inc);
@@ -4363,6 +4494,7 @@ ngx_http_outage_redis_expires(redisReply *r)
 static void
 ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 {
+    u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX + 320], *p;
     ngx_uint_t                     k;
     ngx_http_outage_redis_addr_t  *a;
 
@@ -4385,15 +4517,198 @@ ngx_http_outage_redis_ok(ngx_http_outage_redis_t *rd)
 
     if (rd->names[k].text.len) {
         /* the name was resolved again since the configuration was read */
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "outage: polling redis at %V (now %V), state is "
-                      "current", &a[k].name, &rd->names[k].text);
+        p = ngx_snprintf(buf, sizeof(buf), "polling redis at %V (now %V), "
+                         "state is current", &a[k].name, &rd->names[k].text);
+    } else {
+        p = ngx_snprintf(buf, sizeof(buf), "polling redis at %V, state is "
+                         "current", &a[k].name);
+    }
+
+    ngx_http_outage_redis_link_said(rd, 1, NGX_LOG_NOTICE, buf, p - buf);
+}
+
+
+/*
+ * The poll link's own lines: "keeping the last good state" when it fails,
+ * "state is current" when it answers again.  A Redis restarting in a loop,
+ * a proxy resetting connections, a reply time jittering around timeout=
+ * flip the link at every poll: a pair of lines per flip.  They share the
+ * scopes' discipline: FLAP_LINES per window, then the flips are counted
+ * and one summary says how many, and the line the link is at now, so
+ * that the log never ends on a state the link has left.  A timer ends
+ * the window: no poll need come after the last flip.
+ */
+
+static void
+ngx_http_outage_redis_link_said(ngx_http_outage_redis_t *rd, ngx_uint_t up,
+    ngx_uint_t level, u_char *text, size_t len)
+{
+    /* a window over: what it counted first */
+    ngx_http_outage_redis_link_flush(rd, 0);
+
+    /*
+     * A worker taking the lease over from a stalled one says its first
+     * outcome whatever its own window holds: the last line about the link
+     * may be the stalled one's.
+     */
+    if (rd->link_tell) {
+        rd->link_tell = 0;
+        ngx_log_error(level, rd->log, 0, "outage: %*s", len, text);
         return;
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                  "outage: polling redis at %V, state is current",
-                  &a[k].name);
+    if (!ngx_http_outage_redis_window_say(&rd->link, up ? &rd->link.hushed
+                                                       : &rd->link.quiet))
+    {
+        len = ngx_min(len, sizeof(rd->link_now));
+        ngx_memcpy(rd->link_now, text, len);
+        rd->link_now_len = len;
+        rd->link_up = up;
+
+        ngx_http_outage_redis_flap_timer(rd);
+        return;
+    }
+
+    ngx_log_error(level, rd->log, 0, "outage: %*s%s", len, text,
+                  rd->link.said == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
+                  ? "; further failures and recoveries of the link within "
+                    "10 s are counted, and said when the 10 s are over"
+                  : "");
+}
+
+
+/*
+ * The window's summary: its flips, and the line the link is at now, as the
+ * zone has it.  A worker that lost the lease (it stalled, another took
+ * over) no longer knows: the poller now says the link's state itself.
+ */
+
+static void
+ngx_http_outage_redis_link_flush(ngx_http_outage_redis_t *rd,
+    ngx_uint_t force)
+{
+    u_char                           err[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                           n;
+    ngx_pid_t                        pid;
+    ngx_uint_t                       up, holds, level;
+    ngx_http_outage_shm_t           *shm;
+    ngx_http_outage_redis_window_t  *w;
+
+    w = &rd->link;
+
+    if (!ngx_http_outage_redis_window_end(w, force)) {
+        return;
+    }
+
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+
+    holds = ngx_http_outage_lease_holds_since(&shm->redis_lease, rd->epoch);
+    pid = shm->redis_lease.pid;
+    up = shm->redis_up;
+    n = shm->redis_last_error_len;
+    ngx_memcpy(err, shm->redis_last_error, n);
+
+    ngx_http_outage_shm_unlock();
+
+    level = up ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    if (!holds) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "outage: redis link failed %ui and recovered %ui more "
+                      "time(s) within 10 s while this worker polled, not "
+                      "each said; %s", w->quiet, w->hushed,
+                      pid ? "another worker polls Redis now and says its "
+                            "state" : "nobody polls Redis now");
+
+    } else if (up == rd->link_up) {
+        /* its last line counted, with the address and the whole reason */
+        ngx_log_error(level, rd->log, 0,
+                      "outage: redis link failed %ui and recovered %ui more "
+                      "time(s) within 10 s, not each said; now %s: %*s",
+                      w->quiet, w->hushed, up ? "up" : "down",
+                      rd->link_now_len, rd->link_now);
+
+    } else {
+        ngx_log_error(level, rd->log, 0,
+                      "outage: redis link failed %ui and recovered %ui more "
+                      "time(s) within 10 s, not each said; now %s%*s",
+                      w->quiet, w->hushed, up ? "up" : "down: ",
+                      up ? (size_t) 0 : n, err);
+    }
+
+    w->quiet = 0;
+    w->hushed = 0;
+}
+
+
+/*
+ * The end of the first window (a scope's, the link's) with lines counted:
+ * its summary is said then, not at the next poll tick, which with push on
+ * may be interval= away, or never come (the link is down).
+ */
+
+static void
+ngx_http_outage_redis_flap_timer(ngx_http_outage_redis_t *rd)
+{
+    ngx_uint_t                       i, n, found;
+    ngx_msec_int_t                   left, first;
+    ngx_http_outage_redis_window_t  *w;
+
+    n = rd->omcf->scopes.nelts;
+    found = 0;
+    first = 0;
+
+    for (i = 0; i <= n; i++) {
+        w = (i < n) ? &rd->flap[i] : &rd->link;
+
+        if (w->quiet == 0 && w->hushed == 0) {
+            continue;
+        }
+
+        left = (ngx_msec_int_t) (w->start + NGX_HTTP_OUTAGE_REDIS_FLAP_WINDOW
+                                 - ngx_current_msec);
+
+        if (!found || left < first) {
+            first = left;
+            found = 1;
+        }
+    }
+
+    if (rd->flap_end.timer_set) {
+        ngx_del_timer(&rd->flap_end);
+    }
+
+    if (found) {
+        ngx_add_timer(&rd->flap_end, (ngx_msec_t) ngx_max(first, 1));
+    }
+}
+
+
+static void
+ngx_http_outage_redis_flap_end(ngx_event_t *ev)
+{
+    ngx_uint_t                force;
+    ngx_connection_t         *dummy;
+    ngx_http_outage_redis_t  *rd;
+
+    dummy = ev->data;
+    rd = dummy->data;
+
+    if (rd->omcf == NULL) {
+        return;
+    }
+
+    /* at exit too (a cancelled timer runs): what was counted is said */
+    force = ngx_exiting || ngx_quit || ngx_terminate;
+
+    ngx_http_outage_redis_flaps_now(rd, force);
+    ngx_http_outage_redis_link_flush(rd, force);
+
+    if (!force) {
+        ngx_http_outage_redis_flap_timer(rd);
+    }
 }
 
 
@@ -4431,6 +4746,28 @@ ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
 }
 
 
+/*
+ * A failure as the log and the status say it: what, and the detail (a
+ * server's error text, escaped and cut: it may be anything).
+ */
+
+static u_char *
+ngx_http_outage_redis_said_what(u_char *p, u_char *last, const char *what,
+    const char *detail, size_t len)
+{
+    p = ngx_slprintf(p, last, "%s", what);
+
+    if (detail && len) {
+        p = ngx_slprintf(p, last, ": ");
+        p += ngx_http_outage_log_escape_cut(p, last - p,
+                                            (const u_char *) detail,
+                                            len > 120 ? 120 : len);
+    }
+
+    return p;
+}
+
+
 /* one log line per change of condition, not per poll */
 
 static void
@@ -4438,6 +4775,7 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     const char *detail, size_t len)
 {
     u_char                         buf[NGX_HTTP_OUTAGE_ERR_MAX], *p, *w, *last;
+    u_char                         line[NGX_HTTP_OUTAGE_ERR_MAX + 320];
     size_t                         n;
     time_t                         now, age;
     uint32_t                       crc;
@@ -4467,15 +4805,8 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
     last = buf + sizeof(buf);
     w = ngx_slprintf(buf, last, "#%ui",
                      rd->addr % rd->omcf->redis_addrs->nelts);
-    p = ngx_slprintf(w, last, ": %s", what);
-
-    if (detail && len) {
-        p = ngx_slprintf(p, last, ": ");
-        p += ngx_http_outage_log_escape_cut(p, last - p,
-                                            (const u_char *) detail,
-                                            len > 120 ? 120 : len);
-    }
-
+    p = ngx_slprintf(w, last, ": ");
+    p = ngx_http_outage_redis_said_what(p, last, what, detail, len);
     n = p - buf;
 
     ngx_http_outage_shm_lock();
@@ -4540,11 +4871,11 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
 
     ngx_http_outage_shm_unlock();
 
-    if (!same) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "outage: redis %V%*s; keeping the last good state%s",
-                      &a->name, n - (w - buf), w,
-                      shm->redis_ever_ok ? "" : " (none yet: no incidents)");
+    if (!same || rd->link_tell) {
+        p = ngx_snprintf(line, sizeof(line), "redis %V%*s; keeping the "
+                         "last good state%s", &a->name, n - (w - buf), w,
+                         shm->redis_ever_ok ? "" : " (none yet: no incidents)");
+        ngx_http_outage_redis_link_said(rd, 0, NGX_LOG_ERR, line, p - line);
     }
 
     if (stale) {

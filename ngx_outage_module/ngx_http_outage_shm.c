@@ -350,8 +350,7 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
     if (foreign) {
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                       "outage: configuration %ui polls another Redis "
-                      "(outage_redis address, db=, prefix= or user= "
-                      "changed): the %ui Redis state(s) read from the "
+                      "(another server, db= or prefix=): the %ui Redis state(s) read from the "
                       "previous one are not shown until this one answers",
                       gen, foreign);
     }
@@ -469,22 +468,105 @@ ngx_http_outage_redis_source(ngx_http_outage_main_conf_t *omcf)
 
 
 /*
+ * Where outage_redis reads its data, apart from how it is written: db=
+ * and prefix= (*data), and each address as it resolved when the
+ * configuration was read (an IP and port, a unix path; a name that did
+ * not resolve, as written).  Returns how many addresses were put in where.
+ */
+
+static ngx_uint_t
+ngx_http_outage_redis_where(ngx_http_outage_main_conf_t *omcf,
+    uint32_t *data, uint32_t *where)
+{
+    u_char                        buf[NGX_INT_T_LEN];
+    uint32_t                      crc;
+    ngx_uint_t                    i, n;
+    ngx_http_outage_redis_addr_t *a;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, buf, ngx_sprintf(buf, "%i", omcf->redis_db) - buf);
+    ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    ngx_crc32_update(&crc, omcf->redis_prefix.data, omcf->redis_prefix.len);
+    ngx_crc32_final(crc);
+    *data = crc;
+
+    a = omcf->redis_addrs->elts;
+    n = ngx_min(omcf->redis_addrs->nelts, NGX_HTTP_OUTAGE_REDIS_WHERE);
+
+    for (i = 0; i < n; i++) {
+        ngx_crc32_init(crc);
+
+        if (a[i].unix_path.len) {
+            ngx_crc32_update(&crc, (u_char *) "unix:", 5);
+            ngx_crc32_update(&crc, a[i].unix_path.data, a[i].unix_path.len);
+
+        } else if (a[i].addr.socklen && a[i].host.len) {
+            ngx_crc32_update(&crc, a[i].host.data, a[i].host.len);
+            ngx_crc32_update(&crc, buf,
+                             ngx_sprintf(buf, ":%d", (int) a[i].port) - buf);
+
+        } else {
+            ngx_crc32_update(&crc, a[i].name.data, a[i].name.len);
+        }
+
+        ngx_crc32_final(crc);
+        where[i] = crc;
+    }
+
+    return n;
+}
+
+
+/*
  * Under the lock, by the newest configuration's workers: a changed source
  * makes the scopes' Redis states foreign (decision.c: not usable) until
  * this configuration's first successful poll; the number of such states,
- * for the one notice.
+ * for the one notice.  A reload that only respells the same Redis (its
+ * name for its IP, user= rotated, a replica added to the list) reads the
+ * same data: its states stay evidence.  Hiding them until the first poll
+ * would take down what an "ok" silences, and hide a declared incident,
+ * for as long as that poll takes, unbounded if it fails.
  */
 
 static ngx_uint_t
 ngx_http_outage_shm_source(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm)
 {
-    uint32_t    fp;
-    ngx_uint_t  i, n;
+    uint32_t    fp, data, where[NGX_HTTP_OUTAGE_REDIS_WHERE];
+    ngx_uint_t  i, k, n, nwhere, same;
 
     fp = ngx_http_outage_redis_source(omcf);
 
     if (fp == shm->redis_source) {
+        return 0;
+    }
+
+    same = 0;
+    nwhere = 0;
+
+    if (fp) {
+        nwhere = ngx_http_outage_redis_where(omcf, &data, where);
+
+        for (i = 0; shm->redis_source && data == shm->redis_data
+                    && i < nwhere && !same; i++)
+        {
+            for (k = 0; k < shm->redis_nwhere; k++) {
+                if (where[i] == shm->redis_where[k]) {
+                    same = 1;
+                    break;
+                }
+            }
+        }
+
+        shm->redis_data = data;
+        ngx_memcpy(shm->redis_where, where, nwhere * sizeof(uint32_t));
+    }
+
+    shm->redis_nwhere = nwhere;
+
+    if (same) {
+        /* foreign still if an earlier reload made it so: its poll clears */
+        shm->redis_source = fp;
         return 0;
     }
 

@@ -751,6 +751,19 @@ def test_a_flapping_state_is_said_in_bounded_lines(nginx_factory, redis):
     assert "\\xc3\\xa9" in said[0] and said[0].count("\\xc3") <= 15, said[0]
 
 
+def eight_changes(n, redis):
+    """Eight changes of outage:site at push speed, each seen; the last one
+    down, "m7FINAL": three of them are counted, not said."""
+    states = ["down", "degraded", "maintenance", "degraded", "down",
+              "degraded", "maintenance", "down"]
+    for i, state in enumerate(states):
+        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
+        redis.cli("HSET", "outage:site", "state", state, "message", message)
+        wait_for(lambda: n.get("/")[1]["x-message"] == message,
+                 timeout=PUSH_BOUND + 1, interval=0.01,
+                 what="change %d seen" % i)
+
+
 @pytest.mark.parametrize("then", ["redis_stops", "reload"])
 def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
                                                      then):
@@ -761,15 +774,8 @@ def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
     left)."""
     n = nginx_factory(conf(redis.port, interval="1s"), workers=1)
     wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
-    states = ["down", "degraded", "maintenance", "degraded", "down",
-              "degraded", "maintenance", "down"]
     last = n.get("/")[1]["x-state"]
-    for i, state in enumerate(states):
-        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
-        redis.cli("HSET", "outage:site", "state", state, "message", message)
-        wait_for(lambda: n.get("/")[1]["x-message"] == message,
-                 timeout=PUSH_BOUND + 1, interval=0.01,
-                 what="change %d seen" % i)
+    eight_changes(n, redis)
     assert n.get("/")[1]["x-state"] != last
     try:
         if then == "redis_stops":
@@ -785,6 +791,20 @@ def test_counted_changes_are_said_when_reading_stops(nginx_factory, redis,
     finally:
         if then == "redis_stops":
             redis.resume()
+
+
+def test_counted_changes_are_said_when_the_window_ends(nginx_factory,
+                                                      redis):
+    """With push on, interval= may be long: the summary of a flap comes
+    when its 10 s are over (a timer), not at the next poll tick (review
+    s9/R2 F2 remainder: said after 27 s with interval=30s)."""
+    n = nginx_factory(conf(redis.port, interval="30s"), workers=1)
+    wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
+    t0 = time.monotonic()
+    eight_changes(n, redis)
+    wait_for(lambda: 'now down: "m7FINAL"' in n.log_text(),
+             timeout=10 + 5 * LATENCY_FACTOR, what="the summary at 10 s")
+    assert time.monotonic() - t0 < 10 + 5 * LATENCY_FACTOR
 
 
 def test_warnings_of_a_flapping_key_share_its_budget(nginx_factory, redis):
@@ -826,14 +846,7 @@ def test_a_worker_taking_over_says_the_state_it_inherits(nginx_factory,
     scope is in (review s9/R2 F5)."""
     n = nginx_factory(conf(redis.port, interval="500ms"), workers=2)
     wait_for(lambda: pushed(n), timeout=10, what="push subscribed")
-    states = ["down", "degraded", "maintenance", "degraded", "down",
-              "degraded", "maintenance", "down"]
-    for i, state in enumerate(states):
-        message = "m%d" % i if i < len(states) - 1 else "m7FINAL"
-        redis.cli("HSET", "outage:site", "state", state, "message", message)
-        wait_for(lambda: n.get("/")[1]["x-message"] == message,
-                 timeout=PUSH_BOUND + 1, interval=0.01,
-                 what="change %d seen" % i)
+    eight_changes(n, redis)
     holder = n.status_json()["redis"]["poller_pid"]
     os.kill(holder, signal.SIGKILL)
     said = 'scope "site" is down by redis as worker %d left it' % holder

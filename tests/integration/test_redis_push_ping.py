@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -29,7 +28,7 @@ from test_redis_push import (PUSH_BOUND, accepted, commands, every_worker,
 from test_redis_tls import pki, tls_redis  # noqa: F401 (a fixture)
 
 sys.path.insert(0, SUPPORT)
-from tcp_proxy import TcpProxy  # noqa: E402
+from tcp_proxy import Relay, TcpProxy  # noqa: E402
 
 CONF = """
     outage_redis 127.0.0.1:{port} interval={interval} timeout=1s
@@ -383,7 +382,7 @@ def test_ping_error_text_is_escaped_and_proves_the_link(nginx_factory,
         fake.stop()
 
 
-class StopOnPing:
+class StopOnPing(Relay):
     """A relay to a real Redis that, when the push connection sends PING,
     stops the worker holding it (SIGSTOP), forwards the PING and, `stop_s`
     later, lets the worker go on (SIGCONT): the pong waits in its socket
@@ -391,73 +390,33 @@ class StopOnPing:
     meanwhile in the other worker."""
 
     def __init__(self, target, stops, stop_s):
-        self.target = target
         self.stops = stops
         self.stop_s = stop_s
         self.holder = None
         self.done = 0
         self.stopped = None
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
-        self.socks = [self.ls]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.target))
-            self.socks += [c, u]
-            threading.Thread(target=self._up, args=(c, u), daemon=True).start()
-            threading.Thread(target=self._down, args=(u, c),
-                             daemon=True).start()
-
-    def _down(self, u, c):
-        try:
-            while True:
-                d = u.recv(65536)
-                if not d:
-                    break
-                c.sendall(d)
-        except OSError:
-            pass
-
-    def _up(self, c, u):
-        subscribed = False
-        try:
-            while True:
-                d = c.recv(65536)
-                if not d:
-                    break
-                subscribed = subscribed or b"SUBSCRIBE" in d
-                if (subscribed and b"PING" in d and self.holder
-                        and self.done < self.stops):
-                    pid = self.holder
-                    os.kill(pid, signal.SIGSTOP)
-                    self.stopped = pid
-                    u.sendall(d)
-                    time.sleep(self.stop_s)
-                    os.kill(pid, signal.SIGCONT)
-                    self.stopped = None
-                    self.done += 1
-                    continue
-                u.sendall(d)
-        except OSError:
-            pass
+    def carry(self, d, to, up, state):
+        if up:
+            state["subscribed"] = state.get("subscribed") or b"SUBSCRIBE" in d
+        if (up and state["subscribed"] and b"PING" in d and self.holder
+                and self.done < self.stops):
+            pid = self.holder
+            os.kill(pid, signal.SIGSTOP)
+            self.stopped = pid
+            to.sendall(d)
+            time.sleep(self.stop_s)
+            os.kill(pid, signal.SIGCONT)
+            self.stopped = None
+            self.done += 1
+            return
+        to.sendall(d)
 
     def close(self):
         if self.stopped:
             os.kill(self.stopped, signal.SIGCONT)
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+        super().close()
 
 
 def test_a_stalled_worker_reads_the_pong_waiting_in_its_socket(

@@ -33,6 +33,16 @@ Test-control commands (inline or multibulk, answered in every mode except
                             MULTI), or every command NAME given, is answered
                             <ms> after it was read: a slow server or path
                             (0: at once again)
+    FAKEFLAP <up_ms> <down_ms>
+                     -> +OK from now on the server is up for <up_ms>, then
+                            down for <down_ms>, and so on: while down, a
+                            connection is reset (RST) right after accept, and
+                            an open one at its next command (a Redis
+                            restarting in a loop, a proxy resetting
+                            connections).  ``FAKEFLAP 0 up`` stops it for
+                            good up, ``FAKEFLAP 0 down`` down.  Control
+                            commands are always answered.
+    FAKEDRIP <ms>    -> +OK the "drip" mode's pace (default 100)
 
 The protocol part that every mode except garbage, stall and authfail shares:
     AUTH, SELECT, CLIENT ...  -> +OK
@@ -89,6 +99,12 @@ the connection then stays open and silent:
     longline    ``+`` then 50 MiB of "x" with no CRLF ever.
     bighash     a complete, valid EXEC array whose HGETALL replies are a hash
                 of 100000 fields (200000 bulk strings, ~2.5 MB each).
+    endless     ``*3\r\n*2147483646\r\n`` then ``$1\r\nx\r\n`` for as long as
+                the client reads (an array that never ends, at full speed).
+    deep        ``*1\r\n`` 100000 times (arrays nested without end).
+    resp3       a RESP3 push, map and attribute where RESP2 replies belong
+                (``>2 ... %1 ... |1 ...``).
+    negative    lengths below -1 (``*3\r\n$-7\r\n*-3\r\n$-2\r\n``).
 
 Key tracking (the module's push connection).  In every mode that answers
 like "ok": ``CLIENT ID`` -> :<connection id>, ``CLIENT TRACKING ...`` -> +OK,
@@ -129,6 +145,12 @@ in every mode that answers like "ok".  Modes that change only that answer:
                 error proves the connection alive; its text is logged).
     pingbigpong ``["pong", <70000 bytes>]``: a pong with a payload too big
                 for the reader (an echoed PING, or a broken peer).
+
+A reply that never ends, one byte at a time:
+    drip        EXEC -> ``*3\r\n$1000000000\r\n`` then one ``x`` every
+                FAKEDRIP ms (100 by default) for as long as the mode stays
+                "drip", then silence: a hostile Redis or path that keeps a
+                reply "arriving" forever.
 """
 
 import argparse
@@ -145,8 +167,10 @@ MODES = ("ok", "garbage", "half", "close", "huge", "wrongtypes", "stall", "authf
          "reset", "bigarray", "bigbulk", "longline", "bighash", "notracking",
          "trackbusy", "pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
          "pushbigerror", "pushhalf", "pingsilent", "pinggarbage", "pinghuge",
-         "pingmessage", "pingflood", "pingerror", "pingbigpong")
-HOSTILE = ("bigarray", "bigbulk", "longline", "bighash")
+         "pingmessage", "pingflood", "pingerror", "pingbigpong", "drip",
+         "endless", "deep", "resp3", "negative")
+HOSTILE = ("bigarray", "bigbulk", "longline", "bighash", "endless", "deep",
+           "resp3", "negative")
 PUSH_HOSTILE = ("pushbigarray", "pushbigbulk", "pushgarbage", "pushflood",
                 "pushbigerror", "pushhalf")
 NO_TRACKING = (b"-ERR Unknown subcommand or wrong number of arguments for "
@@ -200,6 +224,17 @@ class Stream:
 
 def hostile_reply(mode, queue):
     """The hostile EXEC reply of `mode` for the queued commands."""
+    if mode == "endless":
+        return Stream(_chain([b"*3\r\n*2147483646\r\n"],
+                             iter(lambda: b"$1\r\nx\r\n" * 20000, None)))
+    if mode == "deep":
+        return Stream(iter([b"*1\r\n" * 100000]))
+    if mode == "resp3":
+        return Stream(iter([b">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n"
+                            b"%1\r\n$5\r\nstate\r\n$4\r\ndown\r\n"
+                            b"|1\r\n$1\r\na\r\n$1\r\nb\r\n"]))
+    if mode == "negative":
+        return Stream(iter([b"*3\r\n$-7\r\n*-3\r\n$-2\r\n"]))
     if mode == "bigarray":
         return Stream(iter([b"*100000000\r\n"]))
     if mode == "bigbulk":
@@ -256,6 +291,13 @@ def ping_subscribed(srv, mode, args):
 def _pong_flood(srv):
     while srv.mode == "pingflood":
         yield PONG_PUSH * 64
+
+
+def drip(srv):
+    yield b"*3\r\n$1000000000\r\n"
+    while srv.mode == "drip":
+        time.sleep(srv.drip)
+        yield b"x"
 
 
 def push_bigbulk():
@@ -395,6 +437,9 @@ class FakeRedis:
         self.mode = mode
         self.delay = 0.0
         self.delay_names = set()
+        self.flap = None                     # (up s, down s, since)
+        self.down = False                    # FAKEFLAP 0 down
+        self.drip = 0.1
         self.quiet = quiet
         self.lock = threading.Lock()         # counters and store
         self.log_lock = threading.Lock()
@@ -418,6 +463,14 @@ class FakeRedis:
             self.next_id += 1
             self.accepted += 1
             return self.next_id
+
+    def flapped_down(self):
+        """FAKEFLAP: whether connections are reset now."""
+        flap = self.flap
+        if flap is None:
+            return self.down
+        up, down, since = flap
+        return (time.monotonic() - since) % (up + down) >= up
 
     def mark_control(self):
         with self.lock:
@@ -610,6 +663,21 @@ class Connection:
             if srv.mode == "bighash":
                 bighash_fields()
             return OK
+        if name == b"FAKEFLAP":
+            if (len(args) != 3 or not args[1].isdigit()
+                    or not (args[2].isdigit() or args[2] in (b"up", b"down"))):
+                return error("ERR FAKEFLAP needs <up_ms> <down_ms>, or 0 up|down")
+            if args[1] == b"0":
+                srv.flap, srv.down = None, args[2] == b"down"
+            else:
+                srv.flap = (int(args[1]) / 1000.0, int(args[2]) / 1000.0,
+                            time.monotonic())
+            return OK
+        if name == b"FAKEDRIP":
+            if len(args) != 2 or not args[1].isdigit():
+                return error("ERR FAKEDRIP needs a number of milliseconds")
+            srv.drip = int(args[1]) / 1000.0
+            return OK
         if name == b"FAKEDELAY":
             if len(args) < 2 or not args[1].isdigit():
                 return error("ERR FAKEDELAY needs a number of milliseconds")
@@ -618,6 +686,10 @@ class Connection:
             return OK
 
         mode = srv.mode
+        if srv.flapped_down():
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+            raise ConnectionResetError("FAKEFLAP: down")
         if self.dead or mode == "stall":
             return None
         if mode == "garbage":
@@ -674,6 +746,8 @@ class Connection:
                 return error("EXECABORT Transaction discarded because of previous errors.")
             if mode in HOSTILE:
                 return hostile_reply(mode, queue)
+            if mode == "drip":
+                return Stream(drip(srv))
             reply = array([self.reply_for(mode, cmd) for cmd in queue])
             return self.maybe_half(mode, reply)
         if self.in_multi:
@@ -753,7 +827,7 @@ def main(argv=None):
                 continue
             cid = server.on_accept()
             server.log("accept conn=%d peer=%s:%d mode=%s" % (cid, peer[0], peer[1], server.mode))
-            if server.mode == "reset":
+            if server.mode == "reset" or server.flapped_down():
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                 struct.pack("ii", 1, 0))
                 sock.close()

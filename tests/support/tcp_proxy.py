@@ -17,6 +17,11 @@ Usage::
     proxy.thaw()                        # relay everything again
     proxy.accepted                      # connections accepted so far
     proxy.close()
+
+``Relay`` is the simpler kind, one thread per direction of each
+connection, for tests that shape the bytes on their way (a slow path, a
+worker stopped when it sends a command): a subclass overrides
+``carry()``.
 """
 
 import selectors
@@ -225,3 +230,58 @@ class TcpProxy:
                         self.sel.register(s, ev, link)
                 except ValueError:
                     pass
+
+
+class Relay:
+    """Relays every connection accepted on 127.0.0.1:<port> to
+    127.0.0.1:<target>; ``carry(data, to, up, state)`` sends each chunk on
+    (up: from the client; state: a dict per connection)."""
+
+    chunk = CHUNK
+
+    def __init__(self, target):
+        self.target = target
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((HOST, 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.socks = [self.ls]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection((HOST, self.target))
+            except OSError:
+                c.close()       # the server stopped at the test's end
+                continue
+            self.socks += [c, u]
+            state = {}
+            for a, b, up in ((c, u, True), (u, c, False)):
+                threading.Thread(target=self._pipe, args=(a, b, up, state),
+                                 daemon=True).start()
+
+    def _pipe(self, a, b, up, state):
+        try:
+            while True:
+                d = a.recv(self.chunk)
+                if not d:
+                    break
+                self.carry(d, b, up, state)
+        except OSError:
+            pass
+
+    def carry(self, data, to, up, state):
+        to.sendall(data)
+
+    def close(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
