@@ -275,8 +275,25 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     ngx_uint_t                   n;
     ngx_table_elt_t             *h;
     ngx_http_outage_page_ctx_t  *ctx;
+    ngx_http_core_main_conf_t   *cmcf;
 
     static ngx_str_t  name = ngx_string("X-Outage-Probe");
+
+    /*
+     * The handler runs in both rewrite phases, and every request passes
+     * the server's before the location's (an internal redirect starts
+     * there again; only a named location, reached from a later phase of
+     * the same request, starts at the location's): the marks are gone by
+     * then, and a walk of the list there would find none.
+     */
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    if ((ngx_uint_t) r->phase_handler
+        >= cmcf->phase_engine.location_rewrite_index)
+    {
+        return NGX_OK;
+    }
 
     h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
 

@@ -1,0 +1,109 @@
+"""The X-Outage-Probe strip: what it costs an idle request (issue 15), and
+that no phase after it passes a mark on.
+
+Every main request's header list is walked for the fleet's probe mark
+(ngx_http_outage_page_take_mark(): the mark must never reach an upstream,
+auth_request, mirror or SSI).  tests/bench/mark_ir.py counts, under
+callgrind on a worker, the instructions of the module's rewrite handlers
+(the strip, and nothing else on this request) for a browser request of 20
+headers.  Session 9 walked the list in both rewrite phases and called
+ngx_strncasecmp() for every header of the mark's length (four
+Sec-Fetch-*): 808 instructions a request, 14.5 % of the idle module's
+request path; the server rewrite phase's walk alone, told from the name's
+length and first byte, 318 (docs/performance.md, Run R).  Instruction
+counts are deterministic: the bound holds on a loaded machine.
+"""
+
+import os
+import shutil
+import subprocess
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from harness import LATENCY_FACTOR, PY, REPO, wait_for
+from passive_helpers import serve, server, stop_server
+
+T = 10 * LATENCY_FACTOR
+
+MARK_IR = os.path.join(REPO, "tests", "bench", "mark_ir.py")
+
+# 808 before (one walk per rewrite phase, a call per 14-byte name)
+MAX_IR_PER_REQUEST = 450
+
+
+@pytest.mark.skipif(not shutil.which("valgrind"), reason="needs valgrind")
+def test_the_idle_strip_walks_the_headers_once_and_cheaply():
+    run = subprocess.run([PY, MARK_IR, "--requests", "50",
+                          "--max", str(MAX_IR_PER_REQUEST)],
+                         capture_output=True, text=True, timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    line = [ln for ln in run.stdout.splitlines()
+            if ln.startswith("Ir/request")]
+    assert line, out
+    # the handler ran: a figure of 0 would be a measurement of nothing
+    take = float(line[0].split("inclusive)")[1].split()[0])
+    assert take > 50, out
+
+
+# -- the walk happens once, in the server rewrite phase ---------------------
+
+class _Recorder(BaseHTTPRequestHandler):
+    """200 to every GET; records each request's header list, in order."""
+    protocol_version = "HTTP/1.1"
+    seen = None
+
+    def do_GET(self):
+        self.seen.append((self.path, list(self.headers.items())))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a):
+        pass
+
+
+def test_no_later_phase_passes_a_mark_on(nginx_factory):
+    # The strip runs only in the server rewrite phase, which every request
+    # passes first: a named location (try_files, error_page = @name),
+    # which starts at the location's rewrite phase, "rewrite ... last",
+    # which runs the location phases again, and an internal redirect, which
+    # starts over at the server's, all reach the application without it
+    seen = []
+    app = serve(handler=type("Rec", (_Recorder,), {"seen": seen}))
+    try:
+        port = app.server_address[1]
+        conf = ("outage_check shop http://127.0.0.1:%d/health "
+                "interval=300ms timeout=250ms;\n" % port) + server("""
+        location /tf/ { try_files /nonexistent @app; }
+        location /ep/ { error_page 404 = @app; return 404; }
+        location /rw/ { rewrite ^ /to/rw last; }
+        location /ir/ { error_page 418 = /to/ir; return 418; }
+        location /to/ {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location @app {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (port, port))
+        n = nginx_factory(conf, workers=1)
+        wait_for(lambda: [p for p, _ in seen if p == "/health"], timeout=T,
+                 what="a probe")
+        mark = "0123456789abcdef"
+        for path, want in (("/tf/a", "/tf/a"), ("/ep/b", "/ep/b"),
+                           ("/rw/c", "/to/rw"), ("/ir/d", "/to/ir")):
+            for hdrs in ({"X-Outage-Probe": mark, "X-A": "1"},
+                         {"x-outage-probe": "zz", "X-A": "1"}):
+                del seen[:]
+                st, _, body = n.get(path, headers=hdrs)
+                assert (st, body) == (200, b"ok"), (path, st, body)
+                rec = [h for p, h in seen if p == want]
+                assert rec, (path, seen)
+                names = [k.lower() for k, _ in rec[0]]
+                assert "x-outage-probe" not in names, (path, rec)
+                assert "x-a" in names, (path, rec)
+    finally:
+        stop_server(app)
