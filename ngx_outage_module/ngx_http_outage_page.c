@@ -280,17 +280,20 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     static ngx_str_t  name = ngx_string("X-Outage-Probe");
 
     /*
-     * The handler runs in both rewrite phases, and every request passes
-     * the server's before the location's (an internal redirect starts
-     * there again; only a named location, reached from a later phase of
-     * the same request, starts at the location's): the marks are gone by
-     * then, and a walk of the list there would find none.
+     * The handler runs in both rewrite phases.  The server's takes the
+     * marks out and leaves the module's context set (or the mark that
+     * there is none); a walk in the location's would find nothing, unless
+     * r->ctx was cleared since: a named location clears it and starts at
+     * the location's phase, and may be where the headers of a request
+     * that failed before any phase go (error_page 400 = @name).  An
+     * internal redirect starts at the server's phase again.
      */
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
     if ((ngx_uint_t) r->phase_handler
-        >= cmcf->phase_engine.location_rewrite_index)
+        >= cmcf->phase_engine.location_rewrite_index
+        && ngx_http_get_module_ctx(r, ngx_http_outage_module) != NULL)
     {
         return NGX_OK;
     }
@@ -298,6 +301,8 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
 
     if (h == NULL) {
+        /* the context looked up, or the mark that there is none, set */
+        (void) ngx_http_outage_page_ctx(r, 0);
         return NGX_OK;
     }
 
