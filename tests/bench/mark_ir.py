@@ -30,8 +30,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from harness import (MODULE, NGINX, free_port, port_open,  # noqa: E402
-                     stop_pid, wait_for)
+from harness import (LOAD_MODULE, NGINX, NGINX_MAIN,  # noqa: E402
+                     free_port, port_open, stop_pid, wait_for)
 
 # take_mark() is inlined into its one caller, the module's handler of
 # both rewrite phases, which on this request does nothing else
@@ -69,30 +69,14 @@ BROWSER = [
     ("DNT", "1"),
 ]
 
-CONF = """
-load_module {module};
-{user}
-worker_processes 1;
-error_log {dir}/error.log notice;
-pid {dir}/nginx.pid;
-lock_file {dir}/nginx.lock;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    default_type text/html;
-    # the module in use (a Redis nobody answers: no incident is known)
+# the module in use (a Redis nobody answers: no incident is known)
+HTTP = """
     outage_redis 127.0.0.1:{redis} interval=1s;
     server {{
         listen 127.0.0.1:{port};
         outage_banner on;
         location / {{ return 200 "page\\n"; }}
     }}
-}}
 """
 
 
@@ -120,9 +104,10 @@ def measure(tmp, requests, extra=()):
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
         # the worker writes its callgrind file into d: as the master's user
-        f.write(CONF.format(module=MODULE, dir=d, port=port,
-                            redis=free_port(),
-                            user="user root;" if os.geteuid() == 0 else ""))
+        f.write(NGINX_MAIN.format(
+            load_module=LOAD_MODULE, dir=d, workers=1, log_level="notice",
+            user="user root;" if os.geteuid() == 0 else "",
+            http=HTTP.format(port=port, redis=free_port())))
     out = os.path.join(d, "cg.%p")
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--trace-children=yes",

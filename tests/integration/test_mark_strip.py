@@ -8,7 +8,7 @@ callgrind on a worker, the instructions of the module's rewrite handlers
 (the strip, and nothing else on this request) for a browser request of 20
 headers.  Session 9 walked the list in both rewrite phases and called
 ngx_strncasecmp() for every header of the mark's length (four
-Sec-Fetch-*): 808 instructions a request, 14.5 % of the idle module's
+Sec-Fetch-*): 808 instructions a request, 14.7 % of the idle module's
 request path; the server rewrite phase's walk alone (the location's
 walks only after a named location cleared r->ctx), told from the name's
 length and first byte, 370 (docs/performance.md, Run R).  Instruction
@@ -18,12 +18,12 @@ counts are deterministic: the bound holds on a loaded machine.
 import os
 import shutil
 import subprocess
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from harness import LATENCY_FACTOR, PY, REPO, raw_request, wait_for
 from passive_helpers import serve, server, stop_server
+from test_health_self_probe import Recorder
 
 T = 10 * LATENCY_FACTOR
 
@@ -48,36 +48,44 @@ def test_the_idle_strip_walks_the_headers_once_and_cheaply():
     assert take > 50, out
 
 
-# -- the walk happens once, in the server rewrite phase ---------------------
+# -- no phase after the strip passes a mark on ------------------------------
 
-class _Recorder(BaseHTTPRequestHandler):
-    """200 to every GET; records each request's header list, in order."""
-    protocol_version = "HTTP/1.1"
-    seen = None
+def _app_behind(nginx_factory, locations):
+    """nginx with a check of an application that records each request's
+    headers (test_health_self_probe's Recorder), and the locations
+    given ("%d" for the application's port): (nginx, application, seen),
+    once a probe got through"""
+    seen = []
+    app = serve(handler=type("Rec", (Recorder,), {"seen": seen}))
+    port = app.server_address[1]
+    try:
+        n = nginx_factory(("outage_check shop http://127.0.0.1:%d/health "
+                           "interval=300ms timeout=250ms;\n" % port)
+                          + server(locations.replace("%d", str(port))),
+                          workers=1)
+        wait_for(lambda: [p for p, _ in seen if p == "/health"], timeout=T,
+                 what="a probe")
+    except BaseException:
+        stop_server(app)
+        raise
+    return n, app, seen
 
-    def do_GET(self):
-        self.seen.append((self.path, list(self.headers.items())))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
 
-    def log_message(self, *a):
-        pass
+def _got_no_mark(seen, path):
+    rec = [h for p, h in seen if p == path]
+    assert rec, (path, seen)
+    names = [k.lower() for k, _ in rec[0]]
+    assert "x-outage-probe" not in names, (path, rec)
+    assert "x-a" in names, (path, rec)
 
 
 def test_no_later_phase_passes_a_mark_on(nginx_factory):
-    # The strip runs only in the server rewrite phase, which every request
+    # The server rewrite phase takes the marks out, which every request
     # passes first: a named location (try_files, error_page = @name),
     # which starts at the location's rewrite phase, "rewrite ... last",
     # which runs the location phases again, and an internal redirect, which
-    # starts over at the server's, all reach the application without it
-    seen = []
-    app = serve(handler=type("Rec", (_Recorder,), {"seen": seen}))
-    try:
-        port = app.server_address[1]
-        conf = ("outage_check shop http://127.0.0.1:%d/health "
-                "interval=300ms timeout=250ms;\n" % port) + server("""
+    # starts over at the server's, all reach the application without one
+    n, app, seen = _app_behind(nginx_factory, """
         location /tf/ { try_files /nonexistent @app; }
         location /ep/ { error_page 404 = @app; return 404; }
         location /rw/ { rewrite ^ /to/rw last; }
@@ -89,23 +97,16 @@ def test_no_later_phase_passes_a_mark_on(nginx_factory):
         location @app {
             outage_page shop;
             proxy_pass http://127.0.0.1:%d;
-        }""" % (port, port))
-        n = nginx_factory(conf, workers=1)
-        wait_for(lambda: [p for p, _ in seen if p == "/health"], timeout=T,
-                 what="a probe")
-        mark = "0123456789abcdef"
+        }""")
+    try:
         for path, want in (("/tf/a", "/tf/a"), ("/ep/b", "/ep/b"),
                            ("/rw/c", "/to/rw"), ("/ir/d", "/to/ir")):
-            for hdrs in ({"X-Outage-Probe": mark, "X-A": "1"},
-                         {"x-outage-probe": "zz", "X-A": "1"}):
+            for mark in ("0123456789abcdef", "zz"):
                 del seen[:]
-                st, _, body = n.get(path, headers=hdrs)
+                st, _, body = n.get(path, headers={"X-Outage-Probe": mark,
+                                                   "X-A": "1"})
                 assert (st, body) == (200, b"ok"), (path, st, body)
-                rec = [h for p, h in seen if p == want]
-                assert rec, (path, seen)
-                names = [k.lower() for k, _ in rec[0]]
-                assert "x-outage-probe" not in names, (path, rec)
-                assert "x-a" in names, (path, rec)
+                _got_no_mark(seen, want)
     finally:
         stop_server(app)
 
@@ -115,31 +116,21 @@ def test_a_request_that_failed_before_any_phase_passes_no_mark(
     # A request whose headers fail (a second Host) gets its error page
     # before any phase ran; "error_page 400 = @app" sends it, with the
     # headers read so far, to a named location, which starts at the
-    # location's rewrite phase: the strip must happen there
-    seen = []
-    app = serve(handler=type("Rec", (_Recorder,), {"seen": seen}))
-    try:
-        port = app.server_address[1]
-        conf = ("outage_check shop http://127.0.0.1:%d/health "
-                "interval=300ms timeout=250ms;\n" % port) + server("""
+    # location's rewrite phase: the strip must happen there (2af4976 left
+    # that phase's walk out and proxied the mark)
+    n, app, seen = _app_behind(nginx_factory, """
         error_page 400 = @app;
         location / { return 204; }
         location @app {
             proxy_pass http://127.0.0.1:%d;
-        }""" % port)
-        n = nginx_factory(conf, workers=1)
-        wait_for(lambda: [p for p, _ in seen if p == "/health"], timeout=T,
-                 what="a probe")
+        }""")
+    try:
         for mark in (b"0123456789abcdef", b"zz"):
             del seen[:]
             raw = (b"GET /bad HTTP/1.1\r\nHost: a\r\nX-Outage-Probe: " + mark
                    + b"\r\nX-A: 1\r\nHost: b\r\nConnection: close\r\n\r\n")
             got = raw_request(n.port, raw)
             assert got.startswith(b"HTTP/1.1 200"), got[:200]
-            rec = [h for p, h in seen if p == "/bad"]
-            assert rec, seen
-            names = [k.lower() for k, _ in rec[0]]
-            assert "x-outage-probe" not in names, rec
-            assert "x-a" in names, rec
+            _got_no_mark(seen, "/bad")
     finally:
         stop_server(app)
