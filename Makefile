@@ -85,8 +85,16 @@ $(BUILD)/oracle/scan_driver_nosse2: tests/oracle/scan_driver.c $(SRC)/ngx_http_o
 	cc $(UNIT_CFLAGS) -DNGX_HTTP_OUTAGE_SCAN_NO_SSE2 -fsanitize=address,undefined \
 	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
 
-oracle: deps $(BUILD)/oracle/scan_driver $(BUILD)/oracle/scan_driver_nosse2
+$(BUILD)/oracle/scan_driver_noavx2: tests/oracle/scan_driver.c $(SRC)/ngx_http_outage_scan.c $(SRC)/ngx_http_outage_scan.h
+	@mkdir -p $(BUILD)/oracle
+	cc $(UNIT_CFLAGS) -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
+
+oracle: deps $(BUILD)/oracle/scan_driver $(BUILD)/oracle/scan_driver_nosse2 \
+	    $(BUILD)/oracle/scan_driver_noavx2
 	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver \
+	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
+	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver_noavx2 \
 	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
 	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver_nosse2 \
 	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)

@@ -1454,9 +1454,15 @@ ngx_table_elt_t *
 ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
     int (*test)(const unsigned char *p, size_t len))
 {
+    size_t            len;
+    u_char            c;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    /* the name's length and first byte before a call: most differ there */
+    len = name->len;
+    c = ngx_tolower(name->data[0]);
 
     part = &headers->part;
     h = part->elts;
@@ -1473,9 +1479,10 @@ ngx_http_outage_header_list(ngx_list_t *headers, ngx_str_t *name,
             i = 0;
         }
 
-        if (h[i].hash != 0
-            && h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
+        if (h[i].key.len == len
+            && h[i].hash != 0
+            && ngx_tolower(h[i].key.data[0]) == c
+            && ngx_strncasecmp(h[i].key.data, name->data, len) == 0
             && (test == NULL || test(h[i].value.data, h[i].value.len)))
         {
             return &h[i];

@@ -275,12 +275,34 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     ngx_uint_t                   n;
     ngx_table_elt_t             *h;
     ngx_http_outage_page_ctx_t  *ctx;
+    ngx_http_core_main_conf_t   *cmcf;
 
     static ngx_str_t  name = ngx_string("X-Outage-Probe");
+
+    /*
+     * The handler runs in both rewrite phases.  The server's takes the
+     * marks out and leaves the module's context set (or the mark that
+     * there is none); a walk in the location's would find nothing, unless
+     * r->ctx was cleared since: a named location clears it and starts at
+     * the location's phase, and may be where the headers of a request
+     * that failed before any phase go (error_page 400 = @name).  An
+     * internal redirect starts at the server's phase again.
+     */
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    if ((ngx_uint_t) r->phase_handler
+        >= cmcf->phase_engine.location_rewrite_index
+        && ngx_http_get_module_ctx(r, ngx_http_outage_module) != NULL)
+    {
+        return NGX_OK;
+    }
 
     h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
 
     if (h == NULL) {
+        /* the context looked up, or the mark that there is none, set */
+        (void) ngx_http_outage_page_ctx(r, 0);
         return NGX_OK;
     }
 

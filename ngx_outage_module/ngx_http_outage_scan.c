@@ -2353,6 +2353,14 @@ before_value:
     mln |= 3;
 #endif
 
+    /* u <= lim; an unquoted value right after the "=" (minified pages) */
+
+    if (!(cls[*u] & (NGX_HTTP_OUTAGE_SCAN_C_SP|NGX_HTTP_OUTAGE_SCAN_C_GT
+                     |NGX_HTTP_OUTAGE_SCAN_C_QT)))
+    {
+        goto unquoted;
+    }
+
     u = ngx_http_outage_scan_spaces(u, lim);
 
     if (u == lim) {
@@ -2375,9 +2383,18 @@ before_value:
         goto attrs;
     }
 
+unquoted:
+
     /* an unquoted value ends at whitespace or ">" */
 
     u = ngx_http_outage_scan_unquoted(u, l16, lim);
+
+    /* the last value of a tag: its ">" without a search (not at lim) */
+
+    if (u < lim && *u == '>') {
+        goto emit;
+    }
+
     goto attrs;
 
 before_name:
@@ -3032,13 +3049,29 @@ block:
 
         t = u + 1;
 
-        while (t < end
-               && (ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP))
-        {
-            t++;
-        }
+        /*
+         * t is in the buffer (u < lim); mostly one newline, then "<": the
+         * general loop only for more whitespace
+         */
 
-        if (end - t < 8) {
+        if (ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP) {
+            t++;
+
+            if (end - t < 8) {
+                goto limit;
+            }
+
+            while (ngx_http_outage_scan_cls[*t] & NGX_HTTP_OUTAGE_SCAN_C_SP) {
+                if (++t == end) {
+                    goto limit;
+                }
+            }
+
+            if (end - t < 8) {
+                goto limit;
+            }
+
+        } else if (end - t < 8) {
             goto limit;
         }
 

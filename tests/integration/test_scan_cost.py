@@ -16,6 +16,7 @@ N).  The issue's target is 1 (not met: runs J, L and N say where the
 rest goes), so the bounds guard the gain.
 """
 
+import json
 import os
 import re
 import shutil
@@ -38,26 +39,35 @@ def _cpu_has_avx2():
     return {"avx2", "bmi1", "bmi2", "pclmulqdq"} <= flags
 
 
-# (extra scan_ir.py arguments, bound): the build as it is (on a CPU
-# without AVX2 it runs the SSE2 searches: same bound), the SSE2 build
-# (-DNGX_HTTP_OUTAGE_SCAN_NO_AVX2) and the portable one; with AVX2 the
-# <meta>/<link> runs read by masks.  Session 8, worst row (the minified
-# head): 1.72 with AVX2, 1.69 SSE2, 2.34 portable; main before it 2.36,
-# 2.36 and 2.68, session 7's masks 2.73.
+# (extra scan_ir.py arguments, bound on every row, bound on the minified
+# head's rows): the build as it is (on a CPU without AVX2 it runs the SSE2
+# searches: same bounds), the SSE2 build (-DNGX_HTTP_OUTAGE_SCAN_NO_AVX2)
+# and the portable one; with AVX2 the <meta>/<link> runs read by masks.
+# Session 8, worst row (the minified head): 1.72 with AVX2, 1.69 SSE2,
+# 2.34 portable; main before it 2.36, 2.36 and 2.68, session 7's masks
+# 2.73.  Session 10 (unquoted values read from "=" without the walk of
+# "before attribute value", the last one's ">" without a search): the
+# minified head's rows 1.49-1.54, 1.47-1.51, 2.12-2.15, from 1.67-1.72,
+# 1.65-1.70, 2.28-2.35 (performance.md, Run R-scan).  Its bounds keep
+# about 5 % over the figures, since a change of head() that runs the same
+# instructions can still move every row by up to 2 % through GCC's
+# register allocation (Run R-scan), and fail on e25de5c; the bound on
+# every row guards the other heads.
 MAX_IR_PER_BYTE = [
-    pytest.param([], 1.8, id="as-built"),
-    pytest.param(["--no-avx2"], 1.8, id="no-avx2"),
-    pytest.param(["--no-sse2"], 2.45, id="no-sse2"),
-    pytest.param([], 1.8, id="avx2", marks=pytest.mark.skipif(
+    pytest.param([], 1.8, 1.61, id="as-built"),
+    pytest.param(["--no-avx2"], 1.8, 1.58, id="no-avx2"),
+    pytest.param(["--no-sse2"], 2.45, 2.25, id="no-sse2"),
+    pytest.param([], 1.8, 1.61, id="avx2", marks=pytest.mark.skipif(
         not _cpu_has_avx2(), reason="the CPU has no AVX2/BMI2/PCLMUL")),
 ]
 
 
 @pytest.mark.skipif(not shutil.which("valgrind"), reason="needs valgrind")
-@pytest.mark.parametrize("args,bound", MAX_IR_PER_BYTE)
-def test_scanner_instructions_per_head_byte(args, bound):
+@pytest.mark.parametrize("args,bound,minified", MAX_IR_PER_BYTE)
+def test_scanner_instructions_per_head_byte(args, bound, minified, tmp_path):
+    js = str(tmp_path / "scan_ir.json")
     run = subprocess.run([PY, SCAN_IR, "--iterations", "20",
-                          "--max", str(bound)] + args,
+                          "--max", str(bound), "--json", js] + args,
                          capture_output=True, text=True, timeout=300)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
@@ -67,6 +77,10 @@ def test_scanner_instructions_per_head_byte(args, bound):
     # head) x two compilers x two ways of feeding
     assert len(rows) == 32, out
     assert "NO BANNER PLACE" not in out, out
+    with open(js) as f:
+        mini = [r for r in json.load(f) if "minified" in r["document"]]
+    assert len(mini) == 4, out
+    assert max(r["ir_per_byte"] for r in mini) <= minified, out
 
 
 # A tag still open at the end of a buffer is read by the fast path and
