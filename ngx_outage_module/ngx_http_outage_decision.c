@@ -877,8 +877,9 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
     time_t *checked, time_t now)
 {
-    time_t                         last;
+    time_t                         last, end, expiry;
     ngx_str_t                     *names;
+    ngx_msec_int_t                 left;
     ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale,
                                    announced, window;
     ngx_http_outage_view_t        *v;
@@ -1011,7 +1012,6 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         v->announced = announced ? inc->state : 0;
         v->source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
         v->since = inc->since ? inc->since : ds->redis_since;
-        v->eta = inc->eta;
         v->starts = inc->starts;
         v->ends = inc->ends;
         v->message.data = inc->message;
@@ -1023,20 +1023,26 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         v->reason.len = 0;
         checked[i] = shm->redis_last_ok;
 
-        /*
-         * Neither the page nor Retry-After promises a time after "ends",
-         * when the incident is over (an eta announced before the window
-         * was shortened).  An eta already past gives way to "ends" only
-         * in a maintenance window, whose end is the expected return: for
-         * "down" or "degraded", "ends" is often a safety expiry days
-         * ahead, not a promise.
-         */
-        if (inc->ends
-            && (v->eta == 0 || v->eta > inc->ends
-                || (v->eta <= now
-                    && v->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE)))
-        {
-            v->eta = inc->ends;
+        /* nothing promised after "ends" or the key's expiry (PTTL) */
+        end = inc->ends;
+
+        if (inc->expires) {
+            left = (ngx_msec_int_t) ((ngx_msec_t) inc->expires
+                                     - ngx_current_msec);
+            expiry = now + ((left > 0) ? left / 1000 : 0);
+
+            if (end == 0 || expiry < end) {
+                end = expiry;
+            }
+        }
+
+        v->eta = ngx_http_outage_payload_view_eta(inc->eta, inc->starts,
+                     inc->ends, end,
+                     v->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE, now);
+
+        if (inc->eta) {
+            /* a time left out is not shown as the digits it was written in */
+            v->eta_text.len = 0;
         }
     }
 

@@ -781,6 +781,7 @@ ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
+void ngx_http_outage_page_utf8_html(ngx_http_request_t *r);
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);

@@ -565,6 +565,28 @@ ngx_http_outage_subrequest_gate(ngx_http_request_t *r)
 }
 
 
+/*
+ * The module's HTML is UTF-8, said as a proxied "Content-Type: text/html;
+ * charset=utf-8" is (ngx_http_upstream_copy_content_type): the header and
+ * $sent_http_content_type keep the parameter, type matching (gzip_types,
+ * sub_filter_types) sees "text/html", and nginx's charset filter takes the
+ * source charset from headers_out.charset, never from the location's
+ * source_charset: it leaves the body alone, or with override_charset
+ * recodes it from UTF-8 and rewrites the parameter.
+ */
+
+void
+ngx_http_outage_page_utf8_html(ngx_http_request_t *r)
+{
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+    r->headers_out.charset.len = sizeof("utf-8") - 1;
+    r->headers_out.charset.data = r->headers_out.content_type.data
+                                  + sizeof("text/html; charset=") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+}
+
+
 ngx_int_t
 ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap)
@@ -687,12 +709,7 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
         r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     } else {
-        /* the type proper is the first 9 bytes, for type matching */
-        /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
-         * nginx's charset filter does not take source_charset for it */
-        ngx_str_set(&r->headers_out.content_type, "text/html");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-        ngx_str_set(&r->headers_out.charset, "utf-8");
+        ngx_http_outage_page_utf8_html(r);
     }
 
     r->headers_out.content_type_lowcase = NULL;
@@ -1309,12 +1326,7 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
-    /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
-     * nginx's charset filter does not take source_charset for it */
-    ngx_str_set(&r->headers_out.content_type, "text/html");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-    ngx_str_set(&r->headers_out.charset, "utf-8");
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_outage_page_utf8_html(r);
 
     rc = ngx_http_send_header(r);
 

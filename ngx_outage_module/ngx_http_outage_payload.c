@@ -1093,3 +1093,23 @@ ngx_http_outage_payload_warning_text(unsigned bit)
 
     return "unknown warning";
 }
+
+
+time_t
+ngx_http_outage_payload_view_eta(time_t eta, time_t starts, time_t ends,
+    time_t end, int maintenance, time_t now)
+{
+    if (eta <= now || (starts && eta < starts)) {
+        eta = 0;
+    }
+
+    if (eta == 0 && maintenance && ends > now) {
+        eta = ends;
+    }
+
+    if (end && eta > end) {
+        eta = end;
+    }
+
+    return (eta > now) ? eta : 0;
+}

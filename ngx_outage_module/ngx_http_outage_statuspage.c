@@ -773,11 +773,7 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
         r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     } else {
-        /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
-         * nginx's charset filter does not take source_charset for it */
-        ngx_str_set(&r->headers_out.content_type, "text/html");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-        ngx_str_set(&r->headers_out.charset, "utf-8");
+        ngx_http_outage_page_utf8_html(r);
     }
 
     r->headers_out.content_type_lowcase = NULL;

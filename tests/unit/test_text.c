@@ -136,6 +136,13 @@ unit_len(int kind, const unsigned char *out, size_t j, size_t n)
     }
 
     if (kind == 1 && out[j] == '\\') {
+        /* a surrogate pair is one unit: never cut between its halves */
+        if (out[j + 1] == 'u' && out[j + 2] == 'd'
+            && out[j + 3] >= '8' && out[j + 3] <= 'b')
+        {
+            return 12;
+        }
+
         return out[j + 1] == 'u' ? 6 : 2;
     }
 
@@ -452,8 +459,12 @@ t_json_utf8(void)
 {
     escape_pt  f = ngx_http_outage_json_escape;
 
+    /* ASCII only: no charset filter can change it */
     CHECK(escape_is(f, "\xc3\xa9\xf0\x9f\x98\x80", 6,
-                    "\xc3\xa9\xf0\x9f\x98\x80"));
+                    "\\u00e9\\ud83d\\ude00"));
+    CHECK(escape_is(f, "\xd0\x9e\xe2\x80\x94\xef\xbf\xbf", 8,
+                    "\\u041e\\u2014\\uffff"));
+    CHECK(escape_is(f, "\xf4\x8f\xbf\xbf", 4, "\\udbff\\udfff"));
     CHECK(escape_is(f, "\xe2\x80\xa8\xe2\x80\xa9", 6, "\\u2028\\u2029"));
     CHECK(escape_is(f, "\xff", 1, "\\ufffd"));
     CHECK(escape_is(f, "\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd"));
@@ -671,6 +682,10 @@ t_link_valid(void)
     CHECK(link_ok("https://status.example.com:443/incidents/42"));
     CHECK(link_ok("https://a.b/%3Cx%3E"));
     CHECK(link_ok("https://a.example:65535/"));
+    CHECK(link_ok("http://a.example:80/"));
+    CHECK(link_ok("https://a.example:8443/"));
+    CHECK(link_ok("http://a.example:6001/"));
+    CHECK(link_ok("http://a.example:26/"));
     CHECK(link_ok("http://127.0.0.1:8080/s"));
     CHECK(link_ok("http://[2001:db8::1]/"));
     CHECK(link_ok("http://[::ffff:1.2.3.4]/"));
@@ -719,6 +734,14 @@ t_link_invalid(void)
     CHECK(!link_ok("https://a.0x10/"));
     CHECK(!link_ok("https://a.0x/"));
     CHECK(!link_ok("https://a:/"));
+    /* review s9/R5 F4: ports browsers refuse to open (Fetch "bad port") */
+    CHECK(!link_ok("https://example.com:0/"));
+    CHECK(!link_ok("https://example.com:00/"));
+    CHECK(!link_ok("https://example.com:25/"));
+    CHECK(!link_ok("http://example.com:6000/"));
+    CHECK(!link_ok("http://example.com:6667"));
+    CHECK(!link_ok("https://example.com:10080/x"));
+    CHECK(!link_ok("https://[::1]:1/"));
     CHECK(!link_ok("https://.evil"));
     CHECK(!link_ok("https://[]/"));
     CHECK(!link_ok("https://a/\xc3\xa9"));
