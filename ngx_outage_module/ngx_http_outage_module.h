@@ -782,6 +782,8 @@ ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
 void ngx_http_outage_page_utf8_html(ngx_http_request_t *r);
+ngx_int_t ngx_http_outage_nonce_attr(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_str_t *attr);
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
@@ -818,6 +820,8 @@ char *ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 char *ngx_http_outage_time_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 void ngx_http_outage_status_link(ngx_http_request_t *r, ngx_str_t *link);
+ngx_str_t *ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
+    ngx_uint_t scope);
 
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);

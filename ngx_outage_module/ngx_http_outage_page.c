@@ -575,6 +575,52 @@ ngx_http_outage_subrequest_gate(ngx_http_request_t *r)
  * recodes it from UTF-8 and rewrites the parameter.
  */
 
+/*
+ * ' nonce="..."' for the module's own <style> (outage_banner_nonce), so a
+ * shop whose Content-Security-Policy allows styles by nonce gets its
+ * pages styled; per response, so the body it goes into is never reused.
+ * Empty when not configured.
+ */
+
+ngx_int_t
+ngx_http_outage_nonce_attr(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_str_t *attr)
+{
+    u_char     *p;
+    size_t      n;
+    ngx_str_t   nonce;
+
+    ngx_str_null(attr);
+
+    if (olcf->banner_nonce == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (nonce.len == 0) {
+        return NGX_OK;
+    }
+
+    n = ngx_http_outage_html_escape(NULL, 0, nonce.data, nonce.len);
+
+    p = ngx_pnalloc(r->pool, sizeof(" nonce=\"\"") - 1 + n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    attr->data = p;
+    p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
+    p += ngx_http_outage_html_escape(p, n, nonce.data, nonce.len);
+    *p++ = '"';
+    attr->len = p - attr->data;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_http_outage_page_utf8_html(ngx_http_request_t *r)
 {
@@ -637,12 +683,12 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 {
     u_char                   *p;
     long                      retry;
-    size_t                    n;
+    size_t                    n, at;
     time_t                    now;
     ngx_buf_t                *b;
-    ngx_str_t                 body;
-    ngx_uint_t                json;
-    ngx_chain_t              *cl;
+    ngx_str_t                 body, nonce, part[3];
+    ngx_uint_t                json, i;
+    ngx_chain_t              *cl, **ll;
     ngx_http_outage_blob_t   *blob;
     ngx_http_outage_view_t   *worst;
     ngx_http_outage_cache_t  *cache;
@@ -673,36 +719,75 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
     *out = NULL;
 
+    /* the built-in page's <style> carries the nonce; a template its own */
+    ngx_str_null(&nonce);
+    at = 0;
+
+    if (!json && olcf->page_template.len == 0) {
+        if (ngx_http_outage_nonce_attr(r, olcf, &nonce) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        at = ngx_http_outage_page_nonce_at(body.data, body.len);
+
+        if (at == 0) {
+            nonce.len = 0;
+        }
+    }
+
     if (!r->header_only && body.len) {
         if (cache && ngx_http_outage_cache_hold(r, cache->current) != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_ERROR;
+        part[0] = body;
+        part[1] = nonce;
+        part[2].len = 0;
+
+        if (nonce.len) {
+            part[0].len = at;
+            part[2].data = body.data + at;
+            part[2].len = body.len - at;
         }
 
-        b->pos = body.data;
-        b->last = body.data + body.len;
-        b->memory = 1;
-        b->last_buf = 1;
-        b->last_in_chain = 1;
+        ll = out;
+        b = NULL;
 
-        cl = ngx_alloc_chain_link(r->pool);
-        if (cl == NULL) {
-            return NGX_ERROR;
+        for (i = 0; i < 3; i++) {
+            if (part[i].len == 0) {
+                continue;
+            }
+
+            b = ngx_calloc_buf(r->pool);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->pos = part[i].data;
+            b->last = part[i].data + part[i].len;
+            b->memory = 1;
+
+            cl = ngx_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                return NGX_ERROR;
+            }
+
+            cl->buf = b;
+            cl->next = NULL;
+            *ll = cl;
+            ll = &cl->next;
         }
 
-        cl->buf = b;
-        cl->next = NULL;
-        *out = cl;
+        if (b) {
+            b->last_buf = 1;
+            b->last_in_chain = 1;
+        }
     }
 
     r->headers_out.status = olcf->page_status;
     r->headers_out.status_line.len = 0;
-    r->headers_out.content_length_n = body.len;
+    r->headers_out.content_length_n = body.len + nonce.len;
 
     if (json) {
         ngx_str_set(&r->headers_out.content_type, "application/problem+json");
@@ -785,7 +870,7 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
     ngx_http_outage_blob_t        *blob;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_page_t         page;
-    ngx_str_t                      link;
+    ngx_str_t                      link, *label;
     ngx_http_outage_page_scope_t  *ps, tmp;
     ngx_http_outage_main_conf_t   *omcf;
 
@@ -832,6 +917,9 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
 
         tmp.name = v->name.data;
         tmp.name_len = v->name.len;
+        label = ngx_http_outage_scope_label(omcf, id);
+        tmp.label = label ? label->data : NULL;
+        tmp.label_len = label ? label->len : 0;
         tmp.state = (int) v->state;
         tmp.source = (int) v->source;
         tmp.since = v->since;

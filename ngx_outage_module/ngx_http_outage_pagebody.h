@@ -47,6 +47,8 @@
 typedef struct {
     const unsigned char  *name;
     size_t                name_len;
+    const unsigned char  *label;        /* outage_scope_label; NULL: none */
+    size_t                label_len;
     int                   state;        /* NGX_HTTP_OUTAGE_STATE_* */
     int                   source;       /* NGX_HTTP_OUTAGE_PAGE_SRC_* */
     time_t                since;        /* 0: unknown */
@@ -80,6 +82,12 @@ typedef struct {
 /* the built-in HTML page */
 size_t ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page);
+
+/*
+ * Where a per-response ' nonce="..."' goes in a built-in page: just after
+ * its "<style"; 0: nowhere.
+ */
+size_t ngx_http_outage_page_nonce_at(const unsigned char *html, size_t len);
 
 /* the <ul> of affected scopes, as in the built-in page ("" if none) */
 size_t ngx_http_outage_page_components(unsigned char *dst, size_t dst_size,

@@ -611,6 +611,31 @@ ngx_http_outage_status_link(ngx_http_request_t *r, ngx_str_t *link)
 }
 
 
+/* a scope's outage_scope_label; NULL: none (the name is shown) */
+
+ngx_str_t *
+ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
+    ngx_uint_t scope)
+{
+    ngx_uint_t                      i;
+    ngx_http_outage_scope_label_t  *l;
+
+    if (omcf->scope_labels == NULL) {
+        return NULL;
+    }
+
+    l = omcf->scope_labels->elts;
+
+    for (i = 0; i < omcf->scope_labels->nelts; i++) {
+        if (l[i].scope == scope) {
+            return &l[i].label;
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * Runs first in the location's merge, while its own settings are still
  * told apart from inherited ones.  The status page must answer during an
@@ -624,8 +649,8 @@ char *
 ngx_http_outage_status_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf)
 {
-    ngx_str_t                      *names;
-    ngx_uint_t                      i, j, n, *ids;
+    ngx_str_t                      *names, *label;
+    ngx_uint_t                      i, n, *ids;
     ngx_http_outage_main_conf_t    *omcf;
     ngx_http_outage_statuspage_t   *sp;
     ngx_http_outage_scope_label_t  *l;
@@ -669,14 +694,8 @@ ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 
     for (i = 0; i < n; i++) {
         sp->ids[i] = ids ? ids[i] : l[i].scope;
-        sp->labels[i] = names[sp->ids[i]];
-
-        for (j = 0; l && j < omcf->scope_labels->nelts; j++) {
-            if (l[j].scope == sp->ids[i]) {
-                sp->labels[i] = l[j].label;
-                break;
-            }
-        }
+        label = ngx_http_outage_scope_label(omcf, sp->ids[i]);
+        sp->labels[i] = label ? *label : names[sp->ids[i]];
     }
 
     sp->nrows = n;
@@ -689,7 +708,6 @@ static ngx_int_t
 ngx_http_outage_status_page_handler(ngx_http_request_t *r)
 {
     u_char                        *p;
-    size_t                         n;
     ngx_int_t                      rc;
     ngx_str_t                      nonce;
     ngx_buf_t                     *b;
@@ -735,8 +753,8 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     ngx_str_null(&nonce);
 
     /* a template carries its own styles (a stylesheet, or none) */
-    if (!json && sp->tpl.len == 0 && olcf->banner_nonce
-        && ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK)
+    if (!json && sp->tpl.len == 0
+        && ngx_http_outage_nonce_attr(r, olcf, &nonce) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -747,18 +765,8 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     part_len[2] = 0;
 
     if (nonce.len) {
-        n = ngx_http_outage_html_escape(NULL, 0, nonce.data, nonce.len);
-
-        p = ngx_pnalloc(r->pool, sizeof(" nonce=\"\"") - 1 + n);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        part[1] = p;
-        p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
-        p += ngx_http_outage_html_escape(p, n, nonce.data, nonce.len);
-        *p++ = '"';
-        part_len[1] = p - part[1];
+        part[1] = nonce.data;
+        part_len[1] = nonce.len;
 
         part_len[0] = sp->nonce_at;
         part[2] = blob->data + sp->nonce_at;

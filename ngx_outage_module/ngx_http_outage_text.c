@@ -360,6 +360,19 @@ ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
 }
 
 
+size_t
+ngx_http_outage_html_escape_ascii(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len)
+{
+    ngx_http_outage_out_t  out;
+
+    ngx_http_outage_out_init(&out, dst, dst_size);
+    ngx_http_outage_html_out(&out, src, len, 1);
+
+    return out.need;
+}
+
+
 /* one valid UTF-8 character of n bytes as "&#xHHHH;" */
 
 static void

@@ -60,10 +60,19 @@ size_t ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);
 
 /*
+ * The same in ASCII: non-ASCII characters as "&#xHHHH;" (C1 controls and
+ * invalid UTF-8 as &#xFFFD;), right in a page of any ASCII-compatible
+ * charset, and through nginx's charset filter.
+ */
+size_t ngx_http_outage_html_escape_ascii(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
  * JSON string contents (no surrounding quotes): \" \\ \n \r \t; \u00XX for
  * other C0 controls and DEL; \u003c \u003e \u0026 \u0027 for < > & ' so the
  * result is also inert inside HTML; \u2028 \u2029 for the JavaScript line
- * separators; \ufffd for invalid UTF-8.  The output is always valid UTF-8.
+ * separators; \ufffd for invalid UTF-8; every other non-ASCII character as
+ * \uXXXX (a surrogate pair beyond U+FFFF).  The output is ASCII.
  */
 size_t ngx_http_outage_json_escape(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);

@@ -224,14 +224,18 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
     }
 
+    /*
+     * ASCII, as the built-in banner: outage_banner_html puts it into pages
+     * of any charset, and nginx's charset filter may recode them
+     */
     if (f->html && s.len) {
-        len = ngx_http_outage_html_escape(NULL, 0, s.data, s.len);
+        len = ngx_http_outage_html_escape_ascii(NULL, 0, s.data, s.len);
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        s.len = ngx_http_outage_html_escape(p, len, s.data, s.len);
+        s.len = ngx_http_outage_html_escape_ascii(p, len, s.data, s.len);
         s.data = p;
     }
 

@@ -431,6 +431,20 @@ t_html_cut(void)
 
 /* ---- JSON ------------------------------------------------------------- */
 
+/* $outage_message_html: the built-in banner's ASCII (review s9 R0 F9) */
+static void
+t_html_ascii(void)
+{
+    escape_pt  f = ngx_http_outage_html_escape_ascii;
+
+    CHECK(escape_is(f, "Caf\xc3\xa9 <b>", 9, "Caf&#x00e9; &lt;b&gt;"));
+    CHECK(escape_is(f, "\xe6\xb1\xba\xf0\x9f\x98\x80", 7,
+                    "&#x6c7a;&#x01f600;"));
+    CHECK(escape_is(f, "\xc2\x85\xff", 3, "&#xFFFD;&#xFFFD;"));
+    CHECK(escape_is(f, "a\"'&", 4, "a&quot;&#39;&amp;"));
+}
+
+
 static void
 t_json_specials(void)
 {
@@ -1728,6 +1742,7 @@ static const unit_test_t  tests[] = {
     { "sanitize_huge", t_sanitize_huge },
     { "link_valid", t_link_valid },
     { "link_invalid", t_link_invalid },
+    { "html_ascii", t_html_ascii },
     { "time_valid", t_time_valid },
     { "time_invalid", t_time_invalid },
     { "time_format", t_time_format },
