@@ -781,7 +781,11 @@ ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
-void ngx_http_outage_page_utf8_html(ngx_http_request_t *r);
+void ngx_http_outage_page_type(ngx_http_request_t *r, ngx_str_t *json);
+ngx_int_t ngx_http_outage_page_chain(ngx_http_request_t *r, ngx_str_t *part,
+    ngx_uint_t n, ngx_chain_t **out);
+ngx_table_elt_t *ngx_http_outage_header_push(ngx_http_request_t *r,
+    char *key, size_t key_len, u_char *value, size_t value_len);
 ngx_int_t ngx_http_outage_nonce_attr(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_str_t *attr);
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);

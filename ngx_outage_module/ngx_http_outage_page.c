@@ -57,8 +57,6 @@ static ngx_int_t ngx_http_outage_page_render(ngx_http_request_t *r,
     ngx_http_outage_cache_t *cache, ngx_str_t *body);
 static ngx_uint_t ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
-static ngx_int_t ngx_http_outage_add_header(ngx_http_request_t *r,
-    char *key, size_t key_len, u_char *value, size_t value_len);
 static void ngx_http_outage_intercept_log(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *worst, ngx_uint_t status);
@@ -566,16 +564,6 @@ ngx_http_outage_subrequest_gate(ngx_http_request_t *r)
 
 
 /*
- * The module's HTML is UTF-8, said as a proxied "Content-Type: text/html;
- * charset=utf-8" is (ngx_http_upstream_copy_content_type): the header and
- * $sent_http_content_type keep the parameter, type matching (gzip_types,
- * sub_filter_types) sees "text/html", and nginx's charset filter takes the
- * source charset from headers_out.charset, never from the location's
- * source_charset: it leaves the body alone, or with override_charset
- * recodes it from UTF-8 and rewrites the parameter.
- */
-
-/*
  * ' nonce="..."' for the module's own <style> (outage_banner_nonce), so a
  * shop whose Content-Security-Policy allows styles by nonce gets its
  * pages styled; per response, so the body it goes into is never reused.
@@ -621,14 +609,33 @@ ngx_http_outage_nonce_attr(ngx_http_request_t *r,
 }
 
 
+/*
+ * The type of the module's own answers: JSON (ASCII: no charset filter
+ * changes it) when json is given, else UTF-8 HTML, said as a proxied
+ * "Content-Type: text/html; charset=utf-8" is
+ * (ngx_http_upstream_copy_content_type): the header and
+ * $sent_http_content_type keep the parameter, type matching (gzip_types,
+ * sub_filter_types) sees "text/html", and nginx's charset filter takes the
+ * source charset from headers_out.charset, never from the location's
+ * source_charset: it leaves the body alone, or with override_charset
+ * recodes it from UTF-8 and rewrites the parameter.
+ */
+
 void
-ngx_http_outage_page_utf8_html(ngx_http_request_t *r)
+ngx_http_outage_page_type(ngx_http_request_t *r, ngx_str_t *json)
 {
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-    r->headers_out.charset.len = sizeof("utf-8") - 1;
-    r->headers_out.charset.data = r->headers_out.content_type.data
-                                  + sizeof("text/html; charset=") - 1;
+    if (json) {
+        r->headers_out.content_type = *json;
+        r->headers_out.content_type_len = json->len;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+        r->headers_out.charset.len = sizeof("utf-8") - 1;
+        r->headers_out.charset.data = r->headers_out.content_type.data
+                                      + sizeof("text/html; charset=") - 1;
+    }
+
     r->headers_out.content_type_lowcase = NULL;
 }
 
@@ -681,14 +688,14 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out)
 {
+    static ngx_str_t  problem = ngx_string("application/problem+json");
+
     u_char                   *p;
     long                      retry;
     size_t                    n, at;
     time_t                    now;
-    ngx_buf_t                *b;
     ngx_str_t                 body, nonce, part[3];
-    ngx_uint_t                json, i;
-    ngx_chain_t              *cl, **ll;
+    ngx_uint_t                json;
     ngx_http_outage_blob_t   *blob;
     ngx_http_outage_view_t   *worst;
     ngx_http_outage_cache_t  *cache;
@@ -751,37 +758,8 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
             part[2].len = body.len - at;
         }
 
-        ll = out;
-        b = NULL;
-
-        for (i = 0; i < 3; i++) {
-            if (part[i].len == 0) {
-                continue;
-            }
-
-            b = ngx_calloc_buf(r->pool);
-            if (b == NULL) {
-                return NGX_ERROR;
-            }
-
-            b->pos = part[i].data;
-            b->last = part[i].data + part[i].len;
-            b->memory = 1;
-
-            cl = ngx_alloc_chain_link(r->pool);
-            if (cl == NULL) {
-                return NGX_ERROR;
-            }
-
-            cl->buf = b;
-            cl->next = NULL;
-            *ll = cl;
-            ll = &cl->next;
-        }
-
-        if (b) {
-            b->last_buf = 1;
-            b->last_in_chain = 1;
+        if (ngx_http_outage_page_chain(r, part, 3, out) != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 
@@ -789,15 +767,7 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
     r->headers_out.status_line.len = 0;
     r->headers_out.content_length_n = body.len + nonce.len;
 
-    if (json) {
-        ngx_str_set(&r->headers_out.content_type, "application/problem+json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    } else {
-        ngx_http_outage_page_utf8_html(r);
-    }
-
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_outage_page_type(r, json ? &problem : NULL);
 
     /* as the body says: the default, or the time to the ETA */
     retry = (long) olcf->page_retry_after;
@@ -814,15 +784,14 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
         n = ngx_http_outage_ltoa(p, retry);
 
-        if (ngx_http_outage_add_header(r, "Retry-After", 11, p, n) != NGX_OK)
-        {
+        if (ngx_http_outage_header_push(r, "Retry-After", 11, p, n) == NULL) {
             return NGX_ERROR;
         }
     }
 
-    if (ngx_http_outage_add_header(r, "Cache-Control", 13,
-                                   (u_char *) "no-store", 8)
-        != NGX_OK)
+    if (ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                    (u_char *) "no-store", 8)
+        == NULL)
     {
         return NGX_ERROR;
     }
@@ -833,18 +802,18 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
      * take for its application's (health.c); "intercepted", a backend's
      * failure that the page replaced.
      */
-    if (ngx_http_outage_add_header(r, "X-Outage-Page", 13,
-                                   (u_char *) (min_rank < 3 ? "intercepted"
-                                                            : "paged"),
-                                   min_rank < 3 ? 11 : 5)
-        != NGX_OK)
+    if (ngx_http_outage_header_push(r, "X-Outage-Page", 13,
+                                    (u_char *) (min_rank < 3 ? "intercepted"
+                                                             : "paged"),
+                                    min_rank < 3 ? 11 : 5)
+        == NULL)
     {
         return NGX_ERROR;
     }
 
     if (olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_AUTO
-        && ngx_http_outage_add_header(r, "Vary", 4, (u_char *) "Accept", 6)
-           != NGX_OK)
+        && ngx_http_outage_header_push(r, "Vary", 4, (u_char *) "Accept", 6)
+           == NULL)
     {
         return NGX_ERROR;
     }
@@ -1054,15 +1023,72 @@ ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+/*
+ * A body sent in place: one buffer per non-empty part (memory the request
+ * holds until it is finished); *out is NULL when all are empty.
+ */
+
+ngx_int_t
+ngx_http_outage_page_chain(ngx_http_request_t *r, ngx_str_t *part,
+    ngx_uint_t n, ngx_chain_t **out)
+{
+    ngx_buf_t     *b;
+    ngx_uint_t     i;
+    ngx_chain_t   *cl, **ll;
+
+    *out = NULL;
+    ll = out;
+    b = NULL;
+
+    for (i = 0; i < n; i++) {
+        if (part[i].len == 0) {
+            continue;
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = part[i].data;
+        b->last = part[i].data + part[i].len;
+        b->memory = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    if (b) {
+        b->last_buf = (r == r->main) ? 1 : 0;
+        b->last_in_chain = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A response header of the module's own (key and value stay where they
+ * are: literals, or memory of the request); NULL: no memory.  Also used
+ * by the status page and the banner filter.
+ */
+
+ngx_table_elt_t *
+ngx_http_outage_header_push(ngx_http_request_t *r, char *key, size_t key_len,
     u_char *value, size_t value_len)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
@@ -1075,7 +1101,7 @@ ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
     h->next = NULL;
 #endif
 
-    return NGX_OK;
+    return h;
 }
 
 
@@ -1351,11 +1377,11 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
         p = ngx_cpymem(p, "; Secure", 8);
     }
 
-    if (ngx_http_outage_add_header(r, "Set-Cookie", 10, cookie, p - cookie)
-        != NGX_OK
-        || ngx_http_outage_add_header(r, "Cache-Control", 13,
-                                      (u_char *) "no-store", 8)
-           != NGX_OK)
+    if (ngx_http_outage_header_push(r, "Set-Cookie", 10, cookie, p - cookie)
+        == NULL
+        || ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                       (u_char *) "no-store", 8)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1414,7 +1440,7 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
-    ngx_http_outage_page_utf8_html(r);
+    ngx_http_outage_page_type(r, NULL);
 
     rc = ngx_http_send_header(r);
 
@@ -1738,10 +1764,10 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_outage_page_ctx(r, 0);
 
     if (ctx && ctx->bypass) {
-        if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
+        if (ngx_http_outage_header_push(r, "X-Outage-Bypass", 15,
                 ngx_http_outage_bypass_names[ctx->bypass].data,
                 ngx_http_outage_bypass_names[ctx->bypass].len)
-            != NGX_OK)
+            == NULL)
         {
             return NGX_ERROR;
         }
@@ -1793,10 +1819,10 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
         ctx->counted = 1;
         ctx->bypass = bypass;
 
-        if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
+        if (ngx_http_outage_header_push(r, "X-Outage-Bypass", 15,
                 ngx_http_outage_bypass_names[bypass].data,
                 ngx_http_outage_bypass_names[bypass].len)
-            != NGX_OK)
+            == NULL)
         {
             return NGX_ERROR;
         }

@@ -551,18 +551,8 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     t = ngx_http_outage_page_text(page);
     m = page->main;
 
-    ngx_http_outage_wr_str(&w,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-        "<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" "
-        "content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"robots\" content=\"noindex\">\n");
-
-    if (page->refresh > 0) {
-        ngx_http_outage_wr_str(&w, "<meta http-equiv=\"refresh\" content=\"");
-        ngx_http_outage_wr_num(&w, page->refresh);
-        ngx_http_outage_wr_str(&w, "\">\n");
-    }
+    ngx_http_outage_page_head(&w, page->refresh);
+    ngx_http_outage_wr_str(&w, "<meta name=\"robots\" content=\"noindex\">\n");
 
     ngx_http_outage_wr_str(&w, "<title>");
     ngx_http_outage_wr_str(&w, t->title);
@@ -795,6 +785,23 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_str(&w, "]}\n");
 
     return w.need;
+}
+
+
+void
+ngx_http_outage_page_head(ngx_http_outage_wr_t *w, long refresh)
+{
+    ngx_http_outage_wr_str(w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" "
+        "content=\"width=device-width, initial-scale=1\">\n");
+
+    if (refresh > 0) {
+        ngx_http_outage_wr_str(w, "<meta http-equiv=\"refresh\" content=\"");
+        ngx_http_outage_wr_num(w, refresh);
+        ngx_http_outage_wr_str(w, "\">\n");
+    }
 }
 
 

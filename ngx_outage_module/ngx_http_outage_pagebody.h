@@ -84,6 +84,12 @@ size_t ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page);
 
 /*
+ * The start of the built-in pages (503 and status page), up to the
+ * refresh <meta> when refresh > 0: UTF-8, mobile viewport.
+ */
+void ngx_http_outage_page_head(ngx_http_outage_wr_t *w, long refresh);
+
+/*
  * Where a per-response ' nonce="..."' goes in a built-in page: just after
  * its "<style"; 0: nowhere.
  */

@@ -72,9 +72,6 @@ static char *ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive,
     u_char *path, ngx_pool_t *pool, ngx_str_t *out);
 static char *ngx_http_outage_sp_add_link(ngx_conf_t *cf,
     ngx_http_outage_statuspage_t *sp);
-static ngx_int_t ngx_http_outage_sp_header(ngx_http_request_t *r,
-    char *key, size_t key_len, u_char *value, size_t value_len,
-    ngx_table_elt_t **hp);
 
 
 static ngx_str_t  ngx_http_outage_sp_default_name =
@@ -707,19 +704,18 @@ ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 static ngx_int_t
 ngx_http_outage_status_page_handler(ngx_http_request_t *r)
 {
+    static ngx_str_t  type = ngx_string("application/json");
+
     u_char                        *p;
     ngx_int_t                      rc;
-    ngx_str_t                      nonce;
-    ngx_buf_t                     *b;
-    ngx_uint_t                     json, i;
-    ngx_chain_t                   *out, **ll;
+    ngx_str_t                      nonce, part[3];
+    ngx_uint_t                     json;
+    ngx_chain_t                   *out;
     ngx_table_elt_t               *h;
     ngx_http_outage_blob_t        *blob;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_snapshot_t    *snap;
     ngx_http_outage_statuspage_t  *sp;
-    u_char                        *part[3];
-    size_t                         part_len[3];
 
     rc = ngx_http_outage_get_or_head(r);
     if (rc != NGX_OK) {
@@ -759,47 +755,35 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    part[0] = blob->data;
-    part_len[0] = blob->len;
-    part_len[1] = 0;
-    part_len[2] = 0;
+    part[0].data = blob->data;
+    part[0].len = blob->len;
+    part[1] = nonce;
+    part[2].len = 0;
 
     if (nonce.len) {
-        part[1] = nonce.data;
-        part_len[1] = nonce.len;
-
-        part_len[0] = sp->nonce_at;
-        part[2] = blob->data + sp->nonce_at;
-        part_len[2] = blob->len - sp->nonce_at;
+        part[0].len = sp->nonce_at;
+        part[2].data = blob->data + sp->nonce_at;
+        part[2].len = blob->len - sp->nonce_at;
     }
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = part_len[0] + part_len[1] + part_len[2];
+    r->headers_out.content_length_n = blob->len + nonce.len;
 
-    if (json) {
-        ngx_str_set(&r->headers_out.content_type, "application/json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    } else {
-        ngx_http_outage_page_utf8_html(r);
-    }
-
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_outage_page_type(r, json ? &type : NULL);
 
     if (nonce.len) {
-        if (ngx_http_outage_sp_header(r, "Cache-Control", 13,
-                                      (u_char *) "no-store", 8, NULL)
-            != NGX_OK)
+        if (ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                        (u_char *) "no-store", 8)
+            == NULL)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
     } else {
-        if (ngx_http_outage_sp_header(r, "Cache-Control", 13,
-                                      (u_char *) NGX_HTTP_OUTAGE_SP_MAX_AGE,
-                                      sizeof(NGX_HTTP_OUTAGE_SP_MAX_AGE) - 1,
-                                      NULL)
-            != NGX_OK)
+        if (ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                        (u_char *) NGX_HTTP_OUTAGE_SP_MAX_AGE,
+                                        sizeof(NGX_HTTP_OUTAGE_SP_MAX_AGE) - 1)
+            == NULL)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -812,10 +796,8 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
 
         ngx_memcpy(p, sp->etag[json], sp->etag_len[json]);
 
-        if (ngx_http_outage_sp_header(r, "ETag", 4, p, sp->etag_len[json],
-                                      &h)
-            != NGX_OK)
-        {
+        h = ngx_http_outage_header_push(r, "ETag", 4, p, sp->etag_len[json]);
+        if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -824,18 +806,17 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     }
 
     if (sp->format == NGX_HTTP_OUTAGE_SP_AUTO
-        && ngx_http_outage_sp_header(r, "Vary", 4, (u_char *) "Accept", 6,
-                                     NULL)
-           != NGX_OK)
+        && ngx_http_outage_header_push(r, "Vary", 4, (u_char *) "Accept", 6)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* public data, read by status widgets on other origins */
     if (json
-        && ngx_http_outage_sp_header(r, "Access-Control-Allow-Origin", 27,
-                                     (u_char *) "*", 1, NULL)
-           != NGX_OK)
+        && ngx_http_outage_header_push(r, "Access-Control-Allow-Origin", 27,
+                                       (u_char *) "*", 1)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -855,41 +836,13 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    out = NULL;
-    ll = &out;
-
-    for (i = 0; i < 3; i++) {
-        if (part_len[i] == 0) {
-            continue;
-        }
-
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-
-        b->pos = (i == 0) ? blob->data : part[i];
-        b->last = b->pos + part_len[i];
-        b->memory = 1;
-
-        *ll = ngx_alloc_chain_link(r->pool);
-        if (*ll == NULL) {
-            return NGX_ERROR;
-        }
-
-        (*ll)->buf = b;
-        (*ll)->next = NULL;
-        ll = &(*ll)->next;
+    if (ngx_http_outage_page_chain(r, part, 3, &out) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (out == NULL) {
         return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
-
-    for (ll = &out; (*ll)->next; ll = &(*ll)->next) { /* void */ }
-
-    (*ll)->buf->last_buf = (r == r->main) ? 1 : 0;
-    (*ll)->buf->last_in_chain = 1;
 
     return ngx_http_output_filter(r, out);
 }
@@ -1128,33 +1081,4 @@ ngx_http_outage_sp_redis_stale(ngx_http_request_t *r)
     shm = ngx_http_outage_shm();
 
     return shm == NULL || !shm->redis_up || !shm->redis_ever_ok;
-}
-
-
-static ngx_int_t
-ngx_http_outage_sp_header(ngx_http_request_t *r, char *key, size_t key_len,
-    u_char *value, size_t value_len, ngx_table_elt_t **hp)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.len = key_len;
-    h->key.data = (u_char *) key;
-    h->value.len = value_len;
-    h->value.data = value;
-    h->lowcase_key = NULL;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    if (hp) {
-        *hp = h;
-    }
-
-    return NGX_OK;
 }

@@ -347,16 +347,24 @@ ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
 }
 
 
-size_t
-ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
-    const unsigned char *src, size_t len)
+static size_t
+ngx_http_outage_html_escape_as(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len, int ascii)
 {
     ngx_http_outage_out_t  out;
 
     ngx_http_outage_out_init(&out, dst, dst_size);
-    ngx_http_outage_html_out(&out, src, len, 0);
+    ngx_http_outage_html_out(&out, src, len, ascii);
 
     return out.need;
+}
+
+
+size_t
+ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len)
+{
+    return ngx_http_outage_html_escape_as(dst, dst_size, src, len, 0);
 }
 
 
@@ -364,12 +372,7 @@ size_t
 ngx_http_outage_html_escape_ascii(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len)
 {
-    ngx_http_outage_out_t  out;
-
-    ngx_http_outage_out_init(&out, dst, dst_size);
-    ngx_http_outage_html_out(&out, src, len, 1);
-
-    return out.need;
+    return ngx_http_outage_html_escape_as(dst, dst_size, src, len, 1);
 }
 
 

@@ -435,13 +435,23 @@ t_html_cut(void)
 static void
 t_html_ascii(void)
 {
-    escape_pt  f = ngx_http_outage_html_escape_ascii;
+    static const struct {
+        const char  *in;
+        size_t       len;
+        const char  *out;
+    } c[] = {
+        { "Caf\xc3\xa9 <b>", 9, "Caf&#x00e9; &lt;b&gt;" },
+        { "\xe6\xb1\xba\xf0\x9f\x98\x80", 7, "&#x6c7a;&#x01f600;" },
+        { "\xc2\x85\xff", 3, "&#xFFFD;&#xFFFD;" },
+        { "a\"'&", 4, "a&quot;&#39;&amp;" },
+    };
 
-    CHECK(escape_is(f, "Caf\xc3\xa9 <b>", 9, "Caf&#x00e9; &lt;b&gt;"));
-    CHECK(escape_is(f, "\xe6\xb1\xba\xf0\x9f\x98\x80", 7,
-                    "&#x6c7a;&#x01f600;"));
-    CHECK(escape_is(f, "\xc2\x85\xff", 3, "&#xFFFD;&#xFFFD;"));
-    CHECK(escape_is(f, "a\"'&", 4, "a&quot;&#39;&amp;"));
+    size_t  i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        CHECK(escape_is(ngx_http_outage_html_escape_ascii, c[i].in, c[i].len,
+                        c[i].out));
+    }
 }
 
 
