@@ -877,9 +877,8 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
     time_t *checked, time_t now)
 {
-    time_t                         last, end, expiry;
+    time_t                         last;
     ngx_str_t                     *names;
-    ngx_msec_int_t                 left;
     ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale,
                                    announced, window;
     ngx_http_outage_view_t        *v;
@@ -1024,20 +1023,9 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         checked[i] = shm->redis_last_ok;
 
         /* nothing promised after "ends" or the key's expiry (PTTL) */
-        end = inc->ends;
-
-        if (inc->expires) {
-            left = (ngx_msec_int_t) ((ngx_msec_t) inc->expires
-                                     - ngx_current_msec);
-            expiry = now + ((left > 0) ? left / 1000 : 0);
-
-            if (end == 0 || expiry < end) {
-                end = expiry;
-            }
-        }
-
+        v->expires = inc->expires;
         v->eta = ngx_http_outage_payload_view_eta(inc->eta, inc->starts,
-                     inc->ends, end,
+                     inc->ends, ngx_http_outage_expiry(inc->expires, now),
                      v->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE, now);
 
         if (inc->eta) {

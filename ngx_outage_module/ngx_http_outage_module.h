@@ -506,6 +506,9 @@ typedef struct {
     time_t                       eta;
     time_t                       starts;
     time_t                       ends;
+    /* the key's expiry (PTTL) on ngx_current_msec's clock, 0: none: the
+     * page is gone then, so Retry-After never points past it */
+    ngx_msec_t                   expires;
     ngx_str_t                    message;
     ngx_str_t                    eta_text;
     ngx_str_t                    link;
@@ -782,6 +785,7 @@ ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
 void ngx_http_outage_page_type(ngx_http_request_t *r, ngx_str_t *json);
+time_t ngx_http_outage_expiry(ngx_msec_t expires, time_t now);
 ngx_int_t ngx_http_outage_page_chain(ngx_http_request_t *r, ngx_str_t *part,
     ngx_uint_t n, ngx_chain_t **out);
 ngx_table_elt_t *ngx_http_outage_header_push(ngx_http_request_t *r,

@@ -610,6 +610,26 @@ ngx_http_outage_nonce_attr(ngx_http_request_t *r,
 
 
 /*
+ * A key's expiry (PTTL), kept on ngx_current_msec's clock, as a wall time
+ * (rounded down: never later than Redis deletes the key); 0: none.
+ */
+
+time_t
+ngx_http_outage_expiry(ngx_msec_t expires, time_t now)
+{
+    ngx_msec_int_t  left;
+
+    if (expires == 0) {
+        return 0;
+    }
+
+    left = (ngx_msec_int_t) (expires - ngx_current_msec);
+
+    return now + ((left > 0) ? left / 1000 : 0);
+}
+
+
+/*
  * The type of the module's own answers: JSON (ASCII: no charset filter
  * changes it) when json is given, else UTF-8 HTML, said as a proxied
  * "Content-Type: text/html; charset=utf-8" is
@@ -773,7 +793,8 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
     retry = (long) olcf->page_retry_after;
 
     if (worst) {
-        retry = ngx_http_outage_page_retry_after(worst->eta, now, retry);
+        retry = ngx_http_outage_page_retry_after(worst->eta,
+                    ngx_http_outage_expiry(worst->expires, now), now, retry);
     }
 
     if (retry > 0) {
@@ -920,7 +941,9 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
         if (ps[i].name == worst->name.data) {
             page.main = &ps[i];
             page.retry_after = ngx_http_outage_page_retry_after(
-                                   worst->eta, now, page.retry_after);
+                                   worst->eta,
+                                   ngx_http_outage_expiry(worst->expires, now),
+                                   now, page.retry_after);
             break;
         }
     }

@@ -332,15 +332,24 @@ ngx_http_outage_page_link(const ngx_http_outage_page_t *page,
 
 
 long
-ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt)
+ngx_http_outage_page_retry_after(time_t eta, time_t end, time_t now,
+    long dflt)
 {
     time_t  d;
 
-    if (eta <= now) {
+    if (eta > now) {
+        d = eta - now;
+
+    } else if (end && dflt > 0) {
+        d = dflt;
+
+    } else {
         return dflt;
     }
 
-    d = eta - now;
+    if (end && d > end - now) {
+        d = end - now;
+    }
 
     if (d < NGX_HTTP_OUTAGE_RETRY_MIN) {
         return NGX_HTTP_OUTAGE_RETRY_MIN;

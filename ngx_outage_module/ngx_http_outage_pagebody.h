@@ -131,9 +131,12 @@ int ngx_http_outage_accepts_html(const unsigned char *p, size_t len);
 
 /*
  * Retry-After in seconds: the time to eta clamped to
- * NGX_HTTP_OUTAGE_RETRY_MIN..MAX when eta is in the future, else dflt.
+ * NGX_HTTP_OUTAGE_RETRY_MIN..MAX when eta is in the future, else dflt
+ * (0: none); never past "end" (the key's expiry, 0: none), when the page
+ * is gone.
  */
-long ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt);
+long ngx_http_outage_page_retry_after(time_t eta, time_t end, time_t now,
+    long dflt);
 
 /* the registered reason phrase of a status (the problem title), NULL if
  * the status has none */

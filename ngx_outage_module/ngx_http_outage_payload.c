@@ -1097,7 +1097,7 @@ ngx_http_outage_payload_warning_text(unsigned bit)
 
 time_t
 ngx_http_outage_payload_view_eta(time_t eta, time_t starts, time_t ends,
-    time_t end, int maintenance, time_t now)
+    time_t expiry, int maintenance, time_t now)
 {
     if (eta <= now || (starts && eta < starts)) {
         eta = 0;
@@ -1107,8 +1107,12 @@ ngx_http_outage_payload_view_eta(time_t eta, time_t starts, time_t ends,
         eta = ends;
     }
 
-    if (end && eta > end) {
-        eta = end;
+    if (ends && eta > ends) {
+        eta = ends;
+    }
+
+    if (expiry && eta > expiry) {
+        eta = 0;
     }
 
     return (eta > now) ? eta : 0;

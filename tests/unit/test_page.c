@@ -651,14 +651,24 @@ t_accept(void)
 static void
 t_retry_after(void)
 {
-    CHECK(ngx_http_outage_page_retry_after(0, NOW, 120) == 120);
-    CHECK(ngx_http_outage_page_retry_after(NOW, NOW, 120) == 120);
-    CHECK(ngx_http_outage_page_retry_after(NOW - 5, NOW, 120) == 120);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 1, NOW, 120) == 1);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 600, NOW, 120) == 600);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 86400, NOW, 120) == 86400);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 86401, NOW, 120) == 86400);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 400 * 86400, NOW, 0)
+    CHECK(ngx_http_outage_page_retry_after(0, 0, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(NOW, 0, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(NOW - 5, 0, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 1, 0, NOW, 120) == 1);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 600, 0, NOW, 120) == 600);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 86400, 0, NOW, 120)
+          == 86400);
+    /* never past the key's expiry, when the page is gone */
+    CHECK(ngx_http_outage_page_retry_after(NOW + 3000, NOW + 600, NOW, 120)
+          == 600);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 300, NOW + 600, NOW, 120)
+          == 300);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW + 60, NOW, 120) == 60);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW + 600, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW, NOW, 120) == 1);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW + 60, NOW, 0) == 0);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 86401, 0, NOW, 120) == 86400);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 400 * 86400, 0, NOW, 0)
           == 86400);
 
     CHECK(strcmp(ngx_http_outage_page_reason(503), "Service Unavailable")

@@ -1361,14 +1361,22 @@ t_view_eta(void)
     /* an eta after the end is cut to it, whatever the state */
     CHECK(VE(now + 3000, 0, now + 600, now + 600, 0, now) == now + 600);
     CHECK(VE(now + 3000, 0, now + 600, now + 600, 1, now) == now + 600);
-    /* the key's expiry (PTTL) caps, but is not a return time */
-    CHECK(VE(now + 3000, 0, 0, now + 900, 0, now) == now + 900);
-    CHECK(VE(now + 3000, 0, 0, now + 900, 1, now) == now + 900);
+    /*
+     * The key's expiry (PTTL) is never a return time, not even as a cap
+     * (review s10 R4 P1: a script refreshing EXPIRE 600 made "back in
+     * 10 min" slide forever): a time after it is not shown at all
+     */
+    CHECK(VE(now + 3000, 0, 0, now + 900, 0, now) == 0);
+    CHECK(VE(now + 3000, 0, 0, now + 900, 1, now) == 0);
     CHECK(VE(0, 0, 0, now + 900, 1, now) == 0);
-    CHECK(VE(0, 0, now + 2000, now + 900, 1, now) == now + 900);
+    CHECK(VE(0, 0, now + 2000, now + 900, 1, now) == 0);
+    CHECK(VE(0, 0, now + 600, now + 900, 1, now) == now + 600);
     CHECK(VE(now + 60, 0, 0, now + 900, 0, now) == now + 60);
-    /* expiring within the second: nothing left to promise */
     CHECK(VE(now + 60, 0, 0, now, 0, now) == 0);
+    /* R4 P2: a window announced past the key's expiry shows no end */
+    CHECK(VE(0, now + 172800, now + 176400, now + 86400, 1, now) == 0);
+    CHECK(VE(now + 174000, now + 172800, now + 176400, now + 86400, 1, now)
+          == 0);
     /* announced window: an eta before starts is not its end (F7) */
     CHECK(VE(now + 1800, now + 3600, now + 7200, now + 7200, 1, now)
           == now + 7200);
