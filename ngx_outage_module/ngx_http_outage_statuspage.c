@@ -322,7 +322,21 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             sp->url.data = value[i].data + 4;
             sp->url.len = value[i].len - 4;
 
-            if (!ngx_http_outage_link_valid(sp->url.data, sp->url.len)) {
+            switch (ngx_http_outage_link_check(sp->url.data, sp->url.len)) {
+
+            case NGX_HTTP_OUTAGE_LINK_OK:
+                break;
+
+            case NGX_HTTP_OUTAGE_LINK_BAD_PORT:
+                /* loaded before the port was checked: not a reason to stop */
+                ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                                   "\"outage_status_page\": the port of "
+                                   "\"%V\" is one browsers refuse to open "
+                                   "(the Fetch standard's \"bad ports\"): "
+                                   "its links will not open", &value[i]);
+                break;
+
+            default:
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "\"outage_status_page\": \"%V\" is not an "
                                    "absolute http or https URL", &value[i]);

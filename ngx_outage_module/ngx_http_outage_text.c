@@ -884,8 +884,9 @@ ngx_http_outage_link_bad_port(unsigned long port)
 
 
 int
-ngx_http_outage_link_valid(const unsigned char *p, size_t len)
+ngx_http_outage_link_check(const unsigned char *p, size_t len)
 {
+    int            bad;
     size_t         i, j, e, start;
     unsigned long  port;
     unsigned char  c;
@@ -963,6 +964,8 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         }
     }
 
+    bad = 0;
+
     if (i < len && p[i] == ':') {
         start = ++i;
         port = 0;
@@ -976,9 +979,11 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
             }
         }
 
-        if (i == start || ngx_http_outage_link_bad_port(port)) {
+        if (i == start) {
             return 0;
         }
+
+        bad = ngx_http_outage_link_bad_port(port);
     }
 
     if (i < len && p[i] != '/' && p[i] != '?' && p[i] != '#') {
@@ -1007,7 +1012,14 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         }
     }
 
-    return 1;
+    return bad ? NGX_HTTP_OUTAGE_LINK_BAD_PORT : NGX_HTTP_OUTAGE_LINK_OK;
+}
+
+
+int
+ngx_http_outage_link_valid(const unsigned char *p, size_t len)
+{
+    return ngx_http_outage_link_check(p, len) == NGX_HTTP_OUTAGE_LINK_OK;
 }
 
 

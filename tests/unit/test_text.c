@@ -766,6 +766,13 @@ t_link_invalid(void)
     CHECK(!link_ok("http://example.com:6667"));
     CHECK(!link_ok("https://example.com:10080/x"));
     CHECK(!link_ok("https://[::1]:1/"));
+    /* ... told apart, so a configured URL can be kept with a warning */
+    CHECK(ngx_http_outage_link_check(U("https://e.example:10080/"), 24)
+          == NGX_HTTP_OUTAGE_LINK_BAD_PORT);
+    CHECK(ngx_http_outage_link_check(U("https://e.example:10080/ x"), 26)
+          == NGX_HTTP_OUTAGE_LINK_INVALID);
+    CHECK(ngx_http_outage_link_check(U("https://e.example:8080/"), 23)
+          == NGX_HTTP_OUTAGE_LINK_OK);
     CHECK(!link_ok("https://.evil"));
     CHECK(!link_ok("https://[]/"));
     CHECK(!link_ok("https://a/\xc3\xa9"));
