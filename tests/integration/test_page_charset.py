@@ -87,6 +87,10 @@ CONF = """
             charset_types application/json;
             outage_status;
         }
+        location = /outage/prom {
+            charset koi8-r; source_charset utf-8; charset_types *;
+            outage_status prometheus;
+        }
         location /ct/ {
             add_header X-CT $sent_http_content_type always;
             outage_page checkout; try_files /index.html =404;
@@ -290,3 +294,13 @@ def test_message_html_reads_right_on_a_shift_jis_page(site):
     assert "".join(p[0].itertext()) == MESSAGE
     # and the shop's own text is untouched
     assert "いらっしゃいませ" in "".join(doc.itertext())
+
+
+# Review s10 R4 P3: under "charset_types *" the Prometheus answer said
+# "charset=utf-8; charset=koi8-r"; its charset is now nginx's own field, so
+# the header names one (Go's mime.ParseMediaType refuses duplicates).
+def test_prometheus_type_has_one_charset(site):
+    st, h, body = site.get("/outage/prom")
+    assert st == 200, body[:200]
+    assert h["content-type"] == "text/plain; version=0.0.4; charset=utf-8", h
+    assert b"outage_scope_state" in body
