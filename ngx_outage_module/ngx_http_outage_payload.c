@@ -1111,7 +1111,13 @@ ngx_http_outage_payload_view_eta(time_t eta, time_t starts, time_t ends,
         eta = ends;
     }
 
-    if (expiry && eta > expiry) {
+    /*
+     * "expiry" comes from a millisecond TTL and the second of the rebuild,
+     * a second early or not by the phase: an eta within two seconds of it
+     * is the same end ("eta now+600" with "EXPIRE 600"), not after it, so
+     * that it does not come and go between rebuilds and workers
+     */
+    if (expiry && eta > expiry + 2) {
         eta = 0;
     }
 

@@ -1373,6 +1373,11 @@ t_view_eta(void)
     CHECK(VE(0, 0, now + 600, now + 900, 1, now) == now + 600);
     CHECK(VE(now + 60, 0, 0, now + 900, 0, now) == now + 60);
     CHECK(VE(now + 60, 0, 0, now, 0, now) == 0);
+    /* R4 P5: an eta equal to the expiry, which is rounded a second either
+     * way by the phase of the rebuild, stays */
+    CHECK(VE(now + 600, 0, 0, now + 599, 0, now) == now + 600);
+    CHECK(VE(now + 600, 0, 0, now + 600, 0, now) == now + 600);
+    CHECK(VE(now + 603, 0, 0, now + 600, 0, now) == 0);
     /* R4 P2: a window announced past the key's expiry shows no end */
     CHECK(VE(0, now + 172800, now + 176400, now + 86400, 1, now) == 0);
     CHECK(VE(now + 174000, now + 172800, now + 176400, now + 86400, 1, now)
