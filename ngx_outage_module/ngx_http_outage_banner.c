@@ -197,7 +197,8 @@ ngx_http_outage_banner_init(ngx_http_outage_banner_t *b,
     b->time_zone.data = in->tz_name.data;
     b->time_zone.len = in->tz_name.len;
 
-    if (in->eta > 0) {
+    /* the view never names a past time; the clock may have moved since */
+    if (in->eta > now) {
         b->eta.len = ngx_http_outage_banner_when_rel(b->eta_buf,
                                                      sizeof(b->eta_buf),
                                                      in->eta, now, in->tz);

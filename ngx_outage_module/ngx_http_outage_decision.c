@@ -1037,7 +1037,6 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         v->announced = announced ? inc->state : 0;
         v->source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
         v->since = inc->since ? inc->since : ds->redis_since;
-        v->eta = inc->eta;
         v->starts = inc->starts;
         v->ends = inc->ends;
         v->message.data = inc->message;
@@ -1049,20 +1048,15 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         v->reason.len = 0;
         checked[i] = shm->redis_last_ok;
 
-        /*
-         * Neither the page nor Retry-After promises a time after "ends",
-         * when the incident is over (an eta announced before the window
-         * was shortened).  An eta already past gives way to "ends" only
-         * in a maintenance window, whose end is the expected return: for
-         * "down" or "degraded", "ends" is often a safety expiry days
-         * ahead, not a promise.
-         */
-        if (inc->ends
-            && (v->eta == 0 || v->eta > inc->ends
-                || (v->eta <= now
-                    && v->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE)))
-        {
-            v->eta = inc->ends;
+        /* nothing promised after "ends" or the key's expiry (PTTL) */
+        v->expires = inc->expires;
+        v->eta = ngx_http_outage_payload_view_eta(inc->eta, inc->starts,
+                     inc->ends, ngx_http_outage_expiry(inc->expires, now),
+                     v->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE, now);
+
+        if (inc->eta) {
+            /* a time left out is not shown as the digits it was written in */
+            v->eta_text.len = 0;
         }
     }
 

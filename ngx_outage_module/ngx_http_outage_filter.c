@@ -987,21 +987,7 @@ ngx_http_outage_type_listed(ngx_http_outage_loc_conf_t *olcf, u_char *type,
 static ngx_table_elt_t *
 ngx_http_outage_push_header(ngx_http_request_t *r, char *key, size_t len)
 {
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = len;
-
-    return h;
+    return ngx_http_outage_header_push(r, key, len, NULL, 0);
 }
 
 

@@ -522,6 +522,9 @@ typedef struct {
     time_t                       eta;
     time_t                       starts;
     time_t                       ends;
+    /* the key's expiry (PTTL) on ngx_current_msec's clock, 0: none: the
+     * page is gone then, so Retry-After never points past it */
+    ngx_msec_t                   expires;
     ngx_str_t                    message;
     ngx_str_t                    eta_text;
     ngx_str_t                    link;
@@ -797,6 +800,14 @@ ngx_http_outage_loc_conf_t *ngx_http_outage_page_passive_conf(
 ngx_int_t ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap);
 ngx_int_t ngx_http_outage_bypass_login_handler(ngx_http_request_t *r);
+void ngx_http_outage_page_type(ngx_http_request_t *r, ngx_str_t *json);
+time_t ngx_http_outage_expiry(ngx_msec_t expires, time_t now);
+ngx_int_t ngx_http_outage_page_chain(ngx_http_request_t *r, ngx_str_t *part,
+    ngx_uint_t n, ngx_chain_t **out);
+ngx_table_elt_t *ngx_http_outage_header_push(ngx_http_request_t *r,
+    char *key, size_t key_len, u_char *value, size_t value_len);
+ngx_int_t ngx_http_outage_nonce_attr(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_str_t *attr);
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
@@ -833,6 +844,8 @@ char *ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 char *ngx_http_outage_time_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 void ngx_http_outage_status_link(ngx_http_request_t *r, ngx_str_t *link);
+ngx_str_t *ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
+    ngx_uint_t scope);
 
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);

@@ -57,8 +57,6 @@ static ngx_int_t ngx_http_outage_page_render(ngx_http_request_t *r,
     ngx_http_outage_cache_t *cache, ngx_str_t *body);
 static ngx_uint_t ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf);
-static ngx_int_t ngx_http_outage_add_header(ngx_http_request_t *r,
-    char *key, size_t key_len, u_char *value, size_t value_len);
 static void ngx_http_outage_intercept_log(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *worst, ngx_uint_t status);
@@ -587,6 +585,103 @@ ngx_http_outage_subrequest_gate(ngx_http_request_t *r)
 }
 
 
+/*
+ * ' nonce="..."' for the module's own <style> (outage_banner_nonce), so a
+ * shop whose Content-Security-Policy allows styles by nonce gets its
+ * pages styled; per response, so the body it goes into is never reused.
+ * Empty when not configured.
+ */
+
+ngx_int_t
+ngx_http_outage_nonce_attr(ngx_http_request_t *r,
+    ngx_http_outage_loc_conf_t *olcf, ngx_str_t *attr)
+{
+    u_char     *p;
+    size_t      n;
+    ngx_str_t   nonce;
+
+    ngx_str_null(attr);
+
+    if (olcf->banner_nonce == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (nonce.len == 0) {
+        return NGX_OK;
+    }
+
+    n = ngx_http_outage_html_escape(NULL, 0, nonce.data, nonce.len);
+
+    p = ngx_pnalloc(r->pool, sizeof(" nonce=\"\"") - 1 + n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    attr->data = p;
+    p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
+    p += ngx_http_outage_html_escape(p, n, nonce.data, nonce.len);
+    *p++ = '"';
+    attr->len = p - attr->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A key's expiry (PTTL), kept on ngx_current_msec's clock, as a wall time
+ * (rounded down: never later than Redis deletes the key); 0: none.
+ */
+
+time_t
+ngx_http_outage_expiry(ngx_msec_t expires, time_t now)
+{
+    ngx_msec_int_t  left;
+
+    if (expires == 0) {
+        return 0;
+    }
+
+    left = (ngx_msec_int_t) (expires - ngx_current_msec);
+
+    return now + ((left > 0) ? left / 1000 : 0);
+}
+
+
+/*
+ * The type of the module's own answers: JSON (ASCII: no charset filter
+ * changes it) when json is given, else UTF-8 HTML, said as a proxied
+ * "Content-Type: text/html; charset=utf-8" is
+ * (ngx_http_upstream_copy_content_type): the header and
+ * $sent_http_content_type keep the parameter, type matching (gzip_types,
+ * sub_filter_types) sees "text/html", and nginx's charset filter takes the
+ * source charset from headers_out.charset, never from the location's
+ * source_charset: it leaves the body alone, or with override_charset
+ * recodes it from UTF-8 and rewrites the parameter.
+ */
+
+void
+ngx_http_outage_page_type(ngx_http_request_t *r, ngx_str_t *json)
+{
+    if (json) {
+        r->headers_out.content_type = *json;
+        r->headers_out.content_type_len = json->len;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+        r->headers_out.charset.len = sizeof("utf-8") - 1;
+        r->headers_out.charset.data = r->headers_out.content_type.data
+                                      + sizeof("text/html; charset=") - 1;
+    }
+
+    r->headers_out.content_type_lowcase = NULL;
+}
+
+
 ngx_int_t
 ngx_http_outage_page_send(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap)
@@ -635,14 +730,14 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t min_rank, ngx_chain_t **out)
 {
+    static ngx_str_t  problem = ngx_string("application/problem+json");
+
     u_char                   *p;
     long                      retry;
-    size_t                    n;
+    size_t                    n, at;
     time_t                    now;
-    ngx_buf_t                *b;
-    ngx_str_t                 body;
+    ngx_str_t                 body, nonce, part[3];
     ngx_uint_t                json;
-    ngx_chain_t              *cl;
     ngx_http_outage_blob_t   *blob;
     ngx_http_outage_view_t   *worst;
     ngx_http_outage_cache_t  *cache;
@@ -673,57 +768,55 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
     *out = NULL;
 
+    /* the built-in page's <style> carries the nonce; a template its own */
+    ngx_str_null(&nonce);
+    at = 0;
+
+    if (!json && olcf->page_template.len == 0) {
+        if (ngx_http_outage_nonce_attr(r, olcf, &nonce) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        at = ngx_http_outage_page_nonce_at(body.data, body.len);
+
+        if (at == 0) {
+            nonce.len = 0;
+        }
+    }
+
     if (!r->header_only && body.len) {
         if (cache && ngx_http_outage_cache_hold(r, cache->current) != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_ERROR;
+        part[0] = body;
+        part[1] = nonce;
+        part[2].len = 0;
+
+        if (nonce.len) {
+            part[0].len = at;
+            part[2].data = body.data + at;
+            part[2].len = body.len - at;
         }
 
-        b->pos = body.data;
-        b->last = body.data + body.len;
-        b->memory = 1;
-        b->last_buf = 1;
-        b->last_in_chain = 1;
-
-        cl = ngx_alloc_chain_link(r->pool);
-        if (cl == NULL) {
+        if (ngx_http_outage_page_chain(r, part, 3, out) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        cl->buf = b;
-        cl->next = NULL;
-        *out = cl;
     }
 
     r->headers_out.status = olcf->page_status;
     r->headers_out.status_line.len = 0;
-    r->headers_out.content_length_n = body.len;
+    r->headers_out.content_length_n = body.len + nonce.len;
 
-    if (json) {
-        ngx_str_set(&r->headers_out.content_type, "application/problem+json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    } else {
-        /* the type proper is the first 9 bytes, for type matching */
-        /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
-         * nginx's charset filter does not take source_charset for it */
-        ngx_str_set(&r->headers_out.content_type, "text/html");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-        ngx_str_set(&r->headers_out.charset, "utf-8");
-    }
-
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_outage_page_type(r, json ? &problem : NULL);
 
     /* as the body says: the default, or the time to the ETA */
     retry = (long) olcf->page_retry_after;
 
     if (worst) {
-        retry = ngx_http_outage_page_retry_after(worst->eta, now, retry);
+        retry = ngx_http_outage_page_retry_after(worst->eta,
+                    ngx_http_outage_expiry(worst->expires, now), now, retry);
     }
 
     if (retry > 0) {
@@ -734,15 +827,14 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
         n = ngx_http_outage_ltoa(p, retry);
 
-        if (ngx_http_outage_add_header(r, "Retry-After", 11, p, n) != NGX_OK)
-        {
+        if (ngx_http_outage_header_push(r, "Retry-After", 11, p, n) == NULL) {
             return NGX_ERROR;
         }
     }
 
-    if (ngx_http_outage_add_header(r, "Cache-Control", 13,
-                                   (u_char *) "no-store", 8)
-        != NGX_OK)
+    if (ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                    (u_char *) "no-store", 8)
+        == NULL)
     {
         return NGX_ERROR;
     }
@@ -753,18 +845,18 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
      * take for its application's (health.c); "intercepted", a backend's
      * failure that the page replaced.
      */
-    if (ngx_http_outage_add_header(r, "X-Outage-Page", 13,
-                                   (u_char *) (min_rank < 3 ? "intercepted"
-                                                            : "paged"),
-                                   min_rank < 3 ? 11 : 5)
-        != NGX_OK)
+    if (ngx_http_outage_header_push(r, "X-Outage-Page", 13,
+                                    (u_char *) (min_rank < 3 ? "intercepted"
+                                                             : "paged"),
+                                    min_rank < 3 ? 11 : 5)
+        == NULL)
     {
         return NGX_ERROR;
     }
 
     if (olcf->page_format == NGX_HTTP_OUTAGE_FORMAT_AUTO
-        && ngx_http_outage_add_header(r, "Vary", 4, (u_char *) "Accept", 6)
-           != NGX_OK)
+        && ngx_http_outage_header_push(r, "Vary", 4, (u_char *) "Accept", 6)
+           == NULL)
     {
         return NGX_ERROR;
     }
@@ -790,7 +882,7 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
     ngx_http_outage_blob_t        *blob;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_page_t         page;
-    ngx_str_t                      link;
+    ngx_str_t                      link, *label;
     ngx_http_outage_page_scope_t  *ps, tmp;
     ngx_http_outage_main_conf_t   *omcf;
 
@@ -837,6 +929,9 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
 
         tmp.name = v->name.data;
         tmp.name_len = v->name.len;
+        label = ngx_http_outage_scope_label(omcf, id);
+        tmp.label = label ? label->data : NULL;
+        tmp.label_len = label ? label->len : 0;
         tmp.state = (int) v->state;
         tmp.source = (int) v->source;
         tmp.since = v->since;
@@ -868,7 +963,9 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
         if (ps[i].name == worst->name.data) {
             page.main = &ps[i];
             page.retry_after = ngx_http_outage_page_retry_after(
-                                   worst->eta, now, page.retry_after);
+                                   worst->eta,
+                                   ngx_http_outage_expiry(worst->expires, now),
+                                   now, page.retry_after);
             break;
         }
     }
@@ -971,15 +1068,72 @@ ngx_http_outage_page_json_wanted(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+/*
+ * A body sent in place: one buffer per non-empty part (memory the request
+ * holds until it is finished); *out is NULL when all are empty.
+ */
+
+ngx_int_t
+ngx_http_outage_page_chain(ngx_http_request_t *r, ngx_str_t *part,
+    ngx_uint_t n, ngx_chain_t **out)
+{
+    ngx_buf_t     *b;
+    ngx_uint_t     i;
+    ngx_chain_t   *cl, **ll;
+
+    *out = NULL;
+    ll = out;
+    b = NULL;
+
+    for (i = 0; i < n; i++) {
+        if (part[i].len == 0) {
+            continue;
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = part[i].data;
+        b->last = part[i].data + part[i].len;
+        b->memory = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    if (b) {
+        b->last_buf = (r == r->main) ? 1 : 0;
+        b->last_in_chain = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A response header of the module's own (key and value stay where they
+ * are: literals, or memory of the request); NULL: no memory.  Also used
+ * by the status page and the banner filter.
+ */
+
+ngx_table_elt_t *
+ngx_http_outage_header_push(ngx_http_request_t *r, char *key, size_t key_len,
     u_char *value, size_t value_len)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
@@ -992,7 +1146,7 @@ ngx_http_outage_add_header(ngx_http_request_t *r, char *key, size_t key_len,
     h->next = NULL;
 #endif
 
-    return NGX_OK;
+    return h;
 }
 
 
@@ -1268,11 +1422,11 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
         p = ngx_cpymem(p, "; Secure", 8);
     }
 
-    if (ngx_http_outage_add_header(r, "Set-Cookie", 10, cookie, p - cookie)
-        != NGX_OK
-        || ngx_http_outage_add_header(r, "Cache-Control", 13,
-                                      (u_char *) "no-store", 8)
-           != NGX_OK)
+    if (ngx_http_outage_header_push(r, "Set-Cookie", 10, cookie, p - cookie)
+        == NULL
+        || ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                       (u_char *) "no-store", 8)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1331,12 +1485,7 @@ ngx_http_outage_bypass_login_handler(ngx_http_request_t *r)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
-    /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
-     * nginx's charset filter does not take source_charset for it */
-    ngx_str_set(&r->headers_out.content_type, "text/html");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-    ngx_str_set(&r->headers_out.charset, "utf-8");
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_outage_page_type(r, NULL);
 
     rc = ngx_http_send_header(r);
 
@@ -1660,10 +1809,10 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_outage_page_ctx(r, 0);
 
     if (ctx && ctx->bypass) {
-        if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
+        if (ngx_http_outage_header_push(r, "X-Outage-Bypass", 15,
                 ngx_http_outage_bypass_names[ctx->bypass].data,
                 ngx_http_outage_bypass_names[ctx->bypass].len)
-            != NGX_OK)
+            == NULL)
         {
             return NGX_ERROR;
         }
@@ -1715,10 +1864,10 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
         ctx->counted = 1;
         ctx->bypass = bypass;
 
-        if (ngx_http_outage_add_header(r, "X-Outage-Bypass", 15,
+        if (ngx_http_outage_header_push(r, "X-Outage-Bypass", 15,
                 ngx_http_outage_bypass_names[bypass].data,
                 ngx_http_outage_bypass_names[bypass].len)
-            != NGX_OK)
+            == NULL)
         {
             return NGX_ERROR;
         }

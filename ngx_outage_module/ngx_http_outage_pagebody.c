@@ -143,7 +143,7 @@ static const char  ngx_http_outage_page_css[] =
 ".row{display:flex;align-items:center;justify-content:space-between;"
 "gap:12px}"
 ".name{font-weight:600;overflow-wrap:anywhere;"
-"text-transform:capitalize}"
+"text-transform:capitalize}.label{text-transform:none}"
 ".badge{flex:none;font-size:.75rem;font-weight:700;padding:3px 10px;"
 "border-radius:999px;color:#fff;background:#475569}"
 ".badge.down{background:#b91c1c}.badge.maint{background:#1d4ed8}"
@@ -166,13 +166,15 @@ static const char  ngx_http_outage_page_css[] =
 /* 48x48 stroke icons; aria-hidden, the heading says the same in words */
 
 static const char  ngx_http_outage_icon_maint[] =
-"<svg class=\"icon\" viewBox=\"0 0 24 24\" fill=\"none\" "
+"<svg class=\"icon\" width=\"48\" height=\"48\" viewBox=\"0 0 24 24\" "
+"fill=\"none\" "
 "stroke=\"currentColor\" stroke-width=\"1.8\" stroke-linecap=\"round\" "
 "stroke-linejoin=\"round\" aria-hidden=\"true\" focusable=\"false\">"
 "<circle cx=\"12\" cy=\"12\" r=\"9\"/><path d=\"M12 7v5l3 2\"/></svg>";
 
 static const char  ngx_http_outage_icon_alert[] =
-"<svg class=\"icon\" viewBox=\"0 0 24 24\" fill=\"none\" "
+"<svg class=\"icon\" width=\"48\" height=\"48\" viewBox=\"0 0 24 24\" "
+"fill=\"none\" "
 "stroke=\"currentColor\" stroke-width=\"1.8\" stroke-linecap=\"round\" "
 "stroke-linejoin=\"round\" aria-hidden=\"true\" focusable=\"false\">"
 "<path d=\"M10.3 3.9 2.4 17.5A2 2 0 0 0 4.1 20.5h15.8a2 2 0 0 0 1.7-3"
@@ -330,15 +332,24 @@ ngx_http_outage_page_link(const ngx_http_outage_page_t *page,
 
 
 long
-ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt)
+ngx_http_outage_page_retry_after(time_t eta, time_t end, time_t now,
+    long dflt)
 {
     time_t  d;
 
-    if (eta <= now) {
+    if (eta > now) {
+        d = eta - now;
+
+    } else if (end && dflt > 0) {
+        d = dflt;
+
+    } else {
         return dflt;
     }
 
-    d = eta - now;
+    if (end && d > end - now) {
+        d = end - now;
+    }
 
     if (d < NGX_HTTP_OUTAGE_RETRY_MIN) {
         return NGX_HTTP_OUTAGE_RETRY_MIN;
@@ -437,9 +448,18 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
     for (i = 0; i < page->nscopes; i++) {
         s = &page->scopes[i];
 
-        ngx_http_outage_wr_str(w, "<li><div class=\"row\">"
-                                  "<span class=\"name\">");
-        ngx_http_outage_wr_html(w, s->name, s->name_len);
+        /* shoppers read the label the status page shows, as written */
+        if (s->label) {
+            ngx_http_outage_wr_str(w, "<li><div class=\"row\">"
+                                      "<span class=\"name label\">");
+            ngx_http_outage_wr_html(w, s->label, s->label_len);
+
+        } else {
+            ngx_http_outage_wr_str(w, "<li><div class=\"row\">"
+                                      "<span class=\"name\">");
+            ngx_http_outage_wr_html(w, s->name, s->name_len);
+        }
+
         ngx_http_outage_wr_str(w, "</span><span class=\"badge ");
         ngx_http_outage_wr_str(w, ngx_http_outage_state_class(s->state));
         ngx_http_outage_wr_str(w, "\">");
@@ -540,18 +560,8 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     t = ngx_http_outage_page_text(page);
     m = page->main;
 
-    ngx_http_outage_wr_str(&w,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-        "<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" "
-        "content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"robots\" content=\"noindex\">\n");
-
-    if (page->refresh > 0) {
-        ngx_http_outage_wr_str(&w, "<meta http-equiv=\"refresh\" content=\"");
-        ngx_http_outage_wr_num(&w, page->refresh);
-        ngx_http_outage_wr_str(&w, "\">\n");
-    }
+    ngx_http_outage_page_head(&w, page->refresh);
+    ngx_http_outage_wr_str(&w, "<meta name=\"robots\" content=\"noindex\">\n");
 
     ngx_http_outage_wr_str(&w, "<title>");
     ngx_http_outage_wr_str(&w, t->title);
@@ -717,6 +727,8 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
         ngx_http_outage_wr_str(&w, "null");
     }
 
+    ngx_http_outage_wr_str(&w, ",\"label\":");
+    ngx_http_outage_wr_jstr(&w, m ? m->label : NULL, m ? m->label_len : 0);
     ngx_http_outage_wr_str(&w, ",\"retry_after\":");
 
     if (page->retry_after > 0) {
@@ -754,6 +766,8 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
 
         ngx_http_outage_wr_str(&w, i ? ",{\"scope\":" : "{\"scope\":");
         ngx_http_outage_wr_jstr(&w, s->name, s->name_len);
+        ngx_http_outage_wr_str(&w, ",\"label\":");
+        ngx_http_outage_wr_jstr(&w, s->label, s->label_len);
         ngx_http_outage_wr_str(&w, ",\"state\":\"");
         ngx_http_outage_wr_str(&w, ngx_http_outage_state_name(s->state));
         ngx_http_outage_wr_str(&w, "\",\"message\":");
@@ -780,6 +794,45 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_str(&w, "]}\n");
 
     return w.need;
+}
+
+
+void
+ngx_http_outage_page_head(ngx_http_outage_wr_t *w, long refresh)
+{
+    ngx_http_outage_wr_str(w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" "
+        "content=\"width=device-width, initial-scale=1\">\n");
+
+    if (refresh > 0) {
+        ngx_http_outage_wr_str(w, "<meta http-equiv=\"refresh\" content=\"");
+        ngx_http_outage_wr_num(w, refresh);
+        ngx_http_outage_wr_str(w, "\">\n");
+    }
+}
+
+
+/*
+ * Everything before the built-in page's <style> is fixed text (no Redis
+ * text, whose "<" is escaped anyway), so the first "<style" is its own.
+ */
+
+size_t
+ngx_http_outage_page_nonce_at(const unsigned char *html, size_t len)
+{
+    size_t  i, n;
+
+    n = sizeof("<style") - 1;
+
+    for (i = 0; i + n <= len; i++) {
+        if (memcmp(html + i, "<style", n) == 0) {
+            return i + n;
+        }
+    }
+
+    return 0;
 }
 
 

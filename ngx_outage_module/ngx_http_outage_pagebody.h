@@ -47,6 +47,8 @@
 typedef struct {
     const unsigned char  *name;
     size_t                name_len;
+    const unsigned char  *label;        /* outage_scope_label; NULL: none */
+    size_t                label_len;
     int                   state;        /* NGX_HTTP_OUTAGE_STATE_* */
     int                   source;       /* NGX_HTTP_OUTAGE_PAGE_SRC_* */
     time_t                since;        /* 0: unknown */
@@ -80,6 +82,18 @@ typedef struct {
 /* the built-in HTML page */
 size_t ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     const ngx_http_outage_page_t *page);
+
+/*
+ * The start of the built-in pages (503 and status page), up to the
+ * refresh <meta> when refresh > 0: UTF-8, mobile viewport.
+ */
+void ngx_http_outage_page_head(ngx_http_outage_wr_t *w, long refresh);
+
+/*
+ * Where a per-response ' nonce="..."' goes in a built-in page: just after
+ * its "<style"; 0: nowhere.
+ */
+size_t ngx_http_outage_page_nonce_at(const unsigned char *html, size_t len);
 
 /* the <ul> of affected scopes, as in the built-in page ("" if none) */
 size_t ngx_http_outage_page_components(unsigned char *dst, size_t dst_size,
@@ -117,9 +131,12 @@ int ngx_http_outage_accepts_html(const unsigned char *p, size_t len);
 
 /*
  * Retry-After in seconds: the time to eta clamped to
- * NGX_HTTP_OUTAGE_RETRY_MIN..MAX when eta is in the future, else dflt.
+ * NGX_HTTP_OUTAGE_RETRY_MIN..MAX when eta is in the future, else dflt
+ * (0: none); never past "end" (the key's expiry, 0: none), when the page
+ * is gone.
  */
-long ngx_http_outage_page_retry_after(time_t eta, time_t now, long dflt);
+long ngx_http_outage_page_retry_after(time_t eta, time_t end, time_t now,
+    long dflt);
 
 /* the registered reason phrase of a status (the problem title), NULL if
  * the status has none */

@@ -1118,3 +1118,33 @@ ngx_http_outage_payload_warning_text(unsigned bit)
 
     return "unknown warning";
 }
+
+
+time_t
+ngx_http_outage_payload_view_eta(time_t eta, time_t starts, time_t ends,
+    time_t expiry, int maintenance, time_t now)
+{
+    if (eta <= now || (starts && eta < starts)) {
+        eta = 0;
+    }
+
+    if (eta == 0 && maintenance && ends > now) {
+        eta = ends;
+    }
+
+    if (ends && eta > ends) {
+        eta = ends;
+    }
+
+    /*
+     * "expiry" comes from a millisecond TTL and the second of the rebuild,
+     * a second early or not by the phase: an eta within two seconds of it
+     * is the same end ("eta now+600" with "EXPIRE 600"), not after it, so
+     * that it does not come and go between rebuilds and workers
+     */
+    if (expiry && eta > expiry + 2) {
+        eta = 0;
+    }
+
+    return (eta > now) ? eta : 0;
+}

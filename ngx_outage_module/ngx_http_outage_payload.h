@@ -134,6 +134,22 @@ time_t ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
 int ngx_http_outage_payload_field_known(const unsigned char *name,
     size_t len);
 
+/*
+ * The time a view names to shoppers (Retry-After, "Expected back", the
+ * banner, $outage_eta), from what one incident says at "now"; 0: none
+ * (free text, if any, is shown instead).  Only a time the operator wrote
+ * is shown, and none that cannot be kept: not in the past, not before
+ * "starts" (an eta left over from before the window), not after "ends"
+ * (cut to it: the incident is over then), not after the key's expiry
+ * ("expiry", 0: none; then no time at all: the notice is gone before it,
+ * and a key's expiry, often refreshed by a script, is never a plan).
+ * Only in maintenance is "ends" itself the expected return (the window's
+ * planned end) when there is no usable eta: for "down" or "degraded" it is
+ * often a safety expiry days ahead.
+ */
+time_t ngx_http_outage_payload_view_eta(time_t eta, time_t starts,
+    time_t ends, time_t expiry, int maintenance, time_t now);
+
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);
 

@@ -168,15 +168,26 @@ ngx_http_outage_status_handler(ngx_http_request_t *r)
     if (prometheus) {
         b->last = ngx_http_outage_status_prometheus(b->pos, b->end, copy,
                                                     snap);
+
+        /*
+         * the charset as its own field, so that nginx's charset filter
+         * (charset_types *) rewrites it rather than adding a second one
+         */
         ngx_str_set(&r->headers_out.content_type,
                     "text/plain; version=0.0.4; charset=utf-8");
+        r->headers_out.content_type_len =
+                                    sizeof("text/plain; version=0.0.4") - 1;
+        r->headers_out.charset.len = sizeof("utf-8") - 1;
+        r->headers_out.charset.data = r->headers_out.content_type.data
+                                      + r->headers_out.content_type.len
+                                      - (sizeof("utf-8") - 1);
 
     } else {
         b->last = ngx_http_outage_status_json(b->pos, b->end, copy, snap);
         ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
     }
 
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = b->last - b->pos;
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ngx_http_outage_pagebody.h"
 #include "ngx_http_outage_statusbody.h"
 
 
@@ -283,17 +284,7 @@ ngx_http_outage_sp_html(unsigned char *dst, size_t dst_size,
 
     overall = ngx_http_outage_sp_overall(sp);
 
-    ngx_http_outage_wr_str(&w,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-        "<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" "
-        "content=\"width=device-width, initial-scale=1\">\n");
-
-    if (sp->refresh > 0) {
-        ngx_http_outage_wr_str(&w, "<meta http-equiv=\"refresh\" content=\"");
-        ngx_http_outage_wr_num(&w, sp->refresh);
-        ngx_http_outage_wr_str(&w, "\">\n");
-    }
+    ngx_http_outage_page_head(&w, sp->refresh);
 
     ngx_http_outage_wr_str(&w, "<title>");
     ngx_http_outage_wr_html(&w, sp->name, sp->name_len);

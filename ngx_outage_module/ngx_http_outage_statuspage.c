@@ -72,9 +72,6 @@ static char *ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive,
     u_char *path, ngx_pool_t *pool, ngx_str_t *out);
 static char *ngx_http_outage_sp_add_link(ngx_conf_t *cf,
     ngx_http_outage_statuspage_t *sp);
-static ngx_int_t ngx_http_outage_sp_header(ngx_http_request_t *r,
-    char *key, size_t key_len, u_char *value, size_t value_len,
-    ngx_table_elt_t **hp);
 
 
 static ngx_str_t  ngx_http_outage_sp_default_name =
@@ -325,7 +322,21 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             sp->url.data = value[i].data + 4;
             sp->url.len = value[i].len - 4;
 
-            if (!ngx_http_outage_link_valid(sp->url.data, sp->url.len)) {
+            switch (ngx_http_outage_link_check(sp->url.data, sp->url.len)) {
+
+            case NGX_HTTP_OUTAGE_LINK_OK:
+                break;
+
+            case NGX_HTTP_OUTAGE_LINK_BAD_PORT:
+                /* loaded before the port was checked: not a reason to stop */
+                ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                                   "\"outage_status_page\": the port of "
+                                   "\"%V\" is one browsers refuse to open "
+                                   "(the Fetch standard's \"bad ports\"): "
+                                   "its links will not open", &value[i]);
+                break;
+
+            default:
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "\"outage_status_page\": \"%V\" is not an "
                                    "absolute http or https URL", &value[i]);
@@ -611,6 +622,31 @@ ngx_http_outage_status_link(ngx_http_request_t *r, ngx_str_t *link)
 }
 
 
+/* a scope's outage_scope_label; NULL: none (the name is shown) */
+
+ngx_str_t *
+ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
+    ngx_uint_t scope)
+{
+    ngx_uint_t                      i;
+    ngx_http_outage_scope_label_t  *l;
+
+    if (omcf->scope_labels == NULL) {
+        return NULL;
+    }
+
+    l = omcf->scope_labels->elts;
+
+    for (i = 0; i < omcf->scope_labels->nelts; i++) {
+        if (l[i].scope == scope) {
+            return &l[i].label;
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * Runs first in the location's merge, while its own settings are still
  * told apart from inherited ones.  The status page must answer during an
@@ -624,8 +660,8 @@ char *
 ngx_http_outage_status_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf)
 {
-    ngx_str_t                      *names;
-    ngx_uint_t                      i, j, n, *ids;
+    ngx_str_t                      *names, *label;
+    ngx_uint_t                      i, n, *ids;
     ngx_http_outage_main_conf_t    *omcf;
     ngx_http_outage_statuspage_t   *sp;
     ngx_http_outage_scope_label_t  *l;
@@ -669,14 +705,8 @@ ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 
     for (i = 0; i < n; i++) {
         sp->ids[i] = ids ? ids[i] : l[i].scope;
-        sp->labels[i] = names[sp->ids[i]];
-
-        for (j = 0; l && j < omcf->scope_labels->nelts; j++) {
-            if (l[j].scope == sp->ids[i]) {
-                sp->labels[i] = l[j].label;
-                break;
-            }
-        }
+        label = ngx_http_outage_scope_label(omcf, sp->ids[i]);
+        sp->labels[i] = label ? *label : names[sp->ids[i]];
     }
 
     sp->nrows = n;
@@ -688,20 +718,18 @@ ngx_http_outage_status_page_merge(ngx_conf_t *cf,
 static ngx_int_t
 ngx_http_outage_status_page_handler(ngx_http_request_t *r)
 {
+    static ngx_str_t  type = ngx_string("application/json");
+
     u_char                        *p;
-    size_t                         n;
     ngx_int_t                      rc;
-    ngx_str_t                      nonce;
-    ngx_buf_t                     *b;
-    ngx_uint_t                     json, i;
-    ngx_chain_t                   *out, **ll;
+    ngx_str_t                      nonce, part[3];
+    ngx_uint_t                     json;
+    ngx_chain_t                   *out;
     ngx_table_elt_t               *h;
     ngx_http_outage_blob_t        *blob;
     ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_snapshot_t    *snap;
     ngx_http_outage_statuspage_t  *sp;
-    u_char                        *part[3];
-    size_t                         part_len[3];
 
     rc = ngx_http_outage_get_or_head(r);
     if (rc != NGX_OK) {
@@ -735,67 +763,41 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     ngx_str_null(&nonce);
 
     /* a template carries its own styles (a stylesheet, or none) */
-    if (!json && sp->tpl.len == 0 && olcf->banner_nonce
-        && ngx_http_complex_value(r, olcf->banner_nonce, &nonce) != NGX_OK)
+    if (!json && sp->tpl.len == 0
+        && ngx_http_outage_nonce_attr(r, olcf, &nonce) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    part[0] = blob->data;
-    part_len[0] = blob->len;
-    part_len[1] = 0;
-    part_len[2] = 0;
+    part[0].data = blob->data;
+    part[0].len = blob->len;
+    part[1] = nonce;
+    part[2].len = 0;
 
     if (nonce.len) {
-        n = ngx_http_outage_html_escape(NULL, 0, nonce.data, nonce.len);
-
-        p = ngx_pnalloc(r->pool, sizeof(" nonce=\"\"") - 1 + n);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        part[1] = p;
-        p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
-        p += ngx_http_outage_html_escape(p, n, nonce.data, nonce.len);
-        *p++ = '"';
-        part_len[1] = p - part[1];
-
-        part_len[0] = sp->nonce_at;
-        part[2] = blob->data + sp->nonce_at;
-        part_len[2] = blob->len - sp->nonce_at;
+        part[0].len = sp->nonce_at;
+        part[2].data = blob->data + sp->nonce_at;
+        part[2].len = blob->len - sp->nonce_at;
     }
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = part_len[0] + part_len[1] + part_len[2];
+    r->headers_out.content_length_n = blob->len + nonce.len;
 
-    if (json) {
-        ngx_str_set(&r->headers_out.content_type, "application/json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    } else {
-        /* the body is UTF-8: said as a proxied "charset=utf-8" is, so
-         * nginx's charset filter does not take source_charset for it */
-        ngx_str_set(&r->headers_out.content_type, "text/html");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-        ngx_str_set(&r->headers_out.charset, "utf-8");
-    }
-
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_outage_page_type(r, json ? &type : NULL);
 
     if (nonce.len) {
-        if (ngx_http_outage_sp_header(r, "Cache-Control", 13,
-                                      (u_char *) "no-store", 8, NULL)
-            != NGX_OK)
+        if (ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                        (u_char *) "no-store", 8)
+            == NULL)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
     } else {
-        if (ngx_http_outage_sp_header(r, "Cache-Control", 13,
-                                      (u_char *) NGX_HTTP_OUTAGE_SP_MAX_AGE,
-                                      sizeof(NGX_HTTP_OUTAGE_SP_MAX_AGE) - 1,
-                                      NULL)
-            != NGX_OK)
+        if (ngx_http_outage_header_push(r, "Cache-Control", 13,
+                                        (u_char *) NGX_HTTP_OUTAGE_SP_MAX_AGE,
+                                        sizeof(NGX_HTTP_OUTAGE_SP_MAX_AGE) - 1)
+            == NULL)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -808,10 +810,8 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
 
         ngx_memcpy(p, sp->etag[json], sp->etag_len[json]);
 
-        if (ngx_http_outage_sp_header(r, "ETag", 4, p, sp->etag_len[json],
-                                      &h)
-            != NGX_OK)
-        {
+        h = ngx_http_outage_header_push(r, "ETag", 4, p, sp->etag_len[json]);
+        if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -820,18 +820,17 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
     }
 
     if (sp->format == NGX_HTTP_OUTAGE_SP_AUTO
-        && ngx_http_outage_sp_header(r, "Vary", 4, (u_char *) "Accept", 6,
-                                     NULL)
-           != NGX_OK)
+        && ngx_http_outage_header_push(r, "Vary", 4, (u_char *) "Accept", 6)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* public data, read by status widgets on other origins */
     if (json
-        && ngx_http_outage_sp_header(r, "Access-Control-Allow-Origin", 27,
-                                     (u_char *) "*", 1, NULL)
-           != NGX_OK)
+        && ngx_http_outage_header_push(r, "Access-Control-Allow-Origin", 27,
+                                       (u_char *) "*", 1)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -851,41 +850,13 @@ ngx_http_outage_status_page_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    out = NULL;
-    ll = &out;
-
-    for (i = 0; i < 3; i++) {
-        if (part_len[i] == 0) {
-            continue;
-        }
-
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-
-        b->pos = (i == 0) ? blob->data : part[i];
-        b->last = b->pos + part_len[i];
-        b->memory = 1;
-
-        *ll = ngx_alloc_chain_link(r->pool);
-        if (*ll == NULL) {
-            return NGX_ERROR;
-        }
-
-        (*ll)->buf = b;
-        (*ll)->next = NULL;
-        ll = &(*ll)->next;
+    if (ngx_http_outage_page_chain(r, part, 3, &out) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (out == NULL) {
         return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
-
-    for (ll = &out; (*ll)->next; ll = &(*ll)->next) { /* void */ }
-
-    (*ll)->buf->last_buf = (r == r->main) ? 1 : 0;
-    (*ll)->buf->last_in_chain = 1;
 
     return ngx_http_output_filter(r, out);
 }
@@ -1124,33 +1095,4 @@ ngx_http_outage_sp_redis_stale(ngx_http_request_t *r)
     shm = ngx_http_outage_shm();
 
     return shm == NULL || !shm->redis_up || !shm->redis_ever_ok;
-}
-
-
-static ngx_int_t
-ngx_http_outage_sp_header(ngx_http_request_t *r, char *key, size_t key_len,
-    u_char *value, size_t value_len, ngx_table_elt_t **hp)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.len = key_len;
-    h->key.data = (u_char *) key;
-    h->value.len = value_len;
-    h->value.data = value;
-    h->lowcase_key = NULL;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    if (hp) {
-        *hp = h;
-    }
-
-    return NGX_OK;
 }

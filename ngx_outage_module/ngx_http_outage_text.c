@@ -66,6 +66,8 @@ static void ngx_http_outage_html_out(ngx_http_outage_out_t *out,
     const unsigned char *src, size_t len, int ascii);
 static void ngx_http_outage_ncr_out(ngx_http_outage_out_t *out,
     const unsigned char *p, size_t n);
+static void ngx_http_outage_json_u_out(ngx_http_outage_out_t *out,
+    const unsigned char *p, size_t n);
 static void ngx_http_outage_json_out(ngx_http_outage_out_t *out,
     const unsigned char *src, size_t len);
 static void ngx_http_outage_log_out(ngx_http_outage_out_t *out,
@@ -345,16 +347,32 @@ ngx_http_outage_html_out(ngx_http_outage_out_t *out, const unsigned char *src,
 }
 
 
-size_t
-ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
-    const unsigned char *src, size_t len)
+static size_t
+ngx_http_outage_html_escape_as(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len, int ascii)
 {
     ngx_http_outage_out_t  out;
 
     ngx_http_outage_out_init(&out, dst, dst_size);
-    ngx_http_outage_html_out(&out, src, len, 0);
+    ngx_http_outage_html_out(&out, src, len, ascii);
 
     return out.need;
+}
+
+
+size_t
+ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len)
+{
+    return ngx_http_outage_html_escape_as(dst, dst_size, src, len, 0);
+}
+
+
+size_t
+ngx_http_outage_html_escape_ascii(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len)
+{
+    return ngx_http_outage_html_escape_as(dst, dst_size, src, len, 1);
 }
 
 
@@ -399,6 +417,55 @@ ngx_http_outage_ncr_out(ngx_http_outage_out_t *out, const unsigned char *p,
     ref[k++] = ';';
 
     ngx_http_outage_out_unit(out, ref, k);
+}
+
+
+/*
+ * One valid UTF-8 character of n bytes as "\\uHHHH" (a pair of them beyond
+ * the BMP).  JSON is written in ASCII so that no charset can change it:
+ * nginx's charset filter recodes a body whose type is in charset_types from
+ * the location's source_charset, and with override_charset any body that
+ * names a charset; ASCII bytes mean the same in every charset it knows.
+ * This covers U+2028/U+2029 too, which end a line in JavaScript source.
+ */
+
+static void
+ngx_http_outage_json_u_out(ngx_http_outage_out_t *out, const unsigned char *p,
+    size_t n)
+{
+    size_t         i, k;
+    unsigned long  cp, u[2];
+    unsigned char  esc[12];
+
+    cp = (n == 2) ? (p[0] & 0x1Fu) : (n == 3) ? (p[0] & 0x0Fu) : (p[0] & 0x07u);
+
+    for (i = 1; i < n; i++) {
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+
+    if (cp > 0xFFFF) {
+        cp -= 0x10000;
+        u[0] = 0xD800 | (cp >> 10);
+        u[1] = 0xDC00 | (cp & 0x3FF);
+        n = 2;
+
+    } else {
+        u[0] = cp;
+        n = 1;
+    }
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        esc[k++] = '\\';
+        esc[k++] = 'u';
+        esc[k++] = ngx_http_outage_hex[(u[i] >> 12) & 0x0F];
+        esc[k++] = ngx_http_outage_hex[(u[i] >> 8) & 0x0F];
+        esc[k++] = ngx_http_outage_hex[(u[i] >> 4) & 0x0F];
+        esc[k++] = ngx_http_outage_hex[u[i] & 0x0F];
+    }
+
+    ngx_http_outage_out_unit(out, esc, k);
 }
 
 
@@ -474,16 +541,8 @@ ngx_http_outage_json_out(ngx_http_outage_out_t *out, const unsigned char *src,
         if (!valid) {
             ngx_http_outage_out_unit(out, (const unsigned char *) "\\ufffd", 6);
 
-        } else if (n == 3 && c == 0xE2 && src[i + 1] == 0x80
-                   && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9))
-        {
-            /* U+2028/U+2029 end a line in JavaScript source */
-            ngx_http_outage_out_unit(out, src[i + 2] == 0xA8
-                                     ? (const unsigned char *) "\\u2028"
-                                     : (const unsigned char *) "\\u2029", 6);
-
         } else {
-            ngx_http_outage_out_unit(out, src + i, n);
+            ngx_http_outage_json_u_out(out, src + i, n);
         }
 
         i += n;
@@ -794,9 +853,40 @@ ngx_http_outage_link_ip(int family, const unsigned char *p, size_t len)
 
 
 
-int
-ngx_http_outage_link_valid(const unsigned char *p, size_t len)
+/*
+ * The ports a browser never opens (the Fetch standard's "bad port" list,
+ * with 0): a status link on one would be a button that does nothing, where
+ * the default link works.
+ */
+
+static int
+ngx_http_outage_link_bad_port(unsigned long port)
 {
+    static const unsigned short  bad[] = {
+        0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53,
+        69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
+        119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514,
+        515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989,
+        990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+        6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080
+    };
+
+    size_t  i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (bad[i] == port) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+ngx_http_outage_link_check(const unsigned char *p, size_t len)
+{
+    int            bad;
     size_t         i, j, e, start;
     unsigned long  port;
     unsigned char  c;
@@ -874,6 +964,8 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         }
     }
 
+    bad = 0;
+
     if (i < len && p[i] == ':') {
         start = ++i;
         port = 0;
@@ -890,6 +982,8 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         if (i == start) {
             return 0;
         }
+
+        bad = ngx_http_outage_link_bad_port(port);
     }
 
     if (i < len && p[i] != '/' && p[i] != '?' && p[i] != '#') {
@@ -918,7 +1012,14 @@ ngx_http_outage_link_valid(const unsigned char *p, size_t len)
         }
     }
 
-    return 1;
+    return bad ? NGX_HTTP_OUTAGE_LINK_BAD_PORT : NGX_HTTP_OUTAGE_LINK_OK;
+}
+
+
+int
+ngx_http_outage_link_valid(const unsigned char *p, size_t len)
+{
+    return ngx_http_outage_link_check(p, len) == NGX_HTTP_OUTAGE_LINK_OK;
 }
 
 

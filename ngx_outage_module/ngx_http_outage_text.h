@@ -60,10 +60,19 @@ size_t ngx_http_outage_html_escape(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);
 
 /*
+ * The same in ASCII: non-ASCII characters as "&#xHHHH;" (C1 controls and
+ * invalid UTF-8 as &#xFFFD;), right in a page of any ASCII-compatible
+ * charset, and through nginx's charset filter.
+ */
+size_t ngx_http_outage_html_escape_ascii(unsigned char *dst, size_t dst_size,
+    const unsigned char *src, size_t len);
+
+/*
  * JSON string contents (no surrounding quotes): \" \\ \n \r \t; \u00XX for
  * other C0 controls and DEL; \u003c \u003e \u0026 \u0027 for < > & ' so the
  * result is also inert inside HTML; \u2028 \u2029 for the JavaScript line
- * separators; \ufffd for invalid UTF-8.  The output is always valid UTF-8.
+ * separators; \ufffd for invalid UTF-8; every other non-ASCII character as
+ * \uXXXX (a surrogate pair beyond U+FFFF).  The output is ASCII.
  */
 size_t ngx_http_outage_json_escape(unsigned char *dst, size_t dst_size,
     const unsigned char *src, size_t len);
@@ -107,9 +116,21 @@ size_t ngx_http_outage_sanitize(unsigned char *dst, size_t max,
  * with a non-empty host of letters, digits, - . _ (or a [bracketed] IPv6
  * address), no userinfo, an optional numeric port, and a path/query/
  * fragment of printable ASCII without space " ' < > \ ` { } | ^ ;
- * at most NGX_HTTP_OUTAGE_URL_MAX bytes.  0 otherwise.
+ * at most NGX_HTTP_OUTAGE_URL_MAX bytes, and a port browsers open.  0
+ * otherwise.
  */
 int ngx_http_outage_link_valid(const unsigned char *p, size_t len);
+
+/*
+ * The same, telling a port browsers refuse to open (0 and the Fetch
+ * standard's "bad ports") from the rest: a configured URL that loaded
+ * before that check is kept with a warning, a Redis link is dropped.
+ */
+#define NGX_HTTP_OUTAGE_LINK_INVALID   0
+#define NGX_HTTP_OUTAGE_LINK_OK        1
+#define NGX_HTTP_OUTAGE_LINK_BAD_PORT  2
+
+int ngx_http_outage_link_check(const unsigned char *p, size_t len);
 
 /*
  * 1 if the n bytes at p equal s, ASCII letters in any case; s is written

@@ -27,29 +27,44 @@ static void ngx_http_outage_get_source(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 static void ngx_http_outage_get_scheduled(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_since(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_message(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 static void ngx_http_outage_get_eta(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_starts(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_ends(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_link(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_reason(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 static void ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_overrides(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
-static void ngx_http_outage_get_warning(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 
 static ngx_int_t ngx_http_outage_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+
+
+/* most fields are a view's text or time as it is */
+
+#define ngx_http_outage_get_str(field)                                       \
+static void                                                                  \
+ngx_http_outage_get_##field(ngx_http_outage_snapshot_t *s,                   \
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)                 \
+{                                                                            \
+    if (v) {                                                                 \
+        val->str = v->field;                                                 \
+    }                                                                        \
+}
+
+#define ngx_http_outage_get_time(field)                                      \
+static void                                                                  \
+ngx_http_outage_get_##field(ngx_http_outage_snapshot_t *s,                   \
+    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)                 \
+{                                                                            \
+    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;                                  \
+    val->time = v ? v->field : 0;                                            \
+}
+
+ngx_http_outage_get_str(message)
+ngx_http_outage_get_str(link)
+ngx_http_outage_get_str(reason)
+ngx_http_outage_get_str(overrides)
+ngx_http_outage_get_str(warning)
+ngx_http_outage_get_time(since)
+ngx_http_outage_get_time(starts)
+ngx_http_outage_get_time(ends)
 
 
 /* in the order of NGX_HTTP_OUTAGE_STATE_OK .. _MAINTENANCE */
@@ -224,14 +239,18 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
     }
 
+    /*
+     * ASCII, as the built-in banner: outage_banner_html puts it into pages
+     * of any charset, and nginx's charset filter may recode them
+     */
     if (f->html && s.len) {
-        len = ngx_http_outage_html_escape(NULL, 0, s.data, s.len);
+        len = ngx_http_outage_html_escape_ascii(NULL, 0, s.data, s.len);
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        s.len = ngx_http_outage_html_escape(p, len, s.data, s.len);
+        s.len = ngx_http_outage_html_escape_ascii(p, len, s.data, s.len);
         s.data = p;
     }
 
@@ -311,25 +330,6 @@ ngx_http_outage_get_scheduled(ngx_http_outage_snapshot_t *s,
 }
 
 
-static void
-ngx_http_outage_get_since(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
-    val->time = v ? v->since : 0;
-}
-
-
-static void
-ngx_http_outage_get_message(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    if (v) {
-        val->str = v->message;
-    }
-}
-
-
 /* a parsed time, else the text as given */
 
 static void
@@ -347,67 +347,9 @@ ngx_http_outage_get_eta(ngx_http_outage_snapshot_t *s,
 
 
 static void
-ngx_http_outage_get_starts(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
-    val->time = v ? v->starts : 0;
-}
-
-
-static void
-ngx_http_outage_get_ends(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
-    val->time = v ? v->ends : 0;
-}
-
-
-static void
-ngx_http_outage_get_link(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    if (v) {
-        val->str = v->link;
-    }
-}
-
-
-static void
-ngx_http_outage_get_reason(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    if (v) {
-        val->str = v->reason;
-    }
-}
-
-
-static void
 ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
 {
     val->type = NGX_HTTP_OUTAGE_FIELD_TIME;
     val->time = ngx_http_outage_view_checked(s, v);
-}
-
-
-static void
-ngx_http_outage_get_overrides(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    if (v) {
-        val->str = v->overrides;
-    }
-}
-
-
-static void
-ngx_http_outage_get_warning(ngx_http_outage_snapshot_t *s,
-    ngx_http_outage_view_t *v, ngx_http_outage_value_t *val)
-{
-    if (v) {
-        val->str = v->warning;
-    }
 }

@@ -3,6 +3,7 @@ shoppers (HTML) and API clients (problem+json), served without contacting
 the backend; staff bypass by predicate or signed cookie; failed backend
 answers replaced by the page."""
 
+import calendar
 import hashlib
 import hmac
 import json
@@ -268,6 +269,81 @@ def test_degraded_and_announced_windows_get_no_page(page, redis, backend):
     wait_for(lambda: b"Past eta" in n.get("/page")[2], what="down, eta past")
     st, h, body = n.get("/page")
     assert st == 503 and h["retry-after"] == "120", h["retry-after"]
+
+
+ETA_SERVER = """
+        location = /eta {
+            outage_page off;
+            add_header X-Eta "[$outage_eta]" always;
+            return 204;
+        }
+"""
+
+
+def iso_time(s):
+    """$outage_eta's time, to the minute"""
+    return int(calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%MZ")))
+
+
+def test_no_time_promised_that_cannot_be_kept(page, redis, backend):
+    """Review s9 R5 F6, F7, F1 (free text) and the PTTL note: shoppers are
+    never told a time already past, a window's 'end' before it opens, a
+    safety expiry as the return, or a time after the key expires."""
+    n = page(extra_server=ETA_SERVER)
+    now = int(time.time())
+
+    def eta():
+        return n.get("/eta")[1]["x-eta"][1:-1]
+
+    # down, eta already past, no ends: no time anywhere (the banner said
+    # "Expected resolution: ... (5 min ago)", the page nothing)
+    incident(redis, state="down", message="Past", eta=str(now - 300))
+    wait_for(lambda: b"Past" in n.get("/page")[2], what="down, eta past")
+    st, h, body = n.get("/page")
+    assert st == 503 and h["retry-after"] == "120", h["retry-after"]
+    assert b"Expected back" not in body
+    assert eta() == "", eta()
+
+    # down, free-text eta, ends a week ahead (a safety expiry): the text is
+    # shown, nobody is told "back in a week"
+    incident(redis, state="down", message="Free", eta="about an hour",
+             ends=str(now + 7 * 86400))
+    wait_for(lambda: b"Free" in n.get("/page")[2], what="free-text eta")
+    st, h, body = n.get("/page")
+    assert h["retry-after"] == "120", h["retry-after"]
+    assert b"about an hour" in body
+    assert eta() == "about an hour", eta()
+
+    # the key expires in 10 min (PTTL): the 50 min the operator wrote are
+    # past it, so no time is shown; nor is the expiry, often refreshed by a
+    # script and never a plan (review s10 R4 P1); Retry-After is the default
+    incident(redis)
+    expiring = ("redis.call('HSET', KEYS[1], 'state', 'down', "
+                "'message', ARGV[2], 'eta', ARGV[1]); "
+                "return redis.call('EXPIRE', KEYS[1], ARGV[3])")
+    redis.cli("EVAL", expiring, "1", "outage:checkout", str(now + 3000),
+              "Expiring", "600")
+    wait_for(lambda: b"Expiring" in n.get("/page")[2], what="expiring key")
+    st, h, body = n.get("/page")
+    assert st == 503 and h["retry-after"] == "120", h["retry-after"]
+    assert b"Expected back" not in body
+    assert eta() == "", eta()
+
+    # ... and when the key goes away sooner than the default, Retry-After
+    # does not point past it: the page is gone then
+    redis.cli("EVAL", expiring, "1", "outage:checkout", str(now + 3000),
+              "Soon gone", "60")
+    wait_for(lambda: b"Soon gone" in n.get("/page")[2], what="key of 60 s")
+    st, h, body = n.get("/page")
+    assert st == 503 and 1 <= int(h["retry-after"]) <= 60, h["retry-after"]
+
+    # announced window (starts in 1 h, ends in 2 h) with an eta in 30 min,
+    # before it even opens: its end is "ends", not the eta
+    incident(redis, state="maintenance", message="Tonight",
+             starts=str(now + 3600), ends=str(now + 7200),
+             eta=str(now + 1800))
+    wait_for(lambda: scope(n, "checkout")["scheduled"], what="window seen")
+    assert 0 <= now + 7200 - iso_time(eta()) < 60, eta()
 
 
 def test_recovery_within_one_interval(page, redis, backend):

@@ -477,6 +477,15 @@ def test_config_errors(nginx_factory):
     ok, out = n.test_config()
     assert not ok and 'scope "a" already has a label' in out, out
 
+    # review s10 R4 P4: a url= on a port browsers refuse loaded before that
+    # check: kept, with a warning that says why its links will not open
+    n = nginx_factory("outage_scopes x; server { listen 127.0.0.1:{port}; "
+                      "location /s { outage_status_page x "
+                      "url=https://status.example.com:10080/; } }",
+                      start=False)
+    ok, out = n.test_config()
+    assert ok and "browsers refuse to open" in out, out
+
 
 def test_time_zone(sp, redis):
     n = sp(extra_http="outage_time_zone America/New_York;")

@@ -183,6 +183,15 @@ t_times(void)
     CHECK(strcmp(out, "after &lt;lunch&gt;|") == 0);
     free(out);
 
+    /* an ETA already past is no ETA (review s9 R5 F6: "(5 min ago)") */
+    input(&in, NGX_HTTP_OUTAGE_STATE_DOWN);
+    in.eta = T0 - 300;
+    ngx_http_outage_banner_init(&b, &in, T0);
+    out = render(NULL, &b);
+    CHECK(strstr(out, "outage-banner__eta") == NULL);
+    CHECK(strstr(out, "ago") == NULL);
+    free(out);
+
     /* nothing known: sections disappear */
     input(&in, NGX_HTTP_OUTAGE_STATE_DEGRADED);
     ngx_http_outage_banner_init(&b, &in, T0);

@@ -423,6 +423,38 @@ t_html_escaping(void)
 }
 
 
+/* the label as written, escaped; the nonce goes after the page's "<style" */
+static void
+t_html_label_and_nonce_at(void)
+{
+    char                          *html;
+    size_t                         len, at;
+    ngx_http_outage_page_t         page;
+    ngx_http_outage_page_scope_t   s[2];
+
+    s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN, "x");
+    s[0].label = U("Checkout <&> payments");
+    s[0].label_len = 21;
+    s[1] = scope("payments-db", NGX_HTTP_OUTAGE_STATE_DOWN, "");
+    page_init(&page, s, 2);
+
+    html = render(ngx_http_outage_page_html, &page, &len);
+    CHECK(strstr(html, "<span class=\"name label\">Checkout &lt;&amp;&gt; "
+                       "payments</span>") != NULL);
+    CHECK(strstr(html, "<span class=\"name\">payments-db</span>") != NULL);
+    CHECK(strstr(html, ">checkout<") == NULL);
+    CHECK(strstr(html, ".label{text-transform:none}") != NULL);
+
+    at = ngx_http_outage_page_nonce_at((unsigned char *) html, len);
+    CHECK(at > 6 && memcmp(html + at - 6, "<style", 6) == 0);
+    CHECK(strstr(html, "<style") == html + at - 6);
+    free(html);
+
+    CHECK(ngx_http_outage_page_nonce_at(U("<p>no style</p>"), 15) == 0);
+    CHECK(ngx_http_outage_page_nonce_at(U("<styl"), 5) == 0);
+}
+
+
 /* ---- JSON ------------------------------------------------------------- */
 
 static void
@@ -439,6 +471,9 @@ t_json(void)
     s[0].eta = NOW + 600;
     s[0].link = U("https://status.example.com/");
     s[0].link_len = strlen((const char *) s[0].link);
+    /* outage_scope_label, next to the name (review s9 R0 F10) */
+    s[0].label = U("Checkout & \xc3\xa9");
+    s[0].label_len = 13;
     s[1] = scope("search", NGX_HTTP_OUTAGE_STATE_DEGRADED, "");
     s[1].source = NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH;
     s[1].eta_text = U("an hour");
@@ -452,11 +487,14 @@ t_json(void)
                       "Unavailable\",\"status\":503,\"detail\":\"Pay "
                       "\\\"now\\\" \\u003cb\\u003e\\\\ \\u0001 \\u2028 "
                       "bad\\ufffd\",\"state\":\"down\",\"scope\":"
-                      "\"checkout\",\"retry_after\":600,\"eta\":"
+                      "\"checkout\",\"label\":\"Checkout \\u0026 "
+                      "\\u00e9\",\"retry_after\":600,\"eta\":"
                       "\"2026-11-22T15:40Z\",\"since\":\"2026-11-22T15:29Z\","
                       "\"link\":\"https://status.example.com/\","
-                      "\"components\":[{\"scope\":\"checkout\"", 200) == 0);
-    CHECK(strstr(js, "{\"scope\":\"search\",\"state\":\"degraded\","
+                      "\"components\":[{\"scope\":\"checkout\","
+                      "\"label\":\"Checkout \\u0026 \\u00e9\"", 300) == 0);
+    CHECK(strstr(js, "{\"scope\":\"search\",\"label\":null,"
+                     "\"state\":\"degraded\","
                      "\"message\":null,\"since\":null,\"eta\":\"an hour\","
                      "\"link\":null,\"source\":\"health\"}]}\n") != NULL);
     free(js);
@@ -469,7 +507,7 @@ t_json(void)
     CHECK(json_ok(js, len));
     CHECK(strstr(js, "\"title\":\"Bad Gateway\",\"status\":502") != NULL);
     CHECK(strstr(js, "\"state\":\"unavailable\",\"scope\":null,"
-                     "\"retry_after\":null,\"eta\":null,\"since\":null,"
+                     "\"label\":null,\"retry_after\":null,\"eta\":null,\"since\":null,"
                      "\"link\":null,\"components\":[]}") != NULL);
     free(js);
 }
@@ -613,14 +651,24 @@ t_accept(void)
 static void
 t_retry_after(void)
 {
-    CHECK(ngx_http_outage_page_retry_after(0, NOW, 120) == 120);
-    CHECK(ngx_http_outage_page_retry_after(NOW, NOW, 120) == 120);
-    CHECK(ngx_http_outage_page_retry_after(NOW - 5, NOW, 120) == 120);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 1, NOW, 120) == 1);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 600, NOW, 120) == 600);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 86400, NOW, 120) == 86400);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 86401, NOW, 120) == 86400);
-    CHECK(ngx_http_outage_page_retry_after(NOW + 400 * 86400, NOW, 0)
+    CHECK(ngx_http_outage_page_retry_after(0, 0, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(NOW, 0, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(NOW - 5, 0, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 1, 0, NOW, 120) == 1);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 600, 0, NOW, 120) == 600);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 86400, 0, NOW, 120)
+          == 86400);
+    /* never past the key's expiry, when the page is gone */
+    CHECK(ngx_http_outage_page_retry_after(NOW + 3000, NOW + 600, NOW, 120)
+          == 600);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 300, NOW + 600, NOW, 120)
+          == 300);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW + 60, NOW, 120) == 60);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW + 600, NOW, 120) == 120);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW, NOW, 120) == 1);
+    CHECK(ngx_http_outage_page_retry_after(0, NOW + 60, NOW, 0) == 0);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 86401, 0, NOW, 120) == 86400);
+    CHECK(ngx_http_outage_page_retry_after(NOW + 400 * 86400, 0, NOW, 0)
           == 86400);
 
     CHECK(strcmp(ngx_http_outage_page_reason(503), "Service Unavailable")
@@ -862,6 +910,7 @@ static const unit_test_t  tests[] = {
     { "html_down", t_html_down },
     { "html_generic_and_maintenance", t_html_generic_and_maintenance },
     { "html_escaping", t_html_escaping },
+    { "html_label_and_nonce_at", t_html_label_and_nonce_at },
     { "json", t_json },
     { "template", t_template },
     { "accept", t_accept },

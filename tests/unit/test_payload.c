@@ -1359,6 +1359,65 @@ t_warning_text(void)
     CHECK(strcmp(ngx_http_outage_payload_warning_text(3),
                  "unknown warning") == 0);
 }
+/*
+ * The time shoppers are told (review s9 R5 F1, F6, F7 and the PTTL note):
+ * never in the past, never before the window opens, never after the notice
+ * goes away; "ends" is a return time only for maintenance.
+ */
+static void
+t_view_eta(void)
+{
+    time_t  now = 1800000000, E = now + 7 * 86400;
+
+#define VE ngx_http_outage_payload_view_eta
+
+    /* a plain future eta, alone */
+    CHECK(VE(now + 60, 0, 0, 0, 0, now) == now + 60);
+    /* past or now: no time (F6: the banner said "5 min ago") */
+    CHECK(VE(now - 300, 0, 0, 0, 0, now) == 0);
+    CHECK(VE(now, 0, 0, 0, 1, now) == 0);
+    /* down, eta past, ends a week ahead as a safety expiry: no time */
+    CHECK(VE(now - 300, 0, E, E, 0, now) == 0);
+    /* down, free text (0), ends far: no time, the text is shown */
+    CHECK(VE(0, 0, E, E, 0, now) == 0);
+    /* maintenance: ends is the planned end */
+    CHECK(VE(0, 0, now + 600, now + 600, 1, now) == now + 600);
+    CHECK(VE(now - 5, 0, now + 600, now + 600, 1, now) == now + 600);
+    /* an eta after the end is cut to it, whatever the state */
+    CHECK(VE(now + 3000, 0, now + 600, now + 600, 0, now) == now + 600);
+    CHECK(VE(now + 3000, 0, now + 600, now + 600, 1, now) == now + 600);
+    /*
+     * The key's expiry (PTTL) is never a return time, not even as a cap
+     * (review s10 R4 P1: a script refreshing EXPIRE 600 made "back in
+     * 10 min" slide forever): a time after it is not shown at all
+     */
+    CHECK(VE(now + 3000, 0, 0, now + 900, 0, now) == 0);
+    CHECK(VE(now + 3000, 0, 0, now + 900, 1, now) == 0);
+    CHECK(VE(0, 0, 0, now + 900, 1, now) == 0);
+    CHECK(VE(0, 0, now + 2000, now + 900, 1, now) == 0);
+    CHECK(VE(0, 0, now + 600, now + 900, 1, now) == now + 600);
+    CHECK(VE(now + 60, 0, 0, now + 900, 0, now) == now + 60);
+    CHECK(VE(now + 60, 0, 0, now, 0, now) == 0);
+    /* R4 P5: an eta equal to the expiry, which is rounded a second either
+     * way by the phase of the rebuild, stays */
+    CHECK(VE(now + 600, 0, 0, now + 599, 0, now) == now + 600);
+    CHECK(VE(now + 600, 0, 0, now + 600, 0, now) == now + 600);
+    CHECK(VE(now + 603, 0, 0, now + 600, 0, now) == 0);
+    /* R4 P2: a window announced past the key's expiry shows no end */
+    CHECK(VE(0, now + 172800, now + 176400, now + 86400, 1, now) == 0);
+    CHECK(VE(now + 174000, now + 172800, now + 176400, now + 86400, 1, now)
+          == 0);
+    /* announced window: an eta before starts is not its end (F7) */
+    CHECK(VE(now + 1800, now + 3600, now + 7200, now + 7200, 1, now)
+          == now + 7200);
+    CHECK(VE(now + 1800, now + 3600, 0, 0, 1, now) == 0);
+    CHECK(VE(now + 5400, now + 3600, now + 7200, now + 7200, 1, now)
+          == now + 5400);
+
+#undef VE
+}
+
+
 
 
 static const unit_test_t  tests[] = {
@@ -1399,6 +1458,7 @@ static const unit_test_t  tests[] = {
     { "time_loose", t_time_loose },
     { "warning_text", t_warning_text },
     { "field_known", t_field_known },
+    { "view_eta", t_view_eta },
 };
 
 

@@ -136,6 +136,13 @@ unit_len(int kind, const unsigned char *out, size_t j, size_t n)
     }
 
     if (kind == 1 && out[j] == '\\') {
+        /* a surrogate pair is one unit: never cut between its halves */
+        if (out[j + 1] == 'u' && out[j + 2] == 'd'
+            && out[j + 3] >= '8' && out[j + 3] <= 'b')
+        {
+            return 12;
+        }
+
         return out[j + 1] == 'u' ? 6 : 2;
     }
 
@@ -424,6 +431,30 @@ t_html_cut(void)
 
 /* ---- JSON ------------------------------------------------------------- */
 
+/* $outage_message_html: the built-in banner's ASCII (review s9 R0 F9) */
+static void
+t_html_ascii(void)
+{
+    static const struct {
+        const char  *in;
+        size_t       len;
+        const char  *out;
+    } c[] = {
+        { "Caf\xc3\xa9 <b>", 9, "Caf&#x00e9; &lt;b&gt;" },
+        { "\xe6\xb1\xba\xf0\x9f\x98\x80", 7, "&#x6c7a;&#x01f600;" },
+        { "\xc2\x85\xff", 3, "&#xFFFD;&#xFFFD;" },
+        { "a\"'&", 4, "a&quot;&#39;&amp;" },
+    };
+
+    size_t  i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        CHECK(escape_is(ngx_http_outage_html_escape_ascii, c[i].in, c[i].len,
+                        c[i].out));
+    }
+}
+
+
 static void
 t_json_specials(void)
 {
@@ -452,8 +483,12 @@ t_json_utf8(void)
 {
     escape_pt  f = ngx_http_outage_json_escape;
 
+    /* ASCII only: no charset filter can change it */
     CHECK(escape_is(f, "\xc3\xa9\xf0\x9f\x98\x80", 6,
-                    "\xc3\xa9\xf0\x9f\x98\x80"));
+                    "\\u00e9\\ud83d\\ude00"));
+    CHECK(escape_is(f, "\xd0\x9e\xe2\x80\x94\xef\xbf\xbf", 8,
+                    "\\u041e\\u2014\\uffff"));
+    CHECK(escape_is(f, "\xf4\x8f\xbf\xbf", 4, "\\udbff\\udfff"));
     CHECK(escape_is(f, "\xe2\x80\xa8\xe2\x80\xa9", 6, "\\u2028\\u2029"));
     CHECK(escape_is(f, "\xff", 1, "\\ufffd"));
     CHECK(escape_is(f, "\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd"));
@@ -671,6 +706,10 @@ t_link_valid(void)
     CHECK(link_ok("https://status.example.com:443/incidents/42"));
     CHECK(link_ok("https://a.b/%3Cx%3E"));
     CHECK(link_ok("https://a.example:65535/"));
+    CHECK(link_ok("http://a.example:80/"));
+    CHECK(link_ok("https://a.example:8443/"));
+    CHECK(link_ok("http://a.example:6001/"));
+    CHECK(link_ok("http://a.example:26/"));
     CHECK(link_ok("http://127.0.0.1:8080/s"));
     CHECK(link_ok("http://[2001:db8::1]/"));
     CHECK(link_ok("http://[::ffff:1.2.3.4]/"));
@@ -719,6 +758,21 @@ t_link_invalid(void)
     CHECK(!link_ok("https://a.0x10/"));
     CHECK(!link_ok("https://a.0x/"));
     CHECK(!link_ok("https://a:/"));
+    /* review s9/R5 F4: ports browsers refuse to open (Fetch "bad port") */
+    CHECK(!link_ok("https://example.com:0/"));
+    CHECK(!link_ok("https://example.com:00/"));
+    CHECK(!link_ok("https://example.com:25/"));
+    CHECK(!link_ok("http://example.com:6000/"));
+    CHECK(!link_ok("http://example.com:6667"));
+    CHECK(!link_ok("https://example.com:10080/x"));
+    CHECK(!link_ok("https://[::1]:1/"));
+    /* ... told apart, so a configured URL can be kept with a warning */
+    CHECK(ngx_http_outage_link_check(U("https://e.example:10080/"), 24)
+          == NGX_HTTP_OUTAGE_LINK_BAD_PORT);
+    CHECK(ngx_http_outage_link_check(U("https://e.example:10080/ x"), 26)
+          == NGX_HTTP_OUTAGE_LINK_INVALID);
+    CHECK(ngx_http_outage_link_check(U("https://e.example:8080/"), 23)
+          == NGX_HTTP_OUTAGE_LINK_OK);
     CHECK(!link_ok("https://.evil"));
     CHECK(!link_ok("https://[]/"));
     CHECK(!link_ok("https://a/\xc3\xa9"));
@@ -1705,6 +1759,7 @@ static const unit_test_t  tests[] = {
     { "sanitize_huge", t_sanitize_huge },
     { "link_valid", t_link_valid },
     { "link_invalid", t_link_invalid },
+    { "html_ascii", t_html_ascii },
     { "time_valid", t_time_valid },
     { "time_invalid", t_time_invalid },
     { "time_format", t_time_format },
