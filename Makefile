@@ -17,7 +17,7 @@ UNIT_CFLAGS := -std=gnu99 -g -O1 -Wall -Wextra -Werror -I$(SRC)
 FUZZ_RUNS  ?= 20000
 # nginx-free sources: unit tests and fuzzers link them directly
 PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c sniff.c cond.c \
-                pagebody.c banner.c statusbody.c tz.c resp.c)
+                pagebody.c banner.c statusbody.c tz.c resp.c tplcheck.c)
 FUZZ_SECONDS ?= 60
 # documents the HTML5 oracle checks in "make test" (check-deep: many more)
 ORACLE_COUNT ?= 5000
