@@ -35,6 +35,7 @@
 #define TC_NAME        16      /* bytes of an element/attribute name kept */
 #define TC_VAL         48      /* bytes of a type/rel/... value kept */
 #define TC_FRAMES      6       /* nested <svg>/<math> and integration points */
+#define TC_FNAMES      4       /* elements open inside svg script/style */
 #define TC_PENDING     4       /* fields waiting for the end of their tag */
 #define TC_STATES      8       /* ways through the sections followed */
 #define TC_NAMES       16      /* section names whose value is tracked */
@@ -144,7 +145,10 @@ typedef struct {
     unsigned char  ref[12];
     size_t         ref_len;
     int            raw_kind;
-    int            fraw;           /* inside <svg>/<math> script or style */
+    int            fraw;           /* inside <svg> script or style */
+    size_t         fdepth;         /* elements open inside it */
+    unsigned char  fname[TC_FNAMES][TC_NAME];
+    size_t         flen[TC_FNAMES];
     int            vkind;
     int            url;
     int            attr_id;
@@ -854,6 +858,9 @@ tc_breakout(tc_state_t *h)
     }
 
     h->fraw = 0;
+    h->fdepth = 0;
+    memset(h->fname, 0, sizeof(h->fname));
+    memset(h->flen, 0, sizeof(h->flen));
 }
 
 
@@ -876,7 +883,7 @@ static int
 tc_emit(tc_run_t *run, tc_state_t *h)
 {
     size_t          i, len;
-    unsigned        facts, end, self_closing, tainted;
+    unsigned        facts, end, self_closing;
     unsigned char   name[TC_NAME];
     tc_frame_t     *top;
     tc_pending_t   *p;
@@ -886,7 +893,6 @@ tc_emit(tc_run_t *run, tc_state_t *h)
     facts = h->facts | F_ALWAYS;
     end = h->end_tag;
     self_closing = h->self_closing;
-    tainted = h->tag_tainted;
 
     for (i = 0; i < h->npending; i++) {
         p = &h->pending[i];
@@ -905,9 +911,11 @@ tc_emit(tc_run_t *run, tc_state_t *h)
     h->end_tag = 0;
     h->state = S_DATA;
 
-    if (tainted) {
-        return S_DATA;
-    }
+    /*
+     * A name made partly by a placeholder ("<script{{x}}>") is read as if
+     * the value were empty: it may be, and text is no more dangerous than
+     * the element it would otherwise be.
+     */
 
 #define tc_is(list)  tc_in(name, len, list)
 
@@ -931,10 +939,32 @@ tc_emit(tc_run_t *run, tc_state_t *h)
             return S_DATA;
         }
 
-        if (h->fraw
-            && tc_is(h->fraw == RK_SCRIPT ? "script\0" : "style\0"))
-        {
-            h->fraw = 0;
+        if (h->fraw) {
+            /* "any other end tag" in foreign content closes up to the
+             * open element of its name, or is ignored */
+            for (i = h->fdepth; i > 0; i--) {
+                if (h->flen[i - 1] == len
+                    && memcmp(h->fname[i - 1], name, TC_NAME) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (i > 0) {
+                memset(h->fname[i - 1], 0, (h->fdepth - i + 1) * TC_NAME);
+                memset(&h->flen[i - 1], 0,
+                       (h->fdepth - i + 1) * sizeof(size_t));
+                h->fdepth = i - 1;
+                return S_DATA;
+            }
+
+            if (tc_is(h->fraw == RK_SCRIPT ? "script\0" : "style\0")) {
+                memset(h->fname, 0, sizeof(h->fname));
+                memset(h->flen, 0, sizeof(h->flen));
+                h->fdepth = 0;
+                h->fraw = 0;
+            }
+
             return S_DATA;
         }
 
@@ -967,22 +997,32 @@ tc_emit(tc_run_t *run, tc_state_t *h)
                 return S_DATA;
             }
 
-            /* svg/math <script> and <style> are read as markup, and their
-             * text (entities decoded) is script or CSS */
-            if (h->fraw == 0 && tc_is("script\0style\0")) {
-                h->fraw = (name[1] == 'c') ? RK_SCRIPT : RK_STYLE;
-
-            } else if (tc_is(top->ns == NS_SVG
-                             ? "foreignobject\0desc\0title\0"
-                             : "mi\0mo\0mn\0ms\0mtext\0"))
+            /* svg <script> and <style> are read as markup, and their text
+             * (entities decoded) is script or CSS; MathML has neither */
+            if (h->fraw == 0 && top->ns == NS_SVG
+                && tc_is("script\0style\0"))
             {
-                if (!tc_push(h, NS_HTML, name, len)) {
+                h->fraw = (name[1] == 'c') ? RK_SCRIPT : RK_STYLE;
+                return S_DATA;
+            }
+
+            if (tc_is(top->ns == NS_SVG ? "foreignobject\0desc\0title\0"
+                                        : "mi\0mo\0mn\0ms\0mtext\0"))
+            {
+                return tc_push(h, NS_HTML, name, len) ? S_DATA : S_LOST;
+            }
+
+            /* the sheet or script is the element's own text only */
+            if (h->fraw) {
+                if (h->fdepth == TC_FNAMES) {
                     return S_LOST;
                 }
 
-            } else if (top->len == len
-                       && memcmp(top->name, name, TC_NAME) == 0)
-            {
+                memcpy(h->fname[h->fdepth], name, TC_NAME);
+                h->flen[h->fdepth++] = len;
+            }
+
+            if (top->len == len && memcmp(top->name, name, TC_NAME) == 0) {
                 top->depth++;
             }
 
@@ -1544,6 +1584,10 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
 
     case S_DATA:
     case S_CDATA:
+        if (h->fdepth || tc_ns(h) == NS_HTML) {
+            return K_NONE;
+        }
+
         return h->fraw == RK_SCRIPT ? K_SCRIPT
                : h->fraw == RK_STYLE ? K_STYLE : K_NONE;
 
@@ -1580,11 +1624,11 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
         break;
 
     case S_RAW:
-        if (h->match) {
-            return N_PARTIAL;
+        if (h->raw_kind == RK_STYLE) {
+            return K_STYLE;
         }
 
-        return h->raw_kind == RK_STYLE ? K_STYLE : K_NONE;
+        return h->match ? N_PARTIAL : K_NONE;
 
     case S_SCRIPT:
         return h->raw_kind == RK_SCRIPT ? K_SCRIPT
