@@ -34,8 +34,7 @@
 
 #define TC_NAME        16      /* bytes of an element/attribute name kept */
 #define TC_VAL         48      /* bytes of a type/rel/... value kept */
-#define TC_FRAMES      6       /* nested <svg>/<math> and integration points */
-#define TC_FNAMES      4       /* elements open inside svg script/style */
+#define TC_FRAMES      12      /* open svg/math elements, integration points */
 #define TC_PENDING     4       /* fields waiting for the end of their tag */
 #define TC_STATES      8       /* ways through the sections followed */
 #define TC_NAMES       16      /* section names whose value is tracked */
@@ -66,7 +65,7 @@ enum { RK_TEXT = 0, RK_STYLE, RK_SCRIPT, RK_SCRIPT_DATA, RK_SCRIPT_UNKNOWN };
 /* attribute values */
 enum {
     V_PLAIN = 0, V_EVENT, V_STYLE, V_SRCDOC, V_NAV, V_LOAD, V_LINKREL,
-    V_REFRESH, V_ANIM, V_CAPTURE, V_UNSURE
+    V_REFRESH, V_ANIM, V_CAPTURE
 };
 
 /* where a URL value is after the bytes before the field */
@@ -108,11 +107,17 @@ enum {
 };
 
 
+/*
+ * An open element of foreign content (<svg> or <math> itself, an element
+ * inside it, an svg <script> or <style>), or an integration point, where
+ * HTML is read again (ns NS_HTML)
+ */
+
 typedef struct {
     unsigned char  name[TC_NAME];
     size_t         len;
-    size_t         depth;          /* nested <svg> in <svg>, ... */
-    int            ns;             /* NS_HTML: an integration point */
+    int            ns;
+    int            kind;           /* RK_SCRIPT, RK_STYLE: its own text */
 } tc_frame_t;
 
 
@@ -145,10 +150,6 @@ typedef struct {
     unsigned char  ref[12];
     size_t         ref_len;
     int            raw_kind;
-    int            fraw;           /* inside <svg> script or style */
-    size_t         fdepth;         /* elements open inside it */
-    unsigned char  fname[TC_FNAMES][TC_NAME];
-    size_t         flen[TC_FNAMES];
     int            vkind;
     int            url;
     int            attr_id;
@@ -268,10 +269,6 @@ tc_value_kind(tc_state_t *h)
 
     if (h->end_tag || h->attr_dup) {
         return V_PLAIN;
-    }
-
-    if (h->attr_tainted || h->tag_tainted) {
-        return V_UNSURE;
     }
 
     if (h->attr_len > 2 && h->attr[0] == 'o' && h->attr[1] == 'n') {
@@ -829,12 +826,13 @@ static void tc_report(tc_run_t *run, size_t offset, int name_id, int kind,
 
 
 static int
-tc_push(tc_state_t *h, int ns, const unsigned char *name, size_t len)
+tc_push(tc_state_t *h, int ns, const unsigned char *name, size_t len,
+    int kind)
 {
     tc_frame_t  *f;
 
     if (h->nframes == TC_FRAMES) {
-        return 0;
+        return S_LOST;
     }
 
     f = &h->frames[h->nframes++];
@@ -842,9 +840,18 @@ tc_push(tc_state_t *h, int ns, const unsigned char *name, size_t len)
     memcpy(f->name, name, TC_NAME);
     f->len = len;
     f->ns = ns;
-    f->depth = 1;
+    f->kind = kind;
 
-    return 1;
+    return S_DATA;
+}
+
+
+static void
+tc_pop(tc_state_t *h, size_t to)
+{
+    while (h->nframes > to) {
+        memset(&h->frames[--h->nframes], 0, sizeof(tc_frame_t));
+    }
 }
 
 
@@ -853,14 +860,13 @@ tc_push(tc_state_t *h, int ns, const unsigned char *name, size_t len)
 static void
 tc_breakout(tc_state_t *h)
 {
-    while (h->nframes && h->frames[h->nframes - 1].ns != NS_HTML) {
-        memset(&h->frames[--h->nframes], 0, sizeof(tc_frame_t));
+    size_t  n;
+
+    for (n = h->nframes; n && h->frames[n - 1].ns != NS_HTML; n--) {
+        /* void */
     }
 
-    h->fraw = 0;
-    h->fdepth = 0;
-    memset(h->fname, 0, sizeof(h->fname));
-    memset(h->flen, 0, sizeof(h->flen));
+    tc_pop(h, n);
 }
 
 
@@ -939,41 +945,15 @@ tc_emit(tc_run_t *run, tc_state_t *h)
             return S_DATA;
         }
 
-        if (h->fraw) {
-            /* "any other end tag" in foreign content closes up to the
-             * open element of its name, or is ignored */
-            for (i = h->fdepth; i > 0; i--) {
-                if (h->flen[i - 1] == len
-                    && memcmp(h->fname[i - 1], name, TC_NAME) == 0)
-                {
-                    break;
-                }
+        /* "any other end tag": closes up to the open element of its name
+         * in this foreign content, or is ignored */
+        for (i = h->nframes; i > 0 && h->frames[i - 1].ns != NS_HTML; i--) {
+            top = &h->frames[i - 1];
+
+            if (top->len == len && memcmp(top->name, name, TC_NAME) == 0) {
+                tc_pop(h, i - 1);
+                break;
             }
-
-            if (i > 0) {
-                memset(h->fname[i - 1], 0, (h->fdepth - i + 1) * TC_NAME);
-                memset(&h->flen[i - 1], 0,
-                       (h->fdepth - i + 1) * sizeof(size_t));
-                h->fdepth = i - 1;
-                return S_DATA;
-            }
-
-            if (tc_is(h->fraw == RK_SCRIPT ? "script\0" : "style\0")) {
-                memset(h->fname, 0, sizeof(h->fname));
-                memset(h->flen, 0, sizeof(h->flen));
-                h->fdepth = 0;
-                h->fraw = 0;
-            }
-
-            return S_DATA;
-        }
-
-        top = &h->frames[h->nframes - 1];
-
-        if (top->len == len && memcmp(top->name, name, TC_NAME) == 0
-            && --top->depth == 0)
-        {
-            memset(&h->frames[--h->nframes], 0, sizeof(tc_frame_t));
         }
 
         return S_DATA;
@@ -997,36 +977,19 @@ tc_emit(tc_run_t *run, tc_state_t *h)
                 return S_DATA;
             }
 
-            /* svg <script> and <style> are read as markup, and their text
-             * (entities decoded) is script or CSS; MathML has neither */
-            if (h->fraw == 0 && top->ns == NS_SVG
-                && tc_is("script\0style\0"))
-            {
-                h->fraw = (name[1] == 'c') ? RK_SCRIPT : RK_STYLE;
-                return S_DATA;
-            }
-
             if (tc_is(top->ns == NS_SVG ? "foreignobject\0desc\0title\0"
                                         : "mi\0mo\0mn\0ms\0mtext\0"))
             {
-                return tc_push(h, NS_HTML, name, len) ? S_DATA : S_LOST;
+                return tc_push(h, NS_HTML, name, len, RK_TEXT);
             }
 
-            /* the sheet or script is the element's own text only */
-            if (h->fraw) {
-                if (h->fdepth == TC_FNAMES) {
-                    return S_LOST;
-                }
-
-                memcpy(h->fname[h->fdepth], name, TC_NAME);
-                h->flen[h->fdepth++] = len;
-            }
-
-            if (top->len == len && memcmp(top->name, name, TC_NAME) == 0) {
-                top->depth++;
-            }
-
-            return S_DATA;
+            /* svg <script> and <style> are read as markup, and their own
+             * text (entities decoded) is script or CSS; MathML has
+             * neither */
+            return tc_push(h, top->ns, name, len,
+                           top->ns != NS_SVG ? RK_TEXT
+                           : tc_is("script\0") ? RK_SCRIPT
+                           : tc_is("style\0") ? RK_STYLE : RK_TEXT);
         }
     }
 
@@ -1043,11 +1006,8 @@ tc_emit(tc_run_t *run, tc_state_t *h)
             run->forked = 1;
         }
 
-        if (!tc_push(h, name[0] == 's' ? NS_SVG : NS_MATH, name, len)) {
-            return S_LOST;
-        }
-
-        return S_DATA;
+        return tc_push(h, name[0] == 's' ? NS_SVG : NS_MATH, name, len,
+                       RK_TEXT);
     }
 
     if (tc_is("select\0")) {
@@ -1575,7 +1535,7 @@ tc_placeholder(tc_state_t *h)
 static int
 tc_judge(tc_state_t *h, int name_id, size_t offset)
 {
-    int        link, kind;
+    int        link, kind, unsure;
     unsigned   cond;
 
     link = (name_id == 2);
@@ -1584,12 +1544,15 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
 
     case S_DATA:
     case S_CDATA:
-        if (h->fdepth || tc_ns(h) == NS_HTML) {
+        if (h->nframes == 0) {
             return K_NONE;
         }
 
-        return h->fraw == RK_SCRIPT ? K_SCRIPT
-               : h->fraw == RK_STYLE ? K_STYLE : K_NONE;
+        /* the innermost open element's own text */
+        kind = h->frames[h->nframes - 1].kind;
+
+        return kind == RK_SCRIPT ? K_SCRIPT
+               : kind == RK_STYLE ? K_STYLE : K_NONE;
 
     case S_TAG_OPEN:
         return link ? K_NONE : K_IN_TAG;
@@ -1641,6 +1604,12 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
         return K_NONE;
     }
 
+    /*
+     * A name made partly by another placeholder is read as if its value
+     * were empty (<a href{{x}}="...">: href); safe that way, it may not
+     * be with the value
+     */
+    unsure = h->attr_tainted || h->tag_tainted;
     kind = K_NONE;
     cond = F_ALWAYS;
 
@@ -1654,9 +1623,6 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
 
     case V_SRCDOC:
         return K_SRCDOC;
-
-    case V_UNSURE:
-        return N_NAME;
 
     case V_NAV:
     case V_ANIM:
@@ -1687,7 +1653,16 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
         if (h->url == U_JS) {
             kind = K_JSURL;
 
-        } else if (link ? h->url == U_START : h->url != U_FIXED) {
+        } else if (link ? h->url == U_START
+                   : h->url != U_FIXED
+                     && (h->url != U_SCHEME
+                         || (h->scheme_len <= 5
+                             && (memcmp(h->scheme, "https",
+                                        h->scheme_len) == 0
+                                 || memcmp(h->scheme, "data",
+                                           h->scheme_len) == 0))))
+        {
+            /* "ht" may become "https://evil/", "js" no loadable URL */
             kind = K_LOAD;
         }
 
@@ -1713,10 +1688,14 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
         break;
 
     default:
-        return K_NONE;
+        break;
     }
 
-    if (kind == K_NONE || cond == F_ALWAYS) {
+    if (kind == K_NONE) {
+        return unsure ? N_NAME : K_NONE;
+    }
+
+    if (cond == F_ALWAYS) {
         return kind;
     }
 

@@ -141,6 +141,10 @@ static const struct {
     { "<svg><script href=\"{{link}}\"></script></svg>", "<script> loads" },
     { "<script src=\"/{{message}}\"></script>", "\"src\" of <script>" },
     { "<script src=\"https://cdn.example{{eta}}\"></script>", "<script>" },
+    { "<script src=\"ht{{eta}}\"></script>", "<script>" },
+    /* a name made partly by another placeholder, read as if it were empty */
+    { "<a href{{scope}}=\"{{message}}\">x</a>", "\"href\" of <a>" },
+    { "<scr{{scope}}ipt>{{message}}</script>", "inside <script>" },
     /* review s9 R3 F4: raw-text start tags are ignored inside <select> by
      * some parsers, so a <script> inside them is a script there */
     { "<select><xmp><script>{{message}}</script></xmp></select>", "<script>" },
@@ -174,6 +178,7 @@ static const char  *safe[] = {
     "<a href=\"x{{message}}\">x</a>",
     "<script src=\"/js/app.js?v={{eta}}\"></script>",
     "<script src=\"/{{link}}\"></script>",
+    "<script src=\"js{{message}}\"></script>",
     "<link rel=\"icon\" href=\"{{link}}\">",
     "<iframe src=\"{{link}}\"></iframe>",
     "<img src=\"{{message}}\" srcset=\"{{eta}}\" alt=\"{{eta}}\">",
