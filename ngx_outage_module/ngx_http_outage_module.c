@@ -878,8 +878,8 @@ ngx_http_outage_status_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * Reads a small file a directive names, once, at configuration time (never
- * per request): relative to nginx's prefix as nginx's own file directives,
- * a regular file of at most max bytes, NUL-terminated, from cf->pool.
+ * per request): relative to the directory of nginx.conf, as nginx's own
+ * "include", at most max bytes, NUL-terminated, from cf->pool.
  * *name is resolved in place, for the caller's messages.  The errors name
  * the directive ("\"dir\":" with colon) and what the file is for ("what",
  * "template " or "").
@@ -906,7 +906,10 @@ ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
     file.name = *name;
     file.log = cf->log;
 
-    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    /* non-blocking: opening a FIFO would wait for a writer, and hang
+     * nginx -t or a reload */
+    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK,
+                            NGX_FILE_OPEN, 0);
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "\"%V\"%s cannot open %s\"%s\"",
@@ -922,7 +925,8 @@ ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
     if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
         err = ngx_errno;
 
-    } else if (ngx_is_file(&fi) && ngx_file_size(&fi) <= (off_t) max) {
+    } else if (!ngx_is_dir(&fi) && ngx_file_size(&fi) <= (off_t) max) {
+        /* a device or FIFO has size 0: read as empty, as /dev/null was */
         out->len = (size_t) ngx_file_size(&fi);
         out->data = ngx_pnalloc(cf->pool, out->len + 1);
 
@@ -1333,6 +1337,13 @@ ngx_http_outage_banner_html_slot(ngx_conf_t *cf, ngx_command_t *cmd,
         ngx_string("document_uri"),
         ngx_string("host"),
         ngx_string("remote_user"),
+        ngx_string("content_type"),
+        ngx_string("request_filename"),
+        ngx_string("fastcgi_path_info"),
+        ngx_string("ssl_client_s_dn"),
+        ngx_string("ssl_client_i_dn"),
+        ngx_string("upstream_http_"),
+        ngx_string("sent_http_"),
         ngx_null_string
     };
 
@@ -1367,6 +1378,17 @@ ngx_http_outage_banner_html_slot(ngx_conf_t *cf, ngx_command_t *cmd,
          * everyone).  A map or set copy of $outage_message cannot be told
          * from the administrator's own text here: docs say so.
          */
+        if (!warned && len && name[0] >= '0' && name[0] <= '9') {
+            /* a regex capture: of the URI, a header, ... */
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"%V\" inserts \"$%*s\" as it is: a regex "
+                               "capture carries request text, so a request "
+                               "can put markup (and script) in the banner; "
+                               "leave it out, or use outage_banner_template",
+                               &cmd->name, len, name);
+            warned = 1;
+        }
+
         if (!warned) {
             for (i = 0; client[i].len; i++) {
                 if (len >= client[i].len

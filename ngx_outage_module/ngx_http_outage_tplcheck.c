@@ -36,7 +36,7 @@
 #define TC_VAL         48      /* bytes of a type/rel/... value kept */
 #define TC_FRAMES      12      /* open svg/math elements, integration points */
 #define TC_PENDING     4       /* fields waiting for the end of their tag */
-#define TC_STATES      8       /* ways through the sections followed */
+#define TC_STATES      32      /* ways through the sections followed */
 #define TC_NAMES       16      /* section names whose value is tracked */
 #define TC_RING        16
 #define TC_MAX_REPORTS 64
@@ -539,6 +539,13 @@ tc_value_end(tc_state_t *h)
     }
 
     tc_value_reset(h);
+
+    /* the attribute is done: ways that differ only in it read alike */
+    memset(h->attr, 0, TC_NAME);
+    h->attr_len = 0;
+    h->attr_tainted = 0;
+    h->attr_dup = 0;
+    h->attr_id = -1;
 }
 
 
@@ -678,7 +685,7 @@ tc_ref_done(tc_state_t *h)
         c = '.';
     } else if (tc_in(r, h->ref_len, "plus\0")) {
         c = '+';
-    } else if (tc_in(r, h->ref_len, "tab\0newline\0")) {
+    } else if (tc_in(r, h->ref_len, "Tab\0NewLine\0")) {
         c = '\t';
     }
 
@@ -952,9 +959,18 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 
             if (top->len == len && memcmp(top->name, name, TC_NAME) == 0) {
                 tc_pop(h, i - 1);
-                break;
+                return S_DATA;
             }
         }
+
+        /*
+         * It reaches the HTML elements: it closes one of them ("<div><svg>
+         * </div>": svg and all) or is ignored; which, only the HTML
+         * elements open know: both are followed
+         */
+        memcpy(&run->fork, h, sizeof(tc_state_t));
+        tc_breakout(&run->fork);
+        run->forked = 1;
 
         return S_DATA;
     }
@@ -2102,6 +2118,10 @@ tc_field(tc_run_t *run, size_t offset, const unsigned char *name, size_t len)
     if (warn_kind != K_NONE) {
         tc_report_state(run, offset, name_id, warn_kind, &run->set[warn_at]);
 
+    } else if (run->incomplete) {
+        /* a dropped way may have warned: never say anything else */
+        tc_report(run, offset, name_id, N_STATES, NULL, 0, "", 0);
+
     } else if (note_kind != K_NONE) {
         if (note_kind == N_PARTIAL) {
             tc_report(run, offset, name_id, note_kind,
@@ -2112,8 +2132,6 @@ tc_field(tc_run_t *run, size_t offset, const unsigned char *name, size_t len)
                             &run->set[note_at]);
         }
 
-    } else if (run->incomplete) {
-        tc_report(run, offset, name_id, N_STATES, NULL, 0, "", 0);
     }
 }
 
@@ -2192,6 +2210,10 @@ ngx_http_outage_tpl_contexts(const unsigned char *tpl, size_t len,
                     tc_add(&run, &saved[depth][i]);
                 }
 
+                if (run.n > 1) {
+                    tc_dedup(&run);
+                }
+
                 break;
             }
 
@@ -2211,11 +2233,24 @@ ngx_http_outage_tpl_contexts(const unsigned char *tpl, size_t len,
             }
         }
 
-        if (run.n > 1 && tpl[p] == '>') {
+        if (run.n > 1 && (tpl[p] == '>' || tc_space(tpl[p]))) {
             tc_dedup(&run);
         }
 
         p++;
+    }
+
+    /* a tag left open is closed by the page after the banner: what
+     * waited for the rest of it may be so */
+    for (i = 0; i < run.n; i++) {
+        for (n = 0; n < run.set[i].npending; n++) {
+            tc_report(&run, run.set[i].pending[n].offset,
+                      run.set[i].pending[n].name_id,
+                      run.set[i].pending[n].kind, run.set[i].tag,
+                      run.set[i].tag_len,
+                      tc_attrs[run.set[i].pending[n].attr_id],
+                      strlen(tc_attrs[run.set[i].pending[n].attr_id]));
+        }
     }
 
     return run.warnings;

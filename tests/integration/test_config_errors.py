@@ -570,6 +570,19 @@ def test_banner_html_with_request_text_is_warned(nginx_factory, files):
     assert '"outage_banner_html" inserts "$request_uri"' in warns[1], out
 
 
+def test_a_fifo_or_device_template_does_not_hang_nginx_t(nginx_factory,
+                                                         files, tmp_path):
+    """Review s10 R3 F5/F6: opening a FIFO waited for a writer, so nginx -t
+    (and a reload) hung; it reads as empty now, as /dev/null does (main
+    loads /dev/null as an empty template: no banner)."""
+    fifo = tmp_path / "banner.fifo"
+    os.mkfifo(str(fifo))
+    ok, out = nginx_t(nginx_factory, loc(
+        "outage_banner_template %s; outage_page_template /dev/null;" % fifo),
+        files)
+    assert ok, out
+
+
 def test_a_bypass_secret_is_not_read_as_a_template(nginx_factory, files,
                                                     tmp_path):
     """outage_bypass_secret took the template reader, template check

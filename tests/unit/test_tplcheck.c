@@ -155,6 +155,18 @@ static const struct {
     { "<select><noembed><script>{{message}}</script></noembed></select>",
       "<script>" },
     { "<select><svg><desc><xmp><script>{{message}}</script>", "<script>" },
+    /* review s10 R3 */
+    { "<a href=\"&Tab;{{message}}\">x</a>", "decides the scheme" },
+    { "<a href=\"j&NewLine;{{message}}\">x</a>", "decides the scheme" },
+    { "<div class=\"logo\"><svg viewBox=\"0 0 10 10\"><path d=\"M0 0\"/>"
+      "</div><script src=\"{{link}}\"></script>", "<script> loads" },
+    { "<span><svg></span><base href=\"{{link}}\">", "<base>" },
+    { "<svg><style><style>{{message}}</style></style></svg>", "<style>" },
+    { "<svg><script><style>{{message}}</style></script>", "<style>" },
+    { "<link rel=\"stylesheet\" href=\"{{link}}\"", "<link>" },
+    { "<script {{#a}}src=\"/a.js\"{{/a}} {{#b}}data=\"1\"{{/b}} {{#c}}rel="
+      "\"x\"{{/c}} {{#t}}type=\"text/plain\"{{/t}}>var m=\"{{message}}\""
+      "</script>", "inside <script>" },
     /* sections: each way is followed */
     { "<a {{#eta}}href=\"x\" {{/eta}}title=\"{{message}}\">x</a>", NULL },
     { "{{#eta}}<script>{{/eta}}{{message}}", "<script>" },
@@ -247,6 +259,12 @@ static const char  *safe[] = {
     "<div class=\"banner {{#eta}}has-eta{{/eta}}\">{{message}}</div>",
     /* both ways of one name go together: never shown and hidden at once */
     "{{#eta}}<script>{{/eta}}{{^eta}}<p>{{message}}{{/eta}}",
+    /* four optional attributes (review s10 R3 F2) */
+    "<div {{#eta}}data-eta=\"{{eta}}\"{{/eta}} {{#link}}data-link=\"{{link}}\""
+        "{{/link}} {{#since}}data-since=\"{{since_iso}}\"{{/since}} "
+        "{{#scope}}data-scope=\"{{scope}}\"{{/scope}}>{{message}}</div>",
+    "<a href=\"&tab;{{message}}\">x</a>",
+    "<div><svg><g></g><path/></svg></div><p title=\"{{message}}\">x</p>",
     /* review s9 R3 F2 */
     "<meta name=\"description\" content=\"{{message}}\">",
 };
