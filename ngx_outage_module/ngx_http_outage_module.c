@@ -935,7 +935,8 @@ ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
             return NGX_CONF_ERROR;
         }
 
-        n = ngx_read_file(&file, out->data, out->len, 0);
+        /* pread() of a FIFO fails: nothing to read is not read */
+        n = out->len ? ngx_read_file(&file, out->data, out->len, 0) : 0;
     }
 
     ngx_close_file(file.fd);
