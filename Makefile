@@ -17,7 +17,7 @@ UNIT_CFLAGS := -std=gnu99 -g -O1 -Wall -Wextra -Werror -I$(SRC)
 FUZZ_RUNS  ?= 20000
 # nginx-free sources: unit tests and fuzzers link them directly
 PURE_SRCS  := $(addprefix $(SRC)/ngx_http_outage_,scan.c text.c payload.c sniff.c cond.c \
-                pagebody.c banner.c statusbody.c tz.c resp.c)
+                pagebody.c banner.c statusbody.c tz.c resp.c tplcheck.c)
 FUZZ_SECONDS ?= 60
 # documents the HTML5 oracle checks in "make test" (check-deep: many more)
 ORACLE_COUNT ?= 5000
@@ -90,13 +90,22 @@ $(BUILD)/oracle/scan_driver_noavx2: tests/oracle/scan_driver.c $(SRC)/ngx_http_o
 	cc $(UNIT_CFLAGS) -DNGX_HTTP_OUTAGE_SCAN_NO_AVX2 -fsanitize=address,undefined \
 	    -fno-omit-frame-pointer $< $(SRC)/ngx_http_outage_scan.c -o $@
 
+# the template context check against the same parser (tplcheck_oracle.py)
+$(BUILD)/oracle/tplcheck_driver: tests/oracle/tplcheck_driver.c $(SRC)/ngx_http_outage_tplcheck.c \
+        $(SRC)/ngx_http_outage_tplcheck.h $(SRC)/ngx_http_outage_text.c $(SRC)/ngx_http_outage_text.h
+	@mkdir -p $(BUILD)/oracle
+	cc $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    $< $(SRC)/ngx_http_outage_tplcheck.c $(SRC)/ngx_http_outage_text.c -o $@
+
 oracle: deps $(BUILD)/oracle/scan_driver $(BUILD)/oracle/scan_driver_nosse2 \
-	    $(BUILD)/oracle/scan_driver_noavx2
+	    $(BUILD)/oracle/scan_driver_noavx2 $(BUILD)/oracle/tplcheck_driver
 	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver \
 	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
 	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver_noavx2 \
 	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
 	@$(PY) tests/oracle/oracle.py --driver $(BUILD)/oracle/scan_driver_nosse2 \
+	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
+	@$(PY) tests/oracle/tplcheck_oracle.py --driver $(BUILD)/oracle/tplcheck_driver \
 	    --count $(ORACLE_COUNT) --seed $(ORACLE_SEED)
 
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

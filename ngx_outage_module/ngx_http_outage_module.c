@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_outage_module.h"
+#include "ngx_http_outage_tplcheck.h"
 
 #if (NGX_OPENSSL)
 #include <openssl/evp.h>
@@ -875,6 +876,121 @@ ngx_http_outage_status_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * Reads a small file a directive names, once, at configuration time (never
+ * per request): relative to the directory of nginx.conf, as nginx's own
+ * "include", at most max bytes, NUL-terminated, from cf->pool.
+ * *name is resolved in place, for the caller's messages.  The errors name
+ * the directive ("\"dir\":" with colon) and what the file is for ("what",
+ * "template " or "").
+ */
+
+char *
+ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_uint_t colon, const char *what, ngx_str_t *name, size_t max,
+    ngx_str_t *out)
+{
+    ssize_t           n;
+    ngx_err_t         err;
+    ngx_file_t        file;
+    const char       *sep;
+    ngx_file_info_t   fi;
+
+    sep = colon ? ":" : "";
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = *name;
+    file.log = cf->log;
+
+    /* non-blocking: opening a FIFO would wait for a writer, and hang
+     * nginx -t or a reload */
+    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK,
+                            NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\"%s cannot open %s\"%s\"",
+                           directive, sep, what, name->data);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data = NULL;
+    out->len = 0;
+    err = 0;
+    n = -1;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        err = ngx_errno;
+
+    } else if (!ngx_is_dir(&fi) && ngx_file_size(&fi) <= (off_t) max) {
+        /* a device or FIFO has size 0: read as empty, as /dev/null was */
+        out->len = (size_t) ngx_file_size(&fi);
+        out->data = ngx_pnalloc(cf->pool, out->len + 1);
+
+        if (out->data == NULL) {
+            ngx_close_file(file.fd);
+            return NGX_CONF_ERROR;
+        }
+
+        /* pread() of a FIFO fails: nothing to read is not read */
+        n = out->len ? ngx_read_file(&file, out->data, out->len, 0) : 0;
+    }
+
+    ngx_close_file(file.fd);
+
+    if (out->data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                           "\"%V\"%s %s\"%s\" is not a readable file of at "
+                           "most %uz bytes: unreadable, not a file, or "
+                           "larger than %uz%c", directive, sep, what,
+                           name->data, max, max >= 1024 * 1024 ? max >> 20
+                                                               : max >> 10,
+                           max >= 1024 * 1024 ? 'm' : 'k');
+        return NGX_CONF_ERROR;
+    }
+
+    if (n != (ssize_t) out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\"%s short read of %s\"%s\"",
+                           directive, sep, what, name->data);
+        return NGX_CONF_ERROR;
+    }
+
+    out->data[out->len] = '\0';
+
+    return NGX_CONF_OK;
+}
+
+
+typedef struct {
+    ngx_conf_t     *cf;
+    ngx_command_t  *cmd;
+    u_char         *path;
+} ngx_http_outage_tpl_warn_t;
+
+
+/*
+ * A Redis field where escaping does not stop script is said, not refused:
+ * templates that loaded before this check keep loading, so a reload after
+ * an upgrade never fails because of it.
+ */
+
+static void
+ngx_http_outage_tpl_warn(void *ctx, const ngx_http_outage_tpl_finding_t *f)
+{
+    ngx_http_outage_tpl_warn_t *w = ctx;
+
+    ngx_conf_log_error(f->level == NGX_HTTP_OUTAGE_TPL_WARN ? NGX_LOG_WARN
+                                                            : NGX_LOG_INFO,
+                       w->cf, 0, "\"%V\" template \"%s\" line %uz: {{%*s}} %s",
+                       &w->cmd->name, w->path, f->line, f->name_len, f->name,
+                       f->why);
+}
+
+
 /* templates are read once, at configuration time, never per request */
 
 static char *
@@ -882,12 +998,10 @@ ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    size_t            offset;
-    ssize_t           n;
-    ngx_str_t        *field, *value, name;
-    ngx_file_t        file;
-    const char       *err;
-    ngx_file_info_t   fi;
+    size_t                       offset;
+    ngx_str_t                   *field, *value, name;
+    const char                  *err;
+    ngx_http_outage_tpl_warn_t   w;
 
     field = (ngx_str_t *) (p + cmd->offset);
 
@@ -898,50 +1012,12 @@ ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" cannot open template \"%s\"",
-                           &cmd->name, name.data);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 1024 * 1024)
+    if (ngx_http_outage_conf_file(cf, &cmd->name, 0, "template ", &name,
+                                  1024 * 1024, field)
+        != NGX_CONF_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" template \"%s\" is unreadable or larger "
-                           "than 1m", &cmd->name, name.data);
-        ngx_close_file(file.fd);
         return NGX_CONF_ERROR;
     }
-
-    field->len = (size_t) ngx_file_size(&fi);
-    field->data = ngx_pnalloc(cf->pool, field->len + 1);
-    if (field->data == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, field->data, field->len, 0);
-    ngx_close_file(file.fd);
-
-    if (n != (ssize_t) field->len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" short read of template \"%s\"",
-                           &cmd->name, name.data);
-        return NGX_CONF_ERROR;
-    }
-
-    field->data[field->len] = '\0';
 
     err = ngx_http_outage_tpl_check(field->data, field->len, &offset);
     if (err) {
@@ -950,6 +1026,13 @@ ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &cmd->name, name.data, offset, err);
         return NGX_CONF_ERROR;
     }
+
+    w.cf = cf;
+    w.cmd = cmd;
+    w.path = name.data;
+
+    (void) ngx_http_outage_tpl_contexts(field->data, field->len,
+                                        ngx_http_outage_tpl_warn, &w);
 
     return NGX_CONF_OK;
 }
@@ -995,21 +1078,21 @@ ngx_http_outage_bypass_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_outage_main_conf_t *omcf = conf;
 
-    u_char      *p, *last;
-    char        *rv;
-    ngx_command_t  fake;
+    u_char     *p, *last;
+    ngx_str_t  *value, name;
 
     if (omcf->bypass_secret.data) {
         return "is duplicate";
     }
 
-    fake = *cmd;
-    fake.offset = offsetof(ngx_http_outage_main_conf_t, bypass_secret);
+    value = cf->args->elts;
+    name = value[1];
 
-    /* same reading rules as templates */
-    rv = ngx_http_outage_file_slot(cf, &fake, conf);
-    if (rv != NGX_CONF_OK) {
-        return rv;
+    if (ngx_http_outage_conf_file(cf, &cmd->name, 0, "", &name, 1024 * 1024,
+                                  &omcf->bypass_secret)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     p = omcf->bypass_secret.data;
@@ -1048,13 +1131,10 @@ ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_outage_main_conf_t *omcf = conf;
 
 #if (NGX_OPENSSL)
-    u_char           *p, *last, buf[4097], mac[EVP_MAX_MD_SIZE];
-    ssize_t           n;
-    ngx_str_t        *value, name;
+    u_char           *p, *last, mac[EVP_MAX_MD_SIZE];
+    ngx_str_t        *value, name, secret;
     ngx_uint_t        i;
-    ngx_file_t        file;
     unsigned int      len;
-    ngx_file_info_t   fi;
 
     static u_char     label[] = "ngx_outage_module X-Outage-Probe";
 
@@ -1065,42 +1145,15 @@ ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"outage_probe_secret\" cannot open \"%s\"",
-                           name.data);
-        return NGX_CONF_ERROR;
-    }
-
-    n = -1;
-
-    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
-        && ngx_is_file(&fi) && ngx_file_size(&fi) < (off_t) sizeof(buf))
+    if (ngx_http_outage_conf_file(cf, &cmd->name, 0, "", &name, 4096,
+                                  &secret)
+        != NGX_CONF_OK)
     {
-        n = ngx_read_file(&file, buf, sizeof(buf) - 1, 0);
-    }
-
-    ngx_close_file(file.fd);
-
-    if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_probe_secret\" \"%s\" is not a "
-                           "readable file of at most 4096 bytes",
-                           name.data);
         return NGX_CONF_ERROR;
     }
 
-    p = buf;
-    last = buf + n;
+    p = secret.data;
+    last = secret.data + secret.len;
 
     while (last > p && (last[-1] == '\n' || last[-1] == '\r'
                         || last[-1] == ' ' || last[-1] == '\t'))
@@ -1109,7 +1162,7 @@ ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (last - p < 16) {
-        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_explicit_memzero(secret.data, secret.len);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_probe_secret\" \"%s\" must hold at "
                            "least 16 bytes of secret, the same on every "
@@ -1123,13 +1176,13 @@ ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
              mac, &len)
         == NULL || len < sizeof(uint64_t))
     {
-        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_explicit_memzero(secret.data, secret.len);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_probe_secret\": HMAC failed");
         return NGX_CONF_ERROR;
     }
 
-    ngx_explicit_memzero(buf, sizeof(buf));
+    ngx_explicit_memzero(secret.data, secret.len);
 
     for (i = 0; i < sizeof(uint64_t); i++) {
         omcf->probe_mark = omcf->probe_mark << 8 | mac[i];
@@ -1263,7 +1316,7 @@ ngx_http_outage_banner_html_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     u_char      *p, *end, *name;
     size_t       len;
     ngx_str_t   *value;
-    ngx_uint_t   i;
+    ngx_uint_t   i, warned;
 
     static ngx_str_t  raw[] = {
         ngx_string("outage_message"),
@@ -1271,6 +1324,31 @@ ngx_http_outage_banner_html_slot(ngx_conf_t *cf, ngx_command_t *cmd,
         ngx_string("outage_link")
     };
 
+    /* request text, unescaped (names ending in "_" are prefixes) */
+    static ngx_str_t  client[] = {
+        ngx_string("http_"),
+        ngx_string("arg_"),
+        ngx_string("cookie_"),
+        ngx_string("args"),
+        ngx_string("query_string"),
+        ngx_string("request"),
+        ngx_string("request_uri"),
+        ngx_string("request_body"),
+        ngx_string("uri"),
+        ngx_string("document_uri"),
+        ngx_string("host"),
+        ngx_string("remote_user"),
+        ngx_string("content_type"),
+        ngx_string("request_filename"),
+        ngx_string("fastcgi_path_info"),
+        ngx_string("ssl_client_s_dn"),
+        ngx_string("ssl_client_i_dn"),
+        ngx_string("upstream_http_"),
+        ngx_string("sent_http_"),
+        ngx_null_string
+    };
+
+    warned = 0;
     value = cf->args->elts;
     p = value[1].data;
     end = p + value[1].len;
@@ -1294,6 +1372,44 @@ ngx_http_outage_banner_html_slot(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         len = p - name;
+
+        /*
+         * Any client writes these: inserted as they are, they put markup
+         * in the banner of whoever gets the response (a cached page: of
+         * everyone).  A map or set copy of $outage_message cannot be told
+         * from the administrator's own text here: docs say so.
+         */
+        if (!warned && len && name[0] >= '0' && name[0] <= '9') {
+            /* a regex capture: of the URI, a header, ... */
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"%V\" inserts \"$%*s\" as it is: a regex "
+                               "capture carries request text, so a request "
+                               "can put markup (and script) in the banner; "
+                               "leave it out, or use outage_banner_template",
+                               &cmd->name, len, name);
+            warned = 1;
+        }
+
+        if (!warned) {
+            for (i = 0; client[i].len; i++) {
+                if (len >= client[i].len
+                    && ngx_strncasecmp(name, client[i].data, client[i].len)
+                       == 0
+                    && (client[i].data[client[i].len - 1] == '_'
+                        || len == client[i].len))
+                {
+                    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                                       "\"%V\" inserts \"$%*s\" as it is: "
+                                       "it carries text any client sends, "
+                                       "so a request can put markup (and "
+                                       "script) in the banner; leave it "
+                                       "out, or use outage_banner_template",
+                                       &cmd->name, len, name);
+                    warned = 1;
+                    break;
+                }
+            }
+        }
 
         for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
             if (len == raw[i].len

@@ -814,6 +814,11 @@ char *ngx_http_outage_page_merge(ngx_conf_t *cf,
 char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
 
+/* a small file a directive names, read at configuration time (module.c) */
+char *ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_uint_t colon, const char *what, ngx_str_t *name, size_t max,
+    ngx_str_t *out);
+
 /* filter.c */
 ngx_int_t ngx_http_outage_banner_css_handler(ngx_http_request_t *r);
 

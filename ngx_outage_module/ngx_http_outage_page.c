@@ -1589,10 +1589,8 @@ ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
 {
     u_char           *p, *last, iso[NGX_HTTP_OUTAGE_TIME_LEN];
     time_t            grace;
-    ssize_t           n;
-    ngx_str_t        *value, name, previous, s;
+    ngx_str_t        *value, name, previous, secret, s;
     ngx_uint_t        i;
-    ngx_file_t        file;
     ngx_file_info_t   fi;
 
     value = cf->args->elts;
@@ -1669,36 +1667,15 @@ ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
     omcf->bypass_previous_until = ngx_min(ngx_file_mtime(&fi), ngx_time())
                                   + grace;
 
-    if (ngx_conf_full_name(cf->cycle, &previous, 1) != NGX_OK) {
+    if (ngx_http_outage_conf_file(cf, &value[0], 1, "previous secret ",
+                                  &previous, 4096, &secret)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = previous;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(previous.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"outage_bypass_secret\": cannot open previous "
-                           "secret \"%s\"", previous.data);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, p, 4096, 0);
-    ngx_close_file(file.fd);
-
-    if (n == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    last = p + n;
+    p = secret.data;
+    last = p + secret.len;
 
     while (last > p && (last[-1] == '\n' || last[-1] == '\r'
                         || last[-1] == ' '))
@@ -1706,7 +1683,7 @@ ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
         last--;
     }
 
-    if (n == 4096 || last - p < 16) {
+    if (last - p < 16) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_bypass_secret\": previous secret "
                            "\"%s\" must hold 16 bytes to 4k of secret",

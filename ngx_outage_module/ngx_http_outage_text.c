@@ -20,11 +20,6 @@
 #include "ngx_http_outage_text.h"
 
 
-#define NGX_HTTP_OUTAGE_TAG_VAR      0
-#define NGX_HTTP_OUTAGE_TAG_OPEN     1
-#define NGX_HTTP_OUTAGE_TAG_INVERT   2
-#define NGX_HTTP_OUTAGE_TAG_CLOSE    3
-
 /* 9999-12-31T23:59:59Z, the last instant with a four digit year */
 #define NGX_HTTP_OUTAGE_TIME_LAST    253402300799LL
 
@@ -36,15 +31,6 @@ typedef struct {
     size_t          written;    /* bytes actually in dst */
     unsigned        full:1;     /* a unit did not fit: write no more */
 } ngx_http_outage_out_t;
-
-
-typedef struct {
-    size_t          end;        /* just past the closing braces */
-    size_t          name;       /* offset of the name */
-    size_t          name_len;
-    int             kind;       /* NGX_HTTP_OUTAGE_TAG_* */
-    unsigned        raw:1;
-} ngx_http_outage_tag_t;
 
 
 typedef struct {
@@ -80,8 +66,6 @@ static int ngx_http_outage_leap(long long y);
 static long long ngx_http_outage_days_before_year(long long y);
 static long long ngx_http_outage_days_from_civil(int y, int m, int d);
 static int ngx_http_outage_name_char(unsigned char c);
-static int ngx_http_outage_tpl_tag(const unsigned char *tpl, size_t p,
-    size_t limit, ngx_http_outage_tag_t *tag);
 static int ngx_http_outage_tpl_find_close(const unsigned char *tpl,
     size_t from, size_t limit, const unsigned char *name, size_t name_len,
     ngx_http_outage_section_t *sec);
@@ -1511,9 +1495,9 @@ ngx_http_outage_name_char(unsigned char c)
  * '{', so scanning every "{{" of a template stays linear overall.
  */
 
-static int
+int
 ngx_http_outage_tpl_tag(const unsigned char *tpl, size_t p, size_t limit,
-    ngx_http_outage_tag_t *tag)
+    ngx_http_outage_tpl_tag_t *tag)
 {
     size_t  i;
 
@@ -1601,7 +1585,7 @@ ngx_http_outage_tpl_find_close(const unsigned char *tpl, size_t from,
     ngx_http_outage_section_t *sec)
 {
     size_t                 p, level;
-    ngx_http_outage_tag_t  tag;
+    ngx_http_outage_tpl_tag_t  tag;
 
     level = 0;
     p = from;
@@ -1646,7 +1630,7 @@ ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
     size_t                     p, lit, limit, depth, vlen;
     int                        found, show;
     const unsigned char       *v;
-    ngx_http_outage_tag_t      tag;
+    ngx_http_outage_tpl_tag_t      tag;
     ngx_http_outage_out_t      out;
     ngx_http_outage_section_t  sec, stack[NGX_HTTP_OUTAGE_TPL_DEPTH];
 
@@ -1761,7 +1745,7 @@ ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
 
 /* template names whose values come from Redis (banner and page alike) */
 
-static int
+int
 ngx_http_outage_tpl_untrusted(const unsigned char *name, size_t len)
 {
     return (len == 7 && memcmp(name, "message", 7) == 0)
@@ -1775,7 +1759,7 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
     size_t *offset)
 {
     size_t                 p, q, depth, pos[NGX_HTTP_OUTAGE_TPL_DEPTH];
-    ngx_http_outage_tag_t  tag, opens[NGX_HTTP_OUTAGE_TPL_DEPTH];
+    ngx_http_outage_tpl_tag_t  tag, opens[NGX_HTTP_OUTAGE_TPL_DEPTH];
 
     depth = 0;
     p = 0;

@@ -242,6 +242,30 @@ size_t ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
     const unsigned char *tpl, size_t tpl_len, int mode,
     ngx_http_outage_tpl_lookup_pt lookup, void *ctx);
 
+/* one {{...}} tag of a template */
+#define NGX_HTTP_OUTAGE_TAG_VAR      0
+#define NGX_HTTP_OUTAGE_TAG_OPEN     1
+#define NGX_HTTP_OUTAGE_TAG_INVERT   2
+#define NGX_HTTP_OUTAGE_TAG_CLOSE    3
+
+typedef struct {
+    size_t          end;        /* just past the closing braces */
+    size_t          name;       /* offset of the name */
+    size_t          name_len;
+    int             kind;       /* NGX_HTTP_OUTAGE_TAG_* */
+    unsigned        raw:1;
+} ngx_http_outage_tpl_tag_t;
+
+/*
+ * Parses the tag whose "{{" is at p, never looking at or past limit.
+ * Returns 1 and fills *tag for a well-formed tag, 0 otherwise.
+ */
+int ngx_http_outage_tpl_tag(const unsigned char *tpl, size_t p, size_t limit,
+    ngx_http_outage_tpl_tag_t *tag);
+
+/* message, eta or link: the names whose values come from Redis */
+int ngx_http_outage_tpl_untrusted(const unsigned char *name, size_t len);
+
 /*
  * Checks a template once at configuration time.  Returns NULL if it is
  * well-formed, otherwise a static description of the first error (unclosed

@@ -9,10 +9,13 @@
  * overrun) and the two lengths must agree; a short buffer is tried too.
  * The escapers, the sanitiser and the time/link/state parsers run on the
  * value with the same measure/write check and their output invariants.
+ * The HTML context check (tplcheck.c) runs twice on every template that
+ * passes the syntax check: its findings must point at message/eta/link
+ * placeholders, count lines right and agree between the two runs.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_outage_module \
  *       tests/fuzz/fuzz_template.c ngx_outage_module/ngx_http_outage_text.c \
- *       -o /tmp/fuzz_template
+ *       ngx_outage_module/ngx_http_outage_tplcheck.c -o /tmp/fuzz_template
  */
 
 
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "ngx_http_outage_text.h"
+#include "ngx_http_outage_tplcheck.h"
 #include "../support/utf8_oracle.h"
 
 
@@ -301,6 +305,96 @@ fuzz_check_consumed(const unsigned char *tpl, size_t tpl_len)
 }
 
 
+typedef struct {
+    const unsigned char  *tpl;
+    size_t                len;
+    size_t                warns;
+    size_t                notes;
+    size_t                last;     /* offset + 1 of the last warning */
+    unsigned long         sum;      /* of offsets and kinds: runs agree */
+} fuzz_ctx_report_t;
+
+
+/*
+ * The context check's findings: each at a "{{" of message, eta or link in
+ * the template, its line counted right, its text a printable sentence,
+ * warnings at distinct places, one note at most.
+ */
+
+static void
+fuzz_report(void *data, const ngx_http_outage_tpl_finding_t *f)
+{
+    fuzz_ctx_report_t          *r = data;
+    size_t                      i, line;
+    ngx_http_outage_tpl_tag_t   tag;
+
+    if (f->offset >= r->len
+        || !ngx_http_outage_tpl_tag(r->tpl, f->offset, r->len, &tag)
+        || tag.kind != NGX_HTTP_OUTAGE_TAG_VAR
+        || !ngx_http_outage_tpl_untrusted(r->tpl + tag.name, tag.name_len)
+        || tag.name_len != f->name_len
+        || memcmp(r->tpl + tag.name, f->name, f->name_len) != 0)
+    {
+        __builtin_trap();
+    }
+
+    line = 1;
+    for (i = 0; i < f->offset; i++) {
+        line += (r->tpl[i] == '\n');
+    }
+
+    if (line != f->line || memchr(f->why, '\0', sizeof(f->why)) == NULL
+        || strlen(f->why) < 10)
+    {
+        __builtin_trap();
+    }
+
+    for (i = 0; f->why[i]; i++) {
+        if ((unsigned char) f->why[i] < 0x20
+            || (unsigned char) f->why[i] >= 0x7f)
+        {
+            __builtin_trap();
+        }
+    }
+
+    if (f->level == NGX_HTTP_OUTAGE_TPL_NOTE) {
+        if (r->notes++) {
+            __builtin_trap();
+        }
+
+    } else {
+        r->warns++;
+    }
+
+    r->sum = r->sum * 31 + f->offset * 7 + (unsigned long) f->kind;
+}
+
+
+static void
+fuzz_contexts(const unsigned char *tpl, size_t tpl_len)
+{
+    size_t             n;
+    fuzz_ctx_report_t  a, b;
+
+    memset(&a, 0, sizeof(a));
+    a.tpl = tpl;
+    a.len = tpl_len;
+    b = a;
+
+    n = ngx_http_outage_tpl_contexts(tpl, tpl_len, fuzz_report, &a);
+
+    if (n < a.warns || (n <= 64 && n != a.warns)) {
+        __builtin_trap();
+    }
+
+    if (ngx_http_outage_tpl_contexts(tpl, tpl_len, fuzz_report, &b) != n
+        || b.sum != a.sum || b.notes != a.notes)
+    {
+        __builtin_trap();
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -346,6 +440,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      */
     if (ngx_http_outage_tpl_check(tpl, tpl_len, &off) == NULL) {
         fuzz_check_consumed(tpl, tpl_len);
+        fuzz_contexts(tpl, tpl_len);
 
     } else if (off >= tpl_len) {
         __builtin_trap();

@@ -375,6 +375,38 @@ def files(tmp_path):
     (d / "huge.secret").write_bytes(b"x" * (1024 * 1024 + 1))
     (d / "unclosed.html").write_bytes(b"<p>{{#eta}}until {{eta}}</p>")
     (d / "ok.html").write_bytes(b"<p>{{message}}</p>")
+    # review s9 R0 F1: Redis text where HTML escaping does not hold, as the
+    # reviewer wrote them (the unquoted one on line 2)
+    (d / "unquoted.html").write_bytes(
+        b'<!-- banner -->\n'
+        b'<div class="{{class}}" role="status" data-eta={{eta}}><b>{{label}}'
+        b'</b> {{message}} {{#link}}<a href="{{link}}">Status</a>{{/link}}'
+        b'</div>\n')
+    (d / "href_eta.html").write_bytes(
+        b'<!doctype html><html><head><title>{{title}}</title></head><body>'
+        b'<main><h1>{{title}}</h1><p>{{message}}</p><p><a href="{{eta}}">'
+        b'details</a></p>\n<script src="{{link}}"></script></main></body>'
+        b'</html>\n')
+    (d / "onclick.html").write_bytes(
+        b'<button onclick="show(\'{{message}}\')">?</button>'
+        b'<p>x</p><script>var m="{{eta}}";</script>')
+    # review s9 R3's false positives of the refusing check (F8, F7, F3,
+    # F2), every safe place at once: none of it is warned about
+    (d / "rich.html").write_bytes(
+        b'<!DOCTYPE html><html><head><meta charset="utf-8">'
+        b'<meta name="description" content="{{message}}">'
+        b'<script type="text/javascript">//<![CDATA[\nvar a=1;\n//]]>'
+        b'</script><script>\n// <!-- hide\nalert(1)\n// -->\n</script>'
+        b'</head><body><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 '
+        b'100 20"><defs><style>.cls-1{fill:#e30;}</style></defs><path '
+        b'class="cls-1" d="M0 0h10v10z"/></svg>'
+        b'<a {{#link}}href="{{link}}"{{/link}}{{^link}}href="/status"'
+        b'{{/link}}>{{message}}</a>'
+        b'<p {{#eta}}title="{{eta}}"{{/eta}}{{#link}}data-link="{{link}}"'
+        b'{{/link}}>{{message}}</p>'
+        b'<div class="{{class}}{{#eta}} has-eta{{/eta}}" title=\'{{message}}'
+        b'\'><textarea>{{eta}}</textarea><!-- {{message}} -->'
+        b'<a href="/status?m={{message}}">more</a></div></body></html>\n')
     return str(d)
 
 
@@ -455,6 +487,113 @@ def test_good_configuration_uses_every_directive(nginx_factory, files):
     assert ok, out
     used = set(re.findall(r"\b(outage_[a-z_]+)\b", conf))
     assert set(command_table()) <= used, set(command_table()) - used
+
+
+# ---- where a template puts the Redis-provided fields -------------------------
+
+def warn_lines(out):
+    return [ln for ln in out.splitlines() if "[warn]" in ln]
+
+
+def test_redis_fields_where_escaping_does_not_hold_are_warned(nginx_factory,
+                                                              files):
+    """Review s9 R0 F1: nginx -t says, per field, where a template puts
+    message, eta or link in a place escaping does not protect, and how to
+    fix it; the configuration still loads (a warning, never a refusal, so a
+    reload after the upgrade cannot fail because of it)."""
+    ok, out = nginx_t(nginx_factory, loc(
+        "outage_banner_template {dir}/unquoted.html; "
+        "outage_page_template {dir}/href_eta.html; "
+        "location /b { outage_banner_template {dir}/onclick.html; }"), files)
+    assert ok, out
+    warns = warn_lines(out)
+    assert len(warns) == 5, out
+    expect = [
+        ('"outage_banner_template" template "%s/unquoted.html" line 2: '
+         '{{eta}} is in the unquoted value of attribute "data-eta" of <div>',
+         'quote it (data-eta="{{eta}}")'),
+        ('"outage_page_template" template "%s/href_eta.html" line 1: '
+         '{{eta}} starts the URL in attribute "href" of <a>',
+         "use {{link}} there"),
+        ('"outage_page_template" template "%s/href_eta.html" line 2: '
+         '{{link}} decides where attribute "src" of <script> loads script',
+         'use {{link}} only in links (<a href="{{link}}">)'),
+        ('"outage_banner_template" template "%s/onclick.html" line 1: '
+         '{{message}} is in the event handler attribute "onclick" of '
+         '<button>', "move it out of on... and style attributes"),
+        ('"outage_banner_template" template "%s/onclick.html" line 1: '
+         '{{eta}} is inside <script>, where escaping does not stop script',
+         "move it out"),
+    ]
+    for (what, fix), line in zip(expect, warns):
+        assert what % files in line, (what, out)
+        assert fix in line, (fix, line)
+        assert re.search(r"nginx\.conf:\d+$", line), line
+
+
+def test_templates_with_redis_fields_in_safe_places_pass(nginx_factory,
+                                                          files):
+    """Review s9 R3 F8, F7, F3, F2: optional attributes with sections, an
+    inline SVG logo with <style>, "<!--" and CDATA in a script, <meta
+    content>: no warning at all, for the banner and the page."""
+    ok, out = nginx_t(nginx_factory, loc(
+        "outage_banner_template {dir}/rich.html; "
+        "outage_page_template {dir}/rich.html;"), files)
+    assert ok, out
+    assert warn_lines(out) == [], out
+
+
+def test_a_warned_template_loads_and_reloads(nginx_factory, files):
+    """The warning does not stop nginx: it starts with the template and a
+    reload keeps it (the warning is said again, in the error log)."""
+    n = nginx_factory(loc("outage_banner_template %s/unquoted.html;" % files))
+    n.reload()
+    assert n.proc.poll() is None
+    assert n.log_text().count("{{eta}} is in the unquoted value") >= 1
+
+
+def test_banner_html_with_request_text_is_warned(nginx_factory, files):
+    """Review s9 R0 F2: outage_banner_html inserts variables as they are;
+    those any client writes ($http_*, $arg_*, $cookie_*, the URI, Host)
+    are warned about by name, module and fixed-format ones are not."""
+    ok, out = nginx_t(nginx_factory, loc(
+        'outage_banner_html "<b>$outage_message_html $request_id</b>"; '
+        'location /a { outage_banner_html "<i>${http_x_note}</i>$arg_m"; }'
+        'location /b { outage_banner_html "<i>$request_uri</i>"; }'
+        'location /c { outage_banner_html "<i>$hostname $request_id</i>"; }'),
+        files)
+    assert ok, out
+    warns = warn_lines(out)
+    assert len(warns) == 2, out
+    assert ('"outage_banner_html" inserts "$http_x_note" as it is: it '
+            'carries text any client sends') in warns[0], out
+    assert '"outage_banner_html" inserts "$request_uri"' in warns[1], out
+
+
+def test_a_fifo_or_device_template_does_not_hang_nginx_t(nginx_factory,
+                                                         files, tmp_path):
+    """Review s10 R3 F5/F6: opening a FIFO waited for a writer, so nginx -t
+    (and a reload) hung; it reads as empty now, as /dev/null does (main
+    loads /dev/null as an empty template: no banner)."""
+    fifo = tmp_path / "banner.fifo"
+    os.mkfifo(str(fifo))
+    ok, out = nginx_t(nginx_factory, loc(
+        "outage_banner_template %s; outage_page_template /dev/null;" % fifo),
+        files)
+    assert ok, out
+
+
+def test_a_bypass_secret_is_not_read_as_a_template(nginx_factory, files,
+                                                    tmp_path):
+    """outage_bypass_secret took the template reader, template check
+    included: a secret with "{{" was refused as an "unclosed {{"."""
+    secret = tmp_path / "braces.secret"
+    secret.write_bytes(b"{{0123456789abcdef0123456789\n")
+    ok, out = nginx_t(nginx_factory,
+                      "outage_bypass_secret %s; %s" % (secret, loc("")),
+                      files)
+    assert ok, out
+    assert "{{" not in out, out
 
 
 # ---- over-long values ---------------------------------------------------------
