@@ -253,6 +253,27 @@ tc_in(const unsigned char *name, size_t len, const char *list)
 }
 
 
+/* can the scheme read so far still become one of the words of list? */
+
+static int
+tc_prefix_of(const unsigned char *name, size_t len, const char *list)
+{
+    size_t  n;
+
+    while (*list) {
+        n = strlen(list);
+
+        if (len <= n && memcmp(name, list, len) == 0) {
+            return 1;
+        }
+
+        list += n + 1;
+    }
+
+    return 0;
+}
+
+
 static int
 tc_ns(const tc_state_t *h)
 {
@@ -1648,13 +1669,8 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
         } else if (!link
                    && (h->url == U_START
                        || (h->url == U_SCHEME
-                           && h->scheme_len <= 10
-                           && (memcmp(h->scheme, "javascript",
-                                      h->scheme_len) == 0
-                               || memcmp(h->scheme, "vbscript",
-                                         h->scheme_len) == 0
-                               || memcmp(h->scheme, "data",
-                                         h->scheme_len) == 0))))
+                           && tc_prefix_of(h->scheme, h->scheme_len,
+                                           "javascript\0vbscript\0data\0"))))
         {
             kind = K_URL;
         }
@@ -1672,11 +1688,8 @@ tc_judge(tc_state_t *h, int name_id, size_t offset)
         } else if (link ? h->url == U_START
                    : h->url != U_FIXED
                      && (h->url != U_SCHEME
-                         || (h->scheme_len <= 5
-                             && (memcmp(h->scheme, "https",
-                                        h->scheme_len) == 0
-                                 || memcmp(h->scheme, "data",
-                                           h->scheme_len) == 0))))
+                         || tc_prefix_of(h->scheme, h->scheme_len,
+                                         "https\0data\0")))
         {
             /* "ht" may become "https://evil/", "js" no loadable URL */
             kind = K_LOAD;
