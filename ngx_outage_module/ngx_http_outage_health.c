@@ -202,6 +202,13 @@ static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, u_char *text, size_t len);
 static void ngx_http_outage_health_stale(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_renewed(
+    ngx_http_outage_shm_check_t *sc, ngx_msec_t now, ngx_msec_t limit);
+static size_t ngx_http_outage_health_renewed_text(
+    ngx_http_outage_shm_check_t *sc, ngx_msec_t now, u_char *buf,
+    size_t size);
+static void ngx_http_outage_passive_renew(ngx_http_outage_shm_check_t *sc,
+    ngx_uint_t direct, ngx_uint_t failed);
 static ngx_uint_t ngx_http_outage_health_unknown(
     ngx_http_outage_health_t *h, ngx_http_outage_shm_check_t *sc,
     ngx_uint_t *guard);
@@ -2204,6 +2211,8 @@ static void
 ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, u_char *text, size_t len)
 {
+    u_char                        tail[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                        tlen;
     ngx_str_t                    *scope;
     ngx_uint_t                    was, guard;
     ngx_http_outage_shm_t        *shm;
@@ -2222,6 +2231,7 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     shm = ngx_http_outage_shm();
     was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
     guard = 0;
+    tlen = 0;
 
     ngx_http_outage_shm_lock();
 
@@ -2241,9 +2251,17 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
          * A verdict nobody renews is not kept for good: after "fall"
          * intervals without a probe the check is unknown (neither up nor
          * down), as a new one, so that it neither hides an outage nor
-         * pages one that ended.
+         * pages one that ended.  A take-down by traffic alone is renewed
+         * by the traffic that keeps failing the same way: counted from
+         * the last such request, it ends as one by probes does.
          */
-        if (p->unprobed >= p->conf->fall) {
+        if (p->unprobed >= p->conf->fall
+            && !ngx_http_outage_health_renewed(sc, ngx_current_msec,
+                                               p->conf->fall
+                                               * p->conf->interval))
+        {
+            tlen = ngx_http_outage_health_renewed_text(sc, ngx_current_msec,
+                                                       tail, sizeof(tail));
             was = ngx_http_outage_health_unknown(h, sc, &guard);
         }
     }
@@ -2253,9 +2271,10 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     if (was != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN) {
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
                       "outage: check \"%V\" (#%ui) is unknown: not probed "
-                      "for %ui intervals (%*s), so its last verdict (%s) no "
-                      "longer counts: it keeps its scope neither up nor "
-                      "down", scope, p->id, p->unprobed, len, text,
+                      "for %ui intervals (%*s)%*s, so its last verdict (%s) "
+                      "no longer counts: it keeps its scope neither up nor "
+                      "down", scope, p->id, p->unprobed, len, text, tlen,
+                      tail,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
@@ -2311,8 +2330,9 @@ ngx_http_outage_health_unknown(ngx_http_outage_health_t *h,
 static void
 ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 {
-    u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX];
-    size_t                        len;
+    u_char                        text[NGX_HTTP_OUTAGE_ERR_MAX],
+                                  tail[NGX_HTTP_OUTAGE_ERR_MAX];
+    size_t                        len, tlen;
     ngx_str_t                    *scope;
     ngx_uint_t                    i, was, guard;
     ngx_msec_t                    now, limit;
@@ -2348,7 +2368,8 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
             || sc->key != p->conf->key
             || (ngx_msec_int_t) (now - h->started) <= (ngx_msec_int_t) limit
-            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit)
+            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit
+            || ngx_http_outage_health_renewed(sc, now, limit))
         {
             p->stale = 0;
             continue;
@@ -2375,16 +2396,21 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 
         was = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
         guard = 0;
+        tlen = 0;
 
         ngx_http_outage_shm_lock();
 
         last = (ngx_msec_int_t) (now - sc->probed);
 
         if (sc->key == p->conf->key && sc->probed == p->stale_probed
-            && last > (ngx_msec_int_t) limit)
+            && last > (ngx_msec_int_t) limit
+            && !ngx_http_outage_health_renewed(sc, now, limit))
         {
+            tlen = ngx_http_outage_health_renewed_text(sc, now, tail,
+                                                       sizeof(tail));
             len = ngx_snprintf(text, sizeof(text), "not probed: no probe "
-                               "result for %M ms", (ngx_msec_t) last)
+                               "result for %M ms%*s", (ngx_msec_t) last,
+                               tlen, tail)
                   - text;
 
             sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
@@ -2405,14 +2431,72 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         ngx_log_error(NGX_LOG_ERR, h->log, 0,
                       "outage: check \"%V\" (#%ui) is unknown: no probe "
                       "result for %M ms (the prober stalls or crashes, or "
-                      "cannot run libcurl: see the lines before), so its "
+                      "cannot run libcurl: see the lines before)%*s, so its "
                       "last verdict (%s) no longer counts: it keeps its "
                       "scope neither up nor down", scope, p->id,
-                      (ngx_msec_t) last,
+                      (ngx_msec_t) last, tlen, tail,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
     }
+}
+
+
+/*
+ * A check down by traffic alone ("passive: ..." without a probe) was
+ * taken down by requests that could not reach its own dependency, and
+ * each such request since is that evidence again, as fresh as a failed
+ * probe: such a verdict counts as renewed at the last of them, so that
+ * it is not dropped while the prober cannot probe and customers' requests
+ * keep failing.  An answer of the dependency ends that (renew() below):
+ * the verdict is then only as fresh as its last probe.  Verdicts of the
+ * probes (and those a probe confirmed) are renewed by probes only:
+ * traffic that merely times out or gets garbage never pages on its own,
+ * so it keeps nothing down either.  Read under the lock or not: a stale
+ * value costs one sweep.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_renewed(ngx_http_outage_shm_check_t *sc,
+    ngx_msec_t now, ngx_msec_t limit)
+{
+    /* signed: another worker's cached clock may be a little ahead */
+    return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+           && sc->renewed_seen
+           && !ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len)
+           && (ngx_msec_int_t) (now - sc->renewed) <= (ngx_msec_int_t) limit;
+}
+
+
+/*
+ * What the lines that drop a take-down by traffic alone add, so that they
+ * say why the traffic did not keep it: "; no request failed to reach it
+ * for 5012 ms" or "; a request got an answer since".  Empty otherwise.
+ */
+
+static size_t
+ngx_http_outage_health_renewed_text(ngx_http_outage_shm_check_t *sc,
+    ngx_msec_t now, u_char *buf, size_t size)
+{
+    if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
+        || ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len))
+    {
+        return 0;
+    }
+
+    if (!sc->renewed_seen) {
+        return ngx_snprintf(buf, size, "; taken down by traffic alone, "
+                            "and a request got an answer of its dependency "
+                            "since") - buf;
+    }
+
+    return ngx_snprintf(buf, size, "; taken down by traffic alone, and no "
+                        "request failed to reach its dependency for %M ms",
+                        (ngx_msec_t) ngx_max((ngx_msec_int_t) (now
+                                                               - sc->renewed),
+                                             0))
+           - buf;
 }
 
 
@@ -5565,6 +5649,35 @@ ngx_http_outage_passive_count(ngx_http_outage_shm_passive_t *ps,
 
 
 /*
+ * A judged response against a check that is down (while it is, passive
+ * evidence takes nothing down and brings nothing up): a request that could
+ * not reach the check's own dependency ("direct": the evidence that alone
+ * takes a check down) renews a take-down by traffic alone, and an answer
+ * of it ends that renewal (ngx_http_outage_health_renewed()).  Requests
+ * that bypass the page and those of a scope Redis keeps up ("ok") are
+ * such traffic.  Unlocked: single words, and a lost update moves the
+ * verdict's end by one request.
+ */
+
+static void
+ngx_http_outage_passive_renew(ngx_http_outage_shm_check_t *sc,
+    ngx_uint_t direct, ngx_uint_t failed)
+{
+    if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)) {
+        return;
+    }
+
+    if (direct) {
+        sc->renewed = ngx_current_msec;
+        sc->renewed_seen = 1;
+
+    } else if (!failed && sc->renewed_seen) {
+        sc->renewed_seen = 0;
+    }
+}
+
+
+/*
  * Failures that prove the peer unreachable from nginx itself: it could not
  * connect (refused, unreachable, no answer to the SYN) or could not resolve
  * the upstream's name.  A probe may not exercise them at all (a probe by
@@ -5883,6 +5996,12 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                         && ngx_http_outage_passive_confirms(cause,
                                                             sc->probe_error))));
 
+        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+            && sc->key == ck->key)
+        {
+            ngx_http_outage_passive_renew(sc, direct, failed);
+        }
+
         if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN && !held)
             || sc->key != ck->key)
         {
@@ -5982,6 +6101,10 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
             sc->reason_len = ngx_http_outage_health_reason(sc->reason,
                                                            "passive", text,
                                                            len);
+
+            /* the take-down is the first of its evidence */
+            sc->renewed = ngx_current_msec;
+            sc->renewed_seen = 1;
             sc->passive.streak = 0;
 
             /*

@@ -356,6 +356,15 @@ typedef struct {
                                                   takeovers (health.c,
                                                   foreign) */
     ngx_uint_t                   direct_seen;  /* "direct" is set */
+    ngx_msec_t                   renewed;      /* ngx_current_msec of the
+                                                  last request that could
+                                                  not reach the dependency
+                                                  of a check down by
+                                                  traffic alone: evidence
+                                                  as fresh as a probe's
+                                                  (health.c, renewed()) */
+    ngx_uint_t                   renewed_seen; /* "renewed" is set; 0 once
+                                                  an answer came through */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an
