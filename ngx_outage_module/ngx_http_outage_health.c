@@ -2368,10 +2368,37 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
             || sc->key != p->conf->key
             || (ngx_msec_int_t) (now - h->started) <= (ngx_msec_int_t) limit
-            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit
-            || ngx_http_outage_health_renewed(sc, now, limit))
+            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit)
         {
             p->stale = 0;
+            continue;
+        }
+
+        if (ngx_http_outage_health_renewed(sc, now, limit)) {
+            p->stale = 0;
+
+            /*
+             * Kept by traffic: the status says that nobody probes it,
+             * once (a probe result writes its own text)
+             */
+            if (sc->last_error != NGX_HTTP_OUTAGE_CHECK_SETUP) {
+                ngx_http_outage_shm_lock();
+
+                if (sc->key == p->conf->key) {
+                    sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
+                    sc->last_error_len =
+                        ngx_snprintf(sc->last_error_text,
+                                     NGX_HTTP_OUTAGE_ERR_MAX,
+                                     "not probed: no probe result for over "
+                                     "%M ms; kept down by requests that "
+                                     "still cannot reach its dependency",
+                                     limit)
+                        - sc->last_error_text;
+                }
+
+                ngx_http_outage_shm_unlock();
+            }
+
             continue;
         }
 

@@ -151,7 +151,13 @@ def test_traffic_keeps_a_passive_take_down_while_no_worker_can_probe(
 
         # the old code dropped it ~6.4 s after the last probe result
         last = kept_by_traffic(n, 10 * LATENCY_FACTOR)
-        assert checks_of(n)[0]["probes"] == probed
+        c = checks_of(n)[0]
+        assert c["probes"] == probed, c
+        # nobody probes it, and the status says so (not "ok" of old)
+        assert c["error_kind"] == "setup", c
+        assert c["last_error"] == (
+            "not probed: no probe result for over 4900 ms; kept down by "
+            "requests that still cannot reach its dependency"), c
 
         wait_for(lambda: checks_of(n)[0]["health"] == "unknown",
                  timeout=3 * T, what="the verdict dropped")
