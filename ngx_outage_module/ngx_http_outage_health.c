@@ -278,7 +278,9 @@ static ngx_int_t ngx_http_outage_passive_classify(ngx_http_request_t *r,
     const char **cause, ngx_str_t **peer, ngx_uint_t *connected);
 static void ngx_http_outage_health_passive(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status, const char *cause,
-    ngx_str_t *peer, ngx_str_t *name, ngx_uint_t connected);
+    ngx_str_t *peer, ngx_str_t *name, ngx_uint_t connected, ngx_uint_t busy);
+static ngx_uint_t ngx_http_outage_passive_may_be_busy(
+    ngx_http_upstream_t *u);
 static uint64_t ngx_http_outage_passive_fingerprint(uint32_t key,
     ngx_str_t *name);
 static void ngx_http_outage_passive_name_record(
@@ -5517,7 +5519,7 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
                                      + sizeof(":65535")];
     void                        *inherited;
     ngx_str_t                   *peer, *name, hostport;
-    ngx_uint_t                   status, first, connected;
+    ngx_uint_t                   status, first, connected, busy;
     const char                  *cause;
     ngx_http_upstream_t         *u;
     ngx_http_outage_ctx_t       *octx;
@@ -5587,10 +5589,55 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
         }
     }
 
+    /*
+     * "no live upstreams" is also a busy upstream's answer: every server
+     * at its max_conns (nginx logs the same line).  Either upstream the
+     * request ran may be the paged one (see classify()).
+     */
+    busy = 0;
+
+    if (cause != NULL && ngx_strcmp(cause, "no live upstreams") == 0) {
+        octx = ngx_http_outage_ctx(r, 0);
+        busy = ngx_http_outage_passive_may_be_busy(r->upstream)
+               || (octx != NULL
+                   && ngx_http_outage_passive_may_be_busy(
+                                                      octx->page.inherited));
+    }
+
     ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer,
-                                   name, connected);
+                                   name, connected, busy);
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether the upstream has a server with max_conns: its "no live
+ * upstreams" may mean "every server busy", not "every server marked
+ * failed".  The configuration's own record of the servers (an
+ * "upstream" block, or the one server of a proxy_pass address), whatever
+ * balancer it uses; none for an address resolved per request.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_may_be_busy(ngx_http_upstream_t *u)
+{
+    ngx_uint_t                   i;
+    ngx_http_upstream_server_t  *server;
+
+    if (u == NULL || u->upstream == NULL || u->upstream->servers == NULL) {
+        return 0;
+    }
+
+    server = u->upstream->servers->elts;
+
+    for (i = 0; i < u->upstream->servers->nelts; i++) {
+        if (server[i].max_conns) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -5825,7 +5872,7 @@ ngx_http_outage_passive_peer_tail(u_char *buf, size_t size, ngx_str_t *peer)
 static void
 ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
     ngx_uint_t status, const char *cause, ngx_str_t *peer, ngx_str_t *name,
-    ngx_uint_t connected)
+    ngx_uint_t connected, ngx_uint_t busy)
 {
     u_char                         text[NGX_HTTP_OUTAGE_ERR_MAX],
                                    probe[NGX_HTTP_OUTAGE_ERR_MAX],
@@ -5978,7 +6025,10 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * own dependency, with no answer since, continues that evidence:
          * the servers were marked failed by those refusals, not by read
          * timeouts of a slow URL (an answer resets it; a minute at most,
-         * while nginx retries each server after its fail_timeout).
+         * while nginx retries each server after its fail_timeout).  Not
+         * for an upstream with max_conns: there it may be every server
+         * busy after one refusal (a restart, then long requests holding
+         * every connection), and a probe decides.
          * Unlocked: a lost update only asks for a probe.
          */
         if (sc->key != ck->key) {
@@ -5992,7 +6042,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         } else if (direct && !resolve && !connected) {
             sc->conn_failed = now;
 
-        } else if (nolive && sc->conn_failed
+        } else if (nolive && !busy && sc->conn_failed
                    && now - sc->conn_failed <= 60
                    && now >= sc->conn_failed)
         {
