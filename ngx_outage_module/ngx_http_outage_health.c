@@ -63,7 +63,9 @@ typedef struct {
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     unstarted;   /* the last probe that
                                                    could not start (set-up
-                                                   or curl refused it) */
+                                                   or curl refused it), or
+                                                   that this nginx's limits
+                                                   refused */
     ngx_uint_t                     unprobed;    /* intervals in a row
                                                    without a probe */
     ngx_msec_t                     started;
@@ -2067,8 +2069,9 @@ ngx_http_outage_health_confirm_asked(ngx_http_outage_probe_t *p)
 
 /*
  * A confirmation is asked at every tick until a probe answers it: while
- * the check's probes cannot start (set-up or curl refuses them) it is
- * tried once an interval, not at every tick.  The probes of the schedule
+ * the check's probes cannot start (set-up or curl refuses them), or this
+ * nginx's limits refuse them, it is tried once an interval, not at every
+ * tick.  The probes of the schedule
  * are never held off: they are the "retried every interval" the log
  * promises, and the intervals ngx_http_outage_health_unprobed() counts
  * (a tick runs late; the schedule does not drift with it).
