@@ -63,7 +63,9 @@ def source_directives():
 def source_variables():
     src = strip_comments(read(os.path.join(SRC,
                                            "ngx_http_outage_variables.c")))
-    return table_names(src, "ngx_http_outage_vars")
+    # a scope's view fields, then the request's own ($outage_probe)
+    return (table_names(src, "ngx_http_outage_vars")
+            + table_names(src, "ngx_http_outage_request_vars"))
 
 
 def md_sections(text):
