@@ -8,8 +8,8 @@ outage.  The oracles are the page a shopper gets and the status JSON."""
 import pytest
 
 from harness import wait_for
-from guard_helpers import T, ab_conf, apps, guard, states  # noqa: F401
-from passive_helpers import checks_of
+from guard_helpers import (T, apps, guard, prober_fails,  # noqa: F401
+                           redis_shops, states)
 
 CONF = """
     outage_redis 127.0.0.1:{rp} interval=200ms timeout=500ms;
@@ -136,20 +136,11 @@ def test_the_guard_names_a_degraded_scope_it_keeps_up(nginx_factory, apps,
     """A degraded scope whose check the all-checks-failing guard holds back
     is kept up by the guard, not by Redis: guard.held names it, so that it
     is not paged unnamed when the guard clears (review s10 R2-D1)."""
-    a, b = apps(), apps()
-    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
-            % redis.port) + ab_conf(a, b)
-    n = nginx_factory(conf, workers=2)
-    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
-             timeout=T)
+    n, a, b = redis_shops(nginx_factory, apps, redis)
     redis.cli("HSET", "outage:shopa", "state", "degraded", "message",
               "Payments are slow")
     wait_for(lambda: states(n)["shopa"] == "degraded", timeout=T)
-    a.health_code = b.health_code = 401
-    a.health500 = b.health500 = True
-    wait_for(lambda: guard(n)["state"] == "holding"
-             and [c["health"] for c in checks_of(n)] == ["down"] * 2,
-             timeout=T, what="the guard holding both checks")
+    prober_fails(n, a, b)
     wait_for(lambda: "shopa" in guard(n)["held"], timeout=T,
              what="shopa listed as kept up by the guard")
     assert states(n)["shopa"] == "degraded"
