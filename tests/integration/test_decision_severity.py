@@ -5,6 +5,9 @@ only "ok" silences the check (docs/directives.md, "Precedence").  A
 "down") must not take the maintenance page away once the check proves the
 outage.  The oracles are the page a shopper gets and the status JSON."""
 
+import json
+import re
+
 import pytest
 
 from harness import wait_for
@@ -23,6 +26,9 @@ CONF = """
             outage_passive off;
             outage_page_intercept off;
             proxy_pass http://127.0.0.1:{app}/;
+        }}
+        location = /home {{
+            return 200 "<!DOCTYPE html><html><body><p>shop</p></body></html>";
         }}
         location = /outage/status {{ outage_status; }}
     }}
@@ -76,9 +82,25 @@ def test_a_degraded_banner_never_hides_a_failing_check(shop, redis, backend,
         st, hd, body = shop.get("/checkout/cart")
         assert st == 503 and hd.get("x-outage-page") == "paged", (st, hd)
         assert hd.get("retry-after") is not None
-    # the operator's words stay on the page
-    expected = b"Payments are a bit slow" if declare[0] == "HSET" else b"down"
-    assert expected in body
+    # the page says the service is unavailable first; the operator's words
+    # follow as the team's last update, in HTML and JSON alike, as the
+    # banner says "Service disruption" before them (review s10/R5 F2)
+    said = "Payments are a bit slow" if declare[0] == "HSET" else "down"
+    lead = re.search(r'<p class="lead">(.*?)</p>', body.decode()).group(1)
+    assert lead == ("Part of our service is unavailable. Our team is "
+                    "working on a fix."), lead
+    assert ('<p class="update">Last update from our team: %s</p>' % said
+            in body.decode())
+    st, _, js = shop.get("/checkout/cart",
+                         headers={"Accept": "application/json"})
+    doc = json.loads(js)
+    assert st == 503 and doc["state"] == "down", doc
+    assert doc["detail"] == (lead + " Last update from our team: " + said)
+    _, _, home = shop.get("/home")
+    banner = re.search(r'<strong class="outage-banner__state">(.*?)</strong>'
+                       r' <span class="outage-banner__message">(.*?)</span>',
+                       home.decode())
+    assert banner and banner.groups() == ("Service disruption", said), home
 
     # the check comes back: the banner the operator declared is shown again
     backend.set_health("ok", path="/health")
