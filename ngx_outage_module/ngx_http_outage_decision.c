@@ -831,46 +831,17 @@ ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
 
 
 /*
- * The window applies to every state (docs/redis.md, "Times"): after
- * "ends" the incident is over; before "starts", or when its times cannot
- * be used, it is not in effect and is only announced.
+ * The scope's "ok" in Redis (or "degraded" with "checks silenced") is what
+ * decides now: its checks are silenced.  The incident's own rule is
+ * payload.c's, shared with build_views().
  */
-
-ngx_uint_t
-ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc, time_t now)
-{
-    if (inc->ends && now >= inc->ends) {
-        return NGX_HTTP_OUTAGE_WINDOW_OVER;
-    }
-
-    /* the key's own expiry (PTTL): over where Redis would have deleted it */
-    if (inc->expires
-        && (ngx_msec_int_t) (ngx_current_msec - (ngx_msec_t) inc->expires)
-           >= 0)
-    {
-        return NGX_HTTP_OUTAGE_WINDOW_OVER;
-    }
-
-    if (inc->pending || (inc->starts && now < inc->starts)) {
-        return NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED;
-    }
-
-    return NGX_HTTP_OUTAGE_WINDOW_OPEN;
-}
-
-
-/* the scope's "ok" in Redis is what decides now: its checks are silenced */
 
 ngx_uint_t
 ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now)
 {
     return ngx_http_outage_redis_usable(omcf, shm, now)
-           && (inc->state == NGX_HTTP_OUTAGE_STATE_OK
-               || (inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
-                   && inc->silences))
-           && ngx_http_outage_incident_window(inc, now)
-              == NGX_HTTP_OUTAGE_WINDOW_OPEN;
+           && ngx_http_outage_incident_silences(inc, now, ngx_current_msec);
 }
 
 
@@ -882,7 +853,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     time_t                         last;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale,
-                                   announced, window;
+                                   announced, window, silences;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_incident_t    *inc;
     ngx_http_outage_snap_scope_t  *ds;
@@ -986,7 +957,9 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
          * announced, as scheduled maintenance.  An announcement never
          * hides a failing check, and "ok" has nothing to announce.
          */
-        window = ngx_http_outage_incident_window(inc, now);
+        window = ngx_http_outage_incident_window(inc, now, ngx_current_msec);
+        silences = ngx_http_outage_incident_silences(inc, now,
+                                                     ngx_current_msec);
 
         if (window == NGX_HTTP_OUTAGE_WINDOW_OVER) {
             continue;
@@ -1002,7 +975,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         }
 
         if (inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
-            && !inc->silences
+            && !silences
             && v->state == NGX_HTTP_OUTAGE_STATE_DOWN)
         {
             /*
@@ -1020,17 +993,17 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (v->state == NGX_HTTP_OUTAGE_STATE_DOWN
-            && (inc->state == NGX_HTTP_OUTAGE_STATE_OK
-                || inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED))
-        {
-            /*
-             * "ok", or "degraded" with "checks silenced" (the other
-             * degraded gave way above): the operator's word stands, but
-             * not silently
-             */
+        if (v->state == NGX_HTTP_OUTAGE_STATE_DOWN && silences) {
+            /* the operator's word stands, but not silently */
             v->overrides = v->reason;
         }
+
+        /* what the guard's held list reads (health.c): this decision's */
+        v->redis_decides = silences
+                           || (!announced
+                               && (inc->state == NGX_HTTP_OUTAGE_STATE_DOWN
+                                   || inc->state
+                                      == NGX_HTTP_OUTAGE_STATE_MAINTENANCE));
 
         v->state = announced ? NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                              : inc->state;

@@ -4587,12 +4587,16 @@ ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 /*
  * The guard's one rule for "held" (holding) and "released" (disproved),
  * shared by the status, its metric and the log line of the hold: a scope
- * that Redis does not decide (a maintenance, an "ok" that silences the
- * checks: "Redis wins"); "held": with a check failing by its probes
- * (health_held(): down, or on the way to "fall"), and reading ok (another
- * check down by traffic alone pages it anyway); "released": with a check
- * down by its probes, paged because the guard was disproved.  snap: the
- * decision's views (NULL: none yet, only the checks are read).
+ * that Redis does not decide (a maintenance or down in its window, an "ok"
+ * or "checks silenced" that silences the checks: "Redis wins"; a degraded
+ * banner without "checks silenced", an incident announced for later or
+ * over decide nothing against a failing check); "held": with a check
+ * failing by its probes (health_held(): down, or on the way to "fall"),
+ * and not down (another check down by traffic alone pages it anyway);
+ * "released": with a check down by its probes, paged because the guard
+ * was disproved.  snap: the decision's views (NULL: none yet, only the
+ * checks are read); what Redis decides is read from them only, never
+ * from the live zone, so that the list is the decision's.
  */
 
 static ngx_uint_t
@@ -4600,7 +4604,7 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t scope, ngx_uint_t state)
 {
-    ngx_uint_t                     i, degraded;
+    ngx_uint_t                     i;
     ngx_http_outage_view_t        *v;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
@@ -4614,19 +4618,9 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
     if (snap != NULL && scope < snap->nscopes) {
         v = &snap->scopes[scope];
 
-        /*
-         * A degraded banner without "checks silenced" does not decide
-         * against a check that is down (decision.c): what the guard
-         * holds back would page it, so the guard keeps it up.
-         */
-        degraded = (v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS
-                    && v->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
-                    && !shm->scopes[ngx_http_outage_scope_slot(scope)]
-                           .redis.silences);
-
-        if ((v->source == NGX_HTTP_OUTAGE_SOURCE_REDIS && !degraded)
+        if (v->redis_decides
             || (state == NGX_HTTP_OUTAGE_GUARD_HOLDING
-                && v->state != NGX_HTTP_OUTAGE_STATE_OK && !degraded))
+                && v->state == NGX_HTTP_OUTAGE_STATE_DOWN))
         {
             return 0;
         }

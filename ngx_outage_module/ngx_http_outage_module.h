@@ -555,6 +555,10 @@ typedef struct {
     ngx_str_t                    warning;   /* unusable Redis times */
     ngx_str_t                    overrides; /* the failing check's reason
                                                a Redis "ok" silences */
+    /* the Redis incident in effect stands whatever the checks say ("ok",
+     * "checks silenced", a maintenance or down in its window): a check
+     * the all-checks-failing guard holds back would not change the scope */
+    unsigned                     redis_decides:1;
 } ngx_http_outage_view_t;
 
 
@@ -751,15 +755,8 @@ ngx_uint_t ngx_http_outage_state_rank(ngx_uint_t state);
 uint32_t ngx_http_outage_redis_source(ngx_http_outage_main_conf_t *omcf);
 ngx_uint_t ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, time_t now);
-ngx_uint_t ngx_http_outage_incident_window(ngx_http_outage_incident_t *inc,
-    time_t now);
 ngx_uint_t ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now);
-
-/* ngx_http_outage_incident_window() */
-#define NGX_HTTP_OUTAGE_WINDOW_OPEN       0   /* in effect now */
-#define NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED  1   /* ahead, or unusable times */
-#define NGX_HTTP_OUTAGE_WINDOW_OVER       2   /* "ends" has passed */
 
 /* the banner filter's state of r, or NULL: r->ctx only, never a walk */
 #define ngx_http_outage_banner_ctx(r)                                         \

@@ -56,6 +56,8 @@ static void ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page, time_t t);
 static const ngx_http_outage_page_text_t *ngx_http_outage_page_text(
     const ngx_http_outage_page_t *page);
+static int ngx_http_outage_page_message_leads(
+    const ngx_http_outage_page_scope_t *m);
 static const char *ngx_http_outage_state_label(int state);
 static const char *ngx_http_outage_state_class(int state);
 static const char *ngx_http_outage_source_name(int source);
@@ -130,6 +132,7 @@ static const char  ngx_http_outage_page_css[] =
 "letter-spacing:-.01em}"
 ".lead{margin:0 0 24px;font-size:1.0625rem;color:var(--muted);"
 "overflow-wrap:anywhere}"
+".update{margin:-12px 0 24px;color:var(--muted);overflow-wrap:anywhere}"
 ".facts{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 24px;padding:0}"
 ".facts div{flex:1 1 200px;background:var(--soft);border-radius:10px;"
 "padding:12px 16px}"
@@ -239,6 +242,26 @@ ngx_http_outage_page_text(const ngx_http_outage_page_t *page)
     /* degraded is only ever paged when the backend itself failed */
     return &ngx_http_outage_text_generic;
 }
+
+
+/*
+ * Whether the main scope's message is the page's lead.  Not when a failing
+ * check took the scope down while Redis said "degraded" (decision.c): that
+ * message was written for a slowdown ("Payments are slow") and must not be
+ * the first thing a page saying "unavailable" says; it follows the
+ * built-in sentence as the team's last update, in HTML and JSON alike.
+ */
+
+static int
+ngx_http_outage_page_message_leads(const ngx_http_outage_page_scope_t *m)
+{
+    return m != NULL && m->message_len
+           && !(m->state == NGX_HTTP_OUTAGE_STATE_DOWN
+                && m->source == NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH);
+}
+
+
+#define NGX_HTTP_OUTAGE_PAGE_UPDATE  "Last update from our team: "
 
 
 static const char *
@@ -581,7 +604,7 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_str(&w, t->title);
     ngx_http_outage_wr_str(&w, "</h1>\n<p class=\"lead\">");
 
-    if (m && m->message_len) {
+    if (ngx_http_outage_page_message_leads(m)) {
         ngx_http_outage_wr_html(&w, m->message, m->message_len);
 
     } else {
@@ -589,6 +612,13 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
     }
 
     ngx_http_outage_wr_str(&w, "</p>\n");
+
+    if (m && m->message_len && !ngx_http_outage_page_message_leads(m)) {
+        ngx_http_outage_wr_str(&w, "<p class=\"update\">"
+                                   NGX_HTTP_OUTAGE_PAGE_UPDATE);
+        ngx_http_outage_wr_html(&w, m->message, m->message_len);
+        ngx_http_outage_wr_str(&w, "</p>\n");
+    }
 
     facts = 0;
 
@@ -708,12 +738,17 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_num(&w, page->status);
     ngx_http_outage_wr_str(&w, ",\"detail\":\"");
 
-    if (m && m->message_len) {
+    if (ngx_http_outage_page_message_leads(m)) {
         ngx_http_outage_wr_json(&w, m->message, m->message_len);
 
     } else {
         ngx_http_outage_wr_json(&w, (const unsigned char *) t->lead,
                                 strlen(t->lead));
+
+        if (m && m->message_len) {
+            ngx_http_outage_wr_str(&w, " " NGX_HTTP_OUTAGE_PAGE_UPDATE);
+            ngx_http_outage_wr_json(&w, m->message, m->message_len);
+        }
     }
 
     ngx_http_outage_wr_str(&w, "\",\"state\":\"");

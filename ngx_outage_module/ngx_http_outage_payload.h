@@ -150,6 +150,29 @@ int ngx_http_outage_payload_field_known(const unsigned char *name,
 time_t ngx_http_outage_payload_view_eta(time_t eta, time_t starts,
     time_t ends, time_t expiry, int maintenance, time_t now);
 
+/* ngx_http_outage_incident_window() */
+#define NGX_HTTP_OUTAGE_WINDOW_OPEN       0   /* in effect now */
+#define NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED  1   /* ahead, or unusable times */
+#define NGX_HTTP_OUTAGE_WINDOW_OVER       2   /* "ends" has passed */
+
+/*
+ * Where "now" (and now_ms, on the clock of the incident's "expires") is in
+ * the incident's window (docs/redis.md, "Times"), for every state: after
+ * "ends" or the key's expiry it is over; before "starts", or when its
+ * times cannot be used, it is only announced.
+ */
+int ngx_http_outage_incident_window(const ngx_http_outage_incident_t *inc,
+    time_t now, uint64_t now_ms);
+
+/*
+ * 1 if the incident, read from a current Redis, keeps its scope's failing
+ * checks from paging: "ok", or "degraded" with "checks silenced", in its
+ * open window.  The one rule of the decision, the health checks' log and
+ * the guard's held list.
+ */
+int ngx_http_outage_incident_silences(const ngx_http_outage_incident_t *inc,
+    time_t now, uint64_t now_ms);
+
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);
 

@@ -1,7 +1,9 @@
 """Helpers of the all-checks-failing guard's tests (test_guard_trust.py,
-test_guard_status.py): an application whose /health can fail or hang, the
-fixture that makes them, two-shop and two-box configurations, and readers
-of the scopes' states, the status' guard object and its metrics."""
+test_guard_status.py, test_decision_severity.py): an application whose
+/health can fail or hang, the fixture that makes them, two-shop and two-box
+configurations, the two shops with Redis and a prober whose every probe
+fails, and readers of the scopes' states, the status' guard object and its
+metrics."""
 
 import re
 import threading
@@ -10,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import LATENCY_FACTOR
-from passive_helpers import PASSIVE_WINDOW, server  # noqa: F401
+from harness import LATENCY_FACTOR, wait_for
+from passive_helpers import PASSIVE_WINDOW, checks_of, server  # noqa: F401
 
 T = 10 * LATENCY_FACTOR
 
@@ -119,6 +121,29 @@ def check_lines(opts, *checks):
     with the same options."""
     return "".join("outage_check %s http://127.0.0.1:%d%s %s;\n"
                    % (name, port, path, opts) for name, port, path in checks)
+
+
+def redis_shops(nginx_factory, apps, redis):
+    """ab_conf's two shops, with outage_redis on `redis`, two workers, both
+    checks up: (nginx, app a, app b)"""
+    a, b = apps(), apps()
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + ab_conf(a, b)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
+             timeout=T, what="both checks up")
+    return n, a, b
+
+
+def prober_fails(n, *shops):
+    """Every /health answers 401 (the probes' credentials: the prober's
+    side), until the guard holds every check down."""
+    for app in shops:
+        app.health_code = 401
+        app.health500 = True
+    wait_for(lambda: guard(n)["state"] == "holding"
+             and [c["health"] for c in checks_of(n)] == ["down"] * len(shops),
+             timeout=T, what="the guard holding every check")
 
 
 BOXES_OPTS = "interval=300ms timeout=200ms fall=2 rise=2"

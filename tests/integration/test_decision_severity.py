@@ -5,11 +5,14 @@ only "ok" silences the check (docs/directives.md, "Precedence").  A
 "down") must not take the maintenance page away once the check proves the
 outage.  The oracles are the page a shopper gets and the status JSON."""
 
+import json
+import re
+
 import pytest
 
 from harness import wait_for
-from guard_helpers import T, ab_conf, apps, guard, states  # noqa: F401
-from passive_helpers import checks_of
+from guard_helpers import (T, apps, guard, prober_fails,  # noqa: F401
+                           redis_shops, states)
 
 CONF = """
     outage_redis 127.0.0.1:{rp} interval=200ms timeout=500ms;
@@ -23,6 +26,9 @@ CONF = """
             outage_passive off;
             outage_page_intercept off;
             proxy_pass http://127.0.0.1:{app}/;
+        }}
+        location = /home {{
+            return 200 "<!DOCTYPE html><html><body><p>shop</p></body></html>";
         }}
         location = /outage/status {{ outage_status; }}
     }}
@@ -76,9 +82,25 @@ def test_a_degraded_banner_never_hides_a_failing_check(shop, redis, backend,
         st, hd, body = shop.get("/checkout/cart")
         assert st == 503 and hd.get("x-outage-page") == "paged", (st, hd)
         assert hd.get("retry-after") is not None
-    # the operator's words stay on the page
-    expected = b"Payments are a bit slow" if declare[0] == "HSET" else b"down"
-    assert expected in body
+    # the page says the service is unavailable first; the operator's words
+    # follow as the team's last update, in HTML and JSON alike, as the
+    # banner says "Service disruption" before them (review s10/R5 F2)
+    said = "Payments are a bit slow" if declare[0] == "HSET" else "down"
+    lead = re.search(r'<p class="lead">(.*?)</p>', body.decode()).group(1)
+    assert lead == ("Part of our service is unavailable. Our team is "
+                    "working on a fix."), lead
+    assert ('<p class="update">Last update from our team: %s</p>' % said
+            in body.decode())
+    st, _, js = shop.get("/checkout/cart",
+                         headers={"Accept": "application/json"})
+    doc = json.loads(js)
+    assert st == 503 and doc["state"] == "down", doc
+    assert doc["detail"] == (lead + " Last update from our team: " + said)
+    _, _, home = shop.get("/home")
+    banner = re.search(r'<strong class="outage-banner__state">(.*?)</strong>'
+                       r' <span class="outage-banner__message">(.*?)</span>',
+                       home.decode())
+    assert banner and banner.groups() == ("Service disruption", said), home
 
     # the check comes back: the banner the operator declared is shown again
     backend.set_health("ok", path="/health")
@@ -136,20 +158,11 @@ def test_the_guard_names_a_degraded_scope_it_keeps_up(nginx_factory, apps,
     """A degraded scope whose check the all-checks-failing guard holds back
     is kept up by the guard, not by Redis: guard.held names it, so that it
     is not paged unnamed when the guard clears (review s10 R2-D1)."""
-    a, b = apps(), apps()
-    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
-            % redis.port) + ab_conf(a, b)
-    n = nginx_factory(conf, workers=2)
-    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 2,
-             timeout=T)
+    n, a, b = redis_shops(nginx_factory, apps, redis)
     redis.cli("HSET", "outage:shopa", "state", "degraded", "message",
               "Payments are slow")
     wait_for(lambda: states(n)["shopa"] == "degraded", timeout=T)
-    a.health_code = b.health_code = 401
-    a.health500 = b.health500 = True
-    wait_for(lambda: guard(n)["state"] == "holding"
-             and [c["health"] for c in checks_of(n)] == ["down"] * 2,
-             timeout=T, what="the guard holding both checks")
+    prober_fails(n, a, b)
     wait_for(lambda: "shopa" in guard(n)["held"], timeout=T,
              what="shopa listed as kept up by the guard")
     assert states(n)["shopa"] == "degraded"

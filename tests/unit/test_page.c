@@ -906,6 +906,54 @@ t_random(void)
 }
 
 
+
+/*
+ * A failing check took the scope down while Redis said "degraded": the
+ * page says unavailable first, the slowdown text follows (review s10/R5
+ * F2); a degraded-decided or Redis-down scope still leads with its text.
+ */
+static void
+t_health_down_over_degraded(void)
+{
+    char                          *html, *js, *lead, *upd;
+    ngx_http_outage_page_t         page;
+    ngx_http_outage_page_scope_t   s[1];
+
+    s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN,
+                 "Payments are <slow>");
+    s[0].source = NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH;
+    page_init(&page, s, 1);
+
+    html = render(ngx_http_outage_page_html, &page, NULL);
+    lead = strstr(html, "<p class=\"lead\">Part of our service is "
+                        "unavailable. Our team is working on a fix.</p>");
+    upd = strstr(html, "<p class=\"update\">Last update from our team: "
+                       "Payments are &lt;slow&gt;</p>");
+    CHECK(lead != NULL && upd != NULL && lead < upd);
+    CHECK(strstr(html, "<h1>Something isn't working right now</h1>"));
+    free(html);
+
+    js = render(ngx_http_outage_page_json, &page, NULL);
+    CHECK(strstr(js, "\"detail\":\"Part of our service is unavailable. "
+                     "Our team is working on a fix. Last update from our "
+                     "team: Payments are \\u003cslow\\u003e\","
+                     "\"state\":\"down\""));
+    free(js);
+
+    /* no message: the built-in sentence alone, no empty update */
+    s[0].message_len = 0;
+    html = render(ngx_http_outage_page_html, &page, NULL);
+    CHECK(strstr(html, "class=\"update\"") == NULL);
+    free(html);
+
+    /* Redis said "down": its text is the lead, as before */
+    s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN, "Payments fail");
+    html = render(ngx_http_outage_page_html, &page, NULL);
+    CHECK(strstr(html, "<p class=\"lead\">Payments fail</p>"));
+    CHECK(strstr(html, "class=\"update\"") == NULL);
+    free(html);
+}
+
 static const unit_test_t  tests[] = {
     { "html_down", t_html_down },
     { "html_generic_and_maintenance", t_html_generic_and_maintenance },
@@ -919,6 +967,7 @@ static const unit_test_t  tests[] = {
     { "cookie_format_parse", t_cookie_format_parse },
     { "ct_equal", t_ct_equal },
     { "random", t_random },
+    { "health_down_over_degraded", t_health_down_over_degraded },
 };
 
 

@@ -1420,6 +1420,72 @@ t_view_eta(void)
 
 
 
+
+/* ---- the silence rule and the window ---------------------------------- */
+
+static void
+t_incident_silences(void)
+{
+    time_t                      now = 1800000000;
+    uint64_t                    ms = 5000000;
+    ngx_http_outage_incident_t  inc;
+
+    memset(&inc, 0, sizeof(inc));
+
+    inc.state = NGX_HTTP_OUTAGE_STATE_NONE;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+
+    /* "ok" and "checks silenced" silence; a plain degraded does not */
+    inc.state = NGX_HTTP_OUTAGE_STATE_OK;
+    CHECK(ngx_http_outage_incident_silences(&inc, now, ms));
+    inc.state = NGX_HTTP_OUTAGE_STATE_DEGRADED;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+    inc.silences = 1;
+    CHECK(ngx_http_outage_incident_silences(&inc, now, ms));
+
+    /* "checks silenced" belongs to degraded only */
+    inc.state = NGX_HTTP_OUTAGE_STATE_DOWN;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+    inc.state = NGX_HTTP_OUTAGE_STATE_MAINTENANCE;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+
+    /* announced for later: in effect at "starts", not before */
+    inc.state = NGX_HTTP_OUTAGE_STATE_DEGRADED;
+    inc.starts = now + 60;
+    CHECK(ngx_http_outage_incident_window(&inc, now, ms)
+          == NGX_HTTP_OUTAGE_WINDOW_ANNOUNCED);
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+    CHECK(ngx_http_outage_incident_silences(&inc, now + 60, ms));
+    inc.state = NGX_HTTP_OUTAGE_STATE_OK;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+
+    /* unusable times: only announced, whatever the clock */
+    inc.starts = 0;
+    inc.pending = 1;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+    inc.pending = 0;
+    CHECK(ngx_http_outage_incident_silences(&inc, now, ms));
+
+    /* over at "ends" */
+    inc.starts = now - 60;
+    inc.ends = now;
+    CHECK(ngx_http_outage_incident_window(&inc, now, ms)
+          == NGX_HTTP_OUTAGE_WINDOW_OVER);
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms));
+    CHECK(ngx_http_outage_incident_silences(&inc, now - 1, ms));
+
+    /* over at the key's expiry (PTTL), on its own clock */
+    inc.starts = 0;
+    inc.ends = 0;
+    inc.expires = ms + 1;
+    CHECK(ngx_http_outage_incident_window(&inc, now, ms)
+          == NGX_HTTP_OUTAGE_WINDOW_OPEN);
+    CHECK(ngx_http_outage_incident_silences(&inc, now, ms));
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms + 1));
+    inc.state = NGX_HTTP_OUTAGE_STATE_DEGRADED;
+    CHECK(!ngx_http_outage_incident_silences(&inc, now, ms + 1000));
+}
+
 static const unit_test_t  tests[] = {
     { "string_key", t_string_key },
     { "string_empty", t_string_empty },
@@ -1459,6 +1525,7 @@ static const unit_test_t  tests[] = {
     { "warning_text", t_warning_text },
     { "field_known", t_field_known },
     { "view_eta", t_view_eta },
+    { "incident_silences", t_incident_silences },
 };
 
 
