@@ -250,6 +250,7 @@ static ngx_uint_t ngx_http_outage_health_answered(
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change);
 static void ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h);
+static void ngx_http_outage_health_first_sent(ngx_http_outage_probe_t *p);
 
 static size_t ngx_http_outage_health_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
@@ -2899,6 +2900,8 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: check #%ui probe of \"%V\"", p->id, &p->conf->url);
 
+    ngx_http_outage_health_first_sent(p);
+
     if (p->easy == NULL && ngx_http_outage_health_setup(h, p) != NGX_OK) {
         return;
     }
@@ -2934,6 +2937,50 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     }
 
     ngx_http_outage_health_transfer(h, p);
+}
+
+
+/*
+ * The first probe of a check with no result yet is on its way: until its
+ * result (or its timeout and the watchdog, if the prober dies meanwhile)
+ * the guard counts the check's target as pending, not as left out
+ * (count()).  The schedule sends every check's first probe before any
+ * check's second, but a loaded machine may answer them in another order:
+ * a fast check reaching "fall" in between must not be paged, to be held
+ * back again by the guard a moment later.  Read without the lock first:
+ * only a check with no result at all takes it.
+ */
+
+static void
+ngx_http_outage_health_first_sent(ngx_http_outage_probe_t *p)
+{
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+        return;
+    }
+
+    shm = ngx_http_outage_shm();
+    sc = &shm->checks[p->conf->slot];
+
+    if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+        || sc->fails || sc->passes)
+    {
+        return;
+    }
+
+    ngx_http_outage_shm_lock();
+
+    if (sc->key == p->conf->key
+        && sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+        && sc->fails == 0 && sc->passes == 0
+        && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
+    {
+        sc->first_sent = ngx_current_msec;
+    }
+
+    ngx_http_outage_shm_unlock();
 }
 
 
@@ -4029,10 +4076,12 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * first such check (the status and the log name it).
  * *npending: targets none of whose checks has a verdict yet (a check a
  * reload added, every check at a start) but whose probes failed already
- * (not "fall" times yet): no evidence against the guard, so they do not
- * make "every target fails" false.  A target with no probe result at all
- * is left out: it cannot hold back a real outage of another target until
- * its first probe (at a random offset within its interval).
+ * (not "fall" times yet), or whose first probe is on its way
+ * (first_sent(): its result is due within its timeout): no evidence
+ * against the guard, so they do not make "every target fails" false.  A
+ * target with no probe result at all and none on its way is left out: it
+ * cannot hold back a real outage of another target until its first probe
+ * (at a random offset within its interval).
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
@@ -4100,7 +4149,12 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         {
             known[t] = 1;
 
-        } else if (sc->fails > 0) {
+        } else if (sc->fails > 0
+                   || (sc->passes == 0 && sc->first_sent
+                       && (ngx_msec_int_t) (ngx_current_msec - sc->first_sent)
+                          <= (ngx_msec_int_t) (checks[i].timeout
+                                               + NGX_HTTP_OUTAGE_WATCHDOG)))
+        {
             tried[t] = 1;
         }
 

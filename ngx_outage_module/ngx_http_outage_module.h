@@ -356,6 +356,12 @@ typedef struct {
                                                   takeovers (health.c,
                                                   foreign) */
     ngx_uint_t                   direct_seen;  /* "direct" is set */
+    ngx_msec_t                   first_sent;   /* (lock) ngx_current_msec
+                                                  a probe of the check
+                                                  started while it had no
+                                                  result: the guard waits
+                                                  for that result (health.c,
+                                                  count) */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an
