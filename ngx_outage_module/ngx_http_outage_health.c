@@ -2900,8 +2900,6 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->log, 0,
                    "outage: check #%ui probe of \"%V\"", p->id, &p->conf->url);
 
-    ngx_http_outage_health_first_sent(p);
-
     if (p->easy == NULL && ngx_http_outage_health_setup(h, p) != NGX_OK) {
         return;
     }
@@ -2941,14 +2939,16 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 
 
 /*
- * The first probe of a check with no result yet is on its way: until its
- * result (or its timeout and the watchdog, if the prober dies meanwhile)
- * the guard counts the check's target as pending, not as left out
- * (count()).  The schedule sends every check's first probe before any
- * check's second, but a loaded machine may answer them in another order:
- * a fast check reaching "fall" in between must not be paged, to be held
- * back again by the guard a moment later.  Read without the lock first:
- * only a check with no result at all takes it.
+ * The first probe of a check with no result yet is handed to curl: until
+ * its result (at most its timeout and the watchdog) the guard counts the
+ * check's target as pending, not as left out (count()).  The schedule
+ * sends every check's first probe before any check's second, but a loaded
+ * machine may answer them in another order: a fast check reaching "fall"
+ * in between must not be paged, to be held back again by the guard a
+ * moment later.  Once per slot: a check whose probes never give a result
+ * (every answer an outage page) must not hold another target's outage
+ * back for more than that one probe.  Read without the lock first: only a
+ * check with no result at all takes it.
  */
 
 static void
@@ -2964,7 +2964,7 @@ ngx_http_outage_health_first_sent(ngx_http_outage_probe_t *p)
     shm = ngx_http_outage_shm();
     sc = &shm->checks[p->conf->slot];
 
-    if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+    if (sc->first_sent || sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
         || sc->fails || sc->passes)
     {
         return;
@@ -2973,6 +2973,7 @@ ngx_http_outage_health_first_sent(ngx_http_outage_probe_t *p)
     ngx_http_outage_shm_lock();
 
     if (sc->key == p->conf->key
+        && sc->first_sent == 0
         && sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
         && sc->fails == 0 && sc->passes == 0
         && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
@@ -3218,6 +3219,7 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->sent = ngx_current_msec;
         p->start_failed = 0;
         p->unprobed = 0;
+        ngx_http_outage_health_first_sent(p);
         return;
     }
 

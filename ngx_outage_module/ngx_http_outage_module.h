@@ -357,11 +357,12 @@ typedef struct {
                                                   foreign) */
     ngx_uint_t                   direct_seen;  /* "direct" is set */
     ngx_msec_t                   first_sent;   /* (lock) ngx_current_msec
-                                                  a probe of the check
-                                                  started while it had no
-                                                  result: the guard waits
-                                                  for that result (health.c,
-                                                  count) */
+                                                  the check's first probe
+                                                  was handed to curl while
+                                                  it had no result: the
+                                                  guard waits for that
+                                                  result (health.c, count);
+                                                  set once per slot */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an
