@@ -272,6 +272,7 @@ static ngx_uint_t ngx_http_outage_health_answered(
 static void ngx_http_outage_health_guard_log(ngx_log_t *log,
     ngx_http_outage_main_conf_t *omcf, ngx_uint_t change);
 static void ngx_http_outage_health_guard_check(ngx_http_outage_health_t *h);
+static void ngx_http_outage_health_first_sent(ngx_http_outage_probe_t *p);
 
 static size_t ngx_http_outage_health_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
@@ -3183,6 +3184,53 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 
 
 /*
+ * The first probe of a check with no result yet is handed to curl: until
+ * its result (at most its timeout and the watchdog) the guard counts the
+ * check's target as pending, not as left out (count()).  The schedule
+ * sends every check's first probe before any check's second, but a loaded
+ * machine may answer them in another order: a fast check reaching "fall"
+ * in between must not be paged, to be held back again by the guard a
+ * moment later.  Once per slot: a check whose probes never give a result
+ * (every answer an outage page) must not hold another target's outage
+ * back for more than that one probe.  Read without the lock first: only a
+ * check with no result at all takes it.
+ */
+
+static void
+ngx_http_outage_health_first_sent(ngx_http_outage_probe_t *p)
+{
+    ngx_http_outage_shm_t        *shm;
+    ngx_http_outage_shm_check_t  *sc;
+
+    if (p->conf->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+        return;
+    }
+
+    shm = ngx_http_outage_shm();
+    sc = &shm->checks[p->conf->slot];
+
+    if (sc->first_sent || sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+        || sc->fails || sc->passes)
+    {
+        return;
+    }
+
+    ngx_http_outage_shm_lock();
+
+    if (sc->key == p->conf->key
+        && sc->first_sent == 0
+        && sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+        && sc->fails == 0 && sc->passes == 0
+        && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
+    {
+        sc->first_sent = ngx_current_msec;
+    }
+
+    ngx_http_outage_shm_unlock();
+}
+
+
+/*
  * A host name is resolved through nginx's resolver before every probe (its
  * cache keeps an answer for its TTL, or "valid="), never by curl: curl's
  * own resolver blocks or runs threads.
@@ -3415,6 +3463,7 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->in_flight = 1;
         p->sent = ngx_current_msec;
         p->start_failed = 0;
+        ngx_http_outage_health_first_sent(p);
         return;
     }
 
@@ -4297,10 +4346,12 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * first such check (the status and the log name it).
  * *npending: targets none of whose checks has a verdict yet (a check a
  * reload added, every check at a start) but whose probes failed already
- * (not "fall" times yet): no evidence against the guard, so they do not
- * make "every target fails" false.  A target with no probe result at all
- * is left out: it cannot hold back a real outage of another target until
- * its first probe (at a random offset within its interval).
+ * (not "fall" times yet), or whose first probe is on its way
+ * (first_sent(): its result is due within its timeout): no evidence
+ * against the guard, so they do not make "every target fails" false.  A
+ * target with no probe result at all and none on its way is left out: it
+ * cannot hold back a real outage of another target until its first probe
+ * (at a random offset within its interval).
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
@@ -4368,7 +4419,12 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         {
             known[t] = 1;
 
-        } else if (sc->fails > 0) {
+        } else if (sc->fails > 0
+                   || (sc->passes == 0 && sc->first_sent
+                       && (ngx_msec_int_t) (ngx_current_msec - sc->first_sent)
+                          <= (ngx_msec_int_t) (checks[i].timeout
+                                               + NGX_HTTP_OUTAGE_WATCHDOG)))
+        {
             tried[t] = 1;
         }
 

@@ -373,6 +373,13 @@ typedef struct {
                                                   (health.c, renewed()) */
     ngx_uint_t                   renewed_seen; /* "renewed" is set; 0 once
                                                   an answer came through */
+    ngx_msec_t                   first_sent;   /* (lock) ngx_current_msec
+                                                  the check's first probe
+                                                  was handed to curl while
+                                                  it had no result: the
+                                                  guard waits for that
+                                                  result (health.c, count);
+                                                  set once per slot */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an

@@ -23,10 +23,12 @@ class App:
     shared database); health500: /health answers health_code (500; 401:
     the probes' credentials, the prober's side) while pages are fine
     (the prober's side breaking every probe); /slow answers after 3 s.
+    health_hits: the /health requests received so far.
     HTTP/1.1, so a client's connection is kept alive."""
 
     def __init__(self, host="127.0.0.1"):
         self.hang = False
+        self.health_hits = 0
         self.health500 = False
         self.health_code = 500
         self.release = threading.Event()
@@ -36,6 +38,8 @@ class App:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
+                if self.path.startswith("/health"):
+                    me.health_hits += 1
                 if me.hang:
                     me.release.wait(30)
                 if self.path.startswith("/slow"):

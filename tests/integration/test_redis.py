@@ -50,6 +50,26 @@ def start(nginx_factory, redis_addr, workers=2, **kw):
     return nginx_factory(CONF.format(redis=redis_addr), workers=workers, **kw)
 
 
+@pytest.fixture
+def polled(nginx_factory, redis):
+    """polled(options="", workers=2, incident=None) -> nginx (CONF) whose
+    module polls the test's Redis, "options" added to its outage_redis
+    line.  With "incident": that message is declared for the site in Redis
+    first, and nginx is returned once every worker shows it."""
+
+    def make(options="", workers=2, incident=None):
+        n = start(nginx_factory,
+                  ("127.0.0.1:%d %s" % (redis.port, options)).rstrip(),
+                  workers=workers)
+        if incident is not None:
+            redis.cli("SET", "outage:site", incident)
+            wait_for(lambda: all_workers_see(n, "degraded"),
+                     what="the incident %r" % incident)
+        return n
+
+    return make
+
+
 def states_by_worker(n, path="/", want=None, rounds=60):
     """Fresh connections until every worker answered; {pid: state}."""
     seen = {}
@@ -67,8 +87,8 @@ def all_workers_see(n, state, path="/"):
     return all(v == state for v in states_by_worker(n, path).values())
 
 
-def test_set_hset_del_expire_reach_every_worker(nginx_factory, redis):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port, workers=3)
+def test_set_hset_del_expire_reach_every_worker(polled, redis):
+    n = polled(workers=3)
     wait_for(lambda: n.status_json()["redis"]["up"], what="first poll")
     assert all_workers_see(n, "ok")
 
@@ -103,8 +123,8 @@ def test_set_hset_del_expire_reach_every_worker(nginx_factory, redis):
     assert h["x-eta"] == eta
 
 
-def test_redis_load_follows_time_not_requests(nginx_factory, redis):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+def test_redis_load_follows_time_not_requests(polled, redis):
+    n = polled()
     wait_for(lambda: n.status_json()["redis"]["up"])
     before = redis.command_count("exec")
     t0 = time.monotonic()
@@ -132,56 +152,48 @@ def sequential_latency(n, count):
 
 
 @pytest.mark.parametrize("fault", ["stop", "kill"])
-def test_redis_fault_keeps_state_and_latency(nginx_factory, tmp_path, fault):
-    from harness import Redis
-    r = Redis(str(tmp_path))
-    try:
-        n = start(nginx_factory, "127.0.0.1:%d" % r.port)
-        r.cli("SET", "outage:site", "Keep me")
-        wait_for(lambda: all_workers_see(n, "degraded"))
+def test_redis_fault_keeps_state_and_latency(polled, redis, fault):
+    n = polled(incident="Keep me")
+    fds_before = {p: n.fd_count(p) for p in n.worker_pids()}
+    if fault == "stop":
+        redis.pause()
+    else:
+        redis.kill()
 
-        fds_before = {p: n.fd_count(p) for p in n.worker_pids()}
-        if fault == "stop":
-            r.pause()
-        else:
-            r.kill()
+    wait_for(lambda: not n.status_json()["redis"]["up"], timeout=5,
+             what="module notices the fault")
+    worst = sequential_latency(n, 1000)
+    assert worst < latency_bound(0.1), worst
+    assert all_workers_see(n, "degraded")       # last good state kept
 
-        wait_for(lambda: not n.status_json()["redis"]["up"], timeout=5,
-                 what="module notices the fault")
-        worst = sequential_latency(n, 1000)
-        assert worst < latency_bound(0.1), worst
-        assert all_workers_see(n, "degraded")       # last good state kept
+    # Redis stays down for 30 s (issue 3) while the module retries every
+    # interval: the workers' open fd counts must stay flat
+    down_for = 30.0 if fault == "kill" else 3.0
+    errs = n.status_json()["redis"]["errors"]
+    t_down = time.monotonic()
+    wait_for(lambda: time.monotonic() - t_down >= down_for
+             and n.status_json()["redis"]["errors"] >= errs + 5,
+             timeout=down_for + 10, interval=0.5,
+             what="Redis down for %.0f s" % down_for)
+    fds_after = {p: n.fd_count(p) for p in n.worker_pids()}
+    for p in fds_before:
+        assert fds_after[p] <= fds_before[p] + 1, (fds_before, fds_after)
 
-        # Redis stays down for 30 s (issue 3) while the module retries every
-        # interval: the workers' open fd counts must stay flat
-        down_for = 30.0 if fault == "kill" else 3.0
-        errs = n.status_json()["redis"]["errors"]
-        t_down = time.monotonic()
-        wait_for(lambda: time.monotonic() - t_down >= down_for
-                 and n.status_json()["redis"]["errors"] >= errs + 5,
-                 timeout=down_for + 10, interval=0.5,
-                 what="Redis down for %.0f s" % down_for)
-        fds_after = {p: n.fd_count(p) for p in n.worker_pids()}
-        for p in fds_before:
-            assert fds_after[p] <= fds_before[p] + 1, (fds_before, fds_after)
+    if fault == "stop":
+        redis.resume()
+    else:
+        redis.start()
+        redis.cli("SET", "outage:site", "Back again")
+    redis.cli("SET", "outage:site", "Fresh")
+    t0 = time.monotonic()
+    wait_for(lambda: n.get("/")[1]["x-message"] == "Fresh"
+             and all_workers_see(n, "degraded"), timeout=5,
+             interval=0.01, what="fresh state after recovery")
+    assert time.monotonic() - t0 <= 2 * INTERVAL + 0.5 + 0.3
 
-        if fault == "stop":
-            r.resume()
-        else:
-            r.start()
-            r.cli("SET", "outage:site", "Back again")
-        r.cli("SET", "outage:site", "Fresh")
-        t0 = time.monotonic()
-        wait_for(lambda: n.get("/")[1]["x-message"] == "Fresh"
-                 and all_workers_see(n, "degraded"), timeout=5,
-                 interval=0.01, what="fresh state after recovery")
-        assert time.monotonic() - t0 <= 2 * INTERVAL + 0.5 + 0.3
-
-        log = n.log_text()
-        # one line per condition, not one per poll
-        assert log.count("keeping the last good state") <= 4, log
-    finally:
-        r.stop()
+    log = n.log_text()
+    # one line per condition, not one per poll
+    assert log.count("keeping the last good state") <= 4, log
 
 
 class FakeRedis:
@@ -232,11 +244,9 @@ def test_failover_to_second_address(nginx_factory, redis):
     wait_for(lambda: n.get("/")[1]["x-state"] == "degraded", timeout=5)
 
 
-def test_reloads_under_load_keep_state(nginx_factory, redis):
+def test_reloads_under_load_keep_state(polled):
     import threading
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
-    redis.cli("SET", "outage:site", "during reloads")
-    wait_for(lambda: all_workers_see(n, "degraded"))
+    n = polled(incident="during reloads")
 
     stop = threading.Event()
     failures = []
@@ -312,8 +322,8 @@ def test_acl_user_password_db_and_unix_socket(nginx_factory, tmp_path):
         r.stop()
 
 
-def test_bad_values_logged_once_and_never_escalate(nginx_factory, redis):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+def test_bad_values_logged_once_and_never_escalate(polled, redis):
+    n = polled()
     redis.cli("HSET", "outage:site", "state", "dwon", "message", "typo",
               "link", "javascript:alert(1)")
     wait_for(lambda: n.get("/")[1]["x-state"] == "degraded", timeout=5)
@@ -346,10 +356,8 @@ def test_max_stale_check_counts_the_connect_timeout(nginx_factory):
     assert ok, out
 
 
-def test_max_stale_drops_redis_incidents(nginx_factory, redis):
-    n = start(nginx_factory, "127.0.0.1:%d max_stale=2s" % redis.port)
-    redis.cli("SET", "outage:site", "old news")
-    wait_for(lambda: all_workers_see(n, "degraded"), timeout=5)
+def test_max_stale_drops_redis_incidents(polled, redis):
+    n = polled("max_stale=2s", incident="old news")
     redis.pause()
     try:
         # kept while fresh enough, then dropped by the documented rule
@@ -385,11 +393,8 @@ def _fill(redis, key, size):
 @pytest.mark.parametrize("variant", ["bigvalue", "manyfields", "hugehash",
                                      "bigstring", "total", "notes",
                                      "hugenote", "droppedcut", "fields9000"])
-def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
-    redis.cli("SET", "outage:site", "first incident")
-    wait_for(lambda: n.get("/")[1]["x-message"] == "first incident",
-             what="site incident")
+def test_oversized_key_affects_only_its_scope(polled, redis, variant):
+    n = polled(incident="first incident")
     unwanted = None
 
     if variant == "bigvalue":
@@ -474,9 +479,8 @@ def test_oversized_key_affects_only_its_scope(nginx_factory, redis, variant):
 # every other scope is read as usual.  On 2f0ed0c the whole poll was
 # refused: the site's DEL below was never seen.
 @pytest.mark.parametrize("shape", ["string", "message"])
-def test_value_beyond_the_cap_keeps_only_its_scope(nginx_factory, redis,
-                                                   shape):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+def test_value_beyond_the_cap_keeps_only_its_scope(polled, redis, shape):
+    n = polled()
     redis.cli("SET", "outage:site", "kept")
     redis.cli("SET", "outage:checkout", "checkout before")
     wait_for(lambda: n.get("/")[1]["x-message"] == "kept"
@@ -652,11 +656,9 @@ def test_two_dead_addresses_are_said_once_each(nginx_factory):
 # migration, a typo) kept showing the previous server's incident, as this
 # server's, until the new one answered: forever when it never does.  On
 # c9200e5 the banner below stayed after the reload to a dead address.
-def test_reload_to_another_redis_does_not_show_the_old_states(nginx_factory,
+def test_reload_to_another_redis_does_not_show_the_old_states(polled,
                                                               redis):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
-    redis.cli("SET", "outage:site", "incident on OLD redis")
-    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+    n = polled(incident="incident on OLD redis")
 
     dead = free_port()
     n.write_conf(CONF.format(redis="127.0.0.1:%d" % dead))
@@ -690,9 +692,8 @@ def test_reload_to_another_redis_does_not_show_the_old_states(nginx_factory,
 # said only for a scope without warnings) and the status showed nothing;
 # A2: the per-key memory bound was below what the known fields keep when
 # each is cut (five of 100 KB), and hid a declared "down" (fail on 6a7ed08).
-def test_held_scope_is_said_and_shown_whatever_its_warnings(nginx_factory,
-                                                             redis):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
+def test_held_scope_is_said_and_shown_whatever_its_warnings(polled, redis):
+    n = polled()
     redis.cli("HSET", "outage:checkout", "state", "degraded", "message",
               "first", "ticket", "123")
     wait_for(lambda: scopes_state(n, "checkout") == ("degraded", "first"),
@@ -722,10 +723,8 @@ def test_held_scope_is_said_and_shown_whatever_its_warnings(nginx_factory,
 # review s8/R3 A7: after a reload to another source whose key of a scope is
 # held (too big), the first poll of the new source made the previous
 # source's state of that scope evidence again (fails on 9f3c0f0)
-def test_reload_to_another_source_drops_what_it_holds(nginx_factory, redis):
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
-    redis.cli("SET", "outage:site", "incident in db 0")
-    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+def test_reload_to_another_source_drops_what_it_holds(polled, redis):
+    n = polled(incident="incident in db 0")
 
     redis.cli("-n", "1", "EVAL", "redis.call('SET', KEYS[1], "
               "string.rep('b', 600000))", "1", "outage:site")
@@ -837,77 +836,80 @@ class SlowPath(Relay):
             time.sleep(len(data) / float(self.rate))
 
 
+@pytest.fixture
+def slow_polled(nginx_factory, redis):
+    """slow_polled(rate) -> nginx (one worker, timeout=500ms, push=off)
+    polling the test's Redis through a SlowPath of "rate" bytes a second,
+    returned once it has read the site's incident "kept"; the path is
+    closed at the end of the test."""
+    paths = []
+
+    def make(rate):
+        path = SlowPath(redis.port, rate)
+        paths.append(path)
+        redis.cli("SET", "outage:site", "kept")
+        n = nginx_factory(CONF.format(redis="127.0.0.1:%d" % path.port)
+                          .replace("interval=", "push=off interval=")
+                          .replace("timeout=200ms", "timeout=500ms"),
+                          workers=1)
+        wait_for(lambda: n.get("/")[1]["x-message"] == "kept",
+                 what="first poll")
+        return n
+
+    yield make
+    for path in paths:
+        path.close()
+
+
 @pytest.mark.parametrize("shape", ["value", "hash"])
-def test_a_value_outlasting_the_timeout_is_named(nginx_factory, redis,
-                                                 shape):
+def test_a_value_outlasting_the_timeout_is_named(slow_polled, redis, shape):
     """A note of 3 MB, or a hash of 100000 fields, that takes longer than
     10 x timeout= to arrive (here 5 s; a path of 256 KB/s): the keys after
     it are not read either, so the poll fails as a whole, as documented;
     the one line says which key and how big, that the cap of one poll was
     reached, and what to do (before session 9: "no reply within timeout";
     review s9/R2 F3 for the hash)."""
-    path = SlowPath(redis.port, 256 * 1024)
-    try:
-        redis.cli("SET", "outage:site", "kept")
-        n = nginx_factory(CONF.format(redis="127.0.0.1:%d" % path.port)
-                          .replace("interval=", "push=off interval=")
-                          .replace("timeout=200ms", "timeout=500ms"),
-                          workers=1)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "kept",
-                 what="first poll")
-        if shape == "value":
-            _fill(redis, "outage:checkout", 3000000)
-            what = "a value of 3000000 bytes"
-        else:
-            redis.cli("EVAL", "for i = 1, 100000 do redis.call('HSET', "
-                      "KEYS[1], 'note' .. i, 'v' .. i) end", "1",
-                      "outage:checkout")
-            what = "a hash of 100000 fields"
-        said = ("%s was still arriving: trim the key, or raise timeout= "
-                "(key outage:checkout)" % what)
-        # (a poll while Redis runs the script fails without it)
-        wait_for(lambda: said in n.status_json()["redis"]["last_error"],
-                 timeout=20 * LATENCY_FACTOR, what="the poll fails")
-        assert not n.status_json()["redis"]["up"]
-        lines = [ln for ln in n.log_text().splitlines() if said in ln]
-        assert len(lines) == 1, lines
-        assert ("reply still arriving after 10 x timeout=, the cap of one "
-                "poll: " + said) in lines[0], lines
-        assert n.get("/")[1]["x-message"] == "kept"
-    finally:
-        path.close()
+    n = slow_polled(256 * 1024)
+    if shape == "value":
+        _fill(redis, "outage:checkout", 3000000)
+        what = "a value of 3000000 bytes"
+    else:
+        redis.cli("EVAL", "for i = 1, 100000 do redis.call('HSET', "
+                  "KEYS[1], 'note' .. i, 'v' .. i) end", "1",
+                  "outage:checkout")
+        what = "a hash of 100000 fields"
+    said = ("%s was still arriving: trim the key, or raise timeout= "
+            "(key outage:checkout)" % what)
+    # (a poll while Redis runs the script fails without it)
+    wait_for(lambda: said in n.status_json()["redis"]["last_error"],
+             timeout=20 * LATENCY_FACTOR, what="the poll fails")
+    assert not n.status_json()["redis"]["up"]
+    lines = [ln for ln in n.log_text().splitlines() if said in ln]
+    assert len(lines) == 1, lines
+    assert ("reply still arriving after 10 x timeout=, the cap of one "
+            "poll: " + said) in lines[0], lines
+    assert n.get("/")[1]["x-message"] == "kept"
 
 
-def test_a_big_reply_arriving_slowly_is_read(nginx_factory, redis):
+def test_a_big_reply_arriving_slowly_is_read(slow_polled, redis):
     """A legal hash of 50000 notes with the state (about 1.3 MB) over a
     path of 1 MB/s takes over a second, longer than timeout=500ms: its
     bytes keep coming, so the poll waits for them (up to 10 x timeout=)
     and the scope is read.  Up to session 9 every poll failed as "no reply
     within timeout" and the scope never went down."""
-    path = SlowPath(redis.port, 1024 * 1024)
-    try:
-        redis.cli("SET", "outage:site", "kept")
-        n = nginx_factory(CONF.format(redis="127.0.0.1:%d" % path.port)
-                          .replace("interval=", "push=off interval=")
-                          .replace("timeout=200ms", "timeout=500ms"),
-                          workers=1)
-        wait_for(lambda: n.get("/")[1]["x-message"] == "kept",
-                 what="first poll")
-        redis.cli("EVAL", "for i = 1, 50000 do redis.call('HSET', KEYS[1], "
-                  "'note' .. i, 'a note of some length ' .. i) end; "
-                  "redis.call('HSET', KEYS[1], 'state', 'down')", "1",
-                  "outage:checkout")
-        wait_for(lambda: n.get("/checkout/")[1]["x-state"] == "down",
-                 timeout=20 * LATENCY_FACTOR, what="the big hash read")
-        st = n.status_json()["redis"]
-        assert st["up"], st
-        assert "arriving" not in n.log_text()
-    finally:
-        path.close()
+    n = slow_polled(1024 * 1024)
+    redis.cli("EVAL", "for i = 1, 50000 do redis.call('HSET', KEYS[1], "
+              "'note' .. i, 'a note of some length ' .. i) end; "
+              "redis.call('HSET', KEYS[1], 'state', 'down')", "1",
+              "outage:checkout")
+    wait_for(lambda: n.get("/checkout/")[1]["x-state"] == "down",
+             timeout=20 * LATENCY_FACTOR, what="the big hash read")
+    st = n.status_json()["redis"]
+    assert st["up"], st
+    assert "arriving" not in n.log_text()
 
 
-def test_a_reload_respelling_the_same_redis_keeps_its_states(nginx_factory,
-                                                             redis):
+def test_a_reload_respelling_the_same_redis_keeps_its_states(polled, redis):
     """A reload that writes the same Redis another way (localhost for
     127.0.0.1, a second address added) reads the same data: its states
     stay evidence, even while the new configuration's first poll cannot
@@ -915,9 +917,7 @@ def test_a_reload_respelling_the_same_redis_keeps_its_states(nginx_factory,
     source's" until that poll, so the declared incident vanished (and an
     "ok" stopped silencing its checks: a 503 flash per reload, audit s10
     F4).  Another prefix is another source: hidden, said once."""
-    n = start(nginx_factory, "127.0.0.1:%d" % redis.port)
-    redis.cli("SET", "outage:site", "declared")
-    wait_for(lambda: all_workers_see(n, "degraded"), what="the incident")
+    n = polled(incident="declared")
     old = set(n.worker_pids())
     redis.pause()
     try:
