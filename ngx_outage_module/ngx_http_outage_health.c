@@ -3378,10 +3378,25 @@ static ngx_uint_t
 ngx_http_outage_health_stall_voids(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, ngx_uint_t by_curl)
 {
-    ngx_uint_t      level;
-    ngx_msec_int_t  took;
+    ngx_uint_t              level, holds;
+    curl_off_t              us;
+    ngx_msec_int_t          took;
+    ngx_http_outage_shm_t  *shm;
 
     took = (ngx_msec_int_t) (ngx_current_msec - p->sent);
+
+    /*
+     * curl's own clock: a stall inside a handler (curl itself included)
+     * leaves nginx's cached time behind
+     */
+    us = 0;
+
+    if (by_curl
+        && curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK
+        && us / 1000 > took)
+    {
+        took = (ngx_msec_int_t) (us / 1000);
+    }
 
     if (by_curl
         && took > (ngx_msec_int_t) (p->conf->timeout + h->stall_slack))
@@ -3394,6 +3409,17 @@ ngx_http_outage_health_stall_voids(ngx_http_outage_health_t *h,
     if (p->voided || !h->stalled
         || (ngx_msec_int_t) (h->resumed - p->sent) < 0)
     {
+        return 0;
+    }
+
+    /* a stall past the lease: store() drops the result as late, counted */
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+    holds = ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch);
+    ngx_http_outage_shm_unlock();
+
+    if (!holds) {
         return 0;
     }
 
