@@ -3401,6 +3401,10 @@ ngx_http_outage_health_stall_voids(ngx_http_outage_health_t *h,
     if (by_curl
         && took > (ngx_msec_int_t) (p->conf->timeout + h->stall_slack))
     {
+        if (!h->stalled || h->resumed != ngx_current_msec) {
+            h->late = 0;    /* not the stall awake() saw just now */
+        }
+
         h->stalled = 1;
         h->resumed = ngx_current_msec;
         h->late = ngx_max(h->late, (ngx_msec_t) took - p->conf->timeout);
