@@ -155,6 +155,13 @@ static ngx_http_outage_layer_t      ngx_http_outage_blocks;
 static ngx_http_outage_main_conf_t *ngx_http_outage_snap_conf;
 static ngx_http_outage_snap_scope_t ngx_http_outage_snap_none;
 
+/* this worker's own sight of Redis past the "nobody polls" bound */
+static struct {
+    ngx_msec_t                       at;        /* when, on its clock */
+    ngx_msec_t                       last_ok;   /* the success it saw */
+    unsigned                         seen:1;
+} ngx_http_outage_unpolled;
+
 
 static void *ngx_http_outage_layer_alloc(ngx_http_outage_layer_t *layer,
     ngx_log_t *log);
@@ -785,7 +792,8 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
  * its first poll on a new connection (connect_timeout + timeout), + 1 s
  * for the zone's whole seconds.  That takeover, which the module
  * schedules itself, withdraws no declared incident; an age beyond it
- * still does (nobody polls at all).
+ * still does (nobody polls at all), once this worker has seen it for an
+ * interval and a poll on a new connection as it runs.
  */
 
 ngx_uint_t
@@ -826,7 +834,32 @@ ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ms = 3 * omcf->redis_interval
          + 2 * (omcf->redis_connect_timeout + omcf->redis_timeout) + 1000;
 
-    return age <= (ngx_msec_int_t) (omcf->redis_max_stale * 1000 + ms);
+    if (age <= (ngx_msec_int_t) (omcf->redis_max_stale * 1000 + ms)) {
+        ngx_http_outage_unpolled.seen = 0;
+        return 1;
+    }
+
+    /*
+     * Seen by this worker as it runs, not across a freeze of the whole
+     * nginx (a paused container or VM, a cgroup freeze): after one, the
+     * requests queued meanwhile are decided before the poller, resumed
+     * too, has polled; it polls within an interval and a poll on a new
+     * connection.  A worker that starts sees it afresh.
+     */
+    if (!ngx_http_outage_unpolled.seen
+        || ngx_http_outage_unpolled.last_ok != shm->redis_last_ok_ms)
+    {
+        ngx_http_outage_unpolled.seen = 1;
+        ngx_http_outage_unpolled.at = ngx_current_msec;
+        ngx_http_outage_unpolled.last_ok = shm->redis_last_ok_ms;
+        return 1;
+    }
+
+    ms = omcf->redis_interval + omcf->redis_connect_timeout
+         + omcf->redis_timeout;
+
+    return (ngx_msec_int_t) (ngx_current_msec - ngx_http_outage_unpolled.at)
+           <= (ngx_msec_int_t) ms;
 }
 
 

@@ -38,6 +38,8 @@
 #define NGX_HTTP_OUTAGE_MAX_FALL        1000
 /* a probe still in flight this long after its timeout= is aborted */
 #define NGX_HTTP_OUTAGE_WATCHDOG        1000
+/* one of the prober's timers this late: this worker's event loop stalled */
+#define NGX_HTTP_OUTAGE_STALL           250
 /* after a resolver failure, asked again after 2 s, doubling up to 30 s */
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MIN   2000
 #define NGX_HTTP_OUTAGE_DNS_RETRY_MAX   30000
@@ -97,6 +99,8 @@ typedef struct {
     unsigned                       unreached:1;   /* the last probe was
                                                      refused by this nginx's
                                                      limits (local()) */
+    unsigned                       voided:1;      /* the last timeout was
+                                                     not counted (stall) */
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
@@ -128,6 +132,13 @@ typedef struct {
     ngx_msec_t                     started;     /* this worker's start */
     ngx_msec_t                     swept;       /* the last stale() */
 
+    ngx_msec_t                     stall_slack; /* timer lateness that is
+                                                   a stall, not jitter */
+    ngx_msec_t                     resumed;     /* when the loop was last
+                                                   seen resuming a stall */
+    ngx_msec_t                     late;        /* by how much, then */
+    ngx_msec_t                     stall_told;  /* the stall said last */
+
     ngx_resolver_t                *resolver;    /* NULL: names resolved
                                                    with the configuration */
     ngx_msec_t                     resolver_timeout;
@@ -135,6 +146,8 @@ typedef struct {
     unsigned                       owner:1;
     unsigned                       global:1;
     unsigned                       init_failed:1;
+    unsigned                       stalled:1;   /* resumed is set */
+    unsigned                       stall_said:1;  /* stall_told is set */
 } ngx_http_outage_health_t;
 
 
@@ -236,6 +249,10 @@ static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_probe_of(ngx_http_request_t *r,
     uint64_t mark, ngx_array_t *scopes);
+static void ngx_http_outage_health_awake(ngx_http_outage_health_t *h);
+static ngx_uint_t ngx_http_outage_health_stall_voids(
+    ngx_http_outage_health_t *h, ngx_http_outage_probe_t *p,
+    ngx_uint_t by_curl);
 static ngx_uint_t ngx_http_outage_health_page_answered(
     ngx_http_outage_probe_t *p);
 static const char *ngx_http_outage_health_unreached(
@@ -1782,6 +1799,7 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
     ngx_uint_t                     i;
     ngx_msec_t                     min;
     ngx_http_conf_ctx_t           *ctx;
+    ngx_core_conf_t               *ccf;
     ngx_http_outage_health_t      *h;
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_outage_check_conf_t  *checks;
@@ -1861,6 +1879,10 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
     h->ttl = 3 * h->period + 500;
     h->started = ngx_current_msec;
     h->swept = h->started;
+
+    /* with timer_resolution, timers run up to that late every time */
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+    h->stall_slack = NGX_HTTP_OUTAGE_STALL + ccf->timer_resolution;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         /* it still ticks: stale verdicts are its business too */
@@ -1960,6 +1982,7 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         return;
     }
 
+    ngx_http_outage_health_awake(h);
     ngx_http_outage_health_stale(h);
 
     if (!h->global
@@ -3548,6 +3571,13 @@ ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
 
     curl_multi_remove_handle(h->multi, p->easy);
     p->in_flight = 0;
+
+    /* the tick that calls this saw whether it ran late (a stall) */
+    if (ngx_http_outage_health_stall_voids(h, p, 0)) {
+        return;
+    }
+
+    p->voided = 0;
     p->unprobed = 0;
     p->unreached = 0;
 
@@ -3592,6 +3622,131 @@ ngx_http_outage_health_abort(ngx_http_outage_health_t *h)
     if (h->timer.timer_set) {
         ngx_del_timer(&h->timer);
     }
+}
+
+
+/*
+ * A stall of this worker's event loop (SIGSTOP, a blocking read, CPU
+ * starvation, a paused VM) is seen when the loop resumes: a timer of the
+ * prober still waits well past its time.  Called before curl runs: nginx
+ * handles I/O before timers, and curl checks a transfer's timeout before
+ * it reads, so an answer that came during the stall is never read and the
+ * transfer is said to have timed out.  (A timer that fired has lost its
+ * time: the rbtree zeroes the key; a late curl timer is seen by the
+ * transfer's own length, stall_voids().)
+ */
+
+static void
+ngx_http_outage_health_awake(ngx_http_outage_health_t *h)
+{
+    ngx_msec_int_t  late, t;
+
+    late = 0;
+
+    if (h->tick.timer_set) {
+        t = (ngx_msec_int_t) (ngx_current_msec - h->tick.timer.key);
+        late = ngx_max(late, t);
+    }
+
+    if (h->timer.timer_set) {
+        t = (ngx_msec_int_t) (ngx_current_msec - h->timer.timer.key);
+        late = ngx_max(late, t);
+    }
+
+    if (late > (ngx_msec_int_t) h->stall_slack) {
+        h->stalled = 1;
+        h->resumed = ngx_current_msec;
+        h->late = (ngx_msec_t) late;
+    }
+}
+
+
+/*
+ * A timeout of a transfer during which this worker's loop stalled says
+ * nothing of the target (its answer may be waiting unread): it is not
+ * counted and the check is probed again at once.  Once in a row: should
+ * every probe meet a stall, the next timeout counts, so that a hanging
+ * target still goes down after fall timeouts.  A transfer that curl ended
+ * far past timeout= is a stall too: curl's timer ran that late.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_stall_voids(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p, ngx_uint_t by_curl)
+{
+    ngx_uint_t              level, holds;
+    curl_off_t              us;
+    ngx_msec_int_t          took;
+    ngx_http_outage_shm_t  *shm;
+
+    took = (ngx_msec_int_t) (ngx_current_msec - p->sent);
+
+    /*
+     * curl's own clock: a stall inside a handler (curl itself included)
+     * leaves nginx's cached time behind
+     */
+    us = 0;
+
+    if (by_curl
+        && curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK
+        && us / 1000 > took)
+    {
+        took = (ngx_msec_int_t) (us / 1000);
+    }
+
+    if (by_curl
+        && took > (ngx_msec_int_t) (p->conf->timeout + h->stall_slack))
+    {
+        if (!h->stalled || h->resumed != ngx_current_msec) {
+            h->late = 0;    /* not the stall awake() saw just now */
+        }
+
+        h->stalled = 1;
+        h->resumed = ngx_current_msec;
+        h->late = ngx_max(h->late, (ngx_msec_t) took - p->conf->timeout);
+    }
+
+    if (p->voided || !h->stalled
+        || (ngx_msec_int_t) (h->resumed - p->sent) < 0)
+    {
+        return 0;
+    }
+
+    /* a stall past the lease: store() drops the result as late, counted */
+    shm = ngx_http_outage_shm();
+
+    ngx_http_outage_shm_lock();
+    holds = ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch);
+    ngx_http_outage_shm_unlock();
+
+    if (!holds) {
+        return 0;
+    }
+
+    p->voided = 1;
+    p->next = ngx_current_msec;
+
+    /* the zone's confirmation request stays: the next probe answers it */
+    p->confirming = 0;
+
+    /* one warning per stall, however many probes it voided */
+    level = NGX_LOG_INFO;
+
+    if (!h->stall_said || h->stall_told != h->resumed) {
+        h->stall_said = 1;
+        h->stall_told = h->resumed;
+        level = NGX_LOG_WARN;
+    }
+
+    ngx_log_error(level, h->log, 0,
+                  "outage: check \"%V\" (#%ui): a probe timed out %M ms "
+                  "after it started while this worker's event loop stalled "
+                  "(its timers ran %M ms late): not counted, probed again "
+                  "now",
+                  &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope],
+                  p->id, (ngx_msec_t) took, h->late);
+
+    return 1;
 }
 
 
@@ -3697,6 +3852,15 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         /* msg is invalid from here on */
         curl_multi_remove_handle(h->multi, e);
         p->in_flight = 0;
+
+        if (code == CURLE_OPERATION_TIMEDOUT
+            && ngx_http_outage_health_stall_voids(h, p, 1))
+        {
+            ngx_http_outage_health_tick_soon(h);
+            continue;
+        }
+
+        p->voided = 0;
 
         if (res.local) {
             ngx_http_outage_health_local(h, p, &res);
@@ -5437,6 +5601,8 @@ ngx_http_outage_health_timer(ngx_event_t *ev)
         return;
     }
 
+    ngx_http_outage_health_awake(h);
+
     (void) curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
                                     &running);
 
@@ -5460,6 +5626,9 @@ ngx_http_outage_health_event(ngx_event_t *ev)
         ngx_http_outage_health_abort(h);
         return;
     }
+
+    /* before curl, which checks its timeouts before it reads */
+    ngx_http_outage_health_awake(h);
 
     /* c may be freed by curl's socket callback from here on */
     (void) curl_multi_socket_action(h->multi, fd,
