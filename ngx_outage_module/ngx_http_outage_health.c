@@ -101,6 +101,9 @@ typedef struct {
                                                      limits (local()) */
     unsigned                       voided:1;      /* the last timeout was
                                                      not counted (stall) */
+    unsigned                       kept_told:1;   /* probes the addresses
+                                                     of a previous
+                                                     configuration, said */
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
@@ -187,6 +190,12 @@ static ngx_int_t ngx_http_outage_check_addr_cmp(struct sockaddr *a,
 static uint64_t ngx_http_outage_check_key(u_char *addr, size_t len,
     in_port_t port);
 static void ngx_http_outage_health_keys(ngx_http_outage_probe_t *p);
+static u_char *ngx_http_outage_check_entry_addrs(u_char *entry,
+    size_t *len);
+static ngx_int_t ngx_http_outage_health_kept(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p);
+static void ngx_http_outage_health_keep(ngx_http_outage_shm_check_t *sc,
+    ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
 static ngx_uint_t ngx_http_outage_health_count(
@@ -1743,7 +1752,8 @@ ngx_http_outage_check_unresolved(ngx_conf_t *cf,
                                "\"outage_check\": host \"%V\" of \"%V\" does "
                                "not resolve now; the check reports \"cannot "
                                "resolve %V\" (kind dns) until the resolver "
-                               "finds it",
+                               "finds it, unless it had addresses before "
+                               "this reload: it probes those meanwhile",
                                &ck[i].host, &ck[i].url, &ck[i].host);
 
         } else {
@@ -1751,9 +1761,11 @@ ngx_http_outage_check_unresolved(ngx_conf_t *cf,
                                "\"outage_check\": host \"%V\" of \"%V\" does "
                                "not resolve now; the check reports \"cannot "
                                "resolve %V\" (kind dns) until a reload finds "
-                               "it: without an http-level \"resolver\" a "
-                               "check's host name is resolved only when the "
-                               "configuration is read",
+                               "it, unless it had addresses before this "
+                               "reload: it probes those meanwhile; without an "
+                               "http-level \"resolver\" a check's host name "
+                               "is resolved only when the configuration is "
+                               "read",
                                &ck[i].host, &ck[i].url, &ck[i].host);
         }
 
@@ -2600,6 +2612,7 @@ static void
 ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
 {
     u_char     *a, *q, *last;
+    size_t      len;
     in_port_t   port;
     ngx_str_t   host;
 
@@ -2613,11 +2626,7 @@ ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
         return;
     }
 
-    /* past "host:port:" */
-    q = (u_char *) p->resolve->data;
-    last = q + ngx_strlen(q);
-    q = ngx_strlchr(q, last, ':');
-    q = q ? ngx_strlchr(q + 1, last, ':') : NULL;
+    q = ngx_http_outage_check_entry_addrs((u_char *) p->resolve->data, &len);
 
     if (q == NULL) {
         p->keys[p->nkeys++] = ngx_http_outage_check_key(host.data, host.len,
@@ -2625,7 +2634,9 @@ ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
         return;
     }
 
-    for (a = ++q; q <= last && p->nkeys < NGX_HTTP_OUTAGE_CHECK_ADDRS; q++) {
+    last = q + len;
+
+    for (a = q; q <= last && p->nkeys < NGX_HTTP_OUTAGE_CHECK_ADDRS; q++) {
         if (q == last || *q == ',') {
             if (q > a) {
                 p->keys[p->nkeys++] = ngx_http_outage_check_key(a, q - a,
@@ -2635,6 +2646,125 @@ ngx_http_outage_health_keys(ngx_http_outage_probe_t *p)
             a = q + 1;
         }
     }
+}
+
+
+/* the addresses of a CURLOPT_RESOLVE entry, past "host:port:" */
+
+static u_char *
+ngx_http_outage_check_entry_addrs(u_char *entry, size_t *len)
+{
+    u_char  *q, *last;
+
+    last = entry + ngx_strlen(entry);
+    q = ngx_strlchr(entry, last, ':');
+    q = q ? ngx_strlchr(q + 1, last, ':') : NULL;
+
+    if (q == NULL) {
+        return NULL;
+    }
+
+    *len = last - (q + 1);
+
+    return q + 1;
+}
+
+
+/*
+ * Without "resolver" a check's host name is resolved only when the
+ * configuration is read, and a reload that came during a DNS failure would
+ * leave a check that had addresses with none until the next reload: its
+ * probes would fail "cannot resolve" and page a healthy dependency.  The
+ * addresses its probes were handed are kept in its slot (the same key:
+ * the same URL, so the same host and port), and such a reload probes
+ * those instead, saying so once.  A check that never had addresses (the
+ * first start, a name gone before nginx started) has none kept and fails
+ * "cannot resolve" as before.  With "resolver" they are the known
+ * addresses a failing resolver does not take away (resolved()).
+ */
+
+static ngx_int_t
+ngx_http_outage_health_kept(ngx_http_outage_health_t *h,
+    ngx_http_outage_probe_t *p)
+{
+    u_char                        *q, *last, buf[1536];
+    size_t                         len;
+    ngx_str_t                     *scope;
+    ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_check_conf_t  *ck;
+
+    ck = p->conf;
+
+    if (ck->slot == NGX_HTTP_OUTAGE_NO_SLOT_CHECK) {
+        return NGX_OK;
+    }
+
+    sc = &ngx_http_outage_shm()->checks[ck->slot];
+
+    last = buf + sizeof(buf) - 1;       /* room for the NUL */
+    q = ngx_slprintf(buf, last, "%V:%d:", &ck->host, (int) ck->port);
+
+    ngx_http_outage_shm_lock();
+
+    len = sc->addrs_len;
+
+    if (len > sizeof(sc->addrs) || len > (size_t) (last - q)) {
+        len = 0;
+    }
+
+    ngx_memcpy(q, sc->addrs, len);
+
+    ngx_http_outage_shm_unlock();
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    q[len] = '\0';
+
+    p->resolve = curl_slist_append(NULL, (char *) buf);
+    if (p->resolve == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!p->kept_told) {
+        p->kept_told = 1;
+        scope = &((ngx_str_t *) h->omcf->scopes.elts)[ck->scope];
+
+        ngx_log_error(NGX_LOG_WARN, h->log, 0,
+                      "outage: check \"%V\" (#%ui): \"%V\" did not resolve "
+                      "when the configuration was read; probing the "
+                      "addresses the check had before: %*s",
+                      scope, p->id, &ck->host, len, q);
+    }
+
+    return NGX_OK;
+}
+
+
+/* under the lock, with the result of the probe p (store()) */
+
+static void
+ngx_http_outage_health_keep(ngx_http_outage_shm_check_t *sc,
+    ngx_http_outage_probe_t *p)
+{
+    u_char  *a;
+    size_t   len;
+
+    if (p->conf->host.len == 0 || p->resolve == NULL) {
+        return;
+    }
+
+    a = ngx_http_outage_check_entry_addrs((u_char *) p->resolve->data, &len);
+
+    if (a == NULL || len == 0 || len > sizeof(sc->addrs)
+        || (sc->addrs_len == len && ngx_memcmp(sc->addrs, a, len) == 0))
+    {
+        return;
+    }
+
+    ngx_memcpy(sc->addrs, a, len);
+    sc->addrs_len = len;
 }
 
 
@@ -3049,6 +3179,9 @@ ngx_http_outage_health_easy(ngx_http_outage_health_t *h,
         if (p->resolve == NULL) {
             return NGX_ERROR;
         }
+
+    } else if (ck->host.len && ngx_http_outage_health_kept(h, p) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     e = curl_easy_init();
@@ -4234,6 +4367,8 @@ ngx_http_outage_health_store(ngx_http_outage_health_t *h,
         sc->ntargets = p->nkeys;
         ngx_http_outage_health_regroup(h->omcf, shm);
     }
+
+    ngx_http_outage_health_keep(sc, p);
 
     sc->probes++;
     sc->last_checked = now;

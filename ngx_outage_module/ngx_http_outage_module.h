@@ -35,6 +35,9 @@
 #define NGX_HTTP_OUTAGE_REDIS_WHERE     8
 /* addresses of one check's name handed to curl, and compared by the guard */
 #define NGX_HTTP_OUTAGE_CHECK_ADDRS     8
+/* room for them as text, "a,[b],...", kept in the zone across reloads */
+#define NGX_HTTP_OUTAGE_CHECK_ADDRS_LEN                                      \
+    (NGX_HTTP_OUTAGE_CHECK_ADDRS * (NGX_INET6_ADDRSTRLEN + 3))
 
 /*
  * The zone's layout version: bump it when a field changes meaning.  The
@@ -405,6 +408,14 @@ typedef struct {
     ngx_uint_t                   ntargets;     /* the addresses (keys) the
                                                   last probe was handed:
                                                   the guard's "target" */
+    u_char                       addrs[NGX_HTTP_OUTAGE_CHECK_ADDRS_LEN];
+    size_t                       addrs_len;    /* the addresses of its host
+                                                  name the last probe was
+                                                  handed, "a,[b]" as in
+                                                  CURLOPT_RESOLVE: a reload
+                                                  that cannot resolve the
+                                                  name probes them (health.c,
+                                                  kept) */
     ngx_uint_t                   target;       /* (lock) the guard's group:
                                                   index of the first check
                                                   sharing an address */
