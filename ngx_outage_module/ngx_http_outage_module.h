@@ -815,8 +815,11 @@ char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
 
 /* a small file a directive names, read at configuration time (module.c) */
+#define NGX_HTTP_OUTAGE_FILE_COLON    1   /* "\"dir\":" in messages */
+#define NGX_HTTP_OUTAGE_FILE_REGULAR  2   /* a FIFO or device is refused */
+
 char *ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
-    ngx_uint_t colon, const char *what, ngx_str_t *name, size_t max,
+    ngx_uint_t flags, const char *what, ngx_str_t *name, size_t max,
     ngx_str_t *out);
 
 /* filter.c */
