@@ -56,11 +56,6 @@
 #define NGX_HTTP_OUTAGE_PASSIVE_NAMES   4            /* names seen answering */
 #define NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX  256        /* longer: never seen */
 
-/* who decided the effective state of a scope */
-#define NGX_HTTP_OUTAGE_SOURCE_NONE     0
-#define NGX_HTTP_OUTAGE_SOURCE_REDIS    1
-#define NGX_HTTP_OUTAGE_SOURCE_HEALTH   2
-
 /* health of one check */
 #define NGX_HTTP_OUTAGE_HEALTH_UNKNOWN  0
 #define NGX_HTTP_OUTAGE_HEALTH_UP       1
