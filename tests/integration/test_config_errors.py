@@ -596,6 +596,17 @@ FILE_READERS = [
     ("outage_check",
      "outage_check shop https://127.0.0.1:1/ tls_trusted_certificate={f};",
      '"tls_trusted_certificate=" file ', "4m"),
+    ("outage_redis",
+     "outage_redis 127.0.0.1 tls tls_trusted_certificate={f};",
+     '"tls_trusted_certificate=" file ', "4m"),
+    ("outage_redis",
+     "outage_redis 127.0.0.1 tls tls_certificate={f} "
+     "tls_certificate_key={dir}/ok.html;",
+     '"tls_certificate=" file ', "4m"),
+    ("outage_redis",
+     "outage_redis 127.0.0.1 tls tls_certificate={dir}/ok.html "
+     "tls_certificate_key={f};",
+     '"tls_certificate_key=" file ', "4m"),
 ]
 
 
@@ -630,7 +641,8 @@ def fast_nginx_t(nginx_factory, snippet, files):
 @pytest.mark.allow_log_errors
 @pytest.mark.parametrize("kind", ["fifo", "dir", "dev-zero", "oversize"])
 @pytest.mark.parametrize("directive, snippet, what, limit", FILE_READERS,
-                         ids=[r[0] for r in FILE_READERS])
+                         ids=["status_page", "check_ca", "redis_ca",
+                              "redis_cert", "redis_key"])
 def test_a_file_that_is_not_one_fails_nginx_t_fast(nginx_factory, files,
                                                     tmp_path, directive,
                                                     snippet, what, limit,
@@ -639,7 +651,9 @@ def test_a_file_that_is_not_one_fails_nginx_t_fast(nginx_factory, files,
     template= and outage_check's tls_trusted_certificate= opened their file
     blocking (a FIFO hung nginx -t and a reload) and read /dev/zero as an
     empty file; they take the module's one reader now, which refuses what
-    cannot be a page or a CA file, and says which it is."""
+    cannot be a page or a CA file, and says which it is.  outage_redis's
+    TLS files are read by nginx's own functions (blocking): the module's
+    reader looks at them first."""
     path, why = not_a_file(tmp_path, kind, limit)
     ok, out = fast_nginx_t(nginx_factory, snippet.replace("{f}", path),
                            files)
