@@ -901,6 +901,8 @@ ngx_http_outage_check_header_cmp(const void *one, const void *two)
 
 #define NGX_HTTP_OUTAGE_CHECK_CA_MAX  (4 * 1024 * 1024)
 
+static ngx_str_t  ngx_http_outage_check_name = ngx_string("outage_check");
+
 
 /*
  * Whether the libcurl nginx runs with takes CA certificates from memory:
@@ -955,11 +957,8 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *v)
 {
     u_char           *pem;
-    ssize_t           n;
     size_t            size;
-    ngx_str_t         s;
-    ngx_fd_t          fd;
-    ngx_file_info_t   fi;
+    ngx_str_t         s, ca;
 #if (NGX_OPENSSL)
     BIO              *bio;
     X509             *x;
@@ -1017,63 +1016,24 @@ ngx_http_outage_check_tls_param(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        /* relative to the prefix, as nginx's own *_certificate files */
-        if (ngx_conf_full_name(cf->cycle, &s, 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        fd = ngx_open_file(s.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-        if (fd == NGX_INVALID_FILE) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "\"outage_check\": cannot open \"%s\" of "
-                               "\"tls_trusted_certificate=\"", s.data);
-            return NGX_ERROR;
-        }
-
-        pem = NULL;
-        size = 0;
-
-        if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "\"outage_check\": cannot stat \"%s\" of "
-                               "\"tls_trusted_certificate=\"", s.data);
-            (void) ngx_close_file(fd);
-            return NGX_ERROR;
-        }
-
-        if (!ngx_is_file(&fi)
-            || ngx_file_size(&fi) > NGX_HTTP_OUTAGE_CHECK_CA_MAX)
+        /*
+         * Relative to the directory of nginx.conf, as nginx's own
+         * *_certificate files; the module's one reader, so that a FIFO
+         * named here cannot hang nginx -t.  libcurl gets the bytes
+         * (CURLOPT_CAINFO_BLOB), never the path: no probe opens it.
+         */
+        if (ngx_http_outage_conf_file(cf, &ngx_http_outage_check_name,
+                                      NGX_HTTP_OUTAGE_FILE_COLON
+                                      | NGX_HTTP_OUTAGE_FILE_REGULAR,
+                                      "\"tls_trusted_certificate=\" file ",
+                                      &s, NGX_HTTP_OUTAGE_CHECK_CA_MAX, &ca)
+            != NGX_CONF_OK)
         {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"outage_check\": \"%s\" of "
-                               "\"tls_trusted_certificate=\" is not a file "
-                               "of at most 4 MB", s.data);
-            (void) ngx_close_file(fd);
             return NGX_ERROR;
         }
 
-        size = (size_t) ngx_file_size(&fi);
-
-        pem = ngx_pnalloc(cf->pool, size + 1);
-        if (pem == NULL) {
-            (void) ngx_close_file(fd);
-            return NGX_ERROR;
-        }
-
-        n = size ? ngx_read_fd(fd, pem, size) : 0;
-
-        if (n == -1 || (size_t) n != size) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "\"outage_check\": cannot read \"%s\" of "
-                               "\"tls_trusted_certificate=\"", s.data);
-            (void) ngx_close_file(fd);
-            return NGX_ERROR;
-        }
-
-        (void) ngx_close_file(fd);
-
-        pem[size] = '\0';
+        pem = ca.data;
+        size = ca.len;
 
 #if (NGX_OPENSSL)
         bio = BIO_new_mem_buf(pem, (int) size);

@@ -879,24 +879,29 @@ ngx_http_outage_status_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 /*
  * Reads a small file a directive names, once, at configuration time (never
  * per request): relative to the directory of nginx.conf, as nginx's own
- * "include", at most max bytes, NUL-terminated, from cf->pool.
+ * "include", at most max bytes, NUL-terminated, from cf->pool.  Every file
+ * a directive of the module names is read here, so that none can hang
+ * nginx -t or a reload (a FIFO) or fill memory (/dev/zero, a huge file).
  * *name is resolved in place, for the caller's messages.  The errors name
- * the directive ("\"dir\":" with colon) and what the file is for ("what",
- * "template " or "").
+ * the directive ("\"dir\":" with NGX_HTTP_OUTAGE_FILE_COLON), what the file
+ * is for ("what": "template " or "") and why it is refused.  A FIFO or
+ * device reads as empty (templates: /dev/null is an empty one), unless
+ * NGX_HTTP_OUTAGE_FILE_REGULAR: for files that cannot be empty.
  */
 
 char *
 ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
-    ngx_uint_t colon, const char *what, ngx_str_t *name, size_t max,
+    ngx_uint_t flags, const char *what, ngx_str_t *name, size_t max,
     ngx_str_t *out)
 {
+    u_char           *why, buf[64];
     ssize_t           n;
     ngx_err_t         err;
     ngx_file_t        file;
     const char       *sep;
     ngx_file_info_t   fi;
 
-    sep = colon ? ":" : "";
+    sep = (flags & NGX_HTTP_OUTAGE_FILE_COLON) ? ":" : "";
 
     if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -921,11 +926,25 @@ ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
     out->len = 0;
     err = 0;
     n = -1;
+    why = NULL;
 
     if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
         err = ngx_errno;
+        why = (u_char *) "cannot stat it";
 
-    } else if (!ngx_is_dir(&fi) && ngx_file_size(&fi) <= (off_t) max) {
+    } else if (ngx_is_dir(&fi)) {
+        why = (u_char *) "it is a directory";
+
+    } else if (!ngx_is_file(&fi) && (flags & NGX_HTTP_OUTAGE_FILE_REGULAR)) {
+        why = (u_char *) "it is a FIFO, socket or device, not a file";
+
+    } else if (ngx_file_size(&fi) > (off_t) max) {
+        why = buf;
+        ngx_sprintf(buf, "it is larger than %uz%c%Z",
+                    max >= 1024 * 1024 ? max >> 20 : max >> 10,
+                    max >= 1024 * 1024 ? 'm' : 'k');
+
+    } else {
         /* a device or FIFO has size 0: read as empty, as /dev/null was */
         out->len = (size_t) ngx_file_size(&fi);
         out->data = ngx_pnalloc(cf->pool, out->len + 1);
@@ -941,14 +960,11 @@ ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
 
     ngx_close_file(file.fd);
 
-    if (out->data == NULL) {
+    if (why) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
                            "\"%V\"%s %s\"%s\" is not a readable file of at "
-                           "most %uz bytes: unreadable, not a file, or "
-                           "larger than %uz%c", directive, sep, what,
-                           name->data, max, max >= 1024 * 1024 ? max >> 20
-                                                               : max >> 10,
-                           max >= 1024 * 1024 ? 'm' : 'k');
+                           "most %uz bytes: %s", directive, sep, what,
+                           name->data, max, why);
         return NGX_CONF_ERROR;
     }
 

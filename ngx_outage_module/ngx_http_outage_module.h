@@ -59,11 +59,6 @@
 #define NGX_HTTP_OUTAGE_PASSIVE_NAMES   4            /* names seen answering */
 #define NGX_HTTP_OUTAGE_PASSIVE_NAME_MAX  256        /* longer: never seen */
 
-/* who decided the effective state of a scope */
-#define NGX_HTTP_OUTAGE_SOURCE_NONE     0
-#define NGX_HTTP_OUTAGE_SOURCE_REDIS    1
-#define NGX_HTTP_OUTAGE_SOURCE_HEALTH   2
-
 /* health of one check */
 #define NGX_HTTP_OUTAGE_HEALTH_UNKNOWN  0
 #define NGX_HTTP_OUTAGE_HEALTH_UP       1
@@ -855,8 +850,11 @@ char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
 
 /* a small file a directive names, read at configuration time (module.c) */
+#define NGX_HTTP_OUTAGE_FILE_COLON    1   /* "\"dir\":" in messages */
+#define NGX_HTTP_OUTAGE_FILE_REGULAR  2   /* a FIFO or device is refused */
+
 char *ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
-    ngx_uint_t colon, const char *what, ngx_str_t *name, size_t max,
+    ngx_uint_t flags, const char *what, ngx_str_t *name, size_t max,
     ngx_str_t *out);
 
 /* filter.c */

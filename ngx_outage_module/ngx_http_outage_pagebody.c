@@ -51,7 +51,6 @@ typedef struct {
 } ngx_http_outage_page_vars_t;
 
 
-static void ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t);
 static void ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page, time_t t);
 static const ngx_http_outage_page_text_t *ngx_http_outage_page_text(
@@ -185,41 +184,65 @@ static const char  ngx_http_outage_icon_alert[] =
 "<path d=\"M12 17h.01\"/></svg>";
 
 
-static void
-ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t)
+/* ---- times, as both built-in pages write them ------------------------- */
+
+size_t
+ngx_http_outage_page_iso(unsigned char *dst, time_t t, int seconds)
 {
-    unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
-    size_t         n;
+    size_t  n;
 
-    n = (t > 0) ? ngx_http_outage_format_time(buf, t) : 0;
+    n = (t > 0) ? ngx_http_outage_format_time(dst, t) : 0;
 
-    ngx_http_outage_wr_jstr(w, buf, n);
+    if (!seconds) {
+        return n;
+    }
+
+    if (n < 2 || dst[n - 1] != 'Z') {
+        return 0;
+    }
+
+    /* "YYYY-MM-DDTHH:MMZ" -> "YYYY-MM-DDTHH:MM:00Z" */
+    memcpy(dst + n - 1, ":00Z", 4);
+
+    return n + 3;
 }
 
 
-/*
- * <time datetime="...Z">16:30 CET</time>: the machine-readable time stays
- * UTC, people read the shop's zone ("Nov 22, 16:30 CET" on another day)
- */
+void
+ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t, int seconds)
+{
+    unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
+
+    ngx_http_outage_wr_jstr(w, buf, ngx_http_outage_page_iso(buf, t, seconds));
+}
+
+
+void
+ngx_http_outage_page_time(ngx_http_outage_wr_t *w, const unsigned char *iso,
+    size_t iso_len, time_t t, time_t now, const ngx_http_outage_tz_t *tz)
+{
+    unsigned char  human[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
+
+    ngx_http_outage_wr_str(w, "<time datetime=\"");
+    ngx_http_outage_wr_raw(w, iso, iso_len);
+    ngx_http_outage_wr_str(w, "\">");
+    ngx_http_outage_wr_raw(w, human,
+                           ngx_http_outage_tz_format(human, t, now, tz,
+                                                     NGX_HTTP_OUTAGE_TZ_TODAY));
+    ngx_http_outage_wr_str(w, "</time>");
+}
+
+
+/* the page's own times: known (t > 0) whenever it shows one */
 
 static void
 ngx_http_outage_page_when(ngx_http_outage_wr_t *w,
     const ngx_http_outage_page_t *page, time_t t)
 {
     unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN];
-    unsigned char  human[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
-    size_t         n;
 
-    n = ngx_http_outage_format_time(iso, t);
-
-    ngx_http_outage_wr_str(w, "<time datetime=\"");
-    ngx_http_outage_wr_raw(w, iso, n);
-    ngx_http_outage_wr_str(w, "\">");
-    ngx_http_outage_wr_raw(w, human,
-                           ngx_http_outage_tz_format(human, t, page->now,
-                                                     page->tz,
-                                                     NGX_HTTP_OUTAGE_TZ_TODAY));
-    ngx_http_outage_wr_str(w, "</time>");
+    ngx_http_outage_page_time(w, iso, ngx_http_outage_format_time(iso, t), t,
+                              page->now, page->tz);
 }
 
 
@@ -300,9 +323,9 @@ static const char *
 ngx_http_outage_source_name(int source)
 {
     switch (source) {
-    case NGX_HTTP_OUTAGE_PAGE_SRC_REDIS:
+    case NGX_HTTP_OUTAGE_SOURCE_REDIS:
         return "redis";
-    case NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH:
+    case NGX_HTTP_OUTAGE_SOURCE_HEALTH:
         return "health";
     }
 
@@ -504,7 +527,7 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
         sep = "<p>";
 
         if (s->message_len == 0
-            && s->source == NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH)
+            && s->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH)
         {
             /* never the check's error: it may name internal addresses */
             ngx_http_outage_wr_str(w, "<p>Not responding");
@@ -776,7 +799,7 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_str(&w, ",\"eta\":");
 
     if (m && m->eta > 0) {
-        ngx_http_outage_page_jtime(&w, m->eta);
+        ngx_http_outage_page_jtime(&w, m->eta, 0);
 
     } else if (m) {
         ngx_http_outage_wr_jstr(&w, m->eta_text, m->eta_text_len);
@@ -787,7 +810,7 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
 
     ngx_http_outage_wr_str(&w, ",\"since\":");
     ngx_http_outage_page_jtime(&w,
-        m ? ngx_http_outage_page_since(page, m->since) : 0);
+        m ? ngx_http_outage_page_since(page, m->since) : 0, 0);
 
     link_len = ngx_http_outage_page_link(page, &link, NULL);
 
@@ -809,11 +832,12 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
         ngx_http_outage_wr_jstr(&w, s->message, s->message_len);
         ngx_http_outage_wr_str(&w, ",\"since\":");
         ngx_http_outage_page_jtime(&w,
-                                   ngx_http_outage_page_since(page, s->since));
+                                   ngx_http_outage_page_since(page, s->since),
+                                   0);
         ngx_http_outage_wr_str(&w, ",\"eta\":");
 
         if (s->eta > 0) {
-            ngx_http_outage_page_jtime(&w, s->eta);
+            ngx_http_outage_page_jtime(&w, s->eta, 0);
 
         } else {
             ngx_http_outage_wr_jstr(&w, s->eta_text, s->eta_text_len);

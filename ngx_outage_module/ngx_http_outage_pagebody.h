@@ -37,11 +37,6 @@
 #define NGX_HTTP_OUTAGE_RETRY_MIN       1
 #define NGX_HTTP_OUTAGE_RETRY_MAX       86400
 
-/* who decided a scope's state (mirrors NGX_HTTP_OUTAGE_SOURCE_*) */
-#define NGX_HTTP_OUTAGE_PAGE_SRC_NONE    0
-#define NGX_HTTP_OUTAGE_PAGE_SRC_REDIS   1
-#define NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH  2
-
 
 /* one affected scope, as the page shows it; strings need not end in NUL */
 typedef struct {
@@ -50,7 +45,7 @@ typedef struct {
     const unsigned char  *label;        /* outage_scope_label; NULL: none */
     size_t                label_len;
     int                   state;        /* NGX_HTTP_OUTAGE_STATE_* */
-    int                   source;       /* NGX_HTTP_OUTAGE_PAGE_SRC_* */
+    int                   source;       /* NGX_HTTP_OUTAGE_SOURCE_* */
     time_t                since;        /* 0: unknown */
     time_t                eta;          /* 0: unknown */
     time_t                checked;      /* 0: unknown */
@@ -88,6 +83,28 @@ size_t ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
  * refresh <meta> when refresh > 0: UTF-8, mobile viewport.
  */
 void ngx_http_outage_page_head(ngx_http_outage_wr_t *w, long refresh);
+
+/*
+ * A time as both built-in pages (503 and status page) write it, UTC, to
+ * the minute: "2026-11-22T15:30Z", or with seconds "2026-11-22T15:30:00Z"
+ * (the status page's JSON keeps the Statuspage API's shape).  The ISO
+ * text's length, 0 when t is 0 (unknown); dst holds
+ * NGX_HTTP_OUTAGE_TIME_LEN bytes.
+ */
+size_t ngx_http_outage_page_iso(unsigned char *dst, time_t t, int seconds);
+
+/* that time as a JSON string, null when unknown */
+void ngx_http_outage_page_jtime(ngx_http_outage_wr_t *w, time_t t,
+    int seconds);
+
+/*
+ * <time datetime="iso">Nov 22, 16:30 CET</time>: the machine-readable time
+ * stays UTC, people read the shop's zone (tz NULL: UTC); no date on now's
+ * day.
+ */
+void ngx_http_outage_page_time(ngx_http_outage_wr_t *w,
+    const unsigned char *iso, size_t iso_len, time_t t, time_t now,
+    const ngx_http_outage_tz_t *tz);
 
 /*
  * Where a per-response ' nonce="..."' goes in a built-in page: just after

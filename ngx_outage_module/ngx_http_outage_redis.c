@@ -337,6 +337,8 @@ static void ngx_http_outage_redis_log_writer(ngx_log_t *log, ngx_uint_t level,
 #if (NGX_SSL)
 static ngx_int_t ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
     ngx_http_outage_redis_tls_t **tlsp, ngx_str_t *v);
+static ngx_int_t ngx_http_outage_redis_tls_file(ngx_conf_t *cf,
+    const char *what, ngx_str_t *path);
 static ngx_int_t ngx_http_outage_redis_tls_init(ngx_conf_t *cf,
     ngx_http_outage_redis_tls_t *tls);
 static void ngx_http_outage_redis_tls_start(ngx_http_outage_redis_t *rd);
@@ -5554,6 +5556,42 @@ ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
 }
 
 
+/*
+ * nginx's own certificate readers open a file blocking: a FIFO named there
+ * would hang nginx -t and a reload.  The module's reader looks first, and
+ * refuses what is no regular file; nginx's "data:" and "engine:" forms
+ * name no file.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_tls_file(ngx_conf_t *cf, const char *what,
+    ngx_str_t *path)
+{
+    ngx_str_t         name, text;
+    static ngx_str_t  directive = ngx_string("outage_redis");
+
+    if (path->len == 0
+        || (path->len >= 5 && ngx_strncmp(path->data, "data:", 5) == 0)
+        || (path->len >= 7 && ngx_strncmp(path->data, "engine:", 7) == 0))
+    {
+        return NGX_OK;
+    }
+
+    name = *path;
+
+    if (ngx_http_outage_conf_file(cf, &directive,
+                                  NGX_HTTP_OUTAGE_FILE_COLON
+                                  | NGX_HTTP_OUTAGE_FILE_REGULAR,
+                                  what, &name, 4 * 1024 * 1024, &text)
+        != NGX_CONF_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* the client context, made once at configuration time like proxy_ssl */
 
 static ngx_int_t
@@ -5575,6 +5613,19 @@ ngx_http_outage_redis_tls_init(ngx_conf_t *cf, ngx_http_outage_redis_tls_t *tls)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"outage_redis\": \"tls_certificate=\" and "
                            "\"tls_certificate_key=\" go together");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_outage_redis_tls_file(cf, "\"tls_certificate=\" file ",
+                                       &tls->certificate) != NGX_OK
+        || ngx_http_outage_redis_tls_file(cf,
+                                          "\"tls_certificate_key=\" file ",
+                                          &tls->certificate_key) != NGX_OK
+        || (tls->verify
+            && ngx_http_outage_redis_tls_file(cf,
+                                   "\"tls_trusted_certificate=\" file ",
+                                   &tls->trusted) != NGX_OK))
+    {
         return NGX_ERROR;
     }
 

@@ -22,8 +22,6 @@ typedef struct {
 } ngx_http_outage_sp_kind_t;
 
 
-static void ngx_http_outage_sp_jtime(ngx_http_outage_wr_t *w, time_t t);
-static size_t ngx_http_outage_sp_iso(unsigned char *dst, time_t t);
 static void ngx_http_outage_sp_time(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, time_t t, int ago);
 static const ngx_http_outage_sp_kind_t *ngx_http_outage_sp_kind(
@@ -136,39 +134,17 @@ static const char  ngx_http_outage_sp_css[] =
 "li{padding:14px 16px}}";
 
 
-static void
-ngx_http_outage_sp_jtime(ngx_http_outage_wr_t *w, time_t t)
-{
-    unsigned char  buf[NGX_HTTP_OUTAGE_TIME_LEN];
-
-    ngx_http_outage_wr_jstr(w, buf, ngx_http_outage_sp_iso(buf, t));
-}
-
-
 /* ---- times ------------------------------------------------------------- */
 
 /*
- * RFC 3339, to the minute ("2026-11-22T15:30:00Z"), as every time the page
- * shows: the body then changes when the state does or a minute passes,
- * not every second, so validators are worth something to caches.
+ * RFC 3339, to the minute ("2026-11-22T15:30:00Z", with seconds: the
+ * Statuspage API's form), as every time the page shows: the body then
+ * changes when the state does or a minute passes, not every second, so
+ * validators are worth something to caches.
  */
 
-static size_t
-ngx_http_outage_sp_iso(unsigned char *dst, time_t t)
-{
-    size_t  n;
-
-    n = (t > 0) ? ngx_http_outage_format_time(dst, t) : 0;
-
-    /* "YYYY-MM-DDTHH:MMZ" -> "YYYY-MM-DDTHH:MM:00Z" */
-    if (n < 2 || dst[n - 1] != 'Z') {
-        return 0;
-    }
-
-    memcpy(dst + n - 1, ":00Z", 4);
-
-    return n + 3;
-}
+#define ngx_http_outage_sp_iso(dst, t)  ngx_http_outage_page_iso(dst, t, 1)
+#define ngx_http_outage_sp_jtime(w, t)  ngx_http_outage_page_jtime(w, t, 1)
 
 
 /* <time datetime="...">15:30 UTC</time> (5 min ago) */
@@ -178,7 +154,6 @@ ngx_http_outage_sp_time(ngx_http_outage_wr_t *w,
     const ngx_http_outage_sp_t *sp, time_t t, int ago)
 {
     unsigned char  iso[NGX_HTTP_OUTAGE_TIME_LEN];
-    unsigned char  human[NGX_HTTP_OUTAGE_TZ_WHEN_LEN];
     unsigned char  rel[NGX_HTTP_OUTAGE_AGO_LEN];
     size_t         n;
 
@@ -189,13 +164,7 @@ ngx_http_outage_sp_time(ngx_http_outage_wr_t *w,
         return;
     }
 
-    ngx_http_outage_wr_str(w, "<time datetime=\"");
-    ngx_http_outage_wr_raw(w, iso, n);
-    ngx_http_outage_wr_str(w, "\">");
-    ngx_http_outage_wr_raw(w, human,
-                           ngx_http_outage_tz_format(human, t, sp->now, sp->tz,
-                                                     NGX_HTTP_OUTAGE_TZ_TODAY));
-    ngx_http_outage_wr_str(w, "</time>");
+    ngx_http_outage_page_time(w, iso, n, t, sp->now, sp->tz);
 
     if (ago) {
         n = ngx_http_outage_format_ago(rel, sizeof(rel), t, sp->now);

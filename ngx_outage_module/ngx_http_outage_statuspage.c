@@ -68,8 +68,6 @@ static ngx_int_t ngx_http_outage_sp_render(ngx_http_request_t *r,
     ngx_http_outage_statuspage_t *sp, ngx_http_outage_snapshot_t *snap,
     ngx_uint_t json, ngx_http_outage_blob_t **out);
 static ngx_uint_t ngx_http_outage_sp_redis_stale(ngx_http_request_t *r);
-static char *ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive,
-    u_char *path, ngx_pool_t *pool, ngx_str_t *out);
 static char *ngx_http_outage_sp_add_link(ngx_conf_t *cf,
     ngx_http_outage_statuspage_t *sp);
 
@@ -165,8 +163,7 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_outage_main_conf_t *omcf = conf;
 
-    u_char      *path;
-    ngx_str_t   *value, text;
+    ngx_str_t   *value, path, text;
     const char  *err;
 
     if (omcf->tz) {
@@ -182,16 +179,19 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    path = ngx_pnalloc(cf->temp_pool, sizeof(NGX_HTTP_OUTAGE_SP_ZONEINFO)
-                                      + value[1].len);
-    if (path == NULL) {
+    path.len = sizeof(NGX_HTTP_OUTAGE_SP_ZONEINFO) - 1 + value[1].len;
+    path.data = ngx_pnalloc(cf->temp_pool, path.len + 1);
+    if (path.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_sprintf(path, NGX_HTTP_OUTAGE_SP_ZONEINFO "%V%Z", &value[1]);
+    ngx_sprintf(path.data, NGX_HTTP_OUTAGE_SP_ZONEINFO "%V%Z", &value[1]);
 
-    if (ngx_http_outage_sp_read(cf, "outage_time_zone", path,
-                                cf->temp_pool, &text)
+    /* a zone file is never empty: a FIFO or device there is refused */
+    if (ngx_http_outage_conf_file(cf, &cmd->name,
+                                  NGX_HTTP_OUTAGE_FILE_COLON
+                                  | NGX_HTTP_OUTAGE_FILE_REGULAR,
+                                  "zone file ", &path, 1024 * 1024, &text)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -205,62 +205,11 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     err = ngx_http_outage_tz_parse(omcf->tz, text.data, text.len);
     if (err) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"outage_time_zone\": \"%s\": %s", path, err);
+                           "\"outage_time_zone\": \"%s\": %s", path.data, err);
         return NGX_CONF_ERROR;
     }
 
     omcf->tz_name = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
-/* a file read once at configuration time (at most 1m), NUL-terminated */
-
-static char *
-ngx_http_outage_sp_read(ngx_conf_t *cf, const char *directive, u_char *path,
-    ngx_pool_t *pool, ngx_str_t *out)
-{
-    ssize_t          n;
-    ngx_file_t       file;
-    ngx_file_info_t  fi;
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name.data = path;
-    file.name.len = ngx_strlen(path);
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%s\": cannot open \"%s\"", directive, path);
-        return NGX_CONF_ERROR;
-    }
-
-    out->data = NULL;
-    n = -1;
-
-    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
-        && ngx_file_size(&fi) <= 1024 * 1024)
-    {
-        out->len = (size_t) ngx_file_size(&fi);
-        out->data = ngx_pnalloc(pool, out->len + 1);
-
-        if (out->data) {
-            n = ngx_read_file(&file, out->data, out->len, 0);
-        }
-    }
-
-    ngx_close_file(file.fd);
-
-    if (out->data == NULL || n != (ssize_t) out->len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": cannot read \"%s\" (larger than 1m, "
-                           "or changed while read)", directive, path);
-        return NGX_CONF_ERROR;
-    }
-
-    out->data[out->len] = '\0';
 
     return NGX_CONF_OK;
 }
@@ -372,10 +321,20 @@ ngx_http_outage_status_page_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             v.data = value[i].data + 9;
             v.len = value[i].len - 9;
 
-            if (v.len == 0 || ngx_conf_full_name(cf->cycle, &v, 1) != NGX_OK
-                || ngx_http_outage_sp_read(cf, "outage_status_page", v.data,
-                                           cf->pool, &sp->tpl)
-                   != NGX_CONF_OK)
+            if (v.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"outage_status_page\": no file in "
+                                   "\"template=\"");
+                return NGX_CONF_ERROR;
+            }
+
+            /* a page is never empty: a FIFO or device is refused */
+            if (ngx_http_outage_conf_file(cf, &cmd->name,
+                                          NGX_HTTP_OUTAGE_FILE_COLON
+                                          | NGX_HTTP_OUTAGE_FILE_REGULAR,
+                                          "template ", &v, 1024 * 1024,
+                                          &sp->tpl)
+                != NGX_CONF_OK)
             {
                 return NGX_CONF_ERROR;
             }

@@ -51,6 +51,11 @@ enum {
     NGX_HTTP_OUTAGE_STATE_MAINTENANCE
 };
 
+/* who decided the effective state of a scope (the zone, pages, status) */
+#define NGX_HTTP_OUTAGE_SOURCE_NONE     0
+#define NGX_HTTP_OUTAGE_SOURCE_REDIS    1
+#define NGX_HTTP_OUTAGE_SOURCE_HEALTH   2
+
 
 /*
  * & < > " ' become &amp; &lt; &gt; &quot; &#39;.  Valid UTF-8 is copied,

@@ -9,6 +9,8 @@ directive without a case here fails test_every_directive_has_a_case.
 
 import os
 import re
+import subprocess
+import time
 
 import pytest
 
@@ -375,6 +377,7 @@ def files(tmp_path):
     (d / "huge.secret").write_bytes(b"x" * (1024 * 1024 + 1))
     (d / "unclosed.html").write_bytes(b"<p>{{#eta}}until {{eta}}</p>")
     (d / "ok.html").write_bytes(b"<p>{{message}}</p>")
+    (d / "redis-ca.pem").write_bytes(b"no certificate here\n")
     # review s9 R0 F1: Redis text where HTML escaping does not hold, as the
     # reviewer wrote them (the unquoted one on line 2)
     (d / "unquoted.html").write_bytes(
@@ -583,6 +586,115 @@ def test_a_fifo_or_device_template_does_not_hang_nginx_t(nginx_factory,
     assert ok, out
 
 
+# ---- files that cannot be what a directive needs ----------------------------
+
+NOT_A_FILE = "it is a FIFO, socket or device, not a file"
+
+# directive, snippet ({f}: the file), what the messages call the file, limit
+FILE_READERS = [
+    ("outage_status_page",
+     loc("outage_status_page shop template={f};"), "template ", "1m"),
+    ("outage_check",
+     "outage_check shop https://127.0.0.1:1/ tls_trusted_certificate={f};",
+     '"tls_trusted_certificate=" file ', "4m"),
+    ("outage_redis",
+     "outage_redis 127.0.0.1 tls tls_trusted_certificate={f};",
+     '"tls_trusted_certificate=" file ', "4m"),
+    ("outage_redis",
+     "outage_redis 127.0.0.1 tls tls_certificate={f} "
+     "tls_certificate_key={dir}/ok.html;",
+     '"tls_certificate=" file ', "4m"),
+    ("outage_redis",
+     "outage_redis 127.0.0.1 tls tls_certificate={dir}/ok.html "
+     "tls_certificate_key={f};",
+     '"tls_certificate_key=" file ', "4m"),
+]
+
+
+def not_a_file(tmp_path, kind, limit):
+    """The path of a FIFO, a directory, /dev/zero or an oversize (sparse)
+    file, and the reason nginx -t must give."""
+    if kind == "fifo":
+        path = str(tmp_path / "x.fifo")
+        os.mkfifo(path)
+        return path, NOT_A_FILE
+    if kind == "dir":
+        path = str(tmp_path / "x.dir")
+        os.mkdir(path)
+        return path, "it is a directory"
+    if kind == "dev-zero":
+        return "/dev/zero", NOT_A_FILE
+    path = str(tmp_path / "x.huge")
+    with open(path, "wb") as f:
+        f.truncate((1 << (20 if limit == "1m" else 22)) + 1)
+    return path, "it is larger than " + limit
+
+
+def fast_nginx_t(nginx_factory, snippet, files):
+    """nginx -t must answer at once: a FIFO opened for reading waits for a
+    writer (the old readers hung until the harness's 30 s timeout)."""
+    start = time.monotonic()
+    ok, out = nginx_t(nginx_factory, snippet, files)
+    assert time.monotonic() - start < 10, out
+    return ok, out
+
+
+@pytest.mark.allow_log_errors
+@pytest.mark.parametrize("kind", ["fifo", "dir", "dev-zero", "oversize"])
+@pytest.mark.parametrize("directive, snippet, what, limit", FILE_READERS,
+                         ids=["status_page", "check_ca", "redis_ca",
+                              "redis_cert", "redis_key"])
+def test_a_file_that_is_not_one_fails_nginx_t_fast(nginx_factory, files,
+                                                    tmp_path, directive,
+                                                    snippet, what, limit,
+                                                    kind):
+    """Review s10 R3 F5/F6, the other readers: outage_status_page's
+    template= and outage_check's tls_trusted_certificate= opened their file
+    blocking (a FIFO hung nginx -t and a reload) and read /dev/zero as an
+    empty file; they take the module's one reader now, which refuses what
+    cannot be a page or a CA file, and says which it is.  outage_redis's
+    TLS files are read by nginx's own functions (blocking): the module's
+    reader looks at them first."""
+    path, why = not_a_file(tmp_path, kind, limit)
+    ok, out = fast_nginx_t(nginx_factory, snippet.replace("{f}", path),
+                           files)
+    assert not ok, out
+    assert re.search(r'\[emerg\] "%s": %s"%s" is not a readable file of at '
+                     r'most \d+ bytes: %s in \S+nginx\.conf:\d+'
+                     % (directive, re.escape(what), re.escape(path),
+                        re.escape(why)), out), out
+
+
+@pytest.mark.allow_log_errors
+def test_a_time_zone_that_is_a_directory_fails_nginx_t(nginx_factory,
+                                                       files):
+    """outage_time_zone reads the zone file with the same reader: a name
+    that is a directory of the zone database says so (it said "larger than
+    1m, or changed while read")."""
+    ok, out = fast_nginx_t(nginx_factory, "outage_time_zone America;",
+                           files)
+    assert not ok, out
+    assert ('"outage_time_zone": zone file "/usr/share/zoneinfo/America" is '
+            'not a readable file of at most 1048576 bytes: it is a '
+            'directory') in out, out
+
+
+def test_good_files_still_load(nginx_factory, files, tmp_path):
+    """The same directives with a good file each: nginx -t passes."""
+    ca = tmp_path / "ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    str(tmp_path / "ca.key"), "-out", str(ca), "-days", "30",
+                    "-subj", "/CN=internal CA"],
+                   check=True, capture_output=True, timeout=60)
+    ok, out = fast_nginx_t(nginx_factory, (
+        "outage_time_zone Europe/Berlin;\n"
+        "outage_check shop https://127.0.0.1:1/ tls_trusted_certificate=%s;\n"
+        % ca) + loc("outage_status_page shop template={dir}/ok.html;"),
+        files)
+    assert ok, out
+
+
 def test_a_bypass_secret_is_not_read_as_a_template(nginx_factory, files,
                                                     tmp_path):
     """outage_bypass_secret took the template reader, template check
@@ -708,9 +820,13 @@ RUNBOOK_REDIS = {
     'together': "outage_redis 127.0.0.1 tls tls_certificate=/x.crt;",
     '"outage_redis": empty value in "tls_name="':
         "outage_redis 127.0.0.1 tls tls_name=;",
-    'SSL_CTX_load_verify_locations("/etc/nginx/redis-ca.pem") failed (SSL: '
-    '...)': "outage_redis 127.0.0.1 tls "
-            "tls_trusted_certificate=/etc/nginx/redis-ca.pem;",
+    '"outage_redis": cannot open "tls_trusted_certificate=" file '
+    '"/etc/nginx/redis-ca.pem" (2: No such file or directory)':
+        "outage_redis 127.0.0.1 tls "
+        "tls_trusted_certificate=/etc/nginx/redis-ca.pem;",
+    'SSL_CTX_load_verify_locations(".../redis-ca.pem") failed (SSL: ...)':
+        "outage_redis 127.0.0.1 tls "
+        "tls_trusted_certificate={dir}/redis-ca.pem;",
 }
 
 # rows this nginx cannot produce (it has the SSL module)
@@ -742,7 +858,7 @@ def test_redis_errors_read_as_the_runbook_says(nginx_factory, files, row):
     if row.startswith("SSL_CTX_load_verify_locations"):
         # nginx's own text; newer nginx words it as the runbook row adds
         pattern = (r"\[emerg\] (%s|cannot load certificate \S+: "
-                   r"BIO_new_file\(\) failed)" % pattern[len(r"\[emerg\] "):])
+                   r"\S+ failed)" % pattern[len(r"\[emerg\] "):])
     if row.startswith('"outage_redis'):
         pattern += r" in \S+nginx\.conf:\d+$"
     assert re.search(pattern, out, re.M), (row, out)

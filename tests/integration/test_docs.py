@@ -20,7 +20,7 @@
 import glob
 import os
 import re
-import shlex
+import subprocess
 
 import pytest
 
@@ -235,6 +235,13 @@ def http_body(conf):
     return m.group(1)
 
 
+def bash_words(line):
+    """The words bash passes for a shell line ($(...) run, quotes gone)."""
+    out = subprocess.run(["bash", "-c", "printf '%s\\0' " + line],
+                         capture_output=True, timeout=10, check=True)
+    return out.stdout.decode().split("\0")[:-1]
+
+
 def test_readme_first_screen_works(nginx_factory, redis, backend):
     conf = nginx_blocks(os.path.join(REPO, "README.md"))[0]
     assert conf.startswith("load_module ") and "events {}" in conf
@@ -251,7 +258,8 @@ def test_readme_first_screen_works(nginx_factory, redis, backend):
     text = read(os.path.join(REPO, "README.md"))
     block = re.search(r"```sh\n(redis-cli (?:-p \d+ )?SET outage:site.*?)```",
                       text, re.S).group(1)
-    lines = [shlex.split(line)[1:] for line in block.splitlines()
+    # through bash, as people run them: the eta is "$(date ...)"
+    lines = [bash_words(line)[1:] for line in block.splitlines()
              if line.startswith("redis-cli ")]
     # printed for the demo of `make run`: its Redis port, as demo.sh has it
     with open(os.path.join(REPO, "scripts", "demo.sh")) as f:
@@ -277,7 +285,13 @@ def test_readme_first_screen_works(nginx_factory, redis, backend):
              what="503 page after HSET")
     status, headers, page = n.get("/checkout/")
     assert b"Checkout is unavailable" in page
-    assert int(headers["retry-after"]) > 0
+    # the eta is shown, and is what Retry-After counts down to (an eta
+    # written as a fixed date went into the past and showed nothing)
+    eta = lines[2][lines[2].index("eta") + 1]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ", eta), eta
+    assert 25 * 60 < int(headers["retry-after"]) <= 31 * 60, headers
+    assert [s["eta"] for s in n.status_json()["scopes"]
+            if s["name"] == "checkout"] == [eta]
     redis.cli(*lines[3])
     wait_for(lambda: n.get("/checkout/")[0] != 503, timeout=5,
              what="no page after DEL")

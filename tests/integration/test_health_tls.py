@@ -201,7 +201,7 @@ def test_ca_file_only_the_master_can_read(nginx_factory, tls_app, pki):
     ("https", "tls_trusted_certificate=",
      r'no file in "tls_trusted_certificate="'),
     ("https", "tls_trusted_certificate={d}/nonexistent.crt",
-     r'cannot open "{d}/nonexistent.crt" of "tls_trusted_certificate=" '
+     r'cannot open "tls_trusted_certificate=" file "{d}/nonexistent.crt" '
      r'\(2: No such file or directory\)'),
     ("https", "tls_trusted_certificate={d}/valid.ext",
      r'"{d}/valid.ext" of "tls_trusted_certificate=" holds no PEM '

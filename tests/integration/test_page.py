@@ -914,6 +914,42 @@ def test_keepalive_mix_leaks_nothing(page, redis, backend):
 
 # ---- untrusted text ---------------------------------------------------------
 
+LABEL = 'Zahlung "jetzt" <b>&amp;</b> — café 🛒'
+
+
+def test_json_problem_names_the_scope_by_its_label(page, redis):
+    """The JSON answer carries the outage_scope_label the HTML page shows
+    ("label", top level and per component), escaped as the rest of the
+    JSON: ASCII only, quotes, < > & and non-ASCII as \\uXXXX; null for a
+    scope without one."""
+    n = page(extra_http="outage_scope_label checkout '%s';" % LABEL)
+    incident(redis, state="down", message="Payments are failing")
+    wait_for(lambda: paged(n), what="page shown")
+
+    st, h, body = n.get("/orders", headers={"Accept": "application/json"})
+    assert st == 503 and h["content-type"] == "application/problem+json"
+    assert max(body) < 0x80, body                  # ASCII only
+    assert b"<b>" not in body and b"&amp;" not in body, body
+    assert b"\\u00e9" in body and b"\\ud83d\\uded2" in body.lower(), body
+    doc = json.loads(body)
+    assert doc["scope"] == "checkout" and doc["label"] == LABEL
+    [c] = doc["components"]
+    assert c["scope"] == "checkout" and c["label"] == LABEL
+
+    # the HTML page shows the same label
+    st, _, body = n.get("/orders", headers={"Accept": "text/html"})
+    assert st == 503
+    assert "Zahlung &quot;jetzt&quot; &lt;b&gt;&amp;amp;&lt;/b&gt;" in \
+        body.decode(), body
+
+    # a scope without a label: null
+    n2 = page()
+    wait_for(lambda: paged(n2), what="page shown")
+    doc = json.loads(n2.get("/orders",
+                            headers={"Accept": "application/json"})[2])
+    assert doc["label"] is None and doc["components"][0]["label"] is None
+
+
 def test_hostile_message_is_escaped_and_truncated(page, redis):
     n = page()
     msg = ("<script>alert(1)</script> \"dq\" 'sq' &amp;\r\n"

@@ -164,7 +164,8 @@ def test_client_certificate(nginx_factory, tmp_path, pki):
     ("127.0.0.1 tls tls_certificate=/x.crt",
      '"tls_certificate=" and "tls_certificate_key=" go together'),
     ("127.0.0.1 tls tls_trusted_certificate=/nonexistent/ca.crt",
-     "SSL_CTX_load_verify_locations"),
+     '"outage_redis": cannot open "tls_trusted_certificate=" file '
+     '"/nonexistent/ca.crt" (2: No such file or directory)'),
     ("127.0.0.1 tls tls_bogus=1", '"outage_redis": unknown parameter '
                                  '"tls_bogus=1"'),
 ])

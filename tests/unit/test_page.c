@@ -259,7 +259,7 @@ scope(const char *name, int state, const char *msg)
     s.name = U(name);
     s.name_len = strlen(name);
     s.state = state;
-    s.source = NGX_HTTP_OUTAGE_PAGE_SRC_REDIS;
+    s.source = NGX_HTTP_OUTAGE_SOURCE_REDIS;
     s.message = U(msg);
     s.message_len = strlen(msg);
 
@@ -384,7 +384,7 @@ t_html_generic_and_maintenance(void)
 
     /* health-decided, no message: the check's error is never shown */
     s[0] = scope("db", NGX_HTTP_OUTAGE_STATE_DOWN, "");
-    s[0].source = NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH;
+    s[0].source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
     page_init(&page, s, 1);
     page.main = NULL;
     html = render(ngx_http_outage_page_html, &page, NULL);
@@ -475,7 +475,7 @@ t_json(void)
     s[0].label = U("Checkout & \xc3\xa9");
     s[0].label_len = 13;
     s[1] = scope("search", NGX_HTTP_OUTAGE_STATE_DEGRADED, "");
-    s[1].source = NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH;
+    s[1].source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
     s[1].eta_text = U("an hour");
     s[1].eta_text_len = 7;
     page_init(&page, s, 2);
