@@ -376,18 +376,27 @@ fuzz_contexts(const unsigned char *tpl, size_t tpl_len)
     size_t             n;
     fuzz_ctx_report_t  a, b;
 
+    static ngx_http_outage_tpl_work_t  *work;
+
+    if (work == NULL) {
+        work = malloc(ngx_http_outage_tpl_work_size);
+        if (work == NULL) {
+            return;
+        }
+    }
+
     memset(&a, 0, sizeof(a));
     a.tpl = tpl;
     a.len = tpl_len;
     b = a;
 
-    n = ngx_http_outage_tpl_contexts(tpl, tpl_len, fuzz_report, &a);
+    n = ngx_http_outage_tpl_contexts(work, tpl, tpl_len, fuzz_report, &a);
 
     if (n < a.warns || (n <= 64 && n != a.warns)) {
         __builtin_trap();
     }
 
-    if (ngx_http_outage_tpl_contexts(tpl, tpl_len, fuzz_report, &b) != n
+    if (ngx_http_outage_tpl_contexts(work, tpl, tpl_len, fuzz_report, &b) != n
         || b.sum != a.sum || b.notes != a.notes)
     {
         __builtin_trap();
