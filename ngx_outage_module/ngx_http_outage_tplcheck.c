@@ -188,7 +188,7 @@ struct ngx_http_outage_tpl_work_s {
     tc_state_t                      set[TC_STATES];
     size_t                          n;
     /* ways a byte or a placeholder adds, joined to set after it */
-    tc_state_t                      more[2 * TC_STATES];
+    tc_state_t                      more[3 * TC_STATES];
     size_t                          nmore;
     tc_state_t                      scratch[TC_STATES];
     size_t                          warnings;

@@ -376,7 +376,11 @@ TOKENS = ["<a", "<p", "<div", "<img", "<form", "<iframe", "<link", "<base",
           "{{message}}", "{{eta}}", "{{link}}", "{{since}}",
           # review s10 R3
           "</div>", "</span>", "</a>", "<div>", "&Tab;", "&NewLine;",
-          "<svg><style>", "<svg><script>"]
+          "<svg><style>", "<svg><script>",
+          # review s10 F4, F12, F9
+          "<annotation-xml>", '<annotation-xml encoding="text/html">',
+          "</annotation-xml>", "<mtext>", "</mtext>", "]]>", "{{scope}}",
+          "<{{scope}}", "={{scope}}"]
 
 
 def random_templates(rnd, n):

@@ -457,6 +457,18 @@ t_limits(void)
     r = run(tpl);
     CHECK(r.notes == 1 || r.warns >= 1);
 
+    /* docs/directives.md: "elements nested more than 12 deep" */
+    strcpy(tpl, "<svg>");
+    for (i = 1; i < 12; i++) {
+        strcat(tpl, "<g>");
+    }
+    strcat(tpl, "{{message}}");
+    r = run(tpl);
+    CHECK(r.warns == 0 && r.notes == 0);
+    strcat(tpl, "<g>{{message}}");
+    r = run(tpl);
+    CHECK(r.warns == 0 && r.notes == 1);
+
     /* nested foreign content beyond what is followed */
     strcpy(tpl, "");
     for (i = 0; i < 10; i++) {
