@@ -967,7 +967,7 @@ tc_raw(tc_state_t *h, const unsigned char *name, size_t len, int kind)
 /* ">" ends a tag: the tokenizer state after it */
 
 static int
-tc_emit(tc_run_t *run, tc_state_t *h)
+tc_emit_tag(tc_run_t *run, tc_state_t *h)
 {
     size_t          i, n, len;
     unsigned        facts, end, self_closing;
@@ -1004,8 +1004,7 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 
     /*
      * A name made partly by a placeholder ("<script{{x}}>") is read as if
-     * the value were empty: it may be, and text is no more dangerous than
-     * the element it would otherwise be.
+     * the value were empty here; tc_emit() follows the other element too.
      */
 
 #define tc_is(list)  tc_in(name, len, list)
@@ -1164,6 +1163,36 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 #undef tc_is
 
     return S_DATA;
+}
+
+
+/*
+ * A name made partly by a placeholder is read both as if its value were
+ * empty and as an element the check does not know (<iframe{{x}}> may be
+ * <iframev>, whose inside is markup, not text)
+ */
+
+static int
+tc_emit(tc_run_t *run, tc_state_t *h)
+{
+    int          state;
+    tc_state_t  *f;
+
+    f = h->tag_tainted ? tc_fork(run, h) : NULL;
+
+    state = tc_emit_tag(run, h);
+
+    if (f) {
+        /* its fields were reported above: none wait any longer */
+        memset(f->pending, 0, sizeof(f->pending));
+        f->npending = 0;
+        memset(f->tag, 0, TC_NAME);
+        f->tag_len = TC_NAME + 1;       /* no name it is compared with */
+        f->tag_tainted = 0;
+        f->state = tc_emit_tag(run, f);
+    }
+
+    return state;
 }
 
 

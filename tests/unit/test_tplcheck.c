@@ -210,6 +210,11 @@ static const struct {
     { "<{{scope}}<script>{{message}}</script>", "inside <script>" },
     { "<{{scope}}?><script>{{message}}</script>", "inside <script>" },
     { "<a href {{scope}}=\"{{message}}\">x</a>", "starts the URL" },
+    /* a name made partly by a placeholder may be another element: its
+     * inside is then markup, not raw text (oracle, session 11) */
+    { "<textarea{{scope}}><script>{{message}}</script></textarea>",
+      "inside <script>" },
+    { "<iframe{{scope}}/<title>&Tab;<base{{message}}", "inside the tag" },
 };
 
 /* review s9 R3's false positives and other safe places: no warning */
