@@ -1018,6 +1018,7 @@ ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                   *field, *value, name;
     const char                  *err;
     ngx_http_outage_tpl_warn_t   w;
+    ngx_http_outage_tpl_work_t  *work;
 
     field = (ngx_str_t *) (p + cmd->offset);
 
@@ -1047,8 +1048,15 @@ ngx_http_outage_file_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     w.cmd = cmd;
     w.path = name.data;
 
-    (void) ngx_http_outage_tpl_contexts(field->data, field->len,
+    work = ngx_palloc(cf->temp_pool, ngx_http_outage_tpl_work_size);
+    if (work == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_http_outage_tpl_contexts(work, field->data, field->len,
                                         ngx_http_outage_tpl_warn, &w);
+
+    ngx_pfree(cf->temp_pool, work);
 
     return NGX_CONF_OK;
 }

@@ -38,7 +38,6 @@
 #define TC_PENDING     4       /* fields waiting for the end of their tag */
 #define TC_STATES      32      /* ways through the sections followed */
 #define TC_NAMES       16      /* section names whose value is tracked */
-#define TC_RING        16
 #define TC_MAX_REPORTS 64
 
 /* tokenizer states */
@@ -92,18 +91,19 @@ enum {
 #define F_ANIM_HREF    0x20
 #define F_FONT_BREAK   0x40
 #define F_ALWAYS       0x80
+#define F_HTML_ENC     0x100       /* annotation-xml read as HTML */
 
 /* attributes the check knows by name (index = bit in "seen") */
 static const char  *tc_attrs[] = {
     "href", "src", "action", "formaction", "data", "xlink:href", "style",
     "srcdoc", "content", "type", "rel", "http-equiv", "attributename",
-    "to", "values", "from", "by", "color", "face", "size", NULL
+    "to", "values", "from", "by", "color", "face", "size", "encoding", NULL
 };
 
 enum {
     A_HREF = 0, A_SRC, A_ACTION, A_FORMACTION, A_DATA, A_XLINK_HREF, A_STYLE,
     A_SRCDOC, A_CONTENT, A_TYPE, A_REL, A_HTTP_EQUIV, A_ATTRIBUTENAME,
-    A_TO, A_VALUES, A_FROM, A_BY, A_COLOR, A_FACE, A_SIZE
+    A_TO, A_VALUES, A_FROM, A_BY, A_COLOR, A_FACE, A_SIZE, A_ENCODING
 };
 
 
@@ -118,6 +118,7 @@ typedef struct {
     size_t         len;
     int            ns;
     int            kind;           /* RK_SCRIPT, RK_STYLE: its own text */
+    unsigned       html_open;      /* an HTML element may be open in it */
 } tc_frame_t;
 
 
@@ -174,17 +175,22 @@ typedef struct {
 } tc_state_t;
 
 
-typedef struct {
+/*
+ * All the check's state, one per call: the caller owns it (see
+ * ngx_http_outage_tpl_work_size), so calls never share memory
+ */
+
+struct ngx_http_outage_tpl_work_s {
     const unsigned char            *tpl;
     size_t                          len;
     ngx_http_outage_tpl_report_pt   report;
     void                           *ctx;
     tc_state_t                      set[TC_STATES];
     size_t                          n;
-    tc_state_t                      fork;
-    int                             forked;
-    size_t                          ring[TC_RING];
-    size_t                          nring;
+    /* ways a byte or a placeholder adds, joined to set after it */
+    tc_state_t                      more[3 * TC_STATES];
+    size_t                          nmore;
+    tc_state_t                      scratch[TC_STATES];
     size_t                          warnings;
     size_t                          reports;
     unsigned                        noted;
@@ -192,7 +198,17 @@ typedef struct {
     const unsigned char            *names[TC_NAMES];
     size_t                          name_lens[TC_NAMES];
     size_t                          nnames;
-} tc_run_t;
+    /* the ways each open section's other branch starts from */
+    size_t                          depth;
+    size_t                          nsaved[NGX_HTTP_OUTAGE_TPL_DEPTH];
+    tc_state_t                      saved[NGX_HTTP_OUTAGE_TPL_DEPTH]
+                                         [TC_STATES];
+};
+
+typedef struct ngx_http_outage_tpl_work_s  tc_run_t;
+
+
+const size_t  ngx_http_outage_tpl_work_size = sizeof(tc_run_t);
 
 
 static const char  *tc_field_names[] = { "message", "eta", "link" };
@@ -278,6 +294,29 @@ static int
 tc_ns(const tc_state_t *h)
 {
     return h->nframes ? h->frames[h->nframes - 1].ns : NS_HTML;
+}
+
+
+/*
+ * A second way the markup can be read from here on: a copy of h, joined to
+ * the set once the byte or placeholder is done with every way (so no way
+ * sees it twice); NULL when too many ways are followed
+ */
+
+static tc_state_t *
+tc_fork(tc_run_t *run, const tc_state_t *h)
+{
+    tc_state_t  *f;
+
+    if (run->nmore == sizeof(run->more) / sizeof(run->more[0])) {
+        run->incomplete = 1;
+        return NULL;
+    }
+
+    f = &run->more[run->nmore++];
+    memcpy(f, h, sizeof(tc_state_t));
+
+    return f;
 }
 
 
@@ -368,6 +407,10 @@ tc_value_kind(tc_state_t *h)
     case A_BY:
         return (ns == NS_SVG && tc_tag_is("set\0animate\0")) ? V_ANIM
                                                               : V_PLAIN;
+
+    case A_ENCODING:
+        return (ns == NS_MATH && tc_tag_is("annotation-xml\0")) ? V_CAPTURE
+                                                                : V_PLAIN;
     }
 
 #undef tc_tag_is
@@ -554,6 +597,16 @@ tc_value_end(tc_state_t *h)
         case A_ATTRIBUTENAME:
             if (unknown || tc_in(v, len, "href\0xlink:href\0")) {
                 h->facts |= F_ANIM_HREF;
+            }
+            break;
+
+        case A_ENCODING:
+            /* HTML integration point: compared as is, spaces too */
+            if (unknown
+                || tc_in(h->val, h->val_len,
+                         "text/html\0application/xhtml+xml\0"))
+            {
+                h->facts |= F_HTML_ENC;
             }
             break;
         }
@@ -914,13 +967,14 @@ tc_raw(tc_state_t *h, const unsigned char *name, size_t len, int kind)
 /* ">" ends a tag: the tokenizer state after it */
 
 static int
-tc_emit(tc_run_t *run, tc_state_t *h)
+tc_emit_tag(tc_run_t *run, tc_state_t *h)
 {
-    size_t          i, len;
+    size_t          i, n, len;
     unsigned        facts, end, self_closing;
     unsigned char   name[TC_NAME];
     tc_frame_t     *top;
-    tc_pending_t   *p;
+    tc_state_t     *f;
+    tc_pending_t    pending[TC_PENDING];
 
     memcpy(name, h->tag, TC_NAME);
     len = h->tag_len;
@@ -928,17 +982,20 @@ tc_emit(tc_run_t *run, tc_state_t *h)
     end = h->end_tag;
     self_closing = h->self_closing;
 
-    for (i = 0; i < h->npending; i++) {
-        p = &h->pending[i];
-
-        if (facts & p->cond) {
-            tc_report(run, p->offset, p->name_id, p->kind, name, len,
-                      tc_attrs[p->attr_id], strlen(tc_attrs[p->attr_id]));
-        }
-    }
-
+    /* a report takes its field out of every way's pending list */
+    n = h->npending;
+    memcpy(pending, h->pending, sizeof(pending));
     memset(h->pending, 0, sizeof(h->pending));
     h->npending = 0;
+
+    for (i = 0; i < n; i++) {
+        if (facts & pending[i].cond) {
+            tc_report(run, pending[i].offset, pending[i].name_id,
+                      pending[i].kind, name, len,
+                      tc_attrs[pending[i].attr_id],
+                      strlen(tc_attrs[pending[i].attr_id]));
+        }
+    }
     tc_tag_start(h, 0, 0);
     memset(h->tag, 0, TC_NAME);
     h->tag_len = 0;
@@ -947,8 +1004,7 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 
     /*
      * A name made partly by a placeholder ("<script{{x}}>") is read as if
-     * the value were empty: it may be, and text is no more dangerous than
-     * the element it would otherwise be.
+     * the value were empty here; tc_emit() follows the other element too.
      */
 
 #define tc_is(list)  tc_in(name, len, list)
@@ -989,9 +1045,12 @@ tc_emit(tc_run_t *run, tc_state_t *h)
          * </div>": svg and all) or is ignored; which, only the HTML
          * elements open know: both are followed
          */
-        memcpy(&run->fork, h, sizeof(tc_state_t));
-        tc_breakout(&run->fork);
-        run->forked = 1;
+        f = tc_fork(run, h);
+
+        if (f) {
+            tc_breakout(f);
+            f->state = S_DATA;
+        }
 
         return S_DATA;
     }
@@ -1015,9 +1074,19 @@ tc_emit(tc_run_t *run, tc_state_t *h)
             }
 
             if (tc_is(top->ns == NS_SVG ? "foreignobject\0desc\0title\0"
-                                        : "mi\0mo\0mn\0ms\0mtext\0"))
+                                        : "mi\0mo\0mn\0ms\0mtext\0")
+                || (top->ns == NS_MATH && tc_is("annotation-xml\0")
+                    && (facts & F_HTML_ENC)))
             {
                 return tc_push(h, NS_HTML, name, len, RK_TEXT);
+            }
+
+            /* <svg> in any MathML annotation-xml is read as HTML: an svg */
+            if (top->ns == NS_MATH && tc_is("svg\0")
+                && top->len == 14
+                && memcmp(top->name, "annotation-xml", 14) == 0)
+            {
+                return tc_push(h, NS_SVG, name, len, RK_TEXT);
             }
 
             /* svg <script> and <style> are read as markup, and their own
@@ -1032,6 +1101,15 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 
     /* HTML, or an integration point */
 
+    if (h->nframes && h->frames[h->nframes - 1].ns == NS_HTML
+        && !tc_is("svg\0math\0area\0base\0br\0col\0embed\0hr\0img\0"
+                  "input\0keygen\0link\0meta\0param\0source\0track\0"
+                  "wbr\0"))
+    {
+        /* an HTML element is open in the integration point */
+        h->frames[h->nframes - 1].html_open = 1;
+    }
+
     if (tc_is("svg\0math\0")) {
         if (self_closing) {
             return S_DATA;
@@ -1039,8 +1117,11 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 
         if (h->in_select) {
             /* older parsers ignore it inside <select>, newer ones not */
-            memcpy(&run->fork, h, sizeof(tc_state_t));
-            run->forked = 1;
+            f = tc_fork(run, h);
+
+            if (f) {
+                f->state = S_DATA;
+            }
         }
 
         return tc_push(h, name[0] == 's' ? NS_SVG : NS_MATH, name, len,
@@ -1067,8 +1148,11 @@ tc_emit(tc_run_t *run, tc_state_t *h)
               "textarea\0plaintext\0"))
     {
         if (h->in_select) {
-            memcpy(&run->fork, h, sizeof(tc_state_t));
-            run->forked = 1;
+            f = tc_fork(run, h);
+
+            if (f) {
+                f->state = S_DATA;
+            }
         }
 
         tc_raw(h, name, len, tc_is("style\0") ? RK_STYLE : RK_TEXT);
@@ -1079,6 +1163,36 @@ tc_emit(tc_run_t *run, tc_state_t *h)
 #undef tc_is
 
     return S_DATA;
+}
+
+
+/*
+ * A name made partly by a placeholder is read both as if its value were
+ * empty and as an element the check does not know (<iframe{{x}}> may be
+ * <iframev>, whose inside is markup, not text)
+ */
+
+static int
+tc_emit(tc_run_t *run, tc_state_t *h)
+{
+    int          state;
+    tc_state_t  *f;
+
+    f = h->tag_tainted ? tc_fork(run, h) : NULL;
+
+    state = tc_emit_tag(run, h);
+
+    if (f) {
+        /* its fields were reported above: none wait any longer */
+        memset(f->pending, 0, sizeof(f->pending));
+        f->npending = 0;
+        memset(f->tag, 0, TC_NAME);
+        f->tag_len = TC_NAME + 1;       /* no name it is compared with */
+        f->tag_tainted = 0;
+        f->state = tc_emit_tag(run, f);
+    }
+
+    return state;
 }
 
 
@@ -1116,6 +1230,40 @@ tc_escaped(tc_state_t *h, unsigned char c, int base, int lt)
     } else {
         h->sub = base;
     }
+}
+
+
+/*
+ * "<![CDATA[" starts CDATA where the current node is not HTML: inside
+ * svg and math, integration points included (foreignObject, mtext, ... are
+ * svg or MathML elements), but not inside an HTML element opened in one,
+ * where it is a bogus comment
+ */
+
+static int
+tc_cdata(tc_run_t *run, tc_state_t *h)
+{
+    tc_frame_t  *top;
+    tc_state_t  *f;
+
+    if (h->nframes == 0) {
+        return 0;
+    }
+
+    top = &h->frames[h->nframes - 1];
+
+    if (top->ns == NS_HTML && top->html_open) {
+        /* the HTML elements it opened may all be closed: both */
+        f = tc_fork(run, h);
+
+        if (f) {
+            f->state = S_BOGUS;
+            f->match = 0;
+            f->sub = 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1282,7 +1430,7 @@ again:
         /* "<!--" a comment, "<![CDATA[" in foreign content a CDATA
          * section, anything else a bogus comment up to ">" */
         if (h->match == 0) {
-            h->sub = (c == '[' && tc_ns(h) != NS_HTML);
+            h->sub = (c == '[' && tc_cdata(run, h));
         }
 
         target = h->sub ? "[CDATA[" : "--";
@@ -1520,14 +1668,68 @@ again:
 /* a placeholder's text is between the bytes around it: what it changes */
 
 static void
-tc_placeholder(tc_state_t *h)
+tc_placeholder(tc_run_t *run, tc_state_t *h)
 {
+    tc_state_t  *f;
+
+    /*
+     * Right after "<", "</", "=" or an attribute name the value decides
+     * the state, as its first byte would: each reading is followed, the
+     * empty value (h as it is) among them.  A value that starts an end
+     * tag ("/x") or a comment ("!--") is not: the module's values do not,
+     * and message, eta and link there are warned about themselves.
+     */
+
     switch (h->state) {
 
     case S_TAG_OPEN:
-        tc_tag_start(h, 0, 0);
+        (void) tc_fork(run, h);             /* empty */
+
+        f = tc_fork(run, h);                /* "<" and a digit: text */
+        if (f) {
+            f->state = S_DATA;
+        }
+
+        f = tc_fork(run, h);                /* "<?" or "<!x": a comment */
+        if (f) {
+            f->state = S_BOGUS;
+        }
+
+        tc_tag_start(h, 0, 0);              /* a letter: a tag name */
         h->tag_tainted = 1;
         return;
+
+    case S_END_OPEN:
+        f = tc_fork(run, h);
+        if (f) {
+            f->state = S_BOGUS;
+        }
+
+        f = tc_fork(run, h);
+        if (f) {
+            tc_tag_start(f, 0, 1);
+            f->tag_tainted = 1;
+        }
+        return;
+
+    case S_AFTER_NAME:
+        (void) tc_fork(run, h);             /* empty: "=" may follow */
+        break;
+
+    case S_BEFORE_VAL:
+        f = tc_fork(run, h);                /* not empty: unquoted value */
+        if (f) {
+            tc_value_start(f);
+            f->state = S_VAL_UQ;
+            f->val_tainted = 1;
+        }
+        return;
+
+    default:
+        break;
+    }
+
+    switch (h->state) {
 
     case S_TAG_NAME:
         h->tag_tainted = 1;
@@ -1786,139 +1988,148 @@ tc_put_name(tc_buf_t *b, const unsigned char *s, size_t n)
 }
 
 
+/*
+ * What each finding says: where the field is, why that is a problem (or
+ * why it is not checked) and what to do, joined as they are.  In them $A
+ * is 'attribute "name" of <tag>', $a the attribute's name, $T the tag's
+ * name (of the end tag that may come, for N_PARTIAL) and $F the field's.
+ */
+
+typedef struct {
+    const char  *where;
+    const char  *why;
+    const char  *fix;
+} tc_text_t;
+
+
+static const tc_text_t  tc_texts[] = {
+
+    [K_SCRIPT] = { "is inside <script>",
+        ", where escaping does not stop script",
+        ": move it out into the text of an element, or a quoted attribute "
+        "such as title=\"{{$F}}\"" },
+
+    [K_STYLE] = { "is inside <style>",
+        ", where escaping does not stop CSS",
+        ": move it out into the text of an element, or a quoted attribute "
+        "such as title=\"{{$F}}\"" },
+
+    [K_EVENT] = { "is in the event handler $A",
+        ", where escaping does not stop script",
+        ": move it out of on... and style attributes" },
+
+    [K_STYLE_ATTR] = { "is in the style $A",
+        ", where escaping does not stop CSS",
+        ": move it out of on... and style attributes" },
+
+    [K_SRCDOC] = { "is in the $A",
+        ", read as HTML once more after escaping is undone",
+        ": move it out of srcdoc" },
+
+    [K_UNQUOTED] = { "is in the unquoted value of $A",
+        ", where a space in it starts a new attribute (such as onclick=)",
+        ": quote it ($a=\"{{$F}}\")" },
+
+    [K_IN_TAG] = { "is inside the tag <$T>",
+        ", outside any attribute value, where it can add attributes (such "
+        "as onclick=)",
+        ": put it in a quoted attribute value or in text" },
+
+    [K_URL] = { "starts the URL in $A",
+        ", so it decides the scheme (a javascript: URL runs script)",
+        ": use {{link}} there (a checked http(s) URL), or put a fixed start "
+        "before it (\"/status?m={{$F}}\")" },
+
+    [K_JSURL] = { "is in a javascript: or data: URL in $A",
+        ", where escaping does not stop script",
+        ": move it out of the URL" },
+
+    [K_LOAD] = { "decides where $A loads script or style from",
+        " (anyone who can write to Redis could run script in every page)",
+        ": use {{link}} only in links (<a href=\"{{link}}\">), never in what "
+        "loads a script, a style sheet or sets <base>" },
+
+    [K_REFRESH] = { "starts the URL of <meta http-equiv=\"refresh\">",
+        ", so it decides where every visitor is sent",
+        ": keep it out of content=, or use {{link}} there" },
+
+    [N_LOST] = { "is not checked",
+        ": the check does not follow the markup before it (<svg> and <math> "
+        "nested too deeply, or too many fields in one tag)", "" },
+
+    [N_TYPE] = { "is not checked",
+        ": it is inside <script> of a type browsers do not run",
+        "; make sure no script of the page runs that text as code" },
+
+    [N_STATES] = { "is not checked",
+        ": the template's sections make more different HTML contexts than "
+        "the check follows", "" },
+
+    [N_PARTIAL] = { "is not checked",
+        ": it is inside what may become the end tag </$T>", "" },
+
+    [N_NAME] = { "is not checked",
+        ": the name of its tag or attribute is made by another placeholder",
+        "" },
+};
+
+/* a finding added to the enum without its texts does not compile */
+typedef char  tc_texts_complete_t[(sizeof(tc_texts) / sizeof(tc_texts[0])
+                                   == N_NAME + 1) ? 1 : -1];
+
+
 static void
-tc_put_attr(tc_buf_t *b, const unsigned char *tag, size_t tag_len,
-    const char *attr, size_t attr_len)
+tc_put_text(tc_buf_t *b, const char *s, const char *name,
+    const unsigned char *tag, size_t tag_len, const char *attr,
+    size_t attr_len)
 {
-    tc_puts(b, "attribute \"");
-    tc_put_name(b, (const unsigned char *) attr, attr_len);
-    tc_puts(b, "\" of <");
-    tc_put_name(b, tag, tag_len);
-    tc_puts(b, ">");
+    for ( /* void */ ; *s; s++) {
+        if (*s != '$' || s[1] == '\0') {
+            tc_put(b, s, 1);
+            continue;
+        }
+
+        switch (*++s) {
+
+        case 'A':
+            tc_puts(b, "attribute \"");
+            tc_put_name(b, (const unsigned char *) attr, attr_len);
+            tc_puts(b, "\" of <");
+            tc_put_name(b, tag, tag_len);
+            tc_puts(b, ">");
+            break;
+
+        case 'a':
+            tc_put_name(b, (const unsigned char *) attr, attr_len);
+            break;
+
+        case 'T':
+            tc_put_name(b, tag, tag_len);
+            break;
+
+        default:    /* 'F' */
+            tc_puts(b, name);
+            break;
+        }
+    }
 }
 
 
 static void
 tc_why(char *why, int kind, const char *name, const unsigned char *tag,
-    size_t tag_len, const char *attr, size_t attr_len,
-    const unsigned char *raw, size_t raw_len)
+    size_t tag_len, const char *attr, size_t attr_len)
 {
-    tc_buf_t  b;
+    tc_buf_t          b;
+    const tc_text_t  *t;
 
     b.p = why;
     b.end = why + NGX_HTTP_OUTAGE_TPL_WHY_LEN - 1;
 
-    switch (kind) {
+    t = &tc_texts[(kind > K_NONE && kind <= N_NAME) ? kind : N_LOST];
 
-    case K_SCRIPT:
-    case K_STYLE:
-        tc_puts(&b, kind == K_SCRIPT ? "is inside <script>, where escaping "
-                                       "does not stop script"
-                                     : "is inside <style>, where escaping "
-                                       "does not stop CSS");
-        tc_puts(&b, ": move it out into the text of an element, or a quoted "
-                    "attribute such as title=\"{{");
-        tc_puts(&b, name);
-        tc_puts(&b, "}}\"");
-        break;
-
-    case K_EVENT:
-    case K_STYLE_ATTR:
-        tc_puts(&b, "is in the ");
-        tc_puts(&b, kind == K_EVENT ? "event handler " : "style ");
-        tc_put_attr(&b, tag, tag_len, attr, attr_len);
-        tc_puts(&b, kind == K_EVENT ? ", where escaping does not stop script"
-                                    : ", where escaping does not stop CSS");
-        tc_puts(&b, ": move it out of on... and style attributes");
-        break;
-
-    case K_SRCDOC:
-        tc_puts(&b, "is in the ");
-        tc_put_attr(&b, tag, tag_len, attr, attr_len);
-        tc_puts(&b, ", read as HTML once more after escaping is undone: "
-                    "move it out of srcdoc");
-        break;
-
-    case K_UNQUOTED:
-        tc_puts(&b, "is in the unquoted value of ");
-        tc_put_attr(&b, tag, tag_len, attr, attr_len);
-        tc_puts(&b, ", where a space in it starts a new attribute (such as "
-                    "onclick=): quote it (");
-        tc_put_name(&b, (const unsigned char *) attr, attr_len);
-        tc_puts(&b, "=\"{{");
-        tc_puts(&b, name);
-        tc_puts(&b, "}}\")");
-        break;
-
-    case K_IN_TAG:
-        tc_puts(&b, "is inside the tag <");
-        tc_put_name(&b, tag, tag_len);
-        tc_puts(&b, ">, outside any attribute value, where it can add "
-                    "attributes (such as onclick=): put it in a quoted "
-                    "attribute value or in text");
-        break;
-
-    case K_URL:
-        tc_puts(&b, "starts the URL in ");
-        tc_put_attr(&b, tag, tag_len, attr, attr_len);
-        tc_puts(&b, ", so it decides the scheme (a javascript: URL runs "
-                    "script): use {{link}} there (a checked http(s) URL), "
-                    "or put a fixed start before it (\"/status?m={{");
-        tc_puts(&b, name);
-        tc_puts(&b, "}}\")");
-        break;
-
-    case K_JSURL:
-        tc_puts(&b, "is in a javascript: or data: URL in ");
-        tc_put_attr(&b, tag, tag_len, attr, attr_len);
-        tc_puts(&b, ", where escaping does not stop script: move it out of "
-                    "the URL");
-        break;
-
-    case K_LOAD:
-        tc_puts(&b, "decides where ");
-        tc_put_attr(&b, tag, tag_len, attr, attr_len);
-        tc_puts(&b, " loads script or style from (anyone who can write to "
-                    "Redis could run script in every page): use {{link}} "
-                    "only in links (<a href=\"{{link}}\">), never in what "
-                    "loads a script, a style sheet or sets <base>");
-        break;
-
-    case K_REFRESH:
-        tc_puts(&b, "starts the URL of <meta http-equiv=\"refresh\">, so it "
-                    "decides where every visitor is sent: keep it out of "
-                    "content=, or use {{link}} there");
-        break;
-
-    case N_TYPE:
-        tc_puts(&b, "is not checked: it is inside <script> of a type "
-                    "browsers do not run; make sure no script of the page "
-                    "runs that text as code");
-        break;
-
-    case N_STATES:
-        tc_puts(&b, "is not checked: the template's sections make more "
-                    "different HTML contexts than the check follows");
-        break;
-
-    case N_PARTIAL:
-        tc_puts(&b, "is not checked: it is inside what may become the end "
-                    "tag </");
-        tc_put_name(&b, raw, raw_len);
-        tc_puts(&b, ">");
-        break;
-
-    case N_NAME:
-        tc_puts(&b, "is not checked: the name of its tag or attribute is "
-                    "made by another placeholder");
-        break;
-
-    default:    /* N_LOST */
-        tc_puts(&b, "is not checked: the check does not follow the markup "
-                    "before it (<svg> and <math> nested too deeply, or too "
-                    "many fields in one tag)");
-        break;
-    }
+    tc_put_text(&b, t->where, name, tag, tag_len, attr, attr_len);
+    tc_put_text(&b, t->why, name, tag, tag_len, attr, attr_len);
+    tc_put_text(&b, t->fix, name, tag, tag_len, attr, attr_len);
 
     *b.p = '\0';
 }
@@ -1935,6 +2146,46 @@ tc_report_state(tc_run_t *run, size_t offset, int name_id, int kind,
     attr_len = h->attr_len;
 
     tc_report(run, offset, name_id, kind, h->tag, h->tag_len, attr, attr_len);
+}
+
+
+/*
+ * A field is warned about once: its other ways, waiting for the end of
+ * their tag, no longer need to say it
+ */
+
+static void
+tc_unpend(tc_state_t *s, size_t n, size_t offset)
+{
+    size_t  i, j, k;
+
+    for (i = 0; i < n; i++) {
+        k = 0;
+
+        for (j = 0; j < s[i].npending; j++) {
+            if (s[i].pending[j].offset != offset) {
+                s[i].pending[k++] = s[i].pending[j];
+            }
+        }
+
+        while (s[i].npending > k) {
+            memset(&s[i].pending[--s[i].npending], 0, sizeof(tc_pending_t));
+        }
+    }
+}
+
+
+static void
+tc_said(tc_run_t *run, size_t offset)
+{
+    size_t  d;
+
+    tc_unpend(run->set, run->n, offset);
+    tc_unpend(run->more, run->nmore, offset);
+
+    for (d = 0; d < run->depth; d++) {
+        tc_unpend(run->saved[d], run->nsaved[d], offset);
+    }
 }
 
 
@@ -1955,13 +2206,7 @@ tc_report(tc_run_t *run, size_t offset, int name_id, int kind,
         run->noted = 1;
 
     } else {
-        for (i = 0; i < run->nring && i < TC_RING; i++) {
-            if (run->ring[i] == offset) {
-                return;
-            }
-        }
-
-        run->ring[run->nring++ % TC_RING] = offset;
+        tc_said(run, offset);
         run->warnings++;
     }
 
@@ -1987,7 +2232,7 @@ tc_report(tc_run_t *run, size_t offset, int name_id, int kind,
                                 : NGX_HTTP_OUTAGE_TPL_WARN;
     f.kind = kind;
 
-    tc_why(f.why, kind, name, tag, tag_len, attr, attr_len, tag, tag_len);
+    tc_why(f.why, kind, name, tag, tag_len, attr, attr_len);
 
     run->report(run->ctx, &f);
 }
@@ -2025,15 +2270,14 @@ tc_add(tc_run_t *run, const tc_state_t *s)
 static void
 tc_dedup(tc_run_t *run)
 {
-    size_t       i, n;
-    tc_state_t   all[TC_STATES];
+    size_t  i, n;
 
     n = run->n;
-    memcpy(all, run->set, n * sizeof(tc_state_t));
+    memcpy(run->scratch, run->set, n * sizeof(tc_state_t));
     run->n = 0;
 
     for (i = 0; i < n; i++) {
-        tc_add(run, &all[i]);
+        tc_add(run, &run->scratch[i]);
     }
 }
 
@@ -2149,31 +2393,43 @@ tc_field(tc_run_t *run, size_t offset, const unsigned char *name, size_t len)
 }
 
 
+/* the ways the last byte or placeholder added join the set */
+
+static void
+tc_join(tc_run_t *run)
+{
+    size_t  i;
+
+    for (i = 0; i < run->nmore; i++) {
+        tc_add(run, &run->more[i]);
+    }
+
+    run->nmore = 0;
+}
+
+
 size_t
-ngx_http_outage_tpl_contexts(const unsigned char *tpl, size_t len,
+ngx_http_outage_tpl_contexts(ngx_http_outage_tpl_work_t *run,
+    const unsigned char *tpl, size_t len,
     ngx_http_outage_tpl_report_pt report, void *ctx)
 {
     int                        id;
-    size_t                     p, i, n, depth;
-    tc_run_t                   run;
+    size_t                     p, i, n;
+    tc_pending_t               pd;
     ngx_http_outage_tpl_tag_t  tag;
 
-    static tc_state_t          saved[NGX_HTTP_OUTAGE_TPL_DEPTH][TC_STATES];
-    size_t                     nsaved[NGX_HTTP_OUTAGE_TPL_DEPTH];
-
-    if (tpl == NULL) {
+    if (tpl == NULL || run == NULL) {
         return 0;
     }
 
-    memset(&run, 0, sizeof(tc_run_t));
-    run.tpl = tpl;
-    run.len = len;
-    run.report = report;
-    run.ctx = ctx;
-    run.n = 1;
-    run.set[0].attr_id = -1;
+    memset(run, 0, offsetof(tc_run_t, saved));
+    run->tpl = tpl;
+    run->len = len;
+    run->report = report;
+    run->ctx = ctx;
+    run->n = 1;
+    run->set[0].attr_id = -1;
 
-    depth = 0;
     p = 0;
 
     while (p < len) {
@@ -2185,46 +2441,50 @@ ngx_http_outage_tpl_contexts(const unsigned char *tpl, size_t len,
                 if (ngx_http_outage_tpl_untrusted(tpl + tag.name,
                                                   tag.name_len))
                 {
-                    tc_field(&run, p, tpl + tag.name, tag.name_len);
+                    tc_field(run, p, tpl + tag.name, tag.name_len);
                 }
 
                 /* module HTML ({{components|raw}}) is whole elements */
                 if (!tag.raw) {
-                    for (i = 0; i < run.n; i++) {
-                        tc_placeholder(&run.set[i]);
+                    n = run->n;
+
+                    for (i = 0; i < n; i++) {
+                        tc_placeholder(run, &run->set[i]);
                     }
+
+                    tc_join(run);
                 }
 
                 break;
 
             case NGX_HTTP_OUTAGE_TAG_OPEN:
             case NGX_HTTP_OUTAGE_TAG_INVERT:
-                if (depth == NGX_HTTP_OUTAGE_TPL_DEPTH) {
-                    return run.warnings;    /* tpl_check refuses it */
+                if (run->depth == NGX_HTTP_OUTAGE_TPL_DEPTH) {
+                    return run->warnings;   /* tpl_check refuses it */
                 }
 
-                id = tc_name_id(&run, tpl + tag.name, tag.name_len);
+                id = tc_name_id(run, tpl + tag.name, tag.name_len);
                 i = (tag.kind == NGX_HTTP_OUTAGE_TAG_OPEN);
 
-                nsaved[depth] = tc_way(saved[depth], run.set, run.n, id,
-                                       !i);
-                run.n = tc_way(run.set, run.set, run.n, id, i);
-                depth++;
+                run->nsaved[run->depth] = tc_way(run->saved[run->depth],
+                                                 run->set, run->n, id, !i);
+                run->n = tc_way(run->set, run->set, run->n, id, i);
+                run->depth++;
                 break;
 
             default:
-                if (depth == 0) {
-                    return run.warnings;
+                if (run->depth == 0) {
+                    return run->warnings;
                 }
 
-                depth--;
+                run->depth--;
 
-                for (i = 0; i < nsaved[depth]; i++) {
-                    tc_add(&run, &saved[depth][i]);
+                for (i = 0; i < run->nsaved[run->depth]; i++) {
+                    tc_add(run, &run->saved[run->depth][i]);
                 }
 
-                if (run.n > 1) {
-                    tc_dedup(&run);
+                if (run->n > 1) {
+                    tc_dedup(run);
                 }
 
                 break;
@@ -2234,37 +2494,34 @@ ngx_http_outage_tpl_contexts(const unsigned char *tpl, size_t len,
             continue;
         }
 
-        n = run.n;
+        n = run->n;
 
         for (i = 0; i < n; i++) {
-            run.forked = 0;
-            tc_step(&run, &run.set[i], tpl[p]);
-
-            if (run.forked) {
-                run.fork.state = S_DATA;
-                tc_add(&run, &run.fork);
-            }
+            tc_step(run, &run->set[i], tpl[p]);
         }
 
-        if (run.n > 1 && (tpl[p] == '>' || tc_space(tpl[p]))) {
-            tc_dedup(&run);
+        tc_join(run);
+
+        if (run->n > 1 && (tpl[p] == '>' || tc_space(tpl[p]))) {
+            tc_dedup(run);
         }
 
         p++;
     }
 
-    /* a tag left open is closed by the page after the banner: what
-     * waited for the rest of it may be so */
-    for (i = 0; i < run.n; i++) {
-        for (n = 0; n < run.set[i].npending; n++) {
-            tc_report(&run, run.set[i].pending[n].offset,
-                      run.set[i].pending[n].name_id,
-                      run.set[i].pending[n].kind, run.set[i].tag,
-                      run.set[i].tag_len,
-                      tc_attrs[run.set[i].pending[n].attr_id],
-                      strlen(tc_attrs[run.set[i].pending[n].attr_id]));
+    /*
+     * A tag left open is closed by the page after the banner: what waited
+     * for the rest of it may be so.  Each report takes its field out of
+     * every way (tc_said), so the list shrinks under the loop.
+     */
+    for (i = 0; i < run->n; i++) {
+        while (run->set[i].npending) {
+            pd = run->set[i].pending[0];
+            tc_report(run, pd.offset, pd.name_id, pd.kind, run->set[i].tag,
+                      run->set[i].tag_len, tc_attrs[pd.attr_id],
+                      strlen(tc_attrs[pd.attr_id]));
         }
     }
 
-    return run.warnings;
+    return run->warnings;
 }

@@ -47,12 +47,25 @@ typedef void (*ngx_http_outage_tpl_report_pt)(void *ctx,
 
 
 /*
- * Reports, in order, every message, eta or link placeholder of tpl that
- * lands in an executable context (at most once each, at most 64), and at
- * most one note where it could not tell.  Run it on a template that
+ * The check's working memory (a few hundred KB): the caller allocates
+ * ngx_http_outage_tpl_work_size bytes, suitably aligned (malloc, a pool),
+ * and may reuse them for the next call.  Calls with different work areas
+ * may run at the same time.
+ */
+typedef struct ngx_http_outage_tpl_work_s  ngx_http_outage_tpl_work_t;
+
+extern const size_t  ngx_http_outage_tpl_work_size;
+
+
+/*
+ * Reports, in order of the end of what decides them, every message, eta or
+ * link placeholder of tpl that lands in an executable context (each
+ * placeholder at most once, at most 64 reports), and at most one note
+ * where it could not tell.  Run it on a template that
  * ngx_http_outage_tpl_check() accepts.  Returns the number of warnings.
  */
-size_t ngx_http_outage_tpl_contexts(const unsigned char *tpl, size_t len,
+size_t ngx_http_outage_tpl_contexts(ngx_http_outage_tpl_work_t *work,
+    const unsigned char *tpl, size_t len,
     ngx_http_outage_tpl_report_pt report, void *ctx);
 
 

@@ -312,6 +312,7 @@ typedef struct {
     size_t                notes;
     size_t                last;     /* offset + 1 of the last warning */
     unsigned long         sum;      /* of offsets and kinds: runs agree */
+    unsigned char        *warned;   /* per offset: warned about once */
 } fuzz_ctx_report_t;
 
 
@@ -363,6 +364,10 @@ fuzz_report(void *data, const ngx_http_outage_tpl_finding_t *f)
         }
 
     } else {
+        if (r->warned[f->offset]++) {
+            __builtin_trap();
+        }
+
         r->warns++;
     }
 
@@ -376,22 +381,43 @@ fuzz_contexts(const unsigned char *tpl, size_t tpl_len)
     size_t             n;
     fuzz_ctx_report_t  a, b;
 
+    static ngx_http_outage_tpl_work_t  *work;
+
+    if (work == NULL) {
+        work = malloc(ngx_http_outage_tpl_work_size);
+        if (work == NULL) {
+            return;
+        }
+    }
+
     memset(&a, 0, sizeof(a));
     a.tpl = tpl;
     a.len = tpl_len;
     b = a;
 
-    n = ngx_http_outage_tpl_contexts(tpl, tpl_len, fuzz_report, &a);
+    a.warned = calloc(tpl_len + 1, 1);
+    b.warned = calloc(tpl_len + 1, 1);
+
+    if (a.warned == NULL || b.warned == NULL) {
+        free(a.warned);
+        free(b.warned);
+        return;
+    }
+
+    n = ngx_http_outage_tpl_contexts(work, tpl, tpl_len, fuzz_report, &a);
 
     if (n < a.warns || (n <= 64 && n != a.warns)) {
         __builtin_trap();
     }
 
-    if (ngx_http_outage_tpl_contexts(tpl, tpl_len, fuzz_report, &b) != n
+    if (ngx_http_outage_tpl_contexts(work, tpl, tpl_len, fuzz_report, &b) != n
         || b.sum != a.sum || b.notes != a.notes)
     {
         __builtin_trap();
     }
+
+    free(a.warned);
+    free(b.warned);
 }
 
 

@@ -48,6 +48,12 @@ main(void)
     size_t                n, i, s, off;
     const char           *err;
     drv_t                 d;
+    void                 *work;
+
+    work = malloc(ngx_http_outage_tpl_work_size);
+    if (work == NULL) {
+        return 1;
+    }
 
     n = fread(buf, 1, sizeof(buf), stdin);
     s = 0;
@@ -64,7 +70,7 @@ main(void)
 
         } else {
             memset(&d, 0, sizeof(d));
-            ngx_http_outage_tpl_contexts(buf + s, i - s, drv_report, &d);
+            ngx_http_outage_tpl_contexts(work, buf + s, i - s, drv_report, &d);
 
             if (d.len == 0) {
                 printf("OK\n");
@@ -75,6 +81,8 @@ main(void)
 
         s = i + 1;
     }
+
+    free(work);
 
     return 0;
 }

@@ -307,15 +307,19 @@ def oracle(tpl):
         rnd = random.Random(tpl)
         ways = [{n: rnd.random() < 0.5 for n in names} for _ in range(16)]
     found = {}
+    # right after "<" the first byte of a module value decides: a letter
+    # makes a tag name, a digit text, "?" a bogus comment (since_ago is "5
+    # minutes ago")
+    kinds = ("benign", "empty") + (("1", "?") if "<{{" in tpl else ())
     for pos, field in placeholders(nodes):
         for shown in ways:
-            for others in ("benign", "empty"):
+            for others in kinds:
                 def value(name, at, pos=pos, field=field, others=others):
                     if at == pos:
                         return HOSTILE[field]
                     if name in REDIS:
-                        return BENIGN[name] if others == "benign" else ""
-                    return "v" if others == "benign" else ""
+                        return BENIGN[name] if others != "empty" else ""
+                    return {"benign": "v", "empty": ""}.get(others, others)
                 html = render(nodes, shown, value)
                 if MARK not in html:
                     continue
@@ -376,7 +380,11 @@ TOKENS = ["<a", "<p", "<div", "<img", "<form", "<iframe", "<link", "<base",
           "{{message}}", "{{eta}}", "{{link}}", "{{since}}",
           # review s10 R3
           "</div>", "</span>", "</a>", "<div>", "&Tab;", "&NewLine;",
-          "<svg><style>", "<svg><script>"]
+          "<svg><style>", "<svg><script>",
+          # review s10 F4, F12, F9
+          "<annotation-xml>", '<annotation-xml encoding="text/html">',
+          "</annotation-xml>", "<mtext>", "</mtext>", "]]>", "{{scope}}",
+          "<{{scope}}", "={{scope}}"]
 
 
 def random_templates(rnd, n):

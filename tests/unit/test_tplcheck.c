@@ -28,6 +28,22 @@ typedef struct {
 } found_t;
 
 
+static ngx_http_outage_tpl_work_t  *work;
+
+
+static size_t
+contexts(const unsigned char *tpl, size_t len,
+    ngx_http_outage_tpl_report_pt report, void *ctx)
+{
+    if (work == NULL) {
+        work = malloc(ngx_http_outage_tpl_work_size);
+        CHECK(work != NULL);
+    }
+
+    return ngx_http_outage_tpl_contexts(work, tpl, len, report, ctx);
+}
+
+
 static void
 collect(void *ctx, const ngx_http_outage_tpl_finding_t *f)
 {
@@ -62,8 +78,7 @@ run(const char *tpl)
     memset(&r, 0, sizeof(r));
     CHECK(ngx_http_outage_tpl_check((const unsigned char *) tpl, strlen(tpl),
                                     &off) == NULL);
-    warns = ngx_http_outage_tpl_contexts((const unsigned char *) tpl,
-                                         strlen(tpl), collect, &r);
+    warns = contexts((const unsigned char *) tpl, strlen(tpl), collect, &r);
     CHECK(warns == r.warns);
 
     return r;
@@ -172,6 +187,34 @@ static const struct {
     { "{{#eta}}<script>{{/eta}}{{message}}", "<script>" },
     { "<p{{^link}} onclick=\"{{/link}} title=\"{{message}}\">", "onclick" },
     { "<div {{#eta}}title{{/eta}}={{message}}>", "unquoted" },
+    /* review s10 F4: annotation-xml is an HTML integration point with an
+     * HTML encoding, and an svg in it is svg in any case */
+    { "<math><annotation-xml encoding=\"text/html\"><script>{{message}}"
+      "</script></annotation-xml></math>", "inside <script>" },
+    { "<math><annotation-xml encoding=\"Application/XHTML+XML\"><style>"
+      "{{message}}</style></annotation-xml></math>", "inside <style>" },
+    { "<math><annotation-xml encoding={{scope}}><script>{{message}}"
+      "</script></annotation-xml></math>", "inside <script>" },
+    { "<math><annotation-xml><svg><style>{{message}}</style></svg>"
+      "</annotation-xml></math>", "inside <style>" },
+    /* review s10 F12: CDATA right inside an integration point, a bogus
+     * comment inside an HTML element opened there */
+    { "<svg><foreignObject><![CDATA[><!--]]><script>{{message}}</script>"
+      "--></foreignObject></svg>", "inside <script>" },
+    { "<math><mtext><![CDATA[><!--]]><style>{{message}}</style>-->"
+      "</mtext></math>", "inside <style>" },
+    { "<svg><desc><b><![CDATA[><style>{{message}}</style>]]></desc></svg>",
+      "inside <style>" },
+    /* review s10 F9: the value of a placeholder after "<", "</" or "=" */
+    { "<p title={{scope}}\"{{message}}\">x</p>", "unquoted value" },
+    { "<{{scope}}<script>{{message}}</script>", "inside <script>" },
+    { "<{{scope}}?><script>{{message}}</script>", "inside <script>" },
+    { "<a href {{scope}}=\"{{message}}\">x</a>", "starts the URL" },
+    /* a name made partly by a placeholder may be another element: its
+     * inside is then markup, not raw text (oracle, session 11) */
+    { "<textarea{{scope}}><script>{{message}}</script></textarea>",
+      "inside <script>" },
+    { "<iframe{{scope}}/<title>&Tab;<base{{message}}", "inside the tag" },
 };
 
 /* review s9 R3's false positives and other safe places: no warning */
@@ -267,6 +310,18 @@ static const char  *safe[] = {
     "<div><svg><g></g><path/></svg></div><p title=\"{{message}}\">x</p>",
     /* review s9 R3 F2 */
     "<meta name=\"description\" content=\"{{message}}\">",
+    /* review s10 F4, F12, F9 */
+    "<math><annotation-xml><script>{{message}}</script></annotation-xml>"
+        "</math>",
+    "<math><annotation-xml><style>{{message}}</style></annotation-xml>"
+        "</math>",
+    "<math><annotation-xml encoding=\" text/html\"><script>{{message}}"
+        "</script></annotation-xml></math>",
+    "<math><annotation-xml encoding=\"text/html\"><p title=\"{{message}}\">"
+        "x</p></annotation-xml></math>",
+    "<svg><foreignObject><![CDATA[><style>{{message}}</style>]]>"
+        "</foreignObject></svg>",
+    "<a href={{link}}>x</a><a href={{scope}}{{link}}>y</a>",
 };
 
 
@@ -321,9 +376,9 @@ t_default_banner(void)
     found_t  r;
 
     memset(&r, 0, sizeof(r));
-    CHECK(ngx_http_outage_tpl_contexts(ngx_http_outage_banner_default_tpl,
-                                       ngx_http_outage_banner_default_tpl_len,
-                                       collect, &r)
+    CHECK(contexts(ngx_http_outage_banner_default_tpl,
+                   ngx_http_outage_banner_default_tpl_len,
+                   collect, &r)
           == 0);
     CHECK(r.warns == 0 && r.notes == 0);
 }
@@ -393,8 +448,8 @@ t_limits(void)
     }
 
     memset(&r, 0, sizeof(r));
-    CHECK(ngx_http_outage_tpl_contexts((unsigned char *) tpl, strlen(tpl),
-                                       collect, &r)
+    CHECK(contexts((unsigned char *) tpl, strlen(tpl),
+                   collect, &r)
           == n);
     CHECK(r.warns == 64);
 
@@ -407,6 +462,18 @@ t_limits(void)
     r = run(tpl);
     CHECK(r.notes == 1 || r.warns >= 1);
 
+    /* docs/directives.md: "elements nested more than 12 deep" */
+    strcpy(tpl, "<svg>");
+    for (i = 1; i < 12; i++) {
+        strcat(tpl, "<g>");
+    }
+    strcat(tpl, "{{message}}");
+    r = run(tpl);
+    CHECK(r.warns == 0 && r.notes == 0);
+    strcat(tpl, "<g>{{message}}");
+    r = run(tpl);
+    CHECK(r.warns == 0 && r.notes == 1);
+
     /* nested foreign content beyond what is followed */
     strcpy(tpl, "");
     for (i = 0; i < 10; i++) {
@@ -418,11 +485,89 @@ t_limits(void)
 
     free(tpl);
 
-    CHECK(ngx_http_outage_tpl_contexts(NULL, 0, collect, &r) == 0);
-    CHECK(ngx_http_outage_tpl_contexts((unsigned char *) "{{message}}", 11,
-                                       NULL, NULL) == 0);
-    CHECK(ngx_http_outage_tpl_contexts((unsigned char *) "<a b={{eta}}", 12,
-                                       NULL, NULL) == 1);
+    CHECK(contexts(NULL, 0, collect, &r) == 0);
+    CHECK(contexts((unsigned char *) "{{message}}", 11,
+                   NULL, NULL) == 0);
+    CHECK(contexts((unsigned char *) "<a b={{eta}}", 12,
+                   NULL, NULL) == 1);
+}
+
+
+/* review s10: the same field is warned about once, however many ways */
+
+static void
+t_once(void)
+{
+    size_t   i;
+    char     tpl[1024];
+    found_t  r;
+
+    /* one way warns at once, the other when rel= comes, after more than
+     * 16 other warnings */
+    strcpy(tpl, "{{#a}}<base {{/a}}{{^a}}<link {{/a}}href=\"{{link}}\" "
+                "onclick=\"");
+    for (i = 0; i < 20; i++) {
+        strcat(tpl, "{{message}}");
+    }
+    strcat(tpl, "\" rel=stylesheet>");
+
+    r = run(tpl);
+    CHECK(r.warns == 21);
+
+    /* two ways wait for the end of the tag, which the template leaves
+     * open */
+    r = run("{{#a}}<link {{/a}}{{^a}}<link x {{/a}}href=\"{{link}}\" "
+            "rel=\"stylesheet\"");
+    CHECK(r.warns == 1);
+}
+
+
+/*
+ * The check is reentrant: a report may run another check (with its own
+ * work area), and the outer one still sees its own sections
+ */
+
+typedef struct {
+    found_t                      outer;
+    found_t                      inner;
+    ngx_http_outage_tpl_work_t  *work;
+} nested_t;
+
+
+static void
+nested_collect(void *ctx, const ngx_http_outage_tpl_finding_t *f)
+{
+    nested_t    *n = ctx;
+    const char  *tpl = "<style>{{#y}}{{/y}}{{#z}}<p>{{/z}}";
+
+    collect(&n->outer, f);
+
+    (void) ngx_http_outage_tpl_contexts(n->work, (const unsigned char *) tpl,
+                                        strlen(tpl), collect, &n->inner);
+}
+
+
+static void
+t_reentrant(void)
+{
+    size_t      warns;
+    nested_t    n;
+    const char *tpl = "{{#x}}<a onclick=\"{{message}}\">{{/x}}<p>{{eta}}</p>";
+
+    memset(&n, 0, sizeof(n));
+    n.work = malloc(ngx_http_outage_tpl_work_size);
+    CHECK(n.work != NULL);
+    if (n.work == NULL) {
+        return;
+    }
+
+    warns = contexts((const unsigned char *) tpl, strlen(tpl), nested_collect,
+                     &n);
+    CHECK(warns == 1 && n.outer.warns == 1);
+    CHECK(strcmp(n.outer.names, "message") == 0);
+    CHECK(n.inner.warns == 0);
+
+    free(n.work);
 }
 
 
@@ -432,6 +577,8 @@ static const unit_test_t  tests[] = {
     { "default_banner", t_default_banner },
     { "report", t_report },
     { "limits", t_limits },
+    { "once", t_once },
+    { "reentrant", t_reentrant },
 };
 
 
