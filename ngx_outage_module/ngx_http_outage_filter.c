@@ -205,6 +205,8 @@ static size_t ngx_http_outage_banner_write(u_char *dst,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_banner_t *b,
     ngx_str_t *html, ngx_str_t *nonce);
 static ngx_int_t ngx_http_outage_nocache(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_outage_cache_field(u_char *name, size_t len,
+    u_char c);
 static ngx_uint_t ngx_http_outage_view_rank(ngx_http_outage_view_t *view);
 static u_char *ngx_http_outage_hex(u_char *p, uint64_t v);
 static u_char *ngx_http_outage_dec(u_char *p, ngx_uint_t v);
@@ -1202,6 +1204,49 @@ ngx_http_outage_not_rendered(ngx_http_request_t *r,
 
 
 /*
+ * The fields a cache reads its lifetime from: Cache-Control and Expires,
+ * and those a CDN or a front nginx reads instead of them, so that a
+ * "no-store" alone would not stop them keeping the banner after the
+ * incident: CDN-Cache-Control and its targeted "<cdn>-CDN-Cache-Control"
+ * forms (RFC 9213), Surrogate-Control, Edge-Control, and X-Accel-Expires
+ * (a front nginx's proxy_cache).  c is the name's first letter, lowered.
+ */
+
+static ngx_uint_t
+ngx_http_outage_cache_field(u_char *name, size_t len, u_char c)
+{
+    ngx_uint_t  i;
+
+    static ngx_str_t  fields[] = {
+        ngx_string("cache-control"),
+        ngx_string("expires"),
+        ngx_string("surrogate-control"),
+        ngx_string("edge-control"),
+        ngx_string("x-accel-expires")
+    };
+    static ngx_str_t  cdn = ngx_string("-cdn-cache-control");
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (len == fields[i].len && c == fields[i].data[0]
+            && ngx_strncasecmp(name, fields[i].data, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    /* "CDN-Cache-Control" itself, or a targeted one: "...-CDN-Cache-Control" */
+    if (len >= cdn.len - 1
+        && ngx_strncasecmp(name + len - (cdn.len - 1), cdn.data + 1,
+                           cdn.len - 1) == 0)
+    {
+        return len == cdn.len - 1 || name[len - cdn.len] == '-';
+    }
+
+    return 0;
+}
+
+
+/*
  * One walk over the response headers in the list for every check that
  * reads them: other Content-Type lines, Content-Disposition,
  * X-Content-Type-Options, the two-tier marker (whether one covers
@@ -1213,7 +1258,7 @@ ngx_http_outage_not_rendered(ngx_http_request_t *r,
  *
  * With "clear", before the banner's own headers go in, the walk removes
  * instead what rh->marker and rh->cache ask for: every marker of an
- * upstream (none covered this banner) and every Cache-Control and Expires
+ * upstream (none covered this banner) and every caching field
  * (outage_banner_nocache); it is not made when neither is there.
  */
 
@@ -1223,7 +1268,6 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
     ngx_uint_t clear)
 {
     u_char           *name, c;
-    const char       *cname;
     ngx_uint_t        i, rank;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -1258,6 +1302,17 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
 
         name = h[i].key.data;
         c = (u_char) (h[i].key.len ? name[0] | 0x20 : 0);
+
+        if (ngx_http_outage_cache_field(name, h[i].key.len, c)) {
+            if (clear) {
+                h[i].hash = 0;
+
+            } else {
+                rh->cache = 1;
+            }
+
+            continue;
+        }
 
         switch (h[i].key.len) {
 
@@ -1295,26 +1350,6 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
 
             break;
 
-        case sizeof("Cache-Control") - 1:
-        case sizeof("Expires") - 1:
-            cname = (h[i].key.len == sizeof("Expires") - 1) ? "expires"
-                                                            : "cache-control";
-
-            if ((clear && !rh->cache)
-                || c != (u_char) cname[0]
-                || ngx_strncasecmp(name, (u_char *) cname, h[i].key.len) != 0)
-            {
-                break;
-            }
-
-            if (clear) {
-                h[i].hash = 0;
-
-            } else {
-                rh->cache = 1;
-            }
-
-            break;
 
         case sizeof("Vary") - 1:
             if (!clear && c == 'v'

@@ -894,4 +894,21 @@ ngx_str_t *ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);
 
 
+/*
+ * Time since a moment another process stored with its own cached clock:
+ * this process's cached clock may still be behind it, so the difference is
+ * taken signed and a moment "in the future" is now.
+ */
+
+static ngx_inline ngx_msec_t
+ngx_http_outage_msec_since(ngx_msec_t then)
+{
+    ngx_msec_int_t  d;
+
+    d = (ngx_msec_int_t) (ngx_current_msec - then);
+
+    return d > 0 ? (ngx_msec_t) d : 0;
+}
+
+
 #endif /* _NGX_HTTP_OUTAGE_MODULE_H_INCLUDED_ */

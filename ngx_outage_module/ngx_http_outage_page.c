@@ -662,6 +662,27 @@ ngx_http_outage_expiry(ngx_msec_t expires, time_t now)
 
 
 /*
+ * When the page is gone for sure: the earlier of the key's expiry and the
+ * incident's "ends" (0: neither), so that Retry-After never sends clients
+ * and crawlers past the moment the shop is back.
+ */
+
+static time_t
+ngx_http_outage_page_end(ngx_http_outage_view_t *v, time_t now)
+{
+    time_t  end;
+
+    end = ngx_http_outage_expiry(v->expires, now);
+
+    if (v->ends && (end == 0 || v->ends < end)) {
+        end = v->ends;
+    }
+
+    return end;
+}
+
+
+/*
  * The type of the module's own answers: JSON (ASCII: no charset filter
  * changes it) when json is given, else UTF-8 HTML, said as a proxied
  * "Content-Type: text/html; charset=utf-8" is
@@ -826,7 +847,7 @@ ngx_http_outage_page_prepare(ngx_http_request_t *r,
 
     if (worst) {
         retry = ngx_http_outage_page_retry_after(worst->eta,
-                    ngx_http_outage_expiry(worst->expires, now), now, retry);
+                    ngx_http_outage_page_end(worst, now), now, retry);
     }
 
     if (retry > 0) {
@@ -974,7 +995,7 @@ ngx_http_outage_page_render(ngx_http_request_t *r,
             page.main = &ps[i];
             page.retry_after = ngx_http_outage_page_retry_after(
                                    worst->eta,
-                                   ngx_http_outage_expiry(worst->expires, now),
+                                   ngx_http_outage_page_end(worst, now),
                                    now, page.retry_after);
             break;
         }

@@ -56,7 +56,6 @@ static int ngx_http_outage_classify_get(const redisReply *r,
 static int ngx_http_outage_classify_hash(const redisReply *r,
     const char **err);
 static int ngx_http_outage_field_id(const unsigned char *p, size_t len);
-static void ngx_http_outage_trim(const unsigned char **p, size_t *len);
 static void ngx_http_outage_payload_string(const redisReply *r,
     ngx_http_outage_incident_t *out);
 static void ngx_http_outage_payload_hash(const redisReply *r,
@@ -234,20 +233,6 @@ ngx_http_outage_field_id(const unsigned char *p, size_t len)
 }
 
 
-static void
-ngx_http_outage_trim(const unsigned char **p, size_t *len)
-{
-    while (*len > 0 && ((*p)[0] == ' ' || (*p)[0] == '\t')) {
-        (*p)++;
-        (*len)--;
-    }
-
-    while (*len > 0 && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t')) {
-        (*len)--;
-    }
-}
-
-
 /*
  * A plain string key is a one-line incident: DEGRADED with the string as
  * the message.  Empty (after sanitising) means absent, so "SET key ''"
@@ -298,7 +283,7 @@ ngx_http_outage_payload_field_time(const unsigned char *p, size_t len,
 {
     time_t  v;
 
-    ngx_http_outage_trim(&p, &len);
+    ngx_http_outage_trim_space(&p, &len);
 
     if (len == 0) {
         return 0;
@@ -333,7 +318,7 @@ ngx_http_outage_payload_warn(ngx_http_outage_incident_t *out,
     n = 0;
 
     if (p) {
-        ngx_http_outage_trim(&p, &len);
+        ngx_http_outage_trim_space(&p, &len);
         n = ngx_http_outage_sanitize(value, sizeof(value), p, len, NULL);
     }
 
@@ -496,6 +481,7 @@ ngx_http_outage_rfc850_year(int yy, time_t now)
  *   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT" (also "+0100", "UTC")
  *   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
  *   asctime      "Sun Nov  6 08:49:37 1994"
+ * and date(1)'s own "Sun Nov  6 08:49:37 UTC 1994" (date -u).
  * The day name is skipped, not checked: a wrong weekday is a typo in a
  * field that carries no information.
  */
@@ -641,10 +627,23 @@ ngx_http_outage_http_time(const unsigned char *p, size_t len, time_t now)
         || !ngx_http_outage_num(p, len, &i, 2, 2, &mi)
         || i >= len || p[i++] != ':'
         || !ngx_http_outage_num(p, len, &i, 2, 2, &s)
-        || i >= len || p[i++] != ' '
-        || !ngx_http_outage_num(p, len, &i, 4, 4, &y)
-        || i != len)
+        || i >= len || p[i++] != ' ')
     {
+        return (time_t) -1;
+    }
+
+    /*
+     * "Mon Dec  7 17:17:29 UTC 2026": what "date -u" prints; other zone
+     * names are not read (CST is three different zones)
+     */
+    if (i + 4 <= len && p[i + 3] == ' '
+        && (ngx_http_outage_ascii_caseeq(p + i, "utc", 3)
+            || ngx_http_outage_ascii_caseeq(p + i, "gmt", 3)))
+    {
+        i += 4;
+    }
+
+    if (!ngx_http_outage_num(p, len, &i, 4, 4, &y) || i != len) {
         return (time_t) -1;
     }
 
@@ -723,7 +722,7 @@ ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
         return (time_t) -1;
     }
 
-    ngx_http_outage_trim(&p, &len);
+    ngx_http_outage_trim_space(&p, &len);
 
     if (len == 0) {
         return (time_t) -1;
@@ -865,7 +864,7 @@ ngx_http_outage_payload_hash(const redisReply *r,
              * paging while a degraded banner tells shoppers; anything
              * else is a typo, and a typo never silences a check.
              */
-            ngx_http_outage_trim(&vp, &vlen);
+            ngx_http_outage_trim_space(&vp, &vlen);
 
             if (vlen == sizeof("silenced") - 1
                 && ngx_http_outage_ascii_caseeq(vp, "silenced", vlen))
@@ -881,7 +880,7 @@ ngx_http_outage_payload_hash(const redisReply *r,
             break;
 
         case NGX_HTTP_OUTAGE_F_LINK:
-            ngx_http_outage_trim(&vp, &vlen);
+            ngx_http_outage_trim_space(&vp, &vlen);
 
             if (vlen == 0) {
                 break;

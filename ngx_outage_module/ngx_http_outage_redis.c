@@ -1964,7 +1964,7 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 
     told = shm->redis_stale_told || !shm->redis_up;
     shm->redis_stale_told = 1;
-    age = (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000);
+    age = (time_t) (ngx_http_outage_msec_since(shm->redis_last_ok_ms) / 1000);
 
     for (i = 0; !told && i < omcf->scopes.nelts; i++) {
         slot = ngx_http_outage_scope_slot(i);
@@ -4852,7 +4852,7 @@ ngx_http_outage_redis_failed(ngx_http_outage_redis_t *rd, const char *what,
      * Requests stop trusting the Redis state once max_stale has passed
      * (the views judge it each second); the poller says so once.
      */
-    age = (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000);
+    age = (time_t) (ngx_http_outage_msec_since(shm->redis_last_ok_ms) / 1000);
     stale = omcf->redis_max_stale > 0 && shm->redis_ever_ok
             && (ngx_msec_int_t) (ngx_current_msec - shm->redis_last_ok_ms)
                > (ngx_msec_int_t) omcf->redis_max_stale * 1000

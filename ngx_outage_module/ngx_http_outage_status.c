@@ -248,8 +248,8 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
 
         if (shm->redis_ever_ok) {
             p = ngx_slprintf(p, last, ",\"age_seconds\":%T",
-                             (time_t) ((ngx_current_msec
-                                        - shm->redis_last_ok_ms) / 1000));
+                             (time_t) (ngx_http_outage_msec_since(
+                                           shm->redis_last_ok_ms) / 1000));
         } else {
             p = ngx_slprintf(p, last, ",\"age_seconds\":null");
         }
@@ -546,7 +546,8 @@ ngx_http_outage_status_prometheus(u_char *p, u_char *last,
                 "outage_redis_push_failures_total %ui\n",
                 (int) shm->redis_up,
                 shm->redis_ever_ok
-                ? (time_t) ((ngx_current_msec - shm->redis_last_ok_ms) / 1000)
+                ? (time_t) (ngx_http_outage_msec_since(shm->redis_last_ok_ms)
+                            / 1000)
                 : (time_t) -1,
                 shm->redis_polls, shm->redis_errors,
                 omcf->redis_push

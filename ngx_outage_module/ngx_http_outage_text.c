@@ -1412,6 +1412,33 @@ ngx_http_outage_format_ago(unsigned char *dst, size_t dst_size, time_t then,
 
 /* ---- states ----------------------------------------------------------- */
 
+/*
+ * Blanks around a value an operator typed: spaces and tabs, and the line
+ * end "redis-cli -x" and "echo ... |" leave on the last argument, so that
+ * "down\n" is down and a time with "\n" is that time.
+ */
+
+static int
+ngx_http_outage_blank(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+
+void
+ngx_http_outage_trim_space(const unsigned char **p, size_t *len)
+{
+    while (*len > 0 && ngx_http_outage_blank((*p)[0])) {
+        (*p)++;
+        (*len)--;
+    }
+
+    while (*len > 0 && ngx_http_outage_blank((*p)[*len - 1])) {
+        (*len)--;
+    }
+}
+
+
 /* the words a state value may be, any case: one table, one comparison */
 typedef struct {
     const char  *word;
@@ -1439,14 +1466,7 @@ ngx_http_outage_parse_state(const unsigned char *p, size_t len)
         return -1;
     }
 
-    while (len > 0 && (p[0] == ' ' || p[0] == '\t')) {
-        p++;
-        len--;
-    }
-
-    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
-        len--;
-    }
+    ngx_http_outage_trim_space(&p, &len);
 
     for (w = ngx_http_outage_state_words; w->word; w++) {
         if (len == w->len && ngx_http_outage_ascii_caseeq(p, w->word, len)) {

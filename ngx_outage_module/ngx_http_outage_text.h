@@ -180,6 +180,8 @@ size_t ngx_http_outage_format_ago(unsigned char *dst, size_t dst_size,
  * Case-insensitive, surrounding spaces ignored: "ok", "up" -> OK;
  * "degraded"; "down", "outage" -> DOWN; "maintenance".  -1 if unknown.
  */
+/* spaces, tabs, CR, LF, VT and FF around a value go */
+void ngx_http_outage_trim_space(const unsigned char **p, size_t *len);
 int ngx_http_outage_parse_state(const unsigned char *p, size_t len);
 
 /* "none", "ok", "degraded", "down", "maintenance"; "unknown" otherwise */

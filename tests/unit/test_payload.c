@@ -593,6 +593,14 @@ t_hash_window(void)
     CHECK(inc.starts == 1795361400 && inc.ends == 1795365000);
     CHECK(inc.warnings == 0);
 
+    /* redis-cli -x keeps the line end of what it read */
+    CHECK(parse_hash(&inc, &err, "state", "down\n",
+                     "starts", "2026-11-22T15:30Z\n",
+                     "ends", "2026-11-22T16:30Z\r\n", NULL) == 0);
+    CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(inc.starts == 1795361400 && inc.ends == 1795365000);
+    CHECK(inc.warnings == 0);
+
     /*
      * an end before the start: neither "open now" nor "never ends": only
      * announced, and the end is kept so that it is over once it has passed
@@ -722,6 +730,9 @@ t_time_forms(void)
         "Monday, 07-Dec-26 02:18:00 GMT",
         "Mon Dec  7 02:18:00 2026",
         "Mon Dec 7 02:18:00 2026",
+        "Mon Dec  7 02:18:00 UTC 2026",          /* date -u */
+        "Mon Dec  7 02:18:00 GMT 2026\n",        /* date -u | redis-cli -x */
+        "2026-12-07T02:18:00Z\r\n",
         "1796609880",
         "1796609880000",
         "1796609880999",
@@ -736,6 +747,8 @@ t_time_forms(void)
         "Mon, 07 Dec 2026 02:18:00 +2400", "Mon, 07 Dec 2026 02:18:00 +0160",
         "Mon, 07 Dec 20266 02:18:00 GMT", "Monday, 07-Dec-2026 02:18:00 GMT",
         "Mon Dec  7 02:18:00 2026 GMT", "Mon Dec  7 2:18:00 2026",
+        "Mon Dec  7 02:18:00 CST 2026", "Mon Dec  7 02:18:00 UTC  2026",
+        "Mon Dec  7 02:18:00 UTC",
         "Mon, 29 Feb 2027 00:00:00 GMT", "Mon,07 Dec 2026 02:18:00 GMT",
         "M, 07 Dec 2026 02:18:00 GMT",
         /* milliseconds by magnitude only: 14 digits, 11 digits are not */

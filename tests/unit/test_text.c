@@ -990,6 +990,11 @@ t_states(void)
     CHECK(state("down") == NGX_HTTP_OUTAGE_STATE_DOWN);
     CHECK(state("OUTAGE") == NGX_HTTP_OUTAGE_STATE_DOWN);
     CHECK(state(" maintenance ") == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
+    /* what "echo down | redis-cli -x HSET key state" stores */
+    CHECK(state("down\n") == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(state("\r\nok\r\n") == NGX_HTTP_OUTAGE_STATE_OK);
+    CHECK(state("\tdegraded\v\f") == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(state("do\nwn") == -1);
     CHECK(state("") == -1);
     CHECK(state("none") == -1);
     CHECK(state("dow") == -1);
