@@ -45,7 +45,7 @@
  * (ngx_http_outage_zone_layout()), so a changed struct is never taken for
  * the same layout by a reload that loads another build of the module.
  */
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550004
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550005
 
 /*
  * A configuration's scope or check that has no slot in the zone (only a

@@ -280,7 +280,7 @@ ngx_http_outage_page_message_leads(const ngx_http_outage_page_scope_t *m)
 {
     return m != NULL && m->message_len
            && !(m->state == NGX_HTTP_OUTAGE_STATE_DOWN
-                && m->source == NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH);
+                && m->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH);
 }
 
 

@@ -921,7 +921,7 @@ t_health_down_over_degraded(void)
 
     s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN,
                  "Payments are <slow>");
-    s[0].source = NGX_HTTP_OUTAGE_PAGE_SRC_HEALTH;
+    s[0].source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
     page_init(&page, s, 1);
 
     html = render(ngx_http_outage_page_html, &page, NULL);
