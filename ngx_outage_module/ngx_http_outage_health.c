@@ -65,9 +65,7 @@ typedef struct {
     ngx_msec_t                     next;        /* when the next probe is due */
     ngx_msec_t                     unstarted;   /* the last probe that
                                                    could not start (set-up
-                                                   or curl refused it), or
-                                                   that this nginx's limits
-                                                   refused */
+                                                   or curl refused it) */
     ngx_uint_t                     unprobed;    /* intervals in a row
                                                    without a probe */
     ngx_msec_t                     started;
@@ -96,9 +94,6 @@ typedef struct {
     ngx_msec_t                     stale_probed;  /* sc->probed it saw */
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
-    unsigned                       unreached:1;   /* the last probe was
-                                                     refused by this nginx's
-                                                     limits (local()) */
     unsigned                       voided:1;      /* the last timeout was
                                                      not counted (stall) */
     unsigned                       kept_told:1;   /* probes the addresses
@@ -107,8 +102,6 @@ typedef struct {
 
     time_t                         foreign_told;  /* last "answered by an
                                                      outage page" warning */
-    time_t                         local_told;    /* last "refused by this
-                                                     nginx's limits" one */
 
     char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_outage_probe_t;
@@ -170,8 +163,6 @@ typedef struct {
                                                    request was sent */
     ngx_uint_t                     foreign;     /* answered by an outage
                                                    page, not the target */
-    ngx_uint_t                     local;       /* refused by the limits of
-                                                   this nginx: no verdict */
     ngx_uint_t                     direct;      /* curl's answer that is not
                                                    an outage page: evidence
                                                    of the target itself */
@@ -231,7 +222,7 @@ static ngx_int_t ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
-    ngx_http_outage_probe_t *p, ngx_uint_t kind, u_char *text, size_t len);
+    ngx_http_outage_probe_t *p, u_char *text, size_t len);
 static void ngx_http_outage_health_stale(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_renewed(
     ngx_http_outage_shm_check_t *sc, ngx_msec_t now, ngx_msec_t limit);
@@ -256,18 +247,12 @@ static void ngx_http_outage_health_abort(ngx_http_outage_health_t *h);
 static void ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_done(ngx_http_outage_health_t *h);
-static ngx_uint_t ngx_http_outage_health_probe_of(ngx_http_request_t *r,
-    uint64_t mark, ngx_array_t *scopes);
 static void ngx_http_outage_health_awake(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_stall_voids(
     ngx_http_outage_health_t *h, ngx_http_outage_probe_t *p,
     ngx_uint_t by_curl);
 static ngx_uint_t ngx_http_outage_health_page_answered(
     ngx_http_outage_probe_t *p);
-static const char *ngx_http_outage_health_unreached(
-    ngx_http_outage_probe_t *p);
-static void ngx_http_outage_health_local(ngx_http_outage_health_t *h,
-    ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res);
 
 static ngx_uint_t ngx_http_outage_health_foreign(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p);
@@ -352,7 +337,7 @@ static ngx_http_outage_health_t  ngx_http_outage_health;
 
 static const char  *ngx_http_outage_check_error_names[] = {
     "ok", "refused", "timeout", "dns", "tls", "status", "body", "reset",
-    "other", "passive", "setup", "local"
+    "other", "passive", "setup"
 };
 
 
@@ -2074,9 +2059,8 @@ ngx_http_outage_health_confirm_asked(ngx_http_outage_probe_t *p)
 
 /*
  * A confirmation is asked at every tick until a probe answers it: while
- * the check's probes cannot start (set-up or curl refuses them), or this
- * nginx's limits refuse them, it is tried once an interval, not at every
- * tick.  The probes of the schedule
+ * the check's probes cannot start (set-up or curl refuses them) it is
+ * tried once an interval, not at every tick.  The probes of the schedule
  * are never held off: they are the "retried every interval" the log
  * promises, and the intervals ngx_http_outage_health_unprobed() counts
  * (a tick runs late; the schedule does not drift with it).
@@ -2085,7 +2069,7 @@ ngx_http_outage_health_confirm_asked(ngx_http_outage_probe_t *p)
 static ngx_uint_t
 ngx_http_outage_health_held_off(ngx_http_outage_probe_t *p)
 {
-    return (p->setup_failed || p->start_failed || p->unreached)
+    return (p->setup_failed || p->start_failed)
            && ngx_current_msec - p->unstarted < p->conf->interval;
 }
 
@@ -2208,8 +2192,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
         p->setup_failed = 1;
     }
 
-    ngx_http_outage_health_unprobed(h, p, NGX_HTTP_OUTAGE_CHECK_SETUP, text,
-                                    len);
+    ngx_http_outage_health_unprobed(h, p, text, len);
 
     return NGX_ERROR;
 }
@@ -2224,7 +2207,7 @@ ngx_http_outage_health_setup(ngx_http_outage_health_t *h,
 
 static void
 ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
-    ngx_http_outage_probe_t *p, ngx_uint_t kind, u_char *text, size_t len)
+    ngx_http_outage_probe_t *p, u_char *text, size_t len)
 {
     u_char                        tail[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                        tlen;
@@ -2258,7 +2241,7 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
          * (probe_error), and "last_checked" stays the last probe's
          */
         sc = &shm->checks[p->conf->slot];
-        sc->last_error = kind;
+        sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
         ngx_memcpy(sc->last_error_text, text, len);
         sc->last_error_len = len;
 
@@ -2792,40 +2775,9 @@ ngx_http_outage_health_nonce(void)
 ngx_uint_t
 ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 {
-    ngx_http_outage_loc_conf_t  *olcf;
-
-    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
-
-    if (olcf->page_scopes == NULL) {
-        return 0;
-    }
-
-    return ngx_http_outage_health_probe_of(r, mark, olcf->page_scopes);
-}
-
-
-/*
- * Whether a request is a probe of this nginx (or of its fleet) whatever
- * the location pages: the same mark and the request of some check.  For
- * $outage_probe and the answer that a probe did not get through this
- * nginx's own limits (page.c); read on requests that carried a mark only.
- */
-
-ngx_uint_t
-ngx_http_outage_health_own_probe(ngx_http_request_t *r, uint64_t mark)
-{
-    return ngx_http_outage_health_probe_of(r, mark, NULL);
-}
-
-
-/* scopes NULL: a check of any scope */
-
-static ngx_uint_t
-ngx_http_outage_health_probe_of(ngx_http_request_t *r, uint64_t mark,
-    ngx_array_t *scopes)
-{
     ngx_uint_t                     i, j, *ids;
     ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_main_conf_t   *omcf;
     ngx_http_outage_check_conf_t  *ck;
 
@@ -2839,23 +2791,24 @@ ngx_http_outage_health_probe_of(ngx_http_request_t *r, uint64_t mark,
         return 0;
     }
 
-    ids = scopes ? scopes->elts : NULL;
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL) {
+        return 0;
+    }
+
+    ids = olcf->page_scopes->elts;
     ck = omcf->checks.elts;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        if (scopes) {
-            for (j = 0; j < scopes->nelts; j++) {
-                if (ids[j] == ck[i].scope) {
-                    break;
-                }
-            }
-
-            if (j == scopes->nelts) {
-                continue;
+        for (j = 0; j < olcf->page_scopes->nelts; j++) {
+            if (ids[j] == ck[i].scope) {
+                break;
             }
         }
 
-        if (r->method_name.len != ck[i].method.len
+        if (j == olcf->page_scopes->nelts
+            || r->method_name.len != ck[i].method.len
             || ngx_strncmp(r->method_name.data, ck[i].method.data,
                            ck[i].method.len) != 0)
         {
@@ -2897,91 +2850,6 @@ ngx_http_outage_health_page_answered(ngx_http_outage_probe_t *p)
 #endif
 
     return 0;
-}
-
-
-/*
- * Whether this nginx refused its own probe with its limit_req or
- * limit_conn (page.c says so, to a probe with the mark only): the name of
- * the limit, or NULL.  Another value is no answer of the module's; the
- * name goes into the status and the log, so only the two are taken.
- */
-
-static const char *
-ngx_http_outage_health_unreached(ngx_http_outage_probe_t *p)
-{
-#if (LIBCURL_VERSION_NUM >= 0x075400)
-    struct curl_header  *hh;
-
-    if (curl_easy_header(p->easy, NGX_HTTP_OUTAGE_UNREACHED, 0, CURLH_HEADER,
-                         -1, &hh)
-        == CURLHE_OK)
-    {
-        if (ngx_strcmp(hh->value, "limit_req") == 0) {
-            return "limit_req";
-        }
-
-        if (ngx_strcmp(hh->value, "limit_conn") == 0) {
-            return "limit_conn";
-        }
-    }
-#endif
-
-    return NULL;
-}
-
-
-/*
- * A probe this nginx's own limits refused (a self-probe at a traffic
- * peak) says nothing of the application: neither a failure (a healthy
- * shop would be paged) nor a pass.  It counts as an interval without a
- * probe (unprobed()): the check keeps its verdict for "fall" such
- * intervals, then is unknown until a probe gets through; stale() applies
- * as to any verdict nobody renews.  A confirmation passive detection asked
- * stays asked, tried again once an interval.  The status says why
- * (error_kind "local", local_answers); the log, once a minute.
- */
-
-static void
-ngx_http_outage_health_local(ngx_http_outage_health_t *h,
-    ngx_http_outage_probe_t *p, ngx_http_outage_result_t *res)
-{
-    time_t                  now;
-    ngx_http_outage_shm_t  *shm;
-
-    shm = ngx_http_outage_shm();
-
-    ngx_http_outage_shm_lock();
-
-    if (p->conf->slot != NGX_HTTP_OUTAGE_NO_SLOT_CHECK
-        && ngx_http_outage_lease_holds_since(&shm->health_lease, p->epoch))
-    {
-        shm->checks[p->conf->slot].local_answers++;
-    }
-
-    ngx_http_outage_shm_unlock();
-
-    p->unreached = 1;
-    p->unstarted = ngx_current_msec;
-    p->confirming = 0;
-
-    now = ngx_time();
-
-    if (now - p->local_told >= 60) {
-        p->local_told = now;
-
-        ngx_log_error(NGX_LOG_WARN, h->log, 0,
-                      "outage: check \"%V\" (#%ui): %*s: not counted (the "
-                      "check keeps its verdict for \"fall\" intervals of "
-                      "such answers, then is unknown); exempt the probes "
-                      "from the limit with $outage_probe (said at most "
-                      "once a minute)",
-                      &((ngx_str_t *) h->omcf->scopes.elts)[p->conf->scope],
-                      p->id, res->len, res->text);
-    }
-
-    ngx_http_outage_health_unprobed(h, p, NGX_HTTP_OUTAGE_CHECK_LOCAL,
-                                    res->text, res->len);
 }
 
 
@@ -3579,6 +3447,7 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
         p->in_flight = 1;
         p->sent = ngx_current_msec;
         p->start_failed = 0;
+        p->unprobed = 0;
         ngx_http_outage_health_first_sent(p);
         return;
     }
@@ -3599,8 +3468,7 @@ ngx_http_outage_health_transfer(ngx_http_outage_health_t *h,
                        curl_multi_strerror(rc))
           - text;
 
-    ngx_http_outage_health_unprobed(h, p, NGX_HTTP_OUTAGE_CHECK_SETUP, text,
-                                    len);
+    ngx_http_outage_health_unprobed(h, p, text, len);
 }
 
 
@@ -3671,8 +3539,6 @@ ngx_http_outage_health_watchdog(ngx_http_outage_health_t *h,
     }
 
     p->voided = 0;
-    p->unprobed = 0;
-    p->unreached = 0;
 
     ngx_memzero(&res, sizeof(ngx_http_outage_result_t));
     res.kind = NGX_HTTP_OUTAGE_CHECK_TIMEOUT;
@@ -3954,20 +3820,10 @@ ngx_http_outage_health_done(ngx_http_outage_health_t *h)
         }
 
         p->voided = 0;
+        res.direct = !res.foreign;
 
-        if (res.local) {
-            ngx_http_outage_health_local(h, p, &res);
-
-        } else {
-            /* a probe answered: an interval probed (unprobed()) */
-            p->unprobed = 0;
-            p->unreached = 0;
-
-            res.direct = !res.foreign;
-
-            if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
-                ngx_http_outage_health_store(h, p, &res);
-            }
+        if (!res.foreign || ngx_http_outage_health_foreign(h, p)) {
+            ngx_http_outage_health_store(h, p, &res);
         }
 
         if ((ngx_msec_int_t) (ngx_current_msec - p->next) >= 0) {
@@ -3984,7 +3840,6 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
     int                            rc;
     char                          *here, *there;
     long                           status, oserr;
-    const char                    *by;
 #if (NGX_OPENSSL)
     long                           vr;
 #endif
@@ -4127,17 +3982,6 @@ ngx_http_outage_health_judge(ngx_http_outage_probe_t *p, CURLcode code,
         /* curl's static description of the code, never its message */
         res->kind = NGX_HTTP_OUTAGE_CHECK_OTHER;
         t = ngx_slprintf(t, last, "%s", curl_easy_strerror(code));
-        goto done;
-    }
-
-    by = ngx_http_outage_health_unreached(p);
-
-    if (by) {
-        res->local = 1;
-        res->kind = NGX_HTTP_OUTAGE_CHECK_LOCAL;
-        t = ngx_slprintf(t, last, "no verdict: HTTP %ui from %s of this "
-                         "nginx, the probe did not reach the application",
-                         res->status, by);
         goto done;
     }
 

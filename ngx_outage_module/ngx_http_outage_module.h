@@ -76,14 +76,6 @@
 #define NGX_HTTP_OUTAGE_CHECK_OTHER     8
 #define NGX_HTTP_OUTAGE_CHECK_PASSIVE   9
 #define NGX_HTTP_OUTAGE_CHECK_SETUP     10  /* not probed: no verdict */
-#define NGX_HTTP_OUTAGE_CHECK_LOCAL     11  /* this nginx's limit answered
-                                               its own probe: no verdict */
-
-/*
- * The answer of this nginx to its own probe that its limit_req or
- * limit_conn refused (page.c): the prober reads it (health.c)
- */
-#define NGX_HTTP_OUTAGE_UNREACHED       "X-Outage-Probe-Unreached"
 
 /* maintenance page body format */
 #define NGX_HTTP_OUTAGE_FORMAT_AUTO     0
@@ -383,9 +375,6 @@ typedef struct {
     ngx_uint_t                   page_answers; /* probes answered by an
                                                   outage page, not counted
                                                   (lock) */
-    ngx_uint_t                   local_answers; /* probes this nginx's
-                                                  limits refused: no
-                                                  verdict (lock) */
     ngx_uint_t                   transitions;
     ngx_uint_t                   passive_failures;
     ngx_msec_t                   latency_sum;
@@ -799,11 +788,6 @@ ngx_int_t ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r);
 /* a request that is this nginx's own probe: let through the page */
 ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r,
     uint64_t mark);
-/* ... whatever the location pages: $outage_probe, the limits' answer */
-ngx_uint_t ngx_http_outage_health_own_probe(ngx_http_request_t *r,
-    uint64_t mark);
-/* page.c: 1 for a request that is this nginx's own probe ($outage_probe) */
-ngx_uint_t ngx_http_outage_page_own_probe(ngx_http_request_t *r);
 /* the guard's state in the status: JSON "guard":{...}, and Prometheus */
 u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,

@@ -36,14 +36,6 @@
 /* X-Outage-Probe headers taken out of a request at most (one is sent) */
 #define NGX_HTTP_OUTAGE_PROBE_MARKS       8
 
-/*
- * r->main->limit_req_status and limit_conn_status ($limit_req_status,
- * $limit_conn_status) of a request those modules refused: their sources'
- * values, which no header exports
- */
-#define NGX_HTTP_OUTAGE_LIMIT_REQ_REJECTED   3
-#define NGX_HTTP_OUTAGE_LIMIT_CONN_REJECTED  2
-
 
 static ngx_http_outage_page_ctx_t *ngx_http_outage_page_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
@@ -69,8 +61,6 @@ static void ngx_http_outage_intercept_log(ngx_http_request_t *r,
     ngx_http_outage_loc_conf_t *olcf, ngx_http_outage_snapshot_t *snap,
     ngx_http_outage_view_t *worst, ngx_uint_t status);
 static ngx_uint_t ngx_http_outage_page_app_status(ngx_http_request_t *r);
-static ngx_int_t ngx_http_outage_page_unreached(ngx_http_request_t *r,
-    ngx_http_outage_page_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_page_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -1816,12 +1806,6 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_outage_page_ctx(r, 0);
 
-    if (ctx && ctx->probe_mark && !ctx->page
-        && ngx_http_outage_page_unreached(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
     if (ctx && ctx->bypass) {
         if (ngx_http_outage_header_push(r, "X-Outage-Bypass", 15,
                 ngx_http_outage_bypass_names[ctx->bypass].data,
@@ -1930,98 +1914,6 @@ ngx_http_outage_page_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
-}
-
-
-/*
- * A probe of this nginx that its limit_req or limit_conn refused never
- * reached what its check watches: at a traffic peak the shop is healthy
- * and its own front answers 503 (or 429, or an error_page's answer).  Such
- * an answer says so to the prober (NGX_HTTP_OUTAGE_UNREACHED, health.c),
- * which counts it as no verdict, neither up nor down.  Only nginx's own
- * refusal, before any upstream was tried: an upstream's 429 or 503, or a
- * 502 of one that is dead, is the check's evidence; and a copy of the
- * header that an upstream sent is dropped from a probe's answer.  Only a
- * request with the probes' mark (a secret clients do not have, taken out
- * of every request) for a check's URL ever gets the header.
- */
-
-static ngx_int_t
-ngx_http_outage_page_unreached(ngx_http_request_t *r,
-    ngx_http_outage_page_ctx_t *ctx)
-{
-    ngx_str_t         by;
-    ngx_table_elt_t  *h;
-
-    static ngx_str_t  name = ngx_string(NGX_HTTP_OUTAGE_UNREACHED);
-
-    if (!ngx_http_outage_health_own_probe(r, ctx->probe_mark)) {
-        return NGX_OK;
-    }
-
-    /* a cleared header (hash 0) is not sent, nor found again */
-    while ((h = ngx_http_outage_header_list(&r->headers_out.headers, &name,
-                                            NULL)))
-    {
-        h->hash = 0;
-    }
-
-    if (r->upstream
-        || (r->upstream_states && r->upstream_states->nelts))
-    {
-        return NGX_OK;
-    }
-
-#if (nginx_version >= 1017006)
-
-    if (r->main->limit_req_status == NGX_HTTP_OUTAGE_LIMIT_REQ_REJECTED) {
-        ngx_str_set(&by, "limit_req");
-
-    } else if (r->main->limit_conn_status
-               == NGX_HTTP_OUTAGE_LIMIT_CONN_REJECTED)
-    {
-        ngx_str_set(&by, "limit_conn");
-
-    } else {
-        return NGX_OK;
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "outage: probe refused by %V with %ui: no verdict",
-                   &by, r->headers_out.status);
-
-    if (ngx_http_outage_header_push(r, NGX_HTTP_OUTAGE_UNREACHED,
-                                    sizeof(NGX_HTTP_OUTAGE_UNREACHED) - 1,
-                                    by.data, by.len)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-#else
-    (void) by;
-#endif
-
-    return NGX_OK;
-}
-
-
-/*
- * $outage_probe: the request is this nginx's own probe (the mark, for a
- * check's URL), so that a configuration can exempt it from its limits.
- * The mark is taken out in the server's rewrite phase; before that, and on
- * any other request, it is not.
- */
-
-ngx_uint_t
-ngx_http_outage_page_own_probe(ngx_http_request_t *r)
-{
-    ngx_http_outage_page_ctx_t  *ctx;
-
-    ctx = ngx_http_outage_page_ctx(r->main, 0);
-
-    return ctx && ctx->probe_mark
-           && ngx_http_outage_health_own_probe(r->main, ctx->probe_mark);
 }
 
 

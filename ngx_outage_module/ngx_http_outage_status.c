@@ -357,10 +357,9 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
         p = ngx_http_outage_json_time(p, last, sc->last_checked);
         p = ngx_slprintf(p, last, ",\"probes\":%ui,\"failures\":%ui,"
                          "\"passive_failures\":%ui,\"transitions\":%ui,"
-                         "\"page_answers\":%ui,\"local_answers\":%ui}",
+                         "\"page_answers\":%ui}",
                          sc->probes, sc->failures, sc->passive_failures,
-                         sc->transitions, sc->page_answers,
-                         sc->local_answers);
+                         sc->transitions, sc->page_answers);
     }
 
     p = ngx_slprintf(p, last, "],\"counters\":{\"banners\":%uA,"

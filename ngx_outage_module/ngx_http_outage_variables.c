@@ -10,8 +10,7 @@
  * location cares about (its outage_page scopes, else its
  * outage_banner_scopes, else all), so they fit log_format, add_header, map
  * and if.  Values come from the snapshot:
- * already sanitised (no control characters, bounded length).  And the
- * variables of the request itself: $outage_probe.
+ * already sanitised (no control characters, bounded length).
  */
 
 
@@ -34,8 +33,6 @@ static void ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 
 static ngx_int_t ngx_http_outage_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_outage_probe_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -146,31 +143,11 @@ ngx_http_outage_field_t  ngx_http_outage_vars[] = {
 };
 
 
-/* the request's own: no scope's view */
-static ngx_http_variable_t  ngx_http_outage_request_vars[] = {
-
-    { ngx_string("outage_probe"), NULL, ngx_http_outage_probe_variable, 0,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-      ngx_http_null_variable
-};
-
-
 ngx_int_t
 ngx_http_outage_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t      *var, *rv;
+    ngx_http_variable_t      *var;
     ngx_http_outage_field_t  *f;
-
-    for (rv = ngx_http_outage_request_vars; rv->name.len; rv++) {
-        var = ngx_http_add_variable(cf, &rv->name, rv->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = rv->get_handler;
-        var->data = rv->data;
-    }
 
     for (f = ngx_http_outage_vars; f->get; f++) {
         if (f->variable.len == 0) {
@@ -286,33 +263,6 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 #if (NGX_HTTP_OUTAGE_RACE_HOOK)
     ngx_http_outage_race_hook(r);
 #endif
-
-    return NGX_OK;
-}
-
-
-/*
- * "1" for this nginx's own probe (page.c), else empty: a map can take
- * it out of limit_req and limit_conn keys.  Not cached: the mark is taken
- * out in the server's rewrite phase, after which it stays as it is.
- */
-
-static ngx_int_t
-ngx_http_outage_probe_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    if (ngx_http_outage_page_own_probe(r)) {
-        v->data = (u_char *) "1";
-        v->len = 1;
-
-    } else {
-        v->data = (u_char *) "";
-        v->len = 0;
-    }
-
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
 
     return NGX_OK;
 }

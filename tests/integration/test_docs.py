@@ -63,9 +63,7 @@ def source_directives():
 def source_variables():
     src = strip_comments(read(os.path.join(SRC,
                                            "ngx_http_outage_variables.c")))
-    # a scope's view fields, then the request's own ($outage_probe)
-    return (table_names(src, "ngx_http_outage_vars")
-            + table_names(src, "ngx_http_outage_request_vars"))
+    return table_names(src, "ngx_http_outage_vars")
 
 
 def md_sections(text):
