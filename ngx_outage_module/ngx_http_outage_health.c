@@ -251,6 +251,8 @@ static void ngx_http_outage_health_awake(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_stall_voids(
     ngx_http_outage_health_t *h, ngx_http_outage_probe_t *p,
     ngx_uint_t by_curl);
+static ngx_uint_t ngx_http_outage_health_probe_of(ngx_http_request_t *r,
+    uint64_t mark, ngx_array_t *scopes);
 static ngx_uint_t ngx_http_outage_health_page_answered(
     ngx_http_outage_probe_t *p);
 
@@ -2775,9 +2777,40 @@ ngx_http_outage_health_nonce(void)
 ngx_uint_t
 ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 {
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL) {
+        return 0;
+    }
+
+    return ngx_http_outage_health_probe_of(r, mark, olcf->page_scopes);
+}
+
+
+/*
+ * Whether a request is a probe of this nginx whatever the location pages:
+ * the mark, and the method and path of some check.  Such a request skips
+ * this nginx's limit_req and limit_conn (page.c), so that a peak of
+ * shoppers does not fail the probe of a healthy backend.
+ */
+
+ngx_uint_t
+ngx_http_outage_health_own_probe(ngx_http_request_t *r, uint64_t mark)
+{
+    return ngx_http_outage_health_probe_of(r, mark, NULL);
+}
+
+
+/* scopes NULL: a check of any scope */
+
+static ngx_uint_t
+ngx_http_outage_health_probe_of(ngx_http_request_t *r, uint64_t mark,
+    ngx_array_t *scopes)
+{
     ngx_uint_t                     i, j, *ids;
     ngx_http_outage_shm_t         *shm;
-    ngx_http_outage_loc_conf_t    *olcf;
     ngx_http_outage_main_conf_t   *omcf;
     ngx_http_outage_check_conf_t  *ck;
 
@@ -2791,24 +2824,23 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
         return 0;
     }
 
-    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
-
-    if (olcf->page_scopes == NULL) {
-        return 0;
-    }
-
-    ids = olcf->page_scopes->elts;
+    ids = scopes ? scopes->elts : NULL;
     ck = omcf->checks.elts;
 
     for (i = 0; i < omcf->checks.nelts; i++) {
-        for (j = 0; j < olcf->page_scopes->nelts; j++) {
-            if (ids[j] == ck[i].scope) {
-                break;
+        if (scopes) {
+            for (j = 0; j < scopes->nelts; j++) {
+                if (ids[j] == ck[i].scope) {
+                    break;
+                }
+            }
+
+            if (j == scopes->nelts) {
+                continue;
             }
         }
 
-        if (j == olcf->page_scopes->nelts
-            || r->method_name.len != ck[i].method.len
+        if (r->method_name.len != ck[i].method.len
             || ngx_strncmp(r->method_name.data, ck[i].method.data,
                            ck[i].method.len) != 0)
         {

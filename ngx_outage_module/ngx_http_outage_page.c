@@ -363,6 +363,23 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
 
     ctx->probe_mark = mark;
 
+#if (nginx_version >= 1017006)
+
+    /*
+     * A probe of this nginx skips its limit_req and limit_conn: refused,
+     * or delayed past its timeout, at a peak of shoppers, it would page a
+     * healthy backend; told "no verdict", a dead one would go unpaged
+     * for the whole peak.  Both limits pass a request whose status is set
+     * (1: PASSED); the server's rewrite phase runs before them.
+     */
+
+    if (r == r->main && ngx_http_outage_health_own_probe(r, mark)) {
+        r->limit_req_status = 1;
+        r->limit_conn_status = 1;
+    }
+
+#endif
+
     return NGX_OK;
 }
 

@@ -1,0 +1,159 @@
+"""A self-probe through this nginx's own limit_req or limit_conn (audit s11
+A1 F6, MEDIUM): at a traffic peak nginx itself refused (or delayed past its
+timeout) the probe before it reached the application, the prober counted
+that as a failure and a healthy shop was paged after "fall" such answers.
+
+A probe of this nginx (the secret mark, the method and path of a check)
+now skips its limits, so the probe always judges the application: a
+healthy one stays up through a peak that saturates the limit, a dead one
+is paged at once (review s11 R1 P3: an earlier "no verdict" design made
+it unknown, and hid the outage, for the whole peak).  A client with a
+wrong mark, or with the mark on another URL, is limited as before."""
+
+import threading
+
+import pytest
+
+from harness import LATENCY_FACTOR, free_port, wait_for
+from passive_helpers import checks_of, scope, serve, server, stop_server
+from test_health_self_probe import Recorder
+
+T = 10 * LATENCY_FACTOR
+
+
+def _conf(app_port, rate="5r/s", limit="limit_req zone=one;", extra=""):
+    # the check probes this nginx's own listen address; every request of
+    # the location shares one limit key, as a zone keyed on the site (or
+    # probes from behind the same NAT as the peak's clients) does
+    return ("limit_req_zone $server_port zone=one:1m rate=%s;\n"
+            "limit_conn_zone $server_port zone=conns:1m;\n"
+            "outage_check shop http://127.0.0.1:{port}/health "
+            "interval=300ms timeout=250ms fall=2 rise=2;\n" % rate
+            + extra) + server("""
+        location / {
+            outage_page shop;
+            outage_passive off;
+            %s
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (limit, app_port))
+
+
+class Peak:
+    """Client loops that keep the location's limit busy."""
+
+    def __init__(self, n, threads=2):
+        self.n = n
+        self.stop = threading.Event()
+        self.statuses = {}
+        self.threads = [threading.Thread(target=self.run, daemon=True)
+                        for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                st, _, _ = self.n.get("/", timeout=5)
+            except OSError:
+                continue
+            self.statuses[st] = self.statuses.get(st, 0) + 1
+
+    def end(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=10)
+
+
+def _up_through(n, probes, what):
+    """Polls until the check has made `probes` more probes; fails as soon
+    as the check or its scope is not up."""
+    start = checks_of(n)[0]["probes"]
+    last = []
+
+    def step():
+        c = checks_of(n)[0]
+        last[:] = [c, scope(n, "shop")["state"]]
+        assert c["health"] == "up" and last[1] == "ok", last
+        return c["probes"] >= start + probes
+    wait_for(step, timeout=3 * T, what=what)
+
+
+@pytest.mark.parametrize("limit,rate", [
+    ("limit_req zone=one;", "5r/s"),
+    # nginx.org's own example: a burst without nodelay delays, past the
+    # probe's timeout
+    ("limit_req zone=one burst=5;", "2r/s"),
+    ("limit_conn conns 1;", "1000r/s"),
+])
+def test_a_peak_at_the_limit_never_pages_a_healthy_shop(nginx_factory,
+                                                         limit, rate):
+    port = free_port()
+    app = serve("127.0.0.1", port)
+    peak = None
+    try:
+        n = nginx_factory(_conf(port, rate=rate, limit=limit), workers=2)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T)
+        peak = Peak(n, threads=4 if "conn" in limit else 2)
+        # the old module: down after two refused or late probes
+        _up_through(n, 10, "ten probes through the peak")
+        if "burst" not in limit:
+            assert peak.statuses.get(503), peak.statuses    # the limit works
+    finally:
+        if peak:
+            peak.end()
+        stop_server(app)
+
+
+def test_a_dead_application_during_a_peak_is_paged(nginx_factory):
+    port = free_port()
+    app = serve("127.0.0.1", port)
+    peak = None
+    try:
+        n = nginx_factory(_conf(port, rate="1r/m"), workers=2)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T)
+        peak = Peak(n)
+        _up_through(n, 4, "probes through the peak")
+        stop_server(app)
+        app = None
+        wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=T,
+                 what="down by the dead application, peak or not")
+        c = checks_of(n)[0]
+        assert c["last_status"] == 502, c
+        assert scope(n, "shop")["state"] == "down"
+    finally:
+        if peak:
+            peak.end()
+        if app:
+            stop_server(app)
+
+
+def test_only_the_probe_skips_the_limit(nginx_factory):
+    # a second check probes a recording application directly: it gets the
+    # probes' mark, as a leak would give it
+    seen = []
+    rec = serve(handler=type("Rec", (Recorder,), {"seen": seen}))
+    rport = rec.server_address[1]
+    try:
+        n = nginx_factory(_conf(rport, rate="1r/m",
+                                extra="outage_check direct "
+                                      "http://127.0.0.1:%d/direct "
+                                      "interval=300ms timeout=250ms;\n"
+                                      % rport), workers=1)
+        wait_for(lambda: [p for p, _ in seen if p == "/direct"], timeout=T)
+        mark = [v for p, h in seen if p == "/direct"
+                for k, v in h if k.lower() == "x-outage-probe"][0]
+        # the bucket is empty for a minute: everything else is refused
+        wait_for(lambda: n.get("/other")[0] == 503, timeout=T)
+        for path, value in (("/health", None), ("/health", "0" * 16),
+                            ("/health", "0123456789abcdef"),
+                            ("/health", mark[:-1] + "x"),
+                            # the real mark: only where a probe goes
+                            ("/other", mark), ("/health?x", mark)):
+            headers = {"X-Outage-Probe": value} if value else {}
+            st, _, _ = n.get(path, headers=headers)
+            assert st == 503, (path, value, st)
+        # what the prober sends passes
+        st, _, body = n.get("/health", headers={"X-Outage-Probe": mark})
+        assert st == 200, (st, body)
+    finally:
+        stop_server(rec)
