@@ -1208,8 +1208,9 @@ ngx_http_outage_not_rendered(ngx_http_request_t *r,
  * and those a CDN or a front nginx reads instead of them, so that a
  * "no-store" alone would not stop them keeping the banner after the
  * incident: CDN-Cache-Control and its targeted "<cdn>-CDN-Cache-Control"
- * forms (RFC 9213), Surrogate-Control, Edge-Control, and X-Accel-Expires
- * (a front nginx's proxy_cache).  c is the name's first letter, lowered.
+ * forms (RFC 9213), Surrogate-Control, Edge-Control and
+ * Akamai-Cache-Control, and X-Accel-Expires (a front nginx's
+ * proxy_cache).  c is the name's first letter, lowered.
  */
 
 static ngx_uint_t
@@ -1222,7 +1223,8 @@ ngx_http_outage_cache_field(u_char *name, size_t len, u_char c)
         ngx_string("expires"),
         ngx_string("surrogate-control"),
         ngx_string("edge-control"),
-        ngx_string("x-accel-expires")
+        ngx_string("x-accel-expires"),
+        ngx_string("akamai-cache-control")
     };
     static ngx_str_t  cdn = ngx_string("-cdn-cache-control");
 
@@ -1304,11 +1306,12 @@ ngx_http_outage_resp_headers(ngx_http_request_t *r,
         c = (u_char) (h[i].key.len ? name[0] | 0x20 : 0);
 
         if (ngx_http_outage_cache_field(name, h[i].key.len, c)) {
-            if (clear) {
-                h[i].hash = 0;
-
-            } else {
+            if (!clear) {
                 rh->cache = 1;
+
+            } else if (rh->cache) {
+                /* outage_banner_nocache: else the walk is for the marker */
+                h[i].hash = 0;
             }
 
             continue;

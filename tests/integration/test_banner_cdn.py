@@ -12,6 +12,7 @@ EDGE = [b"CDN-Cache-Control: max-age=3600",
         b"Cloudflare-CDN-Cache-Control: max-age=3600",
         b"Surrogate-Control: max-age=3600",
         b"Edge-Control: cache-maxage=3600s",
+        b"Akamai-Cache-Control: max-age=3600",
         b"X-Accel-Expires: 3600",
         # not caching fields: they stay
         b"X-CDN-Cache-Controlled: yes",
@@ -25,7 +26,9 @@ def test_bannered_page_carries_no_cdn_ttl(redis, nginx_factory, cc):
         PAGE, b"Content-Type: text/html", *(cc + EDGE))))
     try:
         n = banner_nginx(nginx_factory, redis,
-                         "location / { proxy_pass http://127.0.0.1:%d; }"
+                         "location / { proxy_pass http://127.0.0.1:%d; "
+                         # else nginx's proxy never passes it on
+                         "proxy_pass_header X-Accel-Expires; }"
                          % up.port, incident="Checkout is slow")
         st, hs, body = n.get("/", headers={"Accept": "text/html"})
     finally:
@@ -34,7 +37,33 @@ def test_bannered_page_carries_no_cdn_ttl(redis, nginx_factory, cc):
     assert hs.get("cache-control") == "no-store"
     left = {k: v for k, v in hs.items()
             if k in ("cdn-cache-control", "cloudflare-cdn-cache-control",
-                     "surrogate-control", "edge-control", "x-accel-expires")}
+                     "surrogate-control", "edge-control", "x-accel-expires",
+                     "akamai-cache-control")}
     assert not left, "bannered page still tells the CDN to keep it: %s" % left
     assert hs.get("x-cdn-cache-controlled") == "yes"
     assert hs.get("mycdn-cache-control") == "max-age=1"
+
+
+PRIVATE_PAGE = PAGE.replace(b"shop", b"hi")
+
+
+# review s11 R3 F1: with outage_banner_nocache off, an upstream's marker that
+# does not cover the banner makes the header walk run to replace it; it must
+# not take the upstream's own "private, no-store" away with it
+def test_nocache_off_keeps_upstream_cache_control(redis, nginx_factory):
+    up = ScriptedBackend(lambda c, name: c.sendall(response(
+        PRIVATE_PAGE, b"Content-Type: text/html",
+        b"Cache-Control: private, no-store",
+        b"Expires: Thu, 01 Jan 1970 00:00:00 GMT",
+        b"X-Outage-Banner: nope")))
+    try:
+        n = banner_nginx(nginx_factory, redis,
+                         "location / { outage_banner_nocache off;"
+                         " proxy_pass http://127.0.0.1:%d; }" % up.port,
+                         incident="Checkout is slow")
+        st, hs, body = n.get("/", headers={"Accept": "text/html"})
+    finally:
+        up.stop()
+    assert st == 200 and b"Checkout is slow" in body      # bannered
+    assert hs.get("cache-control") == "private, no-store", hs
+    assert hs.get("expires"), hs
