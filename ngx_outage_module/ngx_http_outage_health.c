@@ -3666,6 +3666,7 @@ ngx_http_outage_health_stall_voids(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, ngx_uint_t by_curl)
 {
     ngx_uint_t              level, holds;
+    ngx_msec_t              deadline;
     curl_off_t              us;
     ngx_msec_int_t          took;
     ngx_http_outage_shm_t  *shm;
@@ -3697,8 +3698,18 @@ ngx_http_outage_health_stall_voids(ngx_http_outage_health_t *h,
         h->late = ngx_max(h->late, (ngx_msec_t) took - p->conf->timeout);
     }
 
+    /*
+     * Only a stall the probe's deadline fell into: one that ended before
+     * it left the probe its whole time to be answered, one that began
+     * after it found the probe already late (review s11 R4 F3: a stall
+     * early in a long probe voided a hanging target's timeout)
+     */
+    deadline = p->sent + p->conf->timeout;
+
     if (p->voided || !h->stalled
-        || (ngx_msec_int_t) (h->resumed - p->sent) < 0)
+        || (ngx_msec_int_t) (h->resumed - deadline) < 0
+        || (ngx_msec_int_t) (deadline - (h->resumed - h->late
+                                         - h->stall_slack)) < 0)
     {
         return 0;
     }

@@ -784,6 +784,16 @@ ngx_http_outage_claim_slots(ngx_http_outage_main_conf_t *omcf,
                 age = ngx_min(age, seen);
             }
 
+            /*
+             * The addresses a reload that cannot resolve the name probes
+             * meanwhile are those of the check that ran just before: a
+             * check back after longer starts with none, as a fresh one
+             * (its old addresses may belong to someone else by now)
+             */
+            if (newest && sc->claimed < was && age > (ngx_msec_int_t) recent) {
+                sc->addrs_len = 0;
+            }
+
             if (newest && sc->claimed < was && age > (ngx_msec_int_t) recent
                 && (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
                     || sc->fails || sc->passes || sc->confirm

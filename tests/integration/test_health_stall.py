@@ -131,3 +131,41 @@ def test_a_hanging_target_goes_down_across_stalls(nginx_factory):
     finally:
         hanging.clear()
         stop_server(srv)
+
+
+def test_stalls_at_every_probe_still_take_a_hanging_target_down(
+        nginx_factory):
+    # review s11 R4 F6: the worker stalls across the deadline of EVERY probe
+    # of a hanging target: at most one timeout in a row is voided, so the
+    # second one counts (fall=1: down)
+    hanging.set()
+    arrived.clear()
+    srv = serve("127.0.0.1", 0, SlowHealth)
+    port = srv.server_address[1]
+    try:
+        n = nginx_factory("outage_check shop http://127.0.0.1:%d/health "
+                          "interval=3s timeout=1s fall=1 rise=2;\n"
+                          % port + SERVER, workers=1)
+        worker = n.worker_pids()[0]
+        stalls = 0
+        while stalls < 5:
+            if not arrived.wait(10):
+                break
+            arrived.clear()
+            os.kill(worker, signal.SIGSTOP)
+            time.sleep(1.5)     # the stall itself: covers the deadline
+            os.kill(worker, signal.SIGCONT)
+            stalls += 1
+            # the resumed worker judges the probe: down, or probes again
+            try:
+                wait_for(lambda: down_lines(n) or arrived.is_set(),
+                         timeout=5, what="the probe judged")
+            except AssertionError:
+                pass
+            if down_lines(n):
+                break
+        assert down_lines(n), "not down after %d stalled probes" % stalls
+        assert stalls <= 2, stalls
+    finally:
+        hanging.clear()
+        stop_server(srv)
