@@ -61,10 +61,15 @@ class App:
 
 
 class Ok(BaseHTTPRequestHandler):
-    """200 "ok" to every GET: a management port, a live peer."""
+    """200 "ok" to every GET: a management port, a live peer.  A subclass
+    makes an answer late (a slow /health) in wait()."""
     protocol_version = "HTTP/1.1"
 
+    def wait(self):
+        pass
+
     def do_GET(self):
+        self.wait()
         body = b"ok"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

@@ -18,33 +18,23 @@ the probe passed throughout.
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 from harness import LATENCY_FACTOR, wait_for
-from passive_helpers import (PASSIVE_MIN, checks_of, down_lines, lines,
+from passive_helpers import (PASSIVE_MIN, Ok, checks_of, down_lines, lines,
                              scope, serve, server, stop_server, wait_up)
 
 T = 10 * LATENCY_FACTOR
 REPORT_STARTED = threading.Event()
 
 
-class Slowish(BaseHTTPRequestHandler):
+class Slowish(Ok):
     """/report takes 8 s (it holds the only connection max_conns allows);
     anything else answers 200 at once."""
-    protocol_version = "HTTP/1.1"
 
-    def do_GET(self):
+    def wait(self):
         if self.path.startswith("/report"):
             REPORT_STARTED.set()
             time.sleep(8)
-        body = b"ok"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
 
 
 def test_busy_upstream_after_one_refusal_is_not_paged(nginx_factory):
