@@ -17,6 +17,7 @@ never touched.  Names under ".invalid" never resolve through DNS (RFC
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -175,3 +176,27 @@ def test_a_name_that_never_resolved_fails_until_a_reload_finds_it(
     wait_for(lambda: payments(n)["health"] == "up", timeout=T,
              what="up once a reload finds the name")
     assert n.get("/payments/")[0] == 404
+
+
+def test_a_check_back_after_long_has_no_kept_addresses(hosts_nginx, backend):
+    """review s11 R3 F2: a check taken out of the configuration for longer
+    than its state is carried starts fresh, addresses included: its old
+    address may belong to someone else by now."""
+    n, hosts = hosts_nginx(GOOD)
+    wait_for(lambda: payments(n)["health"] == "up", timeout=T,
+             what="payments up")
+    hp = backend.health_port
+    only_checkout = CHECKS.split("outage_check checkout")[1]
+    n.write_conf("outage_check checkout" + only_checkout % hp + SERVER)
+    n.reload()
+    # longer than a state is carried (NGX_HTTP_OUTAGE_CARRY_MIN, 10 s): the
+    # time itself is the condition
+    time.sleep(12)
+    # the name is gone; its old address still answers 200
+    write_in_place(hosts, GONE)
+    n.write_conf(CHECKS % (hp, hp) + SERVER)
+    n.reload()
+    wait_for(lambda: payments(n)["health"] == "down", timeout=T,
+             what="payments down: its name does not resolve")
+    assert payments(n)["error_kind"] == "dns", payments(n)
+    assert KEPT not in n.log_text()
