@@ -864,6 +864,20 @@ ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
 
 
 /*
+ * The key's time left, signed at the width of nginx's clock: on 32-bit
+ * builds ngx_current_msec wraps every 49.7 days and "expires" was taken
+ * from it, so only this difference (redis.c caps the TTL within its
+ * range) sees the key expire across a wrap (review s11 R1 D1).
+ */
+
+static int64_t
+ngx_http_outage_expiry_left(const ngx_http_outage_incident_t *inc)
+{
+    return (ngx_msec_int_t) ((ngx_msec_t) inc->expires - ngx_current_msec);
+}
+
+
+/*
  * The scope's "ok" in Redis (or "degraded" with "checks silenced") is what
  * decides now: its checks are silenced.  The incident's own rule is
  * payload.c's, shared with build_views().
@@ -874,7 +888,8 @@ ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now)
 {
     return ngx_http_outage_redis_usable(omcf, shm, now)
-           && ngx_http_outage_incident_silences(inc, now, ngx_current_msec);
+           && ngx_http_outage_incident_silences(inc, now,
+                                       ngx_http_outage_expiry_left(inc));
 }
 
 
@@ -884,6 +899,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     time_t *checked, time_t now)
 {
     time_t                         last;
+    int64_t                        left;
     ngx_str_t                     *names;
     ngx_uint_t                     i, j, ndown, nchecks, redis, redis_stale,
                                    announced, window, silences;
@@ -990,9 +1006,9 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
          * announced, as scheduled maintenance.  An announcement never
          * hides a failing check, and "ok" has nothing to announce.
          */
-        window = ngx_http_outage_incident_window(inc, now, ngx_current_msec);
-        silences = ngx_http_outage_incident_silences(inc, now,
-                                                     ngx_current_msec);
+        left = ngx_http_outage_expiry_left(inc);
+        window = ngx_http_outage_incident_window(inc, now, left);
+        silences = ngx_http_outage_incident_silences(inc, now, left);
 
         if (window == NGX_HTTP_OUTAGE_WINDOW_OVER) {
             continue;

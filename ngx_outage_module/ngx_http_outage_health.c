@@ -134,6 +134,8 @@ typedef struct {
                                                    seen resuming a stall */
     ngx_msec_t                     late;        /* by how much, then */
     ngx_msec_t                     stall_told;  /* the stall said last */
+    ngx_msec_t                     stall_keep;  /* how long a stall can
+                                                   still void a probe */
 
     ngx_resolver_t                *resolver;    /* NULL: names resolved
                                                    with the configuration */
@@ -1842,6 +1844,19 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
     /* with timer_resolution, timers run up to that late every time */
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
     h->stall_slack = NGX_HTTP_OUTAGE_STALL + ccf->timer_resolution;
+
+    /*
+     * a stall can void only a probe in flight when it ended; none is left
+     * past the longest timeout and the slack (review s11 R4 F4: kept for
+     * good, a 32-bit clock's difference wrapped and voided again)
+     */
+    h->stall_keep = h->stall_slack + NGX_HTTP_OUTAGE_WATCHDOG;
+
+    for (i = 0; i < h->nprobes; i++) {
+        h->stall_keep = ngx_max(h->stall_keep, checks[i].timeout
+                                               + h->stall_slack
+                                               + NGX_HTTP_OUTAGE_WATCHDOG);
+    }
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         /* it still ticks: stale verdicts are its business too */
@@ -3634,6 +3649,13 @@ ngx_http_outage_health_awake(ngx_http_outage_health_t *h)
 
     late = 0;
 
+    if (h->stalled
+        && (ngx_msec_int_t) (ngx_current_msec - h->resumed)
+           > (ngx_msec_int_t) h->stall_keep)
+    {
+        h->stalled = 0;
+    }
+
     if (h->tick.timer_set) {
         t = (ngx_msec_int_t) (ngx_current_msec - h->tick.timer.key);
         late = ngx_max(late, t);
@@ -4514,6 +4536,26 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * taken as a target of its own.
  */
 
+/*
+ * first_sent is within "window" of now, on either side (another process
+ * stored it with its own cached clock).  Both bounds: first_sent is never
+ * cleared, and where ngx_msec_t is 32 bits a one-sided signed test reads
+ * it as just sent again from 24.8 to 49.7 days later (review s11 R2 F2).
+ * count() also requires that no result has come in (probes == 0), so this
+ * bound only matters for a first probe whose result never landed.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_just_sent(ngx_msec_t first_sent, ngx_msec_t window)
+{
+    ngx_msec_int_t  d;
+
+    d = (ngx_msec_int_t) (ngx_current_msec - first_sent);
+
+    return d <= (ngx_msec_int_t) window && d >= -(ngx_msec_int_t) window;
+}
+
+
 static ngx_uint_t
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
@@ -4566,10 +4608,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             known[t] = 1;
 
         } else if (sc->fails > 0
-                   || (sc->passes == 0 && sc->first_sent
-                       && (ngx_msec_int_t) (ngx_current_msec - sc->first_sent)
-                          <= (ngx_msec_int_t) (checks[i].timeout
-                                               + NGX_HTTP_OUTAGE_WATCHDOG)))
+                   || (sc->passes == 0 && sc->probes == 0 && sc->first_sent
+                       && ngx_http_outage_health_just_sent(sc->first_sent,
+                              checks[i].timeout + NGX_HTTP_OUTAGE_WATCHDOG)))
         {
             tried[t] = 1;
         }

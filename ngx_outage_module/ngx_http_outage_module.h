@@ -883,7 +883,9 @@ ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);
 /*
  * Time since a moment another process stored with its own cached clock:
  * this process's cached clock may still be behind it, so the difference is
- * taken signed and a moment "in the future" is now.
+ * taken signed and a moment "in the future" is now.  Only a little in the
+ * future: where ngx_msec_t is 32 bits an age of 24.8 to 49.7 days is a
+ * negative difference too, and is the unsigned one (review s11 R3).
  */
 
 static ngx_inline ngx_msec_t
@@ -892,6 +894,10 @@ ngx_http_outage_msec_since(ngx_msec_t then)
     ngx_msec_int_t  d;
 
     d = (ngx_msec_int_t) (ngx_current_msec - then);
+
+    if (sizeof(ngx_msec_t) == 4 && d < -86400000) {
+        return ngx_current_msec - then;
+    }
 
     return d > 0 ? (ngx_msec_t) d : 0;
 }

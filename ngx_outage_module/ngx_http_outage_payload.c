@@ -1151,14 +1151,14 @@ ngx_http_outage_payload_view_eta(time_t eta, time_t starts, time_t ends,
 
 int
 ngx_http_outage_incident_window(const ngx_http_outage_incident_t *inc,
-    time_t now, uint64_t now_ms)
+    time_t now, int64_t left_ms)
 {
     if (inc->ends && now >= inc->ends) {
         return NGX_HTTP_OUTAGE_WINDOW_OVER;
     }
 
     /* the key's own expiry (PTTL): over where Redis would have deleted it */
-    if (inc->expires && (int64_t) (now_ms - inc->expires) >= 0) {
+    if (inc->expires && left_ms <= 0) {
         return NGX_HTTP_OUTAGE_WINDOW_OVER;
     }
 
@@ -1172,11 +1172,11 @@ ngx_http_outage_incident_window(const ngx_http_outage_incident_t *inc,
 
 int
 ngx_http_outage_incident_silences(const ngx_http_outage_incident_t *inc,
-    time_t now, uint64_t now_ms)
+    time_t now, int64_t left_ms)
 {
     return (inc->state == NGX_HTTP_OUTAGE_STATE_OK
             || (inc->state == NGX_HTTP_OUTAGE_STATE_DEGRADED
                 && inc->silences))
-           && ngx_http_outage_incident_window(inc, now, now_ms)
+           && ngx_http_outage_incident_window(inc, now, left_ms)
               == NGX_HTTP_OUTAGE_WINDOW_OPEN;
 }

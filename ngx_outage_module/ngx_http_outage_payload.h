@@ -156,13 +156,16 @@ time_t ngx_http_outage_payload_view_eta(time_t eta, time_t starts,
 #define NGX_HTTP_OUTAGE_WINDOW_OVER       2   /* "ends" has passed */
 
 /*
- * Where "now" (and now_ms, on the clock of the incident's "expires") is in
- * the incident's window (docs/redis.md, "Times"), for every state: after
- * "ends" or the key's expiry it is over; before "starts", or when its
- * times cannot be used, it is only announced.
+ * Where "now" is in the incident's window (docs/redis.md, "Times"), for
+ * every state: after "ends" or the key's expiry it is over; before
+ * "starts", or when its times cannot be used, it is only announced.
+ * left_ms: the key's time left, "expires" minus now taken by the caller
+ * as a signed difference at the width of its clock (ignored without an
+ * expiry): a 32-bit nginx clock wraps every 49.7 days, and a 64-bit
+ * comparison of its values would then never see the key expire.
  */
 int ngx_http_outage_incident_window(const ngx_http_outage_incident_t *inc,
-    time_t now, uint64_t now_ms);
+    time_t now, int64_t left_ms);
 
 /*
  * 1 if the incident, read from a current Redis, keeps its scope's failing
@@ -171,7 +174,7 @@ int ngx_http_outage_incident_window(const ngx_http_outage_incident_t *inc,
  * the guard's held list.
  */
 int ngx_http_outage_incident_silences(const ngx_http_outage_incident_t *inc,
-    time_t now, uint64_t now_ms);
+    time_t now, int64_t left_ms);
 
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);

@@ -4487,6 +4487,15 @@ ngx_http_outage_redis_expires(redisReply *r)
         return 0;
     }
 
+    /*
+     * the decision reads the time left as a signed difference of a 32-bit
+     * clock there (review s11 R1 D1): a TTL beyond it would read as past.
+     * The key then ends early here, only if Redis stays unread 24.8 days.
+     */
+    if (sizeof(ngx_msec_t) == 4 && r->integer > NGX_MAX_INT32_VALUE - 1) {
+        return (uint64_t) ngx_current_msec + NGX_MAX_INT32_VALUE;
+    }
+
     return (uint64_t) ngx_current_msec + (uint64_t) r->integer + 1;
 }
 
