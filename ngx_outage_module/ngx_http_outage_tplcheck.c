@@ -539,7 +539,11 @@ tc_value_end(tc_state_t *h)
     if (h->vkind == V_CAPTURE) {
         v = h->val;
         len = h->val_len;
-        unknown = h->val_tainted || len > TC_VAL;
+        /* browsers compare the value with its character references
+         * decoded ("&#115;tylesheet", "text&sol;html"); this check reads
+         * it raw, so a value with any reference takes the unsafe reading */
+        unknown = h->val_tainted || len > TC_VAL
+                  || memchr(v, '&', len) != NULL;
 
         while (len && tc_space(v[0])) {
             v++;
@@ -638,6 +642,14 @@ tc_url_char(tc_state_t *h, unsigned char c)
 {
     if (c == '\t' || c == '\n' || c == '\r') {
         return;                         /* removed anywhere in a URL */
+    }
+
+    if (c == ';' && h->vkind == V_ANIM && h->attr_id == A_VALUES) {
+        /* SMIL "values" is a ';' list: each item is a URL of its own */
+        memset(h->scheme, 0, sizeof(h->scheme));
+        h->scheme_len = 0;
+        h->url = U_START;
+        return;
     }
 
     switch (h->url) {
@@ -792,7 +804,10 @@ tc_value_char(tc_state_t *h, unsigned char c)
 
         tc_ref_done(h);
 
-        if (c == ';') {
+        /* in a "values" list the ';' after a name browsers do not know
+         * ("&x;") separates items: any ';' ending a reference is read as
+         * a separator there, the unsafe reading */
+        if (c == ';' && h->attr_id != A_VALUES) {
             return;
         }
     }

@@ -384,7 +384,12 @@ TOKENS = ["<a", "<p", "<div", "<img", "<form", "<iframe", "<link", "<base",
           # review s10 F4, F12, F9
           "<annotation-xml>", '<annotation-xml encoding="text/html">',
           "</annotation-xml>", "<mtext>", "</mtext>", "]]>", "{{scope}}",
-          "<{{scope}}", "={{scope}}"]
+          "<{{scope}}", "={{scope}}",
+          # review s11 R4 F1/F2/F5: references in compared values, lists
+          '<link rel="&#115;tylesheet" href=', '<meta http-equiv="&#114;efresh"',
+          '<set attributeName="&#104;ref" to=', "&#108;", "&sol;", ";",
+          '<annotation-xml encoding="text/htm&#108;">',
+          "<animate attributeName=href values=", '<animate values="/ok;']
 
 
 def random_templates(rnd, n):

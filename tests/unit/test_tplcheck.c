@@ -197,6 +197,33 @@ static const struct {
       "</script></annotation-xml></math>", "inside <script>" },
     { "<math><annotation-xml><svg><style>{{message}}</style></svg>"
       "</annotation-xml></math>", "inside <style>" },
+    /* review s11 R4 F1/F2: a captured value with a character reference
+     * takes the unsafe reading (browsers compare the decoded value) */
+    { "<math><annotation-xml encoding=\"text/htm&#108;\"><script>"
+      "{{message}}</script></annotation-xml></math>", "inside <script>" },
+    { "<math><annotation-xml encoding=\"text&sol;html\"><script>"
+      "{{message}}</script></annotation-xml></math>", "inside <script>" },
+    { "<link rel=\"&#115;tylesheet\" href=\"{{link}}\">",
+      "\"href\" of <link>" },
+    { "<meta http-equiv=\"&#114;efresh\" content=\"0;url={{message}}\">",
+      "<meta http-equiv=\"refresh\">" },
+    { "<svg><set attributeName=\"&#104;ref\" to=\"{{message}}\"/></svg>",
+      "\"to\" of <set>" },
+    { "<svg><a><animate attributeName=\"xlink&colon;href\" "
+      "values=\"{{message}}\"/></a></svg>", "\"values\" of <animate>" },
+    { "<script type=\"&#109;odule\">{{message}}</script>",
+      "inside <script>" },
+    /* review s11 R4 F5: SMIL "values" is a ';' list, each item a URL */
+    { "<svg><a><animate attributeName=\"href\" values=\"/ok;{{message}}\"/>"
+      "</a></svg>", "\"values\" of <animate>" },
+    { "<svg><a><animate attributeName=\"href\" values=\"/ok; {{message}}\"/>"
+      "</a></svg>", "\"values\" of <animate>" },
+    { "<svg><a><animate attributeName=\"href\" values=\"/ok&#59;{{eta}}\"/>"
+      "</a></svg>", "\"values\" of <animate>" },
+    { "<svg><a><animate attributeName=\"href\" values=\"/ok&x;{{eta}}\"/>"
+      "</a></svg>", "\"values\" of <animate>" },
+    { "<svg><a><animate attributeName=\"href\" "
+      "values=\"{{eta}};{{message}}\"/></a></svg>", "\"values\"" },
     /* review s10 F12: CDATA right inside an integration point, a bogus
      * comment inside an HTML element opened there */
     { "<svg><foreignObject><![CDATA[><!--]]><script>{{message}}</script>"
@@ -247,6 +274,10 @@ static const char  *safe[] = {
     "<svg><title>{{message}}</title></svg>",
     "<svg><text fill=\"red\" x=\"{{eta}}\">{{message}}</text></svg>",
     "<svg><animate attributeName=\"x\" values=\"{{eta}}\"/></svg>",
+    /* "to" is one URL: a ';' in it does not start another (R4 F5) */
+    "<svg><a><set attributeName=\"href\" to=\"/ok;{{message}}\"/></a></svg>",
+    "<svg><a><animate attributeName=\"href\" values=\"/ok;x{{message}}\"/>"
+        "</a></svg>",
     "<svg><a href=\"{{link}}\"><text>status</text></a></svg>",
     "<svg><use href=\"{{link}}\"/></svg>",
     "<math><mtext><p title=\"{{message}}\">x</p></mtext></math>",
