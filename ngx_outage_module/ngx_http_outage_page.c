@@ -46,6 +46,8 @@ static ngx_uint_t ngx_http_outage_cookie_valid(ngx_http_request_t *r,
     ngx_uint_t *budget);
 static ngx_int_t ngx_http_outage_subrequest_gate(ngx_http_request_t *r);
 static ngx_int_t ngx_http_outage_page_take_mark(ngx_http_request_t *r);
+static void ngx_http_outage_page_skip_limits(ngx_http_request_t *r,
+    ngx_http_outage_page_ctx_t *ctx);
 static ngx_int_t ngx_http_outage_page_unlist(ngx_list_t *l, void *elt,
     ngx_pool_t *pool);
 static ngx_int_t ngx_http_outage_page_prepare(ngx_http_request_t *r,
@@ -264,6 +266,42 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
  * redirect).  A malformed value is dropped as well, and never passes.
  */
 
+/*
+ * A probe of this nginx skips its limit_req and limit_conn: refused, or
+ * delayed past its timeout, at a peak of shoppers, it would page a healthy
+ * backend; told "no verdict", a dead one would go unpaged for the whole
+ * peak.  Only where the mark passes the page too: a check's own request
+ * in a location that pages its scope (so a mark a third-party target
+ * learnt opens no other path, host or server), which is known in the
+ * location's rewrite phase, before both limits (they pass a request whose
+ * status is set, 1: PASSED).
+ */
+
+static void
+ngx_http_outage_page_skip_limits(ngx_http_request_t *r,
+    ngx_http_outage_page_ctx_t *ctx)
+{
+#if (nginx_version >= 1017006)
+    ngx_http_core_main_conf_t  *cmcf;
+
+    if (ctx->probe_mark == 0) {
+        return;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    if (r == r->main
+        && (ngx_uint_t) r->phase_handler
+           >= cmcf->phase_engine.location_rewrite_index
+        && ngx_http_outage_health_probe_request(r, ctx->probe_mark))
+    {
+        r->limit_req_status = 1;
+        r->limit_conn_status = 1;
+    }
+#endif
+}
+
+
 static ngx_int_t
 ngx_http_outage_page_take_mark(ngx_http_request_t *r)
 {
@@ -272,6 +310,7 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     ngx_int_t                    d;
     ngx_uint_t                   n;
     ngx_table_elt_t             *h;
+    ngx_http_outage_ctx_t       *oc;
     ngx_http_outage_page_ctx_t  *ctx;
     ngx_http_core_main_conf_t   *cmcf;
 
@@ -290,10 +329,17 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
     if ((ngx_uint_t) r->phase_handler
-        >= cmcf->phase_engine.location_rewrite_index
-        && ngx_http_get_module_ctx(r, ngx_http_outage_module) != NULL)
+        >= cmcf->phase_engine.location_rewrite_index)
     {
-        return NGX_OK;
+        oc = ngx_http_get_module_ctx(r, ngx_http_outage_module);
+
+        if (oc != NULL) {
+            if (oc->page.probe_mark) {
+                ngx_http_outage_page_skip_limits(r, &oc->page);
+            }
+
+            return NGX_OK;
+        }
     }
 
     h = ngx_http_outage_header_list(&r->headers_in.headers, &name, NULL);
@@ -363,22 +409,7 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
 
     ctx->probe_mark = mark;
 
-#if (nginx_version >= 1017006)
-
-    /*
-     * A probe of this nginx skips its limit_req and limit_conn: refused,
-     * or delayed past its timeout, at a peak of shoppers, it would page a
-     * healthy backend; told "no verdict", a dead one would go unpaged
-     * for the whole peak.  Both limits pass a request whose status is set
-     * (1: PASSED); the server's rewrite phase runs before them.
-     */
-
-    if (r == r->main && ngx_http_outage_health_own_probe(r, mark)) {
-        r->limit_req_status = 1;
-        r->limit_conn_status = 1;
-    }
-
-#endif
+    ngx_http_outage_page_skip_limits(r, ctx);
 
     return NGX_OK;
 }

@@ -148,7 +148,11 @@ def test_only_the_probe_skips_the_limit(nginx_factory):
                             ("/health", "0123456789abcdef"),
                             ("/health", mark[:-1] + "x"),
                             # the real mark: only where a probe goes
-                            ("/other", mark), ("/health?x", mark)):
+                            ("/other", mark), ("/health?x", mark),
+                            # another check's path, in a location that
+                            # does not page its scope (review s11 R5 F1:
+                            # a third party's path on every site)
+                            ("/direct", mark)):
             headers = {"X-Outage-Probe": value} if value else {}
             st, _, _ = n.get(path, headers=headers)
             assert st == 503, (path, value, st)
