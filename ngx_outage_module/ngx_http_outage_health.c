@@ -2804,20 +2804,6 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 }
 
 
-/*
- * Whether a request is a probe of this nginx whatever the location pages:
- * the mark, and the method and path of some check.  Such a request skips
- * this nginx's limit_req and limit_conn (page.c), so that a peak of
- * shoppers does not fail the probe of a healthy backend.
- */
-
-ngx_uint_t
-ngx_http_outage_health_own_probe(ngx_http_request_t *r, uint64_t mark)
-{
-    return ngx_http_outage_health_probe_of(r, mark, NULL);
-}
-
-
 /* scopes NULL: a check of any scope */
 
 static ngx_uint_t

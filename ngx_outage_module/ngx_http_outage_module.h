@@ -788,8 +788,6 @@ ngx_int_t ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r);
 /* a request that is this nginx's own probe: let through the page */
 ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r,
     uint64_t mark);
-ngx_uint_t ngx_http_outage_health_own_probe(ngx_http_request_t *r,
-    uint64_t mark);
 /* the guard's state in the status: JSON "guard":{...}, and Prometheus */
 u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
