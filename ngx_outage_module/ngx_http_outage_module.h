@@ -637,6 +637,10 @@ typedef struct {
                                                    went out */
     unsigned                     counted:1;     /* the bypass counter was
                                                    bumped */
+    unsigned                     limit_req:1;   /* r->limit_req_status and */
+    unsigned                     limit_conn:1;  /* limit_conn_status are the
+                                                   probe's skip, set by
+                                                   page.c, not by nginx */
     uint64_t                     probe_mark;    /* X-Outage-Probe the request
                                                    carried (taken out of
                                                    headers_in); 0: none */

@@ -275,6 +275,13 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
  * learnt opens no other path, host or server), which is known in the
  * location's rewrite phase, before both limits (they pass a request whose
  * status is set, 1: PASSED).
+ *
+ * nginx never resets these statuses, and every location a request enters
+ * (rewrite ... last, error_page, try_files, index, named locations) runs
+ * this again: one that does not page the scope takes back the skip an
+ * earlier one granted, so its own limits count.  A status a limit module
+ * set itself (the request went through its preaccess phase elsewhere) is
+ * nginx's, never overwritten nor cleared here.
  */
 
 static void
@@ -284,19 +291,41 @@ ngx_http_outage_page_skip_limits(ngx_http_request_t *r,
 #if (nginx_version >= 1017006)
     ngx_http_core_main_conf_t  *cmcf;
 
-    if (ctx->probe_mark == 0) {
+    if (ctx->probe_mark == 0 || r != r->main) {
         return;
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
-    if (r == r->main
-        && (ngx_uint_t) r->phase_handler
-           >= cmcf->phase_engine.location_rewrite_index
-        && ngx_http_outage_health_probe_request(r, ctx->probe_mark))
+    if ((ngx_uint_t) r->phase_handler
+        < cmcf->phase_engine.location_rewrite_index)
     {
-        r->limit_req_status = 1;
-        r->limit_conn_status = 1;
+        return;
+    }
+
+    if (ngx_http_outage_health_probe_request(r, ctx->probe_mark)) {
+
+        if (r->limit_req_status == 0) {
+            r->limit_req_status = 1;
+            ctx->limit_req = 1;
+        }
+
+        if (r->limit_conn_status == 0) {
+            r->limit_conn_status = 1;
+            ctx->limit_conn = 1;
+        }
+
+        return;
+    }
+
+    if (ctx->limit_req) {
+        r->limit_req_status = 0;
+        ctx->limit_req = 0;
+    }
+
+    if (ctx->limit_conn) {
+        r->limit_conn_status = 0;
+        ctx->limit_conn = 0;
     }
 #endif
 }
@@ -320,10 +349,13 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
      * The handler runs in both rewrite phases.  The server's takes the
      * marks out and leaves the module's context set (or the mark that
      * there is none); a walk in the location's would find nothing, unless
-     * r->ctx was cleared since: a named location clears it and starts at
-     * the location's phase, and may be where the headers of a request
-     * that failed before any phase go (error_page 400 = @name).  An
-     * internal redirect starts at the server's phase again.
+     * r->ctx was cleared since: a named location (try_files, error_page,
+     * X-Accel-Redirect to @name) clears it and starts at the location's
+     * phase.  The mark the server's phase kept is then in the context
+     * found again, and decides this location's limits too; a named
+     * location may also be where the headers of a request that failed
+     * before any phase go (error_page 400 = @name), which still carry
+     * theirs.  An internal redirect starts at the server's phase again.
      */
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
@@ -338,6 +370,13 @@ ngx_http_outage_page_take_mark(ngx_http_request_t *r)
                 ngx_http_outage_page_skip_limits(r, &oc->page);
             }
 
+            return NGX_OK;
+        }
+
+        oc = ngx_http_outage_ctx(r, 0);
+
+        if (oc != NULL && oc->page.probe_mark) {
+            ngx_http_outage_page_skip_limits(r, &oc->page);
             return NGX_OK;
         }
     }

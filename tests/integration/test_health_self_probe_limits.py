@@ -161,3 +161,192 @@ def test_only_the_probe_skips_the_limit(nginx_factory):
         assert st == 200, (st, body)
     finally:
         stop_server(rec)
+
+
+# -- the mark through redirects (review s11 R6) ------------------------------
+
+# The probe reaches the location that pages its scope through another one:
+# a named location (try_files, error_page = @name, X-Accel-Redirect) is
+# entered at its rewrite phase with r->ctx cleared, after the server's
+# rewrite phase took the mark out of the request; an internal redirect
+# (the control) starts at the server's rewrite phase again.  %(app)d is
+# the recording application, %(dead)d a port nothing listens on.
+_LAYOUTS = {
+    "try_files_named": """
+        location / {
+            try_files /nonexistent-file @app;
+        }
+        location @app {
+            outage_page shop;
+            outage_passive off;
+            %(limit)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+    "error_page_named": """
+        location / {
+            proxy_pass http://127.0.0.1:%(dead)d;
+            error_page 502 = @app;
+        }
+        location @app {
+            outage_page shop;
+            outage_passive off;
+            %(limit)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+    "x_accel_named": """
+        location / {
+            proxy_pass http://127.0.0.1:%(app)d/accel/;
+        }
+        location @app {
+            outage_page shop;
+            outage_passive off;
+            %(limit)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+    "internal_redirect": """
+        location / {
+            try_files /nonexistent-file /app$uri;
+        }
+        location /app/ {
+            outage_page shop;
+            outage_passive off;
+            %(limit)s
+            proxy_pass http://127.0.0.1:%(app)d/;
+        }""",
+}
+
+
+def _mark_conf(rport, locations):
+    # "direct" probes the recorder itself: it hands the test the mark
+    return ("limit_req_zone $server_port zone=one:1m rate=1r/m;\n"
+            "outage_check shop http://127.0.0.1:{port}/health "
+            "interval=300ms timeout=250ms fall=2 rise=2;\n"
+            "outage_check direct http://127.0.0.1:%d/direct "
+            "interval=300ms timeout=250ms;\n" % rport) + server(locations)
+
+
+def _mark(seen):
+    wait_for(lambda: [p for p, _ in seen if p == "/direct"], timeout=T,
+             what="a probe of the recorder")
+    return [v for p, h in seen if p == "/direct"
+            for k, v in h if k.lower() == "x-outage-probe"][0]
+
+
+class _App(Recorder):
+    """The recording application: /accel/* hands the request to @app
+    (X-Accel-Redirect); /health answers 500 until healthy is set."""
+    healthy = None
+
+    def do_GET(self):
+        if self.path.startswith("/accel/"):
+            self.send_response(200)
+            self.send_header("X-Accel-Redirect", "@app")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path.startswith("/health") and not self.healthy.is_set():
+            self.send_response(500)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"sick")
+            return
+        Recorder.do_GET(self)
+
+
+def _app(healthy=True):
+    seen, ev = [], threading.Event()
+    if healthy:
+        ev.set()
+    rec = serve(handler=type("Rec", (_App,), {"seen": seen, "healthy": ev}))
+    return rec, seen, ev
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+def test_the_probe_skips_the_limit_of_the_location_it_is_redirected_to(
+        nginx_factory, layout):
+    # review s11 R6 F1: through a named location the mark was lost, the
+    # limit refused the probe and a healthy shop was paged
+    rec, seen, _ = _app()
+    rport = rec.server_address[1]
+    try:
+        n = nginx_factory(_mark_conf(rport, _LAYOUTS[layout] % {
+            "app": rport, "dead": free_port(),
+            "limit": "limit_req zone=one;"}), workers=1)
+        mark = _mark(seen)
+        wait_for(lambda: n.get("/other")[0] == 503, timeout=T,
+                 what="the bucket empty")
+        st, _, body = n.get("/health", headers={"X-Outage-Probe": mark})
+        assert st == 200, (st, body)
+        # the check's own probes, the same requests, keep the shop up
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up")
+        _up_through(n, 3, "probes through the empty bucket")
+    finally:
+        stop_server(rec)
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+def test_the_probe_passes_the_page_of_the_location_it_is_redirected_to(
+        nginx_factory, layout):
+    # review s11 R6 (related, presumed): the mark must pass the page of a
+    # location it reaches by a redirect, or a recovered shop stays paged
+    # for good.  It did already (a named location sets r->internal, and
+    # the page's own look finds the context again): a guard, for the
+    # layouts of the test above
+    rec, seen, healthy = _app(healthy=False)
+    rport = rec.server_address[1]
+    try:
+        n = nginx_factory(_mark_conf(rport, _LAYOUTS[layout] % {
+            "app": rport, "dead": free_port(), "limit": ""}), workers=1)
+        wait_for(lambda: scope(n, "shop")["state"] == "down", timeout=T,
+                 what="the shop down by its failing health URL")
+        assert n.get("/other")[0] == 503        # the page is up
+        healthy.set()
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the probe past the page sees the recovery")
+        wait_for(lambda: scope(n, "shop")["state"] == "ok", timeout=T,
+                 what="the shop no longer paged")
+        assert n.get("/other")[0] == 200
+    finally:
+        stop_server(rec)
+
+
+@pytest.mark.parametrize("leave", ["rewrite ^ /elsewhere last;",
+                                   "return 502;"])
+def test_the_skip_ends_where_the_request_leaves_the_paging_location(
+        nginx_factory, leave):
+    # review s11 R6 F2: the statuses set in the location that pages the
+    # scope stayed set after "rewrite ... last" (or an error_page) into one
+    # that does not: its limit was skipped too
+    rec, seen, _ = _app()
+    rport = rec.server_address[1]
+    try:
+        n = nginx_factory(_mark_conf(rport, """
+        limit_req zone=one;
+        location = /health {
+            outage_page shop;
+            outage_passive off;
+            error_page 502 = @elsewhere;
+            if ($http_x_leave) {
+                %s
+            }
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location /elsewhere {
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location @elsewhere {
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (leave, rport, rport, rport)), workers=1)
+        mark = _mark(seen)
+        wait_for(lambda: n.get("/elsewhere")[0] == 503, timeout=T,
+                 what="the bucket empty")
+        # (@)elsewhere does not page shop: limited, the mark or not
+        st, _, body = n.get("/health", headers={"X-Outage-Probe": mark,
+                                                "X-Leave": "1"})
+        assert st == 503, (st, body)
+        # a location that does page shop still skips it
+        st, _, body = n.get("/health", headers={"X-Outage-Probe": mark})
+        assert st == 200, (st, body)
+    finally:
+        stop_server(rec)
