@@ -3222,11 +3222,10 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 /*
  * The first probe of a check with no result yet is handed to curl: until
  * its result (at most its timeout and the watchdog) the guard counts the
- * check's target as pending, not as left out (count()).  The schedule
- * sends every check's first probe before any check's second, but a loaded
- * machine may answer them in another order: a fast check reaching "fall"
- * in between must not be paged, to be held back again by the guard a
- * moment later.  Once per slot: a check whose probes never give a result
+ * check's target as on its way, not as left out (count()): that keeps a
+ * guard that holds (a reload adding a check while every probe fails), but
+ * never sets one, since a probe in flight is no evidence of a failure.
+ * Once per slot: a check whose probes never give a result
  * (every answer an outage page) must not hold another target's outage
  * back for more than that one probe.  Read without the lock first: only a
  * check with no result at all takes it.

@@ -545,14 +545,15 @@ def test_first_probe_on_its_way_pages_until_it_fails(nginx_factory, apps):
     # on its way is no evidence that shopb fails: shopa is paged at its
     # "fall", then held back by the guard once shopb's probe fails, with
     # the guard's [error] line.  shopb's answer is held here to make the
-    # order certain
+    # order certain (released well within its 7 s timeout, which would be
+    # a verdict about shopb's application)
     a, b = apps(), apps()
     b.health_code = 401                     # the prober's side
     b.health500 = True
     b.hang = True                           # answered when released
-    n = nginx_factory(ab_conf(a, b, b_opts="interval=5s timeout=4s fall=2"),
+    n = nginx_factory(ab_conf(a, b, b_opts="interval=8s timeout=7s fall=2"),
                       workers=2)
-    wait_for(lambda: b.health_hits >= 1, timeout=T,
+    wait_for(lambda: b.health_hits >= 1, timeout=T + 8,
              what="shopb's first probe sent")
     a.health_code = 401
     a.health500 = True
