@@ -171,6 +171,27 @@ typedef struct {
 } ngx_http_outage_result_t;
 
 
+/*
+ * The guard's count of distinct targets (count()).  Counted: those with a
+ * verdict (or a probe that passed, or one answered by the application),
+ * with failing probes but no verdict yet ("pending"), and with their first
+ * probe on its way ("sent"); left out, and said so in the guard's reason:
+ * those with no probe result ("none") and those whose only verdicts Redis
+ * silences.
+ */
+typedef struct {
+    ngx_uint_t                     ntargets;
+    ngx_uint_t                     nfailing;    /* down by their probes */
+    ngx_uint_t                     npending;
+    ngx_uint_t                     nsent;
+    ngx_uint_t                     nnone;
+    ngx_uint_t                     nsilenced;
+    ngx_uint_t                     ntraffic;    /* of nfailing, with a check
+                                                   down by traffic alone */
+    ngx_uint_t                     witness;     /* the first such check */
+} ngx_http_outage_guard_count_t;
+
+
 static char *ngx_http_outage_check_url(ngx_conf_t *cf,
     ngx_http_outage_check_conf_t *ck, ngx_str_t *url);
 static ngx_int_t ngx_http_outage_check_sent(ngx_conf_t *cf,
@@ -191,10 +212,8 @@ static void ngx_http_outage_health_keep(ngx_http_outage_shm_check_t *sc,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
-static ngx_uint_t ngx_http_outage_health_count(
-    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t *nfailing, ngx_uint_t *npending, ngx_uint_t *ntraffic,
-    ngx_uint_t *witness);
+static void ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_guard_count_t *c);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
     size_t size, ngx_str_t *host, in_port_t port, u_char *addrs,
     size_t stride, ngx_uint_t naddrs);
@@ -227,10 +246,9 @@ static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, u_char *text, size_t len);
 static void ngx_http_outage_health_stale(ngx_http_outage_health_t *h);
 static ngx_uint_t ngx_http_outage_health_renewed(
-    ngx_http_outage_shm_check_t *sc, ngx_msec_t now, ngx_msec_t limit);
+    ngx_http_outage_shm_check_t *sc, ngx_msec_t limit);
 static size_t ngx_http_outage_health_renewed_text(
-    ngx_http_outage_shm_check_t *sc, ngx_msec_t now, u_char *buf,
-    size_t size);
+    ngx_http_outage_shm_check_t *sc, u_char *buf, size_t size);
 static void ngx_http_outage_passive_renew(ngx_http_outage_shm_check_t *sc,
     ngx_uint_t direct, ngx_uint_t failed);
 static ngx_uint_t ngx_http_outage_health_unknown(
@@ -276,8 +294,7 @@ static ngx_uint_t ngx_http_outage_health_guard(
     ngx_str_t *evidence);
 static void ngx_http_outage_health_guard_state(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
-    ngx_uint_t state, ngx_str_t *evidence, ngx_uint_t witness,
-    ngx_uint_t nfailing, ngx_uint_t ntargets);
+    ngx_uint_t state, ngx_str_t *evidence, ngx_http_outage_guard_count_t *c);
 static ngx_uint_t ngx_http_outage_health_guard_holds(
     ngx_http_outage_shm_check_t *sc);
 static ngx_uint_t ngx_http_outage_health_held(
@@ -2271,12 +2288,11 @@ ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
          * the last such request, it ends as one by probes does.
          */
         if (p->unprobed >= p->conf->fall
-            && !ngx_http_outage_health_renewed(sc, ngx_current_msec,
-                                               p->conf->fall
-                                               * p->conf->interval))
+            && !ngx_http_outage_health_renewed(sc, p->conf->fall
+                                                   * p->conf->interval))
         {
-            tlen = ngx_http_outage_health_renewed_text(sc, ngx_current_msec,
-                                                       tail, sizeof(tail));
+            tlen = ngx_http_outage_health_renewed_text(sc, tail,
+                                                       sizeof(tail));
             was = ngx_http_outage_health_unknown(h, sc, &guard);
         }
     }
@@ -2351,7 +2367,7 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
     ngx_str_t                    *scope;
     ngx_uint_t                    i, was, guard;
     ngx_msec_t                    now, limit;
-    ngx_msec_int_t                last;
+    ngx_msec_t                    last;
     ngx_http_outage_probe_t      *p;
     ngx_http_outage_shm_t        *shm;
     ngx_http_outage_shm_check_t  *sc;
@@ -2377,19 +2393,21 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
                 + NGX_HTTP_OUTAGE_WATCHDOG + 2 * h->ttl;
 
         /*
-         * Signed: sc->probed is the prober's cached clock, which may be a
-         * little ahead of this worker's.
+         * msec_since(): sc->probed is the prober's cached clock, which may
+         * be a little ahead of this worker's.  Ages unsigned, not signed:
+         * where ngx_msec_t is 32 bits a worker 24.8 days old read as just
+         * started, and voided no verdict for 24.8 more (review s11 R2 F2)
          */
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
             || sc->key != p->conf->key
-            || (ngx_msec_int_t) (now - h->started) <= (ngx_msec_int_t) limit
-            || (ngx_msec_int_t) (now - sc->probed) <= (ngx_msec_int_t) limit)
+            || now - h->started <= limit
+            || ngx_http_outage_msec_since(sc->probed) <= limit)
         {
             p->stale = 0;
             continue;
         }
 
-        if (ngx_http_outage_health_renewed(sc, now, limit)) {
+        if (ngx_http_outage_health_renewed(sc, limit)) {
             p->stale = 0;
 
             /*
@@ -2429,9 +2447,8 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
             continue;
         }
 
-        if ((ngx_msec_int_t) (now - p->stale_seen)
-            <= (ngx_msec_int_t) (p->conf->interval + p->conf->timeout
-                                 + NGX_HTTP_OUTAGE_WATCHDOG))
+        if (now - p->stale_seen
+            <= p->conf->interval + p->conf->timeout + NGX_HTTP_OUTAGE_WATCHDOG)
         {
             continue;
         }
@@ -2442,16 +2459,16 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 
         ngx_http_outage_shm_lock();
 
-        last = (ngx_msec_int_t) (now - sc->probed);
+        last = ngx_http_outage_msec_since(sc->probed);
 
         if (sc->key == p->conf->key && sc->probed == p->stale_probed
-            && last > (ngx_msec_int_t) limit
-            && !ngx_http_outage_health_renewed(sc, now, limit))
+            && last > limit
+            && !ngx_http_outage_health_renewed(sc, limit))
         {
-            tlen = ngx_http_outage_health_renewed_text(sc, now, tail,
+            tlen = ngx_http_outage_health_renewed_text(sc, tail,
                                                        sizeof(tail));
             len = ngx_snprintf(text, sizeof(text), "not probed: no probe "
-                               "result for %M ms%*s", (ngx_msec_t) last,
+                               "result for %M ms%*s", last,
                                tlen, tail)
                   - text;
 
@@ -2476,7 +2493,7 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
                       "cannot run libcurl: see the lines before)%*s, so its "
                       "last verdict (%s) no longer counts: it keeps its "
                       "scope neither up nor down", scope, p->id,
-                      (ngx_msec_t) last, tlen, tail,
+                      last, tlen, tail,
                       was == NGX_HTTP_OUTAGE_HEALTH_DOWN ? "down" : "up");
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
@@ -2500,14 +2517,18 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 
 static ngx_uint_t
 ngx_http_outage_health_renewed(ngx_http_outage_shm_check_t *sc,
-    ngx_msec_t now, ngx_msec_t limit)
+    ngx_msec_t limit)
 {
-    /* signed: another worker's cached clock may be a little ahead */
+    /*
+     * msec_since(): another worker's cached clock may be a little ahead;
+     * a signed age read 24.8 to 49.7 days as fresh where ngx_msec_t is 32
+     * bits (review s11 R2 F2)
+     */
     return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
            && sc->renewed_seen
            && !ngx_http_outage_check_down_by_probe(sc->reason,
                                                    sc->reason_len)
-           && (ngx_msec_int_t) (now - sc->renewed) <= (ngx_msec_int_t) limit;
+           && ngx_http_outage_msec_since(sc->renewed) <= limit;
 }
 
 
@@ -2519,7 +2540,7 @@ ngx_http_outage_health_renewed(ngx_http_outage_shm_check_t *sc,
 
 static size_t
 ngx_http_outage_health_renewed_text(ngx_http_outage_shm_check_t *sc,
-    ngx_msec_t now, u_char *buf, size_t size)
+    u_char *buf, size_t size)
 {
     if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN
         || ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len))
@@ -2535,9 +2556,7 @@ ngx_http_outage_health_renewed_text(ngx_http_outage_shm_check_t *sc,
 
     return ngx_snprintf(buf, size, "; taken down by traffic alone, and no "
                         "request failed to reach its dependency for %M ms",
-                        (ngx_msec_t) ngx_max((ngx_msec_int_t) (now
-                                                               - sc->renewed),
-                                             0))
+                        ngx_http_outage_msec_since(sc->renewed))
            - buf;
 }
 
@@ -3203,11 +3222,10 @@ ngx_http_outage_health_probe(ngx_http_outage_health_t *h,
 /*
  * The first probe of a check with no result yet is handed to curl: until
  * its result (at most its timeout and the watchdog) the guard counts the
- * check's target as pending, not as left out (count()).  The schedule
- * sends every check's first probe before any check's second, but a loaded
- * machine may answer them in another order: a fast check reaching "fall"
- * in between must not be paged, to be held back again by the guard a
- * moment later.  Once per slot: a check whose probes never give a result
+ * check's target as on its way, not as left out (count()): that keeps a
+ * guard that holds (a reload adding a check while every probe fails), but
+ * never sets one, since a probe in flight is no evidence of a failure.
+ * Once per slot: a check whose probes never give a result
  * (every answer an outage page) must not hold another target's outage
  * back for more than that one probe.  Read without the lock first: only a
  * check with no result at all takes it.
@@ -4491,21 +4509,30 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
 
 
 /*
- * Distinct targets, and in *nfailing those whose checks are down by probe
- * (one such check is enough), in one pass over the groups regroup() made.
- * *ntraffic: of the failing targets, those where real traffic from this
- * nginx could not reach a check that is down by that traffic alone while
- * its own probes fail too: whichever was noticed first, the target is dead
- * from here as well, not only from the prober; *witness: the index of the
- * first such check (the status and the log name it).
- * *npending: targets none of whose checks has a verdict yet (a check a
- * reload added, every check at a start) but whose probes failed already
- * (not "fall" times yet), or whose first probe is on its way
- * (first_sent(): its result is due within its timeout): no evidence
- * against the guard, so they do not make "every target fails" false.  A
- * target with no probe result at all and none on its way is left out: it
- * cannot hold back a real outage of another target until its first probe
- * (at a random offset within its interval).
+ * The distinct targets of regroup()'s groups, counted in one pass (see
+ * ngx_http_outage_guard_count_t).  Failing: a check down by its probes
+ * (one such check is enough).  Traffic: of the failing targets, those
+ * where real traffic from this nginx could not reach a check that is down
+ * by that traffic alone while its own probes fail too: whichever was
+ * noticed first, the target is dead from here as well, not only from the
+ * prober; the witness is the first such check (the status and the log name
+ * it).
+ * Known, so counted: a verdict, a probe that passed (the prober reached
+ * it: whatever the verdict will be, not every probe fails), or a last
+ * probe answered by the application.
+ * Pending: no verdict yet (a check a reload added, every check at a start)
+ * but probes that failed already, not "fall" times yet: evidence like a
+ * failing verdict, so that a start does not page the fastest checks'
+ * scopes while the slower ones count their "fall".
+ * Sent: no result at all, but the first probe is on its way (first_sent(),
+ * its result due within its timeout and the watchdog).  That is no
+ * evidence of a failure: guard() lets it keep a guard that holds (a
+ * reload adding a check while every probe fails), never engage one, so
+ * that a healthy check's slow first answer never holds back another
+ * target's real outage (review s11 R2 F1).
+ * None: no probe result and none on its way: left out (it cannot hold
+ * back a real outage of another target until its first probe, at a random
+ * offset within its interval); the guard's reason says how many.
  * A check down by its probes whose scope Redis silences ("ok": the
  * operator declared its failing /health irrelevant) is no evidence
  * either: a target whose only verdicts are such checks is left out, so
@@ -4542,40 +4569,38 @@ ngx_http_outage_health_just_sent(ngx_msec_t first_sent, ngx_msec_t window)
 }
 
 
-static ngx_uint_t
+/* what count() knows of a target, from its checks */
+#define NGX_HTTP_OUTAGE_TARGET_SEEN      0x01
+#define NGX_HTTP_OUTAGE_TARGET_KNOWN     0x02
+#define NGX_HTTP_OUTAGE_TARGET_SILENCED  0x04
+#define NGX_HTTP_OUTAGE_TARGET_TRIED     0x08   /* failing probes */
+#define NGX_HTTP_OUTAGE_TARGET_SENT      0x10   /* first probe on its way */
+#define NGX_HTTP_OUTAGE_TARGET_FAILING   0x20
+
+static void
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
-    ngx_http_outage_shm_t *shm, ngx_uint_t *nfailing, ngx_uint_t *npending,
-    ngx_uint_t *ntraffic, ngx_uint_t *witness)
+    ngx_http_outage_shm_t *shm, ngx_http_outage_guard_count_t *c)
 {
-    u_char                         seen[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   known[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   silenced[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   tried[NGX_HTTP_OUTAGE_MAX_CHECKS],
-                                   failing[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    u_char                         f, seen[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
-    ngx_uint_t                     i, t, n, ntargets;
+    ngx_uint_t                     i, t, n;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
 
     checks = omcf->checks.elts;
     n = ngx_min(omcf->checks.nelts, NGX_HTTP_OUTAGE_MAX_CHECKS);
     now = ngx_time();
-    ntargets = 0;
-    *nfailing = 0;
 
+    ngx_memzero(c, sizeof(ngx_http_outage_guard_count_t));
     ngx_memzero(seen, n);
-    ngx_memzero(known, n);
-    ngx_memzero(silenced, n);
-    ngx_memzero(tried, n);
-    ngx_memzero(failing, n);
     ngx_memzero(traffic, n * sizeof(ngx_uint_t));
 
     for (i = 0; i < n; i++) {
         sc = &shm->checks[checks[i].slot];
         t = sc->target < n ? sc->target : i;
 
-        seen[t] = 1;
+        seen[t] |= NGX_HTTP_OUTAGE_TARGET_SEEN;
 
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
             && !shm->guard_active
@@ -4584,21 +4609,24 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             && ngx_http_outage_health_silenced(omcf, shm, checks[i].scope,
                                                now))
         {
-            silenced[t] = 1;
+            seen[t] |= NGX_HTTP_OUTAGE_TARGET_SILENCED;
             continue;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+            || sc->passes > 0
             || ngx_http_outage_health_answered(sc))
         {
-            known[t] = 1;
+            seen[t] |= NGX_HTTP_OUTAGE_TARGET_KNOWN;
 
-        } else if (sc->fails > 0
-                   || (sc->passes == 0 && sc->probes == 0 && sc->first_sent
-                       && ngx_http_outage_health_just_sent(sc->first_sent,
-                              checks[i].timeout + NGX_HTTP_OUTAGE_WATCHDOG)))
+        } else if (sc->fails > 0) {
+            seen[t] |= NGX_HTTP_OUTAGE_TARGET_TRIED;
+
+        } else if (sc->probes == 0 && sc->first_sent
+                   && ngx_http_outage_health_just_sent(sc->first_sent,
+                          checks[i].timeout + NGX_HTTP_OUTAGE_WATCHDOG))
         {
-            tried[t] = 1;
+            seen[t] |= NGX_HTTP_OUTAGE_TARGET_SENT;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
@@ -4608,36 +4636,46 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         if (ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len)
             && !ngx_http_outage_health_answered(sc))
         {
-            if (!failing[t]) {
-                failing[t] = 1;
-                (*nfailing)++;
-            }
+            seen[t] |= NGX_HTTP_OUTAGE_TARGET_FAILING;
 
         } else if (sc->fails > 0 && !traffic[t]) {
             traffic[t] = i + 1;
         }
     }
 
-    *npending = 0;
-
     for (t = 0; t < n; t++) {
-        ntargets += (seen[t] && (known[t] || (tried[t] && !silenced[t])));
-        *npending += (seen[t] && !known[t] && tried[t] && !silenced[t]);
-    }
+        f = seen[t];
 
-    if (ntraffic) {
-        *ntraffic = 0;
+        if (!(f & NGX_HTTP_OUTAGE_TARGET_SEEN)) {
+            continue;
+        }
 
-        for (t = 0; t < n; t++) {
-            if (failing[t] && traffic[t]) {
-                if ((*ntraffic)++ == 0) {
-                    *witness = traffic[t] - 1;
-                }
+        if (f & NGX_HTTP_OUTAGE_TARGET_FAILING) {
+            c->nfailing++;
+
+            if (traffic[t] && c->ntraffic++ == 0) {
+                c->witness = traffic[t] - 1;
             }
         }
-    }
 
-    return ntargets;
+        if (f & NGX_HTTP_OUTAGE_TARGET_KNOWN) {
+            c->ntargets++;
+
+        } else if (f & NGX_HTTP_OUTAGE_TARGET_SILENCED) {
+            c->nsilenced++;
+
+        } else if (f & NGX_HTTP_OUTAGE_TARGET_TRIED) {
+            c->ntargets++;
+            c->npending++;
+
+        } else if (f & NGX_HTTP_OUTAGE_TARGET_SENT) {
+            c->ntargets++;
+            c->nsent++;
+
+        } else {
+            c->nnone++;
+        }
+    }
 }
 
 
@@ -4669,20 +4707,26 @@ static ngx_uint_t
 ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_str_t *evidence)
 {
-    ngx_uint_t  ntargets, nfailing, npending, ntraffic, witness, all,
-                active, state, old;
+    ngx_uint_t                     ntargets, all, active, state, old;
+    ngx_http_outage_guard_count_t  c;
 
-    witness = 0;
-    ntargets = ngx_http_outage_health_count(omcf, shm, &nfailing, &npending,
-                                            &ntraffic, &witness);
+    ngx_http_outage_health_count(omcf, shm, &c);
+    ntargets = c.ntargets;
+    old = shm->guard_state;
 
     /*
      * a target without a verdict yet but failing probes neither clears
      * the guard (a reload that adds a check while every probe fails) nor
      * lets a start page the fastest checks' scopes while the slower ones
-     * count their "fall"
+     * count their "fall"; one whose first probe is only on its way keeps
+     * a guard that is on, but never engages one: until its result, the
+     * failing targets are paged (at a start while the prober's network is
+     * broken, for the moment until that result holds them back again)
      */
-    all = (nfailing > 0 && nfailing + npending == ntargets);
+    all = (c.nfailing > 0
+           && c.nfailing + c.npending
+              + (old != NGX_HTTP_OUTAGE_GUARD_OFF ? c.nsent : 0)
+              == ntargets);
 
     /*
      * 1: traffic failed like the probes (kept until a target stops
@@ -4693,7 +4737,7 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     if (ntargets < 2 || !all) {
         shm->guard_disproved = 0;
 
-    } else if (ntraffic) {
+    } else if (c.ntraffic) {
         if (!shm->guard_disproved) {
             shm->guard_disproved = 2;
         }
@@ -4714,16 +4758,11 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
               ? NGX_HTTP_OUTAGE_GUARD_DISPROVED
               : NGX_HTTP_OUTAGE_GUARD_OFF;
 
-    old = shm->guard_state;
-
     if (state == old) {
         return 0;
     }
 
-    ngx_http_outage_health_guard_state(omcf, shm, state, evidence,
-                                       ntraffic ? witness
-                                                : NGX_MAX_UINT32_VALUE,
-                                       nfailing + npending, ntargets);
+    ngx_http_outage_health_guard_state(omcf, shm, state, evidence, &c);
 
     if (state == NGX_HTTP_OUTAGE_GUARD_HOLDING) {
         return NGX_HTTP_OUTAGE_GUARD_SET;
@@ -4744,30 +4783,57 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
  * and the evidence in the words of the log line that announces it (the
  * scope and index of a check, never its address: the status shows none).
  * evidence: the traffic that disproved the guard, from passive detection;
- * otherwise witness is the check down by traffic alone whose probes fail
- * too (NGX_MAX_UINT32_VALUE: none).
+ * otherwise the witness of count() is the check down by traffic alone
+ * whose probes fail too.  The count says which targets it reads against:
+ * those left out are named, so that "2 of 2" on a site of 11 targets does
+ * not read as all of them (review s11 R2 F1).
  */
 
 static void
 ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t state, ngx_str_t *evidence,
-    ngx_uint_t witness, ngx_uint_t nfailing, ngx_uint_t ntargets)
+    ngx_http_outage_guard_count_t *c)
 {
     u_char                        *p, *last;
     ngx_str_t                     *names;
+    ngx_uint_t                     i, witness;
+    const char                    *sep;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
+
+    /* the targets not counted, in the words of the reason */
+    struct {
+        ngx_uint_t                 n;
+        const char                *what;
+    }                              left[] = {
+        { c->nsent, "with its first probe on its way" },
+        { c->nnone, "with no probe result yet" },
+        { c->nsilenced, "silenced in Redis" }
+    };
 
     p = shm->guard_reason;
     last = p + NGX_HTTP_OUTAGE_ERR_MAX;
     checks = omcf->checks.elts;
     names = omcf->scopes.elts;
+    witness = c->ntraffic ? c->witness : NGX_MAX_UINT32_VALUE;
 
     switch (state) {
 
     case NGX_HTTP_OUTAGE_GUARD_HOLDING:
         p = ngx_slprintf(p, last, "every health check fails (%ui of %ui "
-                         "targets)", nfailing, ntargets);
+                         "targets", c->nfailing + c->npending,
+                         c->ntargets - c->nsent);
+        sep = "; not counted: ";
+
+        for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+            if (left[i].n) {
+                p = ngx_slprintf(p, last, "%s%ui %s", sep, left[i].n,
+                                 left[i].what);
+                sep = ", ";
+            }
+        }
+
+        p = ngx_slprintf(p, last, ")");
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_DISPROVED:
@@ -5174,7 +5240,7 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     u_char                      *p, buf[512],
                                  reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       rlen;
-    ngx_uint_t                   j, n, pending, level, state;
+    ngx_uint_t                   level, state;
     ngx_http_outage_shm_t       *shm;
     ngx_http_outage_snapshot_t  *snap;
 
@@ -5226,19 +5292,18 @@ ngx_http_outage_health_guard_log(ngx_log_t *log,
     switch (change) {
 
     case NGX_HTTP_OUTAGE_GUARD_SET:
-        /* "none": every failing scope paged anyway or decided by Redis */
-        n = ngx_http_outage_health_count(omcf, shm, &j, &pending, NULL,
-                                         NULL);
-
+        /*
+         * the reason says "every health check fails (...)" with the count
+         * the guard decided on; "none": every failing scope paged anyway
+         * or decided by Redis
+         */
         ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "outage: every health check fails (%ui of %ui "
-                      "targets), which usually means the prober's own "
+                      "outage: %*s, which usually means the prober's own "
                       "network is broken, not every dependency: health "
                       "checks do not take scopes down until one passes "
                       "again, so that the whole site is not taken down "
                       "(outage_check_guard); scopes kept up: %*s",
-                      j + pending, n,
-                      p - buf, buf);
+                      rlen, reason, p - buf, buf);
         break;
 
     case NGX_HTTP_OUTAGE_GUARD_BROKEN:

@@ -366,9 +366,10 @@ typedef struct {
     ngx_msec_t                   first_sent;   /* (lock) ngx_current_msec
                                                   the check's first probe
                                                   was handed to curl while
-                                                  it had no result: the
-                                                  guard waits for that
-                                                  result (health.c, count);
+                                                  it had no result: a
+                                                  guard that holds waits
+                                                  for that result
+                                                  (health.c, count);
                                                   set once per slot */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
