@@ -887,6 +887,13 @@ ngx_http_outage_status_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
  * is for ("what": "template " or "") and why it is refused.  A FIFO or
  * device reads as empty (templates: /dev/null is an empty one), unless
  * NGX_HTTP_OUTAGE_FILE_REGULAR: for files that cannot be empty.
+ *
+ * cf->pool lives as long as the cycle, in the master and in every worker:
+ * a text only parsed here (NGX_HTTP_OUTAGE_FILE_TEMP) goes to
+ * cf->temp_pool, and a file nginx reads itself after this look
+ * (NGX_HTTP_OUTAGE_FILE_CHECK: a TLS key) is not read at all, so that its
+ * bytes are in no process's memory or core dump on the module's account;
+ * *out is then empty.
  */
 
 char *
@@ -944,10 +951,15 @@ ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
                     max >= 1024 * 1024 ? max >> 20 : max >> 10,
                     max >= 1024 * 1024 ? 'm' : 'k');
 
+    } else if (flags & NGX_HTTP_OUTAGE_FILE_CHECK) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_OK;
+
     } else {
         /* a device or FIFO has size 0: read as empty, as /dev/null was */
         out->len = (size_t) ngx_file_size(&fi);
-        out->data = ngx_pnalloc(cf->pool, out->len + 1);
+        out->data = ngx_pnalloc((flags & NGX_HTTP_OUTAGE_FILE_TEMP)
+                                ? cf->temp_pool : cf->pool, out->len + 1);
 
         if (out->data == NULL) {
             ngx_close_file(file.fd);
@@ -1169,8 +1181,9 @@ ngx_http_outage_probe_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     name = value[1];
 
-    if (ngx_http_outage_conf_file(cf, &cmd->name, 0, "", &name, 4096,
-                                  &secret)
+    /* only the mark derived from it is kept */
+    if (ngx_http_outage_conf_file(cf, &cmd->name, NGX_HTTP_OUTAGE_FILE_TEMP,
+                                  "", &name, 4096, &secret)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;

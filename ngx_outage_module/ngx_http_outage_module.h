@@ -841,6 +841,10 @@ char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
 /* a small file a directive names, read at configuration time (module.c) */
 #define NGX_HTTP_OUTAGE_FILE_COLON    1   /* "\"dir\":" in messages */
 #define NGX_HTTP_OUTAGE_FILE_REGULAR  2   /* a FIFO or device is refused */
+#define NGX_HTTP_OUTAGE_FILE_TEMP     4   /* text in cf->temp_pool: parsed,
+                                             not kept */
+#define NGX_HTTP_OUTAGE_FILE_CHECK    8   /* opened and looked at, not read:
+                                             nginx reads it itself */
 
 char *ngx_http_outage_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
     ngx_uint_t flags, const char *what, ngx_str_t *name, size_t max,

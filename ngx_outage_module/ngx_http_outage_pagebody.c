@@ -57,6 +57,8 @@ static const ngx_http_outage_page_text_t *ngx_http_outage_page_text(
     const ngx_http_outage_page_t *page);
 static int ngx_http_outage_page_message_leads(
     const ngx_http_outage_page_scope_t *m);
+static int ngx_http_outage_page_message_follows(
+    const ngx_http_outage_page_scope_t *m);
 static const char *ngx_http_outage_state_label(int state);
 static const char *ngx_http_outage_state_class(int state);
 static const char *ngx_http_outage_source_name(int source);
@@ -268,11 +270,12 @@ ngx_http_outage_page_text(const ngx_http_outage_page_t *page)
 
 
 /*
- * Whether the main scope's message is the page's lead.  Not when a failing
- * check took the scope down while Redis said "degraded" (decision.c): that
- * message was written for a slowdown ("Payments are slow") and must not be
- * the first thing a page saying "unavailable" says; it follows the
- * built-in sentence as the team's last update, in HTML and JSON alike.
+ * Whether a scope's message is what the page leads with, for the scope as
+ * for a row of it.  Not when a failing check took the scope down while
+ * Redis said "degraded" (decision.c): that message was written for a
+ * slowdown ("Payments are slow") and must not be the first thing a page
+ * saying "unavailable" says; it follows as the team's last update, in the
+ * built-in page, a template's {{update}} and the JSON's "update" alike.
  */
 
 static int
@@ -281,6 +284,16 @@ ngx_http_outage_page_message_leads(const ngx_http_outage_page_scope_t *m)
     return m != NULL && m->message_len
            && !(m->state == NGX_HTTP_OUTAGE_STATE_DOWN
                 && m->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH);
+}
+
+
+/* the message shown after what leads ("Last update ..."), if any */
+
+static int
+ngx_http_outage_page_message_follows(const ngx_http_outage_page_scope_t *m)
+{
+    return m != NULL && m->message_len
+           && !ngx_http_outage_page_message_leads(m);
 }
 
 
@@ -518,7 +531,7 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
             continue;
         }
 
-        if (s->message_len) {
+        if (ngx_http_outage_page_message_leads(s)) {
             ngx_http_outage_wr_str(w, "<p>");
             ngx_http_outage_wr_html(w, s->message, s->message_len);
             ngx_http_outage_wr_str(w, "</p>");
@@ -526,7 +539,7 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
 
         sep = "<p>";
 
-        if (s->message_len == 0
+        if (!ngx_http_outage_page_message_leads(s)
             && s->source == NGX_HTTP_OUTAGE_SOURCE_HEALTH)
         {
             /* never the check's error: it may name internal addresses */
@@ -566,6 +579,12 @@ ngx_http_outage_page_components_out(ngx_http_outage_wr_t *w,
         }
 
         if (sep[0] != '<') {
+            ngx_http_outage_wr_str(w, "</p>");
+        }
+
+        if (ngx_http_outage_page_message_follows(s)) {
+            ngx_http_outage_wr_str(w, "<p>" NGX_HTTP_OUTAGE_PAGE_UPDATE);
+            ngx_http_outage_wr_html(w, s->message, s->message_len);
             ngx_http_outage_wr_str(w, "</p>");
         }
 
@@ -636,7 +655,7 @@ ngx_http_outage_page_html(unsigned char *dst, size_t dst_size,
 
     ngx_http_outage_wr_str(&w, "</p>\n");
 
-    if (m && m->message_len && !ngx_http_outage_page_message_leads(m)) {
+    if (ngx_http_outage_page_message_follows(m)) {
         ngx_http_outage_wr_str(&w, "<p class=\"update\">"
                                    NGX_HTTP_OUTAGE_PAGE_UPDATE);
         ngx_http_outage_wr_html(&w, m->message, m->message_len);
@@ -761,20 +780,21 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
     ngx_http_outage_wr_num(&w, page->status);
     ngx_http_outage_wr_str(&w, ",\"detail\":\"");
 
+    /* the page's two paragraphs as two members, never one joined string */
     if (ngx_http_outage_page_message_leads(m)) {
         ngx_http_outage_wr_json(&w, m->message, m->message_len);
 
     } else {
         ngx_http_outage_wr_json(&w, (const unsigned char *) t->lead,
                                 strlen(t->lead));
-
-        if (m && m->message_len) {
-            ngx_http_outage_wr_str(&w, " " NGX_HTTP_OUTAGE_PAGE_UPDATE);
-            ngx_http_outage_wr_json(&w, m->message, m->message_len);
-        }
     }
 
-    ngx_http_outage_wr_str(&w, "\",\"state\":\"");
+    ngx_http_outage_wr_str(&w, "\",\"update\":");
+    ngx_http_outage_wr_jstr(&w, m ? m->message : NULL,
+                            ngx_http_outage_page_message_follows(m)
+                            ? m->message_len : 0);
+
+    ngx_http_outage_wr_str(&w, ",\"state\":\"");
     ngx_http_outage_wr_str(&w, state);
     ngx_http_outage_wr_str(&w, "\",\"scope\":");
 
@@ -829,7 +849,13 @@ ngx_http_outage_page_json(unsigned char *dst, size_t dst_size,
         ngx_http_outage_wr_str(&w, ",\"state\":\"");
         ngx_http_outage_wr_str(&w, ngx_http_outage_state_name(s->state));
         ngx_http_outage_wr_str(&w, "\",\"message\":");
-        ngx_http_outage_wr_jstr(&w, s->message, s->message_len);
+        ngx_http_outage_wr_jstr(&w, s->message,
+                                ngx_http_outage_page_message_leads(s)
+                                ? s->message_len : 0);
+        ngx_http_outage_wr_str(&w, ",\"update\":");
+        ngx_http_outage_wr_jstr(&w, s->message,
+                                ngx_http_outage_page_message_follows(s)
+                                ? s->message_len : 0);
         ngx_http_outage_wr_str(&w, ",\"since\":");
         ngx_http_outage_page_jtime(&w,
                                    ngx_http_outage_page_since(page, s->since),
@@ -946,11 +972,20 @@ ngx_http_outage_tpl_lookup(void *ctx, const unsigned char *name,
         s = "";
 
     } else if (ngx_http_outage_var_is("message")) {
-        if (m && m->message_len) {
+        /* what the built-in page leads with: a template written for
+         * {{message}} alone never leads a 503 with a slowdown note */
+        if (ngx_http_outage_page_message_leads(m)) {
             ngx_http_outage_var_set(m->message, m->message_len);
         }
 
         s = t->lead;
+
+    } else if (ngx_http_outage_var_is("update")) {
+        if (ngx_http_outage_page_message_follows(m)) {
+            ngx_http_outage_var_set(m->message, m->message_len);
+        }
+
+        s = "";
 
     } else if (ngx_http_outage_var_is("since")) {
         ngx_http_outage_var_set(v->since, v->since_len);

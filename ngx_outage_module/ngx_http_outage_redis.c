@@ -5569,7 +5569,9 @@ ngx_http_outage_redis_tls_param(ngx_conf_t *cf,
  * nginx's own certificate readers open a file blocking: a FIFO named there
  * would hang nginx -t and a reload.  The module's reader looks first, and
  * refuses what is no regular file; nginx's "data:" and "engine:" forms
- * name no file.
+ * name no file.  It only looks (open, fstat): nginx reads the file, and a
+ * copy of the client key kept for the cycle's life would be in every
+ * worker's memory.
  */
 
 static ngx_int_t
@@ -5590,7 +5592,8 @@ ngx_http_outage_redis_tls_file(ngx_conf_t *cf, const char *what,
 
     if (ngx_http_outage_conf_file(cf, &directive,
                                   NGX_HTTP_OUTAGE_FILE_COLON
-                                  | NGX_HTTP_OUTAGE_FILE_REGULAR,
+                                  | NGX_HTTP_OUTAGE_FILE_REGULAR
+                                  | NGX_HTTP_OUTAGE_FILE_CHECK,
                                   what, &name, 4 * 1024 * 1024, &text)
         != NGX_CONF_OK)
     {

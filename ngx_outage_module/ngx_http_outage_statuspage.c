@@ -187,10 +187,14 @@ ngx_http_outage_time_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_sprintf(path.data, NGX_HTTP_OUTAGE_SP_ZONEINFO "%V%Z", &value[1]);
 
-    /* a zone file is never empty: a FIFO or device there is refused */
+    /*
+     * A zone file is never empty: a FIFO or device there is refused.  Its
+     * bytes are parsed into omcf->tz and not kept.
+     */
     if (ngx_http_outage_conf_file(cf, &cmd->name,
                                   NGX_HTTP_OUTAGE_FILE_COLON
-                                  | NGX_HTTP_OUTAGE_FILE_REGULAR,
+                                  | NGX_HTTP_OUTAGE_FILE_REGULAR
+                                  | NGX_HTTP_OUTAGE_FILE_TEMP,
                                   "zone file ", &path, 1024 * 1024, &text)
         != NGX_CONF_OK)
     {

@@ -1763,14 +1763,18 @@ ngx_http_outage_tpl_render(unsigned char *dst, size_t dst_size,
 }
 
 
-/* template names whose values come from Redis (banner and page alike) */
+/*
+ * Template names whose values come from Redis (banner and page alike; the
+ * page's "update" is the message shown after its lead).
+ */
 
 int
 ngx_http_outage_tpl_untrusted(const unsigned char *name, size_t len)
 {
     return (len == 7 && memcmp(name, "message", 7) == 0)
            || (len == 3 && memcmp(name, "eta", 3) == 0)
-           || (len == 4 && memcmp(name, "link", 4) == 0);
+           || (len == 4 && memcmp(name, "link", 4) == 0)
+           || (len == 6 && memcmp(name, "update", 6) == 0);
 }
 
 
@@ -1825,8 +1829,8 @@ ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
                     *offset = p;
                 }
 
-                return "\"|raw\" is refused on message, eta and link: "
-                       "they come from Redis and are always escaped";
+                return "\"|raw\" is refused on message, update, eta and "
+                       "link: they come from Redis and are always escaped";
             }
 
             break;

@@ -270,15 +270,15 @@ typedef struct {
 int ngx_http_outage_tpl_tag(const unsigned char *tpl, size_t p, size_t limit,
     ngx_http_outage_tpl_tag_t *tag);
 
-/* message, eta or link: the names whose values come from Redis */
+/* message, update, eta or link: the names whose values come from Redis */
 int ngx_http_outage_tpl_untrusted(const unsigned char *name, size_t len);
 
 /*
  * Checks a template once at configuration time.  Returns NULL if it is
  * well-formed, otherwise a static description of the first error (unclosed
  * "{{", invalid tag, unbalanced or crossed sections, nesting too deep,
- * "|raw" on a field that comes from Redis: message, eta, link) and sets
- * *offset (may be NULL) to its byte offset.
+ * "|raw" on a field that comes from Redis: message, update, eta, link) and
+ * sets *offset (may be NULL) to its byte offset.
  */
 const char *ngx_http_outage_tpl_check(const unsigned char *tpl, size_t len,
     size_t *offset);

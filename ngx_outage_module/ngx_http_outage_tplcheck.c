@@ -124,7 +124,7 @@ typedef struct {
 
 typedef struct {
     size_t         offset;
-    int            name_id;        /* 0 message, 1 eta, 2 link */
+    int            name_id;        /* index in tc_field_names */
     int            kind;
     int            attr_id;
     unsigned       cond;           /* F_* the tag must have */
@@ -211,7 +211,10 @@ typedef struct ngx_http_outage_tpl_work_s  tc_run_t;
 const size_t  ngx_http_outage_tpl_work_size = sizeof(tc_run_t);
 
 
-static const char  *tc_field_names[] = { "message", "eta", "link" };
+/* the Redis fields (ngx_http_outage_tpl_untrusted()); 2 is the link */
+static const char  *tc_field_names[] = { "message", "eta", "link", "update" };
+
+#define TC_FIELDS  (sizeof(tc_field_names) / sizeof(tc_field_names[0]))
 
 
 static int
@@ -1692,7 +1695,7 @@ tc_placeholder(tc_run_t *run, tc_state_t *h)
      * the state, as its first byte would: each reading is followed, the
      * empty value (h as it is) among them.  A value that starts an end
      * tag ("/x") or a comment ("!--") is not: the module's values do not,
-     * and message, eta and link there are warned about themselves.
+     * and the Redis fields there are warned about themselves.
      */
 
     switch (h->state) {
@@ -2361,7 +2364,14 @@ tc_field(tc_run_t *run, size_t offset, const unsigned char *name, size_t len)
     int     name_id, kind, warn_kind, note_kind;
     size_t  warn_at, note_at;
 
-    name_id = (len == 7 && name[0] == 'm') ? 0 : (len == 3) ? 1 : 2;
+    /* only Redis fields come here: the last one if none of the others */
+    for (name_id = 0; name_id < (int) TC_FIELDS - 1; name_id++) {
+        if (strlen(tc_field_names[name_id]) == len
+            && memcmp(tc_field_names[name_id], name, len) == 0)
+        {
+            break;
+        }
+    }
 
     warn_kind = K_NONE;
     note_kind = K_NONE;

@@ -95,7 +95,8 @@ def test_a_degraded_banner_never_hides_a_failing_check(shop, redis, backend,
                          headers={"Accept": "application/json"})
     doc = json.loads(js)
     assert st == 503 and doc["state"] == "down", doc
-    assert doc["detail"] == (lead + " Last update from our team: " + said)
+    # the two paragraphs as two members, never one joined string
+    assert doc["detail"] == lead and doc["update"] == said, doc
     _, _, home = shop.get("/home")
     banner = re.search(r'<strong class="outage-banner__state">(.*?)</strong>'
                        r' <span class="outage-banner__message">(.*?)</span>',
@@ -107,6 +108,49 @@ def test_a_degraded_banner_never_hides_a_failing_check(shop, redis, backend,
     wait_for(lambda: scope(shop)["state"] == "degraded", timeout=10,
              what="the banner back once the check passes")
     assert not paged(shop)
+
+
+def test_a_custom_template_leads_as_the_built_in_page(nginx_factory, redis,
+                                                      backend, tmp_path):
+    """A branded page (outage_page_template) written for {{message}} alone
+    does not lead a 503 with a note written for a slowdown: {{message}} is
+    what the built-in page leads with, and {{update}} is the operator's
+    word, shown only then (review s11 R1 D2)."""
+    tpl = tmp_path / "page.html"
+    tpl.write_text("<!doctype html><title>{{title}}</title>"
+                   "<h1>{{title}}</h1><p id=m>{{message}}</p>"
+                   "{{#update}}<p id=u>Latest: {{update}}</p>{{/update}}")
+    conf = CONF.replace("outage_page_intercept off;",
+                        "outage_page_intercept off; "
+                        "outage_page_template %s;" % tpl)
+    backend.set_health("ok", path="/health")
+    n = nginx_factory(conf.format(rp=redis.port, hp=backend.port,
+                                  app=backend.port), workers=1)
+    wait_for(lambda: check(n)["health"] == "up", timeout=10, what="check up")
+    redis.cli("HSET", "outage:checkout", "state", "degraded",
+              "message", "Payments are <b>a bit</b> slow")
+    wait_for(lambda: scope(n)["state"] == "degraded", timeout=10,
+             what="the degraded banner read")
+    backend.set_health("500", path="/health")
+    wait_for(lambda: paged(n), timeout=10, what="paged by the check")
+
+    st, _, body = n.get("/checkout/cart")
+    page = body.decode()
+    assert st == 503
+    assert re.search(r"<p id=m>(.*?)</p>", page).group(1) == (
+        "Part of our service is unavailable. Our team is working on a fix.")
+    assert ("<p id=u>Latest: Payments are &lt;b&gt;a bit&lt;/b&gt; slow</p>"
+            in page), page
+
+    # Redis itself says down: its words lead, and there is no update
+    redis.cli("HSET", "outage:checkout", "state", "down",
+              "message", "Payments fail")
+    wait_for(lambda: scope(n)["source"] == "redis", timeout=10,
+             what="Redis's down read")
+    st, _, body = n.get("/checkout/cart")
+    assert st == 503
+    assert "<p id=m>Payments fail</p>" in body.decode(), body
+    assert "id=u" not in body.decode(), body
 
 
 def test_ok_still_silences_a_failing_check(shop, redis, backend):

@@ -1184,7 +1184,7 @@ def test_access_checks_run_before_the_page(nginx_factory, redis, backend):
 @pytest.mark.parametrize("directive", ["outage_page_template",
                                        "outage_banner_template"])
 @pytest.mark.parametrize("tag", ["{{message|raw}}", "{{ eta | raw }}",
-                                 "{{link|raw}}"])
+                                 "{{link|raw}}", "{{update|raw}}"])
 def test_raw_on_redis_fields_is_refused(nginx_factory, tmp_path, directive,
                                         tag):
     tpl = tmp_path / "t.html"
@@ -1198,6 +1198,7 @@ def test_raw_on_redis_fields_is_refused(nginx_factory, tmp_path, directive,
     ok, out = n.test_config()
     assert not ok, out
     assert re.search(r'\[emerg\] "%s" template ".*t\.html" at byte 28: '
-                     r'"\|raw" is refused on message, eta and link: they '
-                     r'come from Redis and are always escaped' % directive,
+                     r'"\|raw" is refused on message, update, eta and '
+                     r'link: they come from Redis and are always escaped'
+                     % directive,
                      out), out

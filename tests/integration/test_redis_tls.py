@@ -2,11 +2,12 @@
 redis-server with --tls-port, a CA and certificates made here with openssl."""
 
 import os
+import shutil
 import subprocess
 
 import pytest
 
-from harness import Redis, free_port, wait_for
+from harness import NGINX, Redis, free_port, wait_for
 
 CONF = """
     outage_redis 127.0.0.1:{port} interval=300ms timeout=500ms
@@ -175,6 +176,42 @@ def test_tls_config_errors(nginx_factory, args, words):
     ok, out = n.test_config()
     assert not ok
     assert words in out, out
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_the_module_looks_at_the_tls_files_and_never_reads_them(
+        nginx_factory, pki, tmp_path):
+    """The module opens the certificate, key and CA (non-blocking) only to
+    refuse a FIFO, a directory or a huge file before nginx's own loader
+    reads them; it reads none of them, so no copy of the client key stays
+    in the cycle's pool, in the master and every worker and their core
+    dumps (review s11 R3 F6).  The module reads with pread(), OpenSSL's
+    loader with read()."""
+    files = ("ca.crt", "client.crt", "client.key")
+    n = nginx_factory(CONF.format(port=1, tls=(
+        "tls tls_trusted_certificate=%s/ca.crt tls_certificate=%s/client.crt"
+        " tls_certificate_key=%s/client.key" % (pki, pki, pki))),
+        start=False)
+    trace = str(tmp_path / "nginx-t.strace")
+    out = subprocess.run(["strace", "-f", "-y", "-o", trace, "-e",
+                          "trace=openat,read,pread64", NGINX, "-t", "-p",
+                          n.dir, "-c", n.conf_path, "-e",
+                          os.path.join(n.dir, "nginx-t.log")],
+                         capture_output=True, text=True, timeout=60,
+                         env=n.test_env())
+    if not os.path.exists(trace) or "ptrace" in out.stderr:
+        pytest.skip("strace cannot trace here: " + out.stderr[-200:])
+    assert out.returncode == 0, out.stdout + out.stderr
+    with open(trace) as f:
+        lines = f.read().splitlines()
+    for name in files:
+        on = [ln for ln in lines if "/%s>" % name in ln or
+              '"%s/%s"' % (pki, name) in ln]
+        # looked at by the module, then loaded by nginx
+        assert any("O_NONBLOCK" in ln for ln in on), (name, on)
+        assert any(" read(" in ln or ln.startswith("read(") for ln in on), \
+            (name, on)
+        assert not [ln for ln in on if "pread64(" in ln], (name, on)
 
 
 def test_push_over_tls_with_client_certificate(nginx_factory, tmp_path, pki):

@@ -48,11 +48,14 @@ MATH = "http://www.w3.org/1998/Math/MathML"
 
 MARK = "QQM"
 HOSTILE = {"message": MARK + " onzz=1 zzz", "eta": MARK + " onzz=1 zzz",
+           "update": MARK + " onzz=1 zzz",
            "link": "https://evil.zz/" + MARK}
-START = {"message": MARK, "eta": MARK, "link": "https://evil.zz/"}
+START = {"message": MARK, "eta": MARK, "update": MARK,
+         "link": "https://evil.zz/"}
 BENIGN = {"message": "Checkout is down", "eta": "in 5 minutes",
+          "update": "Payments are slow",
           "link": "https://status.example.com/"}
-REDIS = ("message", "eta", "link")
+REDIS = ("message", "eta", "link", "update")
 
 TAG = re.compile(r"\{\{ *([#^/]?) *([A-Za-z0-9_.-]{1,64}) *(\| *raw *)?\}\}")
 
@@ -389,7 +392,9 @@ TOKENS = ["<a", "<p", "<div", "<img", "<form", "<iframe", "<link", "<base",
           '<link rel="&#115;tylesheet" href=', '<meta http-equiv="&#114;efresh"',
           '<set attributeName="&#104;ref" to=', "&#108;", "&sol;", ";",
           '<annotation-xml encoding="text/htm&#108;">',
-          "<animate attributeName=href values=", '<animate values="/ok;']
+          "<animate attributeName=href values=", '<animate values="/ok;',
+          # session 12: the page's {{update}} is Redis text too
+          "{{update}}"]
 
 
 def random_templates(rnd, n):

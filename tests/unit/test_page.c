@@ -486,7 +486,8 @@ t_json(void)
     CHECK(strncmp(js, "{\"type\":\"about:blank\",\"title\":\"Service "
                       "Unavailable\",\"status\":503,\"detail\":\"Pay "
                       "\\\"now\\\" \\u003cb\\u003e\\\\ \\u0001 \\u2028 "
-                      "bad\\ufffd\",\"state\":\"down\",\"scope\":"
+                      "bad\\ufffd\",\"update\":null,\"state\":\"down\","
+                      "\"scope\":"
                       "\"checkout\",\"label\":\"Checkout \\u0026 "
                       "\\u00e9\",\"retry_after\":600,\"eta\":"
                       "\"2026-11-22T15:40Z\",\"since\":\"2026-11-22T15:29Z\","
@@ -495,7 +496,8 @@ t_json(void)
                       "\"label\":\"Checkout \\u0026 \\u00e9\"", 300) == 0);
     CHECK(strstr(js, "{\"scope\":\"search\",\"label\":null,"
                      "\"state\":\"degraded\","
-                     "\"message\":null,\"since\":null,\"eta\":\"an hour\","
+                     "\"message\":null,\"update\":null,\"since\":null,"
+                     "\"eta\":\"an hour\","
                      "\"link\":null,\"source\":\"health\"}]}\n") != NULL);
     free(js);
     check_prefixes(ngx_http_outage_page_json, &page);
@@ -912,12 +914,38 @@ t_random(void)
  * page says unavailable first, the slowdown text follows (review s10/R5
  * F2); a degraded-decided or Redis-down scope still leads with its text.
  */
+/* a template rendered into a NUL-terminated heap string; caller frees */
+
+static char *
+render_tpl(const char *tpl, const ngx_http_outage_page_t *page)
+{
+    size_t          need, clen;
+    unsigned char  *out, *comp;
+
+    clen = ngx_http_outage_page_components(NULL, 0, page);
+    comp = malloc(clen + 1);
+    CHECK(ngx_http_outage_page_components(comp, clen, page) == clen);
+
+    need = ngx_http_outage_page_template(NULL, 0, U(tpl), strlen(tpl), page,
+                                         comp, clen);
+    out = malloc(need + 1);
+    CHECK(ngx_http_outage_page_template(out, need, U(tpl), strlen(tpl), page,
+                                        comp, clen)
+          == need);
+    out[need] = '\0';
+    free(comp);
+
+    return (char *) out;
+}
+
+
 static void
 t_health_down_over_degraded(void)
 {
-    char                          *html, *js, *lead, *upd;
+    char                          *html, *js, *lead, *upd, *out;
     ngx_http_outage_page_t         page;
-    ngx_http_outage_page_scope_t   s[1];
+    ngx_http_outage_page_scope_t   s[2];
+    const char                    *tpl;
 
     s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN,
                  "Payments are <slow>");
@@ -933,25 +961,96 @@ t_health_down_over_degraded(void)
     CHECK(strstr(html, "<h1>Something isn't working right now</h1>"));
     free(html);
 
+    /* the sentence and the update are two members, never one string */
     js = render(ngx_http_outage_page_json, &page, NULL);
     CHECK(strstr(js, "\"detail\":\"Part of our service is unavailable. "
-                     "Our team is working on a fix. Last update from our "
-                     "team: Payments are \\u003cslow\\u003e\","
-                     "\"state\":\"down\""));
+                     "Our team is working on a fix.\",\"update\":\"Payments "
+                     "are \\u003cslow\\u003e\",\"state\":\"down\""));
+    CHECK(strstr(js, "\"message\":null,\"update\":\"Payments are "
+                     "\\u003cslow\\u003e\""));
+    CHECK(json_ok(js, strlen(js)));
     free(js);
+
+    /* a template written for {{message}} alone leads as the built-in page;
+     * {{update}} is the team's word, in a section that shows only then */
+    tpl = "<p>{{message}}</p>{{#update}}<p>Update: {{update}}</p>{{/update}}";
+    out = render_tpl(tpl, &page);
+    CHECK(strcmp(out, "<p>Part of our service is unavailable. Our team is "
+                      "working on a fix.</p><p>Update: Payments are "
+                      "&lt;slow&gt;</p>") == 0);
+    if (current_failed) {
+        printf("  got: %s\n", out);
+    }
+    free(out);
+
+    /* the old meaning of {{message}}, for a template that wants it */
+    tpl = "{{^update}}{{message}}{{/update}}{{update}}";
+    out = render_tpl(tpl, &page);
+    CHECK(strcmp(out, "Payments are &lt;slow&gt;") == 0);
+    free(out);
 
     /* no message: the built-in sentence alone, no empty update */
     s[0].message_len = 0;
     html = render(ngx_http_outage_page_html, &page, NULL);
     CHECK(strstr(html, "class=\"update\"") == NULL);
     free(html);
+    js = render(ngx_http_outage_page_json, &page, NULL);
+    CHECK(strstr(js, "fix.\",\"update\":null,\"state\":\"down\""));
+    free(js);
+    out = render_tpl("[{{update}}]{{#update}}U{{/update}}", &page);
+    CHECK(strcmp(out, "[]") == 0);
+    free(out);
 
-    /* Redis said "down": its text is the lead, as before */
+    /* Redis said "down": its text is the lead, as before, and no update */
     s[0] = scope("checkout", NGX_HTTP_OUTAGE_STATE_DOWN, "Payments fail");
     html = render(ngx_http_outage_page_html, &page, NULL);
     CHECK(strstr(html, "<p class=\"lead\">Payments fail</p>"));
     CHECK(strstr(html, "class=\"update\"") == NULL);
     free(html);
+    js = render(ngx_http_outage_page_json, &page, NULL);
+    CHECK(strstr(js, "\"detail\":\"Payments fail\",\"update\":null,"));
+    CHECK(strstr(js, "\"message\":\"Payments fail\",\"update\":null,"));
+    free(js);
+    out = render_tpl("[{{message}}][{{update}}]", &page);
+    CHECK(strcmp(out, "[Payments fail][]") == 0);
+    free(out);
+
+    /*
+     * A secondary scope down by health over a degraded: its row says "Not
+     * responding" first, the slowdown note after it as the team's update,
+     * in the built-in page, {{components}} and the JSON's components.
+     */
+    s[1] = scope("search", NGX_HTTP_OUTAGE_STATE_DOWN, "Search is <slow>");
+    s[1].source = NGX_HTTP_OUTAGE_SOURCE_HEALTH;
+    s[1].since = NOW - 120;
+    page_init(&page, s, 2);
+
+    html = render(ngx_http_outage_page_html, &page, NULL);
+    CHECK(strstr(html, "<p>Not responding &middot; Since <time "
+                       "datetime=\"2026-11-22T15:28Z\">15:28 UTC</time></p>"
+                       "<p>Last update from our team: Search is "
+                       "&lt;slow&gt;</p></li>"));
+    CHECK(strstr(html, "<p>Search is") == NULL);
+    if (current_failed) {
+        printf("  got: %s\n", html);
+    }
+    free(html);
+
+    out = render_tpl("{{components|raw}}", &page);
+    CHECK(strstr(out, "<p>Not responding &middot; Since "));
+    CHECK(strstr(out, "<p>Last update from our team: Search is "
+                      "&lt;slow&gt;</p>"));
+    free(out);
+
+    js = render(ngx_http_outage_page_json, &page, NULL);
+    CHECK(strstr(js, "{\"scope\":\"search\",\"label\":null,\"state\":"
+                     "\"down\",\"message\":null,\"update\":\"Search is "
+                     "\\u003cslow\\u003e\","));
+    CHECK(json_ok(js, strlen(js)));
+    free(js);
+
+    check_prefixes(ngx_http_outage_page_html, &page);
+    check_prefixes(ngx_http_outage_page_json, &page);
 }
 
 static const unit_test_t  tests[] = {

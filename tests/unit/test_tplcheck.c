@@ -242,6 +242,11 @@ static const struct {
     { "<textarea{{scope}}><script>{{message}}</script></textarea>",
       "inside <script>" },
     { "<iframe{{scope}}/<title>&Tab;<base{{message}}", "inside the tag" },
+    /* the page's {{update}} is the Redis message too (session 12) */
+    { "<script>var u = \"{{update}}\";</script>", "update is inside <script>" },
+    { "<p title={{update}}>x</p>", "update is in the unquoted value" },
+    { "<a {{update}}>x</a>", "update is inside the tag <a>" },
+    { "<a href=\"{{update}}\">x</a>", "starts the URL" },
 };
 
 /* review s9 R3's false positives and other safe places: no warning */
@@ -353,6 +358,8 @@ static const char  *safe[] = {
     "<svg><foreignObject><![CDATA[><style>{{message}}</style>]]>"
         "</foreignObject></svg>",
     "<a href={{link}}>x</a><a href={{scope}}{{link}}>y</a>",
+    "{{#update}}<p class=\"update\" title=\"{{update}}\">{{update}}</p>"
+    "{{/update}}",
 };
 
 
@@ -431,9 +438,14 @@ t_report(void)
                           "(href=\"{{eta}}\")") == 0);
 
     /* every field once, in order */
-    r = run("<script>{{message}}{{eta}}</script><a onclick=\"{{link}}\">");
-    CHECK(r.warns == 3);
-    CHECK(strcmp(r.names, "message,eta,link") == 0);
+    r = run("<script>{{message}}{{eta}}</script><a onclick=\"{{link}}\">"
+            "<style>{{update}}</style>");
+    CHECK(r.warns == 4);
+    CHECK(strcmp(r.names, "message,eta,link,update") == 0);
+
+    /* "|raw" on the update is refused like on the message */
+    CHECK(ngx_http_outage_tpl_check((const unsigned char *) "{{update|raw}}",
+                                    14, NULL) != NULL);
 
     /* a field warned on two ways through a section is said once */
     r = run("{{#x}}<script>{{/x}}{{^x}}<style>{{/x}}{{message}}");
