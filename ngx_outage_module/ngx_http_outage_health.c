@@ -6042,9 +6042,9 @@ ngx_http_outage_passive_may_be_busy(ngx_http_upstream_t *u)
  * What nginx's "no live upstreams" of the upstream means, read from the
  * balancer's own state of its servers right after it gave up (the request
  * ends within the same event): every server it may use marked failed by
- * max_fails within fail_timeout by its last attempt (FAILED), or one that
- * is not, so busy at its max_conns (BUSY).  Without max_conns it can only
- * be the first.  UNREAD: a balancer whose state is not round robin's
+ * max_fails within fail_timeout and none at its max_conns (FAILED), or
+ * one busy or not marked failed (BUSY).  Without max_conns it can only be
+ * the first.  UNREAD: a balancer whose state is not round robin's
  * (keepalive without a zone wraps it out of reach, third-party ones):
  * either.
  */
@@ -6083,17 +6083,16 @@ ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
             ngx_http_upstream_rr_peer_lock(peers, peer);
 
             /*
-             * Round robin's own test (a single server is never failed),
-             * but only as its last attempt left it: one tried again after
-             * fail_timeout ("checked" moved past the failure, "accessed")
-             * reads as failed for another fail_timeout while that request
-             * runs, and one that connected may be what makes it busy.
+             * Round robin's own tests (a single server is never failed).
+             * One both failed and busy counts as busy: tried again after
+             * its fail_timeout, it reads as failed for another one while
+             * that request runs, which may have connected.
              */
             if (!peers->single
                 && peer->max_fails
                 && peer->fails >= peer->max_fails
                 && now - peer->checked <= peer->fail_timeout
-                && peer->accessed >= peer->checked)
+                && !(peer->max_conns && peer->conns >= peer->max_conns))
             {
                 failed++;
 
@@ -6149,7 +6148,8 @@ ngx_http_outage_passive_rr_peers(ngx_http_upstream_t *u)
     rrp = u->peer.data;
 
     if (rrp->peers == NULL
-        || (rrp->peers != uscf->peer.data && rrp->peers->name != &uscf->host))
+        || (rrp->peers != uscf->peer.data
+            && rrp->peers->name != &uscf->host))
     {
         return NULL;
     }

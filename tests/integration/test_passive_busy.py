@@ -105,6 +105,8 @@ BALANCERS = {
     "least_conn": "least_conn;",
     # keepalive wraps the balancer's state out of reach: the fallback
     "keepalive": "keepalive 4;",
+    # the second server a backup: nginx ends on the backup set
+    "backup": "",
 }
 
 
@@ -116,7 +118,8 @@ def two_servers_conf(port, balancer, max_conns, extra=""):
             "outage_check shop http://127.0.0.1:%d/start-fault "
             "interval=500ms timeout=300ms fall=2 rise=1;\n"
             % (BALANCERS[balancer], port, max_conns, extra, port, max_conns,
-               extra, port)) + server("""
+               extra + (" backup" if balancer == "backup" else ""), port)
+            ) + server("""
         location / {
             outage_page shop;
             outage_bypass $http_x_staff;
