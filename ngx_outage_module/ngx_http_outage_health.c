@@ -47,6 +47,13 @@
 #define NGX_HTTP_OUTAGE_HELD                                                \
     "; held back by the all-checks-failing guard (outage_check_guard): "   \
     "not paged until it ends"
+/*
+ * What a "no live upstreams" says about the servers (passive_nolive()),
+ * ordered: of two readings, the greater pages less
+ */
+#define NGX_HTTP_OUTAGE_NOLIVE_FAILED   0   /* every one marked failed */
+#define NGX_HTTP_OUTAGE_NOLIVE_UNREAD   1   /* not known */
+#define NGX_HTTP_OUTAGE_NOLIVE_BUSY     2   /* one is not marked failed */
 
 
 typedef struct {
@@ -328,6 +335,9 @@ static void ngx_http_outage_health_passive(ngx_http_request_t *r,
     ngx_array_t *scopes, ngx_uint_t status, const char *cause,
     ngx_str_t *peer, ngx_str_t *name, ngx_uint_t connected, ngx_uint_t busy);
 static ngx_uint_t ngx_http_outage_passive_may_be_busy(
+    ngx_http_upstream_t *u);
+static ngx_uint_t ngx_http_outage_passive_nolive(ngx_http_upstream_t *u);
+static ngx_http_upstream_rr_peers_t *ngx_http_outage_passive_rr_peers(
     ngx_http_upstream_t *u);
 static uint64_t ngx_http_outage_passive_fingerprint(uint32_t key,
     ngx_str_t *name);
@@ -6040,16 +6050,20 @@ ngx_http_outage_health_log_handler(ngx_http_request_t *r)
     /*
      * "no live upstreams" is also a busy upstream's answer: every server
      * at its max_conns (nginx logs the same line).  Either upstream the
-     * request ran may be the paged one (see classify()).
+     * request ran may be the paged one (see classify()): the reading that
+     * pages less counts.
      */
-    busy = 0;
+    busy = NGX_HTTP_OUTAGE_NOLIVE_FAILED;
 
     if (cause != NULL && ngx_strcmp(cause, "no live upstreams") == 0) {
         octx = ngx_http_outage_ctx(r, 0);
-        busy = ngx_http_outage_passive_may_be_busy(r->upstream)
-               || (octx != NULL
-                   && ngx_http_outage_passive_may_be_busy(
+        busy = ngx_http_outage_passive_nolive(r->upstream);
+
+        if (octx != NULL) {
+            busy = ngx_max(busy,
+                           ngx_http_outage_passive_nolive(
                                                       octx->page.inherited));
+        }
     }
 
     ngx_http_outage_health_passive(r, olcf->page_scopes, status, cause, peer,
@@ -6086,6 +6100,126 @@ ngx_http_outage_passive_may_be_busy(ngx_http_upstream_t *u)
     }
 
     return 0;
+}
+
+
+/*
+ * What nginx's "no live upstreams" of the upstream means, read from the
+ * balancer's own state of its servers right after it gave up (the request
+ * ends within the same event): every server it may use marked failed by
+ * max_fails within fail_timeout and none at its max_conns (FAILED), or
+ * one busy or not marked failed (BUSY).  Without max_conns it can only be
+ * the first.  UNREAD: a balancer whose state is not round robin's
+ * (keepalive without a zone wraps it out of reach, third-party ones):
+ * either.
+ */
+
+static ngx_uint_t
+ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
+{
+    time_t                         now;
+    ngx_uint_t                     failed, live;
+    ngx_http_upstream_rr_peer_t   *peer;
+    ngx_http_upstream_rr_peers_t  *peers;
+
+    if (!ngx_http_outage_passive_may_be_busy(u)) {
+        return NGX_HTTP_OUTAGE_NOLIVE_FAILED;
+    }
+
+    peers = ngx_http_outage_passive_rr_peers(u);
+
+    if (peers == NULL) {
+        return NGX_HTTP_OUTAGE_NOLIVE_UNREAD;
+    }
+
+    now = ngx_time();
+    failed = 0;
+    live = 0;
+
+    /* the primary servers, then the backup ones (never further) */
+    for ( /* void */ ; peers; peers = peers->next) {
+        ngx_http_upstream_rr_peers_rlock(peers);
+
+        for (peer = peers->peer; peer; peer = peer->next) {
+            if (peer->down) {
+                continue;
+            }
+
+            ngx_http_upstream_rr_peer_lock(peers, peer);
+
+            /*
+             * Round robin's own tests (a single server is never failed).
+             * One both failed and busy counts as busy: tried again after
+             * its fail_timeout, it reads as failed for another one while
+             * that request runs, which may have connected.
+             */
+            if (!peers->single
+                && peer->max_fails
+                && peer->fails >= peer->max_fails
+                && now - peer->checked <= peer->fail_timeout
+                && !(peer->max_conns && peer->conns >= peer->max_conns))
+            {
+                failed++;
+
+            } else {
+                live++;
+            }
+
+            ngx_http_upstream_rr_peer_unlock(peers, peer);
+        }
+
+        ngx_http_upstream_rr_peers_unlock(peers);
+    }
+
+    return (failed && !live) ? NGX_HTTP_OUTAGE_NOLIVE_FAILED
+                             : NGX_HTTP_OUTAGE_NOLIVE_BUSY;
+}
+
+
+/*
+ * The upstream's primary round-robin servers where nginx's own contracts
+ * say that is what the balancer keeps, NULL otherwise: with "zone", nginx
+ * copies the upstream's peers into the zone as round robin's whatever the
+ * balancer; without one, a request whose peers round robin frees
+ * (round robin, hash, ip_hash, least_conn, random) runs on a round-robin
+ * set, the upstream's own (or its backup set, whose name is the
+ * upstream's) as ngx_http_upstream_init_round_robin() built them.
+ */
+
+static ngx_http_upstream_rr_peers_t *
+ngx_http_outage_passive_rr_peers(ngx_http_upstream_t *u)
+{
+    ngx_http_upstream_srv_conf_t      *uscf;
+    ngx_http_upstream_rr_peer_data_t  *rrp;
+
+    uscf = u->upstream;
+
+    if (uscf->peer.data == NULL) {
+        return NULL;
+    }
+
+#if (NGX_HTTP_UPSTREAM_ZONE)
+    if (uscf->shm_zone) {
+        return uscf->peer.data;
+    }
+#endif
+
+    if (u->peer.free != ngx_http_upstream_free_round_robin_peer
+        || u->peer.data == NULL)
+    {
+        return NULL;
+    }
+
+    rrp = u->peer.data;
+
+    if (rrp->peers == NULL
+        || (rrp->peers != uscf->peer.data
+            && rrp->peers->name != &uscf->host))
+    {
+        return NULL;
+    }
+
+    return uscf->peer.data;
 }
 
 
@@ -6473,10 +6607,14 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
          * own dependency, with no answer since, continues that evidence:
          * the servers were marked failed by those refusals, not by read
          * timeouts of a slow URL (an answer resets it; a minute at most,
-         * while nginx retries each server after its fail_timeout).  Not
-         * for an upstream with max_conns: there it may be every server
-         * busy after one refusal (a restart, then long requests holding
-         * every connection), and a probe decides.
+         * while nginx retries each server after its fail_timeout).  With
+         * max_conns it may instead be every server busy after one refusal
+         * (a restart, then long requests holding every connection): the
+         * balancer's state tells which, and a busy one asks for a probe.
+         * Where that state cannot be read, a probe decides, unless none
+         * can run (the last word of its probes is "not probed"): a dead
+         * upstream would never be paged, a busy one refuses visitors with
+         * nginx's 502 anyway.
          * Unlocked: a lost update only asks for a probe.
          */
         if (sc->key != ck->key) {
@@ -6490,9 +6628,13 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
         } else if (direct && !resolve && !connected) {
             sc->conn_failed = now;
 
-        } else if (nolive && !busy && sc->conn_failed
+        } else if (nolive && sc->conn_failed
                    && now - sc->conn_failed <= 60
-                   && now >= sc->conn_failed)
+                   && now >= sc->conn_failed
+                   && (busy == NGX_HTTP_OUTAGE_NOLIVE_FAILED
+                       || (busy == NGX_HTTP_OUTAGE_NOLIVE_UNREAD
+                           && sc->last_error
+                              == NGX_HTTP_OUTAGE_CHECK_SETUP)))
         {
             direct = 1;
         }

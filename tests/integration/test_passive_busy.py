@@ -19,9 +19,12 @@ the probe passed throughout.
 import threading
 import time
 
+import pytest
+
 from harness import LATENCY_FACTOR, wait_for
 from passive_helpers import (PASSIVE_MIN, Ok, checks_of, down_lines, lines,
                              scope, serve, server, stop_server, wait_up)
+from test_health_setup import fault_lib, faulty_nginx  # noqa: F401
 
 T = 10 * LATENCY_FACTOR
 REPORT_STARTED = threading.Event()
@@ -80,6 +83,155 @@ def test_busy_upstream_after_one_refusal_is_not_paged(nginx_factory):
         assert st["state"] != "down", (st, chk, down_lines(n))
         assert down_lines(n) == [], down_lines(n)
         assert chk["health"] == "up", chk
+        assert lines(n, r"\[info\].*check \"shop\" \(#0\): passive: "
+                        r"upstream 502 \(no live upstreams\) .*probing now "
+                        r"to confirm")
+    finally:
+        stop_server(srv)
+
+
+# Review s11/R2 F3: the rule above made "no live upstreams" of any upstream
+# with max_conns ask for a probe.  While the prober cannot probe (libcurl
+# refuses to start probes, or it crash-loops) that probe never ran: a dead
+# application behind such an upstream was never paged, and staff requests
+# (nginx's "no live upstreams" between two refusals) renewed no take-down.
+# nginx's own state of the servers now tells "marked failed" from "busy".
+
+STAFF = {"X-Staff": "1"}
+BALANCERS = {
+    "round_robin": "",
+    "zone": "zone app 64k;",
+    "hash": "hash $request_uri;",
+    "least_conn": "least_conn;",
+    # keepalive wraps the balancer's state out of reach: the fallback
+    "keepalive": "keepalive 4;",
+    # the second server a backup: nginx ends on the backup set
+    "backup": "",
+}
+
+
+def two_servers_conf(port, balancer, max_conns, extra=""):
+    # two instances (here: the same address twice, as two ports would need
+    # two checks), each sized with max_conns
+    return ("upstream app { %s server 127.0.0.1:%d max_conns=%d%s; "
+            "server 127.0.0.1:%d max_conns=%d%s; }\n"
+            "outage_check shop http://127.0.0.1:%d/start-fault "
+            "interval=500ms timeout=300ms fall=2 rise=1;\n"
+            % (BALANCERS[balancer], port, max_conns, extra, port, max_conns,
+               extra + (" backup" if balancer == "backup" else ""), port)
+            ) + server("""
+        location / {
+            outage_page shop;
+            outage_bypass $http_x_staff;
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_read_timeout 30s;
+        }""")
+
+
+def unprobed(n):
+    """libcurl refuses the check's probes from now on (the fault file is
+    written by the caller): waits until the status says so."""
+    wait_for(lambda: checks_of(n)[0]["error_kind"] == "setup", timeout=T,
+             what="a probe refused")
+
+
+@pytest.mark.parametrize("balancer", sorted(BALANCERS))
+def test_dead_upstream_with_max_conns_pages_while_prober_cannot_probe(
+        nginx_factory, fault_lib, tmp_path, balancer):  # noqa: F811
+    app = serve()
+    port = app.server_address[1]
+    fault = tmp_path / "fault-on"
+    conf = two_servers_conf(port, balancer, 50)
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=1)
+    try:
+        wait_up(n, timeout=T)
+        fault.write_text("1")               # libcurl refuses every probe
+        stop_server(app)                    # and the application dies
+        app = None
+        unprobed(n)
+        # main 626f772: not paged after 100+ requests, "unknown", no line
+        end = time.monotonic() + 6 * LATENCY_FACTOR
+        sent = 0
+        while scope(n, "shop")["state"] != "down":
+            assert time.monotonic() < end, (
+                "total outage not paged after %d requests: %s / %s"
+                % (sent, scope(n, "shop"), checks_of(n)[0]))
+            n.get("/")
+            sent += 1
+            time.sleep(0.02)    # pacing only: a shared machine
+        assert down_lines(n), n.log_text()
+
+        # staff bypassing the page get nginx's "no live upstreams" between
+        # two refusals: each renews the take-down as a refusal does (fall
+        # intervals are 1 s: it lapsed between two refusals)
+        end = time.monotonic() + 4 * LATENCY_FACTOR
+        while time.monotonic() < end:
+            st, headers, _ = n.get("/", headers=STAFF)
+            assert st == 502 and headers.get("x-outage-bypass"), st
+            c, s = checks_of(n)[0], scope(n, "shop")
+            assert c["health"] == "down", c
+            assert s["state"] == "down", s
+            time.sleep(0.1)     # pacing only: the assertions are the test
+        assert lines(n, r"\[error\].*no live upstreams")
+        assert not lines(n, r"is unknown"), n.log_text()
+    finally:
+        if app is not None:
+            stop_server(app)
+
+
+class Reports(Ok):
+    """/report takes 8 s (each holds one of the connections max_conns
+    allows); anything else answers 200 at once."""
+    started = None
+
+    def wait(self):
+        if self.path.startswith("/report"):
+            Reports.started.release()
+            time.sleep(8)
+
+
+@pytest.mark.parametrize("balancer", ["round_robin", "zone"])
+def test_busy_upstream_is_not_paged_while_prober_cannot_probe(
+        nginx_factory, fault_lib, tmp_path, balancer):  # noqa: F811
+    # both faults at once: the prober cannot probe, and after one refusal
+    # (a restart) long requests hold every connection; nginx's "no live
+    # upstreams" is then "every server busy", not a dead application
+    Reports.started = threading.Semaphore(0)
+    srv = serve("127.0.0.1", 0, Reports)
+    port = srv.server_address[1]
+    fault = tmp_path / "fault-on"
+    conf = two_servers_conf(port, balancer, 1, " fail_timeout=1s")
+    n = faulty_nginx(nginx_factory, conf, fault_lib, fault, workers=1)
+    threads = []
+    try:
+        wait_up(n, timeout=T)
+        fault.write_text("1")
+        unprobed(n)
+        stop_server(srv)                    # the application restarts:
+        assert n.get("/")[0] in (502, 503)  # refused by both servers
+        srv = serve("127.0.0.1", port, Reports)
+        assert lines(n, r"\[error\].*connect\(\) failed")
+        # nginx tries a server marked failed again once its fail_timeout
+        # (1 s, counted in whole seconds) is over; no request may run
+        # before that, an answer would end the evidence of the refusal
+        time.sleep(2.5)
+        for _ in range(2):
+            t = threading.Thread(target=lambda: n.get("/report", timeout=20),
+                                 daemon=True)
+            t.start()
+            threads.append(t)
+            assert Reports.started.acquire(timeout=T), "no long request"
+        codes = [n.get("/")[0] for _ in range(PASSIVE_MIN + 2)]
+        assert set(codes) <= {502, 503}, codes   # nginx: "no live upstreams"
+        assert lines(n, r"\[error\].*no live upstreams")
+        wait_for(lambda: down_lines(n) or lines(n, r"probing now to "
+                                                   r"confirm"),
+                 timeout=T, what="the rule fired")
+        codes = [n.get("/")[0] for _ in range(PASSIVE_MIN + 2)]
+        assert down_lines(n) == [], down_lines(n)
+        assert scope(n, "shop")["state"] != "down", scope(n, "shop")
         assert lines(n, r"\[info\].*check \"shop\" \(#0\): passive: "
                         r"upstream 502 \(no live upstreams\) .*probing now "
                         r"to confirm")
