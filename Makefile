@@ -25,6 +25,8 @@ ORACLE_SEED  ?= 15
 # a fixed seed keeps "make test" deterministic; check-deep explores freely
 FUZZ_SEED  ?= 1
 FUZZ_ARGS  ?= -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED)
+# pytest processes of "make integration" (scripts/integration.sh)
+INTEGRATION_JOBS ?= 1
 
 .PHONY: all deps build build-clang static-check build-asan unit oracle fuzz fuzz-build integration \
         integration-asan integration-valgrind test run stop check-deep bench bench-scan \
@@ -126,8 +128,9 @@ fuzz: fuzz-build
 	    $$f $(FUZZ_ARGS) $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -1; \
 	done
 
+# INTEGRATION_JOBS=n: n pytest processes side by side (scripts/integration.sh)
 integration: deps-test build
-	@$(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	@INTEGRATION_JOBS=$(INTEGRATION_JOBS) bash scripts/integration.sh $(PYTEST_ARGS)
 
 # the module compiled into nginx.org's stable and mainline releases from
 # ../shared/vendor (one linked against hiredis 1.2.0), a minimal nginx

@@ -59,6 +59,17 @@ _ISSUED_PORTS = set()
 _PORT_RNG = random.SystemRandom()
 
 
+def shard():
+    """(k, n) from OUTAGE_SHARD=k/n (scripts/integration.sh runs n pytest
+    processes side by side, k from 0); (0, 1) when unset."""
+    k, _, n = os.environ.get("OUTAGE_SHARD", "0/1").partition("/")
+    k, n = int(k), int(n or 1)
+    if not 0 <= k < n:
+        raise ValueError("OUTAGE_SHARD=%s: want k/n with 0 <= k < n"
+                         % os.environ.get("OUTAGE_SHARD"))
+    return k, n
+
+
 def free_port():
     """A port on 127.0.0.1 that is free now and that this process has never
     handed out before.
@@ -68,10 +79,16 @@ def free_port():
     two listen directives ("a duplicate listen", CI of c3606d6).  Ports are
     therefore picked below the kernel's ephemeral range, so neither a
     later bind(0) nor an outgoing connection takes one in between, and
-    never twice in one run.
+    never twice in one run.  Processes run side by side (OUTAGE_SHARD)
+    each pick from their own slice of that range: one cannot take a port
+    another has checked and not yet bound.
     """
     lo = 10000
     hi = _EPHEMERAL_LO if _EPHEMERAL_LO - lo >= 4096 else None
+    k, n = shard()
+    if hi is not None and n > 1:
+        step = (hi - lo) // n
+        lo, hi = lo + k * step, lo + (k + 1) * step
     for _ in range(2000):
         if hi is not None:
             port = _PORT_RNG.randrange(lo, hi)

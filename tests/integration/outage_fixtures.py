@@ -23,15 +23,29 @@ import threading
 
 import pytest
 
-from harness import PY, SUPPORT, Backend, Nginx, Redis, stop_pid, wait_for
+from harness import (PY, SUPPORT, Backend, Nginx, Redis, shard, stop_pid,
+                     wait_for)
 
-__all__ = ["pytest_configure", "pytest_runtest_makereport", "redis",
-           "backend", "nginx_factory", "fake_dns", "busy_port"]
+__all__ = ["pytest_configure", "pytest_collection_modifyitems",
+           "pytest_runtest_makereport", "redis", "backend", "nginx_factory",
+           "fake_dns", "busy_port"]
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers",
                             "allow_log_errors: emerg/alert lines are expected")
+
+
+def pytest_collection_modifyitems(config, items):
+    """OUTAGE_SHARD=k/n keeps every n-th test from the k-th: the long
+    tests of a file, which sit together, are dealt to every shard."""
+    k, n = shard()
+    if n == 1:
+        return
+    keep = [it for i, it in enumerate(items) if i % n == k]
+    config.hook.pytest_deselected(items=[it for i, it in enumerate(items)
+                                         if i % n != k])
+    items[:] = keep
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

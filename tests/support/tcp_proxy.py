@@ -275,6 +275,15 @@ class Relay:
                 self.carry(d, b, up, state)
         except OSError:
             pass
+        # the end of either side ends the connection, as a real close
+        # would: left open, a connection the client gave up stayed open
+        # at the server (a Redis kept computing and holding the replies
+        # of every poll the module had dropped, and fell behind for good)
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def carry(self, data, to, up, state):
         to.sendall(data)
