@@ -989,15 +989,20 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
             }
         }
 
-        if (!redis || redis_stale
-            || inc->state == NGX_HTTP_OUTAGE_STATE_NONE)
-        {
+        if (!redis || redis_stale) {
             continue;
         }
 
-        /* the person who wrote the incident sees what was not understood */
+        /*
+         * the person who wrote the incident sees what was not understood,
+         * also when nothing of it was applied (a JSON string)
+         */
         v->warning.data = inc->warning;
         v->warning.len = inc->warning_len;
+
+        if (inc->state == NGX_HTTP_OUTAGE_STATE_NONE) {
+            continue;
+        }
 
         /*
          * The window applies to every state (docs/redis.md, "Times"):

@@ -124,6 +124,7 @@ typedef struct {
     unsigned                 zredo:1;      /* zlib has more to write */
     unsigned                 zskip:1;      /* the rest is not gzip: ignored */
     unsigned                 zlast:1;      /* the last buffer went on */
+    unsigned                 zgot:1;       /* inflated bytes went on */
     ngx_uint_t               nzbufs;
     z_stream                 zs;
     ngx_chain_t             *zin;          /* input not inflated yet */
@@ -3029,6 +3030,16 @@ ngx_http_outage_inflate_init(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+#if (ZLIB_VERNUM >= 0x1290)
+    /*
+     * The CRC and length of the trailer are not checked, as browsers do
+     * not check them (Chromium skips the footer): a page with a wrong
+     * trailer renders without the module, so it must with the banner.
+     * inflateReset() keeps this for the next members.
+     */
+    (void) inflateValidate(&ctx->zs, 0);
+#endif
+
     cln->handler = ngx_http_outage_inflate_cleanup;
     cln->data = ctx;
 
@@ -3281,7 +3292,10 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
             b->pos = ctx->zs.next_in;
         }
 
-        ob->last = ctx->zs.next_out;
+        if (ctx->zs.next_out != ob->last) {
+            ob->last = ctx->zs.next_out;
+            ctx->zgot = 1;
+        }
 
         /* zlib may have more to write without more input */
         ctx->zredo = (ctx->zs.avail_out == 0);
@@ -3300,13 +3314,45 @@ ngx_http_outage_inflate(ngx_http_request_t *r,
             continue;
         }
 
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "outage: banner: the upstream's gzip body "
-                          "is corrupt (inflate() returned %d: %s)",
+        if (rc == Z_OK || rc == Z_BUF_ERROR) {
+            continue;
+        }
+
+        if (rc != Z_DATA_ERROR && rc != Z_NEED_DICT) {
+            /* zlib's own failure (memory), not the body's */
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "outage: banner: inflate() failed (%d: %s)",
                           rc, ctx->zs.msg ? ctx->zs.msg : "");
             return NGX_ERROR;
         }
+
+        if (!ctx->zgot) {
+            /*
+             * nothing of the page to show: its header went out before
+             * the body (without Content-Encoding), so the compressed bytes
+             * cannot follow as they came; the response fails as the page
+             * fails in a browser without the module
+             */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: banner: the upstream's gzip body "
+                          "is corrupt (inflate() returned %d: %s) "
+                          "before any byte of the page: the response is cut",
+                          rc, ctx->zs.msg ? ctx->zs.msg : "");
+            return NGX_ERROR;
+        }
+
+        /*
+         * what was inflated is the page a browser shows without the
+         * module: it goes on, the rest of the body is ignored and the
+         * response ends where the upstream's does
+         */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "outage: banner: the upstream's gzip body "
+                      "is corrupt (inflate() returned %d: %s): the page "
+                      "is sent up to there and ended",
+                      rc, ctx->zs.msg ? ctx->zs.msg : "");
+        ctx->zskip = 1;
+        ctx->zredo = 0;
     }
 
     /*
@@ -3373,14 +3419,24 @@ ngx_http_outage_zflags(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    /* an empty body is left empty, a cut one is an error */
+    /*
+     * An empty body is left empty.  One that ends inside a member (an
+     * application that never finishes its stream, a trailer cut off) ends
+     * the response with what was inflated, as browsers show it; with
+     * nothing inflated there is no page to end.
+     */
 
     if (b->last_buf && ctx->zmember && !ctx->zgap && !ctx->zskip) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "outage: banner: the upstream's gzip body "
-                      "is corrupt (inflate() returned %d: %s)",
-                      Z_BUF_ERROR, "the stream ends early");
-        return NGX_ERROR;
+                      "ends early (inside a gzip member)%s",
+                      ctx->zgot ? ": the page is sent up to there and ended"
+                                : " before any byte of the page: "
+                                  "the response is cut");
+
+        if (!ctx->zgot) {
+            return NGX_ERROR;
+        }
     }
 
     ob = ctx->zcur;

@@ -56,6 +56,12 @@ static int ngx_http_outage_classify_get(const redisReply *r,
 static int ngx_http_outage_classify_hash(const redisReply *r,
     const char **err);
 static int ngx_http_outage_field_id(const unsigned char *p, size_t len);
+static int ngx_http_outage_json_object(const unsigned char *p, size_t len);
+static int ngx_http_outage_state_severity(const redisReply *v);
+static int ngx_http_outage_dup_wins(const redisReply *r, int id, size_t i,
+    size_t j);
+static void ngx_http_outage_dup_warn(const redisReply *r, int id,
+    ngx_http_outage_incident_t *out);
 static void ngx_http_outage_payload_string(const redisReply *r,
     ngx_http_outage_incident_t *out);
 static void ngx_http_outage_payload_hash(const redisReply *r,
@@ -234,10 +240,51 @@ ngx_http_outage_field_id(const unsigned char *p, size_t len)
 
 
 /*
+ * 1 if a string value is a JSON object as tools write it: "{", blanks,
+ * then '"' or "}", and "}" at its end.  A message a person writes for
+ * shoppers never looks like that ("{maintenance} tonight" does not).
+ */
+
+static int
+ngx_http_outage_json_object(const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    ngx_http_outage_trim_space(&p, &len);
+
+    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n')) {
+        len--;
+    }
+
+    while (len && (p[0] == '\r' || p[0] == '\n')) {
+        p++;
+        len--;
+    }
+
+    if (len < 2 || p[0] != '{' || p[len - 1] != '}') {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') {
+            return p[i] == '"' || p[i] == '}';
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * A plain string key is a one-line incident: DEGRADED with the string as
  * the message.  Empty (after sanitising) means absent, so "SET key ''"
  * clears; "ok" or "up" alone is an explicit all-clear, so that the obvious
  * "SET key ok" does not show a banner saying "ok".
+ *
+ * A JSON object is refused, not read: shoppers would read it raw in a
+ * "degraded" banner while its "down" gave no page.  The hash is the one
+ * form with fields; the key counts as absent and the warning (an error
+ * line, the status) names the fix.
  */
 
 static void
@@ -245,6 +292,15 @@ ngx_http_outage_payload_string(const redisReply *r,
     ngx_http_outage_incident_t *out)
 {
     int  truncated;
+
+    if (ngx_http_outage_json_object((const unsigned char *) r->str, r->len))
+    {
+        out->warnings |= NGX_HTTP_OUTAGE_PW_JSON;
+        ngx_http_outage_payload_warn(out, "JSON is not read, nothing is "
+                                     "applied: write a hash (HSET <key> "
+                                     "state down message ...)", NULL, 0);
+        return;
+    }
 
     out->message_len = ngx_http_outage_sanitize(out->message,
                                                 NGX_HTTP_OUTAGE_MESSAGE_MAX,
@@ -776,13 +832,150 @@ ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
 }
 
 
+/* the rank of a "state" value among its duplicates: down first */
+
+static int
+ngx_http_outage_state_severity(const redisReply *v)
+{
+    switch (ngx_http_outage_parse_state((const unsigned char *) v->str,
+                                        v->len))
+    {
+    case NGX_HTTP_OUTAGE_STATE_DOWN:
+        return 4;
+    case NGX_HTTP_OUTAGE_STATE_MAINTENANCE:
+        return 3;
+    case NGX_HTTP_OUTAGE_STATE_DEGRADED:
+        return 2;
+    case NGX_HTTP_OUTAGE_STATE_OK:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * Of two fields whose names differ only in case (elements i and j of the
+ * HGETALL reply), 1 if i's is the one used.  HGETALL's order is not the
+ * order they were written in (a hash over 64-byte values or 128 fields is
+ * a hashtable, ordered by a hash seeded at each Redis start), so the
+ * choice depends on the values and names alone: the more severe state (a
+ * duplicate must not turn a "down" into an "ok" override), "checks" that
+ * do not silence (a typo never silences), else the name in lowercase as
+ * documented, else the first name in byte order.
+ */
+
+static int
+ngx_http_outage_dup_wins(const redisReply *r, int id, size_t i, size_t j)
+{
+    int                   a, b;
+    size_t                n;
+    const redisReply     *ki, *kj;
+    const unsigned char  *vp;
+
+    if (id == NGX_HTTP_OUTAGE_F_STATE) {
+        a = ngx_http_outage_state_severity(r->element[i + 1]);
+        b = ngx_http_outage_state_severity(r->element[j + 1]);
+
+        if (a != b) {
+            return a > b;
+        }
+    }
+
+    if (id == NGX_HTTP_OUTAGE_F_CHECKS) {
+        vp = (const unsigned char *) r->element[i + 1]->str;
+        n = r->element[i + 1]->len;
+        ngx_http_outage_trim_space(&vp, &n);
+        a = (n == sizeof("silenced") - 1
+             && ngx_http_outage_ascii_caseeq(vp, "silenced", n));
+
+        vp = (const unsigned char *) r->element[j + 1]->str;
+        n = r->element[j + 1]->len;
+        ngx_http_outage_trim_space(&vp, &n);
+        b = (n == sizeof("silenced") - 1
+             && ngx_http_outage_ascii_caseeq(vp, "silenced", n));
+
+        if (a != b) {
+            return !a;
+        }
+    }
+
+    ki = r->element[i];
+    kj = r->element[j];
+
+    /* same length: names of one field */
+    if (memcmp(ki->str, ngx_http_outage_fields[id].name, ki->len) == 0) {
+        return 1;
+    }
+
+    if (memcmp(kj->str, ngx_http_outage_fields[id].name, kj->len) == 0) {
+        return 0;
+    }
+
+    return memcmp(ki->str, kj->str, ki->len) < 0;
+}
+
+
+/* 'field given in several cases ...: "State, state"' for the people */
+
+static void
+ngx_http_outage_dup_warn(const redisReply *r, int id,
+    ngx_http_outage_incident_t *out)
+{
+    size_t             i, n;
+    unsigned char      names[NGX_HTTP_OUTAGE_PWARN_VALUE];
+    const char        *what;
+    const redisReply  *k;
+
+    n = 0;
+
+    for (i = 0; i + 1 < r->elements; i += 2) {
+        k = r->element[i];
+
+        if (ngx_http_outage_field_id((const unsigned char *) k->str, k->len)
+            != id)
+        {
+            continue;
+        }
+
+        if (n && n + 2 <= sizeof(names)) {
+            memcpy(names + n, ", ", 2);
+            n += 2;
+        }
+
+        if (n + k->len > sizeof(names)) {
+            break;
+        }
+
+        memcpy(names + n, k->str, k->len);
+        n += k->len;
+    }
+
+    switch (id) {
+    case NGX_HTTP_OUTAGE_F_STATE:
+        what = "\"state\" given in several cases, the most severe used";
+        break;
+    case NGX_HTTP_OUTAGE_F_CHECKS:
+        what = "\"checks\" given in several cases, silenced only if all "
+               "say so";
+        break;
+    default:
+        what = "a field given in several cases, the lowercase name's value "
+               "used";
+    }
+
+    ngx_http_outage_payload_warn(out, what, names, n);
+}
+
+
 static void
 ngx_http_outage_payload_hash(const redisReply *r,
     ngx_http_outage_incident_t *out)
 {
     int                   id, state, truncated;
     size_t                i, vlen;
-    unsigned              seen;
+    size_t                pick[NGX_HTTP_OUTAGE_F_CHECKS + 1];
+    unsigned              seen, dup;
     time_t                t;
     const redisReply     *k, *v;
     const unsigned char  *vp, *bad_ends;
@@ -790,12 +983,18 @@ ngx_http_outage_payload_hash(const redisReply *r,
 
     state = -1;
     seen = 0;
+    dup = 0;
     bad_ends = NULL;
     bad_ends_len = 0;
 
+    /*
+     * Redis hashes cannot repeat a field, but names differing in case
+     * can ("state" and "State"): one is picked whatever HGETALL's order
+     * (ngx_http_outage_dup_wins()), and the warning names them.
+     */
+
     for (i = 0; i + 1 < r->elements; i += 2) {
         k = r->element[i];
-        v = r->element[i + 1];
 
         id = ngx_http_outage_field_id((const unsigned char *) k->str, k->len);
 
@@ -804,16 +1003,33 @@ ngx_http_outage_payload_hash(const redisReply *r,
             continue;
         }
 
-        /*
-         * Redis hashes cannot repeat a field, but names differing in case
-         * can ("state" and "State"): the first one wins, predictably.
-         */
-        if (seen & (1u << id)) {
-            out->warnings |= NGX_HTTP_OUTAGE_PW_DUPLICATE;
+        if (!(seen & (1u << id))) {
+            seen |= 1u << id;
+            pick[id] = i;
             continue;
         }
 
-        seen |= 1u << id;
+        if (!(dup & (1u << id))) {
+            dup |= 1u << id;
+            out->warnings |= NGX_HTTP_OUTAGE_PW_DUPLICATE;
+        }
+
+        if (ngx_http_outage_dup_wins(r, id, i, pick[id])) {
+            pick[id] = i;
+        }
+    }
+
+    for (id = 0; id <= NGX_HTTP_OUTAGE_F_CHECKS; id++) {
+
+        if (!(seen & (1u << id))) {
+            continue;
+        }
+
+        if (dup & (1u << id)) {
+            ngx_http_outage_dup_warn(r, id, out);
+        }
+
+        v = r->element[pick[id] + 1];
 
         vp = (const unsigned char *) v->str;
         vlen = v->len;
@@ -1105,7 +1321,9 @@ ngx_http_outage_payload_warning_text(unsigned bit)
     case NGX_HTTP_OUTAGE_PW_OVERSIZE:
         return "\"message\" or \"eta\" too long, cut";
     case NGX_HTTP_OUTAGE_PW_DUPLICATE:
-        return "field given twice (names differ only in case), first used";
+        return "field given twice (names differ only in case): the most "
+               "severe state, silencing only if all say so, else the "
+               "lowercase name's value used";
     case NGX_HTTP_OUTAGE_PW_VALUE_CUT:
         return "a value longer than 65536 bytes, only its first 65536 read";
     case NGX_HTTP_OUTAGE_PW_FIELDS_CUT:
@@ -1113,6 +1331,9 @@ ngx_http_outage_payload_warning_text(unsigned bit)
                "starts, ends and checks were read";
     case NGX_HTTP_OUTAGE_PW_BAD_CHECKS:
         return "\"checks\" is not \"silenced\": the checks decide";
+    case NGX_HTTP_OUTAGE_PW_JSON:
+        return "the string is JSON, which is not read: nothing is applied; "
+               "write a hash (HSET <key> state down message ...)";
     }
 
     return "unknown warning";

@@ -49,8 +49,9 @@
 #define NGX_HTTP_OUTAGE_PW_FIELDS_CUT     0x2000  /* over 64 fields */
 
 #define NGX_HTTP_OUTAGE_PW_BAD_CHECKS     0x4000  /* "checks" not "silenced" */
+#define NGX_HTTP_OUTAGE_PW_JSON           0x8000  /* a JSON string: refused */
 
-#define NGX_HTTP_OUTAGE_PW_ALL            0x7fff
+#define NGX_HTTP_OUTAGE_PW_ALL            0xffff
 
 
 typedef struct {

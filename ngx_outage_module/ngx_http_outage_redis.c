@@ -4742,13 +4742,14 @@ ngx_http_outage_redis_warn(ngx_http_outage_redis_t *rd, ngx_str_t *scope,
     }
 
     /*
-     * A window that cannot be read means the incident is not applied as
-     * declared (only announced): someone must hear about it.
+     * A window that cannot be read, or a JSON string, means the incident
+     * is not applied as declared: someone must hear about it.
      */
     level = (warnings & (NGX_HTTP_OUTAGE_PW_BAD_STARTS
                          | NGX_HTTP_OUTAGE_PW_BAD_ENDS
                          | NGX_HTTP_OUTAGE_PW_ENDS_IGNORED
-                         | NGX_HTTP_OUTAGE_PW_BAD_WINDOW))
+                         | NGX_HTTP_OUTAGE_PW_BAD_WINDOW
+                         | NGX_HTTP_OUTAGE_PW_JSON))
             ? NGX_LOG_ERR : NGX_LOG_WARN;
 
     ngx_log_error(level, rd->log, 0,

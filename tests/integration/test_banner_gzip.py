@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 
-from harness import wait_for
+from harness import raw_request, wait_for
 from outage_fixtures import (BANNER_CONF, ScriptedBackend, banner_nginx,
                              www_dir)
 
@@ -413,3 +413,70 @@ def test_flush_buffers_that_inflate_to_nothing_reuse_one_buffer(
     growth(1000)                    # the worker's own first-use growth
     grown = growth(200000)
     assert grown < 4000, grown      # kB
+
+
+def test_a_page_browsers_render_is_not_lost_to_its_trailer(nginx_factory,
+                                                           redis):
+    """Audit A5 F3: browsers do not check the gzip trailer and show a
+    stream that ends early (or turns corrupt) as far as it inflates.  With
+    the banner due, such a page came out empty (a wrong CRC: the error came
+    before the inflated bytes went on) or cut (no final block): now it is
+    the page a browser shows, bannered, and a complete response."""
+    def member(data, flush=zlib.Z_FINISH):
+        co = zlib.compressobj(6, zlib.DEFLATED, 31)
+        return co.compress(data) + co.flush(flush)
+
+    whole = member(PAGE)
+    m1, m2 = member(PAGE[:100]), member(PAGE[100:])
+    routes = {
+        "badcrc": [whole[:-8] + b"\0\0\0\0" + whole[-4:]],
+        "badlen": [whole[:-4] + b"\1\0\0\0"],
+        "notrailer": [whole[:-8]],
+        "noend": [member(PAGE, zlib.Z_SYNC_FLUSH)],
+        "noend_later": [member(PAGE, zlib.Z_SYNC_FLUSH)[:50],
+                        member(PAGE, zlib.Z_SYNC_FLUSH)[50:]],
+    }
+    cut = {
+        # the second member is corrupt: the first one is the page
+        "corrupt_later": ([m1, m2[:10] + b"\xff" * 40], PAGE[:100]),
+    }
+    for name, (pieces, _) in cut.items():
+        routes[name] = pieces
+    be = RawBackend(routes)
+    n = start(nginx_factory, redis, be)
+    for loc in ("/u/", "/b/"):
+        for name in routes:
+            # http.client raises on a body cut before its terminating chunk
+            st, h, body = n.get(loc + name)
+            assert st == 200 and "content-encoding" not in h, (loc, name)
+            want = cut[name][1] if name in cut else PAGE
+            assert unbanner(body) == want, (loc, name, body[-100:])
+    text = open(n.error_log).read()
+    assert "[error]" not in text and "[alert]" not in text
+    assert text.count("gzip body is corrupt (inflate() returned -3: "
+                      "invalid block type): the page is sent up to there "
+                      "and ended") == 2
+    assert text.count("gzip body ends early (inside a gzip member): the "
+                      "page is sent up to there and ended") == 2 * 3
+    be.stop()
+
+
+def test_a_gzip_body_with_nothing_to_inflate_is_cut_at_info(nginx_factory,
+                                                            redis):
+    """Corrupt before the first byte of the page: its header went out
+    without Content-Encoding, so nothing honest can follow; the response
+    is cut (a browser fails to decode it without the module too), with an
+    info line, not an error per request."""
+    routes = {"bad": [gzip.compress(PAGE)[:10] + b"\xff" * 40],
+              "short": [gzip.compress(PAGE)[:10]]}
+    be = RawBackend(routes)
+    n = start(nginx_factory, redis, be)
+    for name in routes:
+        resp = raw_request(n.port, b"GET /b/%s HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n" % name.encode())
+        assert MARK not in resp and not resp.endswith(b"0\r\n\r\n"), resp
+    wait_for(lambda: open(n.error_log).read().count(
+        "before any byte of the page: the response is cut") == 2,
+        timeout=5, what="the info lines")
+    assert "[error]" not in open(n.error_log).read()
+    be.stop()

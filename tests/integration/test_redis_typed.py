@@ -10,6 +10,7 @@ import subprocess
 import time
 
 from harness import wait_for
+from outage_fixtures import banner_nginx, www_dir
 
 CONF = """
     outage_redis 127.0.0.1:%d interval=200ms timeout=200ms
@@ -85,3 +86,64 @@ def test_retry_after_never_points_past_ends(redis, nginx_factory):
     body = json.loads(data)
     # the key's expiry would cap it (EXPIRE 20 gives 19/20); ends must too
     assert retry <= left + 1, (retry, left, body.get("retry_after"))
+
+
+def site(n):
+    return [s for s in n.status_json()["scopes"] if s["name"] == "site"][0]
+
+
+def test_a_json_string_is_refused_not_shown_raw(redis, nginx_factory,
+                                                tmp_path):
+    """Audit A5 F4: SET key '{"state":"down",...}' was shown raw to
+    shoppers in a "degraded" banner, its "down" giving no page, with no
+    warning.  JSON is not read: nothing applied, a warning in the status
+    and one error line naming the fix (HSET)."""
+    www = www_dir(tmp_path, {"p.html": b"<!doctype html><html><head>"
+                             b"</head><body><p>shop</p></body></html>"})
+    n = banner_nginx(nginx_factory, redis,
+                     "location /s/ { alias %s/; }" % www)
+    redis.cli("SET", "outage:site",
+              '{"state":"down","message":"Database migration until 22:00"}')
+    wait_for(lambda: "JSON" in (site(n).get("warning") or ""),
+             what="the warning")
+    st = site(n)
+    assert st["state"] in ("ok", "none") and "HSET" in st["warning"], st
+    _, _, body = n.get("/s/p.html")
+    assert b"outage-banner" not in body and b"&quot;state" not in body
+    wait_for(lambda: "JSON, which is not read" in n.log_text(),
+             what="the log line")
+    lines = [ln for ln in n.log_text().splitlines() if "JSON" in ln]
+    assert len(lines) == 1 and "[error]" in lines[0] \
+        and "HSET <key> state down" in lines[0], lines
+    # the hash the line names works
+    redis.cli("DEL", "outage:site")
+    redis.cli("HSET", "outage:site", "state", "down", "message", "Migration")
+    wait_for(lambda: site(n)["state"] == "down", what="the hash read")
+    assert not site(n).get("warning")
+
+
+def test_a_field_in_two_cases_does_not_depend_on_hgetall_order(
+        redis, nginx_factory):
+    """Audit A5 F5: of "State" and "state", "the first one" was used, and
+    HGETALL's order is the order of writing only for a small hash (a
+    hashtable's is seeded at each Redis start): a "down" could turn into
+    an "ok" override.  Now the more severe state counts in any order,
+    and the warning names both."""
+    n = banner_nginx(nginx_factory, redis, "")
+    # written "ok" first: HGETALL (a listpack) gives it first
+    redis.cli("HSET", "outage:site", "state", "ok")
+    redis.cli("HSET", "outage:site", "State", "down")
+    wait_for(lambda: site(n)["state"] != "none", what="the key read")
+    assert redis.cli("HGETALL", "outage:site").split("\n")[0] == "state"
+    wait_for(lambda: site(n)["state"] == "down", timeout=3,
+             what="the more severe state")
+    w = site(n).get("warning") or ""
+    assert "state, State" in w and "most severe" in w, w
+    # a long message makes it a hashtable: the same whatever its order
+    redis.cli("HSET", "outage:site", "message", "x" * 80)
+    assert redis.cli("OBJECT", "ENCODING", "outage:site") == "hashtable"
+    wait_for(lambda: site(n).get("message") == "x" * 80
+             or "x" * 20 in json.dumps(site(n)), what="the message read")
+    time.sleep(0.5)      # a few more polls: it must stay as it is
+    assert site(n)["state"] == "down"
+    assert "field given twice (names differ only in case)" in n.log_text()

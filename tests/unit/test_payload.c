@@ -921,6 +921,102 @@ t_hash_duplicate(void)
     CHECK(parse_hash(&inc, &err, "state", "down", "State", "ok", NULL) == 0);
     CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DOWN);
     CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE);
+    CHECK(WARN_IS(inc, "\"state\" given in several cases, the most severe "
+                       "used: \"state, State\""));
+}
+
+
+/*
+ * Audit A5 F5: HGETALL's order is not the order of writing (a hashtable's
+ * is seeded at each Redis start): whatever the order, the same result
+ */
+
+static void
+t_hash_duplicate_any_order(void)
+{
+    ngx_http_outage_incident_t  a, b;
+    const char                 *err;
+
+    /* the more severe state, never an "ok" override over a "down" */
+    CHECK(parse_hash(&a, &err, "State", "down", "state", "ok",
+                     "message", "m", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "state", "ok", "message", "m",
+                     "State", "down", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_DOWN
+          && b.state == NGX_HTTP_OUTAGE_STATE_DOWN);
+    CHECK(a.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE
+          && b.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE);
+
+    CHECK(parse_hash(&a, &err, "STATE", "maintenance", "state", "degraded",
+                     "State", "bogus", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "State", "bogus", "state", "degraded",
+                     "STATE", "maintenance", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
+          && b.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
+    CHECK(a.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE);
+
+    /* other fields: the lowercase name's value */
+    CHECK(parse_hash(&a, &err, "state", "down", "Message", "upper",
+                     "message", "lower", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "message", "lower", "state", "down",
+                     "Message", "upper", NULL) == 0);
+    CHECK(MSG_IS(a, "lower") && MSG_IS(b, "lower"));
+    CHECK(WARN_IS(a, "a field given in several cases, the lowercase name's "
+                     "value used: \"Message, message\""));
+
+    /* ... or the first name in byte order */
+    CHECK(parse_hash(&a, &err, "state", "down", "mESSAGE", "b",
+                     "Message", "a", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "Message", "a", "state", "down",
+                     "mESSAGE", "b", NULL) == 0);
+    CHECK(MSG_IS(a, "a") && MSG_IS(b, "a"));
+
+    /* "checks": silenced only if every variant says so */
+    CHECK(parse_hash(&a, &err, "state", "degraded", "checks", "silenced",
+                     "Checks", "no", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "Checks", "no", "state", "degraded",
+                     "checks", "silenced", NULL) == 0);
+    CHECK(!a.silences && !b.silences);
+    CHECK(parse_hash(&a, &err, "state", "degraded", "checks", "silenced",
+                     "Checks", "Silenced", NULL) == 0);
+    CHECK(a.silences);
+}
+
+
+/* Audit A5 F4: a JSON object in the string form is refused, not shown */
+
+static void
+t_string_json(void)
+{
+    ngx_http_outage_incident_t  inc;
+    static const char           *json[] = {
+        "{\"state\":\"down\",\"message\":\"Database migration\"}",
+        "  {  \"state\": \"down\" }\n",
+        "{}",
+        "\r\n{\n\t\"message\": \"x\"}\r\n",
+    };
+    static const char           *text[] = {
+        "{maintenance} tonight",
+        "{ braces } in a message",
+        "{\"half",
+        "Checkout {\"is\"} slow",
+    };
+    size_t                       i;
+
+    for (i = 0; i < sizeof(json) / sizeof(json[0]); i++) {
+        CHECK(parse_string(json[i], strlen(json[i]), &inc) == 0);
+        CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_NONE);
+        CHECK(inc.message_len == 0);
+        CHECK(inc.warnings == NGX_HTTP_OUTAGE_PW_JSON);
+        CHECK(WARN_IS(inc, "JSON is not read, nothing is applied: write a "
+                           "hash (HSET <key> state down message ...)"));
+    }
+
+    for (i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+        CHECK(parse_string(text[i], strlen(text[i]), &inc) == 0);
+        CHECK(inc.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+        CHECK(inc.warnings == 0 && inc.warning_len == 0);
+    }
 }
 
 
@@ -1347,7 +1443,7 @@ static void
 t_warning_text(void)
 {
     unsigned     bit;
-    const char  *s, *seen[16];
+    const char  *s, *seen[17];
     int          n, i;
 
     n = 0;
@@ -1364,10 +1460,10 @@ t_warning_text(void)
         seen[n++] = s;
     }
 
-    CHECK(n == 15);
+    CHECK(n == 16);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(0), "unknown warning")
           == 0);
-    CHECK(strcmp(ngx_http_outage_payload_warning_text(0x8000),
+    CHECK(strcmp(ngx_http_outage_payload_warning_text(0x10000),
                  "unknown warning") == 0);
     CHECK(strcmp(ngx_http_outage_payload_warning_text(3),
                  "unknown warning") == 0);
@@ -1558,6 +1654,8 @@ static const unit_test_t  tests[] = {
     { "warning_text", t_warning_text },
     { "field_known", t_field_known },
     { "view_eta", t_view_eta },
+    { "hash_duplicate_any_order", t_hash_duplicate_any_order },
+    { "string_json", t_string_json },
     { "incident_silences", t_incident_silences },
 };
 
