@@ -25,6 +25,8 @@
 #include "ngx_http_outage_module.h"
 
 
+#if (NGX_HTTP_CACHE)
+
 typedef struct {
     char                        *module;
     ngx_str_t                    bypass;      /* its directives */
@@ -44,8 +46,6 @@ static ngx_http_outage_upcache_t  ngx_http_outage_upcaches[] = {
     { NULL, ngx_null_string, ngx_null_string }
 };
 
-
-#if (NGX_HTTP_CACHE)
 
 static ngx_command_t *ngx_http_outage_upcache_command(ngx_module_t *m,
     ngx_str_t *name);

@@ -11,6 +11,9 @@ Every location that pages a scope and caches now gets $outage_probe in its
 the backend, never gets a stale copy, and its answer is not stored.
 Visitors are cached as before."""
 
+import socketserver
+import struct
+import threading
 import time
 
 import pytest
@@ -206,3 +209,77 @@ def test_nginx_t_is_clean(nginx_factory, cache):
     ok, out = n.test_config()
     assert ok, out
     assert "[warn]" not in out and "[emerg]" not in out, out
+
+
+# -- PHP shops: fastcgi_cache (audit s12 A4 F1 addendum) ---------------------
+
+class FastCgi:
+    """A FastCGI responder: 200 "ok" to every request (PHP-FPM's part).
+    A check of a PHP application can only probe it through nginx."""
+
+    def __init__(self, port=0):
+        class H(socketserver.BaseRequestHandler):
+            def handle(self):
+                rid, stdin_done = 1, False
+                f = self.request.makefile("rb")
+                while not stdin_done:
+                    head = f.read(8)
+                    if len(head) < 8:
+                        return
+                    _, typ, rid, clen, plen, _ = struct.unpack(
+                        ">BBHHBB", head)
+                    f.read(clen + plen)
+                    stdin_done = typ == 5 and clen == 0    # FCGI_STDIN
+                body = (b"Status: 200 OK\r\nContent-Type: text/plain\r\n"
+                        b"Content-Length: 2\r\n\r\nok")
+
+                def record(typ, content):
+                    return struct.pack(">BBHHBB", 1, typ, rid, len(content),
+                                       0, 0) + content
+                self.request.sendall(
+                    record(6, body) + record(6, b"")       # FCGI_STDOUT
+                    + record(3, b"\0" * 8))                # FCGI_END_REQUEST
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.srv = socketserver.ThreadingTCPServer(("127.0.0.1", port), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_self_probe_through_fastcgi_cache_pages_a_dead_application(
+        nginx_factory):
+    # the canonical WordPress/WooCommerce config: fastcgi_cache with
+    # use_stale error on the location the check of PHP-FPM goes through
+    fpm = FastCgi()
+    try:
+        n = nginx_factory(
+            "fastcgi_cache_path {dir}/fcache keys_zone=php:1m;\n"
+            "outage_check shop http://127.0.0.1:{port}/health.php "
+            "interval=500ms timeout=400ms fall=2 rise=2;\n" + server("""
+        location / {
+            outage_page shop;
+            fastcgi_cache php;
+            fastcgi_cache_key $scheme$request_method$host$request_uri;
+            fastcgi_cache_valid 200 1m;
+            fastcgi_cache_use_stale error timeout updating http_500;
+            add_header X-Cache $upstream_cache_status always;
+            fastcgi_pass 127.0.0.1:%d;
+        }""" % fpm.port), workers=2)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up")
+        # visitors are cached (the old code had the probes fill it)
+        n.get("/health.php")
+        assert n.get("/health.php")[1].get("x-cache") == "HIT"
+        fpm.stop()                         # PHP-FPM dies: refused
+        fpm = None
+        wait_for(lambda: scope(n, "shop")["state"] == "down", timeout=T,
+                 what="the shop paged: the probe past fastcgi_cache")
+        assert checks_of(n)[0]["last_status"] == 502, checks_of(n)
+    finally:
+        if fpm is not None:
+            fpm.stop()
