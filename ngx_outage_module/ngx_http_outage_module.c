@@ -424,6 +424,10 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_outage_upcache_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_outage_filter_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }

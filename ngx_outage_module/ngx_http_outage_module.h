@@ -212,6 +212,10 @@ typedef struct {
                                                  outage_probe_secret, shared
                                                  by a fleet; 0: none */
 
+    ngx_array_t                 *paging_locs; /* of void **: the loc_conf
+                                                 of each location that pages
+                                                 a scope (upcache.c) */
+
     ngx_array_t                 *scope_labels;    /* statuspage.c */
     ngx_array_t                 *status_links;    /* statuspage.c */
     ngx_http_outage_tz_t        *tz;              /* NULL: UTC */
@@ -835,6 +839,8 @@ ngx_int_t ngx_http_outage_nonce_attr(ngx_http_request_t *r,
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
+/* the probe this location lets through as its own ($outage_probe) */
+ngx_uint_t ngx_http_outage_page_probe(ngx_http_request_t *r);
 char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
 
@@ -885,6 +891,10 @@ ngx_str_t *ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
 
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);
+
+/* upcache.c: $outage_probe in the caches of the locations that page */
+ngx_int_t ngx_http_outage_upcache_note(ngx_conf_t *cf);
+ngx_int_t ngx_http_outage_upcache_init(ngx_conf_t *cf);
 
 
 /*

@@ -1260,11 +1260,42 @@ ngx_http_outage_header_push(ngx_http_request_t *r, char *key, size_t key_len,
 
 /* ---- bypass -------------------------------------------------------------- */
 
+/*
+ * Whether r is a probe of this nginx that this location lets through as
+ * its own (health.c): the mark, and the request of a check whose scope
+ * the location pages.  The page's pass, the limits' skip and
+ * $outage_probe (the upstream cache's bypass, upcache.c) are this one
+ * decision.  A probe makes no subrequests: one (an SSI include of the
+ * answer) has the main request's URI, which would match the probe's.
+ */
+
+ngx_uint_t
+ngx_http_outage_page_probe(ngx_http_request_t *r)
+{
+    ngx_http_outage_page_ctx_t  *ctx;
+    ngx_http_outage_loc_conf_t  *olcf;
+
+    if (r != r->main) {
+        return 0;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_outage_module);
+
+    if (olcf->page_scopes == NULL) {
+        return 0;
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 0);
+
+    return ctx && ctx->probe_mark
+           && ngx_http_outage_health_probe_request(r, ctx->probe_mark);
+}
+
+
 static ngx_uint_t
 ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
 {
     ngx_uint_t                    budget;
-    ngx_http_outage_page_ctx_t   *ctx;
     ngx_http_outage_main_conf_t  *omcf;
 #if (nginx_version >= 1023000)
     ngx_table_elt_t              *h;
@@ -1273,16 +1304,8 @@ ngx_http_outage_bypass(ngx_http_request_t *r, ngx_http_outage_loc_conf_t *olcf)
     ngx_table_elt_t             **h;
 #endif
 
-    /*
-     * A probe of this nginx judges the backend, not this page (health.c).
-     * A probe makes no subrequests: one (an SSI include of the answer)
-     * has the main request's URI, which would match the probe's.
-     */
-    ctx = (r == r->main) ? ngx_http_outage_page_ctx(r, 0) : NULL;
-
-    if (ctx && ctx->probe_mark
-        && ngx_http_outage_health_probe_request(r, ctx->probe_mark))
-    {
+    /* a probe of this nginx judges the backend, not this page */
+    if (ngx_http_outage_page_probe(r)) {
         return NGX_HTTP_OUTAGE_BYPASS_PROBE;
     }
 
@@ -1653,6 +1676,11 @@ ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
         if (conf->page_cache == NULL) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    /* its upstream cache must not answer the probe (upcache.c) */
+    if (conf->page_scopes && ngx_http_outage_upcache_note(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     if (conf->bypass_login != 1) {

@@ -11,6 +11,9 @@
  * outage_banner_scopes, else all), so they fit log_format, add_header, map
  * and if.  Values come from the snapshot:
  * already sanitised (no control characters, bounded length).
+ * $outage_probe is of the request instead: "1" for this nginx's own probe
+ * that the location lets through (page.c), the predicate of the upstream
+ * caches' bypass (upcache.c).
  */
 
 
@@ -33,6 +36,8 @@ static void ngx_http_outage_get_checked(ngx_http_outage_snapshot_t *s,
     ngx_http_outage_view_t *v, ngx_http_outage_value_t *val);
 
 static ngx_int_t ngx_http_outage_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_outage_probe_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -143,11 +148,32 @@ ngx_http_outage_field_t  ngx_http_outage_vars[] = {
 };
 
 
+/* the variables of the request, not of a scope's view */
+
+static ngx_http_variable_t  ngx_http_outage_request_vars[] = {
+
+    { ngx_string("outage_probe"), NULL, ngx_http_outage_probe_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    ngx_http_null_variable
+};
+
+
 ngx_int_t
 ngx_http_outage_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t      *var;
+    ngx_http_variable_t      *var, *rv;
     ngx_http_outage_field_t  *f;
+
+    for (rv = ngx_http_outage_request_vars; rv->name.len; rv++) {
+        var = ngx_http_add_variable(cf, &rv->name, rv->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = rv->get_handler;
+        var->data = rv->data;
+    }
 
     for (f = ngx_http_outage_vars; f->get; f++) {
         if (f->variable.len == 0) {
@@ -263,6 +289,33 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 #if (NGX_HTTP_OUTAGE_RACE_HOOK)
     ngx_http_outage_race_hook(r);
 #endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * Decided anew in each location the request enters (a redirect to one
+ * that does not page the scope ends it), as the page's pass and the
+ * limits' skip are.
+ */
+
+static ngx_int_t
+ngx_http_outage_probe_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    if (ngx_http_outage_page_probe(r)) {
+        v->data = (u_char *) "1";
+        v->len = 1;
+
+    } else {
+        v->data = (u_char *) "";
+        v->len = 0;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
 
     return NGX_OK;
 }

@@ -63,7 +63,8 @@ def source_directives():
 def source_variables():
     src = strip_comments(read(os.path.join(SRC,
                                            "ngx_http_outage_variables.c")))
-    return table_names(src, "ngx_http_outage_vars")
+    return (table_names(src, "ngx_http_outage_vars")
+            + table_names(src, "ngx_http_outage_request_vars"))
 
 
 def md_sections(text):
@@ -81,6 +82,7 @@ def test_source_tables_parse():
     assert "outage_redis" in d and "outage_banner_css" in d
     v = source_variables()
     assert "outage_state" in v and "outage_message_html" in v, v
+    assert "outage_probe" in v, v
 
 
 def test_every_directive_has_a_section():
