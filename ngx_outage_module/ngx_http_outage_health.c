@@ -2013,10 +2013,16 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->log, 0,
                        "outage: worker runs %ui health checks", h->nprobes);
 
-        /* a random offset per check, so that checks do not march in step */
+        /*
+         * A random offset per check, so that checks do not march in step.
+         * Intervals without a probe count from this tenure: another
+         * worker may have probed since this one last held the lease, and
+         * a respawned worker starts from none anyway (stale() bounds both)
+         */
         for (i = 0; i < h->nprobes; i++) {
             p = &h->probes[i];
             p->next = now + ngx_random() % p->conf->interval;
+            p->unprobed = 0;
         }
 
         /* the guard setting may have changed with a reload */
