@@ -96,9 +96,6 @@ typedef struct {
     unsigned                       scheduled:1;   /* the last probe started
                                                      was the interval's, not
                                                      a confirming one */
-    unsigned                       stale:1;       /* stale() saw no result */
-    ngx_msec_t                     stale_seen;    /* when, on this clock */
-    ngx_msec_t                     stale_probed;  /* sc->probed it saw */
     unsigned                       resolving:1;
     unsigned                       stuck_told:1;
     unsigned                       voided:1;      /* the last timeout was
@@ -132,7 +129,7 @@ typedef struct {
 
     ngx_msec_t                     period;
     ngx_msec_t                     ttl;
-    ngx_msec_t                     started;     /* this worker's start */
+    ngx_msec_t                     stale_max;   /* the longest limit() */
     ngx_msec_t                     swept;       /* the last stale() */
 
     ngx_msec_t                     stall_slack; /* timer lateness that is
@@ -252,6 +249,10 @@ static void ngx_http_outage_health_release(ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_unprobed(ngx_http_outage_health_t *h,
     ngx_http_outage_probe_t *p, u_char *text, size_t len);
 static void ngx_http_outage_health_stale(ngx_http_outage_health_t *h);
+static ngx_msec_t ngx_http_outage_health_limit(ngx_http_outage_health_t *h,
+    ngx_http_outage_check_conf_t *ck);
+static void ngx_http_outage_health_unmark(ngx_http_outage_shm_check_t *sc,
+    uint32_t key);
 static ngx_uint_t ngx_http_outage_health_renewed(
     ngx_http_outage_shm_check_t *sc, ngx_msec_t limit);
 static size_t ngx_http_outage_health_renewed_text(
@@ -1865,8 +1866,12 @@ ngx_http_outage_health_init_process(ngx_cycle_t *cycle)
      */
     h->period = ngx_min(min, 1000);
     h->ttl = 3 * h->period + 500;
-    h->started = ngx_current_msec;
-    h->swept = h->started;
+    h->swept = ngx_current_msec;
+
+    for (i = 0; i < h->nprobes; i++) {
+        h->stale_max = ngx_max(h->stale_max,
+                               ngx_http_outage_health_limit(h, &checks[i]));
+    }
 
     /* with timer_resolution, timers run up to that late every time */
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
@@ -2018,10 +2023,16 @@ ngx_http_outage_health_tick(ngx_event_t *ev)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, h->log, 0,
                        "outage: worker runs %ui health checks", h->nprobes);
 
-        /* a random offset per check, so that checks do not march in step */
+        /*
+         * A random offset per check, so that checks do not march in step.
+         * Intervals without a probe count from this tenure: another
+         * worker may have probed since this one last held the lease, and
+         * a respawned worker starts from none anyway (stale() bounds both)
+         */
         for (i = 0; i < h->nprobes; i++) {
             p = &h->probes[i];
             p->next = now + ngx_random() % p->conf->interval;
+            p->unprobed = 0;
         }
 
         /* the guard setting may have changed with a reload */
@@ -2360,12 +2371,20 @@ ngx_http_outage_health_unknown(ngx_http_outage_health_t *h,
 /*
  * Every worker, once a period, prober or not: a verdict nobody renews
  * does not count for good.  A check with no probe result for fall + 1
- * intervals, its timeout, the watchdog and two lease take-overs (counted
- * from this worker's start at the earliest: a reload's new prober starts
- * its schedule afresh) is unknown: the prober stalls or crashes again and
- * again, or no worker can run libcurl, and nobody took over.  Set-up
- * failures make it unknown sooner (unprobed()).  The zone is read without
- * the lock; the lock only when a check is found stale.
+ * intervals, its timeout, the watchdog and two lease take-overs (limit())
+ * is unknown: the prober stalls or crashes again and again, or no worker
+ * can run libcurl, and nobody took over.  Set-up failures make it unknown
+ * sooner (unprobed()).
+ *
+ * Both waits are kept in the zone, not in the worker: the grace a
+ * configuration's new prober has to probe afresh counts from the start of
+ * that configuration's first worker, and the check's first sweep past the
+ * limit is kept in its slot.  A prober that crashes at every probe has the
+ * master respawn workers that are all younger than the limit: counted per
+ * worker, neither wait ever ended, and a down verdict nobody verified
+ * paged for good, with no line (audit s12 A4 F4).  A reload still gives
+ * its prober the whole grace.  The zone is read without the lock; the
+ * lock only when a check is found stale or no longer so.
  */
 
 static void
@@ -2376,7 +2395,7 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
     size_t                        len, tlen;
     ngx_str_t                    *scope;
     ngx_uint_t                    i, was, guard;
-    ngx_msec_t                    now, limit;
+    ngx_msec_t                    now, limit, conf_age;
     ngx_msec_t                    last;
     ngx_http_outage_probe_t      *p;
     ngx_http_outage_shm_t        *shm;
@@ -2391,6 +2410,29 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
     h->swept = now;
     shm = ngx_http_outage_shm();
 
+    /*
+     * The newest configuration's start, whatever this worker's
+     * configuration: that one's prober renews the verdicts.  An unsigned
+     * age (msec_since()): where ngx_msec_t is 32 bits a signed one read a
+     * start 24.8 days old as just now (review s11 R2 F2).  Once the grace
+     * is over for every check it is not read again: that age wraps after
+     * 49.7 days and would grant it once more.
+     */
+    conf_age = shm->conf_grace ? ngx_http_outage_msec_since(shm->conf_started)
+                               : NGX_TIMER_INFINITE;
+
+    if (shm->conf_grace && conf_age > h->stale_max
+        && ngx_http_outage_shm_current())
+    {
+        ngx_http_outage_shm_lock();
+
+        if (ngx_http_outage_shm_current()) {
+            shm->conf_grace = 0;
+        }
+
+        ngx_http_outage_shm_unlock();
+    }
+
     for (i = 0; i < h->nprobes; i++) {
         p = &h->probes[i];
 
@@ -2399,26 +2441,26 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         }
 
         sc = &shm->checks[p->conf->slot];
-        limit = (p->conf->fall + 1) * p->conf->interval + p->conf->timeout
-                + NGX_HTTP_OUTAGE_WATCHDOG + 2 * h->ttl;
+        limit = ngx_http_outage_health_limit(h, p->conf);
 
         /*
          * msec_since(): sc->probed is the prober's cached clock, which may
-         * be a little ahead of this worker's.  Ages unsigned, not signed:
-         * where ngx_msec_t is 32 bits a worker 24.8 days old read as just
-         * started, and voided no verdict for 24.8 more (review s11 R2 F2)
+         * be a little ahead of this worker's
          */
+        if (sc->key != p->conf->key) {
+            continue;       /* another configuration's check now */
+        }
+
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
-            || sc->key != p->conf->key
-            || now - h->started <= limit
+            || conf_age <= limit
             || ngx_http_outage_msec_since(sc->probed) <= limit)
         {
-            p->stale = 0;
+            ngx_http_outage_health_unmark(sc, p->conf->key);
             continue;
         }
 
         if (ngx_http_outage_health_renewed(sc, limit)) {
-            p->stale = 0;
+            ngx_http_outage_health_unmark(sc, p->conf->key);
 
             /*
              * Kept by traffic: the status says that nobody probes it,
@@ -2446,18 +2488,27 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         }
 
         /*
-         * Seen by this worker as it runs, not across a freeze of the whole
+         * Seen by a worker as nginx runs, not across a freeze of the whole
          * nginx (a paused container or VM): after one the prober, resumed
-         * too, renews the verdict within an interval and its timeout
+         * too, renews the verdict within an interval and its timeout.
+         * Kept in the slot: a worker respawned meanwhile goes on from it.
          */
-        if (!p->stale || p->stale_probed != sc->probed) {
-            p->stale = 1;
-            p->stale_seen = now;
-            p->stale_probed = sc->probed;
+        if (!sc->stale || sc->stale_probed != sc->probed) {
+            ngx_http_outage_shm_lock();
+
+            if (sc->key == p->conf->key
+                && (!sc->stale || sc->stale_probed != sc->probed))
+            {
+                sc->stale = 1;
+                sc->stale_seen = now;
+                sc->stale_probed = sc->probed;
+            }
+
+            ngx_http_outage_shm_unlock();
             continue;
         }
 
-        if (now - p->stale_seen
+        if (ngx_http_outage_msec_since(sc->stale_seen)
             <= p->conf->interval + p->conf->timeout + NGX_HTTP_OUTAGE_WATCHDOG)
         {
             continue;
@@ -2471,7 +2522,8 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 
         last = ngx_http_outage_msec_since(sc->probed);
 
-        if (sc->key == p->conf->key && sc->probed == p->stale_probed
+        if (sc->key == p->conf->key && sc->stale
+            && sc->probed == sc->stale_probed
             && last > limit
             && !ngx_http_outage_health_renewed(sc, limit))
         {
@@ -2485,6 +2537,7 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
             sc->last_error = NGX_HTTP_OUTAGE_CHECK_SETUP;
             ngx_memcpy(sc->last_error_text, text, len);
             sc->last_error_len = len;
+            sc->stale = 0;
 
             was = ngx_http_outage_health_unknown(h, sc, &guard);
         }
@@ -2508,6 +2561,41 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
 
         ngx_http_outage_health_guard_log(h->log, h->omcf, guard);
     }
+}
+
+
+/*
+ * How long a check may go without a probe result before stale() drops its
+ * verdict: a new prober's random first offset and "fall" more intervals,
+ * the last probe's timeout and the watchdog, and two lease take-overs.
+ */
+
+static ngx_msec_t
+ngx_http_outage_health_limit(ngx_http_outage_health_t *h,
+    ngx_http_outage_check_conf_t *ck)
+{
+    return (ck->fall + 1) * ck->interval + ck->timeout
+           + NGX_HTTP_OUTAGE_WATCHDOG + 2 * h->ttl;
+}
+
+
+/* a check no longer overdue: the next time it is, its wait starts afresh */
+
+static void
+ngx_http_outage_health_unmark(ngx_http_outage_shm_check_t *sc, uint32_t key)
+{
+    /* read without the lock: set only while a check is overdue */
+    if (!sc->stale) {
+        return;
+    }
+
+    ngx_http_outage_shm_lock();
+
+    if (sc->key == key) {
+        sc->stale = 0;
+    }
+
+    ngx_http_outage_shm_unlock();
 }
 
 

@@ -45,7 +45,7 @@
  * (ngx_http_outage_zone_layout()), so a changed struct is never taken for
  * the same layout by a reload that loads another build of the module.
  */
-#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550005
+#define NGX_HTTP_OUTAGE_ZONE_LAYOUT     0x4f550006
 
 /*
  * A configuration's scope or check that has no slot in the zone (only a
@@ -375,6 +375,17 @@ typedef struct {
                                                   for that result
                                                   (health.c, count);
                                                   set once per slot */
+    ngx_msec_t                   stale_seen;   /* (lock) ngx_current_msec
+                                                  a worker first found the
+                                                  check with no probe
+                                                  result past the stale
+                                                  limit: kept here, not per
+                                                  worker, so that workers
+                                                  respawned after crashes
+                                                  go on from it (health.c,
+                                                  stale) */
+    ngx_msec_t                   stale_probed; /* (lock) "probed" then */
+    ngx_uint_t                   stale;        /* (lock) stale_seen is set */
     ngx_uint_t                   probes;
     ngx_uint_t                   failures;
     ngx_uint_t                   page_answers; /* probes answered by an
@@ -436,6 +447,18 @@ typedef struct {
                                                    configuration read */
     ngx_uint_t                   conf_generation;  /* newest configuration
                                                       whose workers run */
+    ngx_msec_t                   conf_started;  /* ngx_current_msec its
+                                                   first worker started:
+                                                   the grace stale() gives
+                                                   its prober counts from
+                                                   it, which a respawned
+                                                   worker does not restart
+                                                   (health.c) */
+    ngx_uint_t                   conf_grace;    /* that grace may still
+                                                   run: 0 once it is over
+                                                   for every check (32-bit
+                                                   ngx_msec_t: its age
+                                                   wraps after 49.7 days) */
 
     ngx_http_outage_lease_t      redis_lease;
     ngx_http_outage_lease_t      health_lease;

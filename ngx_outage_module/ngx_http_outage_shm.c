@@ -302,6 +302,10 @@ ngx_http_outage_shm_init_process(ngx_cycle_t *cycle)
 
     if (was < gen) {
         shm->conf_generation = gen;
+
+        /* once per configuration: its respawned workers do not restart it */
+        shm->conf_started = ngx_current_msec;
+        shm->conf_grace = 1;
     }
 
     newest = (shm->conf_generation == gen);
