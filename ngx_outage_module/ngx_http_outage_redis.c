@@ -4512,6 +4512,16 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
      * connect attempt per PREFER_MAX at most.
      */
     if (k == 0) {
+        if (rd->preferring
+            && ngx_http_outage_redis_push_link.pc.connection
+            && ngx_http_outage_redis_push_link.addr
+               % omcf->redis_addrs->nelts != 0)
+        {
+            /* back without a failure: ok() is not called, the push follows */
+            ngx_http_outage_redis_push_stop();
+            ngx_http_outage_redis_push_start();
+        }
+
         rd->prefer_at = 0;
         rd->prefer_every = 0;
         rd->preferring = 0;

@@ -118,6 +118,10 @@ def test_back_to_the_first_address_after_a_while(nginx_factory, tmp_path):
                  timeout=40, interval=0.5, what="the return")
         wait_for(lambda: not module_polls(second) and module_polls(first),
                  timeout=5, what="poller back on the first")
+        # the push link follows it (push=on is the default)
+        wait_for(lambda: "cmd=subscribe" not in second.cli("CLIENT", "LIST")
+                 and "cmd=subscribe" in first.cli("CLIENT", "LIST"),
+                 timeout=5, what="push link back on the first")
         assert n.status_json()["redis"]["connects"] == connects + 1
         assert n.status_json()["redis"]["up"] is True
     finally:
