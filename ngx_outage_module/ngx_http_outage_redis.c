@@ -3186,7 +3186,7 @@ static ngx_int_t
 ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
     redisReply *reply)
 {
-    u_char                        *v, *m, buf[96], *p;
+    u_char                        *v, *m, buf[160], *p;
     size_t                         n, mn;
     ngx_http_outage_shm_t         *shm;
     ngx_http_outage_redis_addr_t  *a;
@@ -3211,12 +3211,17 @@ ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
                    != NULL))
         {
             rd->info_told = 1;
+
+            /* Redis's text, escaped for the log */
+            n = ngx_http_outage_log_preview(buf, sizeof(buf),
+                                            (u_char *) reply->str, n);
+
             ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                           "outage: redis at %V refuses INFO (%*s): whether "
                           "it is a replica cut off from its primary, and "
                           "whether it evicted keys, is not checked; grant "
                           "+info and reload (docs/redis.md)", &a->name,
-                          ngx_min(n, (size_t) 120), reply->str);
+                          n, buf);
         }
 
         return NGX_OK;
