@@ -299,6 +299,9 @@ typedef struct {
     ngx_uint_t                   redis_held;   /* the key cannot be read
                                                   (too big, unusable): its
                                                   last good state is kept */
+    ngx_uint_t                   redis_evicted;  /* its key vanished in a
+                                                    poll after which Redis
+                                                    had evicted keys */
 } ngx_http_outage_shm_scope_t;
 
 
@@ -477,6 +480,11 @@ typedef struct {
     ngx_uint_t                   redis_polls;
     ngx_uint_t                   redis_errors;
     ngx_uint_t                   redis_connects;
+    u_char                       redis_policy[32];  /* maxmemory_policy,
+                                                       as INFO said it */
+    size_t                       redis_policy_len;
+    uint64_t                     redis_evicted;  /* keys Redis evicted, seen
+                                                    between polls */
     ngx_uint_t                   redis_stale_told;  /* max_stale passed,
                                                        said once */
     uint32_t                     redis_source;  /* the outage_redis polled:

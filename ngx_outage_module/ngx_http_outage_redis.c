@@ -91,6 +91,19 @@
 #define NGX_HTTP_OUTAGE_REDIS_QUEUED      2        /* MULTI, GET, HGETALL */
 #define NGX_HTTP_OUTAGE_REDIS_EXEC        3
 #define NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL 8        /* may be refused (ACL) */
+/*
+ * The server's own word on what it serves, asked before MULTI (INFO is one
+ * bulk string, bounded like any value): at connect its eviction policy, at
+ * each poll whether it is a replica cut off from its primary, and how many
+ * keys it has evicted.  A server that refuses INFO (an ACL without +info)
+ * is polled as before, said once.
+ */
+#define NGX_HTTP_OUTAGE_REDIS_INFO_MEMORY 9
+#define NGX_HTTP_OUTAGE_REDIS_INFO_REPL   10
+#define NGX_HTTP_OUTAGE_REDIS_INFO_STATS  11
+/* the first address is tried again after this long on a later one */
+#define NGX_HTTP_OUTAGE_REDIS_PREFER_MIN  30000
+#define NGX_HTTP_OUTAGE_REDIS_PREFER_MAX  300000
 
 /* the push link's replies, in order */
 #define NGX_HTTP_OUTAGE_REDIS_CLIENT_ID   4
@@ -259,6 +272,21 @@ typedef struct {
 
     /* the poll link: its own up and down lines, see link_said() */
     ngx_http_outage_redis_window_t  link;
+
+    /* the poll link: what INFO says of the server, see info() */
+    ngx_uint_t                    info_told;  /* INFO refused: said (1),
+                                                 not asked any more (2) */
+    ngx_uint_t                    evicted_known;  /* evicted_keys read on
+                                                     this link */
+    uint64_t                      evicted;    /* at the last poll */
+    uint64_t                      evicted_now; /* at this poll */
+    u_char                        policy[32]; /* maxmemory_policy said */
+    size_t                        policy_len;
+    ngx_msec_t                    prefer_at;  /* back to the first address
+                                                 then; 0: not planned */
+    ngx_msec_t                    prefer_every;
+    ngx_uint_t                    preferring; /* this link is the return */
+    ngx_uint_t                    evicted_addr;  /* whose count evicted is */
     ngx_event_t                   flap_end;   /* the first window with
                                                  lines counted ends */
     ngx_uint_t                    link_tell;  /* say the next, said or not */
@@ -328,6 +356,10 @@ static void ngx_http_outage_redis_close(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_drop(ngx_http_outage_redis_t *rd,
     const char *what, const char *detail, size_t len);
 static void ngx_http_outage_redis_lost(ngx_http_outage_redis_t *rd);
+static ngx_int_t ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd,
+    ngx_uint_t kind, redisReply *reply);
+static size_t ngx_http_outage_redis_info_word(redisReply *reply,
+    const char *name, u_char **v);
 static void ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_outage_redis_write_handler(ngx_event_t *wev);
@@ -408,7 +440,8 @@ static ngx_int_t ngx_http_outage_redis_push_pong(ngx_http_outage_redis_t *rd,
 static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd,
-    ngx_uint_t i, ngx_uint_t from, ngx_http_outage_incident_t *inc);
+    ngx_uint_t i, ngx_uint_t from, ngx_http_outage_incident_t *inc,
+    uint64_t evicted);
 static void ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd,
     ngx_uint_t i, ngx_uint_t state, ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
@@ -1547,8 +1580,9 @@ failed:
 
 
 /*
- * The bytes sent on a new connection: [AUTH] [SELECT] MULTI, GET and
- * HGETALL per scope, EXEC; later polls send from MULTI on.  hiredis formats
+ * The bytes sent on a new connection: [AUTH] [SELECT] INFO memory, then
+ * the poll: INFO replication, INFO stats, MULTI, GET, HGETALL and PTTL per
+ * scope, EXEC; later polls send the poll only.  hiredis formats
  * them once; the replies expected for them are listed in kinds[].
  */
 
@@ -1556,8 +1590,8 @@ static ngx_int_t
 ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
 {
     int                           n;
-    char    *cmd[4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
-    size_t   len[4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    char    *cmd[8 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
+    size_t   len[8 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE * NGX_HTTP_OUTAGE_MAX_SCOPES];
     u_char                       *p, *key;
     size_t                        lens[3];
     ngx_str_t                    *names;
@@ -1569,7 +1603,7 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     names = omcf->scopes.elts;
     ncmd = 0;
 
-    rd->kinds = ngx_palloc(cycle->pool, 4 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE
+    rd->kinds = ngx_palloc(cycle->pool, 8 + NGX_HTTP_OUTAGE_REDIS_PER_SCOPE
                                              * omcf->scopes.nelts);
     if (rd->kinds == NULL) {
         return NGX_ERROR;
@@ -1595,7 +1629,35 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
         }
     }
 
+    if (!rd->info_told) {
+        n = redisFormatCommand(&cmd[ncmd], "INFO memory");
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_INFO_MEMORY;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+    }
+
     rd->nsetup = ncmd;
+
+    if (!rd->info_told) {
+        n = redisFormatCommand(&cmd[ncmd], "INFO replication");
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_INFO_REPL;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+
+        n = redisFormatCommand(&cmd[ncmd], "INFO stats");
+        rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_INFO_STATS;
+        len[ncmd++] = n;
+
+        if (n < 0) {
+            goto failed;
+        }
+    }
 
     n = redisFormatCommand(&cmd[ncmd], "MULTI");
     rd->kinds[ncmd] = NGX_HTTP_OUTAGE_REDIS_QUEUED;
@@ -1665,6 +1727,7 @@ ngx_http_outage_redis_format(ngx_http_outage_redis_t *rd, ngx_cycle_t *cycle)
     rd->nkinds = ncmd;
 
     rd->cmds_len = 0;
+    rd->setup_len = 0;
     for (i = 0; i < ncmd; i++) {
         rd->cmds_len += len[i];
         if (i + 1 == rd->nsetup) {
@@ -2003,6 +2066,8 @@ ngx_http_outage_redis_unpolled(ngx_http_outage_redis_t *rd)
 static void
 ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
 {
+    ngx_http_outage_redis_addr_t  *a;
+
     if (rd->soon.timer_set) {
         ngx_del_timer(&rd->soon);
     }
@@ -2016,6 +2081,23 @@ ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
     {
         /* the name was resolved to a new address meanwhile: go there */
         ngx_http_outage_redis_close(rd);
+    }
+
+    if (rd->pc.connection && rd->prefer_at
+        && rd->addr % rd->omcf->redis_addrs->nelts != 0
+        && (ngx_msec_int_t) (ngx_current_msec - rd->prefer_at) >= 0)
+    {
+        a = rd->omcf->redis_addrs->elts;
+
+        ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                      "outage: redis: trying the first address %V again "
+                      "after %M s on %V", &a[0].name, rd->prefer_every / 1000,
+                      &a[rd->addr % rd->omcf->redis_addrs->nelts].name);
+
+        ngx_http_outage_redis_close(rd);
+        rd->prefer_at = 0;
+        rd->preferring = 1;
+        rd->addr = 0;
     }
 
     if (rd->pc.connection == NULL) {
@@ -2244,6 +2326,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     rd->send_last = rd->cmds + rd->cmds_len;
     rd->next_kind = 0;
     rd->in_flight = 1;
+    rd->evicted_now = (uint64_t) -1;
 
     ngx_add_timer(&rd->deadline, omcf->redis_connect_timeout
                                  + omcf->redis_timeout);
@@ -2311,6 +2394,7 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
     rd->send_last = rd->cmds + rd->cmds_len;
     rd->next_kind = rd->nsetup;
     rd->in_flight = 1;
+    rd->evicted_now = (uint64_t) -1;
     rd->epoch = ngx_http_outage_lease_epoch(
                                       &ngx_http_outage_shm()->redis_lease);
     rd->sent = ngx_current_msec;
@@ -2979,6 +3063,11 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
         /* a refused command makes EXEC fail: reported there, once */
         return NGX_OK;
 
+    case NGX_HTTP_OUTAGE_REDIS_INFO_MEMORY:
+    case NGX_HTTP_OUTAGE_REDIS_INFO_REPL:
+    case NGX_HTTP_OUTAGE_REDIS_INFO_STATS:
+        return ngx_http_outage_redis_info(rd, kind, reply);
+
     case NGX_HTTP_OUTAGE_REDIS_QUEUED_PTTL:
         /*
          * An ACL user of an older release: +get +hgetall, no +pttl.  Only
@@ -3060,12 +3149,197 @@ ngx_http_outage_redis_reply(ngx_http_outage_redis_t *rd, redisReply *reply)
 
     rd->tls_said_len = 0;
 
+    if (rd->info_told == 1) {
+        /* INFO was refused: the next polls go without it */
+        rd->info_told = 2;
+
+        if (ngx_http_outage_redis_format(rd, (ngx_cycle_t *) ngx_cycle)
+            != NGX_OK)
+        {
+            ngx_http_outage_redis_close(rd);
+            return NGX_ERROR;
+        }
+    }
+
     if (rd->again) {
         rd->again = 0;
         ngx_http_outage_redis_kick();
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * What INFO says of the server.  A replica serves the copy it had when its
+ * link to the primary went down (replica-serve-stale-data yes, the
+ * default): read as current, a cleared incident would stay and a new one
+ * stay hidden for as long as the link is down, and max_stale never apply.
+ * So a replica not linked to its primary is a failed poll, and the poller
+ * goes on to the next address.  An eviction policy is said once per
+ * policy; evicted_keys tells store() whether a key that vanished may have
+ * been evicted.  A server that refuses INFO (ACL, a proxy) or answers
+ * without these fields is polled as before: said once per process.
+ */
+
+static ngx_int_t
+ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
+    redisReply *reply)
+{
+    u_char                        *v, *m, buf[160], *p;
+    size_t                         n, mn;
+    ngx_http_outage_shm_t         *shm;
+    ngx_http_outage_redis_addr_t  *a;
+
+    a = rd->omcf->redis_addrs->elts;
+    a = &a[rd->addr % rd->omcf->redis_addrs->nelts];
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /*
+         * An ACL without +info, a proxy that does not know INFO: not asked
+         * again by this process (each refusal would land in ACL LOG); the
+         * poll after this one goes without it, see reply().  Another error
+         * (-LOADING...) only leaves this poll without an answer.
+         */
+        n = ngx_http_outage_redis_error_len(reply);
+
+        if (!rd->info_told
+            && ((n >= 6 && ngx_strncmp(reply->str, "NOPERM", 6) == 0)
+                || ngx_strlcasestrn((u_char *) reply->str,
+                                    (u_char *) reply->str + n,
+                                    (u_char *) "unknown command", 15 - 1)
+                   != NULL))
+        {
+            rd->info_told = 1;
+
+            /* Redis's text, escaped for the log */
+            n = ngx_http_outage_log_preview(buf, sizeof(buf),
+                                            (u_char *) reply->str, n);
+
+            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                          "outage: redis at %V refuses INFO (%*s): whether "
+                          "it is a replica cut off from its primary, and "
+                          "whether it evicted keys, is not checked; grant "
+                          "+info and reload (docs/redis.md)", &a->name,
+                          n, buf);
+        }
+
+        return NGX_OK;
+    }
+
+    switch (kind) {
+
+    case NGX_HTTP_OUTAGE_REDIS_INFO_MEMORY:
+
+        n = ngx_http_outage_redis_info_word(reply, "maxmemory_policy", &v);
+
+        if (n == 0 || n > sizeof(rd->policy)) {
+            return NGX_OK;
+        }
+
+        shm = ngx_http_outage_shm();
+        ngx_http_outage_shm_lock();
+        ngx_memcpy(shm->redis_policy, v, n);
+        shm->redis_policy_len = n;
+        ngx_http_outage_shm_unlock();
+
+        if ((n == 10 && ngx_strncmp(v, "noeviction", 10) == 0)
+            || (n == rd->policy_len && ngx_strncmp(v, rd->policy, n) == 0))
+        {
+            rd->policy_len = n;
+            ngx_memcpy(rd->policy, v, n);
+            return NGX_OK;
+        }
+
+        rd->policy_len = n;
+        ngx_memcpy(rd->policy, v, n);
+
+        mn = ngx_http_outage_redis_info_word(reply, "maxmemory", &m);
+
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "outage: redis at %V may evict keys under memory "
+                      "pressure (maxmemory_policy %*s, maxmemory %*s): an "
+                      "evicted incident key reads as the incident's end; "
+                      "use a Redis or db with noeviction (docs/redis.md)",
+                      &a->name, n, v, mn ? mn : 1, mn ? m : (u_char *) "?");
+        return NGX_OK;
+
+    case NGX_HTTP_OUTAGE_REDIS_INFO_STATS:
+
+        n = ngx_http_outage_redis_info_word(reply, "evicted_keys", &v);
+
+        if (n && n <= 19 && v[0] >= '0' && v[0] <= '9') {
+            rd->evicted_now = 0;
+
+            while (n--) {
+                rd->evicted_now = rd->evicted_now * 10 + (*v++ - '0');
+            }
+        }
+
+        return NGX_OK;
+
+    default: /* NGX_HTTP_OUTAGE_REDIS_INFO_REPL */
+        break;
+    }
+
+    n = ngx_http_outage_redis_info_word(reply, "role", &v);
+
+    if (!(n == 5 && ngx_strncmp(v, "slave", 5) == 0)
+        && !(n == 7 && ngx_strncmp(v, "replica", 7) == 0))
+    {
+        return NGX_OK;      /* a primary, or a server that does not say */
+    }
+
+    n = ngx_http_outage_redis_info_word(reply, "master_link_status", &v);
+
+    if (n == 2 && ngx_strncmp(v, "up", 2) == 0) {
+        return NGX_OK;
+    }
+
+    /* no count of seconds: the line is said once per condition, not poll */
+    p = ngx_snprintf(buf, sizeof(buf), "master_link_status:%*s, it serves "
+                     "a stale copy", n ? n : 7, n ? v : (u_char *) "unknown");
+
+    ngx_http_outage_redis_drop(rd, "a replica cut off from its primary",
+                               (const char *) buf, p - buf);
+    return NGX_ERROR;
+}
+
+
+/*
+ * A field of an INFO reply made of [a-z0-9_.-] (a policy, a role, a
+ * count): anything else is no answer, and is neither logged nor shown.
+ */
+
+static size_t
+ngx_http_outage_redis_info_word(redisReply *reply, const char *name,
+    u_char **v)
+{
+    size_t   n, i;
+    u_char  *p, c;
+
+    if (reply->type != REDIS_REPLY_STRING || reply->str == NULL) {
+        return 0;
+    }
+
+    p = (u_char *) ngx_http_outage_resp_info((const u_char *) reply->str,
+                                             reply->len, name, &n);
+    if (p == NULL || n > 64) {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+              || c == '-' || c == '.'))
+        {
+            return 0;
+        }
+    }
+
+    *v = p;
+    return n;
 }
 
 
@@ -3959,9 +4233,12 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 {
     u_char                        ok[NGX_HTTP_OUTAGE_MAX_SCOPES];
     u_char                        cleared[NGX_HTTP_OUTAGE_MAX_SCOPES];
+    u_char                        gone[NGX_HTTP_OUTAGE_MAX_SCOPES];
     time_t                        now;
+    uint64_t                      grew;
     ngx_str_t                    *names;
-    ngx_uint_t                    i, slot, changed, was_up, held;
+    redisReply                   *get, *hash;
+    ngx_uint_t                    i, k, slot, changed, was_up, held;
     ngx_uint_t                    from[NGX_HTTP_OUTAGE_MAX_SCOPES];
     const char                   *err;
     ngx_http_outage_shm_t        *shm;
@@ -3977,6 +4254,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     now = ngx_time();
     changed = 0;
     ngx_memzero(cleared, sizeof(cleared));
+    ngx_memzero(gone, sizeof(gone));
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
 
@@ -4042,6 +4320,12 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         /* what the reader cut of the key */
         inc[i].warnings |= rd->cut[i];
 
+        /* no key at all (deleted, expired, evicted), not a state "none" */
+        get = reply->element[rd->per_scope * i];
+        hash = reply->element[rd->per_scope * i + 1];
+        gone[i] = get->type == REDIS_REPLY_NIL
+                  && hash->type == REDIS_REPLY_ARRAY && hash->elements == 0;
+
         if (rd->per_scope == NGX_HTTP_OUTAGE_REDIS_PER_SCOPE) {
             inc[i].expires = ngx_http_outage_redis_expires(
                                    reply->element[rd->per_scope * i + 2]);
@@ -4091,6 +4375,27 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         return;
     }
 
+    /*
+     * Keys this server evicted since the last poll read from it (a count
+     * of another server, or one that went down, as after a restart, is no
+     * measure): a key that vanished meanwhile may have been one of them.
+     */
+    grew = 0;
+    k = rd->addr % omcf->redis_addrs->nelts;
+
+    if (rd->evicted_now != (uint64_t) -1) {
+        if (rd->evicted_known && rd->evicted_addr == k
+            && rd->evicted_now > rd->evicted)
+        {
+            grew = rd->evicted_now - rd->evicted;
+            shm->redis_evicted += grew;
+        }
+
+        rd->evicted = rd->evicted_now;
+        rd->evicted_known = 1;
+        rd->evicted_addr = k;
+    }
+
     for (i = 0; i < omcf->scopes.nelts; i++) {
         from[i] = NGX_HTTP_OUTAGE_STATE_NONE;
         slot = ngx_http_outage_scope_slot(i);
@@ -4135,6 +4440,8 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         ss->redis = inc[i];
         ss->redis_expiry_told = 0;
+        ss->redis_evicted = (grew && gone[i]
+                             && from[i] != NGX_HTTP_OUTAGE_STATE_NONE);
         changed = 1;
     }
 
@@ -4197,7 +4504,40 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
             continue;
         }
 
-        ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i]);
+        ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i],
+                                          (gone[i] && from[i]
+                                           != NGX_HTTP_OUTAGE_STATE_NONE)
+                                          ? grew : 0);
+    }
+
+    /*
+     * On a later address (the first failed once): back to the first after
+     * a while, which a primary listed first should be; each return that
+     * fails doubles the wait, so that a dead first address costs one
+     * connect attempt per PREFER_MAX at most.
+     */
+    if (k == 0) {
+        if (rd->preferring
+            && ngx_http_outage_redis_push_link.pc.connection
+            && ngx_http_outage_redis_push_link.addr
+               % omcf->redis_addrs->nelts != 0)
+        {
+            /* back without a failure: ok() is not called, the push follows */
+            ngx_http_outage_redis_push_stop();
+            ngx_http_outage_redis_push_start();
+        }
+
+        rd->prefer_at = 0;
+        rd->prefer_every = 0;
+        rd->preferring = 0;
+
+    } else if (rd->prefer_at == 0) {
+        rd->prefer_every = (rd->preferring && rd->prefer_every)
+                           ? ngx_min(2 * rd->prefer_every,
+                                     NGX_HTTP_OUTAGE_REDIS_PREFER_MAX)
+                           : NGX_HTTP_OUTAGE_REDIS_PREFER_MIN;
+        rd->prefer_at = ngx_current_msec + rd->prefer_every;
+        rd->preferring = 0;
     }
 
     if (!was_up || rd->link_tell) {
@@ -4221,8 +4561,10 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
 static void
 ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
-    ngx_uint_t from, ngx_http_outage_incident_t *inc)
+    ngx_uint_t from, ngx_http_outage_incident_t *inc, uint64_t evicted)
 {
+    u_char      why[160], *w;
+
     u_char      quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
     size_t      n;
     ngx_str_t  *names;
@@ -4240,10 +4582,19 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
     n = ngx_http_outage_log_preview(quote, sizeof(quote), inc->message,
                                     inc->message_len);
 
+    w = why;
+
+    if (evicted) {
+        w = ngx_snprintf(why, sizeof(why), " (its key is gone and Redis "
+                         "evicted %uL keys since the last poll: the incident "
+                         "may have been evicted, not ended)", evicted);
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                  "outage: scope \"%V\" %s -> %s by redis: \"%*s\"%s",
+                  "outage: scope \"%V\" %s -> %s by redis: \"%*s\"%*s%s",
                   &names[i], ngx_http_outage_state_name(from),
                   ngx_http_outage_state_name(inc->state), n, quote,
+                  (size_t) (w - why), why,
                   rd->flap[i].said == NGX_HTTP_OUTAGE_REDIS_FLAP_LINES
                   ? "; further changes of this scope within 10 s are "
                     "counted, and said when the 10 s are over" : "");

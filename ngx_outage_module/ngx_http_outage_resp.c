@@ -577,3 +577,42 @@ ngx_http_outage_resp_cut_dropping(ngx_http_outage_resp_cut_t *c)
 {
     return (c->state == NGX_HTTP_OUTAGE_CUT_DROP) ? c->left : 0;
 }
+
+
+/* a field is matched at a line's start only: "role" is not "master_role" */
+
+const unsigned char *
+ngx_http_outage_resp_info(const unsigned char *text, size_t len,
+    const char *name, size_t *vlen)
+{
+    size_t                n, k;
+    const unsigned char  *p, *end, *eol, *v;
+
+    n = strlen(name);
+    p = text;
+    end = text + len;
+
+    while (p < end) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        if ((size_t) (eol - p) > n && memcmp(p, name, n) == 0 && p[n] == ':') {
+            v = p + n + 1;
+            k = (size_t) (eol - v);
+
+            if (k && v[k - 1] == '\r') {
+                k--;
+            }
+
+            *vlen = k;
+            return v;
+        }
+
+        p = eol + 1;
+    }
+
+    *vlen = 0;
+    return NULL;
+}

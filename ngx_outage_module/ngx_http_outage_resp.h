@@ -14,6 +14,9 @@
  * which keeps a string whole in its buffer until its last byte: a string
  * longer than the reader may hold is taken out of the stream and walked in
  * constant memory, so that one big value is its own key's matter.
+ *
+ * And reads a field of an INFO reply (the server's role, its eviction
+ * policy and count), which the poll asks along with the keys.
  */
 
 
@@ -133,6 +136,13 @@ int ngx_http_outage_resp_cut(ngx_http_outage_resp_cut_t *c,
 
 /* the bytes of a skipped string still to drop (with its CRLF); 0: none */
 uint64_t ngx_http_outage_resp_cut_dropping(ngx_http_outage_resp_cut_t *c);
+
+/*
+ * The value of one "name:value" line of an INFO reply (CRLF or LF lines,
+ * "# Section" headers); NULL if the field is absent.  *vlen: its length.
+ */
+const unsigned char *ngx_http_outage_resp_info(const unsigned char *text,
+    size_t len, const char *name, size_t *vlen);
 
 
 #endif /* _NGX_HTTP_OUTAGE_RESP_H_INCLUDED_ */

@@ -271,6 +271,15 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
         p = ngx_http_outage_json_pid(p, last, &shm->redis_lease);
         p = ngx_slprintf(p, last, ",\"late_results_dropped\":%ui,",
                          shm->redis_dropped);
+
+        /* INFO's word on evictions (docs/redis.md#evictions) */
+        p = ngx_slprintf(p, last, "\"maxmemory_policy\":");
+        p = shm->redis_policy_len
+            ? ngx_http_outage_json_str(p, last, shm->redis_policy,
+                                       shm->redis_policy_len)
+            : ngx_slprintf(p, last, "null");
+        p = ngx_slprintf(p, last, ",\"evicted_keys_seen\":%uL,",
+                         shm->redis_evicted);
         p = ngx_http_outage_status_push(p, last, shm, omcf);
         p = ngx_slprintf(p, last, "},");
     }
@@ -297,9 +306,11 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
             p = ngx_http_outage_json_value(p, last, f, snap, v);
         }
 
-        p = ngx_slprintf(p, last, ",\"transitions\":%ui,\"redis_held\":%s",
+        p = ngx_slprintf(p, last, ",\"transitions\":%ui,\"redis_held\":%s,"
+                         "\"redis_maybe_evicted\":%s",
                          shm->scopes[slot].transitions,
-                         shm->scopes[slot].redis_held ? "true" : "false");
+                         shm->scopes[slot].redis_held ? "true" : "false",
+                         shm->scopes[slot].redis_evicted ? "true" : "false");
 
         /*
          * The Redis key's expiry (its PTTL when last read): in ms from

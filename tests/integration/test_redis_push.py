@@ -245,9 +245,12 @@ def test_acl_recipe_of_the_docs(nginx_factory, redis):
              timeout=3, what="polled")
     wait_for(lambda: "refuses key tracking" in m2.log_text(), timeout=5,
              what="the refusal")
-    lines = [ln for ln in m2.log_text().splitlines() if "refuses" in ln]
+    lines = [ln for ln in m2.log_text().splitlines()
+             if "refuses key tracking" in ln]
     assert len(lines) == 1 and "[warn]" in lines[0], lines
     assert "NOPERM" in lines[0], lines
+    # nor +info (test_redis_info.py): said apart, polling goes on
+    assert "refuses INFO (NOPERM" in m2.log_text()
 
 
 def test_three_instances_every_worker(nginx_factory, redis):

@@ -597,6 +597,40 @@ test_cut_cap(void)
 }
 
 
+/* INFO fields: at a line's start, CRLF or LF, absent, empty */
+
+static void
+test_info_field(void)
+{
+    size_t               n;
+    const unsigned char  *v;
+    static const char     info[] =
+        "# Replication\r\nrole:slave\r\nmaster_role:x\r\n"
+        "master_link_status:down\r\nempty:\r\nlast:7";
+
+#define INFO(name) ngx_http_outage_resp_info((const unsigned char *) info,  \
+                                             sizeof(info) - 1, name, &n)
+
+    v = INFO("role");
+    CHECK(v && n == 5 && memcmp(v, "slave", 5) == 0, "role: %zu", n);
+    v = INFO("master_link_status");
+    CHECK(v && n == 4 && memcmp(v, "down", 4) == 0, "link: %zu", n);
+    v = INFO("empty");
+    CHECK(v && n == 0, "empty: %zu", n);
+    v = INFO("last");
+    CHECK(v && n == 1 && *v == '7', "last: %zu", n);
+    v = INFO("master");
+    CHECK(v == NULL && n == 0, "a prefix of a name is no field");
+    v = INFO("Replication");
+    CHECK(v == NULL, "a section header is no field");
+    v = ngx_http_outage_resp_info((const unsigned char *) "a:1\nb:2", 7,
+                                  "b", &n);
+    CHECK(v && n == 1 && *v == '2', "LF lines: %zu", n);
+
+#undef INFO
+}
+
+
 int
 main(void)
 {
@@ -608,6 +642,7 @@ main(void)
     test_lone_cr_at_the_line_limit();
     test_cut_filter();
     test_cut_cap();
+    test_info_field();
 
     if (failed) {
         fprintf(stderr, "test_resp: %d failed\n", failed);
