@@ -621,8 +621,8 @@ ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r)
  * PREACCESS, in every location of a main request: the skip this location's
  * rewrite phase granted (skip_limits()) reaches its limits now, which pass
  * the request, so it is no longer the module's to take back.  Registered
- * after limit_req and limit_conn, it runs just before them; what runs in
- * between in this phase does not leave the location.
+ * after limit_req and limit_conn, it runs just before them; nothing of
+ * nginx's own that runs in between in this phase leaves the location.
  */
 
 #if (nginx_version >= 1017006)
