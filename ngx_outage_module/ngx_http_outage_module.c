@@ -416,6 +416,15 @@ ngx_http_outage_postconfiguration(ngx_conf_t *cf)
         *h = ngx_http_outage_page_rewrite_handler;
     }
 
+#if (nginx_version >= 1017006)
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_outage_page_limits_handler;
+#endif
+
     if (ngx_http_outage_health_postconfiguration(cf) != NGX_OK) {
         return NGX_ERROR;
     }

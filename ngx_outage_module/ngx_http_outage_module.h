@@ -676,7 +676,9 @@ typedef struct {
     unsigned                     limit_req:1;   /* r->limit_req_status and */
     unsigned                     limit_conn:1;  /* limit_conn_status are the
                                                    probe's skip, set by
-                                                   page.c, not by nginx */
+                                                   page.c, not by nginx, and
+                                                   no preaccess phase passed
+                                                   it yet */
     uint64_t                     probe_mark;    /* X-Outage-Probe the request
                                                    carried (taken out of
                                                    headers_in); 0: none */
@@ -825,6 +827,10 @@ ngx_int_t ngx_http_outage_health_postconfiguration(ngx_conf_t *cf);
 const char *ngx_http_outage_health_error_name(ngx_uint_t kind);
 /* page.c: an answer in the rewrite phases after an internal redirect */
 ngx_int_t ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r);
+/* page.c: a probe's limit skip reached the location's limits */
+#if (nginx_version >= 1017006)
+ngx_int_t ngx_http_outage_page_limits_handler(ngx_http_request_t *r);
+#endif
 /* a request that is this nginx's own probe: let through the page */
 ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r,
     uint64_t mark);

@@ -278,10 +278,15 @@ ngx_http_outage_access_handler(ngx_http_request_t *r)
  *
  * nginx never resets these statuses, and every location a request enters
  * (rewrite ... last, error_page, try_files, index, named locations) runs
- * this again: one that does not page the scope takes back the skip an
- * earlier one granted, so its own limits count.  A status a limit module
- * set itself (the request went through its preaccess phase elsewhere) is
- * nginx's, never overwritten nor cleared here.
+ * this again.  A request that leaves the paging location before its
+ * preaccess phase (rewrite ... last, return) was counted by no limit yet:
+ * a location it enters that does not page the scope takes the skip back,
+ * so its own limits count.  Once the skip passed a preaccess phase it is
+ * that location's limit verdict (ngx_http_outage_page_limits_handler()),
+ * and stays as a visitor's does: nginx counts each limit once per request,
+ * so a fallback (error_page 502 = @secondary) never counts a visitor again,
+ * and must not count the probe either.  A status a limit module set itself
+ * is nginx's, never overwritten nor cleared here.
  */
 
 static void
@@ -610,6 +615,39 @@ ngx_http_outage_page_rewrite_handler(ngx_http_request_t *r)
 
     return NGX_DECLINED;
 }
+
+
+/*
+ * PREACCESS, in every location of a main request: the skip this location's
+ * rewrite phase granted (skip_limits()) reaches its limits now, which pass
+ * the request, so it is no longer the module's to take back.  Registered
+ * after limit_req and limit_conn, it runs just before them; nothing of
+ * nginx's own that runs in between in this phase leaves the location.
+ */
+
+#if (nginx_version >= 1017006)
+
+ngx_int_t
+ngx_http_outage_page_limits_handler(ngx_http_request_t *r)
+{
+    ngx_http_outage_ctx_t  *oc;
+
+    /* the rewrite handler set r->ctx: the context or the "none" mark */
+    oc = ngx_http_get_module_ctx(r, ngx_http_outage_module);
+
+    if (oc != NULL && (oc->page.limit_req || oc->page.limit_conn)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "outage: the probe's limit skip is this location's "
+                       "verdict");
+
+        oc->page.limit_req = 0;
+        oc->page.limit_conn = 0;
+    }
+
+    return NGX_DECLINED;
+}
+
+#endif
 
 
 /*

@@ -350,3 +350,90 @@ def test_the_skip_ends_where_the_request_leaves_the_paging_location(
         assert st == 200, (st, body)
     finally:
         stop_server(rec)
+
+
+# -- after the paging location's limits (review s12 R1 N1) -------------------
+
+def test_a_fallback_after_the_paging_location_keeps_a_healthy_shop_up(
+        nginx_factory):
+    # the primary is dead, @secondary serves everybody, a server-level
+    # limit_req is full: nginx counts a visitor once, in "/", and lets it
+    # through @secondary.  The probe skipped the limit in "/"; that skip was
+    # the limit's verdict, so @secondary must not count it either (it did:
+    # every probe got limit_req's 503 and the shop was paged while it
+    # served)
+    rec, seen, _ = _app()
+    rport = rec.server_address[1]
+    try:
+        n = nginx_factory(
+            # the status endpoint (server() adds it) is not limited
+            "map $uri $lim { /outage/status ''; default $server_port; }\n"
+            "limit_req_zone $lim zone=one:1m rate=1r/m;\n"
+            "outage_check shop http://127.0.0.1:{port}/health "
+            "interval=300ms timeout=250ms fall=2 rise=2;\n" + server("""
+        limit_req zone=one;
+        location / {
+            outage_page shop;
+            outage_passive off;
+            proxy_pass http://127.0.0.1:%d;
+            error_page 502 = @secondary;
+        }
+        location @secondary {
+            proxy_pass http://127.0.0.1:%d;
+        }""" % (free_port(), rport)), workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up through the secondary")
+        # a peak: the bucket is empty, visitors are limited in "/"
+        wait_for(lambda: n.get("/other")[0] == 503, timeout=T,
+                 what="the bucket empty")
+        start = checks_of(n)[0]["probes"]
+        last = []
+
+        def step():
+            c = checks_of(n)[0]
+            last[:] = [c, scope(n, "shop")["state"]]
+            assert c["health"] == "up" and last[1] == "ok", last
+            n.get("/other")                 # keep the bucket empty
+            return c["probes"] >= start + 10
+        wait_for(step, timeout=3 * T, what="ten probes through the peak")
+    finally:
+        stop_server(rec)
+
+
+def test_a_limit_verdict_of_nginx_is_never_undone(nginx_factory):
+    # review s12 R1: a status a limit module set is nginx's.  The probe is
+    # counted by a dry-run limit in a location that does not page the
+    # scope, then reaches one that does (error_page to a URI after the
+    # upstream failed): $limit_req_status stays REJECTED_DRY_RUN (626f772
+    # overwrote it with PASSED)
+    rec, seen, _ = _app()
+    rport = rec.server_address[1]
+    try:
+        n = nginx_factory(
+            "map $uri $lim { /outage/status ''; default $server_port; }\n"
+            "limit_req_zone $lim zone=one:1m rate=1r/m;\n"
+            "outage_check shop http://127.0.0.1:{port}/health "
+            "interval=300ms timeout=250ms;\n"
+            "outage_check direct http://127.0.0.1:%d/direct "
+            "interval=300ms timeout=250ms;\n" % rport + server("""
+        location = /health {
+            limit_req zone=one;
+            limit_req_dry_run on;
+            proxy_pass http://127.0.0.1:%d;
+            error_page 502 = /app/health;
+        }
+        location /app/ {
+            outage_page shop;
+            outage_passive off;
+            add_header X-LRS $limit_req_status always;
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (free_port(), rport)), workers=1)
+        mark = _mark(seen)
+
+        def status():
+            st, hd, _ = n.get("/health", headers={"X-Outage-Probe": mark})
+            return dict((k.lower(), v) for k, v in hd.items()).get("x-lrs")
+        wait_for(lambda: status() == "REJECTED_DRY_RUN", timeout=T,
+                 what="nginx's own dry-run verdict kept")
+    finally:
+        stop_server(rec)
