@@ -6237,15 +6237,18 @@ ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
 
             /*
              * Round robin's own tests (a single server is never failed).
-             * One both failed and busy counts as busy: tried again after
-             * its fail_timeout, it reads as failed for another one while
-             * that request runs, which may have connected.
+             * One marked failed with a request in flight counts as busy,
+             * whatever its max_conns: tried again after its fail_timeout,
+             * it reads as failed for every other request while that one
+             * runs, which may have connected (a long report); a refused
+             * connection is freed before this request's log phase
+             * (review s12 R2 F1).
              */
             if (!peers->single
                 && peer->max_fails
                 && peer->fails >= peer->max_fails
                 && now - peer->checked <= peer->fail_timeout
-                && !(peer->max_conns && peer->conns >= peer->max_conns))
+                && peer->conns == 0)
             {
                 failed++;
 
