@@ -893,6 +893,22 @@ ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
 }
 
 
+/*
+ * The scope's incident decides its state now, whatever its checks say
+ * (payload.c's rule, shared with build_views()): the guard leaves its
+ * failing checks out of its count (health.c).
+ */
+
+ngx_uint_t
+ngx_http_outage_redis_decides(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now)
+{
+    return ngx_http_outage_redis_usable(omcf, shm, now)
+           && ngx_http_outage_incident_decides(inc, now,
+                                       ngx_http_outage_expiry_left(inc));
+}
+
+
 static void
 ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
@@ -1048,11 +1064,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         }
 
         /* what the guard's held list reads (health.c): this decision's */
-        v->redis_decides = silences
-                           || (!announced
-                               && (inc->state == NGX_HTTP_OUTAGE_STATE_DOWN
-                                   || inc->state
-                                      == NGX_HTTP_OUTAGE_STATE_MAINTENANCE));
+        v->redis_decides = ngx_http_outage_incident_decides(inc, now, left);
 
         v->state = announced ? NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                              : inc->state;
