@@ -188,6 +188,8 @@ typedef struct {
     ngx_uint_t                     nnone;
     ngx_uint_t                     nsilenced;
     ngx_uint_t                     ndeclared;
+    ngx_uint_t                     nover;       /* failing since Redis
+                                                   decided, no longer */
     ngx_uint_t                     ntraffic;    /* of nfailing, with a check
                                                    down by traffic alone */
     ngx_uint_t                     witness;     /* the first such check */
@@ -4592,6 +4594,7 @@ ngx_http_outage_health_just_sent(ngx_msec_t first_sent, ngx_msec_t window)
 #define NGX_HTTP_OUTAGE_TARGET_SENT      0x10   /* first probe on its way */
 #define NGX_HTTP_OUTAGE_TARGET_FAILING   0x20
 #define NGX_HTTP_OUTAGE_TARGET_DECLARED  0x40   /* Redis decides */
+#define NGX_HTTP_OUTAGE_TARGET_OVER      0x80   /* Redis decided */
 
 
 /*
@@ -4658,6 +4661,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     time_t                         now;
     ngx_uint_t                     i, t, n;
     ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_shm_scope_t   *ss;
     ngx_http_outage_check_conf_t  *checks;
 
     checks = omcf->checks.elts;
@@ -4685,10 +4689,15 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         }
 
         if (sc->explained) {
+            ss = &shm->scopes[ngx_http_outage_scope_slot(checks[i].scope)];
+
             seen[t] |= ngx_http_outage_health_silenced(omcf, shm,
                                                        checks[i].scope, now)
                        ? NGX_HTTP_OUTAGE_TARGET_SILENCED
-                       : NGX_HTTP_OUTAGE_TARGET_DECLARED;
+                       : ngx_http_outage_redis_decides(omcf, shm, &ss->redis,
+                                                       now)
+                         ? NGX_HTTP_OUTAGE_TARGET_DECLARED
+                         : NGX_HTTP_OUTAGE_TARGET_OVER;
             continue;
         }
 
@@ -4745,6 +4754,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
         } else if (f & NGX_HTTP_OUTAGE_TARGET_DECLARED) {
             c->ndeclared++;
+
+        } else if (f & NGX_HTTP_OUTAGE_TARGET_OVER) {
+            c->nover++;
 
         } else if (f & NGX_HTTP_OUTAGE_TARGET_TRIED) {
             c->ntargets++;
@@ -4891,7 +4903,8 @@ ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
         { c->nsent, "with its first probe on its way" },
         { c->nnone, "with no probe result yet" },
         { c->nsilenced, "silenced in Redis" },
-        { c->ndeclared, "declared down or in maintenance in Redis" }
+        { c->ndeclared, "declared down or in maintenance in Redis" },
+        { c->nover, "failing since an incident in Redis, now over" }
     };
 
     p = shm->guard_reason;

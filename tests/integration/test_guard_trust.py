@@ -753,11 +753,13 @@ def test_declared_maintenance_does_not_feed_the_guard(nginx_factory, apps,
     assert not lines(n, r"every health check fails")
 
 
+@pytest.mark.parametrize("over", [False, True])
 def test_guard_reason_names_a_declared_target_left_out(nginx_factory, apps,
-                                                       redis):
-    # payments is in a declared maintenance, its application stopped; then
-    # every other /health answers 401 (the prober's side): the guard holds
-    # shopa and shopb, and says payments is not counted, and why
+                                                       redis, over):
+    # payments is in a declared maintenance, its application stopped (over:
+    # the key is deleted, payments still stopped); then every other
+    # /health answers 401 (the prober's side): the guard holds shopa and
+    # shopb, and says payments is not counted, and why
     payments, a, b = apps(), apps(), apps()
     redis.cli("HSET", "outage:payments", "state", "maintenance")
     payments.stop()
@@ -770,15 +772,21 @@ def test_guard_reason_names_a_declared_target_left_out(nginx_factory, apps,
                                                               "down"],
              timeout=T, what="shopa and shopb up, payments down")
     assert guard(n)["state"] == "off", guard(n)
+    if over:
+        redis.cli("DEL", "outage:payments")
+        wait_for(lambda: states(n)["payments"] == "down", timeout=T,
+                 what="payments paged by its check")
     a.health_code = b.health_code = 401
     a.health500 = b.health500 = True
     wait_for(lambda: guard(n)["state"] == "holding", timeout=T,
              what="the guard")
-    text = ("every health check fails (2 of 2 targets; not counted: 1 "
-            "declared down or in maintenance in Redis)")
+    text = ("every health check fails (2 of 2 targets; not counted: 1 %s)"
+            % ("failing since an incident in Redis, now over" if over else
+               "declared down or in maintenance in Redis"))
     assert guard(n)["reason"] == text, guard(n)
+    # the guard holds every probe verdict, the one left out too
     assert states(n) == {"shopa": "ok", "shopb": "ok",
-                         "payments": "maintenance"}
+                         "payments": "ok" if over else "maintenance"}
     got = lines(n, r"\[error\].*outage: every health check fails")
     assert len(got) == 1 and text + ", which usually means" in got[0], got
 
