@@ -4659,7 +4659,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     u_char                         f, seen[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
-    ngx_uint_t                     i, t, n;
+    ngx_uint_t                     i, t, n, was;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_shm_scope_t   *ss;
     ngx_http_outage_check_conf_t  *checks;
@@ -4678,6 +4678,8 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
         seen[t] |= NGX_HTTP_OUTAGE_TARGET_SEEN;
 
+        was = sc->explained;
+
         if (!ngx_http_outage_health_probes_fail(sc)) {
             sc->explained = 0;
 
@@ -4686,6 +4688,11 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                                                       checks[i].scope, now))
         {
             sc->explained = 1;
+        }
+
+        /* the decision pages an explained check while the guard holds */
+        if (sc->explained != was && shm->guard_active) {
+            ngx_http_outage_shm_bump(shm);
         }
 
         if (sc->explained) {
@@ -4971,6 +4978,7 @@ static ngx_uint_t
 ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 {
     return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+           && !sc->explained
            && ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len);
 }
 
@@ -5039,13 +5047,15 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
  * A check the guard holds back while it holds: down by its probes, or with
  * probes failing on the way to "fall" (the guard may engage before every
  * check of a failing target counted them), unless its last probe was
- * answered by the application (a verdict, not the prober's network).
+ * answered by the application (a verdict, not the prober's network) or
+ * its failure is explained by Redis (count(): not the guard's evidence,
+ * so not held by it either).
  */
 
 static ngx_uint_t
 ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
 {
-    if (ngx_http_outage_health_answered(sc)) {
+    if (ngx_http_outage_health_answered(sc) || sc->explained) {
         return 0;
     }
 
@@ -6664,6 +6674,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 && ngx_http_outage_shm_current());
 
         held = (held && shm->guard_active
+                && !sc->explained
                 && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && sc->key == ck->key
                 && ngx_http_outage_check_down_by_probe(sc->reason,
