@@ -753,11 +753,13 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
             dc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
             dc->since = 0;
             dc->reason_len = 0;
+            dc->explained = 0;
             continue;
         }
 
         dc->health = sc->health;
         dc->since = sc->since;
+        dc->explained = sc->explained;
 
         /* passive detection may take a check down with last_error only */
         if (sc->reason_len) {
@@ -893,6 +895,22 @@ ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
 }
 
 
+/*
+ * The scope's incident decides its state now, whatever its checks say
+ * (payload.c's rule, shared with build_views()): the guard leaves its
+ * failing checks out of its count (health.c).
+ */
+
+ngx_uint_t
+ngx_http_outage_redis_decides(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now)
+{
+    return ngx_http_outage_redis_usable(omcf, shm, now)
+           && ngx_http_outage_incident_decides(inc, now,
+                                       ngx_http_outage_expiry_left(inc));
+}
+
+
 static void
 ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_viewset_t *vs,
@@ -962,9 +980,13 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
                 checked[i] = last;
             }
 
-            /* the guard holds back probe verdicts, never passive ones */
+            /*
+             * the guard holds back probe verdicts, never passive ones, nor
+             * one whose failure Redis explained (health.c, count())
+             */
             if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && (!vs->state->guard_active
+                    || dc->explained
                     || !ngx_http_outage_check_down_by_probe(dc->reason,
                                                             dc->reason_len)))
             {
@@ -1053,11 +1075,7 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
         }
 
         /* what the guard's held list reads (health.c): this decision's */
-        v->redis_decides = silences
-                           || (!announced
-                               && (inc->state == NGX_HTTP_OUTAGE_STATE_DOWN
-                                   || inc->state
-                                      == NGX_HTTP_OUTAGE_STATE_MAINTENANCE));
+        v->redis_decides = ngx_http_outage_incident_decides(inc, now, left);
 
         v->state = announced ? NGX_HTTP_OUTAGE_STATE_MAINTENANCE
                              : inc->state;

@@ -180,8 +180,9 @@ typedef struct {
  * verdict (or a probe that passed, or one answered by the application),
  * with failing probes but no verdict yet ("pending"), and with their first
  * probe on its way ("sent"); left out, and said so in the guard's reason:
- * those with no probe result ("none") and those whose only verdicts Redis
- * silences.
+ * those with no probe result ("none") and those whose only failing checks
+ * are in scopes Redis decides: silenced, or declared down or in
+ * maintenance.
  */
 typedef struct {
     ngx_uint_t                     ntargets;
@@ -190,6 +191,9 @@ typedef struct {
     ngx_uint_t                     nsent;
     ngx_uint_t                     nnone;
     ngx_uint_t                     nsilenced;
+    ngx_uint_t                     ndeclared;
+    ngx_uint_t                     nover;       /* failing since Redis
+                                                   decided, no longer */
     ngx_uint_t                     ntraffic;    /* of nfailing, with a check
                                                    down by traffic alone */
     ngx_uint_t                     witness;     /* the first such check */
@@ -216,6 +220,11 @@ static void ngx_http_outage_health_keep(ngx_http_outage_shm_check_t *sc,
     ngx_http_outage_probe_t *p);
 static void ngx_http_outage_health_regroup(
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm);
+static ngx_uint_t ngx_http_outage_health_probes_fail(
+    ngx_http_outage_shm_check_t *sc);
+static ngx_uint_t ngx_http_outage_health_explains(
+    ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
+    ngx_uint_t scope, time_t now);
 static void ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_guard_count_t *c);
 static size_t ngx_http_outage_check_resolve_entry(u_char *dst,
@@ -4631,13 +4640,21 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * None: no probe result and none on its way: left out (it cannot hold
  * back a real outage of another target until its first probe, at a random
  * offset within its interval); the guard's reason says how many.
- * A check down by its probes whose scope Redis silences ("ok": the
- * operator declared its failing /health irrelevant) is no evidence
- * either: a target whose only verdicts are such checks is left out, so
- * that it does not turn one real outage elsewhere into "everything".
- * Only while the guard is off: silencing a check while every probe fails
- * (the on-call silencing what obviously serves) must not turn the guard
- * off and page the others.
+ * A check whose probes fail (probes_fail()) in a scope Redis decides is
+ * no evidence either: "ok" (the operator declared its failing /health
+ * irrelevant), or a maintenance or "down" in its window (its application
+ * stopped for the maintenance fails its probes, as declared).  A target
+ * whose only failing checks are such is left out, so that it does not
+ * turn one real outage elsewhere into "everything" (audit s12 A4 F2).
+ * An incident only announced for later decides nothing: its check pages,
+ * and counts.  Once explained, a check stays out until its probes stop
+ * failing ("explained"), also after the incident's window ends or its key
+ * is deleted: a maintenance that overran with the application still
+ * stopped is that same failure, not the prober's network breaking.
+ * Not an incident that starts deciding while the guard holds (explains()):
+ * silencing a check, or declaring its scope down or in maintenance, while
+ * every probe fails (the on-call acting on what the status shows) must not
+ * turn the guard off and page the others.
  * A check whose last probe reached the application (a status other than
  * 401, 403 or 407, a body that does not match, or no answer in time to a
  * request sent) has a verdict about the application, not about the
@@ -4674,6 +4691,64 @@ ngx_http_outage_health_just_sent(ngx_msec_t first_sent, ngx_msec_t window)
 #define NGX_HTTP_OUTAGE_TARGET_TRIED     0x08   /* failing probes */
 #define NGX_HTTP_OUTAGE_TARGET_SENT      0x10   /* first probe on its way */
 #define NGX_HTTP_OUTAGE_TARGET_FAILING   0x20
+#define NGX_HTTP_OUTAGE_TARGET_DECLARED  0x40   /* Redis decides */
+#define NGX_HTTP_OUTAGE_TARGET_OVER      0x80   /* Redis decided */
+
+
+/*
+ * The check's probes fail as count() reads them: down by its probes, or
+ * failing on the way to "fall" with no verdict yet; never when its last
+ * probe was answered by the application (a verdict about the application,
+ * which disproves the guard's premise).
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_probes_fail(ngx_http_outage_shm_check_t *sc)
+{
+    if (ngx_http_outage_health_answered(sc)) {
+        return 0;
+    }
+
+    if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN) {
+        return ngx_http_outage_check_down_by_probe(sc->reason,
+                                                   sc->reason_len);
+    }
+
+    return sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
+           && sc->passes == 0 && sc->fails > 0;
+}
+
+/*
+ * The scope's Redis incident explains its check's failing probes: it
+ * decides the scope now, and the guard is off or the incident was in
+ * effect before the guard engaged (a guard that engaged before Redis was
+ * read again, after it was stale, is re-read without it).  Not an incident
+ * that starts deciding while the guard holds: the on-call acting on what
+ * the status shows.
+ */
+
+static ngx_uint_t
+ngx_http_outage_health_explains(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_uint_t scope, time_t now)
+{
+    time_t                         at;
+    ngx_http_outage_shm_scope_t   *ss;
+
+    ss = &shm->scopes[ngx_http_outage_scope_slot(scope)];
+
+    if (!ngx_http_outage_redis_decides(omcf, shm, &ss->redis, now)) {
+        return 0;
+    }
+
+    if (!shm->guard_active) {
+        return 1;
+    }
+
+    at = ngx_max(ss->redis_since, ss->redis.starts);
+
+    return at < shm->guard_since;
+}
+
 
 static void
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
@@ -4682,8 +4757,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     u_char                         f, seen[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
-    ngx_uint_t                     i, t, n;
+    ngx_uint_t                     i, t, n, was;
     ngx_http_outage_shm_check_t   *sc;
+    ngx_http_outage_shm_scope_t   *ss;
     ngx_http_outage_check_conf_t  *checks;
 
     checks = omcf->checks.elts;
@@ -4700,14 +4776,33 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
         seen[t] |= NGX_HTTP_OUTAGE_TARGET_SEEN;
 
-        if (sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-            && !shm->guard_active
-            && ngx_http_outage_check_down_by_probe(sc->reason,
-                                                   sc->reason_len)
-            && ngx_http_outage_health_silenced(omcf, shm, checks[i].scope,
-                                               now))
+        was = sc->explained;
+
+        if (!ngx_http_outage_health_probes_fail(sc)) {
+            sc->explained = 0;
+
+        } else if (!sc->explained
+                   && ngx_http_outage_health_explains(omcf, shm,
+                                                      checks[i].scope, now))
         {
-            seen[t] |= NGX_HTTP_OUTAGE_TARGET_SILENCED;
+            sc->explained = 1;
+        }
+
+        /* the decision pages an explained check while the guard holds */
+        if (sc->explained != was && shm->guard_active) {
+            ngx_http_outage_shm_bump(shm);
+        }
+
+        if (sc->explained) {
+            ss = &shm->scopes[ngx_http_outage_scope_slot(checks[i].scope)];
+
+            seen[t] |= ngx_http_outage_health_silenced(omcf, shm,
+                                                       checks[i].scope, now)
+                       ? NGX_HTTP_OUTAGE_TARGET_SILENCED
+                       : ngx_http_outage_redis_decides(omcf, shm, &ss->redis,
+                                                       now)
+                         ? NGX_HTTP_OUTAGE_TARGET_DECLARED
+                         : NGX_HTTP_OUTAGE_TARGET_OVER;
             continue;
         }
 
@@ -4761,6 +4856,12 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
         } else if (f & NGX_HTTP_OUTAGE_TARGET_SILENCED) {
             c->nsilenced++;
+
+        } else if (f & NGX_HTTP_OUTAGE_TARGET_DECLARED) {
+            c->ndeclared++;
+
+        } else if (f & NGX_HTTP_OUTAGE_TARGET_OVER) {
+            c->nover++;
 
         } else if (f & NGX_HTTP_OUTAGE_TARGET_TRIED) {
             c->ntargets++;
@@ -4906,7 +5007,9 @@ ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
     }                              left[] = {
         { c->nsent, "with its first probe on its way" },
         { c->nnone, "with no probe result yet" },
-        { c->nsilenced, "silenced in Redis" }
+        { c->nsilenced, "silenced in Redis" },
+        { c->ndeclared, "declared down or in maintenance in Redis" },
+        { c->nover, "failing since an incident in Redis, now over" }
     };
 
     p = shm->guard_reason;
@@ -4973,6 +5076,7 @@ static ngx_uint_t
 ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 {
     return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
+           && !sc->explained
            && ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len);
 }
 
@@ -5041,13 +5145,15 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
  * A check the guard holds back while it holds: down by its probes, or with
  * probes failing on the way to "fall" (the guard may engage before every
  * check of a failing target counted them), unless its last probe was
- * answered by the application (a verdict, not the prober's network).
+ * answered by the application (a verdict, not the prober's network) or
+ * its failure is explained by Redis (count(): not the guard's evidence,
+ * so not held by it either).
  */
 
 static ngx_uint_t
 ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
 {
-    if (ngx_http_outage_health_answered(sc)) {
+    if (ngx_http_outage_health_answered(sc) || sc->explained) {
         return 0;
     }
 
@@ -6801,6 +6907,7 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 && ngx_http_outage_shm_current());
 
         held = (held && shm->guard_active
+                && !sc->explained
                 && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && sc->key == ck->key
                 && ngx_http_outage_check_down_by_probe(sc->reason,

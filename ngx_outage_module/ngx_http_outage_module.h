@@ -422,6 +422,12 @@ typedef struct {
     ngx_uint_t                   target;       /* (lock) the guard's group:
                                                   index of the first check
                                                   sharing an address */
+    ngx_uint_t                   explained;    /* (lock) its probes fail
+                                                  since a time its scope's
+                                                  Redis incident decided:
+                                                  not guard evidence until
+                                                  they stop failing
+                                                  (health.c, count) */
     ngx_atomic_t                 own_traffic;  /* paged traffic went to
                                                   the host:port it probes:
                                                   other peers are not its
@@ -613,6 +619,7 @@ typedef struct {
     time_t                       since;
     u_char                       reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       reason_len;
+    ngx_uint_t                   explained;    /* not held by the guard */
 } ngx_http_outage_snap_check_t;
 
 
@@ -800,6 +807,8 @@ uint32_t ngx_http_outage_redis_source(ngx_http_outage_main_conf_t *omcf);
 ngx_uint_t ngx_http_outage_redis_usable(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, time_t now);
 ngx_uint_t ngx_http_outage_redis_silences(ngx_http_outage_main_conf_t *omcf,
+    ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now);
+ngx_uint_t ngx_http_outage_redis_decides(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_incident_t *inc, time_t now);
 
 /* the banner filter's state of r, or NULL: r->ctx only, never a walk */

@@ -1401,3 +1401,19 @@ ngx_http_outage_incident_silences(const ngx_http_outage_incident_t *inc,
            && ngx_http_outage_incident_window(inc, now, left_ms)
               == NGX_HTTP_OUTAGE_WINDOW_OPEN;
 }
+
+
+int
+ngx_http_outage_incident_decides(const ngx_http_outage_incident_t *inc,
+    time_t now, int64_t left_ms)
+{
+    if (ngx_http_outage_incident_window(inc, now, left_ms)
+        != NGX_HTTP_OUTAGE_WINDOW_OPEN)
+    {
+        return 0;
+    }
+
+    return inc->state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE
+           || inc->state == NGX_HTTP_OUTAGE_STATE_DOWN
+           || ngx_http_outage_incident_silences(inc, now, left_ms);
+}

@@ -177,6 +177,17 @@ int ngx_http_outage_incident_window(const ngx_http_outage_incident_t *inc,
 int ngx_http_outage_incident_silences(const ngx_http_outage_incident_t *inc,
     time_t now, int64_t left_ms);
 
+/*
+ * 1 if the incident, read from a current Redis, decides its scope's state
+ * whatever its checks say ("Redis wins"): it silences them, or declares a
+ * maintenance or "down" in its open window.  An incident announced for
+ * later, over, or a degraded banner without "checks silenced" leaves the
+ * checks to decide.  The rule of the decision's "redis_decides", the
+ * guard's held list and its count (health.c).
+ */
+int ngx_http_outage_incident_decides(const ngx_http_outage_incident_t *inc,
+    time_t now, int64_t left_ms);
+
 /* a static description of one NGX_HTTP_OUTAGE_PW_* bit */
 const char *ngx_http_outage_payload_warning_text(unsigned bit);
 

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from harness import LATENCY_FACTOR, free_port, wait_for
-from guard_helpers import (BOXES_OPTS, PASSIVE_WINDOW, T,  # noqa: F401
-                           apps, boxes_conf, check_lines, guard,
+from guard_helpers import (AB_OPTS, BOXES_OPTS, PASSIVE_WINDOW,  # noqa: F401
+                           T, ab_conf, apps, boxes_conf, check_lines, guard,
                            metric_states, prober_fails, redis_shops, states)
 from passive_helpers import checks_of, lines, serve, server, stop_server
 
@@ -127,21 +127,30 @@ def test_guard_held_leaves_out_scopes_redis_decides(nginx_factory, apps,
                                                     redis):
     # review s8/R5 #2: every /health answers 401 (the prober's side), the
     # guard holds.  shopa is in a maintenance declared in Redis (paged by
-    # Redis, not held by the guard): only shopb is "held", in the status,
-    # its metric and the [error] line of the hold alike (one rule; the
-    # line named shopa too before guard9)
-    n, a, b = redis_shops(nginx_factory, apps, redis)
+    # Redis, not held by the guard): only shopb and shopc are "held", in
+    # the status, its metric and the [error] line of the hold alike (one
+    # rule; the line named shopa too before guard9).  Three targets: a
+    # check failing in a maintenance is not counted (audit s12 A4 F2), and
+    # one target left is never guarded
+    a, b, c = apps(), apps(), apps()
+    extra = ("outage_check shopc http://127.0.0.1:%d/health %s rise=2;\n"
+             % (c.port, AB_OPTS))
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + ab_conf(a, b, extra)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [x["health"] for x in checks_of(n)] == ["up"] * 3,
+             timeout=T, what="the three checks up")
     redis.cli("HSET", "outage:shopa", "state", "maintenance")
     wait_for(lambda: states(n)["shopa"] == "maintenance", timeout=T)
-    prober_fails(n, a, b)
+    prober_fails(n, a, b, c)
     wait_for(lambda: states(n)["shopa"] == "maintenance", timeout=T)
-    assert guard(n)["held"] == ["shopb"], n.status_json()
+    assert guard(n)["held"] == ["shopb", "shopc"], n.status_json()
     _, text = metric_states(n)
     assert re.search(r'^outage_guard_held\{scope="shopa"\} 0$', text, re.M)
     assert re.search(r'^outage_guard_held\{scope="shopb"\} 1$', text, re.M)
     held = lines(n, r"\[error\].*every health check fails")
     assert len(held) == 1, held
-    assert held[0].endswith('scopes kept up: "shopb"'), held
+    assert held[0].endswith('scopes kept up: "shopb", "shopc"'), held
 
 
 

@@ -689,6 +689,136 @@ def test_silenced_check_does_not_feed_the_guard(nginx_factory, apps, redis):
     assert not lines(n, r"every health check fails")
 
 
+def _maintenance_conf(redis, payments, shop, extra=""):
+    return ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port
+            + "outage_check payments http://127.0.0.1:%d/health "
+              "interval=500ms timeout=300ms fall=2 rise=2;\n"
+              "outage_check shop http://127.0.0.1:%d/health "
+              "interval=500ms timeout=300ms fall=2 rise=2;\n"
+            % (payments.port, shop.port) + extra) + server("""
+        location /payments/ {
+            outage_page payments;
+            proxy_pass http://127.0.0.1:%d/;
+        }
+        location /shop/ {
+            outage_page shop;
+            outage_passive off;    # a quiet hour: no visitor traffic
+            proxy_pass http://127.0.0.1:%d/;
+        }""" % (payments.port, shop.port))
+
+
+def test_declared_maintenance_does_not_feed_the_guard(nginx_factory, apps,
+                                                      redis):
+    # audit s12 A4 F2: ops declare a maintenance of payments and stop its
+    # application, so its probes are refused, as declared.  Then the
+    # shop's application really dies: shop alone fails unexplained, which
+    # is not "every target": shop is paged, no guard, no line blaming the
+    # prober's network
+    payments, shop = apps(), apps()
+    n = nginx_factory(_maintenance_conf(redis, payments, shop), workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "up"],
+             timeout=T, what="both checks up")
+    redis.cli("HSET", "outage:payments", "state", "maintenance",
+              "message", "Upgrading the payment service")
+    wait_for(lambda: states(n)["payments"] == "maintenance", timeout=T,
+             what="the maintenance page")
+    payments.stop()
+    wait_for(lambda: checks_of(n)[0]["health"] == "down", timeout=T,
+             what="payments' probes failing (it is stopped)")
+    assert states(n) == {"payments": "maintenance", "shop": "ok"}
+    shop.stop()
+    wait_for(lambda: checks_of(n)[1]["health"] == "down", timeout=T,
+             what="shop's check down")
+    # a moment for a (wrong) guard to show
+    end = time.monotonic() + 2 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard"]["state"] == "off", st["guard"]
+        assert states(n) == {"payments": "maintenance", "shop": "down"}, st
+        time.sleep(0.1)
+    assert n.get("/shop/")[0] == 503
+    # the maintenance overruns: its key is deleted with payments still
+    # stopped.  Its check pages it; its failure, explained when it began,
+    # still does not make "every target" with the shop's
+    redis.cli("DEL", "outage:payments")
+    wait_for(lambda: states(n)["payments"] == "down", timeout=T,
+             what="payments paged by its check")
+    end = time.monotonic() + 2 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard"]["state"] == "off", st["guard"]
+        assert states(n) == {"payments": "down", "shop": "down"}, st
+        time.sleep(0.1)
+    assert not lines(n, r"every health check fails")
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_guard_reason_names_a_declared_target_left_out(nginx_factory, apps,
+                                                       redis, over):
+    # payments is in a declared maintenance, its application stopped (over:
+    # the key is deleted, payments still stopped); then every other
+    # /health answers 401 (the prober's side): the guard holds shopa and
+    # shopb, and says payments is not counted, and why
+    payments, a, b = apps(), apps(), apps()
+    redis.cli("HSET", "outage:payments", "state", "maintenance")
+    payments.stop()
+    extra = ("outage_check payments http://127.0.0.1:%d/health "
+             "interval=500ms timeout=300ms fall=2 rise=2;\n" % payments.port)
+    conf = ("outage_redis 127.0.0.1:%d interval=200ms timeout=500ms;\n"
+            % redis.port) + ab_conf(a, b, extra)
+    n = nginx_factory(conf, workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "up",
+                                                              "down"],
+             timeout=T, what="shopa and shopb up, payments down")
+    assert guard(n)["state"] == "off", guard(n)
+    if over:
+        redis.cli("DEL", "outage:payments")
+        wait_for(lambda: states(n)["payments"] == "down", timeout=T,
+                 what="payments paged by its check")
+    a.health_code = b.health_code = 401
+    a.health500 = b.health500 = True
+    wait_for(lambda: guard(n)["state"] == "holding", timeout=T,
+             what="the guard")
+    text = ("every health check fails (2 of 2 targets; not counted: 1 %s)"
+            % ("failing since an incident in Redis, now over" if over else
+               "declared down or in maintenance in Redis"))
+    assert guard(n)["reason"] == text, guard(n)
+    # the guard does not hold back the verdict it does not stand on
+    assert states(n) == {"shopa": "ok", "shopb": "ok",
+                         "payments": "down" if over else "maintenance"}
+    assert guard(n)["held"] == ["shopa", "shopb"], guard(n)
+    got = lines(n, r"\[error\].*outage: every health check fails")
+    assert len(got) == 1 and text + ", which usually means" in got[0], got
+
+
+def test_declaring_a_maintenance_keeps_an_active_guard(nginx_factory, apps,
+                                                       redis):
+    # every probe fails on the prober's side (401), the guard holds
+    # payments and shop up; the on-call declares a maintenance of payments.
+    # That is no evidence that shop alone fails: the guard stays, shop
+    # (serving) is not paged
+    payments, shop = apps(), apps()
+    n = nginx_factory(_maintenance_conf(redis, payments, shop), workers=2)
+    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up", "up"],
+             timeout=T, what="both checks up")
+    payments.health_code = shop.health_code = 401
+    payments.health500 = shop.health500 = True
+    wait_for(lambda: guard(n)["state"] == "holding", timeout=T,
+             what="the guard")
+    redis.cli("HSET", "outage:payments", "state", "maintenance")
+    wait_for(lambda: states(n)["payments"] == "maintenance", timeout=T,
+             what="the maintenance page")
+    end = time.monotonic() + 3 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard"]["state"] == "holding", st["guard"]
+        assert states(n)["shop"] == "ok", st
+        time.sleep(0.1)
+    assert n.get("/shop/")[0] == 200
+    assert not lines(n, r"not every health check fails any more")
+
+
 def test_guard_on_credentials_ignores_dropped_and_slow_urls(nginx_factory):
     # review s7/R4 #5: every probe 401 (the token rotated: the prober's
     # side), the guard holds both scopes up.  A URL on which the

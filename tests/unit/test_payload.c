@@ -1615,6 +1615,54 @@ t_incident_silences(void)
     }
 }
 
+
+/* "Redis decides": what the guard leaves out of its count (health.c) */
+
+static void
+t_incident_decides(void)
+{
+    time_t                      now = 1800000000;
+    uint64_t                    ms = 5000000;
+    ngx_http_outage_incident_t  inc;
+
+    memset(&inc, 0, sizeof(inc));
+
+    inc.state = NGX_HTTP_OUTAGE_STATE_NONE;
+    CHECK(!ngx_http_outage_incident_decides(&inc, now, ms));
+
+    /* maintenance, down and the silences decide; a plain degraded not */
+    inc.state = NGX_HTTP_OUTAGE_STATE_MAINTENANCE;
+    CHECK(ngx_http_outage_incident_decides(&inc, now, ms));
+    inc.state = NGX_HTTP_OUTAGE_STATE_DOWN;
+    CHECK(ngx_http_outage_incident_decides(&inc, now, ms));
+    inc.state = NGX_HTTP_OUTAGE_STATE_OK;
+    CHECK(ngx_http_outage_incident_decides(&inc, now, ms));
+    inc.state = NGX_HTTP_OUTAGE_STATE_DEGRADED;
+    CHECK(!ngx_http_outage_incident_decides(&inc, now, ms));
+    inc.silences = 1;
+    CHECK(ngx_http_outage_incident_decides(&inc, now, ms));
+
+    /* announced for later: decides from "starts" on, not before */
+    inc.silences = 0;
+    inc.state = NGX_HTTP_OUTAGE_STATE_MAINTENANCE;
+    inc.starts = now + 60;
+    CHECK(!ngx_http_outage_incident_decides(&inc, now, ms));
+    CHECK(ngx_http_outage_incident_decides(&inc, now + 60, ms));
+    inc.starts = 0;
+    inc.pending = 1;
+    CHECK(!ngx_http_outage_incident_decides(&inc, now, ms));
+    inc.pending = 0;
+
+    /* over at "ends" and at the key's expiry */
+    inc.ends = now;
+    CHECK(!ngx_http_outage_incident_decides(&inc, now, ms));
+    CHECK(ngx_http_outage_incident_decides(&inc, now - 1, ms));
+    inc.ends = 0;
+    inc.expires = ms + 1;
+    CHECK(ngx_http_outage_incident_decides(&inc, now, 1));
+    CHECK(!ngx_http_outage_incident_decides(&inc, now, 0));
+}
+
 static const unit_test_t  tests[] = {
     { "string_key", t_string_key },
     { "string_empty", t_string_empty },
@@ -1657,6 +1705,7 @@ static const unit_test_t  tests[] = {
     { "hash_duplicate_any_order", t_hash_duplicate_any_order },
     { "string_json", t_string_json },
     { "incident_silences", t_incident_silences },
+    { "incident_decides", t_incident_decides },
 };
 
 
