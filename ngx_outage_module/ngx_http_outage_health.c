@@ -2452,14 +2452,14 @@ ngx_http_outage_health_stale(ngx_http_outage_health_t *h)
         sc = &shm->checks[p->conf->slot];
         limit = ngx_http_outage_health_limit(h, p->conf);
 
-        /*
-         * msec_since(): sc->probed is the prober's cached clock, which may
-         * be a little ahead of this worker's
-         */
         if (sc->key != p->conf->key) {
             continue;       /* another configuration's check now */
         }
 
+        /*
+         * msec_since(): sc->probed is the prober's cached clock, which may
+         * be a little ahead of this worker's
+         */
         if (sc->health == NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
             || conf_age <= limit
             || ngx_http_outage_msec_since(sc->probed) <= limit)
