@@ -2930,6 +2930,20 @@ ngx_http_outage_health_probe_request(ngx_http_request_t *r, uint64_t mark)
 }
 
 
+/*
+ * Whether a request is a probe of any check of this nginx, wherever it
+ * is: $outage_probe, which must follow the probe to the location that
+ * caches (a named one after try_files, one that does not page).  A leaked
+ * mark lets a client past the cache of a check's own URL only.
+ */
+
+ngx_uint_t
+ngx_http_outage_health_probe_any(ngx_http_request_t *r, uint64_t mark)
+{
+    return ngx_http_outage_health_probe_of(r, mark, NULL);
+}
+
+
 /* scopes NULL: a check of any scope */
 
 static ngx_uint_t

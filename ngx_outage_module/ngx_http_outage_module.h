@@ -212,9 +212,9 @@ typedef struct {
                                                  outage_probe_secret, shared
                                                  by a fleet; 0: none */
 
-    ngx_array_t                 *paging_locs; /* of void **: the loc_conf
-                                                 of each location that pages
-                                                 a scope (upcache.c) */
+    ngx_array_t                 *cache_locs;  /* of void **: the loc_conf
+                                                 of each location, as merged
+                                                 (upcache.c) */
 
     ngx_array_t                 *scope_labels;    /* statuspage.c */
     ngx_array_t                 *status_links;    /* statuspage.c */
@@ -843,6 +843,9 @@ ngx_int_t ngx_http_outage_page_limits_handler(ngx_http_request_t *r);
 /* a request that is this nginx's own probe: let through the page */
 ngx_uint_t ngx_http_outage_health_probe_request(ngx_http_request_t *r,
     uint64_t mark);
+/* a request that is a probe of any check of this nginx ($outage_probe) */
+ngx_uint_t ngx_http_outage_health_probe_any(ngx_http_request_t *r,
+    uint64_t mark);
 /* the guard's state in the status: JSON "guard":{...}, and Prometheus */
 u_char *ngx_http_outage_health_guard_json(u_char *p, u_char *last,
     ngx_http_outage_main_conf_t *omcf, ngx_http_outage_shm_t *shm,
@@ -885,8 +888,10 @@ ngx_int_t ngx_http_outage_nonce_attr(ngx_http_request_t *r,
 ngx_int_t ngx_http_outage_page_filter_init(ngx_conf_t *cf);
 char *ngx_http_outage_page_merge(ngx_conf_t *cf,
     ngx_http_outage_loc_conf_t *conf);
-/* the probe this location lets through as its own ($outage_probe) */
+/* the probe this location lets through as its own (the page's pass) */
 ngx_uint_t ngx_http_outage_page_probe(ngx_http_request_t *r);
+/* a probe of any check, in any location ($outage_probe) */
+ngx_uint_t ngx_http_outage_page_probe_any(ngx_http_request_t *r);
 char *ngx_http_outage_bypass_rotation(ngx_conf_t *cf,
     ngx_http_outage_main_conf_t *omcf);
 
@@ -938,7 +943,7 @@ ngx_str_t *ngx_http_outage_scope_label(ngx_http_outage_main_conf_t *omcf,
 /* variables.c */
 ngx_int_t ngx_http_outage_add_variables(ngx_conf_t *cf);
 
-/* upcache.c: $outage_probe in the caches of the locations that page */
+/* upcache.c: $outage_probe in the caches of every location */
 ngx_int_t ngx_http_outage_upcache_note(ngx_conf_t *cf);
 ngx_int_t ngx_http_outage_upcache_init(ngx_conf_t *cf);
 

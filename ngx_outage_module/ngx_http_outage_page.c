@@ -1301,10 +1301,10 @@ ngx_http_outage_header_push(ngx_http_request_t *r, char *key, size_t key_len,
 /*
  * Whether r is a probe of this nginx that this location lets through as
  * its own (health.c): the mark, and the request of a check whose scope
- * the location pages.  The page's pass, the limits' skip and
- * $outage_probe (the upstream cache's bypass, upcache.c) are this one
- * decision.  A probe makes no subrequests: one (an SSI include of the
- * answer) has the main request's URI, which would match the probe's.
+ * the location pages.  The page's pass and the limits' skip are this one
+ * decision, bound to the location on purpose.  A probe makes no
+ * subrequests: one (an SSI include of the answer) has the main request's
+ * URI, which would match the probe's.
  */
 
 ngx_uint_t
@@ -1327,6 +1327,30 @@ ngx_http_outage_page_probe(ngx_http_request_t *r)
 
     return ctx && ctx->probe_mark
            && ngx_http_outage_health_probe_request(r, ctx->probe_mark);
+}
+
+
+/*
+ * $outage_probe (the upstream caches' bypass, upcache.c) is not bound to
+ * the location: the cache is often where the paging location hands the
+ * request on (try_files ... @app), or where a check's URL lands without
+ * a page.  Any check's method and URL with the mark is enough; the mark
+ * survives redirects in the context.
+ */
+
+ngx_uint_t
+ngx_http_outage_page_probe_any(ngx_http_request_t *r)
+{
+    ngx_http_outage_page_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return 0;
+    }
+
+    ctx = ngx_http_outage_page_ctx(r, 0);
+
+    return ctx && ctx->probe_mark
+           && ngx_http_outage_health_probe_any(r, ctx->probe_mark);
 }
 
 
@@ -1716,8 +1740,8 @@ ngx_http_outage_page_merge(ngx_conf_t *cf, ngx_http_outage_loc_conf_t *conf)
         }
     }
 
-    /* its upstream cache must not answer the probe (upcache.c) */
-    if (conf->page_scopes && ngx_http_outage_upcache_note(cf) != NGX_OK) {
+    /* no upstream cache may answer a probe (upcache.c) */
+    if (ngx_http_outage_upcache_note(cf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -3,16 +3,19 @@
  * ngx_outage_module: the probe past nginx's upstream caches.
  *
  * A check whose URL reaches this nginx itself must see what the backend
- * answers now.  A location that pages its scope and caches (proxy_cache,
- * fastcgi_cache, uwsgi_cache, scgi_cache) would answer the probe from the
- * cache: a dead application would stay "up" for proxy_cache_valid, or for
- * good with *_cache_use_stale error, and the passive rule's confirming
- * probe would pass too.  Every such location gets "$outage_probe" added
- * to its *_cache_bypass and *_no_cache predicates when the configuration
- * is read, so the operator need not know: the probe goes to the backend
- * (never a hit, nor a stale copy: a bypassed request is never served
- * stale) and its answer is not stored.  The variable is empty for any
- * other request, so visitors are cached as configured.
+ * answers now.  A location that caches (proxy_cache, fastcgi_cache,
+ * uwsgi_cache, scgi_cache) would answer the probe from the cache: a dead
+ * application would stay "up" for proxy_cache_valid, or for good with
+ * *_cache_use_stale error, and the passive rule's confirming probe would
+ * pass too.  The cache is often not where the page is: the paging
+ * location hands the request on (try_files $uri @app), or the check's URL
+ * has a location of its own.  So every location that caches, when this
+ * nginx has checks, gets "$outage_probe" added to its *_cache_bypass and
+ * *_no_cache predicates when the configuration is read, and the operator
+ * need not know: the probe goes to the backend (never a hit, nor a stale
+ * copy: a bypassed request is never served stale) and its answer is not
+ * stored.  The variable is empty for any request but a check's, so
+ * visitors are cached as configured.
  *
  * These modules are found by name: nginx may be built without them, and
  * a dynamic module cannot link against their symbols.  Their location
@@ -51,16 +54,17 @@ static ngx_command_t *ngx_http_outage_upcache_command(ngx_module_t *m,
     ngx_str_t *name);
 static ngx_int_t ngx_http_outage_upcache_add(ngx_conf_t *cf,
     ngx_array_t **predicates, ngx_http_complex_value_t *cv);
-static void ngx_http_outage_upcache_warn(ngx_conf_t *cf, void **loc_conf,
+static void ngx_http_outage_upcache_warn(ngx_conf_t *cf,
     ngx_http_outage_upcache_t *uc);
 
 #endif
 
 
 /*
- * Remembers a location that pages a scope (its loc_conf array, as the
- * merge sees it: an "if" block or limit_except has its own and is reached
- * by no walk of the locations later).
+ * Remembers every location (its loc_conf array, as the merge sees it: an
+ * "if" block or limit_except has its own and is reached by no walk of the
+ * locations later).  Whether it caches is known only once every module
+ * merged it.
  */
 
 ngx_int_t
@@ -71,14 +75,14 @@ ngx_http_outage_upcache_note(ngx_conf_t *cf)
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
 
-    if (omcf->paging_locs == NULL) {
-        omcf->paging_locs = ngx_array_create(cf->pool, 4, sizeof(void **));
-        if (omcf->paging_locs == NULL) {
+    if (omcf->cache_locs == NULL) {
+        omcf->cache_locs = ngx_array_create(cf->pool, 4, sizeof(void **));
+        if (omcf->cache_locs == NULL) {
             return NGX_ERROR;
         }
     }
 
-    loc = ngx_array_push(omcf->paging_locs);
+    loc = ngx_array_push(omcf->cache_locs);
     if (loc == NULL) {
         return NGX_ERROR;
     }
@@ -110,8 +114,8 @@ ngx_http_outage_upcache_init(ngx_conf_t *cf)
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_outage_module);
 
-    if (omcf->paging_locs == NULL) {
-        return NGX_OK;
+    if (omcf->cache_locs == NULL || omcf->checks.nelts == 0) {
+        return NGX_OK;              /* no probe: $outage_probe is empty */
     }
 
     ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
@@ -125,7 +129,7 @@ ngx_http_outage_upcache_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    loc = omcf->paging_locs->elts;
+    loc = omcf->cache_locs->elts;
 
     for (uc = ngx_http_outage_upcaches; uc->module; uc++) {
 
@@ -165,14 +169,11 @@ ngx_http_outage_upcache_init(ngx_conf_t *cf)
             || no_cache->offset - offsetof(ngx_http_upstream_conf_t,
                                            no_cache) != base)
         {
-            for (k = 0; k < omcf->paging_locs->nelts; k++) {
-                ngx_http_outage_upcache_warn(cf, loc[k], uc);
-            }
-
+            ngx_http_outage_upcache_warn(cf, uc);
             continue;
         }
 
-        for (k = 0; k < omcf->paging_locs->nelts; k++) {
+        for (k = 0; k < omcf->cache_locs->nelts; k++) {
             if (loc[k][m->ctx_index] == NULL) {
                 continue;
             }
@@ -260,20 +261,15 @@ ngx_http_outage_upcache_add(ngx_conf_t *cf, ngx_array_t **predicates,
 
 
 static void
-ngx_http_outage_upcache_warn(ngx_conf_t *cf, void **loc_conf,
-    ngx_http_outage_upcache_t *uc)
+ngx_http_outage_upcache_warn(ngx_conf_t *cf, ngx_http_outage_upcache_t *uc)
 {
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = loc_conf[ngx_http_core_module.ctx_index];
-
     ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                       "\"outage_page\" in location \"%V\": \"$outage_probe\" "
-                       "cannot be added to the cache of this nginx's %s; "
-                       "if the location caches, add \"%V $outage_probe;\" "
+                       "\"outage_check\": \"$outage_probe\" cannot be "
+                       "added to the caches of this nginx's %s; in each "
+                       "location that caches, add \"%V $outage_probe;\" "
                        "and \"%V $outage_probe;\", or health checks "
                        "through it are answered from the cache",
-                       &clcf->name, uc->module, &uc->bypass, &uc->no_cache);
+                       uc->module, &uc->bypass, &uc->no_cache);
 }
 
 #endif

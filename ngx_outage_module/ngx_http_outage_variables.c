@@ -295,16 +295,16 @@ ngx_http_outage_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
 
 /*
- * Decided anew in each location the request enters (a redirect to one
- * that does not page the scope ends it), as the page's pass and the
- * limits' skip are.
+ * "1" for a probe of any check of this nginx, in every location it
+ * enters: unlike the page's pass and the limits' skip, the cache it must
+ * not be answered from may be in one that does not page (page.c).
  */
 
 static ngx_int_t
 ngx_http_outage_probe_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    if (ngx_http_outage_page_probe(r)) {
+    if (ngx_http_outage_page_probe_any(r)) {
         v->data = (u_char *) "1";
         v->len = 1;
 

@@ -6,10 +6,17 @@ proxy_cache_valid, or for good with proxy_cache_use_stale error), the
 passive rule's confirming probe passed too, and a total outage was never
 paged.
 
-Every location that pages a scope and caches now gets $outage_probe in its
-*_cache_bypass and *_no_cache, without configuration: the probe reaches
-the backend, never gets a stale copy, and its answer is not stored.
-Visitors are cached as before."""
+Every location that caches now gets $outage_probe in its *_cache_bypass
+and *_no_cache, without configuration: the probe reaches the backend,
+never gets a stale copy, and its answer is not stored.  Visitors are
+cached as before.
+
+Review s12 R3 F4: the bypass first went only to locations that page, and
+$outage_probe was "1" only there; the common shape "location / {
+outage_page shop; try_files $uri @app; }" with the cache in @app kept a
+dead application "up", even with the documented manual lines in @app.
+$outage_probe is now "1" for a check's request with the mark in any
+location, and every location that caches is bypassed."""
 
 import socketserver
 import struct
@@ -73,6 +80,68 @@ def test_self_probe_through_the_cache_pages_a_dead_application(
             stop_server(app)
 
 
+# the cache is not where the page is (review s12 R3 F4)
+_AFTER_PAGE = {
+    # the common shape: the paging location hands on to a named one
+    "named": """
+        location / {
+            outage_page shop;
+            try_files /nonexistent-file @app;
+        }
+        location @app {
+            proxy_cache shop;
+            proxy_cache_valid 200 1m;
+            proxy_cache_use_stale error timeout;
+            %(manual)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+    # the check's URL has a location of its own, which does not page
+    "check-location": """
+        location / {
+            outage_page shop;
+            proxy_pass http://127.0.0.1:%(app)d;
+        }
+        location = /health {
+            proxy_cache shop;
+            proxy_cache_valid 200 1m;
+            proxy_cache_use_stale error timeout;
+            %(manual)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+}
+
+_MANUAL = "proxy_cache_bypass $outage_probe; proxy_no_cache $outage_probe;"
+
+
+@pytest.mark.parametrize("layout,manual", [
+    ("named", ""), ("named", _MANUAL), ("check-location", "")],
+    ids=["named", "named-manual-lines", "check-location"])
+def test_self_probe_through_a_cache_where_no_page_is_pages_a_dead_app(
+        nginx_factory, layout, manual):
+    port = free_port()
+    app = serve("127.0.0.1", port)
+    try:
+        n = nginx_factory(
+            CACHE + "outage_check shop http://127.0.0.1:{port}/health "
+            "interval=500ms timeout=400ms fall=2 rise=2;\n"
+            + server(_AFTER_PAGE[layout] % {"app": port, "manual": manual}),
+            workers=1)
+        wait_for(lambda: checks_of(n)[0]["health"] == "up", timeout=T,
+                 what="the check up")
+        assert n.get("/health")[0] == 200          # a visitor's, cached
+        stop_server(app)                           # the application dies
+        app = None
+        end = time.monotonic() + T
+        while scope(n, "shop")["state"] != "down":
+            assert time.monotonic() < end, (
+                "application dead for %.0f s, the cache (%s) answered the "
+                "probes: not paged; check=%r" % (T, layout, checks_of(n)[0]))
+            time.sleep(0.2)
+    finally:
+        if app is not None:
+            stop_server(app)
+
+
 # -- visitors are still cached; where the bypass applies --------------------
 
 # %(app)d is the recording application; the check "shop" probes this nginx
@@ -106,6 +175,33 @@ _LAYOUTS = {
             if ($request_method = GET) {
                 proxy_pass http://127.0.0.1:%(app)d;
             }
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+    # the page in "/", the cache in the named location it hands on to
+    "page-then-named": """
+        location / {
+            outage_page shop;
+            try_files /nonexistent-file @app;
+        }
+        location @app {
+            proxy_cache shop;
+            proxy_cache_valid 200 1m;
+            %(headers)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }""",
+    # a location of the check's own URL that caches and does not page
+    "check-location": """
+        location / {
+            outage_page shop;
+            proxy_cache shop;
+            proxy_cache_valid 200 1m;
+            %(headers)s
+            proxy_pass http://127.0.0.1:%(app)d;
+        }
+        location = /health {
+            proxy_cache shop;
+            proxy_cache_valid 200 1m;
+            %(headers)s
             proxy_pass http://127.0.0.1:%(app)d;
         }""",
     "named": """
