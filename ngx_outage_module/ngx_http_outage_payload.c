@@ -832,7 +832,12 @@ ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
 }
 
 
-/* the rank of a "state" value among its duplicates: down first */
+/*
+ * The rank of a "state" value among its duplicates: down first, "ok"
+ * last.  A misspelt value ranks above "ok" as what it is alone (a degraded
+ * banner or nothing, never a silenced check), so "ok" wins only when every
+ * variant says "ok": a typo next to an old "ok" must not silence a check.
+ */
 
 static int
 ngx_http_outage_state_severity(const redisReply *v)
@@ -847,9 +852,9 @@ ngx_http_outage_state_severity(const redisReply *v)
     case NGX_HTTP_OUTAGE_STATE_DEGRADED:
         return 2;
     case NGX_HTTP_OUTAGE_STATE_OK:
-        return 1;
-    default:
         return 0;
+    default:
+        return 1;
     }
 }
 
@@ -860,7 +865,8 @@ ngx_http_outage_state_severity(const redisReply *v)
  * order they were written in (a hash over 64-byte values or 128 fields is
  * a hashtable, ordered by a hash seeded at each Redis start), so the
  * choice depends on the values and names alone: the more severe state (a
- * duplicate must not turn a "down" into an "ok" override), "checks" that
+ * duplicate must not turn a "down", nor a misspelt one, into an "ok"
+ * override), "checks" that
  * do not silence (a typo never silences), else the name in lowercase as
  * documented, else the first name in byte order.
  */

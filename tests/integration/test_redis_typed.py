@@ -9,6 +9,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from harness import wait_for
 from outage_fixtures import banner_nginx, www_dir
 
@@ -147,3 +149,50 @@ def test_a_field_in_two_cases_does_not_depend_on_hgetall_order(
     time.sleep(0.5)      # a few more polls: it must stay as it is
     assert site(n)["state"] == "down"
     assert "field given twice (names differ only in case)" in n.log_text()
+
+
+TYPO_CONF = """
+    outage_redis 127.0.0.1:{rp} interval=200ms timeout=500ms;
+    outage_check checkout http://127.0.0.1:{hp}/health interval=200ms
+                 timeout=150ms fall=2 rise=2;
+    server {{
+        listen 127.0.0.1:{{port}};
+        location /checkout/ {{
+            outage_page checkout;
+            outage_passive off;
+            outage_page_intercept off;
+            proxy_pass http://127.0.0.1:{hp}/;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+@pytest.mark.parametrize("order", ["ok-first", "typo-first"])
+def test_a_misspelt_state_variant_does_not_silence_a_failing_check(
+        redis, nginx_factory, backend, order):
+    """Review R3 F1: an old "state ok" next to "State dwon" (a typo, with a
+    message) ranked the typo below "ok", so the override silenced a
+    failing check.  A misspelt variant counts as it does alone: a degraded
+    banner under which the check pages."""
+    backend.set_health("ok", path="/health")
+    n = nginx_factory(TYPO_CONF.format(rp=redis.port, hp=backend.port),
+                      workers=1)
+    wait_for(lambda: n.status_json()["checks"][0]["health"] == "up",
+             timeout=10, what="check up")
+    fields = [("state", "ok"), ("State", "dwon")]
+    if order == "typo-first":
+        fields.reverse()
+    for f, v in fields:
+        redis.cli("HSET", "outage:checkout", f, v)
+    redis.cli("HSET", "outage:checkout", "message", "Checkout is down")
+    backend.set_health("500", path="/health")
+    wait_for(lambda: n.status_json()["checks"][0]["health"] == "down",
+             timeout=10, what="check down")
+    wait_for(lambda: scope(n)["state"] == "down", timeout=10,
+             what="the check pages under the typo's banner")
+    assert not scope(n).get("overrides")
+    st, _, _ = n.get("/checkout/cart")
+    assert st == 503
+    assert '"state" given in several cases' in (scope(n).get("warning")
+                                                or "")

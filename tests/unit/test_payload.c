@@ -955,6 +955,20 @@ t_hash_duplicate_any_order(void)
           && b.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
     CHECK(a.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE);
 
+    /* review R3 F1: a misspelt variant counts as alone, "ok" never wins */
+    CHECK(parse_hash(&a, &err, "state", "ok", "State", "dwon",
+                     "message", "m", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "State", "dwon", "message", "m",
+                     "state", "ok", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_DEGRADED
+          && b.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(a.warnings
+          == (NGX_HTTP_OUTAGE_PW_DUPLICATE | NGX_HTTP_OUTAGE_PW_BAD_STATE));
+    CHECK(parse_hash(&a, &err, "state", "ok", "State", "dwon", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_NONE);
+    CHECK(parse_hash(&a, &err, "state", "ok", "State", "UP", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_OK);
+
     /* other fields: the lowercase name's value */
     CHECK(parse_hash(&a, &err, "state", "down", "Message", "upper",
                      "message", "lower", NULL) == 0);
