@@ -124,6 +124,36 @@ def test_a_json_string_is_refused_not_shown_raw(redis, nginx_factory,
     assert not site(n).get("warning")
 
 
+def test_json_like_strings_are_refused_too(redis, nginx_factory, tmp_path):
+    """Review R3 F2: only '{"' and '{}' were taken for JSON; a Python
+    dict's repr, a JS literal, a JSON array and JSON after a UTF-8 BOM were
+    shown raw in a degraded banner.  A string starting with "{" and ending
+    with "}", or "[" then "{" ... "]", is refused; "{maintenance} until
+    10pm" and "[EU] checkout slow" stay messages."""
+    www = www_dir(tmp_path, {"p.html": b"<!doctype html><html><head>"
+                             b"</head><body><p>shop</p></body></html>"})
+    n = banner_nginx(nginx_factory, redis,
+                     "location /s/ { alias %s/; }" % www)
+    for value in ["{'state': 'down', 'message': 'Migration until 22:00'}",
+                  '{state: "down", message: "Migration until 22:00"}',
+                  '[{"state":"down","message":"Migration until 22:00"}]',
+                  '\ufeff{"state":"down","message":"Migration"}\n']:
+        redis.cli("SET", "outage:site", "Slow")
+        wait_for(lambda: site(n).get("message") == "Slow"
+                 and not site(n).get("warning"), what="a plain message")
+        redis.cli("SET", "outage:site", value)
+        wait_for(lambda: "JSON" in (site(n).get("warning") or ""),
+                 what="the warning for %r" % value)
+        assert site(n)["state"] in ("ok", "none"), value
+        _, _, body = n.get("/s/p.html")
+        assert b"outage-banner" not in body, value
+    for value in ["{maintenance} until 10pm", "[EU] checkout slow [2]"]:
+        redis.cli("SET", "outage:site", value)
+        wait_for(lambda: site(n).get("message") == value, what=value)
+        assert site(n)["state"] == "degraded"
+        assert not site(n).get("warning")
+
+
 def test_a_field_in_two_cases_does_not_depend_on_hgetall_order(
         redis, nginx_factory):
     """Audit A5 F5: of "State" and "state", "the first one" was used, and

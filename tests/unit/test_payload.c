@@ -1008,12 +1008,23 @@ t_string_json(void)
         "  {  \"state\": \"down\" }\n",
         "{}",
         "\r\n{\n\t\"message\": \"x\"}\r\n",
+        /* review R3 F2: a Python dict, a JS literal, an array, a BOM */
+        "{'state': 'down', 'message': 'Database migration'}",
+        "{state: \"down\", message: \"Database migration\"}",
+        "[{\"state\":\"down\",\"message\":\"Database migration\"}]",
+        "\xef\xbb\xbf{\"state\":\"down\"}\r\n",
+        " \n[ ] ",
+        "{{ maintenance }}",
     };
     static const char           *text[] = {
         "{maintenance} tonight",
         "{ braces } in a message",
         "{\"half",
         "Checkout {\"is\"} slow",
+        "[EU] checkout slow [update 2]",
+        "[maintenance]",
+        "\xef\xbb\xbf" "Checkout slow",
+        "{maintenance} until 10pm",
     };
     size_t                       i;
 
