@@ -125,6 +125,7 @@ typedef struct {
     unsigned                 zskip:1;      /* the rest is not gzip: ignored */
     unsigned                 zlast:1;      /* the last buffer went on */
     unsigned                 zgot:1;       /* inflated bytes went on */
+    unsigned                 zcut:1;       /* ended early: fail after it */
     ngx_uint_t               nzbufs;
     z_stream                 zs;
     ngx_chain_t             *zin;          /* input not inflated yet */
@@ -3120,6 +3121,11 @@ ngx_http_outage_inflate_filter(ngx_http_request_t *r,
             out = cl;
         }
 
+        if (ctx->zcut) {
+            /* the page went out with a flush: no end for the client */
+            return NGX_ERROR;
+        }
+
         if (rc == NGX_ERROR || ctx->zlast) {
             return rc;
         }
@@ -3423,10 +3429,49 @@ ngx_http_outage_zflags(ngx_http_request_t *r,
      * An empty body is left empty.  One that ends inside a member (an
      * application that never finishes its stream, a trailer cut off) ends
      * the response with what was inflated, as browsers show it; with
-     * nothing inflated there is no page to end.
+     * nothing inflated there is no page to end.  If the upstream gave the
+     * body no length (no Content-Length, not chunked: HTTP/1.0, uwsgi,
+     * scgi), its end is only a closed connection, which is also how an
+     * application that dies mid-page looks: the unfinished gzip stream is
+     * the only evidence of the cut, so what was inflated goes on with a
+     * flush and the response is then cut (no last chunk, the connection
+     * closed), as nginx does when an upstream closes early.
      */
 
     if (b->last_buf && ctx->zmember && !ctx->zgap && !ctx->zskip) {
+
+        if (ctx->zgot && r->upstream
+            && r->upstream->headers_in.content_length_n == -1
+            && !r->upstream->headers_in.chunked)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "outage: banner: the upstream's gzip body "
+                          "ends early (inside a gzip member) and had no "
+                          "length: the page is sent up to there and the "
+                          "response is cut");
+            ctx->zcut = 1;
+
+            ob = ctx->zcur;
+
+            if (ob && ob->pos != ob->last) {
+                ctx->zcur = NULL;
+
+            } else {
+                ob = ngx_calloc_buf(r->pool);
+                if (ob == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            if (ngx_http_outage_link(r, ctx, ob, ll) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ob->flush = 1;
+
+            return NGX_OK;
+        }
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "outage: banner: the upstream's gzip body "
                       "ends early (inside a gzip member)%s",

@@ -240,9 +240,12 @@ ngx_http_outage_field_id(const unsigned char *p, size_t len)
 
 
 /*
- * 1 if a string value is a JSON object as tools write it: "{", blanks,
- * then '"' or "}", and "}" at its end.  A message a person writes for
- * shoppers never looks like that ("{maintenance} tonight" does not).
+ * 1 if a string value is structured data rather than a message: after
+ * blanks, line ends and a UTF-8 BOM (Windows tools), it starts with "{"
+ * and ends with "}" (a JSON object, a Python dict's repr, a JS literal),
+ * or starts with "[" then "{", '"' or "]" and ends with "]" (a JSON
+ * array).  Messages people write for shoppers do not: "{maintenance}
+ * tonight" ends in a letter, "[EU] checkout slow" has a letter after "[".
  */
 
 static int
@@ -252,22 +255,40 @@ ngx_http_outage_json_object(const unsigned char *p, size_t len)
 
     ngx_http_outage_trim_space(&p, &len);
 
-    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n')) {
+    if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+        p += 3;
+        len -= 3;
+        ngx_http_outage_trim_space(&p, &len);
+    }
+
+    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n'
+                   || p[len - 1] == ' ' || p[len - 1] == '\t'))
+    {
         len--;
     }
 
-    while (len && (p[0] == '\r' || p[0] == '\n')) {
+    while (len && (p[0] == '\r' || p[0] == '\n'
+                   || p[0] == ' ' || p[0] == '\t'))
+    {
         p++;
         len--;
     }
 
-    if (len < 2 || p[0] != '{' || p[len - 1] != '}') {
+    if (len < 2) {
+        return 0;
+    }
+
+    if (p[0] == '{') {
+        return p[len - 1] == '}';
+    }
+
+    if (p[0] != '[' || p[len - 1] != ']') {
         return 0;
     }
 
     for (i = 1; i < len; i++) {
         if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') {
-            return p[i] == '"' || p[i] == '}';
+            return p[i] == '{' || p[i] == '"' || p[i] == ']';
         }
     }
 
@@ -832,7 +853,12 @@ ngx_http_outage_payload_time_at(const unsigned char *p, size_t len,
 }
 
 
-/* the rank of a "state" value among its duplicates: down first */
+/*
+ * The rank of a "state" value among its duplicates: down first, "ok"
+ * last.  A misspelt value ranks above "ok" as what it is alone (a degraded
+ * banner or nothing, never a silenced check), so "ok" wins only when every
+ * variant says "ok": a typo next to an old "ok" must not silence a check.
+ */
 
 static int
 ngx_http_outage_state_severity(const redisReply *v)
@@ -847,9 +873,9 @@ ngx_http_outage_state_severity(const redisReply *v)
     case NGX_HTTP_OUTAGE_STATE_DEGRADED:
         return 2;
     case NGX_HTTP_OUTAGE_STATE_OK:
-        return 1;
-    default:
         return 0;
+    default:
+        return 1;
     }
 }
 
@@ -860,7 +886,8 @@ ngx_http_outage_state_severity(const redisReply *v)
  * order they were written in (a hash over 64-byte values or 128 fields is
  * a hashtable, ordered by a hash seeded at each Redis start), so the
  * choice depends on the values and names alone: the more severe state (a
- * duplicate must not turn a "down" into an "ok" override), "checks" that
+ * duplicate must not turn a "down", nor a misspelt one, into an "ok"
+ * override), "checks" that
  * do not silence (a typo never silences), else the name in lowercase as
  * documented, else the first name in byte order.
  */

@@ -480,3 +480,55 @@ def test_a_gzip_body_with_nothing_to_inflate_is_cut_at_info(nginx_factory,
         timeout=5, what="the info lines")
     assert "[error]" not in open(n.error_log).read()
     be.stop()
+
+
+class DyingBackend(ScriptedBackend):
+    """Answers /NAME with a gzip page framed as NAME says, then closes:
+    "close" (HTTP/1.0, no length: only the close ends it) and "cl"
+    (Content-Length) cut in the middle of the stream, "whole" the complete
+    stream close-delimited."""
+
+    def __init__(self, z):
+        self.z = z
+        super().__init__(threaded=True)
+
+    def answer(self, c, name):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        head = b"Content-Type: text/html\r\nContent-Encoding: gzip\r\n"
+        if name == "cl":
+            c.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"Content-Length: %d"
+                      b"\r\n\r\n" % len(self.z) + self.z[:len(self.z) // 2])
+        elif name == "whole":
+            c.sendall(b"HTTP/1.0 200 OK\r\n" + head + b"\r\n" + self.z)
+        else:
+            c.sendall(b"HTTP/1.0 200 OK\r\n" + head + b"\r\n"
+                      + self.z[:len(self.z) // 2])
+        time.sleep(0.2)
+
+
+def test_an_upstream_dying_mid_page_without_a_length_is_cut(nginx_factory,
+                                                             redis):
+    """Review R3 F3: a body with no length (HTTP/1.0 proxying, uwsgi,
+    scgi) ends with the connection, as does an application dying
+    mid-page: the gzip stream ending unfinished is the only evidence of
+    the cut.  What was inflated goes on (bannered) and the response is
+    cut, never ended with a terminating chunk as if complete."""
+    page = (b'<!doctype html><html><head><title>t</title></head><body>'
+            + b"".join(b'<p>line %d of the price list</p>' % i
+                       for i in range(400)) + b'</body></html>\n')
+    be = DyingBackend(gzip.compress(page))
+    n = start(nginx_factory, redis, be)
+    for loc in ("/b/", "/u/"):
+        for name in ("close", "cl", "whole"):
+            resp = raw_request(n.port, b"GET %s%s HTTP/1.1\r\nHost: x\r\n"
+                               b"Connection: close\r\n\r\n"
+                               % (loc.encode(), name.encode()))
+            assert resp.count(MARK) == 1, (loc, name, resp[:300])
+            assert b"<p>line 1 of the price list</p>" in resp, (loc, name)
+            assert resp.endswith(b"0\r\n\r\n") == (name == "whole"), \
+                (loc, name, resp[-60:])
+    wait_for(lambda: open(n.error_log).read().count(
+        "ends early (inside a gzip member) and had no length: the page is "
+        "sent up to there and the response is cut") == 2,
+        timeout=5, what="the info lines")
+    be.stop()

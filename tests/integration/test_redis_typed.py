@@ -9,6 +9,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from harness import wait_for
 from outage_fixtures import banner_nginx, www_dir
 
@@ -122,6 +124,36 @@ def test_a_json_string_is_refused_not_shown_raw(redis, nginx_factory,
     assert not site(n).get("warning")
 
 
+def test_json_like_strings_are_refused_too(redis, nginx_factory, tmp_path):
+    """Review R3 F2: only '{"' and '{}' were taken for JSON; a Python
+    dict's repr, a JS literal, a JSON array and JSON after a UTF-8 BOM were
+    shown raw in a degraded banner.  A string starting with "{" and ending
+    with "}", or "[" then "{" ... "]", is refused; "{maintenance} until
+    10pm" and "[EU] checkout slow" stay messages."""
+    www = www_dir(tmp_path, {"p.html": b"<!doctype html><html><head>"
+                             b"</head><body><p>shop</p></body></html>"})
+    n = banner_nginx(nginx_factory, redis,
+                     "location /s/ { alias %s/; }" % www)
+    for value in ["{'state': 'down', 'message': 'Migration until 22:00'}",
+                  '{state: "down", message: "Migration until 22:00"}',
+                  '[{"state":"down","message":"Migration until 22:00"}]',
+                  '\ufeff{"state":"down","message":"Migration"}\n']:
+        redis.cli("SET", "outage:site", "Slow")
+        wait_for(lambda: site(n).get("message") == "Slow"
+                 and not site(n).get("warning"), what="a plain message")
+        redis.cli("SET", "outage:site", value)
+        wait_for(lambda: "JSON" in (site(n).get("warning") or ""),
+                 what="the warning for %r" % value)
+        assert site(n)["state"] in ("ok", "none"), value
+        _, _, body = n.get("/s/p.html")
+        assert b"outage-banner" not in body, value
+    for value in ["{maintenance} until 10pm", "[EU] checkout slow [2]"]:
+        redis.cli("SET", "outage:site", value)
+        wait_for(lambda: site(n).get("message") == value, what=value)
+        assert site(n)["state"] == "degraded"
+        assert not site(n).get("warning")
+
+
 def test_a_field_in_two_cases_does_not_depend_on_hgetall_order(
         redis, nginx_factory):
     """Audit A5 F5: of "State" and "state", "the first one" was used, and
@@ -147,3 +179,50 @@ def test_a_field_in_two_cases_does_not_depend_on_hgetall_order(
     time.sleep(0.5)      # a few more polls: it must stay as it is
     assert site(n)["state"] == "down"
     assert "field given twice (names differ only in case)" in n.log_text()
+
+
+TYPO_CONF = """
+    outage_redis 127.0.0.1:{rp} interval=200ms timeout=500ms;
+    outage_check checkout http://127.0.0.1:{hp}/health interval=200ms
+                 timeout=150ms fall=2 rise=2;
+    server {{
+        listen 127.0.0.1:{{port}};
+        location /checkout/ {{
+            outage_page checkout;
+            outage_passive off;
+            outage_page_intercept off;
+            proxy_pass http://127.0.0.1:{hp}/;
+        }}
+        location = /outage/status {{ outage_status; }}
+    }}
+"""
+
+
+@pytest.mark.parametrize("order", ["ok-first", "typo-first"])
+def test_a_misspelt_state_variant_does_not_silence_a_failing_check(
+        redis, nginx_factory, backend, order):
+    """Review R3 F1: an old "state ok" next to "State dwon" (a typo, with a
+    message) ranked the typo below "ok", so the override silenced a
+    failing check.  A misspelt variant counts as it does alone: a degraded
+    banner under which the check pages."""
+    backend.set_health("ok", path="/health")
+    n = nginx_factory(TYPO_CONF.format(rp=redis.port, hp=backend.port),
+                      workers=1)
+    wait_for(lambda: n.status_json()["checks"][0]["health"] == "up",
+             timeout=10, what="check up")
+    fields = [("state", "ok"), ("State", "dwon")]
+    if order == "typo-first":
+        fields.reverse()
+    for f, v in fields:
+        redis.cli("HSET", "outage:checkout", f, v)
+    redis.cli("HSET", "outage:checkout", "message", "Checkout is down")
+    backend.set_health("500", path="/health")
+    wait_for(lambda: n.status_json()["checks"][0]["health"] == "down",
+             timeout=10, what="check down")
+    wait_for(lambda: scope(n)["state"] == "down", timeout=10,
+             what="the check pages under the typo's banner")
+    assert not scope(n).get("overrides")
+    st, _, _ = n.get("/checkout/cart")
+    assert st == 503
+    assert '"state" given in several cases' in (scope(n).get("warning")
+                                                or "")

@@ -955,6 +955,20 @@ t_hash_duplicate_any_order(void)
           && b.state == NGX_HTTP_OUTAGE_STATE_MAINTENANCE);
     CHECK(a.warnings == NGX_HTTP_OUTAGE_PW_DUPLICATE);
 
+    /* review R3 F1: a misspelt variant counts as alone, "ok" never wins */
+    CHECK(parse_hash(&a, &err, "state", "ok", "State", "dwon",
+                     "message", "m", NULL) == 0);
+    CHECK(parse_hash(&b, &err, "State", "dwon", "message", "m",
+                     "state", "ok", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_DEGRADED
+          && b.state == NGX_HTTP_OUTAGE_STATE_DEGRADED);
+    CHECK(a.warnings
+          == (NGX_HTTP_OUTAGE_PW_DUPLICATE | NGX_HTTP_OUTAGE_PW_BAD_STATE));
+    CHECK(parse_hash(&a, &err, "state", "ok", "State", "dwon", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_NONE);
+    CHECK(parse_hash(&a, &err, "state", "ok", "State", "UP", NULL) == 0);
+    CHECK(a.state == NGX_HTTP_OUTAGE_STATE_OK);
+
     /* other fields: the lowercase name's value */
     CHECK(parse_hash(&a, &err, "state", "down", "Message", "upper",
                      "message", "lower", NULL) == 0);
@@ -994,12 +1008,23 @@ t_string_json(void)
         "  {  \"state\": \"down\" }\n",
         "{}",
         "\r\n{\n\t\"message\": \"x\"}\r\n",
+        /* review R3 F2: a Python dict, a JS literal, an array, a BOM */
+        "{'state': 'down', 'message': 'Database migration'}",
+        "{state: \"down\", message: \"Database migration\"}",
+        "[{\"state\":\"down\",\"message\":\"Database migration\"}]",
+        "\xef\xbb\xbf{\"state\":\"down\"}\r\n",
+        " \n[ ] ",
+        "{{ maintenance }}",
     };
     static const char           *text[] = {
         "{maintenance} tonight",
         "{ braces } in a message",
         "{\"half",
         "Checkout {\"is\"} slow",
+        "[EU] checkout slow [update 2]",
+        "[maintenance]",
+        "\xef\xbb\xbf" "Checkout slow",
+        "{maintenance} until 10pm",
     };
     size_t                       i;
 
