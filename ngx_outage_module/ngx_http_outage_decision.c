@@ -753,13 +753,11 @@ ngx_http_outage_snapshot_copy(ngx_http_outage_main_conf_t *omcf,
             dc->health = NGX_HTTP_OUTAGE_HEALTH_UNKNOWN;
             dc->since = 0;
             dc->reason_len = 0;
-            dc->explained = 0;
             continue;
         }
 
         dc->health = sc->health;
         dc->since = sc->since;
-        dc->explained = sc->explained;
 
         /* passive detection may take a check down with last_error only */
         if (sc->reason_len) {
@@ -980,13 +978,9 @@ ngx_http_outage_build_views(ngx_http_outage_main_conf_t *omcf,
                 checked[i] = last;
             }
 
-            /*
-             * the guard holds back probe verdicts, never passive ones, nor
-             * one whose failure Redis explained (health.c, count())
-             */
+            /* the guard holds back probe verdicts, never passive ones */
             if (dc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && (!vs->state->guard_active
-                    || dc->explained
                     || !ngx_http_outage_check_down_by_probe(dc->reason,
                                                             dc->reason_len)))
             {

@@ -4771,7 +4771,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     u_char                         f, seen[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
-    ngx_uint_t                     i, t, n, was;
+    ngx_uint_t                     i, t, n;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_shm_scope_t   *ss;
     ngx_http_outage_check_conf_t  *checks;
@@ -4790,8 +4790,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
 
         seen[t] |= NGX_HTTP_OUTAGE_TARGET_SEEN;
 
-        was = sc->explained;
-
         if (!ngx_http_outage_health_probes_fail(sc)) {
             sc->explained = 0;
 
@@ -4800,11 +4798,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                                                       checks[i].scope, now))
         {
             sc->explained = 1;
-        }
-
-        /* the decision pages an explained check while the guard holds */
-        if (sc->explained != was && shm->guard_active) {
-            ngx_http_outage_shm_bump(shm);
         }
 
         if (sc->explained) {
@@ -5090,7 +5083,6 @@ static ngx_uint_t
 ngx_http_outage_health_guard_holds(ngx_http_outage_shm_check_t *sc)
 {
     return sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
-           && !sc->explained
            && ngx_http_outage_check_down_by_probe(sc->reason, sc->reason_len);
 }
 
@@ -5159,15 +5151,13 @@ ngx_http_outage_health_guard_keeps(ngx_http_outage_main_conf_t *omcf,
  * A check the guard holds back while it holds: down by its probes, or with
  * probes failing on the way to "fall" (the guard may engage before every
  * check of a failing target counted them), unless its last probe was
- * answered by the application (a verdict, not the prober's network) or
- * its failure is explained by Redis (count(): not the guard's evidence,
- * so not held by it either).
+ * answered by the application (a verdict, not the prober's network).
  */
 
 static ngx_uint_t
 ngx_http_outage_health_held(ngx_http_outage_shm_check_t *sc)
 {
-    if (ngx_http_outage_health_answered(sc) || sc->explained) {
+    if (ngx_http_outage_health_answered(sc)) {
         return 0;
     }
 
@@ -6921,7 +6911,6 @@ ngx_http_outage_health_passive(ngx_http_request_t *r, ngx_array_t *scopes,
                 && ngx_http_outage_shm_current());
 
         held = (held && shm->guard_active
-                && !sc->explained
                 && sc->health == NGX_HTTP_OUTAGE_HEALTH_DOWN
                 && sc->key == ck->key
                 && ngx_http_outage_check_down_by_probe(sc->reason,

@@ -619,7 +619,6 @@ typedef struct {
     time_t                       since;
     u_char                       reason[NGX_HTTP_OUTAGE_ERR_MAX];
     size_t                       reason_len;
-    ngx_uint_t                   explained;    /* not held by the guard */
 } ngx_http_outage_snap_check_t;
 
 
