@@ -4734,33 +4734,27 @@ ngx_http_outage_health_probes_fail(ngx_http_outage_shm_check_t *sc)
 
 /*
  * The scope's Redis incident explains its check's failing probes: it
- * decides the scope now, and the guard is off or the incident was in
- * effect before the guard engaged (a guard that engaged before Redis was
- * read again, after it was stale, is re-read without it).  Not an incident
- * that starts deciding while the guard holds: the on-call acting on what
- * the status shows.
+ * decides the scope now, and the guard is off.  Never while the guard
+ * holds: the on-call acting on what the status shows (silencing a check,
+ * adding "checks silenced" to a degraded incident, declaring a
+ * maintenance) must not turn the guard off and page the others; no time
+ * of the incident tells such an act from an incident older than the
+ * guard (redis_since moves with the state only: review s12 R6 G2).
  */
 
 static ngx_uint_t
 ngx_http_outage_health_explains(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t scope, time_t now)
 {
-    time_t                         at;
     ngx_http_outage_shm_scope_t   *ss;
 
-    ss = &shm->scopes[ngx_http_outage_scope_slot(scope)];
-
-    if (!ngx_http_outage_redis_decides(omcf, shm, &ss->redis, now)) {
+    if (shm->guard_active) {
         return 0;
     }
 
-    if (!shm->guard_active) {
-        return 1;
-    }
+    ss = &shm->scopes[ngx_http_outage_scope_slot(scope)];
 
-    at = ngx_max(ss->redis_since, ss->redis.starts);
-
-    return at < shm->guard_since;
+    return ngx_http_outage_redis_decides(omcf, shm, &ss->redis, now);
 }
 
 
