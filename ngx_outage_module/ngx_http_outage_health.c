@@ -4532,7 +4532,8 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * application: the prober reaches that target, so it is not failing
  * whatever its other checks say (a rotated token answering 401 on one of
  * them: audit s12 A4 F5); a check on its way to "fall" has a failed last
- * probe and does not count.
+ * probe and does not count, nor does a down one on its way to "rise"
+ * (its verdict is still down: ending the guard there would page it).
  * Pending: no verdict yet (a check a reload added, every check at a start)
  * but probes that failed already, not "fall" times yet: evidence like a
  * failing verdict, so that a start does not page the fastest checks'
@@ -4728,7 +4729,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             seen[t] |= NGX_HTTP_OUTAGE_TARGET_SENT;
         }
 
-        if (sc->passes > 0 || ngx_http_outage_health_answered(sc)) {
+        if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_UP && sc->passes > 0)
+            || ngx_http_outage_health_answered(sc))
+        {
             seen[t] |= NGX_HTTP_OUTAGE_TARGET_REACHED;
         }
 
