@@ -4638,19 +4638,23 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * noticed first, the target is dead from here as well, not only from the
  * prober; the witness is the first such check (the status and the log name
  * it).
- * Known, so counted: a verdict, a probe that passed (the prober reached
- * it: whatever the verdict will be, not every probe fails), or a last
- * probe answered by the application.
+ * Known, so counted: a verdict, or a last probe answered by the
+ * application.
+ * Reached: a check whose last probe passed or was answered by the
+ * application: the prober reaches that target, so it is not failing
+ * whatever its other checks say (a rotated token answering 401 on one of
+ * them: audit s12 A4 F5); a check on its way to "fall" has a failed last
+ * probe and does not count, nor does a down one on its way to "rise"
+ * (its verdict is still down: ending the guard there would page it).
  * Pending: no verdict yet (a check a reload added, every check at a start)
  * but probes that failed already, not "fall" times yet: evidence like a
  * failing verdict, so that a start does not page the fastest checks'
  * scopes while the slower ones count their "fall".
  * Sent: no result at all, but the first probe is on its way (first_sent(),
- * its result due within its timeout and the watchdog).  That is no
- * evidence of a failure: guard() lets it keep a guard that holds (a
- * reload adding a check while every probe fails), never engage one, so
- * that a healthy check's slow first answer never holds back another
- * target's real outage (review s11 R2 F1).
+ * its result due within its timeout and the watchdog), not in ntargets.
+ * That is no evidence of a failure: guard() lets it keep a guard that
+ * holds (a reload adding a check while every probe fails), and leaves it
+ * out while the guard is off (review s11 R2 F1, s12 R1 G1).
  * None: no probe result and none on its way: left out (it cannot hold
  * back a real outage of another target until its first probe, at a random
  * offset within its interval); the guard's reason says how many.
@@ -4707,6 +4711,8 @@ ngx_http_outage_health_just_sent(ngx_msec_t first_sent, ngx_msec_t window)
 #define NGX_HTTP_OUTAGE_TARGET_FAILING   0x20
 #define NGX_HTTP_OUTAGE_TARGET_DECLARED  0x40   /* Redis decides */
 #define NGX_HTTP_OUTAGE_TARGET_OVER      0x80   /* Redis decided */
+#define NGX_HTTP_OUTAGE_TARGET_REACHED   0x100  /* a last probe passed or
+                                                   was answered */
 
 
 /*
@@ -4762,7 +4768,7 @@ static void
 ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_http_outage_guard_count_t *c)
 {
-    u_char                         f, seen[NGX_HTTP_OUTAGE_MAX_CHECKS];
+    ngx_uint_t                     f, seen[NGX_HTTP_OUTAGE_MAX_CHECKS];
     ngx_uint_t                     traffic[NGX_HTTP_OUTAGE_MAX_CHECKS];
     time_t                         now;
     ngx_uint_t                     i, t, n;
@@ -4775,7 +4781,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
     now = ngx_time();
 
     ngx_memzero(c, sizeof(ngx_http_outage_guard_count_t));
-    ngx_memzero(seen, n);
+    ngx_memzero(seen, n * sizeof(ngx_uint_t));
     ngx_memzero(traffic, n * sizeof(ngx_uint_t));
 
     for (i = 0; i < n; i++) {
@@ -4808,7 +4814,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_UNKNOWN
-            || sc->passes > 0
             || ngx_http_outage_health_answered(sc))
         {
             seen[t] |= NGX_HTTP_OUTAGE_TARGET_KNOWN;
@@ -4821,6 +4826,12 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
                           checks[i].timeout + NGX_HTTP_OUTAGE_WATCHDOG))
         {
             seen[t] |= NGX_HTTP_OUTAGE_TARGET_SENT;
+        }
+
+        if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_UP && sc->passes > 0)
+            || ngx_http_outage_health_answered(sc))
+        {
+            seen[t] |= NGX_HTTP_OUTAGE_TARGET_REACHED;
         }
 
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
@@ -4844,7 +4855,9 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if (f & NGX_HTTP_OUTAGE_TARGET_FAILING) {
+        if ((f & NGX_HTTP_OUTAGE_TARGET_FAILING)
+            && !(f & NGX_HTTP_OUTAGE_TARGET_REACHED))
+        {
             c->nfailing++;
 
             if (traffic[t] && c->ntraffic++ == 0) {
@@ -4869,7 +4882,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             c->npending++;
 
         } else if (f & NGX_HTTP_OUTAGE_TARGET_SENT) {
-            c->ntargets++;
             c->nsent++;
 
         } else {
@@ -4911,7 +4923,6 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_guard_count_t  c;
 
     ngx_http_outage_health_count(omcf, shm, &c);
-    ntargets = c.ntargets;
     old = shm->guard_state;
 
     /*
@@ -4919,10 +4930,14 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
      * the guard (a reload that adds a check while every probe fails) nor
      * lets a start page the fastest checks' scopes while the slower ones
      * count their "fall"; one whose first probe is only on its way keeps
-     * a guard that is on, but never engages one: until its result, the
-     * failing targets are paged (at a start while the prober's network is
-     * broken, for the moment until that result holds them back again)
+     * a guard that is on, but neither engages one nor blocks engaging it:
+     * while the guard is off it is left out of the count, so that a
+     * healthy check's slow first answer never holds back another target's
+     * real outage (review s11 R2 F1) and overlapping first probes at a
+     * start never keep the guard off for the whole burst (review s12 R1 G1)
      */
+    ntargets = c.ntargets + (old != NGX_HTTP_OUTAGE_GUARD_OFF ? c.nsent : 0);
+
     all = (c.nfailing > 0
            && c.nfailing + c.npending
               + (old != NGX_HTTP_OUTAGE_GUARD_OFF ? c.nsent : 0)
@@ -4989,6 +5004,56 @@ ngx_http_outage_health_guard(ngx_http_outage_main_conf_t *omcf,
  * not read as all of them (review s11 R2 F1).
  */
 
+/* the targets not counted, in the words of the reason */
+static struct {
+    size_t                         off;
+    const char                    *what;
+} ngx_http_outage_guard_left[] = {
+    { offsetof(ngx_http_outage_guard_count_t, nsent),
+      "with its first probe on its way" },
+    { offsetof(ngx_http_outage_guard_count_t, nnone),
+      "with no probe result yet" },
+    { offsetof(ngx_http_outage_guard_count_t, nsilenced),
+      "silenced in Redis" },
+    { offsetof(ngx_http_outage_guard_count_t, ndeclared),
+      "declared down or in maintenance in Redis" },
+    { offsetof(ngx_http_outage_guard_count_t, nover),
+      "failing since an incident in Redis, now over" }
+};
+
+
+/* "open" + the targets left out + "close", nothing when none is */
+
+static u_char *
+ngx_http_outage_health_guard_left(u_char *p, u_char *last,
+    ngx_http_outage_guard_count_t *c, const char *open, const char *close)
+{
+    ngx_uint_t   i, n, any;
+
+    any = 0;
+
+    for (i = 0;
+         i < sizeof(ngx_http_outage_guard_left)
+             / sizeof(ngx_http_outage_guard_left[0]);
+         i++)
+    {
+        n = *(ngx_uint_t *) ((u_char *) c + ngx_http_outage_guard_left[i].off);
+
+        if (n) {
+            p = ngx_slprintf(p, last, "%s%ui %s", any ? ", " : open, n,
+                             ngx_http_outage_guard_left[i].what);
+            any = 1;
+        }
+    }
+
+    if (any) {
+        p = ngx_slprintf(p, last, "%s", close);
+    }
+
+    return p;
+}
+
+
 static void
 ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
     ngx_http_outage_shm_t *shm, ngx_uint_t state, ngx_str_t *evidence,
@@ -4996,22 +5061,9 @@ ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
 {
     u_char                        *p, *last;
     ngx_str_t                     *names;
-    ngx_uint_t                     i, witness;
-    const char                    *sep;
+    ngx_uint_t                     witness, counted;
     ngx_http_outage_shm_check_t   *sc;
     ngx_http_outage_check_conf_t  *checks;
-
-    /* the targets not counted, in the words of the reason */
-    struct {
-        ngx_uint_t                 n;
-        const char                *what;
-    }                              left[] = {
-        { c->nsent, "with its first probe on its way" },
-        { c->nnone, "with no probe result yet" },
-        { c->nsilenced, "silenced in Redis" },
-        { c->ndeclared, "declared down or in maintenance in Redis" },
-        { c->nover, "failing since an incident in Redis, now over" }
-    };
 
     p = shm->guard_reason;
     last = p + NGX_HTTP_OUTAGE_ERR_MAX;
@@ -5023,18 +5075,9 @@ ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
 
     case NGX_HTTP_OUTAGE_GUARD_HOLDING:
         p = ngx_slprintf(p, last, "every health check fails (%ui of %ui "
-                         "targets", c->nfailing + c->npending,
-                         c->ntargets - c->nsent);
-        sep = "; not counted: ";
-
-        for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
-            if (left[i].n) {
-                p = ngx_slprintf(p, last, "%s%ui %s", sep, left[i].n,
-                                 left[i].what);
-                sep = ", ";
-            }
-        }
-
+                         "targets", c->nfailing + c->npending, c->ntargets);
+        p = ngx_http_outage_health_guard_left(p, last, c,
+                                              "; not counted: ", "");
         p = ngx_slprintf(p, last, ")");
         break;
 
@@ -5055,10 +5098,27 @@ ngx_http_outage_health_guard_state(ngx_http_outage_main_conf_t *omcf,
         break;
 
     default:
-        p = ngx_slprintf(p, last, "%s", omcf->all_fail_guard
-                                        ? "not every health check fails "
-                                          "any more"
-                                        : "outage_check_guard off");
+
+        /* a guard that was on keeps it with a first probe on its way */
+        counted = c->ntargets + c->nsent;
+
+        if (!omcf->all_fail_guard) {
+            p = ngx_slprintf(p, last, "outage_check_guard off");
+
+        } else if (counted < 2) {
+            /*
+             * targets left the count (a reload, checks gone unknown, a
+             * scope Redis now decides), none recovered (audit s12 A4 F3)
+             */
+            p = ngx_slprintf(p, last, "%s target is checked now: the guard "
+                             "needs two", counted ? "only one" : "no");
+            p = ngx_http_outage_health_guard_left(p, last, c,
+                                                  " (not counted: ", ")");
+
+        } else {
+            p = ngx_slprintf(p, last, "not every health check fails any "
+                             "more");
+        }
     }
 
     shm->guard_state = state;
