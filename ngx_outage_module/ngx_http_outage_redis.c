@@ -94,8 +94,9 @@
 /*
  * The server's own word on what it serves, asked before MULTI (INFO is one
  * bulk string, bounded like any value): at connect its eviction policy, at
- * each poll whether it is a replica cut off from its primary, and how many
- * keys it has evicted.  A server that refuses INFO (an ACL without +info)
+ * each poll whether it is a replica cut off from its primary, its
+ * replication id (a restart or failover changes it), and how many keys it
+ * has evicted.  A server that refuses INFO (an ACL without +info)
  * is polled as before, said once.
  */
 #define NGX_HTTP_OUTAGE_REDIS_INFO_MEMORY 9
