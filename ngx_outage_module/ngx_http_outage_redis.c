@@ -289,9 +289,8 @@ typedef struct {
     ngx_uint_t                    preferring; /* this link is the return */
     ngx_uint_t                    evicted_addr;  /* whose count evicted is */
     u_char                        replid[64];  /* master_replid at the
-                                                  last poll of replid_addr */
+                                                  last poll, any address */
     size_t                        replid_len;  /* 0: not known */
-    ngx_uint_t                    replid_addr;
     u_char                        replid_now[64];  /* at this poll */
     size_t                        replid_now_len;
     ngx_event_t                   flap_end;   /* the first window with
@@ -4418,21 +4417,22 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     }
 
     /*
-     * The replication id of this address changed since its last poll: a
-     * restart (an empty Redis without persistence) or a failover; either
-     * way a key that vanished meanwhile may have been lost, not deleted.
+     * The replication id changed since the last poll: a restart (an empty
+     * Redis without persistence) or a failover; either way a key that
+     * vanished meanwhile may have been lost, not deleted.  A replica in
+     * sync says its primary's id, so a move between the two is no change,
+     * whichever address they are.
      */
     restarted = 0;
 
     if (rd->replid_now_len) {
-        restarted = rd->replid_len && rd->replid_addr == k
+        restarted = rd->replid_len
                     && (rd->replid_len != rd->replid_now_len
                         || ngx_memcmp(rd->replid, rd->replid_now,
                                       rd->replid_len) != 0);
 
         ngx_memcpy(rd->replid, rd->replid_now, rd->replid_now_len);
         rd->replid_len = rd->replid_now_len;
-        rd->replid_addr = k;
     }
 
     for (i = 0; i < omcf->scopes.nelts; i++) {
