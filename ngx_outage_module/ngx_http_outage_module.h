@@ -78,6 +78,10 @@
 #define NGX_HTTP_OUTAGE_CHECK_SETUP     10  /* not probed: no verdict */
 
 /* maintenance page body format */
+/* why a scope's Redis key may have been lost, not deleted (redis_evicted) */
+#define NGX_HTTP_OUTAGE_LOST_EVICTED    1
+#define NGX_HTTP_OUTAGE_LOST_RESTART    2
+
 #define NGX_HTTP_OUTAGE_FORMAT_AUTO     0
 #define NGX_HTTP_OUTAGE_FORMAT_HTML     1
 #define NGX_HTTP_OUTAGE_FORMAT_JSON     2
@@ -301,7 +305,9 @@ typedef struct {
                                                   last good state is kept */
     ngx_uint_t                   redis_evicted;  /* its key vanished in a
                                                     poll after which Redis
-                                                    had evicted keys */
+                                                    had evicted keys (LOST_
+                                                    EVICTED), or restarted
+                                                    (LOST_RESTART) */
 } ngx_http_outage_shm_scope_t;
 
 

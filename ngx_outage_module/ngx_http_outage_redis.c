@@ -94,8 +94,9 @@
 /*
  * The server's own word on what it serves, asked before MULTI (INFO is one
  * bulk string, bounded like any value): at connect its eviction policy, at
- * each poll whether it is a replica cut off from its primary, and how many
- * keys it has evicted.  A server that refuses INFO (an ACL without +info)
+ * each poll whether it is a replica cut off from its primary, its
+ * replication id (a restart or failover changes it), and how many keys it
+ * has evicted.  A server that refuses INFO (an ACL without +info)
  * is polled as before, said once.
  */
 #define NGX_HTTP_OUTAGE_REDIS_INFO_MEMORY 9
@@ -287,6 +288,11 @@ typedef struct {
     ngx_msec_t                    prefer_every;
     ngx_uint_t                    preferring; /* this link is the return */
     ngx_uint_t                    evicted_addr;  /* whose count evicted is */
+    u_char                        replid[64];  /* master_replid at the
+                                                  last poll, any address */
+    size_t                        replid_len;  /* 0: not known */
+    u_char                        replid_now[64];  /* at this poll */
+    size_t                        replid_now_len;
     ngx_event_t                   flap_end;   /* the first window with
                                                  lines counted ends */
     ngx_uint_t                    link_tell;  /* say the next, said or not */
@@ -441,7 +447,7 @@ static void ngx_http_outage_redis_push_works(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_ready(ngx_http_outage_redis_t *rd);
 static void ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd,
     ngx_uint_t i, ngx_uint_t from, ngx_http_outage_incident_t *inc,
-    uint64_t evicted);
+    uint64_t evicted, ngx_uint_t restarted);
 static void ngx_http_outage_redis_said_flaps(ngx_http_outage_redis_t *rd,
     ngx_uint_t i, ngx_uint_t state, ngx_http_outage_incident_t *inc);
 static void ngx_http_outage_redis_flaps_now(ngx_http_outage_redis_t *rd,
@@ -2327,6 +2333,7 @@ ngx_http_outage_redis_connect(ngx_http_outage_redis_t *rd)
     rd->next_kind = 0;
     rd->in_flight = 1;
     rd->evicted_now = (uint64_t) -1;
+    rd->replid_now_len = 0;
 
     ngx_add_timer(&rd->deadline, omcf->redis_connect_timeout
                                  + omcf->redis_timeout);
@@ -2395,6 +2402,7 @@ ngx_http_outage_redis_poll(ngx_http_outage_redis_t *rd)
     rd->next_kind = rd->nsetup;
     rd->in_flight = 1;
     rd->evicted_now = (uint64_t) -1;
+    rd->replid_now_len = 0;
     rd->epoch = ngx_http_outage_lease_epoch(
                                       &ngx_http_outage_shm()->redis_lease);
     rd->sent = ngx_current_msec;
@@ -3280,6 +3288,17 @@ ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
 
     default: /* NGX_HTTP_OUTAGE_REDIS_INFO_REPL */
         break;
+    }
+
+    /*
+     * A new replication id: this server restarted (without persistence its
+     * data is gone) or a replica took over; store() tells a vanished key.
+     */
+    n = ngx_http_outage_redis_info_word(reply, "master_replid", &v);
+
+    if (n && n <= sizeof(rd->replid_now)) {
+        ngx_memcpy(rd->replid_now, v, n);
+        rd->replid_now_len = n;
     }
 
     n = ngx_http_outage_redis_info_word(reply, "role", &v);
@@ -4239,6 +4258,7 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
     ngx_str_t                    *names;
     redisReply                   *get, *hash;
     ngx_uint_t                    i, k, slot, changed, was_up, held;
+    ngx_uint_t                    restarted;
     ngx_uint_t                    from[NGX_HTTP_OUTAGE_MAX_SCOPES];
     const char                   *err;
     ngx_http_outage_shm_t        *shm;
@@ -4396,6 +4416,25 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         rd->evicted_addr = k;
     }
 
+    /*
+     * The replication id changed since the last poll: a restart (an empty
+     * Redis without persistence) or a failover; either way a key that
+     * vanished meanwhile may have been lost, not deleted.  A replica in
+     * sync says its primary's id, so a move between the two is no change,
+     * whichever address they are.
+     */
+    restarted = 0;
+
+    if (rd->replid_now_len) {
+        restarted = rd->replid_len
+                    && (rd->replid_len != rd->replid_now_len
+                        || ngx_memcmp(rd->replid, rd->replid_now,
+                                      rd->replid_len) != 0);
+
+        ngx_memcpy(rd->replid, rd->replid_now, rd->replid_now_len);
+        rd->replid_len = rd->replid_now_len;
+    }
+
     for (i = 0; i < omcf->scopes.nelts; i++) {
         from[i] = NGX_HTTP_OUTAGE_STATE_NONE;
         slot = ngx_http_outage_scope_slot(i);
@@ -4440,8 +4479,13 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
         ss->redis = inc[i];
         ss->redis_expiry_told = 0;
-        ss->redis_evicted = (grew && gone[i]
-                             && from[i] != NGX_HTTP_OUTAGE_STATE_NONE);
+        ss->redis_evicted = 0;
+
+        if (gone[i] && from[i] != NGX_HTTP_OUTAGE_STATE_NONE) {
+            ss->redis_evicted = (grew ? NGX_HTTP_OUTAGE_LOST_EVICTED : 0)
+                                | (restarted ? NGX_HTTP_OUTAGE_LOST_RESTART
+                                             : 0);
+        }
         changed = 1;
     }
 
@@ -4507,7 +4551,10 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         ngx_http_outage_redis_said_change(rd, i, from[i], &inc[i],
                                           (gone[i] && from[i]
                                            != NGX_HTTP_OUTAGE_STATE_NONE)
-                                          ? grew : 0);
+                                          ? grew : 0,
+                                          gone[i] && restarted
+                                          && from[i]
+                                             != NGX_HTTP_OUTAGE_STATE_NONE);
     }
 
     /*
@@ -4561,9 +4608,10 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
 
 static void
 ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
-    ngx_uint_t from, ngx_http_outage_incident_t *inc, uint64_t evicted)
+    ngx_uint_t from, ngx_http_outage_incident_t *inc, uint64_t evicted,
+    ngx_uint_t restarted)
 {
-    u_char      why[160], *w;
+    u_char      why[320], *w;
 
     u_char      quote[NGX_HTTP_OUTAGE_REDIS_FLAP_QUOTE];
     size_t      n;
@@ -4588,6 +4636,13 @@ ngx_http_outage_redis_said_change(ngx_http_outage_redis_t *rd, ngx_uint_t i,
         w = ngx_snprintf(why, sizeof(why), " (its key is gone and Redis "
                          "evicted %uL keys since the last poll: the incident "
                          "may have been evicted, not ended)", evicted);
+    }
+
+    if (restarted) {
+        w = ngx_snprintf(w, why + sizeof(why) - w, " (its key is gone and "
+                         "Redis restarted or failed over since the last "
+                         "poll (replication id changed): the incident may "
+                         "have been lost, not ended)");
     }
 
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,

@@ -307,10 +307,14 @@ ngx_http_outage_status_json(u_char *p, u_char *last,
         }
 
         p = ngx_slprintf(p, last, ",\"transitions\":%ui,\"redis_held\":%s,"
-                         "\"redis_maybe_evicted\":%s",
+                         "\"redis_maybe_evicted\":%s,"
+                         "\"redis_maybe_restarted\":%s",
                          shm->scopes[slot].transitions,
                          shm->scopes[slot].redis_held ? "true" : "false",
-                         shm->scopes[slot].redis_evicted ? "true" : "false");
+                         (shm->scopes[slot].redis_evicted
+                          & NGX_HTTP_OUTAGE_LOST_EVICTED) ? "true" : "false",
+                         (shm->scopes[slot].redis_evicted
+                          & NGX_HTTP_OUTAGE_LOST_RESTART) ? "true" : "false");
 
         /*
          * The Redis key's expiry (its PTTL when last read): in ms from

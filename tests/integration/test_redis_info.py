@@ -78,6 +78,9 @@ def test_a_replica_that_lost_its_primary_is_not_read_as_current(
         wait_for(lambda: state(n) != "down", timeout=8,
                  what="the cleared incident read (not the replica's copy)")
         assert state(n) == "ok"
+        # a replica in sync says its primary's replication id: the move
+        # there and back is no failover, the DEL is not said as a loss
+        assert "restarted or failed over" not in n.log_text()
         log = n.log_text()
         assert "a replica cut off from its primary" in log, log
         assert "master_link_status:down" in log, log
@@ -222,5 +225,65 @@ def test_a_user_without_info_still_polls_and_says_so_once(nginx_factory,
         assert len(lines) == 1 and "NOPERM" in lines[0], lines
         r.cli("DEL", "outage:site")
         wait_for(lambda: state(n) == "ok", what="still polled")
+    finally:
+        r.stop()
+
+
+def test_an_incident_lost_in_a_redis_restart_is_said_as_maybe_lost(
+        nginx_factory, tmp_path):
+    """A Redis without persistence restarts empty (an OOM kill, a moved
+    container): the incident's key is gone and the state follows Redis,
+    but the change line and the status say the replication id changed
+    (audit A5: it read as an operator's DEL)."""
+    r = Redis(str(tmp_path / "r"))      # --save "" --appendonly no
+    try:
+        n = nginx_factory(CONF % {"addrs": addrs(r)}, workers=1)
+        r.cli("HSET", "outage:site", "state", "down", "message",
+              "payment provider outage")
+        wait_for(lambda: state(n) == "down", what="incident declared")
+        # a poll after the first, so that the replication id is known
+        polls = r.command_count("exec")
+        wait_for(lambda: r.command_count("exec") > polls, what="a poll")
+        r.stop()
+        r.start()
+        wait_for(lambda: state(n) == "ok", timeout=5,
+                 what="the empty Redis read")
+        lines = [ln for ln in n.log_text().splitlines()
+                 if "down -> none by redis" in ln]
+        assert len(lines) == 1 and "restarted or failed over" in lines[0] \
+            and "may have been lost, not ended" in lines[0], lines
+        assert "evicted" not in lines[0], lines
+        site = [s for s in n.status_json()["scopes"]
+                if s["name"] == "site"][0]
+        assert site["redis_maybe_restarted"] is True, site
+        assert site["redis_maybe_evicted"] is False, site
+
+        # the next change says nothing of it, and the status forgets it
+        r.cli("HSET", "outage:site", "state", "down", "message", "again")
+        wait_for(lambda: state(n) == "down", what="declared again")
+        site = [s for s in n.status_json()["scopes"]
+                if s["name"] == "site"][0]
+        assert site["redis_maybe_restarted"] is False, site
+    finally:
+        r.stop()
+
+
+def test_an_operators_del_is_not_said_as_restart(nginx_factory, tmp_path):
+    r = Redis(str(tmp_path / "r"))
+    try:
+        n = nginx_factory(CONF % {"addrs": addrs(r)}, workers=1)
+        r.cli("HSET", "outage:site", "state", "down", "message", "x")
+        wait_for(lambda: state(n) == "down", what="incident declared")
+        # the link drops but the server (and its data) stays: same id
+        r.cli("CLIENT", "KILL", "TYPE", "normal")
+        polls = r.command_count("exec")
+        wait_for(lambda: r.command_count("exec") > polls + 1,
+                 what="polls after the reconnect")
+        r.cli("DEL", "outage:site")
+        wait_for(lambda: state(n) == "ok", what="incident ended")
+        assert "restarted or failed over" not in n.log_text()
+        site = [s for s in n.status_json()["scopes"]
+                if s["name"] == "site"][0]
+        assert site["redis_maybe_restarted"] is False, site
     finally:
         r.stop()
