@@ -287,6 +287,8 @@ typedef struct {
                                                  then; 0: not planned */
     ngx_msec_t                    prefer_every;
     ngx_uint_t                    preferring; /* this link is the return */
+    ngx_uint_t                    on_replica; /* role:slave, link up, at
+                                                 the last INFO */
     ngx_uint_t                    evicted_addr;  /* whose count evicted is */
     u_char                        replid[64];  /* master_replid at the
                                                   last poll, any address */
@@ -2089,7 +2091,8 @@ ngx_http_outage_redis_poll_now(ngx_http_outage_redis_t *rd)
         ngx_http_outage_redis_close(rd);
     }
 
-    if (rd->pc.connection && rd->prefer_at
+    if (rd->pc.connection && rd->prefer_at && rd->on_replica
+        && !rd->info_told
         && rd->addr % rd->omcf->redis_addrs->nelts != 0
         && (ngx_msec_int_t) (ngx_current_msec - rd->prefer_at) >= 0)
     {
@@ -3301,6 +3304,8 @@ ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
         rd->replid_now_len = n;
     }
 
+    rd->on_replica = 0;
+
     n = ngx_http_outage_redis_info_word(reply, "role", &v);
 
     if (!(n == 5 && ngx_strncmp(v, "slave", 5) == 0)
@@ -3312,6 +3317,7 @@ ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
     n = ngx_http_outage_redis_info_word(reply, "master_link_status", &v);
 
     if (n == 2 && ngx_strncmp(v, "up", 2) == 0) {
+        rd->on_replica = 1;
         return NGX_OK;
     }
 
@@ -4577,6 +4583,15 @@ ngx_http_outage_redis_store(ngx_http_outage_redis_t *rd, redisReply *reply)
         rd->prefer_at = 0;
         rd->prefer_every = 0;
         rd->preferring = 0;
+
+    } else if (!rd->on_replica || rd->info_told) {
+        /*
+         * A primary (or a server that does not say): where the writes go
+         * now, maybe after a failover; the first address may be the old
+         * primary, back with its old data (review s12 R5 F1).  Only a
+         * replica is left for the first address.
+         */
+        rd->prefer_at = 0;
 
     } else if (rd->prefer_at == 0) {
         rd->prefer_every = (rd->preferring && rd->prefer_every)
