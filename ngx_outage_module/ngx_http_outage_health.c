@@ -4640,12 +4640,11 @@ ngx_http_outage_health_regroup(ngx_http_outage_main_conf_t *omcf,
  * it).
  * Known, so counted: a verdict, or a last probe answered by the
  * application.
- * Reached: a check whose last probe passed or was answered by the
- * application: the prober reaches that target, so it is not failing
- * whatever its other checks say (a rotated token answering 401 on one of
- * them: audit s12 A4 F5); a check on its way to "fall" has a failed last
- * probe and does not count, nor does a down one on its way to "rise"
- * (its verdict is still down: ending the guard there would page it).
+ * One check down by its probes is enough for a failing target, even
+ * while another check of it passes (audit s12 A4 F5, not taken: a pass of
+ * a slow check is as old as its interval, and one unauthenticated check
+ * per box would keep the guard off for good after a token rotation, every
+ * authenticated scope paged: review s12 R7 F1, F2).
  * Pending: no verdict yet (a check a reload added, every check at a start)
  * but probes that failed already, not "fall" times yet: evidence like a
  * failing verdict, so that a start does not page the fastest checks'
@@ -4711,8 +4710,6 @@ ngx_http_outage_health_just_sent(ngx_msec_t first_sent, ngx_msec_t window)
 #define NGX_HTTP_OUTAGE_TARGET_FAILING   0x20
 #define NGX_HTTP_OUTAGE_TARGET_DECLARED  0x40   /* Redis decides */
 #define NGX_HTTP_OUTAGE_TARGET_OVER      0x80   /* Redis decided */
-#define NGX_HTTP_OUTAGE_TARGET_REACHED   0x100  /* a last probe passed or
-                                                   was answered */
 
 
 /*
@@ -4828,12 +4825,6 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             seen[t] |= NGX_HTTP_OUTAGE_TARGET_SENT;
         }
 
-        if ((sc->health == NGX_HTTP_OUTAGE_HEALTH_UP && sc->passes > 0)
-            || ngx_http_outage_health_answered(sc))
-        {
-            seen[t] |= NGX_HTTP_OUTAGE_TARGET_REACHED;
-        }
-
         if (sc->health != NGX_HTTP_OUTAGE_HEALTH_DOWN) {
             continue;
         }
@@ -4855,9 +4846,7 @@ ngx_http_outage_health_count(ngx_http_outage_main_conf_t *omcf,
             continue;
         }
 
-        if ((f & NGX_HTTP_OUTAGE_TARGET_FAILING)
-            && !(f & NGX_HTTP_OUTAGE_TARGET_REACHED))
-        {
+        if (f & NGX_HTTP_OUTAGE_TARGET_FAILING) {
             c->nfailing++;
 
             if (traffic[t] && c->ntraffic++ == 0) {
@@ -6362,15 +6351,16 @@ ngx_http_outage_passive_may_be_busy(ngx_http_upstream_t *u)
  * max_fails within fail_timeout and none at its max_conns (FAILED), or
  * one busy or not marked failed (BUSY).  Without max_conns it can only be
  * the first.  UNREAD: a balancer whose state is not round robin's
- * (keepalive without a zone wraps it out of reach, third-party ones):
- * either.
+ * (keepalive without a zone wraps it out of reach, third-party ones), or
+ * every server marked failed with one still running a request: either
+ * (a probe decides; while none can run, the refusals' rule pages).
  */
 
 static ngx_uint_t
 ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
 {
     time_t                         now;
-    ngx_uint_t                     failed, live;
+    ngx_uint_t                     failed, live, inflight;
     ngx_http_upstream_rr_peer_t   *peer;
     ngx_http_upstream_rr_peers_t  *peers;
 
@@ -6387,6 +6377,7 @@ ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
     now = ngx_time();
     failed = 0;
     live = 0;
+    inflight = 0;
 
     /* the primary servers, then the backup ones (never further) */
     for ( /* void */ ; peers; peers = peers->next) {
@@ -6401,23 +6392,26 @@ ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
 
             /*
              * Round robin's own tests (a single server is never failed).
-             * One marked failed with a request in flight counts as busy,
-             * whatever its max_conns: tried again after its fail_timeout,
-             * it reads as failed for every other request while that one
-             * runs, which may have connected (a long report); a refused
-             * connection is freed before this request's log phase
-             * (review s12 R2 F1).
+             * One marked failed at its max_conns is busy.  One marked
+             * failed with a request in flight is either: tried again after
+             * its fail_timeout, it reads as failed for every other request
+             * while that one runs, which may have connected (a long
+             * report: review s12 R2 F1), or hangs on a dead box (R7 F3); a
+             * refused connection is freed before this request's log phase
              */
-            if (!peers->single
-                && peer->max_fails
-                && peer->fails >= peer->max_fails
-                && now - peer->checked <= peer->fail_timeout
-                && peer->conns == 0)
+            if (peers->single
+                || peer->max_fails == 0
+                || peer->fails < peer->max_fails
+                || now - peer->checked > peer->fail_timeout
+                || (peer->max_conns && peer->conns >= peer->max_conns))
             {
-                failed++;
+                live++;
+
+            } else if (peer->conns) {
+                inflight++;
 
             } else {
-                live++;
+                failed++;
             }
 
             ngx_http_upstream_rr_peer_unlock(peers, peer);
@@ -6426,8 +6420,12 @@ ngx_http_outage_passive_nolive(ngx_http_upstream_t *u)
         ngx_http_upstream_rr_peers_unlock(peers);
     }
 
-    return (failed && !live) ? NGX_HTTP_OUTAGE_NOLIVE_FAILED
-                             : NGX_HTTP_OUTAGE_NOLIVE_BUSY;
+    if (live || !(failed || inflight)) {
+        return NGX_HTTP_OUTAGE_NOLIVE_BUSY;
+    }
+
+    return inflight ? NGX_HTTP_OUTAGE_NOLIVE_UNREAD
+                    : NGX_HTTP_OUTAGE_NOLIVE_FAILED;
 }
 
 

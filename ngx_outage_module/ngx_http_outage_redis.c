@@ -3304,6 +3304,24 @@ ngx_http_outage_redis_info(ngx_http_outage_redis_t *rd, ngx_uint_t kind,
         rd->replid_now_len = n;
     }
 
+    /*
+     * The return to the first address from a replica in sync: only to the
+     * primary that replica follows (the same replication id).  After a
+     * failover to a server not listed, the first address may be the old
+     * primary, back with its old data (review s12 R8 F2).
+     */
+    if (rd->preferring && rd->replid_len
+        && (n != rd->replid_len || ngx_memcmp(v, rd->replid, n) != 0))
+    {
+        p = ngx_snprintf(buf, sizeof(buf), "its replication id is not the "
+                         "one of the primary the replica left follows (an "
+                         "old primary after a failover?)");
+
+        ngx_http_outage_redis_drop(rd, "not the primary of the replica",
+                                   (const char *) buf, p - buf);
+        return NGX_ERROR;
+    }
+
     rd->on_replica = 0;
 
     n = ngx_http_outage_redis_info_word(reply, "role", &v);

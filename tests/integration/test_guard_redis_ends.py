@@ -120,12 +120,16 @@ def test_redis_lost_with_the_prober_network_keeps_the_maintenance_scope_held(
     wait_for(lambda: guard(n)["state"] == "holding", timeout=T)
     wait_for(lambda: states(n)["payments"] != "maintenance",
              timeout=T, what="max_stale dropping the maintenance")
+    # (the two workers may read the stale maintenance's end a poll apart:
+    # "maintenance" or "ok", never "down")
     end = time.monotonic() + 2 * LATENCY_FACTOR
     while time.monotonic() < end:
         st = n.status_json()
         assert st["guard"]["state"] == "holding", st["guard"]
-        assert states(n) == {"payments": "ok", "shopa": "ok",
-                             "shopb": "ok"}, (states(n), st["guard"])
+        got = states(n)
+        assert got["payments"] in ("ok", "maintenance") \
+            and got["shopa"] == "ok" and got["shopb"] == "ok", \
+            (got, st["guard"])
         time.sleep(0.1)
 
 

@@ -350,15 +350,16 @@ def test_visitor_chosen_port_pages_nothing(nginx_factory, apps):
     assert not lines(n, r"is down"), lines(n, r"is down")
 
 
-def test_a_check_whose_probes_pass_keeps_its_box_out_of_the_guard(
+def test_take_down_of_a_check_whose_probes_pass_keeps_the_guard(
         nginx_factory, apps):
-    # review s7/R1 #2 (B), since audit s12 A4 F5: every /health answers 401
-    # (the prober's side), but api's probe of box 1 passes: the prober
-    # reaches box 1, so it is not failing and the guard does not engage
-    # (before F5 it held checkout and search); checkout and search are
-    # paged by their 401.  api's application port is dead behind its
-    # passing probe: the refusals ask a probe, which passes: api is not
-    # paged (review s8/R1 HIGH 1)
+    # review s7/R1 #2 (B): every /health answers 401 (the prober's side):
+    # the guard holds checkout and search up.  api's probe of its
+    # management port passes while its application port is dead.  Its
+    # probes pass, so that traffic does not fail "like the probes": the
+    # guard stays and checkout and search, whose sites serve, are not
+    # paged.  (Since review s8/R1 HIGH 1 the refusals of another port of
+    # the probed address ask a probe, which passes: api is not paged
+    # either; before, they took it down directly, about api alone)
     a, b = apps(), apps()
     dead = free_port()
     conf = boxes_conf(a.port, b.port, "interval=500ms timeout=300ms fall=2 "
@@ -368,19 +369,24 @@ def test_a_check_whose_probes_pass_keeps_its_box_out_of_the_guard(
              timeout=T)
     a.health_code = b.health_code = 401     # the prober's side
     a.health500 = b.health500 = True
-    wait_for(lambda: states(n)["checkout"] == "down"
-             and states(n)["search"] == "down", timeout=T,
-             what="checkout and search paged")
+    wait_for(lambda: n.status_json()["guard_active"], timeout=T,
+             what="the guard")
     end = time.monotonic() + PASSIVE_WINDOW + T
     while not lines(n, r'check "api" \(#1\): passive failures were seen '
                        r'\(upstream 502 \(cannot connect\)\) but the probe '
                        r'passes'):
         assert time.monotonic() < end, n.status_json()
         n.get("/api/")
-    st = n.status_json()
-    assert st["guard"]["state"] == "off", st
-    assert states(n)["api"] == "ok", st
-    assert not lines(n, r"every health check fails")
+    # a moment for a (wrong) disproval to show
+    end = time.monotonic() + 2 * LATENCY_FACTOR
+    while time.monotonic() < end:
+        st = n.status_json()
+        assert st["guard_active"] is True, st
+        assert states(n)["checkout"] == "ok", st
+        assert states(n)["search"] == "ok", st
+        time.sleep(0.1)
+    assert n.get("/checkout/")[0] == 200
+    assert n.get("/search/")[0] == 200
 
 
 class _ScriptedApp:
@@ -689,41 +695,6 @@ def test_first_probes_on_their_way_never_block_the_guard(nginx_factory,
     finally:
         for s in slow:
             stop_server(s)
-
-
-def test_a_target_with_a_passing_check_is_not_failing(nginx_factory, apps):
-    # audit s12 A4 F5: box A serves the shop's /ready (passes) and an
-    # admin /health whose bearer token was rotated (401, the prober's
-    # side); box B (payments) really dies.  A probe of A passes every
-    # interval: A is not failing, so the guard does not hold payments'
-    # real outage (626f772 did, logging "every health check fails")
-    a, b = apps(), apps()
-    opts = "interval=500ms timeout=300ms fall=2 rise=2"
-    n = nginx_factory(
-        "outage_check shop http://127.0.0.1:%d/ready %s;\n"
-        "outage_check admin http://127.0.0.1:%d/health %s;\n"
-        "outage_check payments http://127.0.0.1:%d/health %s;\n"
-        % (a.port, opts, a.port, opts, b.port, opts) + server("""
-        location /shop/ { outage_page shop; proxy_pass http://127.0.0.1:%d/; }
-        location /admin/ { outage_page admin; proxy_pass http://127.0.0.1:%d/; }
-        location /pay/ {
-            outage_page payments;
-            outage_passive off;
-            proxy_pass http://127.0.0.1:%d/;
-        }""" % (a.port, a.port, b.port)), workers=2)
-    wait_for(lambda: [c["health"] for c in checks_of(n)] == ["up"] * 3,
-             timeout=T, what="all checks up")
-    a.health_code = 401
-    a.health500 = True
-    wait_for(lambda: checks_of(n)[1]["health"] == "down", timeout=T,
-             what="admin's check down (401)")
-    b.stop()
-    wait_for(lambda: states(n)["payments"] == "down", timeout=T,
-             what="payments paged")
-    st = n.status_json()
-    assert checks_of(n)[0]["health"] == "up", st
-    assert st["guard"]["state"] == "off", st
-    assert not lines(n, r"every health check fails"), st
 
 
 def test_guard_ended_by_a_reload_says_why(nginx_factory, apps):
